@@ -1,0 +1,56 @@
+/**
+ * @module adapter-options
+ * The options every framework adapter accepts, validated once at construction.
+ */
+import { InvalidOptionsError } from './errors.js'
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_JSON_DEPTH } from './json-body.js'
+import { createIpResolver, type IpResolver, type TrustProxy } from './trust-proxy.js'
+import type { Context } from './types.js'
+
+/** Options shared by `toExpress`, `aikitFastify`, `withAikit`, `aikitProxy` and `toNodeHandler`. */
+export interface AdapterOptions {
+  /** Proxies whose `X-Forwarded-For` is believed (see `TrustProxy`). @default false */
+  trustProxy?: TrustProxy
+  /** Largest request body `ctx.json()` reads, in bytes. @default 1_048_576 */
+  maxBodyBytes?: number
+  /** Deepest JSON nesting `ctx.json()` accepts. @default 64 */
+  maxJsonDepth?: number
+  /**
+   * Called with every error a middleware or the route threw that is not an `AikitError`
+   * (those become a 500 whose body hides the message), and with errors thrown after the head
+   * was written. Use it to log or report; it must not throw.
+   * @default undefined
+   */
+  onError?: (error: unknown, ctx: Context) => void
+}
+
+/** Validated, compiled adapter options. */
+export interface ResolvedAdapterOptions {
+  resolveIp: IpResolver
+  maxBodyBytes: number
+  maxJsonDepth: number
+  onError: ((error: unknown, ctx: Context) => void) | undefined
+}
+
+function positiveInt(field: string, value: unknown, fallback: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidOptionsError(field, `must be an integer from 1 to ${max}`)
+  }
+  return value
+}
+
+/** Validates adapter options; throws `InvalidOptionsError` naming the bad field. */
+export function resolveAdapterOptions(options: AdapterOptions | undefined): ResolvedAdapterOptions {
+  const o = options ?? {}
+  if (typeof o !== 'object') throw new InvalidOptionsError('options', 'must be an object')
+  if (o.onError !== undefined && typeof o.onError !== 'function') {
+    throw new InvalidOptionsError('onError', 'must be a function')
+  }
+  return {
+    resolveIp: createIpResolver(o.trustProxy),
+    maxBodyBytes: positiveInt('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 2 ** 31 - 1),
+    maxJsonDepth: positiveInt('maxJsonDepth', o.maxJsonDepth, DEFAULT_MAX_JSON_DEPTH, 10_000),
+    onError: o.onError,
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * @module @aikit/core/adapter
+ * For framework adapter authors: the Context engine and the helpers every adapter shares.
+ * Application code does not need this entry.
+ */
+export {
+  type AdapterOptions,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+} from './adapter-options.js'
+export { BaseContext } from './base-context.js'
+export { runWithContext } from './current-context.js'
+export { isJsonContentType, parseJsonBody } from './json-body.js'
+export { errorResponse, type NormalizedBody, type PendingResponse } from './response.js'
+export { runChain } from './run-chain.js'
+export { createIpResolver, type IpResolver, normalizeIp } from './trust-proxy.js'

@@ -1,0 +1,221 @@
+/**
+ * @module base-context
+ * The framework-independent half of every adapter's Context: state, pending headers, the
+ * `onHeaders` → head → finished lifecycle, the abort signal and the once-only JSON body.
+ * An adapter subclasses it and supplies the request accessors and how a response is written.
+ * Everything costly (signal, finished promise, IP, body) is created on first use.
+ */
+import type { ResolvedAdapterOptions } from './adapter-options.js'
+import { AikitError, isAikitError } from './errors.js'
+import { assertJsonContentType, parseJsonBody } from './json-body.js'
+import { LIFECYCLE, type Lifecycle } from './lifecycle.js'
+import { errorResponse, type PendingResponse, toPendingResponse } from './response.js'
+import type { AikitState, BodyLimits, Context, FinishInfo, ResponseBody } from './types.js'
+
+const INVALID_HEADER_CHARS = /[\r\n\0]/
+
+function assertHeader(name: string, value: string): void {
+  if (typeof name !== 'string' || name === '' || INVALID_HEADER_CHARS.test(name)) {
+    throw new AikitError('INVALID_HEADER', 500, 'Invalid response header name')
+  }
+  if (typeof value !== 'string' || INVALID_HEADER_CHARS.test(value)) {
+    throw new AikitError('INVALID_HEADER', 500, `Invalid value for response header ${name}`)
+  }
+}
+
+function headersSentError(): AikitError {
+  return new AikitError('HEADERS_SENT', 500, 'The response head has already been written')
+}
+
+export abstract class BaseContext implements Context, Lifecycle {
+  state: AikitState = {}
+  error: unknown = undefined
+  /** The status the head was written with (or is being written with, inside `onHeaders`). */
+  protected finalStatus: number | undefined = undefined
+  /** Headers set by middleware, lower-case name → [name, value]. */
+  protected pendingHeaders: Map<string, [string, string]> | undefined = undefined
+  /** A response recorded by `respond`, not yet written. */
+  protected pendingResponse: PendingResponse | undefined = undefined
+  protected headWritten = false
+  private headerHooks: (() => void)[] | undefined = undefined
+  private committing: Promise<void> | undefined = undefined
+  private controller: AbortController | undefined = undefined
+  private clientGone = false
+  private finishInfo: FinishInfo | undefined = undefined
+  private finishedPromise: Promise<FinishInfo> | undefined = undefined
+  private resolveFinished: ((info: FinishInfo) => void) | undefined = undefined
+  private bodyPromise: Promise<unknown> | undefined = undefined
+  private resolvedIp: string | undefined | null = null
+  protected readonly options: ResolvedAdapterOptions
+
+  constructor(options: ResolvedAdapterOptions) {
+    this.options = options
+  }
+
+  abstract readonly method: string
+  abstract readonly path: string
+  abstract readonly query: string
+  abstract header(name: string): string | undefined
+  /** The socket's remote address, before proxy resolution. */
+  protected abstract remoteAddress(): string | undefined
+  /** Reads the raw body; rejects with `PayloadTooLargeError` past `maxBytes`. Called at most once. */
+  protected abstract readBody(maxBytes: number): Promise<Uint8Array>
+  /** Writes a recorded response (head, then body in the background); resolves when the head is written. */
+  protected abstract writeResponse(response: PendingResponse): Promise<void>
+
+  get [LIFECYCLE](): Lifecycle {
+    return this
+  }
+
+  get ip(): string | undefined {
+    if (this.resolvedIp === null) {
+      this.resolvedIp = this.options.resolveIp(this.remoteAddress(), this.header('x-forwarded-for'))
+    }
+    return this.resolvedIp
+  }
+
+  json<T = unknown>(limits?: BodyLimits): Promise<T> {
+    if (this.bodyPromise === undefined) {
+      const maxBytes = limits?.maxBytes ?? this.options.maxBodyBytes
+      const maxDepth = limits?.maxDepth ?? this.options.maxJsonDepth
+      this.bodyPromise = (async () => {
+        assertJsonContentType(this.header('content-type'))
+        return parseJsonBody(await this.readBody(maxBytes), maxDepth)
+      })()
+    }
+    return this.bodyPromise as Promise<T>
+  }
+
+  setHeader(name: string, value: string): void {
+    if (this.headWritten) throw headersSentError()
+    assertHeader(name, value)
+    if (this.pendingHeaders === undefined) this.pendingHeaders = new Map()
+    this.pendingHeaders.set(name.toLowerCase(), [name, value])
+  }
+
+  appendHeader(name: string, value: string): void {
+    const existing = this.pendingHeaders?.get(name.toLowerCase())
+    this.setHeader(name, existing ? `${existing[1]}, ${value}` : value)
+  }
+
+  respond(status: number, body?: ResponseBody, headers?: Record<string, string>): void {
+    if (this.headWritten) throw headersSentError()
+    if (headers) for (const k in headers) assertHeader(k, headers[k]!)
+    this.pendingResponse = toPendingResponse(status, body, headers)
+  }
+
+  get status(): number | undefined {
+    return this.finalStatus ?? this.pendingResponse?.status
+  }
+
+  get headersSent(): boolean {
+    return this.headWritten
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (this.clientGone) this.controller.abort(clientGoneReason())
+    }
+    return this.controller.signal
+  }
+
+  onHeaders(fn: () => void): void {
+    if (typeof fn !== 'function') throw new TypeError('onHeaders expects a function')
+    if (this.headWritten) throw headersSentError()
+    if (this.headerHooks === undefined) this.headerHooks = []
+    this.headerHooks.push(fn)
+  }
+
+  get finished(): Promise<FinishInfo> {
+    if (this.finishedPromise === undefined) {
+      if (this.finishInfo !== undefined) {
+        this.finishedPromise = Promise.resolve(this.finishInfo)
+      } else {
+        this.finishedPromise = new Promise((resolve) => {
+          this.resolveFinished = resolve
+        })
+      }
+    }
+    return this.finishedPromise
+  }
+
+  /** True when `respond` was called and the head is not written yet. */
+  get hasPendingResponse(): boolean {
+    return this.pendingResponse !== undefined
+  }
+
+  // ---- called by adapters -------------------------------------------------------------
+
+  /**
+   * Call right before the head is written, with the final status. Runs the `onHeaders` hooks
+   * (they may still set headers) and returns the middleware headers to add. Later calls return
+   * undefined. Hooks run in reverse order of registration, like Koa's and on-headers'.
+   */
+  beforeHead(status: number): Iterable<[string, string]> | undefined {
+    if (this.headWritten) return undefined
+    this.finalStatus = status
+    const hooks = this.headerHooks
+    if (hooks !== undefined) {
+      this.headerHooks = undefined
+      for (let i = hooks.length - 1; i >= 0; i--) {
+        try {
+          hooks[i]!()
+        } catch (error) {
+          this.report(error)
+        }
+      }
+    }
+    this.headWritten = true
+    return this.pendingHeaders?.values()
+  }
+
+  /** Call when the client went away (before the body was fully sent). Aborts `signal`. */
+  markClientGone(): void {
+    if (this.clientGone) return
+    this.clientGone = true
+    this.controller?.abort(clientGoneReason())
+  }
+
+  /** Call once when the response is complete or abandoned. Resolves `finished`. */
+  markFinished(aborted: boolean): void {
+    if (this.finishInfo !== undefined) return
+    if (aborted) this.markClientGone()
+    this.finishInfo = { aborted }
+    this.resolveFinished?.(this.finishInfo)
+  }
+
+  /** Records an error; before the head it replaces any pending response with the error response. */
+  fail(error: unknown): void {
+    if (this.error === undefined) this.error = error
+    if (!isAikitError(error) || this.headWritten) this.report(error)
+    if (!this.headWritten) this.pendingResponse = errorResponse(error)
+  }
+
+  /** Writes a pending response's head (once); resolves when written. */
+  commit(): Promise<void> | undefined {
+    if (this.headWritten || this.pendingResponse === undefined) return this.committing
+    if (this.committing === undefined) {
+      this.committing = this.writeResponse(this.pendingResponse).catch((error: unknown) => {
+        this.report(error)
+      })
+    }
+    return this.committing
+  }
+
+  private report(error: unknown): void {
+    const onError = this.options.onError
+    if (onError === undefined) return
+    try {
+      onError(error, this)
+    } catch {
+      // A failing reporter must not break the response.
+    }
+  }
+}
+
+function clientGoneReason(): Error {
+  const e = new Error('The client closed the connection')
+  e.name = 'AbortError'
+  return e
+}

@@ -1,0 +1,114 @@
+/**
+ * @module errors
+ * Every error the kit raises is an `AikitError` with a stable `code` and an HTTP `status`.
+ * HTTP error bodies share one JSON shape: `{ "error": { "code", "message", "details"? } }`.
+ */
+
+/** The JSON body of every error response the kit sends. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown }
+}
+
+/** Base class of every error the kit raises. `code` is stable; `message` is safe to show a client. */
+export class AikitError extends Error {
+  /** Stable machine-readable code, e.g. `RATE_LIMITED`. */
+  readonly code: string
+  /** HTTP status used when this error ends a request. */
+  readonly status: number
+  /** Optional client-safe details (never secrets, never stack traces). */
+  readonly details: unknown
+
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    options?: { details?: unknown; cause?: unknown }
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.status = status
+    this.details = options?.details
+  }
+
+  /** The JSON error shape for this error. */
+  toJSON(): ErrorBody {
+    return errorBody(this)
+  }
+}
+
+/** 400: the request is malformed (bad JSON, failed validation, too deep). */
+export class InvalidRequestError extends AikitError {
+  constructor(message = 'Invalid request', options?: { details?: unknown; cause?: unknown }) {
+    super('INVALID_REQUEST', 400, message, options)
+  }
+}
+
+/** 413: the request body is larger than the configured limit. */
+export class PayloadTooLargeError extends AikitError {
+  constructor(limitBytes: number) {
+    super('PAYLOAD_TOO_LARGE', 413, `Request body exceeds ${limitBytes} bytes`, {
+      details: { limitBytes },
+    })
+  }
+}
+
+/** 415: the request body has a content type the endpoint does not accept. */
+export class UnsupportedMediaTypeError extends AikitError {
+  constructor(expected: string) {
+    super('UNSUPPORTED_MEDIA_TYPE', 415, `Expected a ${expected} request body`, {
+      details: { expected },
+    })
+  }
+}
+
+/**
+ * Thrown at construction when an option is invalid. `field` names the offending option
+ * (e.g. `limits[0].window`); the message never echoes a secret value.
+ */
+export class InvalidOptionsError extends AikitError {
+  /** Path of the bad option, e.g. `trustProxy` or `limits[1].limit`. */
+  readonly field: string
+  constructor(field: string, message: string) {
+    super('INVALID_OPTIONS', 500, `Invalid option \`${field}\`: ${message}`, { details: { field } })
+    this.field = field
+  }
+}
+
+/** 500: anything that is not an `AikitError`. The original error's message is never sent. */
+export class InternalError extends AikitError {
+  constructor(options?: { cause?: unknown }) {
+    super('INTERNAL', 500, 'Internal server error', options)
+  }
+}
+
+/** True for any `AikitError`, also one thrown by another copy of this package. */
+export function isAikitError(value: unknown): value is AikitError {
+  if (value instanceof AikitError) return true
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as { code?: unknown; status?: unknown; name?: unknown }
+  return (
+    typeof v.code === 'string' &&
+    typeof v.status === 'number' &&
+    v.status >= 400 &&
+    v.status <= 599 &&
+    typeof v.name === 'string' &&
+    value instanceof Error &&
+    'toJSON' in value
+  )
+}
+
+/** The JSON error body for any thrown value: `AikitError`s keep their code, the rest are `INTERNAL`. */
+export function errorBody(error: unknown): ErrorBody {
+  if (isAikitError(error)) {
+    const body: ErrorBody = { error: { code: error.code, message: error.message } }
+    if (error.details !== undefined) body.error.details = error.details
+    return body
+  }
+  return { error: { code: 'INTERNAL', message: 'Internal server error' } }
+}
+
+/** HTTP status for any thrown value (500 unless it is an `AikitError`). */
+export function errorStatus(error: unknown): number {
+  return isAikitError(error) ? error.status : 500
+}

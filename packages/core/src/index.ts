@@ -1,0 +1,28 @@
+/**
+ * @module @aikit/core
+ * The middleware protocol every AI Kit package and adapter shares. Edge-safe: no `node:` import.
+ */
+export { compose } from './compose.js'
+export { currentContext } from './current-context.js'
+export {
+  AikitError,
+  type ErrorBody,
+  errorBody,
+  errorStatus,
+  InternalError,
+  InvalidOptionsError,
+  InvalidRequestError,
+  isAikitError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from './errors.js'
+export type { TrustProxy } from './trust-proxy.js'
+export type {
+  AikitState,
+  BodyLimits,
+  Context,
+  FinishInfo,
+  Middleware,
+  Next,
+  ResponseBody,
+} from './types.js'

@@ -1,0 +1,90 @@
+/**
+ * @module types
+ * The middleware protocol shared by every package and adapter.
+ */
+
+/**
+ * Per-request values, typed. An open interface: each package adds its fields by declaration
+ * merging (`declare module '@aikit/core' { interface AikitState { requestId?: string } }`),
+ * so `ctx.state.requestId` is typed wherever that package is imported.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
+export interface AikitState {
+  /** The user or tenant the request acts for (budgets, cache scope, rate-limit key). */
+  subject?: string
+}
+
+/** What `ctx.finished` resolves with. */
+export interface FinishInfo {
+  /** True when the client went away before the whole body was sent. */
+  aborted: boolean
+}
+
+/** A body `respond` accepts: text, bytes, a Web stream, an async iterable (streamed), or JSON. */
+export type ResponseBody =
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | ReadableStream<Uint8Array | string>
+  | AsyncIterable<Uint8Array | string>
+  | null
+  | undefined
+  | object
+  | number
+  | boolean
+
+/** Limits applied when the body is read. */
+export interface BodyLimits {
+  /** Largest body in bytes. @default 1_048_576 (1 MiB) */
+  maxBytes?: number
+  /** Deepest nesting of objects/arrays in a JSON body. @default 64 */
+  maxDepth?: number
+}
+
+/** The request as every middleware sees it, whatever the framework underneath. */
+export interface Context {
+  /** Upper-case HTTP method. */
+  readonly method: string
+  /** URL path without the query string. */
+  readonly path: string
+  /** Raw query string without the leading `?` (empty when none). */
+  readonly query: string
+  /** A request header, case-insensitive; several values are joined with `, `. */
+  header(name: string): string | undefined
+  /** The client IP, resolved through the adapter's `trustProxy` setting. */
+  readonly ip: string | undefined
+  /**
+   * The JSON body, read and parsed once (later calls return the same value). Requires a JSON
+   * content type (415 otherwise); rejects bodies over `maxBytes` (413) or malformed / too deep (400).
+   */
+  json<T = unknown>(limits?: BodyLimits): Promise<T>
+  /** Sets a response header, added to whatever response is sent (also the kit's own errors). */
+  setHeader(name: string, value: string): void
+  /** Appends a value to a response header (comma-joined), e.g. `Vary`. */
+  appendHeader(name: string, value: string): void
+  /** Ends the request with this response; downstream middleware and the route do not run. */
+  respond(status: number, body?: ResponseBody, headers?: Record<string, string>): void
+  /** The final status, once known: after `await next()` or inside `onHeaders`. */
+  readonly status: number | undefined
+  /** The error that ended the request, if a middleware or the route threw. */
+  readonly error: unknown
+  /** Per-request values, typed by declaration merging. */
+  readonly state: AikitState
+  /** Aborts when the client goes away: pass it to the LLM call to stop paying for it. */
+  readonly signal: AbortSignal
+  /** Runs just before the head is written; `ctx.status` is final and headers can still be set. */
+  onHeaders(fn: () => void): void
+  /** Resolves when the body is fully sent or the client aborted. Never rejects. */
+  readonly finished: Promise<FinishInfo>
+  /** True once the response head has been written. */
+  readonly headersSent: boolean
+}
+
+/** The continuation a middleware calls to run the rest of the chain. */
+export type Next = () => Promise<void>
+
+/**
+ * A middleware: read the request, set headers, short-circuit with `ctx.respond`, or
+ * `await next()` (resolves once the head is written) and then observe `ctx.status`.
+ */
+export type Middleware = (ctx: Context, next: Next) => Promise<void>
