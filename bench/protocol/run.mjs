@@ -1,0 +1,87 @@
+// The cost of the AI Kit protocol per request on each adapter, against the same bare framework
+// route, measured in one run with autocannon on 127.0.0.1. Variants are interleaved over several
+// rounds and the median req/s is compared, because the machine is small and noisy: the ratios
+// are what count. Usage: node bench/protocol/run.mjs [--seconds 3] [--rounds 3]
+import { spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+const seconds = arg('seconds', 3)
+const rounds = arg('rounds', 3)
+const connections = arg('connections', 50)
+const frameworks = ['fastify', 'express', 'node']
+const modes = { fastify: ['bare', 'native', 'aikit'], express: ['bare', 'native', 'aikit'], node: ['bare', 'aikit'] }
+
+function startServer(variant) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'server.mjs'), variant], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    child.once('error', reject)
+    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)))
+    child.stdout.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }))
+  })
+}
+
+async function measure(variant) {
+  const { child, port } = await startServer(variant)
+  try {
+    const url = `http://127.0.0.1:${port}/`
+    await autocannon({ url, connections, duration: 1 }) // warm-up (JIT, sockets)
+    const result = await autocannon({ url, connections, duration: seconds })
+    if (result.non2xx > 0 || result.errors > 0) {
+      throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+    }
+    return { rps: result.requests.average, p99: result.latency.p99 }
+  } finally {
+    child.removeAllListeners('exit')
+    child.kill('SIGTERM')
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const samples = {}
+for (let round = 0; round < rounds; round++) {
+  for (const fw of frameworks) {
+    for (const mode of modes[fw]) {
+      const variant = `${fw}-${mode}`
+      const r = await measure(variant)
+      ;(samples[variant] ??= []).push(r)
+      process.stderr.write(`round ${round + 1}/${rounds} ${variant}: ${Math.round(r.rps)} req/s\n`)
+    }
+  }
+}
+
+const rows = []
+let failed = false
+for (const fw of frameworks) {
+  const bare = median(samples[`${fw}-bare`].map((s) => s.rps))
+  for (const mode of modes[fw]) {
+    const s = samples[`${fw}-${mode}`]
+    const rps = median(s.map((x) => x.rps))
+    const ratio = rps / bare
+    if (mode === 'aikit' && fw !== 'node' && ratio < 0.9) failed = true
+    rows.push({
+      variant: `${fw} ${mode === 'bare' ? 'bare route' : mode === 'aikit' ? '+ 5 aikit no-op middleware' : '+ 5 native no-op hooks'}`,
+      'req/s (median)': Math.round(rps),
+      'p99 ms (median)': median(s.map((x) => x.p99)),
+      'ratio vs bare': ratio.toFixed(3),
+    })
+  }
+}
+console.log(
+  `\nProtocol cost: ${connections} connections, ${seconds}s x ${rounds} rounds, Node ${process.version}`
+)
+console.table(rows)
+console.log(
+  failed
+    ? 'FAIL: an aikit variant is below 0.9x its bare framework route'
+    : 'OK: every aikit variant is at least 0.9x its bare framework route'
+)
+process.exitCode = failed ? 1 : 0

@@ -1,0 +1,68 @@
+// One benchmark server per process: `node server.mjs <variant>` prints its port on stdout.
+// Variants: {node,express,fastify}-{bare,aikit,native}. `aikit` adds 5 no-op AI Kit middleware,
+// `native` 5 no-op middleware of the framework itself (the framework's own cost of 5 layers).
+import { createServer } from 'node:http'
+
+const [framework, mode] = (process.argv[2] ?? '').split('-')
+const N = 5
+const noop = async (_ctx, next) => {
+  await next()
+}
+const middleware = Array.from({ length: N }, () => noop)
+const payload = JSON.stringify({ hello: 'world' })
+
+async function start() {
+  if (framework === 'node') {
+    const route = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(payload)
+    }
+    let handler = route
+    if (mode === 'aikit') {
+      const { toNodeHandler } = await import('@aikit/adapters/node')
+      handler = toNodeHandler(...middleware, { handler: route })
+    }
+    const server = createServer(handler)
+    await new Promise((r) => server.listen(0, '127.0.0.1', r))
+    return server.address().port
+  }
+  if (framework === 'express') {
+    const { default: express } = await import('express')
+    const app = express()
+    app.disable('x-powered-by')
+    app.disable('etag')
+    if (mode === 'aikit') {
+      const { toExpress } = await import('@aikit/adapters/express')
+      app.use(toExpress(...middleware))
+    } else if (mode === 'native') {
+      for (let i = 0; i < N; i++) app.use((_req, _res, next) => next())
+    }
+    app.get('/', (_req, res) => {
+      res.type('application/json').send(payload)
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((r) => server.once('listening', r))
+    return server.address().port
+  }
+  if (framework === 'fastify') {
+    const { default: Fastify } = await import('fastify')
+    const app = Fastify({ logger: false })
+    if (mode === 'aikit') {
+      const { aikitFastify } = await import('@aikit/adapters/fastify')
+      await app.register(aikitFastify, { use: middleware })
+    } else if (mode === 'native') {
+      for (let i = 0; i < N; i++) app.addHook('onRequest', async () => {})
+    }
+    app.get('/', async (_req, reply) => {
+      reply.type('application/json')
+      return payload
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return app.server.address().port
+  }
+  throw new Error(`unknown variant ${process.argv[2]}`)
+}
+
+const port = await start()
+process.stdout.write(`${port}\n`)
+process.on('SIGTERM', () => process.exit(0))

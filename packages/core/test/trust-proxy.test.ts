@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { InvalidOptionsError } from '@aikit/core'
+import { createIpResolver, normalizeIp } from '@aikit/core/adapter'
+
+describe('client IP resolution', () => {
+  it('ignores X-Forwarded-For by default', () => {
+    const ip = createIpResolver(undefined)
+    expect(ip('10.0.0.5', '6.6.6.6')).toBe('10.0.0.5')
+    expect(ip('::ffff:127.0.0.1', undefined)).toBe('127.0.0.1')
+    expect(ip(undefined, '6.6.6.6')).toBeUndefined()
+  })
+
+  it('trusts exactly n hops with a hop count', () => {
+    const ip = createIpResolver(1)
+    // client 1.1.1.1 → LB 10.0.0.1 → app. An attacker prepends a fake entry.
+    expect(ip('10.0.0.1', '6.6.6.6, 1.1.1.1')).toBe('1.1.1.1')
+    expect(ip('10.0.0.1', undefined)).toBe('10.0.0.1')
+    expect(createIpResolver(2)('10.0.0.2', '6.6.6.6, 1.1.1.1, 10.0.0.1')).toBe('1.1.1.1')
+  })
+
+  it('walks trusted CIDRs from the right and stops at the first untrusted hop', () => {
+    const ip = createIpResolver(['loopback', '10.0.0.0/8'])
+    expect(ip('127.0.0.1', '6.6.6.6, 2.2.2.2, 10.1.2.3')).toBe('2.2.2.2')
+    expect(ip('8.8.8.8', '2.2.2.2')).toBe('8.8.8.8') // socket peer is not a proxy: XFF ignored
+    expect(ip('127.0.0.1', '[2001:db8::1]:443')).toBe('2001:db8::1')
+    expect(ip('127.0.0.1', '1.2.3.4:5678')).toBe('1.2.3.4')
+  })
+
+  it('never returns a non-IP string from the header', () => {
+    const ip = createIpResolver('loopback')
+    expect(ip('127.0.0.1', 'not-an-ip')).toBe('127.0.0.1')
+    expect(ip('127.0.0.1', "1.1.1.1' OR 1=1")).toBe('127.0.0.1')
+    expect(createIpResolver(1)('127.0.0.1', 'garbage')).toBe('127.0.0.1')
+  })
+
+  it.each([
+    [true, 'trustProxy'],
+    [-1, 'trustProxy'],
+    [1.5, 'trustProxy'],
+    [['10.0.0.0/33'], 'trustProxy[0]'],
+    [['loopback', 'intranet'], 'trustProxy[1]'],
+  ])('refuses %j naming %s', (value, field) => {
+    let error: unknown
+    try {
+      createIpResolver(value as never)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(InvalidOptionsError)
+    expect((error as InvalidOptionsError).field).toBe(field)
+  })
+
+  it('normalises addresses', () => {
+    expect(normalizeIp('::FFFF:10.0.0.1')).toBe('10.0.0.1')
+    expect(normalizeIp(' 2001:DB8::1 ')).toBe('2001:db8::1')
+    expect(normalizeIp('')).toBeUndefined()
+    expect(normalizeIp('[::1')).toBeUndefined()
+  })
+})
