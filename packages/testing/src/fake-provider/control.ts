@@ -1,0 +1,113 @@
+import type {
+  FailureSpec,
+  FakeProviderOptions,
+  RecordedCall,
+  ReplyContext,
+  ReplyFn,
+  UsageOverride,
+} from './types.js'
+
+/** What to do with the next request, taken from the queue in order. */
+export type NextAction = { kind: 'fail'; spec: FailureSpec } | { kind: 'hang' }
+
+/**
+ * Mutable behaviour of one fake provider: recorded calls, queued failures/hangs, stream
+ * shaping and tracked timers. Shared by the server and the protocol handlers.
+ */
+export class ControlState {
+  readonly calls: RecordedCall[] = []
+  reply: ReplyFn | undefined
+  streamDelayMs: number
+  usage: UsageOverride | undefined
+  readonly #queue: NextAction[] = []
+  readonly #breaks: number[] = []
+  readonly #timers = new Map<NodeJS.Timeout, () => void>()
+  #inFlight = 0
+  #seq = 0
+  readonly #idleWaiters: Array<() => void> = []
+
+  constructor(opts: FakeProviderOptions = {}) {
+    this.reply = opts.reply
+    this.streamDelayMs = opts.streamDelayMs ?? 0
+    this.usage = opts.usage
+  }
+
+  /** Answer text for a request: the configured reply function or `Echo: <last user text>`. */
+  replyFor(ctx: ReplyContext): string {
+    return this.reply ? this.reply(ctx) : `Echo: ${ctx.lastUserText}`
+  }
+
+  /** Sequential id such as `msg_fake_000001` (unique per provider instance). */
+  nextId(prefix: string): string {
+    this.#seq++
+    return `${prefix}_fake_${String(this.#seq).padStart(6, '0')}`
+  }
+
+  /** Queue `n` copies of an action. */
+  enqueue(n: number, action: NextAction): void {
+    for (let i = 0; i < n; i++) this.#queue.push(action)
+  }
+
+  /** Take the next queued action, if any. */
+  takeAction(): NextAction | undefined {
+    return this.#queue.shift()
+  }
+
+  /** Make the next streaming response drop after `nChunks` events. */
+  addBreak(nChunks: number): void {
+    this.#breaks.push(nChunks)
+  }
+
+  /** Take the pending break for a streaming response, if any. */
+  takeBreak(): number | undefined {
+    return this.#breaks.shift()
+  }
+
+  /** Forget calls and all configured behaviour (timers keep running). */
+  reset(): void {
+    this.calls.length = 0
+    this.#queue.length = 0
+    this.#breaks.length = 0
+    this.reply = undefined
+    this.streamDelayMs = 0
+    this.usage = undefined
+  }
+
+  /** Tracked sleep; `clearTimers()` resolves it early. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer)
+        resolve()
+      }, ms)
+      this.#timers.set(timer, resolve)
+    })
+  }
+
+  /** Cancel every pending sleep (resolving it). */
+  clearTimers(): void {
+    for (const [timer, resolve] of this.#timers) {
+      clearTimeout(timer)
+      resolve()
+    }
+    this.#timers.clear()
+  }
+
+  /** Mark a request as started. */
+  begin(): void {
+    this.#inFlight++
+  }
+
+  /** Mark a request as finished; wakes `idle()` waiters when none remain. */
+  end(): void {
+    this.#inFlight--
+    if (this.#inFlight > 0) return
+    for (const wake of this.#idleWaiters.splice(0)) wake()
+  }
+
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void> {
+    if (this.#inFlight <= 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+}

@@ -1,0 +1,65 @@
+import type { ServerResponse } from 'node:http'
+import type { FailureSpec, RecordedCall } from './types.js'
+
+/** Error flavour: Anthropic's `{type:'error', error}` or OpenAI's `{error}`. */
+export type ErrorDialect = 'anthropic' | 'openai'
+
+const ANTHROPIC_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  529: 'overloaded_error',
+}
+
+const OPENAI_TYPES: Record<number, { type: string; code: string | null }> = {
+  400: { type: 'invalid_request_error', code: null },
+  401: { type: 'invalid_request_error', code: 'invalid_api_key' },
+  404: { type: 'invalid_request_error', code: 'not_found' },
+  429: { type: 'requests', code: 'rate_limit_exceeded' },
+}
+
+/** Builds the provider-shaped error body for `status`. */
+export function errorBody(dialect: ErrorDialect, status: number, message: string): unknown {
+  if (dialect === 'anthropic') {
+    const type = ANTHROPIC_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error')
+    return { type: 'error', error: { type, message } }
+  }
+  const known = OPENAI_TYPES[status]
+  const flavour = known ?? {
+    type: status >= 500 ? 'server_error' : 'invalid_request_error',
+    code: status === 529 ? 'overloaded' : null,
+  }
+  return { error: { message, type: flavour.type, param: null, code: flavour.code } }
+}
+
+/** Default message for an injected or detected error. */
+export function defaultMessage(status: number): string {
+  if (status === 429) return 'Rate limited by fake provider.'
+  if (status === 529) return 'Overloaded (fake provider).'
+  if (status >= 500) return 'Internal server error (fake provider).'
+  return 'Invalid request (fake provider).'
+}
+
+/** Sends an error response in the provider's shape (or `spec.body` verbatim). */
+export function sendError(
+  res: ServerResponse,
+  call: RecordedCall,
+  dialect: ErrorDialect,
+  spec: FailureSpec & { message?: string }
+): void {
+  const { status } = spec
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...spec.headers }
+  const retryAfter = spec.retryAfter ?? (status === 429 ? 1 : undefined)
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter)
+  const body =
+    spec.body === undefined
+      ? errorBody(dialect, status, spec.message ?? defaultMessage(status))
+      : spec.body
+  call.status = status
+  res.writeHead(status, headers)
+  res.end(typeof body === 'string' ? body : JSON.stringify(body))
+}

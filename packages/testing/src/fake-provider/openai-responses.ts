@@ -1,0 +1,105 @@
+import { sendError } from './errors.js'
+import { type Exchange, nowSeconds, sendJson } from './exchange.js'
+import { type SseEvent, writeSse } from './sse.js'
+import { chunkText, contentText, isRecord, resolveUsage } from './tokens.js'
+import type { FakeUsage } from './types.js'
+
+function usageJson(u: FakeUsage) {
+  return {
+    input_tokens: u.inputTokens,
+    input_tokens_details: { cached_tokens: u.cachedInputTokens },
+    output_tokens: u.outputTokens,
+    output_tokens_details: { reasoning_tokens: u.reasoningTokens },
+    total_tokens: u.inputTokens + u.outputTokens,
+  }
+}
+
+/** Input items as `{role, text}`; a string input is one user message. */
+function inputMessages(input: unknown): Array<{ role: unknown; text: string }> {
+  if (typeof input === 'string') return [{ role: 'user', text: input }]
+  if (!Array.isArray(input)) return []
+  return input
+    .filter(isRecord)
+    .filter((item) => item.type === undefined || item.type === 'message')
+    .map((item) => ({ role: item.role, text: contentText(item.content) }))
+}
+
+/** `POST /v1/responses` — `response` JSON or the typed `response.*` SSE events. */
+export async function handleOpenAIResponses(x: Exchange): Promise<void> {
+  const { body } = x
+  if (typeof body.model !== 'string' || body.input === undefined) {
+    const message =
+      typeof body.model !== 'string'
+        ? "Missing required parameter: 'model'."
+        : "Missing required parameter: 'input'."
+    sendError(x.res, x.call, 'openai', { status: 400, message })
+    return
+  }
+  const items = inputMessages(body.input)
+  const lastUserText = [...items].reverse().find((m) => m.role === 'user')?.text ?? ''
+  const instructions = typeof body.instructions === 'string' ? body.instructions : ''
+  const inputText = [instructions, ...items.map((m) => m.text)].filter((t) => t !== '').join('\n')
+  const text = x.state.replyFor({ api: 'openai-responses', lastUserText, body })
+  const usage = resolveUsage(inputText, text, x.state.usage)
+  const msgId = x.state.nextId('msg')
+  const respId = x.state.nextId('resp')
+  const part = (t: string) => ({ type: 'output_text', text: t, annotations: [], logprobs: [] })
+  const item = (status: string, content: unknown[]) => ({
+    type: 'message',
+    id: msgId,
+    status,
+    role: 'assistant',
+    content,
+  })
+  const response = (status: string, output: unknown[], withUsage: boolean) => ({
+    id: respId,
+    object: 'response',
+    created_at: nowSeconds(),
+    status,
+    error: null,
+    incomplete_details: null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    metadata: body.metadata ?? {},
+    model: body.model,
+    output,
+    parallel_tool_calls: true,
+    previous_response_id: body.previous_response_id ?? null,
+    temperature: body.temperature ?? 1,
+    tool_choice: 'auto',
+    tools: [],
+    top_p: body.top_p ?? 1,
+    truncation: 'disabled',
+    usage: withUsage ? usageJson(usage) : null,
+  })
+  const headers = { 'x-request-id': x.state.nextId('req') }
+  const done = item('completed', [part(text)])
+  if (body.stream !== true) {
+    sendJson(x, 200, response('completed', [done], true), headers)
+    return
+  }
+  const started = response('in_progress', [], false)
+  const finished = response('completed', [done], true)
+  const at = { item_id: msgId, output_index: 0, content_index: 0 }
+  const raw: Array<Record<string, unknown>> = [
+    { type: 'response.created', response: started },
+    { type: 'response.in_progress', response: started },
+    { type: 'response.output_item.added', output_index: 0, item: item('in_progress', []) },
+    { type: 'response.content_part.added', ...at, part: part('') },
+    ...chunkText(text).map((delta) => ({
+      type: 'response.output_text.delta',
+      ...at,
+      delta,
+      logprobs: [],
+    })),
+    { type: 'response.output_text.done', ...at, text, logprobs: [] },
+    { type: 'response.content_part.done', ...at, part: part(text) },
+    { type: 'response.output_item.done', output_index: 0, item: done },
+    { type: 'response.completed', response: finished },
+  ]
+  const events: SseEvent[] = raw.map((data, i) => ({
+    event: data.type as string,
+    data: { ...data, sequence_number: i },
+  }))
+  await writeSse(x.res, x.state, x.call, events, headers)
+}
