@@ -23,8 +23,11 @@ if (!isRoot || !has('apt-get')) {
   process.exit(1)
 }
 console.log('Installing redis-server with apt-get…')
-execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server', {
-  stdio: 'inherit',
-  shell: '/bin/sh',
-})
+execSync(
+  'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server',
+  {
+    stdio: 'inherit',
+    shell: '/bin/sh',
+  }
+)
 // Debian starts a system redis on 6379 after install; the tests use their own ports.

@@ -16,7 +16,11 @@ const seconds = arg('seconds', 3)
 const rounds = arg('rounds', 3)
 const connections = arg('connections', 50)
 const frameworks = ['fastify', 'express', 'node']
-const modes = { fastify: ['bare', 'native', 'aikit'], express: ['bare', 'native', 'aikit'], node: ['bare', 'aikit'] }
+const modes = {
+  fastify: ['bare', 'native', 'aikit'],
+  express: ['bare', 'native', 'aikit'],
+  node: ['bare', 'aikit'],
+}
 
 function startServer(variant) {
   return new Promise((resolve, reject) => {
@@ -52,7 +56,8 @@ for (let round = 0; round < rounds; round++) {
     for (const mode of modes[fw]) {
       const variant = `${fw}-${mode}`
       const r = await measure(variant)
-      ;(samples[variant] ??= []).push(r)
+      if (!samples[variant]) samples[variant] = []
+      samples[variant].push(r)
       process.stderr.write(`round ${round + 1}/${rounds} ${variant}: ${Math.round(r.rps)} req/s\n`)
     }
   }

@@ -10,7 +10,10 @@ export type NormalizedBody =
   | { kind: 'empty' }
   | { kind: 'text'; text: string }
   | { kind: 'bytes'; bytes: Uint8Array }
-  | { kind: 'stream'; stream: ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string> }
+  | {
+      kind: 'stream'
+      stream: ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>
+    }
 
 /** A response recorded by `ctx.respond`, written by the adapter when the head is committed. */
 export interface PendingResponse {
@@ -36,7 +39,11 @@ export function toPendingResponse(
   headers: Record<string, string> | undefined
 ): PendingResponse {
   if (!Number.isInteger(status) || status < 200 || status > 599) {
-    throw new AikitError('INVALID_STATUS', 500, `respond() got an invalid status: ${String(status)}`)
+    throw new AikitError(
+      'INVALID_STATUS',
+      500,
+      `respond() got an invalid status: ${String(status)}`
+    )
   }
   const h: Record<string, string> = headers ? { ...headers } : {}
   let normalized: NormalizedBody

@@ -3,8 +3,8 @@
  * How an adapter runs one request through the middleware chain.
  */
 import type { BaseContext } from './base-context.js'
-import { AikitError } from './errors.js'
 import { runWithContext } from './current-context.js'
+import { AikitError } from './errors.js'
 import type { Middleware } from './types.js'
 
 /**

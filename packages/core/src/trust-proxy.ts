@@ -69,7 +69,10 @@ function compileRanges(list: readonly string[]): Range[] {
             })()
       )
     } catch {
-      throw new InvalidOptionsError(field, 'must be an IP, a CIDR or loopback/linklocal/uniquelocal')
+      throw new InvalidOptionsError(
+        field,
+        'must be an IP, a CIDR or loopback/linklocal/uniquelocal'
+      )
     }
   })
   return ranges
@@ -107,7 +110,8 @@ export function createIpResolver(trustProxy: TrustProxy | undefined): IpResolver
       return walkValid(chain, i)
     }
   }
-  const list = typeof trustProxy === 'string' ? trustProxy.split(',').map((s) => s.trim()) : trustProxy
+  const list =
+    typeof trustProxy === 'string' ? trustProxy.split(',').map((s) => s.trim()) : trustProxy
   if (!Array.isArray(list)) {
     throw new InvalidOptionsError('trustProxy', 'must be false, a hop count, or a list of CIDRs')
   }

@@ -8,7 +8,6 @@
  * merging (`declare module '@aikit/core' { interface AikitState { requestId?: string } }`),
  * so `ctx.state.requestId` is typed wherever that package is imported.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
 export interface AikitState {
   /** The user or tenant the request acts for (budgets, cache scope, rate-limit key). */
   subject?: string

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
 import { compose, InvalidOptionsError, type Middleware } from '@aikit/core'
+import { describe, expect, it } from 'vitest'
 import { TestContext } from './test-context.js'
 
 describe('compose', () => {
@@ -56,7 +56,9 @@ describe('compose', () => {
     await ctx.run(compose(outer, boom))
     expect(seen).toBe(500)
     expect(ctx.written?.status).toBe(500)
-    expect(ctx.written?.text).toBe('{"error":{"code":"INTERNAL","message":"Internal server error"}}')
+    expect(ctx.written?.text).toBe(
+      '{"error":{"code":"INTERNAL","message":"Internal server error"}}'
+    )
     expect(ctx.error).toBeInstanceOf(Error)
   })
 

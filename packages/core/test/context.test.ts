@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
 import { compose, currentContext, type Middleware } from '@aikit/core'
+import { describe, expect, it } from 'vitest'
 import { TestContext } from './test-context.js'
 
 describe('Context lifecycle', () => {
@@ -155,7 +155,11 @@ describe('ctx.json()', () => {
   })
 
   it('requires a JSON content type (415)', async () => {
-    const ctx = new TestContext({ method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' })
+    const ctx = new TestContext({
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{}',
+    })
     await expect(ctx.json()).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', status: 415 })
   })
 

@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest'
 import {
   AikitError,
   errorBody,
@@ -8,6 +7,7 @@ import {
   isAikitError,
   PayloadTooLargeError,
 } from '@aikit/core'
+import { describe, expect, it } from 'vitest'
 
 describe('errors', () => {
   it('keeps code, status and details in the JSON shape', () => {

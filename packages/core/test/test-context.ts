@@ -1,7 +1,11 @@
-import { type PendingResponse, resolveAdapterOptions, runChain } from '@aikit/core/adapter'
-import { BaseContext } from '@aikit/core/adapter'
-import type { AdapterOptions } from '@aikit/core/adapter'
 import type { Middleware } from '@aikit/core'
+import type { AdapterOptions } from '@aikit/core/adapter'
+import {
+  BaseContext,
+  type PendingResponse,
+  resolveAdapterOptions,
+  runChain,
+} from '@aikit/core/adapter'
 
 /** An in-memory adapter: enough to drive the engine without a server. */
 export class TestContext extends BaseContext {
@@ -33,7 +37,9 @@ export class TestContext extends BaseContext {
       Object.entries(init.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])
     )
     this.body =
-      typeof init.body === 'string' ? new TextEncoder().encode(init.body) : (init.body ?? new Uint8Array())
+      typeof init.body === 'string'
+        ? new TextEncoder().encode(init.body)
+        : (init.body ?? new Uint8Array())
     this.remote = init.remote ?? '127.0.0.1'
   }
 
@@ -49,7 +55,11 @@ export class TestContext extends BaseContext {
   protected async writeResponse(response: PendingResponse): Promise<void> {
     this.writeHead(response.status, response.headers)
     this.written!.text =
-      response.body.kind === 'text' ? response.body.text : response.body.kind === 'empty' ? '' : undefined
+      response.body.kind === 'text'
+        ? response.body.text
+        : response.body.kind === 'empty'
+          ? ''
+          : undefined
     this.markFinished(false)
   }
   private writeHead(status: number, own: Record<string, string>): void {

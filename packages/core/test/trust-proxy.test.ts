@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
 import { InvalidOptionsError } from '@aikit/core'
 import { createIpResolver, normalizeIp } from '@aikit/core/adapter'
+import { describe, expect, it } from 'vitest'
 
 describe('client IP resolution', () => {
   it('ignores X-Forwarded-For by default', () => {
