@@ -64,7 +64,7 @@ describe('Context lifecycle', () => {
   })
 
   it('serialises respond() bodies with a content type', async () => {
-    const cases: [unknown, string, string][] = [
+    const cases: [object | string, string, string][] = [
       [{ a: 1 }, 'application/json; charset=utf-8', '{"a":1}'],
       ['hi', 'text/plain; charset=utf-8', 'hi'],
     ]

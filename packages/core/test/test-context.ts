@@ -13,7 +13,9 @@ export class TestContext extends BaseContext {
   readonly path: string
   readonly query = ''
   downstreamCalls = 0
-  written: { status: number; headers: Record<string, string>; text?: string } | undefined
+  written:
+    | { status: number; headers: Record<string, string>; text?: string | undefined }
+    | undefined
   private readonly headers: Record<string, string>
   private readonly body: Uint8Array
   private readonly remote: string | undefined
