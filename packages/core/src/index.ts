@@ -16,6 +16,27 @@ export {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from './errors.js'
+export {
+  type AtomicOp,
+  defineOp,
+  type JsReply,
+  LUA_NOW_MS,
+  luaArg,
+  luaToString,
+  type MemoryData,
+  type MemorySetOptions,
+  type MemoryStore,
+  type MemoryStoreOptions,
+  memoryStore,
+  type OpDefinition,
+  type RedisReply,
+  type Store,
+  type StoreEvent,
+  type StoreEventInfo,
+  type StoreSetOptions,
+  StoreTimeoutError,
+  StoreUnavailableError,
+} from './store/index.js'
 export type { TrustProxy } from './trust-proxy.js'
 export type {
   AikitState,

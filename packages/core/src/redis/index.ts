@@ -1,0 +1,14 @@
+/**
+ * @module redis
+ * `@aikit/core/redis`: the Redis store and the Redis mechanics every package shares.
+ */
+export {
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  circuitBreaker,
+} from './breaker.js'
+export type { RedisStoreOptions } from './options.js'
+export { scriptSha } from './scripts.js'
+export { isAvailabilityError, type RedisStore, redisStore } from './store.js'
+export { withTimeout } from './timeout.js'

@@ -1,0 +1,68 @@
+/**
+ * @module redis/options
+ * Options of `redisStore` and their validation.
+ */
+import { InvalidOptionsError } from '../store/errors.js'
+import { validatePrefix } from '../store/keys.js'
+import { validateBreakerOptions } from './breaker.js'
+import type { ScriptClient } from './scripts.js'
+
+/** Options of `redisStore`. */
+export interface RedisStoreOptions {
+  /** Prefix of every key built with `store.key()`; must not contain `{` or `}`. Default `'aikit'`. */
+  prefix?: string
+  /**
+   * Upper bound for one store call (EVALSHA plus its EVAL fallback, or one GET/SET/DEL), in ms.
+   * A call that takes longer rejects with `StoreTimeoutError` and counts as a breaker failure.
+   * `Infinity` disables it. Default `50`.
+   */
+  commandTimeoutMs?: number
+  /**
+   * Circuit breaker settings, or `false` to disable it. Defaults:
+   * `{ failureThreshold: 5, openMs: 1000 }`.
+   */
+  breaker?: false | { failureThreshold?: number; openMs?: number }
+}
+
+/** Validated options with defaults applied. */
+export interface ResolvedRedisStoreOptions {
+  prefix: string
+  commandTimeoutMs: number
+  breaker: false | { failureThreshold: number; openMs: number }
+}
+
+const METHODS = ['evalsha', 'eval', 'get', 'set', 'del'] as const
+
+/** Throws `InvalidOptionsError` naming the field unless `client` looks like an ioredis client. */
+export function assertClient(client: unknown): asserts client is ScriptClient {
+  if (client === null || typeof client !== 'object') {
+    throw new InvalidOptionsError('client', 'must be an ioredis Redis or Cluster client')
+  }
+  for (const method of METHODS) {
+    if (typeof (client as Record<string, unknown>)[method] !== 'function') {
+      throw new InvalidOptionsError(
+        'client',
+        `must be an ioredis Redis or Cluster client (missing ${method}())`
+      )
+    }
+  }
+}
+
+/** Validates `redisStore` options and applies defaults. */
+export function resolveOptions(options: RedisStoreOptions): ResolvedRedisStoreOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const prefix = validatePrefix(options.prefix ?? 'aikit')
+  const commandTimeoutMs = options.commandTimeoutMs ?? 50
+  if (
+    typeof commandTimeoutMs !== 'number' ||
+    Number.isNaN(commandTimeoutMs) ||
+    commandTimeoutMs <= 0
+  ) {
+    throw new InvalidOptionsError('commandTimeoutMs', 'must be a positive number of milliseconds')
+  }
+  const breaker =
+    options.breaker === false ? false : validateBreakerOptions(options.breaker ?? {}, 'breaker.')
+  return { prefix, commandTimeoutMs, breaker }
+}

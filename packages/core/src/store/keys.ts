@@ -1,0 +1,73 @@
+/**
+ * @module store/keys
+ * Key layout shared by every store: `${prefix}:{${tag}}:${parts.join(':')}`.
+ *
+ * The `{tag}` is a Redis Cluster hash tag: every key built with the same tag lands in the same
+ * slot, so one atomic op may touch all of them. Braces inside a tag would move the slot, so the tag
+ * is percent-escaped (`%` → `%25`, `{` → `%7B`, `}` → `%7D`) rather than rejected: tags are often
+ * user-derived (ids, IPs) and must never make a request fail. Escaping is injective, so two
+ * different tags never share a key. Parts are joined verbatim with `:`; they are chosen by the
+ * package (e.g. `'rl'`, `'minute'`), not by end users.
+ */
+import { InvalidOptionsError } from './errors.js'
+
+/** Validates a key prefix: non-empty, no `{` or `}` (they would become the hash tag). */
+export function validatePrefix(prefix: unknown, field = 'prefix'): string {
+  if (typeof prefix !== 'string' || prefix.length === 0) {
+    throw new InvalidOptionsError(field, 'must be a non-empty string')
+  }
+  if (prefix.includes('{') || prefix.includes('}')) {
+    throw new InvalidOptionsError(field, 'must not contain `{` or `}` (reserved for hash tags)')
+  }
+  return prefix
+}
+
+/** Percent-escapes `%`, `{` and `}` in a hash tag. */
+export function escapeTag(tag: string): string {
+  return tag.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'))
+}
+
+/** Builds `${prefix}:{${escapedTag}}:${parts.join(':')}`. Throws `InvalidOptionsError` on an empty tag. */
+export function formatKey(prefix: string, tag: string, parts: readonly string[]): string {
+  if (typeof tag !== 'string' || tag.length === 0) {
+    throw new InvalidOptionsError('tag', 'must be a non-empty string')
+  }
+  const head = `${prefix}:{${escapeTag(tag)}}`
+  return parts.length === 0 ? head : `${head}:${parts.join(':')}`
+}
+
+/**
+ * The part of a key Redis Cluster hashes: the text between the first `{` and the next `}` if that is
+ * non-empty, otherwise the whole key.
+ */
+export function hashSlotSource(key: string): string {
+  const open = key.indexOf('{')
+  if (open === -1) return key
+  const close = key.indexOf('}', open + 1)
+  if (close === -1 || close === open + 1) return key
+  return key.slice(open + 1, close)
+}
+
+/**
+ * Checks that all keys of one atomic op share one hash tag (so they share a Cluster slot). Both
+ * stores check this, so a CROSSSLOT mistake shows up with `memoryStore` in development rather than on
+ * a production Cluster.
+ */
+export function assertSameSlot(keys: readonly string[]): void {
+  if (!Array.isArray(keys)) throw new InvalidOptionsError('keys', 'must be an array of strings')
+  let first: string | undefined
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new InvalidOptionsError(`keys[${i}]`, 'must be a non-empty string')
+    }
+    const source = hashSlotSource(key)
+    if (first === undefined) first = source
+    else if (source !== first) {
+      throw new InvalidOptionsError(
+        'keys',
+        `all keys of one op must share a {hash tag} (build them with store.key(tag, ...)); got ${JSON.stringify(keys)}`
+      )
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * @module store/memory
+ * `memoryStore()`: the default store. Bounded (LRU), lazy expiry (no timer per key), atomic ops run
+ * synchronously in-process. Edge-safe.
+ */
+import { encodeArgs } from './define-op.js'
+import { InvalidOptionsError, StoreUnavailableError } from './errors.js'
+import { assertSameSlot, formatKey, validatePrefix } from './keys.js'
+import { createListeners } from './listeners.js'
+import { toRedisReply } from './lua-values.js'
+import { createMemoryData } from './memory-data.js'
+import { MemoryDb } from './memory-db.js'
+import { ttl } from './ttl.js'
+import type { AtomicOp, Store, StoreEvent, StoreEventInfo, StoreSetOptions } from './types.js'
+
+/** Options of `memoryStore`. */
+export interface MemoryStoreOptions {
+  /** Maximum number of keys; the least recently used key is evicted beyond it. Default `100_000`. */
+  maxKeys?: number
+  /** Clock in milliseconds, injectable for tests. Default `Date.now`. */
+  now?: () => number
+  /** Key prefix used by `store.key()`. Default `'aikit'`. */
+  prefix?: string
+}
+
+/** A `Store` kept in this process's memory. */
+export interface MemoryStore extends Store {
+  readonly kind: 'memory'
+  readonly local: true
+  /** Keys held (including expired ones not yet touched) and live keys evicted by the bound. */
+  stats(): { keys: number; evictions: number }
+}
+
+/** Creates an in-process store. State is per process: use `redisStore` to share it between instances. */
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const maxKeys = options.maxKeys ?? 100_000
+  if (!Number.isInteger(maxKeys) || maxKeys < 1) {
+    throw new InvalidOptionsError('maxKeys', 'must be a positive integer')
+  }
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') throw new InvalidOptionsError('now', 'must be a function')
+  const prefix = validatePrefix(options.prefix ?? 'aikit')
+
+  const db = new MemoryDb(maxKeys, () => now())
+  const listeners = createListeners<StoreEvent, StoreEventInfo>()
+  let closed = false
+
+  // Every method body runs synchronously, so each call (and each op) is atomic in-process;
+  // `attempt` turns throws into rejections.
+  const attempt = <T>(fn: () => T): Promise<T> => {
+    try {
+      if (closed) throw new StoreUnavailableError('memory store is closed', { reason: 'closed' })
+      return Promise.resolve(fn())
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  return {
+    kind: 'memory',
+    local: true,
+    get(key) {
+      return attempt(() => {
+        const entry = db.read(key, now())
+        if (!entry) return undefined
+        if (entry.type !== 'string') {
+          throw new Error('WRONGTYPE Operation against a key holding the wrong kind of value')
+        }
+        return entry.value
+      })
+    },
+    set(key, value, setOptions?: StoreSetOptions) {
+      return attempt(() => {
+        const expiresAt =
+          setOptions?.ttlMs === undefined ? undefined : now() + ttl(setOptions.ttlMs)
+        db.write(key, { type: 'string', value: String(value), expiresAt })
+      })
+    },
+    delete(key) {
+      return attempt(() => db.remove(key, now()))
+    },
+    run<I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I) {
+      return attempt(() => {
+        assertSameSlot(keys)
+        const argv = encodeArgs(op, input)
+        const nowMs = Math.floor(now())
+        const data = createMemoryData(db, new Set(keys), nowMs)
+        const reply = toRedisReply(op.js(data, keys, argv, nowMs))
+        return op.decode(reply)
+      })
+    },
+    key(tag, ...parts) {
+      return formatKey(prefix, tag, parts)
+    },
+    on(event, listener) {
+      return listeners.on(event, listener)
+    },
+    close() {
+      closed = true
+      db.clear()
+      listeners.clear()
+      return Promise.resolve()
+    },
+    stats() {
+      return db.stats()
+    },
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * @module store/types
+ * The `Store` interface every stateful package uses (rate limiter, cache, budgets), and the shape of
+ * one atomic operation (`AtomicOp`) that runs as Lua on Redis and as JavaScript in memory.
+ */
+
+/**
+ * A reply as Redis returns it from a script, after ioredis decoding: integers, strings, `null`
+ * (nil / Lua `false`) and arrays of those. This is what `AtomicOp.decode` receives from both stores.
+ */
+export type RedisReply = number | string | null | RedisReply[]
+
+/**
+ * What an op's `js` function may return. It is converted exactly as Redis converts a Lua value:
+ * numbers are truncated to integers, `true` → 1, `false` → `null`, an array stops at its first
+ * `null`/`undefined` (a Lua table stops at its first nil; use `false` for a nil element inside an
+ * array), `{ ok }` → the status string, `{ err }` → the call rejects.
+ */
+export type JsReply =
+  | number
+  | string
+  | boolean
+  | null
+  | undefined
+  | readonly JsReply[]
+  | { readonly ok: string }
+  | { readonly err: string }
+
+/** Options of `MemoryData.set`, mirroring `SET key value [NX|XX] [PX ms] [KEEPTTL]`. */
+export interface MemorySetOptions {
+  /** Expire after this many milliseconds (positive integer). Default: no expiry. */
+  px?: number
+  /** Only set if the key does not exist. Default `false`. */
+  nx?: boolean
+  /** Only set if the key exists. Default `false`. */
+  xx?: boolean
+  /** Keep the key's current expiry instead of clearing it. Default `false`. */
+  keepTtl?: boolean
+}
+
+/**
+ * The Redis-like data model an op's `js` function works on (memory store). Each method behaves as the
+ * Redis command of the same name called from Lua: missing values are `null` (Lua `false`), numbers
+ * given as values are stored as Lua would send them (`%.17g`), type mismatches throw `WRONGTYPE`, and
+ * only keys passed to the op may be touched (as on Redis Cluster).
+ */
+export interface MemoryData {
+  /** GET: the string value, or `null`. */
+  get(key: string): string | null
+  /** SET with options; returns `true` if the value was written (`false` when NX/XX prevented it). */
+  set(key: string, value: string | number, options?: MemorySetOptions): boolean
+  /** DEL: number of keys removed. */
+  del(...keys: string[]): number
+  /** EXISTS: number of the given keys that exist. */
+  exists(...keys: string[]): number
+  /** INCRBY: the new value; the key is created at 0; throws if the value is not an integer. */
+  incrby(key: string, increment: number): number
+  /** HGET: the field's value, or `null`. */
+  hget(key: string, field: string): string | null
+  /** HMGET: one value or `null` per field. */
+  hmget(key: string, ...fields: string[]): (string | null)[]
+  /** HSET key field value [field value ...]: number of fields that were new. */
+  hset(key: string, ...fieldValues: (string | number)[]): number
+  /** HDEL: number of fields removed (the key is removed when its hash becomes empty). */
+  hdel(key: string, ...fields: string[]): number
+  /** HGETALL as Lua sees it: a flat array `[field, value, field, value, ...]`. */
+  hgetall(key: string): string[]
+  /** HINCRBY: the new value of the field. */
+  hincrby(key: string, field: string, increment: number): number
+  /** PEXPIRE: 1 if the key exists (a non-positive `ms` deletes it), else 0. */
+  pexpire(key: string, ms: number): number
+  /** PTTL: milliseconds left, -1 without expiry, -2 if the key does not exist. */
+  pttl(key: string): number
+}
+
+/**
+ * One atomic read-modify-write, defined once for both stores (see `defineOp`).
+ * @typeParam I - the input the caller passes to `store.run`.
+ * @typeParam O - the decoded result.
+ */
+export interface AtomicOp<I, O> {
+  /** Name for errors and metrics. */
+  readonly name: string
+  /** Redis Lua script using `KEYS`, `ARGV` and `redis.call('TIME')` as its only clock. */
+  readonly lua: string
+  /** The same logic on the memory data model; returns the reply the Lua script would return. */
+  readonly js: (
+    data: MemoryData,
+    keys: readonly string[],
+    argv: readonly string[],
+    nowMs: number
+  ) => JsReply
+  /** Builds `ARGV` (strings) from the input. */
+  readonly encode: (input: I) => readonly string[]
+  /** Turns the raw reply (identical from both stores) into the result. */
+  readonly decode: (reply: RedisReply) => O
+}
+
+/** Events a store emits. Memory stores never emit them. */
+export type StoreEvent = 'degraded' | 'recovered'
+
+/** Payload of `degraded` / `recovered` events. */
+export interface StoreEventInfo {
+  /** Which store emitted the event. */
+  readonly store: 'memory' | 'redis'
+  /** `degraded`: why the circuit opened, e.g. `failures`; `recovered`: `probe-succeeded`. */
+  readonly reason: string
+  /** `degraded`: number of consecutive failures that opened the circuit. */
+  readonly failures?: number
+  /** `degraded`: the last failure. */
+  readonly error?: unknown
+  /** `recovered`: milliseconds since the store became degraded. */
+  readonly downMs?: number
+}
+
+/** Options of `Store.set`. */
+export interface StoreSetOptions {
+  /** Time to live in milliseconds (positive; fractions are rounded up). Default: no expiry. */
+  ttlMs?: number
+}
+
+/**
+ * The store every stateful package uses. Values are strings (callers serialise). Every
+ * read-modify-write goes through `run`, which is atomic on both stores.
+ */
+export interface Store {
+  /** Which implementation this is. */
+  readonly kind: 'memory' | 'redis'
+  /**
+   * `true` when state is per-process (memory): packages can warn that limits and caches are not
+   * shared between instances.
+   */
+  readonly local: boolean
+  /** Reads a string value; `undefined` if missing or expired. */
+  get(key: string): Promise<string | undefined>
+  /** Writes a string value, optionally with a time to live. */
+  set(key: string, value: string, options?: StoreSetOptions): Promise<void>
+  /** Deletes a key; `true` if it existed. */
+  delete(key: string): Promise<boolean>
+  /**
+   * Runs one atomic op on `keys` (which must all share one `{hash tag}`, see `key`).
+   * @returns the op's decoded reply.
+   */
+  run<I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): Promise<O>
+  /**
+   * Builds a key `${prefix}:{${tag}}:${parts.join(':')}`. All keys built with the same `tag` share a
+   * Redis Cluster slot, so one op may use them together. `{`, `}` and `%` in the tag are
+   * percent-escaped; an empty tag throws.
+   */
+  key(tag: string, ...parts: string[]): string
+  /** Subscribes to `degraded` / `recovered`; returns an unsubscribe function. */
+  on(event: StoreEvent, listener: (info: StoreEventInfo) => void): () => void
+  /** Stops the store: later calls reject with `StoreUnavailableError`. */
+  close(): Promise<void>
+}

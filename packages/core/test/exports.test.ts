@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+
+// Pins the public surface: adding or removing an export is a deliberate, reviewed change.
+describe('public exports', () => {
+  it('@aikit/core', async () => {
+    expect(Object.keys(await import('@aikit/core')).sort()).toEqual([
+      'AikitError',
+      'InternalError',
+      'InvalidOptionsError',
+      'InvalidRequestError',
+      'LUA_NOW_MS',
+      'PayloadTooLargeError',
+      'StoreTimeoutError',
+      'StoreUnavailableError',
+      'UnsupportedMediaTypeError',
+      'compose',
+      'currentContext',
+      'defineOp',
+      'errorBody',
+      'errorStatus',
+      'isAikitError',
+      'luaArg',
+      'luaToString',
+      'memoryStore',
+    ])
+  })
+
+  it('@aikit/core/adapter', async () => {
+    expect(Object.keys(await import('@aikit/core/adapter')).sort()).toEqual([
+      'BaseContext',
+      'createIpResolver',
+      'errorResponse',
+      'isJsonContentType',
+      'normalizeIp',
+      'parseJsonBody',
+      'resolveAdapterOptions',
+      'runChain',
+      'runWithContext',
+    ])
+  })
+
+  it('@aikit/core/redis', async () => {
+    expect(Object.keys(await import('@aikit/core/redis')).sort()).toEqual([
+      'circuitBreaker',
+      'isAvailabilityError',
+      'redisStore',
+      'scriptSha',
+      'withTimeout',
+    ])
+  })
+})

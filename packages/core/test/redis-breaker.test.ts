@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { circuitBreaker, withTimeout } from '@aikit/core/redis'
+import {
+  InvalidOptionsError,
+  StoreTimeoutError,
+  StoreUnavailableError,
+} from '@aikit/core'
+
+function deferred<T>() {
+  let resolve!: (value: T) => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+const boom = () => Promise.reject(new Error('down'))
+const ok = () => Promise.resolve('ok')
+
+function setup(options: { failureThreshold?: number; openMs?: number } = {}) {
+  let t = 0
+  const opened: { failures: number; error: unknown }[] = []
+  const closed: { downMs: number }[] = []
+  const breaker = circuitBreaker({
+    failureThreshold: 3,
+    openMs: 1000,
+    ...options,
+    now: () => t,
+    onOpen: (info) => opened.push(info),
+    onClose: (info) => closed.push(info),
+  })
+  return {
+    breaker,
+    opened,
+    closed,
+    advance: (ms: number) => {
+      t += ms
+    },
+  }
+}
+
+async function failTimes(breaker: ReturnType<typeof circuitBreaker>, n: number) {
+  for (let i = 0; i < n; i++) await expect(breaker.execute(boom)).rejects.toThrow('down')
+}
+
+describe('circuitBreaker', () => {
+  it('opens after failureThreshold consecutive failures; a success resets the count', async () => {
+    const { breaker, opened } = setup()
+    await failTimes(breaker, 2)
+    expect(await breaker.execute(ok)).toBe('ok')
+    expect(breaker.failures).toBe(0)
+    await failTimes(breaker, 2)
+    expect(breaker.state).toBe('closed')
+    await failTimes(breaker, 1)
+    expect(breaker.state).toBe('open')
+    expect(opened).toHaveLength(1)
+    expect(opened[0]?.failures).toBe(3)
+    expect((opened[0]?.error as Error | undefined)?.message).toBe('down')
+  })
+
+  it('fails fast while open without calling the function', async () => {
+    const { breaker, advance } = setup()
+    await failTimes(breaker, 3)
+    const fn = vi.fn(ok)
+    advance(999)
+    const error = await breaker.execute(fn).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(StoreUnavailableError)
+    expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', reason: 'circuit-open' })
+    expect(fn).not.toHaveBeenCalled()
+  })
+
+  it('lets exactly one probe through when half-open; its success closes the circuit', async () => {
+    const { breaker, advance, closed } = setup()
+    await failTimes(breaker, 3)
+    advance(1000)
+    expect(breaker.state).toBe('half-open')
+    const probe = deferred<string>()
+    const probeFn = vi.fn(() => probe.promise)
+    const pending = breaker.execute(probeFn)
+    expect(breaker.state).toBe('open')
+    const other = vi.fn(ok)
+    await expect(breaker.execute(other)).rejects.toBeInstanceOf(StoreUnavailableError)
+    await expect(breaker.execute(other)).rejects.toBeInstanceOf(StoreUnavailableError)
+    expect(other).not.toHaveBeenCalled()
+    advance(250)
+    probe.resolve('probed')
+    expect(await pending).toBe('probed')
+    expect(probeFn).toHaveBeenCalledTimes(1)
+    expect(breaker.state).toBe('closed')
+    expect(closed).toEqual([{ downMs: 1250 }])
+    expect(await breaker.execute(other)).toBe('ok')
+  })
+
+  it('re-opens for another openMs when the probe fails, without a second onOpen', async () => {
+    const { breaker, advance, opened } = setup()
+    await failTimes(breaker, 3)
+    advance(1000)
+    await expect(breaker.execute(boom)).rejects.toThrow('down')
+    expect(breaker.state).toBe('open')
+    advance(999)
+    await expect(breaker.execute(ok)).rejects.toBeInstanceOf(StoreUnavailableError)
+    advance(1)
+    expect(await breaker.execute(ok)).toBe('ok')
+    expect(opened).toHaveLength(1)
+  })
+
+  it('does not count errors that isFailure rejects (the backend answered)', async () => {
+    const { breaker } = setup()
+    for (let i = 0; i < 5; i++) {
+      await expect(breaker.execute(boom, () => false)).rejects.toThrow('down')
+    }
+    expect(breaker.state).toBe('closed')
+    expect(breaker.failures).toBe(0)
+  })
+
+  it('ignores late results of calls started before the circuit opened', async () => {
+    const { breaker, advance } = setup()
+    const slow = deferred<string>()
+    const late = breaker.execute(() => slow.promise)
+    await failTimes(breaker, 3)
+    slow.resolve('late')
+    expect(await late).toBe('late')
+    expect(breaker.state).toBe('open')
+    advance(1000)
+    expect(breaker.state).toBe('half-open')
+  })
+
+  it('reset() closes the circuit', async () => {
+    const { breaker } = setup()
+    await failTimes(breaker, 3)
+    breaker.reset()
+    expect(breaker.state).toBe('closed')
+    expect(await breaker.execute(ok)).toBe('ok')
+  })
+
+  it('validates options naming the field', () => {
+    const field = (fn: () => unknown) => {
+      try {
+        fn()
+      } catch (error) {
+        return error instanceof InvalidOptionsError ? error.field : 'wrong error'
+      }
+      return 'no error'
+    }
+    expect(field(() => circuitBreaker({ failureThreshold: 0 }))).toBe('failureThreshold')
+    expect(field(() => circuitBreaker({ openMs: -1 }))).toBe('openMs')
+    expect(field(() => circuitBreaker({ now: 'x' as never }))).toBe('now')
+  })
+})
+
+describe('withTimeout', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+    vi.restoreAllMocks()
+  })
+
+  it('rejects with StoreTimeoutError when the promise does not settle in time', async () => {
+    vi.useFakeTimers()
+    const never = new Promise<string>(() => {})
+    const result = withTimeout(never, 50, 'redis GET').catch((e: unknown) => e)
+    await vi.advanceTimersByTimeAsync(50)
+    const error = await result
+    expect(error).toBeInstanceOf(StoreTimeoutError)
+    expect(error).toMatchObject({ code: 'STORE_TIMEOUT', timeoutMs: 50 })
+  })
+
+  it('clears its timer when the promise settles first', async () => {
+    const clear = vi.spyOn(globalThis, 'clearTimeout')
+    expect(await withTimeout(Promise.resolve(7), 1000)).toBe(7)
+    await expect(withTimeout(Promise.reject(new Error('x')), 1000)).rejects.toThrow('x')
+    expect(clear).toHaveBeenCalledTimes(2)
+  })
+
+  it('starts no timer for an infinite timeout', async () => {
+    const set = vi.spyOn(globalThis, 'setTimeout')
+    expect(await withTimeout(Promise.resolve(1), Number.POSITIVE_INFINITY)).toBe(1)
+    expect(set).not.toHaveBeenCalled()
+  })
+})
