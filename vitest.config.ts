@@ -4,7 +4,7 @@ export default defineConfig({
   resolve: { conditions: ['@aikit/source'] },
   ssr: { resolve: { conditions: ['@aikit/source'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',
