@@ -1,0 +1,124 @@
+/**
+ * @module @aikit/adapters/express
+ * Runs AI Kit middleware as one Express middleware (Express 5 and 4).
+ *
+ * ```ts
+ * import express from 'express'
+ * import { toExpress } from '@aikit/adapters/express'
+ *
+ * const app = express()
+ * app.use(toExpress(requestId(), rateLimit({ ... }), { trustProxy: 1 }))
+ * app.post('/chat', (req, res) => {
+ *   const ctx = res.locals.aikit // the request's Context: state, signal, ...
+ * })
+ * ```
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import {
+  type BodyLimits,
+  type Context,
+  type Middleware,
+  UnsupportedMediaTypeError,
+} from '@aikit/core'
+import {
+  type AdapterOptions,
+  isJsonContentType,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+  runChain,
+} from '@aikit/core/adapter'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { splitArgs } from '../shared/args.js'
+import { NodeContext } from '../shared/node-context.js'
+
+declare global {
+  namespace Express {
+    interface Locals {
+      /** The AI Kit Context of this request, set by `toExpress`. */
+      aikit?: Context
+    }
+  }
+}
+
+/** Options of `toExpress` (the options every adapter takes). */
+export type ExpressAdapterOptions = AdapterOptions
+
+/** What body-parser looks at (1.x skips when `_body` is set, 2.x when the stream is finished). */
+interface BodyRequest extends IncomingMessage {
+  originalUrl?: string
+  body?: unknown
+  _body?: boolean
+}
+
+/**
+ * The Express flavour of the Node context: the path comes from `originalUrl` (mounting rewrites
+ * `req.url`), and a body read by `ctx.json()` is left as `req.body` with `req._body = true` so
+ * `express.json()` / body-parser after it skip the already-consumed stream. A body that
+ * body-parser parsed before the kit ran is reused by `ctx.json()` (body-parser's limits applied).
+ */
+export class ExpressContext extends NodeContext {
+  private parsed: Promise<unknown> | undefined = undefined
+
+  protected override rawUrl(): string {
+    const req = this.req as BodyRequest
+    return req.originalUrl ?? req.url ?? '/'
+  }
+
+  override json<T = unknown>(limits?: BodyLimits): Promise<T> {
+    if (this.parsed === undefined) {
+      const req = this.req as BodyRequest
+      if (!this.bodyStarted && parsedByBodyParser(req)) {
+        this.parsed = isJsonContentType(this.header('content-type'))
+          ? Promise.resolve(req.body)
+          : Promise.reject(new UnsupportedMediaTypeError('application/json'))
+      } else {
+        this.parsed = super.json(limits).then((value) => {
+          req.body = value
+          return value
+        })
+      }
+    }
+    return this.parsed as Promise<T>
+  }
+
+  protected override readBody(maxBytes: number): Promise<Uint8Array> {
+    ;(this.req as BodyRequest)._body = true
+    return super.readBody(maxBytes)
+  }
+}
+
+/** body-parser 1.x flags `req._body`; 2.x leaves `req.body` set and the stream consumed. */
+function parsedByBodyParser(req: BodyRequest): boolean {
+  if (req._body === true) return true
+  return req.body !== undefined && (req.readableEnded || (req.complete && !req.readable))
+}
+
+/**
+ * Builds an Express middleware: `toExpress(...middleware, options?)`. A trailing plain object is
+ * the options. `next()` inside the chain hands the request to the rest of the Express stack and
+ * resolves when the route writes the head (or the response closes). The handler never throws or
+ * rejects into Express: errors become the kit's JSON error response. The Context is available to
+ * routes as `res.locals.aikit`.
+ */
+export function toExpress(
+  ...args: [...Middleware[], ExpressAdapterOptions] | Middleware[]
+): RequestHandler {
+  const { middleware, options } = splitArgs<ExpressAdapterOptions>(args)
+  const resolved: ResolvedAdapterOptions = resolveAdapterOptions(options)
+
+  return function aikit(req: Request, res: Response, next: NextFunction): void {
+    const ctx = new ExpressContext(
+      req as unknown as IncomingMessage,
+      res as unknown as ServerResponse,
+      resolved
+    )
+    if (res.locals !== undefined) res.locals.aikit = ctx
+    const downstream = (): Promise<void> => {
+      next()
+      return ctx.waitForHead()
+    }
+    runChain(ctx, middleware, downstream).catch((error: unknown) => {
+      resolved.onError?.(error, ctx)
+    })
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * @module @aikit/adapters/fastify
+ * Runs AI Kit middleware in Fastify 5 as a plugin.
+ *
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { aikitFastify } from '@aikit/adapters/fastify'
+ *
+ * const app = Fastify()
+ * await app.register(aikitFastify, { use: [requestId(), rateLimit({ ... })], trustProxy: 1 })
+ * app.post('/chat', async (request) => request.aikit?.state.subject)
+ * ```
+ */
+import { Readable } from 'node:stream'
+import { type Context, compose, InvalidOptionsError, type Middleware } from '@aikit/core'
+import {
+  type AdapterOptions,
+  type PendingResponse,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+  runChain,
+  runWithContext,
+} from '@aikit/core/adapter'
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  RouteHandlerMethod,
+} from 'fastify'
+import fp from 'fastify-plugin'
+import { NodeContext } from '../shared/node-context.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The AI Kit Context of this request (null before the `onRequest` hook ran). */
+    aikit: Context | null
+  }
+}
+
+/** Options of `fastify.register(aikitFastify, { use, ...options })`. */
+export interface AikitFastifyOptions extends AdapterOptions {
+  /** The middleware, run in order in an `onRequest` hook for every request (404s included). */
+  use: Middleware[]
+}
+
+/**
+ * The Fastify flavour of the Node context. A body read by `ctx.json()` is kept so that the
+ * `preParsing` hook can hand Fastify's own body parser a fresh stream of the same bytes.
+ */
+export class FastifyContext extends NodeContext {
+  /** The Fastify request. */
+  readonly request: FastifyRequest
+  /** The Fastify reply. */
+  readonly reply: FastifyReply
+  /** The body read through `ctx.json()`, if it was. */
+  bodyRead: Promise<Uint8Array> | undefined = undefined
+
+  constructor(request: FastifyRequest, reply: FastifyReply, options: ResolvedAdapterOptions) {
+    super(request.raw, reply.raw, options)
+    this.request = request
+    this.reply = reply
+  }
+
+  protected override readBody(maxBytes: number): Promise<Uint8Array> {
+    this.bodyRead ??= super.readBody(maxBytes)
+    return this.bodyRead
+  }
+
+  /**
+   * Short-circuit responses (`respond`, the JSON error, a 404 nobody answered) go through
+   * Fastify's reply for text, bytes and empty bodies: `reply.code().headers().send()` keeps
+   * Fastify's onSend / onResponse hooks and logging, and Fastify's `writeHead` call fires
+   * `onHeaders` through the head hook.
+   *
+   * Streams use `reply.hijack()` and the shared Node pump instead. Fastify's stream path defers the
+   * head until the first chunk (an SSE client would see nothing until the first event) and, when
+   * the source fails before that chunk, answers with its own error body that carries the error's
+   * message. The pump writes and flushes the head at once, waits for 'drain' (backpressure),
+   * cancels the source when the client goes away, and reports source errors to `onError`.
+   * onResponse hooks still run after a hijack (Fastify listens for 'finish' before onRequest);
+   * headers other hooks set with `reply.header()` are copied onto the raw response first.
+   */
+  protected override writeResponse(response: PendingResponse): Promise<void> {
+    const reply = this.reply
+    const res = this.res
+    if (reply.sent || res.headersSent || res.destroyed) return Promise.resolve()
+    const body = response.body
+    if (body.kind === 'stream') {
+      const replyHeaders = reply.getHeaders()
+      reply.hijack()
+      for (const name in replyHeaders) {
+        const value = replyHeaders[name]
+        if (value !== undefined) res.setHeader(name, value)
+      }
+      return super.writeResponse(response)
+    }
+    reply.code(response.status)
+    reply.headers(response.headers)
+    if (body.kind === 'empty') reply.send()
+    else if (body.kind === 'text') reply.send(body.text)
+    else reply.send(Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength))
+    return this.waitForHead()
+  }
+}
+
+function validateUse(use: unknown): Middleware[] {
+  if (!Array.isArray(use)) {
+    throw new InvalidOptionsError('use', 'must be an array of middleware')
+  }
+  for (let i = 0; i < use.length; i++) {
+    if (typeof use[i] !== 'function') {
+      throw new InvalidOptionsError(`use[${i}]`, 'must be a function (ctx, next) => Promise')
+    }
+  }
+  return use as Middleware[]
+}
+
+const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFastifyPlugin(
+  fastify: FastifyInstance,
+  opts: AikitFastifyOptions
+): Promise<void> {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new InvalidOptionsError('options', 'must be an object with a `use` array')
+  }
+  const { use, ...adapterOptions } = opts
+  const middleware = compose(...validateUse(use))
+  const resolved = resolveAdapterOptions(adapterOptions)
+
+  fastify.decorateRequest('aikit', null)
+
+  // Callback style: done() is called from inside the chain's `next()`, while the chain is
+  // suspended in `await next()`; a short-circuit never calls it (the reply is sent instead).
+  fastify.addHook('onRequest', function aikitOnRequest(request, reply, done) {
+    const ctx = new FastifyContext(request, reply, resolved)
+    request.aikit = ctx
+    const downstream = (): Promise<void> => {
+      done()
+      return ctx.waitForHead()
+    }
+    runChain(ctx, middleware, downstream).catch((error: unknown) => {
+      resolved.onError?.(error, ctx)
+    })
+  })
+
+  // A middleware that read the body consumed the stream: give Fastify's parser the same bytes.
+  fastify.addHook('preParsing', function aikitPreParsing(request, _reply, payload, done) {
+    const read = (request.aikit as FastifyContext | null)?.bodyRead
+    if (read === undefined) {
+      done(null, payload)
+      return
+    }
+    read.then(
+      (bytes) =>
+        done(null, Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)])),
+      (error: unknown) => done(error as Error)
+    )
+  })
+
+  // Route handlers run inside the request's AsyncLocalStorage scope even when Fastify resumes
+  // them from a stream event (body parsing), so `currentContext()` works in every handler.
+  fastify.addHook('onRoute', (route) => {
+    const handler = route.handler
+    route.handler = function aikitScopedHandler(this: FastifyInstance, request, reply) {
+      const ctx = request.aikit
+      if (ctx === null || ctx === undefined) return handler.call(this, request, reply)
+      return runWithContext(ctx, () => handler.call(this, request, reply))
+    } as RouteHandlerMethod
+  })
+}
+
+/**
+ * The Fastify plugin: `fastify.register(aikitFastify, { use: [...middleware], ...AdapterOptions })`.
+ * Invalid options make `register` / `ready()` reject with `InvalidOptionsError` naming the field.
+ */
+export const aikitFastify = fp(plugin, { name: '@aikit/adapters/fastify', fastify: '5.x' })

@@ -1,0 +1,101 @@
+/**
+ * @module @aikit/adapters/node
+ * Runs AI Kit middleware in a plain `node:http` (or `node:https`) server.
+ *
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { toNodeHandler } from '@aikit/adapters/node'
+ *
+ * createServer(toNodeHandler(requestId(), rateLimit(...), { handler: (req, res) => res.end('hi') }))
+ * ```
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { InvalidOptionsError, type Middleware } from '@aikit/core'
+import { type AdapterOptions, resolveAdapterOptions, runChain } from '@aikit/core/adapter'
+import { splitArgs } from '../shared/args.js'
+import { NodeContext } from '../shared/node-context.js'
+
+export { NodeContext } from '../shared/node-context.js'
+
+/** The final handler a request reaches after every middleware called `next()`. */
+export type NodeRequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown
+
+/** Options of `toNodeHandler`: the adapter options plus the final handler. */
+export interface NodeHandlerOptions extends AdapterOptions {
+  /**
+   * The app's own handler, run when the chain calls `next()`. `currentContext()` works inside it.
+   * `next()` resolves once it writes the head. If it throws (or its promise rejects) before the
+   * head, the middleware see the error and the client gets the JSON error response; after the
+   * head, the error goes to `onError` and the response is destroyed.
+   * When omitted, a request that passes every middleware answers 404 `NOT_FOUND` (JSON).
+   */
+  handler?: NodeRequestHandler
+}
+
+const NOT_FOUND_BODY = { error: { code: 'NOT_FOUND', message: 'Not found' } }
+const NO_STORE = { 'cache-control': 'no-store' }
+
+/**
+ * Builds a `node:http` request listener: `toNodeHandler(...middleware, options?)`. A trailing
+ * plain object is the options (`NodeHandlerOptions`); invalid options or a middleware that is
+ * not a function throw `InvalidOptionsError` here, naming the field.
+ */
+export function toNodeHandler(
+  ...args: [...Middleware[], NodeHandlerOptions] | Middleware[]
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const { middleware, options } = splitArgs<NodeHandlerOptions>(args)
+  const handler = options?.handler
+  if (handler !== undefined && typeof handler !== 'function') {
+    throw new InvalidOptionsError('handler', 'must be a function (req, res) => void')
+  }
+  const resolved = resolveAdapterOptions(options)
+
+  return function aikitNodeHandler(req: IncomingMessage, res: ServerResponse): void {
+    const ctx = new NodeContext(req, res, resolved)
+    const downstream =
+      handler === undefined ? () => notFound(ctx) : () => runHandler(ctx, handler, req, res)
+    runChain(ctx, middleware, downstream).catch((error: unknown) => {
+      // runChain settles every error itself; this is a last line of defence.
+      resolved.onError?.(error, ctx)
+    })
+  }
+}
+
+function notFound(ctx: NodeContext): Promise<void> {
+  ctx.respond(404, NOT_FOUND_BODY, NO_STORE)
+  return ctx.commit() ?? Promise.resolve()
+}
+
+function runHandler(
+  ctx: NodeContext,
+  handler: NodeRequestHandler,
+  req: IncomingMessage,
+  res: ServerResponse
+): Promise<void> {
+  let result: unknown
+  try {
+    result = handler(req, res)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  const head = ctx.waitForHead()
+  if (
+    result === null ||
+    typeof result !== 'object' ||
+    typeof (result as PromiseLike<unknown>).then !== 'function'
+  ) {
+    return head
+  }
+  return new Promise<void>((resolve, reject) => {
+    void head.then(resolve)
+    ;(result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+      if (!ctx.headersSent && !res.destroyed) {
+        reject(error) // before the head: the chain turns it into the error response
+        return
+      }
+      ctx.fail(error)
+      if (!res.writableEnded) res.destroy()
+      resolve()
+    })
+  })
+}

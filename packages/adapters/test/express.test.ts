@@ -1,0 +1,168 @@
+import { createServer } from 'node:http'
+import { toExpress } from '@aikit/adapters/express'
+import { type Context, currentContext, InvalidOptionsError, type Middleware } from '@aikit/core'
+import express from 'express'
+import express4 from 'express4'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { ConformanceServer } from './conformance/cases.js'
+import { listen } from './conformance/listen.js'
+
+const servers: ConformanceServer[] = []
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()))
+})
+
+async function start(app: express.Express): Promise<string> {
+  const server = await listen(createServer(app))
+  servers.push(server)
+  return server.url
+}
+
+function invalid(fn: () => unknown): InvalidOptionsError {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionsError)
+    return error as InvalidOptionsError
+  }
+  throw new Error('expected InvalidOptionsError')
+}
+
+const pass: Middleware = async (_ctx, next) => next()
+
+describe('toExpress options', () => {
+  it('names the invalid field', () => {
+    expect(invalid(() => toExpress(pass, { trustProxy: true as never })).field).toBe('trustProxy')
+    expect(invalid(() => toExpress(pass, { trustProxy: ['nonsense'] })).field).toBe('trustProxy[0]')
+    expect(invalid(() => toExpress(pass, { maxBodyBytes: -1 })).field).toBe('maxBodyBytes')
+    expect(invalid(() => toExpress(pass, { maxJsonDepth: 0 })).field).toBe('maxJsonDepth')
+    expect(invalid(() => toExpress(pass, { onError: {} as never })).field).toBe('onError')
+    expect(invalid(() => toExpress(pass, 7 as never)).field).toBe('middleware[1]')
+    expect(invalid(() => toExpress(null as never, pass)).field).toBe('middleware[0]')
+  })
+})
+
+for (const [name, factory] of [
+  ['express 5', express],
+  ['express 4', express4],
+] as const) {
+  describe(`toExpress on ${name}`, () => {
+    it('exposes the ctx as res.locals.aikit (state, signal) and as currentContext()', async () => {
+      const app = factory()
+      app.use(
+        toExpress(async (ctx, next) => {
+          ctx.state.subject = 'user-1'
+          await next()
+        })
+      )
+      app.get('/me', (_req, res) => {
+        const ctx = res.locals.aikit as Context
+        res.json({
+          subject: ctx.state.subject,
+          aborted: ctx.signal.aborted,
+          same: currentContext() === ctx,
+        })
+      })
+      const url = await start(app)
+      const res = await fetch(`${url}/me`)
+      expect(await res.json()).toEqual({ subject: 'user-1', aborted: false, same: true })
+    })
+
+    it('reads the full path when mounted under a prefix', async () => {
+      const app = factory()
+      let seen = ''
+      app.use(
+        '/api',
+        toExpress(async (ctx, next) => {
+          seen = `${ctx.path}?${ctx.query}`
+          await next()
+        })
+      )
+      app.get('/api/items', (_req, res) => {
+        res.send('items')
+      })
+      const url = await start(app)
+      const res = await fetch(`${url}/api/items?page=2`)
+      expect(await res.text()).toBe('items')
+      expect(seen).toBe('/api/items?page=2')
+    })
+
+    it('reuses a body express.json() parsed before it', async () => {
+      const app = factory()
+      app.use(factory.json())
+      app.use(
+        toExpress(async (ctx) => {
+          ctx.respond(200, { got: await ctx.json() })
+        })
+      )
+      const url = await start(app)
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":[1,2]}',
+      })
+      expect(await res.json()).toEqual({ got: { a: [1, 2] } })
+    })
+
+    it("onHeaders sees Express's own error response and the route header wins", async () => {
+      const statuses: (number | undefined)[] = []
+      const app = factory()
+      app.use(
+        toExpress(async (ctx, next) => {
+          ctx.setHeader('x-powered', 'aikit')
+          ctx.onHeaders(() => statuses.push(ctx.status))
+          await next()
+        })
+      )
+      app.get('/boom', () => {
+        throw new Error('route failure')
+      })
+      app.get('/own', (_req, res) => {
+        res.set('x-powered', 'route').send('own')
+      })
+      // Express' error handler signature needs four parameters.
+      app.use(
+        (
+          _err: unknown,
+          _req: express.Request,
+          res: express.Response,
+          _next: express.NextFunction
+        ) => {
+          res.status(503).send('unavailable')
+        }
+      )
+      const url = await start(app)
+      const boom = await fetch(`${url}/boom`)
+      expect(boom.status).toBe(503)
+      expect(boom.headers.get('x-powered')).toBe('aikit')
+      const own = await fetch(`${url}/own`)
+      expect(own.headers.get('x-powered')).toBe('route')
+      expect(statuses).toEqual([503, 200])
+    })
+
+    it('a route streaming with several res.write calls fires onHeaders once', async () => {
+      let calls = 0
+      let finished: unknown
+      const app = factory()
+      app.use(
+        toExpress(async (ctx, next) => {
+          ctx.onHeaders(() => calls++)
+          void ctx.finished.then((f) => {
+            finished = f
+          })
+          await next()
+        })
+      )
+      app.get('/chunks', (_req, res) => {
+        res.write('a')
+        res.write('b')
+        setTimeout(() => res.end('c'), 10)
+      })
+      const url = await start(app)
+      const res = await fetch(`${url}/chunks`)
+      expect(await res.text()).toBe('abc')
+      expect(calls).toBe(1)
+      await expect.poll(() => finished).toEqual({ aborted: false })
+    })
+  })
+}
