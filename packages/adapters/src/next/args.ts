@@ -1,0 +1,37 @@
+/**
+ * @module next/args
+ * `(...middleware, options?)` for the Next adapter, validated at construction.
+ */
+import type { Middleware } from '@aikit/core'
+import {
+  type AdapterOptions,
+  type ResolvedAdapterOptions,
+  resolveAdapterOptions,
+} from '@aikit/core/adapter'
+import { splitArgs } from '../shared/args.js'
+
+/** Middleware, optionally followed by the adapter options. */
+export type MiddlewareAndOptions = Middleware[] | [...Middleware[], AdapterOptions]
+
+/** How `ctx.ip` is resolved on Next (see `WebContext.remoteAddress`). */
+export type IpMode = 'none' | 'hops' | 'ranges'
+
+export interface ParsedArgs {
+  middleware: Middleware
+  options: ResolvedAdapterOptions
+  ipMode: IpMode
+}
+
+/** Validates the arguments; throws `InvalidOptionsError` naming the bad field. */
+export function parseArgs(args: readonly unknown[]): ParsedArgs {
+  const { middleware, options: raw } = splitArgs<AdapterOptions>(args)
+  const options = resolveAdapterOptions(raw)
+  const trust = raw?.trustProxy
+  const ipMode: IpMode =
+    trust === undefined || trust === false || trust === 0
+      ? 'none'
+      : typeof trust === 'number'
+        ? 'hops'
+        : 'ranges'
+  return { middleware, options, ipMode }
+}

@@ -1,0 +1,132 @@
+/**
+ * @module next/body
+ * Response bodies as pull-based Web streams: a chunk is read from the source only when the
+ * consumer (Next's response writer) asks for one, so a slow client slows the producer down, and
+ * the end of the stream (or its cancellation) tells the Context when the response finished.
+ */
+import type { NormalizedBody } from '@aikit/core/adapter'
+
+const encoder = new TextEncoder()
+
+/** Something chunks are pulled from. */
+interface ChunkSource {
+  read(): Promise<IteratorResult<unknown>>
+  cancel(reason: unknown): Promise<void>
+}
+
+type StreamLike = ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>
+
+function sourceOf(stream: StreamLike): ChunkSource {
+  if (typeof (stream as ReadableStream).getReader === 'function') {
+    const reader = (stream as ReadableStream<unknown>).getReader()
+    return {
+      read: () => reader.read() as Promise<IteratorResult<unknown>>,
+      cancel: (reason) => reader.cancel(reason),
+    }
+  }
+  const it = (stream as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+  return {
+    read: () => it.next(),
+    cancel: async () => {
+      await it.return?.()
+    },
+  }
+}
+
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value
+  if (typeof value === 'string') return encoder.encode(value)
+  if (value instanceof ArrayBuffer) return new Uint8Array(value)
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+  }
+  throw new TypeError('A streamed response chunk must be a string or bytes')
+}
+
+/**
+ * Called once: `aborted` is false after the last chunk was read, true when the stream was
+ * cancelled (the client went away) or the source failed (`error` is then set).
+ */
+export type OnBodyDone = (aborted: boolean, error?: unknown) => void
+
+/** A stream that forwards `stream`'s chunks on pull and reports how it ended. */
+export function trackedStream(stream: StreamLike, onDone: OnBodyDone): ReadableStream<Uint8Array> {
+  const source = sourceOf(stream)
+  let settled = false
+  const settle = (aborted: boolean, error?: unknown): void => {
+    if (settled) return
+    settled = true
+    onDone(aborted, error)
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let bytes: Uint8Array
+        try {
+          const r = await source.read()
+          if (r.done) {
+            controller.close()
+            settle(false)
+            return
+          }
+          bytes = toBytes(r.value)
+        } catch (error) {
+          settle(true, error)
+          controller.error(error)
+          source.cancel(error).catch(() => {})
+          return
+        }
+        controller.enqueue(bytes)
+      },
+      async cancel(reason) {
+        settle(true)
+        try {
+          await source.cancel(reason)
+        } catch {
+          // The source failing to cancel changes nothing for the client.
+        }
+      },
+    },
+    { highWaterMark: 0 }
+  )
+}
+
+/** A one-chunk tracked stream for text or bytes. */
+function fixedStream(bytes: Uint8Array, onDone: OnBodyDone): ReadableStream<Uint8Array> {
+  let sent = false
+  return trackedStream(
+    {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<Uint8Array>> => {
+          if (sent) return { done: true, value: undefined }
+          sent = true
+          return { done: false, value: bytes }
+        },
+      }),
+    },
+    onDone
+  )
+}
+
+/**
+ * The Web body for a `respond(...)` body. Returns `null` for an empty body (the caller then
+ * finishes the response when it is returned). Sets `content-length` for text and bytes.
+ */
+export function bodyFromNormalized(
+  body: NormalizedBody,
+  headers: Headers,
+  onDone: OnBodyDone
+): ReadableStream<Uint8Array> | null {
+  switch (body.kind) {
+    case 'empty':
+      return null
+    case 'text':
+    case 'bytes': {
+      const bytes = body.kind === 'text' ? encoder.encode(body.text) : body.bytes
+      if (!headers.has('content-length')) headers.set('content-length', String(bytes.byteLength))
+      return fixedStream(bytes, onDone)
+    }
+    case 'stream':
+      return trackedStream(body.stream, onDone)
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * @module next/proxy
+ * Runs AI Kit middleware in `proxy.ts` (Next 16, Node runtime) or `middleware.ts` (Next 15, Edge).
+ */
+import { runChain } from '@aikit/core/adapter'
+// `.js`: next has no exports map, so plain Node ESM needs the file name; bundlers accept both.
+import { NextResponse } from 'next/server.js'
+import { type MiddlewareAndOptions, parseArgs } from './args.js'
+import { WebContext } from './web-context.js'
+import { internalErrorResponse } from './with-aikit.js'
+
+/** The function `proxy.ts` / `middleware.ts` exports. */
+export type ProxyFunction = (request: Request, event?: unknown) => Promise<Response>
+
+/**
+ * Builds the default export of `proxy.ts` / `middleware.ts`:
+ * `export default aikitProxy(securityHeaders(), rateLimit({...}))`.
+ *
+ * - Downstream (`await next()`) is `NextResponse.next()`: the request goes on to the page or route.
+ *   Headers set with `ctx.setHeader` are put on that response (Next merges them into the route's
+ *   response); `setRequestHeader(ctx, name, value)` changes the request the app receives.
+ * - A proxy cannot know the route's final status: for a pass-through, `onHeaders` runs and
+ *   `ctx.status` is 200. A short-circuit (`ctx.respond(429, …)`) has its own status.
+ * - `ctx.finished` of a pass-through resolves (not aborted) when the proxy returns, since the body is
+ *   the route's; a short-circuit body is tracked like under `withAikit`.
+ * - `ctx.ip` follows the same rule as `withAikit` (undefined unless `trustProxy` is set).
+ * - On Edge (`middleware.ts`), only edge-safe middleware can run.
+ */
+export function aikitProxy(...middlewareAndOptions: MiddlewareAndOptions): ProxyFunction {
+  const { middleware, options, ipMode } = parseArgs(middlewareAndOptions)
+  return async function aikitProxy(request: Request): Promise<Response> {
+    const ctx = new WebContext(request, options, ipMode)
+    ctx.watchClient()
+    await runChain(ctx, middleware, async () => {
+      const headers = ctx.requestHeaders
+      const response =
+        headers === undefined ? NextResponse.next() : NextResponse.next({ request: { headers } })
+      const extra = ctx.beforeHead(200)
+      if (extra !== undefined) for (const [name, value] of extra) response.headers.set(name, value)
+      ctx.response = response
+    })
+    const response = ctx.response ?? internalErrorResponse()
+    ctx.settleIfBodyless()
+    return response
+  }
+}

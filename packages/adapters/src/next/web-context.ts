@@ -1,0 +1,243 @@
+/**
+ * @module next/web-context
+ * The Context over a Web `Request` (App Router route handlers, `proxy.ts`, Edge `middleware.ts`).
+ * Edge-safe: Web `Request`/`Response`/`Headers`/streams only, no `node:` import.
+ */
+import { AikitError, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
+import { BaseContext, type PendingResponse, type ResolvedAdapterOptions } from '@aikit/core/adapter'
+import type { IpMode } from './args.js'
+import { bodyFromNormalized, trackedStream } from './body.js'
+
+/**
+ * Stands for the socket peer, which a Web `Request` does not expose. With a hop count, the peer is
+ * the nearest of the app's own proxies (it is never the answer); it is not an IP, so it can never
+ * be returned as one.
+ */
+const UNKNOWN_PEER = 'unknown-peer'
+
+/**
+ * The method `setRequestHeader` calls. A registry symbol, so a package that must not depend on this
+ * adapter (a CSP middleware handing its nonce to Next) can call
+ * `ctx[Symbol.for('@aikit/adapters.next.set-request-header')]?.(name, value)` directly.
+ */
+export const SET_REQUEST_HEADER: unique symbol = Symbol.for(
+  '@aikit/adapters.next.set-request-header'
+) as never
+
+export class WebContext extends BaseContext {
+  readonly method: string
+  readonly request: Request
+  /** The final Response, set once the head is "written" (the Response is built). */
+  response: Response | undefined = undefined
+  /** The body bytes a middleware read through `ctx.json()`, handed on to the route. */
+  bodyBytes: Uint8Array | undefined = undefined
+  /** The request's headers plus those a middleware set with `setRequestHeader`. */
+  requestHeaders: Headers | undefined = undefined
+  private readonly ipMode: IpMode
+  private pathValue: string | undefined = undefined
+  private queryValue = ''
+  private abortListener: (() => void) | undefined = undefined
+
+  constructor(request: Request, options: ResolvedAdapterOptions, ipMode: IpMode) {
+    super(options)
+    this.request = request
+    const m = request.method
+    this.method = m === 'PATCH' || m === 'GET' || m === 'POST' ? m : m.toUpperCase()
+    this.ipMode = ipMode
+  }
+
+  get path(): string {
+    if (this.pathValue === undefined) this.parseUrl()
+    return this.pathValue!
+  }
+
+  get query(): string {
+    if (this.pathValue === undefined) this.parseUrl()
+    return this.queryValue
+  }
+
+  /** `Request.url` is absolute and fragment-free: slice the path and query out without `new URL`. */
+  private parseUrl(): void {
+    const url = this.request.url
+    const scheme = url.indexOf('://')
+    const start = url.indexOf('/', scheme === -1 ? 0 : scheme + 3)
+    if (start === -1) {
+      this.pathValue = '/'
+      const q = url.indexOf('?')
+      this.queryValue = q === -1 ? '' : url.slice(q + 1)
+      return
+    }
+    const q = url.indexOf('?', start)
+    this.pathValue = q === -1 ? url.slice(start) : url.slice(start, q)
+    this.queryValue = q === -1 ? '' : url.slice(q + 1)
+  }
+
+  header(name: string): string | undefined {
+    return this.request.headers.get(name) ?? undefined
+  }
+
+  /**
+   * A Web `Request` carries no socket address, and `next start` only fills in
+   * `X-Forwarded-For` with the socket address when the client sent none (it does not append), so
+   * a client can write that header freely. Hence: with `trustProxy: false` the IP is undefined;
+   * with a hop count the (unknown) peer is taken to be the nearest trusted proxy; with CIDRs the
+   * `X-Forwarded-For` hops are walked from the right. Both assume the app is reachable only
+   * through those proxies.
+   */
+  protected remoteAddress(): string | undefined {
+    return this.ipMode === 'hops' ? UNKNOWN_PEER : undefined
+  }
+
+  protected async readBody(maxBytes: number): Promise<Uint8Array> {
+    const declared = this.request.headers.get('content-length')
+    if (declared !== null && Number(declared) > maxBytes) throw new PayloadTooLargeError(maxBytes)
+    const body = this.request.body
+    if (body === null) {
+      this.bodyBytes = new Uint8Array(0)
+      return this.bodyBytes
+    }
+    const reader = body.getReader()
+    const chunks: Uint8Array[] = []
+    let total = 0
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>
+      try {
+        r = await reader.read()
+      } catch (error) {
+        throw new InvalidRequestError('The request body could not be read', { cause: error })
+      }
+      if (r.done) break
+      total += r.value.byteLength
+      if (total > maxBytes) {
+        reader.cancel().catch(() => {})
+        throw new PayloadTooLargeError(maxBytes)
+      }
+      chunks.push(r.value)
+    }
+    let bytes: Uint8Array
+    if (chunks.length === 1) bytes = chunks[0]!
+    else {
+      bytes = new Uint8Array(total)
+      let offset = 0
+      for (const c of chunks) {
+        bytes.set(c, offset)
+        offset += c.byteLength
+      }
+    }
+    this.bodyBytes = bytes
+    return bytes
+  }
+
+  /** Turns a recorded `respond(...)` into the final Response. */
+  protected async writeResponse(pending: PendingResponse): Promise<void> {
+    const extra = this.beforeHead(pending.status)
+    const headers = new Headers(pending.headers)
+    if (extra !== undefined) {
+      for (const [name, value] of extra) if (!headers.has(name)) headers.set(name, value)
+    }
+    let body: ReadableStream<Uint8Array> | null = null
+    if (this.method === 'HEAD') cancelUnread(pending)
+    else body = bodyFromNormalized(pending.body, headers, this.onBodyDone)
+    this.response = new Response(body, { status: pending.status, headers })
+  }
+
+  /**
+   * Adopts the route's Response as the final one: runs `onHeaders`, adds the middleware headers
+   * (the route's own header of the same name wins) and wraps the body to observe its end. The
+   * Response is always rebuilt, so immutable headers (from `fetch()` or `Response.redirect`) are
+   * no obstacle.
+   */
+  adoptResponse(res: Response): void {
+    const extra = this.beforeHead(res.status)
+    if (res.status < 200) {
+      // Response.error() (status 0) cannot be rebuilt; hand it on untouched.
+      this.response = res
+      return
+    }
+    const headers = new Headers(res.headers)
+    if (extra !== undefined) {
+      for (const [name, value] of extra) if (!headers.has(name)) headers.set(name, value)
+    }
+    let body: ReadableStream<Uint8Array> | null = null
+    if (res.body !== null) {
+      if (this.method === 'HEAD') res.body.cancel().catch(() => {})
+      else body = trackedStream(res.body, this.onBodyDone)
+    }
+    this.response = new Response(body, { status: res.status, statusText: res.statusText, headers })
+  }
+
+  /** The request the route handler receives: the original, unless the body was read or headers set. */
+  routeRequest(): Request {
+    const req = this.request
+    const headers = this.requestHeaders
+    if (this.bodyBytes === undefined && headers === undefined) return req
+    const init: RequestInit & { duplex?: 'half' } = {}
+    if (headers !== undefined) init.headers = headers
+    if (this.bodyBytes !== undefined && req.method !== 'GET' && req.method !== 'HEAD') {
+      init.body = this.bodyBytes as Uint8Array<ArrayBuffer>
+      init.duplex = 'half'
+    }
+    // Keep the subclass (NextRequest: nextUrl, cookies).
+    const Ctor = req.constructor as typeof Request
+    return new Ctor(req, init)
+  }
+
+  /** Sets a header on the request the route (or, from a proxy, the Next app) receives. */
+  [SET_REQUEST_HEADER](name: string, value: string): void {
+    if (this.headWritten) {
+      throw new AikitError('HEADERS_SENT', 500, 'The request was already handed to the route')
+    }
+    if (this.requestHeaders === undefined) this.requestHeaders = new Headers(this.request.headers)
+    try {
+      this.requestHeaders.set(name, value)
+    } catch {
+      throw new AikitError('INVALID_HEADER', 500, `Invalid request header ${String(name)}`)
+    }
+  }
+
+  /** Follows `request.signal`: the runtime aborts it when the client goes away. */
+  watchClient(): void {
+    const signal = this.request.signal
+    if (signal.aborted) {
+      this.markFinished(true)
+      return
+    }
+    const listener = (): void => {
+      this.markClientGone()
+      this.markFinished(true)
+    }
+    this.abortListener = listener
+    signal.addEventListener('abort', listener, { once: true })
+  }
+
+  /** Finishes a body-less response when it is handed back to Next. */
+  settleIfBodyless(): void {
+    if (this.response === undefined || this.response.body === null) this.markFinished(false)
+  }
+
+  override markFinished(aborted: boolean): void {
+    super.markFinished(aborted)
+    if (this.abortListener !== undefined) {
+      this.request.signal.removeEventListener('abort', this.abortListener)
+      this.abortListener = undefined
+    }
+  }
+
+  private readonly onBodyDone = (aborted: boolean, error?: unknown): void => {
+    if (error !== undefined) this.fail(error)
+    this.markFinished(aborted)
+  }
+}
+
+function cancelUnread(pending: PendingResponse): void {
+  if (pending.body.kind !== 'stream') return
+  const s = pending.body.stream
+  if (typeof (s as ReadableStream).cancel === 'function') {
+    ;(s as ReadableStream).cancel().catch(() => {})
+  } else {
+    ;(s as AsyncIterable<unknown>)
+      [Symbol.asyncIterator]()
+      .return?.()
+      ?.catch(() => {})
+  }
+}

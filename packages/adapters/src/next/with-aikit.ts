@@ -1,0 +1,100 @@
+/**
+ * @module next/with-aikit
+ * Runs AI Kit middleware around an App Router route handler.
+ */
+import { errorBody, InternalError, InvalidOptionsError } from '@aikit/core'
+import { runChain } from '@aikit/core/adapter'
+import { type MiddlewareAndOptions, parseArgs } from './args.js'
+import { controlFlowResponse, isNextSignal } from './next-errors.js'
+import { WebContext } from './web-context.js'
+
+/**
+ * An App Router route handler: `export const POST = withAikit(handler, ...)`. `C` is Next's
+ * second argument (`{ params: Promise<…> }`), passed through untouched.
+ */
+export type RouteHandler<R extends Request = Request, C = unknown> = (
+  request: R,
+  routeContext: C
+) => Response | Promise<Response>
+
+function isResponse(value: unknown): value is Response {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Response).status === 'number' &&
+    typeof (value as Response).headers === 'object' &&
+    'body' in value
+  )
+}
+
+/** The last resort when the chain produced no Response at all (a middleware that did not await next()). */
+export function internalErrorResponse(): Response {
+  return new Response(JSON.stringify(errorBody(new InternalError())), {
+    status: 500,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  })
+}
+
+/**
+ * Wraps a route handler so `middleware` runs around it, with the same signature as the handler.
+ * The last argument may be the adapter options (`trustProxy`, `maxBodyBytes`, `maxJsonDepth`,
+ * `onError`), validated here: a bad one throws `InvalidOptionsError` naming the field.
+ *
+ * - `await next()` resolves once the handler returned its Response (the body may still flow);
+ *   `onHeaders` hooks run then, and the middleware headers are added to it (a header the route
+ *   set itself wins).
+ * - A body a middleware read with `ctx.json()` is handed to the handler again, so
+ *   `await req.json()` in the handler still works.
+ * - `ctx.finished` resolves after Next has read the last chunk of the body, or with
+ *   `aborted: true` when the body stream is cancelled or `request.signal` aborts (the client went
+ *   away). A response without a body finishes when it is returned.
+ * - `ctx.ip`: a Web Request has no socket address and `next start` only fills in
+ *   `X-Forwarded-For` when the client sent none (it does not append the peer), so with the default
+ *   `trustProxy: false` the IP is `undefined`. Behind your own proxies (or Vercel, which sets the
+ *   header), give `trustProxy: 1` (the last hop is the client) or their CIDRs; the app must then
+ *   be reachable only through them.
+ * - A thrown error becomes the JSON error shape (500 `INTERNAL` unless it is an `AikitError`).
+ *   Next's `redirect()` / `notFound()` / `forbidden()` / `unauthorized()` thrown by the handler
+ *   become the Response Next would build (303/307/308 + Location, or the bare 401/403/404), which
+ *   the middleware see like any other; Next's other internal signals are rethrown to Next.
+ */
+export function withAikit<R extends Request, C = unknown>(
+  handler: RouteHandler<R, C>,
+  ...middlewareAndOptions: MiddlewareAndOptions
+): (request: R, routeContext: C) => Promise<Response> {
+  if (typeof handler !== 'function') {
+    throw new InvalidOptionsError(
+      'handler',
+      'must be a route handler (request, context) => Response'
+    )
+  }
+  const { middleware, options, ipMode } = parseArgs(middlewareAndOptions)
+  return async function aikitRoute(request: R, routeContext: C): Promise<Response> {
+    const ctx = new WebContext(request, options, ipMode)
+    ctx.watchClient()
+    let signal: { error: unknown } | undefined
+    await runChain(ctx, middleware, async () => {
+      let response: unknown
+      try {
+        response = await handler(ctx.routeRequest() as R, routeContext)
+      } catch (error) {
+        response = controlFlowResponse(error)
+        if (response === undefined) {
+          if (isNextSignal(error)) signal = { error }
+          throw error
+        }
+      }
+      if (!isResponse(response)) throw new TypeError('The route handler did not return a Response')
+      ctx.adoptResponse(response)
+    })
+    if (signal === undefined && isNextSignal(ctx.error)) signal = { error: ctx.error }
+    if (signal !== undefined) {
+      // Next's own signal (e.g. dynamic usage while prerendering): Next must see it as thrown.
+      ctx.markFinished(false)
+      throw signal.error
+    }
+    const response = ctx.response ?? internalErrorResponse()
+    ctx.settleIfBodyless()
+    return response
+  }
+}
