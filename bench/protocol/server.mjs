@@ -65,4 +65,12 @@ async function start() {
 
 const port = await start()
 process.stdout.write(`${port}\n`)
+// `cpu` on stdin → this process's CPU time in µs: the server-side cost, whatever the client costs.
+process.stdin.setEncoding('utf8')
+process.stdin.on('data', (line) => {
+  if (line.trim() === 'cpu') {
+    const { user, system } = process.cpuUsage()
+    process.stdout.write(`${JSON.stringify({ cpuMicros: user + system })}\n`)
+  }
+})
 process.on('SIGTERM', () => process.exit(0))
