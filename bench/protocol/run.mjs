@@ -52,7 +52,11 @@ async function measure(variant) {
       throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`)
     }
     const total = result.requests.total
-    return { rps: result.requests.average, p99: result.latency.p99, cpuPerReq: (cpuAfter - cpuBefore) / total }
+    return {
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      cpuPerReq: (cpuAfter - cpuBefore) / total,
+    }
   } finally {
     child.removeAllListeners('exit')
     child.kill('SIGTERM')

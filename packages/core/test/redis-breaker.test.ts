@@ -1,10 +1,6 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { InvalidOptionsError, StoreTimeoutError, StoreUnavailableError } from '@aikit/core'
 import { circuitBreaker, withTimeout } from '@aikit/core/redis'
-import {
-  InvalidOptionsError,
-  StoreTimeoutError,
-  StoreUnavailableError,
-} from '@aikit/core'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 
 function deferred<T>() {
   let resolve!: (value: T) => void

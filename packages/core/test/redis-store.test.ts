@@ -1,8 +1,3 @@
-import { type RedisServer, startRedis } from '@aikit/testing/redis'
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { redisStore, scriptSha } from '@aikit/core/redis'
-import { sha1Hex } from '../src/redis/sha1.js'
 import {
   defineOp,
   InvalidOptionsError,
@@ -10,6 +5,11 @@ import {
   StoreTimeoutError,
   StoreUnavailableError,
 } from '@aikit/core'
+import { redisStore, scriptSha } from '@aikit/core/redis'
+import { type RedisServer, startRedis } from '@aikit/testing/redis'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { sha1Hex } from '../src/redis/sha1.js'
 
 const incr = defineOp({
   name: 'incr',

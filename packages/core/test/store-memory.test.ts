@@ -1,4 +1,3 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   defineOp,
   InvalidOptionsError,
@@ -7,6 +6,7 @@ import {
   memoryStore,
   StoreUnavailableError,
 } from '@aikit/core'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 
 const incr = defineOp({
   name: 'incr',

@@ -4,6 +4,8 @@
  * results everywhere.
  */
 
+import { defineOp, LUA_NOW_MS, luaToString, memoryStore, type Store } from '@aikit/core'
+import { redisStore } from '@aikit/core/redis'
 import {
   type RedisClusterHandle,
   type RedisServer,
@@ -13,8 +15,6 @@ import {
 } from '@aikit/testing/redis'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { redisStore } from '@aikit/core/redis'
-import { defineOp, LUA_NOW_MS, luaToString, memoryStore, type Store } from '@aikit/core'
 
 const asArray = (reply: unknown): unknown[] => {
   if (!Array.isArray(reply))
