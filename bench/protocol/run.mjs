@@ -17,9 +17,15 @@ const rounds = arg('rounds', 3)
 const connections = arg('connections', 50)
 const frameworks = ['fastify', 'express', 'node']
 const modes = {
-  fastify: ['bare', 'native', 'aikit'],
-  express: ['bare', 'native', 'aikit'],
-  node: ['bare', 'aikit'],
+  fastify: ['bare', 'native', 'aikit', 'noctx'],
+  express: ['bare', 'native', 'aikit', 'noctx'],
+  node: ['bare', 'aikit', 'noctx'],
+}
+const LABELS = {
+  bare: 'bare route',
+  native: '+ 5 native no-op hooks',
+  aikit: '+ 5 aikit no-op middleware',
+  noctx: '+ 5 aikit no-op, asyncContext: false',
 }
 
 function startServer(variant) {
@@ -94,7 +100,7 @@ for (const fw of frameworks) {
     const capacity = bareCpu / cpu
     if (mode === 'aikit' && fw !== 'node' && capacity < 0.9) failed = true
     rows.push({
-      variant: `${fw} ${mode === 'bare' ? 'bare route' : mode === 'aikit' ? '+ 5 aikit no-op middleware' : '+ 5 native no-op hooks'}`,
+      variant: `${fw} ${LABELS[mode]}`,
       'req/s (median)': Math.round(rps),
       'p99 ms (median)': median(s.map((x) => x.p99)),
       'req/s ratio': ratio.toFixed(3),

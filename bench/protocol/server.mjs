@@ -1,9 +1,11 @@
 // One benchmark server per process: `node server.mjs <variant>` prints its port on stdout.
-// Variants: {node,express,fastify}-{bare,aikit,native}. `aikit` adds 5 no-op AI Kit middleware,
+// Variants: {node,express,fastify}-{bare,aikit,noctx,native}. `aikit` adds 5 no-op AI Kit middleware,
 // `native` 5 no-op middleware of the framework itself (the framework's own cost of 5 layers).
 import { createServer } from 'node:http'
 
 const [framework, mode] = (process.argv[2] ?? '').split('-')
+// `aikit-noctx`: the same 5 middleware with `asyncContext: false` (no AsyncLocalStorage scope).
+const adapterOptions = mode === 'noctx' ? { asyncContext: false } : {}
 const N = 5
 const noop = async (_ctx, next) => {
   await next()
@@ -18,9 +20,9 @@ async function start() {
       res.end(payload)
     }
     let handler = route
-    if (mode === 'aikit') {
+    if (mode === 'aikit' || mode === 'noctx') {
       const { toNodeHandler } = await import('@aikit/adapters/node')
-      handler = toNodeHandler(...middleware, { handler: route })
+      handler = toNodeHandler(...middleware, { handler: route, ...adapterOptions })
     }
     const server = createServer(handler)
     await new Promise((r) => server.listen(0, '127.0.0.1', r))
@@ -31,9 +33,9 @@ async function start() {
     const app = express()
     app.disable('x-powered-by')
     app.disable('etag')
-    if (mode === 'aikit') {
+    if (mode === 'aikit' || mode === 'noctx') {
       const { toExpress } = await import('@aikit/adapters/express')
-      app.use(toExpress(...middleware))
+      app.use(toExpress(...middleware, adapterOptions))
     } else if (mode === 'native') {
       for (let i = 0; i < N; i++) app.use((_req, _res, next) => next())
     }
@@ -47,9 +49,9 @@ async function start() {
   if (framework === 'fastify') {
     const { default: Fastify } = await import('fastify')
     const app = Fastify({ logger: false })
-    if (mode === 'aikit') {
+    if (mode === 'aikit' || mode === 'noctx') {
       const { aikitFastify } = await import('@aikit/adapters/fastify')
-      await app.register(aikitFastify, { use: middleware })
+      await app.register(aikitFastify, { use: middleware, ...adapterOptions })
     } else if (mode === 'native') {
       for (let i = 0; i < N; i++) app.addHook('onRequest', async () => {})
     }

@@ -22,6 +22,14 @@ export interface AdapterOptions {
    * @default undefined
    */
   onError?: (error: unknown, ctx: Context) => void
+  /**
+   * Run each request inside an AsyncLocalStorage scope so that `currentContext()` works (the LLM
+   * wrappers and loggers use it). On Node 20 AsyncLocalStorage enables promise hooks for the whole
+   * process, which costs several microseconds per request; set `false` only if nothing you use
+   * calls `currentContext()`. Node 24 does not have that cost.
+   * @default true
+   */
+  asyncContext?: boolean
 }
 
 /** Validated, compiled adapter options. */
@@ -30,6 +38,7 @@ export interface ResolvedAdapterOptions {
   maxBodyBytes: number
   maxJsonDepth: number
   onError: ((error: unknown, ctx: Context) => void) | undefined
+  asyncContext: boolean
 }
 
 function positiveInt(field: string, value: unknown, fallback: number, max: number): number {
@@ -47,7 +56,11 @@ export function resolveAdapterOptions(options: AdapterOptions | undefined): Reso
   if (o.onError !== undefined && typeof o.onError !== 'function') {
     throw new InvalidOptionsError('onError', 'must be a function')
   }
+  if (o.asyncContext !== undefined && typeof o.asyncContext !== 'boolean') {
+    throw new InvalidOptionsError('asyncContext', 'must be a boolean')
+  }
   return {
+    asyncContext: o.asyncContext ?? true,
     resolveIp: createIpResolver(o.trustProxy),
     maxBodyBytes: positiveInt('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 2 ** 31 - 1),
     maxJsonDepth: positiveInt('maxJsonDepth', o.maxJsonDepth, DEFAULT_MAX_JSON_DEPTH, 10_000),

@@ -28,8 +28,8 @@ function headersSentError(): AikitError {
 }
 
 export abstract class BaseContext implements Context, Lifecycle {
-  state: AikitState = {}
   error: unknown = undefined
+  private stateObject: AikitState | undefined = undefined
   /** The status the head was written with (or is being written with, inside `onHeaders`). */
   protected finalStatus: number | undefined = undefined
   /** Headers set by middleware, lower-case name → [name, value]. */
@@ -66,6 +66,22 @@ export abstract class BaseContext implements Context, Lifecycle {
   get [LIFECYCLE](): Lifecycle {
     return this
   }
+
+  get state(): AikitState {
+    if (this.stateObject === undefined) this.stateObject = {}
+    return this.stateObject
+  }
+
+  /** Whether requests run inside the AsyncLocalStorage scope (`currentContext()`). */
+  get asyncContext(): boolean {
+    return this.options.asyncContext
+  }
+
+  /**
+   * Called once, the first time `finished` or `signal` is read: adapters that learn about the end
+   * of the response from events can start listening only when someone cares.
+   */
+  protected watchLifecycle(): void {}
 
   get ip(): string | undefined {
     if (this.resolvedIp === null) {
@@ -115,6 +131,7 @@ export abstract class BaseContext implements Context, Lifecycle {
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController()
+      if (this.finishedPromise === undefined) this.watchLifecycle()
       if (this.clientGone) this.controller.abort(clientGoneReason())
     }
     return this.controller.signal
@@ -129,6 +146,7 @@ export abstract class BaseContext implements Context, Lifecycle {
 
   get finished(): Promise<FinishInfo> {
     if (this.finishedPromise === undefined) {
+      if (this.controller === undefined) this.watchLifecycle()
       if (this.finishInfo !== undefined) {
         this.finishedPromise = Promise.resolve(this.finishInfo)
       } else {

@@ -15,19 +15,7 @@ export interface Lifecycle {
 
 export const LIFECYCLE: unique symbol = Symbol.for('@aikit/core.lifecycle') as never
 
-function lifecycleOf(ctx: Context): Lifecycle | undefined {
+/** The lifecycle hooks of an adapter context, or undefined for a plain object. */
+export function lifecycleOf(ctx: Context): Lifecycle | undefined {
   return (ctx as unknown as { [LIFECYCLE]?: Lifecycle })[LIFECYCLE]
-}
-
-/** After one middleware settles: convert a throw to the error response and flush a pending response. */
-export function settleStep(ctx: Context, step: Promise<void>): Promise<void> {
-  const lc = lifecycleOf(ctx)
-  if (lc === undefined) return step
-  return step.then(
-    () => lc.commit(),
-    (error: unknown) => {
-      lc.fail(error)
-      return lc.commit()
-    }
-  )
 }

@@ -8,43 +8,42 @@ import { AikitError } from './errors.js'
 import type { Middleware } from './types.js'
 
 /**
- * Runs `middleware` for `ctx` inside the AsyncLocalStorage scope. `downstream` hands the request
- * to the framework's route (or handler) and resolves once the head is written. When the chain
- * ends without reaching `downstream`, a pending `respond(...)` is written; a chain that neither
- * responds nor calls `next()` is a bug and answers 500.
+ * Runs `middleware` for `ctx` (inside the AsyncLocalStorage scope unless the adapter's
+ * `asyncContext` option is false). `downstream` hands the request to the framework's route (or
+ * handler) and resolves once the head is written. When the chain ends without reaching
+ * `downstream`, a pending `respond(...)` is written; a chain that neither responds nor calls
+ * `next()` is a bug and answers 500. The returned promise never rejects.
  */
 export function runChain(
   ctx: BaseContext,
   middleware: Middleware,
   downstream: () => Promise<void>
 ): Promise<void> {
-  return runWithContext(ctx, () => {
-    let reached = false
-    const next = (): Promise<void> => {
-      reached = true
-      // A middleware that responded and still called next(): the route must not run.
-      if (ctx.hasPendingResponse) return Promise.resolve()
-      return downstream()
+  return ctx.asyncContext
+    ? runWithContext(ctx, () => run(ctx, middleware, downstream))
+    : run(ctx, middleware, downstream)
+}
+
+async function run(
+  ctx: BaseContext,
+  middleware: Middleware,
+  downstream: () => Promise<void>
+): Promise<void> {
+  let reached = false
+  const next = (): Promise<void> => {
+    reached = true
+    // A middleware that responded and still called next(): the route must not run.
+    if (ctx.hasPendingResponse) return Promise.resolve()
+    return downstream()
+  }
+  try {
+    await middleware(ctx, next)
+    if (!reached && !ctx.hasPendingResponse && !ctx.headersSent) {
+      ctx.fail(new AikitError('NO_RESPONSE', 500, 'A middleware ended without respond() or next()'))
     }
-    let chain: Promise<void>
-    try {
-      chain = middleware(ctx, next)
-    } catch (error) {
-      chain = Promise.reject(error)
-    }
-    return chain.then(
-      () => {
-        if (!reached && !ctx.hasPendingResponse && !ctx.headersSent) {
-          ctx.fail(
-            new AikitError('NO_RESPONSE', 500, 'A middleware ended without respond() or next()')
-          )
-        }
-        return ctx.commit()
-      },
-      (error: unknown) => {
-        ctx.fail(error)
-        return ctx.commit()
-      }
-    )
-  })
+  } catch (error) {
+    ctx.fail(error)
+  }
+  const committing = ctx.commit()
+  if (committing !== undefined) await committing
 }

@@ -12,7 +12,13 @@
  * ```
  */
 import { Readable } from 'node:stream'
-import { type Context, compose, InvalidOptionsError, type Middleware } from '@aikit/core'
+import {
+  type Context,
+  compose,
+  currentContext,
+  InvalidOptionsError,
+  type Middleware,
+} from '@aikit/core'
 import {
   type AdapterOptions,
   type PendingResponse,
@@ -163,7 +169,11 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
     const handler = route.handler
     route.handler = function aikitScopedHandler(this: FastifyInstance, request, reply) {
       const ctx = request.aikit
-      if (ctx === null || ctx === undefined) return handler.call(this, request, reply)
+      // Already inside the request's scope (no body to parse: Fastify called us synchronously
+      // from the chain's next()), or scoping is off: no second scope needed.
+      if (ctx === null || ctx === undefined || !resolved.asyncContext || currentContext() === ctx) {
+        return handler.call(this, request, reply)
+      }
       return runWithContext(ctx, () => handler.call(this, request, reply))
     } as RouteHandlerMethod
   })

@@ -33,6 +33,7 @@ export class NodeContext extends BaseContext {
   private headWaiter: Promise<void> | undefined = undefined
   private releaseHead: (() => void) | undefined = undefined
   private closed = false
+  private watching = false
 
   constructor(req: IncomingMessage, res: ServerResponse, options: ResolvedAdapterOptions) {
     super(options)
@@ -63,7 +64,19 @@ export class NodeContext extends BaseContext {
         ctx.headDone()
       }
     }
-    res.once('finish', () => this.markFinished(false))
+  }
+
+  /** Starts listening for the response's 'close' (once): only when `finished`, `signal` or the
+   * route's head is awaited, so a request nobody observes adds no listener. 'close' follows
+   * 'finish' on every ServerResponse, so one listener tells a complete response from a client gone. */
+  protected override watchLifecycle(): void {
+    if (this.watching) return
+    this.watching = true
+    const res = this.res
+    if (res.writableFinished || res.destroyed) {
+      this.onResponseClose()
+      return
+    }
     res.once('close', () => this.onResponseClose())
   }
 
@@ -99,6 +112,8 @@ export class NodeContext extends BaseContext {
   /** Resolves once the head is written, or the response closed without one. */
   waitForHead(): Promise<void> {
     if (this.headWritten || this.closed) return Promise.resolve()
+    this.watchLifecycle()
+    if (this.closed) return Promise.resolve()
     if (this.headWaiter === undefined) {
       this.headWaiter = new Promise((resolve) => {
         this.releaseHead = resolve
