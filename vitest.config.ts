@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 20_000,
-    hookTimeout: 60_000,
+    hookTimeout: 130_000,
     pool: 'forks',
     reporters: process.env.CI ? ['default'] : ['default'],
   },

@@ -16,6 +16,8 @@ const HOST = '127.0.0.1' as const
 const REDIS_SERVER = process.env.AIKIT_REDIS_SERVER ?? 'redis-server'
 const REDIS_CLI = process.env.AIKIT_REDIS_CLI ?? 'redis-cli'
 const WAIT_MS = 10_000
+// Cluster creation waits for gossip between the nodes, which is slow on a loaded 2-core machine.
+const CLUSTER_WAIT_MS = 30_000
 
 /** A running single redis-server. */
 export interface RedisServer {
@@ -171,16 +173,17 @@ export function rawCommand(port: number, args: string[], ms = 1000): Promise<str
 async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
-  servers: readonly ServerProcess[] = []
+  servers: readonly ServerProcess[] = [],
+  waitMs = WAIT_MS
 ): Promise<void> {
-  const deadline = Date.now() + WAIT_MS
+  const deadline = Date.now() + waitMs
   for (;;) {
     const dead = servers.find((s) => s.exited)
     if (dead) throw new Error(`redis-server exited while waiting for ${what}:\n${dead.output}`)
     if (await check().catch(() => false)) return
     if (Date.now() > deadline) {
       const output = servers.map((s) => s.output).join('\n---\n')
-      throw new Error(`timed out after ${WAIT_MS / 1000} s waiting for ${what}\n${output}`)
+      throw new Error(`timed out after ${waitMs / 1000} s waiting for ${what}\n${output}`)
     }
     await sleep(25)
   }
@@ -268,9 +271,9 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   }
 }
 
-function runCli(args: string[]): Promise<string> {
+function runCli(args: string[], timeoutMs = WAIT_MS): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(REDIS_CLI, args, { timeout: WAIT_MS }, (error, stdout, stderr) => {
+    execFile(REDIS_CLI, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
       if (error)
         reject(
           new Error(`redis-cli ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`)
@@ -285,6 +288,16 @@ function runCli(args: string[]): Promise<string> {
  * `redis-cli --cluster create` and waits until every node reports `cluster_state:ok`.
  */
 export async function startRedisCluster(): Promise<RedisClusterHandle> {
+  // One retry with fresh ports: a port picked as free can be taken by a parallel test before the
+  // node binds it, and gossip can stall on a loaded machine.
+  try {
+    return await startRedisClusterOnce()
+  } catch {
+    return await startRedisClusterOnce()
+  }
+}
+
+async function startRedisClusterOnce(): Promise<RedisClusterHandle> {
   const dir = makeTempDir()
   const servers: ServerProcess[] = []
   const ports: number[] = []
@@ -309,21 +322,25 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
       servers.push(await launch(port, args))
       ports.push(port)
     }
-    await runCli([
-      '--cluster',
-      'create',
-      ...ports.map((p) => `${HOST}:${p}`),
-      '--cluster-replicas',
-      '0',
-      '--cluster-yes',
-    ])
+    await runCli(
+      [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `${HOST}:${p}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      CLUSTER_WAIT_MS
+    )
     await waitUntil(
       'cluster_state:ok on all nodes',
       async () => {
         const infos = await Promise.all(ports.map((p) => rawCommand(p, ['CLUSTER', 'INFO'])))
         return infos.every((info) => info.includes('cluster_state:ok'))
       },
-      servers
+      servers,
+      CLUSTER_WAIT_MS
     )
   } catch (error) {
     await stopAll()
