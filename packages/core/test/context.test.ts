@@ -113,6 +113,23 @@ describe('Context lifecycle', () => {
     expect(currentContext()).toBeUndefined()
   })
 
+  it('runs outside AsyncLocalStorage with asyncContext: false', async () => {
+    const ctx = new TestContext({ options: { asyncContext: false } })
+    let inside: unknown = 'unset'
+    await ctx.run(async (_c, next) => {
+      inside = currentContext()
+      await next()
+    })
+    expect(inside).toBeUndefined()
+    expect(ctx.written?.status).toBe(200)
+  })
+
+  it('refuses a non-boolean asyncContext, naming the field', () => {
+    expect(() => new TestContext({ options: { asyncContext: 'yes' as never } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', field: 'asyncContext' })
+    )
+  })
+
   it('reports non-kit errors to onError, never to the client', async () => {
     const reported: unknown[] = []
     const ctx = new TestContext({ options: { onError: (e) => reported.push(e) } })
