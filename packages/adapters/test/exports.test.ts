@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 
 const expected: Record<string, string[]> = {
-  './express': ['ExpressContext', 'toExpress'],
+  './express': ['ExpressContext', 'aikitErrorHandler', 'toExpress'],
   './fastify': ['FastifyContext', 'aikitFastify'],
   './next': ['aikitProxy', 'canSetRequestHeader', 'setRequestHeader', 'withAikit'],
   './node': ['NodeContext', 'toNodeHandler'],

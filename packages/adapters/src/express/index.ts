@@ -17,6 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   type BodyLimits,
   type Context,
+  InvalidOptionsError,
   type Middleware,
   UnsupportedMediaTypeError,
 } from '@aikit/core'
@@ -27,8 +28,9 @@ import {
   resolveAdapterOptions,
   runChain,
 } from '@aikit/core/adapter'
-import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import { splitArgs } from '../shared/args.js'
+import { frameworkErrorResponse } from '../shared/framework-errors.js'
 import { NodeContext } from '../shared/node-context.js'
 
 declare global {
@@ -120,5 +122,53 @@ export function toExpress(
     runChain(ctx, middleware, downstream).catch((error: unknown) => {
       resolved.onError?.(error, ctx)
     })
+  }
+}
+
+/** Options of `aikitErrorHandler`. */
+export interface AikitErrorHandlerOptions {
+  /** Called with every 5xx error (and errors after the head) for logging / Sentry. @default undefined */
+  onError?: (error: unknown, req: Request) => void
+}
+
+/**
+ * An Express error handler that answers with the kit's JSON error shape instead of Express's
+ * default (an HTML page with the stack trace outside production). Mount it last:
+ * `app.use(aikitErrorHandler())`. Kit errors keep their code and status; 4xx errors from
+ * body-parser and http-errors map to `INVALID_REQUEST`, `PAYLOAD_TOO_LARGE`, … (their message only
+ * when marked `expose`); anything else is `500 INTERNAL` with no message.
+ */
+export function aikitErrorHandler(options: AikitErrorHandlerOptions = {}): ErrorRequestHandler {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const onError = options.onError
+  if (onError !== undefined && typeof onError !== 'function') {
+    throw new InvalidOptionsError('onError', 'must be a function')
+  }
+  const report = (error: unknown, req: Request): void => {
+    try {
+      onError?.(error, req)
+    } catch {
+      // A failing reporter must not break the response.
+    }
+  }
+  return function aikitErrorHandler(
+    error: unknown,
+    req: Request,
+    res: Response,
+    next: NextFunction
+  ) {
+    if (res.headersSent) {
+      report(error, req)
+      next(error) // Express closes the connection of a response that already started
+      return
+    }
+    const { status, body } = frameworkErrorResponse(error)
+    if (status >= 500) report(error, req)
+    res.status(status)
+    res.setHeader('content-type', 'application/json; charset=utf-8')
+    res.setHeader('cache-control', 'no-store')
+    res.end(JSON.stringify(body))
   }
 }

@@ -35,6 +35,7 @@ import type {
   RouteHandlerMethod,
 } from 'fastify'
 import fp from 'fastify-plugin'
+import { frameworkErrorResponse } from '../shared/framework-errors.js'
 import { NodeContext } from '../shared/node-context.js'
 
 declare module 'fastify' {
@@ -48,6 +49,13 @@ declare module 'fastify' {
 export interface AikitFastifyOptions extends AdapterOptions {
   /** The middleware, run in order in an `onRequest` hook for every request (404s included). */
   use: Middleware[]
+  /**
+   * Install an error handler that answers with the kit's JSON error shape. Fastify's default
+   * sends a 500's `message` to the client, which can carry a secret. Off by default because it
+   * replaces the app's own root error handler (set yours after the plugin to keep it).
+   * @default false
+   */
+  errorHandler?: boolean
 }
 
 /**
@@ -129,11 +137,26 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   if (typeof opts !== 'object' || opts === null) {
     throw new InvalidOptionsError('options', 'must be an object with a `use` array')
   }
-  const { use, ...adapterOptions } = opts
+  const { use, errorHandler, ...adapterOptions } = opts
+  if (errorHandler !== undefined && typeof errorHandler !== 'boolean') {
+    throw new InvalidOptionsError('errorHandler', 'must be a boolean')
+  }
   const middleware = compose(...validateUse(use))
   const resolved = resolveAdapterOptions(adapterOptions)
 
   fastify.decorateRequest('aikit', null)
+
+  if (errorHandler === true) {
+    fastify.setErrorHandler(function aikitErrorHandler(error, request, reply) {
+      const { status, body } = frameworkErrorResponse(error)
+      if (status >= 500 && request.aikit) resolved.onError?.(error, request.aikit)
+      void reply
+        .code(status)
+        .header('content-type', 'application/json; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(JSON.stringify(body))
+    })
+  }
 
   // Callback style: done() is called from inside the chain's `next()`, while the chain is
   // suspended in `await next()`; a short-circuit never calls it (the reply is sent instead).

@@ -1,0 +1,58 @@
+/**
+ * @module shared/framework-errors
+ * Maps an error that reached a framework's error handler (a route threw, a body parser failed,
+ * schema validation failed) onto the kit's JSON error shape. Express's default handler sends the
+ * stack as HTML outside production and Fastify's sends a 500's message: both can leak secrets.
+ */
+import { type ErrorBody, errorBody, errorStatus, isAikitError } from '@aikit/core'
+
+const CODES: Record<number, string> = {
+  400: 'INVALID_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'INVALID_REQUEST',
+  429: 'RATE_LIMITED',
+}
+
+const MESSAGES: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  408: 'Request timeout',
+  409: 'Conflict',
+  413: 'Request body too large',
+  415: 'Unsupported media type',
+  422: 'Invalid request',
+  429: 'Too many requests',
+}
+
+interface HttpishError {
+  status?: unknown
+  statusCode?: unknown
+  expose?: unknown
+  validation?: unknown
+  message?: unknown
+}
+
+/** Status and JSON body for an error a framework caught. 5xx never carry the error's message. */
+export function frameworkErrorResponse(error: unknown): { status: number; body: ErrorBody } {
+  if (isAikitError(error)) return { status: errorStatus(error), body: errorBody(error) }
+  const e = (typeof error === 'object' && error !== null ? error : {}) as HttpishError
+  const raw = typeof e.status === 'number' ? e.status : e.statusCode
+  const status = typeof raw === 'number' && Number.isInteger(raw) ? raw : 500
+  if (status < 400 || status > 499) return { status: 500, body: errorBody(error) }
+  // A message is shown only when its author marked it safe for clients: http-errors' `expose`
+  // (body-parser) or a Fastify schema-validation error (it names the field, never a value).
+  const safe = e.expose === true || Array.isArray(e.validation)
+  const message =
+    safe && typeof e.message === 'string' ? e.message : (MESSAGES[status] ?? 'Request failed')
+  return { status, body: { error: { code: CODES[status] ?? 'REQUEST_FAILED', message } } }
+}
