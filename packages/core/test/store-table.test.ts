@@ -13,6 +13,7 @@ import {
   startRedis,
   startRedisCluster,
 } from '@aikit/testing/redis'
+import { type RedisSentinelHandle, startRedisSentinel } from '@aikit/testing/sentinel'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -355,6 +356,7 @@ const sequences: Sequence[] = [
 
 let server: RedisServer
 let cluster: RedisClusterHandle
+let sentinel: RedisSentinelHandle
 const stores: Record<string, Store> = {}
 const results: Record<string, Record<string, unknown>> = {}
 const runId = Math.random().toString(36).slice(2, 8)
@@ -368,22 +370,28 @@ async function ready(client: Redis | Cluster): Promise<void> {
 }
 
 beforeAll(async () => {
-  ;[server, cluster] = await Promise.all([startRedis(), startRedisCluster()])
+  ;[server, cluster, sentinel] = await Promise.all([
+    startRedis(),
+    startRedisCluster(),
+    startRedisSentinel(),
+  ])
   const single = server.client({ maxRetriesPerRequest: 1 })
   const clustered = cluster.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
-  await Promise.all([ready(single), ready(clustered)])
+  const viaSentinel = sentinel.client({ maxRetriesPerRequest: 1 })
+  await Promise.all([ready(single), ready(clustered), ready(viaSentinel)])
   // A generous timeout: these tests are about results, not latency (timeouts have their own test).
   const options = { prefix: `t${runId}`, commandTimeoutMs: 5_000 }
   stores.memory = memoryStore({ prefix: `t${runId}` })
   stores.redis = redisStore(single, options)
   stores.cluster = redisStore(clustered, options)
+  stores.sentinel = redisStore(viaSentinel, options)
 })
 
 afterAll(async () => {
-  await Promise.all([server?.stop(), cluster?.stop()])
+  await Promise.all([server?.stop(), cluster?.stop(), sentinel?.stop()])
 })
 
-describe.each(['memory', 'redis', 'cluster'])('%s store', (kind) => {
+describe.each(['memory', 'redis', 'cluster', 'sentinel'])('%s store', (kind) => {
   for (const sequence of sequences) {
     it(sequence.name, async () => {
       const store = stores[kind]!
@@ -402,9 +410,11 @@ describe('all stores', () => {
         'cluster',
         'memory',
         'redis',
+        'sentinel',
       ])
       expect(byStore?.redis, sequence.name).toEqual(byStore?.memory)
       expect(byStore?.cluster, sequence.name).toEqual(byStore?.memory)
+      expect(byStore?.sentinel, sequence.name).toEqual(byStore?.memory)
     }
   })
 
