@@ -24,7 +24,7 @@ export interface RedisSentinelHandle {
   /** The sentinel's address. */
   sentinel: { host: string; port: number }
   /** A new ioredis client that finds the master through the sentinel (tracked, closed on stop). */
-  client(options?: Omit<RedisOptions, 'sentinels' | 'name'>): Redis
+  client(options?: Omit<RedisOptions, 'sentinels' | 'name' | 'replyMapping'>): Redis
   stop(): Promise<void>
 }
 
