@@ -1,0 +1,92 @@
+/**
+ * Differential test of the op's two bodies with full time precision: the Lua script (its server-clock
+ * prelude swapped for a fixed `nowMs` passed as the last ARGV) runs on a real redis-server, the JS
+ * twin on memoryStore with the same injected clock; over seeded random sequences of costs and clock
+ * steps, every decoded result (remaining, resetAt, retryAfterMs of every limit) must be identical.
+ */
+import { LUA_NOW_MS, memoryStore } from '@aikit/core'
+import { type RedisServer, startRedis } from '@aikit/testing/redis'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkOp, type OpLimit } from '../src/check-op.js'
+
+let server: RedisServer
+let client: Redis
+
+beforeAll(async () => {
+  server = await startRedis()
+  client = server.client({ maxRetriesPerRequest: 1 })
+})
+
+afterAll(async () => {
+  await server?.stop()
+})
+
+const fixedClockLua = checkOp.lua.replace(LUA_NOW_MS, 'local nowMs = tonumber(ARGV[#ARGV])\n')
+
+function rng(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const cases: { name: string; limits: OpLimit[] }[] = [
+  { name: 'gcra 7/1000', limits: [{ algorithm: 'gcra', limit: 7, windowMs: 1000 }] },
+  {
+    name: 'gcra 1000/7 (interval < 1 ms)',
+    limits: [{ algorithm: 'gcra', limit: 1000, windowMs: 7 }],
+  },
+  {
+    name: 'fixed-window 7/1000',
+    limits: [{ algorithm: 'fixed-window', limit: 7, windowMs: 1000 }],
+  },
+  {
+    name: 'sliding-window 7/1000',
+    limits: [{ algorithm: 'sliding-window', limit: 7, windowMs: 1000 }],
+  },
+  {
+    name: 'sliding-window 3000/1000 (limit > window)',
+    limits: [{ algorithm: 'sliding-window', limit: 3000, windowMs: 1000 }],
+  },
+  { name: 'token-bucket 7/999', limits: [{ algorithm: 'token-bucket', limit: 7, windowMs: 999 }] },
+  {
+    name: 'all four',
+    limits: [
+      { algorithm: 'gcra', limit: 5, windowMs: 700 },
+      { algorithm: 'fixed-window', limit: 9, windowMs: 1300 },
+      { algorithm: 'sliding-window', limit: 7, windowMs: 1000 },
+      { algorithm: 'token-bucket', limit: 11, windowMs: 2000 },
+    ],
+  },
+]
+
+describe('Lua and JS bodies agree exactly on a fixed clock', () => {
+  for (const [index, c] of cases.entries()) {
+    it(c.name, async () => {
+      const clock = { t: 1_732_000_000_123 }
+      const memory = memoryStore({ now: () => clock.t, prefix: 'diff' })
+      const keys = c.limits.map((_, i) => memory.key(`case${index}`, `l${i}`))
+      const random = rng(7 + index)
+      const maxLimit = Math.max(...c.limits.map((l) => l.limit))
+      let allowed = 0
+      for (let i = 0; i < 300; i++) {
+        clock.t += Math.floor(random() * 300)
+        const cost = random() < 0.05 ? maxLimit + 1 : Math.floor(random() * (maxLimit / 2 + 1))
+        const input = { limits: c.limits, cost }
+        const fromMemory = await memory.run(checkOp, keys, input)
+        const argv = [...checkOp.encode(input), String(clock.t)]
+        const fromRedis = checkOp.decode(
+          (await client.eval(fixedClockLua, keys.length, ...keys, ...argv)) as never
+        )
+        expect(fromRedis, `step ${i}, cost ${cost}`).toEqual(fromMemory)
+        if (fromMemory.allowed) allowed++
+      }
+      expect(allowed).toBeGreaterThan(10)
+      expect(allowed).toBeLessThan(290)
+    })
+  }
+})
