@@ -83,6 +83,14 @@ export interface CheckResult {
   readonly retryAfterMs: number
   /** Per-limit outcomes, in the order of the limiter's `limits`. */
   readonly limits: readonly LimitResult[]
+  /**
+   * Present (`true`) only when the store was unavailable and the limiter answered by its
+   * `onStoreError` policy: from its local in-memory fallback (`'memory'`, limits are then per
+   * process) or without checking at all (`'open'`). Absent on a normal result from the store.
+   */
+  readonly degraded?: true
+  /** Why the result is degraded; present exactly when `degraded` is. */
+  readonly reason?: 'store-error'
 }
 
 const LUA = `${LUA_NOW_MS}

@@ -13,4 +13,5 @@ export {
   type RateLimiter,
   type RateLimiterOptions,
   type ResolvedLimit,
+  type StoreErrorPolicy,
 } from './limiter.js'

@@ -2,8 +2,23 @@
  * @module limiter
  * `createRateLimiter`: one or more limits per key, checked and consumed atomically on any `Store`.
  */
-import { InvalidOptionsError, memoryStore, type Store } from '@aikit/core'
-import { ALGORITHMS, type Algorithm, type CheckResult, checkOp, type OpLimit } from './check-op.js'
+import {
+  InvalidOptionsError,
+  memoryStore,
+  type Store,
+  type StoreEvent,
+  type StoreEventInfo,
+  StoreTimeoutError,
+  StoreUnavailableError,
+} from '@aikit/core'
+import {
+  ALGORITHMS,
+  type Algorithm,
+  type CheckResult,
+  checkOp,
+  type LimitResult,
+  type OpLimit,
+} from './check-op.js'
 import { type Duration, parseWindow } from './duration.js'
 
 /** One limit: at most `limit` units of cost per `window`. */
@@ -16,6 +31,20 @@ export interface LimitOptions {
   window: Duration
 }
 
+/**
+ * What `check` does when the store is unavailable (it rejects with `StoreTimeoutError` or
+ * `StoreUnavailableError`, e.g. Redis is down or its circuit breaker is open):
+ * - `'memory'` (default): check on a local `memoryStore()` fallback (same limits and keys, state per
+ *   process) and mark the result `degraded: true`.
+ * - `'open'`: allow without checking (`remaining = limit`, `retryAfterMs: 0`, `degraded: true`).
+ * - `'closed'`: rethrow the store error (status 503); never reported as rate limited.
+ *
+ * Any other error (a bug, a script error) is always rethrown.
+ */
+export type StoreErrorPolicy = 'memory' | 'open' | 'closed'
+
+const STORE_ERROR_POLICIES: readonly StoreErrorPolicy[] = ['memory', 'open', 'closed']
+
 /** Options of `createRateLimiter`. */
 export interface RateLimiterOptions {
   /** Where state lives. Default: a new `memoryStore()` (per process). */
@@ -24,6 +53,12 @@ export interface RateLimiterOptions {
   limits: readonly LimitOptions[]
   /** Key part naming this limiter inside the store. Default `'rl'`. */
   prefix?: string
+  /**
+   * What to do when the store is unavailable: `'memory'` (default), `'open'` or `'closed'`. See
+   * `StoreErrorPolicy`. Every check still tries the store first, so results come from it again as
+   * soon as it recovers (with `redisStore`, its circuit breaker makes that a fast fail while open).
+   */
+  onStoreError?: StoreErrorPolicy
 }
 
 /** Options of `limiter.check`. */
@@ -48,9 +83,18 @@ export interface RateLimiter {
   /**
    * Checks `cost` against every limit for `key` and, only if all allow it, consumes it from all
    * (one atomic op; a rejection consumes nothing).
+   * When the store is unavailable, the `onStoreError` policy decides (a degraded result carries
+   * `degraded: true`).
    * @throws InvalidOptionsError naming `key` or `cost` when they are invalid.
+   * @throws StoreTimeoutError / StoreUnavailableError (503) when the store is unavailable and
+   * `onStoreError` is `'closed'`; any non-availability store error under every policy.
    */
   check(key: string, options?: CheckOptions): Promise<CheckResult>
+  /**
+   * Subscribes to the store's `degraded` (circuit opened) / `recovered` (probe succeeded) events
+   * (same as `store.on`; a memory store never emits them). Returns an unsubscribe function.
+   */
+  on(event: StoreEvent, listener: (info: StoreEventInfo) => void): () => void
 }
 
 /** `limit × windowMs` must stay ≤ 2^52 so that all arithmetic is exact in Lua and JavaScript. */
@@ -58,7 +102,8 @@ const MAX_LIMIT_TIMES_WINDOW = 2 ** 52
 
 /**
  * Creates a rate limiter. Options are validated here: a mistake throws `InvalidOptionsError` naming
- * the field (`limits`, `limits[0].limit`, `limits[1].algorithm`, `limits[0].window`, `prefix`, `store`).
+ * the field (`limits`, `limits[0].limit`, `limits[1].algorithm`, `limits[0].window`, `prefix`, `store`,
+ * `onStoreError`).
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (options === null || typeof options !== 'object') {
@@ -72,9 +117,17 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
     throw new InvalidOptionsError('prefix', 'must be a non-empty string without `{` or `}`')
   }
+  const onStoreError = options.onStoreError ?? 'memory'
+  if (!STORE_ERROR_POLICIES.includes(onStoreError)) {
+    throw new InvalidOptionsError(
+      'onStoreError',
+      `must be one of ${STORE_ERROR_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${JSON.stringify(onStoreError) ?? String(onStoreError)}`
+    )
+  }
   const limits = resolveLimits(options.limits)
   const opLimits: readonly OpLimit[] = limits
   const parts = limitKeyParts(prefix, limits)
+  let fallback: Store | undefined
 
   return Object.freeze({
     limits,
@@ -91,9 +144,49 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         throw new InvalidOptionsError('cost', `must be an integer >= 0; got ${String(cost)}`)
       }
       const keys = parts.map((part) => store.key(key, part))
-      return store.run(checkOp, keys, { limits: opLimits, cost })
+      const input = { limits: opLimits, cost }
+      try {
+        return await store.run(checkOp, keys, input)
+      } catch (error) {
+        if (
+          onStoreError === 'closed' ||
+          !(error instanceof StoreTimeoutError || error instanceof StoreUnavailableError)
+        ) {
+          throw error
+        }
+        if (onStoreError === 'open') return openResult(limits)
+        fallback ??= memoryStore()
+        const local = await fallback.run(checkOp, keys, input)
+        return { ...local, degraded: true, reason: 'store-error' }
+      }
+    },
+    on(event: StoreEvent, listener: (info: StoreEventInfo) => void): () => void {
+      return store.on(event, listener)
     },
   })
+}
+
+/** The `'open'` policy's answer: allowed, nothing consumed, every limit reported full. */
+function openResult(limits: readonly ResolvedLimit[]): CheckResult {
+  const now = Date.now()
+  const results: LimitResult[] = limits.map((l) => ({
+    limit: l.limit,
+    remaining: l.limit,
+    resetAt: now,
+    retryAfterMs: 0,
+  }))
+  let tightest = results[0] as LimitResult
+  for (const r of results) if (r.remaining < tightest.remaining) tightest = r
+  return {
+    allowed: true,
+    remaining: tightest.remaining,
+    limit: tightest.limit,
+    resetAt: now,
+    retryAfterMs: 0,
+    limits: results,
+    degraded: true,
+    reason: 'store-error',
+  }
 }
 
 /**

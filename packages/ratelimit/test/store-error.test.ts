@@ -1,0 +1,199 @@
+/**
+ * `onStoreError`: what `check` does when the store is unavailable. Outages are real: a
+ * redis-server is killed mid-sequence (and restarted for recovery).
+ */
+import {
+  InvalidOptionsError,
+  memoryStore,
+  type Store,
+  type StoreEventInfo,
+  StoreTimeoutError,
+  StoreUnavailableError,
+} from '@aikit/core'
+import { redisStore } from '@aikit/core/redis'
+import {
+  type CheckResult,
+  createRateLimiter,
+  type RateLimiterOptions,
+  type StoreErrorPolicy,
+} from '@aikit/ratelimit'
+import { type RedisServer, startRedis } from '@aikit/testing/redis'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+
+const LIMITS: RateLimiterOptions['limits'] = [{ limit: 3, window: '1m' }]
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+let server: RedisServer | undefined
+
+afterEach(async () => {
+  await server?.stop()
+  server = undefined
+})
+
+async function setup(onStoreError?: StoreErrorPolicy) {
+  server = await startRedis()
+  const client = server.client({ maxRetriesPerRequest: 1, enableOfflineQueue: false })
+  // Without an offline queue, commands sent before the connection is ready fail at once.
+  await vi.waitFor(() => expect(client.status).toBe('ready'), { timeout: 10_000, interval: 20 })
+  const store = redisStore(client, {
+    commandTimeoutMs: 50,
+    breaker: { failureThreshold: 2, openMs: 200 },
+  })
+  const limiter = createRateLimiter({
+    store,
+    limits: LIMITS,
+    ...(onStoreError ? { onStoreError } : {}),
+  })
+  return { server, client, store, limiter }
+}
+
+function isStoreError(error: unknown): boolean {
+  return error instanceof StoreUnavailableError || error instanceof StoreTimeoutError
+}
+
+/** A store whose `run` always rejects with `error` (other methods from a memory store). */
+function failingStore(error: unknown): Store {
+  const base = memoryStore()
+  return {
+    kind: base.kind,
+    local: base.local,
+    get: (key) => base.get(key),
+    set: (key, value, options) => base.set(key, value, options),
+    delete: (key) => base.delete(key),
+    run: () => Promise.reject(error),
+    key: (tag, ...parts) => base.key(tag, ...parts),
+    on: (event, listener) => base.on(event, listener),
+    close: () => base.close(),
+  }
+}
+
+describe("onStoreError: 'memory' (default)", () => {
+  it('falls back to a local memory store while Redis is down and returns to Redis after a restart', async () => {
+    const { server, client, store, limiter } = await setup()
+    const degradedEvents: StoreEventInfo[] = []
+    const recoveredEvents: StoreEventInfo[] = []
+    limiter.on('degraded', (info) => degradedEvents.push(info))
+    limiter.on('recovered', (info) => recoveredEvents.push(info))
+
+    const first = await limiter.check('u')
+    expect(first).toMatchObject({ allowed: true, remaining: 2 })
+    expect(first.degraded).toBeUndefined()
+    expect(first.reason).toBeUndefined()
+
+    await server.kill()
+    // The local fallback starts empty: 3 allowed, the 4th denied, all degraded, none throws.
+    const local: CheckResult[] = []
+    for (let i = 0; i < 4; i++) local.push(await limiter.check('u'))
+    expect(local.map((r) => r.allowed)).toEqual([true, true, true, false])
+    for (const r of local) expect(r).toMatchObject({ degraded: true, reason: 'store-error' })
+    expect(local[3]?.retryAfterMs).toBeGreaterThan(0)
+    expect(store.breakerState).not.toBe('closed')
+    expect(degradedEvents).toHaveLength(1)
+    expect(degradedEvents[0]).toMatchObject({ store: 'redis', reason: 'failures' })
+
+    await server.restart()
+    // Every check tries Redis first: poll (bounded) until a result comes from Redis again.
+    let result: CheckResult | undefined
+    for (let i = 0; i < 100; i++) {
+      result = await limiter.check('fresh', { cost: 0 })
+      if (result.degraded === undefined) break
+      await sleep(100)
+    }
+    expect(result?.degraded).toBeUndefined()
+    expect(store.breakerState).toBe('closed')
+    expect(recoveredEvents).toHaveLength(1)
+
+    // Redis lost its state in the kill (no persistence): the key starts fresh there.
+    const back = await limiter.check('u')
+    expect(back).toMatchObject({ allowed: true, remaining: 2 })
+    expect(back.degraded).toBeUndefined()
+    expect(back.reason).toBeUndefined()
+    expect(await client.exists(store.key('u', `rl:gcra:3:60000`))).toBe(1)
+  })
+
+  it('answers from the fallback on a StoreTimeoutError too', async () => {
+    const limiter = createRateLimiter({
+      store: failingStore(new StoreTimeoutError(50)),
+      limits: LIMITS,
+    })
+    const results: CheckResult[] = []
+    for (let i = 0; i < 4; i++) results.push(await limiter.check('k'))
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false])
+    expect(results.every((r) => r.degraded === true)).toBe(true)
+  })
+})
+
+describe("onStoreError: 'open'", () => {
+  it('allows with degraded: true while Redis is down', async () => {
+    const { server, limiter } = await setup('open')
+    expect((await limiter.check('u', { cost: 3 })).allowed).toBe(true)
+    expect((await limiter.check('u')).allowed).toBe(false)
+
+    await server.kill()
+    for (let i = 0; i < 5; i++) {
+      const r = await limiter.check('u')
+      expect(r).toMatchObject({
+        allowed: true,
+        remaining: 3,
+        limit: 3,
+        retryAfterMs: 0,
+        degraded: true,
+        reason: 'store-error',
+      })
+      expect(r.limits).toEqual([
+        expect.objectContaining({ limit: 3, remaining: 3, retryAfterMs: 0 }),
+      ])
+    }
+  })
+})
+
+describe("onStoreError: 'closed'", () => {
+  it('rejects with the 503 store error, never a rate-limited result', async () => {
+    const { server, limiter } = await setup('closed')
+    expect((await limiter.check('u')).allowed).toBe(true)
+
+    await server.kill()
+    for (let i = 0; i < 5; i++) {
+      const outcome = await limiter.check('u').then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error })
+      )
+      expect(outcome).not.toHaveProperty('result')
+      const error = (outcome as { error: unknown }).error
+      expect(isStoreError(error)).toBe(true)
+      expect(error).toMatchObject({
+        status: 503,
+        code: expect.stringMatching(/^STORE_(UNAVAILABLE|TIMEOUT)$/),
+      })
+    }
+  })
+})
+
+describe('non-availability store errors', () => {
+  it.each(['memory', 'open', 'closed'] as const)('are rethrown under %s', async (policy) => {
+    const boom = new Error('boom')
+    const limiter = createRateLimiter({
+      store: failingStore(boom),
+      limits: LIMITS,
+      onStoreError: policy,
+    })
+    await expect(limiter.check('k')).rejects.toBe(boom)
+  })
+})
+
+describe('onStoreError validation', () => {
+  it.each(['fallback', '', 1, true, 'MEMORY'])('rejects %j naming the field', (value) => {
+    let error: unknown
+    try {
+      createRateLimiter({
+        limits: LIMITS,
+        onStoreError: value as unknown as StoreErrorPolicy,
+      })
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(InvalidOptionsError)
+    expect(error).toMatchObject({ field: 'onStoreError' })
+    expect((error as Error).message).toContain('onStoreError')
+  })
+})
