@@ -1,11 +1,15 @@
 /**
  * @module @aikit/ratelimit
  * Rate limits for AI apps: GCRA, fixed and sliding windows, token bucket; several limits checked
- * and consumed atomically (all-or-nothing) on `memoryStore()` or `redisStore(client)`.
+ * and consumed atomically (all-or-nothing) on `memoryStore()` or `redisStore(client)`; the
+ * `rateLimit` middleware with IETF draft `RateLimit` headers and 429 `RATE_LIMITED` answers.
  * Edge-safe: imports only `@aikit/core`.
  */
+import './state.js'
+
 export type { Algorithm, CheckResult, LimitResult } from './check-op.js'
 export { type Duration, parseWindow } from './duration.js'
+export { RateLimitedError } from './errors.js'
 export {
   type CheckOptions,
   createRateLimiter,
@@ -15,3 +19,9 @@ export {
   type ResolvedLimit,
   type StoreErrorPolicy,
 } from './limiter.js'
+export {
+  type RateLimitHeaders,
+  type RateLimitMiddlewareOptions,
+  type RateLimitOptions,
+  rateLimit,
+} from './middleware.js'

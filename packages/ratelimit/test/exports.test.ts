@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest'
 describe('public exports', () => {
   it('@aikit/ratelimit', async () => {
     expect(Object.keys(await import('@aikit/ratelimit')).sort()).toEqual([
+      'RateLimitedError',
       'createRateLimiter',
       'parseWindow',
+      'rateLimit',
     ])
   })
 })

@@ -1,0 +1,216 @@
+/**
+ * @module middleware
+ * `rateLimit(options)`: a middleware that checks every request against a `RateLimiter`, sets the
+ * IETF draft `RateLimit` / `RateLimit-Policy` headers (and/or legacy `X-RateLimit-*`), and answers
+ * 429 `RATE_LIMITED` with `Retry-After` when a limit is exceeded.
+ */
+import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
+import type { CheckResult } from './check-op.js'
+import { RateLimitedError } from './errors.js'
+import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './limiter.js'
+import './state.js'
+
+/** Which rate-limit headers to send. */
+export type RateLimitHeaders = 'draft' | 'legacy' | 'both' | false
+
+/** Options of `rateLimit` besides the limiter itself. */
+export interface RateLimitMiddlewareOptions {
+  /**
+   * The bucket a request counts against; `undefined` (or `''`) lets the request through unchecked.
+   * Default: `ctx.state.subject` when set (`sub:<subject>`), else the client IP `ctx.ip`
+   * (`ip:<address>`, IPv6 grouped by `ipv6Prefix`); when neither is known the request passes
+   * through unchecked rather than sharing one bucket with every other unknown client.
+   * `ctx.ip` honours the adapter's `trustProxy` setting only: `X-Forwarded-For` is ignored unless
+   * a proxy is trusted.
+   */
+  keyBy?: (ctx: Context) => string | undefined | Promise<string | undefined>
+  /** Units a request consumes (integer ≥ 0), or a function of the request. Default `1`. */
+  cost?: number | ((ctx: Context) => number | Promise<number>)
+  /**
+   * Headers to send on every checked request: `'draft'` (default: `RateLimit-Policy` and
+   * `RateLimit`, IETF draft-ietf-httpapi-ratelimit-headers-09 structured fields), `'legacy'`
+   * (`X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset`), `'both'` or `false`.
+   * `Retry-After` is always sent on a 429 when a retry can succeed.
+   */
+  headers?: RateLimitHeaders
+  /**
+   * Shadow mode: check (and consume) as usual, set the headers and `ctx.state.rateLimit`, but never
+   * deny. Default `false`.
+   */
+  dryRun?: boolean
+  /** Prefix length (1–128) IPv6 client addresses are grouped by in the default key. Default `56`. */
+  ipv6Prefix?: number
+}
+
+/** Options of `rateLimit`: an existing `limiter`, or the options to create one, plus the rest. */
+export type RateLimitOptions = RateLimitMiddlewareOptions &
+  ({ limiter: RateLimiter } | (RateLimiterOptions & { limiter?: undefined }))
+
+const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', false]
+
+/**
+ * Creates the rate-limit middleware. Options are validated here: a mistake throws
+ * `InvalidOptionsError` naming the field (`limiter`, `keyBy`, `cost`, `headers`, `dryRun`,
+ * `ipv6Prefix`, or a `createRateLimiter` field such as `limits[0].limit`).
+ *
+ * Per request: resolves the key (no key → pass through), checks `cost` against the limiter, stores
+ * the result on `ctx.state.rateLimit` and sets the headers. When denied (and not `dryRun`) it ends the
+ * request with 429 and the JSON body `{ error: { code: 'RATE_LIMITED', message: 'Too many requests',
+ * details: { retryAfterMs } } }` plus `Retry-After` (delta-seconds, rounded up, at least 1). When the
+ * cost can never pass (`retryAfterMs: -1`, the cost exceeds a limit) it still answers 429, without
+ * `Retry-After`, and `details.retryAfterMs` is `-1`. Degraded results (store unavailable, see
+ * `onStoreError`) are handled like any other; with `'closed'` the store error (503) propagates.
+ *
+ * Draft headers name each limit's policy `"default"` when there is one limit, else `"p0"`, `"p1"`…
+ * in the limiter's order; `w` is the window in seconds (rounded up), `r` the remaining units and
+ * `t` the seconds until that limit is fully replenished (rounded up). `X-RateLimit-*` describe the
+ * tightest limit; `X-RateLimit-Reset` is the reset time in epoch seconds (rounded up).
+ */
+export function rateLimit(options: RateLimitOptions): Middleware {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const limiter = resolveLimiter(options)
+  const { keyBy, cost = 1, headers = 'draft', dryRun = false, ipv6Prefix = 56 } = options
+  if (keyBy !== undefined && typeof keyBy !== 'function') {
+    throw new InvalidOptionsError('keyBy', 'must be a function (ctx) => string | undefined')
+  }
+  if (typeof cost !== 'function' && (!Number.isSafeInteger(cost) || cost < 0)) {
+    throw new InvalidOptionsError(
+      'cost',
+      `must be an integer >= 0 or a function; got ${String(cost)}`
+    )
+  }
+  if (!HEADER_MODES.includes(headers)) {
+    throw new InvalidOptionsError(
+      'headers',
+      `must be 'draft', 'legacy', 'both' or false; got ${JSON.stringify(headers) ?? String(headers)}`
+    )
+  }
+  if (typeof dryRun !== 'boolean') {
+    throw new InvalidOptionsError('dryRun', 'must be a boolean')
+  }
+  if (!Number.isInteger(ipv6Prefix) || ipv6Prefix < 1 || ipv6Prefix > 128) {
+    throw new InvalidOptionsError(
+      'ipv6Prefix',
+      `must be an integer from 1 to 128; got ${String(ipv6Prefix)}`
+    )
+  }
+  const draft = headers === 'draft' || headers === 'both'
+  const legacy = headers === 'legacy' || headers === 'both'
+  const names =
+    limiter.limits.length === 1 ? ['"default"'] : limiter.limits.map((_, i) => `"p${i}"`)
+  const policy = limiter.limits
+    .map((l, i) => `${names[i]};q=${l.limit};w=${Math.ceil(l.windowMs / 1000)}`)
+    .join(', ')
+  const resolveKey = keyBy ?? ((ctx: Context) => defaultKey(ctx, ipv6Prefix))
+
+  return async (ctx, next) => {
+    const key = await resolveKey(ctx)
+    if (key !== undefined && typeof key !== 'string') {
+      throw new InvalidOptionsError('keyBy', 'must return a string or undefined')
+    }
+    if (key === undefined || key === '') return next()
+    const units = typeof cost === 'function' ? await cost(ctx) : cost
+    const result = await limiter.check(key, { cost: units })
+    ctx.state.rateLimit = result
+    const now = Date.now()
+    if (draft) {
+      ctx.setHeader('RateLimit-Policy', policy)
+      ctx.setHeader(
+        'RateLimit',
+        result.limits
+          .map(
+            (l, i) => `${names[i]};r=${Math.max(0, l.remaining)};t=${secondsUntil(l.resetAt, now)}`
+          )
+          .join(', ')
+      )
+    }
+    if (legacy) {
+      ctx.setHeader('X-RateLimit-Limit', String(result.limit))
+      ctx.setHeader('X-RateLimit-Remaining', String(Math.max(0, result.remaining)))
+      ctx.setHeader('X-RateLimit-Reset', String(Math.ceil(result.resetAt / 1000)))
+    }
+    if (result.allowed || dryRun) return next()
+    const error = new RateLimitedError(result.retryAfterMs)
+    ctx.respond(error.status, error.toJSON(), retryAfterHeader(result))
+  }
+}
+
+function resolveLimiter(options: RateLimitOptions): RateLimiter {
+  const { limiter } = options
+  if (limiter === undefined) return createRateLimiter(options as RateLimiterOptions)
+  if (limiter === null || typeof limiter !== 'object' || typeof limiter.check !== 'function') {
+    throw new InvalidOptionsError('limiter', 'must be a RateLimiter (createRateLimiter(...))')
+  }
+  if ('limits' in options && options.limits !== undefined) {
+    throw new InvalidOptionsError('limiter', 'pass either `limiter` or `limits`, not both')
+  }
+  return limiter
+}
+
+function secondsUntil(at: number, now: number): number {
+  return Math.max(0, Math.ceil((at - now) / 1000))
+}
+
+function retryAfterHeader(result: CheckResult): Record<string, string> {
+  if (result.retryAfterMs < 0) return {}
+  return { 'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) }
+}
+
+/** `sub:<subject>`, else `ip:<ip>` (IPv6 as its `/prefix` network), else `undefined`. */
+function defaultKey(ctx: Context, ipv6Prefix: number): string | undefined {
+  const subject = ctx.state.subject
+  if (typeof subject === 'string' && subject !== '') return `sub:${subject}`
+  const ip = ctx.ip
+  if (ip === undefined || ip === '') return undefined
+  if (!ip.includes(':')) return `ip:${ip}`
+  const network = ipv6Network(ip, ipv6Prefix)
+  return network === undefined ? `ip:${ip}` : `ip:${network}`
+}
+
+/**
+ * The `/prefix` network of an IPv6 address as 8 full hex groups plus the length, e.g.
+ * `2001:db8:0:ff00:0:0:0:0/56`; `undefined` when the address does not parse.
+ */
+export function ipv6Network(ip: string, prefix: number): string | undefined {
+  const groups = parseIpv6(ip)
+  if (groups === undefined) return undefined
+  const out = groups.map((g, i) => {
+    const bits = Math.min(16, Math.max(0, prefix - i * 16))
+    const mask = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff
+    return (g & mask).toString(16)
+  })
+  return `${out.join(':')}/${prefix}`
+}
+
+function parseIpv6(raw: string): number[] | undefined {
+  let s = raw.toLowerCase()
+  const zone = s.indexOf('%')
+  if (zone !== -1) s = s.slice(0, zone)
+  const lastColon = s.lastIndexOf(':')
+  const last = s.slice(lastColon + 1)
+  if (last.includes('.')) {
+    // An embedded IPv4 tail (`::ffff:1.2.3.4`) becomes two hex groups.
+    const b = last.split('.').map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : Number.NaN))
+    if (b.length !== 4 || b.some((n) => !(n >= 0 && n <= 255))) return undefined
+    const [b0, b1, b2, b3] = b as [number, number, number, number]
+    s = `${s.slice(0, lastColon + 1)}${((b0 << 8) | b1).toString(16)}:${((b2 << 8) | b3).toString(16)}`
+  }
+  const parts = (half: string): number[] | undefined => {
+    if (half === '') return []
+    const hs = half.split(':')
+    if (hs.some((h) => !/^[0-9a-f]{1,4}$/.test(h))) return undefined
+    return hs.map((h) => Number.parseInt(h, 16))
+  }
+  const dbl = s.indexOf('::')
+  if (dbl === -1) {
+    const groups = parts(s)
+    return groups?.length === 8 ? groups : undefined
+  }
+  if (s.indexOf('::', dbl + 1) !== -1) return undefined
+  const head = parts(s.slice(0, dbl))
+  const rest = parts(s.slice(dbl + 2))
+  if (head === undefined || rest === undefined || head.length + rest.length > 7) return undefined
+  return [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest]
+}
