@@ -12,9 +12,9 @@ import {
   rawCommand,
   startRedis,
   startRedisCluster,
+  whenReady,
 } from '@aikit/testing/redis'
 import { type RedisSentinelHandle, startRedisSentinel } from '@aikit/testing/sentinel'
-import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const asArray = (reply: unknown): unknown[] => {
@@ -361,14 +361,6 @@ const stores: Record<string, Store> = {}
 const results: Record<string, Record<string, unknown>> = {}
 const runId = Math.random().toString(36).slice(2, 8)
 
-async function ready(client: Redis | Cluster): Promise<void> {
-  if (client.status === 'ready') return
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', resolve)
-    client.once('end', () => reject(new Error('client ended before ready')))
-  })
-}
-
 beforeAll(async () => {
   ;[server, cluster, sentinel] = await Promise.all([
     startRedis(),
@@ -378,7 +370,7 @@ beforeAll(async () => {
   const single = server.client({ maxRetriesPerRequest: 1 })
   const clustered = cluster.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
   const viaSentinel = sentinel.client({ maxRetriesPerRequest: 1 })
-  await Promise.all([ready(single), ready(clustered), ready(viaSentinel)])
+  await Promise.all([whenReady(single), whenReady(clustered), whenReady(viaSentinel)])
   // A generous timeout: these tests are about results, not latency (timeouts have their own test).
   const options = { prefix: `t${runId}`, commandTimeoutMs: 5_000 }
   stores.memory = memoryStore({ prefix: `t${runId}` })

@@ -13,8 +13,8 @@ import {
   type RedisServer,
   startRedis,
   startRedisCluster,
+  whenReady,
 } from '@aikit/testing/redis'
-import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 interface Step {
@@ -109,19 +109,11 @@ const stores: Record<string, Store> = {}
 const results: Record<string, Record<string, Step[]>> = {}
 const runId = Math.random().toString(36).slice(2, 8)
 
-async function ready(client: Redis | Cluster): Promise<void> {
-  if (client.status === 'ready') return
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', resolve)
-    client.once('end', () => reject(new Error('client ended before ready')))
-  })
-}
-
 beforeAll(async () => {
   ;[server, cluster] = await Promise.all([startRedis(), startRedisCluster()])
   const single = server.client({ maxRetriesPerRequest: 1 })
   const clustered = cluster.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
-  await Promise.all([ready(single), ready(clustered)])
+  await Promise.all([whenReady(single), whenReady(clustered)])
   // A generous timeout: these tests are about results, not latency.
   const options = { prefix: `t${runId}`, commandTimeoutMs: 5_000 }
   stores.memory = memoryStore({ prefix: `t${runId}` })

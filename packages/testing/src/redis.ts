@@ -364,3 +364,12 @@ async function startRedisClusterOnce(): Promise<RedisClusterHandle> {
     },
   }
 }
+
+/** Resolves once an ioredis client (single node or Cluster) is ready; rejects if it ends first. */
+export async function whenReady(client: Redis | Cluster): Promise<void> {
+  if (client.status === 'ready') return
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', resolve)
+    client.once('end', () => reject(new Error('client ended before ready')))
+  })
+}
