@@ -28,6 +28,7 @@ export {
   type MemoryStore,
   type MemoryStoreOptions,
   memoryStore,
+  type NativeData,
   type OpDefinition,
   type RedisReply,
   type Store,

@@ -22,6 +22,12 @@ export interface RedisStoreOptions {
    * `{ failureThreshold: 5, openMs: 1000 }`.
    */
   breaker?: false | { failureThreshold?: number; openMs?: number }
+  /**
+   * Send the ops issued in the same event-loop turn as one pipeline (one write, one server read)
+   * rather than one write each; a lone op goes out as a plain EVALSHA. Ignored on a Cluster client
+   * (a Cluster pipeline must stay within one slot). Default `true`.
+   */
+  autoPipeline?: boolean
 }
 
 /** Validated options with defaults applied. */
@@ -29,6 +35,7 @@ export interface ResolvedRedisStoreOptions {
   prefix: string
   commandTimeoutMs: number
   breaker: false | { failureThreshold: number; openMs: number }
+  autoPipeline: boolean
 }
 
 const METHODS = ['evalsha', 'eval', 'get', 'set', 'del'] as const
@@ -64,5 +71,9 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedRedisStoreOp
   }
   const breaker =
     options.breaker === false ? false : validateBreakerOptions(options.breaker ?? {}, 'breaker.')
-  return { prefix, commandTimeoutMs, breaker }
+  const autoPipeline = options.autoPipeline ?? true
+  if (typeof autoPipeline !== 'boolean') {
+    throw new InvalidOptionsError('autoPipeline', 'must be a boolean')
+  }
+  return { prefix, commandTimeoutMs, breaker, autoPipeline }
 }

@@ -15,6 +15,7 @@ import type {
   StoreEventInfo,
   StoreSetOptions,
 } from '../store/types.js'
+import { type BatchedEval, batchedEval, type PipelineClient } from './batch.js'
 import { type CircuitBreaker, type CircuitState, circuitBreaker } from './breaker.js'
 import { assertClient, type RedisStoreOptions, resolveOptions } from './options.js'
 import { evalOp } from './scripts.js'
@@ -60,7 +61,16 @@ export function isAvailabilityError(error: unknown): boolean {
  */
 export function redisStore(client: Redis | Cluster, options: RedisStoreOptions = {}): RedisStore {
   assertClient(client)
-  const { prefix, commandTimeoutMs, breaker: breakerOptions } = resolveOptions(options)
+  const {
+    prefix,
+    commandTimeoutMs,
+    breaker: breakerOptions,
+    autoPipeline,
+  } = resolveOptions(options)
+  const batched: BatchedEval | undefined =
+    autoPipeline && !isCluster(client) && typeof (client as Redis).pipeline === 'function'
+      ? batchedEval(client as PipelineClient)
+      : undefined
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
   const breaker: CircuitBreaker | undefined =
     breakerOptions === false
@@ -106,7 +116,9 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     async run<I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): Promise<O> {
       assertSameSlot(keys)
       const argv = encodeArgs(op, input)
-      const reply = await call(`op ${op.name}`, () => evalOp(client, op, keys, argv))
+      const reply = await call(`op ${op.name}`, () =>
+        batched ? batched(op, keys, argv) : evalOp(client, op, keys, argv)
+      )
       return op.decode(reply)
     },
     key(tag, ...parts) {
@@ -120,6 +132,11 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       listeners.clear()
     },
   }
+}
+
+/** ioredis marks its Cluster client with `isCluster: true`. */
+function isCluster(client: Redis | Cluster): boolean {
+  return (client as { isCluster?: unknown }).isCluster === true
 }
 
 /** Timeouts and circuit-open errors pass through; other availability errors become StoreUnavailableError. */

@@ -6,16 +6,22 @@ import { StoreTimeoutError } from '../store/errors.js'
 
 /**
  * Resolves or rejects like `promise`, or rejects with `StoreTimeoutError` after `ms` (not finite =
- * no timeout). A later rejection of the abandoned promise is swallowed.
+ * no timeout). A later rejection of the abandoned promise is swallowed. One promise and one timer
+ * per call (no `Promise.race`), since this wraps every Redis command on the hot path.
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what?: string): Promise<T> {
   if (!Number.isFinite(ms)) return promise
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      promise.catch(() => {})
-      reject(new StoreTimeoutError(ms, what))
-    }, ms)
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreTimeoutError(ms, what)), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      }
+    )
   })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

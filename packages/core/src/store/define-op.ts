@@ -4,7 +4,7 @@
  * (memory) with the same inputs and the same raw reply.
  */
 import { InvalidOptionsError } from './errors.js'
-import type { AtomicOp, JsReply, MemoryData, RedisReply } from './types.js'
+import type { AtomicOp, JsReply, MemoryData, NativeData, RedisReply } from './types.js'
 
 /**
  * A Lua prelude that defines `nowMs` (integer milliseconds) from the Redis server clock. Prepend it
@@ -21,10 +21,24 @@ export interface OpDefinition<I, O> {
   /** The Redis Lua script (uses `KEYS`, `ARGV`; its only clock is `redis.call('TIME')`). */
   lua: string
   /**
-   * The same logic on the memory data model. Runs synchronously, so it is atomic in-process.
-   * `nowMs` is the memory store's clock; return what the Lua script would return.
+   * The same logic on the Redis-like memory data model. Runs synchronously, so it is atomic
+   * in-process. `nowMs` is the memory store's clock; return what the Lua script would return.
+   * Give this, `native`, or both.
    */
-  js: (data: MemoryData, keys: readonly string[], argv: readonly string[], nowMs: number) => JsReply
+  js?: (
+    data: MemoryData,
+    keys: readonly string[],
+    argv: readonly string[],
+    nowMs: number
+  ) => JsReply
+  /**
+   * The same logic on the op's own JavaScript values (`NativeData`), returning the decoded result:
+   * the memory store's fast path, for hot ops where encoding ARGV and decoding a reply would cost
+   * more than the logic. It must give exactly the results the Lua script gives (prove it with a
+   * differential test against a real Redis). Every op touching the same keys must then be native
+   * too (a `js` body reading a native value fails with WRONGTYPE, as Redis would on a type clash).
+   */
+  native?: (data: NativeData, keys: readonly string[], input: I, nowMs: number) => O
   /** Builds `ARGV` (strings only) from the input. */
   encode: (input: I) => readonly string[]
   /** Decodes the raw reply; shared by both stores, so only the script body can differ. */
@@ -33,22 +47,34 @@ export interface OpDefinition<I, O> {
 
 /** Defines one atomic operation for both stores. Throws `InvalidOptionsError` on a bad definition. */
 export function defineOp<I, O>(definition: OpDefinition<I, O>): AtomicOp<I, O> {
-  const { name, lua, js, encode, decode } = definition ?? ({} as OpDefinition<I, O>)
+  const { name, lua, js, native, encode, decode } = definition ?? ({} as OpDefinition<I, O>)
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidOptionsError('name', 'must be a non-empty string')
   }
   if (typeof lua !== 'string' || lua.trim().length === 0) {
     throw new InvalidOptionsError('lua', `op ${name}: must be a non-empty Lua script`)
   }
-  for (const [field, fn] of [
-    ['js', js],
+  if (js === undefined && native === undefined) {
+    throw new InvalidOptionsError('js', `op ${name}: give a \`js\` or a \`native\` body (or both)`)
+  }
+  const bodies: [string, unknown][] = [
     ['encode', encode],
     ['decode', decode],
-  ] as const) {
+  ]
+  if (js !== undefined) bodies.push(['js', js])
+  if (native !== undefined) bodies.push(['native', native])
+  for (const [field, fn] of bodies) {
     if (typeof fn !== 'function')
       throw new InvalidOptionsError(field, `op ${name}: must be a function`)
   }
-  return Object.freeze({ name, lua, js, encode, decode })
+  return Object.freeze({
+    name,
+    lua,
+    encode,
+    decode,
+    ...(js === undefined ? {} : { js }),
+    ...(native === undefined ? {} : { native }),
+  })
 }
 
 /** Runs `op.encode` and checks that ARGV holds only strings (both stores call this). */

@@ -11,6 +11,7 @@ export type {
   JsReply,
   MemoryData,
   MemorySetOptions,
+  NativeData,
   RedisReply,
   Store,
   StoreEvent,

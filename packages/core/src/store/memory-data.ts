@@ -4,7 +4,7 @@
  */
 import { luaArg } from './lua-values.js'
 import type { Entry, MemoryDb } from './memory-db.js'
-import type { MemoryData, MemorySetOptions } from './types.js'
+import type { MemoryData, MemorySetOptions, NativeData } from './types.js'
 
 const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value'
 const NOT_INTEGER = 'ERR value is not an integer or out of range'
@@ -161,4 +161,38 @@ function parseInteger(text: string): number {
   const n = Number(text)
   if (!Number.isSafeInteger(n)) throw new Error(NOT_INTEGER)
   return n
+}
+
+/**
+ * The `NativeData` view of the memory store, shared by every native op run (ops are synchronous,
+ * so one view with a settable clock serves them all without an allocation per run).
+ */
+export function createNativeData(db: MemoryDb): NativeData & { now: number } {
+  return {
+    now: 0,
+    get(key) {
+      const entry = db.read(key, this.now)
+      if (entry === undefined) return undefined
+      if (entry.type !== 'native') throw new Error(WRONGTYPE)
+      return entry.value
+    },
+    set(key, value, ttlMs) {
+      if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0)) {
+        throw new Error(`ERR invalid expire time ${ttlMs}`)
+      }
+      db.write(key, {
+        type: 'native',
+        value,
+        expiresAt: ttlMs === undefined ? undefined : this.now + ttlMs,
+      })
+    },
+    delete(key) {
+      return db.remove(key, this.now)
+    },
+    pttl(key) {
+      const entry = db.read(key, this.now)
+      if (entry === undefined) return -2
+      return entry.expiresAt === undefined ? -1 : entry.expiresAt - this.now
+    },
+  }
 }

@@ -9,6 +9,7 @@ import { LRUCache } from 'lru-cache'
 export type Entry =
   | { type: 'string'; value: string; expiresAt: number | undefined }
   | { type: 'hash'; value: Map<string, string>; expiresAt: number | undefined }
+  | { type: 'native'; value: unknown; expiresAt: number | undefined }
 
 /** A bounded key space with lazy expiry and an eviction counter. */
 export class MemoryDb {

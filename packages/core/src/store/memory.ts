@@ -8,7 +8,7 @@ import { InvalidOptionsError, StoreUnavailableError } from './errors.js'
 import { assertSameSlot, formatKey, validatePrefix } from './keys.js'
 import { createListeners } from './listeners.js'
 import { toRedisReply } from './lua-values.js'
-import { createMemoryData } from './memory-data.js'
+import { createMemoryData, createNativeData } from './memory-data.js'
 import { MemoryDb } from './memory-db.js'
 import { ttl } from './ttl.js'
 import type { AtomicOp, Store, StoreEvent, StoreEventInfo, StoreSetOptions } from './types.js'
@@ -45,6 +45,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const prefix = validatePrefix(options.prefix ?? 'aikit')
 
   const db = new MemoryDb(maxKeys, () => now())
+  const native = createNativeData(db)
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
   let closed = false
 
@@ -83,8 +84,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return attempt(() => db.remove(key, now()))
     },
     run<I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I) {
+      if (op.native !== undefined && !closed) {
+        // The hot path: no closure, no ARGV strings, no reply decoding.
+        try {
+          assertSameSlot(keys)
+          const nowMs = Math.floor(now())
+          native.now = nowMs
+          return Promise.resolve(op.native(native, keys, input, nowMs))
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
       return attempt(() => {
         assertSameSlot(keys)
+        if (op.js === undefined) throw new Error(`op ${op.name} has no js body`)
         const argv = encodeArgs(op, input)
         const nowMs = Math.floor(now())
         const data = createMemoryData(db, new Set(keys), nowMs)

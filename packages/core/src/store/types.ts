@@ -74,6 +74,22 @@ export interface MemoryData {
 }
 
 /**
+ * The data model of an op's `native` body (memory store hot path): each key holds the op's own
+ * JavaScript value, with an optional expiry (lazy, no timer per key). Values are kept by reference
+ * (no copy, no serialisation): mutate them only together with `set`.
+ */
+export interface NativeData {
+  /** The value at `key`, or `undefined` when missing or expired. Throws WRONGTYPE on a key a `js` op wrote. */
+  get(key: string): unknown
+  /** Stores `value` at `key`, expiring after `ttlMs` (positive integer) or never when omitted. */
+  set(key: string, value: unknown, ttlMs?: number): void
+  /** Removes `key`; `true` if it held a live value. */
+  delete(key: string): boolean
+  /** Milliseconds left, -1 without expiry, -2 if the key does not exist (as Redis PTTL), any type. */
+  pttl(key: string): number
+}
+
+/**
  * One atomic read-modify-write, defined once for both stores (see `defineOp`).
  * @typeParam I - the input the caller passes to `store.run`.
  * @typeParam O - the decoded result.
@@ -83,13 +99,22 @@ export interface AtomicOp<I, O> {
   readonly name: string
   /** Redis Lua script using `KEYS`, `ARGV` and `redis.call('TIME')` as its only clock. */
   readonly lua: string
-  /** The same logic on the memory data model; returns the reply the Lua script would return. */
-  readonly js: (
+  /**
+   * The same logic on the Redis-like memory data model; returns the reply the Lua script would
+   * return. Absent when the op has a `native` body instead.
+   */
+  readonly js?: (
     data: MemoryData,
     keys: readonly string[],
     argv: readonly string[],
     nowMs: number
   ) => JsReply
+  /**
+   * The same logic on the op's own JavaScript values (see `NativeData`), returning the decoded
+   * result directly: the memory store's fast path (no ARGV strings, no reply decoding). When both
+   * bodies exist the memory store runs this one.
+   */
+  readonly native?: (data: NativeData, keys: readonly string[], input: I, nowMs: number) => O
   /** Builds `ARGV` (strings) from the input. */
   readonly encode: (input: I) => readonly string[]
   /** Turns the raw reply (identical from both stores) into the result. */
