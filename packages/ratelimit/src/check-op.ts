@@ -1,50 +1,22 @@
 /**
  * @module check-op
- * The one atomic operation of the rate limiter: check (and, if every limit allows it, consume) a
- * cost against several limits at once. Defined once with `defineOp` as a Lua script (Redis) and a
- * JavaScript function (memory) with identical integer-millisecond arithmetic.
+ * The limiter's main atomic operation: check (and, if every limit allows it, consume) a cost
+ * against several limits at once, unless the key is blocked. Defined once with `defineOp` as a Lua
+ * script (Redis) and a native JavaScript body (memory store) with identical integer arithmetic (see
+ * `algorithms.ts` for the state layout); a differential test runs both on the same inputs.
  *
  * All-or-nothing: every limit is evaluated first without writing; only when all of them allow the
- * cost are all updates applied. A rejection writes nothing, so it consumes nothing from any limit.
+ * cost (and the key is not blocked) are all updates applied. A rejection writes nothing, so it
+ * consumes nothing from any limit. A cost of 0 only reads.
  *
- * Arithmetic is exact: all values are integers below 2^53 (the limiter checks `limit × windowMs ≤
- * 2^52`), divisions are `floor`ed the same way in Lua and JavaScript (both IEEE doubles), and
- * fractional quantities are kept scaled by `limit` or `windowMs` instead of as floats:
- *
- * - `gcra`: hash `{t, r}` = the theoretical arrival time `t + r/limit` ms (emission interval
- *   `windowMs/limit`, burst `limit`). Allowed when `newTat - now <= windowMs`.
- * - `fixed-window`: hash `{s, c}` = window start (aligned to `floor(now/windowMs)*windowMs`), count.
- * - `sliding-window`: hash `{s, c, p}` = current window start, its count, the previous window's
- *   count; count = `floor(p * (windowMs - elapsed) / windowMs) + c`.
- * - `token-bucket`: hash `{k, ts}` = credit in token·ms (tokens × windowMs), time of last update;
- *   refills `limit` tokens per `windowMs` up to a capacity of `limit`. A missing key is a full bucket.
- *
- * Every written key gets `PEXPIRE 2 × windowMs`, always longer than its state matters (a missing key
- * is exactly the initial state). A cost of 0 only reads (nothing is written).
+ * KEYS: one per limit, then the key's block key (all sharing one `{hash tag}`). ARGV:
+ * `[cost, n, (algorithm, limit, windowMs) × n]`. Reply: `[status, (limit, remaining, resetAt,
+ * retryAfterMs) × n]`, status 1 = allowed, 0 = denied, 2 = denied because the key is blocked.
  */
-import { defineOp, type JsReply, LUA_NOW_MS, type MemoryData, type RedisReply } from '@aikit/core'
+import { defineOp, LUA_NOW_MS, type NativeData, type RedisReply } from '@aikit/core'
+import type { LimitState, OpLimit } from './algorithms.js'
 
-/** The algorithms the limiter implements. */
-export type Algorithm = 'gcra' | 'fixed-window' | 'sliding-window' | 'token-bucket'
-
-/** The algorithms, in documentation order. */
-export const ALGORITHMS: readonly Algorithm[] = [
-  'gcra',
-  'fixed-window',
-  'sliding-window',
-  'token-bucket',
-]
-
-/** One resolved limit as the op receives it. */
-export interface OpLimit {
-  readonly algorithm: Algorithm
-  /** Positive integer. */
-  readonly limit: number
-  /** Positive integer milliseconds. */
-  readonly windowMs: number
-}
-
-/** Input of the op: the limits (one key each, same order) and the cost. */
+/** Input of the op: the limits (one key each, same order, then the block key) and the cost. */
 export interface CheckInput {
   readonly limits: readonly OpLimit[]
   /** Integer ≥ 0. */
@@ -66,7 +38,7 @@ export interface LimitResult {
   readonly retryAfterMs: number
 }
 
-/** The decoded reply of the op. */
+/** The result of a check. */
 export interface CheckResult {
   /** Whether the cost was allowed (and consumed from every limit). */
   readonly allowed: boolean
@@ -77,12 +49,14 @@ export interface CheckResult {
   /** `resetAt` of the tightest limit (epoch ms). */
   readonly resetAt: number
   /**
-   * 0 when allowed; else the largest wait over the rejecting limits in ms, or `-1` when the cost
-   * can never be allowed (it exceeds a limit).
+   * 0 when allowed; else the largest wait over the rejecting limits (and the block) in ms, or `-1`
+   * when the cost can never be allowed (it exceeds a limit).
    */
   readonly retryAfterMs: number
   /** Per-limit outcomes, in the order of the limiter's `limits`. */
   readonly limits: readonly LimitResult[]
+  /** Present (`true`) when the key is blocked (`limiter.block`); the result is then denied. */
+  readonly blocked?: true
   /**
    * Present (`true`) only when the store was unavailable and the limiter answered by its
    * `onStoreError` policy: from its local in-memory fallback (`'memory'`, limits are then per
@@ -91,30 +65,52 @@ export interface CheckResult {
   readonly degraded?: true
   /** Why the result is degraded; present exactly when `degraded` is. */
   readonly reason?: 'store-error'
+  /**
+   * Present (`true`) when the denial came from the limiter's in-process blocked-key cache (the store
+   * was not asked; see `blockCache`).
+   */
+  readonly cached?: true
 }
 
 const LUA = `${LUA_NOW_MS}
 local floor = math.floor
+local fmt = string.format
 local cost = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
+local vals = redis.call('MGET', unpack(KEYS))
+local blockMs = 0
+local bv = vals[n + 1]
+if bv then
+  local u = tonumber(bv)
+  if u and u > nowMs then blockMs = u - nowMs end
+end
 local allowed = 1
-local results = {}
+if blockMs > 0 then allowed = 0 end
+local R = {}
 for i = 1, n do
   local algo = ARGV[3 * i]
   local L = tonumber(ARGV[3 * i + 1])
   local W = tonumber(ARGV[3 * i + 2])
-  local key = KEYS[i]
-  local rem0, reset0, rem1, reset1, w
+  local has = false
+  local a, b, c = 0, 0, 0
+  local v = vals[i]
+  if v then
+    local x, y, z = string.match(v, '^(%-?%d+):(%-?%d+):?(%-?%d*)$')
+    if x then
+      has = true
+      a = tonumber(x)
+      b = tonumber(y)
+      c = tonumber(z) or 0
+    end
+  end
+  local cap = L * W
+  local rem0, reset0, rem1, reset1 = 0, 0, 0, 0
   local fits = false
   local retry = 0
+  local nv = false
   if algo == 'gcra' then
-    local cap = L * W
-    local s = redis.call('HMGET', key, 't', 'r')
     local d = 0
-    if s[1] then
-      local t = tonumber(s[1])
-      if t >= nowMs then d = (t - nowMs) * L + tonumber(s[2] or 0) end
-    end
+    if has and a >= nowMs then d = (a - nowMs) * L + b end
     rem0 = floor((cap - d) / W)
     reset0 = nowMs + floor((d + L - 1) / L)
     if cost <= L then
@@ -124,16 +120,15 @@ for i = 1, n do
         rem1 = floor((cap - nd) / W)
         reset1 = nowMs + floor((nd + L - 1) / L)
         local q = floor(nd / L)
-        w = {'t', nowMs + q, 'r', nd - q * L}
+        nv = fmt('%d:%d', nowMs + q, nd - q * L)
       else
         retry = floor((nd - cap + L - 1) / L)
       end
     end
   elseif algo == 'fixed-window' then
     local ws = floor(nowMs / W) * W
-    local s = redis.call('HMGET', key, 's', 'c')
     local count = 0
-    if s[1] and tonumber(s[1]) == ws then count = tonumber(s[2] or 0) end
+    if has and a == ws then count = b end
     rem0 = L - count
     reset0 = ws + W
     if cost <= L then
@@ -141,23 +136,20 @@ for i = 1, n do
         fits = true
         rem1 = L - count - cost
         reset1 = ws + W
-        w = {'s', ws, 'c', count + cost}
+        nv = fmt('%d:%d', ws, count + cost)
       else
         retry = ws + W - nowMs
       end
     end
   elseif algo == 'sliding-window' then
     local ws = floor(nowMs / W) * W
-    local s = redis.call('HMGET', key, 's', 'c', 'p')
-    local cur = 0
-    local prev = 0
-    if s[1] then
-      local st = tonumber(s[1])
-      if st == ws then
-        cur = tonumber(s[2] or 0)
-        prev = tonumber(s[3] or 0)
-      elseif st == ws - W then
-        prev = tonumber(s[2] or 0)
+    local cur, prev = 0, 0
+    if has then
+      if a == ws then
+        cur = b
+        prev = c
+      elseif a == ws - W then
+        prev = b
       end
     end
     local count = floor(prev * (W - (nowMs - ws)) / W) + cur
@@ -168,12 +160,12 @@ for i = 1, n do
         fits = true
         rem1 = L - count - cost
         reset1 = ws + W
-        w = {'s', ws, 'c', cur + cost, 'p', prev}
+        nv = fmt('%d:%d:%d', ws, cur + cost, prev)
       else
         local at = -1
-        local a = L - cur - cost
-        if a >= 0 and prev > 0 then
-          local need = W - floor(((a + 1) * W - 1) / prev)
+        local room = L - cur - cost
+        if room >= 0 and prev > 0 then
+          local need = W - floor(((room + 1) * W - 1) / prev)
           if need < W then at = ws + need end
         end
         if at < 0 then
@@ -186,14 +178,12 @@ for i = 1, n do
       end
     end
   elseif algo == 'token-bucket' then
-    local cap = L * W
-    local s = redis.call('HMGET', key, 'k', 'ts')
     local credit = cap
-    if s[1] then
-      local el = nowMs - tonumber(s[2] or nowMs)
+    if has then
+      local el = nowMs - b
       if el < 0 then el = 0 end
-      if el > W then el = W end
-      credit = tonumber(s[1]) + el * L
+      if el > 2 * W then el = 2 * W end
+      credit = a + el * L
       if credit > cap then credit = cap end
     end
     rem0 = floor(credit / W)
@@ -205,7 +195,7 @@ for i = 1, n do
         local k = credit - need
         rem1 = floor(k / W)
         reset1 = nowMs + floor((cap - k + L - 1) / L)
-        w = {'k', k, 'ts', nowMs}
+        nv = fmt('%d:%d', k, nowMs)
       else
         retry = floor((need - credit + L - 1) / L)
       end
@@ -215,32 +205,43 @@ for i = 1, n do
   end
   if cost > L then retry = -1 end
   if not fits then allowed = 0 end
-  results[i] = {L, W, rem0, reset0, rem1, reset1, fits, retry, w}
+  local o = (i - 1) * 8
+  R[o + 1] = L
+  R[o + 2] = rem0
+  R[o + 3] = reset0
+  R[o + 4] = rem1
+  R[o + 5] = reset1
+  if fits then R[o + 6] = 0 else R[o + 6] = retry end
+  R[o + 7] = nv
+  R[o + 8] = W
 end
 local reply = {allowed}
+if blockMs > 0 then reply[1] = 2 end
 for i = 1, n do
-  local r = results[i]
+  local o = (i - 1) * 8
+  reply[#reply + 1] = R[o + 1]
   if allowed == 1 then
-    reply[#reply + 1] = r[1]
-    reply[#reply + 1] = r[5]
-    reply[#reply + 1] = r[6]
+    reply[#reply + 1] = R[o + 4]
+    reply[#reply + 1] = R[o + 5]
     reply[#reply + 1] = 0
   else
-    reply[#reply + 1] = r[1]
-    reply[#reply + 1] = r[3]
-    reply[#reply + 1] = r[4]
-    if r[7] then reply[#reply + 1] = 0 else reply[#reply + 1] = r[8] end
+    reply[#reply + 1] = R[o + 2]
+    reply[#reply + 1] = R[o + 3]
+    local rt = R[o + 6]
+    if blockMs > 0 and rt ~= -1 and rt < blockMs then rt = blockMs end
+    reply[#reply + 1] = rt
   end
 end
 if allowed == 1 and cost > 0 then
   for i = 1, n do
-    local r = results[i]
-    redis.call('HSET', KEYS[i], unpack(r[9]))
-    redis.call('PEXPIRE', KEYS[i], 2 * r[2])
+    local o = (i - 1) * 8
+    redis.call('SET', KEYS[i], R[o + 7], 'PX', 2 * R[o + 8])
   end
 end
 return reply
 `
+
+const floor = Math.floor
 
 interface Evaluated {
   L: number
@@ -249,40 +250,35 @@ interface Evaluated {
   reset0: number
   rem1: number
   reset1: number
-  fits: boolean
+  /** 0 when this limit alone fits; else the wait, or -1 for never. */
   retry: number
-  w: (string | number)[]
+  fits: boolean
+  next: LimitState | undefined
 }
 
-const floor = Math.floor
-const num = (value: string | null | undefined, fallback: number): number =>
-  value === null || value === undefined ? fallback : Number(value)
-
-/** The JS twin of one iteration of the Lua loop; `undefined` for an unknown algorithm. */
+/** The JavaScript twin of one iteration of the Lua loop; `undefined` for an unknown algorithm. */
 function evaluate(
-  data: MemoryData,
-  key: string,
+  state: LimitState | undefined,
   algo: string,
   L: number,
   W: number,
   cost: number,
   nowMs: number
 ): Evaluated | undefined {
+  const cap = L * W
+  const a = state?.a ?? 0
+  const b = state?.b ?? 0
+  const c = state?.c ?? 0
   let rem0: number
   let reset0: number
   let rem1 = 0
   let reset1 = 0
-  let w: (string | number)[] = []
   let fits = false
   let retry = 0
+  let next: LimitState | undefined
   if (algo === 'gcra') {
-    const cap = L * W
-    const s = data.hmget(key, 't', 'r')
     let d = 0
-    if (s[0] != null) {
-      const t = Number(s[0])
-      if (t >= nowMs) d = (t - nowMs) * L + num(s[1], 0)
-    }
+    if (state !== undefined && a >= nowMs) d = (a - nowMs) * L + b
     rem0 = floor((cap - d) / W)
     reset0 = nowMs + floor((d + L - 1) / L)
     if (cost <= L) {
@@ -292,16 +288,14 @@ function evaluate(
         rem1 = floor((cap - nd) / W)
         reset1 = nowMs + floor((nd + L - 1) / L)
         const q = floor(nd / L)
-        w = ['t', nowMs + q, 'r', nd - q * L]
+        next = { a: nowMs + q, b: nd - q * L, c: 0 }
       } else {
         retry = floor((nd - cap + L - 1) / L)
       }
     }
   } else if (algo === 'fixed-window') {
     const ws = floor(nowMs / W) * W
-    const s = data.hmget(key, 's', 'c')
-    let count = 0
-    if (s[0] != null && Number(s[0]) === ws) count = num(s[1], 0)
+    const count = state !== undefined && a === ws ? b : 0
     rem0 = L - count
     reset0 = ws + W
     if (cost <= L) {
@@ -309,23 +303,21 @@ function evaluate(
         fits = true
         rem1 = L - count - cost
         reset1 = ws + W
-        w = ['s', ws, 'c', count + cost]
+        next = { a: ws, b: count + cost, c: 0 }
       } else {
         retry = ws + W - nowMs
       }
     }
   } else if (algo === 'sliding-window') {
     const ws = floor(nowMs / W) * W
-    const s = data.hmget(key, 's', 'c', 'p')
     let cur = 0
     let prev = 0
-    if (s[0] != null) {
-      const st = Number(s[0])
-      if (st === ws) {
-        cur = num(s[1], 0)
-        prev = num(s[2], 0)
-      } else if (st === ws - W) {
-        prev = num(s[1], 0)
+    if (state !== undefined) {
+      if (a === ws) {
+        cur = b
+        prev = c
+      } else if (a === ws - W) {
+        prev = b
       }
     }
     const count = floor((prev * (W - (nowMs - ws))) / W) + cur
@@ -336,12 +328,12 @@ function evaluate(
         fits = true
         rem1 = L - count - cost
         reset1 = ws + W
-        w = ['s', ws, 'c', cur + cost, 'p', prev]
+        next = { a: ws, b: cur + cost, c: prev }
       } else {
         let at = -1
-        const a = L - cur - cost
-        if (a >= 0 && prev > 0) {
-          const need = W - floor(((a + 1) * W - 1) / prev)
+        const room = L - cur - cost
+        if (room >= 0 && prev > 0) {
+          const need = W - floor(((room + 1) * W - 1) / prev)
           if (need < W) at = ws + need
         }
         if (at < 0) {
@@ -354,14 +346,12 @@ function evaluate(
       }
     }
   } else if (algo === 'token-bucket') {
-    const cap = L * W
-    const s = data.hmget(key, 'k', 'ts')
     let credit = cap
-    if (s[0] != null) {
-      let el = nowMs - num(s[1], nowMs)
+    if (state !== undefined) {
+      let el = nowMs - b
       if (el < 0) el = 0
-      if (el > W) el = W
-      credit = Number(s[0]) + el * L
+      if (el > 2 * W) el = 2 * W
+      credit = a + el * L
       if (credit > cap) credit = cap
     }
     rem0 = floor(credit / W)
@@ -373,7 +363,7 @@ function evaluate(
         const k = credit - need
         rem1 = floor(k / W)
         reset1 = nowMs + floor((cap - k + L - 1) / L)
-        w = ['k', k, 'ts', nowMs]
+        next = { a: k, b: nowMs, c: 0 }
       } else {
         retry = floor((need - credit + L - 1) / L)
       }
@@ -382,47 +372,51 @@ function evaluate(
     return undefined
   }
   if (cost > L) retry = -1
-  return { L, W, rem0, reset0, rem1, reset1, fits, retry, w }
+  return { L, W, rem0, reset0, rem1, reset1, retry: fits ? 0 : retry, fits, next }
 }
 
-function checkJs(
-  data: MemoryData,
+function checkNative(
+  data: NativeData,
   keys: readonly string[],
-  argv: readonly string[],
+  input: CheckInput,
   nowMs: number
-): JsReply {
-  const cost = Number(argv[0])
-  const n = Number(argv[1])
-  let allowed = 1
-  const results: Evaluated[] = []
-  for (let i = 1; i <= n; i++) {
-    const algo = argv[3 * i - 1] ?? ''
+): CheckResult {
+  const { limits, cost } = input
+  const n = limits.length
+  const until = data.get(keys[n] as string) as number | undefined
+  const blockMs = until !== undefined && until > nowMs ? until - nowMs : 0
+  let allowed = blockMs > 0 ? 0 : 1
+  const evaluated: Evaluated[] = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const l = limits[i] as OpLimit
     const r = evaluate(
-      data,
-      keys[i - 1] ?? '',
-      algo,
-      Number(argv[3 * i]),
-      Number(argv[3 * i + 1]),
+      data.get(keys[i] as string) as LimitState | undefined,
+      l.algorithm,
+      l.limit,
+      l.windowMs,
       cost,
       nowMs
     )
-    if (!r) return { err: `ERR unknown rate limit algorithm ${algo}` }
+    if (r === undefined) throw new Error(`ERR unknown rate limit algorithm ${l.algorithm}`)
     if (!r.fits) allowed = 0
-    results.push(r)
+    evaluated[i] = r
   }
-  const reply: number[] = [allowed]
-  for (const r of results) {
+  const reply: number[] = [blockMs > 0 ? 2 : allowed]
+  for (const r of evaluated) {
     if (allowed === 1) reply.push(r.L, r.rem1, r.reset1, 0)
-    else reply.push(r.L, r.rem0, r.reset0, r.fits ? 0 : r.retry)
+    else {
+      let rt = r.retry
+      if (blockMs > 0 && rt !== -1 && rt < blockMs) rt = blockMs
+      reply.push(r.L, r.rem0, r.reset0, rt)
+    }
   }
   if (allowed === 1 && cost > 0) {
-    results.forEach((r, i) => {
-      const key = keys[i] ?? ''
-      data.hset(key, ...r.w)
-      data.pexpire(key, 2 * r.W)
-    })
+    for (let i = 0; i < n; i++) {
+      const r = evaluated[i] as Evaluated
+      data.set(keys[i] as string, r.next, 2 * r.W)
+    }
   }
-  return reply
+  return decode(reply)
 }
 
 function asInt(value: RedisReply | undefined): number {
@@ -430,47 +424,47 @@ function asInt(value: RedisReply | undefined): number {
   return value
 }
 
-/** Decodes `[allowed, (limit, remaining, resetAt, retryAfterMs) per limit]`. */
+/** Decodes `[status, (limit, remaining, resetAt, retryAfterMs) per limit]` (shared by both bodies). */
 function decode(reply: RedisReply): CheckResult {
   if (!Array.isArray(reply) || reply.length < 5 || (reply.length - 1) % 4 !== 0) {
     throw new Error(`rateLimitCheck: unexpected reply ${JSON.stringify(reply)}`)
   }
-  const allowed = asInt(reply[0]) === 1
+  const status = asInt(reply[0])
+  const allowed = status === 1
   const limits: LimitResult[] = []
-  for (let i = 1; i < reply.length; i += 4) {
-    limits.push({
-      limit: asInt(reply[i]),
-      remaining: asInt(reply[i + 1]),
-      resetAt: asInt(reply[i + 2]),
-      retryAfterMs: asInt(reply[i + 3]),
-    })
-  }
-  let tightest = limits[0] as LimitResult
+  let tightest: LimitResult | undefined
   let retryAfterMs = 0
   let never = false
-  for (const l of limits) {
-    if (l.remaining < tightest.remaining) tightest = l
+  for (let i = 1; i < reply.length; i += 4) {
+    const l: LimitResult = {
+      limit: asInt(reply[i]),
+      // Debt (a settle or penalty beyond the limit) reads as nothing left, never as negative.
+      remaining: Math.max(0, asInt(reply[i + 1])),
+      resetAt: asInt(reply[i + 2]),
+      retryAfterMs: asInt(reply[i + 3]),
+    }
+    limits.push(l)
+    if (tightest === undefined || l.remaining < tightest.remaining) tightest = l
     if (l.retryAfterMs === -1) never = true
     else if (l.retryAfterMs > retryAfterMs) retryAfterMs = l.retryAfterMs
   }
-  return {
+  const t = tightest as LimitResult
+  const result: CheckResult = {
     allowed,
-    remaining: tightest.remaining,
-    limit: tightest.limit,
-    resetAt: tightest.resetAt,
+    remaining: t.remaining,
+    limit: t.limit,
+    resetAt: t.resetAt,
     retryAfterMs: allowed ? 0 : never ? -1 : retryAfterMs,
     limits,
   }
+  return status === 2 ? { ...result, blocked: true } : result
 }
 
-/**
- * The multi-limit check op. KEYS: one per limit (same order, one shared `{hash tag}`); ARGV:
- * `[cost, n, (algorithm, limit, windowMs) × n]`.
- */
+/** The multi-limit check op. */
 export const checkOp = defineOp<CheckInput, CheckResult>({
   name: 'rateLimitCheck',
   lua: LUA,
-  js: checkJs,
+  native: checkNative,
   encode: (input) => {
     const argv = [String(input.cost), String(input.limits.length)]
     for (const l of input.limits) argv.push(l.algorithm, String(l.limit), String(l.windowMs))

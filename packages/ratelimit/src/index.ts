@@ -7,7 +7,8 @@
  */
 import './state.js'
 
-export type { Algorithm, CheckResult, LimitResult } from './check-op.js'
+export type { Algorithm } from './algorithms.js'
+export type { CheckResult, LimitResult } from './check-op.js'
 export { type Duration, parseWindow } from './duration.js'
 export { RateLimitedError } from './errors.js'
 export {
@@ -16,6 +17,8 @@ export {
   type LimitOptions,
   type RateLimiter,
   type RateLimiterOptions,
+  type RateLimiterStats,
+  type Reservation,
   type ResolvedLimit,
   type StoreErrorPolicy,
 } from './limiter.js'

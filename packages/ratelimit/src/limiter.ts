@@ -3,6 +3,7 @@
  * `createRateLimiter`: one or more limits per key, checked and consumed atomically on any `Store`.
  */
 import {
+  type AtomicOp,
   InvalidOptionsError,
   memoryStore,
   type Store,
@@ -11,14 +12,10 @@ import {
   StoreTimeoutError,
   StoreUnavailableError,
 } from '@aikit/core'
-import {
-  ALGORITHMS,
-  type Algorithm,
-  type CheckResult,
-  checkOp,
-  type LimitResult,
-  type OpLimit,
-} from './check-op.js'
+import { adjustOp } from './adjust-op.js'
+import { ALGORITHMS, type Algorithm, type OpLimit } from './algorithms.js'
+import { blockOp } from './block-op.js'
+import { type CheckInput, type CheckResult, checkOp, type LimitResult } from './check-op.js'
 import { type Duration, parseWindow } from './duration.js'
 
 /** One limit: at most `limit` units of cost per `window`. */
@@ -59,6 +56,15 @@ export interface RateLimiterOptions {
    * soon as it recovers (with `redisStore`, its circuit breaker makes that a fast fail while open).
    */
   onStoreError?: StoreErrorPolicy
+  /**
+   * In-process cache of denied keys, for remote stores (`store.local === false`): after a denial
+   * with a known wait, further checks of that key with the same cost are denied
+   * locally until the wait is over, without a store call, so a flood from one abusive client costs
+   * (almost) no Redis traffic. Trade-off: capacity another instance gives back early (a `release`
+   * there) is seen here only when the wait ends. `false` disables it; `maxKeys` bounds it
+   * (oldest dropped first). Default `{ maxKeys: 10_000 }`; never used with a memory store.
+   */
+  blockCache?: false | { maxKeys?: number }
 }
 
 /** Options of `limiter.check`. */
@@ -74,6 +80,42 @@ export interface ResolvedLimit {
   readonly windowMs: number
 }
 
+/**
+ * Units held by `limiter.reserve` until the real cost is known (e.g. LLM tokens: reserve the
+ * estimate, settle with the usage the provider reports). Only the first `settle` or `release`
+ * counts; later calls do nothing, so `finally { reservation.release() }` after a settle is safe.
+ */
+export interface Reservation {
+  /** Whether the units were granted (consumed from every limit). */
+  readonly allowed: boolean
+  /** The check that took the units. */
+  readonly result: CheckResult
+  /** The units reserved. */
+  readonly units: number
+  /**
+   * Charges the real cost instead of the reserved units: refunds the difference when `actual` is
+   * smaller, charges the excess without checking when larger (the key may go into debt, at most
+   * one extra window). A store failure here is absorbed (counted in `stats().adjustFailures`).
+   * @throws InvalidOptionsError naming `actual` unless it is an integer ≥ 0.
+   */
+  settle(actual: number): Promise<void>
+  /** Gives every reserved unit back (the call failed or was cancelled). Same failure rule. */
+  release(): Promise<void>
+}
+
+/** Counters since the limiter was created (for metrics). */
+export interface RateLimiterStats {
+  /** Checks answered (reserve included), by outcome. */
+  readonly allowed: number
+  readonly denied: number
+  /** Denials answered from the in-process blocked-key cache, without a store call. */
+  readonly cachedDenials: number
+  /** Checks answered by the `onStoreError` policy because the store was unavailable. */
+  readonly degraded: number
+  /** Settles, releases and penalties that could not reach the store (absorbed). */
+  readonly adjustFailures: number
+}
+
 /** A rate limiter. */
 export interface RateLimiter {
   /** The resolved limits, in order. */
@@ -82,7 +124,7 @@ export interface RateLimiter {
   readonly store: Store
   /**
    * Checks `cost` against every limit for `key` and, only if all allow it, consumes it from all
-   * (one atomic op; a rejection consumes nothing).
+   * (one atomic op; a rejection consumes nothing). A blocked key (`block`) is always denied.
    * When the store is unavailable, the `onStoreError` policy decides (a degraded result carries
    * `degraded: true`).
    * @throws InvalidOptionsError naming `key` or `cost` when they are invalid.
@@ -90,6 +132,30 @@ export interface RateLimiter {
    * `onStoreError` is `'closed'`; any non-availability store error under every policy.
    */
   check(key: string, options?: CheckOptions): Promise<CheckResult>
+  /**
+   * Checks and takes `units` (an estimate, e.g. input tokens + `max_tokens`) like `check`, and
+   * returns a `Reservation` to `settle` with the actual units or `release`. A denied reservation's
+   * `settle`/`release` do nothing.
+   * @throws InvalidOptionsError naming `key` or `units`; store errors as `check`.
+   */
+  reserve(key: string, units: number): Promise<Reservation>
+  /**
+   * Charges `units` to `key` without checking (a penalty for a failed login, an abusive
+   * request...): the key may go into debt, at most one extra window. Follows `onStoreError`.
+   * @throws InvalidOptionsError naming `key` or `units` (positive integer).
+   */
+  penalize(key: string, units: number): Promise<void>
+  /**
+   * Denies every check of `key` for `ms` milliseconds (positive integer), on the store's clock,
+   * for every instance sharing the store. A longer existing block is kept. Follows `onStoreError`.
+   */
+  block(key: string, ms: number): Promise<void>
+  /** Lifts a block set by `block`. */
+  unblock(key: string): Promise<void>
+  /** Forgets everything about `key`: consumed units in every limit and any block. */
+  reset(key: string): Promise<void>
+  /** Counters for metrics (see `RateLimiterStats`). */
+  stats(): RateLimiterStats
   /**
    * Subscribes to the store's `degraded` (circuit opened) / `recovered` (probe succeeded) events
    * (same as `store.on`; a memory store never emits them). Returns an unsubscribe function.
@@ -100,10 +166,16 @@ export interface RateLimiter {
 /** `limit × windowMs` must stay ≤ 2^52 so that all arithmetic is exact in Lua and JavaScript. */
 const MAX_LIMIT_TIMES_WINDOW = 2 ** 52
 
+interface CachedDenial {
+  until: number
+  cost: number
+  result: CheckResult
+}
+
 /**
  * Creates a rate limiter. Options are validated here: a mistake throws `InvalidOptionsError` naming
  * the field (`limits`, `limits[0].limit`, `limits[1].algorithm`, `limits[0].window`, `prefix`, `store`,
- * `onStoreError`).
+ * `onStoreError`, `blockCache.maxKeys`).
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (options === null || typeof options !== 'object') {
@@ -124,46 +196,261 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       `must be one of ${STORE_ERROR_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${JSON.stringify(onStoreError) ?? String(onStoreError)}`
     )
   }
+  const maxCached = resolveBlockCache(options.blockCache, store)
   const limits = resolveLimits(options.limits)
   const opLimits: readonly OpLimit[] = limits
-  const parts = limitKeyParts(prefix, limits)
+  const parts = [...limitKeyParts(prefix, limits), `${prefix}:block`]
+  const n = limits.length
+  const denials = new Map<string, CachedDenial>()
+  const counters = { allowed: 0, denied: 0, cachedDenials: 0, degraded: 0, adjustFailures: 0 }
   let fallback: Store | undefined
+
+  const keysOf = (key: string): string[] => {
+    const head = store.key(key)
+    return parts.map((part) => `${head}:${part}`)
+  }
+  const fallbackStore = (): Store => {
+    fallback ??= memoryStore()
+    return fallback
+  }
+
+  /** Runs an op on the store, applying `onStoreError`; `open` means "skip" (resolves undefined). */
+  const runWithPolicy = async <I, O>(
+    op: AtomicOp<I, O>,
+    keys: readonly string[],
+    input: I
+  ): Promise<{ value: O; served: Store } | undefined> => {
+    try {
+      return { value: await store.run(op, keys, input), served: store }
+    } catch (error) {
+      if (onStoreError === 'closed' || !isUnavailable(error)) throw error
+      if (onStoreError === 'open') return undefined
+      const local = fallbackStore()
+      return { value: await local.run(op, keys, input), served: local }
+    }
+  }
+
+  const record = (key: string, cost: number, result: CheckResult): CheckResult => {
+    if (result.allowed) counters.allowed++
+    else {
+      counters.denied++
+      if (maxCached > 0 && result.retryAfterMs > 0 && result.degraded === undefined) {
+        if (denials.size >= maxCached) {
+          const oldest = denials.keys().next().value
+          if (oldest !== undefined) denials.delete(oldest)
+        }
+        denials.set(key, { until: Date.now() + result.retryAfterMs, cost, result })
+      }
+    }
+    return result
+  }
+
+  const cachedDenial = (key: string, cost: number): CheckResult | undefined => {
+    const hit = denials.get(key)
+    if (hit === undefined) return undefined
+    const now = Date.now()
+    if (now >= hit.until) {
+      denials.delete(key)
+      return undefined
+    }
+    // Only the same cost gets the same answer (a smaller one may fit sooner, and each limit's
+    // details depend on the cost); a flood of identical requests is what this cache is for.
+    if (cost !== hit.cost) return undefined
+    counters.denied++
+    counters.cachedDenials++
+    return { ...hit.result, retryAfterMs: hit.until - now, cached: true }
+  }
+
+  const degradedResult = (
+    keys: readonly string[],
+    input: CheckInput,
+    error: unknown
+  ): Promise<CheckResult> => {
+    if (onStoreError === 'closed' || !isUnavailable(error)) return Promise.reject(error)
+    counters.degraded++
+    if (onStoreError === 'open') return Promise.resolve(openResult(limits))
+    return fallbackStore()
+      .run(checkOp, keys, input)
+      .then((local) => ({ ...local, degraded: true as const, reason: 'store-error' as const }))
+  }
+
+  const validKey = (key: unknown): key is string => typeof key === 'string' && key.length > 0
+
+  const check = (key: string, checkOptions?: CheckOptions): Promise<CheckResult> => {
+    if (!validKey(key)) {
+      return Promise.reject(new InvalidOptionsError('key', 'must be a non-empty string'))
+    }
+    let cost = 1
+    if (checkOptions !== undefined) {
+      if (checkOptions === null || typeof checkOptions !== 'object') {
+        return Promise.reject(new InvalidOptionsError('options', 'must be an object'))
+      }
+      cost = checkOptions.cost ?? 1
+      if (!Number.isSafeInteger(cost) || cost < 0) {
+        return Promise.reject(
+          new InvalidOptionsError('cost', `must be an integer >= 0; got ${String(cost)}`)
+        )
+      }
+    }
+    if (maxCached > 0 && denials.size > 0) {
+      const cached = cachedDenial(key, cost)
+      if (cached !== undefined) return Promise.resolve(cached)
+    }
+    const keys = keysOf(key)
+    const input: CheckInput = { limits: opLimits, cost }
+    return store.run(checkOp, keys, input).then(
+      (result) => record(key, cost, result),
+      (error: unknown) => degradedResult(keys, input, error).then((r) => record(key, cost, r))
+    )
+  }
+
+  const adjust = async (
+    served: Store,
+    key: string,
+    units: number,
+    since: readonly number[]
+  ): Promise<void> => {
+    if (units < 0) denials.delete(key)
+    try {
+      await served.run(adjustOp, keysOf(key).slice(0, n), { limits: opLimits, units, since })
+    } catch (error) {
+      if (!isUnavailable(error)) throw error
+      counters.adjustFailures++
+    }
+  }
 
   return Object.freeze({
     limits,
     store,
-    async check(key: string, checkOptions: CheckOptions = {}): Promise<CheckResult> {
-      if (typeof key !== 'string' || key.length === 0) {
-        throw new InvalidOptionsError('key', 'must be a non-empty string')
+    check,
+    async reserve(key: string, units: number): Promise<Reservation> {
+      if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
+      if (!Number.isSafeInteger(units) || units < 0) {
+        throw new InvalidOptionsError('units', `must be an integer >= 0; got ${String(units)}`)
       }
-      if (checkOptions === null || typeof checkOptions !== 'object') {
-        throw new InvalidOptionsError('options', 'must be an object')
+      const cached = maxCached > 0 ? cachedDenial(key, units) : undefined
+      if (cached !== undefined) return deniedReservation(cached, units)
+      const keys = keysOf(key)
+      const input: CheckInput = { limits: opLimits, cost: units }
+      const outcome = await runWithPolicy(checkOp, keys, input)
+      if (outcome === undefined) {
+        counters.degraded++
+        return deniedOrOpen(record(key, units, openResult(limits)), units)
       }
-      const cost = checkOptions.cost ?? 1
-      if (!Number.isSafeInteger(cost) || cost < 0) {
-        throw new InvalidOptionsError('cost', `must be an integer >= 0; got ${String(cost)}`)
+      let result = outcome.value
+      if (outcome.served !== store) {
+        counters.degraded++
+        result = { ...result, degraded: true, reason: 'store-error' }
       }
-      const keys = parts.map((part) => store.key(key, part))
-      const input = { limits: opLimits, cost }
-      try {
-        return await store.run(checkOp, keys, input)
-      } catch (error) {
-        if (
-          onStoreError === 'closed' ||
-          !(error instanceof StoreTimeoutError || error instanceof StoreUnavailableError)
-        ) {
-          throw error
-        }
-        if (onStoreError === 'open') return openResult(limits)
-        fallback ??= memoryStore()
-        const local = await fallback.run(checkOp, keys, input)
-        return { ...local, degraded: true, reason: 'store-error' }
+      record(key, units, result)
+      if (!result.allowed) return deniedReservation(result, units)
+      const served = outcome.served
+      // Where the reserved units went, per limit: the window they were counted in.
+      const since = limits.map((l, i) =>
+        l.algorithm === 'fixed-window' || l.algorithm === 'sliding-window'
+          ? (result.limits[i]?.resetAt ?? 0) - l.windowMs
+          : 0
+      )
+      let done = false
+      const finish = (actual: number): Promise<void> => {
+        if (done) return Promise.resolve()
+        done = true
+        const delta = actual - units
+        return delta === 0 ? Promise.resolve() : adjust(served, key, delta, since)
       }
+      return Object.freeze({
+        allowed: true,
+        result,
+        units,
+        settle(actual: number): Promise<void> {
+          if (!Number.isSafeInteger(actual) || actual < 0) {
+            return Promise.reject(
+              new InvalidOptionsError('actual', `must be an integer >= 0; got ${String(actual)}`)
+            )
+          }
+          return finish(actual)
+        },
+        release(): Promise<void> {
+          return finish(0)
+        },
+      })
+    },
+    async penalize(key: string, units: number): Promise<void> {
+      if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
+      if (!Number.isSafeInteger(units) || units <= 0) {
+        throw new InvalidOptionsError('units', `must be a positive integer; got ${String(units)}`)
+      }
+      const since = limits.map(() => 0)
+      await runWithPolicy(adjustOp, keysOf(key).slice(0, n), { limits: opLimits, units, since })
+    },
+    async block(key: string, ms: number): Promise<void> {
+      if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
+      if (!Number.isSafeInteger(ms) || ms <= 0) {
+        throw new InvalidOptionsError('ms', `must be a positive integer; got ${String(ms)}`)
+      }
+      const keys = keysOf(key)
+      await runWithPolicy(blockOp, [keys[n] as string], ms)
+    },
+    async unblock(key: string): Promise<void> {
+      if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
+      denials.delete(key)
+      await store.delete(keysOf(key)[n] as string)
+      if (fallback) await fallback.delete(keysOf(key)[n] as string)
+    },
+    async reset(key: string): Promise<void> {
+      if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
+      denials.delete(key)
+      for (const k of keysOf(key)) {
+        await store.delete(k)
+        if (fallback) await fallback.delete(k)
+      }
+    },
+    stats(): RateLimiterStats {
+      return { ...counters }
     },
     on(event: StoreEvent, listener: (info: StoreEventInfo) => void): () => void {
       return store.on(event, listener)
     },
   })
+}
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof StoreTimeoutError || error instanceof StoreUnavailableError
+}
+
+function deniedReservation(result: CheckResult, units: number): Reservation {
+  return Object.freeze({
+    allowed: false,
+    result,
+    units,
+    settle: (actual: number) =>
+      Number.isSafeInteger(actual) && actual >= 0
+        ? Promise.resolve()
+        : Promise.reject(
+            new InvalidOptionsError('actual', `must be an integer >= 0; got ${String(actual)}`)
+          ),
+    release: () => Promise.resolve(),
+  })
+}
+
+/** The `'open'` policy's reservation: allowed, nothing was taken, so nothing to settle. */
+function deniedOrOpen(result: CheckResult, units: number): Reservation {
+  return Object.freeze({ ...deniedReservation(result, units), allowed: true })
+}
+
+function resolveBlockCache(option: RateLimiterOptions['blockCache'], store: Store): number {
+  if (option === false) return 0
+  if (option !== undefined && (option === null || typeof option !== 'object')) {
+    throw new InvalidOptionsError('blockCache', 'must be false or { maxKeys?: number }')
+  }
+  const maxKeys = option?.maxKeys ?? 10_000
+  if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
+    throw new InvalidOptionsError(
+      'blockCache.maxKeys',
+      `must be a positive integer; got ${String(maxKeys)}`
+    )
+  }
+  return store.local ? 0 : maxKeys
 }
 
 /** The `'open'` policy's answer: allowed, nothing consumed, every limit reported full. */

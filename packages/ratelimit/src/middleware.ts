@@ -7,7 +7,12 @@
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
 import type { CheckResult } from './check-op.js'
 import { RateLimitedError } from './errors.js'
-import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './limiter.js'
+import {
+  createRateLimiter,
+  type LimitOptions,
+  type RateLimiter,
+  type RateLimiterOptions,
+} from './limiter.js'
 import './state.js'
 
 /** Which rate-limit headers to send. */
@@ -42,16 +47,50 @@ export interface RateLimitMiddlewareOptions {
   ipv6Prefix?: number
 }
 
-/** Options of `rateLimit`: an existing `limiter`, or the options to create one, plus the rest. */
+/**
+ * Per-user tiers resolved at request time: one set of limits per tier name, sharing the store and
+ * the other limiter options. Each tier counts in its own key space (`<prefix>:<tier>`), so a user
+ * moving to another tier starts that tier's limits fresh.
+ */
+export interface RateLimitTierOptions extends Omit<RateLimiterOptions, 'limits'> {
+  /** The limits of each tier, e.g. `{ free: [{ limit: 10, window: '1m' }], pro: [...] }`. */
+  tiers: Readonly<Record<string, readonly LimitOptions[]>>
+  /**
+   * The request's tier name (e.g. from `ctx.state.user.plan`). `undefined` or a name not in `tiers`
+   * uses `defaultTier`.
+   */
+  tier: (ctx: Context) => string | undefined | Promise<string | undefined>
+  /** The tier used when `tier(ctx)` gives none or an unknown one. Default: the first in `tiers`. */
+  defaultTier?: string
+  limiter?: undefined
+  limits?: undefined
+}
+
+/**
+ * Options of `rateLimit`: an existing `limiter`, the options to create one, or per-user `tiers`;
+ * plus the middleware options.
+ */
 export type RateLimitOptions = RateLimitMiddlewareOptions &
-  ({ limiter: RateLimiter } | (RateLimiterOptions & { limiter?: undefined }))
+  (
+    | { limiter: RateLimiter; tiers?: undefined }
+    | (RateLimiterOptions & { limiter?: undefined; tiers?: undefined })
+    | RateLimitTierOptions
+  )
+
+/** A limiter with its precomputed header values. */
+interface Policy {
+  limiter: RateLimiter
+  names: readonly string[]
+  header: string
+}
 
 const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', false]
 
 /**
  * Creates the rate-limit middleware. Options are validated here: a mistake throws
  * `InvalidOptionsError` naming the field (`limiter`, `keyBy`, `cost`, `headers`, `dryRun`,
- * `ipv6Prefix`, or a `createRateLimiter` field such as `limits[0].limit`).
+ * `ipv6Prefix`, `tiers`, `tier`, `defaultTier`, or a `createRateLimiter` field such as
+ * `limits[0].limit` — `tiers.pro.limits[0].limit` for a tier).
  *
  * Per request: resolves the key (no key → pass through), checks `cost` against the limiter, stores
  * the result on `ctx.state.rateLimit` and sets the headers. When denied (and not `dryRun`) it ends the
@@ -70,7 +109,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
-  const limiter = resolveLimiter(options)
+  const pickPolicy = resolvePolicies(options)
   const { keyBy, cost = 1, headers = 'draft', dryRun = false, ipv6Prefix = 56 } = options
   if (keyBy !== undefined && typeof keyBy !== 'function') {
     throw new InvalidOptionsError('keyBy', 'must be a function (ctx) => string | undefined')
@@ -98,11 +137,6 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   }
   const draft = headers === 'draft' || headers === 'both'
   const legacy = headers === 'legacy' || headers === 'both'
-  const names =
-    limiter.limits.length === 1 ? ['"default"'] : limiter.limits.map((_, i) => `"p${i}"`)
-  const policy = limiter.limits
-    .map((l, i) => `${names[i]};q=${l.limit};w=${Math.ceil(l.windowMs / 1000)}`)
-    .join(', ')
   const resolveKey = keyBy ?? ((ctx: Context) => defaultKey(ctx, ipv6Prefix))
 
   return async (ctx, next) => {
@@ -112,6 +146,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     }
     if (key === undefined || key === '') return next()
     const units = typeof cost === 'function' ? await cost(ctx) : cost
+    const { limiter, names, header: policy } = await pickPolicy(ctx)
     const result = await limiter.check(key, { cost: units })
     ctx.state.rateLimit = result
     const now = Date.now()
@@ -134,6 +169,69 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     if (result.allowed || dryRun) return next()
     const error = new RateLimitedError(result.retryAfterMs)
     ctx.respond(error.status, error.toJSON(), retryAfterHeader(result))
+  }
+}
+
+function policyOf(limiter: RateLimiter): Policy {
+  const names =
+    limiter.limits.length === 1 ? ['"default"'] : limiter.limits.map((_, i) => `"p${i}"`)
+  const header = limiter.limits
+    .map((l, i) => `${names[i]};q=${l.limit};w=${Math.ceil(l.windowMs / 1000)}`)
+    .join(', ')
+  return { limiter, names, header }
+}
+
+/** Builds every limiter at construction; returns how a request picks its policy. */
+function resolvePolicies(options: RateLimitOptions): (ctx: Context) => Policy | Promise<Policy> {
+  if (options.tiers === undefined) {
+    const single = policyOf(resolveLimiter(options))
+    return () => single
+  }
+  const { tiers, tier, defaultTier, ...shared } = options as RateLimitTierOptions &
+    RateLimitMiddlewareOptions
+  if (tiers === null || typeof tiers !== 'object' || Object.keys(tiers).length === 0) {
+    throw new InvalidOptionsError('tiers', 'must be an object { tierName: limits[] } with a tier')
+  }
+  if (typeof tier !== 'function') {
+    throw new InvalidOptionsError('tier', 'must be a function (ctx) => tier name | undefined')
+  }
+  const byName = new Map<string, Policy>()
+  const prefix = shared.prefix ?? 'rl'
+  for (const [name, limits] of Object.entries(tiers)) {
+    if (name === '' || /[{}]/.test(name)) {
+      throw new InvalidOptionsError(`tiers.${name}`, 'tier names must be non-empty, without { or }')
+    }
+    try {
+      byName.set(
+        name,
+        policyOf(
+          createRateLimiter({
+            ...(shared.store === undefined ? {} : { store: shared.store }),
+            ...(shared.onStoreError === undefined ? {} : { onStoreError: shared.onStoreError }),
+            ...(shared.blockCache === undefined ? {} : { blockCache: shared.blockCache }),
+            prefix: `${prefix}:${name}`,
+            limits,
+          })
+        )
+      )
+    } catch (error) {
+      if (error instanceof InvalidOptionsError) {
+        const reason = error.message.replace(/^Invalid option `[^`]*`: /, '')
+        throw new InvalidOptionsError(`tiers.${name}.${error.field}`, reason)
+      }
+      throw error
+    }
+  }
+  const fallbackName = defaultTier ?? (Object.keys(tiers)[0] as string)
+  const fallback = byName.get(fallbackName)
+  if (fallback === undefined) {
+    throw new InvalidOptionsError('defaultTier', `must name one of the tiers; got ${fallbackName}`)
+  }
+  const pick = (name: unknown): Policy =>
+    (typeof name === 'string' ? byName.get(name) : undefined) ?? fallback
+  return (ctx) => {
+    const name = tier(ctx)
+    return name instanceof Promise ? name.then(pick) : pick(name)
   }
 }
 

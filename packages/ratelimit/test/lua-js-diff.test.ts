@@ -8,7 +8,10 @@ import { LUA_NOW_MS, memoryStore } from '@aikit/core'
 import { type RedisServer, startRedis } from '@aikit/testing/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkOp, type OpLimit } from '../src/check-op.js'
+import { adjustOp } from '../src/adjust-op.js'
+import type { OpLimit } from '../src/algorithms.js'
+import { blockOp } from '../src/block-op.js'
+import { checkOp } from '../src/check-op.js'
 
 let server: RedisServer
 let client: Redis
@@ -22,7 +25,10 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const fixedClockLua = checkOp.lua.replace(LUA_NOW_MS, 'local nowMs = tonumber(ARGV[#ARGV])\n')
+const fixedClock = (lua: string) => lua.replace(LUA_NOW_MS, 'local nowMs = tonumber(ARGV[#ARGV])\n')
+const fixedClockLua = fixedClock(checkOp.lua)
+const fixedClockAdjust = fixedClock(adjustOp.lua)
+const fixedClockBlock = fixedClock(blockOp.lua)
 
 function rng(seed: number): () => number {
   let a = seed
@@ -64,29 +70,58 @@ const cases: { name: string; limits: OpLimit[] }[] = [
   },
 ]
 
-describe('Lua and JS bodies agree exactly on a fixed clock', () => {
+describe('Lua and native bodies agree exactly on a fixed clock', () => {
   for (const [index, c] of cases.entries()) {
     it(c.name, async () => {
       const clock = { t: 1_732_000_000_123 }
       const memory = memoryStore({ now: () => clock.t, prefix: 'diff' })
-      const keys = c.limits.map((_, i) => memory.key(`case${index}`, `l${i}`))
+      const keys = [...c.limits.map((_, i) => memory.key(`case${index}`, `l${i}`))]
+      const blockKey = memory.key(`case${index}`, 'block')
+      const checkKeys = [...keys, blockKey]
       const random = rng(7 + index)
       const maxLimit = Math.max(...c.limits.map((l) => l.limit))
+      const evalFixed = (lua: string, ks: string[], argv: readonly string[]) =>
+        client.eval(lua, ks.length, ...ks, ...argv, String(clock.t))
       let allowed = 0
-      for (let i = 0; i < 300; i++) {
+      let adjusted = 0
+      for (let i = 0; i < 400; i++) {
         clock.t += Math.floor(random() * 300)
+        const dice = random()
+        if (dice < 0.2) {
+          // refund or charge; `since` is this window, the previous one, or unrelated
+          const units = Math.floor((random() - 0.5) * 2 * maxLimit)
+          const since = c.limits.map((l) => {
+            const ws = Math.floor(clock.t / l.windowMs) * l.windowMs
+            const pick = random()
+            return pick < 0.4 ? ws : pick < 0.8 ? ws - l.windowMs : ws + 17
+          })
+          const input = { limits: c.limits, units, since }
+          await memory.run(adjustOp, keys, input)
+          await evalFixed(fixedClockAdjust, keys, adjustOp.encode(input))
+          adjusted++
+          continue
+        }
+        if (dice < 0.23) {
+          const ms = 1 + Math.floor(random() * 500)
+          const fromMemory = await memory.run(blockOp, [blockKey], ms)
+          const fromRedis = blockOp.decode(
+            (await evalFixed(fixedClockBlock, [blockKey], blockOp.encode(ms))) as never
+          )
+          expect(fromRedis, `block at step ${i}`).toBe(fromMemory)
+          continue
+        }
         const cost = random() < 0.05 ? maxLimit + 1 : Math.floor(random() * (maxLimit / 2 + 1))
         const input = { limits: c.limits, cost }
-        const fromMemory = await memory.run(checkOp, keys, input)
-        const argv = [...checkOp.encode(input), String(clock.t)]
+        const fromMemory = await memory.run(checkOp, checkKeys, input)
         const fromRedis = checkOp.decode(
-          (await client.eval(fixedClockLua, keys.length, ...keys, ...argv)) as never
+          (await evalFixed(fixedClockLua, checkKeys, checkOp.encode(input))) as never
         )
         expect(fromRedis, `step ${i}, cost ${cost}`).toEqual(fromMemory)
         if (fromMemory.allowed) allowed++
       }
       expect(allowed).toBeGreaterThan(10)
-      expect(allowed).toBeLessThan(290)
+      expect(allowed).toBeLessThan(380)
+      expect(adjusted).toBeGreaterThan(40)
     })
   }
 })

@@ -1,0 +1,47 @@
+// Starts a throwaway redis-server on a free loopback port for a benchmark (no persistence) and
+// stops it on exit. Benchmarks run with plain `node`, so they cannot import the TypeScript test
+// harness in packages/testing; this is its small JavaScript counterpart.
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** @returns {Promise<{ port: number, url: string, stop(): Promise<void> }>} */
+export async function startRedisServer() {
+  const port = await freePort()
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  )
+  await new Promise((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error('redis-server did not start in 10 s')), 10_000)
+    child.once('error', reject)
+    child.stdout.on('data', (d) => {
+      out += d
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  })
+  child.stdout.resume()
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGKILL')
+    })
+  process.once('exit', () => child.kill('SIGKILL'))
+  return { port, url: `redis://127.0.0.1:${port}`, stop }
+}

@@ -1,0 +1,199 @@
+// @aikit/ratelimit against rate-limiter-flexible, in one run, as ratios (the machine is small and
+// noisy: each round runs both sides back to back, alternating which goes first, and the median of
+// the per-round ratios is reported).
+//
+//   1. memory, 100k distinct keys: checks/s of createRateLimiter on memoryStore (GCRA default and
+//      fixed window) vs RateLimiterMemory.consume. Target >= 2x.
+//   2. denied checks on Redis (the key is already over its limit), concurrency 16: ours (with its
+//      default in-process blocked-key cache) vs RateLimiterRedis without its block options.
+//      Target >= 5x.
+//   3. allowed checks on Redis at concurrency 16 over 10k keys: redisStore vs RateLimiterRedis.
+//      Target >= 1.4x. The raw ioredis EVALSHA rate of a one-command script is printed as a ceiling.
+//
+// Usage: pnpm bench:ratelimit [-- --rounds 5]   (builds the packages first)
+import { redisStore } from '@aikit/core/redis'
+import { createRateLimiter } from '@aikit/ratelimit'
+import { Redis } from 'ioredis'
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
+import { startRedisServer } from '../lib/redis-server.mjs'
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+const rounds = arg('rounds', 5)
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const fmt = (n) => Math.round(n).toLocaleString('en-US')
+
+/** Runs `op(i)` `total` times with `concurrency` workers; returns ops/s. */
+async function rate(total, concurrency, op) {
+  let next = 0
+  const start = process.hrtime.bigint()
+  const worker = async () => {
+    while (next < total) await op(next++)
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return total / (Number(process.hrtime.bigint() - start) / 1e9)
+}
+
+/** Alternates the contenders over `rounds`; prints ops/s medians and ratios to `baseline`. */
+async function compare(title, target, contenders, baseline) {
+  const names = Object.keys(contenders)
+  const perRound = Object.fromEntries(names.map((n) => [n, []]))
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? names : [...names].reverse()
+    for (const name of order) perRound[name].push(await contenders[name]())
+  }
+  console.log(`\n${title}`)
+  for (const name of names) {
+    const ratios = perRound[name].map((v, i) => v / perRound[baseline][i])
+    const ratio = median(ratios)
+    const mark =
+      name === baseline
+        ? ''
+        : target && name.startsWith('aikit')
+          ? ratio >= target
+            ? '  OK'
+            : '  BELOW TARGET'
+          : ''
+    console.log(
+      `  ${name.padEnd(34)} ${fmt(median(perRound[name])).padStart(11)} ops/s   ${ratio.toFixed(2)}x${mark}`
+    )
+  }
+  if (target) console.log(`  target: aikit >= ${target}x ${baseline}`)
+}
+
+const KEYS_100K = Array.from({ length: 100_000 }, (_, i) => `user-${i}`)
+
+async function memoryBench() {
+  const total = 300_000
+  const gcra = () => {
+    const limiter = createRateLimiter({ limits: [{ limit: 1000, window: '1m' }] })
+    return rate(total, 1, (i) => limiter.check(KEYS_100K[i % 100_000]))
+  }
+  const fixed = () => {
+    const limiter = createRateLimiter({
+      limits: [{ algorithm: 'fixed-window', limit: 1000, window: '1m' }],
+    })
+    return rate(total, 1, (i) => limiter.check(KEYS_100K[i % 100_000]))
+  }
+  const rlf = () => {
+    const limiter = new RateLimiterMemory({ points: 1000, duration: 60 })
+    return rate(total, 1, (i) => limiter.consume(KEYS_100K[i % 100_000]))
+  }
+  await compare(
+    'memory store, 100k distinct keys, 300k checks (sequential)',
+    2,
+    {
+      'rate-limiter-flexible Memory': rlf,
+      'aikit gcra': gcra,
+      'aikit fixed-window': fixed,
+    },
+    'rate-limiter-flexible Memory'
+  )
+}
+
+async function deniedBench(url) {
+  const total = 20_000
+  const clientA = new Redis(url, { maxRetriesPerRequest: 1 })
+  const clientB = new Redis(url, { maxRetriesPerRequest: 1 })
+  let run = 0
+  const ours = async () => {
+    const limiter = createRateLimiter({
+      store: redisStore(clientA),
+      limits: [{ limit: 10, window: '1m' }],
+      prefix: `deny${run++}`,
+    })
+    await limiter.check('k', { cost: 10 })
+    return rate(total, 16, async () => {
+      const r = await limiter.check('k')
+      if (r.allowed) throw new Error('expected a denial')
+    })
+  }
+  const rlf = async () => {
+    const limiter = new RateLimiterRedis({
+      storeClient: clientB,
+      points: 10,
+      duration: 60,
+      keyPrefix: `rlfdeny${run++}`,
+    })
+    await limiter.consume('k', 10)
+    return rate(total, 16, () =>
+      limiter.consume('k').then(
+        () => {
+          throw new Error('expected a denial')
+        },
+        () => {}
+      )
+    )
+  }
+  await compare(
+    'denied checks on Redis (key over its limit), concurrency 16, 20k checks',
+    5,
+    { 'rate-limiter-flexible Redis': rlf, 'aikit (blocked-key cache on)': ours },
+    'rate-limiter-flexible Redis'
+  )
+  clientA.disconnect()
+  clientB.disconnect()
+}
+
+async function redisBench(url) {
+  const total = 40_000
+  const keys = KEYS_100K.slice(0, 10_000)
+  const clientA = new Redis(url, { maxRetriesPerRequest: 1 })
+  const clientB = new Redis(url, { maxRetriesPerRequest: 1 })
+  const clientC = new Redis(url, { maxRetriesPerRequest: 1 })
+  clientC.defineCommand('benchNoop', {
+    numberOfKeys: 1,
+    lua: "return redis.call('EXISTS', KEYS[1])",
+  })
+  let run = 0
+  const ours = () => {
+    const limiter = createRateLimiter({
+      store: redisStore(clientA),
+      limits: [{ limit: 1_000_000, window: '1m' }],
+      prefix: `ok${run++}`,
+    })
+    return rate(total, 16, async (i) => {
+      const r = await limiter.check(keys[i % keys.length])
+      if (!r.allowed) throw new Error('expected an allowed check')
+    })
+  }
+  const rlf = () => {
+    const limiter = new RateLimiterRedis({
+      storeClient: clientB,
+      points: 1_000_000,
+      duration: 60,
+      keyPrefix: `rlfok${run++}`,
+    })
+    return rate(total, 16, (i) => limiter.consume(keys[i % keys.length]))
+  }
+  const raw = () => rate(total, 16, (i) => clientC.benchNoop(keys[i % keys.length]))
+  await compare(
+    'allowed checks on Redis, concurrency 16, 10k keys, 40k checks',
+    1.4,
+    {
+      'rate-limiter-flexible Redis': rlf,
+      'aikit gcra': ours,
+      'ceiling: raw ioredis EVALSHA': raw,
+    },
+    'rate-limiter-flexible Redis'
+  )
+  clientA.disconnect()
+  clientB.disconnect()
+  clientC.disconnect()
+}
+
+console.log(`node ${process.version}, ${rounds} rounds; medians of per-round ratios`)
+await memoryBench()
+const redis = await startRedisServer()
+try {
+  await deniedBench(redis.url)
+  await redisBench(redis.url)
+} finally {
+  await redis.stop()
+}

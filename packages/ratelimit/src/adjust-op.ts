@@ -1,0 +1,232 @@
+/**
+ * @module adjust-op
+ * Unconditional adjustments of consumed units, for `reserve` → `settle` / `release` and penalties:
+ * a negative `units` refunds, a positive one charges without checking (debt, capped at one extra
+ * window so the arithmetic stays exact and a huge charge cannot lock a key out for long).
+ *
+ * Refunds in the window algorithms go back to the window the reservation was taken from (`since`,
+ * its start): once that window has passed the refund has nothing left to return (fixed window), or
+ * goes to the previous-window count (sliding window). Charges land in the current window.
+ *
+ * KEYS: one per limit (same `{hash tag}`). ARGV: `[units, n, (algorithm, limit, windowMs, since) × n]`.
+ * Reply: 1.
+ */
+import { defineOp, LUA_NOW_MS, type NativeData } from '@aikit/core'
+import type { LimitState, OpLimit } from './algorithms.js'
+
+/** Input of the op. */
+export interface AdjustInput {
+  readonly limits: readonly OpLimit[]
+  /** Signed integer: < 0 refunds, > 0 charges. */
+  readonly units: number
+  /** Per limit: the start of the window the refunded units were taken in (window algorithms). */
+  readonly since: readonly number[]
+}
+
+const LUA = `${LUA_NOW_MS}
+local floor = math.floor
+local fmt = string.format
+local units = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local vals = redis.call('MGET', unpack(KEYS))
+for i = 1, n do
+  local algo = ARGV[4 * i - 1]
+  local L = tonumber(ARGV[4 * i])
+  local W = tonumber(ARGV[4 * i + 1])
+  local since = tonumber(ARGV[4 * i + 2])
+  local u = units
+  if u > 2 * L then u = 2 * L elseif u < -2 * L then u = -2 * L end
+  local has = false
+  local a, b, c = 0, 0, 0
+  local v = vals[i]
+  if v then
+    local x, y, z = string.match(v, '^(%-?%d+):(%-?%d+):?(%-?%d*)$')
+    if x then
+      has = true
+      a = tonumber(x)
+      b = tonumber(y)
+      c = tonumber(z) or 0
+    end
+  end
+  local cap = L * W
+  local nv = false
+  if algo == 'gcra' then
+    local d = 0
+    if has and a >= nowMs then d = (a - nowMs) * L + b end
+    local nd = d + u * W
+    if nd < 0 then nd = 0 end
+    if nd > 2 * cap then nd = 2 * cap end
+    if nd ~= d then
+      local q = floor(nd / L)
+      nv = fmt('%d:%d', nowMs + q, nd - q * L)
+    end
+  elseif algo == 'fixed-window' then
+    if u < 0 then
+      if has and a == since then
+        local nc = b + u
+        if nc < 0 then nc = 0 end
+        nv = fmt('%d:%d', a, nc)
+      end
+    else
+      local ws = floor(nowMs / W) * W
+      local count = 0
+      if has and a == ws then count = b end
+      local nc = count + u
+      if nc > 2 * L then nc = 2 * L end
+      nv = fmt('%d:%d', ws, nc)
+    end
+  elseif algo == 'sliding-window' then
+    if u < 0 then
+      if has and a == since then
+        local nb = b + u
+        if nb < 0 then nb = 0 end
+        nv = fmt('%d:%d:%d', a, nb, c)
+      elseif has and a == since + W then
+        local nc = c + u
+        if nc < 0 then nc = 0 end
+        nv = fmt('%d:%d:%d', a, b, nc)
+      end
+    else
+      local ws = floor(nowMs / W) * W
+      local cur, prev = 0, 0
+      if has then
+        if a == ws then
+          cur = b
+          prev = c
+        elseif a == ws - W then
+          prev = b
+        end
+      end
+      cur = cur + u
+      if cur > 2 * L then cur = 2 * L end
+      nv = fmt('%d:%d:%d', ws, cur, prev)
+    end
+  elseif algo == 'token-bucket' then
+    local credit = cap
+    if has then
+      local el = nowMs - b
+      if el < 0 then el = 0 end
+      if el > 2 * W then el = 2 * W end
+      credit = a + el * L
+      if credit > cap then credit = cap end
+    end
+    local k = credit - u * W
+    if k > cap then k = cap end
+    if k < -cap then k = -cap end
+    if k ~= credit or has then nv = fmt('%d:%d', k, nowMs) end
+  else
+    return redis.error_reply('ERR unknown rate limit algorithm ' .. tostring(algo))
+  end
+  if nv then redis.call('SET', KEYS[i], nv, 'PX', 2 * W) end
+end
+return 1
+`
+
+const floor = Math.floor
+
+/** The JavaScript twin of one iteration of the Lua loop: the new state, or `undefined` to leave it. */
+function adjusted(
+  state: LimitState | undefined,
+  algo: string,
+  L: number,
+  W: number,
+  units: number,
+  since: number,
+  nowMs: number
+): LimitState | undefined {
+  const u = Math.max(-2 * L, Math.min(2 * L, units))
+  const has = state !== undefined
+  const a = state?.a ?? 0
+  const b = state?.b ?? 0
+  const c = state?.c ?? 0
+  const cap = L * W
+  if (algo === 'gcra') {
+    const d = has && a >= nowMs ? (a - nowMs) * L + b : 0
+    let nd = d + u * W
+    if (nd < 0) nd = 0
+    if (nd > 2 * cap) nd = 2 * cap
+    if (nd === d) return undefined
+    const q = floor(nd / L)
+    return { a: nowMs + q, b: nd - q * L, c: 0 }
+  }
+  if (algo === 'fixed-window') {
+    if (u < 0) return has && a === since ? { a, b: Math.max(0, b + u), c: 0 } : undefined
+    const ws = floor(nowMs / W) * W
+    const count = has && a === ws ? b : 0
+    return { a: ws, b: Math.min(2 * L, count + u), c: 0 }
+  }
+  if (algo === 'sliding-window') {
+    if (u < 0) {
+      if (has && a === since) return { a, b: Math.max(0, b + u), c }
+      if (has && a === since + W) return { a, b, c: Math.max(0, c + u) }
+      return undefined
+    }
+    const ws = floor(nowMs / W) * W
+    let cur = 0
+    let prev = 0
+    if (has) {
+      if (a === ws) {
+        cur = b
+        prev = c
+      } else if (a === ws - W) {
+        prev = b
+      }
+    }
+    return { a: ws, b: Math.min(2 * L, cur + u), c: prev }
+  }
+  if (algo === 'token-bucket') {
+    let credit = cap
+    if (has) {
+      let el = nowMs - b
+      if (el < 0) el = 0
+      if (el > 2 * W) el = 2 * W
+      credit = a + el * L
+      if (credit > cap) credit = cap
+    }
+    let k = credit - u * W
+    if (k > cap) k = cap
+    if (k < -cap) k = -cap
+    return k !== credit || has ? { a: k, b: nowMs, c: 0 } : undefined
+  }
+  throw new Error(`ERR unknown rate limit algorithm ${algo}`)
+}
+
+function adjustNative(
+  data: NativeData,
+  keys: readonly string[],
+  input: AdjustInput,
+  nowMs: number
+): number {
+  input.limits.forEach((l, i) => {
+    const key = keys[i] as string
+    const next = adjusted(
+      data.get(key) as LimitState | undefined,
+      l.algorithm,
+      l.limit,
+      l.windowMs,
+      input.units,
+      input.since[i] ?? 0,
+      nowMs
+    )
+    if (next !== undefined) data.set(key, next, 2 * l.windowMs)
+  })
+  return 1
+}
+
+/** The adjustment op (refund or forced charge on every limit of a key). */
+export const adjustOp = defineOp<AdjustInput, number>({
+  name: 'rateLimitAdjust',
+  lua: LUA,
+  native: adjustNative,
+  encode: (input) => {
+    const argv = [String(input.units), String(input.limits.length)]
+    input.limits.forEach((l, i) => {
+      argv.push(l.algorithm, String(l.limit), String(l.windowMs), String(input.since[i] ?? 0))
+    })
+    return argv
+  },
+  decode: (reply) => {
+    if (reply !== 1) throw new Error(`rateLimitAdjust: unexpected reply ${JSON.stringify(reply)}`)
+    return 1
+  },
+})

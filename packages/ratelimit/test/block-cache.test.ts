@@ -1,0 +1,95 @@
+/**
+ * The in-process blocked-key cache: a flood of denied checks for one key costs no Redis calls after
+ * the first denial, for the same cost only; it is off for memory stores and can be disabled.
+ */
+import type { Store } from '@aikit/core'
+import { memoryStore } from '@aikit/core'
+import { redisStore } from '@aikit/core/redis'
+import { createRateLimiter } from '@aikit/ratelimit'
+import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+let server: RedisServer
+beforeAll(async () => {
+  server = await startRedis()
+})
+afterAll(async () => {
+  await server?.stop()
+})
+
+/** Wraps a store, counting `run` calls. */
+function counting(store: Store): { store: Store; runs: () => number } {
+  let runs = 0
+  return {
+    store: {
+      ...store,
+      run: (op, keys, input) => {
+        runs++
+        return store.run(op, keys, input)
+      },
+    } as Store,
+    runs: () => runs,
+  }
+}
+
+async function redis(): Promise<Store> {
+  const client = server.client({ maxRetriesPerRequest: 1 })
+  await whenReady(client)
+  return redisStore(client, { commandTimeoutMs: 2_000 })
+}
+
+describe('blocked-key cache', () => {
+  it('1,000 denied checks of one key make one store call', async () => {
+    const { store, runs } = counting(await redis())
+    const limiter = createRateLimiter({ store, limits: [{ limit: 5, window: '1m' }] })
+    await limiter.check('flood', { cost: 5 })
+    const before = runs()
+    const results = await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) => (i === 0 ? limiter.check('flood') : undefined))
+    )
+    expect(results[0]?.allowed).toBe(false)
+    const flood = await Promise.all(Array.from({ length: 999 }, () => limiter.check('flood')))
+    expect(flood.every((r) => !r.allowed && r.cached === true && r.retryAfterMs > 0)).toBe(true)
+    expect(runs() - before).toBe(1)
+    expect(limiter.stats()).toMatchObject({ denied: 1000, cachedDenials: 999, allowed: 1 })
+    // other keys and other costs still go to the store
+    expect((await limiter.check('someone-else')).allowed).toBe(true)
+    expect((await limiter.check('flood', { cost: 0 })).cached).toBeUndefined()
+    expect(runs() - before).toBe(3)
+  })
+
+  it('a release on this instance clears the cached denial at once', async () => {
+    const limiter = createRateLimiter({
+      store: await redis(),
+      limits: [{ limit: 10, window: '1h' }],
+    })
+    const r = await limiter.reserve('k', 10)
+    expect((await limiter.check('k')).allowed).toBe(false)
+    await r.release()
+    expect((await limiter.check('k')).allowed).toBe(true)
+  })
+
+  it('blockCache: false and memory stores always ask the store', async () => {
+    for (const base of [await redis(), memoryStore()]) {
+      const { store, runs } = counting(base)
+      const limiter = createRateLimiter({
+        store,
+        limits: [{ limit: 1, window: '1m' }],
+        ...(base.local ? {} : { blockCache: false as const }),
+      })
+      for (let i = 0; i < 10; i++) await limiter.check('k')
+      expect(runs()).toBe(10)
+      expect(limiter.stats().cachedDenials).toBe(0)
+    }
+  })
+
+  it('validates blockCache', () => {
+    const limits = [{ limit: 1, window: '1m' }] as const
+    expect(() => createRateLimiter({ limits, blockCache: { maxKeys: 0 } })).toThrow(
+      expect.objectContaining({ field: 'blockCache.maxKeys' })
+    )
+    expect(() => createRateLimiter({ limits, blockCache: 'yes' as never })).toThrow(
+      expect.objectContaining({ field: 'blockCache' })
+    )
+  })
+})

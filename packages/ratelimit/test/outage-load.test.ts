@@ -1,0 +1,108 @@
+/**
+ * redis-server killed in the middle of a load over real HTTP (node adapter, 16 concurrent clients):
+ * with `onStoreError: 'memory'` or `'open'` no request fails and none gets a false 429; once Redis
+ * is back, checks are answered by Redis again (not degraded) within 1 s.
+ *
+ * Recovery time = the client's reconnect delay + the breaker's `openMs`: the test uses a 50 ms
+ * reconnect strategy and `openMs: 300`, the kind of settings the README recommends.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { toNodeHandler } from '@aikit/adapters/node'
+import type { Middleware } from '@aikit/core'
+import { redisStore } from '@aikit/core/redis'
+import { createRateLimiter, rateLimit, type StoreErrorPolicy } from '@aikit/ratelimit'
+import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
+import { afterEach, describe, expect, it } from 'vitest'
+
+let redis: RedisServer | undefined
+let http: Server | undefined
+afterEach(async () => {
+  http?.closeAllConnections()
+  await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)))
+  await redis?.stop()
+  http = undefined
+  redis = undefined
+})
+
+/** The app: answers 200 with whether the rate-limit result was degraded. */
+const respondWithDegradedFlag: Middleware = async (ctx) => {
+  ctx.respond(200, { degraded: ctx.state.rateLimit?.degraded === true })
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface Sample {
+  at: number
+  status: number
+  degraded: boolean
+}
+
+describe.each<StoreErrorPolicy>(['memory', 'open'])(
+  "redis-server killed under load, onStoreError '%s'",
+  (policy) => {
+    it('no errors, no false 429s, back on Redis within 1 s of its return', async () => {
+      redis = await startRedis()
+      const client = redis.client({ maxRetriesPerRequest: 1, retryStrategy: () => 50 })
+      await whenReady(client)
+      const errors: unknown[] = []
+      const limiter = createRateLimiter({
+        store: redisStore(client, { breaker: { failureThreshold: 3, openMs: 300 } }),
+        limits: [{ limit: 1_000_000, window: '1m' }],
+        onStoreError: policy,
+      })
+      const handler = toNodeHandler(
+        rateLimit({ limiter, keyBy: (ctx) => ctx.header('x-user') }),
+        respondWithDegradedFlag,
+        {
+          onError: (error: unknown) => {
+            errors.push(error)
+          },
+        }
+      )
+      http = createServer(handler)
+      await new Promise<void>((resolve) => http?.listen(0, '127.0.0.1', resolve))
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`
+
+      const samples: Sample[] = []
+      const failures: unknown[] = []
+      let running = true
+      const worker = async (id: number) => {
+        let n = 0
+        while (running && n < 2_000) {
+          n++
+          try {
+            const res = await fetch(url, { headers: { 'x-user': `u${id}` } })
+            const body = (await res.json()) as { degraded?: boolean }
+            samples.push({ at: Date.now(), status: res.status, degraded: body.degraded === true })
+          } catch (error) {
+            failures.push(error)
+          }
+        }
+      }
+      const load = Promise.all(Array.from({ length: 16 }, (_, i) => worker(i)))
+
+      await sleep(300)
+      await redis.kill()
+      await sleep(700)
+      await redis.restart()
+      const back = Date.now()
+      await sleep(1_500)
+      running = false
+      await load
+
+      expect(errors.map((e) => (e as Error).stack).slice(0, 1)).toEqual([])
+      expect(failures.map(String).slice(0, 3)).toEqual([])
+      expect(samples.length).toBeGreaterThan(100)
+      expect(samples.filter((s) => s.status !== 200).slice(0, 3)).toEqual([])
+      const during = samples.filter((s) => s.degraded)
+      expect(during.length).toBeGreaterThan(0) // the outage was seen...
+      const lastDegraded = Math.max(...during.map((s) => s.at))
+      expect(lastDegraded - back).toBeLessThan(1_000) // ...and was over within 1 s of the return
+      const afterRecovery = samples.filter((s) => s.at > lastDegraded)
+      expect(afterRecovery.length).toBeGreaterThan(10)
+      // limiting happens on Redis again: the keys exist there
+      expect(await client.keys('*rl:gcra*')).not.toEqual([])
+    }, 30_000)
+  }
+)

@@ -1,0 +1,132 @@
+/**
+ * reserve → settle / release for token-weighted limits, on every algorithm, with exact counts on
+ * memoryStore (injected clock), and the same flow on a real redis-server.
+ */
+import { memoryStore } from '@aikit/core'
+import { redisStore } from '@aikit/core/redis'
+import { type Algorithm, createRateLimiter, type LimitOptions } from '@aikit/ratelimit'
+import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const ALGORITHMS: Algorithm[] = ['gcra', 'fixed-window', 'sliding-window', 'token-bucket']
+
+function setup(limits: LimitOptions[], start = 1_000_000) {
+  const clock = { t: start }
+  const limiter = createRateLimiter({ store: memoryStore({ now: () => clock.t }), limits })
+  return { clock, limiter }
+}
+
+const remaining = async (limiter: ReturnType<typeof setup>['limiter']) =>
+  (await limiter.check('u', { cost: 0 })).remaining
+
+describe.each(ALGORITHMS)('%s: reserve, settle, release', (algorithm) => {
+  const limits = [{ algorithm, limit: 1000, window: '1h' as const }]
+
+  it('settle below the estimate refunds the difference', async () => {
+    const { limiter } = setup(limits)
+    const r = await limiter.reserve('u', 600)
+    expect(r).toMatchObject({ allowed: true, units: 600 })
+    expect(await remaining(limiter)).toBe(400)
+    await r.settle(250)
+    expect(await remaining(limiter)).toBe(750)
+  })
+
+  it('settle above the estimate charges the excess, even past the limit', async () => {
+    const { limiter } = setup(limits)
+    const r = await limiter.reserve('u', 600)
+    await r.settle(1300)
+    expect(await remaining(limiter)).toBe(0)
+    // 300 units of debt: even a cost of 1 waits
+    expect((await limiter.check('u')).allowed).toBe(false)
+  })
+
+  it('release gives everything back; later settles and releases do nothing', async () => {
+    const { limiter } = setup(limits)
+    const r = await limiter.reserve('u', 900)
+    expect(await remaining(limiter)).toBe(100)
+    await r.release()
+    expect(await remaining(limiter)).toBe(1000)
+    await r.settle(900)
+    await r.release()
+    expect(await remaining(limiter)).toBe(1000)
+  })
+
+  it('a denied reservation takes nothing and its settle/release do nothing', async () => {
+    const { limiter } = setup(limits)
+    await limiter.check('u', { cost: 800 })
+    const r = await limiter.reserve('u', 300)
+    expect(r.allowed).toBe(false)
+    expect(r.result.retryAfterMs).toBeGreaterThan(0)
+    await r.settle(300)
+    await r.release()
+    expect(await remaining(limiter)).toBe(200)
+  })
+})
+
+describe('refunds go to the window the units were taken from', () => {
+  it('fixed-window: a refund after the window ended changes nothing', async () => {
+    const { clock, limiter } = setup([{ algorithm: 'fixed-window', limit: 10, window: 1000 }])
+    const r = await limiter.reserve('u', 8)
+    clock.t += 1000
+    await limiter.check('u', { cost: 5 })
+    await r.release()
+    expect(await remaining(limiter)).toBe(5)
+  })
+
+  it('sliding-window: a refund in the next window lowers the previous-window count', async () => {
+    const { clock, limiter } = setup([{ algorithm: 'sliding-window', limit: 10, window: 1000 }])
+    const r = await limiter.reserve('u', 8)
+    clock.t += 1000 // previous window = 8, fully weighted at the boundary
+    expect(await remaining(limiter)).toBe(2)
+    await r.settle(2)
+    expect(await remaining(limiter)).toBe(8)
+  })
+})
+
+describe('input validation', () => {
+  it('names the bad field', async () => {
+    const { limiter } = setup([{ limit: 10, window: '1m' }])
+    await expect(limiter.reserve('u', -1)).rejects.toMatchObject({ field: 'units' })
+    await expect(limiter.reserve('u', 1.5)).rejects.toMatchObject({ field: 'units' })
+    await expect(limiter.reserve('', 1)).rejects.toMatchObject({ field: 'key' })
+    const r = await limiter.reserve('u', 5)
+    await expect(r.settle(-3)).rejects.toMatchObject({ field: 'actual' })
+    await expect(r.settle(Number.NaN)).rejects.toMatchObject({ field: 'actual' })
+  })
+})
+
+describe('on a real redis-server', () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it('reserve, settle and release with a two-limit limiter, all-or-nothing', async () => {
+    const client = server.client({ maxRetriesPerRequest: 1 })
+    await whenReady(client)
+    const limiter = createRateLimiter({
+      store: redisStore(client, { commandTimeoutMs: 2_000 }),
+      limits: [
+        // GCRA refills continuously: a day-long window keeps it still for the test's duration
+        { limit: 1000, window: '1d' },
+        { algorithm: 'sliding-window', limit: 5000, window: '1d' },
+      ],
+    })
+    const a = await limiter.reserve('tenant', 700)
+    const b = await limiter.reserve('tenant', 400) // only 300 left: denied, takes nothing
+    expect([a.allowed, b.allowed]).toEqual([true, false])
+    await a.settle(100)
+    const left = await limiter.check('tenant', { cost: 0 })
+    expect(left.limits.map((l) => l.remaining)).toEqual([900, 4900])
+    const c = await limiter.reserve('tenant', 900)
+    expect(c.allowed).toBe(true)
+    await c.release()
+    expect((await limiter.check('tenant', { cost: 0 })).limits.map((l) => l.remaining)).toEqual([
+      900, 4900,
+    ])
+    client.disconnect()
+  })
+})
