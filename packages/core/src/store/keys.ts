@@ -24,6 +24,8 @@ export function validatePrefix(prefix: unknown, field = 'prefix'): string {
 
 /** Percent-escapes `%`, `{` and `}` in a hash tag. */
 export function escapeTag(tag: string): string {
+  // Most tags (ids, IPs) need no escaping: skip the regex for them.
+  if (tag.indexOf('{') === -1 && tag.indexOf('}') === -1 && tag.indexOf('%') === -1) return tag
   return tag.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'))
 }
 
@@ -48,6 +50,15 @@ export function hashSlotSource(key: string): string {
   return key.slice(open + 1, close)
 }
 
+/** `hashSlotSource(key) === source`, without slicing (this runs on every op). */
+function hasSlotSource(key: string, source: string): boolean {
+  const open = key.indexOf('{')
+  if (open === -1) return key === source
+  const close = key.indexOf('}', open + 1)
+  if (close === -1 || close === open + 1) return key === source
+  return close - open - 1 === source.length && key.startsWith(source, open + 1)
+}
+
 /**
  * Checks that all keys of one atomic op share one hash tag (so they share a Cluster slot). Both
  * stores check this, so a CROSSSLOT mistake shows up with `memoryStore` in development rather than on
@@ -61,9 +72,9 @@ export function assertSameSlot(keys: readonly string[]): void {
     if (typeof key !== 'string' || key.length === 0) {
       throw new InvalidOptionsError(`keys[${i}]`, 'must be a non-empty string')
     }
-    const source = hashSlotSource(key)
-    if (first === undefined) first = source
-    else if (source !== first) {
+    if (first === undefined) {
+      first = hashSlotSource(key)
+    } else if (!hasSlotSource(key, first)) {
       throw new InvalidOptionsError(
         'keys',
         `all keys of one op must share a {hash tag} (build them with store.key(tag, ...)); got ${JSON.stringify(keys)}`

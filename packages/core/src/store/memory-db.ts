@@ -39,6 +39,12 @@ export class MemoryDb {
     return entry
   }
 
+  /** The live entry at `key` without changing its LRU position (an expired one reads missing). */
+  peek(key: string, now: number): Entry | undefined {
+    const entry = this.#lru.peek(key)
+    return entry === undefined || isExpired(entry, now) ? undefined : entry
+  }
+
   write(key: string, entry: Entry): void {
     this.#lru.set(key, entry)
   }
