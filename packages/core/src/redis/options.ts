@@ -23,11 +23,12 @@ export interface RedisStoreOptions {
    */
   breaker?: false | { failureThreshold?: number; openMs?: number }
   /**
-   * Send the ops issued in the same event-loop turn as one pipeline (one write, one server read)
-   * rather than one write each; a lone op goes out as a plain EVALSHA. Ignored on a Cluster client
-   * (a Cluster pipeline must stay within one slot). Default `true`.
+   * Send the calls of one op issued in the same event-loop turn as ONE script call (each call
+   * still atomic, with its own result or error) instead of one command each; a lone call goes out
+   * as a plain EVALSHA. Ignored on a Cluster client (calls of different keys live in different
+   * slots there). Default `true`.
    */
-  autoPipeline?: boolean
+  batch?: boolean
 }
 
 /** Validated options with defaults applied. */
@@ -35,7 +36,7 @@ export interface ResolvedRedisStoreOptions {
   prefix: string
   commandTimeoutMs: number
   breaker: false | { failureThreshold: number; openMs: number }
-  autoPipeline: boolean
+  batch: boolean
 }
 
 const METHODS = ['evalsha', 'eval', 'get', 'set', 'del'] as const
@@ -71,9 +72,9 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedRedisStoreOp
   }
   const breaker =
     options.breaker === false ? false : validateBreakerOptions(options.breaker ?? {}, 'breaker.')
-  const autoPipeline = options.autoPipeline ?? true
-  if (typeof autoPipeline !== 'boolean') {
-    throw new InvalidOptionsError('autoPipeline', 'must be a boolean')
+  const batch = options.batch ?? true
+  if (typeof batch !== 'boolean') {
+    throw new InvalidOptionsError('batch', 'must be a boolean')
   }
-  return { prefix, commandTimeoutMs, breaker, autoPipeline }
+  return { prefix, commandTimeoutMs, breaker, batch }
 }

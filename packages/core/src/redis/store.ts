@@ -15,7 +15,7 @@ import type {
   StoreEventInfo,
   StoreSetOptions,
 } from '../store/types.js'
-import { type BatchedEval, batchedEval, type PipelineClient } from './batch.js'
+import { type BatchedEval, batchedEval } from './batch.js'
 import { type CircuitBreaker, type CircuitState, circuitBreaker } from './breaker.js'
 import { assertClient, type RedisStoreOptions, resolveOptions } from './options.js'
 import { evalOp } from './scripts.js'
@@ -61,16 +61,9 @@ export function isAvailabilityError(error: unknown): boolean {
  */
 export function redisStore(client: Redis | Cluster, options: RedisStoreOptions = {}): RedisStore {
   assertClient(client)
-  const {
-    prefix,
-    commandTimeoutMs,
-    breaker: breakerOptions,
-    autoPipeline,
-  } = resolveOptions(options)
+  const { prefix, commandTimeoutMs, breaker: breakerOptions, batch } = resolveOptions(options)
   const batched: BatchedEval | undefined =
-    autoPipeline && !isCluster(client) && typeof (client as Redis).pipeline === 'function'
-      ? batchedEval(client as PipelineClient)
-      : undefined
+    batch && !isCluster(client) ? batchedEval(client) : undefined
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
   const breaker: CircuitBreaker | undefined =
     breakerOptions === false

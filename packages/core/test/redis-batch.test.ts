@@ -1,0 +1,107 @@
+/**
+ * redisStore's automatic batching: calls of one op issued in one tick go to Redis as one script
+ * call, each with its own reply, in order; NOSCRIPT reloads the wrapper; a script error rejects only
+ * its own call; a lone call is a plain EVALSHA of the op; `batch: false` turns it off.
+ */
+import { defineOp } from '@aikit/core'
+import { redisStore, scriptSha } from '@aikit/core/redis'
+import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const incr = defineOp<number, number>({
+  name: 'incr',
+  lua: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+  js: (data, keys, argv) => data.incrby(keys[0] as string, Number(argv[0])),
+  encode: (n) => [String(n)],
+  decode: (reply) => reply as number,
+})
+
+const failIfNegative = defineOp<number, number>({
+  name: 'failIfNegative',
+  lua: `if tonumber(ARGV[1]) < 0 then return redis.error_reply('ERR negative') end
+if tonumber(ARGV[1]) == 0 then return redis.call('INCR', 'not-a-number-' .. KEYS[1], 'extra') end
+return tonumber(ARGV[1]) * 10`,
+  js: (_data, _keys, argv) =>
+    Number(argv[0]) < 0 ? { err: 'ERR negative' } : Number(argv[0]) * 10,
+  encode: (n) => [String(n)],
+  decode: (reply) => reply as number,
+})
+
+let server: RedisServer
+beforeAll(async () => {
+  server = await startRedis()
+})
+afterAll(async () => {
+  await server?.stop()
+})
+
+/** A client whose EVALSHA / EVAL calls are recorded (first argument: the SHA or the script). */
+async function recordingClient(): Promise<{ client: Redis; shas: string[]; evals: number }> {
+  const client = server.client({ maxRetriesPerRequest: 1 })
+  await whenReady(client)
+  const log = { client, shas: [] as string[], evals: 0 }
+  const evalsha = client.evalsha.bind(client)
+  const evalScript = client.eval.bind(client)
+  Object.assign(client, {
+    evalsha: (...args: Parameters<typeof evalsha>) => {
+      log.shas.push(String(args[0]))
+      return evalsha(...args)
+    },
+    eval: (...args: Parameters<typeof evalScript>) => {
+      log.evals++
+      return evalScript(...args)
+    },
+  })
+  return log
+}
+
+describe('batching', () => {
+  it('one script call for the calls of one tick, replies in order, NOSCRIPT reloaded', async () => {
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b1', commandTimeoutMs: 5_000 })
+    await log.client.script('FLUSH')
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.run(incr, [store.key(`k${i % 4}`)], i + 1))
+    )
+    // k0 gets 1, 5, 9, 13, 17 in this order: running sums 1, 6, 15, 28, 45
+    expect(replies.filter((_, i) => i % 4 === 0)).toEqual([1, 6, 15, 28, 45])
+    expect(log.shas).toHaveLength(1) // one EVALSHA for 20 calls...
+    expect(log.evals).toBe(1) // ...which met NOSCRIPT once and was reloaded with EVAL
+    const again = await Promise.all([1, 2].map((n) => store.run(incr, [store.key('k0')], n)))
+    expect(again).toEqual([46, 48])
+    expect(log.shas).toHaveLength(2)
+    expect(log.evals).toBe(1)
+  })
+
+  it('a lone call is a plain EVALSHA of the op itself', async () => {
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b2', commandTimeoutMs: 5_000 })
+    expect(await store.run(incr, [store.key('lone')], 3)).toBe(3)
+    expect(log.shas).toEqual([scriptSha(incr)])
+  })
+
+  it('an error reply or a runtime error rejects only its own call', async () => {
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b3', commandTimeoutMs: 5_000 })
+    const results = await Promise.allSettled(
+      [1, -1, 0, 2].map((n) => store.run(failIfNegative, [store.key(`x${n}`)], n))
+    )
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled'])
+    expect((results[0] as PromiseFulfilledResult<number>).value).toBe(10)
+    expect((results[3] as PromiseFulfilledResult<number>).value).toBe(20)
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/negative/)
+    expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/wrong number|ERR/)
+    expect(log.shas).toHaveLength(1)
+  })
+
+  it('batch: false sends one EVALSHA per call; a bad value is refused', async () => {
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b4', batch: false })
+    await Promise.all([1, 2, 3].map((n) => store.run(incr, [store.key('x')], n)))
+    expect(log.shas).toHaveLength(3)
+    expect(() => redisStore(log.client, { batch: 'yes' as never })).toThrow(
+      expect.objectContaining({ field: 'batch' })
+    )
+  })
+})
