@@ -1,0 +1,4 @@
+/**
+ * @module @aikit/cache
+ */
+export {}
