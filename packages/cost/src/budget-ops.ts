@@ -1,0 +1,582 @@
+/**
+ * @module budget-ops
+ * The budget's atomic operations, each defined once with `defineOp` as a Lua script (Redis) and its
+ * JavaScript twin (memory), with identical integer arithmetic (micro-dollars, ms; all below 2^53).
+ *
+ * Keys of one subject share the subject as `{hash tag}`:
+ * - reservations hash `…:res`: field = reservation id, value = `<micros>:<expiresAtMs>`, plus `h` =
+ *   the sum of the held amounts, `e` = the earliest expiry and `x` = the key's own expiry (renewed
+ *   to twice the TTL only when a hold would outlive it). Ops read `h` in O(1); once the clock passes
+ *   `e` the next op sweeps the expired entries and recomputes both, so a crashed process's hold
+ *   disappears after its TTL without any timer or background job. Settle and release are given the
+ *   hold's amount and expiry, so removing it is one `HDEL` (its result says whether it was there).
+ * - one ledger hash per limit and period: field = `<bucket>|<model>`, value = micro-dollars spent,
+ *   plus `t` = the total. Calendar periods use bucket `m` (the key already names the period);
+ *   rolling windows use the bucket's start (ms), keep `o` = the oldest live bucket, and drop buckets
+ *   once their END has left the window (a rolling limit never forgets spend early). Ids must not be
+ *   `h` or `e` (the budget uses UUIDs).
+ *
+ * Per-limit ARGV: `kind` (`c` calendar, `r` rolling), `a`, `b`:
+ * - reserve/status/spend: `c` → a = period end (reset time), b = 0; `r` → a = window ms, b = bucket ms.
+ * - settle: `c` → a = ledger expiry (epoch ms), b = period end; `r` → a = window ms, b = bucket ms.
+ */
+import { defineOp, type JsReply, LUA_NOW_MS, type MemoryData, type RedisReply } from '@aikit/core'
+
+/** One limit as the ops receive it. */
+export interface OpLimit {
+  readonly limitMicros: number
+  readonly kind: 'c' | 'r'
+  readonly a: number
+  readonly b: number
+}
+
+/** Per-limit outcome. */
+export interface OpLimitState {
+  /** Settled spend in the period / window, micro-dollars. */
+  readonly spentMicros: number
+  /** When this limit next frees budget (epoch ms). */
+  readonly resetAt: number
+}
+
+/** How `reserve` treats the limits. */
+export type ReserveMode = 'hard' | 'soft' | 'dry'
+
+export interface ReserveInput {
+  readonly id: string
+  readonly amountMicros: number
+  readonly ttlMs: number
+  readonly mode: ReserveMode
+  readonly limits: readonly OpLimit[]
+}
+
+export interface ReserveResult {
+  readonly ok: boolean
+  readonly heldBefore: number
+  readonly heldAfter: number
+  readonly nowMs: number
+  readonly limits: readonly OpLimitState[]
+}
+
+export interface SettleInput {
+  readonly id: string
+  /** The reservation's held amount and expiry, as `reserve` stored them. */
+  readonly heldMicros: number
+  readonly expiresAt: number
+  readonly actualMicros: number
+  readonly model: string
+  readonly limits: readonly { kind: 'c' | 'r'; a: number; b: number }[]
+}
+
+export interface SettleResult {
+  /** The reservation was still held (not expired, not released) when settled. */
+  readonly found: boolean
+  readonly heldAfter: number
+  readonly nowMs: number
+  readonly limits: readonly OpLimitState[]
+}
+
+export interface SpendInput {
+  readonly kind: 'c' | 'r'
+  readonly a: number
+  readonly b: number
+}
+
+export interface SpendResult {
+  readonly held: number
+  readonly nowMs: number
+  readonly resetAt: number
+  /** Micro-dollars per model (rolling buckets summed). */
+  readonly byModel: Readonly<Record<string, number>>
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lua (every redis.call costs about 1.5 µs of server time: the ops keep them few)
+
+const LUA_HELPERS = `
+local function sweep(key)
+  local r = redis.call('HGETALL', key)
+  local h = 0
+  local e = -1
+  for j = 1, #r, 2 do
+    local f = r[j]
+    if f ~= 'h' and f ~= 'e' and f ~= 'x' then
+      local val = r[j + 1]
+      local sep = string.find(val, ':', 1, true)
+      local exp = tonumber(string.sub(val, sep + 1))
+      if exp <= nowMs then
+        redis.call('HDEL', key, f)
+      else
+        h = h + tonumber(string.sub(val, 1, sep - 1))
+        if e < 0 or exp < e then e = exp end
+      end
+    end
+  end
+  if e < 0 then
+    redis.call('HDEL', key, 'h', 'e')
+  else
+    redis.call('HSET', key, 'h', h, 'e', e)
+  end
+  return h, e
+end
+local function held(key)
+  local v = redis.call('HMGET', key, 'h', 'e')
+  local e = tonumber(v[2] or -1)
+  if e >= 0 and e <= nowMs then return sweep(key) end
+  return tonumber(v[1] or 0), e
+end
+local function unhold(key, id, amount, exp)
+  if redis.call('HDEL', key, id) == 0 then return 0, held(key) end
+  local h = redis.call('HINCRBY', key, 'h', -amount)
+  local e = tonumber(redis.call('HGET', key, 'e') or -1)
+  if e >= 0 and e <= nowMs then h = sweep(key) end
+  if exp > nowMs then return 1, h end
+  return 0, h
+end
+local function ledger(key, kind, a, b)
+  if kind == 'c' then
+    return tonumber(redis.call('HGET', key, 't') or 0), a
+  end
+  local v = redis.call('HMGET', key, 't', 'o')
+  local t = tonumber(v[1] or 0)
+  if not v[2] then return t, nowMs end
+  local o = tonumber(v[2])
+  if o + b + a > nowMs then return t, o + b + a end
+  local f = redis.call('HGETALL', key)
+  t = 0
+  o = -1
+  for j = 1, #f, 2 do
+    local field = f[j]
+    if field ~= 't' and field ~= 'o' then
+      local bar = string.find(field, '|', 1, true)
+      local bs = tonumber(string.sub(field, 1, bar - 1))
+      if bs + b + a <= nowMs then
+        redis.call('HDEL', key, field)
+      else
+        t = t + tonumber(f[j + 1])
+        if o < 0 or bs < o then o = bs end
+      end
+    end
+  end
+  if o < 0 then
+    redis.call('HDEL', key, 't', 'o')
+    return 0, nowMs
+  end
+  redis.call('HSET', key, 't', t, 'o', o)
+  return t, o + b + a
+end
+`
+
+const RESERVE_LUA = `${LUA_NOW_MS}${LUA_HELPERS}
+local amount = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local mode = ARGV[4]
+local n = tonumber(ARGV[5])
+local res = redis.call('HMGET', KEYS[1], 'h', 'e', 'x')
+local heldBefore = tonumber(res[1] or 0)
+local earliest = tonumber(res[2] or -1)
+local keyExpiry = tonumber(res[3] or -1)
+if earliest >= 0 and earliest <= nowMs then heldBefore, earliest = sweep(KEYS[1]) end
+local ok = 1
+local out = {}
+for i = 1, n do
+  local base = 5 + (i - 1) * 4
+  local limit = tonumber(ARGV[base + 1])
+  local spent, reset = ledger(KEYS[i + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4]))
+  if mode == 'hard' and spent + heldBefore + amount > limit then ok = 0 end
+  out[#out + 1] = spent
+  out[#out + 1] = reset
+end
+local heldAfter = heldBefore
+if ok == 1 and mode ~= 'dry' and amount > 0 then
+  local exp = nowMs + ttl
+  if earliest < 0 or exp < earliest then earliest = exp end
+  heldAfter = heldBefore + amount
+  if exp > keyExpiry then
+    keyExpiry = exp + ttl
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. exp, 'h', heldAfter, 'e', earliest, 'x', keyExpiry)
+    redis.call('PEXPIRE', KEYS[1], keyExpiry - nowMs)
+  else
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. exp, 'h', heldAfter, 'e', earliest)
+  end
+end
+local reply = {ok, heldBefore, heldAfter, nowMs}
+for j = 1, #out do reply[#reply + 1] = out[j] end
+return reply
+`
+
+const SETTLE_LUA = `${LUA_NOW_MS}${LUA_HELPERS}
+local actual = ARGV[2]
+local model = ARGV[3]
+local n = tonumber(ARGV[6])
+local found, heldAfter = unhold(KEYS[1], ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5]))
+local reply = {found, heldAfter, nowMs}
+for i = 1, n do
+  local base = 6 + (i - 1) * 3
+  local kind = ARGV[base + 1]
+  local a = tonumber(ARGV[base + 2])
+  local b = tonumber(ARGV[base + 3])
+  local key = KEYS[i + 1]
+  local spent, reset
+  if kind == 'c' then
+    redis.call('HINCRBY', key, 'm|' .. model, actual)
+    spent = redis.call('HINCRBY', key, 't', actual)
+    reset = b
+    if spent == tonumber(actual) then
+      local ttl = a - nowMs
+      if ttl < 1 then ttl = 1 end
+      redis.call('PEXPIRE', key, ttl)
+    end
+  else
+    local bs = math.floor(nowMs / b) * b
+    redis.call('HINCRBY', key, bs .. '|' .. model, actual)
+    redis.call('HINCRBY', key, 't', actual)
+    redis.call('HSETNX', key, 'o', bs)
+    redis.call('PEXPIRE', key, a + b)
+    spent, reset = ledger(key, 'r', a, b)
+  end
+  reply[#reply + 1] = spent
+  reply[#reply + 1] = reset
+end
+return reply
+`
+
+const RELEASE_LUA = `${LUA_NOW_MS}${LUA_HELPERS}
+local found = unhold(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+return found
+`
+
+const SPEND_LUA = `${LUA_NOW_MS}${LUA_HELPERS}
+local kind = ARGV[1]
+local a = tonumber(ARGV[2])
+local b = tonumber(ARGV[3])
+local h = held(KEYS[1])
+local spent, reset = ledger(KEYS[2], kind, a, b)
+local reply = {h, nowMs, reset}
+local f = redis.call('HGETALL', KEYS[2])
+for j = 1, #f, 2 do
+  if f[j] ~= 't' and f[j] ~= 'o' then
+    reply[#reply + 1] = f[j]
+    reply[#reply + 1] = f[j + 1]
+  end
+end
+return reply
+`
+
+// ---------------------------------------------------------------------------------------------
+// JavaScript twins (same steps, same order, same strings)
+
+const num = (v: string | null | undefined, fallback: number): number =>
+  v === null || v === undefined ? fallback : Number(v)
+
+function sweep(data: MemoryData, key: string, nowMs: number): [number, number] {
+  const r = data.hgetall(key)
+  let h = 0
+  let e = -1
+  for (let j = 0; j < r.length; j += 2) {
+    const f = r[j] ?? ''
+    if (f === 'h' || f === 'e' || f === 'x') continue
+    const val = r[j + 1] ?? ''
+    const sep = val.indexOf(':')
+    const exp = Number(val.slice(sep + 1))
+    if (exp <= nowMs) data.hdel(key, f)
+    else {
+      h += Number(val.slice(0, sep))
+      if (e < 0 || exp < e) e = exp
+    }
+  }
+  if (e < 0) data.hdel(key, 'h', 'e')
+  else data.hset(key, 'h', h, 'e', e)
+  return [h, e]
+}
+
+function held(data: MemoryData, key: string, nowMs: number): [number, number] {
+  const v = data.hmget(key, 'h', 'e')
+  const e = num(v[1], -1)
+  if (e >= 0 && e <= nowMs) return sweep(data, key, nowMs)
+  return [num(v[0], 0), e]
+}
+
+function unhold(
+  data: MemoryData,
+  key: string,
+  id: string,
+  amount: number,
+  exp: number,
+  nowMs: number
+): [number, number] {
+  if (data.hdel(key, id) === 0) return [0, held(data, key, nowMs)[0]]
+  let h = data.hincrby(key, 'h', -amount)
+  const e = num(data.hget(key, 'e'), -1)
+  if (e >= 0 && e <= nowMs) h = sweep(data, key, nowMs)[0]
+  return [exp > nowMs ? 1 : 0, h]
+}
+
+function ledger(
+  data: MemoryData,
+  key: string,
+  kind: string,
+  a: number,
+  b: number,
+  nowMs: number
+): [number, number] {
+  if (kind === 'c') return [num(data.hget(key, 't'), 0), a]
+  const v = data.hmget(key, 't', 'o')
+  let t = num(v[0], 0)
+  if (v[1] === null || v[1] === undefined) return [t, nowMs]
+  let o = Number(v[1])
+  if (o + b + a > nowMs) return [t, o + b + a]
+  const f = data.hgetall(key)
+  t = 0
+  o = -1
+  for (let j = 0; j < f.length; j += 2) {
+    const field = f[j] ?? ''
+    if (field === 't' || field === 'o') continue
+    const bs = Number(field.slice(0, field.indexOf('|')))
+    if (bs + b + a <= nowMs) data.hdel(key, field)
+    else {
+      t += Number(f[j + 1])
+      if (o < 0 || bs < o) o = bs
+    }
+  }
+  if (o < 0) {
+    data.hdel(key, 't', 'o')
+    return [0, nowMs]
+  }
+  data.hset(key, 't', t, 'o', o)
+  return [t, o + b + a]
+}
+
+function reserveJs(
+  data: MemoryData,
+  keys: readonly string[],
+  argv: readonly string[],
+  nowMs: number
+): JsReply {
+  const amount = Number(argv[1])
+  const ttl = Number(argv[2])
+  const mode = argv[3]
+  const n = Number(argv[4])
+  const resKey = keys[0] ?? ''
+  const res = data.hmget(resKey, 'h', 'e', 'x')
+  let heldBefore = num(res[0], 0)
+  let earliest = num(res[1], -1)
+  let keyExpiry = num(res[2], -1)
+  if (earliest >= 0 && earliest <= nowMs) [heldBefore, earliest] = sweep(data, resKey, nowMs)
+  let ok = 1
+  const out: number[] = []
+  for (let i = 1; i <= n; i++) {
+    const base = 4 + (i - 1) * 4
+    const limit = Number(argv[base + 1])
+    const [spent, reset] = ledger(
+      data,
+      keys[i] ?? '',
+      argv[base + 2] ?? '',
+      Number(argv[base + 3]),
+      Number(argv[base + 4]),
+      nowMs
+    )
+    if (mode === 'hard' && spent + heldBefore + amount > limit) ok = 0
+    out.push(spent, reset)
+  }
+  let heldAfter = heldBefore
+  if (ok === 1 && mode !== 'dry' && amount > 0) {
+    const exp = nowMs + ttl
+    if (earliest < 0 || exp < earliest) earliest = exp
+    heldAfter = heldBefore + amount
+    const entry = `${argv[1]}:${exp}`
+    if (exp > keyExpiry) {
+      keyExpiry = exp + ttl
+      data.hset(resKey, argv[0] ?? '', entry, 'h', heldAfter, 'e', earliest, 'x', keyExpiry)
+      data.pexpire(resKey, keyExpiry - nowMs)
+    } else {
+      data.hset(resKey, argv[0] ?? '', entry, 'h', heldAfter, 'e', earliest)
+    }
+  }
+  return [ok, heldBefore, heldAfter, nowMs, ...out]
+}
+
+function settleJs(
+  data: MemoryData,
+  keys: readonly string[],
+  argv: readonly string[],
+  nowMs: number
+): JsReply {
+  const actual = Number(argv[1])
+  const model = argv[2] ?? ''
+  const n = Number(argv[5])
+  const [found, heldAfter] = unhold(
+    data,
+    keys[0] ?? '',
+    argv[0] ?? '',
+    Number(argv[3]),
+    Number(argv[4]),
+    nowMs
+  )
+  const reply: number[] = [found, heldAfter, nowMs]
+  for (let i = 1; i <= n; i++) {
+    const base = 5 + (i - 1) * 3
+    const kind = argv[base + 1]
+    const a = Number(argv[base + 2])
+    const b = Number(argv[base + 3])
+    const key = keys[i] ?? ''
+    if (kind === 'c') {
+      data.hincrby(key, `m|${model}`, actual)
+      const spent = data.hincrby(key, 't', actual)
+      if (spent === actual) data.pexpire(key, Math.max(1, a - nowMs))
+      reply.push(spent, b)
+    } else {
+      const bs = Math.floor(nowMs / b) * b
+      data.hincrby(key, `${bs}|${model}`, actual)
+      data.hincrby(key, 't', actual)
+      if (data.hget(key, 'o') === null) data.hset(key, 'o', bs)
+      data.pexpire(key, a + b)
+      reply.push(...ledger(data, key, 'r', a, b, nowMs))
+    }
+  }
+  return reply
+}
+
+function releaseJs(
+  data: MemoryData,
+  keys: readonly string[],
+  argv: readonly string[],
+  nowMs: number
+): JsReply {
+  return unhold(data, keys[0] ?? '', argv[0] ?? '', Number(argv[1]), Number(argv[2]), nowMs)[0]
+}
+
+function spendJs(
+  data: MemoryData,
+  keys: readonly string[],
+  argv: readonly string[],
+  nowMs: number
+): JsReply {
+  const [h] = held(data, keys[0] ?? '', nowMs)
+  const [, reset] = ledger(
+    data,
+    keys[1] ?? '',
+    argv[0] ?? '',
+    Number(argv[1]),
+    Number(argv[2]),
+    nowMs
+  )
+  const reply: (number | string)[] = [h, nowMs, reset]
+  const f = data.hgetall(keys[1] ?? '')
+  for (let j = 0; j < f.length; j += 2) {
+    if (f[j] === 't' || f[j] === 'o') continue
+    reply.push(f[j] ?? '', f[j + 1] ?? '')
+  }
+  return reply
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding (shared by both stores)
+
+function int(value: RedisReply | undefined, op: string): number {
+  if (typeof value !== 'number')
+    throw new Error(`${op}: bad reply element ${JSON.stringify(value)}`)
+  return value
+}
+
+function states(reply: RedisReply[], from: number, op: string): OpLimitState[] {
+  const out: OpLimitState[] = []
+  for (let i = from; i < reply.length; i += 2) {
+    out.push({ spentMicros: int(reply[i], op), resetAt: int(reply[i + 1], op) })
+  }
+  return out
+}
+
+function asArray(reply: RedisReply, op: string, min: number): RedisReply[] {
+  if (!Array.isArray(reply) || reply.length < min) {
+    throw new Error(`${op}: unexpected reply ${JSON.stringify(reply)}`)
+  }
+  return reply
+}
+
+/** Sweeps expired holds, checks every limit and (unless rejected or `dry`) holds `amountMicros`. */
+export const reserveOp = defineOp<ReserveInput, ReserveResult>({
+  name: 'budgetReserve',
+  lua: RESERVE_LUA,
+  js: reserveJs,
+  encode: (input) => {
+    const argv = [
+      input.id,
+      String(input.amountMicros),
+      String(input.ttlMs),
+      input.mode,
+      String(input.limits.length),
+    ]
+    for (const l of input.limits) argv.push(String(l.limitMicros), l.kind, String(l.a), String(l.b))
+    return argv
+  },
+  decode: (raw) => {
+    const r = asArray(raw, 'budgetReserve', 4)
+    return {
+      ok: int(r[0], 'budgetReserve') === 1,
+      heldBefore: int(r[1], 'budgetReserve'),
+      heldAfter: int(r[2], 'budgetReserve'),
+      nowMs: int(r[3], 'budgetReserve'),
+      limits: states(r, 4, 'budgetReserve'),
+    }
+  },
+})
+
+/** Removes the hold (if still there) and adds the actual spend to every limit's current ledger. */
+export const settleOp = defineOp<SettleInput, SettleResult>({
+  name: 'budgetSettle',
+  lua: SETTLE_LUA,
+  js: settleJs,
+  encode: (input) => {
+    const argv = [
+      input.id,
+      String(input.actualMicros),
+      input.model,
+      String(input.heldMicros),
+      String(input.expiresAt),
+      String(input.limits.length),
+    ]
+    for (const l of input.limits) argv.push(l.kind, String(l.a), String(l.b))
+    return argv
+  },
+  decode: (raw) => {
+    const r = asArray(raw, 'budgetSettle', 3)
+    return {
+      found: int(r[0], 'budgetSettle') === 1,
+      heldAfter: int(r[1], 'budgetSettle'),
+      nowMs: int(r[2], 'budgetSettle'),
+      limits: states(r, 3, 'budgetSettle'),
+    }
+  },
+})
+
+/** Drops a hold; `true` when it was still live. */
+export const releaseOp = defineOp<{ id: string; heldMicros: number; expiresAt: number }, boolean>({
+  name: 'budgetRelease',
+  lua: RELEASE_LUA,
+  js: releaseJs,
+  encode: (input) => [input.id, String(input.heldMicros), String(input.expiresAt)],
+  decode: (raw) => raw === 1,
+})
+
+/** Reads one limit's ledger (per model) and the subject's live holds. */
+export const spendOp = defineOp<SpendInput, SpendResult>({
+  name: 'budgetSpend',
+  lua: SPEND_LUA,
+  js: spendJs,
+  encode: (input) => [input.kind, String(input.a), String(input.b)],
+  decode: (raw) => {
+    const r = asArray(raw, 'budgetSpend', 3)
+    const byModel: Record<string, number> = {}
+    for (let i = 3; i + 1 < r.length; i += 2) {
+      const field = String(r[i])
+      const model = field.slice(field.indexOf('|') + 1)
+      byModel[model] = (byModel[model] ?? 0) + Number(r[i + 1])
+    }
+    return {
+      held: int(r[0], 'budgetSpend'),
+      nowMs: int(r[1], 'budgetSpend'),
+      resetAt: int(r[2], 'budgetSpend'),
+      byModel,
+    }
+  },
+})

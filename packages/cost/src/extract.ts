@@ -1,0 +1,53 @@
+/**
+ * @module extract
+ * `extractUsage`: the model and `Usage` of a finished (non-streamed) response from either SDK:
+ * an Anthropic `Message`, an OpenAI `ChatCompletion` or an OpenAI Responses `Response`.
+ */
+import {
+  fromAnthropicUsage,
+  fromOpenAIChatUsage,
+  fromOpenAIResponsesUsage,
+  toServiceTier,
+  type Usage,
+} from './usage.js'
+
+/** Which response shape a usage came from. */
+export type UsageApi = 'anthropic' | 'openai-chat' | 'openai-responses'
+
+/** What `extractUsage` returns. */
+export interface ExtractedUsage {
+  readonly api: UsageApi
+  /** `response.model`: the dated snapshot the provider actually used; price by this. */
+  readonly model: string
+  readonly usage: Usage
+}
+
+type Rec = Record<string, unknown>
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Adds an OpenAI response-level `service_tier` to a usage. */
+export function withResponseTier(usage: Usage, tier: unknown): Usage {
+  const t = toServiceTier(tier)
+  return t === undefined || t === 'standard' ? usage : { ...usage, serviceTier: t }
+}
+
+/**
+ * The usage of a complete response, or `undefined` when `response` is none of the three shapes or
+ * carries no usage (then estimate: a response without usage must not be recorded as free).
+ */
+export function extractUsage(response: unknown): ExtractedUsage | undefined {
+  if (!isRec(response) || !isRec(response.usage)) return undefined
+  const model = typeof response.model === 'string' ? response.model : ''
+  if (response.type === 'message') {
+    return { api: 'anthropic', model, usage: fromAnthropicUsage(response.usage) }
+  }
+  if (response.object === 'chat.completion') {
+    const usage = withResponseTier(fromOpenAIChatUsage(response.usage), response.service_tier)
+    return { api: 'openai-chat', model, usage }
+  }
+  if (response.object === 'response') {
+    const usage = withResponseTier(fromOpenAIResponsesUsage(response.usage), response.service_tier)
+    return { api: 'openai-responses', model, usage }
+  }
+  return undefined
+}

@@ -1,0 +1,321 @@
+/**
+ * @module price-table
+ * `createPriceTable`: the built-in prices (`prices.ts`) plus runtime overrides, alias resolution and
+ * exact integer pricing. `priceOf(model, usage)` returns integer micro-dollars (1 USD = 1,000,000).
+ *
+ * Arithmetic: every rate is held as an integer number of micro-dollars per million tokens (a rate may
+ * have at most 6 decimals in USD/MTok, e.g. 0.005). A call's cost is the exact sum
+ * Σ tokens × rate (BigInt), times `(100 − batchDiscountPercent) / 100` for batch calls, divided by
+ * 1,000,000 and ROUNDED UP to a whole micro-dollar: per call, never below the true cost.
+ *
+ * Model resolution (first hit wins):
+ * 1. the exact name in the table (overrides included), then `aliases[name]`;
+ * 2. without a `provider/` prefix (`anthropic/claude-…`, `openai/gpt-…`);
+ * 3. without a trailing snapshot suffix: `-YYYYMMDD` (Anthropic, `claude-sonnet-4-5-20250929`),
+ *    `-YYYY-MM-DD` (OpenAI, `gpt-4o-2024-08-06`) or `-latest`. An exact snapshot entry
+ *    (`gpt-4o-2024-05-13`) wins over its family because step 1 comes first.
+ * A model that still has no price is never free: `UnknownModelError`, or the `fallback` price when one
+ * is configured. Either way it is counted (`unknownModels`) and emitted (`'unknown-model'` event).
+ */
+import { InvalidOptionsError } from '@aikit/core'
+import { UnknownModelError } from './errors.js'
+import { createEmitter } from './events.js'
+import { type ModelPrice, PRICES, type PriceRates } from './prices.js'
+import { normalizeUsage, totalInputTokens, type Usage } from './usage.js'
+
+/** An override: a whole new entry, or a partial one merged onto an existing entry of the same name. */
+export type PriceOverride = Partial<ModelPrice> & Pick<ModelPrice, 'input' | 'output'>
+
+/** Options of `createPriceTable`. */
+export interface PriceTableOptions {
+  /** The base table. Default: the built-in `PRICES`. */
+  prices?: Readonly<Record<string, ModelPrice>>
+  /**
+   * Entries added or replacing base entries, by model name. A partial entry for a name the base has
+   * is merged onto it (e.g. `{ 'gpt-4o': { input: 2, output: 8 } }` keeps its cache price).
+   * Default none.
+   */
+  overrides?: Readonly<Record<string, Partial<ModelPrice>>>
+  /** Extra names mapped to table keys, e.g. `{ 'my-deployment': 'gpt-4o' }`. Default none. */
+  aliases?: Readonly<Record<string, string>>
+  /**
+   * Price to use for a model with no entry: a table key (`'claude-opus-4-1'`, i.e. the most
+   * expensive, is a safe choice) or an entry. Default: none, `priceOf` throws `UnknownModelError`.
+   */
+  fallback?: string | PriceOverride
+}
+
+/** What the `'unknown-model'` event carries. */
+export interface UnknownModelEvent {
+  /** The model as asked for. */
+  readonly model: string
+  /** `true` when the fallback price was used, `false` when `UnknownModelError` was thrown. */
+  readonly fallback: boolean
+}
+
+/** A resolved price entry. */
+export interface ResolvedPrice {
+  /** The table key the model resolved to (`'(fallback)'` for the fallback). */
+  readonly key: string
+  readonly price: ModelPrice
+}
+
+/** A price table. */
+export interface PriceTable {
+  /**
+   * Cost of one call in integer micro-dollars, rounded up. `usage` is a `Usage` or any provider's
+   * raw usage object (see `normalizeUsage`).
+   * @throws UnknownModelError when the model has no price and there is no fallback.
+   */
+  priceOf(model: string, usage: Usage | Record<string, unknown>): number
+  /** The entry a model resolves to, without counting or throwing; `undefined` when unknown. */
+  resolve(model: string): ResolvedPrice | undefined
+  /** Models priced so far that had no entry (with or without fallback). */
+  readonly unknownModels: number
+  /** Subscribes to `'unknown-model'`; returns an unsubscribe function. */
+  on(event: 'unknown-model', listener: (info: UnknownModelEvent) => void): () => void
+  /** A new table with these options layered on top of this one's (counters start at 0). */
+  extend(options: PriceTableOptions): PriceTable
+}
+
+/** Rates as integer micro-dollars per million tokens. */
+interface Rates {
+  input: bigint
+  output: bigint
+  cacheWrite5m: bigint
+  cacheWrite1h: bigint
+  cacheRead: bigint
+}
+
+interface Compiled {
+  key: string
+  price: ModelPrice
+  standard: Rates
+  priority: Rates
+  flex: Rates
+  longContext?: { above: number; rates: Rates }
+  batchKeep: bigint
+}
+
+const ONE_MILLION = 1_000_000n
+const SNAPSHOT = /-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$/
+
+function microsPerMTok(value: unknown, field: string): bigint {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidOptionsError(field, `must be a non-negative number of USD per million tokens`)
+  }
+  const scaled = Math.round(value * 1e6)
+  if (Math.abs(value * 1e6 - scaled) > 1e-6 * Math.max(1, scaled)) {
+    throw new InvalidOptionsError(field, 'must have at most 6 decimals (USD per million tokens)')
+  }
+  return BigInt(scaled)
+}
+
+function compileRates(r: PriceRates, field: string): Rates {
+  if (r === null || typeof r !== 'object') throw new InvalidOptionsError(field, 'must be an object')
+  const input = microsPerMTok(r.input, `${field}.input`)
+  const output = microsPerMTok(r.output, `${field}.output`)
+  const opt = (v: number | undefined, f: string, dflt: bigint): bigint =>
+    v === undefined ? dflt : microsPerMTok(v, `${field}.${f}`)
+  const cacheWrite5m = opt(r.cacheWrite5m, 'cacheWrite5m', input)
+  return {
+    input,
+    output,
+    cacheWrite5m,
+    cacheWrite1h: opt(r.cacheWrite1h, 'cacheWrite1h', cacheWrite5m),
+    cacheRead: opt(r.cacheRead, 'cacheRead', input),
+  }
+}
+
+function compile(key: string, price: ModelPrice, field: string): Compiled {
+  if (price === null || typeof price !== 'object') {
+    throw new InvalidOptionsError(field, 'must be a price entry')
+  }
+  const standard = compileRates(price, field)
+  const discount = price.batchDiscountPercent ?? 0
+  if (
+    typeof discount !== 'number' ||
+    !Number.isInteger(discount) ||
+    discount < 0 ||
+    discount > 100
+  ) {
+    throw new InvalidOptionsError(
+      `${field}.batchDiscountPercent`,
+      'must be an integer from 0 to 100'
+    )
+  }
+  const compiled: Compiled = {
+    key,
+    price,
+    standard,
+    priority: price.priority ? compileRates(price.priority, `${field}.priority`) : standard,
+    flex: price.flex ? compileRates(price.flex, `${field}.flex`) : standard,
+    batchKeep: BigInt(100 - discount),
+  }
+  if (price.longContext !== undefined) {
+    const lc = price.longContext
+    const above = lc?.aboveInputTokens
+    if (typeof above !== 'number' || !Number.isSafeInteger(above) || above <= 0) {
+      throw new InvalidOptionsError(
+        `${field}.longContext.aboveInputTokens`,
+        'must be a positive integer'
+      )
+    }
+    compiled.longContext = { above, rates: compileRates(lc, `${field}.longContext`) }
+  }
+  return compiled
+}
+
+function fullEntry(partial: Partial<ModelPrice>, base: ModelPrice | undefined): ModelPrice {
+  return {
+    provider: 'custom',
+    asOf: 'runtime',
+    source: 'override',
+    ...(base ?? {}),
+    ...partial,
+  } as ModelPrice
+}
+
+/** Integer micro-dollars for `usage` at `c`'s rates, rounded up. */
+function cost(c: Compiled, usage: Usage): number {
+  const tier = usage.serviceTier ?? 'standard'
+  let rates = tier === 'priority' ? c.priority : tier === 'flex' ? c.flex : c.standard
+  if (c.longContext && tier !== 'priority' && totalInputTokens(usage) > c.longContext.above) {
+    rates = c.longContext.rates
+  }
+  let pico =
+    BigInt(usage.inputTokens) * rates.input +
+    BigInt(usage.outputTokens) * rates.output +
+    BigInt(usage.cacheReadTokens ?? 0) * rates.cacheRead +
+    BigInt(usage.cacheWrite5mTokens ?? 0) * rates.cacheWrite5m +
+    BigInt(usage.cacheWrite1hTokens ?? 0) * rates.cacheWrite1h
+  let divisor = ONE_MILLION
+  if (tier === 'batch') {
+    pico *= c.batchKeep
+    divisor *= 100n
+  }
+  return Number((pico + divisor - 1n) / divisor)
+}
+
+/**
+ * Creates a price table. Options are validated here: a bad entry throws `InvalidOptionsError` naming
+ * it (`overrides["gpt-4o"].input`, `aliases["x"]`, `fallback`).
+ */
+export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const base = options.prices ?? PRICES
+  if (base === null || typeof base !== 'object') {
+    throw new InvalidOptionsError('prices', 'must be an object of price entries')
+  }
+  const entries = new Map<string, Compiled>()
+  for (const [key, price] of Object.entries(base)) {
+    entries.set(key, compile(key, price, `prices[${JSON.stringify(key)}]`))
+  }
+  const overrides = options.overrides ?? {}
+  if (overrides === null || typeof overrides !== 'object') {
+    throw new InvalidOptionsError('overrides', 'must be an object of price entries')
+  }
+  for (const [key, partial] of Object.entries(overrides)) {
+    const field = `overrides[${JSON.stringify(key)}]`
+    if (partial === null || typeof partial !== 'object') {
+      throw new InvalidOptionsError(field, 'must be a price entry')
+    }
+    entries.set(key, compile(key, fullEntry(partial, entries.get(key)?.price), field))
+  }
+  const aliases = new Map<string, string>()
+  for (const [name, target] of Object.entries(options.aliases ?? {})) {
+    if (typeof target !== 'string' || !entries.has(target)) {
+      throw new InvalidOptionsError(`aliases[${JSON.stringify(name)}]`, 'must name a table entry')
+    }
+    aliases.set(name, target)
+  }
+  let fallback: Compiled | undefined
+  if (typeof options.fallback === 'string') {
+    fallback = entries.get(options.fallback)
+    if (!fallback)
+      throw new InvalidOptionsError('fallback', 'must name a table entry or be an entry')
+  } else if (options.fallback !== undefined) {
+    fallback = compile('(fallback)', fullEntry(options.fallback, undefined), 'fallback')
+  }
+
+  const lookup = (name: string): Compiled | undefined => {
+    const hit = entries.get(name)
+    if (hit) return hit
+    const target = aliases.get(name)
+    return target === undefined ? undefined : entries.get(target)
+  }
+  const cache = new Map<string, Compiled | null>()
+  const find = (model: string): Compiled | undefined => {
+    const cached = cache.get(model)
+    if (cached !== undefined) return cached ?? undefined
+    let name = model.trim()
+    let found = lookup(name)
+    if (!found && /^[a-z0-9-]+\//i.test(name)) {
+      name = name.slice(name.indexOf('/') + 1)
+      found = lookup(name)
+    }
+    if (!found && SNAPSHOT.test(name)) found = lookup(name.replace(SNAPSHOT, ''))
+    if (cache.size > 1000) cache.clear()
+    cache.set(model, found ?? null)
+    return found
+  }
+
+  const events = createEmitter<{ 'unknown-model': UnknownModelEvent }>()
+  let unknownModels = 0
+
+  const table: PriceTable = {
+    priceOf(model, usage) {
+      if (typeof model !== 'string' || model.length === 0) {
+        throw new InvalidOptionsError('model', 'must be a non-empty string')
+      }
+      const u = normalizeUsage(usage)
+      const entry = find(model)
+      if (entry) return cost(entry, u)
+      unknownModels++
+      events.emit('unknown-model', { model, fallback: fallback !== undefined })
+      if (!fallback) throw new UnknownModelError(model)
+      return cost(fallback, u)
+    },
+    resolve(model) {
+      const entry = typeof model === 'string' ? find(model) : undefined
+      return entry ? { key: entry.key, price: entry.price } : undefined
+    },
+    get unknownModels() {
+      return unknownModels
+    },
+    on(event, listener) {
+      return events.on(event, listener)
+    },
+    extend(more) {
+      const merged: Record<string, ModelPrice> = {}
+      for (const [key, c] of entries) merged[key] = c.price
+      const fb = more.fallback ?? options.fallback
+      return createPriceTable({
+        prices: merged,
+        ...(more.overrides ? { overrides: more.overrides } : {}),
+        aliases: { ...Object.fromEntries(aliases), ...(more.aliases ?? {}) },
+        ...(fb === undefined ? {} : { fallback: fb }),
+      })
+    },
+  }
+  return table
+}
+
+let defaultTable: PriceTable | undefined
+
+/** The shared table with the built-in prices and no fallback (created on first use). */
+export function defaultPriceTable(): PriceTable {
+  defaultTable ??= createPriceTable()
+  return defaultTable
+}
+
+/**
+ * Cost of one call in integer micro-dollars (rounded up) from the built-in prices. `usage` is a
+ * `Usage` or a provider's raw usage object. Throws `UnknownModelError` for a model without a price
+ * (use `createPriceTable({ fallback })` to price unknown models instead).
+ */
+export function priceOf(model: string, usage: Usage | Record<string, unknown>): number {
+  return defaultPriceTable().priceOf(model, usage)
+}

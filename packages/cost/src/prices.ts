@@ -1,0 +1,216 @@
+/**
+ * @module prices
+ * The price table as data: USD per million tokens, one entry per model family, each dated and
+ * sourced. Nothing here is code; `price-table.ts` reads it. Update an entry by changing its numbers,
+ * `asOf` and `source` together.
+ *
+ * Anthropic cache rules (research/cost.md §1c): a 5-minute cache write costs 1.25× input, a 1-hour
+ * write 2×, a cache read 0.1×. Entries marked "ratio" in their source carry only input/output in the
+ * source; their cache prices are those ratios applied. OpenAI has no cache-write premium; `cacheRead`
+ * is its "cached input" price.
+ */
+
+/** USD per million tokens for each kind of token. */
+export interface PriceRates {
+  /** Uncached input tokens. */
+  readonly input: number
+  /** Output tokens (reasoning/thinking tokens included). */
+  readonly output: number
+  /** Anthropic cache write with the default 5-minute TTL. Default: `input` (never free). */
+  readonly cacheWrite5m?: number
+  /** Anthropic cache write with the 1-hour TTL. Default: `cacheWrite5m`, else `input`. */
+  readonly cacheWrite1h?: number
+  /** Anthropic cache read / OpenAI cached input. Default: `input` (never free). */
+  readonly cacheRead?: number
+}
+
+/** A long-context tier: when a request's whole input exceeds `aboveInputTokens`, every token of it is billed at these rates. */
+export interface LongContextRates extends PriceRates {
+  /** Threshold on the request's total input (uncached + cache writes + cache reads). */
+  readonly aboveInputTokens: number
+}
+
+/** One model family's prices. */
+export interface ModelPrice extends PriceRates {
+  /** `'anthropic'`, `'openai'` or another provider name (informational). */
+  readonly provider: string
+  /** Long-context tier, if the model has one. */
+  readonly longContext?: LongContextRates
+  /** Batch API discount in percent of every rate (50 = half price). Default: no batch discount. */
+  readonly batchDiscountPercent?: number
+  /** Rates with `service_tier: 'priority'`. Default: the standard rates. */
+  readonly priority?: PriceRates
+  /** Rates with `service_tier: 'flex'`. Default: the standard rates. */
+  readonly flex?: PriceRates
+  /** Day the prices were read (YYYY-MM-DD). */
+  readonly asOf: string
+  /** Where the prices come from. */
+  readonly source: string
+}
+
+const AS_OF = '2026-11-25'
+const LITELLM =
+  'LiteLLM model_prices_and_context_window.json @00035b69 (shared/research/cost.md §1b)'
+const LITELLM_RATIO = `${LITELLM}; cache prices by Anthropic's 1.25×/2×/0.1× rule (§1c)`
+const OPENAI_COPY =
+  'OpenAI pricing copy (photiary/ai-foo prompts/OpenAI-Pricing.md) agreeing with LiteLLM databricks pass-through entries (cost.md §1b)'
+
+/** Anthropic entry from input/output with the 1.25× / 2× / 0.1× cache ratios written out. */
+const claude = (
+  input: number,
+  output: number,
+  cacheWrite5m: number,
+  cacheWrite1h: number,
+  cacheRead: number,
+  source: string,
+  longContext?: LongContextRates
+): ModelPrice => ({
+  provider: 'anthropic',
+  input,
+  output,
+  cacheWrite5m,
+  cacheWrite1h,
+  cacheRead,
+  batchDiscountPercent: 50,
+  ...(longContext ? { longContext } : {}),
+  asOf: AS_OF,
+  source,
+})
+
+/** Sonnet 4 / 4.5 above 200k input tokens: input ×2, output ×1.5, cache prices included. */
+const SONNET_LONG_CONTEXT: LongContextRates = {
+  aboveInputTokens: 200_000,
+  input: 6,
+  output: 22.5,
+  cacheWrite5m: 7.5,
+  cacheWrite1h: 12,
+  cacheRead: 0.6,
+}
+
+/** The built-in prices, keyed by model family (dated snapshots resolve to these, see `price-table.ts`). */
+export const PRICES: Readonly<Record<string, ModelPrice>> = {
+  // Anthropic
+  'claude-opus-4-7': claude(5, 25, 6.25, 10, 0.5, LITELLM_RATIO),
+  'claude-opus-4-6': claude(5, 25, 6.25, 10, 0.5, LITELLM_RATIO),
+  'claude-opus-4-5': claude(5, 25, 6.25, 10, 0.5, LITELLM),
+  'claude-opus-4-1': claude(15, 75, 18.75, 30, 1.5, LITELLM),
+  'claude-sonnet-5': claude(2, 10, 2.5, 4, 0.2, LITELLM_RATIO),
+  'claude-sonnet-4-6': claude(3, 15, 3.75, 6, 0.3, LITELLM_RATIO),
+  'claude-sonnet-4-5': claude(3, 15, 3.75, 6, 0.3, LITELLM, SONNET_LONG_CONTEXT),
+  'claude-sonnet-4': claude(3, 15, 3.75, 6, 0.3, LITELLM_RATIO, SONNET_LONG_CONTEXT),
+  'claude-haiku-4-5': claude(1, 5, 1.25, 2, 0.1, LITELLM),
+  'claude-fable-5': claude(10, 50, 12.5, 20, 1, LITELLM_RATIO),
+  // OpenAI
+  'gpt-4.1': {
+    provider: 'openai',
+    input: 2,
+    cacheRead: 0.5,
+    output: 8,
+    batchDiscountPercent: 50,
+    priority: { input: 3.5, output: 14 },
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+  'gpt-4.1-mini': {
+    provider: 'openai',
+    input: 0.4,
+    cacheRead: 0.1,
+    output: 1.6,
+    batchDiscountPercent: 50,
+    priority: { input: 0.7, output: 2.8 },
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+  'gpt-4.1-nano': {
+    provider: 'openai',
+    input: 0.1,
+    cacheRead: 0.025,
+    output: 0.4,
+    batchDiscountPercent: 50,
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+  'gpt-4o': {
+    provider: 'openai',
+    input: 2.5,
+    cacheRead: 1.25,
+    output: 10,
+    batchDiscountPercent: 50,
+    priority: { input: 4.25, output: 17 },
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+  'gpt-4o-2024-05-13': {
+    provider: 'openai',
+    input: 5,
+    output: 15,
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+  'gpt-4o-mini': {
+    provider: 'openai',
+    input: 0.15,
+    cacheRead: 0.075,
+    output: 0.6,
+    batchDiscountPercent: 50,
+    priority: { input: 0.25, output: 1 },
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+  'gpt-5': {
+    provider: 'openai',
+    input: 1.25,
+    cacheRead: 0.125,
+    output: 10,
+    priority: { input: 2.5, output: 20 },
+    flex: { input: 0.625, output: 5 },
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+  'gpt-5-mini': {
+    provider: 'openai',
+    input: 0.25,
+    cacheRead: 0.025,
+    output: 2,
+    asOf: AS_OF,
+    source: OPENAI_COPY,
+  },
+  'gpt-5-nano': {
+    provider: 'openai',
+    input: 0.05,
+    cacheRead: 0.005,
+    output: 0.4,
+    asOf: AS_OF,
+    source: OPENAI_COPY,
+  },
+  'gpt-5.1': {
+    provider: 'openai',
+    input: 1.25,
+    cacheRead: 0.125,
+    output: 10,
+    priority: { input: 2.5, output: 20 },
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+  'gpt-5.2': {
+    provider: 'openai',
+    input: 1.75,
+    cacheRead: 0.175,
+    output: 14,
+    priority: { input: 3.5, output: 28 },
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+  'gpt-5.5': {
+    provider: 'openai',
+    input: 5,
+    cacheRead: 0.5,
+    output: 30,
+    // The source gives 10 / 45 above 272k; the cached rate keeps the family's 90% discount.
+    longContext: { aboveInputTokens: 272_000, input: 10, output: 45, cacheRead: 1 },
+    batchDiscountPercent: 50,
+    priority: { input: 10, output: 60 },
+    asOf: AS_OF,
+    source: LITELLM,
+  },
+}

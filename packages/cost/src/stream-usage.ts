@@ -1,0 +1,150 @@
+/**
+ * @module stream-usage
+ * Usage of a streamed call, from the stream's own events, for all three stream shapes:
+ *
+ * - Anthropic Messages: `message_start.message.usage` gives input and cache counts;
+ *   `message_delta.usage` is CUMULATIVE, so each one replaces the previous values (never summed).
+ * - OpenAI Chat Completions: the extra chunk with `choices: []` and `usage` (needs
+ *   `stream_options.include_usage`, see `prepareOpenAIStreamParams`).
+ * - OpenAI Responses: `response.completed` (or `.incomplete` / `.failed`) carries `response.usage`.
+ *
+ * A stream cut short (client gone, connection dropped) never reports its final usage. It is then
+ * charged from what is known: Anthropic's `message_start` input and cache counts, or the caller's
+ * `inputTokens` estimate for OpenAI, plus the streamed text (text, thinking and tool-call arguments)
+ * counted with `estimateTextTokens`. Such a result has `complete: false` and `usage.estimated: true`.
+ */
+
+import type { UsageApi } from './extract.js'
+import { withResponseTier } from './extract.js'
+import { estimateTextTokens } from './tokens.js'
+import {
+  fromAnthropicUsage,
+  fromOpenAIChatUsage,
+  fromOpenAIResponsesUsage,
+  type Usage,
+} from './usage.js'
+
+/** Options of `createStreamUsage`. */
+export interface StreamUsageOptions {
+  /** Model asked for; used until the stream names the model it runs. Default `''`. */
+  model?: string
+  /**
+   * Input tokens estimated before the call (e.g. `estimateTokens`); charged when an OpenAI stream
+   * ends without its usage. Default 0.
+   */
+  inputTokens?: number
+}
+
+/** The usage of a stream so far. */
+export interface StreamUsageResult {
+  /** The model the stream reported (else the `model` option). */
+  readonly model: string
+  readonly usage: Usage
+  /** `true` once the provider's final usage arrived. */
+  readonly complete: boolean
+}
+
+/** Accumulates one stream's usage: `push` every event or chunk, read `result()` at any time. */
+export interface StreamUsage {
+  push(event: unknown): void
+  result(): StreamUsageResult
+  /** `true` once the provider's final usage arrived. */
+  readonly complete: boolean
+}
+
+type Rec = Record<string, unknown>
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Creates a usage accumulator for one stream of `api`. */
+export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {}): StreamUsage {
+  let model = options.model ?? ''
+  const inputEstimate = options.inputTokens ?? 0
+  const text: string[] = []
+  let anthropicRaw: Rec | undefined
+  let final: Usage | undefined
+  let tier: unknown
+
+  const pushAnthropic = (e: Rec): void => {
+    if (e.type === 'content_block_delta' && isRec(e.delta)) {
+      const d = e.delta
+      const piece = d.text ?? d.thinking ?? d.partial_json
+      if (typeof piece === 'string') text.push(piece)
+    } else if (e.type === 'message_start' && isRec(e.message)) {
+      if (typeof e.message.model === 'string') model = e.message.model
+      if (isRec(e.message.usage)) anthropicRaw = { ...e.message.usage }
+    } else if (e.type === 'message_delta' && isRec(e.usage)) {
+      // Cumulative: the latest value of each field wins.
+      anthropicRaw ??= {}
+      for (const [k, v] of Object.entries(e.usage))
+        if (v !== null && v !== undefined) anthropicRaw[k] = v
+      final = fromAnthropicUsage(anthropicRaw)
+    }
+  }
+
+  const pushChat = (c: Rec): void => {
+    if (typeof c.model === 'string') model = c.model
+    if (c.service_tier !== undefined && c.service_tier !== null) tier = c.service_tier
+    if (Array.isArray(c.choices)) {
+      for (const choice of c.choices as unknown[]) {
+        const d = isRec(choice) && isRec(choice.delta) ? choice.delta : undefined
+        if (!d) continue
+        if (typeof d.content === 'string') text.push(d.content)
+        if (typeof d.refusal === 'string') text.push(d.refusal)
+        if (Array.isArray(d.tool_calls)) {
+          for (const call of d.tool_calls as unknown[]) {
+            const fn = isRec(call) && isRec(call.function) ? call.function : undefined
+            if (typeof fn?.name === 'string') text.push(fn.name)
+            if (typeof fn?.arguments === 'string') text.push(fn.arguments)
+          }
+        }
+      }
+    }
+    if (isRec(c.usage)) final = withResponseTier(fromOpenAIChatUsage(c.usage), tier)
+  }
+
+  const pushResponses = (e: Rec): void => {
+    const type = typeof e.type === 'string' ? e.type : ''
+    if (type.endsWith('.delta') && typeof e.delta === 'string') {
+      text.push(e.delta)
+      return
+    }
+    if (!isRec(e.response)) return
+    if (typeof e.response.model === 'string') model = e.response.model
+    if (
+      (type === 'response.completed' ||
+        type === 'response.incomplete' ||
+        type === 'response.failed') &&
+      isRec(e.response.usage)
+    ) {
+      final = withResponseTier(fromOpenAIResponsesUsage(e.response.usage), e.response.service_tier)
+    }
+  }
+
+  const push =
+    api === 'anthropic' ? pushAnthropic : api === 'openai-chat' ? pushChat : pushResponses
+
+  return {
+    push(event) {
+      if (isRec(event)) push(event)
+    },
+    get complete() {
+      return final !== undefined
+    },
+    result() {
+      if (final) return { model, usage: final, complete: true }
+      const streamed = estimateTextTokens(text.join(''), model)
+      let usage: Usage
+      if (anthropicRaw) {
+        const started = fromAnthropicUsage(anthropicRaw)
+        usage = {
+          ...started,
+          outputTokens: Math.max(started.outputTokens, streamed),
+          estimated: true,
+        }
+      } else {
+        usage = { inputTokens: inputEstimate, outputTokens: streamed, estimated: true }
+      }
+      return { model, usage, complete: false }
+    },
+  }
+}

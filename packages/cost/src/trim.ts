@@ -1,0 +1,94 @@
+/**
+ * @module trim
+ * `trimMessages`: fit a conversation into a token budget by dropping the oldest turns whole.
+ *
+ * A turn starts at a user message that carries the user's own words and runs to the next such
+ * message: the assistant's answer, its tool calls and their results belong to it. A user message
+ * whose content is only Anthropic `tool_result` blocks continues the turn (it answers the turn's
+ * `tool_use`), and an OpenAI `role: 'tool'` message is never a user turn, so a tool call and its
+ * result are always kept or dropped together. Messages before the first user turn form a turn of
+ * their own (dropped first).
+ */
+import { InvalidOptionsError } from '@aikit/core'
+import {
+  type EstimateOptions,
+  estimateMessageTokens,
+  estimateTokens,
+  type MessageLike,
+} from './tokens.js'
+
+/** Options of `trimMessages`. */
+export interface TrimOptions extends EstimateOptions {
+  /** Token budget for the whole input (positive integer). Required. */
+  maxTokens: number
+  /** Model whose tokenizer (or approximation) counts. Required. */
+  model: string
+}
+
+const isSystem = (m: MessageLike): boolean => m.role === 'system' || m.role === 'developer'
+
+function startsTurn(m: MessageLike): boolean {
+  if (m.role !== 'user') return false
+  if (!Array.isArray(m.content) || m.content.length === 0) return true
+  return !(m.content as unknown[]).every(
+    (b) => typeof b === 'object' && b !== null && (b as { type?: unknown }).type === 'tool_result'
+  )
+}
+
+/**
+ * Returns the messages that fit `maxTokens` (estimated as `estimateTokens` does): every system /
+ * developer message and the latest turn are always kept; older turns are dropped oldest first, whole.
+ * When the kept minimum alone is over budget it is returned anyway (check with `estimateTokens`).
+ * The input array is never modified; the order of the kept messages is unchanged.
+ */
+export function trimMessages<M extends MessageLike>(
+  messages: readonly M[],
+  options: TrimOptions
+): M[] {
+  if (!Array.isArray(messages)) throw new InvalidOptionsError('messages', 'must be an array')
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object { maxTokens, model }')
+  }
+  const { maxTokens, model } = options
+  if (!Number.isSafeInteger(maxTokens) || maxTokens <= 0) {
+    throw new InvalidOptionsError(
+      'maxTokens',
+      `must be a positive integer; got ${String(maxTokens)}`
+    )
+  }
+  if (typeof model !== 'string' || model.length === 0) {
+    throw new InvalidOptionsError('model', 'must be a non-empty string')
+  }
+  // Turn index of every non-system message (-1 for system messages).
+  const turnOf: number[] = []
+  const turnTokens: number[] = []
+  let turn = -1
+  let fixed = estimateTokens([], model, options)
+  for (const m of messages) {
+    const tokens = estimateMessageTokens(m, model)
+    if (isSystem(m)) {
+      turnOf.push(-1)
+      fixed += tokens
+      continue
+    }
+    if (turn === -1 || startsTurn(m)) {
+      turn++
+      turnTokens.push(0)
+    }
+    turnOf.push(turn)
+    turnTokens[turn] = (turnTokens[turn] ?? 0) + tokens
+  }
+  if (turn === -1) return [...messages]
+  let total = fixed
+  for (const t of turnTokens) total += t
+  // Drop the oldest turns (never the last) while over budget.
+  let firstKept = 0
+  while (total > maxTokens && firstKept < turn) {
+    total -= turnTokens[firstKept] ?? 0
+    firstKept++
+  }
+  return messages.filter((_, i) => {
+    const t = turnOf[i] ?? -1
+    return t === -1 || t >= firstKept
+  })
+}

@@ -1,0 +1,174 @@
+/**
+ * @module usage
+ * One provider-neutral `Usage` shape, and `normalizeUsage` from each provider's own usage object.
+ *
+ * Provider rules (research/cost.md §1c):
+ * - Anthropic: `input_tokens` EXCLUDES cached tokens; `cache_creation_input_tokens` and
+ *   `cache_read_input_tokens` are separate, and `cache_creation.{ephemeral_5m,ephemeral_1h}_input_tokens`
+ *   splits the writes by TTL (without the split, all writes are 5-minute writes).
+ * - OpenAI Chat Completions: `prompt_tokens` INCLUDES `prompt_tokens_details.cached_tokens`;
+ *   `completion_tokens` includes `completion_tokens_details.reasoning_tokens`.
+ * - OpenAI Responses: `input_tokens` includes `input_tokens_details.cached_tokens`; `output_tokens`
+ *   includes `output_tokens_details.reasoning_tokens`.
+ */
+import { InvalidOptionsError } from '@aikit/core'
+
+/** Which rates apply: `'batch'` (Batch API discount), `'priority'`, `'flex'`, or `'standard'`. */
+export type ServiceTier = 'standard' | 'batch' | 'priority' | 'flex'
+
+/** Token counts of one call, provider-neutral. Every count is a non-negative integer. */
+export interface Usage {
+  /** Input tokens billed at the plain input rate: no cache reads, no cache writes. */
+  readonly inputTokens: number
+  /** Output tokens, reasoning included. */
+  readonly outputTokens: number
+  /** Cache reads (Anthropic) / cached input (OpenAI). Default 0. */
+  readonly cacheReadTokens?: number
+  /** Anthropic cache writes with the 5-minute TTL. Default 0. */
+  readonly cacheWrite5mTokens?: number
+  /** Anthropic cache writes with the 1-hour TTL. Default 0. */
+  readonly cacheWrite1hTokens?: number
+  /** Reasoning tokens: already inside `outputTokens`, informational. Default 0. */
+  readonly reasoningTokens?: number
+  /** Rates to use. Default `'standard'`. */
+  readonly serviceTier?: ServiceTier
+  /** `true` when some counts are estimates (a stream cut short). Default `false`. */
+  readonly estimated?: boolean
+}
+
+type Rec = Record<string, unknown>
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function count(value: unknown, field: string): number {
+  if (value === undefined || value === null) return 0
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptionsError(field, `must be a non-negative integer; got ${String(value)}`)
+  }
+  return value
+}
+
+/** Maps a provider's `service_tier` string onto the rates it is billed at. */
+export function toServiceTier(value: unknown): ServiceTier | undefined {
+  if (value === 'batch' || value === 'priority' || value === 'flex') return value
+  if (value === 'standard' || value === 'default' || value === 'auto') return 'standard'
+  return undefined
+}
+
+function withTier(usage: Usage, tier: unknown): Usage {
+  const t = toServiceTier(tier)
+  return t === undefined || t === 'standard' ? usage : { ...usage, serviceTier: t }
+}
+
+/** Anthropic `usage` (messages response, `message_start.message.usage` or `message_delta.usage`). */
+export function fromAnthropicUsage(u: Rec): Usage {
+  const writes = count(u.cache_creation_input_tokens, 'usage.cache_creation_input_tokens')
+  let w5 = writes
+  let w1 = 0
+  if (isRec(u.cache_creation)) {
+    w1 = count(
+      u.cache_creation.ephemeral_1h_input_tokens,
+      'usage.cache_creation.ephemeral_1h_input_tokens'
+    )
+    const split5 = count(
+      u.cache_creation.ephemeral_5m_input_tokens,
+      'usage.cache_creation.ephemeral_5m_input_tokens'
+    )
+    // Trust the split; if the total is larger, the rest is priced as 5-minute writes.
+    w5 = Math.max(split5, writes - w1)
+  }
+  const usage: Usage = {
+    inputTokens: count(u.input_tokens, 'usage.input_tokens'),
+    outputTokens: count(u.output_tokens, 'usage.output_tokens'),
+    cacheReadTokens: count(u.cache_read_input_tokens, 'usage.cache_read_input_tokens'),
+    cacheWrite5mTokens: w5,
+    cacheWrite1hTokens: w1,
+  }
+  return withTier(usage, u.service_tier)
+}
+
+/** OpenAI Chat Completions `usage`. */
+export function fromOpenAIChatUsage(u: Rec): Usage {
+  const prompt = count(u.prompt_tokens, 'usage.prompt_tokens')
+  const details = isRec(u.prompt_tokens_details) ? u.prompt_tokens_details : {}
+  const outDetails = isRec(u.completion_tokens_details) ? u.completion_tokens_details : {}
+  const cached = Math.min(
+    prompt,
+    count(details.cached_tokens, 'usage.prompt_tokens_details.cached_tokens')
+  )
+  return {
+    inputTokens: prompt - cached,
+    outputTokens: count(u.completion_tokens, 'usage.completion_tokens'),
+    cacheReadTokens: cached,
+    reasoningTokens: count(
+      outDetails.reasoning_tokens,
+      'usage.completion_tokens_details.reasoning_tokens'
+    ),
+  }
+}
+
+/** OpenAI Responses `usage`. */
+export function fromOpenAIResponsesUsage(u: Rec): Usage {
+  const input = count(u.input_tokens, 'usage.input_tokens')
+  const details = isRec(u.input_tokens_details) ? u.input_tokens_details : {}
+  const outDetails = isRec(u.output_tokens_details) ? u.output_tokens_details : {}
+  const cached = Math.min(
+    input,
+    count(details.cached_tokens, 'usage.input_tokens_details.cached_tokens')
+  )
+  return {
+    inputTokens: input - cached,
+    outputTokens: count(u.output_tokens, 'usage.output_tokens'),
+    cacheReadTokens: cached,
+    reasoningTokens: count(
+      outDetails.reasoning_tokens,
+      'usage.output_tokens_details.reasoning_tokens'
+    ),
+  }
+}
+
+/**
+ * Turns any usage object into `Usage`: a `Usage` is checked and returned; an object with
+ * `prompt_tokens` is OpenAI Chat; one with `input_tokens_details`, `output_tokens_details` or
+ * `total_tokens` is OpenAI Responses; any other object with `input_tokens` is Anthropic (the two
+ * `input_tokens` shapes differ only when cached tokens are present, and each then has its own detail
+ * fields). Throws `InvalidOptionsError` naming the bad field.
+ */
+export function normalizeUsage(raw: unknown): Usage {
+  if (!isRec(raw)) throw new InvalidOptionsError('usage', 'must be a usage object')
+  if ('inputTokens' in raw || 'outputTokens' in raw) {
+    const tier = raw.serviceTier
+    if (tier !== undefined && toServiceTier(tier) !== tier) {
+      throw new InvalidOptionsError(
+        'usage.serviceTier',
+        "must be 'standard', 'batch', 'priority' or 'flex'"
+      )
+    }
+    const usage: Usage = {
+      inputTokens: count(raw.inputTokens, 'usage.inputTokens'),
+      outputTokens: count(raw.outputTokens, 'usage.outputTokens'),
+      cacheReadTokens: count(raw.cacheReadTokens, 'usage.cacheReadTokens'),
+      cacheWrite5mTokens: count(raw.cacheWrite5mTokens, 'usage.cacheWrite5mTokens'),
+      cacheWrite1hTokens: count(raw.cacheWrite1hTokens, 'usage.cacheWrite1hTokens'),
+      reasoningTokens: count(raw.reasoningTokens, 'usage.reasoningTokens'),
+      ...(tier === undefined ? {} : { serviceTier: tier as ServiceTier }),
+      ...(raw.estimated === true ? { estimated: true } : {}),
+    }
+    return usage
+  }
+  if ('prompt_tokens' in raw) return fromOpenAIChatUsage(raw)
+  if ('input_tokens_details' in raw || 'output_tokens_details' in raw || 'total_tokens' in raw) {
+    return fromOpenAIResponsesUsage(raw)
+  }
+  if ('input_tokens' in raw || 'output_tokens' in raw) return fromAnthropicUsage(raw)
+  throw new InvalidOptionsError('usage', 'is not a recognised usage object')
+}
+
+/** The request's whole input: plain input + cache writes + cache reads (decides long-context tiers). */
+export function totalInputTokens(u: Usage): number {
+  return (
+    u.inputTokens +
+    (u.cacheReadTokens ?? 0) +
+    (u.cacheWrite5mTokens ?? 0) +
+    (u.cacheWrite1hTokens ?? 0)
+  )
+}

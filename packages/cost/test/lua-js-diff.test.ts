@@ -1,0 +1,116 @@
+/**
+ * Differential test of the budget ops' two bodies with full time precision: each Lua script (its
+ * server-clock prelude swapped for a fixed `nowMs` passed as the last ARGV) runs on a real
+ * redis-server, its JS twin on memoryStore with the same injected clock. Over seeded random sequences
+ * of reserve (hard, soft, dry), settle, release and spend calls with clock steps that cross
+ * reservation TTLs and rolling-window buckets, every decoded reply must be identical.
+ */
+import { LUA_NOW_MS, memoryStore } from '@aikit/core'
+import { type RedisServer, startRedis } from '@aikit/testing/redis'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { releaseOp, reserveOp, settleOp, spendOp } from '../src/budget-ops.js'
+
+let server: RedisServer
+let client: Redis
+
+beforeAll(async () => {
+  server = await startRedis()
+  client = server.client({ maxRetriesPerRequest: 1 })
+})
+
+afterAll(async () => {
+  await server?.stop()
+})
+
+const fixedClock = (lua: string) => lua.replace(LUA_NOW_MS, 'local nowMs = tonumber(ARGV[#ARGV])\n')
+
+function rng(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const HOUR = 3_600_000
+const BUCKET = HOUR / 60
+
+describe('budget ops: Lua on redis-server and JS on memoryStore agree step by step', () => {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    it(`seed ${seed}`, async () => {
+      const random = rng(seed)
+      const int = (n: number) => Math.floor(random() * n)
+      let now = 1_800_000_000_000 + int(HOUR)
+      const dayEnd = now + 3 * 86_400_000
+      const mem = memoryStore({ prefix: `d${seed}`, now: () => now })
+      const subject = `user:${seed}`
+      const res = mem.key(subject, 'budget', 'res')
+      const keys = [
+        res,
+        mem.key(subject, 'budget', 'day', 'd'),
+        mem.key(subject, 'budget', 'rolling', 'r'),
+      ]
+      const limits = [
+        { limitMicros: 5_000, kind: 'c' as const, a: dayEnd, b: 0 },
+        { limitMicros: 2_000, kind: 'r' as const, a: HOUR, b: BUCKET },
+      ]
+      const settleLimits = [
+        { kind: 'c' as const, a: dayEnd + 86_400_000, b: dayEnd },
+        { kind: 'r' as const, a: HOUR, b: BUCKET },
+      ]
+      const live: { id: string; amount: number; exp: number }[] = []
+      const run = async <I, O>(
+        op: { lua: string; encode: (i: I) => readonly string[]; decode: (r: never) => O },
+        opKeys: string[],
+        input: I
+      ) => {
+        const fromMemory = await mem.run(op as never, opKeys, input)
+        const raw = await client.eval(
+          fixedClock(op.lua),
+          opKeys.length,
+          ...opKeys,
+          ...op.encode(input),
+          String(now)
+        )
+        const fromRedis = op.decode(raw as never)
+        expect(fromRedis).toEqual(fromMemory)
+        return fromMemory as O
+      }
+      for (let step = 0; step < 120; step++) {
+        now += [0, 1, 1000, 60_000, 7 * 60_000, 40 * 60_000][int(6)] as number
+        const action = int(10)
+        if (action < 5) {
+          const id = `r${step}`
+          const amount = 1 + int(900)
+          const ttlMs = (1 + int(10)) * 60_000
+          const mode = (['hard', 'hard', 'soft', 'dry'] as const)[int(4)] as 'hard' | 'soft' | 'dry'
+          const r = await run(reserveOp, keys, { id, amountMicros: amount, ttlMs, mode, limits })
+          if (r.ok && mode !== 'dry') live.push({ id, amount, exp: r.nowMs + ttlMs })
+        } else if (action < 8 && live.length > 0) {
+          const [h] = live.splice(int(live.length), 1)
+          await run(settleOp, keys, {
+            id: h!.id,
+            heldMicros: h!.amount,
+            expiresAt: h!.exp,
+            actualMicros: int(1200),
+            model: ['gpt-4o', 'claude-haiku-4-5'][int(2)] as string,
+            limits: settleLimits,
+          })
+        } else if (action < 9 && live.length > 0) {
+          const [h] = live.splice(int(live.length), 1)
+          await run(releaseOp, [res], { id: h!.id, heldMicros: h!.amount, expiresAt: h!.exp })
+        } else {
+          const which = int(2)
+          await run(spendOp, [res, keys[1 + which] as string], {
+            kind: limits[which]!.kind,
+            a: limits[which]!.a,
+            b: limits[which]!.b,
+          })
+        }
+      }
+    })
+  }
+})
