@@ -74,6 +74,16 @@ describe('batching', () => {
     expect(log.evals).toBe(1)
   })
 
+  it('splits a burst into script calls of at most 64 calls', async () => {
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b5', commandTimeoutMs: 5_000 })
+    const replies = await Promise.all(
+      Array.from({ length: 150 }, () => store.run(incr, [store.key('burst')], 1))
+    )
+    expect([...replies].sort((a, b) => a - b)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1))
+    expect(log.shas).toHaveLength(3) // 64 + 64 + 22
+  })
+
   it('a lone call is a plain EVALSHA of the op itself', async () => {
     const log = await recordingClient()
     const store = redisStore(log.client, { prefix: 'b2', commandTimeoutMs: 5_000 })

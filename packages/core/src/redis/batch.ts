@@ -61,6 +61,9 @@ return out
 `
 }
 
+/** Most calls sent in one script call. */
+const MAX_BATCH = 64
+
 const wrappers = new WeakMap<object, { readonly lua: string }>()
 
 function wrapperOf(op: { readonly lua: string }): { readonly lua: string } {
@@ -116,7 +119,11 @@ export function batchedEval(client: ScriptClient): BatchedEval {
   const flush = (): void => {
     const batch = queue
     queue = new Map()
-    for (const [op, calls] of batch) send(op, calls)
+    for (const [op, calls] of batch) {
+      // Bounded script calls: a burst of thousands becomes several, so no single call holds the
+      // server (single-threaded) for long, and one reply stays small.
+      for (let i = 0; i < calls.length; i += MAX_BATCH) send(op, calls.slice(i, i + MAX_BATCH))
+    }
   }
 
   return (op, keys, argv) =>
