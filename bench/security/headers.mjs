@@ -1,0 +1,141 @@
+// securityHeaders() against helmet, measured in one run with autocannon on 127.0.0.1 (the
+// pattern of bench/protocol/run.mjs: one child-process server per variant, variants interleaved
+// and rotated over rounds, medians of per-round paired ratios). Build first:
+//   pnpm --filter @aikit/core --filter @aikit/adapters --filter @aikit/security build
+// Usage: node bench/security/headers.mjs [--seconds 3] [--rounds 3] [--connections 50] [--no-inject]
+// Targets: Fastify + ours >= 0.85x bare Fastify; Express + ours >= 1.0x Express + helmet.
+import { spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+const seconds = arg('seconds', 3)
+const rounds = arg('rounds', 3)
+const connections = arg('connections', 50)
+const frameworks = ['fastify', 'express']
+const modes = ['bare', 'helmet', 'aikit', 'adapter']
+const LABELS = {
+  bare: 'bare route',
+  helmet: '+ helmet (fastify: @fastify/helmet)',
+  aikit: '+ aikit securityHeaders()',
+  adapter: '+ aikit adapter, no-op middleware',
+}
+
+function startServer(variant) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'headers-server.mjs'), variant], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    child.once('error', reject)
+    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)))
+    child.stdout.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }))
+  })
+}
+
+function serverCpu(child) {
+  return new Promise((resolve) => {
+    child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).cpuMicros))
+    child.stdin.write('cpu\n')
+  })
+}
+
+async function measure(variant) {
+  const { child, port } = await startServer(variant)
+  try {
+    const url = `http://127.0.0.1:${port}/`
+    await autocannon({ url, connections, duration: 1 }) // warm-up (JIT, sockets)
+    const cpuBefore = await serverCpu(child)
+    const result = await autocannon({ url, connections, duration: seconds })
+    const cpuAfter = await serverCpu(child)
+    if (result.non2xx > 0 || result.errors > 0) {
+      throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+    }
+    return {
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      cpuPerReq: (cpuAfter - cpuBefore) / result.requests.total,
+    }
+  } finally {
+    child.removeAllListeners('exit')
+    child.kill('SIGTERM')
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const samples = {}
+const vsBare = {} // variant → [req/s ratio vs bare in the same round]
+const vsHelmet = {} // variant → [req/s ratio vs helmet in the same round]
+const capVsBare = {} // variant → [CPU-per-request ratio vs bare in the same round]
+const capVsHelmet = {}
+const push = (o, k, v) => {
+  if (!o[k]) o[k] = []
+  o[k].push(v)
+}
+for (let round = 0; round < rounds; round++) {
+  for (const fw of frameworks) {
+    const order = modes.map((_, i) => modes[(i + round) % modes.length])
+    const thisRound = {}
+    for (const mode of order) {
+      const variant = `${fw}-${mode}`
+      const r = await measure(variant)
+      thisRound[mode] = r
+      push(samples, variant, r)
+      process.stderr.write(
+        `round ${round + 1}/${rounds} ${variant}: ${Math.round(r.rps)} req/s, ${r.cpuPerReq.toFixed(1)} µs CPU/req\n`
+      )
+    }
+    for (const mode of modes) {
+      const variant = `${fw}-${mode}`
+      push(vsBare, variant, thisRound[mode].rps / thisRound.bare.rps)
+      push(vsHelmet, variant, thisRound[mode].rps / thisRound.helmet.rps)
+      push(capVsBare, variant, thisRound.bare.cpuPerReq / thisRound[mode].cpuPerReq)
+      push(capVsHelmet, variant, thisRound.helmet.cpuPerReq / thisRound[mode].cpuPerReq)
+    }
+  }
+}
+
+const rows = []
+for (const fw of frameworks) {
+  for (const mode of modes) {
+    const variant = `${fw}-${mode}`
+    const s = samples[variant]
+    rows.push({
+      variant: `${fw} ${LABELS[mode]}`,
+      'req/s (median)': Math.round(median(s.map((x) => x.rps))),
+      'p99 ms': median(s.map((x) => x.p99)),
+      'µs CPU/req': median(s.map((x) => x.cpuPerReq)).toFixed(1),
+      'vs bare': median(vsBare[variant]).toFixed(3),
+      'vs helmet': median(vsHelmet[variant]).toFixed(3),
+      'capacity vs bare': median(capVsBare[variant]).toFixed(3),
+      'capacity vs helmet': median(capVsHelmet[variant]).toFixed(3),
+    })
+  }
+}
+console.log(
+  `\nSecurity headers: ${connections} connections, ${seconds}s x ${rounds} rounds, Node ${process.version}` +
+    '\nratios: median over rounds of (variant / reference measured in the same round);' +
+    '\ncapacity: from the server process CPU time per request (steadier on a shared 2-core box)'
+)
+console.table(rows)
+const fastifyVsBare = median(vsBare['fastify-aikit'])
+const expressVsHelmet = median(vsHelmet['express-aikit'])
+const fastifyCap = median(capVsBare['fastify-aikit'])
+const expressCap = median(capVsHelmet['express-aikit'])
+console.log(
+  `fastify + aikit vs bare fastify: ${fastifyVsBare.toFixed(3)} req/s, ${fastifyCap.toFixed(3)} capacity (target >= 0.85)` +
+    `\nexpress + aikit vs express + helmet: ${expressVsHelmet.toFixed(3)} req/s, ${expressCap.toFixed(3)} capacity (target >= 1.0)`
+)
+
+// The same variants measured in-process (CPU per request, no sockets), unless --no-inject.
+if (!process.argv.includes('--no-inject')) {
+  await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'headers-inject.mjs')], { stdio: 'inherit' })
+    child.once('error', reject)
+    child.once('exit', resolve)
+  })
+}

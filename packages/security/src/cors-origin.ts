@@ -1,0 +1,141 @@
+/**
+ * @module cors-origin
+ * Compiles the `origin` option of `cors()` into one matcher. Exact origins are normalised the way
+ * browsers serialise them (lower-case scheme and host, no default port) and looked up in a Set;
+ * `https://*.example.com` patterns and user RegExps are anchored here (`^(?:…)$`, without the `g`
+ * and `y` flags, whose `lastIndex` would make `test()` alternate). `Origin: null` (sandboxed
+ * iframes, `file:`, some redirects) never matches, and a configuration that would let it match is
+ * refused.
+ */
+import { type Context, InvalidOptionsError } from '@aikit/core'
+
+/** Decides per request; must return exactly `true` to allow. */
+export type CorsOriginFunction = (origin: string, ctx: Context) => boolean | Promise<boolean>
+
+/**
+ * Which origins may read responses: `'*'` (any, without credentials), `true` (reflect any, without
+ * credentials), an exact origin `'https://app.example.com'`, a pattern `'https://*.example.com'`
+ * (one or more subdomain labels, same scheme), a RegExp (anchored for you), a list of these, or a
+ * function.
+ */
+export type CorsOrigin =
+  | '*'
+  | true
+  | string
+  | RegExp
+  | readonly (string | RegExp)[]
+  | CorsOriginFunction
+
+/** The compiled matcher. */
+export type OriginMatcher =
+  | { kind: 'any' }
+  | { kind: 'reflect' }
+  | { kind: 'list'; test: (origin: string) => boolean }
+  | { kind: 'fn'; fn: CorsOriginFunction }
+
+const ORIGIN = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/
+const WILDCARD = /^([a-z][a-z0-9+.-]*):\/\/\*\.((?:[a-z0-9-]+\.)*[a-z0-9-]+)(?::(\d{1,5}))?$/
+const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' }
+const MAX_ORIGIN_LENGTH = 2048
+
+/** Normalises a serialised origin, or returns undefined when it is not one (`null`, paths, junk). */
+export function normalizeOrigin(value: string): string | undefined {
+  if (value.length > MAX_ORIGIN_LENGTH) return undefined
+  const m = ORIGIN.exec(value.toLowerCase())
+  if (m === null) return undefined
+  const [, scheme, host, port] = m
+  if (port !== undefined && (Number(port) > 65_535 || DEFAULT_PORTS[scheme!] === port)) {
+    return Number(port) > 65_535 ? undefined : `${scheme}://${host}`
+  }
+  return port === undefined ? `${scheme}://${host}` : `${scheme}://${host}:${port}`
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+function anchored(re: RegExp, field: string): RegExp {
+  const flags = re.flags.replace(/[gy]/g, '')
+  const compiled = new RegExp(`^(?:${re.source})$`, flags)
+  if (compiled.test('null'))
+    throw new InvalidOptionsError(field, 'must not match the origin `null`')
+  return compiled
+}
+
+/** Compiles one list entry into an exact origin (string) or an anchored pattern. */
+function compileEntry(entry: unknown, field: string): string | RegExp {
+  if (entry instanceof RegExp) return anchored(entry, field)
+  if (typeof entry !== 'string') {
+    throw new InvalidOptionsError(field, 'must be an origin string or a RegExp')
+  }
+  if (entry.toLowerCase() === 'null') {
+    throw new InvalidOptionsError(field, 'must not be `null`: any sandboxed page sends that origin')
+  }
+  const w = WILDCARD.exec(entry.toLowerCase())
+  if (w !== null) {
+    const [, scheme, domain, port] = w
+    const portPart = port === undefined || DEFAULT_PORTS[scheme!] === port ? '' : `:${port}`
+    return new RegExp(
+      `^${escapeRegExp(scheme!)}://(?:[a-z0-9-]+\\.)+${escapeRegExp(domain!)}${escapeRegExp(portPart)}$`
+    )
+  }
+  const exact = normalizeOrigin(entry)
+  if (exact === undefined) {
+    throw new InvalidOptionsError(
+      field,
+      "must be an origin like 'https://app.example.com' (no path), or 'https://*.example.com'"
+    )
+  }
+  return exact
+}
+
+/** Compiles the `origin` option. `credentials` forbids `'*'` and reflect-all. */
+export function compileOrigin(origin: unknown, credentials: boolean): OriginMatcher {
+  if (origin === '*' || origin === true) {
+    if (credentials) {
+      throw new InvalidOptionsError(
+        'origin',
+        `${origin === '*' ? "'*'" : 'true (reflect any origin)'} cannot be combined with credentials: true; list the allowed origins`
+      )
+    }
+    return origin === '*' ? { kind: 'any' } : { kind: 'reflect' }
+  }
+  if (typeof origin === 'function') return { kind: 'fn', fn: origin as CorsOriginFunction }
+  const entries: unknown[] = Array.isArray(origin) ? origin : [origin]
+  if (origin === undefined || origin === false || entries.length === 0) {
+    throw new InvalidOptionsError('origin', 'is required: origins, patterns, a function, or "*"')
+  }
+  const exact = new Set<string>()
+  const patterns: RegExp[] = []
+  entries.forEach((entry, i) => {
+    const compiled = compileEntry(entry, Array.isArray(origin) ? `origin[${i}]` : 'origin')
+    if (typeof compiled === 'string') exact.add(compiled)
+    else patterns.push(compiled)
+  })
+  const test = (value: string): boolean => {
+    const normalized = normalizeOrigin(value)
+    if (normalized === undefined) return false
+    if (exact.has(normalized)) return true
+    for (const p of patterns) if (p.test(normalized)) return true
+    return false
+  }
+  return { kind: 'list', test }
+}
+
+/** True when `origin` (the request's Origin header) is allowed. `null` and malformed origins never are. */
+export async function originAllowed(
+  matcher: OriginMatcher,
+  origin: string,
+  ctx: Context
+): Promise<boolean> {
+  if (normalizeOrigin(origin) === undefined) return false
+  switch (matcher.kind) {
+    case 'any':
+    case 'reflect':
+      return true
+    case 'list':
+      return matcher.test(origin)
+    case 'fn':
+      return (await matcher.fn(origin, ctx)) === true
+  }
+}

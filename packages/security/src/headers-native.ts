@@ -1,0 +1,105 @@
+/**
+ * @module headers-native
+ * Fast paths for headers under the Node adapters. Their contexts expose the framework's response:
+ * Fastify's `reply` (`FastifyContext.reply`) and the native `ServerResponse` (`NodeContext.res`,
+ * node:http and Express). A header put there before `next()` stays on every response the adapter
+ * or the framework writes (the kit's JSON errors included), like helmet's, and costs less than
+ * `ctx.setHeader`, which keeps a pending entry and copies it when the head is written
+ * (bench/security/headers.mjs measures it). On Fastify, `reply.header()` also keeps Node on its
+ * fast `writeHead(status, headers)` path, which any `res.setHeader` call leaves. The Web path
+ * (Next) has neither and uses `ctx.setHeader`.
+ */
+import type { Context } from '@aikit/core'
+
+/** Sets one response header. */
+export type HeaderSink = { set(name: string, value: string): void }
+
+interface FastifyReplyLike {
+  header(name: string, value: string): unknown
+  raw: { headersSent: boolean }
+}
+
+interface NodeResponseLike {
+  setHeader(name: string, value: string): unknown
+  removeHeader(name: string): void
+  headersSent: boolean
+}
+
+/** The Fastify reply, when the adapter is Fastify and the head is not written. */
+function fastifyReply(ctx: Context): FastifyReplyLike | undefined {
+  const reply = (ctx as unknown as { reply?: Partial<FastifyReplyLike> }).reply
+  if (
+    reply === undefined ||
+    typeof reply.header !== 'function' ||
+    reply.raw?.headersSent !== false
+  ) {
+    return undefined
+  }
+  return reply as FastifyReplyLike
+}
+
+/** The request's native Node response when the adapter exposes one and its head is not written. */
+export function nativeResponse(ctx: Context): NodeResponseLike | undefined {
+  const res = (ctx as unknown as { res?: Partial<NodeResponseLike> }).res
+  if (
+    res === undefined ||
+    typeof res.setHeader !== 'function' ||
+    typeof res.removeHeader !== 'function' ||
+    res.headersSent !== false
+  ) {
+    return undefined
+  }
+  return res as NodeResponseLike
+}
+
+/** Sets headers `names[i]: values[i]` through the cheapest path the adapter offers. */
+export function setHeaders(
+  ctx: Context,
+  names: readonly string[],
+  values: readonly string[]
+): void {
+  const n = names.length
+  const reply = fastifyReply(ctx)
+  if (reply !== undefined) {
+    for (let i = 0; i < n; i++) reply.header(names[i]!, values[i]!)
+    return
+  }
+  const res = nativeResponse(ctx)
+  if (res !== undefined) {
+    for (let i = 0; i < n; i++) res.setHeader(names[i]!, values[i]!)
+    return
+  }
+  for (let i = 0; i < n; i++) ctx.setHeader(names[i]!, values[i]!)
+}
+
+/** Sets one header through the cheapest path the adapter offers. */
+export function setHeader(ctx: Context, name: string, value: string): void {
+  const reply = fastifyReply(ctx)
+  if (reply !== undefined) {
+    reply.header(name, value)
+    return
+  }
+  const res = nativeResponse(ctx)
+  if (res !== undefined) res.setHeader(name, value)
+  else ctx.setHeader(name, value)
+}
+
+/**
+ * Adds a `Set-Cookie` header without replacing the route's own cookies where the framework
+ * allows it: Fastify's `reply.header('set-cookie')` and Node's `res.appendHeader` append (so do
+ * Express' `res.cookie` and `@fastify/cookie` afterwards). Elsewhere (Next) it is a pending
+ * header, which a `Set-Cookie` set by the route itself replaces.
+ */
+export function appendSetCookie(ctx: Context, value: string): void {
+  const reply = fastifyReply(ctx)
+  if (reply !== undefined) {
+    reply.header('set-cookie', value)
+    return
+  }
+  const res = nativeResponse(ctx) as (NodeResponseLike & { appendHeader?: unknown }) | undefined
+  if (res !== undefined && typeof res.appendHeader === 'function') {
+    ;(res.appendHeader as (name: string, value: string) => unknown).call(res, 'Set-Cookie', value)
+    return
+  }
+  ctx.setHeader('Set-Cookie', value)
+}

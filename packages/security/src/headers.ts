@@ -1,0 +1,224 @@
+/**
+ * @module headers
+ * `securityHeaders()`: helmet 8's default header set with the same values (a golden test compares
+ * them header by header), each one overridable or removable, plus an opt-in `Permissions-Policy`.
+ * Headers go through `ctx.setHeader`, so the adapters put them on every response of the request:
+ * the route's, and the kit's own 400/403/413/429/500 errors from any middleware after this one or
+ * from the route (the Web `Headers` path of Next included). Static values are built once here.
+ */
+import { InvalidOptionsError, type Middleware } from '@aikit/core'
+import { type CompiledCsp, type ContentSecurityPolicyOptions, compileCsp } from './csp.js'
+import { nativeResponse, setHeaders } from './headers-native.js'
+import {
+  type CrossOriginEmbedderPolicyOptions,
+  type CrossOriginOpenerPolicyOptions,
+  type CrossOriginResourcePolicyOptions,
+  coepValue,
+  coopValue,
+  corpValue,
+  hstsValue,
+  type ReferrerPolicyOptions,
+  referrerPolicyValue,
+  type StrictTransportSecurityOptions,
+  type Toggle,
+  toggle,
+  type XDnsPrefetchControlOptions,
+  type XFrameOptionsOptions,
+  type XPermittedCrossDomainPoliciesOptions,
+  xFrameOptionsValue,
+  xPermittedValue,
+} from './headers-options.js'
+import { type PermissionsPolicyOptions, permissionsPolicyValue } from './headers-permissions.js'
+
+/**
+ * Options of `securityHeaders()`. Each header takes `false` (not sent), `true` (its default) or its
+ * options object. Names are helmet 8's; its legacy aliases (`hsts`, `frameguard`, …) are refused
+ * with a hint.
+ */
+export interface SecurityHeadersOptions {
+  /** `Content-Security-Policy` (helmet's default policy). @default true */
+  contentSecurityPolicy?: Toggle<ContentSecurityPolicyOptions>
+  /** `Cross-Origin-Embedder-Policy: require-corp`. @default false (off since helmet 7) */
+  crossOriginEmbedderPolicy?: Toggle<CrossOriginEmbedderPolicyOptions>
+  /** `Cross-Origin-Opener-Policy: same-origin`. @default true */
+  crossOriginOpenerPolicy?: Toggle<CrossOriginOpenerPolicyOptions>
+  /** `Cross-Origin-Resource-Policy: same-origin`. @default true */
+  crossOriginResourcePolicy?: Toggle<CrossOriginResourcePolicyOptions>
+  /** `Origin-Agent-Cluster: ?1`. @default true */
+  originAgentCluster?: boolean
+  /** `Referrer-Policy: no-referrer`. @default true */
+  referrerPolicy?: Toggle<ReferrerPolicyOptions>
+  /** `Strict-Transport-Security: max-age=31536000; includeSubDomains`. @default true */
+  strictTransportSecurity?: Toggle<StrictTransportSecurityOptions>
+  /** `X-Content-Type-Options: nosniff`. @default true */
+  xContentTypeOptions?: boolean
+  /** `X-DNS-Prefetch-Control: off`. @default true */
+  xDnsPrefetchControl?: Toggle<XDnsPrefetchControlOptions>
+  /** `X-Download-Options: noopen`. @default true */
+  xDownloadOptions?: boolean
+  /** `X-Frame-Options: SAMEORIGIN`. @default true */
+  xFrameOptions?: Toggle<XFrameOptionsOptions>
+  /** `X-Permitted-Cross-Domain-Policies: none`. @default true */
+  xPermittedCrossDomainPolicies?: Toggle<XPermittedCrossDomainPoliciesOptions>
+  /**
+   * Remove `X-Powered-By` (Express sets it before any middleware runs). Works on Node responses;
+   * under Next set `poweredByHeader: false` in `next.config`. @default true
+   */
+  xPoweredBy?: boolean
+  /** `X-XSS-Protection: 0` (turns the old, exploitable XSS auditor off). @default true */
+  xXssProtection?: boolean
+  /** `Permissions-Policy` (`true`: `PERMISSIONS_POLICY_PRESET`). @default false */
+  permissionsPolicy?: Toggle<PermissionsPolicyOptions>
+}
+
+const KNOWN = new Set([
+  'contentSecurityPolicy',
+  'crossOriginEmbedderPolicy',
+  'crossOriginOpenerPolicy',
+  'crossOriginResourcePolicy',
+  'originAgentCluster',
+  'referrerPolicy',
+  'strictTransportSecurity',
+  'xContentTypeOptions',
+  'xDnsPrefetchControl',
+  'xDownloadOptions',
+  'xFrameOptions',
+  'xPermittedCrossDomainPolicies',
+  'xPoweredBy',
+  'xXssProtection',
+  'permissionsPolicy',
+])
+
+const HELMET_ALIASES: Record<string, string> = {
+  hsts: 'strictTransportSecurity',
+  noSniff: 'xContentTypeOptions',
+  dnsPrefetchControl: 'xDnsPrefetchControl',
+  ieNoOpen: 'xDownloadOptions',
+  frameguard: 'xFrameOptions',
+  permittedCrossDomainPolicies: 'xPermittedCrossDomainPolicies',
+  hidePoweredBy: 'xPoweredBy',
+  xssFilter: 'xXssProtection',
+}
+
+function flag(o: SecurityHeadersOptions, key: keyof SecurityHeadersOptions): boolean {
+  const v = o[key]
+  if (v === undefined) return true
+  if (typeof v !== 'boolean') throw new InvalidOptionsError(key, 'must be a boolean')
+  return v
+}
+
+/** The resolved header list of `securityHeaders(options)`; exported for tests and the golden check. */
+export interface ResolvedSecurityHeaders {
+  /** Static headers in helmet's order: [name, value]. */
+  readonly headers: readonly (readonly [string, string])[]
+  /** The CSP, or undefined when turned off. */
+  readonly csp: CompiledCsp | undefined
+  /** Whether `X-Powered-By` is removed. */
+  readonly removePoweredBy: boolean
+}
+
+/** Validates `securityHeaders` options and builds every static header value. */
+export function resolveSecurityHeaders(
+  options: SecurityHeadersOptions = {}
+): ResolvedSecurityHeaders {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  for (const key of Object.keys(options)) {
+    if (KNOWN.has(key)) continue
+    const alias = HELMET_ALIASES[key]
+    throw new InvalidOptionsError(
+      key,
+      alias === undefined
+        ? 'is not a securityHeaders option'
+        : `is helmet's legacy alias; use \`${alias}\``
+    )
+  }
+  const o = options
+  const headers: [string, string][] = []
+  const cspOptions = toggle<ContentSecurityPolicyOptions>(
+    'contentSecurityPolicy',
+    o.contentSecurityPolicy,
+    true
+  )
+  const csp = cspOptions === undefined ? undefined : compileCsp(cspOptions, 'contentSecurityPolicy')
+
+  const coep = toggle<CrossOriginEmbedderPolicyOptions>(
+    'crossOriginEmbedderPolicy',
+    o.crossOriginEmbedderPolicy,
+    false
+  )
+  if (coep) headers.push(['Cross-Origin-Embedder-Policy', coepValue(coep)])
+  const coop = toggle<CrossOriginOpenerPolicyOptions>(
+    'crossOriginOpenerPolicy',
+    o.crossOriginOpenerPolicy,
+    true
+  )
+  if (coop) headers.push(['Cross-Origin-Opener-Policy', coopValue(coop)])
+  const corp = toggle<CrossOriginResourcePolicyOptions>(
+    'crossOriginResourcePolicy',
+    o.crossOriginResourcePolicy,
+    true
+  )
+  if (corp) headers.push(['Cross-Origin-Resource-Policy', corpValue(corp)])
+  if (flag(o, 'originAgentCluster')) headers.push(['Origin-Agent-Cluster', '?1'])
+  const referrer = toggle<ReferrerPolicyOptions>('referrerPolicy', o.referrerPolicy, true)
+  if (referrer) headers.push(['Referrer-Policy', referrerPolicyValue(referrer)])
+  const hsts = toggle<StrictTransportSecurityOptions>(
+    'strictTransportSecurity',
+    o.strictTransportSecurity,
+    true
+  )
+  if (hsts) headers.push(['Strict-Transport-Security', hstsValue(hsts, 'strictTransportSecurity')])
+  if (flag(o, 'xContentTypeOptions')) headers.push(['X-Content-Type-Options', 'nosniff'])
+  const dns = toggle<XDnsPrefetchControlOptions>('xDnsPrefetchControl', o.xDnsPrefetchControl, true)
+  if (dns) headers.push(['X-DNS-Prefetch-Control', dns.allow ? 'on' : 'off'])
+  if (flag(o, 'xDownloadOptions')) headers.push(['X-Download-Options', 'noopen'])
+  const xfo = toggle<XFrameOptionsOptions>('xFrameOptions', o.xFrameOptions, true)
+  if (xfo) headers.push(['X-Frame-Options', xFrameOptionsValue(xfo, 'xFrameOptions')])
+  const xpcdp = toggle<XPermittedCrossDomainPoliciesOptions>(
+    'xPermittedCrossDomainPolicies',
+    o.xPermittedCrossDomainPolicies,
+    true
+  )
+  if (xpcdp) {
+    headers.push([
+      'X-Permitted-Cross-Domain-Policies',
+      xPermittedValue(xpcdp, 'xPermittedCrossDomainPolicies'),
+    ])
+  }
+  const removePoweredBy = flag(o, 'xPoweredBy')
+  if (flag(o, 'xXssProtection')) headers.push(['X-XSS-Protection', '0'])
+  const pp = toggle<PermissionsPolicyOptions>('permissionsPolicy', o.permissionsPolicy, false)
+  if (pp) headers.push(['Permissions-Policy', permissionsPolicyValue(pp, 'permissionsPolicy')])
+  return { headers, csp, removePoweredBy }
+}
+
+/**
+ * Sets helmet 8's security headers on every response. Put it first in the chain: the headers are
+ * then also on every error response the kit sends after it (CSRF 403, body limit 413, rate limit
+ * 429, validation 400, 500). A header the route sets itself wins, as with helmet.
+ *
+ * ```ts
+ * app.use(toExpress(securityHeaders({ permissionsPolicy: true, contentSecurityPolicy: { nonce: true } })))
+ * ```
+ */
+export function securityHeaders(options: SecurityHeadersOptions = {}): Middleware {
+  const { headers, csp, removePoweredBy } = resolveSecurityHeaders(options)
+  const names = headers.map((h) => h[0])
+  const values = headers.map((h) => h[1])
+  // A static policy joins the other static headers (one loop); a per-request one is applied first.
+  let applyCsp = csp?.apply
+  if (csp?.staticValue !== undefined) {
+    names.unshift(csp.headerName)
+    values.unshift(csp.staticValue)
+    applyCsp = undefined
+  }
+  return async function securityHeaders(ctx, next) {
+    if (applyCsp !== undefined) applyCsp(ctx)
+    setHeaders(ctx, names, values)
+    // Express sets X-Powered-By on the native response before any middleware runs.
+    if (removePoweredBy) nativeResponse(ctx)?.removeHeader('X-Powered-By')
+    await next()
+  }
+}

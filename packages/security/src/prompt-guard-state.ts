@@ -1,0 +1,12 @@
+/**
+ * @module prompt-guard-state
+ * Types `ctx.state.promptGuard` (set by `guard.middleware()`) by declaration merging.
+ */
+import type { InputGuardResult } from './prompt-guard.js'
+
+declare module '@aikit/core' {
+  interface AikitState {
+    /** The prompt guard's verdict on this request's LLM input (findings, redacted messages). */
+    promptGuard?: InputGuardResult
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * @module prompt-guard
+ * `promptGuard(options)`: checks LLM input and output with in-process rules (token budget,
+ * injection heuristics after normalisation, PII, leaked secrets, canary words) and an optional
+ * external detector (an ML classifier behind an async function). Each rule is `off`, `monitor`
+ * (reported, passes), `redact` (the span is censored) or `block` (400 `PROMPT_INJECTION` naming
+ * the rule). Usable as functions (`checkInput` / `checkOutput`, for LLM client wrappers) and as
+ * HTTP middleware (`guard.middleware()`).
+ *
+ * Findings never carry the matched text (it may be personal data or the attack itself).
+ */
+import {
+  type Context,
+  errorBody,
+  InvalidOptionsError,
+  isAikitError,
+  type Middleware,
+} from '@aikit/core'
+import { PromptInjectionError } from './data-errors.js'
+import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
+import {
+  isMessageList,
+  mapMessageTexts,
+  messageTexts,
+  type PromptMessage,
+} from './prompt-messages.js'
+import {
+  type HiddenSource,
+  INVISIBLE_CLASS,
+  normalizeText,
+  toWords,
+  unleet,
+} from './prompt-normalize.js'
+import { findPii, type PiiRuleId } from './prompt-pii.js'
+import { DEFAULT_SCANNER, findSecrets, redactSecrets } from './redact-patterns.js'
+import './prompt-guard-state.js'
+
+export { PromptInjectionError } from './data-errors.js'
+
+/** What a rule does when it matches. */
+export type GuardAction = 'off' | 'monitor' | 'redact' | 'block'
+
+/** Every rule id a finding can carry. */
+export type GuardRuleId =
+  | 'input.max-tokens'
+  | InjectionRuleId
+  | 'obfuscation.invisible'
+  | 'obfuscation.tag-characters'
+  | 'obfuscation.mixed-script'
+  | PiiRuleId
+  | 'secret'
+  | 'output.canary'
+  | 'detector'
+  | 'detector.error'
+
+/** Default action of each rule. */
+export const DEFAULT_GUARD_RULES: Readonly<Record<GuardRuleId, GuardAction>> = {
+  'input.max-tokens': 'block',
+  'injection.override': 'block',
+  'injection.prompt-leak': 'block',
+  'injection.jailbreak': 'block',
+  'injection.role-markers': 'block',
+  'injection.fake-turn': 'monitor',
+  'obfuscation.invisible': 'monitor',
+  'obfuscation.tag-characters': 'monitor',
+  'obfuscation.mixed-script': 'monitor',
+  'pii.email': 'monitor',
+  'pii.phone': 'monitor',
+  'pii.card': 'monitor',
+  'pii.iban': 'monitor',
+  secret: 'redact',
+  'output.canary': 'block',
+  detector: 'block',
+  'detector.error': 'monitor',
+}
+
+/** Verdict of an external detector: a boolean, or a flag with an optional score and label. */
+export type DetectorVerdict = boolean | { flagged: boolean; score?: number; label?: string }
+
+/** An external detector (llm-guard, Prompt Guard ONNX, Lakera, …). Must honour `signal`. */
+export type PromptDetector = (input: {
+  /** The text as given. */
+  text: string
+  /** The normalised text (NFKC, invisible characters removed, look-alikes folded, lower-case). */
+  normalized: string
+  kind: 'input' | 'output'
+  signal: AbortSignal
+}) => Promise<DetectorVerdict>
+
+/** Where a finding was seen. */
+export type FindingSource = 'text' | HiddenSource | 'rot13' | 'detector'
+
+/** One matched rule. Never holds the matched text. */
+export interface GuardFinding {
+  ruleId: GuardRuleId
+  /** The action taken (after `mode`). */
+  action: Exclude<GuardAction, 'off'>
+  /** Where it was seen: plain text, a decoded hidden text, or the detector. */
+  source: FindingSource
+  /** How many spans or characters matched, when countable. */
+  count?: number
+  /** The detector's score, if it gave one. */
+  score?: number
+  /** The detector's label, if it gave one. */
+  label?: string
+}
+
+/** The outcome of one check. */
+export interface GuardResult {
+  /** False when a `block` rule matched. */
+  allowed: boolean
+  /** Ids of the blocking rules (empty when allowed). */
+  blockedBy: GuardRuleId[]
+  findings: GuardFinding[]
+  /** The text with `redact` rules applied (messages: their checked texts joined by newlines). */
+  text: string
+  /** Estimated input tokens (characters ÷ 3, rounded up). */
+  estimatedTokens: number
+}
+
+/** The outcome of `checkInput` for messages: also the messages with `redact` rules applied. */
+export interface InputGuardResult<M extends PromptMessage = PromptMessage> extends GuardResult {
+  /** A redacted copy when something was redacted, else the same array; undefined for text. */
+  messages: M[] | undefined
+}
+
+/** Options of `promptGuard`. */
+export interface PromptGuardOptions {
+  /**
+   * Largest input accepted, in estimated tokens: characters ÷ 3, rounded up, over every message
+   * (all roles). That over-counts English (about 4 characters per token), so it errs towards
+   * refusing early; use `@aikit/cost`'s tokenizer for exact budgets. @default 32_000
+   */
+  maxInputTokens?: number
+  /** Per-rule actions, merged over `DEFAULT_GUARD_RULES`. @default {} */
+  rules?: Partial<Record<GuardRuleId, GuardAction>>
+  /** `monitor` turns every `block` into `monitor` (shadow mode to tune rules). @default 'enforce' */
+  mode?: 'enforce' | 'monitor'
+  /** Roles whose messages are checked for injection and PII. @default ['user', 'tool', 'function'] */
+  roles?: string[]
+  /** Secret words planted in the system prompt; seeing one in output means it leaked. @default [] */
+  canaries?: string[]
+  /** Replacement for redacted spans. @default '[redacted]' */
+  censor?: string
+  /** An external detector run on every checked text (after the built-in rules). @default none */
+  detector?: PromptDetector
+  /** Time allowed to the detector before it counts as failed. @default 2000 */
+  detectorTimeoutMs?: number
+  /** Called with the findings of every check that found something (for logs and metrics). @default none */
+  onFinding?: (event: {
+    kind: 'input' | 'output'
+    findings: GuardFinding[]
+    allowed: boolean
+  }) => void
+}
+
+/** Options of `guard.middleware()`. */
+export interface PromptGuardMiddlewareOptions {
+  /**
+   * Picks the LLM input from the JSON body. @default `body.messages` when it is a message list,
+   * else `body.prompt` or `body.input` when a string
+   */
+  extract?: (body: unknown, ctx: Context) => string | PromptMessage[] | undefined
+}
+
+/** The guard: functions for LLM wrappers, and a middleware. */
+export interface PromptGuard {
+  /** Checks a prompt or a message list. Never throws for content; see `assertInput`. */
+  checkInput<M extends PromptMessage>(input: string | M[]): Promise<InputGuardResult<M>>
+  /** Checks model output (secrets, PII, canaries, detector). */
+  checkOutput(text: string): Promise<GuardResult>
+  /** Like `checkInput`, but throws `PromptInjectionError` when blocked. */
+  assertInput<M extends PromptMessage>(input: string | M[]): Promise<InputGuardResult<M>>
+  /** Like `checkOutput`, but throws `PromptInjectionError` when blocked. */
+  assertOutput(text: string): Promise<GuardResult>
+  /** HTTP middleware checking the request's LLM input (400 `PROMPT_INJECTION` when blocked). */
+  middleware(options?: PromptGuardMiddlewareOptions): Middleware
+}
+
+const DEFAULTS = {
+  maxInputTokens: 32_000,
+  mode: 'enforce' as const,
+  roles: ['user', 'tool', 'function'],
+  censor: '[redacted]',
+  detectorTimeoutMs: 2000,
+}
+const ACTIONS: ReadonlySet<string> = new Set(['off', 'monitor', 'redact', 'block'])
+
+/** Estimated tokens of `chars` characters: ⌈chars ÷ 3⌉ (documented over-estimate). */
+export function estimateTokensFromChars(chars: number): number {
+  return Math.ceil(chars / 3)
+}
+
+function positiveInt(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionsError(field, 'must be a positive integer')
+  }
+  return value
+}
+
+/** Creates a prompt guard. Options are validated here. */
+export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const maxInputTokens = positiveInt(
+    options.maxInputTokens ?? DEFAULTS.maxInputTokens,
+    'maxInputTokens'
+  )
+  const mode = options.mode ?? DEFAULTS.mode
+  if (mode !== 'enforce' && mode !== 'monitor') {
+    throw new InvalidOptionsError('mode', "must be 'enforce' or 'monitor'")
+  }
+  const actions: Record<GuardRuleId, GuardAction> = { ...DEFAULT_GUARD_RULES }
+  if (options.rules !== undefined) {
+    if (typeof options.rules !== 'object' || options.rules === null) {
+      throw new InvalidOptionsError('rules', 'must be an object { ruleId: action }')
+    }
+    for (const [id, action] of Object.entries(options.rules)) {
+      if (!(id in DEFAULT_GUARD_RULES))
+        throw new InvalidOptionsError(`rules.${id}`, 'unknown rule id')
+      if (typeof action !== 'string' || !ACTIONS.has(action)) {
+        throw new InvalidOptionsError(
+          `rules.${id}`,
+          "must be 'off', 'monitor', 'redact' or 'block'"
+        )
+      }
+      actions[id as GuardRuleId] = action as GuardAction
+    }
+  }
+  const roleList = options.roles ?? DEFAULTS.roles
+  if (!Array.isArray(roleList) || roleList.some((r) => typeof r !== 'string')) {
+    throw new InvalidOptionsError('roles', 'must be an array of role names')
+  }
+  const roles = new Set(roleList)
+  const canaries = options.canaries ?? []
+  if (!Array.isArray(canaries) || canaries.some((c) => typeof c !== 'string' || c.length < 6)) {
+    throw new InvalidOptionsError('canaries', 'must be an array of strings of 6+ characters')
+  }
+  const censor = options.censor ?? DEFAULTS.censor
+  if (typeof censor !== 'string') throw new InvalidOptionsError('censor', 'must be a string')
+  const detector = options.detector
+  if (detector !== undefined && typeof detector !== 'function') {
+    throw new InvalidOptionsError('detector', 'must be an async function')
+  }
+  const detectorTimeoutMs = positiveInt(
+    options.detectorTimeoutMs ?? DEFAULTS.detectorTimeoutMs,
+    'detectorTimeoutMs'
+  )
+  const onFinding = options.onFinding
+  if (onFinding !== undefined && typeof onFinding !== 'function') {
+    throw new InvalidOptionsError('onFinding', 'must be a function')
+  }
+  const piiRules = new Set(
+    (['pii.email', 'pii.phone', 'pii.card', 'pii.iban'] as const).filter(
+      (id) => actions[id] !== 'off'
+    )
+  )
+
+  /** The effective action of a rule (`mode: 'monitor'` downgrades blocks). */
+  const actionOf = (id: GuardRuleId): GuardAction => {
+    const a = actions[id]
+    return mode === 'monitor' && a === 'block' ? 'monitor' : a
+  }
+
+  /** Runs the rules on one text; returns its findings and its redacted form. */
+  function analyze(
+    text: string,
+    kind: 'input' | 'output',
+    findings: GuardFinding[]
+  ): { text: string; normalized: string } {
+    const add = (ruleId: GuardRuleId, source: FindingSource, count?: number): void => {
+      const action = actionOf(ruleId)
+      if (action === 'off') return
+      if (findings.some((f) => f.ruleId === ruleId && f.source === source)) return
+      const finding: GuardFinding = { ruleId, action, source }
+      if (count !== undefined) finding.count = count
+      findings.push(finding)
+    }
+    let out = text
+    let normalized = ''
+    if (kind === 'input') {
+      const norm = normalizeText(text)
+      normalized = norm.folded
+      for (const id of findInjections(norm)) add(id, 'text')
+      for (const hidden of norm.hidden) {
+        const forms = normalizeText(hidden.text)
+        for (const id of findInjections(forms)) add(id, hidden.source)
+      }
+      const r13 = toWords(rot13(norm.folded))
+      for (const id of findInjections({ folded: '', words: r13, leet: unleet(r13) })) {
+        add(id, 'rot13')
+      }
+      if (norm.invisibleCount > 0) add('obfuscation.invisible', 'text', norm.invisibleCount)
+      if (norm.tagCount > 0) add('obfuscation.tag-characters', 'text', norm.tagCount)
+      if (norm.mixedScript) add('obfuscation.mixed-script', 'text')
+      // `redact` on the obfuscation rules strips the hiding characters themselves.
+      if (norm.invisibleCount > 0 && actionOf('obfuscation.invisible') === 'redact') {
+        out = stripInvisible(out)
+      }
+      if (norm.tagCount > 0 && actionOf('obfuscation.tag-characters') === 'redact') {
+        out = out.replace(/[\u{E0000}-\u{E007F}]/gu, '')
+      }
+    } else {
+      normalized = normalizeText(text).folded
+      for (const canary of canaries) {
+        if (text.includes(canary) || normalized.includes(canary.toLowerCase())) {
+          add('output.canary', 'text')
+        }
+      }
+    }
+    const secrets = findSecrets(out, DEFAULT_SCANNER)
+    if (secrets.length > 0) {
+      add('secret', 'text', secrets.length)
+      if (actionOf('secret') === 'redact') out = redactSecrets(out, DEFAULT_SCANNER, censor, true)
+    }
+    if (piiRules.size > 0) {
+      const pii = findPii(out, piiRules)
+      if (pii.length > 0) {
+        const counts = new Map<PiiRuleId, number>()
+        for (const m of pii) counts.set(m.id, (counts.get(m.id) ?? 0) + 1)
+        for (const [id, n] of counts) add(id, 'text', n)
+        const spans = pii
+          .filter((m) => actionOf(m.id) === 'redact')
+          .sort((a, b) => b.index - a.index)
+        let end = Number.POSITIVE_INFINITY
+        for (const m of spans) {
+          if (m.index + m.length > end) continue // overlapping span already censored
+          out = out.slice(0, m.index) + censor + out.slice(m.index + m.length)
+          end = m.index
+        }
+      }
+    }
+    return { text: out, normalized }
+  }
+
+  async function runDetector(
+    text: string,
+    normalized: string,
+    kind: 'input' | 'output',
+    findings: GuardFinding[]
+  ): Promise<void> {
+    if (detector === undefined || actionOf('detector') === 'off') return
+    const controller = new AbortController()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      const verdict = await Promise.race([
+        detector({ text, normalized, kind, signal: controller.signal }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            controller.abort()
+            reject(new Error('detector timeout'))
+          }, detectorTimeoutMs)
+        }),
+      ])
+      const flagged = typeof verdict === 'boolean' ? verdict : verdict?.flagged === true
+      if (flagged) {
+        const finding: GuardFinding = {
+          ruleId: 'detector',
+          action: actionOf('detector') as Exclude<GuardAction, 'off'>,
+          source: 'detector',
+        }
+        if (typeof verdict === 'object' && verdict !== null) {
+          if (typeof verdict.score === 'number') finding.score = verdict.score
+          if (typeof verdict.label === 'string') finding.label = verdict.label.slice(0, 64)
+        }
+        findings.push(finding)
+      }
+    } catch {
+      // A failing detector must not take the app down: reported, the built-in verdict stands.
+      const action = actionOf('detector.error')
+      if (action !== 'off') findings.push({ ruleId: 'detector.error', action, source: 'detector' })
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }
+
+  function finish(
+    kind: 'input' | 'output',
+    findings: GuardFinding[],
+    text: string,
+    estimatedTokens: number
+  ): GuardResult {
+    const blockedBy = findings.filter((f) => f.action === 'block').map((f) => f.ruleId)
+    const result: GuardResult = {
+      allowed: blockedBy.length === 0,
+      blockedBy: [...new Set(blockedBy)],
+      findings,
+      text,
+      estimatedTokens,
+    }
+    if (findings.length > 0 && onFinding !== undefined) {
+      try {
+        onFinding({ kind, findings, allowed: result.allowed })
+      } catch {
+        // A failing log hook must not change the verdict.
+      }
+    }
+    return result
+  }
+
+  async function checkInput<M extends PromptMessage>(
+    input: string | M[]
+  ): Promise<InputGuardResult<M>> {
+    const findings: GuardFinding[] = []
+    let messages: M[] | undefined
+    let checked: string[]
+    let totalChars: number
+    if (typeof input === 'string') {
+      totalChars = input.length
+      const r = analyze(input, 'input', findings)
+      checked = [r.text]
+      await runDetector(input, r.normalized, 'input', findings)
+    } else if (isMessageList(input)) {
+      totalChars = 0
+      for (const t of messageTexts(input, undefined)) totalChars += t.length
+      const pending: [string, string][] = []
+      messages = mapMessageTexts(input, roles, (t) => {
+        const r = analyze(t, 'input', findings)
+        pending.push([t, r.normalized])
+        return r.text
+      })
+      checked = messageTexts(messages, roles)
+      for (const [t, n] of pending) await runDetector(t, n, 'input', findings)
+    } else {
+      throw new TypeError('checkInput expects a string or an array of { role, content } messages')
+    }
+    const estimatedTokens = estimateTokensFromChars(totalChars)
+    if (estimatedTokens > maxInputTokens) {
+      const action = actionOf('input.max-tokens')
+      if (action !== 'off') findings.unshift({ ruleId: 'input.max-tokens', action, source: 'text' })
+    }
+    const result = finish('input', findings, checked.join('\n'), estimatedTokens)
+    return { ...result, messages }
+  }
+
+  async function checkOutput(text: string): Promise<GuardResult> {
+    if (typeof text !== 'string') throw new TypeError('checkOutput expects a string')
+    const findings: GuardFinding[] = []
+    const r = analyze(text, 'output', findings)
+    await runDetector(text, r.normalized, 'output', findings)
+    return finish('output', findings, r.text, estimateTokensFromChars(text.length))
+  }
+
+  const guard: PromptGuard = {
+    checkInput,
+    checkOutput,
+    async assertInput(input) {
+      const result = await checkInput(input)
+      if (!result.allowed) throw new PromptInjectionError(result.blockedBy)
+      return result
+    },
+    async assertOutput(text) {
+      const result = await checkOutput(text)
+      if (!result.allowed) throw new PromptInjectionError(result.blockedBy)
+      return result
+    },
+    middleware(mwOptions = {}) {
+      const extract = mwOptions.extract ?? defaultExtract
+      if (typeof extract !== 'function') {
+        throw new InvalidOptionsError('extract', 'must be a function (body, ctx) => input')
+      }
+      return async function promptGuardMiddleware(ctx, next) {
+        if (ctx.header('content-type') === undefined) return next()
+        let body: unknown
+        try {
+          body = await ctx.json()
+        } catch (error) {
+          if (!isAikitError(error)) throw error
+          ctx.respond(error.status, errorBody(error))
+          return
+        }
+        const input = extract(body, ctx)
+        if (input === undefined) return next()
+        const result = await checkInput(input)
+        ctx.state.promptGuard = result
+        if (!result.allowed) {
+          const error = new PromptInjectionError(result.blockedBy)
+          ctx.respond(error.status, errorBody(error))
+          return
+        }
+        applyRedaction(body, input, result)
+        await next()
+      }
+    },
+  }
+  return guard
+}
+
+const INVISIBLE_RE = new RegExp(INVISIBLE_CLASS, 'gu')
+
+function stripInvisible(text: string): string {
+  return text.replace(INVISIBLE_RE, '')
+}
+
+function defaultExtract(body: unknown): string | PromptMessage[] | undefined {
+  if (typeof body !== 'object' || body === null) return undefined
+  const b = body as Record<string, unknown>
+  if (isMessageList(b.messages)) return b.messages
+  if (typeof b.prompt === 'string') return b.prompt
+  if (typeof b.input === 'string') return b.input
+  if (isMessageList(b.input)) return b.input
+  return undefined
+}
+
+/** Writes redacted input back into the parsed body, so the route reads the censored version. */
+function applyRedaction(
+  body: unknown,
+  input: string | PromptMessage[],
+  result: InputGuardResult
+): void {
+  if (typeof body !== 'object' || body === null) return
+  const b = body as Record<string, unknown>
+  if (typeof input === 'string') {
+    if (result.text === input) return
+    if (b.prompt === input) b.prompt = result.text
+    else if (b.input === input) b.input = result.text
+  } else if (result.messages !== undefined && result.messages !== input) {
+    if (b.messages === input) b.messages = result.messages
+    else if (b.input === input) b.input = result.messages
+  }
+}

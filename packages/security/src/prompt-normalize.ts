@@ -1,0 +1,255 @@
+/**
+ * @module prompt-normalize
+ * Turns LLM input into the forms the injection heuristics match against, undoing the usual
+ * evasions first (each step is tested on its own):
+ * 1. NFKC, which maps fullwidth and compatibility forms (`Ｉｇｎｏｒｅ` → `Ignore`);
+ * 2. Unicode tag characters (U+E0000–E007F, "ASCII smuggling") are decoded into hidden text that is
+ *    scanned too, then removed;
+ * 3. invisible format characters (zero-width, soft hyphen, bidi controls, word joiner, BOM, Hangul
+ *    fillers) are removed;
+ * 4. Cyrillic/Greek look-alike letters are folded to Latin (`іgnore` → `ignore`), accents dropped;
+ * 5. lower-cased, punctuation turned into spaces, whitespace collapsed, spaced-out letters
+ *    (`i g n o r e`) joined, and a leetspeak variant (`1gn0r3` → `ignore`);
+ * 6. base64, hex and %-encoded runs that decode to readable text are decoded and scanned once more.
+ * What cannot be caught this way (paraphrase, other languages beyond a few, meaning-level attacks)
+ * needs a classifier: see the `detector` hook of `promptGuard`.
+ */
+
+/** The forms of one text that rules match against. */
+export interface NormalizedText {
+  /** NFKC, tag and invisible characters removed, look-alikes folded, lower-cased (punctuation kept). */
+  folded: string
+  /** `folded` with punctuation as spaces, whitespace collapsed, spaced letters joined. */
+  words: string
+  /** `words` with leetspeak digits and symbols mapped to letters. */
+  leet: string
+  /** Texts hidden in the input and decoded: tag-character payloads, base64/hex/%-encoded runs. */
+  hidden: { source: HiddenSource; text: string }[]
+  /** How many invisible format characters were removed. */
+  invisibleCount: number
+  /** How many Unicode tag characters were found. */
+  tagCount: number
+  /** True when one word mixes Latin with Cyrillic or Greek letters (a homoglyph tell). */
+  mixedScript: boolean
+}
+
+/** Where a hidden text came from. */
+export type HiddenSource = 'tag-characters' | 'base64' | 'hex' | 'url-encoding'
+
+// Cf characters used to hide or split words, plus the Hangul fillers that render as blanks.
+// Built from a string: a literal class would trip the "combining character in a class" lint,
+// and each of these is meant to be matched on its own.
+export const INVISIBLE_CLASS =
+  '[\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\u{1D173}-\\u{1D17A}]'
+const INVISIBLE = new RegExp(INVISIBLE_CLASS, 'gu')
+const TAGS = /[\u{E0000}-\u{E007F}]/gu
+const FLAG_TAG_SEQUENCE = /\u{1F3F4}[\u{E0030}-\u{E007A}]{2,7}\u{E007F}/gu
+const INVISIBLE_IN_WORD = new RegExp(
+  `(?<=\\p{L})${INVISIBLE.source}|${INVISIBLE.source}(?=\\p{L})`,
+  'gu'
+)
+
+/** Look-alike letters → Latin (the confusable subset of UTS #39 that matters for English words). */
+const CONFUSABLES: Record<string, string> = {
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  ё: 'e',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  і: 'i',
+  ї: 'i',
+  ј: 'j',
+  ѕ: 's',
+  ԁ: 'd',
+  ɡ: 'g',
+  һ: 'h',
+  ӏ: 'l',
+  ԛ: 'q',
+  ԝ: 'w',
+  α: 'a',
+  β: 'b',
+  ε: 'e',
+  η: 'n',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  ω: 'w',
+  ѵ: 'v',
+  ɑ: 'a',
+  ı: 'i',
+  ℓ: 'l',
+}
+const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'g')
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'i',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '@': 'a',
+  $: 's',
+  '!': 'i',
+  '|': 'l',
+}
+const MIXED_SCRIPT =
+  /(?:\p{Script=Latin}[\p{Script=Cyrillic}\p{Script=Greek}]|[\p{Script=Cyrillic}\p{Script=Greek}]\p{Script=Latin})/u
+const COMBINING = /\p{M}+/gu
+
+/** Bounds on decoding work per text. */
+const MAX_DECODED_SEGMENTS = 16
+const MAX_SEGMENT_CHARS = 8192
+
+function decodeTags(text: string): string {
+  let out = ''
+  for (const ch of text.matchAll(TAGS)) {
+    const cp = ch[0].codePointAt(0)! - 0xe0000
+    if (cp >= 0x20 && cp < 0x7f) out += String.fromCharCode(cp)
+  }
+  return out
+}
+
+/** Share of printable characters; decoded binary (an image, a hash) scores low. */
+function readable(text: string): boolean {
+  if (text.length < 8) return false
+  let good = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if ((c >= 0x20 && c < 0x7f) || c === 0x0a || c === 0x0d || c === 0x09 || c >= 0xa0) good++
+  }
+  return good / text.length >= 0.9 && /[a-z]{3}/i.test(text)
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function bytesToText(bytes: Uint8Array): string | undefined {
+  try {
+    const text = utf8.decode(bytes)
+    return readable(text) ? text : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function decodeBase64(segment: string): string | undefined {
+  let s = segment.replace(/-/g, '+').replace(/_/g, '/')
+  s = s.replace(/=+$/, '')
+  if (s.length % 4 === 1) return undefined
+  s += '='.repeat((4 - (s.length % 4)) % 4)
+  try {
+    const bin = atob(s)
+    const bytes = new Uint8Array(bin.length)
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i)
+    return bytesToText(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+function decodeHex(segment: string): string | undefined {
+  const bytes = new Uint8Array(segment.length / 2)
+  for (let i = 0; i < bytes.length; i++)
+    bytes[i] = Number.parseInt(segment.slice(i * 2, i * 2 + 2), 16)
+  return bytesToText(bytes)
+}
+
+const BASE64_RUN = /[A-Za-z0-9+/_-]{20,}={0,2}/g
+const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){10,}\b/g
+const URL_ENCODED_RUN = /(?:%[0-9a-fA-F]{2}[^%\s]{0,3}){4,}/g
+
+/** Decodes encoded runs that turn into readable text (one level, bounded). */
+export function decodeHidden(text: string): { source: HiddenSource; text: string }[] {
+  const found: { source: HiddenSource; text: string }[] = []
+  const take = (source: HiddenSource, re: RegExp, decode: (s: string) => string | undefined) => {
+    re.lastIndex = 0
+    for (const m of text.matchAll(re)) {
+      if (found.length >= MAX_DECODED_SEGMENTS) return
+      if (m[0].length > MAX_SEGMENT_CHARS) continue
+      const decoded = decode(m[0])
+      if (decoded !== undefined) found.push({ source, text: decoded })
+    }
+  }
+  take('base64', BASE64_RUN, decodeBase64)
+  take('hex', HEX_RUN, (s) => (s.length % 2 === 0 ? decodeHex(s) : undefined))
+  take('url-encoding', URL_ENCODED_RUN, (s) => {
+    try {
+      const d = decodeURIComponent(s)
+      return readable(d) ? d : undefined
+    } catch {
+      return undefined
+    }
+  })
+  return found
+}
+
+/** Lower-case, NFKC, no invisible or tag characters, look-alikes folded, accents dropped. */
+export function foldText(text: string): string {
+  return text
+    .normalize('NFKC')
+    .replace(TAGS, '')
+    .replace(INVISIBLE, '')
+    .toLowerCase()
+    .replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c)
+    .normalize('NFD')
+    .replace(COMBINING, '')
+}
+
+/** Punctuation to spaces, whitespace collapsed, spaced-out single letters joined. */
+export function toWords(folded: string): string {
+  const spaced = folded.replace(/[^\p{L}\p{N}@$!|\s]+/gu, ' ').replace(/[^\S ]+/g, ' ')
+  // `i g n o r e  p r e v i o u s` → `ignore previous`: join runs of 3+ single letters split by
+  // one space (a wider gap separates the words), then collapse the whitespace.
+  return spaced
+    .replace(/(?<![\p{L}\p{N}])(?:\p{L} ){2,}\p{L}(?![\p{L}\p{N}])/gu, (run) =>
+      run.replace(/ /g, '')
+    )
+    .replace(/ +/g, ' ')
+    .trim()
+}
+
+/** Leetspeak digits and symbols to letters (`1gn0r3` → `ignore`). */
+export function unleet(words: string): string {
+  return words.replace(/[013457@$!|]/g, (c) => LEET[c] ?? c)
+}
+
+/** All the forms the rules need. */
+export function normalizeText(text: string): NormalizedText {
+  const nfkc = text.normalize('NFKC')
+  // Flag emoji (🏴 + tag letters + cancel tag) are the one legitimate use of tag characters.
+  const tagCount = nfkc.replace(FLAG_TAG_SEQUENCE, '').match(TAGS)?.length ?? 0
+  const hidden: { source: HiddenSource; text: string }[] = []
+  if (tagCount > 0) {
+    const smuggled = decodeTags(nfkc.replace(FLAG_TAG_SEQUENCE, ''))
+    if (smuggled.length > 0) hidden.push({ source: 'tag-characters', text: smuggled })
+  }
+  // Only invisible characters touching a letter count: a zero-width joiner inside an emoji
+  // sequence (👨‍👩‍👧) or a variation selector after one is ordinary text.
+  const invisibleCount = nfkc.match(INVISIBLE_IN_WORD)?.length ?? 0
+  const visible = nfkc.replace(TAGS, '').replace(INVISIBLE, '')
+  const mixedScript = MIXED_SCRIPT.test(visible)
+  hidden.push(...decodeHidden(visible))
+  const folded = foldText(visible)
+  const words = toWords(folded)
+  return {
+    folded,
+    words,
+    leet: unleet(words),
+    hidden,
+    invisibleCount,
+    tagCount,
+    mixedScript,
+  }
+}

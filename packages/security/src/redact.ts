@@ -1,0 +1,307 @@
+/**
+ * @module redact
+ * Secret redaction for logs and error reports: by key path (pino syntax), by key name at any depth,
+ * and by value pattern inside every string (a key pasted into a prompt, a token in a URL or an error
+ * message), which key-path redaction alone misses.
+ *
+ * The walk is copy-on-write: nothing is allocated for a subtree without secrets, and only the
+ * objects on the way to a censored value are shallow-copied, so the input is never mutated and a
+ * clean log object comes back as the same reference.
+ */
+import { InvalidOptionsError } from '@aikit/core'
+import { DEFAULT_SENSITIVE_KEYS, lowerKey } from './redact-keys.js'
+import { anyTerminal, compilePaths, type PathNode, step } from './redact-paths.js'
+import {
+  compileScanner,
+  customPatterns,
+  DEFAULT_SCANNER,
+  MIN_SCAN_LENGTH,
+  redactSecrets,
+  SECRET_PATTERNS,
+  type SecretScanner,
+} from './redact-patterns.js'
+
+/** Options of `createRedactor`. */
+export interface RedactorOptions {
+  /**
+   * pino-style paths whose value is censored: `headers.authorization`, `*.password`,
+   * `req.headers["x-api-key"]`, `items[*].secret`. `*` matches one level. Keys compare
+   * case-insensitively. Never build paths from user input. @default []
+   */
+  paths?: string[]
+  /**
+   * Key names censored at any depth, case-insensitive. `true`: the built-in list (authorization,
+   * cookie, set-cookie, x-api-key, api_key, apiKey, password, secret, token, …); an array: these
+   * names in addition to the built-in ones; `false`: none. @default true
+   */
+  keys?: boolean | string[]
+  /**
+   * Secret patterns searched inside every string (Anthropic/OpenAI/AWS/GitHub/… keys, bearer
+   * tokens, JWTs, cookies, `password=` in query strings). `true`: the built-in patterns; an array:
+   * the built-in patterns plus these regexes (the whole match is censored); `false`: none.
+   * @default true
+   */
+  patterns?: boolean | RegExp[]
+  /** Replacement for a censored value. @default '[redacted]' */
+  censor?: string
+  /**
+   * Keep the non-secret prefix of a pattern match (`sk-ant-[redacted]`, `Bearer [redacted]`),
+   * which helps debugging without leaking anything usable. @default true
+   */
+  keepPrefix?: boolean
+  /** Objects nested deeper than this are replaced by `'[max depth]'`. @default 32 */
+  maxDepth?: number
+  /** Strings longer than this are cut (then scanned) and end with `…[truncated]`. @default 1_048_576 */
+  maxStringLength?: number
+}
+
+/** A redaction function: returns a redacted copy (or the value itself when nothing changed). */
+export type Redactor = (value: unknown) => unknown
+
+const DEFAULTS = {
+  censor: '[redacted]',
+  keepPrefix: true,
+  maxDepth: 32,
+  maxStringLength: 1_048_576,
+}
+
+const KEY_CACHE_LIMIT = 4096
+const CIRCULAR = '[circular]'
+const TOO_DEEP = '[max depth]'
+const TRUNCATED = '…[truncated]'
+
+function positiveInt(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionsError(field, 'must be a positive integer')
+  }
+  return value
+}
+
+function resolveKeys(keys: RedactorOptions['keys']): Set<string> {
+  if (keys === undefined || keys === true) return new Set(DEFAULT_SENSITIVE_KEYS)
+  if (keys === false) return new Set()
+  if (!Array.isArray(keys)) throw new InvalidOptionsError('keys', 'must be a boolean or an array')
+  const set = new Set(DEFAULT_SENSITIVE_KEYS)
+  keys.forEach((k, i) => {
+    if (typeof k !== 'string' || k === '') {
+      throw new InvalidOptionsError(`keys[${i}]`, 'must be a non-empty string')
+    }
+    set.add(k.toLowerCase())
+  })
+  return set
+}
+
+function resolvePatterns(patterns: RedactorOptions['patterns']): SecretScanner | undefined {
+  if (patterns === undefined || patterns === true) return DEFAULT_SCANNER
+  if (patterns === false) return undefined
+  if (!Array.isArray(patterns)) {
+    throw new InvalidOptionsError('patterns', 'must be a boolean or an array of RegExp')
+  }
+  patterns.forEach((p, i) => {
+    if (!(p instanceof RegExp)) throw new InvalidOptionsError(`patterns[${i}]`, 'must be a RegExp')
+  })
+  return compileScanner([...SECRET_PATTERNS, ...customPatterns(patterns)])
+}
+
+const plainProto = Object.prototype
+
+/** Creates a redactor. Options are validated here; the returned function never throws. */
+export function createRedactor(options: RedactorOptions = {}): Redactor {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const censor = options.censor ?? DEFAULTS.censor
+  if (typeof censor !== 'string') throw new InvalidOptionsError('censor', 'must be a string')
+  const keepPrefix = options.keepPrefix ?? DEFAULTS.keepPrefix
+  if (typeof keepPrefix !== 'boolean') {
+    throw new InvalidOptionsError('keepPrefix', 'must be a boolean')
+  }
+  const maxDepth = positiveInt(options.maxDepth ?? DEFAULTS.maxDepth, 'maxDepth')
+  const maxStringLength = positiveInt(
+    options.maxStringLength ?? DEFAULTS.maxStringLength,
+    'maxStringLength'
+  )
+  if (options.paths !== undefined && !Array.isArray(options.paths)) {
+    throw new InvalidOptionsError('paths', 'must be an array of strings')
+  }
+  const root = compilePaths(options.paths ?? [], 'paths')
+  const rootNodes: PathNode[] | undefined = root === undefined ? undefined : [root]
+  const sensitive = resolveKeys(options.keys)
+  const scanner = resolvePatterns(options.patterns)
+
+  /** Ancestors of the value being walked, by depth, for cycle detection. */
+  const ancestors: object[] = []
+
+  function redactString(s: string): string {
+    if (s.length > maxStringLength) s = s.slice(0, maxStringLength) + TRUNCATED
+    if (scanner === undefined) return s
+    return redactSecrets(s, scanner, censor, keepPrefix)
+  }
+
+  /** key → whether its name is sensitive; bounded, since log objects repeat a few keys. */
+  const sensitiveCache = new Map<string, boolean>()
+  function sensitiveKey(key: string): boolean {
+    let hit = sensitiveCache.get(key)
+    if (hit === undefined) {
+      hit = sensitive.has(key.toLowerCase())
+      if (sensitiveCache.size < KEY_CACHE_LIMIT) sensitiveCache.set(key, hit)
+    }
+    return hit
+  }
+
+  /** Whether the value under `key` is censored whole; `nodes` are the path nodes reached. */
+  function censored(key: string, nodes: PathNode[] | undefined): boolean {
+    return sensitiveKey(key) || (nodes !== undefined && anyTerminal(nodes))
+  }
+
+  // Hot path: primitives are handled inline by the callers, so `walk` sees strings and objects.
+  function walk(value: unknown, depth: number, nodes: PathNode[] | undefined): unknown {
+    if (typeof value === 'string') {
+      return value.length < MIN_SCAN_LENGTH ? value : redactString(value)
+    }
+    if (typeof value !== 'object' || value === null) return value
+    if (depth >= maxDepth) return TOO_DEEP
+    // `ancestors[0..depth)` is the path from the root: a value found there is a cycle.
+    for (let i = 0; i < depth; i++) if (ancestors[i] === value) return CIRCULAR
+    ancestors[depth] = value
+    return walkObjectLike(value, depth, nodes)
+  }
+
+  function walkObjectLike(value: object, depth: number, nodes: PathNode[] | undefined): unknown {
+    if (Array.isArray(value)) return walkArray(value, depth, nodes)
+    const proto = Object.getPrototypeOf(value)
+    if (proto === plainProto || proto === null) return walkObject(value, depth, nodes, proto)
+    if (value instanceof Error) return walkError(value, depth, nodes)
+    if (value instanceof Map) return walkMap(value, depth, nodes)
+    if (value instanceof Set) return walkSet(value, depth, nodes)
+    if (
+      ArrayBuffer.isView(value) ||
+      value instanceof ArrayBuffer ||
+      value instanceof Date ||
+      value instanceof RegExp ||
+      value instanceof Promise ||
+      value instanceof WeakMap ||
+      value instanceof WeakSet
+    ) {
+      return value
+    }
+    return walkObject(value, depth, nodes, proto)
+  }
+
+  function walkArray(arr: unknown[], depth: number, nodes: PathNode[] | undefined): unknown {
+    let copy: unknown[] | undefined
+    for (let i = 0; i < arr.length; i++) {
+      const item = arr[i]
+      const childNodes = nodes === undefined ? undefined : step(nodes, String(i))
+      const out =
+        childNodes !== undefined && anyTerminal(childNodes)
+          ? censor
+          : walk(item, depth + 1, childNodes)
+      if (out !== item) {
+        copy ??= arr.slice()
+        copy[i] = out
+      }
+    }
+    return copy ?? arr
+  }
+
+  function walkObject(
+    obj: object,
+    depth: number,
+    nodes: PathNode[] | undefined,
+    proto: object | null
+  ): unknown {
+    let copy: Record<string, unknown> | undefined
+    const plain = proto === plainProto || proto === null
+    // for-in on a plain object uses V8's enum cache for the keyed loads (measured faster than
+    // Object.keys here); class instances go through Object.keys to skip inherited keys.
+    for (const key in obj) {
+      if (!plain && !Object.hasOwn(obj, key)) continue
+      const item = (obj as Record<string, unknown>)[key]
+      const childNodes = nodes === undefined ? undefined : step(nodes, lowerKey(key))
+      let out: unknown
+      if (censored(key, childNodes)) out = item === undefined ? item : censor
+      else if (typeof item === 'string') {
+        out = item.length < MIN_SCAN_LENGTH ? item : redactString(item)
+      } else if (typeof item !== 'object' || item === null) out = item
+      else out = walk(item, depth + 1, childNodes)
+      if (out !== item) {
+        if (copy === undefined) {
+          copy = proto === plainProto ? { ...obj } : Object.assign(Object.create(proto), obj)
+        }
+        copy![key] = out
+      }
+    }
+    return copy ?? obj
+  }
+
+  function walkError(err: Error, depth: number, nodes: PathNode[] | undefined): unknown {
+    let copy: Record<string, unknown> | undefined
+    // message, stack and cause are own but not enumerable: walk every own string key.
+    for (const key of Object.getOwnPropertyNames(err)) {
+      const desc = Object.getOwnPropertyDescriptor(err, key)
+      if (desc === undefined || !('value' in desc)) continue
+      const item: unknown = desc.value
+      const childNodes = nodes === undefined ? undefined : step(nodes, lowerKey(key))
+      const out = censored(key, childNodes) ? censor : walk(item, depth + 1, childNodes)
+      if (out !== item) {
+        if (copy === undefined) {
+          copy = Object.create(Object.getPrototypeOf(err)) as Record<string, unknown>
+          for (const k of Object.getOwnPropertyNames(err)) {
+            const d = Object.getOwnPropertyDescriptor(err, k)
+            if (d !== undefined) Object.defineProperty(copy, k, d)
+          }
+        }
+        Object.defineProperty(copy, key, { ...desc, value: out })
+      }
+    }
+    return copy ?? err
+  }
+
+  function walkMap(
+    map: Map<unknown, unknown>,
+    depth: number,
+    nodes: PathNode[] | undefined
+  ): unknown {
+    let changed = false
+    const entries: [unknown, unknown][] = []
+    for (const [k, item] of map) {
+      let out: unknown
+      if (typeof k === 'string') {
+        const childNodes = nodes === undefined ? undefined : step(nodes, lowerKey(k))
+        out = censored(k, childNodes) ? censor : walk(item, depth + 1, childNodes)
+      } else {
+        out = walk(item, depth + 1, undefined)
+      }
+      const outKey = typeof k === 'string' ? redactString(k) : k
+      if (out !== item || outKey !== k) changed = true
+      entries.push([outKey, out])
+    }
+    return changed ? new Map(entries) : map
+  }
+
+  function walkSet(set: Set<unknown>, depth: number, nodes: PathNode[] | undefined): unknown {
+    let changed = false
+    const items: unknown[] = []
+    for (const item of set) {
+      const out = walk(item, depth + 1, nodes === undefined ? undefined : step(nodes, '*'))
+      if (out !== item) changed = true
+      items.push(out)
+    }
+    return changed ? new Set(items) : set
+  }
+
+  return function redactValue(value: unknown): unknown {
+    try {
+      return walk(value, 0, rootNodes)
+    } catch {
+      // A throwing getter or proxy: never let redaction crash the logger, and never leak.
+      return censor
+    } finally {
+      ancestors.length = 0 // hold no reference to the caller's objects
+    }
+  }
+}
+
+/** Redacts with the default options (key names, value patterns, censor `[redacted]`). */
+export const redact: Redactor = createRedactor()
