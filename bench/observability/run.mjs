@@ -1,0 +1,174 @@
+// The cost of AI Kit's HTTP metrics and request logging per request, against the bare framework
+// route and the framework's usual metrics plugin (fastify-metrics, express-prom-bundle), measured in
+// one run with autocannon on 127.0.0.1; then the scrape cost with ~10k series against prom-client's
+// own. Variants are interleaved over several rounds (order rotated) and each ratio is the median of
+// per-round ratios against the bare route of the same round, because the machine is small and noisy.
+// Usage: node bench/observability/run.mjs [--seconds 3] [--rounds 3] [--connections 50]
+//        (build first: pnpm --filter @aikit/observability --filter @aikit/adapters build)
+import { spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { scrapeBench } from './scrape.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+const seconds = arg('seconds', 3)
+const rounds = arg('rounds', 3)
+const connections = arg('connections', 50)
+const frameworks = process.argv.includes('--express') ? ['fastify', 'express'] : ['fastify']
+const modes = ['bare', 'noop', 'anchor', 'metrics', 'metrics-logger', 'metrics-logger-noctx']
+const LABELS = {
+  fastify: {
+    bare: 'bare route',
+    noop: 'aikit adapter + 1 no-op middleware',
+    anchor: 'fastify-metrics (defaults)',
+    metrics: 'aikit httpMetrics',
+    'metrics-logger': 'aikit httpMetrics + requestLogger',
+    'metrics-logger-noctx': 'same, asyncContext: false',
+  },
+  express: {
+    bare: 'bare route',
+    noop: 'aikit adapter + 1 no-op middleware',
+    anchor: 'express-prom-bundle',
+    metrics: 'aikit httpMetrics',
+    'metrics-logger': 'aikit httpMetrics + requestLogger',
+    'metrics-logger-noctx': 'same, asyncContext: false',
+  },
+}
+const TARGETS = { metrics: 0.9, 'metrics-logger': 0.8 }
+
+function startServer(variant) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'server.mjs'), variant], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    child.once('error', reject)
+    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)))
+    child.stdout.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }))
+  })
+}
+
+function serverCpu(child) {
+  return new Promise((resolve) => {
+    child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).cpuMicros))
+    child.stdin.write('cpu\n')
+  })
+}
+
+async function measure(variant) {
+  const { child, port } = await startServer(variant)
+  try {
+    // Several route ids: the route template, not the raw path, must be the label.
+    const requests = [1, 2, 3, 4].map((id) => ({ method: 'GET', path: `/items/${id}` }))
+    const opts = { url: `http://127.0.0.1:${port}`, connections, requests }
+    await autocannon({ ...opts, duration: 1 }) // warm-up (JIT, sockets)
+    const cpuBefore = await serverCpu(child)
+    const result = await autocannon({ ...opts, duration: seconds })
+    const cpuAfter = await serverCpu(child)
+    if (result.non2xx > 0 || result.errors > 0) {
+      throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+    }
+    return {
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      cpuPerReq: (cpuAfter - cpuBefore) / result.requests.total,
+    }
+  } finally {
+    child.removeAllListeners('exit')
+    child.kill('SIGTERM')
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const samples = {}
+const pairRatios = {}
+const pairCapacity = {}
+const pairNoop = {} // variant → [rps ratio vs the adapter with one no-op middleware, same round]
+for (let round = 0; round < rounds; round++) {
+  for (const fw of frameworks) {
+    const order = modes.map((_, i) => modes[(i + round) % modes.length])
+    const thisRound = {}
+    for (const mode of order) {
+      const variant = `${fw}-${mode}`
+      const r = await measure(variant)
+      thisRound[mode] = r
+      samples[variant] ??= []
+      samples[variant].push(r)
+      process.stderr.write(
+        `round ${round + 1}/${rounds} ${variant}: ${Math.round(r.rps)} req/s, ${r.cpuPerReq.toFixed(1)} µs CPU/req\n`
+      )
+    }
+    for (const mode of modes) {
+      const variant = `${fw}-${mode}`
+      pairRatios[variant] ??= []
+      pairCapacity[variant] ??= []
+      pairRatios[variant].push(thisRound[mode].rps / thisRound.bare.rps)
+      pairCapacity[variant].push(thisRound.bare.cpuPerReq / thisRound[mode].cpuPerReq)
+      pairNoop[variant] ??= []
+      pairNoop[variant].push(thisRound[mode].rps / thisRound.noop.rps)
+    }
+  }
+}
+
+const rows = []
+const misses = []
+for (const fw of frameworks) {
+  for (const mode of modes) {
+    const variant = `${fw}-${mode}`
+    const ratio = median(pairRatios[variant])
+    const capacity = median(pairCapacity[variant])
+    const target = TARGETS[mode]
+    if (fw === 'fastify' && target !== undefined && ratio < target) {
+      misses.push(`${LABELS[fw][mode]} ${ratio.toFixed(3)}x < ${target}x`)
+    }
+    rows.push({
+      variant: `${fw} ${LABELS[fw][mode]}`,
+      'req/s (median)': Math.round(median(samples[variant].map((x) => x.rps))),
+      'p99 ms (median)': median(samples[variant].map((x) => x.p99)),
+      'server µs CPU/req': median(samples[variant].map((x) => x.cpuPerReq)).toFixed(1),
+      'req/s ratio': ratio.toFixed(3),
+      'capacity ratio': capacity.toFixed(3),
+      'vs aikit no-op':
+        mode === 'bare' || mode === 'anchor' ? '' : median(pairNoop[variant]).toFixed(3),
+      target: target === undefined ? '' : `>= ${target}`,
+    })
+  }
+}
+console.log(
+  `\nHTTP metrics and logging cost: ${connections} connections, ${seconds}s x ${rounds} rounds, Node ${process.version}` +
+    '\nratios: median over rounds of (variant / bare route measured in the same round);' +
+    '\ncapacity ratio: bare CPU per request / variant CPU per request (server process only);' +
+    '\nvs aikit no-op: req/s against the AI Kit adapter running one no-op middleware (the cost of the' +
+    '\nobservability middleware alone, without the protocol cost every AI Kit middleware shares)'
+)
+console.table(rows)
+
+const { series, samples: scrape } = await scrapeBench()
+const plainMs = median(scrape.plain)
+const oursMs = median(scrape.ours)
+const omMs = median(scrape.oursOpenMetrics)
+console.log(`\nScrape with ${series} series (median of ${scrape.plain.length} interleaved scrapes)`)
+console.table([
+  {
+    exposition: "prom-client's own registry.metrics()",
+    'ms (median)': plainMs.toFixed(2),
+    ratio: '1.000',
+  },
+  {
+    exposition: 'aikit metricsHandler, Prometheus text',
+    'ms (median)': oursMs.toFixed(2),
+    ratio: (oursMs / plainMs).toFixed(3),
+  },
+  {
+    exposition: 'aikit metricsHandler, OpenMetrics',
+    'ms (median)': omMs.toFixed(2),
+    ratio: (omMs / plainMs).toFixed(3),
+  },
+])
+if (oursMs > plainMs * 1.1)
+  misses.push(`scrape ${(oursMs / plainMs).toFixed(3)}x prom-client's own`)
+console.log(misses.length === 0 ? 'OK: every target met' : `BELOW TARGET: ${misses.join('; ')}`)

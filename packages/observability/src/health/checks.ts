@@ -1,0 +1,91 @@
+/**
+ * @module checks
+ * Built-in readiness checks: `redisCheck(client)` (PING) and `httpCheck(url)` (a dependency or an
+ * LLM provider answers at all).
+ */
+import { InvalidOptionsError } from '@aikit/core'
+import type { CheckDefinition } from './types.js'
+
+/** The part of an ioredis `Redis` / `Cluster` (or node-redis client) `redisCheck` uses. */
+export interface PingableClient {
+  ping(): Promise<unknown>
+}
+
+/** Options of `redisCheck`. */
+export interface RedisCheckOptions {
+  /** Time allowed for PING. Default: `healthCheck`'s `timeoutMs`. */
+  timeoutMs?: number
+  /** Whether a failure fails readiness. Default `true`. */
+  critical?: boolean
+}
+
+/**
+ * A readiness check that PINGs Redis. With ioredis, commands issued while it reconnects wait in
+ * its offline queue: the check's timeout is what turns that wait into a timely `fail`.
+ */
+export function redisCheck(
+  client: PingableClient,
+  options: RedisCheckOptions = {}
+): CheckDefinition {
+  if (client === null || typeof client !== 'object' || typeof client.ping !== 'function') {
+    throw new InvalidOptionsError('client', 'must be a Redis client with ping()')
+  }
+  const def: CheckDefinition = {
+    componentType: 'datastore',
+    check: async () => {
+      await client.ping()
+    },
+  }
+  if (options.timeoutMs !== undefined) def.timeoutMs = options.timeoutMs
+  if (options.critical !== undefined) def.critical = options.critical
+  return def
+}
+
+/** Options of `httpCheck`. */
+export interface HttpCheckOptions {
+  /** Request method. Default `'HEAD'`. */
+  method?: string
+  /**
+   * Statuses that count as reachable. Default: any status below 500 (a 401 or 404 from a provider
+   * still proves it is reachable, and costs nothing).
+   */
+  ok?: (status: number) => boolean
+  /** Time allowed for the response head. Default: `healthCheck`'s `timeoutMs`. */
+  timeoutMs?: number
+  /** Whether a failure fails readiness. Default `false`: one provider down should not pull every pod out of service. */
+  critical?: boolean
+  /** Headers to send. Default none. */
+  headers?: Record<string, string>
+  /** Reuse the last result for this long (ms): probes come every few seconds. Default `30000`. */
+  cacheMs?: number
+}
+
+/** A check that a URL answers (a downstream service, an LLM provider's base URL). */
+export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): CheckDefinition {
+  let target: URL
+  try {
+    target = new URL(url)
+  } catch {
+    throw new InvalidOptionsError('url', 'must be an absolute http(s) URL')
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    throw new InvalidOptionsError('url', 'must be an absolute http(s) URL')
+  }
+  const { method = 'HEAD', ok = (s: number) => s < 500, headers } = options
+  if (typeof ok !== 'function') throw new InvalidOptionsError('ok', 'must be a function')
+  const def: CheckDefinition = {
+    componentType: 'component',
+    critical: options.critical ?? false,
+    cacheMs: options.cacheMs ?? 30_000,
+    check: async (signal) => {
+      const init: RequestInit = { method, signal, redirect: 'manual' }
+      if (headers !== undefined) init.headers = headers
+      const res = await fetch(target, init)
+      await res.body?.cancel()
+      if (!ok(res.status)) return { status: 'fail', output: `HTTP ${res.status}` }
+      return undefined
+    },
+  }
+  if (options.timeoutMs !== undefined) def.timeoutMs = options.timeoutMs
+  return def
+}

@@ -1,0 +1,102 @@
+/**
+ * @module run-checks
+ * Runs every readiness check at once, each bounded by its own timeout: a hung dependency (a Redis
+ * that accepts the connection but never answers) fails its check in time instead of hanging the
+ * probe. Concurrent probes share one run.
+ */
+import type {
+  CheckDefinition,
+  CheckOutcome,
+  CheckReport,
+  HealthReport,
+  HealthStatus,
+} from './types.js'
+
+export interface ResolvedCheck extends Required<Omit<CheckDefinition, 'timeoutMs'>> {
+  name: string
+  timeoutMs: number
+  /** The last report and when it was made (for `cacheMs`). */
+  last?: { at: number; report: CheckReport }
+}
+
+async function runCached(check: ResolvedCheck): Promise<CheckReport> {
+  if (check.cacheMs > 0 && check.last !== undefined && Date.now() - check.last.at < check.cacheMs) {
+    return check.last.report
+  }
+  const report = await runOne(check)
+  if (check.cacheMs > 0) check.last = { at: Date.now(), report }
+  return report
+}
+
+class CheckTimeout extends Error {
+  constructor(ms: number) {
+    super(`timed out after ${ms} ms`)
+    this.name = 'CheckTimeout'
+  }
+}
+
+/** A safe `output` for a failed check: no message (it may carry a URL with a password). */
+function failureOutput(error: unknown): string {
+  if (error instanceof CheckTimeout) return error.message
+  const e = error as { code?: unknown; name?: unknown } | null
+  const code = typeof e?.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(e.code) ? e.code : undefined
+  const name = typeof e?.name === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(e.name) ? e.name : 'Error'
+  return `check failed (${code ?? name})`
+}
+
+async function runOne(check: ResolvedCheck): Promise<CheckReport> {
+  const controller = new AbortController()
+  const started = performance.now()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new CheckTimeout(check.timeoutMs)
+      controller.abort(error)
+      reject(error)
+    }, check.timeoutMs)
+  })
+  const time = new Date().toISOString()
+  try {
+    const result: unknown = await Promise.race([
+      Promise.resolve().then(() => check.check(controller.signal)),
+      timeout,
+    ])
+    const outcome =
+      result !== null && typeof result === 'object' ? (result as CheckOutcome) : undefined
+    const ms = Math.round(performance.now() - started)
+    const status: HealthStatus = outcome?.status ?? 'pass'
+    const report: CheckReport = {
+      componentType: check.componentType,
+      status: status === 'fail' && !check.critical ? 'warn' : status,
+      observedValue: outcome?.observedValue ?? ms,
+      observedUnit: outcome?.observedValue === undefined ? 'ms' : (outcome.observedUnit ?? ''),
+      time,
+    }
+    if (report.observedUnit === '') delete report.observedUnit
+    if (outcome?.output !== undefined) report.output = outcome.output
+    return report
+  } catch (error) {
+    return {
+      componentType: check.componentType,
+      status: check.critical ? 'fail' : 'warn',
+      output: failureOutput(error),
+      time,
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const RANK: Record<HealthStatus, number> = { pass: 0, warn: 1, fail: 2 }
+
+export async function runChecks(checks: readonly ResolvedCheck[]): Promise<HealthReport> {
+  const reports = await Promise.all(checks.map(runCached))
+  let status: HealthStatus = 'pass'
+  const out: Record<string, CheckReport[]> = {}
+  reports.forEach((report, i) => {
+    const c = checks[i]!
+    out[`${c.name}:${c.measurement}`] = [report]
+    if (RANK[report.status] > RANK[status]) status = report.status
+  })
+  return checks.length === 0 ? { status } : { status, checks: out }
+}

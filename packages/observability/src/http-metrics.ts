@@ -1,0 +1,81 @@
+/**
+ * @module http-metrics
+ * `httpMetrics(metrics)`: a middleware recording `http_server_request_duration_seconds` (until the
+ * body is fully sent, so a 60-second stream counts as 60 seconds) and `http_server_active_requests`.
+ */
+import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
+import type { Metrics } from './metrics/create-metrics.js'
+import { errorTypeOf } from './metrics/error-type.js'
+import { UNMATCHED_ROUTE } from './metrics/names.js'
+import { type RouteResolver, routeOf } from './route.js'
+
+/** Options of `httpMetrics`. */
+export interface HttpMetricsOptions {
+  /**
+   * The route template of a request (`/chat/:id`), read when the response finished. Return
+   * `undefined` for "no route" (recorded as `_unmatched`). Default: the framework's matched route
+   * (Fastify `routeOptions.url`, Express `baseUrl + route.path`); under the Node and Next adapters,
+   * which have no router, every request is `_unmatched` unless this option names the route.
+   */
+  route?: RouteResolver
+}
+
+export function assertMetrics(metrics: unknown, field = 'metrics'): asserts metrics is Metrics {
+  if (
+    metrics === null ||
+    typeof metrics !== 'object' ||
+    typeof (metrics as Metrics).recordHttpRequest !== 'function' ||
+    typeof (metrics as Metrics).registry !== 'object'
+  ) {
+    throw new InvalidOptionsError(field, 'must be the result of createMetrics()')
+  }
+}
+
+/**
+ * Creates the HTTP metrics middleware. Put it first (after `requestLogger`) so it sees every
+ * request, short-circuited ones included. `error_type` is set on 5xx responses: the thrown error's
+ * code or class name when a middleware or the route threw, else the status code.
+ */
+export function httpMetrics(metrics: Metrics, options: HttpMetricsOptions = {}): Middleware {
+  assertMetrics(metrics)
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const { route = routeOf } = options
+  if (typeof route !== 'function') {
+    throw new InvalidOptionsError('route', 'must be a function (ctx) => string | undefined')
+  }
+
+  const record = (ctx: Context, method: string, start: number): void => {
+    metrics.addActiveRequests(method, -1)
+    const status = ctx.status
+    let errorType = ''
+    if (status !== undefined && status >= 500) {
+      errorType = ctx.error !== undefined ? errorTypeOf(ctx.error) : String(status)
+    }
+    let template: string | undefined
+    try {
+      template = route(ctx)
+    } catch {
+      template = undefined
+    }
+    metrics.recordHttpRequest({
+      method,
+      route: typeof template === 'string' && template !== '' ? template : UNMATCHED_ROUTE,
+      statusCode: status,
+      durationSeconds: (performance.now() - start) / 1000,
+      errorType,
+    })
+  }
+
+  // Not an async function: no wrapper promise per request (each promise costs extra while
+  // AsyncLocalStorage is active on Node 20). `finished` never rejects and also settles for error
+  // responses and aborted clients, so recording hangs off it alone.
+  return function httpMetrics(ctx, next) {
+    const start = performance.now()
+    const method = ctx.method
+    metrics.addActiveRequests(method, 1)
+    void ctx.finished.then(() => record(ctx, method, start))
+    return next()
+  }
+}

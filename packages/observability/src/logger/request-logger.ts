@@ -1,0 +1,109 @@
+/**
+ * @module request-logger
+ * `requestLogger(logger)`: gives each request an id (the caller's `X-Request-Id` only when it is
+ * safe to echo and to log), puts it on `ctx.state.requestId` and the response, and writes one line
+ * per request when its body is fully sent: method, path, route, status, duration, aborted.
+ * Headers and bodies are never logged by this middleware.
+ */
+import { randomUUID } from 'node:crypto'
+import { InvalidOptionsError, type Middleware } from '@aikit/core'
+import { type RouteResolver, routeOf } from '../route.js'
+import { FAST_LINE, type FastLine } from './create-logger.js'
+import '../state.js'
+
+/** The part of a (winston) logger `requestLogger` uses. */
+export interface LineLogger {
+  log(level: string, message: string, meta: Record<string, unknown>): unknown
+}
+
+/** Options of `requestLogger`. */
+export interface RequestLoggerOptions {
+  /** Request and response header carrying the id. Default `'X-Request-Id'`. */
+  header?: string
+  /**
+   * Accept the caller's id (when it is at most 128 characters of `[A-Za-z0-9._-]`; anything else
+   * gets a new id). Set `false` when clients are untrusted and ids must be unique. Default `true`.
+   */
+  trustIncoming?: boolean
+  /** Makes a new id. Default `crypto.randomUUID`. */
+  generate?: () => string
+  /** Level of the line for statuses below 500 (5xx lines are `error`). Default `'info'`. */
+  level?: string
+  /** Route template for the line. Default: the framework's matched route (see `httpMetrics`). */
+  route?: RouteResolver
+}
+
+const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/
+
+/** Whether an incoming request id may be echoed and logged as is. */
+export function isSafeRequestId(value: string | undefined): value is string {
+  return value !== undefined && SAFE_ID.test(value)
+}
+
+/** Creates the request logging middleware. Put it first so every line of the request has its id. */
+export function requestLogger(logger: LineLogger, options: RequestLoggerOptions = {}): Middleware {
+  if (logger === null || typeof logger !== 'object' || typeof logger.log !== 'function') {
+    throw new InvalidOptionsError('logger', 'must be a logger (createLogger())')
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const {
+    header = 'X-Request-Id',
+    trustIncoming = true,
+    generate = randomUUID,
+    level = 'info',
+    route = routeOf,
+  } = options
+  if (typeof header !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(header)) {
+    throw new InvalidOptionsError('header', 'must be a header name')
+  }
+  if (typeof trustIncoming !== 'boolean') {
+    throw new InvalidOptionsError('trustIncoming', 'must be a boolean')
+  }
+  if (typeof generate !== 'function')
+    throw new InvalidOptionsError('generate', 'must be a function')
+  if (typeof level !== 'string' || level === '') {
+    throw new InvalidOptionsError('level', 'must be a level name')
+  }
+  if (typeof route !== 'function') throw new InvalidOptionsError('route', 'must be a function')
+  const fastLine = (logger as { [FAST_LINE]?: FastLine })[FAST_LINE]
+
+  // Not an async function: no wrapper promise per request (see httpMetrics).
+  return function requestLogger(ctx, next) {
+    const start = performance.now()
+    const incoming = trustIncoming ? ctx.header(header) : undefined
+    const requestId = isSafeRequestId(incoming) ? incoming : generate()
+    ctx.state.requestId = requestId
+    ctx.setHeader(header, requestId)
+    void ctx.finished.then(({ aborted }) => {
+      const status = ctx.status
+      let template: string | undefined
+      try {
+        template = route(ctx)
+      } catch {
+        template = undefined
+      }
+      const meta: Record<string, unknown> = {
+        requestId,
+        method: ctx.method,
+        path: ctx.path,
+        status: status ?? null,
+        durationMs: Math.round((performance.now() - start) * 1000) / 1000,
+        aborted,
+      }
+      if (template !== undefined) meta.route = template
+      const subject = ctx.state.subject
+      if (subject !== undefined) meta.subject = subject
+      const lineLevel = status !== undefined && status >= 500 ? 'error' : level
+      try {
+        if (fastLine === undefined || !fastLine(lineLevel, 'request', meta)) {
+          logger.log(lineLevel, 'request', meta)
+        }
+      } catch {
+        // A broken transport must not turn into an unhandled rejection.
+      }
+    })
+    return next()
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * @module create-metrics
+ * `createMetrics()`: the HTTP, GenAI and AI Kit metrics on prom-client, behind small typed recording
+ * functions so other packages and wrappers can report without knowing prom-client. Recording never
+ * throws: a bad value (NaN, negative) is dropped, because metrics must not break a request.
+ */
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { errorTypeOf } from './error-type.js'
+import { createInstruments, type Instruments } from './instruments.js'
+import { LabelGuard } from './label-guard.js'
+import { METRIC_NAMES, OTHER_ERROR, UNMATCHED_ROUTE } from './names.js'
+import {
+  type MetricsOptions,
+  type ResolvedMetricsOptions,
+  resolveMetricsOptions,
+} from './options.js'
+
+/** One finished HTTP server request. */
+export interface HttpRequestRecord {
+  /** Request method; anything outside the standard methods is recorded as `_OTHER`. */
+  method: string
+  /** Route template (`/chat/:id`), never the raw path. */
+  route: string
+  /** Final status code; `undefined` when the client left before a head was written. */
+  statusCode: number | undefined
+  /** Seconds from the start of the request until the body was fully sent (or the client left). */
+  durationSeconds: number
+  /** OTel `error.type` (e.g. `'500'`, `'INTERNAL'`); empty or omitted when the request succeeded. */
+  errorType?: string
+}
+
+/** Token usage exactly as the provider reported it (billable counts). Never estimated. */
+export interface LlmUsage {
+  /** Billable input (prompt) tokens. */
+  inputTokens?: number
+  /** Billable output (completion) tokens. */
+  outputTokens?: number
+}
+
+/** One GenAI client operation (a chat completion, an embedding call…). */
+export interface LlmCallRecord {
+  /** OTel `gen_ai.provider.name`: `'anthropic'`, `'openai'`, `'aws.bedrock'`… */
+  provider: string
+  /** Requested model, e.g. `'claude-sonnet-4-5'`. Unknown → `'_OTHER'`. */
+  model?: string
+  /** OTel `gen_ai.operation.name`. Default `'chat'`. */
+  operation?: string
+  /** Seconds from sending the request until the last chunk (or the error). */
+  durationSeconds: number
+  /** Seconds from sending a streamed request until its first chunk (streams only). */
+  timeToFirstChunkSeconds?: number
+  /** Provider-reported usage; no token observation is made without it. */
+  usage?: LlmUsage
+  /** Priced cost of the call in US dollars (from `@aikit/cost`), added to `aikit_llm_cost_usd_total`. */
+  costUsd?: number
+  /** The error that ended the call; sets `error_type` (its code, HTTP status or class name). */
+  error?: unknown
+  /** Explicit `error_type` (wins over `error`). */
+  errorType?: string
+}
+
+/** A cache lookup outcome. */
+export type CacheResult = 'hit' | 'miss' | 'stale' | 'coalesced'
+
+/** The metrics instance `createMetrics` returns. */
+export interface Metrics {
+  /** The prom-client registry holding every metric (scrape it with `metricsHandler`). */
+  readonly registry: Registry
+  /** The prefix every metric name carries. */
+  readonly prefix: string
+  /** Records one finished HTTP server request (`httpMetrics` calls this). */
+  recordHttpRequest(record: HttpRequestRecord): void
+  /** Adds `delta` (+1 / -1) to the in-flight requests of `method`. */
+  addActiveRequests(method: string, delta: number): void
+  /** Records one GenAI operation: duration, time to first chunk, token usage and cost. */
+  recordLlmCall(record: LlmCallRecord): void
+  /** Counts one cache lookup. `cache` names the cache (default `'default'`). */
+  recordCache(record: { result: CacheResult; cache?: string }): void
+  /** Counts one rate-limit decision. `limiter` names the limiter (default `'default'`). */
+  recordRateLimit(record: { allowed: boolean; limiter?: string }): void
+  /** Adds settled spend and/or counts a rejection of a budget (default `'default'`). */
+  recordBudget(record: { spentUsd?: number; rejected?: boolean; budget?: string }): void
+  /** Sets `aikit_store_degraded{store}` to 1 (degraded) or 0 (recovered). */
+  setStoreDegraded(store: string, degraded: boolean): void
+}
+
+const HTTP_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+  'QUERY',
+])
+const CACHE_RESULTS = new Set<string>(['hit', 'miss', 'stale', 'coalesced'])
+
+const SHARED = Symbol.for('@aikit/observability.metrics')
+type SharedMap = Map<string, { fingerprint: string; metrics: Metrics }>
+
+function sharedMap(): SharedMap {
+  const g = globalThis as Record<symbol, SharedMap | undefined>
+  let map = g[SHARED]
+  if (map === undefined) {
+    map = new Map()
+    g[SHARED] = map
+  }
+  return map
+}
+
+/** A finite number >= 0 (durations, dollars). */
+const isNonNegative = (v: unknown): v is number =>
+  typeof v === 'number' && v >= 0 && v < Number.POSITIVE_INFINITY
+const isCount = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+/**
+ * Creates (or, for the same `key` and options, returns the process-wide) metrics instance.
+ * Invalid options throw `InvalidOptionsError` naming the field.
+ *
+ * ```ts
+ * const metrics = createMetrics()
+ * metrics.recordLlmCall({ provider: 'anthropic', model: 'claude-sonnet-4-5', durationSeconds: 3.2,
+ *   usage: { inputTokens: 812, outputTokens: 240 }, costUsd: 0.006 })
+ * ```
+ */
+export function createMetrics(options?: MetricsOptions): Metrics {
+  const resolved = resolveMetricsOptions(options)
+  if (resolved.registry !== undefined || resolved.key === false) return build(resolved)
+  const fingerprint = JSON.stringify([
+    resolved.prefix,
+    resolved.maxLabelValues,
+    resolved.httpBuckets,
+    resolved.defaultMetrics,
+  ])
+  const map = sharedMap()
+  const existing = map.get(resolved.key)
+  if (existing !== undefined && existing.fingerprint === fingerprint) return existing.metrics
+  // New options under the same key (edited during development): start a fresh instance.
+  const metrics = build(resolved)
+  map.set(resolved.key, { fingerprint, metrics })
+  return metrics
+}
+
+function build(o: ResolvedMetricsOptions): Metrics {
+  const registry = o.registry ?? new Registry()
+  const m: Instruments = createInstruments(registry, o.prefix, o.httpBuckets)
+  if (o.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: o.prefix })
+
+  const guards = new Map<string, LabelGuard>()
+  const guard = (metric: keyof typeof METRIC_NAMES, label: string): LabelGuard => {
+    const id = `${metric}\0${label}`
+    let g = guards.get(id)
+    if (g === undefined) {
+      const labels = { metric: o.prefix + METRIC_NAMES[metric], label }
+      g = new LabelGuard(o.maxLabelValues, () => m.labelOverflow.inc(labels))
+      guards.set(id, g)
+    }
+    return g
+  }
+  const httpRoute = guard('httpDuration', 'http_route')
+  const httpError = guard('httpDuration', 'error_type')
+  const provider = guard('genAiDuration', 'gen_ai_provider_name')
+  const model = guard('genAiDuration', 'gen_ai_request_model')
+  const operation = guard('genAiDuration', 'gen_ai_operation_name')
+  const llmError = guard('genAiDuration', 'error_type')
+  const cacheName = guard('cache', 'cache')
+  const limiterName = guard('rateLimit', 'limiter')
+  const budgetName = guard('budgetSpend', 'budget')
+  const storeName = guard('storeDegraded', 'store')
+  const str = (v: unknown, fallback: string): string =>
+    typeof v === 'string' && v !== '' ? v : fallback
+
+  return {
+    registry,
+    prefix: o.prefix,
+
+    recordHttpRequest(r) {
+      if (r === null || typeof r !== 'object' || !isNonNegative(r.durationSeconds)) return
+      const values = [
+        HTTP_METHODS.has(r.method) ? r.method : OTHER_ERROR,
+        httpRoute.value(str(r.route, UNMATCHED_ROUTE)),
+        r.statusCode !== undefined && Number.isInteger(r.statusCode) ? r.statusCode : '',
+        r.errorType ? httpError.value(r.errorType) : '',
+      ]
+      m.httpDuration.observe(values, r.durationSeconds)
+    },
+
+    addActiveRequests(method, delta) {
+      if (!Number.isFinite(delta)) return
+      m.httpActive.add(HTTP_METHODS.has(method) ? method : OTHER_ERROR, delta)
+    },
+
+    recordLlmCall(r) {
+      if (r === null || typeof r !== 'object') return
+      const labels = {
+        gen_ai_provider_name: provider.value(str(r.provider, OTHER_ERROR)),
+        gen_ai_request_model: model.value(str(r.model, OTHER_ERROR)),
+        gen_ai_operation_name: operation.value(str(r.operation, 'chat')),
+      }
+      if (isNonNegative(r.durationSeconds)) {
+        const errorType =
+          r.errorType !== undefined && r.errorType !== ''
+            ? r.errorType
+            : r.error !== undefined
+              ? errorTypeOf(r.error)
+              : ''
+        m.genAiDuration.observe(
+          { ...labels, error_type: errorType === '' ? '' : llmError.value(errorType) },
+          r.durationSeconds
+        )
+      }
+      if (isNonNegative(r.timeToFirstChunkSeconds)) {
+        m.genAiTtfc.observe(labels, r.timeToFirstChunkSeconds)
+      }
+      const usage = r.usage
+      if (usage !== undefined && usage !== null) {
+        if (isCount(usage.inputTokens)) {
+          m.genAiTokens.observe({ ...labels, gen_ai_token_type: 'input' }, usage.inputTokens)
+        }
+        if (isCount(usage.outputTokens)) {
+          m.genAiTokens.observe({ ...labels, gen_ai_token_type: 'output' }, usage.outputTokens)
+        }
+      }
+      if (isNonNegative(r.costUsd)) {
+        m.llmCost.inc(
+          {
+            gen_ai_provider_name: labels.gen_ai_provider_name,
+            gen_ai_request_model: labels.gen_ai_request_model,
+          },
+          r.costUsd
+        )
+      }
+    },
+
+    recordCache(r) {
+      if (r === null || typeof r !== 'object' || !CACHE_RESULTS.has(r.result)) return
+      m.cache.inc({ cache: cacheName.value(str(r.cache, 'default')), result: r.result })
+    },
+
+    recordRateLimit(r) {
+      if (r === null || typeof r !== 'object' || typeof r.allowed !== 'boolean') return
+      m.rateLimit.inc({
+        limiter: limiterName.value(str(r.limiter, 'default')),
+        decision: r.allowed ? 'allowed' : 'denied',
+      })
+    },
+
+    recordBudget(r) {
+      if (r === null || typeof r !== 'object') return
+      const labels = { budget: budgetName.value(str(r.budget, 'default')) }
+      if (isNonNegative(r.spentUsd)) m.budgetSpend.inc(labels, r.spentUsd)
+      if (r.rejected === true) m.budgetRejections.inc(labels)
+    },
+
+    setStoreDegraded(store, degraded) {
+      m.storeDegraded.set({ store: storeName.value(str(store, 'default')) }, degraded ? 1 : 0)
+    },
+  }
+}

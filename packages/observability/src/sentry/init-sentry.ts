@@ -1,0 +1,207 @@
+/**
+ * @module init-sentry
+ * `initSentry()` for @sentry/node v11 (v10 through the options it understands): data collection
+ * locked down by default (no cookies, no user info, no request bodies, no GenAI inputs/outputs, no
+ * stack-frame variables), every event, transaction, span and breadcrumb scrubbed, tags for the
+ * request id, route, provider and model, and idempotent: a second call (hot reload, two copies of
+ * this package) returns the first client and registers nothing twice.
+ */
+import { currentContext, InvalidOptionsError } from '@aikit/core'
+import { redact as defaultRedact, type Redactor } from '@aikit/security'
+import * as SentryNode from '@sentry/node'
+import { routeOf } from '../route.js'
+import '../state.js'
+import {
+  type ScrubPolicy,
+  SENSITIVE_HEADERS,
+  scrubBreadcrumb,
+  scrubEvent,
+  scrubSpan,
+} from './scrub.js'
+
+/** The parts of the `@sentry/node` module `initSentry` uses. */
+export type SentryModule = Pick<
+  typeof SentryNode,
+  'init' | 'getClient' | 'SDK_VERSION' | 'isInitialized' | 'getGlobalScope'
+>
+
+/** Options of `initSentry`. */
+export interface SentryOptions {
+  /** The DSN. Without one (e.g. unset in development) nothing is initialised and `undefined` is returned. */
+  dsn: string | undefined
+  /** `environment` of every event. Default: `process.env.NODE_ENV`, else `'production'`. */
+  environment?: string
+  /** `release` of every event. Default: Sentry's own detection. */
+  release?: string
+  /** Share of transactions traced, 0 to 1. Default `0` (errors only). */
+  tracesSampleRate?: number
+  /** Send incoming request bodies (still redacted). They hold prompts in an AI app. Default `false`. */
+  allowRequestBodies?: boolean
+  /** Let Sentry's AI integrations record prompts and completions (still redacted). Default `false`. */
+  allowGenAiContent?: boolean
+  /** Applied to everything sent. Default: `redact` from `@aikit/security`. */
+  redact?: Redactor
+  /**
+   * Further `Sentry.init` options (integrations, sampling…). Their `beforeSend`,
+   * `beforeSendTransaction`, `beforeSendSpan` and `beforeBreadcrumb` run first, then the scrubbing.
+   * `dataCollection` / `sendDefaultPii` here are ignored: the locked-down settings above decide.
+   */
+  sentryOptions?: Record<string, unknown>
+  /** The Sentry SDK to initialise. Default: the installed `@sentry/node`. */
+  sentry?: SentryModule
+}
+
+const INITIALISED = Symbol.for('@aikit/observability.sentry-client')
+
+type Hook<T> = ((value: T, hint?: unknown) => T | null | PromiseLike<T | null>) | undefined
+
+/** The tags of the running request, if any. */
+function requestTags(): Record<string, string> {
+  const ctx = currentContext()
+  if (ctx === undefined) return {}
+  const tags: Record<string, string> = {}
+  const state = ctx.state
+  if (state.requestId !== undefined) tags.request_id = state.requestId
+  const route = routeOf(ctx)
+  if (route !== undefined) tags.route = route
+  if (state.llm?.provider !== undefined) tags['gen_ai.provider.name'] = state.llm.provider
+  if (state.llm?.model !== undefined) tags['gen_ai.request.model'] = state.llm.model
+  return tags
+}
+
+/** The event with the running request's tags added (its own tags win). */
+function withRequestTags<E extends object>(event: E): E {
+  const tags = requestTags()
+  if (Object.keys(tags).length === 0) return event
+  const e = event as E & { tags?: Record<string, unknown> }
+  return { ...e, tags: { ...tags, ...e.tags } }
+}
+
+function chain<T extends object>(
+  user: Hook<T>,
+  ours: (value: T) => T | null
+): (value: T, hint?: unknown) => Promise<T | null> | T | null {
+  if (user === undefined) return (value) => ours(value)
+  return async (value, hint) => {
+    const out = await user(value, hint)
+    return out === null ? null : ours(out)
+  }
+}
+
+/**
+ * Initialises Sentry once per process with scrubbing on. Returns the Sentry client (the existing one
+ * on a second call), or `undefined` without a DSN. Invalid options throw `InvalidOptionsError`.
+ * Call it before the app imports Express/Fastify (`node --import ./instrument.mjs`), as Sentry asks.
+ */
+export function initSentry(options: SentryOptions): ReturnType<SentryModule['getClient']> {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const {
+    dsn,
+    environment = process.env.NODE_ENV || 'production',
+    release,
+    tracesSampleRate = 0,
+    allowRequestBodies = false,
+    allowGenAiContent = false,
+    redact = defaultRedact,
+    sentryOptions = {},
+    sentry = SentryNode,
+  } = options
+  if (dsn !== undefined && (typeof dsn !== 'string' || !/^https?:\/\/[^@/]+@/.test(dsn))) {
+    throw new InvalidOptionsError('dsn', 'must be a Sentry DSN (https://<key>@<host>/<project>)')
+  }
+  if (typeof tracesSampleRate !== 'number' || !(tracesSampleRate >= 0 && tracesSampleRate <= 1)) {
+    throw new InvalidOptionsError('tracesSampleRate', 'must be a number from 0 to 1')
+  }
+  if (typeof allowRequestBodies !== 'boolean') {
+    throw new InvalidOptionsError('allowRequestBodies', 'must be a boolean')
+  }
+  if (typeof allowGenAiContent !== 'boolean') {
+    throw new InvalidOptionsError('allowGenAiContent', 'must be a boolean')
+  }
+  if (typeof redact !== 'function') throw new InvalidOptionsError('redact', 'must be a function')
+  if (sentryOptions === null || typeof sentryOptions !== 'object') {
+    throw new InvalidOptionsError('sentryOptions', 'must be an object')
+  }
+  if (sentry === null || typeof sentry !== 'object' || typeof sentry.init !== 'function') {
+    throw new InvalidOptionsError('sentry', 'must be the @sentry/node module')
+  }
+  if (typeof environment !== 'string')
+    throw new InvalidOptionsError('environment', 'must be a string')
+
+  const g = globalThis as Record<symbol, ReturnType<SentryModule['getClient']> | undefined>
+  const existing = g[INITIALISED]
+  if (existing !== undefined) return existing
+  const policy: ScrubPolicy = { redact, allowRequestBodies, allowGenAiContent }
+  if (sentry.isInitialized?.() === true) {
+    // The app called Sentry.init itself: initialising again would register every integration
+    // twice. Scrub its error events and transactions through a global event processor instead.
+    const client = sentry.getClient()
+    sentry.getGlobalScope().addEventProcessor((event) => scrubEvent(withRequestTags(event), policy))
+    g[INITIALISED] = client
+    return client
+  }
+  if (dsn === undefined || dsn === '') return undefined
+
+  const user = sentryOptions as {
+    beforeSend?: Hook<object>
+    beforeSendTransaction?: Hook<object>
+    beforeSendSpan?: (span: { attributes?: unknown }) => { attributes?: unknown }
+    beforeBreadcrumb?: Hook<object>
+  }
+  const major = Number.parseInt(String(sentry.SDK_VERSION ?? '11'), 10)
+  const streamed =
+    major >= 11 && (sentryOptions as { traceLifecycle?: unknown }).traceLifecycle !== 'static'
+  const privacy =
+    major >= 11
+      ? {
+          dataCollection: {
+            userInfo: false,
+            cookies: false,
+            httpHeaders: {
+              request: { deny: [...SENSITIVE_HEADERS] },
+              response: { deny: ['set-cookie'] },
+            },
+            httpBodies: allowRequestBodies ? ['incomingRequest'] : [],
+            genAI: { inputs: allowGenAiContent, outputs: allowGenAiContent },
+            mcp: { inputs: allowGenAiContent, outputs: allowGenAiContent },
+            databaseQueryData: false,
+            queues: false,
+            stackFrameVariables: false,
+          },
+        }
+      : {
+          // v10: no dataCollection; bodies are turned off in beforeSend (request.data removed).
+          sendDefaultPii: false,
+        }
+
+  sentry.init({
+    ...sentryOptions,
+    ...privacy,
+    dsn,
+    environment,
+    ...(release === undefined ? {} : { release }),
+    tracesSampleRate,
+    beforeSend: chain(user.beforeSend, (event) => scrubEvent(withRequestTags(event), policy)),
+    // v11 streams spans by default and then ignores beforeSendTransaction (and warns if set);
+    // with traceLifecycle 'static' (or v10) spans travel inside transactions, scrubbed there.
+    ...(streamed
+      ? {
+          beforeSendSpan: (span: { attributes?: unknown }) =>
+            scrubSpan(user.beforeSendSpan ? user.beforeSendSpan(span) : span, policy),
+        }
+      : {
+          beforeSendTransaction: chain(user.beforeSendTransaction, (event) =>
+            scrubEvent(withRequestTags(event), policy)
+          ),
+        }),
+    beforeBreadcrumb: (breadcrumb: object, hint?: unknown) => {
+      const b = user.beforeBreadcrumb ? user.beforeBreadcrumb(breadcrumb, hint) : breadcrumb
+      return b === null || b === undefined ? null : scrubBreadcrumb(b, policy)
+    },
+  } as unknown as Parameters<SentryModule['init']>[0])
+  const client = sentry.getClient()
+  g[INITIALISED] = client
+  return client
+}

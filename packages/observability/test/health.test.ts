@@ -1,0 +1,172 @@
+import type { AddressInfo } from 'node:net'
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net'
+import { healthCheck, httpCheck, redisCheck } from '@aikit/observability'
+import { type RedisServer, startRedis } from '@aikit/testing/redis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closeAll, expressApp, fastifyApp } from './servers.js'
+
+let redis: RedisServer
+beforeAll(async () => {
+  redis = await startRedis()
+})
+afterAll(async () => {
+  await closeAll()
+  await redis.stop()
+})
+
+interface Body {
+  status: string
+  output?: string
+  checks?: Record<
+    string,
+    { status: string; componentType: string; output?: string; observedUnit?: string }[]
+  >
+}
+
+describe('healthCheck', () => {
+  it('readiness passes with Redis up: application/health+json, the draft checks object', async () => {
+    const client = redis.client()
+    const base = await expressApp([healthCheck({ checks: { redis: redisCheck(client) } })])
+    const res = await fetch(`${base}/readyz`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('application/health+json')
+    const body = (await res.json()) as Body
+    expect(body.status).toBe('pass')
+    expect(body.checks?.['redis:responseTime']?.[0]).toMatchObject({
+      status: 'pass',
+      componentType: 'datastore',
+      observedUnit: 'ms',
+    })
+  })
+
+  it('with redis-server stopped, readiness answers 503 within its timeout while liveness stays 200', async () => {
+    const client = redis.client()
+    await client.ping()
+    const base = await fastifyApp([
+      healthCheck({ checks: { redis: redisCheck(client) }, timeoutMs: 300 }),
+    ])
+    await redis.kill()
+    try {
+      // The client-side abort is 10x the check timeout: the answer must come from the check's own timeout.
+      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(3000) })
+      expect(res.status).toBe(503)
+      const body = (await res.json()) as Body
+      expect(body.status).toBe('fail')
+      expect(body.checks?.['redis:responseTime']?.[0]?.status).toBe('fail')
+      expect(body.checks?.['redis:responseTime']?.[0]?.output).toMatch(
+        /^(timed out after 300 ms|check failed \(.+\))$/
+      )
+      const live = await fetch(`${base}/livez`)
+      expect(live.status).toBe(200)
+      expect(await live.json()).toEqual({ status: 'pass' })
+    } finally {
+      await redis.restart()
+    }
+  })
+
+  it('a hung dependency (accepts, never answers) fails its check at the timeout', async () => {
+    const hung: TcpServer = createTcpServer(() => {})
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r))
+    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/`
+    try {
+      const health = healthCheck({
+        checks: {
+          provider: httpCheck(url, { critical: true }),
+          never: () => new Promise(() => {}),
+        },
+        timeoutMs: 150,
+      })
+      const report = await health.readiness()
+      expect(report.status).toBe('fail')
+      expect(report.checks?.['provider:responseTime']?.[0]?.output).toBe('timed out after 150 ms')
+      expect(report.checks?.['never:responseTime']?.[0]?.output).toBe('timed out after 150 ms')
+    } finally {
+      hung.close()
+    }
+  })
+
+  it('a non-critical failure is a warn (200); a thrown error never leaks its message', async () => {
+    const health = healthCheck({
+      checks: {
+        optional: {
+          critical: false,
+          check: async () => {
+            throw new Error('redis://user:hunter2@10.0.0.1 refused')
+          },
+        },
+        fine: async () => ({ observedValue: 3, observedUnit: 'connections' }),
+      },
+    })
+    const report = await health.readiness()
+    expect(report.status).toBe('warn')
+    expect(JSON.stringify(report)).not.toContain('hunter2')
+    expect(report.checks?.['optional:responseTime']?.[0]?.output).toBe('check failed (Error)')
+    expect(report.checks?.['fine:responseTime']?.[0]).toMatchObject({
+      status: 'pass',
+      observedValue: 3,
+      observedUnit: 'connections',
+    })
+    const base = await expressApp([health])
+    const res = await fetch(`${base}/health`)
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as Body).status).toBe('warn')
+  })
+
+  it('after markShuttingDown readiness fails without running checks; liveness still passes', async () => {
+    let runs = 0
+    const health = healthCheck({ checks: { x: async () => void runs++ } })
+    health.markShuttingDown()
+    expect(health.shuttingDown).toBe(true)
+    const base = await expressApp([health])
+    const ready = await fetch(`${base}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(await ready.json()).toEqual({ status: 'fail', output: 'shutting down' })
+    expect((await fetch(`${base}/livez`)).status).toBe(200)
+    expect(runs).toBe(0)
+  })
+
+  it('reuses a result for cacheMs, then runs the check again', async () => {
+    let runs = 0
+    const health = healthCheck({
+      checks: { provider: { cacheMs: 60_000, check: async () => void runs++ } },
+    })
+    await health.readiness()
+    await health.readiness()
+    expect(runs).toBe(1)
+    const uncached = healthCheck({ checks: { x: async () => void runs++ } })
+    await uncached.readiness()
+    await uncached.readiness()
+    expect(runs).toBe(3)
+  })
+
+  it('concurrent probes share one run of the checks', async () => {
+    let runs = 0
+    const health = healthCheck({
+      checks: {
+        x: async () => {
+          runs++
+          await new Promise((r) => setTimeout(r, 20))
+        },
+      },
+    })
+    await Promise.all([health.readiness(), health.readiness(), health.readiness()])
+    expect(runs).toBe(1)
+  })
+
+  it.each([
+    [{ timeoutMs: 0 }, 'timeoutMs'],
+    [{ checks: { 'bad name': async () => {} } }, 'checks.bad name'],
+    [{ checks: { x: { check: 1 } } }, 'checks.x'],
+    [{ checks: { x: { check: async () => {}, timeoutMs: -1 } } }, 'checks.x.timeoutMs'],
+    [{ paths: { live: 'livez' } }, 'paths.live'],
+    [{ checks: { x: { check: async () => {}, cacheMs: -5 } } }, 'checks.x.cacheMs'],
+  ])('rejects invalid options %j naming %s', (options, field) => {
+    expect(() => healthCheck(options as never)).toThrow(expect.objectContaining({ field }))
+  })
+
+  it('built-in checks validate their arguments', () => {
+    expect(() => redisCheck({} as never)).toThrow(expect.objectContaining({ field: 'client' }))
+    expect(() => httpCheck('ftp://x')).toThrow(expect.objectContaining({ field: 'url' }))
+    expect(() => httpCheck('not a url')).toThrow(expect.objectContaining({ field: 'url' }))
+  })
+})

@@ -1,0 +1,342 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import { toExpress } from '@aikit/adapters/express'
+import { aikitFastify } from '@aikit/adapters/fastify'
+import { toNodeHandler } from '@aikit/adapters/node'
+import { currentContext } from '@aikit/core'
+import { createLogger, isSafeRequestId, requestLogger } from '@aikit/observability'
+import express from 'express'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import winston from 'winston'
+
+type FastLineFn = (level: string, message: string, fields: Record<string, unknown>) => boolean
+
+const ANTHROPIC_KEY = 'sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghij-XYZ'
+const OPENAI_KEY = 'sk-proj-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0PpOoNnMmLlKkJjIiHh'
+const COOKIE_VALUE = 'sess-7f3c9a1be2d44c0f8a6b5e4d3c2b1a09'
+
+function sink() {
+  const lines: Record<string, unknown>[] = []
+  const raw: string[] = []
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      const text = String(chunk)
+      raw.push(text)
+      for (const l of text.split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l))
+      cb()
+    },
+  })
+  return { lines, raw, stream }
+}
+
+const servers: Server[] = []
+const apps: FastifyInstance[] = []
+afterAll(async () => {
+  for (const s of servers) s.closeAllConnections()
+  await Promise.all([
+    ...servers.map((s) => new Promise((r) => s.close(r))),
+    ...apps.map((a) => a.close()),
+  ])
+})
+const savedLevel = process.env.LOG_LEVEL
+afterEach(() => {
+  if (savedLevel === undefined) delete process.env.LOG_LEVEL
+  else process.env.LOG_LEVEL = savedLevel
+})
+
+type Logger = ReturnType<typeof createLogger>
+
+async function expressChat(logger: Logger): Promise<string> {
+  const app = express()
+  app.use(toExpress(requestLogger(logger)))
+  app.use(express.json())
+  app.post('/chat/:id', (req, res) => {
+    // A careless app logs everything it got: the logger must still keep the secrets out.
+    logger.info('chat request', { headers: req.headers, body: req.body })
+    res.json({ ok: true })
+  })
+  const server = createServer(app)
+  servers.push(server)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+async function fastifyChat(logger: Logger): Promise<string> {
+  const app = Fastify({ logger: false })
+  await app.register(aikitFastify, { use: [requestLogger(logger)] })
+  app.post('/chat/:id', async (request) => {
+    logger.info('chat request', { headers: request.headers, body: request.body })
+    return { ok: true }
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  apps.push(app)
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+}
+
+const waitFor = async (cond: () => boolean) => {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10))
+}
+
+describe.each([
+  ['Express', expressChat],
+  ['Fastify', fastifyChat],
+])('requestLogger + createLogger on %s', (_name, start) => {
+  it('a request with Authorization, a provider key in the body and a cookie logs none of them', async () => {
+    const { lines, raw, stream } = sink()
+    const logger = createLogger({ stream, level: 'info' })
+    const base = await start(logger)
+    const res = await fetch(`${base}/chat/42`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${ANTHROPIC_KEY}`,
+        cookie: `session=${COOKIE_VALUE}`,
+        'content-type': 'application/json',
+        'x-request-id': 'client-id_1.2',
+      },
+      body: JSON.stringify({
+        apiKey: OPENAI_KEY,
+        note: `my key is ${OPENAI_KEY}`,
+        prompt: 'hello',
+      }),
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-request-id')).toBe('client-id_1.2')
+    await res.text()
+    await waitFor(() => lines.length >= 2)
+    const all = raw.join('')
+    for (const secret of [
+      ANTHROPIC_KEY,
+      OPENAI_KEY,
+      COOKIE_VALUE,
+      'AbCdEfGhIjKlMnOp',
+      'Zz9Yy8Xx7Ww6',
+    ]) {
+      expect(all).not.toContain(secret)
+    }
+    const chat = lines.find((l) => l.message === 'chat request')!
+    expect(chat.requestId).toBe('client-id_1.2')
+    expect(chat.route).toBe('/chat/:id')
+    const request = lines.find((l) => l.message === 'request')!
+    expect(request).toMatchObject({
+      level: 'info',
+      requestId: 'client-id_1.2',
+      method: 'POST',
+      path: '/chat/42',
+      route: '/chat/:id',
+      status: 200,
+      aborted: false,
+    })
+    expect(typeof request.durationMs).toBe('number')
+    expect(typeof request.timestamp).toBe('string')
+  })
+
+  it('an unsafe X-Request-Id is replaced by a new one, echoed in the response', async () => {
+    const { lines, stream } = sink()
+    const base = await start(createLogger({ stream }))
+    const res = await fetch(`${base}/chat/1`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'bad id\twith spaces', 'content-type': 'application/json' },
+      body: '{}',
+    })
+    await res.text()
+    const id = res.headers.get('x-request-id')
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    await waitFor(() => lines.some((l) => l.message === 'request'))
+    expect(lines.find((l) => l.message === 'request')?.requestId).toBe(id)
+  })
+})
+
+describe('createLogger', () => {
+  it('takes its level from LOG_LEVEL, and an explicit level wins', () => {
+    process.env.LOG_LEVEL = 'warn'
+    const { lines, stream } = sink()
+    const logger = createLogger({ stream })
+    logger.info('dropped')
+    logger.warn('kept')
+    expect(lines.map((l) => l.message)).toEqual(['kept'])
+    expect(createLogger({ stream, level: 'debug' }).level).toBe('debug')
+  })
+
+  it('redacts every line, also outside a request, with a custom redactor when given', () => {
+    const { lines, stream } = sink()
+    createLogger({ stream }).info(`calling with ${ANTHROPIC_KEY}`, { password: 'hunter2' })
+    expect(JSON.stringify(lines)).not.toContain('hunter2')
+    expect(JSON.stringify(lines)).not.toContain(ANTHROPIC_KEY)
+    const custom = sink()
+    createLogger({ stream: custom.stream, redact: () => ({ message: 'x', level: 'info' }) }).info(
+      'y'
+    )
+    expect(custom.lines[0]?.message).toBe('x')
+  })
+
+  it('carries the request id into lines written deep in the request (AsyncLocalStorage)', async () => {
+    const { lines, stream } = sink()
+    const logger = createLogger({ stream })
+    const app = express()
+    app.use(toExpress(requestLogger(logger)))
+    app.get('/deep', async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 5))
+      expect(currentContext()?.state.requestId).toBe('deep-1')
+      logger.warn('deep line')
+      res.end('ok')
+    })
+    const server = createServer(app)
+    servers.push(server)
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    await (await fetch(`${base}/deep`, { headers: { 'x-request-id': 'deep-1' } })).text()
+    expect(lines.find((l) => l.message === 'deep line')).toMatchObject({
+      requestId: 'deep-1',
+      route: '/deep',
+    })
+  })
+
+  it.each([
+    [{ level: 'loud' }, 'level'],
+    [{ redact: 'yes' }, 'redact'],
+    [{ stream: {} }, 'stream'],
+  ])('rejects invalid options %j naming %s', (options, field) => {
+    expect(() => createLogger(options as never)).toThrow(expect.objectContaining({ field }))
+  })
+
+  it('names LOG_LEVEL when the environment holds a bad level', () => {
+    process.env.LOG_LEVEL = 'verbose!'
+    expect(() => createLogger()).toThrow(expect.objectContaining({ field: 'LOG_LEVEL' }))
+  })
+})
+
+describe('requestLogger line writing', () => {
+  it('writes the same fields through the fast path as through winston, and falls back when transports change', async () => {
+    const fast = sink()
+    const fastLogger = createLogger({ stream: fast.stream, defaultMeta: { service: 'chat' } })
+    const FAST = Symbol.for('@aikit/observability.fast-line.v1')
+    // The fast path exists on a default logger (and not with custom transports), so the comparison
+    // below really compares the two paths.
+    expect(typeof (fastLogger as unknown as Record<symbol, unknown>)[FAST]).toBe('function')
+    expect(
+      (createLogger({ transports: [] }) as unknown as Record<symbol, unknown>)[FAST]
+    ).toBeUndefined()
+    const base1 = await expressChat(fastLogger)
+    await (
+      await fetch(`${base1}/chat/7?token=abc`, {
+        method: 'POST',
+        headers: { 'x-request-id': 'r1' },
+      })
+    ).text()
+    await waitFor(() => fast.lines.some((l) => l.message === 'request'))
+
+    const slow = sink()
+    const extra = sink()
+    const slowLogger = createLogger({ stream: slow.stream, defaultMeta: { service: 'chat' } })
+    slowLogger.add(new winston.transports.Stream({ stream: extra.stream }))
+    const base2 = await expressChat(slowLogger)
+    await (
+      await fetch(`${base2}/chat/7?token=abc`, {
+        method: 'POST',
+        headers: { 'x-request-id': 'r1' },
+      })
+    ).text()
+    await waitFor(() => extra.lines.some((l) => l.message === 'request'))
+
+    const a = fast.lines.find((l) => l.message === 'request')!
+    const b = slow.lines.find((l) => l.message === 'request')!
+    expect(extra.lines.find((l) => l.message === 'request')).toBeDefined()
+    expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort())
+    const stable = (l: Record<string, unknown>) => ({ ...l, durationMs: 0, timestamp: '' })
+    expect(stable(a)).toEqual(stable(b))
+    expect(a).toMatchObject({
+      service: 'chat',
+      requestId: 'r1',
+      route: '/chat/:id',
+      path: '/chat/7',
+    })
+  })
+
+  it('logs aborted: true when the client leaves in the middle of a streamed answer', async () => {
+    const { lines, stream } = sink()
+    const logger = createLogger({ stream })
+    const server = createServer(
+      toNodeHandler(requestLogger(logger, { route: () => '/stream' }), async (ctx) => {
+        ctx.respond(
+          200,
+          (async function* () {
+            yield 'data: first\n\n'
+            await new Promise(() => {}) // never ends: only the client can end it
+          })(),
+          { 'content-type': 'text/event-stream' }
+        )
+      })
+    )
+    servers.push(server)
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const controller = new AbortController()
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+      signal: controller.signal,
+    })
+    await res.body!.getReader().read()
+    controller.abort()
+    await waitFor(() => lines.some((l) => l.message === 'request'))
+    expect(lines.find((l) => l.message === 'request')).toMatchObject({
+      aborted: true,
+      status: 200,
+      route: '/stream',
+    })
+  })
+
+  it('batches fast lines into one write per event-loop turn and keeps order with winston lines', async () => {
+    const { raw, stream } = sink()
+    const logger = createLogger({ stream })
+    const fast = (logger as unknown as Record<symbol, FastLineFn>)[
+      Symbol.for('@aikit/observability.fast-line.v1')
+    ]!
+    expect(fast('info', 'request', { n: 1 })).toBe(true)
+    expect(fast('info', 'request', { n: 2 })).toBe(true)
+    expect(raw).toEqual([]) // nothing written yet: batched
+    logger.info('after') // a winston line flushes the batch first
+    await new Promise((r) => setImmediate(r))
+    expect(raw).toHaveLength(2)
+    expect(
+      raw[0]!
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).n)
+    ).toEqual([1, 2])
+    expect(JSON.parse(raw[1]!).message).toBe('after')
+    fast('info', 'request', { n: 3 })
+    await new Promise((r) => setImmediate(r))
+    expect(JSON.parse(raw[2]!).n).toBe(3)
+  })
+
+  it('respects the logger level on the fast path', async () => {
+    const { lines, stream } = sink()
+    const base = await expressChat(createLogger({ stream, level: 'warn' }))
+    await (await fetch(`${base}/chat/1`, { method: 'POST' })).text()
+    await new Promise((r) => setTimeout(r, 30))
+    expect(lines.filter((l) => l.message === 'request')).toEqual([])
+  })
+})
+
+describe('requestLogger options and ids', () => {
+  it('accepts only short ids of [A-Za-z0-9._-]', () => {
+    expect(isSafeRequestId('abc-DEF_1.2')).toBe(true)
+    expect(isSafeRequestId('a'.repeat(128))).toBe(true)
+    expect(isSafeRequestId('a'.repeat(129))).toBe(false)
+    expect(isSafeRequestId('a b')).toBe(false)
+    expect(isSafeRequestId('a\r\nb')).toBe(false)
+    expect(isSafeRequestId('')).toBe(false)
+    expect(isSafeRequestId(undefined)).toBe(false)
+  })
+
+  it.each([
+    [{ header: 'bad header' }, 'header'],
+    [{ trustIncoming: 1 }, 'trustIncoming'],
+    [{ generate: 'x' }, 'generate'],
+  ])('rejects invalid options %j naming %s', (options, field) => {
+    expect(() => requestLogger(createLogger(), options as never)).toThrow(
+      expect.objectContaining({ field })
+    )
+    expect(() => requestLogger({} as never)).toThrow(expect.objectContaining({ field: 'logger' }))
+  })
+})

@@ -1,0 +1,116 @@
+import { createMetrics, httpMetrics, metricsHandler } from '@aikit/observability'
+import { afterAll, describe, expect, it } from 'vitest'
+import { parseScrape, sampleValue } from './parse-scrape.js'
+import { closeAll, fastifyApp, nodeApp } from './servers.js'
+
+afterAll(closeAll)
+
+const TOKEN = 'scrape-token-0123456789'
+
+describe('metricsHandler', () => {
+  it('serves OpenMetrics when the Accept header prefers it, and Prometheus text stays intact after', async () => {
+    const metrics = createMetrics({ key: false })
+    metrics.recordCache({ result: 'hit' })
+    const base = await nodeApp([metricsHandler(metrics)])
+    const prometheusAccept =
+      'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.6'
+    const om = await fetch(`${base}/metrics`, {
+      headers: {
+        accept: 'application/openmetrics-text;version=1.0.0;q=0.9,text/plain;q=0.5,*/*;q=0.1',
+      },
+    })
+    expect(om.headers.get('content-type')).toBe(
+      'application/openmetrics-text; version=1.0.0; charset=utf-8'
+    )
+    const omText = await om.text()
+    expect(omText.endsWith('# EOF\n')).toBe(true)
+    expect(omText).toContain('# TYPE aikit_cache_lookups counter')
+    expect(omText).toContain('aikit_cache_lookups_total{cache="default",result="hit"} 1')
+
+    const text = await fetch(`${base}/metrics`, { headers: { accept: prometheusAccept } })
+    expect(text.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+    const body = await text.text()
+    expect(body).toContain('# TYPE aikit_cache_lookups_total counter')
+    expect(sampleValue(parseScrape(body), 'aikit_cache_lookups_total', { result: 'hit' })).toBe(1)
+  })
+
+  it('requires the bearer token when set: 401 without or with a wrong one, 200 with it', async () => {
+    const metrics = createMetrics({ key: false })
+    const base = await fastifyApp([metricsHandler(metrics, { token: TOKEN })])
+    const none = await fetch(`${base}/metrics`)
+    expect(none.status).toBe(401)
+    expect(none.headers.get('www-authenticate')).toContain('Bearer')
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED')
+    const wrong = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}x` } })
+    expect(wrong.status).toBe(401)
+    await wrong.text()
+    const ok = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(ok.status).toBe(200)
+    expect(await ok.text()).toContain('http_server_request_duration_seconds')
+  })
+
+  it('passes other paths and methods on', async () => {
+    const metrics = createMetrics({ key: false })
+    const base = await nodeApp([metricsHandler(metrics)])
+    const other = await fetch(`${base}/items/1`)
+    expect(other.status).toBe(200)
+    await other.text()
+    const post = await fetch(`${base}/metrics`, { method: 'POST' })
+    expect(post.status).toBe(404)
+    await post.text()
+  })
+
+  it('records a streamed answer only when its body is fully sent', async () => {
+    const metrics = createMetrics({ key: false })
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const base = await nodeApp([
+      httpMetrics(metrics, { route: (ctx) => (ctx.path === '/stream' ? '/stream' : undefined) }),
+      metricsHandler(metrics),
+      async (ctx, next) => {
+        if (ctx.path !== '/stream') return next()
+        ctx.respond(
+          200,
+          (async function* () {
+            yield 'data: one\n\n'
+            await gate
+            yield 'data: two\n\n'
+          })(),
+          { 'content-type': 'text/event-stream' }
+        )
+      },
+    ])
+    const res = await fetch(`${base}/stream`)
+    const reader = res.body!.getReader()
+    await reader.read() // first chunk arrived: the head is written, the body still flowing
+    const mid = parseScrape(await (await fetch(`${base}/metrics`)).text())
+    expect(
+      sampleValue(mid, 'http_server_request_duration_seconds_count', { http_route: '/stream' })
+    ).toBe(0)
+    expect(sampleValue(mid, 'http_server_active_requests', { http_request_method: 'GET' })).toBe(2)
+    release()
+    while (!(await reader.read()).done) {}
+    await new Promise((r) => setTimeout(r, 20))
+    const after = parseScrape(await (await fetch(`${base}/metrics`)).text())
+    expect(
+      sampleValue(after, 'http_server_request_duration_seconds_count', { http_route: '/stream' })
+    ).toBe(1)
+  })
+
+  it.each([
+    [{ token: 'short' }, 'token'],
+    [{ path: 'metrics' }, 'path'],
+  ])('rejects invalid options %j naming %s', (options, field) => {
+    const metrics = createMetrics({ key: false })
+    expect(() => metricsHandler(metrics, options as never)).toThrow(
+      expect.objectContaining({ field })
+    )
+  })
+
+  it('rejects something that is not a metrics instance', () => {
+    expect(() => metricsHandler({} as never)).toThrow(expect.objectContaining({ field: 'metrics' }))
+    expect(() => httpMetrics(null as never)).toThrow(expect.objectContaining({ field: 'metrics' }))
+  })
+})
