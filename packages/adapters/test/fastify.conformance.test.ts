@@ -8,6 +8,8 @@ runConformance('fastify', async ({ middleware, options }) => {
   await app.register(aikitFastify, { use: middleware, ...options })
   app.get('/route', async (request, reply) => {
     reply.header('x-override', 'route')
+    reply.header('vary', 'Accept-Encoding')
+    reply.header('set-cookie', 'route=1; Path=/')
     return routeResult(request.headers[PROBE_ID_HEADER] as string | undefined)
   })
   app.get('/plain', async (_request, reply) => {

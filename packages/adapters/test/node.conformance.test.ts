@@ -19,6 +19,8 @@ async function handler(req: IncomingMessage, res: ServerResponse): Promise<void>
   if (req.method === 'GET' && path === '/route') {
     const id = req.headers[PROBE_ID_HEADER] as string | undefined
     res.setHeader('x-override', 'route')
+    res.setHeader('vary', 'Accept-Encoding')
+    res.setHeader('set-cookie', 'route=1; Path=/')
     sendJson(res, 200, routeResult(id))
   } else if (req.method === 'GET' && path === '/plain') {
     res.end('plain') // implicit head: no writeHead call

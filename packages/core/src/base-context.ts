@@ -7,6 +7,7 @@
  */
 import type { ResolvedAdapterOptions } from './adapter-options.js'
 import { AikitError, isAikitError } from './errors.js'
+import { COOKIE_SEPARATOR } from './header-merge.js'
 import { assertJsonContentType, parseJsonBody } from './json-body.js'
 import { LIFECYCLE, type Lifecycle } from './lifecycle.js'
 import { errorResponse, type PendingResponse, toPendingResponse } from './response.js'
@@ -110,8 +111,17 @@ export abstract class BaseContext implements Context, Lifecycle {
   }
 
   appendHeader(name: string, value: string): void {
-    const existing = this.pendingHeaders?.get(name.toLowerCase())
-    this.setHeader(name, existing ? `${existing[1]}, ${value}` : value)
+    const lower = typeof name === 'string' ? name.toLowerCase() : ''
+    const existing = this.pendingHeaders?.get(lower)
+    if (existing === undefined) return this.setHeader(name, value)
+    if (this.headWritten) throw headersSentError()
+    assertHeader(name, value)
+    // Cookies stay separate lines; other list headers join with a comma.
+    const joined =
+      lower === 'set-cookie'
+        ? `${existing[1]}${COOKIE_SEPARATOR}${value}`
+        : `${existing[1]}, ${value}`
+    this.pendingHeaders?.set(lower, [name, joined])
   }
 
   respond(status: number, body?: ResponseBody, headers?: Record<string, string>): void {

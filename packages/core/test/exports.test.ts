@@ -28,14 +28,17 @@ describe('public exports', () => {
   it('@aikit/core/adapter', async () => {
     expect(Object.keys(await import('@aikit/core/adapter')).sort()).toEqual([
       'BaseContext',
+      'combineHeader',
       'createIpResolver',
       'errorResponse',
       'isJsonContentType',
+      'mergeVary',
       'normalizeIp',
       'parseJsonBody',
       'resolveAdapterOptions',
       'runChain',
       'runWithContext',
+      'splitCookies',
     ])
   })
 

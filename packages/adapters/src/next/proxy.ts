@@ -6,6 +6,7 @@ import { runChain } from '@aikit/core/adapter'
 // `.js`: next has no exports map, so plain Node ESM needs the file name; bundlers accept both.
 import { NextResponse } from 'next/server.js'
 import { type MiddlewareAndOptions, parseArgs } from './args.js'
+import { applyPendingHeaders } from './headers.js'
 import { WebContext } from './web-context.js'
 import { internalErrorResponse } from './with-aikit.js'
 
@@ -36,7 +37,7 @@ export function aikitProxy(...middlewareAndOptions: MiddlewareAndOptions): Proxy
       const response =
         headers === undefined ? NextResponse.next() : NextResponse.next({ request: { headers } })
       const extra = ctx.beforeHead(200)
-      if (extra !== undefined) for (const [name, value] of extra) response.headers.set(name, value)
+      if (extra !== undefined) applyPendingHeaders(response.headers, extra)
       ctx.response = response
     })
     const response = ctx.response ?? internalErrorResponse()

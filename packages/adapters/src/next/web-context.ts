@@ -7,6 +7,7 @@ import { AikitError, InvalidRequestError, PayloadTooLargeError } from '@aikit/co
 import { BaseContext, type PendingResponse, type ResolvedAdapterOptions } from '@aikit/core/adapter'
 import type { IpMode } from './args.js'
 import { bodyFromNormalized, trackedStream } from './body.js'
+import { applyPendingHeaders } from './headers.js'
 
 /**
  * Stands for the socket peer, which a Web `Request` does not expose. With a hop count, the peer is
@@ -132,9 +133,7 @@ export class WebContext extends BaseContext {
   protected async writeResponse(pending: PendingResponse): Promise<void> {
     const extra = this.beforeHead(pending.status)
     const headers = new Headers(pending.headers)
-    if (extra !== undefined) {
-      for (const [name, value] of extra) if (!headers.has(name)) headers.set(name, value)
-    }
+    if (extra !== undefined) applyPendingHeaders(headers, extra)
     let body: ReadableStream<Uint8Array> | null = null
     if (this.method === 'HEAD') cancelUnread(pending)
     else body = bodyFromNormalized(pending.body, headers, this.onBodyDone)
@@ -155,9 +154,7 @@ export class WebContext extends BaseContext {
       return
     }
     const headers = new Headers(res.headers)
-    if (extra !== undefined) {
-      for (const [name, value] of extra) if (!headers.has(name)) headers.set(name, value)
-    }
+    if (extra !== undefined) applyPendingHeaders(headers, extra)
     let body: ReadableStream<Uint8Array> | null = null
     if (res.body !== null) {
       if (this.method === 'HEAD') res.body.cancel().catch(() => {})

@@ -11,7 +11,52 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AikitError, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
-import { BaseContext, type PendingResponse, type ResolvedAdapterOptions } from '@aikit/core/adapter'
+import {
+  BaseContext,
+  combineHeader,
+  type PendingResponse,
+  type ResolvedAdapterOptions,
+} from '@aikit/core/adapter'
+
+/**
+ * Adds the middleware's headers at the head: the route's own header of the same name wins (one it
+ * set on the response, or one passed to `writeHead` itself, as Fastify does), except `Vary` and
+ * `Set-Cookie`, which are merged (see core's `combineHeader`).
+ */
+function applyPendingHeaders(
+  res: ServerResponse,
+  args: unknown[],
+  headers: Iterable<[string, string]>
+): void {
+  const passed = headersArgument(args)
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase()
+    const passedKey = passed === undefined ? undefined : findKey(passed, lower)
+    if (passedKey !== undefined && passed !== undefined) {
+      const merged = combineHeader(lower, passed[passedKey] as string | string[], value)
+      if (merged !== undefined) passed[passedKey] = merged
+      continue
+    }
+    const merged = combineHeader(lower, res.getHeader(name) as string | string[] | undefined, value)
+    if (merged !== undefined) res.setHeader(name, merged)
+  }
+}
+
+/** The headers object given to `writeHead(status[, message], headers)`, if any (not raw arrays). */
+function headersArgument(args: unknown[]): Record<string, unknown> | undefined {
+  for (let i = 1; i < args.length && i < 3; i++) {
+    const a = args[i]
+    if (typeof a === 'object' && a !== null && !Array.isArray(a))
+      return a as Record<string, unknown>
+  }
+  return undefined
+}
+
+function findKey(headers: Record<string, unknown>, lower: string): string | undefined {
+  if (lower in headers) return lower
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === lower) return key
+  return undefined
+}
 
 type StreamBody = ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>
 type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
@@ -50,13 +95,7 @@ export class NodeContext extends BaseContext {
       if (!ctx.headWritten) {
         const status = typeof args[0] === 'number' ? args[0] : this.statusCode
         const headers = ctx.beforeHead(status)
-        if (headers !== undefined) {
-          // The route's own headers win: a header already on the response is left alone, and
-          // headers passed to writeHead itself (Fastify does) are applied by Node over these.
-          for (const [name, value] of headers) {
-            if (!this.hasHeader(name)) this.setHeader(name, value)
-          }
-        }
+        if (headers !== undefined) applyPendingHeaders(this, args, headers)
       }
       try {
         return prev.apply(this, args)

@@ -179,8 +179,17 @@ export function runConformance(
       const { res } = await call('/route')
       expect(res.status).toBe(200)
       expect(res.headers.get('x-before-next')).toBe('yes')
-      // The route set the same header itself: the route's own value wins.
+      // The route set the same header itself: the route's own value wins...
       expect(res.headers.get('x-override')).toBe('route')
+      // ...except the list headers, which are merged: both Vary tokens, every cookie on its own line.
+      // (Next adds Vary tokens of its own.)
+      const vary = res.headers
+        .get('vary')
+        ?.toLowerCase()
+        .split(/\s*,\s*/)
+      expect(vary).toEqual(expect.arrayContaining(['accept-encoding', 'origin']))
+      const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0])
+      expect(cookies.sort()).toEqual(['mw1=1', 'mw2=2', 'route=1'])
       expect(await res.json()).toMatchObject({ ok: true })
     })
 

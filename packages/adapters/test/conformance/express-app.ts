@@ -8,6 +8,8 @@ export function buildExpressApp(factory: typeof express, aikit: RequestHandler):
   app.use(aikit)
   app.get('/route', (req, res) => {
     res.set('x-override', 'route')
+    res.vary('Accept-Encoding')
+    res.cookie('route', '1')
     res.json(routeResult(req.get(PROBE_ID_HEADER)))
   })
   app.get('/plain', (_req, res) => {

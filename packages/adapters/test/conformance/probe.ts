@@ -82,6 +82,9 @@ const observer: Middleware = async function observer(ctx, next) {
   const streaming = ctx.path.startsWith('/sse')
   ctx.setHeader('x-before-next', 'yes')
   ctx.setHeader('x-override', 'middleware')
+  ctx.setHeader('vary', 'Origin')
+  ctx.appendHeader('set-cookie', 'mw1=1; Path=/')
+  ctx.appendHeader('set-cookie', 'mw2=2; Path=/')
   ctx.onHeaders(() => {
     obs.statusInOnHeaders = ctx.status
     ctx.setHeader('x-final-status', String(ctx.status))

@@ -1,0 +1,19 @@
+/**
+ * @module next/headers
+ * Adds the middleware's pending headers to a Web `Headers`: the route's own header of the same
+ * name wins, except `Vary` (merged) and `Set-Cookie` (every cookie appended as its own line).
+ */
+import { mergeVary, splitCookies } from '@aikit/core/adapter'
+
+export function applyPendingHeaders(headers: Headers, pending: Iterable<[string, string]>): void {
+  for (const [name, value] of pending) {
+    const lower = name.toLowerCase()
+    if (lower === 'set-cookie') {
+      for (const cookie of splitCookies(value)) headers.append('set-cookie', cookie)
+      continue
+    }
+    const existing = headers.get(name)
+    if (lower === 'vary') headers.set(name, existing === null ? value : mergeVary(existing, value))
+    else if (existing === null) headers.set(name, value)
+  }
+}
