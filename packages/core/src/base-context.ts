@@ -113,7 +113,10 @@ export abstract class BaseContext implements Context, Lifecycle {
   appendHeader(name: string, value: string): void {
     const lower = typeof name === 'string' ? name.toLowerCase() : ''
     const existing = this.pendingHeaders?.get(lower)
-    if (existing === undefined) return this.setHeader(name, value)
+    if (existing === undefined) {
+      this.setHeader(name, value)
+      return
+    }
     if (this.headWritten) throw headersSentError()
     assertHeader(name, value)
     // Cookies stay separate lines; other list headers join with a comma.

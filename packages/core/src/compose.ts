@@ -36,19 +36,27 @@ export function compose(...middleware: Middleware[]): Middleware {
           return Promise.reject(error)
         }
       }
-      return step(ctx, lc, fn, nextStep)
+      let result: Promise<void> | undefined
+      try {
+        result = fn(ctx, nextStep)
+      } catch (error) {
+        return Promise.resolve(settle(lc, error))
+      }
+      // A middleware that (against its type) returned no promise has finished.
+      if (typeof result?.then !== 'function') return Promise.resolve(lc.commit())
+      // One `then` per level (not an async wrapper): every promise counts twice on Node 20, where
+      // AsyncLocalStorage hooks each one.
+      return result.then(
+        () => lc.commit(),
+        (error: unknown) => settle(lc, error)
+      )
     }
     return dispatch(0)
   }
 }
 
-/** Runs one middleware; converts its throw into the error response, then flushes a pending head. */
-async function step(ctx: Context, lc: Lifecycle, fn: Middleware, next: Next): Promise<void> {
-  try {
-    await fn(ctx, next)
-  } catch (error) {
-    lc.fail(error)
-  }
-  const committing = lc.commit()
-  if (committing !== undefined) await committing
+/** Turns a middleware's throw into the error response, then flushes a pending head. */
+function settle(lc: Lifecycle, error: unknown): Promise<void> | undefined {
+  lc.fail(error)
+  return lc.commit()
 }

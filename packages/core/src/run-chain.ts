@@ -24,7 +24,7 @@ export function runChain(
     : run(ctx, middleware, downstream)
 }
 
-async function run(
+function run(
   ctx: BaseContext,
   middleware: Middleware,
   downstream: () => Promise<void>
@@ -36,14 +36,23 @@ async function run(
     if (ctx.hasPendingResponse) return Promise.resolve()
     return downstream()
   }
-  try {
-    await middleware(ctx, next)
+  const done = (): Promise<void> | undefined => {
     if (!reached && !ctx.hasPendingResponse && !ctx.headersSent) {
       ctx.fail(new AikitError('NO_RESPONSE', 500, 'A middleware ended without respond() or next()'))
     }
-  } catch (error) {
-    ctx.fail(error)
+    return ctx.commit()
   }
-  const committing = ctx.commit()
-  if (committing !== undefined) await committing
+  const failed = (error: unknown): Promise<void> | undefined => {
+    ctx.fail(error)
+    return ctx.commit()
+  }
+  let result: Promise<void> | undefined
+  try {
+    result = middleware(ctx, next)
+  } catch (error) {
+    return Promise.resolve(failed(error))
+  }
+  if (typeof result?.then !== 'function') return Promise.resolve(done())
+  // `then` rather than an async function: fewer promises per request (see compose).
+  return result.then(done, failed)
 }
