@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', adapter: 'src/adapter.ts', 'redis/index': 'src/redis/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    adapter: 'src/adapter.ts',
+    'redis/index': 'src/redis/index.ts',
+    'env/index': 'src/env/index.ts',
+    'compress/index': 'src/compress/index.ts',
+  },
   format: ['esm'],
   dts: true,
   clean: true,
@@ -9,5 +15,7 @@ export default defineConfig({
   target: 'es2022',
   platform: 'neutral',
   splitting: true,
-  external: ['ioredis'],
+  external: ['ioredis', 'zod', /^node:/],
+  // Keep the `node:` prefix (tsup strips it by default): Node-only subpaths should say so.
+  removeNodeProtocol: false,
 })

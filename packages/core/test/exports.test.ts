@@ -51,4 +51,38 @@ describe('public exports', () => {
       'withTimeout',
     ])
   })
+
+  it('@aikit/core/env', async () => {
+    expect(Object.keys(await import('@aikit/core/env')).sort()).toEqual([
+      'EnvError',
+      'LOG_LEVELS',
+      'REDACTED',
+      'SECRET_NAME',
+      'SECRET_VALUE_PATTERNS',
+      'Secret',
+      'aikitEnv',
+      'bool',
+      'defineEnv',
+      'isSecret',
+      'list',
+      'logLevel',
+      'looksSecret',
+      'num',
+      'port',
+      'secret',
+      'trustProxy',
+      'url',
+    ])
+  })
+
+  it('@aikit/core/compress', async () => {
+    expect(Object.keys(await import('@aikit/core/compress')).sort()).toEqual([
+      'HAS_ZSTD',
+      'compress',
+      'isCompressibleType',
+      'mediaType',
+      'negotiateEncoding',
+      'parseAcceptEncoding',
+    ])
+  })
 })

@@ -1,0 +1,155 @@
+// compress() against the anchors on a 10 KB JSON route: the `compression` package on Express and
+// @fastify/compress on Fastify, for a br client and a gzip client. Each variant runs in its own
+// child process; the pair (anchor, aikit) is measured back to back in each round, order alternating,
+// and the median of the per-round ratios is printed (the machine is small and noisy).
+// Build first: pnpm --filter @aikit/core --filter @aikit/adapters build
+// Usage: node bench/extras/compress.mjs [--seconds 3] [--rounds 5] [--connections 50]
+import { spawn } from 'node:child_process'
+import { request } from 'node:http'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import zlib from 'node:zlib'
+import autocannon from 'autocannon'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+const seconds = arg('seconds', 3)
+const rounds = arg('rounds', 5)
+const connections = arg('connections', 50)
+const PAIRS = [
+  {
+    framework: 'express',
+    anchor: 'express-compression',
+    aikit: 'express-aikit',
+    label: 'compression',
+  },
+  {
+    framework: 'fastify',
+    anchor: 'fastify-compress',
+    aikit: 'fastify-aikit',
+    label: '@fastify/compress',
+  },
+]
+const CLIENTS = { br: 'gzip, deflate, br', gzip: 'gzip' }
+
+function startServer(variant) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'compress-server.mjs'), variant], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    child.once('error', reject)
+    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)))
+    child.stdout.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }))
+  })
+}
+
+function serverCpu(child) {
+  return new Promise((resolve) => {
+    child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).cpuMicros))
+    child.stdin.write('cpu\n')
+  })
+}
+
+/** One request: checks the answer is compressed as negotiated and decodes to the JSON. */
+function probe(port, accept, expected) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/', headers: { 'accept-encoding': accept } },
+      (res) => {
+        const parts = []
+        res.on('data', (c) => parts.push(c))
+        res.on('end', () => {
+          const raw = Buffer.concat(parts)
+          const encoding = res.headers['content-encoding']
+          if (encoding !== expected)
+            return reject(new Error(`expected ${expected}, got ${encoding}`))
+          const text = String(
+            encoding === 'br' ? zlib.brotliDecompressSync(raw) : zlib.gunzipSync(raw)
+          )
+          JSON.parse(text)
+          resolve({ compressed: raw.byteLength, plain: Buffer.byteLength(text) })
+        })
+      }
+    )
+    req.once('error', reject)
+    req.end()
+  })
+}
+
+async function measure(variant, encoding) {
+  const { child, port } = await startServer(variant)
+  try {
+    const sizes = await probe(port, CLIENTS[encoding], encoding)
+    const url = `http://127.0.0.1:${port}/`
+    const headers = { 'accept-encoding': CLIENTS[encoding] }
+    await autocannon({ url, connections, headers, duration: 1 }) // warm-up (JIT, sockets)
+    const cpuBefore = await serverCpu(child)
+    const result = await autocannon({ url, connections, headers, duration: seconds })
+    const cpuAfter = await serverCpu(child)
+    if (result.non2xx > 0 || result.errors > 0) {
+      throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+    }
+    return {
+      rps: result.requests.average,
+      cpuPerReq: (cpuAfter - cpuBefore) / result.requests.total,
+      ...sizes,
+    }
+  } finally {
+    child.removeAllListeners('exit')
+    child.kill('SIGTERM')
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const results = {} // `${pair.framework} ${encoding}` → { anchor: [], aikit: [], ratio: [], capacity: [] }
+for (let round = 0; round < rounds; round++) {
+  for (const pair of PAIRS) {
+    for (const encoding of Object.keys(CLIENTS)) {
+      const key = `${pair.framework} ${encoding}`
+      results[key] ??= { pair, encoding, anchor: [], aikit: [], ratio: [], capacity: [] }
+      const order = round % 2 === 0 ? ['anchor', 'aikit'] : ['aikit', 'anchor']
+      const r = {}
+      for (const side of order) {
+        r[side] = await measure(pair[side], encoding)
+        results[key][side].push(r[side])
+        process.stderr.write(
+          `round ${round + 1}/${rounds} ${pair[side]} ${encoding}: ${Math.round(r[side].rps)} req/s, ` +
+            `${r[side].cpuPerReq.toFixed(1)} µs CPU/req, ${r[side].compressed} B\n`
+        )
+      }
+      results[key].ratio.push(r.aikit.rps / r.anchor.rps)
+      results[key].capacity.push(r.anchor.cpuPerReq / r.aikit.cpuPerReq)
+    }
+  }
+}
+
+const rows = []
+let below = false
+for (const res of Object.values(results)) {
+  const ratio = median(res.ratio)
+  const capacity = median(res.capacity)
+  if (ratio < 1) below = true
+  rows.push({
+    route: `${res.pair.framework}, ${res.encoding} client`,
+    anchor: res.pair.label,
+    'anchor req/s': Math.round(median(res.anchor.map((x) => x.rps))),
+    'aikit req/s': Math.round(median(res.aikit.map((x) => x.rps))),
+    'anchor B': res.anchor[0].compressed,
+    'aikit B': res.aikit[0].compressed,
+    'req/s ratio': ratio.toFixed(3),
+    'per-round ratios': res.ratio.map((x) => x.toFixed(2)).join(' '),
+    'capacity ratio': capacity.toFixed(3),
+  })
+}
+console.log(
+  `\ncompress() vs anchors, 10 KB JSON (${results['express br'].aikit[0].plain} B): ${connections} connections, ` +
+    `${seconds}s x ${rounds} rounds, Node ${process.version}` +
+    '\nreq/s ratio: median over rounds of aikit / anchor measured back to back; capacity ratio: anchor / aikit server CPU per request'
+)
+console.table(rows)
+console.log(
+  below ? 'BELOW TARGET: a req/s ratio under 1.0x' : 'OK: every req/s ratio at least 1.0x'
+)

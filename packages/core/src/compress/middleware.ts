@@ -1,0 +1,198 @@
+/**
+ * @module compress/middleware
+ * `compress()`: compresses the response a downstream middleware (or route written as middleware)
+ * produces with `ctx.respond`. It hooks this request's `respond`, `setHeader` and `appendHeader`
+ * (own properties on the per-request Context, nothing global), so it sees the body before the
+ * adapter writes it, on every adapter. A response the framework writes itself (Express
+ * `res.send`, a Fastify reply, a Next route's `Response`) does not go through `ctx.respond` and is
+ * left alone.
+ */
+import { type NormalizedBody, toPendingResponse } from '../response.js'
+import type { Context, Middleware, ResponseBody } from '../types.js'
+import { compressSync } from './codecs.js'
+import { CompressedStream } from './compressed-stream.js'
+import { mediaType } from './content-type.js'
+import { type CompressEncoding, negotiateEncoding } from './negotiate.js'
+import {
+  type CompressOptions,
+  type ResolvedCompressOptions,
+  resolveCompressOptions,
+} from './options.js'
+
+const NO_TRANSFORM = /(?:^|,)\s*no-transform\s*(?:,|$)/i
+const ACCEPT_ENCODING = /(?:^|,)\s*(?:accept-encoding|\*)\s*(?:,|$)/i
+
+type Respond = Context['respond']
+type SetHeader = Context['setHeader']
+type Mutable = { -readonly [K in keyof Context]: Context[K] }
+
+function isIdentity(value: string): boolean {
+  const v = value.trim().toLowerCase()
+  return v === '' || v === 'identity'
+}
+
+/** The lower-case-keyed view of the headers `compress()` looks at. */
+interface HeaderKeys {
+  type?: string
+  length?: string
+  encoding?: string
+  cacheControl?: string
+  vary?: string
+  etag?: string
+}
+
+function keysOf(headers: Record<string, string>): HeaderKeys {
+  const keys: HeaderKeys = {}
+  for (const name in headers) {
+    switch (name.toLowerCase()) {
+      case 'content-type':
+        keys.type = name
+        break
+      case 'content-length':
+        keys.length = name
+        break
+      case 'content-encoding':
+        keys.encoding = name
+        break
+      case 'cache-control':
+        keys.cacheControl = name
+        break
+      case 'vary':
+        keys.vary = name
+        break
+      case 'etag':
+        keys.etag = name
+        break
+    }
+  }
+  return keys
+}
+
+/**
+ * Response compression middleware. Negotiates `Accept-Encoding` (q-values, `*`, `identity`),
+ * compresses `ctx.respond` bodies of compressible types (text, JSON, JS, XML/SVG, SSE) with br,
+ * zstd (where the runtime has it) or gzip, adds `Vary: Accept-Encoding`, drops `Content-Length`
+ * and weakens a strong `ETag` when it compresses. Streamed bodies are flushed after every chunk,
+ * so SSE events are not held back. Left alone: HEAD, 1xx/204/304, bodies under `threshold`,
+ * bodies with a `Content-Encoding`, `Cache-Control: no-transform`, other media types.
+ * Place it before (outside) the middleware whose responses it should compress. Node only
+ * (`node:zlib`).
+ */
+export function compress(options: CompressOptions = {}): Middleware {
+  const o = resolveCompressOptions(options)
+  return function compressMiddleware(ctx, next) {
+    if (ctx.method === 'HEAD' || !Object.isExtensible(ctx)) return next()
+    hookResponse(ctx, negotiateEncoding(ctx.header('accept-encoding'), o.encodings), o)
+    return next()
+  }
+}
+
+function hookResponse(
+  ctx: Context,
+  encoding: CompressEncoding | undefined,
+  o: ResolvedCompressOptions
+): void {
+  const respond: Respond = ctx.respond
+  const setHeader: SetHeader = ctx.setHeader
+  const appendHeader: SetHeader = ctx.appendHeader
+  const target = ctx as Mutable
+  // A Content-Encoding or no-transform set through the Context (not in respond's headers).
+  let leaveAlone = false
+  let varied = false
+  const watch = (name: string, value: string): void => {
+    const n = name.toLowerCase()
+    if (n === 'content-encoding') leaveAlone = !isIdentity(value)
+    else if (n === 'cache-control' && NO_TRANSFORM.test(value)) leaveAlone = true
+  }
+  target.setHeader = (name, value) => {
+    watch(name, value)
+    setHeader.call(ctx, name, value)
+  }
+  target.appendHeader = (name, value) => {
+    watch(name, value)
+    appendHeader.call(ctx, name, value)
+  }
+  target.respond = (status, body, headers) => {
+    if (leaveAlone || body === undefined || body === null || status === 204 || status === 304) {
+      respond.call(ctx, status, body, headers)
+      return
+    }
+    // Normalises like respond() itself (and throws what it throws for a bad status or body).
+    const pending = toPendingResponse(status, body, headers)
+    const h = pending.headers
+    const k = keysOf(h)
+    const type = k.type === undefined ? '' : mediaType(h[k.type]!)
+    if (
+      (k.encoding !== undefined && !isIdentity(h[k.encoding]!)) ||
+      (k.cacheControl !== undefined && NO_TRANSFORM.test(h[k.cacheControl]!)) ||
+      !o.filter(type)
+    ) {
+      respond.call(ctx, status, bodyOf(pending.body), h)
+      return
+    }
+    // The representation depends on Accept-Encoding whether or not this client gets it compressed.
+    if (k.vary !== undefined) {
+      const vary = h[k.vary]!
+      if (!ACCEPT_ENCODING.test(vary))
+        h[k.vary] = vary === '' ? 'Accept-Encoding' : `${vary}, Accept-Encoding`
+    } else if (!varied) {
+      varied = true
+      appendHeader.call(ctx, 'Vary', 'Accept-Encoding')
+    }
+    const compressed =
+      encoding === undefined ? undefined : compressBody(pending.body, h, k, encoding, o)
+    if (compressed === undefined) {
+      respond.call(ctx, status, bodyOf(pending.body), h)
+      return
+    }
+    if (k.length !== undefined) delete h[k.length]
+    if (k.encoding !== undefined) delete h[k.encoding]
+    h['content-encoding'] = encoding as string
+    if (k.etag !== undefined && h[k.etag]!.startsWith('"')) h[k.etag] = `W/${h[k.etag]}`
+    respond.call(ctx, status, compressed, h)
+  }
+}
+
+/** The compressed body, or undefined when it stays as it is (too small, empty). */
+function compressBody(
+  body: NormalizedBody,
+  headers: Record<string, string>,
+  k: HeaderKeys,
+  encoding: CompressEncoding,
+  o: ResolvedCompressOptions
+): ResponseBody {
+  switch (body.kind) {
+    case 'empty':
+      return undefined
+    case 'text':
+    case 'bytes': {
+      const bytes = body.kind === 'text' ? Buffer.from(body.text) : body.bytes
+      if (bytes.byteLength < o.threshold || bytes.byteLength === 0) return undefined
+      if (bytes.byteLength <= o.syncMaxBytes) return compressSync(encoding, bytes, o)
+      return new CompressedStream(oneChunk(bytes), encoding, o)
+    }
+    case 'stream': {
+      const declared = k.length === undefined ? Number.NaN : Number(headers[k.length])
+      if (declared < o.threshold) return undefined
+      return new CompressedStream(body.stream, encoding, o)
+    }
+  }
+}
+
+/** A normalised body as `respond` takes it again (JSON already serialised: no second stringify). */
+function bodyOf(body: NormalizedBody): ResponseBody {
+  switch (body.kind) {
+    case 'empty':
+      return undefined
+    case 'text':
+      return body.text
+    case 'bytes':
+      return body.bytes
+    case 'stream':
+      return body.stream
+  }
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes
+}
