@@ -52,6 +52,12 @@ export {
   HTTP_DURATION_BUCKETS,
   METRIC_NAMES,
 } from './metrics/names.js'
+export {
+  type DegradableSource,
+  observeRateLimiter,
+  observeStore,
+  type RateLimiterSource,
+} from './metrics/observe.js'
 export type { MetricsOptions } from './metrics/options.js'
 export { type MetricsHandlerOptions, metricsHandler } from './metrics-handler.js'
 export { type RouteResolver, routeOf } from './route.js'

@@ -18,6 +18,8 @@ describe('public exports', () => {
       'httpMetrics',
       'isSafeRequestId',
       'metricsHandler',
+      'observeRateLimiter',
+      'observeStore',
       'redisCheck',
       'requestLogger',
       'routeOf',

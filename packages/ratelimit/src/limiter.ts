@@ -158,9 +158,12 @@ export interface RateLimiter {
   stats(): RateLimiterStats
   /**
    * Subscribes to the store's `degraded` (circuit opened) / `recovered` (probe succeeded) events
-   * (same as `store.on`; a memory store never emits them). Returns an unsubscribe function.
+   * (same as `store.on`; a memory store never emits them), or to `decision`: every check and
+   * reservation's result, cached denials included (for metrics; the key is not passed, since keys
+   * are often user ids or IPs). A throwing listener is ignored. Returns an unsubscribe function.
    */
   on(event: StoreEvent, listener: (info: StoreEventInfo) => void): () => void
+  on(event: 'decision', listener: (result: CheckResult) => void): () => void
 }
 
 /** `limit × windowMs` must stay ≤ 2^52 so that all arithmetic is exact in Lua and JavaScript. */
@@ -230,7 +233,19 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
   }
 
+  const decisionListeners: ((result: CheckResult) => void)[] = []
+  const emitDecision = (result: CheckResult): void => {
+    for (const listener of decisionListeners) {
+      try {
+        listener(result)
+      } catch {
+        // A metrics hook must never fail a check.
+      }
+    }
+  }
+
   const record = (key: string, cost: number, result: CheckResult): CheckResult => {
+    if (decisionListeners.length > 0) emitDecision(result)
     if (result.allowed) counters.allowed++
     else {
       counters.denied++
@@ -258,7 +273,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     if (cost !== hit.cost) return undefined
     counters.denied++
     counters.cachedDenials++
-    return { ...hit.result, retryAfterMs: hit.until - now, cached: true }
+    const cached: CheckResult = { ...hit.result, retryAfterMs: hit.until - now, cached: true }
+    if (decisionListeners.length > 0) emitDecision(cached)
+    return cached
   }
 
   const degradedResult = (
@@ -408,8 +425,19 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     stats(): RateLimiterStats {
       return { ...counters }
     },
-    on(event: StoreEvent, listener: (info: StoreEventInfo) => void): () => void {
-      return store.on(event, listener)
+    on(
+      event: StoreEvent | 'decision',
+      listener: ((info: StoreEventInfo) => void) & ((result: CheckResult) => void)
+    ): () => void {
+      if (event !== 'decision') return store.on(event, listener)
+      if (typeof listener !== 'function') {
+        throw new InvalidOptionsError('listener', 'must be a function')
+      }
+      decisionListeners.push(listener)
+      return () => {
+        const i = decisionListeners.indexOf(listener)
+        if (i !== -1) decisionListeners.splice(i, 1)
+      }
     },
   })
 }

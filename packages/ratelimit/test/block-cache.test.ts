@@ -93,3 +93,23 @@ describe('blocked-key cache', () => {
     )
   })
 })
+
+describe('decision events', () => {
+  it('every result, cached denials included; a throwing listener changes nothing', async () => {
+    const limiter = createRateLimiter({
+      store: await redis(),
+      limits: [{ limit: 2, window: '1m' }],
+    })
+    const seen: boolean[] = []
+    const off = limiter.on('decision', (r) => seen.push(r.allowed))
+    limiter.on('decision', () => {
+      throw new Error('a broken metrics hook')
+    })
+    for (let i = 0; i < 4; i++) await limiter.check('k')
+    expect(seen).toEqual([true, true, false, false])
+    expect(limiter.stats()).toMatchObject({ allowed: 2, denied: 2, cachedDenials: 1 })
+    off()
+    await limiter.check('k')
+    expect(seen).toHaveLength(4)
+  })
+})

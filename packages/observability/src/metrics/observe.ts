@@ -1,0 +1,48 @@
+/**
+ * @module metrics/observe
+ * Wires the kit's stateful components to the metrics without the packages depending on each
+ * other: each component is typed by the events it emits (structurally), so `@aikit/ratelimit` or
+ * a store is passed in as is.
+ */
+import type { Metrics } from './create-metrics.js'
+
+/** Anything emitting `degraded` / `recovered` (every `Store`, a rate limiter, a cache). */
+export interface DegradableSource {
+  on(event: 'degraded' | 'recovered', listener: (info: unknown) => void): () => void
+}
+
+/** A rate limiter as `@aikit/ratelimit`'s `createRateLimiter` returns it. */
+export interface RateLimiterSource extends DegradableSource {
+  on(event: 'degraded' | 'recovered', listener: (info: unknown) => void): () => void
+  on(event: 'decision', listener: (result: { allowed: boolean }) => void): () => void
+}
+
+/**
+ * Counts every decision of `limiter` in `aikit_ratelimit_decisions_total{limiter=name}` and mirrors
+ * its store's state in `aikit_store_degraded{store=name}`. Returns a function that unsubscribes.
+ */
+export function observeRateLimiter(
+  metrics: Metrics,
+  limiter: RateLimiterSource,
+  name = 'default'
+): () => void {
+  const offDecision = limiter.on('decision', (result) =>
+    metrics.recordRateLimit({ allowed: result.allowed, limiter: name })
+  )
+  const offStore = observeStore(metrics, limiter, `ratelimit:${name}`)
+  return () => {
+    offDecision()
+    offStore()
+  }
+}
+
+/** Mirrors `degraded` / `recovered` events in `aikit_store_degraded{store=name}` (0 until one). */
+export function observeStore(metrics: Metrics, source: DegradableSource, name: string): () => void {
+  metrics.setStoreDegraded(name, false)
+  const offDown = source.on('degraded', () => metrics.setStoreDegraded(name, true))
+  const offUp = source.on('recovered', () => metrics.setStoreDegraded(name, false))
+  return () => {
+    offDown()
+    offUp()
+  }
+}
