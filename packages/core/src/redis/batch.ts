@@ -12,6 +12,7 @@
  * Only for a single Redis node (or a Sentinel-managed master): on a Cluster the keys of different
  * calls live in different slots, so the store does not batch there.
  */
+import { LUA_NOW_MS } from '../store/define-op.js'
 import type { RedisReply } from '../store/types.js'
 import { evalOp, type ScriptClient } from './scripts.js'
 
@@ -34,8 +35,12 @@ export type BatchedEval = (
  * call's KEYS in order. The body sees its own `KEYS`/`ARGV` as locals shadowing the globals.
  */
 function batchScript(lua: string): string {
-  return `local function __aikit_body(KEYS, ARGV)
-${lua}
+  // Read the server clock once per batch, not once per call: the calls run back to back inside
+  // one script, so they see the same time either way, and TIME is a real cost per call.
+  const sharedClock = lua.startsWith(LUA_NOW_MS)
+  const body = sharedClock ? lua.slice(LUA_NOW_MS.length) : lua
+  return `${sharedClock ? LUA_NOW_MS : ''}local function __aikit_body(KEYS, ARGV)
+${body}
 end
 local calls = tonumber(ARGV[1])
 local out = {}
