@@ -4,33 +4,31 @@
 import { readFileSync } from 'node:fs'
 import { toNodeHandler } from '@aikit/adapters/node'
 import { compose, InvalidRequestError } from '@aikit/core'
+import {
+  createLogger,
+  createMetrics,
+  healthCheck,
+  httpMetrics,
+  metricsHandler,
+  requestLogger,
+} from '@aikit/observability'
+import { rateLimit } from '@aikit/ratelimit'
+import { csrf, securityHeaders } from '@aikit/security'
 import { modelName, streamAnswer } from './model.mjs'
 
-const page = readFileSync(new URL('./index.html', import.meta.url))
+const page = readFileSync(new URL('./index.html', import.meta.url), 'utf8')
 
-/** Gives every request an id, echoed in a header, and logs one line when the body is done. */
-const requestId = async function requestId(ctx, next) {
-  const id = crypto.randomUUID()
-  ctx.state.requestId = id
-  ctx.setHeader('x-request-id', id)
-  const started = performance.now()
-  await next()
-  const { aborted } = await ctx.finished
-  const ms = (performance.now() - started).toFixed(1)
-  process.stdout.write(
-    `${ctx.method} ${ctx.path} ${ctx.status} ${ms}ms${aborted ? ' aborted' : ''} id=${id}\n`
-  )
-}
-
-const baseHeaders = async function baseHeaders(ctx, next) {
-  ctx.setHeader('x-content-type-options', 'nosniff')
-  ctx.setHeader('referrer-policy', 'no-referrer')
-  await next()
-}
+// Everything below runs in memory: no Redis, no key. Pass `store: redisStore(redis)` to
+// rateLimit to share limits between instances.
+export const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' })
+export const metrics = createMetrics()
+const route = (ctx) => (ctx.path === '/api/chat' || ctx.path === '/' ? ctx.path : undefined)
 
 const chat = async function chat(ctx, next) {
   if (ctx.path === '/') {
-    ctx.respond(200, page, { 'content-type': 'text/html; charset=utf-8' })
+    // The page's inline script runs under the CSP only with this request's nonce.
+    const html = page.replace('<script>', `<script nonce="${ctx.state.cspNonce}">`)
+    ctx.respond(200, html, { 'content-type': 'text/html; charset=utf-8' })
     return
   }
   if (ctx.path !== '/api/chat' || ctx.method !== 'POST') return next()
@@ -58,4 +56,19 @@ const chat = async function chat(ctx, next) {
 }
 
 /** The node:http request listener of the app. */
-export const app = toNodeHandler(compose(requestId, baseHeaders, chat))
+export const app = toNodeHandler(
+  compose(
+    // helmet's header set, first so it is on every answer; the page is served over plain http on
+    // 127.0.0.1, so the CSP must not upgrade its requests to https (keep it in production).
+    securityHeaders({
+      contentSecurityPolicy: { nonce: true, directives: { upgradeInsecureRequests: null } },
+    }),
+    requestLogger(logger, { route }), // X-Request-Id and one JSON line per request, secrets redacted
+    httpMetrics(metrics, { route }), // OTel-named Prometheus metrics
+    metricsHandler(metrics), // GET /metrics
+    healthCheck(), // GET /livez, /readyz, /health
+    csrf(), // cross-origin POSTs from browsers are refused (Fetch Metadata, no token needed)
+    rateLimit({ limits: [{ limit: 20, window: '1m' }] }), // per client IP (no proxy trusted)
+    chat
+  )
+)
