@@ -1,0 +1,167 @@
+// @aikit/llm benchmark, in one run, as ratios against the bare SDK (the anchor).
+//
+//   1. Cache miss: a wrapped Anthropic client (cache + budget + metrics + logger + coalescing) vs
+//      the bare SDK, both calling a local fake provider, each call with a new prompt so every
+//      wrapped call is a miss (lookup, reserve, call, settle, store). Target: overhead < 5%.
+//      Also printed: the wrapper with no parts configured (its own overhead).
+//   2. Cache hit: the wrapped client answering a repeated prompt from its cache vs a bare call.
+//      Target: >= 20x faster.
+//
+// The machine is small and shared: rounds interleave the contenders (order alternating) and the
+// medians of the per-round times are reported. Hits are also timed in bursts (a hot server). The fake provider here is a minimal node:http
+// server (@aikit/testing is TypeScript source, not runnable by plain node).
+//
+// Usage: pnpm --filter @aikit/llm... build && node bench/llm/run.mjs [--rounds 9] [--calls 300]
+import { createServer } from 'node:http'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+
+// The SDK and @aikit/* resolve from packages/llm (bench/package.json has no @aikit/llm yet).
+const llmRequire = createRequire(new URL('../../packages/llm/package.json', import.meta.url))
+const load = (id) => import(pathToFileURL(llmRequire.resolve(id)).href)
+const { default: Anthropic } = await load('@anthropic-ai/sdk')
+const { createBudget } = await load('@aikit/cost')
+const { wrapAnthropic } = await import('../../packages/llm/dist/anthropic/index.js')
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+const rounds = arg('rounds', 9)
+const calls = arg('calls', 300)
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+// A minimal Anthropic Messages endpoint: a fixed-size JSON answer with usage.
+let seq = 0
+const server = createServer((req, res) => {
+  const chunks = []
+  req.on('data', (c) => chunks.push(c))
+  req.on('end', () => {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    const text = `Echo: ${body.messages.at(-1).content}`
+    const json = JSON.stringify({
+      id: `msg_${++seq}`,
+      type: 'message',
+      role: 'assistant',
+      model: body.model,
+      content: [{ type: 'text', text }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: {
+        input_tokens: 12,
+        output_tokens: 8,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+      },
+    })
+    res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${seq}` })
+    res.end(json)
+  })
+})
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+const baseURL = `http://127.0.0.1:${server.address().port}`
+
+const newClient = () => new Anthropic({ apiKey: 'bench', baseURL, maxRetries: 0 })
+const map = new Map()
+const cache = {
+  get: async (k) => map.get(k),
+  set: async (k, v) => void map.set(k, v),
+}
+const metrics = { recordLlmCall() {}, recordCache() {} }
+const logger = { info() {} }
+const budget = createBudget({ limits: [{ period: 'day', usd: 1_000_000 }] })
+const bare = newClient()
+const wrapped = wrapAnthropic(newClient(), { cache, budget, metrics, logger, subject: 'bench' })
+// The wrapper with no parts configured: its own cost (proxy, promise, metering, usage, pricing).
+const plain = wrapAnthropic(newClient(), { coalesce: false })
+const params = (text) => ({
+  model: 'claude-haiku-4-5',
+  max_tokens: 64,
+  messages: [{ role: 'user', content: text }],
+})
+
+let unique = 0
+const contenders = {
+  bare: () => bare.messages.create(params(`q${unique++}`)),
+  miss: () => wrapped.messages.create(params(`q${unique++}`)),
+  core: () => plain.messages.create(params(`q${unique++}`)),
+  hit: () => wrapped.messages.create(params('the same question')),
+}
+const names = Object.keys(contenders)
+
+/** Microseconds of one call. */
+async function once(fn) {
+  const start = process.hrtime.bigint()
+  await fn()
+  return Number(process.hrtime.bigint() - start) / 1e3
+}
+
+// Warm-up: JIT, keep-alive sockets, the cached answer.
+for (let i = 0; i < 200; i++) for (const name of names) await once(contenders[name])
+
+// Paired and interleaved: every step times one call of each contender, in a rotating order, so
+// drift and other people's load hit all three alike. Per round, the median per-call time of each;
+// the ratios are taken per round and their median reported.
+const samples = { bare: [], miss: [], hit: [], core: [] }
+const missRatios = []
+const coreRatios = []
+const hitRatios = []
+const burstHit = []
+const burstRatios = []
+for (let r = 0; r < rounds; r++) {
+  const t = { bare: [], miss: [], hit: [], core: [] }
+  for (let i = 0; i < calls; i++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(i + k) % names.length]
+      t[name].push(await once(contenders[name]))
+    }
+  }
+  const m = { bare: median(t.bare), miss: median(t.miss), hit: median(t.hit), core: median(t.core) }
+  for (const name of names) samples[name].push(m[name])
+  missRatios.push(m.miss / m.bare)
+  coreRatios.push(m.core / m.bare)
+  hitRatios.push(m.bare / m.hit)
+  // Bursts: `calls` hits back to back vs `calls` bare calls back to back (order alternating), as
+  // a hot server answering repeated questions sees them (warm CPU caches, no socket work between).
+  const burst = async (name) => {
+    const start = process.hrtime.bigint()
+    for (let i = 0; i < calls; i++) await contenders[name]()
+    return Number(process.hrtime.bigint() - start) / 1e3 / calls
+  }
+  const first = r % 2 ? 'hit' : 'bare'
+  const b = { [first]: await burst(first) }
+  const second = first === 'hit' ? 'bare' : 'hit'
+  b[second] = await burst(second)
+  burstHit.push(b.hit)
+  burstRatios.push(b.bare / b.hit)
+}
+server.close()
+
+const perCall = (name) => `${median(samples[name]).toFixed(1)} µs/call`
+console.log(
+  `@aikit/llm vs bare @anthropic-ai/sdk: ${rounds} rounds x ${calls} interleaved calls each (medians)`
+)
+console.log(`  bare SDK call      ${perCall('bare')}`)
+console.log(`  wrapped, miss      ${perCall('miss')}`)
+console.log(`  wrapped, cache hit ${perCall('hit')}`)
+console.log(`  wrapped, no parts  ${perCall('core')}`)
+const overhead = (median(missRatios) - 1) * 100
+console.log(
+  `  miss overhead: ${overhead.toFixed(1)}% of a bare call (target < 5%)  ${overhead < 5 ? 'OK' : 'MISSED'}`
+)
+const coreOverhead = (median(coreRatios) - 1) * 100
+console.log(
+  `  wrapper alone (no cache/budget/metrics/logger): ${coreOverhead.toFixed(1)}% of a bare call`
+)
+const speedup = median(hitRatios)
+console.log(
+  `  hit speed-up, interleaved per call: ${speedup.toFixed(1)}x a bare call (target >= 20x)  ${speedup >= 20 ? 'OK' : 'MISSED'}`
+)
+const burstSpeedup = median(burstRatios)
+console.log(
+  `  hit speed-up, bursts of ${calls}: ${burstSpeedup.toFixed(1)}x a bare call (${median(burstHit).toFixed(1)} µs/hit; target >= 20x)  ${burstSpeedup >= 20 ? 'OK' : 'MISSED'}`
+)

@@ -1,0 +1,60 @@
+/**
+ * @module anthropic/spec
+ * Anthropic Messages (`messages.create`) as the engine sees it.
+ */
+import { Stream } from '@anthropic-ai/sdk/core/streaming'
+import {
+  type ApiSpec,
+  applyMessages,
+  isRec,
+  maxTokens,
+  roleMessages,
+  type StreamClass,
+} from '../shared/spec.js'
+import { namedEvent } from '../shared/sse-format.js'
+
+const textOf = (blocks: unknown): string =>
+  Array.isArray(blocks)
+    ? blocks
+        .filter((b) => isRec(b) && b.type === 'text' && typeof b.text === 'string')
+        .map((b) => (b as { text: string }).text)
+        .join('')
+    : ''
+
+export const anthropicMessages: ApiSpec = {
+  provider: 'anthropic',
+  api: 'anthropic',
+  method: 'messages.create',
+  estimate: (params, defaultMax) => ({
+    model: typeof params.model === 'string' ? params.model : '',
+    messages: roleMessages(params.messages),
+    system: params.system,
+    ...(Array.isArray(params.tools) ? { tools: params.tools } : {}),
+    maxOutputTokens: maxTokens(params.max_tokens, defaultMax),
+  }),
+  guardInput: (params) => {
+    const messages = roleMessages(params.messages)
+    return messages.length > 0 ? messages : undefined
+  },
+  applyGuard: (params, verdict) => applyMessages(params, 'messages', verdict),
+  outputText: (data) => (isRec(data) ? textOf(data.content) : ''),
+  streamText: (events) =>
+    events
+      .map((e) =>
+        isRec(e) &&
+        e.type === 'content_block_delta' &&
+        isRec(e.delta) &&
+        typeof e.delta.text === 'string'
+          ? e.delta.text
+          : ''
+      )
+      .join(''),
+  streamComplete: (events) => {
+    const last = events[events.length - 1]
+    return isRec(last) && last.type === 'message_stop'
+  },
+  prepareStream: (params) => ({ params, hideUsageChunk: false }),
+  encodeEvent: namedEvent,
+  sseTail: '',
+  StreamClass: Stream as unknown as StreamClass,
+}

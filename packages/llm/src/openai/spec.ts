@@ -1,0 +1,117 @@
+/**
+ * @module openai/spec
+ * OpenAI Chat Completions (`chat.completions.create`) and Responses (`responses.create`) as the
+ * engine sees them.
+ */
+import { prepareOpenAIStreamParams } from '@aikit/cost'
+import { Stream } from 'openai/core/streaming'
+import {
+  type ApiSpec,
+  applyMessages,
+  isRec,
+  maxTokens,
+  roleMessages,
+  type StreamClass,
+} from '../shared/spec.js'
+import { dataEvent, namedEvent } from '../shared/sse-format.js'
+
+const StreamCtor = Stream as unknown as StreamClass
+
+const firstChoice = (value: unknown): Record<string, unknown> | undefined => {
+  if (!isRec(value) || !Array.isArray(value.choices)) return undefined
+  const c: unknown = value.choices[0]
+  return isRec(c) ? c : undefined
+}
+
+export const openaiChat: ApiSpec = {
+  provider: 'openai',
+  api: 'openai-chat',
+  method: 'chat.completions.create',
+  estimate: (params, defaultMax) => ({
+    model: typeof params.model === 'string' ? params.model : '',
+    messages: roleMessages(params.messages),
+    ...(Array.isArray(params.tools) ? { tools: params.tools } : {}),
+    maxOutputTokens: maxTokens(params.max_completion_tokens ?? params.max_tokens, defaultMax),
+  }),
+  guardInput: (params) => {
+    const messages = roleMessages(params.messages)
+    return messages.length > 0 ? messages : undefined
+  },
+  applyGuard: (params, verdict) => applyMessages(params, 'messages', verdict),
+  outputText: (data) => {
+    const message = firstChoice(data)?.message
+    return isRec(message) && typeof message.content === 'string' ? message.content : ''
+  },
+  streamText: (events) =>
+    events
+      .map((e) => {
+        const delta = firstChoice(e)?.delta
+        return isRec(delta) && typeof delta.content === 'string' ? delta.content : ''
+      })
+      .join(''),
+  streamComplete: (events) =>
+    events.some((e) => {
+      const reason = firstChoice(e)?.finish_reason
+      return typeof reason === 'string' && reason.length > 0
+    }),
+  prepareStream: (params) => prepareOpenAIStreamParams(params),
+  encodeEvent: dataEvent,
+  sseTail: 'data: [DONE]\n\n',
+  StreamClass: StreamCtor,
+}
+
+const responsesInput = (params: Record<string, unknown>) =>
+  typeof params.input === 'string'
+    ? [{ role: 'user', content: params.input }]
+    : roleMessages(params.input)
+
+export const openaiResponses: ApiSpec = {
+  provider: 'openai',
+  api: 'openai-responses',
+  method: 'responses.create',
+  estimate: (params, defaultMax) => ({
+    model: typeof params.model === 'string' ? params.model : '',
+    messages: responsesInput(params),
+    system: params.instructions,
+    ...(Array.isArray(params.tools) ? { tools: params.tools } : {}),
+    maxOutputTokens: maxTokens(params.max_output_tokens, defaultMax),
+  }),
+  guardInput: (params) => {
+    if (typeof params.input === 'string') return params.input
+    const messages = roleMessages(params.input)
+    return messages.length > 0 ? messages : undefined
+  },
+  applyGuard: (params, verdict) =>
+    typeof params.input === 'string'
+      ? verdict.text === params.input
+        ? params
+        : { ...params, input: verdict.text }
+      : applyMessages(params, 'input', verdict),
+  outputText: (data) => {
+    if (!isRec(data)) return ''
+    if (typeof data.output_text === 'string') return data.output_text
+    if (!Array.isArray(data.output)) return ''
+    return data.output
+      .flatMap((item) => (isRec(item) && Array.isArray(item.content) ? item.content : []))
+      .map((part) =>
+        isRec(part) && part.type === 'output_text' && typeof part.text === 'string' ? part.text : ''
+      )
+      .join('')
+  },
+  streamText: (events) =>
+    events
+      .map((e) =>
+        isRec(e) && e.type === 'response.output_text.delta' && typeof e.delta === 'string'
+          ? e.delta
+          : ''
+      )
+      .join(''),
+  streamComplete: (events) => {
+    const last = events[events.length - 1]
+    return isRec(last) && last.type === 'response.completed'
+  },
+  prepareStream: (params) => ({ params, hideUsageChunk: false }),
+  encodeEvent: namedEvent,
+  sseTail: '',
+  StreamClass: StreamCtor,
+}

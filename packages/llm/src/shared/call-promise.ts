@@ -1,0 +1,71 @@
+/**
+ * @module call-promise
+ * What a wrapped `create` returns: a `Promise` of the SDK's data that also has the SDK
+ * `APIPromise`'s public helpers, `withResponse()` and `asResponse()`, so code written against the
+ * SDK keeps working. Like the SDK's, it resolves lazily: a caller that only uses `withResponse()`
+ * leaves no unhandled rejection behind.
+ */
+
+/** The result of one call as the wrapper produced it. */
+export interface CallOutcome<T> {
+  readonly data: T
+  /** The provider's `Response` (its body already read), or a synthetic one for a cache hit. */
+  readonly response: Response
+  /** The other fields of the SDK's `withResponse()` (`request_id`, `workspace_id`, …). */
+  readonly extras: Readonly<Record<string, unknown>>
+  /** A `Response` whose body is the data (JSON, or SSE for a stream, read from the data itself). */
+  toResponse(): Response
+}
+
+/** A `Promise<T>` with `withResponse()` / `asResponse()` like the SDKs' `APIPromise`. */
+export class LlmCallPromise<T> extends Promise<T> {
+  // Derived promises (`then`, `catch`) are plain promises, as with the SDK's APIPromise.
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise
+  }
+
+  readonly #outcome: Promise<CallOutcome<T>>
+
+  constructor(outcome: Promise<CallOutcome<T>>) {
+    // The base promise is never used: `then`/`catch`/`finally` read the outcome instead.
+    super((resolve) => resolve(undefined as T))
+    this.#outcome = outcome
+    // Failure is reported through whichever helper the caller uses; never an unhandled rejection.
+    outcome.catch(() => {})
+  }
+
+  /** The data, the provider's `Response` and the SDK's request ids (`request_id`, …). */
+  withResponse(): Promise<{ data: T; response: Response } & Record<string, unknown>> {
+    return this.#outcome.then((o) => ({ ...o.extras, data: o.data, response: o.response }))
+  }
+
+  /** A `Response` with the answer as its body (JSON, or the metered SSE stream). */
+  asResponse(): Promise<Response> {
+    return this.#outcome.then((o) => o.toResponse())
+  }
+
+  /** The SDK helpers (`chat.completions.parse`, `responses.create`) post-process data with this. */
+  _thenUnwrap<U>(transform: (data: T, props: { response: Response }) => U): LlmCallPromise<U> {
+    return new LlmCallPromise(
+      this.#outcome.then((o) => ({ ...o, data: transform(o.data, { response: o.response }) }))
+    )
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a Promise subclass, as the SDK's APIPromise: `then` reads the lazy outcome.
+  override then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null
+  ): Promise<R1 | R2> {
+    return this.#outcome.then((o) => o.data).then(onfulfilled, onrejected)
+  }
+
+  override catch<R = never>(
+    onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null
+  ): Promise<T | R> {
+    return this.then(undefined, onrejected)
+  }
+
+  override finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onfinally)
+  }
+}

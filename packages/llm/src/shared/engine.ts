@@ -1,0 +1,574 @@
+/**
+ * @module engine
+ * One intercepted `create`: subject → cache lookup (scoped key) → coalescing → budget reserve →
+ * input guard → the real SDK call → usage → cost settle → metrics → log → output guard → cache
+ * store. Streams pass through event by event (nothing is buffered before the caller sees it),
+ * settle from the final usage event, and are cached only when complete. Provider errors are
+ * rethrown untouched (the SDK's own classes) after the reservation is released.
+ */
+import { currentContext } from '@aikit/core'
+import {
+  estimateTokens,
+  extractUsage,
+  meterStream,
+  type Reservation,
+  type StreamUsageResult,
+  type Usage,
+} from '@aikit/cost'
+import { defaultCacheKey, keyFromJson, stableStringify } from './cache-key.js'
+import { splitOptions } from './call-options.js'
+import { type CallOutcome, LlmCallPromise } from './call-promise.js'
+import { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import { replay, type SharedEnd, SharedStream } from './shared-stream.js'
+import { SignalGroup } from './signal-group.js'
+import type { ApiSpec, Params } from './spec.js'
+import { jsonResponse, sseResponse } from './sse.js'
+import type { CacheMode } from './types.js'
+
+/** What the cache holds for one answer. */
+type CachedAnswer =
+  | { readonly v: 1; readonly kind: 'response'; readonly data: unknown }
+  | { readonly v: 1; readonly kind: 'stream'; readonly events: readonly unknown[] }
+
+function asCachedAnswer(value: unknown): CachedAnswer | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const v = value as Partial<CachedAnswer> & Record<string, unknown>
+  if (v.v !== 1) return undefined
+  if (v.kind === 'response' && 'data' in v) return v as CachedAnswer
+  if (v.kind === 'stream' && Array.isArray(v.events)) return v as CachedAnswer
+  return undefined
+}
+
+/** The SDK method being wrapped: returns the SDK's APIPromise (`withResponse()` is public API). */
+type SdkCreate = (
+  params: Params,
+  options?: Record<string, unknown>
+) => { withResponse(): Promise<{ data: unknown; response: Response } & Record<string, unknown>> }
+
+/** A call in flight that identical calls join. */
+interface Flight {
+  readonly group: SignalGroup
+  /** An outcome for one more caller (a new stream consumer for streams). */
+  join(
+    signal: AbortSignal | undefined,
+    retry: () => Promise<CallOutcome<unknown>>
+  ): Promise<CallOutcome<unknown>>
+}
+
+/** Everything one call carries through the steps. */
+interface Call {
+  readonly params: Params
+  readonly rest: Record<string, unknown> | undefined
+  readonly subject: string | undefined
+  readonly mode: CacheMode
+  readonly key: string | undefined
+  readonly stream: boolean
+  readonly model: string
+  readonly requestId: unknown
+  readonly started: number
+  readonly signal: AbortSignal | undefined
+}
+
+const elapsed = (since: number): number => (performance.now() - since) / 1000
+
+/** Builds the intercepted `create` of one API of one client. */
+export function interceptCreate(
+  spec: ApiSpec,
+  opts: ResolvedOptions,
+  original: SdkCreate,
+  client: unknown
+): (params: Params, options?: unknown) => LlmCallPromise<unknown> {
+  const flights = new Map<string, Flight>()
+  // Errors already counted in metrics and logs (a blocked output), so the catch-all does not repeat them.
+  const reported = new WeakSet<object>()
+
+  const log = (call: Call, fields: Record<string, unknown>): void => {
+    if (!opts.logger) return
+    try {
+      opts.logger.info('llm call', {
+        provider: spec.provider,
+        method: spec.method,
+        model: call.model,
+        stream: call.stream,
+        requestId: call.requestId,
+        durationMs: Math.round((performance.now() - call.started) * 10) / 10,
+        ...fields,
+      })
+    } catch {
+      // A failing log sink must not fail the call.
+    }
+  }
+
+  const countCache = (result: 'hit' | 'miss' | 'coalesced'): void => {
+    try {
+      opts.metrics?.recordCache?.({ result, cache: 'llm' })
+    } catch {
+      // Metrics never fail the call.
+    }
+  }
+
+  const recordCall = (
+    call: Call,
+    fields: { usage?: Usage; costMicros?: number; error?: unknown; ttfc?: number }
+  ): void => {
+    if (!opts.metrics) return
+    const record: Parameters<NonNullable<ResolvedOptions['metrics']>['recordLlmCall']>[0] = {
+      provider: spec.provider,
+      model: call.model,
+      operation: 'chat',
+      durationSeconds: elapsed(call.started),
+    }
+    if (fields.ttfc !== undefined) record.timeToFirstChunkSeconds = fields.ttfc
+    if (fields.usage) {
+      const u = fields.usage
+      record.usage = {
+        inputTokens:
+          u.inputTokens +
+          (u.cacheReadTokens ?? 0) +
+          (u.cacheWrite5mTokens ?? 0) +
+          (u.cacheWrite1hTokens ?? 0),
+        outputTokens: u.outputTokens,
+      }
+    }
+    if (fields.costMicros !== undefined) record.costUsd = fields.costMicros / 1_000_000
+    if (fields.error !== undefined) record.error = fields.error
+    try {
+      opts.metrics.recordLlmCall(record)
+    } catch {
+      // Metrics never fail the call.
+    }
+  }
+
+  /** Charges the call: the reservation's settle when there is one, else the price table (metrics only). */
+  const charge = async (
+    call: Call,
+    reservation: Reservation | undefined,
+    usage: Usage | undefined,
+    model: string
+  ): Promise<number | undefined> => {
+    if (reservation) {
+      // No usage reported: charge the held worst case, never $0.
+      const outcome = await reservation.settle(usage ?? reservation.amountMicros, { model })
+      return outcome.chargedMicros
+    }
+    if (!usage) return undefined
+    try {
+      return opts.priceTable.priceOf(model || call.model, usage)
+    } catch {
+      return undefined
+    }
+  }
+
+  const storeAnswer = async (call: Call, answer: CachedAnswer): Promise<void> => {
+    if (!opts.cache || call.key === undefined || call.mode === 'no-store') return
+    try {
+      await opts.cache.set(call.key, answer)
+    } catch {
+      // A cache that cannot store only costs a future miss.
+    }
+  }
+
+  const checkOutput = async (text: string): Promise<void> => {
+    if (!opts.guard) return
+    const verdict = await opts.guard.checkOutput(text)
+    if (!verdict.allowed) throw new OutputBlockedError([...verdict.blockedBy])
+  }
+
+  const hitOutcome = (answer: CachedAnswer): CallOutcome<unknown> => {
+    // Built only when asked for (`withResponse()` / `asResponse()`): a hit should cost a lookup.
+    let response: Response | undefined
+    const synthetic = (): Response => {
+      response ??= new Response(null, { status: 200, headers: { 'x-aikit-cache': 'hit' } })
+      return response
+    }
+    const extras = { request_id: null }
+    if (answer.kind === 'response') {
+      return {
+        data: answer.data,
+        get response() {
+          return synthetic()
+        },
+        extras,
+        toResponse: () => jsonResponse(answer.data, synthetic()),
+      }
+    }
+    const data = new spec.StreamClass(replay(answer.events), new AbortController())
+    return {
+      data,
+      get response() {
+        return synthetic()
+      },
+      extras,
+      toResponse: () => sseResponse(data, spec.encodeEvent, spec.sseTail, synthetic()),
+    }
+  }
+
+  /** The real call for a non-streamed request. */
+  const complete = async (
+    call: Call,
+    reservation: Reservation | undefined,
+    data: unknown,
+    response: Response,
+    extras: Record<string, unknown>
+  ): Promise<CallOutcome<unknown>> => {
+    const extracted = extractUsage(data)
+    const model = extracted?.model || call.model
+    const costMicros = await charge(call, reservation, extracted?.usage, model)
+    let blocked: unknown
+    try {
+      await checkOutput(spec.outputText(data))
+    } catch (error) {
+      blocked = error
+    }
+    recordCall(call, {
+      ...(extracted ? { usage: extracted.usage } : {}),
+      ...(costMicros === undefined ? {} : { costMicros }),
+      ...(blocked === undefined ? {} : { error: blocked }),
+    })
+    log(call, {
+      outcome: blocked === undefined ? 'ok' : 'blocked',
+      cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
+      inputTokens: extracted?.usage.inputTokens,
+      outputTokens: extracted?.usage.outputTokens,
+      costMicros,
+    })
+    if (blocked !== undefined) {
+      reported.add(blocked as object)
+      throw blocked
+    }
+    await storeAnswer(call, { v: 1, kind: 'response', data })
+    return { data, response, extras, toResponse: () => jsonResponse(data, response) }
+  }
+
+  /** Starts metering a streamed answer; returns the shared stream the callers read. */
+  const startStream = (
+    call: Call,
+    reservation: Reservation | undefined,
+    sdkStream: AsyncIterable<unknown> & { controller: AbortController },
+    hideUsageChunk: boolean,
+    inputTokens: number,
+    onEnd: () => void
+  ): SharedStream<unknown> => {
+    let usage: StreamUsageResult | undefined
+    let end: SharedEnd | undefined
+    let recorded: readonly unknown[] = []
+    let ttfc: number | undefined
+    let finalized = false
+    // Runs once both are known: the usage (meterStream's report) and how the stream ended.
+    const finalize = async (): Promise<void> => {
+      if (!usage || !end || finalized) return
+      finalized = true
+      onEnd()
+      const whole =
+        end.kind === 'done' && !sdkStream.controller.signal.aborted && spec.streamComplete(recorded)
+      let costMicros: number | undefined
+      try {
+        costMicros = await charge(call, reservation, usage.usage, usage.model || call.model)
+      } catch {
+        // The settle failed (store down): the hold lapses by its TTL; the caller already has the answer.
+      }
+      const error = end.kind === 'error' ? end.error : undefined
+      recordCall(call, {
+        usage: usage.usage,
+        ...(costMicros === undefined ? {} : { costMicros }),
+        ...(ttfc === undefined ? {} : { ttfc }),
+        ...(error === undefined ? {} : { error }),
+      })
+      log(call, {
+        outcome: whole ? 'ok' : end.kind === 'error' ? 'error' : 'aborted',
+        cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
+        inputTokens: usage.usage.inputTokens,
+        outputTokens: usage.usage.outputTokens,
+        estimated: usage.usage.estimated === true,
+        costMicros,
+      })
+      if (!whole) return
+      try {
+        await checkOutput(spec.streamText(recorded))
+      } catch {
+        return // Already streamed to the caller; at least never replay it from the cache.
+      }
+      await storeAnswer(call, { v: 1, kind: 'stream', events: recorded })
+    }
+    const metered = meterStream(sdkStream, {
+      api: spec.api,
+      model: call.model,
+      inputTokens,
+      hideUsageChunk,
+      onDone: (result) => {
+        usage = result
+        void finalize()
+      },
+    })
+    const timed: AsyncIterator<unknown> = {
+      next: async () => {
+        const r = await metered.next()
+        ttfc ??= elapsed(call.started)
+        return r
+      },
+      return: async () => metered.return(undefined),
+    }
+    return new SharedStream(timed, (how, events) => {
+      end = how
+      recorded = events
+      // Every reader left: stop the provider stream now rather than at its next event.
+      if (how.kind === 'cancelled') sdkStream.controller.abort()
+      void finalize()
+    })
+  }
+
+  /** A `Stream` (the SDK's own class) reading `shared` for one caller, registered right away. */
+  const consumerStream = (
+    shared: SharedStream<unknown>,
+    signal: AbortSignal | undefined
+  ): AsyncIterable<unknown> => {
+    const iterator = shared.consumer()
+    const controller = new AbortController()
+    const stop = (): void => {
+      void iterator.return?.()
+    }
+    controller.signal.addEventListener('abort', stop, { once: true })
+    // This caller's signal (its own, or its request's) stops its reader; the provider stream stops
+    // when every reader has stopped. (It joined the call's SignalGroup when it started.)
+    if (signal?.aborted) stop()
+    else signal?.addEventListener('abort', stop, { once: true })
+    let used = false
+    return new spec.StreamClass(
+      () => {
+        if (used)
+          throw new Error(
+            'Cannot iterate over a consumed stream, use `.tee()` to split the stream.'
+          )
+        used = true
+        return iterator
+      },
+      controller,
+      client as never
+    )
+  }
+
+  /** Reserve, guard, call: the leader of a flight (or a call that does not coalesce). */
+  const lead = async (
+    call: Call,
+    group: SignalGroup,
+    publish: (
+      shared: SharedStream<unknown>,
+      response: Response,
+      extras: Record<string, unknown>
+    ) => void,
+    ended: () => void
+  ): Promise<CallOutcome<unknown>> => {
+    if (opts.cache && call.key !== undefined && call.mode === 'default') {
+      let hit: CachedAnswer | undefined
+      try {
+        hit = asCachedAnswer(await opts.cache.get(call.key))
+      } catch {
+        hit = undefined // An unreachable cache is a miss, never an outage.
+      }
+      countCache(hit ? 'hit' : 'miss')
+      if (hit) {
+        log(call, { outcome: 'ok', cache: 'hit' })
+        return hitOutcome(hit)
+      }
+    }
+    const estimate = spec.estimate(call.params, opts.defaultMaxOutputTokens)
+    let reservation: Reservation | undefined
+    if (opts.budget && call.subject !== undefined) {
+      try {
+        reservation = await opts.budget.reserve(call.subject, estimate)
+      } catch (error) {
+        log(call, { outcome: 'rejected', error: describeError(error) })
+        throw error
+      }
+    }
+    try {
+      let params = call.params
+      if (opts.guard) {
+        const input = spec.guardInput(params)
+        if (input !== undefined) {
+          const verdict = await opts.guard.checkInput(input)
+          if (!verdict.allowed) throw new PromptBlockedError([...verdict.blockedBy])
+          params = spec.applyGuard(params, verdict)
+        }
+      }
+      const prepared = call.stream ? spec.prepareStream(params) : { params, hideUsageChunk: false }
+      // A caller without any signal makes the group unabortable: the SDK then needs no signal at all.
+      const { signal: _own, ...forward } = call.rest ?? {}
+      const sdkOptions = group.abortable ? { ...forward, signal: group.signal } : forward
+      const { data, response, ...extras } = await original(
+        prepared.params,
+        sdkOptions
+      ).withResponse()
+      if (!call.stream) return await complete(call, reservation, data, response, extras)
+      let inputTokens = 0
+      try {
+        inputTokens = estimateTokens(estimate.messages, estimate.model, {
+          system: estimate.system,
+          ...(estimate.tools ? { tools: estimate.tools } : {}),
+        })
+      } catch {
+        inputTokens = 0
+      }
+      const sdkStream = data as AsyncIterable<unknown> & { controller: AbortController }
+      const shared = startStream(
+        call,
+        reservation,
+        sdkStream,
+        prepared.hideUsageChunk,
+        inputTokens,
+        () => {
+          group.dispose()
+          ended()
+        }
+      )
+      publish(shared, response, extras)
+      const stream = consumerStream(shared, call.signal)
+      return {
+        data: stream,
+        response,
+        extras,
+        toResponse: () => sseResponse(stream, spec.encodeEvent, spec.sseTail, response),
+      }
+    } catch (error) {
+      await reservation?.release().catch(() => false)
+      if (!(typeof error === 'object' && error !== null && reported.has(error))) {
+        recordCall(call, { error })
+        log(call, { outcome: 'error', error: describeError(error) })
+      }
+      throw error
+    }
+  }
+
+  /**
+   * The synchronous part of a call: subject, mode, and joining or registering the flight happen
+   * before any await, so identical calls issued together always share one provider call. The
+   * flight key is the exact params JSON (with API and scope); the cache key is computed later.
+   */
+  const run = (params: Params, options: unknown): Promise<CallOutcome<unknown>> => {
+    const started = performance.now()
+    const { override, rest } = splitOptions(options)
+    const ctx = currentContext()
+    const fromContext = ctx?.state.subject
+    const subject =
+      override?.subject ??
+      (typeof fromContext === 'string' && fromContext !== '' ? fromContext : undefined) ??
+      opts.subject
+    if (subject === undefined && (opts.requireSubject || opts.budget)) {
+      return Promise.reject(new SubjectRequiredError())
+    }
+    const mode = override?.cache ?? 'default'
+    const ownSignal = rest?.signal as AbortSignal | undefined
+    const base: Omit<Call, 'key'> = {
+      params,
+      rest,
+      subject,
+      mode,
+      stream: params.stream === true,
+      model: typeof params.model === 'string' ? params.model : '',
+      requestId: (ctx?.state as Record<string, unknown> | undefined)?.requestId,
+      started,
+      signal: ownSignal ?? ctx?.signal,
+    }
+    // Serialised once per call (never memoised per object: callers reuse and mutate params).
+    const wantsKey = opts.cache !== undefined && mode !== 'no-store'
+    const coalescing = opts.coalesce && mode === 'default'
+    const json = wantsKey || coalescing ? stableStringify(params) : ''
+    const scope = subject ?? ''
+    const withKey = async (): Promise<Call> => {
+      if (!wantsKey) return { ...base, key: undefined }
+      const key =
+        opts.cacheKey === defaultCacheKey
+          ? await keyFromJson(json, scope, spec.api)
+          : await opts.cacheKey(params, { scope, api: spec.api })
+      return { ...base, key }
+    }
+    const flightKey = coalescing ? `${spec.api}\u0000${scope}\u0000${json}` : undefined
+
+    const existing = flightKey === undefined ? undefined : flights.get(flightKey)
+    if (existing) {
+      countCache('coalesced')
+      return existing.join(base.signal, () => run(params, options))
+    }
+    const group = new SignalGroup()
+    group.join(base.signal)
+    if (flightKey === undefined) {
+      // A live stream disposes of the group when it ends; anything else as soon as it settles.
+      let live = false
+      return withKey()
+        .then((call) =>
+          lead(
+            call,
+            group,
+            () => {
+              live = true
+            },
+            () => {}
+          )
+        )
+        .finally(() => {
+          if (!live) group.dispose()
+        })
+    }
+    let shared:
+      | { stream: SharedStream<unknown>; response: Response; extras: Record<string, unknown> }
+      | undefined
+    let outcome: Promise<CallOutcome<unknown>> | undefined
+    const flight: Flight = {
+      group,
+      join: async (signal, retry) => {
+        group.join(signal)
+        await outcome
+        // A streamed cache hit is one consumable stream: the joiner makes its own (cache hit too).
+        if (!shared) return base.stream ? retry() : (outcome as Promise<CallOutcome<unknown>>)
+        const s = shared
+        const stream = consumerStream(s.stream, signal)
+        return {
+          data: stream,
+          response: s.response,
+          extras: s.extras,
+          toResponse: () => sseResponse(stream, spec.encodeEvent, spec.sseTail, s.response),
+        }
+      },
+    }
+    flights.set(flightKey, flight)
+    const leave = (): void => {
+      if (flights.get(flightKey) === flight) flights.delete(flightKey)
+    }
+    outcome = withKey().then((call) =>
+      lead(
+        call,
+        group,
+        (stream, response, extras) => {
+          shared = { stream, response, extras }
+        },
+        leave
+      )
+    )
+    outcome.then(
+      () => {
+        // A stream stays joinable while it runs (`leave` runs when it ends); a response is done now.
+        if (!shared) {
+          leave()
+          group.dispose()
+        }
+      },
+      () => {
+        leave()
+        group.dispose()
+      }
+    )
+    return outcome
+  }
+
+  return function create(params: Params, options?: unknown): LlmCallPromise<unknown> {
+    return new LlmCallPromise(run(params, options))
+  }
+}
+
+/** Error fields safe to log (no message bodies, no headers). */
+function describeError(error: unknown): Record<string, unknown> {
+  if (typeof error !== 'object' || error === null) return { type: typeof error }
+  const e = error as { name?: unknown; status?: unknown; code?: unknown }
+  return { name: e.name, status: e.status, code: e.code }
+}

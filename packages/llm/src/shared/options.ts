@@ -1,0 +1,74 @@
+/**
+ * @module options
+ * Validation of the wrapper options, once, at wrap time; defaults live here beside the checks.
+ */
+import { InvalidOptionsError } from '@aikit/core'
+import { defaultPriceTable, type PriceTable } from '@aikit/cost'
+import { defaultCacheKey } from './cache-key.js'
+import type { LlmCacheKeyFn, WrapOptions } from './types.js'
+
+/** The wrapper options with defaults applied. */
+export interface ResolvedOptions
+  extends Omit<
+    WrapOptions,
+    'cacheKey' | 'coalesce' | 'requireSubject' | 'defaultMaxOutputTokens' | 'priceTable'
+  > {
+  readonly cacheKey: LlmCacheKeyFn
+  readonly coalesce: boolean
+  readonly requireSubject: boolean
+  readonly defaultMaxOutputTokens: number
+  readonly priceTable: PriceTable
+}
+
+const DEFAULTS = { coalesce: true, requireSubject: false, defaultMaxOutputTokens: 4096 }
+
+function hasMethods(value: unknown, field: string, methods: readonly string[]): void {
+  if (value === undefined) return
+  if (value === null || typeof value !== 'object') {
+    throw new InvalidOptionsError(field, `must be an object with ${methods.join(', ')}`)
+  }
+  for (const m of methods) {
+    if (typeof (value as Record<string, unknown>)[m] !== 'function') {
+      throw new InvalidOptionsError(field, `must have a ${m}() method`)
+    }
+  }
+}
+
+/** Validates `options`; throws `InvalidOptionsError` naming the bad field. */
+export function resolveOptions(options: WrapOptions | undefined): ResolvedOptions {
+  const o = options ?? {}
+  if (typeof o !== 'object' || o === null)
+    throw new InvalidOptionsError('options', 'must be an object')
+  hasMethods(o.budget, 'budget', ['reserve'])
+  hasMethods(o.cache, 'cache', ['get', 'set'])
+  hasMethods(o.metrics, 'metrics', ['recordLlmCall'])
+  hasMethods(o.logger, 'logger', ['info'])
+  hasMethods(o.guard, 'guard', ['checkInput', 'checkOutput'])
+  hasMethods(o.priceTable, 'priceTable', ['priceOf'])
+  if (o.cacheKey !== undefined && typeof o.cacheKey !== 'function') {
+    throw new InvalidOptionsError(
+      'cacheKey',
+      'must be a function (params, { scope, api }) => string'
+    )
+  }
+  if (o.subject !== undefined && (typeof o.subject !== 'string' || o.subject.length === 0)) {
+    throw new InvalidOptionsError('subject', 'must be a non-empty string')
+  }
+  for (const field of ['requireSubject', 'coalesce'] as const) {
+    if (o[field] !== undefined && typeof o[field] !== 'boolean') {
+      throw new InvalidOptionsError(field, 'must be a boolean')
+    }
+  }
+  const maxOut = o.defaultMaxOutputTokens ?? DEFAULTS.defaultMaxOutputTokens
+  if (!Number.isSafeInteger(maxOut) || maxOut < 1) {
+    throw new InvalidOptionsError('defaultMaxOutputTokens', 'must be a positive integer')
+  }
+  return {
+    ...o,
+    cacheKey: o.cacheKey ?? defaultCacheKey,
+    coalesce: o.coalesce ?? DEFAULTS.coalesce,
+    requireSubject: o.requireSubject ?? DEFAULTS.requireSubject,
+    defaultMaxOutputTokens: maxOut,
+    priceTable: o.priceTable ?? defaultPriceTable(),
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * @module shared-stream
+ * One provider stream read by several consumers (the caller, plus the callers coalesced onto the
+ * same call). Pull-driven: whichever consumer is ahead pulls the next event from the source, every
+ * consumer replays the recorded events at its own pace. The source is closed (the provider request
+ * aborted) only when EVERY consumer has stopped, so one caller leaving does not cut the others off.
+ * The recorded events are what the cache stores when the stream completes.
+ */
+
+/** How the source ended. */
+export type SharedEnd = { kind: 'done' } | { kind: 'error'; error: unknown } | { kind: 'cancelled' }
+
+export class SharedStream<T> {
+  /** Every event pulled so far, in order. */
+  readonly events: T[] = []
+  #end: SharedEnd | undefined
+  #pending: Promise<void> | undefined
+  #consumers = 0
+  readonly #source: AsyncIterator<T>
+  readonly #onEnd: (end: SharedEnd, events: readonly T[]) => void
+
+  constructor(source: AsyncIterator<T>, onEnd: (end: SharedEnd, events: readonly T[]) => void) {
+    this.#source = source
+    this.#onEnd = onEnd
+  }
+
+  /** True until the source has ended (new consumers may still join). */
+  get open(): boolean {
+    return this.#end === undefined
+  }
+
+  #finish(end: SharedEnd): void {
+    if (this.#end) return
+    this.#end = end
+    this.#onEnd(end, this.events)
+  }
+
+  #pull(): Promise<void> {
+    this.#pending ??= this.#source.next().then(
+      (r) => {
+        this.#pending = undefined
+        if (r.done) this.#finish({ kind: 'done' })
+        else this.events.push(r.value)
+      },
+      (error: unknown) => {
+        this.#pending = undefined
+        this.#finish({ kind: 'error', error })
+      }
+    )
+    return this.#pending
+  }
+
+  /** A new consumer reading every event from the first. Counted from now until it returns or ends. */
+  consumer(): AsyncIterator<T> {
+    this.#consumers++
+    let index = 0
+    let released = false
+    const release = async (): Promise<void> => {
+      if (released) return
+      released = true
+      this.#consumers--
+      if (this.#consumers === 0 && this.#end === undefined) {
+        this.#finish({ kind: 'cancelled' })
+        await this.#source.return?.()
+      }
+    }
+    return {
+      next: async (): Promise<IteratorResult<T>> => {
+        while (!released) {
+          if (index < this.events.length) return { done: false, value: this.events[index++] as T }
+          const end = this.#end
+          if (end) {
+            await release()
+            if (end.kind === 'error') throw end.error
+            break
+          }
+          await this.#pull()
+        }
+        return { done: true, value: undefined }
+      },
+      return: async (): Promise<IteratorResult<T>> => {
+        await release()
+        return { done: true, value: undefined }
+      },
+    }
+  }
+}
+
+/** An iterator over recorded events (a cache hit). */
+export function replay<T>(events: readonly T[]): () => AsyncIterator<T> {
+  return () => {
+    let i = 0
+    return {
+      next: async () =>
+        i < events.length
+          ? { done: false, value: events[i++] as T }
+          : { done: true, value: undefined },
+      return: async () => {
+        i = events.length
+        return { done: true, value: undefined }
+      },
+    }
+  }
+}

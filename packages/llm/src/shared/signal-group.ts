@@ -1,0 +1,52 @@
+/**
+ * @module signal-group
+ * The abort signal of a provider call shared by coalesced callers: it aborts only when EVERY
+ * participant's signal has aborted (one client leaving must not cut the answer others wait for).
+ * A participant without a signal never aborts, so the group then never aborts either.
+ */
+export class SignalGroup {
+  // Created only when a signal is asked for: most calls (no signal anywhere) never need one.
+  #controller: AbortController | undefined
+  readonly #cleanups: Array<() => void> = []
+  #live = 0
+  #unbounded = false
+
+  /** False when a participant has no signal: the group can then never abort. */
+  get abortable(): boolean {
+    return !this.#unbounded
+  }
+
+  /** The signal to pass to the provider call. */
+  get signal(): AbortSignal {
+    this.#controller ??= new AbortController()
+    return this.#controller.signal
+  }
+
+  /** Adds a participant; `onAbort` runs when its own signal aborts. */
+  join(signal: AbortSignal | undefined, onAbort?: () => void): void {
+    if (signal === undefined) {
+      this.#unbounded = true
+      return
+    }
+    this.#live++
+    const leave = (): void => {
+      onAbort?.()
+      this.#live--
+      if (this.#live === 0 && !this.#unbounded) {
+        this.#controller ??= new AbortController()
+        this.#controller.abort(signal.reason)
+      }
+    }
+    if (signal.aborted) {
+      leave()
+      return
+    }
+    signal.addEventListener('abort', leave, { once: true })
+    this.#cleanups.push(() => signal.removeEventListener('abort', leave))
+  }
+
+  /** Stops listening to the participants' signals (the call is over). */
+  dispose(): void {
+    for (const cleanup of this.#cleanups.splice(0)) cleanup()
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * @module spec
+ * What the engine needs to know about one provider API (Anthropic Messages, OpenAI Chat
+ * Completions, OpenAI Responses): how to estimate, guard, meter, record and replay it.
+ */
+import type { MessageLike, UsageApi } from '@aikit/cost'
+import type { GuardInputVerdict, GuardMessage } from './types.js'
+
+/** Plain object params. */
+export type Params = Record<string, unknown>
+
+/** The SDK's `Stream` class shape (both SDKs: `new Stream(iteratorFn, controller, client?)`). */
+export type StreamClass = new (
+  iterator: () => AsyncIterator<unknown>,
+  controller: AbortController,
+  client?: never
+) => AsyncIterable<unknown> & { controller: AbortController }
+
+/** The budget and token estimate of a request. */
+export interface RequestEstimate {
+  model: string
+  messages: MessageLike[]
+  system?: unknown
+  tools?: readonly unknown[]
+  maxOutputTokens: number
+}
+
+/** One provider API. */
+export interface ApiSpec {
+  /** `gen_ai.provider.name`. */
+  readonly provider: 'anthropic' | 'openai'
+  readonly api: UsageApi
+  /** Model, messages and output worst case (`defaultMax` when the request sets no limit). */
+  estimate(params: Params, defaultMax: number): RequestEstimate
+  /** The texts the input guard checks, or `undefined` for nothing to check. */
+  guardInput(params: Params): string | GuardMessage[] | undefined
+  /** Params with the guard's redactions applied (the same object when nothing changed). */
+  applyGuard(params: Params, verdict: GuardInputVerdict): Params
+  /** The answer text of a complete response (output guard). */
+  outputText(data: unknown): string
+  /** The answer text of recorded stream events (output guard). */
+  streamText(events: readonly unknown[]): string
+  /** True when the recorded events are a whole answer (the terminal event is there). */
+  streamComplete(events: readonly unknown[]): boolean
+  /** Params to send for a stream, and whether an injected usage chunk must be hidden. */
+  prepareStream(params: Params): { params: Params; hideUsageChunk: boolean }
+  /** One event as SSE text (`asResponse()` of a stream). */
+  encodeEvent(event: unknown): string
+  /** Text after the last event (`data: [DONE]` for Chat Completions). */
+  readonly sseTail: string
+  /** The SDK's `Stream` class (cache hits are replayed through it). */
+  readonly StreamClass: StreamClass
+  /** The name of the wrapped method, for logs: `messages.create`, … */
+  readonly method: string
+}
+
+type Rec = Record<string, unknown>
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Messages that carry a string `role` (what the guard and the estimator read). */
+export function roleMessages(value: unknown): GuardMessage[] {
+  if (!Array.isArray(value)) return []
+  return value.filter((m): m is GuardMessage => isRec(m) && typeof m.role === 'string')
+}
+
+/** Params with `field` replaced by the guard's redacted messages, when it redacted any. */
+export function applyMessages(params: Params, field: string, verdict: GuardInputVerdict): Params {
+  const original = params[field]
+  if (verdict.messages === undefined || verdict.messages === original) return params
+  if (!Array.isArray(original) || roleMessages(original).length !== original.length) return params
+  return { ...params, [field]: verdict.messages }
+}
+
+/** A positive integer or `fallback`. */
+export function maxTokens(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : fallback
+}
+
+export { isRec }

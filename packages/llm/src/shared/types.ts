@@ -1,0 +1,125 @@
+/**
+ * @module types
+ * The options of `wrapAnthropic` / `wrapOpenAI`, and the small STRUCTURAL interfaces of the parts
+ * they drive. `@aikit/cache`, `@aikit/observability` and `@aikit/security` are not imported: any
+ * object of the right shape works, and their real objects are (or will be) such objects.
+ */
+import type { Budget, PriceTable } from '@aikit/cost'
+
+/**
+ * A cache for complete LLM answers. Structural: `get` resolves `undefined` on a miss.
+ * (`@aikit/cache`'s `createCache()` is to be wired here; values are JSON-serialisable.)
+ */
+export interface LlmCache {
+  get(key: string): Promise<unknown>
+  set(key: string, value: unknown): Promise<unknown>
+}
+
+/** Builds the cache key of a call. Default: `llm:<api>:<scope>:<sha-256 of the sorted-key JSON params>`. */
+export type LlmCacheKeyFn = (
+  params: Readonly<Record<string, unknown>>,
+  info: { readonly scope: string; readonly api: string }
+) => string | Promise<string>
+
+/** Token usage as the metrics see it. */
+export interface LlmMetricsUsage {
+  inputTokens?: number
+  outputTokens?: number
+}
+
+/** One finished LLM call, named after the OpenTelemetry GenAI conventions (`@aikit/observability`'s `LlmCallRecord`). */
+export interface LlmCallMetric {
+  /** `gen_ai.provider.name`: `'anthropic'` or `'openai'`. */
+  provider: string
+  /** The model the request asked for. */
+  model?: string
+  /** `gen_ai.operation.name`: `'chat'`. */
+  operation?: string
+  /** Seconds from sending the request to the last chunk (or the error). */
+  durationSeconds: number
+  /** Seconds to the first streamed event (streams only). */
+  timeToFirstChunkSeconds?: number
+  usage?: LlmMetricsUsage
+  /** Priced cost in US dollars. */
+  costUsd?: number
+  /** The error that ended the call. */
+  error?: unknown
+}
+
+/** Metrics sink. Structural: `@aikit/observability`'s `createMetrics()` fits. */
+export interface LlmMetrics {
+  recordLlmCall(record: LlmCallMetric): void
+  /** Counts a cache outcome (optional). */
+  recordCache?(record: { result: 'hit' | 'miss' | 'coalesced'; cache?: string }): void
+}
+
+/** Logger. Structural: a winston logger (`@aikit/observability`'s `createLogger()`) or pino-like object with `info`. */
+export interface LlmLogger {
+  info(message: string, meta: Record<string, unknown>): unknown
+}
+
+/** A chat message as the guard reads it (Anthropic and OpenAI shapes). */
+export interface GuardMessage {
+  role: string
+  content?: unknown
+  [key: string]: unknown
+}
+
+/** What the guard answers for an input. */
+export interface GuardInputVerdict {
+  allowed: boolean
+  blockedBy: readonly string[]
+  /** The messages with redactions applied (the same array when nothing changed). */
+  messages?: GuardMessage[] | undefined
+  /** The text with redactions applied (string input). */
+  text: string
+}
+
+/** What the guard answers for an output. */
+export interface GuardOutputVerdict {
+  allowed: boolean
+  blockedBy: readonly string[]
+}
+
+/** Input/output guard. Structural: `@aikit/security`'s `promptGuard(...)` fits. */
+export interface LlmGuard {
+  checkInput(input: string | GuardMessage[]): Promise<GuardInputVerdict>
+  checkOutput(text: string): Promise<GuardOutputVerdict>
+}
+
+/** Cache behaviour of one call: `'default'` (read and store), `'no-store'` (neither, no coalescing), `'refresh'` (skip the read, store the fresh answer). */
+export type CacheMode = 'default' | 'no-store' | 'refresh'
+
+/** Options of `wrapAnthropic` / `wrapOpenAI`. Every part is optional: with none, calls pass through with metering only. */
+export interface WrapOptions {
+  /** Budget every call reserves its worst case on and settles its actual cost to. Default none. */
+  budget?: Budget
+  /** Cache of complete answers (scoped per subject). Default none. */
+  cache?: LlmCache
+  /** Cache key builder (wire `@aikit/cache`'s `llmCacheKey` here). Default: SHA-256 of the sorted-key JSON params, scoped. */
+  cacheKey?: LlmCacheKeyFn
+  /** Metrics sink. Default none. */
+  metrics?: LlmMetrics
+  /** Logger: one `info('llm call', {...})` line per call. Default none. */
+  logger?: LlmLogger
+  /** Prompt guard on the input (before the call) and on the output (before returning / caching). Default none. */
+  guard?: LlmGuard
+  /** Subject used when neither the call nor the current request context names one. Default none. */
+  subject?: string
+  /** Throw `SubjectRequiredError` when no subject is found (instead of the app-wide cache scope). Default `false`. A budget always needs a subject. */
+  requireSubject?: boolean
+  /** Identical concurrent calls (same cache key, scope included) share one provider call. Default `true`. */
+  coalesce?: boolean
+  /** Output worst case reserved when a request sets no output limit (OpenAI `max_tokens` unset). Default `4096`. */
+  defaultMaxOutputTokens?: number
+  /** Prices for the cost reported in metrics and logs (a budget uses its own). Default `defaultPriceTable()`. */
+  priceTable?: PriceTable
+}
+
+/** Per-call override, passed with `aikit({...})` as the SDK's request options. */
+export interface CallOverride {
+  /** Budget subject and cache scope of this call (wins over the context and the wrapper option). */
+  subject?: string
+  /** Cache behaviour of this call. Default `'default'`. */
+  cache?: CacheMode
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+
+// Pins the public surface: adding or removing an export is a deliberate, reviewed change.
+describe('public exports', () => {
+  it('@aikit/llm/anthropic', async () => {
+    expect(Object.keys(await import('@aikit/llm/anthropic')).sort()).toEqual([
+      'OutputBlockedError',
+      'PromptBlockedError',
+      'SubjectRequiredError',
+      'aikit',
+      'wrapAnthropic',
+    ])
+  })
+  it('@aikit/llm/openai', async () => {
+    expect(Object.keys(await import('@aikit/llm/openai')).sort()).toEqual([
+      'OutputBlockedError',
+      'PromptBlockedError',
+      'SubjectRequiredError',
+      'aikit',
+      'wrapOpenAI',
+    ])
+  })
+})

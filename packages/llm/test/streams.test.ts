@@ -1,0 +1,145 @@
+import { createBudget } from '@aikit/cost'
+import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
+import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { aikit, wrapAnthropic } from '../src/anthropic/index.js'
+import { wrapOpenAI } from '../src/openai/index.js'
+import { inRequest, mapCache, recorders, until } from './helpers.js'
+
+let fake: FakeProvider
+let raw: Anthropic
+
+beforeAll(async () => {
+  fake = await startFakeProvider()
+  raw = new Anthropic({ apiKey: 'test-key', baseURL: fake.anthropicBaseURL, maxRetries: 0 })
+})
+afterAll(() => fake.close())
+beforeEach(() => fake.reset())
+
+const params = (text: string) => ({
+  model: 'claude-haiku-4-5',
+  max_tokens: 200,
+  messages: [{ role: 'user' as const, content: text }],
+  stream: true as const,
+})
+
+describe('streams', () => {
+  it('the request context signal (client gone) stops a stream: provider aborted, settled on the estimate, not cached', async () => {
+    const cache = mapCache()
+    const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
+    const { logger } = recorders()
+    const client = wrapAnthropic(raw, { cache, budget, logger })
+    fake.setStreamDelayMs(20)
+    fake.setReply(() => 'word '.repeat(50))
+    const gone = new AbortController()
+    let seen = 0
+    await inRequest(
+      { subject: 'ctx' },
+      async () => {
+        const stream = await client.messages.create(params('bye'))
+        for await (const _ of stream) {
+          if (++seen === 3) gone.abort()
+        }
+      },
+      gone.signal
+    )
+    expect(seen).toBeLessThan(10)
+    await until(() => logger.lines.length === 1)
+    expect(logger.lines[0]).toMatchObject({ outcome: 'aborted' })
+    await fake.idle()
+    expect(fake.calls[0]?.aborted).toBe(true)
+    const spend = await budget.spend('ctx')
+    expect(spend.heldMicros).toBe(0)
+    expect(spend.totalMicros).toBeGreaterThan(0)
+    expect(cache.sets).toBe(0)
+  })
+
+  it('a client gone before the stream starts aborts the provider call (SDK abort error)', async () => {
+    const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
+    const client = wrapAnthropic(raw, { budget })
+    const gone = new AbortController()
+    fake.hangNext(1)
+    const pending = inRequest(
+      { subject: 'early' },
+      () => client.messages.create(params('wait')),
+      gone.signal
+    )
+    await until(() => fake.calls.length === 1)
+    gone.abort()
+    await expect(pending).rejects.toBeInstanceOf(Anthropic.APIUserAbortError)
+    await fake.idle()
+    expect(fake.calls[0]?.aborted).toBe(true)
+    expect(await budget.spend('early')).toMatchObject({ heldMicros: 0, totalMicros: 0 })
+  })
+
+  it('a coalesced stream keeps running for the others when its first reader stops', async () => {
+    const cache = mapCache()
+    const client = wrapAnthropic(raw, { cache })
+    fake.setStreamDelayMs(5)
+    fake.setReply(() => 'one two three four five six seven eight')
+    const [a, b] = await Promise.all([
+      client.messages.create(params('shared')),
+      client.messages.create(params('shared')),
+    ])
+    for await (const e of a) if (e.type === 'content_block_delta') break
+    const rest: string[] = []
+    for await (const e of b) rest.push(e.type)
+    expect(rest.at(-1)).toBe('message_stop')
+    expect(fake.count('/v1/messages')).toBe(1)
+    await until(() => cache.sets === 1)
+    expect(fake.calls[0]?.aborted).toBe(false)
+  })
+
+  it('a stream broken by the provider mid-way errors for the caller, settles, and is not cached', async () => {
+    const cache = mapCache()
+    const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
+    const client = wrapAnthropic(raw, { cache, budget, subject: 'br' })
+    fake.breakStreamAfter(3)
+    const stream = await client.messages.create(params('break'))
+    const failure = await (async () => {
+      for await (const _ of stream) {
+        // read until it breaks
+      }
+    })().catch((e: unknown) => e)
+    expect(failure).toBeInstanceOf(Error)
+    let spend = await budget.spend('br')
+    for (let i = 0; i < 100 && spend.totalMicros === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10))
+      spend = await budget.spend('br')
+    }
+    expect(spend.heldMicros).toBe(0)
+    expect(spend.totalMicros).toBeGreaterThan(0)
+    expect(cache.sets).toBe(0)
+  })
+
+  it("'refresh' skips the lookup but stores the fresh answer", async () => {
+    const cache = mapCache()
+    const client = wrapAnthropic(raw, { cache })
+    const { stream: _s, ...plain } = params('refresh me')
+    await client.messages.create(plain)
+    fake.setReply(() => 'newer')
+    const fresh = await client.messages.create(plain, aikit({ cache: 'refresh' }))
+    expect(fresh.content[0]).toMatchObject({ text: 'newer' })
+    const cached = await client.messages.create(plain)
+    expect(cached.content[0]).toMatchObject({ text: 'newer' })
+    expect(fake.count('/v1/messages')).toBe(2)
+  })
+
+  it("OpenAI's chat.completions.stream() helper goes through the wrapper (cached afterwards)", async () => {
+    const cache = mapCache()
+    const openai = wrapOpenAI(
+      new OpenAI({ apiKey: 'k', baseURL: fake.openaiBaseURL, maxRetries: 0 }),
+      {
+        cache,
+      }
+    )
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'helper' }] }
+    const final = await openai.chat.completions.stream(body).finalChatCompletion()
+    expect(final.choices[0]?.message.content).toBe('Echo: helper')
+    await until(() => cache.sets === 1)
+    const again = await openai.chat.completions.stream(body).finalChatCompletion()
+    expect(again.choices[0]?.message.content).toBe('Echo: helper')
+    expect(fake.count('/v1/chat/completions')).toBe(1)
+  })
+})
