@@ -237,11 +237,23 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
   function walkError(err: Error, depth: number, nodes: PathNode[] | undefined): unknown {
     let copy: Record<string, unknown> | undefined
-    // message, stack and cause are own but not enumerable: walk every own string key.
+    // message, stack and cause are own but not enumerable: walk every own string key. On Node 24
+    // (V8 12+) `stack` is an own accessor whose getter only works on the original error, so it is
+    // read here and copied as a plain value.
+    const valueOf = (key: string, desc: PropertyDescriptor): { item: unknown } | undefined => {
+      if ('value' in desc) return { item: desc.value }
+      if (key !== 'stack') return undefined
+      try {
+        return { item: err.stack }
+      } catch {
+        return undefined
+      }
+    }
     for (const key of Object.getOwnPropertyNames(err)) {
       const desc = Object.getOwnPropertyDescriptor(err, key)
-      if (desc === undefined || !('value' in desc)) continue
-      const item: unknown = desc.value
+      const read = desc === undefined ? undefined : valueOf(key, desc)
+      if (desc === undefined || read === undefined) continue
+      const item = read.item
       const childNodes = nodes === undefined ? undefined : step(nodes, lowerKey(key))
       const out = censored(key, childNodes) ? censor : walk(item, depth + 1, childNodes)
       if (out !== item) {
@@ -249,10 +261,25 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
           copy = Object.create(Object.getPrototypeOf(err)) as Record<string, unknown>
           for (const k of Object.getOwnPropertyNames(err)) {
             const d = Object.getOwnPropertyDescriptor(err, k)
-            if (d !== undefined) Object.defineProperty(copy, k, d)
+            if (d === undefined) continue
+            const v = valueOf(k, d)
+            if ('value' in d || v === undefined) Object.defineProperty(copy, k, d)
+            else {
+              Object.defineProperty(copy, k, {
+                value: v.item,
+                writable: true,
+                enumerable: d.enumerable ?? false,
+                configurable: true,
+              })
+            }
           }
         }
-        Object.defineProperty(copy, key, { ...desc, value: out })
+        Object.defineProperty(copy, key, {
+          value: out,
+          writable: true,
+          enumerable: desc.enumerable ?? false,
+          configurable: true,
+        })
       }
     }
     return copy ?? err
