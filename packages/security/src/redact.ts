@@ -240,7 +240,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     // message, stack and cause are own but not enumerable: walk every own string key. On Node 24
     // (V8 12+) `stack` is an own accessor whose getter only works on the original error, so it is
     // read here and copied as a plain value.
-    const valueOf = (key: string, desc: PropertyDescriptor): { item: unknown } | undefined => {
+    const readOwn = (key: string, desc: PropertyDescriptor): { item: unknown } | undefined => {
       if ('value' in desc) return { item: desc.value }
       if (key !== 'stack') return undefined
       try {
@@ -251,7 +251,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     }
     for (const key of Object.getOwnPropertyNames(err)) {
       const desc = Object.getOwnPropertyDescriptor(err, key)
-      const read = desc === undefined ? undefined : valueOf(key, desc)
+      const read = desc === undefined ? undefined : readOwn(key, desc)
       if (desc === undefined || read === undefined) continue
       const item = read.item
       const childNodes = nodes === undefined ? undefined : step(nodes, lowerKey(key))
@@ -262,7 +262,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
           for (const k of Object.getOwnPropertyNames(err)) {
             const d = Object.getOwnPropertyDescriptor(err, k)
             if (d === undefined) continue
-            const v = valueOf(k, d)
+            const v = readOwn(k, d)
             if ('value' in d || v === undefined) Object.defineProperty(copy, k, d)
             else {
               Object.defineProperty(copy, k, {
