@@ -1,8 +1,9 @@
 // One benchmark server per process: `node compress-server.mjs <variant>` prints its port on stdout.
 // Variants: express-compression, express-aikit, fastify-compress, fastify-aikit. Every variant
 // answers GET / with the same ~10 KB JSON (a pre-serialised string, so only compression differs).
-// The aikit variants answer from an AI Kit middleware (`ctx.respond`) behind `compress()`:
-// compress() only sees bodies given to ctx.respond, not the framework's res.send / reply.
+// Every variant answers from the same framework route (Express `res.send`, a Fastify reply); the
+// aikit variants mount `compress()` through the adapter, which compresses the framework's own
+// response through the `ctx.transformBody` hook.
 
 const [framework, mode] = (process.argv[2] ?? '').split('-')
 // ~10 KB of JSON that compresses like real API output (about 3-4x), not like one repeated string:
@@ -28,10 +29,6 @@ const payload = JSON.stringify({
   })),
 })
 const JSON_TYPE = 'application/json; charset=utf-8'
-const aikitRoute = async (ctx, next) => {
-  if (ctx.path === '/') return ctx.respond(200, payload, { 'content-type': JSON_TYPE })
-  return next()
-}
 
 async function start() {
   if (framework === 'express') {
@@ -44,14 +41,14 @@ async function start() {
         import('@aikit/adapters/express'),
         import('@aikit/core/compress'),
       ])
-      app.use(toExpress(compress(), aikitRoute))
+      app.use(toExpress(compress()))
     } else {
       const { default: compression } = await import('compression')
       app.use(compression())
-      app.get('/', (_req, res) => {
-        res.type(JSON_TYPE).send(payload)
-      })
     }
+    app.get('/', (_req, res) => {
+      res.type(JSON_TYPE).send(payload)
+    })
     const server = app.listen(0, '127.0.0.1')
     await new Promise((r) => server.once('listening', r))
     return server.address().port
@@ -64,15 +61,15 @@ async function start() {
         import('@aikit/adapters/fastify'),
         import('@aikit/core/compress'),
       ])
-      await app.register(aikitFastify, { use: [compress(), aikitRoute] })
+      await app.register(aikitFastify, { use: [compress()] })
     } else {
       const { default: fastifyCompress } = await import('@fastify/compress')
       await app.register(fastifyCompress)
-      app.get('/', async (_req, reply) => {
-        reply.type(JSON_TYPE)
-        return payload
-      })
     }
+    app.get('/', async (_req, reply) => {
+      reply.type(JSON_TYPE)
+      return payload
+    })
     await app.listen({ port: 0, host: '127.0.0.1' })
     return app.server.address().port
   }

@@ -1,5 +1,6 @@
-// compress() against the anchors on a 10 KB JSON route: the `compression` package on Express and
-// @fastify/compress on Fastify, for a br client and a gzip client. Each variant runs in its own
+// compress() against the anchors on the same 10 KB JSON framework route (Express `res.send`, a
+// Fastify reply): the `compression` package on Express and @fastify/compress on Fastify, for a br
+// client and a gzip client. Each variant runs in its own
 // child process; the pair (anchor, aikit) is measured back to back in each round, order alternating,
 // and the median of the per-round ratios is printed (the machine is small and noisy).
 // Build first: pnpm --filter @aikit/core --filter @aikit/adapters build

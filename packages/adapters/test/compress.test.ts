@@ -1,9 +1,18 @@
 /**
  * compress() through the real adapters: node:http, Express, Fastify (servers on 127.0.0.1) and
- * Next's withAikit (called with Web Requests). The body comes from `ctx.respond` in a middleware;
- * the client reads raw bytes (node:http does not decode) and decodes them itself.
+ * Next's withAikit (called with Web Requests). The body comes from `ctx.respond` in a middleware,
+ * or from the framework itself (node:http `res.end` / `res.write`, Express `res.json`, a Fastify
+ * reply, a Next route's `Response`) through the adapter's `ctx.transformBody` hook; the client
+ * reads raw bytes (node:http does not decode) and decodes them itself.
  */
-import { createServer, request as httpRequest, type Server } from 'node:http'
+import { once } from 'node:events'
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import { Readable } from 'node:stream'
 import zlib from 'node:zlib'
 import { toExpress } from '@aikit/adapters/express'
@@ -108,6 +117,90 @@ const routes: Middleware = async (ctx, next) => {
 
 const stack = [compress(), routes] as const
 
+/** Bodies the framework routes answer with their own API (res.end, res.send, reply, Response). */
+const FRAMEWORK_ANSWERS: Record<
+  string,
+  { status: number; headers: Record<string, string>; body?: Uint8Array }
+> = {
+  '/fw/small': {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'content-length': '11' },
+    body: Buffer.from('{"ok":true}'),
+  },
+  '/fw/png': { status: 200, headers: { 'content-type': 'image/png' }, body: new Uint8Array(4096) },
+  '/fw/no-transform': {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-transform' },
+    body: JSON_BYTES,
+  },
+  '/fw/encoded': {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    body: zlib.gzipSync(JSON_BYTES),
+  },
+  '/fw/no-content': { status: 204, headers: {} },
+}
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }
+const DRAIN_CHUNK = 'data: some streamed text that the compressor has to work through\n\n'.repeat(
+  200
+)
+const DRAIN_CHUNKS = 40
+const drainLog = { waits: 0, drains: 0 }
+
+/** A node:http route (also mounted in Express): res.end, res.write per SSE event, 'drain'. */
+async function nodeRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = req.url ?? '/'
+  const answer = FRAMEWORK_ANSWERS[path]
+  if (answer !== undefined) {
+    res.statusCode = answer.status
+    for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v)
+    res.end(answer.body)
+  } else if (path === '/fw/json') {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify(PAYLOAD))
+  } else if (path === '/fw/sse') {
+    res.writeHead(200, SSE_HEADERS)
+    for await (const event of gate.events()) res.write(event)
+    res.end()
+  } else if (path === '/fw/drain') {
+    res.setHeader('content-type', 'text/plain')
+    for (let i = 0; i < DRAIN_CHUNKS; i++) {
+      if (!res.write(DRAIN_CHUNK)) {
+        drainLog.waits++
+        await once(res, 'drain')
+        drainLog.drains++
+      }
+    }
+    res.end()
+  } else {
+    res.statusCode = 404
+    res.end()
+  }
+}
+
+/** The same answers from an App Router route handler. */
+function nextRoute(req: Request): Response {
+  const path = new URL(req.url).pathname
+  const answer = FRAMEWORK_ANSWERS[path]
+  if (answer !== undefined) {
+    return new Response((answer.body ?? null) as BodyInit | null, answer)
+  }
+  if (path === '/fw/json') return Response.json(PAYLOAD)
+  if (path === '/fw/sse') {
+    const events = gate.events()
+    const encoder = new TextEncoder()
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const r = await events.next()
+        if (r.done) controller.close()
+        else controller.enqueue(encoder.encode(r.value))
+      },
+    })
+    return new Response(body, { headers: SSE_HEADERS })
+  }
+  return Response.json({ from: 'route handler' })
+}
+
 function nodeFetch(base: string): Fetch {
   return (path, headers = {}, method = 'GET') =>
     new Promise((resolve, reject) => {
@@ -122,7 +215,7 @@ function nodeFetch(base: string): Fetch {
 }
 
 function nextFetch(): Fetch {
-  const handler = withAikit(() => Response.json({ from: 'route handler' }), ...stack)
+  const handler = withAikit(nextRoute, ...stack)
   return async (path, headers = {}, method = 'GET') => {
     const res = await handler(new Request(`http://127.0.0.1${path}`, { method, headers }), {})
     const h: Record<string, string | undefined> = {}
@@ -139,14 +232,17 @@ const fastifyApps: FastifyInstance[] = []
 const targets: Record<string, Fetch> = {}
 
 beforeAll(async () => {
-  const node = await listen(createServer(toNodeHandler(...stack)) as Server)
+  const node = await listen(createServer(toNodeHandler(...stack, { handler: nodeRoute })) as Server)
   servers.push(node)
   targets.node = nodeFetch(node.url)
 
   const app = express()
   app.use(toExpress(...stack))
-  app.get('/framework-route', (_req, res) => {
+  app.get('/fw/json', (_req, res) => {
     res.json(PAYLOAD)
+  })
+  app.use((req, res, next) => {
+    nodeRoute(req, res).catch(next)
   })
   const ex = await listen(createServer(app) as Server)
   servers.push(ex)
@@ -155,6 +251,18 @@ beforeAll(async () => {
   const fastify = Fastify()
   fastifyApps.push(fastify)
   await fastify.register(aikitFastify, { use: [...stack] })
+  fastify.get('/fw/json', async () => PAYLOAD)
+  fastify.get('/fw/sse', (_req, reply) => {
+    reply.headers(SSE_HEADERS).send(Readable.from(gate.events()))
+  })
+  fastify.get('/fw/*', (req, reply) => {
+    const answer = FRAMEWORK_ANSWERS[req.url]
+    if (answer === undefined) return reply.code(404).send()
+    return reply
+      .code(answer.status)
+      .headers(answer.headers)
+      .send(answer.body === undefined ? undefined : Buffer.from(answer.body))
+  })
   targets.fastify = nodeFetch(await fastify.listen({ port: 0, host: '127.0.0.1' }))
 
   targets.next = nextFetch()
@@ -320,16 +428,99 @@ describe('compress() when the client leaves mid-stream', () => {
   })
 })
 
-describe('compress() and responses the framework writes itself', () => {
-  it('Express res.json is not compressed: it never goes through ctx.respond', async () => {
-    const res = await targets.express!('/framework-route', { 'accept-encoding': 'gzip' })
-    expect(res.headers['content-encoding']).toBeUndefined()
-    expect((await readAll(res.body)).equals(JSON_BYTES)).toBe(true)
-  })
+describe.each(['node', 'express', 'fastify', 'next'])(
+  'compress() on %s, for responses the framework writes itself',
+  (name) => {
+    const fetchRaw: Fetch = (...args) => targets[name]!(...args)
 
-  it("a Next route handler's own Response is not compressed either", async () => {
-    const res = await targets.next!('/anything', { 'accept-encoding': 'gzip' })
-    expect(res.headers['content-encoding']).toBeUndefined()
-    expect(JSON.parse(String(await readAll(res.body)))).toEqual({ from: 'route handler' })
+    it.each([
+      ['br', 'gzip, deflate, br', 'br'],
+      ['gzip', 'gzip', 'gzip'],
+      ['identity', 'identity', undefined],
+    ])(
+      "the route's own 10 KB JSON for a %s client decodes to the same JSON",
+      async (_label, accept, expected) => {
+        const res = await fetchRaw('/fw/json', { 'accept-encoding': accept })
+        const raw = await readAll(res.body)
+        expect(res.status).toBe(200)
+        expect(res.headers['content-encoding']).toBe(expected)
+        expect(res.headers.vary).toMatch(/accept-encoding/i)
+        expect(res.headers['content-type']).toMatch(/^application\/json/)
+        if (res.headers['content-length'] !== undefined) {
+          expect(Number(res.headers['content-length'])).toBe(raw.byteLength)
+        }
+        if (expected !== undefined) expect(raw.byteLength).toBeLessThan(JSON_BYTES.byteLength / 4)
+        expect(JSON.parse(String(decode(expected, raw)))).toEqual(PAYLOAD)
+      }
+    )
+
+    it.each(['br', 'gzip'])(
+      'SSE the route writes event by event (%s) delivers its first event before the stream ends',
+      async (encoding) => {
+        gate = new SseGate()
+        const res = await fetchRaw('/fw/sse', { 'accept-encoding': encoding })
+        expect(res.headers['content-encoding']).toBe(encoding)
+        expect(res.headers['content-type']).toBe('text/event-stream')
+        const inflate = decoder(encoding)!
+        let text = ''
+        let acked = false
+        inflate.on('data', (chunk: Buffer) => {
+          text += chunk.toString()
+          if (!acked && text.includes('"first"')) {
+            acked = true
+            gate.firstEventRead()
+          }
+        })
+        const ended = new Promise((resolve, reject) => {
+          inflate.once('end', resolve)
+          inflate.once('error', reject)
+        })
+        for await (const chunk of res.body) inflate.write(chunk)
+        inflate.end()
+        await ended
+        expect(gate.log).toEqual(['client read the first event', 'server sends the rest'])
+        expect(text).toBe('data: {"token":"first"}\n\ndata: {"token":"second"}\n\ndata: [DONE]\n\n')
+      }
+    )
+
+    it('leaves small bodies, images, no-transform and already-encoded bodies alone', async () => {
+      const accept = { 'accept-encoding': 'br, gzip' }
+      const small = await fetchRaw('/fw/small', accept)
+      expect(small.headers['content-encoding']).toBeUndefined()
+      expect(String(await readAll(small.body))).toBe('{"ok":true}')
+      const png = await fetchRaw('/fw/png', accept)
+      expect(png.headers['content-encoding']).toBeUndefined()
+      expect(png.headers.vary ?? '').not.toMatch(/accept-encoding/i)
+      expect((await readAll(png.body)).byteLength).toBe(4096)
+      const noTransform = await fetchRaw('/fw/no-transform', accept)
+      expect(noTransform.headers['content-encoding']).toBeUndefined()
+      expect((await readAll(noTransform.body)).equals(JSON_BYTES)).toBe(true)
+      const encoded = await fetchRaw('/fw/encoded', accept)
+      expect(encoded.headers['content-encoding']).toBe('gzip')
+      expect(zlib.gunzipSync(await readAll(encoded.body)).equals(JSON_BYTES)).toBe(true)
+    })
+
+    it('leaves HEAD and 204 untouched', async () => {
+      const head = await fetchRaw('/fw/json', { 'accept-encoding': 'gzip' }, 'HEAD')
+      expect((await readAll(head.body)).byteLength).toBe(0)
+      expect(head.headers['content-encoding']).toBeUndefined()
+      const empty = await fetchRaw('/fw/no-content', { 'accept-encoding': 'gzip' })
+      await readAll(empty.body)
+      expect(empty.status).toBe(204)
+      expect(empty.headers['content-encoding']).toBeUndefined()
+    })
+  }
+)
+
+describe('compress() and backpressure on a route that writes with res.write', () => {
+  it("a route that waits for 'drain' gets it, and the whole body decodes", async () => {
+    const res = await targets.node!('/fw/drain', { 'accept-encoding': 'gzip' })
+    expect(res.headers['content-encoding']).toBe('gzip')
+    expect(res.headers['content-length']).toBeUndefined()
+    const text = String(zlib.gunzipSync(await readAll(res.body)))
+    expect(text).toBe(DRAIN_CHUNK.repeat(DRAIN_CHUNKS))
+    // write() returned false while the compressor was busy, and 'drain' followed each time.
+    expect(drainLog.waits).toBeGreaterThan(0)
+    expect(drainLog.drains).toBe(drainLog.waits)
   })
 })

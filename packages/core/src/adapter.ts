@@ -15,3 +15,5 @@ export { isJsonContentType, parseJsonBody } from './json-body.js'
 export { errorResponse, type NormalizedBody, type PendingResponse } from './response.js'
 export { runChain } from './run-chain.js'
 export { createIpResolver, type IpResolver, normalizeIp } from './trust-proxy.js'
+/** The body transform protocol an adapter implements as `ctx.transformBody` (compression). */
+export type { BodyTransform, BodyTransformFactory, ResponseHead } from './types.js'

@@ -40,6 +40,39 @@ export interface BodyLimits {
   maxDepth?: number
 }
 
+/**
+ * The response head as a body transform factory sees it, at head time: the final status and the
+ * route's own response headers (middleware headers already added), still editable.
+ */
+export interface ResponseHead {
+  /** The status the head is written with. */
+  readonly status: number
+  /** A response header, case-insensitive; several values are joined with `, `. */
+  getHeader(name: string): string | undefined
+  /** Sets (replaces) a response header. */
+  setHeader(name: string, value: string): void
+  /** Removes a response header (e.g. `Content-Length` when the body changes size). */
+  removeHeader(name: string): void
+}
+
+/**
+ * A byte transform over a response body the framework writes itself (compression). The adapter
+ * calls it in order, never concurrently (it waits for a returned promise before the next call), and
+ * sends each result at once: `write` must return everything it can for that chunk (flushed), so a
+ * streamed body (SSE) is not held back.
+ */
+export interface BodyTransform {
+  /** Transforms one chunk of the body; the output may be empty. */
+  write(chunk: Uint8Array): Uint8Array | Promise<Uint8Array>
+  /** The body ends, with its last chunk if any (the whole body when nothing was written before). */
+  end(last?: Uint8Array): Uint8Array | Promise<Uint8Array>
+  /** The response was abandoned (client gone, error): release what the transform holds. */
+  abort(): void
+}
+
+/** Decides at head time whether to transform the body: a transform, or `undefined` to leave it. */
+export type BodyTransformFactory = (head: ResponseHead) => BodyTransform | undefined
+
 /** The request as every middleware sees it, whatever the framework underneath. */
 export interface Context {
   /** Upper-case HTTP method. */
@@ -77,6 +110,13 @@ export interface Context {
   readonly finished: Promise<FinishInfo>
   /** True once the response head has been written. */
   readonly headersSent: boolean
+  /**
+   * Registers a body transform for the response the framework writes itself (Express `res.send`,
+   * a Fastify reply, node:http `res.end`, a Next route's `Response`) and for `respond` bodies: the
+   * adapter calls `factory` once, at head time, after `onHeaders`. One per request (a later call
+   * replaces it). Optional: an adapter that cannot transform bodies does not have it.
+   */
+  transformBody?(factory: BodyTransformFactory): void
 }
 
 /** The continuation a middleware calls to run the rest of the chain. */

@@ -4,7 +4,14 @@
  * Edge-safe: Web `Request`/`Response`/`Headers`/streams only, no `node:` import.
  */
 import { AikitError, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
-import { BaseContext, type PendingResponse, type ResolvedAdapterOptions } from '@aikit/core/adapter'
+import {
+  BaseContext,
+  type BodyTransform,
+  type BodyTransformFactory,
+  type PendingResponse,
+  type ResolvedAdapterOptions,
+  type ResponseHead,
+} from '@aikit/core/adapter'
 import type { IpMode } from './args.js'
 import { bodyFromNormalized, trackedStream } from './body.js'
 import { applyPendingHeaders } from './headers.js'
@@ -38,6 +45,7 @@ export class WebContext extends BaseContext {
   private pathValue: string | undefined = undefined
   private queryValue = ''
   private abortListener: (() => void) | undefined = undefined
+  private bodyFactory: BodyTransformFactory | undefined = undefined
 
   constructor(request: Request, options: ResolvedAdapterOptions, ipMode: IpMode) {
     super(options)
@@ -129,6 +137,19 @@ export class WebContext extends BaseContext {
     return bytes
   }
 
+  /**
+   * Registers the transform factory called when the route's Response is adopted (see
+   * `Context.transformBody`); its body is then piped through the transform. The transform is
+   * injected (compress() brings its codec), so this module stays edge-safe.
+   */
+  transformBody(factory: BodyTransformFactory): void {
+    if (typeof factory !== 'function') throw new TypeError('transformBody expects a function')
+    if (this.headWritten) {
+      throw new AikitError('HEADERS_SENT', 500, 'The response head has already been written')
+    }
+    this.bodyFactory = factory
+  }
+
   /** Turns a recorded `respond(...)` into the final Response. */
   protected async writeResponse(pending: PendingResponse): Promise<void> {
     const extra = this.beforeHead(pending.status)
@@ -136,7 +157,11 @@ export class WebContext extends BaseContext {
     if (extra !== undefined) applyPendingHeaders(headers, extra)
     let body: ReadableStream<Uint8Array> | null = null
     if (this.method === 'HEAD') cancelUnread(pending)
-    else body = bodyFromNormalized(pending.body, headers, this.onBodyDone)
+    else {
+      body = bodyFromNormalized(pending.body, headers, this.onBodyDone)
+      const transform = body === null ? undefined : this.startTransform(headers, pending.status)
+      if (transform !== undefined) body = transformed(body!, transform)
+    }
     this.response = new Response(body, { status: pending.status, headers })
   }
 
@@ -158,7 +183,11 @@ export class WebContext extends BaseContext {
     let body: ReadableStream<Uint8Array> | null = null
     if (res.body !== null) {
       if (this.method === 'HEAD') res.body.cancel().catch(() => {})
-      else body = trackedStream(res.body, this.onBodyDone)
+      else {
+        const transform = this.startTransform(headers, res.status)
+        const source = transform === undefined ? res.body : transformed(res.body, transform)
+        body = trackedStream(source, this.onBodyDone)
+      }
     }
     this.response = new Response(body, { status: res.status, statusText: res.statusText, headers })
   }
@@ -220,10 +249,81 @@ export class WebContext extends BaseContext {
     }
   }
 
+  /** Asks the registered factory (if any) whether to transform this body. */
+  private startTransform(headers: Headers, status: number): BodyTransform | undefined {
+    const factory = this.bodyFactory
+    if (factory === undefined || status === 204 || status === 304) return undefined
+    try {
+      return factory(headView(headers, status))
+    } catch (error) {
+      this.fail(error)
+      return undefined
+    }
+  }
+
   private readonly onBodyDone = (aborted: boolean, error?: unknown): void => {
     if (error !== undefined) this.fail(error)
     this.markFinished(aborted)
   }
+}
+
+function headView(headers: Headers, status: number): ResponseHead {
+  return {
+    status,
+    getHeader: (name) => headers.get(name) ?? undefined,
+    setHeader: (name, value) => headers.set(name, value),
+    removeHeader: (name) => headers.delete(name),
+  }
+}
+
+/**
+ * The route's body piped through `transform`, pulled chunk by chunk: each chunk's output is
+ * handed on as soon as the transform returns it (an SSE event is not held back). Cancelling it
+ * aborts the transform and cancels the route's body.
+ */
+function transformed(
+  source: ReadableStream<Uint8Array>,
+  transform: BodyTransform
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader()
+  let done = false
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown): void => {
+    done = true
+    transform.abort()
+    reader.cancel(error).catch(() => {})
+    controller.error(error)
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        while (!done) {
+          let out: Uint8Array
+          try {
+            const r = await reader.read()
+            if (r.done) {
+              done = true
+              out = await transform.end()
+            } else out = await transform.write(r.value)
+          } catch (error) {
+            fail(controller, error)
+            return
+          }
+          if (out.byteLength > 0) {
+            controller.enqueue(out)
+            if (!done) return
+          }
+        }
+        controller.close()
+      },
+      cancel(reason) {
+        if (done) return
+        done = true
+        transform.abort()
+        return reader.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 }
+  )
 }
 
 function cancelUnread(pending: PendingResponse): void {

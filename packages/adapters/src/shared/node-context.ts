@@ -8,14 +8,21 @@
  * object only. Node's implicit head (`res.write` / `res.end` without `writeHead`) goes through
  * `ServerResponse.prototype._implicitHeader`, which calls `this.writeHead(this.statusCode)`, so
  * the hook sees every head, whoever writes it (the route, Express' finalhandler, Fastify's reply).
+ *
+ * `ctx.transformBody` (compression of the bodies the framework writes) patches `res.write` and
+ * `res.end` on this response object only, as the `compression` package does, and only once a
+ * middleware registers a transform: a request without one runs Node's own methods untouched.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AikitError, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
 import {
   BaseContext,
+  type BodyTransform,
+  type BodyTransformFactory,
   combineHeader,
   type PendingResponse,
   type ResolvedAdapterOptions,
+  type ResponseHead,
 } from '@aikit/core/adapter'
 
 /**
@@ -58,6 +65,209 @@ function findKey(headers: Record<string, unknown>, lower: string): string | unde
   return undefined
 }
 
+/** The response head over `res` plus the headers object given to `writeHead`, which wins. */
+function headView(
+  res: ServerResponse,
+  passed: Record<string, unknown> | undefined,
+  status: number
+): ResponseHead {
+  return {
+    status,
+    getHeader(name) {
+      const key = passed === undefined ? undefined : findKey(passed, name.toLowerCase())
+      const value = key === undefined ? res.getHeader(name) : passed![key]
+      if (value === undefined || value === null) return undefined
+      return Array.isArray(value) ? value.join(', ') : String(value)
+    },
+    setHeader(name, value) {
+      const key = passed === undefined ? undefined : findKey(passed, name.toLowerCase())
+      if (key !== undefined) passed![key] = value
+      else res.setHeader(name, value)
+    },
+    removeHeader(name) {
+      const key = passed === undefined ? undefined : findKey(passed, name.toLowerCase())
+      if (key !== undefined) delete passed![key]
+      res.removeHeader(name)
+    },
+  }
+}
+
+type Callback = (error?: Error | null) => void
+interface NativeWrites {
+  write: WriteFn
+  end: EndFn
+}
+type WriteFn = (this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) => boolean
+type EndFn = (this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) => unknown
+
+function toBytes(chunk: unknown, encoding: unknown): Uint8Array {
+  if (typeof chunk === 'string') {
+    return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+  }
+  if (chunk instanceof Uint8Array) return chunk
+  throw new TypeError('The response chunk must be a string, Buffer or Uint8Array')
+}
+
+function callbackOf(value: unknown): Callback | undefined {
+  return typeof value === 'function' ? (value as Callback) : undefined
+}
+
+function hasData(chunk: unknown): boolean {
+  return chunk !== undefined && chunk !== null && typeof chunk !== 'function'
+}
+
+/**
+ * Replaces `res.write` / `res.end` on this response: before the head they let the head hook decide
+ * (with the body's length when `end` carries the whole body, as Node would send it); after it,
+ * with a transform active, the bytes go through it, else to Node's own methods.
+ */
+function patchBodyWrites(
+  res: ServerResponse,
+  active: () => TransformedBody | undefined,
+  ctx: NodeContext
+): NativeWrites {
+  const write = res.write as unknown as WriteFn
+  const end = res.end as unknown as EndFn
+  const target = res as unknown as { write: WriteFn; end: EndFn }
+  target.write = function patchedWrite(chunk, encoding, cb) {
+    if (!this.headersSent && !this.destroyed) this.writeHead(this.statusCode)
+    const body = active()
+    if (body === undefined) return write.call(this, chunk, encoding, cb)
+    const callback = callbackOf(typeof encoding === 'function' ? encoding : cb)
+    return body.write(toBytes(chunk, encoding), callback)
+  }
+  target.end = function patchedEnd(chunk, encoding, cb) {
+    if (!this.headersSent && !this.destroyed) {
+      const status = this.statusCode
+      if (!hasData(chunk)) ctx.noteEmptyBody()
+      else if (
+        status !== 204 &&
+        status !== 304 &&
+        ctx.method !== 'HEAD' &&
+        !this.hasHeader('content-length') &&
+        !this.hasHeader('transfer-encoding')
+      ) {
+        // What Node itself would send for a body given whole to end(); the hook needs it to apply
+        // the threshold.
+        this.setHeader('Content-Length', toBytes(chunk, encoding).byteLength)
+      }
+      this.writeHead(this.statusCode)
+    }
+    const body = active()
+    if (body === undefined) return end.call(this, chunk, encoding, cb)
+    const callback = callbackOf(
+      typeof chunk === 'function' ? chunk : typeof encoding === 'function' ? encoding : cb
+    )
+    body.end(hasData(chunk) ? toBytes(chunk, encoding) : undefined, callback)
+    return this
+  }
+  return { write, end }
+}
+
+/**
+ * Feeds the bytes the route writes through a transform and writes its output with Node's own
+ * `write` / `end`, in order. A write returns false while the transform is busy or the socket is
+ * full; 'drain' is emitted once both are clear (Node emits it itself when the socket was full).
+ */
+class TransformedBody {
+  private tail: Promise<void> | undefined = undefined
+  private needDrain = false
+  private ended = false
+  private failed = false
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly transform: BodyTransform,
+    private readonly native: NativeWrites,
+    private readonly ctx: { fail(error: unknown): void }
+  ) {
+    res.once('close', () => {
+      if (!res.writableFinished) transform.abort()
+    })
+  }
+
+  write(bytes: Uint8Array, cb: Callback | undefined): boolean {
+    if (this.ended || this.failed) return false
+    if (bytes.byteLength === 0) {
+      if (cb !== undefined) process.nextTick(cb)
+      return this.tail === undefined && !this.res.writableNeedDrain
+    }
+    this.run(
+      () => this.transform.write(bytes),
+      (out) => {
+        if (out.byteLength > 0) this.native.write.call(this.res, out, cb)
+        else if (cb !== undefined) cb()
+      }
+    )
+    const ok = this.tail === undefined && !this.res.writableNeedDrain
+    if (!ok) this.needDrain = true
+    return ok
+  }
+
+  end(last: Uint8Array | undefined, cb: Callback | undefined): void {
+    if (this.ended || this.failed) return
+    this.ended = true
+    this.run(
+      () => this.transform.end(last),
+      (out) => {
+        this.native.end.call(this.res, out.byteLength > 0 ? out : undefined, cb)
+      }
+    )
+  }
+
+  /** Runs `step` after the previous ones; a synchronous result is written at once. */
+  private run(step: () => Uint8Array | Promise<Uint8Array>, sink: (out: Uint8Array) => void): void {
+    const deliver = (out: Uint8Array): void => {
+      if (!this.res.destroyed && !this.failed) sink(out)
+    }
+    if (this.tail === undefined) {
+      let result: Uint8Array | Promise<Uint8Array>
+      try {
+        result = step()
+      } catch (error) {
+        this.fault(error)
+        return
+      }
+      if (!(result instanceof Promise)) {
+        deliver(result)
+        return
+      }
+      this.settle(result.then(deliver))
+      return
+    }
+    this.settle(this.tail.then(() => (this.failed ? EMPTY : step())).then(deliver))
+  }
+
+  private settle(promise: Promise<void>): void {
+    const tail: Promise<void> = promise.then(
+      () => this.idle(tail),
+      (error: unknown) => {
+        this.fault(error)
+        this.idle(tail)
+      }
+    )
+    this.tail = tail
+  }
+
+  private idle(tail: Promise<void>): void {
+    if (this.tail !== tail) return
+    this.tail = undefined
+    if (this.needDrain) {
+      this.needDrain = false
+      // When the socket itself is full, Node emits 'drain' once it empties.
+      if (!this.res.writableNeedDrain && !this.res.destroyed) this.res.emit('drain')
+    }
+  }
+
+  private fault(error: unknown): void {
+    if (this.failed) return
+    this.failed = true
+    this.transform.abort()
+    this.ctx.fail(error)
+    this.res.destroy()
+  }
+}
+
 type StreamBody = ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>
 type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
 
@@ -79,6 +289,13 @@ export class NodeContext extends BaseContext {
   private releaseHead: (() => void) | undefined = undefined
   private closed = false
   private watching = false
+  private bodyFactory: BodyTransformFactory | undefined = undefined
+  /** `res.write` / `res.end` as they were before `transformBody` patched them. */
+  private nativeWrites: NativeWrites | undefined = undefined
+  /** The transform chosen at head time, if any. */
+  private bodyTransform: TransformedBody | undefined = undefined
+  /** Set by the patched `end()` when the body is empty: nothing to transform. */
+  private emptyBody = false
 
   constructor(req: IncomingMessage, res: ServerResponse, options: ResolvedAdapterOptions) {
     super(options)
@@ -96,6 +313,7 @@ export class NodeContext extends BaseContext {
         const status = typeof args[0] === 'number' ? args[0] : this.statusCode
         const headers = ctx.beforeHead(status)
         if (headers !== undefined) applyPendingHeaders(this, args, headers)
+        if (ctx.bodyFactory !== undefined) ctx.startTransform(this, args, status)
       }
       try {
         return prev.apply(this, args)
@@ -121,6 +339,45 @@ export class NodeContext extends BaseContext {
 
   get method(): string {
     return this.req.method ?? 'GET'
+  }
+
+  /**
+   * Registers the transform factory called at head time (see `Context.transformBody`). The first
+   * registration patches `res.write` / `res.end` of this response so the bytes the route writes can
+   * go through the transform.
+   */
+  transformBody(factory: BodyTransformFactory): void {
+    if (typeof factory !== 'function') throw new TypeError('transformBody expects a function')
+    if (this.headWritten) {
+      throw new AikitError('HEADERS_SENT', 500, 'The response head has already been written')
+    }
+    if (this.bodyFactory === undefined) {
+      this.nativeWrites = patchBodyWrites(this.res, () => this.bodyTransform, this)
+    }
+    this.bodyFactory = factory
+  }
+
+  /** Marks the body empty (`end()` without data before the head): no transform is started. */
+  noteEmptyBody(): void {
+    this.emptyBody = true
+  }
+
+  /** Calls the factory with the route's headers (and those given to `writeHead`). */
+  private startTransform(res: ServerResponse, args: unknown[], status: number): void {
+    const factory = this.bodyFactory!
+    if (this.emptyBody || this.method === 'HEAD' || status === 204 || status === 304) return
+    // Raw header arrays given to writeHead cannot be edited: leave such a response alone.
+    if (args.length > 1 && args.slice(1, 3).some(Array.isArray)) return
+    let transform: BodyTransform | undefined
+    try {
+      transform = factory(headView(res, headersArgument(args), status))
+    } catch (error) {
+      this.fail(error)
+      return
+    }
+    if (transform !== undefined) {
+      this.bodyTransform = new TransformedBody(res, transform, this.nativeWrites!, this)
+    }
   }
 
   get path(): string {

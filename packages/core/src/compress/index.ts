@@ -1,6 +1,7 @@
 /**
  * @module @aikit/core/compress
- * Response compression for `ctx.respond` bodies (br, gzip, and zstd where the runtime has it),
+ * Response compression for `ctx.respond` bodies and the responses the framework writes itself
+ * (through the adapter hook `ctx.transformBody`): br, gzip, and zstd where the runtime has it,
  * streaming-safe for SSE. Node only: it uses `node:zlib`.
  */
 export { HAS_ZSTD } from './codecs.js'

@@ -4,11 +4,13 @@
  * produces with `ctx.respond`. It hooks this request's `respond`, `setHeader` and `appendHeader`
  * (own properties on the per-request Context, nothing global), so it sees the body before the
  * adapter writes it, on every adapter. A response the framework writes itself (Express
- * `res.send`, a Fastify reply, a Next route's `Response`) does not go through `ctx.respond` and is
- * left alone.
+ * `res.send`, a Fastify reply, node:http `res.end`, a Next route's `Response`) is compressed
+ * through the adapter's `ctx.transformBody` hook: the same rules decide at head time, and the
+ * adapter pipes the bytes the route writes through a `CodecTransform`.
  */
 import { type NormalizedBody, toPendingResponse } from '../response.js'
-import type { Context, Middleware, ResponseBody } from '../types.js'
+import type { Context, Middleware, ResponseBody, ResponseHead } from '../types.js'
+import { CodecTransform } from './codec-transform.js'
 import { compressSync } from './codecs.js'
 import { CompressedStream } from './compressed-stream.js'
 import { mediaType } from './content-type.js'
@@ -70,7 +72,9 @@ function keysOf(headers: Record<string, string>): HeaderKeys {
 
 /**
  * Response compression middleware. Negotiates `Accept-Encoding` (q-values, `*`, `identity`),
- * compresses `ctx.respond` bodies of compressible types (text, JSON, JS, XML/SVG, SSE) with br,
+ * compresses `ctx.respond` bodies and, on adapters with `ctx.transformBody` (all four built-in
+ * ones), the responses the framework writes itself (`res.json`, a Fastify reply, `res.end`, a Next
+ * route's `Response`), of compressible types (text, JSON, JS, XML/SVG, SSE) with br,
  * zstd (where the runtime has it) or gzip, adds `Vary: Accept-Encoding`, drops `Content-Length`
  * and weakens a strong `ETag` when it compresses. Streamed bodies are flushed after every chunk,
  * so SSE events are not held back. Left alone: HEAD, 1xx/204/304, bodies under `threshold`,
@@ -99,6 +103,13 @@ function hookResponse(
   // A Content-Encoding or no-transform set through the Context (not in respond's headers).
   let leaveAlone = false
   let varied = false
+  // True once respond() took the response: the head-time hook then leaves it to that path.
+  let responded = false
+  if (typeof ctx.transformBody === 'function') {
+    ctx.transformBody((head) =>
+      responded || leaveAlone ? undefined : transformAtHead(head, encoding, o)
+    )
+  }
   const watch = (name: string, value: string): void => {
     const n = name.toLowerCase()
     if (n === 'content-encoding') leaveAlone = !isIdentity(value)
@@ -113,6 +124,7 @@ function hookResponse(
     appendHeader.call(ctx, name, value)
   }
   target.respond = (status, body, headers) => {
+    responded = true
     if (leaveAlone || body === undefined || body === null || status === 204 || status === 304) {
       respond.call(ctx, status, body, headers)
       return
@@ -151,6 +163,40 @@ function hookResponse(
     if (k.etag !== undefined && h[k.etag]!.startsWith('"')) h[k.etag] = `W/${h[k.etag]}`
     respond.call(ctx, status, compressed, h)
   }
+}
+
+/**
+ * The head-time decision for a body the framework writes: the same rules as for `respond` bodies,
+ * read from the route's response headers. A body without `Content-Length` is treated like a
+ * stream (compressed whatever its size).
+ */
+function transformAtHead(
+  head: ResponseHead,
+  encoding: CompressEncoding | undefined,
+  o: ResolvedCompressOptions
+): CodecTransform | undefined {
+  const status = head.status
+  if (status < 200 || status === 204 || status === 304) return undefined
+  const contentEncoding = head.getHeader('content-encoding')
+  if (contentEncoding !== undefined && !isIdentity(contentEncoding)) return undefined
+  const cacheControl = head.getHeader('cache-control')
+  if (cacheControl !== undefined && NO_TRANSFORM.test(cacheControl)) return undefined
+  const type = head.getHeader('content-type')
+  if (!o.filter(type === undefined ? '' : mediaType(type))) return undefined
+  const vary = head.getHeader('vary')
+  if (vary === undefined || vary.trim() === '') head.setHeader('Vary', 'Accept-Encoding')
+  else if (!ACCEPT_ENCODING.test(vary)) head.setHeader('Vary', `${vary}, Accept-Encoding`)
+  if (encoding === undefined) return undefined
+  const length = head.getHeader('content-length')
+  if (length !== undefined && !(Number(length) >= o.threshold && Number(length) > 0)) {
+    return undefined
+  }
+  head.removeHeader('content-length')
+  if (contentEncoding !== undefined) head.removeHeader('content-encoding')
+  head.setHeader('Content-Encoding', encoding)
+  const etag = head.getHeader('etag')
+  if (etag?.startsWith('"')) head.setHeader('ETag', `W/${etag}`)
+  return new CodecTransform(encoding, o)
 }
 
 /** The compressed body, or undefined when it stays as it is (too small, empty). */
