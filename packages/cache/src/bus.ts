@@ -1,0 +1,123 @@
+/**
+ * @module bus
+ * The invalidation bus: Redis Pub/Sub between cache instances. It carries keys and tags, never
+ * values (like bentocache), with the sender's id so an instance skips its own echoes and a timestamp
+ * so a late message never drops a newer local entry.
+ */
+import { InvalidOptionsError } from '@aikit/core'
+
+/** The part of an ioredis client the bus uses to publish. */
+export interface BusPublisher {
+  publish(channel: string, message: string): Promise<unknown>
+}
+
+/** The part of an ioredis client (in subscriber mode) the bus uses to listen. */
+export interface BusSubscriber {
+  subscribe(channel: string): Promise<unknown>
+  unsubscribe(channel: string): Promise<unknown>
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown
+  off(event: 'message', listener: (channel: string, message: string) => void): unknown
+}
+
+/** Bus option: two connections (a subscribed ioredis connection cannot publish), or one to `duplicate()`. */
+export type BusOption =
+  | { publisher: BusPublisher; subscriber: BusSubscriber; channel?: string }
+  | {
+      client: BusPublisher & { duplicate(): BusSubscriber & { quit?(): Promise<unknown> } }
+      channel?: string
+    }
+
+/** One bus message. `o`: `s` = key set/filled, `d` = key deleted, `t` = tags invalidated. */
+export interface BusMessage {
+  /** Sender instance id. */
+  readonly i: string
+  readonly o: 's' | 'd' | 't'
+  /** Full keys (`s`, `d`) or tags (`t`). */
+  readonly k: readonly string[]
+  /** When it happened (epoch ms). */
+  readonly a: number
+}
+
+/** A connected bus. */
+export interface Bus {
+  publish(message: BusMessage): void
+  close(): Promise<void>
+}
+
+/** Checks the `bus` option's shape; throws `InvalidOptionsError` naming the field. */
+export function validateBus(bus: unknown): BusOption {
+  if (bus === null || typeof bus !== 'object')
+    throw new InvalidOptionsError('bus', 'must be an object')
+  const b = bus as Record<string, unknown>
+  if (b.channel !== undefined && (typeof b.channel !== 'string' || b.channel.length === 0)) {
+    throw new InvalidOptionsError('bus.channel', 'must be a non-empty string')
+  }
+  if ('client' in b) {
+    const c = b.client as Record<string, unknown> | null
+    if (!c || typeof c.publish !== 'function' || typeof c.duplicate !== 'function') {
+      throw new InvalidOptionsError('bus.client', 'must be an ioredis client (publish, duplicate)')
+    }
+    return bus as BusOption
+  }
+  const p = b.publisher as Record<string, unknown> | null
+  if (!p || typeof p.publish !== 'function') {
+    throw new InvalidOptionsError('bus.publisher', 'must be an ioredis client (publish)')
+  }
+  const s = b.subscriber as Record<string, unknown> | null
+  if (!s || typeof s.subscribe !== 'function' || typeof s.on !== 'function') {
+    throw new InvalidOptionsError('bus.subscriber', 'must be an ioredis client (subscribe, on)')
+  }
+  return bus as BusOption
+}
+
+/**
+ * Connects the bus. Publishing is fire-and-forget: a failure calls `onError` and never fails the
+ * cache call (other instances then keep a stale L1 entry until its TTL, the documented degradation).
+ */
+export function connectBus(
+  option: BusOption,
+  defaultChannel: string,
+  instanceId: string,
+  onMessage: (message: BusMessage) => void,
+  onError: (error: unknown) => void
+): Bus {
+  const channel = option.channel ?? defaultChannel
+  let publisher: BusPublisher
+  let subscriber: BusSubscriber & { quit?(): Promise<unknown> }
+  let owned = false
+  if ('client' in option) {
+    publisher = option.client
+    subscriber = option.client.duplicate()
+    owned = true
+  } else {
+    publisher = option.publisher
+    subscriber = option.subscriber
+  }
+  const listener = (ch: string, text: string): void => {
+    if (ch !== channel) return
+    let message: BusMessage
+    try {
+      message = JSON.parse(text) as BusMessage
+    } catch {
+      return
+    }
+    if (message.i === instanceId || !Array.isArray(message.k)) return
+    onMessage(message)
+  }
+  subscriber.on('message', listener)
+  subscriber.subscribe(channel).catch(onError)
+  return {
+    publish(message) {
+      try {
+        publisher.publish(channel, JSON.stringify(message)).catch(onError)
+      } catch (error) {
+        onError(error)
+      }
+    },
+    async close() {
+      subscriber.off('message', listener)
+      await subscriber.unsubscribe(channel).catch(() => undefined)
+      if (owned) await subscriber.quit?.().catch(() => undefined)
+    },
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * @module llm/llm-cache
+ * `createLlmCache`: caches LLM answers (JSON and streamed) in a `Cache`, keyed by `llmCacheKey`.
+ * Only deterministic requests are cached by default; only complete answers are stored; identical
+ * requests in flight at the same time share one provider call, streams included.
+ */
+import { InvalidOptionsError } from '@aikit/core'
+import { duration } from '../options.js'
+import type { Cache } from '../types.js'
+import { isDeterministicRequest, llmCacheKey } from './key.js'
+import { recordStream, replayStream, SharedStream, type StreamProtocol } from './stream.js'
+import { type TokenUsage, usageOfAnswer, usageOfStream } from './usage.js'
+
+/** Options of `createLlmCache`. */
+export interface LlmCacheOptions {
+  /** Provider name, part of every key (`'anthropic'`, `'openai'`...). Default `''`. */
+  provider?: string
+  /** Fresh lifetime of an answer in ms. Default: the cache's `ttl`. */
+  ttl?: number
+  /**
+   * Also cache sampled requests (temperature ≠ 0 and no seed), pinning one sample per key.
+   * Default `false`: they bypass the cache.
+   */
+  cacheSampling?: boolean
+  /** How to tell a complete stream. Default `'anthropic'`. */
+  protocol?: StreamProtocol
+  /** Pacing of replayed streams, ms between events. Default `0`. */
+  replayDelayMs?: number
+}
+
+/** Per-call options. */
+export interface LlmCallOptions {
+  /** Who may share the answer (tenant/user id), or `'global'`. Required (see `llmCacheKey`). */
+  scope: string | undefined
+  /** Skip the read and fetch a new answer (still stored). Default `false`. */
+  refresh?: boolean
+  /** Do not store the answer. Default `false`. */
+  noStore?: boolean
+}
+
+/** How a call was served. */
+export type LlmCacheStatus = 'HIT' | 'MISS' | 'COALESCED' | 'BYPASS'
+
+/** Counters of one LLM cache. */
+export interface LlmCacheStats {
+  hits: number
+  misses: number
+  coalesced: number
+  bypassed: number
+  streamReplays: number
+  /** Input tokens not sent to the provider thanks to hits (from the cached answers' usage). */
+  inputTokensSaved: number
+  /** Output tokens not paid for thanks to hits. */
+  outputTokensSaved: number
+}
+
+/** An LLM response cache. */
+export interface LlmCache {
+  /** A JSON (non-streamed) answer: from the cache, or `call()` once for all identical requests. */
+  complete<R>(
+    params: Record<string, unknown>,
+    options: LlmCallOptions,
+    call: () => Promise<R>
+  ): Promise<{ value: R; status: LlmCacheStatus }>
+  /**
+   * A streamed answer: a replay of the recorded events on a hit; otherwise `call(signal)` once for
+   * all identical requests in flight (late joiners get the events so far, then live ones). Pass
+   * `signal` to the SDK: it aborts when every consumer has stopped early. Stored only when complete.
+   */
+  stream<E>(
+    params: Record<string, unknown>,
+    options: LlmCallOptions,
+    call: (signal: AbortSignal) => AsyncIterable<E> | Promise<AsyncIterable<E>>
+  ): Promise<{ stream: AsyncIterable<E>; status: LlmCacheStatus }>
+  stats(): LlmCacheStats
+}
+
+interface StoredStream {
+  readonly v: 1
+  readonly events: unknown[]
+}
+
+/** Creates an LLM response cache on top of `cache` (use a namespace, e.g. `cache.namespace('llm')`). */
+export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): LlmCache {
+  if (cache === null || typeof cache?.getOrSet !== 'function') {
+    throw new InvalidOptionsError('cache', 'must be a cache from createCache()')
+  }
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionsError('options', 'must be an object')
+  const provider = options.provider ?? ''
+  if (typeof provider !== 'string') throw new InvalidOptionsError('provider', 'must be a string')
+  const ttl =
+    options.ttl === undefined ? undefined : duration('ttl', options.ttl, 0, { positive: true })
+  const cacheSampling = options.cacheSampling ?? false
+  if (typeof cacheSampling !== 'boolean')
+    throw new InvalidOptionsError('cacheSampling', 'must be a boolean')
+  const protocol = options.protocol ?? 'anthropic'
+  if (typeof protocol !== 'function' && protocol !== 'anthropic' && protocol !== 'openai-chat') {
+    throw new InvalidOptionsError('protocol', "must be 'anthropic', 'openai-chat' or a function")
+  }
+  const replayDelayMs = duration('replayDelayMs', options.replayDelayMs, 0)
+  const inflightStreams = new Map<string, SharedStream<unknown>>()
+  const inflightJson = new Set<string>()
+  const counters: LlmCacheStats = {
+    hits: 0,
+    misses: 0,
+    coalesced: 0,
+    bypassed: 0,
+    streamReplays: 0,
+    inputTokensSaved: 0,
+    outputTokensSaved: 0,
+  }
+  const saved = (usage: TokenUsage): void => {
+    counters.inputTokensSaved += usage.input
+    counters.outputTokensSaved += usage.output
+  }
+  const ttlOption = ttl === undefined ? {} : { ttl }
+
+  const keyOf = (
+    params: Record<string, unknown>,
+    call: LlmCallOptions,
+    suffix: string
+  ): string | undefined => {
+    if (call === null || typeof call !== 'object')
+      throw new InvalidOptionsError('options', 'must be an object with a scope')
+    const key = llmCacheKey(params, { scope: call.scope, provider })
+    if (!cacheSampling && !isDeterministicRequest(params)) return undefined
+    return key + suffix
+  }
+
+  return {
+    async complete(params, call, fn) {
+      const key = keyOf(params, call, ':json')
+      if (key === undefined) {
+        counters.bypassed++
+        return { value: await fn(), status: 'BYPASS' }
+      }
+      let fetched = false
+      const joined = inflightJson.has(key)
+      if (!joined) inflightJson.add(key)
+      try {
+        const value = await cache.getOrSet(
+          key,
+          async () => {
+            fetched = true
+            return fn()
+          },
+          { ...ttlOption, refresh: call.refresh === true, noStore: call.noStore === true }
+        )
+        const status: LlmCacheStatus = fetched ? 'MISS' : joined ? 'COALESCED' : 'HIT'
+        if (status === 'MISS') counters.misses++
+        else {
+          if (status === 'HIT') counters.hits++
+          else counters.coalesced++
+          saved(usageOfAnswer(value))
+        }
+        return { value, status }
+      } finally {
+        if (!joined) inflightJson.delete(key)
+      }
+    },
+
+    async stream(params, call, fn) {
+      const key = keyOf(params, call, ':stream')
+      if (key === undefined) {
+        counters.bypassed++
+        return { stream: await fn(new AbortController().signal), status: 'BYPASS' }
+      }
+      const join = (): { stream: AsyncIterable<never>; status: LlmCacheStatus } | undefined => {
+        const shared = inflightStreams.get(key)
+        if (shared === undefined) return undefined
+        counters.coalesced++
+        return { stream: shared.subscribe() as AsyncIterable<never>, status: 'COALESCED' }
+      }
+      const early = join()
+      if (early !== undefined) return early
+      if (call.refresh !== true) {
+        const stored = await cache.get<StoredStream>(key)
+        if (stored !== undefined && stored.v === 1 && Array.isArray(stored.events)) {
+          counters.hits++
+          counters.streamReplays++
+          saved(usageOfStream(stored.events))
+          return {
+            stream: replayStream(stored.events, { delayMs: replayDelayMs }) as AsyncIterable<never>,
+            status: 'HIT',
+          }
+        }
+      }
+      const late = join()
+      if (late !== undefined) return late
+      counters.misses++
+      const controller = new AbortController()
+      // Registered before the first await so every identical request arriving now joins it.
+      const upstream: AsyncIterable<unknown> = {
+        async *[Symbol.asyncIterator]() {
+          yield* await fn(controller.signal)
+        },
+      }
+      const recorded = recordStream(upstream, {
+        protocol,
+        signal: controller.signal,
+        onComplete: async (events) => {
+          if (call.noStore === true) return
+          const value: StoredStream = { v: 1, events }
+          try {
+            await cache.set(key, value, ttlOption)
+          } catch {
+            // Storing is best effort: the consumers already have the whole answer.
+          }
+        },
+      })
+      const shared = new SharedStream(recorded, () => controller.abort())
+      inflightStreams.set(key, shared)
+      // `finished` never rejects (the pump catches), so `void` loses nothing.
+      void shared.finished.then(() => {
+        if (inflightStreams.get(key) === shared) inflightStreams.delete(key)
+      })
+      return { stream: shared.subscribe() as AsyncIterable<never>, status: 'MISS' }
+    },
+
+    stats() {
+      return { ...counters }
+    },
+  }
+}

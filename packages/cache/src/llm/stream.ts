@@ -1,0 +1,217 @@
+/**
+ * @module llm/stream
+ * Recording and replaying streamed LLM answers. Events pass through untouched (same objects, same
+ * order); a recording is handed over only when the stream finished cleanly: the protocol's final
+ * event was seen, no error event or exception, and the consumer did not stop early.
+ */
+import { InvalidOptionsError } from '@aikit/core'
+
+/**
+ * How to tell a complete stream: `'anthropic'` (a `message_stop` event and no `error` event),
+ * `'openai-chat'` (a chunk with a `finish_reason` and no `error` member), or your own predicate.
+ */
+export type StreamProtocol = 'anthropic' | 'openai-chat' | ((events: readonly unknown[]) => boolean)
+
+/** Whether `events` form a complete, successful answer under `protocol`. */
+export function isCompleteStream(events: readonly unknown[], protocol: StreamProtocol): boolean {
+  if (typeof protocol === 'function') return protocol(events)
+  if (protocol === 'anthropic') {
+    let stopped = false
+    for (const event of events) {
+      const type = (event as { type?: unknown } | null)?.type
+      if (type === 'error') return false
+      if (type === 'message_stop') stopped = true
+    }
+    return stopped
+  }
+  if (protocol === 'openai-chat') {
+    let finished = false
+    for (const chunk of events) {
+      if (chunk === null || typeof chunk !== 'object') return false
+      if ('error' in chunk) return false
+      const choices = (chunk as { choices?: unknown }).choices
+      if (!Array.isArray(choices)) continue
+      for (const choice of choices) {
+        const reason = (choice as { finish_reason?: unknown } | null)?.finish_reason
+        if (typeof reason === 'string' && reason.length > 0) finished = true
+      }
+    }
+    return finished
+  }
+  throw new InvalidOptionsError('protocol', "must be 'anthropic', 'openai-chat' or a function")
+}
+
+/** Options of `recordStream`. */
+export interface RecordStreamOptions<E> {
+  /** How to tell a complete stream (see `StreamProtocol`). */
+  protocol: StreamProtocol
+  /** Called once with every event, only when the stream completed cleanly. */
+  onComplete: (events: E[]) => void | Promise<void>
+  /** When it aborts, the recording is dropped even if the stream ends normally. Default none. */
+  signal?: AbortSignal
+}
+
+/**
+ * Passes `source` through untouched while recording it. The recording reaches `onComplete` only
+ * after the last event was consumed, the source ended without throwing, the consumer did not stop
+ * early (`break`/`return`), `signal` did not abort, and `protocol` says the answer is complete.
+ */
+export function recordStream<E>(
+  source: AsyncIterable<E>,
+  options: RecordStreamOptions<E>
+): AsyncIterable<E> {
+  if (
+    source === null ||
+    typeof (source as { [Symbol.asyncIterator]?: unknown })?.[Symbol.asyncIterator] !== 'function'
+  ) {
+    throw new InvalidOptionsError('source', 'must be an async iterable')
+  }
+  if (options === null || typeof options?.onComplete !== 'function') {
+    throw new InvalidOptionsError('onComplete', 'must be a function')
+  }
+  const { protocol, onComplete, signal } = options
+  if (typeof protocol !== 'function' && protocol !== 'anthropic' && protocol !== 'openai-chat') {
+    throw new InvalidOptionsError('protocol', "must be 'anthropic', 'openai-chat' or a function")
+  }
+  return {
+    async *[Symbol.asyncIterator]() {
+      const events: E[] = []
+      // `yield*` would hide whether the consumer stopped early; iterate by hand instead.
+      for await (const event of source) {
+        events.push(event)
+        yield event
+      }
+      // Reached only when the source ended normally and the consumer asked for the end.
+      if (signal?.aborted === true) return
+      if (!isCompleteStream(events, protocol)) return
+      await onComplete(events)
+    },
+  }
+}
+
+/** Options of `replayStream`. */
+export interface ReplayStreamOptions {
+  /** Wait this many ms before each event after the first (simulated pacing). Default `0` (instant). */
+  delayMs?: number
+  /** Stops the replay when it aborts. Default none. */
+  signal?: AbortSignal
+}
+
+/** Yields recorded events again, in order, optionally paced. */
+export function replayStream<E>(
+  events: readonly E[],
+  options: ReplayStreamOptions = {}
+): AsyncIterable<E> {
+  if (!Array.isArray(events)) throw new InvalidOptionsError('events', 'must be an array')
+  const delayMs = options.delayMs ?? 0
+  if (typeof delayMs !== 'number' || !(delayMs >= 0) || !Number.isFinite(delayMs)) {
+    throw new InvalidOptionsError('delayMs', 'must be a non-negative number of milliseconds')
+  }
+  const { signal } = options
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (let i = 0; i < events.length; i++) {
+        if (signal?.aborted === true) return
+        if (i > 0 && delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
+        yield events[i] as E
+      }
+    },
+  }
+}
+
+/**
+ * One upstream stream shared by several consumers: a late joiner first gets the events already
+ * received, then live ones. When every consumer has left before the end, the upstream is stopped
+ * (its iterator's `return()`, which aborts an SDK's HTTP request) and the stream counts as aborted.
+ */
+export class SharedStream<E> {
+  private readonly events: E[] = []
+  private done = false
+  private failed = false
+  private error: unknown
+  private aborted = false
+  private consumers = 0
+  private wakeups: (() => void)[] = []
+  /** Resolves when the upstream ended: `true` if it ended normally (not failed, not abandoned). */
+  readonly finished: Promise<boolean>
+
+  /** `onAbandon` runs when the last consumer leaves early: abort the upstream request there. */
+  constructor(
+    source: AsyncIterable<E>,
+    private readonly onAbandon: () => void = () => undefined
+  ) {
+    this.finished = this.pump(source[Symbol.asyncIterator]())
+  }
+
+  /** The recorded events (complete once `finished` resolved `true`). */
+  get recorded(): readonly E[] {
+    return this.events
+  }
+
+  private notify(): void {
+    const wakeups = this.wakeups
+    this.wakeups = []
+    for (const wake of wakeups) wake()
+  }
+
+  private async pump(iterator: AsyncIterator<E>): Promise<boolean> {
+    try {
+      for (;;) {
+        const step = await iterator.next()
+        if (step.done === true) break
+        this.events.push(step.value)
+        this.notify()
+        if (this.aborted) break
+      }
+      if (this.aborted) {
+        await iterator.return?.()
+        return false
+      }
+      return true
+    } catch (error) {
+      if (this.aborted) return false
+      this.failed = true
+      this.error = error
+      return false
+    } finally {
+      this.done = true
+      this.notify()
+    }
+  }
+
+  /** A consumer view. Counts as a consumer from this call until it ends or stops early. */
+  subscribe(): AsyncIterable<E> {
+    this.consumers++
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      this.consumers--
+      if (this.consumers === 0 && !this.done) {
+        this.aborted = true
+        this.onAbandon()
+      }
+    }
+    const self = this
+    return {
+      async *[Symbol.asyncIterator]() {
+        let i = 0
+        try {
+          for (;;) {
+            while (i < self.events.length) {
+              yield self.events[i] as E
+              i++
+            }
+            if (self.done) {
+              if (self.failed) throw self.error
+              return
+            }
+            await new Promise<void>((resolve) => self.wakeups.push(resolve))
+          }
+        } finally {
+          release()
+        }
+      },
+    }
+  }
+}

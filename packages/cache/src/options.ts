@@ -1,0 +1,202 @@
+/**
+ * @module options
+ * `createCache` options, their defaults (declared once, here) and their validation.
+ */
+import { InvalidOptionsError, type Store } from '@aikit/core'
+import { type BusOption, validateBus } from './bus.js'
+
+/** Turns values into store text and back. */
+export interface Serializer {
+  serialize(value: unknown): string
+  deserialize(text: string): unknown
+}
+
+/** Fetch timeouts of `getOrSet`, in milliseconds. */
+export interface CacheTimeouts {
+  /**
+   * When a stale value exists and the fetcher has not answered after `soft` ms, serve the stale value
+   * and let the fetch finish in the background (it still fills the cache). Default `Infinity` (off).
+   */
+  soft?: number
+  /**
+   * Give up on the fetcher after `hard` ms: its `signal` aborts, the stale value is served if
+   * `staleIfError` allows, else `CacheTimeoutError` (504) is thrown. Default `Infinity` (off).
+   */
+  hard?: number
+}
+
+/** Options of `createCache`. */
+export interface CacheOptions {
+  /**
+   * The shared tier: usually `redisStore(ioredis)` from `@aikit/core/redis`. Its failures never fail a
+   * cache call: the cache serves from memory and counts them. Default none (memory tier only).
+   */
+  store?: Store
+  /** Memory tier bounds (LRU). Defaults `{ maxEntries: 10_000, maxBytes: 64 MiB }`. */
+  memory?: {
+    /** Most entries kept in memory. Default `10_000`. */
+    maxEntries?: number
+    /** Most bytes kept in memory, measured as the serialized size of each value. Default `67_108_864`. */
+    maxBytes?: number
+  }
+  /** How long a value is fresh, in ms. Default `60_000`. */
+  ttl?: number
+  /** After `ttl`, serve the stale value for this long while one background fetch refreshes it. Default `0`. */
+  staleWhileRevalidate?: number
+  /** After `ttl`, serve the stale value for this long when the fetcher fails or times out. Default `0`. */
+  staleIfError?: number
+  /** Fetch timeouts (see `CacheTimeouts`). Default `{ soft: Infinity, hard: Infinity }`. */
+  timeouts?: CacheTimeouts
+  /** Random ± fraction applied to every TTL so entries written together do not expire together. Default `0.1`. */
+  jitter?: number
+  /** Prefix of every key (and an implicit tag, see `cache.clear()`). Default `'cache'`. */
+  namespace?: string
+  /** Value codec for the shared tier (the memory tier keeps references). Default JSON. */
+  serializer?: Serializer
+  /**
+   * gzip values whose serialized text is at least `threshold` characters before they go to the store
+   * (Web `CompressionStream`, edge-safe). Default `false`.
+   */
+  compression?: false | { threshold?: number }
+  /**
+   * How long the cross-process fill lock lives, in ms: other instances wait for the filler at most
+   * this long before trying themselves. Default `10_000`, or `timeouts.hard` when that is finite.
+   */
+  lockTtl?: number
+  /** How often a waiting instance re-checks the store when no bus message arrives, in ms. Default `50`. */
+  pollInterval?: number
+  /**
+   * Redis Pub/Sub bus that keeps other instances' memory tiers coherent (invalidations only, never
+   * values) and wakes cross-process waiters at once. Default none (other instances' memory entries
+   * live until their TTL).
+   */
+  bus?: BusOption
+  /** Clock in epoch ms, injectable for tests. Default `Date.now`. */
+  now?: () => number
+}
+
+/** Validated options with defaults applied. */
+export interface ResolvedCacheOptions {
+  store: Store | undefined
+  maxEntries: number
+  maxBytes: number
+  ttl: number
+  staleWhileRevalidate: number
+  staleIfError: number
+  soft: number
+  hard: number
+  jitter: number
+  namespace: string
+  serializer: Serializer
+  compressionThreshold: number
+  lockTtl: number
+  pollInterval: number
+  bus: BusOption | undefined
+  now: () => number
+}
+
+export const jsonSerializer: Serializer = Object.freeze({
+  serialize: (value: unknown) => JSON.stringify(value),
+  deserialize: (text: string) => JSON.parse(text) as unknown,
+})
+
+/** Checks a duration in ms: finite non-negative (or positive), or `Infinity` when allowed. */
+export function duration(
+  field: string,
+  value: unknown,
+  fallback: number,
+  { positive = false, infinite = false } = {}
+): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (positive && value === 0)) {
+    throw new InvalidOptionsError(
+      field,
+      `must be a ${positive ? 'positive' : 'non-negative'} number of milliseconds`
+    )
+  }
+  if (!infinite && !Number.isFinite(value)) throw new InvalidOptionsError(field, 'must be finite')
+  return value
+}
+
+function positiveInt(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionsError(field, 'must be a positive integer')
+  }
+  return value
+}
+
+/** Validates `createCache` options; throws `InvalidOptionsError` naming the bad field. */
+export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const { store } = options
+  if (store !== undefined) {
+    const s = store as unknown as Record<string, unknown>
+    for (const method of ['get', 'set', 'delete', 'run', 'key', 'on']) {
+      if (typeof s?.[method] !== 'function') {
+        throw new InvalidOptionsError(
+          'store',
+          `must be a Store (memoryStore() or redisStore(client)); missing ${method}()`
+        )
+      }
+    }
+  }
+  const memory = options.memory ?? {}
+  if (memory === null || typeof memory !== 'object')
+    throw new InvalidOptionsError('memory', 'must be an object')
+  const timeouts = options.timeouts ?? {}
+  if (timeouts === null || typeof timeouts !== 'object')
+    throw new InvalidOptionsError('timeouts', 'must be an object')
+  const soft = duration('timeouts.soft', timeouts.soft, Number.POSITIVE_INFINITY, {
+    positive: true,
+    infinite: true,
+  })
+  const hard = duration('timeouts.hard', timeouts.hard, Number.POSITIVE_INFINITY, {
+    positive: true,
+    infinite: true,
+  })
+  const jitter = options.jitter ?? 0.1
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
+    throw new InvalidOptionsError('jitter', 'must be a fraction in [0, 1)')
+  }
+  const namespace = options.namespace ?? 'cache'
+  if (typeof namespace !== 'string' || namespace.length === 0 || namespace.includes('\u0000')) {
+    throw new InvalidOptionsError('namespace', 'must be a non-empty string without NUL characters')
+  }
+  const serializer = options.serializer ?? jsonSerializer
+  if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
+    throw new InvalidOptionsError('serializer', 'must have serialize() and deserialize()')
+  }
+  const compression = options.compression ?? false
+  let compressionThreshold = Number.POSITIVE_INFINITY
+  if (compression !== false) {
+    if (compression === null || typeof compression !== 'object') {
+      throw new InvalidOptionsError('compression', 'must be false or { threshold }')
+    }
+    compressionThreshold = positiveInt('compression.threshold', compression.threshold, 1024)
+  }
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') throw new InvalidOptionsError('now', 'must be a function')
+  return {
+    store,
+    maxEntries: positiveInt('memory.maxEntries', memory.maxEntries, 10_000),
+    maxBytes: positiveInt('memory.maxBytes', memory.maxBytes, 64 * 1024 * 1024),
+    ttl: duration('ttl', options.ttl, 60_000, { positive: true }),
+    staleWhileRevalidate: duration('staleWhileRevalidate', options.staleWhileRevalidate, 0),
+    staleIfError: duration('staleIfError', options.staleIfError, 0),
+    soft,
+    hard,
+    jitter,
+    namespace,
+    serializer,
+    compressionThreshold,
+    lockTtl: duration('lockTtl', options.lockTtl, Number.isFinite(hard) ? hard : 10_000, {
+      positive: true,
+    }),
+    pollInterval: duration('pollInterval', options.pollInterval, 50, { positive: true }),
+    bus: options.bus === undefined ? undefined : validateBus(options.bus),
+    now,
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * LLM response caching through the real Anthropic and OpenAI SDKs against the fake provider:
+ * streams are recorded and replayed event for event, only complete streams are stored, identical
+ * concurrent requests share one provider call, tenants never share an answer.
+ */
+
+import { createCache, createLlmCache, recordStream, replayStream } from '@aikit/cache'
+import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
+import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+
+let p: FakeProvider
+let anthropic: Anthropic
+let openai: OpenAI
+beforeAll(async () => {
+  p = await startFakeProvider()
+  anthropic = new Anthropic({ apiKey: 'test', baseURL: p.anthropicBaseURL, maxRetries: 0 })
+  openai = new OpenAI({ apiKey: 'test', baseURL: p.openaiBaseURL, maxRetries: 0 })
+})
+afterAll(async () => {
+  await p?.close()
+})
+beforeEach(() => p.reset())
+
+const claudeParams = {
+  model: 'claude-fake-model',
+  max_tokens: 64,
+  temperature: 0,
+  messages: [{ role: 'user' as const, content: 'Tell me a fact about the sea' }],
+}
+const gptParams = {
+  model: 'gpt-4o-mini',
+  temperature: 0,
+  messages: [{ role: 'user' as const, content: 'Tell me a fact about the sea' }],
+}
+
+async function collect<E>(stream: AsyncIterable<E>): Promise<E[]> {
+  const out: E[] = []
+  for await (const event of stream) out.push(event)
+  return out
+}
+
+const streamClaude = (signal: AbortSignal, params = claudeParams) =>
+  anthropic.messages.create({ ...params, stream: true }, { signal })
+
+describe('LLM stream cache (real SDKs, fake provider)', () => {
+  it('Anthropic: a recorded stream replays event for event on a hit', async () => {
+    const llm = createLlmCache(createCache(), { provider: 'anthropic', protocol: 'anthropic' })
+    const first = await llm.stream(claudeParams, { scope: 'user-1' }, streamClaude)
+    expect(first.status).toBe('MISS')
+    const live = await collect(first.stream)
+    expect(live.at(-1)).toMatchObject({ type: 'message_stop' })
+    const second = await llm.stream(claudeParams, { scope: 'user-1' }, streamClaude)
+    expect(second.status).toBe('HIT')
+    const replayed = await collect(second.stream)
+    expect(JSON.stringify(replayed)).toBe(JSON.stringify(live))
+    expect(p.count('/v1/messages')).toBe(1)
+    // The hit reports the tokens it saved, read from the recorded usage events.
+    const stats = llm.stats()
+    expect(stats.inputTokensSaved).toBeGreaterThan(0)
+    expect(stats.outputTokensSaved).toBeGreaterThan(0)
+  })
+
+  it('OpenAI: a recorded chunk stream replays chunk for chunk on a hit', async () => {
+    const llm = createLlmCache(createCache(), { provider: 'openai', protocol: 'openai-chat' })
+    const call = (signal: AbortSignal) =>
+      openai.chat.completions.create({ ...gptParams, stream: true }, { signal })
+    const live = await collect((await llm.stream(gptParams, { scope: 'user-1' }, call)).stream)
+    expect(live.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true)
+    const hit = await llm.stream(gptParams, { scope: 'user-1' }, call)
+    expect(hit.status).toBe('HIT')
+    expect(JSON.stringify(await collect(hit.stream))).toBe(JSON.stringify(live))
+    expect(p.count('/v1/chat/completions')).toBe(1)
+  })
+
+  it('a stream the consumer stops mid-way is not stored, and the provider request is aborted', async () => {
+    p.setStreamDelayMs(5)
+    const llm = createLlmCache(createCache(), { provider: 'anthropic' })
+    const first = await llm.stream(claudeParams, { scope: 'u' }, streamClaude)
+    let seen = 0
+    for await (const _event of first.stream) {
+      if (++seen === 2) break
+    }
+    await p.idle()
+    expect(p.calls[0]?.aborted).toBe(true)
+    const again = await llm.stream(claudeParams, { scope: 'u' }, streamClaude)
+    expect(again.status).toBe('MISS')
+    await collect(again.stream)
+    expect(p.count('/v1/messages')).toBe(2)
+  })
+
+  it('a stream cut by the network is not stored and the consumer sees the error', async () => {
+    const llm = createLlmCache(createCache(), { provider: 'anthropic' })
+    p.breakStreamAfter(3)
+    const first = await llm.stream(claudeParams, { scope: 'u' }, streamClaude)
+    await expect(collect(first.stream)).rejects.toThrow()
+    const again = await llm.stream(claudeParams, { scope: 'u' }, streamClaude)
+    expect(again.status).toBe('MISS')
+    expect((await collect(again.stream)).at(-1)).toMatchObject({ type: 'message_stop' })
+  })
+
+  it('1,000 identical concurrent streamed prompts make one provider call; all get the whole stream', async () => {
+    p.setStreamDelayMs(2)
+    const llm = createLlmCache(createCache(), { provider: 'anthropic' })
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, async () =>
+        collect((await llm.stream(claudeParams, { scope: 't' }, streamClaude)).stream)
+      )
+    )
+    expect(p.count('/v1/messages')).toBe(1)
+    const reference = JSON.stringify(results[0])
+    expect(results.every((r) => JSON.stringify(r) === reference)).toBe(true)
+    expect(results[0]?.at(-1)).toMatchObject({ type: 'message_stop' })
+    expect(llm.stats().coalesced).toBe(999)
+  })
+
+  it('two tenants asking the same prompt never share an entry', async () => {
+    const llm = createLlmCache(createCache(), { provider: 'anthropic' })
+    await collect((await llm.stream(claudeParams, { scope: 'tenant-a' }, streamClaude)).stream)
+    const b = await llm.stream(claudeParams, { scope: 'tenant-b' }, streamClaude)
+    expect(b.status).toBe('MISS')
+    await collect(b.stream)
+    expect(p.count('/v1/messages')).toBe(2)
+    const json = (scope: string) =>
+      llm.complete(claudeParams, { scope }, () => anthropic.messages.create(claudeParams))
+    expect((await json('tenant-a')).status).toBe('MISS')
+    const hit = await json('tenant-a')
+    expect(hit.status).toBe('HIT')
+    expect(llm.stats().outputTokensSaved).toBe(hit.value.usage.output_tokens)
+    expect((await json('tenant-b')).status).toBe('MISS')
+    await expect(json(undefined as never)).rejects.toThrow(/scope/)
+  })
+
+  it('sampled requests bypass the cache unless cacheSampling is on', async () => {
+    const sampled = { ...claudeParams, temperature: 0.7 }
+    const llm = createLlmCache(createCache(), { provider: 'anthropic' })
+    const call = () => anthropic.messages.create(sampled)
+    expect((await llm.complete(sampled, { scope: 'u' }, call)).status).toBe('BYPASS')
+    expect((await llm.complete(sampled, { scope: 'u' }, call)).status).toBe('BYPASS')
+    const pinning = createLlmCache(createCache(), { provider: 'anthropic', cacheSampling: true })
+    await pinning.complete(sampled, { scope: 'u' }, call)
+    expect((await pinning.complete(sampled, { scope: 'u' }, call)).status).toBe('HIT')
+  })
+
+  it('identical concurrent JSON requests share one provider call', async () => {
+    const llm = createLlmCache(createCache(), { provider: 'openai' })
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        llm.complete(gptParams, { scope: 'u' }, () => openai.chat.completions.create(gptParams))
+      )
+    )
+    expect(p.count('/v1/chat/completions')).toBe(1)
+    expect(results.filter((r) => r.status === 'MISS')).toHaveLength(1)
+  })
+})
+
+describe('recordStream / replayStream', () => {
+  async function* source(events: unknown[], fail?: Error) {
+    for (const e of events) yield e
+    if (fail) throw fail
+  }
+  const complete = [
+    { type: 'message_start' },
+    { type: 'content_block_delta' },
+    { type: 'message_stop' },
+  ]
+
+  it('passes events through as the same objects and records only a complete stream', async () => {
+    const stored: unknown[][] = []
+    const out = await collect(
+      recordStream(source(complete), {
+        protocol: 'anthropic',
+        onComplete: (e) => void stored.push(e),
+      })
+    )
+    expect(out[0]).toBe(complete[0])
+    expect(stored).toEqual([complete])
+  })
+
+  it('does not record a stream without its final event, with an error event, that threw, or aborted', async () => {
+    const stored: unknown[][] = []
+    const onComplete = (e: unknown[]) => void stored.push(e)
+    await collect(recordStream(source(complete.slice(0, 2)), { protocol: 'anthropic', onComplete }))
+    await collect(
+      recordStream(source([...complete, { type: 'error' }]), { protocol: 'anthropic', onComplete })
+    )
+    await expect(
+      collect(
+        recordStream(source(complete, new Error('cut')), { protocol: 'anthropic', onComplete })
+      )
+    ).rejects.toThrow('cut')
+    const controller = new AbortController()
+    controller.abort()
+    await collect(
+      recordStream(source(complete), {
+        protocol: 'anthropic',
+        onComplete,
+        signal: controller.signal,
+      })
+    )
+    expect(stored).toEqual([])
+  })
+
+  it('replays with pacing: the next event waits for the delay', async () => {
+    vi.useFakeTimers()
+    try {
+      const iterator = replayStream([1, 2], { delayMs: 15 })[Symbol.asyncIterator]()
+      expect(await iterator.next()).toEqual({ value: 1, done: false })
+      let second: IteratorResult<number> | undefined
+      const pending = iterator.next().then((r) => {
+        second = r
+      })
+      await vi.advanceTimersByTimeAsync(14)
+      expect(second).toBeUndefined()
+      await vi.advanceTimersByTimeAsync(1)
+      await pending
+      expect(second).toEqual({ value: 2, done: false })
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})

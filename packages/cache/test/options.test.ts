@@ -1,0 +1,59 @@
+import {
+  cacheResponse,
+  createCache,
+  createLlmCache,
+  recordStream,
+  replayStream,
+} from '@aikit/cache'
+import { InvalidOptionsError } from '@aikit/core'
+import { describe, expect, it } from 'vitest'
+
+function field(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (e) {
+    expect(e).toBeInstanceOf(InvalidOptionsError)
+    return (e as InvalidOptionsError).field
+  }
+  return undefined
+}
+
+describe('options validation names the bad field', () => {
+  it('createLlmCache', () => {
+    expect(field(() => createLlmCache({} as never))).toBe('cache')
+    expect(field(() => createLlmCache(createCache(), { ttl: 0 }))).toBe('ttl')
+    expect(field(() => createLlmCache(createCache(), { cacheSampling: 'yes' as never }))).toBe(
+      'cacheSampling'
+    )
+    expect(field(() => createLlmCache(createCache(), { protocol: 'smtp' as never }))).toBe(
+      'protocol'
+    )
+  })
+
+  it('cacheResponse', () => {
+    expect(field(() => cacheResponse({} as never))).toBe('cache')
+    expect(field(() => cacheResponse({ cache: createCache(), maxBodyBytes: 0 }))).toBe(
+      'maxBodyBytes'
+    )
+    expect(field(() => cacheResponse({ cache: createCache(), shared: 1 as never }))).toBe('shared')
+    expect(field(() => cacheResponse({ cache: createCache(), vary: [''] }))).toBe('vary')
+  })
+
+  it('recordStream / replayStream', () => {
+    expect(
+      field(() => recordStream({} as never, { protocol: 'anthropic', onComplete: () => undefined }))
+    ).toBe('source')
+    expect(field(() => replayStream([], { delayMs: -1 }))).toBe('delayMs')
+  })
+
+  it('per-call getOrSet options', async () => {
+    const cache = createCache()
+    await expect(cache.getOrSet('k', () => 1, { ttl: -5 })).rejects.toBeInstanceOf(
+      InvalidOptionsError
+    )
+    await expect(cache.getOrSet('k', () => 1, { tags: [''] })).rejects.toBeInstanceOf(
+      InvalidOptionsError
+    )
+    await expect(cache.getOrSet('', () => 1)).rejects.toThrow()
+  })
+})
