@@ -59,7 +59,7 @@ async function recordingClient(): Promise<{ client: Redis; shas: string[]; evals
 describe('batching', () => {
   it('one script call for the calls of one tick, replies in order, NOSCRIPT reloaded', async () => {
     const log = await recordingClient()
-    const store = redisStore(log.client, { prefix: 'b1', commandTimeoutMs: 5_000 })
+    const store = redisStore(log.client, { prefix: 'b1', commandTimeoutMs: 5_000, batch: true })
     await log.client.script('FLUSH')
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) => store.run(incr, [store.key(`k${i % 4}`)], i + 1))
@@ -76,7 +76,7 @@ describe('batching', () => {
 
   it('splits a burst into script calls of at most 64 calls', async () => {
     const log = await recordingClient()
-    const store = redisStore(log.client, { prefix: 'b5', commandTimeoutMs: 5_000 })
+    const store = redisStore(log.client, { prefix: 'b5', commandTimeoutMs: 5_000, batch: true })
     const replies = await Promise.all(
       Array.from({ length: 150 }, () => store.run(incr, [store.key('burst')], 1))
     )
@@ -86,14 +86,14 @@ describe('batching', () => {
 
   it('a lone call is a plain EVALSHA of the op itself', async () => {
     const log = await recordingClient()
-    const store = redisStore(log.client, { prefix: 'b2', commandTimeoutMs: 5_000 })
+    const store = redisStore(log.client, { prefix: 'b2', commandTimeoutMs: 5_000, batch: true })
     expect(await store.run(incr, [store.key('lone')], 3)).toBe(3)
     expect(log.shas).toEqual([scriptSha(incr)])
   })
 
   it('an error reply or a runtime error rejects only its own call', async () => {
     const log = await recordingClient()
-    const store = redisStore(log.client, { prefix: 'b3', commandTimeoutMs: 5_000 })
+    const store = redisStore(log.client, { prefix: 'b3', commandTimeoutMs: 5_000, batch: true })
     const results = await Promise.allSettled(
       [1, -1, 0, 2].map((n) => store.run(failIfNegative, [store.key(`x${n}`)], n))
     )
@@ -105,9 +105,9 @@ describe('batching', () => {
     expect(log.shas).toHaveLength(1)
   })
 
-  it('batch: false sends one EVALSHA per call; a bad value is refused', async () => {
+  it('off by default: one EVALSHA per call; a bad value is refused', async () => {
     const log = await recordingClient()
-    const store = redisStore(log.client, { prefix: 'b4', batch: false })
+    const store = redisStore(log.client, { prefix: 'b4' })
     await Promise.all([1, 2, 3].map((n) => store.run(incr, [store.key('x')], n)))
     expect(log.shas).toHaveLength(3)
     expect(() => redisStore(log.client, { batch: 'yes' as never })).toThrow(
