@@ -181,6 +181,14 @@ export interface BudgetEvents {
     usedMicros: number
     limitMicros: number
   }
+  /** A reservation was settled: `chargedMicros` were added to the subject's spend. */
+  settled: {
+    subject: string
+    model: string
+    chargedMicros: number
+    /** `false` when the model had no price and the held amount was charged instead. */
+    priced: boolean
+  }
   /** A hard budget rejected a reservation. */
   rejected: {
     subject: string
@@ -513,6 +521,7 @@ export function createBudget(options: BudgetOptions): Budget {
               after,
               s.limits.map((l) => l.spentMicros - charged + s.heldAfter + (s.found ? micros : 0))
             )
+            events.emit('settled', { subject, model: chargeModel, chargedMicros: charged, priced })
             return { chargedMicros: charged, priced, held: s.found, status: after }
           })()
           // A failed settle (store down) may be retried; a successful one is final.

@@ -53,9 +53,13 @@ export {
   METRIC_NAMES,
 } from './metrics/names.js'
 export {
+  type BudgetSource,
   type DegradableSource,
+  observeBudget,
+  observePriceTable,
   observeRateLimiter,
   observeStore,
+  type PriceTableSource,
   type RateLimiterSource,
 } from './metrics/observe.js'
 export type { MetricsOptions } from './metrics/options.js'

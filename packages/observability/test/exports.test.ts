@@ -18,6 +18,8 @@ describe('public exports', () => {
       'httpMetrics',
       'isSafeRequestId',
       'metricsHandler',
+      'observeBudget',
+      'observePriceTable',
       'observeRateLimiter',
       'observeStore',
       'redisCheck',

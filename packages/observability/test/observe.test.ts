@@ -1,5 +1,12 @@
 /** observeRateLimiter / observeStore: the kit's components reported in the metrics. */
-import { createMetrics, observeRateLimiter, observeStore } from '@aikit/observability'
+import { createBudget, createPriceTable, UnknownModelError } from '@aikit/cost'
+import {
+  createMetrics,
+  observeBudget,
+  observePriceTable,
+  observeRateLimiter,
+  observeStore,
+} from '@aikit/observability'
 import { createRateLimiter } from '@aikit/ratelimit'
 import { describe, expect, it } from 'vitest'
 import { parseScrape, sampleValue } from './parse-scrape.js'
@@ -37,5 +44,39 @@ describe('observing components', () => {
     expect(await gauge()).toBe(1)
     listeners.get('recovered')?.({})
     expect(await gauge()).toBe(0)
+  })
+
+  it('adds settled budget spend in USD and counts rejections', async () => {
+    const metrics = createMetrics({ key: false })
+    // 9 cents a day; a reservation holds 1,000 input + 4,000 output tokens of gpt-4o = 4.25 cents
+    const budget = createBudget({ limits: [{ period: 'day', usd: 0.09 }] })
+    observeBudget(metrics, budget, 'chat')
+    const estimate = { model: 'gpt-4o', inputTokens: 1000, maxOutputTokens: 4000 }
+    const first = await budget.reserve('u', estimate)
+    await first.settle(12_345) // micro-dollars
+    const second = await budget.reserve('u', estimate)
+    await expect(budget.reserve('u', estimate)).rejects.toMatchObject({ code: 'BUDGET_EXCEEDED' })
+    await second.release()
+    const series = parseScrape(await metrics.registry.metrics())
+    expect(sampleValue(series, 'aikit_budget_spend_usd_total', { budget: 'chat' })).toBeCloseTo(
+      0.012345,
+      9
+    )
+    expect(sampleValue(series, 'aikit_budget_rejections_total', { budget: 'chat' })).toBe(1)
+  })
+
+  it('counts calls for models missing from the price table, by model', async () => {
+    const metrics = createMetrics({ key: false })
+    const strict = createPriceTable()
+    const lenient = createPriceTable({ fallback: 'gpt-4o' })
+    observePriceTable(metrics, strict)
+    observePriceTable(metrics, lenient)
+    const usage = { input_tokens: 10, output_tokens: 5 }
+    expect(() => strict.priceOf('my-finetune', usage)).toThrow(UnknownModelError)
+    expect(lenient.priceOf('my-finetune', usage)).toBeGreaterThan(0) // never free
+    const series = parseScrape(await metrics.registry.metrics())
+    expect(
+      sampleValue(series, 'aikit_llm_unknown_model_total', { gen_ai_request_model: 'my-finetune' })
+    ).toBe(2)
   })
 })

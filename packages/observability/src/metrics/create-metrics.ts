@@ -80,6 +80,8 @@ export interface Metrics {
   recordRateLimit(record: { allowed: boolean; limiter?: string }): void
   /** Adds settled spend and/or counts a rejection of a budget (default `'default'`). */
   recordBudget(record: { spentUsd?: number; rejected?: boolean; budget?: string }): void
+  /** Counts a call for a model missing from the price table. */
+  recordUnknownModel(record: { model: string }): void
   /** Sets `aikit_store_degraded{store}` to 1 (degraded) or 0 (recovered). */
   setStoreDegraded(store: string, degraded: boolean): void
 }
@@ -171,6 +173,7 @@ function build(o: ResolvedMetricsOptions): Metrics {
   const limiterName = guard('rateLimit', 'limiter')
   const budgetName = guard('budgetSpend', 'budget')
   const storeName = guard('storeDegraded', 'store')
+  const unknownModelName = guard('unknownModel', 'gen_ai_request_model')
   const str = (v: unknown, fallback: string): string =>
     typeof v === 'string' && v !== '' ? v : fallback
 
@@ -254,6 +257,11 @@ function build(o: ResolvedMetricsOptions): Metrics {
       const labels = { budget: budgetName.value(str(r.budget, 'default')) }
       if (isNonNegative(r.spentUsd)) m.budgetSpend.inc(labels, r.spentUsd)
       if (r.rejected === true) m.budgetRejections.inc(labels)
+    },
+
+    recordUnknownModel(r) {
+      if (r === null || typeof r !== 'object') return
+      m.unknownModel.inc({ gen_ai_request_model: unknownModelName.value(str(r.model, 'unknown')) })
     },
 
     setStoreDegraded(store, degraded) {

@@ -26,6 +26,7 @@ export interface Instruments {
   rateLimit: Counter<string>
   budgetSpend: Counter<string>
   budgetRejections: Counter<string>
+  unknownModel: Counter<string>
   storeDegraded: Gauge<string>
   labelOverflow: Counter<string>
 }
@@ -98,6 +99,11 @@ function specs(httpBuckets: readonly number[]): Record<keyof Instruments, Spec> 
       kind: 'counter',
       help: 'Requests an AI Kit budget rejected.',
       labels: ['budget'],
+    },
+    unknownModel: {
+      kind: 'counter',
+      help: 'LLM calls for a model missing from the AI Kit price table (never priced at $0).',
+      labels: ['gen_ai_request_model'],
     },
     storeDegraded: {
       kind: 'gauge',

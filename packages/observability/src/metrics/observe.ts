@@ -46,3 +46,40 @@ export function observeStore(metrics: Metrics, source: DegradableSource, name: s
     offUp()
   }
 }
+
+/** A budget as `@aikit/cost`'s `createBudget` returns it. */
+export interface BudgetSource {
+  on(event: 'settled', listener: (info: { chargedMicros: number }) => void): () => void
+  on(event: 'rejected', listener: (info: unknown) => void): () => void
+}
+
+/**
+ * Adds every settled charge of `budget` to `aikit_budget_spend_usd_total{budget=name}` and counts
+ * its rejections in `aikit_budget_rejections_total`. Returns a function that unsubscribes.
+ */
+export function observeBudget(
+  metrics: Metrics,
+  budget: BudgetSource,
+  name = 'default'
+): () => void {
+  const offSettled = budget.on('settled', (info) =>
+    metrics.recordBudget({ spentUsd: info.chargedMicros / 1_000_000, budget: name })
+  )
+  const offRejected = budget.on('rejected', () =>
+    metrics.recordBudget({ rejected: true, budget: name })
+  )
+  return () => {
+    offSettled()
+    offRejected()
+  }
+}
+
+/** A price table as `@aikit/cost`'s `createPriceTable` / `defaultPriceTable()` returns it. */
+export interface PriceTableSource {
+  on(event: 'unknown-model', listener: (info: { model: string }) => void): () => void
+}
+
+/** Counts calls for models missing from `table` in `aikit_llm_unknown_model_total{gen_ai_request_model}`. */
+export function observePriceTable(metrics: Metrics, table: PriceTableSource): () => void {
+  return table.on('unknown-model', (info) => metrics.recordUnknownModel({ model: info.model }))
+}
