@@ -49,7 +49,7 @@ describe('observing components', () => {
   it('adds settled budget spend in USD and counts rejections', async () => {
     const metrics = createMetrics({ key: false })
     // 9 cents a day; a reservation holds 1,000 input + 4,000 output tokens of gpt-4o = 4.25 cents
-    const budget = createBudget({ limits: [{ period: 'day', usd: 0.09 }] })
+    const budget = createBudget({ limits: [{ period: 'day', usd: 0.09 }], warnAt: [0.5] })
     observeBudget(metrics, budget, 'chat')
     const estimate = { model: 'gpt-4o', inputTokens: 1000, maxOutputTokens: 4000 }
     const first = await budget.reserve('u', estimate)
@@ -63,6 +63,10 @@ describe('observing components', () => {
       9
     )
     expect(sampleValue(series, 'aikit_budget_rejections_total', { budget: 'chat' })).toBe(1)
+    // 12,345 spent + 42,500 held crossed half of 90,000
+    expect(sampleValue(series, 'aikit_budget_warnings_total', { budget: 'chat' })).toBeGreaterThan(
+      0
+    )
   })
 
   it('counts calls for models missing from the price table, by model', async () => {

@@ -79,7 +79,12 @@ export interface Metrics {
   /** Counts one rate-limit decision. `limiter` names the limiter (default `'default'`). */
   recordRateLimit(record: { allowed: boolean; limiter?: string }): void
   /** Adds settled spend and/or counts a rejection of a budget (default `'default'`). */
-  recordBudget(record: { spentUsd?: number; rejected?: boolean; budget?: string }): void
+  recordBudget(record: {
+    spentUsd?: number
+    rejected?: boolean
+    warning?: boolean
+    budget?: string
+  }): void
   /** Counts a call for a model missing from the price table. */
   recordUnknownModel(record: { model: string }): void
   /** Sets `aikit_store_degraded{store}` to 1 (degraded) or 0 (recovered). */
@@ -257,6 +262,7 @@ function build(o: ResolvedMetricsOptions): Metrics {
       const labels = { budget: budgetName.value(str(r.budget, 'default')) }
       if (isNonNegative(r.spentUsd)) m.budgetSpend.inc(labels, r.spentUsd)
       if (r.rejected === true) m.budgetRejections.inc(labels)
+      if (r.warning === true) m.budgetWarnings.inc(labels)
     },
 
     recordUnknownModel(r) {

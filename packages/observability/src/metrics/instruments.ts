@@ -26,6 +26,7 @@ export interface Instruments {
   rateLimit: Counter<string>
   budgetSpend: Counter<string>
   budgetRejections: Counter<string>
+  budgetWarnings: Counter<string>
   unknownModel: Counter<string>
   storeDegraded: Gauge<string>
   labelOverflow: Counter<string>
@@ -98,6 +99,11 @@ function specs(httpBuckets: readonly number[]): Record<keyof Instruments, Spec> 
     budgetRejections: {
       kind: 'counter',
       help: 'Requests an AI Kit budget rejected.',
+      labels: ['budget'],
+    },
+    budgetWarnings: {
+      kind: 'counter',
+      help: 'Times an AI Kit budget crossed one of its warnAt thresholds.',
       labels: ['budget'],
     },
     unknownModel: {

@@ -42,6 +42,8 @@ export const METRIC_NAMES = {
   budgetSpend: 'aikit_budget_spend_usd_total',
   /** Counter: requests a budget rejected. */
   budgetRejections: 'aikit_budget_rejections_total',
+  /** Counter: budget warnings (a soft or hard budget's use crossed a `warnAt` threshold). */
+  budgetWarnings: 'aikit_budget_warnings_total',
   /** Counter: LLM calls priced for a model missing from the price table (fallback or held amount). */
   unknownModel: 'aikit_llm_unknown_model_total',
   /** Gauge: 1 while a store is degraded (unreachable, circuit open), else 0. */

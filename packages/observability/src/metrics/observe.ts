@@ -50,12 +50,13 @@ export function observeStore(metrics: Metrics, source: DegradableSource, name: s
 /** A budget as `@aikit/cost`'s `createBudget` returns it. */
 export interface BudgetSource {
   on(event: 'settled', listener: (info: { chargedMicros: number }) => void): () => void
-  on(event: 'rejected', listener: (info: unknown) => void): () => void
+  on(event: 'rejected' | 'warning', listener: (info: unknown) => void): () => void
 }
 
 /**
  * Adds every settled charge of `budget` to `aikit_budget_spend_usd_total{budget=name}` and counts
- * its rejections in `aikit_budget_rejections_total`. Returns a function that unsubscribes.
+ * its rejections and threshold warnings (`aikit_budget_rejections_total`,
+ * `aikit_budget_warnings_total`). Returns a function that unsubscribes.
  */
 export function observeBudget(
   metrics: Metrics,
@@ -68,9 +69,13 @@ export function observeBudget(
   const offRejected = budget.on('rejected', () =>
     metrics.recordBudget({ rejected: true, budget: name })
   )
+  const offWarning = budget.on('warning', () =>
+    metrics.recordBudget({ warning: true, budget: name })
+  )
   return () => {
     offSettled()
     offRejected()
+    offWarning()
   }
 }
 
