@@ -12,7 +12,7 @@
  * Reply: 1.
  */
 import { defineOp, LUA_NOW_MS, type NativeData } from '@aikit/core'
-import type { LimitState, OpLimit } from './algorithms.js'
+import { type LimitState, LUA_PARSE_STATE, type OpLimit } from './algorithms.js'
 
 /** Input of the op. */
 export interface AdjustInput {
@@ -23,8 +23,7 @@ export interface AdjustInput {
   readonly since: readonly number[]
 }
 
-const LUA = `${LUA_NOW_MS}
-local floor = math.floor
+const LUA = `${LUA_NOW_MS}${LUA_PARSE_STATE}local floor = math.floor
 local fmt = string.format
 local units = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
@@ -36,18 +35,7 @@ for i = 1, n do
   local since = tonumber(ARGV[4 * i + 2])
   local u = units
   if u > 2 * L then u = 2 * L elseif u < -2 * L then u = -2 * L end
-  local has = false
-  local a, b, c = 0, 0, 0
-  local v = vals[i]
-  if v then
-    local x, y, z = string.match(v, '^(%-?%d+):(%-?%d+):?(%-?%d*)$')
-    if x then
-      has = true
-      a = tonumber(x)
-      b = tonumber(y)
-      c = tonumber(z) or 0
-    end
-  end
+  local has, a, b, c = parseState(vals[i])
   local cap = L * W
   local nv = false
   if algo == 'gcra' then

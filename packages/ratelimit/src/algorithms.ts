@@ -46,3 +46,16 @@ export interface LimitState {
   b: number
   c: number
 }
+
+/**
+ * Lua: `parseState(v)` → `has, a, b, c` from a stored `"a:b"` / `"a:b:c"` value (`false, 0, 0, 0`
+ * when missing or malformed). Shared by the check and adjust scripts.
+ */
+export const LUA_PARSE_STATE = `local function parseState(v)
+  if v then
+    local x, y, z = string.match(v, '^(%-?%d+):(%-?%d+):?(%-?%d*)$')
+    if x then return true, tonumber(x), tonumber(y), tonumber(z) or 0 end
+  end
+  return false, 0, 0, 0
+end
+`

@@ -14,7 +14,7 @@
  * retryAfterMs) × n]`, status 1 = allowed, 0 = denied, 2 = denied because the key is blocked.
  */
 import { defineOp, LUA_NOW_MS, type NativeData, type RedisReply } from '@aikit/core'
-import type { LimitState, OpLimit } from './algorithms.js'
+import { type LimitState, LUA_PARSE_STATE, type OpLimit } from './algorithms.js'
 
 /** Input of the op: the limits (one key each, same order, then the block key) and the cost. */
 export interface CheckInput {
@@ -72,8 +72,7 @@ export interface CheckResult {
   readonly cached?: true
 }
 
-const LUA = `${LUA_NOW_MS}
-local floor = math.floor
+const LUA = `${LUA_NOW_MS}${LUA_PARSE_STATE}local floor = math.floor
 local fmt = string.format
 local cost = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
@@ -91,18 +90,7 @@ for i = 1, n do
   local algo = ARGV[3 * i]
   local L = tonumber(ARGV[3 * i + 1])
   local W = tonumber(ARGV[3 * i + 2])
-  local has = false
-  local a, b, c = 0, 0, 0
-  local v = vals[i]
-  if v then
-    local x, y, z = string.match(v, '^(%-?%d+):(%-?%d+):?(%-?%d*)$')
-    if x then
-      has = true
-      a = tonumber(x)
-      b = tonumber(y)
-      c = tonumber(z) or 0
-    end
-  end
+  local has, a, b, c = parseState(vals[i])
   local cap = L * W
   local rem0, reset0, rem1, reset1 = 0, 0, 0, 0
   local fits = false

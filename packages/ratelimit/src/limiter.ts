@@ -411,8 +411,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async unblock(key: string): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
       denials.delete(key)
-      await store.delete(keysOf(key)[n] as string)
-      if (fallback) await fallback.delete(keysOf(key)[n] as string)
+      const blockKey = keysOf(key)[n] as string
+      await store.delete(blockKey)
+      if (fallback) await fallback.delete(blockKey)
     },
     async reset(key: string): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
