@@ -28,7 +28,14 @@ describe('wrapAnthropic: messages.create', () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
     const { metrics, logger } = recorders()
-    const client = wrapAnthropic(raw, { cache, budget, metrics, logger, subject: 'u1' })
+    const client = wrapAnthropic(raw, {
+      cacheSampling: true,
+      cache,
+      budget,
+      metrics,
+      logger,
+      subject: 'u1',
+    })
     const first = await client.messages.create(params())
     expect(first.content[0]).toMatchObject({ type: 'text', text: 'Echo: hello there' })
     expect(fake.count('/v1/messages')).toBe(1)
@@ -60,7 +67,7 @@ describe('wrapAnthropic: messages.create', () => {
   })
 
   it('keeps withResponse() and asResponse() of the SDK promise', async () => {
-    const client = wrapAnthropic(raw, { cache: mapCache() })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache: mapCache() })
     const { data, response, request_id } = await client.messages.create(params('wr')).withResponse()
     expect(data.type).toBe('message')
     expect(response.status).toBe(200)
@@ -80,7 +87,14 @@ describe('wrapAnthropic: messages.create', () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
     const { metrics, logger } = recorders()
-    const client = wrapAnthropic(raw, { cache, budget, metrics, logger, subject: 'u1' })
+    const client = wrapAnthropic(raw, {
+      cacheSampling: true,
+      cache,
+      budget,
+      metrics,
+      logger,
+      subject: 'u1',
+    })
     const stream = await client.messages.create({ ...params('stream me please'), stream: true })
     expect(stream).toBeInstanceOf(Stream)
     expect(stream.controller).toBeInstanceOf(AbortController)
@@ -114,7 +128,7 @@ describe('wrapAnthropic: messages.create', () => {
 
   it('keeps the SDK Stream API: tee() and the messages.stream() helper go through the wrapper', async () => {
     const cache = mapCache()
-    const client = wrapAnthropic(raw, { cache })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache })
     const stream = await client.messages.create({ ...params('tee'), stream: true })
     const [a, b] = stream.tee()
     const read = async (s: AsyncIterable<{ type: string }>) => {
@@ -158,7 +172,7 @@ describe('wrapAnthropic: messages.create', () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
     const { logger } = recorders()
-    const client = wrapAnthropic(raw, { cache, budget, logger, subject: 'ab' })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache, budget, logger, subject: 'ab' })
     fake.setStreamDelayMs(20)
     fake.setReply(() => 'word '.repeat(60))
     const stream = await client.messages.create({ ...params('long'), stream: true })
@@ -185,7 +199,7 @@ describe('wrapAnthropic: messages.create', () => {
     async (status, ErrorClass) => {
       const cache = mapCache()
       const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
-      const client = wrapAnthropic(raw, { cache, budget, subject: 'e1' })
+      const client = wrapAnthropic(raw, { cacheSampling: true, cache, budget, subject: 'e1' })
       fake.failNext(1, { status, retryAfter: 0 })
       const error = await client.messages.create(params('fail')).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(ErrorClass)
@@ -225,7 +239,7 @@ describe('wrapAnthropic: messages.create', () => {
 
   it('coalesces 100 identical concurrent streamed calls into 1 provider call and 100 complete identical streams', async () => {
     const cache = mapCache()
-    const client = wrapAnthropic(raw, { cache })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache })
     fake.setStreamDelayMs(2)
     const read = async () => {
       const s = await client.messages.create({ ...params('fan out'), stream: true })
@@ -242,7 +256,7 @@ describe('wrapAnthropic: messages.create', () => {
   it('takes the subject from the request context (AsyncLocalStorage); the cache is scoped by it', async () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
-    const client = wrapAnthropic(raw, { cache, budget })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache, budget })
     await inRequest({ subject: 'alice' }, () => client.messages.create(params('scoped')))
     expect((await budget.spend('alice')).totalMicros).toBeGreaterThan(0)
     await inRequest({ subject: 'bob' }, () => client.messages.create(params('scoped')))
@@ -282,7 +296,7 @@ describe('wrapAnthropic: messages.create', () => {
 
   it("aikit({ cache: 'no-store' }) neither reads nor writes the cache; the symbol never reaches the SDK request", async () => {
     const cache = mapCache()
-    const client = wrapAnthropic(raw, { cache })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache })
     await client.messages.create(
       params('ns'),
       aikit({ cache: 'no-store' }, { headers: { 'x-test': '1' } })
@@ -294,7 +308,7 @@ describe('wrapAnthropic: messages.create', () => {
   })
 
   it('a params object reused and changed between calls gets a new key (no stale answer)', async () => {
-    const client = wrapAnthropic(raw, { cache: mapCache() })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache: mapCache() })
     const reused = {
       model: MODEL,
       max_tokens: 100,
@@ -309,7 +323,7 @@ describe('wrapAnthropic: messages.create', () => {
 
   it('leaves the original client untouched', async () => {
     const cache = mapCache()
-    wrapAnthropic(raw, { cache })
+    wrapAnthropic(raw, { cacheSampling: true, cache })
     await raw.messages.create(params('raw'))
     await raw.messages.create(params('raw'))
     expect(fake.count('/v1/messages')).toBe(2)

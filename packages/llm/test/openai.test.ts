@@ -29,7 +29,14 @@ describe('wrapOpenAI: chat.completions.create', () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
     const { metrics, logger } = recorders()
-    const client = wrapOpenAI(raw, { cache, budget, metrics, logger, subject: 'u1' })
+    const client = wrapOpenAI(raw, {
+      cacheSampling: true,
+      cache,
+      budget,
+      metrics,
+      logger,
+      subject: 'u1',
+    })
     const first = await client.chat.completions.create(chat())
     expect(first.choices[0]?.message.content).toBe('Echo: hello')
     const expected = priceOf(MODEL, first.usage as unknown as Record<string, unknown>)
@@ -45,7 +52,7 @@ describe('wrapOpenAI: chat.completions.create', () => {
   it('streams with include_usage injected, hides the usage chunk from the caller, settles exactly, replays from cache', async () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
-    const client = wrapOpenAI(raw, { cache, budget, subject: 'u2' })
+    const client = wrapOpenAI(raw, { cacheSampling: true, cache, budget, subject: 'u2' })
     const stream = await client.chat.completions.create({ ...chat('stream it'), stream: true })
     expect(stream).toBeInstanceOf(Stream)
     const chunks: OpenAI.ChatCompletionChunk[] = []
@@ -79,7 +86,7 @@ describe('wrapOpenAI: chat.completions.create', () => {
 
   it('passes 429 / 500 through as the SDK error classes and releases the reservation', async () => {
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
-    const client = wrapOpenAI(raw, { budget, cache: mapCache(), subject: 'e' })
+    const client = wrapOpenAI(raw, { cacheSampling: true, budget, cache: mapCache(), subject: 'e' })
     fake.failNext(1, { status: 429, retryAfter: 0 })
     await expect(client.chat.completions.create(chat('x'))).rejects.toBeInstanceOf(
       OpenAI.RateLimitError
@@ -102,7 +109,7 @@ describe('wrapOpenAI: chat.completions.create', () => {
 
   it('routes chat.completions.parse (the SDK helper) through the wrapper', async () => {
     const cache = mapCache()
-    const client = wrapOpenAI(raw, { cache })
+    const client = wrapOpenAI(raw, { cacheSampling: true, cache })
     const parsed = await client.chat.completions.parse(chat('parse me'))
     expect(parsed.choices[0]?.message.content).toBe('Echo: parse me')
     expect(cache.sets).toBe(1)
@@ -113,7 +120,7 @@ describe('wrapOpenAI: responses.create', () => {
   it('caches, charges exactly, and keeps withResponse()', async () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
-    const client = wrapOpenAI(raw, { cache, budget, subject: 'r1' })
+    const client = wrapOpenAI(raw, { cacheSampling: true, cache, budget, subject: 'r1' })
     const { data, request_id } = await client.responses.create(resp('resp')).withResponse()
     expect(data.output_text).toBe('Echo: resp')
     expect(request_id).toBeDefined()
@@ -127,7 +134,7 @@ describe('wrapOpenAI: responses.create', () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
     const { metrics } = recorders()
-    const client = wrapOpenAI(raw, { cache, budget, metrics, subject: 'r2' })
+    const client = wrapOpenAI(raw, { cacheSampling: true, cache, budget, metrics, subject: 'r2' })
     const stream = await client.responses.create({ ...resp('streamed'), stream: true })
     const types: string[] = []
     let usage: unknown

@@ -118,7 +118,7 @@ describe('guard', () => {
   it('a blocked output is not returned and not cached; the call is still charged', async () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
-    const client = wrapAnthropic(raw, { guard, cache, budget, subject: 'o' })
+    const client = wrapAnthropic(raw, { cacheSampling: true, guard, cache, budget, subject: 'o' })
     fake.setReply(() => 'here is the LEAK')
     await expect(client.messages.create(params('hi'))).rejects.toBeInstanceOf(OutputBlockedError)
     expect(cache.sets).toBe(0)

@@ -29,7 +29,7 @@ describe('streams', () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
     const { logger } = recorders()
-    const client = wrapAnthropic(raw, { cache, budget, logger })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache, budget, logger })
     fake.setStreamDelayMs(20)
     fake.setReply(() => 'word '.repeat(50))
     const gone = new AbortController()
@@ -75,7 +75,7 @@ describe('streams', () => {
 
   it('a coalesced stream keeps running for the others when its first reader stops', async () => {
     const cache = mapCache()
-    const client = wrapAnthropic(raw, { cache })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache })
     fake.setStreamDelayMs(5)
     fake.setReply(() => 'one two three four five six seven eight')
     const [a, b] = await Promise.all([
@@ -94,7 +94,7 @@ describe('streams', () => {
   it('a stream broken by the provider mid-way errors for the caller, settles, and is not cached', async () => {
     const cache = mapCache()
     const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
-    const client = wrapAnthropic(raw, { cache, budget, subject: 'br' })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache, budget, subject: 'br' })
     fake.breakStreamAfter(3)
     const stream = await client.messages.create(params('break'))
     const failure = await (async () => {
@@ -115,7 +115,7 @@ describe('streams', () => {
 
   it("'refresh' skips the lookup but stores the fresh answer", async () => {
     const cache = mapCache()
-    const client = wrapAnthropic(raw, { cache })
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache })
     const { stream: _s, ...plain } = params('refresh me')
     await client.messages.create(plain)
     fake.setReply(() => 'newer')
@@ -131,6 +131,7 @@ describe('streams', () => {
     const openai = wrapOpenAI(
       new OpenAI({ apiKey: 'k', baseURL: fake.openaiBaseURL, maxRetries: 0 }),
       {
+        cacheSampling: true,
         cache,
       }
     )

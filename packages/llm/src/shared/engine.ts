@@ -26,6 +26,10 @@ import type { ApiSpec, Params } from './spec.js'
 import { jsonResponse, sseResponse } from './sse.js'
 import type { CacheMode } from './types.js'
 
+/** A request whose answer does not depend on sampling: the only kind cached by default. */
+const isDeterministic = (params: Params): boolean =>
+  params.temperature === 0 || typeof params.seed === 'number'
+
 /** What the cache holds for one answer. */
 type CachedAnswer =
   | { readonly v: 1; readonly kind: 'response'; readonly data: unknown }
@@ -471,7 +475,10 @@ export function interceptCreate(
       signal: ownSignal ?? ctx?.signal,
     }
     // Serialised once per call (never memoised per object: callers reuse and mutate params).
-    const wantsKey = opts.cache !== undefined && mode !== 'no-store'
+    const wantsKey =
+      opts.cache !== undefined &&
+      mode !== 'no-store' &&
+      (opts.cacheSampling || isDeterministic(params))
     const coalescing = opts.coalesce && mode === 'default'
     const json = wantsKey || coalescing ? stableStringify(params) : ''
     const scope = subject ?? ''

@@ -11,16 +11,27 @@ import type { LlmCacheKeyFn, WrapOptions } from './types.js'
 export interface ResolvedOptions
   extends Omit<
     WrapOptions,
-    'cacheKey' | 'coalesce' | 'requireSubject' | 'defaultMaxOutputTokens' | 'priceTable'
+    | 'cacheKey'
+    | 'cacheSampling'
+    | 'coalesce'
+    | 'requireSubject'
+    | 'defaultMaxOutputTokens'
+    | 'priceTable'
   > {
   readonly cacheKey: LlmCacheKeyFn
+  readonly cacheSampling: boolean
   readonly coalesce: boolean
   readonly requireSubject: boolean
   readonly defaultMaxOutputTokens: number
   readonly priceTable: PriceTable
 }
 
-const DEFAULTS = { coalesce: true, requireSubject: false, defaultMaxOutputTokens: 4096 }
+const DEFAULTS = {
+  cacheSampling: false,
+  coalesce: true,
+  requireSubject: false,
+  defaultMaxOutputTokens: 4096,
+}
 
 function hasMethods(value: unknown, field: string, methods: readonly string[]): void {
   if (value === undefined) return
@@ -54,7 +65,7 @@ export function resolveOptions(options: WrapOptions | undefined): ResolvedOption
   if (o.subject !== undefined && (typeof o.subject !== 'string' || o.subject.length === 0)) {
     throw new InvalidOptionsError('subject', 'must be a non-empty string')
   }
-  for (const field of ['requireSubject', 'coalesce'] as const) {
+  for (const field of ['requireSubject', 'coalesce', 'cacheSampling'] as const) {
     if (o[field] !== undefined && typeof o[field] !== 'boolean') {
       throw new InvalidOptionsError(field, 'must be a boolean')
     }
@@ -66,6 +77,7 @@ export function resolveOptions(options: WrapOptions | undefined): ResolvedOption
   return {
     ...o,
     cacheKey: o.cacheKey ?? defaultCacheKey,
+    cacheSampling: o.cacheSampling ?? DEFAULTS.cacheSampling,
     coalesce: o.coalesce ?? DEFAULTS.coalesce,
     requireSubject: o.requireSubject ?? DEFAULTS.requireSubject,
     defaultMaxOutputTokens: maxOut,

@@ -15,11 +15,14 @@ export interface LlmCache {
   set(key: string, value: unknown): Promise<unknown>
 }
 
-/** Builds the cache key of a call. Default: `llm:<api>:<scope>:<sha-256 of the sorted-key JSON params>`. */
+/**
+ * Builds the cache key of a call. Default: `llm:<api>:<scope>:<sha-256 of the sorted-key JSON params>`.
+ * Returning `undefined` keeps that call out of the cache (read and store).
+ */
 export type LlmCacheKeyFn = (
   params: Readonly<Record<string, unknown>>,
   info: { readonly scope: string; readonly api: string }
-) => string | Promise<string>
+) => string | undefined | Promise<string | undefined>
 
 /** Token usage as the metrics see it. */
 export interface LlmMetricsUsage {
@@ -96,6 +99,12 @@ export interface WrapOptions {
   budget?: Budget
   /** Cache of complete answers (scoped per subject). Default none. */
   cache?: LlmCache
+  /**
+   * Also cache sampled requests (no `temperature: 0` and no `seed`), pinning one sample per key.
+   * Default `false`: only deterministic requests are read from and stored in the cache (a sampled
+   * request asks for a fresh answer each time), as `@aikit/cache`'s `createLlmCache` does.
+   */
+  cacheSampling?: boolean
   /** Cache key builder (wire `@aikit/cache`'s `llmCacheKey` here). Default: SHA-256 of the sorted-key JSON params, scoped. */
   cacheKey?: LlmCacheKeyFn
   /** Metrics sink. Default none. */
