@@ -1,11 +1,21 @@
 import { createServer } from 'node:http'
 import { toExpress } from '@aikit/adapters/express'
-import { type Context, currentContext, InvalidOptionsError, type Middleware } from '@aikit/core'
+import {
+  type Context,
+  currentContext,
+  InvalidOptionsError,
+  type Middleware,
+  requireAsyncContext,
+} from '@aikit/core'
 import express from 'express'
 import express4 from 'express4'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ConformanceServer } from './conformance/cases.js'
 import { listen } from './conformance/listen.js'
+
+// These tests read currentContext() in handlers from the first request on: declare it, as the
+// kit's own readers (LLM wrappers, logger, Sentry) do when created (asyncContext 'auto').
+requireAsyncContext()
 
 const servers: ConformanceServer[] = []
 afterAll(async () => {

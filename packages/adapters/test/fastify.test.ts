@@ -1,7 +1,17 @@
 import { type AikitFastifyOptions, aikitFastify } from '@aikit/adapters/fastify'
-import { type Context, currentContext, InvalidOptionsError, type Middleware } from '@aikit/core'
+import {
+  type Context,
+  currentContext,
+  InvalidOptionsError,
+  type Middleware,
+  requireAsyncContext,
+} from '@aikit/core'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
+
+// These tests read currentContext() in handlers from the first request on: declare it, as the
+// kit's own readers (LLM wrappers, logger, Sentry) do when created (asyncContext 'auto').
+requireAsyncContext()
 
 const apps: FastifyInstance[] = []
 afterAll(async () => {

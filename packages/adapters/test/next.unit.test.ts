@@ -11,9 +11,14 @@ import {
   currentContext,
   InvalidOptionsError,
   type Middleware,
+  requireAsyncContext,
 } from '@aikit/core'
 import { describe, expect, it } from 'vitest'
 import { aikitProxy, setRequestHeader, withAikit } from '../src/next/index.js'
+
+// These tests read currentContext() in handlers from the first request on: declare it, as the
+// kit's own readers (LLM wrappers, logger, Sentry) do when created (asyncContext 'auto').
+requireAsyncContext()
 
 const URL_BASE = 'http://127.0.0.1:3000'
 

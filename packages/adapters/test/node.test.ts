@@ -1,10 +1,20 @@
 import { once } from 'node:events'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { toNodeHandler } from '@aikit/adapters/node'
-import { type Context, currentContext, InvalidOptionsError, type Middleware } from '@aikit/core'
+import {
+  type Context,
+  currentContext,
+  InvalidOptionsError,
+  type Middleware,
+  requireAsyncContext,
+} from '@aikit/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ConformanceServer } from './conformance/cases.js'
 import { listen } from './conformance/listen.js'
+
+// These tests read currentContext() in handlers from the first request on: declare it, as the
+// kit's own readers (LLM wrappers, logger, Sentry) do when created (asyncContext 'auto').
+requireAsyncContext()
 
 const servers: ConformanceServer[] = []
 afterAll(async () => {

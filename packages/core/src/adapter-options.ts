@@ -24,12 +24,14 @@ export interface AdapterOptions {
   onError?: (error: unknown, ctx: Context) => void
   /**
    * Run each request inside an AsyncLocalStorage scope so that `currentContext()` works (the LLM
-   * wrappers and loggers use it). On Node 20 AsyncLocalStorage enables promise hooks for the whole
-   * process, which costs several microseconds per request; set `false` only if nothing you use
-   * calls `currentContext()`. Node 24 does not have that cost.
-   * @default true
+   * wrappers, the logger and Sentry use it). On Node 20 AsyncLocalStorage enables promise hooks for
+   * the whole process, which costs several microseconds per request (Node 24 does not have that
+   * cost). `'auto'`: scope requests on Node 24+ and edge runtimes always, and on Node 20 once
+   * something has declared that it reads the context (`requireAsyncContext()`, which the kit's
+   * parts call when created, and any `currentContext()` call). `true` always, `false` never.
+   * @default 'auto'
    */
-  asyncContext?: boolean
+  asyncContext?: boolean | 'auto'
 }
 
 /** Validated, compiled adapter options. */
@@ -38,7 +40,7 @@ export interface ResolvedAdapterOptions {
   maxBodyBytes: number
   maxJsonDepth: number
   onError: ((error: unknown, ctx: Context) => void) | undefined
-  asyncContext: boolean
+  asyncContext: boolean | 'auto'
 }
 
 function positiveInt(field: string, value: unknown, fallback: number, max: number): number {
@@ -56,11 +58,15 @@ export function resolveAdapterOptions(options: AdapterOptions | undefined): Reso
   if (o.onError !== undefined && typeof o.onError !== 'function') {
     throw new InvalidOptionsError('onError', 'must be a function')
   }
-  if (o.asyncContext !== undefined && typeof o.asyncContext !== 'boolean') {
-    throw new InvalidOptionsError('asyncContext', 'must be a boolean')
+  if (
+    o.asyncContext !== undefined &&
+    o.asyncContext !== 'auto' &&
+    typeof o.asyncContext !== 'boolean'
+  ) {
+    throw new InvalidOptionsError('asyncContext', "must be a boolean or 'auto'")
   }
   return {
-    asyncContext: o.asyncContext ?? true,
+    asyncContext: o.asyncContext ?? 'auto',
     resolveIp: createIpResolver(o.trustProxy),
     maxBodyBytes: positiveInt('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 2 ** 31 - 1),
     maxJsonDepth: positiveInt('maxJsonDepth', o.maxJsonDepth, DEFAULT_MAX_JSON_DEPTH, 10_000),

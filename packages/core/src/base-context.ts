@@ -6,6 +6,7 @@
  * Everything costly (signal, finished promise, IP, body) is created on first use.
  */
 import type { ResolvedAdapterOptions } from './adapter-options.js'
+import { asyncContextRequested } from './current-context.js'
 import { AikitError, isAikitError } from './errors.js'
 import { COOKIE_SEPARATOR } from './header-merge.js'
 import { assertJsonContentType, parseJsonBody } from './json-body.js'
@@ -75,7 +76,8 @@ export abstract class BaseContext implements Context, Lifecycle {
 
   /** Whether requests run inside the AsyncLocalStorage scope (`currentContext()`). */
   get asyncContext(): boolean {
-    return this.options.asyncContext
+    const option = this.options.asyncContext
+    return option === 'auto' ? asyncContextRequested() : option
   }
 
   /**

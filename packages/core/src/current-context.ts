@@ -38,8 +38,40 @@ function storage(): Storage | null {
   return s
 }
 
-/** The Context of the request running now, or undefined outside a request (or where the runtime has no AsyncLocalStorage). */
+// Set once anything in the process reads the context; shared by every loaded copy of the package.
+const DEMAND_KEY = Symbol.for('@aikit/core.context-demand')
+
+// Node 24 keeps the context in AsyncContextFrame, which costs next to nothing per request; Node 20
+// implements AsyncLocalStorage with promise hooks, a cost on every promise of the process once a
+// scope is entered. Runtimes without `process` (edge) have their own cheap storage.
+const cheapStorage = (() => {
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions
+    ?.node
+  return node === undefined || Number.parseInt(node, 10) >= 24
+})()
+
+/**
+ * Declares that code in this process reads `currentContext()`, so adapters whose `asyncContext`
+ * option is `'auto'` (the default) run each request in its AsyncLocalStorage scope. The kit's
+ * parts that read the context (LLM wrappers, the logger, Sentry) call it when they are created;
+ * call it at startup if your own code reads `currentContext()` and none of them is in use.
+ */
+export function requireAsyncContext(): void {
+  ;(globalThis as Record<symbol, unknown>)[DEMAND_KEY] = true
+}
+
+/** Whether `'auto'` adapters scope requests: the runtime's storage is cheap, or something needs it. */
+export function asyncContextRequested(): boolean {
+  return cheapStorage || (globalThis as Record<symbol, unknown>)[DEMAND_KEY] === true
+}
+
+/**
+ * The Context of the request running now, or undefined outside a request (or where the runtime has
+ * no AsyncLocalStorage). Reading it also declares the need (`requireAsyncContext()`), so with the
+ * adapters' `asyncContext: 'auto'` on Node 20 the requests that start afterwards are scoped.
+ */
 export function currentContext(): Context | undefined {
+  requireAsyncContext()
   return storage()?.getStore()
 }
 

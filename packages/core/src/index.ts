@@ -3,7 +3,7 @@
  * The middleware protocol every AI Kit package and adapter shares. Edge-safe: no `node:` import.
  */
 export { compose } from './compose.js'
-export { currentContext } from './current-context.js'
+export { currentContext, requireAsyncContext } from './current-context.js'
 export {
   AikitError,
   type ErrorBody,

@@ -1,6 +1,10 @@
-import { compose, currentContext, type Middleware } from '@aikit/core'
+import { compose, currentContext, type Middleware, requireAsyncContext } from '@aikit/core'
 import { describe, expect, it } from 'vitest'
 import { TestContext } from './test-context.js'
+
+// These tests read currentContext() in handlers from the first request on: declare it, as the
+// kit's own readers (LLM wrappers, logger, Sentry) do when created (asyncContext 'auto').
+requireAsyncContext()
 
 describe('Context lifecycle', () => {
   it('adds headers set before next() to the route response; the route header wins', async () => {

@@ -22,12 +22,14 @@ describe('public exports', () => {
       'luaArg',
       'luaToString',
       'memoryStore',
+      'requireAsyncContext',
     ])
   })
 
   it('@aikit/core/adapter', async () => {
     expect(Object.keys(await import('@aikit/core/adapter')).sort()).toEqual([
       'BaseContext',
+      'asyncContextRequested',
       'combineHeader',
       'createIpResolver',
       'errorResponse',

@@ -21,6 +21,7 @@ import {
 } from '@aikit/core'
 import {
   type AdapterOptions,
+  asyncContextRequested,
   type PendingResponse,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
@@ -188,13 +189,15 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
 
   // Route handlers run inside the request's AsyncLocalStorage scope even when Fastify resumes
   // them from a stream event (body parsing), so `currentContext()` works in every handler.
+  const scopes = (): boolean =>
+    resolved.asyncContext === 'auto' ? asyncContextRequested() : resolved.asyncContext
   fastify.addHook('onRoute', (route) => {
     const handler = route.handler
     route.handler = function aikitScopedHandler(this: FastifyInstance, request, reply) {
       const ctx = request.aikit
       // Already inside the request's scope (no body to parse: Fastify called us synchronously
       // from the chain's next()), or scoping is off: no second scope needed.
-      if (ctx === null || ctx === undefined || !resolved.asyncContext || currentContext() === ctx) {
+      if (ctx === null || ctx === undefined || !scopes() || currentContext() === ctx) {
         return handler.call(this, request, reply)
       }
       return runWithContext(ctx, () => handler.call(this, request, reply))

@@ -2,7 +2,7 @@
  * @module options
  * Validation of the wrapper options, once, at wrap time; defaults live here beside the checks.
  */
-import { InvalidOptionsError } from '@aikit/core'
+import { InvalidOptionsError, requireAsyncContext } from '@aikit/core'
 import { defaultPriceTable, type PriceTable } from '@aikit/cost'
 import { defaultCacheKey } from './cache-key.js'
 import type { LlmCacheKeyFn, WrapOptions } from './types.js'
@@ -70,6 +70,8 @@ export function resolveOptions(options: WrapOptions | undefined): ResolvedOption
       throw new InvalidOptionsError(field, 'must be a boolean')
     }
   }
+  // Calls read the running request's subject, id and disconnect signal from its context.
+  requireAsyncContext()
   const maxOut = o.defaultMaxOutputTokens ?? DEFAULTS.defaultMaxOutputTokens
   if (!Number.isSafeInteger(maxOut) || maxOut < 1) {
     throw new InvalidOptionsError('defaultMaxOutputTokens', 'must be a positive integer')

@@ -6,7 +6,7 @@
  * `route` and `subject` from AsyncLocalStorage, LLM wrapper lines included.
  */
 import type { Writable } from 'node:stream'
-import { currentContext, InvalidOptionsError } from '@aikit/core'
+import { currentContext, InvalidOptionsError, requireAsyncContext } from '@aikit/core'
 import { redact as defaultRedact, type Redactor } from '@aikit/security'
 import winston from 'winston'
 import { routeOf } from '../route.js'
@@ -92,6 +92,7 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  requireAsyncContext() // lines carry the running request's id, route and subject
   const envLevel = process.env.LOG_LEVEL
   const level = options.level ?? (envLevel !== undefined && envLevel !== '' ? envLevel : 'info')
   if (!LEVELS.includes(level)) {

@@ -6,7 +6,7 @@
  * request id, route, provider and model, and idempotent: a second call (hot reload, two copies of
  * this package) returns the first client and registers nothing twice.
  */
-import { currentContext, InvalidOptionsError } from '@aikit/core'
+import { currentContext, InvalidOptionsError, requireAsyncContext } from '@aikit/core'
 import { redact as defaultRedact, type Redactor } from '@aikit/security'
 import * as SentryNode from '@sentry/node'
 import { routeOf } from '../route.js'
@@ -97,6 +97,7 @@ export function initSentry(options: SentryOptions): ReturnType<SentryModule['get
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  requireAsyncContext() // events are tagged with the running request's id and route
   const {
     dsn,
     environment = process.env.NODE_ENV || 'production',

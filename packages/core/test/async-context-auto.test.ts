@@ -1,0 +1,64 @@
+// asyncContext 'auto' (the default): requests run in the AsyncLocalStorage scope on Node 24+, and
+// on Node 20 only once something declared that it reads currentContext(). This file never calls
+// requireAsyncContext() before its first assertions (each test file runs in its own process).
+import { currentContext, type Middleware, requireAsyncContext } from '@aikit/core'
+import { asyncContextRequested } from '@aikit/core/adapter'
+import { describe, expect, it } from 'vitest'
+import { TestContext } from './test-context.js'
+
+const nodeMajor = Number.parseInt(process.versions.node, 10)
+
+/** The running context read straight from the storage: currentContext() would declare the need. */
+const peek = (): unknown => {
+  const storage = (globalThis as Record<symbol, { getStore(): unknown } | undefined>)[
+    Symbol.for('@aikit/core.context-storage')
+  ]
+  return storage?.getStore()
+}
+
+const seen = async (options?: { asyncContext?: boolean | 'auto' }) => {
+  const ctx = new TestContext(options ? { options } : {})
+  let inside: unknown = 'unset'
+  const read: Middleware = async (_c, next) => {
+    await Promise.resolve()
+    inside = peek()
+    await next()
+  }
+  await ctx.run(read)
+  return { ctx, inside }
+}
+
+describe("asyncContext 'auto'", () => {
+  it.runIf(nodeMajor < 24)(
+    'on Node 20 a request is not scoped until something requires the context, then it is',
+    async () => {
+      expect(asyncContextRequested()).toBe(false)
+      const before = await seen()
+      expect(before.inside).toBeUndefined()
+
+      requireAsyncContext() // what wrapAnthropic(), createLogger() and initSentry() do
+      expect(asyncContextRequested()).toBe(true)
+      const after = await seen()
+      expect(after.inside).toBe(after.ctx)
+    }
+  )
+
+  it.runIf(nodeMajor >= 24)('on Node 24+ every request is scoped from the start', async () => {
+    expect(asyncContextRequested()).toBe(true)
+    const { ctx, inside } = await seen()
+    expect(inside).toBe(ctx)
+  })
+
+  it('true always scopes and false never does, whatever was declared', async () => {
+    const on = await seen({ asyncContext: true })
+    expect(on.inside).toBe(on.ctx)
+    requireAsyncContext()
+    const off = await seen({ asyncContext: false })
+    expect(off.inside).toBeUndefined()
+  })
+
+  it('reading currentContext() declares the need (later requests are scoped)', async () => {
+    currentContext()
+    expect(asyncContextRequested()).toBe(true)
+  })
+})
