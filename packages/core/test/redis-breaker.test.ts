@@ -1,3 +1,5 @@
+import { once } from 'node:events'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { InvalidOptionsError, StoreTimeoutError, StoreUnavailableError } from '@aikit/core'
 import { circuitBreaker, withTimeout } from '@aikit/core/redis'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -156,10 +158,34 @@ describe('withTimeout', () => {
     vi.useFakeTimers()
     const never = new Promise<string>(() => {})
     const result = withTimeout(never, 50, 'redis GET').catch((e: unknown) => e)
-    await vi.advanceTimersByTimeAsync(50)
+    await vi.advanceTimersByTimeAsync(51) // the timer, then the turn of the event loop it waits
     const error = await result
     expect(error).toBeInstanceOf(StoreTimeoutError)
     expect(error).toMatchObject({ code: 'STORE_TIMEOUT', timeoutMs: 50 })
+  })
+
+  it('lets a reply already waiting in the socket win when the process was busy past the timeout', async () => {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const accepted = once(server, 'connection') as Promise<[Socket]>
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1')
+    const [[peer]] = await Promise.all([accepted, once(client, 'connect')])
+    try {
+      const reply = new Promise<string>((resolve) =>
+        client.once('data', (d: Buffer) => resolve(d.toString()))
+      )
+      const bounded = withTimeout(reply, 20, 'redis PING')
+      peer.write('PONG') // over loopback: in the client's socket buffer right away
+      const until = Date.now() + 120
+      while (Date.now() < until) {
+        // Busy, as under a burst of requests: the 20 ms timer is due before the socket is read.
+      }
+      await expect(bounded).resolves.toBe('PONG')
+    } finally {
+      client.destroy()
+      peer.destroy()
+      server.close()
+    }
   })
 
   it('clears its timer when the promise settles first', async () => {
