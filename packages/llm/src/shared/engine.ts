@@ -144,7 +144,10 @@ export function interceptCreate(
     }
   }
 
-  /** Charges the call: the reservation's settle when there is one, else the price table (metrics only). */
+  /**
+   * Charges the call: the reservation's settle when there is one, else the price table (metrics
+   * only). Never throws: `undefined` when nothing could be priced or the settle failed.
+   */
   const charge = async (
     call: Call,
     reservation: Reservation | undefined,
@@ -152,9 +155,15 @@ export function interceptCreate(
     model: string
   ): Promise<number | undefined> => {
     if (reservation) {
-      // No usage reported: charge the held worst case, never $0.
-      const outcome = await reservation.settle(usage ?? reservation.amountMicros, { model })
-      return outcome.chargedMicros
+      try {
+        // No usage reported: charge the held worst case, never $0.
+        const outcome = await reservation.settle(usage ?? reservation.amountMicros, { model })
+        return outcome.chargedMicros
+      } catch {
+        // The store is down: the caller already has the answer (failing now would make them ask,
+        // and pay the provider, again). The hold keeps the worst case until its TTL lapses.
+        return undefined
+      }
     }
     if (!usage) return undefined
     try {
@@ -266,12 +275,7 @@ export function interceptCreate(
       onEnd()
       const whole =
         end.kind === 'done' && !sdkStream.controller.signal.aborted && spec.streamComplete(recorded)
-      let costMicros: number | undefined
-      try {
-        costMicros = await charge(call, reservation, usage.usage, usage.model || call.model)
-      } catch {
-        // The settle failed (store down): the hold lapses by its TTL; the caller already has the answer.
-      }
+      const costMicros = await charge(call, reservation, usage.usage, usage.model || call.model)
       const error = end.kind === 'error' ? end.error : undefined
       recordCall(call, {
         usage: usage.usage,
