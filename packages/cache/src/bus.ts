@@ -19,11 +19,17 @@ export interface BusSubscriber {
   off(event: 'message', listener: (channel: string, message: string) => void): unknown
 }
 
+/** The connection the bus makes with `client.duplicate()`: its errors are the bus's to handle. */
+type OwnedSubscriber = BusSubscriber & {
+  quit?(): Promise<unknown>
+  on(event: 'error', listener: (error: unknown) => void): unknown
+}
+
 /** Bus option: two connections (a subscribed ioredis connection cannot publish), or one to `duplicate()`. */
 export type BusOption =
   | { publisher: BusPublisher; subscriber: BusSubscriber; channel?: string }
   | {
-      client: BusPublisher & { duplicate(): BusSubscriber & { quit?(): Promise<unknown> } }
+      client: BusPublisher & { duplicate(): OwnedSubscriber }
       channel?: string
     }
 
@@ -87,7 +93,11 @@ export function connectBus(
   let owned = false
   if ('client' in option) {
     publisher = option.client
-    subscriber = option.client.duplicate()
+    const own = option.client.duplicate()
+    // Without a listener, ioredis prints every failed reconnect of this connection as an
+    // unhandled 'error' event during an outage; here they count as bus errors instead.
+    own.on('error', onError)
+    subscriber = own
     owned = true
   } else {
     publisher = option.publisher

@@ -123,6 +123,29 @@ describe('store tier (real Redis)', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it('bus: { client } handles the errors of the connection it duplicated (no unhandled error event)', async () => {
+    const client = server.client({ maxRetriesPerRequest: 1 })
+    await whenReady(client)
+    const duplicate = client.duplicate.bind(client)
+    let owned: ReturnType<typeof duplicate> | undefined
+    client.duplicate = (...args: Parameters<typeof duplicate>) => {
+      owned = duplicate(...args)
+      return owned
+    }
+    const cache = createCache({
+      store: redisStore(client, { prefix: `t${runId}`, commandTimeoutMs: 2000 }),
+      namespace: 'dup-errors',
+      bus: { client, channel: `dup-errors${runId}` },
+    })
+    const errors: unknown[] = []
+    cache.on('error', (info) => errors.push(info))
+    expect(owned?.listenerCount('error')).toBeGreaterThan(0)
+    owned?.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:1')) // as during an outage
+    expect(errors).toEqual([{ source: 'bus', error: expect.any(Error) }])
+    expect(cache.stats().busErrors).toBe(1)
+    await cache.close()
+  })
+
   it('a tag invalidated on one instance is a miss in the store tier for another (no bus)', async () => {
     const a = await instance({}, false)
     await a.set('tagged', 'x', { tags: ['team:7'] })
