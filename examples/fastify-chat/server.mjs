@@ -1,0 +1,16 @@
+// `node server.mjs`: PORT (default 3000) and HOST (default 127.0.0.1) from the environment.
+import { createChatKit } from '@aikit/example-chat-kit'
+import { gracefulShutdown } from '@aikit/observability'
+import { buildApp } from './app.mjs'
+
+const kit = createChatKit(process.env)
+const host = process.env.HOST ?? '127.0.0.1'
+const app = await buildApp(kit)
+const url = await app.listen({ port: kit.config.PORT, host })
+kit.logger.info('fastify chat listening', {
+  url,
+  model: kit.fakeModel ? 'fake (no ANTHROPIC_API_KEY)' : kit.config.ANTHROPIC_MODEL,
+  stores: kit.redis ? 'redis' : 'memory',
+})
+// SIGTERM/SIGINT: readiness fails, in-flight answers finish, then Redis is closed.
+gracefulShutdown(app.server, { health: kit.middleware.health, onShutdown: () => kit.close() })

@@ -1,0 +1,147 @@
+/**
+ * @module checks/http
+ * What the HTTP layer lets through: CORS, rate limits, which proxies are trusted.
+ */
+import type { Check } from '../types.js'
+import { fail, failInProduction, invalidSection, pass, warn } from './item.js'
+
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/
+
+/** An origin string that is not HTTPS and not the developer's own machine. */
+function plainHttp(origin: string): boolean {
+  if (!origin.startsWith('http://')) return false
+  const host = origin.slice('http://'.length).split(/[:/]/)[0] ?? ''
+  return !LOOPBACK_HOST.test(host)
+}
+
+export const corsCheck: Check = (facts) => {
+  const id = 'cors'
+  const title = 'CORS'
+  const invalid = invalidSection(facts, 'cors', id, title)
+  if (invalid) return invalid
+  const fromConfig = facts.config.cors
+  const fromEnv = facts.env.CORS_ORIGIN?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  if (fromConfig === false || (fromConfig === undefined && fromEnv === undefined)) {
+    return pass(id, title, 'not enabled: browsers allow same-origin requests only')
+  }
+  const origin = fromConfig?.origin ?? fromEnv!
+  const credentials = fromConfig?.credentials ?? false
+  if (typeof origin === 'function') {
+    return pass(id, title, 'origin decided by a function (not checked)')
+  }
+  const list = Array.isArray(origin) ? origin : [origin]
+  const strings = list.filter((o): o is string => typeof o === 'string')
+  const wildcard = origin === true || strings.includes('*')
+  if (wildcard && credentials) {
+    return fail(
+      id,
+      title,
+      "any origin ('*' or true) with credentials: true lets every site read your users' data",
+      "list exact origins: cors({ origin: ['https://app.example.com'], credentials: true })"
+    )
+  }
+  if (strings.includes('null')) {
+    return fail(
+      id,
+      title,
+      "origin 'null' is allowed (sandboxed iframes and file: pages of any site send it)",
+      "remove 'null' from the allowed origins"
+    )
+  }
+  if (wildcard) {
+    return facts.production
+      ? warn(
+          id,
+          title,
+          "any origin ('*') may call the API from a browser",
+          'list the origins of your front ends unless the API is public by design'
+        )
+      : pass(id, title, "any origin ('*'), without credentials")
+  }
+  const insecure = strings.filter(plainHttp)
+  if (facts.production && insecure.length > 0) {
+    return warn(
+      id,
+      title,
+      `${insecure.length} allowed origin(s) use plain http://`,
+      'allow only https:// origins in production'
+    )
+  }
+  return pass(
+    id,
+    title,
+    `${list.length} allowed origin(s)${credentials ? ', with credentials' : ''}`
+  )
+}
+
+export const rateLimitCheck: Check = (facts) => {
+  const id = 'rate-limit'
+  const title = 'rate limit'
+  const invalid = invalidSection(facts, 'rateLimit', id, title)
+  if (invalid) return invalid
+  const rl = facts.config.rateLimit
+  if (rl === undefined || rl === false) {
+    return failInProduction(
+      facts,
+      id,
+      title,
+      'no rate limit configured: one client can exhaust your LLM quota and budget',
+      "mount rateLimit({ limits: [{ limit: 60, window: '1m' }] }) and declare it in aikit.config"
+    )
+  }
+  if (rl.dryRun === true && facts.production) {
+    return warn(
+      id,
+      title,
+      'dryRun: true never denies a request',
+      'remove dryRun once the limits are tuned'
+    )
+  }
+  const what =
+    rl.tiers !== undefined
+      ? `${Object.keys(rl.tiers).length} tier(s)`
+      : rl.limits !== undefined
+        ? `${rl.limits.length} limit(s)`
+        : 'a limiter'
+  return pass(id, title, `configured (${what})`)
+}
+
+/** Values that trust every hop: any client could then choose its own IP. */
+const TRUST_ALL = new Set(['true', '*', 'all', '0.0.0.0/0', '::/0'])
+
+export const trustProxyCheck: Check = (facts) => {
+  const id = 'trust-proxy'
+  const title = 'trusted proxies'
+  const invalid = invalidSection(facts, 'trustProxy', id, title)
+  if (invalid) return invalid
+  const value = facts.config.trustProxy ?? facts.env.TRUST_PROXY ?? false
+  const items =
+    typeof value === 'string'
+      ? value.split(',').map((s) => s.trim().toLowerCase())
+      : Array.isArray(value)
+        ? value.map((s) => s.trim().toLowerCase())
+        : []
+  if (value === true || items.some((i) => TRUST_ALL.has(i))) {
+    return fail(
+      id,
+      title,
+      'every hop is trusted: any client can set X-Forwarded-For and pick its own IP (per-IP limits are bypassed)',
+      'set TRUST_PROXY to the number of proxies in front of the app (1 behind one load balancer) or their CIDRs'
+    )
+  }
+  if (
+    value === false ||
+    value === 0 ||
+    items.every((i) => i === '' || i === 'false' || i === '0')
+  ) {
+    return pass(
+      id,
+      title,
+      'off: the socket address is the client IP (behind a load balancer, set the hop count)'
+    )
+  }
+  if (typeof value === 'number') return pass(id, title, `${value} hop(s) trusted`)
+  return pass(id, title, `${items.length} proxy address range(s) trusted`)
+}

@@ -1,0 +1,101 @@
+/**
+ * @module checks/operations
+ * Running it: log level, error tracking, the metrics endpoint's token, the spending budget.
+ */
+import type { Check } from '../types.js'
+import { fail, invalidSection, pass, warn } from './item.js'
+
+/** Levels that log request payloads and prompts, and flood the log pipeline. */
+const NOISY = new Set(['debug', 'silly'])
+
+export const logLevelCheck: Check = (facts) => {
+  const id = 'log-level'
+  const title = 'log level'
+  const level = facts.config.logLevel ?? facts.env.LOG_LEVEL?.trim().toLowerCase() ?? 'info'
+  const source = facts.config.logLevel !== undefined ? 'config logLevel' : 'LOG_LEVEL'
+  if (facts.production && NOISY.has(level)) {
+    return fail(
+      id,
+      title,
+      `${source} is '${level}' in production: payloads and prompts reach the logs`,
+      'set LOG_LEVEL=info (or warn) in production'
+    )
+  }
+  return pass(id, title, `'${level}'`)
+}
+
+/**
+ * Missing error tracking is a WARN, not a FAIL: the app may report errors through another tool
+ * the doctor cannot see. `sentry: false` in the configuration records that decision (PASS).
+ */
+export const errorTrackingCheck: Check = (facts) => {
+  const id = 'error-tracking'
+  const title = 'error tracking'
+  const invalid = invalidSection(facts, 'sentry', id, title)
+  if (invalid) return invalid
+  const sentry = facts.config.sentry
+  if (sentry === false) return pass(id, title, 'Sentry off in config (errors tracked elsewhere)')
+  if (sentry?.dsn !== undefined || facts.env.SENTRY_DSN !== undefined) {
+    return pass(id, title, 'Sentry DSN set')
+  }
+  if (!facts.production) return pass(id, title, 'SENTRY_DSN unset (checked in production only)')
+  return warn(
+    id,
+    title,
+    'SENTRY_DSN unset: errors in production go unnoticed',
+    'set SENTRY_DSN and call initSentry() (@aikit/observability/sentry), or set sentry: false if another tool reports errors'
+  )
+}
+
+/** `metricsHandler` refuses shorter tokens. */
+const MIN_TOKEN_LENGTH = 16
+
+export const metricsTokenCheck: Check = (facts) => {
+  const id = 'metrics-token'
+  const title = 'metrics endpoint'
+  const invalid = invalidSection(facts, 'metrics', id, title)
+  if (invalid) return invalid
+  if (facts.config.metrics === false) return pass(id, title, 'no /metrics endpoint (config)')
+  const token = facts.env.METRICS_TOKEN
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    return fail(
+      id,
+      title,
+      `METRICS_TOKEN is shorter than ${MIN_TOKEN_LENGTH} characters (metricsHandler refuses it)`,
+      'use a random token of 32+ characters, e.g. openssl rand -hex 32'
+    )
+  }
+  if (token !== undefined) return pass(id, title, 'METRICS_TOKEN set')
+  if (!facts.production) return pass(id, title, 'METRICS_TOKEN unset (checked in production only)')
+  return warn(
+    id,
+    title,
+    'METRICS_TOKEN unset: /metrics (routes, models, spend) is open to anyone who reaches the port',
+    'set METRICS_TOKEN and pass it: metricsHandler(metrics, { token }); or keep /metrics on a private network'
+  )
+}
+
+export const budgetCheck: Check = (facts) => {
+  const id = 'budget'
+  const title = 'spending budget'
+  const invalid = invalidSection(facts, 'budget', id, title)
+  if (invalid) return invalid
+  const budget = facts.config.budget
+  if (budget === undefined || budget === false) {
+    return warn(
+      id,
+      title,
+      'no budget: one user (or a leaked session) can spend without limit',
+      "createBudget({ limits: [{ period: 'day', usd: 5 }] }), pass it to wrapAnthropic/wrapOpenAI, declare it in aikit.config"
+    )
+  }
+  if (budget.mode === 'soft') {
+    return warn(
+      id,
+      title,
+      "mode 'soft' only warns, it never stops spending",
+      "use mode: 'hard' (the default)"
+    )
+  }
+  return pass(id, title, 'configured')
+}

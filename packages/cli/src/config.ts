@@ -1,0 +1,209 @@
+/**
+ * @module config
+ * The schema of `aikit.config.mjs`: a plain object describing how the app configures the kit, so
+ * the doctor can check what the environment alone cannot show (CORS, rate limits, budgets...).
+ * Section names are strict (a typo such as `ratelimit` is reported); inside a section, unknown
+ * keys are allowed, so the app may export the very options it passes to the kit.
+ */
+import { LOG_LEVELS } from '@aikit/core/env'
+import { z } from 'zod'
+
+const isFunction = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function'
+const fn = z.custom<(...args: never[]) => unknown>(isFunction, { error: 'expected a function' })
+
+/** `'memory'` / `'redis'`, or a real `Store` (its `kind` is read). */
+const store = z.union(
+  [z.enum(['memory', 'redis']), z.looseObject({ kind: z.enum(['memory', 'redis']) })],
+  { error: "expected 'memory', 'redis' or a Store" }
+)
+
+const originItem = z.union([z.string(), z.instanceof(RegExp)], {
+  error: 'expected a string or a RegExp',
+})
+
+const cors = z.union(
+  [
+    z.literal(false),
+    z.looseObject({
+      origin: z.union([z.literal(true), originItem, z.array(originItem), fn], {
+        error: 'expected true, an origin, a list of origins or a function',
+      }),
+      credentials: z.boolean().optional(),
+    }),
+  ],
+  { error: 'expected false or { origin, credentials? }' }
+)
+
+const limit = z.looseObject({
+  limit: z.number().int().positive(),
+  window: z.union([z.number().positive(), z.string().min(1)], {
+    error: "expected milliseconds or a duration such as '1m'",
+  }),
+})
+
+const rateLimit = z.union(
+  [
+    z.literal(false),
+    z
+      .looseObject({
+        limits: z.array(limit).min(1).optional(),
+        tiers: z.record(z.string(), z.array(limit).min(1)).optional(),
+        limiter: z.unknown().optional(),
+        store: store.optional(),
+        dryRun: z.boolean().optional(),
+      })
+      .refine((v) => v.limits !== undefined || v.tiers !== undefined || v.limiter !== undefined, {
+        error: 'needs `limits`, `tiers` or `limiter`',
+      }),
+  ],
+  { error: 'expected false or { limits | tiers | limiter, store? }' }
+)
+
+const budgetLimit = z.looseObject({
+  period: z.enum(['day', 'month', 'rolling']),
+  usd: z.number().positive().optional(),
+  micros: z.number().int().positive().optional(),
+})
+
+const budget = z.union(
+  [
+    z.literal(false),
+    z.looseObject({
+      limits: z.union([z.array(budgetLimit).min(1), fn], {
+        error: 'expected a list of { period, usd | micros } or a function',
+      }),
+      store: store.optional(),
+      mode: z.enum(['hard', 'soft']).optional(),
+    }),
+  ],
+  { error: 'expected false or { limits, store?, mode? }' }
+)
+
+const cache = z.union([z.literal(false), z.looseObject({ store: store.optional() })], {
+  error: 'expected false or { store? }',
+})
+
+const sentry = z.union([z.literal(false), z.looseObject({ dsn: z.url().optional() })], {
+  error: 'expected false or { dsn? }',
+})
+
+const metrics = z.union([z.boolean(), z.looseObject({ path: z.string().optional() })], {
+  error: 'expected a boolean or { path? }',
+})
+
+const trustProxy = z.union(
+  [z.boolean(), z.number().int().min(0), z.string(), z.array(z.string())],
+  { error: 'expected false, a hop count, or CIDRs' }
+)
+
+/**
+ * The kit configuration `aikit doctor --config` reads. Every field is optional; a section set to
+ * `false` says "deliberately off".
+ */
+export const doctorConfigSchema = z.strictObject({
+  /** The `cors()` options, or `false` (no CORS: same-origin only). Default: `CORS_ORIGIN`. */
+  cors: cors.optional(),
+  /** The `rateLimit()` options (`store` as `'memory' | 'redis'` or the Store), or `false`. */
+  rateLimit: rateLimit.optional(),
+  /** The `createBudget()` options, or `false`. */
+  budget: budget.optional(),
+  /** The `createCache()` options (only `store` is read), or `false`. */
+  cache: cache.optional(),
+  /** The logger's level. Default: `LOG_LEVEL`, else `'info'`. */
+  logLevel: z.enum(LOG_LEVELS).optional(),
+  /** `initSentry()` options, or `false` when errors are tracked by something else. Default: `SENTRY_DSN`. */
+  sentry: sentry.optional(),
+  /** Whether the app serves `/metrics` (`metricsHandler`). Default: `true`. */
+  metrics: metrics.optional(),
+  /** The adapters' `trustProxy`. Default: `TRUST_PROXY`, else `false`. */
+  trustProxy: trustProxy.optional(),
+  /** How many instances (processes, pods) serve the app. Default: `1`. */
+  instances: z.number().int().min(1).optional(),
+  /** Names the bundler ships to the browser. Default: `['NEXT_PUBLIC_']`. */
+  publicPrefixes: z.array(z.string().min(1)).optional(),
+  /** Public variables allowed to hold a random-looking value. Default: `[]`. */
+  allowPublic: z.array(z.string().min(1)).optional(),
+})
+
+/** A valid kit configuration. */
+export type DoctorConfig = z.output<typeof doctorConfigSchema>
+
+/** The configuration split into its valid part and its problems. */
+export interface ParsedConfig {
+  readonly config: DoctorConfig
+  readonly invalidFields: ReadonlySet<string>
+  readonly problems: readonly string[]
+}
+
+/**
+ * Validates `raw` against `doctorConfigSchema`. Each problem names its field
+ * (`cors.credentials: expected boolean`); the fields that are wrong are dropped, so the other
+ * checks still run on the rest.
+ */
+export function parseConfig(raw: unknown): ParsedConfig {
+  if (raw === undefined) return { config: {}, invalidFields: new Set(), problems: [] }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { config: {}, invalidFields: new Set(), problems: ['(root): expected an object'] }
+  }
+  const first = doctorConfigSchema.safeParse(raw)
+  if (first.success) return { config: first.data, invalidFields: new Set(), problems: [] }
+
+  const invalidFields = new Set<string>()
+  const problems: string[] = []
+  for (const issue of first.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) problems.push(`${key}: unknown field`)
+      continue
+    }
+    const top = issue.path[0]
+    if (top !== undefined) invalidFields.add(String(top))
+    for (const { path, reason } of flatten(issue, [])) {
+      problems.push(`${path.map(String).join('.') || '(root)'}: ${reason}`)
+    }
+  }
+  const known = new Set(Object.keys(doctorConfigSchema.shape))
+  const rest = Object.fromEntries(
+    Object.entries(raw).filter(([k]) => known.has(k) && !invalidFields.has(k))
+  )
+  const second = doctorConfigSchema.safeParse(rest)
+  return { config: second.success ? second.data : {}, invalidFields, problems }
+}
+
+type Issue = z.core.$ZodIssue
+type Path = readonly PropertyKey[]
+
+/** A union's own message is vague; the branch whose type matched says what is wrong inside it. */
+function flatten(issue: Issue, prefix: Path): { path: Path; reason: string }[] {
+  const path = [...prefix, ...issue.path]
+  if (issue.code === 'invalid_union') {
+    // A branch failing at its root is a branch of another type; the one that failed deeper is
+    // the one the value was meant for.
+    const typeMismatch = (e: Issue): boolean =>
+      e.path.length === 0 &&
+      (e.code === 'invalid_type' ||
+        e.code === 'invalid_value' ||
+        e.code === 'custom' ||
+        (e.code === 'invalid_union' && e.errors.every((errs) => errs.every(typeMismatch))))
+    const branch = issue.errors.find((errs) => errs.length > 0 && !errs.every(typeMismatch))
+    if (branch !== undefined) return branch.flatMap((e) => flatten(e, path))
+  }
+  return [{ path, reason: describe(issue) }]
+}
+
+/** The reason of one issue, never quoting the value that failed. */
+function describe(issue: Issue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
+    case 'too_small':
+      return `too small (minimum ${String(issue.minimum)})`
+    case 'too_big':
+      return `too big (maximum ${String(issue.maximum)})`
+    case 'invalid_format':
+      return `expected a valid ${issue.format}`
+    default:
+      return issue.message
+  }
+}

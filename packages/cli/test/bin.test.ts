@@ -1,0 +1,144 @@
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { GOOD_CONFIG, GOOD_ENV, SECRET_VALUES } from './fixtures.js'
+
+const PKG = resolve(import.meta.dirname, '..')
+const BIN = join(PKG, 'dist/bin.js')
+let dir: string
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built `aikit` bin as a user would, with exactly `env` as its environment. */
+function aikit(args: string[], env: Record<string, string> = {}, cwd = dir): Promise<Run> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: 'pipe' })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString()
+    })
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString()
+    })
+    child.on('error', reject)
+    child.on('close', (code) => done({ code, stdout, stderr }))
+  })
+}
+
+const envFile = (env: Record<string, string>): string =>
+  Object.entries(env)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join('\n')
+
+const moduleOf = (config: unknown): string => `export default ${JSON.stringify(config)}\n`
+
+/** True when a source file changed after the last build (the DTS build takes seconds). */
+function distIsStale(): boolean {
+  if (!existsSync(BIN)) return true
+  const built = statSync(BIN).mtimeMs
+  const sources = readdirSync(join(PKG, 'src'), { recursive: true, encoding: 'utf8' })
+  return sources.some((f) => statSync(join(PKG, 'src', f)).mtimeMs > built)
+}
+
+beforeAll(() => {
+  // The bin imports @aikit/core from its dist, as a user's install would (the root `pnpm test`
+  // builds every package first).
+  if (distIsStale()) execFileSync('pnpm', ['--filter', '@aikit/cli', 'build'], { stdio: 'ignore' })
+  dir = mkdtempSync(join(tmpdir(), 'aikit-doctor-'))
+  writeFileSync(join(dir, 'good.env'), envFile(GOOD_ENV))
+  writeFileSync(join(dir, 'good.config.mjs'), moduleOf(GOOD_CONFIG))
+  writeFileSync(
+    join(dir, 'bad.config.mjs'),
+    moduleOf({ ...GOOD_CONFIG, cors: { origin: '*', credentials: true } })
+  )
+})
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('aikit doctor (the built bin, spawned)', () => {
+  it('exits 0 and prints the checklist when no item fails', async () => {
+    const r = await aikit(['doctor', '--env-file', 'good.env', '--config', 'good.config.mjs'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^STATUS\s+CHECK\s+FINDING\s+FIX/)
+    expect(r.stdout).toMatch(/^PASS\s+cors\s/m)
+    expect(r.stdout).toContain('0 FAIL, 0 WARN, 13 PASS')
+    for (const secret of SECRET_VALUES) expect(r.stdout + r.stderr).not.toContain(secret)
+  })
+
+  it('exits 1 on a failing item and names it, printing no secret value', async () => {
+    const leak = 'sk-ant-api03-LEAKEDINBUNDLE0123456789abc'
+    const r = await aikit(['doctor', '--env-file', 'good.env', '--config', 'bad.config.mjs'], {
+      NEXT_PUBLIC_ANTHROPIC_API_KEY: leak,
+    })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/^FAIL\s+cors\s/m)
+    expect(r.stdout).toMatch(/^FAIL\s+public-secrets\s+NEXT_PUBLIC_ANTHROPIC_API_KEY/m)
+    for (const secret of [...SECRET_VALUES, leak]) {
+      expect(r.stdout + r.stderr).not.toContain(secret)
+    }
+  })
+
+  it('--json prints { ok, items } with the same verdicts and no secret value', async () => {
+    const r = await aikit([
+      'doctor',
+      '--json',
+      '--env-file',
+      'good.env',
+      '--config',
+      'bad.config.mjs',
+    ])
+    expect(r.code).toBe(1)
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean
+      items: { id: string; status: string; fix?: string }[]
+    }
+    expect(report.ok).toBe(false)
+    expect(report.items.find((i) => i.id === 'cors')).toMatchObject({ status: 'FAIL' })
+    expect(report.items.filter((i) => i.status === 'FAIL').map((i) => i.id)).toEqual(['cors'])
+    for (const secret of SECRET_VALUES) expect(r.stdout).not.toContain(secret)
+  })
+
+  it('lets the environment win over --env-file, as node --env-file does', async () => {
+    writeFileSync(join(dir, 'debug.env'), envFile({ ...GOOD_ENV, LOG_LEVEL: 'debug' }))
+    const { logLevel: _, ...noLevel } = GOOD_CONFIG
+    writeFileSync(join(dir, 'no-level.config.mjs'), moduleOf(noLevel))
+    const args = ['doctor', '--json', '--env-file=debug.env', '--config', 'no-level.config.mjs']
+    const fromFile = await aikit(args)
+    expect(fromFile.code).toBe(1)
+    const overridden = await aikit(args, { LOG_LEVEL: 'warn' })
+    expect(overridden.code).toBe(0)
+  })
+
+  it('reads ./aikit.config.mjs when --config is not given', async () => {
+    const sub = mkdtempSync(join(dir, 'app-'))
+    writeFileSync(join(sub, 'aikit.config.mjs'), moduleOf(GOOD_CONFIG))
+    const withConfig = await aikit(['doctor', '--json'], GOOD_ENV, sub)
+    expect(withConfig.code).toBe(0)
+    const withoutConfig = await aikit(['doctor', '--json'], GOOD_ENV)
+    expect(withoutConfig.code).toBe(1) // no rate limit declared in production
+  })
+
+  it('exits 2 on bad usage or unreadable input, without a checklist', async () => {
+    const unknownFlag = await aikit(['doctor', '--colour'])
+    expect(unknownFlag.code).toBe(2)
+    expect(unknownFlag.stderr).toContain('Usage: aikit doctor')
+    const noCommand = await aikit([])
+    expect(noCommand.code).toBe(2)
+    const missingConfig = await aikit(['doctor', '--config', 'nope.config.mjs'])
+    expect(missingConfig.code).toBe(2)
+    expect(missingConfig.stderr).toContain('cannot find --config nope.config.mjs')
+    expect(missingConfig.stdout).toBe('')
+    const help = await aikit(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('Exit codes')
+  })
+})

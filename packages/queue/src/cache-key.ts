@@ -1,0 +1,37 @@
+/**
+ * @module cache-key
+ * The dedupe key of a job is the wrapped client's cache key: `llm:<api>:<scope>:<sha-256 of the
+ * params as JSON with sorted keys>` (the same default as `@aikit/llm`, so an identical request
+ * dedupes here and hits the cache there). The scope is the subject: another subject, another job.
+ */
+import { createHash } from 'node:crypto'
+import type { UsageApi } from '@aikit/cost'
+import type { LlmApi } from './types.js'
+
+/** Builds the cache key of a job's params (same signature as `@aikit/llm`'s `cacheKey` option). */
+export type LlmJobKeyFn = (
+  params: Readonly<Record<string, unknown>>,
+  info: { readonly scope: string; readonly api: string }
+) => string | Promise<string>
+
+/** JSON with object keys sorted at every level (`undefined` members dropped, as JSON does). */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`
+  const rec = value as Record<string, unknown>
+  const parts: string[] = []
+  for (const k of Object.keys(rec).sort()) {
+    if (rec[k] === undefined || typeof rec[k] === 'function') continue
+    parts.push(`${JSON.stringify(k)}:${stableStringify(rec[k])}`)
+  }
+  return `{${parts.join(',')}}`
+}
+
+/** `llm:<api>:<scope>:<sha-256 hex>`; the scope is URI-encoded so it cannot forge another prefix. */
+export const defaultJobKey: LlmJobKeyFn = (params, { scope, api }) =>
+  `llm:${api}:${encodeURIComponent(scope)}:${createHash('sha256').update(stableStringify(params)).digest('hex')}`
+
+/** The `@aikit/cost` / `@aikit/llm` name of an API. */
+export function usageApiOf(api: LlmApi): UsageApi {
+  return api === 'messages' ? 'anthropic' : api === 'chat' ? 'openai-chat' : 'openai-responses'
+}

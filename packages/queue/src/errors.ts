@@ -1,0 +1,34 @@
+/**
+ * @module errors
+ * Errors the queue raises. Provider errors reach `result()` as a `JobFailedError` carrying only
+ * client-safe fields (status, type, message), never headers or request bodies.
+ */
+import { AikitError } from '@aikit/core'
+
+/** 404: no such job (never enqueued, expired with its result, or not this subject's). */
+export class JobNotFoundError extends AikitError {
+  constructor() {
+    super('JOB_NOT_FOUND', 404, 'No such LLM job (unknown or expired)')
+  }
+}
+
+/** What a failed job reports: safe to send to a client. */
+export interface LlmJobError {
+  /** The provider's HTTP status, when the provider answered. */
+  readonly status?: number
+  /** A stable code: the AikitError code, the provider's error type, or `PROVIDER_ERROR`. */
+  readonly code: string
+  readonly message: string
+  /** Attempts made (1 = no retry). */
+  readonly attempts: number
+}
+
+/** 502: the job failed for good (a request error, or every attempt failed). */
+export class JobFailedError extends AikitError {
+  /** The job's error as recorded by the worker. */
+  readonly jobError: LlmJobError
+  constructor(jobError: LlmJobError) {
+    super('LLM_JOB_FAILED', 502, `The LLM job failed: ${jobError.message}`, { details: jobError })
+    this.jobError = jobError
+  }
+}

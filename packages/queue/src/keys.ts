@@ -1,0 +1,34 @@
+/**
+ * @module keys
+ * The queue's own Redis keys beside BullMQ's. Every key of one job shares the `{hash tag}`
+ * `{<queue>:<jobId>}`, so the MULTI that touches them works on Redis Cluster.
+ * - `…:log`    list of the current run's events (replay for late followers), TTL
+ * - `…:result` the final result or error (JSON), TTL `resultTtl`
+ * - `…:meta`   the job's subject and TTLs (JSON), read by `sseHandler` and `result()`
+ * - `…:run`    counter of runs (a stalled job restarted by another worker is run 2)
+ * - channel `…:events`: the live events (pub/sub)
+ */
+
+/** Job ids are UUIDs generated at enqueue: anything else is rejected before touching Redis. */
+export const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** The keys of one job. */
+export interface JobKeys {
+  readonly log: string
+  readonly result: string
+  readonly meta: string
+  readonly run: string
+  readonly channel: string
+}
+
+/** Key builder for a queue. */
+export function jobKeys(prefix: string, queue: string, jobId: string): JobKeys {
+  const base = `${prefix}:llmq:{${queue}:${jobId}}`
+  return {
+    log: `${base}:log`,
+    result: `${base}:result`,
+    meta: `${base}:meta`,
+    run: `${base}:run`,
+    channel: `${base}:events`,
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * @module options
+ * Shared option checks of the queue and the worker.
+ */
+import { InvalidOptionsError } from '@aikit/core'
+
+/** Default queue name. */
+export const DEFAULT_NAME = 'llm'
+/** Default key prefix (BullMQ's keys and the queue's own). */
+export const DEFAULT_PREFIX = 'aikit'
+
+/** Checks an ioredis connection (anything with the commands the queue uses). */
+export function checkConnection(value: unknown): void {
+  const c = value as Record<string, unknown> | null
+  if (
+    c === null ||
+    typeof c !== 'object' ||
+    typeof c.duplicate !== 'function' ||
+    typeof c.multi !== 'function'
+  ) {
+    throw new InvalidOptionsError('connection', 'must be an ioredis Redis client')
+  }
+}
+
+/** A non-empty name made of safe characters (it is part of Redis keys). */
+export function checkName(value: unknown, field: string, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+    throw new InvalidOptionsError(field, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
+  }
+  return value
+}
+
+/** An integer in [min, max], or the fallback. */
+export function checkInt(
+  value: unknown,
+  field: string,
+  fallback: number,
+  min: number,
+  max: number
+): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new InvalidOptionsError(field, `must be an integer from ${min} to ${max}`)
+  }
+  return value as number
+}

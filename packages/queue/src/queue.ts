@@ -1,0 +1,320 @@
+/**
+ * @module queue
+ * `createLlmQueue(options)`: LLM requests as BullMQ jobs. `enqueue` holds the budget (402 when it
+ * does not fit), dedupes an identical pending request of the same subject (BullMQ deduplication
+ * keyed by the request's cache key) and adds the job; `follow` streams its events from any
+ * instance; `result` waits for its outcome.
+ */
+import { randomUUID } from 'node:crypto'
+import { currentContext, InvalidOptionsError, InvalidRequestError } from '@aikit/core'
+import type { Budget, Reservation } from '@aikit/cost'
+import { Queue } from 'bullmq'
+import { defaultJobKey, type LlmJobKeyFn, usageApiOf } from './cache-key.js'
+import { type Duration, parseDuration } from './duration.js'
+import { JobFailedError, JobNotFoundError } from './errors.js'
+import { budgetEstimate } from './estimate.js'
+import { type FollowOptions, followJob } from './follow.js'
+import { Holds } from './holds.js'
+import { JOB_ID, type JobKeys, jobKeys } from './keys.js'
+import { checkConnection, checkInt, checkName, DEFAULT_NAME, DEFAULT_PREFIX } from './options.js'
+import type { RedisConnection } from './redis-types.js'
+import { Subscriber } from './subscriber.js'
+import type {
+  LlmApi,
+  LlmCacheMode,
+  LlmJobData,
+  LlmJobEvent,
+  LlmJobResult,
+  LlmProvider,
+} from './types.js'
+import { BACKOFF_TYPE } from './worker.js'
+
+/** Options of `createLlmQueue`. */
+export interface LlmQueueOptions {
+  /** ioredis `Redis` connection. Required. Pub/sub uses one `duplicate()` of it. */
+  connection: RedisConnection
+  /** Queue name (BullMQ queue and key part). Default `'llm'`. */
+  name?: string
+  /** Key prefix of BullMQ's keys and the queue's own. Default `'aikit'`. */
+  prefix?: string
+  /** `@aikit/cost` budget: a job's worst case is held from enqueue until it completes. Default none. */
+  budget?: Budget
+  /** How long a job's result and event log are kept after it ends. Default `'1h'`. */
+  resultTtl?: Duration
+  /**
+   * How long a job's budget hold lives when nothing settles it: must cover the wait in the queue
+   * plus every attempt (a job that completes later is still charged, by its actual usage). Default `'1h'`.
+   */
+  holdTtl?: Duration
+  /** Attempts per job (1 = no retry). Default `5`. */
+  attempts?: number
+  /** Base delay of the exponential backoff when the provider gives no `retry-after`. Default `'1s'`. */
+  backoffDelay?: Duration
+  /** Output tokens reserved when a request sets no output limit. Default `4096`. */
+  defaultMaxOutputTokens?: number
+  /** The dedupe key (use the wrapped client's `cacheKey`, e.g. `@aikit/cache`'s `llmCacheKey`). Default: `@aikit/llm`'s default key. */
+  cacheKey?: LlmJobKeyFn
+  /** How long a follower waits for a live event before re-reading the log. Default `'2s'`. */
+  pollInterval?: Duration
+}
+
+/** What `enqueue` takes. */
+export interface LlmJobInput {
+  /** `'anthropic'` or `'openai'`. */
+  provider: LlmProvider
+  /** `'messages'` (anthropic), `'chat'` or `'responses'` (openai). */
+  api: LlmApi
+  /** The SDK request params (`model` required). `stream` is ignored: the worker always streams. */
+  params: Record<string, unknown>
+  /** Budget subject and cache scope. Default: the current request's `ctx.state.subject`. */
+  subject?: string
+  /** The wrapped client's cache mode for this call. Default `'default'`. */
+  cache?: LlmCacheMode
+}
+
+/** What `enqueue` returns. */
+export interface EnqueueResult {
+  readonly jobId: string
+  /** `true` when an identical pending job of the same subject was found: its id is returned. */
+  readonly deduplicated: boolean
+}
+
+/** Options of `result`. */
+export interface ResultOptions {
+  /** Give up waiting after this (rejects with a `TimeoutError` DOMException). Default: wait. */
+  timeout?: Duration
+  /** Stops waiting (rejects with the signal's reason). Default none. */
+  signal?: AbortSignal
+}
+
+/** A queue of LLM jobs. */
+export interface LlmQueue {
+  readonly name: string
+  /** The BullMQ queue (counts, pause, clean). */
+  readonly queue: Queue
+  /**
+   * Adds a job (or finds the identical pending one). With a budget, holds the worst case first.
+   * @throws BudgetExceededError (402) when the hold does not fit; InvalidRequestError (400) for bad input.
+   */
+  enqueue(input: LlmJobInput): Promise<EnqueueResult>
+  /**
+   * The job's result, waiting for it while it runs. With a budget held here, resolves after the
+   * hold is settled. @throws JobFailedError (502) when it failed for good; JobNotFoundError (404).
+   */
+  result(jobId: string, options?: ResultOptions): Promise<LlmJobResult>
+  /** The job's events from its start (replayed) and then live, until `done` or `error`. */
+  follow(jobId: string, options?: FollowOptions): AsyncIterable<LlmJobEvent>
+  /** The subject a job was enqueued for (`null` for none); `undefined` when the job is unknown or expired. */
+  subjectOf(jobId: string): Promise<string | null | undefined>
+  /** Closes the queue's connections (holds not settled yet lapse by their TTL). */
+  close(): Promise<void>
+}
+
+const PROVIDER_APIS: Record<string, readonly string[]> = {
+  anthropic: ['messages'],
+  openai: ['chat', 'responses'],
+}
+const CACHE_MODES = new Set(['default', 'no-store', 'refresh'])
+
+function checkInput(input: LlmJobInput): void {
+  if (input === null || typeof input !== 'object')
+    throw new InvalidRequestError('job must be an object')
+  const apis = PROVIDER_APIS[input.provider]
+  if (!apis) throw new InvalidRequestError("provider must be 'anthropic' or 'openai'")
+  if (!apis.includes(input.api)) {
+    throw new InvalidRequestError(
+      `api must be ${apis.map((a) => `'${a}'`).join(' or ')} for ${input.provider}`
+    )
+  }
+  const p = input.params
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) {
+    throw new InvalidRequestError('params must be an object')
+  }
+  if (typeof p.model !== 'string' || p.model.length === 0) {
+    throw new InvalidRequestError('params.model must be a non-empty string')
+  }
+  if (input.subject !== undefined && (typeof input.subject !== 'string' || input.subject === '')) {
+    throw new InvalidRequestError('subject must be a non-empty string')
+  }
+  if (input.cache !== undefined && !CACHE_MODES.has(input.cache)) {
+    throw new InvalidRequestError("cache must be 'default', 'no-store' or 'refresh'")
+  }
+}
+
+/**
+ * Creates a queue of LLM jobs. Options are validated here (`InvalidOptionsError` naming the field).
+ *
+ * @example
+ * const queue = createLlmQueue({ connection: redis, budget })
+ * const { jobId } = await queue.enqueue({ provider: 'anthropic', api: 'messages', subject: userId, params })
+ */
+export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  checkConnection(options.connection)
+  const name = checkName(options.name, 'name', DEFAULT_NAME)
+  const prefix = checkName(options.prefix, 'prefix', DEFAULT_PREFIX)
+  const budget = options.budget
+  if (budget !== undefined && (budget === null || typeof budget.reserve !== 'function')) {
+    throw new InvalidOptionsError('budget', 'must be a Budget (createBudget())')
+  }
+  const resultTtlMs = parseDuration(options.resultTtl ?? 3_600_000, 'resultTtl')
+  const holdTtlMs = parseDuration(options.holdTtl ?? 3_600_000, 'holdTtl')
+  const attempts = checkInt(options.attempts, 'attempts', 5, 1, 100)
+  const backoffDelay = parseDuration(options.backoffDelay ?? 1000, 'backoffDelay')
+  const defaultMaxOutputTokens = checkInt(
+    options.defaultMaxOutputTokens,
+    'defaultMaxOutputTokens',
+    4096,
+    1,
+    10_000_000
+  )
+  if (options.cacheKey !== undefined && typeof options.cacheKey !== 'function') {
+    throw new InvalidOptionsError(
+      'cacheKey',
+      'must be a function (params, { scope, api }) => string'
+    )
+  }
+  const cacheKey = options.cacheKey ?? defaultJobKey
+  const pollMs = parseDuration(options.pollInterval ?? 2000, 'pollInterval')
+
+  const redis = options.connection
+  const queue = new Queue<LlmJobData, LlmJobResult>(name, { connection: redis as never, prefix })
+  const subscriber = new Subscriber(redis)
+  const keysOf = (jobId: string): JobKeys => jobKeys(prefix, name, jobId)
+  const holds = new Holds(
+    redis,
+    subscriber,
+    (jobId) => queue.getJobState(jobId),
+    Math.max(1000, Math.min(pollMs * 5, 30_000))
+  )
+  const followDeps = {
+    redis,
+    subscriber,
+    keys: keysOf,
+    pollMs,
+    jobState: (id: string) => queue.getJobState(id),
+  }
+
+  const readOutcome = async (jobId: string): Promise<LlmJobEvent | undefined> => {
+    const raw = await redis.get(keysOf(jobId).result)
+    return raw === null ? undefined : (JSON.parse(raw) as LlmJobEvent)
+  }
+
+  const settleOutcome = async (jobId: string, final: LlmJobEvent): Promise<LlmJobResult> => {
+    await holds.settled(jobId)
+    if (final.type === 'done') return final.result
+    if (final.type === 'error') throw new JobFailedError(final.error)
+    throw new JobNotFoundError()
+  }
+
+  return {
+    name,
+    queue,
+
+    async enqueue(input) {
+      checkInput(input)
+      const ctxSubject = currentContext()?.state.subject
+      const subject =
+        input.subject ??
+        (typeof ctxSubject === 'string' && ctxSubject !== '' ? ctxSubject : undefined)
+      if (budget && subject === undefined) {
+        throw new InvalidRequestError('a subject is required: the queue holds a budget per subject')
+      }
+      const { stream: _stream, stream_options: _streamOptions, ...params } = input.params
+      const key = await cacheKey(params, { scope: subject ?? '', api: usageApiOf(input.api) })
+      if (typeof key !== 'string' || key.length === 0) {
+        throw new InvalidOptionsError('cacheKey', 'must return a non-empty string')
+      }
+      // An identical job still pending: join it without holding the budget a second time.
+      const pending = await queue.getDeduplicationJobId(key)
+      if (pending) return { jobId: pending, deduplicated: true }
+
+      const jobId = randomUUID()
+      const keys = keysOf(jobId)
+      let reservation: Reservation | undefined
+      if (budget && subject !== undefined) {
+        reservation = await budget.reserve(
+          subject,
+          budgetEstimate(input.api, params, defaultMaxOutputTokens, holdTtlMs)
+        )
+      }
+      try {
+        if (reservation) await holds.watch(jobId, keys, reservation)
+        const data: LlmJobData = {
+          v: 1,
+          provider: input.provider,
+          api: input.api,
+          params,
+          ...(subject === undefined ? {} : { subject }),
+          ...(input.cache === undefined ? {} : { cache: input.cache }),
+          resultTtlMs,
+          key,
+        }
+        const job = await queue.add('llm', data, {
+          jobId,
+          deduplication: { id: key },
+          attempts,
+          backoff: { type: BACKOFF_TYPE, delay: backoffDelay },
+          removeOnComplete: true,
+          removeOnFail: true,
+        })
+        if (job.id === jobId) {
+          holds.added(jobId)
+          // Who may follow it (sseHandler); it outlives the job by the result's TTL.
+          await redis.set(
+            keys.meta,
+            JSON.stringify({ subject: subject ?? null }),
+            'PX',
+            holdTtlMs + resultTtlMs
+          )
+          return { jobId, deduplicated: false }
+        }
+        // Lost a race with an identical enqueue: undo this one.
+        holds.forget(jobId)
+        await reservation?.release()
+        return { jobId: job.id as string, deduplicated: true }
+      } catch (error) {
+        holds.forget(jobId)
+        await reservation?.release().catch(() => false)
+        throw error
+      }
+    },
+
+    async result(jobId, resultOptions = {}) {
+      if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) throw new JobNotFoundError()
+      const stored = await readOutcome(jobId)
+      if (stored) return settleOutcome(jobId, stored)
+      const signals: AbortSignal[] = []
+      if (resultOptions.signal) signals.push(resultOptions.signal)
+      if (resultOptions.timeout !== undefined) {
+        signals.push(AbortSignal.timeout(parseDuration(resultOptions.timeout, 'timeout')))
+      }
+      const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined
+      for await (const event of followJob(followDeps, jobId, signal ? { signal } : {})) {
+        if (event.type === 'done' || event.type === 'error') return settleOutcome(jobId, event)
+      }
+      signal?.throwIfAborted()
+      throw new JobNotFoundError()
+    },
+
+    follow(jobId, followOptions) {
+      return followJob(followDeps, jobId, followOptions)
+    },
+
+    async subjectOf(jobId) {
+      if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) return undefined
+      const raw = await redis.get(keysOf(jobId).meta)
+      if (raw === null) return undefined
+      const subject = (JSON.parse(raw) as { subject?: unknown }).subject
+      return typeof subject === 'string' ? subject : null
+    },
+
+    async close() {
+      holds.close()
+      await subscriber.close()
+      await queue.close()
+    },
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * @module retry
+ * Which failures are worth another attempt, and when. Provider 408/409/429/529/5xx and connection
+ * failures are retried; every other 4xx (400, 401, 403, 404, 413, 422, …) is a request error that
+ * would fail again and is not. The delay honours the provider's `retry-after-ms` / `retry-after`
+ * (seconds or an HTTP date); without one it is exponential (base × 2^(attempt−1)) with jitter
+ * (half fixed, half random), capped at `maxRetryDelay`.
+ */
+import { isAikitError } from '@aikit/core'
+import type { LlmJobError } from './errors.js'
+
+type Rec = Record<string, unknown>
+
+/** The HTTP status of a provider error (`undefined` for connection errors and timeouts). */
+export function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const status = (error as Rec).status
+  return typeof status === 'number' && Number.isInteger(status) ? status : undefined
+}
+
+/** True when another attempt may succeed. */
+export function isRetryable(error: unknown): boolean {
+  // The kit's own errors (blocked prompt, blocked output, budget) are decisions, not accidents.
+  if (isAikitError(error)) return false
+  const status = statusOf(error)
+  if (status === undefined) return true // connection reset, timeout, stream cut short
+  return status === 408 || status === 409 || status === 429 || status >= 500
+}
+
+function header(error: unknown, name: string): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const headers = (error as Rec).headers
+  if (headers === null || typeof headers !== 'object') return undefined
+  const get = (headers as { get?: unknown }).get
+  if (typeof get === 'function') {
+    const v = (get as (n: string) => string | null).call(headers, name)
+    return v ?? undefined
+  }
+  const v = (headers as Rec)[name]
+  return typeof v === 'string' ? v : undefined
+}
+
+/** The provider's requested wait in ms (`retry-after-ms`, else `retry-after`), if any. */
+export function retryAfterMs(error: unknown, now: number = Date.now()): number | undefined {
+  const ms = header(error, 'retry-after-ms')
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms))
+  const after = header(error, 'retry-after')
+  if (after === undefined) return undefined
+  const trimmed = after.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000)
+  const date = Date.parse(trimmed)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/** The delay before attempt `attemptsMade + 1`. */
+export function retryDelay(
+  error: unknown,
+  attemptsMade: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random
+): number {
+  const asked = retryAfterMs(error)
+  if (asked !== undefined) return Math.min(maxMs, Math.max(1, asked))
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1))
+  return Math.max(1, Math.round(exp / 2 + random() * (exp / 2)))
+}
+
+/** Client-safe description of a failure (no headers, no request body). */
+export function describeFailure(error: unknown, attempts: number): LlmJobError {
+  if (isAikitError(error)) {
+    return { status: error.status, code: error.code, message: error.message, attempts }
+  }
+  const status = statusOf(error)
+  const rec = (typeof error === 'object' && error !== null ? error : {}) as Rec
+  const inner = (rec.error ?? {}) as Rec
+  const nested = (
+    typeof inner.error === 'object' && inner.error !== null ? inner.error : inner
+  ) as Rec
+  const type = typeof nested.type === 'string' ? nested.type : undefined
+  const code = type ?? (status === undefined ? 'PROVIDER_UNREACHABLE' : `PROVIDER_${status}`)
+  const message =
+    typeof nested.message === 'string'
+      ? nested.message.slice(0, 500)
+      : status === undefined
+        ? 'The provider could not be reached'
+        : `The provider answered ${status}`
+  return { ...(status === undefined ? {} : { status }), code, message, attempts }
+}

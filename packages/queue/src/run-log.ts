@@ -1,0 +1,99 @@
+/**
+ * @module run-log
+ * The worker side of a job's event stream. Every event is appended to the job's log (a Redis list
+ * that late followers replay) and published on the job's channel (live followers), in one MULTI,
+ * so the two never disagree on order. A run starts by clearing the log: a follower that joins
+ * after a worker crash replays the run that is going on, not the dead one.
+ */
+import type { LlmJobError } from './errors.js'
+import type { JobKeys } from './keys.js'
+import type { RedisConnection } from './redis-types.js'
+import type { LlmJobEvent, LlmJobResult } from './types.js'
+
+// While a job may still run again (a retry delay, a stall) its run counter must not expire, or a
+// later run would restart at 1 and followers would take its events for ones they already have.
+const RUN_COUNTER_MIN_TTL_MS = 86_400_000
+
+type Payload =
+  | { type: 'token'; text: string }
+  | { type: 'retry'; delayMs: number; status?: number }
+  | { type: 'done'; result: LlmJobResult }
+  | { type: 'error'; error: LlmJobError }
+
+/** The events of one run of one job. */
+export class RunLog {
+  #run = 0
+  #seq = 0
+  // Token appends are not awaited one by one (ioredis keeps their order on the connection); the
+  // first failure is kept and the end of the run awaits them all.
+  #pending: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly keys: JobKeys,
+    private readonly ttlMs: number
+  ) {}
+
+  /** Starts a new run: a new run number, an empty log holding only its `start` event. */
+  async start(): Promise<number> {
+    this.#run = await this.redis.incr(this.keys.run)
+    this.#seq = 0
+    const event: LlmJobEvent = { type: 'start', id: `${this.#run}.0`, run: this.#run, seq: 0 }
+    const json = JSON.stringify(event)
+    await this.redis
+      .multi()
+      .pexpire(this.keys.run, Math.max(this.ttlMs, RUN_COUNTER_MIN_TTL_MS))
+      .del(this.keys.log)
+      .rpush(this.keys.log, json)
+      .pexpire(this.keys.log, this.ttlMs)
+      .publish(this.keys.channel, json)
+      .exec()
+    return this.#run
+  }
+
+  #event(payload: Payload): LlmJobEvent {
+    this.#seq += 1
+    return {
+      ...payload,
+      id: `${this.#run}.${this.#seq}`,
+      run: this.#run,
+      seq: this.#seq,
+    } as LlmJobEvent
+  }
+
+  /** Appends and publishes a token or retry event (not awaited: see `flush`). */
+  emit(payload: Extract<Payload, { type: 'token' | 'retry' }>): void {
+    const json = JSON.stringify(this.#event(payload))
+    const sent = this.redis
+      .multi()
+      .rpush(this.keys.log, json)
+      .publish(this.keys.channel, json)
+      .exec()
+    this.#pending = Promise.all([this.#pending, sent])
+  }
+
+  /** Waits for every emitted event to be written. */
+  async flush(): Promise<void> {
+    await this.#pending
+  }
+
+  /**
+   * Ends the job: the final event becomes the stored result (TTL), closes the log and is
+   * published. The log, the run counter and the meta key now live as long as the result.
+   */
+  async finish(payload: Extract<Payload, { type: 'done' | 'error' }>): Promise<LlmJobEvent> {
+    await this.flush().catch(() => undefined)
+    const event = this.#event(payload)
+    const json = JSON.stringify(event)
+    await this.redis
+      .multi()
+      .set(this.keys.result, json, 'PX', this.ttlMs)
+      .rpush(this.keys.log, json)
+      .pexpire(this.keys.log, this.ttlMs)
+      .pexpire(this.keys.run, this.ttlMs)
+      .pexpire(this.keys.meta, this.ttlMs)
+      .publish(this.keys.channel, json)
+      .exec()
+    return event
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * @module sse
+ * `sseHandler(options)`: a middleware that streams one job's events to a browser as Server-Sent
+ * Events, from whichever instance the browser reached (the events come through Redis). A job is
+ * shown only to its own subject (another subject gets the same 404 as an unknown job), and a
+ * reconnecting `EventSource` resumes after its `Last-Event-ID`.
+ */
+import {
+  type Context,
+  errorBody,
+  InvalidOptionsError,
+  InvalidRequestError,
+  type Middleware,
+} from '@aikit/core'
+import { type Duration, parseDuration } from './duration.js'
+import { JobNotFoundError } from './errors.js'
+import { JOB_ID } from './keys.js'
+import type { LlmQueue } from './queue.js'
+import type { LlmJobEvent } from './types.js'
+
+/** Options of `sseHandler`. */
+export interface SseHandlerOptions {
+  /** The queue the jobs are in (any instance's queue object). Required. */
+  queue: LlmQueue
+  /** The job id of a request. Default: the last path segment (`/jobs/:id`). */
+  jobId?: (ctx: Context) => string | undefined
+  /**
+   * The requester's subject, compared with the job's: a job enqueued for a subject is streamed only
+   * to that subject. Default `ctx.state.subject`.
+   */
+  subjectBy?: (ctx: Context) => string | undefined
+  /** Interval of the `: ping` comments that keep proxies from closing a quiet stream. Default `'15s'`. */
+  heartbeat?: Duration
+}
+
+/** One event in SSE wire format. */
+export function formatSse(event: LlmJobEvent): string {
+  const { id, type, run: _run, seq: _seq, ...data } = event
+  return `id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`
+}
+
+const lastSegment = (ctx: Context): string | undefined => {
+  const seg = ctx.path.split('/').filter(Boolean).pop()
+  if (seg === undefined) return undefined
+  try {
+    return decodeURIComponent(seg)
+  } catch {
+    return undefined
+  }
+}
+
+/** Events as SSE text, with heartbeats while nothing happens. */
+async function* sseBody(
+  events: AsyncIterable<LlmJobEvent>,
+  heartbeatMs: number
+): AsyncGenerator<string, void, undefined> {
+  const it = events[Symbol.asyncIterator]()
+  let next = it.next() // subscribes and replays while the head goes out
+  yield ': stream\n\n' // the head and a first byte go out now: the browser's onopen fires
+  try {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const tick = new Promise<'tick'>((resolve) => {
+        timer = setTimeout(() => resolve('tick'), heartbeatMs)
+      })
+      const r = await Promise.race([next, tick])
+      clearTimeout(timer)
+      if (r === 'tick') {
+        yield ': ping\n\n'
+        continue
+      }
+      if (r.done) return
+      yield formatSse(r.value)
+      next = it.next()
+    }
+  } finally {
+    await it.return?.()
+  }
+}
+
+/**
+ * Streams a job's events as SSE (`event: start | token | retry | done | error`, `id: <run>.<seq>`,
+ * `data:` JSON). Unknown, expired or another subject's job: 404 with the JSON error shape.
+ *
+ * @example
+ * app.get('/jobs/:id/events', toExpress(auth, sseHandler({ queue })))
+ */
+export function sseHandler(options: SseHandlerOptions): Middleware {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const { queue } = options
+  if (queue === null || typeof queue !== 'object' || typeof queue.follow !== 'function') {
+    throw new InvalidOptionsError('queue', 'must be a queue from createLlmQueue()')
+  }
+  for (const field of ['jobId', 'subjectBy'] as const) {
+    if (options[field] !== undefined && typeof options[field] !== 'function') {
+      throw new InvalidOptionsError(field, 'must be a function (ctx) => string | undefined')
+    }
+  }
+  const jobIdOf = options.jobId ?? lastSegment
+  const subjectBy = options.subjectBy ?? ((ctx: Context) => ctx.state.subject)
+  const heartbeatMs = parseDuration(options.heartbeat ?? 15_000, 'heartbeat')
+
+  return async function llmJobEvents(ctx) {
+    const jobId = jobIdOf(ctx)
+    if (jobId === undefined || !JOB_ID.test(jobId)) {
+      const error = new InvalidRequestError('Invalid job id')
+      ctx.respond(error.status, errorBody(error))
+      return
+    }
+    const owner = await queue.subjectOf(jobId)
+    const requester = subjectBy(ctx)
+    if (owner === undefined || (owner !== null && owner !== requester)) {
+      const error = new JobNotFoundError()
+      ctx.respond(error.status, errorBody(error))
+      return
+    }
+    const after = ctx.header('last-event-id')
+    const events = queue.follow(jobId, {
+      signal: ctx.signal,
+      ...(after === undefined ? {} : { after }),
+    })
+    ctx.respond(200, sseBody(events, heartbeatMs), {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    })
+  }
+}

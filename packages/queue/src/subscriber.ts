@@ -1,0 +1,75 @@
+/**
+ * @module subscriber
+ * One pub/sub connection per queue object, shared by every follower and budget hold: channels are
+ * reference-counted, so a thousand browsers following jobs cost one Redis connection.
+ */
+import type { RedisConnection } from './redis-types.js'
+
+type Listener = (message: string) => void
+
+/** A lazily opened subscriber connection (a `duplicate()` of the queue's connection). */
+export class Subscriber {
+  #conn: RedisConnection | undefined
+  readonly #listeners = new Map<string, Set<Listener>>()
+  readonly #subscribed = new Map<string, Promise<unknown>>()
+
+  constructor(private readonly connection: RedisConnection) {}
+
+  #connection(): RedisConnection {
+    if (!this.#conn) {
+      const conn = (this.connection.duplicate as () => RedisConnection).call(this.connection)
+      conn.on('message', (channel: string, message: string) => {
+        const set = this.#listeners.get(channel)
+        if (set) for (const listener of [...set]) listener(message)
+      })
+      // A dropped connection is re-established by ioredis (channels resubscribed); followers
+      // re-read the log on their poll, so a lost message is only a delay.
+      conn.on('error', () => {})
+      this.#conn = conn
+    }
+    return this.#conn
+  }
+
+  /** Subscribes `listener` to `channel`; resolves once Redis confirmed. Returns the unsubscribe. */
+  async subscribe(channel: string, listener: Listener): Promise<() => void> {
+    let set = this.#listeners.get(channel)
+    if (!set) {
+      set = new Set()
+      this.#listeners.set(channel, set)
+      this.#subscribed.set(channel, this.#connection().subscribe(channel))
+    }
+    set.add(listener)
+    const pending = this.#subscribed.get(channel)
+    try {
+      await pending
+    } catch (error) {
+      this.#remove(channel, listener)
+      throw error
+    }
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.#remove(channel, listener)
+    }
+  }
+
+  #remove(channel: string, listener: Listener): void {
+    const set = this.#listeners.get(channel)
+    if (!set) return
+    set.delete(listener)
+    if (set.size > 0) return
+    this.#listeners.delete(channel)
+    this.#subscribed.delete(channel)
+    this.#conn?.unsubscribe(channel).catch(() => undefined)
+  }
+
+  /** Closes the connection (followers still iterating end at their next poll). */
+  async close(): Promise<void> {
+    this.#listeners.clear()
+    this.#subscribed.clear()
+    const conn = this.#conn
+    this.#conn = undefined
+    if (conn) await conn.quit().catch(() => conn.disconnect())
+  }
+}

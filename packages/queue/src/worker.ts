@@ -1,0 +1,169 @@
+/**
+ * @module worker
+ * `createLlmWorker(options)`: a BullMQ worker that runs LLM jobs through the wrapped clients, so
+ * cache, cost, metrics and logs apply to every call. Each run streams its text deltas to the job's
+ * log and channel; the final result (or error) is stored with the job's TTL. A worker that dies
+ * mid-job (crash, SIGKILL, lost lock) leaves the job to BullMQ's stalled-job check: another worker
+ * runs it again from the start (run 2) after `lockDuration`.
+ */
+import { InvalidOptionsError } from '@aikit/core'
+import { type Job, UnrecoverableError, Worker } from 'bullmq'
+import { type LlmClients, runCall } from './call.js'
+import { type Duration, parseDuration } from './duration.js'
+import { jobKeys } from './keys.js'
+import { checkConnection, checkInt, checkName, DEFAULT_NAME, DEFAULT_PREFIX } from './options.js'
+import type { RedisConnection } from './redis-types.js'
+import { describeFailure, isRetryable, retryDelay, statusOf } from './retry.js'
+import { RunLog } from './run-log.js'
+import type { LlmJobData, LlmJobResult } from './types.js'
+
+/** The backoff type the queue puts on its jobs; the worker computes its delays. */
+export const BACKOFF_TYPE = 'aikit-llm'
+
+/** Options of `createLlmWorker`. */
+export interface LlmWorkerOptions {
+  /** ioredis connection (the worker duplicates it for BullMQ's blocking reads). Required. */
+  connection: RedisConnection
+  /** The wrapped clients (`wrapAnthropic(...)`, `wrapOpenAI(...)`) WITHOUT a `budget`: the queue holds the budget. At least one. */
+  clients: LlmClients
+  /** Queue name; must match the queue's. Default `'llm'`. */
+  name?: string
+  /** Key prefix; must match the queue's. Default `'aikit'`. */
+  prefix?: string
+  /** Jobs run at the same time by this worker. Default `4`. */
+  concurrency?: number
+  /** How long a job's lock lasts without renewal: a dead worker's job is taken over after this. Default `'30s'`. */
+  lockDuration?: Duration
+  /** How often the worker looks for stalled jobs (of dead workers). Default `'30s'`. */
+  stalledInterval?: Duration
+  /** How many times a job may stall (its worker died) before it fails. Default `1`. */
+  maxStalledCount?: number
+  /** Upper bound of a retry delay, `retry-after` included. Default `'5m'`. */
+  maxRetryDelay?: Duration
+  /** Called with errors the worker cannot attach to a job (connection trouble). Default: ignored. */
+  onError?: (error: Error) => void
+}
+
+/** A running worker. */
+export interface LlmWorker {
+  /** The BullMQ worker (events, pause/resume). */
+  readonly worker: Worker
+  /** Stops taking jobs, waits for the running ones (or aborts them with `force`), closes connections. */
+  close(force?: boolean): Promise<void>
+}
+
+/**
+ * Creates and starts a worker. Options are validated here (`InvalidOptionsError` naming the field).
+ *
+ * @example
+ * const worker = createLlmWorker({ connection: redis, clients: { anthropic: wrapAnthropic(new Anthropic(), { cache, metrics, logger }) } })
+ */
+export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  checkConnection(options.connection)
+  const clients = options.clients
+  if (clients === null || typeof clients !== 'object' || (!clients.anthropic && !clients.openai)) {
+    throw new InvalidOptionsError(
+      'clients',
+      'must name at least one client: { anthropic?, openai? }'
+    )
+  }
+  if (clients.anthropic && typeof clients.anthropic.messages?.create !== 'function') {
+    throw new InvalidOptionsError('clients.anthropic', 'must be an Anthropic client')
+  }
+  if (clients.openai && typeof clients.openai.chat?.completions?.create !== 'function') {
+    throw new InvalidOptionsError('clients.openai', 'must be an OpenAI client')
+  }
+  const name = checkName(options.name, 'name', DEFAULT_NAME)
+  const prefix = checkName(options.prefix, 'prefix', DEFAULT_PREFIX)
+  const concurrency = checkInt(options.concurrency, 'concurrency', 4, 1, 10_000)
+  const lockDuration = parseDuration(options.lockDuration ?? 30_000, 'lockDuration')
+  const stalledInterval = parseDuration(options.stalledInterval ?? 30_000, 'stalledInterval')
+  const maxStalledCount = checkInt(options.maxStalledCount, 'maxStalledCount', 1, 0, 100)
+  const maxRetryDelay = parseDuration(options.maxRetryDelay ?? 300_000, 'maxRetryDelay')
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new InvalidOptionsError('onError', 'must be a function')
+  }
+  const onError = options.onError ?? (() => {})
+  const redis = options.connection
+  const closing = new AbortController()
+  // The delay a failed attempt announced to its followers is the one BullMQ waits.
+  const delays = new WeakMap<object, number>()
+
+  const processor = async (
+    job: Job<LlmJobData, LlmJobResult>,
+    _token?: string,
+    jobSignal?: AbortSignal
+  ): Promise<LlmJobResult> => {
+    const data = job.data
+    const id = job.id as string
+    if (data?.v !== 1)
+      throw new UnrecoverableError('Not an @aikit/queue job (unknown data version)')
+    const log = new RunLog(redis, jobKeys(prefix, name, id), data.resultTtlMs)
+    await log.start()
+    const attempt = job.attemptsMade + 1
+    const signal = jobSignal ? AbortSignal.any([jobSignal, closing.signal]) : closing.signal
+    try {
+      const outcome = await runCall(clients, data, signal, (text) =>
+        log.emit({ type: 'token', text })
+      )
+      const result: LlmJobResult = {
+        jobId: id,
+        ...outcome,
+        attempts: attempt,
+        finishedAt: Date.now(),
+      }
+      await log.finish({ type: 'done', result })
+      return result
+    } catch (error) {
+      const retryable = isRetryable(error)
+      const maxAttempts = job.opts.attempts ?? 1
+      if (!retryable || attempt >= maxAttempts) {
+        const failure = describeFailure(error, attempt)
+        await log.finish({ type: 'error', error: failure }).catch(() => undefined)
+        if (!retryable) throw new UnrecoverableError(failure.message)
+        throw error
+      }
+      const base = typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? 1000) : 1000
+      const delayMs = retryDelay(error, attempt, base, maxRetryDelay)
+      const status = statusOf(error)
+      log.emit({ type: 'retry', delayMs, ...(status === undefined ? {} : { status }) })
+      await log.flush().catch(() => undefined)
+      if (typeof error === 'object' && error !== null) delays.set(error, delayMs)
+      throw error
+    }
+  }
+
+  const blocking = (redis.duplicate as (o?: object) => RedisConnection).call(redis, {
+    maxRetriesPerRequest: null,
+  })
+  const worker = new Worker<LlmJobData, LlmJobResult>(name, processor, {
+    connection: blocking as never,
+    prefix,
+    concurrency,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    settings: {
+      backoffStrategy: (attemptsMade, _type, err, job) => {
+        const known = err ? delays.get(err) : undefined
+        if (known !== undefined) return known
+        const backoff = job?.opts.backoff
+        const base = typeof backoff === 'object' ? (backoff.delay ?? 1000) : 1000
+        return retryDelay(err, attemptsMade, base, maxRetryDelay)
+      },
+    },
+  })
+  worker.on('error', (error) => onError(error))
+
+  return {
+    worker,
+    async close(force = false) {
+      if (force) closing.abort()
+      await worker.close(force)
+      await blocking.quit().catch(() => blocking.disconnect())
+    },
+  }
+}

@@ -1,0 +1,98 @@
+import { InvalidOptionsError } from '@aikit/core'
+import { createLlmQueue, createLlmWorker, sseHandler } from '@aikit/queue'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Harness, messages, startHarness } from './helpers.js'
+
+let h: Harness
+beforeAll(async () => {
+  h = await startHarness()
+})
+afterAll(async () => {
+  await h?.close()
+})
+
+function fieldOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionsError)
+    return (error as InvalidOptionsError).field
+  }
+  return undefined
+}
+
+describe('options are validated at construction, naming the field', () => {
+  it('createLlmQueue', () => {
+    const connection = h.redis.client()
+    const cases: [Record<string, unknown>, string][] = [
+      [{}, 'connection'],
+      [{ connection: {} }, 'connection'],
+      [{ connection, name: 'a b' }, 'name'],
+      [{ connection, prefix: '{x}' }, 'prefix'],
+      [{ connection, budget: {} }, 'budget'],
+      [{ connection, resultTtl: 'forever' }, 'resultTtl'],
+      [{ connection, resultTtl: 0 }, 'resultTtl'],
+      [{ connection, holdTtl: -5 }, 'holdTtl'],
+      [{ connection, attempts: 0 }, 'attempts'],
+      [{ connection, attempts: 1.5 }, 'attempts'],
+      [{ connection, backoffDelay: '1 sec' }, 'backoffDelay'],
+      [{ connection, defaultMaxOutputTokens: 0 }, 'defaultMaxOutputTokens'],
+      [{ connection, cacheKey: 'k' }, 'cacheKey'],
+      [{ connection, pollInterval: '0s' }, 'pollInterval'],
+    ]
+    for (const [options, field] of cases) {
+      expect(fieldOf(() => createLlmQueue(options as never))).toBe(field)
+    }
+    expect(fieldOf(() => createLlmQueue(null as never))).toBe('options')
+  })
+
+  it('createLlmWorker', () => {
+    const connection = h.redis.client()
+    const anthropic = h.anthropic()
+    const cases: [Record<string, unknown>, string][] = [
+      [{ clients: { anthropic } }, 'connection'],
+      [{ connection }, 'clients'],
+      [{ connection, clients: {} }, 'clients'],
+      [{ connection, clients: { anthropic: {} } }, 'clients.anthropic'],
+      [{ connection, clients: { openai: { chat: {} } } }, 'clients.openai'],
+      [{ connection, clients: { anthropic }, concurrency: 0 }, 'concurrency'],
+      [{ connection, clients: { anthropic }, lockDuration: 'long' }, 'lockDuration'],
+      [{ connection, clients: { anthropic }, stalledInterval: 0 }, 'stalledInterval'],
+      [{ connection, clients: { anthropic }, maxStalledCount: -1 }, 'maxStalledCount'],
+      [{ connection, clients: { anthropic }, maxRetryDelay: '5 minutes' }, 'maxRetryDelay'],
+      [{ connection, clients: { anthropic }, onError: 1 }, 'onError'],
+      [{ connection, clients: { anthropic }, name: '' }, 'name'],
+    ]
+    for (const [options, field] of cases) {
+      expect(fieldOf(() => createLlmWorker(options as never))).toBe(field)
+    }
+  })
+
+  it('sseHandler', () => {
+    const queue = h.queue({ name: h.name() })
+    expect(fieldOf(() => sseHandler({} as never))).toBe('queue')
+    expect(fieldOf(() => sseHandler({ queue, jobId: 'id' as never }))).toBe('jobId')
+    expect(fieldOf(() => sseHandler({ queue, subjectBy: 1 as never }))).toBe('subjectBy')
+    expect(fieldOf(() => sseHandler({ queue, heartbeat: 'often' as never }))).toBe('heartbeat')
+  })
+
+  it('enqueue rejects a bad job with 400 INVALID_REQUEST before touching the queue', async () => {
+    const q = h.queue({ name: h.name() })
+    const bad: unknown[] = [
+      { provider: 'mistral', api: 'chat', params: messages('x') },
+      { provider: 'anthropic', api: 'chat', params: messages('x') },
+      { provider: 'openai', api: 'messages', params: messages('x') },
+      { provider: 'anthropic', api: 'messages', params: { messages: [] } },
+      { provider: 'anthropic', api: 'messages', params: [] },
+      { provider: 'anthropic', api: 'messages', params: messages('x'), subject: '' },
+      { provider: 'anthropic', api: 'messages', params: messages('x'), cache: 'sometimes' },
+    ]
+    for (const input of bad) {
+      await expect(q.enqueue(input as never)).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+        status: 400,
+      })
+    }
+    expect(await q.queue.count()).toBe(0)
+  })
+})
