@@ -102,32 +102,35 @@ function mayHoldProtoKeys(text: string): boolean {
 }
 
 /**
- * Finds (or removes) `__proto__` keys and `constructor` objects holding `prototype`. Depth is
- * already bounded by the scan, so recursion is safe. Returns true when an offending key was found.
+ * Finds (or removes) `__proto__` keys and `constructor` objects holding `prototype`, at any depth.
+ * Returns true when an offending key was found.
  */
-function purgeProtoKeys(value: unknown, remove: boolean): boolean {
-  if (typeof value !== 'object' || value === null) return false
+function purgeProtoKeys(root: unknown, remove: boolean): boolean {
+  // An explicit stack, not recursion: the depth limits allow nesting deeper than the call stack.
+  const stack: unknown[] = [root]
   let found = false
-  if (Array.isArray(value)) {
-    for (const item of value) if (purgeProtoKeys(item, remove)) found = true
-    return found
-  }
-  const obj = value as Record<string, unknown>
-  if (Object.hasOwn(obj, '__proto__')) {
-    if (!remove) return true
-    Reflect.deleteProperty(obj, '__proto__')
-    found = true
-  }
-  const ctor = Object.hasOwn(obj, 'constructor') ? obj.constructor : undefined
-  if (typeof ctor === 'object' && ctor !== null && Object.hasOwn(ctor, 'prototype')) {
-    if (!remove) return true
-    Reflect.deleteProperty(obj, 'constructor')
-    found = true
-  }
-  for (const key of Object.keys(obj)) {
-    if (purgeProtoKeys(obj[key], remove)) {
+  while (stack.length > 0) {
+    const value = stack.pop()
+    if (typeof value !== 'object' || value === null) continue
+    if (Array.isArray(value)) {
+      for (const item of value) if (typeof item === 'object' && item !== null) stack.push(item)
+      continue
+    }
+    const obj = value as Record<string, unknown>
+    if (Object.hasOwn(obj, '__proto__')) {
       if (!remove) return true
+      Reflect.deleteProperty(obj, '__proto__')
       found = true
+    }
+    const ctor = Object.hasOwn(obj, 'constructor') ? obj.constructor : undefined
+    if (typeof ctor === 'object' && ctor !== null && Object.hasOwn(ctor, 'prototype')) {
+      if (!remove) return true
+      Reflect.deleteProperty(obj, 'constructor')
+      found = true
+    }
+    for (const key of Object.keys(obj)) {
+      const child = obj[key]
+      if (typeof child === 'object' && child !== null) stack.push(child)
     }
   }
   return found
