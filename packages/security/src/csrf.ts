@@ -80,7 +80,8 @@ function wireMethod(ctx: Context): string {
 /** The `host[:port]` of a serialised origin, as Go's `url.Parse(origin).Host`. */
 function hostOf(origin: string): string | undefined {
   const i = origin.indexOf('://')
-  if (i <= 0) return undefined
+  // What precedes `://` must be a scheme (url.Parse fails otherwise, and Go then rejects).
+  if (i <= 0 || !/^[a-z][a-z0-9+.-]*$/i.test(origin.slice(0, i))) return undefined
   const host = origin.slice(i + 3)
   return host === '' || /[/?#@\s]/.test(host) ? undefined : host.toLowerCase()
 }

@@ -172,6 +172,12 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     const proto = Object.getPrototypeOf(value)
     if (proto === plainProto || proto === null) return walkObject(value, depth, nodes, proto)
     if (value instanceof Error) return walkError(value, depth, nodes)
+    if (value instanceof URL) {
+      // A URL object serialises to its href (JSON.stringify, util.inspect): scan it like a string.
+      const href = redactString(value.href)
+      if (href === value.href) return value
+      return URL.canParse(href) ? new URL(href) : href
+    }
     if (value instanceof Map) return walkMap(value, depth, nodes)
     if (value instanceof Set) return walkSet(value, depth, nodes)
     if (
@@ -225,11 +231,14 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         out = item.length < MIN_SCAN_LENGTH ? item : redactString(item)
       } else if (typeof item !== 'object' || item === null) out = item
       else out = walk(item, depth + 1, childNodes)
-      if (out !== item) {
+      // A secret can be a key too (a token used as a map key), as for Map keys.
+      const outKey = key.length < MIN_SCAN_LENGTH ? key : redactString(key)
+      if (out !== item || outKey !== key) {
         if (copy === undefined) {
           copy = proto === plainProto ? { ...obj } : Object.assign(Object.create(proto), obj)
         }
-        copy![key] = out
+        if (outKey !== key) delete copy![key]
+        copy![outKey] = out
       }
     }
     return copy ?? obj

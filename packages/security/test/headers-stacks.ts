@@ -14,11 +14,20 @@ import { aikitErrorHandler, toExpress } from '@aikit/adapters/express'
 import { aikitFastify } from '@aikit/adapters/fastify'
 import { aikitProxy, withAikit } from '@aikit/adapters/next'
 import { toNodeHandler } from '@aikit/adapters/node'
-import { currentContext, InvalidRequestError, type Middleware } from '@aikit/core'
+import {
+  currentContext,
+  InvalidRequestError,
+  type Middleware,
+  requireAsyncContext,
+} from '@aikit/core'
 import express from 'express'
 import Fastify from 'fastify'
 import { CsrfRejectedError } from '../src/errors.js'
 import { APP_HOST, type Reply, type RequestInit, rawSend } from './headers-raw-send.js'
+
+// The node stack's handler reads currentContext() from the first request on: declare it, as the
+// kit's own readers (LLM wrappers, logger, Sentry) do when created (asyncContext 'auto').
+requireAsyncContext()
 
 export { APP_HOST, type Reply, type RequestInit } from './headers-raw-send.js'
 
