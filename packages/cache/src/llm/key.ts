@@ -70,7 +70,9 @@ export function llmCacheKey(params: Record<string, unknown>, options: LlmCacheKe
   if (typeof provider !== 'string') throw new InvalidOptionsError('provider', 'must be a string')
   if (!Array.isArray(exclude))
     throw new InvalidOptionsError('exclude', 'must be an array of field names')
-  const kept: Record<string, unknown> = {}
+  // No prototype: an own `__proto__` field (JSON.parse makes them) is kept as a field, not
+  // turned into the copy's prototype (which would leave it out of the key).
+  const kept: Record<string, unknown> = Object.create(null)
   for (const field of Object.keys(params)) {
     if (TRANSPORT.has(field) || exclude.includes(field)) continue
     kept[field] = params[field]

@@ -4,12 +4,18 @@
  * requests that differ only in key order produce the same text.
  */
 
-/** Canonical JSON text of `value`. Throws `TypeError` on cycles, BigInt or functions inside arrays. */
+/** Nesting deeper than this is refused (a TypeError) before the call stack runs out. */
+export const MAX_DEPTH = 1000
+
+/**
+ * Canonical JSON text of `value`. Throws `TypeError` on cycles, BigInt, or nesting deeper than
+ * `MAX_DEPTH` levels.
+ */
 export function stableStringify(value: unknown): string {
-  return write(value, new Set())
+  return write(value, new Set(), 0)
 }
 
-function write(value: unknown, seen: Set<object>): string {
+function write(value: unknown, seen: Set<object>, depth: number): string {
   if (value === null) return 'null'
   switch (typeof value) {
     case 'string':
@@ -28,12 +34,15 @@ function write(value: unknown, seen: Set<object>): string {
   }
   const obj = value as object
   if (seen.has(obj)) throw new TypeError('stableStringify: circular structure')
+  if (depth >= MAX_DEPTH) {
+    throw new TypeError(`stableStringify: nested deeper than ${MAX_DEPTH} levels`)
+  }
   const toJSON = (obj as { toJSON?: unknown }).toJSON
-  if (typeof toJSON === 'function') return write(toJSON.call(obj), seen)
+  if (typeof toJSON === 'function') return write(toJSON.call(obj), seen, depth + 1)
   seen.add(obj)
   let out: string
   if (Array.isArray(obj)) {
-    out = `[${obj.map((item) => write(item, seen)).join(',')}]`
+    out = `[${obj.map((item) => write(item, seen, depth + 1)).join(',')}]`
   } else if (obj instanceof Uint8Array) {
     out = JSON.stringify(Array.from(obj))
   } else {
@@ -43,7 +52,7 @@ function write(value: unknown, seen: Set<object>): string {
       const member = record[key]
       if (member === undefined || typeof member === 'function' || typeof member === 'symbol')
         continue
-      parts.push(`${JSON.stringify(key)}:${write(member, seen)}`)
+      parts.push(`${JSON.stringify(key)}:${write(member, seen, depth + 1)}`)
     }
     out = `{${parts.join(',')}}`
   }
