@@ -65,3 +65,4 @@ export {
 export type { MetricsOptions } from './metrics/options.js'
 export { type MetricsHandlerOptions, metricsHandler } from './metrics-handler.js'
 export { type RouteResolver, routeOf } from './route.js'
+export type { ObservabilityState } from './state.js'
