@@ -51,7 +51,12 @@ export function createMiddleware({ config, logger, metrics, redis, store }) {
     // Cross-site POSTs from browsers are refused (Fetch Metadata; no token needed).
     csrf: csrf(),
     subject: sessionSubject({ secure: production }),
-    // Per client IP, not per session: a client could drop its cookie to get a fresh bucket.
-    rateLimit: rateLimit({ limiter, keyBy: (ctx) => ctx.ip }),
+    // Per client IP, not per session: a client could drop its cookie to get a fresh bucket. Where
+    // the IP is unknown (a Next route handler without TRUST_PROXY), per session rather than none.
+    rateLimit: rateLimit({
+      limiter,
+      keyBy: (ctx) =>
+        ctx.ip ?? (typeof ctx.state.subject === 'string' ? ctx.state.subject : undefined),
+    }),
   }
 }
