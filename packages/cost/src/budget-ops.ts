@@ -8,17 +8,28 @@
  *   the sum of the held amounts, `e` = the earliest expiry and `x` = the key's own expiry (renewed
  *   to twice the TTL only when a hold would outlive it). Ops read `h` in O(1); once the clock passes
  *   `e` the next op sweeps the expired entries and recomputes both, so a crashed process's hold
- *   disappears after its TTL without any timer or background job. Settle and release are given the
- *   hold's amount and expiry, so removing it is one `HDEL` (its result says whether it was there).
+ *   disappears after its TTL without any timer or background job. Settle and release read the hold
+ *   (`HGET`: its amount, and its expiry as `extend` may have moved it) and remove it (`HDEL`).
+ * - one tombstone string per settled or released reservation `…:done:<id>` = `s` (settled) or `r`
+ *   (released), with a native expiry at the hold's expiry + a margin (`keepMs`). Settle and release
+ *   look at it first: a second settle or release of the same id, from any process, changes nothing
+ *   and says so. It is a key of its own (not a field of the holds hash) so that Redis expires it: a
+ *   field would make the lazy sweep of a busy subject's hash scan every recent settle. Without a
+ *   tombstone and without a hold (the hold lapsed and was swept), a settle still charges: the call
+ *   really happened.
  * - one ledger hash per limit and period: field = `<bucket>|<model>`, value = micro-dollars spent,
  *   plus `t` = the total. Calendar periods use bucket `m` (the key already names the period);
  *   rolling windows use the bucket's start (ms), keep `o` = the oldest live bucket, and drop buckets
- *   once their END has left the window (a rolling limit never forgets spend early). Ids must not be
- *   `h` or `e` (the budget uses UUIDs).
+ *   once their END has left the window (a rolling limit never forgets spend early). Reservation
+ *   ids must not be `h`, `e` or `x` (the budget makes UUIDs; `restore` refuses those three).
  *
  * Per-limit ARGV: `kind` (`c` calendar, `r` rolling), `a`, `b`:
  * - reserve/status/spend: `c` → a = period end (reset time), b = 0; `r` → a = window ms, b = bucket ms.
  * - settle: `c` → a = ledger expiry (epoch ms), b = period end; `r` → a = window ms, b = bucket ms.
+ *
+ * Settle KEYS: holds hash, tombstone, one ledger per limit. Release KEYS: holds hash, tombstone.
+ * Extend KEYS: holds hash (it moves the hold's expiry; `e` is lowered if needed, never raised: a
+ * stale-early `e` only costs one sweep, which recomputes it).
  */
 import { defineOp, type JsReply, LUA_NOW_MS, type MemoryData, type RedisReply } from '@aikit/core'
 
@@ -59,20 +70,48 @@ export interface ReserveResult {
 
 export interface SettleInput {
   readonly id: string
-  /** The reservation's held amount and expiry, as `reserve` stored them. */
-  readonly heldMicros: number
+  /** The reservation's expiry as its caller knows it (the tombstone's lifetime when the hold is gone). */
   readonly expiresAt: number
+  /** How long past the hold's expiry the tombstone is kept (ms, >= 1). */
+  readonly keepMs: number
   readonly actualMicros: number
   readonly model: string
   readonly limits: readonly { kind: 'c' | 'r'; a: number; b: number }[]
 }
 
+/**
+ * What settle / release found: `held` (a live hold, now removed), `gone` (no live hold and no
+ * tombstone: it lapsed; a settle still charges), `settled` / `released` (a tombstone: an earlier
+ * settle or release of this id already happened; nothing changed).
+ */
+export type UnholdState = 'held' | 'gone' | 'settled' | 'released'
+
+const STATES: readonly UnholdState[] = ['gone', 'held', 'settled', 'released']
+
 export interface SettleResult {
-  /** The reservation was still held (not expired, not released) when settled. */
-  readonly found: boolean
+  readonly state: UnholdState
   readonly heldAfter: number
   readonly nowMs: number
   readonly limits: readonly OpLimitState[]
+}
+
+export interface ReleaseInput {
+  readonly id: string
+  readonly expiresAt: number
+  readonly keepMs: number
+}
+
+export interface ExtendInput {
+  readonly id: string
+  /** The new expiry is the store's now + this (ms). */
+  readonly ttlMs: number
+}
+
+export interface ExtendResult {
+  /** `false` when there was no live hold (settled, released or expired): nothing changed. */
+  readonly extended: boolean
+  /** The new expiry (epoch ms, store clock), or the store's now when not extended. */
+  readonly expiresAt: number
 }
 
 export interface SpendInput {
@@ -124,13 +163,28 @@ local function held(key)
   if e >= 0 and e <= nowMs then return sweep(key) end
   return tonumber(v[1] or 0), e
 end
-local function unhold(key, id, amount, exp)
-  if redis.call('HDEL', key, id) == 0 then return 0, held(key) end
-  local h = redis.call('HINCRBY', key, 'h', -amount)
+local function unhold(key, id, exp)
+  local v = redis.call('HGET', key, id)
+  if not v then return 0, held(key), exp end
+  redis.call('HDEL', key, id)
+  local sep = string.find(v, ':', 1, true)
+  local stored = tonumber(string.sub(v, sep + 1))
+  local h = redis.call('HINCRBY', key, 'h', -tonumber(string.sub(v, 1, sep - 1)))
   local e = tonumber(redis.call('HGET', key, 'e') or -1)
   if e >= 0 and e <= nowMs then h = sweep(key) end
-  if exp > nowMs then return 1, h end
-  return 0, h
+  if stored > nowMs then return 1, h, stored end
+  return 0, h, stored
+end
+local function tomb(key, mark, exp, keep)
+  local ttl = keep
+  if exp > nowMs then ttl = exp - nowMs + keep end
+  redis.call('SET', key, mark, 'PX', ttl)
+end
+local function prior(key)
+  local v = redis.call('GET', key)
+  if v == 's' then return 2 end
+  if v then return 3 end
+  return -1
 end
 local function ledger(key, kind, a, b)
   if kind == 'c' then
@@ -208,16 +262,31 @@ const SETTLE_LUA = `${LUA_NOW_MS}${LUA_HELPERS}
 local actual = ARGV[2]
 local model = ARGV[3]
 local n = tonumber(ARGV[6])
-local found, heldAfter = unhold(KEYS[1], ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5]))
-local reply = {found, heldAfter, nowMs}
+local state = prior(KEYS[2])
+local heldAfter
+if state < 0 then
+  local exp
+  state, heldAfter, exp = unhold(KEYS[1], ARGV[1], tonumber(ARGV[4]))
+  tomb(KEYS[2], 's', exp, tonumber(ARGV[5]))
+else
+  heldAfter = held(KEYS[1])
+end
+local reply = {state, heldAfter, nowMs}
 for i = 1, n do
   local base = 6 + (i - 1) * 3
   local kind = ARGV[base + 1]
   local a = tonumber(ARGV[base + 2])
   local b = tonumber(ARGV[base + 3])
-  local key = KEYS[i + 1]
+  local key = KEYS[i + 2]
   local spent, reset
-  if kind == 'c' then
+  if state > 1 then
+    if kind == 'c' then
+      spent = tonumber(redis.call('HGET', key, 't') or 0)
+      reset = b
+    else
+      spent, reset = ledger(key, 'r', a, b)
+    end
+  elseif kind == 'c' then
     redis.call('HINCRBY', key, 'm|' .. model, actual)
     spent = redis.call('HINCRBY', key, 't', actual)
     reset = b
@@ -241,8 +310,30 @@ return reply
 `
 
 const RELEASE_LUA = `${LUA_NOW_MS}${LUA_HELPERS}
-local found = unhold(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+local state = prior(KEYS[2])
+if state >= 0 then return state end
+local found, h, exp = unhold(KEYS[1], ARGV[1], tonumber(ARGV[2]))
+tomb(KEYS[2], 'r', exp, tonumber(ARGV[3]))
 return found
+`
+
+const EXTEND_LUA = `${LUA_NOW_MS}
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return {0, nowMs} end
+local sep = string.find(v, ':', 1, true)
+if tonumber(string.sub(v, sep + 1)) <= nowMs then return {0, nowMs} end
+local ttl = tonumber(ARGV[2])
+local exp = nowMs + ttl
+local res = redis.call('HMGET', KEYS[1], 'e', 'x')
+local e = tonumber(res[1] or -1)
+local x = tonumber(res[2] or -1)
+redis.call('HSET', KEYS[1], ARGV[1], string.sub(v, 1, sep - 1) .. ':' .. exp)
+if e < 0 or exp < e then redis.call('HSET', KEYS[1], 'e', exp) end
+if exp > x then
+  redis.call('HSET', KEYS[1], 'x', exp + ttl)
+  redis.call('PEXPIRE', KEYS[1], exp + ttl - nowMs)
+end
+return {1, exp}
 `
 
 const SPEND_LUA = `${LUA_NOW_MS}${LUA_HELPERS}
@@ -300,15 +391,36 @@ function unhold(
   data: MemoryData,
   key: string,
   id: string,
-  amount: number,
   exp: number,
   nowMs: number
-): [number, number] {
-  if (data.hdel(key, id) === 0) return [0, held(data, key, nowMs)[0]]
-  let h = data.hincrby(key, 'h', -amount)
+): [number, number, number] {
+  const v = data.hget(key, id)
+  if (v === null) return [0, held(data, key, nowMs)[0], exp]
+  data.hdel(key, id)
+  const sep = v.indexOf(':')
+  const stored = Number(v.slice(sep + 1))
+  let h = data.hincrby(key, 'h', -Number(v.slice(0, sep)))
   const e = num(data.hget(key, 'e'), -1)
   if (e >= 0 && e <= nowMs) h = sweep(data, key, nowMs)[0]
-  return [exp > nowMs ? 1 : 0, h]
+  return [stored > nowMs ? 1 : 0, h, stored]
+}
+
+function tomb(
+  data: MemoryData,
+  key: string,
+  mark: string,
+  exp: number,
+  keep: number,
+  nowMs: number
+): void {
+  data.set(key, mark, { px: exp > nowMs ? exp - nowMs + keep : keep })
+}
+
+function prior(data: MemoryData, key: string): number {
+  const v = data.get(key)
+  if (v === 's') return 2
+  if (v !== null) return 3
+  return -1
 }
 
 function ledger(
@@ -404,22 +516,26 @@ function settleJs(
   const actual = Number(argv[1])
   const model = argv[2] ?? ''
   const n = Number(argv[5])
-  const [found, heldAfter] = unhold(
-    data,
-    keys[0] ?? '',
-    argv[0] ?? '',
-    Number(argv[3]),
-    Number(argv[4]),
-    nowMs
-  )
-  const reply: number[] = [found, heldAfter, nowMs]
+  let state = prior(data, keys[1] ?? '')
+  let heldAfter: number
+  if (state < 0) {
+    let exp: number
+    ;[state, heldAfter, exp] = unhold(data, keys[0] ?? '', argv[0] ?? '', Number(argv[3]), nowMs)
+    tomb(data, keys[1] ?? '', 's', exp, Number(argv[4]), nowMs)
+  } else {
+    heldAfter = held(data, keys[0] ?? '', nowMs)[0]
+  }
+  const reply: number[] = [state, heldAfter, nowMs]
   for (let i = 1; i <= n; i++) {
     const base = 5 + (i - 1) * 3
     const kind = argv[base + 1]
     const a = Number(argv[base + 2])
     const b = Number(argv[base + 3])
-    const key = keys[i] ?? ''
-    if (kind === 'c') {
+    const key = keys[i + 1] ?? ''
+    if (state > 1) {
+      if (kind === 'c') reply.push(num(data.hget(key, 't'), 0), b)
+      else reply.push(...ledger(data, key, 'r', a, b, nowMs))
+    } else if (kind === 'c') {
       data.hincrby(key, `m|${model}`, actual)
       const spent = data.hincrby(key, 't', actual)
       if (spent === actual) data.pexpire(key, Math.max(1, a - nowMs))
@@ -442,7 +558,37 @@ function releaseJs(
   argv: readonly string[],
   nowMs: number
 ): JsReply {
-  return unhold(data, keys[0] ?? '', argv[0] ?? '', Number(argv[1]), Number(argv[2]), nowMs)[0]
+  const state = prior(data, keys[1] ?? '')
+  if (state >= 0) return state
+  const [found, , exp] = unhold(data, keys[0] ?? '', argv[0] ?? '', Number(argv[1]), nowMs)
+  tomb(data, keys[1] ?? '', 'r', exp, Number(argv[2]), nowMs)
+  return found
+}
+
+function extendJs(
+  data: MemoryData,
+  keys: readonly string[],
+  argv: readonly string[],
+  nowMs: number
+): JsReply {
+  const key = keys[0] ?? ''
+  const id = argv[0] ?? ''
+  const v = data.hget(key, id)
+  if (v === null) return [0, nowMs]
+  const sep = v.indexOf(':')
+  if (Number(v.slice(sep + 1)) <= nowMs) return [0, nowMs]
+  const ttl = Number(argv[1])
+  const exp = nowMs + ttl
+  const res = data.hmget(key, 'e', 'x')
+  const e = num(res[0], -1)
+  const x = num(res[1], -1)
+  data.hset(key, id, `${v.slice(0, sep)}:${exp}`)
+  if (e < 0 || exp < e) data.hset(key, 'e', exp)
+  if (exp > x) {
+    data.hset(key, 'x', exp + ttl)
+    data.pexpire(key, exp + ttl - nowMs)
+  }
+  return [1, exp]
 }
 
 function spendJs(
@@ -521,7 +667,17 @@ export const reserveOp = defineOp<ReserveInput, ReserveResult>({
   },
 })
 
-/** Removes the hold (if still there) and adds the actual spend to every limit's current ledger. */
+const stateOf = (value: RedisReply | undefined, op: string): UnholdState => {
+  const state = STATES[int(value, op)]
+  if (state === undefined) throw new Error(`${op}: bad state ${JSON.stringify(value)}`)
+  return state
+}
+
+/**
+ * Unless a tombstone says the reservation was already settled or released: removes the hold (if
+ * still there), leaves a tombstone and adds the actual spend to every limit's current ledger. With
+ * a tombstone it only reads the ledgers. Keys: holds hash, tombstone, one ledger per limit.
+ */
 export const settleOp = defineOp<SettleInput, SettleResult>({
   name: 'budgetSettle',
   lua: SETTLE_LUA,
@@ -531,8 +687,8 @@ export const settleOp = defineOp<SettleInput, SettleResult>({
       input.id,
       String(input.actualMicros),
       input.model,
-      String(input.heldMicros),
       String(input.expiresAt),
+      String(input.keepMs),
       String(input.limits.length),
     ]
     for (const l of input.limits) argv.push(l.kind, String(l.a), String(l.b))
@@ -541,7 +697,7 @@ export const settleOp = defineOp<SettleInput, SettleResult>({
   decode: (raw) => {
     const r = asArray(raw, 'budgetSettle', 3)
     return {
-      found: int(r[0], 'budgetSettle') === 1,
+      state: stateOf(r[0], 'budgetSettle'),
       heldAfter: int(r[1], 'budgetSettle'),
       nowMs: int(r[2], 'budgetSettle'),
       limits: states(r, 3, 'budgetSettle'),
@@ -549,13 +705,25 @@ export const settleOp = defineOp<SettleInput, SettleResult>({
   },
 })
 
-/** Drops a hold; `true` when it was still live. */
-export const releaseOp = defineOp<{ id: string; heldMicros: number; expiresAt: number }, boolean>({
+/** Drops a hold and leaves a tombstone, unless one is there already. Keys: holds hash, tombstone. */
+export const releaseOp = defineOp<ReleaseInput, UnholdState>({
   name: 'budgetRelease',
   lua: RELEASE_LUA,
   js: releaseJs,
-  encode: (input) => [input.id, String(input.heldMicros), String(input.expiresAt)],
-  decode: (raw) => raw === 1,
+  encode: (input) => [input.id, String(input.expiresAt), String(input.keepMs)],
+  decode: (raw) => stateOf(raw, 'budgetRelease'),
+})
+
+/** Moves a live hold's expiry to now + `ttlMs`; does nothing to a hold that is gone or lapsed. */
+export const extendOp = defineOp<ExtendInput, ExtendResult>({
+  name: 'budgetExtend',
+  lua: EXTEND_LUA,
+  js: extendJs,
+  encode: (input) => [input.id, String(input.ttlMs)],
+  decode: (raw) => {
+    const r = asArray(raw, 'budgetExtend', 2)
+    return { extended: int(r[0], 'budgetExtend') === 1, expiresAt: int(r[1], 'budgetExtend') }
+  },
 })
 
 /** Reads one limit's ledger (per model) and the subject's live holds. */

@@ -9,6 +9,7 @@
  */
 import { InvalidOptionsError, memoryStore, type Store } from '@aikit/core'
 import {
+  extendOp,
   type OpLimit,
   type OpLimitState,
   releaseOp,
@@ -42,6 +43,13 @@ export interface BudgetOptions {
   timeZone?: string
   /** How long a reservation is held when neither settled nor released. Default `'10m'`. */
   reservationTtl?: Duration
+  /**
+   * How long past a reservation's expiry its settle or release is remembered (a tombstone per
+   * reservation id): a second settle or release of the same id within it, from any process,
+   * charges and frees nothing. After it, a settle charges again, as a settle after the hold lapsed
+   * does. Default `'10m'`.
+   */
+  tombstoneTtl?: Duration
   /** Fractions of a limit at which `'warning'` is emitted (each once per crossing). Default `[0.8, 1]`. */
   warnAt?: readonly number[]
   /** Prices for `{ model, … }` estimates and usage settles. Default: the built-in table. */
@@ -112,13 +120,40 @@ export interface BudgetStatus {
 
 /** What `settle` returns. */
 export interface SettleOutcome {
-  /** Micro-dollars charged. */
+  /** Micro-dollars charged by this settle (`0` for a duplicate). */
   readonly chargedMicros: number
   /** `false` when the usage's model had no price and the held amount was charged instead. */
   readonly priced: boolean
-  /** `false` when the hold had already expired or been released (the spend is charged anyway). */
+  /**
+   * `true` when the hold was live and is now freed. `false` when it had lapsed (the spend is
+   * charged anyway: the call happened) or for a duplicate.
+   */
   readonly held: boolean
+  /**
+   * `true` when this reservation id had already been settled or released (by this object or any
+   * other process sharing the store, within `tombstoneTtl` past its expiry): nothing was charged.
+   */
+  readonly duplicate: boolean
+  /** For a duplicate, what happened first: `'settled'` or `'released'`. */
+  readonly previous: 'settled' | 'released' | undefined
   readonly status: BudgetStatus
+}
+
+/**
+ * A reservation as plain JSON (`reservation.toJSON()`): put it in a job, a message or a database
+ * row, and `budget.restore(handle)` it in any process sharing the store to settle, release or
+ * extend it there.
+ */
+export interface ReservationHandle {
+  /** Format version (`1`). */
+  readonly v: 1
+  readonly id: string
+  readonly subject: string
+  readonly amountMicros: number
+  /** The model the estimate priced (absent when none). */
+  readonly model?: string
+  /** Expiry when the handle was made (epoch ms, store clock); `extend` may have moved it since. */
+  readonly expiresAt: number
 }
 
 /** A live hold on a subject's budget. */
@@ -129,15 +164,16 @@ export interface Reservation {
   readonly amountMicros: number
   /** Model the estimate priced (used to price a `settle(usage)` without a model). */
   readonly model: string | undefined
-  /** When the hold lapses by itself (epoch ms, store clock). */
+  /** When the hold lapses by itself (epoch ms, store clock; updated by this object's `extend`). */
   readonly expiresAt: number
-  /** The budget right after the hold. */
-  readonly status: BudgetStatus
+  /** The budget right after the hold (`undefined` for a reservation from `budget.restore`). */
+  readonly status: BudgetStatus | undefined
   /**
    * Charges the actual cost (micro-dollars, a `Usage`, or a provider's raw usage priced at
-   * `model` or the reservation's model) and frees the rest. Idempotent: later calls return the
-   * first outcome (a settle that failed, e.g. store down, can be retried). A model without a price
-   * charges the held amount (never $0).
+   * `model` or the reservation's model) and frees the rest. Idempotent: later calls on this object
+   * return the first outcome (a settle that failed, e.g. store down, can be retried); a settle of
+   * the same id from another object or process (`restore`), or after a `release`, charges nothing
+   * and reports `duplicate: true`. A model without a price charges the held amount (never $0).
    */
   settle(
     actual: number | Usage | Record<string, unknown>,
@@ -145,9 +181,17 @@ export interface Reservation {
   ): Promise<SettleOutcome>
   /**
    * Frees the hold without charging (the call failed before costing anything). `true` if it was
-   * live. Idempotent (later calls return the first outcome); after `settle` it does nothing (`false`).
+   * live. Idempotent (later calls return the first outcome); after a `settle` or `release` of
+   * this id from any process it does nothing (`false`).
    */
   release(): Promise<boolean>
+  /**
+   * Moves the hold's expiry to the store's now + `ttl`, atomically and only while the hold is live
+   * (not settled, released or lapsed). `true` if it did. Keeps a long call held.
+   */
+  extend(ttl: Duration): Promise<boolean>
+  /** The plain, serialisable handle `budget.restore` takes (also what `JSON.stringify` writes). */
+  toJSON(): ReservationHandle
 }
 
 /** Options of `budget.spend`. */
@@ -209,6 +253,13 @@ export interface Budget {
    * @throws UnknownModelError for a model estimate without a price (unless the table has a fallback).
    */
   reserve(subject: string, estimate: BudgetEstimate): Promise<Reservation>
+  /**
+   * The reservation a handle (`reservation.toJSON()`) names, in this process: its `settle`,
+   * `release` and `extend` act on the shared store (use a budget with the same store, prefix and
+   * limits as the one that reserved). No store call is made here.
+   * @throws InvalidOptionsError naming the bad field (`handle.id`, `handle.amountMicros`, …).
+   */
+  restore(handle: ReservationHandle): Reservation
   /** The subject's limits, spend, holds and reset times. */
   status(subject: string): Promise<BudgetStatus>
   /** Spend per model for one period, read from the store. */
@@ -234,6 +285,35 @@ function checkTokens(value: unknown, field: string): number {
   return value as number
 }
 
+// Reservation ids are fields of the holds hash and parts of tombstone keys: UUIDs, or any short
+// token of safe characters other than the hash's own fields.
+const RESERVATION_ID = /^[A-Za-z0-9_.:-]{1,128}$/
+const HASH_FIELDS = new Set(['h', 'e', 'x'])
+
+function checkHandle(handle: unknown): ReservationHandle {
+  if (handle === null || typeof handle !== 'object' || Array.isArray(handle)) {
+    throw new InvalidOptionsError('handle', 'must be an object from reservation.toJSON()')
+  }
+  const h = handle as Record<string, unknown>
+  if (h.v !== 1) throw new InvalidOptionsError('handle.v', 'must be 1')
+  if (typeof h.id !== 'string' || !RESERVATION_ID.test(h.id) || HASH_FIELDS.has(h.id)) {
+    throw new InvalidOptionsError('handle.id', 'must be a reservation id')
+  }
+  if (typeof h.subject !== 'string' || h.subject.length === 0) {
+    throw new InvalidOptionsError('handle.subject', 'must be a non-empty string')
+  }
+  if (!Number.isSafeInteger(h.amountMicros) || (h.amountMicros as number) < 0) {
+    throw new InvalidOptionsError('handle.amountMicros', 'must be a non-negative integer')
+  }
+  if (h.model !== undefined && (typeof h.model !== 'string' || h.model.length === 0)) {
+    throw new InvalidOptionsError('handle.model', 'must be a non-empty string when present')
+  }
+  if (!Number.isSafeInteger(h.expiresAt) || (h.expiresAt as number) < 0) {
+    throw new InvalidOptionsError('handle.expiresAt', 'must be epoch milliseconds')
+  }
+  return handle as ReservationHandle
+}
+
 function newId(): string {
   return globalThis.crypto.randomUUID()
 }
@@ -256,6 +336,7 @@ export function createBudget(options: BudgetOptions): Budget {
   }
   const timeZone = validateTimeZone(options.timeZone ?? 'UTC')
   const ttlMs = checkTtl(options.reservationTtl, 600_000, 'reservationTtl')
+  const keepMs = checkTtl(options.tombstoneTtl, 600_000, 'tombstoneTtl')
   const warnAt = options.warnAt ?? [0.8, 1]
   if (!Array.isArray(warnAt) || warnAt.some((t) => typeof t !== 'number' || !(t > 0) || t > 10)) {
     throw new InvalidOptionsError('warnAt', 'must be an array of fractions > 0 (e.g. [0.8, 1])')
@@ -311,6 +392,7 @@ export function createBudget(options: BudgetOptions): Budget {
   const ledgerKey = (subject: string, l: Limit, periodId: string): string =>
     store.key(subject, prefix, l.name, periodId)
   const resKey = (subject: string): string => store.key(subject, prefix, 'res')
+  const doneKey = (subject: string, id: string): string => store.key(subject, prefix, 'done', id)
 
   const events = createEmitter<BudgetEvents>()
 
@@ -425,6 +507,136 @@ export function createBudget(options: BudgetOptions): Budget {
     return { micros: prices.priceOf(estimate.model, usage), model: estimate.model }
   }
 
+  /** A reservation object (fresh from `reserve`, or restored from a handle). */
+  const makeReservation = (init: {
+    id: string
+    subject: string
+    micros: number
+    model: string | undefined
+    expiresAt: number
+    status: BudgetStatus | undefined
+    /** Known after `reserve`; a restored reservation looks them up when it acts. */
+    limits: readonly Limit[] | undefined
+  }): Reservation => {
+    const { id, subject, micros, model } = init
+    let expiresAt = init.expiresAt
+    let settled: Promise<SettleOutcome> | undefined
+    let released: Promise<boolean> | undefined
+    const limitsNow = () => init.limits ?? limitsFor(subject)
+    const price = (
+      actual: number | Usage | Record<string, unknown>,
+      settleModel: string | undefined
+    ): { charged: number; priced: boolean; chargeModel: string } => {
+      if (typeof actual === 'number') {
+        return {
+          charged: checkTokens(actual, 'actual'),
+          priced: true,
+          chargeModel: settleModel ?? model ?? 'unknown',
+        }
+      }
+      const usage = normalizeUsage(actual)
+      const priceModel = settleModel ?? model
+      if (priceModel === undefined) {
+        throw new InvalidOptionsError('model', 'is required to price a usage (none was reserved)')
+      }
+      try {
+        return { charged: prices.priceOf(priceModel, usage), priced: true, chargeModel: priceModel }
+      } catch (error) {
+        if (!(error instanceof UnknownModelError)) throw error
+        // Never free: an unpriced call costs what was held for it.
+        return { charged: micros, priced: false, chargeModel: priceModel }
+      }
+    }
+    const reservation: Reservation = {
+      id,
+      subject,
+      amountMicros: micros,
+      model,
+      get expiresAt() {
+        return expiresAt
+      },
+      status: init.status,
+      settle(actual, settleOptions) {
+        settled ??= (async () => {
+          const { charged, priced, chargeModel } = price(actual, settleOptions?.model)
+          const limits = await limitsNow()
+          // Settle into the period current now (a call spanning midnight counts on the new day).
+          const now = current(subject, limits, clock())
+          const keys = [now.keys[0] as string, doneKey(subject, id), ...now.keys.slice(1)]
+          const s = await store.run(settleOp, keys, {
+            id,
+            expiresAt,
+            keepMs,
+            actualMicros: charged,
+            model: chargeModel,
+            limits: now.settleLimits,
+          })
+          const after = toStatus(subject, limits, s.limits, s.heldAfter)
+          const duplicate = s.state === 'settled' || s.state === 'released'
+          if (duplicate) {
+            return {
+              chargedMicros: 0,
+              priced,
+              held: false,
+              duplicate,
+              previous: s.state as 'settled' | 'released',
+              status: after,
+            }
+          }
+          const held = s.state === 'held'
+          warn(
+            subject,
+            after,
+            s.limits.map((l) => l.spentMicros - charged + s.heldAfter + (held ? micros : 0))
+          )
+          events.emit('settled', { subject, model: chargeModel, chargedMicros: charged, priced })
+          return {
+            chargedMicros: charged,
+            priced,
+            held,
+            duplicate,
+            previous: undefined,
+            status: after,
+          }
+        })()
+        // A failed settle (store down) may be retried; a successful one is final.
+        settled.catch(() => {
+          settled = undefined
+        })
+        return settled
+      },
+      release() {
+        if (settled) return Promise.resolve(false)
+        if (!released) {
+          released = store
+            .run(releaseOp, [resKey(subject), doneKey(subject, id)], { id, expiresAt, keepMs })
+            .then((state) => state === 'held')
+          released.catch(() => {
+            released = undefined
+          })
+        }
+        return released
+      },
+      async extend(ttl) {
+        const ms = parseDuration(ttl, 'ttl')
+        const r = await store.run(extendOp, [resKey(subject)], { id, ttlMs: ms })
+        if (r.extended) expiresAt = r.expiresAt
+        return r.extended
+      },
+      toJSON() {
+        return {
+          v: 1,
+          id,
+          subject,
+          amountMicros: micros,
+          ...(model === undefined ? {} : { model }),
+          expiresAt,
+        }
+      },
+    }
+    return reservation
+  }
+
   const budget: Budget = {
     mode,
     store,
@@ -470,82 +682,27 @@ export function createBudget(options: BudgetOptions): Budget {
         status,
         r.limits.map((s) => s.spentMicros + r.heldBefore)
       )
-      let settled: Promise<SettleOutcome> | undefined
-      let released: Promise<boolean> | undefined
-      const reservation: Reservation = {
+      return makeReservation({
         id,
         subject,
-        amountMicros: micros,
+        micros,
         model,
         expiresAt: r.nowMs + ttl,
         status,
-        settle(actual, settleOptions) {
-          settled ??= (async () => {
-            let charged: number
-            let priced = true
-            let chargeModel = settleOptions?.model ?? model ?? 'unknown'
-            if (typeof actual === 'number') {
-              charged = checkTokens(actual, 'actual')
-            } else {
-              const usage = normalizeUsage(actual)
-              const priceModel = settleOptions?.model ?? model
-              if (priceModel === undefined) {
-                throw new InvalidOptionsError(
-                  'model',
-                  'is required to price a usage (none was reserved)'
-                )
-              }
-              chargeModel = priceModel
-              try {
-                charged = prices.priceOf(priceModel, usage)
-              } catch (error) {
-                if (!(error instanceof UnknownModelError)) throw error
-                // Never free: an unpriced call costs what was held for it.
-                charged = micros
-                priced = false
-              }
-            }
-            // Settle into the period current now (a call spanning midnight counts on the new day).
-            const now = current(subject, limits, clock())
-            const s = await store.run(settleOp, now.keys, {
-              id,
-              heldMicros: micros,
-              expiresAt: r.nowMs + ttl,
-              actualMicros: charged,
-              model: chargeModel,
-              limits: now.settleLimits,
-            })
-            const after = toStatus(subject, limits, s.limits, s.heldAfter)
-            warn(
-              subject,
-              after,
-              s.limits.map((l) => l.spentMicros - charged + s.heldAfter + (s.found ? micros : 0))
-            )
-            events.emit('settled', { subject, model: chargeModel, chargedMicros: charged, priced })
-            return { chargedMicros: charged, priced, held: s.found, status: after }
-          })()
-          // A failed settle (store down) may be retried; a successful one is final.
-          settled.catch(() => {
-            settled = undefined
-          })
-          return settled
-        },
-        release() {
-          if (settled) return Promise.resolve(false)
-          if (!released) {
-            released = store.run(releaseOp, [keys[0] as string], {
-              id,
-              heldMicros: micros,
-              expiresAt: r.nowMs + ttl,
-            })
-            released.catch(() => {
-              released = undefined
-            })
-          }
-          return released
-        },
-      }
-      return reservation
+        limits,
+      })
+    },
+    restore(handle) {
+      const h = checkHandle(handle)
+      return makeReservation({
+        id: h.id,
+        subject: h.subject,
+        micros: h.amountMicros,
+        model: h.model,
+        expiresAt: h.expiresAt,
+        status: undefined,
+        limits: undefined,
+      })
     },
     async status(subject) {
       checkSubject(subject)

@@ -18,6 +18,7 @@ export {
   createBudget,
   type LimitStatus,
   type Reservation,
+  type ReservationHandle,
   type SettleOutcome,
   type SpendOptions,
   type SpendReport,

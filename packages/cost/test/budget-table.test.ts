@@ -33,7 +33,7 @@ async function transcript(store: Store, subject: string): Promise<unknown[]> {
   const tryReserve = async (micros: number) => {
     try {
       const r = await budget.reserve(subject, { estimateMicros: micros, model: 'm' })
-      out.push(['reserve', micros, brief(r.status)])
+      out.push(['reserve', micros, brief(r.status!)])
       return r
     } catch (error) {
       const e = error as { code: string; status: number; details: Record<string, unknown> }

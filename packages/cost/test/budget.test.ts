@@ -100,7 +100,7 @@ describe('reserve', () => {
     await a.settle(450) // 850: no new crossing
     await b.settle(400) // 850 spent
     const c = await budget.reserve('team:1', { estimateMicros: 500 }) // 1350: crosses 100 %
-    expect(c.status.tightest?.remainingMicros).toBe(0)
+    expect(c.status?.tightest?.remainingMicros).toBe(0)
     expect(warnings.map((w) => [w.threshold, w.usedMicros])).toEqual([
       [0.8, 900],
       [1, 1350],
@@ -113,7 +113,7 @@ describe('reserve', () => {
         subject.startsWith('team:') ? [{ period: 'day', micros: 100 }] : undefined,
     })
     const free = await budget.reserve('user:1', { estimateMicros: 10 ** 9 })
-    expect(free.status.limits).toEqual([])
+    expect(free.status?.limits).toEqual([])
     await expect(budget.reserve('team:1', { estimateMicros: 101 })).rejects.toMatchObject({
       code: 'BUDGET_EXCEEDED',
     })

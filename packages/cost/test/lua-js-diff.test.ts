@@ -2,14 +2,24 @@
  * Differential test of the budget ops' two bodies with full time precision: each Lua script (its
  * server-clock prelude swapped for a fixed `nowMs` passed as the last ARGV) runs on a real
  * redis-server, its JS twin on memoryStore with the same injected clock. Over seeded random sequences
- * of reserve (hard, soft, dry), settle, release and spend calls with clock steps that cross
- * reservation TTLs and rolling-window buckets, every decoded reply must be identical.
+ * of reserve (hard, soft, dry), settle, release, extend and spend calls with clock steps that cross
+ * reservation TTLs, tombstone lifetimes and rolling-window buckets, every decoded reply must be
+ * identical. Settles and releases are repeated on ids already settled or released (duplicates,
+ * from "another process": the same op with the handle's possibly stale expiry), before and after
+ * their tombstones lapse, and every outcome state is required to occur.
  */
 import { LUA_NOW_MS, memoryStore } from '@aikit/core'
 import { type RedisServer, startRedis } from '@aikit/testing/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { releaseOp, reserveOp, settleOp, spendOp } from '../src/budget-ops.js'
+import {
+  extendOp,
+  releaseOp,
+  reserveOp,
+  settleOp,
+  spendOp,
+  type UnholdState,
+} from '../src/budget-ops.js'
 
 let server: RedisServer
 let client: Redis
@@ -23,7 +33,13 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const fixedClock = (lua: string) => lua.replace(LUA_NOW_MS, 'local nowMs = tonumber(ARGV[#ARGV])\n')
+const TOMB_SET = "redis.call('SET', key, mark, 'PX', ttl)"
+// Redis expires keys on its real clock, the test's clock is fixed: each tombstone also records its
+// expiry on the test clock (`<key>|at`), and the test deletes it once the clock passes that.
+const fixedClock = (lua: string) =>
+  lua
+    .replace(LUA_NOW_MS, 'local nowMs = tonumber(ARGV[#ARGV])\n')
+    .replace(TOMB_SET, `${TOMB_SET}\n  redis.call('SET', key .. '|at', nowMs + ttl)`)
 
 function rng(seed: number): () => number {
   let a = seed
@@ -62,11 +78,21 @@ describe('budget ops: Lua on redis-server and JS on memoryStore agree step by st
         { kind: 'r' as const, a: HOUR, b: BUCKET },
       ]
       const live: { id: string; amount: number; exp: number }[] = []
+      const tombstones = new Map<string, number>()
+      const finished: { id: string; amount: number; exp: number }[] = []
+      const seen = new Set<UnholdState | 'extended'>()
+      const done = (id: string) => mem.key(subject, 'budget', 'done', id)
+      const settleKeys = (id: string) => [res, done(id), keys[1] as string, keys[2] as string]
       const run = async <I, O>(
         op: { lua: string; encode: (i: I) => readonly string[]; decode: (r: never) => O },
         opKeys: string[],
         input: I
       ) => {
+        for (const [key, at] of tombstones) {
+          if (at > now) continue
+          await client.del(key, `${key}|at`)
+          tombstones.delete(key)
+        }
         const fromMemory = await mem.run(op as never, opKeys, input)
         const raw = await client.eval(
           fixedClock(op.lua),
@@ -76,12 +102,18 @@ describe('budget ops: Lua on redis-server and JS on memoryStore agree step by st
           String(now)
         )
         const fromRedis = op.decode(raw as never)
+        const tomb = opKeys[1] ?? ''
+        if (op.lua === settleOp.lua || op.lua === releaseOp.lua) {
+          const at = await client.get(`${tomb}|at`)
+          if (at !== null) tombstones.set(tomb, Number(at))
+        }
         expect(fromRedis).toEqual(fromMemory)
         return fromMemory as O
       }
-      for (let step = 0; step < 120; step++) {
+      for (let step = 0; step < 200; step++) {
         now += [0, 1, 1000, 60_000, 7 * 60_000, 40 * 60_000][int(6)] as number
-        const action = int(10)
+        const action = int(14)
+        const keepMs = (1 + int(20)) * 60_000
         if (action < 5) {
           const id = `r${step}`
           const amount = 1 + int(900)
@@ -89,19 +121,39 @@ describe('budget ops: Lua on redis-server and JS on memoryStore agree step by st
           const mode = (['hard', 'hard', 'soft', 'dry'] as const)[int(4)] as 'hard' | 'soft' | 'dry'
           const r = await run(reserveOp, keys, { id, amountMicros: amount, ttlMs, mode, limits })
           if (r.ok && mode !== 'dry') live.push({ id, amount, exp: r.nowMs + ttlMs })
-        } else if (action < 8 && live.length > 0) {
-          const [h] = live.splice(int(live.length), 1)
-          await run(settleOp, keys, {
-            id: h!.id,
-            heldMicros: h!.amount,
-            expiresAt: h!.exp,
+        } else if (action < 8 && live.length + finished.length > 0) {
+          // Mostly a first settle of a live (or lapsed) hold; sometimes a duplicate of a finished one.
+          const again = finished.length > 0 && (live.length === 0 || int(3) === 0)
+          const h = again ? finished[int(finished.length)]! : live.splice(int(live.length), 1)[0]!
+          const s = await run(settleOp, settleKeys(h.id), {
+            id: h.id,
+            expiresAt: h.exp,
+            keepMs,
             actualMicros: int(1200),
             model: ['gpt-4o', 'claude-haiku-4-5'][int(2)] as string,
             limits: settleLimits,
           })
-        } else if (action < 9 && live.length > 0) {
-          const [h] = live.splice(int(live.length), 1)
-          await run(releaseOp, [res], { id: h!.id, heldMicros: h!.amount, expiresAt: h!.exp })
+          seen.add(s.state)
+          if (!again) finished.push(h)
+        } else if (action < 10 && live.length + finished.length > 0) {
+          const again = finished.length > 0 && (live.length === 0 || int(3) === 0)
+          const h = again ? finished[int(finished.length)]! : live.splice(int(live.length), 1)[0]!
+          const state = await run(releaseOp, [res, done(h.id)], {
+            id: h.id,
+            expiresAt: h.exp,
+            keepMs,
+          })
+          seen.add(state)
+          if (!again) finished.push(h)
+        } else if (action < 12 && live.length + finished.length > 0) {
+          const pool = live.length > 0 && int(4) > 0 ? live : finished.length > 0 ? finished : live
+          const h = pool[int(pool.length)]!
+          const ttlMs = (1 + int(30)) * 60_000
+          const x = await run(extendOp, [res], { id: h.id, ttlMs })
+          if (x.extended) {
+            seen.add('extended')
+            h.exp = x.expiresAt
+          }
         } else {
           const which = int(2)
           await run(spendOp, [res, keys[1 + which] as string], {
@@ -111,6 +163,8 @@ describe('budget ops: Lua on redis-server and JS on memoryStore agree step by st
           })
         }
       }
+      // The sequence reached every outcome: live, lapsed, duplicate of each kind, extended.
+      expect([...seen].sort()).toEqual(['extended', 'gone', 'held', 'released', 'settled'])
     })
   }
 })

@@ -32,7 +32,8 @@ const pair = async (i) => {
   const id = cfg.tag + '-' + i
   const r = await c.eval(cfg.reserveLua, cfg.keys.length, ...cfg.keys, id, ...cfg.reserveArgv.slice(1))
   if (r[0] !== 1) return 0
-  if (cfg.settle) await c.eval(cfg.settleLua, cfg.keys.length, ...cfg.keys, id, ...cfg.settleArgv.slice(1))
+  const settleKeys = [cfg.keys[0], cfg.doneKeys[id], ...cfg.keys.slice(1)]
+  if (cfg.settle) await c.eval(cfg.settleLua, settleKeys.length, ...settleKeys, id, ...cfg.settleArgv.slice(1))
   return 1
 }
 const results = await Promise.all(Array.from({ length: cfg.pairs }, (_, i) => pair(i)))
@@ -123,15 +124,22 @@ function setup(subject: string, ttlMs: number) {
   })
   const settleArgv = settleOp.encode({
     id: 'x',
-    heldMicros: PER_CALL,
-    expiresAt: 0, // the children do not track expiries; only `found` depends on it
+    expiresAt: 0, // the children do not track expiries; the hold's own expiry sets the tombstone's
+    keepMs: 60_000,
 
     actualMicros: PER_CALL,
     model: 'gpt-4o',
     limits: [{ kind: 'r', a: WINDOW_MS, b: BUCKET_MS }],
   })
+  // Each settle's tombstone key (`…:done:<id>`), for the ids the children use.
+  const doneKeys: Record<string, string> = {}
+  for (const tag of ['a', 'b', 'k']) {
+    for (let i = 0; i < 100; i++)
+      doneKeys[`${tag}-${i}`] = store.key(subject, 'budget', 'done', `${tag}-${i}`)
+  }
   const env = {
     ioredisUrl,
+    doneKeys,
     port: server.port,
     connections: 4,
     keys,

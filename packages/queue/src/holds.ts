@@ -1,13 +1,16 @@
 /**
  * @module holds
- * Budget holds of the jobs THIS queue object enqueued: reserved at enqueue, settled exactly once
- * when the job completes (its actual usage; a cache hit is released: it cost nothing), released
- * when it fails for good. A hold learns the outcome from the job's channel, and a periodic sweep
- * reads the stored results (and BullMQ's job state) so a lost pub/sub message only delays it.
- *
- * The `Reservation` object lives in this process: `@aikit/cost` cannot settle a hold by id from
- * another process, so the enqueuing instance settles (see the README: the hold's TTL covers the
- * job, and an instance that dies before settling leaves the hold to lapse, uncharged).
+ * The enqueuing side's watch over the budget holds of the jobs THIS queue object enqueued. The
+ * worker that runs a job settles (or releases) its hold through the handle in the job's data; this
+ * is the backup for a worker without a budget, and it keeps the hold alive while the job waits:
+ * - renews each hold (`extend(holdTtl)`) every third of `holdTtl` until the job ends;
+ * - once the outcome is stored, settles it (its actual usage; a cache hit or a failure releases).
+ *   Settle and release are idempotent by reservation id across processes (`@aikit/cost`
+ *   tombstones), so after the worker's settle this one charges nothing (`duplicate: true`).
+ * A hold learns the outcome from the job's channel, and a periodic sweep reads the stored results
+ * (and BullMQ's job state) so a lost pub/sub message only delays it. If this instance dies, the
+ * worker's settle still records the cost; only the renewal while the job WAITS stops (the hold then
+ * lapses after `holdTtl`, and the job is still charged when it completes).
  */
 import type { Reservation } from '@aikit/cost'
 import type { JobKeys } from './keys.js'
@@ -26,6 +29,8 @@ interface Hold {
   ended: boolean
   /** The job is in BullMQ (before that, "no such job" means "not added yet", not "gone"). */
   added: boolean
+  /** When the hold was last renewed (ms, this process's clock). */
+  renewedAt: number
 }
 
 /** The holds of one queue object. */
@@ -38,7 +43,9 @@ export class Holds {
     private readonly subscriber: Subscriber,
     /** `'unknown'` when BullMQ no longer has the job. */
     private readonly jobState: (jobId: string) => Promise<string>,
-    private readonly sweepMs: number
+    private readonly sweepMs: number,
+    /** The hold's lifetime: renewed to this every third of it while the job has no outcome. */
+    private readonly holdTtlMs: number
   ) {}
 
   /** Starts watching `jobId` (before the job is added, so no outcome can be missed). */
@@ -56,6 +63,7 @@ export class Holds {
       busy: false,
       ended: false,
       added: false,
+      renewedAt: Date.now(),
     }
     this.#holds.set(jobId, hold)
     hold.unsubscribe = await this.subscriber.subscribe(keys.channel, (message) => {
@@ -63,7 +71,10 @@ export class Holds {
         void this.#check(jobId)
       }
     })
-    this.#timer ??= setInterval(() => this.#sweep(), this.sweepMs)
+    this.#timer ??= setInterval(
+      () => this.#sweep(),
+      Math.max(50, Math.min(this.sweepMs, Math.floor(this.holdTtlMs / 3)))
+    )
     this.#timer.unref?.()
   }
 
@@ -98,7 +109,10 @@ export class Holds {
       const raw = await this.redis.get(hold.keys.result)
       let final: LlmJobEvent | undefined
       if (raw !== null) final = JSON.parse(raw) as LlmJobEvent
-      else if ((await this.jobState(jobId)) !== 'unknown') return
+      else if ((await this.jobState(jobId)) !== 'unknown') {
+        await this.#renew(hold)
+        return
+      }
       try {
         // `busy` makes this the only settle or release in flight for the hold.
         if (final?.type === 'done' && final.result.cache !== 'hit') {
@@ -119,6 +133,13 @@ export class Holds {
     } finally {
       hold.busy = false
     }
+  }
+
+  /** Keeps a waiting or running job's hold alive (failures are retried by the next sweep). */
+  async #renew(hold: Hold): Promise<void> {
+    const now = Date.now()
+    if (now - hold.renewedAt < this.holdTtlMs / 3) return
+    if (await hold.reservation.extend(this.holdTtlMs).catch(() => true)) hold.renewedAt = now
   }
 
   #sweep(): void {

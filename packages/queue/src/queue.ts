@@ -42,8 +42,11 @@ export interface LlmQueueOptions {
   /** How long a job's result and event log are kept after it ends. Default `'1h'`. */
   resultTtl?: Duration
   /**
-   * How long a job's budget hold lives when nothing settles it: must cover the wait in the queue
-   * plus every attempt (a job that completes later is still charged, by its actual usage). Default `'1h'`.
+   * Lifetime of a job's budget hold without renewal. The enqueuing queue object renews it every
+   * third of this while the job waits or runs, and the worker running it does too, so it only has
+   * to outlast a renewal gap: a dead enqueuer while the job waits, or a dead worker until the
+   * stalled job is taken over (`lockDuration` + `stalledInterval`). A job whose hold lapsed is
+   * still charged its actual cost when it completes. Default `'5m'`.
    */
   holdTtl?: Duration
   /** Attempts per job (1 = no retry). Default `5`. */
@@ -110,6 +113,9 @@ export interface LlmQueue {
   close(): Promise<void>
 }
 
+// A job's meta key must outlive a long wait in the queue (the worker re-arms it at the end).
+const META_MIN_TTL_MS = 3_600_000
+
 const PROVIDER_APIS: Record<string, readonly string[]> = {
   anthropic: ['messages'],
   openai: ['chat', 'responses'],
@@ -160,7 +166,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     throw new InvalidOptionsError('budget', 'must be a Budget (createBudget())')
   }
   const resultTtlMs = parseDuration(options.resultTtl ?? 3_600_000, 'resultTtl')
-  const holdTtlMs = parseDuration(options.holdTtl ?? 3_600_000, 'holdTtl')
+  const holdTtlMs = parseDuration(options.holdTtl ?? 300_000, 'holdTtl')
   const attempts = checkInt(options.attempts, 'attempts', 5, 1, 100)
   const backoffDelay = parseDuration(options.backoffDelay ?? 1000, 'backoffDelay')
   const defaultMaxOutputTokens = checkInt(
@@ -187,7 +193,8 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     redis,
     subscriber,
     (jobId) => queue.getJobState(jobId),
-    Math.max(1000, Math.min(pollMs * 5, 30_000))
+    Math.max(1000, Math.min(pollMs * 5, 30_000)),
+    holdTtlMs
   )
   const followDeps = {
     redis,
@@ -251,6 +258,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
           ...(input.cache === undefined ? {} : { cache: input.cache }),
           resultTtlMs,
           key,
+          ...(reservation ? { hold: reservation.toJSON(), holdTtlMs } : {}),
         }
         const job = await queue.add('llm', data, {
           jobId,
@@ -267,7 +275,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
             keys.meta,
             JSON.stringify({ subject: subject ?? null }),
             'PX',
-            holdTtlMs + resultTtlMs
+            Math.max(holdTtlMs, META_MIN_TTL_MS) + resultTtlMs
           )
           return { jobId, deduplicated: false }
         }

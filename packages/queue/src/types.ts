@@ -3,7 +3,7 @@
  * What a job is, what it produces and what followers receive. Everything stored in Redis is
  * plain JSON.
  */
-import type { Usage } from '@aikit/cost'
+import type { ReservationHandle, Usage } from '@aikit/cost'
 import type { LlmJobError } from './errors.js'
 
 /** The provider and API a job calls. */
@@ -26,6 +26,13 @@ export interface LlmJobData {
   readonly resultTtlMs: number
   /** The dedupe (cache) key the job was enqueued under. */
   readonly key: string
+  /**
+   * The budget hold made at enqueue (`reservation.toJSON()`): the worker that completes the job
+   * settles it (or releases it when the job fails for good) through `budget.restore(hold)`.
+   */
+  readonly hold?: ReservationHandle
+  /** The hold's lifetime: the worker renews it to this while the job runs. */
+  readonly holdTtlMs?: number
 }
 
 /** A completed job. */

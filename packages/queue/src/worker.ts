@@ -5,8 +5,15 @@
  * log and channel; the final result (or error) is stored with the job's TTL. A worker that dies
  * mid-job (crash, SIGKILL, lost lock) leaves the job to BullMQ's stalled-job check: another worker
  * runs it again from the start (run 2) after `lockDuration`.
+ *
+ * With a `budget`, the worker owns the job's budget hold (the handle in the job's data): it renews
+ * it while the job runs, settles it with the run's usage when the job completes (releases it on a
+ * cache hit or when the job fails for good), so the cost is recorded even if the instance that
+ * enqueued the job is gone. Settles are idempotent by reservation id: a rerun after a crash, or the
+ * enqueuer's backup settle, charges nothing more.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import type { Budget, Reservation } from '@aikit/cost'
 import { type Job, UnrecoverableError, Worker } from 'bullmq'
 import { type LlmClients, runCall } from './call.js'
 import { type Duration, parseDuration } from './duration.js'
@@ -40,9 +47,19 @@ export interface LlmWorkerOptions {
   maxStalledCount?: number
   /** Upper bound of a retry delay, `retry-after` included. Default `'5m'`. */
   maxRetryDelay?: Duration
-  /** Called with errors the worker cannot attach to a job (connection trouble). Default: ignored. */
+  /**
+   * The `@aikit/cost` budget the queue holds (same store, prefix and limits as the queue's): the
+   * worker settles each job's hold when it completes, releases it when it fails for good, and
+   * renews it while the job runs. Without it only the enqueuing queue object settles, and a job
+   * whose enqueuer died is not charged. Default none.
+   */
+  budget?: Budget
+  /** Called with errors the worker cannot attach to a job (connection trouble, a budget store failure). Default: ignored. */
   onError?: (error: Error) => void
 }
+
+// The hold lifetime of a job enqueued without `holdTtlMs` in its data (the queue's default).
+const DEFAULT_HOLD_TTL_MS = 300_000
 
 /** A running worker. */
 export interface LlmWorker {
@@ -87,6 +104,40 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     throw new InvalidOptionsError('onError', 'must be a function')
   }
   const onError = options.onError ?? (() => {})
+  const budget = options.budget
+  if (budget !== undefined && (budget === null || typeof budget.restore !== 'function')) {
+    throw new InvalidOptionsError('budget', 'must be a Budget (createBudget())')
+  }
+  const report = (error: unknown): void =>
+    onError(error instanceof Error ? error : new Error(String(error)))
+
+  /** The job's hold, when it has one and this worker has the budget. */
+  const holdOf = (data: LlmJobData): Reservation | undefined => {
+    if (!budget || data.hold === undefined) return undefined
+    try {
+      return budget.restore(data.hold)
+    } catch (error) {
+      report(error) // A malformed handle: the enqueuer's backup settle still runs.
+      return undefined
+    }
+  }
+  /** Renews the hold every third of its TTL until stopped. */
+  const renewing = (hold: Reservation, ttlMs: number): (() => void) => {
+    const timer = setInterval(
+      () => void hold.extend(ttlMs).catch(report),
+      Math.max(50, Math.floor(ttlMs / 3))
+    )
+    timer.unref?.()
+    return () => clearInterval(timer)
+  }
+  /** Settles or releases; a store failure is reported, never fails the job (the call is done). */
+  const finishHold = async (act: () => Promise<unknown>): Promise<void> => {
+    try {
+      await act()
+    } catch (error) {
+      report(error)
+    }
+  }
   const redis = options.connection
   const closing = new AbortController()
   // The delay a failed attempt announced to its followers is the one BullMQ waits.
@@ -105,6 +156,11 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     await log.start()
     const attempt = job.attemptsMade + 1
     const signal = jobSignal ? AbortSignal.any([jobSignal, closing.signal]) : closing.signal
+    const hold = holdOf(data)
+    const holdTtlMs = data.holdTtlMs ?? DEFAULT_HOLD_TTL_MS
+    // A fresh lifetime from now (a hold that already lapsed stays lapsed: extend says false).
+    if (hold) await hold.extend(holdTtlMs).catch(report)
+    const stopRenewing = hold ? renewing(hold, holdTtlMs) : () => {}
     try {
       const outcome = await runCall(clients, data, signal, (text) =>
         log.emit({ type: 'token', text })
@@ -115,24 +171,39 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
         attempts: attempt,
         finishedAt: Date.now(),
       }
+      // Charged before the result is published: whoever reads the result sees the spend recorded.
+      if (hold) {
+        stopRenewing()
+        await finishHold(() =>
+          outcome.cache === 'hit'
+            ? hold.release()
+            : hold.settle(outcome.usage, { model: outcome.model })
+        )
+      }
       await log.finish({ type: 'done', result })
       return result
     } catch (error) {
+      stopRenewing()
       const retryable = isRetryable(error)
       const maxAttempts = job.opts.attempts ?? 1
       if (!retryable || attempt >= maxAttempts) {
         const failure = describeFailure(error, attempt)
+        if (hold) await finishHold(() => hold.release())
         await log.finish({ type: 'error', error: failure }).catch(() => undefined)
         if (!retryable) throw new UnrecoverableError(failure.message)
         throw error
       }
       const base = typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? 1000) : 1000
       const delayMs = retryDelay(error, attempt, base, maxRetryDelay)
+      // Held through the backoff and into the next attempt.
+      if (hold) await hold.extend(delayMs + holdTtlMs).catch(report)
       const status = statusOf(error)
       log.emit({ type: 'retry', delayMs, ...(status === undefined ? {} : { status }) })
       await log.flush().catch(() => undefined)
       if (typeof error === 'object' && error !== null) delays.set(error, delayMs)
       throw error
+    } finally {
+      stopRenewing()
     }
   }
 

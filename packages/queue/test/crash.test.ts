@@ -1,14 +1,19 @@
 /**
- * THE KEY TEST: a worker PROCESS killed (SIGKILL) mid-job. BullMQ's stalled-job check hands the job
- * to another worker, which runs it again from the start; the budget held at enqueue settles once,
- * with one call's cost, and a follower on another instance ends with the whole answer.
+ * THE KEY TESTS, with real processes killed by SIGKILL:
+ * - a worker PROCESS killed mid-job: BullMQ's stalled-job check hands the job to another worker,
+ *   which runs it again from the start; the budget held at enqueue is charged once, with one
+ *   call's cost (the rescuing worker settles it), and a follower on another instance ends with the
+ *   whole answer;
+ * - the ENQUEUING process killed after enqueue: the hold it made (and renewed while alive) is
+ *   renewed by the worker while the job runs and settled by it through the handle in the job's
+ *   data: charged exactly once, with nobody left on the enqueuing side.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { redisStore } from '@aikit/core/redis'
-import { createBudget, priceOf } from '@aikit/cost'
+import { type BudgetLimitOptions, createBudget, priceOf } from '@aikit/cost'
 import type { LlmJobEvent } from '@aikit/queue'
 import { build } from 'tsup'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -30,7 +35,10 @@ beforeAll(async () => {
   const [harness] = await Promise.all([
     startHarness(),
     build({
-      entry: { 'worker-process': join(here, 'fixtures', 'worker-process.ts') },
+      entry: {
+        'worker-process': join(here, 'fixtures', 'worker-process.ts'),
+        'enqueue-process': join(here, 'fixtures', 'enqueue-process.ts'),
+      },
       outDir,
       format: ['esm'],
       platform: 'node',
@@ -58,19 +66,26 @@ afterAll(async () => {
   await h?.close()
 })
 
-function startWorkerProcess(name: string, maxStalledCount?: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(outDir, 'worker-process.js')], {
-    env: {
-      ...process.env,
-      AIKIT_QUEUE_WORKER: JSON.stringify({
-        redisUrl: h.redis.url,
-        providerUrl: h.provider.anthropicBaseURL,
-        name,
-        lockDuration: LOCK_MS,
-        stalledInterval: STALLED_MS,
-        maxStalledCount,
-      }),
-    },
+interface BudgetConfig {
+  storePrefix: string
+  limits: BudgetLimitOptions[]
+}
+
+const LIMITS: BudgetLimitOptions[] = [{ period: 'rolling', window: '1d', usd: 1 }]
+
+const budgetOn = (config: BudgetConfig) =>
+  createBudget({
+    store: redisStore(h.redis.client(), { prefix: config.storePrefix, commandTimeoutMs: 5000 }),
+    limits: config.limits,
+  })
+
+/** Starts a fixture process; resolves with it and its first stdout line. */
+function startProcess(
+  file: string,
+  env: Record<string, string>
+): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, [join(outDir, file)], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.push(child)
@@ -79,22 +94,49 @@ function startWorkerProcess(name: string, maxStalledCount?: number): Promise<Chi
     let err = ''
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString()
-      if (out.includes('ready\n')) resolve(child)
+      const end = out.indexOf('\n')
+      if (end >= 0) resolve({ child, line: out.slice(0, end) })
     })
     child.stderr?.on('data', (c: Buffer) => {
       err += c.toString()
     })
-    child.once('exit', (code) => reject(new Error(`worker process exited (${code}): ${err}`)))
+    child.once('exit', (code) => reject(new Error(`${file} exited (${code}): ${err}`)))
   })
 }
+
+async function startWorkerProcess(
+  name: string,
+  maxStalledCount?: number,
+  budget?: BudgetConfig
+): Promise<ChildProcess> {
+  const config = {
+    redisUrl: h.redis.url,
+    providerUrl: h.provider.anthropicBaseURL,
+    name,
+    lockDuration: LOCK_MS,
+    stalledInterval: STALLED_MS,
+    maxStalledCount,
+    budget,
+  }
+  const { child, line } = await startProcess('worker-process.js', {
+    AIKIT_QUEUE_WORKER: JSON.stringify(config),
+  })
+  expect(line).toBe('ready')
+  return child
+}
+
+const kill9 = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.kill('SIGKILL')
+  })
 
 describe('a worker process killed mid-job', () => {
   it('another worker finishes it; the provider is charged once in the cost records; the budget settles once', async () => {
     const name = h.name()
-    const budget = createBudget({
-      store: redisStore(h.redis.client(), { prefix: 'crash', commandTimeoutMs: 5000 }),
-      limits: [{ period: 'rolling', window: '1d', usd: 1 }],
-    })
+    const config = { storePrefix: 'crash', limits: LIMITS }
+    const budget = budgetOn(config)
     const settled: number[] = []
     budget.on('settled', (e) => settled.push(e.chargedMicros))
     const queue = h.queue({ name, budget })
@@ -103,7 +145,7 @@ describe('a worker process killed mid-job', () => {
     h.provider.setReply(() => ANSWER)
     h.provider.setStreamDelayMs(20)
 
-    const first = await startWorkerProcess(name)
+    const first = await startWorkerProcess(name, undefined, config)
     const { jobId } = await queue.enqueue({
       provider: 'anthropic',
       api: 'messages',
@@ -118,9 +160,8 @@ describe('a worker process killed mid-job', () => {
       // Mid-stream: a few tokens out, most of the answer still to come.
       if (!killed && seen.filter((s) => s.type === 'token').length === 5) {
         killed = true
-        first.kill('SIGKILL')
-        await new Promise((r) => first.once('exit', r))
-        rescuer = startWorkerProcess(name)
+        await kill9(first)
+        rescuer = startWorkerProcess(name, undefined, config)
       }
     }
     await rescuer
@@ -139,10 +180,12 @@ describe('a worker process killed mid-job', () => {
     expect(lastRunText(seen)).toBe(ANSWER)
     expect(seen.at(-1)).toMatchObject({ type: 'done', run: 2 })
 
-    // Charged once: the ledger holds exactly one call's cost, settled once, nothing left held.
+    // Charged once: the ledger holds exactly one call's cost, nothing left held. The rescuing
+    // worker process settled it; this (enqueuing) queue object's backup settle was a duplicate
+    // that charged nothing, so no 'settled' event fired here.
     const oneCall = priceOf(result.model, result.usage)
     expect(oneCall).toBeGreaterThan(0)
-    expect(settled).toEqual([oneCall])
+    expect(settled).toEqual([])
     const spend = await budget.spend('victim')
     expect(spend.totalMicros).toBe(oneCall)
     expect(spend.heldMicros).toBe(0)
@@ -183,5 +226,60 @@ describe('a worker process killed mid-job', () => {
     const status = await budget.status('lost')
     expect(status.tightest?.heldMicros).toBe(0)
     expect(status.tightest?.spentMicros).toBe(0)
+  }, 45_000)
+})
+
+describe('the enqueuing process killed after enqueue', () => {
+  it('a worker finishes the job, keeps the hold alive while it runs and charges the budget exactly once', async () => {
+    const name = h.name()
+    const config = { storePrefix: 'orphan', limits: LIMITS }
+    const budget = budgetOn(config)
+    const settled: number[] = []
+    budget.on('settled', (e) => settled.push(e.chargedMicros))
+    const HOLD_TTL = 1500
+    h.provider.reset()
+    h.provider.setReply(() => ANSWER)
+    h.provider.setStreamDelayMs(50) // 40 tokens: the run outlasts HOLD_TTL
+
+    // No worker yet: the web instance enqueues, its job waits.
+    const { child: enqueuer, line } = await startProcess('enqueue-process.js', {
+      AIKIT_QUEUE_ENQUEUER: JSON.stringify({
+        redisUrl: h.redis.url,
+        name,
+        subject: 'orphan',
+        prompt: 'orphan',
+        holdTtl: HOLD_TTL,
+        budget: config,
+      }),
+    })
+    const { jobId } = JSON.parse(line) as { jobId: string }
+    const held = (await budget.status('orphan')).tightest?.heldMicros ?? 0
+    expect(held).toBeGreaterThan(0)
+    // While it lives, the enqueuer renews the hold past its TTL.
+    await new Promise((r) => setTimeout(r, HOLD_TTL + 500))
+    expect((await budget.status('orphan')).tightest?.heldMicros).toBe(held)
+    await kill9(enqueuer)
+
+    // A worker (on another instance: here, in the test process) with the budget takes the job.
+    h.worker({ name, budget, lockDuration: LOCK_MS, stalledInterval: STALLED_MS })
+    const browser = h.queue({ name })
+    let heldMidRun: number | undefined
+    for await (const e of browser.follow(jobId)) {
+      // Well past HOLD_TTL into the run (and past the enqueuer's last renewal): the worker renews it.
+      if (e.type === 'token' && e.seq === 38) {
+        heldMidRun = (await budget.status('orphan')).tightest?.heldMicros
+      }
+    }
+    expect(heldMidRun).toBe(held)
+    const result = await browser.result(jobId)
+    expect(result.text).toBe(ANSWER)
+    expect(h.provider.calls.filter((c) => c.path === '/v1/messages')).toHaveLength(1)
+
+    const oneCall = priceOf(result.model, result.usage)
+    expect(oneCall).toBeGreaterThan(0)
+    expect(settled).toEqual([oneCall])
+    const spend = await budget.spend('orphan')
+    expect(spend.totalMicros).toBe(oneCall)
+    expect(spend.heldMicros).toBe(0)
   }, 45_000)
 })

@@ -131,22 +131,58 @@ describe('budget held from enqueue to completion', () => {
     expect((await budget.status('dave')).tightest?.heldMicros).toBe(0)
   })
 
-  it('a job that outlives its hold (holdTtl) is still charged its actual cost when it completes', async () => {
+  it('a job whose hold lapsed (its enqueuer gone, no renewal) is still charged its actual cost by the worker', async () => {
     const name = h.name()
     const budget = budgetOn(1)
-    const q = h.queue({ name, budget, holdTtl: 150 })
-    const { jobId } = await q.enqueue({
+    const enqueuer = h.queue({ name, budget, holdTtl: 150 })
+    const { jobId } = await enqueuer.enqueue({
       provider: 'anthropic',
       api: 'messages',
       subject: 'gina',
       params: messages('slow queue'),
     })
     expect((await budget.status('gina')).tightest?.heldMicros).toBeGreaterThan(0)
+    await enqueuer.close() // stops renewing, as a dead instance would
     await new Promise((r) => setTimeout(r, 250)) // no worker yet: the hold lapses
     expect((await budget.status('gina')).tightest?.heldMicros).toBe(0)
-    h.worker({ name })
-    const result = await q.result(jobId)
+    h.worker({ name, budget })
+    const result = await h.queue({ name }).result(jobId)
     expect((await budget.spend('gina')).totalMicros).toBe(priceOf(result.model, result.usage))
+  })
+
+  it('while its enqueuer lives, a waiting job stays held past holdTtl (renewed)', async () => {
+    const name = h.name()
+    const budget = budgetOn(1)
+    const q = h.queue({ name, budget, holdTtl: 300 })
+    await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'hank',
+      params: messages('waiting'),
+    })
+    const held = (await budget.status('hank')).tightest?.heldMicros
+    expect(held).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 700))
+    expect((await budget.status('hank')).tightest?.heldMicros).toBe(held)
+  })
+
+  it('with a budget, the worker settles (once) and the enqueuer only backs it up', async () => {
+    const name = h.name()
+    const budget = budgetOn(1)
+    const settled: number[] = []
+    budget.on('settled', (e) => settled.push(e.chargedMicros))
+    const q = h.queue({ name, budget })
+    h.worker({ name, budget })
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'ivy',
+      params: messages('who pays'),
+    })
+    const result = await q.result(jobId)
+    const cost = priceOf(result.model, result.usage)
+    expect(settled).toEqual([cost])
+    expect(await budget.spend('ivy')).toMatchObject({ totalMicros: cost, heldMicros: 0 })
   })
 
   it('a job that fails for good releases its hold without charging', async () => {

@@ -61,6 +61,7 @@ describe('options are validated at construction, naming the field', () => {
       [{ connection, clients: { anthropic }, maxStalledCount: -1 }, 'maxStalledCount'],
       [{ connection, clients: { anthropic }, maxRetryDelay: '5 minutes' }, 'maxRetryDelay'],
       [{ connection, clients: { anthropic }, onError: 1 }, 'onError'],
+      [{ connection, clients: { anthropic }, budget: { reserve() {} } }, 'budget'],
       [{ connection, clients: { anthropic }, name: '' }, 'name'],
     ]
     for (const [options, field] of cases) {
