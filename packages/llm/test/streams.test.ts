@@ -143,4 +143,28 @@ describe('streams', () => {
     expect(again.choices[0]?.message.content).toBe('Echo: helper')
     expect(fake.count('/v1/chat/completions')).toBe(1)
   })
+  it('a stream dropped before its first read still ends the call: hold settled, logged, an identical call streams in full', async () => {
+    const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
+    const { logger } = recorders()
+    const client = wrapAnthropic(raw, { budget, logger, subject: 'early-drop' })
+    fake.setReply(() => 'one two three')
+    const dropped = await client.messages.create(params('drop me'))
+    dropped.controller.abort()
+    await until(() => logger.lines.length === 1)
+    expect(logger.lines[0]).toMatchObject({ outcome: 'aborted' })
+    await until(() => fake.calls.length === 1)
+    const spend = await budget.spend('early-drop')
+    expect(spend.heldMicros).toBe(0)
+    // The same request again is a new provider call streaming the whole answer, not a join onto
+    // the dropped one (whose flight must have ended).
+    const again = await client.messages.create(params('drop me'))
+    let text = ''
+    for await (const event of again) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
+        text += event.delta.text
+      }
+    }
+    expect(text).toBe('one two three')
+    expect(fake.calls).toHaveLength(2)
+  })
 })

@@ -56,7 +56,13 @@ export class LlmCallPromise<T> extends Promise<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null
   ): Promise<R1 | R2> {
-    return this.#outcome.then((o) => o.data).then(onfulfilled, onrejected)
+    // One `then` on the outcome (not a `then` for the data and another for the callbacks).
+    return this.#outcome.then(
+      typeof onfulfilled === 'function'
+        ? (o) => onfulfilled(o.data)
+        : (o) => o.data as unknown as R1,
+      onrejected
+    )
   }
 
   override catch<R = never>(

@@ -10,19 +10,19 @@ import { currentContext } from '@aikit/core'
 import {
   estimateTokens,
   extractUsage,
-  meterStream,
   type Reservation,
   type StreamUsageResult,
   type Usage,
 } from '@aikit/cost'
-import { defaultCacheKey, keyFromJson, stableStringify } from './cache-key.js'
+import { defaultCacheKey, keyFromJson, keyFromJsonSync, stableStringify } from './cache-key.js'
 import { splitOptions } from './call-options.js'
 import { type CallOutcome, LlmCallPromise } from './call-promise.js'
 import { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from './errors.js'
+import { meteredSource } from './metered-source.js'
 import type { ResolvedOptions } from './options.js'
 import { replay, type SharedEnd, SharedStream } from './shared-stream.js'
 import { SignalGroup } from './signal-group.js'
-import type { ApiSpec, Params } from './spec.js'
+import type { ApiSpec, Params, RequestEstimate } from './spec.js'
 import { jsonResponse, sseResponse } from './sse.js'
 import type { CacheMode } from './types.js'
 
@@ -75,6 +75,24 @@ interface Call {
 }
 
 const elapsed = (since: number): number => (performance.now() - since) / 1000
+
+/**
+ * The controller of one caller's stream: `abort()` stops that caller's reader. Overriding `abort`
+ * (rather than listening on `signal`) leaves the signal unbuilt until someone reads it: Node
+ * creates it lazily, and building one costs about as much as the rest of a stream's setup.
+ */
+class ConsumerController extends AbortController {
+  readonly #onAbort: () => void
+  constructor(onAbort: () => void) {
+    super()
+    this.#onAbort = onAbort
+  }
+  override abort(reason?: unknown): void {
+    const first = !this.signal.aborted
+    super.abort(reason)
+    if (first) this.#onAbort()
+  }
+}
 
 /** Builds the intercepted `create` of one API of one client. */
 export function interceptCreate(
@@ -144,27 +162,39 @@ export function interceptCreate(
     }
   }
 
+  // Usage and cost feed only the budget, the metrics and the log: with none of them, a call skips
+  // extracting and pricing them.
+  const accounts = (reservation: Reservation | undefined): boolean =>
+    reservation !== undefined || opts.metrics !== undefined || opts.logger !== undefined
+
+  const settle = async (
+    reservation: Reservation,
+    usage: Usage | undefined,
+    model: string
+  ): Promise<number | undefined> => {
+    try {
+      // No usage reported: charge the held worst case, never $0.
+      const outcome = await reservation.settle(usage ?? reservation.amountMicros, { model })
+      return outcome.chargedMicros
+    } catch {
+      // The store is down: the caller already has the answer (failing now would make them ask,
+      // and pay the provider, again). The hold keeps the worst case until its TTL lapses.
+      return undefined
+    }
+  }
+
   /**
-   * Charges the call: the reservation's settle when there is one, else the price table (metrics
-   * only). Never throws: `undefined` when nothing could be priced or the settle failed.
+   * Charges the call: the reservation's settle when there is one (a promise), else the price table
+   * (metrics only, synchronous: no promise hop). Never throws: `undefined` when nothing could be
+   * priced or the settle failed.
    */
-  const charge = async (
+  const charge = (
     call: Call,
     reservation: Reservation | undefined,
     usage: Usage | undefined,
     model: string
-  ): Promise<number | undefined> => {
-    if (reservation) {
-      try {
-        // No usage reported: charge the held worst case, never $0.
-        const outcome = await reservation.settle(usage ?? reservation.amountMicros, { model })
-        return outcome.chargedMicros
-      } catch {
-        // The store is down: the caller already has the answer (failing now would make them ask,
-        // and pay the provider, again). The hold keeps the worst case until its TTL lapses.
-        return undefined
-      }
-    }
+  ): Promise<number | undefined> | number | undefined => {
+    if (reservation) return settle(reservation, usage, model)
     if (!usage) return undefined
     try {
       return opts.priceTable.priceOf(model || call.model, usage)
@@ -172,6 +202,9 @@ export function interceptCreate(
       return undefined
     }
   }
+
+  const stores = (call: Call): boolean =>
+    opts.cache !== undefined && call.key !== undefined && call.mode !== 'no-store'
 
   const storeAnswer = async (call: Call, answer: CachedAnswer): Promise<void> => {
     if (!opts.cache || call.key === undefined || call.mode === 'no-store') return
@@ -225,32 +258,41 @@ export function interceptCreate(
     response: Response,
     extras: Record<string, unknown>
   ): Promise<CallOutcome<unknown>> => {
-    const extracted = extractUsage(data)
+    // Each step is skipped (no promise hop) when nothing it serves is configured.
+    const extracted = accounts(reservation) ? extractUsage(data) : undefined
     const model = extracted?.model || call.model
-    const costMicros = await charge(call, reservation, extracted?.usage, model)
+    const charged =
+      extracted || reservation ? charge(call, reservation, extracted?.usage, model) : undefined
+    const costMicros = typeof charged === 'object' ? await charged : charged
     let blocked: unknown
-    try {
-      await checkOutput(spec.outputText(data))
-    } catch (error) {
-      blocked = error
+    if (opts.guard) {
+      try {
+        await checkOutput(spec.outputText(data))
+      } catch (error) {
+        blocked = error
+      }
     }
-    recordCall(call, {
-      ...(extracted ? { usage: extracted.usage } : {}),
-      ...(costMicros === undefined ? {} : { costMicros }),
-      ...(blocked === undefined ? {} : { error: blocked }),
-    })
-    log(call, {
-      outcome: blocked === undefined ? 'ok' : 'blocked',
-      cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
-      inputTokens: extracted?.usage.inputTokens,
-      outputTokens: extracted?.usage.outputTokens,
-      costMicros,
-    })
+    if (opts.metrics) {
+      recordCall(call, {
+        ...(extracted ? { usage: extracted.usage } : {}),
+        ...(costMicros === undefined ? {} : { costMicros }),
+        ...(blocked === undefined ? {} : { error: blocked }),
+      })
+    }
+    if (opts.logger) {
+      log(call, {
+        outcome: blocked === undefined ? 'ok' : 'blocked',
+        cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
+        inputTokens: extracted?.usage.inputTokens,
+        outputTokens: extracted?.usage.outputTokens,
+        costMicros,
+      })
+    }
     if (blocked !== undefined) {
       reported.add(blocked as object)
       throw blocked
     }
-    await storeAnswer(call, { v: 1, kind: 'response', data })
+    if (stores(call)) await storeAnswer(call, { v: 1, kind: 'response', data })
     return { data, response, extras, toResponse: () => jsonResponse(data, response) }
   }
 
@@ -275,31 +317,40 @@ export function interceptCreate(
       onEnd()
       const whole =
         end.kind === 'done' && !sdkStream.controller.signal.aborted && spec.streamComplete(recorded)
-      const costMicros = await charge(call, reservation, usage.usage, usage.model || call.model)
+      const charged = accounts(reservation)
+        ? charge(call, reservation, usage.usage, usage.model || call.model)
+        : undefined
+      const costMicros = typeof charged === 'object' ? await charged : charged
       const error = end.kind === 'error' ? end.error : undefined
-      recordCall(call, {
-        usage: usage.usage,
-        ...(costMicros === undefined ? {} : { costMicros }),
-        ...(ttfc === undefined ? {} : { ttfc }),
-        ...(error === undefined ? {} : { error }),
-      })
-      log(call, {
-        outcome: whole ? 'ok' : end.kind === 'error' ? 'error' : 'aborted',
-        cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
-        inputTokens: usage.usage.inputTokens,
-        outputTokens: usage.usage.outputTokens,
-        estimated: usage.usage.estimated === true,
-        costMicros,
-      })
-      if (!whole) return
-      try {
-        await checkOutput(spec.streamText(recorded))
-      } catch {
-        return // Already streamed to the caller; at least never replay it from the cache.
+      if (opts.metrics) {
+        recordCall(call, {
+          usage: usage.usage,
+          ...(costMicros === undefined ? {} : { costMicros }),
+          ...(ttfc === undefined ? {} : { ttfc }),
+          ...(error === undefined ? {} : { error }),
+        })
       }
-      await storeAnswer(call, { v: 1, kind: 'stream', events: recorded })
+      if (opts.logger) {
+        log(call, {
+          outcome: whole ? 'ok' : end.kind === 'error' ? 'error' : 'aborted',
+          cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
+          inputTokens: usage.usage.inputTokens,
+          outputTokens: usage.usage.outputTokens,
+          estimated: usage.usage.estimated === true,
+          costMicros,
+        })
+      }
+      if (!whole) return
+      if (opts.guard) {
+        try {
+          await checkOutput(spec.streamText(recorded))
+        } catch {
+          return // Already streamed to the caller; at least never replay it from the cache.
+        }
+      }
+      if (stores(call)) await storeAnswer(call, { v: 1, kind: 'stream', events: recorded })
     }
-    const metered = meterStream(sdkStream, {
+    const metered = meteredSource(sdkStream, {
       api: spec.api,
       model: call.model,
       inputTokens,
@@ -309,13 +360,20 @@ export function interceptCreate(
         void finalize()
       },
     })
-    const timed: AsyncIterator<unknown> = {
-      next: async () => {
-        const r = await metered.next()
-        ttfc ??= elapsed(call.started)
-        return r
-      },
-      return: async () => metered.return(undefined),
+    // The time to the first chunk is a metric: only with metrics is the first `next` timed (one
+    // `then`, not an extra async layer on every event).
+    let timed: AsyncIterator<unknown> = metered
+    if (opts.metrics) {
+      timed = {
+        next: () => {
+          if (ttfc !== undefined) return metered.next()
+          return metered.next().then((r) => {
+            ttfc ??= elapsed(call.started)
+            return r
+          })
+        },
+        return: () => metered.return(),
+      }
     }
     return new SharedStream(timed, (how, events) => {
       end = how
@@ -332,11 +390,10 @@ export function interceptCreate(
     signal: AbortSignal | undefined
   ): AsyncIterable<unknown> => {
     const iterator = shared.consumer()
-    const controller = new AbortController()
     const stop = (): void => {
       void iterator.return?.()
     }
-    controller.signal.addEventListener('abort', stop, { once: true })
+    const controller = new ConsumerController(stop)
     // This caller's signal (its own, or its request's) stops its reader; the provider stream stops
     // when every reader has stopped. (It joined the call's SignalGroup when it started.)
     if (signal?.aborted) stop()
@@ -380,11 +437,24 @@ export function interceptCreate(
         return hitOutcome(hit)
       }
     }
-    const estimate = spec.estimate(call.params, opts.defaultMaxOutputTokens)
+    let estimate: RequestEstimate | undefined
+    // Input tokens estimated once per call: the stream's reservation and its meter share them.
+    let inputTokens: number | undefined
     let reservation: Reservation | undefined
     if (opts.budget && call.subject !== undefined) {
+      estimate = spec.estimate(call.params, opts.defaultMaxOutputTokens)
       try {
-        reservation = await opts.budget.reserve(call.subject, estimate)
+        if (call.stream) {
+          // The same worst case the budget computes from the messages (`estimateTokens`).
+          inputTokens = tokensOf(estimate)
+          reservation = await opts.budget.reserve(call.subject, {
+            model: estimate.model,
+            inputTokens,
+            maxOutputTokens: estimate.maxOutputTokens,
+          })
+        } else {
+          reservation = await opts.budget.reserve(call.subject, estimate)
+        }
       } catch (error) {
         log(call, { outcome: 'rejected', error: describeError(error) })
         throw error
@@ -409,14 +479,15 @@ export function interceptCreate(
         sdkOptions
       ).withResponse()
       if (!call.stream) return await complete(call, reservation, data, response, extras)
-      let inputTokens = 0
-      try {
-        inputTokens = estimateTokens(estimate.messages, estimate.model, {
-          system: estimate.system,
-          ...(estimate.tools ? { tools: estimate.tools } : {}),
-        })
-      } catch {
-        inputTokens = 0
+      // The meter's estimate (a stream cut short) only feeds the budget, the metrics and the log.
+      if (inputTokens === undefined && accounts(reservation)) {
+        try {
+          inputTokens = tokensOf(
+            estimate ?? spec.estimate(call.params, opts.defaultMaxOutputTokens)
+          )
+        } catch {
+          inputTokens = 0
+        }
       }
       const sdkStream = data as AsyncIterable<unknown> & { controller: AbortController }
       const shared = startStream(
@@ -424,7 +495,7 @@ export function interceptCreate(
         reservation,
         sdkStream,
         prepared.hideUsageChunk,
-        inputTokens,
+        inputTokens ?? 0,
         () => {
           group.dispose()
           ended()
@@ -467,7 +538,7 @@ export function interceptCreate(
     }
     const mode = override?.cache ?? 'default'
     const ownSignal = rest?.signal as AbortSignal | undefined
-    const base: Omit<Call, 'key'> = {
+    const base: Call = {
       params,
       rest,
       subject,
@@ -477,6 +548,7 @@ export function interceptCreate(
       requestId: (ctx?.state as Record<string, unknown> | undefined)?.requestId,
       started,
       signal: ownSignal ?? ctx?.signal,
+      key: undefined,
     }
     // Serialised once per call (never memoised per object: callers reuse and mutate params).
     const wantsKey =
@@ -486,13 +558,27 @@ export function interceptCreate(
     const coalescing = opts.coalesce && mode === 'default'
     const json = wantsKey || coalescing ? stableStringify(params) : ''
     const scope = subject ?? ''
-    const withKey = async (): Promise<Call> => {
-      if (!wantsKey) return { ...base, key: undefined }
-      const key =
-        opts.cacheKey === defaultCacheKey
-          ? await keyFromJson(json, scope, spec.api)
-          : await opts.cacheKey(params, { scope, api: spec.api })
-      return { ...base, key }
+    /**
+     * The call with its cache key. Synchronous when there is no key or Node hashes it (no promise
+     * hop on a miss); a promise for a custom `cacheKey` or Web Crypto.
+     */
+    const withKey = (): Call | Promise<Call> => {
+      if (!wantsKey) return base
+      if (opts.cacheKey === defaultCacheKey) {
+        const key = keyFromJsonSync(json, scope, spec.api)
+        if (key !== undefined) return { ...base, key }
+        return keyFromJson(json, scope, spec.api).then((k) => ({ ...base, key: k }))
+      }
+      return (async () => ({
+        ...base,
+        key: await opts.cacheKey(params, { scope, api: spec.api }),
+      }))()
+    }
+    const begin = (
+      leader: (call: Call) => Promise<CallOutcome<unknown>>
+    ): Promise<CallOutcome<unknown>> => {
+      const call = withKey()
+      return call instanceof Promise ? call.then(leader) : leader(call)
     }
     const flightKey = coalescing ? `${spec.api}\u0000${scope}\u0000${json}` : undefined
 
@@ -506,20 +592,22 @@ export function interceptCreate(
     if (flightKey === undefined) {
       // A live stream disposes of the group when it ends; anything else as soon as it settles.
       let live = false
-      return withKey()
-        .then((call) =>
-          lead(
-            call,
-            group,
-            () => {
-              live = true
-            },
-            () => {}
-          )
+      const settled = (): void => {
+        if (!live) group.dispose()
+      }
+      const result = begin((call) =>
+        lead(
+          call,
+          group,
+          () => {
+            live = true
+          },
+          () => {}
         )
-        .finally(() => {
-          if (!live) group.dispose()
-        })
+      )
+      // Returned as is (a `finally` would add promise hops before the caller sees the answer).
+      result.then(settled, settled)
+      return result
     }
     let shared:
       | { stream: SharedStream<unknown>; response: Response; extras: Record<string, unknown> }
@@ -546,7 +634,7 @@ export function interceptCreate(
     const leave = (): void => {
       if (flights.get(flightKey) === flight) flights.delete(flightKey)
     }
-    outcome = withKey().then((call) =>
+    outcome = begin((call) =>
       lead(
         call,
         group,
@@ -575,6 +663,14 @@ export function interceptCreate(
   return function create(params: Params, options?: unknown): LlmCallPromise<unknown> {
     return new LlmCallPromise(run(params, options))
   }
+}
+
+/** Input tokens of a request, as the budget estimates them from its messages. */
+function tokensOf(estimate: RequestEstimate): number {
+  return estimateTokens(estimate.messages, estimate.model, {
+    system: estimate.system,
+    ...(estimate.tools ? { tools: estimate.tools } : {}),
+  })
 }
 
 /** Error fields safe to log (no message bodies, no headers). */
