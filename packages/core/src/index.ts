@@ -37,6 +37,7 @@ export {
   type StoreSetOptions,
   StoreTimeoutError,
   StoreUnavailableError,
+  type SyncRun,
 } from './store/index.js'
 export type { TrustProxy } from './trust-proxy.js'
 export type {

@@ -9,7 +9,8 @@
  * cost (and the key is not blocked) are all updates applied. A rejection writes nothing, so it
  * consumes nothing from any limit. A cost of 0 only reads.
  *
- * KEYS: one per limit, then the key's block key (all sharing one `{hash tag}`). ARGV:
+ * KEYS: one per limit, then the key's block key (all sharing one `{hash tag}`; the block key is
+ * left out, and not read, when the input says `unblocked`: in-process stores only). ARGV:
  * `[cost, n, (algorithm, limit, windowMs) × n]`. Reply: `[status, (limit, remaining, resetAt,
  * retryAfterMs) × n]`, status 1 = allowed, 0 = denied, 2 = denied because the key is blocked.
  */
@@ -21,6 +22,12 @@ export interface CheckInput {
   readonly limits: readonly OpLimit[]
   /** Integer ≥ 0. */
   readonly cost: number
+  /**
+   * `true` when the caller knows the key is not blocked (no block was ever set on this in-process
+   * store): KEYS then holds the limit keys only and the native body reads no block key. Never set
+   * for Redis (the Lua script always reads the block key).
+   */
+  readonly unblocked?: true
 }
 
 /** The outcome for one limit. */
@@ -231,6 +238,7 @@ return reply
 
 const floor = Math.floor
 
+/** One limit evaluated by `evaluate` (module-level scratch: ops run synchronously, one at a time). */
 interface Evaluated {
   L: number
   W: number
@@ -241,18 +249,27 @@ interface Evaluated {
   /** 0 when this limit alone fits; else the wait, or -1 for never. */
   retry: number
   fits: boolean
-  next: LimitState | undefined
+  /** The state to write when every limit fits (`na:nb:nc`). */
+  na: number
+  nb: number
+  nc: number
 }
 
-/** The JavaScript twin of one iteration of the Lua loop; `undefined` for an unknown algorithm. */
+const scratch: Evaluated[] = []
+
+/**
+ * The JavaScript twin of one iteration of the Lua loop, written into `out`; `false` for an unknown
+ * algorithm.
+ */
 function evaluate(
+  out: Evaluated,
   state: LimitState | undefined,
   algo: string,
   L: number,
   W: number,
   cost: number,
   nowMs: number
-): Evaluated | undefined {
+): boolean {
   const cap = L * W
   const a = state?.a ?? 0
   const b = state?.b ?? 0
@@ -263,7 +280,9 @@ function evaluate(
   let reset1 = 0
   let fits = false
   let retry = 0
-  let next: LimitState | undefined
+  let na = 0
+  let nb = 0
+  let nc = 0
   if (algo === 'gcra') {
     let d = 0
     if (state !== undefined && a >= nowMs) d = (a - nowMs) * L + b
@@ -276,7 +295,8 @@ function evaluate(
         rem1 = floor((cap - nd) / W)
         reset1 = nowMs + floor((nd + L - 1) / L)
         const q = floor(nd / L)
-        next = { a: nowMs + q, b: nd - q * L, c: 0 }
+        na = nowMs + q
+        nb = nd - q * L
       } else {
         retry = floor((nd - cap + L - 1) / L)
       }
@@ -291,7 +311,8 @@ function evaluate(
         fits = true
         rem1 = L - count - cost
         reset1 = ws + W
-        next = { a: ws, b: count + cost, c: 0 }
+        na = ws
+        nb = count + cost
       } else {
         retry = ws + W - nowMs
       }
@@ -316,7 +337,9 @@ function evaluate(
         fits = true
         rem1 = L - count - cost
         reset1 = ws + W
-        next = { a: ws, b: cur + cost, c: prev }
+        na = ws
+        nb = cur + cost
+        nc = prev
       } else {
         let at = -1
         const room = L - cur - cost
@@ -351,18 +374,34 @@ function evaluate(
         const k = credit - need
         rem1 = floor(k / W)
         reset1 = nowMs + floor((cap - k + L - 1) / L)
-        next = { a: k, b: nowMs, c: 0 }
+        na = k
+        nb = nowMs
       } else {
         retry = floor((need - credit + L - 1) / L)
       }
     }
   } else {
-    return undefined
+    return false
   }
   if (cost > L) retry = -1
-  return { L, W, rem0, reset0, rem1, reset1, retry: fits ? 0 : retry, fits, next }
+  out.L = L
+  out.W = W
+  out.rem0 = rem0
+  out.reset0 = reset0
+  out.rem1 = rem1
+  out.reset1 = reset1
+  out.retry = fits ? 0 : retry
+  out.fits = fits
+  out.na = na
+  out.nb = nb
+  out.nc = nc
+  return true
 }
 
+/**
+ * The native body: the same decisions as the Lua script, building the result directly (what
+ * `decode` would make of the script's reply) and updating the stored states in place.
+ */
 function checkNative(
   data: NativeData,
   keys: readonly string[],
@@ -371,40 +410,83 @@ function checkNative(
 ): CheckResult {
   const { limits, cost } = input
   const n = limits.length
-  const until = data.get(keys[n] as string) as number | undefined
+  const until = input.unblocked ? undefined : (data.get(keys[n] as string) as number | undefined)
   const blockMs = until !== undefined && until > nowMs ? until - nowMs : 0
-  let allowed = blockMs > 0 ? 0 : 1
-  const evaluated: Evaluated[] = new Array(n)
+  let allowed = blockMs === 0
+  while (scratch.length < n) scratch.push(newEvaluated())
+  const states: (LimitState | undefined)[] | undefined = n === 1 ? undefined : new Array(n)
+  let state0: LimitState | undefined
   for (let i = 0; i < n; i++) {
     const l = limits[i] as OpLimit
-    const r = evaluate(
-      data.get(keys[i] as string) as LimitState | undefined,
-      l.algorithm,
-      l.limit,
-      l.windowMs,
-      cost,
-      nowMs
-    )
-    if (r === undefined) throw new Error(`ERR unknown rate limit algorithm ${l.algorithm}`)
-    if (!r.fits) allowed = 0
-    evaluated[i] = r
+    const state = data.get(keys[i] as string) as LimitState | undefined
+    if (i === 0) state0 = state
+    else (states as (LimitState | undefined)[])[i] = state
+    const r = scratch[i] as Evaluated
+    if (!evaluate(r, state, l.algorithm, l.limit, l.windowMs, cost, nowMs)) {
+      throw new Error(`ERR unknown rate limit algorithm ${l.algorithm}`)
+    }
+    if (!r.fits) allowed = false
   }
-  const reply: number[] = [blockMs > 0 ? 2 : allowed]
-  for (const r of evaluated) {
-    if (allowed === 1) reply.push(r.L, r.rem1, r.reset1, 0)
-    else {
+  const results: LimitResult[] = new Array(n)
+  let tightest: LimitResult | undefined
+  let retryAfterMs = 0
+  let never = false
+  for (let i = 0; i < n; i++) {
+    const r = scratch[i] as Evaluated
+    let l: LimitResult
+    if (allowed) {
+      l = { limit: r.L, remaining: Math.max(0, r.rem1), resetAt: r.reset1, retryAfterMs: 0 }
+    } else {
       let rt = r.retry
       if (blockMs > 0 && rt !== -1 && rt < blockMs) rt = blockMs
-      reply.push(r.L, r.rem0, r.reset0, rt)
+      l = { limit: r.L, remaining: Math.max(0, r.rem0), resetAt: r.reset0, retryAfterMs: rt }
+      if (rt === -1) never = true
+      else if (rt > retryAfterMs) retryAfterMs = rt
     }
+    results[i] = l
+    if (tightest === undefined || l.remaining < tightest.remaining) tightest = l
   }
-  if (allowed === 1 && cost > 0) {
+  if (allowed && cost > 0) {
     for (let i = 0; i < n; i++) {
-      const r = evaluated[i] as Evaluated
-      data.set(keys[i] as string, r.next, 2 * r.W)
+      const r = scratch[i] as Evaluated
+      const state = i === 0 ? state0 : (states as (LimitState | undefined)[])[i]
+      // The stored state is only ever reachable through the store, so it is updated in place.
+      if (state === undefined) {
+        data.set(keys[i] as string, { a: r.na, b: r.nb, c: r.nc }, 2 * r.W)
+      } else {
+        state.a = r.na
+        state.b = r.nb
+        state.c = r.nc
+        data.set(keys[i] as string, state, 2 * r.W)
+      }
     }
   }
-  return decode(reply)
+  const t = tightest as LimitResult
+  const result: CheckResult = {
+    allowed,
+    remaining: t.remaining,
+    limit: t.limit,
+    resetAt: t.resetAt,
+    retryAfterMs: allowed ? 0 : never ? -1 : retryAfterMs,
+    limits: results,
+  }
+  return blockMs > 0 ? { ...result, blocked: true } : result
+}
+
+function newEvaluated(): Evaluated {
+  return {
+    L: 0,
+    W: 0,
+    rem0: 0,
+    reset0: 0,
+    rem1: 0,
+    reset1: 0,
+    retry: 0,
+    fits: false,
+    na: 0,
+    nb: 0,
+    nc: 0,
+  }
 }
 
 function asInt(value: RedisReply | undefined): number {

@@ -36,8 +36,10 @@ export function parseWindow(value: unknown, field = 'window'): number {
   return ms
 }
 
-function describe(value: unknown): string {
+/** The bad value, for an error message: never throws (BigInt, null-prototype objects, cycles). */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
+  if (typeof value === 'bigint') return `${value}n`
   return typeof value
 }

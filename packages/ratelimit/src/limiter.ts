@@ -11,12 +11,13 @@ import {
   type StoreEventInfo,
   StoreTimeoutError,
   StoreUnavailableError,
+  type SyncRun,
 } from '@aikit/core'
 import { adjustOp } from './adjust-op.js'
 import { ALGORITHMS, type Algorithm, type OpLimit } from './algorithms.js'
 import { blockOp } from './block-op.js'
 import { type CheckInput, type CheckResult, checkOp, type LimitResult } from './check-op.js'
-import { type Duration, parseWindow } from './duration.js'
+import { type Duration, describe, parseWindow } from './duration.js'
 
 /** One limit: at most `limit` units of cost per `window`. */
 export interface LimitOptions {
@@ -166,6 +167,16 @@ export interface RateLimiter {
   on(event: 'decision', listener: (result: CheckResult) => void): () => void
 }
 
+/**
+ * In-process stores on which a limiter has set a block (`limiter.block`; blocks are only ever
+ * written by `blockOp`). A check on any other local store skips the block key: nothing can be
+ * there. Remote stores are shared with other processes, so their checks always read it.
+ */
+const blockedStores = new WeakSet<Store>()
+
+/** `store.run`, which carries `run.sync` on an in-process store (see core's `SyncRun`). */
+type MaybeSyncRun = Partial<Pick<SyncRun, 'sync'>>
+
 /** `limit × windowMs` must stay ≤ 2^52 so that all arithmetic is exact in Lua and JavaScript. */
 const MAX_LIMIT_TIMES_WINDOW = 2 ** 52
 
@@ -196,7 +207,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (!STORE_ERROR_POLICIES.includes(onStoreError)) {
     throw new InvalidOptionsError(
       'onStoreError',
-      `must be one of ${STORE_ERROR_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${JSON.stringify(onStoreError) ?? String(onStoreError)}`
+      `must be one of ${STORE_ERROR_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${describe(onStoreError)}`
     )
   }
   const maxCached = resolveBlockCache(options.blockCache, store)
@@ -211,6 +222,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const keysOf = (key: string): string[] => {
     const head = store.key(key)
     return parts.map((part) => `${head}:${part}`)
+  }
+  // The inputs of the common cost-1 checks, built once (ops never change their input).
+  const input1: CheckInput = Object.freeze({ limits: opLimits, cost: 1 })
+  const unblockedInput1: CheckInput = Object.freeze({ limits: opLimits, cost: 1, unblocked: true })
+  /** The limit keys alone: a check that does not read the block key does not build it either. */
+  const limitKeysOf = (key: string): string[] => {
+    const head = store.key(key)
+    return n === 1 ? [`${head}:${parts[0]}`] : parts.slice(0, n).map((part) => `${head}:${part}`)
   }
   const fallbackStore = (): Store => {
     fallback ??= memoryStore()
@@ -278,16 +297,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     return cached
   }
 
-  const degradedResult = (
-    keys: readonly string[],
-    input: CheckInput,
-    error: unknown
-  ): Promise<CheckResult> => {
+  const degradedResult = (key: string, cost: number, error: unknown): Promise<CheckResult> => {
     if (onStoreError === 'closed' || !isUnavailable(error)) return Promise.reject(error)
     counters.degraded++
     if (onStoreError === 'open') return Promise.resolve(openResult(limits))
     return fallbackStore()
-      .run(checkOp, keys, input)
+      .run(checkOp, keysOf(key), { limits: opLimits, cost })
       .then((local) => ({ ...local, degraded: true as const, reason: 'store-error' as const }))
   }
 
@@ -305,7 +320,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       cost = checkOptions.cost ?? 1
       if (!Number.isSafeInteger(cost) || cost < 0) {
         return Promise.reject(
-          new InvalidOptionsError('cost', `must be an integer >= 0; got ${String(cost)}`)
+          new InvalidOptionsError('cost', `must be an integer >= 0; got ${describe(cost)}`)
         )
       }
     }
@@ -313,11 +328,29 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const cached = cachedDenial(key, cost)
       if (cached !== undefined) return Promise.resolve(cached)
     }
-    const keys = keysOf(key)
-    const input: CheckInput = { limits: opLimits, cost }
+    // An in-process store never blocked by any limiter has no block key to read (see `blockedStores`).
+    const unblocked = store.local && !blockedStores.has(store)
+    const keys = unblocked ? limitKeysOf(key) : keysOf(key)
+    const input: CheckInput =
+      cost === 1
+        ? unblocked
+          ? unblockedInput1
+          : input1
+        : unblocked
+          ? { limits: opLimits, cost, unblocked }
+          : { limits: opLimits, cost }
+    const sync = (store.run as MaybeSyncRun).sync
+    if (sync !== undefined) {
+      // An in-process store answers synchronously: no promise chain, no closures.
+      try {
+        return Promise.resolve(record(key, cost, sync(checkOp, keys, input)))
+      } catch (error) {
+        return degradedResult(key, cost, error).then((r) => record(key, cost, r))
+      }
+    }
     return store.run(checkOp, keys, input).then(
       (result) => record(key, cost, result),
-      (error: unknown) => degradedResult(keys, input, error).then((r) => record(key, cost, r))
+      (error: unknown) => degradedResult(key, cost, error).then((r) => record(key, cost, r))
     )
   }
 
@@ -343,7 +376,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async reserve(key: string, units: number): Promise<Reservation> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
       if (!Number.isSafeInteger(units) || units < 0) {
-        throw new InvalidOptionsError('units', `must be an integer >= 0; got ${String(units)}`)
+        throw new InvalidOptionsError('units', `must be an integer >= 0; got ${describe(units)}`)
       }
       const cached = maxCached > 0 ? cachedDenial(key, units) : undefined
       if (cached !== undefined) return deniedReservation(cached, units)
@@ -382,7 +415,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         settle(actual: number): Promise<void> {
           if (!Number.isSafeInteger(actual) || actual < 0) {
             return Promise.reject(
-              new InvalidOptionsError('actual', `must be an integer >= 0; got ${String(actual)}`)
+              new InvalidOptionsError('actual', `must be an integer >= 0; got ${describe(actual)}`)
             )
           }
           return finish(actual)
@@ -395,7 +428,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async penalize(key: string, units: number): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
       if (!Number.isSafeInteger(units) || units <= 0) {
-        throw new InvalidOptionsError('units', `must be a positive integer; got ${String(units)}`)
+        throw new InvalidOptionsError('units', `must be a positive integer; got ${describe(units)}`)
       }
       const since = limits.map(() => 0)
       await runWithPolicy(adjustOp, keysOf(key).slice(0, n), { limits: opLimits, units, since })
@@ -403,9 +436,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async block(key: string, ms: number): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
       if (!Number.isSafeInteger(ms) || ms <= 0) {
-        throw new InvalidOptionsError('ms', `must be a positive integer; got ${String(ms)}`)
+        throw new InvalidOptionsError('ms', `must be a positive integer; got ${describe(ms)}`)
       }
       const keys = keysOf(key)
+      // Before the run: a check racing with it must read the block key. (The fallback store is
+      // never checked with `unblocked`, so it needs no mark.)
+      blockedStores.add(store)
       await runWithPolicy(blockOp, [keys[n] as string], ms)
     },
     async unblock(key: string): Promise<void> {
@@ -456,7 +492,7 @@ function deniedReservation(result: CheckResult, units: number): Reservation {
       Number.isSafeInteger(actual) && actual >= 0
         ? Promise.resolve()
         : Promise.reject(
-            new InvalidOptionsError('actual', `must be an integer >= 0; got ${String(actual)}`)
+            new InvalidOptionsError('actual', `must be an integer >= 0; got ${describe(actual)}`)
           ),
     release: () => Promise.resolve(),
   })
@@ -476,7 +512,7 @@ function resolveBlockCache(option: RateLimiterOptions['blockCache'], store: Stor
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
     throw new InvalidOptionsError(
       'blockCache.maxKeys',
-      `must be a positive integer; got ${String(maxKeys)}`
+      `must be a positive integer; got ${describe(maxKeys)}`
     )
   }
   return store.local ? 0 : maxKeys
@@ -532,14 +568,14 @@ function resolveLimits(input: unknown): readonly ResolvedLimit[] {
     if (typeof algorithm !== 'string' || !ALGORITHMS.includes(algorithm as Algorithm)) {
       throw new InvalidOptionsError(
         `${field}.algorithm`,
-        `must be one of ${ALGORITHMS.map((a) => `'${a}'`).join(', ')}; got ${JSON.stringify(algorithm) ?? String(algorithm)}`
+        `must be one of ${ALGORITHMS.map((a) => `'${a}'`).join(', ')}; got ${describe(algorithm)}`
       )
     }
     const limit = l.limit
     if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0) {
       throw new InvalidOptionsError(
         `${field}.limit`,
-        `must be a positive integer; got ${String(limit)}`
+        `must be a positive integer; got ${describe(limit)}`
       )
     }
     const windowMs = parseWindow(l.window, `${field}.window`)

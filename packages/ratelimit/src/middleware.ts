@@ -6,6 +6,7 @@
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
 import type { CheckResult } from './check-op.js'
+import { describe } from './duration.js'
 import { RateLimitedError } from './errors.js'
 import {
   createRateLimiter,
@@ -117,13 +118,13 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   if (typeof cost !== 'function' && (!Number.isSafeInteger(cost) || cost < 0)) {
     throw new InvalidOptionsError(
       'cost',
-      `must be an integer >= 0 or a function; got ${String(cost)}`
+      `must be an integer >= 0 or a function; got ${describe(cost)}`
     )
   }
   if (!HEADER_MODES.includes(headers)) {
     throw new InvalidOptionsError(
       'headers',
-      `must be 'draft', 'legacy', 'both' or false; got ${JSON.stringify(headers) ?? String(headers)}`
+      `must be 'draft', 'legacy', 'both' or false; got ${describe(headers)}`
     )
   }
   if (typeof dryRun !== 'boolean') {
@@ -132,7 +133,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   if (!Number.isInteger(ipv6Prefix) || ipv6Prefix < 1 || ipv6Prefix > 128) {
     throw new InvalidOptionsError(
       'ipv6Prefix',
-      `must be an integer from 1 to 128; got ${String(ipv6Prefix)}`
+      `must be an integer from 1 to 128; got ${describe(ipv6Prefix)}`
     )
   }
   const draft = headers === 'draft' || headers === 'both'

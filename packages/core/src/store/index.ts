@@ -17,4 +17,5 @@ export type {
   StoreEvent,
   StoreEventInfo,
   StoreSetOptions,
+  SyncRun,
 } from './types.js'

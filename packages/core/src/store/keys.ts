@@ -50,35 +50,56 @@ export function hashSlotSource(key: string): string {
   return key.slice(open + 1, close)
 }
 
-/** `hashSlotSource(key) === source`, without slicing (this runs on every op). */
-function hasSlotSource(key: string, source: string): boolean {
-  const open = key.indexOf('{')
-  if (open === -1) return key === source
-  const close = key.indexOf('}', open + 1)
-  if (close === -1 || close === open + 1) return key === source
-  return close - open - 1 === source.length && key.startsWith(source, open + 1)
-}
-
 /**
  * Checks that all keys of one atomic op share one hash tag (so they share a Cluster slot). Both
  * stores check this, so a CROSSSLOT mistake shows up with `memoryStore` in development rather than on
- * a production Cluster.
+ * a production Cluster. Runs on every op: a single key needs no slot at all, and the others are
+ * compared to the first in place (no slicing).
  */
 export function assertSameSlot(keys: readonly string[]): void {
   if (!Array.isArray(keys)) throw new InvalidOptionsError('keys', 'must be an array of strings')
-  let first: string | undefined
+  let start = 0
+  let length = 0
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]
     if (typeof key !== 'string' || key.length === 0) {
       throw new InvalidOptionsError(`keys[${i}]`, 'must be a non-empty string')
     }
-    if (first === undefined) {
-      first = hashSlotSource(key)
-    } else if (!hasSlotSource(key, first)) {
+    if (i === 0) continue
+    const first = keys[0] as string
+    if (i === 1) {
+      start = slotStart(first)
+      length = slotEnd(first, start) - start
+    }
+    const at = slotStart(key)
+    if (
+      slotEnd(key, at) - at !== length ||
+      (key !== first && !sameChars(first, start, key, at, length))
+    ) {
       throw new InvalidOptionsError(
         'keys',
         `all keys of one op must share a {hash tag} (build them with store.key(tag, ...)); got ${JSON.stringify(keys)}`
       )
     }
   }
+}
+
+/** Where `hashSlotSource(key)` starts in `key`. */
+function slotStart(key: string): number {
+  const open = key.indexOf('{')
+  if (open === -1) return 0
+  const close = key.indexOf('}', open + 1)
+  return close === -1 || close === open + 1 ? 0 : open + 1
+}
+
+/** Where `hashSlotSource(key)` ends in `key`, given its start. */
+function slotEnd(key: string, start: number): number {
+  return start === 0 ? key.length : key.indexOf('}', start)
+}
+
+function sameChars(a: string, aFrom: number, b: string, bFrom: number, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    if (a.charCodeAt(aFrom + i) !== b.charCodeAt(bFrom + i)) return false
+  }
+  return true
 }

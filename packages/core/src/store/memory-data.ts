@@ -180,16 +180,7 @@ export function createNativeData(db: MemoryDb): NativeData & { now: number } {
       if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0)) {
         throw new Error(`ERR invalid expire time ${ttlMs}`)
       }
-      const expiresAt = ttlMs === undefined ? undefined : this.now + ttlMs
-      // A live native entry is updated in place: the LRU already moved it to the front when the
-      // op read it, so a second LRU write would only cost time.
-      const current = db.peek(key, this.now)
-      if (current !== undefined && current.type === 'native') {
-        current.value = value
-        current.expiresAt = expiresAt
-        return
-      }
-      db.write(key, { type: 'native', value, expiresAt })
+      db.put(key, 'native', value, ttlMs === undefined ? undefined : this.now + ttlMs)
     },
     delete(key) {
       return db.remove(key, this.now)

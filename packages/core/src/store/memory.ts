@@ -11,7 +11,14 @@ import { toRedisReply } from './lua-values.js'
 import { createMemoryData, createNativeData } from './memory-data.js'
 import { MemoryDb } from './memory-db.js'
 import { ttl } from './ttl.js'
-import type { AtomicOp, Store, StoreEvent, StoreEventInfo, StoreSetOptions } from './types.js'
+import type {
+  AtomicOp,
+  Store,
+  StoreEvent,
+  StoreEventInfo,
+  StoreSetOptions,
+  SyncRun,
+} from './types.js'
 
 /** Options of `memoryStore`. */
 export interface MemoryStoreOptions {
@@ -27,6 +34,8 @@ export interface MemoryStoreOptions {
 export interface MemoryStore extends Store {
   readonly kind: 'memory'
   readonly local: true
+  /** `Store.run`, plus `run.sync` (see `SyncRun`): ops here complete synchronously. */
+  readonly run: Store['run'] & Required<SyncRun>
   /** Keys held (including expired ones not yet touched) and live keys evicted by the bound. */
   stats(): { keys: number; evictions: number }
 }
@@ -60,6 +69,33 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     }
   }
 
+  /** One op, synchronously (throws instead of rejecting): `run` and `run.sync`. */
+  const runNow = <I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): O => {
+    if (closed) throw new StoreUnavailableError('memory store is closed', { reason: 'closed' })
+    assertSameSlot(keys)
+    if (op.native !== undefined) {
+      // The hot path: no ARGV strings, no reply decoding.
+      const nowMs = Math.floor(now())
+      native.now = nowMs
+      return op.native(native, keys, input, nowMs)
+    }
+    if (op.js === undefined) throw new Error(`op ${op.name} has no js body`)
+    const argv = encodeArgs(op, input)
+    const nowMs = Math.floor(now())
+    const data = createMemoryData(db, new Set(keys), nowMs)
+    return op.decode(toRedisReply(op.js(data, keys, argv, nowMs)))
+  }
+  const run: MemoryStore['run'] = Object.assign(
+    <I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): Promise<O> => {
+      try {
+        return Promise.resolve(runNow(op, keys, input))
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+    { sync: runNow }
+  )
+
   return {
     kind: 'memory',
     local: true,
@@ -83,28 +119,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     delete(key) {
       return attempt(() => db.remove(key, now()))
     },
-    run<I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I) {
-      if (op.native !== undefined && !closed) {
-        // The hot path: no closure, no ARGV strings, no reply decoding.
-        try {
-          assertSameSlot(keys)
-          const nowMs = Math.floor(now())
-          native.now = nowMs
-          return Promise.resolve(op.native(native, keys, input, nowMs))
-        } catch (error) {
-          return Promise.reject(error)
-        }
-      }
-      return attempt(() => {
-        assertSameSlot(keys)
-        if (op.js === undefined) throw new Error(`op ${op.name} has no js body`)
-        const argv = encodeArgs(op, input)
-        const nowMs = Math.floor(now())
-        const data = createMemoryData(db, new Set(keys), nowMs)
-        const reply = toRedisReply(op.js(data, keys, argv, nowMs))
-        return op.decode(reply)
-      })
-    },
+    run,
     key(tag, ...parts) {
       return formatKey(prefix, tag, parts)
     },

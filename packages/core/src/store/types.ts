@@ -145,6 +145,17 @@ export interface StoreSetOptions {
 }
 
 /**
+ * What the `run` method of a store whose ops complete synchronously in-process (`memoryStore`)
+ * carries: `store.run.sync(op, keys, input)` runs the op like `run` but returns its result, or
+ * throws what `run` would reject with. It saves a promise and a microtask per op on hot paths
+ * (the rate limiter's check). It lives on the `run` function rather than on the store, so a
+ * wrapper that replaces `run` (`{ ...store, run: ... }`) drops it and its own `run` is honoured.
+ */
+export interface SyncRun {
+  readonly sync?: <I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I) => O
+}
+
+/**
  * The store every stateful package uses. Values are strings (callers serialise). Every
  * read-modify-write goes through `run`, which is atomic on both stores.
  */
