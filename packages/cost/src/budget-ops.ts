@@ -1,7 +1,9 @@
 /**
  * @module budget-ops
- * The budget's atomic operations, each defined once with `defineOp` as a Lua script (Redis) and its
- * JavaScript twin (memory), with identical integer arithmetic (micro-dollars, ms; all below 2^53).
+ * The budget's atomic operations, each defined once with `defineOp` as a Lua script (Redis), its
+ * JavaScript twin on the Redis-like data model and a native body on plain values (`budget-native.ts`,
+ * what `memoryStore` runs), with identical integer arithmetic (micro-dollars, ms; all below 2^53).
+ * Every op touching these keys has a native body, so a memory store never mixes the two models.
  *
  * Keys of one subject share the subject as `{hash tag}`:
  * - reservations hash `…:res`: field = reservation id, value = `<micros>:<expiresAtMs>`, plus `h` =
@@ -32,6 +34,13 @@
  * stale-early `e` only costs one sweep, which recomputes it).
  */
 import { defineOp, type JsReply, LUA_NOW_MS, type MemoryData, type RedisReply } from '@aikit/core'
+import {
+  extendNative,
+  releaseNative,
+  reserveNative,
+  settleNative,
+  spendNative,
+} from './budget-native.js'
 
 /** One limit as the ops receive it. */
 export interface OpLimit {
@@ -644,6 +653,7 @@ export const reserveOp = defineOp<ReserveInput, ReserveResult>({
   name: 'budgetReserve',
   lua: RESERVE_LUA,
   js: reserveJs,
+  native: reserveNative,
   encode: (input) => {
     const argv = [
       input.id,
@@ -682,6 +692,7 @@ export const settleOp = defineOp<SettleInput, SettleResult>({
   name: 'budgetSettle',
   lua: SETTLE_LUA,
   js: settleJs,
+  native: settleNative,
   encode: (input) => {
     const argv = [
       input.id,
@@ -710,6 +721,7 @@ export const releaseOp = defineOp<ReleaseInput, UnholdState>({
   name: 'budgetRelease',
   lua: RELEASE_LUA,
   js: releaseJs,
+  native: releaseNative,
   encode: (input) => [input.id, String(input.expiresAt), String(input.keepMs)],
   decode: (raw) => stateOf(raw, 'budgetRelease'),
 })
@@ -719,6 +731,7 @@ export const extendOp = defineOp<ExtendInput, ExtendResult>({
   name: 'budgetExtend',
   lua: EXTEND_LUA,
   js: extendJs,
+  native: extendNative,
   encode: (input) => [input.id, String(input.ttlMs)],
   decode: (raw) => {
     const r = asArray(raw, 'budgetExtend', 2)
@@ -731,6 +744,7 @@ export const spendOp = defineOp<SpendInput, SpendResult>({
   name: 'budgetSpend',
   lua: SPEND_LUA,
   js: spendJs,
+  native: spendNative,
   encode: (input) => [input.kind, String(input.a), String(input.b)],
   decode: (raw) => {
     const r = asArray(raw, 'budgetSpend', 3)

@@ -20,7 +20,7 @@ import {
 import { BudgetExceededError, UnknownModelError } from './errors.js'
 import { createEmitter } from './events.js'
 import { type BudgetLimitOptions, compileLimits, type Limit } from './limits.js'
-import { calendarPeriod, type Duration, parseDuration, validateTimeZone } from './period.js'
+import { type Duration, parseDuration, periodAt, validateTimeZone } from './period.js'
 import { defaultPriceTable, type PriceTable } from './price-table.js'
 import { estimateTokens, type MessageLike } from './tokens.js'
 import { normalizeUsage, type Usage } from './usage.js'
@@ -380,15 +380,8 @@ export function createBudget(options: BudgetOptions): Budget {
     return compiled
   }
 
-  // Calendar periods are recomputed only when the clock leaves the cached one.
-  const periodCache = new Map<string, { start: number; end: number; id: string }>()
-  const periodOf = (kind: 'day' | 'month', ms: number) => {
-    const cached = periodCache.get(kind)
-    if (cached && ms >= cached.start && ms < cached.end) return cached
-    const p = calendarPeriod(kind, ms, timeZone)
-    if (ms >= p.start && ms < p.end) periodCache.set(kind, p)
-    return p
-  }
+  // Calendar periods are recomputed only when the clock leaves the cached one (see `periodAt`).
+  const periodOf = (kind: 'day' | 'month', ms: number) => periodAt(kind, ms, timeZone)
   const ledgerKey = (subject: string, l: Limit, periodId: string): string =>
     store.key(subject, prefix, l.name, periodId)
   const resKey = (subject: string): string => store.key(subject, prefix, 'res')
@@ -742,7 +735,7 @@ export function createBudget(options: BudgetOptions): Budget {
       if (limit.period === 'rolling') {
         input = { kind: 'r', a: limit.windowMs, b: limit.bucketMs }
       } else {
-        const p = calendarPeriod(limit.period, at, timeZone)
+        const p = periodAt(limit.period, at, timeZone)
         periodId = p.id
         input = { kind: 'c', a: p.end, b: 0 }
       }

@@ -124,6 +124,40 @@ export function calendarPeriod(
   }
 }
 
+/** Zones whose wall clock is UTC: their periods need no `Intl` at all. */
+const UTC_ZONES = new Set(['UTC', 'Etc/UTC'])
+const DAY_MS = 86_400_000
+
+/** UTC periods by plain date arithmetic (the same result `Intl` gives for UTC, without its cost). */
+function utcPeriod(kind: 'day' | 'month', ms: number): CalendarPeriod {
+  const date = new Date(ms)
+  const y = date.getUTCFullYear()
+  const m = date.getUTCMonth() + 1
+  if (kind === 'day') {
+    const start = Math.floor(ms / DAY_MS) * DAY_MS
+    return { id: `d${y}-${pad(m)}-${pad(date.getUTCDate())}`, start, end: start + DAY_MS }
+  }
+  return { id: `m${y}-${pad(m)}`, start: Date.UTC(y, m - 1, 1), end: Date.UTC(y, m, 1) }
+}
+
+// The period current per (kind, zone), shared by every budget: it does not depend on the subject,
+// and `formatToParts` costs microseconds, so it runs only when the clock leaves the cached window.
+const current = new Map<string, CalendarPeriod>()
+
+/**
+ * `calendarPeriod`, cached: the window containing `ms` is computed once per (kind, time zone) and
+ * reused until `ms` leaves it (either way: an injected clock may go back).
+ */
+export function periodAt(kind: 'day' | 'month', ms: number, timeZone: string): CalendarPeriod {
+  const cacheKey = `${kind}|${timeZone}`
+  const cached = current.get(cacheKey)
+  if (cached !== undefined && ms >= cached.start && ms < cached.end) return cached
+  const p = UTC_ZONES.has(timeZone) ? utcPeriod(kind, ms) : calendarPeriod(kind, ms, timeZone)
+  // Only a window that really contains `ms` may be reused (a defensive check for odd zones).
+  if (ms >= p.start && ms < p.end) current.set(cacheKey, p)
+  return p
+}
+
 /** A duration: positive integer ms, or `'30s'`, `'15m'`, `'24h'`, `'7d'`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`
 

@@ -1,14 +1,15 @@
 /**
- * Differential test of the budget ops' two bodies with full time precision: each Lua script (its
+ * Differential test of the budget ops' three bodies with full time precision: each Lua script (its
  * server-clock prelude swapped for a fixed `nowMs` passed as the last ARGV) runs on a real
- * redis-server, its JS twin on memoryStore with the same injected clock. Over seeded random sequences
+ * redis-server, its native body on memoryStore (what it runs) and its JS twin on a second
+ * memoryStore given the op without its native body, all with the same injected clock. Over seeded random sequences
  * of reserve (hard, soft, dry), settle, release, extend and spend calls with clock steps that cross
  * reservation TTLs, tombstone lifetimes and rolling-window buckets, every decoded reply must be
  * identical. Settles and releases are repeated on ids already settled or released (duplicates,
  * from "another process": the same op with the handle's possibly stale expiry), before and after
  * their tombstones lapse, and every outcome state is required to occur.
  */
-import { LUA_NOW_MS, memoryStore } from '@aikit/core'
+import { type AtomicOp, defineOp, LUA_NOW_MS, memoryStore } from '@aikit/core'
 import { type RedisServer, startRedis } from '@aikit/testing/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -51,10 +52,17 @@ function rng(seed: number): () => number {
   }
 }
 
+/** The op without its native body: the memory store then runs the JS twin. */
+const jsOnly = <I, O>(op: AtomicOp<I, O>): AtomicOp<I, O> => {
+  const { name, lua, js, encode, decode } = op
+  if (js === undefined) throw new Error(`${name} has no js body`)
+  return defineOp({ name, lua, js, encode, decode })
+}
+
 const HOUR = 3_600_000
 const BUCKET = HOUR / 60
 
-describe('budget ops: Lua on redis-server and JS on memoryStore agree step by step', () => {
+describe('budget ops: Lua on redis-server, native and JS on memoryStore agree step by step', () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`seed ${seed}`, async () => {
       const random = rng(seed)
@@ -62,6 +70,7 @@ describe('budget ops: Lua on redis-server and JS on memoryStore agree step by st
       let now = 1_800_000_000_000 + int(HOUR)
       const dayEnd = now + 3 * 86_400_000
       const mem = memoryStore({ prefix: `d${seed}`, now: () => now })
+      const memJs = memoryStore({ prefix: `d${seed}`, now: () => now })
       const subject = `user:${seed}`
       const res = mem.key(subject, 'budget', 'res')
       const keys = [
@@ -94,6 +103,8 @@ describe('budget ops: Lua on redis-server and JS on memoryStore agree step by st
           tombstones.delete(key)
         }
         const fromMemory = await mem.run(op as never, opKeys, input)
+        const fromJs = await memJs.run(jsOnly(op as AtomicOp<I, O>), opKeys, input)
+        expect(fromJs).toEqual(fromMemory)
         const raw = await client.eval(
           fixedClock(op.lua),
           opKeys.length,

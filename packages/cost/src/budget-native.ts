@@ -1,0 +1,339 @@
+/**
+ * @module budget-native
+ * The budget ops' native bodies: the memory store's fast path. They take the same steps as the Lua
+ * scripts and their JS twins in `budget-ops.ts` (same reads, sweeps, writes and expiries, in the
+ * same order) on plain JavaScript values instead of Redis hashes and strings, and return the decoded
+ * results directly (no ARGV strings, no number formatting or parsing, no reply decoding).
+ *
+ * Values, one per key (a memory store runs every budget op natively, so no key is ever read by
+ * both a `js` and a native body):
+ * - holds (`…:res`): `Holds`. The hash fields `h` / `e` / `x` are `h` (0 when absent, which every
+ *   reader treats alike), `e` and `x` (-1 when absent); the holds themselves are a `Map` from id.
+ *   The hash always keeps `x` once written, so it is never emptied: only its key expiry (at `x`)
+ *   removes it, as in Redis.
+ * - tombstone (`…:done:<id>`): the mark, `'s'` or `'r'`.
+ * - ledger: `Ledger`: `t`, `o` (-1 when absent) and a `Map` from the hash field (`<bucket>|<model>`)
+ *   to micro-dollars, in the hash's insertion order. A rolling ledger swept empty is deleted, as
+ *   Redis deletes a hash whose last field is removed.
+ *
+ * Amounts are exact integers here; Lua formats numbers it writes into a hash with 14 significant
+ * digits, so the two differ only beyond 10^14 micro-dollars ($100M) held in one subject's hash.
+ */
+import type { NativeData } from '@aikit/core'
+import type {
+  ExtendInput,
+  ExtendResult,
+  OpLimitState,
+  ReleaseInput,
+  ReserveInput,
+  ReserveResult,
+  SettleInput,
+  SettleResult,
+  SpendInput,
+  SpendResult,
+  UnholdState,
+} from './budget-ops.js'
+
+/** One hold: the field value `<micros>:<expiresAtMs>` of the holds hash. */
+interface Hold {
+  amount: number
+  exp: number
+}
+
+/** The holds hash of one subject. */
+interface Holds {
+  h: number
+  e: number
+  x: number
+  readonly holds: Map<string, Hold>
+}
+
+/** One ledger hash (a limit's period or rolling window). */
+interface Ledger {
+  t: number
+  o: number
+  readonly fields: Map<string, number>
+}
+
+const STATES: readonly UnholdState[] = ['gone', 'held', 'settled', 'released']
+
+// Helpers return their second value here (no array per call on the hot path; ops are synchronous).
+let second = 0
+
+/** Drops expired holds and recomputes `h` and `e` (`e` = -1 when none is left). Returns `h`. */
+function sweep(res: Holds, nowMs: number): number {
+  let h = 0
+  let e = -1
+  for (const [id, hold] of res.holds) {
+    if (hold.exp <= nowMs) res.holds.delete(id)
+    else {
+      h += hold.amount
+      if (e < 0 || hold.exp < e) e = hold.exp
+    }
+  }
+  // Lua deletes `h` and `e` when nothing is held: absent reads as 0 and -1.
+  res.h = e < 0 ? 0 : h
+  res.e = e
+  second = e
+  return res.h
+}
+
+/** The live held total (sweeping first once the earliest expiry has passed); `second` = `e`. */
+function held(res: Holds | undefined, nowMs: number): number {
+  if (res === undefined) {
+    second = -1
+    return 0
+  }
+  if (res.e >= 0 && res.e <= nowMs) return sweep(res, nowMs)
+  second = res.e
+  return res.h
+}
+
+/** The other results of `unhold`: the held total after, the hold's stored expiry. */
+const unheld = { h: 0, exp: 0 }
+
+/**
+ * Removes hold `id`: returns 1 when it was live, else 0; `unheld.h` = the held total after,
+ * `unheld.exp` = the hold's stored expiry (or `exp` when there was no hold).
+ */
+function unhold(res: Holds | undefined, id: string, exp: number, nowMs: number): 0 | 1 {
+  const hold = res?.holds.get(id)
+  if (res === undefined || hold === undefined) {
+    unheld.h = held(res, nowMs)
+    unheld.exp = exp
+    return 0
+  }
+  res.holds.delete(id)
+  res.h -= hold.amount
+  unheld.h = res.e >= 0 && res.e <= nowMs ? sweep(res, nowMs) : res.h
+  unheld.exp = hold.exp
+  return hold.exp > nowMs ? 1 : 0
+}
+
+function tomb(
+  data: NativeData,
+  key: string,
+  mark: 's' | 'r',
+  exp: number,
+  keep: number,
+  nowMs: number
+): void {
+  data.set(key, mark, exp > nowMs ? exp - nowMs + keep : keep)
+}
+
+/** 2 settled, 3 released, -1 no tombstone. */
+function prior(data: NativeData, key: string): number {
+  const v = data.get(key)
+  if (v === 's') return 2
+  if (v !== undefined) return 3
+  return -1
+}
+
+/** A ledger's settled total (a rolling one swept of buckets that left the window); `second` = reset. */
+function ledger(
+  data: NativeData,
+  key: string,
+  kind: 'c' | 'r',
+  a: number,
+  b: number,
+  nowMs: number
+): number {
+  const l = data.get(key) as Ledger | undefined
+  if (kind === 'c') {
+    second = a
+    return l === undefined ? 0 : l.t
+  }
+  if (l === undefined || l.o < 0) {
+    second = nowMs
+    return l === undefined ? 0 : l.t
+  }
+  if (l.o + b + a > nowMs) {
+    second = l.o + b + a
+    return l.t
+  }
+  let t = 0
+  let o = -1
+  for (const [field, value] of l.fields) {
+    const bs = Number(field.slice(0, field.indexOf('|')))
+    if (bs + b + a <= nowMs) l.fields.delete(field)
+    else {
+      t += value
+      if (o < 0 || bs < o) o = bs
+    }
+  }
+  if (o < 0) {
+    // Every field is gone: Redis deletes the emptied hash.
+    data.delete(key)
+    second = nowMs
+    return 0
+  }
+  l.t = t
+  l.o = o
+  second = o + b + a
+  return t
+}
+
+export function reserveNative(
+  data: NativeData,
+  keys: readonly string[],
+  input: ReserveInput,
+  nowMs: number
+): ReserveResult {
+  const amount = input.amountMicros
+  const resKey = keys[0] as string
+  let res = data.get(resKey) as Holds | undefined
+  let heldBefore = res === undefined ? 0 : res.h
+  let earliest = res === undefined ? -1 : res.e
+  const keyExpiry = res === undefined ? -1 : res.x
+  if (res !== undefined && earliest >= 0 && earliest <= nowMs) {
+    heldBefore = sweep(res, nowMs)
+    earliest = second
+  }
+  let ok = true
+  const n = input.limits.length
+  const limits: OpLimitState[] = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const l = input.limits[i] as ReserveInput['limits'][number]
+    const spent = ledger(data, keys[i + 1] as string, l.kind, l.a, l.b, nowMs)
+    if (input.mode === 'hard' && spent + heldBefore + amount > l.limitMicros) ok = false
+    limits[i] = { spentMicros: spent, resetAt: second }
+  }
+  let heldAfter = heldBefore
+  if (ok && input.mode !== 'dry' && amount > 0) {
+    const exp = nowMs + input.ttlMs
+    if (earliest < 0 || exp < earliest) earliest = exp
+    heldAfter = heldBefore + amount
+    if (res === undefined) res = { h: 0, e: -1, x: -1, holds: new Map() }
+    res.holds.set(input.id, { amount, exp })
+    res.h = heldAfter
+    res.e = earliest
+    if (exp > keyExpiry) {
+      res.x = exp + input.ttlMs
+      data.set(resKey, res, res.x - nowMs)
+    } else {
+      // Changed in place (the value is reachable only through the store); reading it again makes
+      // it the most recently used key, as the script's HSET does, so eviction order stays the same.
+      data.get(resKey)
+    }
+  }
+  return { ok, heldBefore, heldAfter, nowMs, limits }
+}
+
+export function settleNative(
+  data: NativeData,
+  keys: readonly string[],
+  input: SettleInput,
+  nowMs: number
+): SettleResult {
+  const actual = input.actualMicros
+  // Keys are read in the script's order (the tombstone first): it decides the LRU order.
+  let state = prior(data, keys[1] as string)
+  const res = data.get(keys[0] as string) as Holds | undefined
+  let heldAfter: number
+  if (state < 0) {
+    state = unhold(res, input.id, input.expiresAt, nowMs)
+    heldAfter = unheld.h
+    tomb(data, keys[1] as string, 's', unheld.exp, input.keepMs, nowMs)
+  } else {
+    heldAfter = held(res, nowMs)
+  }
+  const n = input.limits.length
+  const limits: OpLimitState[] = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const { kind, a, b } = input.limits[i] as SettleInput['limits'][number]
+    const key = keys[i + 2] as string
+    if (state > 1) {
+      if (kind === 'c') {
+        const l = data.get(key) as Ledger | undefined
+        limits[i] = { spentMicros: l === undefined ? 0 : l.t, resetAt: b }
+      } else {
+        const spent = ledger(data, key, 'r', a, b, nowMs)
+        limits[i] = { spentMicros: spent, resetAt: second }
+      }
+      continue
+    }
+    let l = data.get(key) as Ledger | undefined
+    const created = l === undefined
+    if (l === undefined) l = { t: 0, o: -1, fields: new Map() }
+    if (kind === 'c') {
+      const field = `m|${input.model}`
+      l.fields.set(field, (l.fields.get(field) ?? 0) + actual)
+      l.t += actual
+      // The first spend in the period starts the ledger's lifetime (HINCRBY keeps an expiry).
+      if (l.t === actual) data.set(key, l, Math.max(1, a - nowMs))
+      else if (created) data.set(key, l)
+      limits[i] = { spentMicros: l.t, resetAt: b }
+    } else {
+      const bs = Math.floor(nowMs / b) * b
+      const field = `${bs}|${input.model}`
+      l.fields.set(field, (l.fields.get(field) ?? 0) + actual)
+      l.t += actual
+      if (l.o < 0) l.o = bs
+      data.set(key, l, a + b)
+      const spent = ledger(data, key, 'r', a, b, nowMs)
+      limits[i] = { spentMicros: spent, resetAt: second }
+    }
+  }
+  return { state: STATES[state] as UnholdState, heldAfter, nowMs, limits }
+}
+
+export function releaseNative(
+  data: NativeData,
+  keys: readonly string[],
+  input: ReleaseInput,
+  nowMs: number
+): UnholdState {
+  const state = prior(data, keys[1] as string)
+  if (state >= 0) return STATES[state] as UnholdState
+  const found = unhold(
+    data.get(keys[0] as string) as Holds | undefined,
+    input.id,
+    input.expiresAt,
+    nowMs
+  )
+  tomb(data, keys[1] as string, 'r', unheld.exp, input.keepMs, nowMs)
+  return STATES[found] as UnholdState
+}
+
+export function extendNative(
+  data: NativeData,
+  keys: readonly string[],
+  input: ExtendInput,
+  nowMs: number
+): ExtendResult {
+  const resKey = keys[0] as string
+  const res = data.get(resKey) as Holds | undefined
+  const hold = res?.holds.get(input.id)
+  if (res === undefined || hold === undefined || hold.exp <= nowMs) {
+    return { extended: false, expiresAt: nowMs }
+  }
+  const exp = nowMs + input.ttlMs
+  // A new object, as HSET replaces the field's value.
+  res.holds.set(input.id, { amount: hold.amount, exp })
+  if (res.e < 0 || exp < res.e) res.e = exp
+  if (exp > res.x) {
+    res.x = exp + input.ttlMs
+    data.set(resKey, res, res.x - nowMs)
+  }
+  return { extended: true, expiresAt: exp }
+}
+
+export function spendNative(
+  data: NativeData,
+  keys: readonly string[],
+  input: SpendInput,
+  nowMs: number
+): SpendResult {
+  const h = held(data.get(keys[0] as string) as Holds | undefined, nowMs)
+  ledger(data, keys[1] as string, input.kind, input.a, input.b, nowMs)
+  const resetAt = second
+  const byModel: Record<string, number> = {}
+  const l = data.get(keys[1] as string) as Ledger | undefined
+  if (l !== undefined) {
+    for (const [field, value] of l.fields) {
+      const model = field.slice(field.indexOf('|') + 1)
+      byModel[model] = (byModel[model] ?? 0) + value
+    }
+  }
+  return { held: h, nowMs, resetAt, byModel }
+}
