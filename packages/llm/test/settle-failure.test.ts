@@ -16,14 +16,20 @@ beforeAll(async () => {
 })
 afterAll(() => fake.close())
 
-/** A real memory store whose settle op fails, as a Redis outage between reserve and settle would. */
-function failingSettleStore(): Store & { settleAttempts: number } {
+/**
+ * A real memory store whose settle op fails (the first `failures` times), as a Redis outage
+ * between reserve and settle would.
+ */
+function failingSettleStore(
+  failures = Number.POSITIVE_INFINITY
+): Store & { settleAttempts: number } {
   const inner = memoryStore()
   const store = Object.create(inner) as Store & { settleAttempts: number }
   store.settleAttempts = 0
   store.run = (op, keys, input) => {
     if (op.name !== 'budgetSettle') return inner.run(op, keys, input)
     store.settleAttempts++
+    if (store.settleAttempts > failures) return inner.run(op, keys, input)
     return Promise.reject(new StoreUnavailableError('redis is down', { reason: 'breaker-open' }))
   }
   return store
@@ -43,7 +49,7 @@ describe('a settle that fails after the answer', () => {
     const client = wrapAnthropic(raw, { budget, logger, subject: 'u' })
     const message = await client.messages.create(params)
     expect(message.content[0]).toMatchObject({ text: 'Echo: settle me' })
-    expect(store.settleAttempts).toBe(1)
+    expect(store.settleAttempts).toBe(1) // retried later, in the background
     expect(logger.lines[0]).toMatchObject({ outcome: 'ok' })
     expect(logger.lines[0]?.costMicros).toBeUndefined()
     const status = await budget.status('u')
@@ -62,4 +68,29 @@ describe('a settle that fails after the answer', () => {
     expect(text).toBe('Echo: settle me')
     expect(store.settleAttempts).toBe(1)
   })
+
+  it('settles in the background once the store is back: charged exactly once, nothing held', async () => {
+    const store = failingSettleStore(1)
+    const budget = createBudget({ store, limits: [{ period: 'day', usd: 1 }] })
+    const client = wrapAnthropic(raw, { budget, subject: 'back' })
+    await client.messages.create(params)
+    expect((await budget.spend('back')).totalMicros).toBe(0) // the first settle failed
+    await until(async () => (await budget.spend('back')).totalMicros > 0)
+    const spend = await budget.spend('back')
+    expect(spend.heldMicros).toBe(0)
+    expect(store.settleAttempts).toBe(2)
+    const charged = spend.totalMicros
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // no further retry charges again
+    expect((await budget.spend('back')).totalMicros).toBe(charged)
+    expect(store.settleAttempts).toBe(2)
+  })
 })
+
+/** Polls `predicate` every 20 ms for up to 10 s. */
+async function until(predicate: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not reached')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

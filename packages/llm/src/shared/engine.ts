@@ -26,6 +26,9 @@ import type { ApiSpec, Params, RequestEstimate } from './spec.js'
 import { jsonResponse, sseResponse } from './sse.js'
 import type { CacheMode } from './types.js'
 
+/** When a failed settle is tried again (ms after the previous failure): a Redis blip lasts about this. */
+const SETTLE_RETRY_DELAYS_MS = [250, 1000, 4000] as const
+
 /** A request whose answer does not depend on sampling: the only kind cached by default. */
 const isDeterministic = (params: Params): boolean =>
   params.temperature === 0 || typeof params.seed === 'number'
@@ -167,6 +170,22 @@ export function interceptCreate(
   const accounts = (reservation: Reservation | undefined): boolean =>
     reservation !== undefined || opts.metrics !== undefined || opts.logger !== undefined
 
+  const retrySettle = (
+    reservation: Reservation,
+    actual: Usage | number,
+    model: string,
+    attempt: number
+  ): void => {
+    if (attempt >= SETTLE_RETRY_DELAYS_MS.length) return
+    const timer = setTimeout(() => {
+      reservation
+        .settle(actual, { model })
+        .catch(() => retrySettle(reservation, actual, model, attempt + 1))
+    }, SETTLE_RETRY_DELAYS_MS[attempt])
+    // Never keeps the process alive for a retry.
+    ;(timer as { unref?: () => void }).unref?.()
+  }
+
   const settle = async (
     reservation: Reservation,
     usage: Usage | undefined,
@@ -178,7 +197,10 @@ export function interceptCreate(
       return outcome.chargedMicros
     } catch {
       // The store is down: the caller already has the answer (failing now would make them ask,
-      // and pay the provider, again). The hold keeps the worst case until its TTL lapses.
+      // and pay the provider, again). Settle again in the background: a settle happens once per
+      // reservation (a retry of one that did run charges nothing), and if every retry fails the
+      // hold keeps the worst case until its TTL lapses.
+      retrySettle(reservation, usage ?? reservation.amountMicros, model, 0)
       return undefined
     }
   }
