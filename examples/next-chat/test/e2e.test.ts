@@ -317,3 +317,34 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('the chat page in Chromium', () => {
     await expect.poll(cspConsole).not.toEqual([])
   })
 })
+
+describe('with REDIS_URL set', () => {
+  it('keeps every store on Redis: limits, budget and cached answers appear there', async () => {
+    const { startRedis } = await import('@aikit/testing/redis')
+    const redis = await startRedis()
+    const onRedis = await startApp({ REDIS_URL: redis.url, CHAT_RATE_LIMIT: '50' }, 60_000)
+    const client = redis.client()
+    try {
+      const ask = () =>
+        fetch(`${onRedis.url}/api/chat`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+          body: JSON.stringify({ message: 'kept in redis' }),
+        })
+      const first = await ask()
+      expect(first.status).toBe(200)
+      expect(await first.json()).toMatchObject({ fake: true })
+      const keys = await client.keys('*')
+      expect(keys.length).toBeGreaterThan(0)
+      // The rate limiter, the budget and the answer cache each wrote their keys to this Redis.
+      expect(keys.some((k) => /rl|ratelimit/i.test(k))).toBe(true)
+      expect(keys.some((k) => /budget/i.test(k))).toBe(true)
+      expect(keys.some((k) => /cache|llm/i.test(k))).toBe(true)
+      const health = await fetch(`${onRedis.url}/api/health`)
+      expect(health.status).toBe(200)
+    } finally {
+      await onRedis.stop()
+      await redis.stop()
+    }
+  }, 90_000)
+})
