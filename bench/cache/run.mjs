@@ -21,6 +21,7 @@ import { redisDriver } from 'bentocache/drivers/redis'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../lib/redis-server.mjs'
+import { record } from '../lib/results.mjs'
 
 // lru-cache is not a bench dependency: use the exact copy @aikit/cache depends on.
 const lruPath = createRequire(fileURLToPath(import.meta.resolve('@aikit/cache'))).resolve(
@@ -94,7 +95,8 @@ function rateSync(ms, op) {
   return n / ((performance.now() - start) / 1000)
 }
 
-async function compare(title, rounds, contenders, baselines, targets) {
+/** [contender, baseline, benchmark label, anchor label, target or null] rows for the summary. */
+async function compare(title, rounds, contenders, baselines, targets, summary = []) {
   const names = Object.keys(contenders)
   const perRound = Object.fromEntries(names.map((n) => [n, []]))
   const missesBy = {}
@@ -124,6 +126,19 @@ async function compare(title, rounds, contenders, baselines, targets) {
     console.log(
       `  target: ${name} >= ${target}x ${baseline}: ${ratio.toFixed(2)}x ${ratio >= target ? 'OK' : 'BELOW TARGET'}`
     )
+  }
+  for (const [name, baseline, benchmark, anchorName, target] of summary) {
+    record({
+      area: 'cache',
+      benchmark,
+      ours: median(perRound[name]),
+      anchor: median(perRound[baseline]),
+      anchorName,
+      unit: 'hits/s',
+      ratio: median(perRound[name].map((v, i) => v / perRound[baseline][i])),
+      target,
+      issue: '4',
+    })
   }
 }
 
@@ -172,6 +187,29 @@ async function memoryBench(rounds) {
       ['aikit getOrSet', 'bare lru-cache get (await)', 0.3],
       ['aikit peek (sync)', 'bare lru-cache get (sync)', 0.3],
       ['aikit get', 'bentocache get (default)', 4],
+    ],
+    [
+      [
+        'aikit getOrSet',
+        'bentocache getOrSet (default)',
+        'memory tier hits, getOrSet',
+        'bentocache (default)',
+        4,
+      ],
+      [
+        'aikit getOrSet',
+        'bare lru-cache get (await)',
+        'memory tier hits, getOrSet',
+        'lru-cache get (await)',
+        0.3,
+      ],
+      [
+        'aikit get',
+        'cache-manager get (default Keyv memory)',
+        'memory tier hits, get',
+        'cache-manager (Keyv memory)',
+        null,
+      ],
     ]
   )
   await bento.disconnectAll()
@@ -218,6 +256,24 @@ async function redisBench(rounds, url) {
         ? [
             ['aikit get', 'raw ioredis GET + JSON.parse', 0.9],
             ['aikit get', 'bentocache get (L2 only)', 1.15],
+          ]
+        : [],
+      concurrency === 64
+        ? [
+            [
+              'aikit get',
+              'raw ioredis GET + JSON.parse',
+              'Redis tier hits, c64',
+              'raw ioredis GET + JSON.parse',
+              0.9,
+            ],
+            [
+              'aikit get',
+              'bentocache get (L2 only)',
+              'Redis tier hits, c64',
+              'bentocache (L2 only)',
+              1.15,
+            ],
           ]
         : []
     )
@@ -283,6 +339,19 @@ function heapBench(rounds) {
   console.log(
     `  target: aikit <= bentocache: ${ratio.toFixed(2)}x ${ratio <= 1 ? 'OK' : 'ABOVE TARGET'}`
   )
+  record({
+    area: 'cache',
+    benchmark: 'heap, 100k x 2 KB entries into a 10k cap',
+    ours: median(results.aikit),
+    anchor: median(results.bentocache),
+    anchorName: 'bentocache (memory)',
+    unit: 'MB',
+    ratio,
+    targetOp: '<=',
+    target: 1,
+    issue: '4',
+    note: 'heap ratio: lower is better',
+  })
 }
 
 const child = arg('heap-child', undefined)

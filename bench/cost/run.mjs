@@ -13,6 +13,7 @@ import { createBudget, estimateTokens } from '@aikit/cost'
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../lib/redis-server.mjs'
+import { record } from '../lib/results.mjs'
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -111,6 +112,18 @@ for (const [name, v] of Object.entries(redisRounds.med)) {
   // Each pair is two EVALSHA round trips: compare with half the raw rate of the same round.
   const ratio = median(redisRounds.per[name].map((x, i) => x / (redisRounds.per[CEILING][i] / 2)))
   const ok = v >= 20_000 ? 'OK' : 'BELOW TARGET'
+  record({
+    area: 'cost',
+    benchmark: `${name.replace('aikit ', '')}, Redis, c${CONCURRENCY}`,
+    ours: v,
+    anchor: 20_000,
+    anchorName: 'the target rate, 20,000 pairs/s',
+    unit: 'pairs/s',
+    ratio: v / 20_000,
+    target: 1,
+    issue: '7',
+    note: `${ratio.toFixed(2)}x of the raw EVALSHA ceiling (two round trips per pair)`,
+  })
   console.log(
     `  ${name.padEnd(38)} ${fmt(v).padStart(9)} pairs/s    ${ratio.toFixed(2)}x of ceiling  target >= 20,000: ${ok}`
   )
@@ -160,3 +173,15 @@ console.log(`  gpt-tokenizer countTokens(text)      ${tokRounds.med.countTokens.
 console.log(
   `  ratio (median of per-round ratios)   ${ratio.toFixed(2)}x  target <= 1.2x: ${ratio <= 1.2 ? 'OK' : 'ABOVE TARGET'}`
 )
+record({
+  area: 'cost',
+  benchmark: `estimateTokens, ${fmt(tokens)}-token conversation (time, lower is better)`,
+  ours: tokRounds.med.estimateTokens,
+  anchor: tokRounds.med.countTokens,
+  anchorName: 'gpt-tokenizer countTokens',
+  unit: 'ms',
+  ratio,
+  targetOp: '<=',
+  target: 1.2,
+  issue: '7',
+})

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import zlib from 'node:zlib'
 import autocannon from 'autocannon'
+import { record } from '../lib/results.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const arg = (name, fallback) => {
@@ -143,6 +144,17 @@ for (const res of Object.values(results)) {
     'req/s ratio': ratio.toFixed(3),
     'per-round ratios': res.ratio.map((x) => x.toFixed(2)).join(' '),
     'capacity ratio': capacity.toFixed(3),
+  })
+  record({
+    area: 'extras',
+    benchmark: `compress() on ${res.pair.framework === 'express' ? 'Express' : 'Fastify'}, ${res.encoding} client, 10 KB JSON`,
+    ours: median(res.aikit.map((x) => x.rps)),
+    anchor: median(res.anchor.map((x) => x.rps)),
+    anchorName: res.pair.label,
+    unit: 'req/s',
+    ratio,
+    target: 1,
+    issue: '11',
   })
 }
 console.log(

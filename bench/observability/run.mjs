@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { record } from '../lib/results.mjs'
 import { scrapeBench } from './scrape.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -125,6 +126,38 @@ for (const fw of frameworks) {
     if (fw === 'fastify' && target !== undefined && ratio < target) {
       misses.push(`${LABELS[fw][mode]} ${ratio.toFixed(3)}x < ${target}x`)
     }
+    const fwName = fw === 'fastify' ? 'Fastify' : 'Express'
+    const rps = (m) => median(samples[`${fw}-${m}`].map((x) => x.rps))
+    if (target !== undefined || mode === 'anchor') {
+      record({
+        area: 'observability',
+        benchmark: `${LABELS[fw][mode]} on ${fwName} vs the bare route`,
+        ours: rps(mode),
+        anchor: rps('bare'),
+        anchorName: `bare ${fwName} route`,
+        unit: 'req/s',
+        ratio,
+        target: fw === 'fastify' ? (target ?? null) : null,
+        issue: '6',
+        note:
+          mode === 'anchor'
+            ? 'the anchor itself against the bare route'
+            : `capacity ${capacity.toFixed(2)}x`,
+      })
+    }
+    if (mode === 'metrics') {
+      record({
+        area: 'observability',
+        benchmark: `httpMetrics on ${fwName}`,
+        ours: rps('metrics'),
+        anchor: rps('anchor'),
+        anchorName: LABELS[fw].anchor,
+        unit: 'req/s',
+        ratio: median(samples[variant].map((x, i) => x.rps / samples[`${fw}-anchor`][i].rps)),
+        target: null,
+        issue: fw === 'express' ? '10' : '6',
+      })
+    }
     rows.push({
       variant: `${fw} ${LABELS[fw][mode]}`,
       'req/s (median)': Math.round(median(samples[variant].map((x) => x.rps))),
@@ -169,6 +202,19 @@ console.table([
     ratio: (omMs / plainMs).toFixed(3),
   },
 ])
+record({
+  area: 'observability',
+  benchmark: `scrape, ${series} series (time, lower is better)`,
+  ours: oursMs,
+  anchor: plainMs,
+  anchorName: "prom-client's registry.metrics()",
+  unit: 'ms',
+  ratio: median(scrape.ours.map((x, i) => x / scrape.plain[i])),
+  targetOp: '<=',
+  target: 1.1,
+  issue: '6',
+  note: '"no worse than prom-client": 10% noise allowance',
+})
 if (oursMs > plainMs * 1.1)
   misses.push(`scrape ${(oursMs / plainMs).toFixed(3)}x prom-client's own`)
 console.log(misses.length === 0 ? 'OK: every target met' : `BELOW TARGET: ${misses.join('; ')}`)

@@ -5,6 +5,7 @@
 import { compose } from '@aikit/core'
 import { BaseContext, resolveAdapterOptions, runChain } from '@aikit/core/adapter'
 import koaCompose from 'koa-compose'
+import { record } from '../lib/results.mjs'
 
 const ITERATIONS = 200_000
 const WARMUP = 30_000
@@ -63,6 +64,19 @@ async function time(fn) {
 const results = {}
 for (const [name, fn] of Object.entries(cases)) results[name] = await time(fn)
 const koaNs = results['koa-compose, 5 no-op (plain object)']
+record({
+  area: 'protocol',
+  benchmark: 'runChain, 5 no-op, in process (time, lower is better)',
+  ours: results['aikit runChain, 5 no-op (default)'],
+  anchor: koaNs,
+  anchorName: 'koa-compose',
+  unit: 'ns/request',
+  ratio: results['aikit runChain, 5 no-op (default)'] / koaNs,
+  targetOp: '<=',
+  target: null,
+  issue: '2',
+  note: 'ours builds a context and an AsyncLocalStorage scope; koa-compose runs on a plain object',
+})
 console.log(`\nProtocol in-process cost, ${ITERATIONS} requests, Node ${process.version}`)
 console.table(
   Object.entries(results).map(([name, ns]) => ({

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { record } from '../lib/results.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const arg = (name, fallback) => {
@@ -109,6 +110,21 @@ for (const fw of frameworks) {
     // per request. Steadier than req/s here, where the load generator shares the 2 cores.
     const capacity = median(pairCapacity[variant])
     if (mode === 'aikit' && fw !== 'node' && Math.max(ratio, capacity) < 0.9) failed = true
+    if (mode === 'aikit') {
+      const fwName = { fastify: 'Fastify', express: 'Express', node: 'node:http' }[fw]
+      record({
+        area: 'protocol',
+        benchmark: `5 no-op middleware on ${fwName}`,
+        ours: median(s.map((x) => x.rps)),
+        anchor: median(samples[`${fw}-bare`].map((x) => x.rps)),
+        anchorName: `bare ${fwName} route`,
+        unit: 'req/s',
+        ratio,
+        target: fw === 'node' ? null : 0.9,
+        issue: '2',
+        note: `capacity ${capacity.toFixed(2)}x (the target counts either)`,
+      })
+    }
     rows.push({
       variant: `${fw} ${LABELS[mode]}`,
       'req/s (median)': Math.round(median(s.map((x) => x.rps))),

@@ -16,6 +16,7 @@ import { createRateLimiter } from '@aikit/ratelimit'
 import { Redis } from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
 import { startRedisServer } from '../lib/redis-server.mjs'
+import { record } from '../lib/results.mjs'
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -65,6 +66,25 @@ async function compare(title, target, contenders, baseline) {
     )
   }
   if (target) console.log(`  target: aikit >= ${target}x ${baseline}`)
+  return {
+    ours: (name) => median(perRound[name]),
+    ratio: (name) => median(perRound[name].map((v, i) => v / perRound[baseline][i])),
+  }
+}
+
+/** Records `name` against the baseline of `result` (the row of the summary table). */
+function recordVs(result, name, baseline, benchmark, target, anchorName = baseline) {
+  record({
+    area: 'ratelimit',
+    benchmark,
+    ours: result.ours(name),
+    anchor: result.ours(baseline),
+    anchorName,
+    unit: 'checks/s',
+    ratio: result.ratio(name),
+    target,
+    issue: '3',
+  })
 }
 
 const KEYS_100K = Array.from({ length: 100_000 }, (_, i) => `user-${i}`)
@@ -85,7 +105,7 @@ async function memoryBench() {
     const limiter = new RateLimiterMemory({ points: 1000, duration: 60 })
     return rate(total, 1, (i) => limiter.consume(KEYS_100K[i % 100_000]))
   }
-  await compare(
+  const result = await compare(
     'memory store, 100k distinct keys, 300k checks (sequential)',
     2,
     {
@@ -94,6 +114,23 @@ async function memoryBench() {
       'aikit fixed-window': fixed,
     },
     'rate-limiter-flexible Memory'
+  )
+  const base = 'rate-limiter-flexible Memory'
+  recordVs(
+    result,
+    'aikit gcra',
+    base,
+    'memory store, 100k keys, GCRA',
+    2,
+    'rate-limiter-flexible RateLimiterMemory'
+  )
+  recordVs(
+    result,
+    'aikit fixed-window',
+    base,
+    'memory store, 100k keys, fixed window',
+    2,
+    'rate-limiter-flexible RateLimiterMemory'
   )
 }
 
@@ -131,11 +168,19 @@ async function deniedBench(url) {
       )
     )
   }
-  await compare(
+  const result = await compare(
     'denied checks on Redis (key over its limit), concurrency 16, 20k checks',
     5,
     { 'rate-limiter-flexible Redis': rlf, 'aikit (blocked-key cache on)': ours },
     'rate-limiter-flexible Redis'
+  )
+  recordVs(
+    result,
+    'aikit (blocked-key cache on)',
+    'rate-limiter-flexible Redis',
+    'Redis, denied checks, c16',
+    5,
+    'rate-limiter-flexible RateLimiterRedis (no block option)'
   )
   clientA.disconnect()
   clientB.disconnect()
@@ -173,7 +218,7 @@ async function redisBench(url) {
     return rate(total, 16, (i) => limiter.consume(keys[i % keys.length]))
   }
   const raw = () => rate(total, 16, (i) => clientC.benchNoop(keys[i % keys.length]))
-  await compare(
+  const result = await compare(
     'allowed checks on Redis, concurrency 16, 10k keys, 40k checks',
     1.4,
     {
@@ -182,6 +227,14 @@ async function redisBench(url) {
       'ceiling: raw ioredis EVALSHA': raw,
     },
     'rate-limiter-flexible Redis'
+  )
+  recordVs(
+    result,
+    'aikit gcra',
+    'rate-limiter-flexible Redis',
+    'Redis, allowed checks, c16',
+    1.4,
+    'rate-limiter-flexible RateLimiterRedis'
   )
   clientA.disconnect()
   clientB.disconnect()

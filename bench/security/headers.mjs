@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { record } from '../lib/results.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const arg = (name, fallback) => {
@@ -130,6 +131,43 @@ console.log(
   `fastify + aikit vs bare fastify: ${fastifyVsBare.toFixed(3)} req/s, ${fastifyCap.toFixed(3)} capacity (target >= 0.85)` +
     `\nexpress + aikit vs express + helmet: ${expressVsHelmet.toFixed(3)} req/s, ${expressCap.toFixed(3)} capacity (target >= 1.0)`
 )
+
+const rps = (v) => median(samples[v].map((x) => x.rps))
+record({
+  area: 'security',
+  benchmark: 'securityHeaders() on Fastify vs the bare route',
+  ours: rps('fastify-aikit'),
+  anchor: rps('fastify-bare'),
+  anchorName: 'bare Fastify route',
+  unit: 'req/s',
+  ratio: fastifyVsBare,
+  target: 0.85,
+  issue: '5',
+  note: `capacity ${fastifyCap.toFixed(2)}x; @fastify/helmet ${median(vsBare['fastify-helmet']).toFixed(2)}x bare`,
+})
+record({
+  area: 'security',
+  benchmark: 'securityHeaders() on Fastify',
+  ours: rps('fastify-aikit'),
+  anchor: rps('fastify-helmet'),
+  anchorName: '@fastify/helmet',
+  unit: 'req/s',
+  ratio: median(vsHelmet['fastify-aikit']),
+  target: null,
+  issue: '5',
+})
+record({
+  area: 'security',
+  benchmark: 'securityHeaders() on Express',
+  ours: rps('express-aikit'),
+  anchor: rps('express-helmet'),
+  anchorName: 'helmet',
+  unit: 'req/s',
+  ratio: expressVsHelmet,
+  target: 1,
+  issue: '5',
+  note: `capacity ${expressCap.toFixed(2)}x`,
+})
 
 // The same variants measured in-process (CPU per request, no sockets), unless --no-inject.
 if (!process.argv.includes('--no-inject')) {
