@@ -133,6 +133,16 @@ const rows: Row[] = [
     config: { ...GOOD_CONFIG, trustProxy: ['10.0.0.0/8', '0.0.0.0/0'] },
     expected: { 'trust-proxy': 'FAIL' },
   },
+  {
+    name: 'a malformed proxy CIDR in the config',
+    config: { ...GOOD_CONFIG, trustProxy: ['10.0.0.0/33'] },
+    expected: { 'trust-proxy': 'FAIL' },
+  },
+  {
+    name: 'a proxy list that is not an address',
+    config: { ...GOOD_CONFIG, trustProxy: ['my-load-balancer'] },
+    expected: { 'trust-proxy': 'FAIL' },
+  },
   // NODE_ENV
   {
     name: 'NODE_ENV unset',

@@ -2,6 +2,8 @@
  * @module checks/http
  * What the HTTP layer lets through: CORS, rate limits, which proxies are trusted.
  */
+
+import { createIpResolver } from '@aikit/core/adapter'
 import type { Check } from '../types.js'
 import { fail, failInProduction, invalidSection, pass, warn } from './item.js'
 
@@ -140,6 +142,17 @@ export const trustProxyCheck: Check = (facts) => {
       id,
       title,
       'off: the socket address is the client IP (behind a load balancer, set the hop count)'
+    )
+  }
+  // The adapters' own parser: a value they would refuse at startup fails here.
+  try {
+    createIpResolver(typeof value === 'string' ? value : (value as number | readonly string[]))
+  } catch (error) {
+    return fail(
+      id,
+      title,
+      `not a valid proxy setting: ${error instanceof Error ? error.message : String(error)}`,
+      'give a hop count (e.g. 1) or a comma-separated list of IPs / CIDRs / loopback, linklocal, uniquelocal'
     )
   }
   if (typeof value === 'number') return pass(id, title, `${value} hop(s) trusted`)
