@@ -86,8 +86,11 @@ describe('redis-server killed and restarted during load', () => {
     let running = true
     let seq = 0
     const worker = async (id: number) => {
-      // Bounded: at most 400 requests per worker even if the phases below take longer.
-      for (let n = 0; running && n < 400; n++) {
+      // Paced so the load lasts through the outage AND the recovery (unpaced, the in-memory
+      // fallback answered a worker's whole quota before Redis was back, and no decision was left to
+      // prove the recovery); bounded: at most 1500 requests per worker.
+      for (let n = 0; running && n < 1500; n++) {
+        if (n > 0) await sleep(4)
         const route = (['rl', 'rl', 'cached', 'chat'] as const)[n % 4] as Sample['route']
         const sentAt = Date.now()
         try {
