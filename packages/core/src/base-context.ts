@@ -195,7 +195,7 @@ export abstract class BaseContext implements Context, Lifecycle {
         try {
           hooks[i]!()
         } catch (error) {
-          this.report(error)
+          this.reportError(error)
         }
       }
     }
@@ -221,7 +221,7 @@ export abstract class BaseContext implements Context, Lifecycle {
   /** Records an error; before the head it replaces any pending response with the error response. */
   fail(error: unknown): void {
     if (this.error === undefined) this.error = error
-    if (!isAikitError(error) || this.headWritten) this.report(error)
+    if (!isAikitError(error) || this.headWritten) this.reportError(error)
     if (!this.headWritten) this.pendingResponse = errorResponse(error)
   }
 
@@ -230,13 +230,14 @@ export abstract class BaseContext implements Context, Lifecycle {
     if (this.headWritten || this.pendingResponse === undefined) return this.committing
     if (this.committing === undefined) {
       this.committing = this.writeResponse(this.pendingResponse).catch((error: unknown) => {
-        this.report(error)
+        this.reportError(error)
       })
     }
     return this.committing
   }
 
-  private report(error: unknown): void {
+  /** Hands an error to the adapter's `onError` (which must not throw into the request). */
+  reportError(error: unknown): void {
     const onError = this.options.onError
     if (onError === undefined) return
     try {

@@ -22,6 +22,12 @@ export function compose(...middleware: Middleware[]): Middleware {
   const length = chain.length
   return function composed(ctx: Context, next: Next): Promise<void> {
     const lc = lifecycleOf(ctx)
+    // Created once per request, shared by every level (not one pair of closures per level).
+    const commit = lc === undefined ? undefined : (): Promise<void> | undefined => lc.commit()
+    const fail =
+      lc === undefined
+        ? undefined
+        : (error: unknown): Promise<void> | undefined => settle(lc, error)
     let index = -1
     const dispatch = (i: number): Promise<void> => {
       if (i <= index) return Promise.reject(new Error('next() called multiple times'))
@@ -46,10 +52,7 @@ export function compose(...middleware: Middleware[]): Middleware {
       if (typeof result?.then !== 'function') return Promise.resolve(lc.commit())
       // One `then` per level (not an async wrapper): every promise counts twice on Node 20, where
       // AsyncLocalStorage hooks each one.
-      return result.then(
-        () => lc.commit(),
-        (error: unknown) => settle(lc, error)
-      )
+      return result.then(commit, fail) as Promise<void>
     }
     return dispatch(0)
   }

@@ -60,6 +60,8 @@ interface BodyRequest extends IncomingMessage {
  */
 export class ExpressContext extends NodeContext {
   private parsed: Promise<unknown> | undefined = undefined
+  /** Express's `next` for this layer, until the chain's `next()` calls it. */
+  proceed: (() => void) | undefined = undefined
 
   protected override rawUrl(): string {
     const req = this.req as BodyRequest
@@ -115,14 +117,18 @@ export function toExpress(
       resolved
     )
     if (res.locals !== undefined) res.locals.aikit = ctx
-    const downstream = (): Promise<void> => {
-      next()
-      return ctx.waitForHead()
-    }
-    runChain(ctx, middleware, downstream).catch((error: unknown) => {
-      resolved.onError?.(error, ctx)
-    })
+    ctx.proceed = next
+    // runChain never rejects: it settles every error itself.
+    void runChain(ctx, middleware, expressDownstream)
   }
+}
+
+/** Hands the request to the rest of the Express stack; resolves when the head is written. */
+function expressDownstream(ctx: ExpressContext): Promise<void> {
+  const next = ctx.proceed
+  ctx.proceed = undefined
+  next?.()
+  return ctx.waitForHead()
 }
 
 /** Options of `aikitErrorHandler`. */

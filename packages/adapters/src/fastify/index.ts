@@ -70,6 +70,8 @@ export class FastifyContext extends NodeContext {
   readonly reply: FastifyReply
   /** The body read through `ctx.json()`, if it was. */
   bodyRead: Promise<Uint8Array> | undefined = undefined
+  /** The `onRequest` hook's `done`, until the chain's `next()` calls it. */
+  proceed: (() => void) | undefined = undefined
 
   constructor(request: FastifyRequest, reply: FastifyReply, options: ResolvedAdapterOptions) {
     super(request.raw, reply.raw, options)
@@ -119,6 +121,17 @@ export class FastifyContext extends NodeContext {
   }
 }
 
+/**
+ * Lets Fastify go on to the route (the `onRequest` hook's `done`, called from inside the chain's
+ * `next()`); resolves when the head is written. One function for every request.
+ */
+function fastifyDownstream(ctx: FastifyContext): Promise<void> {
+  const done = ctx.proceed
+  ctx.proceed = undefined
+  done?.()
+  return ctx.waitForHead()
+}
+
 function validateUse(use: unknown): Middleware[] {
   if (!Array.isArray(use)) {
     throw new InvalidOptionsError('use', 'must be an array of middleware')
@@ -164,13 +177,9 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   fastify.addHook('onRequest', function aikitOnRequest(request, reply, done) {
     const ctx = new FastifyContext(request, reply, resolved)
     request.aikit = ctx
-    const downstream = (): Promise<void> => {
-      done()
-      return ctx.waitForHead()
-    }
-    runChain(ctx, middleware, downstream).catch((error: unknown) => {
-      resolved.onError?.(error, ctx)
-    })
+    ctx.proceed = done
+    // runChain never rejects: it settles every error itself.
+    void runChain(ctx, middleware, fastifyDownstream)
   })
 
   // A middleware that read the body consumed the stream: give Fastify's parser the same bytes.

@@ -50,14 +50,13 @@ export function toNodeHandler(
   }
   const resolved = resolveAdapterOptions(options)
 
+  // One downstream for every request (runChain hands it the context): no closure per request.
+  const downstream: (ctx: NodeContext) => Promise<void> =
+    handler === undefined ? notFound : (ctx) => runHandler(ctx, handler, ctx.req, ctx.res)
+
   return function aikitNodeHandler(req: IncomingMessage, res: ServerResponse): void {
-    const ctx = new NodeContext(req, res, resolved)
-    const downstream =
-      handler === undefined ? () => notFound(ctx) : () => runHandler(ctx, handler, req, res)
-    runChain(ctx, middleware, downstream).catch((error: unknown) => {
-      // runChain settles every error itself; this is a last line of defence.
-      resolved.onError?.(error, ctx)
-    })
+    // runChain never rejects: it settles every error itself.
+    void runChain(new NodeContext(req, res, resolved), middleware, downstream)
   }
 }
 

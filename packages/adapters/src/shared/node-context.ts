@@ -334,7 +334,8 @@ export class NodeContext extends BaseContext {
       this.onResponseClose()
       return
     }
-    res.once('close', () => this.onResponseClose())
+    // `on`, not `once`: 'close' is emitted once per response, and once() allocates a wrapper.
+    res.on('close', () => this.onResponseClose())
   }
 
   get method(): string {
