@@ -32,6 +32,10 @@ type Range = [ipaddr.IPv4 | ipaddr.IPv6, number]
 
 /** Normalises one address: strips a port or brackets, maps `::ffff:a.b.c.d` to IPv4. */
 export function normalizeIp(raw: string): string | undefined {
+  // Fast path for what sockets report on almost every request ("a.b.c.d" or the dual-stack
+  // "::ffff:a.b.c.d"): a canonical dotted quad is its own normal form, no parse needed.
+  if (isCanonicalIPv4(raw, 0)) return raw
+  if (raw.startsWith('::ffff:') && isCanonicalIPv4(raw, 7)) return raw.slice(7)
   let s = raw.trim()
   if (s === '') return undefined
   if (s.startsWith('[')) {
@@ -47,6 +51,40 @@ export function normalizeIp(raw: string): string | undefined {
     return (addr as ipaddr.IPv6).toIPv4Address().toString()
   }
   return addr.toString()
+}
+
+/**
+ * True when `s` from `start` to its end is four decimal octets 0-255 without leading zeros or
+ * anything else (the form ipaddr.js prints, so the fast path and the parse agree).
+ */
+function isCanonicalIPv4(s: string, start: number): boolean {
+  const end = s.length
+  if (end - start < 7 || end - start > 15) return false
+  let octets = 0
+  let i = start
+  while (i < end) {
+    const first = s.charCodeAt(i)
+    if (first < 48 || first > 57) return false
+    let value = first - 48
+    let digits = 1
+    i++
+    while (i < end) {
+      const c = s.charCodeAt(i)
+      if (c === 46 /* . */) break
+      if (c < 48 || c > 57 || first === 48 || digits === 3) return false
+      value = value * 10 + (c - 48)
+      digits++
+      i++
+    }
+    if (value > 255) return false
+    octets++
+    if (i < end) {
+      // a dot: another octet must follow
+      i++
+      if (i === end || octets === 4) return false
+    }
+  }
+  return octets === 4
 }
 
 function compileRanges(list: readonly string[]): Range[] {

@@ -1,5 +1,7 @@
 import { InvalidOptionsError } from '@aikit/core'
 import { createIpResolver, normalizeIp } from '@aikit/core/adapter'
+import fc from 'fast-check'
+import ipaddr from 'ipaddr.js'
 import { describe, expect, it } from 'vitest'
 
 describe('client IP resolution', () => {
@@ -55,5 +57,46 @@ describe('client IP resolution', () => {
     expect(normalizeIp(' 2001:DB8::1 ')).toBe('2001:db8::1')
     expect(normalizeIp('')).toBeUndefined()
     expect(normalizeIp('[::1')).toBeUndefined()
+  })
+
+  it('takes the canonical dotted-quad shortcut only where ipaddr.js would print the same address', () => {
+    const octet = fc.oneof(
+      fc.integer({ min: 0, max: 300 }).map(String),
+      fc.constantFrom('00', '01', '010', '0x1', '1e2', '', ' 1', '+1', '255', '256', '999')
+    )
+    const candidate = fc.oneof(
+      fc.array(octet, { minLength: 3, maxLength: 5 }).map((parts) => parts.join('.')),
+      fc
+        .tuple(
+          fc.constantFrom('::ffff:', '::FFFF:', '::fffe:', ':ffff:', '::ffff::'),
+          fc.array(octet, { minLength: 4, maxLength: 4 })
+        )
+        .map(([prefix, parts]) => prefix + parts.join('.')),
+      fc.string({
+        unit: fc.constantFrom('0', '1', '2', '5', '9', '.', ':', 'f', ' '),
+        maxLength: 20,
+      })
+    )
+    fc.assert(
+      fc.property(candidate, (raw) => {
+        const s = raw.trim()
+        let expected: string | undefined
+        if (
+          s !== '' &&
+          !s.startsWith('[') &&
+          !(s.includes('.') && s.indexOf(':') !== -1 && s.indexOf(':') === s.lastIndexOf(':')) &&
+          ipaddr.isValid(s)
+        ) {
+          const addr = ipaddr.parse(s)
+          expected =
+            addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()
+              ? (addr as ipaddr.IPv6).toIPv4Address().toString()
+              : addr.toString()
+        }
+        if (expected !== undefined) expect(normalizeIp(raw)).toBe(expected)
+        else if (/^\d+\.\d+\.\d+\.\d+$/.test(raw)) expect(normalizeIp(raw)).toBeUndefined()
+      }),
+      { numRuns: 3000 }
+    )
   })
 })
