@@ -9,11 +9,12 @@
  */
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
-import { type AddressInfo, connect, isIP } from 'node:net'
+import { type AddressInfo, isIP } from 'node:net'
 import { toNodeHandler } from '@aikit/adapters/node'
 import type { Middleware } from '@aikit/core'
 import { isJsonContentType } from '@aikit/core/adapter'
 import { adversarialBody, contentType, xff } from '@aikit/testing/fuzz'
+import { rawRequest } from '@aikit/testing/raw-http'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -34,51 +35,6 @@ function expectErrorShape(body: unknown): void {
 // ---------------------------------------------------------------------------------------------
 // Through a real node:http server
 // ---------------------------------------------------------------------------------------------
-
-interface RawResponse {
-  status: number
-  headers: Record<string, string>
-  body: string
-}
-
-/** Sends raw request bytes over TCP and reads one response (the request says Connection: close). */
-function rawRequest(port: number, bytes: Uint8Array, timeoutMs = 5000): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    const chunks: Buffer[] = []
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error(`no response within ${timeoutMs} ms (hang)`))
-    }, timeoutMs)
-    socket.on('data', (c: Buffer) => chunks.push(c))
-    socket.on('error', () => {
-      // The server may close after answering while we still write a body it refused (413).
-    })
-    socket.on('close', () => {
-      clearTimeout(timer)
-      const raw = Buffer.concat(chunks)
-      const end = raw.indexOf('\r\n\r\n')
-      if (end === -1) {
-        // The connection closed without a response (the server dropped it).
-        resolve({ status: 0, headers: {}, body: raw.toString('latin1') })
-        return
-      }
-      const [statusLine = '', ...lines] = raw.subarray(0, end).toString('latin1').split('\r\n')
-      const headers: Record<string, string> = {}
-      for (const line of lines) {
-        const colon = line.indexOf(':')
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
-      }
-      const length = Number(headers['content-length'] ?? raw.length - end - 4)
-      resolve({
-        status: Number(statusLine.split(' ')[1]),
-        headers,
-        body: raw.subarray(end + 4, end + 4 + length).toString('utf8'),
-      })
-    })
-    socket.write(bytes, () => socket.end())
-  })
-}
 
 /** Header values Node's parser accepts (visible ASCII, spaces, tabs), random otherwise. */
 const headerValue = fc.stringMatching(/^[\x21-\x7e][\x20-\x7e\t]{0,40}$/)
