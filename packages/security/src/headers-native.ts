@@ -52,24 +52,40 @@ export function nativeResponse(ctx: Context): NodeResponseLike | undefined {
   return res as NodeResponseLike
 }
 
-/** Sets headers `names[i]: values[i]` through the cheapest path the adapter offers. */
-export function setHeaders(
-  ctx: Context,
-  names: readonly string[],
-  values: readonly string[]
-): void {
-  const n = names.length
+/** Header names and values prepared once for `setHeaderList`. */
+export interface HeaderList {
+  readonly names: readonly string[]
+  /** The names in lower case, for Fastify's `reply.header` (which stores them lower-cased). */
+  readonly lowerNames: readonly string[]
+  readonly values: readonly string[]
+}
+
+/** Prepares `names[i]: values[i]` for `setHeaderList`. */
+export function headerList(names: readonly string[], values: readonly string[]): HeaderList {
+  return { names, lowerNames: names.map((n) => n.toLowerCase()), values }
+}
+
+/**
+ * Sets a prepared header list through the cheapest path the adapter offers, then, when
+ * `removePoweredBy`, removes `X-Powered-By` from the native Node response (Express sets it before
+ * any middleware runs). One look-up of the adapter's objects per request.
+ */
+export function setHeaderList(ctx: Context, list: HeaderList, removePoweredBy: boolean): void {
   const reply = fastifyReply(ctx)
-  if (reply !== undefined) {
-    for (let i = 0; i < n; i++) reply.header(names[i]!, values[i]!)
-    return
-  }
   const res = nativeResponse(ctx)
-  if (res !== undefined) {
+  const values = list.values
+  const n = values.length
+  if (reply !== undefined) {
+    const names = list.lowerNames
+    for (let i = 0; i < n; i++) reply.header(names[i]!, values[i]!)
+  } else if (res !== undefined) {
+    const names = list.names
     for (let i = 0; i < n; i++) res.setHeader(names[i]!, values[i]!)
-    return
+  } else {
+    const names = list.names
+    for (let i = 0; i < n; i++) ctx.setHeader(names[i]!, values[i]!)
   }
-  for (let i = 0; i < n; i++) ctx.setHeader(names[i]!, values[i]!)
+  if (removePoweredBy && res !== undefined) res.removeHeader('X-Powered-By')
 }
 
 /** Sets one header through the cheapest path the adapter offers. */

@@ -8,7 +8,7 @@
  */
 import { InvalidOptionsError, type Middleware } from '@aikit/core'
 import { type CompiledCsp, type ContentSecurityPolicyOptions, compileCsp } from './csp.js'
-import { nativeResponse, setHeaders } from './headers-native.js'
+import { headerList, setHeaderList } from './headers-native.js'
 import {
   type CrossOriginEmbedderPolicyOptions,
   type CrossOriginOpenerPolicyOptions,
@@ -214,11 +214,17 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): Middlewar
     values.unshift(csp.staticValue)
     applyCsp = undefined
   }
-  return async function securityHeaders(ctx, next) {
-    if (applyCsp !== undefined) applyCsp(ctx)
-    setHeaders(ctx, names, values)
-    // Express sets X-Powered-By on the native response before any middleware runs.
-    if (removePoweredBy) nativeResponse(ctx)?.removeHeader('X-Powered-By')
-    await next()
+  const list = headerList(names, values)
+  // Not an async function: no extra promise and await per request (each one is hooked when
+  // AsyncLocalStorage is in use), and a synchronous throw still becomes a rejection.
+  return function securityHeaders(ctx, next) {
+    try {
+      if (applyCsp !== undefined) applyCsp(ctx)
+      // Express sets X-Powered-By on the native response before any middleware runs.
+      setHeaderList(ctx, list, removePoweredBy)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return next()
   }
 }

@@ -5,6 +5,7 @@
  * gitleaks approach. Prefixes are looser than gitleaks' (we want recall, not precision), and every
  * quantifier is bounded and unnested, so no pattern can backtrack badly (no ReDoS).
  */
+import { mayHoldSecret } from './redact-gate.js'
 
 /** One secret shape. */
 export interface SecretPattern {
@@ -172,6 +173,11 @@ export interface SecretScanner {
   readonly prefilter: RegExp | undefined
   /** keyword → bit mask of the patterns it (or a keyword inside it) selects. */
   readonly masks: ReadonlyMap<string, number>
+  /**
+   * A cheaper test run before the pre-filter, false only when no pattern can match (the built-in
+   * patterns' `mayHoldSecret`); undefined for other pattern sets.
+   */
+  readonly gate: ((text: string) => boolean) | undefined
 }
 
 const escapeRegExp = (w: string): string => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -184,7 +190,9 @@ export function compileScanner(patterns: readonly SecretPattern[]): SecretScanne
     if (p.keywords.length === 0 || i > 30) keyed = false
     for (const k of p.keywords) own.set(k, (own.get(k) ?? 0) | (1 << i))
   })
-  if (!keyed || own.size === 0) return { patterns, prefilter: undefined, masks: new Map() }
+  // The gate is written for exactly the built-in patterns (test/redact-gate.test.ts checks the ids).
+  const gate = patterns === SECRET_PATTERNS ? mayHoldSecret : undefined
+  if (!keyed || own.size === 0) return { patterns, prefilter: undefined, masks: new Map(), gate }
   // Keywords compare case-insensitively: one alternative per spelling, and `PaSsWoRd=` is caught.
   const lowered = new Map<string, number>()
   for (const [k, m] of own) lowered.set(k.toLowerCase(), (lowered.get(k.toLowerCase()) ?? 0) | m)
@@ -197,7 +205,12 @@ export function compileScanner(patterns: readonly SecretPattern[]): SecretScanne
     for (const [k, m] of lowered) if (w.includes(k)) mask |= m
     masks.set(w, mask)
   }
-  return { patterns, prefilter: new RegExp(words.map(escapeRegExp).join('|'), 'gi'), masks }
+  return {
+    patterns,
+    prefilter: new RegExp(words.map(escapeRegExp).join('|'), 'gi'),
+    masks,
+    gate,
+  }
 }
 
 /** Bit mask of the patterns worth running on `text` (all bits when there is no pre-filter). */
@@ -227,6 +240,7 @@ export function redactSecrets(
   keepPrefix: boolean
 ): string {
   if (text.length < MIN_SCAN_LENGTH) return text
+  if (scanner.gate !== undefined && !scanner.gate(text)) return text
   const mask = selectPatterns(text, scanner)
   if (mask === 0) return text
   const patterns = scanner.patterns
@@ -264,6 +278,7 @@ function replaceAll(text: string, regex: RegExp, censor: string, keep: boolean):
 export function findSecrets(text: string, scanner: SecretScanner): SecretMatch[] {
   const found: SecretMatch[] = []
   if (text.length < MIN_SCAN_LENGTH) return found
+  if (scanner.gate !== undefined && !scanner.gate(text)) return found
   const mask = selectPatterns(text, scanner)
   if (mask === 0) return found
   scanner.patterns.forEach((p, i) => {

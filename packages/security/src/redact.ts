@@ -66,6 +66,10 @@ const DEFAULTS = {
 }
 
 const KEY_CACHE_LIMIT = 4096
+/** Longer keys are not cached (they are rare, and would make the cache heavy). */
+const MAX_CACHED_KEY = 256
+const SENSITIVE_KEY = 1
+const PLAIN_KEY = 2
 const CIRCULAR = '[circular]'
 const TOO_DEEP = '[max depth]'
 const TRUNCATED = '…[truncated]'
@@ -138,15 +142,24 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return redactSecrets(s, scanner, censor, keepPrefix)
   }
 
-  /** key → whether its name is sensitive; bounded, since log objects repeat a few keys. */
-  const sensitiveCache = new Map<string, boolean>()
-  function sensitiveKey(key: string): boolean {
-    let hit = sensitiveCache.get(key)
-    if (hit === undefined) {
-      hit = sensitive.has(key.toLowerCase())
-      if (sensitiveCache.size < KEY_CACHE_LIMIT) sensitiveCache.set(key, hit)
+  /**
+   * Object key → `SENSITIVE_KEY` or `PLAIN_KEY`, for keys that hold no secret themselves (log
+   * objects repeat a few keys, so each is lower-cased and scanned once). A key that holds a secret
+   * is never cached, so no secret stays in memory; the cache is bounded.
+   */
+  const keyKinds = new Map<string, number>()
+  /** The kind of `key`, caching it when `key` is clean (`outKey === key`). */
+  function keyKind(key: string, outKey: string): number {
+    const kind = sensitive.has(key.toLowerCase()) ? SENSITIVE_KEY : PLAIN_KEY
+    if (outKey === key && key.length <= MAX_CACHED_KEY && keyKinds.size < KEY_CACHE_LIMIT) {
+      keyKinds.set(key, kind)
     }
-    return hit
+    return kind
+  }
+  function sensitiveKey(key: string): boolean {
+    const hit = keyKinds.get(key)
+    if (hit !== undefined) return hit === SENSITIVE_KEY
+    return keyKind(key, key.length < MIN_SCAN_LENGTH ? key : redactString(key)) === SENSITIVE_KEY
   }
 
   /** Whether the value under `key` is censored whole; `nodes` are the path nodes reached. */
@@ -224,15 +237,21 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     for (const key in obj) {
       if (!plain && !Object.hasOwn(obj, key)) continue
       const item = (obj as Record<string, unknown>)[key]
+      // A secret can be a key too (a token used as a map key), as for Map keys.
+      let kind = keyKinds.get(key)
+      let outKey = key
+      if (kind === undefined) {
+        if (key.length >= MIN_SCAN_LENGTH) outKey = redactString(key)
+        kind = keyKind(key, outKey)
+      }
       const childNodes = nodes === undefined ? undefined : step(nodes, lowerKey(key))
       let out: unknown
-      if (censored(key, childNodes)) out = item === undefined ? item : censor
-      else if (typeof item === 'string') {
+      if (kind === SENSITIVE_KEY || (childNodes !== undefined && anyTerminal(childNodes))) {
+        out = item === undefined ? item : censor
+      } else if (typeof item === 'string') {
         out = item.length < MIN_SCAN_LENGTH ? item : redactString(item)
       } else if (typeof item !== 'object' || item === null) out = item
       else out = walk(item, depth + 1, childNodes)
-      // A secret can be a key too (a token used as a map key), as for Map keys.
-      const outKey = key.length < MIN_SCAN_LENGTH ? key : redactString(key)
       if (out !== item || outKey !== key) {
         if (copy === undefined) {
           copy = proto === plainProto ? { ...obj } : Object.assign(Object.create(proto), obj)

@@ -2,7 +2,7 @@
  * securityHeaders(): overrides and removal, option validation, the Permissions-Policy preset, and
  * the headers on every response of every adapter, the kit's own error responses included.
  */
-import { InvalidOptionsError } from '@aikit/core'
+import { type Context, InvalidOptionsError } from '@aikit/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contentSecurityPolicy } from '../src/csp.js'
 import { resolveSecurityHeaders, securityHeaders } from '../src/headers.js'
@@ -117,6 +117,30 @@ describe('securityHeaders options', () => {
       },
     })['Permissions-Policy']
     expect(custom).toBe('microphone=(self "https://voice.example.com"), autoplay=*, camera=()')
+  })
+})
+
+describe('securityHeaders middleware contract', () => {
+  it('resolves with next() and turns a throw before next() into a rejection', async () => {
+    const mw = securityHeaders()
+    const set: string[] = []
+    const ctx = { setHeader: (name: string) => set.push(name) } as unknown as Context
+    let called = 0
+    await expect(mw(ctx, async () => void called++)).resolves.toBeUndefined()
+    expect(called).toBe(1)
+    expect(set).toContain('Content-Security-Policy')
+    expect(set).toHaveLength(12)
+    const sent = {
+      setHeader: () => {
+        throw new Error('headers already sent')
+      },
+    } as unknown as Context
+    let result: Promise<void> | undefined
+    expect(() => {
+      result = mw(sent, async () => void called++)
+    }).not.toThrow()
+    await expect(result).rejects.toThrow('headers already sent')
+    expect(called).toBe(1)
   })
 })
 
