@@ -29,6 +29,11 @@ import {
  * Adds the middleware's headers at the head: the route's own header of the same name wins (one it
  * set on the response, or one passed to `writeHead` itself, as Fastify does), except `Vary` and
  * `Set-Cookie`, which are merged (see core's `combineHeader`).
+ *
+ * When `writeHead` was given a headers object (Fastify always passes one), a header the route has
+ * not set goes into that object rather than through `res.setHeader`: a response with no
+ * `setHeader` call stays on Node's fast `writeHead(status, headers)` path, which serialises the
+ * object directly instead of copying every entry into the response's header map first.
  */
 function applyPendingHeaders(
   res: ServerResponse,
@@ -36,17 +41,35 @@ function applyPendingHeaders(
   headers: Iterable<[string, string]>
 ): void {
   const passed = headersArgument(args)
+  const mixedCase = passed === undefined ? undefined : mixedCaseKeys(passed)
   for (const [name, value] of headers) {
     const lower = name.toLowerCase()
-    const passedKey = passed === undefined ? undefined : findKey(passed, lower)
-    if (passedKey !== undefined && passed !== undefined) {
-      const merged = combineHeader(lower, passed[passedKey] as string | string[], value)
-      if (merged !== undefined) passed[passedKey] = merged
-      continue
+    const onRes = res.getHeader(lower) as string | string[] | undefined
+    if (passed !== undefined) {
+      const passedKey = Object.hasOwn(passed, lower) ? lower : mixedCase?.get(lower)
+      if (passedKey !== undefined) {
+        const merged = combineHeader(lower, passed[passedKey] as string | string[], value)
+        if (merged !== undefined) passed[passedKey] = merged
+        continue
+      }
+      if (onRes === undefined) {
+        passed[lower] = combineHeader(lower, undefined, value)
+        continue
+      }
     }
-    const merged = combineHeader(lower, res.getHeader(name) as string | string[] | undefined, value)
+    const merged = combineHeader(lower, onRes, value)
     if (merged !== undefined) res.setHeader(name, merged)
   }
+}
+
+/** lower-case name → key, for the keys of `headers` that are not lower-case (usually none). */
+function mixedCaseKeys(headers: Record<string, unknown>): Map<string, string> | undefined {
+  let map: Map<string, string> | undefined
+  for (const key in headers) {
+    const lower = key.toLowerCase()
+    if (lower !== key) (map ??= new Map()).set(lower, key)
+  }
+  return map
 }
 
 /** The headers object given to `writeHead(status[, message], headers)`, if any (not raw arrays). */
@@ -60,7 +83,7 @@ function headersArgument(args: unknown[]): Record<string, unknown> | undefined {
 }
 
 function findKey(headers: Record<string, unknown>, lower: string): string | undefined {
-  if (lower in headers) return lower
+  if (Object.hasOwn(headers, lower)) return lower
   for (const key of Object.keys(headers)) if (key.toLowerCase() === lower) return key
   return undefined
 }
