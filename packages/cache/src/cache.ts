@@ -10,7 +10,7 @@ import { type Bus, type BusMessage, connectBus } from './bus.js'
 import { gunzipText, gzipText } from './compression.js'
 import { type DecodedEnvelope, decodeEnvelope, encodeEnvelope } from './envelope.js'
 import { CacheTimeoutError } from './errors.js'
-import { fillOp, type ReadOrLock, readOp, readOrLockOp, unlockOp } from './ops.js'
+import { fillOp, type ReadOrLock, readOrLockOp, unlockOp } from './ops.js'
 import {
   type CacheOptions,
   duration,
@@ -52,14 +52,20 @@ const ENTRY_OVERHEAD_BYTES = 64
 const TAG_RECHECK_MS = 1000
 /** Forces `readOrLockOp` to take the lock even when the stored value is fresh (refresh, invalidated). */
 const NEVER_FRESH = Number.MAX_SAFE_INTEGER
+const NO_TAGS: readonly string[] = Object.freeze([])
 
 /** State shared by a cache and all its namespaces. */
 class Engine {
   readonly lru: LRUCache<string, MemoryEntry>
   readonly inflight = new Map<string, Promise<unknown>>()
   readonly waiters = new Map<string, Set<() => void>>()
-  /** Tag → invalidation time; `checked` is when the store was last asked (no bus: re-ask after 1 s). */
-  readonly tagTimes = new Map<string, { at: number; checked: number }>()
+  /**
+   * Tag → its latest invalidation time. Only tags actually invalidated are here, so while nothing
+   * was invalidated the map stays empty and a hit's tag check is one size test.
+   */
+  readonly tagTimes = new Map<string, number>()
+  /** Tag → when the store was last asked for its time (no bus: re-ask after 1 s). */
+  readonly tagChecked = new Map<string, number>()
   readonly counters: CacheStats = {
     hits: 0,
     storeHits: 0,
@@ -126,8 +132,10 @@ class Engine {
   }
 
   markTag(tag: string, at: number): void {
-    const known = this.tagTimes.get(tag)
-    if (known === undefined || known.at < at) this.tagTimes.set(tag, { at, checked: this.o.now() })
+    if (at > (this.tagTimes.get(tag) ?? 0)) {
+      this.tagTimes.set(tag, at)
+      this.tagChecked.set(tag, this.o.now())
+    }
     if (at > this.lastInvalidation) this.lastInvalidation = at
   }
 
@@ -149,8 +157,8 @@ class Engine {
     // Nothing invalidated yet (the common case): no map lookups on the hot path.
     if (this.tagTimes.size === 0) return true
     for (let i = 0; i < tags.length; i++) {
-      const t = this.tagTimes.get(tags[i] as string)
-      if (t !== undefined && t.at >= createdAt) return false
+      const at = this.tagTimes.get(tags[i] as string)
+      if (at !== undefined && at >= createdAt) return false
     }
     return true
   }
@@ -164,17 +172,13 @@ class Engine {
   }
 
   /** Refreshes tag times from the store for tags never seen (or not re-checked for 1 s without a bus). */
-  syncTags(tags: readonly string[]): Promise<void> | undefined {
+  syncTags(tags: readonly string[], now: number): Promise<void> | undefined {
     const store = this.o.store
     if (store === undefined) return undefined
-    const now = this.o.now()
     let stale = false
-    for (const tag of tags) {
-      const known = this.tagTimes.get(tag)
-      if (
-        known === undefined ||
-        (this.bus === undefined && now - known.checked >= TAG_RECHECK_MS)
-      ) {
+    for (let i = 0; i < tags.length; i++) {
+      const checked = this.tagChecked.get(tags[i] as string)
+      if (checked === undefined || (this.bus === undefined && now - checked >= TAG_RECHECK_MS)) {
         stale = true
         break
       }
@@ -191,13 +195,13 @@ class Engine {
   ): Promise<void> {
     await Promise.all(
       tags.map(async (tag) => {
-        const known = this.tagTimes.get(tag)
-        if (known !== undefined && (this.bus !== undefined || now - known.checked < TAG_RECHECK_MS))
+        const checked = this.tagChecked.get(tag)
+        if (checked !== undefined && (this.bus !== undefined || now - checked < TAG_RECHECK_MS))
           return
         const text = await store.get(this.tagKey(tag))
         const at = text === undefined ? 0 : Number(text)
-        const current = this.tagTimes.get(tag)
-        this.tagTimes.set(tag, { at: Math.max(at, current?.at ?? 0), checked: now })
+        if (at > (this.tagTimes.get(tag) ?? 0)) this.tagTimes.set(tag, at)
+        this.tagChecked.set(tag, now)
         if (at > this.lastInvalidation) this.lastInvalidation = at
       })
     )
@@ -229,16 +233,18 @@ class Engine {
   }
 
   private entryOf(envelope: DecodedEnvelope, payload: string): MemoryEntry | undefined {
+    let value: unknown
     try {
-      return {
-        value: this.o.serializer.deserialize(payload),
-        createdAt: envelope.createdAt,
-        freshUntil: envelope.freshUntil,
-        staleUntil: envelope.staleUntil,
-        tags: envelope.tags ?? [],
-      }
+      value = this.o.serializer.deserialize(payload)
     } catch {
       return undefined
+    }
+    return {
+      value,
+      createdAt: envelope.createdAt,
+      freshUntil: envelope.freshUntil,
+      staleUntil: envelope.staleUntil,
+      tags: envelope.tags ?? NO_TAGS,
     }
   }
 
@@ -271,6 +277,14 @@ class CacheImpl implements Cache {
   private readonly memPrefix: string
   /** Implicit tags of every entry written here: one per namespace level, so `clear()` is one tag write. */
   private readonly nsTags: readonly string[]
+  /**
+   * The value key of `name` is `${keyHead}${name}${keyTail}` when `name` has no `%`, `{` or `}`
+   * (the `Store.key` contract: `${prefix}:{${tag}}:cache`, those three escaped), so a store-tier
+   * read builds one string instead of calling `store.key` (a rest array, a join, an escape scan).
+   * `undefined` when the store's keys do not have that form: then `store.key` is always used.
+   */
+  private readonly keyHead: string | undefined
+  private readonly keyTail: string = ''
 
   constructor(
     private readonly engine: Engine,
@@ -281,6 +295,18 @@ class CacheImpl implements Cache {
     this.prefix = `${namespaceName}:`
     this.memPrefix = parentTags.length === 0 ? '' : `\u0000${namespaceName}\u0000`
     this.nsTags = [...parentTags, `\u0000ns:${namespaceName}`]
+    const store = engine.o.store
+    const probe = store?.key(`${this.prefix}\u0001`, 'cache')
+    const at = probe === undefined ? -1 : probe.lastIndexOf('\u0001')
+    if (probe !== undefined && at !== -1) {
+      const head = probe.slice(0, at)
+      const tail = probe.slice(at + 1)
+      // Trust the split only if the store builds a second key the same way.
+      if (store?.key(`${this.prefix}a\u0002b`, 'cache') === `${head}a\u0002b${tail}`) {
+        this.keyHead = head
+        this.keyTail = tail
+      }
+    }
   }
 
   /** The memory-tier key of `key` (also used for in-flight maps and bus messages). */
@@ -289,20 +315,30 @@ class CacheImpl implements Cache {
     return key.charCodeAt(0) === 0 ? `\u0000${key}` : key
   }
 
-  /** The store-tier name of a memory key: `<namespace>:<key>`. */
-  private storeName(full: string): string {
-    const raw =
-      this.memPrefix !== ''
-        ? full.slice(this.memPrefix.length)
-        : full.charCodeAt(0) === 0
-          ? full.slice(1)
-          : full
-    return this.prefix + raw
+  /** The caller's key of a memory key. */
+  private rawKey(full: string): string {
+    if (this.memPrefix !== '') return full.slice(this.memPrefix.length)
+    return full.charCodeAt(0) === 0 ? full.slice(1) : full
   }
 
+  /** The store-tier name of a memory key: `<namespace>:<key>`. */
+  private storeName(full: string): string {
+    return this.prefix + this.rawKey(full)
+  }
+
+  /** The store key of an entry's value (what `store.key(storeName(full), 'cache')` returns). */
   private storeKey(full: string): string {
+    const raw = this.rawKey(full)
+    if (
+      this.keyHead !== undefined &&
+      raw.indexOf('%') === -1 &&
+      raw.indexOf('{') === -1 &&
+      raw.indexOf('}') === -1
+    ) {
+      return this.keyHead + raw + this.keyTail
+    }
     const store = this.engine.o.store as NonNullable<ResolvedCacheOptions['store']>
-    return store.key(this.storeName(full), 'cache')
+    return store.key(this.prefix + raw, 'cache')
   }
 
   private storeKeys(full: string): [string, string] {
@@ -384,13 +420,17 @@ class CacheImpl implements Cache {
     const store = this.engine.o.store
     if (store !== undefined) {
       try {
-        const text = await store.run(readOp, [this.storeKey(full)], null)
-        let entry = text === undefined ? undefined : this.validStored(text)
-        if (entry instanceof Promise) entry = await entry
-        if (entry !== undefined && entry.freshUntil > this.engine.o.now()) {
-          this.engine.counters.storeHits++
-          this.engine.remember(full, entry, text?.length ?? 0)
-          return entry.value as T
+        // A plain GET, not a script: Redis serves it without Lua, and the store runs no extra
+        // round trip for tags or namespaces (their times are held here, see `syncTags`).
+        const text = await store.get(this.storeKey(full))
+        if (text !== undefined) {
+          let entry = this.validStored(text)
+          if (entry instanceof Promise) entry = await entry
+          if (entry !== undefined && entry.freshUntil > this.engine.o.now()) {
+            this.engine.counters.storeHits++
+            this.engine.remember(full, entry, text.length)
+            return entry.value as T
+          }
         }
       } catch (error) {
         this.engine.fail('store', error)
@@ -412,7 +452,7 @@ class CacheImpl implements Cache {
   ): MemoryEntry | undefined | Promise<MemoryEntry | undefined> {
     if (entry === undefined) return undefined
     const e = this.engine
-    const pending = entry.tags.length > 0 ? e.syncTags(entry.tags) : undefined
+    const pending = entry.tags.length > 0 ? e.syncTags(entry.tags, e.o.now()) : undefined
     if (pending !== undefined) {
       return pending.then(() => (e.tagsValid(entry.createdAt, entry.tags) ? entry : undefined))
     }

@@ -83,15 +83,3 @@ return 0`,
   encode: ({ token }) => [token],
   decode: (reply) => reply === 1,
 })
-
-/**
- * A plain read as an op rather than `store.get`: the Redis store sends the ops issued in one tick as
- * ONE script call, so under concurrency many reads share a round trip (a bare GET cannot).
- */
-export const readOp = defineOp<null, string | undefined>({
-  name: 'cache.read',
-  lua: `return redis.call('GET', KEYS[1])`,
-  js: (data: MemoryData, keys) => data.get(keys[0] ?? ''),
-  encode: () => [],
-  decode: (reply) => (typeof reply === 'string' ? reply : undefined),
-})
