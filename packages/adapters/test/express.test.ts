@@ -57,6 +57,77 @@ for (const [name, factory] of [
   ['express 4', express4],
 ] as const) {
   describe(`toExpress on ${name}`, () => {
+    it('hooks the head on the Express response prototype, adding no property to the response', async () => {
+      // V8 makes each new own property of a prototype-swapped Express response costly.
+      const app = factory()
+      app.use(toExpress(pass))
+      app.get('/', (_req, res) => {
+        res.json({ own: Object.getOwnPropertyNames(res).filter((k) => k === 'writeHead') })
+      })
+      const url = await start(app)
+      expect(await (await fetch(url)).json()).toEqual({ own: [] })
+    })
+
+    it('sees the head through two layers, a mounted sub-app and a per-response writeHead patch', async () => {
+      const app = factory()
+      const seen: string[] = []
+      const layer =
+        (tag: string): Middleware =>
+        async (ctx, next) => {
+          ctx.setHeader(`x-${tag}`, tag)
+          ctx.onHeaders(() => {
+            seen.push(`${tag}:${ctx.status}`)
+          })
+          await next()
+          seen.push(`${tag}:after:${ctx.headersSent}`)
+        }
+      app.use(toExpress(layer('outer')))
+      // An on-headers style patch of this response object, installed after the kit's hook.
+      app.use((_req, res, next) => {
+        const prev = res.writeHead
+        res.writeHead = function (this: typeof res, ...args: unknown[]) {
+          res.setHeader('x-patched', '1')
+          return (prev as (...a: unknown[]) => typeof res).apply(this, args)
+        } as typeof res.writeHead
+        next()
+      })
+      const sub = factory()
+      sub.use(toExpress(layer('inner')))
+      sub.get('/x', (_req, res) => {
+        res.status(202).send('sub')
+      })
+      app.use('/sub', sub)
+      app.get('/plain', (_req, res) => {
+        res.status(203).send('plain')
+      })
+      const url = await start(app)
+      const sub202 = await fetch(`${url}/sub/x`)
+      expect(sub202.status).toBe(202)
+      expect(await sub202.text()).toBe('sub')
+      expect(sub202.headers.get('x-outer')).toBe('outer')
+      expect(sub202.headers.get('x-inner')).toBe('inner')
+      expect(sub202.headers.get('x-patched')).toBe('1')
+      expect(seen.sort()).toEqual(
+        ['inner:202', 'inner:after:true', 'outer:202', 'outer:after:true'].sort()
+      )
+      seen.length = 0
+      const plain = await fetch(`${url}/plain`)
+      expect(plain.status).toBe(203)
+      expect(plain.headers.get('x-outer')).toBe('outer')
+      expect(plain.headers.get('x-inner')).toBeNull()
+      expect(seen.sort()).toEqual(['outer:203', 'outer:after:true'])
+      // A plain node:http response in the same process is left alone by the Express hook.
+      const bare = createServer((_req, res) => {
+        res.writeHead(200, { 'x-bare': '1' })
+        res.end('bare')
+      })
+      const bareServer = await listen(bare)
+      servers.push(bareServer)
+      const b = await fetch(bareServer.url)
+      expect(b.headers.get('x-bare')).toBe('1')
+      expect(b.headers.get('x-outer')).toBeNull()
+    })
+
     it('exposes the ctx as res.locals.aikit (state, signal) and as currentContext()', async () => {
       const app = factory()
       app.use(

@@ -32,6 +32,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { splitArgs } from '../shared/args.js'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
 import { NodeContext } from '../shared/node-context.js'
+import { expressResponsePrototype, hookExpressHead } from './head-hook.js'
 
 declare global {
   namespace Express {
@@ -111,11 +112,11 @@ export function toExpress(
   const resolved: ResolvedAdapterOptions = resolveAdapterOptions(options)
 
   return function aikit(req: Request, res: Response, next: NextFunction): void {
-    const ctx = new ExpressContext(
-      req as unknown as IncomingMessage,
-      res as unknown as ServerResponse,
-      resolved
-    )
+    const raw = res as unknown as ServerResponse
+    // Under Express the head is hooked on its response prototype (see head-hook.ts).
+    const proto = expressResponsePrototype(raw)
+    const ctx = new ExpressContext(req as unknown as IncomingMessage, raw, resolved, !proto)
+    if (proto !== undefined) hookExpressHead(proto, raw, ctx)
     if (res.locals !== undefined) res.locals.aikit = ctx
     ctx.proceed = next
     // runChain never rejects: it settles every error itself.

@@ -67,7 +67,9 @@ function mixedCaseKeys(headers: Record<string, unknown>): Map<string, string> | 
   let map: Map<string, string> | undefined
   for (const key in headers) {
     const lower = key.toLowerCase()
-    if (lower !== key) (map ??= new Map()).set(lower, key)
+    if (lower === key) continue
+    map ??= new Map()
+    map.set(lower, key)
   }
   return map
 }
@@ -298,6 +300,25 @@ const EMPTY = new Uint8Array(0)
 
 function noop(): void {}
 
+/**
+ * Hooks the head on this response object only, the way on-headers does: one closure per request,
+ * keeping the previous `writeHead` so that several hooks (two adapters, on-headers itself) chain.
+ */
+function hookInstanceHead(res: ServerResponse, ctx: NodeContext): void {
+  const prev = res.writeHead as unknown as WriteHead
+  ;(res as unknown as { writeHead: WriteHead }).writeHead = function writeHead(
+    this: ServerResponse,
+    ...args: unknown[]
+  ): ServerResponse {
+    ctx.onHead(this, args)
+    try {
+      return prev.apply(this, args)
+    } finally {
+      ctx.headDone()
+    }
+  }
+}
+
 /** A `Context` over a Node request/response pair. Adapters subclass it for framework specifics. */
 export class NodeContext extends BaseContext {
   /** The native request. */
@@ -320,30 +341,30 @@ export class NodeContext extends BaseContext {
   /** Set by the patched `end()` when the body is empty: nothing to transform. */
   private emptyBody = false
 
-  constructor(req: IncomingMessage, res: ServerResponse, options: ResolvedAdapterOptions) {
+  /**
+   * `hookHead: false` is for an adapter that calls `onHead` / `headDone` from its own head hook
+   * (Express hooks its shared response prototype once, instead of every response object).
+   */
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    options: ResolvedAdapterOptions,
+    hookHead = true
+  ) {
     super(options)
     this.req = req
     this.res = res
-    // One closure per request for the head hook (as on-headers does); it keeps the previous
-    // writeHead so that several hooks (two adapters, on-headers itself) chain correctly.
-    const prev = res.writeHead as unknown as WriteHead
-    const ctx = this
-    ;(res as unknown as { writeHead: WriteHead }).writeHead = function writeHead(
-      this: ServerResponse,
-      ...args: unknown[]
-    ): ServerResponse {
-      if (!ctx.headWritten) {
-        const status = typeof args[0] === 'number' ? args[0] : this.statusCode
-        const headers = ctx.beforeHead(status)
-        if (headers !== undefined) applyPendingHeaders(this, args, headers)
-        if (ctx.bodyFactory !== undefined) ctx.startTransform(this, args, status)
-      }
-      try {
-        return prev.apply(this, args)
-      } finally {
-        ctx.headDone()
-      }
-    }
+    if (hookHead) hookInstanceHead(res, this)
+  }
+
+  /** Runs right before the head is written (status from `writeHead`'s arguments): onHeaders
+   * hooks, the middleware headers, the body transform. Only the first call does anything. */
+  onHead(res: ServerResponse, args: unknown[]): void {
+    if (this.headWritten) return
+    const status = typeof args[0] === 'number' ? args[0] : res.statusCode
+    const headers = this.beforeHead(status)
+    if (headers !== undefined) applyPendingHeaders(res, args, headers)
+    if (this.bodyFactory !== undefined) this.startTransform(res, args, status)
   }
 
   /** Starts listening for the response's 'close' (once): only when `finished`, `signal` or the
@@ -542,7 +563,8 @@ export class NodeContext extends BaseContext {
     if (!this.res.headersSent) this.res.setHeader('connection', 'close')
   }
 
-  private headDone(): void {
+  /** Runs once the head is written: `await next()` resumes. */
+  headDone(): void {
     const release = this.releaseHead
     if (release !== undefined) {
       this.releaseHead = undefined
