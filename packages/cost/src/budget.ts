@@ -7,7 +7,7 @@
  * gateways by a multiple of the concurrency). Every hold has a TTL: a crashed process's hold frees
  * itself. No database: the store (memory or Redis) holds everything, spend reports included.
  */
-import { InvalidOptionsError, memoryStore, type Store } from '@aikit/core'
+import { InvalidOptionsError, memoryStore, type Store, type SyncRun } from '@aikit/core'
 import {
   extendOp,
   type OpLimit,
@@ -20,7 +20,13 @@ import {
 import { BudgetExceededError, UnknownModelError } from './errors.js'
 import { createEmitter } from './events.js'
 import { type BudgetLimitOptions, compileLimits, type Limit } from './limits.js'
-import { type Duration, parseDuration, periodAt, validateTimeZone } from './period.js'
+import {
+  type CalendarPeriod,
+  type Duration,
+  parseDuration,
+  periodAt,
+  validateTimeZone,
+} from './period.js'
 import { defaultPriceTable, type PriceTable } from './price-table.js'
 import { estimateTokens, type MessageLike } from './tokens.js'
 import { normalizeUsage, type Usage } from './usage.js'
@@ -314,8 +320,19 @@ function checkHandle(handle: unknown): ReservationHandle {
   return handle as ReservationHandle
 }
 
+// Reservation ids: a random UUID per process (drawn on first use: edge runtimes forbid randomness
+// at module load) and a counter. Unique across processes sharing a store like a UUID per call, but
+// a counter is far cheaper than a UUID on every reserve (the hot path of every metered LLM call).
+let idPrefix = ''
+let idCount = 0
+const ID_COUNT_LIMIT = 2 ** 32
+
 function newId(): string {
-  return globalThis.crypto.randomUUID()
+  if (idPrefix === '' || idCount >= ID_COUNT_LIMIT) {
+    idPrefix = globalThis.crypto.randomUUID()
+    idCount = 0
+  }
+  return `${idPrefix}.${(idCount++).toString(36)}`
 }
 
 /**
@@ -380,8 +397,19 @@ export function createBudget(options: BudgetOptions): Budget {
     return compiled
   }
 
-  // Calendar periods are recomputed only when the clock leaves the cached one (see `periodAt`).
-  const periodOf = (kind: 'day' | 'month', ms: number) => periodAt(kind, ms, timeZone)
+  // Calendar periods are recomputed only when the clock leaves the cached one (see `periodAt`);
+  // this budget keeps its own last day and month too, so the common case is two comparisons (no
+  // cache key string and lookup per reserve and settle).
+  let lastDay: CalendarPeriod | undefined
+  let lastMonth: CalendarPeriod | undefined
+  const periodOf = (kind: 'day' | 'month', ms: number): CalendarPeriod => {
+    const last = kind === 'day' ? lastDay : lastMonth
+    if (last !== undefined && ms >= last.start && ms < last.end) return last
+    const p = periodAt(kind, ms, timeZone)
+    if (kind === 'day') lastDay = p
+    else lastMonth = p
+    return p
+  }
   const ledgerKey = (subject: string, l: Limit, periodId: string): string =>
     store.key(subject, prefix, l.name, periodId)
   const resKey = (subject: string): string => store.key(subject, prefix, 'res')
@@ -392,6 +420,8 @@ export function createBudget(options: BudgetOptions): Budget {
   /** Keys and ARGV limits for reserve/status at `now`. */
   interface Current {
     keys: string[]
+    /** `doneKey(subject, '')` without its last `:` (the Store contract: parts joined by `:`). */
+    donePrefix: string
     opLimits: OpLimit[]
     settleLimits: { kind: 'c' | 'r'; a: number; b: number }[]
   }
@@ -424,7 +454,7 @@ export function createBudget(options: BudgetOptions): Budget {
         settleLimits.push({ kind: 'c', a: p.end + (p.end - p.start) * retainPeriods, b: p.end })
       }
     }
-    return { keys, opLimits, settleLimits }
+    return { keys, donePrefix: store.key(subject, prefix, 'done'), opLimits, settleLimits }
   }
 
   const toStatus = (
@@ -500,8 +530,8 @@ export function createBudget(options: BudgetOptions): Budget {
     return { micros: prices.priceOf(estimate.model, usage), model: estimate.model }
   }
 
-  /** A reservation object (fresh from `reserve`, or restored from a handle). */
-  const makeReservation = (init: {
+  /** What a reservation is made from (fresh from `reserve`, or restored from a handle). */
+  interface ReservationInit {
     id: string
     subject: string
     micros: number
@@ -510,16 +540,42 @@ export function createBudget(options: BudgetOptions): Budget {
     status: BudgetStatus | undefined
     /** Known after `reserve`; a restored reservation looks them up when it acts. */
     limits: readonly Limit[] | undefined
-  }): Reservation => {
-    const { id, subject, micros, model } = init
-    let expiresAt = init.expiresAt
-    let settled: Promise<SettleOutcome> | undefined
-    let released: Promise<boolean> | undefined
-    const limitsNow = () => init.limits ?? limitsFor(subject)
-    const price = (
+  }
+
+  /**
+   * A reservation. A class (methods shared on its prototype) rather than an object of closures:
+   * one is made on every call that reserves, so building it is on the hot path.
+   */
+  class BudgetReservation implements Reservation {
+    readonly id: string
+    readonly subject: string
+    readonly amountMicros: number
+    readonly model: string | undefined
+    readonly status: BudgetStatus | undefined
+    readonly #limits: readonly Limit[] | undefined
+    #expiresAt: number
+    #settled: Promise<SettleOutcome> | undefined
+    #released: Promise<boolean> | undefined
+
+    constructor(init: ReservationInit) {
+      this.id = init.id
+      this.subject = init.subject
+      this.amountMicros = init.micros
+      this.model = init.model
+      this.status = init.status
+      this.#limits = init.limits
+      this.#expiresAt = init.expiresAt
+    }
+
+    get expiresAt(): number {
+      return this.#expiresAt
+    }
+
+    #price(
       actual: number | Usage | Record<string, unknown>,
       settleModel: string | undefined
-    ): { charged: number; priced: boolean; chargeModel: string } => {
+    ): { charged: number; priced: boolean; chargeModel: string } {
+      const model = this.model
       if (typeof actual === 'number') {
         return {
           charged: checkTokens(actual, 'actual'),
@@ -537,98 +593,120 @@ export function createBudget(options: BudgetOptions): Budget {
       } catch (error) {
         if (!(error instanceof UnknownModelError)) throw error
         // Never free: an unpriced call costs what was held for it.
-        return { charged: micros, priced: false, chargeModel: priceModel }
+        return { charged: this.amountMicros, priced: false, chargeModel: priceModel }
       }
     }
-    const reservation: Reservation = {
-      id,
-      subject,
-      amountMicros: micros,
-      model,
-      get expiresAt() {
-        return expiresAt
-      },
-      status: init.status,
-      settle(actual, settleOptions) {
-        settled ??= (async () => {
-          const { charged, priced, chargeModel } = price(actual, settleOptions?.model)
-          const limits = await limitsNow()
-          // Settle into the period current now (a call spanning midnight counts on the new day).
-          const now = current(subject, limits, clock())
-          const keys = [now.keys[0] as string, doneKey(subject, id), ...now.keys.slice(1)]
-          const s = await store.run(settleOp, keys, {
-            id,
-            expiresAt,
-            keepMs,
-            actualMicros: charged,
-            model: chargeModel,
-            limits: now.settleLimits,
-          })
-          const after = toStatus(subject, limits, s.limits, s.heldAfter)
-          const duplicate = s.state === 'settled' || s.state === 'released'
-          if (duplicate) {
-            return {
-              chargedMicros: 0,
-              priced,
-              held: false,
-              duplicate,
-              previous: s.state as 'settled' | 'released',
-              status: after,
-            }
-          }
-          const held = s.state === 'held'
-          warn(
-            subject,
-            after,
-            s.limits.map((l) => l.spentMicros - charged + s.heldAfter + (held ? micros : 0))
-          )
-          events.emit('settled', { subject, model: chargeModel, chargedMicros: charged, priced })
-          return {
-            chargedMicros: charged,
-            priced,
-            held,
-            duplicate,
-            previous: undefined,
-            status: after,
-          }
-        })()
+
+    async #settle(
+      actual: number | Usage | Record<string, unknown>,
+      settleModel: string | undefined
+    ): Promise<SettleOutcome> {
+      const { id, subject } = this
+      const micros = this.amountMicros
+      const { charged, priced, chargeModel } = this.#price(actual, settleModel)
+      // A fresh reservation knows its limits: no promise hop to look them up.
+      const limits = this.#limits ?? (await limitsFor(subject))
+      // Settle into the period current now (a call spanning midnight counts on the new day).
+      const now = current(subject, limits, clock())
+      // The holds key, the tombstone, then the ledgers (one array, no slice and spread).
+      const keys = [now.keys[0] as string, `${now.donePrefix}:${id}`]
+      for (let i = 1; i < now.keys.length; i++) keys.push(now.keys[i] as string)
+      const input = {
+        id,
+        expiresAt: this.#expiresAt,
+        keepMs,
+        actualMicros: charged,
+        model: chargeModel,
+        limits: now.settleLimits,
+      }
+      const sync = (store.run as SyncRun).sync
+      const s = sync ? sync(settleOp, keys, input) : await store.run(settleOp, keys, input)
+      const after = toStatus(subject, limits, s.limits, s.heldAfter)
+      const duplicate = s.state === 'settled' || s.state === 'released'
+      if (duplicate) {
+        return {
+          chargedMicros: 0,
+          priced,
+          held: false,
+          duplicate,
+          previous: s.state as 'settled' | 'released',
+          status: after,
+        }
+      }
+      const held = s.state === 'held'
+      warn(
+        subject,
+        after,
+        s.limits.map((l) => l.spentMicros - charged + s.heldAfter + (held ? micros : 0))
+      )
+      events.emit('settled', { subject, model: chargeModel, chargedMicros: charged, priced })
+      return {
+        chargedMicros: charged,
+        priced,
+        held,
+        duplicate,
+        previous: undefined,
+        status: after,
+      }
+    }
+
+    settle(
+      actual: number | Usage | Record<string, unknown>,
+      settleOptions?: { model?: string }
+    ): Promise<SettleOutcome> {
+      let settled = this.#settled
+      if (settled === undefined) {
+        settled = this.#settle(actual, settleOptions?.model)
+        this.#settled = settled
         // A failed settle (store down) may be retried; a successful one is final.
         settled.catch(() => {
-          settled = undefined
+          if (this.#settled === settled) this.#settled = undefined
         })
-        return settled
-      },
-      release() {
-        if (settled) return Promise.resolve(false)
-        if (!released) {
-          released = store
-            .run(releaseOp, [resKey(subject), doneKey(subject, id)], { id, expiresAt, keepMs })
-            .then((state) => state === 'held')
-          released.catch(() => {
-            released = undefined
-          })
-        }
-        return released
-      },
-      async extend(ttl) {
-        const ms = parseDuration(ttl, 'ttl')
-        const r = await store.run(extendOp, [resKey(subject)], { id, ttlMs: ms })
-        if (r.extended) expiresAt = r.expiresAt
-        return r.extended
-      },
-      toJSON() {
-        return {
-          v: 1,
-          id,
-          subject,
-          amountMicros: micros,
-          ...(model === undefined ? {} : { model }),
-          expiresAt,
-        }
-      },
+      }
+      return settled
     }
-    return reservation
+
+    release(): Promise<boolean> {
+      if (this.#settled) return Promise.resolve(false)
+      let released = this.#released
+      if (released === undefined) {
+        const { id, subject } = this
+        released = store
+          .run(releaseOp, [resKey(subject), doneKey(subject, id)], {
+            id,
+            expiresAt: this.#expiresAt,
+            keepMs,
+          })
+          .then((state) => state === 'held')
+        this.#released = released
+        released.catch(() => {
+          if (this.#released === released) this.#released = undefined
+        })
+      }
+      return released
+    }
+
+    async extend(ttl: Duration): Promise<boolean> {
+      const ms = parseDuration(ttl, 'ttl')
+      const r = await store.run(extendOp, [resKey(this.subject)], { id: this.id, ttlMs: ms })
+      if (r.extended) this.#expiresAt = r.expiresAt
+      return r.extended
+    }
+
+    toJSON(): ReservationHandle {
+      const model = this.model
+      return {
+        v: 1,
+        id: this.id,
+        subject: this.subject,
+        amountMicros: this.amountMicros,
+        ...(model === undefined ? {} : { model }),
+        expiresAt: this.#expiresAt,
+      }
+    }
   }
+
+  const makeReservation = (init: ReservationInit): Reservation => new BudgetReservation(init)
 
   const budget: Budget = {
     mode,
@@ -637,16 +715,14 @@ export function createBudget(options: BudgetOptions): Budget {
       checkSubject(subject)
       const { micros, model } = worstCase(estimate)
       const ttl = checkTtl(estimate.ttl, ttlMs, 'ttl')
-      const limits = await limitsFor(subject)
+      // Static limits need no lookup (no promise hop before the op).
+      const limits = staticLimits ?? (await limitsFor(subject))
       const id = newId()
       const { keys, opLimits } = current(subject, limits, clock())
-      const r = await store.run(reserveOp, keys, {
-        id,
-        amountMicros: micros,
-        ttlMs: ttl,
-        mode,
-        limits: opLimits,
-      })
+      const input = { id, amountMicros: micros, ttlMs: ttl, mode, limits: opLimits }
+      // A store whose ops complete in-process (memoryStore) runs it without a promise.
+      const sync = (store.run as SyncRun).sync
+      const r = sync ? sync(reserveOp, keys, input) : await store.run(reserveOp, keys, input)
       const status = toStatus(subject, limits, r.limits, r.heldAfter)
       if (!r.ok) {
         const before = toStatus(subject, limits, r.limits, r.heldBefore)

@@ -176,6 +176,45 @@ function fullEntry(partial: Partial<ModelPrice>, base: ModelPrice | undefined): 
   } as ModelPrice
 }
 
+/** A token count the Number fast path takes (anything else goes to BigInt, which validates it). */
+const isCount = (n: number | undefined): boolean => n === undefined || Number.isSafeInteger(n)
+
+/**
+ * The same sum and rounding as the BigInt path, in Number arithmetic, or `undefined` when that
+ * could be inexact. Every term is a non-negative integer, so a total up to 2^53 − 1 (about $9,000M
+ * per call in micro-dollars times a million) is exact, and so is the division done as
+ * `(total − remainder) / divisor`. Pricing runs twice per metered call (the reservation and the
+ * settle): this skips a dozen BigInt allocations each time.
+ */
+function costFast(rates: Rates, usage: Usage, tier: string, batchKeep: bigint): number | undefined {
+  const read = usage.cacheReadTokens
+  const w5m = usage.cacheWrite5mTokens
+  const w1h = usage.cacheWrite1hTokens
+  if (
+    !Number.isSafeInteger(usage.inputTokens) ||
+    !Number.isSafeInteger(usage.outputTokens) ||
+    !isCount(read) ||
+    !isCount(w5m) ||
+    !isCount(w1h)
+  ) {
+    return undefined
+  }
+  let pico =
+    usage.inputTokens * Number(rates.input) +
+    usage.outputTokens * Number(rates.output) +
+    (read ?? 0) * Number(rates.cacheRead) +
+    (w5m ?? 0) * Number(rates.cacheWrite5m) +
+    (w1h ?? 0) * Number(rates.cacheWrite1h)
+  let divisor = 1_000_000
+  if (tier === 'batch') {
+    pico *= Number(batchKeep)
+    divisor *= 100
+  }
+  if (!(pico >= 0 && pico <= Number.MAX_SAFE_INTEGER)) return undefined
+  const rest = pico % divisor
+  return (pico - rest) / divisor + (rest > 0 ? 1 : 0)
+}
+
 /** Integer micro-dollars for `usage` at `c`'s rates, rounded up. */
 function cost(c: Compiled, usage: Usage): number {
   const tier = usage.serviceTier ?? 'standard'
@@ -183,6 +222,8 @@ function cost(c: Compiled, usage: Usage): number {
   if (c.longContext && tier !== 'priority' && totalInputTokens(usage) > c.longContext.above) {
     rates = c.longContext.rates
   }
+  const fast = costFast(rates, usage, tier, c.batchKeep)
+  if (fast !== undefined) return fast
   let pico =
     BigInt(usage.inputTokens) * rates.input +
     BigInt(usage.outputTokens) * rates.output +

@@ -82,10 +82,18 @@ function bareModel(model: string): string {
   return (slash === -1 ? model : model.slice(slash + 1)).toLowerCase()
 }
 
+// The last model looked up and its counter: calls mostly repeat one model (no lowercasing and
+// regex per estimate then).
+let lastModel = ''
+let lastCounter: Counter | undefined
+
 /** The gpt-tokenizer counter for an OpenAI model, or `undefined` (→ the approximation). */
 function tokenizerFor(model: string): Counter | undefined {
-  const m = bareModel(model)
-  return O200K.test(m) ? o200k : undefined
+  if (model === lastModel && model !== '') return lastCounter
+  const counter = O200K.test(bareModel(model)) ? o200k : undefined
+  lastModel = model
+  lastCounter = counter
+  return counter
 }
 
 /** Tokens of a plain text for `model` (the tokenizer or the high approximation). */

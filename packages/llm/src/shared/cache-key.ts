@@ -1,10 +1,35 @@
 /**
  * @module cache-key
  * The default cache key: the params as JSON with sorted keys (so property order does not matter),
- * hashed with SHA-256 through Web Crypto (edge-safe), prefixed by the API and the scope. The scope
- * is part of the key, so two tenants never share an answer.
+ * hashed with SHA-256 (in JavaScript for a short request, else Node's crypto or Web Crypto: the
+ * same digest everywhere, edge-safe), prefixed by the API and the scope. The scope is part of the
+ * key, so two tenants never share an answer.
  */
+import { SMALL_TEXT_MAX, sha256HexSmall } from './sha256.js'
 import type { LlmCacheKeyFn } from './types.js'
+
+/** `"key":` for each member name seen (names repeat across calls: model, messages, role, …). */
+const quotedNames = new Map<string, string>()
+
+function quotedName(name: string): string {
+  let quoted = quotedNames.get(name)
+  if (quoted === undefined) {
+    quoted = `${JSON.stringify(name)}:`
+    // Bounded: params with unbounded member names (maps keyed by ids) must not grow it forever.
+    if (quotedNames.size >= 1024) quotedNames.clear()
+    quotedNames.set(name, quoted)
+  }
+  return quoted
+}
+
+/** One member or element: strings and other scalars go straight to `JSON.stringify`. */
+function stringifyMember(value: unknown): string {
+  const type = typeof value
+  if (type === 'string' || type === 'number' || type === 'boolean' || value === null) {
+    return JSON.stringify(value)
+  }
+  return stableStringify(value)
+}
 
 /** JSON with object keys sorted at every level (`undefined` members dropped, as JSON does). */
 export function stableStringify(value: unknown): string {
@@ -16,21 +41,33 @@ export function stableStringify(value: unknown): string {
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ','
       // A hole stays empty, as `map` + `join` made it (keys already stored must not change).
-      if (i in value) out += stableStringify(value[i])
+      if (i in value) out += stringifyMember(value[i])
     }
     return `${out}]`
   }
   const rec = value as Record<string, unknown>
   const keys = Object.keys(rec)
-  if (keys.length > 1) keys.sort()
+  const n = keys.length
+  // Insertion sort: params objects have a handful of keys, where it beats `Array#sort`. `>` on
+  // strings compares UTF-16 code units, exactly as the default sort does (same order, same keys).
+  for (let i = 1; i < n; i++) {
+    const k = keys[i] as string
+    let j = i - 1
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string
+      j--
+    }
+    keys[j + 1] = k
+  }
   let out = '{'
   let first = true
-  for (const k of keys) {
+  for (let i = 0; i < n; i++) {
+    const k = keys[i] as string
     const v = rec[k]
     if (v === undefined || typeof v === 'function') continue
-    if (!first) out += ','
-    first = false
-    out += `${JSON.stringify(k)}:${stableStringify(v)}`
+    if (first) first = false
+    else out += ','
+    out += quotedName(k) + stringifyMember(v)
   }
   return `${out}}`
 }
@@ -39,16 +76,33 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 
 type NodeCrypto = {
   createHash(algorithm: 'sha256'): { update(text: string): { digest(encoding: 'hex'): string } }
+  /** One-shot hash (Node 20.12+): about half the cost of `createHash` for a small input. */
+  hash?: (algorithm: 'sha256', text: string, encoding: 'hex') => string
 }
 
-// Node's own hash is ~20x cheaper than a Web Crypto round trip for small inputs; it is reached
-// without a `node:` import (as @aikit/core does for AsyncLocalStorage) so the module stays edge-safe.
+// For long inputs Node's own hash is the cheapest (~20x cheaper than a Web Crypto round trip); it
+// is reached without a `node:` import (as @aikit/core does for AsyncLocalStorage) so the module
+// stays edge-safe. Short ones (nearly every request) are hashed in JavaScript: see `sha256.ts`.
 const nodeCrypto = (
   globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
 ).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
 
+/** SHA-256 hex of `text` with Node's crypto (the one-shot `hash` when the runtime has it). */
+const nodeSha256Hex: ((text: string) => string) | undefined = nodeCrypto
+  ? typeof nodeCrypto.hash === 'function'
+    ? (text) => (nodeCrypto.hash as NonNullable<NodeCrypto['hash']>)('sha256', text, 'hex')
+    : (text) => nodeCrypto.createHash('sha256').update(text).digest('hex')
+  : undefined
+
+/** SHA-256 hex of `text` without a promise, or `undefined` (a long text and no Node crypto). */
+function sha256HexSync(text: string): string | undefined {
+  if (text.length <= SMALL_TEXT_MAX) return sha256HexSmall(text)
+  return nodeSha256Hex?.(text)
+}
+
 async function sha256Hex(text: string): Promise<string> {
-  if (nodeCrypto) return nodeCrypto.createHash('sha256').update(text).digest('hex')
+  const sync = sha256HexSync(text)
+  if (sync !== undefined) return sync
   const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
   let out = ''
   for (const byte of new Uint8Array(digest)) out += HEX[byte]
@@ -61,15 +115,25 @@ export async function keyFromJson(json: string, scope: string, api: string): Pro
 }
 
 /**
- * The same key without a promise where the runtime hashes synchronously (Node); `undefined`
- * elsewhere (Web Crypto is async only): a cache miss then skips a promise hop.
+ * The same key without a promise where it can be hashed synchronously (a short request anywhere,
+ * any request on Node); `undefined` otherwise (Web Crypto is async only): a cache miss then skips
+ * a promise hop.
  */
 export function keyFromJsonSync(json: string, scope: string, api: string): string | undefined {
-  if (!nodeCrypto) return undefined
-  return `${keyPrefix(scope, api)}${nodeCrypto.createHash('sha256').update(json).digest('hex')}`
+  const hash = sha256HexSync(json)
+  return hash === undefined ? undefined : `${keyPrefix(scope, api)}${hash}`
 }
 
-const keyPrefix = (scope: string, api: string): string => `llm:${api}:${encodeURIComponent(scope)}:`
+// The last prefix built: a client usually serves one scope after another of a few (one per call
+// is the worst case, the same work as before).
+let lastPrefix = { scope: '', api: '', prefix: 'llm:::' }
+
+function keyPrefix(scope: string, api: string): string {
+  if (lastPrefix.scope === scope && lastPrefix.api === api) return lastPrefix.prefix
+  const prefix = `llm:${api}:${encodeURIComponent(scope)}:`
+  lastPrefix = { scope, api, prefix }
+  return prefix
+}
 
 /** `llm:<api>:<scope>:<sha-256 hex>`; the scope is URI-encoded so it cannot forge another prefix. */
 export const defaultCacheKey: LlmCacheKeyFn = (params, { scope, api }) =>

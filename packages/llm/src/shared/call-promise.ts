@@ -17,6 +17,10 @@ export interface CallOutcome<T> {
   toResponse(): Response
 }
 
+// Shared (not a closure per call): a wrapped call makes one of these promises every time.
+const resolveUnused = (resolve: (value: never) => void): void => resolve(undefined as never)
+const ignore = (): void => {}
+
 /** A `Promise<T>` with `withResponse()` / `asResponse()` like the SDKs' `APIPromise`. */
 export class LlmCallPromise<T> extends Promise<T> {
   // Derived promises (`then`, `catch`) are plain promises, as with the SDK's APIPromise.
@@ -28,10 +32,10 @@ export class LlmCallPromise<T> extends Promise<T> {
 
   constructor(outcome: Promise<CallOutcome<T>>) {
     // The base promise is never used: `then`/`catch`/`finally` read the outcome instead.
-    super((resolve) => resolve(undefined as T))
+    super(resolveUnused)
     this.#outcome = outcome
     // Failure is reported through whichever helper the caller uses; never an unhandled rejection.
-    outcome.catch(() => {})
+    outcome.catch(ignore)
   }
 
   /** The data, the provider's `Response` and the SDK's request ids (`request_id`, …). */

@@ -69,7 +69,8 @@ interface Call {
   readonly rest: Record<string, unknown> | undefined
   readonly subject: string | undefined
   readonly mode: CacheMode
-  readonly key: string | undefined
+  /** Set once, when the key is known (the call object is not copied for it). */
+  key: string | undefined
   readonly stream: boolean
   readonly model: string
   readonly requestId: unknown
@@ -135,7 +136,10 @@ export function interceptCreate(
 
   const recordCall = (
     call: Call,
-    fields: { usage?: Usage; costMicros?: number; error?: unknown; ttfc?: number }
+    usage: Usage | undefined,
+    costMicros: number | undefined,
+    error: unknown,
+    ttfc: number | undefined
   ): void => {
     if (!opts.metrics) return
     const record: Parameters<NonNullable<ResolvedOptions['metrics']>['recordLlmCall']>[0] = {
@@ -144,9 +148,9 @@ export function interceptCreate(
       operation: 'chat',
       durationSeconds: elapsed(call.started),
     }
-    if (fields.ttfc !== undefined) record.timeToFirstChunkSeconds = fields.ttfc
-    if (fields.usage) {
-      const u = fields.usage
+    if (ttfc !== undefined) record.timeToFirstChunkSeconds = ttfc
+    if (usage) {
+      const u = usage
       record.usage = {
         inputTokens:
           u.inputTokens +
@@ -156,8 +160,8 @@ export function interceptCreate(
         outputTokens: u.outputTokens,
       }
     }
-    if (fields.costMicros !== undefined) record.costUsd = fields.costMicros / 1_000_000
-    if (fields.error !== undefined) record.error = fields.error
+    if (costMicros !== undefined) record.costUsd = costMicros / 1_000_000
+    if (error !== undefined) record.error = error
     try {
       opts.metrics.recordLlmCall(record)
     } catch {
@@ -294,13 +298,7 @@ export function interceptCreate(
         blocked = error
       }
     }
-    if (opts.metrics) {
-      recordCall(call, {
-        ...(extracted ? { usage: extracted.usage } : {}),
-        ...(costMicros === undefined ? {} : { costMicros }),
-        ...(blocked === undefined ? {} : { error: blocked }),
-      })
-    }
+    if (opts.metrics) recordCall(call, extracted?.usage, costMicros, blocked, undefined)
     if (opts.logger) {
       log(call, {
         outcome: blocked === undefined ? 'ok' : 'blocked',
@@ -344,14 +342,7 @@ export function interceptCreate(
         : undefined
       const costMicros = typeof charged === 'object' ? await charged : charged
       const error = end.kind === 'error' ? end.error : undefined
-      if (opts.metrics) {
-        recordCall(call, {
-          usage: usage.usage,
-          ...(costMicros === undefined ? {} : { costMicros }),
-          ...(ttfc === undefined ? {} : { ttfc }),
-          ...(error === undefined ? {} : { error }),
-        })
-      }
+      if (opts.metrics) recordCall(call, usage.usage, costMicros, error, ttfc)
       if (opts.logger) {
         log(call, {
           outcome: whole ? 'ok' : end.kind === 'error' ? 'error' : 'aborted',
@@ -534,7 +525,7 @@ export function interceptCreate(
     } catch (error) {
       await reservation?.release().catch(() => false)
       if (!(typeof error === 'object' && error !== null && reported.has(error))) {
-        recordCall(call, { error })
+        recordCall(call, undefined, undefined, error, undefined)
         log(call, { outcome: 'error', error: describeError(error) })
       }
       throw error
@@ -588,13 +579,19 @@ export function interceptCreate(
       if (!wantsKey) return base
       if (opts.cacheKey === defaultCacheKey) {
         const key = keyFromJsonSync(json, scope, spec.api)
-        if (key !== undefined) return { ...base, key }
-        return keyFromJson(json, scope, spec.api).then((k) => ({ ...base, key: k }))
+        if (key !== undefined) {
+          base.key = key
+          return base
+        }
+        return keyFromJson(json, scope, spec.api).then((k) => {
+          base.key = k
+          return base
+        })
       }
-      return (async () => ({
-        ...base,
-        key: await opts.cacheKey(params, { scope, api: spec.api }),
-      }))()
+      return (async () => {
+        base.key = await opts.cacheKey(params, { scope, api: spec.api })
+        return base
+      })()
     }
     const begin = (
       leader: (call: Call) => Promise<CallOutcome<unknown>>

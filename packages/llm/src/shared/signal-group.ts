@@ -7,7 +7,8 @@
 export class SignalGroup {
   // Created only when a signal is asked for: most calls (no signal anywhere) never need one.
   #controller: AbortController | undefined
-  readonly #cleanups: Array<() => void> = []
+  // Made on the first participant with a signal (most calls have none).
+  #cleanups: Array<() => void> | undefined
   #live = 0
   #unbounded = false
 
@@ -42,11 +43,15 @@ export class SignalGroup {
       return
     }
     signal.addEventListener('abort', leave, { once: true })
+    this.#cleanups ??= []
     this.#cleanups.push(() => signal.removeEventListener('abort', leave))
   }
 
   /** Stops listening to the participants' signals (the call is over). */
   dispose(): void {
-    for (const cleanup of this.#cleanups.splice(0)) cleanup()
+    const cleanups = this.#cleanups
+    if (cleanups === undefined) return
+    this.#cleanups = undefined
+    for (const cleanup of cleanups) cleanup()
   }
 }
