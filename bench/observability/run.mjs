@@ -5,6 +5,8 @@
 // per-round ratios against the bare route of the same round, because the machine is small and noisy.
 // Usage: node bench/observability/run.mjs [--seconds 3] [--rounds 3] [--connections 50]
 //        (build first: pnpm --filter @aikit/observability --filter @aikit/adapters build)
+// The middleware's own cost per request without HTTP (stable on a busy machine, where these HTTP
+// figures are not): node bench/observability/middleware.mjs
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -4,7 +4,7 @@
  * body is fully sent, so a 60-second stream counts as 60 seconds) and `http_server_active_requests`.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
-import type { Metrics } from './metrics/create-metrics.js'
+import { type Metrics, RECORD_HTTP, type RecordHttp } from './metrics/create-metrics.js'
 import { errorTypeOf } from './metrics/error-type.js'
 import { UNMATCHED_ROUTE } from './metrics/names.js'
 import { type RouteResolver, routeOf } from './route.js'
@@ -46,6 +46,11 @@ export function httpMetrics(metrics: Metrics, options: HttpMetricsOptions = {}):
     throw new InvalidOptionsError('route', 'must be a function (ctx) => string | undefined')
   }
 
+  const recordHttp: RecordHttp =
+    (metrics as { [RECORD_HTTP]?: RecordHttp })[RECORD_HTTP] ??
+    ((method, route, statusCode, errorType, durationSeconds) =>
+      metrics.recordHttpRequest({ method, route, statusCode, errorType, durationSeconds }))
+
   const record = (ctx: Context, method: string, start: number): void => {
     metrics.addActiveRequests(method, -1)
     const status = ctx.status
@@ -59,13 +64,13 @@ export function httpMetrics(metrics: Metrics, options: HttpMetricsOptions = {}):
     } catch {
       template = undefined
     }
-    metrics.recordHttpRequest({
+    recordHttp(
       method,
-      route: typeof template === 'string' && template !== '' ? template : UNMATCHED_ROUTE,
-      statusCode: status,
-      durationSeconds: (performance.now() - start) / 1000,
+      typeof template === 'string' && template !== '' ? template : UNMATCHED_ROUTE,
+      status,
       errorType,
-    })
+      (performance.now() - start) / 1000
+    )
   }
 
   // Not an async function: no wrapper promise per request (each promise costs extra while

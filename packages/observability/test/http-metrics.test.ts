@@ -131,3 +131,26 @@ describe('httpMetrics route templates on Express routers', () => {
     }
   })
 })
+
+describe('httpMetrics with a metrics instance of another copy of the package', () => {
+  it('records through recordHttpRequest when the instance has no per-request recorder', async () => {
+    const metrics = createMetrics({ key: false })
+    // What an older copy's createMetrics() returns: the public methods only.
+    const foreign = {
+      registry: metrics.registry,
+      prefix: metrics.prefix,
+      recordHttpRequest: metrics.recordHttpRequest,
+      addActiveRequests: metrics.addActiveRequests,
+    } as unknown as typeof metrics
+    const base = await fastifyApp([httpMetrics(foreign), metricsHandler(metrics)])
+    for (let i = 0; i < 2; i++) await fetch(`${base}/items/${i}`).then((r) => r.text())
+    const s = parseScrape(await fetch(`${base}/metrics`).then((r) => r.text()))
+    expect(
+      sampleValue(s, 'http_server_request_duration_seconds_count', {
+        http_request_method: 'GET',
+        http_route: '/items/:id',
+        http_response_status_code: '200',
+      })
+    ).toBe(2)
+  })
+})

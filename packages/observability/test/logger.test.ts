@@ -318,6 +318,119 @@ describe('requestLogger line writing', () => {
   })
 })
 
+describe('requestLogger fast request line', () => {
+  type RequestLineFn = (
+    level: string,
+    requestId: string,
+    method: string,
+    path: string,
+    status: number | null,
+    durationMs: number,
+    aborted: boolean,
+    route: string | undefined,
+    subject: string | undefined
+  ) => boolean
+  const fastOf = (logger: Logger) => {
+    const l = logger as unknown as Record<symbol, unknown>
+    return {
+      line: l[Symbol.for('@aikit/observability.fast-line.v1')] as FastLineFn,
+      request: l[Symbol.for('@aikit/observability.fast-request-line.v1')] as
+        | RequestLineFn
+        | undefined,
+    }
+  }
+  const cases: Parameters<RequestLineFn>[] = [
+    ['info', 'r1', 'GET', '/items/1', 200, 0.125, false, '/items/:id', undefined],
+    ['error', ANTHROPIC_KEY, 'POST', `/keys/${OPENAI_KEY}`, 500, 12.5, false, undefined, 'user 7'],
+    [
+      'info',
+      'a.b_c-d',
+      'GET',
+      '/q"uo\\te/\u00e9\u2028/\n',
+      null,
+      0,
+      true,
+      '/x/:y',
+      `sk ${OPENAI_KEY}`,
+    ],
+    ['info', crypto.randomUUID(), 'DELETE', '/', 204, 1e-3, false, '/', 'Bearer abcdefghijklmnop'],
+    ['warn', 'x'.repeat(128), 'GET', `/${'p'.repeat(5000)}`, 302, 3, false, undefined, undefined],
+  ]
+
+  it('writes exactly the text of the generic fast line, and the fields winston writes', async () => {
+    for (const defaultMeta of [
+      {},
+      { service: 'chat', token: 'abc', region: `eu ${OPENAI_KEY}`, n: 1 },
+    ]) {
+      const viaRequest = sink()
+      const viaLine = sink()
+      const viaWinston = sink()
+      const requestLogger1 = createLogger({
+        stream: viaRequest.stream,
+        defaultMeta,
+        level: 'debug',
+      })
+      const lineLogger = createLogger({ stream: viaLine.stream, defaultMeta, level: 'debug' })
+      const winstonLogger = createLogger({ stream: viaWinston.stream, defaultMeta, level: 'debug' })
+      winstonLogger.add(
+        new winston.transports.Stream({ stream: new Writable({ write: (_c, _e, cb) => cb() }) })
+      )
+      const fast = fastOf(requestLogger1).request
+      expect(fast).toBeTypeOf('function')
+      for (const c of cases) {
+        const [level, requestId, method, path, status, durationMs, aborted, route, subject] = c
+        const meta: Record<string, unknown> = {
+          requestId,
+          method,
+          path,
+          status,
+          durationMs,
+          aborted,
+        }
+        if (route !== undefined) meta.route = route
+        if (subject !== undefined) meta.subject = subject
+        expect(fast!(...c)).toBe(true)
+        expect(fastOf(lineLogger).line(level, 'request', meta)).toBe(true)
+        winstonLogger.log(level, 'request', meta)
+      }
+      await new Promise((r) => setImmediate(r))
+      await waitFor(() => viaWinston.lines.length === cases.length)
+      const noTime = (text: string) => text.replace(/"timestamp":"[^"]+"/g, '"timestamp":""')
+      expect(noTime(viaRequest.raw.join(''))).toBe(noTime(viaLine.raw.join('')))
+      const stable = (l: Record<string, unknown>) => ({ ...l, timestamp: '' })
+      expect(viaRequest.lines.map(stable)).toEqual(viaWinston.lines.map(stable))
+      const text = viaRequest.raw.join('')
+      for (const secret of [ANTHROPIC_KEY, OPENAI_KEY]) {
+        expect(text).not.toContain(secret)
+      }
+      expect(viaRequest.lines).toHaveLength(cases.length)
+    }
+  })
+
+  it('declines (the caller falls back) when the line could differ from the generic one', () => {
+    const { stream } = sink()
+    const nested = createLogger({ stream, defaultMeta: { deploy: { region: 'eu' } } })
+    expect(fastOf(nested).request!('info', 'r1', 'GET', '/', 200, 1, false, '/', undefined)).toBe(
+      false
+    )
+    const clash = createLogger({ stream, defaultMeta: { route: 'fixed' } })
+    expect(fastOf(clash).request!('info', 'r1', 'GET', '/', 200, 1, false, '/', undefined)).toBe(
+      false
+    )
+    const quiet = createLogger({ stream, level: 'warn' })
+    expect(fastOf(quiet).request!('info', 'r1', 'GET', '/', 200, 1, false, '/', undefined)).toBe(
+      false
+    )
+    quiet.silent = true
+    expect(fastOf(quiet).request!('error', 'r1', 'GET', '/', 500, 1, false, '/', undefined)).toBe(
+      false
+    )
+    // Only for the default redactor, whose per-string behaviour the fast line relies on.
+    const custom = createLogger({ stream, redact: (v) => v })
+    expect(fastOf(custom).request).toBeUndefined()
+  })
+})
+
 describe('requestLogger options and ids', () => {
   it('accepts only short ids of [A-Za-z0-9._-]', () => {
     expect(isSafeRequestId('abc-DEF_1.2')).toBe(true)

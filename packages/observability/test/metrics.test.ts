@@ -5,7 +5,13 @@ import {
   GEN_AI_TOKEN_BUCKETS,
   HTTP_DURATION_BUCKETS,
 } from '@aikit/observability'
-import { AggregatorRegistry, Counter, register as globalRegister, Registry } from 'prom-client'
+import {
+  AggregatorRegistry,
+  Counter,
+  register as globalRegister,
+  Histogram,
+  Registry,
+} from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { parseScrape, sampleValue } from './parse-scrape.js'
 
@@ -249,5 +255,63 @@ describe('createMetrics', () => {
     ).toBe(3)
     expect(sampleValue(s, 'http_server_active_requests', { http_request_method: 'GET' })).toBe(2)
     expect(sampleValue(s, 'aikit_cache_lookups_total', { result: 'hit' })).toBe(2)
+  })
+})
+
+describe('HTTP request histogram', () => {
+  it("renders exactly what prom-client's own Histogram renders for the same requests, also after a reset", async () => {
+    const m = createMetrics({ key: false })
+    const name = 'http_server_request_duration_seconds'
+    const ours = m.registry.getSingleMetric(name) as unknown as { help: string }
+    const reference = new Registry()
+    const histogram = new Histogram({
+      name,
+      help: ours.help,
+      labelNames: ['http_request_method', 'http_route', 'http_response_status_code', 'error_type'],
+      buckets: [...HTTP_DURATION_BUCKETS],
+      registers: [reference],
+    })
+    const requests = [
+      ['GET', '/items/:id', 200, '', 0.004],
+      ['GET', '/items/:id', 200, '', 0.03],
+      ['GET', '/items/:id', 404, '', 0.0001],
+      ['POST', '/chat', 500, 'INTERNAL', 12],
+      ['GET', '/items/:id', undefined, '', 95], // client gone before the head; past the last bucket
+      ['GET', '/items/:id', 200, '', 0.004],
+    ] as const
+    const replay = () => {
+      for (const [method, route, statusCode, errorType, durationSeconds] of requests) {
+        m.recordHttpRequest({ method, route, statusCode, errorType, durationSeconds })
+        histogram.observe(
+          {
+            http_request_method: method,
+            http_route: route,
+            http_response_status_code: statusCode ?? '',
+            error_type: errorType,
+          },
+          durationSeconds
+        )
+      }
+    }
+    const only = async (registry: Registry, contentType?: string) => {
+      if (contentType !== undefined) registry.setContentType(contentType as never)
+      const text = await registry.getSingleMetricAsString(name)
+      return text
+    }
+    replay()
+    expect(await only(m.registry)).toBe(await only(reference))
+    // Same series found again through the cached lookup, after a reset starting from zero.
+    m.registry.resetMetrics()
+    reference.resetMetrics()
+    replay()
+    replay()
+    expect(await only(m.registry)).toBe(await only(reference))
+    expect(
+      sampleValue(parseScrape(await only(m.registry)), `${name}_count`, {
+        http_response_status_code: '200',
+      })
+    ).toBe(6)
+    const openMetrics = Registry.OPENMETRICS_CONTENT_TYPE
+    expect(await only(m.registry, openMetrics)).toBe(await only(reference, openMetrics))
   })
 })

@@ -75,6 +75,45 @@ export const FAST_LINE = Symbol.for('@aikit/observability.fast-line.v1')
 /** The fast line writer's signature. */
 export type FastLine = (level: string, message: string, fields: Record<string, unknown>) => boolean
 
+/**
+ * Set next to `FAST_LINE` when the logger also redacts with the default redactor: writes
+ * `requestLogger`'s line from its values, without building, walking and stringifying an object
+ * (half the time of `FAST_LINE` per line, measured). The text is the one `FAST_LINE` writes for
+ * `{ requestId, method, path, status, durationMs, aborted, route?, subject? }`: the default redactor
+ * censors none of these keys (checked when the logger is made) and scans each string value on its
+ * own, so each string is redacted alone. Returns false, writing nothing, where `FAST_LINE` would,
+ * and when `defaultMeta` holds anything but strings, numbers and booleans (the caller then falls back).
+ */
+export const FAST_REQUEST_LINE = Symbol.for('@aikit/observability.fast-request-line.v1')
+
+/** The fast request line writer's signature (`route` and `subject` omitted when undefined). */
+export type FastRequestLine = (
+  level: string,
+  requestId: string,
+  method: string,
+  path: string,
+  status: number | null,
+  durationMs: number,
+  aborted: boolean,
+  route: string | undefined,
+  subject: string | undefined
+) => boolean
+
+/** The keys of the request line, in the order `requestLogger` sets them (then winston's three). */
+const REQUEST_LINE_KEYS = [
+  'requestId',
+  'method',
+  'path',
+  'status',
+  'durationMs',
+  'aborted',
+  'route',
+  'subject',
+  'level',
+  'message',
+  'timestamp',
+] as const
+
 let lastMs = 0
 let lastIso = ''
 /** `new Date().toISOString()`, formatted once per millisecond (busy servers log many lines per ms). */
@@ -85,6 +124,53 @@ function isoNow(): string {
     lastIso = new Date(ms).toISOString()
   }
   return lastIso
+}
+
+/** Whether the redactor leaves every request-line key in place (no key is censored or renamed). */
+function keepsRequestKeys(redact: Redactor): boolean {
+  const probe: Record<string, unknown> = {}
+  for (const key of REQUEST_LINE_KEYS) probe[key] = 'plain'
+  try {
+    const out = redact(probe) as Record<string, unknown> | null
+    if (out === null || typeof out !== 'object') return false
+    const keys = Object.keys(out)
+    return (
+      keys.length === REQUEST_LINE_KEYS.length &&
+      REQUEST_LINE_KEYS.every((key, i) => keys[i] === key && out[key] === 'plain')
+    )
+  } catch {
+    return false
+  }
+}
+
+/** Keys a request line sets itself: a `defaultMeta` holding one of them changes the key order. */
+const REQUEST_KEY_SET = new Set<string>(REQUEST_LINE_KEYS)
+
+/**
+ * `defaultMeta`'s part of a line (`"k":v,` pairs, redacted), or undefined when it holds a value
+ * that is not a string, number or boolean, or a key of the request line (the caller falls back).
+ */
+function metaFragment(meta: unknown, redact: Redactor): string | undefined {
+  if (meta === undefined || meta === null) return ''
+  if (typeof meta !== 'object') return undefined
+  const proto = Object.getPrototypeOf(meta)
+  if (proto !== Object.prototype && proto !== null) return undefined
+  const source = meta as Record<string, unknown>
+  let count = 0
+  for (const key in source) {
+    count++
+    const v = source[key]
+    const t = typeof v
+    if (REQUEST_KEY_SET.has(key) || (t !== 'string' && t !== 'number' && t !== 'boolean')) {
+      return undefined
+    }
+  }
+  if (count === 0) return ''
+  const out = redact({ ...source }) as Record<string, unknown>
+  // A key the redactor renamed (a secret-shaped key) moves to the end of the whole line: fall back.
+  if (out === null || typeof out !== 'object' || Object.keys(out).length !== count) return undefined
+  for (const key in out) if (!Object.hasOwn(source, key)) return undefined
+  return `${JSON.stringify(out).slice(1, -1)},`
 }
 
 /** Creates the JSON-lines logger. Invalid options throw `InvalidOptionsError` naming the field. */
@@ -138,17 +224,25 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
         return writeThroughWinston(info, next)
       }
     }
-    const fastLine: FastLine = (lineLevel, message, fields) => {
-      if (
-        logger.silent ||
-        streamTransport.silent ||
-        streamTransport.level !== undefined ||
-        logger.transports.length !== 1 ||
-        logger.transports[0] !== streamTransport ||
-        !logger.isLevelEnabled(lineLevel)
-      ) {
+    // Whether a line of this level goes straight to the stream (see FAST_LINE). Reads winston's
+    // pipe list directly: the `transports` getter allocates an array on every read.
+    const writesFast = (lineLevel: string): boolean => {
+      if (logger.silent || streamTransport.silent || streamTransport.level !== undefined) {
         return false
       }
+      const pipes = (logger as unknown as { _readableState?: { pipes?: unknown } })._readableState
+        ?.pipes
+      const onlyOurs = Array.isArray(pipes)
+        ? pipes.length === 1 && pipes[0] === streamTransport
+        : pipes === streamTransport
+      if (!onlyOurs) return false
+      const levels = logger.levels as Record<string, number | undefined>
+      const given = levels[lineLevel]
+      const configured = levels[logger.level]
+      return given !== undefined && configured !== undefined && configured >= given
+    }
+    const fastLine: FastLine = (lineLevel, message, fields) => {
+      if (!writesFast(lineLevel)) return false
       const line = redact({
         ...(logger.defaultMeta as Record<string, unknown> | undefined),
         ...fields,
@@ -160,6 +254,53 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
       return true
     }
     Object.defineProperty(logger, FAST_LINE, { value: fastLine })
+    if (redact === defaultRedact && keepsRequestKeys(redact)) {
+      Object.defineProperty(logger, FAST_REQUEST_LINE, {
+        value: requestLineWriter(logger, redact, batch, writesFast),
+      })
+    }
   }
   return logger
+}
+
+/** `JSON.stringify` of a number or null (non-finite numbers are `null` in JSON). */
+const jsonNumber = (n: number | null): string =>
+  n !== null && Number.isFinite(n) ? `${n}` : 'null'
+
+/** Builds the `FAST_REQUEST_LINE` writer of one logger. */
+function requestLineWriter(
+  logger: winston.Logger,
+  redact: Redactor,
+  batch: LineBatch,
+  writesFast: (level: string) => boolean
+): FastRequestLine {
+  // Values that repeat from line to line, redacted and quoted once.
+  const quoted = new Map<string, string>()
+  const quote = (value: string): string => {
+    let q = quoted.get(value)
+    if (q === undefined) {
+      q = JSON.stringify(redact(value))
+      if (quoted.size < 1000) quoted.set(value, q)
+    }
+    return q
+  }
+  let lastIsoSeen = ''
+  let timestampText = ''
+  return (level, requestId, method, path, status, durationMs, aborted, route, subject) => {
+    if (!writesFast(level)) return false
+    // Read on every line: `defaultMeta` may be replaced or edited in place at any time.
+    const metaText = metaFragment(logger.defaultMeta, redact)
+    if (metaText === undefined) return false
+    const iso = isoNow()
+    if (iso !== lastIsoSeen) {
+      lastIsoSeen = iso
+      timestampText = JSON.stringify(redact(iso))
+    }
+    let line = `{${metaText}"requestId":${JSON.stringify(redact(requestId))},"method":${quote(method)},"path":${JSON.stringify(redact(path))},"status":${jsonNumber(status)},"durationMs":${jsonNumber(durationMs)},"aborted":${aborted}`
+    if (route !== undefined) line += `,"route":${quote(route)}`
+    if (subject !== undefined) line += `,"subject":${JSON.stringify(redact(subject))}`
+    line += `,"level":${quote(level)},"message":"request","timestamp":${timestampText}}`
+    batch.push(line)
+    return true
+  }
 }

@@ -8,7 +8,12 @@
 import { randomUUID } from 'node:crypto'
 import { InvalidOptionsError, type Middleware } from '@aikit/core'
 import { type RouteResolver, routeOf } from '../route.js'
-import { FAST_LINE, type FastLine } from './create-logger.js'
+import {
+  FAST_LINE,
+  FAST_REQUEST_LINE,
+  type FastLine,
+  type FastRequestLine,
+} from './create-logger.js'
 import '../state.js'
 
 /** The part of a (winston) logger `requestLogger` uses. */
@@ -67,12 +72,15 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
     throw new InvalidOptionsError('level', 'must be a level name')
   }
   if (typeof route !== 'function') throw new InvalidOptionsError('route', 'must be a function')
+  // Adapters look request headers up in lower case: one lower-casing here, not one per request.
+  const headerKey = header.toLowerCase()
   const fastLine = (logger as { [FAST_LINE]?: FastLine })[FAST_LINE]
+  const fastRequestLine = (logger as { [FAST_REQUEST_LINE]?: FastRequestLine })[FAST_REQUEST_LINE]
 
   // Not an async function: no wrapper promise per request (see httpMetrics).
   return function requestLogger(ctx, next) {
     const start = performance.now()
-    const incoming = trustIncoming ? ctx.header(header) : undefined
+    const incoming = trustIncoming ? ctx.header(headerKey) : undefined
     const requestId = isSafeRequestId(incoming) ? incoming : generate()
     ctx.state.requestId = requestId
     ctx.setHeader(header, requestId)
@@ -84,19 +92,39 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
       } catch {
         template = undefined
       }
-      const meta: Record<string, unknown> = {
-        requestId,
-        method: ctx.method,
-        path: ctx.path,
-        status: status ?? null,
-        durationMs: Math.round((performance.now() - start) * 1000) / 1000,
-        aborted,
-      }
-      if (template !== undefined) meta.route = template
+      const durationMs = Math.round((performance.now() - start) * 1000) / 1000
       const subject = ctx.state.subject
-      if (subject !== undefined) meta.subject = subject
       const lineLevel = status !== undefined && status >= 500 ? 'error' : level
       try {
+        if (
+          fastRequestLine !== undefined &&
+          typeof aborted === 'boolean' &&
+          (template === undefined || typeof template === 'string') &&
+          (subject === undefined || typeof subject === 'string') &&
+          fastRequestLine(
+            lineLevel,
+            requestId,
+            ctx.method,
+            ctx.path,
+            status ?? null,
+            durationMs,
+            aborted,
+            template,
+            subject
+          )
+        ) {
+          return
+        }
+        const meta: Record<string, unknown> = {
+          requestId,
+          method: ctx.method,
+          path: ctx.path,
+          status: status ?? null,
+          durationMs,
+          aborted,
+        }
+        if (template !== undefined) meta.route = template
+        if (subject !== undefined) meta.subject = subject
         if (fastLine === undefined || !fastLine(lineLevel, 'request', meta)) {
           logger.log(lineLevel, 'request', meta)
         }

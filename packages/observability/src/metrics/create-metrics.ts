@@ -105,6 +105,21 @@ const HTTP_METHODS = new Set([
 ])
 const CACHE_RESULTS = new Set<string>(['hit', 'miss', 'stale', 'coalesced'])
 
+/**
+ * `httpMetrics`'s per-request recorder on a metrics instance: `recordHttpRequest` without the record
+ * object. Optional: an instance made by another copy of the package may not have it.
+ */
+export const RECORD_HTTP = Symbol.for('@aikit/observability.record-http.v1')
+
+/** The signature behind `RECORD_HTTP` (arguments as in `HttpRequestRecord`). */
+export type RecordHttp = (
+  method: string,
+  route: string,
+  statusCode: number | undefined,
+  errorType: string,
+  durationSeconds: number
+) => void
+
 const SHARED = Symbol.for('@aikit/observability.metrics')
 type SharedMap = Map<string, { fingerprint: string; metrics: Metrics }>
 
@@ -182,19 +197,24 @@ function build(o: ResolvedMetricsOptions): Metrics {
   const str = (v: unknown, fallback: string): string =>
     typeof v === 'string' && v !== '' ? v : fallback
 
-  return {
+  // Label values of one observation; `observe` reads them synchronously and keeps none.
+  const httpValues: (string | number)[] = ['', '', '', '']
+  const recordHttp: RecordHttp = (method, route, statusCode, errorType, durationSeconds) => {
+    if (!isNonNegative(durationSeconds)) return
+    httpValues[0] = HTTP_METHODS.has(method) ? method : OTHER_ERROR
+    httpValues[1] = httpRoute.value(str(route, UNMATCHED_ROUTE))
+    httpValues[2] = statusCode !== undefined && Number.isInteger(statusCode) ? statusCode : ''
+    httpValues[3] = errorType ? httpError.value(errorType) : ''
+    m.httpDuration.observe(httpValues, durationSeconds)
+  }
+
+  const metrics: Metrics = {
     registry,
     prefix: o.prefix,
 
     recordHttpRequest(r) {
-      if (r === null || typeof r !== 'object' || !isNonNegative(r.durationSeconds)) return
-      const values = [
-        HTTP_METHODS.has(r.method) ? r.method : OTHER_ERROR,
-        httpRoute.value(str(r.route, UNMATCHED_ROUTE)),
-        r.statusCode !== undefined && Number.isInteger(r.statusCode) ? r.statusCode : '',
-        r.errorType ? httpError.value(r.errorType) : '',
-      ]
-      m.httpDuration.observe(values, r.durationSeconds)
+      if (r === null || typeof r !== 'object') return
+      recordHttp(r.method, r.route, r.statusCode, r.errorType ?? '', r.durationSeconds)
     },
 
     addActiveRequests(method, delta) {
@@ -274,4 +294,6 @@ function build(o: ResolvedMetricsOptions): Metrics {
       m.storeDegraded.set({ store: storeName.value(str(store, 'default')) }, degraded ? 1 : 0)
     },
   }
+  Object.defineProperty(metrics, RECORD_HTTP, { value: recordHttp })
+  return metrics
 }
