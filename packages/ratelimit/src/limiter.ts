@@ -175,7 +175,7 @@ export interface RateLimiter {
 const blockedStores = new WeakSet<Store>()
 
 /** `store.run`, which carries `run.sync` on an in-process store (see core's `SyncRun`). */
-type MaybeSyncRun = Partial<Pick<SyncRun, 'sync'>>
+type MaybeSyncRun = Partial<Pick<SyncRun, 'sync' | 'syncTagged'>>
 
 /** `limit × windowMs` must stay ≤ 2^52 so that all arithmetic is exact in Lua and JavaScript. */
 const MAX_LIMIT_TIMES_WINDOW = 2 ** 52
@@ -214,6 +214,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const limits = resolveLimits(options.limits)
   const opLimits: readonly OpLimit[] = limits
   const parts = [...limitKeyParts(prefix, limits), `${prefix}:block`]
+  /** The key parts of the limits alone (a check that does not read the block key). */
+  const limitParts = parts.slice(0, limits.length)
   const n = limits.length
   const denials = new Map<string, CachedDenial>()
   const counters = { allowed: 0, denied: 0, cachedDenials: 0, degraded: 0, adjustFailures: 0 }
@@ -330,7 +332,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
     // An in-process store never blocked by any limiter has no block key to read (see `blockedStores`).
     const unblocked = store.local && !blockedStores.has(store)
-    const keys = unblocked ? limitKeysOf(key) : keysOf(key)
     const input: CheckInput =
       cost === 1
         ? unblocked
@@ -339,6 +340,19 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         : unblocked
           ? { limits: opLimits, cost, unblocked }
           : { limits: opLimits, cost }
+    const tagged = (store.run as MaybeSyncRun).syncTagged
+    if (tagged !== undefined) {
+      // An in-process store answers synchronously and finds the keys by the user's key itself:
+      // no promise chain, no closures, no key strings built per check.
+      try {
+        return Promise.resolve(
+          record(key, cost, tagged(checkOp, key, unblocked ? limitParts : parts, input))
+        )
+      } catch (error) {
+        return degradedResult(key, cost, error).then((r) => record(key, cost, r))
+      }
+    }
+    const keys = unblocked ? limitKeysOf(key) : keysOf(key)
     const sync = (store.run as MaybeSyncRun).sync
     if (sync !== undefined) {
       // An in-process store answers synchronously: no promise chain, no closures.

@@ -39,6 +39,37 @@ export function formatKey(prefix: string, tag: string, parts: readonly string[])
 }
 
 /**
+ * The inverse of `formatKey(prefix, tag, [part])` for a non-empty part: `{ tag, part }` with the
+ * tag unescaped, or `undefined` when `key` is not exactly such a key (so that `formatKey` of the
+ * result always gives `key` back).
+ */
+export function parseKey(prefix: string, key: string): { tag: string; part: string } | undefined {
+  const open = prefix.length + 1
+  if (
+    key.charCodeAt(open) !== 123 /* { */ ||
+    key.charCodeAt(prefix.length) !== 58 /* : */ ||
+    !key.startsWith(prefix)
+  ) {
+    return undefined
+  }
+  const close = key.indexOf('}', open + 1)
+  if (close <= open + 1 || key.charCodeAt(close + 1) !== 58 /* : */ || close + 2 >= key.length) {
+    return undefined
+  }
+  const escaped = key.slice(open + 1, close)
+  const tag = escaped.indexOf('%') === -1 ? escaped : unescapeTag(escaped)
+  // A `{`, or a `%` that is not one of our escapes: formatKey did not build this key.
+  if (escapeTag(tag) !== escaped) return undefined
+  return { tag, part: key.slice(close + 2) }
+}
+
+function unescapeTag(escaped: string): string {
+  return escaped.replace(/%(25|7B|7D)/g, (_, code: string) =>
+    code === '25' ? '%' : code === '7B' ? '{' : '}'
+  )
+}
+
+/**
  * The part of a key Redis Cluster hashes: the text between the first `{` and the next `}` if that is
  * non-empty, otherwise the whole key.
  */

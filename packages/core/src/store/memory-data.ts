@@ -192,3 +192,40 @@ export function createNativeData(db: MemoryDb): NativeData & { now: number } {
     },
   }
 }
+
+/**
+ * The `NativeData` view of a tagged run (`run.syncTagged`): the op's "keys" are key parts, all
+ * under the run's `tag`, found through the memory db's tag index (no key string built per run).
+ */
+export function createTaggedNativeData(db: MemoryDb): NativeData & { now: number; tag: string } {
+  return {
+    now: 0,
+    tag: '',
+    get(part) {
+      const entry = db.readTagged(this.tag, part, this.now)
+      if (entry === undefined) return undefined
+      if (entry.type !== 'native') throw new Error(WRONGTYPE)
+      return entry.value
+    },
+    set(part, value, ttlMs) {
+      if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0)) {
+        throw new Error(`ERR invalid expire time ${ttlMs}`)
+      }
+      db.putTagged(
+        this.tag,
+        part,
+        'native',
+        value,
+        ttlMs === undefined ? undefined : this.now + ttlMs
+      )
+    },
+    delete(part) {
+      return db.removeTagged(this.tag, part, this.now)
+    },
+    pttl(part) {
+      const entry = db.readTagged(this.tag, part, this.now)
+      if (entry === undefined) return -2
+      return entry.expiresAt === undefined ? -1 : entry.expiresAt - this.now
+    },
+  }
+}

@@ -5,10 +5,10 @@
  */
 import { encodeArgs } from './define-op.js'
 import { InvalidOptionsError, StoreUnavailableError } from './errors.js'
-import { assertSameSlot, formatKey, validatePrefix } from './keys.js'
+import { assertSameSlot, formatKey, parseKey, validatePrefix } from './keys.js'
 import { createListeners } from './listeners.js'
 import { toRedisReply } from './lua-values.js'
-import { createMemoryData, createNativeData } from './memory-data.js'
+import { createMemoryData, createNativeData, createTaggedNativeData } from './memory-data.js'
 import { MemoryDb } from './memory-db.js'
 import { ttl } from './ttl.js'
 import type {
@@ -34,7 +34,7 @@ export interface MemoryStoreOptions {
 export interface MemoryStore extends Store {
   readonly kind: 'memory'
   readonly local: true
-  /** `Store.run`, plus `run.sync` (see `SyncRun`): ops here complete synchronously. */
+  /** `Store.run`, plus `run.sync` and `run.syncTagged` (see `SyncRun`): ops complete synchronously. */
   readonly run: Store['run'] & Required<SyncRun>
   /** Keys held (including expired ones not yet touched) and live keys evicted by the bound. */
   stats(): { keys: number; evictions: number }
@@ -53,8 +53,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   if (typeof now !== 'function') throw new InvalidOptionsError('now', 'must be a function')
   const prefix = validatePrefix(options.prefix ?? 'aikit')
 
-  const db = new MemoryDb(maxKeys, () => now())
+  const db = new MemoryDb(maxKeys, () => now(), {
+    keyOf: (tag, part) => formatKey(prefix, tag, [part]),
+    parse: (key) => parseKey(prefix, key),
+  })
   const native = createNativeData(db)
+  const tagged = createTaggedNativeData(db)
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
   let closed = false
 
@@ -85,6 +89,33 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     const data = createMemoryData(db, new Set(keys), nowMs)
     return op.decode(toRedisReply(op.js(data, keys, argv, nowMs)))
   }
+  /** `run.syncTagged`: one op on `store.key(tag, part)` for each part, through the tag index. */
+  const runTagged = <I, O>(
+    op: AtomicOp<I, O>,
+    tag: string,
+    parts: readonly string[],
+    input: I
+  ): O => {
+    if (op.native === undefined || typeof tag !== 'string' || tag.length === 0) {
+      // Built keys: the same validation and errors as `run`.
+      return runNow(
+        op,
+        parts.map((part) => formatKey(prefix, tag, [part])),
+        input
+      )
+    }
+    if (closed) throw new StoreUnavailableError('memory store is closed', { reason: 'closed' })
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]
+      if (typeof part !== 'string' || part.length === 0) {
+        throw new InvalidOptionsError(`parts[${i}]`, 'must be a non-empty string')
+      }
+    }
+    const nowMs = Math.floor(now())
+    tagged.now = nowMs
+    tagged.tag = tag
+    return op.native(tagged, parts, input, nowMs)
+  }
   const run: MemoryStore['run'] = Object.assign(
     <I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): Promise<O> => {
       try {
@@ -93,7 +124,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         return Promise.reject(error)
       }
     },
-    { sync: runNow }
+    { sync: runNow, syncTagged: runTagged }
   )
 
   return {

@@ -153,6 +153,20 @@ export interface StoreSetOptions {
  */
 export interface SyncRun {
   readonly sync?: <I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I) => O
+  /**
+   * `sync(op, parts.map((part) => store.key(tag, part)), input)` without building the keys: the
+   * memory store keeps such keys in an index by `tag` (a string the caller already holds, e.g. a
+   * user id), which saves building and hashing a key string per op on a hot path. The keys are
+   * the same ones (`get`, `delete`, `run` with the built keys reach them). An op with a `native`
+   * body receives `parts` as its `keys` (handles for its `NativeData` methods, which is all a
+   * native body may use them for); any other op runs on the built keys.
+   */
+  readonly syncTagged?: <I, O>(
+    op: AtomicOp<I, O>,
+    tag: string,
+    parts: readonly string[],
+    input: I
+  ) => O
 }
 
 /**
