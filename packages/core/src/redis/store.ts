@@ -19,7 +19,7 @@ import { type BatchedEval, batchedEval } from './batch.js'
 import { type CircuitBreaker, type CircuitState, circuitBreaker } from './breaker.js'
 import { assertClient, type RedisStoreOptions, resolveOptions } from './options.js'
 import { evalOp } from './scripts.js'
-import { withTimeout } from './timeout.js'
+import { afterIo } from './timeout.js'
 
 /** A `Store` backed by Redis. */
 export interface RedisStore extends Store {
@@ -77,14 +77,63 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
         })
   let closed = false
 
-  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    if (closed) throw new StoreUnavailableError('redis store is closed', { reason: 'closed' })
-    const bounded = () => withTimeout(fn(), commandTimeoutMs, `redis ${what}`)
-    try {
-      return await (breaker ? breaker.execute(bounded, isAvailabilityError) : bounded())
-    } catch (error) {
-      throw toStoreError(error, what)
+  /**
+   * One Redis command, bounded by `commandTimeoutMs` and counted by the breaker. Written without
+   * async functions: one promise per call over the client's own (this wraps every command on the
+   * hot path). The timeout's rejection waits one turn of the event loop after the timer, as
+   * `withTimeout` explains; a reply after it is ignored (the breaker already counted the failure).
+   */
+  const call = <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    if (closed) {
+      return Promise.reject(
+        new StoreUnavailableError('redis store is closed', { reason: 'closed' })
+      )
     }
+    let isProbe = false
+    let pending: Promise<T>
+    try {
+      if (breaker !== undefined) isProbe = breaker.admit()
+    } catch (error) {
+      return Promise.reject(toStoreError(error, what))
+    }
+    try {
+      pending = fn()
+    } catch (error) {
+      breaker?.failed(isProbe, error, isAvailabilityError)
+      return Promise.reject(toStoreError(error, what))
+    }
+    return new Promise<T>((resolve, reject) => {
+      let done = false
+      const timer = Number.isFinite(commandTimeoutMs)
+        ? setTimeout(
+            () =>
+              afterIo(() => {
+                if (done) return
+                done = true
+                const error = new StoreTimeoutError(commandTimeoutMs, `redis ${what}`)
+                breaker?.failed(isProbe, error, isAvailabilityError)
+                reject(error)
+              }),
+            commandTimeoutMs
+          )
+        : undefined
+      pending.then(
+        (value) => {
+          if (timer !== undefined) clearTimeout(timer)
+          if (done) return
+          done = true
+          breaker?.succeeded(isProbe)
+          resolve(value)
+        },
+        (error: unknown) => {
+          if (timer !== undefined) clearTimeout(timer)
+          if (done) return
+          done = true
+          breaker?.failed(isProbe, error, isAvailabilityError)
+          reject(toStoreError(error, what))
+        }
+      )
+    })
   }
 
   return {
@@ -93,9 +142,8 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     get breakerState() {
       return breaker?.state ?? 'closed'
     },
-    async get(key) {
-      const value = await call('GET', () => client.get(key))
-      return value ?? undefined
+    get(key) {
+      return call('GET', () => client.get(key)).then(nullToUndefined)
     },
     async set(key, value, setOptions?: StoreSetOptions) {
       const px = setOptions?.ttlMs === undefined ? undefined : ttl(setOptions.ttlMs)
@@ -125,6 +173,10 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       listeners.clear()
     },
   }
+}
+
+function nullToUndefined(value: string | null): string | undefined {
+  return value ?? undefined
 }
 
 /** ioredis marks its Cluster client with `isCluster: true`. */

@@ -4,7 +4,8 @@
  */
 import { StoreTimeoutError } from '../store/errors.js'
 
-const afterIo: (fn: () => void) => void =
+/** Runs `fn` after the I/O of the current event-loop turn (see `withTimeout`). */
+export const afterIo: (fn: () => void) => void =
   typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0)
 
 /**
