@@ -1,6 +1,7 @@
 // One benchmark server per process: `node server.mjs <variant>` prints its port on stdout.
 // Variants: {fastify,express}-{bare,noop,anchor,metrics,metrics-logger,metrics-logger-noctx}. `noop`:
 // the AI Kit adapter with one no-op middleware (the protocol cost every AI Kit middleware pays);
+// Other variants use the adapter's default `asyncContext: 'auto'` (see `scoping`);
 // `metrics-logger-noctx` runs the same two with the adapter's `asyncContext: false` (no
 // AsyncLocalStorage scope per request: log lines then carry no request id unless passed).
 // `anchor` is the framework's usual metrics plugin with its defaults (fastify-metrics,
@@ -13,6 +14,11 @@ const dash = variant.indexOf('-')
 const framework = variant.slice(0, dash)
 const mode = variant.slice(dash + 1)
 const payload = JSON.stringify({ hello: 'world' })
+
+// The adapter's default, 'auto': a request runs in an AsyncLocalStorage scope only once something
+// reads the context (createLogger declares it), as in a user's app. Forcing `true` here would
+// charge httpMetrics alone with Node 20's promise hooks, which fastify-metrics does not pay.
+const scoping = () => (mode.endsWith('-noctx') ? false : 'auto')
 
 async function aikitMiddleware() {
   const { createMetrics, httpMetrics, createLogger, requestLogger, metricsHandler } = await import(
@@ -39,8 +45,7 @@ async function start() {
       await app.register(metricsPlugin, { endpoint: '/metrics' })
     } else if (mode !== 'bare') {
       const { aikitFastify } = await import('@aikit/adapters/fastify')
-      const asyncContext = !mode.endsWith('-noctx')
-      await app.register(aikitFastify, { use: await aikitMiddleware(), asyncContext })
+      await app.register(aikitFastify, { use: await aikitMiddleware(), asyncContext: scoping() })
     }
     app.get('/items/:id', async (_req, reply) => {
       reply.type('application/json')
@@ -59,7 +64,7 @@ async function start() {
       app.use(promBundle({ includeMethod: true, includePath: true }))
     } else if (mode !== 'bare') {
       const { toExpress } = await import('@aikit/adapters/express')
-      app.use(toExpress(...(await aikitMiddleware()), { asyncContext: !mode.endsWith('-noctx') }))
+      app.use(toExpress(...(await aikitMiddleware()), { asyncContext: scoping() }))
     }
     app.get('/items/:id', (_req, res) => {
       res.type('application/json').send(payload)
