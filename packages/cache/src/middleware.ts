@@ -3,8 +3,8 @@
  * `cacheResponse()`: caches whole HTTP responses of GET/HEAD routes, per subject, in a `Cache`.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
+import { sha256Hex } from '@aikit/core/adapter'
 import { fromBase64, toBase64 } from './compression.js'
-import { sha256Hex } from './llm/sha256.js'
 import { stableStringify } from './llm/stable-stringify.js'
 import { duration } from './options.js'
 import type { Cache } from './types.js'

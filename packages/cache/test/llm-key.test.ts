@@ -5,9 +5,9 @@ import {
   llmCacheKey,
   stableStringify,
 } from '@aikit/cache'
+import { sha256Hex } from '@aikit/core/adapter'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { sha256Hex } from '../src/llm/sha256.js'
 
 const base = {
   model: 'claude-sonnet-4-5',

@@ -14,6 +14,7 @@ export { combineHeader, mergeVary, splitCookies } from './header-merge.js'
 export { isJsonContentType, parseJsonBody } from './json-body.js'
 export { errorResponse, type NormalizedBody, type PendingResponse } from './response.js'
 export { runChain } from './run-chain.js'
+export { sha256Hex } from './sha256.js'
 export { createIpResolver, type IpResolver, normalizeIp } from './trust-proxy.js'
 /** The body transform protocol an adapter implements as `ctx.transformBody` (compression). */
 export type { BodyTransform, BodyTransformFactory, ResponseHead } from './types.js'

@@ -40,6 +40,7 @@ describe('public exports', () => {
       'resolveAdapterOptions',
       'runChain',
       'runWithContext',
+      'sha256Hex',
       'splitCookies',
     ])
   })

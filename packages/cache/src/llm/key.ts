@@ -3,8 +3,8 @@
  * `llmCacheKey`: a stable key over every request parameter that can change a model's answer.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { sha256Hex } from '@aikit/core/adapter'
 import { CacheScopeRequiredError } from '../errors.js'
-import { sha256Hex } from './sha256.js'
 import { stableStringify } from './stable-stringify.js'
 
 /** Bumped whenever the key material changes, so old entries are never read by a new layout. */

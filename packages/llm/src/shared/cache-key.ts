@@ -5,7 +5,7 @@
  * same digest everywhere, edge-safe), prefixed by the API and the scope. The scope is part of the
  * key, so two tenants never share an answer.
  */
-import { SMALL_TEXT_MAX, sha256HexSmall } from './sha256.js'
+import { sha256Hex as sha256HexJs } from '@aikit/core/adapter'
 import type { LlmCacheKeyFn } from './types.js'
 
 /** `"key":` for each member name seen (names repeat across calls: model, messages, role, …). */
@@ -82,7 +82,7 @@ type NodeCrypto = {
 
 // For long inputs Node's own hash is the cheapest (~20x cheaper than a Web Crypto round trip); it
 // is reached without a `node:` import (as @aikit/core does for AsyncLocalStorage) so the module
-// stays edge-safe. Short ones (nearly every request) are hashed in JavaScript: see `sha256.ts`.
+// stays edge-safe. Short ones (nearly every request) are hashed in JavaScript: see core's `sha256.ts`.
 const nodeCrypto = (
   globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
 ).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
@@ -94,9 +94,12 @@ const nodeSha256Hex: ((text: string) => string) | undefined = nodeCrypto
     : (text) => nodeCrypto.createHash('sha256').update(text).digest('hex')
   : undefined
 
+/** Longer requests go to the runtime's native hash when there is one (faster per byte). */
+const SMALL_TEXT_MAX = 4096
+
 /** SHA-256 hex of `text` without a promise, or `undefined` (a long text and no Node crypto). */
 function sha256HexSync(text: string): string | undefined {
-  if (text.length <= SMALL_TEXT_MAX) return sha256HexSmall(text)
+  if (text.length <= SMALL_TEXT_MAX) return sha256HexJs(text)
   return nodeSha256Hex?.(text)
 }
 

@@ -1,13 +1,13 @@
 /**
  * @module sha256
- * SHA-256 (FIPS 180-4) of a short string's UTF-8 bytes, as lowercase hex, in plain JavaScript.
+ * SHA-256 (FIPS 180-4) of a string's UTF-8 bytes, as lowercase hex, synchronous and in plain
+ * JavaScript, so edge-safe (`crypto.subtle.digest` is async). The LLM cache keys of @aikit/cache
+ * and @aikit/llm are hashed with it on every call.
  *
- * Why not `node:crypto`: the cache key of every call is hashed between two provider calls, when
- * the CPU caches are full of HTTP and SDK work. Measured there (bench/llm), a native one-shot hash
- * of a ~150-byte request costs about twice this function (the binding's string conversion and the
- * digest setup miss the caches; this is a few hundred instructions on two small typed arrays).
- * In a hot loop native is faster, and per byte it always is: `cache-key.ts` sends long inputs to
- * the native (or Web Crypto) hash. Both give the same digest (test/sha256.test.ts).
+ * Texts up to `SMALL_TEXT_MAX` UTF-16 units reuse one scratch block (no allocation). Between two
+ * provider calls, when the CPU caches are full of HTTP and SDK work, this costs about half a native
+ * one-shot hash of a ~150-byte request (bench/llm); per byte native is faster, so callers with
+ * Node's crypto at hand may send long texts there. Same digest either way (test/sha256.test.ts).
  */
 
 const K = new Int32Array([
@@ -21,13 +21,13 @@ const K = new Int32Array([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ])
 
-/** The longest text (UTF-16 units) hashed here; longer ones go to the runtime's hash. */
-export const SMALL_TEXT_MAX = 4096
+/** The longest text (UTF-16 units) hashed in the reused scratch block; longer ones allocate. */
+const SMALL_TEXT_MAX = 4096
 
 // Scratch space reused by every call (hashing is synchronous): the message schedule, and the
 // padded message (3 UTF-8 bytes per UTF-16 unit at most, plus padding and length).
 const W = new Int32Array(64)
-const block = new Uint8Array(SMALL_TEXT_MAX * 3 + 72)
+const scratch = new Uint8Array(SMALL_TEXT_MAX * 3 + 72)
 const H = new Int32Array(8)
 const encoder = new TextEncoder()
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
@@ -36,9 +36,20 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 const at = (a: Int32Array | Uint8Array, i: number): number => a[i] as number
 
 /** SHA-256 hex of `text` (UTF-8, lone surrogates as U+FFFD like `TextEncoder` and Node). */
-export function sha256HexSmall(text: string): string {
-  if (text.length > SMALL_TEXT_MAX) throw new RangeError('text too long for sha256HexSmall')
-  const n = encoder.encodeInto(text, block).written
+export function sha256Hex(text: string): string {
+  if (text.length <= SMALL_TEXT_MAX)
+    return digest(scratch, encoder.encodeInto(text, scratch).written)
+  const bytes = encoder.encode(text)
+  const block = new Uint8Array(bytes.length + 72)
+  block.set(bytes)
+  return digest(block, bytes.length)
+}
+
+/**
+ * Pads the `n` message bytes at the start of `block` (room for 72 more) and hashes them. The bit
+ * length is written as 32 bits: texts are far below 512 MB.
+ */
+function digest(block: Uint8Array, n: number): string {
   // Padding: 0x80, zeros, then the bit length as a 64-bit big-endian integer.
   const total = (((n + 8) >> 6) + 1) << 6
   block[n] = 0x80
@@ -56,7 +67,7 @@ export function sha256HexSmall(text: string): string {
   H[5] = 0x9b05688c
   H[6] = 0x1f83d9ab
   H[7] = 0x5be0cd19
-  for (let offset = 0; offset < total; offset += 64) compress(offset)
+  for (let offset = 0; offset < total; offset += 64) compress(block, offset)
   let out = ''
   for (let i = 0; i < 8; i++) {
     const x = at(H, i)
@@ -70,7 +81,7 @@ export function sha256HexSmall(text: string): string {
 }
 
 /** One 64-byte block of `block` at `offset` into `H`. */
-function compress(offset: number): void {
+function compress(block: Uint8Array, offset: number): void {
   for (let i = 0; i < 16; i++) {
     const j = offset + i * 4
     W[i] =

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto'
+import { sha256Hex } from '@aikit/core/adapter'
 import { describe, expect, it } from 'vitest'
-import { SMALL_TEXT_MAX, sha256HexSmall } from '../src/shared/sha256.js'
+
+/** The length up to which `sha256Hex` reuses its scratch block (longer texts allocate one). */
+const SMALL_TEXT_MAX = 4096
 
 const nodeSha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
 
-describe('sha256HexSmall', () => {
+describe('sha256Hex', () => {
   it('matches the FIPS 180-4 test vectors', () => {
-    expect(sha256HexSmall('')).toBe(
-      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
-    )
-    expect(sha256HexSmall('abc')).toBe(
+    expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+    expect(sha256Hex('abc')).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
     )
-    expect(sha256HexSmall('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe(
+    expect(sha256Hex('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe(
       '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1'
     )
   })
@@ -20,10 +21,13 @@ describe('sha256HexSmall', () => {
   it('matches node:crypto at every length around the 64-byte block and padding boundaries', () => {
     for (let n = 0; n <= 200; n++) {
       const text = 'x'.repeat(n)
-      expect(sha256HexSmall(text), `length ${n}`).toBe(nodeSha256(text))
+      expect(sha256Hex(text), `length ${n}`).toBe(nodeSha256(text))
     }
-    const longest = 'y'.repeat(SMALL_TEXT_MAX)
-    expect(sha256HexSmall(longest)).toBe(nodeSha256(longest))
+    // Both sides of the scratch-block limit, and a text well past it.
+    for (const n of [SMALL_TEXT_MAX, SMALL_TEXT_MAX + 1, 100_000]) {
+      const text = 'y'.repeat(n)
+      expect(sha256Hex(text), `length ${n}`).toBe(nodeSha256(text))
+    }
   })
 
   it('hashes UTF-8 like node:crypto: accents, CJK, emoji, lone surrogates, the longest 3-byte text', () => {
@@ -35,9 +39,10 @@ describe('sha256HexSmall', () => {
       'lone \udc00 low',
       '\u2028\u2029"\\',
       '語'.repeat(SMALL_TEXT_MAX),
+      '語'.repeat(SMALL_TEXT_MAX + 1),
       '{"messages":[{"content":"Привет","role":"user"}],"model":"claude-haiku-4-5"}',
     ]
-    for (const text of samples) expect(sha256HexSmall(text)).toBe(nodeSha256(text))
+    for (const text of samples) expect(sha256Hex(text)).toBe(nodeSha256(text))
   })
 
   it('matches node:crypto on 300 pseudo-random strings of any UTF-16 code units', () => {
@@ -56,19 +61,15 @@ describe('sha256HexSmall', () => {
           kind < 6 ? 32 + (next() % 95) : kind < 8 ? 0x80 + (next() % 0x780) : next() % 0x10000
         text += String.fromCharCode(unit)
       }
-      expect(sha256HexSmall(text)).toBe(nodeSha256(text))
+      expect(sha256Hex(text)).toBe(nodeSha256(text))
     }
   })
 
   it('gives the same digest when called again after a longer input (no state left behind)', () => {
     const short = 'short'
-    const before = sha256HexSmall(short)
-    sha256HexSmall('z'.repeat(3000))
-    expect(sha256HexSmall(short)).toBe(before)
+    const before = sha256Hex(short)
+    sha256Hex('z'.repeat(3000))
+    expect(sha256Hex(short)).toBe(before)
     expect(before).toBe(nodeSha256(short))
-  })
-
-  it('refuses a text longer than SMALL_TEXT_MAX (the caller hashes those natively)', () => {
-    expect(() => sha256HexSmall('a'.repeat(SMALL_TEXT_MAX + 1))).toThrow(RangeError)
   })
 })
