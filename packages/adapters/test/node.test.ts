@@ -6,6 +6,7 @@ import {
   currentContext,
   InvalidOptionsError,
   type Middleware,
+  onFinished,
   requireAsyncContext,
 } from '@aikit/core'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -234,6 +235,43 @@ describe('toNodeHandler', () => {
     await expect.poll(() => errors.length).toBe(1)
     expect((errors[0] as Error).message).toBe('source broke')
     await expect.poll(() => finished).toEqual({ aborted: true })
+  })
+
+  it('onFinished calls back once per listener, late ones in a microtask, and a throwing one reaches onError', async () => {
+    const calls: string[] = []
+    const errors: unknown[] = []
+    let late: Promise<void> | undefined
+    const url = await start(
+      toNodeHandler(
+        (ctx) => {
+          onFinished(ctx, (info) => calls.push(`first:${info.aborted}`))
+          onFinished(ctx, () => {
+            throw new Error('listener broke')
+          })
+          onFinished(ctx, (info) => {
+            calls.push(`third:${info.aborted}`)
+            // Registered after the end: called back asynchronously, not from inside this call.
+            late = new Promise((resolve) => {
+              onFinished(ctx, (again) => {
+                calls.push(`late:${again.aborted}`)
+                resolve()
+              })
+              calls.push('registered late')
+            })
+          })
+          ctx.respond(200, 'ok')
+          return Promise.resolve()
+        },
+        { onError: (e) => errors.push(e) }
+      )
+    )
+    const res = await fetch(url)
+    expect(await res.text()).toBe('ok')
+    await expect.poll(() => calls.length).toBeGreaterThanOrEqual(3)
+    await late
+    expect(calls).toEqual(['first:false', 'third:false', 'registered late', 'late:false'])
+    expect(errors).toHaveLength(1)
+    expect((errors[0] as Error).message).toBe('listener broke')
   })
 
   it('keeps backpressure: a client that stops reading stops the source', async () => {

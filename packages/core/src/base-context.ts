@@ -46,6 +46,7 @@ export abstract class BaseContext implements Context, Lifecycle {
   private finishInfo: FinishInfo | undefined = undefined
   private finishedPromise: Promise<FinishInfo> | undefined = undefined
   private resolveFinished: ((info: FinishInfo) => void) | undefined = undefined
+  private finishListeners: ((info: FinishInfo) => void)[] | undefined = undefined
   private bodyPromise: Promise<unknown> | undefined = undefined
   private resolvedIp: string | undefined | null = null
   protected readonly options: ResolvedAdapterOptions
@@ -173,6 +174,34 @@ export abstract class BaseContext implements Context, Lifecycle {
     return this.finishedPromise
   }
 
+  /**
+   * Calls `fn` once, when `finished` would resolve, without a promise per listener (see
+   * `onFinished`): in the same tick the adapter learns that the response ended, or in a microtask
+   * when it already has. A listener that throws goes to the adapter's `onError`.
+   */
+  onFinish(fn: (info: FinishInfo) => void): void {
+    const info = this.finishInfo
+    if (info !== undefined) {
+      queueMicrotask(() => this.callFinishListener(fn, info))
+      return
+    }
+    const listeners = this.finishListeners
+    if (listeners !== undefined) {
+      listeners.push(fn)
+      return
+    }
+    this.finishListeners = [fn]
+    if (this.finishedPromise === undefined && this.controller === undefined) this.watchLifecycle()
+  }
+
+  private callFinishListener(fn: (info: FinishInfo) => void, info: FinishInfo): void {
+    try {
+      fn(info)
+    } catch (error) {
+      this.reportError(error)
+    }
+  }
+
   /** True when `respond` was called and the head is not written yet. */
   get hasPendingResponse(): boolean {
     return this.pendingResponse !== undefined
@@ -214,8 +243,14 @@ export abstract class BaseContext implements Context, Lifecycle {
   markFinished(aborted: boolean): void {
     if (this.finishInfo !== undefined) return
     if (aborted) this.markClientGone()
-    this.finishInfo = { aborted }
-    this.resolveFinished?.(this.finishInfo)
+    const info: FinishInfo = { aborted }
+    this.finishInfo = info
+    this.resolveFinished?.(info)
+    const listeners = this.finishListeners
+    if (listeners !== undefined) {
+      this.finishListeners = undefined
+      for (let i = 0; i < listeners.length; i++) this.callFinishListener(listeners[i]!, info)
+    }
   }
 
   /** Records an error; before the head it replaces any pending response with the error response. */

@@ -16,6 +16,7 @@ export {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from './errors.js'
+export { onFinished } from './lifecycle.js'
 export {
   type AtomicOp,
   defineOp,

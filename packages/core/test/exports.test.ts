@@ -22,6 +22,7 @@ describe('public exports', () => {
       'luaArg',
       'luaToString',
       'memoryStore',
+      'onFinished',
       'requireAsyncContext',
     ])
   })

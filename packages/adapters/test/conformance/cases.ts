@@ -232,6 +232,7 @@ export function runConformance(
         expect(obs.statusAfterNext, path).toBe(status)
         expect(obs.headersSentAfterNext, path).toBe(true)
         expect(obs.finished, path).toEqual({ aborted: false })
+        expect(obs.finishedCallback, path).toEqual({ aborted: false })
       }
     })
 
@@ -407,6 +408,7 @@ export function runConformance(
     test('client-disconnect', async () => {
       const obs = await disconnectMidStream('/sse-abort')
       expect(obs.finished).toEqual({ aborted: true })
+      expect(obs.finishedCallback).toEqual({ aborted: true })
       expect(obs.signalAborted).toBe(true)
       expect(obs.sourceCancelled).toBe(true)
       expect(obs.sourceCompleted).toBe(false)

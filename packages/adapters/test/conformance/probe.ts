@@ -12,7 +12,7 @@
  *   request.body…) and answers `{ routeBody: <parsed body> }`;
  * - anything else: the framework's own 404.
  */
-import { type Context, currentContext, type Middleware } from '@aikit/core'
+import { type Context, currentContext, type Middleware, onFinished } from '@aikit/core'
 
 /** What the server recorded for one request. JSON-serialisable. */
 export interface Observation {
@@ -25,6 +25,8 @@ export interface Observation {
   headersSentAfterNext?: boolean
   /** What `ctx.finished` resolved with. */
   finished?: { aborted: boolean }
+  /** What the `onFinished(ctx, fn)` callback got (it runs before `finished`'s reactions). */
+  finishedCallback?: { aborted: boolean }
   /** `ctx.signal.aborted` when `finished` resolved (only recorded for stream paths). */
   signalAborted?: boolean
   /** Stream paths: events produced so far. */
@@ -90,6 +92,9 @@ const observer: Middleware = async function observer(ctx, next) {
     ctx.setHeader('x-final-status', String(ctx.status))
   })
   const signal = streaming ? ctx.signal : undefined
+  onFinished(ctx, (info) => {
+    obs.finishedCallback = info
+  })
   void ctx.finished.then((info) => {
     obs.finished = info
     if (signal !== undefined) obs.signalAborted = signal.aborted
