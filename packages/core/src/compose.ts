@@ -19,43 +19,81 @@ export function compose(...middleware: Middleware[]): Middleware {
     }
   }
   const chain = middleware.slice()
-  const length = chain.length
-  return function composed(ctx: Context, next: Next): Promise<void> {
-    const lc = lifecycleOf(ctx)
-    // Created once per request, shared by every level (not one pair of closures per level).
-    const commit = lc === undefined ? undefined : (): Promise<void> | undefined => lc.commit()
-    const fail =
-      lc === undefined
-        ? undefined
-        : (error: unknown): Promise<void> | undefined => settle(lc, error)
-    let index = -1
-    const dispatch = (i: number): Promise<void> => {
-      if (i <= index) return Promise.reject(new Error('next() called multiple times'))
-      index = i
-      if (i === length) return next()
-      const fn = chain[i]!
-      const nextStep = (): Promise<void> => dispatch(i + 1)
-      if (lc === undefined) {
-        try {
-          return fn(ctx, nextStep)
-        } catch (error) {
-          return Promise.reject(error)
-        }
-      }
-      let result: Promise<void> | undefined
-      try {
-        result = fn(ctx, nextStep)
-      } catch (error) {
-        return Promise.resolve(settle(lc, error))
-      }
-      // A middleware that (against its type) returned no promise has finished.
-      if (typeof result?.then !== 'function') return Promise.resolve(lc.commit())
-      // One `then` per level (not an async wrapper): every promise counts twice on Node 20, where
-      // AsyncLocalStorage hooks each one.
-      return result.then(commit, fail) as Promise<void>
-    }
-    return dispatch(0)
+  const run = (ctx: Context, next: Next, nextSettles: boolean): Promise<void> =>
+    dispatchChain(chain, ctx, next, nextSettles)
+  const composed = function composed(ctx: Context, next: Next): Promise<void> {
+    return run(ctx, next, false)
   }
+  Object.defineProperty(composed, RUN_COMPOSED, { value: run })
+  return composed
+}
+
+/**
+ * A composed middleware's entry for `runChain`, which knows more about `next` than a caller of the
+ * plain function: `nextSettles` says that the promise `next()` returns never rejects and leaves
+ * nothing to commit (it only waits for the head), so the innermost level may hand it on as is.
+ */
+export const RUN_COMPOSED: unique symbol = Symbol.for('@aikit/core.run-composed') as never
+
+/** The composed entry of `fn` when `compose` made it (see `RUN_COMPOSED`). */
+export function composedRunner(
+  fn: Middleware
+): ((ctx: Context, next: Next, nextSettles: boolean) => Promise<void>) | undefined {
+  return (fn as { [RUN_COMPOSED]?: (ctx: Context, next: Next, s: boolean) => Promise<void> })[
+    RUN_COMPOSED
+  ]
+}
+
+function dispatchChain(
+  chain: readonly Middleware[],
+  ctx: Context,
+  next: Next,
+  nextSettles: boolean
+): Promise<void> {
+  const length = chain.length
+  const lc = lifecycleOf(ctx)
+  // Created once per request, shared by every level (not one pair of closures per level).
+  const commit = lc === undefined ? undefined : (): Promise<void> | undefined => lc.commit()
+  const fail =
+    lc === undefined ? undefined : (error: unknown): Promise<void> | undefined => settle(lc, error)
+  let index = -1
+  const dispatch = (i: number): Promise<void> => {
+    if (i <= index) return Promise.reject(new Error('next() called multiple times'))
+    index = i
+    if (i === length) return next()
+    const fn = chain[i]!
+    if (lc === undefined) {
+      try {
+        return fn(ctx, () => dispatch(i + 1))
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    // The promise this level's `next()` returned, when it is one that never rejects and needs no
+    // commit: the next level's own settled promise, or (innermost) a `next` that settles.
+    let forwarded: Promise<void> | undefined
+    const nextStep = (): Promise<void> => {
+      if (i + 1 <= index) return dispatch(i + 1) // the double-call rejection: never forwarded
+      const step = dispatch(i + 1)
+      if (i + 1 < length || nextSettles) forwarded = step
+      return step
+    }
+    let result: Promise<void> | undefined
+    try {
+      result = fn(ctx, nextStep)
+    } catch (error) {
+      return Promise.resolve(settle(lc, error))
+    }
+    // A pass-through (`return next()`): the inner level already turned errors into the error
+    // response and flushed a pending one, so the outer `await next()` resolves at the same point
+    // without one more promise (each counts twice on Node 20, where AsyncLocalStorage hooks it).
+    if (result === forwarded && result !== undefined) return result
+    // A middleware that (against its type) returned no promise has finished.
+    if (typeof result?.then !== 'function') return Promise.resolve(lc.commit())
+    // One `then` per level (not an async wrapper).
+    return result.then(commit, fail) as Promise<void>
+  }
+  return dispatch(0)
 }
 
 /** Turns a middleware's throw into the error response, then flushes a pending head. */

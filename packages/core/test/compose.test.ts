@@ -94,4 +94,61 @@ describe('compose', () => {
     expect(ctx.written?.status).toBe(500)
     expect(JSON.parse(ctx.written?.text ?? '{}').error.code).toBe('NO_RESPONSE')
   })
+
+  describe('pass-through middleware (`return next()`) before a route whose promise settles', () => {
+    const passThrough: Middleware = (_ctx, next) => next()
+
+    it('adds no promise: the chain returns the route head promise itself', async () => {
+      const ctx = new TestContext()
+      const chain = ctx.run(compose(passThrough, passThrough, passThrough), true)
+      expect(chain).toBe(ctx.routeHead)
+      await chain
+      expect(ctx.written?.status).toBe(200)
+      // Without the promise from the adapter, every level keeps its own settling step.
+      const other = new TestContext()
+      const wrapped = other.run(compose(passThrough, passThrough), false)
+      expect(wrapped).not.toBe(other.routeHead)
+      await wrapped
+      expect(other.written?.status).toBe(200)
+    })
+
+    it('still writes a response set before next() (the route does not run)', async () => {
+      const deny: Middleware = (ctx, next) => {
+        ctx.respond(403, 'no')
+        return next()
+      }
+      const ctx = new TestContext()
+      await ctx.run(compose(passThrough, deny, passThrough), true)
+      expect(ctx.downstreamCalls).toBe(0)
+      expect(ctx.written?.status).toBe(403)
+      expect(ctx.written?.text).toBe('no')
+    })
+
+    it('an inner throw is still the 500 an outer middleware sees after next()', async () => {
+      let seen: number | undefined
+      const outer: Middleware = async (ctx, next) => {
+        await next()
+        seen = ctx.status
+      }
+      const boom: Middleware = () => {
+        throw new Error('inner failure')
+      }
+      const ctx = new TestContext()
+      await ctx.run(compose(outer, passThrough, boom), true)
+      expect(seen).toBe(500)
+      expect(ctx.written?.status).toBe(500)
+      expect(ctx.downstreamCalls).toBe(0)
+    })
+
+    it('returning the rejected second next() is settled, not handed on', async () => {
+      const twice: Middleware = (_ctx, next) => {
+        void next()
+        return next()
+      }
+      const ctx = new TestContext()
+      await expect(ctx.run(compose(passThrough, twice), true)).resolves.toBeUndefined()
+      expect(ctx.downstreamCalls).toBe(1)
+      expect((ctx.error as Error).message).toBe('next() called multiple times')
+    })
+  })
 })

@@ -73,11 +73,22 @@ export class TestContext extends BaseContext {
     this.written = { status, headers }
   }
 
-  run(middleware: Middleware): Promise<void> {
-    return runChain(this, middleware, async () => {
-      this.downstreamCalls++
-      this.writeHead(this.routeStatus, {})
-      this.markFinished(false)
-    })
+  /** The promise the fake route returned last (its head is written at once). */
+  routeHead: Promise<void> | undefined
+
+  /** `downstreamSettles`: tells runChain that the route's promise never rejects (see runChain). */
+  run(middleware: Middleware, downstreamSettles = false): Promise<void> {
+    return runChain(
+      this,
+      middleware,
+      () => {
+        this.downstreamCalls++
+        this.writeHead(this.routeStatus, {})
+        this.markFinished(false)
+        this.routeHead = Promise.resolve()
+        return this.routeHead
+      },
+      downstreamSettles
+    )
   }
 }

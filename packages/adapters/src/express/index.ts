@@ -119,8 +119,9 @@ export function toExpress(
     if (proto !== undefined) hookExpressHead(proto, raw, ctx)
     if (res.locals !== undefined) res.locals.aikit = ctx
     ctx.proceed = next
-    // runChain never rejects: it settles every error itself.
-    void runChain(ctx, middleware, expressDownstream)
+    // runChain never rejects: it settles every error itself. `true`: the downstream only waits
+    // for the head (waitForHead never rejects).
+    void runChain(ctx, middleware, expressDownstream, true)
   }
 }
 

@@ -178,8 +178,9 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
     const ctx = new FastifyContext(request, reply, resolved)
     request.aikit = ctx
     ctx.proceed = done
-    // runChain never rejects: it settles every error itself.
-    void runChain(ctx, middleware, fastifyDownstream)
+    // runChain never rejects: it settles every error itself. `true`: the downstream only waits
+    // for the head (waitForHead never rejects).
+    void runChain(ctx, middleware, fastifyDownstream, true)
   })
 
   // A middleware that read the body consumed the stream: give Fastify's parser the same bytes.
