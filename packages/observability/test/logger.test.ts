@@ -6,6 +6,7 @@ import { aikitFastify } from '@aikit/adapters/fastify'
 import { toNodeHandler } from '@aikit/adapters/node'
 import { currentContext } from '@aikit/core'
 import { createLogger, isSafeRequestId, requestLogger } from '@aikit/observability'
+import { redact } from '@aikit/security'
 import express from 'express'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -328,7 +329,8 @@ describe('requestLogger fast request line', () => {
     durationMs: number,
     aborted: boolean,
     route: string | undefined,
-    subject: string | undefined
+    subject: string | undefined,
+    generatedId?: boolean
   ) => boolean
   const fastOf = (logger: Logger) => {
     const l = logger as unknown as Record<symbol, unknown>
@@ -355,7 +357,45 @@ describe('requestLogger fast request line', () => {
     ],
     ['info', crypto.randomUUID(), 'DELETE', '/', 204, 1e-3, false, '/', 'Bearer abcdefghijklmnop'],
     ['warn', 'x'.repeat(128), 'GET', `/${'p'.repeat(5000)}`, 302, 3, false, undefined, undefined],
+    // An id requestLogger generated itself (not redacted: a UUID holds no secret).
+    ['info', crypto.randomUUID(), 'GET', '/items/1', 200, 0.1, false, '/items/:id', 'u', true],
+    [
+      'info',
+      crypto.randomUUID(),
+      'GET',
+      '/items/2',
+      201,
+      100.01,
+      false,
+      undefined,
+      undefined,
+      true,
+    ],
+    ['info', 'r2', 'GET', '/items/1', 200, 0.1 + 0.2, false, '/items/:id', 'u'],
+    ['info', 'r3', 'GET', '/items/1', 200, 123456.789, false, '/items/:id', 'u'],
+    ['info', 'r4', 'GET', '/items/1', 200, 2e15 + 0.5, false, '/items/:id', 'u'],
+    ['info', 'r5', 'GET', '/items/1', 200, Number.NaN, false, '/items/:id', 'u'],
   ]
+
+  it('prints every duration exactly as JSON.stringify does', async () => {
+    const out = sink()
+    const fast = fastOf(createLogger({ stream: out.stream })).request!
+    const durations: number[] = [0, 1, 0.001, 0.01, 0.1, 0.12, 0.102, 1.05, 9.999, 10, 1e6 + 0.5]
+    for (let i = 0; i < 3000; i++) {
+      const scale = 10 ** ((i % 9) - 2)
+      durations.push(Math.round(Math.random() * scale * 1000) / 1000)
+    }
+    for (const d of durations) {
+      expect(fast('info', 'r', 'GET', '/', 200, d, false, undefined, undefined)).toBe(true)
+    }
+    await new Promise((r) => setImmediate(r))
+    const printed = out.raw
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => /"durationMs":([^,]+),/.exec(l)?.[1])
+    expect(printed).toEqual(durations.map((d) => JSON.stringify(d)))
+  })
 
   it('writes exactly the text of the generic fast line, and the fields winston writes', async () => {
     for (const defaultMeta of [
@@ -379,6 +419,8 @@ describe('requestLogger fast request line', () => {
       expect(fast).toBeTypeOf('function')
       for (const c of cases) {
         const [level, requestId, method, path, status, durationMs, aborted, route, subject] = c
+        // A generated id is exactly what the redactor leaves alone.
+        if (c[9] === true) expect(redact(requestId)).toBe(requestId)
         const meta: Record<string, unknown> = {
           requestId,
           method,

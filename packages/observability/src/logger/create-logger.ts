@@ -86,7 +86,12 @@ export type FastLine = (level: string, message: string, fields: Record<string, u
  */
 export const FAST_REQUEST_LINE = Symbol.for('@aikit/observability.fast-request-line.v1')
 
-/** The fast request line writer's signature (`route` and `subject` omitted when undefined). */
+/**
+ * The fast request line writer's signature (`route` and `subject` omitted when undefined).
+ * `generatedId`: the id is a `crypto.randomUUID()` made by `requestLogger` itself, which cannot hold
+ * a secret, so the writer may skip redacting it (an id from the client or a custom generator is
+ * redacted like any other string).
+ */
 export type FastRequestLine = (
   level: string,
   requestId: string,
@@ -96,7 +101,8 @@ export type FastRequestLine = (
   durationMs: number,
   aborted: boolean,
   route: string | undefined,
-  subject: string | undefined
+  subject: string | undefined,
+  generatedId?: boolean
 ) => boolean
 
 /** The keys of the request line, in the order `requestLogger` sets them (then winston's three). */
@@ -267,6 +273,23 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
 const jsonNumber = (n: number | null): string =>
   n !== null && Number.isFinite(n) ? `${n}` : 'null'
 
+/**
+ * `JSON.stringify` of a duration already rounded to 3 decimals, from integers: printing a
+ * fractional double is the slow part of `${n}` (shortest round-trip digits). Below 1e12 µs the
+ * decimal `W.FFF` (trailing zeros dropped) has at most 15 significant digits, so it is exactly the
+ * shortest form JavaScript prints for the same double; anything else takes the general path.
+ */
+function jsonMillis(ms: number): string {
+  const micros = Math.round(ms * 1000)
+  if (!(micros >= 0 && micros < 1e12) || micros / 1000 !== ms) return jsonNumber(ms)
+  const whole = Math.floor(micros / 1000)
+  const frac = micros - whole * 1000
+  if (frac === 0) return `${whole}`
+  if (frac % 100 === 0) return `${whole}.${frac / 100}`
+  if (frac % 10 === 0) return `${whole}.${frac < 100 ? '0' : ''}${frac / 10}`
+  return `${whole}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`
+}
+
 /** Builds the `FAST_REQUEST_LINE` writer of one logger. */
 function requestLineWriter(
   logger: winston.Logger,
@@ -286,7 +309,18 @@ function requestLineWriter(
   }
   let lastIsoSeen = ''
   let timestampText = ''
-  return (level, requestId, method, path, status, durationMs, aborted, route, subject) => {
+  return (
+    level,
+    requestId,
+    method,
+    path,
+    status,
+    durationMs,
+    aborted,
+    route,
+    subject,
+    generatedId
+  ) => {
     if (!writesFast(level)) return false
     // Read on every line: `defaultMeta` may be replaced or edited in place at any time.
     const metaText = metaFragment(logger.defaultMeta, redact)
@@ -296,9 +330,11 @@ function requestLineWriter(
       lastIsoSeen = iso
       timestampText = JSON.stringify(redact(iso))
     }
-    let line = `{${metaText}"requestId":${JSON.stringify(redact(requestId))},"method":${quote(method)},"path":${JSON.stringify(redact(path))},"status":${jsonNumber(status)},"durationMs":${jsonNumber(durationMs)},"aborted":${aborted}`
+    // Paths, routes and subjects repeat from request to request: quoted (and redacted) once each.
+    const id = generatedId === true ? `"${requestId}"` : JSON.stringify(redact(requestId))
+    let line = `{${metaText}"requestId":${id},"method":${quote(method)},"path":${quote(path)},"status":${jsonNumber(status)},"durationMs":${jsonMillis(durationMs)},"aborted":${aborted}`
     if (route !== undefined) line += `,"route":${quote(route)}`
-    if (subject !== undefined) line += `,"subject":${JSON.stringify(redact(subject))}`
+    if (subject !== undefined) line += `,"subject":${quote(subject)}`
     line += `,"level":${quote(level)},"message":"request","timestamp":${timestampText}}`
     batch.push(line)
     return true

@@ -6,7 +6,7 @@
  * Headers and bodies are never logged by this middleware.
  */
 import { randomUUID } from 'node:crypto'
-import { InvalidOptionsError, type Middleware } from '@aikit/core'
+import { InvalidOptionsError, type Middleware, onFinished } from '@aikit/core'
 import { type RouteResolver, routeOf } from '../route.js'
 import {
   FAST_LINE,
@@ -81,10 +81,12 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
   return function requestLogger(ctx, next) {
     const start = performance.now()
     const incoming = trustIncoming ? ctx.header(headerKey) : undefined
-    const requestId = isSafeRequestId(incoming) ? incoming : generate()
+    const trusted = isSafeRequestId(incoming)
+    const requestId = trusted ? incoming : generate()
     ctx.state.requestId = requestId
     ctx.setHeader(header, requestId)
-    void ctx.finished.then(({ aborted }) => {
+    // A callback, not `finished.then`: no promise per request (see httpMetrics).
+    onFinished(ctx, ({ aborted }) => {
       const status = ctx.status
       let template: string | undefined
       try {
@@ -110,7 +112,8 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
             durationMs,
             aborted,
             template,
-            subject
+            subject,
+            !trusted && generate === randomUUID
           )
         ) {
           return
