@@ -2,7 +2,8 @@
 // `node headers-server.mjs <framework>-<mode>` prints its port on stdout.
 // framework: fastify | express; mode: bare | helmet (@fastify/helmet / helmet, defaults) |
 // aikit (the adapter + securityHeaders() with defaults: the same header set as helmet),
-// adapter (the adapter + a no-op middleware: the protocol's own share of the aikit variant).
+// adapter (the adapter + a no-op middleware: the protocol's own share of the aikit variant),
+// floor (Fastify only: helmet's header list set by a plain onRequest hook, no middleware layer).
 const [framework, mode] = (process.argv[2] ?? '').split('-')
 const payload = JSON.stringify({ hello: 'world' })
 // `adapter`: the AI Kit adapter with one no-op middleware (what the protocol alone costs).
@@ -21,6 +22,21 @@ async function start() {
       const { aikitFastify } = await import('@aikit/adapters/fastify')
       const { securityHeaders } = await import('@aikit/security')
       await app.register(aikitFastify, { use: [mode === 'aikit' ? securityHeaders() : noop] })
+    }
+    if (mode === 'floor') {
+      // helmet's default headers, taken from helmet itself, set by a native hook: what sending
+      // these 12 headers costs in Fastify and Node whoever sets them (the floor for any middleware).
+      const { default: helmet } = await import('helmet')
+      const { IncomingMessage, ServerResponse } = await import('node:http')
+      const { Socket } = await import('node:net')
+      const res = new ServerResponse(new IncomingMessage(new Socket()))
+      helmet()(res.req, res, () => {})
+      const names = res.getHeaderNames()
+      const values = names.map((n) => String(res.getHeader(n)))
+      app.addHook('onRequest', (_req, reply, done) => {
+        for (let i = 0; i < names.length; i++) reply.header(names[i], values[i])
+        done()
+      })
     }
     app.get('/', async (_req, reply) => {
       reply.type('application/json')
