@@ -226,9 +226,17 @@ export function settleNative(
   nowMs: number
 ): SettleResult {
   const actual = input.actualMicros
-  // Keys are read in the script's order (the tombstone first): it decides the LRU order.
-  let state = prior(data, keys[1] as string)
-  const res = data.get(keys[0] as string) as Holds | undefined
+  // A live hold means no settle or release of this id has run (each removes the hold in the same
+  // op that writes the tombstone), so the tombstone lookup (a miss, in a store of many keys) is
+  // skipped: the common case. Otherwise the keys are read in the script's order (the tombstone
+  // first, then the holds again): it decides the LRU order.
+  let res = data.get(keys[0] as string) as Holds | undefined
+  let state = -1
+  const live = res?.holds.get(input.id)
+  if (live === undefined || live.exp <= nowMs) {
+    state = prior(data, keys[1] as string)
+    res = data.get(keys[0] as string) as Holds | undefined
+  }
   let heldAfter: number
   if (state < 0) {
     state = unhold(res, input.id, input.expiresAt, nowMs)

@@ -359,6 +359,8 @@ export function createBudget(options: BudgetOptions): Budget {
     throw new InvalidOptionsError('warnAt', 'must be an array of fractions > 0 (e.g. [0.8, 1])')
   }
   const prices = options.prices ?? defaultPriceTable()
+  // The built-in table normalises a usage itself: a settle then skips doing it a second time.
+  const pricesNormalize = options.prices === undefined
   if (prices === null || typeof prices !== 'object' || typeof prices.priceOf !== 'function') {
     throw new InvalidOptionsError('prices', 'must be a PriceTable (createPriceTable())')
   }
@@ -479,24 +481,37 @@ export function createBudget(options: BudgetOptions): Budget {
     return { subject, limits: out, tightest }
   }
 
-  const warn = (subject: string, status: BudgetStatus, before: readonly number[]): void => {
-    status.limits.forEach((s, i) => {
-      const after = s.spentMicros + s.heldMicros
-      const prev = before[i] ?? 0
-      if (after <= prev) return
+  /**
+   * Emits `'warning'` for each `warnAt` fraction a limit's use (spent + held) crossed: from
+   * `spent + heldBefore` to `spent + heldAfter` per limit. Reads the op's numbers directly (no
+   * status objects: this runs on every reserve and settle, and nearly always emits nothing).
+   */
+  const warn = (
+    subject: string,
+    limits: readonly Limit[],
+    states: readonly OpLimitState[],
+    heldBefore: number,
+    heldAfter: number
+  ): void => {
+    if (heldAfter <= heldBefore) return
+    for (let i = 0; i < limits.length; i++) {
+      const l = limits[i] as Limit
+      const spent = states[i]?.spentMicros ?? 0
+      const after = spent + heldAfter
+      const prev = spent + heldBefore
       for (const t of warnAt) {
-        const mark = t * s.limitMicros
+        const mark = t * l.limitMicros
         if (prev < mark && after >= mark) {
           events.emit('warning', {
             subject,
-            period: s.period,
+            period: l.name,
             threshold: t,
             usedMicros: after,
-            limitMicros: s.limitMicros,
+            limitMicros: l.limitMicros,
           })
         }
       }
-    })
+    }
   }
 
   const worstCase = (estimate: BudgetEstimate): { micros: number; model: string | undefined } => {
@@ -516,10 +531,8 @@ export function createBudget(options: BudgetOptions): Budget {
     const output = checkTokens(estimate.maxOutputTokens, 'maxOutputTokens')
     const input =
       'messages' in estimate
-        ? estimateTokens(estimate.messages, estimate.model, {
-            ...(estimate.system === undefined ? {} : { system: estimate.system }),
-            ...(estimate.tools === undefined ? {} : { tools: estimate.tools }),
-          })
+        ? // The estimate is its own options (`system`, `tools`): no copy per reserve.
+          estimateTokens(estimate.messages, estimate.model, estimate)
         : checkTokens(estimate.inputTokens, 'inputTokens')
     const usage: Usage =
       estimate.cacheWrite === '1h'
@@ -537,7 +550,11 @@ export function createBudget(options: BudgetOptions): Budget {
     micros: number
     model: string | undefined
     expiresAt: number
-    status: BudgetStatus | undefined
+    /**
+     * The reserve op's limit states and held total, turned into `status` when first read (most
+     * callers never read it); `undefined` for a restored reservation.
+     */
+    after: { readonly states: readonly OpLimitState[]; readonly held: number } | undefined
     /** Known after `reserve`; a restored reservation looks them up when it acts. */
     limits: readonly Limit[] | undefined
   }
@@ -551,8 +568,9 @@ export function createBudget(options: BudgetOptions): Budget {
     readonly subject: string
     readonly amountMicros: number
     readonly model: string | undefined
-    readonly status: BudgetStatus | undefined
     readonly #limits: readonly Limit[] | undefined
+    #after: ReservationInit['after']
+    #status: BudgetStatus | undefined
     #expiresAt: number
     #settled: Promise<SettleOutcome> | undefined
     #released: Promise<boolean> | undefined
@@ -562,9 +580,17 @@ export function createBudget(options: BudgetOptions): Budget {
       this.subject = init.subject
       this.amountMicros = init.micros
       this.model = init.model
-      this.status = init.status
+      this.#after = init.after
       this.#limits = init.limits
       this.#expiresAt = init.expiresAt
+    }
+
+    get status(): BudgetStatus | undefined {
+      const after = this.#after
+      if (this.#status === undefined && after !== undefined && this.#limits !== undefined) {
+        this.#status = toStatus(this.subject, this.#limits, after.states, after.held)
+      }
+      return this.#status
     }
 
     get expiresAt(): number {
@@ -583,8 +609,10 @@ export function createBudget(options: BudgetOptions): Budget {
           chargeModel: settleModel ?? model ?? 'unknown',
         }
       }
-      const usage = normalizeUsage(actual)
       const priceModel = settleModel ?? model
+      // Without a model, a bad usage is still reported first (as before); the built-in table
+      // checks and normalises the usage itself.
+      const usage = pricesNormalize && priceModel !== undefined ? actual : normalizeUsage(actual)
       if (priceModel === undefined) {
         throw new InvalidOptionsError('model', 'is required to price a usage (none was reserved)')
       }
@@ -634,11 +662,8 @@ export function createBudget(options: BudgetOptions): Budget {
         }
       }
       const held = s.state === 'held'
-      warn(
-        subject,
-        after,
-        s.limits.map((l) => l.spentMicros - charged + s.heldAfter + (held ? micros : 0))
-      )
+      // Before the settle, each limit had the charge unspent and (if live) the hold held.
+      warn(subject, limits, s.limits, s.heldAfter - charged + (held ? micros : 0), s.heldAfter)
       events.emit('settled', { subject, model: chargeModel, chargedMicros: charged, priced })
       return {
         chargedMicros: charged,
@@ -723,7 +748,6 @@ export function createBudget(options: BudgetOptions): Budget {
       // A store whose ops complete in-process (memoryStore) runs it without a promise.
       const sync = (store.run as SyncRun).sync
       const r = sync ? sync(reserveOp, keys, input) : await store.run(reserveOp, keys, input)
-      const status = toStatus(subject, limits, r.limits, r.heldAfter)
       if (!r.ok) {
         const before = toStatus(subject, limits, r.limits, r.heldBefore)
         // The first limit the request does not fit.
@@ -746,18 +770,14 @@ export function createBudget(options: BudgetOptions): Budget {
           resetAt: s.resetAt,
         })
       }
-      warn(
-        subject,
-        status,
-        r.limits.map((s) => s.spentMicros + r.heldBefore)
-      )
+      warn(subject, limits, r.limits, r.heldBefore, r.heldAfter)
       return makeReservation({
         id,
         subject,
         micros,
         model,
         expiresAt: r.nowMs + ttl,
-        status,
+        after: { states: r.limits, held: r.heldAfter },
         limits,
       })
     },
@@ -769,7 +789,7 @@ export function createBudget(options: BudgetOptions): Budget {
         micros: h.amountMicros,
         model: h.model,
         expiresAt: h.expiresAt,
-        status: undefined,
+        after: undefined,
         limits: undefined,
       })
     },

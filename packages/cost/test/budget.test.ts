@@ -107,6 +107,30 @@ describe('reserve', () => {
     ])
   })
 
+  it('a settle charging more than was held warns at the threshold it crosses', async () => {
+    const budget = createBudget({ limits: [{ period: 'day', micros: 1000 }] })
+    const warnings: BudgetEvents['warning'][] = []
+    budget.on('warning', (w) => warnings.push(w))
+    const r = await budget.reserve('u', { estimateMicros: 500 })
+    await r.settle(450) // less than held: use only falls
+    expect(warnings).toEqual([])
+    const over = await budget.reserve('u', { estimateMicros: 100 }) // 550
+    await over.settle(400) // 850: crosses 80 % at the settle
+    expect(warnings).toEqual([
+      { subject: 'u', period: 'day', threshold: 0.8, usedMicros: 850, limitMicros: 1000 },
+    ])
+  })
+
+  it("a reservation's status is the budget right after its own hold, whenever it is read", async () => {
+    const budget = createBudget({ limits: [{ period: 'day', micros: 1000 }] })
+    const a = await budget.reserve('u', { estimateMicros: 300 })
+    const b = await budget.reserve('u', { estimateMicros: 200 })
+    await b.settle(200)
+    expect(a.status?.tightest).toMatchObject({ spentMicros: 0, heldMicros: 300 })
+    expect(b.status?.tightest).toMatchObject({ spentMicros: 0, heldMicros: 500 })
+    expect(a.status).toBe(a.status)
+  })
+
   it('a subject without limits is unlimited; limits can depend on the subject', async () => {
     const budget = createBudget({
       limits: (subject) =>

@@ -190,23 +190,32 @@ export function interceptCreate(
     ;(timer as { unref?: () => void }).unref?.()
   }
 
-  const settle = async (
+  const settle = (
     reservation: Reservation,
     usage: Usage | undefined,
     model: string
   ): Promise<number | undefined> => {
+    // No usage reported: charge the held worst case, never $0.
+    const actual = usage ?? reservation.amountMicros
+    let settled: Promise<{ chargedMicros: number }>
     try {
-      // No usage reported: charge the held worst case, never $0.
-      const outcome = await reservation.settle(usage ?? reservation.amountMicros, { model })
-      return outcome.chargedMicros
-    } catch {
-      // The store is down: the caller already has the answer (failing now would make them ask,
-      // and pay the provider, again). Settle again in the background: a settle happens once per
-      // reservation (a retry of one that did run charges nothing), and if every retry fails the
-      // hold keeps the worst case until its TTL lapses.
-      retrySettle(reservation, usage ?? reservation.amountMicros, model, 0)
-      return undefined
+      // `Promise.resolve` returns a native promise as is; it adopts any other thenable, as `await` did.
+      settled = Promise.resolve(reservation.settle(actual, { model }))
+    } catch (error) {
+      settled = Promise.reject(error)
     }
+    // One `then` on the budget's promise (no async layer of our own: this is every metered call).
+    return settled.then(
+      (outcome) => outcome.chargedMicros,
+      () => {
+        // The store is down: the caller already has the answer (failing now would make them ask,
+        // and pay the provider, again). Settle again in the background: a settle happens once
+        // per reservation (a retry of one that did run charges nothing), and if every retry
+        // fails the hold keeps the worst case until its TTL lapses.
+        retrySettle(reservation, actual, model, 0)
+        return undefined
+      }
+    )
   }
 
   /**
@@ -312,7 +321,14 @@ export function interceptCreate(
       reported.add(blocked as object)
       throw blocked
     }
-    if (stores(call)) await storeAnswer(call, { v: 1, kind: 'response', data })
+    if (stores(call)) {
+      // Awaited here, not through `storeAnswer` (one promise fewer on every cached miss).
+      try {
+        await opts.cache?.set(call.key as string, { v: 1, kind: 'response', data })
+      } catch {
+        // A cache that cannot store only costs a future miss.
+      }
+    }
     return { data, response, extras, toResponse: () => jsonResponse(data, response) }
   }
 
@@ -686,10 +702,8 @@ export function interceptCreate(
 
 /** Input tokens of a request, as the budget estimates them from its messages. */
 function tokensOf(estimate: RequestEstimate): number {
-  return estimateTokens(estimate.messages, estimate.model, {
-    system: estimate.system,
-    ...(estimate.tools ? { tools: estimate.tools } : {}),
-  })
+  // The estimate is its own options (`system`, `tools`): no copy per call.
+  return estimateTokens(estimate.messages, estimate.model, estimate)
 }
 
 /** Error fields safe to log (no message bodies, no headers). */
