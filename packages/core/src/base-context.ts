@@ -180,18 +180,19 @@ export abstract class BaseContext implements Context, Lifecycle {
    * when it already has. A listener that throws goes to the adapter's `onError`.
    */
   onFinish(fn: (info: FinishInfo) => void): void {
-    const info = this.finishInfo
-    if (info !== undefined) {
-      queueMicrotask(() => this.callFinishListener(fn, info))
-      return
-    }
     const listeners = this.finishListeners
     if (listeners !== undefined) {
       listeners.push(fn)
       return
     }
-    this.finishListeners = [fn]
+    // The first observer: the adapter may only now start watching (and find the end already there).
     if (this.finishedPromise === undefined && this.controller === undefined) this.watchLifecycle()
+    const info = this.finishInfo
+    if (info !== undefined) {
+      queueMicrotask(() => this.callFinishListener(fn, info))
+      return
+    }
+    this.finishListeners = [fn]
   }
 
   private callFinishListener(fn: (info: FinishInfo) => void, info: FinishInfo): void {
