@@ -3,7 +3,8 @@
 //
 //   pnpm --filter @aikit/cache build && node bench/cache/redis-tier.mjs [--rounds 9] [--c 64]
 //   node bench/cache/redis-tier.mjs --only aikit --rounds 10 --prof /tmp/a.cpuprofile  (profile)
-//   --store / --bare / --pipe add diagnostic contenders (see below); --c, --ms set concurrency, slot.
+//   --store / --bare / --pipe / --onewrite add diagnostic contenders (see below); --c, --ms set
+//   concurrency, slot.
 import { createCache } from '@aikit/cache'
 import { redisStore } from '@aikit/core/redis'
 import { BentoCache, bentostore } from 'bentocache'
@@ -121,6 +122,17 @@ if (process.argv.includes('--pipe')) {
   for (let i = 0; i < KEYS.length; i++) await piped.set(KEYS[i], VALUES[i])
   contenders.pipe = () => rate(ms, concurrency, (i) => piped.get(KEYS[i]))
 }
+// --onewrite: aikit with the store's write coalescing off (one socket write per command, like raw).
+if (process.argv.includes('--onewrite')) {
+  const oneClient = new Redis(redis.url, { maxRetriesPerRequest: 1 })
+  clients.push(oneClient)
+  const one = createCache({
+    store: redisStore(oneClient, { prefix, commandTimeoutMs: 1000, coalesceWrites: false }),
+    memory: { maxEntries: 1 },
+    ttl: 3_600_000,
+  })
+  contenders.onewrite = () => rate(ms, concurrency, (i) => one.get(KEYS[i]))
+}
 const names = only ? [only] : Object.keys(contenders)
 // --prof <file>: a CPU profile of the measured rounds only (setup excluded).
 const profFile = arg('prof', undefined)
@@ -158,6 +170,7 @@ if (!only) {
     console.log(`store/raw ${ratio('store', 'raw')}  aikit/store ${ratio('aikit', 'store')}`)
   if (per.bare) console.log(`aikit-on-bare-get/raw ${ratio('bare', 'raw')}`)
   if (per.pipe) console.log(`aikit-on-pipelined-get/raw ${ratio('pipe', 'raw')}`)
+  if (per.onewrite) console.log(`aikit-coalesceWrites-false/raw ${ratio('onewrite', 'raw')}`)
 }
 console.log(JSON.stringify(aikit.stats()))
 await bento.disconnectAll().catch(() => undefined)

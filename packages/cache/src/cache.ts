@@ -8,7 +8,7 @@ import { InvalidOptionsError, type StoreEventInfo } from '@aikit/core'
 import { LRUCache } from 'lru-cache'
 import { type Bus, type BusMessage, connectBus } from './bus.js'
 import { gunzipText, gzipText } from './compression.js'
-import { type DecodedEnvelope, decodeEnvelope, encodeEnvelope } from './envelope.js'
+import { encodeEnvelope, header, readHeader } from './envelope.js'
 import { CacheTimeoutError } from './errors.js'
 import { fillOp, type ReadOrLock, readOrLockOp, unlockOp } from './ops.js'
 import {
@@ -34,6 +34,8 @@ interface MemoryEntry {
   readonly freshUntil: number
   readonly staleUntil: number
   readonly tags: readonly string[]
+  /** The serialized size of the value (its payload length): the memory tier's byte bound counts it. */
+  size: number
 }
 
 /** Per-call policy after defaults. */
@@ -87,7 +89,8 @@ class Engine {
     this.lru = new LRUCache<string, MemoryEntry>({
       max: o.maxEntries,
       maxSize: o.maxBytes,
-      sizeCalculation: (_entry, key) => key.length + ENTRY_OVERHEAD_BYTES,
+      // The entry carries its size, so a fill passes no options object per `set`.
+      sizeCalculation: (entry, key) => key.length + entry.size + ENTRY_OVERHEAD_BYTES,
     })
     this.bus =
       o.bus === undefined
@@ -218,21 +221,28 @@ class Engine {
 
   /**
    * Decodes a stored string into a memory entry; `undefined` when unreadable (a miss, never a crash).
-   * Synchronous unless the payload is compressed: this runs on every store-tier hit.
+   * Synchronous unless the payload is compressed: this runs on every store-tier hit, so the entry
+   * is built straight from the header fields (one object per hit).
    */
   decode(text: string): MemoryEntry | undefined | Promise<MemoryEntry | undefined> {
-    const envelope = decodeEnvelope(text)
-    if (envelope === undefined) return undefined
-    if (envelope.encoding === 'gz') {
-      return gunzipText(envelope.payload).then(
-        (payload) => this.entryOf(envelope, payload),
+    if (!readHeader(text)) return undefined
+    const { freshUntil, staleUntil, createdAt, tags, payloadAt } = header
+    if (header.encoding === 'gz') {
+      return gunzipText(text.slice(payloadAt)).then(
+        (payload) => this.entryOf(payload, createdAt, freshUntil, staleUntil, tags),
         () => undefined
       )
     }
-    return this.entryOf(envelope, envelope.payload)
+    return this.entryOf(text.slice(payloadAt), createdAt, freshUntil, staleUntil, tags)
   }
 
-  private entryOf(envelope: DecodedEnvelope, payload: string): MemoryEntry | undefined {
+  private entryOf(
+    payload: string,
+    createdAt: number,
+    freshUntil: number,
+    staleUntil: number,
+    tags: readonly string[] | undefined
+  ): MemoryEntry | undefined {
     let value: unknown
     try {
       value = this.o.serializer.deserialize(payload)
@@ -241,15 +251,17 @@ class Engine {
     }
     return {
       value,
-      createdAt: envelope.createdAt,
-      freshUntil: envelope.freshUntil,
-      staleUntil: envelope.staleUntil,
-      tags: envelope.tags ?? NO_TAGS,
+      createdAt,
+      freshUntil,
+      staleUntil,
+      tags: tags ?? NO_TAGS,
+      size: payload.length,
     }
   }
 
-  remember(key: string, entry: MemoryEntry, size: number): void {
-    this.lru.set(key, entry, { size: key.length + size + ENTRY_OVERHEAD_BYTES })
+  /** Puts an entry in the memory tier (its byte size is `entry.size`). */
+  remember(key: string, entry: MemoryEntry): void {
+    this.lru.set(key, entry)
   }
 }
 
@@ -412,47 +424,57 @@ class CacheImpl implements Cache {
 
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const full = this.fullKey(key)
+    const e = this.engine
     const local = this.freshLocal(full)
     if (local !== undefined) {
-      this.engine.counters.hits++
+      e.counters.hits++
       return local.value as T
     }
-    const store = this.engine.o.store
+    const store = e.o.store
     if (store !== undefined) {
       try {
         // A plain GET, not a script: Redis serves it without Lua, and the store runs no extra
         // round trip for tags or namespaces (their times are held here, see `syncTags`).
         const text = await store.get(this.storeKey(full))
         if (text !== undefined) {
-          let entry = this.validStored(text)
-          if (entry instanceof Promise) entry = await entry
-          if (entry !== undefined && entry.freshUntil > this.engine.o.now()) {
-            this.engine.counters.storeHits++
-            this.engine.remember(full, entry, text.length)
+          let now = e.o.now()
+          let entry = this.validStored(text, now)
+          if (entry instanceof Promise) {
+            entry = await entry
+            now = e.o.now()
+          }
+          if (entry !== undefined && entry.freshUntil > now) {
+            e.counters.storeHits++
+            e.remember(full, entry)
             return entry.value as T
           }
         }
       } catch (error) {
-        this.engine.fail('store', error)
+        e.fail('store', error)
       }
     }
-    this.engine.counters.misses++
+    e.counters.misses++
     return undefined
   }
 
   /** A stored entry whose tags are still valid, else `undefined`. Sync in the common case. */
-  private validStored(text: string): MemoryEntry | undefined | Promise<MemoryEntry | undefined> {
+  private validStored(
+    text: string,
+    now: number
+  ): MemoryEntry | undefined | Promise<MemoryEntry | undefined> {
     const decoded = this.engine.decode(text)
-    if (decoded instanceof Promise) return decoded.then((entry) => this.checkTags(entry))
-    return this.checkTags(decoded)
+    if (decoded === undefined) return undefined
+    if (decoded instanceof Promise) return decoded.then((entry) => this.checkTags(entry, now))
+    return this.checkTags(decoded, now)
   }
 
   private checkTags(
-    entry: MemoryEntry | undefined
+    entry: MemoryEntry | undefined,
+    now: number
   ): MemoryEntry | undefined | Promise<MemoryEntry | undefined> {
     if (entry === undefined) return undefined
     const e = this.engine
-    const pending = entry.tags.length > 0 ? e.syncTags(entry.tags, e.o.now()) : undefined
+    const pending = entry.tags.length > 0 ? e.syncTags(entry.tags, now) : undefined
     if (pending !== undefined) {
       return pending.then(() => (e.tagsValid(entry.createdAt, entry.tags) ? entry : undefined))
     }
@@ -481,6 +503,7 @@ class CacheImpl implements Cache {
       freshUntil,
       staleUntil: freshUntil + Math.max(p.swr, p.sie),
       tags: p.tags,
+      size: 0,
     }
     const store = e.o.store
     let size = 0
@@ -493,7 +516,8 @@ class CacheImpl implements Cache {
       // A value the serializer cannot handle still lives in memory; only the store is skipped.
       if (store !== undefined) e.fail('store', error)
     }
-    e.remember(full, entry, size)
+    entry.size = size
+    e.remember(full, entry)
     if (store !== undefined) {
       const [valueKey, lockKey] = this.storeKeys(full)
       const ttlMs = entry.staleUntil - e.o.now()
@@ -698,13 +722,13 @@ class CacheImpl implements Cache {
         return this.miss(full, key, fetcher, p, stale, undefined)
       }
       const storedText = r.value
-      let stored = storedText === undefined ? undefined : this.validStored(storedText)
+      let stored = storedText === undefined ? undefined : this.validStored(storedText, e.o.now())
       if (stored instanceof Promise) stored = await stored
       const now = e.o.now()
       if (r.kind === 'fresh') {
         if (stored !== undefined) {
           e.counters.storeHits++
-          e.remember(full, stored, storedText?.length ?? 0)
+          e.remember(full, stored)
           return stored.value as T
         }
         // Fresh in the store but invalidated by a tag: take the lock and refill.
@@ -718,7 +742,7 @@ class CacheImpl implements Cache {
         if (servable) {
           // Serve stale now; this process refreshes in the background while holding the lock.
           e.counters.stale++
-          e.remember(full, usable, storedText?.length ?? 0)
+          e.remember(full, usable)
           this.fetch(full, key, fetcher, p, usable, token).catch(() => undefined)
           return usable.value as T
         }

