@@ -218,6 +218,19 @@ describe('coalesceWrites', () => {
     }
   })
 
+  it('writes script calls as they come (a turn of scripts is not held back)', async () => {
+    const c = server.client({ maxRetriesPerRequest: 1 })
+    try {
+      await c.ping()
+      const store = redisStore(c, { commandTimeoutMs: 2000 })
+      const runs = Array.from({ length: 5 }, () => store.run(incr, [store.key('cork', 's')], 1))
+      expect(stream(c).writableCorked).toBe(0)
+      expect((await Promise.all(runs)).sort()).toEqual([1, 2, 3, 4, 5])
+    } finally {
+      c.disconnect()
+    }
+  })
+
   it('never corks with coalesceWrites: false', async () => {
     const c = server.client({ maxRetriesPerRequest: 1 })
     try {

@@ -100,7 +100,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       })
     : undefined
 
-  const call = <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  const call = <T>(what: string, fn: () => Promise<T>, coalesceWrite = true): Promise<T> => {
     if (closed) return Promise.reject(closedError())
     let isProbe = false
     let pending: Promise<T>
@@ -110,7 +110,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       return Promise.reject(toStoreError(error, what))
     }
     try {
-      coalesce?.()
+      if (coalesceWrite) coalesce?.()
       pending = fn()
     } catch (error) {
       breaker?.failed(isProbe, error, isAvailabilityError)
@@ -227,8 +227,12 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     async run<I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): Promise<O> {
       assertSameSlot(keys)
       const argv = encodeArgs(op, input)
-      const reply = await call(`op ${op.name}`, () =>
-        batched ? batched(op, keys, argv) : evalOp(client, op, keys, argv)
+      // Scripts are written as they come, not coalesced: each costs Redis enough CPU that sending
+      // a turn's worth together makes client and server take turns instead of overlapping.
+      const reply = await call(
+        `op ${op.name}`,
+        () => (batched ? batched(op, keys, argv) : evalOp(client, op, keys, argv)),
+        false
       )
       return op.decode(reply)
     },
