@@ -1,7 +1,9 @@
 /**
- * redisStore's automatic batching: calls of one op issued in one tick go to Redis as one script
- * call, each with its own reply, in order; NOSCRIPT reloads the wrapper; a script error rejects only
- * its own call; a lone call is a plain EVALSHA of the op; `batch: false` turns it off.
+ * redisStore's automatic batching: calls of one op issued in one tick go to Redis as script calls
+ * of several calls each (two when nothing is in flight, so that the client and the server overlap;
+ * one while a batch is out), each call with its own reply, in order; NOSCRIPT reloads the wrapper;
+ * a script error rejects only its own call; a lone call is a plain EVALSHA of the op; calls with
+ * different shapes or arguments share a script call too; `batch: false` turns it off.
  */
 import { defineOp } from '@aikit/core'
 import { redisStore, scriptSha } from '@aikit/core/redis'
@@ -66,12 +68,87 @@ describe('batching', () => {
     )
     // k0 gets 1, 5, 9, 13, 17 in this order: running sums 1, 6, 15, 28, 45
     expect(replies.filter((_, i) => i % 4 === 0)).toEqual([1, 6, 15, 28, 45])
-    expect(log.shas).toHaveLength(1) // one EVALSHA for 20 calls...
-    expect(log.evals).toBe(1) // ...which met NOSCRIPT once and was reloaded with EVAL
-    const again = await Promise.all([1, 2].map((n) => store.run(incr, [store.key('k0')], n)))
-    expect(again).toEqual([46, 48])
+    // Nothing was in flight: the 20 calls went as two script calls of 10 (so that Redis runs the
+    // second while the client handles the first's replies)...
     expect(log.shas).toHaveLength(2)
-    expect(log.evals).toBe(1)
+    expect(new Set(log.shas).size).toBe(1)
+    expect(log.shas[0]).not.toBe(scriptSha(incr))
+    expect(log.evals).toBe(2) // ...which both met NOSCRIPT and were reloaded with EVAL
+    const again = await Promise.all([1, 2, 3, 4].map((n) => store.run(incr, [store.key('k0')], n)))
+    expect(again).toEqual([46, 48, 51, 55])
+    expect(log.shas).toHaveLength(4) // two more wrapper calls, now loaded
+    expect(log.evals).toBe(2)
+  })
+
+  it('while a script call is out, the calls of the next tick go as one script call', async () => {
+    // Each call keeps the server busy for 5 ms, so the first script calls are still out when the
+    // next calls are flushed.
+    const slow = defineOp<number, number>({
+      name: 'slow',
+      lua: `local t0 = redis.call('TIME')
+local t = t0
+while (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) < 5000 do t = redis.call('TIME') end
+return redis.call('INCRBY', KEYS[1], ARGV[1])`,
+      js: (data, keys, argv) => data.incrby(keys[0] as string, Number(argv[0])),
+      encode: (n) => [String(n)],
+      decode: (reply) => reply as number,
+    })
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b6', commandTimeoutMs: 5_000, batch: true })
+    // Load the wrapper first: a NOSCRIPT reload would send the slow calls after the others.
+    await Promise.all([1, 2, 3, 4].map(() => store.run(slow, [store.key('warm')], 1)))
+    log.shas.length = 0
+    const first = Promise.all(
+      Array.from({ length: 8 }, () => store.run(slow, [store.key('inflight')], 1))
+    )
+    // The next tick: the first flush went out as two script calls, not answered yet.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(log.shas).toHaveLength(2)
+    const second = Promise.all(
+      Array.from({ length: 8 }, () => store.run(incr, [store.key('inflight')], 100))
+    )
+    expect(await first).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(await second).toEqual(Array.from({ length: 8 }, (_, i) => 108 + 100 * i))
+    expect(log.shas).toHaveLength(3) // 4 + 4 slow calls, then the 8 others in one
+  })
+
+  it('calls with different shapes or arguments share a script call, each with its own reply', async () => {
+    const pair = defineOp<{ a: string; b: string }, string[]>({
+      name: 'pair',
+      lua: "return {redis.call('INCRBY', KEYS[1], ARGV[1]), #KEYS, #ARGV, ARGV[#ARGV]}",
+      js: () => [],
+      encode: ({ a, b }) => (b === '' ? [a] : [a, b]),
+      decode: (reply) => (reply as unknown[]).map(String),
+    })
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b7', commandTimeoutMs: 5_000, batch: true })
+    // Same shape, same ARGV (sent once), then same shape with different ARGV, then mixed shapes.
+    const same = await Promise.all(
+      [0, 1, 2, 3].map((i) => store.run(pair, [store.key(`s${i}`)], { a: '5', b: 'x' }))
+    )
+    expect(same).toEqual(Array.from({ length: 4 }, () => ['5', '1', '2', 'x']))
+    const different = await Promise.all(
+      [1, 2, 3, 4].map((i) => store.run(pair, [store.key('d')], { a: String(i), b: `v${i}` }))
+    )
+    expect(different).toEqual([
+      ['1', '1', '2', 'v1'],
+      ['3', '1', '2', 'v2'],
+      ['6', '1', '2', 'v3'],
+      ['10', '1', '2', 'v4'],
+    ])
+    const mixed = await Promise.all([
+      store.run(pair, [store.key('m')], { a: '1', b: '' }),
+      store.run(pair, [store.key('m')], { a: '2', b: 'y' }),
+      store.run(pair, [store.key('m')], { a: '3', b: '' }),
+      store.run(pair, [store.key('m')], { a: '4', b: 'z' }),
+    ])
+    expect(mixed).toEqual([
+      ['1', '1', '1', '1'],
+      ['3', '1', '2', 'y'],
+      ['6', '1', '1', '3'],
+      ['10', '1', '2', 'z'],
+    ])
+    expect(log.shas).toHaveLength(6) // two script calls of two for each group
   })
 
   it('splits a burst into script calls of at most 64 calls', async () => {
@@ -102,7 +179,7 @@ describe('batching', () => {
     expect((results[3] as PromiseFulfilledResult<number>).value).toBe(20)
     expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/negative/)
     expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/wrong number|ERR/)
-    expect(log.shas).toHaveLength(1)
+    expect(log.shas).toHaveLength(2) // two script calls of two, each with one failing call
   })
 
   it('off by default: one EVALSHA per call; a bad value is refused', async () => {
