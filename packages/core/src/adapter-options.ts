@@ -24,11 +24,11 @@ export interface AdapterOptions {
   onError?: (error: unknown, ctx: Context) => void
   /**
    * Run each request inside an AsyncLocalStorage scope so that `currentContext()` works (the LLM
-   * wrappers, the logger and Sentry use it). On Node 20 AsyncLocalStorage enables promise hooks for
-   * the whole process, which costs several microseconds per request (Node 24 does not have that
-   * cost). `'auto'`: scope requests on Node 24+ and edge runtimes always, and on Node 20 once
-   * something has declared that it reads the context (`requireAsyncContext()`, which the kit's
-   * parts call when created, and any `currentContext()` call). `true` always, `false` never.
+   * wrappers, the logger and Sentry use it). A scope costs every request: on Node 20 AsyncLocalStorage
+   * enables async hooks for the whole process (~6 µs per request behind Fastify), and Node 24's
+   * AsyncContextFrame still measured ~2 µs. `'auto'`: on Node, scope requests once something has
+   * declared that it reads the context (`requireAsyncContext()`, which the kit's parts call when
+   * created, and any `currentContext()` call); on edge runtimes always. `true` always, `false` never.
    * @default 'auto'
    */
   asyncContext?: boolean | 'auto'

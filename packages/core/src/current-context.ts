@@ -41,13 +41,16 @@ function storage(): Storage | null {
 // Set once anything in the process reads the context; shared by every loaded copy of the package.
 const DEMAND_KEY = Symbol.for('@aikit/core.context-demand')
 
-// Node 24 keeps the context in AsyncContextFrame, which costs next to nothing per request; Node 20
-// implements AsyncLocalStorage with promise hooks, a cost on every promise of the process once a
-// scope is entered. Runtimes without `process` (edge) have their own cheap storage.
+// On Node, AsyncLocalStorage costs every request that enters a scope: Node 20 implements it with
+// async hooks (a hook call on every promise, tick and timer of the process, ~6 µs per request behind
+// Fastify here), and even Node 24's AsyncContextFrame measured ~2 µs per request (five no-op
+// middleware on Fastify: 0.84x the bare route scoped, 0.93x not; bench/protocol). So on Node,
+// `'auto'` scopes requests only once something declared that it reads the context. Runtimes
+// without `process` (edge) keep their own cheap storage and always scope.
 const cheapStorage = (() => {
   const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions
     ?.node
-  return node === undefined || Number.parseInt(node, 10) >= 24
+  return node === undefined
 })()
 
 /**

@@ -1,12 +1,11 @@
-// asyncContext 'auto' (the default): requests run in the AsyncLocalStorage scope on Node 24+, and
-// on Node 20 only once something declared that it reads currentContext(). This file never calls
-// requireAsyncContext() before its first assertions (each test file runs in its own process).
+// asyncContext 'auto' (the default): on Node (20 and 24 alike) requests run in the AsyncLocalStorage
+// scope only once something declared that it reads currentContext(); edge runtimes always scope.
+// This file never calls requireAsyncContext() before its first assertions (each test file runs in
+// its own process).
 import { currentContext, type Middleware, requireAsyncContext } from '@aikit/core'
 import { asyncContextRequested } from '@aikit/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { TestContext } from './test-context.js'
-
-const nodeMajor = Number.parseInt(process.versions.node, 10)
 
 /** The running context read straight from the storage: currentContext() would declare the need. */
 const peek = (): unknown => {
@@ -29,24 +28,15 @@ const seen = async (options?: { asyncContext?: boolean | 'auto' }) => {
 }
 
 describe("asyncContext 'auto'", () => {
-  it.runIf(nodeMajor < 24)(
-    'on Node 20 a request is not scoped until something requires the context, then it is',
-    async () => {
-      expect(asyncContextRequested()).toBe(false)
-      const before = await seen()
-      expect(before.inside).toBeUndefined()
+  it(`on Node (${process.versions.node}) a request is not scoped until something requires the context, then it is`, async () => {
+    expect(asyncContextRequested()).toBe(false)
+    const before = await seen()
+    expect(before.inside).toBeUndefined()
 
-      requireAsyncContext() // what wrapAnthropic(), createLogger() and initSentry() do
-      expect(asyncContextRequested()).toBe(true)
-      const after = await seen()
-      expect(after.inside).toBe(after.ctx)
-    }
-  )
-
-  it.runIf(nodeMajor >= 24)('on Node 24+ every request is scoped from the start', async () => {
+    requireAsyncContext() // what wrapAnthropic(), createLogger() and initSentry() do
     expect(asyncContextRequested()).toBe(true)
-    const { ctx, inside } = await seen()
-    expect(inside).toBe(ctx)
+    const after = await seen()
+    expect(after.inside).toBe(after.ctx)
   })
 
   it('true always scopes and false never does, whatever was declared', async () => {
