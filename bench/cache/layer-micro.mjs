@@ -4,6 +4,7 @@
 //
 //   pnpm --filter @aikit/cache build && node bench/cache/layer-micro.mjs [--rounds 15]
 import { createCache } from '@aikit/cache'
+import { KEYS, VALUES } from './fixture.mjs'
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -13,19 +14,6 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
   return s[s.length >> 1]
 }
-function completion(i) {
-  const text = Buffer.from(`${i} `.padEnd(1800, `lorem ipsum ${i} `)).toString()
-  return {
-    id: `chatcmpl-${i}`,
-    object: 'chat.completion',
-    created: 1_764_000_000,
-    model: 'gpt-4o-mini',
-    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 12, completion_tokens: 400, total_tokens: 412 },
-  }
-}
-const KEYS = Array.from({ length: 1000 }, (_, i) => `key-${i}`)
-const VALUES = KEYS.map((_, i) => completion(i))
 
 // A minimal Store on a Map of Buffers: get decodes a fresh string through one resolved promise,
 // like a client reading a reply off its socket (so the text is flat and in cache, as it would be).

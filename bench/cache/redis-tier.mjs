@@ -11,6 +11,7 @@ import { BentoCache, bentostore } from 'bentocache'
 import { redisDriver } from 'bentocache/drivers/redis'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../lib/redis-server.mjs'
+import { KEYS, VALUES } from './fixture.mjs'
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -22,19 +23,6 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-function completion(i) {
-  const text = Buffer.from(`${i} `.padEnd(1800, `lorem ipsum ${i} `)).toString()
-  return {
-    id: `chatcmpl-${i}`,
-    object: 'chat.completion',
-    created: 1_764_000_000,
-    model: 'gpt-4o-mini',
-    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 12, completion_tokens: 400, total_tokens: 412 },
-  }
-}
-const KEYS = Array.from({ length: 1000 }, (_, i) => `key-${i}`)
-const VALUES = KEYS.map((_, i) => completion(i))
 let misses = 0
 /** Node CPU µs per hit of the last `rate` call (user+system of this process, all threads). */
 let cpuPerHit = 0

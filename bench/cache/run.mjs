@@ -25,6 +25,7 @@ import { createCache as createCacheManager } from 'cache-manager'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../lib/redis-server.mjs'
 import { record } from '../lib/results.mjs'
+import { completion, KEYS, VALUES } from './fixture.mjs'
 
 // lru-cache is not a bench dependency: use the exact copy @aikit/cache depends on.
 const lruPath = createRequire(fileURLToPath(import.meta.resolve('@aikit/cache'))).resolve(
@@ -42,22 +43,6 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 const fmt = (n) => Math.round(n).toLocaleString('en-US')
-
-/** A ~2 KB value shaped like an OpenAI chat.completion; `i` makes every text distinct. */
-function completion(i) {
-  const text = Buffer.from(`${i} `.padEnd(1800, `lorem ipsum ${i} `)).toString()
-  return {
-    id: `chatcmpl-${i}`,
-    object: 'chat.completion',
-    created: 1_764_000_000,
-    model: 'gpt-4o-mini',
-    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 12, completion_tokens: 400, total_tokens: 412 },
-  }
-}
-
-const KEYS = Array.from({ length: 1000 }, (_, i) => `key-${i}`)
-const VALUES = KEYS.map((_, i) => completion(i))
 
 let misses = 0
 
