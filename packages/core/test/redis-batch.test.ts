@@ -3,7 +3,7 @@
  * of several calls each (two when nothing is in flight, so that the client and the server overlap;
  * one while a batch is out), each call with its own reply, in order; NOSCRIPT reloads the wrapper;
  * a script error rejects only its own call; a lone call is a plain EVALSHA of the op; calls with
- * different shapes or arguments share a script call too; `batch: false` turns it off.
+ * different shapes or arguments share a script call too; on by default, `batch: false` turns it off.
  */
 import { defineOp } from '@aikit/core'
 import { redisStore, scriptSha } from '@aikit/core/redis'
@@ -182,10 +182,14 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])`,
     expect(log.shas).toHaveLength(2) // two script calls of two, each with one failing call
   })
 
-  it('off by default: one EVALSHA per call; a bad value is refused', async () => {
+  it('on by default; batch: false sends one EVALSHA per call; a bad value is refused', async () => {
     const log = await recordingClient()
-    const store = redisStore(log.client, { prefix: 'b4' })
-    await Promise.all([1, 2, 3].map((n) => store.run(incr, [store.key('x')], n)))
+    const byDefault = redisStore(log.client, { prefix: 'b4', commandTimeoutMs: 5_000 })
+    await Promise.all([1, 2, 3, 4].map((n) => byDefault.run(incr, [byDefault.key('d')], n)))
+    expect(log.shas).toHaveLength(2) // idle: split in two script calls
+    log.shas.length = 0
+    const unbatched = redisStore(log.client, { prefix: 'b4', batch: false })
+    await Promise.all([1, 2, 3].map((n) => unbatched.run(incr, [unbatched.key('x')], n)))
     expect(log.shas).toHaveLength(3)
     expect(() => redisStore(log.client, { batch: 'yes' as never })).toThrow(
       expect.objectContaining({ field: 'batch' })
