@@ -68,14 +68,43 @@ export function asyncContextRequested(): boolean {
   return cheapStorage || (globalThis as Record<symbol, unknown>)[DEMAND_KEY] === true
 }
 
+// Set once the late-declaration warning was emitted (shared by every loaded copy of the package).
+const WARNED_KEY = Symbol.for('@aikit/core.context-warned')
+
 /**
  * The Context of the request running now, or undefined outside a request (or where the runtime has
  * no AsyncLocalStorage). Reading it also declares the need (`requireAsyncContext()`), so with the
- * adapters' `asyncContext: 'auto'` on Node 20 the requests that start afterwards are scoped.
+ * adapters' `asyncContext: 'auto'` on Node the requests that start afterwards are scoped.
+ *
+ * A first read that finds no scope while nothing had declared the need emits one process warning
+ * (`AIKIT_ASYNC_CONTEXT`): if that read ran inside a request, the request was not scoped, and the
+ * fix is `requireAsyncContext()` at startup (or `asyncContext: true` on the adapter). Silently
+ * answering `undefined` on the first requests only would be a trap.
  */
 export function currentContext(): Context | undefined {
-  requireAsyncContext()
-  return storage()?.getStore()
+  const g = globalThis as Record<symbol, unknown>
+  const declared = g[DEMAND_KEY] === true
+  if (!declared) g[DEMAND_KEY] = true
+  const ctx = storage()?.getStore()
+  if (!declared && ctx === undefined && !cheapStorage) warnUndeclared(g)
+  return ctx
+}
+
+function warnUndeclared(g: Record<symbol, unknown>): void {
+  if (g[WARNED_KEY] === true) return
+  g[WARNED_KEY] = true
+  const proc = (
+    globalThis as {
+      process?: { emitWarning?: (message: string, options: { code: string }) => void }
+    }
+  ).process
+  proc?.emitWarning?.(
+    "currentContext() was read before anything called requireAsyncContext(): with the adapters' " +
+      "default asyncContext: 'auto', requests that started before this read run without an " +
+      'AsyncLocalStorage scope, so a read inside one of them gets undefined. Call ' +
+      "requireAsyncContext() from '@aikit/core' at startup, or pass asyncContext: true to the adapter.",
+    { code: 'AIKIT_ASYNC_CONTEXT' }
+  )
 }
 
 /** Runs `fn` with `ctx` as the current context. Adapters call this once per request. */

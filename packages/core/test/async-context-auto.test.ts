@@ -52,3 +52,56 @@ describe("asyncContext 'auto'", () => {
     expect(asyncContextRequested()).toBe(true)
   })
 })
+
+describe('a read before the need was declared', () => {
+  const flags = [Symbol.for('@aikit/core.context-demand'), Symbol.for('@aikit/core.context-warned')]
+  const undeclare = (): void => {
+    for (const flag of flags) delete (globalThis as Record<symbol, unknown>)[flag]
+  }
+  const warningsDuring = async (fn: () => Promise<void> | void): Promise<Error[]> => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error): void => void warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      await fn()
+      // 'warning' events are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    return warnings
+  }
+
+  it('warns once (AIKIT_ASYNC_CONTEXT) when it finds no scope, naming the fix', async () => {
+    undeclare()
+    const warnings = await warningsDuring(() => {
+      expect(currentContext()).toBeUndefined()
+      expect(currentContext()).toBeUndefined()
+    })
+    expect(warnings).toHaveLength(1)
+    expect((warnings[0] as Error & { code?: string }).code).toBe('AIKIT_ASYNC_CONTEXT')
+    expect(warnings[0]?.message).toMatch(/requireAsyncContext\(\)/)
+    expect(asyncContextRequested()).toBe(true)
+  })
+
+  it('does not warn inside a scoped request (asyncContext: true) or once declared', async () => {
+    undeclare()
+    const scoped = await warningsDuring(async () => {
+      const ctx = new TestContext({ options: { asyncContext: true } })
+      let inside: unknown
+      await ctx.run(async (_c, next) => {
+        inside = currentContext()
+        await next()
+      })
+      expect(inside).toBe(ctx)
+    })
+    expect(scoped).toHaveLength(0)
+
+    undeclare()
+    requireAsyncContext()
+    const declared = await warningsDuring(() => {
+      expect(currentContext()).toBeUndefined()
+    })
+    expect(declared).toHaveLength(0)
+  })
+})
