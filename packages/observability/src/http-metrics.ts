@@ -33,8 +33,9 @@ export function assertMetrics(metrics: unknown, field = 'metrics'): asserts metr
 
 /**
  * Creates the HTTP metrics middleware. Put it first (after `requestLogger`) so it sees every
- * request, short-circuited ones included. `error_type` is set on 5xx responses: the thrown error's
- * code or class name when a middleware or the route threw, else the status code.
+ * request, short-circuited ones included. `error_type` follows the OTel HTTP convention: the status
+ * code on 5xx responses (`'500'`, on every adapter), the thrown error's code or class name when the
+ * request failed before any status was sent, else empty.
  */
 export function httpMetrics(metrics: Metrics, options: HttpMetricsOptions = {}): Middleware {
   assertMetrics(metrics)
@@ -54,9 +55,14 @@ export function httpMetrics(metrics: Metrics, options: HttpMetricsOptions = {}):
   const record = (ctx: Context, method: string, start: number): void => {
     metrics.addActiveRequests(method, -1)
     const status = ctx.status
+    // OTel HTTP semconv: once a status code was sent, an error's `error.type` is that code (so a
+    // thrown exception reads the same on every adapter, whoever turned it into the 500); the
+    // exception's type only when the request failed before any status was sent.
     let errorType = ''
-    if (status !== undefined && status >= 500) {
-      errorType = ctx.error !== undefined ? errorTypeOf(ctx.error) : String(status)
+    if (status !== undefined) {
+      if (status >= 500) errorType = String(status)
+    } else if (ctx.error !== undefined) {
+      errorType = errorTypeOf(ctx.error)
     }
     let template: string | undefined
     try {

@@ -3,6 +3,8 @@
  * Metrics (Prometheus, OTel names), structured logs, health checks and graceful shutdown for AI
  * apps. Node-only by nature (prom-client, winston); Sentry lives in `@aikit/observability/sentry`.
  */
+
+export { serveClusterMetrics } from './cluster-metrics.js'
 export { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from './exposition.js'
 export {
   type HttpCheckOptions,
@@ -63,6 +65,11 @@ export {
   type RateLimiterSource,
 } from './metrics/observe.js'
 export type { MetricsOptions } from './metrics/options.js'
-export { type MetricsHandlerOptions, metricsHandler } from './metrics-handler.js'
+export {
+  type ClusterMetricsHandlerOptions,
+  clusterMetricsHandler,
+  type MetricsHandlerOptions,
+  metricsHandler,
+} from './metrics-handler.js'
 export { type RouteResolver, routeOf } from './route.js'
 export type { ObservabilityState } from './state.js'

@@ -2,6 +2,8 @@
  * @module metrics-handler
  * `metricsHandler(metrics)`: serves the registry at `/metrics` as Prometheus text or OpenMetrics
  * (content negotiation), optionally behind a bearer token compared in constant time.
+ * `clusterMetricsHandler()`: the same endpoint in a Node cluster primary, serving the sum of its
+ * workers' registries (each worker calls `serveClusterMetrics(metrics)`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import {
@@ -11,6 +13,8 @@ import {
   type Middleware,
   type Next,
 } from '@aikit/core'
+import type { Registry } from 'prom-client'
+import { aggregateCluster } from './cluster-metrics.js'
 import {
   OPENMETRICS_CONTENT_TYPE,
   openMetricsText,
@@ -42,9 +46,51 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest()
 }
 
+/** Options of `clusterMetricsHandler`. */
+export interface ClusterMetricsHandlerOptions extends MetricsHandlerOptions {
+  /**
+   * Milliseconds the primary waits for every connected worker. A worker that has not answered (or
+   * exits meanwhile) fails the scrape with 503 rather than serving a partial sum, which Prometheus
+   * would read as counter resets. Default `5000` (prom-client's).
+   */
+  timeoutMs?: number
+  /**
+   * Cap on the distinct values of each label of each metric in the sum; values past it become
+   * `_other`, counted in `aikit_metrics_label_overflow_total`. Default `100` (as `createMetrics`).
+   */
+  maxLabelValues?: number
+}
+
 /** Creates the scrape endpoint middleware. */
 export function metricsHandler(metrics: Metrics, options: MetricsHandlerOptions = {}): Middleware {
   assertMetrics(metrics)
+  const registry = metrics.registry
+  return scrapeHandler(() => Promise.resolve(registry), options)
+}
+
+/**
+ * Creates the scrape endpoint of a Node cluster primary: every connected worker's metrics
+ * (registered there with `serveClusterMetrics(metrics)`), summed per series. Same `path` and
+ * `token` as `metricsHandler`; a failed collection answers 503 `METRICS_UNAVAILABLE`.
+ */
+export function clusterMetricsHandler(options: ClusterMetricsHandlerOptions = {}): Middleware {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  const { timeoutMs = 5000, maxLabelValues = 100, ...rest } = options
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
+    throw new InvalidOptionsError('timeoutMs', 'must be an integer >= 1')
+  }
+  if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) {
+    throw new InvalidOptionsError('maxLabelValues', 'must be an integer >= 1')
+  }
+  return scrapeHandler(() => aggregateCluster({ timeoutMs, maxLabelValues }), rest)
+}
+
+function scrapeHandler(
+  source: () => Promise<Registry>,
+  options: MetricsHandlerOptions
+): Middleware {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
@@ -57,7 +103,6 @@ export function metricsHandler(metrics: Metrics, options: MetricsHandlerOptions 
   }
   // Comparing fixed-length digests keeps timingSafeEqual's length check from leaking the length.
   const expected = token === undefined ? undefined : digest(token)
-  const registry = metrics.registry
 
   const serve = async (ctx: Context, next: Next): Promise<void> => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
@@ -79,6 +124,15 @@ export function metricsHandler(metrics: Metrics, options: MetricsHandlerOptions 
       }
     }
     const openMetrics = prefersOpenMetrics(ctx.header('accept'))
+    let registry: Registry
+    try {
+      registry = await source()
+    } catch {
+      // Which worker failed is for the primary's own logs, not for the scraper.
+      const error = new AikitError('METRICS_UNAVAILABLE', 503, 'Metrics could not be collected')
+      ctx.respond(503, error.toJSON(), { 'cache-control': NO_STORE })
+      return
+    }
     const body = openMetrics ? await openMetricsText(registry) : await prometheusText(registry)
     ctx.respond(200, ctx.method === 'HEAD' ? '' : body, {
       'content-type': openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,

@@ -10,6 +10,7 @@ describe('public exports', () => {
       'METRIC_NAMES',
       'OPENMETRICS_CONTENT_TYPE',
       'PROMETHEUS_CONTENT_TYPE',
+      'clusterMetricsHandler',
       'createLogger',
       'createMetrics',
       'gracefulShutdown',
@@ -25,6 +26,7 @@ describe('public exports', () => {
       'redisCheck',
       'requestLogger',
       'routeOf',
+      'serveClusterMetrics',
     ])
   })
 

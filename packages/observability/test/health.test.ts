@@ -64,6 +64,36 @@ describe('healthCheck', () => {
     }
   })
 
+  it('with redis-server hung (SIGSTOP), readiness answers 503 by the per-check timeout', async () => {
+    const client = redis.client()
+    // The pid as redis-server itself reports it: the process to freeze.
+    const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1])
+    expect(pid).toBeGreaterThan(0)
+    const base = await expressApp([
+      // The per-check timeout is the one that must apply (the default one is far longer).
+      healthCheck({ checks: { redis: redisCheck(client, { timeoutMs: 200 }) }, timeoutMs: 20_000 }),
+    ])
+    process.kill(pid, 'SIGSTOP')
+    try {
+      // The connection stays open and PING is never answered. The client gives up at 5x the
+      // check's timeout, so the 503 must come from the check's own timeout.
+      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) })
+      expect(res.status).toBe(503)
+      expect(res.headers.get('content-type')).toContain('application/health+json')
+      const body = (await res.json()) as Body
+      expect(body.status).toBe('fail')
+      expect(body.checks?.['redis:responseTime']?.[0]).toMatchObject({
+        status: 'fail',
+        output: 'timed out after 200 ms',
+      })
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    // Thawed, the same client answers again and readiness passes.
+    expect(await client.ping()).toBe('PONG')
+    expect((await fetch(`${base}/readyz`)).status).toBe(200)
+  })
+
   it('a hung dependency (accepts, never answers) fails its check at the timeout', async () => {
     const hung: TcpServer = createTcpServer(() => {})
     await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r))

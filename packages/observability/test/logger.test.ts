@@ -4,7 +4,7 @@ import { Writable } from 'node:stream'
 import { toExpress } from '@aikit/adapters/express'
 import { aikitFastify } from '@aikit/adapters/fastify'
 import { toNodeHandler } from '@aikit/adapters/node'
-import { currentContext } from '@aikit/core'
+import { currentContext, type Middleware } from '@aikit/core'
 import { createLogger, isSafeRequestId, requestLogger } from '@aikit/observability'
 import { redact } from '@aikit/security'
 import express from 'express'
@@ -193,6 +193,75 @@ describe('createLogger', () => {
       route: '/deep',
     })
   })
+
+  it.each([
+    ['Express', 'express'],
+    ['Fastify', 'fastify'],
+  ] as const)(
+    'puts request id, route and subject in every line of that request (%s)',
+    async (_name, kind) => {
+      const { lines, stream } = sink()
+      const logger = createLogger({ stream })
+      // What an auth middleware does once it knows who is calling.
+      const authenticate: Middleware = (ctx, next) => {
+        ctx.state.subject = ctx.header('x-user') ?? 'anonymous'
+        return next()
+      }
+      const handle = async () => {
+        logger.info('before await')
+        await new Promise((r) => setTimeout(r, 5))
+        logger.warn('after await', { step: 2 })
+        await Promise.resolve().then(() => logger.error('in a continuation'))
+      }
+      let base: string
+      if (kind === 'express') {
+        const app = express()
+        app.use(toExpress(requestLogger(logger), authenticate))
+        app.get('/users/:id/chat', async (_req, res) => {
+          await handle()
+          res.end('ok')
+        })
+        const server = createServer(app)
+        servers.push(server)
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      } else {
+        const app = Fastify({ logger: false })
+        await app.register(aikitFastify, { use: [requestLogger(logger), authenticate] })
+        app.get('/users/:id/chat', async () => {
+          await handle()
+          return 'ok'
+        })
+        await app.listen({ port: 0, host: '127.0.0.1' })
+        apps.push(app)
+        base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+      }
+      // Two requests at once: each line must carry its own request's fields, not the other's.
+      await Promise.all(
+        ['alice', 'bob'].map(async (user) => {
+          const res = await fetch(`${base}/users/7/chat`, {
+            headers: { 'x-request-id': `${kind}-${user}`, 'x-user': user },
+          })
+          await res.text()
+        })
+      )
+      await waitFor(() => lines.length >= 8)
+      for (const user of ['alice', 'bob']) {
+        const mine = lines.filter((l) => l.requestId === `${kind}-${user}`)
+        // The three app lines and requestLogger's own request line.
+        expect(mine.map((l) => l.message).sort()).toEqual([
+          'after await',
+          'before await',
+          'in a continuation',
+          'request',
+        ])
+        for (const line of mine) {
+          expect(line).toMatchObject({ route: '/users/:id/chat', subject: user })
+        }
+      }
+      expect(lines.every((l) => typeof l.requestId === 'string')).toBe(true)
+    }
+  )
 
   it.each([
     [{ level: 'loud' }, 'level'],

@@ -41,6 +41,8 @@ interface Spec {
   help: string
   labels: readonly string[]
   buckets?: readonly number[]
+  /** How a cluster primary combines the workers' values (prom-client's). Default `'sum'`. */
+  aggregator?: 'max'
 }
 
 function specs(httpBuckets: readonly number[]): Record<keyof Instruments, Spec> {
@@ -115,6 +117,8 @@ function specs(httpBuckets: readonly number[]): Record<keyof Instruments, Spec> 
       kind: 'gauge',
       help: '1 while an AI Kit store is degraded (unreachable or circuit open), else 0.',
       labels: ['store'],
+      // Summed over cluster workers it would read 2, 3…: degraded in any worker is 1.
+      aggregator: 'max',
     },
     labelOverflow: {
       kind: 'counter',
@@ -160,7 +164,9 @@ function register(registry: Registry, name: string, spec: Spec): unknown {
     registers: [registry],
   }
   if (spec.kind === 'histogram') return new Histogram({ ...config, buckets: [...spec.buckets!] })
-  if (spec.kind === 'gauge') return new Gauge(config)
+  if (spec.kind === 'gauge') {
+    return new Gauge(spec.aggregator ? { ...config, aggregator: spec.aggregator } : config)
+  }
   return new Counter(config)
 }
 

@@ -12,6 +12,12 @@ import * as SentryNode from '@sentry/node'
 import { routeOf } from '../route.js'
 import '../state.js'
 import {
+  guardClient,
+  guardEnvelopes,
+  type HookableClient,
+  lockDataCollection,
+} from './guard-client.js'
+import {
   type ScrubPolicy,
   SENSITIVE_HEADERS,
   scrubBreadcrumb,
@@ -137,9 +143,12 @@ export function initSentry(options: SentryOptions): ReturnType<SentryModule['get
   const policy: ScrubPolicy = { redact, allowRequestBodies, allowGenAiContent }
   if (sentry.isInitialized?.() === true) {
     // The app called Sentry.init itself: initialising again would register every integration
-    // twice. Scrub its error events and transactions through a global event processor instead.
+    // twice. Lock its data collection down and scrub through the client's hooks instead: error
+    // events and transactions in a global event processor (which also adds the request tags),
+    // streamed spans (which skip event processors), breadcrumbs and, last, every envelope.
     const client = sentry.getClient()
     sentry.getGlobalScope().addEventProcessor((event) => scrubEvent(withRequestTags(event), policy))
+    if (client !== undefined) guardClient(client as unknown as HookableClient, policy)
     g[INITIALISED] = client
     return client
   }
@@ -203,6 +212,12 @@ export function initSentry(options: SentryOptions): ReturnType<SentryModule['get
     },
   } as unknown as Parameters<SentryModule['init']>[0])
   const client = sentry.getClient()
+  // Settings v10 could not take as options (late v10 reads them from the client too), and a last
+  // check on every envelope for what the SDK adds after the hooks above.
+  if (client !== undefined) {
+    lockDataCollection(client as unknown as HookableClient, policy)
+    guardEnvelopes(client as unknown as HookableClient, policy)
+  }
   g[INITIALISED] = client
   return client
 }

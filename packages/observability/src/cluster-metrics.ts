@@ -1,0 +1,202 @@
+/**
+ * @module cluster-metrics
+ * Node cluster aggregation over IPC. Each worker answers the primary's request with its private
+ * registry as JSON (`serveClusterMetrics(metrics)`); the primary asks every connected worker and
+ * sums the answers with prom-client's `AggregatorRegistry.aggregate` (each metric's own
+ * `aggregator`: counters and histograms summed). prom-client's `clusterMetrics()` is not used: it
+ * answers from one process-wide list of registries (`setRegistries`), renders Prometheus text only,
+ * and would not cap the labels of the union (each worker caps its own label values, but N workers
+ * can each see different ones).
+ */
+import cluster from 'node:cluster'
+import { AggregatorRegistry, type Registry } from 'prom-client'
+import { assertMetrics } from './http-metrics.js'
+import type { Metrics } from './metrics/create-metrics.js'
+import { METRIC_NAMES, OTHER_VALUE } from './metrics/names.js'
+
+const REQUEST = 'aikit:observability:metrics-request'
+const RESPONSE = 'aikit:observability:metrics-response'
+
+/** Labels whose values are part of a series' shape, never capped. */
+const STRUCTURAL_LABELS = new Set(['le', 'quantile'])
+
+/** One metric as `registry.getMetricsAsJSON()` gives it (what crosses the IPC channel). */
+interface MetricJson {
+  name: string
+  help: string
+  type: string
+  aggregator: string
+  values: { value: number; labels: Record<string, string | number>; metricName?: string }[]
+}
+
+interface MetricsRequest {
+  type: typeof REQUEST
+  id: string
+}
+interface MetricsResponse {
+  type: typeof RESPONSE
+  id: string
+  metrics?: MetricJson[]
+  error?: string
+}
+
+interface WorkerState {
+  registries: Set<Registry>
+}
+
+const WORKER_STATE = Symbol.for('@aikit/observability.cluster-worker.v1')
+
+/**
+ * In a cluster worker (or any process forked with an IPC channel): answers the primary's scrape
+ * requests with `metrics`' registry. Several instances in one worker are all answered. Returns a
+ * function that stops answering for this instance. Without an IPC channel it does nothing.
+ */
+export function serveClusterMetrics(metrics: Metrics): () => void {
+  assertMetrics(metrics)
+  if (typeof process.send !== 'function') return () => {}
+  const g = globalThis as unknown as Record<symbol, WorkerState | undefined>
+  let state = g[WORKER_STATE]
+  if (state === undefined) {
+    const created: WorkerState = { registries: new Set() }
+    state = created
+    g[WORKER_STATE] = created
+    process.on('message', (message: unknown) => {
+      const m = message as Partial<MetricsRequest> | null
+      if (m === null || typeof m !== 'object' || m.type !== REQUEST || typeof m.id !== 'string') {
+        return
+      }
+      const id = m.id
+      Promise.all([...created.registries].map((r) => r.getMetricsAsJSON()))
+        .then((all) =>
+          reply({ type: RESPONSE, id, metrics: all.flat() as unknown as MetricJson[] })
+        )
+        .catch((error: unknown) =>
+          reply({ type: RESPONSE, id, error: error instanceof Error ? error.message : 'failed' })
+        )
+    })
+  }
+  const registries = state.registries
+  registries.add(metrics.registry)
+  return () => {
+    registries.delete(metrics.registry)
+  }
+}
+
+function reply(response: MetricsResponse): void {
+  // The primary may have gone; a failed send must not crash the worker.
+  process.send?.(response, undefined, undefined, () => {})
+}
+
+/** Options of the primary's aggregation. */
+export interface ClusterAggregationOptions {
+  /** Milliseconds to wait for every worker; a worker that has not answered fails the scrape. */
+  timeoutMs: number
+  /** Cap on the distinct values of each label of each metric in the sum (as in `createMetrics`). */
+  maxLabelValues: number
+}
+
+let sequence = 0
+
+/** Asks every connected worker for its metrics; resolves with one metric list per worker. */
+function collectFromWorkers(timeoutMs: number): Promise<MetricJson[][]> {
+  const workers = Object.values(cluster.workers ?? {}).filter(
+    (w): w is NonNullable<typeof w> => w?.isConnected() === true
+  )
+  if (workers.length === 0) return Promise.resolve([])
+  const id = `${process.pid}:${++sequence}`
+  return new Promise((resolve, reject) => {
+    const answers = new Map<number, MetricJson[]>()
+    const finish = (error?: Error): void => {
+      clearTimeout(timer)
+      cluster.off('message', onMessage)
+      cluster.off('exit', onExit)
+      if (error) reject(error)
+      else resolve([...answers.values()])
+    }
+    const onMessage = (worker: { id: number }, message: unknown): void => {
+      const m = message as Partial<MetricsResponse> | null
+      if (m === null || typeof m !== 'object' || m.type !== RESPONSE || m.id !== id) return
+      if (m.error !== undefined) {
+        finish(new Error(`worker ${worker.id}: ${m.error}`))
+        return
+      }
+      answers.set(worker.id, Array.isArray(m.metrics) ? m.metrics : [])
+      if (answers.size === workers.length) finish()
+    }
+    // A worker that dies mid-scrape will never answer: fail now rather than at the timeout.
+    const onExit = (worker: { id: number }): void => {
+      if (!answers.has(worker.id)) finish(new Error(`worker ${worker.id} exited during the scrape`))
+    }
+    const timer = setTimeout(
+      () => finish(new Error(`${workers.length - answers.size} worker(s) did not answer in time`)),
+      timeoutMs
+    )
+    cluster.on('message', onMessage)
+    cluster.on('exit', onExit)
+    const request: MetricsRequest = { type: REQUEST, id }
+    for (const w of workers) w.send(request)
+  })
+}
+
+/**
+ * Folds label values past `max` (per metric and label, first seen first kept) into `_other`, so the
+ * sum of N workers has no more series than one worker may. Returns the folded value counts.
+ */
+function capLabels(perWorker: MetricJson[][], max: number): Map<string, number> {
+  const kept = new Map<string, Set<string>>()
+  const folded = new Map<string, number>()
+  const foldedValues = new Map<string, Set<string>>()
+  for (const metrics of perWorker) {
+    for (const metric of metrics) {
+      for (const v of metric.values) {
+        for (const [label, raw] of Object.entries(v.labels)) {
+          if (STRUCTURAL_LABELS.has(label)) continue
+          const value = String(raw)
+          if (value === OTHER_VALUE) continue
+          const key = `${metric.name}\u0001${label}`
+          let seen = kept.get(key)
+          if (seen === undefined) {
+            seen = new Set()
+            kept.set(key, seen)
+          }
+          if (seen.has(value)) continue
+          if (seen.size < max) {
+            seen.add(value)
+            continue
+          }
+          v.labels = { ...v.labels, [label]: OTHER_VALUE }
+          let values = foldedValues.get(key)
+          if (values === undefined) {
+            values = new Set()
+            foldedValues.set(key, values)
+          }
+          if (!values.has(value)) {
+            values.add(value)
+            folded.set(key, (folded.get(key) ?? 0) + 1)
+          }
+        }
+      }
+    }
+  }
+  return folded
+}
+
+/** The overflow counter entries for the values folded in the sum (added to the workers' own). */
+function overflowMetric(perWorker: MetricJson[][], folded: Map<string, number>): MetricJson[] {
+  if (folded.size === 0) return []
+  const existing = perWorker.flat().find((m) => m.name.endsWith(METRIC_NAMES.labelOverflow))
+  const name = existing?.name ?? METRIC_NAMES.labelOverflow
+  const values = [...folded].map(([key, value]) => {
+    const [metric = '', label = ''] = key.split('\u0001')
+    return { value, labels: { metric, label } }
+  })
+  const help = existing?.help ?? 'Label values replaced by _other because a label hit its cap.'
+  return [{ name, help, type: 'counter', aggregator: 'sum', values }]
+}
+
+/** Every worker's metrics summed, as a registry to render. */
+export async function aggregateCluster(options: ClusterAggregationOptions): Promise<Registry> {
+  const perWorker = await collectFromWorkers(options.timeoutMs)
+  const folded = capLabels(perWorker, options.maxLabelValues)
+  return AggregatorRegistry.aggregate([...perWorker, overflowMetric(perWorker, folded)])
+}

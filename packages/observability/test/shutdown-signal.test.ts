@@ -1,0 +1,93 @@
+/**
+ * A real SIGTERM to a real server process in the middle of a streamed answer: readiness fails, the
+ * server stops accepting connections, the stream still finishes in full, and the process exits 0.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildFixture } from './fixtures/build.js'
+
+let script: string
+const children: ChildProcess[] = []
+
+beforeAll(async () => {
+  script = await buildFixture('shutdown-app')
+})
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+})
+
+/** Resolves with the first stdout line matching `test`. */
+function nextLine(child: ChildProcess, test: (line: string) => boolean): Promise<string> {
+  return new Promise((resolve) => {
+    let out = ''
+    const onData = (c: Buffer) => {
+      out += c.toString()
+      for (const line of out.split('\n')) {
+        if (test(line)) {
+          child.stdout?.off('data', onData)
+          resolve(line)
+          return
+        }
+      }
+    }
+    child.stdout?.on('data', onData)
+  })
+}
+
+/** Polls until `probe` resolves true; bounded by a number of attempts, never by a duration check. */
+async function eventually(probe: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await probe()) return
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error('condition never held')
+}
+
+describe('gracefulShutdown on a real SIGTERM', () => {
+  it('fails readiness, lets the streamed answer in flight finish, then exits 0', async () => {
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, AIKIT_DELAY_MS: '500' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal }))
+    )
+    const { port } = JSON.parse(await nextLine(child, (l) => l.startsWith('{'))) as { port: number }
+    const base = `http://127.0.0.1:${port}`
+    expect((await fetch(`${base}/readyz`, { headers: { connection: 'close' } })).status).toBe(200)
+
+    const res = await fetch(`${base}/stream`)
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = decoder.decode((await reader.read()).value)
+    expect(text).toBe('data: first\n\n')
+
+    const sigterm = nextLine(child, (l) => l === 'sigterm')
+    child.kill('SIGTERM')
+    await sigterm
+    // During the delay the server still accepts connections, and readiness fails.
+    const ready = await fetch(`${base}/readyz`, { headers: { connection: 'close' } })
+    expect(ready.status).toBe(503)
+    expect(((await ready.json()) as { output?: string }).output).toBe('shutting down')
+
+    // Then it stops accepting connections while the stream is still open…
+    await eventually(() =>
+      fetch(`${base}/livez`, { headers: { connection: 'close' } }).then(
+        () => false,
+        () => true
+      )
+    )
+    expect(child.exitCode).toBe(null)
+    // …and the stream, released only now, still arrives in full.
+    child.stdin?.write('go\n')
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value)
+    }
+    expect(text).toBe('data: first\n\ndata: last\n\n')
+    expect(await exited).toEqual({ code: 0, signal: null })
+  })
+})
