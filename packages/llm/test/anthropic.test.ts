@@ -147,25 +147,54 @@ describe('wrapAnthropic: messages.create', () => {
     expect(fake.count('/v1/messages')).toBe(2)
   })
 
-  it('lets exactly 3 calls through a budget that fits 3; the 4th fails with BUDGET_EXCEEDED before any provider call', async () => {
-    // Worst case of one call: estimated input + 100 output tokens at claude-haiku-4-5 prices.
+  it('serves a second identical messages.stream() (the SDK helper) from the cache with 0 provider calls', async () => {
+    const cache = mapCache()
+    const { metrics } = recorders()
+    const client = wrapAnthropic(raw, { cacheSampling: true, cache, metrics })
+    const live = client.messages.stream(params('helper twice'))
+    const liveText: string[] = []
+    live.on('text', (t) => liveText.push(t))
+    const first = await live.finalMessage()
+    expect(first.content[0]).toMatchObject({ type: 'text', text: 'Echo: helper twice' })
+    await until(() => cache.sets === 1)
+    expect(fake.count('/v1/messages')).toBe(1)
+
+    const cached = client.messages.stream(params('helper twice'))
+    const cachedText: string[] = []
+    cached.on('text', (t) => cachedText.push(t))
+    const second = await cached.finalMessage()
+    expect(second.id).toBe(first.id)
+    expect(second).toEqual(first)
+    expect(cachedText).toEqual(liveText)
+    expect(cachedText.join('')).toBe('Echo: helper twice')
+    expect(fake.count('/v1/messages')).toBe(1)
+    expect(metrics.cache).toEqual(['miss', 'hit'])
+  })
+
+  it('lets exactly 3 calls through a budget that fits 3; the 4th, identical, fails with BUDGET_EXCEEDED before any provider call', async () => {
+    // 100 tokens, the output limit of the request: a call costs about its worst case.
+    fake.setReply(() => 'word '.repeat(80))
+    // Worst case of one call (what the wrapper holds): estimated input + 100 output tokens.
     const probe = createBudget({ limits: [{ period: 'day', usd: 1 }] })
     const hold = await probe.reserve('p', {
       model: MODEL,
       messages: params().messages,
       maxOutputTokens: 100,
     })
-    const budget = createBudget({ limits: [{ period: 'day', micros: hold.amountMicros * 3 + 1 }] })
+    const budget = createBudget({ limits: [{ period: 'day', micros: hold.amountMicros * 3 }] })
     const client = wrapAnthropic(raw, { budget, subject: 'u3' })
-    for (let i = 0; i < 3; i++) await client.messages.create(params(), aikit({ cache: 'no-store' }))
+    for (let i = 0; i < 3; i++) await client.messages.create(params())
     expect(fake.count('/v1/messages')).toBe(3)
-    // Settled spend is below the holds, so ask with a larger worst case for the 4th.
-    const big = { ...params(), max_tokens: 4000 }
-    await expect(client.messages.create(big)).rejects.toMatchObject({
+    const spend = await budget.spend('u3')
+    expect(spend.heldMicros).toBe(0)
+    // Alone the 4th call fits the budget; after what the first three spent it does not.
+    expect(spend.totalMicros + hold.amountMicros).toBeGreaterThan(hold.amountMicros * 3)
+    await expect(client.messages.create(params())).rejects.toMatchObject({
       code: 'BUDGET_EXCEEDED',
       status: 402,
     })
     expect(fake.count('/v1/messages')).toBe(3)
+    expect((await budget.spend('u3')).heldMicros).toBe(0)
   })
 
   it('a stream aborted by the caller mid-way settles on the estimate, releases nothing held, and is not cached', async () => {
@@ -191,30 +220,86 @@ describe('wrapAnthropic: messages.create', () => {
   })
 
   it.each([
-    [429, Anthropic.RateLimitError],
-    [529, Anthropic.InternalServerError],
-    [500, Anthropic.InternalServerError],
+    { status: 429, ErrorClass: Anthropic.RateLimitError, stream: false },
+    { status: 529, ErrorClass: Anthropic.OverloadedError, stream: false },
+    { status: 500, ErrorClass: Anthropic.InternalServerError, stream: false },
+    { status: 429, ErrorClass: Anthropic.RateLimitError, stream: true },
+    { status: 529, ErrorClass: Anthropic.OverloadedError, stream: true },
+    { status: 500, ErrorClass: Anthropic.InternalServerError, stream: true },
+    { status: 503, ErrorClass: Anthropic.ServiceUnavailableError, stream: true },
   ])(
-    'passes a provider %i through as the SDK error class, releases the reservation, caches nothing',
-    async (status, ErrorClass) => {
+    'passes a provider $status (stream: $stream) through as the SDK error class, releases the reservation, caches nothing',
+    async ({ status, ErrorClass, stream }) => {
       const cache = mapCache()
       const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
-      const client = wrapAnthropic(raw, { cacheSampling: true, cache, budget, subject: 'e1' })
+      const { logger } = recorders()
+      const client = wrapAnthropic(raw, {
+        cacheSampling: true,
+        cache,
+        budget,
+        logger,
+        subject: 'e1',
+      })
+      const ask = async (): Promise<string> => {
+        if (!stream) {
+          const message = await client.messages.create(params('fail'))
+          return message.content[0]?.type === 'text' ? message.content[0].text : ''
+        }
+        let text = ''
+        for await (const e of await client.messages.create({ ...params('fail'), stream: true })) {
+          if (e.type === 'content_block_delta' && e.delta.type === 'text_delta')
+            text += e.delta.text
+        }
+        return text
+      }
       fake.failNext(1, { status, retryAfter: 0 })
-      const error = await client.messages.create(params('fail')).catch((e: unknown) => e)
+      const error = await ask().catch((e: unknown) => e)
       expect(error).toBeInstanceOf(ErrorClass)
       expect(error).toBeInstanceOf(Anthropic.APIError)
       expect((error as { status: number }).status).toBe(status)
       const spend = await budget.spend('e1')
       expect(spend).toMatchObject({ heldMicros: 0, totalMicros: 0 })
       expect(cache.sets).toBe(0)
+      expect(logger.lines).toMatchObject([{ outcome: 'error' }])
       // Not cached: the next call reaches the provider and succeeds.
-      await expect(client.messages.create(params('fail'))).resolves.toMatchObject({
-        type: 'message',
-      })
+      await expect(ask()).resolves.toBe('Echo: fail')
       expect(fake.count('/v1/messages')).toBe(2)
+      await until(() => logger.lines.length === 2) // a stream logs (after settling) at its end
+      expect(await budget.spend('e1')).toMatchObject({ heldMicros: 0 })
     }
   )
+
+  it('an overloaded_error event mid-stream reaches the caller as the SDK APIError; no hold left, not cached, the next identical call reaches the provider', async () => {
+    const cache = mapCache()
+    const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
+    const { logger } = recorders()
+    const client = wrapAnthropic(raw, {
+      cacheSampling: true,
+      cache,
+      budget,
+      logger,
+      subject: 'mid',
+    })
+    const read = async () => {
+      let text = ''
+      for await (const e of await client.messages.create({ ...params('mid'), stream: true })) {
+        if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text
+      }
+      return text
+    }
+    fake.errorStreamAfter(4)
+    const error = await read().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Anthropic.APIError)
+    expect((error as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      error: { type: 'overloaded_error' },
+    })
+    await until(() => logger.lines.length === 1)
+    expect(logger.lines[0]).toMatchObject({ outcome: 'error' })
+    expect((await budget.spend('mid')).heldMicros).toBe(0)
+    expect(cache.sets).toBe(0)
+    await expect(read()).resolves.toBe('Echo: mid')
+    expect(fake.count('/v1/messages')).toBe(2)
+  })
 
   it('passes a timeout through as the SDK APIConnectionTimeoutError', async () => {
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
@@ -225,6 +310,30 @@ describe('wrapAnthropic: messages.create', () => {
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
     expect((await budget.spend('t1')).heldMicros).toBe(0)
+    // Nothing cached or left in flight: the identical call reaches the provider.
+    await expect(client.messages.create(params('slow'))).resolves.toMatchObject({ type: 'message' })
+    expect(fake.count('/v1/messages')).toBe(2)
+    expect(await budget.spend('t1')).toMatchObject({ heldMicros: 0 })
+  })
+
+  it('passes a streamed call that times out through as APIConnectionTimeoutError; no hold remains', async () => {
+    const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
+    const client = wrapAnthropic(raw, { budget, subject: 't2' })
+    fake.hangNext(1)
+    const error = await client.messages
+      .create({ ...params('slow stream'), stream: true }, aikit({}, { timeout: 100 }))
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
+    expect(await budget.spend('t2')).toMatchObject({ heldMicros: 0, totalMicros: 0 })
+    const events: string[] = []
+    for await (const e of await client.messages.create({
+      ...params('slow stream'),
+      stream: true,
+    })) {
+      events.push(e.type)
+    }
+    expect(events.at(-1)).toBe('message_stop')
+    expect(fake.count('/v1/messages')).toBe(2)
   })
 
   it('coalesces 10 identical concurrent calls into 1 provider call', async () => {

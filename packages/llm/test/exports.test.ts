@@ -7,6 +7,7 @@ describe('public exports', () => {
       'OutputBlockedError',
       'PromptBlockedError',
       'SubjectRequiredError',
+      'TokenRateLimitedError',
       'aikit',
       'wrapAnthropic',
     ])
@@ -16,6 +17,7 @@ describe('public exports', () => {
       'OutputBlockedError',
       'PromptBlockedError',
       'SubjectRequiredError',
+      'TokenRateLimitedError',
       'aikit',
       'wrapOpenAI',
     ])

@@ -1,10 +1,8 @@
 import { createBudget } from '@aikit/cost'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import Anthropic from '@anthropic-ai/sdk'
-import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { aikit, wrapAnthropic } from '../src/anthropic/index.js'
-import { wrapOpenAI } from '../src/openai/index.js'
 import { inRequest, mapCache, recorders, until } from './helpers.js'
 
 let fake: FakeProvider
@@ -126,23 +124,6 @@ describe('streams', () => {
     expect(fake.count('/v1/messages')).toBe(2)
   })
 
-  it("OpenAI's chat.completions.stream() helper goes through the wrapper (cached afterwards)", async () => {
-    const cache = mapCache()
-    const openai = wrapOpenAI(
-      new OpenAI({ apiKey: 'k', baseURL: fake.openaiBaseURL, maxRetries: 0 }),
-      {
-        cacheSampling: true,
-        cache,
-      }
-    )
-    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'helper' }] }
-    const final = await openai.chat.completions.stream(body).finalChatCompletion()
-    expect(final.choices[0]?.message.content).toBe('Echo: helper')
-    await until(() => cache.sets === 1)
-    const again = await openai.chat.completions.stream(body).finalChatCompletion()
-    expect(again.choices[0]?.message.content).toBe('Echo: helper')
-    expect(fake.count('/v1/chat/completions')).toBe(1)
-  })
   it('a stream dropped before its first read still ends the call: hold settled, logged, an identical call streams in full', async () => {
     const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
     const { logger } = recorders()

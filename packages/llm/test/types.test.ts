@@ -5,10 +5,15 @@ import Anthropic from '@anthropic-ai/sdk'
 import type { Stream as AnthropicStream } from '@anthropic-ai/sdk/core/streaming'
 import OpenAI from 'openai'
 import type { Stream as OpenAIStream } from 'openai/core/streaming'
+import OpenAI7 from 'openai-v7'
+import type { Stream as OpenAI7Stream } from 'openai-v7/core/streaming'
 import { describe, expectTypeOf, it } from 'vitest'
 import { aikit as anthropicOptions, wrapAnthropic } from '../src/anthropic/index.js'
 import { aikit as openaiOptions, wrapOpenAI } from '../src/openai/index.js'
 import type { LlmGuard } from '../src/shared/types.js'
+import { OPENAI_SDKS } from './openai-sdks.js'
+
+const openai7 = OPENAI_SDKS.find((sdk) => sdk.major === 7)
 
 // Checked by `tsc` (pnpm typecheck): the wrapped clients keep the SDK's own types.
 describe('types', () => {
@@ -47,6 +52,46 @@ describe('types', () => {
     expectTypeOf(openaiOptions({ cache: 'no-store' })).toMatchTypeOf<
       NonNullable<Parameters<OpenAI['chat']['completions']['create']>[1]>
     >()
+  })
+
+  // tsc checks this body on any Node (pnpm typecheck); running it constructs an openai 7 client,
+  // which needs Node 22+ (its engines field): CI's Node 24 leg runs it.
+  it.runIf(openai7?.runs === true)('wrapOpenAI keeps the types of an openai 7 client', () => {
+    const client = wrapOpenAI(new OpenAI7({ apiKey: 'k' }))
+    expectTypeOf(client).toEqualTypeOf<OpenAI7>()
+    expectTypeOf(client).not.toEqualTypeOf<OpenAI>()
+    const chat = { model: 'gpt-4o-mini', messages: [] }
+    expectTypeOf(client.chat.completions.create).toEqualTypeOf<
+      OpenAI7['chat']['completions']['create']
+    >()
+    expectTypeOf(client.chat.completions.stream).toEqualTypeOf<
+      OpenAI7['chat']['completions']['stream']
+    >()
+    expectTypeOf(client.responses.create).toEqualTypeOf<OpenAI7['responses']['create']>()
+    expectTypeOf(
+      client.chat.completions.create(chat)
+    ).resolves.toMatchTypeOf<OpenAI7.ChatCompletion>()
+    expectTypeOf(client.chat.completions.create({ ...chat, stream: true })).resolves.toMatchTypeOf<
+      OpenAI7Stream<OpenAI7.ChatCompletionChunk>
+    >()
+    expectTypeOf(
+      client.responses.create({ model: 'gpt-4o-mini', input: 'x' })
+    ).resolves.toMatchTypeOf<OpenAI7.Responses.Response>()
+    expectTypeOf(
+      client.responses.create({ model: 'gpt-4o-mini', input: 'x', stream: true })
+    ).resolves.toMatchTypeOf<OpenAI7Stream<OpenAI7.Responses.ResponseStreamEvent>>()
+    // aikit() takes the request-options type of the SDK method it is passed to (openai 7's here).
+    type Options7 = NonNullable<Parameters<OpenAI7['chat']['completions']['create']>[1]>
+    const options: Options7 = openaiOptions({ cache: 'no-store' }, { timeout: 5 })
+    expectTypeOf(options).toEqualTypeOf<Options7>()
+    const withOverride = () =>
+      client.chat.completions.create({ ...chat, stream: true }, openaiOptions({ subject: 'u' }))
+    expectTypeOf(withOverride).returns.resolves.toMatchTypeOf<
+      OpenAI7Stream<OpenAI7.ChatCompletionChunk>
+    >()
+    const responsesWithOverride = () =>
+      client.responses.create({ model: 'gpt-4o-mini', input: 'x' }, openaiOptions({}))
+    expectTypeOf(responsesWithOverride).returns.resolves.toMatchTypeOf<OpenAI7.Responses.Response>()
   })
 
   it("@aikit/security's promptGuard fits the structural guard option", () => {

@@ -428,6 +428,113 @@ describe('injected failures', () => {
   })
 })
 
+describe('errorStreamAfter', () => {
+  it('sends the in-stream error event of each API after the first events', async () => {
+    p.errorStreamAfter(2, 'Overloaded mid-stream')
+    const anthropicStream = await anthropic().messages.create({
+      model: MODEL_A,
+      max_tokens: 50,
+      messages: userMsg('one two three'),
+      stream: true,
+    })
+    const seen: string[] = []
+    const aErr = await (async () => {
+      for await (const e of anthropicStream) seen.push(e.type)
+    })().catch((e: unknown) => e)
+    expect(seen).toEqual(['message_start', 'content_block_start'])
+    expect(aErr).toBeInstanceOf(A.APIError)
+    expect((aErr as A.APIError).error).toMatchObject({
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Overloaded mid-stream' },
+    })
+
+    p.errorStreamAfter(1)
+    const chat = await openai().chat.completions.create({
+      model: MODEL_O,
+      messages: userMsg('one two'),
+      stream: true,
+    })
+    let chunks = 0
+    const cErr = await (async () => {
+      for await (const _ of chat) chunks++
+    })().catch((e: unknown) => e)
+    expect(chunks).toBe(1)
+    expect(cErr).toBeInstanceOf(O.APIError)
+
+    p.errorStreamAfter(1, 'failed here')
+    const responses = await openai().responses.create({
+      model: MODEL_O,
+      input: 'one two',
+      stream: true,
+    })
+    const types: string[] = []
+    for await (const e of responses) types.push(e.type)
+    expect(types).toEqual(['response.created', 'error'])
+    expect(p.calls.map((c) => c.status)).toEqual([200, 200, 200])
+  })
+})
+
+describe('holdStreamAfter', () => {
+  it('sends the first events, then nothing until release()', async () => {
+    const hold = p.holdStreamAfter(1)
+    const stream = await openai().chat.completions.create({
+      model: MODEL_O,
+      messages: userMsg('held back answer'),
+      stream: true,
+    })
+    const reader = stream[Symbol.asyncIterator]()
+    const first = await reader.next()
+    expect(first.value?.choices[0]?.delta.role).toBe('assistant')
+    await hold.reached
+    let delivered = false
+    const second = reader.next().then((r) => {
+      delivered = true
+      return r
+    })
+    // A few turns of the event loop with the socket idle: the rest is still held back.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 5))
+    expect(delivered).toBe(false)
+    expect(p.calls[0]).toMatchObject({ status: 200, aborted: false })
+    hold.release()
+    let text = (await second).value?.choices[0]?.delta.content ?? ''
+    for (let r = await reader.next(); !r.done; r = await reader.next()) {
+      text += r.value.choices[0]?.delta.content ?? ''
+    }
+    expect(text).toBe('Echo: held back answer')
+  })
+
+  it('close() ends a held stream; reset() forgets a pending hold', async () => {
+    const own = await startFakeProvider()
+    const hold = own.holdStreamAfter(1)
+    const client = new OpenAI({ apiKey: SECRET, baseURL: own.openaiBaseURL, maxRetries: 0 })
+    const stream = await client.chat.completions.create({
+      model: MODEL_O,
+      messages: userMsg('never finished'),
+      stream: true,
+    })
+    const reading = (async () => {
+      for await (const _ of stream) {
+        // drain until the connection ends
+      }
+    })().catch((e: unknown) => e)
+    await hold.reached
+    await own.close()
+    await reading
+    expect(own.calls[0]?.aborted).toBe(false)
+
+    p.holdStreamAfter(0)
+    p.reset() // forgets the pending hold: the next stream is not held
+    const done = await openai().chat.completions.create({
+      model: MODEL_O,
+      messages: userMsg('not held'),
+      stream: true,
+    })
+    let text = ''
+    for await (const c of done) text += c.choices[0]?.delta.content ?? ''
+    expect(text).toBe('Echo: not held')
+  })
+})
+
 describe('close()', () => {
   it('destroys hung sockets so pending requests fail and close resolves', async () => {
     const own = await startFakeProvider()

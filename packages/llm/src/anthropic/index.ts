@@ -1,9 +1,14 @@
 /**
  * @module @aikit/llm/anthropic
- * `wrapAnthropic(new Anthropic(), { budget, cache, metrics, logger, guard })`: one line to make an
- * Anthropic client production-safe, with the SDK's own types intact.
+ * `wrapAnthropic(new Anthropic(), { budget, tokenLimit, cache, metrics, logger, guard })`: one
+ * line to make an Anthropic client production-safe, with the SDK's own types intact.
  */
-export { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from '../shared/errors.js'
+export {
+  OutputBlockedError,
+  PromptBlockedError,
+  SubjectRequiredError,
+  TokenRateLimitedError,
+} from '../shared/errors.js'
 export type {
   CacheMode,
   CallOverride,
@@ -17,6 +22,11 @@ export type {
   LlmLogger,
   LlmMetrics,
   LlmMetricsUsage,
+  LlmTokenLimiter,
+  LlmTokenReservation,
+  TokenLimitKeyFn,
+  TokenLimitKeyInfo,
+  TokenLimitOptions,
   WrapOptions,
 } from '../shared/types.js'
 export { type AnthropicRequestOptions, aikit, wrapAnthropic } from './wrap.js'

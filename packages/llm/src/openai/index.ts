@@ -1,9 +1,14 @@
 /**
  * @module @aikit/llm/openai
- * `wrapOpenAI(new OpenAI(), { budget, cache, metrics, logger, guard })`: one line to make an
- * OpenAI client production-safe, with the SDK's own types intact.
+ * `wrapOpenAI(new OpenAI(), { budget, tokenLimit, cache, metrics, logger, guard })`: one line to
+ * make an OpenAI client production-safe, with the SDK's own types intact.
  */
-export { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from '../shared/errors.js'
+export {
+  OutputBlockedError,
+  PromptBlockedError,
+  SubjectRequiredError,
+  TokenRateLimitedError,
+} from '../shared/errors.js'
 export type {
   CacheMode,
   CallOverride,
@@ -17,6 +22,11 @@ export type {
   LlmLogger,
   LlmMetrics,
   LlmMetricsUsage,
+  LlmTokenLimiter,
+  LlmTokenReservation,
+  TokenLimitKeyFn,
+  TokenLimitKeyInfo,
+  TokenLimitOptions,
   WrapOptions,
 } from '../shared/types.js'
 export { aikit, type OpenAIRequestOptions, wrapOpenAI } from './wrap.js'

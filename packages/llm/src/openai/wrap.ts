@@ -24,11 +24,16 @@ type AnyCreate = (...args: unknown[]) => never
  * Wraps an OpenAI client. Returns a client of the same type whose `chat.completions.create` and
  * `responses.create` go through cache, budget, guard, cost, metrics and logging as configured. The
  * original client is not modified. Options are validated here (`InvalidOptionsError` naming the field).
+ * `C` is bound structurally, not by `extends OpenAI`: the SDK class is nominal (`#private`), and a
+ * client of another copy or major of `openai` (6 or 7) must fit too; `C` keeps its own type.
  *
  * @example
  * const openai = wrapOpenAI(new OpenAI(), { budget, cache, metrics, logger, guard })
  */
-export function wrapOpenAI<C extends OpenAI>(client: C, options?: WrapOptions): C {
+export function wrapOpenAI<C extends { chat: { completions: object }; responses: object }>(
+  client: C,
+  options?: WrapOptions
+): C {
   if (typeof client !== 'object' || client === null) {
     throw new InvalidOptionsError('client', 'must be an OpenAI client')
   }
@@ -68,12 +73,13 @@ export function wrapOpenAI<C extends OpenAI>(client: C, options?: WrapOptions): 
 }
 
 /**
- * Per-call options for a wrapped OpenAI client, typed as the SDK's request options:
+ * Per-call options for a wrapped OpenAI client, typed as the SDK's request options (those of the
+ * method it is passed to, so openai 6 and 7 both fit):
  * `client.chat.completions.create(params, aikit({ subject: userId, cache: 'no-store' }))`.
  */
-export function aikit(
+export function aikit<O extends object = OpenAIRequestOptions>(
   override: CallOverride,
-  requestOptions?: OpenAIRequestOptions
-): OpenAIRequestOptions {
+  requestOptions?: O
+): O {
   return withOverride(override, requestOptions)
 }

@@ -1,10 +1,11 @@
 /**
  * @module engine
  * One intercepted `create`: subject → cache lookup (scoped key) → coalescing → budget reserve →
- * input guard → the real SDK call → usage → cost settle → metrics → log → output guard → cache
- * store. Streams pass through event by event (nothing is buffered before the caller sees it),
- * settle from the final usage event, and are cached only when complete. Provider errors are
- * rethrown untouched (the SDK's own classes) after the reservation is released.
+ * token reserve (optional rate limit) → input guard → the real SDK call → usage → cost and token
+ * settle → metrics → log → output guard → cache store. Streams pass through event by event
+ * (nothing is buffered before the caller sees it), settle from the final usage event, and are
+ * cached only when complete. Provider errors are rethrown untouched (the SDK's own classes) after
+ * the reservations are released.
  */
 import { currentContext } from '@aikit/core'
 import {
@@ -24,6 +25,7 @@ import { replay, type SharedEnd, SharedStream } from './shared-stream.js'
 import { SignalGroup } from './signal-group.js'
 import type { ApiSpec, Params, RequestEstimate } from './spec.js'
 import { jsonResponse, sseResponse } from './sse.js'
+import { reserveTokens, type TokenHold } from './token-limit.js'
 import type { CacheMode } from './types.js'
 
 /** When a failed settle is tried again (ms after the previous failure): a Redis blip lasts about this. */
@@ -149,7 +151,9 @@ export function interceptCreate(
       durationSeconds: elapsed(call.started),
     }
     if (ttfc !== undefined) record.timeToFirstChunkSeconds = ttfc
-    if (usage) {
+    // Billable tokens come from the provider's usage only: a count estimated for a stream cut
+    // short (no final usage event) is charged to the budget but never reported as token usage.
+    if (usage && usage.estimated !== true) {
       const u = usage
       record.usage = {
         inputTokens:
@@ -289,16 +293,21 @@ export function interceptCreate(
   const complete = async (
     call: Call,
     reservation: Reservation | undefined,
+    tokens: TokenHold | undefined,
     data: unknown,
     response: Response,
     extras: Record<string, unknown>
   ): Promise<CallOutcome<unknown>> => {
     // Each step is skipped (no promise hop) when nothing it serves is configured.
-    const extracted = accounts(reservation) ? extractUsage(data) : undefined
+    const extracted = accounts(reservation) || tokens ? extractUsage(data) : undefined
     const model = extracted?.model || call.model
+    // Started before the budget settle, awaited after it: both store round trips overlap.
+    const tokensSettled = tokens?.settle(extracted?.usage)
     const charged =
       extracted || reservation ? charge(call, reservation, extracted?.usage, model) : undefined
     const costMicros = typeof charged === 'object' ? await charged : charged
+    // Settled before the caller has the answer: its next call sees the refund.
+    if (tokensSettled) await tokensSettled
     let blocked: unknown
     if (opts.guard) {
       try {
@@ -336,6 +345,7 @@ export function interceptCreate(
   const startStream = (
     call: Call,
     reservation: Reservation | undefined,
+    tokens: TokenHold | undefined,
     sdkStream: AsyncIterable<unknown> & { controller: AbortController },
     hideUsageChunk: boolean,
     inputTokens: number,
@@ -353,10 +363,13 @@ export function interceptCreate(
       onEnd()
       const whole =
         end.kind === 'done' && !sdkStream.controller.signal.aborted && spec.streamComplete(recorded)
+      // The final usage event's tokens; what was produced when the stream was cut short.
+      const tokensSettled = tokens?.settle(usage.usage)
       const charged = accounts(reservation)
         ? charge(call, reservation, usage.usage, usage.model || call.model)
         : undefined
       const costMicros = typeof charged === 'object' ? await charged : charged
+      if (tokensSettled) await tokensSettled
       const error = end.kind === 'error' ? end.error : undefined
       if (opts.metrics) recordCall(call, usage.usage, costMicros, error, ttfc)
       if (opts.logger) {
@@ -467,14 +480,16 @@ export function interceptCreate(
       }
     }
     let estimate: RequestEstimate | undefined
-    // Input tokens estimated once per call: the stream's reservation and its meter share them.
+    // Input tokens estimated once per call: the budget, the token limit and a stream's meter share them.
     let inputTokens: number | undefined
     let reservation: Reservation | undefined
+    const tokenLimit = opts.tokenLimit
     if (opts.budget && call.subject !== undefined) {
       estimate = spec.estimate(call.params, opts.defaultMaxOutputTokens)
       try {
-        if (call.stream) {
-          // The same worst case the budget computes from the messages (`estimateTokens`).
+        if (call.stream || tokenLimit) {
+          // The same worst case the budget computes from the messages (`estimateTokens`), counted
+          // here once for the stream's meter and the token limit too.
           inputTokens = tokensOf(estimate)
           reservation = await opts.budget.reserve(call.subject, {
             model: estimate.model,
@@ -485,6 +500,23 @@ export function interceptCreate(
           reservation = await opts.budget.reserve(call.subject, estimate)
         }
       } catch (error) {
+        log(call, { outcome: 'rejected', error: describeError(error) })
+        throw error
+      }
+    }
+    let tokens: TokenHold | undefined
+    if (tokenLimit) {
+      try {
+        estimate ??= spec.estimate(call.params, opts.defaultMaxOutputTokens)
+        inputTokens ??= tokensOf(estimate)
+        tokens = await reserveTokens(
+          tokenLimit,
+          { subject: call.subject, provider: spec.provider, model: call.model },
+          inputTokens + estimate.maxOutputTokens
+        )
+      } catch (error) {
+        // Denied (or the limiter failed): no provider call, so nothing may stay held on the budget.
+        await reservation?.release().catch(() => false)
         log(call, { outcome: 'rejected', error: describeError(error) })
         throw error
       }
@@ -507,8 +539,9 @@ export function interceptCreate(
         prepared.params,
         sdkOptions
       ).withResponse()
-      if (!call.stream) return await complete(call, reservation, data, response, extras)
-      // The meter's estimate (a stream cut short) only feeds the budget, the metrics and the log.
+      if (!call.stream) return await complete(call, reservation, tokens, data, response, extras)
+      // The meter's estimate (a stream cut short) only feeds the budget, the metrics and the log
+      // (the token limit counted it already).
       if (inputTokens === undefined && accounts(reservation)) {
         try {
           inputTokens = tokensOf(
@@ -522,6 +555,7 @@ export function interceptCreate(
       const shared = startStream(
         call,
         reservation,
+        tokens,
         sdkStream,
         prepared.hideUsageChunk,
         inputTokens ?? 0,
@@ -540,6 +574,7 @@ export function interceptCreate(
       }
     } catch (error) {
       await reservation?.release().catch(() => false)
+      if (tokens) await tokens.release()
       if (!(typeof error === 'object' && error !== null && reported.has(error))) {
         recordCall(call, undefined, undefined, error, undefined)
         log(call, { outcome: 'error', error: describeError(error) })

@@ -35,3 +35,23 @@ export class OutputBlockedError extends AikitError {
     this.ruleIds = ruleIds
   }
 }
+
+/**
+ * 429 `RATE_LIMITED`: the call's estimated tokens do not fit the `tokenLimit` limiter. No provider
+ * call was made and the budget reservation was released. Same code, status and `retryAfterMs` as
+ * `@aikit/ratelimit`'s `RateLimitedError` (this package does not depend on `@aikit/ratelimit`: the
+ * limiter is structural), so HTTP error bodies and `error.code` checks treat both alike.
+ */
+export class TokenRateLimitedError extends AikitError {
+  /** Wait in ms before the same call could pass, or `-1` when it never can (it exceeds a limit). */
+  readonly retryAfterMs: number
+  /** The tokens the call asked to reserve. */
+  readonly tokens: number
+  constructor(retryAfterMs: number, tokens: number) {
+    super('RATE_LIMITED', 429, 'Too many tokens requested', {
+      details: { retryAfterMs, tokens },
+    })
+    this.retryAfterMs = retryAfterMs
+    this.tokens = tokens
+  }
+}

@@ -5,6 +5,7 @@
 import { InvalidOptionsError, requireAsyncContext } from '@aikit/core'
 import { defaultPriceTable, type PriceTable } from '@aikit/cost'
 import { defaultCacheKey } from './cache-key.js'
+import { type ResolvedTokenLimit, resolveTokenLimit } from './token-limit.js'
 import type { LlmCacheKeyFn, WrapOptions } from './types.js'
 
 /** The wrapper options with defaults applied. */
@@ -17,6 +18,7 @@ export interface ResolvedOptions
     | 'requireSubject'
     | 'defaultMaxOutputTokens'
     | 'priceTable'
+    | 'tokenLimit'
   > {
   readonly cacheKey: LlmCacheKeyFn
   readonly cacheSampling: boolean
@@ -24,6 +26,8 @@ export interface ResolvedOptions
   readonly requireSubject: boolean
   readonly defaultMaxOutputTokens: number
   readonly priceTable: PriceTable
+  /** The token limit with its default key, or `undefined` (no token step at all). */
+  readonly tokenLimit: ResolvedTokenLimit | undefined
 }
 
 const DEFAULTS = {
@@ -56,6 +60,7 @@ export function resolveOptions(options: WrapOptions | undefined): ResolvedOption
   hasMethods(o.logger, 'logger', ['info'])
   hasMethods(o.guard, 'guard', ['checkInput', 'checkOutput'])
   hasMethods(o.priceTable, 'priceTable', ['priceOf'])
+  const tokenLimit = resolveTokenLimit(o.tokenLimit)
   if (o.cacheKey !== undefined && typeof o.cacheKey !== 'function') {
     throw new InvalidOptionsError(
       'cacheKey',
@@ -84,5 +89,6 @@ export function resolveOptions(options: WrapOptions | undefined): ResolvedOption
     requireSubject: o.requireSubject ?? DEFAULTS.requireSubject,
     defaultMaxOutputTokens: maxOut,
     priceTable: o.priceTable ?? defaultPriceTable(),
+    tokenLimit,
   }
 }

@@ -5,6 +5,10 @@
  * consumer replays the recorded events at its own pace. The source is closed (the provider request
  * aborted) only when EVERY consumer has stopped, so one caller leaving does not cut the others off.
  * The recorded events are what the cache stores when the stream completes.
+ *
+ * Every reader gets its own copy of each event: SDK helpers (Anthropic's `messages.stream()`) build
+ * their message by mutating the events they read, which would otherwise change what the other
+ * readers see and what the cache stores.
  */
 
 /** How the source ended. */
@@ -67,7 +71,9 @@ export class SharedStream<T> {
     return {
       next: async (): Promise<IteratorResult<T>> => {
         while (!released) {
-          if (index < this.events.length) return { done: false, value: this.events[index++] as T }
+          if (index < this.events.length) {
+            return { done: false, value: copyEvent(this.events[index++] as T) }
+          }
           const end = this.#end
           if (end) {
             await release()
@@ -93,7 +99,7 @@ export function replay<T>(events: readonly T[]): () => AsyncIterator<T> {
     return {
       next: async () =>
         i < events.length
-          ? { done: false, value: events[i++] as T }
+          ? { done: false, value: copyEvent(events[i++] as T) }
           : { done: true, value: undefined },
       return: async () => {
         i = events.length
@@ -101,4 +107,31 @@ export function replay<T>(events: readonly T[]): () => AsyncIterator<T> {
       },
     }
   }
+}
+
+/**
+ * A deep copy of a JSON-shaped event (what the SDKs parse from SSE): plain objects, arrays and
+ * primitives. Cheaper than `structuredClone` for these small objects. A `__proto__` key (possible
+ * in parsed JSON) is copied as an own property, never as the copy's prototype.
+ */
+export function copyEvent<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value)) {
+    const out = new Array(value.length)
+    for (let i = 0; i < value.length; i++) out[i] = copyEvent(value[i])
+    return out as T
+  }
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) {
+    const v = copyEvent((value as Record<string, unknown>)[key])
+    if (key === '__proto__') {
+      Object.defineProperty(out, key, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    } else out[key] = v
+  }
+  return out as T
 }

@@ -1,8 +1,8 @@
 /**
  * @module types
  * The options of `wrapAnthropic` / `wrapOpenAI`, and the small STRUCTURAL interfaces of the parts
- * they drive. `@aikit/cache`, `@aikit/observability` and `@aikit/security` are not imported: any
- * object of the right shape works, and their real objects are (or will be) such objects.
+ * they drive. `@aikit/cache`, `@aikit/observability`, `@aikit/security` and `@aikit/ratelimit` are
+ * not imported: any object of the right shape works, and their real objects are such objects.
  */
 import type { Budget, PriceTable } from '@aikit/cost'
 
@@ -90,6 +90,53 @@ export interface LlmGuard {
   checkOutput(text: string): Promise<GuardOutputVerdict>
 }
 
+/**
+ * A token reservation (structural: `@aikit/ratelimit`'s `Reservation` fits). Only its first
+ * `settle` or `release` counts.
+ */
+export interface LlmTokenReservation {
+  /** Whether the tokens were granted. */
+  readonly allowed: boolean
+  /** The check behind the answer: the wait before the same reservation could pass (`-1`: never). */
+  readonly result: { readonly retryAfterMs: number }
+  /** Charges the actual tokens instead of the reserved ones (refunds or charges the difference). */
+  settle(actual: number): Promise<unknown>
+  /** Gives every reserved token back. */
+  release(): Promise<unknown>
+}
+
+/**
+ * A limiter whose units are tokens. Structural: `@aikit/ratelimit`'s
+ * `createRateLimiter({ limits: [{ limit: 100_000, window: '1m' }] })` fits.
+ */
+export interface LlmTokenLimiter {
+  reserve(key: string, units: number): Promise<LlmTokenReservation>
+}
+
+/** What a token-limit key is built from. */
+export interface TokenLimitKeyInfo {
+  /** The call's subject (per-call override → request context → `subject` option), if any. */
+  readonly subject: string | undefined
+  /** `'anthropic'` or `'openai'`. */
+  readonly provider: string
+  /** The model the request asked for. */
+  readonly model: string
+}
+
+/** The limiter key of a call; `undefined` leaves that call unlimited. */
+export type TokenLimitKeyFn = (info: TokenLimitKeyInfo) => string | undefined
+
+/** The `tokenLimit` option in full. */
+export interface TokenLimitOptions {
+  /** The limiter the tokens are reserved on (units = tokens). */
+  limiter: LlmTokenLimiter
+  /**
+   * The limiter key of a call. Default: the call's subject (the one the budget uses), or
+   * `'*'` (one app-wide key) when the call has none.
+   */
+  key?: TokenLimitKeyFn
+}
+
 /** Cache behaviour of one call: `'default'` (read and store), `'no-store'` (neither, no coalescing), `'refresh'` (skip the read, store the fresh answer). */
 export type CacheMode = 'default' | 'no-store' | 'refresh'
 
@@ -97,6 +144,17 @@ export type CacheMode = 'default' | 'no-store' | 'refresh'
 export interface WrapOptions {
   /** Budget every call reserves its worst case on and settles its actual cost to. Default none. */
   budget?: Budget
+  /**
+   * Token rate limit: before the provider call (after the budget reserve), the estimated tokens
+   * (estimated input + the request's `max_tokens` / `max_completion_tokens` /
+   * `max_output_tokens`, else `defaultMaxOutputTokens`) are reserved on the limiter; a denial
+   * throws `TokenRateLimitedError` (429 `RATE_LIMITED`) with no provider call. After the call the
+   * reservation settles to the provider's actual input + output tokens (a stream: from its final
+   * usage event, or what was produced when cut short); a provider error gives the tokens back.
+   * Cache hits and coalesced followers take none. A limiter alone keys by subject (else `'*'`);
+   * `{ limiter, key }` chooses the key. Default none.
+   */
+  tokenLimit?: LlmTokenLimiter | TokenLimitOptions
   /** Cache of complete answers (scoped per subject). Default none. */
   cache?: LlmCache
   /**

@@ -96,7 +96,10 @@ export async function handleAnthropicMessages(x: Exchange): Promise<void> {
     },
     { event: 'message_stop', data: { type: 'message_stop' } },
   ]
-  await writeSse(x.res, x.state, x.call, events, headers)
+  await writeSse(x.res, x.state, x.call, events, headers, (message) => ({
+    event: 'error',
+    data: { type: 'error', error: { type: 'overloaded_error', message } },
+  }))
 }
 
 /** `POST /v1/messages/count_tokens` → `{ input_tokens }`. */

@@ -4,8 +4,19 @@ import type {
   RecordedCall,
   ReplyContext,
   ReplyFn,
+  StreamHold,
   UsageOverride,
 } from './types.js'
+
+/** A hold as the SSE writer uses it: where to stop, whom to tell, what to wait for. */
+export interface PendingHold {
+  /** Number of events written before holding. */
+  readonly after: number
+  /** Called by the writer once it holds. */
+  readonly reached: () => void
+  /** Resolves on `release()`. */
+  readonly released: Promise<void>
+}
 
 /** What to do with the next request, taken from the queue in order. */
 export type NextAction = { kind: 'fail'; spec: FailureSpec } | { kind: 'hang' }
@@ -21,6 +32,10 @@ export class ControlState {
   usage: UsageOverride | undefined
   readonly #queue: NextAction[] = []
   readonly #breaks: number[] = []
+  readonly #holds: PendingHold[] = []
+  readonly #streamErrors: Array<{ after: number; message: string }> = []
+  /** Release functions of every hold not yet released (pending or in progress). */
+  readonly #releases = new Set<() => void>()
   readonly #timers = new Map<NodeJS.Timeout, () => void>()
   #inFlight = 0
   #seq = 0
@@ -63,11 +78,52 @@ export class ControlState {
     return this.#breaks.shift()
   }
 
-  /** Forget calls and all configured behaviour (timers keep running). */
+  /** Make the next streaming response send an in-stream error event after `after` events. */
+  addStreamError(after: number, message: string): void {
+    this.#streamErrors.push({ after, message })
+  }
+
+  /** Take the pending in-stream error for a streaming response, if any. */
+  takeStreamError(): { after: number; message: string } | undefined {
+    return this.#streamErrors.shift()
+  }
+
+  /** Make the next streaming response hold after `after` events until released. */
+  addHold(after: number): StreamHold {
+    let reached!: () => void
+    let release!: () => void
+    const reachedP = new Promise<void>((resolve) => {
+      reached = resolve
+    })
+    const released = new Promise<void>((resolve) => {
+      release = () => {
+        this.#releases.delete(release)
+        resolve()
+      }
+    })
+    this.#releases.add(release)
+    this.#holds.push({ after, reached, released })
+    return { reached: reachedP, release }
+  }
+
+  /** Take the pending hold for a streaming response, if any. */
+  takeHold(): PendingHold | undefined {
+    return this.#holds.shift()
+  }
+
+  /** Release every hold (pending or in progress). */
+  releaseHolds(): void {
+    for (const release of [...this.#releases]) release()
+    this.#holds.length = 0
+  }
+
+  /** Forget calls and all configured behaviour (timers keep running; holds are released). */
   reset(): void {
     this.calls.length = 0
     this.#queue.length = 0
     this.#breaks.length = 0
+    this.#streamErrors.length = 0
+    this.releaseHolds()
     this.reply = undefined
     this.streamDelayMs = 0
     this.usage = undefined

@@ -18,5 +18,6 @@ export type {
   RecordedCall,
   ReplyContext,
   ReplyFn,
+  StreamHold,
   UsageOverride,
 } from './types.js'

@@ -86,5 +86,7 @@ export async function handleOpenAIChat(x: Exchange): Promise<void> {
     })
   }
   events.push({ data: '[DONE]' })
-  await writeSse(x.res, x.state, x.call, events, headers)
+  await writeSse(x.res, x.state, x.call, events, headers, (message) => ({
+    data: { error: { message, type: 'server_error', param: null, code: null } },
+  }))
 }

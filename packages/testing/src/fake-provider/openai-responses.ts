@@ -101,5 +101,14 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     event: data.type as string,
     data: { ...data, sequence_number: i },
   }))
-  await writeSse(x.res, x.state, x.call, events, headers)
+  await writeSse(x.res, x.state, x.call, events, headers, (message) => ({
+    event: 'error',
+    data: {
+      type: 'error',
+      code: 'server_error',
+      message,
+      param: null,
+      sequence_number: events.length,
+    },
+  }))
 }

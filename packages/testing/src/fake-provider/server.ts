@@ -144,6 +144,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
       closed ??= new Promise<void>((resolve) => {
         closing = true
         state.clearTimers()
+        state.releaseHolds()
         for (const socket of sockets) socket.destroy()
         server.close(() => resolve())
       })
@@ -152,6 +153,9 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     failNext: (n, spec) => state.enqueue(n, { kind: 'fail', spec }),
     hangNext: (n) => state.enqueue(n, { kind: 'hang' }),
     breakStreamAfter: (nChunks) => state.addBreak(nChunks),
+    holdStreamAfter: (nEvents) => state.addHold(nEvents),
+    errorStreamAfter: (nEvents, message = 'Overloaded (fake provider).') =>
+      state.addStreamError(nEvents, message),
     setReply: (fn) => {
       state.reply = fn
     },

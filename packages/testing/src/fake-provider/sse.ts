@@ -18,16 +18,21 @@ export function formatSse(ev: SseEvent): string {
 /**
  * Streams `events` as `text/event-stream`, waiting `state.streamDelayMs` between events.
  * Stops quietly when the client goes away; honours a pending `breakStreamAfter` by
- * destroying the socket after that many events.
+ * destroying the socket after that many events, a pending `holdStreamAfter` by waiting
+ * (after that many events) until it is released, and a pending `errorStreamAfter` by sending
+ * `errorEvent(message)` after that many events and ending the response.
  */
 export async function writeSse(
   res: ServerResponse,
   state: ControlState,
   call: RecordedCall,
   events: readonly SseEvent[],
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  errorEvent?: (message: string) => SseEvent
 ): Promise<void> {
   const breakAfter = state.takeBreak()
+  const hold = state.takeHold()
+  const streamError = state.takeStreamError()
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
@@ -45,12 +50,29 @@ export async function writeSse(
       res.destroy()
       return
     }
+    if (hold !== undefined && i === hold.after) {
+      hold.reached()
+      await Promise.race([hold.released, closed(res)])
+      if (res.destroyed || res.writableEnded) return
+    }
+    if (streamError !== undefined && errorEvent !== undefined && i === streamError.after) {
+      res.end(formatSse(errorEvent(streamError.message)))
+      return
+    }
     const chunk = formatSse(events[i] as SseEvent)
-    // Before a planned drop, wait until each chunk is flushed so the client really sees it.
-    if (breakAfter === undefined) res.write(chunk)
+    // Before a planned drop or hold, wait until each chunk is flushed so the client really sees it.
+    if (breakAfter === undefined && hold === undefined) res.write(chunk)
     else await flushed(res, chunk)
   }
+  hold?.reached()
   res.end()
+}
+
+function closed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed) resolve()
+    else res.once('close', () => resolve())
+  })
 }
 
 function flushed(res: ServerResponse, chunk: string): Promise<void> {

@@ -67,6 +67,14 @@ export interface RecordedCall {
   broken: boolean
 }
 
+/** A streaming response held back part-way (see {@link FakeProvider.holdStreamAfter}). */
+export interface StreamHold {
+  /** Resolves once the held response has written (and flushed) its first events and is waiting. */
+  readonly reached: Promise<void>
+  /** Sends the rest of the held response. Idempotent. */
+  release(): void
+}
+
 /** Options for {@link startFakeProvider}. */
 export interface FakeProviderOptions {
   /** Answer text; defaults to `Echo: <last user text>`. */
@@ -99,6 +107,18 @@ export interface FakeProvider {
   hangNext(n: number): void
   /** The next streaming response drops its connection after `nChunks` SSE events. */
   breakStreamAfter(nChunks: number): void
+  /**
+   * The next streaming response writes its first `nEvents` SSE events, then sends nothing more
+   * until `release()` (or `reset()` / `close()`, or the client going away). Lets a test prove a
+   * client sees the first events while the provider still holds the rest, without timing anything.
+   */
+  holdStreamAfter(nEvents: number): StreamHold
+  /**
+   * The next streaming response sends its first `nEvents` SSE events, then the provider's in-stream
+   * error event (Anthropic `event: error` with an `overloaded_error`, a Chat Completions chunk
+   * `{ error }`, a Responses `error` event) carrying `message`, and ends there (HTTP status 200).
+   */
+  errorStreamAfter(nEvents: number, message?: string): void
   /** Replace the reply function (`undefined` restores the echo default). */
   setReply(fn: ReplyFn | undefined): void
   /** Delay between SSE chunks in milliseconds. */
