@@ -1,6 +1,7 @@
 /**
  * @module errors
- * `RateLimitedError`: the 429 the `rateLimit` middleware answers with.
+ * `RateLimitedError`: the 429 the `rateLimit` middleware answers with; `UnidentifiedClientError`:
+ * its 403 for a request without a key under `unkeyed: 'reject'`.
  */
 import { AikitError } from '@aikit/core'
 
@@ -14,5 +15,15 @@ export class RateLimitedError extends AikitError {
   constructor(retryAfterMs: number) {
     super('RATE_LIMITED', 429, 'Too many requests', { details: { retryAfterMs } })
     this.retryAfterMs = retryAfterMs
+  }
+}
+
+/**
+ * 403: the `rateLimit` middleware found no key for the request (no subject, no client IP) and its
+ * `unkeyed` option is `'reject'`.
+ */
+export class UnidentifiedClientError extends AikitError {
+  constructor() {
+    super('UNIDENTIFIED_CLIENT', 403, 'The client could not be identified for rate limiting')
   }
 }

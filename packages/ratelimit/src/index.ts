@@ -10,7 +10,7 @@ import './state.js'
 export type { Algorithm } from './algorithms.js'
 export type { CheckResult, LimitResult } from './check-op.js'
 export { type Duration, parseWindow } from './duration.js'
-export { RateLimitedError } from './errors.js'
+export { RateLimitedError, UnidentifiedClientError } from './errors.js'
 export {
   type CheckOptions,
   createRateLimiter,
@@ -24,7 +24,10 @@ export {
 } from './limiter.js'
 export {
   type RateLimitHeaders,
+  type RateLimitMiddleware,
   type RateLimitMiddlewareOptions,
+  type RateLimitMiddlewareStats,
   type RateLimitOptions,
   rateLimit,
+  type UnkeyedPolicy,
 } from './middleware.js'

@@ -7,7 +7,7 @@
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
 import type { CheckResult } from './check-op.js'
 import { describe } from './duration.js'
-import { RateLimitedError } from './errors.js'
+import { RateLimitedError, UnidentifiedClientError } from './errors.js'
 import {
   createRateLimiter,
   type LimitOptions,
@@ -18,6 +18,33 @@ import './state.js'
 
 /** Which rate-limit headers to send. */
 export type RateLimitHeaders = 'draft' | 'legacy' | 'both' | false
+
+/**
+ * What happens to a request no key could be found for (see `RateLimitMiddlewareOptions.unkeyed`):
+ * `'allow'` passes it through unchecked, `'reject'` answers 403 `UNIDENTIFIED_CLIENT`, and
+ * `{ key }` checks it against that one bucket, shared by every unidentified request.
+ */
+export type UnkeyedPolicy = 'allow' | 'reject' | { readonly key: string }
+
+/** The warning `process.emitWarning` gets (once per middleware) for unchecked unkeyed requests. */
+const UNKEYED_WARNING_CODE = 'AIKIT_RATELIMIT_UNKEYED'
+
+/** Counters of a `rateLimit` middleware since it was created (for metrics). */
+export interface RateLimitMiddlewareStats {
+  /** Requests checked against the limiter (a shared `unkeyed` bucket included). */
+  readonly checked: number
+  /**
+   * Requests no key was found for (the default key found neither `ctx.state.subject` nor
+   * `ctx.ip`, or `keyBy` returned `undefined` / `''`), whatever `unkeyed` then did with them.
+   */
+  readonly unkeyed: number
+}
+
+/** The middleware `rateLimit` returns: a `Middleware` with its counters. */
+export interface RateLimitMiddleware extends Middleware {
+  /** Counters since creation (see `RateLimitMiddlewareStats`). */
+  stats(): RateLimitMiddlewareStats
+}
 
 /** Options of `rateLimit` besides the limiter itself. */
 export interface RateLimitMiddlewareOptions {
@@ -46,6 +73,22 @@ export interface RateLimitMiddlewareOptions {
   dryRun?: boolean
   /** Prefix length (1–128) IPv6 client addresses are grouped by in the default key. Default `56`. */
   ipv6Prefix?: number
+  /**
+   * What to do with a request no key was found for (the default key knows neither
+   * `ctx.state.subject` nor `ctx.ip` — e.g. on Next.js without `trustProxy`, where `ctx.ip` is
+   * `undefined` —, or `keyBy` returned `undefined` / `''`). Every such request is counted in
+   * `stats().unkeyed`.
+   * - `'allow'`: pass it through unchecked (no headers, no `ctx.state.rateLimit`).
+   * - `'reject'`: answer 403 with the JSON error `UNIDENTIFIED_CLIENT` (fail closed).
+   * - `{ key: 'anonymous' }`: check it against that one bucket, shared by every unidentified client
+   *   (so they are throttled together). The key must be a non-empty string.
+   *
+   * Default: `'allow'`, plus a one-time process warning (`AIKIT_RATELIMIT_UNKEYED`, where
+   * `process.emitWarning` exists) when the default key finds nothing, since that usually means
+   * the client IP is unknown and nothing is being limited. Setting `unkeyed: 'allow'` explicitly
+   * silences it.
+   */
+  unkeyed?: UnkeyedPolicy
 }
 
 /**
@@ -90,11 +133,11 @@ const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', fa
 /**
  * Creates the rate-limit middleware. Options are validated here: a mistake throws
  * `InvalidOptionsError` naming the field (`limiter`, `keyBy`, `cost`, `headers`, `dryRun`,
- * `ipv6Prefix`, `tiers`, `tier`, `defaultTier`, or a `createRateLimiter` field such as
- * `limits[0].limit` — `tiers.pro.limits[0].limit` for a tier).
+ * `ipv6Prefix`, `unkeyed`, `unkeyed.key`, `tiers`, `tier`, `defaultTier`, or a `createRateLimiter`
+ * field such as `limits[0].limit` — `tiers.pro.limits[0].limit` for a tier).
  *
- * Per request: resolves the key (no key → pass through), checks `cost` against the limiter, stores
- * the result on `ctx.state.rateLimit` and sets the headers. When denied (and not `dryRun`) it ends the
+ * Per request: resolves the key (no key → the `unkeyed` option), checks `cost` against the
+ * limiter, stores the result on `ctx.state.rateLimit` and sets the headers. When denied (and not `dryRun`) it ends the
  * request with 429 and the JSON body `{ error: { code: 'RATE_LIMITED', message: 'Too many requests',
  * details: { retryAfterMs } } }` plus `Retry-After` (delta-seconds, rounded up, at least 1). When the
  * cost can never pass (`retryAfterMs: -1`, the cost exceeds a limit) it still answers 429, without
@@ -106,7 +149,7 @@ const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', fa
  * `t` the seconds until that limit is fully replenished (rounded up). `X-RateLimit-*` describe the
  * tightest limit; `X-RateLimit-Reset` is the reset time in epoch seconds (rounded up).
  */
-export function rateLimit(options: RateLimitOptions): Middleware {
+export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
@@ -136,16 +179,36 @@ export function rateLimit(options: RateLimitOptions): Middleware {
       `must be an integer from 1 to 128; got ${describe(ipv6Prefix)}`
     )
   }
+  const unkeyed = resolveUnkeyed(options.unkeyed)
   const draft = headers === 'draft' || headers === 'both'
   const legacy = headers === 'legacy' || headers === 'both'
   const resolveKey = keyBy ?? ((ctx: Context) => defaultKey(ctx, ipv6Prefix))
+  // Only the silent default is worth a warning: a custom `keyBy` returning nothing, or an explicit
+  // `unkeyed`, is a decision.
+  let warn = keyBy === undefined && options.unkeyed === undefined
+  const counters = { checked: 0, unkeyed: 0 }
 
-  return async (ctx, next) => {
-    const key = await resolveKey(ctx)
+  async function rateLimit(ctx: Context, next: () => Promise<void>): Promise<void> {
+    let key = await resolveKey(ctx)
     if (key !== undefined && typeof key !== 'string') {
       throw new InvalidOptionsError('keyBy', 'must return a string or undefined')
     }
-    if (key === undefined || key === '') return next()
+    if (key === undefined || key === '') {
+      counters.unkeyed++
+      if (unkeyed === 'reject') {
+        const error = new UnidentifiedClientError()
+        return ctx.respond(error.status, error.toJSON())
+      }
+      if (unkeyed === 'allow') {
+        if (warn) {
+          warn = false
+          warnUnkeyed()
+        }
+        return next()
+      }
+      key = unkeyed.key
+    }
+    counters.checked++
     const units = typeof cost === 'function' ? await cost(ctx) : cost
     const { limiter, names, header: policy } = await pickPolicy(ctx)
     const result = await limiter.check(key, { cost: units })
@@ -171,6 +234,38 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     const error = new RateLimitedError(result.retryAfterMs)
     ctx.respond(error.status, error.toJSON(), retryAfterHeader(result))
   }
+  return Object.assign(rateLimit, { stats: () => ({ ...counters }) })
+}
+
+function resolveUnkeyed(option: unknown): UnkeyedPolicy {
+  if (option === undefined || option === 'allow' || option === 'reject') return option ?? 'allow'
+  if (option === null || typeof option !== 'object') {
+    throw new InvalidOptionsError(
+      'unkeyed',
+      `must be 'allow', 'reject' or { key: string }; got ${describe(option)}`
+    )
+  }
+  const { key } = option as { key?: unknown }
+  if (typeof key !== 'string' || key === '') {
+    throw new InvalidOptionsError('unkeyed.key', `must be a non-empty string; got ${describe(key)}`)
+  }
+  return Object.freeze({ key })
+}
+
+/** Warns through `process.emitWarning` where it exists (not on edge runtimes). */
+function warnUnkeyed(): void {
+  const proc = (
+    globalThis as {
+      process?: { emitWarning?: (message: string, options: { code: string }) => void }
+    }
+  ).process
+  proc?.emitWarning?.(
+    'rateLimit(): a request had no key (no ctx.state.subject and no ctx.ip), so it passed ' +
+      'unchecked, and so will every such request. On Next.js ctx.ip is undefined unless the ' +
+      "adapter's trustProxy is set. Set trustProxy, a keyBy, or the unkeyed option ('reject', or " +
+      "{ key } for one shared bucket); unkeyed: 'allow' keeps this behaviour without this warning.",
+    { code: UNKEYED_WARNING_CODE }
+  )
 }
 
 function policyOf(limiter: RateLimiter): Policy {

@@ -6,7 +6,7 @@ import {
   StoreUnavailableError,
 } from '@aikit/core'
 import { createRateLimiter, RateLimitedError, rateLimit } from '@aikit/ratelimit'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { TestContext } from './test-context.js'
 
 type Init = ConstructorParameters<typeof TestContext>[0]
@@ -120,6 +120,8 @@ describe('rateLimit middleware', () => {
   })
 
   it('passes through unchecked when no key can be determined', async () => {
+    // The one-time warning is covered in unkeyed.test.ts.
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
     const mw = rateLimit({ limits: [{ limit: 1, window: '1m' }] })
     for (let i = 0; i < 3; i++) {
       const { ctx, res, passed } = await send(mw, { remote: null })
@@ -130,6 +132,7 @@ describe('rateLimit middleware', () => {
     const custom = rateLimit({ limits: [{ limit: 1, window: '1m' }], keyBy: () => undefined })
     expect((await send(custom)).passed).toBe(true)
     expect((await send(custom)).passed).toBe(true)
+    warn.mockRestore()
   })
 
   it('groups IPv6 clients by /56: same /56 shares a bucket, another /56 does not', async () => {
@@ -232,6 +235,10 @@ describe('rateLimit middleware', () => {
     [{ limits: LIMITS, dryRun: 'yes' }, 'dryRun'],
     [{ limits: LIMITS, ipv6Prefix: 0 }, 'ipv6Prefix'],
     [{ limits: LIMITS, ipv6Prefix: 129 }, 'ipv6Prefix'],
+    [{ limits: LIMITS, unkeyed: 'deny' }, 'unkeyed'],
+    [{ limits: LIMITS, unkeyed: null }, 'unkeyed'],
+    [{ limits: LIMITS, unkeyed: {} }, 'unkeyed.key'],
+    [{ limits: LIMITS, unkeyed: { key: '' } }, 'unkeyed.key'],
   ])('invalid options name the field (%j → %s)', (options, field) => {
     let caught: unknown
     try {

@@ -1,13 +1,13 @@
 /**
  * The race: 1,000 concurrent checks against a limit of 100 on one key, from two separate Node
- * processes (500 each, over several connections) on one redis-server, and again on a 3-node Redis
- * Cluster. Exactly 100 must be allowed, for every algorithm and for a multi-limit. The children import nothing from the workspace: they
- * send the op's own Lua script with EVAL through ioredis, with KEYS/ARGV built here by the limiter's
- * key layout and the op's `encode`.
+ * processes (500 each) on one redis-server, and again on a 3-node Redis Cluster. Exactly 100 must
+ * be allowed, for every algorithm and for a multi-limit. Each child runs the real library
+ * (fixtures/race-child.mjs: `createRateLimiter` on `redisStore` with its defaults, i.e. EVALSHA
+ * with NOSCRIPT reload, batching and the blocked-key cache), loaded from the workspace sources by
+ * fixtures/ts-hooks.mjs.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import type { Store } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { createRateLimiter, type LimitOptions } from '@aikit/ratelimit'
@@ -18,65 +18,67 @@ import {
   startRedisCluster,
   whenReady,
 } from '@aikit/testing/redis'
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkOp } from '../src/check-op.js'
-import { limitKeyParts } from '../src/limiter.js'
 
-const CHILD = `
-const cfg = JSON.parse(process.env.AIKIT_RACE)
-const mod = await import(cfg.ioredisUrl)
-const Redis = mod.default?.default ?? mod.default ?? mod.Redis
-const Cluster = mod.default?.Cluster ?? mod.Cluster
-const clients = Array.from({ length: cfg.connections }, () =>
-  cfg.cluster
-    ? new Cluster([{ host: '127.0.0.1', port: cfg.port }], { redisOptions: { maxRetriesPerRequest: 1 } })
-    : new Redis({ host: '127.0.0.1', port: cfg.port, maxRetriesPerRequest: 1 }))
-await Promise.all(clients.map((c) => c.eval('return 1', 1, cfg.keys[0])))
-process.stdout.write('ready\\n')
-await new Promise((resolve) => process.stdin.once('data', resolve))
-const replies = await Promise.all(Array.from({ length: cfg.checks }, (_, i) =>
-  clients[i % clients.length].eval(cfg.lua, cfg.keys.length, ...cfg.keys, ...cfg.argv)))
-const allowed = replies.filter((r) => r[0] === 1).length
-process.stdout.write(JSON.stringify({ allowed, replies: replies.length }) + '\\n')
-await Promise.all(clients.map((c) => c.quit()))
-process.exit(0)
-`
+const CHILD = fileURLToPath(new URL('./fixtures/race-child.mjs', import.meta.url))
+const REGISTER = new URL('./fixtures/ts-register.mjs', import.meta.url).href
 
-interface ChildRun {
-  child: ChildProcess
-  ready: Promise<void>
-  result: Promise<{ allowed: number; replies: number }>
+interface ChildResult {
+  allowed: number
+  degraded: number
+  results: number
 }
 
-function startChild(env: Record<string, unknown>): ChildRun {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
-    env: { ...process.env, AIKIT_RACE: JSON.stringify(env) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
+/** A child process running fixtures/race-child.mjs: one command, one reply. */
+interface Child {
+  send(command: Record<string, unknown>): Promise<Record<string, unknown>>
+  stop(): void
+}
+
+function startChild(): Child {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@aikit/source', '--import', REGISTER, CHILD],
+    { stdio: ['pipe', 'pipe', 'pipe'] }
+  )
+  const waiting = new Map<number, (reply: Record<string, unknown>) => void>()
   let out = ''
   let err = ''
-  let onReady: () => void = () => {}
-  const ready = new Promise<void>((resolve) => {
-    onReady = resolve
-  })
+  let ids = 0
   child.stdout?.on('data', (chunk: Buffer) => {
     out += chunk.toString()
-    if (out.startsWith('ready\n')) onReady()
+    let nl = out.indexOf('\n')
+    while (nl !== -1) {
+      const reply = JSON.parse(out.slice(0, nl)) as Record<string, unknown>
+      out = out.slice(nl + 1)
+      waiting.get(reply.id as number)?.(reply)
+      waiting.delete(reply.id as number)
+      nl = out.indexOf('\n')
+    }
   })
   child.stderr?.on('data', (chunk: Buffer) => {
     err += chunk.toString()
   })
-  const result = new Promise<{ allowed: number; replies: number }>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (code !== 0 || !line) reject(new Error(`child exited with ${code}: ${err || out}`))
-      else resolve(JSON.parse(line) as { allowed: number; replies: number })
-    })
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) => reject(new Error(`race child exited with ${code}: ${err}`)))
   })
-  // A child that dies before "ready" must not hang the test.
-  result.catch(() => onReady())
-  return { child, ready, result }
+  exited.catch(() => {})
+  return {
+    send(command) {
+      const id = ++ids
+      const reply = new Promise<Record<string, unknown>>((resolve) => waiting.set(id, resolve))
+      child.stdin?.write(`${JSON.stringify({ ...command, id })}\n`)
+      return Promise.race([reply, exited]).then((r) => {
+        if (typeof r.error === 'string') throw new Error(r.error)
+        return r
+      })
+    },
+    stop() {
+      child.stdin?.end()
+      setTimeout(() => child.kill('SIGKILL'), 2_000).unref()
+    },
+  }
 }
 
 const cases: { name: string; limits: LimitOptions[] }[] = [
@@ -97,14 +99,17 @@ const cases: { name: string; limits: LimitOptions[] }[] = [
 
 let server: RedisServer
 let cluster: RedisClusterHandle
+let children: Child[] = []
+let single: Redis
 const stores: Record<string, Store> = {}
 const ports: Record<string, number> = {}
-const ioredisUrl = pathToFileURL(createRequire(import.meta.url).resolve('ioredis')).href
 const runId = Math.random().toString(36).slice(2, 8)
 
 beforeAll(async () => {
+  children = [startChild(), startChild()]
   ;[server, cluster] = await Promise.all([startRedis(), startRedisCluster()])
   const client = server.client({ maxRetriesPerRequest: 1 })
+  single = client
   const clustered = cluster.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
   await Promise.all([whenReady(client), whenReady(clustered)])
   const options = { prefix: `race${runId}`, commandTimeoutMs: 5_000 }
@@ -115,8 +120,15 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  for (const child of children) child.stop()
   await Promise.all([server?.stop(), cluster?.stop()])
 })
+
+/** EVALSHA commands the single redis-server has run so far. */
+async function evalshaCalls(): Promise<number> {
+  const info = await single.info('commandstats')
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0)
+}
 
 describe.each(['redis', 'cluster'])(
   '1,000 concurrent checks from two processes, limit 100, %s',
@@ -126,29 +138,29 @@ describe.each(['redis', 'cluster'])(
         const store = stores[kind]!
         const limiter = createRateLimiter({ store, limits: c.limits })
         const userKey = `user-${c.name}`
-        const keys = [...limitKeyParts('rl', limiter.limits), 'rl:block'].map((part) =>
-          store.key(userKey, part)
-        )
-        const argv = checkOp.encode({ limits: limiter.limits, cost: 1 })
-        const env = {
-          ioredisUrl,
+        const prepare = {
+          op: 'prepare',
           cluster: kind === 'cluster',
           port: ports[kind],
-          connections: 4,
+          prefix: `race${runId}`,
+          limits: c.limits,
+          key: userKey,
           checks: 500,
-          keys,
-          argv,
-          lua: checkOp.lua,
         }
-        const children = [startChild(env), startChild(env)]
-        try {
-          await Promise.all(children.map((ch) => ch.ready))
-          for (const ch of children) ch.child.stdin?.end('go\n')
-          const results = await Promise.all(children.map((ch) => ch.result))
-          expect(results.map((r) => r.replies)).toEqual([500, 500])
-          expect(results[0]!.allowed + results[1]!.allowed).toBe(100)
-        } finally {
-          for (const ch of children) if (ch.child.exitCode === null) ch.child.kill('SIGKILL')
+        const ids = await Promise.all(children.map((ch) => ch.send(prepare)))
+        const before = kind === 'redis' ? await evalshaCalls() : 0
+        const results = (await Promise.all(
+          children.map((ch, i) => ch.send({ op: 'go', case: ids[i]!.id }))
+        )) as unknown as ChildResult[]
+        expect(results.map((r) => r.results)).toEqual([500, 500])
+        expect(results.map((r) => r.degraded)).toEqual([0, 0])
+        expect(results[0]!.allowed + results[1]!.allowed).toBe(100)
+        if (kind === 'redis') {
+          // The library's path: EVALSHA, batched (and denials cached), so far fewer commands
+          // than checks.
+          const sent = (await evalshaCalls()) - before
+          expect(sent).toBeGreaterThan(0)
+          expect(sent).toBeLessThan(1_000)
         }
         // The limiter itself sees the same keys: the tightest limit is used up.
         const after = await limiter.check(userKey)
