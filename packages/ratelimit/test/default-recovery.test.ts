@@ -1,11 +1,11 @@
 /**
  * Recovery with every option at its default — `redisStore(client)` (breaker: 5 failures, `openMs`
- * 1000), ioredis' own reconnect strategy (50 ms more per attempt, up to 2 s), `onStoreError:
+ * 500), ioredis' own reconnect strategy (50 ms more per attempt, up to 2 s), `onStoreError:
  * 'memory'`: redis-server is killed under a steady trickle of checks (answered degraded, no
  * error), restarted, and checks come from Redis again after a bounded number of polls.
  *
  * The bound: after a ~700 ms outage ioredis' next reconnect is at most ~300 ms away, and the
- * breaker probes within `openMs` (1 s) of that, so about 1.3 s; 60 polls 50 ms apart (3 s of
+ * breaker probes within `openMs` (500 ms) of that, so under 1 s; 60 polls 50 ms apart (3 s of
  * sleeps alone) leave room for a loaded machine without asserting a duration.
  */
 import type { StoreEventInfo } from '@aikit/core'

@@ -59,7 +59,7 @@ export function validateBreakerOptions(
     throw new InvalidOptionsError(path ? path.slice(0, -1) : 'options', 'must be an object')
   }
   const failureThreshold = options.failureThreshold ?? 5
-  const openMs = options.openMs ?? 1000
+  const openMs = options.openMs ?? 500
   if (!Number.isInteger(failureThreshold) || failureThreshold < 1) {
     throw new InvalidOptionsError(`${path}failureThreshold`, 'must be a positive integer')
   }

@@ -19,7 +19,8 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number
   /**
    * Circuit breaker settings, or `false` to disable it. Defaults:
-   * `{ failureThreshold: 5, openMs: 1000 }`.
+   * `{ failureThreshold: 5, openMs: 500 }` (while open, one probe per `openMs` is one cheap
+   * command; a longer pause only delays recovery).
    */
   breaker?: false | { failureThreshold?: number; openMs?: number }
   /**
