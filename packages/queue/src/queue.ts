@@ -6,7 +6,12 @@
  * instance; `result` waits for its outcome.
  */
 import { randomUUID } from 'node:crypto'
-import { currentContext, InvalidOptionsError, InvalidRequestError } from '@aikit/core'
+import {
+  currentContext,
+  InvalidOptionsError,
+  InvalidRequestError,
+  requireAsyncContext,
+} from '@aikit/core'
 import type { Budget, Reservation } from '@aikit/cost'
 import { Queue } from 'bullmq'
 import { defaultJobKey, type LlmJobKeyFn, usageApiOf } from './cache-key.js'
@@ -165,6 +170,8 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
   if (budget !== undefined && (budget === null || typeof budget.reserve !== 'function')) {
     throw new InvalidOptionsError('budget', 'must be a Budget (createBudget())')
   }
+  // enqueue() takes the subject from the running request's context: requests must be scoped.
+  requireAsyncContext()
   const resultTtlMs = parseDuration(options.resultTtl ?? 3_600_000, 'resultTtl')
   const holdTtlMs = parseDuration(options.holdTtl ?? 300_000, 'holdTtl')
   const attempts = checkInt(options.attempts, 'attempts', 5, 1, 100)

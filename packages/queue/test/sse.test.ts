@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toExpress } from '@aikit/adapters/express'
 import type { Middleware } from '@aikit/core'
+import { asyncContextRequested } from '@aikit/core/adapter'
 import { type LlmQueue, sseHandler } from '@aikit/queue'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -104,6 +105,43 @@ describe('sseHandler through a real Express server', () => {
       })
     )
     expect(resumed.map((e) => e.id)).toEqual(events.slice(3).map((e) => e.id))
+  })
+
+  it("enqueue() inside a request takes the request's subject, from the very first request (creating a queue scopes requests)", async () => {
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for('@aikit/core.context-demand')]
+    const name = h.name()
+    const q = h.queue({ name })
+    expect(asyncContextRequested()).toBe(true)
+    const a = express()
+    a.post(
+      '/ask',
+      toExpress(auth, async (ctx) => {
+        await new Promise((resolve) => setTimeout(resolve, 1)) // the context survives an await
+        const { jobId } = await q.enqueue({
+          provider: 'anthropic',
+          api: 'messages',
+          params: messages('whose job'),
+        })
+        ctx.respond(200, { jobId })
+      })
+    )
+    const server = createServer(a)
+    servers.push(server)
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const res = await fetch(`${base}/ask`, { method: 'POST', headers: { 'x-user': 'first' } })
+    expect(res.status).toBe(200)
+    const { jobId } = (await res.json()) as { jobId: string }
+    const events = await app(q)
+    const intruder = await fetch(`${events}/jobs/${jobId}/events`, { headers: { 'x-user': 'x' } })
+    expect(intruder.status).toBe(404)
+    await intruder.body?.cancel()
+    const owner = await fetch(`${events}/jobs/${jobId}/events`, {
+      headers: { 'x-user': 'first' },
+      signal: AbortSignal.timeout(5_000),
+    })
+    expect(owner.status).toBe(200)
+    await owner.body?.cancel()
   })
 
   it("another subject's job, an unknown job and a malformed id answer with the JSON error shape", async () => {
