@@ -12,6 +12,18 @@ export { BaseContext } from './base-context.js'
 export { asyncContextRequested, runWithContext } from './current-context.js'
 export { combineHeader, mergeVary, splitCookies } from './header-merge.js'
 export { isJsonContentType, parseJsonBody } from './json-body.js'
+export {
+  BODY_POLICY,
+  type BodyCoding,
+  type BodyPolicy,
+  DEFAULT_BODY_TIMEOUT_MS,
+  limitWebBody,
+  parseContentEncoding,
+  RequestTimeoutError,
+  readWebBody,
+  unsupportedEncodingError,
+  type WebBodyLimits,
+} from './request-body.js'
 export { errorResponse, type NormalizedBody, type PendingResponse } from './response.js'
 export { runChain } from './run-chain.js'
 export { sha256Hex } from './sha256.js'

@@ -11,6 +11,7 @@ import { AikitError, isAikitError } from './errors.js'
 import { COOKIE_SEPARATOR } from './header-merge.js'
 import { assertJsonContentType, parseJsonBody } from './json-body.js'
 import { LIFECYCLE, type Lifecycle } from './lifecycle.js'
+import { BODY_POLICY, type BodyPolicy } from './request-body.js'
 import { errorResponse, type PendingResponse, toPendingResponse } from './response.js'
 import type { AikitState, BodyLimits, Context, FinishInfo, ResponseBody } from './types.js'
 
@@ -50,6 +51,8 @@ export abstract class BaseContext implements Context, Lifecycle {
   private bodyPromise: Promise<unknown> | undefined = undefined
   private resolvedIp: string | undefined | null = null
   protected readonly options: ResolvedAdapterOptions
+  /** The body policy a middleware set with `ctx[BODY_POLICY](...)` (security's `bodyLimit()`). */
+  protected bodyPolicy: BodyPolicy | undefined = undefined
 
   constructor(options: ResolvedAdapterOptions) {
     this.options = options
@@ -65,6 +68,18 @@ export abstract class BaseContext implements Context, Lifecycle {
   protected abstract readBody(maxBytes: number): Promise<Uint8Array>
   /** Writes a recorded response (head, then body in the background); resolves when the head is written. */
   protected abstract writeResponse(response: PendingResponse): Promise<void>
+
+  /**
+   * Makes the adapter enforce `policy` on every read of this request's body (see `BodyPolicy`).
+   * The last call wins; an adapter applies it to the reads that start afterwards.
+   */
+  [BODY_POLICY](policy: BodyPolicy): void {
+    this.bodyPolicy = policy
+    this.onBodyPolicy(policy)
+  }
+
+  /** Lets an adapter start enforcing a body policy at once (e.g. on the native request). */
+  protected onBodyPolicy(_policy: BodyPolicy): void {}
 
   get [LIFECYCLE](): Lifecycle {
     return this

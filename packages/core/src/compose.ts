@@ -11,6 +11,11 @@ import type { Context, Middleware, Next } from './types.js'
  * middleware throws. A thrown error is turned into the JSON error response at the level where it
  * was thrown, so outer middleware see `ctx.status === 500` (and `ctx.error`) after `await next()`,
  * and a short-circuit `respond(...)` is written before the outer `await next()` resolves.
+ *
+ * Middleware marked with `RUNS_FIRST` (e.g. `@aikit/security`'s `securityHeaders()`) run before
+ * the others of the chain, in their given order, wherever they were placed: headers they set are
+ * then on every response of the chain, a 413 or 403 from a middleware listed before them included.
+ * The order is fixed here, once; nothing is reordered per request.
  */
 export function compose(...middleware: Middleware[]): Middleware {
   for (let i = 0; i < middleware.length; i++) {
@@ -18,14 +23,46 @@ export function compose(...middleware: Middleware[]): Middleware {
       throw new InvalidOptionsError(`middleware[${i}]`, 'must be a function (ctx, next) => Promise')
     }
   }
-  const chain = middleware.slice()
+  const chain = runOrder(middleware)
   const run = (ctx: Context, next: Next, nextSettles: boolean): Promise<void> =>
     dispatchChain(chain, ctx, next, nextSettles)
   const composed = function composed(ctx: Context, next: Next): Promise<void> {
     return run(ctx, next, false)
   }
   Object.defineProperty(composed, RUN_COMPOSED, { value: run })
+  Object.defineProperty(composed, CHAIN, { value: chain })
   return composed
+}
+
+/**
+ * Marks a middleware that `compose` runs before the unmarked ones of its chain (set it to `true`
+ * as a non-enumerable property). For middleware that only set response headers and call `next()`:
+ * running them early must not change what the others do. A registered symbol, so a package can
+ * mark its middleware without importing it.
+ */
+export const RUNS_FIRST: unique symbol = Symbol.for('@aikit/core.runs-first') as never
+
+/** The chain a `compose` runs, in run order (for flattening a nested marked middleware). */
+const CHAIN: unique symbol = Symbol('@aikit/core.chain') as never
+
+function runsFirst(fn: Middleware): boolean {
+  return (fn as { [RUNS_FIRST]?: unknown })[RUNS_FIRST] === true
+}
+
+/**
+ * The run order: the `RUNS_FIRST` middleware, then the others, each group in the given order. A
+ * composed middleware holding a marked one is spliced in (composition is associative), so a
+ * marked middleware inside a nested `compose(...)` also moves to the front of the outer chain.
+ */
+function runOrder(middleware: readonly Middleware[]): Middleware[] {
+  const flat: Middleware[] = []
+  for (const fn of middleware) {
+    const inner = (fn as { [CHAIN]?: readonly Middleware[] })[CHAIN]
+    if (inner?.some(runsFirst) === true) flat.push(...inner)
+    else flat.push(fn)
+  }
+  if (!flat.some(runsFirst)) return flat
+  return [...flat.filter(runsFirst), ...flat.filter((fn) => !runsFirst(fn))]
 }
 
 /**

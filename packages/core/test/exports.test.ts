@@ -29,20 +29,27 @@ describe('public exports', () => {
 
   it('@aikit/core/adapter', async () => {
     expect(Object.keys(await import('@aikit/core/adapter')).sort()).toEqual([
+      'BODY_POLICY',
       'BaseContext',
+      'DEFAULT_BODY_TIMEOUT_MS',
+      'RequestTimeoutError',
       'asyncContextRequested',
       'combineHeader',
       'createIpResolver',
       'errorResponse',
       'isJsonContentType',
+      'limitWebBody',
       'mergeVary',
       'normalizeIp',
+      'parseContentEncoding',
       'parseJsonBody',
+      'readWebBody',
       'resolveAdapterOptions',
       'runChain',
       'runWithContext',
       'sha256Hex',
       'splitCookies',
+      'unsupportedEncodingError',
     ])
   })
 

@@ -8,10 +8,16 @@
  *   are not parsed as a next request).
  * - `Content-Length` together with `Transfer-Encoding` is a request-smuggling shape: 400 (Node's
  *   parser already refuses it; the Web path in Next must too).
- * - A `Content-Encoding` other than `identity` is 415 unless listed in `allowEncodings`: the kit does
- *   not inflate bodies, so it cannot count their decoded size (a zip bomb would pass).
- * - Bodies without a length (chunked) are counted while read: `ctx.json()` is capped at `maxBytes`
- *   and the adapter stops reading past it (413).
+ * - A `Content-Encoding` other than `identity` is 415, unless `decompress: true` (then `gzip`,
+ *   `deflate` and `br` are decoded while read and the DECODED size counts against `maxBytes`, so a
+ *   zip bomb stops at the limit with 413; other codings stay 415) or it is listed in
+ *   `allowEncodings` (passed through raw, its raw size counted; the app decodes and counts it).
+ * - Every read of the body is limited, not only `ctx.json()`: the adapter counts the bytes on the
+ *   wire (Node: whoever reads `req`, body-parser and Fastify's parser included; Next: the route
+ *   handler's `Request` is handed a counting stream). Past the limit the read fails and the
+ *   client gets 413 with the kit's JSON body.
+ * - A body that stops arriving for `timeoutMs` ms while it is being read is 408; a body cut
+ *   short by the client (fewer bytes than `Content-Length`, then the client ends) is 400.
  */
 import {
   type BodyLimits,
@@ -23,6 +29,7 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '@aikit/core'
+import { BODY_POLICY, type BodyPolicy, parseContentEncoding } from '@aikit/core/adapter'
 
 /** Options of `bodyLimit`. */
 export interface BodyLimitOptions {
@@ -30,7 +37,28 @@ export interface BodyLimitOptions {
   maxBytes?: number | string
   /** Deepest JSON nesting `ctx.json()` accepts downstream. @default the adapter's (64) */
   maxDepth?: number
-  /** `Content-Encoding` values let through (the app inflates and counts them). @default [] */
+  /**
+   * Decode `gzip` (`x-gzip`), `deflate` and `br` request bodies while reading them, counting the
+   * DECODED size against `maxBytes` (a zip bomb stops at the limit with 413). Decoded: what
+   * `ctx.json()` reads (Node: `node:zlib`; Web: `DecompressionStream`) and, in Next, the route
+   * handler's own `Request` body. On Node a handler reading `req` itself gets the encoded bytes
+   * (their raw size counted). Where the runtime cannot decode a coding (`br` without
+   * `DecompressionStream('brotli')`) the body is 415. Off: any coding but `identity` is 415.
+   * @default false
+   */
+  decompress?: boolean
+  /**
+   * Idle timeout of a body read, in ms: when no byte arrives for this long while the body is
+   * being read, the request fails with 408 `REQUEST_TIMEOUT` (and the connection is closed).
+   * `0` turns it off (Node's `server.requestTimeout`, 300 s by default, still bounds the whole
+   * request on Node).
+   * @default 10_000
+   */
+  timeoutMs?: number
+  /**
+   * `Content-Encoding` values let through undecoded (the app inflates and counts them itself;
+   * only their raw size is counted here). @default []
+   */
   allowEncodings?: string[]
   /**
    * Require a JSON content type (`application/json`, `+json`, UTF-8) whenever a body is present:
@@ -39,7 +67,7 @@ export interface BodyLimitOptions {
   requireJson?: boolean
 }
 
-const DEFAULTS = { maxBytes: 1_048_576 }
+const DEFAULTS = { maxBytes: 1_048_576, decompress: false, timeoutMs: 10_000 }
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }
 
 /** `'1mb'` → 1048576; throws `InvalidOptionsError` for anything but a positive size. */
@@ -101,6 +129,15 @@ export function bodyLimit(options: BodyLimitOptions = {}): Middleware {
   if (typeof requireJson !== 'boolean') {
     throw new InvalidOptionsError('requireJson', 'must be a boolean')
   }
+  const decompress = options.decompress ?? DEFAULTS.decompress
+  if (typeof decompress !== 'boolean') {
+    throw new InvalidOptionsError('decompress', 'must be a boolean')
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 2 ** 31 - 1) {
+    throw new InvalidOptionsError('timeoutMs', 'must be a whole number of ms (0 = no timeout)')
+  }
+  const policy: BodyPolicy = { maxBytes, decompress, timeoutMs }
 
   return async function bodyLimitMiddleware(ctx, next) {
     const rawLength = ctx.header('content-length')
@@ -116,13 +153,8 @@ export function bodyLimit(options: BodyLimitOptions = {}): Middleware {
       if (length !== undefined && length > maxBytes) {
         return refuse(ctx, new PayloadTooLargeError(maxBytes), true)
       }
-      const encoding = ctx.header('content-encoding')?.trim().toLowerCase()
-      if (
-        encoding !== undefined &&
-        encoding !== '' &&
-        encoding !== 'identity' &&
-        !allowed.has(encoding)
-      ) {
+      const encoding = ctx.header('content-encoding')
+      if (!encodingAccepted(encoding, decompress, allowed)) {
         return refuse(ctx, new UnsupportedMediaTypeError('identity-encoded'), false)
       }
       if (requireJson && length !== 0 && !isJson(ctx.header('content-type'))) {
@@ -130,8 +162,39 @@ export function bodyLimit(options: BodyLimitOptions = {}): Middleware {
       }
     }
     capJson(ctx, maxBytes, maxDepth)
+    if (mayHaveBody(ctx, rawLength, transferEncoding)) {
+      const enforce = (ctx as Context & { [BODY_POLICY]?: (p: BodyPolicy) => void })[BODY_POLICY]
+      if (typeof enforce === 'function') enforce.call(ctx, policy)
+    }
     await next()
   }
+}
+
+/**
+ * False only when no body can follow: `Content-Length: 0`, or a GET/HEAD without any length
+ * header (HTTP/2 and the Web path may carry a body without one, so other methods count).
+ */
+function mayHaveBody(
+  ctx: Context,
+  rawLength: string | undefined,
+  transferEncoding: string | undefined
+): boolean {
+  if (transferEncoding !== undefined) return true
+  if (rawLength !== undefined) return rawLength.trim() !== '0'
+  return ctx.method !== 'GET' && ctx.method !== 'HEAD'
+}
+
+/** Identity, a coding decoded under `decompress`, or one listed in `allowEncodings`. */
+function encodingAccepted(
+  header: string | undefined,
+  decompress: boolean,
+  allowed: Set<string>
+): boolean {
+  if (header === undefined) return true
+  const value = header.trim().toLowerCase()
+  if (value === '' || value === 'identity' || allowed.has(value)) return true
+  const codings = parseContentEncoding(header)
+  return codings !== null && (codings.length === 0 || decompress)
 }
 
 function isJson(contentType: string | undefined): boolean {

@@ -15,6 +15,7 @@ import {
 } from './csp-directives.js'
 import { requestNonce, setRequestHeader } from './csp-nonce.js'
 import { setHeader } from './headers-native.js'
+import { runsFirst } from './headers-order.js'
 
 /** Options of `contentSecurityPolicy()` (and of `securityHeaders({ contentSecurityPolicy })`). */
 export interface ContentSecurityPolicyOptions {
@@ -110,6 +111,8 @@ function applier(
 
 /**
  * Sets `Content-Security-Policy` on every response, including the kit's own error responses.
+ * Like `securityHeaders()`, it runs before the other middleware of its chain wherever it is listed
+ * (two of them keep their given order: the later one's policy wins).
  * Use it alone, or through `securityHeaders({ contentSecurityPolicy: {...} })` (which includes
  * it by default). Invalid options throw `InvalidOptionsError` here, not per request.
  *
@@ -121,8 +124,8 @@ function applier(
 export function contentSecurityPolicy(options: ContentSecurityPolicyOptions = {}): Middleware {
   const csp = compileCsp(options, '')
   const apply = csp.apply
-  return async function contentSecurityPolicy(ctx, next) {
+  return runsFirst(async function contentSecurityPolicy(ctx, next) {
     apply(ctx)
     await next()
-  }
+  })
 }

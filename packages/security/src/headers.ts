@@ -3,8 +3,9 @@
  * `securityHeaders()`: helmet 8's default header set with the same values (a golden test compares
  * them header by header), each one overridable or removable, plus an opt-in `Permissions-Policy`.
  * Headers go through `ctx.setHeader`, so the adapters put them on every response of the request:
- * the route's, and the kit's own 400/403/413/429/500 errors from any middleware after this one or
- * from the route (the Web `Headers` path of Next included). Static values are built once here.
+ * the route's, and the kit's own 400/403/413/429/500 errors from any middleware of the chain or
+ * from the route (the Web `Headers` path of Next included): `compose` runs it first wherever it is
+ * listed (headers-order.ts). Static values are built once here.
  */
 import { InvalidOptionsError, type Middleware } from '@aikit/core'
 import { type CompiledCsp, type ContentSecurityPolicyOptions, compileCsp } from './csp.js'
@@ -28,6 +29,7 @@ import {
   xFrameOptionsValue,
   xPermittedValue,
 } from './headers-options.js'
+import { runsFirst } from './headers-order.js'
 import { type PermissionsPolicyOptions, permissionsPolicyValue } from './headers-permissions.js'
 
 /**
@@ -195,9 +197,13 @@ export function resolveSecurityHeaders(
 }
 
 /**
- * Sets helmet 8's security headers on every response. Put it first in the chain: the headers are
- * then also on every error response the kit sends after it (CSRF 403, body limit 413, rate limit
- * 429, validation 400, 500). A header the route sets itself wins, as with helmet.
+ * Sets helmet 8's security headers on every response, the kit's own errors included (CSRF 403,
+ * body limit 413, rate limit 429, validation 400, 500). Its place in the chain does not matter:
+ * it is marked to run first (see headers-order.ts), so `compose` and every adapter built on it
+ * (`toExpress`, `aikitFastify({ use })`, `toNodeHandler`, `withAikit`, `aikitProxy`) run it
+ * before the other middleware of the same chain, wherever it is listed. Middleware in a separate
+ * chain registered before it (a second `app.use(toExpress(...))` earlier, a Fastify hook) are not
+ * covered. A header a later middleware or the route sets itself wins, as with helmet.
  *
  * ```ts
  * app.use(toExpress(securityHeaders({ permissionsPolicy: true, contentSecurityPolicy: { nonce: true } })))
@@ -217,7 +223,7 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): Middlewar
   const list = headerList(names, values)
   // Not an async function: no extra promise and await per request (each one is hooked when
   // AsyncLocalStorage is in use), and a synchronous throw still becomes a rejection.
-  return function securityHeaders(ctx, next) {
+  return runsFirst(function securityHeaders(ctx, next) {
     try {
       if (applyCsp !== undefined) applyCsp(ctx)
       // Express sets X-Powered-By on the native response before any middleware runs.
@@ -226,5 +232,5 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): Middlewar
       return Promise.reject(error)
     }
     return next()
-  }
+  })
 }

@@ -3,7 +3,9 @@
  * (1-7, 9-13, 15, 33, 34), through every adapter: node:http, Express 5, Fastify 5, and Next
  * (`withAikit` route handler and `aikitProxy`, called with real Web Requests). Each reject row
  * asserts the status, the exact JSON body, that the handler did not run, that the security
- * headers are on the rejection, and that the body does not echo attacker input.
+ * headers are on the rejection, and that the body does not echo attacker input. The other rows:
+ * attack-table.body.test.ts (16-18, 21, 23, 24, 26-32), attack-table.body-reader.test.ts (19, 20),
+ * and the real Next server in attack-table.next.test.ts.
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'

@@ -137,7 +137,7 @@ describe('bodyLimit through node:http', () => {
     expect(await res.json()).toEqual({ got: { q: 'hi' } })
   })
 
-  it('refuses a compressed body (its decoded size cannot be counted) with 415', async () => {
+  it('refuses a compressed body by default (decompress: false) with 415', async () => {
     const calls = { n: 0 }
     const port = await nodeServer(bodyLimit(), echoJson(calls))
     const res = await fetch(`http://127.0.0.1:${port}/`, {
@@ -272,6 +272,9 @@ describe('bodyLimit helpers and options', () => {
     [{ maxDepth: -1 }, 'maxDepth'],
     [{ allowEncodings: 'gzip' }, 'allowEncodings'],
     [{ requireJson: 1 }, 'requireJson'],
+    [{ decompress: 'yes' }, 'decompress'],
+    [{ timeoutMs: -1 }, 'timeoutMs'],
+    [{ timeoutMs: 1.5 }, 'timeoutMs'],
   ])('%o throws InvalidOptionsError(%s)', (options, field) => {
     expect(() => bodyLimit(options as never)).toThrow(InvalidOptionsError)
     try {

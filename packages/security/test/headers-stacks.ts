@@ -37,6 +37,8 @@ export interface Stack {
   calls(): number
   resetCalls(): void
   send(path: string, init?: RequestInit): Promise<Reply>
+  /** The server's base URL when it listens on a socket (not the in-process Next stacks). */
+  url?: string
   close(): Promise<void>
 }
 
@@ -90,6 +92,7 @@ export async function expressStack(middleware: Middleware[]): Promise<Stack> {
   const base = await listen(server)
   return {
     name: 'express',
+    url: base,
     calls: () => calls,
     resetCalls: () => {
       calls = 0
@@ -115,6 +118,7 @@ export async function fastifyStack(middleware: Middleware[]): Promise<Stack> {
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   return {
     name: 'fastify',
+    url: base,
     calls: () => calls,
     resetCalls: () => {
       calls = 0
@@ -144,6 +148,7 @@ export async function nodeStack(middleware: Middleware[]): Promise<Stack> {
   const base = await listen(server)
   return {
     name: 'node',
+    url: base,
     calls: () => calls,
     resetCalls: () => {
       calls = 0

@@ -3,14 +3,21 @@
  * The Context over a Web `Request` (App Router route handlers, `proxy.ts`, Edge `middleware.ts`).
  * Edge-safe: Web `Request`/`Response`/`Headers`/streams only, no `node:` import.
  */
-import { AikitError, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
+import { AikitError, PayloadTooLargeError } from '@aikit/core'
 import {
   BaseContext,
+  type BodyCoding,
   type BodyTransform,
   type BodyTransformFactory,
+  DEFAULT_BODY_TIMEOUT_MS,
+  limitWebBody,
   type PendingResponse,
+  parseContentEncoding,
   type ResolvedAdapterOptions,
   type ResponseHead,
+  readWebBody,
+  unsupportedEncodingError,
+  type WebBodyLimits,
 } from '@aikit/core/adapter'
 import type { IpMode } from './args.js'
 import { bodyFromNormalized, trackedStream } from './body.js'
@@ -46,6 +53,13 @@ export class WebContext extends BaseContext {
   private queryValue = ''
   private abortListener: (() => void) | undefined = undefined
   private bodyFactory: BodyTransformFactory | undefined = undefined
+  /** Set when the body was decoded: the route must not see its Content-Encoding any more. */
+  private bodyDecoded = false
+  /**
+   * Why a limited body read failed (413 / 408 / 400). It decides the answer even when the route
+   * caught the read's error, or rethrew it wrapped in another one.
+   */
+  bodyFailure: AikitError | undefined = undefined
 
   constructor(request: Request, options: ResolvedAdapterOptions, ipMode: IpMode) {
     super(options)
@@ -101,40 +115,70 @@ export class WebContext extends BaseContext {
     const declared = this.request.headers.get('content-length')
     if (declared !== null && Number(declared) > maxBytes) throw new PayloadTooLargeError(maxBytes)
     const body = this.request.body
-    if (body === null) {
-      this.bodyBytes = new Uint8Array(0)
-      return this.bodyBytes
-    }
-    const reader = body.getReader()
-    const chunks: Uint8Array[] = []
-    let total = 0
-    for (;;) {
-      let r: ReadableStreamReadResult<Uint8Array>
-      try {
-        r = await reader.read()
-      } catch (error) {
-        throw new InvalidRequestError('The request body could not be read', { cause: error })
-      }
-      if (r.done) break
-      total += r.value.byteLength
-      if (total > maxBytes) {
-        reader.cancel().catch(() => {})
-        throw new PayloadTooLargeError(maxBytes)
-      }
-      chunks.push(r.value)
-    }
-    let bytes: Uint8Array
-    if (chunks.length === 1) bytes = chunks[0]!
-    else {
-      bytes = new Uint8Array(total)
-      let offset = 0
-      for (const c of chunks) {
-        bytes.set(c, offset)
-        offset += c.byteLength
-      }
-    }
+    const codings = this.codings()
+    // JSON is parsed from decoded bytes only: a coding not decoded here is 415.
+    if (codings === null) throw unsupportedEncodingError()
+    const policy = this.bodyPolicy
+    const limit = policy === undefined ? maxBytes : Math.min(maxBytes, policy.maxBytes)
+    // A `ctx.json()` failure is the middleware's to handle (it may catch it): not recorded.
+    const bytes =
+      body === null
+        ? new Uint8Array(0)
+        : await readWebBody(this.limited(body, limit, codings, false))
     this.bodyBytes = bytes
     return bytes
+  }
+
+  /** The codings to decode under the policy: `null` when the body is encoded and must not be. */
+  private codings(): BodyCoding[] | null {
+    const codings = parseContentEncoding(this.request.headers.get('content-encoding') ?? undefined)
+    if (codings === null) return null
+    return codings.length === 0 || this.bodyPolicy?.decompress === true ? codings : null
+  }
+
+  /**
+   * The request body counted (decoded size), timed and decoded per `codings`, under this
+   * request's body policy (or the adapter defaults). With `record`, a failure is kept in
+   * `bodyFailure` (the route's own reads: it then decides the answer).
+   */
+  private limited(
+    body: ReadableStream<Uint8Array>,
+    maxBytes: number,
+    codings: BodyCoding[],
+    record: boolean
+  ): ReadableStream<Uint8Array> {
+    let stream: ReadableStream<Uint8Array>
+    try {
+      const limits: WebBodyLimits = {
+        maxBytes,
+        timeoutMs: this.bodyPolicy?.timeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+        codings,
+      }
+      if (record) limits.onFail = (error) => this.recordFailure(error)
+      stream = limitWebBody(body, limits)
+    } catch (error) {
+      if (record) this.recordFailure(error as AikitError)
+      throw error
+    }
+    if (codings.length > 0) this.bodyDecoded = true
+    return stream
+  }
+
+  private recordFailure(error: AikitError): AikitError {
+    this.bodyFailure ??= error
+    return error
+  }
+
+  /**
+   * A body failure decides the error response, whatever the route made of its read error, and
+   * asks the server to close the connection (the rest of the body is never read).
+   */
+  override fail(error: unknown): void {
+    const failure = this.bodyFailure
+    super.fail(failure ?? error)
+    if (failure !== undefined && !this.headWritten && this.pendingResponse !== undefined) {
+      this.pendingResponse.headers.connection = 'close'
+    }
   }
 
   /**
@@ -172,6 +216,13 @@ export class WebContext extends BaseContext {
    * no obstacle.
    */
   adoptResponse(res: Response): void {
+    if (this.bodyFailure !== undefined) {
+      // The route answered after its body read failed (it caught the error): the body limit's
+      // answer (413 / 408 / 400) is the one the client gets.
+      res.body?.cancel().catch(() => {})
+      this.fail(this.bodyFailure)
+      return
+    }
     const extra = this.beforeHead(res.status)
     if (res.status < 200) {
       // Response.error() (status 0) cannot be rebuilt; hand it on untouched.
@@ -192,20 +243,38 @@ export class WebContext extends BaseContext {
     this.response = new Response(body, { status: res.status, statusText: res.statusText, headers })
   }
 
-  /** The request the route handler receives: the original, unless the body was read or headers set. */
+  /**
+   * The request the route handler receives: the original, unless the body was read, headers were
+   * set, or a body policy applies (`bodyLimit()`): the route then reads the body through the same
+   * counting stream as `ctx.json()` (decoded size counted, idle timeout), never buffered here; a
+   * read past the limit fails, and the adapter answers 413 (see `bodyFailure`).
+   */
   routeRequest(): Request {
     const req = this.request
-    const headers = this.requestHeaders
-    if (this.bodyBytes === undefined && headers === undefined) return req
+    let headers = this.requestHeaders
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
+    let body: BodyInit | undefined
+    if (this.bodyBytes !== undefined) {
+      if (hasBody) body = this.bodyBytes as Uint8Array<ArrayBuffer>
+    } else if (this.bodyPolicy !== undefined && hasBody && req.body !== null) {
+      // A coding not decoded (let through by `allowEncodings`) reaches the route as it came,
+      // its raw size counted.
+      body = this.limited(req.body, this.bodyPolicy.maxBytes, this.codings() ?? [], true)
+    }
+    if (body === undefined && headers === undefined) return req
+    if (body !== undefined && this.bodyDecoded) {
+      // The route gets the decoded bytes: their coding and encoded length no longer apply.
+      headers = new Headers(headers ?? req.headers)
+      headers.delete('content-encoding')
+      headers.delete('content-length')
+    }
     const init: RequestInit & { duplex?: 'half' } = {}
     if (headers !== undefined) init.headers = headers
-    if (this.bodyBytes !== undefined && req.method !== 'GET' && req.method !== 'HEAD') {
-      init.body = this.bodyBytes as Uint8Array<ArrayBuffer>
+    if (body !== undefined) {
+      init.body = body
       init.duplex = 'half'
     }
-    // Keep the subclass (NextRequest: nextUrl, cookies).
-    const Ctor = req.constructor as typeof Request
-    return new Ctor(req, init)
+    return rebuildRequest(req, init)
   }
 
   /** Sets a header on the request the route (or, from a proxy, the Next app) receives. */
@@ -264,6 +333,26 @@ export class WebContext extends BaseContext {
   private readonly onBodyDone = (aborted: boolean, error?: unknown): void => {
     if (error !== undefined) this.fail(error)
     this.markFinished(aborted)
+  }
+}
+
+/**
+ * `req` again with `init` applied, keeping its class (NextRequest: nextUrl, cookies). A subclass
+ * whose constructor takes other arguments (on the Edge runtime Next passes a `NextRequestHint`,
+ * built from `{ page, input, init }`) throws before touching the body: its parent is used then.
+ */
+function rebuildRequest(req: Request, init: RequestInit): Request {
+  let Ctor = req.constructor as typeof Request
+  for (;;) {
+    try {
+      return new Ctor(req, init)
+    } catch (error) {
+      const parent = Object.getPrototypeOf(Ctor) as typeof Request | null
+      if (Ctor === Request || typeof parent !== 'function' || parent === Function.prototype) {
+        throw error
+      }
+      Ctor = parent
+    }
   }
 }
 

@@ -14,16 +14,24 @@
  * middleware registers a transform: a request without one runs Node's own methods untouched.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable, Transform } from 'node:stream'
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import { AikitError, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
 import {
   BaseContext,
+  type BodyCoding,
+  type BodyPolicy,
   type BodyTransform,
   type BodyTransformFactory,
   combineHeader,
+  DEFAULT_BODY_TIMEOUT_MS,
   type PendingResponse,
+  parseContentEncoding,
   type ResolvedAdapterOptions,
   type ResponseHead,
+  unsupportedEncodingError,
 } from '@aikit/core/adapter'
+import { NodeBodyGuard } from './node-body-guard.js'
 
 /**
  * Adds the middleware's headers at the head: the route's own header of the same name wins (one it
@@ -300,6 +308,23 @@ const EMPTY = new Uint8Array(0)
 
 function noop(): void {}
 
+/** The error a read of `req` gets when the socket went away mid-body. */
+function isAbortedRead(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ECONNRESET'
+}
+
+/** zlib decoders undoing `codings` (as applied), first decoder first. */
+function decoderChain(codings: BodyCoding[]): Transform[] {
+  const decoders: Transform[] = []
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const c = codings[i]
+    decoders.push(
+      c === 'gzip' ? createGunzip() : c === 'deflate' ? createInflate() : createBrotliDecompress()
+    )
+  }
+  return decoders
+}
+
 /**
  * Hooks the head on this response object only, the way on-headers does: one closure per request,
  * keeping the previous `writeHead` so that several hooks (two adapters, on-headers itself) chain.
@@ -340,6 +365,8 @@ export class NodeContext extends BaseContext {
   private bodyTransform: TransformedBody | undefined = undefined
   /** Set by the patched `end()` when the body is empty: nothing to transform. */
   private emptyBody = false
+  /** Counts, times and watches the body on the wire once a policy or `ctx.json()` asks. */
+  private bodyGuard: NodeBodyGuard | undefined = undefined
 
   /**
    * `hookHead: false` is for an adapter that calls `onHead` / `headDone` from its own head hook
@@ -463,65 +490,142 @@ export class NodeContext extends BaseContext {
     return this.headWaiter
   }
 
+  /** Starts guarding the body on the wire: the limit applies to any reader of `req`. */
+  protected override onBodyPolicy(policy: BodyPolicy): void {
+    if (this.bodyGuard === undefined) {
+      this.bodyGuard = new NodeBodyGuard(
+        this.req,
+        this.res,
+        this,
+        policy.maxBytes,
+        policy.timeoutMs
+      )
+    } else this.bodyGuard.update(policy.maxBytes, policy.timeoutMs)
+  }
+
+  /** The guard, installed with the adapter defaults (no wire limit) when no policy did. */
+  private guard(): NodeBodyGuard {
+    this.bodyGuard ??= new NodeBodyGuard(
+      this.req,
+      this.res,
+      this,
+      Number.POSITIVE_INFINITY,
+      DEFAULT_BODY_TIMEOUT_MS
+    )
+    return this.bodyGuard
+  }
+
+  /**
+   * A body failure the guard already answered (or destroyed the response for) is not an error to
+   * report again when a reader's rejection brings it back, nor is the reset socket it causes.
+   */
+  override fail(error: unknown): void {
+    const failure = this.bodyGuard?.failure
+    if (failure !== undefined && this.headWritten && (error === failure || isAbortedRead(error))) {
+      return
+    }
+    super.fail(error)
+  }
+
+  /** Raw (encoded) body bytes received so far, when the body is guarded. */
+  get receivedBodyBytes(): number | undefined {
+    return this.bodyGuard?.received
+  }
+
+  /**
+   * Reads the body for `ctx.json()`: decoded (gzip / deflate / br) when the policy says
+   * `decompress`, the DECODED size counted against `maxBytes` (a zip bomb stops there, the
+   * decoder destroyed); 415 for a coding not decoded. Stalls (408), a body cut short (400) and
+   * the wire limit (413) come from the guard.
+   */
   protected readBody(maxBytes: number): Promise<Uint8Array> {
     this.bodyStarted = true
     const req = this.req
-    const encoding = req.headers['content-encoding']
-    if (encoding !== undefined && encoding !== '' && encoding.trim().toLowerCase() !== 'identity') {
-      // Decoding would need a second, decoded-size limit and a copy for the framework's own
-      // parser; refusing is the safe choice.
-      return Promise.reject(
-        new AikitError('UNSUPPORTED_MEDIA_TYPE', 415, 'Content-Encoding is not supported', {
-          details: { contentEncoding: encoding },
-        })
-      )
+    const policy = this.bodyPolicy
+    const codings = parseContentEncoding(req.headers['content-encoding'])
+    if (codings === null || (codings.length > 0 && policy?.decompress !== true)) {
+      // Decoding needs the decoded-size limit of `bodyLimit({ decompress: true })`.
+      return Promise.reject(unsupportedEncodingError())
     }
+    const limit = policy === undefined ? maxBytes : Math.min(maxBytes, policy.maxBytes)
     const declared = req.headers['content-length']
-    if (declared !== undefined && Number(declared) > maxBytes) {
+    if (declared !== undefined && Number(declared) > limit) {
       this.closeAfterResponse()
-      return Promise.reject(new PayloadTooLargeError(maxBytes))
+      return Promise.reject(new PayloadTooLargeError(limit))
     }
     if (req.readableEnded || (req.complete && !req.readable)) {
       // Already consumed by someone else: nothing left to read.
       return Promise.resolve(EMPTY)
     }
+    const guard = this.guard()
+    if (guard.failure !== undefined) return Promise.reject(guard.failure)
     return new Promise<Uint8Array>((resolve, reject) => {
+      const decoders = codings.length === 0 ? [] : decoderChain(codings)
+      const source: Readable = decoders.length === 0 ? req : decoders[decoders.length - 1]!
+      if (decoders.length > 0) {
+        let from: Readable = req
+        for (const d of decoders) from = from.pipe(d) as Transform
+      }
       const chunks: Buffer[] = []
       let size = 0
-      const cleanup = (): void => {
-        req.off('data', onData)
-        req.off('end', onEnd)
+      let settled = false
+      const finish = (error: AikitError | undefined, bytes?: Uint8Array): void => {
+        if (settled) return
+        settled = true
+        source.off('data', onData)
+        source.off('end', onEnd)
+        source.off('error', onDecodeError)
         req.off('error', onError)
         req.off('close', onClose)
+        guard.offFail(onGuardFail)
+        if (error === undefined) {
+          resolve(bytes!)
+          return
+        }
+        for (const d of decoders) {
+          req.unpipe(d)
+          d.destroy()
+        }
+        req.pause()
+        reject(error)
       }
       const onData = (chunk: Buffer | string): void => {
         const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
         size += buf.byteLength
-        if (size > maxBytes) {
-          cleanup()
-          req.pause()
+        if (size > limit) {
           this.closeAfterResponse()
-          reject(new PayloadTooLargeError(maxBytes))
+          finish(new PayloadTooLargeError(limit))
           return
         }
         chunks.push(buf)
       }
       const onEnd = (): void => {
-        cleanup()
-        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+        if (decoders.length > 0) {
+          // Whoever reads these bytes next (Fastify's parser, fed them in preParsing) gets them
+          // decoded: the headers now describe the decoded body, as on the Web path.
+          delete req.headers['content-encoding']
+          req.headers['content-length'] = String(size)
+        }
+        finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
       }
       const onError = (): void => {
-        cleanup()
         this.markClientGone()
-        reject(new InvalidRequestError('The request body was not fully received'))
+        finish(guard.failure ?? new InvalidRequestError('The request body was not fully received'))
+      }
+      const onDecodeError = (): void => {
+        this.closeAfterResponse()
+        finish(new InvalidRequestError('The request body could not be decoded'))
       }
       const onClose = (): void => {
         if (!req.complete) onError()
       }
-      req.on('data', onData)
-      req.on('end', onEnd)
+      const onGuardFail = (error: AikitError): void => finish(error)
+      source.on('data', onData)
+      source.on('end', onEnd)
+      if (source !== req) source.on('error', onDecodeError)
       req.on('error', onError)
       req.on('close', onClose)
+      guard.onFail(onGuardFail)
     })
   }
 

@@ -11,6 +11,7 @@
 import { request as httpRequest } from 'node:http'
 import type { Middleware } from '@aikit/core'
 import type { AdapterOptions } from '@aikit/core/adapter'
+import { rawRequest } from '@aikit/testing/raw-http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type Observation,
@@ -72,6 +73,9 @@ export type CaseName =
   | 'ip-trusted'
   | 'current-context'
   | 'still-alive'
+  | 'attack-huge-content-length'
+  | 'attack-framing'
+  | 'attack-json-bodies'
 
 export interface ConformanceConfig {
   /**
@@ -79,6 +83,20 @@ export interface ConformanceConfig {
    * the point of the suite is that every adapter behaves the same.
    */
   exclude?: readonly CaseName[]
+}
+
+/** The body of a raw response, with chunked framing (Next answers so) removed. */
+function unchunk(res: { headers: Record<string, string>; body: string }): string {
+  if (!res.headers['transfer-encoding']?.includes('chunked')) return res.body
+  let out = ''
+  let rest = res.body
+  for (;;) {
+    const eol = rest.indexOf('\r\n')
+    const size = Number.parseInt(rest.slice(0, eol), 16)
+    if (!(size > 0)) return out
+    out += rest.slice(eol + 2, eol + 2 + size)
+    rest = rest.slice(eol + 2 + size + 2)
+  }
 }
 
 let idCounter = 0
@@ -446,6 +464,104 @@ export function runConformance(
       expect(await res.json()).toEqual({ ok: true, sameContext: true })
       const obs = await waitForObservation(id, (o) => o.finished !== undefined)
       expect(obs.sameContext).toBe(true)
+    })
+
+    // Rows of the security attack table (shared/research/security.md §7) that the adapters decide
+    // on their own, without @aikit/security: each adapter must answer them the same way.
+    const rawPost = (path: string, lines: string[], body: string) =>
+      rawRequest(
+        Number(new URL(base()).port),
+        Buffer.from(
+          [
+            `POST ${path} HTTP/1.1`,
+            'Host: 127.0.0.1',
+            'Connection: close',
+            ...lines,
+            '',
+            body,
+          ].join('\r\n'),
+          'latin1'
+        )
+      )
+
+    test('attack-huge-content-length', async () => {
+      // Row 16: a 10 GiB Content-Length is refused from the header, before the body is read: the
+      // client sends 5 bytes of it and gets the 413.
+      const res = await rawPost(
+        '/echo',
+        ['Content-Type: application/json', 'Content-Length: 10737418240'],
+        '{"a":'
+      )
+      expect(res.status).toBe(413)
+      expect(JSON.parse(unchunk(res))).toEqual({
+        error: {
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `Request body exceeds ${DEFAULT_OPTIONS.maxBodyBytes} bytes`,
+          details: { limitBytes: DEFAULT_OPTIONS.maxBodyBytes },
+        },
+      })
+    })
+
+    test('attack-framing', async () => {
+      // Row 21: both Content-Length and Transfer-Encoding: refused by the HTTP parser.
+      const both = await rawPost(
+        '/echo',
+        ['Content-Type: application/json', 'Content-Length: 7', 'Transfer-Encoding: chunked'],
+        '2\r\n{}\r\n0\r\n\r\n'
+      )
+      expect(both.status).toBe(400)
+      // Row 29: a bare CR inside a header value (a response-splitting attempt): 400, nothing
+      // reflected.
+      const split = await rawPost(
+        '/echo',
+        ['Content-Type: application/json', 'X-Request-Id: a\rSet-Cookie: x=1', 'Content-Length: 2'],
+        '{}'
+      )
+      expect(split.status).toBe(400)
+      expect(split.headers['set-cookie']).toBeUndefined()
+      // Row 30: headers over 16 KiB (a huge cookie): 431.
+      const huge = await rawPost(
+        '/echo',
+        [
+          'Content-Type: application/json',
+          `Cookie: big=${'c'.repeat(17 * 1024)}`,
+          'Content-Length: 2',
+        ],
+        '{}'
+      )
+      expect(huge.status).toBe(431)
+      // The server lives on.
+      const { res } = await postJson('/echo', '{"ok":1}')
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ echo: { ok: 1 } })
+    })
+
+    test('attack-json-bodies', async () => {
+      // Row 23: prototype poisoning is refused, and nothing was polluted.
+      for (const body of [
+        '{"__proto__":{"isAdmin":true}}',
+        '{"constructor":{"prototype":{"isAdmin":true}}}',
+      ]) {
+        const { res } = await postJson('/echo', body)
+        const error = await expectError(res, 400, 'INVALID_REQUEST')
+        expect(JSON.stringify(error)).not.toContain('isAdmin')
+      }
+      expect(({} as { isAdmin?: unknown }).isAdmin).toBeUndefined()
+      // Row 24: nesting past the depth limit is a 400, never a 500 (the body stays under the size
+      // limit of this profile).
+      const deep = `${'['.repeat(400)}${']'.repeat(400)}`
+      const tooDeep = await postJson('/echo', deep)
+      const depthError = await expectError(tooDeep.res, 400, 'INVALID_REQUEST')
+      expect(depthError.error.details).toEqual({ maxDepth: DEFAULT_OPTIONS.maxJsonDepth })
+      // Rows 26, 27: JSON as text/plain, as a form, or in UTF-16 is 415.
+      for (const type of [
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'application/json; charset=utf-16',
+      ]) {
+        const { res } = await postJson('/echo', '{"a":1}', type)
+        await expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE')
+      }
     })
 
     test('still-alive', async () => {

@@ -1,0 +1,21 @@
+/**
+ * @module headers-order
+ * Makes a header middleware's place in the chain irrelevant. `compose` in `@aikit/core` (which every
+ * adapter uses: `toExpress`, `aikitFastify({ use })`, `toNodeHandler`, `withAikit`, `aikitProxy`)
+ * runs middleware carrying the registered symbol `@aikit/core.runs-first` before the others of
+ * the chain, once, when the chain is built. So `toExpress(bodyLimit(), csrf(), securityHeaders())`
+ * runs `securityHeaders()` first, and the 413 or 403 it answers carries the security headers.
+ */
+import type { Middleware } from '@aikit/core'
+
+/** `RUNS_FIRST` of `@aikit/core`'s compose (a registered symbol: the same in every copy of core). */
+const RUNS_FIRST = Symbol.for('@aikit/core.runs-first')
+
+/**
+ * Marks `middleware` to run before the unmarked ones of its chain. Only for middleware that set
+ * response headers (or per-request state such as the CSP nonce) and then call `next()`.
+ */
+export function runsFirst(middleware: Middleware): Middleware {
+  Object.defineProperty(middleware, RUNS_FIRST, { value: true })
+  return middleware
+}
