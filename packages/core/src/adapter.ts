@@ -9,7 +9,7 @@ export {
   resolveAdapterOptions,
 } from './adapter-options.js'
 export { BaseContext } from './base-context.js'
-export { asyncContextRequested, runWithContext } from './current-context.js'
+export { asyncContextRequested, runWithContext, scopedContext } from './current-context.js'
 export { combineHeader, mergeVary, splitCookies } from './header-merge.js'
 export { isJsonContentType, parseJsonBody } from './json-body.js'
 export {

@@ -107,6 +107,15 @@ function warnUndeclared(g: Record<symbol, unknown>): void {
   )
 }
 
+/**
+ * The context of the running scope without declaring any need for it (what `currentContext()`
+ * answers, minus `requireAsyncContext()` and its warning): for adapters checking whether they are
+ * already inside a request's scope.
+ */
+export function scopedContext(): Context | undefined {
+  return storage()?.getStore()
+}
+
 /** Runs `fn` with `ctx` as the current context. Adapters call this once per request. */
 export function runWithContext<R>(ctx: Context, fn: () => R): R {
   const s = storage()

@@ -47,6 +47,7 @@ describe('public exports', () => {
       'resolveAdapterOptions',
       'runChain',
       'runWithContext',
+      'scopedContext',
       'sha256Hex',
       'splitCookies',
       'unsupportedEncodingError',

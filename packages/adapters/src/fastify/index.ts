@@ -12,13 +12,7 @@
  * ```
  */
 import { Readable } from 'node:stream'
-import {
-  type Context,
-  compose,
-  currentContext,
-  InvalidOptionsError,
-  type Middleware,
-} from '@aikit/core'
+import { type Context, compose, InvalidOptionsError, type Middleware } from '@aikit/core'
 import {
   type AdapterOptions,
   asyncContextRequested,
@@ -27,6 +21,7 @@ import {
   resolveAdapterOptions,
   runChain,
   runWithContext,
+  scopedContext,
 } from '@aikit/core/adapter'
 import type {
   FastifyInstance,
@@ -207,7 +202,7 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
       const ctx = request.aikit
       // Already inside the request's scope (no body to parse: Fastify called us synchronously
       // from the chain's next()), or scoping is off: no second scope needed.
-      if (ctx === null || ctx === undefined || !scopes() || currentContext() === ctx) {
+      if (ctx === null || ctx === undefined || !scopes() || scopedContext() === ctx) {
         return handler.call(this, request, reply)
       }
       return runWithContext(ctx, () => handler.call(this, request, reply))

@@ -12,7 +12,17 @@
  *   request.body…) and answers `{ routeBody: <parsed body> }`;
  * - anything else: the framework's own 404.
  */
-import { type Context, currentContext, type Middleware, onFinished } from '@aikit/core'
+import {
+  type Context,
+  currentContext,
+  type Middleware,
+  onFinished,
+  requireAsyncContext,
+} from '@aikit/core'
+
+// The route handlers read currentContext(): declared up front, as the core README asks of any app
+// that does, so every request is scoped whichever case runs first.
+requireAsyncContext()
 
 /** What the server recorded for one request. JSON-serialisable. */
 export interface Observation {
