@@ -66,4 +66,4 @@ export {
   type MessageLike,
 } from './tokens.js'
 export { type TrimOptions, trimMessages } from './trim.js'
-export { normalizeUsage, type ServiceTier, type Usage } from './usage.js'
+export { normalizeUsage, type ServiceTier, totalInputTokens, type Usage } from './usage.js'

@@ -26,6 +26,7 @@ describe('public exports', () => {
       'normalizeUsage',
       'prepareOpenAIStreamParams',
       'priceOf',
+      'totalInputTokens',
       'trimMessages',
     ])
   })

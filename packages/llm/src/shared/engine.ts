@@ -13,6 +13,7 @@ import {
   extractUsage,
   type Reservation,
   type StreamUsageResult,
+  totalInputTokens,
   type Usage,
 } from '@aikit/cost'
 import { defaultCacheKey, keyFromJson, keyFromJsonSync, stableStringify } from './cache-key.js'
@@ -154,15 +155,7 @@ export function interceptCreate(
     // Billable tokens come from the provider's usage only: a count estimated for a stream cut
     // short (no final usage event) is charged to the budget but never reported as token usage.
     if (usage && usage.estimated !== true) {
-      const u = usage
-      record.usage = {
-        inputTokens:
-          u.inputTokens +
-          (u.cacheReadTokens ?? 0) +
-          (u.cacheWrite5mTokens ?? 0) +
-          (u.cacheWrite1hTokens ?? 0),
-        outputTokens: u.outputTokens,
-      }
+      record.usage = { inputTokens: totalInputTokens(usage), outputTokens: usage.outputTokens }
     }
     if (costMicros !== undefined) record.costUsd = costMicros / 1_000_000
     if (error !== undefined) record.error = error

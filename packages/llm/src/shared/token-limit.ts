@@ -4,7 +4,7 @@
  * provider call, settle to the actual tokens after it (or give them back on an error).
  */
 import { InvalidOptionsError } from '@aikit/core'
-import type { Usage } from '@aikit/cost'
+import { totalInputTokens, type Usage } from '@aikit/cost'
 import { TokenRateLimitedError } from './errors.js'
 import type {
   LlmTokenLimiter,
@@ -58,13 +58,7 @@ export function resolveTokenLimit(
 
 /** Input (cache reads and writes included) + output tokens of a usage report. */
 export function totalTokens(usage: Usage): number {
-  return (
-    usage.inputTokens +
-    (usage.cacheReadTokens ?? 0) +
-    (usage.cacheWrite5mTokens ?? 0) +
-    (usage.cacheWrite1hTokens ?? 0) +
-    usage.outputTokens
-  )
+  return totalInputTokens(usage) + usage.outputTokens
 }
 
 const ignore = (): void => {}
