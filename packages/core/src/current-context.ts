@@ -4,6 +4,7 @@
  * the main entry stays edge-safe. On Node the storage comes from `process.getBuiltinModule`
  * (Node 20.16+); on Edge runtimes from the global `AsyncLocalStorage` they expose.
  */
+import { emitProcessWarning } from './process-warning.js'
 import type { Context } from './types.js'
 
 interface Storage {
@@ -93,17 +94,12 @@ export function currentContext(): Context | undefined {
 function warnUndeclared(g: Record<symbol, unknown>): void {
   if (g[WARNED_KEY] === true) return
   g[WARNED_KEY] = true
-  const proc = (
-    globalThis as {
-      process?: { emitWarning?: (message: string, options: { code: string }) => void }
-    }
-  ).process
-  proc?.emitWarning?.(
+  emitProcessWarning(
     "currentContext() was read before anything called requireAsyncContext(): with the adapters' " +
       "default asyncContext: 'auto', requests that started before this read run without an " +
       'AsyncLocalStorage scope, so a read inside one of them gets undefined. Call ' +
       "requireAsyncContext() from '@aikit/core' at startup, or pass asyncContext: true to the adapter.",
-    { code: 'AIKIT_ASYNC_CONTEXT' }
+    'AIKIT_ASYNC_CONTEXT'
   )
 }
 

@@ -36,6 +36,7 @@ describe('public exports', () => {
       'asyncContextRequested',
       'combineHeader',
       'createIpResolver',
+      'emitProcessWarning',
       'errorResponse',
       'isJsonContentType',
       'limitWebBody',

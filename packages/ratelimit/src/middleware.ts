@@ -5,6 +5,7 @@
  * 429 `RATE_LIMITED` with `Retry-After` when a limit is exceeded.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
+import { emitProcessWarning } from '@aikit/core/adapter'
 import type { CheckResult } from './check-op.js'
 import { describe } from './duration.js'
 import { RateLimitedError, UnidentifiedClientError } from './errors.js'
@@ -254,17 +255,12 @@ function resolveUnkeyed(option: unknown): UnkeyedPolicy {
 
 /** Warns through `process.emitWarning` where it exists (not on edge runtimes). */
 function warnUnkeyed(): void {
-  const proc = (
-    globalThis as {
-      process?: { emitWarning?: (message: string, options: { code: string }) => void }
-    }
-  ).process
-  proc?.emitWarning?.(
+  emitProcessWarning(
     'rateLimit(): a request had no key (no ctx.state.subject and no ctx.ip), so it passed ' +
       'unchecked, and so will every such request. On Next.js ctx.ip is undefined unless the ' +
       "adapter's trustProxy is set. Set trustProxy, a keyBy, or the unkeyed option ('reject', or " +
       "{ key } for one shared bucket); unkeyed: 'allow' keeps this behaviour without this warning.",
-    { code: UNKEYED_WARNING_CODE }
+    UNKEYED_WARNING_CODE
   )
 }
 
