@@ -173,6 +173,8 @@ export interface RateLimiter {
  * there. Remote stores are shared with other processes, so their checks always read it.
  */
 const blockedStores = new WeakSet<Store>()
+/** Whether `blockedStores` holds any store: until one is blocked, a check skips the lookup. */
+let anyStoreBlocked = false
 
 /** `store.run`, which carries `run.sync` on an in-process store (see core's `SyncRun`). */
 type MaybeSyncRun = Partial<Pick<SyncRun, 'sync' | 'syncTagged'>>
@@ -213,9 +215,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const maxCached = resolveBlockCache(options.blockCache, store)
   const limits = resolveLimits(options.limits)
   const opLimits: readonly OpLimit[] = limits
-  const parts = [...limitKeyParts(prefix, limits), `${prefix}:block`]
+  // Frozen: the memory store then validates them once, not on every check.
+  const parts = Object.freeze([...limitKeyParts(prefix, limits), `${prefix}:block`])
   /** The key parts of the limits alone (a check that does not read the block key). */
-  const limitParts = parts.slice(0, limits.length)
+  const limitParts = Object.freeze(parts.slice(0, limits.length))
   const n = limits.length
   const denials = new Map<string, CachedDenial>()
   const counters = { allowed: 0, denied: 0, cachedDenials: 0, degraded: 0, adjustFailures: 0 }
@@ -331,7 +334,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (cached !== undefined) return Promise.resolve(cached)
     }
     // An in-process store never blocked by any limiter has no block key to read (see `blockedStores`).
-    const unblocked = store.local && !blockedStores.has(store)
+    const unblocked = store.local && (!anyStoreBlocked || !blockedStores.has(store))
     const input: CheckInput =
       cost === 1
         ? unblocked
@@ -456,6 +459,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       // Before the run: a check racing with it must read the block key. (The fallback store is
       // never checked with `unblocked`, so it needs no mark.)
       blockedStores.add(store)
+      anyStoreBlocked = true
       await runWithPolicy(blockOp, [keys[n] as string], ms)
     },
     async unblock(key: string): Promise<void> {

@@ -89,6 +89,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     const data = createMemoryData(db, new Set(keys), nowMs)
     return op.decode(toRedisReply(op.js(data, keys, argv, nowMs)))
   }
+  /** The last frozen parts array `runTagged` validated. */
+  let checkedParts: readonly string[] | undefined
   /** `run.syncTagged`: one op on `store.key(tag, part)` for each part, through the tag index. */
   const runTagged = <I, O>(
     op: AtomicOp<I, O>,
@@ -105,11 +107,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       )
     }
     if (closed) throw new StoreUnavailableError('memory store is closed', { reason: 'closed' })
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]
-      if (typeof part !== 'string' || part.length === 0) {
-        throw new InvalidOptionsError(`parts[${i}]`, 'must be a non-empty string')
+    // A caller passes the same frozen parts array on every run (a limiter's key parts): it is
+    // checked once, not per run.
+    if (parts !== checkedParts) {
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i]
+        if (typeof part !== 'string' || part.length === 0) {
+          throw new InvalidOptionsError(`parts[${i}]`, 'must be a non-empty string')
+        }
       }
+      if (Object.isFrozen(parts)) checkedParts = parts
     }
     const nowMs = Math.floor(now())
     tagged.now = nowMs
