@@ -20,6 +20,7 @@ import {
 import {
   type ScrubPolicy,
   SENSITIVE_HEADERS,
+  type SourceContext,
   scrubBreadcrumb,
   scrubEvent,
   scrubSpan,
@@ -47,6 +48,14 @@ export interface SentryOptions {
   allowGenAiContent?: boolean
   /** Applied to everything sent. Default: `redact` from `@aikit/security`. */
   redact?: Redactor
+  /**
+   * The source lines Sentry attaches around every stack frame (`pre_context`, `context_line`,
+   * `post_context`, from its contextLines integration). `'scrub'`: sent, redacted like everything
+   * else (a key written into the source, `sk-ant-…`, arrives as `sk-ant-[redacted]`); `'drop'`:
+   * removed from every exception and thread frame, for code that may hold secrets no pattern
+   * recognises. Default `'scrub'`.
+   */
+  sourceContext?: SourceContext
   /**
    * Further `Sentry.init` options (integrations, sampling…). Their `beforeSend`,
    * `beforeSendTransaction`, `beforeSendSpan` and `beforeBreadcrumb` run first, then the scrubbing.
@@ -112,6 +121,7 @@ export function initSentry(options: SentryOptions): ReturnType<SentryModule['get
     allowRequestBodies = false,
     allowGenAiContent = false,
     redact = defaultRedact,
+    sourceContext = 'scrub',
     sentryOptions = {},
     sentry = SentryNode,
   } = options
@@ -128,6 +138,9 @@ export function initSentry(options: SentryOptions): ReturnType<SentryModule['get
     throw new InvalidOptionsError('allowGenAiContent', 'must be a boolean')
   }
   if (typeof redact !== 'function') throw new InvalidOptionsError('redact', 'must be a function')
+  if (sourceContext !== 'scrub' && sourceContext !== 'drop') {
+    throw new InvalidOptionsError('sourceContext', "must be 'scrub' or 'drop'")
+  }
   if (sentryOptions === null || typeof sentryOptions !== 'object') {
     throw new InvalidOptionsError('sentryOptions', 'must be an object')
   }
@@ -140,7 +153,7 @@ export function initSentry(options: SentryOptions): ReturnType<SentryModule['get
   const g = globalThis as Record<symbol, ReturnType<SentryModule['getClient']> | undefined>
   const existing = g[INITIALISED]
   if (existing !== undefined) return existing
-  const policy: ScrubPolicy = { redact, allowRequestBodies, allowGenAiContent }
+  const policy: ScrubPolicy = { redact, allowRequestBodies, allowGenAiContent, sourceContext }
   if (sentry.isInitialized?.() === true) {
     // The app called Sentry.init itself: initialising again would register every integration
     // twice. Lock its data collection down and scrub through the client's hooks instead: error

@@ -3,7 +3,8 @@
  * What leaves the process for Sentry: request headers that carry credentials, cookies, request
  * bodies and GenAI prompts/completions are removed (bodies and GenAI content unless allowed), and
  * everything left goes through the redactor (secret shapes inside any string: exception messages,
- * breadcrumbs, URLs). Applied to error events, transactions, spans and breadcrumbs alike.
+ * breadcrumbs, URLs, the source lines Sentry attaches to stack frames). Applied to error events,
+ * transactions, spans and breadcrumbs alike.
  */
 import type { Redactor } from '@aikit/security'
 
@@ -32,10 +33,17 @@ const GEN_AI_CONTENT =
   /^gen_ai\.(?:prompt|completion|input|output|request\.messages|response\.text|system_instructions|tool\.call\.(?:arguments|result)|tool\.(?:input|output)|choice)/i
 const BODY_ATTRIBUTE = /(?:^|\.)body(?:$|\.)/i
 
+/**
+ * What happens to the source lines Sentry's contextLines integration attaches to stack frames
+ * (`pre_context`, `context_line`, `post_context`): redacted like every other string, or removed.
+ */
+export type SourceContext = 'scrub' | 'drop'
+
 export interface ScrubPolicy {
   redact: Redactor
   allowRequestBodies: boolean
   allowGenAiContent: boolean
+  sourceContext: SourceContext
 }
 
 type Dict = Record<string, unknown>
@@ -51,6 +59,29 @@ function withoutSensitiveHeaders(headers: unknown): unknown {
     if (!SENSITIVE_HEADER_SET.has(k.toLowerCase())) out[k] = v
   }
   return out
+}
+
+/** Stack-frame fields holding lines of the app's source code. */
+const SOURCE_CONTEXT_FIELDS = ['pre_context', 'context_line', 'post_context'] as const
+
+function withoutFrameSourceContext(frame: unknown): unknown {
+  if (!isDict(frame) || !SOURCE_CONTEXT_FIELDS.some((f) => f in frame)) return frame
+  const out: Dict = { ...frame }
+  for (const f of SOURCE_CONTEXT_FIELDS) delete out[f]
+  return out
+}
+
+/** `exception` or `threads` (`{ values: [{ stacktrace: { frames } }] }`) without source lines. */
+function withoutSourceContext(traces: unknown): unknown {
+  if (!isDict(traces) || !Array.isArray(traces.values)) return traces
+  const values = traces.values.map((value: unknown) => {
+    if (!isDict(value) || !isDict(value.stacktrace) || !Array.isArray(value.stacktrace.frames)) {
+      return value
+    }
+    const frames = value.stacktrace.frames.map(withoutFrameSourceContext)
+    return { ...value, stacktrace: { ...value.stacktrace, frames } }
+  })
+  return { ...traces, values }
 }
 
 /** Removes the attributes a span or event must never carry; returns a copy. */
@@ -100,6 +131,13 @@ export function scrubEvent<E extends object>(event: E, policy: ScrubPolicy): E {
   if (Array.isArray(e.breadcrumbs)) {
     e.breadcrumbs = e.breadcrumbs.map((b: unknown) => scrubBreadcrumb(b, policy))
   }
+  if (policy.sourceContext === 'drop') {
+    if (e.exception !== undefined) e.exception = withoutSourceContext(e.exception)
+    if (e.threads !== undefined) e.threads = withoutSourceContext(e.threads)
+  }
+  // The redactor walks the whole event, stack frames included: the source lines around each frame
+  // (`pre_context`, `context_line`, `post_context`, where a hard-coded key can sit) and `vars`.
+  // Do not narrow this to known fields.
   return policy.redact(e) as E
 }
 
