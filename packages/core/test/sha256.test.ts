@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto'
-import { sha256Hex } from '@aikit/core/adapter'
+import { sha256Hex as publicSha256Hex } from '@aikit/core/adapter'
 import { describe, expect, it } from 'vitest'
+import { sha256HexJs } from '../src/sha256.js'
 
 /** The length up to which `sha256Hex` reuses its scratch block (longer texts allocate one). */
 const SMALL_TEXT_MAX = 4096
 
 const nodeSha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
 
-describe('sha256Hex', () => {
+// The public function (Node's one-shot hash on Node) and the JavaScript implementation edge
+// runtimes get: the same digests, pinned to node:crypto's createHash.
+describe.each([
+  ['sha256Hex', publicSha256Hex],
+  ['sha256HexJs (edge runtimes)', sha256HexJs],
+])('%s', (_name, sha256Hex) => {
   it('matches the FIPS 180-4 test vectors', () => {
     expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
     expect(sha256Hex('abc')).toBe(
