@@ -9,13 +9,13 @@
 //
 // The machine is small and shared: rounds interleave the contenders (order alternating) and the
 // medians of the per-round times are reported. Hits are also timed in bursts (a hot server). The fake provider here is a minimal node:http
-// server (@aikit/testing is TypeScript source, not runnable by plain node).
+// server (bench/llm/fake-anthropic.mjs).
 //
 // Usage: pnpm --filter @aikit/llm... build && node bench/llm/run.mjs [--rounds 9] [--calls 300]
-import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { record } from '../lib/results.mjs'
+import { startFakeAnthropic } from './fake-anthropic.mjs'
 
 // The SDK and @aikit/* resolve from packages/llm (bench/package.json has no @aikit/llm yet).
 const llmRequire = createRequire(new URL('../../packages/llm/package.json', import.meta.url))
@@ -36,35 +36,8 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-// A minimal Anthropic Messages endpoint: a fixed-size JSON answer with usage.
-let seq = 0
-const server = createServer((req, res) => {
-  const chunks = []
-  req.on('data', (c) => chunks.push(c))
-  req.on('end', () => {
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-    const text = `Echo: ${body.messages.at(-1).content}`
-    const json = JSON.stringify({
-      id: `msg_${++seq}`,
-      type: 'message',
-      role: 'assistant',
-      model: body.model,
-      content: [{ type: 'text', text }],
-      stop_reason: 'end_turn',
-      stop_sequence: null,
-      usage: {
-        input_tokens: 12,
-        output_tokens: 8,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-      },
-    })
-    res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${seq}` })
-    res.end(json)
-  })
-})
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-const baseURL = `http://127.0.0.1:${server.address().port}`
+const server = await startFakeAnthropic()
+const baseURL = server.baseURL
 
 const newClient = () => new Anthropic({ apiKey: 'bench', baseURL, maxRetries: 0 })
 const map = new Map()

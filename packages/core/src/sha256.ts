@@ -17,8 +17,9 @@
 type OneShotHash = (algorithm: 'sha256', text: string, encoding: 'hex') => string
 
 const nativeHash = (
-  (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
-    ?.getBuiltinModule?.('node:crypto') as { hash?: OneShotHash } | undefined
+  (
+    globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+  ).process?.getBuiltinModule?.('node:crypto') as { hash?: OneShotHash } | undefined
 )?.hash
 
 const K = new Int32Array([

@@ -26,7 +26,7 @@ import { replay, type SharedEnd, SharedStream } from './shared-stream.js'
 import { SignalGroup } from './signal-group.js'
 import type { ApiSpec, Params, RequestEstimate } from './spec.js'
 import { jsonResponse, sseResponse } from './sse.js'
-import { reserveTokens, type TokenHold } from './token-limit.js'
+import { holdTokens, reserveTokens, type TokenHold } from './token-limit.js'
 import type { CacheMode } from './types.js'
 
 /** When a failed settle is tried again (ms after the previous failure): a Redis blip lasts about this. */
@@ -296,8 +296,11 @@ export function interceptCreate(
     const model = extracted?.model || call.model
     // Started before the budget settle, awaited after it: both store round trips overlap.
     const tokensSettled = tokens?.settle(extracted?.usage)
-    const charged =
-      extracted || reservation ? charge(call, reservation, extracted?.usage, model) : undefined
+    // Priced only for what uses a cost (the budget, the metrics, the log): usage extracted for the
+    // token limit alone is not priced.
+    const charged = accounts(reservation)
+      ? charge(call, reservation, extracted?.usage, model)
+      : undefined
     const costMicros = typeof charged === 'object' ? await charged : charged
     // Settled before the caller has the answer: its next call sees the refund.
     if (tokensSettled) await tokensSettled
@@ -502,11 +505,15 @@ export function interceptCreate(
       try {
         estimate ??= spec.estimate(call.params, opts.defaultMaxOutputTokens)
         inputTokens ??= tokensOf(estimate)
-        tokens = await reserveTokens(
+        const units = inputTokens + estimate.maxOutputTokens
+        const reserving = reserveTokens(
           tokenLimit,
           { subject: call.subject, provider: spec.provider, model: call.model },
-          inputTokens + estimate.maxOutputTokens
+          units
         )
+        // The limiter's promise awaited here (not through an async helper): one hop fewer
+        // before the provider call.
+        if (reserving !== undefined) tokens = holdTokens(await reserving, units)
       } catch (error) {
         // Denied (or the limiter failed): no provider call, so nothing may stay held on the budget.
         await reservation?.release().catch(() => false)

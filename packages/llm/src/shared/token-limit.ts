@@ -62,6 +62,7 @@ export function totalTokens(usage: Usage): number {
 }
 
 const ignore = (): void => {}
+const RESOLVED: Promise<void> = Promise.resolve()
 
 /**
  * Tokens held for one call. `settle` or `release`, whichever comes first, acts (the engine may
@@ -80,43 +81,60 @@ export class TokenHold {
 
   /** Charges the actual tokens of `usage` (the reserved ones when the provider reported none). */
   settle(usage: Usage | undefined): Promise<void> {
-    if (!this.#open) return Promise.resolve()
+    if (!this.#open) return RESOLVED
     this.#open = false
     const actual = usage === undefined ? this.units : Math.ceil(totalTokens(usage))
     // A usage too odd to count keeps the reserved tokens.
     const counted = Number.isSafeInteger(actual) && actual >= 0 ? actual : this.units
-    return attempt(() => this.#reservation.settle(counted))
+    let settled: Promise<unknown>
+    try {
+      settled = this.#reservation.settle(counted)
+    } catch {
+      return RESOLVED
+    }
+    return quiet(settled)
   }
 
   /** Gives every reserved token back (no provider call, or the call failed). */
   release(): Promise<void> {
-    if (!this.#open) return Promise.resolve()
+    if (!this.#open) return RESOLVED
     this.#open = false
-    return attempt(() => this.#reservation.release())
+    let released: Promise<unknown>
+    try {
+      released = this.#reservation.release()
+    } catch {
+      return RESOLVED
+    }
+    return quiet(released)
   }
 }
 
-function attempt(fn: () => Promise<unknown>): Promise<void> {
-  try {
-    return Promise.resolve(fn()).then(ignore, ignore)
-  } catch {
-    return Promise.resolve()
-  }
+/** `value` (a promise or any thenable) settled, never rejecting: one `then`, no closure. */
+function quiet(value: PromiseLike<unknown>): Promise<void> {
+  // `Promise.resolve` returns a native promise as is and adopts any other thenable.
+  return Promise.resolve(value).then(ignore, ignore)
 }
 
 /**
- * Reserves `units` tokens for a call; `undefined` when the key function leaves the call unlimited.
- * @throws TokenRateLimitedError when they do not fit; the limiter's own errors (a bad key, a store
- * the limiter's policy does not absorb) as they are.
+ * Starts reserving `units` tokens for a call: the limiter's own promise (the engine awaits it
+ * directly, no async layer of ours in between), or `undefined` when the key function leaves the
+ * call unlimited. Pass the reservation to `holdTokens`.
+ * @throws the key function's or the limiter's synchronous errors, as they are.
  */
-export async function reserveTokens(
+export function reserveTokens(
   limit: ResolvedTokenLimit,
   info: TokenLimitKeyInfo,
   units: number
-): Promise<TokenHold | undefined> {
+): Promise<LlmTokenReservation> | undefined {
   const key = limit.key(info)
-  if (key === undefined) return undefined
-  const reservation = await limit.limiter.reserve(key, units)
+  return key === undefined ? undefined : limit.limiter.reserve(key, units)
+}
+
+/**
+ * The hold of a reservation `reserveTokens` started.
+ * @throws TokenRateLimitedError when the tokens did not fit.
+ */
+export function holdTokens(reservation: LlmTokenReservation, units: number): TokenHold {
   if (!reservation.allowed) throw new TokenRateLimitedError(reservation.result.retryAfterMs, units)
   return new TokenHold(reservation, units)
 }
