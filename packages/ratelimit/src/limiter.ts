@@ -386,61 +386,97 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
   }
 
-  return Object.freeze({
-    limits,
-    store,
-    check,
-    async reserve(key: string, units: number): Promise<Reservation> {
-      if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
-      if (!Number.isSafeInteger(units) || units < 0) {
-        throw new InvalidOptionsError('units', `must be an integer >= 0; got ${describe(units)}`)
-      }
-      const cached = maxCached > 0 ? cachedDenial(key, units) : undefined
-      if (cached !== undefined) return deniedReservation(cached, units)
-      const keys = keysOf(key)
-      const input: CheckInput = { limits: opLimits, cost: units }
-      const outcome = await runWithPolicy(checkOp, keys, input)
-      if (outcome === undefined) {
-        counters.degraded++
-        return deniedOrOpen(record(key, units, openResult(limits)), units)
-      }
-      let result = outcome.value
-      if (outcome.served !== store) {
-        counters.degraded++
-        result = { ...result, degraded: true, reason: 'store-error' }
-      }
-      record(key, units, result)
-      if (!result.allowed) return deniedReservation(result, units)
-      const served = outcome.served
+  /** `reserve` on a remote store, or after an in-process store failed: with the store policy. */
+  const reserveThroughPolicy = async (key: string, units: number): Promise<Reservation> => {
+    const cached = maxCached > 0 ? cachedDenial(key, units) : undefined
+    if (cached !== undefined) return deniedReservation(cached, units)
+    const outcome = await runWithPolicy(checkOp, keysOf(key), { limits: opLimits, cost: units })
+    if (outcome === undefined) {
+      counters.degraded++
+      return deniedOrOpen(record(key, units, openResult(limits)), units)
+    }
+    let result = outcome.value
+    if (outcome.served !== store) {
+      counters.degraded++
+      result = { ...result, degraded: true, reason: 'store-error' }
+    }
+    record(key, units, result)
+    if (!result.allowed) return deniedReservation(result, units)
+    return new GrantedReservation(holder, outcome.served, key, result, units)
+  }
+
+  /** What a granted reservation needs of its limiter to settle. */
+  const holder: ReservationHolder = {
+    since(result) {
+      if (!hasWindowLimit) return NO_SINCE
       // Where the reserved units went, per limit: the window they were counted in.
-      const since = limits.map((l, i) =>
+      return limits.map((l, i) =>
         l.algorithm === 'fixed-window' || l.algorithm === 'sliding-window'
           ? (result.limits[i]?.resetAt ?? 0) - l.windowMs
           : 0
       )
-      let done = false
-      const finish = (actual: number): Promise<void> => {
-        if (done) return Promise.resolve()
-        done = true
-        const delta = actual - units
-        return delta === 0 ? Promise.resolve() : adjust(served, key, delta, since)
+    },
+    adjust(served, key, units, since) {
+      const tagged = (served.run as MaybeSyncRun).syncTagged
+      if (tagged !== undefined) {
+        if (units < 0) denials.delete(key)
+        try {
+          tagged(adjustOp, key, limitParts, { limits: opLimits, units, since })
+          return RESOLVED
+        } catch (error) {
+          // The failure rule of `adjust`, without running the op a second time.
+          if (!isUnavailable(error)) return Promise.reject(error)
+          counters.adjustFailures++
+          return RESOLVED
+        }
       }
-      return Object.freeze({
-        allowed: true,
-        result,
-        units,
-        settle(actual: number): Promise<void> {
-          if (!Number.isSafeInteger(actual) || actual < 0) {
-            return Promise.reject(
-              new InvalidOptionsError('actual', `must be an integer >= 0; got ${describe(actual)}`)
-            )
-          }
-          return finish(actual)
-        },
-        release(): Promise<void> {
-          return finish(0)
-        },
-      })
+      return adjust(served, key, units, since)
+    },
+  }
+  const hasWindowLimit = limits.some(
+    (l) => l.algorithm === 'fixed-window' || l.algorithm === 'sliding-window'
+  )
+  const NO_SINCE: readonly number[] = Object.freeze(limits.map(() => 0))
+
+  return Object.freeze({
+    limits,
+    store,
+    check,
+    reserve(key: string, units: number): Promise<Reservation> {
+      if (!validKey(key)) {
+        return Promise.reject(new InvalidOptionsError('key', 'must be a non-empty string'))
+      }
+      if (!Number.isSafeInteger(units) || units < 0) {
+        return Promise.reject(
+          new InvalidOptionsError('units', `must be an integer >= 0; got ${describe(units)}`)
+        )
+      }
+      const tagged = (store.run as MaybeSyncRun).syncTagged
+      if (tagged === undefined || (maxCached > 0 && denials.size > 0)) {
+        return reserveThroughPolicy(key, units)
+      }
+      // An in-process store: the same synchronous path as `check` (no key strings, no promise
+      // chain). A throw (a closed store) goes through the policy like any other store error.
+      const unblocked = store.local && (!anyStoreBlocked || !blockedStores.has(store))
+      let result: CheckResult
+      try {
+        result = tagged(
+          checkOp,
+          key,
+          unblocked ? limitParts : parts,
+          unblocked
+            ? { limits: opLimits, cost: units, unblocked }
+            : { limits: opLimits, cost: units }
+        )
+      } catch {
+        return reserveThroughPolicy(key, units)
+      }
+      record(key, units, result)
+      return Promise.resolve(
+        result.allowed
+          ? new GrantedReservation(holder, store, key, result, units)
+          : deniedReservation(result, units)
+      )
     },
     async penalize(key: string, units: number): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
@@ -499,6 +535,63 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
 function isUnavailable(error: unknown): boolean {
   return error instanceof StoreTimeoutError || error instanceof StoreUnavailableError
+}
+
+const RESOLVED: Promise<void> = Promise.resolve()
+
+/** How a `GrantedReservation` reaches its limiter (one object per limiter, not closures per call). */
+interface ReservationHolder {
+  /** Per limit, the start of the window the reserved units were counted in (0 when unused). */
+  since(result: CheckResult): readonly number[]
+  /** Adds `units` (negative: a refund) to every limit of `key` on `served`; never rejects on a store outage. */
+  adjust(served: Store, key: string, units: number, since: readonly number[]): Promise<void>
+}
+
+/** A granted reservation: `settle` or `release`, whichever comes first, adjusts once. */
+class GrantedReservation implements Reservation {
+  readonly allowed = true
+  readonly result: CheckResult
+  readonly units: number
+  readonly #holder: ReservationHolder
+  readonly #served: Store
+  readonly #key: string
+  readonly #since: readonly number[]
+  #done = false
+
+  constructor(
+    holder: ReservationHolder,
+    served: Store,
+    key: string,
+    result: CheckResult,
+    units: number
+  ) {
+    this.result = result
+    this.units = units
+    this.#holder = holder
+    this.#served = served
+    this.#key = key
+    this.#since = holder.since(result)
+  }
+
+  settle(actual: number): Promise<void> {
+    if (!Number.isSafeInteger(actual) || actual < 0) {
+      return Promise.reject(
+        new InvalidOptionsError('actual', `must be an integer >= 0; got ${describe(actual)}`)
+      )
+    }
+    return this.#finish(actual)
+  }
+
+  release(): Promise<void> {
+    return this.#finish(0)
+  }
+
+  #finish(actual: number): Promise<void> {
+    if (this.#done) return RESOLVED
+    this.#done = true
+    const delta = actual - this.units
+    return delta === 0 ? RESOLVED : this.#holder.adjust(this.#served, this.#key, delta, this.#since)
+  }
 }
 
 function deniedReservation(result: CheckResult, units: number): Reservation {

@@ -83,6 +83,52 @@ describe('refunds go to the window the units were taken from', () => {
   })
 })
 
+describe('an in-process store that fails (the synchronous reserve path)', () => {
+  const limits = [{ limit: 1000, window: '1h' as const }]
+
+  it('a reserve on a closed memory store follows onStoreError (memory: a degraded grant)', async () => {
+    const store = memoryStore()
+    const limiter = createRateLimiter({ store, limits })
+    await store.close()
+    const r = await limiter.reserve('u', 600)
+    expect(r).toMatchObject({ allowed: true, units: 600 })
+    expect(r.result).toMatchObject({ degraded: true, reason: 'store-error', remaining: 400 })
+    expect(limiter.stats().degraded).toBe(1)
+    // Served by the fallback store: the refund goes there (the check sees it).
+    await r.settle(100)
+    expect((await limiter.check('u', { cost: 0 })).remaining).toBe(900)
+  })
+
+  it("a reserve on a closed memory store with onStoreError 'closed' rejects", async () => {
+    const store = memoryStore()
+    const limiter = createRateLimiter({ store, limits, onStoreError: 'closed' })
+    await store.close()
+    await expect(limiter.reserve('u', 10)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+  })
+
+  it('a settle after the store closed resolves and counts an adjust failure', async () => {
+    const store = memoryStore()
+    const limiter = createRateLimiter({ store, limits })
+    const r = await limiter.reserve('u', 600)
+    await store.close()
+    await expect(r.settle(100)).resolves.toBeUndefined()
+    expect(limiter.stats().adjustFailures).toBe(1)
+    // Only once: a later release does nothing.
+    await r.release()
+    expect(limiter.stats().adjustFailures).toBe(1)
+  })
+
+  it('a key blocked on the store is denied by reserve, and nothing is taken', async () => {
+    const { limiter } = setup(limits)
+    await limiter.block('u', 60_000)
+    const r = await limiter.reserve('u', 10)
+    expect(r.allowed).toBe(false)
+    expect(r.result).toMatchObject({ blocked: true })
+    await limiter.unblock('u')
+    expect(await remaining(limiter)).toBe(1000)
+  })
+})
+
 describe('input validation', () => {
   it('names the bad field', async () => {
     const { limiter } = setup([{ limit: 10, window: '1m' }])
