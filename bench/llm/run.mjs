@@ -3,7 +3,8 @@
 //   1. Cache miss: a wrapped Anthropic client (cache + budget + metrics + logger + coalescing) vs
 //      the bare SDK, both calling a local fake provider, each call with a new prompt so every
 //      wrapped call is a miss (lookup, reserve, call, settle, store). Target: overhead < 5%.
-//      Also printed: the wrapper with no parts configured (its own overhead).
+//      Also printed: the wrapper with no parts configured (its own overhead), and with the cache
+//      alone, then the cache and the budget (where a miss's overhead goes).
 //   2. Cache hit: the wrapped client answering a repeated prompt from its cache vs a bare call.
 //      Target: >= 20x faster.
 //
@@ -52,6 +53,10 @@ const bare = newClient()
 const wrapped = wrapAnthropic(newClient(), { cache, budget, metrics, logger, subject: 'bench' })
 // The wrapper with no parts configured: its own cost (proxy, promise, metering, usage, pricing).
 const plain = wrapAnthropic(newClient(), { coalesce: false })
+// Where a miss's overhead goes: the wrapper with the cache alone, then with the cache and the
+// budget (same cache and budget objects as `wrapped`, another subject).
+const cacheOnly = wrapAnthropic(newClient(), { cache })
+const cacheBudget = wrapAnthropic(newClient(), { cache, budget, subject: 'bench-2' })
 const params = (text) => ({
   model: 'claude-haiku-4-5',
   max_tokens: 64,
@@ -68,6 +73,15 @@ const contenders = {
   hit: () => wrapped.messages.create(params('the same question')),
 }
 const names = Object.keys(contenders)
+// Timed in their own interleaved steps, after the main ones of each round, so the main figures
+// keep their neighbours (what runs between two calls decides how cold each one is).
+const parts = {
+  bare: contenders.bare,
+  cacheOnly: () => cacheOnly.messages.create(params(`q${unique++}`)),
+  cacheBudget: () => cacheBudget.messages.create(params(`q${unique++}`)),
+  miss: contenders.miss,
+}
+const partNames = Object.keys(parts)
 
 /** Microseconds of one call. */
 async function once(fn) {
@@ -78,25 +92,27 @@ async function once(fn) {
 
 // Warm-up: JIT, keep-alive sockets, the cached answer.
 for (let i = 0; i < 200; i++) for (const name of names) await once(contenders[name])
+for (let i = 0; i < 100; i++) for (const name of partNames) await once(parts[name])
 
 // Paired and interleaved: every step times one call of each contender, in a rotating order, so
 // drift and other people's load hit all three alike. Per round, the median per-call time of each;
 // the ratios are taken per round and their median reported.
-const samples = { bare: [], miss: [], hit: [], core: [] }
+const samples = Object.fromEntries(names.map((name) => [name, []]))
+const partRatios = { cacheOnly: [], cacheBudget: [] }
 const missRatios = []
 const coreRatios = []
 const hitRatios = []
 const burstHit = []
 const burstRatios = []
 for (let r = 0; r < rounds; r++) {
-  const t = { bare: [], miss: [], hit: [], core: [] }
+  const t = Object.fromEntries(names.map((name) => [name, []]))
   for (let i = 0; i < calls; i++) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(i + k) % names.length]
       t[name].push(await once(contenders[name]))
     }
   }
-  const m = { bare: median(t.bare), miss: median(t.miss), hit: median(t.hit), core: median(t.core) }
+  const m = Object.fromEntries(names.map((name) => [name, median(t[name])]))
   for (const name of names) samples[name].push(m[name])
   missRatios.push(m.miss / m.bare)
   coreRatios.push(m.core / m.bare)
@@ -114,6 +130,15 @@ for (let r = 0; r < rounds; r++) {
   b[second] = await burst(second)
   burstHit.push(b.hit)
   burstRatios.push(b.bare / b.hit)
+  const tp = Object.fromEntries(partNames.map((name) => [name, []]))
+  for (let i = 0; i < calls; i++) {
+    for (let k = 0; k < partNames.length; k++) {
+      const name = partNames[(i + k) % partNames.length]
+      tp[name].push(await once(parts[name]))
+    }
+  }
+  partRatios.cacheOnly.push(median(tp.cacheOnly) / median(tp.bare))
+  partRatios.cacheBudget.push(median(tp.cacheBudget) / median(tp.bare))
 }
 server.close()
 
@@ -132,6 +157,10 @@ console.log(
 const coreOverhead = (median(coreRatios) - 1) * 100
 console.log(
   `  wrapper alone (no cache/budget/metrics/logger): ${coreOverhead.toFixed(1)}% of a bare call`
+)
+const partOverhead = (name) => `${((median(partRatios[name]) - 1) * 100).toFixed(1)}%`
+console.log(
+  `  where a miss's overhead goes (own rounds): wrapper + cache ${partOverhead('cacheOnly')}, + budget ${partOverhead('cacheBudget')}; + metrics, logger, coalescing: the miss row`
 )
 const speedup = median(hitRatios)
 console.log(
