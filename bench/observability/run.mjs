@@ -4,6 +4,7 @@
 // own. Variants are interleaved over several rounds (order rotated) and each ratio is the median of
 // per-round ratios against the bare route of the same round, because the machine is small and noisy.
 // Usage: node bench/observability/run.mjs [--seconds 3] [--rounds 3] [--connections 50]
+//        --pin: load generator on CPU 0, servers on CPU 1 (bench/lib/pin.mjs); read the capacity ratios
 //        (build first: pnpm --filter @aikit/observability --filter @aikit/adapters build)
 // The middleware's own cost per request without HTTP (stable on a busy machine, where these HTTP
 // figures are not): node bench/observability/middleware.mjs
@@ -11,6 +12,7 @@ import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { placementNote, serverCommand } from '../lib/pin.mjs'
 import { record } from '../lib/results.mjs'
 import { scrapeBench } from './scrape.mjs'
 
@@ -46,7 +48,8 @@ const TARGETS = { metrics: 0.9, 'metrics-logger': 0.8 }
 
 function startServer(variant) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'server.mjs'), variant], {
+    const [command, args] = serverCommand([join(here, 'server.mjs'), variant])
+    const child = spawn(command, args, {
       stdio: ['pipe', 'pipe', 'inherit'],
     })
     child.once('error', reject)
@@ -179,6 +182,7 @@ console.log(
   `\nHTTP metrics and logging cost: ${connections} connections, ${seconds}s x ${rounds} rounds, Node ${process.version}` +
     '\nratios: median over rounds of (variant / bare route measured in the same round);' +
     '\ncapacity ratio: bare CPU per request / variant CPU per request (server process only);' +
+    `\n${placementNote()}` +
     '\nvs aikit no-op: req/s against the AI Kit adapter running one no-op middleware (the cost of the' +
     '\nobservability middleware alone, without the protocol cost every AI Kit middleware shares)'
 )

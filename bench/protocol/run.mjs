@@ -1,11 +1,13 @@
 // The cost of the AI Kit protocol per request on each adapter, against the same bare framework
 // route, measured in one run with autocannon on 127.0.0.1. Variants are interleaved over several
 // rounds and the median req/s is compared, because the machine is small and noisy: the ratios
-// are what count. Usage: node bench/protocol/run.mjs [--seconds 3] [--rounds 3]
+// are what count. Usage: node bench/protocol/run.mjs [--seconds 3] [--rounds 3] [--pin]
+// (--pin: load generator on CPU 0, servers on CPU 1, see bench/lib/pin.mjs; read the capacity ratios)
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { placementNote, serverCommand } from '../lib/pin.mjs'
 import { record } from '../lib/results.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -31,7 +33,8 @@ const LABELS = {
 
 function startServer(variant) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'server.mjs'), variant], {
+    const [command, args] = serverCommand([join(here, 'server.mjs'), variant])
+    const child = spawn(command, args, {
       stdio: ['pipe', 'pipe', 'inherit'],
     })
     child.once('error', reject)
@@ -137,7 +140,8 @@ for (const fw of frameworks) {
 }
 console.log(
   `\nProtocol cost: ${connections} connections, ${seconds}s x ${rounds} rounds, Node ${process.version}` +
-    '\nratios: median over rounds of (variant / bare route measured in the same round)'
+    '\nratios: median over rounds of (variant / bare route measured in the same round)' +
+    `\n${placementNote()}`
 )
 console.table(rows)
 console.log(

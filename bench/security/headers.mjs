@@ -3,11 +3,13 @@
 // and rotated over rounds, medians of per-round paired ratios). Build first:
 //   pnpm --filter @aikit/core --filter @aikit/adapters --filter @aikit/security build
 // Usage: node bench/security/headers.mjs [--seconds 3] [--rounds 3] [--connections 50] [--no-inject]
+//        --pin: load generator on CPU 0, servers on CPU 1 (bench/lib/pin.mjs); read the capacity ratios
 // Targets: Fastify + ours >= 0.85x bare Fastify; Express + ours >= 1.0x Express + helmet.
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { placementNote, serverCommand } from '../lib/pin.mjs'
 import { record } from '../lib/results.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -35,7 +37,8 @@ const LABELS = {
 
 function startServer(variant) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'headers-server.mjs'), variant], {
+    const [command, args] = serverCommand([join(here, 'headers-server.mjs'), variant])
+    const child = spawn(command, args, {
       stdio: ['pipe', 'pipe', 'inherit'],
     })
     child.once('error', reject)
@@ -127,7 +130,8 @@ for (const fw of frameworks) {
 console.log(
   `\nSecurity headers: ${connections} connections, ${seconds}s x ${rounds} rounds, Node ${process.version}` +
     '\nratios: median over rounds of (variant / reference measured in the same round);' +
-    '\ncapacity: from the server process CPU time per request (steadier on a shared 2-core box)'
+    '\ncapacity: from the server process CPU time per request (steadier on a shared 2-core box)' +
+    `\n${placementNote()}`
 )
 console.table(rows)
 const fastifyVsBare = median(vsBare['fastify-aikit'])
