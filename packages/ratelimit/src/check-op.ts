@@ -477,7 +477,6 @@ function checkNative(
 ): CheckResult {
   const { limits, cost } = input
   const n = limits.length
-  if (n === 1) return checkOneNative(data, keys, input, nowMs)
   const until = input.unblocked ? undefined : (data.get(keys[n] as string) as number | undefined)
   const blockMs = until !== undefined && until > nowMs ? until - nowMs : 0
   let allowed = blockMs === 0
@@ -537,57 +536,6 @@ function checkNative(
     resetAt: t.resetAt,
     retryAfterMs: allowed ? 0 : never ? -1 : retryAfterMs,
     limits: results,
-  }
-  return blockMs > 0 ? { ...result, blocked: true } : result
-}
-
-/**
- * `checkNative` for one limit (nearly every limiter): the same decision and result, without the
- * per-limit arrays and loops, which are a measurable share of an in-memory check.
- */
-function checkOneNative(
-  data: NativeData,
-  keys: readonly string[],
-  input: CheckInput,
-  nowMs: number
-): CheckResult {
-  const l = input.limits[0] as OpLimit
-  const cost = input.cost
-  const until = input.unblocked ? undefined : (data.get(keys[1] as string) as number | undefined)
-  const blockMs = until !== undefined && until > nowMs ? until - nowMs : 0
-  const key = keys[0] as string
-  const state = data.get(key) as LimitState | undefined
-  if (scratch.length === 0) scratch.push(newEvaluated())
-  const r = scratch[0] as Evaluated
-  if (!evaluate(r, state, l.algorithm, l.limit, l.windowMs, cost, nowMs)) {
-    throw new Error(`ERR unknown rate limit algorithm ${l.algorithm}`)
-  }
-  const allowed = blockMs === 0 && r.fits
-  let limit: LimitResult
-  if (allowed) {
-    limit = { limit: r.L, remaining: Math.max(0, r.rem1), resetAt: r.reset1, retryAfterMs: 0 }
-    if (cost > 0) {
-      if (state === undefined) {
-        data.set(key, { a: r.na, b: r.nb, c: r.nc }, 2 * r.W)
-      } else {
-        state.a = r.na
-        state.b = r.nb
-        state.c = r.nc
-        data.set(key, state, 2 * r.W)
-      }
-    }
-  } else {
-    let rt = r.retry
-    if (blockMs > 0 && rt !== -1 && rt < blockMs) rt = blockMs
-    limit = { limit: r.L, remaining: Math.max(0, r.rem0), resetAt: r.reset0, retryAfterMs: rt }
-  }
-  const result: CheckResult = {
-    allowed,
-    remaining: limit.remaining,
-    limit: limit.limit,
-    resetAt: limit.resetAt,
-    retryAfterMs: limit.retryAfterMs,
-    limits: [limit],
   }
   return blockMs > 0 ? { ...result, blocked: true } : result
 }

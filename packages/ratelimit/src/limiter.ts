@@ -371,19 +371,32 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     )
   }
 
-  const adjust = async (
+  /** Adds `units` (negative: a refund) to every limit of `key` on `served`. */
+  const adjust = (
     served: Store,
     key: string,
     units: number,
     since: readonly number[]
   ): Promise<void> => {
     if (units < 0) denials.delete(key)
-    try {
-      await served.run(adjustOp, keysOf(key).slice(0, n), { limits: opLimits, units, since })
-    } catch (error) {
-      if (!isUnavailable(error)) throw error
-      counters.adjustFailures++
+    const input = { limits: opLimits, units, since }
+    // An in-process store runs it synchronously, by the user's key (no key strings built).
+    const tagged = (served.run as MaybeSyncRun).syncTagged
+    if (tagged !== undefined) {
+      try {
+        tagged(adjustOp, key, limitParts, input)
+        return RESOLVED
+      } catch (error) {
+        return adjustFailed(error)
+      }
     }
+    return served.run(adjustOp, keysOf(key).slice(0, n), input).then(() => undefined, adjustFailed)
+  }
+  /** A store outage during an adjustment is absorbed and counted; anything else is thrown. */
+  const adjustFailed = (error: unknown): Promise<void> => {
+    if (!isUnavailable(error)) return Promise.reject(error)
+    counters.adjustFailures++
+    return RESOLVED
   }
 
   /** `reserve` on a remote store, or after an in-process store failed: with the store policy. */
@@ -416,22 +429,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           : 0
       )
     },
-    adjust(served, key, units, since) {
-      const tagged = (served.run as MaybeSyncRun).syncTagged
-      if (tagged !== undefined) {
-        if (units < 0) denials.delete(key)
-        try {
-          tagged(adjustOp, key, limitParts, { limits: opLimits, units, since })
-          return RESOLVED
-        } catch (error) {
-          // The failure rule of `adjust`, without running the op a second time.
-          if (!isUnavailable(error)) return Promise.reject(error)
-          counters.adjustFailures++
-          return RESOLVED
-        }
-      }
-      return adjust(served, key, units, since)
-    },
+    adjust,
   }
   const hasWindowLimit = limits.some(
     (l) => l.algorithm === 'fixed-window' || l.algorithm === 'sliding-window'

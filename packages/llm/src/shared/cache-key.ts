@@ -1,11 +1,11 @@
 /**
  * @module cache-key
  * The default cache key: the params as JSON with sorted keys (so property order does not matter),
- * hashed with SHA-256 (in JavaScript for a short request, else Node's crypto or Web Crypto: the
- * same digest everywhere, edge-safe), prefixed by the API and the scope. The scope is part of the
+ * hashed with SHA-256 (Node's crypto, else JavaScript for a short request and Web Crypto for a long
+ * one: the same digest everywhere, edge-safe), prefixed by the API and the scope. The scope is part of the
  * key, so two tenants never share an answer.
  */
-import { sha256Hex as sha256HexJs } from '@aikit/core/adapter'
+import { sha256Hex as coreSha256Hex } from '@aikit/core/adapter'
 import type { LlmCacheKeyFn } from './types.js'
 
 /** `"key":` for each member name seen (names repeat across calls: model, messages, role, …). */
@@ -74,34 +74,22 @@ export function stableStringify(value: unknown): string {
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
-type NodeCrypto = {
-  createHash(algorithm: 'sha256'): { update(text: string): { digest(encoding: 'hex'): string } }
-  /** One-shot hash (Node 20.12+): about half the cost of `createHash` for a small input. */
-  hash?: (algorithm: 'sha256', text: string, encoding: 'hex') => string
-}
+// Core's `sha256Hex` is Node's one-shot hash where the runtime has it (every length, no promise),
+// else JavaScript. Without Node's crypto, long requests go to Web Crypto instead (faster per byte
+// than JavaScript). The lookup is core's, without a `node:` import, so the module stays edge-safe.
+const nativeHash =
+  typeof (
+    (
+      globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+    ).process?.getBuiltinModule?.('node:crypto') as { hash?: unknown } | undefined
+  )?.hash === 'function'
 
-// On Node, Node's own one-shot hash is the cheapest at every length (see core's `sha256.ts` for
-// figures; ~20x cheaper than a Web Crypto round trip); it is reached without a `node:` import (as
-// @aikit/core does for AsyncLocalStorage) so the module stays edge-safe. Elsewhere short texts
-// are hashed in JavaScript and long ones with Web Crypto.
-const nodeCrypto = (
-  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
-
-/** SHA-256 hex of `text` with Node's crypto (the one-shot `hash` when the runtime has it). */
-const nodeSha256Hex: ((text: string) => string) | undefined = nodeCrypto
-  ? typeof nodeCrypto.hash === 'function'
-    ? (text) => (nodeCrypto.hash as NonNullable<NodeCrypto['hash']>)('sha256', text, 'hex')
-    : (text) => nodeCrypto.createHash('sha256').update(text).digest('hex')
-  : undefined
-
-/** Without Node's crypto, longer requests go to Web Crypto (faster per byte than JavaScript). */
+/** Without Node's crypto, the longest request hashed in JavaScript. */
 const SMALL_TEXT_MAX = 4096
 
 /** SHA-256 hex of `text` without a promise, or `undefined` (a long text and no Node crypto). */
 function sha256HexSync(text: string): string | undefined {
-  if (nodeSha256Hex !== undefined) return nodeSha256Hex(text)
-  return text.length <= SMALL_TEXT_MAX ? sha256HexJs(text) : undefined
+  return nativeHash || text.length <= SMALL_TEXT_MAX ? coreSha256Hex(text) : undefined
 }
 
 async function sha256Hex(text: string): Promise<string> {
