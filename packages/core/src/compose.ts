@@ -15,7 +15,8 @@ import type { Context, Middleware, Next } from './types.js'
  * Middleware marked with `RUNS_FIRST` (e.g. `@aikit/security`'s `securityHeaders()`) run before
  * the others of the chain, in their given order, wherever they were placed: headers they set are
  * then on every response of the chain, a 413 or 403 from a middleware listed before them included.
- * The order is fixed here, once; nothing is reordered per request.
+ * Those marked `'early'` (`cors()`) run right after them, before the unmarked ones. The order is
+ * fixed here, once; nothing is reordered per request.
  */
 export function compose(...middleware: Middleware[]): Middleware {
   for (let i = 0; i < middleware.length; i++) {
@@ -35,34 +36,45 @@ export function compose(...middleware: Middleware[]): Middleware {
 }
 
 /**
- * Marks a middleware that `compose` runs before the unmarked ones of its chain (set it to `true`
- * as a non-enumerable property). For middleware that only set response headers and call `next()`:
- * running them early must not change what the others do. A registered symbol, so a package can
- * mark its middleware without importing it.
+ * Marks a middleware that `compose` runs before the unmarked ones of its chain (set it as a
+ * non-enumerable property). `true`: middleware that only set response headers (or per-request
+ * state) and call `next()`, so running them first changes nothing the others do; they run first.
+ * `'early'`: middleware that set headers every response needs but may also answer or reject the
+ * request themselves (CORS: a preflight is answered before authentication or rate limiting, and a
+ * 429 or 413 still carries `Access-Control-Allow-Origin`, so the browser can read it); they run
+ * after the `true` ones, so an early rejection still carries the security headers. Any other value
+ * is ignored. A registered symbol, so a package can mark its middleware without importing it.
  */
 export const RUNS_FIRST: unique symbol = Symbol.for('@aikit/core.runs-first') as never
 
 /** The chain a `compose` runs, in run order (for flattening a nested marked middleware). */
 const CHAIN: unique symbol = Symbol('@aikit/core.chain') as never
 
-function runsFirst(fn: Middleware): boolean {
-  return (fn as { [RUNS_FIRST]?: unknown })[RUNS_FIRST] === true
+/** The run group of a middleware: 0 marked `true`, 1 marked `'early'`, 2 unmarked. */
+function group(fn: Middleware): 0 | 1 | 2 {
+  const mark = (fn as { [RUNS_FIRST]?: unknown })[RUNS_FIRST]
+  return mark === true ? 0 : mark === 'early' ? 1 : 2
+}
+
+function marked(fn: Middleware): boolean {
+  return group(fn) !== 2
 }
 
 /**
- * The run order: the `RUNS_FIRST` middleware, then the others, each group in the given order. A
- * composed middleware holding a marked one is spliced in (composition is associative), so a
- * marked middleware inside a nested `compose(...)` also moves to the front of the outer chain.
+ * The run order: the middleware marked `true`, then those marked `'early'`, then the others, each
+ * group in the given order. A composed middleware holding a marked one is spliced in (composition
+ * is associative), so a marked middleware inside a nested `compose(...)` also moves forward in
+ * the outer chain.
  */
 function runOrder(middleware: readonly Middleware[]): Middleware[] {
   const flat: Middleware[] = []
   for (const fn of middleware) {
     const inner = (fn as { [CHAIN]?: readonly Middleware[] })[CHAIN]
-    if (inner?.some(runsFirst) === true) flat.push(...inner)
+    if (inner?.some(marked) === true) flat.push(...inner)
     else flat.push(fn)
   }
-  if (!flat.some(runsFirst)) return flat
-  return [...flat.filter(runsFirst), ...flat.filter((fn) => !runsFirst(fn))]
+  if (!flat.some(marked)) return flat
+  return [0, 1, 2].flatMap((g) => flat.filter((fn) => group(fn) === g))
 }
 
 /**

@@ -60,6 +60,40 @@ describe('compose run order', () => {
     expect(order).toEqual(['H', 'a', 'b', 'c', 'd'])
   })
 
+  it("runs middleware marked 'early' after those marked true, before the unmarked", async () => {
+    const order: string[] = []
+    const early = (name: string): Middleware => {
+      const mw = traced(name, order)
+      Object.defineProperty(mw, RUNS_FIRST, { value: 'early' })
+      return mw
+    }
+    const chain = compose(
+      traced('a', order),
+      early('E1'),
+      traced('H1', order, true),
+      compose(traced('b', order), early('E2')),
+      traced('H2', order, true)
+    )
+    await new TestContext().run(chain)
+    expect(order).toEqual(['H1', 'H2', 'E1', 'E2', 'a', 'b'])
+  })
+
+  it("decorates an 'early' middleware's own rejection with the headers of a true-marked one", async () => {
+    const rejectEarly: Middleware = async (ctx) => {
+      ctx.respond(403, { error: { code: 'CORS_REJECTED', message: 'origin not allowed' } })
+    }
+    Object.defineProperty(rejectEarly, RUNS_FIRST, { value: 'early' })
+    const headers: Middleware = (ctx, next) => {
+      ctx.setHeader('X-Frame-Options', 'SAMEORIGIN')
+      return next()
+    }
+    Object.defineProperty(headers, RUNS_FIRST, { value: true })
+    const ctx = new TestContext()
+    await ctx.run(compose(rejectEarly, headers))
+    expect(ctx.written?.status).toBe(403)
+    expect(ctx.written?.headers['x-frame-options']).toBe('SAMEORIGIN')
+  })
+
   it('ignores a mark that is not exactly true, and keeps the order of an unmarked chain', async () => {
     const order: string[] = []
     const odd = traced('x', order)

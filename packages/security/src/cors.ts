@@ -9,6 +9,7 @@
 import { InvalidOptionsError, type Middleware } from '@aikit/core'
 import { type CorsOrigin, compileOrigin, originAllowed } from './cors-origin.js'
 import { CorsRejectedError } from './errors.js'
+import { runsEarly } from './headers-order.js'
 
 /** Options of `cors()`. */
 export interface CorsOptions {
@@ -49,6 +50,13 @@ function tokenList(value: unknown, field: string, fallback: readonly string[]): 
  * without `Access-Control-Request-Method` is not a preflight and goes on to the app. Other requests
  * always go on (CORS does not block them); an allowed origin gets `Access-Control-Allow-Origin`.
  *
+ * Its place in the chain does not matter: it runs before every middleware of the chain but the
+ * header-only ones (`securityHeaders()`, `contentSecurityPolicy()`), wherever it is listed. So a
+ * preflight is answered before authentication or rate limiting could refuse it (browsers send
+ * preflights without credentials), and the 429, 413 or 403 of a middleware listed before it still
+ * carries `Access-Control-Allow-Origin`: the page can read the error instead of seeing a CORS
+ * failure.
+ *
  * ```ts
  * cors({ origin: ['https://app.example.com', 'https://*.preview.example.com'], credentials: true })
  * ```
@@ -81,7 +89,7 @@ export function cors(options: CorsOptions): Middleware {
   const maxAgeValue = String(maxAge)
   const star = matcher.kind === 'any'
 
-  return async function cors(ctx, next) {
+  return runsEarly(async function cors(ctx, next) {
     // The answer depends on Origin for every config but '*': shared caches must key on it.
     if (!star) ctx.appendHeader('Vary', 'Origin')
     const origin = ctx.header('origin')
@@ -124,5 +132,5 @@ export function cors(options: CorsOptions): Middleware {
       if (exposed !== '') ctx.setHeader('Access-Control-Expose-Headers', exposed)
     }
     await next()
-  }
+  })
 }

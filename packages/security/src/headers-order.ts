@@ -5,6 +5,7 @@
  * runs middleware carrying the registered symbol `@aikit/core.runs-first` before the others of
  * the chain, once, when the chain is built. So `toExpress(bodyLimit(), csrf(), securityHeaders())`
  * runs `securityHeaders()` first, and the 413 or 403 it answers carries the security headers.
+ * `cors()` is marked `'early'`: it runs right after the header-only middleware, before the rest.
  */
 import type { Middleware } from '@aikit/core'
 
@@ -17,5 +18,15 @@ const RUNS_FIRST = Symbol.for('@aikit/core.runs-first')
  */
 export function runsFirst(middleware: Middleware): Middleware {
   Object.defineProperty(middleware, RUNS_FIRST, { value: true })
+  return middleware
+}
+
+/**
+ * Marks `middleware` to run after the `runsFirst` ones and before the unmarked ones of its chain.
+ * For middleware whose headers every response needs but that may also answer the request itself
+ * (`cors()`: preflights, rejections), so their own answers still carry the `runsFirst` headers.
+ */
+export function runsEarly(middleware: Middleware): Middleware {
+  Object.defineProperty(middleware, RUNS_FIRST, { value: 'early' })
   return middleware
 }
