@@ -5,6 +5,8 @@
 //   3. each benchmark's own report.
 // Usage: pnpm bench [-- --quick]   (`--quick`: fewer rounds / shorter runs / a smaller load test)
 //        [-- --only ratelimit,load]   (only the benches whose script path contains one of these)
+//        [-- --pin]   (the HTTP benches that support it put their load generator on CPU 0 and
+//                      their servers on CPU 1: read their capacity ratios, see bench/lib/pin.mjs)
 //
 // Run it on a quiet machine: every figure is a ratio of paired rounds, but two cores shared with
 // other work still move them.
@@ -19,7 +21,10 @@ const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
 const onlyArg = process.argv.indexOf('--only')
 const only = onlyArg === -1 ? undefined : process.argv[onlyArg + 1].split(',')
+const pin = process.argv.includes('--pin')
 const http = quick ? ['--seconds', '2', '--rounds', '3'] : ['--seconds', '3', '--rounds', '5']
+/** The HTTP benches that take `--pin`. */
+const pinnable = (args) => (pin ? [...args, '--pin'] : args)
 const micro = quick ? ['--rounds', '3'] : ['--rounds', '5']
 // The load test's memory run: 1M requests took ~8 min on the shared 2-core box (~2k req/s through
 // the full stack), so `pnpm bench` runs 400k (four samples after the 100k keys are all in) and
@@ -30,7 +35,11 @@ const load = quick
 
 /** [title, script, args] in the order of the issues. */
 const BENCHES = [
-  ['Protocol: 5 no-op middleware vs the bare framework (issue 2)', 'protocol/run.mjs', http],
+  [
+    'Protocol: 5 no-op middleware vs the bare framework (issue 2)',
+    'protocol/run.mjs',
+    pinnable(http),
+  ],
   ['Protocol: compose in process vs koa-compose', 'protocol/compose.mjs', []],
   ['Rate limiting vs rate-limiter-flexible (issue 3)', 'ratelimit/run.mjs', micro],
   [
@@ -44,12 +53,16 @@ const BENCHES = [
     micro,
   ],
   ['Cache vs bentocache / cache-manager / lru-cache (issue 4)', 'cache/run.mjs', micro],
-  ['Security headers vs helmet / @fastify/helmet (issue 5)', 'security/headers.mjs', http],
+  [
+    'Security headers vs helmet / @fastify/helmet (issue 5)',
+    'security/headers.mjs',
+    pinnable(http),
+  ],
   ['Redaction vs pino (issue 5)', 'security/redact.mjs', []],
   [
     'HTTP metrics and logs vs fastify-metrics / express-prom-bundle, scrape vs prom-client (issue 6)',
     'observability/run.mjs',
-    [...http, '--express'],
+    pinnable([...http, '--express']),
   ],
   ['Budgets and token estimates (issue 7)', 'cost/run.mjs', micro],
   ['LLM client wrapper overhead (issue 8)', 'llm/run.mjs', []],
@@ -231,7 +244,7 @@ ${failures.length ? `\nBenchmarks that failed in this run: ${failures.map(([s, w
 const versions = ANCHOR_PACKAGES.map((n) => `${n} ${packageVersion(n)}`).join(', ')
 const header = `# Benchmark results
 
-Produced by \`pnpm bench${quick ? ' -- --quick' : ''}\` (\`bench/run.mjs\`), started ${startedAt.toISOString()}.${quick ? ' **Quick run**: fewer rounds, shorter runs.' : ''}
+Produced by \`pnpm bench${quick || pin ? ` --${quick ? ' --quick' : ''}${pin ? ' --pin' : ''}` : ''}\` (\`bench/run.mjs\`), started ${startedAt.toISOString()}.${quick ? ' **Quick run**: fewer rounds, shorter runs.' : ''}${pin ? ' **Pinned** (`--pin`): the protocol, security-header and observability HTTP benches ran their load generator on CPU 0 and servers on CPU 1; for them, read the capacity (server CPU per request) ratios.' : ''}
 
 **Machine**: ${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}; redis-server ${machine.redis}.
 Load average at the start (1, 5, 15 min): ${machine.loadAverage.join(', ')}${Number(machine.loadAverage[0]) > machine.cores * 0.5 ? ' — **a loaded machine: figures are noisy**' : ''}.
