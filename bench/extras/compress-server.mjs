@@ -1,9 +1,10 @@
-// One benchmark server per process: `node compress-server.mjs <variant>` prints its port on stdout.
+// One benchmark server per process: `node compress-server.mjs <variant>` sends its port to bench/lib/http-bench.mjs (serveControl).
 // Variants: express-compression, express-aikit, fastify-compress, fastify-aikit. Every variant
 // answers GET / with the same ~10 KB JSON (a pre-serialised string, so only compression differs).
 // Every variant answers from the same framework route (Express `res.send`, a Fastify reply); the
 // aikit variants mount `compress()` through the adapter, which compresses the framework's own
 // response through the `ctx.transformBody` hook.
+import { serveControl } from '../lib/http-bench.mjs'
 
 const [framework, mode] = (process.argv[2] ?? '').split('-')
 // ~10 KB of JSON that compresses like real API output (about 3-4x), not like one repeated string:
@@ -76,14 +77,4 @@ async function start() {
   throw new Error(`unknown variant ${process.argv[2]}`)
 }
 
-const port = await start()
-process.stdout.write(`${port}\n`)
-// `cpu` on stdin → this process's CPU time in µs: the server-side cost, whatever the client costs.
-process.stdin.setEncoding('utf8')
-process.stdin.on('data', (line) => {
-  if (line.trim() === 'cpu') {
-    const { user, system } = process.cpuUsage()
-    process.stdout.write(`${JSON.stringify({ cpuMicros: user + system })}\n`)
-  }
-})
-process.on('SIGTERM', () => process.exit(0))
+serveControl(await start())

@@ -5,12 +5,11 @@
 // and the median of the per-round ratios is printed (the machine is small and noisy).
 // Build first: pnpm --filter @aikit/core --filter @aikit/adapters build
 // Usage: node bench/extras/compress.mjs [--seconds 3] [--rounds 5] [--connections 50]
-import { spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import zlib from 'node:zlib'
-import autocannon from 'autocannon'
+import { measureRunning, startServer } from '../lib/http-bench.mjs'
 import { record } from '../lib/results.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -36,24 +35,6 @@ const PAIRS = [
   },
 ]
 const CLIENTS = { br: 'gzip, deflate, br', gzip: 'gzip' }
-
-function startServer(variant) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'compress-server.mjs'), variant], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
-    child.once('error', reject)
-    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)))
-    child.stdout.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }))
-  })
-}
-
-function serverCpu(child) {
-  return new Promise((resolve) => {
-    child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).cpuMicros))
-    child.stdin.write('cpu\n')
-  })
-}
 
 /** One request: checks the answer is compressed as negotiated and decodes to the JSON. */
 function probe(port, accept, expected) {
@@ -82,26 +63,15 @@ function probe(port, accept, expected) {
 }
 
 async function measure(variant, encoding) {
-  const { child, port } = await startServer(variant)
+  const server = await startServer(join(here, 'compress-server.mjs'), variant)
   try {
-    const sizes = await probe(port, CLIENTS[encoding], encoding)
-    const url = `http://127.0.0.1:${port}/`
+    const sizes = await probe(server.port, CLIENTS[encoding], encoding)
+    const url = `http://127.0.0.1:${server.port}/`
     const headers = { 'accept-encoding': CLIENTS[encoding] }
-    await autocannon({ url, connections, headers, duration: 1 }) // warm-up (JIT, sockets)
-    const cpuBefore = await serverCpu(child)
-    const result = await autocannon({ url, connections, headers, duration: seconds })
-    const cpuAfter = await serverCpu(child)
-    if (result.non2xx > 0 || result.errors > 0) {
-      throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-    }
-    return {
-      rps: result.requests.average,
-      cpuPerReq: (cpuAfter - cpuBefore) / result.requests.total,
-      ...sizes,
-    }
+    const { rps, cpuPerReq } = await measureRunning(server, { url, connections, headers }, seconds)
+    return { rps, cpuPerReq, ...sizes }
   } finally {
-    child.removeAllListeners('exit')
-    child.kill('SIGTERM')
+    server.stop()
   }
 }
 

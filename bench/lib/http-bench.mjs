@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import { writeSync } from 'node:fs'
 import autocannon from 'autocannon'
+import { serverCommand } from './pin.mjs'
 import { median } from './results.mjs'
 
 /** `--name value` from argv as a number, or `fallback`. */
@@ -14,11 +15,13 @@ export function numArg(name, fallback) {
 }
 
 /**
- * Starts `node [nodeArgs] script variant`; resolves once it printed its port.
+ * Starts `node [nodeArgs] script variant` (on CPU 1 under `--pin`, see pin.mjs); resolves once it
+ * printed its port.
  * @returns {Promise<{ child: import('node:child_process').ChildProcess, port: number, ask(cmd: string): Promise<any>, stop(): void }>}
  */
 export async function startServer(script, variant, nodeArgs = [], env = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, script, variant], {
+  const [command, args] = serverCommand([...nodeArgs, script, variant])
+  const child = spawn(command, args, {
     stdio: ['pipe', 'ignore', 'inherit', 'pipe'],
     env: { ...process.env, ...env },
   })

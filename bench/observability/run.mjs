@@ -8,11 +8,10 @@
 //        (build first: pnpm --filter @aikit/observability --filter @aikit/adapters build)
 // The middleware's own cost per request without HTTP (stable on a busy machine, where these HTTP
 // figures are not): node bench/observability/middleware.mjs
-import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
-import { pinned, placementNote, serverCommand } from '../lib/pin.mjs'
+import { measureRunning, startServer } from '../lib/http-bench.mjs'
+import { pinned, placementNote } from '../lib/pin.mjs'
 import { record } from '../lib/results.mjs'
 import { scrapeBench } from './scrape.mjs'
 
@@ -46,46 +45,15 @@ const LABELS = {
 }
 const TARGETS = { metrics: 0.9, 'metrics-logger': 0.8 }
 
-function startServer(variant) {
-  return new Promise((resolve, reject) => {
-    const [command, args] = serverCommand([join(here, 'server.mjs'), variant])
-    const child = spawn(command, args, {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
-    child.once('error', reject)
-    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)))
-    child.stdout.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }))
-  })
-}
-
-function serverCpu(child) {
-  return new Promise((resolve) => {
-    child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).cpuMicros))
-    child.stdin.write('cpu\n')
-  })
-}
-
 async function measure(variant) {
-  const { child, port } = await startServer(variant)
+  const server = await startServer(join(here, 'server.mjs'), variant)
   try {
     // Several route ids: the route template, not the raw path, must be the label.
     const requests = [1, 2, 3, 4].map((id) => ({ method: 'GET', path: `/items/${id}` }))
-    const opts = { url: `http://127.0.0.1:${port}`, connections, requests }
-    await autocannon({ ...opts, duration: 1 }) // warm-up (JIT, sockets)
-    const cpuBefore = await serverCpu(child)
-    const result = await autocannon({ ...opts, duration: seconds })
-    const cpuAfter = await serverCpu(child)
-    if (result.non2xx > 0 || result.errors > 0) {
-      throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-    }
-    return {
-      rps: result.requests.average,
-      p99: result.latency.p99,
-      cpuPerReq: (cpuAfter - cpuBefore) / result.requests.total,
-    }
+    const opts = { url: `http://127.0.0.1:${server.port}`, connections, requests }
+    return await measureRunning(server, opts, seconds)
   } finally {
-    child.removeAllListeners('exit')
-    child.kill('SIGTERM')
+    server.stop()
   }
 }
 

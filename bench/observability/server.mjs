@@ -1,4 +1,4 @@
-// One benchmark server per process: `node server.mjs <variant>` prints its port on stdout.
+// One benchmark server per process: `node server.mjs <variant>` sends its port to bench/lib/http-bench.mjs (serveControl).
 // Variants: {fastify,express}-{bare,noop,anchor,metrics,metrics-logger,metrics-logger-noctx}. `noop`:
 // the AI Kit adapter with one no-op middleware (the protocol cost every AI Kit middleware pays);
 // Other variants use the adapter's default `asyncContext: 'auto'` (see `scoping`);
@@ -7,7 +7,9 @@
 // `anchor` is the framework's usual metrics plugin with its defaults (fastify-metrics,
 // express-prom-bundle); `metrics` is AI Kit's httpMetrics; `metrics-logger` adds requestLogger
 // writing JSON lines to a null stream (the full cost of formatting and redacting each line).
+
 import { Writable } from 'node:stream'
+import { serveControl } from '../lib/http-bench.mjs'
 
 const variant = process.argv[2] ?? ''
 const dash = variant.indexOf('-')
@@ -76,15 +78,5 @@ async function start() {
   throw new Error(`unknown variant ${variant}`)
 }
 
-const port = await start()
-process.stdout.write(`${port}\n`)
-// `cpu` on stdin → this process's CPU time in µs: the server-side cost, whatever the client costs.
-process.stdin.setEncoding('utf8')
-process.stdin.on('data', (line) => {
-  if (line.trim() === 'cpu') {
-    const { user, system } = process.cpuUsage()
-    process.stdout.write(`${JSON.stringify({ cpuMicros: user + system })}\n`)
-  }
-})
-process.on('SIGTERM', () => process.exit(0))
+serveControl(await start())
 process.on('SIGINT', () => process.exit(0))

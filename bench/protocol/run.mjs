@@ -3,11 +3,10 @@
 // rounds and the median req/s is compared, because the machine is small and noisy: the ratios
 // are what count. Usage: node bench/protocol/run.mjs [--seconds 3] [--rounds 3] [--pin]
 // (--pin: load generator on CPU 0, servers on CPU 1, see bench/lib/pin.mjs; read the capacity ratios)
-import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
-import { pinned, placementNote, serverCommand } from '../lib/pin.mjs'
+import { measureRunning, startServer } from '../lib/http-bench.mjs'
+import { pinned, placementNote } from '../lib/pin.mjs'
 import { record } from '../lib/results.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -31,45 +30,16 @@ const LABELS = {
   noctx: '+ 5 aikit no-op, asyncContext: false',
 }
 
-function startServer(variant) {
-  return new Promise((resolve, reject) => {
-    const [command, args] = serverCommand([join(here, 'server.mjs'), variant])
-    const child = spawn(command, args, {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
-    child.once('error', reject)
-    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)))
-    child.stdout.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }))
-  })
-}
-
-function serverCpu(child) {
-  return new Promise((resolve) => {
-    child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).cpuMicros))
-    child.stdin.write('cpu\n')
-  })
-}
-
 async function measure(variant) {
-  const { child, port } = await startServer(variant)
+  const server = await startServer(join(here, 'server.mjs'), variant)
   try {
-    const url = `http://127.0.0.1:${port}/`
-    await autocannon({ url, connections, duration: 1 }) // warm-up (JIT, sockets)
-    const cpuBefore = await serverCpu(child)
-    const result = await autocannon({ url, connections, duration: seconds })
-    const cpuAfter = await serverCpu(child)
-    if (result.non2xx > 0 || result.errors > 0) {
-      throw new Error(`${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-    }
-    const total = result.requests.total
-    return {
-      rps: result.requests.average,
-      p99: result.latency.p99,
-      cpuPerReq: (cpuAfter - cpuBefore) / total,
-    }
+    return await measureRunning(
+      server,
+      { url: `http://127.0.0.1:${server.port}/`, connections },
+      seconds
+    )
   } finally {
-    child.removeAllListeners('exit')
-    child.kill('SIGTERM')
+    server.stop()
   }
 }
 

@@ -1,7 +1,9 @@
-// One benchmark server per process: `node server.mjs <variant>` prints its port on stdout.
+// One benchmark server per process: `node server.mjs <variant>` sends its port to bench/lib/http-bench.mjs (serveControl).
 // Variants: {node,express,fastify}-{bare,aikit,noctx,native}. `aikit` adds 5 no-op AI Kit middleware,
 // `native` 5 no-op middleware of the framework itself (the framework's own cost of 5 layers).
+
 import { createServer } from 'node:http'
+import { serveControl } from '../lib/http-bench.mjs'
 
 const [framework, mode] = (process.argv[2] ?? '').split('-')
 // `aikit-noctx`: the same 5 middleware with `asyncContext: false` (no AsyncLocalStorage scope).
@@ -65,14 +67,4 @@ async function start() {
   throw new Error(`unknown variant ${process.argv[2]}`)
 }
 
-const port = await start()
-process.stdout.write(`${port}\n`)
-// `cpu` on stdin → this process's CPU time in µs: the server-side cost, whatever the client costs.
-process.stdin.setEncoding('utf8')
-process.stdin.on('data', (line) => {
-  if (line.trim() === 'cpu') {
-    const { user, system } = process.cpuUsage()
-    process.stdout.write(`${JSON.stringify({ cpuMicros: user + system })}\n`)
-  }
-})
-process.on('SIGTERM', () => process.exit(0))
+serveControl(await start())

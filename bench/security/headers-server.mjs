@@ -1,9 +1,11 @@
 // One benchmark server per process for bench/security/headers.mjs:
-// `node headers-server.mjs <framework>-<mode>` prints its port on stdout.
+// `node headers-server.mjs <framework>-<mode>` sends its port to bench/lib/http-bench.mjs (serveControl).
 // framework: fastify | express; mode: bare | helmet (@fastify/helmet / helmet, defaults) |
 // aikit (the adapter + securityHeaders() with defaults: the same header set as helmet),
 // adapter (the adapter + a no-op middleware: the protocol's own share of the aikit variant),
 // floor (Fastify only: helmet's header list set by a plain onRequest hook, no middleware layer).
+import { serveControl } from '../lib/http-bench.mjs'
+
 const [framework, mode] = (process.argv[2] ?? '').split('-')
 const payload = JSON.stringify({ hello: 'world' })
 // `adapter`: the AI Kit adapter with one no-op middleware (what the protocol alone costs).
@@ -69,14 +71,4 @@ async function start() {
   throw new Error(`unknown variant ${process.argv[2]}`)
 }
 
-const port = await start()
-process.stdout.write(`${port}\n`)
-// `cpu` on stdin → this process's CPU time in µs: the server-side cost, whatever the client costs.
-process.stdin.setEncoding('utf8')
-process.stdin.on('data', (line) => {
-  if (line.trim() === 'cpu') {
-    const { user, system } = process.cpuUsage()
-    process.stdout.write(`${JSON.stringify({ cpuMicros: user + system })}\n`)
-  }
-})
-process.on('SIGTERM', () => process.exit(0))
+serveControl(await start())
