@@ -129,6 +129,22 @@ function prior(data: NativeData, key: string): number {
   return -1
 }
 
+// The calendar ledger's field of the last model settled: calls mostly repeat one model (no key
+// string built and hashed per settle then).
+let fieldModel: string | undefined
+let fieldOfModel = ''
+
+/** `m|<model>`: a calendar ledger's field for a model. */
+function modelField(model: string): string {
+  if (model !== fieldModel) {
+    fieldModel = model
+    fieldOfModel = `m|${model}`
+    // Flattened now, so the Map hashes it once and keeps the hash in the string.
+    fieldOfModel.charCodeAt(0)
+  }
+  return fieldOfModel
+}
+
 /** A ledger's settled total (a rolling one swept of buckets that left the window); `second` = reset. */
 function ledger(
   data: NativeData,
@@ -181,6 +197,17 @@ export function reserveNative(
 ): ReserveResult {
   const amount = input.amountMicros
   const resKey = keys[0] as string
+  // The ledgers are read before the holds (the script reads the holds first): a reserve that
+  // holds then writes the holds key last without reading it again, and the keys end in the
+  // script's LRU order (holds, then the ledgers in reverse). The other paths touch the ledgers
+  // again below, as the script's reads left them (ledgers after the holds).
+  const n = input.limits.length
+  const limits: OpLimitState[] = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const l = input.limits[i] as ReserveInput['limits'][number]
+    const spent = ledger(data, keys[i + 1] as string, l.kind, l.a, l.b, nowMs)
+    limits[i] = { spentMicros: spent, resetAt: second }
+  }
   let res = data.get(resKey) as Holds | undefined
   let heldBefore = res === undefined ? 0 : res.h
   let earliest = res === undefined ? -1 : res.e
@@ -190,13 +217,11 @@ export function reserveNative(
     earliest = second
   }
   let ok = true
-  const n = input.limits.length
-  const limits: OpLimitState[] = new Array(n)
-  for (let i = 0; i < n; i++) {
-    const l = input.limits[i] as ReserveInput['limits'][number]
-    const spent = ledger(data, keys[i + 1] as string, l.kind, l.a, l.b, nowMs)
-    if (input.mode === 'hard' && spent + heldBefore + amount > l.limitMicros) ok = false
-    limits[i] = { spentMicros: spent, resetAt: second }
+  if (input.mode === 'hard') {
+    for (let i = 0; i < n; i++) {
+      const limit = (input.limits[i] as ReserveInput['limits'][number]).limitMicros
+      if ((limits[i] as OpLimitState).spentMicros + heldBefore + amount > limit) ok = false
+    }
   }
   let heldAfter = heldBefore
   if (ok && input.mode !== 'dry' && amount > 0) {
@@ -210,11 +235,11 @@ export function reserveNative(
     if (exp > keyExpiry) {
       res.x = exp + input.ttlMs
       data.set(resKey, res, res.x - nowMs)
-    } else {
-      // Changed in place (the value is reachable only through the store); reading it again makes
-      // it the most recently used key, as the script's HSET does, so eviction order stays the same.
-      data.get(resKey)
     }
+    // Otherwise changed in place (the value is reachable only through the store), and already
+    // the most recently used key, as the script's HSET leaves it.
+  } else {
+    for (let i = 0; i < n; i++) data.get(keys[i + 1] as string)
   }
   return { ok, heldBefore, heldAfter, nowMs, limits }
 }
@@ -264,7 +289,7 @@ export function settleNative(
     const created = l === undefined
     if (l === undefined) l = { t: 0, o: -1, fields: new Map() }
     if (kind === 'c') {
-      const field = `m|${input.model}`
+      const field = modelField(input.model)
       l.fields.set(field, (l.fields.get(field) ?? 0) + actual)
       l.t += actual
       // The first spend in the period starts the ledger's lifetime (HINCRBY keeps an expiry).

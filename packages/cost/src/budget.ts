@@ -12,8 +12,11 @@ import {
   extendOp,
   type OpLimit,
   type OpLimitState,
+  type ReserveResult,
   releaseOp,
   reserveOp,
+  type SettleInput,
+  type SettleResult,
   settleOp,
   spendOp,
 } from './budget-ops.js'
@@ -27,7 +30,7 @@ import {
   periodAt,
   validateTimeZone,
 } from './period.js'
-import { defaultPriceTable, type PriceTable } from './price-table.js'
+import { defaultPriceTable, type PriceTable, trustedPricer } from './price-table.js'
 import { estimateTokens, type MessageLike } from './tokens.js'
 import { normalizeUsage, type Usage } from './usage.js'
 
@@ -332,7 +335,8 @@ function newId(): string {
     idPrefix = globalThis.crypto.randomUUID()
     idCount = 0
   }
-  return `${idPrefix}.${(idCount++).toString(36)}`
+  // Decimal: V8 formats an integer in base 10 far faster than in base 36.
+  return `${idPrefix}.${idCount++}`
 }
 
 /**
@@ -364,6 +368,9 @@ export function createBudget(options: BudgetOptions): Budget {
   if (prices === null || typeof prices !== 'object' || typeof prices.priceOf !== 'function') {
     throw new InvalidOptionsError('prices', 'must be a PriceTable (createPriceTable())')
   }
+  // A worst case is a `Usage` built here from checked integers: priced without a normalising copy.
+  const priceWorstCase =
+    trustedPricer(prices) ?? ((model: string, usage: Usage) => prices.priceOf(model, usage))
   const prefix = options.prefix ?? 'budget'
   if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
     throw new InvalidOptionsError('prefix', 'must be a non-empty string without `{` or `}`')
@@ -418,6 +425,15 @@ export function createBudget(options: BudgetOptions): Budget {
   const doneKey = (subject: string, id: string): string => store.key(subject, prefix, 'done', id)
 
   const events = createEmitter<BudgetEvents>()
+  // Whether anyone listens to `'warning'` / `'settled'`, kept by `on` and its unsubscribe: without
+  // a listener, a reserve or settle skips looking for crossings and building the event (exact: an
+  // event goes only to the listeners present when it is emitted).
+  let warningHeard = false
+  let settledHeard = false
+  const heard = (): void => {
+    warningHeard = events.has('warning')
+    settledHeard = events.has('settled')
+  }
 
   /** Keys and ARGV limits for reserve/status at `now`. */
   interface Current {
@@ -430,14 +446,28 @@ export function createBudget(options: BudgetOptions): Budget {
   // Keys and op arguments per subject, reused while its limits and periods stay the same (building
   // keys escapes the subject; this is the hot path of every reserve and settle).
   const currentCache = new Map<string, { limits: readonly Limit[]; sig: string; value: Current }>()
+  // The last subject's entry: a process often serves one subject after another of a few (no Map
+  // lookup per reserve and settle then).
+  let lastSubject: string | undefined
+  let lastEntry: { limits: readonly Limit[]; sig: string; value: Current } | undefined
   const current = (subject: string, limits: readonly Limit[], now: number): Current => {
     let sig = ''
     for (const l of limits) if (l.period !== 'rolling') sig += periodOf(l.period, now).id
-    const hit = currentCache.get(subject)
+    let hit = lastEntry
+    if (subject !== lastSubject) {
+      hit = currentCache.get(subject)
+      if (hit !== undefined) {
+        lastSubject = subject
+        lastEntry = hit
+      }
+    }
     if (hit && hit.limits === limits && hit.sig === sig) return hit.value
     const value = computeCurrent(subject, limits, now)
     if (currentCache.size >= 10_000) currentCache.clear()
-    currentCache.set(subject, { limits, sig, value })
+    const entry = { limits, sig, value }
+    currentCache.set(subject, entry)
+    lastSubject = subject
+    lastEntry = entry
     return value
   }
   const computeCurrent = (subject: string, limits: readonly Limit[], now: number): Current => {
@@ -514,7 +544,11 @@ export function createBudget(options: BudgetOptions): Budget {
     }
   }
 
-  const worstCase = (estimate: BudgetEstimate): { micros: number; model: string | undefined } => {
+  /**
+   * Micro-dollars to hold for an estimate. Validates it: its `model` is then a non-empty string, or
+   * `undefined` for an amount without one.
+   */
+  const worstCase = (estimate: BudgetEstimate): number => {
     if (estimate === null || typeof estimate !== 'object') {
       throw new InvalidOptionsError('estimate', 'must be an object')
     }
@@ -523,7 +557,7 @@ export function createBudget(options: BudgetOptions): Budget {
       if (estimate.model !== undefined && typeof estimate.model !== 'string') {
         throw new InvalidOptionsError('model', 'must be a string')
       }
-      return { micros, model: estimate.model }
+      return micros
     }
     if (typeof estimate.model !== 'string' || estimate.model.length === 0) {
       throw new InvalidOptionsError('model', 'must be a non-empty string')
@@ -540,23 +574,60 @@ export function createBudget(options: BudgetOptions): Budget {
         : estimate.cacheWrite === '5m'
           ? { inputTokens: 0, cacheWrite5mTokens: input, outputTokens: output }
           : { inputTokens: input, outputTokens: output }
-    return { micros: prices.priceOf(estimate.model, usage), model: estimate.model }
+    return priceWorstCase(estimate.model, usage)
   }
 
-  /** What a reservation is made from (fresh from `reserve`, or restored from a handle). */
-  interface ReservationInit {
-    id: string
-    subject: string
-    micros: number
-    model: string | undefined
-    expiresAt: number
-    /**
-     * The reserve op's limit states and held total, turned into `status` when first read (most
-     * callers never read it); `undefined` for a restored reservation.
-     */
-    after: { readonly states: readonly OpLimitState[]; readonly held: number } | undefined
-    /** Known after `reserve`; a restored reservation looks them up when it acts. */
-    limits: readonly Limit[] | undefined
+  /**
+   * What `settle` resolves with. A class with `status` built when first read (the wrapper and most
+   * callers never read it), as a reservation's is: every metered call makes one.
+   */
+  class Settled implements SettleOutcome {
+    readonly chargedMicros: number
+    readonly priced: boolean
+    readonly held: boolean
+    readonly duplicate: boolean
+    readonly previous: 'settled' | 'released' | undefined
+    readonly #subject: string
+    readonly #limits: readonly Limit[]
+    readonly #result: SettleResult
+    #status: BudgetStatus | undefined
+
+    constructor(
+      charged: number,
+      priced: boolean,
+      duplicate: boolean,
+      held: boolean,
+      subject: string,
+      limits: readonly Limit[],
+      result: SettleResult
+    ) {
+      this.chargedMicros = duplicate ? 0 : charged
+      this.priced = priced
+      this.held = duplicate ? false : held
+      this.duplicate = duplicate
+      this.previous = duplicate ? (result.state as 'settled' | 'released') : undefined
+      this.#subject = subject
+      this.#limits = limits
+      this.#result = result
+    }
+
+    get status(): BudgetStatus {
+      const r = this.#result
+      this.#status ??= toStatus(this.#subject, this.#limits, r.limits, r.heldAfter)
+      return this.#status
+    }
+
+    /** The outcome as plain JSON, `status` included. */
+    toJSON(): SettleOutcome {
+      return {
+        chargedMicros: this.chargedMicros,
+        priced: this.priced,
+        held: this.held,
+        duplicate: this.duplicate,
+        previous: this.previous,
+        status: this.status,
+      }
+    }
   }
 
   /**
@@ -568,27 +639,43 @@ export function createBudget(options: BudgetOptions): Budget {
     readonly subject: string
     readonly amountMicros: number
     readonly model: string | undefined
+    /** Known after `reserve`; a restored reservation looks them up when it acts. */
     readonly #limits: readonly Limit[] | undefined
-    #after: ReservationInit['after']
+    /**
+     * The reserve op's limit states and held total, turned into `status` when first read (most
+     * callers never read it); `undefined` for a restored reservation.
+     */
+    readonly #states: readonly OpLimitState[] | undefined
+    readonly #held: number
     #status: BudgetStatus | undefined
     #expiresAt: number
     #settled: Promise<SettleOutcome> | undefined
     #released: Promise<boolean> | undefined
 
-    constructor(init: ReservationInit) {
-      this.id = init.id
-      this.subject = init.subject
-      this.amountMicros = init.micros
-      this.model = init.model
-      this.#after = init.after
-      this.#limits = init.limits
-      this.#expiresAt = init.expiresAt
+    constructor(
+      id: string,
+      subject: string,
+      micros: number,
+      model: string | undefined,
+      expiresAt: number,
+      limits: readonly Limit[] | undefined,
+      states: readonly OpLimitState[] | undefined,
+      held: number
+    ) {
+      this.id = id
+      this.subject = subject
+      this.amountMicros = micros
+      this.model = model
+      this.#expiresAt = expiresAt
+      this.#limits = limits
+      this.#states = states
+      this.#held = held
     }
 
     get status(): BudgetStatus | undefined {
-      const after = this.#after
-      if (this.#status === undefined && after !== undefined && this.#limits !== undefined) {
-        this.#status = toStatus(this.subject, this.#limits, after.states, after.held)
+      const states = this.#states
+      if (this.#status === undefined && states !== undefined && this.#limits !== undefined) {
+        this.#status = toStatus(this.subject, this.#limits, states, this.#held)
       }
       return this.#status
     }
@@ -625,21 +712,21 @@ export function createBudget(options: BudgetOptions): Budget {
       }
     }
 
-    async #settle(
-      actual: number | Usage | Record<string, unknown>,
-      settleModel: string | undefined
-    ): Promise<SettleOutcome> {
-      const { id, subject } = this
-      const micros = this.amountMicros
-      const { charged, priced, chargeModel } = this.#price(actual, settleModel)
-      // A fresh reservation knows its limits: no promise hop to look them up.
-      const limits = this.#limits ?? (await limitsFor(subject))
-      // Settle into the period current now (a call spanning midnight counts on the new day).
-      const now = current(subject, limits, clock())
-      // The holds key, the tombstone, then the ledgers (one array, no slice and spread).
+    /**
+     * The settle op's keys and input: the holds key, the tombstone, then the ledgers (one array,
+     * no slice and spread), in the period current now (a call spanning midnight counts on the new
+     * day).
+     */
+    #settleArgs(
+      limits: readonly Limit[],
+      charged: number,
+      chargeModel: string
+    ): { keys: string[]; input: SettleInput } {
+      const id = this.id
+      const now = current(this.subject, limits, clock())
       const keys = [now.keys[0] as string, `${now.donePrefix}:${id}`]
       for (let i = 1; i < now.keys.length; i++) keys.push(now.keys[i] as string)
-      const input = {
+      const input: SettleInput = {
         id,
         expiresAt: this.#expiresAt,
         keepMs,
@@ -647,32 +734,44 @@ export function createBudget(options: BudgetOptions): Budget {
         model: chargeModel,
         limits: now.settleLimits,
       }
-      const sync = (store.run as SyncRun).sync
-      const s = sync ? sync(settleOp, keys, input) : await store.run(settleOp, keys, input)
-      const after = toStatus(subject, limits, s.limits, s.heldAfter)
+      return { keys, input }
+    }
+
+    /** The outcome of a settle op; warns and emits `'settled'` for a first settle. */
+    #outcome(
+      limits: readonly Limit[],
+      s: SettleResult,
+      charged: number,
+      priced: boolean,
+      chargeModel: string
+    ): SettleOutcome {
+      const subject = this.subject
       const duplicate = s.state === 'settled' || s.state === 'released'
-      if (duplicate) {
-        return {
-          chargedMicros: 0,
-          priced,
-          held: false,
-          duplicate,
-          previous: s.state as 'settled' | 'released',
-          status: after,
+      const held = s.state === 'held'
+      if (!duplicate) {
+        // Before the settle, each limit had the charge unspent and (if live) the hold held.
+        if (warningHeard) {
+          const before = s.heldAfter - charged + (held ? this.amountMicros : 0)
+          warn(subject, limits, s.limits, before, s.heldAfter)
+        }
+        // The event object is built only for a listener (nearly every settle has none).
+        if (settledHeard) {
+          events.emit('settled', { subject, model: chargeModel, chargedMicros: charged, priced })
         }
       }
-      const held = s.state === 'held'
-      // Before the settle, each limit had the charge unspent and (if live) the hold held.
-      warn(subject, limits, s.limits, s.heldAfter - charged + (held ? micros : 0), s.heldAfter)
-      events.emit('settled', { subject, model: chargeModel, chargedMicros: charged, priced })
-      return {
-        chargedMicros: charged,
-        priced,
-        held,
-        duplicate,
-        previous: undefined,
-        status: after,
-      }
+      return new Settled(charged, priced, duplicate, held, subject, limits, s)
+    }
+
+    async #settle(
+      actual: number | Usage | Record<string, unknown>,
+      settleModel: string | undefined
+    ): Promise<SettleOutcome> {
+      const { charged, priced, chargeModel } = this.#price(actual, settleModel)
+      // A restored reservation looks its limits up.
+      const limits = this.#limits ?? (await limitsFor(this.subject))
+      const { keys, input } = this.#settleArgs(limits, charged, chargeModel)
+      const s = await store.run(settleOp, keys, input)
+      return this.#outcome(limits, s, charged, priced, chargeModel)
     }
 
     settle(
@@ -680,15 +779,32 @@ export function createBudget(options: BudgetOptions): Budget {
       settleOptions?: { model?: string }
     ): Promise<SettleOutcome> {
       let settled = this.#settled
-      if (settled === undefined) {
-        settled = this.#settle(actual, settleOptions?.model)
+      if (settled !== undefined) return settled
+      const limits = this.#limits
+      const sync = (store.run as SyncRun).sync
+      if (limits !== undefined && sync !== undefined) {
+        // A fresh reservation on a store whose ops complete in-process (memoryStore): the whole
+        // settle runs now, with no async function, no promise hop and no retry bookkeeping (this
+        // is every metered call). A throw is a rejection that is not remembered, so the settle
+        // may be retried, as below.
+        try {
+          const { charged, priced, chargeModel } = this.#price(actual, settleOptions?.model)
+          const { keys, input } = this.#settleArgs(limits, charged, chargeModel)
+          const s = sync(settleOp, keys, input)
+          settled = Promise.resolve(this.#outcome(limits, s, charged, priced, chargeModel))
+        } catch (error) {
+          return Promise.reject(error)
+        }
         this.#settled = settled
-        // A failed settle (store down) may be retried; a successful one is final.
-        settled.catch(() => {
-          if (this.#settled === settled) this.#settled = undefined
-        })
+        return settled
       }
-      return settled
+      const pending = this.#settle(actual, settleOptions?.model)
+      this.#settled = pending
+      // A failed settle (store down) may be retried; a successful one is final.
+      pending.catch(() => {
+        if (this.#settled === pending) this.#settled = undefined
+      })
+      return pending
     }
 
     release(): Promise<boolean> {
@@ -731,67 +847,98 @@ export function createBudget(options: BudgetOptions): Budget {
     }
   }
 
-  const makeReservation = (init: ReservationInit): Reservation => new BudgetReservation(init)
+  /** The reserve op's result as a reservation; throws `BudgetExceededError` when it did not fit. */
+  const hold = (
+    subject: string,
+    limits: readonly Limit[],
+    id: string,
+    micros: number,
+    model: string | undefined,
+    ttl: number,
+    r: ReserveResult
+  ): Reservation => {
+    if (!r.ok) {
+      const before = toStatus(subject, limits, r.limits, r.heldBefore)
+      // The first limit the request does not fit.
+      const i = before.limits.findIndex(
+        (s) => s.spentMicros + s.heldMicros + micros > s.limitMicros
+      )
+      const s = before.limits[Math.max(0, i)] as LimitStatus
+      events.emit('rejected', {
+        subject,
+        period: s.period,
+        requestedMicros: micros,
+        remainingMicros: s.remainingMicros,
+        limitMicros: s.limitMicros,
+      })
+      throw new BudgetExceededError({
+        period: s.period,
+        limitMicros: s.limitMicros,
+        remainingMicros: s.remainingMicros,
+        requestedMicros: micros,
+        resetAt: s.resetAt,
+      })
+    }
+    if (warningHeard) warn(subject, limits, r.limits, r.heldBefore, r.heldAfter)
+    return new BudgetReservation(
+      id,
+      subject,
+      micros,
+      model,
+      r.nowMs + ttl,
+      limits,
+      r.limits,
+      r.heldAfter
+    )
+  }
+
+  /** `reserve` with limits looked up per subject or a store answering with a promise. */
+  const reserveAsync = async (subject: string, estimate: BudgetEstimate): Promise<Reservation> => {
+    checkSubject(subject)
+    const micros = worstCase(estimate)
+    const ttl = checkTtl(estimate.ttl, ttlMs, 'ttl')
+    const limits = staticLimits ?? (await limitsFor(subject))
+    const id = newId()
+    const { keys, opLimits } = current(subject, limits, clock())
+    const input = { id, amountMicros: micros, ttlMs: ttl, mode, limits: opLimits }
+    const sync = (store.run as SyncRun).sync
+    const r = sync ? sync(reserveOp, keys, input) : await store.run(reserveOp, keys, input)
+    return hold(subject, limits, id, micros, estimate.model, ttl, r)
+  }
 
   const budget: Budget = {
     mode,
     store,
-    async reserve(subject, estimate) {
-      checkSubject(subject)
-      const { micros, model } = worstCase(estimate)
-      const ttl = checkTtl(estimate.ttl, ttlMs, 'ttl')
-      // Static limits need no lookup (no promise hop before the op).
-      const limits = staticLimits ?? (await limitsFor(subject))
-      const id = newId()
-      const { keys, opLimits } = current(subject, limits, clock())
-      const input = { id, amountMicros: micros, ttlMs: ttl, mode, limits: opLimits }
-      // A store whose ops complete in-process (memoryStore) runs it without a promise.
+    reserve(subject, estimate) {
       const sync = (store.run as SyncRun).sync
-      const r = sync ? sync(reserveOp, keys, input) : await store.run(reserveOp, keys, input)
-      if (!r.ok) {
-        const before = toStatus(subject, limits, r.limits, r.heldBefore)
-        // The first limit the request does not fit.
-        const i = before.limits.findIndex(
-          (s) => s.spentMicros + s.heldMicros + micros > s.limitMicros
-        )
-        const s = before.limits[Math.max(0, i)] as LimitStatus
-        events.emit('rejected', {
-          subject,
-          period: s.period,
-          requestedMicros: micros,
-          remainingMicros: s.remainingMicros,
-          limitMicros: s.limitMicros,
-        })
-        throw new BudgetExceededError({
-          period: s.period,
-          limitMicros: s.limitMicros,
-          remainingMicros: s.remainingMicros,
-          requestedMicros: micros,
-          resetAt: s.resetAt,
-        })
+      if (staticLimits === undefined || sync === undefined) return reserveAsync(subject, estimate)
+      // Static limits and a store whose ops complete in-process (memoryStore): the whole reserve
+      // runs now, with no async function and no promise hop (this is every metered call).
+      try {
+        checkSubject(subject)
+        const micros = worstCase(estimate)
+        const ttl = checkTtl(estimate.ttl, ttlMs, 'ttl')
+        const id = newId()
+        const { keys, opLimits } = current(subject, staticLimits, clock())
+        const input = { id, amountMicros: micros, ttlMs: ttl, mode, limits: opLimits }
+        const r = sync(reserveOp, keys, input)
+        return Promise.resolve(hold(subject, staticLimits, id, micros, estimate.model, ttl, r))
+      } catch (error) {
+        return Promise.reject(error)
       }
-      warn(subject, limits, r.limits, r.heldBefore, r.heldAfter)
-      return makeReservation({
-        id,
-        subject,
-        micros,
-        model,
-        expiresAt: r.nowMs + ttl,
-        after: { states: r.limits, held: r.heldAfter },
-        limits,
-      })
     },
     restore(handle) {
       const h = checkHandle(handle)
-      return makeReservation({
-        id: h.id,
-        subject: h.subject,
-        micros: h.amountMicros,
-        model: h.model,
-        expiresAt: h.expiresAt,
-        after: undefined,
-        limits: undefined,
-      })
+      return new BudgetReservation(
+        h.id,
+        h.subject,
+        h.amountMicros,
+        h.model,
+        h.expiresAt,
+        undefined,
+        undefined,
+        0
+      )
     },
     async status(subject) {
       checkSubject(subject)
@@ -854,7 +1001,12 @@ export function createBudget(options: BudgetOptions): Budget {
       }
     },
     on(event, listener) {
-      return events.on(event, listener)
+      const off = events.on(event, listener)
+      heard()
+      return () => {
+        off()
+        heard()
+      }
     },
   }
   return Object.freeze(budget)

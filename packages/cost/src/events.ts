@@ -7,6 +7,8 @@
 export interface Emitter<M> {
   on<E extends keyof M>(event: E, listener: (info: M[E]) => void): () => void
   emit<E extends keyof M>(event: E, info: M[E]): void
+  /** Whether `event` has a listener (a hot caller then builds its event object only when needed). */
+  has(event: keyof M): boolean
 }
 
 /** Creates an emitter for the event map `M`. */
@@ -23,6 +25,10 @@ export function createEmitter<M>(): Emitter<M> {
       return () => {
         map.get(event)?.delete(listener as (info: never) => void)
       }
+    },
+    has(event) {
+      const set = map.get(event)
+      return set !== undefined && set.size > 0
     },
     emit(event, info) {
       const set = map.get(event)

@@ -21,7 +21,7 @@ import { InvalidOptionsError } from '@aikit/core'
 import { UnknownModelError } from './errors.js'
 import { createEmitter } from './events.js'
 import { type ModelPrice, PRICES, type PriceRates } from './prices.js'
-import { normalizeUsage, totalInputTokens, type Usage } from './usage.js'
+import { totalInputTokens, type Usage, usageForPricing } from './usage.js'
 
 /** An override: a whole new entry, or a partial one merged onto an existing entry of the same name. */
 export type PriceOverride = Partial<ModelPrice> & Pick<ModelPrice, 'input' | 'output'>
@@ -288,7 +288,17 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
     return target === undefined ? undefined : entries.get(target)
   }
   const cache = new Map<string, Compiled | null>()
+  // The last model found: calls mostly repeat one model (no Map lookup per price then).
+  let lastModel: string | undefined
+  let lastFound: Compiled | undefined
   const find = (model: string): Compiled | undefined => {
+    if (model === lastModel) return lastFound
+    const found = findUncached(model)
+    lastModel = model
+    lastFound = found
+    return found
+  }
+  const findUncached = (model: string): Compiled | undefined => {
     const cached = cache.get(model)
     if (cached !== undefined) return cached ?? undefined
     let name = model.trim()
@@ -306,18 +316,25 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
   const events = createEmitter<{ 'unknown-model': UnknownModelEvent }>()
   let unknownModels = 0
 
+  const checkModel = (model: unknown): void => {
+    if (typeof model !== 'string' || model.length === 0) {
+      throw new InvalidOptionsError('model', 'must be a non-empty string')
+    }
+  }
+  /** `priceOf` of a usage already normalised. */
+  const priceNormalized = (model: string, u: Usage): number => {
+    const entry = find(model)
+    if (entry) return cost(entry, u)
+    unknownModels++
+    events.emit('unknown-model', { model, fallback: fallback !== undefined })
+    if (!fallback) throw new UnknownModelError(model)
+    return cost(fallback, u)
+  }
+
   const table: PriceTable = {
     priceOf(model, usage) {
-      if (typeof model !== 'string' || model.length === 0) {
-        throw new InvalidOptionsError('model', 'must be a non-empty string')
-      }
-      const u = normalizeUsage(usage)
-      const entry = find(model)
-      if (entry) return cost(entry, u)
-      unknownModels++
-      events.emit('unknown-model', { model, fallback: fallback !== undefined })
-      if (!fallback) throw new UnknownModelError(model)
-      return cost(fallback, u)
+      checkModel(model)
+      return priceNormalized(model, usageForPricing(usage))
     },
     resolve(model) {
       const entry = typeof model === 'string' ? find(model) : undefined
@@ -341,7 +358,26 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
       })
     },
   }
+  trustedPricers.set(table, (model, usage) => {
+    checkModel(model)
+    return priceNormalized(model, usage)
+  })
   return table
+}
+
+/** Per table made by `createPriceTable`: `priceOf` for a `Usage` known valid (see `trustedPricer`). */
+const trustedPricers = new WeakMap<PriceTable, (model: string, usage: Usage) => number>()
+
+/**
+ * Internal (not exported by the package): `table.priceOf` for a `Usage` this package built itself
+ * from checked integers, without the normalising copy `priceOf` makes of any usage it is given
+ * (the budget prices every reservation's worst case this way). `undefined` for a table that
+ * `createPriceTable` did not make.
+ */
+export function trustedPricer(
+  table: PriceTable
+): ((model: string, usage: Usage) => number) | undefined {
+  return trustedPricers.get(table)
 }
 
 let defaultTable: PriceTable | undefined

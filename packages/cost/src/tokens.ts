@@ -159,6 +159,17 @@ export function estimateMessageTokens(message: MessageLike, model: string): numb
 }
 
 function messageTokens(message: MessageLike, counter: Counter | undefined): number {
+  const content = message.content
+  // The common message, a plain text and nothing else: counted as is (no parts array).
+  if (
+    typeof content === 'string' &&
+    !Array.isArray(message.tool_calls) &&
+    typeof message.name !== 'string'
+  ) {
+    return counter
+      ? counter(content) + OPENAI_MESSAGE_OVERHEAD
+      : approximateTokens(content) + APPROX_MESSAGE_OVERHEAD
+  }
   const parts: string[] = []
   let media = collect(message.content, parts)
   if (Array.isArray(message.tool_calls)) {

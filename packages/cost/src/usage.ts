@@ -163,6 +163,37 @@ export function normalizeUsage(raw: unknown): Usage {
   throw new InvalidOptionsError('usage', 'is not a recognised usage object')
 }
 
+/** A count as `normalizeUsage` keeps it unchanged: a non-negative safe integer. */
+const isCount = (value: unknown): boolean =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+
+/** An optional count `normalizeUsage` keeps unchanged for pricing: absent, or a count. */
+const isOptionalCount = (value: unknown): boolean => value === undefined || isCount(value)
+
+/**
+ * `raw` itself when it already is a valid `Usage` (every count a non-negative integer, the tier
+ * one of the four): pricing reads it as it would read `normalizeUsage(raw)`, without the copy.
+ * Anything else: `normalizeUsage(raw)` (same result, same errors). For readers that only price it
+ * (`priceOf` runs on every metered call, nearly always with a `Usage` this package made).
+ */
+export function usageForPricing(raw: unknown): Usage {
+  if (isRec(raw) && 'inputTokens' in raw) {
+    const tier = raw.serviceTier
+    if (
+      isCount(raw.inputTokens) &&
+      isCount(raw.outputTokens) &&
+      isOptionalCount(raw.cacheReadTokens) &&
+      isOptionalCount(raw.cacheWrite5mTokens) &&
+      isOptionalCount(raw.cacheWrite1hTokens) &&
+      isOptionalCount(raw.reasoningTokens) &&
+      (tier === undefined || (typeof tier === 'string' && toServiceTier(tier) === tier))
+    ) {
+      return raw as unknown as Usage
+    }
+  }
+  return normalizeUsage(raw)
+}
+
 /** The request's whole input: plain input + cache writes + cache reads (decides long-context tiers). */
 export function totalInputTokens(u: Usage): number {
   return (
