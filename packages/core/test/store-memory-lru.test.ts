@@ -7,7 +7,7 @@ import {
 } from '@aikit/core'
 import { describe, expect, it } from 'vitest'
 import { assertSameSlot, hashSlotSource } from '../src/store/keys.js'
-import { type Entry, MemoryDb } from '../src/store/memory-db.js'
+import { type Entry, MemoryDb, NONE } from '../src/store/memory-db.js'
 
 const str = (value: string, expiresAt?: number): Entry => ({ type: 'string', value, expiresAt })
 
@@ -132,6 +132,89 @@ describe('MemoryDb (the memory store LRU)', () => {
     db.clear()
     expect(db.stats()).toEqual({ keys: 0, evictions })
     expect(db.read('k1', 0)).toBeUndefined()
+  })
+
+  it('a tagged key and a full key spelled like its tag are two keys', () => {
+    // Slots keep a tagged key's tag where a plain key keeps its full key: the write-after-read
+    // shortcut must not take one for the other.
+    const db = new MemoryDb(4, () => 0)
+    db.putTagged('k', 'part', 'native', { n: 1 }, undefined)
+    db.put('k', 'native', { n: 2 }, undefined) // the head is the tagged slot holding 'k'
+    expect(db.stats()).toEqual({ keys: 2, evictions: 0 })
+    expect(db.readTagged('k', 'part', 0)?.value).toEqual({ n: 1 })
+    expect(db.read('k', 0)?.value).toEqual({ n: 2 })
+    expect(db.removeTagged('k', 'part', 0)).toBe(true)
+    expect(db.read('k', 0)?.value).toEqual({ n: 2 })
+  })
+
+  it('reads give copies: an entry changes only through put and write', () => {
+    const db = new MemoryDb(2, () => 0)
+    db.write('k', str('v', 100))
+    const entry = db.read('k', 0) as Entry
+    entry.expiresAt = 5
+    entry.value = 'changed'
+    expect(db.peek('k', 50)).toEqual({ type: 'string', value: 'v', expiresAt: 100 })
+    db.write('k', { ...entry })
+    expect(db.peek('k', 4)).toEqual({ type: 'string', value: 'changed', expiresAt: 5 })
+    expect(db.peek('k', 5)).toBeUndefined()
+  })
+
+  it('a reused slot (after removal, eviction or clear) keeps nothing of its old entry', () => {
+    const db = new MemoryDb(2, () => 0)
+    db.putTagged('a', 'p', 'native', 1, 10)
+    db.write('b', { type: 'hash', value: new Map([['f', '1']]), expiresAt: 20 })
+    db.write('c', str('c')) // evicts the tagged a, reusing its slot for a plain key
+    expect(db.readTagged('a', 'p', 0)).toBeUndefined()
+    expect(db.read('c', 1_000)).toEqual({ type: 'string', value: 'c', expiresAt: undefined })
+    expect(db.remove('b', 0)).toBe(true)
+    db.putTagged('d', 'p', 'native', 2, undefined) // b's slot, now tagged and without expiry
+    expect(db.readTagged('d', 'p', 1_000)).toEqual({
+      type: 'native',
+      value: 2,
+      expiresAt: undefined,
+    })
+    expect(db.stats()).toEqual({ keys: 2, evictions: 1 })
+    db.clear()
+    db.write('e', str('e'))
+    db.putTagged('f', 'p', 'string', 'f', undefined)
+    expect(db.read('e', 1_000)).toEqual({ type: 'string', value: 'e', expiresAt: undefined })
+    expect(db.readTagged('f', 'p', 1_000)).toEqual({
+      type: 'string',
+      value: 'f',
+      expiresAt: undefined,
+    })
+    expect(db.stats()).toEqual({ keys: 2, evictions: 1 })
+  })
+
+  it('finds a slot by key or by (tag, part) and reads its type, value and expiry in place', () => {
+    const db = new MemoryDb(3, () => 0, {
+      keyOf: (tag, part) => `${tag}/${part}`,
+      parse: (key) => {
+        const [tag, part] = key.split('/')
+        return tag && part ? { tag, part } : undefined
+      },
+    })
+    db.putTagged('u', 'p', 'native', { n: 1 }, 50)
+    db.put('plain', 'string', 's', undefined)
+    const tagged = db.slotTagged('u', 'p', 0)
+    expect(tagged).not.toBe(NONE)
+    expect([db.typeAt(tagged), db.isNative(tagged), db.valueAt(tagged)]).toEqual([
+      'native',
+      true,
+      { n: 1 },
+    ])
+    expect(db.expiresAt(tagged)).toBe(50)
+    expect(db.lookup('u/p', 0)).toBe(tagged) // the same key, reached by its full string
+    const plain = db.lookup('plain', 0)
+    expect([db.typeAt(plain), db.isNative(plain), db.expiresAt(plain)]).toEqual([
+      'string',
+      false,
+      undefined,
+    ])
+    expect(db.lookup('u/p', 50)).toBe(NONE) // expired: removed on this lookup
+    expect(db.slotTagged('u', 'p', 0)).toBe(NONE)
+    expect(db.lookup('missing', 0)).toBe(NONE)
+    expect(db.stats()).toEqual({ keys: 1, evictions: 0 })
   })
 })
 

@@ -3,7 +3,7 @@
  * The Redis-like `MemoryData` view an op's `js` function works on, with Redis semantics.
  */
 import { luaArg } from './lua-values.js'
-import type { Entry, MemoryDb } from './memory-db.js'
+import { type Entry, type MemoryDb, NONE } from './memory-db.js'
 import type { MemoryData, MemorySetOptions, NativeData } from './types.js'
 
 const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value'
@@ -132,7 +132,7 @@ export function createMemoryData(
       const entry = db.read(key, now)
       if (!entry) return 0
       if (ms <= 0) db.remove(key, now)
-      else entry.expiresAt = now + ms
+      else db.write(key, { ...entry, expiresAt: now + ms })
       return 1
     },
     pttl(key) {
@@ -171,10 +171,10 @@ export function createNativeData(db: MemoryDb): NativeData & { now: number } {
   return {
     now: 0,
     get(key) {
-      const entry = db.read(key, this.now)
-      if (entry === undefined) return undefined
-      if (entry.type !== 'native') throw new Error(WRONGTYPE)
-      return entry.value
+      const slot = db.lookup(key, this.now)
+      if (slot === NONE) return undefined
+      if (!db.isNative(slot)) throw new Error(WRONGTYPE)
+      return db.valueAt(slot)
     },
     set(key, value, ttlMs) {
       if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0)) {
@@ -186,9 +186,10 @@ export function createNativeData(db: MemoryDb): NativeData & { now: number } {
       return db.remove(key, this.now)
     },
     pttl(key) {
-      const entry = db.read(key, this.now)
-      if (entry === undefined) return -2
-      return entry.expiresAt === undefined ? -1 : entry.expiresAt - this.now
+      const slot = db.lookup(key, this.now)
+      if (slot === NONE) return -2
+      const at = db.expiresAt(slot)
+      return at === undefined ? -1 : at - this.now
     },
   }
 }
@@ -202,10 +203,10 @@ export function createTaggedNativeData(db: MemoryDb): NativeData & { now: number
     now: 0,
     tag: '',
     get(part) {
-      const entry = db.readTagged(this.tag, part, this.now)
-      if (entry === undefined) return undefined
-      if (entry.type !== 'native') throw new Error(WRONGTYPE)
-      return entry.value
+      const slot = db.slotTagged(this.tag, part, this.now)
+      if (slot === NONE) return undefined
+      if (!db.isNative(slot)) throw new Error(WRONGTYPE)
+      return db.valueAt(slot)
     },
     set(part, value, ttlMs) {
       if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0)) {
@@ -223,9 +224,10 @@ export function createTaggedNativeData(db: MemoryDb): NativeData & { now: number
       return db.removeTagged(this.tag, part, this.now)
     },
     pttl(part) {
-      const entry = db.readTagged(this.tag, part, this.now)
-      if (entry === undefined) return -2
-      return entry.expiresAt === undefined ? -1 : entry.expiresAt - this.now
+      const slot = db.slotTagged(this.tag, part, this.now)
+      if (slot === NONE) return -2
+      const at = db.expiresAt(slot)
+      return at === undefined ? -1 : at - this.now
     },
   }
 }

@@ -7,6 +7,14 @@
  * layout lru-cache uses, without its per-call option handling): a hit is one `Map` lookup and a few
  * integer writes, and an op writing back the key it just read needs no second lookup.
  *
+ * A slot's entry is spread over parallel arrays (its value, its key, and typed arrays for its
+ * type, expiry and tag-index part) rather than held in an object per key: an insert allocates
+ * nothing but the caller's value, an expiry is written in place as a float (a `number | undefined`
+ * field boxes every new timestamp in a fresh heap number, an old-to-new pointer the garbage
+ * collector then tracks), and a key costs fewer cache lines. On 100k keys the `Map` lookup is
+ * the largest part of a rate-limit check and is bound by cache misses: this layout measured about
+ * 40% fewer last-level cache misses per check (cachegrind) and about 1.05x the checks/s.
+ *
  * Keys written through `putTagged` (the store's `run.syncTagged`) live in a second index, by key
  * part then by tag, instead of the `Map` by full key: a rate-limit check then looks its state up
  * by the user's key itself, with no key string built, flattened and hashed per check (measured:
@@ -20,8 +28,18 @@ export type Entry =
   | { type: 'hash'; value: Map<string, string>; expiresAt: number | undefined }
   | { type: 'native'; value: unknown; expiresAt: number | undefined }
 
-/** No slot: the end of the recency list. */
-const NONE = -1
+/** No slot: the end of the recency list, or a key not held. */
+export const NONE = -1
+
+/** A slot's type code (`#types`); 0 is a free slot. */
+const STRING = 1
+const HASH = 2
+const NATIVE = 3
+const TYPE_NAMES: readonly (Entry['type'] | undefined)[] = [undefined, 'string', 'hash', 'native']
+
+function typeCode(type: Entry['type']): number {
+  return type === 'native' ? NATIVE : type === 'string' ? STRING : HASH
+}
 
 /**
  * How the store builds a key from a tag and one part (`store.key(tag, part)`) and reads one back
@@ -45,43 +63,52 @@ const NO_TAG_KEYS: TagKeys = {
  */
 export class MemoryDb {
   readonly #slots = new Map<string, number>()
+  /** Per slot: its full key, or its tag for a key held in the tag index. */
   readonly #keys: (string | undefined)[] = []
-  readonly #entries: (Entry | undefined)[] = []
+  /** Per slot: its value. */
+  readonly #values: unknown[] = []
+  /** Per slot: its type code (`STRING`, `HASH`, `NATIVE`). */
+  #types: Uint8Array
+  /** Per slot: its absolute expiry in ms, `Infinity` for none. */
+  #expires: Float64Array
+  /** Per slot: 1 + the id of its part's map in the tag index, or 0 for a key held in `#slots`. */
+  #partOf: Int32Array
   /** Per slot: the slot used just more recently (towards the head), or `NONE`. */
   #newer: Int32Array
   /** Per slot: the slot used just less recently (towards the tail), or `NONE`. */
   #older: Int32Array
+  /** Slots handed out so far (the arrays' used length). */
+  #used = 0
   /** Slots freed by a removal, reused before new ones. */
   readonly #free: number[] = []
   readonly #maxKeys: number
   readonly #now: () => number
   readonly #tagKeys: TagKeys
   /**
-   * The tag index, per key part: tag → slot of the key `keyOf(tag, part)`. Keys written through
-   * `putTagged` live here instead of in `#slots`, so a hot caller (the rate limiter's check)
-   * finds its entry by a string it already holds (hashed once and kept by V8, compared by
-   * identity) without building, flattening and hashing a full key per op. A key reached by its
-   * full string is parsed back to (tag, part) to find it here (only once this index is in use).
+   * The tag index, per key part: the id of the part's map (tag → slot of the key
+   * `keyOf(tag, part)`) in `#partMaps`. Keys written through `putTagged` live here instead of in
+   * `#slots`, so a hot caller (the rate limiter's check) finds its entry by a string it already
+   * holds (hashed once and kept by V8, compared by identity) without building, flattening and
+   * hashing a full key per op. A key reached by its full string is parsed back to (tag, part) to
+   * find it here (only once this index is in use).
    */
-  readonly #tagIndex = new Map<string, Map<string, number>>()
+  readonly #partIds = new Map<string, number>()
+  readonly #partMaps: Map<string, number>[] = []
   /** Keys held in the tag index. */
   #tagged = 0
-  /** Per slot, for a key held in the tag index: its part's map and its tag (undefined otherwise). */
-  readonly #slotIndex: (Map<string, number> | undefined)[] = []
-  readonly #slotTag: (string | undefined)[] = []
-  /** The slot `readTagged` found last (`NONE` once dropped): the write after a read needs no lookup. */
+  /** The slot `slotTagged` found last (`NONE` once dropped): the write after a read needs no lookup. */
   #lastSlot = NONE
   #lastTag = ''
   #lastPart = ''
   /**
-   * The (tag, part) `readTagged` last found missing, until any key is added: the write of a new
+   * The (tag, part) `slotTagged` last found missing, until any key is added: the write of a new
    * key after its read needs no second lookup.
    */
   #missTag: string | undefined
   #missPart = ''
-  /** The part whose tag map was looked up last (a limiter checks the same parts every time). */
+  /** The part whose map id was looked up last (a limiter checks the same parts every time). */
   #indexPart: string | undefined
-  #indexOfPart: Map<string, number> | undefined
+  #indexId = NONE
   /** Most recently used slot. */
   #head = NONE
   /** Least recently used slot: the next one evicted. */
@@ -93,29 +120,61 @@ export class MemoryDb {
     this.#now = now
     this.#tagKeys = tagKeys
     // Grown on demand up to maxKeys, so a large bound costs nothing until it is used.
-    this.#newer = new Int32Array(Math.min(maxKeys, 1024))
-    this.#older = new Int32Array(Math.min(maxKeys, 1024))
+    const size = Math.min(maxKeys, 1024)
+    this.#types = new Uint8Array(size)
+    this.#expires = new Float64Array(size)
+    this.#partOf = new Int32Array(size)
+    this.#newer = new Int32Array(size)
+    this.#older = new Int32Array(size)
   }
 
   /** The live entry at `key`, now the most recently used (an expired one is removed, reads missing). */
   read(key: string, now: number): Entry | undefined {
+    const slot = this.lookup(key, now)
+    return slot === NONE ? undefined : this.#entryAt(slot)
+  }
+
+  /**
+   * The slot of the live entry at `key`, now the most recently used, or `NONE` (an expired one is
+   * removed). Read it with `typeAt`, `valueAt` and `expiresAt` before any other call.
+   */
+  lookup(key: string, now: number): number {
     const slot = this.#slotOf(key)
-    if (slot === undefined) return undefined
-    const entry = this.#entries[slot] as Entry
-    if (entry.expiresAt !== undefined && entry.expiresAt <= now) {
+    if (slot === undefined) return NONE
+    if ((this.#expires[slot] as number) <= now) {
       this.#drop(slot)
-      return undefined
+      return NONE
     }
     if (slot !== this.#head) this.#toHead(slot)
-    return entry
+    return slot
   }
 
   /** The live entry at `key` without changing its LRU position (an expired one reads missing). */
   peek(key: string, now: number): Entry | undefined {
     const slot = this.#slotOf(key)
-    if (slot === undefined) return undefined
-    const entry = this.#entries[slot] as Entry
-    return isExpired(entry, now) ? undefined : entry
+    if (slot === undefined || (this.#expires[slot] as number) <= now) return undefined
+    return this.#entryAt(slot)
+  }
+
+  /** The type of the entry in a slot `lookup` or `slotTagged` returned. */
+  typeAt(slot: number): Entry['type'] {
+    return TYPE_NAMES[this.#types[slot] as number] as Entry['type']
+  }
+
+  /** Whether the entry in a slot `lookup` or `slotTagged` returned is a native one. */
+  isNative(slot: number): boolean {
+    return this.#types[slot] === NATIVE
+  }
+
+  /** The value in a slot `lookup` or `slotTagged` returned. */
+  valueAt(slot: number): unknown {
+    return this.#values[slot]
+  }
+
+  /** The expiry (absolute ms) of a slot `lookup` or `slotTagged` returned, `undefined` for none. */
+  expiresAt(slot: number): number | undefined {
+    const at = this.#expires[slot] as number
+    return at === Number.POSITIVE_INFINITY ? undefined : at
   }
 
   /**
@@ -125,16 +184,12 @@ export class MemoryDb {
    */
   put(key: string, type: Entry['type'], value: unknown, expiresAt: number | undefined): void {
     const head = this.#head
-    const slot = head !== NONE && this.#keys[head] === flat(key) ? head : this.#slotOf(key)
+    const slot =
+      head !== NONE && this.#partOf[head] === 0 && this.#keys[head] === flat(key)
+        ? head
+        : this.#slotOf(key)
     if (slot !== undefined) {
-      const entry = this.#entries[slot] as {
-        type: Entry['type']
-        value: unknown
-        expiresAt: number | undefined
-      }
-      entry.type = type
-      entry.value = value
-      entry.expiresAt = expiresAt
+      this.#set(slot, typeCode(type), value, expiresAt)
       if (slot !== head) this.#toHead(slot)
       return
     }
@@ -142,33 +197,42 @@ export class MemoryDb {
     this.#missTag = undefined
     this.#slots.set(key, added)
     this.#keys[added] = key
-    this.#entries[added] = { type, value, expiresAt } as Entry
+    this.#partOf[added] = 0
+    this.#set(added, typeCode(type), value, expiresAt)
     this.#link(added)
   }
 
-  /** `read(keyOf(tag, part), now)`, found through the tag index (no key built). */
-  readTagged(tag: string, part: string, now: number): Entry | undefined {
+  /**
+   * `lookup(keyOf(tag, part), now)`, found through the tag index (no key built): the slot of the
+   * live entry, now the most recently used, or `NONE`.
+   */
+  slotTagged(tag: string, part: string, now: number): number {
     const slot = this.#taggedSlot(tag, part)
     if (slot === undefined) {
       this.#missTag = tag
       this.#missPart = part
-      return undefined
+      return NONE
     }
-    const entry = this.#entries[slot] as Entry
-    if (entry.expiresAt !== undefined && entry.expiresAt <= now) {
+    if ((this.#expires[slot] as number) <= now) {
       this.#drop(slot)
       this.#missTag = tag
       this.#missPart = part
-      return undefined
+      return NONE
     }
     if (slot !== this.#head) this.#toHead(slot)
     this.#lastSlot = slot
     this.#lastTag = tag
     this.#lastPart = part
-    return entry
+    return slot
   }
 
-  /** `put(keyOf(tag, part), ...)`; a new key goes into the tag index (see `readTagged`). */
+  /** `read(keyOf(tag, part), now)`, found through the tag index (no key built). */
+  readTagged(tag: string, part: string, now: number): Entry | undefined {
+    const slot = this.slotTagged(tag, part, now)
+    return slot === NONE ? undefined : this.#entryAt(slot)
+  }
+
+  /** `put(keyOf(tag, part), ...)`; a new key goes into the tag index (see `slotTagged`). */
   putTagged(
     tag: string,
     part: string,
@@ -184,29 +248,23 @@ export class MemoryDb {
           ? undefined
           : this.#taggedSlot(tag, part)
     if (slot !== undefined) {
-      const entry = this.#entries[slot] as {
-        type: Entry['type']
-        value: unknown
-        expiresAt: number | undefined
-      }
-      entry.type = type
-      entry.value = value
-      entry.expiresAt = expiresAt
+      this.#set(slot, typeCode(type), value, expiresAt)
       if (slot !== this.#head) this.#toHead(slot)
       return
     }
     const added = this.#slots.size + this.#tagged >= this.#maxKeys ? this.#evict() : this.#newSlot()
-    let index = this.#indexFor(part)
-    if (index === undefined) {
-      index = new Map()
-      this.#tagIndex.set(part, index)
+    let id = this.#idOf(part)
+    if (id === NONE) {
+      id = this.#partMaps.length
+      this.#partMaps.push(new Map())
+      this.#partIds.set(part, id)
     }
     this.#missTag = undefined
-    index.set(tag, added)
+    ;(this.#partMaps[id] as Map<string, number>).set(tag, added)
     this.#tagged++
-    this.#slotIndex[added] = index
-    this.#slotTag[added] = tag
-    this.#entries[added] = { type, value, expiresAt } as Entry
+    this.#keys[added] = tag
+    this.#partOf[added] = id + 1
+    this.#set(added, typeCode(type), value, expiresAt)
     this.#link(added)
   }
 
@@ -214,7 +272,7 @@ export class MemoryDb {
   removeTagged(tag: string, part: string, now: number): boolean {
     const slot = this.#taggedSlot(tag, part)
     if (slot === undefined) return false
-    const live = !isExpired(this.#entries[slot] as Entry, now)
+    const live = (this.#expires[slot] as number) > now
     this.#drop(slot)
     return live
   }
@@ -224,27 +282,29 @@ export class MemoryDb {
     const slot = this.#slots.get(flat(key))
     if (slot !== undefined || this.#tagged === 0) return slot
     const parsed = this.#tagKeys.parse(key)
-    return parsed === undefined ? undefined : this.#tagIndex.get(parsed.part)?.get(parsed.tag)
+    if (parsed === undefined) return undefined
+    const id = this.#idOf(parsed.part)
+    return id === NONE ? undefined : this.#partMaps[id]?.get(parsed.tag)
   }
 
   /** The slot of `keyOf(tag, part)`, wherever it lives. */
   #taggedSlot(tag: string, part: string): number | undefined {
-    const slot = this.#indexFor(part)?.get(tag)
+    const id = this.#idOf(part)
+    const slot = id === NONE ? undefined : (this.#partMaps[id] as Map<string, number>).get(tag)
     if (slot !== undefined || this.#slots.size === 0) return slot
     // Written by its full key (a `js` op, `store.set`): it stays where it is.
     return this.#slots.get(this.#tagKeys.keyOf(tag, part))
   }
 
-  /** The tag map of `part`, if any. */
-  #indexFor(part: string): Map<string, number> | undefined {
-    if (part === this.#indexPart) return this.#indexOfPart
-    const index = this.#tagIndex.get(part)
+  /** The id of `part`'s map in the tag index, or `NONE`. */
+  #idOf(part: string): number {
+    if (part === this.#indexPart) return this.#indexId
+    const id = this.#partIds.get(part)
+    if (id === undefined) return NONE
     // Only an existing map is remembered: part maps are never removed (but by `clear`).
-    if (index !== undefined) {
-      this.#indexPart = part
-      this.#indexOfPart = index
-    }
-    return index
+    this.#indexPart = part
+    this.#indexId = id
+    return id
   }
 
   /** Stores `entry` at `key` as the most recently used (see `put`). */
@@ -256,22 +316,23 @@ export class MemoryDb {
   remove(key: string, now: number): boolean {
     const slot = this.#slotOf(key)
     if (slot === undefined) return false
-    const live = !isExpired(this.#entries[slot] as Entry, now)
+    const live = (this.#expires[slot] as number) > now
     this.#drop(slot)
     return live
   }
 
   clear(): void {
     this.#slots.clear()
-    this.#tagIndex.clear()
+    this.#partIds.clear()
+    this.#partMaps.length = 0
     this.#indexPart = undefined
-    this.#indexOfPart = undefined
+    this.#indexId = NONE
     this.#tagged = 0
-    this.#slotIndex.length = 0
-    this.#slotTag.length = 0
     this.#lastSlot = NONE
+    this.#missTag = undefined
     this.#keys.length = 0
-    this.#entries.length = 0
+    this.#values.length = 0
+    this.#used = 0
     this.#free.length = 0
     this.#head = NONE
     this.#tail = NONE
@@ -282,11 +343,26 @@ export class MemoryDb {
     return { keys: this.#slots.size + this.#tagged, evictions: this.#evictions }
   }
 
+  /** A copy of the entry in `slot` (callers change an entry through `put`/`write`). */
+  #entryAt(slot: number): Entry {
+    return {
+      type: this.typeAt(slot),
+      value: this.#values[slot],
+      expiresAt: this.expiresAt(slot),
+    } as Entry
+  }
+
+  #set(slot: number, type: number, value: unknown, expiresAt: number | undefined): void {
+    this.#types[slot] = type
+    this.#values[slot] = value
+    this.#expires[slot] = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt
+  }
+
   /** Frees the least recently used slot and returns it for reuse. */
   #evict(): number {
     const slot = this.#tail
     // Only live entries pushed out by the bound count as evictions; expired ones were dead anyway.
-    if (!isExpired(this.#entries[slot] as Entry, this.#now())) this.#evictions++
+    if ((this.#expires[slot] as number) > this.#now()) this.#evictions++
     this.#forget(slot)
     this.#unlink(slot)
     return slot
@@ -295,44 +371,42 @@ export class MemoryDb {
   #newSlot(): number {
     const reused = this.#free.pop()
     if (reused !== undefined) return reused
-    const slot = this.#keys.length
+    const slot = this.#used++
     if (slot === this.#newer.length) this.#grow()
+    // Appended in order, so the value and key arrays stay packed.
     this.#keys.push(undefined)
-    this.#entries.push(undefined)
-    this.#slotIndex.push(undefined)
-    this.#slotTag.push(undefined)
+    this.#values.push(undefined)
     return slot
   }
 
-  /** Doubles the link arrays (capped at maxKeys). */
+  /** Doubles the typed arrays (capped at maxKeys). */
   #grow(): void {
     const size = Math.min(this.#maxKeys, this.#newer.length * 2)
-    const newer = new Int32Array(size)
-    const older = new Int32Array(size)
-    newer.set(this.#newer)
-    older.set(this.#older)
-    this.#newer = newer
-    this.#older = older
+    this.#types = grown(new Uint8Array(size), this.#types)
+    this.#expires = grown(new Float64Array(size), this.#expires)
+    this.#partOf = grown(new Int32Array(size), this.#partOf)
+    this.#newer = grown(new Int32Array(size), this.#newer)
+    this.#older = grown(new Int32Array(size), this.#older)
   }
 
   /** Removes the key of `slot` from whichever index holds it. */
   #forget(slot: number): void {
     if (slot === this.#lastSlot) this.#lastSlot = NONE
-    const index = this.#slotIndex[slot]
-    if (index === undefined) {
-      this.#slots.delete(this.#keys[slot] as string)
-      this.#keys[slot] = undefined
+    const key = this.#keys[slot] as string
+    this.#keys[slot] = undefined
+    const part = this.#partOf[slot] as number
+    if (part === 0) {
+      this.#slots.delete(key)
       return
     }
-    index.delete(this.#slotTag[slot] as string)
+    ;(this.#partMaps[part - 1] as Map<string, number>).delete(key)
     this.#tagged--
-    this.#slotIndex[slot] = undefined
-    this.#slotTag[slot] = undefined
   }
 
   #drop(slot: number): void {
     this.#forget(slot)
-    this.#entries[slot] = undefined
+    this.#values[slot] = undefined
+    this.#types[slot] = 0
     this.#unlink(slot)
     this.#free.push(slot)
   }
@@ -361,8 +435,10 @@ export class MemoryDb {
   }
 }
 
-function isExpired(entry: { expiresAt: number | undefined }, now: number): boolean {
-  return entry.expiresAt !== undefined && entry.expiresAt <= now
+/** `to` with the contents of the smaller `from` copied in. */
+function grown<T extends Uint8Array | Int32Array | Float64Array>(to: T, from: T): T {
+  to.set(from as never)
+  return to
 }
 
 /**
