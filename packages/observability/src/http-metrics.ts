@@ -4,8 +4,15 @@
  * body is fully sent, so a 60-second stream counts as 60 seconds) and `http_server_active_requests`.
  */
 import { type Context, InvalidOptionsError, type Middleware, onFinished } from '@aikit/core'
-import { type Metrics, RECORD_HTTP, type RecordHttp } from './metrics/create-metrics.js'
+import {
+  ACTIVE_HTTP,
+  type ActiveHttp,
+  type Metrics,
+  RECORD_HTTP,
+  type RecordHttp,
+} from './metrics/create-metrics.js'
 import { errorTypeOf } from './metrics/error-type.js'
+import type { GaugeCell } from './metrics/fast-instruments.js'
 import { UNMATCHED_ROUTE } from './metrics/names.js'
 import { type RouteResolver, routeOf } from './route.js'
 
@@ -51,9 +58,17 @@ export function httpMetrics(metrics: Metrics, options: HttpMetricsOptions = {}):
     (metrics as { [RECORD_HTTP]?: RecordHttp })[RECORD_HTTP] ??
     ((method, route, statusCode, errorType, durationSeconds) =>
       metrics.recordHttpRequest({ method, route, statusCode, errorType, durationSeconds }))
+  const activeHttp = (metrics as { [ACTIVE_HTTP]?: ActiveHttp })[ACTIVE_HTTP]
 
-  const record = (ctx: Context, method: string, start: number): void => {
-    metrics.addActiveRequests(method, -1)
+  const record = (
+    ctx: Context,
+    method: string,
+    start: number,
+    active: GaugeCell | undefined
+  ): void => {
+    const end = performance.now()
+    if (active !== undefined) active.value--
+    else metrics.addActiveRequests(method, -1)
     const status = ctx.status
     // OTel HTTP semconv: once a status code was sent, an error's `error.type` is that code (so a
     // thrown exception reads the same on every adapter, whoever turned it into the 500); the
@@ -75,7 +90,7 @@ export function httpMetrics(metrics: Metrics, options: HttpMetricsOptions = {}):
       typeof template === 'string' && template !== '' ? template : UNMATCHED_ROUTE,
       status,
       errorType,
-      (performance.now() - start) / 1000
+      (end - start) / 1000
     )
   }
 
@@ -85,8 +100,15 @@ export function httpMetrics(metrics: Metrics, options: HttpMetricsOptions = {}):
   return function httpMetrics(ctx, next) {
     const start = performance.now()
     const method = ctx.method
-    metrics.addActiveRequests(method, 1)
-    onFinished(ctx, () => record(ctx, method, start))
+    // The in-flight series, found once and changed in place at both ends of the request.
+    let active: GaugeCell | undefined
+    if (activeHttp !== undefined) {
+      active = activeHttp(method)
+      active.value++
+    } else {
+      metrics.addActiveRequests(method, 1)
+    }
+    onFinished(ctx, () => record(ctx, method, start, active))
     return next()
   }
 }

@@ -1,6 +1,13 @@
+import { Writable } from 'node:stream'
 import type { Context } from '@aikit/core'
-import { createMetrics, httpMetrics, metricsHandler } from '@aikit/observability'
-import { afterAll, describe, expect, it } from 'vitest'
+import {
+  createLogger,
+  createMetrics,
+  httpMetrics,
+  metricsHandler,
+  requestLogger,
+} from '@aikit/observability'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { parseScrape, sampleValue } from './parse-scrape.js'
 import { type AppFactory, closeAll, expressApp, fastifyApp, nodeApp } from './servers.js'
 
@@ -152,5 +159,106 @@ describe('httpMetrics with a metrics instance of another copy of the package', (
         http_response_status_code: '200',
       })
     ).toBe(2)
+    // In flight through addActiveRequests: only the scrape itself.
+    expect(sampleValue(s, 'http_server_active_requests', { http_request_method: 'GET' })).toBe(1)
+  })
+})
+
+describe('httpMetrics in-flight gauge', () => {
+  it('counts each method in its own series (_OTHER past the standard ones), balanced across a reset', async () => {
+    const metrics = createMetrics({ key: false })
+    let release = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const base = await nodeApp([
+      httpMetrics(metrics, { route: nodeRoute }),
+      metricsHandler(metrics),
+      async (ctx, next) => {
+        if (ctx.path === '/items/held') await gate
+        return next()
+      },
+    ])
+    const scrape = async () => parseScrape(await (await fetch(`${base}/metrics`)).text())
+    const active = (s: ReturnType<typeof parseScrape>, method: string) =>
+      sampleValue(s, 'http_server_active_requests', { http_request_method: method })
+    const held = fetch(`${base}/items/held`).then((r) => r.text())
+    const heldOther = fetch(`${base}/items/held`, { method: 'PROPFIND' }).then((r) => r.text())
+    let during = await scrape()
+    for (let i = 0; i < 100 && active(during, '_OTHER') + active(during, 'GET') < 3; i++) {
+      await new Promise((r) => setTimeout(r, 10))
+      during = await scrape()
+    }
+    expect(active(during, 'GET')).toBe(2) // the held request and the scrape itself
+    expect(active(during, '_OTHER')).toBe(1)
+    // A reset while both are in flight: their ends must not push the new series below zero.
+    metrics.registry.resetMetrics()
+    release()
+    await Promise.all([held, heldOther])
+    const after = await scrape()
+    expect(active(after, 'GET')).toBe(1) // only the scrape
+    expect(active(after, '_OTHER')).toBe(0)
+    const count = 'http_server_request_duration_seconds_count'
+    expect(sampleValue(after, count, { http_request_method: '_OTHER' })).toBe(1)
+  })
+})
+
+describe('httpMetrics inside requestLogger', () => {
+  // A clock that moves 1 ms per reading (anyone's: fetch reads it too), plus jumps a test adds.
+  const clock = { jump: 0 }
+  const steppingClock = () => {
+    let t = 0
+    clock.jump = 0
+    return vi.spyOn(performance, 'now').mockImplementation(() => {
+      t += 1
+      return t + clock.jump
+    })
+  }
+  const lineSink = () => {
+    const raw: string[] = []
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        raw.push(String(chunk))
+        cb()
+      },
+    })
+    const durations = () =>
+      raw
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => (JSON.parse(l) as { durationMs: number }).durationMs)
+    return { stream, durations }
+  }
+  const histogramSumMs = async (metrics: ReturnType<typeof createMetrics>) => {
+    const s = parseScrape(await metrics.registry.metrics())
+    const name = 'http_server_request_duration_seconds_sum'
+    return Math.round(sampleValue(s, name, { http_route: '/items/:id' }) * 1000)
+  }
+
+  it('times its own span: a wait before it counts in the log line, not in the histogram', async () => {
+    const metrics = createMetrics({ key: false })
+    const lines = lineSink()
+    const base = await nodeApp([
+      requestLogger(createLogger({ stream: lines.stream }), { route: nodeRoute }),
+      async (_ctx, next) => {
+        await new Promise((r) => setImmediate(r))
+        clock.jump += 1_000_000 // one million ms pass before httpMetrics starts
+        return next()
+      },
+      httpMetrics(metrics, { route: nodeRoute }),
+    ])
+    const spy = steppingClock()
+    try {
+      for (const id of ['1', '2']) await fetch(`${base}/items/${id}`).then((r) => r.text())
+      await new Promise((r) => setTimeout(r, 20))
+    } finally {
+      spy.mockRestore()
+    }
+    const logged = lines.durations().reduce((a, b) => a + b, 0)
+    expect(lines.durations()).toHaveLength(2)
+    // The log line counts the jump, the histogram (which started after it) does not.
+    expect(logged).toBeGreaterThan(2_000_000)
+    expect(await histogramSumMs(metrics)).toBeLessThan(logged - 1_900_000)
   })
 })

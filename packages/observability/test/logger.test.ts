@@ -518,6 +518,71 @@ describe('requestLogger fast request line', () => {
     }
   })
 
+  it('follows defaultMeta edited in place or replaced from one line to the next, redacted each time', async () => {
+    const viaRequest = sink()
+    const viaLine = sink()
+    const meta: Record<string, unknown> = { service: 'chat', region: 'eu' }
+    const logger = createLogger({ stream: viaRequest.stream, defaultMeta: meta })
+    const lineLogger = createLogger({ stream: viaLine.stream, defaultMeta: meta })
+    const fast = fastOf(logger).request!
+    const edits: (() => void)[] = [
+      () => {},
+      () => {
+        meta.region = `us ${OPENAI_KEY}` // a secret appears in place
+      },
+      () => {
+        meta.extra = 7 // a key added
+      },
+      () => {
+        delete meta.service // a key removed
+      },
+      () => {
+        delete meta.region
+        meta.region = 'ap' // same keys, another order
+        meta.service = 'chat'
+      },
+      () => {
+        meta.n = Number.NaN // never equal to itself: recomputed every time
+      },
+
+      () => {
+        Object.setPrototypeOf(meta, { inherited: 'x' }) // no longer a plain object: fall back
+      },
+      () => {
+        Object.setPrototypeOf(meta, Object.prototype)
+      },
+    ]
+    const replaced = [{ token: 'abc', service: 'other' }, {}, undefined]
+    let fellBack = 0
+    // As requestLogger does: the request line, else the generic fast line.
+    const line = (id: string) => {
+      const fields = { requestId: id, method: 'GET', path: '/', status: 200, durationMs: 1 }
+      if (!fast('info', id, 'GET', '/', 200, 1, false, undefined, undefined)) {
+        fellBack++
+        expect(fastOf(logger).line('info', 'request', { ...fields, aborted: false })).toBe(true)
+      }
+      expect(fastOf(lineLogger).line('info', 'request', { ...fields, aborted: false })).toBe(true)
+    }
+    for (const [i, edit] of edits.entries()) {
+      edit()
+      line(`e${i}`)
+      line(`e${i}b`) // the same meta twice: the cached text
+    }
+    for (const [i, next] of replaced.entries()) {
+      logger.defaultMeta = next
+      lineLogger.defaultMeta = next
+      line(`r${i}`)
+      line(`r${i}b`)
+    }
+    expect(fellBack).toBe(2) // the two lines with a prototype that is not Object.prototype
+    await new Promise((r) => setImmediate(r))
+    const noTime = (text: string) => text.replace(/"timestamp":"[^"]+"/g, '"timestamp":""')
+    expect(noTime(viaRequest.raw.join(''))).toBe(noTime(viaLine.raw.join('')))
+    expect(viaRequest.raw.join('')).not.toContain(OPENAI_KEY)
+    expect(viaRequest.lines.map((l) => l.region)).toContain('us sk-proj-[redacted]')
+    expect(viaRequest.lines.at(-1)).not.toHaveProperty('service')
+  })
+
   it('declines (the caller falls back) when the line could differ from the generic one', () => {
     const { stream } = sink()
     const nested = createLogger({ stream, defaultMeta: { deploy: { region: 'eu' } } })

@@ -179,6 +179,58 @@ function metaFragment(meta: unknown, redact: Redactor): string | undefined {
   return `${JSON.stringify(out).slice(1, -1)},`
 }
 
+/**
+ * `metaFragment` of the `defaultMeta` the previous line saw, reused while that object still holds
+ * the same keys, in the same order, with the same values (and prototype): redacting and
+ * stringifying it per line cost ~0.8 µs for two fields, where comparing them costs a few
+ * nanoseconds. The fragment depends on nothing else (the default redactor is a pure function of
+ * its input), so an edit in place or a new object is seen on the very next line. A nested
+ * `defaultMeta` never gets here (`metaFragment` declines it: the generic line formats it), so
+ * the values compared are primitives.
+ */
+class MetaCache {
+  private meta: object | undefined = undefined
+  private proto: unknown = undefined
+  private keys: string[] = []
+  private values: unknown[] = []
+  private text: string | undefined = ''
+
+  constructor(private readonly redact: Redactor) {}
+
+  fragment(meta: unknown): string | undefined {
+    if (meta === undefined || meta === null) return ''
+    if (typeof meta !== 'object') return undefined
+    if (meta === this.meta && this.unchanged(meta as Record<string, unknown>)) return this.text
+    const text = metaFragment(meta, this.redact)
+    const keys: string[] = []
+    const values: unknown[] = []
+    const source = meta as Record<string, unknown>
+    for (const key in source) {
+      keys.push(key)
+      values.push(source[key])
+    }
+    this.meta = meta
+    this.proto = Object.getPrototypeOf(meta)
+    this.keys = keys
+    this.values = values
+    this.text = text
+    return text
+  }
+
+  /** Same prototype, same keys in the same order, and identical values. */
+  private unchanged(meta: Record<string, unknown>): boolean {
+    if (Object.getPrototypeOf(meta) !== this.proto) return false
+    const keys = this.keys
+    const values = this.values
+    let i = 0
+    for (const key in meta) {
+      if (i >= keys.length || keys[i] !== key || values[i] !== meta[key]) return false
+      i++
+    }
+    return i === keys.length
+  }
+}
+
 /** Creates the JSON-lines logger. Invalid options throw `InvalidOptionsError` naming the field. */
 export function createLogger(options: LoggerOptions = {}): winston.Logger {
   if (options === null || typeof options !== 'object') {
@@ -309,6 +361,7 @@ function requestLineWriter(
   }
   let lastIsoSeen = ''
   let timestampText = ''
+  const meta = new MetaCache(redact)
   return (
     level,
     requestId,
@@ -323,7 +376,7 @@ function requestLineWriter(
   ) => {
     if (!writesFast(level)) return false
     // Read on every line: `defaultMeta` may be replaced or edited in place at any time.
-    const metaText = metaFragment(logger.defaultMeta, redact)
+    const metaText = meta.fragment(logger.defaultMeta)
     if (metaText === undefined) return false
     const iso = isoNow()
     if (iso !== lastIsoSeen) {

@@ -6,6 +6,7 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { errorTypeOf } from './error-type.js'
+import type { GaugeCell } from './fast-instruments.js'
 import { createInstruments, type Instruments } from './instruments.js'
 import { LabelGuard } from './label-guard.js'
 import { METRIC_NAMES, OTHER_ERROR, UNMATCHED_ROUTE } from './names.js'
@@ -119,6 +120,16 @@ export type RecordHttp = (
   errorType: string,
   durationSeconds: number
 ) => void
+
+/**
+ * `httpMetrics`'s in-flight gauge series of a method (`_OTHER` for a non-standard one), looked up
+ * once per request and changed in place at its start and end (`addActiveRequests` looks it up
+ * twice). Optional, as `RECORD_HTTP`.
+ */
+export const ACTIVE_HTTP = Symbol.for('@aikit/observability.active-http.v1')
+
+/** The signature behind `ACTIVE_HTTP`. */
+export type ActiveHttp = (method: string) => GaugeCell
 
 const SHARED = Symbol.for('@aikit/observability.metrics')
 type SharedMap = Map<string, { fingerprint: string; metrics: Metrics }>
@@ -295,5 +306,11 @@ function build(o: ResolvedMetricsOptions): Metrics {
     },
   }
   Object.defineProperty(metrics, RECORD_HTTP, { value: recordHttp })
+  // The gauge may be another copy's (reused by name from the registry), without `cell`.
+  if (typeof m.httpActive.cell === 'function') {
+    const activeHttp: ActiveHttp = (method) =>
+      m.httpActive.cell(HTTP_METHODS.has(method) ? method : OTHER_ERROR)
+    Object.defineProperty(metrics, ACTIVE_HTTP, { value: activeHttp })
+  }
   return metrics
 }

@@ -147,12 +147,17 @@ export class FastHistogram {
   }
 }
 
+/** One series of a `FastGauge`, kept by a caller that changes it twice (in flight: +1, then -1). */
+export interface GaugeCell {
+  value: number
+}
+
 /** A gauge with one label, changed by deltas. */
 export class FastGauge {
   readonly [FAST] = true
   readonly type = 'gauge'
   readonly aggregator = 'sum'
-  private values = new Map<string, number>()
+  private cells = new Map<string, GaugeCell>()
 
   constructor(
     readonly name: string,
@@ -161,17 +166,30 @@ export class FastGauge {
   ) {}
 
   add(labelValue: string, delta: number): void {
-    this.values.set(labelValue, (this.values.get(labelValue) ?? 0) + delta)
+    this.cell(labelValue).value += delta
+  }
+
+  /**
+   * The series of `labelValue`, created on first use. A cell taken before `reset` is no longer
+   * rendered: a request in flight across a reset leaves the new series balanced.
+   */
+  cell(labelValue: string): GaugeCell {
+    let cell = this.cells.get(labelValue)
+    if (cell === undefined) {
+      cell = { value: 0 }
+      this.cells.set(labelValue, cell)
+    }
+    return cell
   }
 
   reset(): void {
-    this.values = new Map()
+    this.cells = new Map()
   }
 
   async get(): Promise<PromMetricData> {
     const label = this.labelNames[0]
     const values: PromValue[] = []
-    for (const [v, value] of this.values) values.push({ labels: { [label]: v }, value })
+    for (const [v, cell] of this.cells) values.push({ labels: { [label]: v }, value: cell.value })
     return {
       name: this.name,
       help: this.help,
