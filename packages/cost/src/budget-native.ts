@@ -9,9 +9,17 @@
  * both a `js` and a native body):
  * - holds (`…:res`): `Holds`. The hash fields `h` / `e` / `x` are `h` (0 when absent, which every
  *   reader treats alike), `e` and `x` (-1 when absent); the holds themselves are a `Map` from id.
- *   The hash always keeps `x` once written, so it is never emptied: only its key expiry (at `x`)
- *   removes it, as in Redis.
- * - tombstone (`…:done:<id>`): the mark, `'s'` or `'r'`.
+ *   The hash always keeps `x` once written, so it is never emptied: only its key expiry removes it.
+ * - tombstones: NOT keys of their own here (the one deliberate difference from the scripts, which
+ *   keep `…:done:<id>` strings; that key is still passed but never touched). A memory store's LRU
+ *   bound counts keys: one key per settle for its tombstone's lifetime filled it under load and
+ *   evicted idle subjects' ledgers (their spend reset to 0). So each subject's tombstones live in its
+ *   holds value (`done`: id → mark and expiry, in insertion order), dropped lazily oldest first
+ *   when a settle or release touches it, and the holds key's expiry is the later of `x` and its
+ *   latest tombstone's (`until`), so it never expires or is swept while a tombstone in it is live.
+ *   A tombstone whose subject's holds value is evicted goes with it (as on Redis under an evicting
+ *   maxmemory-policy); the key count now grows with subjects, not with calls, so that takes an
+ *   overfull store. Every op's outcome is the script's (native-js-diff.test.ts compares them).
  * - ledger: `Ledger`: `t`, `o` (-1 when absent) and a `Map` from the hash field (`<bucket>|<model>`)
  *   to micro-dollars, in the hash's insertion order. A rolling ledger swept empty is deleted, as
  *   Redis deletes a hash whose last field is removed.
@@ -40,13 +48,28 @@ interface Hold {
   exp: number
 }
 
-/** The holds hash of one subject. */
+/** A settle's or release's tombstone: its mark and when it expires (epoch ms). */
+interface Tomb {
+  readonly mark: 's' | 'r'
+  readonly until: number
+}
+
+/** The holds hash of one subject, with its tombstones. */
 interface Holds {
   h: number
   e: number
   x: number
   readonly holds: Map<string, Hold>
+  /** Tombstones by reservation id, oldest first (expired ones are dropped lazily). */
+  readonly done: Map<string, Tomb>
+  /** The latest tombstone expiry written (-1 when none): the key lives at least until then. */
+  until: number
 }
+
+const newHolds = (): Holds => ({ h: 0, e: -1, x: -1, holds: new Map(), done: new Map(), until: -1 })
+
+/** The holds key's lifetime from now: until `x` or its latest tombstone's expiry, whichever is later. */
+const keyTtl = (res: Holds, nowMs: number): number => Math.max(res.x, res.until) - nowMs
 
 /** One ledger hash (a limit's period or rolling window). */
 interface Ledger {
@@ -110,23 +133,49 @@ function unhold(res: Holds | undefined, id: string, exp: number, nowMs: number):
   return hold.exp > nowMs ? 1 : 0
 }
 
+/**
+ * Leaves the tombstone of `id` in the subject's holds value (created when the subject has none),
+ * expiring as the script's tombstone key would; lengthens the holds key's life to cover it.
+ */
 function tomb(
   data: NativeData,
-  key: string,
+  resKey: string,
+  res: Holds | undefined,
+  id: string,
   mark: 's' | 'r',
   exp: number,
   keep: number,
   nowMs: number
 ): void {
-  data.set(key, mark, exp > nowMs ? exp - nowMs + keep : keep)
+  const until = nowMs + (exp > nowMs ? exp - nowMs + keep : keep)
+  const r = res ?? newHolds()
+  const keyExpiry = res === undefined ? -1 : Math.max(r.x, r.until)
+  // Deleted first so that a re-written id moves to the end: the map stays oldest first.
+  r.done.delete(id)
+  r.done.set(id, { mark, until })
+  if (until > r.until) r.until = until
+  if (until > keyExpiry) data.set(resKey, r, keyTtl(r, nowMs))
 }
 
-/** 2 settled, 3 released, -1 no tombstone. */
-function prior(data: NativeData, key: string): number {
-  const v = data.get(key)
-  if (v === 's') return 2
-  if (v !== undefined) return 3
-  return -1
+/**
+ * Drops expired tombstones from the oldest, stopping at the first live one (O(1) per op amortised;
+ * an expired one behind a longer-lived older one stays until that one goes: memory only, as every
+ * read checks the expiry).
+ */
+function prune(res: Holds, nowMs: number): void {
+  for (const [id, t] of res.done) {
+    if (t.until > nowMs) return
+    res.done.delete(id)
+  }
+}
+
+/** 2 settled, 3 released, -1 no (live) tombstone. */
+function prior(res: Holds | undefined, id: string, nowMs: number): number {
+  if (res === undefined) return -1
+  prune(res, nowMs)
+  const t = res.done.get(id)
+  if (t === undefined || t.until <= nowMs) return -1
+  return t.mark === 's' ? 2 : 3
 }
 
 // The calendar ledger's field of the last model settled: calls mostly repeat one model (no key
@@ -228,13 +277,13 @@ export function reserveNative(
     const exp = nowMs + input.ttlMs
     if (earliest < 0 || exp < earliest) earliest = exp
     heldAfter = heldBefore + amount
-    if (res === undefined) res = { h: 0, e: -1, x: -1, holds: new Map() }
+    if (res === undefined) res = newHolds()
     res.holds.set(input.id, { amount, exp })
     res.h = heldAfter
     res.e = earliest
     if (exp > keyExpiry) {
       res.x = exp + input.ttlMs
-      data.set(resKey, res, res.x - nowMs)
+      data.set(resKey, res, keyTtl(res, nowMs))
     }
     // Otherwise changed in place (the value is reachable only through the store), and already
     // the most recently used key, as the script's HSET leaves it.
@@ -251,22 +300,19 @@ export function settleNative(
   nowMs: number
 ): SettleResult {
   const actual = input.actualMicros
+  const resKey = keys[0] as string
   // A live hold means no settle or release of this id has run (each removes the hold in the same
-  // op that writes the tombstone), so the tombstone lookup (a miss, in a store of many keys) is
-  // skipped: the common case. Otherwise the keys are read in the script's order (the tombstone
-  // first, then the holds again): it decides the LRU order.
-  let res = data.get(keys[0] as string) as Holds | undefined
+  // op that writes the tombstone), so the tombstone lookup is skipped: the common case.
+  const res = data.get(resKey) as Holds | undefined
   let state = -1
   const live = res?.holds.get(input.id)
-  if (live === undefined || live.exp <= nowMs) {
-    state = prior(data, keys[1] as string)
-    res = data.get(keys[0] as string) as Holds | undefined
-  }
+  if (live === undefined || live.exp <= nowMs) state = prior(res, input.id, nowMs)
+  else if (res !== undefined && res.done.size > 0) prune(res, nowMs)
   let heldAfter: number
   if (state < 0) {
     state = unhold(res, input.id, input.expiresAt, nowMs)
     heldAfter = unheld.h
-    tomb(data, keys[1] as string, 's', unheld.exp, input.keepMs, nowMs)
+    tomb(data, resKey, res, input.id, 's', unheld.exp, input.keepMs, nowMs)
   } else {
     heldAfter = held(res, nowMs)
   }
@@ -316,15 +362,12 @@ export function releaseNative(
   input: ReleaseInput,
   nowMs: number
 ): UnholdState {
-  const state = prior(data, keys[1] as string)
+  const resKey = keys[0] as string
+  const res = data.get(resKey) as Holds | undefined
+  const state = prior(res, input.id, nowMs)
   if (state >= 0) return STATES[state] as UnholdState
-  const found = unhold(
-    data.get(keys[0] as string) as Holds | undefined,
-    input.id,
-    input.expiresAt,
-    nowMs
-  )
-  tomb(data, keys[1] as string, 'r', unheld.exp, input.keepMs, nowMs)
+  const found = unhold(res, input.id, input.expiresAt, nowMs)
+  tomb(data, resKey, res, input.id, 'r', unheld.exp, input.keepMs, nowMs)
   return STATES[found] as UnholdState
 }
 
@@ -346,7 +389,7 @@ export function extendNative(
   if (res.e < 0 || exp < res.e) res.e = exp
   if (exp > res.x) {
     res.x = exp + input.ttlMs
-    data.set(resKey, res, res.x - nowMs)
+    data.set(resKey, res, keyTtl(res, nowMs))
   }
   return { extended: true, expiresAt: exp }
 }

@@ -18,7 +18,8 @@
  *   and says so. It is a key of its own (not a field of the holds hash) so that Redis expires it: a
  *   field would make the lazy sweep of a busy subject's hash scan every recent settle. Without a
  *   tombstone and without a hold (the hold lapsed and was swept), a settle still charges: the call
- *   really happened.
+ *   really happened. (`memoryStore` runs the native bodies, which keep a subject's tombstones in its
+ *   holds value instead, so that its LRU key bound counts subjects, not settles: budget-native.ts.)
  * - one ledger hash per limit and period: field = `<bucket>|<model>`, value = micro-dollars spent,
  *   plus `t` = the total. Calendar periods use bucket `m` (the key already names the period);
  *   rolling windows use the bucket's start (ms), keep `o` = the oldest live bucket, and drop buckets

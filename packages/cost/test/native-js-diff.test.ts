@@ -6,9 +6,18 @@
  * subjects, with clock steps crossing hold TTLs, tombstone lifetimes and rolling buckets, and a
  * small key bound so that LRU evictions happen: every result must be identical, and after every
  * step so must the stores' key and eviction counts and (without the bound) each key's remaining
- * lifetime (holds, tombstones, ledgers: PTTL, -2 when gone).
+ * lifetime (holds, ledgers: PTTL, -2 when gone), each tombstone's and the holds themselves.
+ *
+ * The one layout difference: the native bodies keep a subject's tombstones inside its holds value
+ * (so a memory store's key bound counts subjects, not settles; see budget-native.ts), the scripts
+ * as `…:done:<id>` keys. The twin therefore runs through `tombsInHolds`, which stores what the
+ * twin's tombstone GET / SET read and write as a field `d:<id>` = `<mark>:<expiresAt>` of the holds
+ * hash (hidden from the twin's HGETALL) and keeps the holds key alive until its latest tombstone
+ * expires, as the native bodies do. The ops' steps are the twin's own; only where a tombstone is
+ * stored changes, so both stores hold the same keys with the same LRU order and lifetimes, and
+ * results, counts and evictions are still compared exactly, step by step.
  */
-import { type AtomicOp, defineOp, memoryStore } from '@aikit/core'
+import { type AtomicOp, defineOp, type MemoryData, memoryStore } from '@aikit/core'
 import { describe, expect, it } from 'vitest'
 import {
   extendOp,
@@ -19,11 +28,74 @@ import {
   type UnholdState,
 } from '../src/budget-ops.js'
 
-/** The op without its native body: the memory store then runs the JS twin. */
+const TOMB = 'd:'
+
+/** The latest tombstone expiry in the holds hash (-1 when none). */
+function latestTomb(data: MemoryData, res: string): number {
+  const f = data.hgetall(res)
+  let until = -1
+  for (let j = 0; j < f.length; j += 2) {
+    if (!(f[j] ?? '').startsWith(TOMB)) continue
+    const v = f[j + 1] ?? ''
+    until = Math.max(until, Number(v.slice(v.indexOf(':') + 1)))
+  }
+  return until
+}
+
+/**
+ * The twin's data with its tombstone key (`keys[1]` of settle and release, for id `argv[0]`) kept
+ * as a field of the holds hash `keys[0]`, as the native bodies keep it (see the header).
+ */
+function tombsInHolds(
+  data: MemoryData,
+  keys: readonly string[],
+  id: string | undefined,
+  nowMs: number
+): MemoryData {
+  const res = keys[0] ?? ''
+  const done = id === undefined ? undefined : keys[1]
+  return {
+    ...data,
+    get: (key) => {
+      if (key !== done) return data.get(key)
+      const v = data.hget(res, TOMB + id)
+      if (v === null || Number(v.slice(v.indexOf(':') + 1)) <= nowMs) return null
+      return v.slice(0, v.indexOf(':'))
+    },
+    set: (key, value, options) => {
+      if (key !== done) return data.set(key, value, options)
+      const px = options?.px ?? 0
+      data.hset(res, TOMB + id, `${value}:${nowMs + px}`)
+      const left = data.pttl(res)
+      if (left === -1 || left < px) data.pexpire(res, px)
+      return true
+    },
+    hgetall: (key) => {
+      const f = data.hgetall(key)
+      const out: string[] = []
+      for (let j = 0; j < f.length; j += 2) {
+        if (!(f[j] ?? '').startsWith(TOMB)) out.push(f[j] ?? '', f[j + 1] ?? '')
+      }
+      return out
+    },
+    pexpire: (key, ms) =>
+      data.pexpire(key, key === res ? Math.max(ms, latestTomb(data, res) - nowMs) : ms),
+  }
+}
+
+/** The op without its native body: the memory store then runs the JS twin (tombstones adapted). */
 const jsOnly = <I, O>(op: AtomicOp<I, O>): AtomicOp<I, O> => {
   const { name, lua, js, encode, decode } = op
   if (js === undefined) throw new Error(`${name} has no js body`)
-  return defineOp({ name, lua, js, encode, decode })
+  const tombs = name === 'budgetSettle' || name === 'budgetRelease'
+  return defineOp({
+    name,
+    lua,
+    js: (data, keys, argv, nowMs) =>
+      js(tombsInHolds(data, keys, tombs ? argv[0] : undefined, nowMs), keys, argv, nowMs),
+    encode,
+    decode,
+  })
 }
 
 // Reads every key's remaining lifetime on either data model (a read of an expired key removes it
@@ -41,6 +113,55 @@ const pttlNative = defineOp<null, number[]>({
   native: (data, keys) => keys.map((k) => data.pttl(k)),
   encode: () => [],
   decode: (raw) => raw as number[],
+})
+
+// Reads a holds value on either data model: `h`, `e`, `x`, the holds (`id=<micros>:<expiresAt>`,
+// sorted), then the remaining lifetime of the tombstone of each id given (-2 when none is live).
+const holdsJs = defineOp<readonly string[], (number | string)[]>({
+  name: 'probeHolds',
+  lua: 'return 0',
+  js: (data, keys, ids, nowMs) => {
+    const res = keys[0] ?? ''
+    const [h, e, x] = data.hmget(res, 'h', 'e', 'x')
+    const holds: string[] = []
+    const f = data.hgetall(res)
+    for (let j = 0; j < f.length; j += 2) {
+      const field = f[j] ?? ''
+      if (field !== 'h' && field !== 'e' && field !== 'x' && !field.startsWith(TOMB)) {
+        holds.push(`${field}=${f[j + 1]}`)
+      }
+    }
+    const tombs = ids.map((id) => {
+      const v = data.hget(res, TOMB + id)
+      const until = v === null ? -1 : Number(v.slice(v.indexOf(':') + 1))
+      return until > nowMs ? until - nowMs : -2
+    })
+    return [Number(h ?? 0), Number(e ?? -1), Number(x ?? -1), ...holds.sort(), ...tombs]
+  },
+  encode: (ids) => ids,
+  decode: (raw) => raw as (number | string)[],
+})
+interface NativeHolds {
+  h: number
+  e: number
+  x: number
+  holds: Map<string, { amount: number; exp: number }>
+  done: Map<string, { until: number }>
+}
+const holdsNative = defineOp<readonly string[], (number | string)[]>({
+  name: 'probeHolds',
+  lua: 'return 0',
+  native: (data, keys, ids, nowMs) => {
+    const res = data.get(keys[0] ?? '') as NativeHolds | undefined
+    const holds = [...(res?.holds ?? [])].map(([id, { amount, exp }]) => `${id}=${amount}:${exp}`)
+    const tombs = ids.map((id) => {
+      const until = res?.done.get(id)?.until ?? -1
+      return until > nowMs ? until - nowMs : -2
+    })
+    return [res?.h ?? 0, res?.e ?? -1, res?.x ?? -1, ...holds.sort(), ...tombs]
+  },
+  encode: (ids) => ids,
+  decode: (raw) => raw as (number | string)[],
 })
 
 function rng(seed: number): () => number {
@@ -196,9 +317,12 @@ describe('budget ops: native bodies and JS twins agree step by step on memorySto
         expect(native.stats()).toEqual(twin.stats())
         if (maxKeys < 100) continue
         for (const t of subjects) {
-          const keys = [t.res, t.day, t.rolling, ...t.ids.map((id) => t.done(id))]
+          const keys = [t.res, t.day, t.rolling]
           expect(await native.run(pttlNative, keys, null)).toEqual(
             await twin.run(pttlJs, keys, null)
+          )
+          expect(await native.run(holdsNative, [t.res], t.ids)).toEqual(
+            await twin.run(holdsJs, [t.res], t.ids)
           )
         }
       }
