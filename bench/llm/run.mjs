@@ -24,7 +24,7 @@
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { record } from '../lib/results.mjs'
-import { startFakeAnthropic } from './fake-anthropic.mjs'
+import { startFakeAnthropic, stubClient } from './fake-anthropic.mjs'
 
 // The SDK and @aikit/* resolve from packages/llm (bench/package.json has no @aikit/llm yet).
 const llmRequire = createRequire(new URL('../../packages/llm/package.json', import.meta.url))
@@ -204,33 +204,6 @@ console.log(
 )
 
 // 3. Cold caches, stub client: microseconds per miss of each configuration, in its own rounds.
-const stubResponse = new Response('{}')
-const stubClient = () => ({
-  messages: {
-    create: (p) => ({
-      withResponse: () =>
-        Promise.resolve({
-          data: {
-            id: 'msg_stub',
-            type: 'message',
-            role: 'assistant',
-            model: p.model,
-            content: [{ type: 'text', text: 'Echo' }],
-            stop_reason: 'end_turn',
-            stop_sequence: null,
-            usage: {
-              input_tokens: 12,
-              output_tokens: 8,
-              cache_creation_input_tokens: 0,
-              cache_read_input_tokens: 0,
-            },
-          },
-          response: stubResponse,
-          request_id: 'req_stub',
-        }),
-    }),
-  },
-})
 const coldBudget = createBudget({ limits: [{ period: 'day', usd: 1_000_000 }] })
 const coldSet = {
   core: wrapAnthropic(stubClient(), { coalesce: false }),

@@ -26,7 +26,7 @@
 import { createRequire } from 'node:module'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { startFakeAnthropic } from './fake-anthropic.mjs'
+import { startFakeAnthropic, stubClient } from './fake-anthropic.mjs'
 
 // The SDK and @aikit/* resolve from packages/llm (its devDependencies).
 const llmRequire = createRequire(new URL('../../packages/llm/package.json', import.meta.url))
@@ -100,33 +100,6 @@ if (only !== undefined) {
 
 // 2. Cold caches, no HTTP. Run before the HTTP part: a heap and code cache grown by it make these
 // figures noisier. A stub client answers at once (a fixed message with usage).
-const stubResponse = new Response('{}')
-const stubClient = () => ({
-  messages: {
-    create: (p) => ({
-      withResponse: () =>
-        Promise.resolve({
-          data: {
-            id: 'msg_stub',
-            type: 'message',
-            role: 'assistant',
-            model: p.model,
-            content: [{ type: 'text', text: 'Echo' }],
-            stop_reason: 'end_turn',
-            stop_sequence: null,
-            usage: {
-              input_tokens: 12,
-              output_tokens: 8,
-              cache_creation_input_tokens: 0,
-              cache_read_input_tokens: 0,
-            },
-          },
-          response: stubResponse,
-          request_id: 'req_stub',
-        }),
-    }),
-  },
-})
 const cold = {}
 for (const [suffix, wrap] of Object.entries(wrappers)) {
   const core = wrap(stubClient(), { coalesce: false })
