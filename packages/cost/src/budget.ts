@@ -12,6 +12,7 @@ import {
   extendOp,
   type OpLimit,
   type OpLimitState,
+  type ReserveInput,
   type ReserveResult,
   releaseOp,
   reserveOp,
@@ -898,12 +899,22 @@ export function createBudget(options: BudgetOptions): Budget {
     const micros = worstCase(estimate)
     const ttl = checkTtl(estimate.ttl, ttlMs, 'ttl')
     const limits = staticLimits ?? (await limitsFor(subject))
-    const id = newId()
-    const { keys, opLimits } = current(subject, limits, clock())
-    const input = { id, amountMicros: micros, ttlMs: ttl, mode, limits: opLimits }
+    const { keys, input } = reserveArgs(subject, limits, micros, ttl)
     const sync = (store.run as SyncRun).sync
     const r = sync ? sync(reserveOp, keys, input) : await store.run(reserveOp, keys, input)
-    return hold(subject, limits, id, micros, estimate.model, ttl, r)
+    return hold(subject, limits, input.id, micros, estimate.model, ttl, r)
+  }
+
+  /** The reserve op's keys and input: a new id holding `micros` for `ttl` ms in the current periods. */
+  const reserveArgs = (
+    subject: string,
+    limits: readonly Limit[],
+    micros: number,
+    ttl: number
+  ): { keys: readonly string[]; input: ReserveInput } => {
+    const id = newId()
+    const { keys, opLimits } = current(subject, limits, clock())
+    return { keys, input: { id, amountMicros: micros, ttlMs: ttl, mode, limits: opLimits } }
   }
 
   const budget: Budget = {
@@ -918,11 +929,11 @@ export function createBudget(options: BudgetOptions): Budget {
         checkSubject(subject)
         const micros = worstCase(estimate)
         const ttl = checkTtl(estimate.ttl, ttlMs, 'ttl')
-        const id = newId()
-        const { keys, opLimits } = current(subject, staticLimits, clock())
-        const input = { id, amountMicros: micros, ttlMs: ttl, mode, limits: opLimits }
+        const { keys, input } = reserveArgs(subject, staticLimits, micros, ttl)
         const r = sync(reserveOp, keys, input)
-        return Promise.resolve(hold(subject, staticLimits, id, micros, estimate.model, ttl, r))
+        return Promise.resolve(
+          hold(subject, staticLimits, input.id, micros, estimate.model, ttl, r)
+        )
       } catch (error) {
         return Promise.reject(error)
       }
