@@ -62,11 +62,24 @@ interface Holds {
   readonly holds: Map<string, Hold>
   /** Tombstones by reservation id, oldest first (expired ones are dropped lazily). */
   readonly done: Map<string, Tomb>
+  /**
+   * At most the expiry of `done`'s first tombstone (Infinity when there is none): `prune` has
+   * nothing to drop before then, and skips walking the map.
+   */
+  pruneAt: number
   /** The latest tombstone expiry written (-1 when none): the key lives at least until then. */
   until: number
 }
 
-const newHolds = (): Holds => ({ h: 0, e: -1, x: -1, holds: new Map(), done: new Map(), until: -1 })
+const newHolds = (): Holds => ({
+  h: 0,
+  e: -1,
+  x: -1,
+  holds: new Map(),
+  done: new Map(),
+  pruneAt: Number.POSITIVE_INFINITY,
+  until: -1,
+})
 
 /** The holds key's lifetime from now: until `x` or its latest tombstone's expiry, whichever is later. */
 const keyTtl = (res: Holds, nowMs: number): number => Math.max(res.x, res.until) - nowMs
@@ -136,6 +149,7 @@ function unhold(res: Holds | undefined, id: string, exp: number, nowMs: number):
 /**
  * Leaves the tombstone of `id` in the subject's holds value (created when the subject has none),
  * expiring as the script's tombstone key would; lengthens the holds key's life to cover it.
+ * `fresh`: `id` has no tombstone (its hold was live), so there is none to move.
  */
 function tomb(
   data: NativeData,
@@ -145,14 +159,18 @@ function tomb(
   mark: 's' | 'r',
   exp: number,
   keep: number,
-  nowMs: number
+  nowMs: number,
+  fresh: boolean
 ): void {
   const until = nowMs + (exp > nowMs ? exp - nowMs + keep : keep)
   const r = res ?? newHolds()
   const keyExpiry = res === undefined ? -1 : Math.max(r.x, r.until)
-  // Deleted first so that a re-written id moves to the end: the map stays oldest first.
-  r.done.delete(id)
-  r.done.set(id, { mark, until })
+  const done = r.done
+  // Deleted first so that a re-written id moves to the end: the map stays oldest first. (The first
+  // one may go: whatever comes first then is unknown, so the next op prunes.)
+  if (!fresh && done.delete(id)) r.pruneAt = Number.NEGATIVE_INFINITY
+  if (done.size === 0) r.pruneAt = until
+  done.set(id, { mark, until })
   if (until > r.until) r.until = until
   if (until > keyExpiry) data.set(resKey, r, keyTtl(r, nowMs))
 }
@@ -163,10 +181,15 @@ function tomb(
  * read checks the expiry).
  */
 function prune(res: Holds, nowMs: number): void {
+  if (res.pruneAt > nowMs) return
   for (const [id, t] of res.done) {
-    if (t.until > nowMs) return
+    if (t.until > nowMs) {
+      res.pruneAt = t.until
+      return
+    }
     res.done.delete(id)
   }
+  res.pruneAt = Number.POSITIVE_INFINITY
 }
 
 /** 2 settled, 3 released, -1 no (live) tombstone. */
@@ -306,13 +329,15 @@ export function settleNative(
   const res = data.get(resKey) as Holds | undefined
   let state = -1
   const live = res?.holds.get(input.id)
-  if (live === undefined || live.exp <= nowMs) state = prior(res, input.id, nowMs)
-  else if (res !== undefined && res.done.size > 0) prune(res, nowMs)
+  // A live hold: no settle or release of this id has run, so it has no tombstone to look up or move.
+  const fresh = live !== undefined && live.exp > nowMs
+  if (!fresh) state = prior(res, input.id, nowMs)
+  else if (res !== undefined) prune(res, nowMs)
   let heldAfter: number
   if (state < 0) {
     state = unhold(res, input.id, input.expiresAt, nowMs)
     heldAfter = unheld.h
-    tomb(data, resKey, res, input.id, 's', unheld.exp, input.keepMs, nowMs)
+    tomb(data, resKey, res, input.id, 's', unheld.exp, input.keepMs, nowMs, fresh)
   } else {
     heldAfter = held(res, nowMs)
   }
@@ -367,7 +392,7 @@ export function releaseNative(
   const state = prior(res, input.id, nowMs)
   if (state >= 0) return STATES[state] as UnholdState
   const found = unhold(res, input.id, input.expiresAt, nowMs)
-  tomb(data, resKey, res, input.id, 'r', unheld.exp, input.keepMs, nowMs)
+  tomb(data, resKey, res, input.id, 'r', unheld.exp, input.keepMs, nowMs, false)
   return STATES[found] as UnholdState
 }
 

@@ -85,6 +85,16 @@ interface Rates {
   cacheWrite5m: bigint
   cacheWrite1h: bigint
   cacheRead: bigint
+  /** The same rates as Numbers (exact: integers far below 2^53), for the Number fast path. */
+  n: NumberRates
+}
+
+interface NumberRates {
+  input: number
+  output: number
+  cacheWrite5m: number
+  cacheWrite1h: number
+  cacheRead: number
 }
 
 interface Compiled {
@@ -95,6 +105,8 @@ interface Compiled {
   flex: Rates
   longContext?: { above: number; rates: Rates }
   batchKeep: bigint
+  /** `batchKeep` as a Number (the fast path). */
+  batchKeepN: number
 }
 
 const ONE_MILLION = 1_000_000n
@@ -118,13 +130,17 @@ function compileRates(r: PriceRates, field: string): Rates {
   const opt = (v: number | undefined, f: string, dflt: bigint): bigint =>
     v === undefined ? dflt : microsPerMTok(v, `${field}.${f}`)
   const cacheWrite5m = opt(r.cacheWrite5m, 'cacheWrite5m', input)
-  return {
-    input,
-    output,
-    cacheWrite5m,
-    cacheWrite1h: opt(r.cacheWrite1h, 'cacheWrite1h', cacheWrite5m),
-    cacheRead: opt(r.cacheRead, 'cacheRead', input),
+  const cacheWrite1h = opt(r.cacheWrite1h, 'cacheWrite1h', cacheWrite5m)
+  const cacheRead = opt(r.cacheRead, 'cacheRead', input)
+  // Converted once here, not on every price (two per metered call).
+  const n: NumberRates = {
+    input: Number(input),
+    output: Number(output),
+    cacheWrite5m: Number(cacheWrite5m),
+    cacheWrite1h: Number(cacheWrite1h),
+    cacheRead: Number(cacheRead),
   }
+  return { input, output, cacheWrite5m, cacheWrite1h, cacheRead, n }
 }
 
 function compile(key: string, price: ModelPrice, field: string): Compiled {
@@ -151,6 +167,7 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
     priority: price.priority ? compileRates(price.priority, `${field}.priority`) : standard,
     flex: price.flex ? compileRates(price.flex, `${field}.flex`) : standard,
     batchKeep: BigInt(100 - discount),
+    batchKeepN: 100 - discount,
   }
   if (price.longContext !== undefined) {
     const lc = price.longContext
@@ -186,7 +203,12 @@ const isCount = (n: number | undefined): boolean => n === undefined || Number.is
  * `(total − remainder) / divisor`. Pricing runs twice per metered call (the reservation and the
  * settle): this skips a dozen BigInt allocations each time.
  */
-function costFast(rates: Rates, usage: Usage, tier: string, batchKeep: bigint): number | undefined {
+function costFast(
+  rates: NumberRates,
+  usage: Usage,
+  tier: string,
+  batchKeep: number
+): number | undefined {
   const read = usage.cacheReadTokens
   const w5m = usage.cacheWrite5mTokens
   const w1h = usage.cacheWrite1hTokens
@@ -200,14 +222,14 @@ function costFast(rates: Rates, usage: Usage, tier: string, batchKeep: bigint): 
     return undefined
   }
   let pico =
-    usage.inputTokens * Number(rates.input) +
-    usage.outputTokens * Number(rates.output) +
-    (read ?? 0) * Number(rates.cacheRead) +
-    (w5m ?? 0) * Number(rates.cacheWrite5m) +
-    (w1h ?? 0) * Number(rates.cacheWrite1h)
+    usage.inputTokens * rates.input +
+    usage.outputTokens * rates.output +
+    (read ?? 0) * rates.cacheRead +
+    (w5m ?? 0) * rates.cacheWrite5m +
+    (w1h ?? 0) * rates.cacheWrite1h
   let divisor = 1_000_000
   if (tier === 'batch') {
-    pico *= Number(batchKeep)
+    pico *= batchKeep
     divisor *= 100
   }
   if (!(pico >= 0 && pico <= Number.MAX_SAFE_INTEGER)) return undefined
@@ -222,7 +244,7 @@ function cost(c: Compiled, usage: Usage): number {
   if (c.longContext && tier !== 'priority' && totalInputTokens(usage) > c.longContext.above) {
     rates = c.longContext.rates
   }
-  const fast = costFast(rates, usage, tier, c.batchKeep)
+  const fast = costFast(rates.n, usage, tier, c.batchKeepN)
   if (fast !== undefined) return fast
   let pico =
     BigInt(usage.inputTokens) * rates.input +

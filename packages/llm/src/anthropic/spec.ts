@@ -6,6 +6,7 @@ import { Stream } from '@anthropic-ai/sdk/core/streaming'
 import {
   type ApiSpec,
   applyMessages,
+  estimateMessages,
   isRec,
   maxTokens,
   roleMessages,
@@ -27,7 +28,7 @@ export const anthropicMessages: ApiSpec = {
   method: 'messages.create',
   estimate: (params, defaultMax) => ({
     model: typeof params.model === 'string' ? params.model : '',
-    messages: roleMessages(params.messages),
+    messages: estimateMessages(params.messages),
     system: params.system,
     ...(Array.isArray(params.tools) ? { tools: params.tools } : {}),
     maxOutputTokens: maxTokens(params.max_tokens, defaultMax),

@@ -8,6 +8,7 @@ import { Stream } from 'openai/core/streaming'
 import {
   type ApiSpec,
   applyMessages,
+  estimateMessages,
   isRec,
   maxTokens,
   roleMessages,
@@ -29,7 +30,7 @@ export const openaiChat: ApiSpec = {
   method: 'chat.completions.create',
   estimate: (params, defaultMax) => ({
     model: typeof params.model === 'string' ? params.model : '',
-    messages: roleMessages(params.messages),
+    messages: estimateMessages(params.messages),
     ...(Array.isArray(params.tools) ? { tools: params.tools } : {}),
     maxOutputTokens: maxTokens(params.max_completion_tokens ?? params.max_tokens, defaultMax),
   }),

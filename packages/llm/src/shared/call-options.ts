@@ -35,13 +35,15 @@ export function withOverride<O extends object>(override: CallOverride, base?: O)
   return { ...(base ?? ({} as O)), [AIKIT_OPTIONS]: checkOverride(override) }
 }
 
+/** No request options (most calls): one shared answer, not an object per call. */
+const NO_OPTIONS = Object.freeze({ override: undefined, rest: undefined })
+
 /** Splits the SDK request options into the override and the options to forward (`undefined` when empty). */
 export function splitOptions(options: unknown): {
-  override: CallOverride | undefined
-  rest: Record<string, unknown> | undefined
+  readonly override: CallOverride | undefined
+  readonly rest: Record<string, unknown> | undefined
 } {
-  if (options === null || typeof options !== 'object')
-    return { override: undefined, rest: undefined }
+  if (options === null || typeof options !== 'object') return NO_OPTIONS
   const o = options as Record<string | symbol, unknown>
   if (!(AIKIT_OPTIONS in o)) return { override: undefined, rest: o as Record<string, unknown> }
   const { [AIKIT_OPTIONS]: override, ...rest } = o

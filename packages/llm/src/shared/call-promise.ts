@@ -30,12 +30,16 @@ export class LlmCallPromise<T> extends Promise<T> {
 
   readonly #outcome: Promise<CallOutcome<T>>
 
-  constructor(outcome: Promise<CallOutcome<T>>) {
+  /**
+   * `handled`: the outcome already has a rejection handler (the engine's own bookkeeping), so it
+   * needs no extra `catch` here (one promise and one reaction fewer on every call).
+   */
+  constructor(outcome: Promise<CallOutcome<T>>, handled = false) {
     // The base promise is never used: `then`/`catch`/`finally` read the outcome instead.
     super(resolveUnused)
     this.#outcome = outcome
     // Failure is reported through whichever helper the caller uses; never an unhandled rejection.
-    outcome.catch(ignore)
+    if (!handled) outcome.catch(ignore)
   }
 
   /** The data, the provider's `Response` and the SDK's request ids (`request_id`, …). */

@@ -532,9 +532,15 @@ export function interceptCreate(
         }
       }
       const prepared = call.stream ? spec.prepareStream(params) : { params, hideUsageChunk: false }
-      // A caller without any signal makes the group unabortable: the SDK then needs no signal at all.
-      const { signal: _own, ...forward } = call.rest ?? {}
-      const sdkOptions = group.abortable ? { ...forward, signal: group.signal } : forward
+      // A caller without any signal makes the group unabortable: the SDK then needs no signal at
+      // all. No request options: none are passed on either (as the caller passed none).
+      let sdkOptions: Record<string, unknown> | undefined
+      if (call.rest === undefined) {
+        sdkOptions = group.abortable ? { signal: group.signal } : undefined
+      } else {
+        const { signal: _own, ...forward } = call.rest
+        sdkOptions = group.abortable ? { ...forward, signal: group.signal } : forward
+      }
       const { data, response, ...extras } = await original(
         prepared.params,
         sdkOptions
@@ -586,7 +592,8 @@ export function interceptCreate(
   /**
    * The synchronous part of a call: subject, mode, and joining or registering the flight happen
    * before any await, so identical calls issued together always share one provider call. The
-   * flight key is the exact params JSON (with API and scope); the cache key is computed later.
+   * flight key is the default cache key when Node can hash it at once (it covers API, scope and
+   * params), else the exact params JSON with API and scope.
    */
   const run = (params: Params, options: unknown): Promise<CallOutcome<unknown>> => {
     const started = performance.now()
@@ -598,7 +605,7 @@ export function interceptCreate(
       (typeof fromContext === 'string' && fromContext !== '' ? fromContext : undefined) ??
       opts.subject
     if (subject === undefined && (opts.requireSubject || opts.budget)) {
-      return Promise.reject(new SubjectRequiredError())
+      return handled(Promise.reject(new SubjectRequiredError()))
     }
     const mode = override?.cache ?? 'default'
     const ownSignal = rest?.signal as AbortSignal | undefined
@@ -622,18 +629,19 @@ export function interceptCreate(
     const coalescing = opts.coalesce && mode === 'default'
     const json = wantsKey || coalescing ? stableStringify(params) : ''
     const scope = subject ?? ''
+    // The default key, when it can be hashed now (Node, or a short request): it is also the flight
+    // key (API, scope and params, as the JSON form below), a short string to look up instead of
+    // the whole params JSON.
+    if (wantsKey && opts.cacheKey === defaultCacheKey) {
+      base.key = keyFromJsonSync(json, scope, spec.api)
+    }
     /**
-     * The call with its cache key. Synchronous when there is no key or Node hashes it (no promise
-     * hop on a miss); a promise for a custom `cacheKey` or Web Crypto.
+     * The call with its cache key. Synchronous when there is no key or it is already known (no
+     * promise hop on a miss); a promise for a custom `cacheKey` or Web Crypto.
      */
     const withKey = (): Call | Promise<Call> => {
-      if (!wantsKey) return base
+      if (!wantsKey || base.key !== undefined) return base
       if (opts.cacheKey === defaultCacheKey) {
-        const key = keyFromJsonSync(json, scope, spec.api)
-        if (key !== undefined) {
-          base.key = key
-          return base
-        }
         return keyFromJson(json, scope, spec.api).then((k) => {
           base.key = k
           return base
@@ -650,12 +658,15 @@ export function interceptCreate(
       const call = withKey()
       return call instanceof Promise ? call.then(leader) : leader(call)
     }
-    const flightKey = coalescing ? `${spec.api}\u0000${scope}\u0000${json}` : undefined
+    // The cache key starts with `llm:`, the JSON form with the API name: the two never meet.
+    const flightKey = coalescing
+      ? (base.key ?? `${spec.api}\u0000${scope}\u0000${json}`)
+      : undefined
 
     const existing = flightKey === undefined ? undefined : flights.get(flightKey)
     if (existing) {
       countCache('coalesced')
-      return existing.join(base.signal, () => run(params, options))
+      return handled(existing.join(base.signal, () => run(params, options)))
     }
     const group = new SignalGroup()
     group.join(base.signal)
@@ -731,8 +742,17 @@ export function interceptCreate(
   }
 
   return function create(params: Params, options?: unknown): LlmCallPromise<unknown> {
-    return new LlmCallPromise(run(params, options))
+    // Every promise `run` returns has a rejection handler already.
+    return new LlmCallPromise(run(params, options), true)
   }
+}
+
+const ignore = (): void => {}
+
+/** `promise` with a rejection handler (the caller still sees the rejection through it). */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(ignore)
+  return promise
 }
 
 /** Input tokens of a request, as the budget estimates them from its messages. */
