@@ -479,6 +479,15 @@ function checkNative(
   const n = limits.length
   const until = input.unblocked ? undefined : (data.get(keys[n] as string) as number | undefined)
   const blockMs = until !== undefined && until > nowMs ? until - nowMs : 0
+  if (n === 1) {
+    const l = limits[0] as OpLimit
+    if (l.algorithm === 'gcra') {
+      return checkGcra(data, keys[0] as string, l.limit, l.windowMs, cost, blockMs, nowMs)
+    }
+    if (l.algorithm === 'fixed-window') {
+      return checkFixedWindow(data, keys[0] as string, l.limit, l.windowMs, cost, blockMs, nowMs)
+    }
+  }
   let allowed = blockMs === 0
   while (scratch.length < n) scratch.push(newEvaluated())
   const states: (LimitState | undefined)[] | undefined = n === 1 ? undefined : new Array(n)
@@ -538,6 +547,130 @@ function checkNative(
     limits: results,
   }
   return blockMs > 0 ? { ...result, blocked: true } : result
+}
+
+/**
+ * `checkNative` for one GCRA limit (the common case): the same arithmetic as `evaluate` and the
+ * same result, without the scratch records and loops of the general case, and with the "before"
+ * figures (`rem0`, `reset0`), which only a denial reports, computed only then. One function per
+ * algorithm, so each is optimised on its own: together, their inlined store calls would exceed
+ * the optimising compiler's inlining budget and leave one algorithm's hot path with real calls.
+ */
+function checkGcra(
+  data: NativeData,
+  key: string,
+  L: number,
+  W: number,
+  cost: number,
+  blockMs: number,
+  nowMs: number
+): CheckResult {
+  const state = data.get(key) as LimitState | undefined
+  const cap = L * W
+  const d = state !== undefined && state.a >= nowMs ? (state.a - nowMs) * L + state.b : 0
+  const nd = d + cost * W
+  let retry = 0
+  if (cost <= L && nd <= cap) {
+    if (blockMs === 0) {
+      const q = floor(nd / L)
+      const nb = nd - q * L
+      if (cost > 0) write(data, key, state, nowMs + q, nb, W)
+      // `nowMs + floor((nd + L - 1) / L)` (a ceiling), from the quotient already computed: both
+      // are exact on integers below 2^53, so this is the same value as the Lua script's.
+      return allowedResult(L, floor((cap - nd) / W), nowMs + q + (nb > 0 ? 1 : 0))
+    }
+  } else if (cost <= L) {
+    retry = floor((nd - cap + L - 1) / L)
+  }
+  return deniedResult(
+    L,
+    floor((cap - d) / W),
+    nowMs + floor((d + L - 1) / L),
+    cost > L ? -1 : retry,
+    blockMs
+  )
+}
+
+/** `checkGcra` for one fixed-window limit. */
+function checkFixedWindow(
+  data: NativeData,
+  key: string,
+  L: number,
+  W: number,
+  cost: number,
+  blockMs: number,
+  nowMs: number
+): CheckResult {
+  const state = data.get(key) as LimitState | undefined
+  const ws = floor(nowMs / W) * W
+  const count = state !== undefined && state.a === ws ? state.b : 0
+  let retry = 0
+  if (cost <= L && count + cost <= L) {
+    if (blockMs === 0) {
+      if (cost > 0) write(data, key, state, ws, count + cost, W)
+      return allowedResult(L, L - count - cost, ws + W)
+    }
+  } else if (cost <= L) {
+    retry = ws + W - nowMs
+  }
+  return deniedResult(L, L - count, ws + W, cost > L ? -1 : retry, blockMs)
+}
+
+/**
+ * The result of a denied check on one limit: `rem0` and `reset0` before consuming, `retry` as
+ * `evaluate` computes it (0 when the cost fits: then the key is blocked).
+ */
+function deniedResult(
+  L: number,
+  rem0: number,
+  reset0: number,
+  retry: number,
+  blockMs: number
+): CheckResult {
+  let rt = retry
+  if (blockMs > 0 && rt !== -1 && rt < blockMs) rt = blockMs
+  const remaining = Math.max(0, rem0)
+  const result: CheckResult = {
+    allowed: false,
+    remaining,
+    limit: L,
+    resetAt: reset0,
+    retryAfterMs: rt === -1 ? -1 : Math.max(0, rt),
+    limits: [{ limit: L, remaining, resetAt: reset0, retryAfterMs: rt }],
+  }
+  return blockMs > 0 ? { ...result, blocked: true } : result
+}
+
+/** Stores a two-integer state (`c` = 0) at `key`, in place when one is there (see `checkNative`). */
+function write(
+  data: NativeData,
+  key: string,
+  state: LimitState | undefined,
+  a: number,
+  b: number,
+  W: number
+): void {
+  if (state === undefined) {
+    data.set(key, { a, b, c: 0 }, 2 * W)
+  } else {
+    state.a = a
+    state.b = b
+    state.c = 0
+    data.set(key, state, 2 * W)
+  }
+}
+
+/** The result of an allowed check on one limit. */
+function allowedResult(L: number, rem1: number, resetAt: number): CheckResult {
+  const remaining = Math.max(0, rem1)
+  return {
+    allowed: true,
+    remaining,
+    limit: L,
+    resetAt,
+    retryAfterMs: 0,
+    limits: [{ limit: L, remaining, resetAt, retryAfterMs: 0 }],
+  }
 }
 
 function newEvaluated(): Evaluated {
