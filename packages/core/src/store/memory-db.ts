@@ -101,13 +101,18 @@ export class MemoryDb {
   #lastTag = ''
   #lastPart = ''
   /**
-   * The (tag, part) `slotTagged` last found missing, until any key is added: the write of a new
-   * key after its read needs no second lookup.
+   * The (tag, part) `slotTagged` last found missing, while `#missing` (until any key is added): the
+   * write of a new key after its read needs no second lookup. (Strings even when unset, like
+   * `#indexPart`, so the comparisons on the hot path always see two strings.)
    */
-  #missTag: string | undefined
+  #missing = false
+  #missTag = ''
   #missPart = ''
-  /** The part whose map id was looked up last (a limiter checks the same parts every time). */
-  #indexPart: string | undefined
+  /**
+   * The part whose map id was looked up or added last (a limiter checks the same parts every
+   * time) and that id; `''` and `NONE` at first, which is also what a lookup of `''` would give.
+   */
+  #indexPart = ''
   #indexId = NONE
   /** Most recently used slot. */
   #head = NONE
@@ -126,6 +131,7 @@ export class MemoryDb {
     this.#partOf = new Int32Array(size)
     this.#newer = new Int32Array(size)
     this.#older = new Int32Array(size)
+    this.#fillTo(size)
   }
 
   /** The live entry at `key`, now the most recently used (an expired one is removed, reads missing). */
@@ -194,7 +200,7 @@ export class MemoryDb {
       return
     }
     const added = this.#slots.size + this.#tagged >= this.#maxKeys ? this.#evict() : this.#newSlot()
-    this.#missTag = undefined
+    this.#missing = false
     this.#slots.set(key, added)
     this.#keys[added] = key
     this.#partOf[added] = 0
@@ -209,14 +215,12 @@ export class MemoryDb {
   slotTagged(tag: string, part: string, now: number): number {
     const slot = this.#taggedSlot(tag, part)
     if (slot === undefined) {
-      this.#missTag = tag
-      this.#missPart = part
+      this.#missed(tag, part)
       return NONE
     }
     if ((this.#expires[slot] as number) <= now) {
       this.#drop(slot)
-      this.#missTag = tag
-      this.#missPart = part
+      this.#missed(tag, part)
       return NONE
     }
     if (slot !== this.#head) this.#toHead(slot)
@@ -224,6 +228,12 @@ export class MemoryDb {
     this.#lastTag = tag
     this.#lastPart = part
     return slot
+  }
+
+  #missed(tag: string, part: string): void {
+    this.#missing = true
+    this.#missTag = tag
+    this.#missPart = part
   }
 
   /** `read(keyOf(tag, part), now)`, found through the tag index (no key built). */
@@ -244,7 +254,7 @@ export class MemoryDb {
     const slot =
       this.#lastSlot !== NONE && tag === this.#lastTag && part === this.#lastPart
         ? this.#lastSlot
-        : tag === this.#missTag && part === this.#missPart
+        : this.#missing && tag === this.#missTag && part === this.#missPart
           ? undefined
           : this.#taggedSlot(tag, part)
     if (slot !== undefined) {
@@ -254,12 +264,8 @@ export class MemoryDb {
     }
     const added = this.#slots.size + this.#tagged >= this.#maxKeys ? this.#evict() : this.#newSlot()
     let id = this.#idOf(part)
-    if (id === NONE) {
-      id = this.#partMaps.length
-      this.#partMaps.push(new Map())
-      this.#partIds.set(part, id)
-    }
-    this.#missTag = undefined
+    if (id === NONE) id = this.#addPart(part)
+    this.#missing = false
     ;(this.#partMaps[id] as Map<string, number>).set(tag, added)
     this.#tagged++
     this.#keys[added] = tag
@@ -296,6 +302,19 @@ export class MemoryDb {
     return this.#slots.get(this.#tagKeys.keyOf(tag, part))
   }
 
+  /**
+   * Adds an empty map for `part` to the tag index; returns its id. (Rare, so out of line: inlined,
+   * its first run on a new db would throw away the caller's optimised code.)
+   */
+  #addPart(part: string): number {
+    const id = this.#partMaps.length
+    this.#partMaps.push(new Map())
+    this.#partIds.set(part, id)
+    this.#indexPart = part
+    this.#indexId = id
+    return id
+  }
+
   /** The id of `part`'s map in the tag index, or `NONE`. */
   #idOf(part: string): number {
     if (part === this.#indexPart) return this.#indexId
@@ -325,13 +344,14 @@ export class MemoryDb {
     this.#slots.clear()
     this.#partIds.clear()
     this.#partMaps.length = 0
-    this.#indexPart = undefined
+    this.#indexPart = ''
     this.#indexId = NONE
     this.#tagged = 0
     this.#lastSlot = NONE
-    this.#missTag = undefined
-    this.#keys.length = 0
-    this.#values.length = 0
+    this.#missing = false
+    // Kept as long as the typed arrays (see `#grow`), so slots are never appended one by one.
+    this.#keys.fill(undefined)
+    this.#values.fill(undefined)
     this.#used = 0
     this.#free.length = 0
     this.#head = NONE
@@ -373,13 +393,10 @@ export class MemoryDb {
     if (reused !== undefined) return reused
     const slot = this.#used++
     if (slot === this.#newer.length) this.#grow()
-    // Appended in order, so the value and key arrays stay packed.
-    this.#keys.push(undefined)
-    this.#values.push(undefined)
     return slot
   }
 
-  /** Doubles the typed arrays (capped at maxKeys). */
+  /** Doubles the typed arrays (capped at maxKeys), and the key and value arrays with them. */
   #grow(): void {
     const size = Math.min(this.#maxKeys, this.#newer.length * 2)
     this.#types = grown(new Uint8Array(size), this.#types)
@@ -387,6 +404,18 @@ export class MemoryDb {
     this.#partOf = grown(new Int32Array(size), this.#partOf)
     this.#newer = grown(new Int32Array(size), this.#newer)
     this.#older = grown(new Int32Array(size), this.#older)
+    this.#fillTo(size)
+  }
+
+  /**
+   * Extends the key and value arrays to `size` slots, appended in order so they stay packed: a new
+   * slot is then written in place, with no append (and no resize) per insert.
+   */
+  #fillTo(size: number): void {
+    for (let i = this.#keys.length; i < size; i++) {
+      this.#keys.push(undefined)
+      this.#values.push(undefined)
+    }
   }
 
   /** Removes the key of `slot` from whichever index holds it. */
