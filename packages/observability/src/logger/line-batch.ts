@@ -25,7 +25,12 @@ export class LineBatch {
 
   /** Queues one line (without its newline) for the next flush. */
   push(line: string): void {
-    this.pending += `${line}\n`
+    this.pushLine(`${line}\n`)
+  }
+
+  /** Queues one line that ends with its newline for the next flush. */
+  pushLine(line: string): void {
+    this.pending += line
     if (this.pending.length >= MAX_PENDING) {
       this.flush()
       return

@@ -14,6 +14,7 @@ import {
   type FastLine,
   type FastRequestLine,
 } from './create-logger.js'
+import { setResponseHeader } from './id-header.js'
 import '../state.js'
 
 /** The part of a (winston) logger `requestLogger` uses. */
@@ -72,7 +73,8 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
     throw new InvalidOptionsError('level', 'must be a level name')
   }
   if (typeof route !== 'function') throw new InvalidOptionsError('route', 'must be a function')
-  // Adapters look request headers up in lower case: one lower-casing here, not one per request.
+  // Adapters look request headers up in lower case, and Fastify stores reply headers so: one
+  // lower-casing here, not one per request.
   const headerKey = header.toLowerCase()
   const fastLine = (logger as { [FAST_LINE]?: FastLine })[FAST_LINE]
   const fastRequestLine = (logger as { [FAST_REQUEST_LINE]?: FastRequestLine })[FAST_REQUEST_LINE]
@@ -84,7 +86,10 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
     const trusted = isSafeRequestId(incoming)
     const requestId = trusted ? incoming : generate()
     ctx.state.requestId = requestId
-    ctx.setHeader(header, requestId)
+    // A safe incoming id or a UUID is valid header text: the framework's own response takes it
+    // (see id-header.ts). A custom generator's id keeps `ctx.setHeader`, which checks it.
+    if (trusted || generate === randomUUID) setResponseHeader(ctx, header, headerKey, requestId)
+    else ctx.setHeader(header, requestId)
     // A callback, not `finished.then`: no promise per request (see httpMetrics).
     onFinished(ctx, ({ aborted }) => {
       const status = ctx.status

@@ -1,0 +1,83 @@
+// The observability benchmark apps: `startApp(variant)`, one variant per process (server.mjs,
+// http-cpu-child.mjs): AI Kit's AsyncLocalStorage choice and Node 20's promise hooks are per process.
+// Variants: {fastify,express}-{bare,noop,anchor,metrics,metrics-logger,metrics-logger-noctx}. `noop`:
+// the AI Kit adapter with one no-op middleware (the protocol cost every AI Kit middleware pays);
+// Other variants use the adapter's default `asyncContext: 'auto'` (see `scoping`);
+// `metrics-logger-noctx` runs the same two with the adapter's `asyncContext: false` (no
+// AsyncLocalStorage scope per request: log lines then carry no request id unless passed).
+// `anchor` is the framework's usual metrics plugin with its defaults (fastify-metrics,
+// express-prom-bundle); `metrics` is AI Kit's httpMetrics; `metrics-logger` adds requestLogger
+// writing JSON lines to a null stream (the full cost of formatting and redacting each line).
+
+import { Writable } from 'node:stream'
+
+const payload = JSON.stringify({ hello: 'world' })
+
+// The adapter's default, 'auto': a request runs in an AsyncLocalStorage scope only once something
+// reads the context (createLogger declares it), as in a user's app. Forcing `true` here would
+// charge httpMetrics alone with Node 20's promise hooks, which fastify-metrics does not pay.
+const scoping = (mode) => (mode.endsWith('-noctx') ? false : 'auto')
+
+async function aikitMiddleware(mode) {
+  // AIKIT_OBSERVABILITY_ENTRY: another build's dist/index.js (http-cpu.mjs --before, A/B runs).
+  const { createMetrics, httpMetrics, createLogger, requestLogger, metricsHandler } = await import(
+    process.env.AIKIT_OBSERVABILITY_ENTRY ?? '@aikit/observability'
+  )
+  const metrics = createMetrics()
+  // The adapter's own cost (the AI Kit protocol with one no-op middleware), for attribution.
+  if (mode === 'noop') return [async (_ctx, next) => next()]
+  const use = []
+  if (mode === 'metrics-logger' || mode === 'metrics-logger-noctx') {
+    const nullStream = new Writable({ write: (_chunk, _enc, cb) => cb() })
+    use.push(requestLogger(createLogger({ stream: nullStream })))
+  }
+  use.push(httpMetrics(metrics), metricsHandler(metrics))
+  return use
+}
+
+/** Starts the variant's server on 127.0.0.1 (a free port); resolves to the port. */
+export async function startApp(variant) {
+  const dash = variant.indexOf('-')
+  const framework = variant.slice(0, dash)
+  const mode = variant.slice(dash + 1)
+  if (framework === 'fastify') {
+    const { default: Fastify } = await import('fastify')
+    const app = Fastify({ logger: false })
+    if (mode === 'anchor') {
+      const { default: metricsPlugin } = await import('fastify-metrics')
+      await app.register(metricsPlugin, { endpoint: '/metrics' })
+    } else if (mode !== 'bare') {
+      const { aikitFastify } = await import('@aikit/adapters/fastify')
+      await app.register(aikitFastify, {
+        use: await aikitMiddleware(mode),
+        asyncContext: scoping(mode),
+      })
+    }
+    app.get('/items/:id', async (_req, reply) => {
+      reply.type('application/json')
+      return payload
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return app.server.address().port
+  }
+  if (framework === 'express') {
+    const { default: express } = await import('express')
+    const app = express()
+    app.disable('x-powered-by')
+    app.disable('etag')
+    if (mode === 'anchor') {
+      const { default: promBundle } = await import('express-prom-bundle')
+      app.use(promBundle({ includeMethod: true, includePath: true }))
+    } else if (mode !== 'bare') {
+      const { toExpress } = await import('@aikit/adapters/express')
+      app.use(toExpress(...(await aikitMiddleware(mode)), { asyncContext: scoping(mode) }))
+    }
+    app.get('/items/:id', (_req, res) => {
+      res.type('application/json').send(payload)
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((r) => server.once('listening', r))
+    return server.address().port
+  }
+  throw new Error(`unknown variant ${variant}`)
+}
