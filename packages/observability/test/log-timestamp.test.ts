@@ -6,6 +6,11 @@ import { isoNow } from '../src/logger/create-logger.js'
 const YEAR_10000 = 253402300800000
 
 describe('log line timestamps', () => {
+  // First in this file: isoNow's cache starts empty, and a first call at 0 must not read it as hit.
+  it('the very first call formats its instant, even the epoch (0)', () => {
+    expect(isoNow(0)).toBe('1970-01-01T00:00:00.000Z')
+  })
+
   it('isoNow prints exactly what toISOString prints, in any order of calls, in and out of 1970-9999', () => {
     const instant = fc.oneof(
       fc.integer({ min: 0, max: YEAR_10000 - 1 }),

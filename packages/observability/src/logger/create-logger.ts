@@ -125,7 +125,8 @@ const MILLIS = Array.from({ length: 1000 }, (_, ms) => String(ms).padStart(3, '0
 /** 1970-01-01 to 9999-12-31: where `toISOString` prints `YYYY-MM-DDTHH:mm:ss.sssZ`. */
 const ISO_FIXED_END = 253402300800000
 
-let lastMs = 0
+// NaN equals no time: the first call (even at 0, the epoch) formats.
+let lastMs = Number.NaN
 let lastIso = ''
 let secondStart = -1
 let secondPrefix = ''
