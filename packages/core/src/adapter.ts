@@ -29,6 +29,13 @@ export {
 export { errorResponse, type NormalizedBody, type PendingResponse } from './response.js'
 export { runChain } from './run-chain.js'
 export { sha256Hex } from './sha256.js'
+export {
+  markStaticHeaders,
+  STATIC_HEADERS,
+  type StaticHeaderList,
+  type StaticHeaderSplit,
+  splitStaticHeaders,
+} from './static-headers.js'
 export { createIpResolver, type IpResolver, normalizeIp } from './trust-proxy.js'
 /** The body transform protocol an adapter implements as `ctx.transformBody` (compression). */
 export type { BodyTransform, BodyTransformFactory, ResponseHead } from './types.js'

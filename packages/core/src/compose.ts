@@ -66,7 +66,7 @@ function marked(fn: Middleware): boolean {
  * is associative), so a marked middleware inside a nested `compose(...)` also moves forward in
  * the outer chain.
  */
-function runOrder(middleware: readonly Middleware[]): Middleware[] {
+export function runOrder(middleware: readonly Middleware[]): Middleware[] {
   const flat: Middleware[] = []
   for (const fn of middleware) {
     const inner = (fn as { [CHAIN]?: readonly Middleware[] })[CHAIN]

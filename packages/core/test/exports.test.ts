@@ -33,6 +33,7 @@ describe('public exports', () => {
       'BaseContext',
       'DEFAULT_BODY_TIMEOUT_MS',
       'RequestTimeoutError',
+      'STATIC_HEADERS',
       'asyncContextRequested',
       'combineHeader',
       'createIpResolver',
@@ -40,6 +41,7 @@ describe('public exports', () => {
       'errorResponse',
       'isJsonContentType',
       'limitWebBody',
+      'markStaticHeaders',
       'mergeVary',
       'normalizeIp',
       'parseContentEncoding',
@@ -51,6 +53,7 @@ describe('public exports', () => {
       'scopedContext',
       'sha256Hex',
       'splitCookies',
+      'splitStaticHeaders',
       'unsupportedEncodingError',
     ])
   })

@@ -30,3 +30,24 @@ export function runsEarly(middleware: Middleware): Middleware {
   Object.defineProperty(middleware, RUNS_FIRST, { value: 'early' })
   return middleware
 }
+
+/** `STATIC_HEADERS` of `@aikit/core/adapter` (a registered symbol, like `RUNS_FIRST`). */
+const STATIC_HEADERS = Symbol.for('@aikit/core.static-headers')
+
+/** `StaticHeaderList` of `@aikit/core/adapter`. */
+interface StaticHeaderList {
+  readonly names: readonly string[]
+  readonly lowerNames: readonly string[]
+  readonly values: readonly string[]
+  readonly removePoweredBy: boolean
+}
+
+/**
+ * Declares `middleware` header-only: its whole per-request effect is setting `list` and calling
+ * `next()`. The Fastify and Express adapters then set the list in their own hook, with no Context
+ * when nothing else runs (see `splitStaticHeaders` in `@aikit/core/adapter`).
+ */
+export function staticHeaders(middleware: Middleware, list: StaticHeaderList): Middleware {
+  Object.defineProperty(middleware, STATIC_HEADERS, { value: list })
+  return middleware
+}

@@ -29,7 +29,7 @@ import {
   xFrameOptionsValue,
   xPermittedValue,
 } from './headers-options.js'
-import { runsFirst } from './headers-order.js'
+import { runsFirst, staticHeaders } from './headers-order.js'
 import { type PermissionsPolicyOptions, permissionsPolicyValue } from './headers-permissions.js'
 
 /**
@@ -223,7 +223,7 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): Middlewar
   const list = headerList(names, values)
   // Not an async function: no extra promise and await per request (each one is hooked when
   // AsyncLocalStorage is in use), and a synchronous throw still becomes a rejection.
-  return runsFirst(function securityHeaders(ctx, next) {
+  const middleware = runsFirst(function securityHeaders(ctx, next) {
     try {
       if (applyCsp !== undefined) applyCsp(ctx)
       // Express sets X-Powered-By on the native response before any middleware runs.
@@ -233,4 +233,9 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): Middlewar
     }
     return next()
   })
+  // Without a per-request CSP nonce the whole effect is a fixed list: the Fastify and Express
+  // adapters may then set it in their own hook, with no Context (see core's static-headers.ts).
+  return applyCsp === undefined
+    ? staticHeaders(middleware, { ...list, removePoweredBy })
+    : middleware
 }

@@ -17,16 +17,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   type BodyLimits,
   type Context,
+  compose,
   InvalidOptionsError,
   type Middleware,
   UnsupportedMediaTypeError,
 } from '@aikit/core'
 import {
   type AdapterOptions,
+  asyncContextRequested,
   isJsonContentType,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
   runChain,
+  type StaticHeaderList,
+  splitStaticHeaders,
 } from '@aikit/core/adapter'
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import { splitArgs } from '../shared/args.js'
@@ -104,15 +108,35 @@ function parsedByBodyParser(req: BodyRequest): boolean {
  * resolves when the route writes the head (or the response closes). The handler never throws or
  * rejects into Express: errors become the kit's JSON error response. The Context is available to
  * routes as `res.locals.aikit`.
+ *
+ * Header-only middleware (`securityHeaders()` without a CSP nonce) are applied as
+ * `res.setHeader()` calls before the chain; when they are all there is, no Context is created
+ * (`res.locals.aikit` stays unset) unless `onError` is set or `currentContext()` is in use
+ * (`asyncContext: true`, or `'auto'` once requested): the headers then cost what helmet's do.
  */
 export function toExpress(
   ...args: [...Middleware[], ExpressAdapterOptions] | Middleware[]
 ): RequestHandler {
-  const { middleware, options } = splitArgs<ExpressAdapterOptions>(args)
-  const resolved: ResolvedAdapterOptions = resolveAdapterOptions(options)
+  const split = splitArgs<ExpressAdapterOptions>(args)
+  const resolved: ResolvedAdapterOptions = resolveAdapterOptions(split.options)
+  // Header-only middleware that run first (`securityHeaders()`) are set straight on the response.
+  const { headers, rest } = splitStaticHeaders(split.list)
+  if (headers === undefined) return chainHandler(split.middleware, resolved, undefined)
+  if (rest.length > 0 || resolved.onError !== undefined) {
+    return chainHandler(compose(...rest), resolved, headers)
+  }
+  return headersOnlyHandler(headers, resolved)
+}
 
+/** Runs `middleware` with a Context per request, after setting `headers` when given. */
+function chainHandler(
+  middleware: Middleware,
+  resolved: ResolvedAdapterOptions,
+  headers: StaticHeaderList | undefined
+): RequestHandler {
   return function aikit(req: Request, res: Response, next: NextFunction): void {
     const raw = res as unknown as ServerResponse
+    if (headers !== undefined) setStaticHeaders(raw, headers)
     // Under Express the head is hooked on its response prototype (see head-hook.ts).
     const proto = expressResponsePrototype(raw)
     const ctx = new ExpressContext(req as unknown as IncomingMessage, raw, resolved, !proto)
@@ -122,6 +146,42 @@ export function toExpress(
     // runChain never rejects: it settles every error itself. `true`: the downstream only waits
     // for the head (waitForHead never rejects).
     void runChain(ctx, middleware, expressDownstream, true)
+  }
+}
+
+/**
+ * Sets the list with its lower-case names: Node lower-cases each name to key its header map, and a
+ * name already in lower case skips that new string and its interning (~1.4k instructions a header
+ * per request under Express, by valgrind). Header names are case-insensitive (RFC 9110 §5.1);
+ * Fastify sends every name in lower case too.
+ */
+function setStaticHeaders(res: ServerResponse, headers: StaticHeaderList): void {
+  const names = headers.lowerNames
+  const values = headers.values
+  try {
+    for (let i = 0; i < values.length; i++) res.setHeader(names[i]!, values[i]!)
+    if (headers.removePoweredBy) res.removeHeader('X-Powered-By')
+  } catch {
+    // The head is already out (an earlier layer answered and still called next()): too late
+    // for headers, and nothing may throw into Express from here.
+  }
+}
+
+/**
+ * `toExpress` of header-only middleware: the headers, then Express's `next`, with no Context
+ * (`res.locals.aikit` stays unset) unless something reads `currentContext()`.
+ */
+function headersOnlyHandler(
+  headers: StaticHeaderList,
+  resolved: ResolvedAdapterOptions
+): RequestHandler {
+  const withContext = chainHandler(compose(), resolved, undefined)
+  return function aikit(req: Request, res: Response, next: NextFunction): void {
+    setStaticHeaders(res as unknown as ServerResponse, headers)
+    const scoped =
+      resolved.asyncContext === 'auto' ? asyncContextRequested() : resolved.asyncContext
+    if (scoped) withContext(req, res, next)
+    else next()
   }
 }
 

@@ -22,6 +22,7 @@ import {
   runChain,
   runWithContext,
   scopedContext,
+  splitStaticHeaders,
 } from '@aikit/core/adapter'
 import type {
   FastifyInstance,
@@ -36,14 +37,24 @@ import { NodeContext } from '../shared/node-context.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The AI Kit Context of this request (null before the `onRequest` hook ran). */
+    /**
+     * The AI Kit Context of this request: null before the `onRequest` hook ran, and when `use`
+     * holds only header-only middleware (see `AikitFastifyOptions.use`).
+     */
     aikit: Context | null
   }
 }
 
 /** Options of `fastify.register(aikitFastify, { use, ...options })`. */
 export interface AikitFastifyOptions extends AdapterOptions {
-  /** The middleware, run in order in an `onRequest` hook for every request (404s included). */
+  /**
+   * The middleware, run in order in an `onRequest` hook for every request (404s included).
+   * Header-only middleware (`securityHeaders()` without a CSP nonce) are applied as
+   * `reply.header()` calls in that hook; when they are all there is, no Context is created
+   * (`request.aikit` stays null) unless `onError` is set or `currentContext()` is in use
+   * (`asyncContext: true`, or `'auto'` once requested): the headers then cost what a hand-written
+   * hook setting them costs.
+   */
   use: Middleware[]
   /**
    * Install an error handler that answers with the kit's JSON error shape. Fastify's default
@@ -150,8 +161,16 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   if (errorHandler !== undefined && typeof errorHandler !== 'boolean') {
     throw new InvalidOptionsError('errorHandler', 'must be a boolean')
   }
-  const middleware = compose(...validateUse(use))
+  // Header-only middleware that run first (`securityHeaders()`) are set straight on the reply.
+  const { headers, rest } = splitStaticHeaders(validateUse(use))
+  const middleware = compose(...rest)
   const resolved = resolveAdapterOptions(adapterOptions)
+  // With nothing but such headers to run, a request needs a Context only when something reads
+  // it through `currentContext()` or `onError` may be called with it.
+  const headersOnly = headers !== undefined && rest.length === 0 && resolved.onError === undefined
+  const needsContext = (): boolean =>
+    !headersOnly ||
+    (resolved.asyncContext === 'auto' ? asyncContextRequested() : resolved.asyncContext)
 
   fastify.decorateRequest('aikit', null)
 
@@ -170,6 +189,15 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   // Callback style: done() is called from inside the chain's `next()`, while the chain is
   // suspended in `await next()`; a short-circuit never calls it (the reply is sent instead).
   fastify.addHook('onRequest', function aikitOnRequest(request, reply, done) {
+    if (headers !== undefined) {
+      const names = headers.lowerNames
+      const values = headers.values
+      for (let i = 0; i < values.length; i++) reply.header(names[i]!, values[i]!)
+      if (!needsContext()) {
+        done()
+        return
+      }
+    }
     const ctx = new FastifyContext(request, reply, resolved)
     request.aikit = ctx
     ctx.proceed = done

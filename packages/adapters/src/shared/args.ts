@@ -4,10 +4,13 @@
  */
 import { compose, InvalidOptionsError, type Middleware } from '@aikit/core'
 
-/** Splits `(...middleware, options?)`: a trailing plain object (not a function) is the options. */
+/**
+ * Splits `(...middleware, options?)`: a trailing plain object (not a function) is the options.
+ * `middleware` is the list composed; `list` the list itself.
+ */
 export function splitArgs<O extends object>(
   args: readonly unknown[]
-): { middleware: Middleware; options: O | undefined } {
+): { middleware: Middleware; list: Middleware[]; options: O | undefined } {
   let end = args.length
   let options: O | undefined
   const last = args[end - 1]
@@ -21,5 +24,7 @@ export function splitArgs<O extends object>(
     options = last as O
     end--
   }
-  return { middleware: compose(...(args.slice(0, end) as Middleware[])), options }
+  const list = args.slice(0, end) as Middleware[]
+  // compose validates every entry; `list` is the same middleware, uncomposed.
+  return { middleware: compose(...list), list, options }
 }
