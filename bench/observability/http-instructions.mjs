@@ -10,6 +10,8 @@
 // instructions weigh syscalls and cache misses at zero; read the differences, not µs.
 // Usage: node bench/observability/http-instructions.mjs [--framework fastify|express]
 //        [--variants bare,metrics,metrics-logger] [--warm 20000] [--requests 30000]
+//        [--app observability|security]   (security: bench/security/headers-app.mjs, variants
+//        bare,helmet,aikit,adapter,floor, e.g. --app security --variants floor,aikit)
 //        [--before path/to/another/build/dist/index.js]   (adds that build's variants)
 //        (~3 min per variant; needs valgrind; build first as for run.mjs)
 import { execFile } from 'node:child_process'
@@ -22,12 +24,18 @@ const strArg = (name, fallback) => {
   return i === -1 ? fallback : process.argv[i + 1]
 }
 
-/** Child: serves `variant` and sends `total` requests to itself, 8 pipelined at a time. */
-async function child(variant, total) {
-  const { startApp } = await import('./app.mjs')
+/** The apps: their module and the paths requests cycle through. */
+const APPS = {
+  observability: { module: './app.mjs', paths: ['/items/1', '/items/2', '/items/3', '/items/4'] },
+  security: { module: '../security/headers-app.mjs', paths: ['/', '/', '/', '/'] },
+}
+
+/** Child: serves `variant` of `app` and sends `total` requests to itself, 8 pipelined at a time. */
+async function child(app, variant, total) {
+  const { startApp } = await import(APPS[app].module)
   const port = await startApp(variant)
-  const requests = [1, 2, 3, 4].map((id) =>
-    Buffer.from(`GET /items/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
+  const requests = APPS[app].paths.map((path) =>
+    Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
   )
   const ok = 'HTTP/1.1 200 '
   await new Promise((resolve, reject) => {
@@ -63,8 +71,10 @@ async function child(variant, total) {
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3], Number(process.argv[4]))
+  await child(process.argv[3], process.argv[4], Number(process.argv[5]))
 } else {
+  const app = strArg('app', 'observability')
+  if (APPS[app] === undefined) throw new Error(`--app must be one of ${Object.keys(APPS)}`)
   const framework = strArg('framework', 'fastify')
   const modes = strArg('variants', 'bare,metrics,metrics-logger,metrics-logger-noctx').split(',')
   const warm = Number(strArg('warm', '20000'))
@@ -91,6 +101,7 @@ if (process.argv[2] === '--child') {
         '--single-threaded', // no background compiler or GC threads: the same work every run
         self,
         '--child',
+        app,
         `${framework}-${v.mode}`,
         String(total),
       ],
@@ -108,7 +119,7 @@ if (process.argv[2] === '--child') {
   }
   const bare = rows.find((r) => r.variant === 'bare')
   console.log(
-    `${framework}: instructions per request (valgrind), ${warm} warm-up + ${perRun} requests, Node ${process.version}`
+    `${app} ${framework}: instructions per request (valgrind), ${warm} warm-up + ${perRun} requests, Node ${process.version}`
   )
   console.table(
     rows.map((r) => ({
