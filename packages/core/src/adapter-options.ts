@@ -2,6 +2,7 @@
  * @module adapter-options
  * The options every framework adapter accepts, validated once at construction.
  */
+import { asyncContextRequested } from './current-context.js'
 import { InvalidOptionsError } from './errors.js'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_JSON_DEPTH } from './json-body.js'
 import { createIpResolver, type IpResolver, type TrustProxy } from './trust-proxy.js'
@@ -72,4 +73,13 @@ export function resolveAdapterOptions(options: AdapterOptions | undefined): Reso
     maxJsonDepth: positiveInt('maxJsonDepth', o.maxJsonDepth, DEFAULT_MAX_JSON_DEPTH, 10_000),
     onError: o.onError,
   }
+}
+
+/**
+ * Whether a request starting now runs in an AsyncLocalStorage scope: `asyncContext` itself, or for
+ * `'auto'` whether something declared that it reads `currentContext()` (which can change at runtime).
+ */
+export function scopesRequests(options: ResolvedAdapterOptions): boolean {
+  const option = options.asyncContext
+  return option === 'auto' ? asyncContextRequested() : option
 }

@@ -7,6 +7,7 @@ export {
   type AdapterOptions,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
+  scopesRequests,
 } from './adapter-options.js'
 export { BaseContext } from './base-context.js'
 export { asyncContextRequested, runWithContext, scopedContext } from './current-context.js'

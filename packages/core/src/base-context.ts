@@ -5,8 +5,7 @@
  * An adapter subclasses it and supplies the request accessors and how a response is written.
  * Everything costly (signal, finished promise, IP, body) is created on first use.
  */
-import type { ResolvedAdapterOptions } from './adapter-options.js'
-import { asyncContextRequested } from './current-context.js'
+import { type ResolvedAdapterOptions, scopesRequests } from './adapter-options.js'
 import { AikitError, isAikitError } from './errors.js'
 import { COOKIE_SEPARATOR } from './header-merge.js'
 import { assertJsonContentType, parseJsonBody } from './json-body.js'
@@ -92,8 +91,7 @@ export abstract class BaseContext implements Context, Lifecycle {
 
   /** Whether requests run inside the AsyncLocalStorage scope (`currentContext()`). */
   get asyncContext(): boolean {
-    const option = this.options.asyncContext
-    return option === 'auto' ? asyncContextRequested() : option
+    return scopesRequests(this.options)
   }
 
   /**

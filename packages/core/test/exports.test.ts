@@ -51,6 +51,7 @@ describe('public exports', () => {
       'runChain',
       'runWithContext',
       'scopedContext',
+      'scopesRequests',
       'sha256Hex',
       'splitCookies',
       'splitStaticHeaders',

@@ -24,12 +24,12 @@ import {
 } from '@aikit/core'
 import {
   type AdapterOptions,
-  asyncContextRequested,
   isJsonContentType,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
   runChain,
   type StaticHeaderList,
+  scopesRequests,
   splitStaticHeaders,
 } from '@aikit/core/adapter'
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
@@ -178,9 +178,7 @@ function headersOnlyHandler(
   const withContext = chainHandler(compose(), resolved, undefined)
   return function aikit(req: Request, res: Response, next: NextFunction): void {
     setStaticHeaders(res as unknown as ServerResponse, headers)
-    const scoped =
-      resolved.asyncContext === 'auto' ? asyncContextRequested() : resolved.asyncContext
-    if (scoped) withContext(req, res, next)
+    if (scopesRequests(resolved)) withContext(req, res, next)
     else next()
   }
 }

@@ -15,13 +15,13 @@ import { Readable } from 'node:stream'
 import { type Context, compose, InvalidOptionsError, type Middleware } from '@aikit/core'
 import {
   type AdapterOptions,
-  asyncContextRequested,
   type PendingResponse,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
   runChain,
   runWithContext,
   scopedContext,
+  scopesRequests,
   splitStaticHeaders,
 } from '@aikit/core/adapter'
 import type {
@@ -168,9 +168,7 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   // With nothing but such headers to run, a request needs a Context only when something reads
   // it through `currentContext()` or `onError` may be called with it.
   const headersOnly = headers !== undefined && rest.length === 0 && resolved.onError === undefined
-  const needsContext = (): boolean =>
-    !headersOnly ||
-    (resolved.asyncContext === 'auto' ? asyncContextRequested() : resolved.asyncContext)
+  const needsContext = (): boolean => !headersOnly || scopesRequests(resolved)
 
   fastify.decorateRequest('aikit', null)
 
@@ -222,15 +220,18 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
 
   // Route handlers run inside the request's AsyncLocalStorage scope even when Fastify resumes
   // them from a stream event (body parsing), so `currentContext()` works in every handler.
-  const scopes = (): boolean =>
-    resolved.asyncContext === 'auto' ? asyncContextRequested() : resolved.asyncContext
   fastify.addHook('onRoute', (route) => {
     const handler = route.handler
     route.handler = function aikitScopedHandler(this: FastifyInstance, request, reply) {
       const ctx = request.aikit
       // Already inside the request's scope (no body to parse: Fastify called us synchronously
       // from the chain's next()), or scoping is off: no second scope needed.
-      if (ctx === null || ctx === undefined || !scopes() || scopedContext() === ctx) {
+      if (
+        ctx === null ||
+        ctx === undefined ||
+        !scopesRequests(resolved) ||
+        scopedContext() === ctx
+      ) {
         return handler.call(this, request, reply)
       }
       return runWithContext(ctx, () => handler.call(this, request, reply))
