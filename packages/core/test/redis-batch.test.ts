@@ -182,6 +182,81 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])`,
     expect(log.shas).toHaveLength(2) // two script calls of two, each with one failing call
   })
 
+  it('integer-array replies come back exactly as the op script gives them one call at a time', async () => {
+    // The batch answers such replies as one string (parsed back here); anything else as an array.
+    const shapes = defineOp<number, unknown>({
+      name: 'shapes',
+      lua: `local n = tonumber(ARGV[1])
+redis.call('INCR', KEYS[1])
+if n == 0 then return {} end
+if n == 1 then return {-7, 0, 2.9, -2.9, 1764190000123} end
+if n == 2 then return {1, 2 ^ 53} end
+if n == 3 then return {1, 'two'} end
+if n == 4 then return {1, {2}} end
+if n == 5 then return 42 end
+return {n, n * 2}`,
+      js: () => 0,
+      encode: (n) => [String(n)],
+      decode: (reply) => reply,
+    })
+    const batched = redisStore(server.client({ maxRetriesPerRequest: 1 }), { prefix: 'b8' })
+    const single = redisStore(server.client({ maxRetriesPerRequest: 1 }), {
+      prefix: 'b8',
+      batch: false,
+    })
+    // Groups of 4: sent idle, each goes as two script calls of two (see the first test).
+    const inputs = [
+      [0, 1, 6, 7],
+      [6, 0, 0, 7],
+      [1, 2, 2, 6],
+      [1, 3, 6, 3],
+      [4, 1, 4, 6],
+      [1, 5, 5, 6],
+    ]
+    for (const group of inputs) {
+      const fromBatch = await Promise.all(
+        group.map((n) => batched.run(shapes, [batched.key('s')], n))
+      )
+      const oneByOne: unknown[] = []
+      for (const n of group) oneByOne.push(await single.run(shapes, [single.key('s')], n))
+      expect(fromBatch, `inputs ${group.join(',')}`).toEqual(oneByOne)
+    }
+    const numbers = await Promise.all(
+      [1, 6, 1, 6].map((n) => batched.run(shapes, [batched.key('s')], n))
+    )
+    expect(numbers).toEqual([
+      [-7, 0, 2, -2, 1764190000123],
+      [6, 12],
+      [-7, 0, 2, -2, 1764190000123],
+      [6, 12],
+    ])
+  })
+
+  it("an op's batchLua runs first: it answers the whole batch, or falls through", async () => {
+    const doubled = defineOp<number, unknown>({
+      name: 'doubled',
+      lua: 'return {tonumber(ARGV[1]) * 2}',
+      // Shared ARGV: answers every call from the fast path, tagged 1000 + 2n, to tell it apart.
+      batchLua: `if ARGV[4] == '1' then
+  local out = {}
+  for c = 1, tonumber(ARGV[1]) do out[c] = string.format('%d', 1000 + 2 * tonumber(ARGV[5])) end
+  return table.concat(out, ';')
+end`,
+      js: () => 0,
+      encode: (n) => [String(n)],
+      decode: (reply) => reply,
+    })
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b9', commandTimeoutMs: 5_000 })
+    expect(
+      await Promise.all([3, 3, 3, 3].map((n) => store.run(doubled, [store.key('a')], n)))
+    ).toEqual([[1006], [1006], [1006], [1006]])
+    expect(
+      await Promise.all([1, 2, 3, 4].map((n) => store.run(doubled, [store.key('a')], n)))
+    ).toEqual([[2], [4], [6], [8]])
+    expect(await store.run(doubled, [store.key('a')], 5)).toEqual([10]) // a lone call: the op's own script
+  })
+
   it('on by default; batch: false sends one EVALSHA per call; a bad value is refused', async () => {
     const log = await recordingClient()
     const byDefault = redisStore(log.client, { prefix: 'b4', commandTimeoutMs: 5_000 })

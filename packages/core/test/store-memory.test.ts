@@ -236,6 +236,9 @@ describe('option validation', () => {
     expect(fieldError(() => defineOp({ ...base, lua: ' ' }))).toBe('lua')
     expect(fieldError(() => defineOp({ ...base, js: undefined as never }))).toBe('js')
     expect(fieldError(() => defineOp({ ...base, decode: 'x' as never }))).toBe('decode')
+    expect(fieldError(() => defineOp({ ...base, batchLua: '' }))).toBe('batchLua')
+    expect(fieldError(() => defineOp({ ...base, batchLua: 5 as never }))).toBe('batchLua')
+    expect(defineOp({ ...base, batchLua: 'return nil' }).batchLua).toBe('return nil')
   })
 })
 

@@ -79,6 +79,103 @@ export interface CheckResult {
   readonly cached?: true
 }
 
+/**
+ * One GCRA or fixed-window limit checked against its state key `sk` and its block key `bk` (Lua
+ * expressions), with `cost`, `L`, `W`, `gcra`, `nowMs`, `floor` and `fmt` in scope. Writes the new
+ * state when the cost is allowed and leaves `st` (1 allowed, 0 denied, 2 denied because blocked),
+ * `rem`, `reset` and `rt` (retry-after ms, -1 for never) for the reply `{st, L, rem, reset, rt}`.
+ * The same decisions as the general loop of the script; shared by the script's one-limit path and
+ * its batch fast path, so a call decides alike whether or not it was batched.
+ */
+const luaOneLimit = (
+  sk: string,
+  bk: string
+): string => `local vals = redis.call('MGET', ${sk}, ${bk})
+local v = vals[1]
+local bv = vals[2]
+local blockMs = 0
+if bv then
+  local u = tonumber(bv)
+  if u and u > nowMs then blockMs = u - nowMs end
+end
+local has, a, b = false, 0, 0
+if v then
+  local x, y = string.match(v, '^(%-?%d+):(%-?%d+):?%-?%d*$')
+  if x then
+    has = true
+    a = tonumber(x)
+    b = tonumber(y)
+  end
+end
+local st, rt, rem, reset = 0, 0, 0, 0
+if gcra then
+  local cap = L * W
+  local d = 0
+  if has and a >= nowMs then d = (a - nowMs) * L + b end
+  local nd = d + cost * W
+  if cost > L then
+    rt = -1
+  elseif nd > cap then
+    rt = floor((nd - cap + L - 1) / L)
+  elseif blockMs == 0 then
+    st = 1
+    if cost > 0 then
+      local q = floor(nd / L)
+      redis.call('SET', ${sk}, fmt('%d:%d', nowMs + q, nd - q * L), 'PX', 2 * W)
+    end
+    rem = floor((cap - nd) / W)
+    reset = nowMs + floor((nd + L - 1) / L)
+  end
+  if st == 0 then
+    rem = floor((cap - d) / W)
+    reset = nowMs + floor((d + L - 1) / L)
+  end
+else
+  local ws = floor(nowMs / W) * W
+  local count = 0
+  if has and a == ws then count = b end
+  reset = ws + W
+  if cost > L then
+    rt = -1
+  elseif count + cost > L then
+    rt = ws + W - nowMs
+  elseif blockMs == 0 then
+    st = 1
+    if cost > 0 then
+      redis.call('SET', ${sk}, fmt('%d:%d', ws, count + cost), 'PX', 2 * W)
+    end
+    rem = L - count - cost
+  end
+  if st == 0 then rem = L - count end
+end
+if st == 0 and blockMs > 0 then
+  st = 2
+  if rt ~= -1 and rt < blockMs then rt = blockMs end
+end
+`
+
+/**
+ * The batch fast path (`batchLua`): a batch of one-limit GCRA or fixed-window checks sharing one
+ * ARGV (one limiter, one cost: the hot case under load) runs in one loop here, with no per-call
+ * `pcall`, argument tables or reply tables, and answers one string. Anything else falls through to
+ * the generic loop.
+ */
+const BATCH_LUA = `if tonumber(ARGV[1]) > 1 and ARGV[4] == '1' and ARGV[2] == '2' and ARGV[6] == '1'
+  and (ARGV[7] == 'gcra' or ARGV[7] == 'fixed-window') then
+  local floor = math.floor
+  local fmt = string.format
+  local cost = tonumber(ARGV[5])
+  local gcra = ARGV[7] == 'gcra'
+  local L = tonumber(ARGV[8])
+  local W = tonumber(ARGV[9])
+  local out = {}
+  for c = 1, tonumber(ARGV[1]) do
+${luaOneLimit('KEYS[2 * c - 1]', 'KEYS[2 * c]')}
+    out[c] = fmt('%d,%d,%d,%d,%d', st, L, rem, reset, rt)
+  end
+  return table.concat(out, ';')
+end`
+
 const LUA = `${LUA_NOW_MS}${LUA_PARSE_STATE}local floor = math.floor
 local fmt = string.format
 local cost = tonumber(ARGV[1])
@@ -87,67 +184,11 @@ if n == 1 then
   -- One limit (the common case): the same decisions as the loop below, with less work per call.
   local algo = ARGV[3]
   if algo == 'gcra' or algo == 'fixed-window' then
+    local gcra = algo == 'gcra'
     local L = tonumber(ARGV[4])
     local W = tonumber(ARGV[5])
-    local vals = redis.call('MGET', KEYS[1], KEYS[2])
-    local v = vals[1]
-    local bv = vals[2]
-    local blockMs = 0
-    if bv then
-      local u = tonumber(bv)
-      if u and u > nowMs then blockMs = u - nowMs end
-    end
-    local has, a, b = false, 0, 0
-    if v then
-      local x, y = string.match(v, '^(%-?%d+):(%-?%d+):?%-?%d*$')
-      if x then
-        has = true
-        a = tonumber(x)
-        b = tonumber(y)
-      end
-    end
-    local rt = 0
-    local rem, reset
-    if algo == 'gcra' then
-      local cap = L * W
-      local d = 0
-      if has and a >= nowMs then d = (a - nowMs) * L + b end
-      local nd = d + cost * W
-      if cost > L then
-        rt = -1
-      elseif nd > cap then
-        rt = floor((nd - cap + L - 1) / L)
-      elseif blockMs == 0 then
-        if cost > 0 then
-          local q = floor(nd / L)
-          redis.call('SET', KEYS[1], fmt('%d:%d', nowMs + q, nd - q * L), 'PX', 2 * W)
-        end
-        return {1, L, floor((cap - nd) / W), nowMs + floor((nd + L - 1) / L), 0}
-      end
-      rem = floor((cap - d) / W)
-      reset = nowMs + floor((d + L - 1) / L)
-    else
-      local ws = floor(nowMs / W) * W
-      local count = 0
-      if has and a == ws then count = b end
-      if cost > L then
-        rt = -1
-      elseif count + cost > L then
-        rt = ws + W - nowMs
-      elseif blockMs == 0 then
-        if cost > 0 then
-          redis.call('SET', KEYS[1], fmt('%d:%d', ws, count + cost), 'PX', 2 * W)
-        end
-        return {1, L, L - count - cost, ws + W, 0}
-      end
-      rem = L - count
-      reset = ws + W
-    end
-    if blockMs > 0 then
-      if rt ~= -1 and rt < blockMs then rt = blockMs end
-      return {2, L, rem, reset, rt}
-    end
-    return {0, L, rem, reset, rt}
+${luaOneLimit('KEYS[1]', 'KEYS[2]')}
+    return {st, L, rem, reset, rt}
   end
 end
 local vals = redis.call('MGET', unpack(KEYS))
@@ -738,6 +779,7 @@ let lastArgv: readonly string[] = []
 export const checkOp = defineOp<CheckInput, CheckResult>({
   name: 'rateLimitCheck',
   lua: LUA,
+  batchLua: BATCH_LUA,
   native: checkNative,
   encode: (input) => {
     // The limiter passes the same frozen input for every cost-1 check: encode it once.

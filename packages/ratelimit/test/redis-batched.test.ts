@@ -8,7 +8,7 @@
  */
 import { memoryStore } from '@aikit/core'
 import { type RedisStore, redisStore } from '@aikit/core/redis'
-import { createRateLimiter, type LimitOptions } from '@aikit/ratelimit'
+import { type CheckResult, createRateLimiter, type LimitOptions } from '@aikit/ratelimit'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -118,6 +118,56 @@ describe('waves over distinct keys, batched: same decisions as memory', () => {
       // Costs 1, 1, (2 denied), 1, (1 denied): the limit of 3 is used up.
       const last = await remote.check('u0')
       expect(last.allowed).toBe(false)
+    })
+  }
+})
+
+describe('one limiter, one cost per wave (the batch fast path): the replies of one call per check', () => {
+  for (const algorithm of ['gcra', 'fixed-window'] as const) {
+    it(algorithm, async () => {
+      // A client that records whether each script call was answered by the fast path (one string).
+      const recording = server.client({ maxRetriesPerRequest: 1 })
+      await whenReady(recording)
+      const replies: string[] = []
+      const evalsha = recording.evalsha.bind(recording)
+      Object.assign(recording, {
+        evalsha: async (...args: Parameters<typeof evalsha>) => {
+          const reply = await evalsha(...args)
+          replies.push(typeof reply)
+          return reply
+        },
+      })
+      const batched = redisStore(recording, { prefix: 'fast', commandTimeoutMs: 5_000 })
+      const single = redisStore(client, { prefix: 'fast', batch: false })
+      const limits = [{ algorithm, limit: 3, window: '1d' as const }]
+      const prefix = `fast-${algorithm}`
+      const fast = createRateLimiter({ store: batched, limits, prefix, blockCache: false })
+      const slow = createRateLimiter({
+        store: single,
+        limits,
+        prefix: `${prefix}-1`,
+        blockCache: false,
+      })
+      await Promise.all([fast.block('u5', 3_600_000), slow.block('u5', 3_600_000)])
+      const keys = Array.from({ length: 12 }, (_, i) => `u${i % 8}`)
+      // Cost 0 reads, 4 exceeds the limit (never allowed), 2 then 1 use up what is left.
+      for (const cost of [1, 0, 4, 2, 1, 1]) {
+        const fromBatch = await Promise.all(keys.map((k) => fast.check(k, { cost })))
+        const oneByOne: CheckResult[] = []
+        for (const k of keys) oneByOne.push(await slow.check(k, { cost }))
+        const summary = (r: CheckResult) => ({
+          allowed: r.allowed,
+          remaining: r.remaining,
+          limit: r.limit,
+          blocked: r.blocked ?? false,
+          retry: Math.sign(r.retryAfterMs),
+          // A fixed window's reset is the window's end: the same for both.
+          ...(algorithm === 'fixed-window' ? { resetAt: r.resetAt } : {}),
+        })
+        expect(fromBatch.map(summary), `cost ${cost}`).toEqual(oneByOne.map(summary))
+      }
+      expect(replies.filter((t) => t === 'string').length).toBeGreaterThanOrEqual(12)
+      recording.disconnect()
     })
   }
 })

@@ -43,16 +43,33 @@ export interface OpDefinition<I, O> {
   encode: (input: I) => readonly string[]
   /** Decodes the raw reply; shared by both stores, so only the script body can differ. */
   decode: (reply: RedisReply) => O
+  /**
+   * A fast path for the calls of this op that a Redis store sends together (its `batch` option):
+   * Lua run at the top of the batch script, before the generic loop that runs `lua` once per call
+   * under `pcall`. It sees `KEYS` (every call's keys, in order), `ARGV` in the batch layout
+   * (`[calls, numKeys, numArgs, '1', ...one ARGV shared by every call]`, or `'0'` then each call's
+   * ARGV in order; a negative `calls` for calls of different shapes) and, when `lua` starts with
+   * `LUA_NOW_MS`, `nowMs`. It either falls through (the generic loop then runs) or returns the
+   * whole batch's reply as one string: each call's reply, a flat array of integers, as
+   * comma-separated decimals (`%d`), the calls separated by `;`, in order. Each call must get exactly
+   * the reply `lua` gives it; prove that with a test running the same calls batched and one by one.
+   * Default: none.
+   */
+  batchLua?: string
 }
 
 /** Defines one atomic operation for both stores. Throws `InvalidOptionsError` on a bad definition. */
 export function defineOp<I, O>(definition: OpDefinition<I, O>): AtomicOp<I, O> {
-  const { name, lua, js, native, encode, decode } = definition ?? ({} as OpDefinition<I, O>)
+  const { name, lua, js, native, encode, decode, batchLua } =
+    definition ?? ({} as OpDefinition<I, O>)
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidOptionsError('name', 'must be a non-empty string')
   }
   if (typeof lua !== 'string' || lua.trim().length === 0) {
     throw new InvalidOptionsError('lua', `op ${name}: must be a non-empty Lua script`)
+  }
+  if (batchLua !== undefined && (typeof batchLua !== 'string' || batchLua.trim().length === 0)) {
+    throw new InvalidOptionsError('batchLua', `op ${name}: must be a non-empty Lua script`)
   }
   if (js === undefined && native === undefined) {
     throw new InvalidOptionsError('js', `op ${name}: give a \`js\` or a \`native\` body (or both)`)
@@ -74,6 +91,7 @@ export function defineOp<I, O>(definition: OpDefinition<I, O>): AtomicOp<I, O> {
     decode,
     ...(js === undefined ? {} : { js }),
     ...(native === undefined ? {} : { native }),
+    ...(batchLua === undefined ? {} : { batchLua }),
   })
 }
 

@@ -119,6 +119,8 @@ export interface AtomicOp<I, O> {
   readonly encode: (input: I) => readonly string[]
   /** Turns the raw reply (identical from both stores) into the result. */
   readonly decode: (reply: RedisReply) => O
+  /** Lua run first in a batch of this op's calls on Redis (see `OpDefinition.batchLua`). */
+  readonly batchLua?: string
 }
 
 /** Events a store emits. Memory stores never emit them. */
