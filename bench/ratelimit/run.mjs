@@ -12,6 +12,9 @@
 //      Target >= 1.4x. The raw ioredis EVALSHA rate of a one-command script is printed as a ceiling
 //      (of one command per check), and redisStore with `batch: false` (one EVALSHA per check) is
 //      printed beside the default (`batch: true`: the calls of one tick as a few script calls).
+//      Each contender's CPU per check is printed too, this process's (the client) and
+//      redis-server's: steadier than checks/s on a 2-core machine, where how the two processes
+//      overlap swings from run to run.
 //
 // Usage: pnpm bench:ratelimit [-- --rounds 5]   (builds the packages first)
 import { execFile } from 'node:child_process'
@@ -78,8 +81,9 @@ async function compare(title, target, contenders, baseline) {
 }
 
 /** Records `name` against the baseline of `result` (the row of the summary table). */
-function recordVs(result, name, baseline, benchmark, target, anchorName = baseline) {
+function recordVs(result, name, baseline, benchmark, target, anchorName = baseline, note) {
   record({
+    ...(note === undefined ? {} : { note }),
     area: 'ratelimit',
     benchmark,
     ours: result.ours(name),
@@ -216,6 +220,50 @@ async function deniedBench(url) {
   clientB.disconnect()
 }
 
+/** redis-server's CPU time so far (user + system), in µs, from INFO. */
+async function serverCpuMicros(admin) {
+  const info = await admin.info('cpu')
+  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN)
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
+}
+
+/**
+ * Wraps each contender (a function resolving ops/s over `total` operations) to also note the CPU
+ * each operation cost this process (the client) and redis-server, in µs: a steadier figure than
+ * ops/s on a shared 2-core machine, where how the two processes overlap swings from run to run.
+ */
+function withCpu(contenders, total, admin) {
+  const cpu = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]))
+  const wrapped = Object.fromEntries(
+    Object.entries(contenders).map(([name, run]) => [
+      name,
+      async () => {
+        const server0 = await serverCpuMicros(admin)
+        const client0 = process.cpuUsage()
+        const opsPerSecond = await run()
+        const client = process.cpuUsage(client0)
+        const server = (await serverCpuMicros(admin)) - server0
+        cpu[name].push({ client: (client.user + client.system) / total, server: server / total })
+        return opsPerSecond
+      },
+    ])
+  )
+  const perOp = (name) => ({
+    client: median(cpu[name].map((c) => c.client)),
+    server: median(cpu[name].map((c) => c.server)),
+  })
+  const print = () => {
+    console.log('  CPU per check (medians), client + redis-server:')
+    for (const name of Object.keys(contenders)) {
+      const c = perOp(name)
+      console.log(
+        `    ${name.padEnd(32)} ${c.client.toFixed(1).padStart(5)} + ${c.server.toFixed(1).padStart(5)} = ${(c.client + c.server).toFixed(1).padStart(5)} µs`
+      )
+    }
+  }
+  return { wrapped, perOp, print }
+}
+
 async function redisBench(url) {
   const total = 40_000
   const keys = KEYS_100K.slice(0, 10_000)
@@ -260,25 +308,37 @@ async function redisBench(url) {
     return rate(total, 16, (i) => limiter.consume(keys[i % keys.length]))
   }
   const raw = () => rate(total, 16, (i) => clientC.benchNoop(keys[i % keys.length]))
-  const result = await compare(
-    'allowed checks on Redis, concurrency 16, 10k keys, 40k checks',
-    1.4,
+  const admin = new Redis(url, { maxRetriesPerRequest: 1 })
+  const cpu = withCpu(
     {
       'rate-limiter-flexible Redis': rlf,
       'aikit gcra': ours,
       'aikit gcra, batch: false': unbatched,
       'ceiling: raw ioredis EVALSHA': raw,
     },
+    total,
+    admin
+  )
+  const result = await compare(
+    'allowed checks on Redis, concurrency 16, 10k keys, 40k checks',
+    1.4,
+    cpu.wrapped,
     'rate-limiter-flexible Redis'
   )
+  cpu.print()
+  const ourCpu = cpu.perOp('aikit gcra')
+  const theirCpu = cpu.perOp('rate-limiter-flexible Redis')
+  const us = (c) => `${c.client.toFixed(1)} + ${c.server.toFixed(1)} µs`
   recordVs(
     result,
     'aikit gcra',
     'rate-limiter-flexible Redis',
     'Redis, allowed checks, c16',
     1.4,
-    'rate-limiter-flexible RateLimiterRedis'
+    'rate-limiter-flexible RateLimiterRedis',
+    `CPU per check, client + redis-server: ours ${us(ourCpu)}, rate-limiter-flexible ${us(theirCpu)}`
   )
+  admin.disconnect()
   clientA.disconnect()
   clientB.disconnect()
   clientC.disconnect()
