@@ -158,10 +158,11 @@ end
  * The batch fast path (`batchLua`): a batch of one-limit GCRA or fixed-window checks sharing one
  * ARGV (one limiter, one cost: the hot case under load) runs in one loop here, with no per-call
  * `pcall`, argument tables or reply tables, and answers one string. Anything else falls through to
- * the generic loop.
+ * the generic loop, as does a limit of 2^52 (possible with a 1 ms window), whose integers the
+ * compact reply keeps out of (see core's batch module).
  */
 const BATCH_LUA = `if tonumber(ARGV[1]) > 1 and ARGV[4] == '1' and ARGV[2] == '2' and ARGV[6] == '1'
-  and (ARGV[7] == 'gcra' or ARGV[7] == 'fixed-window') then
+  and (ARGV[7] == 'gcra' or ARGV[7] == 'fixed-window') and tonumber(ARGV[8]) < 4503599627370496 then
   local floor = math.floor
   local fmt = string.format
   local cost = tonumber(ARGV[5])

@@ -47,9 +47,11 @@ export type BatchedEval = (
  * answer), the batch replies with ONE string, `'1,2,3;4,5,6'` (calls split by `;`, values by `,`),
  * instead of an array of arrays: the client then parses one bulk string rather than a typed RESP
  * element per value, which was the largest part of its per-call cost. Otherwise (a string, a
- * status, an error, a nil, a nested table, a number that is not a safe integer) the batch replies
+ * status, an error, a nil, a nested table, a number of magnitude 2^52 or more) the batch replies
  * as an array, one reply per call, as Redis would convert each. `%d` truncates toward zero as Redis
- * does when it turns a Lua number into an integer reply.
+ * does when it turns a Lua number into an integer reply; the bound keeps the values where ioredis
+ * reads an integer reply exactly (it accumulates digits in a double, so e.g. 2^53 - 1 arrives as
+ * 2^53), so both forms give the same numbers.
  */
 const COMPACT_REPLY = `local parts = {}
 local pats = {}
@@ -60,7 +62,7 @@ for c = 1, calls do
   while true do
     local v = r[m + 1]
     if v == nil then break end
-    if type(v) ~= 'number' or v ~= v or v >= 9007199254740992 or v <= -9007199254740992 then
+    if type(v) ~= 'number' or v ~= v or v >= 4503599627370496 or v <= -4503599627370496 then
       return out
     end
     m = m + 1
