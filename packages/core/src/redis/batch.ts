@@ -19,7 +19,7 @@
  * call on an idle 2-core machine.
  */
 import { LUA_NOW_MS } from '../store/define-op.js'
-import type { RedisReply } from '../store/types.js'
+import type { AtomicOp, RedisReply } from '../store/types.js'
 import { evalOp, type ScriptClient } from './scripts.js'
 
 interface Pending {
@@ -30,10 +30,7 @@ interface Pending {
 }
 
 /** What the batcher needs of an op: its script and, optionally, its batch fast path. */
-export interface BatchableOp {
-  readonly lua: string
-  readonly batchLua?: string
-}
+type BatchableOp = Pick<AtomicOp<unknown, unknown>, 'lua' | 'batchLua'>
 
 /** A function with `evalOp`'s contract whose calls in one tick share a script call. */
 export type BatchedEval = (
