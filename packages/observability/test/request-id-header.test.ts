@@ -77,6 +77,24 @@ describe.each<[string, AppFactory, boolean]>([
     expect(res.headers.get('x-request-id')).toMatch(UUID)
   })
 
+  it("gives way to a later middleware's ctx.setHeader of the same name, as under Next", async () => {
+    const { stream } = sink()
+    const traced: Middleware = (ctx, next) => {
+      ctx.setHeader('X-Request-Id', `trace-${ctx.state.requestId}`)
+      return next()
+    }
+    const base = await start([
+      requestLogger(createLogger({ stream }), needsRoute ? { route: nodeRoute } : {}),
+      traced,
+      denyPath,
+    ])
+    for (const path of ['/items/1', '/denied']) {
+      const res = await fetch(base + path, { headers: { 'x-request-id': 'abc-3' } })
+      await res.text()
+      expect(res.headers.get('x-request-id'), path).toBe('trace-abc-3')
+    }
+  })
+
   it('a custom generator keeps the checked ctx.setHeader path: an id with a newline never reaches the head', async () => {
     const { stream } = sink()
     const base = await start([

@@ -2,7 +2,7 @@
  * securityHeaders(): overrides and removal, option validation, the Permissions-Policy preset, and
  * the headers on every response of every adapter, the kit's own error responses included.
  */
-import { type Context, InvalidOptionsError } from '@aikit/core'
+import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contentSecurityPolicy } from '../src/csp.js'
 import { resolveSecurityHeaders, securityHeaders } from '../src/headers.js'
@@ -187,7 +187,40 @@ describe.each(STACKS)('securityHeaders on %s', (name, factory) => {
   })
 })
 
+/** A middleware after securityHeaders() that changes two of its headers through the protocol. */
+const frameAndCsp: Middleware = (ctx, next) => {
+  ctx.setHeader('X-Frame-Options', 'SAMEORIGIN')
+  ctx.setHeader('Content-Security-Policy', "default-src 'none'")
+  return next()
+}
+
 describe.each(STACKS)('overriding securityHeaders per route on %s', (_name, factory) => {
+  it.each([
+    ['a static policy', {}],
+    ['a per-request nonce', { contentSecurityPolicy: { nonce: true } }],
+  ] as const)(
+    "lets a later middleware's ctx.setHeader replace one of them, with %s",
+    async (_label, options) => {
+      // Under the Node adapters the headers go straight onto the native response (helmet's way):
+      // the adapter's Context must still let a later pending header of the same name win there,
+      // on the route's answer and on the kit's own error alike, as it does on the Web path (Next).
+      const stack = await factory([securityHeaders(options), frameAndCsp, errorProbe])
+      try {
+        for (const path of ['/api/chat', '/e/429']) {
+          const res = await stack.send(path)
+          expect(res.headers.get('x-frame-options'), path).toBe('SAMEORIGIN')
+          expect(res.headers.get('content-security-policy'), path).toBe("default-src 'none'")
+          expect(res.headers.get('x-content-type-options'), path).toBe('nosniff')
+          expect(res.headers.get('strict-transport-security'), path).toBe(
+            'max-age=31536000; includeSubDomains'
+          )
+        }
+      } finally {
+        await stack.close()
+      }
+    }
+  )
+
   it('lets a later kit middleware of this package win (last writer wins)', async () => {
     const stack = await factory([
       securityHeaders(),

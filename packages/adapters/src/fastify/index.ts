@@ -197,6 +197,8 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
       }
     }
     const ctx = new FastifyContext(request, reply, resolved)
+    // A middleware's ctx.setHeader of one of these names still replaces it (see NodeContext).
+    if (headers !== undefined) ctx.noteNativeHeaders(headers)
     request.aikit = ctx
     ctx.proceed = done
     // runChain never rejects: it settles every error itself. `true`: the downstream only waits

@@ -33,10 +33,51 @@ import {
 } from '@aikit/core/adapter'
 import { NodeBodyGuard } from './node-body-guard.js'
 
+/** A header list a middleware put straight on the native response (see `noteNativeHeaders`). */
+export interface NativeHeaderList {
+  /** The names in lower case. */
+  readonly lowerNames: readonly string[]
+  /** `values[i]` is what was set for `lowerNames[i]`. */
+  readonly values: readonly string[]
+}
+
+/** Header values middleware put straight on the native response (see `noteNativeHeaders`). */
+interface NativeHeaders {
+  lists: NativeHeaderList[]
+  /** Single headers, flat: lower-case name, value, name, value, … */
+  pairs: string[]
+}
+
+/**
+ * Whether `current` is a value a middleware put on the native response for `lower` (rather than
+ * the route's own: the route may still have set the same text, which changes nothing).
+ */
+function isNativeValue(
+  native: NativeHeaders | undefined,
+  lower: string,
+  current: string | number | readonly string[] | undefined
+): boolean {
+  if (native === undefined || typeof current !== 'string') return false
+  for (const list of native.lists) {
+    const at = list.lowerNames.indexOf(lower)
+    if (at !== -1 && list.values[at] === current) return true
+  }
+  const pairs = native.pairs
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (pairs[i] === lower && pairs[i + 1] === current) return true
+  }
+  return false
+}
+
 /**
  * Adds the middleware's headers at the head: the route's own header of the same name wins (one it
  * set on the response, or one passed to `writeHead` itself, as Fastify does), except `Vary` and
  * `Set-Cookie`, which are merged (see core's `combineHeader`).
+ *
+ * A value still as a middleware put it on the native response (`native`: `securityHeaders()`'s
+ * fast path) is not the route's: a later `ctx.setHeader` of that name replaces it, as it replaces
+ * an earlier middleware's pending header (the Web path, Next). A value the route changed since
+ * is the route's own again and wins.
  *
  * When `writeHead` was given a headers object (Fastify always passes one), a header the route has
  * not set goes into that object rather than through `res.setHeader`: a response with no
@@ -46,7 +87,8 @@ import { NodeBodyGuard } from './node-body-guard.js'
 function applyPendingHeaders(
   res: ServerResponse,
   args: unknown[],
-  headers: Iterable<[string, string]>
+  headers: Iterable<[string, string]>,
+  native: NativeHeaders | undefined
 ): void {
   const passed = headersArgument(args)
   const mixedCase = passed === undefined ? undefined : mixedCaseKeys(passed)
@@ -56,7 +98,9 @@ function applyPendingHeaders(
     if (passed !== undefined) {
       const passedKey = Object.hasOwn(passed, lower) ? lower : mixedCase?.get(lower)
       if (passedKey !== undefined) {
-        const merged = combineHeader(lower, passed[passedKey] as string | string[], value)
+        const current = passed[passedKey] as string | string[]
+        const route = isNativeValue(native, lower, current) ? undefined : current
+        const merged = combineHeader(lower, route, value)
         if (merged !== undefined) passed[passedKey] = merged
         continue
       }
@@ -65,7 +109,8 @@ function applyPendingHeaders(
         continue
       }
     }
-    const merged = combineHeader(lower, onRes, value)
+    const route = isNativeValue(native, lower, onRes) ? undefined : onRes
+    const merged = combineHeader(lower, route, value)
     if (merged !== undefined) res.setHeader(name, merged)
   }
 }
@@ -367,6 +412,8 @@ export class NodeContext extends BaseContext {
   private emptyBody = false
   /** Counts, times and watches the body on the wire once a policy or `ctx.json()` asks. */
   private bodyGuard: NodeBodyGuard | undefined = undefined
+  /** Header values middleware put straight on the native response (`noteNativeHeaders`). */
+  private nativeHeaders: NativeHeaders | undefined = undefined
 
   /**
    * `hookHead: false` is for an adapter that calls `onHead` / `headDone` from its own head hook
@@ -384,13 +431,32 @@ export class NodeContext extends BaseContext {
     if (hookHead) hookInstanceHead(res, this)
   }
 
+  /**
+   * Records headers a middleware set straight on the native response instead of through
+   * `setHeader` (`securityHeaders()` and `requestLogger()` do, as helmet does: it is the cheaper
+   * path; so do the Express and Fastify adapters for the header-only middleware they apply
+   * themselves). A later `ctx.setHeader` of one of these names then still replaces the value, as
+   * it would replace a pending header of an earlier middleware (last writer wins, as under Next);
+   * a value the route set itself wins as always.
+   */
+  noteNativeHeaders(list: NativeHeaderList): void {
+    if (this.nativeHeaders === undefined) this.nativeHeaders = { lists: [list], pairs: [] }
+    else this.nativeHeaders.lists.push(list)
+  }
+
+  /** `noteNativeHeaders` for one header; `lowerName` in lower case. */
+  noteNativeHeader(lowerName: string, value: string): void {
+    if (this.nativeHeaders === undefined) this.nativeHeaders = { lists: [], pairs: [] }
+    this.nativeHeaders.pairs.push(lowerName, value)
+  }
+
   /** Runs right before the head is written (status from `writeHead`'s arguments): onHeaders
    * hooks, the middleware headers, the body transform. Only the first call does anything. */
   onHead(res: ServerResponse, args: unknown[]): void {
     if (this.headWritten) return
     const status = typeof args[0] === 'number' ? args[0] : res.statusCode
     const headers = this.beforeHead(status)
-    if (headers !== undefined) applyPendingHeaders(res, args, headers)
+    if (headers !== undefined) applyPendingHeaders(res, args, headers, this.nativeHeaders)
     if (this.bodyFactory !== undefined) this.startTransform(res, args, status)
   }
 

@@ -21,6 +21,17 @@ interface NodeResponseLike {
   headersSent?: boolean
 }
 
+/** The Node adapters' record of headers set natively (see `NodeContext.noteNativeHeader`). */
+interface NotingContext {
+  noteNativeHeader?: (lowerName: string, value: string) => void
+}
+
+/** Lets a later `ctx.setHeader` of the same name still replace the header (last writer wins). */
+function noteNative(ctx: Context, lowerName: string, value: string): void {
+  const c = ctx as unknown as NotingContext
+  if (typeof c.noteNativeHeader === 'function') c.noteNativeHeader(lowerName, value)
+}
+
 /**
  * Sets `name: value` on the response. `lowerName` is `name` in lower case (Fastify stores reply
  * headers lower-cased); `value` must be valid header text (no CR, LF or NUL).
@@ -35,12 +46,14 @@ export function setResponseHeader(
   if (reply !== undefined && typeof reply.header === 'function') {
     if (reply.raw?.headersSent === false) {
       reply.header(lowerName, value)
+      noteNative(ctx, lowerName, value)
       return
     }
   } else {
     const res = (ctx as unknown as { res?: Partial<NodeResponseLike> }).res
     if (res !== undefined && typeof res.setHeader === 'function' && res.headersSent === false) {
       res.setHeader(name, value)
+      noteNative(ctx, lowerName, value)
       return
     }
   }
