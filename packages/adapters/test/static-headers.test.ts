@@ -35,6 +35,22 @@ const laterFrame: Middleware = (ctx, next) => {
   return next()
 }
 
+/** Sets X-Request-Id on the native response and notes it, as requestLogger() does. */
+const nativeId: Middleware = (ctx, next) => {
+  const native = ctx as unknown as {
+    res: { setHeader(name: string, value: string): void }
+    noteNativeHeader(lowerName: string, value: string): void
+  }
+  native.res.setHeader('x-request-id', 'native-1')
+  native.noteNativeHeader('x-request-id', 'native-1')
+  return next()
+}
+
+const laterId: Middleware = (ctx, next) => {
+  ctx.setHeader('X-Request-Id', 'later-1')
+  return next()
+}
+
 const tooMany: Middleware = (ctx, next) => {
   if (ctx.path !== '/limited') return next()
   ctx.respond(429, { error: { code: 'RATE_LIMITED', message: 'Too many requests' } })
@@ -81,6 +97,19 @@ describe.each([
       expect(res.headers.get('x-frame-options'), path).toBe('SAMEORIGIN')
       expect(res.headers.get('x-content-type-options'), path).toBe('nosniff')
     }
+  })
+
+  it('and single headers noted by another middleware are replaced alike, each by name', async () => {
+    const url = await start([frameHeaders(), nativeId, laterId, tooMany])
+    for (const path of ['/', '/limited']) {
+      const res = await fetch(`${url}${path}`)
+      expect(res.headers.get('x-request-id'), path).toBe('later-1')
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY')
+    }
+    const both = await start([frameHeaders(), nativeId, laterFrame, laterId])
+    const res = await fetch(`${both}/`)
+    expect(res.headers.get('x-request-id')).toBe('later-1')
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN')
   })
 
   it('stay as set when no middleware changes them', async () => {

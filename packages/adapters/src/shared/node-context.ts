@@ -41,12 +41,11 @@ export interface NativeHeaderList {
   readonly values: readonly string[]
 }
 
-/** Header values middleware put straight on the native response (see `noteNativeHeaders`). */
-interface NativeHeaders {
-  lists: NativeHeaderList[]
-  /** Single headers, flat: lower-case name, value, name, value, … */
-  pairs: string[]
-}
+/**
+ * Header values middleware put straight on the native response (see `noteNativeHeaders`), flat:
+ * a list, or a single header as two strings (lower-case name, value). One array per request.
+ */
+type NativeHeaders = (NativeHeaderList | string)[]
 
 /**
  * Whether `current` is a value a middleware put on the native response for `lower` (rather than
@@ -58,13 +57,15 @@ function isNativeValue(
   current: string | number | readonly string[] | undefined
 ): boolean {
   if (native === undefined || typeof current !== 'string') return false
-  for (const list of native.lists) {
-    const at = list.lowerNames.indexOf(lower)
-    if (at !== -1 && list.values[at] === current) return true
-  }
-  const pairs = native.pairs
-  for (let i = 0; i < pairs.length; i += 2) {
-    if (pairs[i] === lower && pairs[i + 1] === current) return true
+  for (let i = 0; i < native.length; i++) {
+    const entry = native[i]!
+    if (typeof entry === 'string') {
+      if (entry === lower && native[i + 1] === current) return true
+      i++
+      continue
+    }
+    const at = entry.lowerNames.indexOf(lower)
+    if (at !== -1 && entry.values[at] === current) return true
   }
   return false
 }
@@ -440,14 +441,14 @@ export class NodeContext extends BaseContext {
    * a value the route set itself wins as always.
    */
   noteNativeHeaders(list: NativeHeaderList): void {
-    if (this.nativeHeaders === undefined) this.nativeHeaders = { lists: [list], pairs: [] }
-    else this.nativeHeaders.lists.push(list)
+    if (this.nativeHeaders === undefined) this.nativeHeaders = [list]
+    else this.nativeHeaders.push(list)
   }
 
   /** `noteNativeHeaders` for one header; `lowerName` in lower case. */
   noteNativeHeader(lowerName: string, value: string): void {
-    if (this.nativeHeaders === undefined) this.nativeHeaders = { lists: [], pairs: [] }
-    this.nativeHeaders.pairs.push(lowerName, value)
+    if (this.nativeHeaders === undefined) this.nativeHeaders = [lowerName, value]
+    else this.nativeHeaders.push(lowerName, value)
   }
 
   /** Runs right before the head is written (status from `writeHead`'s arguments): onHeaders
