@@ -158,6 +158,13 @@ export interface RateLimiter {
   /** Counters for metrics (see `RateLimiterStats`). */
   stats(): RateLimiterStats
   /**
+   * The time now on the clock of the results' `resetAt` (epoch ms): the store's (`store.now()`;
+   * Redis's `TIME`, estimated without a round trip), this process's for a store without one.
+   * `resetAt - limiter.now()` is the wait from now, even when the two machines' clocks disagree.
+   * A degraded result (`degraded: true`) is on this process's clock (`Date.now()`).
+   */
+  now(): number
+  /**
    * Subscribes to the store's `degraded` (circuit opened) / `recovered` (probe succeeded) events
    * (same as `store.on`; a memory store never emits them), or to `decision`: every check and
    * reservation's result, cached denials included (for metrics; the key is not passed, since keys
@@ -440,6 +447,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     limits,
     store,
     check,
+    now: (): number => (typeof store.now === 'function' ? store.now() : Date.now()),
     reserve(key: string, units: number): Promise<Reservation> {
       if (!validKey(key)) {
         return Promise.reject(new InvalidOptionsError('key', 'must be a non-empty string'))

@@ -214,7 +214,10 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     const { limiter, names, header: policy } = await pickPolicy(ctx)
     const result = await limiter.check(key, { cost: units })
     ctx.state.rateLimit = result
-    const now = Date.now()
+    // `resetAt` is on the store's clock (Redis's TIME): `t=` is measured on that clock, so a skew
+    // between this machine and Redis does not shift it.
+    const local = Date.now()
+    const now = result.degraded || typeof limiter.now !== 'function' ? local : limiter.now()
     if (draft) {
       ctx.setHeader('RateLimit-Policy', policy)
       ctx.setHeader(
@@ -229,7 +232,9 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     if (legacy) {
       ctx.setHeader('X-RateLimit-Limit', String(result.limit))
       ctx.setHeader('X-RateLimit-Remaining', String(Math.max(0, result.remaining)))
-      ctx.setHeader('X-RateLimit-Reset', String(Math.ceil(result.resetAt / 1000)))
+      // Epoch seconds for the client to compare with its clock: the wait, from this machine's now.
+      const reset = local + Math.max(0, result.resetAt - now)
+      ctx.setHeader('X-RateLimit-Reset', String(Math.ceil(reset / 1000)))
     }
     if (result.allowed || dryRun) return next()
     const error = new RateLimitedError(result.retryAfterMs)

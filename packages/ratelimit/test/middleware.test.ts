@@ -214,6 +214,30 @@ describe('rateLimit middleware', () => {
     expect(ctx.state.rateLimit?.remaining).toBe(6)
   })
 
+  it.each([
+    ['behind', -3_600_000],
+    ['ahead of', 3_600_000],
+  ])("measures t= on the store's clock, an hour %s this machine's", async (_label, skewMs) => {
+    // The store's clock (Redis's TIME in production) is the only clock of resetAt: a header mixing
+    // it with this machine's would say t=0 (behind) or t=3660 (ahead) for a 60-second window.
+    const store = memoryStore({ now: () => Date.now() + skewMs })
+    const limiter = createRateLimiter({ store, limits: [{ limit: 2, window: '1m' }] })
+    const mw = rateLimit({ limiter, headers: 'both' })
+    await send(mw, {}, 'skewed')
+    const { res } = await send(mw, {}, 'skewed')
+    const t = Number(/;t=(\d+)$/.exec(res.headers.ratelimit ?? '')?.[1])
+    // GCRA, 2 per minute, both used: fully replenished in one window.
+    expect(t).toBeGreaterThanOrEqual(59)
+    expect(t).toBeLessThanOrEqual(60)
+    // The legacy reset is epoch seconds for the client to compare with its own clock (this
+    // machine's): a minute from now, not an hour off.
+    const reset = Number(res.headers['x-ratelimit-reset'])
+    expect(reset * 1000 - Date.now()).toBeGreaterThan(55_000)
+    expect(reset * 1000 - Date.now()).toBeLessThan(62_000)
+    expect(limiter.now() - Date.now()).toBeGreaterThan(skewMs - 1_000)
+    expect(limiter.now() - Date.now()).toBeLessThan(skewMs + 1_000)
+  })
+
   it('legacy headers only', async () => {
     const { res } = await send(rateLimit({ limits: LIMITS, headers: 'legacy' }))
     expect(res.headers.ratelimit).toBeUndefined()

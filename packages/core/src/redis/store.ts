@@ -17,6 +17,7 @@ import type {
 } from '../store/types.js'
 import { type BatchedEval, batchedEval } from './batch.js'
 import { type CircuitBreaker, type CircuitState, circuitBreaker } from './breaker.js'
+import { serverClock } from './clock.js'
 import { assertClient, type RedisStoreOptions, resolveOptions } from './options.js'
 import { evalOp } from './scripts.js'
 import { deadlines } from './timeout.js'
@@ -27,6 +28,12 @@ export interface RedisStore extends Store {
   readonly local: false
   /** The circuit breaker's state (`closed` when the breaker is disabled). */
   readonly breakerState: CircuitState
+  /**
+   * The server's clock now (epoch ms): this process's clock plus its offset to the server's
+   * `TIME`, measured by one `TIME` in the background at most once a minute (not until the first
+   * read; 0 until that measurement answers).
+   */
+  now(): number
 }
 
 /** Redis errors that mean "the server cannot serve now" rather than "this call is wrong". */
@@ -205,9 +212,15 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       : command.promise.then(getSucceeded, getFailed)
   }
 
+  const clock = serverClock(
+    () => call('TIME', () => client.time()),
+    () => closed
+  )
+
   return {
     kind: 'redis',
     local: false,
+    now: () => clock.now(),
     get breakerState() {
       return breaker?.state ?? 'closed'
     },

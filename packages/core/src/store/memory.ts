@@ -38,6 +38,8 @@ export interface MemoryStore extends Store {
   readonly run: Store['run'] & Required<SyncRun>
   /** Keys held (including expired ones not yet touched) and live keys evicted by the bound. */
   stats(): { keys: number; evictions: number }
+  /** The store's clock (its `now` option, `Date.now` by default), in whole ms. */
+  now(): number
 }
 
 /** Creates an in-process store. State is per process: use `redisStore` to share it between instances. */
@@ -137,6 +139,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   return {
     kind: 'memory',
     local: true,
+    now: () => Math.floor(now()),
     get(key) {
       return attempt(() => {
         const entry = db.read(key, now())

@@ -204,4 +204,12 @@ export interface Store {
   on(event: StoreEvent, listener: (info: StoreEventInfo) => void): () => void
   /** Stops the store: later calls reject with `StoreUnavailableError`. */
   close(): Promise<void>
+  /**
+   * The time now on the clock the store's ops read (epoch ms, an integer), known without a round
+   * trip: `memoryStore`'s `now` option; for `redisStore`, this process's clock corrected by its
+   * measured offset to the server's `TIME`. An absolute time an op returned (a rate limit's
+   * `resetAt`) minus this is a duration from now, whatever the skew between the two machines.
+   * Optional: a store without it uses this process's clock.
+   */
+  now?(): number
 }
