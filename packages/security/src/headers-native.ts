@@ -54,7 +54,7 @@ export function nativeResponse(ctx: Context): NodeResponseLike | undefined {
 
 /** What the Node adapters' contexts offer to record headers set natively (see `NodeContext`). */
 interface NotingContext {
-  noteNativeHeaders?: (list: { lowerNames: readonly string[]; values: readonly string[] }) => void
+  noteNativeHeaders?: (list: Pick<HeaderList, 'lowerNames' | 'values'>) => void
   noteNativeHeader?: (lowerName: string, value: string) => void
 }
 
@@ -62,12 +62,15 @@ interface NotingContext {
  * Tells the adapter's context which headers were put straight on the native response, so that a
  * later `ctx.setHeader` of one of them still replaces it (last writer wins, as on the Web path).
  */
-function noteNative(
-  ctx: Context,
-  list: { lowerNames: readonly string[]; values: readonly string[] }
-): void {
+function noteNativeList(ctx: Context, list: HeaderList): void {
   const c = ctx as unknown as NotingContext
   if (typeof c.noteNativeHeaders === 'function') c.noteNativeHeaders(list)
+}
+
+/** `noteNativeList` for one header; `lowerName` in lower case. */
+function noteNativeHeader(ctx: Context, lowerName: string, value: string): void {
+  const c = ctx as unknown as NotingContext
+  if (typeof c.noteNativeHeader === 'function') c.noteNativeHeader(lowerName, value)
 }
 
 /** Header names and values prepared once for `setHeaderList`. */
@@ -96,13 +99,13 @@ export function setHeaderList(ctx: Context, list: HeaderList, removePoweredBy: b
   if (reply !== undefined) {
     const names = list.lowerNames
     for (let i = 0; i < n; i++) reply.header(names[i]!, values[i]!)
-    noteNative(ctx, list)
+    noteNativeList(ctx, list)
   } else if (res !== undefined) {
     // Lower-case names here too: Node keys its header map by the lower-cased name, and one
     // already in lower case costs no new string (see setStaticHeaders in adapters' Express).
     const names = list.lowerNames
     for (let i = 0; i < n; i++) res.setHeader(names[i]!, values[i]!)
-    noteNative(ctx, list)
+    noteNativeList(ctx, list)
   } else {
     const names = list.names
     for (let i = 0; i < n; i++) ctx.setHeader(names[i]!, values[i]!)
@@ -113,15 +116,16 @@ export function setHeaderList(ctx: Context, list: HeaderList, removePoweredBy: b
 /** Sets one header through the cheapest path the adapter offers. */
 export function setHeader(ctx: Context, name: string, value: string): void {
   const reply = fastifyReply(ctx)
-  const res = reply === undefined ? nativeResponse(ctx) : undefined
-  if (reply === undefined && res === undefined) {
-    ctx.setHeader(name, value)
-    return
-  }
   if (reply !== undefined) reply.header(name, value)
-  else res?.setHeader(name, value)
-  const c = ctx as unknown as NotingContext
-  if (typeof c.noteNativeHeader === 'function') c.noteNativeHeader(name.toLowerCase(), value)
+  else {
+    const res = nativeResponse(ctx)
+    if (res === undefined) {
+      ctx.setHeader(name, value)
+      return
+    }
+    res.setHeader(name, value)
+  }
+  noteNativeHeader(ctx, name.toLowerCase(), value)
 }
 
 /**

@@ -121,27 +121,25 @@ export function toExpress(
   const resolved: ResolvedAdapterOptions = resolveAdapterOptions(split.options)
   // Header-only middleware that run first (`securityHeaders()`) are set straight on the response.
   const { headers, rest } = splitStaticHeaders(split.list)
-  if (headers === undefined) return chainHandler(split.middleware, resolved, undefined, false)
+  if (headers === undefined) return chainHandler(split.middleware, resolved, undefined)
   if (rest.length > 0 || resolved.onError !== undefined) {
-    return chainHandler(compose(...rest), resolved, headers, true)
+    return chainHandler(compose(...rest), resolved, headers)
   }
   return headersOnlyHandler(headers, resolved)
 }
 
 /**
- * Runs `middleware` with a Context per request. `headers`: the static headers, set first when
- * `set` (else already set by the caller), and noted on the Context either way, so that a
- * middleware's `ctx.setHeader` of one of them still replaces it.
+ * Runs `middleware` with a Context per request, after setting `headers` when given (noted on the
+ * Context, so that a middleware's `ctx.setHeader` of one of them still replaces it).
  */
 function chainHandler(
   middleware: Middleware,
   resolved: ResolvedAdapterOptions,
-  headers: StaticHeaderList | undefined,
-  set: boolean
+  headers: StaticHeaderList | undefined
 ): RequestHandler {
   return function aikit(req: Request, res: Response, next: NextFunction): void {
     const raw = res as unknown as ServerResponse
-    if (set && headers !== undefined) setStaticHeaders(raw, headers)
+    if (headers !== undefined) setStaticHeaders(raw, headers)
     // Under Express the head is hooked on its response prototype (see head-hook.ts).
     const proto = expressResponsePrototype(raw)
     const ctx = new ExpressContext(req as unknown as IncomingMessage, raw, resolved, !proto)
@@ -181,11 +179,14 @@ function headersOnlyHandler(
   headers: StaticHeaderList,
   resolved: ResolvedAdapterOptions
 ): RequestHandler {
-  const withContext = chainHandler(compose(), resolved, headers, false)
+  const withContext = chainHandler(compose(), resolved, headers)
   return function aikit(req: Request, res: Response, next: NextFunction): void {
+    if (scopesRequests(resolved)) {
+      withContext(req, res, next)
+      return
+    }
     setStaticHeaders(res as unknown as ServerResponse, headers)
-    if (scopesRequests(resolved)) withContext(req, res, next)
-    else next()
+    next()
   }
 }
 
