@@ -15,6 +15,8 @@
 //      Each contender's CPU per check is printed too, this process's (the client) and
 //      redis-server's: steadier than checks/s on a 2-core machine, where how the two processes
 //      overlap swings from run to run.
+//   4. the same at concurrency 4 and 64 (information, no target): where a turn holds only a few
+//      calls to batch, and where it holds many.
 //
 // Usage: pnpm bench:ratelimit [-- --rounds 5]   (builds the packages first)
 import { execFile } from 'node:child_process'
@@ -345,12 +347,65 @@ async function redisBench(url) {
   clientD.disconnect()
 }
 
+/**
+ * Allowed checks at a low and a high concurrency (information: the issue's target is at 16): how
+ * redisStore's batching fares where a turn holds only a few calls, and where it holds many.
+ */
+async function concurrencySweep(url) {
+  const keys = KEYS_100K.slice(0, 10_000)
+  const clientA = new Redis(url, { maxRetriesPerRequest: 1 })
+  const clientB = new Redis(url, { maxRetriesPerRequest: 1 })
+  let run = 0
+  for (const [concurrency, total] of [
+    [4, 20_000],
+    [64, 40_000],
+  ]) {
+    const ours = () => {
+      const limiter = createRateLimiter({
+        store: redisStore(clientA),
+        limits: [{ limit: 1_000_000, window: '1m' }],
+        prefix: `sweep${run++}`,
+      })
+      return rate(total, concurrency, async (i) => {
+        const r = await limiter.check(keys[i % keys.length])
+        if (!r.allowed) throw new Error('expected an allowed check')
+      })
+    }
+    const rlf = () => {
+      const limiter = new RateLimiterRedis({
+        storeClient: clientB,
+        points: 1_000_000,
+        duration: 60,
+        keyPrefix: `rlfsweep${run++}`,
+      })
+      return rate(total, concurrency, (i) => limiter.consume(keys[i % keys.length]))
+    }
+    const result = await compare(
+      `allowed checks on Redis, concurrency ${concurrency}, 10k keys, ${fmt(total)} checks (information)`,
+      undefined,
+      { 'rate-limiter-flexible Redis': rlf, 'aikit gcra': ours },
+      'rate-limiter-flexible Redis'
+    )
+    recordVs(
+      result,
+      'aikit gcra',
+      'rate-limiter-flexible Redis',
+      `Redis, allowed checks, c${concurrency}`,
+      null,
+      'rate-limiter-flexible RateLimiterRedis'
+    )
+  }
+  clientA.disconnect()
+  clientB.disconnect()
+}
+
 console.log(`node ${process.version}, ${rounds} rounds; medians of per-round ratios`)
 await memoryBench()
 const redis = await startRedisServer()
 try {
   await deniedBench(redis.url)
   await redisBench(redis.url)
+  await concurrencySweep(redis.url)
 } finally {
   await redis.stop()
 }

@@ -1,16 +1,18 @@
 /**
- * redisStore's automatic batching: calls of one op issued in one tick go to Redis as script calls
- * of several calls each (two when nothing is in flight, so that the client and the server overlap;
- * one while a batch is out), each call with its own reply, in order; NOSCRIPT reloads the wrapper;
- * a script error rejects only its own call; a lone call is a plain EVALSHA of the op; calls with
- * different shapes or arguments share a script call too; on by default, `batch: false` turns it off.
+ * redisStore's automatic batching: calls of one op issued together go to Redis as script calls of
+ * several calls each, each call with its own reply, in order; a call goes at once when its op's
+ * queue reaches a third of the calls waiting on the client (a lone call at once, as a plain
+ * EVALSHA of the op), the rest at the end of the turn; NOSCRIPT reloads the wrapper; a script
+ * error rejects only its own call; calls with different shapes or arguments share a script call
+ * too; on by default, `batch: false` turns it off.
  */
-import { defineOp } from '@aikit/core'
+import { defineOp, type Store } from '@aikit/core'
 import { redisStore, scriptSha } from '@aikit/core/redis'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
 import fc from 'fast-check'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BATCH_SHARES } from '../src/redis/batch.js'
 
 const incr = defineOp<number, number>({
   name: 'incr',
@@ -39,78 +41,123 @@ afterAll(async () => {
   await server?.stop()
 })
 
-/** A client whose EVALSHA / EVAL calls are recorded (first argument: the SHA or the script). */
-async function recordingClient(): Promise<{ client: Redis; shas: string[]; evals: number }> {
+/** The ballast of `together`: its keys say so, and `log.sent()` leaves it out. */
+const ballast = defineOp<number, number>({
+  name: 'ballast',
+  lua: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+  js: (data, keys, argv) => data.incrby(keys[0] as string, Number(argv[0])),
+  encode: (n) => [String(n)],
+  decode: (reply) => reply as number,
+})
+
+/**
+ * Issues `calls()` (`n` calls of one op) in one turn right behind BATCH_SHARES times as many calls
+ * of another op: their op's queue then never reaches a share of the calls waiting, so they go
+ * whole at the end of the turn, as ONE script call. Resolves with their results.
+ */
+async function together<T>(store: Store, n: number, calls: () => Promise<T>[]): Promise<T[]> {
+  const weight = Array.from({ length: BATCH_SHARES * n }, () =>
+    store.run(ballast, [store.key('ballast')], 1)
+  )
+  const results = Promise.all(calls())
+  await Promise.all(weight)
+  return results
+}
+
+interface Sent {
+  /** The SHA of the script called (EVALSHA), or `'eval'`. */
+  sha: string
+  keys: number
+}
+
+/** A client whose EVALSHA / EVAL calls are recorded, the ballast of `together` left out. */
+async function recordingClient(): Promise<{
+  client: Redis
+  /** SHAs of the EVALSHA calls, in order. */
+  shas: () => string[]
+  /** Calls carried by each EVALSHA (its keys: one key per call in these tests), in order. */
+  sizes: () => number[]
+  /** EVAL calls (NOSCRIPT reloads). */
+  evals: () => number
+  clear: () => void
+}> {
   const client = server.client({ maxRetriesPerRequest: 1 })
   await whenReady(client)
-  const log = { client, shas: [] as string[], evals: 0 }
+  const sent: Sent[] = []
+  const note = (sha: string, args: unknown[]): void => {
+    const keys = args.slice(2, 2 + Number(args[1])).map(String)
+    if (!keys.some((key) => key.includes('ballast'))) sent.push({ sha, keys: keys.length })
+  }
   const evalsha = client.evalsha.bind(client)
   const evalScript = client.eval.bind(client)
   Object.assign(client, {
     evalsha: (...args: Parameters<typeof evalsha>) => {
-      log.shas.push(String(args[0]))
+      note(String(args[0]), args)
       return evalsha(...args)
     },
     eval: (...args: Parameters<typeof evalScript>) => {
-      log.evals++
+      note('eval', args)
       return evalScript(...args)
     },
   })
-  return log
+  const calls = () => sent.filter((s) => s.sha !== 'eval')
+  return {
+    client,
+    shas: () => calls().map((s) => s.sha),
+    sizes: () => calls().map((s) => s.keys),
+    evals: () => sent.length - calls().length,
+    clear: () => {
+      sent.length = 0
+    },
+  }
 }
 
 describe('batching', () => {
-  it('one script call for the calls of one tick, replies in order, NOSCRIPT reloaded', async () => {
+  it('calls issued together go as one script call, replies in order, NOSCRIPT reloaded', async () => {
     const log = await recordingClient()
     const store = redisStore(log.client, { prefix: 'b1', commandTimeoutMs: 5_000, batch: true })
     await log.client.script('FLUSH')
-    const replies = await Promise.all(
+    const replies = await together(store, 20, () =>
       Array.from({ length: 20 }, (_, i) => store.run(incr, [store.key(`k${i % 4}`)], i + 1))
     )
     // k0 gets 1, 5, 9, 13, 17 in this order: running sums 1, 6, 15, 28, 45
     expect(replies.filter((_, i) => i % 4 === 0)).toEqual([1, 6, 15, 28, 45])
-    // Nothing was in flight: the 20 calls went as two script calls of 10 (so that Redis runs the
-    // second while the client handles the first's replies)...
-    expect(log.shas).toHaveLength(2)
-    expect(new Set(log.shas).size).toBe(1)
-    expect(log.shas[0]).not.toBe(scriptSha(incr))
-    expect(log.evals).toBe(2) // ...which both met NOSCRIPT and were reloaded with EVAL
-    const again = await Promise.all([1, 2, 3, 4].map((n) => store.run(incr, [store.key('k0')], n)))
+    expect(log.sizes()).toEqual([20])
+    expect(log.shas()[0]).not.toBe(scriptSha(incr)) // the wrapper...
+    expect(log.evals()).toBe(1) // ...which met NOSCRIPT and was reloaded with EVAL
+    const again = await together(store, 4, () =>
+      [1, 2, 3, 4].map((n) => store.run(incr, [store.key('k0')], n))
+    )
     expect(again).toEqual([46, 48, 51, 55])
-    expect(log.shas).toHaveLength(4) // two more wrapper calls, now loaded
-    expect(log.evals).toBe(2)
+    expect(log.sizes()).toEqual([20, 4]) // one more wrapper call, now loaded
+    expect(new Set(log.shas()).size).toBe(1)
+    expect(log.evals()).toBe(1)
   })
 
-  it('while a script call is out, the calls of the next tick go as one script call', async () => {
-    // Each call keeps the server busy for 5 ms, so the first script calls are still out when the
-    // next calls are flushed.
-    const slow = defineOp<number, number>({
-      name: 'slow',
-      lua: `local t0 = redis.call('TIME')
-local t = t0
-while (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) < 5000 do t = redis.call('TIME') end
-return redis.call('INCRBY', KEYS[1], ARGV[1])`,
-      js: (data, keys, argv) => data.incrby(keys[0] as string, Number(argv[0])),
-      encode: (n) => [String(n)],
-      decode: (reply) => reply as number,
-    })
+  it('a call goes at once when its op has queued a third of the calls waiting on the client', async () => {
     const log = await recordingClient()
     const store = redisStore(log.client, { prefix: 'b6', commandTimeoutMs: 5_000, batch: true })
-    // Load the wrapper first: a NOSCRIPT reload would send the slow calls after the others.
-    await Promise.all([1, 2, 3, 4].map(() => store.run(slow, [store.key('warm')], 1)))
-    log.shas.length = 0
-    const first = Promise.all(
-      Array.from({ length: 8 }, () => store.run(slow, [store.key('inflight')], 1))
+    await store.run(incr, [store.key('warm')], 1) // the op's own script loaded
+    log.clear()
+    // A lone call is written at once (no wait for the end of the turn), as the op's own script.
+    const lone = store.run(incr, [store.key('lone')], 1)
+    expect(log.shas()).toEqual([scriptSha(incr)])
+    await lone
+    log.clear()
+    // 12 calls issued together on an idle client: the i-th waits for ceil(i / 3) calls of its op
+    // in the queue (the calls already sent count as waiting until they are answered).
+    const twelve = Array.from({ length: 12 }, (_, i) => store.run(incr, [store.key('w')], i + 1))
+    expect(log.sizes()).toEqual([1, 1, 1, 2, 3, 4])
+    expect(await Promise.all(twelve)).toEqual(
+      Array.from({ length: 12 }, (_, i) => ((i + 1) * (i + 2)) / 2)
     )
-    // The next tick: the first flush went out as two script calls, not answered yet.
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(log.shas).toHaveLength(2)
-    const second = Promise.all(
-      Array.from({ length: 8 }, () => store.run(incr, [store.key('inflight')], 100))
-    )
-    expect(await first).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
-    expect(await second).toEqual(Array.from({ length: 8 }, (_, i) => 108 + 100 * i))
-    expect(log.shas).toHaveLength(3) // 4 + 4 slow calls, then the 8 others in one
+    log.clear()
+    // Calls left short of that share go together at the end of the turn (the 6th and 7th here).
+    const seven = Array.from({ length: 7 }, () => store.run(incr, [store.key('v')], 1))
+    expect(log.sizes()).toEqual([1, 1, 1, 2])
+    await new Promise((resolve) => process.nextTick(resolve))
+    expect(log.sizes()).toEqual([1, 1, 1, 2, 2])
+    expect(await Promise.all(seven)).toEqual([1, 2, 3, 4, 5, 6, 7])
   })
 
   it('calls with different shapes or arguments share a script call, each with its own reply', async () => {
@@ -124,11 +171,11 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])`,
     const log = await recordingClient()
     const store = redisStore(log.client, { prefix: 'b7', commandTimeoutMs: 5_000, batch: true })
     // Same shape, same ARGV (sent once), then same shape with different ARGV, then mixed shapes.
-    const same = await Promise.all(
+    const same = await together(store, 4, () =>
       [0, 1, 2, 3].map((i) => store.run(pair, [store.key(`s${i}`)], { a: '5', b: 'x' }))
     )
     expect(same).toEqual(Array.from({ length: 4 }, () => ['5', '1', '2', 'x']))
-    const different = await Promise.all(
+    const different = await together(store, 4, () =>
       [1, 2, 3, 4].map((i) => store.run(pair, [store.key('d')], { a: String(i), b: `v${i}` }))
     )
     expect(different).toEqual([
@@ -137,7 +184,7 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])`,
       ['6', '1', '2', 'v3'],
       ['10', '1', '2', 'v4'],
     ])
-    const mixed = await Promise.all([
+    const mixed = await together(store, 4, () => [
       store.run(pair, [store.key('m')], { a: '1', b: '' }),
       store.run(pair, [store.key('m')], { a: '2', b: 'y' }),
       store.run(pair, [store.key('m')], { a: '3', b: '' }),
@@ -149,38 +196,49 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])`,
       ['6', '1', '1', '3'],
       ['10', '1', '2', 'z'],
     ])
-    expect(log.shas).toHaveLength(6) // two script calls of two for each group
+    expect(log.sizes()).toEqual([4, 4, 4]) // one script call for each group
   })
 
   it('splits a burst into script calls of at most 64 calls', async () => {
     const log = await recordingClient()
     const store = redisStore(log.client, { prefix: 'b5', commandTimeoutMs: 5_000, batch: true })
     const replies = await Promise.all(
-      Array.from({ length: 150 }, () => store.run(incr, [store.key('burst')], 1))
+      Array.from({ length: 400 }, () => store.run(incr, [store.key('burst')], 1))
     )
-    expect([...replies].sort((a, b) => a - b)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1))
-    expect(log.shas).toHaveLength(3) // 64 + 64 + 22
+    expect([...replies].sort((a, b) => a - b)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1))
+    const sizes = log.sizes()
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(400)
+    // A third of the calls waiting, so growing with the burst, up to 64; the rest at the end.
+    expect(Math.max(...sizes)).toBe(64)
+    const growing = sizes.slice(0, -1)
+    expect(growing).toEqual([...growing].sort((a, b) => a - b))
+    expect(sizes.length).toBeLessThan(30)
   })
 
   it('a lone call is a plain EVALSHA of the op itself', async () => {
     const log = await recordingClient()
     const store = redisStore(log.client, { prefix: 'b2', commandTimeoutMs: 5_000, batch: true })
     expect(await store.run(incr, [store.key('lone')], 3)).toBe(3)
-    expect(log.shas).toEqual([scriptSha(incr)])
+    expect(log.shas()).toEqual([scriptSha(incr)])
   })
 
   it('an error reply or a runtime error rejects only its own call', async () => {
     const log = await recordingClient()
     const store = redisStore(log.client, { prefix: 'b3', commandTimeoutMs: 5_000, batch: true })
-    const results = await Promise.allSettled(
-      [1, -1, 0, 2].map((n) => store.run(failIfNegative, [store.key(`x${n}`)], n))
+    const results = await together(store, 4, () =>
+      [1, -1, 0, 2].map((n) =>
+        store.run(failIfNegative, [store.key(`x${n}`)], n).then(
+          (value) => ({ status: 'fulfilled' as const, value }),
+          (reason: unknown) => ({ status: 'rejected' as const, reason })
+        )
+      )
     )
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled'])
     expect((results[0] as PromiseFulfilledResult<number>).value).toBe(10)
     expect((results[3] as PromiseFulfilledResult<number>).value).toBe(20)
     expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/negative/)
     expect(String((results[2] as PromiseRejectedResult).reason)).toMatch(/wrong number|ERR/)
-    expect(log.shas).toHaveLength(2) // two script calls of two, each with one failing call
+    expect(log.sizes()).toEqual([4]) // one script call, with two failing calls
   })
 
   it('integer-array replies come back exactly as the op script gives them one call at a time', async () => {
@@ -205,7 +263,7 @@ return {n, n * 2}`,
       prefix: 'b8',
       batch: false,
     })
-    // Groups of 4: sent idle, each goes as two script calls of two (see the first test).
+    // Groups of 4, each as one script call (see `together`).
     const inputs = [
       [0, 1, 6, 7],
       [6, 0, 0, 7],
@@ -215,14 +273,14 @@ return {n, n * 2}`,
       [1, 5, 5, 6],
     ]
     for (const group of inputs) {
-      const fromBatch = await Promise.all(
+      const fromBatch = await together(batched, 4, () =>
         group.map((n) => batched.run(shapes, [batched.key('s')], n))
       )
       const oneByOne: unknown[] = []
       for (const n of group) oneByOne.push(await single.run(shapes, [single.key('s')], n))
       expect(fromBatch, `inputs ${group.join(',')}`).toEqual(oneByOne)
     }
-    const numbers = await Promise.all(
+    const numbers = await together(batched, 4, () =>
       [1, 6, 1, 6].map((n) => batched.run(shapes, [batched.key('s')], n))
     )
     expect(numbers).toEqual([
@@ -269,7 +327,7 @@ return {n, n * 2}`,
       fc.asyncProperty(
         fc.array(fc.array(value, { maxLength: 6 }), { minLength: 4, maxLength: 4 }),
         async (calls) => {
-          const fromBatch = await Promise.all(
+          const fromBatch = await together(batched, 4, () =>
             calls.map((v) => batched.run(echo, [batched.key('e')], v))
           )
           const oneByOne: unknown[] = []
@@ -298,23 +356,30 @@ end`,
     const log = await recordingClient()
     const store = redisStore(log.client, { prefix: 'b9', commandTimeoutMs: 5_000 })
     expect(
-      await Promise.all([3, 3, 3, 3].map((n) => store.run(doubled, [store.key('a')], n)))
+      await together(store, 4, () =>
+        [3, 3, 3, 3].map((n) => store.run(doubled, [store.key('a')], n))
+      )
     ).toEqual([[1006], [1006], [1006], [1006]])
     expect(
-      await Promise.all([1, 2, 3, 4].map((n) => store.run(doubled, [store.key('a')], n)))
+      await together(store, 4, () =>
+        [1, 2, 3, 4].map((n) => store.run(doubled, [store.key('a')], n))
+      )
     ).toEqual([[2], [4], [6], [8]])
+    expect(log.sizes()).toEqual([4, 4])
     expect(await store.run(doubled, [store.key('a')], 5)).toEqual([10]) // a lone call: the op's own script
   })
 
   it('on by default; batch: false sends one EVALSHA per call; a bad value is refused', async () => {
     const log = await recordingClient()
     const byDefault = redisStore(log.client, { prefix: 'b4', commandTimeoutMs: 5_000 })
-    await Promise.all([1, 2, 3, 4].map((n) => byDefault.run(incr, [byDefault.key('d')], n)))
-    expect(log.shas).toHaveLength(2) // idle: split in two script calls
-    log.shas.length = 0
+    await together(byDefault, 4, () =>
+      [1, 2, 3, 4].map((n) => byDefault.run(incr, [byDefault.key('d')], n))
+    )
+    expect(log.sizes()).toEqual([4])
+    log.clear()
     const unbatched = redisStore(log.client, { prefix: 'b4', batch: false })
     await Promise.all([1, 2, 3].map((n) => unbatched.run(incr, [unbatched.key('x')], n)))
-    expect(log.shas).toHaveLength(3)
+    expect(log.sizes()).toEqual([1, 1, 1])
     expect(() => redisStore(log.client, { batch: 'yes' as never })).toThrow(
       expect.objectContaining({ field: 'batch' })
     )
