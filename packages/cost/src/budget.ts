@@ -115,7 +115,10 @@ export interface LimitStatus {
   readonly heldMicros: number
   /** `limit − spent − held`, never below 0. */
   readonly remainingMicros: number
-  /** When this limit next frees budget (epoch ms). */
+  /**
+   * When this limit next frees budget (epoch ms, on the budget's clock, `now`): the period's end,
+   * or when the oldest rolling spend ages out.
+   */
   readonly resetAt: number
 }
 
@@ -222,6 +225,7 @@ export interface SpendReport {
   readonly byModel: Readonly<Record<string, number>>
   readonly heldMicros: number
   readonly limitMicros: number
+  /** As `LimitStatus.resetAt` (epoch ms, on the budget's clock). */
   readonly resetAt: number
 }
 
@@ -490,6 +494,17 @@ export function createBudget(options: BudgetOptions): Budget {
     return { keys, donePrefix: store.key(subject, prefix, 'done'), opLimits, settleLimits }
   }
 
+  /**
+   * A rolling window's reset, which the ops compute on the store's clock (Redis `TIME` on a
+   * redisStore), on this budget's clock instead (the one calendar periods end on): a client
+   * compares it with its own time, and a Redis clock skewed from this machine's would shift it.
+   * The offset is taken to the second, so two readings of one clock never move it.
+   */
+  const onBudgetClock = (storeMs: number): number => {
+    const offset = Math.round((clock() - (store.now?.() ?? Date.now())) / 1000) * 1000
+    return storeMs + offset
+  }
+
   const toStatus = (
     subject: string,
     limits: readonly Limit[],
@@ -504,7 +519,7 @@ export function createBudget(options: BudgetOptions): Budget {
         spentMicros: s.spentMicros,
         heldMicros: held,
         remainingMicros: Math.max(0, l.limitMicros - s.spentMicros - held),
-        resetAt: s.resetAt,
+        resetAt: l.period === 'rolling' ? onBudgetClock(s.resetAt) : s.resetAt,
       }
     })
     let tightest: LimitStatus | undefined
@@ -1008,7 +1023,7 @@ export function createBudget(options: BudgetOptions): Budget {
         byModel: r.byModel,
         heldMicros: r.held,
         limitMicros: limit.limitMicros,
-        resetAt: r.resetAt,
+        resetAt: limit.period === 'rolling' ? onBudgetClock(r.resetAt) : r.resetAt,
       }
     },
     on(event, listener) {

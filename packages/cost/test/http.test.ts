@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toExpress } from '@aikit/adapters/express'
-import type { Middleware } from '@aikit/core'
+import { type Middleware, memoryStore } from '@aikit/core'
 import { type Budget, budgetHeaders, createBudget } from '@aikit/cost'
 import express from 'express'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -82,6 +82,32 @@ describe('budgetHeaders over real Express', () => {
     expect(res.headers.get('x-budget-remaining')).toBe('0.000000')
     await res.text()
   })
+
+  it.each([
+    ['behind', -3_600_000],
+    ['ahead of', 3_600_000],
+  ])(
+    "a rolling limit's reset is on this machine's clock, the store's an hour %s it",
+    async (_label, skewMs) => {
+      // A rolling window ages out on the store's clock (Redis's TIME in production); a client
+      // compares X-Budget-Reset and the error's resetAt with its own time.
+      const store = memoryStore({ now: () => Date.now() + skewMs })
+      const budget = createBudget({ store, limits: [{ period: 'rolling', window: '1m', usd: 1 }] })
+      await (await budget.reserve('user:3', { estimateMicros: 1_000_000 })).settle(1_000_000)
+      const base = await app(budget)
+      const res = await fetch(base, { headers: { 'x-user': 'user:3' } })
+      expect(res.status).toBe(402)
+      const inOneMinute = (ms: number) => {
+        expect(ms - Date.now()).toBeGreaterThan(50_000)
+        expect(ms - Date.now()).toBeLessThan(62_000)
+      }
+      inOneMinute(Number(res.headers.get('x-budget-reset')) * 1000)
+      const body = (await res.json()) as { error: { details: { resetAt: number } } }
+      inOneMinute(body.error.details.resetAt)
+      inOneMinute((await budget.status('user:3')).limits[0]?.resetAt ?? 0)
+      inOneMinute((await budget.spend('user:3')).resetAt)
+    }
+  )
 
   it('validates its options', () => {
     expect(() => budgetHeaders({} as never)).toThrow(expect.objectContaining({ field: 'budget' }))
