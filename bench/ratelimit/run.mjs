@@ -266,6 +266,42 @@ function withCpu(contenders, total, admin) {
   return { wrapped, perOp, print }
 }
 
+/** Prefix counter: each run of an allowed-checks contender starts on fresh keys. */
+let allowedRuns = 0
+
+/**
+ * A contender running `total` allowed checks over 10k keys with `concurrency` workers, each run on a
+ * new limiter over `makeStore()`; resolves checks/s.
+ */
+function oursAllowed(makeStore, total, concurrency) {
+  const keys = KEYS_100K.slice(0, 10_000)
+  return () => {
+    const limiter = createRateLimiter({
+      store: makeStore(),
+      limits: [{ limit: 1_000_000, window: '1m' }],
+      prefix: `ok${allowedRuns++}`,
+    })
+    return rate(total, concurrency, async (i) => {
+      const r = await limiter.check(keys[i % keys.length])
+      if (!r.allowed) throw new Error('expected an allowed check')
+    })
+  }
+}
+
+/** The same with rate-limiter-flexible's RateLimiterRedis on `client`. */
+function rlfAllowed(client, total, concurrency) {
+  const keys = KEYS_100K.slice(0, 10_000)
+  return () => {
+    const limiter = new RateLimiterRedis({
+      storeClient: client,
+      points: 1_000_000,
+      duration: 60,
+      keyPrefix: `rlfok${allowedRuns++}`,
+    })
+    return rate(total, concurrency, (i) => limiter.consume(keys[i % keys.length]))
+  }
+}
+
 async function redisBench(url) {
   const total = 40_000
   const keys = KEYS_100K.slice(0, 10_000)
@@ -277,38 +313,9 @@ async function redisBench(url) {
     numberOfKeys: 1,
     lua: "return redis.call('EXISTS', KEYS[1])",
   })
-  let run = 0
-  const ours = () => {
-    const limiter = createRateLimiter({
-      store: redisStore(clientA),
-      limits: [{ limit: 1_000_000, window: '1m' }],
-      prefix: `ok${run++}`,
-    })
-    return rate(total, 16, async (i) => {
-      const r = await limiter.check(keys[i % keys.length])
-      if (!r.allowed) throw new Error('expected an allowed check')
-    })
-  }
-  const unbatched = () => {
-    const limiter = createRateLimiter({
-      store: redisStore(clientD, { batch: false }),
-      limits: [{ limit: 1_000_000, window: '1m' }],
-      prefix: `okb${run++}`,
-    })
-    return rate(total, 16, async (i) => {
-      const r = await limiter.check(keys[i % keys.length])
-      if (!r.allowed) throw new Error('expected an allowed check')
-    })
-  }
-  const rlf = () => {
-    const limiter = new RateLimiterRedis({
-      storeClient: clientB,
-      points: 1_000_000,
-      duration: 60,
-      keyPrefix: `rlfok${run++}`,
-    })
-    return rate(total, 16, (i) => limiter.consume(keys[i % keys.length]))
-  }
+  const ours = oursAllowed(() => redisStore(clientA), total, 16)
+  const unbatched = oursAllowed(() => redisStore(clientD, { batch: false }), total, 16)
+  const rlf = rlfAllowed(clientB, total, 16)
   const raw = () => rate(total, 16, (i) => clientC.benchNoop(keys[i % keys.length]))
   const admin = new Redis(url, { maxRetriesPerRequest: 1 })
   const cpu = withCpu(
@@ -352,34 +359,14 @@ async function redisBench(url) {
  * redisStore's batching fares where a turn holds only a few calls, and where it holds many.
  */
 async function concurrencySweep(url) {
-  const keys = KEYS_100K.slice(0, 10_000)
   const clientA = new Redis(url, { maxRetriesPerRequest: 1 })
   const clientB = new Redis(url, { maxRetriesPerRequest: 1 })
-  let run = 0
   for (const [concurrency, total] of [
     [4, 20_000],
     [64, 40_000],
   ]) {
-    const ours = () => {
-      const limiter = createRateLimiter({
-        store: redisStore(clientA),
-        limits: [{ limit: 1_000_000, window: '1m' }],
-        prefix: `sweep${run++}`,
-      })
-      return rate(total, concurrency, async (i) => {
-        const r = await limiter.check(keys[i % keys.length])
-        if (!r.allowed) throw new Error('expected an allowed check')
-      })
-    }
-    const rlf = () => {
-      const limiter = new RateLimiterRedis({
-        storeClient: clientB,
-        points: 1_000_000,
-        duration: 60,
-        keyPrefix: `rlfsweep${run++}`,
-      })
-      return rate(total, concurrency, (i) => limiter.consume(keys[i % keys.length]))
-    }
+    const ours = oursAllowed(() => redisStore(clientA), total, concurrency)
+    const rlf = rlfAllowed(clientB, total, concurrency)
     const result = await compare(
       `allowed checks on Redis, concurrency ${concurrency}, 10k keys, ${fmt(total)} checks (information)`,
       undefined,
