@@ -41,7 +41,7 @@ afterAll(async () => {
   await server?.stop()
 })
 
-/** The ballast of `together`: its keys say so, and `log.sent()` leaves it out. */
+/** The ballast of `together`: its keys say so, and the recording client leaves it out. */
 const ballast = defineOp<number, number>({
   name: 'ballast',
   lua: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
@@ -59,8 +59,7 @@ async function together<T>(store: Store, n: number, calls: () => Promise<T>[]): 
   const weight = Array.from({ length: BATCH_SHARES * n }, () =>
     store.run(ballast, [store.key('ballast')], 1)
   )
-  const results = Promise.all(calls())
-  await Promise.all(weight)
+  const [, results] = await Promise.all([Promise.all(weight), Promise.all(calls())])
   return results
 }
 
