@@ -81,7 +81,8 @@ export interface CheckResult {
 
 /**
  * One GCRA or fixed-window limit checked against its state key `sk` and its block key `bk` (Lua
- * expressions), with `cost`, `L`, `W`, `gcra`, `nowMs`, `floor` and `fmt` in scope. Writes the new
+ * expressions) and its expiry `px` (a Lua expression for `2 * W`), with `cost`, `L`, `W`, `gcra`,
+ * `nowMs`, `floor` and `fmt` in scope. Writes the new
  * state when the cost is allowed and leaves `st` (1 allowed, 0 denied, 2 denied because blocked),
  * `rem`, `reset` and `rt` (retry-after ms, -1 for never) for the reply `{st, L, rem, reset, rt}`.
  * The same decisions as the general loop of the script; shared by the script's one-limit path and
@@ -89,7 +90,8 @@ export interface CheckResult {
  */
 const luaOneLimit = (
   sk: string,
-  bk: string
+  bk: string,
+  px: string
 ): string => `local vals = redis.call('MGET', ${sk}, ${bk})
 local v = vals[1]
 local bv = vals[2]
@@ -121,7 +123,7 @@ if gcra then
     st = 1
     if cost > 0 then
       local q = floor(nd / L)
-      redis.call('SET', ${sk}, fmt('%d:%d', nowMs + q, nd - q * L), 'PX', 2 * W)
+      redis.call('SET', ${sk}, fmt('%d:%d', nowMs + q, nd - q * L), 'PX', ${px})
     end
     rem = floor((cap - nd) / W)
     reset = nowMs + floor((nd + L - 1) / L)
@@ -142,7 +144,7 @@ else
   elseif blockMs == 0 then
     st = 1
     if cost > 0 then
-      redis.call('SET', ${sk}, fmt('%d:%d', ws, count + cost), 'PX', 2 * W)
+      redis.call('SET', ${sk}, fmt('%d:%d', ws, count + cost), 'PX', ${px})
     end
     rem = L - count - cost
   end
@@ -169,10 +171,19 @@ const BATCH_LUA = `if tonumber(ARGV[1]) > 1 and ARGV[4] == '1' and ARGV[2] == '2
   local gcra = ARGV[7] == 'gcra'
   local L = tonumber(ARGV[8])
   local W = tonumber(ARGV[9])
+  -- The expiry as a string, formatted once: a number passed to redis.call is formatted on every
+  -- call (about 0.5 µs of the server's time per SET).
+  local px = fmt('%d', 2 * W)
+  -- An allowed call's reply differs from the next one's only in remaining and reset.
+  local allowedReply = fmt('1,%d,%%d,%%d,0', L)
   local out = {}
   for c = 1, tonumber(ARGV[1]) do
-${luaOneLimit('KEYS[2 * c - 1]', 'KEYS[2 * c]')}
-    out[c] = fmt('%d,%d,%d,%d,%d', st, L, rem, reset, rt)
+${luaOneLimit('KEYS[2 * c - 1]', 'KEYS[2 * c]', 'px')}
+    if st == 1 then
+      out[c] = fmt(allowedReply, rem, reset)
+    else
+      out[c] = fmt('%d,%d,%d,%d,%d', st, L, rem, reset, rt)
+    end
   end
   return table.concat(out, ';')
 end`
@@ -188,7 +199,7 @@ if n == 1 then
     local gcra = algo == 'gcra'
     local L = tonumber(ARGV[4])
     local W = tonumber(ARGV[5])
-${luaOneLimit('KEYS[1]', 'KEYS[2]')}
+${luaOneLimit('KEYS[1]', 'KEYS[2]', '2 * W')}
     return {st, L, rem, reset, rt}
   end
 end
