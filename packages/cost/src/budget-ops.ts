@@ -174,13 +174,17 @@ local function held(key)
   return tonumber(v[1] or 0), e
 end
 local function unhold(key, id, exp)
-  local v = redis.call('HGET', key, id)
-  if not v then return 0, held(key), exp end
+  local r = redis.call('HMGET', key, id, 'h', 'e')
+  local v = r[1]
+  local e = tonumber(r[3] or -1)
+  if not v then
+    if e >= 0 and e <= nowMs then return 0, sweep(key), exp end
+    return 0, tonumber(r[2] or 0), exp
+  end
   redis.call('HDEL', key, id)
   local sep = string.find(v, ':', 1, true)
   local stored = tonumber(string.sub(v, sep + 1))
   local h = redis.call('HINCRBY', key, 'h', -tonumber(string.sub(v, 1, sep - 1)))
-  local e = tonumber(redis.call('HGET', key, 'e') or -1)
   if e >= 0 and e <= nowMs then h = sweep(key) end
   if stored > nowMs then return 1, h, stored end
   return 0, h, stored
@@ -404,13 +408,18 @@ function unhold(
   exp: number,
   nowMs: number
 ): [number, number, number] {
-  const v = data.hget(key, id)
-  if (v === null) return [0, held(data, key, nowMs)[0], exp]
+  // One read for the hold and the held total's fields (`e` is not changed by the HDEL and HINCRBY).
+  const r = data.hmget(key, id, 'h', 'e')
+  const v = r[0]
+  const e = num(r[2], -1)
+  if (v === null || v === undefined) {
+    if (e >= 0 && e <= nowMs) return [0, sweep(data, key, nowMs)[0], exp]
+    return [0, num(r[1], 0), exp]
+  }
   data.hdel(key, id)
   const sep = v.indexOf(':')
   const stored = Number(v.slice(sep + 1))
   let h = data.hincrby(key, 'h', -Number(v.slice(0, sep)))
-  const e = num(data.hget(key, 'e'), -1)
   if (e >= 0 && e <= nowMs) h = sweep(data, key, nowMs)[0]
   return [stored > nowMs ? 1 : 0, h, stored]
 }
