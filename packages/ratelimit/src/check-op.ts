@@ -84,8 +84,8 @@ export interface CheckResult {
  * expressions) and its expiry `px` (a Lua expression for `2 * W` as a string: Redis formats a number
  * given to redis.call as a double, measured slower than `string.format('%d')` on 7.0), with `cost`,
  * `L`, `W`, `gcra`, `nowMs`, `floor` and `fmt` in scope. Writes the new state when the cost is
- * allowed and leaves `st` (1 allowed, 0 denied, 2 denied because blocked),
- * `rem`, `reset` and `rt` (retry-after ms, -1 for never) for the reply `{st, L, rem, reset, rt}`.
+ * allowed and leaves `st` (1 allowed, 0 denied, 2 denied because blocked), `rem`, `reset` and `rt`
+ * (retry-after ms, -1 for never) for the reply `{st, L, rem, reset, rt}`.
  * The same decisions as the general loop of the script; shared by the script's one-limit path and
  * its batch fast path, so a call decides alike whether or not it was batched.
  */
