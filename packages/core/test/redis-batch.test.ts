@@ -14,13 +14,17 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BATCH_SHARES } from '../src/redis/batch.js'
 
-const incr = defineOp<number, number>({
-  name: 'incr',
-  lua: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
-  js: (data, keys, argv) => data.incrby(keys[0] as string, Number(argv[0])),
-  encode: (n) => [String(n)],
-  decode: (reply) => reply as number,
-})
+/** An INCRBY op under `name` (each op object has its own batch queue). */
+const incrOp = (name: string) =>
+  defineOp<number, number>({
+    name,
+    lua: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+    js: (data, keys, argv) => data.incrby(keys[0] as string, Number(argv[0])),
+    encode: (n) => [String(n)],
+    decode: (reply) => reply as number,
+  })
+
+const incr = incrOp('incr')
 
 const failIfNegative = defineOp<number, number>({
   name: 'failIfNegative',
@@ -42,13 +46,7 @@ afterAll(async () => {
 })
 
 /** The ballast of `together`: its keys say so, and the recording client leaves it out. */
-const ballast = defineOp<number, number>({
-  name: 'ballast',
-  lua: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
-  js: (data, keys, argv) => data.incrby(keys[0] as string, Number(argv[0])),
-  encode: (n) => [String(n)],
-  decode: (reply) => reply as number,
-})
+const ballast = incrOp('ballast')
 
 /**
  * Issues `calls()` (`n` calls of one op) in one turn right behind BATCH_SHARES times as many calls
