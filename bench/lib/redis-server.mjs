@@ -35,10 +35,23 @@ export async function startRedisServer() {
       }
     })
   })
-  child.stdout.resume()
+  // The server's last log lines, printed if it dies before `stop()`: a bench then says why its
+  // clients lost the connection.
+  let tail = ''
+  child.stdout.on('data', (d) => {
+    tail = (tail + d).slice(-4000)
+  })
+  let stopping = false
+  child.once('exit', (code, signal) => {
+    if (stopping) return
+    process.stderr.write(
+      `redis-server on port ${port} exited unexpectedly (code ${code}, signal ${signal}); its last lines:\n${tail}\n`
+    )
+  })
   const stop = () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve()
+      stopping = true
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
       child.once('exit', () => resolve())
       child.kill('SIGKILL')
     })
