@@ -5,6 +5,7 @@
  * that has not seen the script yet).
  */
 import type { RedisReply } from '../store/types.js'
+import { evalsha } from './evalsha.js'
 import { sha1Hex } from './sha1.js'
 
 /** The subset of an ioredis client (Redis or Cluster) the store uses. */
@@ -41,7 +42,7 @@ export async function evalOp(
   argv: readonly string[]
 ): Promise<RedisReply> {
   try {
-    return (await client.evalsha(scriptSha(op), keys.length, ...keys, ...argv)) as RedisReply
+    return (await evalsha(client, scriptSha(op), keys, argv)) as RedisReply
   } catch (error) {
     if (!isNoScript(error)) throw error
     return (await client.eval(op.lua, keys.length, ...keys, ...argv)) as RedisReply
