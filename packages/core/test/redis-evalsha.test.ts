@@ -7,8 +7,14 @@
  */
 import { defineOp, type Store } from '@aikit/core'
 import { redisStore, scriptSha } from '@aikit/core/redis'
-import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
-import type { Redis, RedisOptions } from 'ioredis'
+import {
+  type RedisClusterHandle,
+  type RedisServer,
+  startRedis,
+  startRedisCluster,
+  whenReady,
+} from '@aikit/testing/redis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const incrby = defineOp<number, number>({
@@ -28,13 +34,14 @@ const failing = defineOp<string, never>({
 })
 
 let server: RedisServer
-const clients: Redis[] = []
+let cluster: RedisClusterHandle
+const clients: (Redis | Cluster)[] = []
 beforeAll(async () => {
-  server = await startRedis()
+  ;[server, cluster] = await Promise.all([startRedis(), startRedisCluster()])
 })
 afterAll(async () => {
   for (const client of clients) client.disconnect()
-  await server?.stop()
+  await Promise.all([server?.stop(), cluster?.stop()])
 })
 
 async function client(options: Omit<RedisOptions, 'replyMapping'> = {}): Promise<Redis> {
@@ -63,7 +70,7 @@ async function flatsOfScriptCalls<T>(sha: string, fn: () => Promise<T>): Promise
 }
 
 /** A store whose first script call is made and answered (ioredis is loaded on the first one). */
-async function warmStore(c: Redis, prefix: string): Promise<Store> {
+async function warmStore(c: Redis | Cluster, prefix: string): Promise<Store> {
   const store = redisStore(c, { prefix, commandTimeoutMs: 5_000, batch: false })
   await store.run(incrby, [store.key('warm')], 1)
   return store
@@ -125,5 +132,21 @@ describe('script calls on a plain ioredis client', () => {
     expect(
       await Promise.all([1, 2].map((n) => pipelinedStore.run(incrby, [pipelinedStore.key('r')], n)))
     ).toEqual([1, 3])
+  })
+
+  it('on a Redis Cluster too, each call on the node of its slot', async () => {
+    const c = cluster.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
+    clients.push(c)
+    await whenReady(c)
+    const store = await warmStore(c, 'e6')
+    const tags = Array.from({ length: 12 }, (_, i) => `tag${i}`)
+    const [replies, flats] = await flatsOfScriptCalls(scriptSha(incrby), () =>
+      Promise.all(tags.map((tag, i) => store.run(incrby, [store.key(tag, 'n')], i + 1)))
+    )
+    expect(flats).toBe(0)
+    expect(replies).toEqual(tags.map((_, i) => i + 1))
+    expect(await Promise.all(tags.map((tag) => c.get(`e6:{${tag}}:n`)))).toEqual(
+      tags.map((_, i) => String(i + 1))
+    )
   })
 })

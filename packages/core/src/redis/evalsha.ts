@@ -4,17 +4,18 @@
  * `new Command(name, args)`, whose constructor flattens the argument list. On Node 20
  * `Array.prototype.flat` costs ~85 ns per element (1.9 µs for the 22 arguments of a batch of five
  * rate-limit checks; 0.4 µs on Node 24), paid on every script call: 8% of the client's CPU in
- * rate-limit checks at concurrency 16, where the kit's own code of a check is about 10%.
+ * rate-limit checks at concurrency 16 (profiled).
  *
- * For a client of the ioredis copy this package resolves (`client instanceof Redis`) whose
- * `evalsha` is ioredis' own (not patched on the instance or overridden in a subclass), and none of
- * the options that method reads is set (a key prefix, auto-pipelining, friendly error stacks),
- * the command is built from an empty list, then given its arguments (already flat strings:
- * `encodeArgs` checks them) and sent with the client's own `sendCommand`: the same command
- * `client.evalsha(...)` sends, on the wire and for anything hooking `sendCommand` (tracing
- * instrumentation). Any other client (a Cluster, another copy of ioredis, a wrapper) gets
- * `client.evalsha(...)`, as do the calls made before ioredis finished loading (it is an optional
- * peer dependency, loaded on the first script call rather than imported by this module).
+ * For a client of the ioredis copy this package resolves (an instance of its `Redis` or
+ * `Cluster`) whose `evalsha` is ioredis' own (not patched on the instance or overridden in a
+ * subclass), and none of the options that method reads is set (a key prefix, auto-pipelining,
+ * friendly error stacks), the command is built from an empty list, then given its arguments
+ * (already flat strings: `encodeArgs` checks them) and sent with the client's own `sendCommand`:
+ * the same command `client.evalsha(...)` sends, on the wire and for anything hooking
+ * `sendCommand` (tracing instrumentation; a Cluster still finds the slot from the command's keys).
+ * Any other client (another copy of ioredis, a wrapper) gets `client.evalsha(...)`, as do the
+ * calls made before ioredis finished loading (it is an optional peer dependency, loaded on the
+ * first script call rather than imported by this module).
  */
 
 /** What the fast path uses of ioredis' `Command`. */
@@ -38,10 +39,13 @@ interface MaybeIoredis {
   }
 }
 
+type AnyClass = abstract new (...args: never[]) => unknown
+
 interface Ioredis {
-  readonly Redis: abstract new (...args: never[]) => unknown
+  readonly Redis: AnyClass
+  readonly Cluster: AnyClass
   readonly Command: CommandClass
-  /** ioredis' own `evalsha` (on `Redis.prototype`, from its command mixin). */
+  /** ioredis' own `evalsha` (from the command mixin `Redis` and `Cluster` share). */
   readonly evalsha: unknown
 }
 
@@ -53,17 +57,21 @@ function load(): void {
   loading = true
   import('ioredis').then(
     (mod) => {
-      const m = mod as { Redis?: unknown; Command?: unknown }
-      const evalshaOf = (Redis: unknown): unknown =>
-        (Redis as { prototype?: { evalsha?: unknown } }).prototype?.evalsha
+      const m = mod as { Redis?: unknown; Cluster?: unknown; Command?: unknown }
+      const evalshaOf = (klass: unknown): unknown =>
+        (klass as { prototype?: { evalsha?: unknown } }).prototype?.evalsha
+      const own = evalshaOf(m.Redis)
       ioredis =
         typeof m.Redis === 'function' &&
+        typeof m.Cluster === 'function' &&
         typeof m.Command === 'function' &&
-        typeof evalshaOf(m.Redis) === 'function'
+        typeof own === 'function' &&
+        evalshaOf(m.Cluster) === own
           ? {
-              Redis: m.Redis as Ioredis['Redis'],
+              Redis: m.Redis as AnyClass,
+              Cluster: m.Cluster as AnyClass,
               Command: m.Command as CommandClass,
-              evalsha: evalshaOf(m.Redis),
+              evalsha: own,
             }
           : null
     },
@@ -90,7 +98,7 @@ export function evalsha(
   if (
     io === undefined ||
     io === null ||
-    !(client instanceof io.Redis) ||
+    !(client instanceof io.Redis || client instanceof io.Cluster) ||
     client.evalsha !== io.evalsha ||
     typeof client.sendCommand !== 'function' ||
     options === undefined ||
