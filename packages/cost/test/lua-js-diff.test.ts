@@ -34,7 +34,7 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const TOMB_SET = "redis.call('SET', key, mark, 'PX', ttl)"
+const TOMB_SET = "redis.call('SET', key, mark, 'PX', fmt('%d', ttl))"
 // Redis expires keys on its real clock, the test's clock is fixed: each tombstone also records its
 // expiry on the test clock (`<key>|at`), and the test deletes it once the clock passes that.
 const fixedClock = (lua: string) =>
