@@ -65,8 +65,9 @@ function assertFromStore(result) {
   }
 }
 
-/** Logs a bench client's connection errors (with the time) instead of ioredis' unhandled-error noise. */
-function watchClient(client, name) {
+/** A bench client that logs its connection errors (with the time) instead of ioredis' noise. */
+function benchClient(url, name) {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 })
   client.on('error', (error) =>
     console.error(`  [${new Date().toISOString()}] redis client ${name}: ${error.message}`)
   )
@@ -206,8 +207,8 @@ async function memoryBench() {
 
 async function deniedBench(url) {
   const total = 20_000
-  const clientA = watchClient(new Redis(url, { maxRetriesPerRequest: 1 }), 'clientA')
-  const clientB = watchClient(new Redis(url, { maxRetriesPerRequest: 1 }), 'clientB')
+  const clientA = benchClient(url, 'clientA')
+  const clientB = benchClient(url, 'clientB')
   let run = 0
   const ours = async () => {
     const limiter = createRateLimiter({
@@ -341,10 +342,10 @@ function rlfAllowed(client, total, concurrency) {
 async function redisBench(url) {
   const total = 40_000
   const keys = KEYS_100K.slice(0, 10_000)
-  const clientA = watchClient(new Redis(url, { maxRetriesPerRequest: 1 }), 'clientA')
-  const clientB = watchClient(new Redis(url, { maxRetriesPerRequest: 1 }), 'clientB')
-  const clientC = watchClient(new Redis(url, { maxRetriesPerRequest: 1 }), 'clientC')
-  const clientD = watchClient(new Redis(url, { maxRetriesPerRequest: 1 }), 'clientD')
+  const clientA = benchClient(url, 'clientA')
+  const clientB = benchClient(url, 'clientB')
+  const clientC = benchClient(url, 'clientC')
+  const clientD = benchClient(url, 'clientD')
   clientC.defineCommand('benchNoop', {
     numberOfKeys: 1,
     lua: "return redis.call('EXISTS', KEYS[1])",
@@ -353,7 +354,7 @@ async function redisBench(url) {
   const unbatched = oursAllowed(() => redisStore(clientD, { batch: false }), total, 16)
   const rlf = rlfAllowed(clientB, total, 16)
   const raw = () => rate(total, 16, (i) => clientC.benchNoop(keys[i % keys.length]))
-  const admin = watchClient(new Redis(url, { maxRetriesPerRequest: 1 }), 'admin')
+  const admin = benchClient(url, 'admin')
   const cpu = withCpu(
     {
       'rate-limiter-flexible Redis': rlf,
@@ -395,8 +396,8 @@ async function redisBench(url) {
  * redisStore's batching fares where a turn holds only a few calls, and where it holds many.
  */
 async function concurrencySweep(url) {
-  const clientA = watchClient(new Redis(url, { maxRetriesPerRequest: 1 }), 'clientA')
-  const clientB = watchClient(new Redis(url, { maxRetriesPerRequest: 1 }), 'clientB')
+  const clientA = benchClient(url, 'clientA')
+  const clientB = benchClient(url, 'clientB')
   for (const [concurrency, total] of [
     [4, 20_000],
     [64, 40_000],
