@@ -1,7 +1,8 @@
 // The observability benchmark apps: `startApp(variant)`, one variant per process (server.mjs,
 // http-cpu-child.mjs): AI Kit's AsyncLocalStorage choice and Node 20's promise hooks are per process.
 // Variants: {fastify,express}-{bare,noop,anchor,metrics,metrics-logger,metrics-logger-noctx,
-// metrics-logger-hooks}. `noop`: the AI Kit adapter with one no-op middleware (the protocol cost
+// metrics-logger-hooks}, and fastify-floor (httpMetrics' metrics by hand-written hooks, see
+// `fastifyFloor`). `noop`: the AI Kit adapter with one no-op middleware (the protocol cost
 // every AI Kit middleware pays);
 // Other variants use the adapter's default `asyncContext: 'auto'` (see `scoping`);
 // `metrics-logger-noctx` runs the same two with the adapter's `asyncContext: false` (no
@@ -44,6 +45,44 @@ async function aikitMiddleware(mode) {
   return use
 }
 
+/**
+ * `floor`: what httpMetrics records, recorded by two hand-written Fastify hooks with no AI Kit
+ * protocol (no Context, no chain): the same in-flight gauge cell and duration histogram, through
+ * the same internal fast paths httpMetrics uses. The least a request can cost for these metrics;
+ * httpMetrics' distance to it is the protocol's cost.
+ */
+async function fastifyFloor(app) {
+  const { createMetrics } = await import(
+    process.env.AIKIT_OBSERVABILITY_ENTRY ?? '@aikit/observability'
+  )
+  const metrics = createMetrics()
+  const recordHttp = metrics[Symbol.for('@aikit/observability.record-http.v1')]
+  const activeHttp = metrics[Symbol.for('@aikit/observability.active-http.v1')]
+  app.decorateRequest('floorStart', 0)
+  app.decorateRequest('floorActive', null)
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.floorStart = performance.now()
+    const active = activeHttp(request.method)
+    active.value++
+    request.floorActive = active
+    done()
+  })
+  app.addHook('onResponse', (request, reply, done) => {
+    const end = performance.now()
+    request.floorActive.value--
+    const status = reply.statusCode
+    const route = request.routeOptions.url ?? 'unmatched'
+    recordHttp(
+      request.method,
+      route,
+      status,
+      status >= 500 ? String(status) : '',
+      (end - request.floorStart) / 1000
+    )
+    done()
+  })
+}
+
 /** Starts the variant's server on 127.0.0.1 (a free port); resolves to the port. */
 export async function startApp(variant) {
   const dash = variant.indexOf('-')
@@ -55,6 +94,8 @@ export async function startApp(variant) {
     if (mode === 'anchor') {
       const { default: metricsPlugin } = await import('fastify-metrics')
       await app.register(metricsPlugin, { endpoint: '/metrics' })
+    } else if (mode === 'floor') {
+      await fastifyFloor(app)
     } else if (mode !== 'bare') {
       const { aikitFastify } = await import('@aikit/adapters/fastify')
       await app.register(aikitFastify, {
