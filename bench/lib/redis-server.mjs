@@ -15,12 +15,27 @@ function freePort() {
   })
 }
 
-/** @returns {Promise<{ port: number, url: string, stop(): Promise<void> }>} */
+/**
+ * The server logs at `verbose` level (connections accepted and closed, protocol errors), kept as a
+ * tail: `logTail()` gives its last lines, for a bench whose client lost its connection.
+ * @returns {Promise<{ port: number, url: string, logTail(): string, stop(): Promise<void> }>}
+ */
 export async function startRedisServer() {
   const port = await freePort()
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--loglevel',
+      'verbose',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] }
   )
   await new Promise((resolve, reject) => {
@@ -35,8 +50,8 @@ export async function startRedisServer() {
       }
     })
   })
-  // The server's last log lines, printed if it dies before `stop()`: a bench then says why its
-  // clients lost the connection.
+  // The server's last log lines, printed if it dies before `stop()` (and on request, `logTail`): a
+  // bench then says why its clients lost the connection.
   let tail = ''
   child.stdout.on('data', (d) => {
     tail = (tail + d).slice(-4000)
@@ -56,5 +71,5 @@ export async function startRedisServer() {
       child.kill('SIGKILL')
     })
   process.once('exit', () => child.kill('SIGKILL'))
-  return { port, url: `redis://127.0.0.1:${port}`, stop }
+  return { port, url: `redis://127.0.0.1:${port}`, logTail: () => tail, stop }
 }

@@ -65,12 +65,24 @@ function assertFromStore(result) {
   }
 }
 
-/** A bench client that logs its connection errors (with the time) instead of ioredis' noise. */
+/** The bench server's recent log lines (set once it runs). */
+let serverLog = () => ''
+
+/**
+ * A bench client that logs its connection errors (with the time) instead of ioredis' noise, and the
+ * server's last log lines at its first error (a reset connection was seen twice in full runs, cause
+ * unknown: the server logs protocol errors and closed connections at the verbose level it runs at).
+ */
 function benchClient(url, name) {
   const client = new Redis(url, { maxRetriesPerRequest: 1 })
-  client.on('error', (error) =>
+  let reported = false
+  client.on('error', (error) => {
     console.error(`  [${new Date().toISOString()}] redis client ${name}: ${error.message}`)
-  )
+    if (reported) return
+    reported = true
+    const lines = serverLog().split('\n').slice(-12).join('\n')
+    console.error(`  redis-server's last log lines:\n${lines}`)
+  })
   return client
 }
 
@@ -426,6 +438,7 @@ async function concurrencySweep(url) {
 console.log(`node ${process.version}, ${rounds} rounds; medians of per-round ratios`)
 await memoryBench()
 const redis = await startRedisServer()
+serverLog = redis.logTail
 try {
   await deniedBench(redis.url)
   await redisBench(redis.url)
