@@ -80,22 +80,17 @@ export interface CheckResult {
 }
 
 /**
- * One GCRA or fixed-window limit checked against its state key `sk` and its block key `bk` (Lua
- * expressions) and its expiry `px` (a Lua expression for `2 * W` as a string: Redis formats a number
- * given to redis.call as a double, measured slower than `string.format('%d')` on 7.0), with `cost`,
- * `L`, `W`, `gcra`, `nowMs`, `floor` and `fmt` in scope. Writes the new state when the cost is
- * allowed and leaves `st` (1 allowed, 0 denied, 2 denied because blocked), `rem`, `reset` and `rt`
- * (retry-after ms, -1 for never) for the reply `{st, L, rem, reset, rt}`.
+ * One GCRA or fixed-window limit checked against its state key `sk` (a Lua expression), whose
+ * current value and its block key's `read` (Lua) leaves in the locals `v` and `bv`, and its expiry
+ * `px` (a Lua expression for `2 * W` as a string: Redis formats a number given to redis.call as a
+ * double, measured slower than `string.format('%d')` on 7.0), with `cost`, `L`, `W`, `gcra`,
+ * `nowMs`, `floor` and `fmt` in scope. Writes the new state (`nv`) when the cost is allowed, then
+ * runs `onSet` (Lua), and leaves `st` (1 allowed, 0 denied, 2 denied because blocked), `rem`,
+ * `reset` and `rt` (retry-after ms, -1 for never) for the reply `{st, L, rem, reset, rt}`.
  * The same decisions as the general loop of the script; shared by the script's one-limit path and
  * its batch fast path, so a call decides alike whether or not it was batched.
  */
-const luaOneLimit = (
-  sk: string,
-  bk: string,
-  px: string
-): string => `local vals = redis.call('MGET', ${sk}, ${bk})
-local v = vals[1]
-local bv = vals[2]
+const luaOneLimit = (read: string, sk: string, px: string, onSet = ''): string => `${read}
 local blockMs = 0
 if bv then
   local u = tonumber(bv)
@@ -124,7 +119,8 @@ if gcra then
     st = 1
     if cost > 0 then
       local q = floor(nd / L)
-      redis.call('SET', ${sk}, fmt('%d:%d', nowMs + q, nd - q * L), 'PX', ${px})
+      local nv = fmt('%d:%d', nowMs + q, nd - q * L)
+      redis.call('SET', ${sk}, nv, 'PX', ${px})${onSet}
     end
     rem = floor((cap - nd) / W)
     reset = nowMs + floor((nd + L - 1) / L)
@@ -145,7 +141,8 @@ else
   elseif blockMs == 0 then
     st = 1
     if cost > 0 then
-      redis.call('SET', ${sk}, fmt('%d:%d', ws, count + cost), 'PX', ${px})
+      local nv = fmt('%d:%d', ws, count + cost)
+      redis.call('SET', ${sk}, nv, 'PX', ${px})${onSet}
     end
     rem = L - count - cost
   end
@@ -178,8 +175,22 @@ const BATCH_LUA = `if tonumber(ARGV[1]) > 1 and ARGV[4] == '1' and ARGV[2] == '2
   -- An allowed call's reply differs from the next one's only in remaining and reset.
   local allowedReply = fmt('1,%d,%%d,%%d,0', L)
   local out = {}
+  -- Every call's state and block key in ONE read rather than a MGET per call (each redis.call has
+  -- its own fixed cost: 6.98 -> 6.48 us of script time per check at concurrency 16). A state this
+  -- batch already wrote is taken from written instead, so a key checked twice in one batch sees
+  -- its first check, as it would one call after the other.
+  local all = redis.call('MGET', unpack(KEYS))
+  local written = {}
   for c = 1, tonumber(ARGV[1]) do
-${luaOneLimit('KEYS[2 * c - 1]', 'KEYS[2 * c]', 'px')}
+    local sk = KEYS[2 * c - 1]
+${luaOneLimit(
+  `local v = written[sk]
+if v == nil then v = all[2 * c - 1] end
+local bv = all[2 * c]`,
+  'sk',
+  'px',
+  '\n      written[sk] = nv'
+)}
     if st == 1 then
       out[c] = fmt(allowedReply, rem, reset)
     else
@@ -200,7 +211,13 @@ if n == 1 then
     local gcra = algo == 'gcra'
     local L = tonumber(ARGV[4])
     local W = tonumber(ARGV[5])
-${luaOneLimit('KEYS[1]', 'KEYS[2]', "fmt('%d', 2 * W)")}
+${luaOneLimit(
+  `local vals = redis.call('MGET', KEYS[1], KEYS[2])
+local v = vals[1]
+local bv = vals[2]`,
+  'KEYS[1]',
+  "fmt('%d', 2 * W)"
+)}
     return {st, L, rem, reset, rt}
   end
 end
