@@ -52,6 +52,10 @@ interface CallPolicy {
 
 const ENTRY_OVERHEAD_BYTES = 64
 const TAG_RECHECK_MS = 1000
+/** How far ahead of this clock another instance's invalidation time is still followed. */
+const MAX_CLOCK_LEAD_MS = 1000
+/** The tag maps are not pruned below this size (a prune is a scan of both). */
+const TAG_PRUNE_MIN = 1024
 /** Forces `readOrLockOp` to take the lock even when the stored value is fresh (refresh, invalidated). */
 const NEVER_FRESH = Number.MAX_SAFE_INTEGER
 const NO_TAGS: readonly string[] = Object.freeze([])
@@ -83,6 +87,10 @@ class Engine {
   readonly id = `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`
   readonly bus: Bus | undefined
   lastInvalidation = 0
+  /** The longest lifetime (`staleUntil - createdAt`) of an entry put in the memory tier. */
+  private maxLifetime = 0
+  /** Tag-map size past which `markTag` drops the tag times no entry can need any more. */
+  private pruneAt = TAG_PRUNE_MIN
   private tokenSeq = 0
 
   constructor(readonly o: ResolvedCacheOptions) {
@@ -140,6 +148,28 @@ class Engine {
       this.tagChecked.set(tag, this.o.now())
     }
     if (at > this.lastInvalidation) this.lastInvalidation = at
+    if (this.tagTimes.size > this.pruneAt || this.tagChecked.size > this.pruneAt) this.pruneTags()
+  }
+
+  /**
+   * Drops tag times older than any memory entry can be: an invalidation only matters to entries
+   * created before it, and those are past their `staleUntil` once it is `maxLifetime` old. With
+   * per-entity tags (`user:<id>`) the maps would otherwise grow with every id ever invalidated.
+   * Entries read from the store re-read a dropped tag's time from the store (`syncTags`).
+   * Amortised: the next prune waits until the maps have doubled.
+   */
+  private pruneTags(): void {
+    const before = this.o.now() - this.maxLifetime
+    for (const [tag, at] of this.tagTimes) {
+      if (at < before) {
+        this.tagTimes.delete(tag)
+        this.tagChecked.delete(tag)
+      }
+    }
+    for (const [tag, checked] of this.tagChecked) {
+      if (checked < before && !this.tagTimes.has(tag)) this.tagChecked.delete(tag)
+    }
+    this.pruneAt = Math.max(TAG_PRUNE_MIN, 2 * Math.max(this.tagTimes.size, this.tagChecked.size))
   }
 
   wake(key: string): void {
@@ -149,10 +179,16 @@ class Engine {
     for (const resolve of set) resolve()
   }
 
-  /** Entry creation time, strictly after any invalidation this instance knows of. */
+  /**
+   * Entry creation time, strictly after any invalidation this instance knows of (one stamped in the
+   * same millisecond, or a little ahead by another instance's clock). An invalidation stamped far
+   * ahead (a broken clock) is not followed: that would stretch every later entry's TTL by the
+   * skew; entries carrying its tag then stay invalid until its time, which serves nothing stale.
+   */
   createdNow(): number {
     const now = this.o.now()
-    return now > this.lastInvalidation ? now : this.lastInvalidation + 1
+    if (now > this.lastInvalidation || this.lastInvalidation - now > MAX_CLOCK_LEAD_MS) return now
+    return this.lastInvalidation + 1
   }
 
   /** Whether no tag of the entry was invalidated after it was written (memory state only). */
@@ -206,11 +242,14 @@ class Engine {
         if (at > (this.tagTimes.get(tag) ?? 0)) this.tagTimes.set(tag, at)
         this.tagChecked.set(tag, now)
         if (at > this.lastInvalidation) this.lastInvalidation = at
+        if (this.tagChecked.size > this.pruneAt) this.pruneTags()
       })
     )
   }
 
   async encode(value: unknown, meta: MemoryEntry): Promise<{ text: string; size: number }> {
+    // A fetcher may answer `undefined` ("no such user"): cached and shared like any other value.
+    if (value === undefined) return { text: encodeEnvelope(meta, 'u', ''), size: 0 }
     const payload = this.o.serializer.serialize(value)
     if (typeof payload !== 'string')
       throw new TypeError('serializer.serialize must return a string')
@@ -227,6 +266,9 @@ class Engine {
   decode(text: string): MemoryEntry | undefined | Promise<MemoryEntry | undefined> {
     if (!readHeader(text)) return undefined
     const { freshUntil, staleUntil, createdAt, tags, payloadAt } = header
+    if (header.encoding === 'u') {
+      return { value: undefined, createdAt, freshUntil, staleUntil, tags: tags ?? NO_TAGS, size: 0 }
+    }
     if (header.encoding === 'gz') {
       return gunzipText(text.slice(payloadAt)).then(
         (payload) => this.entryOf(payload, createdAt, freshUntil, staleUntil, tags),
@@ -261,6 +303,8 @@ class Engine {
 
   /** Puts an entry in the memory tier (its byte size is `entry.size`). */
   remember(key: string, entry: MemoryEntry): void {
+    const lifetime = entry.staleUntil - entry.createdAt
+    if (lifetime > this.maxLifetime) this.maxLifetime = lifetime
     this.lru.set(key, entry)
   }
 }
@@ -278,7 +322,11 @@ export function createCache(options: CacheOptions = {}): Cache {
 }
 
 class CacheImpl implements Cache {
-  /** Prefix of store keys: `<namespace>:`. */
+  /**
+   * Prefix of store names: `<root namespace>:`. The store name of an entry is this prefix and its
+   * memory-tier key, so it is as unambiguous as that key: a child namespace's entries cannot share
+   * a store key with a root key of the same text (`users:x` against `x` in namespace `users`).
+   */
   private readonly prefix: string
   /**
    * Prefix of memory-tier keys: none for the root namespace, so a hit looks up the caller's own key
@@ -304,17 +352,19 @@ class CacheImpl implements Cache {
     private readonly unsubscribers: (() => void)[],
     parentTags: readonly string[] = []
   ) {
-    this.prefix = `${namespaceName}:`
+    this.prefix = `${engine.o.namespace}:`
     this.memPrefix = parentTags.length === 0 ? '' : `\u0000${namespaceName}\u0000`
     this.nsTags = [...parentTags, `\u0000ns:${namespaceName}`]
     const store = engine.o.store
-    const probe = store?.key(`${this.prefix}\u0001`, 'cache')
+    const probe = store?.key(`${this.prefix}${this.memPrefix}\u0001`, 'cache')
     const at = probe === undefined ? -1 : probe.lastIndexOf('\u0001')
     if (probe !== undefined && at !== -1) {
       const head = probe.slice(0, at)
       const tail = probe.slice(at + 1)
       // Trust the split only if the store builds a second key the same way.
-      if (store?.key(`${this.prefix}a\u0002b`, 'cache') === `${head}a\u0002b${tail}`) {
+      if (
+        store?.key(`${this.prefix}${this.memPrefix}a\u0002b`, 'cache') === `${head}a\u0002b${tail}`
+      ) {
         this.keyHead = head
         this.keyTail = tail
       }
@@ -327,30 +377,27 @@ class CacheImpl implements Cache {
     return key.charCodeAt(0) === 0 ? `\u0000${key}` : key
   }
 
-  /** The caller's key of a memory key. */
-  private rawKey(full: string): string {
-    if (this.memPrefix !== '') return full.slice(this.memPrefix.length)
-    return full.charCodeAt(0) === 0 ? full.slice(1) : full
-  }
-
-  /** The store-tier name of a memory key: `<namespace>:<key>`. */
+  /** The store-tier name of a memory key: `<root namespace>:<memory key>`. */
   private storeName(full: string): string {
-    return this.prefix + this.rawKey(full)
+    return this.prefix + full
   }
 
   /** The store key of an entry's value (what `store.key(storeName(full), 'cache')` returns). */
   private storeKey(full: string): string {
-    const raw = this.rawKey(full)
+    // What follows the namespace's part of the name (`keyHead` holds that part, escaped).
+    const raw = this.memPrefix === '' ? full : full.slice(this.memPrefix.length)
     if (
       this.keyHead !== undefined &&
       raw.indexOf('%') === -1 &&
       raw.indexOf('{') === -1 &&
-      raw.indexOf('}') === -1
+      raw.indexOf('}') === -1 &&
+      // A lone surrogate is escaped by `store.key` (UTF-8 would turn it into U+FFFD).
+      (raw as unknown as { isWellFormed(): boolean }).isWellFormed()
     ) {
       return this.keyHead + raw + this.keyTail
     }
     const store = this.engine.o.store as NonNullable<ResolvedCacheOptions['store']>
-    return store.key(this.prefix + raw, 'cache')
+    return store.key(this.prefix + full, 'cache')
   }
 
   private storeKeys(full: string): [string, string] {
@@ -379,6 +426,13 @@ class CacheImpl implements Cache {
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0)) {
       throw new InvalidOptionsError('tags', 'must be an array of non-empty strings')
     }
+    const { timeouts, refresh, noStore } = options
+    if (timeouts !== undefined && (timeouts === null || typeof timeouts !== 'object'))
+      throw new InvalidOptionsError('timeouts', 'must be an object ({ soft, hard })')
+    if (refresh !== undefined && typeof refresh !== 'boolean')
+      throw new InvalidOptionsError('refresh', 'must be a boolean')
+    if (noStore !== undefined && typeof noStore !== 'boolean')
+      throw new InvalidOptionsError('noStore', 'must be a boolean')
     return {
       ttl: duration('ttl', options.ttl, o.ttl, { positive: true }),
       swr: duration('staleWhileRevalidate', options.staleWhileRevalidate, o.staleWhileRevalidate),
@@ -626,23 +680,27 @@ class CacheImpl implements Cache {
     if (typeof key !== 'string' || key.length === 0) {
       return Promise.reject(new InvalidOptionsError('key', 'must be a non-empty string'))
     }
+    // Checked on a hit as on a miss, so a bad call cannot pass every test against a warm cache and
+    // fail the first time its entry expires. Without options (the common hit) this is one typeof.
+    if (typeof fetcher !== 'function')
+      return Promise.reject(new InvalidOptionsError('fetcher', 'must be a function'))
+    let p: CallPolicy | undefined
+    if (options !== undefined) {
+      try {
+        p = this.policy(options)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
     const full = this.memPrefix === '' && key.charCodeAt(0) !== 0 ? key : this.memKey(key)
-    if (options === undefined || options.refresh !== true) {
+    if (p === undefined || !p.refresh) {
       const entry = this.freshLocal(full)
       if (entry !== undefined) {
         this.engine.counters.hits++
         return Promise.resolve(entry.value as T)
       }
     }
-    if (typeof fetcher !== 'function')
-      return Promise.reject(new InvalidOptionsError('fetcher', 'must be a function'))
-    let p: CallPolicy
-    try {
-      p = this.policy(options)
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    return this.slowGetOrSet(full, key, fetcher, p)
+    return this.slowGetOrSet(full, key, fetcher, p ?? this.policy(undefined))
   }
 
   private slowGetOrSet<T>(
@@ -668,7 +726,7 @@ class CacheImpl implements Cache {
         if (now < entry.freshUntil + p.swr) {
           e.counters.stale++
           if (!e.inflight.has(full))
-            this.startLoad(full, key, fetcher, p, undefined).catch(() => undefined)
+            this.startLoad(full, key, fetcher, p, undefined, true).catch(() => undefined)
           return Promise.resolve(entry.value as T)
         }
         stale = entry
@@ -687,31 +745,45 @@ class CacheImpl implements Cache {
     key: string,
     fetcher: (context: FetchContext) => T | Promise<T>,
     p: CallPolicy,
-    stale: MemoryEntry | undefined
+    stale: MemoryEntry | undefined,
+    background = false
   ): Promise<T> {
     const e = this.engine
-    const load = this.load(full, key, fetcher, p, stale).finally(() => {
+    const load = this.load(full, key, fetcher, p, stale, background).finally(() => {
       if (e.inflight.get(full) === load) e.inflight.delete(full)
     })
     e.inflight.set(full, load)
     return load
   }
 
-  /** Store tier read + cross-process lock, then the fetch. Runs once per key per process at a time. */
+  /**
+   * Store tier read + cross-process lock, then the fetch. Runs once per key per process at a time.
+   * A `background` load refreshes for a call already answered (and counted) as stale: it counts
+   * no hit, miss or stale of its own.
+   */
   private async load<T>(
     full: string,
     key: string,
     fetcher: (context: FetchContext) => T | Promise<T>,
     p: CallPolicy,
-    stale: MemoryEntry | undefined
+    stale: MemoryEntry | undefined,
+    background: boolean
   ): Promise<T> {
     const e = this.engine
+    // A background load answers no caller: its fetch is not a miss, its stale value not served.
+    const miss = (from: MemoryEntry | undefined, token: string | undefined): Promise<T> =>
+      background
+        ? this.fetch(full, key, fetcher, p, from, token)
+        : this.miss(full, key, fetcher, p, from, token)
+    const counters = background ? undefined : e.counters
     const store = e.o.store
-    if (store === undefined) return this.miss(full, key, fetcher, p, stale, undefined)
+    if (store === undefined) return miss(stale, undefined)
     const keys = this.storeKeys(full)
     const token = e.token()
     let nowMs = p.refresh ? NEVER_FRESH : e.o.now()
     const deadline = e.o.now() + 3 * e.o.lockTtl
+    // The soft timeout is real elapsed time (as the fetch's own timer), not the entries' clock.
+    const softAt = Number.isFinite(p.soft) ? performance.now() + p.soft : Number.POSITIVE_INFINITY
     for (;;) {
       let r: ReadOrLock
       try {
@@ -719,15 +791,23 @@ class CacheImpl implements Cache {
       } catch (error) {
         // Degraded: the store is down or slow. Serve from this process alone; never fail the call.
         e.fail('store', error)
-        return this.miss(full, key, fetcher, p, stale, undefined)
+        return miss(stale, undefined)
       }
       const storedText = r.value
-      let stored = storedText === undefined ? undefined : this.validStored(storedText, e.o.now())
-      if (stored instanceof Promise) stored = await stored
+      let stored: MemoryEntry | undefined
+      try {
+        const valid = storedText === undefined ? undefined : this.validStored(storedText, e.o.now())
+        stored = valid instanceof Promise ? await valid : valid
+      } catch (error) {
+        // The tag check's GET failed (the store went down after the script answered): the stored
+        // value cannot be trusted, so degrade as above, filling under the lock if this call took it.
+        e.fail('store', error)
+        return miss(stale, r.kind === 'locked' ? token : undefined)
+      }
       const now = e.o.now()
       if (r.kind === 'fresh') {
         if (stored !== undefined) {
-          e.counters.storeHits++
+          if (counters) counters.storeHits++
           e.remember(full, stored)
           return stored.value as T
         }
@@ -741,20 +821,29 @@ class CacheImpl implements Cache {
       if (r.kind === 'locked') {
         if (servable) {
           // Serve stale now; this process refreshes in the background while holding the lock.
-          e.counters.stale++
+          if (counters) counters.stale++
           e.remember(full, usable)
           this.fetch(full, key, fetcher, p, usable, token).catch(() => undefined)
           return usable.value as T
         }
-        return this.miss(full, key, fetcher, p, usable, token)
+        return miss(usable, token)
       }
       // Another instance is filling.
       if (servable) {
-        e.counters.stale++
+        if (counters) counters.stale++
         return usable.value as T
       }
-      if (e.o.now() > deadline) return this.miss(full, key, fetcher, p, usable, undefined)
-      await this.waitForFill(full, Math.min(e.o.pollInterval, Math.max(1, r.lockMs)))
+      // Waited `soft` for another instance's fill: answer with the stale value, as the filling
+      // instance's own caller was answered.
+      const softLeft = softAt - performance.now()
+      if (usable !== undefined && softLeft <= 0) {
+        if (counters) counters.stale++
+        return usable.value as T
+      }
+      if (e.o.now() > deadline) return miss(usable, undefined)
+      let waitMs = Math.min(e.o.pollInterval, Math.max(1, r.lockMs))
+      if (usable !== undefined) waitMs = Math.min(waitMs, Math.max(1, Math.ceil(softLeft)))
+      await this.waitForFill(full, waitMs)
       nowMs = e.o.now()
     }
   }
@@ -840,48 +929,73 @@ class CacheImpl implements Cache {
     if (!Number.isFinite(p.soft) && !Number.isFinite(p.hard)) return settled.catch(staleFallback)
 
     return new Promise<T>((resolve, reject) => {
-      const timers: ReturnType<typeof setTimeout>[] = []
-      const finish = (fn: () => void): void => {
-        for (const t of timers) clearTimeout(t)
-        fn()
+      let answered = false
+      let softTimer: ReturnType<typeof setTimeout> | undefined
+      let hardTimer: ReturnType<typeof setTimeout> | undefined
+      /** Set once the soft timeout answered: drops what keeps this process's later calls joined. */
+      let unhold: (() => void) | undefined
+      const fallBack = (error: unknown): void => {
+        try {
+          resolve(staleFallback(error))
+        } catch (err) {
+          reject(err)
+        }
       }
       settled.then(
-        (value) => finish(() => resolve(value)),
-        (error: unknown) =>
-          finish(() => {
-            try {
-              resolve(staleFallback(error))
-            } catch (err) {
-              reject(err)
-            }
-          })
+        (value) => {
+          clearTimeout(softTimer)
+          clearTimeout(hardTimer)
+          unhold?.()
+          if (answered) return
+          answered = true
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(softTimer)
+          clearTimeout(hardTimer)
+          unhold?.()
+          if (answered) return
+          answered = true
+          fallBack(error)
+        }
       )
       if (Number.isFinite(p.soft) && stale !== undefined) {
-        timers.push(
-          setTimeout(() => {
-            // Soft timeout: answer with the stale value; the fetch keeps running and fills the cache.
-            e.counters.stale++
-            finish(() => resolve(stale.value as T))
-          }, p.soft)
-        )
+        softTimer = setTimeout(() => {
+          // Soft timeout: answer with the stale value. The fetch keeps running (still bounded by
+          // the hard timeout) and fills the cache; until it ends, this process's later calls for
+          // the key join it and get the stale value too, instead of starting fetches of their own.
+          answered = true
+          e.counters.stale++
+          unhold = this.holdInflight(full, stale.value)
+          resolve(stale.value as T)
+        }, p.soft)
       }
       if (Number.isFinite(p.hard)) {
-        timers.push(
-          setTimeout(() => {
-            abandoned = true
-            e.counters.timeouts++
-            controller.abort(new CacheTimeoutError(p.hard))
-            release()
-            finish(() => {
-              try {
-                resolve(staleFallback(new CacheTimeoutError(p.hard)))
-              } catch (err) {
-                reject(err)
-              }
-            })
-          }, p.hard)
-        )
+        hardTimer = setTimeout(() => {
+          clearTimeout(softTimer)
+          abandoned = true
+          e.counters.timeouts++
+          controller.abort(new CacheTimeoutError(p.hard))
+          release()
+          unhold?.()
+          if (answered) return
+          answered = true
+          fallBack(new CacheTimeoutError(p.hard))
+        }, p.hard)
       }
     })
+  }
+
+  /**
+   * Makes `value` what this process's calls for `full` join (the in-flight entry) until the
+   * returned function is called: the answer of a fetch that went on in the background.
+   */
+  private holdInflight(full: string, value: unknown): () => void {
+    const inflight = this.engine.inflight
+    const held = Promise.resolve(value)
+    inflight.set(full, held)
+    return () => {
+      if (inflight.get(full) === held) inflight.delete(full)
+    }
   }
 }

@@ -6,7 +6,8 @@
  *
  * The format version leads every value, so a reader meeting another version treats the entry as a
  * miss instead of misreading it. `freshUntil` comes second so the lock script can test freshness
- * with one pattern match. The payload is the serializer's text, or base64 gzip (`encoding: gz`).
+ * with one pattern match. The payload is the serializer's text, or base64 gzip (`encoding: gz`),
+ * or empty for the value `undefined` (`encoding: u`; JSON has no text for it).
  */
 
 /** The prefix of the current format. */
@@ -23,14 +24,21 @@ export interface EntryMeta {
   readonly tags: readonly string[] | undefined
 }
 
+/** How a payload is encoded: serializer text, gzip of it (base64), or none for `undefined`. */
+export type PayloadEncoding = 'json' | 'gz' | 'u'
+
 /** A decoded envelope: metadata plus the still-encoded payload. */
 export interface DecodedEnvelope extends EntryMeta {
-  readonly encoding: 'json' | 'gz'
+  readonly encoding: PayloadEncoding
   readonly payload: string
 }
 
 /** Builds the stored string. */
-export function encodeEnvelope(meta: EntryMeta, encoding: 'json' | 'gz', payload: string): string {
+export function encodeEnvelope(
+  meta: EntryMeta,
+  encoding: PayloadEncoding,
+  payload: string
+): string {
   const tags = meta.tags === undefined || meta.tags.length === 0 ? '' : JSON.stringify(meta.tags)
   return `${ENVELOPE_VERSION}|${meta.freshUntil}|${meta.staleUntil}|${meta.createdAt}|${encoding}|${tags}\n${payload}`
 }
@@ -46,7 +54,7 @@ export const header = {
   staleUntil: 0,
   createdAt: 0,
   tags: undefined as readonly string[] | undefined,
-  encoding: 'json' as 'json' | 'gz',
+  encoding: 'json' as PayloadEncoding,
   /** Where the payload starts. */
   payloadAt: 0,
 }
@@ -76,7 +84,7 @@ export function readHeader(text: string): boolean {
   if (!Number.isFinite(freshUntil) || !Number.isFinite(staleUntil) || !Number.isFinite(createdAt)) {
     return false
   }
-  let encoding: 'json' | 'gz'
+  let encoding: PayloadEncoding
   let i: number
   if (text.startsWith('json|', end3 + 1)) {
     encoding = 'json'
@@ -84,6 +92,9 @@ export function readHeader(text: string): boolean {
   } else if (text.startsWith('gz|', end3 + 1)) {
     encoding = 'gz'
     i = end3 + 4
+  } else if (text.startsWith('u|', end3 + 1)) {
+    encoding = 'u'
+    i = end3 + 3
   } else {
     return false
   }

@@ -71,7 +71,11 @@ export interface CacheOptions {
    * live until their TTL).
    */
   bus?: BusOption
-  /** Clock in epoch ms, injectable for tests. Default `Date.now`. */
+  /**
+   * Clock in epoch ms, injectable for tests. Default: the store's clock (`store.now()`, which
+   * `redisStore` corrects to the Redis server's `TIME`), so instances with skewed clocks agree on
+   * entries' freshness and on tag invalidations; `Date.now` without a store.
+   */
   now?: () => number
 }
 
@@ -177,7 +181,10 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     }
     compressionThreshold = positiveInt('compression.threshold', compression.threshold, 1024)
   }
-  const now = options.now ?? Date.now
+  const storeNow = store?.now
+  const now =
+    options.now ??
+    (typeof storeNow === 'function' && store !== undefined ? () => storeNow.call(store) : Date.now)
   if (typeof now !== 'function') throw new InvalidOptionsError('now', 'must be a function')
   return {
     store,

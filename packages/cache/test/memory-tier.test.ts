@@ -1,6 +1,6 @@
 import { CacheTimeoutError, createCache } from '@aikit/cache'
 import { InvalidOptionsError } from '@aikit/core'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -217,5 +217,41 @@ describe('memory tier', () => {
     expect(field(() => createCache({ compression: { threshold: 0 } }))).toBe(
       'compression.threshold'
     )
+  })
+
+  it('a stale-while-revalidate answer counts one stale and no miss (memory only and with a store)', async () => {
+    const { memoryStore } = await import('@aikit/core')
+    for (const withStore of [false, true]) {
+      const c = clock()
+      const cache = createCache({
+        now: c.now,
+        jitter: 0,
+        staleWhileRevalidate: 60_000,
+        ...(withStore ? { store: memoryStore({ now: c.now }) } : {}),
+      })
+      await cache.set('k', 'old', { ttl: 1000 })
+      c.advance(2000)
+      expect(await cache.getOrSet('k', async () => 'new')).toBe('old')
+      await vi.waitFor(() => expect(cache.peek('k')).toBe('new'))
+      expect(cache.stats()).toMatchObject({ stale: 1, misses: 0, fetches: 1 })
+    }
+  })
+
+  it('tag times no entry can need any more are dropped (per-entity tags do not pile up)', async () => {
+    const c = clock()
+    const cache = createCache({ now: c.now, ttl: 1000, jitter: 0, memory: { maxEntries: 100 } })
+    const engine = (cache as unknown as { engine: { tagTimes: Map<string, number> } }).engine
+    for (let i = 0; i < 20_000; i++) {
+      await cache.set(`profile:${i}`, { i }, { tags: [`user:${i}`] })
+      await cache.invalidateTags([`user:${i}`])
+      c.advance(1)
+    }
+    // Entries live 1 s here: only about the last 1,000 invalidations can still matter.
+    expect(engine.tagTimes.size).toBeLessThan(4000)
+    // A recent invalidation is still applied.
+    await cache.set('recent', 1, { tags: ['user:19999'] })
+    c.advance(1)
+    await cache.invalidateTags(['user:19999'])
+    expect(cache.peek('recent')).toBeUndefined()
   })
 })

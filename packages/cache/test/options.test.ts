@@ -56,4 +56,29 @@ describe('options validation names the bad field', () => {
     )
     await expect(cache.getOrSet('', () => 1)).rejects.toThrow()
   })
+
+  it('getOrSet refuses a bad fetcher or bad per-call options on a hit as on a miss', async () => {
+    const cache = createCache()
+    const rejected = async (p: Promise<unknown>) => {
+      const error = await p.then(
+        () => undefined,
+        (e: unknown) => e
+      )
+      expect(error).toBeInstanceOf(InvalidOptionsError)
+      return (error as InvalidOptionsError).field
+    }
+    await cache.set('warm', 1)
+    for (const key of ['cold', 'warm']) {
+      expect(await rejected(cache.getOrSet(key, 'nope' as never))).toBe('fetcher')
+      expect(await rejected(cache.getOrSet(key, () => 1, { ttl: -5 }))).toBe('ttl')
+      expect(await rejected(cache.getOrSet(key, () => 1, { timeouts: 100 as never }))).toBe(
+        'timeouts'
+      )
+      expect(await rejected(cache.getOrSet(key, () => 1, { refresh: 'yes' as never }))).toBe(
+        'refresh'
+      )
+      expect(await rejected(cache.getOrSet(key, () => 1, { noStore: 1 as never }))).toBe('noStore')
+    }
+    expect(await cache.getOrSet('warm', () => 2)).toBe(1)
+  })
 })

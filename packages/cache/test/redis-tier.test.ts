@@ -188,4 +188,15 @@ describe('store tier (real Redis)', () => {
     const c = await instance({}, false)
     expect(await c.get('r')).toBe('new')
   })
+
+  it('keys ending in half of an emoji stay distinct on Redis (UTF-8 would make both U+FFFD)', async () => {
+    const a = await instance({}, false)
+    const b = await instance({}, false)
+    const k1 = 'summary:I love 😀 cats'.slice(0, 16) // ends in '\ud83d'
+    const k2 = 'summary:I love 🤖 bots'.slice(0, 16) // ends in '\ud83e'
+    await a.set(k1, 'cats')
+    await a.set(k2, 'bots')
+    expect(await b.get(k1)).toBe('cats')
+    expect(await b.get(k2)).toBe('bots')
+  })
 })

@@ -219,6 +219,20 @@ describe('keys', () => {
     expect(store.key('%7B')).not.toBe(store.key('{'))
   })
 
+  it('escapes lone surrogates, which UTF-8 would turn into one U+FFFD for every tag', () => {
+    const store = memoryStore()
+    // Text cut at a length can end in half of an emoji: two different halves, two different keys.
+    const high1 = 'I love 😀 cats'.slice(0, 8)
+    const high2 = 'I love 🤖 bots'.slice(0, 8)
+    expect(store.key(high1)).toBe('aikit:{I love %uD83D}')
+    expect(store.key(high2)).toBe('aikit:{I love %uD83E}')
+    expect(store.key('\uDE00x')).toBe('aikit:{%uDE00x}')
+    // Whole pairs are left as they are, and an escape's own text stays distinct from it.
+    expect(store.key('😀')).toBe('aikit:{😀}')
+    expect(store.key('%uD83D')).toBe('aikit:{%25uD83D}')
+    expect(Buffer.from(store.key(high1)).toString()).toBe(store.key(high1))
+  })
+
   it('rejects an empty tag and a bad prefix naming the field', () => {
     expect(fieldError(() => memoryStore().key(''))).toBe('tag')
     expect(fieldError(() => memoryStore({ prefix: 'a{b' }))).toBe('prefix')

@@ -5,8 +5,10 @@
  * The `{tag}` is a Redis Cluster hash tag: every key built with the same tag lands in the same
  * slot, so one atomic op may touch all of them. Braces inside a tag would move the slot, so the tag
  * is percent-escaped (`%` → `%25`, `{` → `%7B`, `}` → `%7D`) rather than rejected: tags are often
- * user-derived (ids, IPs) and must never make a request fail. Escaping is injective, so two
- * different tags never share a key. Parts are joined verbatim with `:`; they are chosen by the
+ * user-derived (ids, IPs) and must never make a request fail. A lone surrogate (half of an emoji,
+ * as left by cutting text at a length) becomes `%uD83D`: Redis clients send keys as UTF-8, where
+ * every lone surrogate turns into U+FFFD, so two different tags would otherwise share a key.
+ * Escaping is injective, so two different tags never share a key. Parts are joined verbatim with `:`; they are chosen by the
  * package (e.g. `'rl'`, `'minute'`), not by end users.
  */
 import { InvalidOptionsError } from './errors.js'
@@ -22,11 +24,24 @@ export function validatePrefix(prefix: unknown, field = 'prefix'): string {
   return prefix
 }
 
-/** Percent-escapes `%`, `{` and `}` in a hash tag. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/** Whether `text` has no lone surrogate (`String.prototype.isWellFormed`, Node 20+). */
+export function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+}
+
+/** Percent-escapes `%`, `{`, `}` and lone surrogates in a hash tag. */
 export function escapeTag(tag: string): string {
-  // Most tags (ids, IPs) need no escaping: skip the regex for them.
-  if (tag.indexOf('{') === -1 && tag.indexOf('}') === -1 && tag.indexOf('%') === -1) return tag
-  return tag.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'))
+  // Most tags (ids, IPs) need no escaping: skip the regexes for them.
+  const plain = tag.indexOf('{') === -1 && tag.indexOf('}') === -1 && tag.indexOf('%') === -1
+  if (plain && isWellFormed(tag)) return tag
+  const escaped = plain
+    ? tag
+    : tag.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'))
+  return isWellFormed(escaped)
+    ? escaped
+    : escaped.replace(LONE_SURROGATE, (c) => `%u${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }
 
 /** Builds `${prefix}:{${escapedTag}}:${parts.join(':')}`. Throws `InvalidOptionsError` on an empty tag. */
@@ -64,8 +79,14 @@ export function parseKey(prefix: string, key: string): { tag: string; part: stri
 }
 
 function unescapeTag(escaped: string): string {
-  return escaped.replace(/%(25|7B|7D)/g, (_, code: string) =>
-    code === '25' ? '%' : code === '7B' ? '{' : '}'
+  return escaped.replace(/%(25|7B|7D|uD[89A-F][0-9A-F]{2})/g, (_, code: string) =>
+    code === '25'
+      ? '%'
+      : code === '7B'
+        ? '{'
+        : code === '7D'
+          ? '}'
+          : String.fromCharCode(Number.parseInt(code.slice(1), 16))
   )
 }
 
