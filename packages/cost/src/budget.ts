@@ -265,6 +265,8 @@ export interface Budget {
    * Atomically holds the estimate's worst case against every limit of `subject`.
    * @throws BudgetExceededError (402) in hard mode when it does not fit (nothing is held).
    * @throws UnknownModelError for a model estimate without a price (unless the table has a fallback).
+   * @throws InvalidOptionsError naming the bad field (`subject`, `model`, `inputTokens`,
+   * `maxOutputTokens`, `cacheWrite`, `ttl`, …); the promise rejects with it.
    */
   reserve(subject: string, estimate: BudgetEstimate): Promise<Reservation>
   /**
@@ -278,7 +280,10 @@ export interface Budget {
   status(subject: string): Promise<BudgetStatus>
   /** Spend per model for one period, read from the store. */
   spend(subject: string, options?: SpendOptions): Promise<SpendReport>
-  /** Subscribes to `'warning'` / `'rejected'`; returns an unsubscribe function. */
+  /**
+   * Subscribes to `'warning'`, `'settled'` or `'rejected'`; returns an unsubscribe function.
+   * @throws InvalidOptionsError naming `event` (another name) or `listener` (not a function).
+   */
   on<E extends keyof BudgetEvents>(event: E, listener: (info: BudgetEvents[E]) => void): () => void
 }
 
@@ -429,7 +434,7 @@ export function createBudget(options: BudgetOptions): Budget {
   const resKey = (subject: string): string => store.key(subject, prefix, 'res')
   const doneKey = (subject: string, id: string): string => store.key(subject, prefix, 'done', id)
 
-  const events = createEmitter<BudgetEvents>()
+  const events = createEmitter<BudgetEvents>(['warning', 'settled', 'rejected'])
   // Whether anyone listens to `'warning'` / `'settled'`, kept by `on` and its unsubscribe: without
   // a listener, a reserve or settle skips looking for crossings and building the event (exact: an
   // event goes only to the listeners present when it is emitted).
@@ -579,15 +584,20 @@ export function createBudget(options: BudgetOptions): Budget {
       throw new InvalidOptionsError('model', 'must be a non-empty string')
     }
     const output = checkTokens(estimate.maxOutputTokens, 'maxOutputTokens')
+    const cacheWrite = estimate.cacheWrite
+    if (cacheWrite !== undefined && cacheWrite !== '5m' && cacheWrite !== '1h') {
+      // Anything else would silently be priced as plain input, below the cache-write price.
+      throw new InvalidOptionsError('cacheWrite', "must be '5m' or '1h' (or left out)")
+    }
     const input =
       'messages' in estimate
         ? // The estimate is its own options (`system`, `tools`): no copy per reserve.
           estimateTokens(estimate.messages, estimate.model, estimate)
         : checkTokens(estimate.inputTokens, 'inputTokens')
     const usage: Usage =
-      estimate.cacheWrite === '1h'
+      cacheWrite === '1h'
         ? { inputTokens: 0, cacheWrite1hTokens: input, outputTokens: output }
-        : estimate.cacheWrite === '5m'
+        : cacheWrite === '5m'
           ? { inputTokens: 0, cacheWrite5mTokens: input, outputTokens: output }
           : { inputTokens: input, outputTokens: output }
     return priceWorstCase(estimate.model, usage)

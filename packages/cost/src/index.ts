@@ -64,6 +64,7 @@ export {
   estimateTokensAsync,
   MEDIA_TOKENS,
   type MessageLike,
+  PDF_PAGE_TOKENS,
 } from './tokens.js'
 export { type TrimOptions, trimMessages } from './trim.js'
 export { normalizeUsage, type ServiceTier, totalInputTokens, type Usage } from './usage.js'

@@ -8,6 +8,11 @@
  * Σ tokens × rate (BigInt), times `(100 − batchDiscountPercent) / 100` for batch calls, divided by
  * 1,000,000 and ROUNDED UP to a whole micro-dollar: per call, never below the true cost.
  *
+ * Missing rates: a cache rate an entry leaves out is its `input` (never free). A tier (`priority`,
+ * `flex`, `longContext`) that leaves a cache rate out gets the tier's `input` scaled by the entry's
+ * standard ratio of that cache rate to input (rounded up), so cached tokens keep their discount on
+ * every tier (see `compileRates`).
+ *
  * Model resolution (first hit wins):
  * 1. the exact name in the table (overrides included), then `aliases[name]`;
  * 2. without a `provider/` prefix (`anthropic/claude-…`, `openai/gpt-…`);
@@ -72,7 +77,10 @@ export interface PriceTable {
   resolve(model: string): ResolvedPrice | undefined
   /** Models priced so far that had no entry (with or without fallback). */
   readonly unknownModels: number
-  /** Subscribes to `'unknown-model'`; returns an unsubscribe function. */
+  /**
+   * Subscribes to `'unknown-model'`; returns an unsubscribe function.
+   * @throws InvalidOptionsError naming `event` (another name) or `listener` (not a function).
+   */
   on(event: 'unknown-model', listener: (info: UnknownModelEvent) => void): () => void
   /** A new table with these options layered on top of this one's (counters start at 0). */
   extend(options: PriceTableOptions): PriceTable
@@ -123,15 +131,31 @@ function microsPerMTok(value: unknown, field: string): bigint {
   return BigInt(scaled)
 }
 
-function compileRates(r: PriceRates, field: string): Rates {
+/**
+ * Compiles one set of rates. For the standard rates (`standard` undefined) a missing cache rate is
+ * `input` (`cacheWrite1h`: `cacheWrite5m`), never free. For a tier (priority, flex, long context;
+ * `standard` given) a missing cache rate is the tier's `input` scaled by the standard rates' ratio
+ * of that cache rate to input, rounded up: the provider's cache discount or premium applies on
+ * every tier (e.g. gpt-5 priority input $2.50 with the standard 0.125 / 1.25 cached ratio gives
+ * $0.25 cached, what OpenAI and LiteLLM list), instead of cached tokens billed as uncached.
+ */
+function compileRates(r: PriceRates, field: string, standard?: Rates): Rates {
   if (r === null || typeof r !== 'object') throw new InvalidOptionsError(field, 'must be an object')
   const input = microsPerMTok(r.input, `${field}.input`)
   const output = microsPerMTok(r.output, `${field}.output`)
   const opt = (v: number | undefined, f: string, dflt: bigint): bigint =>
     v === undefined ? dflt : microsPerMTok(v, `${field}.${f}`)
-  const cacheWrite5m = opt(r.cacheWrite5m, 'cacheWrite5m', input)
-  const cacheWrite1h = opt(r.cacheWrite1h, 'cacheWrite1h', cacheWrite5m)
-  const cacheRead = opt(r.cacheRead, 'cacheRead', input)
+  const scaled = (rate: bigint | undefined): bigint =>
+    standard === undefined || rate === undefined || standard.input === 0n
+      ? input
+      : (input * rate + standard.input - 1n) / standard.input
+  const cacheWrite5m = opt(r.cacheWrite5m, 'cacheWrite5m', scaled(standard?.cacheWrite5m))
+  const cacheWrite1h = opt(
+    r.cacheWrite1h,
+    'cacheWrite1h',
+    standard === undefined ? cacheWrite5m : scaled(standard.cacheWrite1h)
+  )
+  const cacheRead = opt(r.cacheRead, 'cacheRead', scaled(standard?.cacheRead))
   // Converted once here, not on every price (two per metered call).
   const n: NumberRates = {
     input: Number(input),
@@ -164,8 +188,10 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
     key,
     price,
     standard,
-    priority: price.priority ? compileRates(price.priority, `${field}.priority`) : standard,
-    flex: price.flex ? compileRates(price.flex, `${field}.flex`) : standard,
+    priority: price.priority
+      ? compileRates(price.priority, `${field}.priority`, standard)
+      : standard,
+    flex: price.flex ? compileRates(price.flex, `${field}.flex`, standard) : standard,
     batchKeep: BigInt(100 - discount),
     batchKeepN: 100 - discount,
   }
@@ -178,7 +204,7 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
         'must be a positive integer'
       )
     }
-    compiled.longContext = { above, rates: compileRates(lc, `${field}.longContext`) }
+    compiled.longContext = { above, rates: compileRates(lc, `${field}.longContext`, standard) }
   }
   return compiled
 }
@@ -335,7 +361,7 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
     return found
   }
 
-  const events = createEmitter<{ 'unknown-model': UnknownModelEvent }>()
+  const events = createEmitter<{ 'unknown-model': UnknownModelEvent }>(['unknown-model'])
   let unknownModels = 0
 
   const checkModel = (model: unknown): void => {

@@ -7,7 +7,10 @@
  * Anthropic cache rules (research/cost.md §1c): a 5-minute cache write costs 1.25× input, a 1-hour
  * write 2×, a cache read 0.1×. Entries marked "ratio" in their source carry only input/output in the
  * source; their cache prices are those ratios applied. OpenAI has no cache-write premium; `cacheRead`
- * is its "cached input" price.
+ * is its "cached input" price, on every service tier: each `priority` / `flex` entry lists the tier's
+ * cached-input price from LiteLLM (`cache_read_input_token_cost_priority` / `_flex`, read at the
+ * same commit). A tier that leaves a cache rate out gets its input scaled by the standard rates'
+ * cached / uncached ratio (`price-table.ts`), never the uncached price.
  */
 
 /** USD per million tokens for each kind of token. */
@@ -16,11 +19,15 @@ export interface PriceRates {
   readonly input: number
   /** Output tokens (reasoning/thinking tokens included). */
   readonly output: number
-  /** Anthropic cache write with the default 5-minute TTL. Default: `input` (never free). */
+  /** Anthropic cache write with the default 5-minute TTL. Default: `input` (never free; tiers: see `cacheRead`). */
   readonly cacheWrite5m?: number
-  /** Anthropic cache write with the 1-hour TTL. Default: `cacheWrite5m`, else `input`. */
+  /** Anthropic cache write with the 1-hour TTL. Default: `cacheWrite5m`, else `input` (tiers: see `cacheRead`). */
   readonly cacheWrite1h?: number
-  /** Anthropic cache read / OpenAI cached input. Default: `input` (never free). */
+  /**
+   * Anthropic cache read / OpenAI cached input. Default: `input` (never free); in a tier
+   * (`priority`, `flex`, `longContext`) every missing cache rate is the tier's `input` times the
+   * standard rates' ratio of that cache rate to input.
+   */
   readonly cacheRead?: number
 }
 
@@ -38,9 +45,9 @@ export interface ModelPrice extends PriceRates {
   readonly longContext?: LongContextRates
   /** Batch API discount in percent of every rate (50 = half price). Default: no batch discount. */
   readonly batchDiscountPercent?: number
-  /** Rates with `service_tier: 'priority'`. Default: the standard rates. */
+  /** Rates with `service_tier: 'priority'` (cache rates left out: see `cacheRead`). Default: the standard rates. */
   readonly priority?: PriceRates
-  /** Rates with `service_tier: 'flex'`. Default: the standard rates. */
+  /** Rates with `service_tier: 'flex'` (cache rates left out: see `cacheRead`). Default: the standard rates. */
   readonly flex?: PriceRates
   /** Day the prices were read (YYYY-MM-DD). */
   readonly asOf: string
@@ -52,8 +59,6 @@ const AS_OF = '2026-11-25'
 const LITELLM =
   'LiteLLM model_prices_and_context_window.json @00035b69 (shared/research/cost.md §1b)'
 const LITELLM_RATIO = `${LITELLM}; cache prices by Anthropic's 1.25×/2×/0.1× rule (§1c)`
-const OPENAI_COPY =
-  'OpenAI pricing copy (photiary/ai-foo prompts/OpenAI-Pricing.md) agreeing with LiteLLM databricks pass-through entries (cost.md §1b)'
 
 /** Anthropic entry from input/output with the 1.25× / 2× / 0.1× cache ratios written out. */
 const claude = (
@@ -107,7 +112,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     cacheRead: 0.5,
     output: 8,
     batchDiscountPercent: 50,
-    priority: { input: 3.5, output: 14 },
+    priority: { input: 3.5, output: 14, cacheRead: 0.875 },
     asOf: AS_OF,
     source: LITELLM,
   },
@@ -117,7 +122,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     cacheRead: 0.1,
     output: 1.6,
     batchDiscountPercent: 50,
-    priority: { input: 0.7, output: 2.8 },
+    priority: { input: 0.7, output: 2.8, cacheRead: 0.175 },
     asOf: AS_OF,
     source: LITELLM,
   },
@@ -127,6 +132,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     cacheRead: 0.025,
     output: 0.4,
     batchDiscountPercent: 50,
+    priority: { input: 0.2, output: 0.8, cacheRead: 0.05 },
     asOf: AS_OF,
     source: LITELLM,
   },
@@ -136,7 +142,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     cacheRead: 1.25,
     output: 10,
     batchDiscountPercent: 50,
-    priority: { input: 4.25, output: 17 },
+    priority: { input: 4.25, output: 17, cacheRead: 2.125 },
     asOf: AS_OF,
     source: LITELLM,
   },
@@ -144,6 +150,8 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     provider: 'openai',
     input: 5,
     output: 15,
+    // LiteLLM lists no cached-input price for this snapshot: cached tokens bill as input.
+    priority: { input: 8.75, output: 26.25 },
     asOf: AS_OF,
     source: LITELLM,
   },
@@ -153,7 +161,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     cacheRead: 0.075,
     output: 0.6,
     batchDiscountPercent: 50,
-    priority: { input: 0.25, output: 1 },
+    priority: { input: 0.25, output: 1, cacheRead: 0.125 },
     asOf: AS_OF,
     source: LITELLM,
   },
@@ -162,8 +170,8 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 1.25,
     cacheRead: 0.125,
     output: 10,
-    priority: { input: 2.5, output: 20 },
-    flex: { input: 0.625, output: 5 },
+    priority: { input: 2.5, output: 20, cacheRead: 0.25 },
+    flex: { input: 0.625, output: 5, cacheRead: 0.0625 },
     asOf: AS_OF,
     source: LITELLM,
   },
@@ -172,23 +180,28 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 0.25,
     cacheRead: 0.025,
     output: 2,
+    priority: { input: 0.45, output: 3.6, cacheRead: 0.045 },
+    flex: { input: 0.125, output: 1, cacheRead: 0.0125 },
     asOf: AS_OF,
-    source: OPENAI_COPY,
+    source: LITELLM,
   },
   'gpt-5-nano': {
     provider: 'openai',
     input: 0.05,
     cacheRead: 0.005,
     output: 0.4,
+    // LiteLLM lists only a priority input price (2.5, 50× input; no output or cached price), which
+    // looks like a data error: no priority tier here (priority calls bill at the standard rates).
+    flex: { input: 0.025, output: 0.2, cacheRead: 0.0025 },
     asOf: AS_OF,
-    source: OPENAI_COPY,
+    source: LITELLM,
   },
   'gpt-5.1': {
     provider: 'openai',
     input: 1.25,
     cacheRead: 0.125,
     output: 10,
-    priority: { input: 2.5, output: 20 },
+    priority: { input: 2.5, output: 20, cacheRead: 0.25 },
     asOf: AS_OF,
     source: LITELLM,
   },
@@ -197,7 +210,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 1.75,
     cacheRead: 0.175,
     output: 14,
-    priority: { input: 3.5, output: 28 },
+    priority: { input: 3.5, output: 28, cacheRead: 0.35 },
     asOf: AS_OF,
     source: LITELLM,
   },
@@ -206,10 +219,10 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 5,
     cacheRead: 0.5,
     output: 30,
-    // The source gives 10 / 45 above 272k; the cached rate keeps the family's 90% discount.
     longContext: { aboveInputTokens: 272_000, input: 10, output: 45, cacheRead: 1 },
     batchDiscountPercent: 50,
-    priority: { input: 10, output: 60 },
+    priority: { input: 10, output: 60, cacheRead: 1 },
+    flex: { input: 2.5, output: 15, cacheRead: 0.25 },
     asOf: AS_OF,
     source: LITELLM,
   },

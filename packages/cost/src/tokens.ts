@@ -14,8 +14,26 @@
  *   is about one token per character) + 3 per astral character (emoji), plus 5 tokens per message
  *   and 10 per request. Measured against cl100k/o200k it is 1.1–2× high on English, code, JSON,
  *   Cyrillic, Arabic, CJK and emoji samples (test/tokens.test.ts).
- * - Images, PDFs and other non-text parts count `MEDIA_TOKENS` (1,600) each, about the largest a
- *   single image costs on either provider.
+ * - Images, audio and other non-text parts count `MEDIA_TOKENS` (1,600) each, about the largest a
+ *   single image costs on either provider (Anthropic scales an image down to about 1.15 megapixels,
+ *   at most about 1,600 tokens).
+ * - Documents (Anthropic `document` blocks, OpenAI `file` / `input_file` parts) count what they hold:
+ *   - a text source (`source.type: 'text'`, its `data`) or a content source (`'content'`, a string
+ *     or text/image blocks) is counted like any other text and image, with its `title` and
+ *     `context`;
+ *   - a base64 PDF (Anthropic `source.data`, OpenAI `file_data`, data URL or bare base64) counts
+ *     `PDF_PAGE_TOKENS` (4,600) per page. Anthropic bills a PDF page as its extracted text, which
+ *     it documents at roughly 1,500–3,000 tokens per page, plus the page as an image: 3,000 +
+ *     `MEDIA_TOKENS` is that upper end (measured pages cost about 2,100–2,500, so this is about 2×
+ *     high). Pages are counted in the decoded file: its page objects (`/Type /Page`) or, when those
+ *     sit in compressed object streams (PDF 1.5+), its stream dictionaries without a type (page
+ *     content streams, plus a few font maps: more, never fewer). A file where neither is found
+ *     counts 1 token per byte (Flate-compressed text holds about 3–4 characters, about one token,
+ *     per byte), and never less than one page. Base64 data that is not a PDF counts its decoded
+ *     bytes as text with the approximation below (about one token per byte of binary data).
+ *   - a source whose size is not in the request (a URL, a Files API id) counts one page,
+ *     `PDF_PAGE_TOKENS`: a low guess for a long document. Use `estimateTokensAsync` (Claude) or
+ *     send the data to estimate those.
  * For exact Claude input counts use `estimateTokensAsync` with an Anthropic client (the free
  * `count_tokens` endpoint, one network round trip). Providers' reported usage always wins at settle.
  */
@@ -40,8 +58,14 @@ export interface EstimateOptions {
   tools?: readonly unknown[]
 }
 
-/** Tokens counted for each image, PDF or other non-text part. */
+/** Tokens counted for each image, audio or other non-text part (see the module comment). */
 export const MEDIA_TOKENS = 1600
+
+/**
+ * Tokens counted for each page of a PDF, and for a document whose size the request does not carry:
+ * Anthropic's documented upper end of 3,000 text tokens per page plus the page as an image.
+ */
+export const PDF_PAGE_TOKENS = 3000 + MEDIA_TOKENS
 
 const OPENAI_MESSAGE_OVERHEAD = 3
 const OPENAI_REPLY_PRIMING = 3
@@ -102,7 +126,97 @@ export function estimateTextTokens(text: string, model: string): number {
   return counter ? counter(text) : approximateTokens(text)
 }
 
-/** Appends a content value's text to `out`; returns the number of media parts seen. */
+/** Decoded size in bytes of base64 text (each 4 characters are 3 bytes; `=` padding is none). */
+function base64Bytes(b64: string): number {
+  let end = b64.length
+  while (end > 0 && b64.charCodeAt(end - 1) === 61) end--
+  return Math.floor((end * 3) / 4)
+}
+
+// A page object (`/Type /Page`, not `/Type /Pages`).
+const PDF_PAGE_OBJECT = /\/Type\s*\/Page(?![A-Za-z])/g
+// Keys that mark a stream as something other than page content: a typed stream (object and
+// xref streams, metadata, images, forms, CMaps, functions, shadings), an embedded font file
+// (`/Length1`–`/Length3`) or an ICC profile (`/N`).
+const NON_CONTENT_STREAM = /\/(?:[A-Za-z]*Type|Subtype|Length[1-3]|N)(?![A-Za-z0-9])/
+
+/** Pages of a PDF held in a binary string (see the module comment), 0 when none are found. */
+function pdfPages(bin: string): number {
+  const pages = bin.match(PDF_PAGE_OBJECT)?.length ?? 0
+  if (pages > 0) return pages
+  // Page objects inside compressed object streams: count the untyped stream dictionaries.
+  let streams = 0
+  let at = bin.indexOf('stream')
+  while (at !== -1) {
+    // `stream` right after a dictionary's `>>` (not `endstream`, not inside data).
+    let i = at - 1
+    while (i > 0 && (bin[i] === ' ' || bin[i] === '\r' || bin[i] === '\n' || bin[i] === '\t')) i--
+    if (bin[i] === '>' && bin[i - 1] === '>') {
+      const dict = bin.slice(Math.max(0, bin.lastIndexOf('obj', i)), i)
+      if (!NON_CONTENT_STREAM.test(dict)) streams++
+    }
+    at = bin.indexOf('stream', at + 6)
+  }
+  return streams
+}
+
+// The last base64 file estimated and its tokens: a trim and then a reservation estimate the same
+// request, so the same document is seen more than once in a row.
+let lastFile = ''
+let lastFileTokens = 0
+
+/** Tokens of a base64 file (bare or a `data:` URL): a PDF by its pages, anything else as text. */
+function base64FileTokens(data: string): number {
+  if (data === lastFile) return lastFileTokens
+  const b64 = data.startsWith('data:') ? data.slice(data.indexOf(',') + 1) : data
+  let bin: string | undefined
+  try {
+    bin = atob(b64)
+  } catch {
+    bin = undefined // not valid base64: sized by its length below
+  }
+  let tokens: number
+  if (bin === undefined) {
+    tokens = Math.max(PDF_PAGE_TOKENS, base64Bytes(b64))
+  } else if (bin.startsWith('%PDF')) {
+    const pages = pdfPages(bin)
+    tokens = pages > 0 ? pages * PDF_PAGE_TOKENS : Math.max(PDF_PAGE_TOKENS, bin.length)
+  } else {
+    tokens = approximateTokens(bin)
+  }
+  lastFile = data
+  lastFileTokens = tokens
+  return tokens
+}
+
+/** An Anthropic `document` block: its text goes to `out`; returns its other tokens. */
+function documentTokens(p: Record<string, unknown>, out: string[]): number {
+  if (typeof p.title === 'string') out.push(p.title)
+  if (typeof p.context === 'string') out.push(p.context)
+  const source = p.source as Record<string, unknown> | null | undefined
+  if (source === null || typeof source !== 'object') return PDF_PAGE_TOKENS
+  switch (source.type) {
+    case 'text':
+      if (typeof source.data === 'string') out.push(source.data)
+      return 0
+    case 'content':
+      return collect(source.content, out)
+    case 'base64':
+      return typeof source.data === 'string' ? base64FileTokens(source.data) : PDF_PAGE_TOKENS
+    default:
+      // `url`, `file`: the size is not in the request.
+      return PDF_PAGE_TOKENS
+  }
+}
+
+/** An OpenAI file part (`{ type: 'file', file: { file_data } }` or `{ type: 'input_file', file_data }`). */
+function fileTokens(p: Record<string, unknown>): number {
+  const file = (p.type === 'file' ? p.file : p) as Record<string, unknown> | null | undefined
+  const data = file !== null && typeof file === 'object' ? file.file_data : undefined
+  return typeof data === 'string' && data.length > 0 ? base64FileTokens(data) : PDF_PAGE_TOKENS
+}
+
+/** Appends a content value's text to `out`; returns the tokens of its non-text parts. */
 function collect(content: unknown, out: string[]): number {
   if (content === undefined || content === null) return 0
   if (typeof content === 'string') {
@@ -136,14 +250,18 @@ function collect(content: unknown, out: string[]): number {
       case 'tool_result':
         media += collect(p.content, out)
         break
+      case 'document':
+        media += documentTokens(p, out)
+        break
+      case 'file':
+      case 'input_file':
+        media += fileTokens(p)
+        break
       case 'image':
       case 'image_url':
       case 'input_image':
-      case 'document':
-      case 'input_file':
       case 'input_audio':
-      case 'file':
-        media++
+        media += MEDIA_TOKENS
         break
       default:
         out.push(JSON.stringify(p))
@@ -172,6 +290,10 @@ function messageTokens(message: MessageLike, counter: Counter | undefined): numb
   }
   const parts: string[] = []
   let media = collect(message.content, parts)
+  // OpenAI Responses items with no `content`: a `function_call` carries `arguments`, a
+  // `function_call_output` its `output` (a string, or content parts).
+  if (typeof message.arguments === 'string') parts.push(message.arguments)
+  if (message.output !== undefined) media += collect(message.output, parts)
   if (Array.isArray(message.tool_calls)) {
     for (const call of message.tool_calls as unknown[]) {
       const fn = (call as { function?: { name?: unknown; arguments?: unknown } } | null)?.function
@@ -180,7 +302,6 @@ function messageTokens(message: MessageLike, counter: Counter | undefined): numb
   }
   if (typeof message.name === 'string') parts.push(message.name)
   const text = parts.length === 1 ? (parts[0] as string) : parts.join('\n')
-  media *= MEDIA_TOKENS
   return counter
     ? counter(text) + OPENAI_MESSAGE_OVERHEAD + media
     : approximateTokens(text) + APPROX_MESSAGE_OVERHEAD + media

@@ -4,10 +4,13 @@
  *
  * A turn starts at a user message that carries the user's own words and runs to the next such
  * message: the assistant's answer, its tool calls and their results belong to it. A user message
- * whose content is only Anthropic `tool_result` blocks continues the turn (it answers the turn's
- * `tool_use`), and an OpenAI `role: 'tool'` message is never a user turn, so a tool call and its
- * result are always kept or dropped together. Messages before the first user turn form a turn of
- * their own (dropped first).
+ * holding any Anthropic `tool_result` block continues the turn, even when text follows the results
+ * (the API allows `[tool_result…, text]`): it answers the turn's `tool_use`, and a result without
+ * its call is rejected with a 400. An OpenAI `role: 'tool'` message (and any other non-user
+ * message, e.g. a Responses `function_call_output` item) is never a user turn either, so it stays
+ * with the assistant message holding its `tool_calls`. A tool call and its result are thus always
+ * kept or dropped together. Messages before the first user turn form a turn of their own (dropped
+ * first).
  */
 import { InvalidOptionsError } from '@aikit/core'
 import {
@@ -27,12 +30,13 @@ export interface TrimOptions extends EstimateOptions {
 
 const isSystem = (m: MessageLike): boolean => m.role === 'system' || m.role === 'developer'
 
+const isToolResult = (b: unknown): boolean =>
+  typeof b === 'object' && b !== null && (b as { type?: unknown }).type === 'tool_result'
+
+/** Whether `m` opens a turn: a user message that answers no tool call (see the module comment). */
 function startsTurn(m: MessageLike): boolean {
   if (m.role !== 'user') return false
-  if (!Array.isArray(m.content) || m.content.length === 0) return true
-  return !(m.content as unknown[]).every(
-    (b) => typeof b === 'object' && b !== null && (b as { type?: unknown }).type === 'tool_result'
-  )
+  return !Array.isArray(m.content) || !(m.content as unknown[]).some(isToolResult)
 }
 
 /**

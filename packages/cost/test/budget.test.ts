@@ -3,8 +3,9 @@
  * rejections with details, soft mode warnings, TTL expiry, calendar periods in a time zone, rolling
  * windows, per-subject limits, spend reports per model, settle edge cases, options validation.
  */
-import { memoryStore, type Store, StoreUnavailableError } from '@aikit/core'
+import { InvalidOptionsError, memoryStore, type Store, StoreUnavailableError } from '@aikit/core'
 import {
+  approximateTokens,
   type BudgetEvents,
   BudgetExceededError,
   createBudget,
@@ -42,6 +43,30 @@ describe('reserve', () => {
     // gpt-4o-mini: 0.15 / 0.60 USD per million tokens = 150,000 / 600,000 µ$ per million
     const n = estimateTokens(messages, 'gpt-4o-mini')
     expect(m.amountMicros).toBe(Math.ceil((n * 150_000 + 100 * 600_000) / 1_000_000))
+  })
+
+  it('a reservation from messages holds at least the text of a document block', async () => {
+    const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
+    // About 200k characters: tens of thousands of input tokens, not a flat 1,600.
+    const text = 'The contract renews every year unless either party objects in writing. '.repeat(
+      2800
+    )
+    const messages = [
+      {
+        role: 'user',
+        content: [
+          { type: 'document', source: { type: 'text', media_type: 'text/plain', data: text } },
+        ],
+      },
+    ]
+    const r = await budget.reserve('u', {
+      model: 'claude-sonnet-4-5',
+      messages,
+      maxOutputTokens: 1,
+    })
+    // At $3/MTok: at least approximateTokens(text) × 3 µ$.
+    expect(r.amountMicros).toBeGreaterThanOrEqual(approximateTokens(text) * 3)
+    expect(r.amountMicros).toBeGreaterThan(120_000)
   })
 
   it('an unknown model cannot be reserved for unless the table has a fallback', async () => {
@@ -354,5 +379,45 @@ describe('options', () => {
       field: 'ttl',
     })
     await expect(budget.spend('u', { period: 'month' })).rejects.toMatchObject({ field: 'period' })
+  })
+
+  it.each(['1hr', '10m', '1H', true, null])(
+    'reserve: cacheWrite %j is rejected, not priced as plain input',
+    async (cacheWrite) => {
+      const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
+      const estimate = { model: 'claude-sonnet-4-5', inputTokens: 100_000, maxOutputTokens: 10 }
+      const bad = { ...estimate, cacheWrite } as never
+      const error = await budget.reserve('u', bad).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(InvalidOptionsError)
+      expect(error).toMatchObject({ field: 'cacheWrite' })
+      expect((error as Error).message).toMatch(/cacheWrite/)
+      const messages = [{ role: 'user', content: 'hi' }]
+      await expect(
+        budget.reserve('u', {
+          model: 'claude-sonnet-4-5',
+          messages,
+          maxOutputTokens: 1,
+          cacheWrite,
+        } as never)
+      ).rejects.toMatchObject({ field: 'cacheWrite' })
+      // Nothing was held; the valid forms still price the writes.
+      expect((await budget.status('u')).limits[0]?.heldMicros).toBe(0)
+      const ok = await budget.reserve('u', { ...estimate, cacheWrite: '5m' })
+      expect(ok.amountMicros).toBe(100_000 * 3.75 + 10 * 15)
+    }
+  )
+
+  it("on(): an unknown event (the typo 'settle' for 'settled') or a non-function listener is rejected", () => {
+    const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
+    expect(() => budget.on('settle' as 'settled', () => {})).toThrow(InvalidOptionsError)
+    expect(() => budget.on('settle' as 'settled', () => {})).toThrow(
+      expect.objectContaining({ field: 'event' })
+    )
+    expect(() => budget.on('settled', 'log' as unknown as () => void)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', field: 'listener' })
+    )
+    for (const event of ['warning', 'settled', 'rejected'] as const) {
+      expect(typeof budget.on(event, () => {})).toBe('function')
+    }
   })
 })

@@ -147,6 +147,34 @@ const rows: Row[] = [
     expected: 4900, // 1000×3.5 + 100×14
   },
   {
+    name: 'OpenAI chat, priority tier with cached input (cached at the priority cached rate)',
+    response: chat(
+      'gpt-5-2025-08-07',
+      {
+        prompt_tokens: 3000,
+        prompt_tokens_details: { cached_tokens: 2048 },
+        completion_tokens: 200,
+      },
+      { service_tier: 'priority' }
+    ),
+    model: 'gpt-5-2025-08-07',
+    expected: 6892, // 952×2.5 + 2048×0.25 + 200×20 = 2380 + 512 + 4000
+  },
+  {
+    name: 'OpenAI chat, flex tier with cached input',
+    response: chat(
+      'gpt-5-mini',
+      {
+        prompt_tokens: 3000,
+        prompt_tokens_details: { cached_tokens: 2048 },
+        completion_tokens: 200,
+      },
+      { service_tier: 'flex' }
+    ),
+    model: 'gpt-5-mini',
+    expected: 345, // 952×0.125 + 2048×0.0125 + 200×1 = 119 + 25.6 + 200 = 344.6 → 345
+  },
+  {
     name: 'OpenAI chat, tiny call rounds up to a whole micro-dollar',
     response: chat('gpt-4.1-nano', { prompt_tokens: 7, completion_tokens: 3 }),
     model: 'gpt-4.1-nano',

@@ -6,6 +6,7 @@ describe('public exports', () => {
     expect(Object.keys(await import('@aikit/cost')).sort()).toEqual([
       'BudgetExceededError',
       'MEDIA_TOKENS',
+      'PDF_PAGE_TOKENS',
       'PRICES',
       'UnknownModelError',
       'approximateTokens',

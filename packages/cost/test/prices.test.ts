@@ -121,6 +121,110 @@ describe('overrides, aliases and tiers', () => {
     ).toBe(22_500)
   })
 
+  it('cached input keeps its discount on the priority and flex tiers (LiteLLM @00035b69)', () => {
+    // 200k tokens: below every long-context threshold (gpt-5.5: 272k).
+    const cached = (model: string, serviceTier?: 'priority' | 'flex') =>
+      priceOf(model, {
+        inputTokens: 0,
+        cacheReadTokens: 200_000,
+        outputTokens: 0,
+        ...(serviceTier ? { serviceTier } : {}),
+      })
+    // USD per million cached tokens: cache_read_input_token_cost_priority / _flex.
+    const expected: Array<[string, 'priority' | 'flex', number]> = [
+      ['gpt-5', 'priority', 0.25],
+      ['gpt-5', 'flex', 0.0625],
+      ['gpt-5-mini', 'priority', 0.045],
+      ['gpt-5-mini', 'flex', 0.0125],
+      ['gpt-5-nano', 'flex', 0.0025],
+      ['gpt-5.1', 'priority', 0.25],
+      ['gpt-5.2', 'priority', 0.35],
+      ['gpt-5.5', 'priority', 1],
+      ['gpt-5.5', 'flex', 0.25],
+      ['gpt-4.1', 'priority', 0.875],
+      ['gpt-4.1-mini', 'priority', 0.175],
+      ['gpt-4.1-nano', 'priority', 0.05],
+      ['gpt-4o', 'priority', 2.125],
+      ['gpt-4o-mini', 'priority', 0.125],
+    ]
+    for (const [model, tier, usd] of expected) {
+      expect(cached(model, tier), `${model} ${tier}`).toBe(Math.ceil(usd * 200_000))
+    }
+    // On every OpenAI entry and tier, cached input costs the standard cached / uncached ratio of
+    // the tier's uncached input (no more).
+    for (const [model, p] of Object.entries(PRICES)) {
+      if (p.provider !== 'openai') continue
+      for (const tier of [undefined, 'priority', 'flex'] as const) {
+        const rates = (tier && p[tier]) || p
+        const uncached = priceOf(model, {
+          inputTokens: 200_000,
+          outputTokens: 0,
+          ...(tier ? { serviceTier: tier } : {}),
+        })
+        expect(uncached, `${model} ${tier}`).toBe(Math.round(rates.input * 200_000))
+        const ratio = (p.cacheRead ?? p.input) / p.input
+        expect(cached(model, tier), `${model} ${tier}`).toBe(Math.ceil(uncached * ratio - 1e-6))
+      }
+    }
+  })
+
+  it('a tier without cache rates scales its input by the standard cache ratios', () => {
+    const table = createPriceTable({
+      overrides: {
+        'gpt-5': { priority: { input: 3, output: 24 } },
+        'claude-x': {
+          provider: 'anthropic',
+          input: 3,
+          output: 15,
+          cacheWrite5m: 3.75,
+          cacheWrite1h: 6,
+          cacheRead: 0.3,
+          priority: { input: 5, output: 25 },
+          longContext: { aboveInputTokens: 200_000, input: 6, output: 22.5 },
+        },
+      },
+    })
+    const mtok = (kind: string, serviceTier?: 'priority') =>
+      table.priceOf(kind.startsWith('gpt') ? 'gpt-5' : 'claude-x', {
+        inputTokens: 0,
+        outputTokens: 0,
+        [kind.replace(/^\w+:/, '')]: 1_000_000,
+        ...(serviceTier ? { serviceTier } : {}),
+      } as never)
+    // gpt-5 priority at $3 input, standard cached ratio 0.125 / 1.25 = 0.1
+    expect(mtok('gpt:cacheReadTokens', 'priority')).toBe(300_000)
+    // Claude priority at $5: writes 1.25× / 2×, reads 0.1× (the standard ratios)
+    expect(mtok('claude:cacheWrite5mTokens', 'priority')).toBe(6_250_000)
+    expect(mtok('claude:cacheWrite1hTokens', 'priority')).toBe(10_000_000)
+    expect(mtok('claude:cacheReadTokens', 'priority')).toBe(500_000)
+    // Long context above 200k: $6 input → reads $0.60
+    expect(
+      table.priceOf('claude-x', { inputTokens: 0, cacheReadTokens: 1_000_000, outputTokens: 0 })
+    ).toBe(600_000)
+    // Listed tier rates win.
+    const listed = createPriceTable({
+      overrides: { 'gpt-5': { priority: { input: 3, output: 24, cacheRead: 0.7 } } },
+    })
+    expect(
+      listed.priceOf('gpt-5', {
+        inputTokens: 0,
+        cacheReadTokens: 1_000_000,
+        outputTokens: 0,
+        serviceTier: 'priority',
+      })
+    ).toBe(700_000)
+  })
+
+  it('on(): an unknown event or a non-function listener is rejected, naming the field', () => {
+    const table = createPriceTable()
+    expect(() => table.on('unknown' as 'unknown-model', () => {})).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', field: 'event' })
+    )
+    expect(() => table.on('unknown-model', null as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', field: 'listener' })
+    )
+  })
+
   it('rejects bad entries naming the field', () => {
     expect(() => createPriceTable({ overrides: { x: { input: -1, output: 1 } } })).toThrow(
       expect.objectContaining({ field: 'overrides["x"].input' })

@@ -6,7 +6,9 @@ import {
   approximateTokens,
   estimateMessageTokens,
   estimateTokens,
+  MEDIA_TOKENS,
   type MessageLike,
+  PDF_PAGE_TOKENS,
   trimMessages,
 } from '@aikit/cost'
 import fc from 'fast-check'
@@ -143,6 +145,187 @@ describe('estimateTokens', () => {
   })
 })
 
+// About 200k characters of plain English: tens of thousands of input tokens.
+const LONG_TEXT = 'The contract renews every year unless either party objects in writing. '.repeat(
+  2800
+)
+
+/**
+ * A minimal PDF of `pages` pages as base64. Plain: page objects and their content streams in the
+ * open. `objectStreams`: as PDF 1.5+ writers do, the page objects sit in a compressed object
+ * stream and only stream dictionaries are readable, beside a font file, an image, an ICC profile
+ * and the xref stream (none of them a page).
+ */
+function pdf(pages: number, objectStreams = false): string {
+  const out = ['%PDF-1.7\n%\xe2\xe3\xcf\xd3\n']
+  let n = 1
+  const content = (i: number) =>
+    `${n++} 0 obj\n<< /Length 42 /Filter /FlateDecode >>\nstream\nx\x9c BT /F1 12 Tf (page ${i}) Tj ET\nendstream\nendobj\n`
+  if (objectStreams) {
+    out.push(
+      `${n++} 0 obj\n<< /Type /ObjStm /N ${pages + 2} /First 40 /Length 90 /Filter /FlateDecode >>\nstream\nx\x9c\x01\x02\x03 compressed catalog, page tree and pages\nendstream\nendobj\n`
+    )
+    for (let i = 0; i < pages; i++) out.push(content(i))
+    out.push(
+      `${n++} 0 obj\n<< /Length 500 /Length1 900 /Filter /FlateDecode >>\nstream\nx\x9c font program\nendstream\nendobj\n`,
+      `${n++} 0 obj\n<< /Type /XObject /Subtype /Image /Width 8 /Height 8 /Length 64 >>\nstream\n\xff\xd8 jpeg\nendstream\nendobj\n`,
+      `${n++} 0 obj\n<< /N 3 /Alternate /DeviceRGB /Length 300 >>\nstream\nicc profile\nendstream\nendobj\n`,
+      `${n++} 0 obj\n<< /Type /XRef /Size ${n} /W [1 2 1] /Root 2 0 R /Length 30 >>\nstream\n\x01\x00\nendstream\nendobj\nstartxref\n0\n%%EOF\n`
+    )
+  } else {
+    out.push(
+      `${n++} 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n`,
+      `${n++} 0 obj\n<< /Type /Pages /Count ${pages} /Kids [] >>\nendobj\n`
+    )
+    for (let i = 0; i < pages; i++) {
+      out.push(`${n++} 0 obj\n<</Type/Page/Parent 2 0 R/Contents ${n} 0 R>>\nendobj\n`)
+      out.push(content(i))
+    }
+    out.push('trailer\n<< /Root 1 0 R >>\n%%EOF\n')
+  }
+  return Buffer.from(out.join(''), 'latin1').toString('base64')
+}
+
+/** One user message: the `block` and a question. */
+const withBlock = (block: unknown): MessageLike[] => [
+  { role: 'user', content: [block, { type: 'text', text: 'Summarise this.' }] },
+]
+const QUESTION_ONLY: MessageLike[] = [
+  { role: 'user', content: [{ type: 'text', text: 'Summarise this.' }] },
+]
+/** Tokens the block adds to a request, beside its question. */
+const blockTokens = (block: unknown, model = 'claude-sonnet-4-5'): number =>
+  estimateTokens(withBlock(block), model) - estimateTokens(QUESTION_ONLY, model)
+
+describe('estimateTokens with OpenAI Responses tool items', () => {
+  it('a function_call counts its arguments and a function_call_output its output', () => {
+    const args = JSON.stringify({ query: 'x'.repeat(3000) })
+    const output = 'result line\n'.repeat(500)
+    const items = [
+      { type: 'function_call', call_id: 'c1', name: 'search', arguments: args },
+      { type: 'function_call_output', call_id: 'c1', output },
+    ] as unknown as MessageLike[]
+    for (const model of ['gpt-5', 'claude-sonnet-4-5']) {
+      const bare = estimateTokens(
+        [{ type: 'function_call' }, { type: 'function_call_output' }] as unknown as MessageLike[],
+        model
+      )
+      const withText = estimateTokens(items, model)
+      // At least the tokens of the text they carry, on top of the per-item overhead.
+      expect(withText - bare).toBeGreaterThanOrEqual(
+        estimateTokens([{ role: 'user', content: args }], model) +
+          estimateTokens([{ role: 'user', content: output }], model) -
+          2 * estimateTokens([{ role: 'user', content: '' }], model)
+      )
+    }
+  })
+})
+
+describe('estimateTokens with documents (never below what they hold)', () => {
+  it('a plain-text document (Anthropic `source.type: text`) counts its text', () => {
+    const doc = {
+      type: 'document',
+      source: { type: 'text', media_type: 'text/plain', data: LONG_TEXT },
+    }
+    const asText = estimateTokens([{ role: 'user', content: LONG_TEXT }], 'claude-sonnet-4-5')
+    const asDocument = estimateTokens(withBlock(doc), 'claude-sonnet-4-5')
+    // Same text, same bill: not a flat 1,600 (about 25× low for this text).
+    expect(asDocument).toBeGreaterThanOrEqual(approximateTokens(LONG_TEXT))
+    expect(asDocument).toBeGreaterThanOrEqual(asText)
+    // OpenAI models count it with the tokenizer.
+    expect(estimateTokens(withBlock(doc), 'gpt-4o')).toBeGreaterThanOrEqual(o200k(LONG_TEXT))
+  })
+
+  it('a content document (`source.type: content`) counts its text and images, title and context too', () => {
+    const doc = {
+      type: 'document',
+      title: 'Master services agreement',
+      context: 'Signed in 2024 by both parties.',
+      source: {
+        type: 'content',
+        content: [
+          { type: 'text', text: LONG_TEXT },
+          {
+            type: 'image',
+            source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' },
+          },
+        ],
+      },
+    }
+    expect(blockTokens(doc)).toBeGreaterThanOrEqual(
+      approximateTokens(`${LONG_TEXT}Master services agreementSigned in 2024 by both parties.`) +
+        MEDIA_TOKENS
+    )
+    const asString = { type: 'document', source: { type: 'content', content: LONG_TEXT } }
+    expect(blockTokens(asString)).toBeGreaterThanOrEqual(approximateTokens(LONG_TEXT))
+  })
+
+  it('a base64 PDF counts PDF_PAGE_TOKENS per page (3,000 text tokens + one page image)', () => {
+    expect(PDF_PAGE_TOKENS).toBe(3000 + MEDIA_TOKENS)
+    const doc = (data: string) => ({
+      type: 'document',
+      source: { type: 'base64', media_type: 'application/pdf', data },
+    })
+    expect(blockTokens(doc(pdf(1)))).toBe(PDF_PAGE_TOKENS)
+    expect(blockTokens(doc(pdf(3)))).toBe(3 * PDF_PAGE_TOKENS)
+    expect(blockTokens(doc(pdf(40)))).toBe(40 * PDF_PAGE_TOKENS)
+    // Page objects hidden in object streams: the page content streams are counted.
+    expect(blockTokens(doc(pdf(4, true)))).toBe(4 * PDF_PAGE_TOKENS)
+    // Pages in a tool result too.
+    const inResult = {
+      type: 'tool_result',
+      tool_use_id: 't',
+      content: [doc(pdf(2))],
+    }
+    expect(blockTokens(inResult)).toBe(2 * PDF_PAGE_TOKENS)
+  })
+
+  it('a PDF whose pages cannot be read counts one token per byte, at least one page', () => {
+    const doc = (bytes: string) => ({
+      type: 'document',
+      source: {
+        type: 'base64',
+        media_type: 'application/pdf',
+        data: Buffer.from(bytes, 'latin1').toString('base64'),
+      },
+    })
+    expect(blockTokens(doc('%PDF-1.7\n%%EOF\n'))).toBe(PDF_PAGE_TOKENS)
+    const big = `%PDF-1.7\n${'\x9c'.repeat(20_000)}\n%%EOF\n`
+    expect(blockTokens(doc(big))).toBe(big.length)
+    // Not base64 at all: sized by its length.
+    const bad = { type: 'document', source: { type: 'base64', data: '!'.repeat(40_000) } }
+    expect(blockTokens(bad)).toBe(30_000)
+  })
+
+  it('base64 data that is not a PDF counts its bytes as text', () => {
+    const doc = {
+      type: 'document',
+      source: {
+        type: 'base64',
+        media_type: 'text/plain',
+        data: Buffer.from(LONG_TEXT).toString('base64'),
+      },
+    }
+    expect(blockTokens(doc)).toBe(approximateTokens(LONG_TEXT))
+  })
+
+  it('a document the request only points to (URL, file id) counts one page', () => {
+    const url = { type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } }
+    const file = { type: 'document', source: { type: 'file', file_id: 'file_011' } }
+    expect(blockTokens(url)).toBe(PDF_PAGE_TOKENS)
+    expect(blockTokens(file)).toBe(PDF_PAGE_TOKENS)
+  })
+
+  it('OpenAI file parts (chat `file`, Responses `input_file`) count their PDF pages', () => {
+    const data = `data:application/pdf;base64,${pdf(5)}`
+    const chat = { type: 'file', file: { filename: 'a.pdf', file_data: data } }
+    const responses = { type: 'input_file', filename: 'a.pdf', file_data: data }
+    expect(blockTokens(chat, 'gpt-4o')).toBe(5 * PDF_PAGE_TOKENS)
+    expect(blockTokens(responses, 'gpt-5')).toBe(5 * PDF_PAGE_TOKENS)
+    expect(blockTokens({ type: 'input_file', file_id: 'file-abc' }, 'gpt-5')).toBe(PDF_PAGE_TOKENS)
+  })
+})
+
 describe('trimMessages', () => {
   const long = (n: number) => `${'lorem ipsum dolor sit amet '.repeat(n)}`
   const model = 'gpt-4o'
@@ -205,6 +388,78 @@ describe('trimMessages', () => {
       expect(idx.includes(1)).toBe(idx.includes(2))
       expect(idx.at(-1)).toBe(4)
       expect((kept[0] as MessageLike).role).toBe('user')
+    }
+  })
+
+  it('a user message with tool_result blocks then text (allowed by the API) stays with its tool_use', () => {
+    const claude = 'claude-sonnet-4-5'
+    const messages: MessageLike[] = [
+      { role: 'user', content: `What is the weather in Paris? ${'context '.repeat(400)}` },
+      {
+        role: 'assistant',
+        content: [{ type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } }],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_1', content: '18°C, sunny' },
+          { type: 'text', text: 'Also, answer in French please.' },
+        ],
+      },
+      { role: 'assistant', content: 'Il fait 18°C et ensoleillé à Paris.' },
+      { role: 'user', content: 'Thanks! And tomorrow?' },
+    ]
+    /** Ids of tool_result blocks whose tool_use is not kept (the API answers those with a 400). */
+    const orphans = (kept: readonly MessageLike[]): string[] => {
+      const uses = new Set<string>()
+      const found: string[] = []
+      for (const m of kept) {
+        if (!Array.isArray(m.content)) continue
+        for (const b of m.content as Array<Record<string, unknown>>) {
+          if (b.type === 'tool_use') uses.add(b.id as string)
+          if (b.type === 'tool_result' && !uses.has(b.tool_use_id as string)) {
+            found.push(b.tool_use_id as string)
+          }
+        }
+      }
+      return found
+    }
+    // Room for everything but the long first question: the whole first turn goes, the
+    // result-and-text message with it.
+    const withoutFirst = estimateTokens(messages.slice(1), claude)
+    const trimmed = trimMessages(messages, { maxTokens: withoutFirst + 5, model: claude })
+    expect(trimmed.map((m) => messages.indexOf(m))).toEqual([4])
+    for (let max = 1; max < estimateTokens(messages, claude) + 10; max += 37) {
+      const kept = trimMessages(messages, { maxTokens: max, model: claude })
+      expect(orphans(kept), String(max)).toEqual([])
+      expect(kept.at(-1)).toBe(messages[4])
+    }
+  })
+
+  it('OpenAI: tool messages stay with the assistant message holding their tool_calls', () => {
+    const messages: MessageLike[] = [
+      { role: 'system', content: 'sys' },
+      { role: 'user', content: long(40) },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } },
+          { id: 'c2', type: 'function', function: { name: 'g', arguments: '{}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'c1', content: long(5) },
+      { role: 'tool', tool_call_id: 'c2', content: long(5) },
+      // A user message right after the results starts the next turn; the results stay behind.
+      { role: 'user', content: 'and in French?' },
+      { role: 'assistant', content: 'ok' },
+      { role: 'user', content: 'thanks' },
+    ]
+    for (let max = 1; max < estimateTokens(messages, model) + 10; max += 11) {
+      const idx = trimMessages(messages, { maxTokens: max, model }).map((m) => messages.indexOf(m))
+      expect(idx.includes(2), String(max)).toBe(idx.includes(3))
+      expect(idx.includes(3), String(max)).toBe(idx.includes(4))
+      expect(idx.slice(0, 1)).toEqual([0])
     }
   })
 
