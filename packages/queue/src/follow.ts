@@ -7,6 +7,7 @@
  */
 import { JobNotFoundError } from './errors.js'
 import { JOB_ID, type JobKeys } from './keys.js'
+import { checkSignal } from './options.js'
 import type { RedisConnection } from './redis-types.js'
 import type { Subscriber } from './subscriber.js'
 import type { LlmJobEvent } from './types.js'
@@ -74,7 +75,7 @@ export async function* followJob(
   options: FollowOptions = {}
 ): AsyncGenerator<LlmJobEvent, void, undefined> {
   if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) throw new JobNotFoundError()
-  const { signal } = options
+  const signal = options.signal === undefined ? undefined : checkSignal(options.signal)
   if (signal?.aborted) return
   const keys = deps.keys(jobId)
   const live: LlmJobEvent[] = []

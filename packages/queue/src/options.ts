@@ -45,3 +45,13 @@ export function checkInt(
   }
   return value as number
 }
+
+/**
+ * A caller's `signal` option: a real AbortSignal (an object that only looks like one would pass
+ * `AbortSignal.any` and then never abort the wait).
+ */
+export function checkSignal(signal: unknown, field = 'signal'): AbortSignal {
+  if (!(signal instanceof AbortSignal))
+    throw new InvalidOptionsError(field, 'must be an AbortSignal')
+  return signal
+}

@@ -21,7 +21,14 @@ import { budgetEstimate } from './estimate.js'
 import { type FollowOptions, followJob } from './follow.js'
 import { Holds } from './holds.js'
 import { JOB_ID, type JobKeys, jobKeys } from './keys.js'
-import { checkConnection, checkInt, checkName, DEFAULT_NAME, DEFAULT_PREFIX } from './options.js'
+import {
+  checkConnection,
+  checkInt,
+  checkName,
+  checkSignal,
+  DEFAULT_NAME,
+  DEFAULT_PREFIX,
+} from './options.js'
 import type { RedisConnection } from './redis-types.js'
 import { Subscriber } from './subscriber.js'
 import type {
@@ -267,6 +274,15 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
           key,
           ...(reservation ? { hold: reservation.toJSON(), holdTtlMs } : {}),
         }
+        // Who may follow it (sseHandler); it outlives the job by the result's TTL. Written
+        // before the add: once the job is in the queue nothing may fail and release its hold
+        // (a worker would then run it uncharged).
+        await redis.set(
+          keys.meta,
+          JSON.stringify({ subject: subject ?? null }),
+          'PX',
+          Math.max(holdTtlMs, META_MIN_TTL_MS) + resultTtlMs
+        )
         const job = await queue.add('llm', data, {
           jobId,
           deduplication: { id: key },
@@ -277,18 +293,12 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
         })
         if (job.id === jobId) {
           holds.added(jobId)
-          // Who may follow it (sseHandler); it outlives the job by the result's TTL.
-          await redis.set(
-            keys.meta,
-            JSON.stringify({ subject: subject ?? null }),
-            'PX',
-            Math.max(holdTtlMs, META_MIN_TTL_MS) + resultTtlMs
-          )
           return { jobId, deduplicated: false }
         }
-        // Lost a race with an identical enqueue: undo this one.
+        // Lost a race with an identical enqueue: undo this one (its meta key names no job).
         holds.forget(jobId)
         await reservation?.release()
+        await redis.del(keys.meta).catch(() => 0)
         return { jobId: job.id as string, deduplicated: true }
       } catch (error) {
         holds.forget(jobId)
@@ -302,7 +312,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       const stored = await readOutcome(jobId)
       if (stored) return settleOutcome(jobId, stored)
       const signals: AbortSignal[] = []
-      if (resultOptions.signal) signals.push(resultOptions.signal)
+      if (resultOptions.signal !== undefined) signals.push(checkSignal(resultOptions.signal))
       if (resultOptions.timeout !== undefined) {
         signals.push(AbortSignal.timeout(parseDuration(resultOptions.timeout, 'timeout')))
       }

@@ -27,6 +27,9 @@ export class RunLog {
   // Token appends are not awaited one by one (ioredis keeps their order on the connection); the
   // first failure is kept and the end of the run awaits them all.
   #pending: Promise<unknown> = Promise.resolve()
+  /** The first failed write of `emit`, rethrown by `flush` (held here: never an unhandled rejection). */
+  #error: unknown = undefined
+  #failed = false
 
   constructor(
     private readonly redis: RedisConnection,
@@ -69,12 +72,21 @@ export class RunLog {
       .rpush(this.keys.log, json)
       .publish(this.keys.channel, json)
       .exec()
+      .then(undefined, (error: unknown) => {
+        // Handled at once: a write failing mid-stream must not surface as an unhandled rejection
+        // (which kills the worker and every job it runs) before `flush` is reached.
+        if (!this.#failed) {
+          this.#failed = true
+          this.#error = error
+        }
+      })
     this.#pending = Promise.all([this.#pending, sent])
   }
 
-  /** Waits for every emitted event to be written. */
+  /** Waits for every emitted event to be written; rejects with the first write that failed. */
   async flush(): Promise<void> {
     await this.#pending
+    if (this.#failed) throw this.#error
   }
 
   /**

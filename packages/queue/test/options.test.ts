@@ -97,3 +97,30 @@ describe('options are validated at construction, naming the field', () => {
     expect(await q.queue.count()).toBe(0)
   })
 })
+
+describe('result / follow options', () => {
+  it('result(jobId, { signal: <not a signal> }) throws InvalidOptionsError naming signal', async () => {
+    const q = h.queue({ name: h.name() })
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      params: messages('s'),
+    })
+    const error = await q.result(jobId, { signal: 'soon' as never }).catch((e) => e)
+    expect(error).toBeInstanceOf(InvalidOptionsError)
+    expect((error as InvalidOptionsError).field).toBe('signal')
+  })
+
+  it('follow(jobId, { signal: <not a signal> }) throws InvalidOptionsError naming signal', async () => {
+    const q = h.queue({ name: h.name() })
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      params: messages('f'),
+    })
+    const it = q.follow(jobId, { signal: 'soon' as never })[Symbol.asyncIterator]()
+    const error = await it.next().catch((e) => e)
+    expect(error).toBeInstanceOf(InvalidOptionsError)
+    expect((error as InvalidOptionsError).field).toBe('signal')
+  })
+})
