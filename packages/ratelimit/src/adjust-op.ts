@@ -4,11 +4,21 @@
  * a negative `units` refunds, a positive one charges without checking (debt, capped at one extra
  * window so the arithmetic stays exact and a huge charge cannot lock a key out for long).
  *
- * Refunds in the window algorithms go back to the window the reservation was taken from (`since`,
- * its start): once that window has passed the refund has nothing left to return (fixed window), or
- * goes to the previous-window count (sliding window). Charges land in the current window.
+ * A refund gives back only what the reservation still holds, never capacity that has drained since
+ * and may already have been taken again (which would admit more than the burst at one instant).
+ * Each limit gets a `taken` mark from the reservation's result:
+ * - window algorithms: the start of the window the units were counted in. The refund goes back to
+ *   that window: nothing once it has passed (fixed window), the previous-window count in the next
+ *   one (sliding window).
+ * - GCRA and token bucket: the reservation's `resetAt` (store clock), when the limit would have
+ *   been whole again had nothing been taken after it. The reserved units drain (GCRA) / refill
+ *   (token bucket) at `limit` scaled units per ms, the oldest first, so at `nowMs` at most
+ *   `max(0, taken - nowMs) × limit` scaled units of them are outstanding: the refund is capped at
+ *   that (`units × windowMs` being all of them). `resetAt` is rounded up to the ms, so the cap errs
+ *   by less than 1 ms of refill.
+ * Charges land in the current window / state, whatever `taken` says.
  *
- * KEYS: one per limit (same `{hash tag}`). ARGV: `[units, n, (algorithm, limit, windowMs, since) × n]`.
+ * KEYS: one per limit (same `{hash tag}`). ARGV: `[units, n, (algorithm, limit, windowMs, taken) × n]`.
  * Reply: 1.
  */
 import { defineOp, LUA_NOW_MS, type NativeData } from '@aikit/core'
@@ -19,8 +29,11 @@ export interface AdjustInput {
   readonly limits: readonly OpLimit[]
   /** Signed integer: < 0 refunds, > 0 charges. */
   readonly units: number
-  /** Per limit: the start of the window the refunded units were taken in (window algorithms). */
-  readonly since: readonly number[]
+  /**
+   * Per limit, where a refund's units were taken (see the module doc): the start of their window
+   * (fixed / sliding window) or the reservation's `resetAt` (GCRA, token bucket). Ignored by charges.
+   */
+  readonly taken: readonly number[]
 }
 
 const LUA = `${LUA_NOW_MS}${LUA_PARSE_STATE}local floor = math.floor
@@ -32,16 +45,23 @@ for i = 1, n do
   local algo = ARGV[4 * i - 1]
   local L = tonumber(ARGV[4 * i])
   local W = tonumber(ARGV[4 * i + 1])
-  local since = tonumber(ARGV[4 * i + 2])
+  local taken = tonumber(ARGV[4 * i + 2])
   local u = units
   if u > 2 * L then u = 2 * L elseif u < -2 * L then u = -2 * L end
   local has, a, b, c = parseState(vals[i])
   local cap = L * W
   local nv = false
+  -- GCRA and token bucket, scaled: the change, a refund capped at what is still outstanding.
+  local du = u * W
+  if u < 0 then
+    local held = (taken - nowMs) * L
+    if held < 0 then held = 0 end
+    if du < -held then du = -held end
+  end
   if algo == 'gcra' then
     local d = 0
     if has and a >= nowMs then d = (a - nowMs) * L + b end
-    local nd = d + u * W
+    local nd = d + du
     if nd < 0 then nd = 0 end
     if nd > 2 * cap then nd = 2 * cap end
     if nd ~= d then
@@ -50,7 +70,7 @@ for i = 1, n do
     end
   elseif algo == 'fixed-window' then
     if u < 0 then
-      if has and a == since then
+      if has and a == taken then
         local nc = b + u
         if nc < 0 then nc = 0 end
         nv = fmt('%d:%d', a, nc)
@@ -65,11 +85,11 @@ for i = 1, n do
     end
   elseif algo == 'sliding-window' then
     if u < 0 then
-      if has and a == since then
+      if has and a == taken then
         local nb = b + u
         if nb < 0 then nb = 0 end
         nv = fmt('%d:%d:%d', a, nb, c)
-      elseif has and a == since + W then
+      elseif has and a == taken + W then
         local nc = c + u
         if nc < 0 then nc = 0 end
         nv = fmt('%d:%d:%d', a, b, nc)
@@ -98,7 +118,7 @@ for i = 1, n do
       credit = a + el * L
       if credit > cap then credit = cap end
     end
-    local k = credit - u * W
+    local k = credit - du
     if k > cap then k = cap end
     if k < -cap then k = -cap end
     if k ~= credit or has then nv = fmt('%d:%d', k, nowMs) end
@@ -119,7 +139,7 @@ function adjusted(
   L: number,
   W: number,
   units: number,
-  since: number,
+  taken: number,
   nowMs: number
 ): LimitState | undefined {
   const u = Math.max(-2 * L, Math.min(2 * L, units))
@@ -128,9 +148,16 @@ function adjusted(
   const b = state?.b ?? 0
   const c = state?.c ?? 0
   const cap = L * W
+  // GCRA and token bucket, scaled: the change, a refund capped at what is still outstanding.
+  let du = u * W
+  if (u < 0) {
+    let held = (taken - nowMs) * L
+    if (held < 0) held = 0
+    if (du < -held) du = -held
+  }
   if (algo === 'gcra') {
     const d = has && a >= nowMs ? (a - nowMs) * L + b : 0
-    let nd = d + u * W
+    let nd = d + du
     if (nd < 0) nd = 0
     if (nd > 2 * cap) nd = 2 * cap
     if (nd === d) return undefined
@@ -138,15 +165,15 @@ function adjusted(
     return { a: nowMs + q, b: nd - q * L, c: 0 }
   }
   if (algo === 'fixed-window') {
-    if (u < 0) return has && a === since ? { a, b: Math.max(0, b + u), c: 0 } : undefined
+    if (u < 0) return has && a === taken ? { a, b: Math.max(0, b + u), c: 0 } : undefined
     const ws = floor(nowMs / W) * W
     const count = has && a === ws ? b : 0
     return { a: ws, b: Math.min(2 * L, count + u), c: 0 }
   }
   if (algo === 'sliding-window') {
     if (u < 0) {
-      if (has && a === since) return { a, b: Math.max(0, b + u), c }
-      if (has && a === since + W) return { a, b, c: Math.max(0, c + u) }
+      if (has && a === taken) return { a, b: Math.max(0, b + u), c }
+      if (has && a === taken + W) return { a, b, c: Math.max(0, c + u) }
       return undefined
     }
     const ws = floor(nowMs / W) * W
@@ -171,7 +198,7 @@ function adjusted(
       credit = a + el * L
       if (credit > cap) credit = cap
     }
-    let k = credit - u * W
+    let k = credit - du
     if (k > cap) k = cap
     if (k < -cap) k = -cap
     return k !== credit || has ? { a: k, b: nowMs, c: 0 } : undefined
@@ -193,7 +220,7 @@ function adjustNative(
       l.limit,
       l.windowMs,
       input.units,
-      input.since[i] ?? 0,
+      input.taken[i] ?? 0,
       nowMs
     )
     if (next !== undefined) data.set(key, next, 2 * l.windowMs)
@@ -209,7 +236,7 @@ export const adjustOp = defineOp<AdjustInput, number>({
   encode: (input) => {
     const argv = [String(input.units), String(input.limits.length)]
     input.limits.forEach((l, i) => {
-      argv.push(l.algorithm, String(l.limit), String(l.windowMs), String(input.since[i] ?? 0))
+      argv.push(l.algorithm, String(l.limit), String(l.windowMs), String(input.taken[i] ?? 0))
     })
     return argv
   },

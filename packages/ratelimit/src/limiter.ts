@@ -96,7 +96,9 @@ export interface Reservation {
   /**
    * Charges the real cost instead of the reserved units: refunds the difference when `actual` is
    * smaller, charges the excess without checking when larger (the key may go into debt, at most
-   * one extra window). A store failure here is absorbed (counted in `stats().adjustFailures`).
+   * one extra window). A refund gives back only what the reservation still holds: nothing of a
+   * window that is over (fixed / sliding window), nothing of what has drained or refilled since
+   * (GCRA / token bucket). A store failure here is absorbed (counted in `stats().adjustFailures`).
    * @throws InvalidOptionsError naming `actual` unless it is an integer ≥ 0.
    */
   settle(actual: number): Promise<void>
@@ -113,7 +115,11 @@ export interface RateLimiterStats {
   readonly cachedDenials: number
   /** Checks answered by the `onStoreError` policy because the store was unavailable. */
   readonly degraded: number
-  /** Settles, releases and penalties that could not reach the store (absorbed). */
+  /**
+   * Writes other than checks that could not reach the store and were absorbed: settles and
+   * releases (always), penalties, blocks, unblocks and resets (by the `onStoreError` policy,
+   * `'memory'` or `'open'`).
+   */
   readonly adjustFailures: number
 }
 
@@ -151,9 +157,17 @@ export interface RateLimiter {
    * for every instance sharing the store. A longer existing block is kept. Follows `onStoreError`.
    */
   block(key: string, ms: number): Promise<void>
-  /** Lifts a block set by `block`. */
+  /**
+   * Lifts a block set by `block`. On the limiter's local fallback too (where `block` lands during
+   * an outage under `'memory'`), whatever the store does; a store outage follows `onStoreError`
+   * (absorbed and counted in `stats().adjustFailures` under `'memory'` / `'open'`, rethrown under
+   * `'closed'`).
+   */
   unblock(key: string): Promise<void>
-  /** Forgets everything about `key`: consumed units in every limit and any block. */
+  /**
+   * Forgets everything about `key`: consumed units in every limit and any block, on the store and
+   * the local fallback. Every key is tried; a store outage follows `onStoreError` as in `unblock`.
+   */
   reset(key: string): Promise<void>
   /** Counters for metrics (see `RateLimiterStats`). */
   stats(): RateLimiterStats
@@ -169,6 +183,7 @@ export interface RateLimiter {
    * (same as `store.on`; a memory store never emits them), or to `decision`: every check and
    * reservation's result, cached denials included (for metrics; the key is not passed, since keys
    * are often user ids or IPs). A throwing listener is ignored. Returns an unsubscribe function.
+   * @throws InvalidOptionsError naming `event` (any other name) or `listener` (not a function).
    */
   on(event: StoreEvent, listener: (info: StoreEventInfo) => void): () => void
   on(event: 'decision', listener: (result: CheckResult) => void): () => void
@@ -204,22 +219,11 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  validateSharedOptions(options)
   const store = options.store ?? memoryStore()
-  if (store === null || typeof store !== 'object' || typeof store.run !== 'function') {
-    throw new InvalidOptionsError('store', 'must be a Store (memoryStore() or redisStore(client))')
-  }
   const prefix = options.prefix ?? 'rl'
-  if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
-    throw new InvalidOptionsError('prefix', 'must be a non-empty string without `{` or `}`')
-  }
   const onStoreError = options.onStoreError ?? 'memory'
-  if (!STORE_ERROR_POLICIES.includes(onStoreError)) {
-    throw new InvalidOptionsError(
-      'onStoreError',
-      `must be one of ${STORE_ERROR_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${describe(onStoreError)}`
-    )
-  }
-  const maxCached = resolveBlockCache(options.blockCache, store)
+  const maxCached = store.local ? 0 : resolveBlockCache(options.blockCache)
   const limits = resolveLimits(options.limits)
   const opLimits: readonly OpLimit[] = limits
   // Frozen: the memory store then validates them once, not on every check.
@@ -262,6 +266,32 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const local = fallbackStore()
       return { value: await local.run(op, keys, input), served: local }
     }
+  }
+
+  /** Counts a write (`block`, `penalize`) that `runWithPolicy` could not make on the store. */
+  const degradedWrite = (outcome: { served: Store } | undefined): void => {
+    if (outcome === undefined || outcome.served !== store) counters.adjustFailures++
+  }
+
+  /**
+   * Deletes `keys` (`unblock`, `reset`) on the fallback, whatever the store then does (a block or
+   * debt it took during an outage must not outlive the call), and on the store: every key is tried.
+   * A store outage follows `onStoreError`: rethrown with `'closed'`, else absorbed and counted (the
+   * store keeps what it had, as it would have with the call made during the outage). Any other
+   * error is rethrown.
+   */
+  const deleteWithPolicy = async (keys: readonly string[]): Promise<void> => {
+    if (fallback !== undefined) for (const k of keys) await fallback.delete(k)
+    const outcomes = await Promise.allSettled(keys.map((k) => store.delete(k)))
+    let outage: unknown
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') continue
+      if (!isUnavailable(outcome.reason)) throw outcome.reason
+      outage ??= outcome.reason
+    }
+    if (outage === undefined) return
+    if (onStoreError === 'closed') throw outage
+    counters.adjustFailures++
   }
 
   const decisionListeners: ((result: CheckResult) => void)[] = []
@@ -383,10 +413,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     served: Store,
     key: string,
     units: number,
-    since: readonly number[]
+    taken: readonly number[]
   ): Promise<void> => {
     if (units < 0) denials.delete(key)
-    const input = { limits: opLimits, units, since }
+    const input = { limits: opLimits, units, taken }
     // An in-process store runs it synchronously, by the user's key (no key strings built).
     const tagged = (served.run as MaybeSyncRun).syncTagged
     if (tagged !== undefined) {
@@ -427,21 +457,24 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   /** What a granted reservation needs of its limiter to settle. */
   const holder: ReservationHolder = {
-    since(result) {
-      if (!hasWindowLimit) return NO_SINCE
-      // Where the reserved units went, per limit: the window they were counted in.
-      return limits.map((l, i) =>
-        l.algorithm === 'fixed-window' || l.algorithm === 'sliding-window'
-          ? (result.limits[i]?.resetAt ?? 0) - l.windowMs
-          : 0
-      )
+    adjust(served, key, units, result) {
+      return adjust(served, key, units, units < 0 ? takenBy(result) : NO_TAKEN)
     },
-    adjust,
   }
-  const hasWindowLimit = limits.some(
-    (l) => l.algorithm === 'fixed-window' || l.algorithm === 'sliding-window'
-  )
-  const NO_SINCE: readonly number[] = Object.freeze(limits.map(() => 0))
+  /**
+   * Per limit, where a reservation's units went (see `AdjustInput.taken`), so that a refund gives
+   * back only what it still holds: the window they were counted in (fixed / sliding window), or
+   * when they would have drained (GCRA) / been refilled (token bucket): the limit's `resetAt`.
+   */
+  const takenBy = (result: CheckResult): readonly number[] =>
+    limits.map((l, i) => {
+      const resetAt = result.limits[i]?.resetAt ?? 0
+      return l.algorithm === 'fixed-window' || l.algorithm === 'sliding-window'
+        ? resetAt - l.windowMs
+        : resetAt
+    })
+  /** The marks of a charge (which ignores them). */
+  const NO_TAKEN: readonly number[] = Object.freeze(limits.map(() => 0))
 
   return Object.freeze({
     limits,
@@ -489,8 +522,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (!Number.isSafeInteger(units) || units <= 0) {
         throw new InvalidOptionsError('units', `must be a positive integer; got ${describe(units)}`)
       }
-      const since = limits.map(() => 0)
-      await runWithPolicy(adjustOp, keysOf(key).slice(0, n), { limits: opLimits, units, since })
+      const input = { limits: opLimits, units, taken: NO_TAKEN }
+      degradedWrite(await runWithPolicy(adjustOp, keysOf(key).slice(0, n), input))
     },
     async block(key: string, ms: number): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
@@ -502,22 +535,17 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       // never checked with `unblocked`, so it needs no mark.)
       blockedStores.add(store)
       anyStoreBlocked = true
-      await runWithPolicy(blockOp, [keys[n] as string], ms)
+      degradedWrite(await runWithPolicy(blockOp, [keys[n] as string], ms))
     },
     async unblock(key: string): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
       denials.delete(key)
-      const blockKey = keysOf(key)[n] as string
-      await store.delete(blockKey)
-      if (fallback) await fallback.delete(blockKey)
+      await deleteWithPolicy([keysOf(key)[n] as string])
     },
     async reset(key: string): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
       denials.delete(key)
-      for (const k of keysOf(key)) {
-        await store.delete(k)
-        if (fallback) await fallback.delete(k)
-      }
+      await deleteWithPolicy(keysOf(key))
     },
     stats(): RateLimiterStats {
       return { ...counters }
@@ -526,10 +554,16 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       event: StoreEvent | 'decision',
       listener: ((info: StoreEventInfo) => void) & ((result: CheckResult) => void)
     ): () => void {
-      if (event !== 'decision') return store.on(event, listener)
+      if (event !== 'decision' && event !== 'degraded' && event !== 'recovered') {
+        throw new InvalidOptionsError(
+          'event',
+          `must be 'degraded', 'recovered' or 'decision'; got ${describe(event)}`
+        )
+      }
       if (typeof listener !== 'function') {
         throw new InvalidOptionsError('listener', 'must be a function')
       }
+      if (event !== 'decision') return store.on(event, listener)
       decisionListeners.push(listener)
       return () => {
         const i = decisionListeners.indexOf(listener)
@@ -547,10 +581,11 @@ const RESOLVED: Promise<void> = Promise.resolve()
 
 /** How a `GrantedReservation` reaches its limiter (one object per limiter, not closures per call). */
 interface ReservationHolder {
-  /** Per limit, the start of the window the reserved units were counted in (0 when unused). */
-  since(result: CheckResult): readonly number[]
-  /** Adds `units` (negative: a refund) to every limit of `key` on `served`; never rejects on a store outage. */
-  adjust(served: Store, key: string, units: number, since: readonly number[]): Promise<void>
+  /**
+   * Adds `units` (negative: a refund, capped at what the reservation `result` still holds) to
+   * every limit of `key` on `served`; never rejects on a store outage.
+   */
+  adjust(served: Store, key: string, units: number, result: CheckResult): Promise<void>
 }
 
 /** A granted reservation: `settle` or `release`, whichever comes first, adjusts once. */
@@ -561,7 +596,6 @@ class GrantedReservation implements Reservation {
   readonly #holder: ReservationHolder
   readonly #served: Store
   readonly #key: string
-  readonly #since: readonly number[]
   #done = false
 
   constructor(
@@ -576,7 +610,6 @@ class GrantedReservation implements Reservation {
     this.#holder = holder
     this.#served = served
     this.#key = key
-    this.#since = holder.since(result)
   }
 
   settle(actual: number): Promise<void> {
@@ -596,7 +629,7 @@ class GrantedReservation implements Reservation {
     if (this.#done) return RESOLVED
     this.#done = true
     const delta = actual - this.units
-    return delta === 0 ? RESOLVED : this.#holder.adjust(this.#served, this.#key, delta, this.#since)
+    return delta === 0 ? RESOLVED : this.#holder.adjust(this.#served, this.#key, delta, this.result)
   }
 }
 
@@ -620,7 +653,35 @@ function deniedOrOpen(result: CheckResult, units: number): Reservation {
   return Object.freeze({ ...deniedReservation(result, units), allowed: true })
 }
 
-function resolveBlockCache(option: RateLimiterOptions['blockCache'], store: Store): number {
+/**
+ * Validates every option of `createRateLimiter` but `limits` (`store`, `prefix`, `onStoreError`,
+ * `blockCache`), throwing `InvalidOptionsError` naming the field. Internal: also used by
+ * `rateLimit` to check a tiered middleware's shared options once, under their own names.
+ */
+export function validateSharedOptions(options: Omit<RateLimiterOptions, 'limits'>): void {
+  const { store } = options
+  if (
+    store !== undefined &&
+    (store === null || typeof store !== 'object' || typeof store.run !== 'function')
+  ) {
+    throw new InvalidOptionsError('store', 'must be a Store (memoryStore() or redisStore(client))')
+  }
+  const prefix = options.prefix ?? 'rl'
+  if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
+    throw new InvalidOptionsError('prefix', 'must be a non-empty string without `{` or `}`')
+  }
+  const onStoreError = options.onStoreError ?? 'memory'
+  if (!STORE_ERROR_POLICIES.includes(onStoreError)) {
+    throw new InvalidOptionsError(
+      'onStoreError',
+      `must be one of ${STORE_ERROR_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${describe(onStoreError)}`
+    )
+  }
+  resolveBlockCache(options.blockCache)
+}
+
+/** The blocked-key cache's size (0: disabled), once validated. */
+function resolveBlockCache(option: RateLimiterOptions['blockCache']): number {
   if (option === false) return 0
   if (option !== undefined && (option === null || typeof option !== 'object')) {
     throw new InvalidOptionsError('blockCache', 'must be false or { maxKeys?: number }')
@@ -632,7 +693,7 @@ function resolveBlockCache(option: RateLimiterOptions['blockCache'], store: Stor
       `must be a positive integer; got ${describe(maxKeys)}`
     )
   }
-  return store.local ? 0 : maxKeys
+  return maxKeys
 }
 
 /** The `'open'` policy's answer: allowed, nothing consumed, every limit reported full. */

@@ -14,6 +14,7 @@ import {
   type LimitOptions,
   type RateLimiter,
   type RateLimiterOptions,
+  validateSharedOptions,
 } from './limiter.js'
 import './state.js'
 
@@ -135,7 +136,8 @@ const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', fa
  * Creates the rate-limit middleware. Options are validated here: a mistake throws
  * `InvalidOptionsError` naming the field (`limiter`, `keyBy`, `cost`, `headers`, `dryRun`,
  * `ipv6Prefix`, `unkeyed`, `unkeyed.key`, `tiers`, `tier`, `defaultTier`, or a `createRateLimiter`
- * field such as `limits[0].limit` — `tiers.pro.limits[0].limit` for a tier).
+ * field such as `prefix` or `limits[0].limit` — `tiers.pro.limits[0].limit` for a tier's limits;
+ * the options tiers share, such as `prefix` or `onStoreError`, keep their own names).
  *
  * Per request: resolves the key (no key → the `unkeyed` option), checks `cost` against the
  * limiter, stores the result on `ctx.state.rateLimit` and sets the headers. When denied (and not `dryRun`) it ends the
@@ -292,6 +294,8 @@ function resolvePolicies(options: RateLimitOptions): (ctx: Context) => Policy | 
   if (typeof tier !== 'function') {
     throw new InvalidOptionsError('tier', 'must be a function (ctx) => tier name | undefined')
   }
+  // Once, under their own names: only a tier's limits are reported as `tiers.<name>.…`.
+  validateSharedOptions(shared)
   const byName = new Map<string, Policy>()
   const prefix = shared.prefix ?? 'rl'
   for (const [name, limits] of Object.entries(tiers)) {
@@ -312,7 +316,7 @@ function resolvePolicies(options: RateLimitOptions): (ctx: Context) => Policy | 
         )
       )
     } catch (error) {
-      if (error instanceof InvalidOptionsError) {
+      if (error instanceof InvalidOptionsError && error.field.startsWith('limits')) {
         const reason = error.message.replace(/^Invalid option `[^`]*`: /, '')
         throw new InvalidOptionsError(`tiers.${name}.${error.field}`, reason)
       }

@@ -84,18 +84,27 @@ describe('Lua and native bodies agree exactly on a fixed clock', () => {
         client.eval(lua, ks.length, ...ks, ...argv, String(clock.t))
       let allowed = 0
       let adjusted = 0
+      // The resetAt of each limit in the last allowed check: a reservation's `taken` marks.
+      let reserved: readonly number[] = c.limits.map(() => clock.t)
       for (let i = 0; i < 400; i++) {
         clock.t += Math.floor(random() * 300)
         const dice = random()
         if (dice < 0.2) {
-          // refund or charge; `since` is this window, the previous one, or unrelated
+          // refund or charge. `taken`: for the window algorithms this window, the previous one, or
+          // unrelated; for GCRA / token bucket a reservation's resetAt (maybe long past: a late
+          // refund), a time still ahead (partly held) or already past (nothing held).
           const units = Math.floor((random() - 0.5) * 2 * maxLimit)
-          const since = c.limits.map((l) => {
-            const ws = Math.floor(clock.t / l.windowMs) * l.windowMs
+          const taken = c.limits.map((l, li) => {
             const pick = random()
+            if (l.algorithm === 'gcra' || l.algorithm === 'token-bucket') {
+              if (pick < 0.4) return reserved[li] as number
+              const offset = Math.floor(random() * 2 * l.windowMs)
+              return pick < 0.7 ? clock.t + offset : clock.t - offset
+            }
+            const ws = Math.floor(clock.t / l.windowMs) * l.windowMs
             return pick < 0.4 ? ws : pick < 0.8 ? ws - l.windowMs : ws + 17
           })
-          const input = { limits: c.limits, units, since }
+          const input = { limits: c.limits, units, taken }
           await memory.run(adjustOp, keys, input)
           await evalFixed(fixedClockAdjust, keys, adjustOp.encode(input))
           adjusted++
@@ -117,11 +126,56 @@ describe('Lua and native bodies agree exactly on a fixed clock', () => {
           (await evalFixed(fixedClockLua, checkKeys, checkOp.encode(input))) as never
         )
         expect(fromRedis, `step ${i}, cost ${cost}`).toEqual(fromMemory)
-        if (fromMemory.allowed) allowed++
+        if (fromMemory.allowed) {
+          allowed++
+          reserved = fromMemory.limits.map((l) => l.resetAt)
+        }
       }
       expect(allowed).toBeGreaterThan(10)
       expect(allowed).toBeLessThan(380)
       expect(adjusted).toBeGreaterThan(40)
+    })
+  }
+})
+
+describe('a late refund on both bodies (GCRA, token bucket): nothing of what has drained comes back', () => {
+  for (const algorithm of ['gcra', 'token-bucket'] as const) {
+    it(algorithm, async () => {
+      const clock = { t: 1_732_000_000_000 }
+      const memory = memoryStore({ now: () => clock.t, prefix: 'late' })
+      const limits: OpLimit[] = [{ algorithm, limit: 10, windowMs: 1000 }]
+      const keys = [memory.key(`late-${algorithm}`, 'l0')]
+      const checkKeys = [...keys, memory.key(`late-${algorithm}`, 'block')]
+      const evalFixed = (lua: string, ks: string[], argv: readonly string[]) =>
+        client.eval(lua, ks.length, ...ks, ...argv, String(clock.t))
+      const both = async (cost: number) => {
+        const input = { limits, cost }
+        const fromMemory = await memory.run(checkOp, checkKeys, input)
+        const fromRedis = checkOp.decode(
+          (await evalFixed(fixedClockLua, checkKeys, checkOp.encode(input))) as never
+        )
+        expect(fromRedis).toEqual(fromMemory)
+        return fromMemory
+      }
+      const refund = async (units: number, taken: number) => {
+        const input = { limits, units: -units, taken: [taken] }
+        await memory.run(adjustOp, keys, input)
+        await evalFixed(fixedClockAdjust, keys, adjustOp.encode(input))
+      }
+      // Late: reserved, drained, taken again by another request, then released.
+      const reservation = await both(10)
+      clock.t += 2000
+      expect((await both(10)).allowed).toBe(true)
+      await refund(10, reservation.resetAt)
+      expect((await both(10)).allowed).toBe(false)
+      expect((await both(0)).remaining).toBe(0)
+      // Partly held: 3 of 10 units drained, the other 7 come back.
+      clock.t += 2000
+      const partial = await both(10)
+      clock.t += 300
+      expect((await both(3)).allowed).toBe(true)
+      await refund(10, partial.resetAt)
+      expect((await both(0)).remaining).toBe(7)
     })
   }
 })

@@ -115,6 +115,21 @@ describe('createRateLimiter options', () => {
     expect((await limiter.check('u', { cost: 0 })).remaining).toBe(10)
   })
 
+  it('on: only degraded / recovered / decision, with a function listener', () => {
+    const limiter = createRateLimiter({ limits: [ok] })
+    expect(fieldOf(() => limiter.on('degraded', 42 as never))).toBe('listener')
+    expect(fieldOf(() => limiter.on('recovered', undefined as never))).toBe('listener')
+    expect(fieldOf(() => limiter.on('decision', 'f' as never))).toBe('listener')
+    expect(fieldOf(() => limiter.on('decisions' as never, () => {}))).toBe('event')
+    expect(fieldOf(() => limiter.on('error' as never, () => {}))).toBe('event')
+    expect(fieldOf(() => limiter.on(42 as never, () => {}))).toBe('event')
+    for (const event of ['degraded', 'recovered', 'decision'] as const) {
+      const off = limiter.on(event as 'decision', () => {})
+      expect(typeof off).toBe('function')
+      off()
+    }
+  })
+
   it('keys are per user and per limiter prefix; user keys may contain braces', async () => {
     const store = memoryStore()
     const a = createRateLimiter({ store, limits: [{ limit: 1, window: '1h' }] })

@@ -83,6 +83,85 @@ describe('refunds go to the window the units were taken from', () => {
   })
 })
 
+describe.each(ALGORITHMS)(
+  '%s: a late release or low settle does not hand out capacity twice',
+  (algorithm) => {
+    const limits = [{ algorithm, limit: 10, window: 1000 }]
+
+    it('a release after the units drained gives nothing back: at most `limit` units at one instant', async () => {
+      const { clock, limiter } = setup(limits)
+      // An LLM call reserves the whole budget and runs for two windows, then fails.
+      const r = await limiter.reserve('u', 10)
+      expect(r.allowed).toBe(true)
+      clock.t += 2000
+      // Meanwhile (after the units drained) another request takes the whole budget.
+      expect((await limiter.check('u', { cost: 10 })).allowed).toBe(true)
+      // The first call's failure releases its (long drained) reservation...
+      await r.release()
+      // ...which must not hand the same instant another full budget: 20 units in 0 ms for 10/s.
+      expect((await limiter.check('u', { cost: 10 })).allowed).toBe(false)
+      expect(await remaining(limiter)).toBe(0)
+    })
+
+    it('a low settle after the units drained gives nothing back either', async () => {
+      const { clock, limiter } = setup(limits)
+      const r = await limiter.reserve('u', 10)
+      clock.t += 2000
+      await limiter.check('u', { cost: 10 })
+      await r.settle(2)
+      expect(await remaining(limiter)).toBe(0)
+      expect((await limiter.check('u')).allowed).toBe(false)
+    })
+  }
+)
+
+describe.each(['gcra', 'token-bucket'] as const)(
+  '%s: a refund gives back what is still held',
+  (algorithm) => {
+    const limits = [{ algorithm, limit: 10, window: 1000 }]
+
+    it('half drained: half the units come back, as if they had never been taken', async () => {
+      const { clock, limiter } = setup(limits)
+      const r = await limiter.reserve('u', 10)
+      clock.t += 500 // 5 units drained / refilled
+      expect((await limiter.check('u', { cost: 5 })).allowed).toBe(true)
+      await r.release()
+      // Without the reservation: 10 available at t+500, 5 taken → 5 left. Not 10.
+      expect(await remaining(limiter)).toBe(5)
+      expect((await limiter.check('u', { cost: 6 })).allowed).toBe(false)
+      expect((await limiter.check('u', { cost: 5 })).allowed).toBe(true)
+    })
+
+    it('a low settle refunds at most the outstanding part', async () => {
+      const { clock, limiter } = setup(limits)
+      const r = await limiter.reserve('u', 10)
+      clock.t += 700 // 7 of the 10 units drained / refilled; 3 still held
+      await limiter.check('u', { cost: 7 })
+      await r.settle(5) // would refund 5, only 3 are still held
+      expect(await remaining(limiter)).toBe(3)
+    })
+
+    it('a reservation behind earlier use still holds its units until they would have come back', async () => {
+      const { clock, limiter } = setup(limits)
+      await limiter.check('u', { cost: 4 })
+      const r = await limiter.reserve('u', 6) // full: the 6 come back after the first 4, by t+1000
+      clock.t += 600 // 6 units back: the first 4, then 2 of the reservation's 6
+      expect((await limiter.check('u', { cost: 6 })).allowed).toBe(true)
+      await r.release()
+      // Without the reservation: 4 taken at t, all back by t+400, 6 taken at t+600 → 4 left.
+      expect(await remaining(limiter)).toBe(4)
+    })
+
+    it('an immediate release gives everything back', async () => {
+      const { limiter } = setup(limits)
+      await limiter.check('u', { cost: 3 })
+      const r = await limiter.reserve('u', 7)
+      await r.release()
+      expect(await remaining(limiter)).toBe(7)
+    })
+  }
+)
+
 describe('an in-process store that fails (the synchronous reserve path)', () => {
   const limits = [{ limit: 1000, window: '1h' as const }]
 

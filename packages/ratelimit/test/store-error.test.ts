@@ -172,6 +172,128 @@ describe("onStoreError: 'closed'", () => {
   })
 })
 
+/**
+ * A memory store whose `delete` rejects with `error` for keys matching `failing` (else deletes),
+ * and whose `run` rejects with `runError` when given.
+ */
+function failingDeletes(
+  error: unknown,
+  failing: (key: string) => boolean,
+  runError?: unknown
+): Store {
+  const base = memoryStore()
+  return {
+    kind: base.kind,
+    local: base.local,
+    get: (key) => base.get(key),
+    set: (key, value, options) => base.set(key, value, options),
+    delete: (key) => (failing(key) ? Promise.reject(error) : base.delete(key)),
+    run: (op, keys, input) =>
+      runError === undefined ? base.run(op, keys, input) : Promise.reject(runError),
+    key: (tag, ...parts) => base.key(tag, ...parts),
+    on: (event, listener) => base.on(event, listener),
+    close: () => base.close(),
+  }
+}
+
+describe('unblock / reset while the store is down follow onStoreError', () => {
+  const outcomeOf = (promise: Promise<void>) =>
+    promise.then(
+      () => 'ok',
+      (e: unknown) => (e instanceof StoreUnavailableError ? 'StoreUnavailableError' : e)
+    )
+
+  it("'memory': unblock lifts a block that block() placed on the fallback", async () => {
+    const store = memoryStore()
+    const limiter = createRateLimiter({ store, limits: [{ limit: 10, window: '1m' }] })
+    await store.close() // the store is now unavailable (StoreUnavailableError)
+    await limiter.block('u', 60_000) // follows the policy: lands on the fallback
+    expect(await limiter.check('u')).toMatchObject({
+      allowed: false,
+      blocked: true,
+      degraded: true,
+    })
+    const before = limiter.stats().adjustFailures
+    expect(await outcomeOf(limiter.unblock('u'))).toBe('ok')
+    expect(limiter.stats().adjustFailures).toBe(before + 1)
+    expect(await limiter.check('u')).toMatchObject({ allowed: true, degraded: true })
+  })
+
+  it("'memory': reset forgets units penalize() charged to the fallback", async () => {
+    const store = memoryStore()
+    const limiter = createRateLimiter({ store, limits: [{ limit: 10, window: '1m' }] })
+    await store.close()
+    await limiter.penalize('u', 10)
+    expect((await limiter.check('u')).allowed).toBe(false)
+    expect(await outcomeOf(limiter.reset('u'))).toBe('ok')
+    expect(await limiter.check('u')).toMatchObject({ allowed: true, degraded: true })
+  })
+
+  it("'open': unblock and reset resolve (counted)", async () => {
+    const store = memoryStore()
+    const limiter = createRateLimiter({ store, limits: LIMITS, onStoreError: 'open' })
+    await store.close()
+    await limiter.block('u', 60_000) // skipped by the policy
+    expect(await outcomeOf(limiter.unblock('u'))).toBe('ok')
+    expect(await outcomeOf(limiter.reset('u'))).toBe('ok')
+    expect(limiter.stats().adjustFailures).toBe(3)
+  })
+
+  it("'closed': unblock and reset reject with the store error", async () => {
+    const store = memoryStore()
+    const limiter = createRateLimiter({ store, limits: LIMITS, onStoreError: 'closed' })
+    await store.close()
+    expect(await outcomeOf(limiter.unblock('u'))).toBe('StoreUnavailableError')
+    expect(await outcomeOf(limiter.reset('u'))).toBe('StoreUnavailableError')
+    expect(limiter.stats().adjustFailures).toBe(0)
+  })
+
+  it.each(['memory', 'closed'] as const)(
+    '%s: the fallback is cleared even when the store rejects; reset tries every key',
+    async (policy) => {
+      // Only the limit key's delete fails: the block key is still deleted on the store.
+      const store = failingDeletes(new StoreUnavailableError('down'), (k) => !k.endsWith(':block'))
+      const limiter = createRateLimiter({ store, limits: LIMITS, onStoreError: policy })
+      await limiter.block('u', 60_000)
+      expect((await limiter.check('u')).blocked).toBe(true)
+      const outcome = await outcomeOf(limiter.reset('u'))
+      expect(outcome).toBe(policy === 'closed' ? 'StoreUnavailableError' : 'ok')
+      expect((await limiter.check('u')).blocked).toBeUndefined()
+    }
+  )
+
+  it('a non-availability error from the store is rethrown, after the fallback was cleared', async () => {
+    const boom = new Error('boom')
+    const down = new StoreUnavailableError('down')
+    const limiter = createRateLimiter({
+      store: failingDeletes(boom, () => true, down),
+      limits: LIMITS,
+    })
+    await limiter.block('u', 60_000) // the store is down for ops: lands on the fallback
+    expect((await limiter.check('u')).blocked).toBe(true)
+    await expect(limiter.unblock('u')).rejects.toBe(boom)
+    expect(await limiter.check('u')).toMatchObject({ allowed: true, degraded: true })
+  })
+
+  it("'memory' on a killed redis-server: a block set during the outage is lifted by unblock", async () => {
+    const { server, limiter } = await setup()
+    expect((await limiter.check('u')).allowed).toBe(true)
+    await server.kill()
+    await limiter.block('u', 60_000)
+    expect(await limiter.check('u')).toMatchObject({
+      allowed: false,
+      blocked: true,
+      degraded: true,
+    })
+    await limiter.unblock('u')
+    expect(await limiter.check('u')).toMatchObject({ allowed: true, degraded: true })
+    await limiter.penalize('u', 3)
+    expect((await limiter.check('u')).allowed).toBe(false)
+    await limiter.reset('u')
+    expect(await limiter.check('u')).toMatchObject({ allowed: true, degraded: true })
+  })
+})
+
 describe('non-availability store errors', () => {
   it.each(['memory', 'open', 'closed'] as const)('are rethrown under %s', async (policy) => {
     const boom = new Error('boom')

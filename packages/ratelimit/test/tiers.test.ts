@@ -1,5 +1,5 @@
 /** Per-user tiers resolved at request time by the rateLimit middleware. */
-import type { Middleware } from '@aikit/core'
+import { InvalidOptionsError, type Middleware } from '@aikit/core'
 import { rateLimit } from '@aikit/ratelimit'
 import { describe, expect, it } from 'vitest'
 import { TestContext } from './test-context.js'
@@ -68,5 +68,24 @@ describe('tiers', () => {
     expect(
       bad({ tiers: { a: [{ limit: 1, window: '1m' }] }, tier: () => 'a', defaultTier: 'b' })
     ).toThrow(expect.objectContaining({ field: 'defaultTier' }))
+  })
+
+  it('shared options are validated once, under their own names', () => {
+    const fieldOf = (extra: Record<string, unknown>): unknown => {
+      try {
+        rateLimit({ tiers: { free: [{ limit: 1, window: '1m' }] }, tier: () => 'free', ...extra })
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidOptionsError)
+        return (e as InvalidOptionsError).field
+      }
+      return undefined
+    }
+    expect(fieldOf({ prefix: 5 })).toBe('prefix')
+    expect(fieldOf({ prefix: '' })).toBe('prefix')
+    expect(fieldOf({ prefix: 'a{b' })).toBe('prefix')
+    expect(fieldOf({ onStoreError: 'nope' })).toBe('onStoreError')
+    expect(fieldOf({ store: {} })).toBe('store')
+    expect(fieldOf({ blockCache: { maxKeys: 0 } })).toBe('blockCache.maxKeys')
+    expect(fieldOf({ prefix: 'api', onStoreError: 'open', blockCache: false })).toBeUndefined()
   })
 })
