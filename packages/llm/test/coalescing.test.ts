@@ -2,7 +2,7 @@ import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provid
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { aikit, wrapAnthropic } from '../src/anthropic/index.js'
-import { until } from './helpers.js'
+import { inRequest, until } from './helpers.js'
 
 let fake: FakeProvider
 let raw: Anthropic
@@ -64,5 +64,128 @@ describe('coalescing', () => {
       client.messages.create(params('same'), aikit({ subject: 'a', cache: 'no-store' })),
     ])
     expect(fake.count('/v1/messages')).toBe(3)
+  })
+})
+
+describe('a caller leaving a shared (non-streamed) call', () => {
+  /** The rejection reason of `p` (fails the test when it resolves). */
+  const reason = (p: Promise<unknown>): Promise<unknown> =>
+    p.then(
+      () => {
+        throw new Error('resolved')
+      },
+      (e: unknown) => e
+    )
+
+  it('a joiner whose signal aborts rejects with APIUserAbortError; the leader still gets the one answer', async () => {
+    const client = wrapAnthropic(raw, {})
+    const leader = client.messages.create(params('joiner leaves'))
+    const leaving = new AbortController()
+    const joiner = client.messages.create(params('joiner leaves'), { signal: leaving.signal })
+    leaving.abort()
+    expect(await reason(joiner)).toBeInstanceOf(Anthropic.APIUserAbortError)
+    await expect(leader).resolves.toMatchObject({ type: 'message' })
+    expect(fake.count('/v1/messages')).toBe(1)
+    expect(fake.calls[0]?.aborted).toBe(false)
+  })
+
+  it('a leader whose signal aborts rejects with APIUserAbortError; a joiner keeps the call and gets the answer', async () => {
+    const client = wrapAnthropic(raw, {})
+    const leaving = new AbortController()
+    const leader = client.messages.create(params('leader leaves'), { signal: leaving.signal })
+    const joiner = client.messages.create(params('leader leaves'))
+    leaving.abort()
+    expect(await reason(leader)).toBeInstanceOf(Anthropic.APIUserAbortError)
+    await expect(joiner).resolves.toMatchObject({ type: 'message' })
+    expect(fake.count('/v1/messages')).toBe(1)
+    expect(fake.calls[0]?.aborted).toBe(false)
+  })
+
+  it('the caller who left does not wait for the shared call (here it never answers)', async () => {
+    const client = wrapAnthropic(raw, {})
+    fake.hangNext(1)
+    const stay = new AbortController()
+    const leader = client.messages.create(params('hangs'), { signal: stay.signal })
+    const leaving = new AbortController()
+    const joiner = client.messages.create(params('hangs'), { signal: leaving.signal })
+    await until(() => fake.calls.length === 1)
+    leaving.abort()
+    expect(await reason(joiner)).toBeInstanceOf(Anthropic.APIUserAbortError)
+    // The provider call was still running for the leader; its leaving ends it.
+    stay.abort()
+    expect(await reason(leader)).toBeInstanceOf(Anthropic.APIUserAbortError)
+    await fake.idle()
+    expect(fake.calls[0]?.aborted).toBe(true)
+  })
+
+  it("a joiner's AbortSignal.timeout and its request context's signal are its own too", async () => {
+    const client = wrapAnthropic(raw, {})
+    fake.hangNext(1)
+    const stay = new AbortController()
+    const leader = client.messages.create(params('timeouts'), { signal: stay.signal })
+    const timed = client.messages.create(params('timeouts'), { signal: AbortSignal.timeout(30) })
+    const requestGone = new AbortController()
+    const fromRequest = inRequest(
+      {},
+      () => client.messages.create(params('timeouts')),
+      requestGone.signal
+    )
+    await until(() => fake.calls.length === 1)
+    // As with the bare SDK, an aborted signal is an abort, whatever aborted it.
+    expect(await reason(timed)).toBeInstanceOf(Anthropic.APIUserAbortError)
+    requestGone.abort()
+    expect(await reason(fromRequest)).toBeInstanceOf(Anthropic.APIUserAbortError)
+    expect(fake.calls).toHaveLength(1)
+    stay.abort()
+    await reason(leader)
+  })
+
+  it("a joiner's own `timeout` rejects it with APIConnectionTimeoutError, the others keep waiting", async () => {
+    const client = wrapAnthropic(raw, {})
+    fake.hangNext(1)
+    const stay = new AbortController()
+    const leader = client.messages.create(params('joiner timeout'), { signal: stay.signal })
+    const joiner = client.messages.create(params('joiner timeout'), { timeout: 30 })
+    expect(await reason(joiner)).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
+    stay.abort()
+    expect(await reason(leader)).toBeInstanceOf(Anthropic.APIUserAbortError)
+    await fake.idle()
+    expect(fake.calls).toHaveLength(1)
+  })
+
+  it("the leader's `timeout` ends its own wait, not the call a joiner still waits for", async () => {
+    // The provider answers only once the test opens the gate (after the leader's timeout).
+    let open = (): void => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const gated = new Anthropic({
+      apiKey: 'test-key',
+      baseURL: fake.anthropicBaseURL,
+      maxRetries: 0,
+      fetch: async (url: string | URL | Request, init?: RequestInit) => {
+        await gate
+        return fetch(url, init)
+      },
+    })
+    const client = wrapAnthropic(gated, {})
+    const leader = client.messages.create(params('leader timeout'), { timeout: 30 })
+    const joiner = client.messages.create(params('leader timeout'))
+    expect(await reason(leader)).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
+    open()
+    await expect(joiner).resolves.toMatchObject({ type: 'message' })
+    expect(fake.count('/v1/messages')).toBe(1)
+  })
+  it('an explicit timeout still lets a long non-streamed call through the SDK when it is shared', async () => {
+    const client = wrapAnthropic(raw, {})
+    // Without a timeout the SDK refuses this max_tokens unstreamed ("Streaming is required").
+    const long = { ...params('long answer'), max_tokens: 64_000 }
+    await expect(client.messages.create(long)).rejects.toThrow(/Streaming is required/)
+    const answers = await Promise.all([
+      client.messages.create(long, { timeout: 60_000 }),
+      client.messages.create(long, { timeout: 120_000 }),
+    ])
+    expect(answers.map((m) => m.type)).toEqual(['message', 'message'])
+    expect(fake.count('/v1/messages')).toBe(1)
   })
 })

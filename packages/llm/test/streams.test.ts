@@ -149,3 +149,74 @@ describe('streams', () => {
     expect(fake.calls).toHaveLength(2)
   })
 })
+
+describe('joining a coalesced stream', () => {
+  /** The event types of a stream read to its end, and how it ended. */
+  const read = async (stream: AsyncIterable<{ type: string }>) => {
+    const types: string[] = []
+    let error: unknown
+    try {
+      for await (const e of stream) types.push(e.type)
+    } catch (e) {
+      error = e
+    }
+    return { types, error }
+  }
+
+  it('a leader whose signal aborted before the answer came does not cut the joiner (no signal) off', async () => {
+    const client = wrapAnthropic(raw, {})
+    fake.setReply(() => 'one two three four five')
+    const leaving = new AbortController()
+    const leader = client.messages.create(params('leader gone'), { signal: leaving.signal })
+    const joiner = client.messages.create(params('leader gone'))
+    // The leader's client goes away while the provider call is under way; the joiner stays.
+    leaving.abort()
+    await expect(leader).rejects.toBeInstanceOf(Anthropic.APIUserAbortError)
+    const { types, error } = await read(await joiner)
+    expect(error).toBeUndefined()
+    expect(types.at(0)).toBe('message_start')
+    expect(types.at(-1)).toBe('message_stop')
+    expect(fake.count('/v1/messages')).toBe(1)
+    expect(fake.calls[0]?.aborted).toBe(false)
+  })
+
+  it('a caller arriving as the only reader leaves gets a whole answer of its own, not the cut one', async () => {
+    const client = wrapAnthropic(raw, {})
+    fake.setReply(() => 'one two three four five six seven eight nine ten')
+    const hold = fake.holdStreamAfter(3)
+    const first = await client.messages.create(params('same question'))
+    const it1 = first[Symbol.asyncIterator]()
+    await it1.next()
+    await hold.reached
+    // The first caller's reader closes; at that very moment an identical request arrives.
+    const leaving = it1.return?.(undefined)
+    const second = client.messages.create(params('same question'))
+    hold.release()
+    await leaving
+    const { types, error } = await read(await second)
+    expect(error).toBeUndefined()
+    expect(types.at(0)).toBe('message_start')
+    expect(types.at(-1)).toBe('message_stop')
+    expect(fake.count('/v1/messages')).toBe(2)
+  })
+
+  it('a caller that joined just before the only reader left makes its own call too', async () => {
+    const client = wrapAnthropic(raw, {})
+    fake.setReply(() => 'one two three four five six')
+    const hold = fake.holdStreamAfter(3)
+    const first = await client.messages.create(params('joined then cut'))
+    const it1 = first[Symbol.asyncIterator]()
+    await it1.next()
+    await hold.reached
+    // Joins the running flight, then (before it could take a reader) the only reader leaves.
+    const second = client.messages.create(params('joined then cut'))
+    const leaving = it1.return?.(undefined)
+    hold.release()
+    await leaving
+    const { types, error } = await read(await second)
+    expect(error).toBeUndefined()
+    expect(types.at(0)).toBe('message_start')
+    expect(types.at(-1)).toBe('message_stop')
+    expect(fake.count('/v1/messages')).toBe(2)
+  })
+})

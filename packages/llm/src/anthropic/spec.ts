@@ -2,6 +2,7 @@
  * @module anthropic/spec
  * Anthropic Messages (`messages.create`) as the engine sees it.
  */
+import { APIConnectionTimeoutError, APIUserAbortError } from '@anthropic-ai/sdk/core/error'
 import { Stream } from '@anthropic-ai/sdk/core/streaming'
 import {
   type ApiSpec,
@@ -58,4 +59,6 @@ export const anthropicMessages: ApiSpec = {
   encodeEvent: namedEvent,
   sseTail: '',
   StreamClass: Stream as unknown as StreamClass,
+  AbortError: APIUserAbortError,
+  TimeoutError: APIConnectionTimeoutError,
 }

@@ -4,6 +4,7 @@
  * engine sees them.
  */
 import { prepareOpenAIStreamParams } from '@aikit/cost'
+import { APIConnectionTimeoutError, APIUserAbortError } from 'openai/core/error'
 import { Stream } from 'openai/core/streaming'
 import {
   type ApiSpec,
@@ -32,7 +33,10 @@ export const openaiChat: ApiSpec = {
     model: typeof params.model === 'string' ? params.model : '',
     messages: estimateMessages(params.messages),
     ...(Array.isArray(params.tools) ? { tools: params.tools } : {}),
-    maxOutputTokens: maxTokens(params.max_completion_tokens ?? params.max_tokens, defaultMax),
+    // `n` choices are each up to the limit long: the provider bills all of them.
+    maxOutputTokens:
+      maxTokens(params.max_completion_tokens ?? params.max_tokens, defaultMax) *
+      maxTokens(params.n, 1),
   }),
   guardInput: (params) => {
     const messages = roleMessages(params.messages)
@@ -59,6 +63,8 @@ export const openaiChat: ApiSpec = {
   encodeEvent: dataEvent,
   sseTail: 'data: [DONE]\n\n',
   StreamClass: StreamCtor,
+  AbortError: APIUserAbortError,
+  TimeoutError: APIConnectionTimeoutError,
 }
 
 const responsesInput = (params: Record<string, unknown>) =>
@@ -115,4 +121,6 @@ export const openaiResponses: ApiSpec = {
   encodeEvent: namedEvent,
   sseTail: '',
   StreamClass: StreamCtor,
+  AbortError: APIUserAbortError,
+  TimeoutError: APIConnectionTimeoutError,
 }

@@ -22,9 +22,10 @@ import { type CallOutcome, LlmCallPromise } from './call-promise.js'
 import { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from './errors.js'
 import { meteredSource } from './metered-source.js'
 import type { ResolvedOptions } from './options.js'
-import { replay, type SharedEnd, SharedStream } from './shared-stream.js'
+import { NO_REQUEST_OPTIONS, requestOptionsDigest } from './request-options.js'
+import { copyEvent, replay, type SharedEnd, SharedStream } from './shared-stream.js'
 import { SignalGroup } from './signal-group.js'
-import type { ApiSpec, Params, RequestEstimate } from './spec.js'
+import type { ApiSpec, Params, RequestEstimate, SdkErrorClass } from './spec.js'
 import { jsonResponse, sseResponse } from './sse.js'
 import { holdTokens, reserveTokens, type TokenHold } from './token-limit.js'
 import type { CacheMode } from './types.js'
@@ -58,13 +59,42 @@ type SdkCreate = (
 
 /** A call in flight that identical calls join. */
 interface Flight {
-  readonly group: SignalGroup
-  /** An outcome for one more caller (a new stream consumer for streams). */
+  /** An outcome for one more caller (its own copy, or its own reader of a stream). */
   join(
+    gone: Gone | undefined,
     signal: AbortSignal | undefined,
     retry: () => Promise<CallOutcome<unknown>>
   ): Promise<CallOutcome<unknown>>
 }
+
+/**
+ * What a call produced, before each of its callers takes its own share: a copy of an answer, its
+ * own replay of a cached stream, its own reader of a live stream.
+ */
+type Produced =
+  | { readonly kind: 'hit'; readonly answer: CachedAnswer }
+  | { readonly kind: 'answer'; readonly outcome: CallOutcome<unknown> }
+  | {
+      readonly kind: 'stream'
+      readonly shared: SharedStream<unknown>
+      readonly response: Response
+      readonly extras: Record<string, unknown>
+      /** Lets go of the hold that keeps the stream open until every waiting caller has its reader. */
+      readonly release: () => void
+    }
+
+/**
+ * How one caller of a shared call leaves it early: `signal` aborts when its own signal does or
+ * when its `timeout` passes (`reason` is then `TIMED_OUT`). `dispose` stops the timer and the
+ * listening once the caller has its answer.
+ */
+interface Gone {
+  readonly signal: AbortSignal
+  dispose(): void
+}
+
+/** The abort reason of a caller whose `timeout` passed. */
+const TIMED_OUT: unique symbol = Symbol('timed out')
 
 /** Everything one call carries through the steps. */
 interface Call {
@@ -78,7 +108,6 @@ interface Call {
   readonly model: string
   readonly requestId: unknown
   readonly started: number
-  readonly signal: AbortSignal | undefined
 }
 
 const elapsed = (since: number): number => (performance.now() - since) / 1000
@@ -109,6 +138,13 @@ export function interceptCreate(
   client: unknown
 ): (params: Params, options?: unknown) => LlmCallPromise<unknown> {
   const flights = new Map<string, Flight>()
+  // The wrapped client's own error classes (its SDK copy and major), else the spec's.
+  const statics = (client as { constructor?: Record<string, unknown> } | null)?.constructor
+  const AbortError = sdkClass(statics?.APIUserAbortError) ?? spec.AbortError
+  const TimeoutError = sdkClass(statics?.APIConnectionTimeoutError) ?? spec.TimeoutError
+  /** What a caller who left a shared call gets: what the bare SDK would have thrown it. */
+  const goneError = (signal: AbortSignal): Error =>
+    signal.reason === TIMED_OUT ? new TimeoutError() : new AbortError()
   // Errors already counted in metrics and logs (a blocked output), so the catch-all does not repeat them.
   const reported = new WeakSet<object>()
 
@@ -262,8 +298,11 @@ export function interceptCreate(
     }
     const extras = { request_id: null }
     if (answer.kind === 'response') {
+      // The caller's own copy: the cache may hold this very object (a memory tier), and a caller
+      // editing its answer must not change what the next hit gets. A small message copies in ~1 µs.
+      const data = copyEvent(answer.data)
       return {
-        data: answer.data,
+        data,
         get response() {
           return synthetic()
         },
@@ -327,9 +366,10 @@ export function interceptCreate(
       throw blocked
     }
     if (stores(call)) {
-      // Awaited here, not through `storeAnswer` (one promise fewer on every cached miss).
+      // Awaited here, not through `storeAnswer` (one promise fewer on every cached miss). A copy:
+      // a memory cache keeps the object itself, which the caller may edit.
       try {
-        await opts.cache?.set(call.key as string, { v: 1, kind: 'response', data })
+        await opts.cache?.set(call.key as string, { v: 1, kind: 'response', data: copyEvent(data) })
       } catch {
         // A cache that cannot store only costs a future miss.
       }
@@ -345,7 +385,8 @@ export function interceptCreate(
     sdkStream: AsyncIterable<unknown> & { controller: AbortController },
     hideUsageChunk: boolean,
     inputTokens: number,
-    onEnd: () => void
+    onEnd: () => void,
+    leave: () => void
   ): SharedStream<unknown> => {
     let usage: StreamUsageResult | undefined
     let end: SharedEnd | undefined
@@ -418,6 +459,9 @@ export function interceptCreate(
       recorded = events
       // Every reader left: stop the provider stream now rather than at its next event.
       if (how.kind === 'cancelled') sdkStream.controller.abort()
+      // Cut short: a caller arriving now must make its own call, not join a cut answer (the
+      // flight would otherwise stay joinable until the settle below is done).
+      if (how.kind !== 'done') leave()
       void finalize()
     })
   }
@@ -428,14 +472,18 @@ export function interceptCreate(
     signal: AbortSignal | undefined
   ): AsyncIterable<unknown> => {
     const iterator = shared.consumer()
-    const stop = (): void => {
+    const controller = new ConsumerController(() => {
       void iterator.return?.()
+    })
+    // This caller's signal (its own, or its request's) aborts its stream as it aborts the SDK's
+    // own: through the stream's controller, which stops this reader and which the SDK helpers
+    // check (`messages.stream()` and `chat.completions.stream()` then fail with
+    // `APIUserAbortError`, and emit 'abort'). The provider stream stops when every reader has.
+    if (signal) {
+      const abort = (): void => controller.abort(signal.reason)
+      if (signal.aborted) abort()
+      else signal.addEventListener('abort', abort, { once: true })
     }
-    const controller = new ConsumerController(stop)
-    // This caller's signal (its own, or its request's) stops its reader; the provider stream stops
-    // when every reader has stopped. (It joined the call's SignalGroup when it started.)
-    if (signal?.aborted) stop()
-    else signal?.addEventListener('abort', stop, { once: true })
     let used = false
     return new spec.StreamClass(
       () => {
@@ -451,17 +499,11 @@ export function interceptCreate(
     )
   }
 
-  /** Reserve, guard, call: the leader of a flight (or a call that does not coalesce). */
-  const lead = async (
-    call: Call,
-    group: SignalGroup,
-    publish: (
-      shared: SharedStream<unknown>,
-      response: Response,
-      extras: Record<string, unknown>
-    ) => void,
-    ended: () => void
-  ): Promise<CallOutcome<unknown>> => {
+  /**
+   * Reserve, guard, call: the leader of a flight (or a call that does not coalesce). `leave`
+   * removes the flight (a stream's end).
+   */
+  const lead = async (call: Call, group: SignalGroup, leave: () => void): Promise<Produced> => {
     if (opts.cache && call.key !== undefined && call.mode === 'default') {
       let hit: CachedAnswer | undefined
       try {
@@ -472,7 +514,7 @@ export function interceptCreate(
       countCache(hit ? 'hit' : 'miss')
       if (hit) {
         log(call, { outcome: 'ok', cache: 'hit' })
-        return hitOutcome(hit)
+        return { kind: 'hit', answer: hit }
       }
     }
     let estimate: RequestEstimate | undefined
@@ -545,7 +587,12 @@ export function interceptCreate(
         prepared.params,
         sdkOptions
       ).withResponse()
-      if (!call.stream) return await complete(call, reservation, tokens, data, response, extras)
+      if (!call.stream) {
+        return {
+          kind: 'answer',
+          outcome: await complete(call, reservation, tokens, data, response, extras),
+        }
+      }
       // The meter's estimate (a stream cut short) only feeds the budget, the metrics and the log
       // (the token limit counted it already).
       if (inputTokens === undefined && accounts(reservation)) {
@@ -567,18 +614,19 @@ export function interceptCreate(
         inputTokens ?? 0,
         () => {
           group.dispose()
-          ended()
-        }
+          leave()
+        },
+        leave
       )
-      publish(shared, response, extras)
-      const stream = consumerStream(shared, call.signal)
-      return {
-        data: stream,
-        response,
-        extras,
-        toResponse: () => sseResponse(stream, spec.encodeEvent, spec.sseTail, response),
-      }
-    } catch (error) {
+      // Held open until the callers waiting for it have their readers (some may have left).
+      return { kind: 'stream', shared, response, extras, release: shared.hold() }
+    } catch (thrown) {
+      // Every caller's `timeout` passed (a shared call's deadlines are the callers' own): the
+      // SDK saw its signal abort, the callers asked for a timeout.
+      const error =
+        group.aborted && group.signal.reason === TIMED_OUT && thrown instanceof AbortError
+          ? new TimeoutError()
+          : thrown
       await reservation?.release().catch(() => false)
       if (tokens) await tokens.release()
       if (!(typeof error === 'object' && error !== null && reported.has(error))) {
@@ -590,10 +638,49 @@ export function interceptCreate(
   }
 
   /**
+   * One caller's share of what a call produced. `copy`: a caller other than the leader, given its
+   * own copy of a response (`pristine`: the answer as the provider sent it). A stream reader is
+   * made only for a caller still there; `retry` makes a new call when the stream was cut short.
+   */
+  const take = (
+    p: Produced,
+    signal: AbortSignal | undefined,
+    copy: { readonly pristine: unknown } | undefined,
+    retry?: () => Promise<CallOutcome<unknown>>
+  ): CallOutcome<unknown> | Promise<CallOutcome<unknown>> => {
+    if (p.kind === 'hit') return hitOutcome(p.answer)
+    if (p.kind === 'answer') {
+      if (copy === undefined) return p.outcome
+      const { response } = p.outcome
+      const data = copyAnswer(copy.pristine)
+      return {
+        data,
+        response,
+        extras: p.outcome.extras,
+        toResponse: () => jsonResponse(copy.pristine, response),
+      }
+    }
+    // Left before the answer came: as with the bare SDK (no stream; its promise rejects). A
+    // reader made and stopped at once would be the last one and cancel the stream for the callers
+    // still to come.
+    if (signal?.aborted) throw goneError(signal)
+    if (!p.shared.reusable && retry) return retry()
+    const stream = consumerStream(p.shared, signal)
+    const { response } = p
+    return {
+      data: stream,
+      response,
+      extras: p.extras,
+      toResponse: () => sseResponse(stream, spec.encodeEvent, spec.sseTail, response),
+    }
+  }
+
+  /**
    * The synchronous part of a call: subject, mode, and joining or registering the flight happen
    * before any await, so identical calls issued together always share one provider call. The
-   * flight key is the default cache key when Node can hash it at once (it covers API, scope and
-   * params), else the exact params JSON with API and scope.
+   * flight key is the default cache key when Node can hash it at once (it covers API, scope,
+   * params and the request options that change the answer), else the exact params JSON with API,
+   * scope and that options digest.
    */
   const run = (params: Params, options: unknown): Promise<CallOutcome<unknown>> => {
     const started = performance.now()
@@ -608,27 +695,43 @@ export function interceptCreate(
       return handled(Promise.reject(new SubjectRequiredError()))
     }
     const mode = override?.cache ?? 'default'
-    const ownSignal = rest?.signal as AbortSignal | undefined
+    const signal = (rest?.signal as AbortSignal | undefined) ?? ctx?.signal
+    const cacheable =
+      opts.cache !== undefined &&
+      mode !== 'no-store' &&
+      (opts.cacheSampling || isDeterministic(params))
+    const shareable = opts.coalesce && mode === 'default'
+    // Request options that change the answer (headers, query, …) are part of both keys, as a
+    // digest; options that cannot be serialised stably keep the call out of both.
+    const digest =
+      rest === undefined || !(cacheable || shareable)
+        ? NO_REQUEST_OPTIONS
+        : requestOptionsDigest(rest)
+    const wantsKey = cacheable && digest !== undefined
+    const coalescing = shareable && digest !== undefined
+    // Serialised once per call (never memoised per object: callers reuse and mutate params).
+    // The digest after a NUL, which JSON text never holds: no params JSON can forge it.
+    const json =
+      wantsKey || coalescing
+        ? digest
+          ? `${stableStringify(params)}\u0000${digest}`
+          : stableStringify(params)
+        : ''
+    const scope = subject ?? ''
+    const timeout = coalescing ? timeoutOf(rest) : undefined
     const base: Call = {
       params,
-      rest,
+      // A shared call must not end at one caller's `timeout`: each caller's is its own deadline
+      // (see `leaving`), and the last one out aborts the provider request.
+      rest: timeout === undefined ? rest : { ...rest, timeout: SHARED_TIMEOUT_MS },
       subject,
       mode,
       stream: params.stream === true,
       model: typeof params.model === 'string' ? params.model : '',
       requestId: (ctx?.state as Record<string, unknown> | undefined)?.requestId,
       started,
-      signal: ownSignal ?? ctx?.signal,
       key: undefined,
     }
-    // Serialised once per call (never memoised per object: callers reuse and mutate params).
-    const wantsKey =
-      opts.cache !== undefined &&
-      mode !== 'no-store' &&
-      (opts.cacheSampling || isDeterministic(params))
-    const coalescing = opts.coalesce && mode === 'default'
-    const json = wantsKey || coalescing ? stableStringify(params) : ''
-    const scope = subject ?? ''
     // The default key, when it can be hashed now (Node, or a short request): it is also the flight
     // key (API, scope and params, as the JSON form below), a short string to look up instead of
     // the whole params JSON.
@@ -648,13 +751,13 @@ export function interceptCreate(
         })
       }
       return (async () => {
-        base.key = await opts.cacheKey(params, { scope, api: spec.api })
+        const key = await opts.cacheKey(params, { scope, api: spec.api })
+        // A custom key sees the params only: the options digest is added to it.
+        base.key = key !== undefined && digest ? `${key}:${digest}` : key
         return base
       })()
     }
-    const begin = (
-      leader: (call: Call) => Promise<CallOutcome<unknown>>
-    ): Promise<CallOutcome<unknown>> => {
+    const begin = (leader: (call: Call) => Promise<Produced>): Promise<Produced> => {
       const call = withKey()
       return call instanceof Promise ? call.then(leader) : leader(call)
     }
@@ -663,82 +766,107 @@ export function interceptCreate(
       ? (base.key ?? `${spec.api}\u0000${scope}\u0000${json}`)
       : undefined
 
-    const existing = flightKey === undefined ? undefined : flights.get(flightKey)
-    if (existing) {
-      countCache('coalesced')
-      return handled(existing.join(base.signal, () => run(params, options)))
-    }
-    const group = new SignalGroup()
-    group.join(base.signal)
     if (flightKey === undefined) {
-      // A live stream disposes of the group when it ends; anything else as soon as it settles.
-      let live = false
-      const settled = (): void => {
-        if (!live) group.dispose()
-      }
-      const result = begin((call) =>
-        lead(
-          call,
-          group,
-          () => {
-            live = true
+      // The SDK call is this caller's alone: its signal and timeout go to the SDK as they are.
+      const group = new SignalGroup()
+      group.join(signal)
+      return handled(
+        begin((call) => lead(call, group, ignore)).then(
+          (p) => {
+            // A live stream disposes of the group when it ends; anything else now.
+            if (p.kind !== 'stream') {
+              group.dispose()
+              return take(p, signal, undefined)
+            }
+            try {
+              return take(p, signal, undefined)
+            } finally {
+              p.release()
+            }
           },
-          () => {}
+          (error: unknown) => {
+            group.dispose()
+            throw error
+          }
         )
       )
-      // Returned as is (a `finally` would add promise hops before the caller sees the answer).
-      result.then(settled, settled)
-      return result
     }
-    let shared:
-      | { stream: SharedStream<unknown>; response: Response; extras: Record<string, unknown> }
-      | undefined
-    let outcome: Promise<CallOutcome<unknown>> | undefined
-    const flight: Flight = {
-      group,
-      join: async (signal, retry) => {
-        group.join(signal)
-        await outcome
-        // A streamed cache hit is one consumable stream: the joiner makes its own (cache hit too).
-        if (!shared) return base.stream ? retry() : (outcome as Promise<CallOutcome<unknown>>)
-        const s = shared
-        const stream = consumerStream(s.stream, signal)
-        return {
-          data: stream,
-          response: s.response,
-          extras: s.extras,
-          toResponse: () => sseResponse(stream, spec.encodeEvent, spec.sseTail, s.response),
-        }
-      },
+
+    const gone = leaving(signal, timeout)
+    const existing = flights.get(flightKey)
+    if (existing) {
+      countCache('coalesced')
+      return handled(existing.join(gone, signal, () => run(params, options)))
     }
-    flights.set(flightKey, flight)
+    const group = new SignalGroup()
+    group.join(gone?.signal)
+    // Callers that have not taken their share yet (the leader, then each joiner): the last one
+    // to take lets go of a live stream's hold.
+    let waiting = 1
+    let joined = false
+    let pristine: { readonly pristine: unknown } | undefined
     const leave = (): void => {
       if (flights.get(flightKey) === flight) flights.delete(flightKey)
     }
-    outcome = begin((call) =>
-      lead(
-        call,
-        group,
-        (stream, response, extras) => {
-          shared = { stream, response, extras }
-        },
-        leave
-      )
-    )
-    outcome.then(
-      () => {
-        // A stream stays joinable while it runs (`leave` runs when it ends); a response is done now.
-        if (!shared) {
-          leave()
-          group.dispose()
-        }
+    const produced = begin((call) => lead(call, group, leave))
+    // Registered first, so it runs before any caller has the answer: the joiners' copies are made
+    // from the answer as it came, whatever the leader's caller does to its own.
+    produced.then(
+      (p) => {
+        // A stream stays joinable while it runs (`leave` runs when it ends); the rest is done now.
+        if (p.kind === 'stream') return
+        leave()
+        group.dispose()
+        if (p.kind === 'answer' && joined) pristine = { pristine: copyAnswer(p.outcome.data) }
       },
       () => {
         leave()
         group.dispose()
       }
     )
-    return outcome
+    /**
+     * One caller's outcome: its share of what the flight produced, or, as soon as the caller has
+     * gone (its signal, its timeout), the SDK's own error: the shared call goes on for the others.
+     */
+    const share = (
+      g: Gone | undefined,
+      own: AbortSignal | undefined,
+      copy: boolean,
+      retry?: () => Promise<CallOutcome<unknown>>
+    ): Promise<CallOutcome<unknown>> => {
+      const taken = produced.then((p) => {
+        try {
+          // Gone already (its promise has rejected): no reader for it, nothing to copy.
+          if (g?.signal.aborted) throw goneError(g.signal)
+          if (copy && p.kind === 'answer') {
+            pristine ??= { pristine: copyAnswer(p.outcome.data) }
+            return take(p, own, pristine)
+          }
+          return take(p, own, undefined, retry)
+        } finally {
+          if (--waiting === 0 && p.kind === 'stream') p.release()
+        }
+      })
+      // The last caller out aborts the shared call: its error then comes once that call has
+      // ended (its reservations released), as with the bare SDK.
+      return g === undefined
+        ? taken
+        : raceGone(taken, g, goneError, () => (group.aborted ? produced : undefined))
+    }
+    const flight: Flight = {
+      join: (g, own, retry) => {
+        group.join(g?.signal)
+        waiting++
+        joined = true
+        return share(g, own, true, () => {
+          // Cut short before this caller could read it: a call of its own.
+          leave()
+          return retry()
+        })
+      },
+    }
+    flights.set(flightKey, flight)
+    return handled(share(gone, signal, false))
   }
 
   return function create(params: Params, options?: unknown): LlmCallPromise<unknown> {
@@ -748,6 +876,108 @@ export function interceptCreate(
 }
 
 const ignore = (): void => {}
+
+/** `constructor` when it is a class (an SDK error static), else `undefined`. */
+function sdkClass(value: unknown): SdkErrorClass | undefined {
+  return typeof value === 'function' ? (value as SdkErrorClass) : undefined
+}
+
+/**
+ * The SDK `timeout` of a shared call whose caller set one: the longest timer there is, so only the
+ * callers' own deadlines end it. Not left out: an explicit timeout is also what lets the Anthropic
+ * SDK send a long non-streamed request (without one it refuses a large `max_tokens`).
+ */
+const SHARED_TIMEOUT_MS = 2_147_483_647
+
+/** The SDK's `timeout` request option (ms) when the caller set a usable one. */
+function timeoutOf(rest: Record<string, unknown> | undefined): number | undefined {
+  const timeout = rest?.timeout
+  return typeof timeout === 'number' && Number.isFinite(timeout) && timeout >= 0
+    ? timeout
+    : undefined
+}
+
+/**
+ * How a caller of a shared call leaves it: its signal, and its `timeout` (ms, the SDK's request
+ * option) as a deadline from now, as the bare SDK would time its own request out. `undefined`
+ * for a caller with neither (it waits for the shared call).
+ */
+function leaving(signal: AbortSignal | undefined, timeout: number | undefined): Gone | undefined {
+  if (timeout === undefined) return signal === undefined ? undefined : { signal, dispose: ignore }
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(TIMED_OUT), timeout)
+  const onAbort = (): void => controller.abort(signal?.reason)
+  if (signal?.aborted) onAbort()
+  else signal?.addEventListener('abort', onAbort, { once: true })
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    },
+  }
+}
+
+/**
+ * `taken`, or `error(gone.signal)` once the caller has gone: at once, or when `whenLast()` (the
+ * shared call, when this caller was the last one in it) has settled. A stream handed over after
+ * the caller had gone is aborted (its reader must not keep the shared stream open).
+ */
+function raceGone<T extends { readonly data: unknown }>(
+  taken: Promise<T>,
+  gone: Gone,
+  error: (signal: AbortSignal) => Error,
+  whenLast: () => Promise<unknown> | undefined
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const { signal } = gone
+    let left = false
+    const fail = (): void => reject(error(signal))
+    const onGone = (): void => {
+      left = true
+      gone.dispose()
+      const last = whenLast()
+      if (last === undefined) fail()
+      else last.then(fail, fail)
+    }
+    taken.then(
+      (value) => {
+        if (left) {
+          const controller = (value.data as { controller?: { abort?: unknown } } | null)?.controller
+          if (typeof controller?.abort === 'function') controller.abort()
+          fail()
+          return
+        }
+        signal.removeEventListener('abort', onGone)
+        gone.dispose()
+        resolve(value)
+      },
+      (reason: unknown) => {
+        if (left) return fail()
+        signal.removeEventListener('abort', onGone)
+        gone.dispose()
+        reject(reason)
+      }
+    )
+    // Listened to after the call's SignalGroup (joined first), so `whenLast` sees it aborted.
+    if (signal.aborted) onGone()
+    else signal.addEventListener('abort', onGone, { once: true })
+  })
+}
+
+/**
+ * A caller's own copy of a response: the JSON data, and the SDK's non-enumerable extras on it
+ * (`_request_id`, `_workspace_id`), which a JSON copy would drop.
+ */
+function copyAnswer(data: unknown): unknown {
+  const copy = copyEvent(data)
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return copy
+  for (const name of Object.getOwnPropertyNames(data)) {
+    const descriptor = Object.getOwnPropertyDescriptor(data, name)
+    if (descriptor && !descriptor.enumerable) Object.defineProperty(copy, name, descriptor)
+  }
+  return copy
+}
 
 /** `promise` with a rejection handler (the caller still sees the rejection through it). */
 function handled<T>(promise: Promise<T>): Promise<T> {

@@ -33,6 +33,38 @@ export class SharedStream<T> {
     return this.#end === undefined
   }
 
+  /**
+   * True while a new consumer would read the whole answer: the source still runs or ended
+   * complete. A stream cancelled (every reader left) or broken would give a new consumer a cut
+   * answer: a caller arriving then makes a call of its own instead.
+   */
+  get reusable(): boolean {
+    return this.#end === undefined || this.#end.kind === 'done'
+  }
+
+  /**
+   * Keeps the source open with no consumer yet (a caller is still to take its reader); the
+   * returned function lets go (idempotent): with no consumer left then, the source is cancelled.
+   */
+  hold(): () => void {
+    this.#consumers++
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      void this.#leave()
+    }
+  }
+
+  /** One consumer (or hold) fewer; the last one leaving a running source cancels it. */
+  async #leave(): Promise<void> {
+    this.#consumers--
+    if (this.#consumers === 0 && this.#end === undefined) {
+      this.#finish({ kind: 'cancelled' })
+      await this.#source.return?.()
+    }
+  }
+
   #finish(end: SharedEnd): void {
     if (this.#end) return
     this.#end = end
@@ -59,14 +91,15 @@ export class SharedStream<T> {
     this.#consumers++
     let index = 0
     let released = false
+    // Settles a `next()` waiting on the source when this consumer is released meanwhile (its
+    // caller aborted while other readers keep the source open): it ends at once, as the SDK's
+    // own stream does, not at the source's next event.
+    let wake: (() => void) | undefined
     const release = async (): Promise<void> => {
       if (released) return
       released = true
-      this.#consumers--
-      if (this.#consumers === 0 && this.#end === undefined) {
-        this.#finish({ kind: 'cancelled' })
-        await this.#source.return?.()
-      }
+      wake?.()
+      await this.#leave()
     }
     return {
       next: async (): Promise<IteratorResult<T>> => {
@@ -80,7 +113,14 @@ export class SharedStream<T> {
             if (end.kind === 'error') throw end.error
             break
           }
-          await this.#pull()
+          // A promise per wait (not a race against one long-lived promise, which would gather a
+          // reaction per event for as long as the stream runs).
+          await new Promise<void>((resolve) => {
+            wake = resolve
+            // `#pull` never rejects (a source error ends the stream instead).
+            void this.#pull().then(resolve)
+          })
+          wake = undefined
         }
         return { done: true, value: undefined }
       },

@@ -17,6 +17,11 @@ export class SignalGroup {
     return !this.#unbounded
   }
 
+  /** True once every participant has left (the provider call is being aborted). */
+  get aborted(): boolean {
+    return this.#controller?.signal.aborted === true
+  }
+
   /** The signal to pass to the provider call. */
   get signal(): AbortSignal {
     this.#controller ??= new AbortController()

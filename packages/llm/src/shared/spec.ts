@@ -16,6 +16,9 @@ export type StreamClass = new (
   client?: never
 ) => AsyncIterable<unknown> & { controller: AbortController }
 
+/** An SDK error class built with no arguments (`APIUserAbortError`, `APIConnectionTimeoutError`). */
+export type SdkErrorClass = new () => Error
+
 /** The budget and token estimate of a request. */
 export interface RequestEstimate {
   model: string
@@ -50,6 +53,13 @@ export interface ApiSpec {
   readonly sseTail: string
   /** The SDK's `Stream` class (cache hits are replayed through it). */
   readonly StreamClass: StreamClass
+  /**
+   * The SDK's errors for a caller who left a shared call (its signal aborted, its `timeout`
+   * passed). The wrapped client's own classes win (its `APIUserAbortError` static: another copy or
+   * major of the SDK); these are the fallback.
+   */
+  readonly AbortError: SdkErrorClass
+  readonly TimeoutError: SdkErrorClass
   /** The name of the wrapped method, for logs: `messages.create`, … */
   readonly method: string
 }

@@ -17,7 +17,9 @@ export interface LlmCache {
 
 /**
  * Builds the cache key of a call. Default: `llm:<api>:<scope>:<sha-256 of the sorted-key JSON params>`.
- * Returning `undefined` keeps that call out of the cache (read and store).
+ * Returning `undefined` keeps that call out of the cache (read and store). The request options that
+ * change the request (headers, query, …) are not passed: their SHA-256 digest is appended to the
+ * returned key (`<key>:<digest>`) when the call has any.
  */
 export type LlmCacheKeyFn = (
   params: Readonly<Record<string, unknown>>,
@@ -175,7 +177,7 @@ export interface WrapOptions {
   subject?: string
   /** Throw `SubjectRequiredError` when no subject is found (instead of the app-wide cache scope). Default `false`. A budget always needs a subject. */
   requireSubject?: boolean
-  /** Identical concurrent calls (same cache key, scope included) share one provider call. Default `true`. */
+  /** Identical concurrent calls (same params, scope and request options) share one provider call. Default `true`. */
   coalesce?: boolean
   /** Output worst case reserved when a request sets no output limit (OpenAI `max_tokens` unset). Default `4096`. */
   defaultMaxOutputTokens?: number

@@ -1,0 +1,106 @@
+/**
+ * @module request-options
+ * The SDK's per-call request options (its `create`'s second argument) that change the answer:
+ * headers (a per-user `x-api-key`, an `anthropic-beta` flag), query, a base URL, middleware, …
+ * Two calls that differ in them are different requests: they may neither share a provider call
+ * nor a cache entry. Their digest joins both keys; headers carry secrets, so only a SHA-256 of
+ * them ever leaves this module.
+ */
+import { sha256Hex } from '@aikit/core/adapter'
+import { stableStringify } from './cache-key.js'
+
+/**
+ * Options about how the request travels, not what it asks: the wrapper handles them per caller
+ * (signal, timeout) or they only shape retries, tracing and logging.
+ */
+const TRANSPORT: ReadonlySet<string> = new Set([
+  'signal',
+  'timeout',
+  'maxRetries',
+  'idempotencyKey',
+  'openTelemetry',
+  // Set by the SDK from the params (`params.stream`), already part of the key.
+  'stream',
+])
+
+/** SDK telemetry headers (`x-stainless-helper-method: stream`, …): the helpers add them. */
+const TELEMETRY_HEADER = /^x-stainless-/
+
+/** No request option changes the answer: the keys are the params' alone. */
+export const NO_REQUEST_OPTIONS = ''
+
+/**
+ * A digest of the request options that change the answer: `NO_REQUEST_OPTIONS` when there are
+ * none, `undefined` when they cannot be serialised stably (a function, a class instance): such a
+ * call is neither coalesced nor cached.
+ */
+export function requestOptionsDigest(rest: Readonly<Record<string, unknown>>): string | undefined {
+  let kept: Record<string, unknown> | undefined
+  for (const name of Object.keys(rest)) {
+    // `__span`, `__streamClass`, …: SDK internals its own helpers pass along for the same call.
+    if (TRANSPORT.has(name) || name.startsWith('__')) continue
+    const value = rest[name]
+    // `null` is "none" for every request option (`query: null`, `headers: null`).
+    if (value === undefined || value === null) continue
+    const plain = name === 'headers' ? plainHeaders(value) : plainData(value) ? value : undefined
+    if (plain === undefined) return undefined
+    if (plain === null) continue
+    kept ??= {}
+    kept[name] = plain
+  }
+  return kept === undefined ? NO_REQUEST_OPTIONS : sha256Hex(stableStringify(kept))
+}
+
+/** JSON data only (what `stableStringify` serialises the same way every time). */
+function plainData(value: unknown): boolean {
+  if (value === null) return true
+  const type = typeof value
+  if (type === 'string' || type === 'number' || type === 'boolean' || type === 'undefined') {
+    return true
+  }
+  if (type !== 'object') return false
+  if (Array.isArray(value)) return value.every(plainData)
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return false
+  return Object.values(value as Record<string, unknown>).every(plainData)
+}
+
+/**
+ * Headers in every form the SDKs take (`Headers`, `[name, value][]`, a record), as one record of
+ * lower-case names (HTTP names are case-insensitive) to their values in order. `null` (the SDK's
+ * "remove this default header") is kept: it changes the request. `null` for nothing kept,
+ * `undefined` for a form that is not understood.
+ */
+function plainHeaders(headers: unknown): Record<string, unknown[]> | null | undefined {
+  const out: Record<string, unknown[]> = {}
+  let any = false
+  const add = (name: unknown, value: unknown): boolean => {
+    if (typeof name !== 'string') return false
+    if (value === undefined) return true
+    if (!(value === null || plainData(value))) return false
+    const lower = name.toLowerCase()
+    if (TELEMETRY_HEADER.test(lower)) return true
+    if (!Object.hasOwn(out, lower)) out[lower] = []
+    ;(out[lower] as unknown[]).push(value)
+    any = true
+    return true
+  }
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
+    let ok = true
+    headers.forEach((value, name) => {
+      ok = add(name, value) && ok
+    })
+    if (!ok) return undefined
+  } else if (Array.isArray(headers)) {
+    for (const pair of headers) {
+      if (!Array.isArray(pair) || pair.length !== 2 || !add(pair[0], pair[1])) return undefined
+    }
+  } else if (typeof headers === 'object') {
+    const proto = Object.getPrototypeOf(headers)
+    if (proto !== Object.prototype && proto !== null) return undefined
+    for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+      if (!add(name, value)) return undefined
+    }
+  } else return undefined
+  return any ? out : null
+}
