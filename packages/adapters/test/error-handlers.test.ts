@@ -45,6 +45,9 @@ describe.each([
     app.post('/parsed', express.json({ limit: 64 }), (req, res) => {
       res.json(req.body)
     })
+    app.get('/exposed', () => {
+      throw Object.assign(new Error('No such conversation'), { status: 404, expose: true })
+    })
     app.use(aikitErrorHandler({ onError: (e) => reported.push(e) }))
     const server = await listen(createServer(app))
     servers.push(server)
@@ -78,6 +81,37 @@ describe.each([
     const big = await post(`${base}/parsed`, JSON.stringify({ a: 'x'.repeat(200) }))
     expect(big.status).toBe(413)
     expect(JSON.parse(big.text).error.code).toBe('PAYLOAD_TOO_LARGE')
+  })
+
+  it('never echoes the body: a parse error gets the fixed message, as on Fastify', async () => {
+    // V8's SyntaxError quotes the start of the input (`"password=d"... is not valid JSON`), and
+    // http-errors marks body-parser's error `expose`.
+    const bad = await post(`${base}/parsed`, `password=${SECRET}`)
+    expect(bad.status).toBe(400)
+    expect(JSON.parse(bad.text)).toEqual({
+      error: { code: 'INVALID_REQUEST', message: 'Invalid request' },
+    })
+    expect(bad.text).not.toContain('password')
+    // Other body-parser errors quote request headers (`unsupported charset "X-…"`): fixed too.
+    const res = await fetch(`${base}/parsed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=x-hunter2' },
+      body: '{}',
+    })
+    const text = await res.text()
+    expect(res.status).toBe(415)
+    expect(JSON.parse(text)).toEqual({
+      error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported media type' },
+    })
+    expect(text.toLowerCase()).not.toContain('hunter2')
+  })
+
+  it('still shows the message of an exposed http error that is not a parser error', async () => {
+    const res = await fetch(`${base}/exposed`)
+    expect(res.status).toBe(404)
+    expect(await res.json()).toEqual({
+      error: { code: 'NOT_FOUND', message: 'No such conversation' },
+    })
   })
 
   it('validates its options', () => {
@@ -123,6 +157,19 @@ describe('aikitFastify errorHandler option', () => {
     expect(invalid.statusCode).toBe(400)
     expect(invalid.json().error.code).toBe('INVALID_REQUEST')
     expect(invalid.json().error.message).toContain('q')
+  })
+
+  it('never echoes a malformed body (same answer as aikitErrorHandler on Express)', async () => {
+    const app = await start(true)
+    const res = await app.inject({
+      method: 'POST',
+      url: '/validated',
+      headers: { 'content-type': 'application/json' },
+      payload: `password=${SECRET}`,
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toEqual({ error: { code: 'INVALID_REQUEST', message: 'Invalid request' } })
+    expect(res.body).not.toContain('password')
   })
 
   it('leaves the app error handler alone by default', async () => {

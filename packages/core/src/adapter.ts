@@ -22,6 +22,7 @@ export {
   DEFAULT_BODY_TIMEOUT_MS,
   limitWebBody,
   parseContentEncoding,
+  REPLACE_BODY,
   RequestTimeoutError,
   readWebBody,
   unsupportedEncodingError,

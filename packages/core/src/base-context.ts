@@ -10,7 +10,7 @@ import { AikitError, isAikitError } from './errors.js'
 import { COOKIE_SEPARATOR } from './header-merge.js'
 import { assertJsonContentType, parseJsonBody } from './json-body.js'
 import { LIFECYCLE, type Lifecycle } from './lifecycle.js'
-import { BODY_POLICY, type BodyPolicy } from './request-body.js'
+import { BODY_POLICY, type BodyPolicy, REPLACE_BODY } from './request-body.js'
 import { errorResponse, type PendingResponse, toPendingResponse } from './response.js'
 import type { AikitState, BodyLimits, Context, FinishInfo, ResponseBody } from './types.js'
 
@@ -79,6 +79,18 @@ export abstract class BaseContext implements Context, Lifecycle {
 
   /** Lets an adapter start enforcing a body policy at once (e.g. on the native request). */
   protected onBodyPolicy(_policy: BodyPolicy): void {}
+
+  /**
+   * Makes `value` the body from now on (see `REPLACE_BODY`): later `ctx.json()` calls resolve to
+   * it, and the adapter hands `bytes` (its JSON text) to the route's own reads.
+   */
+  [REPLACE_BODY](value: unknown, bytes: Uint8Array): void {
+    this.bodyPromise = Promise.resolve(value)
+    this.onBodyReplaced(value, bytes)
+  }
+
+  /** Lets an adapter hand a replaced body to the route (see `REPLACE_BODY`). */
+  protected onBodyReplaced(_value: unknown, _bytes: Uint8Array): void {}
 
   get [LIFECYCLE](): Lifecycle {
     return this

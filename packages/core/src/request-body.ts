@@ -25,6 +25,15 @@ import {
  */
 export const BODY_POLICY: unique symbol = Symbol.for('@aikit/core.body-policy') as never
 
+/**
+ * Call `ctx[REPLACE_BODY](value, bytes)` after `ctx.json()` resolved to make `value` the request
+ * body from then on: later `ctx.json()` calls resolve to it, and the adapter hands `bytes` (its
+ * JSON text) to the route's own reads (Fastify's body parser, the Web `Request` of a Next route)
+ * instead of the bytes received. Security's `promptGuard()` does, after censoring a secret. A
+ * registry symbol, like `BODY_POLICY`.
+ */
+export const REPLACE_BODY: unique symbol = Symbol.for('@aikit/core.replace-body') as never
+
 /** How an adapter reads a request body. */
 export interface BodyPolicy {
   /** Largest body, counted after decoding. */

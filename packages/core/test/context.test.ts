@@ -1,4 +1,5 @@
 import { compose, currentContext, type Middleware, requireAsyncContext } from '@aikit/core'
+import { REPLACE_BODY } from '@aikit/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { TestContext } from './test-context.js'
 
@@ -173,6 +174,15 @@ describe('ctx.json()', () => {
     const body = `{"s":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[","a":${'['.repeat(63)}${']'.repeat(63)}}`
     const ctx = new TestContext({ method: 'POST', headers: json, body })
     await expect(ctx.json()).resolves.toBeTypeOf('object')
+  })
+
+  it('REPLACE_BODY: later reads get the replaced value (adapters hand the bytes to the route)', async () => {
+    const ctx = new TestContext({ method: 'POST', headers: json, body: '{"q":"secret"}' })
+    const first = await ctx.json<{ q: string }>()
+    const replaced = { q: '[redacted]' }
+    ctx[REPLACE_BODY](replaced, new TextEncoder().encode(JSON.stringify(replaced)))
+    expect(first.q).toBe('secret')
+    expect(await ctx.json()).toBe(replaced)
   })
 
   it('requires a JSON content type (415)', async () => {

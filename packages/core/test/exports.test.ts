@@ -32,6 +32,7 @@ describe('public exports', () => {
       'BODY_POLICY',
       'BaseContext',
       'DEFAULT_BODY_TIMEOUT_MS',
+      'REPLACE_BODY',
       'RequestTimeoutError',
       'STATIC_HEADERS',
       'asyncContextRequested',

@@ -228,7 +228,9 @@ function capJson(ctx: Context, maxBytes: number, maxDepth: number | undefined): 
     const depth = limits?.maxDepth ?? maxDepth
     if (depth !== undefined)
       merged.maxDepth = maxDepth === undefined ? depth : Math.min(depth, maxDepth)
-    return original.call(ctx, merged) as Promise<T>
+    // `this`, not `ctx`: a caller may read through a view of the context (csp-report.ts
+    // presents `application/csp-report` as JSON that way); the view's `header` must apply.
+    return original.call(this ?? ctx, merged) as Promise<T>
   }
   Object.defineProperty(ctx, 'json', { value: capped, configurable: true, writable: true })
 }

@@ -111,10 +111,11 @@ export function compileTokens(options: unknown): CsrfTokens {
       "must be a cookie name starting with '__Host-'"
     )
   }
-  const headerName = (o.headerName ?? 'x-csrf-token').toLowerCase()
-  if (typeof headerName !== 'string' || !HEADER_NAME.test(headerName)) {
+  const rawHeaderName: unknown = o.headerName ?? 'x-csrf-token'
+  if (typeof rawHeaderName !== 'string' || !HEADER_NAME.test(rawHeaderName.toLowerCase())) {
     throw new InvalidOptionsError('token.headerName', 'must be a header name')
   }
+  const headerName = rawHeaderName.toLowerCase()
   const httpOnly = o.httpOnly ?? true
   if (typeof httpOnly !== 'boolean')
     throw new InvalidOptionsError('token.httpOnly', 'must be a boolean')

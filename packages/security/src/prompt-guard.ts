@@ -7,6 +7,12 @@
  * the rule). Usable as functions (`checkInput` / `checkOutput`, for LLM client wrappers) and as
  * HTTP middleware (`guard.middleware()`).
  *
+ * The middleware reads every request body and checks it as JSON: a body with another content
+ * type, or without one, is refused with 415 (a Next route's `req.json()` parses a body whatever
+ * its type, so nothing with a body passes unchecked); only a request without a body passes
+ * unread. What `redact` rules censor reaches the route: the parsed body is changed and handed to
+ * the adapter re-serialised (`REPLACE_BODY`), for the routes that parse the bytes themselves.
+ *
  * Findings never carry the matched text (it may be personal data or the attack itself).
  */
 import {
@@ -16,6 +22,7 @@ import {
   isAikitError,
   type Middleware,
 } from '@aikit/core'
+import { REPLACE_BODY } from '@aikit/core/adapter'
 import { PromptInjectionError } from './data-errors.js'
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
 import {
@@ -165,7 +172,11 @@ export interface PromptGuardMiddlewareOptions {
 
 /** The guard: functions for LLM wrappers, and a middleware. */
 export interface PromptGuard {
-  /** Checks a prompt or a message list. Never throws for content; see `assertInput`. */
+  /**
+   * Checks a prompt or a message list. Never throws for content; see `assertInput`. An input
+   * over `maxInputTokens` (when that rule blocks) is refused before the other rules run: its
+   * result has `text: ''` and `messages: undefined` (nothing was checked or redacted).
+   */
   checkInput<M extends PromptMessage>(input: string | M[]): Promise<InputGuardResult<M>>
   /** Checks model output (secrets, PII, canaries, detector). */
   checkOutput(text: string): Promise<GuardResult>
@@ -173,7 +184,10 @@ export interface PromptGuard {
   assertInput<M extends PromptMessage>(input: string | M[]): Promise<InputGuardResult<M>>
   /** Like `checkOutput`, but throws `PromptInjectionError` when blocked. */
   assertOutput(text: string): Promise<GuardResult>
-  /** HTTP middleware checking the request's LLM input (400 `PROMPT_INJECTION` when blocked). */
+  /**
+   * HTTP middleware checking the request's LLM input (400 `PROMPT_INJECTION` when blocked; 415
+   * for a body that is not JSON or has no content type; a request without a body passes).
+   */
   middleware(options?: PromptGuardMiddlewareOptions): Middleware
 }
 
@@ -217,8 +231,10 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       throw new InvalidOptionsError('rules', 'must be an object { ruleId: action }')
     }
     for (const [id, action] of Object.entries(options.rules)) {
-      if (!(id in DEFAULT_GUARD_RULES))
+      // Own keys only: `in` would accept inherited names (`toString`, `constructor`).
+      if (!Object.hasOwn(DEFAULT_GUARD_RULES, id)) {
         throw new InvalidOptionsError(`rules.${id}`, 'unknown rule id')
+      }
       if (typeof action !== 'string' || !ACTIONS.has(action)) {
         throw new InvalidOptionsError(
           `rules.${id}`,
@@ -406,14 +422,25 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
     let messages: M[] | undefined
     let checked: string[]
     let totalChars: number
+    if (typeof input === 'string') totalChars = input.length
+    else if (isMessageList(input)) {
+      totalChars = 0
+      for (const t of messageTexts(input, undefined)) totalChars += t.length
+    } else {
+      throw new TypeError('checkInput expects a string or an array of { role, content } messages')
+    }
+    const estimatedTokens = estimateTokensFromChars(totalChars)
+    if (estimatedTokens > maxInputTokens && actionOf('input.max-tokens') === 'block') {
+      // Refused for its size whatever else it holds: the cheap verdict comes first, so an
+      // oversized body costs no scan (nor a detector call). Nothing was checked or redacted.
+      findings.push({ ruleId: 'input.max-tokens', action: 'block', source: 'text' })
+      return { ...finish('input', findings, '', estimatedTokens), messages: undefined }
+    }
     if (typeof input === 'string') {
-      totalChars = input.length
       const r = analyze(input, 'input', findings)
       checked = [r.text]
       await runDetector(input, r.normalized, 'input', findings)
-    } else if (isMessageList(input)) {
-      totalChars = 0
-      for (const t of messageTexts(input, undefined)) totalChars += t.length
+    } else {
       const pending: [string, string][] = []
       messages = mapMessageTexts(input, roles, (t) => {
         const r = analyze(t, 'input', findings)
@@ -422,10 +449,7 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       })
       checked = messageTexts(messages, roles)
       for (const [t, n] of pending) await runDetector(t, n, 'input', findings)
-    } else {
-      throw new TypeError('checkInput expects a string or an array of { role, content } messages')
     }
-    const estimatedTokens = estimateTokensFromChars(totalChars)
     if (estimatedTokens > maxInputTokens) {
       const action = actionOf('input.max-tokens')
       if (action !== 'off') findings.unshift({ ruleId: 'input.max-tokens', action, source: 'text' })
@@ -456,12 +480,18 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       return result
     },
     middleware(mwOptions = {}) {
+      if (typeof mwOptions !== 'object' || mwOptions === null || Array.isArray(mwOptions)) {
+        throw new InvalidOptionsError('options', 'must be an object')
+      }
       const extract = mwOptions.extract ?? defaultExtract
       if (typeof extract !== 'function') {
         throw new InvalidOptionsError('extract', 'must be a function (body, ctx) => input')
       }
       return async function promptGuardMiddleware(ctx, next) {
-        if (ctx.header('content-type') === undefined) return next()
+        // Only a request without a body is let through unread. A body must be JSON: any other
+        // content type, or none at all, is 415 (`ctx.json()` refuses it), since a route may parse
+        // it anyway (a Next route's `req.json()` ignores the content type).
+        if (!mayHaveBody(ctx)) return next()
         let body: unknown
         try {
           body = await ctx.json()
@@ -479,7 +509,7 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
           ctx.respond(error.status, errorBody(error))
           return
         }
-        applyRedaction(body, input, result)
+        if (applyRedaction(body, input, result)) replaceBody(ctx, body)
         await next()
       }
     },
@@ -503,20 +533,56 @@ function defaultExtract(body: unknown): string | PromptMessage[] | undefined {
   return undefined
 }
 
-/** Writes redacted input back into the parsed body, so the route reads the censored version. */
+/**
+ * Writes redacted input back into the parsed body, so the route reads the censored version.
+ * Returns whether the body changed.
+ */
 function applyRedaction(
   body: unknown,
   input: string | PromptMessage[],
   result: InputGuardResult
-): void {
-  if (typeof body !== 'object' || body === null) return
+): boolean {
+  if (typeof body !== 'object' || body === null) return false
   const b = body as Record<string, unknown>
   if (typeof input === 'string') {
-    if (result.text === input) return
+    if (result.text === input) return false
     if (b.prompt === input) b.prompt = result.text
     else if (b.input === input) b.input = result.text
+    else return false
   } else if (result.messages !== undefined && result.messages !== input) {
     if (b.messages === input) b.messages = result.messages
     else if (b.input === input) b.input = result.messages
-  }
+    else return false
+  } else return false
+  return true
 }
+
+const encoder = new TextEncoder()
+
+/**
+ * Makes the redacted body the one every later reader gets: `ctx.json()`, and the route's own
+ * read of the bytes (Fastify's parser, a Next route's `req.json()`), which would otherwise parse
+ * the bytes as received. The body is re-serialised (`JSON.stringify`): its formatting, and
+ * numbers beyond double precision, are not kept.
+ */
+function replaceBody(ctx: Context, body: unknown): void {
+  const replace = (
+    ctx as Context & { [REPLACE_BODY]?: (value: unknown, bytes: Uint8Array) => void }
+  )[REPLACE_BODY]
+  if (typeof replace === 'function') replace.call(ctx, body, encoder.encode(JSON.stringify(body)))
+}
+
+/**
+ * False only when no body can follow: `Content-Length: 0`, or no length header at all on a
+ * method that carries none (GET, HEAD, OPTIONS, DELETE, TRACE). A POST, PUT, PATCH (or another
+ * method) without one may still have a body: HTTP/2 and a Web `Request` carry bodies without
+ * `Content-Length`.
+ */
+function mayHaveBody(ctx: Context): boolean {
+  if (ctx.header('transfer-encoding') !== undefined) return true
+  const length = ctx.header('content-length')
+  if (length !== undefined) return length.trim() !== '0'
+  return !BODYLESS_METHODS.has(ctx.method)
+}
+
+const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE'])

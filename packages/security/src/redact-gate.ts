@@ -14,7 +14,8 @@
  * - `A` followed by `3`, `K`, `S`, `B`, `C` or `I`: AWS `A3T`/`AKIA`/`ASIA`/`ABIA`/`ACCA`, `ABSK`, `AIza`;
  * - `J` after `ey`: a JWT;
  * - `:` or `=`: after up to 4 spaces and an optional `"`, a name ending like one of the credential
- *   names of the auth-header, cookie, credential-param and credential-json patterns;
+ *   names of the auth-header, cookie, credential-param, credential-json and credential-prefixed
+ *   patterns;
  * - whitespace (any non-ASCII character counts, since `\s` has Unicode spaces) after `earer`:
  *   a bearer token.
  * The unit tests run every pattern's shapes and a property test compares gated and ungated
@@ -39,6 +40,7 @@ export const GATED_PATTERN_IDS: readonly string[] = [
   'cookie',
   'credential-param',
   'credential-json',
+  'credential-prefixed',
 ]
 
 const DASH = 45
@@ -71,8 +73,10 @@ const code3 = (s: string): number =>
 /**
  * Last three letters (lower-case) of every credential name that a `:`/`=` pattern puts before the
  * separator: password, passwd, pwd, pass, passphrase, (client_)secret, (access_/refresh_/id_/auth_/
- * x-amz-security-)token, session, sessionid, session_id, (x-)api(-/_)key, apikey, key, sig,
- * (x-amz-)signature, x-amz-credential, (proxy-)authorization, (set-)cookie.
+ * session_/x-auth-/x-csrf-/x-amz-security-)token, session, sessionid, session_id, (x-)api(-/_)key,
+ * apikey, key, (access/secret/private)(-/_)key, sig, (x-amz-)signature, (x-amz-)credential,
+ * credentials, (proxy-)authorization, (set-)cookie; any prefix before the names that allow one
+ * does not change their last letters.
  */
 const NAME_ENDINGS = new Set(
   [
@@ -90,6 +94,7 @@ const NAME_ENDINGS = new Set(
     'sig',
     'ure',
     'ial',
+    'als',
     'kie',
   ].map(code3)
 )

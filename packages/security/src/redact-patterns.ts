@@ -2,10 +2,18 @@
  * @module redact-patterns
  * Secret shapes found inside free text (log messages, prompts, URLs, error stacks), each behind a
  * cheap keyword pre-filter (`indexOf`) so the regex only runs on strings that can match — the
- * gitleaks approach. Prefixes are looser than gitleaks' (we want recall, not precision), and every
- * quantifier is bounded and unnested, so no pattern can backtrack badly (no ReDoS).
+ * gitleaks approach. Prefixes are looser than gitleaks' (we want recall, not precision).
+ *
+ * Every scan is linear in the text's length (a log line or a prompt is attacker-controlled):
+ * quantifiers are bounded and unnested, and a pattern that can fail after a long scan is either
+ * written so that the scanned stretches of two start positions cannot overlap (a value that
+ * stops at the next candidate's delimiter, a name that must follow a delimiter) or, where a regex
+ * cannot be (`jwt`, `private-key`), matched by hand (redact-linear.ts).
  */
 import { mayHoldSecret } from './redact-gate.js'
+import { JwtMatcher, PrivateKeyMatcher, type SecretRegex } from './redact-linear.js'
+
+export type { SecretRegex } from './redact-linear.js'
 
 /** One secret shape. */
 export interface SecretPattern {
@@ -13,8 +21,12 @@ export interface SecretPattern {
   readonly id: string
   /** Substrings (case-insensitive) of which one must occur before the regex runs. Empty: always. */
   readonly keywords: readonly string[]
-  /** Global regex. Its capture groups, when `keepGroups`, are non-secret parts kept (`Bearer `). */
-  readonly regex: RegExp
+  /**
+   * Global regex (or a linear-time matcher behaving like one). Its capture groups, when
+   * `keepGroups`, are non-secret parts kept (`Bearer `); they must be contiguous from the start
+   * of the match.
+   */
+  readonly regex: SecretRegex
   /** Whether the capture groups are kept in the output. @default true */
   readonly keepGroups?: boolean
 }
@@ -39,7 +51,47 @@ const CREDENTIAL_NAME_KEYWORDS = [
   'amz-',
   'orization',
   'ookie',
+  'ential',
 ]
+
+/** Authorization schemes kept before the censor (`Authorization: Bearer [redacted]`). */
+const AUTH_SCHEMES =
+  'Bearer|Basic|Digest|Token|Negotiate|NTLM|DPoP|ApiKey|SSWS|Bot|OAuth|AWS4-HMAC-SHA256'
+
+/**
+ * A credential value after `=` / `:` and an optional opening quote (kept in the prefix): quoted,
+ * it runs to the closing quote (spaces included); bare, to the first character in `bareStop`.
+ */
+const quotedOr = (bareStop: string): string =>
+  `(?:(?<=")[^"\\r\\n]{1,${MAX}}|(?<=')[^'\\r\\n]{1,${MAX}}|[^${bareStop}]{1,${MAX}})`
+
+/**
+ * Credential names that also count with a prefix ending in `_` or `-` (`DB_PASSWORD`,
+ * `ANTHROPIC_API_KEY`, `GITHUB_TOKEN`, `--password`): names that mean a credential whatever
+ * qualifies them. Not `key`, `sig` or `session` (`sort_key`, `user_session` are ordinary).
+ */
+const STRONG_NAMES =
+  'password|passwd|passphrase|pwd|pass|secret|token|api[-_]?key|access[-_]?key|secret[-_]?key|private[-_]?key|signature|credentials?'
+/**
+ * `_` or `-` then the start of a strong name: the keywords of the prefixed-name pattern (two
+ * distinct first characters), so that `password=` or a string holding `sk-ant-api03-` never runs
+ * it.
+ */
+const PREFIXED_NAME_KEYWORDS = [
+  'pass',
+  'pwd',
+  'secret',
+  'token',
+  'api_key',
+  'api-key',
+  'apikey',
+  'access',
+  'private',
+  'signature',
+  'credential',
+].flatMap((name) => [`_${name}`, `-${name}`])
+/** A JSON string's content up to its closing quote (escapes included). */
+const JSON_VALUE = `(?:[^"\\\\]|\\\\.){1,${MAX}}(?=")`
 
 /**
  * The built-in shapes, most specific first (an Anthropic key is replaced before the looser OpenAI
@@ -49,8 +101,7 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     id: 'private-key',
     keywords: ['private key'],
-    regex:
-      /(-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----)[\s\S]{1,16384}?-----END[A-Z ]{0,40}PRIVATE KEY-----/g,
+    regex: new PrivateKeyMatcher(),
   },
   {
     // Anthropic (`sk-ant-api03-…`, `sk-ant-admin01-…`) and OpenAI (`sk-proj-…`, `sk-svcacct-…`,
@@ -102,16 +153,15 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     id: 'jwt',
     keywords: ['eyj'],
-    regex: new RegExp(
-      `(eyJ)[A-Za-z0-9_-]{8,${MAX}}\\.[A-Za-z0-9_-]{8,${MAX}}(?:\\.[A-Za-z0-9_-]{0,${MAX}})?`,
-      'g'
-    ),
+    regex: new JwtMatcher(),
   },
   {
+    // `Authorization:` / `Proxy-Authorization:` lines: everything after the separator (a known
+    // scheme kept) to the end of the line or the closing quote. API-key headers: their token.
     id: 'auth-header',
     keywords: ['orization', 'pi-key', 'pi_key', 'pikey'],
     regex: new RegExp(
-      `\\b((?:proxy-)?authorization|x-api-key|api[-_]?key)(\\s{0,4}[:=]\\s{0,4}(?:(?:Bearer|Basic|Digest|Token)\\s{1,16})?)[^\\s,;"'&]{1,${MAX}}`,
+      `\\b(?:((?:proxy-)?authorization)(\\s{0,4}[:=]\\s{0,4}["']?(?:(?:${AUTH_SCHEMES})\\s{1,16})?)${quotedOr('"\'\\r\\n')}|(x-api-key|api[-_]?key)(\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('\\s,;"\'&')})`,
       'gi'
     ),
   },
@@ -131,18 +181,33 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     regex: new RegExp(`\\b((?:set-)?cookie\\s{0,4}[:=]\\s{0,4})[^\\r\\n"]{1,${MAX}}`, 'gi'),
   },
   {
+    // `name=value` (query strings, logfmt, env files, shell), the value bare or quoted.
     id: 'credential-param',
     keywords: CREDENTIAL_NAME_KEYWORDS,
     regex: new RegExp(
-      `((?:^|[?&;,\\s"'])(?:password|passwd|pwd|pass|passphrase|secret|client_secret|token|access_token|refresh_token|id_token|auth_token|session|sessionid|session_id|api_key|apikey|key|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^&\\s"'#;,]{1,${MAX}}`,
+      `((?:^|[?&;,\\s"'])(?:password|passwd|pwd|pass|passphrase|secret|client_secret|token|access_token|refresh_token|id_token|auth_token|session|sessionid|session_id|api[-_]?key|apikey|key|sig|signature|credentials?|x-amz-signature|x-amz-credential|x-amz-security-token)=["']?)${quotedOr('&\\s"\'#;,')}`,
       'gi'
     ),
   },
   {
+    // `"name": "value"` in JSON text (a serialised body or header set inside a log message): the
+    // names redact() censors by key in objects. The value may hold escaped quotes.
     id: 'credential-json',
     keywords: CREDENTIAL_NAME_KEYWORDS,
     regex: new RegExp(
-      `("(?:password|passwd|secret|client_secret|token|access_token|refresh_token|api_key|apiKey|authorization|cookie)"\\s{0,4}:\\s{0,4}")[^"\\\\]{1,${MAX}}(?=")`,
+      `("(?:password|passwd|passphrase|secret|client_?secret|token|access_?token|refresh_?token|id_token|session_token|api[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|private_?key|credentials|(?:proxy-)?authorization|(?:set-)?cookie)"\\s{0,4}:\\s{0,4}")${JSON_VALUE}`,
+      'gi'
+    ),
+  },
+  {
+    // The strong credential names after a `_` / `-` prefix (`DB_PASSWORD=…`,
+    // `ANTHROPIC_API_KEY="…"`, `--password=…`, `"GITHUB_TOKEN": "…"`), as a parameter or as a
+    // JSON member. The match starts at the `_` / `-` before the name (kept), so the engine only
+    // tries positions holding one.
+    id: 'credential-prefixed',
+    keywords: PREFIXED_NAME_KEYWORDS,
+    regex: new RegExp(
+      `([_-](?:${STRONG_NAMES})=["']?)${quotedOr('&\\s"\'#;,')}|([_-](?:${STRONG_NAMES})"\\s{0,4}:\\s{0,4}")${JSON_VALUE}`,
       'gi'
     ),
   },
@@ -257,7 +322,7 @@ export function redactSecrets(
  * `text.replace(regex, …)` done by hand with `exec`: measured 2-3x faster here than a replacement
  * string (which V8 re-parses on every call) or a callback. Capture groups are kept when `keep`.
  */
-function replaceAll(text: string, regex: RegExp, censor: string, keep: boolean): string {
+function replaceAll(text: string, regex: SecretRegex, censor: string, keep: boolean): string {
   regex.lastIndex = 0
   let m = regex.exec(text)
   if (m === null) return text
@@ -283,8 +348,10 @@ export function findSecrets(text: string, scanner: SecretScanner): SecretMatch[]
   if (mask === 0) return found
   scanner.patterns.forEach((p, i) => {
     if (i < 31 && (mask & (1 << i)) === 0) return
-    p.regex.lastIndex = 0
-    for (const m of text.matchAll(p.regex)) {
+    const regex = p.regex
+    regex.lastIndex = 0
+    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
+      if (m[0].length === 0) regex.lastIndex++ // a custom regex matching '' must still advance
       let prefix = 0
       if (p.keepGroups !== false) for (let g = 1; g < m.length; g++) prefix += m[g]?.length ?? 0
       const index = m.index + prefix

@@ -5,6 +5,7 @@
  */
 import { InvalidOptionsError } from '@aikit/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bodyLimit } from '../src/body-limit.js'
 import { compileCsp, contentSecurityPolicy } from '../src/csp.js'
 import { dangerouslyDisableDefaultSrc } from '../src/csp-directives.js'
 import { nextAppRouterCsp } from '../src/csp-next.js'
@@ -313,5 +314,47 @@ describe.each(STACKS)('cspReportHandler on %s', (_name, factory) => {
       expect(JSON.parse(res.body).error.code).toBe(code)
       expect(res.headers.get('x-content-type-options')).toBe('nosniff')
     }
+  })
+})
+
+// bodyLimit() caps `ctx.json()` on the context; cspReportHandler reads `application/csp-report`
+// through a view of it whose `content-type` says JSON. The cap must call the original on that view
+// (`this`), not on the captured context, or every legacy report behind an app-wide bodyLimit()
+// is refused with 415.
+describe.each(STACKS)('cspReportHandler behind an app-wide bodyLimit() on %s', (_name, factory) => {
+  let stack: Stack
+  let shallow: Stack
+  const received: CspViolation[][] = []
+  beforeAll(async () => {
+    const handler = cspReportHandler({
+      path: '/csp-report',
+      onReport: (v) => void received.push(v),
+    })
+    stack = await factory([securityHeaders(), bodyLimit({ maxBytes: '64kb' }), handler])
+    shallow = await factory([securityHeaders(), bodyLimit({ maxDepth: 1 }), handler])
+  })
+  afterAll(() => Promise.all([stack.close(), shallow.close()]))
+
+  const send = (s: Stack) =>
+    s.send('/csp-report', {
+      method: 'POST',
+      headers: { 'content-type': 'application/csp-report' },
+      body: LEGACY,
+    })
+
+  it('accepts a legacy application/csp-report body with 204', async () => {
+    received.length = 0
+    const res = await send(stack)
+    expect([res.status, res.body]).toEqual([204, ''])
+    expect(received).toHaveLength(1)
+    expect(received[0]![0]!.blockedURL).toBe('https://evil.test/x.js')
+  })
+
+  it("still applies bodyLimit()'s JSON limits to the report (maxDepth 1: 400)", async () => {
+    received.length = 0
+    const res = await send(shallow)
+    expect(res.status).toBe(400)
+    expect(JSON.parse(res.body).error.code).toBe('INVALID_REQUEST')
+    expect(received).toHaveLength(0)
   })
 })

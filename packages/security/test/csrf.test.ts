@@ -43,6 +43,12 @@ describe('csrf() construction', () => {
       { token: { secrets: [SECRET_A], sessionId: () => 's', cookieName: 'csrf' } },
       'token.cookieName',
     ],
+    // Type-checked before use: a number used to reach `.toLowerCase()` (a bare TypeError).
+    [{ token: { secrets: [SECRET_A], sessionId: () => 's', headerName: 42 } }, 'token.headerName'],
+    [
+      { token: { secrets: [SECRET_A], sessionId: () => 's', headerName: 'x y' } },
+      'token.headerName',
+    ],
   ])('refuses %j (field %s)', (options, field) => {
     expect(fieldOf(() => csrf(options as never))).toBe(field)
   })

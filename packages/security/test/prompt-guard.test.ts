@@ -289,10 +289,31 @@ describe('promptGuard: modes, detector hook, errors', () => {
     [{ canaries: ['abc'] }, 'canaries'],
     [{ detector: 'lakera' }, 'detector'],
     [{ roles: 'user' }, 'roles'],
+    // Rule ids are own keys of DEFAULT_GUARD_RULES: inherited names are not rule ids.
+    [{ rules: { toString: 'off' } }, 'rules.toString'],
+    [{ rules: { constructor: 'off' } }, 'rules.constructor'],
+    [{ rules: { hasOwnProperty: 'block' } }, 'rules.hasOwnProperty'],
   ])('%o throws InvalidOptionsError(%s)', (options, field) => {
     let error: unknown
     try {
       promptGuard(options as never)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(InvalidOptionsError)
+    expect((error as InvalidOptionsError).field).toBe(field)
+  })
+
+  it.each([
+    [null, 'options'],
+    [42, 'options'],
+    ['x', 'options'],
+    [[], 'options'],
+    [{ extract: 'messages' }, 'extract'],
+  ])('guard.middleware(%o) throws InvalidOptionsError(%s)', (options, field) => {
+    let error: unknown
+    try {
+      promptGuard().middleware(options as never)
     } catch (e) {
       error = e
     }

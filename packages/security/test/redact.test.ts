@@ -141,8 +141,57 @@ describe('redact: secrets inside strings', () => {
       'risk-assessment-pipeline-v2-production finished',
       'user asked about cookies and recipes',
       'sk-short',
+      // Prefixed names count only for credential words (password, token, api_key, secret, …).
+      '/search?sort_key=name&cache_key=abc&max_tokens=1024&page=2',
+      'the password reset link was sent; tokens used: 5',
+      'use --passes=3 and token_type=bearer',
+      'an authorization server issues tokens',
     ]
     for (const text of benign) expect(redact(text)).toBe(text)
+  })
+
+  // An opaque credential with no provider prefix: only the name in front of it gives it away.
+  const CRED = 'Zq7wXc9vBn3mLk5j'
+
+  it.each([
+    // Any scheme: everything after `Authorization:` to the end of the line is censored.
+    [`Authorization: ApiKey ${CRED}`, 'Authorization: ApiKey [redacted]'],
+    [`authorization: Negotiate ${CRED}`, 'authorization: Negotiate [redacted]'],
+    [`Proxy-Authorization: SSWS ${CRED}`, 'Proxy-Authorization: SSWS [redacted]'],
+    [`Authorization: Bot ${CRED}`, 'Authorization: Bot [redacted]'],
+    [`Authorization: Custom ${CRED}\nHost: a`, 'Authorization: [redacted]\nHost: a'],
+    [`Authorization: ${CRED} ${CRED}`, 'Authorization: [redacted]'],
+    // ... or to the closing quote.
+    [`authorization="Bearer ${CRED} x" host=a`, 'authorization="Bearer [redacted]" host=a'],
+    [
+      `{"msg":"sent Authorization: Bearer ${CRED}","status":401}`,
+      '{"msg":"sent Authorization: Bearer [redacted]","status":401}',
+    ],
+    // Quoted values (logfmt, shell, config files), spaces included.
+    [`user=ann password="${CRED} x" status=401`, 'user=ann password="[redacted]" status=401'],
+    [`export API_KEY="${CRED}"`, 'export API_KEY="[redacted]"'],
+    [`token='${CRED}'`, "token='[redacted]'"],
+    [`api_key='${CRED} x'`, "api_key='[redacted]'"],
+    // Prefixed names (environment dumps, CLI flags).
+    [`ANTHROPIC_API_KEY=${CRED}`, 'ANTHROPIC_API_KEY=[redacted]'],
+    [`DB_PASSWORD=${CRED}`, 'DB_PASSWORD=[redacted]'],
+    [`GITHUB_TOKEN=${CRED}`, 'GITHUB_TOKEN=[redacted]'],
+    [`AWS_SECRET_ACCESS_KEY=${CRED}`, 'AWS_SECRET_ACCESS_KEY=[redacted]'],
+    [`mysql --user=root --password=${CRED} db`, 'mysql --user=root --password=[redacted] db'],
+    // Serialised headers and credentials (JSON text), escaped quotes included.
+    [JSON.stringify({ 'x-api-key': CRED }), '{"x-api-key":"[redacted]"}'],
+    [JSON.stringify({ 'api-key': CRED }), '{"api-key":"[redacted]"}'],
+    [JSON.stringify({ credentials: CRED }), '{"credentials":"[redacted]"}'],
+    [JSON.stringify({ DB_PASSWORD: `${CRED}"x` }), '{"DB_PASSWORD":"[redacted]"}'],
+  ])('censors the credential in %j', (text, expected) => {
+    expect(redact(text)).toBe(expected)
+  })
+
+  it('censors serialised headers in a string as it censors the same headers as an object', () => {
+    for (const headers of [{ 'x-api-key': CRED }, { 'api-key': CRED }, { Authorization: CRED }]) {
+      expect(json(redact(headers))).not.toContain(CRED)
+      expect(redact(json(headers))).not.toContain(CRED)
+    }
   })
 
   it('keepPrefix: false censors the whole match', () => {

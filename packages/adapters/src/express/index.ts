@@ -35,7 +35,7 @@ import {
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import { splitArgs } from '../shared/args.js'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
-import { NodeContext } from '../shared/node-context.js'
+import { clearEntityHeaders, NodeContext } from '../shared/node-context.js'
 import { expressResponsePrototype, hookExpressHead } from './head-hook.js'
 
 declare global {
@@ -93,6 +93,13 @@ export class ExpressContext extends NodeContext {
   protected override readBody(maxBytes: number): Promise<Uint8Array> {
     ;(this.req as BodyRequest)._body = true
     return super.readBody(maxBytes)
+  }
+
+  /** A replaced body (`REPLACE_BODY`) is what `ctx.json()` and the route's `req.body` hold. */
+  protected override onBodyReplaced(value: unknown, bytes: Uint8Array): void {
+    super.onBodyReplaced(value, bytes)
+    this.parsed = Promise.resolve(value)
+    ;(this.req as BodyRequest).body = value
   }
 }
 
@@ -209,7 +216,9 @@ export interface AikitErrorHandlerOptions {
  * default (an HTML page with the stack trace outside production). Mount it last:
  * `app.use(aikitErrorHandler())`. Kit errors keep their code and status; 4xx errors from
  * body-parser and http-errors map to `INVALID_REQUEST`, `PAYLOAD_TOO_LARGE`, … (their message only
- * when marked `expose`); anything else is `500 INTERNAL` with no message.
+ * when marked `expose`, and never for a parser's error: V8's JSON SyntaxError quotes the body);
+ * anything else is `500 INTERNAL` with no message. Entity headers the route set for its own
+ * body (Content-Length, Content-Encoding, …) are dropped first, as finalhandler does.
  */
 export function aikitErrorHandler(options: AikitErrorHandlerOptions = {}): ErrorRequestHandler {
   if (typeof options !== 'object' || options === null) {
@@ -239,9 +248,13 @@ export function aikitErrorHandler(options: AikitErrorHandlerOptions = {}): Error
     }
     const { status, body } = frameworkErrorResponse(error)
     if (status >= 500) report(error, req)
+    const text = JSON.stringify(body)
     res.status(status)
+    // What the route set for its own body (Content-Length, Content-Encoding, …) is not this one's.
+    clearEntityHeaders(res as unknown as ServerResponse)
     res.setHeader('content-type', 'application/json; charset=utf-8')
     res.setHeader('cache-control', 'no-store')
-    res.end(JSON.stringify(body))
+    res.setHeader('content-length', Buffer.byteLength(text))
+    res.end(text)
   }
 }

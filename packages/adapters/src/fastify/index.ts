@@ -33,7 +33,7 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
-import { NodeContext } from '../shared/node-context.js'
+import { clearEntityHeaders, ENTITY_HEADERS, NodeContext } from '../shared/node-context.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -67,7 +67,8 @@ export interface AikitFastifyOptions extends AdapterOptions {
 
 /**
  * The Fastify flavour of the Node context. A body read by `ctx.json()` is kept so that the
- * `preParsing` hook can hand Fastify's own body parser a fresh stream of the same bytes.
+ * `preParsing` hook can hand Fastify's own body parser a fresh stream of the same bytes (or of
+ * the bytes a middleware replaced them with, see `REPLACE_BODY`).
  */
 export class FastifyContext extends NodeContext {
   /** The Fastify request. */
@@ -88,6 +89,12 @@ export class FastifyContext extends NodeContext {
   protected override readBody(maxBytes: number): Promise<Uint8Array> {
     this.bodyRead ??= super.readBody(maxBytes)
     return this.bodyRead
+  }
+
+  /** Fastify's parser gets the replaced bytes (a censored body), not the ones received. */
+  protected override onBodyReplaced(value: unknown, bytes: Uint8Array): void {
+    super.onBodyReplaced(value, bytes)
+    this.bodyRead = Promise.resolve(bytes)
   }
 
   /**
@@ -119,12 +126,23 @@ export class FastifyContext extends NodeContext {
       return super.writeResponse(response)
     }
     reply.code(response.status)
+    clearReplyEntityHeaders(reply)
     reply.headers(response.headers)
     if (body.kind === 'empty') reply.send()
     else if (body.kind === 'text') reply.send(body.text)
     else reply.send(Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength))
     return this.waitForHead()
   }
+}
+
+/**
+ * Removes the entity headers (see `ENTITY_HEADERS`) set for another body, on the reply and on the
+ * raw response, before the kit's own body is sent. Fastify itself drops only Content-Type and
+ * Content-Length before its error handler runs; a stale Content-Encoding would label JSON as gzip.
+ */
+function clearReplyEntityHeaders(reply: FastifyReply): void {
+  for (const name of ENTITY_HEADERS) if (reply.hasHeader(name)) reply.removeHeader(name)
+  clearEntityHeaders(reply.raw)
 }
 
 /**
@@ -176,6 +194,7 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
     fastify.setErrorHandler(function aikitErrorHandler(error, request, reply) {
       const { status, body } = frameworkErrorResponse(error)
       if (status >= 500 && request.aikit) resolved.onError?.(error, request.aikit)
+      clearReplyEntityHeaders(reply)
       void reply
         .code(status)
         .header('content-type', 'application/json; charset=utf-8')

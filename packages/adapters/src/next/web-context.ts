@@ -55,6 +55,8 @@ export class WebContext extends BaseContext {
   private bodyFactory: BodyTransformFactory | undefined = undefined
   /** Set when the body was decoded: the route must not see its Content-Encoding any more. */
   private bodyDecoded = false
+  /** Set when a middleware replaced the body (`REPLACE_BODY`): its length changed. */
+  private bodyReplaced = false
   /**
    * Why a limited body read failed (413 / 408 / 400). It decides the answer even when the route
    * caught the read's error, or rethrew it wrapped in another one.
@@ -127,6 +129,12 @@ export class WebContext extends BaseContext {
         : await readWebBody(this.limited(body, limit, codings, false))
     this.bodyBytes = bytes
     return bytes
+  }
+
+  /** The route gets the replaced bytes (a censored body), not the ones received. */
+  protected override onBodyReplaced(_value: unknown, bytes: Uint8Array): void {
+    this.bodyBytes = bytes
+    this.bodyReplaced = true
   }
 
   /** The codings to decode under the policy: `null` when the body is encoded and must not be. */
@@ -262,8 +270,9 @@ export class WebContext extends BaseContext {
       body = this.limited(req.body, this.bodyPolicy.maxBytes, this.codings() ?? [], true)
     }
     if (body === undefined && headers === undefined) return req
-    if (body !== undefined && this.bodyDecoded) {
-      // The route gets the decoded bytes: their coding and encoded length no longer apply.
+    if (body !== undefined && (this.bodyDecoded || this.bodyReplaced)) {
+      // The route gets the decoded (or replaced) bytes: the received coding and length no longer
+      // apply.
       headers = new Headers(headers ?? req.headers)
       headers.delete('content-encoding')
       headers.delete('content-length')

@@ -40,6 +40,19 @@ interface HttpishError {
   expose?: unknown
   validation?: unknown
   message?: unknown
+  type?: unknown
+  name?: unknown
+}
+
+/**
+ * Whether the error's message may quote the request: body-parser / raw-body errors carry a
+ * `type` (`entity.parse.failed`: V8's JSON SyntaxError quotes the start of the body; also
+ * `entity.verify.failed`, `charset.unsupported`, `encoding.unsupported`, which quote the app's
+ * verify message or request headers), and any SyntaxError is a parser's. Although http-errors
+ * marks them `expose`, they get the fixed status message, as Fastify's own handler does.
+ */
+function quotesInput(e: HttpishError): boolean {
+  return typeof e.type === 'string' || e.name === 'SyntaxError' || e instanceof SyntaxError
 }
 
 /** Status and JSON body for an error a framework caught. 5xx never carry the error's message. */
@@ -49,9 +62,10 @@ export function frameworkErrorResponse(error: unknown): { status: number; body: 
   const raw = typeof e.status === 'number' ? e.status : e.statusCode
   const status = typeof raw === 'number' && Number.isInteger(raw) ? raw : 500
   if (status < 400 || status > 499) return { status: 500, body: errorBody(error) }
-  // A message is shown only when its author marked it safe for clients: http-errors' `expose`
-  // (body-parser) or a Fastify schema-validation error (it names the field, never a value).
-  const safe = e.expose === true || Array.isArray(e.validation)
+  // A message is shown only when its author marked it safe for clients (http-errors' `expose`)
+  // and it cannot quote the request body (see `quotesInput`), or for a Fastify schema-validation
+  // error (it names the field, never a value).
+  const safe = (e.expose === true && !quotesInput(e)) || Array.isArray(e.validation)
   const message =
     safe && typeof e.message === 'string' ? e.message : (MESSAGES[status] ?? 'Request failed')
   return { status, body: { error: { code: CODES[status] ?? 'REQUEST_FAILED', message } } }

@@ -347,6 +347,36 @@ class TransformedBody {
   }
 }
 
+/**
+ * Headers that describe a response body (representation metadata, RFC 9110 §8, plus the framing
+ * ones). finalhandler drops Content-Encoding / -Language / -Range before writing its error page
+ * and sets Content-Length from its own bytes; the kit's own responses do the same with these.
+ */
+export const ENTITY_HEADERS: readonly string[] = [
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-range',
+  'content-disposition',
+  'content-location',
+  'content-md5',
+  'transfer-encoding',
+  'etag',
+  'last-modified',
+]
+
+/**
+ * Removes from `res` the entity headers a handler set for a body of its own, before the kit
+ * writes a different one (its JSON error, a `respond` body). Headers given with that response
+ * are set afterwards and apply.
+ */
+export function clearEntityHeaders(res: ServerResponse): void {
+  for (let i = 0; i < ENTITY_HEADERS.length; i++) {
+    const name = ENTITY_HEADERS[i]!
+    if (res.hasHeader(name)) res.removeHeader(name)
+  }
+}
+
 type StreamBody = ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>
 type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
 
@@ -594,6 +624,17 @@ export class NodeContext extends BaseContext {
     super.fail(error)
   }
 
+  /**
+   * A middleware replaced the body it read (`REPLACE_BODY`): the request headers now describe
+   * the new bytes, for whoever reads them next (Fastify's parser compares Content-Length).
+   */
+  protected override onBodyReplaced(_value: unknown, bytes: Uint8Array): void {
+    const headers = this.req.headers
+    if (headers['content-length'] !== undefined) {
+      headers['content-length'] = String(bytes.byteLength)
+    }
+  }
+
   /** Raw (encoded) body bytes received so far, when the body is guarded. */
   get receivedBodyBytes(): number | undefined {
     return this.bodyGuard?.received
@@ -700,6 +741,9 @@ export class NodeContext extends BaseContext {
     const res = this.res
     if (res.headersSent || res.destroyed || res.writableEnded) return Promise.resolve()
     res.statusCode = response.status
+    // The handler may have described its own body on `res` before it failed (a file download's
+    // Content-Length / Content-Encoding): none of that describes this one.
+    clearEntityHeaders(res)
     const headers = response.headers
     for (const name in headers) res.setHeader(name, headers[name]!)
     const body = response.body
@@ -710,7 +754,7 @@ export class NodeContext extends BaseContext {
       case 'text':
       case 'bytes': {
         const bytes = body.kind === 'text' ? Buffer.from(body.text) : body.bytes
-        if (!res.hasHeader('content-length')) res.setHeader('content-length', bytes.byteLength)
+        res.setHeader('content-length', bytes.byteLength)
         res.end(bytes)
         break
       }
