@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { toNodeHandler } from '@aikit/adapters/node'
 import {
+  AikitError,
   type Context,
   currentContext,
   InvalidOptionsError,
@@ -304,5 +305,49 @@ describe('toNodeHandler', () => {
     expect(produced).toBeLessThan(200)
     req.destroy()
     await expect.poll(() => cancelled).toBe(true)
+  })
+})
+
+describe('headers and errors Node would refuse at head time', () => {
+  async function statusOf(url: string): Promise<number> {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
+    await res.arrayBuffer()
+    return res.status
+  }
+  const route = (_req: unknown, res: { end(body: string): void }) => res.end('route')
+
+  it('a header value Node refuses, set inside onHeaders, leaves the request answered', async () => {
+    let refused: unknown
+    const url = await start(
+      toNodeHandler(
+        async (ctx, next) => {
+          ctx.onHeaders(() => {
+            try {
+              ctx.setHeader('x-user', '张伟')
+            } catch (error) {
+              refused = error
+            }
+          })
+          await next()
+        },
+        { handler: route }
+      )
+    )
+    expect(await statusOf(url)).toBe(200)
+    expect((refused as { code?: string } | undefined)?.code).toBe('INVALID_HEADER')
+  })
+
+  it('an AikitError with status 0 answers 500 with its code', async () => {
+    const url = await start(
+      toNodeHandler(
+        async () => {
+          throw new AikitError('OOPS', 0, 'zero')
+        },
+        { handler: route }
+      )
+    )
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
+    expect(res.status).toBe(500)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('OOPS')
   })
 })

@@ -14,13 +14,18 @@ import { BODY_POLICY, type BodyPolicy, REPLACE_BODY } from './request-body.js'
 import { errorResponse, type PendingResponse, toPendingResponse } from './response.js'
 import type { AikitState, BodyLimits, Context, FinishInfo, ResponseBody } from './types.js'
 
-const INVALID_HEADER_CHARS = /[\r\n\0]/
+// What Node's `res.setHeader` (and the Web `Headers`) accept: a name that is an HTTP token, a value
+// of tab, visible ASCII and Latin-1 only. Refused here, where the middleware can see the error:
+// refused later by the framework, while the head is being written, it would leave the request
+// with no response at all.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const INVALID_VALUE_CHARS = /[^\t\x20-\x7e\x80-\xff]/
 
 function assertHeader(name: string, value: string): void {
-  if (typeof name !== 'string' || name === '' || INVALID_HEADER_CHARS.test(name)) {
+  if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
     throw new AikitError('INVALID_HEADER', 500, 'Invalid response header name')
   }
-  if (typeof value !== 'string' || INVALID_HEADER_CHARS.test(value)) {
+  if (typeof value !== 'string' || INVALID_VALUE_CHARS.test(value)) {
     throw new AikitError('INVALID_HEADER', 500, `Invalid value for response header ${name}`)
   }
 }
@@ -243,8 +248,9 @@ export abstract class BaseContext implements Context, Lifecycle {
   beforeHead(status: number): Iterable<[string, string]> | undefined {
     if (this.headWritten) return undefined
     this.finalStatus = status
-    const hooks = this.headerHooks
-    if (hooks !== undefined) {
+    // A hook may register another (the head is not written yet): run until none is left.
+    let hooks = this.headerHooks
+    while (hooks !== undefined) {
       this.headerHooks = undefined
       for (let i = hooks.length - 1; i >= 0; i--) {
         try {
@@ -253,6 +259,7 @@ export abstract class BaseContext implements Context, Lifecycle {
           this.reportError(error)
         }
       }
+      hooks = this.headerHooks
     }
     this.headWritten = true
     return this.pendingHeaders?.values()

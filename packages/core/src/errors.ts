@@ -108,7 +108,13 @@ export function errorBody(error: unknown): ErrorBody {
   return { error: { code: 'INTERNAL', message: 'Internal server error' } }
 }
 
-/** HTTP status for any thrown value (500 unless it is an `AikitError`). */
+/**
+ * HTTP status for any thrown value: an `AikitError`'s own when it is an error status (an integer
+ * from 400 to 599), else 500. A status copied from elsewhere (0 from a failed fetch, a 302) would
+ * otherwise leave the client with no response, or a redirect with an error body.
+ */
 export function errorStatus(error: unknown): number {
-  return isAikitError(error) ? error.status : 500
+  if (!isAikitError(error)) return 500
+  const status = error.status
+  return Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500
 }

@@ -1,0 +1,71 @@
+/**
+ * Header names and values are checked as Node and the Web `Headers` check them, when a middleware
+ * sets them (a value refused later, while the head is written, would leave the request with no
+ * response); onHeaders hooks registered by a hook still run; an AikitError's status is used only
+ * when it is an error status.
+ */
+import { AikitError, compose, errorStatus } from '@aikit/core'
+import { describe, expect, it } from 'vitest'
+import { TestContext } from './test-context.js'
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (error) {
+    return (error as AikitError).code
+  }
+  return undefined
+}
+
+describe('header rules', () => {
+  it.each([
+    ['a control character', 'x-a', 'a\u0001b'],
+    ['DEL', 'x-a', 'a\u007fb'],
+    ['a character above U+00FF', 'x-user', '张伟'],
+    ['CR LF', 'x-a', 'a\r\nSet-Cookie: x=1'],
+    ['a name with a space and a colon', 'X Bad:Name', 'v'],
+    ['an empty name', '', 'v'],
+  ])('setHeader refuses %s with INVALID_HEADER', (_what, name, value) => {
+    const ctx = new TestContext()
+    expect(codeOf(() => ctx.setHeader(name, value))).toBe('INVALID_HEADER')
+    expect(codeOf(() => ctx.appendHeader(name, value))).toBe('INVALID_HEADER')
+  })
+
+  it('accepts what Node accepts: tabs, visible ASCII and Latin-1 values, token names', () => {
+    const ctx = new TestContext()
+    expect(codeOf(() => ctx.setHeader("X-Odd!#$%&'*+.^_`|~9", 'a\tb ~ café'))).toBeUndefined()
+  })
+
+  it('a hook registered from inside an onHeaders hook runs before the head is written', async () => {
+    const ctx = new TestContext()
+    await ctx.run(
+      compose(async (c, next) => {
+        c.onHeaders(() => {
+          c.onHeaders(() => c.setHeader('x-late-hook', 'ran'))
+        })
+        await next()
+      })
+    )
+    expect(ctx.written?.headers['x-late-hook']).toBe('ran')
+  })
+})
+
+describe('error status', () => {
+  it.each([
+    [0, 500],
+    [302, 500],
+    [200, 500],
+    [429.5, 500],
+    [600, 500],
+    [429, 429],
+    [503, 503],
+  ])('an AikitError with status %s answers %s', async (status, expected) => {
+    const error = new AikitError('X', status, 'x')
+    expect(errorStatus(error)).toBe(expected)
+    const ctx = new TestContext()
+    await ctx.run(async () => {
+      throw error
+    })
+    expect(ctx.written?.status).toBe(expected)
+  })
+})
