@@ -27,6 +27,21 @@ import type {
   GetOrSetOptions,
 } from './types.js'
 
+/**
+ * Package-internal (not exported by the entry point): a cache made by `createCache` answers this
+ * method with its default `ttl` and its clock, so `cacheResponse` can cap a route's freshness
+ * lifetime by the cache's own ttl and stamp entries with the clock the cache expires them by.
+ */
+export const CACHE_INTERNALS: unique symbol = Symbol('@aikit/cache.internals')
+
+/** What `CACHE_INTERNALS` returns. */
+export interface CacheInternals {
+  /** The cache-wide fresh lifetime, ms. */
+  readonly ttl: number
+  /** The cache's clock, epoch ms. */
+  readonly now: () => number
+}
+
 /** One memory-tier entry. The value is the caller's object itself: never copied, never serialized. */
 interface MemoryEntry {
   readonly value: unknown
@@ -622,6 +637,10 @@ class CacheImpl implements Cache {
       }
     }
     e.bus?.publish({ i: e.id, o: 't', k: tags, a: at })
+  }
+
+  [CACHE_INTERNALS](): CacheInternals {
+    return { ttl: this.engine.o.ttl, now: this.engine.o.now }
   }
 
   namespace(name: string): Cache {

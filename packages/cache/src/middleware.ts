@@ -3,7 +3,8 @@
  * `cacheResponse()`: caches whole HTTP responses of GET/HEAD routes, per subject, in a `Cache`.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
-import { sha256Hex } from '@aikit/core/adapter'
+import { type ResponseHead, sha256Hex } from '@aikit/core/adapter'
+import { CACHE_INTERNALS, type CacheInternals } from './cache.js'
 import { fromBase64, toBase64 } from './compression.js'
 import { stableStringify } from './llm/stable-stringify.js'
 import { duration } from './options.js'
@@ -13,7 +14,10 @@ import type { Cache } from './types.js'
 export interface CacheResponseOptions {
   /** Where responses are kept (use a namespace, e.g. `cache.namespace('http')`). Required. */
   cache: Cache
-  /** Fresh lifetime of a cached response in ms. Default: the cache's `ttl`. */
+  /**
+   * Fresh lifetime of a cached response in ms. Default: the cache's `ttl`. Capped by the route's
+   * own lifetime (`Cache-Control: s-maxage` / `max-age`, or `Expires`).
+   */
   ttl?: number
   /**
    * Who may share a response. Default: `ctx.state.subject` (the user/tenant). A request with no
@@ -25,22 +29,44 @@ export interface CacheResponseOptions {
    * `Authorization` or `Cookie` with no scope bypasses the cache. Default `false`.
    */
   shared?: boolean
-  /** Request headers whose values are part of the key (like `Vary`). Default `['accept', 'accept-language']`. */
+  /**
+   * Request headers whose values are always part of the key. Default `['accept', 'accept-language']`.
+   * The Host and the headers the response names in its own `Vary` are part of it in any case.
+   */
   vary?: readonly string[]
-  /** Response headers stored and replayed with the body. Default: content-type, content-language, etag, last-modified, cache-control, vary, content-disposition. */
+  /**
+   * Response headers stored and replayed with the body. Default: content-type, content-language,
+   * etag, last-modified, cache-control, vary, content-disposition. `content-encoding` is always kept.
+   */
   headers?: readonly string[]
   /** Largest body stored, in bytes; larger responses pass through uncached. Default `1_048_576`. */
   maxBodyBytes?: number
 }
 
+/** A stored response (entry format 2). */
 interface StoredResponse {
-  readonly v: 1
+  readonly v: 2
   readonly status: number
   readonly headers: Record<string, string>
   /** Base64 body. */
   readonly body: string
+  /** When the response was generated, on the cache's clock (its own `Age` already deducted). */
   readonly storedAt: number
+  /** End of the route's own freshness lifetime on the cache's clock; none when it gave none. */
+  readonly expires?: number
 }
+
+/**
+ * What the base key holds when the response varies on request headers outside the `vary` option
+ * (its own `Vary`, or `Accept-Encoding` for an encoded body): those header names. The response is
+ * then stored under a second key that adds their values.
+ */
+interface VaryList {
+  readonly v: 2
+  readonly vary: readonly string[]
+}
+
+type Entry = StoredResponse | VaryList
 
 const DEFAULT_HEADERS = [
   'content-type',
@@ -52,20 +78,138 @@ const DEFAULT_HEADERS = [
   'content-disposition',
 ]
 
-/** `no-store` / `private` / `no-cache` / a zero max-age in a Cache-Control value. */
-function forbidsStore(cacheControl: string | undefined): boolean {
-  if (cacheControl === undefined) return false
-  return /(^|,)\s*(no-store|private|no-cache|max-age\s*=\s*0|s-maxage\s*=\s*0)\s*(,|$)/i.test(
-    cacheControl
-  )
+/** Headers a 304 carries from the stored response (RFC 9110 §15.4.5). */
+const NOT_MODIFIED_HEADERS = [
+  'etag',
+  'last-modified',
+  'cache-control',
+  'vary',
+  'expires',
+  'content-location',
+]
+
+/** A list of header names, lower-cased: refuses anything but an array of non-empty strings. */
+function headerNames(field: string, value: unknown): string[] {
+  if (!Array.isArray(value))
+    throw new InvalidOptionsError(field, 'must be an array of header names')
+  return value.map((h: unknown) => {
+    if (typeof h !== 'string' || h.length === 0 || /[\s,:]/.test(h)) {
+      throw new InvalidOptionsError(field, 'must be an array of header names')
+    }
+    return h.toLowerCase()
+  })
+}
+
+const DELTA_SECONDS = /^\d+$/
+
+/** Seconds of a delta-seconds value in ms; `NaN` when it is not one (RFC 9111 §1.2.2). */
+function deltaMs(value: string | undefined): number {
+  if (value === undefined) return Number.NaN
+  const unquoted = value.length > 1 && value.startsWith('"') ? value.slice(1, -1) : value
+  return DELTA_SECONDS.test(unquoted) ? Math.min(Number(unquoted), 2 ** 31) * 1000 : Number.NaN
 }
 
 /**
- * Caches successful (200) GET and HEAD responses keyed on method, path, query, the `vary` request
- * headers and the scope. Sets `X-Cache: HIT | MISS | BYPASS` and, on a hit, `Age`. Never stores an
- * error status, a response with `Set-Cookie`, a `Cache-Control: no-store | private | no-cache`
- * response, an aborted or oversized body, or anything for a request without a scope (unless
- * `shared`). A request with `Cache-Control: no-cache` skips the read; `no-store` skips both.
+ * How long the route says its response is fresh, in ms (`s-maxage`, else `max-age`, else
+ * `Expires` − `Date`): `undefined` when it says nothing, `0` when it must not be stored (`no-store`,
+ * `private`, `no-cache` in any form, a zero or invalid lifetime, an `Expires` in the past).
+ */
+function routeLifetime(head: ResponseHead, now: number): number | undefined {
+  const control = head.getHeader('cache-control')
+  let sMaxAge: number | undefined
+  let maxAge: number | undefined
+  if (control !== undefined) {
+    for (const part of control.split(',')) {
+      const eq = part.indexOf('=')
+      const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase()
+      if (name === 'no-store' || name === 'private' || name === 'no-cache') return 0
+      if (name === 's-maxage' || name === 'max-age') {
+        const ms = deltaMs(eq === -1 ? undefined : part.slice(eq + 1).trim())
+        // Invalid or repeated freshness information makes the response stale (RFC 9111 §4.2.1).
+        if (Number.isNaN(ms) || (name === 's-maxage' ? sMaxAge : maxAge) !== undefined) return 0
+        if (name === 's-maxage') sMaxAge = ms
+        else maxAge = ms
+      }
+    }
+  }
+  if (sMaxAge !== undefined) return sMaxAge
+  if (maxAge !== undefined) return maxAge
+  const expires = head.getHeader('expires')
+  if (expires === undefined) return undefined
+  const at = Date.parse(expires)
+  // An invalid Expires (e.g. `0`) means already expired (RFC 9111 §5.3).
+  if (Number.isNaN(at)) return 0
+  const date = Date.parse(head.getHeader('date') ?? '')
+  return Math.max(0, at - (Number.isNaN(date) ? now : date))
+}
+
+/** The opaque part of an entity tag, for weak comparison (RFC 9110 §8.8.3.2). */
+function opaqueTag(tag: string): string {
+  const t = tag.trim()
+  return t.startsWith('W/') ? t.slice(2) : t
+}
+
+const ETAG_LIST = /(?:W\/)?"[^"]*"|[^,\s]+/g
+
+/** Whether a request's conditions (RFC 9110 §13.2.2) let a hit on `headers` answer 304. */
+function notModified(ctx: Context, headers: Record<string, string>): boolean {
+  const ifNoneMatch = ctx.header('if-none-match')
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() === '*') return true
+    const etag = headers.etag
+    if (etag === undefined) return false
+    const target = opaqueTag(etag)
+    for (const tag of ifNoneMatch.match(ETAG_LIST) ?? []) if (opaqueTag(tag) === target) return true
+    return false
+  }
+  const since = ctx.header('if-modified-since')
+  const lastModified = headers['last-modified']
+  if (since === undefined || lastModified === undefined) return false
+  const sinceAt = Date.parse(since)
+  const modifiedAt = Date.parse(lastModified)
+  return !Number.isNaN(sinceAt) && !Number.isNaN(modifiedAt) && modifiedAt <= sinceAt
+}
+
+/** The response's `Vary` names, lower-cased; `undefined` for `Vary: *` (never matches a request). */
+function responseVary(value: string | undefined): string[] | undefined {
+  if (value === undefined) return []
+  const names: string[] = []
+  for (const part of value.split(',')) {
+    const name = part.trim().toLowerCase()
+    if (name === '*') return undefined
+    if (name !== '') names.push(name)
+  }
+  return names
+}
+
+/** Whether a page carries a per-request CSP nonce (its body must never be replayed). */
+function usesNonce(ctx: Context, head: ResponseHead): boolean {
+  // `@aikit/security` sets `ctx.state.cspNonce` when it renders a nonce for this request.
+  if ((ctx.state as { cspNonce?: unknown }).cspNonce !== undefined) return true
+  for (const name of ['content-security-policy', 'content-security-policy-report-only']) {
+    if (head.getHeader(name)?.includes("'nonce-") === true) return true
+  }
+  return false
+}
+
+/** The key of one variant: the base key plus the values of the headers the response varies on. */
+function variantKey(ctx: Context, base: string, vary: readonly string[]): string {
+  return `http:v2:${sha256Hex(
+    stableStringify({ k: base, n: vary, h: vary.map((h) => ctx.header(h) ?? null) })
+  )}`
+}
+
+/**
+ * Caches successful (200) GET and HEAD responses keyed on method, Host, path, query, the `vary`
+ * request headers and the scope, and on the request headers named by the response's own `Vary`
+ * (plus `Accept-Encoding` when the body has a `Content-Encoding`, which is always stored and
+ * replayed). Sets `X-Cache: HIT | MISS | BYPASS` and, on a hit, `Age`; a hit answers a matching
+ * `If-None-Match` / `If-Modified-Since` with 304. An entry lives for the `ttl`, capped by the
+ * route's own lifetime (`s-maxage`, `max-age`, `Expires`). Never stores an error status, a
+ * response with `Set-Cookie`, `Vary: *`, `Cache-Control: no-store | private | no-cache` or a zero
+ * lifetime, a page with a per-request CSP nonce, an aborted or oversized body, or anything for a
+ * request without a scope (unless `shared`). A request with `Cache-Control: no-cache` skips the
+ * read; `no-store` skips both.
  * Needs an adapter with `ctx.transformBody` to capture bodies (all AI Kit adapters have it); it
  * registers the request's body transform, so put it after a compression middleware, not before.
  * @throws InvalidOptionsError naming the bad field.
@@ -83,21 +227,18 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
   if (typeof scopeOf !== 'function') throw new InvalidOptionsError('scope', 'must be a function')
   const shared = options.shared ?? false
   if (typeof shared !== 'boolean') throw new InvalidOptionsError('shared', 'must be a boolean')
-  const vary = (options.vary ?? ['accept', 'accept-language']).map((h) => h.toLowerCase())
-  const kept = (options.headers ?? DEFAULT_HEADERS).map((h) => h.toLowerCase())
-  for (const [field, list] of [
-    ['vary', vary],
-    ['headers', kept],
-  ] as const) {
-    if (!list.every((h) => typeof h === 'string' && h.length > 0)) {
-      throw new InvalidOptionsError(field, 'must be an array of header names')
-    }
-  }
+  const vary = headerNames('vary', options.vary ?? ['accept', 'accept-language'])
+  const kept = headerNames('headers', options.headers ?? DEFAULT_HEADERS)
+  // The body's bytes mean nothing without their encoding: always kept.
+  if (!kept.includes('content-encoding')) kept.push('content-encoding')
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
     throw new InvalidOptionsError('maxBodyBytes', 'must be a positive integer')
   }
-  const setOptions = ttl === undefined ? {} : { ttl }
+  const internals = (cache as { [CACHE_INTERNALS]?: () => CacheInternals })[CACHE_INTERNALS]?.()
+  const now = internals?.now ?? Date.now
+  /** The longest an entry lives: the option, else the cache's own ttl (unknown for a foreign cache). */
+  const maxTtl = ttl ?? internals?.ttl ?? Number.POSITIVE_INFINITY
 
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next()
@@ -114,9 +255,11 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
     const requestControl = ctx.header('cache-control') ?? ''
     const noStore = /(^|,)\s*no-store\s*(,|$)/i.test(requestControl)
     const noCache = noStore || /(^|,)\s*no-cache\s*(,|$)/i.test(requestControl)
-    const key = `http:v1:${sha256Hex(
+    const host = (ctx.header('host') ?? ctx.header(':authority') ?? '').toLowerCase()
+    const key = `http:v2:${sha256Hex(
       stableStringify({
         m: ctx.method,
+        a: host,
         p: ctx.path,
         q: ctx.query,
         s: scope,
@@ -124,15 +267,33 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
       })
     )}`
     if (!noCache) {
-      const hit = await cache.get<StoredResponse>(key)
-      if (hit !== undefined && hit.v === 1) {
-        const age = Math.max(0, Math.floor((Date.now() - hit.storedAt) / 1000))
-        ctx.respond(hit.status, fromBase64(hit.body), {
-          ...hit.headers,
-          'X-Cache': 'HIT',
-          Age: String(age),
-        })
-        return
+      let hit = await cache.get<Entry>(key)
+      // A response that varies on more request headers: one more lookup, with their values.
+      if (hit !== undefined && hit.v === 2 && 'vary' in hit) {
+        hit = Array.isArray(hit.vary)
+          ? await cache.get<Entry>(variantKey(ctx, key, hit.vary))
+          : undefined
+      }
+      if (hit !== undefined && hit.v === 2 && 'body' in hit) {
+        const at = now()
+        if (hit.expires === undefined || at < hit.expires) {
+          const age = String(Math.max(0, Math.floor((at - hit.storedAt) / 1000)))
+          if (notModified(ctx, hit.headers)) {
+            const headers: Record<string, string> = { 'X-Cache': 'HIT', Age: age }
+            for (const name of NOT_MODIFIED_HEADERS) {
+              const value = hit.headers[name]
+              if (value !== undefined) headers[name] = value
+            }
+            ctx.respond(304, undefined, headers)
+            return
+          }
+          ctx.respond(hit.status, fromBase64(hit.body), {
+            ...hit.headers,
+            'X-Cache': 'HIT',
+            Age: age,
+          })
+          return
+        }
       }
     }
     ctx.setHeader('X-Cache', noStore ? 'BYPASS' : 'MISS')
@@ -140,12 +301,26 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
     ctx.transformBody((head) => {
       if (head.status !== 200) return undefined
       if (head.getHeader('set-cookie') !== undefined) return undefined
-      if (forbidsStore(head.getHeader('cache-control'))) return undefined
+      const headAt = now()
+      const lifetime = routeLifetime(head, headAt)
+      if (lifetime === 0) return undefined
+      const varies = responseVary(head.getHeader('vary'))
+      if (varies === undefined) return undefined
+      if (usesNonce(ctx, head)) return undefined
       const headers: Record<string, string> = {}
       for (const name of kept) {
         const value = head.getHeader(name)
         if (value !== undefined) headers[name] = value
       }
+      const encoding = headers['content-encoding']
+      if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+        varies.push('accept-encoding')
+      }
+      const extra = [...new Set(varies.filter((name) => !vary.includes(name)))].sort()
+      // The response's own age (from an upstream cache) counts against its lifetime.
+      const ageMs = deltaMs(head.getHeader('age'))
+      const storedAt = Number.isNaN(ageMs) ? headAt : headAt - ageMs
+      const expires = lifetime === undefined ? undefined : storedAt + lifetime
       const chunks: Uint8Array[] = []
       let size = 0
       let tooBig = false
@@ -166,7 +341,8 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
         },
         async end(last) {
           take(last)
-          if (!tooBig && !ctx.signal.aborted) {
+          const entryTtl = Math.min(maxTtl, expires === undefined ? maxTtl : expires - now())
+          if (!tooBig && !ctx.signal.aborted && entryTtl >= 1) {
             const body = new Uint8Array(size)
             let offset = 0
             for (const c of chunks) {
@@ -174,14 +350,27 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
               offset += c.byteLength
             }
             const stored: StoredResponse = {
-              v: 1,
+              v: 2,
               status: 200,
               headers,
               body: toBase64(body),
-              storedAt: Date.now(),
+              storedAt,
+              ...(expires === undefined ? {} : { expires }),
             }
+            const setOptions = Number.isFinite(entryTtl) ? { ttl: Math.ceil(entryTtl) } : {}
             // Best effort: a failed store write never breaks the response being sent.
-            await cache.set(key, stored, setOptions).catch(() => undefined)
+            try {
+              if (extra.length === 0) await cache.set(key, stored, setOptions)
+              else {
+                const list: VaryList = { v: 2, vary: extra }
+                await Promise.all([
+                  cache.set(key, list, setOptions),
+                  cache.set(variantKey(ctx, key, extra), stored, setOptions),
+                ])
+              }
+            } catch {
+              // Ignored, see above.
+            }
           }
           return last ?? new Uint8Array(0)
         },

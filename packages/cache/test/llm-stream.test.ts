@@ -4,7 +4,14 @@
  * concurrent requests share one provider call, tenants never share an answer.
  */
 
-import { createCache, createLlmCache, recordStream, replayStream } from '@aikit/cache'
+import {
+  createCache,
+  createLlmCache,
+  isCompleteStream,
+  recordStream,
+  replayStream,
+  SharedStream,
+} from '@aikit/cache'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
@@ -90,6 +97,22 @@ describe('LLM stream cache (real SDKs, fake provider)', () => {
     expect(p.count('/v1/messages')).toBe(2)
   })
 
+  it('a request arriving just after every consumer left starts its own call, never joins the cut one', async () => {
+    p.setStreamDelayMs(5)
+    const llm = createLlmCache(createCache(), { provider: 'anthropic' })
+    const first = await llm.stream(claudeParams, { scope: 'u' }, streamClaude)
+    let seen = 0
+    for await (const _event of first.stream) {
+      if (++seen === 2) break
+    }
+    // The same user retries at once (the UI re-sent the prompt), while the aborted call winds down.
+    const second = await llm.stream(claudeParams, { scope: 'u' }, streamClaude)
+    expect(second.status).toBe('MISS')
+    expect((await collect(second.stream)).at(-1)).toMatchObject({ type: 'message_stop' })
+    expect(p.count('/v1/messages')).toBe(2)
+    expect(llm.stats().coalesced).toBe(0)
+  })
+
   it('a stream cut by the network is not stored and the consumer sees the error', async () => {
     const llm = createLlmCache(createCache(), { provider: 'anthropic' })
     p.breakStreamAfter(3)
@@ -152,6 +175,108 @@ describe('LLM stream cache (real SDKs, fake provider)', () => {
     )
     expect(p.count('/v1/chat/completions')).toBe(1)
     expect(results.filter((r) => r.status === 'MISS')).toHaveLength(1)
+  })
+})
+
+describe('OpenAI completeness with several choices (n > 1)', () => {
+  const chunk = (index: number, content: string | undefined, finish: string | null) => ({
+    id: 'c1',
+    object: 'chat.completion.chunk',
+    model: 'gpt-4o-mini',
+    choices: [{ index, delta: content === undefined ? {} : { content }, finish_reason: finish }],
+  })
+  const both = [
+    chunk(0, 'The sea', null),
+    chunk(1, 'Oceans', null),
+    chunk(0, ' is salty.', null),
+    chunk(0, undefined, 'stop'),
+    chunk(1, ' cover most of it.', null),
+    chunk(1, undefined, 'stop'),
+  ]
+  // The connection closed after choice 0 finished, while choice 1 was still streaming.
+  const cut = both.slice(0, 5)
+  // Only choice 0 ever arrived (choice 1 cut before its first chunk).
+  const onlyFirst = [chunk(0, 'The sea', null), chunk(0, undefined, 'stop')]
+  const params = {
+    model: 'gpt-4o-mini',
+    n: 2,
+    seed: 7,
+    messages: [{ role: 'user', content: 'Tell me a fact about the sea' }],
+  }
+
+  it('every choice seen must have a finish_reason', () => {
+    expect(isCompleteStream(cut, 'openai-chat')).toBe(false)
+    expect(isCompleteStream(both, 'openai-chat')).toBe(true)
+    expect(isCompleteStream(onlyFirst, 'openai-chat')).toBe(true)
+    // A final usage chunk with no choices changes nothing.
+    expect(isCompleteStream([...both, { id: 'c1', choices: [], usage: {} }], 'openai-chat')).toBe(
+      true
+    )
+  })
+
+  it('createLlmCache stores only streams where all n choices finished', async () => {
+    for (const [events, stored] of [
+      [cut, false],
+      [onlyFirst, false],
+      [both, true],
+    ] as const) {
+      const llm = createLlmCache(createCache(), { provider: 'openai', protocol: 'openai-chat' })
+      async function* upstream() {
+        yield* events
+      }
+      await collect((await llm.stream(params, { scope: 'u' }, () => upstream())).stream)
+      const again = await llm.stream(params, { scope: 'u' }, () => upstream())
+      await collect(again.stream)
+      expect({ events: events.length, status: again.status }).toEqual({
+        events: events.length,
+        status: stored ? 'HIT' : 'MISS',
+      })
+    }
+  })
+})
+
+describe('SharedStream', () => {
+  it('once every consumer left, it is abandoned: onAbandon runs at once, subscribe() throws AbortError', async () => {
+    let abandoned = 0
+    let release: () => void = () => undefined
+    async function* upstream() {
+      yield 'a'
+      yield 'b'
+      // The next provider chunk has not arrived yet: the abort is seen only when it does.
+      await new Promise<void>((resolve) => {
+        release = resolve
+      })
+      yield 'c'
+      yield 'END'
+    }
+    const shared = new SharedStream(upstream(), () => {
+      abandoned++
+    })
+    for await (const e of shared.subscribe()) if (e === 'a') break
+    expect(abandoned).toBe(1)
+    expect(shared.abandoned).toBe(true)
+    expect(() => shared.subscribe()).toThrow(expect.objectContaining({ name: 'AbortError' }))
+    release()
+    expect(await shared.finished).toBe(false)
+    expect(() => shared.subscribe()).toThrow(expect.objectContaining({ name: 'AbortError' }))
+    expect(shared.recorded).toEqual(['a', 'b'])
+  })
+
+  it('a consumer still reading when the others leave keeps it going to the end', async () => {
+    let abandoned = 0
+    async function* upstream() {
+      yield* ['a', 'b', 'c', 'END']
+    }
+    const shared = new SharedStream(upstream(), () => {
+      abandoned++
+    })
+    const stays = collect(shared.subscribe())
+    for await (const e of shared.subscribe()) if (e === 'a') break
+    expect(await stays).toEqual(['a', 'b', 'c', 'END'])
+    expect(await shared.finished).toBe(true)
+    expect(abandoned).toBe(0)
+    // A late subscriber of a finished stream gets the whole recording.
+    expect(await collect(shared.subscribe())).toEqual(['a', 'b', 'c', 'END'])
   })
 })
 

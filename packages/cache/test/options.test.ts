@@ -37,6 +37,18 @@ describe('options validation names the bad field', () => {
     )
     expect(field(() => cacheResponse({ cache: createCache(), shared: 1 as never }))).toBe('shared')
     expect(field(() => cacheResponse({ cache: createCache(), vary: [''] }))).toBe('vary')
+    // Checked before use: no bare TypeError from `.map` / `.toLowerCase`.
+    expect(field(() => cacheResponse({ cache: createCache(), vary: 'accept' as never }))).toBe(
+      'vary'
+    )
+    expect(field(() => cacheResponse({ cache: createCache(), vary: [42] as never }))).toBe('vary')
+    expect(field(() => cacheResponse({ cache: createCache(), vary: ['x region'] }))).toBe('vary')
+    expect(field(() => cacheResponse({ cache: createCache(), headers: [null] as never }))).toBe(
+      'headers'
+    )
+    expect(field(() => cacheResponse({ cache: createCache(), headers: 'etag' as never }))).toBe(
+      'headers'
+    )
   })
 
   it('recordStream / replayStream', () => {
@@ -44,6 +56,24 @@ describe('options validation names the bad field', () => {
       field(() => recordStream({} as never, { protocol: 'anthropic', onComplete: () => undefined }))
     ).toBe('source')
     expect(field(() => replayStream([], { delayMs: -1 }))).toBe('delayMs')
+    expect(field(() => replayStream([], null as never))).toBe('options')
+  })
+
+  it('createLlmCache().complete / stream: the provider call must be a function', async () => {
+    const llm = createLlmCache(createCache())
+    const params = { model: 'm', temperature: 0 }
+    const rejected = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => {
+          expect(e).toBeInstanceOf(InvalidOptionsError)
+          return (e as InvalidOptionsError).field
+        }
+      )
+    expect(await rejected(llm.complete(params, { scope: 'u' }, 'nope' as never))).toBe('call')
+    expect(await rejected(llm.stream(params, { scope: 'u' }, 'nope' as never))).toBe('call')
+    // A sampled request (a bypass) is checked too.
+    expect(await rejected(llm.complete({ model: 'm' }, { scope: 'u' }, null as never))).toBe('call')
   })
 
   it('per-call getOrSet options', async () => {

@@ -8,7 +8,13 @@ import { InvalidOptionsError } from '@aikit/core'
 import { duration } from '../options.js'
 import type { Cache } from '../types.js'
 import { isDeterministicRequest, llmCacheKey } from './key.js'
-import { recordStream, replayStream, SharedStream, type StreamProtocol } from './stream.js'
+import {
+  isCompleteOpenAiChat,
+  recordStream,
+  replayStream,
+  SharedStream,
+  type StreamProtocol,
+} from './stream.js'
 import { type TokenUsage, usageOfAnswer, usageOfStream } from './usage.js'
 
 /** Options of `createLlmCache`. */
@@ -119,10 +125,12 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
   const keyOf = (
     params: Record<string, unknown>,
     call: LlmCallOptions,
+    fn: unknown,
     suffix: string
   ): string | undefined => {
     if (call === null || typeof call !== 'object')
       throw new InvalidOptionsError('options', 'must be an object with a scope')
+    if (typeof fn !== 'function') throw new InvalidOptionsError('call', 'must be a function')
     const key = llmCacheKey(params, { scope: call.scope, provider })
     if (!cacheSampling && !isDeterministicRequest(params)) return undefined
     return key + suffix
@@ -130,7 +138,7 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
 
   return {
     async complete(params, call, fn) {
-      const key = keyOf(params, call, ':json')
+      const key = keyOf(params, call, fn, ':json')
       if (key === undefined) {
         counters.bypassed++
         return { value: await fn(), status: 'BYPASS' }
@@ -161,14 +169,14 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
     },
 
     async stream(params, call, fn) {
-      const key = keyOf(params, call, ':stream')
+      const key = keyOf(params, call, fn, ':stream')
       if (key === undefined) {
         counters.bypassed++
         return { stream: await fn(new AbortController().signal), status: 'BYPASS' }
       }
       const join = (): { stream: AsyncIterable<never>; status: LlmCacheStatus } | undefined => {
         const shared = inflightStreams.get(key)
-        if (shared === undefined) return undefined
+        if (shared === undefined || shared.abandoned) return undefined
         counters.coalesced++
         return { stream: shared.subscribe() as AsyncIterable<never>, status: 'COALESCED' }
       }
@@ -196,8 +204,13 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
           yield* await fn(controller.signal)
         },
       }
+      // OpenAI with `n` choices: all `n` must finish (a choice cut before its first chunk included).
+      const n = params.n
       const recorded = recordStream(upstream, {
-        protocol,
+        protocol:
+          protocol === 'openai-chat' && typeof n === 'number' && Number.isInteger(n) && n > 1
+            ? (events) => isCompleteOpenAiChat(events, n)
+            : protocol,
         signal: controller.signal,
         onComplete: async (events) => {
           if (call.noStore === true) return
@@ -209,7 +222,11 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
           }
         },
       })
-      const shared = new SharedStream(recorded, () => controller.abort())
+      const shared: SharedStream<unknown> = new SharedStream(recorded, () => {
+        // Abandoned: no later request may join it (it would get a truncated answer).
+        if (inflightStreams.get(key) === shared) inflightStreams.delete(key)
+        controller.abort()
+      })
       inflightStreams.set(key, shared)
       // `finished` never rejects (the pump catches), so `void` loses nothing.
       void shared.finished.then(() => {

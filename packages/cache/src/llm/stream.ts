@@ -8,7 +8,8 @@ import { InvalidOptionsError } from '@aikit/core'
 
 /**
  * How to tell a complete stream: `'anthropic'` (a `message_stop` event and no `error` event),
- * `'openai-chat'` (a chunk with a `finish_reason` and no `error` member), or your own predicate.
+ * `'openai-chat'` (a `finish_reason` for every choice index seen, and no `error` member), or your
+ * own predicate.
  */
 export type StreamProtocol = 'anthropic' | 'openai-chat' | ((events: readonly unknown[]) => boolean)
 
@@ -24,21 +25,36 @@ export function isCompleteStream(events: readonly unknown[], protocol: StreamPro
     }
     return stopped
   }
-  if (protocol === 'openai-chat') {
-    let finished = false
-    for (const chunk of events) {
-      if (chunk === null || typeof chunk !== 'object') return false
-      if ('error' in chunk) return false
-      const choices = (chunk as { choices?: unknown }).choices
-      if (!Array.isArray(choices)) continue
-      for (const choice of choices) {
-        const reason = (choice as { finish_reason?: unknown } | null)?.finish_reason
-        if (typeof reason === 'string' && reason.length > 0) finished = true
-      }
-    }
-    return finished
-  }
+  if (protocol === 'openai-chat') return isCompleteOpenAiChat(events, 0)
   throw new InvalidOptionsError('protocol', "must be 'anthropic', 'openai-chat' or a function")
+}
+
+/**
+ * OpenAI chat completeness: no chunk with an `error` member, and a `finish_reason` for every choice
+ * index seen (with `n > 1` choices stream interleaved), at least `expectedChoices` of them (the
+ * request's `n`, when known: choices `0..n-1`). Package-internal.
+ */
+export function isCompleteOpenAiChat(events: readonly unknown[], expectedChoices: number): boolean {
+  const finished = new Set<number>()
+  const unfinished = new Set<number>()
+  for (const chunk of events) {
+    if (chunk === null || typeof chunk !== 'object') return false
+    if ('error' in chunk) return false
+    const choices = (chunk as { choices?: unknown }).choices
+    if (!Array.isArray(choices)) continue
+    for (let i = 0; i < choices.length; i++) {
+      const choice = choices[i] as { index?: unknown; finish_reason?: unknown } | null
+      const index = typeof choice?.index === 'number' ? choice.index : i
+      const reason = choice?.finish_reason
+      if (typeof reason === 'string' && reason.length > 0) {
+        finished.add(index)
+        unfinished.delete(index)
+      } else if (!finished.has(index)) unfinished.add(index)
+    }
+  }
+  if (finished.size === 0 || unfinished.size > 0) return false
+  for (let i = 0; i < expectedChoices; i++) if (!finished.has(i)) return false
+  return true
 }
 
 /** Options of `recordStream`. */
@@ -103,6 +119,8 @@ export function replayStream<E>(
   options: ReplayStreamOptions = {}
 ): AsyncIterable<E> {
   if (!Array.isArray(events)) throw new InvalidOptionsError('events', 'must be an array')
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionsError('options', 'must be an object')
   const delayMs = options.delayMs ?? 0
   if (typeof delayMs !== 'number' || !(delayMs >= 0) || !Number.isFinite(delayMs)) {
     throw new InvalidOptionsError('delayMs', 'must be a non-negative number of milliseconds')
@@ -119,10 +137,17 @@ export function replayStream<E>(
   }
 }
 
+/** The error a consumer of an abandoned `SharedStream` gets. */
+function abandonedError(): Error {
+  return new DOMException('the shared stream was abandoned by all its consumers', 'AbortError')
+}
+
 /**
  * One upstream stream shared by several consumers: a late joiner first gets the events already
- * received, then live ones. When every consumer has left before the end, the upstream is stopped
- * (its iterator's `return()`, which aborts an SDK's HTTP request) and the stream counts as aborted.
+ * received, then live ones. When every consumer has left before the end, the stream is abandoned:
+ * `onAbandon` runs at once (abort the provider request there, and stop handing the stream out),
+ * the upstream is stopped (its iterator's `return()`), `subscribe()` throws an `AbortError` from
+ * then on, and the stream counts as aborted, never as a clean end.
  */
 export class SharedStream<E> {
   private readonly events: E[] = []
@@ -148,6 +173,11 @@ export class SharedStream<E> {
     return this.events
   }
 
+  /** True once every consumer left before the end: `subscribe()` throws from then on. */
+  get abandoned(): boolean {
+    return this.aborted
+  }
+
   private notify(): void {
     const wakeups = this.wakeups
     this.wakeups = []
@@ -159,9 +189,9 @@ export class SharedStream<E> {
       for (;;) {
         const step = await iterator.next()
         if (step.done === true) break
+        if (this.aborted) break
         this.events.push(step.value)
         this.notify()
-        if (this.aborted) break
       }
       if (this.aborted) {
         await iterator.return?.()
@@ -169,18 +199,28 @@ export class SharedStream<E> {
       }
       return true
     } catch (error) {
-      if (this.aborted) return false
-      this.failed = true
-      this.error = error
+      if (!this.aborted) {
+        this.failed = true
+        this.error = error
+      }
       return false
     } finally {
+      // Abandoned is a failure, never a clean end, for whoever might still be reading.
+      if (this.aborted && !this.failed) {
+        this.failed = true
+        this.error = abandonedError()
+      }
       this.done = true
       this.notify()
     }
   }
 
-  /** A consumer view. Counts as a consumer from this call until it ends or stops early. */
+  /**
+   * A consumer view. Counts as a consumer from this call until it ends or stops early.
+   * @throws DOMException `AbortError` when the stream was abandoned (start a new upstream instead).
+   */
   subscribe(): AsyncIterable<E> {
+    if (this.aborted) throw abandonedError()
     this.consumers++
     let released = false
     const release = (): void => {
