@@ -91,8 +91,72 @@ function reply(response: MetricsResponse): void {
 export interface ClusterAggregationOptions {
   /** Milliseconds to wait for every worker; a worker that has not answered fails the scrape. */
   timeoutMs: number
-  /** Cap on the distinct values of each label of each metric in the sum (as in `createMetrics`). */
-  maxLabelValues: number
+  /**
+   * The cap on the distinct values of each label of each metric in the sum (as in
+   * `createMetrics`), kept by the handler from one scrape to the next.
+   */
+  cap: LabelCap
+}
+
+/** Folded values remembered per metric and label, so each is counted once in the overflow counter. */
+const MAX_FOLDED_REMEMBERED = 10_000
+
+/**
+ * The cluster primary's cap on label values, kept across scrapes as `LabelGuard` keeps it in a
+ * worker: the values kept are the first ones seen since the handler was made, whatever order the
+ * workers answer a scrape in, so a series never moves in or out of `_other` from one scrape to the
+ * next (which would make series vanish and `_other`'s counters go down: counter resets).
+ */
+export class LabelCap {
+  /** Kept values per `metric\u0001label`. */
+  private readonly kept = new Map<string, Set<string>>()
+  /** Values folded into `_other` per `metric\u0001label` (bounded), and how many were counted. */
+  private readonly folded = new Map<string, { values: Set<string>; count: number }>()
+
+  constructor(private readonly max: number) {}
+
+  /** Folds the label values past the cap into `_other`, in place. */
+  apply(perWorker: MetricJson[][]): void {
+    for (const metrics of perWorker) {
+      for (const metric of metrics) {
+        for (const v of metric.values) {
+          for (const [label, raw] of Object.entries(v.labels)) {
+            if (STRUCTURAL_LABELS.has(label)) continue
+            const value = String(raw)
+            if (value === OTHER_VALUE) continue
+            const key = `${metric.name}\u0001${label}`
+            let seen = this.kept.get(key)
+            if (seen === undefined) {
+              seen = new Set()
+              this.kept.set(key, seen)
+            }
+            if (seen.has(value)) continue
+            if (seen.size < this.max) {
+              seen.add(value)
+              continue
+            }
+            v.labels = { ...v.labels, [label]: OTHER_VALUE }
+            let folded = this.folded.get(key)
+            if (folded === undefined) {
+              folded = { values: new Set(), count: 0 }
+              this.folded.set(key, folded)
+            }
+            if (!folded.values.has(value) && folded.values.size < MAX_FOLDED_REMEMBERED) {
+              folded.values.add(value)
+              folded.count++
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Distinct values folded so far per `metric\u0001label` (never goes down: a counter). */
+  counts(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const [key, { count }] of this.folded) counts.set(key, count)
+    return counts
+  }
 }
 
 let sequence = 0
@@ -105,17 +169,20 @@ function collectFromWorkers(timeoutMs: number): Promise<MetricJson[][]> {
   if (workers.length === 0) return Promise.resolve([])
   const id = `${process.pid}:${++sequence}`
   return new Promise((resolve, reject) => {
+    const asked = new Set(workers.map((w) => w.id))
     const answers = new Map<number, MetricJson[]>()
     const finish = (error?: Error): void => {
       clearTimeout(timer)
       cluster.off('message', onMessage)
       cluster.off('exit', onExit)
       if (error) reject(error)
-      else resolve([...answers.values()])
+      // In worker order, not arrival order: the same scrape reads the same on every run.
+      else resolve([...answers].sort(([a], [b]) => a - b).map(([, metrics]) => metrics))
     }
     const onMessage = (worker: { id: number }, message: unknown): void => {
       const m = message as Partial<MetricsResponse> | null
       if (m === null || typeof m !== 'object' || m.type !== RESPONSE || m.id !== id) return
+      if (!asked.has(worker.id)) return
       if (m.error !== undefined) {
         finish(new Error(`worker ${worker.id}: ${m.error}`))
         return
@@ -123,9 +190,12 @@ function collectFromWorkers(timeoutMs: number): Promise<MetricJson[][]> {
       answers.set(worker.id, Array.isArray(m.metrics) ? m.metrics : [])
       if (answers.size === workers.length) finish()
     }
-    // A worker that dies mid-scrape will never answer: fail now rather than at the timeout.
+    // A worker that was asked and dies mid-scrape will never answer: fail now rather than at the
+    // timeout. One that was not asked (already disconnected, on its way out) changes nothing.
     const onExit = (worker: { id: number }): void => {
-      if (!answers.has(worker.id)) finish(new Error(`worker ${worker.id} exited during the scrape`))
+      if (asked.has(worker.id) && !answers.has(worker.id)) {
+        finish(new Error(`worker ${worker.id} exited during the scrape`))
+      }
     }
     const timer = setTimeout(
       () => finish(new Error(`${workers.length - answers.size} worker(s) did not answer in time`)),
@@ -136,49 +206,6 @@ function collectFromWorkers(timeoutMs: number): Promise<MetricJson[][]> {
     const request: MetricsRequest = { type: REQUEST, id }
     for (const w of workers) w.send(request)
   })
-}
-
-/**
- * Folds label values past `max` (per metric and label, first seen first kept) into `_other`, so the
- * sum of N workers has no more series than one worker may. Returns the folded value counts.
- */
-function capLabels(perWorker: MetricJson[][], max: number): Map<string, number> {
-  const kept = new Map<string, Set<string>>()
-  const folded = new Map<string, number>()
-  const foldedValues = new Map<string, Set<string>>()
-  for (const metrics of perWorker) {
-    for (const metric of metrics) {
-      for (const v of metric.values) {
-        for (const [label, raw] of Object.entries(v.labels)) {
-          if (STRUCTURAL_LABELS.has(label)) continue
-          const value = String(raw)
-          if (value === OTHER_VALUE) continue
-          const key = `${metric.name}\u0001${label}`
-          let seen = kept.get(key)
-          if (seen === undefined) {
-            seen = new Set()
-            kept.set(key, seen)
-          }
-          if (seen.has(value)) continue
-          if (seen.size < max) {
-            seen.add(value)
-            continue
-          }
-          v.labels = { ...v.labels, [label]: OTHER_VALUE }
-          let values = foldedValues.get(key)
-          if (values === undefined) {
-            values = new Set()
-            foldedValues.set(key, values)
-          }
-          if (!values.has(value)) {
-            values.add(value)
-            folded.set(key, (folded.get(key) ?? 0) + 1)
-          }
-        }
-      }
-    }
-  }
-  return folded
 }
 
 /** The overflow counter entries for the values folded in the sum (added to the workers' own). */
@@ -197,6 +224,9 @@ function overflowMetric(perWorker: MetricJson[][], folded: Map<string, number>):
 /** Every worker's metrics summed, as a registry to render. */
 export async function aggregateCluster(options: ClusterAggregationOptions): Promise<Registry> {
   const perWorker = await collectFromWorkers(options.timeoutMs)
-  const folded = capLabels(perWorker, options.maxLabelValues)
-  return AggregatorRegistry.aggregate([...perWorker, overflowMetric(perWorker, folded)])
+  options.cap.apply(perWorker)
+  return AggregatorRegistry.aggregate([
+    ...perWorker,
+    overflowMetric(perWorker, options.cap.counts()),
+  ])
 }

@@ -21,7 +21,8 @@ export interface HttpMetricsOptions {
   /**
    * The route template of a request (`/chat/:id`), read when the response finished. Return
    * `undefined` for "no route" (recorded as `_unmatched`). Default: the framework's matched route
-   * (Fastify `routeOptions.url`, Express `baseUrl + route.path`); under the Node and Next adapters,
+   * (Fastify `routeOptions.url`, Express `baseUrl + route.path` with a mount path's params put
+   * back as `:name`, see `routeOf`); under the Node and Next adapters,
    * which have no router, every request is `_unmatched` unless this option names the route.
    */
   route?: RouteResolver

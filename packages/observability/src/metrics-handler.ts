@@ -14,7 +14,7 @@ import {
   type Next,
 } from '@aikit/core'
 import type { Registry } from 'prom-client'
-import { aggregateCluster } from './cluster-metrics.js'
+import { aggregateCluster, LabelCap } from './cluster-metrics.js'
 import {
   OPENMETRICS_CONTENT_TYPE,
   openMetricsText,
@@ -56,7 +56,9 @@ export interface ClusterMetricsHandlerOptions extends MetricsHandlerOptions {
   timeoutMs?: number
   /**
    * Cap on the distinct values of each label of each metric in the sum; values past it become
-   * `_other`, counted in `aikit_metrics_label_overflow_total`. Default `100` (as `createMetrics`).
+   * `_other`, counted in `aikit_metrics_label_overflow_total`. The values kept are the first ones
+   * this handler saw, kept from one scrape to the next (as `createMetrics` keeps them in a worker).
+   * Default `100` (as `createMetrics`).
    */
   maxLabelValues?: number
 }
@@ -84,7 +86,9 @@ export function clusterMetricsHandler(options: ClusterMetricsHandlerOptions = {}
   if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) {
     throw new InvalidOptionsError('maxLabelValues', 'must be an integer >= 1')
   }
-  return scrapeHandler(() => aggregateCluster({ timeoutMs, maxLabelValues }), rest)
+  // One cap for the handler's life: the values kept stay the same from one scrape to the next.
+  const cap = new LabelCap(maxLabelValues)
+  return scrapeHandler(() => aggregateCluster({ timeoutMs, cap }), rest)
 }
 
 function scrapeHandler(

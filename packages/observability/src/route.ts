@@ -3,7 +3,9 @@
  * The route template of a request, read from the framework underneath the Context: Fastify's
  * `request.routeOptions.url`, Express's `req.baseUrl + req.route.path` (set once routing ran, so
  * read it late: after `next()` or when the response finished). Never the raw path: a raw path
- * (`/chat/123`) as a label or log field has unbounded cardinality.
+ * (`/chat/123`) as a label or log field has unbounded cardinality. Express's `req.baseUrl` is the
+ * text the mount path matched (`/users/42/posts` for `app.use('/users/:userId/posts', router)`),
+ * so a mount path with parameters is rebuilt from `req.params` (see `mountTemplate`).
  */
 import type { Context } from '@aikit/core'
 
@@ -16,7 +18,13 @@ interface FrameworkContext {
   /** FastifyContext: the Fastify request (the Next adapter's is a Web `Request`, no routeOptions). */
   request?: FastifyRequestLike
   /** NodeContext / ExpressContext: the Node request, which Express decorates. */
-  req?: { route?: { path?: unknown }; baseUrl?: unknown }
+  req?: ExpressRequestLike
+}
+
+interface ExpressRequestLike {
+  route?: { path?: unknown }
+  baseUrl?: unknown
+  params?: unknown
 }
 
 /** The matched route template, or `undefined` when no route matched (or it is not known). */
@@ -28,10 +36,112 @@ export function routeOf(ctx: Context): string | undefined {
     if (typeof fastifyUrl === 'string') return fastifyUrl
   }
   const req = c.req
-  const path = req?.route?.path
+  const route = req?.route
+  const path = route?.path
   if (path === undefined || path === null) return undefined
-  const base = typeof req?.baseUrl === 'string' ? req.baseUrl : ''
-  return base + (typeof path === 'string' ? path : String(path))
+  const template = typeof path === 'string' ? path : String(path)
+  const base = req!.baseUrl
+  // Routes on the app itself (no mount path): the common case, nothing more to do.
+  if (typeof base !== 'string' || base === '') return template
+  const params = req!.params
+  if (typeof params !== 'object' || params === null) return base + template
+  const mount = mountTemplate(base, params as Record<string, unknown>, route!)
+  return mount === undefined ? undefined : mount + template
+}
+
+/**
+ * The mount path template behind Express's `req.baseUrl`, which holds the matched text, not the
+ * pattern: `app.use('/users/:userId/posts', Router({ mergeParams: true }))` gives `baseUrl`
+ * `/users/42/posts` and `req.params` `{ userId: '42', postId: … }`. The params that are not the
+ * route's own came from mount paths, so each of their values is put back as `:name` where it is a
+ * whole segment of `baseUrl`. Conservative: `undefined` (the unmatched route, never the raw text)
+ * unless every such value is a string found in exactly one segment, and no segment is claimed by
+ * two params (`/orgs/7/users/7`, or a value equal to a literal segment such as `/users/users/posts`).
+ * Values that span segments (a wildcard) or share one with other text (`/:from-:to`) cannot be
+ * placed either. A router mounted without `mergeParams` does not see its mount path's params, so
+ * nothing here can tell its `baseUrl` holds any: name the route with the `route` option then.
+ */
+function mountTemplate(
+  base: string,
+  params: Record<string, unknown>,
+  route: object
+): string | undefined {
+  let own: OwnParams | undefined
+  let mountKeys: string[] | undefined
+  for (const key in params) {
+    own ??= ownParams(route)
+    if (own.names.has(key) || (own.numbered && NUMBERED_KEY.test(key))) continue
+    mountKeys ??= []
+    mountKeys.push(key)
+  }
+  // Every param is the route's own: the mount path is literal (`/api/v1`).
+  if (mountKeys === undefined) return base
+  const segments = base.split('/')
+  const names: (string | undefined)[] = []
+  for (const key of mountKeys) {
+    const value = params[key]
+    if (typeof value !== 'string' || value === '') return undefined
+    let at = -1
+    for (let i = 1; i < segments.length; i++) {
+      if (segmentValue(segments[i]!) !== value) continue
+      if (at !== -1) return undefined // found twice: which one is the param is a guess
+      at = i
+    }
+    if (at === -1 || names[at] !== undefined) return undefined
+    names[at] = key
+  }
+  for (let i = 1; i < segments.length; i++) {
+    const name = names[i]
+    if (name !== undefined) segments[i] = `:${name}`
+  }
+  return segments.join('/')
+}
+
+/** A `baseUrl` segment as Express decodes a param value from it. */
+function segmentValue(segment: string): string {
+  if (!segment.includes('%')) return segment
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/** The params a route's own path declares: by name, and whether numbered ones are its own. */
+interface OwnParams {
+  names: ReadonlySet<string>
+  /** Unnamed groups (Express 4 `(\\d+)`, a bare `*`, a RegExp path) give params `0`, `1`…. */
+  numbered: boolean
+}
+
+/** Per Route object: routes are few and live as long as the app. */
+const ownParamsOf = new WeakMap<object, OwnParams>()
+
+/** `:name`, `:"quoted name"` (path-to-regexp 8), `*name` (a named wildcard). */
+const PARAM_NAME = /[:*](?:"((?:\\.|[^"\\])+)"|([$\p{ID_Continue}]+))/gu
+/** A named capture group of a regular expression. */
+const NAMED_GROUP = /\(\?<([^>=!][^>]*)>/g
+const NUMBERED_KEY = /^\d+$/
+
+function ownParams(route: object): OwnParams {
+  let own = ownParamsOf.get(route)
+  if (own === undefined) {
+    const names = new Set<string>()
+    let numbered = false
+    const path = (route as { path?: unknown }).path
+    for (const p of Array.isArray(path) ? path.flat(Number.POSITIVE_INFINITY) : [path]) {
+      if (typeof p === 'string') {
+        for (const m of p.matchAll(PARAM_NAME)) names.add(m[1] ?? m[2]!)
+        if (p.includes('(') || /\*(?![$"\p{ID_Continue}])/u.test(p)) numbered = true
+      } else if (p instanceof RegExp) {
+        for (const m of p.source.matchAll(NAMED_GROUP)) names.add(m[1]!)
+        numbered = true
+      }
+    }
+    own = { names, numbered }
+    ownParamsOf.set(route, own)
+  }
+  return own
 }
 
 /**

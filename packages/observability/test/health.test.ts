@@ -190,13 +190,31 @@ describe('healthCheck', () => {
     [{ checks: { x: { check: async () => {}, timeoutMs: -1 } } }, 'checks.x.timeoutMs'],
     [{ paths: { live: 'livez' } }, 'paths.live'],
     [{ checks: { x: { check: async () => {}, cacheMs: -5 } } }, 'checks.x.cacheMs'],
+    [{ checks: { x: { check: async () => {}, measurement: 42 } } }, 'checks.x.measurement'],
+    [{ checks: { x: { check: async () => {}, measurement: 'a:b' } } }, 'checks.x.measurement'],
+    [{ checks: { x: { check: async () => {}, componentType: {} } } }, 'checks.x.componentType'],
+    [{ checks: { x: { check: async () => {}, componentType: '' } } }, 'checks.x.componentType'],
   ])('rejects invalid options %j naming %s', (options, field) => {
-    expect(() => healthCheck(options as never)).toThrow(expect.objectContaining({ field }))
+    expect(() => healthCheck(options as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', field })
+    )
   })
 
   it('built-in checks validate their arguments', () => {
-    expect(() => redisCheck({} as never)).toThrow(expect.objectContaining({ field: 'client' }))
-    expect(() => httpCheck('ftp://x')).toThrow(expect.objectContaining({ field: 'url' }))
-    expect(() => httpCheck('not a url')).toThrow(expect.objectContaining({ field: 'url' }))
+    const client = { ping: async () => 'PONG' }
+    const cases: [() => unknown, string][] = [
+      [() => redisCheck({} as never), 'client'],
+      [() => redisCheck(client, null as never), 'options'],
+      [() => httpCheck('ftp://x'), 'url'],
+      [() => httpCheck('not a url'), 'url'],
+      [() => httpCheck('http://127.0.0.1:1/', null as never), 'options'],
+      [() => httpCheck('http://127.0.0.1:1/', { method: 42 as never }), 'method'],
+      [() => httpCheck('http://127.0.0.1:1/', { method: 'GE T' }), 'method'],
+      [() => httpCheck('http://127.0.0.1:1/', { headers: 'x' as never }), 'headers'],
+    ]
+    for (const [call, field] of cases) {
+      expect(call).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', field }))
+    }
+    expect(() => httpCheck('http://127.0.0.1:1/', { method: 'GET' })).not.toThrow()
   })
 })

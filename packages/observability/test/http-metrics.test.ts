@@ -139,6 +139,62 @@ describe('httpMetrics route templates on Express routers', () => {
   })
 })
 
+describe('httpMetrics route templates under a parameterised Express mount path', () => {
+  /** `app.use('/users/:userId/posts', Router({ mergeParams: true }))`, the usual nesting. */
+  async function postsApp(metrics: ReturnType<typeof createMetrics>) {
+    const { createServer } = await import('node:http')
+    const express = (await import('express')).default
+    const { toExpress } = await import('@aikit/adapters/express')
+    const app = express()
+    app.use(toExpress(httpMetrics(metrics)))
+    const posts = express.Router({ mergeParams: true })
+    posts.get('/:postId', (_req, res) => {
+      res.json({ ok: true })
+    })
+    app.use('/users/:userId/posts', posts)
+    const server = createServer(app)
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as { port: number }
+    return { base: `http://127.0.0.1:${port}`, server }
+  }
+
+  it('records the template, never the user id from the mount path', async () => {
+    const metrics = createMetrics({ key: false })
+    const { base, server } = await postsApp(metrics)
+    try {
+      for (const user of ['1', '2', '3'])
+        await (await fetch(`${base}/users/${user}/posts/9`)).text()
+      await new Promise((r) => setTimeout(r, 20))
+      const counts = parseScrape(await metrics.registry.metrics()).filter(
+        (s) => s.name === 'http_server_request_duration_seconds_count'
+      )
+      expect(counts.map((s) => [s.labels.http_route, s.value])).toEqual([
+        ['/users/:userId/posts/:postId', 3],
+      ])
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+
+  it('records _unmatched when the mount value cannot be placed for sure', async () => {
+    const metrics = createMetrics({ key: false })
+    const { base, server } = await postsApp(metrics)
+    try {
+      // The user id equals the literal segment `posts`: which of the two is the param is a guess.
+      await (await fetch(`${base}/users/posts/posts/9`)).text()
+      await new Promise((r) => setTimeout(r, 20))
+      const routes = parseScrape(await metrics.registry.metrics())
+        .filter((s) => s.name === 'http_server_request_duration_seconds_count')
+        .map((s) => s.labels.http_route)
+      expect(routes).toEqual(['_unmatched'])
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+})
+
 describe('httpMetrics with a metrics instance of another copy of the package', () => {
   it('records through recordHttpRequest when the instance has no per-request recorder', async () => {
     const metrics = createMetrics({ key: false })

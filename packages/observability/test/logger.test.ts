@@ -194,6 +194,62 @@ describe('createLogger', () => {
     })
   })
 
+  it('logs the route template of a router mounted on a path with a parameter', async () => {
+    const { lines, stream } = sink()
+    const logger = createLogger({ stream })
+    const app = express()
+    app.use(toExpress(requestLogger(logger)))
+    const posts = express.Router({ mergeParams: true })
+    posts.get('/:postId', (_req, res) => {
+      logger.info('in the handler')
+      res.end('ok')
+    })
+    app.use('/users/:userId/posts', posts)
+    const server = createServer(app)
+    servers.push(server)
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    for (const user of ['1', '2']) await (await fetch(`${base}/users/${user}/posts/9`)).text()
+    await waitFor(() => lines.length >= 4)
+    expect(lines.map((l) => [l.message, l.route])).toEqual([
+      ['in the handler', '/users/:userId/posts/:postId'],
+      ['request', '/users/:userId/posts/:postId'],
+      ['in the handler', '/users/:userId/posts/:postId'],
+      ['request', '/users/:userId/posts/:postId'],
+    ])
+  })
+
+  it('a child logger keeps its fields and gets the request fields, on every line and the request line', async () => {
+    const { lines, stream } = sink()
+    const logger = createLogger({ stream })
+    const child = logger.child({ component: 'chat' })
+    const grandchild = child.child({ step: 'answer' })
+    const base = await (async () => {
+      const app = express()
+      app.use(toExpress(requestLogger(child)))
+      app.get('/chat/:id', (_req, res) => {
+        child.info('from the child')
+        grandchild.warn('from the grandchild')
+        res.end('ok')
+      })
+      const server = createServer(app)
+      servers.push(server)
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    })()
+    await (await fetch(`${base}/chat/1`, { headers: { 'x-request-id': 'child-1' } })).text()
+    await waitFor(() => lines.length >= 3)
+    const fields = { component: 'chat', requestId: 'child-1', route: '/chat/:id' }
+    expect(lines.find((l) => l.message === 'from the child')).toMatchObject(fields)
+    expect(lines.find((l) => l.message === 'from the grandchild')).toMatchObject({
+      ...fields,
+      step: 'answer',
+    })
+    // requestLogger's own line through the child: the parent's fast writers know nothing of
+    // the child's fields, so the child does not offer them.
+    expect(lines.find((l) => l.message === 'request')).toMatchObject({ ...fields, status: 200 })
+  })
+
   it.each([
     ['Express', 'express'],
     ['Fastify', 'fastify'],
@@ -622,10 +678,22 @@ describe('requestLogger options and ids', () => {
     [{ header: 'bad header' }, 'header'],
     [{ trustIncoming: 1 }, 'trustIncoming'],
     [{ generate: 'x' }, 'generate'],
+    [{ level: 'nope' }, 'level'],
+    [{ level: '' }, 'level'],
   ])('rejects invalid options %j naming %s', (options, field) => {
     expect(() => requestLogger(createLogger(), options as never)).toThrow(
       expect.objectContaining({ field })
     )
     expect(() => requestLogger({} as never)).toThrow(expect.objectContaining({ field: 'logger' }))
+  })
+
+  it("checks the level against the logger's own levels when it has them", () => {
+    const custom = winston.createLogger({ levels: { fatal: 0, info: 1, trace: 2 } })
+    expect(() => requestLogger(custom, { level: 'trace' })).not.toThrow()
+    expect(() => requestLogger(custom, { level: 'http' })).toThrow(
+      expect.objectContaining({ field: 'level', code: 'INVALID_OPTIONS' })
+    )
+    // A logger without a level table: any name.
+    expect(() => requestLogger({ log() {} }, { level: 'custom' })).not.toThrow()
   })
 })

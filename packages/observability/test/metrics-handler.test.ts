@@ -1,4 +1,11 @@
-import { createMetrics, httpMetrics, metricsHandler } from '@aikit/observability'
+import {
+  createMetrics,
+  httpMetrics,
+  metricsHandler,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from '@aikit/observability'
+import { Registry } from 'prom-client'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseScrape, sampleValue } from './parse-scrape.js'
 import { closeAll, fastifyApp, nodeApp } from './servers.js'
@@ -32,6 +39,60 @@ describe('metricsHandler', () => {
     const body = await text.text()
     expect(body).toContain('# TYPE aikit_cache_lookups_total counter')
     expect(sampleValue(parseScrape(body), 'aikit_cache_lookups_total', { result: 'hit' })).toBe(1)
+  })
+
+  it("keeps the registry's default labels in OpenMetrics, as in Prometheus text", async () => {
+    const registry = new Registry()
+    registry.setDefaultLabels({ service: 'chat-api' })
+    const metrics = createMetrics({ registry })
+    metrics.recordCache({ result: 'hit' })
+    metrics.recordHttpRequest({ method: 'GET', route: '/x', statusCode: 200, durationSeconds: 0.1 })
+    const base = await nodeApp([metricsHandler(metrics)])
+
+    const text = await (await fetch(`${base}/metrics`)).text()
+    expect(text).toContain(
+      'aikit_cache_lookups_total{cache="default",result="hit",service="chat-api"} 1'
+    )
+    const om = await (
+      await fetch(`${base}/metrics`, { headers: { accept: 'application/openmetrics-text' } })
+    ).text()
+    expect(om.endsWith('# EOF\n')).toBe(true)
+    expect(om).toContain(
+      'aikit_cache_lookups_total{cache="default",result="hit",service="chat-api"} 1'
+    )
+    expect(om).toMatch(
+      /http_server_request_duration_seconds_count\{[^}]*service="chat-api"[^}]*\} 1/
+    )
+    // The same series in both formats: no line of either lacks the label.
+    for (const body of [text, om]) {
+      const samples = body.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+      expect(samples.length).toBeGreaterThan(0)
+      for (const line of samples) expect(line).toContain('service="chat-api"')
+    }
+  })
+
+  it.each([
+    ['Application/OpenMetrics-Text; version=1.0.0', 'openmetrics'],
+    ['application/openmetrics-text;Q=0, text/plain', 'text'],
+    ['application/openmetrics-text;q=0.5, */*', 'text'],
+    ['application/openmetrics-text;q=0.5, TEXT/*', 'text'],
+    ['application/openmetrics-text;q=0.5, text/plain;q=0.2, */*', 'openmetrics'],
+    ['application/openmetrics-text, */*', 'openmetrics'],
+    ['application/openmetrics-text;q=0.7, text/plain;q=0.7', 'openmetrics'],
+    [
+      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      'openmetrics',
+    ],
+    ['*/*', 'text'],
+    ['text/plain', 'text'],
+  ])('Accept %s gets %s (case-insensitive, wildcards at their q)', async (accept, expected) => {
+    const metrics = createMetrics({ key: false })
+    const base = await nodeApp([metricsHandler(metrics)])
+    const res = await fetch(`${base}/metrics`, { headers: { accept } })
+    await res.text()
+    expect(res.headers.get('content-type')).toBe(
+      expected === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE
+    )
   })
 
   it('requires the bearer token when set: 401 without or with a wrong one, 200 with it', async () => {

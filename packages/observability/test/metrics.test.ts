@@ -8,6 +8,7 @@ import {
 import {
   AggregatorRegistry,
   Counter,
+  collectDefaultMetrics,
   register as globalRegister,
   Histogram,
   Registry,
@@ -204,6 +205,44 @@ describe('createMetrics', () => {
     c.recordCache({ result: 'hit' })
     d.recordCache({ result: 'hit' })
     expect(registry.getSingleMetric('aikit_cache_lookups_total')).toBeDefined()
+  })
+
+  it('collects the default metrics once per registry, however often createMetrics runs on it', async () => {
+    const registry = new Registry()
+    createMetrics({ registry, defaultMetrics: true })
+    // Hot reload: prom-client would throw "… has already been registered" on a second collection.
+    expect(() => createMetrics({ registry, defaultMetrics: true })).not.toThrow()
+    // The app collected them itself before: reused, not collected again.
+    const own = new Registry()
+    collectDefaultMetrics({ register: own })
+    expect(() => createMetrics({ registry: own, defaultMetrics: true })).not.toThrow()
+    const text = await registry.metrics()
+    expect(text.match(/^# TYPE process_cpu_user_seconds_total /gm)).toHaveLength(1)
+  })
+
+  it('keeps one label cap per registry: instances sharing it cannot exceed it together', async () => {
+    const registry = new Registry()
+    const reloads = [1, 2, 3].map(() => createMetrics({ registry, maxLabelValues: 2 }))
+    let n = 0
+    for (const m of reloads) {
+      for (let i = 0; i < 2; i++) m.recordCache({ result: 'hit', cache: `cache-${n++}` })
+    }
+    reloads[2]!.recordCache({ result: 'hit', cache: 'cache-0' }) // kept by the first instance
+    const s = parseScrape(await registry.metrics())
+    const caches = s
+      .filter((x) => x.name === 'aikit_cache_lookups_total')
+      .map((x) => [x.labels.cache, x.value])
+    expect(Object.fromEntries(caches)).toEqual({ 'cache-0': 2, 'cache-1': 1, _other: 4 })
+    expect(
+      sampleValue(s, 'aikit_metrics_label_overflow_total', {
+        metric: 'aikit_cache_lookups_total',
+        label: 'cache',
+      })
+    ).toBe(4)
+    // Another registry has its own cap.
+    const other = createMetrics({ registry: new Registry(), maxLabelValues: 2 })
+    other.recordCache({ result: 'hit', cache: 'cache-5' })
+    expect(await other.registry.metrics()).toContain('cache="cache-5"')
   })
 
   it('refuses a registry holding one of its names with another type', () => {

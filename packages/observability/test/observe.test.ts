@@ -69,6 +69,24 @@ describe('observing components', () => {
     )
   })
 
+  it('rejects what is not a metrics instance, a source or a name, naming the argument', () => {
+    const metrics = createMetrics({ key: false })
+    const source = { on: () => () => {} }
+    const cases: [() => unknown, string][] = [
+      [() => observeStore(metrics, null as never, 'redis'), 'source'],
+      [() => observeStore(metrics, {} as never, 'redis'), 'source'],
+      [() => observeStore(metrics, source, ''), 'name'],
+      [() => observeStore({} as never, source, 'redis'), 'metrics'],
+      [() => observeRateLimiter(metrics, null as never), 'limiter'],
+      [() => observeRateLimiter(metrics, source as never, 42 as never), 'name'],
+      [() => observeBudget(metrics, 'budget' as never), 'budget'],
+      [() => observePriceTable(metrics, undefined as never), 'table'],
+    ]
+    for (const [call, field] of cases) {
+      expect(call).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', field }))
+    }
+  })
+
   it('counts calls for models missing from the price table, by model', async () => {
     const metrics = createMetrics({ key: false })
     const strict = createPriceTable()

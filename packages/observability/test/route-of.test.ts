@@ -45,3 +45,45 @@ describe('routeOf on Fastify requests', () => {
     for (const [ours, fastify] of seen) expect(ours).toBe(fastify)
   })
 })
+
+/** A Context over an Express request as routing leaves it when the response finishes. */
+const expressContext = (baseUrl: string, path: unknown, params: Record<string, unknown>) =>
+  ({ req: { baseUrl, route: { path }, params } }) as unknown as Context
+
+describe('routeOf on Express requests', () => {
+  it('joins a literal mount path and the route path; a route on the app has no mount path', () => {
+    expect(routeOf(expressContext('/api/v1', '/items/:id', { id: 'a' }))).toBe('/api/v1/items/:id')
+    expect(routeOf(expressContext('', '/items/:id', { id: 'a' }))).toBe('/items/:id')
+    expect(routeOf(expressContext('/api', '/health', {}))).toBe('/api/health')
+  })
+
+  it('puts the params of a mount path back as :name (baseUrl is the matched text)', () => {
+    expect(
+      routeOf(expressContext('/users/42/posts', '/:postId', { userId: '42', postId: '9' }))
+    ).toBe('/users/:userId/posts/:postId')
+    // Two mount levels, and a route param whose value is also a literal segment of the mount.
+    expect(
+      routeOf(
+        expressContext('/orgs/acme/users/42', '/:section', {
+          orgId: 'acme',
+          userId: '42',
+          section: 'users',
+        })
+      )
+    ).toBe('/orgs/:orgId/users/:userId/:section')
+    // Express decodes param values; baseUrl keeps the percent-encoding.
+    expect(routeOf(expressContext('/users/a%20b/posts', '/', { userId: 'a b' }))).toBe(
+      '/users/:userId/posts/'
+    )
+  })
+
+  it.each([
+    ['a value in two segments (two params)', '/orgs/7/users/7', { orgId: '7', userId: '7' }],
+    ['a value equal to a literal segment', '/users/users/posts', { userId: 'users' }],
+    ['a value that is only part of a segment', '/v2/chat', { version: '2' }],
+    ['a value spanning segments (a wildcard)', '/files/a/b', { rest: ['a', 'b'] }],
+    ['a value found nowhere', '/users/42/posts', { userId: '43' }],
+  ])('gives undefined (unmatched), never the raw path, for %s', (_name, baseUrl, params) => {
+    expect(routeOf(expressContext(baseUrl, '/:postId', { ...params, postId: '9' }))).toBeUndefined()
+  })
+})

@@ -4,6 +4,7 @@
  * DSN endpoint, and returns the event as sent.
  */
 import { readFileSync } from 'node:fs'
+import { redact } from '@aikit/security'
 import { expect } from 'vitest'
 import { callProvider } from './sentry-context-fixture.js'
 import { startDsn } from './sentry-dsn.js'
@@ -77,8 +78,9 @@ export async function startCapture(): Promise<{
 }
 
 /**
- * The frame's source context is the fixture's lines, in order and complete, except that the key
- * and the token are replaced by the redaction marker; and no secret is anywhere in the event.
+ * The frame's source context is the fixture's lines, in order and complete, except that the lines
+ * of the key and the token are as the default redactor of `@aikit/security` gives them (censored:
+ * its exact marker text is that package's business); and no secret is anywhere in the event.
  */
 export function expectScrubbedSourceContext({ raw, frame }: CapturedError): void {
   const pre = frame.pre_context ?? []
@@ -88,10 +90,10 @@ export function expectScrubbedSourceContext({ raw, frame }: CapturedError): void
   expect(first).toBeLessThanOrEqual(KEY_LINE)
   expect(THROW_LINE + post.length).toBeGreaterThanOrEqual(BEARER_LINE)
   const expected = FIXTURE_LINES.slice(first - 1, THROW_LINE + post.length).map((line, i) => {
-    if (first + i === KEY_LINE) return "  const apiKey = 'sk-ant-[redacted]'"
-    if (first + i === BEARER_LINE)
-      return "  const authorization = 'Authorization: Bearer [redacted]'"
-    return line
+    if (first + i !== KEY_LINE && first + i !== BEARER_LINE) return line
+    const censored = redact(line) as string
+    expect(censored).toContain('[redacted]')
+    return censored
   })
   expect([...pre, frame.context_line, ...post]).toEqual(expected)
   // A plain line arrives unchanged.

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { Agent, createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toNodeHandler } from '@aikit/adapters/node'
 import { gracefulShutdown, healthCheck } from '@aikit/observability'
@@ -31,6 +31,10 @@ async function streamingServer() {
       )
     })
   )
+  // A keep-alive connection idle after a response that went out before the shutdown (the
+  // stream's) is left to the client and to keepAliveTimeout: 2 s here rather than Node's 5 s
+  // (a Node client reuses a socket only when the server's `Keep-Alive: timeout` is above 1 s).
+  server.keepAliveTimeout = 2000
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r))
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return { base, health, release, server }
@@ -54,7 +58,7 @@ describe('gracefulShutdown', () => {
     const first = new TextDecoder().decode((await reader.read()).value)
     expect(first).toBe('data: first\n\n')
 
-    const { shutdown } = gracefulShutdown(server, { health, delayMs: 200, signals: [] })
+    const { shutdown } = gracefulShutdown(server, { health, delayMs: 500, signals: [] })
     const done = shutdown()
     // Still accepting connections during the delay, but no longer ready.
     const ready = await fetch(`${base}/readyz`, { headers: { connection: 'close' } })
@@ -66,8 +70,10 @@ describe('gracefulShutdown', () => {
     void done.then(() => {
       closed = true
     })
-    await new Promise((r) => setTimeout(r, 300)) // past the delay: the server is now closing
-    expect(closed).toBe(false) // the stream holds it open
+    // Past the delay the server stops accepting connections (polled, bounded by attempts)…
+    for (let i = 0; i < 200 && server.listening; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(server.listening).toBe(false)
+    expect(closed).toBe(false) // …while the stream holds it open
     release()
     expect(await readAll(reader, first)).toBe('data: first\n\ndata: last\n\n')
     await done
@@ -107,10 +113,158 @@ describe('gracefulShutdown', () => {
     [{ delayMs: 1.5 }, 'delayMs'],
     [{ health: {} }, 'health'],
     [{ signals: ['TERM'] }, 'signals'],
+    [{ signals: ['SIGTERMX'] }, 'signals'],
+    [{ signals: ['SIGKILL'] }, 'signals'],
+    [{ signals: ['SIGUSR2', 'SIGSTOP'] }, 'signals'],
     [{ exit: 'no' }, 'exit'],
-  ])('rejects invalid options %j naming %s', (options, field) => {
-    expect(() => gracefulShutdown(createServer(), options as never)).toThrow(
-      expect.objectContaining({ field })
+  ])('rejects invalid options %j naming %s, installing no listener', (options, field) => {
+    const s = createServer()
+    const before = process.listenerCount('SIGUSR2')
+    const connectionListeners = s.listenerCount('connection')
+    expect(() => gracefulShutdown(s, options as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', field })
     )
+    expect(process.listenerCount('SIGUSR2')).toBe(before)
+    expect(s.listenerCount('connection')).toBe(connectionListeners)
+  })
+})
+
+/** A POST on `agent`; rejects with the error and whether the socket was a reused one. */
+function post(port: number, agent: Agent, path: string) {
+  return new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        agent,
+        headers: { 'content-type': 'text/plain' },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection })
+        )
+      }
+    )
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(Object.assign(e, { reused: req.reusedSocket }))
+    )
+    req.end('hello')
+  })
+}
+
+describe('gracefulShutdown and keep-alive clients', () => {
+  it('never resets a request a keep-alive client already sent on its reused socket', async () => {
+    server = createServer((req, res) => {
+      req.resume()
+      const delay = req.url === '/slow' ? 150 : 0
+      setTimeout(() => res.end('ok'), delay)
+    })
+    const s = server
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+    const { port } = s.address() as AddressInfo
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const g = gracefulShutdown(s, { signals: [], timeoutMs: 3000, exit: false })
+    try {
+      // Before the shutdown: keep-alive, as usual.
+      expect((await post(port, agent, '/fast')).connection).toBe('keep-alive')
+      const first = post(port, agent, '/slow') // in flight when shutdown starts
+      await new Promise((r) => setTimeout(r, 30))
+      const done = g.shutdown()
+      const r1 = await first
+      expect(r1.status).toBe(200)
+      // The response in flight tells the client to let go of the socket.
+      expect(r1.connection).toBe('close')
+      // The client goes on as clients do: each request either succeeds (told to close) or is
+      // refused on a new connection (ECONNREFUSED: never sent). Never reset on a reused socket.
+      const outcomes: string[] = []
+      for (let i = 0; i < 50; i++) {
+        try {
+          outcomes.push(`${(await post(port, agent, '/fast')).connection}`)
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException & { reused?: boolean }
+          outcomes.push(`${err.code ?? err.message} reused=${err.reused}`)
+          break
+        }
+      }
+      expect(outcomes.at(-1)).toBe('ECONNREFUSED reused=false')
+      expect(outcomes.slice(0, -1).every((o) => o === 'close')).toBe(true)
+      await done
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('says Connection: close on requests arriving on kept-alive connections during the delay', async () => {
+    server = createServer((req, res) => {
+      req.resume()
+      res.end('ok')
+    })
+    const s = server
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+    const { port } = s.address() as AddressInfo
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const g = gracefulShutdown(s, { signals: [], delayMs: 300, exit: false })
+    try {
+      expect((await post(port, agent, '/')).connection).toBe('keep-alive')
+      const done = g.shutdown()
+      // Still accepting during the delay; the kept-alive socket is told to close, then a new one.
+      expect(await post(port, agent, '/')).toEqual({ status: 200, connection: 'close' })
+      expect(await post(port, agent, '/')).toEqual({ status: 200, connection: 'close' })
+      await done
+      expect(s.listening).toBe(false)
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('keeps a connection whose keep-alive response went out before the shutdown usable, and tells it to close', async () => {
+    // Its keepAliveTimeout (2 s) is promised to the client in `Keep-Alive: timeout=2`.
+    const { release, server: s } = await streamingServer()
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const { port } = s.address() as AddressInfo
+    try {
+      // A stream whose head (keep-alive) is written before the shutdown starts.
+      const streamed = new Promise<string>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: '/stream', agent }, (res) => {
+          let text = ''
+          res.on('data', (c: Buffer) => {
+            text += c.toString()
+          })
+          res.on('end', () => resolve(`${res.headers.connection}|${text}`))
+        })
+          .on('error', reject)
+          .end()
+      })
+      await new Promise((r) => setTimeout(r, 50))
+      const done = gracefulShutdown(s, { signals: [], exit: false }).shutdown()
+      release()
+      expect(await streamed).toBe('keep-alive|data: first\n\ndata: last\n\n')
+      // The client reuses the connection it was promised: answered (a 404 here), told to close.
+      const next = await new Promise<{
+        reused: boolean
+        status: number | undefined
+        connection: string | undefined
+      }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/nothing', agent }, (res) => {
+          res.resume()
+          res.on('end', () =>
+            resolve({
+              reused: req.reusedSocket,
+              status: res.statusCode,
+              connection: res.headers.connection,
+            })
+          )
+        })
+        req.on('error', reject).end()
+      })
+      expect(next).toEqual({ reused: true, status: 404, connection: 'close' })
+      await done
+      expect(s.listening).toBe(false)
+    } finally {
+      agent.destroy()
+    }
   })
 })

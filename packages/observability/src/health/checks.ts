@@ -30,6 +30,9 @@ export function redisCheck(
   if (client === null || typeof client !== 'object' || typeof client.ping !== 'function') {
     throw new InvalidOptionsError('client', 'must be a Redis client with ping()')
   }
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
   const def: CheckDefinition = {
     componentType: 'datastore',
     check: async () => {
@@ -60,8 +63,14 @@ export interface HttpCheckOptions {
   cacheMs?: number
 }
 
+/** An HTTP method is a token (RFC 9110 §9.1). */
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
 /** A check that a URL answers (a downstream service, an LLM provider's base URL). */
 export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): CheckDefinition {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
   let target: URL
   try {
     target = new URL(url)
@@ -72,7 +81,13 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): Ch
     throw new InvalidOptionsError('url', 'must be an absolute http(s) URL')
   }
   const { method = 'HEAD', ok = (s: number) => s < 500, headers } = options
+  if (typeof method !== 'string' || !HTTP_TOKEN.test(method)) {
+    throw new InvalidOptionsError('method', "must be an HTTP method name, e.g. 'HEAD' or 'GET'")
+  }
   if (typeof ok !== 'function') throw new InvalidOptionsError('ok', 'must be a function')
+  if (headers !== undefined && (headers === null || typeof headers !== 'object')) {
+    throw new InvalidOptionsError('headers', 'must be an object of header values by name')
+  }
   const def: CheckDefinition = {
     componentType: 'component',
     critical: options.critical ?? false,

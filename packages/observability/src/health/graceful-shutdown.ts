@@ -1,11 +1,14 @@
 /**
  * @module graceful-shutdown
  * `gracefulShutdown(server, { health })`: on SIGTERM, readiness fails first (the load balancer
- * stops sending traffic), then the server stops accepting connections while in-flight requests and
- * streamed answers finish, up to a deadline; then remaining connections are cut and `onShutdown`
- * runs (close Redis, flush logs and Sentry).
+ * stops sending traffic) and every response from then on says `Connection: close` (keep-alive
+ * clients move off their connection instead of having it reset under them), then the server stops
+ * accepting connections while in-flight requests and streamed answers finish, up to a deadline;
+ * then remaining connections are cut and `onShutdown` runs (close Redis, flush logs and Sentry).
  */
-import type { Server } from 'node:http'
+import type { Server, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { constants as osConstants } from 'node:os'
 import { InvalidOptionsError } from '@aikit/core'
 import type { HealthCheck } from './health-check.js'
 
@@ -18,7 +21,12 @@ export interface GracefulShutdownOptions {
    * Set it to the readiness probe period on Kubernetes (e.g. `5000`). Default `0`.
    */
   delayMs?: number
-  /** Deadline for in-flight requests and streams once closing starts; then connections are cut. Default `30000`. */
+  /**
+   * Deadline for in-flight requests and streams once closing starts; then connections are cut.
+   * A keep-alive connection that sits idle without having been told to close (its last response
+   * went out before the shutdown began, e.g. a long stream) is closed by the server's own
+   * `keepAliveTimeout` (Node's default 5 s) or by the client, else at this deadline. Default `30000`.
+   */
   timeoutMs?: number
   /** Signals that start the shutdown. `[]` for none (call `shutdown()` yourself). Default `['SIGTERM', 'SIGINT']`. */
   signals?: readonly NodeJS.Signals[]
@@ -40,15 +48,33 @@ export interface GracefulShutdown {
   dispose(): void
 }
 
-type ClosableServer = Pick<Server, 'close' | 'closeIdleConnections' | 'closeAllConnections'>
+/** The server's parts `gracefulShutdown` uses (the event methods are optional, for stand-ins). */
+type ClosableServer = Pick<Server, 'close' | 'closeIdleConnections' | 'closeAllConnections'> &
+  Partial<Pick<Server, 'on' | 'off' | 'prependListener'>>
 
-const IDLE_SWEEP_MS = 100
+/** A socket as `node:http` decorates it: `_httpMessage` is the response being written on it. */
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null }
+
+/** Signals a listener can be installed for: the platform's, minus the two no process can catch. */
+const CATCHABLE_SIGNALS = new Set(
+  Object.keys(osConstants.signals).filter((s) => s !== 'SIGKILL' && s !== 'SIGSTOP')
+)
 
 function validMs(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 3_600_000) {
     throw new InvalidOptionsError(field, 'must be an integer number of ms from 0 to 3600000')
   }
   return value
+}
+
+/**
+ * Makes the response say `Connection: close` (when its head is not written yet): the client lets
+ * go of the socket after it, and Node closes the socket once the response is sent.
+ */
+function tellToClose(res: ServerResponse): void {
+  if (res.headersSent) return
+  res.shouldKeepAlive = false
+  res.setHeader('connection', 'close')
 }
 
 /**
@@ -82,20 +108,60 @@ export function gracefulShutdown(
   if (typeof exit !== 'boolean') throw new InvalidOptionsError('exit', 'must be a boolean')
   if (
     !Array.isArray(signals) ||
-    signals.some((s) => typeof s !== 'string' || !s.startsWith('SIG'))
+    signals.some((s) => typeof s !== 'string' || !CATCHABLE_SIGNALS.has(s))
   ) {
-    throw new InvalidOptionsError('signals', "must be an array of signal names like 'SIGTERM'")
+    throw new InvalidOptionsError(
+      'signals',
+      "must be an array of signal names this platform can catch, like 'SIGTERM' (not SIGKILL or SIGSTOP)"
+    )
+  }
+
+  // The connections, so that responses in flight when shutdown starts can say `Connection: close`
+  // (connections accepted before this call are not known: install it at startup). The TLS socket
+  // of an https server carries its HTTP messages, hence `secureConnection`.
+  const sockets = new Set<HttpSocket>()
+  const track = (socket: HttpSocket): void => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  }
+  server.on?.('connection', track)
+  server.on?.('secureConnection', track)
+  const untrack = (): void => {
+    server.off?.('connection', track)
+    server.off?.('secureConnection', track)
   }
 
   let running: Promise<void> | undefined
 
+  /**
+   * From the start of the shutdown, every response says `Connection: close`. Node keeps answering
+   * `keep-alive` after `server.close()`, and a keep-alive client reuses its socket right after a
+   * response: destroying an idle socket then resets the request the client is already sending (a
+   * POST that may or may not have run, so it cannot be retried). Told to close, the client opens a
+   * new connection instead (refused once the server stopped listening: never sent).
+   */
+  const sayClose = (): void => {
+    const onRequest = (_req: unknown, res: ServerResponse): void => tellToClose(res)
+    if (server.prependListener !== undefined) server.prependListener('request', onRequest)
+    else server.on?.('request', onRequest)
+    for (const socket of sockets) {
+      const res = socket._httpMessage
+      if (res !== null && res !== undefined) tellToClose(res)
+    }
+  }
+
+  /**
+   * Stops accepting connections and resolves once every connection closed. `server.close()` closes
+   * the connections idle at that moment (Node >= 19); a connection whose response said `close` is
+   * closed by Node once that response is sent. No idle sweep beyond that: an idle keep-alive
+   * connection that was never told to close (its response went out before the shutdown, e.g. a
+   * stream) is left to the client and to the server's `keepAliveTimeout` (the timeout the client
+   * was promised), and cut at the deadline at the latest.
+   */
   const close = (): Promise<void> =>
     new Promise<void>((resolve) => {
-      // Connections that finish their last response become idle: sweep them so close() can end.
-      const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS)
       const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs)
       server.close(() => {
-        clearInterval(sweep)
         clearTimeout(deadline)
         resolve()
       })
@@ -104,6 +170,8 @@ export function gracefulShutdown(
 
   const shutdown = (): Promise<void> => {
     running ??= (async () => {
+      untrack()
+      sayClose()
       health?.markShuttingDown()
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
       await close()
@@ -121,12 +189,27 @@ export function gracefulShutdown(
       if (exit) process.exit(0)
     })
   }
-  for (const signal of signals) process.once(signal, onSignal)
+  const installed: string[] = []
+  try {
+    for (const signal of signals) {
+      process.once(signal, onSignal)
+      installed.push(signal)
+    }
+  } catch (error) {
+    // A signal this process still cannot listen for (uv_signal_start EINVAL): leave nothing behind.
+    for (const signal of installed) process.off(signal, onSignal)
+    untrack()
+    throw new InvalidOptionsError(
+      'signals',
+      `cannot listen for ${String(signals[installed.length])}: ${(error as Error).message}`
+    )
+  }
 
   return {
     shutdown,
     dispose() {
       for (const signal of signals) process.off(signal, onSignal)
+      if (running === undefined) untrack()
     },
   }
 }

@@ -91,6 +91,13 @@ function resolveChecks(
     if (!Number.isInteger(cacheMs) || cacheMs < 0) {
       throw new InvalidOptionsError(`${field}.cacheMs`, 'must be an integer >= 0')
     }
+    // Both end up in the served report (`componentType`, and the `"<name>:<measurement>"` key).
+    if (typeof componentType !== 'string' || componentType === '' || componentType.length > 64) {
+      throw new InvalidOptionsError(`${field}.componentType`, 'must be a non-empty string')
+    }
+    if (typeof measurement !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(measurement)) {
+      throw new InvalidOptionsError(`${field}.measurement`, 'must match [A-Za-z0-9_.-]{1,64}')
+    }
     return {
       name,
       check,

@@ -32,20 +32,61 @@ export interface LoggerOptions {
 
 const LEVELS = Object.keys(winston.config.npm.levels)
 
-/** Adds requestId, route and subject of the running request (when there is one). */
-const requestContext = winston.format((info) => {
+/**
+ * Adds requestId, route and subject of the running request (when there is one) to a line, when it
+ * is handed to the logger. Not a winston format: winston's Logger is a Transform stream, and when
+ * a transport applies backpressure (the File transport waiting for 'drain') `write()` only queues
+ * the line; its formats run later, from whatever async context resumes the stream, and would read
+ * another request's context (or none).
+ */
+function addRequestContext(info: unknown): void {
+  if (typeof info !== 'object' || info === null) return
   const ctx = currentContext()
-  if (ctx === undefined) return info
+  if (ctx === undefined) return
+  const line = info as Record<string, unknown>
   const state = ctx.state
-  if (info.requestId === undefined && state.requestId !== undefined)
-    info.requestId = state.requestId
-  if (info.route === undefined) {
+  if (line.requestId === undefined && state.requestId !== undefined)
+    line.requestId = state.requestId
+  if (line.route === undefined) {
     const route = routeOf(ctx)
-    if (route !== undefined) info.route = route
+    if (route !== undefined) line.route = route
   }
-  if (info.subject === undefined && state.subject !== undefined) info.subject = state.subject
-  return info
-})
+  if (line.subject === undefined && state.subject !== undefined) line.subject = state.subject
+}
+
+/**
+ * Captures the request context synchronously on every line: `log()`, the level methods, the
+ * profiler and child loggers all hand their line to `write()` of this logger before anything is
+ * queued. A child (`logger.child(meta)`) inherits the fast writers of its parent, which know
+ * nothing of its `meta`: they are hidden on the child, so its lines take `log()`.
+ */
+function captureRequestContext(logger: winston.Logger): void {
+  const write = logger.write
+  Object.defineProperty(logger, 'write', {
+    configurable: true,
+    writable: true,
+    value: function write_(this: winston.Logger, info: unknown, encoding?: unknown, cb?: unknown) {
+      addRequestContext(info)
+      return (write as (info: unknown, encoding?: unknown, cb?: unknown) => boolean).call(
+        this,
+        info,
+        encoding,
+        cb
+      )
+    },
+  })
+  const child = logger.child
+  Object.defineProperty(logger, 'child', {
+    configurable: true,
+    writable: true,
+    value: function child_(this: winston.Logger, meta: object): winston.Logger {
+      const made = child.call(this, meta)
+      Object.defineProperty(made, FAST_LINE, { value: undefined })
+      Object.defineProperty(made, FAST_REQUEST_LINE, { value: undefined })
+      return made
+    },
+  })
+}
 
 /** Runs the redactor over the line (copy-on-write: winston's symbol keys survive the copy). */
 function redaction(redact: Redactor): winston.Logform.Format {
@@ -285,7 +326,6 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
     defaultMeta,
     exitOnError: false,
     format: winston.format.combine(
-      requestContext(),
       winston.format.errors({ stack: true }),
       winston.format.timestamp(),
       redaction(redact),
@@ -293,6 +333,7 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
     ),
     transports: transports ?? [streamTransport!],
   })
+  captureRequestContext(logger)
   if (streamTransport !== undefined) {
     const batch = new LineBatch(out)
     // Lines winston writes go after the batched ones already queued: order is kept.

@@ -72,6 +72,11 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
   if (typeof level !== 'string' || level === '') {
     throw new InvalidOptionsError('level', 'must be a level name')
   }
+  // A winston logger knows its levels: a name it lacks would fail (or vanish) on every line.
+  const levels = (logger as { levels?: unknown }).levels
+  if (typeof levels === 'object' && levels !== null && !Object.hasOwn(levels, level)) {
+    throw new InvalidOptionsError('level', `must be one of ${Object.keys(levels).join(', ')}`)
+  }
   if (typeof route !== 'function') throw new InvalidOptionsError('route', 'must be a function')
   // Adapters look request headers up in lower case, and Fastify stores reply headers so: one
   // lower-casing here, not one per request.

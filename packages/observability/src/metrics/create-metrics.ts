@@ -4,6 +4,7 @@
  * functions so other packages and wrappers can report without knowing prom-client. Recording never
  * throws: a bad value (NaN, negative) is dropped, because metrics must not break a request.
  */
+import { InvalidOptionsError } from '@aikit/core'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { errorTypeOf } from './error-type.js'
 import type { GaugeCell } from './fast-instruments.js'
@@ -178,18 +179,74 @@ export function createMetrics(options?: MetricsOptions): Metrics {
   return metrics
 }
 
+/**
+ * What every metrics instance on one registry shares: the label guards (the series are the
+ * registry's, so the cap on their values must be too) and whether prom-client's default metrics
+ * were collected into it (a second `collectDefaultMetrics` throws "already been registered").
+ * Instances on one registry come from hot reload (Next.js dev) or from two modules passing the
+ * app's registry; two copies of this package share it through `globalThis`.
+ */
+interface RegistryState {
+  /** By metric name (prefix included) and label. */
+  guards: Map<string, { value(value: string): string }>
+  /** Prefixes whose default metrics were collected into the registry. */
+  defaultMetrics: Set<string>
+}
+
+const REGISTRY_STATE = Symbol.for('@aikit/observability.registry-state.v1')
+
+function registryState(registry: Registry): RegistryState {
+  const g = globalThis as Record<symbol, WeakMap<Registry, RegistryState> | undefined>
+  let states = g[REGISTRY_STATE]
+  if (states === undefined) {
+    states = new WeakMap()
+    g[REGISTRY_STATE] = states
+  }
+  let state = states.get(registry)
+  if (state === undefined) {
+    state = { guards: new Map(), defaultMetrics: new Set() }
+    states.set(registry, state)
+  }
+  return state
+}
+
+/** prom-client's default metrics, once per registry and prefix. */
+function collectDefaultMetricsOnce(registry: Registry, prefix: string, state: RegistryState): void {
+  if (state.defaultMetrics.has(prefix)) return
+  // Collected by the app itself, or by a copy of this package older than the shared state.
+  if (registry.getSingleMetric(`${prefix}process_cpu_user_seconds_total`) === undefined) {
+    try {
+      collectDefaultMetrics({ register: registry, prefix })
+    } catch (error) {
+      throw new InvalidOptionsError(
+        'defaultMetrics',
+        `prom-client's default metrics collide with metrics already in the registry: ${(error as Error).message}`
+      )
+    }
+  }
+  state.defaultMetrics.add(prefix)
+}
+
 function build(o: ResolvedMetricsOptions): Metrics {
   const registry = o.registry ?? new Registry()
   const m: Instruments = createInstruments(registry, o.prefix, o.httpBuckets)
-  if (o.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: o.prefix })
+  const shared = registryState(registry)
+  if (o.defaultMetrics) collectDefaultMetricsOnce(registry, o.prefix, shared)
 
-  const guards = new Map<string, LabelGuard>()
-  const guard = (metric: keyof typeof METRIC_NAMES, label: string): LabelGuard => {
-    const id = `${metric}\0${label}`
+  // The first instance's cap holds for the registry (its series exist already).
+  const guards = shared.guards
+  const guard = (
+    metric: keyof typeof METRIC_NAMES,
+    label: string
+  ): { value(v: string): string } => {
+    const name = o.prefix + METRIC_NAMES[metric]
+    const id = `${name}\0${label}`
     let g = guards.get(id)
     if (g === undefined) {
-      const labels = { metric: o.prefix + METRIC_NAMES[metric], label }
-      g = new LabelGuard(o.maxLabelValues, () => m.labelOverflow.inc(labels))
+      // The overflow counter is the registry's too (reused by name by every instance).
+      const overflow = m.labelOverflow
+      const labels = { metric: name, label }
+      g = new LabelGuard(o.maxLabelValues, () => overflow.inc(labels))
       guards.set(id, g)
     }
     return g

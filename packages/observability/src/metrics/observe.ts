@@ -4,7 +4,27 @@
  * other: each component is typed by the events it emits (structurally), so `@aikit/ratelimit` or
  * a store is passed in as is.
  */
+import { InvalidOptionsError } from '@aikit/core'
+import { assertMetrics } from '../http-metrics.js'
 import type { Metrics } from './create-metrics.js'
+
+/** Throws `InvalidOptionsError` naming `field` unless `source` has an `on(event, listener)`. */
+function assertSource(source: unknown, field: string, what: string): void {
+  if (
+    source === null ||
+    (typeof source !== 'object' && typeof source !== 'function') ||
+    typeof (source as { on?: unknown }).on !== 'function'
+  ) {
+    throw new InvalidOptionsError(field, `must be ${what} (an object with on(event, listener))`)
+  }
+}
+
+/** Throws `InvalidOptionsError` naming `field` unless `name` is a non-empty string. */
+function assertName(name: unknown, field = 'name'): void {
+  if (typeof name !== 'string' || name === '') {
+    throw new InvalidOptionsError(field, 'must be a non-empty string')
+  }
+}
 
 /** Anything emitting `degraded` / `recovered` (every `Store`, a rate limiter, a cache). */
 export interface DegradableSource {
@@ -26,6 +46,9 @@ export function observeRateLimiter(
   limiter: RateLimiterSource,
   name = 'default'
 ): () => void {
+  assertMetrics(metrics)
+  assertSource(limiter, 'limiter', 'a rate limiter (createRateLimiter())')
+  assertName(name)
   const offDecision = limiter.on('decision', (result) =>
     metrics.recordRateLimit({ allowed: result.allowed, limiter: name })
   )
@@ -38,6 +61,9 @@ export function observeRateLimiter(
 
 /** Mirrors `degraded` / `recovered` events in `aikit_store_degraded{store=name}` (0 until one). */
 export function observeStore(metrics: Metrics, source: DegradableSource, name: string): () => void {
+  assertMetrics(metrics)
+  assertSource(source, 'source', 'a store or component emitting degraded / recovered')
+  assertName(name)
   metrics.setStoreDegraded(name, false)
   const offDown = source.on('degraded', () => metrics.setStoreDegraded(name, true))
   const offUp = source.on('recovered', () => metrics.setStoreDegraded(name, false))
@@ -63,6 +89,9 @@ export function observeBudget(
   budget: BudgetSource,
   name = 'default'
 ): () => void {
+  assertMetrics(metrics)
+  assertSource(budget, 'budget', 'a budget (createBudget())')
+  assertName(name)
   const offSettled = budget.on('settled', (info) =>
     metrics.recordBudget({ spentUsd: info.chargedMicros / 1_000_000, budget: name })
   )
@@ -86,5 +115,7 @@ export interface PriceTableSource {
 
 /** Counts calls for models missing from `table` in `aikit_llm_unknown_model_total{gen_ai_request_model}`. */
 export function observePriceTable(metrics: Metrics, table: PriceTableSource): () => void {
+  assertMetrics(metrics)
+  assertSource(table, 'table', 'a price table (createPriceTable())')
   return table.on('unknown-model', (info) => metrics.recordUnknownModel({ model: info.model }))
 }

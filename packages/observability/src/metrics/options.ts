@@ -11,7 +11,9 @@ export interface MetricsOptions {
   /**
    * The prom-client `Registry` to register into. Default: a new private `Registry` (never
    * prom-client's global `register`, so the app's own metrics cannot collide with ours). A metric
-   * already registered under the same name, type and labels is reused, not registered twice.
+   * already registered under the same name, type and labels is reused, not registered twice, and
+   * instances on the same registry share one label cap per metric and label (the first
+   * instance's `maxLabelValues` holds) and collect the default metrics once.
    */
   registry?: Registry
   /** Prefix put before every metric name, e.g. `'myapp_'`. Must match `[a-zA-Z_:][a-zA-Z0-9_:]*`. Default `''`. */
