@@ -524,3 +524,54 @@ describe('compress() and backpressure on a route that writes with res.write', ()
     expect(drainLog.drains).toBe(drainLog.waits)
   })
 })
+
+describe('compress() around another body transform', () => {
+  /** An inner transform (as cacheResponse() registers): upper-cases the body it sees. */
+  const shout: Middleware = async (ctx, next) => {
+    ctx.transformBody?.(() => {
+      const up = (chunk?: Uint8Array) =>
+        Buffer.from(chunk === undefined ? '' : Buffer.from(chunk).toString().toUpperCase())
+      return { write: up, end: up, abort: () => undefined }
+    })
+    await next()
+  }
+  const body = JSON.stringify({ text: 'quiet words '.repeat(200) })
+
+  it.each(['node', 'next'])(
+    'on %s the inner transform runs first, then compression',
+    async (name) => {
+      let fetchRaw: Fetch
+      if (name === 'next') {
+        const handler = withAikit(
+          () => new Response(body, { headers: { 'content-type': 'application/json' } }),
+          compress(),
+          shout
+        )
+        fetchRaw = async (path, headers = {}) => {
+          const res = await handler(new Request(`http://127.0.0.1${path}`, { headers }), {})
+          const h: Record<string, string | undefined> = {}
+          res.headers.forEach((v, k) => {
+            h[k] = v
+          })
+          return { status: res.status, headers: h, body: Readable.fromWeb(res.body as never) }
+        }
+      } else {
+        const server = await listen(
+          createServer(
+            toNodeHandler(compress(), shout, {
+              handler: (_req, res) => {
+                res.setHeader('content-type', 'application/json')
+                res.end(body)
+              },
+            })
+          ) as Server
+        )
+        servers.push(server)
+        fetchRaw = nodeFetch(server.url)
+      }
+      const res = await fetchRaw('/', { 'accept-encoding': 'gzip' })
+      expect(res.headers['content-encoding']).toBe('gzip')
+      expect(decode('gzip', await readAll(res.body)).toString()).toBe(body.toUpperCase())
+    }
+  )
+})

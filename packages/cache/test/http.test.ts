@@ -12,6 +12,7 @@ import { toExpress } from '@aikit/adapters/express'
 import { aikitFastify } from '@aikit/adapters/fastify'
 import { type Cache, cacheResponse, createCache } from '@aikit/cache'
 import type { Middleware } from '@aikit/core'
+import { compress } from '@aikit/core/compress'
 import express from 'express'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, describe, expect, it, vi } from 'vitest'
@@ -335,6 +336,26 @@ describe.each([
     const varied = await get(base, '/region', { 'x-user': 'alice', 'x-region': 'eu' })
     expect(varied.headers['x-cache']).toBe('HIT')
     expect(lookups).toHaveBeenCalledTimes(2)
+  })
+
+  it('inside compress(), a miss and a hit are both compressed and the entry holds the plain body', async () => {
+    const counters = { calls: 0 }
+    const cache = createCache()
+    const base = await start(counters, { cache, before: [compress({ threshold: 0 })] })
+    const gz = { 'x-user': 'alice', 'accept-encoding': 'gzip' }
+    const miss = await get(base, '/data', gz)
+    const hit = await get(base, '/data', gz)
+    expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT'])
+    for (const res of [miss, hit]) {
+      expect(res.headers['content-encoding']).toBe('gzip')
+      expect(JSON.parse(gunzipSync(res.body).toString())).toMatchObject({ n: 1 })
+    }
+    // A client that takes no encoding gets the same entry, uncompressed.
+    const plain = await get(base, '/data', { 'x-user': 'alice' })
+    expect(plain.headers['x-cache']).toBe('HIT')
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    expect(JSON.parse(plain.body.toString())).toMatchObject({ n: 1 })
+    expect(counters.calls).toBe(1)
   })
 
   it('replays a pre-compressed body with its Content-Encoding, per Accept-Encoding', async () => {

@@ -113,8 +113,10 @@ export interface Context {
   /**
    * Registers a body transform for the response the framework writes itself (Express `res.send`,
    * a Fastify reply, node:http `res.end`, a Next route's `Response`) and for `respond` bodies: the
-   * adapter calls `factory` once, at head time, after `onHeaders`. One per request (a later call
-   * replaces it). Optional: an adapter that cannot transform bodies does not have it.
+   * adapter calls `factory` once, at head time, after `onHeaders`. Several are chained as the
+   * middleware nest: the one registered last (innermost) sees the route's head and bytes first, and
+   * each earlier one takes its output (a cache inside `compress()` records the plain body).
+   * Optional: an adapter that cannot transform bodies does not have it.
    */
   transformBody?(factory: BodyTransformFactory): void
 }

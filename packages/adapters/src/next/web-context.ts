@@ -19,6 +19,7 @@ import {
   unsupportedEncodingError,
   type WebBodyLimits,
 } from '@aikit/core/adapter'
+import { chainFactories } from '../shared/chain-transforms.js'
 import type { IpMode } from './args.js'
 import { bodyFromNormalized, trackedStream } from './body.js'
 import { applyPendingHeaders } from './headers.js'
@@ -190,8 +191,8 @@ export class WebContext extends BaseContext {
   }
 
   /**
-   * Registers the transform factory called when the route's Response is adopted (see
-   * `Context.transformBody`); its body is then piped through the transform. The transform is
+   * Registers a transform factory called when the route's Response is adopted (see
+   * `Context.transformBody`; several are chained); its body is then piped through the transform. The transform is
    * injected (compress() brings its codec), so this module stays edge-safe.
    */
   transformBody(factory: BodyTransformFactory): void {
@@ -199,7 +200,8 @@ export class WebContext extends BaseContext {
     if (this.headWritten) {
       throw new AikitError('HEADERS_SENT', 500, 'The response head has already been written')
     }
-    this.bodyFactory = factory
+    this.bodyFactory =
+      this.bodyFactory === undefined ? factory : chainFactories(this.bodyFactory, factory)
   }
 
   /** Turns a recorded `respond(...)` into the final Response. */

@@ -31,6 +31,7 @@ import {
   type ResponseHead,
   unsupportedEncodingError,
 } from '@aikit/core/adapter'
+import { chainFactories } from './chain-transforms.js'
 import { NodeBodyGuard } from './node-body-guard.js'
 
 /** A header list a middleware put straight on the native response (see `noteNativeHeaders`). */
@@ -511,9 +512,9 @@ export class NodeContext extends BaseContext {
   }
 
   /**
-   * Registers the transform factory called at head time (see `Context.transformBody`). The first
-   * registration patches `res.write` / `res.end` of this response so the bytes the route writes can
-   * go through the transform.
+   * Registers a transform factory called at head time (see `Context.transformBody`; several are
+   * chained, see chain-transforms.ts). The first registration patches `res.write` / `res.end` of
+   * this response so the bytes the route writes can go through the transform.
    */
   transformBody(factory: BodyTransformFactory): void {
     if (typeof factory !== 'function') throw new TypeError('transformBody expects a function')
@@ -522,8 +523,8 @@ export class NodeContext extends BaseContext {
     }
     if (this.bodyFactory === undefined) {
       this.nativeWrites = patchBodyWrites(this.res, () => this.bodyTransform, this)
-    }
-    this.bodyFactory = factory
+      this.bodyFactory = factory
+    } else this.bodyFactory = chainFactories(this.bodyFactory, factory)
   }
 
   /** Marks the body empty (`end()` without data before the head): no transform is started. */
