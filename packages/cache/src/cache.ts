@@ -985,7 +985,10 @@ class CacheImpl implements Cache {
           // the key join it and get the stale value too, instead of starting fetches of their own.
           answered = true
           e.counters.stale++
-          unhold = this.holdInflight(full, stale.value)
+          // Held no longer than the stale value may be served, nor than another instance would
+          // wait for this fill (`lockTtl`): a fetch that never settles must not pin the key.
+          const holdMs = Math.min(e.o.lockTtl, stale.staleUntil - e.o.now())
+          unhold = this.holdInflight(full, stale.value, holdMs)
           resolve(stale.value as T)
         }, p.soft)
       }
@@ -1007,14 +1010,19 @@ class CacheImpl implements Cache {
 
   /**
    * Makes `value` what this process's calls for `full` join (the in-flight entry) until the
-   * returned function is called: the answer of a fetch that went on in the background.
+   * returned function is called, or `maxMs` at most: the answer of a fetch that went on in the
+   * background.
    */
-  private holdInflight(full: string, value: unknown): () => void {
+  private holdInflight(full: string, value: unknown, maxMs: number): () => void {
     const inflight = this.engine.inflight
     const held = Promise.resolve(value)
     inflight.set(full, held)
-    return () => {
+    const unhold = (): void => {
+      clearTimeout(timer)
       if (inflight.get(full) === held) inflight.delete(full)
     }
+    const timer = setTimeout(unhold, Math.max(0, maxMs))
+    timer.unref?.()
+    return unhold
   }
 }

@@ -99,6 +99,25 @@ describe('soft timeout', () => {
     expect(await cache.getOrSet('k', () => 'again')).toBe('again')
   })
 
+  it('a backgrounded fetch that never settles pins the key no longer than lockTtl', async () => {
+    let t = 1_000_000
+    const cache = createCache({ now: () => t, jitter: 0, staleIfError: 60_000, lockTtl: 20 })
+    await cache.set('k', 'old', { ttl: 1000 })
+    t += 2000
+    let fetches = 0
+    const hanging = () => {
+      fetches++
+      return new Promise<string>(() => undefined)
+    }
+    expect(await cache.getOrSet('k', hanging, { timeouts: { soft: 5 } })).toBe('old')
+    expect(await cache.getOrSet('k', hanging, { timeouts: { soft: 5 } })).toBe('old')
+    expect(fetches).toBe(1)
+    // Past lockTtl the key is free again: the next call tries a fetch of its own.
+    await vi.waitFor(async () => {
+      expect(await cache.getOrSet('k', () => 'new', { timeouts: { soft: 5 } })).toBe('new')
+    })
+  })
+
   it('an instance waiting on another instance’s fill answers stale after `soft`, before the fill', async () => {
     let t = 1_000_000
     const store = memoryStore({ now: () => t })
