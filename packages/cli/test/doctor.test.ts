@@ -12,6 +12,9 @@ function flagged(env: Env, config: Config | undefined): Record<string, DoctorSta
   return Object.fromEntries(items.filter((i) => i.status !== 'PASS').map((i) => [i.id, i.status]))
 }
 
+const item = (env: Env, config: Config, id: string) =>
+  runDoctor({ env, config }).items.find((i) => i.id === id)
+
 const without = (o: Config, ...keys: string[]): Config =>
   Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)))
 
@@ -54,6 +57,29 @@ const rows: Row[] = [
     env: { ...GOOD_ENV, CORS_ORIGIN: '*' },
     config: without(GOOD_CONFIG, 'cors'),
     expected: { cors: 'WARN' },
+  },
+  {
+    name: 'a RegExp CORS origin that matches every site, with credentials',
+    config: { ...GOOD_CONFIG, cors: { origin: /https?:\/\/.*/, credentials: true } },
+    expected: { cors: 'FAIL' },
+  },
+  {
+    name: 'an any-site RegExp inside an origin list, with credentials',
+    config: {
+      ...GOOD_CONFIG,
+      cors: { origin: ['https://app.example.com', /https:\/\/.+/], credentials: true },
+    },
+    expected: { cors: 'FAIL' },
+  },
+  {
+    name: 'an any-site RegExp without credentials in production (like *)',
+    config: { ...GOOD_CONFIG, cors: { origin: /https:\/\/.+/ } },
+    expected: { cors: 'WARN' },
+  },
+  {
+    name: 'a RegExp CORS origin that matches `null` (cors() refuses it at startup)',
+    config: { ...GOOD_CONFIG, cors: { origin: /.*/ } },
+    expected: { cors: 'FAIL' },
   },
   {
     name: 'plain-http CORS origin in production',
@@ -131,6 +157,17 @@ const rows: Row[] = [
   {
     name: 'trusting 0.0.0.0/0',
     config: { ...GOOD_CONFIG, trustProxy: ['10.0.0.0/8', '0.0.0.0/0'] },
+    expected: { 'trust-proxy': 'FAIL' },
+  },
+  {
+    name: 'TRUST_PROXY above the 32 hops the adapters accept',
+    env: { ...GOOD_ENV, TRUST_PROXY: '33' },
+    config: without(GOOD_CONFIG, 'trustProxy'),
+    expected: { 'trust-proxy': 'FAIL' },
+  },
+  {
+    name: "config trustProxy: '2' (a string: the adapters read the address 0.0.0.2)",
+    config: { ...GOOD_CONFIG, trustProxy: '2' },
     expected: { 'trust-proxy': 'FAIL' },
   },
   {
@@ -303,6 +340,49 @@ describe('runDoctor reports', () => {
     expect(
       flagged(analytics, { ...GOOD_CONFIG, allowPublic: ['NEXT_PUBLIC_ANALYTICS_ID'] })
     ).toEqual({})
+  })
+
+  it('a subdomain RegExp with credentials passes the cors item', () => {
+    const origin = /https:\/\/(?:app|admin)\.example\.com/
+    const cors = item(GOOD_ENV, { ...GOOD_CONFIG, cors: { origin, credentials: true } }, 'cors')
+    expect(cors).toMatchObject({ status: 'PASS', detail: '1 allowed origin(s), with credentials' })
+  })
+
+  it('names the RegExp that matches any site or `null`, as cors() compiles it', async () => {
+    const anySite = item(
+      GOOD_ENV,
+      { ...GOOD_CONFIG, cors: { origin: [/https?:\/\/.*/g], credentials: true } },
+      'cors'
+    )
+    expect(anySite?.detail).toContain('/https?:\\/\\/.*/g matches any site')
+    // The same verdicts as cors() itself: it refuses a RegExp that matches `null` at startup...
+    const { cors } = await import('../../security/src/index.js')
+    for (const origin of [/.*/, /null|https:\/\/a\.example/, /[a-z]+/]) {
+      expect(() => cors({ origin })).toThrow(/null/)
+      expect(item(GOOD_ENV, { ...GOOD_CONFIG, cors: { origin } }, 'cors')?.status).toBe('FAIL')
+    }
+    // ...and accepts one anchored to its own sites (the doctor's anchoring is cors()'s).
+    for (const origin of [/https:\/\/app\.example\.com/, /nul/, /https:\/\/.*\.example\.com/]) {
+      expect(() => cors({ origin })).not.toThrow()
+      expect(item(GOOD_ENV, { ...GOOD_CONFIG, cors: { origin } }, 'cors')?.status).toBe('PASS')
+    }
+  })
+
+  it.each([
+    ['2', '2 hop(s) trusted'],
+    [' 3 ', '3 hop(s) trusted'],
+    ['10.0.0.0/8, 192.168.1.1', '2 proxy address range(s) trusted'],
+  ])('reads TRUST_PROXY=%j as the adapters get it from aikitEnv', (value, detail) => {
+    const { trustProxy: _, ...config } = GOOD_CONFIG
+    const tp = item({ ...GOOD_ENV, TRUST_PROXY: value }, config, 'trust-proxy')
+    expect(tp).toMatchObject({ status: 'PASS', detail })
+  })
+
+  it('reports a configured hop count as hops', () => {
+    expect(item(GOOD_ENV, { ...GOOD_CONFIG, trustProxy: 2 }, 'trust-proxy')).toMatchObject({
+      status: 'PASS',
+      detail: '2 hop(s) trusted',
+    })
   })
 
   it('accepts sentry: false as a deliberate choice', () => {

@@ -2,15 +2,17 @@
  * @module @aikit/testing/redis
  * Real `redis-server` processes for tests: one node (`startRedis`) or a 3-master Cluster
  * (`startRedisCluster`). Each runs on free loopback ports with no persistence, in a temp dir that is
- * removed on `stop()`. Processes are killed on `stop()` and when the test process exits. Every wait
- * is bounded (about 10 s) and fails with a clear error that includes the server's last output.
+ * removed on `stop()`. Processes are killed on `stop()` and when the test process ends, however it
+ * ends (a normal exit, a signal, even SIGKILL: see `processes.ts`). Every wait is bounded (about
+ * 10 s) and fails with a clear error that includes the last error seen and the server's last output.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
+import { removeTrackedDir, trackDir, trackProcess } from './processes.js'
 
 const HOST = '127.0.0.1' as const
 const REDIS_SERVER = process.env.AIKIT_REDIS_SERVER ?? 'redis-server'
@@ -39,6 +41,12 @@ export interface RedisServer {
 export interface StartRedisOptions {
   /** Extra `redis-server` arguments, e.g. `['--maxmemory', '1mb']`. Default none. */
   args?: string[]
+  /**
+   * How long `startRedis()` and `restart()` wait for the server to answer PING, in ms. Default
+   * 10 000. On a timeout the server is killed and the error names the last reply or error seen
+   * (e.g. `NOAUTH Authentication required.`).
+   */
+  timeoutMs?: number
 }
 
 /** A running 3-master Redis Cluster. */
@@ -50,32 +58,10 @@ export interface RedisClusterHandle {
   stop(): Promise<void>
 }
 
-// ---------------------------------------------------------------------------------------------
-// Process bookkeeping: everything still alive is killed when the test process exits.
-
-const liveProcesses = new Set<ChildProcess>()
-const liveDirs = new Set<string>()
-let exitHookInstalled = false
-
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const child of liveProcesses) child.kill('SIGKILL')
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true })
-  })
-}
-
 function makeTempDir(): string {
-  installExitHook()
   const dir = mkdtempSync(join(tmpdir(), 'aikit-redis-'))
-  liveDirs.add(dir)
+  trackDir(dir)
   return dir
-}
-
-function removeTempDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true })
-  liveDirs.delete(dir)
 }
 
 /** A port that was free a moment ago (listen on port 0, read it, close). */
@@ -103,7 +89,7 @@ class ServerProcess {
 
   constructor(args: string[]) {
     this.child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    liveProcesses.add(this.child)
+    trackProcess(this.child)
     const append = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-4000)
     }
@@ -112,13 +98,11 @@ class ServerProcess {
     this.exit = new Promise((resolve) => {
       this.child.once('exit', () => {
         this.exited = true
-        liveProcesses.delete(this.child)
         resolve()
       })
       this.child.once('error', (error) => {
         append(Buffer.from(String(error)))
         this.exited = true
-        liveProcesses.delete(this.child)
         resolve()
       })
     })
@@ -169,7 +153,22 @@ export function rawCommand(port: number, args: string[], ms = 1000): Promise<str
   })
 }
 
-/** Polls `check` until it returns true; throws after `WAIT_MS` or as soon as `server` exits. */
+/** Why a wait failed: the server exited (e.g. its port was taken) or the time ran out. */
+class WaitError extends Error {
+  constructor(
+    message: string,
+    readonly serverExited: boolean
+  ) {
+    super(message)
+    this.name = 'WaitError'
+  }
+}
+
+/**
+ * Polls `check` until it returns true; throws after `waitMs` or as soon as a server exits. The
+ * timeout error names the last error `check` threw (an error reply such as `-NOAUTH`, a refused
+ * connection).
+ */
 async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
@@ -177,13 +176,27 @@ async function waitUntil(
   waitMs = WAIT_MS
 ): Promise<void> {
   const deadline = Date.now() + waitMs
+  let lastError: unknown
   for (;;) {
     const dead = servers.find((s) => s.exited)
-    if (dead) throw new Error(`redis-server exited while waiting for ${what}:\n${dead.output}`)
-    if (await check().catch(() => false)) return
+    if (dead) {
+      throw new WaitError(`redis-server exited while waiting for ${what}:\n${dead.output}`, true)
+    }
+    const ok = await check().catch((error: unknown) => {
+      lastError = error
+      return false
+    })
+    if (ok) return
     if (Date.now() > deadline) {
       const output = servers.map((s) => s.output).join('\n---\n')
-      throw new Error(`timed out after ${waitMs / 1000} s waiting for ${what}\n${output}`)
+      const last =
+        lastError === undefined
+          ? ''
+          : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`
+      throw new WaitError(
+        `timed out after ${waitMs / 1000} s waiting for ${what}${last}\n${output}`,
+        false
+      )
     }
     await sleep(25)
   }
@@ -198,22 +211,35 @@ function baseArgs(port: number, dir: string): string[] {
   ])
 }
 
-async function launch(port: number, args: string[]): Promise<ServerProcess> {
+/**
+ * Spawns a redis-server and waits until it answers PING. On failure the process is killed
+ * (SIGKILL) before the error is thrown: a server that never became usable must not keep running.
+ */
+async function launch(port: number, args: string[], waitMs = WAIT_MS): Promise<ServerProcess> {
   const server = new ServerProcess(args)
-  await waitUntil(
-    `PING on port ${port}`,
-    async () => (await rawCommand(port, ['PING'], 500)) === 'PONG',
-    [server]
-  )
+  try {
+    await waitUntil(
+      `PING on port ${port}`,
+      async () => (await rawCommand(port, ['PING'], 500)) === 'PONG',
+      [server],
+      waitMs
+    )
+  } catch (error) {
+    await server.stop('SIGKILL')
+    throw error
+  }
   return server
 }
 
-/** Tracks clients so `stop()` can disconnect them; swallows their error events. */
+/** The last error each tracked client emitted, for `whenReady`'s error message. */
+const lastErrors = new WeakMap<Redis | Cluster, unknown>()
+
+/** Tracks clients so `stop()` can disconnect them; swallows (and remembers) their error events. */
 function clientTracker() {
   const clients = new Set<Redis | Cluster>()
   return {
     track<T extends Redis | Cluster>(client: T): T {
-      client.on('error', () => {})
+      client.on('error', (error: unknown) => lastErrors.set(client, error))
       clients.add(client)
       return client
     },
@@ -228,19 +254,22 @@ function clientTracker() {
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const dir = makeTempDir()
   const extra = options.args ?? []
+  const waitMs = options.timeoutMs ?? WAIT_MS
   let port = 0
   let server: ServerProcess | undefined
   try {
     for (let attempt = 1; !server; attempt++) {
       port = await freePort()
       try {
-        server = await launch(port, [...baseArgs(port, dir), ...extra])
+        server = await launch(port, [...baseArgs(port, dir), ...extra], waitMs)
       } catch (error) {
-        if (attempt >= 3) throw error // the port may have been taken in between: retry
+        // The port may have been taken in between (the server then exits at once): retry on a
+        // fresh port. A server that ran but never answered PING would time out again: give up.
+        if (attempt >= 3 || !(error instanceof WaitError && error.serverExited)) throw error
       }
     }
   } catch (error) {
-    removeTempDir(dir)
+    removeTrackedDir(dir)
     throw error
   }
   const clients = clientTracker()
@@ -259,14 +288,14 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     async restart() {
       if (stopped) throw new Error('restart() after stop()')
       await current.stop('SIGTERM')
-      current = await launch(port, [...baseArgs(port, dir), ...extra])
+      current = await launch(port, [...baseArgs(port, dir), ...extra], waitMs)
     },
     async stop() {
       if (stopped) return
       stopped = true
       clients.disconnectAll()
       await current.stop('SIGTERM')
-      removeTempDir(dir)
+      removeTrackedDir(dir)
     },
   }
 }
@@ -344,7 +373,7 @@ async function startRedisClusterOnce(): Promise<RedisClusterHandle> {
     )
   } catch (error) {
     await stopAll()
-    removeTempDir(dir)
+    removeTrackedDir(dir)
     throw error
   }
   const clients = clientTracker()
@@ -360,16 +389,48 @@ async function startRedisClusterOnce(): Promise<RedisClusterHandle> {
       stopped = true
       clients.disconnectAll()
       await stopAll()
-      removeTempDir(dir)
+      removeTrackedDir(dir)
     },
   }
 }
 
-/** Resolves once an ioredis client (single node or Cluster) is ready; rejects if it ends first. */
-export async function whenReady(client: Redis | Cluster): Promise<void> {
+/**
+ * Resolves once an ioredis client (single node or Cluster) is ready. Rejects if it ends first, or
+ * after `timeoutMs` (default 10 000), with the client's status and the last error it emitted.
+ */
+export async function whenReady(client: Redis | Cluster, timeoutMs = WAIT_MS): Promise<void> {
   if (client.status === 'ready') return
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', resolve)
-    client.once('end', () => reject(new Error('client ended before ready')))
-  })
+  if (client.status === 'end') throw new Error('client ended before ready (status end)')
+  let lastError: unknown = lastErrors.get(client)
+  const onError = (error: unknown) => {
+    lastError = error
+  }
+  let onReady = () => {}
+  let onEnd = () => {}
+  let timer: NodeJS.Timeout | undefined
+  const state = () => {
+    const last =
+      lastError === undefined
+        ? 'no error'
+        : `last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`
+    return `status ${client.status}, ${last}`
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onReady = () => resolve()
+      onEnd = () => reject(new Error(`client ended before ready (${state()})`))
+      client.on('error', onError)
+      client.once('ready', onReady)
+      client.once('end', onEnd)
+      timer = setTimeout(
+        () => reject(new Error(`client not ready after ${timeoutMs} ms (${state()})`)),
+        timeoutMs
+      )
+    })
+  } finally {
+    clearTimeout(timer)
+    client.off('error', onError)
+    client.off('ready', onReady)
+    client.off('end', onEnd)
+  }
 }

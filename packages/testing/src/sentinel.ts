@@ -4,10 +4,11 @@
  * on free loopback ports, so ioredis's `{ sentinels, name }` client can be tested for real.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis, type RedisOptions } from 'ioredis'
+import { removeTrackedDir, trackDir, trackProcess } from './processes.js'
 import { freePort, type RedisServer, rawCommand, startRedis } from './redis.js'
 
 const HOST = '127.0.0.1'
@@ -32,6 +33,7 @@ export interface RedisSentinelHandle {
 export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
   const master = await startRedis()
   const dir = mkdtempSync(join(tmpdir(), 'aikit-sentinel-'))
+  trackDir(dir)
   const port = await freePort()
   const conf = join(dir, 'sentinel.conf')
   // Sentinel rewrites its own config file, so it lives in a writable temp dir.
@@ -50,6 +52,15 @@ export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
   const child: ChildProcess = spawn(REDIS_SERVER, [conf, '--sentinel'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
+  // Killed with the test process, however that ends (like the servers of ./redis).
+  trackProcess(child)
+  let exited = false
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.once('error', () => resolve())
+  }).then(() => {
+    exited = true
+  })
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-2000)
@@ -58,14 +69,14 @@ export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
   const stop = async (): Promise<void> => {
     for (const c of clients) c.disconnect()
     clients.clear()
-    if (child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      })
+    if (!exited) {
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+      await exit
+      clearTimeout(timer)
     }
     await master.stop()
-    rmSync(dir, { recursive: true, force: true })
+    removeTrackedDir(dir)
   }
   const deadline = Date.now() + WAIT_MS
   for (;;) {
@@ -76,7 +87,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
     ]).catch(() => '')
     // rawCommand returns an array reply's length line: 2 once the master is known, -1 before.
     if (reply === '2') break
-    if (Date.now() > deadline || child.exitCode !== null) {
+    if (Date.now() > deadline || exited) {
       await stop()
       throw new Error(`sentinel on port ${port} did not come up\n${stderr}`)
     }

@@ -29,6 +29,14 @@ function openai(opts: { maxRetries?: number; timeout?: number } = {}): OpenAI {
 
 const userMsg = (text: string) => [{ role: 'user' as const, content: text }]
 
+/** A raw JSON POST, for requests the SDKs' types would not let through. */
+const post = (path: string, body: unknown) =>
+  fetch(`${p.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+
 describe('Anthropic Messages', () => {
   it('answers non-streaming with echo text and derived usage', async () => {
     const msg = await anthropic().messages.create({
@@ -105,9 +113,42 @@ describe('Anthropic Messages', () => {
       error: { type: 'invalid_request_error' },
     })
   })
+
+  it.each([0, -1, 1.5, '10'])(
+    'rejects max_tokens %j with 400 invalid_request_error (an integer >= 1 is required)',
+    async (maxTokens) => {
+      const res = await post('/v1/messages', {
+        model: MODEL_A,
+        max_tokens: maxTokens,
+        messages: userMsg('hello'),
+      })
+      expect(res.status).toBe(400)
+      expect(await res.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringMatching(/^max_tokens: /) },
+      })
+    }
+  )
+
+  it('counts tokens without max_tokens', async () => {
+    const res = await post('/v1/messages/count_tokens', { model: MODEL_A, messages: userMsg('a') })
+    expect(res.status).toBe(200)
+  })
 })
 
 describe('OpenAI Chat Completions', () => {
+  it('rejects an empty messages array with 400 invalid_request_error', async () => {
+    const err = await openai()
+      .chat.completions.create({ model: MODEL_O, messages: [] })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(O.BadRequestError)
+    expect((err as O.BadRequestError).error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining("'messages'"),
+    })
+    expect(p.calls[0]?.status).toBe(400)
+  })
+
   it('answers non-streaming with usage details', async () => {
     const res = await openai().chat.completions.create({
       model: MODEL_O,
@@ -215,6 +256,61 @@ describe('OpenAI Responses', () => {
     ])
     expect(types).toContain('response.output_text.delta')
   })
+
+  it('cuts the answer at max_output_tokens: status incomplete, reason max_output_tokens', async () => {
+    p.setReply(() => 'word '.repeat(200))
+    const res = await openai().responses.create({
+      model: MODEL_O,
+      input: 'long please',
+      max_output_tokens: 16,
+    })
+    expect(res.status).toBe('incomplete')
+    expect(res.incomplete_details).toEqual({ reason: 'max_output_tokens' })
+    expect(res.max_output_tokens).toBe(16)
+    expect(res.usage?.output_tokens).toBe(16)
+    expect(res.output_text).toBe('word '.repeat(200).slice(0, 64))
+    expect(res.output[0]).toMatchObject({ type: 'message', status: 'incomplete' })
+  })
+
+  it('ends a cut stream with response.incomplete instead of response.completed', async () => {
+    p.setReply(() => 'word '.repeat(200))
+    const stream = await openai().responses.create({
+      model: MODEL_O,
+      input: 'long please',
+      max_output_tokens: 16,
+      stream: true,
+    })
+    const events = []
+    for await (const ev of stream) events.push(ev)
+    const types = events.map((e) => e.type)
+    expect(types).not.toContain('response.completed')
+    const last = events.at(-1)
+    expect(last?.type).toBe('response.incomplete')
+    if (last?.type !== 'response.incomplete') throw new Error('unreachable')
+    expect(last.response).toMatchObject({
+      status: 'incomplete',
+      incomplete_details: { reason: 'max_output_tokens' },
+      usage: { output_tokens: 16 },
+    })
+    expect(last.sequence_number).toBe(events.length - 1)
+    // responses.stream() takes the final response from response.incomplete too.
+    const final = await openai()
+      .responses.stream({ model: MODEL_O, input: 'again', max_output_tokens: 16 })
+      .finalResponse()
+    expect(final.status).toBe('incomplete')
+    expect(final.output_text).toBe('word '.repeat(200).slice(0, 64))
+  })
+
+  it('reports completed with no incomplete_details when the answer fits', async () => {
+    const res = await openai().responses.create({
+      model: MODEL_O,
+      input: 'short',
+      max_output_tokens: 16,
+    })
+    expect(res.status).toBe('completed')
+    expect(res.incomplete_details).toBeNull()
+    expect(res.output_text).toBe('Echo: short')
+  })
 })
 
 describe('control API', () => {
@@ -304,6 +400,41 @@ describe('injected failures', () => {
     expect(rl.headers.get('retry-after')).toBe('7')
     expect(rl.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } })
     expect(p.count()).toBe(1)
+  })
+
+  it('sends a retry-after header given in spec.headers as is, in any case', async () => {
+    p.failNext(1, { status: 429, headers: { 'retry-after': '7' } })
+    p.failNext(1, { status: 429, headers: { 'Retry-After': '9' } })
+    const first = await post('/v1/messages', {
+      model: MODEL_A,
+      max_tokens: 10,
+      messages: userMsg('x'),
+    })
+    expect(first.status).toBe(429)
+    expect(first.headers.get('retry-after')).toBe('7')
+    const second = await post('/v1/chat/completions', { model: MODEL_O, messages: userMsg('x') })
+    expect(second.headers.get('retry-after')).toBe('9')
+  })
+
+  it('adds no retry-after to a 429 that carries retry-after-ms (as OpenAI sends)', async () => {
+    p.failNext(1, { status: 429, headers: { 'retry-after-ms': '250' } })
+    const res = await post('/v1/chat/completions', { model: MODEL_O, messages: userMsg('x') })
+    expect(res.status).toBe(429)
+    expect(res.headers.get('retry-after-ms')).toBe('250')
+    expect(res.headers.get('retry-after')).toBeNull()
+  })
+
+  it('retryAfter: null sends no retry-after; a number replaces the header; 429 defaults to 1', async () => {
+    p.failNext(1, { status: 429, retryAfter: null })
+    p.failNext(1, { status: 429, retryAfter: 2, headers: { 'retry-after': '7' } })
+    p.failNext(1, { status: 429 })
+    p.failNext(1, { status: 500 })
+    const got = []
+    for (let i = 0; i < 4; i++) {
+      const res = await post('/v1/chat/completions', { model: MODEL_O, messages: userMsg('x') })
+      got.push(res.headers.get('retry-after'))
+    }
+    expect(got).toEqual([null, '2', '1', null])
   })
 
   it('429 surfaces as RateLimitError with OpenAI error shape', async () => {

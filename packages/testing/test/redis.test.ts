@@ -1,6 +1,27 @@
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { rawCommand, startRedis, startRedisCluster } from '../src/redis.js'
+import { rawCommand, startRedis, startRedisCluster, whenReady } from '../src/redis.js'
+
+/** Pids of the redis-server processes whose parent is this test process (from /proc). */
+function childRedisPids(): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue // exited meanwhile
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    if (comm.startsWith('redis-server') && ppid === process.pid) pids.push(Number(entry))
+  }
+  return pids
+}
 
 describe('startRedis', () => {
   it('starts a server, hands out clients, survives kill/restart on the same port, and stops', async () => {
@@ -30,10 +51,77 @@ describe('startRedis', () => {
     }
   })
 
+  it('kills a server that never answers PING and names its last error reply (NOAUTH)', async () => {
+    const before = new Set(childRedisPids())
+    // --requirepass: the server runs, but answers every PING with -NOAUTH.
+    const error = await startRedis({ args: ['--requirepass', 'pw'], timeoutMs: 300 }).then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    const leaked = childRedisPids().filter((pid) => !before.has(pid))
+    try {
+      expect(error).toBeInstanceOf(Error)
+      expect(String(error)).toMatch(/timed out .* waiting for PING on port \d+ .*NOAUTH/)
+      expect(leaked).toEqual([])
+    } finally {
+      for (const pid of leaked) process.kill(pid, 'SIGKILL')
+    }
+  })
+
+  it('restart() kills a relaunched server that never answers PING, and rejects', async () => {
+    // The relaunch reads the same --include file, which now sets a password.
+    const dir = mkdtempSync(join(tmpdir(), 'aikit-redis-test-'))
+    const conf = join(dir, 'extra.conf')
+    writeFileSync(conf, '')
+    const server = await startRedis({ args: ['--include', conf], timeoutMs: 300 })
+    try {
+      writeFileSync(conf, 'requirepass pw\n')
+      const before = new Set(childRedisPids())
+      await expect(server.restart()).rejects.toThrow(/NOAUTH/)
+      expect(childRedisPids().filter((pid) => !before.has(pid))).toEqual([])
+    } finally {
+      await server.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('passes extra arguments to redis-server', async () => {
     const server = await startRedis({ args: ['--maxmemory', '12mb'] })
     try {
       expect(await server.client().config('GET', 'maxmemory')).toEqual(['maxmemory', '12582912'])
+    } finally {
+      await server.stop()
+    }
+  })
+})
+
+describe('whenReady', () => {
+  it('resolves for a ready client and rejects after its timeout with the status and last error', async () => {
+    const server = await startRedis()
+    try {
+      await whenReady(server.client())
+      await server.kill()
+      // A client created while the server is down never becomes ready, and ioredis never ends it.
+      const late = server.client()
+      const error = await whenReady(late, 500).then(
+        () => undefined,
+        (e: unknown) => e
+      )
+      expect(error).toBeInstanceOf(Error)
+      expect(String(error)).toMatch(
+        /not ready after 500 ms \(status \w+, last error: .*ECONNREFUSED/
+      )
+    } finally {
+      await server.stop()
+    }
+  })
+
+  it('rejects at once for a client that has ended', async () => {
+    const server = await startRedis()
+    try {
+      const client = server.client({ lazyConnect: true })
+      client.disconnect()
+      await expect(whenReady(client)).rejects.toThrow(/ended/)
     } finally {
       await server.stop()
     }

@@ -4,6 +4,7 @@
  */
 
 import { createIpResolver } from '@aikit/core/adapter'
+import { trustProxy as trustProxyField } from '@aikit/core/env'
 import type { Check } from '../types.js'
 import { fail, failInProduction, invalidSection, pass, warn } from './item.js'
 
@@ -15,6 +16,22 @@ function plainHttp(origin: string): boolean {
   const host = origin.slice('http://'.length).split(/[:/]/)[0] ?? ''
   return !LOOPBACK_HOST.test(host)
 }
+
+/**
+ * A RegExp origin as `cors()` compiles it (`@aikit/security`'s cors-origin.ts): anchored as
+ * `^(?:source)$`, without the `g` and `y` flags. `cors()` tests it against the normalised origin
+ * (lower-case, no default port), which is what the probes below already are.
+ */
+function asCorsCompilesIt(re: RegExp): RegExp {
+  return new RegExp(`^(?:${re.source})$`, re.flags.replace(/[gy]/g, ''))
+}
+
+/** Origins of sites nobody would allow on purpose: a RegExp that lets one in lets in any site. */
+const FOREIGN_ORIGINS = [
+  'https://evil.invalid',
+  'http://evil.invalid',
+  'https://aikit-doctor-probe.invalid:8443',
+]
 
 export const corsCheck: Check = (facts) => {
   const id = 'cors'
@@ -35,16 +52,23 @@ export const corsCheck: Check = (facts) => {
   }
   const list = Array.isArray(origin) ? origin : [origin]
   const strings = list.filter((o): o is string => typeof o === 'string')
-  const wildcard = origin === true || strings.includes('*')
+  const patterns = list
+    .filter((o): o is RegExp => o instanceof RegExp)
+    .map((given) => ({ given, compiled: asCorsCompilesIt(given) }))
+  // A RegExp that accepts a foreign probe origin accepts every site, like '*'.
+  const anySite = patterns.find((p) => FOREIGN_ORIGINS.some((o) => p.compiled.test(o)))?.given
+  const wildcard = origin === true || strings.includes('*') || anySite !== undefined
   if (wildcard && credentials) {
     return fail(
       id,
       title,
-      "any origin ('*' or true) with credentials: true lets every site read your users' data",
+      anySite === undefined
+        ? "any origin ('*' or true) with credentials: true lets every site read your users' data"
+        : `the RegExp origin ${anySite} matches any site (e.g. ${FOREIGN_ORIGINS[0]}): with credentials: true every site can read your users' data`,
       "list exact origins: cors({ origin: ['https://app.example.com'], credentials: true })"
     )
   }
-  if (strings.includes('null')) {
+  if (strings.some((o) => o.toLowerCase() === 'null')) {
     return fail(
       id,
       title,
@@ -52,15 +76,26 @@ export const corsCheck: Check = (facts) => {
       "remove 'null' from the allowed origins"
     )
   }
+  const matchesNull = patterns.find((p) => p.compiled.test('null'))?.given
+  if (matchesNull !== undefined) {
+    return fail(
+      id,
+      title,
+      `the RegExp origin ${matchesNull} matches the origin 'null': cors() refuses it at startup`,
+      'anchor the RegExp to your own origins, e.g. /https:\\/\\/(?:app|admin)\\.example\\.com/'
+    )
+  }
   if (wildcard) {
     return facts.production
       ? warn(
           id,
           title,
-          "any origin ('*') may call the API from a browser",
+          anySite === undefined
+            ? "any origin ('*') may call the API from a browser"
+            : `the RegExp origin ${anySite} lets any site call the API from a browser`,
           'list the origins of your front ends unless the API is public by design'
         )
-      : pass(id, title, "any origin ('*'), without credentials")
+      : pass(id, title, 'any origin, without credentials')
   }
   const insecure = strings.filter(plainHttp)
   if (facts.production && insecure.length > 0) {
@@ -110,6 +145,18 @@ export const rateLimitCheck: Check = (facts) => {
   return pass(id, title, `configured (${what})`)
 }
 
+/**
+ * `TRUST_PROXY` as the app reads it (`aikitEnv`'s field): an all-digits value is a hop count, a
+ * comma list is CIDRs. A value the field refuses (`true`) is kept as is for the checks below.
+ */
+function fromEnv(raw: string | undefined): TrustProxySetting | undefined {
+  if (raw === undefined) return undefined
+  const parsed = trustProxyField().safeParse(raw)
+  return parsed.success ? parsed.data : raw
+}
+
+type TrustProxySetting = boolean | number | string | readonly string[]
+
 /** Values that trust every hop: any client could then choose its own IP. */
 const TRUST_ALL = new Set(['true', '*', 'all', '0.0.0.0/0', '::/0'])
 
@@ -118,7 +165,8 @@ export const trustProxyCheck: Check = (facts) => {
   const title = 'trusted proxies'
   const invalid = invalidSection(facts, 'trustProxy', id, title)
   if (invalid) return invalid
-  const value = facts.config.trustProxy ?? facts.env.TRUST_PROXY ?? false
+  const fromConfig: TrustProxySetting | undefined = facts.config.trustProxy
+  const value = fromConfig ?? fromEnv(facts.env.TRUST_PROXY) ?? false
   const items =
     typeof value === 'string'
       ? value.split(',').map((s) => s.trim().toLowerCase())
@@ -136,12 +184,24 @@ export const trustProxyCheck: Check = (facts) => {
   if (
     value === false ||
     value === 0 ||
-    items.every((i) => i === '' || i === 'false' || i === '0')
+    (typeof value !== 'number' && items.every((i) => i === '' || i === 'false' || i === '0'))
   ) {
     return pass(
       id,
       title,
       'off: the socket address is the client IP (behind a load balancer, set the hop count)'
+    )
+  }
+  // The configuration's value goes to the adapters as is, and they read a string as addresses:
+  // trustProxy: '2' would trust the address 0.0.0.2, not 2 hops. (TRUST_PROXY=2 is a hop count:
+  // the env field above parsed it.)
+  const digits = fromConfig === undefined ? undefined : items.find((i) => /^\d+$/.test(i))
+  if (digits !== undefined) {
+    return fail(
+      id,
+      title,
+      `trustProxy '${digits}' is a string: the adapters read it as an IP address, not a hop count`,
+      `give the number (trustProxy: ${Number(digits)}), or TRUST_PROXY as aikitEnv parses it`
     )
   }
   // The adapters' own parser: a value they would refuse at startup fails here.

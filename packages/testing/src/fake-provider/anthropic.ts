@@ -10,15 +10,23 @@ interface Parsed {
   inputText: string
 }
 
+/** What the real API answers for a bad `max_tokens` (an integer >= 1 is required). */
+function maxTokensProblem(value: unknown): string | undefined {
+  if (value === undefined) return 'max_tokens: Field required'
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    return 'max_tokens: Input should be a valid integer'
+  }
+  if (value < 1) return 'max_tokens: Input should be greater than or equal to 1'
+  return undefined
+}
+
 function parse(x: Exchange, needsMaxTokens: boolean): Parsed | undefined {
   const { body } = x
   const messages = body.messages
   let problem: string | undefined
   if (typeof body.model !== 'string') problem = 'model: Field required'
   else if (!Array.isArray(messages) || messages.length === 0) problem = 'messages: Field required'
-  else if (needsMaxTokens && typeof body.max_tokens !== 'number') {
-    problem = 'max_tokens: Field required'
-  }
+  else if (needsMaxTokens) problem = maxTokensProblem(body.max_tokens)
   if (problem !== undefined) {
     sendError(x.res, x.call, 'anthropic', { status: 400, message: problem })
     return undefined

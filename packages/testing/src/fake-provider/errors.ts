@@ -44,6 +44,8 @@ export function defaultMessage(status: number): string {
   return 'Invalid request (fake provider).'
 }
 
+const RETRY_HEADERS = new Set(['retry-after', 'retry-after-ms'])
+
 /** Sends an error response in the provider's shape (or `spec.body` verbatim). */
 export function sendError(
   res: ServerResponse,
@@ -53,8 +55,20 @@ export function sendError(
 ): void {
   const { status } = spec
   const headers: Record<string, string> = { 'content-type': 'application/json', ...spec.headers }
-  const retryAfter = spec.retryAfter ?? (status === 429 ? 1 : undefined)
-  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter)
+  // `retryAfter` (a number) replaces any `retry-after` in `spec.headers`, and `null` removes it.
+  // Otherwise the headers are sent as given, and a 429 gets `retry-after: 1` only when the caller
+  // gave no retry hint at all (neither `retry-after` nor `retry-after-ms`, in any case).
+  if (spec.retryAfter !== undefined) {
+    for (const name of Object.keys(headers)) {
+      if (name.toLowerCase() === 'retry-after') delete headers[name]
+    }
+    if (spec.retryAfter !== null) headers['retry-after'] = String(spec.retryAfter)
+  } else if (
+    status === 429 &&
+    !Object.keys(headers).some((n) => RETRY_HEADERS.has(n.toLowerCase()))
+  ) {
+    headers['retry-after'] = '1'
+  }
   const body =
     spec.body === undefined
       ? errorBody(dialect, status, spec.message ?? defaultMessage(status))

@@ -22,11 +22,17 @@ function usageJson(u: FakeUsage) {
 /** `POST /v1/chat/completions` — `chat.completion` JSON or `chat.completion.chunk` SSE. */
 export async function handleOpenAIChat(x: Exchange): Promise<void> {
   const { body } = x
-  if (typeof body.model !== 'string' || !Array.isArray(body.messages)) {
+  if (
+    typeof body.model !== 'string' ||
+    !Array.isArray(body.messages) ||
+    body.messages.length === 0
+  ) {
     const message =
       typeof body.model !== 'string'
         ? 'you must provide a model parameter'
-        : "Missing required parameter: 'messages'."
+        : Array.isArray(body.messages)
+          ? "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead."
+          : "Missing required parameter: 'messages'."
     sendError(x.res, x.call, 'openai', { status: 400, message })
     return
   }

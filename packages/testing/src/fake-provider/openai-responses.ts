@@ -1,7 +1,7 @@
 import { sendError } from './errors.js'
 import { type Exchange, nowSeconds, sendJson } from './exchange.js'
 import { type SseEvent, writeSse } from './sse.js'
-import { chunkText, contentText, isRecord, resolveUsage } from './tokens.js'
+import { chunkText, contentText, isRecord, limitText, resolveUsage } from './tokens.js'
 import type { FakeUsage } from './types.js'
 
 function usageJson(u: FakeUsage) {
@@ -39,8 +39,12 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
   const lastUserText = [...items].reverse().find((m) => m.role === 'user')?.text ?? ''
   const instructions = typeof body.instructions === 'string' ? body.instructions : ''
   const inputText = [instructions, ...items.map((m) => m.text)].filter((t) => t !== '').join('\n')
-  const text = x.state.replyFor({ api: 'openai-responses', lastUserText, body })
+  const full = x.state.replyFor({ api: 'openai-responses', lastUserText, body })
+  // Cut at max_output_tokens like the real API: the message item and the response are then
+  // `incomplete`, with `incomplete_details: { reason: 'max_output_tokens' }`.
+  const { text, truncated } = limitText(full, body.max_output_tokens)
   const usage = resolveUsage(inputText, text, x.state.usage)
+  const endStatus = truncated ? 'incomplete' : 'completed'
   const msgId = x.state.nextId('msg')
   const respId = x.state.nextId('resp')
   const part = (t: string) => ({ type: 'output_text', text: t, annotations: [], logprobs: [] })
@@ -57,7 +61,7 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     created_at: nowSeconds(),
     status,
     error: null,
-    incomplete_details: null,
+    incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' as const } : null,
     instructions: body.instructions ?? null,
     max_output_tokens: body.max_output_tokens ?? null,
     metadata: body.metadata ?? {},
@@ -73,13 +77,13 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     usage: withUsage ? usageJson(usage) : null,
   })
   const headers = { 'x-request-id': x.state.nextId('req') }
-  const done = item('completed', [part(text)])
+  const done = item(endStatus, [part(text)])
   if (body.stream !== true) {
-    sendJson(x, 200, response('completed', [done], true), headers)
+    sendJson(x, 200, response(endStatus, [done], true), headers)
     return
   }
   const started = response('in_progress', [], false)
-  const finished = response('completed', [done], true)
+  const finished = response(endStatus, [done], true)
   const at = { item_id: msgId, output_index: 0, content_index: 0 }
   const raw: Array<Record<string, unknown>> = [
     { type: 'response.created', response: started },
@@ -95,7 +99,8 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     { type: 'response.output_text.done', ...at, text, logprobs: [] },
     { type: 'response.content_part.done', ...at, part: part(text) },
     { type: 'response.output_item.done', output_index: 0, item: done },
-    { type: 'response.completed', response: finished },
+    // The last event is `response.completed`, or `response.incomplete` when the answer was cut.
+    { type: `response.${endStatus}`, response: finished },
   ]
   const events: SseEvent[] = raw.map((data, i) => ({
     event: data.type as string,

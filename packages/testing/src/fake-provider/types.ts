@@ -42,8 +42,13 @@ export interface FakeUsage {
 export interface FailureSpec {
   /** HTTP status, e.g. 429, 529, 500, 400. */
   status: number
-  /** Seconds for the `retry-after` header (fractions allowed). Defaults to 1 for 429. */
-  retryAfter?: number
+  /**
+   * Seconds for the `retry-after` header (fractions allowed); it replaces a `retry-after` given in
+   * `headers`; `null` sends no `retry-after` at all. When it is not given, the headers are sent as
+   * given and a 429 with neither a `retry-after` nor a `retry-after-ms` header (any case) gets
+   * `retry-after: 1`.
+   */
+  retryAfter?: number | null
   /** Replace the provider-shaped error body (objects are sent as JSON, strings verbatim). */
   body?: unknown
   /** Extra response headers. */
