@@ -79,6 +79,11 @@ const NO_TAGS: readonly string[] = Object.freeze([])
 class Engine {
   readonly lru: LRUCache<string, MemoryEntry>
   readonly inflight = new Map<string, Promise<unknown>>()
+  /**
+   * The in-flight entries that only hold a stale value while a fetch goes on in the background
+   * (see `holdInflight`): dropped when the key is deleted, invalidated or changed elsewhere.
+   */
+  readonly held = new Map<string, Promise<unknown>>()
   readonly waiters = new Map<string, Set<() => void>>()
   /**
    * Tag → its latest invalidation time. Only tags actually invalidated are here, so while nothing
@@ -144,12 +149,25 @@ class Engine {
     }
   }
 
+  /** Stops serving the held stale value of `key`, or of every key. */
+  dropHeld(key?: string): void {
+    if (key === undefined) {
+      for (const k of [...this.held.keys()]) this.dropHeld(k)
+      return
+    }
+    const held = this.held.get(key)
+    if (held === undefined) return
+    this.held.delete(key)
+    if (this.inflight.get(key) === held) this.inflight.delete(key)
+  }
+
   private onBus(message: BusMessage): void {
     if (message.o === 't') {
       for (const tag of message.k) this.markTag(tag, message.a)
       return
     }
     for (const key of message.k) {
+      this.dropHeld(key)
       const entry = this.lru.peek(key)
       // A late message never drops an entry written after the change it reports.
       if (entry !== undefined && entry.createdAt <= message.a) this.lru.delete(key)
@@ -158,6 +176,9 @@ class Engine {
   }
 
   markTag(tag: string, at: number): void {
+    // A held stale value carries tags this map does not index: an invalidation drops them all
+    // (holds are rare and short).
+    if (this.held.size > 0) this.dropHeld()
     if (at > (this.tagTimes.get(tag) ?? 0)) {
       this.tagTimes.set(tag, at)
       this.tagChecked.set(tag, this.o.now())
@@ -239,6 +260,9 @@ class Engine {
     }
     // The common case (every tag known) costs no promise.
     if (!stale) return undefined
+    // Pruned before the fetch, never between it and the check of the entry that needed it (whose
+    // lifetime `maxLifetime` does not count yet): what is dropped here is fetched again if needed.
+    if (this.tagChecked.size > this.pruneAt) this.pruneTags()
     return this.fetchTags(store, tags, now)
   }
 
@@ -257,7 +281,6 @@ class Engine {
         if (at > (this.tagTimes.get(tag) ?? 0)) this.tagTimes.set(tag, at)
         this.tagChecked.set(tag, now)
         if (at > this.lastInvalidation) this.lastInvalidation = at
-        if (this.tagChecked.size > this.pruneAt) this.pruneTags()
       })
     )
   }
@@ -603,6 +626,7 @@ class CacheImpl implements Cache {
       }
     }
     e.bus?.publish({ i: e.id, o: 's', k: [full], a: createdAt })
+    e.dropHeld(full)
     e.wake(full)
   }
 
@@ -610,6 +634,7 @@ class CacheImpl implements Cache {
     const full = this.fullKey(key)
     const e = this.engine
     e.lru.delete(full)
+    e.dropHeld(full)
     const store = e.o.store
     if (store !== undefined) {
       try {
@@ -752,7 +777,8 @@ class CacheImpl implements Cache {
       }
     }
     const running = e.inflight.get(full)
-    if (running !== undefined) {
+    // A refresh never answers from what is cached, so not from a held stale value either.
+    if (running !== undefined && !(p.refresh && e.held.get(full) === running)) {
       e.counters.coalesced++
       return running as Promise<T>
     }
@@ -1014,12 +1040,13 @@ class CacheImpl implements Cache {
    * background.
    */
   private holdInflight(full: string, value: unknown, maxMs: number): () => void {
-    const inflight = this.engine.inflight
+    const e = this.engine
     const held = Promise.resolve(value)
-    inflight.set(full, held)
+    e.inflight.set(full, held)
+    e.held.set(full, held)
     const unhold = (): void => {
       clearTimeout(timer)
-      if (inflight.get(full) === held) inflight.delete(full)
+      if (e.held.get(full) === held) e.dropHeld(full)
     }
     const timer = setTimeout(unhold, Math.max(0, maxMs))
     timer.unref?.()

@@ -111,10 +111,12 @@ function deltaMs(value: string | undefined): number {
 
 /**
  * How long the route says its response is fresh, in ms (`s-maxage`, else `max-age`, else
- * `Expires` − `Date`): `undefined` when it says nothing, `0` when it must not be stored (`no-store`,
- * `private`, `no-cache` in any form, a zero or invalid lifetime, an `Expires` in the past).
+ * `Expires` − `Date`, or `Expires` − `localNow` without a `Date`): `undefined` when it says nothing,
+ * `0` when it must not be stored (`no-store`, `private`, `no-cache` in any form, a zero or invalid
+ * lifetime, an `Expires` in the past). `Expires` and `Date` are this machine's times: `localNow`
+ * is `Date.now()`, never a store's clock.
  */
-function routeLifetime(head: ResponseHead, now: number): number | undefined {
+function routeLifetime(head: ResponseHead, localNow: number): number | undefined {
   const control = head.getHeader('cache-control')
   let sMaxAge: number | undefined
   let maxAge: number | undefined
@@ -140,7 +142,7 @@ function routeLifetime(head: ResponseHead, now: number): number | undefined {
   // An invalid Expires (e.g. `0`) means already expired (RFC 9111 §5.3).
   if (Number.isNaN(at)) return 0
   const date = Date.parse(head.getHeader('date') ?? '')
-  return Math.max(0, at - (Number.isNaN(date) ? now : date))
+  return Math.max(0, at - (Number.isNaN(date) ? localNow : date))
 }
 
 /** The opaque part of an entity tag, for weak comparison (RFC 9110 §8.8.3.2). */
@@ -302,8 +304,18 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
       if (head.status !== 200) return undefined
       if (head.getHeader('set-cookie') !== undefined) return undefined
       const headAt = now()
-      const lifetime = routeLifetime(head, headAt)
+      const localNow = Date.now()
+      const lifetime = routeLifetime(head, localNow)
       if (lifetime === 0) return undefined
+      // The response's current age (RFC 9111 §4.2.3): its `Age` (from an upstream cache), or how
+      // long ago its `Date` was, on this machine's clock; it counts against the lifetime.
+      const ageMs = deltaMs(head.getHeader('age'))
+      const dateAt = Date.parse(head.getHeader('date') ?? '')
+      const currentAge = Math.max(
+        Number.isNaN(ageMs) ? 0 : ageMs,
+        Number.isNaN(dateAt) ? 0 : localNow - dateAt
+      )
+      if (lifetime !== undefined && lifetime <= currentAge) return undefined
       const varies = responseVary(head.getHeader('vary'))
       if (varies === undefined) return undefined
       if (usesNonce(ctx, head)) return undefined
@@ -317,9 +329,9 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
         varies.push('accept-encoding')
       }
       const extra = [...new Set(varies.filter((name) => !vary.includes(name)))].sort()
-      // The response's own age (from an upstream cache) counts against its lifetime.
-      const ageMs = deltaMs(head.getHeader('age'))
-      const storedAt = Number.isNaN(ageMs) ? headAt : headAt - ageMs
+      // On the cache's clock: a duration from now, whatever the skew between this machine and
+      // the store.
+      const storedAt = headAt - currentAge
       const expires = lifetime === undefined ? undefined : storedAt + lifetime
       const chunks: Uint8Array[] = []
       let size = 0
@@ -363,8 +375,11 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
               if (extra.length === 0) await cache.set(key, stored, setOptions)
               else {
                 const list: VaryList = { v: 2, vary: extra }
+                // The list lives as long as any variant may: a short-lived variant written last
+                // must not make the longer-lived ones unreachable.
+                const listOptions = Number.isFinite(maxTtl) ? { ttl: Math.ceil(maxTtl) } : {}
                 await Promise.all([
-                  cache.set(key, list, setOptions),
+                  cache.set(key, list, listOptions),
                   cache.set(variantKey(ctx, key, extra), stored, setOptions),
                 ])
               }

@@ -223,3 +223,53 @@ describe("the store's clock", () => {
     expect(local.peek('b')).toBeUndefined()
   })
 })
+
+describe('a soft-timeout hold never outlives a change to its key', () => {
+  async function held() {
+    let t = 1_000_000
+    const cache = createCache({ now: () => t, jitter: 0, staleIfError: 60_000 })
+    await cache.set('k', 'old', { ttl: 1000, tags: ['user:1'] })
+    t += 2000
+    const hanging = () => new Promise<string>(() => undefined)
+    expect(await cache.getOrSet('k', hanging, { timeouts: { soft: 5 } })).toBe('old')
+    // Held: this process's next call still gets the stale value without a fetch.
+    expect(await cache.getOrSet('k', () => 'unused')).toBe('old')
+    return cache
+  }
+
+  it.each([
+    ['delete(k)', (c: Awaited<ReturnType<typeof held>>) => c.delete('k')],
+    ['invalidateTags', (c: Awaited<ReturnType<typeof held>>) => c.invalidateTags(['user:1'])],
+    ['clear()', (c: Awaited<ReturnType<typeof held>>) => c.clear()],
+    ['set(k)', (c: Awaited<ReturnType<typeof held>>) => c.set('k', 'set')],
+  ])('after %s the next call does not get the held value', async (what, change) => {
+    const cache = await held()
+    await change(cache)
+    expect(await cache.getOrSet('k', () => 'new')).toBe(what === 'set(k)' ? 'set' : 'new')
+  })
+
+  it('refresh: true fetches instead of taking the held value', async () => {
+    const cache = await held()
+    expect(await cache.getOrSet('k', () => 'new', { refresh: true })).toBe('new')
+  })
+})
+
+describe('tag pruning and entries read from the store', () => {
+  it('an invalidated store entry living longer than any this instance wrote stays invalid', async () => {
+    let t = 1_000_000_000
+    const now = () => t
+    const store = memoryStore({ now })
+    const a = createCache({ store, now, jitter: 0 })
+    await a.set('k', 'before-invalidation', { ttl: 3_600_000, tags: ['user:1'] })
+    t += 10 * 60_000
+    await a.invalidateTags(['user:1'])
+    t += 5 * 60_000
+    // B holds many per-entity tag times and writes only one-minute entries: reading k's tag time
+    // must not be undone by a prune before k is checked.
+    const b = createCache({ store, now, jitter: 0 })
+    await b.set('other', 'x', { ttl: 60_000 })
+    await b.invalidateTags(Array.from({ length: 1023 }, (_, i) => `order:${i}`))
+    expect(await b.get('k')).toBeUndefined()
+    expect(await b.getOrSet('k', () => 'refetched')).toBe('refetched')
+  })
+})
