@@ -1,3 +1,5 @@
+import { memoryStore, type Store } from '@aikit/core'
+import { createBudget } from '@aikit/cost'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -188,4 +190,92 @@ describe('a caller leaving a shared (non-streamed) call', () => {
     expect(answers.map((m) => m.type)).toEqual(['message', 'message'])
     expect(fake.count('/v1/messages')).toBe(1)
   })
+})
+
+describe('a caller arriving once every earlier caller of a shared call has left', () => {
+  it('joins nothing: the call being aborted (same tick) is not shared; it gets its own answer', async () => {
+    const client = wrapAnthropic(raw, {})
+    fake.hangNext(1)
+    const first = new AbortController()
+    const leader = client.messages.create(params('doomed'), { signal: first.signal })
+    await until(() => fake.calls.length === 1)
+    first.abort()
+    // The same tick: the shared call's provider request is only now being aborted.
+    const newcomer = client.messages.create(params('doomed'))
+    await expect(leader).rejects.toBeInstanceOf(Anthropic.APIUserAbortError)
+    await expect(newcomer).resolves.toMatchObject({ type: 'message' })
+    await fake.idle()
+    expect(fake.calls.map((c) => c.aborted)).toEqual([true, false])
+  })
+
+  it('a caller whose signal had aborted before it called leaves no call for the next one to join', async () => {
+    const client = wrapAnthropic(raw, {})
+    const leader = client.messages.create(params('pre-aborted'), { signal: AbortSignal.abort() })
+    const newcomer = client.messages.create(params('pre-aborted'))
+    await expect(leader).rejects.toBeInstanceOf(Anthropic.APIUserAbortError)
+    await expect(newcomer).resolves.toMatchObject({ type: 'message' })
+  })
+
+  for (const how of ['signal', 'timeout'] as const) {
+    it(`with a budget: arriving while the call left by its caller (${how}) releases its reservation (a store round trip), it makes and pays for its own`, async () => {
+      // The store holds the release until the test lets it through (a slow Redis round trip).
+      const inner = memoryStore()
+      const store = Object.create(inner) as Store
+      const ops: string[] = []
+      let letRelease = (): void => {}
+      const releasing = new Promise<void>((resolve) => {
+        letRelease = resolve
+      })
+      store.run = (op, keys, input) => {
+        ops.push(op.name)
+        return op.name === 'budgetRelease'
+          ? releasing.then(() => inner.run(op, keys, input))
+          : inner.run(op, keys, input)
+      }
+      const budget = createBudget({ store, limits: [{ period: 'day', usd: 1 }] })
+      // The first request gets no answer until it is aborted; the others go to the fake provider.
+      let requests = 0
+      const sdk = new Anthropic({
+        apiKey: 'test-key',
+        baseURL: fake.anthropicBaseURL,
+        maxRetries: 0,
+        fetch: (url: string | URL | Request, init?: RequestInit) => {
+          if (requests++ > 0) return fetch(url, init)
+          return new Promise<Response>((_, reject) => {
+            const gone = (): void => reject(new DOMException('aborted', 'AbortError'))
+            if (init?.signal?.aborted) gone()
+            else init?.signal?.addEventListener('abort', gone, { once: true })
+          })
+        },
+      })
+      const client = wrapAnthropic(sdk, { budget, subject: 'u' })
+      const first = new AbortController()
+      const leader = client.messages.create(
+        params(`released late ${how}`),
+        how === 'signal' ? { signal: first.signal } : { timeout: 30 }
+      )
+      leader.catch(() => undefined)
+      if (how === 'signal') {
+        await until(() => requests === 1)
+        first.abort()
+      }
+      // The leader has gone; its provider call is aborted and its reservation being released.
+      await until(() => ops.includes('budgetRelease'))
+      const newcomer = client.messages.create(params(`released late ${how}`))
+      newcomer.catch(() => undefined)
+      letRelease()
+      await expect(leader).rejects.toBeInstanceOf(
+        how === 'signal' ? Anthropic.APIUserAbortError : Anthropic.APIConnectionTimeoutError
+      )
+      await expect(newcomer).resolves.toMatchObject({ type: 'message' })
+      expect(requests).toBe(2)
+      // The doomed call's hold released once; the newcomer's call reserved and settled its own.
+      expect(ops.filter((op) => op === 'budgetReserve')).toHaveLength(2)
+      expect(ops.filter((op) => op === 'budgetRelease')).toHaveLength(1)
+      expect(ops.filter((op) => op === 'budgetSettle')).toHaveLength(1)
+      const limit = (await budget.status('u')).tightest
+      expect(limit?.heldMicros).toBe(0)
+      expect(limit?.spentMicros).toBeGreaterThan(0)
+    })
+  }
 })

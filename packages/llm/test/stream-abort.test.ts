@@ -7,6 +7,7 @@ import type OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { wrapAnthropic } from '../src/anthropic/index.js'
 import { wrapOpenAI } from '../src/openai/index.js'
+import { mapCache } from './helpers.js'
 import { OPENAI_SDKS } from './openai-sdks.js'
 
 let fake: FakeProvider
@@ -127,6 +128,88 @@ describe('Anthropic: aborting a stream', () => {
   })
 })
 
+describe('Anthropic: aborting a streamed cache hit, as a live stream', () => {
+  let raw: Anthropic
+  beforeAll(() => {
+    raw = new Anthropic({ apiKey: 'test-key', baseURL: fake.anthropicBaseURL, maxRetries: 0 })
+  })
+  const hit = (text: string) => ({ ...params(text), temperature: 0 })
+
+  it('create({ stream: true }): the signal aborting on the first event ends the replay, its controller aborted', async () => {
+    const client = wrapAnthropic(raw, { cache: mapCache() })
+    for await (const _ of await client.messages.create({ ...hit('hit'), stream: true })) {
+    }
+    const ac = new AbortController()
+    const stream = await client.messages.create(
+      { ...hit('hit'), stream: true },
+      { signal: ac.signal }
+    )
+    let events = 0
+    let error: unknown
+    try {
+      for await (const _ of stream) {
+        events++
+        ac.abort()
+      }
+    } catch (e) {
+      error = e
+    }
+    expect(fake.count('/v1/messages')).toBe(1) // a hit
+    // As the bare SDK's stream (see above): it ends without an error, its controller aborted.
+    expect({ error, controllerAborted: stream.controller.signal.aborted }).toEqual({
+      error: undefined,
+      controllerAborted: true,
+    })
+    expect(events).toBe(1)
+  })
+
+  it("the replay's own controller.abort() ends it", async () => {
+    const client = wrapAnthropic(raw, { cache: mapCache() })
+    for await (const _ of await client.messages.create({ ...hit('controller'), stream: true })) {
+    }
+    const stream = await client.messages.create({ ...hit('controller'), stream: true })
+    let events = 0
+    for await (const _ of stream) {
+      events++
+      stream.controller.abort()
+    }
+    expect(fake.count('/v1/messages')).toBe(1)
+    expect(events).toBe(1)
+  })
+
+  it('messages.stream().abort() on a hit: finalMessage() rejects with APIUserAbortError and emits abort', async () => {
+    const client = wrapAnthropic(raw, { cache: mapCache() })
+    await client.messages.stream(hit('hit helper')).finalMessage()
+    const helper = client.messages.stream(hit('hit helper'))
+    let abortEvent = false
+    helper.on('abort', () => {
+      abortEvent = true
+    })
+    helper.on('streamEvent', () => helper.abort())
+    const final = await settled(helper.finalMessage())
+    expect(fake.count('/v1/messages')).toBe(1) // a hit
+    expect(final).toBeInstanceOf(Anthropic.APIUserAbortError)
+    expect(abortEvent).toBe(true)
+  })
+
+  for (const coalesce of [true, false]) {
+    it(`coalesce ${coalesce}: a caller whose signal has aborted gets no hit (APIUserAbortError, as a live call)`, async () => {
+      const client = wrapAnthropic(raw, { cache: mapCache(), coalesce })
+      await client.messages.create(hit('gone'))
+      for await (const _ of await client.messages.create({ ...hit('gone'), stream: true })) {
+      }
+      const options = { signal: AbortSignal.abort() }
+      await expect(client.messages.create(hit('gone'), options)).rejects.toBeInstanceOf(
+        Anthropic.APIUserAbortError
+      )
+      await expect(
+        client.messages.create({ ...hit('gone'), stream: true }, options)
+      ).rejects.toBeInstanceOf(Anthropic.APIUserAbortError)
+      expect(fake.count('/v1/messages')).toBe(2)
+    })
+  }
+})
+
 for (const sdk of OPENAI_SDKS) {
   // openai 7 needs Node 22+ (its engines field): skipped on Node 20, run by CI's Node 24 leg.
   describe.runIf(sdk.runs)(`${sdk.name}: aborting a stream helper`, () => {
@@ -182,6 +265,43 @@ for (const sdk of OPENAI_SDKS) {
       const wrapped = await abortResponses(wrapOpenAI(client(), {}), 'wrapped responses')
       expect(wrapped.final).toBeInstanceOf(sdk.OpenAI.APIUserAbortError)
       expect(wrapped.abortEvent).toBe(true)
+    })
+
+    it('on a cache hit: chat.completions.stream().abort() and responses.stream().abort() reject with APIUserAbortError and emit abort', async () => {
+      const openai = wrapOpenAI(client(), { cache: mapCache() })
+      const chat = () =>
+        openai.chat.completions.stream({
+          model: 'gpt-4o-mini',
+          temperature: 0,
+          messages: [{ role: 'user', content: 'hit chat' }],
+        })
+      await chat().finalChatCompletion()
+      const chatRunner = chat()
+      let chatAbort = false
+      chatRunner.on('abort', () => {
+        chatAbort = true
+      })
+      chatRunner.on('chunk', () => chatRunner.abort())
+      expect(await settled(chatRunner.finalChatCompletion())).toBeInstanceOf(
+        sdk.OpenAI.APIUserAbortError
+      )
+      expect(chatAbort).toBe(true)
+
+      const responses = () =>
+        openai.responses.stream({ model: 'gpt-4o-mini', temperature: 0, input: 'hit responses' })
+      await responses().finalResponse()
+      const responsesRunner = responses()
+      let responsesAbort = false
+      responsesRunner.on('abort', () => {
+        responsesAbort = true
+      })
+      responsesRunner.on('event', () => responsesRunner.abort())
+      expect(await settled(responsesRunner.finalResponse())).toBeInstanceOf(
+        sdk.OpenAI.APIUserAbortError
+      )
+      expect(responsesAbort).toBe(true)
+      // Both were hits.
+      expect(fake.count()).toBe(2)
     })
   })
 }

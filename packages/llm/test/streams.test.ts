@@ -180,6 +180,23 @@ describe('joining a coalesced stream', () => {
     expect(fake.calls[0]?.aborted).toBe(false)
   })
 
+  it('a caller arriving while the stream every earlier caller left is being aborted gets a stream of its own', async () => {
+    const client = wrapAnthropic(raw, {})
+    fake.hangNext(1)
+    const first = new AbortController()
+    const leader = client.messages.create(params('doomed stream'), { signal: first.signal })
+    await until(() => fake.calls.length === 1)
+    first.abort()
+    // The same tick: the shared call's provider request is only now being aborted.
+    const newcomer = client.messages.create(params('doomed stream'))
+    await expect(leader).rejects.toBeInstanceOf(Anthropic.APIUserAbortError)
+    const { types, error } = await read(await newcomer)
+    expect(error).toBeUndefined()
+    expect(types.at(0)).toBe('message_start')
+    expect(types.at(-1)).toBe('message_stop')
+    expect(fake.count('/v1/messages')).toBe(2)
+  })
+
   it('a caller arriving as the only reader leaves gets a whole answer of its own, not the cut one', async () => {
     const client = wrapAnthropic(raw, {})
     fake.setReply(() => 'one two three four five six seven eight nine ten')

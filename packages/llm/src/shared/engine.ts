@@ -289,7 +289,10 @@ export function interceptCreate(
     if (!verdict.allowed) throw new OutputBlockedError([...verdict.blockedBy])
   }
 
-  const hitOutcome = (answer: CachedAnswer): CallOutcome<unknown> => {
+  const hitOutcome = (
+    answer: CachedAnswer,
+    signal: AbortSignal | undefined
+  ): CallOutcome<unknown> => {
     // Built only when asked for (`withResponse()` / `asResponse()`): a hit should cost a lookup.
     let response: Response | undefined
     const synthetic = (): Response => {
@@ -310,7 +313,25 @@ export function interceptCreate(
         toResponse: () => jsonResponse(answer.data, synthetic()),
       }
     }
-    const data = new spec.StreamClass(replay(answer.events), new AbortController())
+    // The caller's signal aborts the replay as it aborts a live stream: through the stream's
+    // controller, which the SDK helpers check (`messages.stream()` then fails with
+    // `APIUserAbortError` and emits 'abort'); the replay ends at its next read. The listener goes
+    // when the replay ends, so a long-lived signal keeps nothing of it.
+    let aborted = false
+    let unlink: (() => void) | undefined
+    const controller = new ConsumerController(() => {
+      aborted = true
+      unlink?.()
+    })
+    if (signal) {
+      const abort = (): void => controller.abort(signal.reason)
+      signal.addEventListener('abort', abort, { once: true })
+      unlink = () => signal.removeEventListener('abort', abort)
+    }
+    const data = new spec.StreamClass(
+      replay(answer.events, () => aborted, unlink),
+      controller
+    )
     return {
       data,
       get response() {
@@ -471,7 +492,11 @@ export function interceptCreate(
     shared: SharedStream<unknown>,
     signal: AbortSignal | undefined
   ): AsyncIterable<unknown> => {
-    const iterator = shared.consumer()
+    // Unlinked from the signal once the reader is released (it ended, failed, returned or was
+    // aborted): a long-lived signal (a request's, an agent loop's) must not keep every stream's
+    // reader, and through it the recorded events, until it aborts.
+    let unlink: (() => void) | undefined
+    const iterator = shared.consumer(() => unlink?.())
     const controller = new ConsumerController(() => {
       void iterator.return?.()
     })
@@ -482,7 +507,10 @@ export function interceptCreate(
     if (signal) {
       const abort = (): void => controller.abort(signal.reason)
       if (signal.aborted) abort()
-      else signal.addEventListener('abort', abort, { once: true })
+      else {
+        signal.addEventListener('abort', abort, { once: true })
+        unlink = () => signal.removeEventListener('abort', abort)
+      }
     }
     let used = false
     return new spec.StreamClass(
@@ -648,7 +676,11 @@ export function interceptCreate(
     copy: { readonly pristine: unknown } | undefined,
     retry?: () => Promise<CallOutcome<unknown>>
   ): CallOutcome<unknown> | Promise<CallOutcome<unknown>> => {
-    if (p.kind === 'hit') return hitOutcome(p.answer)
+    if (p.kind === 'hit') {
+      // Aborted before the answer came (during the lookup): as a live call would, not handed a hit.
+      if (signal?.aborted) throw new AbortError()
+      return hitOutcome(p.answer, signal)
+    }
     if (p.kind === 'answer') {
       if (copy === undefined) return p.outcome
       const { response } = p.outcome
@@ -798,16 +830,23 @@ export function interceptCreate(
       countCache('coalesced')
       return handled(existing.join(gone, signal, () => run(params, options)))
     }
-    const group = new SignalGroup()
-    group.join(gone?.signal)
     // Callers that have not taken their share yet (the leader, then each joiner): the last one
     // to take lets go of a live stream's hold.
     let waiting = 1
     let joined = false
     let pristine: { readonly pristine: unknown } | undefined
+    // Set once the flight is in `flights` (never again once it has left).
+    let registered = false
     const leave = (): void => {
+      if (!registered) return
+      registered = false
       if (flights.get(flightKey) === flight) flights.delete(flightKey)
     }
+    // The flight leaves the moment every caller has gone: its provider call is being aborted (its
+    // reservation released, a store round trip), and a caller arriving meanwhile must make a call
+    // of its own, not join one doomed to fail with the others' abort or timeout.
+    const group = new SignalGroup(leave)
+    group.join(gone?.signal)
     const produced = begin((call) => lead(call, group, leave))
     // Registered first, so it runs before any caller has the answer: the joiners' copies are made
     // from the answer as it came, whatever the leader's caller does to its own.
@@ -865,7 +904,11 @@ export function interceptCreate(
         })
       },
     }
-    flights.set(flightKey, flight)
+    // A caller gone already (its signal aborted before it called) leaves no flight to join.
+    if (!group.aborted) {
+      flights.set(flightKey, flight)
+      registered = true
+    }
     return handled(share(gone, signal, false))
   }
 

@@ -86,8 +86,11 @@ export class SharedStream<T> {
     return this.#pending
   }
 
-  /** A new consumer reading every event from the first. Counted from now until it returns or ends. */
-  consumer(): AsyncIterator<T> {
+  /**
+   * A new consumer reading every event from the first. Counted from now until it returns or ends;
+   * `onRelease` runs once then (it ended, failed, returned or was stopped).
+   */
+  consumer(onRelease?: () => void): AsyncIterator<T> {
     this.#consumers++
     let index = 0
     let released = false
@@ -99,6 +102,7 @@ export class SharedStream<T> {
       if (released) return
       released = true
       wake?.()
+      onRelease?.()
       await this.#leave()
     }
     return {
@@ -132,17 +136,29 @@ export class SharedStream<T> {
   }
 }
 
-/** An iterator over recorded events (a cache hit). */
-export function replay<T>(events: readonly T[]): () => AsyncIterator<T> {
+/**
+ * An iterator over recorded events (a cache hit). Once `stopped()` is true (its stream was
+ * aborted) it ends at the next read; `onEnd` runs when a reader has ended or returned.
+ */
+export function replay<T>(
+  events: readonly T[],
+  stopped?: () => boolean,
+  onEnd?: () => void
+): () => AsyncIterator<T> {
   return () => {
     let i = 0
     return {
-      next: async () =>
-        i < events.length
-          ? { done: false, value: copyEvent(events[i++] as T) }
-          : { done: true, value: undefined },
+      next: async () => {
+        if (i < events.length && stopped?.() !== true) {
+          return { done: false, value: copyEvent(events[i++] as T) }
+        }
+        i = events.length
+        onEnd?.()
+        return { done: true, value: undefined }
+      },
       return: async () => {
         i = events.length
+        onEnd?.()
         return { done: true, value: undefined }
       },
     }

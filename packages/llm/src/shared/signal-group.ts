@@ -5,12 +5,19 @@
  * A participant without a signal never aborts, so the group then never aborts either.
  */
 export class SignalGroup {
+  /** Runs once, when the group aborts (every participant has gone). */
+  readonly #onAbort: (() => void) | undefined
   // Created only when a signal is asked for: most calls (no signal anywhere) never need one.
   #controller: AbortController | undefined
   // Made on the first participant with a signal (most calls have none).
   #cleanups: Array<() => void> | undefined
   #live = 0
   #unbounded = false
+
+  /** `onAbort` runs once, the moment every participant has gone (the call is then doomed). */
+  constructor(onAbort?: () => void) {
+    this.#onAbort = onAbort
+  }
 
   /** False when a participant has no signal: the group can then never abort. */
   get abortable(): boolean {
@@ -38,9 +45,10 @@ export class SignalGroup {
     const leave = (): void => {
       onAbort?.()
       this.#live--
-      if (this.#live === 0 && !this.#unbounded) {
+      if (this.#live === 0 && !this.#unbounded && !this.aborted) {
         this.#controller ??= new AbortController()
         this.#controller.abort(signal.reason)
+        this.#onAbort?.()
       }
     }
     if (signal.aborted) {
