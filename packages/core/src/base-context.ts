@@ -30,6 +30,9 @@ function assertHeader(name: string, value: string): void {
   }
 }
 
+/** Rounds of hooks registered by hooks that `beforeHead` runs (see there). */
+const MAX_HOOK_ROUNDS = 16
+
 function headersSentError(): AikitError {
   return new AikitError('HEADERS_SENT', 500, 'The response head has already been written')
 }
@@ -248,10 +251,17 @@ export abstract class BaseContext implements Context, Lifecycle {
   beforeHead(status: number): Iterable<[string, string]> | undefined {
     if (this.headWritten) return undefined
     this.finalStatus = status
-    // A hook may register another (the head is not written yet): run until none is left.
+    // A hook may register another (the head is not written yet): run until none is left, for a
+    // few rounds at most (a hook that always registers one more would never let the head out).
     let hooks = this.headerHooks
-    while (hooks !== undefined) {
+    for (let round = 0; hooks !== undefined; round++) {
       this.headerHooks = undefined
+      if (round === MAX_HOOK_ROUNDS) {
+        this.reportError(
+          new AikitError('HOOK_LOOP', 500, 'onHeaders hooks kept registering more hooks')
+        )
+        break
+      }
       for (let i = hooks.length - 1; i >= 0; i--) {
         try {
           hooks[i]!()

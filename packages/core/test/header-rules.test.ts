@@ -48,6 +48,24 @@ describe('header rules', () => {
     )
     expect(ctx.written?.headers['x-late-hook']).toBe('ran')
   })
+
+  it('a hook that always registers one more stops after a few rounds; the head goes out', async () => {
+    const ctx = new TestContext()
+    let rounds = 0
+    await ctx.run(
+      compose(async (c, next) => {
+        const stamp = (): void => {
+          rounds++
+          c.setHeader('x-stamp', String(rounds))
+          c.onHeaders(stamp)
+        }
+        c.onHeaders(stamp)
+        await next()
+      })
+    )
+    expect(rounds).toBe(16)
+    expect(ctx.written?.headers['x-stamp']).toBe('16')
+  })
 })
 
 describe('error status', () => {

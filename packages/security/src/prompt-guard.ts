@@ -573,16 +573,28 @@ function replaceBody(ctx: Context, body: unknown): void {
 }
 
 /**
- * False only when no body can follow: `Content-Length: 0`, or no length header at all on a
- * method that carries none (GET, HEAD, OPTIONS, DELETE, TRACE). A POST, PUT, PATCH (or another
- * method) without one may still have a body: HTTP/2 and a Web `Request` carry bodies without
- * `Content-Length`.
+ * False only when no body can follow: `Content-Length: 0`; no length header on a method that
+ * carries none (GET, HEAD, OPTIONS, DELETE, TRACE); or, on any other method, no length header and
+ * no Content-Type over HTTP/1.x (which then has no body).
  */
 function mayHaveBody(ctx: Context): boolean {
   if (ctx.header('transfer-encoding') !== undefined) return true
   const length = ctx.header('content-length')
   if (length !== undefined) return length.trim() !== '0'
-  return !BODYLESS_METHODS.has(ctx.method)
+  if (BODYLESS_METHODS.has(ctx.method)) return false
+  // Neither header: over HTTP/1.x there is no body (RFC 9112 §6.3, what `curl -X POST` sends). A
+  // body without a length comes only over HTTP/2 (its `:method` pseudo-header tells it), or with
+  // a Content-Type: those are checked.
+  return ctx.header('content-type') !== undefined || isHttp2(ctx)
+}
+
+/** Whether the request came over Node's HTTP/2 (pseudo-headers; a Web `Headers` refuses the name). */
+function isHttp2(ctx: Context): boolean {
+  try {
+    return ctx.header(':method') !== undefined
+  } catch {
+    return false
+  }
 }
 
 const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE'])

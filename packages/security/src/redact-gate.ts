@@ -50,6 +50,8 @@ const UPPER_J = 74
 const COLON = 58
 const EQUALS = 61
 const QUOTE = 34
+const APOSTROPHE = 39
+const BACKSLASH = 92
 
 /** ASCII code → 1 when the gate looks at that character (whitespace, `-`, `_`, `A`, `J`, `:`, `=`). */
 const TRIGGER = new Uint8Array(128)
@@ -99,11 +101,17 @@ const NAME_ENDINGS = new Set(
   ].map(code3)
 )
 
-/** `:` or `=` at `i`: is it preceded by a credential name (then spaces and a `"` allowed)? */
+/**
+ * `:` or `=` at `i`: is it preceded by a credential name (then spaces and a closing `"` or `'`
+ * allowed, the `"` possibly escaped as in JSON inside a JSON string)?
+ */
 function credentialBefore(s: string, i: number): boolean {
   let j = i - 1
   for (let n = 0; n < 4 && j >= 0 && spaceLike(s.charCodeAt(j)); n++) j--
-  if (j >= 0 && s.charCodeAt(j) === QUOTE) j--
+  if (j >= 0 && (s.charCodeAt(j) === QUOTE || s.charCodeAt(j) === APOSTROPHE)) {
+    j--
+    if (j >= 0 && s.charCodeAt(j) === BACKSLASH) j--
+  }
   if (j < 2) return false
   const key =
     (lower(s.charCodeAt(j - 2)) << 16) | (lower(s.charCodeAt(j - 1)) << 8) | lower(s.charCodeAt(j))

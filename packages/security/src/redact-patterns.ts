@@ -65,13 +65,33 @@ const AUTH_SCHEMES =
 const quotedOr = (bareStop: string): string =>
   `(?:(?<=")[^"\\r\\n]{1,${MAX}}|(?<=')[^'\\r\\n]{1,${MAX}}|[^${bareStop}]{1,${MAX}})`
 
+/** `word` matching in any letter case, inside a regex that is case-sensitive. */
+const anyCase = (word: string): string => word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`)
+
 /**
  * Credential names that also count with a prefix ending in `_` or `-` (`DB_PASSWORD`,
- * `ANTHROPIC_API_KEY`, `GITHUB_TOKEN`, `--password`): names that mean a credential whatever
+ * `ANTHROPIC_API_KEY`, `--password`), in any case: names that mean a credential whatever
  * qualifies them. Not `key`, `sig` or `session` (`sort_key`, `user_session` are ordinary).
  */
-const STRONG_NAMES =
-  'password|passwd|passphrase|pwd|pass|secret|token|api[-_]?key|access[-_]?key|secret[-_]?key|private[-_]?key|signature|credentials?'
+const STRONG_NAMES = [
+  anyCase('password'),
+  anyCase('passwd'),
+  anyCase('passphrase'),
+  anyCase('pwd'),
+  anyCase('secret'),
+  `${anyCase('api')}[-_]?${anyCase('key')}`,
+  `${anyCase('access')}[-_]?${anyCase('key')}`,
+  `${anyCase('secret')}[-_]?${anyCase('key')}`,
+  `${anyCase('private')}[-_]?${anyCase('key')}`,
+].join('|')
+/**
+ * Names that are a credential only in an upper-case environment-variable name (`GITHUB_TOKEN`,
+ * `SMTP_PASS`, `AWS_SIGNATURE`): in lower case they are ordinary settings (`pad_token`,
+ * `eos_token`, `next_page_token`, `first_pass`, `method_signature`, `allow_credentials`).
+ */
+const ENV_ONLY_NAMES = 'TOKEN|PASS|SIGNATURE|CREDENTIALS?'
+/** A prefixed credential name, with the `_` / `-` it starts at (see the pattern). */
+const PREFIXED_NAME = `(?:[_-](?:${STRONG_NAMES})|(?<=[A-Z0-9])_(?:${ENV_ONLY_NAMES}))`
 /**
  * `_` or `-` then the start of a strong name: the keywords of the prefixed-name pattern (two
  * distinct first characters), so that `password=` or a string holding `sk-ant-api03-` never runs
@@ -92,6 +112,14 @@ const PREFIXED_NAME_KEYWORDS = [
 ].flatMap((name) => [`_${name}`, `-${name}`])
 /** A JSON string's content up to its closing quote (escapes included). */
 const JSON_VALUE = `(?:[^"\\\\]|\\\\.){1,${MAX}}(?=")`
+/**
+ * The same inside a JSON document that is itself a JSON string (a logged upstream body): its
+ * quotes are `\"`, so the value runs to the next `\"`.
+ */
+const ESCAPED_JSON_VALUE = `(?:[^"\\\\]|\\\\[^"]){1,${MAX}}(?=\\\\")`
+/** The member names `redact()` censors by key in objects, as they appear in JSON text. */
+const JSON_CREDENTIAL_NAMES =
+  'password|passwd|passphrase|secret|client_?secret|token|access_?token|refresh_?token|id_token|session_token|api[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|private_?key|credentials|(?:proxy-)?authorization|(?:set-)?cookie'
 
 /**
  * The built-in shapes, most specific first (an Anthropic key is replaced before the looser OpenAI
@@ -156,12 +184,14 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     regex: new JwtMatcher(),
   },
   {
-    // `Authorization:` / `Proxy-Authorization:` lines: everything after the separator (a known
-    // scheme kept) to the end of the line or the closing quote. API-key headers: their token.
+    // `Authorization:` / `Proxy-Authorization:` headers: everything after the `:` (a known scheme
+    // kept) to the end of the line or the closing quote. `authorization=` (logfmt, a query): its
+    // value only, as any parameter. API-key headers: their token. The name may be quoted, as in
+    // an inspected header object (`'x-api-key': '…'`).
     id: 'auth-header',
     keywords: ['orization', 'pi-key', 'pi_key', 'pikey'],
     regex: new RegExp(
-      `\\b(?:((?:proxy-)?authorization)(\\s{0,4}[:=]\\s{0,4}["']?(?:(?:${AUTH_SCHEMES})\\s{1,16})?)${quotedOr('"\'\\r\\n')}|(x-api-key|api[-_]?key)(\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('\\s,;"\'&')})`,
+      `\\b(?:((?:proxy-)?authorization)(["']?\\s{0,4}:\\s{0,4}["']?(?:(?:${AUTH_SCHEMES})\\s{1,16})?)${quotedOr('"\'\\r\\n')}|((?:proxy-)?authorization)(\\s{0,4}=\\s{0,4}["'](?:(?:${AUTH_SCHEMES})\\s{1,16})?)[^"'\\r\\n]{1,${MAX}}|((?:proxy-)?authorization)(\\s{0,4}=\\s{0,4}(?:(?:${AUTH_SCHEMES})\\s{1,16})?)[^&\\s"'#;,]{1,${MAX}}|(x-api-key|api[-_]?key)(["']?\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('\\s,;"\'&')})`,
       'gi'
     ),
   },
@@ -195,7 +225,7 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     id: 'credential-json',
     keywords: CREDENTIAL_NAME_KEYWORDS,
     regex: new RegExp(
-      `("(?:password|passwd|passphrase|secret|client_?secret|token|access_?token|refresh_?token|id_token|session_token|api[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|private_?key|credentials|(?:proxy-)?authorization|(?:set-)?cookie)"\\s{0,4}:\\s{0,4}")${JSON_VALUE}`,
+      `("(?:${JSON_CREDENTIAL_NAMES})"\\s{0,4}:\\s{0,4}")${JSON_VALUE}|(\\\\"(?:${JSON_CREDENTIAL_NAMES})\\\\"\\s{0,4}:\\s{0,4}\\\\")${ESCAPED_JSON_VALUE}`,
       'gi'
     ),
   },
@@ -207,8 +237,9 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     id: 'credential-prefixed',
     keywords: PREFIXED_NAME_KEYWORDS,
     regex: new RegExp(
-      `([_-](?:${STRONG_NAMES})=["']?)${quotedOr('&\\s"\'#;,')}|([_-](?:${STRONG_NAMES})"\\s{0,4}:\\s{0,4}")${JSON_VALUE}`,
-      'gi'
+      `(${PREFIXED_NAME}=["']?)${quotedOr('&\\s"\'#;,')}|(${PREFIXED_NAME}"\\s{0,4}:\\s{0,4}")${JSON_VALUE}`,
+      // Case-sensitive: the environment-style names must be upper case (see ENV_ONLY_NAMES).
+      'g'
     ),
   },
 ]

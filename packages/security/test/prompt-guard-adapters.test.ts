@@ -207,7 +207,11 @@ describe.each(FACTORIES)('promptGuard middleware on %s', (_name, factory) => {
 
   it.each([
     // Bytes carry no implied content type (a string body would be text/plain).
-    ['no Content-Type, Content-Length', () => new TextEncoder().encode(chat(ATTACK))],
+    [
+      'no Content-Type, Content-Length',
+      () => new TextEncoder().encode(chat(ATTACK)),
+      { 'content-length': String(new TextEncoder().encode(chat(ATTACK)).byteLength) },
+    ],
     [
       'no Content-Type, chunked',
       () =>
@@ -217,11 +221,15 @@ describe.each(FACTORIES)('promptGuard middleware on %s', (_name, factory) => {
             c.close()
           },
         }),
+      { 'transfer-encoding': 'chunked' },
     ],
-  ])('refuses a body with %s: 415, the route never runs', async (_label, body) => {
+  ])('refuses a body with %s: 415, the route never runs', async (_label, body, framing) => {
     const app = await factory([promptGuard().middleware()])
     apps.push(app)
-    const res = await app.send({ body: body() })
+    // fetch frames the body itself; the Request a Next server builds from an HTTP/1.1 request
+    // carries the framing header it came with.
+    const headers = app.name === 'next-route' ? { ...framing } : {}
+    const res = await app.send({ body: body(), headers })
     expect(res.status).toBe(415)
     expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'UNSUPPORTED_MEDIA_TYPE' } })
     expect(res.body).not.toContain('Ignore previous')

@@ -92,9 +92,10 @@ const SHAPES: Record<string, string[]> = {
     'ANTHROPIC_API_KEY="x y"',
     'AWS_SECRET_ACCESS_KEY=x',
     ' --password=x',
-    "?my-token='x'",
+    "?MY_TOKEN='x'",
     '{"DB_PASSWORD":"z"}',
-    '{"github_token" : "a\\"b"}',
+    '{"GITHUB_TOKEN" : "a\\"b"}',
+    'smtp_PASSWORD=x',
   ],
 }
 
