@@ -48,7 +48,8 @@ export function toPendingResponse(
   const h: Record<string, string> = headers ? { ...headers } : {}
   let normalized: NormalizedBody
   let type: string | undefined
-  if (body === undefined || body === null || status === 204 || status === 304) {
+  // 204, 205 and 304 carry no content (RFC 9110 §15.3.5, §15.3.6, §15.4.5).
+  if (body === undefined || body === null || status === 204 || status === 205 || status === 304) {
     normalized = { kind: 'empty' }
   } else if (typeof body === 'string') {
     normalized = { kind: 'text', text: body }

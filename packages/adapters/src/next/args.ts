@@ -18,13 +18,15 @@ export type IpMode = 'none' | 'hops' | 'ranges'
 
 export interface ParsedArgs {
   middleware: Middleware
+  /** The same middleware, uncomposed. */
+  list: Middleware[]
   options: ResolvedAdapterOptions
   ipMode: IpMode
 }
 
 /** Validates the arguments; throws `InvalidOptionsError` naming the bad field. */
 export function parseArgs(args: readonly unknown[]): ParsedArgs {
-  const { middleware, options: raw } = splitArgs<AdapterOptions>(args)
+  const { middleware, list, options: raw } = splitArgs<AdapterOptions>(args)
   const options = resolveAdapterOptions(raw)
   const trust = raw?.trustProxy
   const ipMode: IpMode =
@@ -33,5 +35,5 @@ export function parseArgs(args: readonly unknown[]): ParsedArgs {
       : typeof trust === 'number'
         ? 'hops'
         : 'ranges'
-  return { middleware, options, ipMode }
+  return { middleware, list, options, ipMode }
 }

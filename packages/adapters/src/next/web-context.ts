@@ -210,8 +210,16 @@ export class WebContext extends BaseContext {
     const headers = new Headers(pending.headers)
     if (extra !== undefined) applyPendingHeaders(headers, extra)
     let body: ReadableStream<Uint8Array> | null = null
-    if (this.method === 'HEAD') cancelUnread(pending)
-    else {
+    if (this.method === 'HEAD') {
+      // The length the GET would have, as the node:http adapters send it.
+      const b = pending.body
+      if (!headers.has('content-length') && (b.kind === 'text' || b.kind === 'bytes')) {
+        const length =
+          b.kind === 'text' ? new TextEncoder().encode(b.text).byteLength : b.bytes.byteLength
+        headers.set('content-length', String(length))
+      }
+      cancelUnread(pending)
+    } else {
       body = bodyFromNormalized(pending.body, headers, this.onBodyDone)
       const transform = body === null ? undefined : this.startTransform(headers, pending.status)
       if (transform !== undefined) body = transformed(body!, transform)
@@ -332,7 +340,8 @@ export class WebContext extends BaseContext {
   /** Asks the registered factory (if any) whether to transform this body. */
   private startTransform(headers: Headers, status: number): BodyTransform | undefined {
     const factory = this.bodyFactory
-    if (factory === undefined || status === 204 || status === 304) return undefined
+    if (factory === undefined || status === 204 || status === 205 || status === 304)
+      return undefined
     try {
       return factory(headView(headers, status))
     } catch (error) {
@@ -348,15 +357,29 @@ export class WebContext extends BaseContext {
 }
 
 /**
- * `req` again with `init` applied, keeping its class (NextRequest: nextUrl, cookies). A subclass
- * whose constructor takes other arguments (on the Edge runtime Next passes a `NextRequestHint`,
- * built from `{ page, input, init }`) throws before touching the body: its parent is used then.
+ * `req` again with `init` applied, keeping its class (NextRequest: nextUrl, cookies). Built from
+ * its parts (URL, method, headers, body, signal), not `new Ctor(req, init)`: Next hands a route a
+ * Proxy around its NextRequest (any route without `dynamic = 'force-dynamic'`), and Node 24's
+ * `Request` reads the request it copies through private fields, which a Proxy does not have (the
+ * route got a 500). A subclass whose constructor takes other arguments (on the Edge runtime Next
+ * passes a `NextRequestHint`, built from `{ page, input, init }`) throws before touching the body:
+ * its parent is used then.
  */
 function rebuildRequest(req: Request, init: RequestInit): Request {
+  const body = init.body !== undefined ? init.body : req.body
+  const parts: RequestInit & { duplex?: 'half' } = {
+    method: req.method,
+    headers: init.headers ?? req.headers,
+    signal: req.signal,
+  }
+  if (body !== null && body !== undefined) {
+    parts.body = body
+    parts.duplex = 'half'
+  }
   let Ctor = req.constructor as typeof Request
   for (;;) {
     try {
-      return new Ctor(req, init)
+      return new Ctor(req.url, parts)
     } catch (error) {
       const parent = Object.getPrototypeOf(Ctor) as typeof Request | null
       if (Ctor === Request || typeof parent !== 'function' || parent === Function.prototype) {

@@ -2,7 +2,13 @@
  * @module next/with-aikit
  * Runs AI Kit middleware around an App Router route handler.
  */
-import { errorBody, InternalError, InvalidOptionsError } from '@aikit/core'
+import {
+  compose,
+  errorBody,
+  InternalError,
+  InvalidOptionsError,
+  type Middleware,
+} from '@aikit/core'
 import { runChain } from '@aikit/core/adapter'
 import { type MiddlewareAndOptions, parseArgs } from './args.js'
 import { controlFlowResponse, isNextSignal } from './next-errors.js'
@@ -68,7 +74,8 @@ export function withAikit<R extends Request, C = unknown>(
       'must be a route handler (request, context) => Response'
     )
   }
-  const { middleware, options, ipMode } = parseArgs(middlewareAndOptions)
+  const { list, options, ipMode } = parseArgs(middlewareAndOptions)
+  const middleware = compose(...list.map(answeringNextSignals))
   return async function aikitRoute(request: R, routeContext: C): Promise<Response> {
     const ctx = new WebContext(request, options, ipMode)
     ctx.watchClient()
@@ -96,5 +103,22 @@ export function withAikit<R extends Request, C = unknown>(
     const response = ctx.response ?? internalErrorResponse()
     ctx.settleIfBodyless()
     return response
+  }
+}
+
+/**
+ * `m`, with Next's `redirect()` / `notFound()` / `forbidden()` thrown by it (an auth check) turned
+ * into their response, as when the handler throws them: not a crash reported to `onError`, and the
+ * outer middleware see the 307 / 404 rather than a 500.
+ */
+function answeringNextSignals(m: Middleware): Middleware {
+  return async function nextSignalsAnswered(ctx, next) {
+    try {
+      await m(ctx, next)
+    } catch (error) {
+      const response = ctx.headersSent ? undefined : controlFlowResponse(error)
+      if (response === undefined) throw error
+      ;(ctx as WebContext).adoptResponse(response)
+    }
   }
 }

@@ -535,7 +535,14 @@ export class NodeContext extends BaseContext {
   /** Calls the factory with the route's headers (and those given to `writeHead`). */
   private startTransform(res: ServerResponse, args: unknown[], status: number): void {
     const factory = this.bodyFactory!
-    if (this.emptyBody || this.method === 'HEAD' || status === 204 || status === 304) return
+    if (
+      this.emptyBody ||
+      this.method === 'HEAD' ||
+      status === 204 ||
+      status === 205 ||
+      status === 304
+    )
+      return
     // Raw header arrays given to writeHead cannot be edited: leave such a response alone.
     if (args.length > 1 && args.slice(1, 3).some(Array.isArray)) return
     let transform: BodyTransform | undefined

@@ -125,7 +125,14 @@ function hookResponse(
   }
   target.respond = (status, body, headers) => {
     responded = true
-    if (leaveAlone || body === undefined || body === null || status === 204 || status === 304) {
+    if (
+      leaveAlone ||
+      body === undefined ||
+      body === null ||
+      status === 204 ||
+      status === 205 ||
+      status === 304
+    ) {
       respond.call(ctx, status, body, headers)
       return
     }
@@ -176,7 +183,7 @@ function transformAtHead(
   o: ResolvedCompressOptions
 ): CodecTransform | undefined {
   const status = head.status
-  if (status < 200 || status === 204 || status === 304) return undefined
+  if (status < 200 || status === 204 || status === 205 || status === 304) return undefined
   const contentEncoding = head.getHeader('content-encoding')
   if (contentEncoding !== undefined && !isIdentity(contentEncoding)) return undefined
   const cacheControl = head.getHeader('cache-control')
