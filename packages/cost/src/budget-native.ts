@@ -19,7 +19,9 @@
  *   latest tombstone's (`until`), so it never expires or is swept while a tombstone in it is live.
  *   A tombstone whose subject's holds value is evicted goes with it (as on Redis under an evicting
  *   maxmemory-policy); the key count now grows with subjects, not with calls, so that takes an
- *   overfull store. Every op's outcome is the script's (native-js-diff.test.ts compares them).
+ *   overfull store. Every op's outcome is the script's (native-js-diff.test.ts compares them). A
+ *   tombstone holds what the script's string does (`s:<nonce>:<found>:<charged>`, `r:<nonce>:<found>`)
+ *   as fields: the mark, the writing object's nonce, whether the hold was live, the charge.
  * - ledger: `Ledger`: `t`, `o` (-1 when absent) and a `Map` from the hash field (`<bucket>|<model>`)
  *   to micro-dollars, in the hash's insertion order. A rolling ledger swept empty is deleted, as
  *   Redis deletes a hash whose last field is removed.
@@ -48,9 +50,15 @@ interface Hold {
   exp: number
 }
 
-/** A settle's or release's tombstone: its mark and when it expires (epoch ms). */
+/** A settle's or release's tombstone: its mark, the script tombstone's fields, its expiry (epoch ms). */
 interface Tomb {
   readonly mark: 's' | 'r'
+  /** The nonce of the reservation object whose settle or release wrote it. */
+  readonly nonce: string
+  /** 1 when that call found the hold live, else 0. */
+  readonly found: 0 | 1
+  /** What that settle charged (0 for a release). */
+  readonly charged: number
   readonly until: number
 }
 
@@ -157,6 +165,9 @@ function tomb(
   res: Holds | undefined,
   id: string,
   mark: 's' | 'r',
+  nonce: string,
+  found: 0 | 1,
+  charged: number,
   exp: number,
   keep: number,
   nowMs: number,
@@ -170,7 +181,7 @@ function tomb(
   // one may go: whatever comes first then is unknown, so the next op prunes.)
   if (!fresh && done.delete(id)) r.pruneAt = Number.NEGATIVE_INFINITY
   if (done.size === 0) r.pruneAt = until
-  done.set(id, { mark, until })
+  done.set(id, { mark, nonce, found, charged, until })
   if (until > r.until) r.until = until
   if (until > keyExpiry) data.set(resKey, r, keyTtl(r, nowMs))
 }
@@ -192,12 +203,26 @@ function prune(res: Holds, nowMs: number): void {
   res.pruneAt = Number.POSITIVE_INFINITY
 }
 
-/** 2 settled, 3 released, -1 no (live) tombstone. */
-function prior(res: Holds | undefined, id: string, nowMs: number): number {
+/**
+ * 2 settled, 3 released, -1 no (live) tombstone; 4 / 5 a tombstone of the caller's own kind
+ * (`mark`) and `nonce`, whose call found the hold gone / live (`second` = what it charged, else 0).
+ */
+function prior(
+  res: Holds | undefined,
+  id: string,
+  mark: 's' | 'r',
+  nonce: string,
+  nowMs: number
+): number {
+  second = 0
   if (res === undefined) return -1
   prune(res, nowMs)
   const t = res.done.get(id)
   if (t === undefined || t.until <= nowMs) return -1
+  if (t.mark === mark && t.nonce === nonce) {
+    second = t.charged
+    return 4 + t.found
+  }
   return t.mark === 's' ? 2 : 3
 }
 
@@ -331,13 +356,19 @@ export function settleNative(
   const live = res?.holds.get(input.id)
   // A live hold: no settle or release of this id has run, so it has no tombstone to look up or move.
   const fresh = live !== undefined && live.exp > nowMs
-  if (!fresh) state = prior(res, input.id, nowMs)
-  else if (res !== undefined) prune(res, nowMs)
+  let charged = 0
+  if (!fresh) {
+    state = prior(res, input.id, 's', input.nonce, nowMs)
+    charged = second
+  } else if (res !== undefined) prune(res, nowMs)
   let heldAfter: number
   if (state < 0) {
-    state = unhold(res, input.id, input.expiresAt, nowMs)
+    const found = unhold(res, input.id, input.expiresAt, nowMs)
+    state = found
+    charged = actual
     heldAfter = unheld.h
-    tomb(data, resKey, res, input.id, 's', unheld.exp, input.keepMs, nowMs, fresh)
+    const { nonce, keepMs } = input
+    tomb(data, resKey, res, input.id, 's', nonce, found, actual, unheld.exp, keepMs, nowMs, fresh)
   } else {
     heldAfter = held(res, nowMs)
   }
@@ -363,8 +394,9 @@ export function settleNative(
       const field = modelField(input.model)
       l.fields.set(field, (l.fields.get(field) ?? 0) + actual)
       l.t += actual
-      // The first spend in the period starts the ledger's lifetime (HINCRBY keeps an expiry).
-      if (l.t === actual) data.set(key, l, Math.max(1, a - nowMs))
+      // The first spend in the period starts the ledger's lifetime (HINCRBY keeps an expiry), a
+      // duration on the budget's clock (budget-ops.ts).
+      if (l.t === actual) data.set(key, l, Math.max(1, a - input.clockMs))
       else if (created) data.set(key, l)
       limits[i] = { spentMicros: l.t, resetAt: b }
     } else {
@@ -378,7 +410,9 @@ export function settleNative(
       limits[i] = { spentMicros: spent, resetAt: second }
     }
   }
-  return { state: STATES[state] as UnholdState, heldAfter, nowMs, limits }
+  const again = state >= 4
+  const unholdState = STATES[again ? state - 4 : state] as UnholdState
+  return { state: unholdState, again, chargedMicros: charged, heldAfter, nowMs, limits }
 }
 
 export function releaseNative(
@@ -389,10 +423,11 @@ export function releaseNative(
 ): UnholdState {
   const resKey = keys[0] as string
   const res = data.get(resKey) as Holds | undefined
-  const state = prior(res, input.id, nowMs)
-  if (state >= 0) return STATES[state] as UnholdState
+  const state = prior(res, input.id, 'r', input.nonce, nowMs)
+  if (state >= 0) return STATES[state >= 4 ? state - 4 : state] as UnholdState
   const found = unhold(res, input.id, input.expiresAt, nowMs)
-  tomb(data, resKey, res, input.id, 'r', unheld.exp, input.keepMs, nowMs, false)
+  const { nonce, keepMs } = input
+  tomb(data, resKey, res, input.id, 'r', nonce, found, 0, unheld.exp, keepMs, nowMs, false)
   return STATES[found] as UnholdState
 }
 

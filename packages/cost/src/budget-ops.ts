@@ -12,14 +12,21 @@
  *   `e` the next op sweeps the expired entries and recomputes both, so a crashed process's hold
  *   disappears after its TTL without any timer or background job. Settle and release read the hold
  *   (`HGET`: its amount, and its expiry as `extend` may have moved it) and remove it (`HDEL`).
- * - one tombstone string per settled or released reservation `…:done:<id>` = `s` (settled) or `r`
- *   (released), with a native expiry at the hold's expiry + a margin (`keepMs`). Settle and release
- *   look at it first: a second settle or release of the same id, from any process, changes nothing
- *   and says so. It is a key of its own (not a field of the holds hash) so that Redis expires it: a
- *   field would make the lazy sweep of a busy subject's hash scan every recent settle. Without a
- *   tombstone and without a hold (the hold lapsed and was swept), a settle still charges: the call
- *   really happened. (`memoryStore` runs the native bodies, which keep a subject's tombstones in its
- *   holds value instead, so that its LRU key bound counts subjects, not settles: budget-native.ts.)
+ * - one tombstone string per settled or released reservation `…:done:<id>`, with a native expiry at
+ *   the hold's expiry + a margin (`keepMs`): `s:<nonce>:<found>:<charged>` (settled) or
+ *   `r:<nonce>:<found>` (released), where `nonce` names the reservation OBJECT that wrote it, `found`
+ *   is 1 when the hold was live (else 0) and `charged` the micro-dollars the settle charged. Settle
+ *   and release look at it first: a second settle or release of the same id changes nothing and
+ *   says so (a duplicate: `settled` / `released`), except that a tombstone of the caller's own kind
+ *   and nonce is that object's own earlier call, which ran but whose reply was lost (a timeout): it
+ *   changes nothing either, but reports what that call found and charged (`again`), so the retry can
+ *   report the first outcome. Only the first character of a tombstone is read otherwise (`s` / `r`),
+ *   as the one-letter tombstones of earlier versions were. It is a key of its own (not a field of
+ *   the holds hash) so that Redis expires it: a field would make the lazy sweep of a busy subject's
+ *   hash scan every recent settle. Without a tombstone and without a hold (the hold lapsed and was
+ *   swept), a settle still charges: the call really happened. (`memoryStore` runs the native bodies,
+ *   which keep a subject's tombstones in its holds value instead, so that its LRU key bound counts
+ *   subjects, not settles: budget-native.ts.)
  * - one ledger hash per limit and period: field = `<bucket>|<model>`, value = micro-dollars spent,
  *   plus `t` = the total. Calendar periods use bucket `m` (the key already names the period);
  *   rolling windows use the bucket's start (ms), keep `o` = the oldest live bucket, and drop buckets
@@ -29,6 +36,15 @@
  * Per-limit ARGV: `kind` (`c` calendar, `r` rolling), `a`, `b`:
  * - reserve/status/spend: `c` → a = period end (reset time), b = 0; `r` → a = window ms, b = bucket ms.
  * - settle: `c` → a = ledger expiry (epoch ms), b = period end; `r` → a = window ms, b = bucket ms.
+ *
+ * Calendar periods and their ledgers' expiries are on the BUDGET's clock (`now`: the period is part
+ * of the key), holds and rolling windows on the store's (Redis `TIME`). So settle also takes the
+ * budget's clock reading its keys were chosen with (`clockMs`) and gives a new calendar ledger the
+ * TTL `a − clockMs`: a duration on one clock, applied from the store's now. A store clock ahead of
+ * the app's (`a − storeNow`) would otherwise expire the ledger early, before its period ended, and
+ * with `retainPeriods: 0` let the period's limit be spent again. The only error left is the time
+ * from reading the clock to the op running, which can only lengthen the ledger's life. (A margin on
+ * the store-clock TTL would cover skew up to the margin only, and keep ledgers past their retention.)
  *
  * Settle KEYS: holds hash, tombstone, one ledger per limit. Release KEYS: holds hash, tombstone.
  * Extend KEYS: holds hash (it moves the hold's expiry; `e` is lowered if needed, never raised: a
@@ -86,20 +102,36 @@ export interface SettleInput {
   readonly keepMs: number
   readonly actualMicros: number
   readonly model: string
+  /**
+   * The settling reservation object's nonce (no `:`), written into the tombstone: finding it there
+   * again means this object's earlier settle ran (its reply was lost).
+   */
+  readonly nonce: string
+  /** The budget's clock (epoch ms) the keys were chosen at: a calendar ledger lives `a − clockMs`. */
+  readonly clockMs: number
   readonly limits: readonly { kind: 'c' | 'r'; a: number; b: number }[]
 }
 
 /**
  * What settle / release found: `held` (a live hold, now removed), `gone` (no live hold and no
  * tombstone: it lapsed; a settle still charges), `settled` / `released` (a tombstone: an earlier
- * settle or release of this id already happened; nothing changed).
+ * settle or release of this id already happened; nothing changed). For a call that found its own
+ * object's tombstone (`again`), what that earlier call found: `held` or `gone`.
  */
 export type UnholdState = 'held' | 'gone' | 'settled' | 'released'
 
+// Reply codes: the index here; 4 and 5 are `again` (the caller's own earlier call) with state 0 / 1.
 const STATES: readonly UnholdState[] = ['gone', 'held', 'settled', 'released']
 
 export interface SettleResult {
   readonly state: UnholdState
+  /**
+   * `true` when the tombstone was this object's own settle (same `nonce`): that settle ran, its
+   * reply was lost, and nothing changed now; `state` and `chargedMicros` are that settle's.
+   */
+  readonly again: boolean
+  /** Micro-dollars charged to the ledgers by this id's settle: `actualMicros`, the first one's when `again`, 0 for a duplicate. */
+  readonly chargedMicros: number
   readonly heldAfter: number
   readonly nowMs: number
   readonly limits: readonly OpLimitState[]
@@ -109,6 +141,8 @@ export interface ReleaseInput {
   readonly id: string
   readonly expiresAt: number
   readonly keepMs: number
+  /** The releasing object's nonce (see `SettleInput.nonce`). */
+  readonly nonce: string
 }
 
 export interface ExtendInput {
@@ -193,16 +227,20 @@ local function unhold(key, id, exp)
   if stored > nowMs then return 1, h, stored end
   return 0, h, stored
 end
-local function tomb(key, mark, exp, keep)
+local function tomb(key, val, exp, keep)
   local ttl = keep
   if exp > nowMs then ttl = exp - nowMs + keep end
-  redis.call('SET', key, mark, 'PX', fmt('%d', ttl))
+  redis.call('SET', key, val, 'PX', fmt('%d', ttl))
 end
-local function prior(key)
+local function prior(key, own)
   local v = redis.call('GET', key)
-  if v == 's' then return 2 end
-  if v then return 3 end
-  return -1
+  if not v then return -1, 0 end
+  local k = #own
+  if string.sub(v, 1, k) == own then
+    return 4 + tonumber(string.sub(v, k + 1, k + 1)), tonumber(string.sub(v, k + 3)) or 0
+  end
+  if string.sub(v, 1, 1) == 's' then return 2, 0 end
+  return 3, 0
 end
 local function ledger(key, kind, a, b)
   if kind == 'c' then
@@ -279,19 +317,22 @@ return reply
 const SETTLE_LUA = `${LUA_NOW_MS}${LUA_HELPERS}
 local actual = ARGV[2]
 local model = ARGV[3]
-local n = tonumber(ARGV[6])
-local state = prior(KEYS[2])
+local own = 's:' .. ARGV[6] .. ':'
+local clock = tonumber(ARGV[7])
+local n = tonumber(ARGV[8])
+local state, charged = prior(KEYS[2], own)
 local heldAfter
 if state < 0 then
   local exp
   state, heldAfter, exp = unhold(KEYS[1], ARGV[1], tonumber(ARGV[4]))
-  tomb(KEYS[2], 's', exp, tonumber(ARGV[5]))
+  charged = tonumber(actual)
+  tomb(KEYS[2], own .. state .. ':' .. actual, exp, tonumber(ARGV[5]))
 else
   heldAfter = held(KEYS[1])
 end
-local reply = {state, heldAfter, nowMs}
+local reply = {state, heldAfter, nowMs, charged}
 for i = 1, n do
-  local base = 6 + (i - 1) * 3
+  local base = 8 + (i - 1) * 3
   local kind = ARGV[base + 1]
   local a = tonumber(ARGV[base + 2])
   local b = tonumber(ARGV[base + 3])
@@ -309,7 +350,7 @@ for i = 1, n do
     spent = redis.call('HINCRBY', key, 't', actual)
     reset = b
     if spent == tonumber(actual) then
-      local ttl = a - nowMs
+      local ttl = a - clock
       if ttl < 1 then ttl = 1 end
       redis.call('PEXPIRE', key, fmt('%d', ttl))
     end
@@ -328,10 +369,11 @@ return reply
 `
 
 const RELEASE_LUA = `${LUA_NOW_MS}${LUA_HELPERS}
-local state = prior(KEYS[2])
+local own = 'r:' .. ARGV[4] .. ':'
+local state = prior(KEYS[2], own)
 if state >= 0 then return state end
 local found, h, exp = unhold(KEYS[1], ARGV[1], tonumber(ARGV[2]))
-tomb(KEYS[2], 'r', exp, tonumber(ARGV[3]))
+tomb(KEYS[2], own .. found, exp, tonumber(ARGV[3]))
 return found
 `
 
@@ -431,19 +473,22 @@ function unhold(
 function tomb(
   data: MemoryData,
   key: string,
-  mark: string,
+  val: string,
   exp: number,
   keep: number,
   nowMs: number
 ): void {
-  data.set(key, mark, { px: exp > nowMs ? exp - nowMs + keep : keep })
+  data.set(key, val, { px: exp > nowMs ? exp - nowMs + keep : keep })
 }
 
-function prior(data: MemoryData, key: string): number {
+/** `[code, charged]`: -1 none, 2 settled, 3 released, 4 / 5 the caller's own (`own` prefix) call. */
+function prior(data: MemoryData, key: string, own: string): [number, number] {
   const v = data.get(key)
-  if (v === 's') return 2
-  if (v !== null) return 3
-  return -1
+  if (v === null) return [-1, 0]
+  const k = own.length
+  if (v.startsWith(own)) return [4 + Number(v.slice(k, k + 1)), num(v.slice(k + 2) || null, 0)]
+  if (v.startsWith('s')) return [2, 0]
+  return [3, 0]
 }
 
 function ledger(
@@ -538,19 +583,22 @@ function settleJs(
 ): JsReply {
   const actual = Number(argv[1])
   const model = argv[2] ?? ''
-  const n = Number(argv[5])
-  let state = prior(data, keys[1] ?? '')
+  const own = `s:${argv[5]}:`
+  const clock = Number(argv[6])
+  const n = Number(argv[7])
+  let [state, charged] = prior(data, keys[1] ?? '', own)
   let heldAfter: number
   if (state < 0) {
     let exp: number
     ;[state, heldAfter, exp] = unhold(data, keys[0] ?? '', argv[0] ?? '', Number(argv[3]), nowMs)
-    tomb(data, keys[1] ?? '', 's', exp, Number(argv[4]), nowMs)
+    charged = actual
+    tomb(data, keys[1] ?? '', `${own}${state}:${argv[1]}`, exp, Number(argv[4]), nowMs)
   } else {
     heldAfter = held(data, keys[0] ?? '', nowMs)[0]
   }
-  const reply: number[] = [state, heldAfter, nowMs]
+  const reply: number[] = [state, heldAfter, nowMs, charged]
   for (let i = 1; i <= n; i++) {
-    const base = 5 + (i - 1) * 3
+    const base = 7 + (i - 1) * 3
     const kind = argv[base + 1]
     const a = Number(argv[base + 2])
     const b = Number(argv[base + 3])
@@ -561,7 +609,7 @@ function settleJs(
     } else if (kind === 'c') {
       data.hincrby(key, `m|${model}`, actual)
       const spent = data.hincrby(key, 't', actual)
-      if (spent === actual) data.pexpire(key, Math.max(1, a - nowMs))
+      if (spent === actual) data.pexpire(key, Math.max(1, a - clock))
       reply.push(spent, b)
     } else {
       const bs = Math.floor(nowMs / b) * b
@@ -581,10 +629,11 @@ function releaseJs(
   argv: readonly string[],
   nowMs: number
 ): JsReply {
-  const state = prior(data, keys[1] ?? '')
+  const own = `r:${argv[3]}:`
+  const [state] = prior(data, keys[1] ?? '', own)
   if (state >= 0) return state
   const [found, , exp] = unhold(data, keys[0] ?? '', argv[0] ?? '', Number(argv[1]), nowMs)
-  tomb(data, keys[1] ?? '', 'r', exp, Number(argv[2]), nowMs)
+  tomb(data, keys[1] ?? '', `${own}${found}`, exp, Number(argv[2]), nowMs)
   return found
 }
 
@@ -692,15 +741,18 @@ export const reserveOp = defineOp<ReserveInput, ReserveResult>({
 })
 
 const stateOf = (value: RedisReply | undefined, op: string): UnholdState => {
-  const state = STATES[int(value, op)]
-  if (state === undefined) throw new Error(`${op}: bad state ${JSON.stringify(value)}`)
+  const code = int(value, op)
+  // 4 / 5: the caller's own earlier call, which found 0 / 1 (gone / held).
+  const state = STATES[code >= 4 ? code - 4 : code]
+  if (state === undefined || code > 5) throw new Error(`${op}: bad state ${JSON.stringify(value)}`)
   return state
 }
 
 /**
  * Unless a tombstone says the reservation was already settled or released: removes the hold (if
  * still there), leaves a tombstone and adds the actual spend to every limit's current ledger. With
- * a tombstone it only reads the ledgers. Keys: holds hash, tombstone, one ledger per limit.
+ * a tombstone it only reads the ledgers (and, when the tombstone is this object's own settle,
+ * reports what that settle found and charged). Keys: holds hash, tombstone, one ledger per limit.
  */
 export const settleOp = defineOp<SettleInput, SettleResult>({
   name: 'budgetSettle',
@@ -714,29 +766,36 @@ export const settleOp = defineOp<SettleInput, SettleResult>({
       input.model,
       String(input.expiresAt),
       String(input.keepMs),
+      input.nonce,
+      String(input.clockMs),
       String(input.limits.length),
     ]
     for (const l of input.limits) argv.push(l.kind, String(l.a), String(l.b))
     return argv
   },
   decode: (raw) => {
-    const r = asArray(raw, 'budgetSettle', 3)
+    const r = asArray(raw, 'budgetSettle', 4)
     return {
       state: stateOf(r[0], 'budgetSettle'),
+      again: int(r[0], 'budgetSettle') >= 4,
+      chargedMicros: int(r[3], 'budgetSettle'),
       heldAfter: int(r[1], 'budgetSettle'),
       nowMs: int(r[2], 'budgetSettle'),
-      limits: states(r, 3, 'budgetSettle'),
+      limits: states(r, 4, 'budgetSettle'),
     }
   },
 })
 
-/** Drops a hold and leaves a tombstone, unless one is there already. Keys: holds hash, tombstone. */
+/**
+ * Drops a hold and leaves a tombstone, unless one is there already (then: what the tombstone says;
+ * when it is this object's own release, what that release found). Keys: holds hash, tombstone.
+ */
 export const releaseOp = defineOp<ReleaseInput, UnholdState>({
   name: 'budgetRelease',
   lua: RELEASE_LUA,
   js: releaseJs,
   native: releaseNative,
-  encode: (input) => [input.id, String(input.expiresAt), String(input.keepMs)],
+  encode: (input) => [input.id, String(input.expiresAt), String(input.keepMs), input.nonce],
   decode: (raw) => stateOf(raw, 'budgetRelease'),
 })
 

@@ -69,8 +69,9 @@ export interface BudgetOptions {
   /** How many finished calendar periods stay readable by `spend()`. Default `2`. */
   retainPeriods?: number
   /**
-   * Clock (epoch ms) that picks the current calendar period. Default `Date.now`. Reservation
-   * expiry and rolling windows use the store's clock (Redis `TIME`, or memoryStore's `now`).
+   * Clock (epoch ms) that picks the current calendar period, and on which its ledger's lifetime
+   * (to the period's end plus `retainPeriods`) is measured. Default `Date.now`. Reservation expiry
+   * and rolling windows use the store's clock (Redis `TIME`, or memoryStore's `now`).
    */
   now?: () => number
 }
@@ -133,7 +134,10 @@ export interface BudgetStatus {
 
 /** What `settle` returns. */
 export interface SettleOutcome {
-  /** Micro-dollars charged by this settle (`0` for a duplicate). */
+  /**
+   * Micro-dollars charged by this settle (`0` for a duplicate; for a retry on the same object after
+   * a lost reply, what the settle that ran charged).
+   */
   readonly chargedMicros: number
   /** `false` when the usage's model had no price and the held amount was charged instead. */
   readonly priced: boolean
@@ -143,8 +147,10 @@ export interface SettleOutcome {
    */
   readonly held: boolean
   /**
-   * `true` when this reservation id had already been settled or released (by this object or any
-   * other process sharing the store, within `tombstoneTtl` past its expiry): nothing was charged.
+   * `true` when this reservation id had already been settled or released (by another object, in
+   * this process or any other sharing the store, or released by this one; within `tombstoneTtl`
+   * past its expiry): nothing was charged. A retry of this object's own settle that ran but whose
+   * reply was lost is not a duplicate: it reports that settle (`chargedMicros`, `held`).
    */
   readonly duplicate: boolean
   /** For a duplicate, what happened first: `'settled'` or `'released'`. */
@@ -184,7 +190,10 @@ export interface Reservation {
   /**
    * Charges the actual cost (micro-dollars, a `Usage`, or a provider's raw usage priced at
    * `model` or the reservation's model) and frees the rest. Idempotent: later calls on this object
-   * return the first outcome (a settle that failed, e.g. store down, can be retried); a settle of
+   * return the first outcome (a settle that failed, e.g. store down, can be retried). A retry on
+   * this object after a failure whose op did run (a lost reply: a timeout) charges nothing again
+   * and reports that settle as the first outcome (its `chargedMicros`, `held`, `duplicate: false`;
+   * `'settled'` is emitted then; `priced` and the event's `model` are this call's). A settle of
    * the same id from another object or process (`restore`), or after a `release`, charges nothing
    * and reports `duplicate: true`. A model without a price charges the held amount (never $0).
    */
@@ -194,8 +203,9 @@ export interface Reservation {
   ): Promise<SettleOutcome>
   /**
    * Frees the hold without charging (the call failed before costing anything). `true` if it was
-   * live. Idempotent (later calls return the first outcome); after a `settle` or `release` of
-   * this id from any process it does nothing (`false`).
+   * live. Idempotent (later calls return the first outcome; a retry after a lost reply returns
+   * what the release that ran found); after a `settle` or `release` of this id from any other
+   * object or process, or a `settle` of this one, it does nothing (`false`).
    */
   release(): Promise<boolean>
   /**
@@ -272,7 +282,9 @@ export interface Budget {
   /**
    * The reservation a handle (`reservation.toJSON()`) names, in this process: its `settle`,
    * `release` and `extend` act on the shared store (use a budget with the same store, prefix and
-   * limits as the one that reserved). No store call is made here.
+   * limits as the one that reserved). No store call is made here. It is a new object: a settle or
+   * release already made by any other object of this id (the original, another restore) makes
+   * its own a duplicate; only its own retries are recognised as such.
    * @throws InvalidOptionsError naming the bad field (`handle.id`, `handle.amountMicros`, …).
    */
   restore(handle: ReservationHandle): Reservation
@@ -347,6 +359,31 @@ function newId(): string {
   }
   // Decimal: V8 formats an integer in base 10 far faster than in base 36.
   return `${idPrefix}.${idCount++}`
+}
+
+/*
+ * Reservation object nonces, written into the tombstone a settle or release leaves: a retry by the
+ * same object after a lost reply (a timeout after the op ran) finds its own nonce and reports that
+ * first settle (its charge, `duplicate: false`, the `'settled'` event), while any other object's
+ * settle of the id is a duplicate. A nonce need only differ from those of the other objects of the
+ * same id. The one `reserve` makes is the only object with its id when made (ids are new), so it
+ * takes the constant `o` (nothing drawn, one byte in the tombstone). Every `restore` makes a new
+ * object with a nonce of its own (48 random bits per process, then a counter): a handle carries no
+ * nonce, so a restored reservation never shares one with the original or with another restore of
+ * the same handle, in this process or another. Two holders of one handle (a worker and the
+ * enqueuer, a redelivered job) must see each other's settle as a duplicate, or both would report
+ * and emit the same charge.
+ */
+const RESERVED_NONCE = 'o'
+let noncePrefix = ''
+let nonceCount = 0
+
+function newNonce(): string {
+  if (noncePrefix === '' || nonceCount >= ID_COUNT_LIMIT) {
+    noncePrefix = globalThis.crypto.randomUUID().replaceAll('-', '').slice(0, 12)
+    nonceCount = 0
+  }
+  return `${noncePrefix}${nonceCount++}`
 }
 
 /**
@@ -677,6 +714,8 @@ export function createBudget(options: BudgetOptions): Budget {
     #expiresAt: number
     #settled: Promise<SettleOutcome> | undefined
     #released: Promise<boolean> | undefined
+    /** This object's nonce in the tombstones it writes (see `newNonce`). */
+    readonly #nonce: string
 
     constructor(
       id: string,
@@ -686,7 +725,8 @@ export function createBudget(options: BudgetOptions): Budget {
       expiresAt: number,
       limits: readonly Limit[] | undefined,
       states: readonly OpLimitState[] | undefined,
-      held: number
+      held: number,
+      nonce: string
     ) {
       this.id = id
       this.subject = subject
@@ -696,6 +736,7 @@ export function createBudget(options: BudgetOptions): Budget {
       this.#limits = limits
       this.#states = states
       this.#held = held
+      this.#nonce = nonce
     }
 
     get status(): BudgetStatus | undefined {
@@ -741,7 +782,7 @@ export function createBudget(options: BudgetOptions): Budget {
     /**
      * The settle op's keys and input: the holds key, the tombstone, then the ledgers (one array,
      * no slice and spread), in the period current now (a call spanning midnight counts on the new
-     * day).
+     * day), and that clock reading (a new ledger's lifetime is measured on it: budget-ops.ts).
      */
     #settleArgs(
       limits: readonly Limit[],
@@ -749,7 +790,8 @@ export function createBudget(options: BudgetOptions): Budget {
       chargeModel: string
     ): { keys: string[]; input: SettleInput } {
       const id = this.id
-      const now = current(this.subject, limits, clock())
+      const clockMs = clock()
+      const now = current(this.subject, limits, clockMs)
       const keys = [now.keys[0] as string, `${now.donePrefix}:${id}`]
       for (let i = 1; i < now.keys.length; i++) keys.push(now.keys[i] as string)
       const input: SettleInput = {
@@ -758,22 +800,27 @@ export function createBudget(options: BudgetOptions): Budget {
         keepMs,
         actualMicros: charged,
         model: chargeModel,
+        nonce: this.#nonce,
+        clockMs,
         limits: now.settleLimits,
       }
       return { keys, input }
     }
 
-    /** The outcome of a settle op; warns and emits `'settled'` for a first settle. */
+    /**
+     * The outcome of a settle op; warns and emits `'settled'` for a first settle, or for this
+     * object's retry of one whose reply was lost (`s.again`: the charge is the one that settle made).
+     */
     #outcome(
       limits: readonly Limit[],
       s: SettleResult,
-      charged: number,
       priced: boolean,
       chargeModel: string
     ): SettleOutcome {
       const subject = this.subject
       const duplicate = s.state === 'settled' || s.state === 'released'
       const held = s.state === 'held'
+      const charged = s.chargedMicros
       if (!duplicate) {
         // Before the settle, each limit had the charge unspent and (if live) the hold held.
         if (warningHeard) {
@@ -797,7 +844,7 @@ export function createBudget(options: BudgetOptions): Budget {
       const limits = this.#limits ?? (await limitsFor(this.subject))
       const { keys, input } = this.#settleArgs(limits, charged, chargeModel)
       const s = await store.run(settleOp, keys, input)
-      return this.#outcome(limits, s, charged, priced, chargeModel)
+      return this.#outcome(limits, s, priced, chargeModel)
     }
 
     settle(
@@ -817,7 +864,7 @@ export function createBudget(options: BudgetOptions): Budget {
           const { charged, priced, chargeModel } = this.#price(actual, settleOptions?.model)
           const { keys, input } = this.#settleArgs(limits, charged, chargeModel)
           const s = sync(settleOp, keys, input)
-          settled = Promise.resolve(this.#outcome(limits, s, charged, priced, chargeModel))
+          settled = Promise.resolve(this.#outcome(limits, s, priced, chargeModel))
         } catch (error) {
           return Promise.reject(error)
         }
@@ -843,6 +890,7 @@ export function createBudget(options: BudgetOptions): Budget {
             id,
             expiresAt: this.#expiresAt,
             keepMs,
+            nonce: this.#nonce,
           })
           .then((state) => state === 'held')
         this.#released = released
@@ -914,7 +962,8 @@ export function createBudget(options: BudgetOptions): Budget {
       r.nowMs + ttl,
       limits,
       r.limits,
-      r.heldAfter
+      r.heldAfter,
+      RESERVED_NONCE
     )
   }
 
@@ -973,7 +1022,8 @@ export function createBudget(options: BudgetOptions): Budget {
         h.expiresAt,
         undefined,
         undefined,
-        0
+        0,
+        newNonce()
       )
     },
     async status(subject) {

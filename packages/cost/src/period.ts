@@ -84,13 +84,59 @@ function offsetAt(ms: number, timeZone: string): number {
   return asUtc - (ms - (((ms % 1000) + 1000) % 1000))
 }
 
-/** The instant of local midnight starting `y-m-d` in `timeZone` (DST-safe: two passes). */
+/** `y-m-d` as one comparable number (`20240908`). */
+const dateNumber = (y: number, m: number, d: number): number => y * 10_000 + m * 100 + d
+
+function dateAt(ms: number, timeZone: string): number {
+  const w = wallClock(ms, timeZone)
+  return dateNumber(w.y, w.m, w.d)
+}
+
+/** Earlier than any local midnight of the UTC date starting at `guess` (offsets stay below +16h). */
+const EARLIEST_MIDNIGHT_MS = 16 * 3_600_000
+
+/**
+ * The first instant of the local date `y-m-d` in `timeZone`: its midnight, the first of two
+ * midnights, or the end of a jump over midnight.
+ *
+ * Two passes (the offset at `y-m-d 00:00` read as UTC, then the offset at that first guess) find a
+ * midnight whenever one exists, and then one check: the second before it must be in an earlier
+ * date. Two cases fail it, both on a day whose offset changes near midnight:
+ * - midnight is skipped (DST starting at 00:00: America/Santiago, America/Havana, Atlantic/Azores…,
+ *   23:59:59 is followed by 01:00): the second pass lands an hour early, in the previous date, and
+ *   the first pass's candidate is already in `y-m-d`;
+ * - midnight happens twice (clocks set back from after midnight: Asia/Amman and Asia/Gaza's 01:00 →
+ *   00:00, Antarctica/Vostok's 00:00 +07 → 22:00 +05): the passes find the later one.
+ * The first instant whose date is `y-m-d` is then found by a binary search to the second (Intl's
+ * resolution; offsets change on whole seconds), 12 to 16 more `formatToParts` calls on those few
+ * days. The check costs one call per boundary; periods are cached (`periodAt`), so all this runs
+ * when the clock leaves a period, not per reserve or settle.
+ */
 function localMidnight(y: number, m: number, d: number, timeZone: string): number {
   const guess = Date.UTC(y, m - 1, d)
-  let t = guess - offsetAt(guess, timeZone)
-  const second = guess - offsetAt(t, timeZone)
-  if (second !== t) t = second
-  return t
+  const first = guess - offsetAt(guess, timeZone)
+  const second = guess - offsetAt(first, timeZone)
+  const target = dateNumber(y, m, d)
+  let lo: number
+  let hi: number
+  if (second !== first && dateAt(second, timeZone) < target) {
+    // Skipped: the start is in (second, first] (the clocks moved forward, so `first` is later).
+    lo = Math.min(first, second)
+    hi = Math.max(first, second)
+    if (dateAt(hi, timeZone) < target) return second // neither is in the date: no known zone
+  } else if (dateAt(second - 1000, timeZone) >= target) {
+    // An earlier midnight (`second`'s wall clock is y-m-d 00:00).
+    lo = guess - EARLIEST_MIDNIGHT_MS
+    hi = second
+  } else {
+    return second
+  }
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000
+    if (dateAt(mid, timeZone) >= target) hi = mid
+    else lo = mid
+  }
+  return hi
 }
 
 const pad = (n: number): string => String(n).padStart(2, '0')

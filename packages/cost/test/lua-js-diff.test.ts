@@ -5,9 +5,12 @@
  * memoryStore given the op without its native body, all with the same injected clock. Over seeded random sequences
  * of reserve (hard, soft, dry), settle, release, extend and spend calls with clock steps that cross
  * reservation TTLs, tombstone lifetimes and rolling-window buckets, every decoded reply must be
- * identical. Settles and releases are repeated on ids already settled or released (duplicates,
- * from "another process": the same op with the handle's possibly stale expiry), before and after
- * their tombstones lapse, and every outcome state is required to occur.
+ * identical. Settles and releases are repeated on ids already settled or released, before and
+ * after their tombstones lapse: from "another process" (another object's nonce, the handle's
+ * possibly stale expiry: a duplicate) or as the same object's retry after a lost reply (its own
+ * nonce: `again`, reporting the first call's charge). Settles pass a budget clock skewed either way
+ * from the store's, and each calendar ledger's expiry (recorded by the script on the test clock) must
+ * be the memory stores' own. Every outcome state is required to occur.
  */
 import { type AtomicOp, defineOp, LUA_NOW_MS, memoryStore } from '@aikit/core'
 import { type RedisServer, startRedis } from '@aikit/testing/redis'
@@ -34,13 +37,26 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const TOMB_SET = "redis.call('SET', key, mark, 'PX', fmt('%d', ttl))"
+const TOMB_SET = "redis.call('SET', key, val, 'PX', fmt('%d', ttl))"
+const LEDGER_EXPIRE = "redis.call('PEXPIRE', key, fmt('%d', ttl))"
 // Redis expires keys on its real clock, the test's clock is fixed: each tombstone also records its
-// expiry on the test clock (`<key>|at`), and the test deletes it once the clock passes that.
+// expiry on the test clock (`<key>|at`), and the test deletes it once the clock passes that. A
+// calendar ledger records its expiry the same way (the sequences never reach it).
 const fixedClock = (lua: string) =>
   lua
     .replace(LUA_NOW_MS, 'local nowMs = tonumber(ARGV[#ARGV])\n')
     .replace(TOMB_SET, `${TOMB_SET}\n  redis.call('SET', key .. '|at', nowMs + ttl)`)
+    .replace(LEDGER_EXPIRE, `${LEDGER_EXPIRE}\n      redis.call('SET', key .. '|at', nowMs + ttl)`)
+
+// Each key's remaining lifetime on a memory store (-2 when gone), on either body.
+const pttlOp = defineOp<null, number[]>({
+  name: 'probePttl',
+  lua: 'return 0',
+  js: (data, keys) => keys.map((k) => data.pttl(k)),
+  native: (data, keys) => keys.map((k) => data.pttl(k)),
+  encode: () => [],
+  decode: (raw) => raw as number[],
+})
 
 function rng(seed: number): () => number {
   let a = seed
@@ -86,10 +102,15 @@ describe('budget ops: Lua on redis-server, native and JS on memoryStore agree st
         { kind: 'c' as const, a: dayEnd + 86_400_000, b: dayEnd },
         { kind: 'r' as const, a: HOUR, b: BUCKET },
       ]
-      const live: { id: string; amount: number; exp: number }[] = []
+      // `nonce`: the object that settled or released it (`o`: the reserving one).
+      type Hold = { id: string; amount: number; exp: number; nonce: string }
+      const live: Hold[] = []
       const tombstones = new Map<string, number>()
-      const finished: { id: string; amount: number; exp: number }[] = []
-      const seen = new Set<UnholdState | 'extended'>()
+      const finished: Hold[] = []
+      const seen = new Set<UnholdState | 'extended' | 'again'>()
+      // A repeat is the finishing object's own retry or another object's call (a new nonce).
+      const nonceFor = (h: Hold, repeat: boolean, step: number) =>
+        repeat && int(2) === 0 ? h.nonce : repeat ? `p${step}` : 'o'
       const done = (id: string) => mem.key(subject, 'budget', 'done', id)
       const settleKeys = (id: string) => [res, done(id), keys[1] as string, keys[2] as string]
       const run = async <I, O>(
@@ -131,31 +152,60 @@ describe('budget ops: Lua on redis-server, native and JS on memoryStore agree st
           const ttlMs = (1 + int(10)) * 60_000
           const mode = (['hard', 'hard', 'soft', 'dry'] as const)[int(4)] as 'hard' | 'soft' | 'dry'
           const r = await run(reserveOp, keys, { id, amountMicros: amount, ttlMs, mode, limits })
-          if (r.ok && mode !== 'dry') live.push({ id, amount, exp: r.nowMs + ttlMs })
+          if (r.ok && mode !== 'dry') live.push({ id, amount, exp: r.nowMs + ttlMs, nonce: 'o' })
         } else if (action < 8 && live.length + finished.length > 0) {
           // Mostly a first settle of a live (or lapsed) hold; sometimes a duplicate of a finished one.
           const again = finished.length > 0 && (live.length === 0 || int(3) === 0)
           const h = again ? finished[int(finished.length)]! : live.splice(int(live.length), 1)[0]!
+          const nonce = nonceFor(h, again, step)
           const s = await run(settleOp, settleKeys(h.id), {
             id: h.id,
             expiresAt: h.exp,
             keepMs,
             actualMicros: int(1200),
             model: ['gpt-4o', 'claude-haiku-4-5'][int(2)] as string,
+            nonce,
+            // The budget's clock, skewed either way from the store's.
+            clockMs: now + ([-40, -1, 0, 0, 1, 40][int(6)] as number) * 60_000,
             limits: settleLimits,
           })
-          seen.add(s.state)
-          if (!again) finished.push(h)
+          seen.add(s.again ? 'again' : s.state)
+          if (!again) finished.push({ ...h, nonce })
+          if (!again && int(4) === 0) {
+            // The same object's retry after a lost reply: it reports the charge the first made.
+            const retry = await run(settleOp, settleKeys(h.id), {
+              id: h.id,
+              expiresAt: h.exp,
+              keepMs,
+              actualMicros: int(1200),
+              model: 'gpt-4o',
+              nonce,
+              clockMs: now,
+              limits: settleLimits,
+            })
+            expect(retry).toMatchObject({ again: true, state: s.state })
+            expect(retry.chargedMicros).toBe(s.chargedMicros)
+            seen.add('again')
+          }
+          // The day ledger's expiry, on the test clock, is the one the memory stores gave it.
+          const day = keys[1] as string
+          const [left] = await mem.run(pttlOp, [day], null)
+          expect(await memJs.run(pttlOp, [day], null)).toEqual([left])
+          if (left !== undefined && left >= 0) {
+            expect(Number(await client.get(`${day}|at`))).toBe(now + left)
+          }
         } else if (action < 10 && live.length + finished.length > 0) {
           const again = finished.length > 0 && (live.length === 0 || int(3) === 0)
           const h = again ? finished[int(finished.length)]! : live.splice(int(live.length), 1)[0]!
+          const nonce = nonceFor(h, again, step)
           const state = await run(releaseOp, [res, done(h.id)], {
             id: h.id,
             expiresAt: h.exp,
             keepMs,
+            nonce,
           })
           seen.add(state)
-          if (!again) finished.push(h)
+          if (!again) finished.push({ ...h, nonce })
         } else if (action < 12 && live.length + finished.length > 0) {
           const pool = live.length > 0 && int(4) > 0 ? live : finished.length > 0 ? finished : live
           const h = pool[int(pool.length)]!
@@ -175,7 +225,7 @@ describe('budget ops: Lua on redis-server, native and JS on memoryStore agree st
         }
       }
       // The sequence reached every outcome: live, lapsed, duplicate of each kind, extended.
-      expect([...seen].sort()).toEqual(['extended', 'gone', 'held', 'released', 'settled'])
+      expect([...seen].sort()).toEqual(['again', 'extended', 'gone', 'held', 'released', 'settled'])
     })
   }
 })

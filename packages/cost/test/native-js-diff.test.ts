@@ -6,12 +6,15 @@
  * subjects, with clock steps crossing hold TTLs, tombstone lifetimes and rolling buckets, and a
  * small key bound so that LRU evictions happen: every result must be identical, and after every
  * step so must the stores' key and eviction counts and (without the bound) each key's remaining
- * lifetime (holds, ledgers: PTTL, -2 when gone), each tombstone's and the holds themselves.
+ * lifetime (holds, ledgers: PTTL, -2 when gone), each tombstone's value and lifetime and the holds
+ * themselves. Repeated settles and releases come from another object (a new nonce: duplicates) or
+ * are the finishing object's own retry (`again`); settles pass a budget clock skewed either way from
+ * the store's (a calendar ledger lives `a − clockMs`).
  *
  * The one layout difference: the native bodies keep a subject's tombstones inside its holds value
  * (so a memory store's key bound counts subjects, not settles; see budget-native.ts), the scripts
  * as `…:done:<id>` keys. The twin therefore runs through `tombsInHolds`, which stores what the
- * twin's tombstone GET / SET read and write as a field `d:<id>` = `<mark>:<expiresAt>` of the holds
+ * twin's tombstone GET / SET read and write as a field `d:<id>` = `<value>:<expiresAt>` of the holds
  * hash (hidden from the twin's HGETALL) and keeps the holds key alive until its latest tombstone
  * expires, as the native bodies do. The ops' steps are the twin's own; only where a tombstone is
  * stored changes, so both stores hold the same keys with the same LRU order and lifetimes, and
@@ -37,7 +40,7 @@ function latestTomb(data: MemoryData, res: string): number {
   for (let j = 0; j < f.length; j += 2) {
     if (!(f[j] ?? '').startsWith(TOMB)) continue
     const v = f[j + 1] ?? ''
-    until = Math.max(until, Number(v.slice(v.indexOf(':') + 1)))
+    until = Math.max(until, Number(v.slice(v.lastIndexOf(':') + 1)))
   }
   return until
 }
@@ -59,8 +62,8 @@ function tombsInHolds(
     get: (key) => {
       if (key !== done) return data.get(key)
       const v = data.hget(res, TOMB + id)
-      if (v === null || Number(v.slice(v.indexOf(':') + 1)) <= nowMs) return null
-      return v.slice(0, v.indexOf(':'))
+      if (v === null || Number(v.slice(v.lastIndexOf(':') + 1)) <= nowMs) return null
+      return v.slice(0, v.lastIndexOf(':'))
     },
     set: (key, value, options) => {
       if (key !== done) return data.set(key, value, options)
@@ -116,7 +119,8 @@ const pttlNative = defineOp<null, number[]>({
 })
 
 // Reads a holds value on either data model: `h`, `e`, `x`, the holds (`id=<micros>:<expiresAt>`,
-// sorted), then the remaining lifetime of the tombstone of each id given (-2 when none is live).
+// sorted), then the value (the script's string) and remaining lifetime of the tombstone of each id
+// given (-2 when none is live).
 const holdsJs = defineOp<readonly string[], (number | string)[]>({
   name: 'probeHolds',
   lua: 'return 0',
@@ -133,8 +137,8 @@ const holdsJs = defineOp<readonly string[], (number | string)[]>({
     }
     const tombs = ids.map((id) => {
       const v = data.hget(res, TOMB + id)
-      const until = v === null ? -1 : Number(v.slice(v.indexOf(':') + 1))
-      return until > nowMs ? until - nowMs : -2
+      const until = v === null ? -1 : Number(v.slice(v.lastIndexOf(':') + 1))
+      return until > nowMs ? `${v?.slice(0, v.lastIndexOf(':'))}@${until - nowMs}` : -2
     })
     return [Number(h ?? 0), Number(e ?? -1), Number(x ?? -1), ...holds.sort(), ...tombs]
   },
@@ -146,7 +150,10 @@ interface NativeHolds {
   e: number
   x: number
   holds: Map<string, { amount: number; exp: number }>
-  done: Map<string, { until: number }>
+  done: Map<
+    string,
+    { mark: 's' | 'r'; nonce: string; found: 0 | 1; charged: number; until: number }
+  >
 }
 const holdsNative = defineOp<readonly string[], (number | string)[]>({
   name: 'probeHolds',
@@ -155,8 +162,10 @@ const holdsNative = defineOp<readonly string[], (number | string)[]>({
     const res = data.get(keys[0] ?? '') as NativeHolds | undefined
     const holds = [...(res?.holds ?? [])].map(([id, { amount, exp }]) => `${id}=${amount}:${exp}`)
     const tombs = ids.map((id) => {
-      const until = res?.done.get(id)?.until ?? -1
-      return until > nowMs ? until - nowMs : -2
+      const t = res?.done.get(id)
+      if (t === undefined || t.until <= nowMs) return -2
+      const value = `${t.mark}:${t.nonce}:${t.found}${t.mark === 's' ? `:${t.charged}` : ''}`
+      return `${value}@${t.until - nowMs}`
     })
     return [res?.h ?? 0, res?.e ?? -1, res?.x ?? -1, ...holds.sort(), ...tombs]
   },
@@ -182,10 +191,12 @@ interface HoldRef {
   subject: number
   amount: number
   exp: number
+  /** The object that settled or released it (`o`: the reserving one). */
+  nonce: string
 }
 
 // Outcomes and evictions over all seeds (the last test requires every one of them to occur).
-const seen = new Set<UnholdState | 'extended' | 'rejected' | 'evicted'>()
+const seen = new Set<UnholdState | 'extended' | 'rejected' | 'evicted' | 'again'>()
 
 describe('budget ops: native bodies and JS twins agree step by step on memoryStore', () => {
   for (const [seed, maxKeys] of [
@@ -269,31 +280,50 @@ describe('budget ops: native bodies and JS twins agree step by step on memorySto
           })
           if (!r.ok) seen.add('rejected')
           if (r.ok && mode !== 'dry' && amount > 0) {
-            live.push({ id, subject: si, amount, exp: r.nowMs + ttlMs })
+            live.push({ id, subject: si, amount, exp: r.nowMs + ttlMs, nonce: 'o' })
             s.ids.push(id)
           }
         } else if (action < 8) {
           const picked = pick()
           if (!picked) continue
           const [h, again] = picked
-          const r = await run(settleOp, [s.res, s.done(h.id), s.day, s.rolling], {
-            id: h.id,
-            expiresAt: h.exp,
-            keepMs,
-            actualMicros: int(1200),
-            model: ['gpt-4o', 'claude-haiku-4-5', 'o3'][int(3)] as string,
-            limits: settleLimits,
-          })
-          seen.add(r.state)
-          if (!again) finished.push(h)
+          // A repeat is the finishing object's own retry or another object's (a new nonce).
+          const nonce = again ? (int(2) === 0 ? h.nonce : `p${step}`) : 'o'
+          const settle = () =>
+            run(settleOp, [s.res, s.done(h.id), s.day, s.rolling], {
+              id: h.id,
+              expiresAt: h.exp,
+              keepMs,
+              actualMicros: int(1200),
+              model: ['gpt-4o', 'claude-haiku-4-5', 'o3'][int(3)] as string,
+              nonce,
+              clockMs: now + ([-40, -1, 0, 0, 1, 40][int(6)] as number) * 60_000,
+              limits: settleLimits,
+            })
+          const r = await settle()
+          seen.add(r.again ? 'again' : r.state)
+          if (!again) finished.push({ ...h, nonce })
+          // Now and then the same object's retry right away (its first reply lost).
+          if (!again && int(4) === 0) {
+            const retry = await settle()
+            expect(retry).toMatchObject({ again: true, state: r.state })
+            expect(retry.chargedMicros).toBe(r.chargedMicros)
+            seen.add('again')
+          }
         } else if (action < 10) {
           const picked = pick()
           if (!picked) continue
           const [h, again] = picked
+          const nonce = again ? (int(2) === 0 ? h.nonce : `p${step}`) : 'o'
           seen.add(
-            await run(releaseOp, [s.res, s.done(h.id)], { id: h.id, expiresAt: h.exp, keepMs })
+            await run(releaseOp, [s.res, s.done(h.id)], {
+              id: h.id,
+              expiresAt: h.exp,
+              keepMs,
+              nonce,
+            })
           )
-          if (!again) finished.push(h)
+          if (!again) finished.push({ ...h, nonce })
         } else if (action < 12) {
           const pool = mine(live).length > 0 && int(4) > 0 ? mine(live) : mine(finished)
           if (pool.length === 0) continue
@@ -330,8 +360,9 @@ describe('budget ops: native bodies and JS twins agree step by step on memorySto
     })
   }
 
-  it('the sequences reached every outcome: live, lapsed, duplicates, extended, rejected, evicted', () => {
+  it('the sequences reached every outcome: live, lapsed, duplicates, retries, extended, rejected, evicted', () => {
     expect([...seen].sort()).toEqual([
+      'again',
       'evicted',
       'extended',
       'gone',

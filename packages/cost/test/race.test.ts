@@ -126,9 +126,10 @@ function setup(subject: string, ttlMs: number) {
     id: 'x',
     expiresAt: 0, // the children do not track expiries; the hold's own expiry sets the tombstone's
     keepMs: 60_000,
-
     actualMicros: PER_CALL,
     model: 'gpt-4o',
+    nonce: 'o',
+    clockMs: 0, // a rolling limit only: no calendar ledger lifetime to measure
     limits: [{ kind: 'r', a: WINDOW_MS, b: BUCKET_MS }],
   })
   // Each settle's tombstone key (`…:done:<id>`), for the ids the children use.

@@ -1,11 +1,14 @@
 /**
  * Reservations across processes: a handle (`reservation.toJSON()`) restored by another budget
  * object on another connection settles, releases and extends the same hold; settle and release are
- * idempotent by reservation id through the store's tombstone. Runs on memoryStore (two budget
- * objects sharing one store, injected clock) and on a real redis-server (two connections, the
- * server's clock).
+ * idempotent by reservation id through the store's tombstone. A settle or release retried by the
+ * same object after a lost reply (the op ran, the call timed out) is recognised by the object's
+ * nonce in the tombstone: it reports the first call's outcome (a settle: its charge, `duplicate:
+ * false`, one `'settled'` event), while any other object's call stays a duplicate (a restored
+ * handle is another object). Runs on memoryStore (two budget objects sharing one store, injected
+ * clock) and on a real redis-server (two connections, the server's clock).
  */
-import { memoryStore, type Store } from '@aikit/core'
+import { memoryStore, type Store, StoreTimeoutError } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { type Budget, createBudget, type ReservationHandle } from '@aikit/cost'
 import { type RedisServer, startRedis } from '@aikit/testing/redis'
@@ -27,12 +30,26 @@ interface Env {
   b: Budget
   /** Lets `ms` pass on the store's clock. */
   pass(ms: number): Promise<void>
+  /** The next run of this op (on either budget's store) runs, then rejects as a timeout would. */
+  lose(op: 'budgetSettle' | 'budgetRelease'): void
+}
+
+/** `inner`, except that a run of an op named in `lost` runs and then rejects (its reply lost). */
+function lossy(inner: Store, lost: Set<string>): Store {
+  const store = Object.create(inner) as Store
+  store.run = (async (op: { name: string }, keys: readonly string[], input: unknown) => {
+    const out = await inner.run(op as never, keys, input as never)
+    if (lost.delete(op.name)) throw new StoreTimeoutError(100, op.name)
+    return out
+  }) as Store['run']
+  return store
 }
 
 const envs: Record<string, (tombstoneTtl?: number) => Env> = {
   memory: (tombstoneTtl) => {
     let now = 1_800_000_000_000
-    const store = memoryStore({ now: () => now })
+    const lost = new Set<string>()
+    const store = lossy(memoryStore({ now: () => now }), lost)
     const make = () =>
       createBudget({
         store,
@@ -46,13 +63,15 @@ const envs: Record<string, (tombstoneTtl?: number) => Env> = {
       pass: async (ms) => {
         now += ms
       },
+      lose: (op) => lost.add(op),
     }
   },
   redis: (tombstoneTtl) => {
     const prefix = `h${Math.random().toString(36).slice(2, 8)}`
+    const lost = new Set<string>()
     const make = (store: Store) =>
       createBudget({
-        store,
+        store: lossy(store, lost),
         limits: LIMITS,
         reservationTtl: 300,
         ...(tombstoneTtl === undefined ? {} : { tombstoneTtl }),
@@ -61,6 +80,7 @@ const envs: Record<string, (tombstoneTtl?: number) => Env> = {
       a: make(redisStore(server.client(), { prefix, commandTimeoutMs: 5000 })),
       b: make(redisStore(server.client(), { prefix, commandTimeoutMs: 5000 })),
       pass: (ms) => new Promise((r) => setTimeout(r, ms)),
+      lose: (op) => lost.add(op),
     }
   },
 }
@@ -181,8 +201,101 @@ for (const [storeName, makeEnv] of Object.entries(envs)) {
       })
       expect((await a.spend('u7')).totalMicros).toBe(200)
     })
+
+    it('a settle retried after a lost reply reports the charge it made, and settled fires once', async () => {
+      const { a, b, lose } = makeEnv()
+      const events: number[] = []
+      a.on('settled', (e) => events.push(e.chargedMicros))
+      b.on('settled', (e) => events.push(e.chargedMicros))
+      const r = await a.reserve('u8', { estimateMicros: 1000 })
+      lose('budgetSettle')
+      await expect(r.settle(300)).rejects.toBeInstanceOf(StoreTimeoutError)
+      expect(events).toEqual([])
+      // The retry (even of another amount) charges nothing more and reports the settle that ran.
+      const outcome = await r.settle(500)
+      expect(outcome).toMatchObject({
+        chargedMicros: 300,
+        held: true,
+        duplicate: false,
+        previous: undefined,
+      })
+      expect(outcome.status.tightest).toMatchObject({ spentMicros: 300, heldMicros: 0 })
+      expect(events).toEqual([300])
+      // Any other object's settle of the id is a duplicate, as before.
+      expect(await b.restore(wire(r.toJSON())).settle(300)).toMatchObject({
+        chargedMicros: 0,
+        duplicate: true,
+        previous: 'settled',
+      })
+      expect(events).toEqual([300])
+      expect((await a.spend('u8')).totalMicros).toBe(300)
+    })
+
+    it("a restored reservation's retry is its own; the original and other restores are duplicates", async () => {
+      const { a, b, lose } = makeEnv()
+      const r = await a.reserve('u9', { estimateMicros: 1000 })
+      const restored = b.restore(wire(r.toJSON()))
+      lose('budgetSettle')
+      await expect(restored.settle(200)).rejects.toBeInstanceOf(StoreTimeoutError)
+      expect(await restored.settle(200)).toMatchObject({
+        chargedMicros: 200,
+        held: true,
+        duplicate: false,
+      })
+      expect(await r.settle(200)).toMatchObject({ chargedMicros: 0, duplicate: true })
+      expect(await b.restore(wire(r.toJSON())).settle(200)).toMatchObject({ duplicate: true })
+      expect((await a.spend('u9')).totalMicros).toBe(200)
+    })
+
+    it('a retried settle of a lapsed hold reports held: false, as its first run found', async () => {
+      const { a, lose, pass } = makeEnv()
+      const r = await a.reserve('u10', { estimateMicros: 1000 })
+      await pass(400) // past the 300 ms TTL
+      lose('budgetSettle')
+      await expect(r.settle(250)).rejects.toBeInstanceOf(StoreTimeoutError)
+      expect(await r.settle(250)).toMatchObject({
+        chargedMicros: 250,
+        held: false,
+        duplicate: false,
+      })
+      expect((await a.spend('u10')).totalMicros).toBe(250)
+    })
+
+    it('a release retried after a lost reply reports the hold it freed', async () => {
+      const { a, b, lose } = makeEnv()
+      const r = await a.reserve('u11', { estimateMicros: 1000 })
+      lose('budgetRelease')
+      await expect(r.release()).rejects.toBeInstanceOf(StoreTimeoutError)
+      expect(await r.release()).toBe(true)
+      expect(await b.restore(wire(r.toJSON())).release()).toBe(false)
+      // This object's own release is not a settle: a settle after it still charges nothing.
+      expect(await r.settle(100)).toMatchObject({
+        chargedMicros: 0,
+        duplicate: true,
+        previous: 'released',
+      })
+      expect((await a.status('u11')).tightest).toMatchObject({ spentMicros: 0, heldMicros: 0 })
+    })
   })
 }
+
+describe('one-letter tombstones of earlier versions (redis)', () => {
+  it('still make a settle or release a duplicate', async () => {
+    const client = server.client()
+    const store = redisStore(client, { prefix: `t${Math.random().toString(36).slice(2, 8)}` })
+    const budget = createBudget({ store, limits: LIMITS })
+    for (const [mark, previous] of [
+      ['s', 'settled'],
+      ['r', 'released'],
+    ] as const) {
+      const r = await budget.reserve('old', { estimateMicros: 1000 })
+      await client.set(store.key('old', 'budget', 'done', r.id), mark, 'PX', 60_000)
+      expect(await budget.restore(wire(r.toJSON())).release()).toBe(false)
+      expect(await r.settle(100)).toMatchObject({ chargedMicros: 0, duplicate: true, previous })
+    }
+    expect((await budget.spend('old')).totalMicros).toBe(0)
+  })
+})
 
 describe('budget.restore validation', () => {
   const budget = createBudget({ limits: LIMITS })
