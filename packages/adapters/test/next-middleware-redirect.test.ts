@@ -44,4 +44,19 @@ describe('a Next redirect() thrown by a middleware under withAikit', () => {
       reported: [],
     })
   })
+
+  it("keeps compose's run-first marks: a header middleware listed last still runs first", async () => {
+    const headers: Middleware = async (ctx, next) => {
+      ctx.setHeader('x-first', '1')
+      await next()
+    }
+    Object.defineProperty(headers, Symbol.for('@aikit/core.runs-first'), { value: true })
+    const reject: Middleware = async (ctx) => {
+      ctx.respond(413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'too large' } })
+    }
+    const route = withAikit(() => new Response('never'), reject, headers)
+    const res = await route(new Request('http://127.0.0.1:3000/upload', { method: 'POST' }), {})
+    expect(res.status).toBe(413)
+    expect(res.headers.get('x-first')).toBe('1')
+  })
 })

@@ -112,7 +112,9 @@ export function withAikit<R extends Request, C = unknown>(
  * outer middleware see the 307 / 404 rather than a 500.
  */
 function answeringNextSignals(m: Middleware): Middleware {
-  return async function nextSignalsAnswered(ctx, next) {
+  // A nested compose(...) is left as it is: compose splices and runs its chain itself.
+  if (RUN_COMPOSED in m) return m
+  const answered: Middleware = async function nextSignalsAnswered(ctx, next) {
     try {
       await m(ctx, next)
     } catch (error) {
@@ -121,4 +123,17 @@ function answeringNextSignals(m: Middleware): Middleware {
       ;(ctx as WebContext).adoptResponse(response)
     }
   }
+  // The marks compose reads (`@aikit/core.runs-first`: securityHeaders() and cors() run before
+  // the others) and any other symbol-keyed mark stay on the wrapper.
+  for (const key of Object.getOwnPropertySymbols(m)) {
+    Object.defineProperty(
+      answered,
+      key,
+      Object.getOwnPropertyDescriptor(m, key) as PropertyDescriptor
+    )
+  }
+  return answered
 }
+
+/** `compose`'s mark on the middleware it builds (a registered symbol, as in core). */
+const RUN_COMPOSED = Symbol.for('@aikit/core.run-composed')
