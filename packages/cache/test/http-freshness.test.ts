@@ -3,7 +3,7 @@
  * Age, and Expires / Date are this machine's times even when the cache runs on a store's clock;
  * the Vary header-list entry outlives its shortest-lived variant.
  */
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toExpress } from '@aikit/adapters/express'
 import { type Cache, cacheResponse, createCache } from '@aikit/cache'
@@ -11,6 +11,7 @@ import type { Middleware } from '@aikit/core'
 import { memoryStore } from '@aikit/core'
 import express from 'express'
 import { afterAll, describe, expect, it } from 'vitest'
+import { rawGet as get } from './fixtures/raw-get.js'
 
 const servers: Server[] = []
 afterAll(async () => {
@@ -46,34 +47,6 @@ async function app(cache: Cache): Promise<{ base: string; calls: () => number }>
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls }
-}
-
-interface Got {
-  status: number
-  headers: IncomingHttpHeaders
-  body: string
-}
-function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Got> {
-  const url = new URL(path, base)
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, headers },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          })
-        )
-        res.on('error', reject)
-      }
-    )
-    req.on('error', reject)
-    req.end()
-  })
 }
 
 describe('cacheResponse freshness', () => {

@@ -5,7 +5,7 @@
  * lifetime caps the entry's, and errors, Set-Cookie, private, no-store, `Vary: *` and CSP-nonce
  * pages are never cached.
  */
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { toExpress } from '@aikit/adapters/express'
@@ -17,6 +17,7 @@ import express from 'express'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { securityHeaders } from '../../security/src/index.js'
+import { type Got, rawGet as get } from './fixtures/raw-get.js'
 
 const servers: Server[] = []
 const apps: FastifyInstance[] = []
@@ -186,39 +187,6 @@ async function fastifyApp(counters: Counters, options: AppOptions = {}): Promise
   await app.listen({ port: 0, host: '127.0.0.1' })
   apps.push(app)
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-}
-
-interface Got {
-  status: number
-  headers: IncomingHttpHeaders
-  body: Buffer
-}
-
-/**
- * A raw GET through node:http: exactly these request headers (fetch adds `Cache-Control: no-cache`
- * to conditional requests and cannot set Host) and the body as sent (no decoding).
- */
-function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Got> {
-  const url = new URL(path, base)
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, headers },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-          })
-        )
-        res.on('error', reject)
-      }
-    )
-    req.on('error', reject)
-    req.end()
-  })
 }
 
 const json = (got: Got): unknown => JSON.parse(got.body.toString('utf8'))
