@@ -4,7 +4,7 @@ import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provid
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { aikit, wrapAnthropic } from '../src/anthropic/index.js'
-import { inRequest, until } from './helpers.js'
+import { inRequest, mapCache, recorders, until } from './helpers.js'
 
 let fake: FakeProvider
 let raw: Anthropic
@@ -278,4 +278,86 @@ describe('a caller arriving once every earlier caller of a shared call has left'
       expect(limit?.spentMicros).toBeGreaterThan(0)
     })
   }
+})
+
+describe('coalescing with a cache (the lookup comes first; only a miss makes a flight)', () => {
+  // Deterministic (temperature 0): the calls the wrapper caches by default.
+  const cached = (text: string) => ({ ...params(text), temperature: 0 })
+
+  it('identical calls issued together after a miss make one provider call: one miss, the rest coalesced, then hits', async () => {
+    const { metrics } = recorders()
+    const client = wrapAnthropic(raw, { cache: mapCache(), metrics })
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => client.messages.create(cached('together')))
+    )
+    expect(fake.count('/v1/messages')).toBe(1)
+    expect(new Set(answers.map((a) => a.id)).size).toBe(1)
+    expect([...metrics.cache].sort()).toEqual([
+      'coalesced',
+      'coalesced',
+      'coalesced',
+      'coalesced',
+      'miss',
+    ])
+    const again = await client.messages.create(cached('together'))
+    expect(again.id).toBe(answers[0]?.id)
+    expect(metrics.cache.at(-1)).toBe('hit')
+    expect(fake.count('/v1/messages')).toBe(1)
+  })
+
+  it('lookups answered out of order still share one provider call (the first back registers it)', async () => {
+    const cache = mapCache()
+    const get = cache.get
+    let slow: (() => void) | undefined
+    let gets = 0
+    // The first caller's lookup reads a miss, and its answer is held back until the second
+    // caller, back first from its own lookup, has the provider stream running.
+    cache.get = async (key: string) => {
+      const value = await get(key)
+      if (gets++ === 0) await new Promise<void>((resolve) => (slow = resolve))
+      return value
+    }
+    const client = wrapAnthropic(raw, { cache })
+    const hold = fake.holdStreamAfter(2)
+    const streamed = { ...cached('out of order'), stream: true as const }
+    const read = async (p: PromiseLike<AsyncIterable<unknown>>) => {
+      const events: unknown[] = []
+      for await (const event of await p) events.push(event)
+      return events
+    }
+    const first = read(client.messages.create(streamed))
+    const second = read(client.messages.create(streamed))
+    await hold.reached
+    slow?.()
+    hold.release()
+    const [a, b] = await Promise.all([first, second])
+    expect(a).toEqual(b)
+    expect(a.length).toBeGreaterThan(2)
+    expect(fake.count('/v1/messages')).toBe(1)
+  })
+
+  it('a caller whose signal aborts during the lookup gets APIUserAbortError, for a hit and for a miss (no provider call)', async () => {
+    const cache = mapCache()
+    const client = wrapAnthropic(raw, { cache })
+    await client.messages.create(cached('cached'))
+    expect(fake.count('/v1/messages')).toBe(1)
+    const get = cache.get
+    let gate: (() => void) | undefined
+    cache.get = async (key: string) => {
+      await new Promise<void>((resolve) => (gate = resolve))
+      return get(key)
+    }
+    for (const text of ['cached', 'not cached']) {
+      const leaving = new AbortController()
+      const call = client.messages.create(cached(text), { signal: leaving.signal })
+      call.catch(() => undefined)
+      await until(() => gate !== undefined)
+      leaving.abort()
+      gate?.()
+      gate = undefined
+      await expect(call).rejects.toBeInstanceOf(Anthropic.APIUserAbortError)
+    }
+    await fake.idle()
+    expect(fake.count('/v1/messages')).toBe(1)
+  })
 })

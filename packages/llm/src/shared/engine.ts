@@ -527,23 +527,37 @@ export function interceptCreate(
     )
   }
 
+  /** The cached answer for `key` (counted and logged as a hit), or `undefined` for a miss. */
+  const lookup = async (key: string, call: Call): Promise<CachedAnswer | undefined> => {
+    let hit: CachedAnswer | undefined
+    try {
+      hit = asCachedAnswer(await opts.cache?.get(key))
+    } catch {
+      return undefined // An unreachable cache is a miss, never an outage.
+    }
+    if (hit) {
+      countCache('hit')
+      log(call, { outcome: 'ok', cache: 'hit' })
+    }
+    return hit
+  }
+
   /**
    * Reserve, guard, call: the leader of a flight (or a call that does not coalesce). `leave`
    * removes the flight (a stream's end).
    */
-  const lead = async (call: Call, group: SignalGroup, leave: () => void): Promise<Produced> => {
+  const lead = async (
+    call: Call,
+    group: SignalGroup,
+    leave: () => void,
+    looked = false
+  ): Promise<Produced> => {
     if (opts.cache && call.key !== undefined && call.mode === 'default') {
-      let hit: CachedAnswer | undefined
-      try {
-        hit = asCachedAnswer(await opts.cache.get(call.key))
-      } catch {
-        hit = undefined // An unreachable cache is a miss, never an outage.
+      if (!looked) {
+        const hit = await lookup(call.key, call)
+        if (hit) return { kind: 'hit', answer: hit }
       }
-      countCache(hit ? 'hit' : 'miss')
-      if (hit) {
-        log(call, { outcome: 'ok', cache: 'hit' })
-        return { kind: 'hit', answer: hit }
-      }
+      countCache('miss')
     }
     let estimate: RequestEstimate | undefined
     // Input tokens estimated once per call: the budget, the token limit and a stream's meter share them.
@@ -708,8 +722,10 @@ export function interceptCreate(
   }
 
   /**
-   * The synchronous part of a call: subject, mode, and joining or registering the flight happen
-   * before any await, so identical calls issued together always share one provider call. The
+   * One call: subject, mode and keys are worked out before any await. A cached call looks the
+   * answer up first (a hit needs no flight); after a miss, joining or registering the flight is
+   * synchronous, so identical calls issued together share one provider call (the first back from
+   * its lookup registers the flight; the others, back from theirs, join it). The
    * flight key is the default cache key when Node can hash it at once (it covers API, scope,
    * params and the request options that change the answer), else the exact params JSON with API,
    * scope and that options digest.
@@ -824,92 +840,112 @@ export function interceptCreate(
       )
     }
 
-    const gone = leaving(signal, timeout)
-    const existing = flights.get(flightKey)
-    if (existing) {
-      countCache('coalesced')
-      return handled(existing.join(gone, signal, () => run(params, options)))
-    }
-    // Callers that have not taken their share yet (the leader, then each joiner): the last one
-    // to take lets go of a live stream's hold.
-    let waiting = 1
-    let joined = false
-    let pristine: { readonly pristine: unknown } | undefined
-    // Set once the flight is in `flights` (never again once it has left).
-    let registered = false
-    const leave = (): void => {
-      if (!registered) return
-      registered = false
-      if (flights.get(flightKey) === flight) flights.delete(flightKey)
-    }
-    // The flight leaves the moment every caller has gone: its provider call is being aborted (its
-    // reservation released, a store round trip), and a caller arriving meanwhile must make a call
-    // of its own, not join one doomed to fail with the others' abort or timeout.
-    const group = new SignalGroup(leave)
-    group.join(gone?.signal)
-    const produced = begin((call) => lead(call, group, leave))
-    // Registered first, so it runs before any caller has the answer: the joiners' copies are made
-    // from the answer as it came, whatever the leader's caller does to its own.
-    produced.then(
-      (p) => {
-        // A stream stays joinable while it runs (`leave` runs when it ends); the rest is done now.
-        if (p.kind === 'stream') return
-        leave()
-        group.dispose()
-        if (p.kind === 'answer' && joined) pristine = { pristine: copyAnswer(p.outcome.data) }
-      },
-      () => {
-        leave()
-        group.dispose()
+    /** Joins the flight for this call, or starts it (`looked`: the cache said miss already). */
+    const fly = (looked: boolean): Promise<CallOutcome<unknown>> => {
+      const gone = leaving(signal, timeout)
+      const existing = flights.get(flightKey)
+      if (existing) {
+        countCache('coalesced')
+        return handled(existing.join(gone, signal, () => run(params, options)))
       }
-    )
-    /**
-     * One caller's outcome: its share of what the flight produced, or, as soon as the caller has
-     * gone (its signal, its timeout), the SDK's own error: the shared call goes on for the others.
-     */
-    const share = (
-      g: Gone | undefined,
-      own: AbortSignal | undefined,
-      copy: boolean,
-      retry?: () => Promise<CallOutcome<unknown>>
-    ): Promise<CallOutcome<unknown>> => {
-      const taken = produced.then((p) => {
-        try {
-          // Gone already (its promise has rejected): no reader for it, nothing to copy.
-          if (g?.signal.aborted) throw goneError(g.signal)
-          if (copy && p.kind === 'answer') {
-            pristine ??= { pristine: copyAnswer(p.outcome.data) }
-            return take(p, own, pristine)
-          }
-          return take(p, own, undefined, retry)
-        } finally {
-          if (--waiting === 0 && p.kind === 'stream') p.release()
-        }
-      })
-      // The last caller out aborts the shared call: its error then comes once that call has
-      // ended (its reservations released), as with the bare SDK.
-      return g === undefined
-        ? taken
-        : raceGone(taken, g, goneError, () => (group.aborted ? produced : undefined))
-    }
-    const flight: Flight = {
-      join: (g, own, retry) => {
-        group.join(g?.signal)
-        waiting++
-        joined = true
-        return share(g, own, true, () => {
-          // Cut short before this caller could read it: a call of its own.
+      // Callers that have not taken their share yet (the leader, then each joiner): the last one
+      // to take lets go of a live stream's hold.
+      let waiting = 1
+      let joined = false
+      let pristine: { readonly pristine: unknown } | undefined
+      // Set once the flight is in `flights` (never again once it has left).
+      let registered = false
+      const leave = (): void => {
+        if (!registered) return
+        registered = false
+        if (flights.get(flightKey) === flight) flights.delete(flightKey)
+      }
+      // The flight leaves the moment every caller has gone: its provider call is being aborted (its
+      // reservation released, a store round trip), and a caller arriving meanwhile must make a call
+      // of its own, not join one doomed to fail with the others' abort or timeout.
+      const group = new SignalGroup(leave)
+      group.join(gone?.signal)
+      const produced = begin((call) => lead(call, group, leave, looked))
+      // Registered first, so it runs before any caller has the answer: the joiners' copies are made
+      // from the answer as it came, whatever the leader's caller does to its own.
+      produced.then(
+        (p) => {
+          // A stream stays joinable while it runs (`leave` runs when it ends); the rest is done now.
+          if (p.kind === 'stream') return
           leave()
-          return retry()
+          group.dispose()
+          if (p.kind === 'answer' && joined) pristine = { pristine: copyAnswer(p.outcome.data) }
+        },
+        () => {
+          leave()
+          group.dispose()
+        }
+      )
+      /**
+       * One caller's outcome: its share of what the flight produced, or, as soon as the caller has
+       * gone (its signal, its timeout), the SDK's own error: the shared call goes on for the others.
+       */
+      const share = (
+        g: Gone | undefined,
+        own: AbortSignal | undefined,
+        copy: boolean,
+        retry?: () => Promise<CallOutcome<unknown>>
+      ): Promise<CallOutcome<unknown>> => {
+        const taken = produced.then((p) => {
+          try {
+            // Gone already (its promise has rejected): no reader for it, nothing to copy.
+            if (g?.signal.aborted) throw goneError(g.signal)
+            if (copy && p.kind === 'answer') {
+              pristine ??= { pristine: copyAnswer(p.outcome.data) }
+              return take(p, own, pristine)
+            }
+            return take(p, own, undefined, retry)
+          } finally {
+            if (--waiting === 0 && p.kind === 'stream') p.release()
+          }
         })
-      },
+        // The last caller out aborts the shared call: its error then comes once that call has
+        // ended (its reservations released), as with the bare SDK.
+        return g === undefined
+          ? taken
+          : raceGone(taken, g, goneError, () => (group.aborted ? produced : undefined))
+      }
+      const flight: Flight = {
+        join: (g, own, retry) => {
+          group.join(g?.signal)
+          waiting++
+          joined = true
+          return share(g, own, true, () => {
+            // Cut short before this caller could read it: a call of its own.
+            leave()
+            return retry()
+          })
+        },
+      }
+      // A caller gone already (its signal aborted before it called) leaves no flight to join.
+      if (!group.aborted) {
+        flights.set(flightKey, flight)
+        registered = true
+      }
+      return handled(share(gone, signal, false))
     }
-    // A caller gone already (its signal aborted before it called) leaves no flight to join.
-    if (!group.aborted) {
-      flights.set(flightKey, flight)
-      registered = true
+
+    // A hit needs no flight: the lookup comes first, and only a miss joins or starts one (a call
+    // that joins a flight looked the answer up too, and then finds the flight there). Calls issued
+    // together all look up; the first back from a miss registers the flight before any other can.
+    // A caller with a `timeout` takes the flight's path (its deadline covers the lookup).
+    if (base.key !== undefined && opts.cache && timeout === undefined && !flights.has(flightKey)) {
+      const key = base.key
+      return handled(
+        lookup(key, base).then((hit) => {
+          if (!hit) return fly(true)
+          // Aborted during the lookup: as a live call would, not handed a hit.
+          if (signal?.aborted) throw new AbortError()
+          return hitOutcome(hit, signal)
+        })
+      )
     }
-    return handled(share(gone, signal, false))
+    return fly(false)
   }
 
   return function create(params: Params, options?: unknown): LlmCallPromise<unknown> {
