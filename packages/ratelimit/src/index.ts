@@ -12,6 +12,7 @@ export type { CheckResult, LimitResult } from './check-op.js'
 export { type Duration, parseWindow } from './duration.js'
 export { RateLimitedError, UnidentifiedClientError } from './errors.js'
 export {
+  type BlockCacheOptions,
   type CheckOptions,
   createRateLimiter,
   type LimitOptions,

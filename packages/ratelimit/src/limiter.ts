@@ -59,13 +59,27 @@ export interface RateLimiterOptions {
   onStoreError?: StoreErrorPolicy
   /**
    * In-process cache of denied keys, for remote stores (`store.local === false`): after a denial
-   * with a known wait, further checks of that key with the same cost are denied
-   * locally until the wait is over, without a store call, so a flood from one abusive client costs
-   * (almost) no Redis traffic. Trade-off: capacity another instance gives back early (a `release`
-   * there) is seen here only when the wait ends. `false` disables it; `maxKeys` bounds it
-   * (oldest dropped first). Default `{ maxKeys: 10_000 }`; never used with a memory store.
+   * with a known wait, further checks of that key with the same cost are denied locally, without
+   * a store call, until the wait is over or `maxAgeMs` has passed (then the store is asked again),
+   * so a flood from one abusive client costs one store call per key per `maxAgeMs`. Trade-off:
+   * what another instance changes early (a `release`, `unblock` or `reset` there) is seen here
+   * within `maxAgeMs`; this instance's own release / unblock / reset clears its entry at once.
+   * `false` disables it. Default `{ maxKeys: 10_000, maxAgeMs: 1000 }`; never used with a memory
+   * store.
    */
-  blockCache?: false | { maxKeys?: number }
+  blockCache?: false | BlockCacheOptions
+}
+
+/** Options of the blocked-key cache (`RateLimiterOptions.blockCache`). */
+export interface BlockCacheOptions {
+  /** Keys held at most (positive integer), the oldest dropped first. Default `10_000`. */
+  maxKeys?: number
+  /**
+   * How long a cached denial is served without asking the store again (positive integer ms):
+   * the longest a block lifted, a key reset or units released by another instance sharing the
+   * store keep being denied here. Default `1000`.
+   */
+  maxAgeMs?: number
 }
 
 /** Options of `limiter.check`. */
@@ -158,7 +172,8 @@ export interface RateLimiter {
    */
   block(key: string, ms: number): Promise<void>
   /**
-   * Lifts a block set by `block`. On the limiter's local fallback too (where `block` lands during
+   * Lifts a block set by `block` (other instances with a cached denial of the key see it within
+   * `blockCache.maxAgeMs`). On the limiter's local fallback too (where `block` lands during
    * an outage under `'memory'`), whatever the store does; a store outage follows `onStoreError`
    * (absorbed and counted in `stats().adjustFailures` under `'memory'` / `'open'`, rethrown under
    * `'closed'`).
@@ -205,7 +220,10 @@ type MaybeSyncRun = Partial<Pick<SyncRun, 'sync' | 'syncTagged'>>
 const MAX_LIMIT_TIMES_WINDOW = 2 ** 52
 
 interface CachedDenial {
+  /** When the denial's wait is over (`Date.now()` clock). */
   until: number
+  /** When the store must be asked again: the earlier of `until` and the entry's `maxAgeMs`. */
+  expires: number
   cost: number
   result: CheckResult
 }
@@ -213,7 +231,7 @@ interface CachedDenial {
 /**
  * Creates a rate limiter. Options are validated here: a mistake throws `InvalidOptionsError` naming
  * the field (`limits`, `limits[0].limit`, `limits[1].algorithm`, `limits[0].window`, `prefix`, `store`,
- * `onStoreError`, `blockCache.maxKeys`).
+ * `onStoreError`, `blockCache.maxKeys`, `blockCache.maxAgeMs`).
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (options === null || typeof options !== 'object') {
@@ -223,7 +241,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const store = options.store ?? memoryStore()
   const prefix = options.prefix ?? 'rl'
   const onStoreError = options.onStoreError ?? 'memory'
-  const maxCached = store.local ? 0 : resolveBlockCache(options.blockCache)
+  const blockCache = resolveBlockCache(options.blockCache)
+  const maxCached = store.local ? 0 : blockCache.maxKeys
+  const maxCacheAge = blockCache.maxAgeMs
   const limits = resolveLimits(options.limits)
   const opLimits: readonly OpLimit[] = limits
   // Frozen: the memory store then validates them once, not on every check.
@@ -315,7 +335,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           const oldest = denials.keys().next().value
           if (oldest !== undefined) denials.delete(oldest)
         }
-        denials.set(key, { until: Date.now() + result.retryAfterMs, cost, result })
+        const now = Date.now()
+        const until = now + result.retryAfterMs
+        denials.set(key, { until, expires: Math.min(until, now + maxCacheAge), cost, result })
       }
     }
     return result
@@ -325,7 +347,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     const hit = denials.get(key)
     if (hit === undefined) return undefined
     const now = Date.now()
-    if (now >= hit.until) {
+    if (now >= hit.expires) {
       denials.delete(key)
       return undefined
     }
@@ -417,8 +439,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   ): Promise<void> => {
     if (units < 0) denials.delete(key)
     const input = { limits: opLimits, units, taken }
-    // An in-process store runs it synchronously, by the user's key (no key strings built).
-    const tagged = (served.run as MaybeSyncRun).syncTagged
+    // The limiter's own in-process store runs it synchronously, by the user's key (no key strings
+    // built). Never the fallback: it holds its state under the keys the store builds (`keysOf`),
+    // which its own `syncTagged` keys match only when both stores have the same prefix.
+    const tagged = served === store ? (served.run as MaybeSyncRun).syncTagged : undefined
     if (tagged !== undefined) {
       try {
         tagged(adjustOp, key, limitParts, input)
@@ -680,11 +704,14 @@ export function validateSharedOptions(options: Omit<RateLimiterOptions, 'limits'
   resolveBlockCache(options.blockCache)
 }
 
-/** The blocked-key cache's size (0: disabled), once validated. */
-function resolveBlockCache(option: RateLimiterOptions['blockCache']): number {
-  if (option === false) return 0
+/** The blocked-key cache's options once validated (`maxKeys` 0: disabled). */
+function resolveBlockCache(option: RateLimiterOptions['blockCache']): Required<BlockCacheOptions> {
+  if (option === false) return { maxKeys: 0, maxAgeMs: 0 }
   if (option !== undefined && (option === null || typeof option !== 'object')) {
-    throw new InvalidOptionsError('blockCache', 'must be false or { maxKeys?: number }')
+    throw new InvalidOptionsError(
+      'blockCache',
+      'must be false or { maxKeys?: number, maxAgeMs?: number }'
+    )
   }
   const maxKeys = option?.maxKeys ?? 10_000
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
@@ -693,7 +720,14 @@ function resolveBlockCache(option: RateLimiterOptions['blockCache']): number {
       `must be a positive integer; got ${describe(maxKeys)}`
     )
   }
-  return maxKeys
+  const maxAgeMs = option?.maxAgeMs ?? 1000
+  if (!Number.isSafeInteger(maxAgeMs) || maxAgeMs < 1) {
+    throw new InvalidOptionsError(
+      'blockCache.maxAgeMs',
+      `must be a positive integer (ms); got ${describe(maxAgeMs)}`
+    )
+  }
+  return { maxKeys, maxAgeMs }
 }
 
 /** The `'open'` policy's answer: allowed, nothing consumed, every limit reported full. */

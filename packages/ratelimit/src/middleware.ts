@@ -9,6 +9,7 @@ import { emitProcessWarning } from '@aikit/core/adapter'
 import type { CheckResult } from './check-op.js'
 import { describe } from './duration.js'
 import { RateLimitedError, UnidentifiedClientError } from './errors.js'
+import { ipKey } from './ip-key.js'
 import {
   createRateLimiter,
   type LimitOptions,
@@ -53,7 +54,8 @@ export interface RateLimitMiddlewareOptions {
   /**
    * The bucket a request counts against; `undefined` (or `''`) lets the request through unchecked.
    * Default: `ctx.state.subject` when set (`sub:<subject>`), else the client IP `ctx.ip`
-   * (`ip:<address>`, IPv6 grouped by `ipv6Prefix`); when neither is known the request passes
+   * (`ip:<address>`, IPv6 grouped by `ipv6Prefix`, an IPv4-mapped `::ffff:a.b.c.d` keyed as its
+   * IPv4 address `a.b.c.d`); when neither is known the request passes
    * through unchecked rather than sharing one bucket with every other unknown client.
    * `ctx.ip` honours the adapter's `trustProxy` setting only: `X-Forwarded-For` is ignored unless
    * a proxy is trusted.
@@ -357,59 +359,11 @@ function retryAfterHeader(result: CheckResult): Record<string, string> {
   return { 'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) }
 }
 
-/** `sub:<subject>`, else `ip:<ip>` (IPv6 as its `/prefix` network), else `undefined`. */
+/** `sub:<subject>`, else the client IP's key (see `ipKey`), else `undefined`. */
 function defaultKey(ctx: Context, ipv6Prefix: number): string | undefined {
   const subject = ctx.state.subject
   if (typeof subject === 'string' && subject !== '') return `sub:${subject}`
   const ip = ctx.ip
   if (ip === undefined || ip === '') return undefined
-  if (!ip.includes(':')) return `ip:${ip}`
-  const network = ipv6Network(ip, ipv6Prefix)
-  return network === undefined ? `ip:${ip}` : `ip:${network}`
-}
-
-/**
- * The `/prefix` network of an IPv6 address as 8 full hex groups plus the length, e.g.
- * `2001:db8:0:ff00:0:0:0:0/56`; `undefined` when the address does not parse.
- */
-export function ipv6Network(ip: string, prefix: number): string | undefined {
-  const groups = parseIpv6(ip)
-  if (groups === undefined) return undefined
-  const out = groups.map((g, i) => {
-    const bits = Math.min(16, Math.max(0, prefix - i * 16))
-    const mask = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff
-    return (g & mask).toString(16)
-  })
-  return `${out.join(':')}/${prefix}`
-}
-
-function parseIpv6(raw: string): number[] | undefined {
-  let s = raw.toLowerCase()
-  const zone = s.indexOf('%')
-  if (zone !== -1) s = s.slice(0, zone)
-  const lastColon = s.lastIndexOf(':')
-  const last = s.slice(lastColon + 1)
-  if (last.includes('.')) {
-    // An embedded IPv4 tail (`::ffff:1.2.3.4`) becomes two hex groups.
-    const b = last.split('.').map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : Number.NaN))
-    if (b.length !== 4 || b.some((n) => !(n >= 0 && n <= 255))) return undefined
-    const [b0, b1, b2, b3] = b as [number, number, number, number]
-    s = `${s.slice(0, lastColon + 1)}${((b0 << 8) | b1).toString(16)}:${((b2 << 8) | b3).toString(16)}`
-  }
-  const parts = (half: string): number[] | undefined => {
-    if (half === '') return []
-    const hs = half.split(':')
-    if (hs.some((h) => !/^[0-9a-f]{1,4}$/.test(h))) return undefined
-    return hs.map((h) => Number.parseInt(h, 16))
-  }
-  const dbl = s.indexOf('::')
-  if (dbl === -1) {
-    const groups = parts(s)
-    return groups?.length === 8 ? groups : undefined
-  }
-  if (s.indexOf('::', dbl + 1) !== -1) return undefined
-  const head = parts(s.slice(0, dbl))
-  const rest = parts(s.slice(dbl + 2))
-  if (head === undefined || rest === undefined || head.length + rest.length > 7) return undefined
-  return [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest]
+  return ipKey(ip, ipv6Prefix)
 }

@@ -23,7 +23,7 @@ function construct(options: unknown): RateLimiter | InvalidOptionsError {
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidOptionsError)
     expect((error as InvalidOptionsError).field).toMatch(
-      /^(options|store|prefix|onStoreError|blockCache(\.maxKeys)?|limits(\[\d+\](\.(algorithm|limit|window))?)?)$/
+      /^(options|store|prefix|onStoreError|blockCache(\.(maxKeys|maxAgeMs))?|limits(\[\d+\](\.(algorithm|limit|window))?)?)$/
     )
     return error as InvalidOptionsError
   }
@@ -81,8 +81,21 @@ const limiterOptions = fc.record(
     prefix: field(fc.constantFrom('rl', 'api'), fc.constantFrom('', 'a{b}', 'x}')),
     onStoreError: field(fc.constantFrom('memory', 'open', 'closed'), fc.constantFrom('MEMORY', '')),
     blockCache: field(
-      fc.oneof(fc.constant(false), fc.record({ maxKeys: fc.integer({ min: 1, max: 10 }) })),
-      fc.constantFrom(true, null, { maxKeys: 0 }, { maxKeys: 1.5 })
+      fc.oneof(
+        fc.constant(false),
+        fc.record(
+          { maxKeys: fc.integer({ min: 1, max: 10 }), maxAgeMs: fc.integer({ min: 1, max: 5000 }) },
+          { requiredKeys: [] }
+        )
+      ),
+      fc.constantFrom(
+        true,
+        null,
+        { maxKeys: 0 },
+        { maxKeys: 1.5 },
+        { maxAgeMs: 0 },
+        { maxAgeMs: '1s' }
+      )
     ),
     // A shared store: the default `memoryStore()` would be allocated on every construction.
     store: field(fc.constant(sharedStore), fc.constantFrom<unknown>({}, { run: 1 }, null)),
@@ -158,13 +171,14 @@ describe('rate limiter options, fuzzed', () => {
     await fc.assert(
       fc.asyncProperty(
         odd,
-        fc.constantFrom('onStoreError', 'algorithm', 'limit', 'maxKeys', 'cost'),
+        fc.constantFrom('onStoreError', 'algorithm', 'limit', 'maxKeys', 'maxAgeMs', 'cost'),
         async (bad, where) => {
           const limit: Record<string, unknown> = { limit: 10, window: 1000 }
           const options: Record<string, unknown> = { limits: [limit] }
           if (where === 'onStoreError') options.onStoreError = bad
           if (where === 'algorithm' || where === 'limit') limit[where] = bad
           if (where === 'maxKeys') options.blockCache = { maxKeys: bad }
+          if (where === 'maxAgeMs') options.blockCache = { maxAgeMs: bad }
           if (where !== 'cost') {
             construct(options)
             return

@@ -1,0 +1,63 @@
+/**
+ * The middleware's default key for client addresses as a raw dual-stack socket reports them
+ * (`ctx.ip` not normalised by an adapter): an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, or its hex
+ * form `::ffff:7f00:1`) is keyed as its IPv4 address; real IPv6 addresses keep their /56 grouping.
+ */
+import { rateLimit } from '@aikit/ratelimit'
+import { describe, expect, it } from 'vitest'
+import { TestContext } from './test-context.js'
+
+/** A context whose `ip` is the raw dual-stack socket address, not normalised by core. */
+class RawIpContext extends TestContext {
+  readonly #raw: string
+  constructor(raw: string) {
+    super({ remote: raw })
+    this.#raw = raw
+  }
+  override get ip(): string {
+    return this.#raw
+  }
+}
+
+async function status(mw: ReturnType<typeof rateLimit>, ip: string): Promise<number> {
+  const ctx = new RawIpContext(ip)
+  await ctx.run(mw)
+  return ctx.written?.status ?? 0
+}
+
+const oneAMinute = () => rateLimit({ limits: [{ limit: 1, window: '1m' }] })
+
+describe('default key for IPv4-mapped IPv6 addresses', () => {
+  it('two different IPv4 clients seen as ::ffff:a.b.c.d get separate buckets', async () => {
+    const mw = oneAMinute()
+    expect(await status(mw, '::ffff:198.51.100.7')).toBe(200)
+    // A different client, on a different network entirely.
+    expect(await status(mw, '::ffff:203.0.113.9')).toBe(200)
+    expect(await status(mw, '::ffff:198.51.100.7')).toBe(429)
+  })
+
+  it('::ffff:a.b.c.d and a.b.c.d are the same client', async () => {
+    const mw = oneAMinute()
+    expect(await status(mw, '::ffff:192.0.2.1')).toBe(200)
+    expect(await status(mw, '192.0.2.1')).toBe(429)
+  })
+
+  it('the hex form ::ffff:7f00:1 is the same client as 127.0.0.1, and differs from ::ffff:7f00:2', async () => {
+    const mw = oneAMinute()
+    expect(await status(mw, '::FFFF:7f00:1')).toBe(200)
+    expect(await status(mw, '::ffff:7f00:2')).toBe(200)
+    expect(await status(mw, '127.0.0.1')).toBe(429)
+    expect(await status(mw, '0:0:0:0:0:ffff:127.0.0.2')).toBe(429)
+  })
+
+  it('real IPv6 addresses are still grouped by /56, apart from IPv4-mapped ones', async () => {
+    const mw = oneAMinute()
+    expect(await status(mw, '2001:db8:0:1200::1')).toBe(200)
+    expect(await status(mw, '2001:db8:0:12ff::9')).toBe(429)
+    expect(await status(mw, '2001:db8:0:1300::1')).toBe(200)
+    // `::1` and an IPv4-mapped address share their first 56 bits, not a bucket.
+    expect(await status(mw, '::1')).toBe(200)
+    expect(await status(mw, '::ffff:10.0.0.1')).toBe(200)
+    expect(await status(mw, '::2')).toBe(429)
+  })
+})
