@@ -33,7 +33,7 @@ import {
 } from './period.js'
 import { defaultPriceTable, type PriceTable, trustedPricer } from './price-table.js'
 import { estimateTokens, type MessageLike } from './tokens.js'
-import { normalizeUsage, type Usage } from './usage.js'
+import { normalizeUsage, type ServiceTier, type Usage } from './usage.js'
 
 /** `'hard'` rejects a reservation that does not fit; `'soft'` always holds and only warns. */
 export type BudgetMode = 'hard' | 'soft'
@@ -92,6 +92,12 @@ export type BudgetEstimate =
       maxOutputTokens: number
       /** Price the input as cache writes of this TTL (they cost more than plain input). Default none. */
       cacheWrite?: '5m' | '1h'
+      /**
+       * The rates the call is billed at: the request's tier (OpenAI `service_tier: 'priority'` costs
+       * about twice the standard rates, `'flex'` half), as `settle` prices the answer's. Default
+       * `'standard'`.
+       */
+      serviceTier?: ServiceTier
       ttl?: Duration
     }
   | {
@@ -101,7 +107,10 @@ export type BudgetEstimate =
       system?: unknown
       tools?: readonly unknown[]
       maxOutputTokens: number
+      /** As above: price the input as cache writes of this TTL. Default none. */
       cacheWrite?: '5m' | '1h'
+      /** As above: the rates the call is billed at. Default `'standard'`. */
+      serviceTier?: ServiceTier
       ttl?: Duration
     }
 
@@ -276,7 +285,7 @@ export interface Budget {
    * @throws BudgetExceededError (402) in hard mode when it does not fit (nothing is held).
    * @throws UnknownModelError for a model estimate without a price (unless the table has a fallback).
    * @throws InvalidOptionsError naming the bad field (`subject`, `model`, `inputTokens`,
-   * `maxOutputTokens`, `cacheWrite`, `ttl`, …); the promise rejects with it.
+   * `maxOutputTokens`, `cacheWrite`, `serviceTier`, `ttl`, …); the promise rejects with it.
    */
   reserve(subject: string, estimate: BudgetEstimate): Promise<Reservation>
   /**
@@ -298,6 +307,14 @@ export interface Budget {
    */
   on<E extends keyof BudgetEvents>(event: E, listener: (info: BudgetEvents[E]) => void): () => void
 }
+
+/** The tiers a worst case can be priced at (`ServiceTier`). */
+const SERVICE_TIERS: ReadonlySet<unknown> = new Set<ServiceTier>([
+  'standard',
+  'batch',
+  'priority',
+  'flex',
+])
 
 function checkTtl(value: Duration | undefined, fallback: number, field: string): number {
   return value === undefined ? fallback : parseDuration(value, field)
@@ -626,17 +643,26 @@ export function createBudget(options: BudgetOptions): Budget {
       // Anything else would silently be priced as plain input, below the cache-write price.
       throw new InvalidOptionsError('cacheWrite', "must be '5m' or '1h' (or left out)")
     }
+    const tier = estimate.serviceTier
+    if (tier !== undefined && !SERVICE_TIERS.has(tier)) {
+      // Anything else would silently be priced at the standard rates, below a priority call's cost.
+      throw new InvalidOptionsError(
+        'serviceTier',
+        "must be 'standard', 'batch', 'priority' or 'flex' (or left out)"
+      )
+    }
     const input =
       'messages' in estimate
         ? // The estimate is its own options (`system`, `tools`): no copy per reserve.
           estimateTokens(estimate.messages, estimate.model, estimate)
         : checkTokens(estimate.inputTokens, 'inputTokens')
-    const usage: Usage =
+    let usage: Usage =
       cacheWrite === '1h'
         ? { inputTokens: 0, cacheWrite1hTokens: input, outputTokens: output }
         : cacheWrite === '5m'
           ? { inputTokens: 0, cacheWrite5mTokens: input, outputTokens: output }
           : { inputTokens: input, outputTokens: output }
+    if (tier !== undefined && tier !== 'standard') usage = { ...usage, serviceTier: tier }
     return priceWorstCase(estimate.model, usage)
   }
 

@@ -46,7 +46,13 @@ export {
   type ResolvedPrice,
   type UnknownModelEvent,
 } from './price-table.js'
-export { type LongContextRates, type ModelPrice, PRICES, type PriceRates } from './prices.js'
+export {
+  type LongContextRates,
+  type ModelPrice,
+  PRICES,
+  type PriceMultipliers,
+  type PriceRates,
+} from './prices.js'
 export {
   createStreamUsage,
   type StreamUsage,

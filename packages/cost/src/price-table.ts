@@ -5,8 +5,15 @@
  *
  * Arithmetic: every rate is held as an integer number of micro-dollars per million tokens (a rate may
  * have at most 6 decimals in USD/MTok, e.g. 0.005). A call's cost is the exact sum
- * Σ tokens × rate (BigInt), times `(100 − batchDiscountPercent) / 100` for batch calls, divided by
- * 1,000,000 and ROUNDED UP to a whole micro-dollar: per call, never below the true cost.
+ * Σ tokens × rate (BigInt), times `(100 − batchDiscountPercent) / 100` for batch calls, plus the web
+ * search fee (`webSearchPer1k`, never discounted), divided by 1,000,000 and ROUNDED UP to a whole
+ * micro-dollar: per call, never below the true cost. A cost above `Number.MAX_SAFE_INTEGER`
+ * micro-dollars (about $9 billion) is not representable exactly: `InvalidOptionsError` (`usage`).
+ *
+ * Billing modes (`Usage.speed`, `Usage.inferenceGeo`): every token rate of the tier that applies,
+ * cache rates included, is multiplied by the entry's `multipliers` for that mode (rounded up to a
+ * whole micro-dollar per million tokens), or by `UNLISTED_MULTIPLIERS` when the entry lists none
+ * for it: a reported mode is never billed 1× by omission.
  *
  * Missing rates: a cache rate an entry leaves out is its `input` (never free). A tier (`priority`,
  * `flex`, `longContext`) that leaves a cache rate out gets the tier's `input` scaled by the entry's
@@ -25,7 +32,18 @@
 import { InvalidOptionsError } from '@aikit/core'
 import { UnknownModelError } from './errors.js'
 import { createEmitter } from './events.js'
-import { type ModelPrice, PRICES, type PriceRates } from './prices.js'
+import { type ModelPrice, PRICES, type PriceRates, UNLISTED_WEB_SEARCH_PER_1K } from './prices.js'
+import {
+  type CompiledModes,
+  compileModes,
+  millionths,
+  modeMultiplier,
+  type NumberRates,
+  numberRates,
+  ONE_MILLION,
+  type Rates,
+  scaledRates,
+} from './rates.js'
 import { totalInputTokens, type Usage, usageForPricing } from './usage.js'
 
 /** An override: a whole new entry, or a partial one merged onto an existing entry of the same name. */
@@ -86,26 +104,7 @@ export interface PriceTable {
   extend(options: PriceTableOptions): PriceTable
 }
 
-/** Rates as integer micro-dollars per million tokens. */
-interface Rates {
-  input: bigint
-  output: bigint
-  cacheWrite5m: bigint
-  cacheWrite1h: bigint
-  cacheRead: bigint
-  /** The same rates as Numbers (exact: integers far below 2^53), for the Number fast path. */
-  n: NumberRates
-}
-
-interface NumberRates {
-  input: number
-  output: number
-  cacheWrite5m: number
-  cacheWrite1h: number
-  cacheRead: number
-}
-
-interface Compiled {
+interface Compiled extends CompiledModes {
   key: string
   price: ModelPrice
   standard: Rates
@@ -115,20 +114,17 @@ interface Compiled {
   batchKeep: bigint
   /** `batchKeep` as a Number (the fast path). */
   batchKeepN: number
+  /** One web search in the sum's unit (micro-dollars × 1,000,000): µ$ per 1,000 × 1,000. */
+  webSearch: bigint
+  /** `webSearch` as a Number (the fast path). */
+  webSearchN: number
 }
 
-const ONE_MILLION = 1_000_000n
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 const SNAPSHOT = /-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$/
 
 function microsPerMTok(value: unknown, field: string): bigint {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidOptionsError(field, `must be a non-negative number of USD per million tokens`)
-  }
-  const scaled = Math.round(value * 1e6)
-  if (Math.abs(value * 1e6 - scaled) > 1e-6 * Math.max(1, scaled)) {
-    throw new InvalidOptionsError(field, 'must have at most 6 decimals (USD per million tokens)')
-  }
-  return BigInt(scaled)
+  return millionths(value, field, 'USD per million tokens')
 }
 
 /**
@@ -157,13 +153,7 @@ function compileRates(r: PriceRates, field: string, standard?: Rates): Rates {
   )
   const cacheRead = opt(r.cacheRead, 'cacheRead', scaled(standard?.cacheRead))
   // Converted once here, not on every price (two per metered call).
-  const n: NumberRates = {
-    input: Number(input),
-    output: Number(output),
-    cacheWrite5m: Number(cacheWrite5m),
-    cacheWrite1h: Number(cacheWrite1h),
-    cacheRead: Number(cacheRead),
-  }
+  const n = numberRates(input, output, cacheWrite5m, cacheWrite1h, cacheRead)
   return { input, output, cacheWrite5m, cacheWrite1h, cacheRead, n }
 }
 
@@ -184,6 +174,22 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
       'must be an integer from 0 to 100'
     )
   }
+  const multipliers = price.multipliers
+  if (
+    multipliers !== undefined &&
+    (multipliers === null || typeof multipliers !== 'object' || Array.isArray(multipliers))
+  ) {
+    throw new InvalidOptionsError(
+      `${field}.multipliers`,
+      'must be an object, e.g. { speed: { fast: 6 }, inferenceGeo: { us: 1.1 } }'
+    )
+  }
+  const webSearch =
+    millionths(
+      price.webSearchPer1k ?? UNLISTED_WEB_SEARCH_PER_1K,
+      `${field}.webSearchPer1k`,
+      'USD per 1,000 web searches'
+    ) * 1000n
   const compiled: Compiled = {
     key,
     price,
@@ -194,6 +200,10 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
     flex: price.flex ? compileRates(price.flex, `${field}.flex`, standard) : standard,
     batchKeep: BigInt(100 - discount),
     batchKeepN: 100 - discount,
+    speed: compileModes(multipliers?.speed, `${field}.multipliers.speed`),
+    geo: compileModes(multipliers?.inferenceGeo, `${field}.multipliers.inferenceGeo`),
+    webSearch,
+    webSearchN: Number(webSearch),
   }
   if (price.longContext !== undefined) {
     const lc = price.longContext
@@ -229,21 +239,18 @@ const isCount = (n: number | undefined): boolean => n === undefined || Number.is
  * `(total − remainder) / divisor`. Pricing runs twice per metered call (the reservation and the
  * settle): this skips a dozen BigInt allocations each time.
  */
-function costFast(
-  rates: NumberRates,
-  usage: Usage,
-  tier: string,
-  batchKeep: number
-): number | undefined {
+function costFast(rates: NumberRates, usage: Usage, tier: string, c: Compiled): number | undefined {
   const read = usage.cacheReadTokens
   const w5m = usage.cacheWrite5mTokens
   const w1h = usage.cacheWrite1hTokens
+  const searches = usage.webSearchRequests
   if (
     !Number.isSafeInteger(usage.inputTokens) ||
     !Number.isSafeInteger(usage.outputTokens) ||
     !isCount(read) ||
     !isCount(w5m) ||
-    !isCount(w1h)
+    !isCount(w1h) ||
+    !isCount(searches)
   ) {
     return undefined
   }
@@ -254,23 +261,33 @@ function costFast(
     (w5m ?? 0) * rates.cacheWrite5m +
     (w1h ?? 0) * rates.cacheWrite1h
   let divisor = 1_000_000
+  let searchPico = (searches ?? 0) * c.webSearchN
   if (tier === 'batch') {
-    pico *= batchKeep
+    // The batch discount is on tokens only: the search fee is scaled to the larger divisor.
+    pico *= c.batchKeepN
+    searchPico *= 100
     divisor *= 100
   }
+  pico += searchPico
   if (!(pico >= 0 && pico <= Number.MAX_SAFE_INTEGER)) return undefined
   const rest = pico % divisor
   return (pico - rest) / divisor + (rest > 0 ? 1 : 0)
 }
 
-/** Integer micro-dollars for `usage` at `c`'s rates, rounded up. */
+/**
+ * Integer micro-dollars for `usage` at `c`'s rates, rounded up.
+ * @throws InvalidOptionsError naming `usage` when the cost exceeds `Number.MAX_SAFE_INTEGER`
+ *   micro-dollars: a Number could hold it only rounded, possibly below the true cost.
+ */
 function cost(c: Compiled, usage: Usage): number {
   const tier = usage.serviceTier ?? 'standard'
   let rates = tier === 'priority' ? c.priority : tier === 'flex' ? c.flex : c.standard
   if (c.longContext && tier !== 'priority' && totalInputTokens(usage) > c.longContext.above) {
     rates = c.longContext.rates
   }
-  const fast = costFast(rates.n, usage, tier, c.batchKeepN)
+  const m = modeMultiplier(c, usage)
+  if (m !== ONE_MILLION) rates = scaledRates(rates, m)
+  const fast = costFast(rates.n, usage, tier, c)
   if (fast !== undefined) return fast
   let pico =
     BigInt(usage.inputTokens) * rates.input +
@@ -279,11 +296,20 @@ function cost(c: Compiled, usage: Usage): number {
     BigInt(usage.cacheWrite5mTokens ?? 0) * rates.cacheWrite5m +
     BigInt(usage.cacheWrite1hTokens ?? 0) * rates.cacheWrite1h
   let divisor = ONE_MILLION
+  let searchPico = BigInt(usage.webSearchRequests ?? 0) * c.webSearch
   if (tier === 'batch') {
     pico *= c.batchKeep
+    searchPico *= 100n
     divisor *= 100n
   }
-  return Number((pico + divisor - 1n) / divisor)
+  const micros = (pico + searchPico + divisor - 1n) / divisor
+  if (micros > MAX_SAFE) {
+    throw new InvalidOptionsError(
+      'usage',
+      `costs ${micros} micro-dollars, above Number.MAX_SAFE_INTEGER (about $9 billion): not a real call`
+    )
+  }
+  return Number(micros)
 }
 
 /**

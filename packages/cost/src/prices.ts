@@ -11,6 +11,15 @@
  * cached-input price from LiteLLM (`cache_read_input_token_cost_priority` / `_flex`, read at the
  * same commit). A tier that leaves a cache rate out gets its input scaled by the standard rates'
  * cached / uncached ratio (`price-table.ts`), never the uncached price.
+ *
+ * Anthropic surcharges a usage reports (research/cost.md §1a, LiteLLM `provider_specific_entry`):
+ * fast mode (`usage.speed: 'fast'`) bills 6× every token rate on Opus 4.6 / 4.7 and Fable 5;
+ * US-only inference (`usage.inference_geo: 'us'`) bills 1.1× on Opus 4.6 and every later model
+ * (Anthropic data residency docs: `inference_geo` exists only from Opus 4.6 on; LiteLLM leaves
+ * Sonnet 4.6 out, Anthropic's rule includes it). Both multiply cache rates too, and each other
+ * (Anthropic fast mode docs: "pricing stacks with other pricing modifiers"). Server-side web
+ * search costs $10 per 1,000 searches on every Claude model (LiteLLM
+ * `search_context_cost_per_query` 0.01).
  */
 
 /** USD per million tokens for each kind of token. */
@@ -37,10 +46,55 @@ export interface LongContextRates extends PriceRates {
   readonly aboveInputTokens: number
 }
 
+/**
+ * Multipliers on EVERY token rate of an entry (input, output and cache rates, of whichever tier
+ * applies) for a billing mode the usage reports. The web search fee is not multiplied. Two modes
+ * at once multiply each other (fast mode with US-only inference: 6 × 1.1 = 6.6×).
+ *
+ * A mode the usage reports that the entry lists no multiplier for is never billed 1×: it gets
+ * `UNLISTED_MULTIPLIERS` (the highest the provider is known to bill for that mode), so a new
+ * model or a custom entry is charged high rather than low until its entry says otherwise.
+ */
+export interface PriceMultipliers {
+  /**
+   * By `Usage.speed` (Anthropic `usage.speed`), e.g. `{ fast: 6 }`. `'standard'` is always 1×.
+   * Default: none listed (any other speed is billed `UNLISTED_MULTIPLIERS.speed`, 6×).
+   */
+  readonly speed?: Readonly<Record<string, number>>
+  /**
+   * By `Usage.inferenceGeo` (Anthropic `usage.inference_geo`), e.g. `{ us: 1.1 }`. `'global'` is
+   * always 1×. Default: none listed (any other geo is billed `UNLISTED_MULTIPLIERS.inferenceGeo`, 1.1×).
+   */
+  readonly inferenceGeo?: Readonly<Record<string, number>>
+}
+
+/**
+ * Multipliers for a mode an entry does not list (see `PriceMultipliers`): fast mode at 6×, the
+ * highest any Claude model bills it; a non-global inference geo at 1.1×, Anthropic's US-only rate.
+ */
+export const UNLISTED_MULTIPLIERS = { speed: 6, inferenceGeo: 1.1 } as const
+
+/**
+ * USD per 1,000 server-side web searches for an entry without `webSearchPer1k` whose usage reports
+ * searches: Anthropic's price (the only provider that reports searches in usage). Never free.
+ */
+export const UNLISTED_WEB_SEARCH_PER_1K = 10
+
 /** One model family's prices. */
 export interface ModelPrice extends PriceRates {
   /** `'anthropic'`, `'openai'` or another provider name (informational). */
   readonly provider: string
+  /**
+   * Multipliers for billing modes the usage reports (fast mode, US-only inference); an override
+   * replaces the whole object. Default: none listed (see `PriceMultipliers` for what that bills).
+   */
+  readonly multipliers?: PriceMultipliers
+  /**
+   * USD per 1,000 server-side web searches (`Usage.webSearchRequests`), on top of the tokens; not
+   * batch-discounted, not multiplied. Default: `UNLISTED_WEB_SEARCH_PER_1K` ($10) when a usage
+   * reports searches.
+   */
+  readonly webSearchPer1k?: number
   /** Long-context tier, if the model has one. */
   readonly longContext?: LongContextRates
   /** Batch API discount in percent of every rate (50 = half price). Default: no batch discount. */
@@ -60,7 +114,16 @@ const LITELLM =
   'LiteLLM model_prices_and_context_window.json @00035b69 (shared/research/cost.md §1b)'
 const LITELLM_RATIO = `${LITELLM}; cache prices by Anthropic's 1.25×/2×/0.1× rule (§1c)`
 
-/** Anthropic entry from input/output with the 1.25× / 2× / 0.1× cache ratios written out. */
+/** What some Claude entries add to the common ones. */
+interface ClaudeExtras {
+  readonly longContext?: LongContextRates
+  readonly multipliers?: PriceMultipliers
+}
+
+/**
+ * Anthropic entry from input/output with the 1.25× / 2× / 0.1× cache ratios written out, the batch
+ * discount and the web search fee ($10 per 1,000 searches) every Claude model has.
+ */
 const claude = (
   input: number,
   output: number,
@@ -68,7 +131,7 @@ const claude = (
   cacheWrite1h: number,
   cacheRead: number,
   source: string,
-  longContext?: LongContextRates
+  extras: ClaudeExtras = {}
 ): ModelPrice => ({
   provider: 'anthropic',
   input,
@@ -77,10 +140,17 @@ const claude = (
   cacheWrite1h,
   cacheRead,
   batchDiscountPercent: 50,
-  ...(longContext ? { longContext } : {}),
+  webSearchPer1k: 10,
+  ...(extras.longContext ? { longContext: extras.longContext } : {}),
+  ...(extras.multipliers ? { multipliers: extras.multipliers } : {}),
   asOf: AS_OF,
   source,
 })
+
+/** Fast mode 6× and US-only inference 1.1× (LiteLLM `provider_specific_entry: { us: 1.1, fast: 6 }`). */
+const FAST_AND_US: ClaudeExtras = { multipliers: { speed: { fast: 6 }, inferenceGeo: { us: 1.1 } } }
+/** US-only inference 1.1×, no fast mode. */
+const US_ONLY: ClaudeExtras = { multipliers: { inferenceGeo: { us: 1.1 } } }
 
 /** Sonnet 4 / 4.5 above 200k input tokens: input ×2, output ×1.5, cache prices included. */
 const SONNET_LONG_CONTEXT: LongContextRates = {
@@ -95,16 +165,18 @@ const SONNET_LONG_CONTEXT: LongContextRates = {
 /** The built-in prices, keyed by model family (dated snapshots resolve to these, see `price-table.ts`). */
 export const PRICES: Readonly<Record<string, ModelPrice>> = {
   // Anthropic
-  'claude-opus-4-7': claude(5, 25, 6.25, 10, 0.5, LITELLM_RATIO),
-  'claude-opus-4-6': claude(5, 25, 6.25, 10, 0.5, LITELLM_RATIO),
+  'claude-opus-4-7': claude(5, 25, 6.25, 10, 0.5, LITELLM_RATIO, FAST_AND_US),
+  'claude-opus-4-6': claude(5, 25, 6.25, 10, 0.5, LITELLM_RATIO, FAST_AND_US),
   'claude-opus-4-5': claude(5, 25, 6.25, 10, 0.5, LITELLM),
   'claude-opus-4-1': claude(15, 75, 18.75, 30, 1.5, LITELLM),
-  'claude-sonnet-5': claude(2, 10, 2.5, 4, 0.2, LITELLM_RATIO),
-  'claude-sonnet-4-6': claude(3, 15, 3.75, 6, 0.3, LITELLM_RATIO),
-  'claude-sonnet-4-5': claude(3, 15, 3.75, 6, 0.3, LITELLM, SONNET_LONG_CONTEXT),
-  'claude-sonnet-4': claude(3, 15, 3.75, 6, 0.3, LITELLM_RATIO, SONNET_LONG_CONTEXT),
+  'claude-sonnet-5': claude(2, 10, 2.5, 4, 0.2, LITELLM_RATIO, US_ONLY),
+  'claude-sonnet-4-6': claude(3, 15, 3.75, 6, 0.3, LITELLM_RATIO, US_ONLY),
+  'claude-sonnet-4-5': claude(3, 15, 3.75, 6, 0.3, LITELLM, { longContext: SONNET_LONG_CONTEXT }),
+  'claude-sonnet-4': claude(3, 15, 3.75, 6, 0.3, LITELLM_RATIO, {
+    longContext: SONNET_LONG_CONTEXT,
+  }),
   'claude-haiku-4-5': claude(1, 5, 1.25, 2, 0.1, LITELLM),
-  'claude-fable-5': claude(10, 50, 12.5, 20, 1, LITELLM_RATIO),
+  'claude-fable-5': claude(10, 50, 12.5, 20, 1, LITELLM_RATIO, FAST_AND_US),
   // OpenAI
   'gpt-4.1': {
     provider: 'openai',

@@ -12,6 +12,10 @@
  * charged from what is known: Anthropic's `message_start` input and cache counts, or the caller's
  * `inputTokens` estimate for OpenAI, plus the streamed text (text, thinking and tool-call arguments)
  * counted with `estimateTextTokens`. Such a result has `complete: false` and `usage.estimated: true`.
+ *
+ * A malformed usage event (a negative or fractional count) never throws: it is ignored, and the
+ * result keeps the last valid figures (or the estimate above when none came) with `invalid: true`.
+ * The provider has billed the call: a meter that threw would leave it unsettled, charged $0.
  */
 
 import type { UsageApi } from './extract.js'
@@ -42,6 +46,11 @@ export interface StreamUsageResult {
   readonly usage: Usage
   /** `true` once the provider's final usage arrived. */
   readonly complete: boolean
+  /**
+   * `true` when the stream carried a malformed usage (a negative or non-integer count): it was
+   * ignored, and `usage` is the last valid one (or the estimate, `complete: false`). Default `false`.
+   */
+  readonly invalid: boolean
 }
 
 /** Accumulates one stream's usage: `push` every event or chunk, read `result()` at any time. */
@@ -55,6 +64,15 @@ export interface StreamUsage {
 type Rec = Record<string, unknown>
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
 
+/** `read(raw)`, or `undefined` when the usage is malformed (the converters throw on a bad count). */
+function validUsage(read: (raw: Rec) => Usage, raw: Rec): Usage | undefined {
+  try {
+    return read(raw)
+  } catch {
+    return undefined
+  }
+}
+
 /** Creates a usage accumulator for one stream of `api`. */
 export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {}): StreamUsage {
   let model = options.model ?? ''
@@ -63,6 +81,13 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
   let anthropicRaw: Rec | undefined
   let final: Usage | undefined
   let tier: unknown
+  let invalid = false
+  /** The usage `read` finds in `raw`; a malformed one is noted and gives `undefined`. */
+  const check = (read: (raw: Rec) => Usage, raw: Rec): Usage | undefined => {
+    const usage = validUsage(read, raw)
+    if (usage === undefined) invalid = true
+    return usage
+  }
 
   const pushAnthropic = (e: Rec): void => {
     if (e.type === 'content_block_delta' && isRec(e.delta)) {
@@ -71,13 +96,20 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       if (typeof piece === 'string') text.push(piece)
     } else if (e.type === 'message_start' && isRec(e.message)) {
       if (typeof e.message.model === 'string') model = e.message.model
-      if (isRec(e.message.usage)) anthropicRaw = { ...e.message.usage }
+      if (isRec(e.message.usage)) {
+        // Kept as sent (a later cumulative delta may correct a bad count); checked when read.
+        anthropicRaw = { ...e.message.usage }
+        check(fromAnthropicUsage, anthropicRaw)
+      }
     } else if (e.type === 'message_delta' && isRec(e.usage)) {
-      // Cumulative: the latest value of each field wins.
-      anthropicRaw ??= {}
-      for (const [k, v] of Object.entries(e.usage))
-        if (v !== null && v !== undefined) anthropicRaw[k] = v
-      final = fromAnthropicUsage(anthropicRaw)
+      // Cumulative: the latest value of each field wins. A malformed delta is ignored whole: the
+      // last valid figures stay.
+      const merged: Rec = { ...anthropicRaw }
+      for (const [k, v] of Object.entries(e.usage)) if (v !== null && v !== undefined) merged[k] = v
+      const usage = check(fromAnthropicUsage, merged)
+      if (usage === undefined) return
+      anthropicRaw = merged
+      final = usage
     }
   }
 
@@ -99,7 +131,10 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
         }
       }
     }
-    if (isRec(c.usage)) final = withResponseTier(fromOpenAIChatUsage(c.usage), tier)
+    if (isRec(c.usage)) {
+      const usage = check(fromOpenAIChatUsage, c.usage)
+      if (usage !== undefined) final = withResponseTier(usage, tier)
+    }
   }
 
   const pushResponses = (e: Rec): void => {
@@ -116,7 +151,8 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
         type === 'response.failed') &&
       isRec(e.response.usage)
     ) {
-      final = withResponseTier(fromOpenAIResponsesUsage(e.response.usage), e.response.service_tier)
+      const usage = check(fromOpenAIResponsesUsage, e.response.usage)
+      if (usage !== undefined) final = withResponseTier(usage, e.response.service_tier)
     }
   }
 
@@ -131,20 +167,14 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       return final !== undefined
     },
     result() {
-      if (final) return { model, usage: final, complete: true }
+      if (final) return { model, usage: final, complete: true, invalid }
       const streamed = estimateTextTokens(text.join(''), model)
-      let usage: Usage
-      if (anthropicRaw) {
-        const started = fromAnthropicUsage(anthropicRaw)
-        usage = {
-          ...started,
-          outputTokens: Math.max(started.outputTokens, streamed),
-          estimated: true,
-        }
-      } else {
-        usage = { inputTokens: inputEstimate, outputTokens: streamed, estimated: true }
-      }
-      return { model, usage, complete: false }
+      // `message_start`'s counts when they are valid, else the caller's input estimate.
+      const started = anthropicRaw ? validUsage(fromAnthropicUsage, anthropicRaw) : undefined
+      const usage: Usage = started
+        ? { ...started, outputTokens: Math.max(started.outputTokens, streamed), estimated: true }
+        : { inputTokens: inputEstimate, outputTokens: streamed, estimated: true }
+      return { model, usage, complete: false, invalid }
     },
   }
 }

@@ -15,8 +15,13 @@
  *   and 10 per request. Measured against cl100k/o200k it is 1.1–2× high on English, code, JSON,
  *   Cyrillic, Arabic, CJK and emoji samples (test/tokens.test.ts).
  * - Images, audio and other non-text parts count `MEDIA_TOKENS` (1,600) each, about the largest a
- *   single image costs on either provider (Anthropic scales an image down to about 1.15 megapixels,
- *   at most about 1,600 tokens).
+ *   single image costs on most models (Anthropic scales an image down to about 1.15 megapixels,
+ *   at most about 1,600 tokens). Models whose largest image bills more count that instead: OpenAI's
+ *   patch-priced models (gpt-4.1-mini 2,489, gpt-4.1-nano 3,779, o4-mini 2,642, …) and gpt-4o-mini
+ *   (48,169), see `image-tokens.ts`.
+ * - Tools sent to a Claude model add Anthropic's tool-use system prompt: `CLAUDE_TOOL_USE_TOKENS`
+ *   (346, the larger of Claude 4's 346 for `tool_choice` auto / none and 313 for any / tool), on
+ *   top of the definitions' own JSON.
  * - Documents (Anthropic `document` blocks, OpenAI `file` / `input_file` parts) count what they hold:
  *   - a text source (`source.type: 'text'`, its `data`) or a content source (`'content'`, a string
  *     or text/image blocks) is counted like any other text and image, with its `title` and
@@ -40,6 +45,7 @@
 
 import { InvalidOptionsError } from '@aikit/core'
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base'
+import { imageTokenCap } from './image-tokens.js'
 
 /** A chat message in Anthropic or OpenAI format (only the fields that carry tokens are read). */
 export interface MessageLike {
@@ -58,8 +64,18 @@ export interface EstimateOptions {
   tools?: readonly unknown[]
 }
 
-/** Tokens counted for each image, audio or other non-text part (see the module comment). */
+/**
+ * Tokens counted for each image, audio or other non-text part (see the module comment); an image
+ * on a model whose largest image bills more counts that instead.
+ */
 export const MEDIA_TOKENS = 1600
+
+/**
+ * Anthropic's tool-use system prompt, added to the input of any request with tools: 346 tokens on
+ * Claude 4 models with `tool_choice` auto or none, 313 with any or tool (Anthropic pricing docs,
+ * "Tool use system prompt token count"). The larger is counted: the choice is not in the estimate.
+ */
+const CLAUDE_TOOL_USE_TOKENS = 346
 
 /**
  * Tokens counted for each page of a PDF, and for a document whose size the request does not carry:
@@ -75,6 +91,16 @@ const APPROX_REQUEST_OVERHEAD = 10
 const ENCODE_OPTIONS = { disallowedSpecial: new Set<string>() }
 
 type Counter = (text: string) => number
+
+/** What an estimate needs to know about a model. */
+interface Profile {
+  /** The gpt-tokenizer counter, or `undefined` (→ the approximation). */
+  readonly counter: Counter | undefined
+  /** Tokens counted per image. */
+  readonly image: number
+  /** Tokens a request with tools adds besides their JSON (Claude's tool-use system prompt). */
+  readonly toolPrompt: number
+}
 
 const O200K = /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o|gpt-oss)/
 
@@ -106,23 +132,28 @@ function bareModel(model: string): string {
   return (slash === -1 ? model : model.slice(slash + 1)).toLowerCase()
 }
 
-// The last model looked up and its counter: calls mostly repeat one model (no lowercasing and
+// The last model looked up and its profile: calls mostly repeat one model (no lowercasing and
 // regex per estimate then).
 let lastModel = ''
-let lastCounter: Counter | undefined
+let lastProfile: Profile | undefined
 
-/** The gpt-tokenizer counter for an OpenAI model, or `undefined` (→ the approximation). */
-function tokenizerFor(model: string): Counter | undefined {
-  if (model === lastModel && model !== '') return lastCounter
-  const counter = O200K.test(bareModel(model)) ? o200k : undefined
+/** How `model` is estimated: its tokenizer, image tokens and tool-use prompt. */
+function profileFor(model: string): Profile {
+  if (model === lastModel && lastProfile !== undefined) return lastProfile
+  const bare = bareModel(model)
+  const profile: Profile = {
+    counter: O200K.test(bare) ? o200k : undefined,
+    image: Math.max(MEDIA_TOKENS, imageTokenCap(bare)),
+    toolPrompt: bare.includes('claude') ? CLAUDE_TOOL_USE_TOKENS : 0,
+  }
   lastModel = model
-  lastCounter = counter
-  return counter
+  lastProfile = profile
+  return profile
 }
 
 /** Tokens of a plain text for `model` (the tokenizer or the high approximation). */
 export function estimateTextTokens(text: string, model: string): number {
-  const counter = tokenizerFor(model)
+  const counter = profileFor(model).counter
   return counter ? counter(text) : approximateTokens(text)
 }
 
@@ -189,8 +220,11 @@ function base64FileTokens(data: string): number {
   return tokens
 }
 
-/** An Anthropic `document` block: its text goes to `out`; returns its other tokens. */
-function documentTokens(p: Record<string, unknown>, out: string[]): number {
+/**
+ * An Anthropic `document` block: its text goes to `out`; returns its other tokens (`image` per
+ * image of a content source).
+ */
+function documentTokens(p: Record<string, unknown>, out: string[], image: number): number {
   if (typeof p.title === 'string') out.push(p.title)
   if (typeof p.context === 'string') out.push(p.context)
   const source = p.source as Record<string, unknown> | null | undefined
@@ -200,7 +234,7 @@ function documentTokens(p: Record<string, unknown>, out: string[]): number {
       if (typeof source.data === 'string') out.push(source.data)
       return 0
     case 'content':
-      return collect(source.content, out)
+      return collect(source.content, out, image)
     case 'base64':
       return typeof source.data === 'string' ? base64FileTokens(source.data) : PDF_PAGE_TOKENS
     default:
@@ -216,8 +250,11 @@ function fileTokens(p: Record<string, unknown>): number {
   return typeof data === 'string' && data.length > 0 ? base64FileTokens(data) : PDF_PAGE_TOKENS
 }
 
-/** Appends a content value's text to `out`; returns the tokens of its non-text parts. */
-function collect(content: unknown, out: string[]): number {
+/**
+ * Appends a content value's text to `out`; returns the tokens of its non-text parts (`image` per
+ * image).
+ */
+function collect(content: unknown, out: string[], image: number): number {
   if (content === undefined || content === null) return 0
   if (typeof content === 'string') {
     out.push(content)
@@ -248,10 +285,10 @@ function collect(content: unknown, out: string[]): number {
         out.push(String(p.name ?? ''), JSON.stringify(p.input ?? {}))
         break
       case 'tool_result':
-        media += collect(p.content, out)
+        media += collect(p.content, out, image)
         break
       case 'document':
-        media += documentTokens(p, out)
+        media += documentTokens(p, out, image)
         break
       case 'file':
       case 'input_file':
@@ -260,6 +297,8 @@ function collect(content: unknown, out: string[]): number {
       case 'image':
       case 'image_url':
       case 'input_image':
+        media += image
+        break
       case 'input_audio':
         media += MEDIA_TOKENS
         break
@@ -272,11 +311,11 @@ function collect(content: unknown, out: string[]): number {
 
 /** Token estimate of one message (its overhead included). */
 export function estimateMessageTokens(message: MessageLike, model: string): number {
-  const counter = tokenizerFor(model)
-  return messageTokens(message, counter)
+  return messageTokens(message, profileFor(model))
 }
 
-function messageTokens(message: MessageLike, counter: Counter | undefined): number {
+function messageTokens(message: MessageLike, profile: Profile): number {
+  const counter = profile.counter
   const content = message.content
   // The common message, a plain text and nothing else: counted as is (no parts array).
   if (
@@ -289,11 +328,11 @@ function messageTokens(message: MessageLike, counter: Counter | undefined): numb
       : approximateTokens(content) + APPROX_MESSAGE_OVERHEAD
   }
   const parts: string[] = []
-  let media = collect(message.content, parts)
+  let media = collect(message.content, parts, profile.image)
   // OpenAI Responses items with no `content`: a `function_call` carries `arguments`, a
   // `function_call_output` its `output` (a string, or content parts).
   if (typeof message.arguments === 'string') parts.push(message.arguments)
-  if (message.output !== undefined) media += collect(message.output, parts)
+  if (message.output !== undefined) media += collect(message.output, parts, profile.image)
   if (Array.isArray(message.tool_calls)) {
     for (const call of message.tool_calls as unknown[]) {
       const fn = (call as { function?: { name?: unknown; arguments?: unknown } } | null)?.function
@@ -307,15 +346,16 @@ function messageTokens(message: MessageLike, counter: Counter | undefined): numb
     : approximateTokens(text) + APPROX_MESSAGE_OVERHEAD + media
 }
 
-/** Overhead of a whole request: system prompt, tools and the reply priming. */
-function requestTokens(options: EstimateOptions | undefined, counter: Counter | undefined): number {
+/** Overhead of a whole request: system prompt, tools (and Claude's tool-use prompt), reply priming. */
+function requestTokens(options: EstimateOptions | undefined, profile: Profile): number {
+  const counter = profile.counter
   let total = counter ? OPENAI_REPLY_PRIMING : APPROX_REQUEST_OVERHEAD
   if (options?.system !== undefined) {
-    total += messageTokens({ role: 'system', content: options.system }, counter)
+    total += messageTokens({ role: 'system', content: options.system }, profile)
   }
   if (options?.tools !== undefined && options.tools.length > 0) {
     const json = JSON.stringify(options.tools)
-    total += counter ? counter(json) : approximateTokens(json)
+    total += (counter ? counter(json) : approximateTokens(json)) + profile.toolPrompt
   }
   return total
 }
@@ -337,9 +377,9 @@ export function estimateTokens(
   options?: EstimateOptions
 ): number {
   checkArgs(messages, model)
-  const counter = tokenizerFor(model)
-  let total = requestTokens(options, counter)
-  for (const m of messages) total += messageTokens(m, counter)
+  const profile = profileFor(model)
+  let total = requestTokens(options, profile)
+  for (const m of messages) total += messageTokens(m, profile)
   return total
 }
 

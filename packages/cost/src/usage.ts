@@ -5,7 +5,10 @@
  * Provider rules (research/cost.md §1c):
  * - Anthropic: `input_tokens` EXCLUDES cached tokens; `cache_creation_input_tokens` and
  *   `cache_read_input_tokens` are separate, and `cache_creation.{ephemeral_5m,ephemeral_1h}_input_tokens`
- *   splits the writes by TTL (without the split, all writes are 5-minute writes).
+ *   splits the writes by TTL (without the split, all writes are 5-minute writes). The usage also
+ *   reports what changes the price of those tokens: `speed` (`'fast'`: fast mode), `inference_geo`
+ *   (`'us'`: US-only inference) and `server_tool_use.web_search_requests` (billed per search);
+ *   `output_tokens_details.thinking_tokens` is informational (inside `output_tokens`).
  * - OpenAI Chat Completions: `prompt_tokens` INCLUDES `prompt_tokens_details.cached_tokens`;
  *   `completion_tokens` includes `completion_tokens_details.reasoning_tokens`.
  * - OpenAI Responses: `input_tokens` includes `input_tokens_details.cached_tokens`; `output_tokens`
@@ -32,6 +35,21 @@ export interface Usage {
   readonly reasoningTokens?: number
   /** Rates to use. Default `'standard'`. */
   readonly serviceTier?: ServiceTier
+  /**
+   * Inference speed (Anthropic `usage.speed`): `'fast'` is fast mode, priced at the entry's
+   * `multipliers.speed.fast` times every token rate. Default `'standard'` (no multiplier).
+   */
+  readonly speed?: string
+  /**
+   * Where inference ran (Anthropic `usage.inference_geo`): `'us'` is US-only inference, priced at
+   * the entry's `multipliers.inferenceGeo.us` times every token rate. Default `'global'` (none).
+   */
+  readonly inferenceGeo?: string
+  /**
+   * Server-side web searches (Anthropic `usage.server_tool_use.web_search_requests`), billed per
+   * search on top of the tokens (the entry's `webSearchPer1k`). Default 0.
+   */
+  readonly webSearchRequests?: number
   /** `true` when some counts are estimates (a stream cut short). Default `false`. */
   readonly estimated?: boolean
 }
@@ -43,6 +61,15 @@ function count(value: unknown, field: string): number {
   if (value === undefined || value === null) return 0
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new InvalidOptionsError(field, `must be a non-negative integer; got ${String(value)}`)
+  }
+  return value
+}
+
+/** An optional label (`speed`, `inference_geo`): absent, `null` or a string. */
+function label(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string') {
+    throw new InvalidOptionsError(field, `must be a string; got ${String(value)}`)
   }
   return value
 }
@@ -76,14 +103,49 @@ export function fromAnthropicUsage(u: Rec): Usage {
     // Trust the split; if the total is larger, the rest is priced as 5-minute writes.
     w5 = Math.max(split5, writes - w1)
   }
+  const outDetails = isRec(u.output_tokens_details) ? u.output_tokens_details : {}
+  const thinking = count(outDetails.thinking_tokens, 'usage.output_tokens_details.thinking_tokens')
+  const searches = isRec(u.server_tool_use)
+    ? count(u.server_tool_use.web_search_requests, 'usage.server_tool_use.web_search_requests')
+    : 0
+  const speed = label(u.speed, 'usage.speed')
+  const geo = label(u.inference_geo, 'usage.inference_geo')
   const usage: Usage = {
     inputTokens: count(u.input_tokens, 'usage.input_tokens'),
     outputTokens: count(u.output_tokens, 'usage.output_tokens'),
     cacheReadTokens: count(u.cache_read_input_tokens, 'usage.cache_read_input_tokens'),
     cacheWrite5mTokens: w5,
     cacheWrite1hTokens: w1,
+    ...(thinking > 0 ? { reasoningTokens: thinking } : {}),
+    ...(speed === undefined ? {} : { speed }),
+    ...(geo === undefined ? {} : { inferenceGeo: geo }),
+    ...(searches > 0 ? { webSearchRequests: searches } : {}),
   }
   return withTier(usage, u.service_tier)
+}
+
+/**
+ * Keys only an Anthropic usage has: an OpenAI Responses usage has none of them (its
+ * `output_tokens_details` is shared with Anthropic's, so it decides nothing).
+ */
+const ANTHROPIC_KEYS = [
+  'cache_creation_input_tokens',
+  'cache_read_input_tokens',
+  'cache_creation',
+  'server_tool_use',
+  'speed',
+  'inference_geo',
+] as const
+
+/** `true` when `u` carries a key only Anthropic's usage has (see `ANTHROPIC_KEYS`). */
+function isAnthropicUsage(u: Rec): boolean {
+  for (const key of ANTHROPIC_KEYS) if (key in u) return true
+  // Anthropic puts `service_tier` inside usage; OpenAI puts it on the response, never in usage.
+  const tier = u.service_tier
+  return (
+    'service_tier' in u &&
+    (tier === null || tier === 'standard' || tier === 'priority' || tier === 'batch')
+  )
 }
 
 /** OpenAI Chat Completions `usage`. */
@@ -126,12 +188,28 @@ export function fromOpenAIResponsesUsage(u: Rec): Usage {
   }
 }
 
+/** A `Usage`'s `speed`, `inferenceGeo` and `webSearchRequests`, checked, each only when set. */
+function optionalModes(raw: Rec): Partial<Usage> {
+  const speed = label(raw.speed, 'usage.speed')
+  const geo = label(raw.inferenceGeo, 'usage.inferenceGeo')
+  const searches = count(raw.webSearchRequests, 'usage.webSearchRequests')
+  return {
+    ...(speed === undefined ? {} : { speed }),
+    ...(geo === undefined ? {} : { inferenceGeo: geo }),
+    ...(raw.webSearchRequests === undefined ? {} : { webSearchRequests: searches }),
+  }
+}
+
 /**
  * Turns any usage object into `Usage`: a `Usage` is checked and returned; an object with
- * `prompt_tokens` is OpenAI Chat; one with `input_tokens_details`, `output_tokens_details` or
- * `total_tokens` is OpenAI Responses; any other object with `input_tokens` is Anthropic (the two
- * `input_tokens` shapes differ only when cached tokens are present, and each then has its own detail
- * fields). Throws `InvalidOptionsError` naming the bad field.
+ * `prompt_tokens` is OpenAI Chat; one with a key only Anthropic's usage has
+ * (`cache_creation_input_tokens`, `cache_read_input_tokens`, `cache_creation`, `server_tool_use`,
+ * `speed`, `inference_geo`, or `service_tier` `'standard' | 'priority' | 'batch' | null`) is
+ * Anthropic, even with `output_tokens_details` (SDK 1.14 `Usage` and `MessageDeltaUsage` carry it);
+ * otherwise one with `input_tokens_details` or `total_tokens` is OpenAI Responses, and any other
+ * object with `input_tokens` or `output_tokens` is Anthropic (the two `input_tokens` shapes differ
+ * only when cached tokens are present, and each then has its own detail fields). Throws
+ * `InvalidOptionsError` naming the bad field.
  */
 export function normalizeUsage(raw: unknown): Usage {
   if (!isRec(raw)) throw new InvalidOptionsError('usage', 'must be a usage object')
@@ -151,14 +229,14 @@ export function normalizeUsage(raw: unknown): Usage {
       cacheWrite1hTokens: count(raw.cacheWrite1hTokens, 'usage.cacheWrite1hTokens'),
       reasoningTokens: count(raw.reasoningTokens, 'usage.reasoningTokens'),
       ...(tier === undefined ? {} : { serviceTier: tier as ServiceTier }),
+      ...optionalModes(raw),
       ...(raw.estimated === true ? { estimated: true } : {}),
     }
     return usage
   }
   if ('prompt_tokens' in raw) return fromOpenAIChatUsage(raw)
-  if ('input_tokens_details' in raw || 'output_tokens_details' in raw || 'total_tokens' in raw) {
-    return fromOpenAIResponsesUsage(raw)
-  }
+  if (isAnthropicUsage(raw)) return fromAnthropicUsage(raw)
+  if ('input_tokens_details' in raw || 'total_tokens' in raw) return fromOpenAIResponsesUsage(raw)
   if ('input_tokens' in raw || 'output_tokens' in raw) return fromAnthropicUsage(raw)
   throw new InvalidOptionsError('usage', 'is not a recognised usage object')
 }
@@ -169,6 +247,10 @@ const isCount = (value: unknown): boolean =>
 
 /** An optional count `normalizeUsage` keeps unchanged for pricing: absent, or a count. */
 const isOptionalCount = (value: unknown): boolean => value === undefined || isCount(value)
+
+/** An optional label `normalizeUsage` keeps unchanged for pricing: absent, or a string. */
+const isOptionalLabel = (value: unknown): boolean =>
+  value === undefined || typeof value === 'string'
 
 /**
  * `raw` itself when it already is a valid `Usage` (every count a non-negative integer, the tier
@@ -186,6 +268,9 @@ export function usageForPricing(raw: unknown): Usage {
       isOptionalCount(raw.cacheWrite5mTokens) &&
       isOptionalCount(raw.cacheWrite1hTokens) &&
       isOptionalCount(raw.reasoningTokens) &&
+      isOptionalCount(raw.webSearchRequests) &&
+      isOptionalLabel(raw.speed) &&
+      isOptionalLabel(raw.inferenceGeo) &&
       (tier === undefined || (typeof tier === 'string' && toServiceTier(tier) === tier))
     ) {
       return raw as unknown as Usage

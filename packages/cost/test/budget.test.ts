@@ -11,6 +11,7 @@ import {
   createBudget,
   createPriceTable,
   estimateTokens,
+  priceOf,
 } from '@aikit/cost'
 import { describe, expect, it } from 'vitest'
 
@@ -404,6 +405,52 @@ describe('options', () => {
       expect((await budget.status('u')).limits[0]?.heldMicros).toBe(0)
       const ok = await budget.reserve('u', { ...estimate, cacheWrite: '5m' })
       expect(ok.amountMicros).toBe(100_000 * 3.75 + 10 * 15)
+    }
+  )
+
+  it("reserve: a serviceTier holds the worst case at that tier's rates, as the settle prices the answer", async () => {
+    const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
+    const tokens = { inputTokens: 1000, maxOutputTokens: 4000 }
+    // gpt-4o priority: 4.25 / 17 USD per million tokens (standard 2.5 / 10).
+    const p = await budget.reserve('u', { model: 'gpt-4o', ...tokens, serviceTier: 'priority' })
+    expect(p.amountMicros).toBe(1000 * 4.25 + 4000 * 17)
+    expect(p.amountMicros).toBe(
+      priceOf('gpt-4o', { inputTokens: 1000, outputTokens: 4000, serviceTier: 'priority' })
+    )
+    // gpt-5 flex: 0.625 / 5 (standard 1.25 / 10); 'standard' is the default rates.
+    const f = await budget.reserve('u', { model: 'gpt-5', ...tokens, serviceTier: 'flex' })
+    expect(f.amountMicros).toBe(1000 * 0.625 + 4000 * 5)
+    const s = await budget.reserve('u', { model: 'gpt-4o', ...tokens, serviceTier: 'standard' })
+    expect(s.amountMicros).toBe(1000 * 2.5 + 4000 * 10)
+    // From messages too.
+    const messages = [{ role: 'user', content: 'Write a haiku about budgets.' }]
+    const m = await budget.reserve('u', {
+      model: 'gpt-4o',
+      messages,
+      maxOutputTokens: 100,
+      serviceTier: 'priority',
+    })
+    const n = estimateTokens(messages, 'gpt-4o')
+    expect(m.amountMicros).toBe(Math.ceil((n * 4_250_000 + 100 * 17_000_000) / 1_000_000))
+    // The settle of that answer at priority rates charges no more than was held.
+    const settled = await m.settle({ inputTokens: n, outputTokens: 100, serviceTier: 'priority' })
+    expect(settled.chargedMicros).toBe(m.amountMicros)
+  })
+
+  it.each(['default', 'auto', 'Priority', true, null])(
+    'reserve: serviceTier %j is rejected, not priced at the standard rates',
+    async (serviceTier) => {
+      const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
+      const estimate = { model: 'gpt-4o', inputTokens: 1000, maxOutputTokens: 10, serviceTier }
+      const error = await budget.reserve('u', estimate as never).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(InvalidOptionsError)
+      expect(error).toMatchObject({ field: 'serviceTier' })
+      expect((error as Error).message).toMatch(/serviceTier/)
+      const messages = [{ role: 'user', content: 'hi' }]
+      await expect(
+        budget.reserve('u', { model: 'gpt-4o', messages, maxOutputTokens: 1, serviceTier } as never)
+      ).rejects.toMatchObject({ field: 'serviceTier' })
+      expect((await budget.status('u')).limits[0]?.heldMicros).toBe(0)
     }
   )
 

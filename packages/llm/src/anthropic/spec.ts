@@ -10,10 +10,12 @@ import {
   estimateMessages,
   isRec,
   maxTokens,
+  type RequestEstimate,
   roleMessages,
   type StreamClass,
 } from '../shared/spec.js'
 import { namedEvent } from '../shared/sse-format.js'
+import { cacheWriteOf } from './cache-write.js'
 
 const textOf = (blocks: unknown): string =>
   Array.isArray(blocks)
@@ -27,13 +29,19 @@ export const anthropicMessages: ApiSpec = {
   provider: 'anthropic',
   api: 'anthropic',
   method: 'messages.create',
-  estimate: (params, defaultMax) => ({
-    model: typeof params.model === 'string' ? params.model : '',
-    messages: estimateMessages(params.messages),
-    system: params.system,
-    ...(Array.isArray(params.tools) ? { tools: params.tools } : {}),
-    maxOutputTokens: maxTokens(params.max_tokens, defaultMax),
-  }),
+  estimate: (params, defaultMax) => {
+    const estimate: RequestEstimate = {
+      model: typeof params.model === 'string' ? params.model : '',
+      messages: estimateMessages(params.messages),
+      system: params.system,
+      maxOutputTokens: maxTokens(params.max_tokens, defaultMax),
+    }
+    if (Array.isArray(params.tools)) estimate.tools = params.tools
+    // Cache writes cost more than plain input: held at the longest TTL's write price.
+    const cacheWrite = cacheWriteOf(params)
+    if (cacheWrite !== undefined) estimate.cacheWrite = cacheWrite
+    return estimate
+  },
   guardInput: (params) => {
     const messages = roleMessages(params.messages)
     return messages.length > 0 ? messages : undefined

@@ -3,7 +3,7 @@
  * OpenAI Chat Completions (`chat.completions.create`) and Responses (`responses.create`) as the
  * engine sees them.
  */
-import { prepareOpenAIStreamParams } from '@aikit/cost'
+import { type MessageLike, prepareOpenAIStreamParams } from '@aikit/cost'
 import { APIConnectionTimeoutError, APIUserAbortError } from 'openai/core/error'
 import { Stream } from 'openai/core/streaming'
 import {
@@ -12,12 +12,33 @@ import {
   estimateMessages,
   isRec,
   maxTokens,
+  type RequestEstimate,
   roleMessages,
   type StreamClass,
 } from '../shared/spec.js'
 import { dataEvent, namedEvent } from '../shared/sse-format.js'
 
 const StreamCtor = Stream as unknown as StreamClass
+
+/**
+ * The rates a request's `service_tier` bills it at when they differ from the standard ones:
+ * `'priority'` or `'flex'`. `'auto'` and `'default'` (and no tier) are held at the standard rates.
+ */
+const tierOf = (params: Record<string, unknown>): 'priority' | 'flex' | undefined =>
+  params.service_tier === 'priority' || params.service_tier === 'flex'
+    ? params.service_tier
+    : undefined
+
+/** `estimate` with the request's tools and tier, when it has them. */
+function withToolsAndTier(
+  estimate: RequestEstimate,
+  params: Record<string, unknown>
+): RequestEstimate {
+  if (Array.isArray(params.tools)) estimate.tools = params.tools
+  const tier = tierOf(params)
+  if (tier !== undefined) estimate.serviceTier = tier
+  return estimate
+}
 
 const firstChoice = (value: unknown): Record<string, unknown> | undefined => {
   if (!isRec(value) || !Array.isArray(value.choices)) return undefined
@@ -29,15 +50,18 @@ export const openaiChat: ApiSpec = {
   provider: 'openai',
   api: 'openai-chat',
   method: 'chat.completions.create',
-  estimate: (params, defaultMax) => ({
-    model: typeof params.model === 'string' ? params.model : '',
-    messages: estimateMessages(params.messages),
-    ...(Array.isArray(params.tools) ? { tools: params.tools } : {}),
-    // `n` choices are each up to the limit long: the provider bills all of them.
-    maxOutputTokens:
-      maxTokens(params.max_completion_tokens ?? params.max_tokens, defaultMax) *
-      maxTokens(params.n, 1),
-  }),
+  estimate: (params, defaultMax) =>
+    withToolsAndTier(
+      {
+        model: typeof params.model === 'string' ? params.model : '',
+        messages: estimateMessages(params.messages),
+        // `n` choices are each up to the limit long: the provider bills all of them.
+        maxOutputTokens:
+          maxTokens(params.max_completion_tokens ?? params.max_tokens, defaultMax) *
+          maxTokens(params.n, 1),
+      },
+      params
+    ),
   guardInput: (params) => {
     const messages = roleMessages(params.messages)
     return messages.length > 0 ? messages : undefined
@@ -67,22 +91,37 @@ export const openaiChat: ApiSpec = {
   TimeoutError: APIConnectionTimeoutError,
 }
 
-const responsesInput = (params: Record<string, unknown>) =>
-  typeof params.input === 'string'
-    ? [{ role: 'user', content: params.input }]
-    : roleMessages(params.input)
+/**
+ * The Responses `input` as the estimator counts it: a string as one user message, else every
+ * object item. Items without a `role` carry tokens too (a `function_call`'s arguments, a
+ * `function_call_output`'s output: a tool's result can be the bulk of the input), and
+ * `estimateTokens` counts them.
+ */
+function responsesInput(params: Record<string, unknown>): readonly MessageLike[] {
+  const input = params.input
+  if (typeof input === 'string') return [{ role: 'user', content: input }]
+  if (!Array.isArray(input)) return []
+  // The array itself when every item is an object (nearly always): no copy per metered call.
+  for (const item of input as unknown[]) {
+    if (!isRec(item)) return (input as unknown[]).filter(isRec) as unknown as MessageLike[]
+  }
+  return input as MessageLike[]
+}
 
 export const openaiResponses: ApiSpec = {
   provider: 'openai',
   api: 'openai-responses',
   method: 'responses.create',
-  estimate: (params, defaultMax) => ({
-    model: typeof params.model === 'string' ? params.model : '',
-    messages: responsesInput(params),
-    system: params.instructions,
-    ...(Array.isArray(params.tools) ? { tools: params.tools } : {}),
-    maxOutputTokens: maxTokens(params.max_output_tokens, defaultMax),
-  }),
+  estimate: (params, defaultMax) =>
+    withToolsAndTier(
+      {
+        model: typeof params.model === 'string' ? params.model : '',
+        messages: responsesInput(params),
+        system: params.instructions,
+        maxOutputTokens: maxTokens(params.max_output_tokens, defaultMax),
+      },
+      params
+    ),
   guardInput: (params) => {
     if (typeof params.input === 'string') return params.input
     const messages = roleMessages(params.input)

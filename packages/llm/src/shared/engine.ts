@@ -9,6 +9,7 @@
  */
 import { currentContext } from '@aikit/core'
 import {
+  type BudgetEstimate,
   estimateTokens,
   extractUsage,
   type Reservation,
@@ -352,7 +353,7 @@ export function interceptCreate(
     extras: Record<string, unknown>
   ): Promise<CallOutcome<unknown>> => {
     // Each step is skipped (no promise hop) when nothing it serves is configured.
-    const extracted = accounts(reservation) || tokens ? extractUsage(data) : undefined
+    const extracted = accounts(reservation) || tokens ? usageOf(data) : undefined
     const model = extracted?.model || call.model
     // Started before the budget settle, awaited after it: both store round trips overlap.
     const tokensSettled = tokens?.settle(extracted?.usage)
@@ -377,9 +378,10 @@ export function interceptCreate(
       log(call, {
         outcome: blocked === undefined ? 'ok' : 'blocked',
         cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
-        inputTokens: extracted?.usage.inputTokens,
-        outputTokens: extracted?.usage.outputTokens,
+        inputTokens: extracted?.usage?.inputTokens,
+        outputTokens: extracted?.usage?.outputTokens,
         costMicros,
+        ...(extracted?.invalid ? { usageInvalid: true } : {}),
       })
     }
     if (blocked !== undefined) {
@@ -438,6 +440,7 @@ export function interceptCreate(
           outputTokens: usage.usage.outputTokens,
           estimated: usage.usage.estimated === true,
           costMicros,
+          ...(usage.invalid ? { usageInvalid: true } : {}),
         })
       }
       if (!whole) return
@@ -571,11 +574,10 @@ export function interceptCreate(
           // The same worst case the budget computes from the messages (`estimateTokens`), counted
           // here once for the stream's meter and the token limit too.
           inputTokens = tokensOf(estimate)
-          reservation = await opts.budget.reserve(call.subject, {
-            model: estimate.model,
-            inputTokens,
-            maxOutputTokens: estimate.maxOutputTokens,
-          })
+          reservation = await opts.budget.reserve(
+            call.subject,
+            countedEstimate(estimate, inputTokens)
+          )
         } else {
           reservation = await opts.budget.reserve(call.subject, estimate)
         }
@@ -1062,6 +1064,40 @@ function copyAnswer(data: unknown): unknown {
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(ignore)
   return promise
+}
+
+/**
+ * The model and usage of a non-streamed answer. A malformed usage (a negative or fractional count)
+ * is `usage: undefined, invalid: true`: charged as a missing one (the held worst case, never $0),
+ * and the caller still gets the answer the provider billed.
+ */
+function usageOf(
+  data: unknown
+):
+  | { readonly model: string; readonly usage: Usage | undefined; readonly invalid?: true }
+  | undefined {
+  try {
+    // `extractUsage`'s own result (no copy: this is every metered call).
+    return extractUsage(data)
+  } catch {
+    const model = (data as { model?: unknown } | null)?.model
+    return { model: typeof model === 'string' ? model : '', usage: undefined, invalid: true }
+  }
+}
+
+/**
+ * The budget estimate of a request whose input tokens are counted already: the tokens instead of
+ * the messages, with the request's cache-write TTL and service tier.
+ */
+function countedEstimate(estimate: RequestEstimate, inputTokens: number): BudgetEstimate {
+  const counted: Extract<BudgetEstimate, { inputTokens: number }> = {
+    model: estimate.model,
+    inputTokens,
+    maxOutputTokens: estimate.maxOutputTokens,
+  }
+  if (estimate.cacheWrite !== undefined) counted.cacheWrite = estimate.cacheWrite
+  if (estimate.serviceTier !== undefined) counted.serviceTier = estimate.serviceTier
+  return counted
 }
 
 /** Input tokens of a request, as the budget estimates them from its messages. */

@@ -73,13 +73,13 @@ export function meteredSource(
           report()
           return DONE
         }
-        let out: unknown
         try {
           usage.push(r.value)
-          out = filterOpenAIChunk(r.value, hide)
-        } catch (error) {
-          return close().then(() => Promise.reject(error))
+        } catch {
+          // The meter never breaks the caller's stream (`createStreamUsage` ignores a malformed
+          // usage itself; this guards the rest): the event passes, the usage settles as it stands.
         }
+        const out = filterOpenAIChunk(r.value, hide)
         return out === undefined ? step() : { done: false, value: out }
       },
       (error: unknown) => {

@@ -3,7 +3,7 @@
  * What the engine needs to know about one provider API (Anthropic Messages, OpenAI Chat
  * Completions, OpenAI Responses): how to estimate, guard, meter, record and replay it.
  */
-import type { MessageLike, UsageApi } from '@aikit/cost'
+import type { MessageLike, ServiceTier, UsageApi } from '@aikit/cost'
 import type { GuardInputVerdict, GuardMessage } from './types.js'
 
 /** Plain object params. */
@@ -19,13 +19,17 @@ export type StreamClass = new (
 /** An SDK error class built with no arguments (`APIUserAbortError`, `APIConnectionTimeoutError`). */
 export type SdkErrorClass = new () => Error
 
-/** The budget and token estimate of a request. */
+/** The budget and token estimate of a request (a `BudgetEstimate` of `@aikit/cost`). */
 export interface RequestEstimate {
   model: string
   messages: readonly MessageLike[]
   system?: unknown
   tools?: readonly unknown[]
   maxOutputTokens: number
+  /** The longest cache-write TTL the request asks for (Anthropic `cache_control`): the input is held at that write price. */
+  cacheWrite?: '5m' | '1h'
+  /** The tier the request asks for (OpenAI `service_tier`): held at that tier's rates. */
+  serviceTier?: ServiceTier
 }
 
 /** One provider API. */
