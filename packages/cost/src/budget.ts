@@ -98,6 +98,17 @@ export type BudgetEstimate =
        * `'standard'`.
        */
       serviceTier?: ServiceTier
+      /**
+       * The inference speed the request asks for (Anthropic `speed: 'fast'`): held at the model's
+       * fast-mode multiplier, as `settle` prices an answer whose usage reports it. Default
+       * `'standard'`.
+       */
+      speed?: string
+      /**
+       * Where the request asks inference to run (Anthropic `inference_geo: 'us'`): held at the
+       * model's multiplier for it. Default `'global'`.
+       */
+      inferenceGeo?: string
       ttl?: Duration
     }
   | {
@@ -111,6 +122,10 @@ export type BudgetEstimate =
       cacheWrite?: '5m' | '1h'
       /** As above: the rates the call is billed at. Default `'standard'`. */
       serviceTier?: ServiceTier
+      /** As above: the inference speed (`'fast'`). Default `'standard'`. */
+      speed?: string
+      /** As above: where inference runs (`'us'`). Default `'global'`. */
+      inferenceGeo?: string
       ttl?: Duration
     }
 
@@ -663,6 +678,17 @@ export function createBudget(options: BudgetOptions): Budget {
           ? { inputTokens: 0, cacheWrite5mTokens: input, outputTokens: output }
           : { inputTokens: input, outputTokens: output }
     if (tier !== undefined && tier !== 'standard') usage = { ...usage, serviceTier: tier }
+    // Fast mode and US-only inference multiply every rate: held as the settle will price them.
+    const speed = estimate.speed
+    if (speed !== undefined) {
+      if (typeof speed !== 'string') throw new InvalidOptionsError('speed', 'must be a string')
+      if (speed !== 'standard') usage = { ...usage, speed }
+    }
+    const geo = estimate.inferenceGeo
+    if (geo !== undefined) {
+      if (typeof geo !== 'string') throw new InvalidOptionsError('inferenceGeo', 'must be a string')
+      if (geo !== 'global') usage = { ...usage, inferenceGeo: geo }
+    }
     return priceWorstCase(estimate.model, usage)
   }
 

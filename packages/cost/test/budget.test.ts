@@ -437,6 +437,38 @@ describe('options', () => {
     expect(settled.chargedMicros).toBe(m.amountMicros)
   })
 
+  it('reserve: fast mode and US-only inference hold the worst case at their multipliers, as the settle prices the answer', async () => {
+    const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
+    const tokens = { model: 'claude-opus-4-6', inputTokens: 1000, maxOutputTokens: 4000 }
+    const plain = priceOf('claude-opus-4-6', { inputTokens: 1000, outputTokens: 4000 })
+    const fast = await budget.reserve('u', { ...tokens, speed: 'fast' })
+    expect(fast.amountMicros).toBe(
+      priceOf('claude-opus-4-6', { inputTokens: 1000, outputTokens: 4000, speed: 'fast' })
+    )
+    expect(fast.amountMicros).toBeGreaterThanOrEqual(plain * 6)
+    const us = await budget.reserve('u', { ...tokens, inferenceGeo: 'us' })
+    expect(us.amountMicros).toBe(
+      priceOf('claude-opus-4-6', { inputTokens: 1000, outputTokens: 4000, inferenceGeo: 'us' })
+    )
+    expect(us.amountMicros).toBeGreaterThan(plain)
+    // The defaults add nothing.
+    const standard = await budget.reserve('u', {
+      ...tokens,
+      speed: 'standard',
+      inferenceGeo: 'global',
+    })
+    expect(standard.amountMicros).toBe(plain)
+    // The settle of a fast answer charges no more than was held.
+    const settled = await fast.settle({ inputTokens: 1000, outputTokens: 4000, speed: 'fast' })
+    expect(settled.chargedMicros).toBe(fast.amountMicros)
+    await expect(budget.reserve('u', { ...tokens, speed: 6 } as never)).rejects.toMatchObject({
+      field: 'speed',
+    })
+    await expect(
+      budget.reserve('u', { ...tokens, inferenceGeo: null } as never)
+    ).rejects.toMatchObject({ field: 'inferenceGeo' })
+  })
+
   it.each(['default', 'auto', 'Priority', true, null])(
     'reserve: serviceTier %j is rejected, not priced at the standard rates',
     async (serviceTier) => {

@@ -311,6 +311,46 @@ describe('Anthropic cache_control writes', () => {
   })
 })
 
+describe('Anthropic fast mode and US-only inference', () => {
+  const MODEL = 'claude-opus-4-6'
+  const messages = [{ role: 'user' as const, content: 'hello' }]
+
+  it.each([false, true])(
+    'holds a speed "fast", inference_geo "us" request at those multipliers (stream: %s)',
+    async (stream) => {
+      const E = estimateTokens(messages, MODEL)
+      const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
+      const f = providerFetch(
+        budget,
+        anthropicMessage(MODEL, { input_tokens: 5, output_tokens: 2, speed: 'fast' }),
+        stream ? anthropicSse(MODEL) : undefined
+      )
+      const client = wrapAnthropic(new Anthropic({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
+        budget,
+        subject: 'u1',
+      })
+      const res = await client.messages.create({
+        model: MODEL,
+        max_tokens: 10,
+        messages,
+        speed: 'fast',
+        inference_geo: 'us',
+        ...(stream ? { stream: true as const } : {}),
+      } as never)
+      if (stream) for await (const _ of res as unknown as AsyncIterable<unknown>) void _
+      const plain = priceOf(MODEL, { inputTokens: E, outputTokens: 10 })
+      const held = priceOf(MODEL, {
+        inputTokens: E,
+        outputTokens: 10,
+        speed: 'fast',
+        inferenceGeo: 'us',
+      })
+      expect(held).toBeGreaterThanOrEqual(plain * 6.6)
+      expect(f.held()).toEqual([held])
+    }
+  )
+})
+
 describe('OpenAI service_tier', () => {
   const MODEL = 'gpt-4o'
   const messages = [{ role: 'user' as const, content: 'Write a haiku about budgets.' }]

@@ -40,6 +40,9 @@ export const anthropicMessages: ApiSpec = {
     // Cache writes cost more than plain input: held at the longest TTL's write price.
     const cacheWrite = cacheWriteOf(params)
     if (cacheWrite !== undefined) estimate.cacheWrite = cacheWrite
+    // Fast mode and US-only inference multiply every rate: held as the answer will be priced.
+    if (typeof params.speed === 'string') estimate.speed = params.speed
+    if (typeof params.inference_geo === 'string') estimate.inferenceGeo = params.inference_geo
     return estimate
   },
   guardInput: (params) => {

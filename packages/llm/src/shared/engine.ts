@@ -1097,6 +1097,8 @@ function countedEstimate(estimate: RequestEstimate, inputTokens: number): Budget
   }
   if (estimate.cacheWrite !== undefined) counted.cacheWrite = estimate.cacheWrite
   if (estimate.serviceTier !== undefined) counted.serviceTier = estimate.serviceTier
+  if (estimate.speed !== undefined) counted.speed = estimate.speed
+  if (estimate.inferenceGeo !== undefined) counted.inferenceGeo = estimate.inferenceGeo
   return counted
 }
 

@@ -30,6 +30,10 @@ export interface RequestEstimate {
   cacheWrite?: '5m' | '1h'
   /** The tier the request asks for (OpenAI `service_tier`): held at that tier's rates. */
   serviceTier?: ServiceTier
+  /** The inference speed the request asks for (Anthropic `speed: 'fast'`): held at its multiplier. */
+  speed?: string
+  /** Where the request asks inference to run (Anthropic `inference_geo`): held at its multiplier. */
+  inferenceGeo?: string
 }
 
 /** One provider API. */
