@@ -40,7 +40,10 @@ export interface BusMessage {
   readonly o: 's' | 'd' | 't'
   /** Full keys (`s`, `d`) or tags (`t`). */
   readonly k: readonly string[]
-  /** When it happened (epoch ms). */
+  /**
+   * When it happened (whole epoch ms). For `s`, the new entry's `createdAt` (when its fetch
+   * started): receivers drop, and no longer keep, entries of the key created before it.
+   */
   readonly a: number
 }
 

@@ -9,7 +9,8 @@ import { LRUCache } from 'lru-cache'
 import { type Bus, type BusMessage, connectBus } from './bus.js'
 import { gunzipText, gzipText } from './compression.js'
 import { encodeEnvelope, header, readHeader } from './envelope.js'
-import { CacheTimeoutError } from './errors.js'
+import { CacheSerializeError, CacheTimeoutError } from './errors.js'
+import { KeyChanges } from './key-changes.js'
 import { fillOp, type ReadOrLock, readOrLockOp, unlockOp } from './ops.js'
 import {
   type CacheOptions,
@@ -26,6 +27,7 @@ import type {
   FetchContext,
   GetOrSetOptions,
 } from './types.js'
+import { utf8Length } from './utf8.js'
 
 /**
  * Package-internal (not exported by the entry point): a cache made by `createCache` answers this
@@ -45,12 +47,30 @@ export interface CacheInternals {
 /** One memory-tier entry. The value is the caller's object itself: never copied, never serialized. */
 interface MemoryEntry {
   readonly value: unknown
+  /**
+   * When the data was read, whole epoch ms: when its fetch started (a fill), or when it was `set`.
+   * A change (invalidation, delete, set) at or after this time makes the entry out of date.
+   */
   readonly createdAt: number
   readonly freshUntil: number
   readonly staleUntil: number
   readonly tags: readonly string[]
-  /** The serialized size of the value (its payload length): the memory tier's byte bound counts it. */
+  /** The serialized size of the value (UTF-8 bytes): the memory tier's byte bound counts it. */
   size: number
+}
+
+/** One load of a key running in this process: what `getOrSet` calls for the key join. */
+interface Flight {
+  promise: Promise<unknown>
+  /**
+   * Its fetcher runs (a `refresh` call may join it). False while it only reads the store tier or
+   * waits for another instance's fill, and for a held stale value: a refresh starts its own load.
+   */
+  fetching: boolean
+  /** When it started (whole epoch ms): a later change to its key, or its tags, drops it. */
+  readonly startedAt: number
+  /** The tags its entry will carry. */
+  readonly tags: readonly string[]
 }
 
 /** Per-call policy after defaults. */
@@ -74,16 +94,20 @@ const TAG_PRUNE_MIN = 1024
 /** Forces `readOrLockOp` to take the lock even when the stored value is fresh (refresh, invalidated). */
 const NEVER_FRESH = Number.MAX_SAFE_INTEGER
 const NO_TAGS: readonly string[] = Object.freeze([])
+/** How many recently changed keys (set or deleted, here or elsewhere) each instance remembers. */
+const KEY_CHANGES_MAX = 10_000
 
 /** State shared by a cache and all its namespaces. */
 class Engine {
   readonly lru: LRUCache<string, MemoryEntry>
-  readonly inflight = new Map<string, Promise<unknown>>()
+  readonly inflight = new Map<string, Flight>()
   /**
    * The in-flight entries that only hold a stale value while a fetch goes on in the background
    * (see `holdInflight`): dropped when the key is deleted, invalidated or changed elsewhere.
    */
-  readonly held = new Map<string, Promise<unknown>>()
+  readonly held = new Map<string, Flight>()
+  /** Recent changes of keys: entries created before one are not remembered after it. */
+  readonly changes = new KeyChanges(KEY_CHANGES_MAX)
   readonly waiters = new Map<string, Set<() => void>>()
   /**
    * Tag → its latest invalidation time. Only tags actually invalidated are here, so while nothing
@@ -137,9 +161,9 @@ class Engine {
     return `${this.id}:${this.tokenSeq}`
   }
 
-  fail(source: 'store' | 'bus', error: unknown): void {
+  fail(source: CacheErrorInfo['source'], error: unknown): void {
     if (source === 'store') this.counters.storeErrors++
-    else this.counters.busErrors++
+    else if (source === 'bus') this.counters.busErrors++
     for (const listener of this.errorListeners) {
       try {
         listener({ source, error })
@@ -161,16 +185,46 @@ class Engine {
     if (this.inflight.get(key) === held) this.inflight.delete(key)
   }
 
+  /**
+   * `key` changed at `at` (here or on another instance): entries created at or before `at` are out
+   * of date. Later calls no longer join a load that started before the change; its fill is then
+   * written nowhere (`write` checks `changes`), and no read answered before the change is kept.
+   */
+  keyChanged(key: string, at: number): void {
+    this.changes.record(key, at)
+    this.dropHeld(key)
+    const flight = this.inflight.get(key)
+    if (flight !== undefined && flight.startedAt <= at) this.inflight.delete(key)
+    const entry = this.lru.peek(key)
+    if (entry !== undefined && entry.createdAt <= at) this.lru.delete(key)
+  }
+
+  /** Tags were invalidated at `at`: later calls no longer join a load of an entry carrying one. */
+  tagsChanged(tags: readonly string[], at: number): void {
+    if (this.inflight.size === 0) return
+    for (const [key, flight] of this.inflight) {
+      if (flight.startedAt <= at && flight.tags.some((t) => tags.includes(t))) {
+        this.inflight.delete(key)
+      }
+    }
+  }
+
   private onBus(message: BusMessage): void {
+    // Another version's (or a forged) message without a usable time changes nothing.
+    if (typeof message.a !== 'number' || !Number.isFinite(message.a)) return
     if (message.o === 't') {
       for (const tag of message.k) this.markTag(tag, message.a)
+      this.tagsChanged(message.k, message.a)
       return
     }
     for (const key of message.k) {
-      this.dropHeld(key)
-      const entry = this.lru.peek(key)
-      // A late message never drops an entry written after the change it reports.
-      if (entry !== undefined && entry.createdAt <= message.a) this.lru.delete(key)
+      // A set reports the new entry's own `createdAt`: what was created before it is out of date
+      // (the new entry itself, read from the store before or after this message, is not). A late
+      // message never drops an entry created after the change it reports. A fetch of the key
+      // running here as the message arrives is out of date too, whatever its stamp: the two
+      // instances' clocks may disagree by a few ms (at worst its fill is not cached).
+      const at = message.o === 's' ? message.a - 1 : message.a
+      this.keyChanged(key, Math.max(at, this.changes.runningStamp(key)))
       if (message.o === 's') this.wake(key)
     }
   }
@@ -216,15 +270,22 @@ class Engine {
   }
 
   /**
-   * Entry creation time, strictly after any invalidation this instance knows of (one stamped in the
-   * same millisecond, or a little ahead by another instance's clock). An invalidation stamped far
-   * ahead (a broken clock) is not followed: that would stretch every later entry's TTL by the
-   * skew; entries carrying its tag then stay invalid until its time, which serves nothing stale.
+   * A creation time for an entry of `key` (whole epoch ms: the lock script reads digits only),
+   * strictly after any invalidation this instance knows of, after the key's last known change, its
+   * running fetches' stamps and its memory entry (one stamped in the same millisecond, or a little
+   * ahead by another instance's clock). A time stamped far ahead (a broken clock) is not followed:
+   * that would stretch every later entry's TTL by the skew; entries it invalidates then stay
+   * invalid until its time, which serves nothing stale.
    */
-  createdNow(): number {
-    const now = this.o.now()
-    if (now > this.lastInvalidation || this.lastInvalidation - now > MAX_CLOCK_LEAD_MS) return now
-    return this.lastInvalidation + 1
+  createdNow(key: string): number {
+    const now = Math.floor(this.o.now())
+    let after = this.lastInvalidation
+    const changed = this.changes.latest(key)
+    if (changed > after) after = changed
+    const entry = this.lru.peek(key)
+    if (entry !== undefined && entry.createdAt > after) after = entry.createdAt
+    if (now > after || after - now > MAX_CLOCK_LEAD_MS) return now
+    return after + 1
   }
 
   /** Whether no tag of the entry was invalidated after it was written (memory state only). */
@@ -288,12 +349,17 @@ class Engine {
   async encode(value: unknown, meta: MemoryEntry): Promise<{ text: string; size: number }> {
     // A fetcher may answer `undefined` ("no such user"): cached and shared like any other value.
     if (value === undefined) return { text: encodeEnvelope(meta, 'u', ''), size: 0 }
-    const payload = this.o.serializer.serialize(value)
+    let payload: unknown
+    try {
+      payload = this.o.serializer.serialize(value)
+    } catch (error) {
+      throw new CacheSerializeError(error)
+    }
     if (typeof payload !== 'string')
-      throw new TypeError('serializer.serialize must return a string')
+      throw new CacheSerializeError(new TypeError('serializer.serialize must return a string'))
     const gz = payload.length >= this.o.compressionThreshold
     const body = gz ? await gzipText(payload) : payload
-    return { text: encodeEnvelope(meta, gz ? 'gz' : 'json', body), size: payload.length }
+    return { text: encodeEnvelope(meta, gz ? 'gz' : 'json', body), size: utf8Length(payload) }
   }
 
   /**
@@ -335,15 +401,25 @@ class Engine {
       freshUntil,
       staleUntil,
       tags: tags ?? NO_TAGS,
-      size: payload.length,
+      size: utf8Length(payload),
     }
   }
 
-  /** Puts an entry in the memory tier (its byte size is `entry.size`). */
-  remember(key: string, entry: MemoryEntry): void {
+  /**
+   * Puts an entry in the memory tier (its byte size is `entry.size`), unless it is out of date: the
+   * key changed at or after its creation, or the memory tier holds a newer entry (a fill that
+   * started earlier but ended later). `false` when it was not kept.
+   */
+  remember(key: string, entry: MemoryEntry): boolean {
+    if (entry.createdAt <= this.changes.last(key)) return false
+    const current = this.lru.peek(key)
+    if (current !== undefined && current !== entry && current.createdAt > entry.createdAt) {
+      return false
+    }
     const lifetime = entry.staleUntil - entry.createdAt
     if (lifetime > this.maxLifetime) this.maxLifetime = lifetime
     this.lru.set(key, entry)
+    return true
   }
 }
 
@@ -478,10 +554,12 @@ class CacheImpl implements Cache {
       soft: duration('timeouts.soft', options.timeouts?.soft, o.soft, {
         positive: true,
         infinite: true,
+        timer: true,
       }),
       hard: duration('timeouts.hard', options.timeouts?.hard, o.hard, {
         positive: true,
         infinite: true,
+        timer: true,
       }),
       tags: tags.length === 0 ? this.nsTags : [...this.nsTags, ...tags],
       refresh: options.refresh === true,
@@ -530,7 +608,7 @@ class CacheImpl implements Cache {
         const text = await store.get(this.storeKey(full))
         if (text !== undefined) {
           let now = e.o.now()
-          let entry = this.validStored(text, now)
+          let entry = this.validStored(full, text, now)
           if (entry instanceof Promise) {
             entry = await entry
             now = e.o.now()
@@ -549,83 +627,132 @@ class CacheImpl implements Cache {
     return undefined
   }
 
-  /** A stored entry whose tags are still valid, else `undefined`. Sync in the common case. */
+  /**
+   * A stored entry of `full` that is still valid (no tag invalidated and no change of the key known
+   * since it was created), else `undefined`. Sync in the common case.
+   */
   private validStored(
+    full: string,
     text: string,
     now: number
   ): MemoryEntry | undefined | Promise<MemoryEntry | undefined> {
     const decoded = this.engine.decode(text)
     if (decoded === undefined) return undefined
-    if (decoded instanceof Promise) return decoded.then((entry) => this.checkTags(entry, now))
-    return this.checkTags(decoded, now)
+    if (decoded instanceof Promise)
+      return decoded.then((entry) => this.checkValid(full, entry, now))
+    return this.checkValid(full, decoded, now)
   }
 
-  private checkTags(
+  private checkValid(
+    full: string,
     entry: MemoryEntry | undefined,
     now: number
   ): MemoryEntry | undefined | Promise<MemoryEntry | undefined> {
     if (entry === undefined) return undefined
     const e = this.engine
     const pending = entry.tags.length > 0 ? e.syncTags(entry.tags, now) : undefined
-    if (pending !== undefined) {
-      return pending.then(() => (e.tagsValid(entry.createdAt, entry.tags) ? entry : undefined))
-    }
+    if (pending !== undefined) return pending.then(() => this.isValid(full, entry))
+    return this.isValid(full, entry)
+  }
+
+  private isValid(full: string, entry: MemoryEntry): MemoryEntry | undefined {
+    const e = this.engine
+    // Read before a change this instance has heard of (the bus message may arrive before the reply).
+    if (entry.createdAt <= e.changes.last(full)) return undefined
     return e.tagsValid(entry.createdAt, entry.tags) ? entry : undefined
   }
 
   async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
     const full = this.fullKey(key)
-    await this.write(full, value, this.policy(options), undefined)
+    await this.write(full, value, this.policy(options), undefined, undefined)
   }
 
-  /** Writes both tiers (store errors absorbed) and announces the change on the bus. */
+  /**
+   * Writes both tiers (store errors absorbed) and announces the change on the bus. A fill passes its
+   * `token` (the store lock, if it took it) and `createdAt` (when its fetch started): a fill whose
+   * key changed since then is written nowhere, and the store keeps a newer value (`fillOp`). A
+   * `set` stamps its entry now and makes fills already running for the key out of date.
+   * @throws CacheSerializeError when the serializer cannot encode `value` (then cached nowhere).
+   */
   private async write(
     full: string,
     value: unknown,
     p: CallPolicy,
-    token: string | undefined
+    token: string | undefined,
+    createdAt: number | undefined
   ): Promise<void> {
     const e = this.engine
-    const createdAt = e.createdNow()
+    const stamp = createdAt ?? e.createdNow(full)
+    // Fresh from now (the fetch's duration does not shorten it), whole ms like every stamp.
+    const from = Math.max(stamp, Math.floor(e.o.now()))
     const jitter = e.o.jitter === 0 ? 1 : 1 + e.o.jitter * (Math.random() * 2 - 1)
-    const freshUntil = createdAt + Math.max(1, Math.round(p.ttl * jitter))
+    const freshUntil = from + Math.max(1, Math.round(p.ttl * jitter))
     const entry: MemoryEntry = {
       value,
-      createdAt,
+      createdAt: stamp,
       freshUntil,
-      staleUntil: freshUntil + Math.max(p.swr, p.sie),
+      staleUntil: freshUntil + Math.floor(Math.max(p.swr, p.sie)),
       tags: p.tags,
       size: 0,
     }
     const store = e.o.store
-    let size = 0
-    let text: string | undefined
+    const keys = store === undefined ? undefined : this.storeKeys(full)
+    const unlock = async (): Promise<void> => {
+      if (store === undefined || keys === undefined || token === undefined) return
+      try {
+        await store.run(unlockOp, keys, { token })
+      } catch (error) {
+        e.fail('store', error)
+      }
+    }
+    let text: string
     try {
       const encoded = await e.encode(value, entry)
-      size = encoded.size
       text = encoded.text
+      entry.size = encoded.size
     } catch (error) {
-      // A value the serializer cannot handle still lives in memory; only the store is skipped.
-      if (store !== undefined) e.fail('store', error)
+      // Not kept in memory either: its size cannot be measured, so `maxBytes` could not hold.
+      await unlock()
+      e.wake(full)
+      throw error
     }
-    entry.size = size
+    if (createdAt === undefined) {
+      // A set: what was created before it (a fill still running, a late store read) is out of date.
+      e.keyChanged(full, stamp - 1)
+    } else if (stamp <= e.changes.last(full)) {
+      // A fill that started before a change to its key (a delete, a set, here or elsewhere).
+      await unlock()
+      e.wake(full)
+      return
+    }
     e.remember(full, entry)
-    if (store !== undefined) {
-      const [valueKey, lockKey] = this.storeKeys(full)
+    if (store !== undefined && keys !== undefined) {
       const ttlMs = entry.staleUntil - e.o.now()
       try {
-        if (text === undefined || ttlMs <= 0) {
-          if (token !== undefined) await store.run(unlockOp, [valueKey, lockKey], { token })
+        if (ttlMs <= 0) {
+          await unlock()
         } else if (token !== undefined) {
-          await store.run(fillOp, [valueKey, lockKey], { value: text, ttlMs, token })
+          const written = await store.run(fillOp, keys, {
+            value: text,
+            ttlMs,
+            token,
+            createdAt: stamp,
+          })
+          if (!written) {
+            // Another instance stored a newer value meanwhile: this one is out of date everywhere.
+            if (e.lru.peek(full) === entry) e.lru.delete(full)
+            e.dropHeld(full)
+            e.wake(full)
+            return
+          }
         } else {
-          await store.set(valueKey, text, { ttlMs })
+          await store.set(keys[0], text, { ttlMs })
         }
       } catch (error) {
         e.fail('store', error)
       }
     }
-    e.bus?.publish({ i: e.id, o: 's', k: [full], a: createdAt })
+    e.bus?.publish({ i: e.id, o: 's', k: [full], a: stamp })
     e.dropHeld(full)
     e.wake(full)
   }
@@ -633,8 +760,10 @@ class CacheImpl implements Cache {
   async delete(key: string): Promise<void> {
     const full = this.fullKey(key)
     const e = this.engine
+    // Every entry of the key created so far, and every load of it started so far, is out of date.
+    const at = e.createdNow(full)
     e.lru.delete(full)
-    e.dropHeld(full)
+    e.keyChanged(full, at)
     const store = e.o.store
     if (store !== undefined) {
       try {
@@ -643,7 +772,7 @@ class CacheImpl implements Cache {
         e.fail('store', error)
       }
     }
-    e.bus?.publish({ i: e.id, o: 'd', k: [full], a: e.o.now() })
+    e.bus?.publish({ i: e.id, o: 'd', k: [full], a: at })
   }
 
   async invalidateTags(tags: readonly string[]): Promise<void> {
@@ -651,8 +780,9 @@ class CacheImpl implements Cache {
       throw new InvalidOptionsError('tags', 'must be an array of non-empty strings')
     }
     const e = this.engine
-    const at = e.o.now()
+    const at = Math.floor(e.o.now())
     for (const tag of tags) e.markTag(tag, at)
+    e.tagsChanged(tags, at)
     const store = e.o.store
     if (store !== undefined) {
       try {
@@ -708,6 +838,7 @@ class CacheImpl implements Cache {
   async close(): Promise<void> {
     for (const off of this.unsubscribers.splice(0)) off()
     this.engine.lru.clear()
+    this.engine.changes.clear()
     this.engine.errorListeners.clear()
     await this.engine.bus?.close()
   }
@@ -777,10 +908,11 @@ class CacheImpl implements Cache {
       }
     }
     const running = e.inflight.get(full)
-    // A refresh never answers from what is cached, so not from a held stale value either.
-    if (running !== undefined && !(p.refresh && e.held.get(full) === running)) {
+    // A refresh never answers from what is cached: it joins a running fetch only, not a load that
+    // is reading the store tier (it would answer the stored value) nor a held stale value.
+    if (running !== undefined && (!p.refresh || running.fetching)) {
       e.counters.coalesced++
-      return running as Promise<T>
+      return running.promise as Promise<T>
     }
     return this.startLoad(full, key, fetcher, p, stale)
   }
@@ -794,10 +926,17 @@ class CacheImpl implements Cache {
     background = false
   ): Promise<T> {
     const e = this.engine
-    const load = this.load(full, key, fetcher, p, stale, background).finally(() => {
-      if (e.inflight.get(full) === load) e.inflight.delete(full)
+    const flight: Flight = {
+      promise: Promise.resolve(),
+      fetching: false,
+      startedAt: Math.floor(e.o.now()),
+      tags: p.tags,
+    }
+    const load = this.load(full, key, fetcher, p, stale, background, flight).finally(() => {
+      if (e.inflight.get(full) === flight) e.inflight.delete(full)
     })
-    e.inflight.set(full, load)
+    flight.promise = load
+    e.inflight.set(full, flight)
     return load
   }
 
@@ -812,14 +951,18 @@ class CacheImpl implements Cache {
     fetcher: (context: FetchContext) => T | Promise<T>,
     p: CallPolicy,
     stale: MemoryEntry | undefined,
-    background: boolean
+    background: boolean,
+    flight: Flight
   ): Promise<T> {
     const e = this.engine
     // A background load answers no caller: its fetch is not a miss, its stale value not served.
-    const miss = (from: MemoryEntry | undefined, token: string | undefined): Promise<T> =>
-      background
+    const miss = (from: MemoryEntry | undefined, token: string | undefined): Promise<T> => {
+      // From here the load answers with what its fetcher returns: a refresh may join it.
+      flight.fetching = true
+      return background
         ? this.fetch(full, key, fetcher, p, from, token)
         : this.miss(full, key, fetcher, p, from, token)
+    }
     const counters = background ? undefined : e.counters
     const store = e.o.store
     if (store === undefined) return miss(stale, undefined)
@@ -841,7 +984,8 @@ class CacheImpl implements Cache {
       const storedText = r.value
       let stored: MemoryEntry | undefined
       try {
-        const valid = storedText === undefined ? undefined : this.validStored(storedText, e.o.now())
+        const valid =
+          storedText === undefined ? undefined : this.validStored(full, storedText, e.o.now())
         stored = valid instanceof Promise ? await valid : valid
       } catch (error) {
         // The tag check's GET failed (the store went down after the script answered): the stored
@@ -945,18 +1089,40 @@ class CacheImpl implements Cache {
         .run(unlockOp, this.storeKeys(full), { token })
         .catch((error: unknown) => e.fail('store', error))
     }
+    // The entry is as old as the data: stamped before the fetcher reads it, so a change (delete,
+    // set, tag invalidation) made while it runs makes its entry out of date. Changes to the key are
+    // kept until the fetch has ended.
+    const createdAt = e.createdNow(full)
+    e.changes.begin(full, createdAt)
+    let running = true
+    const ended = (): void => {
+      if (!running) return
+      running = false
+      e.changes.end(full)
+    }
     const settled: Promise<T> = (async () => {
-      let value: T
       try {
-        value = await fetcher({ key, signal: controller.signal })
-      } catch (error) {
-        release()
-        throw error
+        let value: T
+        try {
+          value = await fetcher({ key, signal: controller.signal })
+        } catch (error) {
+          release()
+          throw error
+        }
+        if (abandoned) return value
+        if (p.noStore) release()
+        else {
+          try {
+            await this.write(full, value, p, token, createdAt)
+          } catch (error) {
+            // Unserializable: answered, not cached (`write` released the lock).
+            e.fail('serializer', error)
+          }
+        }
+        return value
+      } finally {
+        ended()
       }
-      if (abandoned) return value
-      if (p.noStore) release()
-      else await this.write(full, value, p, token)
-      return value
     })()
     settled.catch(() => undefined)
 
@@ -1022,6 +1188,7 @@ class CacheImpl implements Cache {
         hardTimer = setTimeout(() => {
           clearTimeout(softTimer)
           abandoned = true
+          ended()
           e.counters.timeouts++
           controller.abort(new CacheTimeoutError(p.hard))
           release()
@@ -1041,7 +1208,12 @@ class CacheImpl implements Cache {
    */
   private holdInflight(full: string, value: unknown, maxMs: number): () => void {
     const e = this.engine
-    const held = Promise.resolve(value)
+    const held: Flight = {
+      promise: Promise.resolve(value),
+      fetching: false,
+      startedAt: Math.floor(e.o.now()),
+      tags: NO_TAGS,
+    }
     e.inflight.set(full, held)
     e.held.set(full, held)
     const unhold = (): void => {

@@ -5,7 +5,7 @@
  */
 export type { BusMessage, BusOption, BusPublisher, BusSubscriber } from './bus.js'
 export { createCache } from './cache.js'
-export { CacheScopeRequiredError, CacheTimeoutError } from './errors.js'
+export { CacheScopeRequiredError, CacheSerializeError, CacheTimeoutError } from './errors.js'
 export {
   isDeterministicRequest,
   LLM_KEY_VERSION,

@@ -1,11 +1,13 @@
 /**
  * @module middleware
- * `cacheResponse()`: caches whole HTTP responses of GET/HEAD routes, per subject, in a `Cache`.
+ * `cacheResponse()`: caches whole HTTP responses of GET routes, per subject, in a `Cache`; answers
+ * HEAD from them; drops them when an unsafe method succeeds on their URI.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
 import { type ResponseHead, sha256Hex } from '@aikit/core/adapter'
 import { CACHE_INTERNALS, type CacheInternals } from './cache.js'
 import { fromBase64, toBase64 } from './compression.js'
+import { invalidateOnSuccess, isUnsafeMethod, uriTag } from './http-invalidation.js'
 import { stableStringify } from './llm/stable-stringify.js'
 import { duration } from './options.js'
 import type { Cache } from './types.js'
@@ -194,20 +196,34 @@ function usesNonce(ctx: Context, head: ResponseHead): boolean {
   return false
 }
 
+/**
+ * Prefix of every key. v3: entries carry their URI's tag (v2 ones did not, and would outlive an
+ * unsafe request to their URI), and HEAD shares GET's key.
+ */
+const KEY_PREFIX = 'http:v3:'
+
+/** The request's Host (or HTTP/2 `:authority`), lower-cased. */
+function hostOf(ctx: Context): string {
+  return (ctx.header('host') ?? ctx.header(':authority') ?? '').toLowerCase()
+}
+
 /** The key of one variant: the base key plus the values of the headers the response varies on. */
 function variantKey(ctx: Context, base: string, vary: readonly string[]): string {
-  return `http:v2:${sha256Hex(
+  return `${KEY_PREFIX}${sha256Hex(
     stableStringify({ k: base, n: vary, h: vary.map((h) => ctx.header(h) ?? null) })
   )}`
 }
 
 /**
- * Caches successful (200) GET and HEAD responses keyed on method, Host, path, query, the `vary`
- * request headers and the scope, and on the request headers named by the response's own `Vary`
- * (plus `Accept-Encoding` when the body has a `Content-Encoding`, which is always stored and
- * replayed). Sets `X-Cache: HIT | MISS | BYPASS` and, on a hit, `Age`; a hit answers a matching
- * `If-None-Match` / `If-Modified-Since` with 304. An entry lives for the `ttl`, capped by the
- * route's own lifetime (`s-maxage`, `max-age`, `Expires`). Never stores an error status, a
+ * Caches successful (200) GET responses keyed on Host, path, query, the `vary` request headers and
+ * the scope, and on the request headers named by the response's own `Vary` (plus `Accept-Encoding`
+ * when the body has a `Content-Encoding`, which is always stored and replayed), and answers HEAD
+ * requests from them (headers and `Content-Length`, no body; a HEAD alone stores nothing). Sets
+ * `X-Cache: HIT | MISS | BYPASS` and, on a hit, `Age`; a hit answers a matching `If-None-Match` /
+ * `If-Modified-Since` with 304. An entry lives for the `ttl`, capped by the route's own lifetime
+ * (`s-maxage`, `max-age`, `Expires`). A response below 400 to an unsafe method (POST, PUT, PATCH,
+ * DELETE, any method but GET, HEAD, OPTIONS, TRACE) invalidates every entry of its Host and path,
+ * for every query, scope and variant (RFC 9111 §4.4). Never stores an error status, a
  * response with `Set-Cookie`, `Vary: *`, `Cache-Control: no-store | private | no-cache` or a zero
  * lifetime, a page with a per-request CSP nonce, an aborted or oversized body, or anything for a
  * request without a scope (unless `shared`). A request with `Cache-Control: no-cache` skips the
@@ -243,7 +259,10 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
   const maxTtl = ttl ?? internals?.ttl ?? Number.POSITIVE_INFINITY
 
   return async (ctx, next) => {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next()
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      if (!isUnsafeMethod(ctx.method)) return next()
+      return invalidateOnSuccess(ctx, next, cache, uriTag(hostOf(ctx), ctx.path))
+    }
     let scope = scopeOf(ctx)
     if (scope === undefined || scope === '') {
       const privateRequest =
@@ -257,10 +276,10 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
     const requestControl = ctx.header('cache-control') ?? ''
     const noStore = /(^|,)\s*no-store\s*(,|$)/i.test(requestControl)
     const noCache = noStore || /(^|,)\s*no-cache\s*(,|$)/i.test(requestControl)
-    const host = (ctx.header('host') ?? ctx.header(':authority') ?? '').toLowerCase()
-    const key = `http:v2:${sha256Hex(
+    const host = hostOf(ctx)
+    // No method: only GET responses are stored, and a HEAD is answered from them.
+    const key = `${KEY_PREFIX}${sha256Hex(
       stableStringify({
-        m: ctx.method,
         a: host,
         p: ctx.path,
         q: ctx.query,
@@ -289,6 +308,7 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
             ctx.respond(304, undefined, headers)
             return
           }
+          // To a HEAD the adapter sends the body's Content-Length and no body.
           ctx.respond(hit.status, fromBase64(hit.body), {
             ...hit.headers,
             'X-Cache': 'HIT',
@@ -299,7 +319,9 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
       }
     }
     ctx.setHeader('X-Cache', noStore ? 'BYPASS' : 'MISS')
-    if (noStore || ctx.transformBody === undefined) return next()
+    // A HEAD response has no body to store (adapters run no body transform for it).
+    if (noStore || ctx.method === 'HEAD' || ctx.transformBody === undefined) return next()
+    const tags = [uriTag(host, ctx.path)]
     ctx.transformBody((head) => {
       if (head.status !== 200) return undefined
       if (head.getHeader('set-cookie') !== undefined) return undefined
@@ -369,7 +391,9 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
               storedAt,
               ...(expires === undefined ? {} : { expires }),
             }
-            const setOptions = Number.isFinite(entryTtl) ? { ttl: Math.ceil(entryTtl) } : {}
+            const setOptions = Number.isFinite(entryTtl)
+              ? { ttl: Math.ceil(entryTtl), tags }
+              : { tags }
             // Best effort: a failed store write never breaks the response being sent.
             try {
               if (extra.length === 0) await cache.set(key, stored, setOptions)
@@ -377,7 +401,9 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
                 const list: VaryList = { v: 2, vary: extra }
                 // The list lives as long as any variant may: a short-lived variant written last
                 // must not make the longer-lived ones unreachable.
-                const listOptions = Number.isFinite(maxTtl) ? { ttl: Math.ceil(maxTtl) } : {}
+                const listOptions = Number.isFinite(maxTtl)
+                  ? { ttl: Math.ceil(maxTtl), tags }
+                  : { tags }
                 await Promise.all([
                   cache.set(key, list, listOptions),
                   cache.set(variantKey(ctx, key, extra), stored, setOptions),

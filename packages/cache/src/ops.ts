@@ -16,7 +16,8 @@ export type ReadOrLock =
 /**
  * One round trip for a read: returns a fresh value; otherwise takes the fill lock (SET NX PX) or
  * reports who holds it. Freshness is read from the envelope header (`aikit1|<freshUntil>|`) against
- * the caller's clock, the clock that wrote `freshUntil`.
+ * the caller's clock, the clock that wrote `freshUntil`. The cache writes every time in whole
+ * milliseconds, the only form these patterns (and `fillOp`'s) read.
  */
 export const readOrLockOp = defineOp<{ token: string; lockMs: number; nowMs: number }, ReadOrLock>({
   name: 'cache.readOrLock',
@@ -54,19 +55,45 @@ return {'wait', v or '', redis.call('PTTL', KEYS[2])}`,
   },
 })
 
-/** Writes the filled value (SET PX) and releases the lock if this caller still holds it. */
-export const fillOp = defineOp<{ value: string; ttlMs: number; token: string }, boolean>({
+/**
+ * Writes a filled value (SET PX) unless a newer one is stored, and releases the lock if this caller
+ * still holds it. Newer: the stored envelope's `createdAt` (when its fetch started) is later than
+ * this fill's, or equal while this caller no longer holds the lock. So a fill whose lock expired
+ * while its fetch ran, and whose key another instance has filled since, does not overwrite that
+ * fill. A stored value that is missing or unreadable is replaced. `true` when the value was written.
+ */
+export const fillOp = defineOp<
+  { value: string; ttlMs: number; token: string; createdAt: number },
+  boolean
+>({
   name: 'cache.fill',
-  lua: `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-return 1`,
+  lua: `local held = redis.call('GET', KEYS[2]) == ARGV[3]
+local v = redis.call('GET', KEYS[1])
+local c = v and tonumber(string.match(v, '^aikit1|[^|]*|[^|]*|(%d+)|'))
+local mine = tonumber(ARGV[4])
+local write = (not c) or c < mine or (held and c == mine)
+if write then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+if held then redis.call('DEL', KEYS[2]) end
+if write then return 1 end
+return 0`,
   js: (data: MemoryData, keys, argv) => {
     const [valueKey = '', lockKey = ''] = keys
-    data.set(valueKey, argv[0] ?? '', { px: Number(argv[1]) })
-    if (data.get(lockKey) === argv[2]) data.del(lockKey)
-    return 1
+    const held = data.get(lockKey) === argv[2]
+    const v = data.get(valueKey)
+    const m = v === null ? null : /^aikit1\|[^|]*\|[^|]*\|(\d+)\|/.exec(v)
+    const c = m === null ? undefined : Number(m[1])
+    const mine = Number(argv[3])
+    const write = c === undefined || c < mine || (held && c === mine)
+    if (write) data.set(valueKey, argv[0] ?? '', { px: Number(argv[1]) })
+    if (held) data.del(lockKey)
+    return write ? 1 : 0
   },
-  encode: ({ value, ttlMs, token }) => [value, String(Math.max(1, Math.ceil(ttlMs))), token],
+  encode: ({ value, ttlMs, token, createdAt }) => [
+    value,
+    String(Math.max(1, Math.ceil(ttlMs))),
+    token,
+    String(Math.floor(createdAt)),
+  ],
   decode: (reply) => reply === 1,
 })
 

@@ -11,7 +11,13 @@ export interface Serializer {
   deserialize(text: string): unknown
 }
 
-/** Fetch timeouts of `getOrSet`, in milliseconds. */
+/**
+ * The longest delay a timer can wait (2^31 - 1 ms, about 24.8 days): `setTimeout` fires a longer
+ * one after 1 ms. Durations the cache waits on with a timer are refused above it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/** Fetch timeouts of `getOrSet`, in milliseconds (at most `2_147_483_647`, or `Infinity`). */
 export interface CacheTimeouts {
   /**
    * When a stale value exists and the fetcher has not answered after `soft` ms, serve the stale value
@@ -36,7 +42,10 @@ export interface CacheOptions {
   memory?: {
     /** Most entries kept in memory. Default `10_000`. */
     maxEntries?: number
-    /** Most bytes kept in memory, measured as the serialized size of each value. Default `67_108_864`. */
+    /**
+     * Most bytes kept in memory, measured as the UTF-8 length of each value's serialized text (a
+     * value the serializer cannot encode is not cached). Default `67_108_864`.
+     */
     maxBytes?: number
   }
   /** How long a value is fresh, in ms. Default `60_000`. */
@@ -59,11 +68,15 @@ export interface CacheOptions {
    */
   compression?: false | { threshold?: number }
   /**
-   * How long the cross-process fill lock lives, in ms: other instances wait for the filler at most
-   * this long before trying themselves. Default `10_000`, or `timeouts.hard` when that is finite.
+   * How long the cross-process fill lock lives, in ms (at most `2_147_483_647`): other instances
+   * wait for the filler at most this long before trying themselves. Default `10_000`, or
+   * `timeouts.hard` when that is finite.
    */
   lockTtl?: number
-  /** How often a waiting instance re-checks the store when no bus message arrives, in ms. Default `50`. */
+  /**
+   * How often a waiting instance re-checks the store when no bus message arrives, in ms (at most
+   * `2_147_483_647`). Default `50`.
+   */
   pollInterval?: number
   /**
    * Redis Pub/Sub bus that keeps other instances' memory tiers coherent (invalidations only, never
@@ -104,12 +117,15 @@ export const jsonSerializer: Serializer = Object.freeze({
   deserialize: (text: string) => JSON.parse(text) as unknown,
 })
 
-/** Checks a duration in ms: finite non-negative (or positive), or `Infinity` when allowed. */
+/**
+ * Checks a duration in ms: finite non-negative (or positive), or `Infinity` when allowed. `timer`:
+ * the cache waits on it with `setTimeout`, so it must be at most `MAX_TIMER_MS` (`Infinity` aside).
+ */
 export function duration(
   field: string,
   value: unknown,
   fallback: number,
-  { positive = false, infinite = false } = {}
+  { positive = false, infinite = false, timer = false } = {}
 ): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (positive && value === 0)) {
@@ -118,7 +134,16 @@ export function duration(
       `must be a ${positive ? 'positive' : 'non-negative'} number of milliseconds`
     )
   }
-  if (!infinite && !Number.isFinite(value)) throw new InvalidOptionsError(field, 'must be finite')
+  if (!Number.isFinite(value)) {
+    if (!infinite) throw new InvalidOptionsError(field, 'must be finite')
+    return value
+  }
+  if (timer && value > MAX_TIMER_MS) {
+    throw new InvalidOptionsError(
+      field,
+      `must be at most ${MAX_TIMER_MS} ms (the longest timer delay)${infinite ? ', or Infinity for none' : ''}`
+    )
+  }
   return value
 }
 
@@ -156,10 +181,12 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
   const soft = duration('timeouts.soft', timeouts.soft, Number.POSITIVE_INFINITY, {
     positive: true,
     infinite: true,
+    timer: true,
   })
   const hard = duration('timeouts.hard', timeouts.hard, Number.POSITIVE_INFINITY, {
     positive: true,
     infinite: true,
+    timer: true,
   })
   const jitter = options.jitter ?? 0.1
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
@@ -201,8 +228,12 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     compressionThreshold,
     lockTtl: duration('lockTtl', options.lockTtl, Number.isFinite(hard) ? hard : 10_000, {
       positive: true,
+      timer: true,
     }),
-    pollInterval: duration('pollInterval', options.pollInterval, 50, { positive: true }),
+    pollInterval: duration('pollInterval', options.pollInterval, 50, {
+      positive: true,
+      timer: true,
+    }),
     bus: options.bus === undefined ? undefined : validateBus(options.bus),
     now,
   }

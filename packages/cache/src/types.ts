@@ -21,7 +21,11 @@ export interface CacheSetOptions {
 export interface GetOrSetOptions extends CacheSetOptions {
   /** Fetch timeouts for this call. */
   timeouts?: CacheTimeouts
-  /** Skip reading (`no-cache`): always fetch (still single-flight) and store the result. Default `false`. */
+  /**
+   * Skip reading (`no-cache`): always fetch and store the result. Still single-flight: joins a fetch
+   * of the key already running in this process, never a call that is only reading the store tier.
+   * Default `false`.
+   */
   refresh?: boolean
   /** Do not store the fetched value (`no-store`). Default `false`. */
   noStore?: boolean
@@ -60,9 +64,13 @@ export interface CacheStats {
 /** Events of `cache.on`. */
 export type CacheEvent = 'error' | 'degraded' | 'recovered'
 
-/** Payload of an `error` event: a store or bus failure the cache absorbed. */
+/**
+ * Payload of an `error` event: a failure the cache absorbed. `store` and `bus`: the shared tier or
+ * the bus failed (counted in `storeErrors` / `busErrors`); `serializer`: a fetched value could not
+ * be encoded (a `CacheSerializeError`), so it was answered but not cached.
+ */
 export interface CacheErrorInfo {
-  readonly source: 'store' | 'bus'
+  readonly source: 'store' | 'bus' | 'serializer'
   readonly error: unknown
 }
 

@@ -5,6 +5,7 @@ describe('public exports', () => {
   it('@aikit/cache', async () => {
     expect(Object.keys(await import('@aikit/cache')).sort()).toEqual([
       'CacheScopeRequiredError',
+      'CacheSerializeError',
       'CacheTimeoutError',
       'LLM_KEY_VERSION',
       'LLM_TRANSPORT_FIELDS',

@@ -178,6 +178,46 @@ describe('LLM stream cache (real SDKs, fake provider)', () => {
   })
 })
 
+describe('abandoning a stream', () => {
+  it('a consumer that stops before reading its first event still aborts the provider request', async () => {
+    const llm = createLlmCache(createCache(), { provider: 'anthropic' })
+    let providerSignal: AbortSignal | undefined
+    let markStarted!: () => void
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve
+    })
+    async function* upstream(signal: AbortSignal) {
+      yield { type: 'message_start', message: { usage: { input_tokens: 1, output_tokens: 1 } } }
+      // A long answer: it only ends early when the request is aborted.
+      for (let i = 0; i < 200 && !signal.aborted; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        yield { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x' } }
+      }
+    }
+    const { stream, status } = await llm.stream(claudeParams, { scope: 'u' }, (signal) => {
+      providerSignal = signal
+      markStarted()
+      return upstream(signal)
+    })
+    expect(status).toBe('MISS')
+    await started
+    // The client went away before the first event was pulled (e.g. the adapter cancels the body
+    // of a response whose socket already closed): the only consumer returns at once.
+    await stream[Symbol.asyncIterator]().return?.(undefined)
+    const signal = providerSignal as AbortSignal
+    const aborted = await new Promise<boolean>((resolve) => {
+      if (signal.aborted) return resolve(true)
+      signal.addEventListener('abort', () => resolve(true), { once: true })
+      setTimeout(() => resolve(signal.aborted), 500)
+    })
+    expect(aborted).toBe(true)
+    // Not joinable any more, and nothing stored: the next identical request makes its own call.
+    const again = await llm.stream(claudeParams, { scope: 'u' }, (s) => upstream(s))
+    expect(again.status).toBe('MISS')
+    await again.stream[Symbol.asyncIterator]().return?.(undefined)
+  })
+})
+
 describe('OpenAI completeness with several choices (n > 1)', () => {
   const chunk = (index: number, content: string | undefined, finish: string | null) => ({
     id: 'c1',
@@ -252,7 +292,7 @@ describe('SharedStream', () => {
     const shared = new SharedStream(upstream(), () => {
       abandoned++
     })
-    for await (const e of shared.subscribe()) if (e === 'a') break
+    for await (const e of shared.subscribe()) if (e === 'b') break
     expect(abandoned).toBe(1)
     expect(shared.abandoned).toBe(true)
     expect(() => shared.subscribe()).toThrow(expect.objectContaining({ name: 'AbortError' }))
@@ -260,6 +300,34 @@ describe('SharedStream', () => {
     expect(await shared.finished).toBe(false)
     expect(() => shared.subscribe()).toThrow(expect.objectContaining({ name: 'AbortError' }))
     expect(shared.recorded).toEqual(['a', 'b'])
+  })
+
+  it('a consumer that returns or throws before its first next() still leaves: the last one abandons it', async () => {
+    for (const leave of ['return', 'throw'] as const) {
+      let abandoned = 0
+      async function* upstream() {
+        yield 'a'
+        await new Promise(() => undefined)
+      }
+      const shared = new SharedStream(upstream(), () => {
+        abandoned++
+      })
+      const first = shared.subscribe()[Symbol.asyncIterator]()
+      const second = shared.subscribe()[Symbol.asyncIterator]()
+      await first.return?.()
+      expect(abandoned).toBe(0)
+      if (leave === 'return') await second.return?.()
+      else await expect(second.throw?.(new Error('client gone'))).rejects.toThrow('client gone')
+      expect({ leave, abandoned, flag: shared.abandoned }).toEqual({
+        leave,
+        abandoned: 1,
+        flag: true,
+      })
+      // Leaving twice counts once; a left consumer reads nothing more.
+      await second.return?.()
+      expect(abandoned).toBe(1)
+      expect(await second.next()).toEqual({ done: true, value: undefined })
+    }
   })
 
   it('a consumer still reading when the others leave keeps it going to the end', async () => {
@@ -288,6 +356,7 @@ describe('recordStream / replayStream', () => {
   const complete = [
     { type: 'message_start' },
     { type: 'content_block_delta' },
+    { type: 'message_delta', delta: { stop_reason: 'end_turn' } },
     { type: 'message_stop' },
   ]
 
@@ -306,7 +375,7 @@ describe('recordStream / replayStream', () => {
   it('does not record a stream without its final event, with an error event, that threw, or aborted', async () => {
     const stored: unknown[][] = []
     const onComplete = (e: unknown[]) => void stored.push(e)
-    await collect(recordStream(source(complete.slice(0, 2)), { protocol: 'anthropic', onComplete }))
+    await collect(recordStream(source(complete.slice(0, 3)), { protocol: 'anthropic', onComplete }))
     await collect(
       recordStream(source([...complete, { type: 'error' }]), { protocol: 'anthropic', onComplete })
     )

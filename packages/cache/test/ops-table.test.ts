@@ -44,9 +44,13 @@ async function scenario(store: Store, now: number): Promise<unknown[]> {
   out.push(strip(await store.run(readOrLockOp, keys, { token: 'A', lockMs: 5000, nowMs: now })))
   out.push(strip(await store.run(readOrLockOp, keys, { token: 'B', lockMs: 5000, nowMs: now })))
   out.push(await store.run(unlockOp, keys, { token: 'B' }))
-  out.push(await store.run(fillOp, keys, { value: stale, ttlMs: 60_000, token: 'A' }))
+  out.push(
+    await store.run(fillOp, keys, { value: stale, ttlMs: 60_000, token: 'A', createdAt: now - 10 })
+  )
   out.push(strip(await store.run(readOrLockOp, keys, { token: 'C', lockMs: 5000, nowMs: now })))
-  out.push(await store.run(fillOp, keys, { value: fresh, ttlMs: 60_000, token: 'C' }))
+  out.push(
+    await store.run(fillOp, keys, { value: fresh, ttlMs: 60_000, token: 'C', createdAt: now })
+  )
   out.push(strip(await store.run(readOrLockOp, keys, { token: 'D', lockMs: 5000, nowMs: now })))
   out.push(
     strip(
@@ -72,5 +76,84 @@ describe('cache ops: Lua and JS twins agree', () => {
     expect((redis[4] as { kind: string; value?: string }).kind).toBe('locked')
     expect((redis[6] as { kind: string }).kind).toBe('fresh')
     expect((redis[7] as { kind: string }).kind).toBe('locked')
+  })
+})
+
+/**
+ * `fillOp` against what is stored: a fill writes unless the stored envelope is newer (created
+ * later, or as late while the filler no longer holds the lock), and releases only its own lock.
+ */
+async function fillScenario(store: Store, now: number): Promise<unknown[]> {
+  const keys = [store.key('k2', 'cache'), store.key('k2', 'cache', 'lock')]
+  const at = (createdAt: number, payload: string) =>
+    encodeEnvelope(
+      {
+        createdAt,
+        freshUntil: createdAt + 60_000,
+        staleUntil: createdAt + 60_000,
+        tags: undefined,
+      },
+      'json',
+      payload
+    )
+  const fill = (value: string, token: string, createdAt: number) =>
+    store.run(fillOp, keys, { value, ttlMs: 60_000, token, createdAt })
+  const lock = (token: string) =>
+    store.run(readOrLockOp, keys, { token, lockMs: 5000, nowMs: Number.MAX_SAFE_INTEGER })
+  const out: unknown[] = []
+  const state = async () => {
+    out.push(await store.get(keys[0] as string))
+    out.push(await store.get(keys[1] as string))
+  }
+  // No lock held, nothing stored: written.
+  out.push(await fill(at(now, '"a"'), 'X', now))
+  await state()
+  // No lock held, stored newer (created later): not written.
+  out.push(await fill(at(now - 5, '"older"'), 'X', now - 5))
+  await state()
+  // No lock held, stored as old: not written.
+  out.push(await fill(at(now, '"tie"'), 'X', now))
+  await state()
+  // No lock held, stored older: written.
+  out.push(await fill(at(now + 5, '"b"'), 'X', now + 5))
+  await state()
+  // Lock held by another filler (Y): a fill by X whose lock expired and was taken does not
+  // overwrite a newer value and leaves Y's lock alone.
+  out.push((await lock('Y')).kind)
+  out.push(await fill(at(now + 1, '"late"'), 'X', now + 1))
+  await state()
+  // Y holds the lock, stored as old as its fill (a refresh in the same ms): written, lock released.
+  out.push(await fill(at(now + 5, '"c"'), 'Y', now + 5))
+  await state()
+  // Y holds the lock, stored newer (a set elsewhere while Y fetched): not written, lock released.
+  out.push((await lock('Y')).kind)
+  out.push(await fill(at(now + 2, '"stale fill"'), 'Y', now + 2))
+  await state()
+  // An unreadable stored value (another format version) is replaced.
+  await store.set(keys[0] as string, `aikit0|${now + 99}|x\n"other"`)
+  out.push(await fill(at(now + 6, '"d"'), 'X', now + 6))
+  await state()
+  return out
+}
+
+describe('fillOp: a fill never overwrites a newer stored value', () => {
+  it('writes only over a missing, unreadable or older value (or as old, holding the lock)', async () => {
+    const now = Date.now()
+    const redis = await fillScenario(stores.redis as Store, now)
+    const memory = await fillScenario(stores.memory as Store, now)
+    expect(memory).toEqual(redis)
+    const payload = (v: unknown) => (typeof v === 'string' ? v.slice(v.indexOf('\n') + 1) : v)
+    // [written, value, lock] per step (a lock step adds its kind first).
+    // biome-ignore format: one row per step
+    expect(redis.map(payload)).toEqual([
+      true, '"a"', undefined,
+      false, '"a"', undefined,
+      false, '"a"', undefined,
+      true, '"b"', undefined,
+      'locked', false, '"b"', 'Y',
+      true, '"c"', undefined,
+      'locked', false, '"c"', undefined,
+      true, '"d"', undefined,
+    ])
   })
 })

@@ -28,6 +28,9 @@ describe('options validation names the bad field', () => {
     expect(field(() => createLlmCache(createCache(), { protocol: 'smtp' as never }))).toBe(
       'protocol'
     )
+    expect(field(() => createLlmCache(createCache(), { isCompleteAnswer: true as never }))).toBe(
+      'isCompleteAnswer'
+    )
   })
 
   it('cacheResponse', () => {

@@ -7,14 +7,9 @@
 import { InvalidOptionsError } from '@aikit/core'
 import { duration } from '../options.js'
 import type { Cache } from '../types.js'
+import { isCompleteAnswer, isCompleteOpenAiChat } from './completeness.js'
 import { isDeterministicRequest, llmCacheKey } from './key.js'
-import {
-  isCompleteOpenAiChat,
-  recordStream,
-  replayStream,
-  SharedStream,
-  type StreamProtocol,
-} from './stream.js'
+import { recordStream, replayStream, SharedStream, type StreamProtocol } from './stream.js'
 import { type TokenUsage, usageOfAnswer, usageOfStream } from './usage.js'
 
 /** Options of `createLlmCache`. */
@@ -28,8 +23,20 @@ export interface LlmCacheOptions {
    * Default `false`: they bypass the cache.
    */
   cacheSampling?: boolean
-  /** How to tell a complete stream. Default `'anthropic'`. */
+  /**
+   * How to tell a complete, successful stream (only those are stored; see `StreamProtocol`).
+   * Default `'anthropic'`.
+   */
   protocol?: StreamProtocol
+  /**
+   * How to tell a complete, successful JSON answer of `complete()`: an incomplete one is returned
+   * to its callers but never stored. Default: by the answer's shape, an Anthropic message with a
+   * `stop_reason` of end_turn / max_tokens / stop_sequence / tool_use; an OpenAI chat completion
+   * whose every choice finished with stop / length / tool_calls / function_call; an OpenAI Responses
+   * object `completed` (or `incomplete` for `max_output_tokens`); never one with a non-null
+   * `error`; any other shape counts as complete.
+   */
+  isCompleteAnswer?: (answer: unknown) => boolean
   /** Pacing of replayed streams, ms between events. Default `0`. */
   replayDelayMs?: number
 }
@@ -62,7 +69,11 @@ export interface LlmCacheStats {
 
 /** An LLM response cache. */
 export interface LlmCache {
-  /** A JSON (non-streamed) answer: from the cache, or `call()` once for all identical requests. */
+  /**
+   * A JSON (non-streamed) answer: from the cache, or `call()` once for all identical requests in
+   * flight. Stored only when complete (see the `isCompleteAnswer` option): a refusal or a content
+   * filter cut reaches the callers of this call and is asked again next time.
+   */
   complete<R>(
     params: Record<string, unknown>,
     options: LlmCallOptions,
@@ -79,6 +90,11 @@ export interface LlmCache {
     call: (signal: AbortSignal) => AsyncIterable<E> | Promise<AsyncIterable<E>>
   ): Promise<{ stream: AsyncIterable<E>; status: LlmCacheStatus }>
   stats(): LlmCacheStats
+}
+
+/** Thrown through `getOrSet` so an incomplete JSON answer reaches its callers unstored. */
+class IncompleteAnswer {
+  constructor(readonly value: unknown) {}
 }
 
 interface StoredStream {
@@ -104,6 +120,9 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
   if (typeof protocol !== 'function' && protocol !== 'anthropic' && protocol !== 'openai-chat') {
     throw new InvalidOptionsError('protocol', "must be 'anthropic', 'openai-chat' or a function")
   }
+  const isComplete = options.isCompleteAnswer ?? isCompleteAnswer
+  if (typeof isComplete !== 'function')
+    throw new InvalidOptionsError('isCompleteAnswer', 'must be a function')
   const replayDelayMs = duration('replayDelayMs', options.replayDelayMs, 0)
   const inflightStreams = new Map<string, SharedStream<unknown>>()
   const inflightJson = new Set<string>()
@@ -144,18 +163,35 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
         return { value: await fn(), status: 'BYPASS' }
       }
       let fetched = false
+      /** This call's own answer when it was incomplete (a stale-if-error value may stand in). */
+      let own: { value: unknown } | undefined
       const joined = inflightJson.has(key)
       if (!joined) inflightJson.add(key)
       try {
-        const value = await cache.getOrSet(
-          key,
-          async () => {
-            fetched = true
-            return fn()
-          },
-          { ...ttlOption, refresh: call.refresh === true, noStore: call.noStore === true }
-        )
-        const status: LlmCacheStatus = fetched ? 'MISS' : joined ? 'COALESCED' : 'HIT'
+        let value: Awaited<ReturnType<typeof fn>>
+        let shared = false
+        try {
+          value = await cache.getOrSet(
+            key,
+            async () => {
+              fetched = true
+              const answer = await fn()
+              if (call.noStore !== true && !isComplete(answer)) {
+                own = { value: answer }
+                throw new IncompleteAnswer(answer)
+              }
+              return answer
+            },
+            { ...ttlOption, refresh: call.refresh === true, noStore: call.noStore === true }
+          )
+        } catch (error) {
+          if (!(error instanceof IncompleteAnswer)) throw error
+          // An incomplete answer (this call's, or the one it joined in flight): returned, not stored.
+          value = error.value as typeof value
+          shared = true
+        }
+        if (own !== undefined) value = own.value as typeof value
+        const status: LlmCacheStatus = fetched ? 'MISS' : joined || shared ? 'COALESCED' : 'HIT'
         if (status === 'MISS') counters.misses++
         else {
           if (status === 'HIT') counters.hits++

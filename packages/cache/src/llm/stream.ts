@@ -5,56 +5,23 @@
  * event was seen, no error event or exception, and the consumer did not stop early.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { isCompleteAnthropicStream, isCompleteOpenAiChat } from './completeness.js'
 
 /**
- * How to tell a complete stream: `'anthropic'` (a `message_stop` event and no `error` event),
- * `'openai-chat'` (a `finish_reason` for every choice index seen, and no `error` member), or your
- * own predicate.
+ * How to tell a complete, successful stream: `'anthropic'` (a `message_stop` event, the last
+ * `message_delta` with a `stop_reason` of end_turn, max_tokens, stop_sequence or tool_use, and no
+ * `error` event: a `refusal`, `pause_turn` or `model_context_window_exceeded` stop is not stored),
+ * `'openai-chat'` (every choice index seen finished with stop, length, tool_calls or function_call,
+ * and no `error` member: a `content_filter` finish is not stored), or your own predicate.
  */
 export type StreamProtocol = 'anthropic' | 'openai-chat' | ((events: readonly unknown[]) => boolean)
 
 /** Whether `events` form a complete, successful answer under `protocol`. */
 export function isCompleteStream(events: readonly unknown[], protocol: StreamProtocol): boolean {
   if (typeof protocol === 'function') return protocol(events)
-  if (protocol === 'anthropic') {
-    let stopped = false
-    for (const event of events) {
-      const type = (event as { type?: unknown } | null)?.type
-      if (type === 'error') return false
-      if (type === 'message_stop') stopped = true
-    }
-    return stopped
-  }
+  if (protocol === 'anthropic') return isCompleteAnthropicStream(events)
   if (protocol === 'openai-chat') return isCompleteOpenAiChat(events, 0)
   throw new InvalidOptionsError('protocol', "must be 'anthropic', 'openai-chat' or a function")
-}
-
-/**
- * OpenAI chat completeness: no chunk with an `error` member, and a `finish_reason` for every choice
- * index seen (with `n > 1` choices stream interleaved), at least `expectedChoices` of them (the
- * request's `n`, when known: choices `0..n-1`). Package-internal.
- */
-export function isCompleteOpenAiChat(events: readonly unknown[], expectedChoices: number): boolean {
-  const finished = new Set<number>()
-  const unfinished = new Set<number>()
-  for (const chunk of events) {
-    if (chunk === null || typeof chunk !== 'object') return false
-    if ('error' in chunk) return false
-    const choices = (chunk as { choices?: unknown }).choices
-    if (!Array.isArray(choices)) continue
-    for (let i = 0; i < choices.length; i++) {
-      const choice = choices[i] as { index?: unknown; finish_reason?: unknown } | null
-      const index = typeof choice?.index === 'number' ? choice.index : i
-      const reason = choice?.finish_reason
-      if (typeof reason === 'string' && reason.length > 0) {
-        finished.add(index)
-        unfinished.delete(index)
-      } else if (!finished.has(index)) unfinished.add(index)
-    }
-  }
-  if (finished.size === 0 || unfinished.size > 0) return false
-  for (let i = 0; i < expectedChoices; i++) if (!finished.has(i)) return false
-  return true
 }
 
 /** Options of `recordStream`. */
@@ -216,42 +183,56 @@ export class SharedStream<E> {
   }
 
   /**
-   * A consumer view. Counts as a consumer from this call until it ends or stops early.
+   * A consumer view, single use (its `[Symbol.asyncIterator]()` returns itself). Counts as a
+   * consumer from this call until it ends, or stops early through `return()` / `throw()`, even
+   * one made before its first `next()` (a client gone before the first event is still a consumer
+   * leaving: when it was the last, the stream is abandoned).
    * @throws DOMException `AbortError` when the stream was abandoned (start a new upstream instead).
    */
   subscribe(): AsyncIterable<E> {
     if (this.aborted) throw abandonedError()
     this.consumers++
-    let released = false
+    // A hand-written iterator, not an async generator: a generator's `finally` never runs when
+    // `return()` is called before its first `next()`, and that consumer would never be released.
+    let closed = false
     const release = (): void => {
-      if (released) return
-      released = true
+      if (closed) return
+      closed = true
+      // A `next()` of this consumer waiting for the next event returns done at once.
+      this.notify()
       this.consumers--
       if (this.consumers === 0 && !this.done) {
         this.aborted = true
         this.onAbandon()
       }
     }
-    const self = this
-    return {
-      async *[Symbol.asyncIterator]() {
-        let i = 0
-        try {
-          for (;;) {
-            while (i < self.events.length) {
-              yield self.events[i] as E
-              i++
-            }
-            if (self.done) {
-              if (self.failed) throw self.error
-              return
-            }
-            await new Promise<void>((resolve) => self.wakeups.push(resolve))
+    let i = 0
+    const finished = (): IteratorResult<E> => ({ done: true, value: undefined })
+    const iterator: AsyncIterableIterator<E> = {
+      next: async (): Promise<IteratorResult<E>> => {
+        for (;;) {
+          if (closed) return finished()
+          if (i < this.events.length) return { done: false, value: this.events[i++] as E }
+          if (this.done) {
+            release()
+            if (this.failed) throw this.error
+            return finished()
           }
-        } finally {
-          release()
+          await new Promise<void>((resolve) => this.wakeups.push(resolve))
         }
       },
+      return: async (value?: unknown): Promise<IteratorResult<E>> => {
+        release()
+        return { done: true, value: value as undefined }
+      },
+      throw: async (error?: unknown): Promise<IteratorResult<E>> => {
+        release()
+        throw error
+      },
+      [Symbol.asyncIterator]() {
+        return iterator
+      },
     }
+    return iterator
   }
 }
