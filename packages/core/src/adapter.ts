@@ -13,6 +13,7 @@ export { BaseContext } from './base-context.js'
 export { asyncContextRequested, runWithContext, scopedContext } from './current-context.js'
 export { combineHeader, mergeVary, splitCookies } from './header-merge.js'
 export { isJsonContentType, parseJsonBody } from './json-body.js'
+export { assertJsonValue } from './json-value.js'
 /** For kit packages: a coded process warning that is a no-op where `process` is absent (edge). */
 export { emitProcessWarning } from './process-warning.js'
 export {

@@ -11,7 +11,7 @@ import { COOKIE_SEPARATOR } from './header-merge.js'
 import { assertJsonContentType, parseJsonBody } from './json-body.js'
 import { LIFECYCLE, type Lifecycle } from './lifecycle.js'
 import { BODY_POLICY, type BodyPolicy, REPLACE_BODY } from './request-body.js'
-import { errorResponse, type PendingResponse, toPendingResponse } from './response.js'
+import { cancelBody, errorResponse, type PendingResponse, toPendingResponse } from './response.js'
 import type { AikitState, BodyLimits, Context, FinishInfo, ResponseBody } from './types.js'
 
 // What Node's `res.setHeader` (and the Web `Headers`) accept: a name that is an HTTP token, a value
@@ -163,10 +163,17 @@ export abstract class BaseContext implements Context, Lifecycle {
     this.pendingHeaders?.set(lower, [name, joined])
   }
 
+  /**
+   * Records the response (see `Context.respond`). A pending one it replaces is dropped: its stream
+   * body, which nobody will read, is cancelled (unless it is the new one's).
+   */
   respond(status: number, body?: ResponseBody, headers?: Record<string, string>): void {
     if (this.headWritten) throw headersSentError()
     if (headers) for (const k in headers) assertHeader(k, headers[k]!)
-    this.pendingResponse = toPendingResponse(status, body, headers)
+    const replaced = this.pendingResponse
+    const pending = toPendingResponse(status, body, headers)
+    this.pendingResponse = pending
+    if (replaced !== undefined) dropReplaced(replaced, pending)
   }
 
   get status(): number | undefined {
@@ -296,11 +303,19 @@ export abstract class BaseContext implements Context, Lifecycle {
     }
   }
 
-  /** Records an error; before the head it replaces any pending response with the error response. */
+  /**
+   * Records an error; before the head it replaces any pending response with the error response
+   * (a pending stream body is cancelled).
+   */
   fail(error: unknown): void {
     if (this.error === undefined) this.error = error
     if (!isAikitError(error) || this.headWritten) this.reportError(error)
-    if (!this.headWritten) this.pendingResponse = errorResponse(error)
+    if (!this.headWritten) {
+      const replaced = this.pendingResponse
+      const pending = errorResponse(error)
+      this.pendingResponse = pending
+      if (replaced !== undefined) dropReplaced(replaced, pending)
+    }
   }
 
   /** Writes a pending response's head (once); resolves when written. */
@@ -324,6 +339,18 @@ export abstract class BaseContext implements Context, Lifecycle {
       // A failing reporter must not break the response.
     }
   }
+}
+
+/**
+ * A stream handed to `respond` belongs to the kit from then on (the adapter cancels it when the
+ * client leaves): replaced before it was written, it is released here, or an upstream (an LLM
+ * stream and its provider connection) stays open.
+ */
+function dropReplaced(replaced: PendingResponse, by: PendingResponse): void {
+  const body = replaced.body
+  if (body.kind !== 'stream') return
+  if (by.body.kind === 'stream' && by.body.stream === body.stream) return
+  cancelBody(body)
 }
 
 function clientGoneReason(): Error {

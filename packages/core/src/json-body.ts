@@ -136,6 +136,27 @@ function purgeProtoKeys(root: unknown, remove: boolean): boolean {
   return found
 }
 
+/** 400: nested deeper than `maxDepth` (shared by the text and the value checks). */
+export function jsonDepthError(maxDepth: number): InvalidRequestError {
+  return new InvalidRequestError(`JSON body is nested deeper than ${maxDepth} levels`, {
+    details: { maxDepth },
+  })
+}
+
+/** 400: more than `maxKeys` object members (shared by the text and the value checks). */
+export function jsonKeysError(maxKeys: number): InvalidRequestError {
+  return new InvalidRequestError(`JSON body has more than ${maxKeys} object members`, {
+    details: { maxKeys },
+  })
+}
+
+/** 400: a `__proto__` key or `constructor.prototype` (shared by the text and the value checks). */
+export function jsonProtoKeyError(): InvalidRequestError {
+  return new InvalidRequestError(
+    'JSON body contains a forbidden key (__proto__ or constructor.prototype)'
+  )
+}
+
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /**
@@ -157,16 +178,8 @@ export function parseJsonBody(
   }
   if (text.trim() === '') throw new InvalidRequestError('Request body is empty')
   const scan = scanJson(text, maxDepth, maxKeys)
-  if (scan === 'depth') {
-    throw new InvalidRequestError(`JSON body is nested deeper than ${maxDepth} levels`, {
-      details: { maxDepth },
-    })
-  }
-  if (scan === 'keys') {
-    throw new InvalidRequestError(`JSON body has more than ${maxKeys} object members`, {
-      details: { maxKeys },
-    })
-  }
+  if (scan === 'depth') throw jsonDepthError(maxDepth)
+  if (scan === 'keys') throw jsonKeysError(maxKeys)
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -174,11 +187,7 @@ export function parseJsonBody(
     throw new InvalidRequestError('Request body is not valid JSON')
   }
   if (mayHoldProtoKeys(text) && purgeProtoKeys(value, options.protoAction === 'remove')) {
-    if (options.protoAction !== 'remove') {
-      throw new InvalidRequestError(
-        'JSON body contains a forbidden key (__proto__ or constructor.prototype)'
-      )
-    }
+    if (options.protoAction !== 'remove') throw jsonProtoKeyError()
   }
   return value
 }

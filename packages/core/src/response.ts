@@ -27,9 +27,54 @@ const TEXT = 'text/plain; charset=utf-8'
 const JSON_TYPE = 'application/json; charset=utf-8'
 const BYTES = 'application/octet-stream'
 
-function hasContentType(headers: Record<string, string>): boolean {
-  for (const k in headers) if (k.toLowerCase() === 'content-type') return true
-  return false
+/**
+ * Connection-specific header fields (RFC 9110 §7.6.1): they describe one connection and the
+ * framing of the message on it, which the adapter (and the server under it) decide for the body
+ * they write. `Connection` is handled apart (see `frameHeaders`).
+ */
+const CONNECTION_SPECIFIC = new Set([
+  'transfer-encoding',
+  'keep-alive',
+  'upgrade',
+  'proxy-connection',
+  'te',
+])
+
+/**
+ * Removes from `respond` headers (already a copy) the connection-specific ones, and tells whether
+ * a content type is among them. Headers copied from an upstream `fetch` Response carry
+ * `Transfer-Encoding: chunked`: sent next to the Content-Length the adapter sets, the body would
+ * be framed twice (RFC 9112 §6.2 forbids it; a proxy in front may frame it the other way, which
+ * is how responses get split). `Connection` goes too, along with the fields it names (RFC 9110
+ * §7.6.1), except its `close` option: a response may still ask for the connection to be closed.
+ */
+function frameHeaders(h: Record<string, string>): boolean {
+  let typed = false
+  let connection: string | undefined
+  for (const k in h) {
+    const lower = k.toLowerCase()
+    if (lower === 'content-type') typed = true
+    else if (lower === 'connection') {
+      connection = connection === undefined ? h[k]! : `${connection},${h[k]!}`
+      delete h[k]
+    } else if (CONNECTION_SPECIFIC.has(lower)) delete h[k]
+  }
+  if (connection !== undefined) {
+    let close = false
+    for (const token of connection.split(',')) {
+      const option = token.trim().toLowerCase()
+      if (option === 'close') close = true
+      else if (option !== '') {
+        for (const k in h) {
+          if (k.toLowerCase() !== option) continue
+          if (option === 'content-type') typed = false
+          delete h[k]
+        }
+      }
+    }
+    if (close) h.connection = 'close'
+  }
+  return typed
 }
 
 /** Builds a `PendingResponse`; throws for a status outside 200-599 or a body JSON cannot encode. */
@@ -73,8 +118,31 @@ export function toPendingResponse(
     normalized = { kind: 'text', text: JSON.stringify(body) }
     type = JSON_TYPE
   }
-  if (type !== undefined && !hasContentType(h)) h['content-type'] = type
+  const typed = frameHeaders(h)
+  if (type !== undefined && !typed) h['content-type'] = type
   return { status, headers: h, body: normalized }
+}
+
+function noop(): void {}
+
+/**
+ * Releases a stream body that will never be read (`reader.cancel()` / `iterator.return()`): a
+ * pending response replaced before it was written. Text, bytes and empty bodies hold nothing.
+ */
+export function cancelBody(body: NormalizedBody): void {
+  if (body.kind !== 'stream') return
+  const s = body.stream
+  try {
+    if (typeof (s as ReadableStream).getReader === 'function') {
+      // Rejects (caught) when a reader holds it: the reader's owner releases it then.
+      ;(s as ReadableStream).cancel().catch(noop)
+      return
+    }
+    const iterator = (s as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+    if (typeof iterator.return === 'function') Promise.resolve(iterator.return()).catch(noop)
+  } catch {
+    // A source that fails to release itself changes nothing for the response.
+  }
 }
 
 /** The JSON error response for any thrown value: no stack, no message of a non-kit error. */

@@ -94,7 +94,20 @@ export interface Context {
   setHeader(name: string, value: string): void
   /** Appends a value to a response header (comma-joined), e.g. `Vary`. */
   appendHeader(name: string, value: string): void
-  /** Ends the request with this response; downstream middleware and the route do not run. */
+  /**
+   * Ends the request with this response; downstream middleware and the route do not run.
+   *
+   * The adapter frames the body itself (Content-Length for text, bytes and JSON; the server's
+   * chunking for a stream without one), so the connection-specific headers (RFC 9110 §7.6.1) are
+   * dropped from `headers`: `Transfer-Encoding`, `Keep-Alive`, `Upgrade`, `Proxy-Connection`, `TE`,
+   * and `Connection` with the fields it names, except its `close` option (kept as
+   * `Connection: close`). Dropped rather than refused: headers copied from an upstream `fetch`
+   * Response carry `Transfer-Encoding`, and the body must not be framed twice (RFC 9112 §6.2).
+   *
+   * A stream body belongs to the kit from here on: it is cancelled (`reader.cancel()` /
+   * `iterator.return()`) when the client goes away, when it will never be written (the client left
+   * before it was handed over), and when a later `respond` or a thrown error replaces it.
+   */
   respond(status: number, body?: ResponseBody, headers?: Record<string, string>): void
   /** The final status, once known: after `await next()` or inside `onHeaders`. */
   readonly status: number | undefined

@@ -35,6 +35,7 @@ describe('public exports', () => {
       'REPLACE_BODY',
       'RequestTimeoutError',
       'STATIC_HEADERS',
+      'assertJsonValue',
       'asyncContextRequested',
       'combineHeader',
       'createIpResolver',

@@ -20,11 +20,14 @@ import {
   compose,
   InvalidOptionsError,
   type Middleware,
+  PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '@aikit/core'
 import {
   type AdapterOptions,
+  assertJsonValue,
   isJsonContentType,
+  parseJsonBody,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
   runChain,
@@ -61,10 +64,14 @@ interface BodyRequest extends IncomingMessage {
  * The Express flavour of the Node context: the path comes from `originalUrl` (mounting rewrites
  * `req.url`), and a body read by `ctx.json()` is left as `req.body` with `req._body = true` so
  * `express.json()` / body-parser after it skip the already-consumed stream. A body that
- * body-parser parsed before the kit ran is reused by `ctx.json()` (body-parser's limits applied).
+ * body-parser parsed before the kit ran is reused by `ctx.json()` (body-parser's size limit
+ * applied) after the kit's own depth, member-count and prototype-key checks; a raw Buffer or
+ * string (`express.raw()`, `express.text()`) is parsed by the kit.
  */
 export class ExpressContext extends NodeContext {
   private parsed: Promise<unknown> | undefined = undefined
+  /** Set when body-parser left the raw body (`express.raw()` / `express.text()`) in `req.body`. */
+  private rawBodyForm: 'buffer' | 'string' | undefined = undefined
   /** Express's `next` for this layer, until the chain's `next()` calls it. */
   proceed: (() => void) | undefined = undefined
 
@@ -77,9 +84,7 @@ export class ExpressContext extends NodeContext {
     if (this.parsed === undefined) {
       const req = this.req as BodyRequest
       if (!this.bodyStarted && parsedByBodyParser(req)) {
-        this.parsed = isJsonContentType(this.header('content-type'))
-          ? Promise.resolve(req.body)
-          : Promise.reject(new UnsupportedMediaTypeError('application/json'))
+        this.parsed = new Promise((resolve) => resolve(this.reuseParsedBody(limits)))
       } else {
         this.parsed = super.json(limits).then((value) => {
           req.body = value
@@ -88,6 +93,31 @@ export class ExpressContext extends NodeContext {
       }
     }
     return this.parsed as Promise<T>
+  }
+
+  /**
+   * The body an earlier body-parser left in `req.body`, held to what `ctx.json()` guarantees: a
+   * JSON content type (else 415); a parsed value passes the depth, member-count and prototype-key
+   * checks (400); a Buffer or string (`express.raw()` / `express.text()`) is parsed as the kit
+   * parses bytes, size included (413), and `req.body` keeps the route's raw form.
+   */
+  private reuseParsedBody(limits: BodyLimits | undefined): unknown {
+    if (!isJsonContentType(this.header('content-type'))) {
+      throw new UnsupportedMediaTypeError('application/json')
+    }
+    const body = (this.req as BodyRequest).body
+    const maxDepth = limits?.maxDepth ?? this.options.maxJsonDepth
+    if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      assertJsonValue(body, maxDepth)
+      return body
+    }
+    this.rawBodyForm = typeof body === 'string' ? 'string' : 'buffer'
+    const bytes = typeof body === 'string' ? encoder.encode(body) : body
+    const maxBytes = limits?.maxBytes ?? this.options.maxBodyBytes
+    const policy = this.bodyPolicy
+    const limit = policy === undefined ? maxBytes : Math.min(maxBytes, policy.maxBytes)
+    if (bytes.byteLength > limit) throw new PayloadTooLargeError(limit)
+    return parseJsonBody(bytes, maxDepth)
   }
 
   protected override readBody(maxBytes: number): Promise<Uint8Array> {
@@ -99,9 +129,18 @@ export class ExpressContext extends NodeContext {
   protected override onBodyReplaced(value: unknown, bytes: Uint8Array): void {
     super.onBodyReplaced(value, bytes)
     this.parsed = Promise.resolve(value)
-    ;(this.req as BodyRequest).body = value
+    // A route behind `express.raw()` / `express.text()` reads the new bytes in the form it chose.
+    ;(this.req as BodyRequest).body =
+      this.rawBodyForm === 'buffer'
+        ? Buffer.from(bytes)
+        : this.rawBodyForm === 'string'
+          ? decoder.decode(bytes)
+          : value
   }
 }
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
 
 /** body-parser 1.x flags `req._body`; 2.x leaves `req.body` set and the stream consumed. */
 function parsedByBodyParser(req: BodyRequest): boolean {

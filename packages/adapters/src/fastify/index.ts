@@ -34,6 +34,7 @@ import type {
 import fp from 'fastify-plugin'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
 import { clearEntityHeaders, ENTITY_HEADERS, NodeContext } from '../shared/node-context.js'
+import { dropBody } from '../shared/pump.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -114,8 +115,12 @@ export class FastifyContext extends NodeContext {
   protected override writeResponse(response: PendingResponse): Promise<void> {
     const reply = this.reply
     const res = this.res
-    if (reply.sent || res.headersSent || res.destroyed) return Promise.resolve()
     const body = response.body
+    if (reply.sent || res.headersSent || res.destroyed) {
+      // Nothing more goes out: a stream body is released, never read.
+      dropBody(body)
+      return Promise.resolve()
+    }
     if (body.kind === 'stream') {
       const replyHeaders = reply.getHeaders()
       reply.hijack()

@@ -110,7 +110,8 @@ function fixedStream(bytes: Uint8Array, onDone: OnBodyDone): ReadableStream<Uint
 
 /**
  * The Web body for a `respond(...)` body. Returns `null` for an empty body (the caller then
- * finishes the response when it is returned). Sets `content-length` for text and bytes.
+ * finishes the response when it is returned). Sets `content-length` for text and bytes (the one
+ * given to `respond`, if any, is replaced: the Node adapters send the real length too).
  */
 export function bodyFromNormalized(
   body: NormalizedBody,
@@ -123,7 +124,8 @@ export function bodyFromNormalized(
     case 'text':
     case 'bytes': {
       const bytes = body.kind === 'text' ? encoder.encode(body.text) : body.bytes
-      if (!headers.has('content-length')) headers.set('content-length', String(bytes.byteLength))
+      // The kit frames these bytes: a Content-Length given to `respond` does not describe them.
+      headers.set('content-length', String(bytes.byteLength))
       return fixedStream(bytes, onDone)
     }
     case 'stream':

@@ -63,6 +63,12 @@ export class WebContext extends BaseContext {
    * caught the read's error, or rethrew it wrapped in another one.
    */
   bodyFailure: AikitError | undefined = undefined
+  /**
+   * Set when a body read stopped before the end of the body (413, 408, 400): whatever answer goes
+   * out asks the server to close the connection, as the Node adapters do, rather than read (and
+   * discard) the rest of the body to reuse it.
+   */
+  private closeConnection = false
 
   constructor(request: Request, options: ResolvedAdapterOptions, ipMode: IpMode) {
     super(options)
@@ -115,14 +121,17 @@ export class WebContext extends BaseContext {
   }
 
   protected async readBody(maxBytes: number): Promise<Uint8Array> {
+    const policy = this.bodyPolicy
+    const limit = policy === undefined ? maxBytes : Math.min(maxBytes, policy.maxBytes)
     const declared = this.request.headers.get('content-length')
-    if (declared !== null && Number(declared) > maxBytes) throw new PayloadTooLargeError(maxBytes)
+    if (declared !== null && Number(declared) > limit) {
+      this.closeConnection = true
+      throw new PayloadTooLargeError(limit)
+    }
     const body = this.request.body
     const codings = this.codings()
     // JSON is parsed from decoded bytes only: a coding not decoded here is 415.
     if (codings === null) throw unsupportedEncodingError()
-    const policy = this.bodyPolicy
-    const limit = policy === undefined ? maxBytes : Math.min(maxBytes, policy.maxBytes)
     // A `ctx.json()` failure is the middleware's to handle (it may catch it): not recorded.
     const bytes =
       body === null
@@ -163,7 +172,11 @@ export class WebContext extends BaseContext {
         timeoutMs: this.bodyPolicy?.timeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
         codings,
       }
-      if (record) limits.onFail = (error) => this.recordFailure(error)
+      limits.onFail = record
+        ? (error) => this.recordFailure(error)
+        : () => {
+            this.closeConnection = true
+          }
       stream = limitWebBody(body, limits)
     } catch (error) {
       if (record) this.recordFailure(error as AikitError)
@@ -175,19 +188,30 @@ export class WebContext extends BaseContext {
 
   private recordFailure(error: AikitError): AikitError {
     this.bodyFailure ??= error
+    this.closeConnection = true
     return error
   }
 
   /**
-   * A body failure decides the error response, whatever the route made of its read error, and
-   * asks the server to close the connection (the rest of the body is never read).
+   * A body failure decides the error response, whatever the route made of its read error (the
+   * response then asks to close the connection: see `closeConnection`).
    */
   override fail(error: unknown): void {
-    const failure = this.bodyFailure
-    super.fail(failure ?? error)
-    if (failure !== undefined && !this.headWritten && this.pendingResponse !== undefined) {
-      this.pendingResponse.headers.connection = 'close'
-    }
+    super.fail(this.bodyFailure ?? error)
+  }
+
+  /** The final head's framing: `Connection: close` after a body read stopped short. */
+  private frame(headers: Headers): void {
+    if (this.closeConnection) headers.set('connection', 'close')
+  }
+
+  /**
+   * True once the client is gone (`request.signal` aborted): a body handed over now would never
+   * be read. Next's `pipeToNodeResponse` returns without reading or cancelling the body of a
+   * response whose socket is already destroyed, so the kit releases it.
+   */
+  private clientLeft(): boolean {
+    return this.request.signal.aborted
   }
 
   /**
@@ -204,22 +228,27 @@ export class WebContext extends BaseContext {
       this.bodyFactory === undefined ? factory : chainFactories(this.bodyFactory, factory)
   }
 
-  /** Turns a recorded `respond(...)` into the final Response. */
+  /**
+   * Turns a recorded `respond(...)` into the final Response. A stream body the client will never
+   * read (it left before the response was handed over) is cancelled, the Response built without it.
+   */
   protected async writeResponse(pending: PendingResponse): Promise<void> {
     const extra = this.beforeHead(pending.status)
     const headers = new Headers(pending.headers)
     if (extra !== undefined) applyPendingHeaders(headers, extra)
+    this.frame(headers)
     let body: ReadableStream<Uint8Array> | null = null
     if (this.method === 'HEAD') {
       // The length the GET would have, as the node:http adapters send it.
       const b = pending.body
-      if (!headers.has('content-length') && (b.kind === 'text' || b.kind === 'bytes')) {
+      if (b.kind === 'text' || b.kind === 'bytes') {
         const length =
           b.kind === 'text' ? new TextEncoder().encode(b.text).byteLength : b.bytes.byteLength
         headers.set('content-length', String(length))
       }
       cancelUnread(pending)
-    } else {
+    } else if (this.clientLeft()) cancelUnread(pending)
+    else {
       body = bodyFromNormalized(pending.body, headers, this.onBodyDone)
       const transform = body === null ? undefined : this.startTransform(headers, pending.status)
       if (transform !== undefined) body = transformed(body!, transform)
@@ -231,7 +260,8 @@ export class WebContext extends BaseContext {
    * Adopts the route's Response as the final one: runs `onHeaders`, adds the middleware headers
    * (the route's own header of the same name wins) and wraps the body to observe its end. The
    * Response is always rebuilt, so immutable headers (from `fetch()` or `Response.redirect`) are
-   * no obstacle.
+   * no obstacle. A body the client will never read (it left before the route returned) is
+   * cancelled.
    */
   adoptResponse(res: Response): void {
     if (this.bodyFailure !== undefined) {
@@ -249,9 +279,10 @@ export class WebContext extends BaseContext {
     }
     const headers = new Headers(res.headers)
     if (extra !== undefined) applyPendingHeaders(headers, extra)
+    this.frame(headers)
     let body: ReadableStream<Uint8Array> | null = null
     if (res.body !== null) {
-      if (this.method === 'HEAD') res.body.cancel().catch(() => {})
+      if (this.method === 'HEAD' || this.clientLeft()) res.body.cancel().catch(() => {})
       else {
         const transform = this.startTransform(headers, res.status)
         const source = transform === undefined ? res.body : transformed(res.body, transform)

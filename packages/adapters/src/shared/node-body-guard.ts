@@ -12,8 +12,9 @@
  * - 400 when the client half-closes before the body is complete (`Content-Length: 5000` and 100
  *   bytes, then FIN). Node's `http.Server` is `allowHalfOpen`, so the socket is still writable
  *   when its 'end' arrives; this guard's listener runs before Node's own (prepended), answers
- *   with the kit's JSON 400, and Node, finding the head sent, then only destroys the socket
- *   instead of writing its bare `HTTP/1.1 400 Bad Request`.
+ *   with the kit's JSON 400 and ends the socket's writable side, and Node, finding the head
+ *   sent, then only destroys the socket instead of writing its bare `HTTP/1.1 400 Bad Request`
+ *   (nor can a framework's `clientError` handler, such as Fastify's, write its own).
  *
  * The answer goes through the Context (`fail` + `commit`), so middleware headers (security
  * headers) are on it. After the head was written a failure can only destroy the response.
@@ -146,6 +147,21 @@ export class NodeBodyGuard {
         details: { receivedBytes: this.received },
       })
     )
+    this.endAfterAnswer()
+  }
+
+  /**
+   * Once the 400 is on the socket, ends its writable side (the client half-closed: nothing more
+   * will come). Node's handler that runs next writes nothing after a response (it checks
+   * `bytesWritten`), but a framework's `clientError` handler may check only `socket.writable`:
+   * Fastify's would write its own raw 400 behind the kit's, a second response to one request.
+   * A response still queued behind another (pipelining) or not written yet is left alone.
+   */
+  private endAfterAnswer(): void {
+    const socket = this.socket
+    const res = this.res
+    if (socket === null || !res.writableEnded || res.socket !== socket || !socket.writable) return
+    socket.end()
   }
 
   private trip(error: AikitError): void {

@@ -16,7 +16,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable, Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
-import { AikitError, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
+import { AikitError, type FinishInfo, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
 import {
   BaseContext,
   type BodyCoding,
@@ -33,6 +33,8 @@ import {
 } from '@aikit/core/adapter'
 import { chainFactories } from './chain-transforms.js'
 import { NodeBodyGuard } from './node-body-guard.js'
+import { dropBody, pump, type StreamBody } from './pump.js'
+import { offSocketClose, onSocketClose } from './queued-close.js'
 
 /** A header list a middleware put straight on the native response (see `noteNativeHeaders`). */
 export interface NativeHeaderList {
@@ -259,10 +261,15 @@ class TransformedBody {
     private readonly res: ServerResponse,
     private readonly transform: BodyTransform,
     private readonly native: NativeWrites,
-    private readonly ctx: { fail(error: unknown): void }
+    private readonly ctx: {
+      fail(error: unknown): void
+      onFinish(fn: (info: FinishInfo) => void): void
+    }
   ) {
-    res.once('close', () => {
-      if (!res.writableFinished) transform.abort()
+    // The Context's end, not the response's 'close': a pipelined response still queued when the
+    // client leaves never closes (see `NodeContext.watchLifecycle`).
+    ctx.onFinish((info) => {
+      if (info.aborted) transform.abort()
     })
   }
 
@@ -378,12 +385,9 @@ export function clearEntityHeaders(res: ServerResponse): void {
   }
 }
 
-type StreamBody = ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>
 type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
 
 const EMPTY = new Uint8Array(0)
-
-function noop(): void {}
 
 /** The error a read of `req` gets when the socket went away mid-body. */
 function isAbortedRead(error: unknown): boolean {
@@ -435,6 +439,8 @@ export class NodeContext extends BaseContext {
   private releaseHead: (() => void) | undefined = undefined
   private closed = false
   private watching = false
+  /** The close callback registered on the socket while the response waits in the pipeline queue. */
+  private queuedClose: (() => void) | undefined = undefined
   private bodyFactory: BodyTransformFactory | undefined = undefined
   /** `res.write` / `res.end` as they were before `transformBody` patched them. */
   private nativeWrites: NativeWrites | undefined = undefined
@@ -492,9 +498,16 @@ export class NodeContext extends BaseContext {
     if (this.bodyFactory !== undefined) this.startTransform(res, args, status)
   }
 
-  /** Starts listening for the response's 'close' (once): only when `finished`, `signal` or the
+  /**
+   * Starts listening for the response's 'close' (once): only when `finished`, `signal` or the
    * route's head is awaited, so a request nobody observes adds no listener. 'close' follows
-   * 'finish' on every ServerResponse, so one listener tells a complete response from a client gone. */
+   * 'finish' on every ServerResponse, so one listener tells a complete response from a client gone.
+   *
+   * A pipelined request that waits behind another response has no socket yet, and Node never
+   * emits 'close' on its response when the client leaves (it only destroys the request, and not
+   * even that once its body was read). The same callback then also waits for the socket's
+   * 'close' (see queued-close.ts: one listener per socket), until the response closes.
+   */
   protected override watchLifecycle(): void {
     if (this.watching) return
     this.watching = true
@@ -503,8 +516,19 @@ export class NodeContext extends BaseContext {
       this.onResponseClose()
       return
     }
+    const onClose = (): void => this.onResponseClose()
     // `on`, not `once`: 'close' is emitted once per response, and once() allocates a wrapper.
-    res.on('close', () => this.onResponseClose())
+    res.on('close', onClose)
+    if (res.socket === null) {
+      const socket = this.req.socket
+      if (socket === null || socket === undefined) return
+      if (socket.destroyed) {
+        this.onResponseClose()
+        return
+      }
+      this.queuedClose = onClose
+      onSocketClose(socket, onClose)
+    }
   }
 
   get method(): string {
@@ -567,10 +591,17 @@ export class NodeContext extends BaseContext {
     return this.urlQuery
   }
 
+  /**
+   * `req.headers` is a plain object: a name such as `constructor` or `__proto__` must not find
+   * what `Object.prototype` has (nor what a polluted prototype would), only the request's own.
+   */
   header(name: string): string | undefined {
-    const value = this.req.headers[name.toLowerCase()]
-    if (value === undefined || typeof value === 'string') return value
-    return value.join(', ')
+    const headers = this.req.headers
+    const lower = name.toLowerCase()
+    const value = headers[lower]
+    if (value === undefined || !Object.hasOwn(headers, lower)) return undefined
+    if (typeof value === 'string') return value
+    return Array.isArray(value) ? value.join(', ') : undefined
   }
 
   /** The request URL as the client sent it (Express overrides this with `originalUrl`). */
@@ -747,7 +778,12 @@ export class NodeContext extends BaseContext {
 
   protected writeResponse(response: PendingResponse): Promise<void> {
     const res = this.res
-    if (res.headersSent || res.destroyed || res.writableEnded) return Promise.resolve()
+    if (res.headersSent || res.destroyed || res.writableEnded || this.closed) {
+      // Nothing more goes out (the client left, or the response was written another way): a
+      // stream body is released now, as the pump would release it.
+      dropBody(response.body)
+      return Promise.resolve()
+    }
     res.statusCode = response.status
     // The handler may have described its own body on `res` before it failed (a file download's
     // Content-Length / Content-Encoding): none of that describes this one.
@@ -796,6 +832,11 @@ export class NodeContext extends BaseContext {
   }
 
   private onResponseClose(): void {
+    const queued = this.queuedClose
+    if (queued !== undefined) {
+      this.queuedClose = undefined
+      offSocketClose(this.req.socket, queued)
+    }
     this.closed = true
     // 'close' without a completed write means the client went away (or the response was destroyed).
     this.markFinished(!this.res.writableFinished)
@@ -805,11 +846,15 @@ export class NodeContext extends BaseContext {
   private splitUrl(): void {
     let url = this.rawUrl()
     if (url.charCodeAt(0) !== 47 /* / */) {
-      // absolute-form (`GET http://host/path`): drop the scheme and authority
+      // absolute-form (`GET http://host/path?q`): drop the scheme and authority. The path may be
+      // empty (`http://host?q`, RFC 3986 §3.3): it is then `/`, and the query stays, as the
+      // frameworks read it.
       const scheme = url.indexOf('://')
       if (scheme !== -1) {
         const slash = url.indexOf('/', scheme + 3)
-        url = slash === -1 ? '/' : url.slice(slash)
+        const q = url.indexOf('?', scheme + 3)
+        if (q !== -1 && (slash === -1 || q < slash)) url = `/${url.slice(q)}`
+        else url = slash === -1 ? '/' : url.slice(slash)
       }
     }
     const q = url.indexOf('?')
@@ -820,83 +865,4 @@ export class NodeContext extends BaseContext {
       this.urlQuery = url.slice(q + 1)
     }
   }
-}
-
-/**
- * Pumps a stream body into the response with backpressure. Strings are UTF-8 encoded. When the
- * client goes away the source is cancelled (`reader.cancel()` / `iterator.return()`); an error in
- * the source destroys the response and is reported through `ctx.fail` (which calls `onError`).
- */
-export async function pump(
-  ctx: { fail(error: unknown): void },
-  res: ServerResponse,
-  stream: StreamBody,
-  headOnly: boolean
-): Promise<void> {
-  let read: () => Promise<IteratorResult<Uint8Array | string>>
-  let cancel: () => void
-  if (typeof (stream as ReadableStream).getReader === 'function') {
-    const reader = (stream as ReadableStream<Uint8Array | string>).getReader()
-    read = () => reader.read() as Promise<IteratorResult<Uint8Array | string>>
-    cancel = () => {
-      reader.cancel().catch(noop)
-    }
-  } else {
-    const iterator = (stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]()
-    read = () => iterator.next()
-    cancel = () => {
-      if (typeof iterator.return === 'function') {
-        Promise.resolve()
-          .then(() => iterator.return?.())
-          .catch(noop)
-      }
-    }
-  }
-  let settled = false
-  const onClose = (): void => {
-    if (settled) return
-    settled = true
-    cancel()
-  }
-  if (headOnly || res.destroyed) {
-    onClose()
-    if (!res.destroyed) res.end()
-    return
-  }
-  res.once('close', onClose)
-  try {
-    for (;;) {
-      const result = await read()
-      if (settled) return
-      if (result.done) break
-      const value = result.value
-      const chunk = typeof value === 'string' ? Buffer.from(value) : value
-      if (chunk.byteLength === 0) continue
-      if (!res.write(chunk)) {
-        await drained(res)
-        if (settled) return
-      }
-    }
-    settled = true
-    res.off('close', onClose)
-    res.end()
-  } catch (error) {
-    if (settled) return
-    settled = true
-    res.off('close', onClose)
-    ctx.fail(error)
-    res.destroy()
-  }
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done)
-      res.off('close', done)
-      resolve()
-    }
-    res.on('drain', done)
-    res.on('close', done)
-  })
 }
