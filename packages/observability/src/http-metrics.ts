@@ -22,7 +22,8 @@ export interface HttpMetricsOptions {
    * The route template of a request (`/chat/:id`), read when the response finished. Return
    * `undefined` for "no route" (recorded as `_unmatched`). Default: the framework's matched route
    * (Fastify `routeOptions.url`, Express `baseUrl + route.path` with a mount path's params put
-   * back as `:name`, see `routeOf`); under the Node and Next adapters,
+   * back as `:name` and its literal segments lower-cased, see `routeOf`); under the Node and Next
+   * adapters,
    * which have no router, every request is `_unmatched` unless this option names the route.
    */
   route?: RouteResolver

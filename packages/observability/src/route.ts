@@ -5,7 +5,8 @@
  * read it late: after `next()` or when the response finished). Never the raw path: a raw path
  * (`/chat/123`) as a label or log field has unbounded cardinality. Express's `req.baseUrl` is the
  * text the mount path matched (`/users/42/posts` for `app.use('/users/:userId/posts', router)`),
- * so a mount path with parameters is rebuilt from `req.params` (see `mountTemplate`).
+ * so a mount path with parameters is rebuilt from `req.params` (see `mountTemplate`), and its
+ * literal segments are lower-cased (see `literal`).
  */
 import type { Context } from '@aikit/core'
 
@@ -27,7 +28,11 @@ interface ExpressRequestLike {
   params?: unknown
 }
 
-/** The matched route template, or `undefined` when no route matched (or it is not known). */
+/**
+ * The matched route template, or `undefined` when no route matched (or it is not known). Under
+ * Express, the mount path part (`req.baseUrl`) has its params put back as `:name` and its literal
+ * segments lower-cased, so every spelling a client may use matches one template.
+ */
 export function routeOf(ctx: Context): string | undefined {
   const c = ctx as unknown as FrameworkContext
   const request = c.request
@@ -44,9 +49,24 @@ export function routeOf(ctx: Context): string | undefined {
   // Routes on the app itself (no mount path): the common case, nothing more to do.
   if (typeof base !== 'string' || base === '') return template
   const params = req!.params
-  if (typeof params !== 'object' || params === null) return base + template
+  if (typeof params !== 'object' || params === null) return literal(base) + template
   const mount = mountTemplate(base, params as Record<string, unknown>, route!)
   return mount === undefined ? undefined : mount + template
+}
+
+/**
+ * A literal part of `req.baseUrl`, lower-cased. Express matches mount paths case-insensitively
+ * unless the router doing the match was made case-sensitive, and `baseUrl` keeps the client's
+ * spelling: `/API/V1` and `/Api/v1` both match `app.use('/api/v1', router)`, and as they came they
+ * would be one series per spelling, minted by clients. Which router matched which part of
+ * `baseUrl` is not recorded on the request (the app's `case sensitive routing` setting covers
+ * only its own mounts: an `express.Router()` mounted below matches its own mounts
+ * case-insensitively by default), so every literal mount segment is lower-cased, whatever the
+ * settings: one template per route, the mount part in lower case. A mount path spelled with
+ * percent-escapes of its letters (`/api/v%31`) does not match in Express, so it needs nothing.
+ */
+function literal(text: string): string {
+  return text.toLowerCase()
 }
 
 /**
@@ -60,6 +80,7 @@ export function routeOf(ctx: Context): string | undefined {
  * Values that span segments (a wildcard) or share one with other text (`/:from-:to`) cannot be
  * placed either. A router mounted without `mergeParams` does not see its mount path's params, so
  * nothing here can tell its `baseUrl` holds any: name the route with the `route` option then.
+ * The other segments are literal, lower-cased (see `literal`).
  */
 function mountTemplate(
   base: string,
@@ -75,7 +96,7 @@ function mountTemplate(
     mountKeys.push(key)
   }
   // Every param is the route's own: the mount path is literal (`/api/v1`).
-  if (mountKeys === undefined) return base
+  if (mountKeys === undefined) return literal(base)
   const segments = base.split('/')
   const names: (string | undefined)[] = []
   for (const key of mountKeys) {
@@ -92,7 +113,7 @@ function mountTemplate(
   }
   for (let i = 1; i < segments.length; i++) {
     const name = names[i]
-    if (name !== undefined) segments[i] = `:${name}`
+    segments[i] = name === undefined ? literal(segments[i]!) : `:${name}`
   }
   return segments.join('/')
 }

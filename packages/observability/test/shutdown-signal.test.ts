@@ -1,6 +1,8 @@
 /**
  * A real SIGTERM to a real server process in the middle of a streamed answer: readiness fails, the
  * server stops accepting connections, the stream still finishes in full, and the process exits 0.
+ * A SIGTERM repeated during the drain (a supervisor or operator sending it again; terminus and
+ * lightship ignore it too) changes nothing of that.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,7 +16,7 @@ beforeAll(async () => {
 })
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
 })
 
 /** Resolves with the first stdout line matching `test`. */
@@ -81,6 +83,56 @@ describe('gracefulShutdown on a real SIGTERM', () => {
     )
     expect(child.exitCode).toBe(null)
     // …and the stream, released only now, still arrives in full.
+    child.stdin?.write('go\n')
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value)
+    }
+    expect(text).toBe('data: first\n\ndata: last\n\n')
+    expect(await exited).toEqual({ code: 0, signal: null })
+  })
+
+  it('keeps draining on a repeated SIGTERM: the stream in flight finishes and the process exits 0', async () => {
+    // No SIGTERM listener but gracefulShutdown's: a signal it did not absorb would kill the process.
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, AIKIT_DELAY_MS: '1000', AIKIT_ECHO_SIGTERM: '0' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal }))
+    )
+    const { port } = JSON.parse(await nextLine(child, (l) => l.startsWith('{'))) as { port: number }
+    const base = `http://127.0.0.1:${port}`
+    const res = await fetch(`${base}/stream`)
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = decoder.decode((await reader.read()).value)
+    expect(text).toBe('data: first\n\n')
+
+    child.kill('SIGTERM')
+    // The first signal was handled: readiness fails (the server still accepts during the delay).
+    await eventually(() =>
+      fetch(`${base}/readyz`, { headers: { connection: 'close' } }).then(
+        (r) => r.status === 503,
+        () => false
+      )
+    )
+    child.kill('SIGTERM') // during the delay
+    // Then it stops accepting connections (draining), and a third one arrives then.
+    await eventually(() =>
+      fetch(`${base}/livez`, { headers: { connection: 'close' } }).then(
+        () => false,
+        () => true
+      )
+    )
+    child.kill('SIGTERM')
+    await new Promise((r) => setTimeout(r, 100))
+    expect({ exitCode: child.exitCode, signalCode: child.signalCode }).toEqual({
+      exitCode: null,
+      signalCode: null,
+    })
     child.stdin?.write('go\n')
     for (;;) {
       const { done, value } = await reader.read()

@@ -108,6 +108,33 @@ describe('gracefulShutdown', () => {
     expect(process.listenerCount('SIGUSR2')).toBe(before)
   })
 
+  it('keeps its signal listeners through the shutdown a signal started (a repeat joins it), then removes them', async () => {
+    const { base, release, server } = await streamingServer()
+    const res = await fetch(`${base}/stream`)
+    const reader = res.body!.getReader()
+    const first = new TextDecoder().decode((await reader.read()).value)
+    let cleanups = 0
+    const before = process.listenerCount('SIGUSR2')
+    const g = gracefulShutdown(server, {
+      signals: ['SIGUSR2'],
+      exit: false,
+      onShutdown: () => {
+        cleanups++
+      },
+    })
+    process.emit('SIGUSR2')
+    // Still draining (the stream is open): a repeated signal finds the listener and joins in.
+    await new Promise((r) => setTimeout(r, 20))
+    expect(process.listenerCount('SIGUSR2')).toBe(before + 1)
+    process.emit('SIGUSR2')
+    release()
+    expect(await readAll(reader, first)).toBe('data: first\n\ndata: last\n\n')
+    await g.shutdown()
+    await new Promise((r) => setImmediate(r))
+    expect(cleanups).toBe(1)
+    expect(process.listenerCount('SIGUSR2')).toBe(before)
+  })
+
   it.each([
     [{ timeoutMs: -1 }, 'timeoutMs'],
     [{ delayMs: 1.5 }, 'delayMs'],

@@ -28,7 +28,12 @@ export interface GracefulShutdownOptions {
    * `keepAliveTimeout` (Node's default 5 s) or by the client, else at this deadline. Default `30000`.
    */
   timeoutMs?: number
-  /** Signals that start the shutdown. `[]` for none (call `shutdown()` yourself). Default `['SIGTERM', 'SIGINT']`. */
+  /**
+   * Signals that start the shutdown. The same signal again (or another of these) while shutting
+   * down is absorbed: the shutdown under way goes on. The listeners are removed once a
+   * signal-triggered shutdown is over. `[]` for none (call `shutdown()` yourself). Default
+   * `['SIGTERM', 'SIGINT']`.
+   */
   signals?: readonly NodeJS.Signals[]
   /** Runs after the server closed (close Redis clients, flush logs). Errors are swallowed. Default none. */
   onShutdown?: () => unknown
@@ -44,7 +49,7 @@ export interface GracefulShutdownOptions {
 export interface GracefulShutdown {
   /** Starts (or joins) the shutdown; resolves once the server is closed and `onShutdown` ran. */
   shutdown(): Promise<void>
-  /** Removes the signal listeners. */
+  /** Removes the signal listeners (a signal then has its default effect again). */
   dispose(): void
 }
 
@@ -184,15 +189,28 @@ export function gracefulShutdown(
     return running
   }
 
-  const onSignal = (): void => {
+  const removeListeners = (): void => {
+    for (const signal of signals) process.off(signal, onSignal)
+  }
+  let signalled = false
+  /**
+   * Stays installed for the whole shutdown (`process.on`, not `once`): a signal repeated while
+   * draining (a supervisor or an operator sending SIGTERM again, Ctrl-C twice) joins the shutdown
+   * under way instead of meeting Node's default action, which would kill the process with the
+   * requests and streams in flight. The listeners go once the shutdown is over, before the exit.
+   */
+  function onSignal(): void {
+    if (signalled) return
+    signalled = true
     void shutdown().then(() => {
+      removeListeners()
       if (exit) process.exit(0)
     })
   }
   const installed: string[] = []
   try {
     for (const signal of signals) {
-      process.once(signal, onSignal)
+      process.on(signal, onSignal)
       installed.push(signal)
     }
   } catch (error) {
@@ -208,7 +226,7 @@ export function gracefulShutdown(
   return {
     shutdown,
     dispose() {
-      for (const signal of signals) process.off(signal, onSignal)
+      removeListeners()
       if (running === undefined) untrack()
     },
   }

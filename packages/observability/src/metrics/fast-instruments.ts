@@ -10,6 +10,7 @@
  * shapes prom-client's Histogram and Gauge return), so exposition, `resetMetrics`, JSON and cluster
  * aggregation are prom-client's.
  */
+import { canonicalNumber } from '../canonical-number.js'
 
 interface PromValue {
   labels: Record<string, string | number>
@@ -37,6 +38,12 @@ const SEP = '\u0001'
 
 /** Marks our instruments so a second copy of the package can reuse them by name. */
 export const FAST = Symbol.for('@aikit/observability.fast-instrument.v1')
+
+/**
+ * A histogram's method giving its values with OpenMetrics canonical `le` label values (exposition
+ * uses it when present, else rewrites the `le` of each line).
+ */
+export const OPENMETRICS_DATA = Symbol.for('@aikit/observability.openmetrics-data.v1')
 
 /** A histogram with a fixed label order, observed by label values. */
 export class FastHistogram {
@@ -107,22 +114,48 @@ export class FastHistogram {
   }
 
   async getForPromString(): Promise<PromMetricData> {
+    return this.data(undefined)
+  }
+
+  /** `{ le }` of each bucket, then of +Inf, as OpenMetrics writes them; made on first use. */
+  private openMetricsLes: readonly Readonly<Record<string, string>>[] | undefined
+
+  /**
+   * `getForPromString`'s shape with each `le` a canonical number (`1.0`, `1.048576e+06`), as
+   * OpenMetrics 1.0 requires: computed once per bucket, not per series.
+   */
+  async [OPENMETRICS_DATA](): Promise<PromMetricData> {
+    if (this.openMetricsLes === undefined) {
+      this.openMetricsLes = [...this.buckets.map(canonicalNumber), '+Inf'].map((le) =>
+        Object.freeze({ le })
+      )
+    }
+    return this.data(this.openMetricsLes)
+  }
+
+  /** The values to render; each bucket's `{ le }` from `les` when given (shared, read only). */
+  private data(les: readonly Readonly<Record<string, string>>[] | undefined): PromMetricData {
     const values: PromValue[] = []
     const bucketName = `${this.name}_bucket`
-    const les = this.buckets
+    const bounds = this.buckets
     for (const s of this.series.values()) {
       let acc = 0
-      for (let i = 0; i < les.length; i++) {
+      for (let i = 0; i < bounds.length; i++) {
         acc += s.counts[i]!
         values.push({
-          labels: { le: les[i]! },
+          labels: les === undefined ? { le: bounds[i]! } : les[i]!,
           value: acc,
           metricName: bucketName,
           sharedLabels: s.labels,
         })
       }
       values.push(
-        { labels: { le: '+Inf' }, value: s.count, metricName: bucketName, sharedLabels: s.labels },
+        {
+          labels: les === undefined ? { le: '+Inf' } : les[bounds.length]!,
+          value: s.count,
+          metricName: bucketName,
+          sharedLabels: s.labels,
+        },
         { labels: {}, value: s.sum, metricName: `${this.name}_sum`, sharedLabels: s.labels },
         { labels: {}, value: s.count, metricName: `${this.name}_count`, sharedLabels: s.labels }
       )

@@ -3,7 +3,7 @@
  * Options of `createMetrics`, declared once with their defaults, and their validation.
  */
 import { InvalidOptionsError } from '@aikit/core'
-import type { Registry } from 'prom-client'
+import type { Registry, RegistryContentType } from 'prom-client'
 import { HTTP_DURATION_BUCKETS } from './names.js'
 
 /** Options of `createMetrics`. */
@@ -13,9 +13,11 @@ export interface MetricsOptions {
    * prom-client's global `register`, so the app's own metrics cannot collide with ours). A metric
    * already registered under the same name, type and labels is reused, not registered twice, and
    * instances on the same registry share one label cap per metric and label (the first
-   * instance's `maxLabelValues` holds) and collect the default metrics once.
+   * instance's `maxLabelValues` holds) and collect the default metrics once. It may be an
+   * OpenMetrics one (`new Registry(Registry.OPENMETRICS_CONTENT_TYPE)`, needed for exemplars):
+   * `metricsHandler` serves both formats from it without renaming its counters.
    */
-  registry?: Registry
+  registry?: Registry<RegistryContentType>
   /** Prefix put before every metric name, e.g. `'myapp_'`. Must match `[a-zA-Z_:][a-zA-Z0-9_:]*`. Default `''`. */
   prefix?: string
   /**
@@ -104,5 +106,14 @@ export function resolveMetricsOptions(options: MetricsOptions | undefined): Reso
   if (typeof defaultMetrics !== 'boolean') {
     throw new InvalidOptionsError('defaultMetrics', 'must be a boolean')
   }
-  return { registry, prefix, maxLabelValues, httpBuckets, key, defaultMetrics }
+  return {
+    // prom-client's Registry type differs by content type only in `contentType` itself: an
+    // OpenMetrics registry is used exactly as a Prometheus one here.
+    registry: registry as Registry | undefined,
+    prefix,
+    maxLabelValues,
+    httpBuckets,
+    key,
+    defaultMetrics,
+  }
 }
