@@ -538,10 +538,11 @@ export function interceptCreate(
     } catch {
       return undefined // An unreachable cache is a miss, never an outage.
     }
-    if (hit) {
-      countCache('hit')
-      log(call, { outcome: 'ok', cache: 'hit' })
-    }
+    // An answer of the other kind (a message for a stream caller, or a stream for a message
+    // caller, under a custom key that does not tell them apart) is a miss: never replayed.
+    if (hit === undefined || (hit.kind === 'stream') !== call.stream) return undefined
+    countCache('hit')
+    log(call, { outcome: 'ok', cache: 'hit' })
     return hit
   }
 
@@ -736,6 +737,14 @@ export function interceptCreate(
     const started = performance.now()
     const { override, rest } = splitOptions(options)
     const ctx = currentContext()
+    // The call the request is making: Sentry events and log lines of the request are tagged with
+    // it (`@aikit/observability` reads `ctx.state.llm`).
+    if (ctx !== undefined) {
+      ;(ctx.state as { llm?: { provider: string; model: string } }).llm = {
+        provider: spec.provider,
+        model: typeof params.model === 'string' ? params.model : '',
+      }
+    }
     const fromContext = ctx?.state.subject
     const subject =
       override?.subject ??
@@ -802,8 +811,14 @@ export function interceptCreate(
       }
       return (async () => {
         const key = await opts.cacheKey(params, { scope, api: spec.api })
-        // A custom key sees the params only: the options digest is added to it.
-        base.key = key !== undefined && digest ? `${key}:${digest}` : key
+        // A custom key sees the params only: the options digest is added to it, and a streamed
+        // call's key is its own (`llmCacheKey` leaves `stream` out, as a transport field): a
+        // stream caller must never be handed a cached message, nor the other way round.
+        if (key === undefined) base.key = undefined
+        else {
+          const withDigest = digest ? `${key}:${digest}` : key
+          base.key = base.stream ? `${withDigest}:stream` : withDigest
+        }
         return base
       })()
     }
