@@ -11,10 +11,13 @@ import { AikitError, type Context, InvalidOptionsError } from '@aikit/core'
 /** A directive value computed per request, e.g. from `ctx.state`. Must return one source token list. */
 export type CspValueFunction = (ctx: Context) => string
 
-/** One directive's value: a source list as a string or an array, `null` to drop a default directive. */
+/**
+ * One directive's value: a source list as a string, an array or any other iterable (a `Set`, as
+ * helmet takes), `null` to drop a default directive. An iterable is read once, at construction.
+ */
 export type CspDirectiveValue =
   | string
-  | readonly (string | CspValueFunction)[]
+  | Iterable<string | CspValueFunction>
   | null
   | typeof dangerouslyDisableDefaultSrc
 
@@ -81,6 +84,15 @@ export function invalidValueReason(value: string): string | undefined {
   return undefined
 }
 
+/** An object with `[Symbol.iterator]` (a `Set`, a generator), as helmet iterates directive values. */
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
+  )
+}
+
 const dashify = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 
 /** A per-request piece of the header: the nonce, or a function value of a named directive. */
@@ -136,7 +148,8 @@ export function parseDirectives(
     let list: unknown[]
     if (typeof value === 'string') list = [value]
     else if (Array.isArray(value)) list = value.slice()
-    else throw new InvalidOptionsError(at, 'must be a string, an array, or null')
+    else if (isIterable(value)) list = Array.from(value)
+    else throw new InvalidOptionsError(at, 'must be a string, an array or other iterable, or null')
     for (let i = 0; i < list.length; i++) {
       const item = list[i]
       if (typeof item === 'function') continue

@@ -1,8 +1,11 @@
 /**
  * @module headers-options
  * Validates the per-header options of `securityHeaders()` and turns each into its final header
- * value, once, at construction. Values, defaults and validation follow helmet 8.3 exactly (see
- * the golden test), so an app moving from helmet keeps the same headers.
+ * value, once, at construction. Values and defaults follow helmet 8.3 exactly (see the golden
+ * test), so an app moving from helmet keeps the same headers; so does validation (what helmet
+ * refuses is refused here: `maxAge: null`, a non-string `action`), except that a header's value of
+ * the wrong type, which helmet reads as its defaults without a word (`xFrameOptions: 'deny'` sends
+ * `SAMEORIGIN`, `referrerPolicy: 5` sends `no-referrer`), throws here.
  */
 import { InvalidOptionsError } from '@aikit/core'
 
@@ -39,7 +42,10 @@ export interface ReferrerPolicyOptions {
 }
 /** `Strict-Transport-Security` options. */
 export interface StrictTransportSecurityOptions {
-  /** Seconds. @default 31536000 (365 days) */
+  /**
+   * Seconds: a finite number >= 0, rounded down (`null` or a string throws, as in helmet).
+   * @default 31536000 (365 days)
+   */
   maxAge?: number
   /** @default true */
   includeSubDomains?: boolean
@@ -53,7 +59,7 @@ export interface XDnsPrefetchControlOptions {
 }
 /** `X-Frame-Options` options. */
 export interface XFrameOptionsOptions {
-  /** @default 'sameorigin' */
+  /** Any case; a value that is not a string throws, as in helmet. @default 'sameorigin' */
   action?: 'deny' | 'sameorigin' | 'DENY' | 'SAMEORIGIN'
 }
 /** `X-Permitted-Cross-Domain-Policies` options. */
@@ -153,7 +159,8 @@ export function hstsValue(o: StrictTransportSecurityOptions, field: string): str
   if ('includeSubdomains' in o) {
     fail(`${field}.includeSubdomains`, 'is not an option; did you mean `includeSubDomains`?')
   }
-  const maxAge = o.maxAge ?? 31_536_000
+  // Only `undefined` takes the default: `null` is refused, as helmet does.
+  const maxAge = o.maxAge === undefined ? 31_536_000 : o.maxAge
   if (typeof maxAge !== 'number' || !(maxAge >= 0) || !Number.isFinite(maxAge)) {
     fail(`${field}.maxAge`, 'must be a finite number >= 0 (seconds)')
   }
@@ -164,7 +171,9 @@ export function hstsValue(o: StrictTransportSecurityOptions, field: string): str
 }
 
 export function xFrameOptionsValue(o: XFrameOptionsOptions, field: string): string {
-  const action = o.action === undefined ? 'SAMEORIGIN' : String(o.action).toUpperCase()
+  const raw: unknown = o.action === undefined ? 'sameorigin' : o.action
+  // A string only, as helmet: `String(['deny'])` would turn an array into a valid action.
+  const action = typeof raw === 'string' ? raw.toUpperCase() : undefined
   if (action === 'SAMEORIGIN' || action === 'SAME-ORIGIN') return 'SAMEORIGIN'
   if (action === 'DENY') return 'DENY'
   return fail(`${field}.action`, "must be 'deny' or 'sameorigin'")

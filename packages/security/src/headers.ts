@@ -8,6 +8,7 @@
  * listed (headers-order.ts). Static values are built once here.
  */
 import { InvalidOptionsError, type Middleware } from '@aikit/core'
+import { emitProcessWarning } from '@aikit/core/adapter'
 import { type CompiledCsp, type ContentSecurityPolicyOptions, compileCsp } from './csp.js'
 import { headerList, setHeaderList } from './headers-native.js'
 import {
@@ -46,7 +47,12 @@ export interface SecurityHeadersOptions {
   crossOriginOpenerPolicy?: Toggle<CrossOriginOpenerPolicyOptions>
   /** `Cross-Origin-Resource-Policy: same-origin`. @default true */
   crossOriginResourcePolicy?: Toggle<CrossOriginResourcePolicyOptions>
-  /** `Origin-Agent-Cluster: ?1`. @default true */
+  /**
+   * `Origin-Agent-Cluster: ?1`. This and the other headers without options (`xContentTypeOptions`,
+   * `xDownloadOptions`, `xPoweredBy`, `xXssProtection`) take a boolean; any other value keeps the
+   * header on with a process warning (`AIKIT_SECURITY_HEADER_OPTIONS`), as helmet warns.
+   * @default true
+   */
   originAgentCluster?: boolean
   /** `Referrer-Policy: no-referrer`. @default true */
   referrerPolicy?: Toggle<ReferrerPolicyOptions>
@@ -102,11 +108,32 @@ const HELMET_ALIASES: Record<string, string> = {
   xssFilter: 'xXssProtection',
 }
 
-function flag(o: SecurityHeadersOptions, key: keyof SecurityHeadersOptions): boolean {
-  const v = o[key]
-  if (v === undefined) return true
-  if (typeof v !== 'boolean') throw new InvalidOptionsError(key, 'must be a boolean')
-  return v
+/** Code of the process warning for options given to a header that takes none. */
+const HEADER_OPTIONS_WARNING_CODE = 'AIKIT_SECURITY_HEADER_OPTIONS'
+
+/** The headers that take no options, by option name. */
+const FLAG_HEADERS = {
+  originAgentCluster: 'Origin-Agent-Cluster',
+  xContentTypeOptions: 'X-Content-Type-Options',
+  xDownloadOptions: 'X-Download-Options',
+  xPoweredBy: 'X-Powered-By',
+  xXssProtection: 'X-XSS-Protection',
+} as const
+
+/**
+ * An on/off header: `undefined` or `true` → on, `false` → off. Any other value (an options object,
+ * a string) keeps the header on with a process warning, as helmet 8.3 does (it `console.warn`s).
+ */
+function flag(o: SecurityHeadersOptions, key: keyof typeof FLAG_HEADERS): boolean {
+  const v: unknown = o[key]
+  if (v === undefined || v === true) return true
+  if (v === false) return false
+  emitProcessWarning(
+    `securityHeaders(): ${FLAG_HEADERS[key]} does not take options (\`${key}\` takes true or ` +
+      'false); the header is sent. Remove the property to silence this warning.',
+    HEADER_OPTIONS_WARNING_CODE
+  )
+  return true
 }
 
 /** The resolved header list of `securityHeaders(options)`; exported for tests and the golden check. */

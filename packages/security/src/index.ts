@@ -64,8 +64,9 @@ export {
   PromptInjectionError,
   promptGuard,
 } from './prompt-guard.js'
-export type { PromptMessage } from './prompt-messages.js'
+export type { PromptInputItem, PromptItem, PromptMessage } from './prompt-messages.js'
 export { createRedactor, type Redactor, type RedactorOptions, redact } from './redact.js'
+export { SENSITIVE_HEADERS } from './redact-names.js'
 export {
   type BodyLimitOptions,
   bodyLimit,

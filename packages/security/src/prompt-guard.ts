@@ -11,7 +11,10 @@
  * type, or without one, is refused with 415 (a Next route's `req.json()` parses a body whatever
  * its type, so nothing with a body passes unchecked); only a request without a body passes
  * unread. What `redact` rules censor reaches the route: the parsed body is changed and handed to
- * the adapter re-serialised (`REPLACE_BODY`), for the routes that parse the bytes themselves.
+ * the adapter re-serialised (`REPLACE_BODY`), for the routes that parse the bytes themselves; and
+ * when `validate({ body })` ran first, the redacted body is validated again, so
+ * `ctx.state.validated.body` holds the schema's output for it (400 `INVALID_REQUEST` if the
+ * schema no longer accepts it).
  *
  * Findings never carry the matched text (it may be personal data or the attack itself).
  */
@@ -25,10 +28,12 @@ import {
 import { REPLACE_BODY } from '@aikit/core/adapter'
 import { PromptInjectionError } from './data-errors.js'
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
+import { extractPromptInput, unreadableInputError } from './prompt-input.js'
 import {
   isMessageList,
   mapMessageTexts,
   messageTexts,
+  type PromptItem,
   type PromptMessage,
 } from './prompt-messages.js'
 import {
@@ -39,7 +44,9 @@ import {
   unleet,
 } from './prompt-normalize.js'
 import { findPii, type PiiRuleId } from './prompt-pii.js'
+import { findSplitInjections } from './prompt-split-parts.js'
 import { DEFAULT_SCANNER, findSecrets, redactSecrets } from './redact-patterns.js'
+import { revalidateBody } from './validate.js'
 import './prompt-guard-state.js'
 
 export { PromptInjectionError } from './data-errors.js'
@@ -126,7 +133,7 @@ export interface GuardResult {
 }
 
 /** The outcome of `checkInput` for messages: also the messages with `redact` rules applied. */
-export interface InputGuardResult<M extends PromptMessage = PromptMessage> extends GuardResult {
+export interface InputGuardResult<M extends PromptItem = PromptMessage> extends GuardResult {
   /** A redacted copy when something was redacted, else the same array; undefined for text. */
   messages: M[] | undefined
 }
@@ -143,7 +150,11 @@ export interface PromptGuardOptions {
   rules?: Partial<Record<GuardRuleId, GuardAction>>
   /** `monitor` turns every `block` into `monitor` (shadow mode to tune rules). @default 'enforce' */
   mode?: 'enforce' | 'monitor'
-  /** Roles whose messages are checked for injection and PII. @default ['user', 'tool', 'function'] */
+  /**
+   * Roles whose messages are checked for injection and PII (the `output` of a Responses item
+   * without a role, e.g. `function_call_output`, counts as `tool`).
+   * @default ['user', 'tool', 'function']
+   */
   roles?: string[]
   /** Secret words planted in the system prompt; seeing one in output means it leaked. @default [] */
   canaries?: string[]
@@ -164,29 +175,38 @@ export interface PromptGuardOptions {
 /** Options of `guard.middleware()`. */
 export interface PromptGuardMiddlewareOptions {
   /**
-   * Picks the LLM input from the JSON body. @default `body.messages` when it is a message list,
-   * else `body.prompt` or `body.input` when a string
+   * Picks the LLM input from the JSON body: a text, a message list, or undefined for nothing to
+   * check. Anything else it returns is refused with 400 `INVALID_REQUEST`.
+   * @default `body.messages` (a message list), else `body.input` (a text or a message list, the
+   * OpenAI Responses items included), else `body.prompt` (a text); a `messages` or `input` that
+   * is present (not null) but not of these shapes is refused with 400 `INVALID_REQUEST`
    */
-  extract?: (body: unknown, ctx: Context) => string | PromptMessage[] | undefined
+  extract?: (body: unknown, ctx: Context) => string | PromptItem[] | undefined
 }
 
 /** The guard: functions for LLM wrappers, and a middleware. */
 export interface PromptGuard {
   /**
-   * Checks a prompt or a message list. Never throws for content; see `assertInput`. An input
-   * over `maxInputTokens` (when that rule blocks) is refused before the other rules run: its
-   * result has `text: ''` and `messages: undefined` (nothing was checked or redacted).
+   * Checks a prompt or a message list (chat messages, and OpenAI Responses items without a role:
+   * their `output` is checked as role `tool`). Never throws for content; see `assertInput`
+   * (throws a `TypeError` for an input of another shape). An input over `maxInputTokens` (when
+   * that rule blocks) is refused before the other rules run: its result has `text: ''` and
+   * `messages: undefined` (nothing was checked or redacted).
    */
-  checkInput<M extends PromptMessage>(input: string | M[]): Promise<InputGuardResult<M>>
+  checkInput<M extends PromptItem>(input: string | M[]): Promise<InputGuardResult<M>>
   /** Checks model output (secrets, PII, canaries, detector). */
   checkOutput(text: string): Promise<GuardResult>
   /** Like `checkInput`, but throws `PromptInjectionError` when blocked. */
-  assertInput<M extends PromptMessage>(input: string | M[]): Promise<InputGuardResult<M>>
+  assertInput<M extends PromptItem>(input: string | M[]): Promise<InputGuardResult<M>>
   /** Like `checkOutput`, but throws `PromptInjectionError` when blocked. */
   assertOutput(text: string): Promise<GuardResult>
   /**
    * HTTP middleware checking the request's LLM input (400 `PROMPT_INJECTION` when blocked; 415
-   * for a body that is not JSON or has no content type; a request without a body passes).
+   * for a body that is not JSON or has no content type; 400 `INVALID_REQUEST` for an input field
+   * it cannot read; a request without a body passes). Redacted input is written back into the
+   * body; after `validate({ body })`, the redacted body is validated again so
+   * `ctx.state.validated.body` carries the redaction (400 `INVALID_REQUEST` if the schema no
+   * longer accepts it, e.g. a `max()` the censor outgrew).
    */
   middleware(options?: PromptGuardMiddlewareOptions): Middleware
 }
@@ -279,20 +299,29 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
     return mode === 'monitor' && a === 'block' ? 'monitor' : a
   }
 
+  /** Records a finding (once per rule and source) unless the rule is off. */
+  function addFinding(
+    findings: GuardFinding[],
+    ruleId: GuardRuleId,
+    source: FindingSource,
+    count?: number
+  ): void {
+    const action = actionOf(ruleId)
+    if (action === 'off') return
+    if (findings.some((f) => f.ruleId === ruleId && f.source === source)) return
+    const finding: GuardFinding = { ruleId, action, source }
+    if (count !== undefined) finding.count = count
+    findings.push(finding)
+  }
+
   /** Runs the rules on one text; returns its findings and its redacted form. */
   function analyze(
     text: string,
     kind: 'input' | 'output',
     findings: GuardFinding[]
   ): { text: string; normalized: string } {
-    const add = (ruleId: GuardRuleId, source: FindingSource, count?: number): void => {
-      const action = actionOf(ruleId)
-      if (action === 'off') return
-      if (findings.some((f) => f.ruleId === ruleId && f.source === source)) return
-      const finding: GuardFinding = { ruleId, action, source }
-      if (count !== undefined) finding.count = count
-      findings.push(finding)
-    }
+    const add = (ruleId: GuardRuleId, source: FindingSource, count?: number): void =>
+      addFinding(findings, ruleId, source, count)
     let out = text
     let normalized = ''
     if (kind === 'input') {
@@ -415,7 +444,7 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
     return result
   }
 
-  async function checkInput<M extends PromptMessage>(
+  async function checkInput<M extends PromptItem>(
     input: string | M[]
   ): Promise<InputGuardResult<M>> {
     const findings: GuardFinding[] = []
@@ -427,7 +456,9 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       totalChars = 0
       for (const t of messageTexts(input, undefined)) totalChars += t.length
     } else {
-      throw new TypeError('checkInput expects a string or an array of { role, content } messages')
+      throw new TypeError(
+        'checkInput expects a string or an array of { role, content } messages and { type } items'
+      )
     }
     const estimatedTokens = estimateTokensFromChars(totalChars)
     if (estimatedTokens > maxInputTokens && actionOf('input.max-tokens') === 'block') {
@@ -442,11 +473,25 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       await runDetector(input, r.normalized, 'input', findings)
     } else {
       const pending: [string, string][] = []
-      messages = mapMessageTexts(input, roles, (t) => {
+      // The texts of one message, read together once more for phrases cut between its parts.
+      let parts: string[] = []
+      let partsOf = -1
+      const checkParts = (): void => {
+        if (parts.length < 2) return
+        for (const { id, source } of findSplitInjections(parts)) addFinding(findings, id, source)
+      }
+      messages = mapMessageTexts(input, roles, (t, item) => {
+        if (item !== partsOf) {
+          checkParts()
+          parts = []
+          partsOf = item
+        }
+        parts.push(t)
         const r = analyze(t, 'input', findings)
         pending.push([t, r.normalized])
         return r.text
       })
+      checkParts()
       checked = messageTexts(messages, roles)
       for (const [t, n] of pending) await runDetector(t, n, 'input', findings)
     }
@@ -483,7 +528,7 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       if (typeof mwOptions !== 'object' || mwOptions === null || Array.isArray(mwOptions)) {
         throw new InvalidOptionsError('options', 'must be an object')
       }
-      const extract = mwOptions.extract ?? defaultExtract
+      const extract = mwOptions.extract ?? extractPromptInput
       if (typeof extract !== 'function') {
         throw new InvalidOptionsError('extract', 'must be a function (body, ctx) => input')
       }
@@ -500,7 +545,17 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
           ctx.respond(error.status, errorBody(error))
           return
         }
-        const input = extract(body, ctx)
+        let input: string | PromptItem[] | undefined
+        try {
+          input = extract(body, ctx)
+          if (input !== undefined && typeof input !== 'string' && !isMessageList(input)) {
+            throw unreadableInputError()
+          }
+        } catch (error) {
+          if (!isAikitError(error)) throw error
+          ctx.respond(error.status, errorBody(error))
+          return
+        }
         if (input === undefined) return next()
         const result = await checkInput(input)
         ctx.state.promptGuard = result
@@ -509,7 +564,16 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
           ctx.respond(error.status, errorBody(error))
           return
         }
-        if (applyRedaction(body, input, result)) replaceBody(ctx, body)
+        if (applyRedaction(body, input, result)) {
+          replaceBody(ctx, body)
+          // A `validate({ body })` that ran first holds the schema's output for the unredacted
+          // body: it is parsed again, so the typed data carries the redaction too.
+          const invalid = await revalidateBody(ctx, body)
+          if (invalid !== undefined) {
+            ctx.respond(invalid.status, errorBody(invalid))
+            return
+          }
+        }
         await next()
       }
     },
@@ -523,24 +587,14 @@ function stripInvisible(text: string): string {
   return text.replace(INVISIBLE_RE, '')
 }
 
-function defaultExtract(body: unknown): string | PromptMessage[] | undefined {
-  if (typeof body !== 'object' || body === null) return undefined
-  const b = body as Record<string, unknown>
-  if (isMessageList(b.messages)) return b.messages
-  if (typeof b.prompt === 'string') return b.prompt
-  if (typeof b.input === 'string') return b.input
-  if (isMessageList(b.input)) return b.input
-  return undefined
-}
-
 /**
  * Writes redacted input back into the parsed body, so the route reads the censored version.
  * Returns whether the body changed.
  */
 function applyRedaction(
   body: unknown,
-  input: string | PromptMessage[],
-  result: InputGuardResult
+  input: string | PromptItem[],
+  result: InputGuardResult<PromptItem>
 ): boolean {
   if (typeof body !== 'object' || body === null) return false
   const b = body as Record<string, unknown>

@@ -195,6 +195,14 @@ export function decodeHidden(text: string): { source: HiddenSource; text: string
   return found
 }
 
+/**
+ * The ASCII text hidden in Unicode tag characters of an NFKC text ("ASCII smuggling"), flag emoji
+ * sequences left out; '' when there is none.
+ */
+export function smuggledText(nfkc: string): string {
+  return decodeTags(nfkc.replace(FLAG_TAG_SEQUENCE, ''))
+}
+
 /** Lower-case, NFKC, no invisible or tag characters, look-alikes folded, accents dropped. */
 export function foldText(text: string): string {
   return text
@@ -232,7 +240,7 @@ export function normalizeText(text: string): NormalizedText {
   const tagCount = nfkc.replace(FLAG_TAG_SEQUENCE, '').match(TAGS)?.length ?? 0
   const hidden: { source: HiddenSource; text: string }[] = []
   if (tagCount > 0) {
-    const smuggled = decodeTags(nfkc.replace(FLAG_TAG_SEQUENCE, ''))
+    const smuggled = smuggledText(nfkc)
     if (smuggled.length > 0) hidden.push({ source: 'tag-characters', text: smuggled })
   }
   // Only invisible characters touching a letter count: a zero-width joiner inside an emoji

@@ -15,7 +15,7 @@
  * - `J` after `ey`: a JWT;
  * - `:` or `=`: after up to 4 spaces and an optional `"`, a name ending like one of the credential
  *   names of the auth-header, cookie, credential-param, credential-json and credential-prefixed
- *   patterns;
+ *   patterns; or `://` followed by an authority holding an `@` (a URL's userinfo);
  * - whitespace (any non-ASCII character counts, since `\s` has Unicode spaces) after `earer`:
  *   a bearer token.
  * The unit tests run every pattern's shapes and a property test compares gated and ungated
@@ -35,6 +35,7 @@ export const GATED_PATTERN_IDS: readonly string[] = [
   'slack-token',
   'perplexity-key',
   'jwt',
+  'url-userinfo',
   'auth-header',
   'bearer-token',
   'cookie',
@@ -52,6 +53,12 @@ const EQUALS = 61
 const QUOTE = 34
 const APOSTROPHE = 39
 const BACKSLASH = 92
+const SLASH = 47
+const AT = 64
+const QUESTION = 63
+const HASH = 35
+const LESS = 60
+const GREATER = 62
 
 /** ASCII code → 1 when the gate looks at that character (whitespace, `-`, `_`, `A`, `J`, `:`, `=`). */
 const TRIGGER = new Uint8Array(128)
@@ -116,6 +123,35 @@ function credentialBefore(s: string, i: number): boolean {
   const key =
     (lower(s.charCodeAt(j - 2)) << 16) | (lower(s.charCodeAt(j - 1)) << 8) | lower(s.charCodeAt(j))
   return NAME_ENDINGS.has(key)
+}
+
+/**
+ * `:` at `i`: is it a `://` followed by an `@` within the authority (before a `/`, `?`, `#`, a
+ * quote, `<`, `>` or an ASCII space; a Unicode space does not stop it, so the answer stays a
+ * superset of the regex's)? The scan stops at the next `/`, so the scans of two `://` never
+ * overlap.
+ */
+function userinfoAfter(s: string, i: number): boolean {
+  if (s.charCodeAt(i + 1) !== SLASH || s.charCodeAt(i + 2) !== SLASH) return false
+  const n = s.length
+  for (let j = i + 3; j < n; j++) {
+    const c = s.charCodeAt(j)
+    if (c === AT) return true
+    if (
+      c === SLASH ||
+      c === QUESTION ||
+      c === HASH ||
+      c === QUOTE ||
+      c === APOSTROPHE ||
+      c === LESS ||
+      c === GREATER ||
+      c === 32 ||
+      (c >= 9 && c <= 13)
+    ) {
+      return false
+    }
+  }
+  return false
 }
 
 /** Whitespace at `i`: does `earer` (any case) end just before it? */
@@ -186,6 +222,8 @@ export function mayHoldSecret(text: string): boolean {
           if (text.charCodeAt(i - 1) === 121 && text.charCodeAt(i - 2) === 101) return true // eyJ
           break
         case COLON:
+          if (credentialBefore(text, i) || userinfoAfter(text, i)) return true
+          break
         case EQUALS:
           if (credentialBefore(text, i)) return true
           break

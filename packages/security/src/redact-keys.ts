@@ -4,20 +4,17 @@
  * bounded cache of lower-cased keys (log objects repeat the same few keys, so `toLowerCase` runs
  * once per distinct key rather than once per key visited).
  */
+import { SENSITIVE_HEADERS } from './redact-names.js'
 
-/** Keys censored by default at any depth (lower-case). */
+/**
+ * Keys censored by default at any depth (lower-case): the credential headers, then other
+ * credential names. Beyond this list, a key naming a credential by the rules of
+ * `isCredentialKey` (`DB_PASSWORD`, `GITHUB_TOKEN`, `openaiApiKey`) is censored too.
+ */
 export const DEFAULT_SENSITIVE_KEYS: readonly string[] = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-  'api-key',
+  ...SENSITIVE_HEADERS,
   'api_key',
   'apikey',
-  'x-auth-token',
-  'x-csrf-token',
-  'x-amz-security-token',
   'password',
   'passwd',
   'passphrase',
@@ -30,6 +27,8 @@ export const DEFAULT_SENSITIVE_KEYS: readonly string[] = [
   'refresh_token',
   'refreshtoken',
   'id_token',
+  'auth_token',
+  'authtoken',
   'session_token',
   'private_key',
   'privatekey',

@@ -5,13 +5,16 @@
  * gitleaks approach. Prefixes are looser than gitleaks' (we want recall, not precision).
  *
  * Every scan is linear in the text's length (a log line or a prompt is attacker-controlled):
- * quantifiers are bounded and unnested, and a pattern that can fail after a long scan is either
- * written so that the scanned stretches of two start positions cannot overlap (a value that
- * stops at the next candidate's delimiter, a name that must follow a delimiter) or, where a regex
- * cannot be (`jwt`, `private-key`), matched by hand (redact-linear.ts).
+ * quantifiers are unnested; a credential value runs to its end however long (a 10 KiB `Cookie:`
+ * line is censored whole, not its first 4 KiB) and requires nothing after it, so a value that has
+ * started always matches; a pattern that can fail after a long scan is either written so that the
+ * scanned stretches of two start positions cannot overlap (a value that stops at the next
+ * candidate's delimiter, a name that must follow a delimiter) or, where a regex cannot be (`jwt`,
+ * `private-key`), matched by hand (redact-linear.ts).
  */
 import { mayHoldSecret } from './redact-gate.js'
 import { JwtMatcher, PrivateKeyMatcher, type SecretRegex } from './redact-linear.js'
+import { ENV_ONLY_NAMES, STRONG_NAMES } from './redact-names.js'
 
 export type { SecretRegex } from './redact-linear.js'
 
@@ -30,9 +33,6 @@ export interface SecretPattern {
   /** Whether the capture groups are kept in the output. @default true */
   readonly keepGroups?: boolean
 }
-
-/** Matches longer than this are not considered (bounds the work per match). */
-const MAX = '4096'
 
 /**
  * Fragments of the credential names below (`password=`, `"token":`, `X-Amz-Signature=`, …).
@@ -59,67 +59,83 @@ const AUTH_SCHEMES =
   'Bearer|Basic|Digest|Token|Negotiate|NTLM|DPoP|ApiKey|SSWS|Bot|OAuth|AWS4-HMAC-SHA256'
 
 /**
+ * A value after its opening quote (kept in the prefix), to the closing quote: spaces and
+ * backslash escapes (`\"` in JSON text, in shell) included.
+ */
+const QUOTED = String.raw`(?<=")(?:[^"\\\r\n]|\\.)+|(?<=')(?:[^'\\\r\n]|\\.)+`
+
+/**
  * A credential value after `=` / `:` and an optional opening quote (kept in the prefix): quoted,
- * it runs to the closing quote (spaces included); bare, to the first character in `bareStop`.
+ * it runs to the closing quote (spaces and escapes included); bare, to the first character in
+ * `bareStop`.
  */
-const quotedOr = (bareStop: string): string =>
-  `(?:(?<=")[^"\\r\\n]{1,${MAX}}|(?<=')[^'\\r\\n]{1,${MAX}}|[^${bareStop}]{1,${MAX}})`
-
-/** `word` matching in any letter case, inside a regex that is case-sensitive. */
-const anyCase = (word: string): string => word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`)
+const quotedOr = (bareStop: string): string => `(?:${QUOTED}|[^${bareStop}]+)`
 
 /**
- * Credential names that also count with a prefix ending in `_` or `-` (`DB_PASSWORD`,
- * `ANTHROPIC_API_KEY`, `--password`), in any case: names that mean a credential whatever
- * qualifies them. Not `key`, `sig` or `session` (`sort_key`, `user_session` are ordinary).
+ * An Authorization value without an opening quote of its own (a header line, or the part after
+ * the scheme): to the end of the line, or to an unescaped quote closing the string around it (a
+ * JSON message, an inspected object). A Digest / OAuth auth-param's quoted value (`response="…"`,
+ * closed before a `,`, a space, a `'` or the end) is part of it, so every parameter is censored,
+ * not only the first, while `Basic abc=","status":401` still stops at the JSON quote. A `="…"`
+ * that does not close so ends the value at its quote: each character is scanned at most twice.
  */
-const STRONG_NAMES = [
-  anyCase('password'),
-  anyCase('passwd'),
-  anyCase('passphrase'),
-  anyCase('pwd'),
-  anyCase('secret'),
-  `${anyCase('api')}[-_]?${anyCase('key')}`,
-  `${anyCase('access')}[-_]?${anyCase('key')}`,
-  `${anyCase('secret')}[-_]?${anyCase('key')}`,
-  `${anyCase('private')}[-_]?${anyCase('key')}`,
-].join('|')
+const AUTH_LINE = String.raw`(?:="(?:[^"\\\r\n]|\\.)*"(?=[\s,']|$)|[^"'\\\r\n]|\\.)+`
+
 /**
- * Names that are a credential only in an upper-case environment-variable name (`GITHUB_TOKEN`,
- * `SMTP_PASS`, `AWS_SIGNATURE`): in lower case they are ordinary settings (`pad_token`,
- * `eos_token`, `next_page_token`, `first_pass`, `method_signature`, `allow_credentials`).
+ * A qualified credential name: a strong name after the `_` / `-` it starts at or as the last word
+ * of a camelCase name (`dbPassword`, `openaiApiKey`: the match starts at its capital), or an
+ * environment-style name after its `_` (see the pattern). Object keys follow the same rules
+ * (redact-names.ts).
  */
-const ENV_ONLY_NAMES = 'TOKEN|PASS|SIGNATURE|CREDENTIALS?'
-/** A prefixed credential name, with the `_` / `-` it starts at (see the pattern). */
-const PREFIXED_NAME = `(?:[_-](?:${STRONG_NAMES})|(?<=[A-Z0-9])_(?:${ENV_ONLY_NAMES}))`
+const PREFIXED_NAME = `(?:[_-](?:${STRONG_NAMES})|(?<=[a-z0-9])(?=[A-Z])(?:${STRONG_NAMES})|(?<=[A-Z0-9])_(?:${ENV_ONLY_NAMES}))`
 /**
- * `_` or `-` then the start of a strong name: the keywords of the prefixed-name pattern (two
- * distinct first characters), so that `password=` or a string holding `sk-ant-api03-` never runs
- * it.
+ * The keywords of the prefixed-name pattern: the strong names themselves (after a prefix or in
+ * camelCase), and `_` then an environment-style name. A string holding `sk-ant-api03-` or
+ * `next_page_token` never runs it.
  */
 const PREFIXED_NAME_KEYWORDS = [
   'pass',
   'pwd',
   'secret',
-  'token',
   'api_key',
   'api-key',
   'apikey',
-  'access',
-  'private',
-  'signature',
-  'credential',
-].flatMap((name) => [`_${name}`, `-${name}`])
-/** A JSON string's content up to its closing quote (escapes included). */
-const JSON_VALUE = `(?:[^"\\\\]|\\\\.){1,${MAX}}(?=")`
+  'access_key',
+  'access-key',
+  'accesskey',
+  'private_key',
+  'private-key',
+  'privatekey',
+  '_token',
+  '_signature',
+  '_credential',
+]
+/**
+ * A JSON string's content up to its closing quote (escapes included), or to the end of the text
+ * (a value cut short is censored too).
+ */
+const JSON_VALUE = String.raw`(?:[^"\\]|\\.)+`
 /**
  * The same inside a JSON document that is itself a JSON string (a logged upstream body): its
- * quotes are `\"`, so the value runs to the next `\"`.
+ * quotes are `\"`, so the value runs to the next `\"`. Its own escaped backslashes and quotes are
+ * `\\\\` and `\\\"` (a Digest header's `username=\\\"alice\\\"`), its other escapes `\\n` or `\n`.
  */
-const ESCAPED_JSON_VALUE = `(?:[^"\\\\]|\\\\[^"]){1,${MAX}}(?=\\\\")`
+const ESCAPED_JSON_VALUE = String.raw`(?:\\\\\\\\|\\\\\\"|\\\\[^"\\]|\\[^"\\]|[^"\\])+`
 /** The member names `redact()` censors by key in objects, as they appear in JSON text. */
 const JSON_CREDENTIAL_NAMES =
-  'password|passwd|passphrase|secret|client_?secret|token|access_?token|refresh_?token|id_token|session_token|api[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|private_?key|credentials|(?:proxy-)?authorization|(?:set-)?cookie'
+  'password|passwd|passphrase|secret|client_?secret|token|access_?token|refresh_?token|id_token|auth_?token|session_token|api[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|private_?key|credentials|(?:proxy-)?authorization|(?:set-)?cookie'
+/**
+ * Parameter names whose value is a credential after `=` or `:`, spaces and quotes around allowed
+ * (`password = …`, `PASSWORD: …`, an inspected object's `token: '…'`, Python's `'secret': '…'`).
+ */
+const STRONG_PARAM_NAMES =
+  'password|passwd|pwd|passphrase|secret|client_?secret|(?:access|refresh|id|auth|session)_?token|token|x-auth-token|x-csrf-token|x-amz-security-token|private_?key'
+/**
+ * Parameter names whose value is a credential after `=` only (query strings, logfmt): `key: …`,
+ * `session: …` or `signature: …` are ordinary text.
+ */
+const WEAK_PARAM_NAMES =
+  'pass|session|sessionid|session_id|api[-_]?key|apikey|key|sig|signature|credentials?|x-(?:amz|goog)-(?:signature|credential)'
 
 /**
  * The built-in shapes, most specific first (an Anthropic key is replaced before the looser OpenAI
@@ -136,7 +152,7 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     // legacy `sk-…`) keys in one pass: a string holding one costs a single replace.
     id: 'llm-provider-key',
     keywords: ['sk-'],
-    regex: new RegExp(`\\b(sk-(?:ant-|proj-|svcacct-|admin-|None-)?)[A-Za-z0-9_-]{16,${MAX}}`, 'g'),
+    regex: /\b(sk-(?:ant-|proj-|svcacct-|admin-|None-)?)[A-Za-z0-9_-]{16,}/g,
   },
   {
     id: 'stripe-key',
@@ -184,38 +200,48 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     regex: new JwtMatcher(),
   },
   {
+    // The password of a URL's userinfo (`redis://:pw@host`, `postgres://app:pw@db/main`,
+    // `http://user:pw@proxy:3128`), to the authority's last `@`; the scheme and user are kept.
+    // The match starts at `://`, and the authority it scans stops at the next `/`, so two
+    // candidates never scan the same characters.
+    id: 'url-userinfo',
+    keywords: ['://'],
+    regex: /(?<=[A-Za-z0-9+.-])(:\/\/[^/?#\s"'<>@:]*:)[^/?#\s"'<>]+(?=@)/g,
+  },
+  {
     // `Authorization:` / `Proxy-Authorization:` headers: everything after the `:` (a known scheme
-    // kept) to the end of the line or the closing quote. `authorization=` (logfmt, a query): its
-    // value only, as any parameter. API-key headers: their token. The name may be quoted, as in
-    // an inspected header object (`'x-api-key': '…'`).
+    // kept) to the end of the line or the closing quote, every Digest parameter included.
+    // `authorization=` (logfmt, a query): its value only, as any parameter. API-key headers
+    // (`x-api-key`, `x-goog-api-key`, `anthropic-api-key`): their token. The name may be quoted,
+    // as in an inspected header object (`'x-api-key': '…'`).
     id: 'auth-header',
     keywords: ['orization', 'pi-key', 'pi_key', 'pikey'],
     regex: new RegExp(
-      `\\b(?:((?:proxy-)?authorization)(["']?\\s{0,4}:\\s{0,4}["']?(?:(?:${AUTH_SCHEMES})\\s{1,16})?)${quotedOr('"\'\\r\\n')}|((?:proxy-)?authorization)(\\s{0,4}=\\s{0,4}["'](?:(?:${AUTH_SCHEMES})\\s{1,16})?)[^"'\\r\\n]{1,${MAX}}|((?:proxy-)?authorization)(\\s{0,4}=\\s{0,4}(?:(?:${AUTH_SCHEMES})\\s{1,16})?)[^&\\s"'#;,]{1,${MAX}}|(x-api-key|api[-_]?key)(["']?\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('\\s,;"\'&')})`,
+      `\\b(?:((?:proxy-)?authorization)((?:["']?\\s{0,4}:\\s{0,4}["']?|\\s{0,4}=\\s{0,4}["'])(?:(?:${AUTH_SCHEMES})\\s{1,16})?)(?:${QUOTED}|${AUTH_LINE})|((?:proxy-)?authorization)(\\s{0,4}=\\s{0,4}(?:(?:${AUTH_SCHEMES})\\s{1,16})?)[^&\\s"'#;,]+|(x-api-key|api[-_]?key)(["']?\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('\\s,;"\'&')})`,
       'gi'
     ),
   },
   {
     // A bare bearer token in text. The look-ahead demands a digit, so prose ("the bearer of bad
-    // news") is left alone while every real token (JWT, opaque, hex) is caught.
+    // news") is left alone while every real token (JWT, opaque, hex) is caught. Its scan stops at
+    // the first space, so two candidates never scan the same characters.
     id: 'bearer-token',
     keywords: ['earer'],
-    regex: new RegExp(
-      `\\b([Bb]earer\\s{1,16}|BEARER\\s{1,16})(?=[A-Za-z._~+/=-]{0,${MAX}}[0-9])[A-Za-z0-9._~+/=-]{6,${MAX}}`,
-      'g'
-    ),
+    regex: /\b([Bb]earer\s{1,16}|BEARER\s{1,16})(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{6,}/g,
   },
   {
     id: 'cookie',
     keywords: ['ookie'],
-    regex: new RegExp(`\\b((?:set-)?cookie\\s{0,4}[:=]\\s{0,4})[^\\r\\n"]{1,${MAX}}`, 'gi'),
+    regex: /\b((?:set-)?cookie\s{0,4}[:=]\s{0,4})[^\r\n"]+/gi,
   },
   {
-    // `name=value` (query strings, logfmt, env files, shell), the value bare or quoted.
+    // `name=value` (query strings, fragments, logfmt, env files, shell), the value bare or quoted;
+    // for the strong names also `name: value` and spaces around the separator (YAML, INI, an
+    // inspected object's `password: '…'`).
     id: 'credential-param',
     keywords: CREDENTIAL_NAME_KEYWORDS,
     regex: new RegExp(
-      `((?:^|[?&;,\\s"'])(?:password|passwd|pwd|pass|passphrase|secret|client_secret|token|access_token|refresh_token|id_token|auth_token|session|sessionid|session_id|api[-_]?key|apikey|key|sig|signature|credentials?|x-amz-signature|x-amz-credential|x-amz-security-token)=["']?)${quotedOr('&\\s"\'#;,')}`,
+      `((?:^|[?&;,\\s"'#{(])(?:(?:${STRONG_PARAM_NAMES})["']?\\s{0,4}[:=]\\s{0,4}|(?:${WEAK_PARAM_NAMES})=)["']?)${quotedOr('&\\s"\'#;,')}`,
       'gi'
     ),
   },
@@ -230,14 +256,15 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     ),
   },
   {
-    // The strong credential names after a `_` / `-` prefix (`DB_PASSWORD=…`,
-    // `ANTHROPIC_API_KEY="…"`, `--password=…`, `"GITHUB_TOKEN": "…"`), as a parameter or as a
-    // JSON member. The match starts at the `_` / `-` before the name (kept), so the engine only
-    // tries positions holding one.
+    // The strong credential names after a `_` / `-` prefix or in camelCase (`DB_PASSWORD=…`,
+    // `ANTHROPIC_API_KEY="…"`, `--password=…`, `dbPassword: '…'`, `GITHUB_TOKEN: …`,
+    // `"GITHUB_TOKEN": "…"`, and in a JSON document inside a JSON string), as a parameter or as a
+    // JSON member. The match starts at the `_` / `-` or capital before the name (kept), so the
+    // engine only tries positions holding one.
     id: 'credential-prefixed',
     keywords: PREFIXED_NAME_KEYWORDS,
     regex: new RegExp(
-      `(${PREFIXED_NAME}=["']?)${quotedOr('&\\s"\'#;,')}|(${PREFIXED_NAME}"\\s{0,4}:\\s{0,4}")${JSON_VALUE}`,
+      `(${PREFIXED_NAME}["']?\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('&\\s"\'#;,')}|(${PREFIXED_NAME}\\\\"\\s{0,4}:\\s{0,4}\\\\")${ESCAPED_JSON_VALUE}`,
       // Case-sensitive: the environment-style names must be upper case (see ENV_ONLY_NAMES).
       'g'
     ),
@@ -265,8 +292,17 @@ export interface SecretMatch {
  */
 export interface SecretScanner {
   readonly patterns: readonly SecretPattern[]
-  /** Global alternation of all keywords, longest first; undefined when a pattern has none. */
+  /**
+   * Global alternation of the keywords holding a letter, longest first; undefined when a pattern
+   * has no keyword (every pattern runs) or when there are only `literals`.
+   */
   readonly prefilter: RegExp | undefined
+  /**
+   * Keywords without a letter (`://`), each with the bit mask it selects: looked up with
+   * `indexOf` rather than in the alternation, where one punctuation first character doubled the
+   * pre-filter's cost (measured on bench/security/redact.mjs's log line).
+   */
+  readonly literals: readonly (readonly [string, number])[]
   /** keyword → bit mask of the patterns it (or a keyword inside it) selects. */
   readonly masks: ReadonlyMap<string, number>
   /**
@@ -288,10 +324,16 @@ export function compileScanner(patterns: readonly SecretPattern[]): SecretScanne
   })
   // The gate is written for exactly the built-in patterns (test/redact-gate.test.ts checks the ids).
   const gate = patterns === SECRET_PATTERNS ? mayHoldSecret : undefined
-  if (!keyed || own.size === 0) return { patterns, prefilter: undefined, masks: new Map(), gate }
+  if (!keyed || own.size === 0) {
+    return { patterns, prefilter: undefined, literals: [], masks: new Map(), gate }
+  }
+  const literals: [string, number][] = []
   // Keywords compare case-insensitively: one alternative per spelling, and `PaSsWoRd=` is caught.
   const lowered = new Map<string, number>()
-  for (const [k, m] of own) lowered.set(k.toLowerCase(), (lowered.get(k.toLowerCase()) ?? 0) | m)
+  for (const [k, m] of own) {
+    if (!/[a-z]/i.test(k)) literals.push([k, m])
+    else lowered.set(k.toLowerCase(), (lowered.get(k.toLowerCase()) ?? 0) | m)
+  }
   const words = [...lowered.keys()].sort((a, b) => b.length - a.length)
   // At one position the alternation reports only the longest keyword, so a keyword's mask also
   // selects the patterns of every keyword contained in it (`sk-ant-` also selects `sk-`).
@@ -303,7 +345,8 @@ export function compileScanner(patterns: readonly SecretPattern[]): SecretScanne
   }
   return {
     patterns,
-    prefilter: new RegExp(words.map(escapeRegExp).join('|'), 'gi'),
+    prefilter: words.length === 0 ? undefined : new RegExp(words.map(escapeRegExp).join('|'), 'gi'),
+    literals,
     masks,
     gate,
   }
@@ -312,16 +355,19 @@ export function compileScanner(patterns: readonly SecretPattern[]): SecretScanne
 /** Bit mask of the patterns worth running on `text` (all bits when there is no pre-filter). */
 function selectPatterns(text: string, scanner: SecretScanner): number {
   const pre = scanner.prefilter
-  if (pre === undefined) return -1
-  pre.lastIndex = 0
-  let m = pre.exec(text)
-  if (m === null) return 0
+  const literals = scanner.literals
+  if (pre === undefined && literals.length === 0) return -1
   let mask = 0
-  do {
+  for (let i = 0; i < literals.length; i++) {
+    const [k, m] = literals[i]!
+    if (text.includes(k)) mask |= m
+  }
+  if (pre === undefined) return mask
+  pre.lastIndex = 0
+  for (let m = pre.exec(text); m !== null; m = pre.exec(text)) {
     mask |= scanner.masks.get(m[0].toLowerCase()) ?? 0
     pre.lastIndex = m.index + 1 // overlapping: `sk-ant-` must not hide a later `key=`
-    m = pre.exec(text)
-  } while (m !== null)
+  }
   return mask
 }
 

@@ -9,7 +9,9 @@
  * clean log object comes back as the same reference.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { secretArgs } from './redact-commands.js'
 import { DEFAULT_SENSITIVE_KEYS, lowerKey } from './redact-keys.js'
+import { isCredentialKey } from './redact-names.js'
 import { anyTerminal, compilePaths, type PathNode, step } from './redact-paths.js'
 import {
   compileScanner,
@@ -20,6 +22,7 @@ import {
   SECRET_PATTERNS,
   type SecretScanner,
 } from './redact-patterns.js'
+import { redactedHead } from './redact-truncate.js'
 
 /** Options of `createRedactor`. */
 export interface RedactorOptions {
@@ -31,8 +34,12 @@ export interface RedactorOptions {
   paths?: string[]
   /**
    * Key names censored at any depth, case-insensitive. `true`: the built-in list (authorization,
-   * cookie, set-cookie, x-api-key, api_key, apiKey, password, secret, token, …); an array: these
-   * names in addition to the built-in ones; `false`: none. @default true
+   * cookie, set-cookie, x-api-key, x-goog-api-key, api_key, apiKey, password, secret, token, …)
+   * and any key naming a credential after a prefix or in camelCase (`DB_PASSWORD`,
+   * `OPENAI_API_KEY`, `stripeSecret`, `GITHUB_TOKEN`); an array: these names in addition to the
+   * built-in ones; `false`: none. The same names censor the value that follows them in an array
+   * (`req.rawHeaders`, `[name, value]` pairs) and the `value` of a `{ name, value }` record (HAR
+   * headers, Kubernetes env entries). @default true
    */
   keys?: boolean | string[]
   /**
@@ -51,7 +58,11 @@ export interface RedactorOptions {
   keepPrefix?: boolean
   /** Objects nested deeper than this are replaced by `'[max depth]'`. @default 32 */
   maxDepth?: number
-  /** Strings longer than this are cut (then scanned) and end with `…[truncated]`. @default 1_048_576 */
+  /**
+   * Strings longer than this are cut and end with `…[truncated]`. The scan sees 4096 characters
+   * past the cut, so a secret across it is censored whole (the cut then falls after its censor).
+   * @default 1_048_576
+   */
   maxStringLength?: number
 }
 
@@ -70,6 +81,8 @@ const KEY_CACHE_LIMIT = 4096
 const MAX_CACHED_KEY = 256
 const SENSITIVE_KEY = 1
 const PLAIN_KEY = 2
+/** Longest array item taken for a name (`['Authorization', '…']`): header and variable names. */
+const MAX_NAME_ITEM = 64
 const CIRCULAR = '[circular]'
 const TOO_DEEP = '[max depth]'
 const TRUNCATED = '…[truncated]'
@@ -109,6 +122,9 @@ function resolvePatterns(patterns: RedactorOptions['patterns']): SecretScanner |
 
 const plainProto = Object.prototype
 
+/** An object that serialises through its own method. */
+type WithToJSON = { toJSON: (key: string) => unknown }
+
 /** Creates a redactor. Options are validated here; the returned function never throws. */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   if (typeof options !== 'object' || options === null) {
@@ -131,15 +147,37 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const root = compilePaths(options.paths ?? [], 'paths')
   const rootNodes: PathNode[] | undefined = root === undefined ? undefined : [root]
   const sensitive = resolveKeys(options.keys)
+  /** Whether keys naming a credential by the rules of `isCredentialKey` are censored too. */
+  const credentialKeys = options.keys !== false
   const scanner = resolvePatterns(options.patterns)
 
   /** Ancestors of the value being walked, by depth, for cycle detection. */
   const ancestors: object[] = []
 
+  const scan = (s: string): string => redactSecrets(s, scanner!, censor, keepPrefix)
+
   function redactString(s: string): string {
-    if (s.length > maxStringLength) s = s.slice(0, maxStringLength) + TRUNCATED
+    if (s.length > maxStringLength) {
+      if (scanner === undefined) return s.slice(0, maxStringLength) + TRUNCATED
+      return redactedHead(s, maxStringLength, scan) + TRUNCATED
+    }
     if (scanner === undefined) return s
     return redactSecrets(s, scanner, censor, keepPrefix)
+  }
+
+  /** Whether `key` names a credential: the key list, or the rules of `isCredentialKey`. */
+  function sensitiveName(key: string): boolean {
+    return sensitive.has(key.toLowerCase()) || (credentialKeys && isCredentialKey(key))
+  }
+
+  /**
+   * Whether a string found as an array item or a record's `name` names a credential (the
+   * key cache is read, never written: such strings are values, and one may be a secret).
+   */
+  function namesCredential(item: unknown): boolean {
+    if (typeof item !== 'string' || item.length > MAX_NAME_ITEM || item.length < 3) return false
+    const hit = keyKinds.get(item)
+    return hit !== undefined ? hit === SENSITIVE_KEY : sensitiveName(item)
   }
 
   /**
@@ -150,7 +188,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const keyKinds = new Map<string, number>()
   /** The kind of `key`, caching it when `key` is clean (`outKey === key`). */
   function keyKind(key: string, outKey: string): number {
-    const kind = sensitive.has(key.toLowerCase()) ? SENSITIVE_KEY : PLAIN_KEY
+    const kind = sensitiveName(key) ? SENSITIVE_KEY : PLAIN_KEY
     if (outKey === key && key.length <= MAX_CACHED_KEY && keyKinds.size < KEY_CACHE_LIMIT) {
       keyKinds.set(key, kind)
     }
@@ -177,13 +215,24 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     // `ancestors[0..depth)` is the path from the root: a value found there is a cycle.
     for (let i = 0; i < depth; i++) if (ancestors[i] === value) return CIRCULAR
     ancestors[depth] = value
-    return walkObjectLike(value, depth, nodes)
+    return walkObjectLike(value, depth, nodes, true)
   }
 
-  function walkObjectLike(value: object, depth: number, nodes: PathNode[] | undefined): unknown {
+  /** `viaToJSON`: an object with a `toJSON` method is redacted as what it serialises to. */
+  function walkObjectLike(
+    value: object,
+    depth: number,
+    nodes: PathNode[] | undefined,
+    viaToJSON: boolean
+  ): unknown {
     if (Array.isArray(value)) return walkArray(value, depth, nodes)
     const proto = Object.getPrototypeOf(value)
-    if (proto === plainProto || proto === null) return walkObject(value, depth, nodes, proto)
+    if (proto === plainProto || proto === null) {
+      if (viaToJSON && typeof (value as WithToJSON).toJSON === 'function') {
+        return walkToJSON(value as WithToJSON, depth, nodes, proto)
+      }
+      return walkObject(value, depth, nodes, proto)
+    }
     if (value instanceof Error) return walkError(value, depth, nodes)
     if (value instanceof URL) {
       // A URL object serialises to its href (JSON.stringify, util.inspect): scan it like a string.
@@ -204,18 +253,52 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     ) {
       return value
     }
+    if (viaToJSON && typeof (value as WithToJSON).toJSON === 'function') {
+      return walkToJSON(value as WithToJSON, depth, nodes, proto)
+    }
     return walkObject(value, depth, nodes, proto)
   }
 
+  /**
+   * An object with its own serialisation (`toJSON`, own or inherited: defineEnv's env object,
+   * which hides its secrets there; a class instance): what a JSON logger writes is what `toJSON`
+   * returns, so that is what is redacted. A copy of the properties would lose the method, and
+   * with it what it hides. As in `JSON.stringify`, the result's own `toJSON` is not called.
+   */
+  function walkToJSON(
+    value: WithToJSON,
+    depth: number,
+    nodes: PathNode[] | undefined,
+    proto: object | null
+  ): unknown {
+    const json = value.toJSON('')
+    if (json === value) return walkObject(value, depth, nodes, proto)
+    if (typeof json === 'string') return json.length < MIN_SCAN_LENGTH ? json : redactString(json)
+    if (typeof json !== 'object' || json === null) return json
+    for (let i = 0; i < depth; i++) if (ancestors[i] === json) return CIRCULAR
+    ancestors[depth] = json
+    return walkObjectLike(json, depth, nodes, false)
+  }
+
+  /**
+   * An array; a string item naming a credential censors the item after it, as a key would its
+   * value: `req.rawHeaders` (`['Authorization', '…', 'Cookie', '…']`), `[name, value]` pairs
+   * (`Object.entries`, a `Headers`' entries), argument lists (`['--password', '…']`).
+   */
   function walkArray(arr: unknown[], depth: number, nodes: PathNode[] | undefined): unknown {
     let copy: unknown[] | undefined
+    let valueOfName = false
     for (let i = 0; i < arr.length; i++) {
       const item = arr[i]
       const childNodes = nodes === undefined ? undefined : step(nodes, String(i))
-      const out =
-        childNodes !== undefined && anyTerminal(childNodes)
-          ? censor
-          : walk(item, depth + 1, childNodes)
+      let out: unknown
+      if (valueOfName || (childNodes !== undefined && anyTerminal(childNodes))) {
+        out = valueOfName && item === undefined ? item : censor
+        valueOfName = false
+      } else {
+        out = walk(item, depth + 1, childNodes)
+        valueOfName = namesCredential(item)
+      }
       if (out !== item) {
         copy ??= arr.slice()
         copy[i] = out
@@ -246,8 +329,14 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
       const childNodes = nodes === undefined ? undefined : step(nodes, lowerKey(key))
       let out: unknown
-      if (kind === SENSITIVE_KEY || (childNodes !== undefined && anyTerminal(childNodes))) {
+      if (
+        kind === SENSITIVE_KEY ||
+        (childNodes !== undefined && anyTerminal(childNodes)) ||
+        ((key === 'value' || key === 'Value') && recordNamesCredential(obj))
+      ) {
         out = item === undefined ? item : censor
+      } else if (key === 'args' && Array.isArray(item)) {
+        out = walkCommandArgs(obj, item, depth, childNodes)
       } else if (typeof item === 'string') {
         out = item.length < MIN_SCAN_LENGTH ? item : redactString(item)
       } else if (typeof item !== 'object' || item === null) out = item
@@ -261,6 +350,35 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
     }
     return copy ?? obj
+  }
+
+  /**
+   * A `{ name, value }` record whose name names a credential (a HAR / undici header list, a
+   * Kubernetes env entry); `key` / `Key` count as the name too (`{ Key, Value }` tags).
+   */
+  function recordNamesCredential(obj: object): boolean {
+    const r = obj as Record<string, unknown>
+    return namesCredential(r.name ?? r.Name ?? r.key ?? r.Key)
+  }
+
+  /** `args` of a `{ name, args }` command (ioredis): credentials among them are censored. */
+  function walkCommandArgs(
+    obj: object,
+    args: unknown[],
+    depth: number,
+    nodes: PathNode[] | undefined
+  ): unknown {
+    const walked = walk(args, depth + 1, nodes)
+    const name = (obj as { name?: unknown }).name
+    const secret = typeof name === 'string' ? secretArgs(name, args) : undefined
+    if (secret === undefined || !Array.isArray(walked)) return walked
+    let copy: unknown[] | undefined
+    for (let i = 0; i < walked.length; i++) {
+      if (!secret(i) || walked[i] === censor) continue
+      copy ??= walked === args ? walked.slice() : walked
+      copy[i] = censor
+    }
+    return copy ?? walked
   }
 
   function walkError(err: Error, depth: number, nodes: PathNode[] | undefined): unknown {

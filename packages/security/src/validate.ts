@@ -3,7 +3,9 @@
  * `validate({ body, query, params })`: checks request parts with zod 4 schemas (anything with
  * `safeParseAsync`) and answers 400 `INVALID_REQUEST` listing each issue's path and code, never the
  * offending values (they may hold secrets, and echoing them invites injection). The parsed data
- * goes on `ctx.state.validated`, and `mw.data(ctx)` returns it typed.
+ * goes on `ctx.state.validated`, and `mw.data(ctx)` returns it typed. A middleware that rewrites
+ * the body afterwards (the prompt guard's redaction) has it validated again (`revalidateBody`), so
+ * the validated body is always the schema's output for the body the route reads.
  */
 import {
   type Context,
@@ -62,6 +64,29 @@ export interface ValidateMiddleware<B, Q, P> extends Middleware {
 
 const DEFAULTS = { maxIssues: 20, maxQueryParams: 1000 }
 const MAX_SEGMENT = 64
+
+/** Parses a new body into its `ctx.state.validated`; returns the 400 to answer if it fails. */
+type BodyReparser = (value: unknown) => Promise<RequestValidationError | undefined>
+
+/** The body schema behind each `ctx.state.validated` object that `validate({ body })` set. */
+const bodyReparsers = new WeakMap<ValidatedParts, BodyReparser>()
+
+/**
+ * @internal For a middleware that replaced the request body after `validate({ body })` ran (the
+ * prompt guard writing back redacted messages): parses `value` with the same body schema and puts
+ * the output on `ctx.state.validated.body`, so it and `mw.data(ctx).body` describe the body the
+ * route reads. Returns the `RequestValidationError` to answer (400) when the new body no longer
+ * passes the schema, else undefined; does nothing when no `validate({ body })` set
+ * `ctx.state.validated`.
+ */
+export async function revalidateBody(
+  ctx: Context,
+  value: unknown
+): Promise<RequestValidationError | undefined> {
+  const validated = ctx.state.validated
+  if (validated === undefined) return undefined
+  return bodyReparsers.get(validated)?.(value)
+}
 
 function isSchema(value: unknown): value is ZodLikeSchema {
   return (
@@ -180,6 +205,17 @@ export function validate<B = undefined, Q = undefined, P = undefined>(
       const error = new RequestValidationError(issues.slice(0, maxIssues))
       ctx.respond(error.status, errorBody(error))
       return
+    }
+    if (body !== undefined) {
+      bodyReparsers.set(validated, async (value) => {
+        const result = await body.safeParseAsync(value)
+        if (result.success) {
+          validated.body = result.data
+          return undefined
+        }
+        const found = result.error.issues.slice(0, maxIssues).map((i) => toIssue('body', i))
+        return new RequestValidationError(found)
+      })
     }
     ctx.state.validated = validated
     await next()

@@ -10,6 +10,7 @@ describe('public exports', () => {
       'PERMISSIONS_POLICY_PRESET',
       'PromptInjectionError',
       'RequestValidationError',
+      'SENSITIVE_HEADERS',
       'bodyLimit',
       'contentSecurityPolicy',
       'cors',

@@ -79,7 +79,6 @@ describe('securityHeaders options', () => {
     ],
     [{ hsts: {} }, 'hsts'],
     [{ frameguard: false }, 'frameguard'],
-    [{ originAgentCluster: 'yes' }, 'originAgentCluster'],
     [{ xFrameOptions: 'deny' }, 'xFrameOptions'],
     [
       { permissionsPolicy: { features: { 'Bad Name': [] } } },

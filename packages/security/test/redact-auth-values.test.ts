@@ -48,3 +48,56 @@ describe('JSON text with escaped quotes (a JSON document held in a JSON string)'
     expect(out).not.toContain('hunter2')
   })
 })
+
+describe('Authorization credentials with parameters (Digest, whatever the scheme)', () => {
+  // A Digest response is MD5(HA1:nonce:HA2): with the nonce next to it, an offline guess of the
+  // password; the cnonce/nc pair also lets it be replayed while the nonce is valid.
+  const RESPONSE = '6629fae49393a05397450978507c4ef1'
+  const DIGEST =
+    `Digest username="alice", realm="api@example.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", ` +
+    `uri="/v1/chat", qop=auth, nc=00000001, cnonce="0a4f113b", response="${RESPONSE}", ` +
+    `opaque="5ccc069c403ebaf9f0171e9517f40e41"`
+
+  it('censors every Digest parameter of an Authorization header line, keeping the next line', () => {
+    const out = redact(`upstream 401, sent:\r\nAuthorization: ${DIGEST}\r\nHost: x`)
+    expect(out).toBe('upstream 401, sent:\r\nAuthorization: Digest [redacted]\r\nHost: x')
+  })
+
+  it('censors the whole Digest credentials of a Proxy-Authorization header line', () => {
+    expect(redact(`Proxy-Authorization: ${DIGEST}`)).toBe('Proxy-Authorization: Digest [redacted]')
+  })
+
+  it('censors the whole Digest credentials in an inspected header object', () => {
+    const out = redact(`request headers: ${inspect({ authorization: DIGEST, host: 'h' })}`)
+    expect(out).not.toContain(RESPONSE)
+    expect(out).not.toContain('alice')
+    expect(out).toContain("host: 'h'")
+  })
+
+  it('censors the whole Digest credentials in JSON text and leaves valid JSON', () => {
+    const out = redact(`upstream said ${JSON.stringify({ authorization: DIGEST, keep: 1 })}`)
+    expect(out).not.toContain(RESPONSE)
+    expect(out).not.toContain('alice')
+    expect(JSON.parse((out as string).slice('upstream said '.length))).toEqual({
+      authorization: '[redacted]',
+      keep: 1,
+    })
+  })
+
+  it('censors the whole Digest credentials in a JSON document held in a JSON string', () => {
+    const text = JSON.stringify({ body: JSON.stringify({ authorization: DIGEST, keep: 'k' }) })
+    const out = redact(text) as string
+    expect(out).not.toContain(RESPONSE)
+    expect(out).not.toContain('alice')
+    expect(JSON.parse(JSON.parse(out).body)).toEqual({ authorization: '[redacted]', keep: 'k' })
+  })
+
+  it('stops a Basic credential ending in = at the quote closing its JSON string', () => {
+    const text = JSON.stringify({ msg: 'sent Authorization: Basic YWxhZGRpbjpvcGVu=', status: 401 })
+    expect(redact(text)).toBe('{"msg":"sent Authorization: Basic [redacted]","status":401}')
+  })
+
+  it('censors a provider API-key header line (x-goog-api-key)', () => {
+    expect(redact('x-goog-api-key: AbCdEf0123456789')).toBe('x-goog-api-key: [redacted]')
+  })
+})

@@ -4,7 +4,8 @@
  * (`process.env` values are always strings) into the value the app uses.
  */
 import { z } from 'zod'
-import type { TrustProxy } from '../trust-proxy.js'
+import { InvalidOptionsError } from '../errors.js'
+import { createIpResolver, type TrustProxy } from '../trust-proxy.js'
 
 /** A TCP port: an integer from 0 to 65535, from its decimal string. */
 export function port(): z.ZodType<number, string> {
@@ -75,8 +76,27 @@ export function logLevel(): z.ZodType<(typeof LOG_LEVELS)[number], string> {
 }
 
 /**
- * The adapters' `trustProxy` option: `false`/`0` (none), a hop count, or a comma list of CIDRs
- * and named ranges (`loopback`, `uniquelocal`, ...). `true` is refused, as the adapters refuse it.
+ * Why the adapters refuse a `trustProxy` setting (`createIpResolver`, their own check), in words
+ * that never quote it; undefined when they accept it.
+ */
+function adapterRefusal(value: TrustProxy): string | undefined {
+  try {
+    createIpResolver(value)
+    return undefined
+  } catch (error) {
+    if (!(error instanceof InvalidOptionsError)) throw error
+    // The reason after the field's name; `trustProxy[i]` names the i-th item of a list.
+    const reason = error.message.replace(/^Invalid option `[^`]*`: /, '')
+    const item = /\[(\d+)\]$/.exec(error.field)
+    return item === null || !Array.isArray(value) ? reason : `item ${Number(item[1]) + 1} ${reason}`
+  }
+}
+
+/**
+ * The adapters' `trustProxy` option: `false`/`0` (none), a hop count (up to 32), or a comma list
+ * of IPs, CIDRs and named ranges (`loopback`, `linklocal`, `uniquelocal`). A value the adapters
+ * would refuse is refused here, with their own check: `true`, a hop count over 32, a malformed
+ * CIDR, a word that is no named range.
  */
 export function trustProxy(): z.ZodType<TrustProxy, string> {
   return z
@@ -94,5 +114,9 @@ export function trustProxy(): z.ZodType<TrustProxy, string> {
         .map((s) => s.trim())
         .filter((s) => s !== '')
       return items.length === 1 ? items[0]! : items
+    })
+    .superRefine((value, ctx) => {
+      const refusal = adapterRefusal(value)
+      if (refusal !== undefined) ctx.addIssue({ code: 'custom', message: refusal })
     })
 }

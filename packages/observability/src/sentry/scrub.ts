@@ -6,31 +6,26 @@
  * breadcrumbs, URLs, the source lines Sentry attaches to stack frames). Applied to error events,
  * transactions, spans and breadcrumbs alike.
  */
-import type { Redactor } from '@aikit/security'
+import { type Redactor, SENSITIVE_HEADERS } from '@aikit/security'
 
-/** Header names never sent (compared lower-case). */
-export const SENSITIVE_HEADERS: readonly string[] = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-  'api-key',
-  'x-auth-token',
-  'x-csrf-token',
-  'anthropic-api-key',
-  'openai-api-key',
-  'x-goog-api-key',
-  'x-amz-security-token',
-]
+/**
+ * Header names never sent (compared lower-case): `@aikit/security`'s list, the one its redactor
+ * censors by key, so a header dropped here is also censored wherever else it is logged.
+ */
+export { SENSITIVE_HEADERS }
 
 const SENSITIVE_HEADER_SET = new Set(SENSITIVE_HEADERS)
 
 /** Span attribute names holding a credential header (`http.request.header.authorization`…). */
 const HEADER_ATTRIBUTE = /(?:^|\.)header\.([a-z0-9_-]+)/i
-/** GenAI content attributes: prompts, messages, completions, tool arguments and results. */
+/**
+ * GenAI content attributes: prompts, messages, completions, embeddings input, system prompts, tool
+ * arguments, calls and results, memory queries. Matched by what the name says it holds (not a list
+ * of today's names: OTel and Sentry keep adding content attributes, and a new one must not slip
+ * through); token counts (`…input_tokens`, `…output_tokens`) are metadata and stay.
+ */
 const GEN_AI_CONTENT =
-  /^gen_ai\.(?:prompt|completion|input|output|request\.messages|response\.text|system_instructions|tool\.call\.(?:arguments|result)|tool\.(?:input|output)|choice)/i
+  /^gen_ai\.[a-z0-9_.]*?(?:prompt|completion|input(?!_tokens)|output(?!_tokens)|message|text|instructions|arguments|result|tool_calls|choice|query|records|content)/i
 const BODY_ATTRIBUTE = /(?:^|\.)body(?:$|\.)/i
 
 /**

@@ -1,0 +1,49 @@
+/**
+ * @module redact-commands
+ * Credentials among a Redis command's arguments. ioredis rejects a failed command with a
+ * `ReplyError` whose enumerable `command` is `{ name, args }`: on a wrong password that is
+ * `{ name: 'hello', args: ['3', 'AUTH', 'default', '<password>'] }` (or `auth`), which a logger
+ * writes out with the error.
+ */
+
+const upper = (arg: unknown): string | undefined =>
+  typeof arg === 'string' && arg.length <= 16 ? arg.toUpperCase() : undefined
+
+/** `CONFIG SET` parameters holding a password. */
+const SECRET_CONFIG = new Set(['REQUIREPASS', 'MASTERAUTH'])
+
+/**
+ * Whether argument `i` of the Redis command `name` holds a credential: every argument of `AUTH`;
+ * those after the `AUTH` / `AUTH2` token of `HELLO` and `MIGRATE`; the value after `requirepass` /
+ * `masterauth` in `CONFIG SET`; the `>password` / `#hash` rules of `ACL SETUSER`. Returns
+ * undefined for a command without credentials, else the predicate.
+ */
+export function secretArgs(
+  name: string,
+  args: readonly unknown[]
+): ((i: number) => boolean) | undefined {
+  if (name.length > 8) return undefined
+  switch (name.toLowerCase()) {
+    case 'auth':
+      return () => true
+    case 'hello':
+    case 'migrate': {
+      const at = args.findIndex((a) => {
+        const u = upper(a)
+        return u === 'AUTH' || u === 'AUTH2'
+      })
+      return at === -1 ? undefined : (i) => i > at
+    }
+    case 'config':
+      if (upper(args[0]) !== 'SET') return undefined
+      return (i) => i > 1 && SECRET_CONFIG.has(upper(args[i - 1]) ?? '')
+    case 'acl':
+      if (upper(args[0]) !== 'SETUSER') return undefined
+      return (i) => {
+        const a = args[i]
+        return i > 1 && typeof a === 'string' && /^[<>#!]/.test(a)
+      }
+    default:
+      return undefined
+  }
+}
