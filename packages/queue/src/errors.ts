@@ -12,6 +12,17 @@ export class JobNotFoundError extends AikitError {
   }
 }
 
+/**
+ * 503: the queue object was closed (`queue.close()`). `enqueue`, `result` and `follow` called after
+ * it reject with this, and so do the `result()` waiters and `follow()` iterations still running when
+ * it closed: the job itself goes on (any other instance's queue object can still follow it).
+ */
+export class QueueClosedError extends AikitError {
+  constructor() {
+    super('QUEUE_CLOSED', 503, 'The LLM queue object is closed')
+  }
+}
+
 /** What a failed job reports: safe to send to a client. */
 export interface LlmJobError {
   /** The provider's HTTP status, when the provider answered. */

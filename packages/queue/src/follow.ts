@@ -3,7 +3,9 @@
  * A follower of one job: subscribes to the job's channel FIRST, then replays the log (what was
  * already produced), then yields live events, each exactly once and in order (by run, then seq).
  * A gap in the live events (a message lost while the subscriber reconnected) or a quiet period
- * makes it re-read the log, so a follower never misses an event, only sees it later.
+ * makes it re-read the log, so a follower never misses an event, only sees it later. When its queue
+ * object is closed, a follower rejects with `QueueClosedError` (the job goes on: follow it again
+ * through another queue object).
  */
 import { JobNotFoundError } from './errors.js'
 import { JOB_ID, type JobKeys } from './keys.js'
@@ -68,7 +70,10 @@ const lostEvent = (c: Cursor): LlmJobEvent => ({
 
 const isFinal = (e: LlmJobEvent): boolean => e.type === 'done' || e.type === 'error'
 
-/** Follows `jobId`; throws `JobNotFoundError` (at the first `next()`) for an unknown job. */
+/**
+ * Follows `jobId`; throws `JobNotFoundError` (at the first `next()`) for an unknown job, and
+ * `QueueClosedError` once the subscriber (the queue object) is closed.
+ */
 export async function* followJob(
   deps: FollowDeps,
   jobId: string,
@@ -77,6 +82,8 @@ export async function* followJob(
   if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) throw new JobNotFoundError()
   const signal = options.signal === undefined ? undefined : checkSignal(options.signal)
   if (signal?.aborted) return
+  const closed = deps.subscriber.closed
+  closed.throwIfAborted()
   const keys = deps.keys(jobId)
   const live: LlmJobEvent[] = []
   let wake: (() => void) | undefined
@@ -93,6 +100,7 @@ export async function* followJob(
     }
   })
   signal?.addEventListener('abort', poke, { once: true })
+  closed.addEventListener('abort', poke, { once: true })
   const cursor = parseCursor(options.after)
   let checkedExists = false
 
@@ -116,6 +124,7 @@ export async function* followJob(
   }
 
   try {
+    closed.throwIfAborted() // closed while subscribing
     let batch = await resync()
     for (;;) {
       for (const e of batch) {
@@ -137,6 +146,7 @@ export async function* followJob(
         clearTimeout(timer)
         if (signal?.aborted) return
       }
+      closed.throwIfAborted()
       if (live.length === 0) {
         batch = await resync() // quiet: catch up on anything pub/sub lost
         // Still nothing, and BullMQ no longer has the job: it ended without a result (it stalled
@@ -164,6 +174,7 @@ export async function* followJob(
     }
   } finally {
     signal?.removeEventListener('abort', poke)
+    closed.removeEventListener('abort', poke)
     unsubscribe()
   }
 }

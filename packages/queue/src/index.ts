@@ -8,7 +8,12 @@
 export type { LlmJobKeyFn } from './cache-key.js'
 export type { LlmClients } from './call.js'
 export type { Duration } from './duration.js'
-export { JobFailedError, JobNotFoundError, type LlmJobError } from './errors.js'
+export {
+  JobFailedError,
+  JobNotFoundError,
+  type LlmJobError,
+  QueueClosedError,
+} from './errors.js'
 export type { FollowOptions } from './follow.js'
 export {
   createLlmQueue,

@@ -109,19 +109,29 @@ export interface LlmQueue {
   readonly queue: Queue
   /**
    * Adds a job (or finds the identical pending one). With a budget, holds the worst case first.
-   * @throws BudgetExceededError (402) when the hold does not fit; InvalidRequestError (400) for bad input.
+   * @throws BudgetExceededError (402) when the hold does not fit; InvalidRequestError (400) for bad
+   * input; QueueClosedError (503) after `close()`.
    */
   enqueue(input: LlmJobInput): Promise<EnqueueResult>
   /**
    * The job's result, waiting for it while it runs. With a budget held here, resolves after the
-   * hold is settled. @throws JobFailedError (502) when it failed for good; JobNotFoundError (404).
+   * hold is settled. @throws JobFailedError (502) when it failed for good; JobNotFoundError (404);
+   * QueueClosedError (503) after `close()`, or when the queue object is closed while waiting.
    */
   result(jobId: string, options?: ResultOptions): Promise<LlmJobResult>
-  /** The job's events from its start (replayed) and then live, until `done` or `error`. */
+  /**
+   * The job's events from its start (replayed) and then live, until `done` or `error`.
+   * @throws QueueClosedError (503, from the iteration) after `close()`, or when the queue object is
+   * closed while following.
+   */
   follow(jobId: string, options?: FollowOptions): AsyncIterable<LlmJobEvent>
   /** The subject a job was enqueued for (`null` for none); `undefined` when the job is unknown or expired. */
   subjectOf(jobId: string): Promise<string | null | undefined>
-  /** Closes the queue's connections (holds not settled yet lapse by their TTL). */
+  /**
+   * Closes the queue's connections (holds not settled yet lapse by their TTL). Running `result()`
+   * waiters and `follow()` iterations reject with `QueueClosedError`, and so does every later
+   * `enqueue`, `result` or `follow`: a closed queue opens no new connection. The jobs go on.
+   */
   close(): Promise<void>
 }
 
@@ -235,6 +245,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     queue,
 
     async enqueue(input) {
+      subscriber.closed.throwIfAborted()
       checkInput(input)
       const ctxSubject = currentContext()?.state.subject
       const subject =
@@ -308,6 +319,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     },
 
     async result(jobId, resultOptions = {}) {
+      subscriber.closed.throwIfAborted()
       if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) throw new JobNotFoundError()
       const stored = await readOutcome(jobId)
       if (stored) return settleOutcome(jobId, stored)

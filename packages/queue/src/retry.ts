@@ -2,9 +2,13 @@
  * @module retry
  * Which failures are worth another attempt, and when. Provider 408/409/429/529/5xx and connection
  * failures are retried; every other 4xx (400, 401, 403, 404, 413, 422, …) is a request error that
- * would fail again and is not. The delay honours the provider's `retry-after-ms` / `retry-after`
- * (seconds or an HTTP date); without one it is exponential (base × 2^(attempt−1)) with jitter
- * (half fixed, half random), capped at `maxRetryDelay`.
+ * would fail again and is not. The kit's own errors are decisions (blocked prompt or output, budget,
+ * unknown model, bad options) and are not retried, except the ones that pass: a store outage
+ * (`STORE_UNAVAILABLE`, `STORE_TIMEOUT`), a cache fetch timeout (`CACHE_TIMEOUT`) and a rate limit
+ * that will let the call through later (`RATE_LIMITED` with `retryAfterMs >= 0`). The delay honours
+ * the provider's `retry-after-ms` / `retry-after` (seconds or an HTTP date) and a kit rate limit's
+ * `retryAfterMs`; without one it is exponential (base × 2^(attempt−1)) with jitter (half fixed, half
+ * random), capped at `maxRetryDelay`.
  */
 import { isAikitError } from '@aikit/core'
 import type { LlmJobError } from './errors.js'
@@ -18,10 +22,30 @@ export function statusOf(error: unknown): number | undefined {
   return typeof status === 'number' && Number.isInteger(status) ? status : undefined
 }
 
+/** Kit error codes of accidents that pass (a Redis blip, a slow fetch), not decisions. */
+const RETRYABLE_KIT_CODES = new Set(['STORE_UNAVAILABLE', 'STORE_TIMEOUT', 'CACHE_TIMEOUT'])
+
+/**
+ * The wait a kit rate limit (`RATE_LIMITED`: `@aikit/llm`'s `TokenRateLimitedError`,
+ * `@aikit/ratelimit`'s `RateLimitedError`) asks for; `-1` when the call can never pass.
+ */
+function kitRetryAfterMs(error: unknown): number | undefined {
+  if (!isAikitError(error) || error.code !== 'RATE_LIMITED') return undefined
+  const own = (error as unknown as Rec).retryAfterMs
+  const details = error.details as Rec | undefined
+  const ms = typeof own === 'number' ? own : details?.retryAfterMs
+  return typeof ms === 'number' && Number.isFinite(ms) ? ms : undefined
+}
+
 /** True when another attempt may succeed. */
 export function isRetryable(error: unknown): boolean {
-  // The kit's own errors (blocked prompt, blocked output, budget) are decisions, not accidents.
-  if (isAikitError(error)) return false
+  // The kit's own errors (blocked prompt, blocked output, budget) are decisions, not accidents;
+  // a store outage and a rate limit that lifts later are accidents.
+  if (isAikitError(error)) {
+    if (RETRYABLE_KIT_CODES.has(error.code)) return true
+    const wait = kitRetryAfterMs(error)
+    return wait !== undefined && wait >= 0
+  }
   const status = statusOf(error)
   if (status === undefined) return true // connection reset, timeout, stream cut short
   return status === 408 || status === 409 || status === 429 || status >= 500
@@ -40,8 +64,13 @@ function header(error: unknown, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined
 }
 
-/** The provider's requested wait in ms (`retry-after-ms`, else `retry-after`), if any. */
+/**
+ * The requested wait in ms, if any: a kit rate limit's `retryAfterMs`, else the provider's
+ * `retry-after-ms`, else `retry-after`.
+ */
 export function retryAfterMs(error: unknown, now: number = Date.now()): number | undefined {
+  const kit = kitRetryAfterMs(error)
+  if (kit !== undefined && kit >= 0) return Math.ceil(kit)
   const ms = header(error, 'retry-after-ms')
   if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms))
   const after = header(error, 'retry-after')

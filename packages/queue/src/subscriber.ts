@@ -3,13 +3,18 @@
  * One pub/sub connection per queue object, shared by every follower and budget hold: channels are
  * reference-counted, so a thousand browsers following jobs cost one Redis connection.
  */
+import { QueueClosedError } from './errors.js'
 import type { RedisConnection } from './redis-types.js'
 
 type Listener = (message: string) => void
 
-/** A lazily opened subscriber connection (a `duplicate()` of the queue's connection). */
+/**
+ * A lazily opened subscriber connection (a `duplicate()` of the queue's connection). Once closed it
+ * stays closed: `subscribe` rejects with `QueueClosedError` instead of opening a new connection.
+ */
 export class Subscriber {
   #conn: RedisConnection | undefined
+  readonly #closing = new AbortController()
   readonly #listeners = new Map<string, Set<Listener>>()
   readonly #subscribed = new Map<string, Promise<unknown>>()
 
@@ -30,8 +35,17 @@ export class Subscriber {
     return this.#conn
   }
 
-  /** Subscribes `listener` to `channel`; resolves once Redis confirmed. Returns the unsubscribe. */
+  /** Aborted (reason: a `QueueClosedError`) when `close()` is called. */
+  get closed(): AbortSignal {
+    return this.#closing.signal
+  }
+
+  /**
+   * Subscribes `listener` to `channel`; resolves once Redis confirmed. Returns the unsubscribe.
+   * @throws QueueClosedError after `close()`.
+   */
   async subscribe(channel: string, listener: Listener): Promise<() => void> {
+    this.#closing.signal.throwIfAborted()
     let set = this.#listeners.get(channel)
     if (!set) {
       set = new Set()
@@ -44,6 +58,7 @@ export class Subscriber {
       await pending
     } catch (error) {
       this.#remove(channel, listener)
+      this.#closing.signal.throwIfAborted() // closed while subscribing: say so
       throw error
     }
     let done = false
@@ -64,8 +79,12 @@ export class Subscriber {
     this.#conn?.unsubscribe(channel).catch(() => undefined)
   }
 
-  /** Closes the connection (followers still iterating end at their next poll). */
+  /**
+   * Closes the connection for good and aborts `closed`: followers still iterating watch it and
+   * reject with `QueueClosedError` at once.
+   */
   async close(): Promise<void> {
+    if (!this.#closing.signal.aborted) this.#closing.abort(new QueueClosedError())
     this.#listeners.clear()
     this.#subscribed.clear()
     const conn = this.#conn

@@ -3,8 +3,9 @@
  * `createLlmWorker(options)`: a BullMQ worker that runs LLM jobs through the wrapped clients, so
  * cache, cost, metrics and logs apply to every call. Each run streams its text deltas to the job's
  * log and channel; the final result (or error) is stored with the job's TTL. A worker that dies
- * mid-job (crash, SIGKILL, lost lock) leaves the job to BullMQ's stalled-job check: another worker
- * runs it again from the start (run 2) after `lockDuration`.
+ * mid-job (crash, SIGKILL, lost lock), or is closed with `close(true)` (a deploy), leaves the job to
+ * BullMQ's stalled-job check: another worker runs it again from the start (run 2) after
+ * `lockDuration`.
  *
  * With a `budget`, the worker owns the job's budget hold (the handle in the job's data): it renews
  * it while the job runs, settles it with the run's usage when the job completes (releases it on a
@@ -14,7 +15,7 @@
  */
 import { InvalidOptionsError } from '@aikit/core'
 import type { Budget, Reservation } from '@aikit/cost'
-import { type Job, UnrecoverableError, Worker } from 'bullmq'
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq'
 import { type LlmClients, runCall } from './call.js'
 import { type Duration, parseDuration } from './duration.js'
 import { jobKeys } from './keys.js'
@@ -22,7 +23,17 @@ import { checkConnection, checkInt, checkName, DEFAULT_NAME, DEFAULT_PREFIX } fr
 import type { RedisConnection } from './redis-types.js'
 import { describeFailure, isRetryable, retryDelay, statusOf } from './retry.js'
 import { RunLog } from './run-log.js'
+import { asError, NonErrorThrownError } from './thrown.js'
 import type { LlmJobData, LlmJobResult } from './types.js'
+
+/**
+ * What a run aborted by `close(true)` throws. A closing BullMQ worker does not move such a job (a
+ * `DelayedError` while closing leaves it where it is, whatever the race with BullMQ's own close):
+ * it stays active, its lock lapses, and another worker's stalled check runs it again. Nothing is
+ * published or released for it here: a final error now would be contradicted by that next run.
+ */
+const handOver = (): DelayedError =>
+  new DelayedError('Worker closed mid-run: the job is handed over to the stalled-job check')
 
 /** The backoff type the queue puts on its jobs; the worker computes its delays. */
 export const BACKOFF_TYPE = 'aikit-llm'
@@ -65,7 +76,11 @@ const DEFAULT_HOLD_TTL_MS = 300_000
 export interface LlmWorker {
   /** The BullMQ worker (events, pause/resume). */
   readonly worker: Worker
-  /** Stops taking jobs, waits for the running ones (or aborts them with `force`), closes connections. */
+  /**
+   * Stops taking jobs, waits for the running ones, closes connections. With `force` the running
+   * jobs are aborted and left to the stalled-job check: another worker runs them again (as for a
+   * worker that died), nothing is reported failed. Default `force: false`.
+   */
   close(force?: boolean): Promise<void>
 }
 
@@ -141,7 +156,7 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
   const redis = options.connection
   const closing = new AbortController()
   // The delay a failed attempt announced to its followers is the one BullMQ waits.
-  const delays = new WeakMap<object, number>()
+  const delays = new WeakMap<Error, number>()
 
   const processor = async (
     job: Job<LlmJobData, LlmJobResult>,
@@ -182,25 +197,29 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       }
       await log.finish({ type: 'done', result })
       return result
-    } catch (error) {
+    } catch (thrown) {
       stopRenewing()
-      const retryable = isRetryable(error)
+      if (closing.signal.aborted) throw handOver()
+      // What BullMQ gets is always an Error (it reads `err.message`; the delay is keyed by it);
+      // the policy reads the value the call threw.
+      const error = asError(thrown)
+      const retryable = isRetryable(thrown)
       const maxAttempts = job.opts.attempts ?? 1
       if (!retryable || attempt >= maxAttempts) {
-        const failure = describeFailure(error, attempt)
+        const failure = describeFailure(thrown, attempt)
         if (hold) await finishHold(() => hold.release())
         await log.finish({ type: 'error', error: failure }).catch(() => undefined)
         if (!retryable) throw new UnrecoverableError(failure.message)
         throw error
       }
       const base = typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? 1000) : 1000
-      const delayMs = retryDelay(error, attempt, base, maxRetryDelay)
+      const delayMs = retryDelay(thrown, attempt, base, maxRetryDelay)
       // Held through the backoff and into the next attempt.
       if (hold) await hold.extend(delayMs + holdTtlMs).catch(report)
-      const status = statusOf(error)
+      const status = statusOf(thrown)
       log.emit({ type: 'retry', delayMs, ...(status === undefined ? {} : { status }) })
       await log.flush().catch(() => undefined)
-      if (typeof error === 'object' && error !== null) delays.set(error, delayMs)
+      delays.set(error, delayMs)
       throw error
     } finally {
       stopRenewing()
@@ -223,7 +242,8 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
         if (known !== undefined) return known
         const backoff = job?.opts.backoff
         const base = typeof backoff === 'object' ? (backoff.delay ?? 1000) : 1000
-        return retryDelay(err, attemptsMade, base, maxRetryDelay)
+        const thrown = err instanceof NonErrorThrownError ? err.cause : err
+        return retryDelay(thrown, attemptsMade, base, maxRetryDelay)
       },
     },
   })

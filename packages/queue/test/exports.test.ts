@@ -6,6 +6,7 @@ describe('public exports', () => {
     expect(Object.keys(await import('@aikit/queue')).sort()).toEqual([
       'JobFailedError',
       'JobNotFoundError',
+      'QueueClosedError',
       'createLlmQueue',
       'createLlmWorker',
       'formatSse',

@@ -1,3 +1,11 @@
+import {
+  AikitError,
+  InvalidOptionsError,
+  StoreTimeoutError,
+  StoreUnavailableError,
+} from '@aikit/core'
+import { BudgetExceededError } from '@aikit/cost'
+import { OutputBlockedError, PromptBlockedError, TokenRateLimitedError } from '@aikit/llm/anthropic'
 import { JobFailedError, type LlmJobEvent } from '@aikit/queue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isRetryable, retryAfterMs, retryDelay } from '../src/retry.js'
@@ -15,10 +23,52 @@ describe('retry policy (unit)', () => {
   const err = (status: number | undefined, headers: Record<string, string> = {}) =>
     Object.assign(new Error('x'), { status, headers: new Headers(headers) })
 
-  it('retries 408/409/429/529/5xx and connection errors, never other 4xx or kit errors', () => {
+  it('retries 408/409/429/529/5xx and connection errors, never other 4xx', () => {
     for (const s of [408, 409, 429, 500, 502, 503, 529, undefined])
       expect(isRetryable(err(s))).toBe(true)
     for (const s of [400, 401, 403, 404, 413, 422]) expect(isRetryable(err(s))).toBe(false)
+  })
+
+  it('retries the kit errors that pass (store outage, store timeout, cache timeout), not its decisions', () => {
+    expect(
+      isRetryable(new StoreUnavailableError('redis GET failed', { reason: 'connection' }))
+    ).toBe(true)
+    expect(isRetryable(new StoreUnavailableError('circuit open', { reason: 'circuit-open' }))).toBe(
+      true
+    )
+    expect(isRetryable(new StoreTimeoutError(50, 'redis op'))).toBe(true)
+    expect(isRetryable(new AikitError('CACHE_TIMEOUT', 504, 'cache fetcher timed out'))).toBe(true)
+    const decisions = [
+      new BudgetExceededError({
+        period: 'day',
+        limitMicros: 1,
+        remainingMicros: 0,
+        requestedMicros: 2,
+        resetAt: 0,
+      }),
+      new PromptBlockedError(['r1']),
+      new OutputBlockedError(['r1']),
+      new InvalidOptionsError('cache', 'bad'),
+      new AikitError('UNKNOWN_MODEL', 500, 'No price for model'),
+      new AikitError('INTERNAL', 500, 'Internal server error'),
+    ]
+    for (const e of decisions) expect(isRetryable(e), e.code).toBe(false)
+  })
+
+  it('a kit rate limit (429 RATE_LIMITED) is retried after its retryAfterMs, unless it can never pass', () => {
+    const limited = new TokenRateLimitedError(1234, 500)
+    expect(isRetryable(limited)).toBe(true)
+    expect(retryAfterMs(limited)).toBe(1234)
+    expect(retryDelay(limited, 1, 10, 60_000)).toBe(1234)
+    expect(retryDelay(limited, 1, 10, 1000)).toBe(1000) // capped like a provider's retry-after
+    // `@aikit/ratelimit`'s RateLimitedError has the same shape (code, status, retryAfterMs).
+    const other = Object.assign(new AikitError('RATE_LIMITED', 429, 'Too many requests'), {
+      retryAfterMs: 40,
+    })
+    expect(isRetryable(other)).toBe(true)
+    expect(retryDelay(other, 1, 10, 60_000)).toBe(40)
+    // -1: the call exceeds a limit outright; it would fail again.
+    expect(isRetryable(new TokenRateLimitedError(-1, 10_000_000))).toBe(false)
   })
 
   it('reads retry-after-ms, retry-after seconds and HTTP dates', () => {
@@ -149,5 +199,90 @@ describe('retries through BullMQ against the fake provider', () => {
     expect(error.jobError).toMatchObject({ status: 503, attempts: 3 })
     expect(h.provider.calls).toHaveLength(3)
     expect(JSON.stringify(error.jobError)).not.toContain('test-key')
+  })
+})
+
+describe('the kit errors of the wrapped client, through BullMQ', () => {
+  /** The real wrapped client, except that its first call rejects with `first`. */
+  const failingFirst = (first: unknown) => {
+    const real = h.anthropic()
+    let calls = 0
+    return {
+      messages: {
+        create: (params: unknown, options: unknown) =>
+          calls++ === 0
+            ? Promise.reject(first)
+            : (real.messages.create as (p: unknown, o: unknown) => unknown)(params, options),
+      },
+    } as never
+  }
+
+  it('a job whose first attempt met a store outage (StoreUnavailableError) completes on its next attempt', async () => {
+    const name = h.name()
+    const q = h.queue({ name, attempts: 3, backoffDelay: 10 })
+    const outage = new StoreUnavailableError('circuit open: store is unavailable', {
+      reason: 'circuit-open',
+    })
+    h.worker({ name, clients: { anthropic: failingFirst(outage) } })
+    h.provider.reset()
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'outage',
+      params: messages('after the blip'),
+    })
+    const events = collect(q.follow(jobId))
+    const result = await q.result(jobId)
+    expect(result).toMatchObject({ text: 'Echo: after the blip', attempts: 2 })
+    expect((await events).find((e) => e.type === 'retry')).toMatchObject({ status: 503 })
+  })
+
+  it("a job the wrapped client's token limit rejected (429) is retried after the limiter's retryAfterMs", async () => {
+    const name = h.name()
+    const q = h.queue({ name, attempts: 2, backoffDelay: 10 })
+    const w = h.worker({
+      name,
+      clients: { anthropic: failingFirst(new TokenRateLimitedError(300, 500)) },
+    })
+    const waited: number[] = []
+    w.worker.on('failed', (job) => {
+      if (job) waited.push(job.delay)
+    })
+    h.provider.reset()
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'limited',
+      params: messages('later'),
+    })
+    const events = collect(q.follow(jobId))
+    const result = await q.result(jobId)
+    expect(result).toMatchObject({ text: 'Echo: later', attempts: 2 })
+    expect((await events).find((e) => e.type === 'retry')).toMatchObject({
+      delayMs: 300,
+      status: 429,
+    })
+    expect(waited).toEqual([300]) // the delay BullMQ waited is the one announced
+    expect(h.provider.count('/v1/messages')).toBe(1)
+  })
+
+  it('a token limit the call can never fit (retryAfterMs -1) fails the job at once', async () => {
+    const name = h.name()
+    const q = h.queue({ name, attempts: 3, backoffDelay: 10 })
+    h.worker({
+      name,
+      clients: { anthropic: failingFirst(new TokenRateLimitedError(-1, 10_000_000)) },
+    })
+    h.provider.reset()
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'never',
+      params: messages('too big'),
+    })
+    const error = (await q.result(jobId).catch((e: unknown) => e)) as JobFailedError
+    expect(error).toBeInstanceOf(JobFailedError)
+    expect(error.jobError).toMatchObject({ status: 429, code: 'RATE_LIMITED', attempts: 1 })
+    expect(h.provider.count('/v1/messages')).toBe(0)
   })
 })
