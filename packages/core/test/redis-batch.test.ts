@@ -4,15 +4,17 @@
  * queue reaches a third of the calls waiting on the client (a lone call at once, as a plain
  * EVALSHA of the op), the rest at the end of the turn; NOSCRIPT reloads the wrapper; a script
  * error rejects only its own call; calls with different shapes or arguments share a script call
- * too; on by default, `batch: false` turns it off.
+ * too; a long integer-array reply, a call with many keys and arguments, and a script starting with
+ * a `#!lua` flags line get exactly the reply they get alone; on by default, `batch: false` turns
+ * it off.
  */
-import { defineOp, type Store } from '@aikit/core'
+import { defineOp, LUA_NOW_MS, type Store } from '@aikit/core'
 import { redisStore, scriptSha } from '@aikit/core/redis'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
 import fc from 'fast-check'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BATCH_SHARES } from '../src/redis/batch.js'
+import { BATCH_SHARES, MAX_BATCHED_ARGS } from '../src/redis/batch.js'
 
 /** An INCRBY op under `name` (each op object has its own batch queue). */
 const incrOp = (name: string) =>
@@ -364,6 +366,108 @@ end`,
     ).toEqual([[2], [4], [6], [8]])
     expect(log.sizes()).toEqual([4, 4])
     expect(await store.run(doubled, [store.key('a')], 5)).toEqual([10]) // a lone call: the op's own script
+  })
+
+  it('a call answering more integers than the compact reply holds gets them all, batched as alone', async () => {
+    // The compact reply passes a call's values through Lua's stack (8000 slots): a longer reply
+    // makes the batch answer as an array instead.
+    const range = defineOp<number, unknown>({
+      name: 'range',
+      lua: 'local out = {} for i = 1, tonumber(ARGV[1]) do out[i] = i end return out',
+      js: () => 0,
+      encode: (n) => [String(n)],
+      decode: (reply) => reply,
+    })
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b11', commandTimeoutMs: 5_000 })
+    const lengths = [9_000, 3, 4_097, 4_096]
+    const alone = await store.run(range, [store.key('r')], 9_000)
+    expect(alone).toEqual(Array.from({ length: 9_000 }, (_, i) => i + 1))
+    log.clear()
+    const replies = await together(store, 4, () =>
+      lengths.map((n) => store.run(range, [store.key('r')], n))
+    )
+    expect(replies).toEqual(lengths.map((n) => Array.from({ length: n }, (_, i) => i + 1)))
+    expect(log.sizes()).toEqual([4]) // still one script call
+  })
+
+  it('a call with more keys and arguments than a batched call may have goes alone, in order', async () => {
+    // The wrapper copies a call's KEYS and ARGV through Lua's stack (8000 slots): a call with more
+    // than MAX_BATCHED_ARGS of them is sent as a plain EVALSHA of its op, after the calls of the
+    // same op queued before it.
+    const push = defineOp<{ tag: string; args: number }, number>({
+      name: 'push',
+      lua: "redis.call('RPUSH', KEYS[1], ARGV[1]) return #KEYS * 100000 + #ARGV",
+      js: () => 0,
+      encode: ({ tag, args }) => [tag, ...Array.from({ length: args - 1 }, () => 'x')],
+      decode: (reply) => reply as number,
+    })
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b12', commandTimeoutMs: 5_000 })
+    const list = store.key('order')
+    const keys = (n: number) => Array.from({ length: n }, () => list)
+    const calls: [string, number, number][] = [
+      ['a', 1, 1],
+      ['b', 1, 9_000],
+      ['c', 9_000, 1],
+      ['d', 1, MAX_BATCHED_ARGS - 1], // exactly MAX_BATCHED_ARGS: batched
+      ['e', 2, 1],
+    ]
+    const replies = await together(store, calls.length, () =>
+      calls.map(([tag, k, args]) => store.run(push, keys(k), { tag, args }))
+    )
+    expect(replies).toEqual(calls.map(([, k, args]) => k * 100_000 + args))
+    expect(await log.client.lrange(list, 0, -1)).toEqual(['a', 'b', 'c', 'd', 'e'])
+    expect(log.sizes()).toEqual([1, 1, 9_000, 3]) // d and e: one script call
+    expect(log.shas().slice(0, 3)).toEqual(Array(3).fill(scriptSha(push)))
+  })
+
+  it('an op whose script starts with a #!lua flags line is batched under those flags', async () => {
+    const readOnly = defineOp<void, unknown>({
+      name: 'readOnly',
+      lua: "#!lua flags=no-writes\nreturn redis.call('GET', KEYS[1])",
+      js: () => null,
+      encode: () => [],
+      decode: (reply) => reply,
+    })
+    const writesAnyway = defineOp<void, unknown>({
+      name: 'writesAnyway',
+      lua: "#!lua flags=no-writes\nreturn redis.call('SET', KEYS[1], 'w')",
+      js: () => null,
+      encode: () => [],
+      decode: (reply) => reply,
+    })
+    const clockRead = defineOp<void, unknown>({
+      name: 'clockRead',
+      lua: `#!lua flags=no-writes\n${LUA_NOW_MS}return {nowMs}`,
+      js: () => null,
+      encode: () => [],
+      decode: (reply) => reply,
+    })
+    const log = await recordingClient()
+    const store = redisStore(log.client, { prefix: 'b13', commandTimeoutMs: 5_000 })
+    const key = store.key('flags')
+    await store.set(key, 'v')
+    expect(await store.run(readOnly, [key], undefined)).toBe('v')
+    log.clear()
+    const read = () => store.run(readOnly, [key], undefined)
+    expect(await together(store, 4, () => [read(), read(), read(), read()])).toEqual(
+      Array(4).fill('v')
+    )
+    expect(log.sizes()).toEqual([4])
+    // no-writes holds for the batch as for one call: a write is refused, to each call.
+    const other = store.key('flags-w')
+    const write = () => store.run(writesAnyway, [other], undefined).then(String, String)
+    const refused = /Write commands are not allowed from read-only scripts/
+    expect(await write()).toMatch(refused)
+    const writes = await together(store, 4, () => [write(), write(), write(), write()])
+    for (const outcome of writes) expect(outcome).toMatch(refused)
+    expect(await store.get(other)).toBeUndefined()
+    // A script reading the server clock (LUA_NOW_MS) after its flags line.
+    const clock = () => store.run(clockRead, [key], undefined) as Promise<[number]>
+    const times = await together(store, 4, () => [clock(), clock(), clock(), clock()])
+    for (const [ms] of times) expect(Math.abs(ms - Date.now())).toBeLessThan(10_000)
+    expect(log.sizes()).toEqual([4, 1, 4, 4])
   })
 
   it('on by default; batch: false sends one EVALSHA per call; a bad value is refused', async () => {

@@ -1,7 +1,9 @@
 import { once } from 'node:events'
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { InvalidOptionsError, StoreTimeoutError, StoreUnavailableError } from '@aikit/core'
-import { circuitBreaker, withTimeout } from '@aikit/core/redis'
+import { circuitBreaker, redisStore, withTimeout } from '@aikit/core/redis'
+import { freePort } from '@aikit/testing/redis'
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { deadlines } from '../src/redis/timeout.js'
 
@@ -146,6 +148,68 @@ describe('circuitBreaker', () => {
     expect(field(() => circuitBreaker({ failureThreshold: 0 }))).toBe('failureThreshold')
     expect(field(() => circuitBreaker({ openMs: -1 }))).toBe('openMs')
     expect(field(() => circuitBreaker({ now: 'x' as never }))).toBe('now')
+  })
+})
+
+describe('circuitBreaker: openMs is elapsed time, whatever the wall clock does', () => {
+  const HOUR = 3_600_000
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('lets the probe through once openMs has elapsed, the wall clock stepped back meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: 1_700_000_000_000 })
+    const closed: number[] = []
+    const breaker = circuitBreaker({
+      failureThreshold: 1,
+      openMs: 1_000,
+      onClose: ({ downMs }) => closed.push(downMs),
+    })
+    await failTimes(breaker, 1)
+    vi.setSystemTime(Date.now() - HOUR) // NTP steps this machine's clock back
+    vi.advanceTimersByTime(999)
+    expect(breaker.state).toBe('open')
+    vi.advanceTimersByTime(1)
+    expect(breaker.state).toBe('half-open')
+    expect(await breaker.execute(ok)).toBe('ok')
+    expect(closed).toEqual([1_000])
+  })
+
+  it('keeps the circuit open for openMs of elapsed time, the wall clock stepped forward meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: 1_700_000_000_000 })
+    const breaker = circuitBreaker({ failureThreshold: 1, openMs: 1_000 })
+    await failTimes(breaker, 1)
+    vi.setSystemTime(Date.now() + HOUR)
+    expect(breaker.state).toBe('open')
+    await expect(breaker.execute(ok)).rejects.toBeInstanceOf(StoreUnavailableError)
+    vi.advanceTimersByTime(1_000)
+    expect(breaker.state).toBe('half-open')
+  })
+
+  it("redisStore's breaker lets its probe through once openMs has elapsed, the wall clock stepped back", async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: 1_700_000_000_000 })
+    // Nothing listens there, and commands fail at once (no offline queue): every call is a failure.
+    const client = new Redis({
+      host: '127.0.0.1',
+      port: await freePort(),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => 50,
+    })
+    client.on('error', () => {})
+    try {
+      const store = redisStore(client, {
+        commandTimeoutMs: Number.POSITIVE_INFINITY,
+        breaker: { failureThreshold: 2, openMs: 1_000 },
+      })
+      for (let i = 0; i < 2; i++) await store.get('k').catch(() => undefined)
+      expect(store.breakerState).toBe('open')
+      vi.setSystemTime(Date.now() - HOUR)
+      vi.advanceTimersByTime(1_000)
+      expect(store.breakerState).toBe('half-open')
+    } finally {
+      client.disconnect()
+    }
   })
 })
 

@@ -1,13 +1,14 @@
 /**
  * The store's clock (`store.now()`): Redis's `TIME` as seen from this process, read without a
- * round trip. One `TIME` in the background measures the offset, at most once a minute; a skewed
- * server shifts `now()` by its skew; a failed measurement keeps the last offset and is retried.
+ * round trip. One `TIME` in the background measures the offset, at most once a minute of elapsed
+ * time, and again at once when the local wall clock steps (NTP, a VM resume); a skewed server
+ * shifts `now()` by its skew; a failed measurement keeps the last offset and is retried.
  */
 import { memoryStore } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { type RedisServer, startRedis } from '@aikit/testing/redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { CLOCK_REFRESH_MS, CLOCK_RETRY_MS, serverClock } from '../src/redis/clock.js'
+import { CLOCK_REFRESH_MS, CLOCK_RETRY_MS, CLOCK_STEP_MS, serverClock } from '../src/redis/clock.js'
 
 /** A `TIME` reply for epoch ms `ms`. */
 const timeReply = (ms: number): [string, string] => [
@@ -16,6 +17,7 @@ const timeReply = (ms: number): [string, string] => [
 ]
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
+const HOUR = 3_600_000
 
 describe('serverClock', () => {
   afterEach(() => {
@@ -39,7 +41,7 @@ describe('serverClock', () => {
   })
 
   it('measures again once the offset is a minute old, never two at a time', async () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: 1_700_000_000_000 })
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: 1_700_000_000_000 })
     let skew = 5_000
     let calls = 0
     let answer: (() => void) | undefined
@@ -58,11 +60,11 @@ describe('serverClock', () => {
     answer?.()
     await settle()
     expect(clock.now() - Date.now()).toBe(skew)
-    vi.setSystemTime(Date.now() + CLOCK_REFRESH_MS - 1)
+    vi.advanceTimersByTime(CLOCK_REFRESH_MS - 1)
     clock.now()
     expect(calls).toBe(1)
     skew = -2_000
-    vi.setSystemTime(Date.now() + 1)
+    vi.advanceTimersByTime(1)
     expect(clock.now() - Date.now()).toBe(5_000) // the old offset until the new one answers
     expect(calls).toBe(2)
     answer?.()
@@ -71,7 +73,7 @@ describe('serverClock', () => {
   })
 
   it('keeps the last offset when TIME fails, retries after a few seconds, and stops once closed', async () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: 1_700_000_000_000 })
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: 1_700_000_000_000 })
     let fail = false
     let closed = false
     let calls = 0
@@ -86,22 +88,95 @@ describe('serverClock', () => {
     clock.now()
     await settle()
     fail = true
-    vi.setSystemTime(Date.now() + CLOCK_REFRESH_MS)
+    vi.advanceTimersByTime(CLOCK_REFRESH_MS)
     clock.now()
     await settle()
     expect(calls).toBe(2)
     expect(clock.now() - Date.now()).toBe(7_000)
-    vi.setSystemTime(Date.now() + CLOCK_RETRY_MS - 1)
+    vi.advanceTimersByTime(CLOCK_RETRY_MS - 1)
     clock.now()
     expect(calls).toBe(2)
-    vi.setSystemTime(Date.now() + 1)
+    vi.advanceTimersByTime(1)
     clock.now()
     expect(calls).toBe(3)
     await settle()
     closed = true
-    vi.setSystemTime(Date.now() + CLOCK_REFRESH_MS)
+    vi.advanceTimersByTime(CLOCK_REFRESH_MS)
     clock.now()
     expect(calls).toBe(3)
+  })
+
+  it('measures again once the last measurement is a minute old in elapsed time, the wall clock stepped back meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: 1_700_000_000_000 })
+    // The server's clock runs on, unaffected by this machine's clock step.
+    const serverBase = Date.now() + 5_000
+    const p0 = performance.now()
+    const serverNow = () => serverBase + Math.round(performance.now() - p0)
+    const clock = serverClock(
+      async () => timeReply(serverNow()),
+      () => false
+    )
+    clock.now()
+    await settle()
+    expect(clock.now()).toBe(serverNow())
+    vi.setSystemTime(Date.now() - HOUR)
+    vi.advanceTimersByTime(CLOCK_REFRESH_MS)
+    clock.now()
+    await settle()
+    expect(clock.now()).toBe(serverNow())
+  })
+
+  it('measures again at the first read after the wall clock steps back or forward', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: 1_700_000_000_000 })
+    const serverBase = Date.now() + 5_000
+    const p0 = performance.now()
+    const serverNow = () => serverBase + Math.round(performance.now() - p0)
+    let calls = 0
+    const clock = serverClock(
+      async () => {
+        calls++
+        return timeReply(serverNow())
+      },
+      () => false
+    )
+    clock.now()
+    await settle()
+    // Elapsed time and the wall clock moving apart by less than CLOCK_STEP_MS is no step (slewing).
+    vi.advanceTimersByTime(10_000)
+    vi.setSystemTime(Date.now() + CLOCK_STEP_MS - 1)
+    expect(clock.now()).toBe(serverNow() + CLOCK_STEP_MS - 1)
+    expect(calls).toBe(1)
+    for (const step of [-HOUR, HOUR]) {
+      vi.advanceTimersByTime(1_000)
+      vi.setSystemTime(Date.now() + step)
+      clock.now() // the old offset until the new one answers
+      expect(calls).toBe(step < 0 ? 2 : 3)
+      await settle()
+      expect(clock.now()).toBe(serverNow())
+      for (let i = 0; i < 100; i++) clock.now()
+      expect(calls).toBe(step < 0 ? 2 : 3)
+    }
+  })
+
+  it('takes the offset at the midpoint of the round trip in elapsed time, the wall clock stepped during it', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: 1_700_000_000_000 })
+    const serverBase = Date.now() + 5_000
+    const p0 = performance.now()
+    const serverNow = () => serverBase + Math.round(performance.now() - p0)
+    const clock = serverClock(
+      async () => {
+        // 200 ms out, the server answers at its midpoint, the local clock steps back meanwhile.
+        vi.advanceTimersByTime(100)
+        const reply = timeReply(serverNow())
+        vi.advanceTimersByTime(100)
+        vi.setSystemTime(Date.now() - HOUR)
+        return reply
+      },
+      () => false
+    )
+    clock.now()
+    await settle()
+    expect(clock.now()).toBe(serverNow())
   })
 
   it('ignores a reply that is not a TIME reply', async () => {

@@ -9,7 +9,10 @@
  * Each call still runs atomically (the whole batch does), sees the server clock, and gets its own
  * result or error: the body runs under `pcall`, so one call's error does not fail the others.
  * Only for a single Redis node (or a Sentinel-managed master): on a Cluster the keys of different
- * calls live in different slots, so the store does not batch there.
+ * calls live in different slots, so the store does not batch there. What the wrapper cannot carry
+ * as it is still gets the reply it would get alone: a call with many keys and arguments goes
+ * alone (`MAX_BATCHED_ARGS`), a long integer reply comes back as an array (`MAX_COMPACT_VALUES`),
+ * and a `#!lua` flags line becomes the wrapper's first line.
  *
  * When a call goes: as soon as its op has queued about a third of the calls waiting on this client
  * (queued or sent and not answered yet), those queued calls go out at once, as one script call;
@@ -44,15 +47,31 @@ export type BatchedEval = (
 ) => Promise<RedisReply>
 
 /**
+ * Most values in one call's reply for the compact form: the values are passed to `string.format`
+ * through `unpack`, which puts them all on the Lua stack, and that stack holds 8000 slots at most
+ * (`too many results to unpack`). The check costs nothing per call: it runs only when a reply
+ * length is met for the first time in a batch.
+ */
+const MAX_COMPACT_VALUES = 4096
+
+/**
+ * Most keys plus arguments of a call that is batched. The wrapper copies each call's KEYS and ARGV
+ * with `unpack`, bounded by the same Lua stack; a call with more goes alone, as a plain `EVALSHA`
+ * of its op (its own arguments already amortize the per-command cost batching saves).
+ */
+export const MAX_BATCHED_ARGS = 1024
+
+/**
  * The end of the wrapper. When every call answered a flat array of integers (what the kit's ops
  * answer), the batch replies with ONE string, `'1,2,3;4,5,6'` (calls split by `;`, values by `,`),
  * instead of an array of arrays: the client then parses one bulk string rather than a typed RESP
  * element per value, which was the largest part of its per-call cost. Otherwise (a string, a
- * status, an error, a nil, a nested table, a number of magnitude 2^52 or more) the batch replies
- * as an array, one reply per call, as Redis would convert each. `%d` truncates toward zero as Redis
- * does when it turns a Lua number into an integer reply; the bound keeps the values where ioredis
- * reads an integer reply exactly (it accumulates digits in a double, so e.g. 2^53 - 1 arrives as
- * 2^53), so both forms give the same numbers.
+ * status, an error, a nil, a nested table, a number of magnitude 2^52 or more, a reply of more than
+ * `MAX_COMPACT_VALUES` values) the batch replies as an array, one reply per call, as Redis would
+ * convert each. `%d` truncates toward zero as Redis does when it turns a Lua number into an
+ * integer reply; the bound keeps the values where ioredis reads an integer reply exactly (it
+ * accumulates digits in a double, so e.g. 2^53 - 1 arrives as 2^53), so both forms give the same
+ * numbers.
  */
 const COMPACT_REPLY = `local parts = {}
 local pats = {}
@@ -70,6 +89,8 @@ for c = 1, calls do
   end
   local pat = pats[m]
   if pat == nil then
+    -- unpack puts every value on Lua's stack (8000 slots at most): a longer reply goes as an array.
+    if m > ${MAX_COMPACT_VALUES} then return out end
     if m == 0 then pat = '' else pat = '%d' .. string.rep(',%d', m - 1) end
     pats[m] = pat
   end
@@ -85,14 +106,17 @@ return table.concat(parts, ';')`
  * ...every call's ARGV]`. The body sees its own `KEYS`/`ARGV` as locals shadowing the globals.
  */
 function batchScript(op: BatchableOp): string {
+  // A first line `#!lua flags=...` (Redis 7 script flags) must stay the script's first line: it
+  // becomes the wrapper's. A batch holds the calls of this op only, so the flags that apply to one
+  // call apply to the batch alike (a `no-writes` op makes a `no-writes` batch).
+  const { shebang, script } = splitShebang(op.lua)
   // Read the server clock once per batch, not once per call: the calls run back to back inside
   // one script, so they see the same time either way, and TIME is a real cost per call.
-  const { lua } = op
-  const sharedClock = lua.startsWith(LUA_NOW_MS)
-  const body = sharedClock ? lua.slice(LUA_NOW_MS.length) : lua
+  const sharedClock = script.startsWith(LUA_NOW_MS)
+  const body = sharedClock ? script.slice(LUA_NOW_MS.length) : script
   // The op's own batch fast path (`batchLua`) runs first; it returns, or falls through to the loop.
   const fastPath = op.batchLua === undefined ? '' : `${op.batchLua}\n`
-  return `${sharedClock ? LUA_NOW_MS : ''}${fastPath}local function __aikit_body(KEYS, ARGV)
+  return `${shebang}${sharedClock ? LUA_NOW_MS : ''}${fastPath}local function __aikit_body(KEYS, ARGV)
 ${body}
 end
 local calls = tonumber(ARGV[1])
@@ -135,6 +159,17 @@ for c = 1, calls do
   end
 end
 ${COMPACT_REPLY}`
+}
+
+/**
+ * Splits a Redis 7 shebang line (`#!lua flags=no-writes`, which Redis reads only as a script's
+ * first line) from the rest of the script; `shebang` keeps its newline, `''` when there is none.
+ */
+function splitShebang(lua: string): { shebang: string; script: string } {
+  if (!lua.startsWith('#!')) return { shebang: '', script: lua }
+  const end = lua.indexOf('\n')
+  if (end === -1) return { shebang: `${lua}\n`, script: '' }
+  return { shebang: lua.slice(0, end + 1), script: lua.slice(end + 1) }
 }
 
 /** Most calls sent in one script call. */
@@ -290,6 +325,16 @@ export function batchedEval(client: ScriptClient): BatchedEval {
   return (op, keys, argv) =>
     new Promise<RedisReply>((resolve, reject) => {
       let calls = queue.get(op)
+      if (keys.length + argv.length > MAX_BATCHED_ARGS) {
+        // Alone (see MAX_BATCHED_ARGS), after the calls of its op queued before it.
+        if (calls !== undefined) {
+          queue.delete(op)
+          send(op, calls)
+        }
+        waiting++
+        send(op, [{ keys, argv, resolve, reject }])
+        return
+      }
       if (calls === undefined) {
         calls = []
         queue.set(op, calls)

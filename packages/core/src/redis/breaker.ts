@@ -7,6 +7,7 @@
  * probe succeeds → closed; probe fails → open again for another `openMs`.
  */
 import { InvalidOptionsError, StoreUnavailableError } from '../store/errors.js'
+import { monotonicNow } from './monotonic.js'
 
 /** The breaker's state. `half-open` means the next call will be let through as the probe. */
 export type CircuitState = 'closed' | 'open' | 'half-open'
@@ -15,9 +16,13 @@ export type CircuitState = 'closed' | 'open' | 'half-open'
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open the circuit. Default `5`. */
   failureThreshold?: number
-  /** How long the circuit stays open before one probe call is let through, in ms. Default `1000`. */
+  /** How long the circuit stays open before one probe call is let through, in ms. Default `500`. */
   openMs?: number
-  /** Clock in milliseconds. Default `Date.now`. */
+  /**
+   * Clock in milliseconds; only differences between its readings are used (`openMs`, `downMs`).
+   * Default: a monotonic clock (`performance.now()`, where the runtime has it), so that a step of
+   * the wall clock (NTP, a VM resume) neither holds the circuit open nor shortens `openMs`.
+   */
   now?: () => number
   /** Called when the circuit opens from closed (not when a failed probe re-opens it). */
   onOpen?: (info: { failures: number; error: unknown }) => void
@@ -75,7 +80,7 @@ export function validateBreakerOptions(
 /** Creates a circuit breaker. Throws `InvalidOptionsError` on invalid options. */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreaker {
   const { failureThreshold, openMs } = validateBreakerOptions(options)
-  const now = options.now ?? Date.now
+  const now = options.now ?? monotonicNow
   let open = false
   let failures = 0
   let openedAt = 0

@@ -32,8 +32,10 @@ export interface RedisStoreOptions {
    * concurrency this is cheaper on both sides: rate-limit checks at concurrency 16 on a 2-core
    * machine took about 0.65x the client's CPU and 0.7x the server's per check of one EVALSHA each,
    * for about 1.2x rate-limiter-flexible's checks/s (0.9x at concurrency 4, 1.8x at 64;
-   * `bench/ratelimit`). Ignored on a Cluster client (calls of different keys live in different
-   * slots there). Default `true`.
+   * `bench/ratelimit`). Each call gets exactly the reply its op's script gives it alone (a call
+   * with more than 1024 keys plus arguments is sent alone; a `#!lua` flags line applies to the
+   * batch, which holds that op's calls only). Ignored on a Cluster client (calls of different keys
+   * live in different slots there). Default `true`.
    */
   batch?: boolean
   /**

@@ -3,6 +3,7 @@
  * Bounds a promise with a timer that is always cleared.
  */
 import { StoreTimeoutError } from '../store/errors.js'
+import { monotonicNow } from './monotonic.js'
 
 /** Runs `fn` after the I/O of the current event-loop turn (see `withTimeout`). */
 export const afterIo: (fn: () => void) => void =
@@ -42,12 +43,6 @@ export interface Deadlines<T> {
   /** Forgets the settled items at the front: call it when an item settles (cheap, O(1) amortized). */
   drop(): void
 }
-
-/** A monotonic clock in ms (a wall clock that jumps back would hold every timeout up). */
-const monotonicNow: () => number =
-  typeof performance !== 'undefined' && typeof performance.now === 'function'
-    ? () => performance.now()
-    : Date.now
 
 /** Items dropped from the front before the queue's storage is compacted. */
 const COMPACT_AFTER = 1024
