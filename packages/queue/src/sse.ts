@@ -83,7 +83,8 @@ async function* sseBody(
  * `data:` JSON). Unknown, expired or another subject's job: 404 with the JSON error shape.
  *
  * @example
- * app.get('/jobs/:id/events', toExpress(auth, sseHandler({ queue })))
+ * app.get('/jobs/:id', toExpress(auth, sseHandler({ queue })))  // the id is the last path segment
+ * app.get('/jobs/:id/events', toExpress(auth, sseHandler({ queue, jobId: (ctx) => ctx.path.split('/')[2] })))
  */
 export function sseHandler(options: SseHandlerOptions): Middleware {
   if (options === null || typeof options !== 'object') {
