@@ -3,10 +3,12 @@
  * The schema of `aikit.config.mjs`: a plain object describing how the app configures the kit, so
  * the doctor can check what the environment alone cannot show (CORS, rate limits, budgets...).
  * Section names are strict (a typo such as `ratelimit` is reported); inside a section, unknown
- * keys are allowed, so the app may export the very options it passes to the kit.
+ * keys are allowed, so the app may export the very options it passes to the kit. The limit lists
+ * are checked as the kit checks them at startup (`limits-schema.ts`).
  */
 import { LOG_LEVELS } from '@aikit/core/env'
 import { z } from 'zod'
+import { budgetLimits, rateLimitLimits, rateLimitTiers } from './limits-schema.js'
 
 const isFunction = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function'
 const fn = z.custom<(...args: never[]) => unknown>(isFunction, { error: 'expected a function' })
@@ -34,20 +36,13 @@ const cors = z.union(
   { error: 'expected false or { origin, credentials? }' }
 )
 
-const limit = z.looseObject({
-  limit: z.number().int().positive(),
-  window: z.union([z.number().positive(), z.string().min(1)], {
-    error: "expected milliseconds or a duration such as '1m'",
-  }),
-})
-
 const rateLimit = z.union(
   [
     z.literal(false),
     z
       .looseObject({
-        limits: z.array(limit).min(1).optional(),
-        tiers: z.record(z.string(), z.array(limit).min(1)).optional(),
+        limits: rateLimitLimits.optional(),
+        tiers: rateLimitTiers.optional(),
         limiter: z.unknown().optional(),
         store: store.optional(),
         dryRun: z.boolean().optional(),
@@ -59,18 +54,12 @@ const rateLimit = z.union(
   { error: 'expected false or { limits | tiers | limiter, store? }' }
 )
 
-const budgetLimit = z.looseObject({
-  period: z.enum(['day', 'month', 'rolling']),
-  usd: z.number().positive().optional(),
-  micros: z.number().int().positive().optional(),
-})
-
 const budget = z.union(
   [
     z.literal(false),
     z.looseObject({
-      limits: z.union([z.array(budgetLimit).min(1), fn], {
-        error: 'expected a list of { period, usd | micros } or a function',
+      limits: z.union([budgetLimits, fn], {
+        error: 'expected a list of { period, usd | micros, window? } or a function',
       }),
       store: store.optional(),
       mode: z.enum(['hard', 'soft']).optional(),
@@ -103,11 +92,18 @@ const trustProxy = z.union(
 export const doctorConfigSchema = z.strictObject({
   /** The `cors()` options, or `false` (no CORS: same-origin only). Default: `CORS_ORIGIN`. */
   cors: cors.optional(),
-  /** The `rateLimit()` options (`store` as `'memory' | 'redis'` or the Store), or `false`. */
+  /**
+   * The `rateLimit()` options (`store` as `'memory' | 'redis'` or the Store), or `false`. `limits`
+   * and `tiers` are checked as `createRateLimiter` / `rateLimit` check them. No `store`: the
+   * default `memoryStore()`.
+   */
   rateLimit: rateLimit.optional(),
-  /** The `createBudget()` options, or `false`. */
+  /**
+   * The `createBudget()` options, or `false`. `limits` is checked as `createBudget` checks it
+   * (`usd` or `micros`; `window` for `period: 'rolling'` only). No `store`: the default `memoryStore()`.
+   */
   budget: budget.optional(),
-  /** The `createCache()` options (only `store` is read), or `false`. */
+  /** The `createCache()` options (only `store` is read; none: memory tier only), or `false`. */
   cache: cache.optional(),
   /** The logger's level. Default: `LOG_LEVEL`, else `'info'`. */
   logLevel: z.enum(LOG_LEVELS).optional(),
@@ -115,7 +111,10 @@ export const doctorConfigSchema = z.strictObject({
   sentry: sentry.optional(),
   /** Whether the app serves `/metrics` (`metricsHandler`). Default: `true`. */
   metrics: metrics.optional(),
-  /** The adapters' `trustProxy`. Default: `TRUST_PROXY`, else `false`. */
+  /**
+   * The adapters' `trustProxy`, as the app passes it: a string is read as addresses (`'2'` and
+   * `'false'` are not a count or a switch). Default: `TRUST_PROXY` as `aikitEnv` parses it, else `false`.
+   */
   trustProxy: trustProxy.optional(),
   /** How many instances (processes, pods) serve the app. Default: `1`. */
   instances: z.number().int().min(1).optional(),

@@ -3,7 +3,7 @@
  * The checklist, in the order it is printed.
  */
 import { configCheck, envCheck, nodeEnvCheck, publicSecretsCheck } from './checks/environment.js'
-import { corsCheck, rateLimitCheck, trustProxyCheck } from './checks/http.js'
+import { corsCheck, rateLimitCheck } from './checks/http.js'
 import {
   budgetCheck,
   errorTrackingCheck,
@@ -11,6 +11,7 @@ import {
   metricsTokenCheck,
 } from './checks/operations.js'
 import { redisSecurityCheck, redisTopologyCheck } from './checks/redis.js'
+import { trustProxyCheck } from './checks/trust-proxy.js'
 import { gatherFacts } from './facts.js'
 import type { Check, DoctorInput, DoctorResult } from './types.js'
 

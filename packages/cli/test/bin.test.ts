@@ -1,8 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisServer, startRedis } from '../../testing/src/redis.js'
 import { GOOD_CONFIG, GOOD_ENV, SECRET_VALUES } from './fixtures.js'
 
 const PKG = resolve(import.meta.dirname, '..')
@@ -147,4 +150,88 @@ describe('aikit doctor (the built bin, spawned)', () => {
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('Exit codes')
   })
+})
+
+/**
+ * Runs the bin with exactly `env` and resolves with its exit code, or 'still running' if it has
+ * not exited within `ms` (it is then killed).
+ */
+function exitOf(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  ms: number
+): Promise<{ code: number | null | 'still running'; stdout: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString()
+  })
+  return new Promise((done) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      done({ code: 'still running', stdout })
+    }, ms)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      done({ code, stdout })
+    })
+  })
+}
+
+// README: `store` may be "a real `Store` (its `kind` is read)", so the config module may export
+// `redisStore(new Redis(url))` as the app passes it to the kit. Its open connection must not keep
+// the doctor alive once the checklist is printed (a CI deploy gate would hang).
+describe('aikit doctor with a config exporting a real redisStore', () => {
+  let redis: RedisServer | undefined
+  let app = ''
+
+  beforeAll(async () => {
+    redis = await startRedis()
+    app = mkdtempSync(join(dir, 'redis-app-'))
+    const ioredis = createRequire(resolve(PKG, '../testing/package.json')).resolve('ioredis')
+    const coreRedis = pathToFileURL(resolve(PKG, '../core/dist/redis/index.js')).href
+    writeFileSync(
+      join(app, 'aikit.config.mjs'),
+      `import { Redis } from ${JSON.stringify(pathToFileURL(ioredis).href)}
+import { redisStore } from ${JSON.stringify(coreRedis)}
+const store = redisStore(new Redis(process.env.REDIS_URL))
+export default {
+  rateLimit: { limits: [{ limit: 60, window: '1m' }], store },
+  budget: { limits: [{ period: 'day', usd: 5 }], store },
+  cache: { store },
+}
+`
+    )
+  })
+
+  afterAll(async () => {
+    await redis?.stop()
+  })
+
+  // Bounded: the checklist is printed in well under a second; 10 s is a generous cap.
+  it.each([
+    ['the table', [] as string[], '0 FAIL'],
+    ['--json', ['--json'], '"ok": true'],
+  ])(
+    'prints %s and exits 0 instead of staying alive on the open client',
+    async (_, flags, out) => {
+      const run = await exitOf(['doctor', ...flags], { REDIS_URL: redis!.url }, app, 10_000)
+      expect(run.stdout).toContain(out)
+      expect(run.code).toBe(0)
+    },
+    30_000
+  )
+
+  it('exits 1 on a failing item with the client still open', async () => {
+    // METRICS_TOKEN shorter than metricsHandler accepts: a FAIL.
+    const env = { REDIS_URL: redis!.url, METRICS_TOKEN: 'short' }
+    const run = await exitOf(['doctor'], env, app, 10_000)
+    expect(run.stdout).toMatch(/not ready to launch\n$/)
+    expect(run.code).toBe(1)
+  }, 30_000)
 })

@@ -86,6 +86,17 @@ const rows: Row[] = [
     config: { ...GOOD_CONFIG, cors: { origin: ['http://app.example.com'] } },
     expected: { cors: 'WARN' },
   },
+  {
+    name: 'plain-http CORS origin with an upper-case scheme in production',
+    config: { ...GOOD_CONFIG, cors: { origin: ['HTTP://App.Example.com'] } },
+    expected: { cors: 'WARN' },
+  },
+  {
+    name: 'plain-http CORS_ORIGIN with an upper-case scheme in production',
+    env: { ...GOOD_ENV, CORS_ORIGIN: 'https://app.example.com, Http://admin.example.com' },
+    config: without(GOOD_CONFIG, 'cors'),
+    expected: { cors: 'WARN' },
+  },
   // rate limit
   {
     name: 'no rate limit in production',
@@ -114,6 +125,12 @@ const rows: Row[] = [
     env: { ...GOOD_ENV, LOG_LEVEL: 'debug' },
     config: without(GOOD_CONFIG, 'logLevel'),
     expected: { 'log-level': 'FAIL' },
+  },
+  {
+    name: 'LOG_LEVEL that is not a level (aikitEnv and the logger refuse it)',
+    env: { ...GOOD_ENV, LOG_LEVEL: 'loud' },
+    config: without(GOOD_CONFIG, 'logLevel'),
+    expected: { env: 'FAIL', 'log-level': 'FAIL' },
   },
   {
     name: "config logLevel 'silly' in production",
@@ -160,10 +177,11 @@ const rows: Row[] = [
     expected: { 'trust-proxy': 'FAIL' },
   },
   {
+    // aikitEnv refuses it (env item) and the app does not start with it (trust-proxy item).
     name: 'TRUST_PROXY above the 32 hops the adapters accept',
     env: { ...GOOD_ENV, TRUST_PROXY: '33' },
     config: without(GOOD_CONFIG, 'trustProxy'),
-    expected: { 'trust-proxy': 'FAIL' },
+    expected: { env: 'FAIL', 'trust-proxy': 'FAIL' },
   },
   {
     name: "config trustProxy: '2' (a string: the adapters read the address 0.0.0.2)",
@@ -327,6 +345,42 @@ describe('runDoctor reports', () => {
     for (const value of Object.values(secrets)) expect(text).not.toContain(value)
     expect(text).not.toContain('PlainRedisPassword99')
     expect(result.ok).toBe(false)
+  })
+
+  it('never quotes a malformed LOG_LEVEL (here a pasted token): "not a known level"', () => {
+    const pasted = 'ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789'
+    const config = without(GOOD_CONFIG, 'logLevel')
+    const result = runDoctor({ env: { ...GOOD_ENV, LOG_LEVEL: pasted }, config })
+    expect(result.items.find((i) => i.id === 'env')?.status).toBe('FAIL')
+    expect(result.items.find((i) => i.id === 'log-level')).toMatchObject({
+      status: 'FAIL',
+      detail: expect.stringContaining('LOG_LEVEL is not a known level'),
+    })
+    expect(JSON.stringify(result).toLowerCase()).not.toContain(pasted.toLowerCase())
+  })
+
+  it('prints a known LOG_LEVEL as aikitEnv reads it (trimmed, lower-case)', () => {
+    const config = without(GOOD_CONFIG, 'logLevel')
+    expect(item({ ...GOOD_ENV, LOG_LEVEL: ' WARN ' }, config, 'log-level')).toMatchObject({
+      status: 'PASS',
+      detail: "'warn'",
+    })
+  })
+
+  it('warns on a plain-http origin whatever its case, as cors() compares origins', async () => {
+    const { cors } = await import('../../security/src/index.js')
+    for (const origin of ['HTTP://app.example.com', 'hTtP://APP.example.com:8080']) {
+      expect(() => cors({ origin: [origin] })).not.toThrow()
+      const found = item(GOOD_ENV, { ...GOOD_CONFIG, cors: { origin: [origin] } }, 'cors')
+      expect(found, origin).toMatchObject({ status: 'WARN' })
+    }
+    // Loopback stays allowed, whatever its case.
+    const local = item(
+      GOOD_ENV,
+      { ...GOOD_CONFIG, cors: { origin: ['HTTP://LOCALHOST:3000'] } },
+      'cors'
+    )
+    expect(local?.status).toBe('PASS')
   })
 
   it('respects publicPrefixes and allowPublic from the config', () => {

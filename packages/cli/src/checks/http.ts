@@ -1,19 +1,21 @@
 /**
  * @module checks/http
- * What the HTTP layer lets through: CORS, rate limits, which proxies are trusted.
+ * What the HTTP layer lets through: CORS and rate limits (trusted proxies: `trust-proxy.ts`).
  */
 
-import { createIpResolver } from '@aikit/core/adapter'
-import { trustProxy as trustProxyField } from '@aikit/core/env'
 import type { Check } from '../types.js'
 import { fail, failInProduction, invalidSection, pass, warn } from './item.js'
 
 const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/
 
-/** An origin string that is not HTTPS and not the developer's own machine. */
+/**
+ * An origin string that is not HTTPS and not the developer's own machine. Case-insensitive, as
+ * `cors()` lower-cases an origin before comparing it: `HTTP://App.example.com` is plain http.
+ */
 function plainHttp(origin: string): boolean {
-  if (!origin.startsWith('http://')) return false
-  const host = origin.slice('http://'.length).split(/[:/]/)[0] ?? ''
+  const lower = origin.toLowerCase()
+  if (!lower.startsWith('http://')) return false
+  const host = lower.slice('http://'.length).split(/[:/]/)[0] ?? ''
   return !LOOPBACK_HOST.test(host)
 }
 
@@ -143,78 +145,4 @@ export const rateLimitCheck: Check = (facts) => {
         ? `${rl.limits.length} limit(s)`
         : 'a limiter'
   return pass(id, title, `configured (${what})`)
-}
-
-/**
- * `TRUST_PROXY` as the app reads it (`aikitEnv`'s field): an all-digits value is a hop count, a
- * comma list is CIDRs. A value the field refuses (`true`) is kept as is for the checks below.
- */
-function fromEnv(raw: string | undefined): TrustProxySetting | undefined {
-  if (raw === undefined) return undefined
-  const parsed = trustProxyField().safeParse(raw)
-  return parsed.success ? parsed.data : raw
-}
-
-type TrustProxySetting = boolean | number | string | readonly string[]
-
-/** Values that trust every hop: any client could then choose its own IP. */
-const TRUST_ALL = new Set(['true', '*', 'all', '0.0.0.0/0', '::/0'])
-
-export const trustProxyCheck: Check = (facts) => {
-  const id = 'trust-proxy'
-  const title = 'trusted proxies'
-  const invalid = invalidSection(facts, 'trustProxy', id, title)
-  if (invalid) return invalid
-  const fromConfig: TrustProxySetting | undefined = facts.config.trustProxy
-  const value = fromConfig ?? fromEnv(facts.env.TRUST_PROXY) ?? false
-  const items =
-    typeof value === 'string'
-      ? value.split(',').map((s) => s.trim().toLowerCase())
-      : Array.isArray(value)
-        ? value.map((s) => s.trim().toLowerCase())
-        : []
-  if (value === true || items.some((i) => TRUST_ALL.has(i))) {
-    return fail(
-      id,
-      title,
-      'every hop is trusted: any client can set X-Forwarded-For and pick its own IP (per-IP limits are bypassed)',
-      'set TRUST_PROXY to the number of proxies in front of the app (1 behind one load balancer) or their CIDRs'
-    )
-  }
-  if (
-    value === false ||
-    value === 0 ||
-    (typeof value !== 'number' && items.every((i) => i === '' || i === 'false' || i === '0'))
-  ) {
-    return pass(
-      id,
-      title,
-      'off: the socket address is the client IP (behind a load balancer, set the hop count)'
-    )
-  }
-  // The configuration's value goes to the adapters as is, and they read a string as addresses:
-  // trustProxy: '2' would trust the address 0.0.0.2, not 2 hops. (TRUST_PROXY=2 is a hop count:
-  // the env field above parsed it.)
-  const digits = fromConfig === undefined ? undefined : items.find((i) => /^\d+$/.test(i))
-  if (digits !== undefined) {
-    return fail(
-      id,
-      title,
-      `trustProxy '${digits}' is a string: the adapters read it as an IP address, not a hop count`,
-      `give the number (trustProxy: ${Number(digits)}), or TRUST_PROXY as aikitEnv parses it`
-    )
-  }
-  // The adapters' own parser: a value they would refuse at startup fails here.
-  try {
-    createIpResolver(typeof value === 'string' ? value : (value as number | readonly string[]))
-  } catch (error) {
-    return fail(
-      id,
-      title,
-      `not a valid proxy setting: ${error instanceof Error ? error.message : String(error)}`,
-      'give a hop count (e.g. 1) or a comma-separated list of IPs / CIDRs / loopback, linklocal, uniquelocal'
-    )
-  }
-  if (typeof value === 'number') return pass(id, title, `${value} hop(s) trusted`)
-  return pass(id, title, `${items.length} proxy address range(s) trusted`)
 }

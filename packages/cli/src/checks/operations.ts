@@ -2,16 +2,33 @@
  * @module checks/operations
  * Running it: log level, error tracking, the metrics endpoint's token, the spending budget.
  */
+import { LOG_LEVELS } from '@aikit/core/env'
 import type { Check } from '../types.js'
 import { fail, invalidSection, pass, warn } from './item.js'
 
 /** Levels that log request payloads and prompts, and flood the log pipeline. */
 const NOISY = new Set(['debug', 'silly'])
 
+const KNOWN_LEVELS: ReadonlySet<string> = new Set(LOG_LEVELS)
+
+/**
+ * The logger's level: the configuration's (validated), else `LOG_LEVEL` as `aikitEnv` reads it
+ * (trimmed, case-insensitive), else `'info'`. Only a known level is ever printed: the variable may
+ * hold anything, even a pasted secret.
+ */
 export const logLevelCheck: Check = (facts) => {
   const id = 'log-level'
   const title = 'log level'
-  const level = facts.config.logLevel ?? facts.env.LOG_LEVEL?.trim().toLowerCase() ?? 'info'
+  const fromEnv = facts.env.LOG_LEVEL?.trim().toLowerCase()
+  if (facts.config.logLevel === undefined && fromEnv !== undefined && !KNOWN_LEVELS.has(fromEnv)) {
+    return fail(
+      id,
+      title,
+      'LOG_LEVEL is not a known level: aikitEnv and the logger refuse it at startup',
+      `set LOG_LEVEL to one of ${LOG_LEVELS.join(', ')}`
+    )
+  }
+  const level = facts.config.logLevel ?? fromEnv ?? 'info'
   const source = facts.config.logLevel !== undefined ? 'config logLevel' : 'LOG_LEVEL'
   if (facts.production && NOISY.has(level)) {
     return fail(

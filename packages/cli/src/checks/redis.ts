@@ -9,12 +9,20 @@ import { fail, pass, warn } from './item.js'
 type Section = 'rateLimit' | 'budget' | 'cache'
 const SECTIONS: readonly Section[] = ['rateLimit', 'budget', 'cache']
 
-/** The store kind a configuration section declares, if any. */
+/**
+ * Where a configuration section keeps its state. A section with no `store` is on the kit's
+ * default, a per-process `memoryStore()` (createRateLimiter, createBudget; createCache keeps only
+ * its memory tier). A rate limit given as a ready `limiter` says nothing: that limiter has its own
+ * store, which the configuration does not show.
+ */
 function storeOf(facts: Facts, section: Section): 'memory' | 'redis' | undefined {
   const value = facts.config[section]
   if (value === undefined || value === false) return undefined
   const store = value.store
-  if (store === undefined) return undefined
+  if (store === undefined) {
+    const ownLimiter = section === 'rateLimit' && 'limiter' in value && value.limiter !== undefined
+    return ownLimiter ? undefined : 'memory'
+  }
   return typeof store === 'string' ? store : store.kind
 }
 
@@ -46,8 +54,8 @@ export const redisTopologyCheck: Check = (facts) => {
       return warn(
         id,
         title,
-        `${local.join(', ')} use a memory store on ${instances} instances: each keeps its own state`,
-        'give those sections redisStore(client)'
+        `${local.join(', ')} use a memory store (the default when no store is given) on ${instances} instances: each keeps its own state`,
+        'give those sections store: redisStore(client) from @aikit/core/redis'
       )
     }
   }

@@ -1,0 +1,134 @@
+/**
+ * @module checks/trust-proxy
+ * Which proxies the adapters trust. Trusting every hop lets any client choose its own IP with a
+ * forged `X-Forwarded-For`; a setting the adapters (or `aikitEnv`) refuse stops the app at startup.
+ */
+import { createIpResolver } from '@aikit/core/adapter'
+import { trustProxy as trustProxyField } from '@aikit/core/env'
+import ipaddr from 'ipaddr.js'
+import type { Check, DoctorItem } from '../types.js'
+import { fail, invalidSection, pass } from './item.js'
+
+const ID = 'trust-proxy'
+const TITLE = 'trusted proxies'
+
+/** Words that mean "every hop" (the adapters refuse them; the finding says why they are unsafe). */
+const TRUST_ALL_WORDS = new Set(['true', '*', 'all'])
+
+/**
+ * True when one `trustProxy` entry trusts every address of its family: `true`, `'*'`, `'all'`,
+ * or a CIDR of prefix length 0 (`0.0.0.0/0`, `10.0.0.0/0`, `::0/0`, `0/0`...), parsed by ipaddr.js
+ * as the adapters parse it.
+ */
+export function trustsEveryHop(entry: string): boolean {
+  const s = entry.trim()
+  if (TRUST_ALL_WORDS.has(s.toLowerCase())) return true
+  if (!s.includes('/')) return false
+  try {
+    return ipaddr.parseCIDR(s)[1] === 0
+  } catch {
+    return false // not a CIDR: createIpResolver reports it
+  }
+}
+
+const everyHop = (): DoctorItem =>
+  fail(
+    ID,
+    TITLE,
+    'every hop is trusted (true, a wildcard or a /0 range): any client can set X-Forwarded-For and pick its own IP (per-IP limits are bypassed)',
+    'set TRUST_PROXY to the number of proxies in front of the app (1 behind one load balancer) or their CIDRs'
+  )
+
+const off = (): DoctorItem =>
+  pass(
+    ID,
+    TITLE,
+    'off: the socket address is the client IP (behind a load balancer, set the hop count)'
+  )
+
+const trusted = (value: number | string | readonly string[]): DoctorItem =>
+  typeof value === 'number'
+    ? pass(ID, TITLE, `${value} hop(s) trusted`)
+    : pass(
+        ID,
+        TITLE,
+        `${typeof value === 'string' ? value.split(',').length : value.length} proxy address range(s) trusted`
+      )
+
+/** Why the adapters refuse `value`, or undefined when they accept it. */
+function adapterRefusal(value: number | string | readonly string[]): string | undefined {
+  try {
+    createIpResolver(value)
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+}
+
+/**
+ * `TRUST_PROXY` as the app reads it, through `aikitEnv`'s field: all digits is a hop count, a
+ * comma list is addresses, `false`/`0` is off. A value the field refuses stops the app at startup.
+ * Findings never quote the variable.
+ */
+function checkEnv(raw: string): DoctorItem {
+  if (raw.split(',').some(trustsEveryHop)) return everyHop()
+  const parsed = trustProxyField().safeParse(raw)
+  if (!parsed.success) {
+    const reason = parsed.error.issues[0]?.message ?? 'invalid'
+    return fail(
+      ID,
+      TITLE,
+      `TRUST_PROXY is refused by aikitEnv (${reason}): the app does not start with it`,
+      'give a hop count (0 to 32) or a comma-separated list of IPs / CIDRs / loopback, linklocal, uniquelocal'
+    )
+  }
+  return parsed.data === false ? off() : trusted(parsed.data)
+}
+
+/**
+ * The configuration's `trustProxy`, which the app passes to the adapters as is: a string is read
+ * as addresses (`'2'` is the address 0.0.0.2, `'false'` is refused), never as a count or a switch.
+ */
+function checkConfig(value: boolean | number | string | readonly string[]): DoctorItem {
+  if (value === true) return everyHop()
+  if (value === false || value === 0) return off()
+  const entries = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : []
+  if (entries.some(trustsEveryHop)) return everyHop()
+  if (typeof value === 'string' && /^\s*(?:false)?\s*$/i.test(value)) {
+    return fail(
+      ID,
+      TITLE,
+      "trustProxy is a string ('false' or empty): the adapters read it as an address and refuse it at startup",
+      'use the boolean false, or leave trustProxy out'
+    )
+  }
+  const digits = entries.map((e) => e.trim()).find((e) => /^\d+$/.test(e))
+  if (digits !== undefined) {
+    return fail(
+      ID,
+      TITLE,
+      `trustProxy '${digits}' is a string: the adapters read it as an IP address, not a hop count`,
+      `give the number (trustProxy: ${Number(digits)}), or TRUST_PROXY as aikitEnv parses it`
+    )
+  }
+  const refusal = adapterRefusal(value)
+  if (refusal !== undefined) {
+    return fail(
+      ID,
+      TITLE,
+      `not a valid proxy setting: ${refusal}`,
+      'give a hop count (e.g. 1) or a list of IPs / CIDRs / loopback, linklocal, uniquelocal'
+    )
+  }
+  if (Array.isArray(value) && value.length === 0) return off()
+  return trusted(value)
+}
+
+export const trustProxyCheck: Check = (facts) => {
+  const invalid = invalidSection(facts, 'trustProxy', ID, TITLE)
+  if (invalid) return invalid
+  const configured = facts.config.trustProxy
+  if (configured !== undefined) return checkConfig(configured)
+  const raw = facts.env.TRUST_PROXY
+  return raw === undefined ? off() : checkEnv(raw)
+}
