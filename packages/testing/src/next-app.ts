@@ -176,13 +176,16 @@ export interface FixtureServer {
   close(): Promise<void>
 }
 
-/** Serves Next on 127.0.0.1 (port 0); `headers` are forced onto every incoming request. */
+/**
+ * Serves Next on 127.0.0.1 (port 0). `headers` are forced onto every incoming request, replacing
+ * what the client sent; names are case-insensitive (stored lower-cased, as Node stores them).
+ */
 export async function serve(
   handle: Handle,
   headers: Record<string, string> = {}
 ): Promise<FixtureServer> {
   const server = createServer((req, res) => {
-    for (const name in headers) req.headers[name] = headers[name]
+    for (const [name, value] of Object.entries(headers)) req.headers[name.toLowerCase()] = value
     handle(req, res).catch(() => {
       if (!res.headersSent) res.statusCode = 500
       res.end()

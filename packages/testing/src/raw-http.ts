@@ -4,18 +4,48 @@
  */
 import { connect } from 'node:net'
 
-/** One response as read off the socket (header names lower-cased). */
+/** One response as read off the socket. */
 export interface RawResponse {
-  /** The status code, or 0 when the connection closed without a response head. */
+  /** The final response's status code, or 0 when the connection closed without a final head. */
   status: number
+  /**
+   * Header values by lower-cased name. A header sent more than once (two `Set-Cookie`, a doubled
+   * `Content-Length`) has every value, in order, joined with `', '`; see `rawHeaders` to tell
+   * them apart.
+   */
   headers: Record<string, string>
-  /** The body (UTF-8), or every byte received (latin1) when there was no head. */
+  /** Every header line of the final response in order, as `[name, value]` (name as sent). */
+  rawHeaders: Array<[name: string, value: string]>
+  /**
+   * The body (UTF-8) as sent, chunked framing included, or every byte received (latin1) when
+   * there was no final head.
+   */
   body: string
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n')
+
+/** Parses a response head (status line and header lines, without the blank line). */
+function parseHead(head: string): Pick<RawResponse, 'status' | 'headers' | 'rawHeaders'> {
+  const [statusLine = '', ...lines] = head.split('\r\n')
+  const headers: Record<string, string> = {}
+  const rawHeaders: RawResponse['rawHeaders'] = []
+  for (const line of lines) {
+    const colon = line.indexOf(':')
+    const name = line.slice(0, colon).trim()
+    const value = line.slice(colon + 1).trim()
+    rawHeaders.push([name, value])
+    const key = name.toLowerCase()
+    headers[key] = key in headers ? `${headers[key]}, ${value}` : value
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, rawHeaders }
 }
 
 /**
  * Sends `bytes` to 127.0.0.1:`port` (the request should say `Connection: close`) and reads one
- * response until the server closes. Rejects when nothing comes back within `timeoutMs` (a hang).
+ * response until the server closes. Interim `1xx` responses (`100 Continue`, `103 Early Hints`)
+ * are skipped: the result is the final response (`101 Switching Protocols` is final). Rejects
+ * when nothing comes back within `timeoutMs` (a hang; default 5000).
  */
 export function rawRequest(
   port: number,
@@ -36,23 +66,27 @@ export function rawRequest(
     socket.on('close', () => {
       clearTimeout(timer)
       const raw = Buffer.concat(chunks)
-      const end = raw.indexOf('\r\n\r\n')
-      if (end === -1) {
-        resolve({ status: 0, headers: {}, body: raw.toString('latin1') })
+      let start = 0
+      for (;;) {
+        const end = raw.indexOf(HEAD_END, start)
+        if (end === -1) {
+          resolve({ status: 0, headers: {}, rawHeaders: [], body: raw.toString('latin1') })
+          return
+        }
+        const head = parseHead(raw.subarray(start, end).toString('latin1'))
+        const bodyStart = end + HEAD_END.length
+        if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+          start = bodyStart // an interim response has no body: the next head follows
+          continue
+        }
+        // The first Content-Length counts (a doubled one shows in `headers` / `rawHeaders`);
+        // without a usable one, the body is everything up to the close.
+        const declared = head.rawHeaders.find(([n]) => n.toLowerCase() === 'content-length')?.[1]
+        const counted = declared === undefined || declared === '' ? Number.NaN : Number(declared)
+        const length = counted >= 0 ? counted : raw.length - bodyStart
+        resolve({ ...head, body: raw.subarray(bodyStart, bodyStart + length).toString('utf8') })
         return
       }
-      const [statusLine = '', ...lines] = raw.subarray(0, end).toString('latin1').split('\r\n')
-      const headers: Record<string, string> = {}
-      for (const line of lines) {
-        const colon = line.indexOf(':')
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
-      }
-      const length = Number(headers['content-length'] ?? raw.length - end - 4)
-      resolve({
-        status: Number(statusLine.split(' ')[1]),
-        headers,
-        body: raw.subarray(end + 4, end + 4 + length).toString('utf8'),
-      })
     })
     socket.write(bytes, () => socket.end())
   })

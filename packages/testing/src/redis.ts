@@ -5,19 +5,23 @@
  * removed on `stop()`. Processes are killed on `stop()` and when the test process ends, however it
  * ends (a normal exit, a signal, even SIGKILL: see `processes.ts`). Every wait is bounded (about
  * 10 s) and fails with a clear error that includes the last error seen and the server's last output.
+ * A handle is only ever given on a server this process spawned: when another server took the
+ * picked port first, the launch moves to a fresh port.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
-import { removeTrackedDir, trackDir, trackProcess } from './processes.js'
+import { removeTrackedDir, trackDir } from './processes.js'
+import { rawCommand } from './raw-command.js'
+import { assertOwnServer, ServerProcess, WAIT_MS, WaitError, waitUntil } from './server-process.js'
+
+export { rawCommand }
 
 const HOST = '127.0.0.1' as const
-const REDIS_SERVER = process.env.AIKIT_REDIS_SERVER ?? 'redis-server'
 const REDIS_CLI = process.env.AIKIT_REDIS_CLI ?? 'redis-cli'
-const WAIT_MS = 10_000
 // Cluster creation waits for gossip between the nodes, which is slow on a loaded 2-core machine.
 const CLUSTER_WAIT_MS = 30_000
 
@@ -33,7 +37,10 @@ export interface RedisServer {
   stop(): Promise<void>
   /** Kills the server with SIGKILL (for outage tests); clients keep trying to reconnect. */
   kill(): Promise<void>
-  /** Starts the server again on the same port (after `kill()`, or stops it first) and waits for PING. */
+  /**
+   * Starts the server again on the same port (after `kill()`, or stops it first) and waits for
+   * PING. Rejects (and kills the new server) when another process took the port meanwhile.
+   */
   restart(): Promise<void>
 }
 
@@ -78,130 +85,6 @@ export function freePort(): Promise<number> {
   })
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** One redis-server process with its output tail, for error messages. */
-class ServerProcess {
-  readonly child: ChildProcess
-  output = ''
-  exited = false
-  readonly exit: Promise<void>
-
-  constructor(args: string[]) {
-    this.child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    trackProcess(this.child)
-    const append = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-4000)
-    }
-    this.child.stdout?.on('data', append)
-    this.child.stderr?.on('data', append)
-    this.exit = new Promise((resolve) => {
-      this.child.once('exit', () => {
-        this.exited = true
-        resolve()
-      })
-      this.child.once('error', (error) => {
-        append(Buffer.from(String(error)))
-        this.exited = true
-        resolve()
-      })
-    })
-  }
-
-  /** Sends `signal` and waits for exit (SIGKILL after 3 s if SIGTERM is ignored). */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.exited) return
-    this.child.kill(signal)
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000)
-    await this.exit
-    clearTimeout(timer)
-  }
-}
-
-/**
- * Sends one command over a fresh TCP connection and returns the reply as text (simple strings,
- * integers and bulk strings only). Rejects on an error reply, a connection error or after `ms`.
- */
-export function rawCommand(port: number, args: string[], ms = 1000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: HOST, port })
-    let buffer = ''
-    const done = (error: Error | undefined, value?: string) => {
-      clearTimeout(timer)
-      socket.destroy()
-      if (error) reject(error)
-      else resolve(value ?? '')
-    }
-    const timer = setTimeout(() => done(new Error(`no reply within ${ms} ms`)), ms)
-    socket.once('error', (error) => done(error))
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString()
-      const lineEnd = buffer.indexOf('\r\n')
-      if (lineEnd === -1) return
-      const type = buffer[0]
-      const line = buffer.slice(1, lineEnd)
-      if (type === '-') return done(new Error(line))
-      if (type !== '$') return done(undefined, line)
-      const length = Number(line)
-      if (length < 0) return done(undefined, '')
-      if (buffer.length >= lineEnd + 2 + length + 2) {
-        done(undefined, buffer.slice(lineEnd + 2, lineEnd + 2 + length))
-      }
-    })
-    const body = args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')
-    socket.write(`*${args.length}\r\n${body}`)
-  })
-}
-
-/** Why a wait failed: the server exited (e.g. its port was taken) or the time ran out. */
-class WaitError extends Error {
-  constructor(
-    message: string,
-    readonly serverExited: boolean
-  ) {
-    super(message)
-    this.name = 'WaitError'
-  }
-}
-
-/**
- * Polls `check` until it returns true; throws after `waitMs` or as soon as a server exits. The
- * timeout error names the last error `check` threw (an error reply such as `-NOAUTH`, a refused
- * connection).
- */
-async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  servers: readonly ServerProcess[] = [],
-  waitMs = WAIT_MS
-): Promise<void> {
-  const deadline = Date.now() + waitMs
-  let lastError: unknown
-  for (;;) {
-    const dead = servers.find((s) => s.exited)
-    if (dead) {
-      throw new WaitError(`redis-server exited while waiting for ${what}:\n${dead.output}`, true)
-    }
-    const ok = await check().catch((error: unknown) => {
-      lastError = error
-      return false
-    })
-    if (ok) return
-    if (Date.now() > deadline) {
-      const output = servers.map((s) => s.output).join('\n---\n')
-      const last =
-        lastError === undefined
-          ? ''
-          : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`
-      throw new WaitError(
-        `timed out after ${waitMs / 1000} s waiting for ${what}${last}\n${output}`,
-        false
-      )
-    }
-    await sleep(25)
-  }
-}
-
 function baseArgs(port: number, dir: string): string[] {
   return ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'].concat([
     '--dir',
@@ -212,15 +95,21 @@ function baseArgs(port: number, dir: string): string[] {
 }
 
 /**
- * Spawns a redis-server and waits until it answers PING. On failure the process is killed
- * (SIGKILL) before the error is thrown: a server that never became usable must not keep running.
+ * Spawns a redis-server and waits until it answers PING, then checks that the server answering is
+ * the one spawned (another process may have taken the port meanwhile: `WaitError` with
+ * `portLost`). On failure the process is killed (SIGKILL) before the error is thrown: a server
+ * that never became usable must not keep running.
  */
 async function launch(port: number, args: string[], waitMs = WAIT_MS): Promise<ServerProcess> {
   const server = new ServerProcess(args)
   try {
     await waitUntil(
       `PING on port ${port}`,
-      async () => (await rawCommand(port, ['PING'], 500)) === 'PONG',
+      async () => {
+        if ((await rawCommand(port, ['PING'], 500)) !== 'PONG') return false
+        await assertOwnServer(port, server)
+        return true
+      },
       [server],
       waitMs
     )
@@ -229,6 +118,29 @@ async function launch(port: number, args: string[], waitMs = WAIT_MS): Promise<S
     throw error
   }
   return server
+}
+
+/** Launch attempts, each on a fresh port, when the picked port turns out to be taken. */
+const ATTEMPTS = 3
+
+/**
+ * Launches a server on a port picked by `freePort()`, with the arguments `argsFor(port)` gives.
+ * The port may have been taken in between (the server then exits at once, or another server
+ * answers there): retry on a fresh port, up to 3 attempts. A server that ran but never answered
+ * PING would time out again: give up at once.
+ */
+async function launchOnFreshPort(
+  argsFor: (port: number) => Promise<string[]>,
+  waitMs = WAIT_MS
+): Promise<{ port: number; server: ServerProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort()
+    try {
+      return { port, server: await launch(port, await argsFor(port), waitMs) }
+    } catch (error) {
+      if (attempt >= ATTEMPTS || !(error instanceof WaitError && error.portLost)) throw error
+    }
+  }
 }
 
 /** The last error each tracked client emitted, for `whenReady`'s error message. */
@@ -255,25 +167,16 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   const dir = makeTempDir()
   const extra = options.args ?? []
   const waitMs = options.timeoutMs ?? WAIT_MS
-  let port = 0
-  let server: ServerProcess | undefined
+  let launched: { port: number; server: ServerProcess }
   try {
-    for (let attempt = 1; !server; attempt++) {
-      port = await freePort()
-      try {
-        server = await launch(port, [...baseArgs(port, dir), ...extra], waitMs)
-      } catch (error) {
-        // The port may have been taken in between (the server then exits at once): retry on a
-        // fresh port. A server that ran but never answered PING would time out again: give up.
-        if (attempt >= 3 || !(error instanceof WaitError && error.serverExited)) throw error
-      }
-    }
+    launched = await launchOnFreshPort(async (p) => [...baseArgs(p, dir), ...extra], waitMs)
   } catch (error) {
     removeTrackedDir(dir)
     throw error
   }
+  const { port } = launched
   const clients = clientTracker()
-  let current: ServerProcess = server
+  let current: ServerProcess = launched.server
   let stopped = false
   return {
     host: HOST,
@@ -317,8 +220,8 @@ function runCli(args: string[], timeoutMs = WAIT_MS): Promise<string> {
  * `redis-cli --cluster create` and waits until every node reports `cluster_state:ok`.
  */
 export async function startRedisCluster(): Promise<RedisClusterHandle> {
-  // One retry with fresh ports: a port picked as free can be taken by a parallel test before the
-  // node binds it, and gossip can stall on a loaded machine.
+  // Each node already moves to a fresh port when its port is taken before it binds; one more try
+  // of the whole set-up for gossip that stalls on a loaded machine.
   try {
     return await startRedisClusterOnce()
   } catch {
@@ -335,20 +238,18 @@ async function startRedisClusterOnce(): Promise<RedisClusterHandle> {
   }
   try {
     for (let i = 0; i < 3; i++) {
-      const port = await freePort()
-      const busPort = await freePort()
-      const args = [
-        ...baseArgs(port, dir),
+      const { port, server } = await launchOnFreshPort(async (p) => [
+        ...baseArgs(p, dir),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
+        join(dir, `nodes-${p}.conf`),
         '--cluster-port',
-        String(busPort),
+        String(await freePort()),
         '--cluster-node-timeout',
         '5000',
-      ]
-      servers.push(await launch(port, args))
+      ])
+      servers.push(server)
       ports.push(port)
     }
     await runCli(

@@ -1,19 +1,23 @@
 /**
  * @module sentinel
  * A Redis Sentinel set-up for tests: one master (a real redis-server) watched by one sentinel, both
- * on free loopback ports, so ioredis's `{ sentinels, name }` client can be tested for real.
+ * on free loopback ports, so ioredis's `{ sentinels, name }` client can be tested for real. Like
+ * `./redis`, it only ever hands out servers it spawned: when another process took the sentinel's
+ * picked port first, the sentinel moves to a fresh port.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis, type RedisOptions } from 'ioredis'
-import { removeTrackedDir, trackDir, trackProcess } from './processes.js'
-import { freePort, type RedisServer, rawCommand, startRedis } from './redis.js'
+import { removeTrackedDir, trackDir } from './processes.js'
+import { rawCommand } from './raw-command.js'
+import { freePort, type RedisServer, startRedis } from './redis.js'
+import { assertOwnServer, ServerProcess, WaitError, waitUntil } from './server-process.js'
 
 const HOST = '127.0.0.1'
-const REDIS_SERVER = process.env.AIKIT_REDIS_SERVER ?? 'redis-server'
 const WAIT_MS = 15_000
+/** Launch attempts, each on a fresh port, when the picked port turns out to be taken. */
+const ATTEMPTS = 3
 
 /** The master name the sentinel monitors. */
 export const SENTINEL_MASTER_NAME = 'aikit-master'
@@ -29,13 +33,12 @@ export interface RedisSentinelHandle {
   stop(): Promise<void>
 }
 
-/** Starts a master and one sentinel monitoring it; resolves once the sentinel knows the master. */
-export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
-  const master = await startRedis()
-  const dir = mkdtempSync(join(tmpdir(), 'aikit-sentinel-'))
-  trackDir(dir)
-  const port = await freePort()
-  const conf = join(dir, 'sentinel.conf')
+/**
+ * Spawns a sentinel on `port` monitoring `masterPort` and waits until it is ours and knows the
+ * master. On failure the sentinel is killed before the error is thrown.
+ */
+async function launchSentinel(dir: string, port: number, masterPort: number) {
+  const conf = join(dir, `sentinel-${port}.conf`)
   // Sentinel rewrites its own config file, so it lives in a writable temp dir.
   writeFileSync(
     conf,
@@ -43,55 +46,69 @@ export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
       `port ${port}`,
       `bind ${HOST}`,
       `dir ${dir}`,
-      `sentinel monitor ${SENTINEL_MASTER_NAME} ${HOST} ${master.port} 1`,
+      `sentinel monitor ${SENTINEL_MASTER_NAME} ${HOST} ${masterPort} 1`,
       `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} 2000`,
       `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 10000`,
       '',
     ].join('\n')
   )
-  const child: ChildProcess = spawn(REDIS_SERVER, [conf, '--sentinel'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
   // Killed with the test process, however that ends (like the servers of ./redis).
-  trackProcess(child)
-  let exited = false
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve())
-    child.once('error', () => resolve())
-  }).then(() => {
-    exited = true
-  })
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-2000)
-  })
+  const sentinel = new ServerProcess([conf, '--sentinel'])
+  try {
+    await waitUntil(
+      `the sentinel on port ${port} to know the master`,
+      async () => {
+        const reply = await rawCommand(port, [
+          'SENTINEL',
+          'get-master-addr-by-name',
+          SENTINEL_MASTER_NAME,
+        ])
+        // rawCommand returns an array reply's length line: 2 once the master is known, -1 before.
+        if (reply !== '2') return false
+        await assertOwnServer(port, sentinel)
+        return true
+      },
+      [sentinel],
+      WAIT_MS
+    )
+  } catch (error) {
+    await sentinel.stop('SIGKILL')
+    throw error
+  }
+  return sentinel
+}
+
+/** Starts a master and one sentinel monitoring it; resolves once the sentinel knows the master. */
+export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
+  const master = await startRedis()
+  const dir = mkdtempSync(join(tmpdir(), 'aikit-sentinel-'))
+  trackDir(dir)
+  let port = 0
+  let sentinel: ServerProcess | undefined
+  try {
+    for (let attempt = 1; !sentinel; attempt++) {
+      port = await freePort()
+      try {
+        sentinel = await launchSentinel(dir, port, master.port)
+      } catch (error) {
+        // The port may have been taken in between (the sentinel then exits, or another process
+        // answers there): retry on a fresh port. A timeout would happen again: give up.
+        if (attempt >= ATTEMPTS || !(error instanceof WaitError && error.portLost)) throw error
+      }
+    }
+  } catch (error) {
+    await master.stop()
+    removeTrackedDir(dir)
+    throw new Error(`sentinel did not come up: ${(error as Error).message}`, { cause: error })
+  }
+  const running = sentinel
   const clients = new Set<Redis>()
   const stop = async (): Promise<void> => {
     for (const c of clients) c.disconnect()
     clients.clear()
-    if (!exited) {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
-      await exit
-      clearTimeout(timer)
-    }
+    await running.stop('SIGTERM')
     await master.stop()
     removeTrackedDir(dir)
-  }
-  const deadline = Date.now() + WAIT_MS
-  for (;;) {
-    const reply = await rawCommand(port, [
-      'SENTINEL',
-      'get-master-addr-by-name',
-      SENTINEL_MASTER_NAME,
-    ]).catch(() => '')
-    // rawCommand returns an array reply's length line: 2 once the master is known, -1 before.
-    if (reply === '2') break
-    if (Date.now() > deadline || exited) {
-      await stop()
-      throw new Error(`sentinel on port ${port} did not come up\n${stderr}`)
-    }
-    await new Promise((r) => setTimeout(r, 50))
   }
   return {
     master,

@@ -20,7 +20,7 @@ let dir = ''
 
 beforeAll(() => {
   dir = mkdtempSync(join(packageDir, 'node_modules', '.parent-death-'))
-  for (const name of ['processes', 'redis', 'sentinel']) {
+  for (const name of ['processes', 'raw-command', 'server-process', 'redis', 'sentinel']) {
     const source = readFileSync(join(packageDir, 'src', `${name}.ts`), 'utf8')
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },

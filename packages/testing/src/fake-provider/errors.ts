@@ -22,8 +22,21 @@ const OPENAI_TYPES: Record<number, { type: string; code: string | null }> = {
   429: { type: 'requests', code: 'rate_limit_exceeded' },
 }
 
-/** Builds the provider-shaped error body for `status`. */
-export function errorBody(dialect: ErrorDialect, status: number, message: string): unknown {
+/** Which request field an OpenAI error names, and its machine-readable code. */
+export interface OpenAIErrorDetail {
+  /** The offending request field (`error.param`), e.g. `'stream_options'`. */
+  param?: string
+  /** `error.code`, e.g. `'integer_below_min_value'`; defaults to the status's usual code. */
+  code?: string
+}
+
+/** Builds the provider-shaped error body for `status`; `detail` only shapes OpenAI errors. */
+export function errorBody(
+  dialect: ErrorDialect,
+  status: number,
+  message: string,
+  detail: OpenAIErrorDetail = {}
+): unknown {
   if (dialect === 'anthropic') {
     const type = ANTHROPIC_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error')
     return { type: 'error', error: { type, message } }
@@ -33,7 +46,14 @@ export function errorBody(dialect: ErrorDialect, status: number, message: string
     type: status >= 500 ? 'server_error' : 'invalid_request_error',
     code: status === 529 ? 'overloaded' : null,
   }
-  return { error: { message, type: flavour.type, param: null, code: flavour.code } }
+  return {
+    error: {
+      message,
+      type: flavour.type,
+      param: detail.param ?? null,
+      code: detail.code ?? flavour.code,
+    },
+  }
 }
 
 /** Default message for an injected or detected error. */
@@ -51,7 +71,7 @@ export function sendError(
   res: ServerResponse,
   call: RecordedCall,
   dialect: ErrorDialect,
-  spec: FailureSpec & { message?: string }
+  spec: FailureSpec & OpenAIErrorDetail & { message?: string }
 ): void {
   const { status } = spec
   const headers: Record<string, string> = { 'content-type': 'application/json', ...spec.headers }
@@ -71,7 +91,7 @@ export function sendError(
   }
   const body =
     spec.body === undefined
-      ? errorBody(dialect, status, spec.message ?? defaultMessage(status))
+      ? errorBody(dialect, status, spec.message ?? defaultMessage(status), spec)
       : spec.body
   call.status = status
   res.writeHead(status, headers)

@@ -36,6 +36,15 @@ export async function handleOpenAIChat(x: Exchange): Promise<void> {
     sendError(x.res, x.call, 'openai', { status: 400, message })
     return
   }
+  // Like the real API: stream_options is refused on a non-streaming request (null is "not given").
+  if (body.stream !== true && body.stream_options !== undefined && body.stream_options !== null) {
+    sendError(x.res, x.call, 'openai', {
+      status: 400,
+      message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      param: 'stream_options',
+    })
+    return
+  }
   const messages = body.messages.filter(isRecord)
   const lastUser = [...messages].reverse().find((m) => m.role === 'user')
   const lastUserText = contentText(lastUser?.content)

@@ -14,6 +14,9 @@ function usageJson(u: FakeUsage) {
   }
 }
 
+/** The smallest `max_output_tokens` the real Responses API accepts. */
+const MIN_OUTPUT_TOKENS = 16
+
 /** Input items as `{role, text}`; a string input is one user message. */
 function inputMessages(input: unknown): Array<{ role: unknown; text: string }> {
   if (typeof input === 'string') return [{ role: 'user', text: input }]
@@ -33,6 +36,16 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
         ? "Missing required parameter: 'model'."
         : "Missing required parameter: 'input'."
     sendError(x.res, x.call, 'openai', { status: 400, message })
+    return
+  }
+  const maxOutput = body.max_output_tokens
+  if (typeof maxOutput === 'number' && maxOutput < MIN_OUTPUT_TOKENS) {
+    sendError(x.res, x.call, 'openai', {
+      status: 400,
+      message: `Invalid 'max_output_tokens': integer below minimum value. Expected a value >= ${MIN_OUTPUT_TOKENS}, but got ${maxOutput} instead.`,
+      param: 'max_output_tokens',
+      code: 'integer_below_min_value',
+    })
     return
   }
   const items = inputMessages(body.input)
@@ -106,14 +119,9 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     event: data.type as string,
     data: { ...data, sequence_number: i },
   }))
-  await writeSse(x.res, x.state, x.call, events, headers, (message) => ({
+  // The error event takes the next sequence number: the index at which it is sent.
+  await writeSse(x.res, x.state, x.call, events, headers, (message, index) => ({
     event: 'error',
-    data: {
-      type: 'error',
-      code: 'server_error',
-      message,
-      param: null,
-      sequence_number: events.length,
-    },
+    data: { type: 'error', code: 'server_error', message, param: null, sequence_number: index },
   }))
 }

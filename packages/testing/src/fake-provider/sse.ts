@@ -17,10 +17,12 @@ export function formatSse(ev: SseEvent): string {
 
 /**
  * Streams `events` as `text/event-stream`, waiting `state.streamDelayMs` between events.
- * Stops quietly when the client goes away; honours a pending `breakStreamAfter` by
- * destroying the socket after that many events, a pending `holdStreamAfter` by waiting
- * (after that many events) until it is released, and a pending `errorStreamAfter` by sending
- * `errorEvent(message)` after that many events and ending the response.
+ * Stops quietly when the client goes away. A pending `breakStreamAfter(n)` destroys the socket
+ * after `n` events, a pending `holdStreamAfter(n)` waits (after `n` events) until it is released,
+ * and a pending `errorStreamAfter(n)` sends `errorEvent(message, n)` (`n`: the index the error
+ * event takes in the stream) after `n` events and ends the response. An `n` equal to or beyond
+ * the number of events applies after the last event: the response is dropped, held before it
+ * ends, or ends with the error event.
  */
 export async function writeSse(
   res: ServerResponse,
@@ -28,11 +30,13 @@ export async function writeSse(
   call: RecordedCall,
   events: readonly SseEvent[],
   headers: Record<string, string> = {},
-  errorEvent?: (message: string) => SseEvent
+  errorEvent?: (message: string, index: number) => SseEvent
 ): Promise<void> {
   const breakAfter = state.takeBreak()
   const hold = state.takeHold()
   const streamError = state.takeStreamError()
+  /** Where a "after n events" plan applies: n, or after the last event when n is beyond it. */
+  const at = (n: number | undefined) => (n === undefined ? -1 : Math.min(n, events.length))
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
@@ -41,29 +45,35 @@ export async function writeSse(
   })
   call.status = 200
   res.flushHeaders()
-  for (let i = 0; i < events.length; i++) {
-    if (i > 0 && state.streamDelayMs > 0) await state.sleep(state.streamDelayMs)
+  // Position `i` is "after i events"; position `events.length` is after the last one.
+  for (let i = 0; i <= events.length; i++) {
+    const event = events[i]
+    const errorHere = errorEvent !== undefined && i === at(streamError?.after)
+    const sends = event !== undefined || errorHere
+    if (sends && i > 0 && state.streamDelayMs > 0) await state.sleep(state.streamDelayMs)
     if (res.destroyed || res.writableEnded) return
-    if (breakAfter !== undefined && i >= breakAfter) {
+    if (breakAfter !== undefined && i >= at(breakAfter)) {
       call.broken = true
       res.socket?.destroy()
       res.destroy()
       return
     }
-    if (hold !== undefined && i === hold.after) {
+    if (hold !== undefined && i === at(hold.after)) {
       hold.reached()
       await Promise.race([hold.released, closed(res)])
       if (res.destroyed || res.writableEnded) return
     }
-    if (streamError !== undefined && errorEvent !== undefined && i === streamError.after) {
-      res.end(formatSse(errorEvent(streamError.message)))
+    if (errorHere && streamError !== undefined) {
+      res.end(formatSse(errorEvent(streamError.message, i)))
       return
     }
-    const chunk = formatSse(events[i] as SseEvent)
+    if (event === undefined) break
+    const chunk = formatSse(event)
     // Before a planned drop or hold, wait until each chunk is flushed so the client really sees it.
     if (breakAfter === undefined && hold === undefined) res.write(chunk)
     else await flushed(res, chunk)
   }
+  // A hold with a negative count never applied: it still reports the stream reached it.
   hold?.reached()
   res.end()
 }

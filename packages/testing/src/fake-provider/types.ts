@@ -110,18 +110,25 @@ export interface FakeProvider {
   failNext(n: number, spec: FailureSpec): void
   /** The next `n` requests are read and never answered (until the client aborts or `close()`). */
   hangNext(n: number): void
-  /** The next streaming response drops its connection after `nChunks` SSE events. */
+  /**
+   * The next streaming response drops its connection after `nChunks` SSE events (after the last
+   * one, before the response ends, when `nChunks` is that many or more).
+   */
   breakStreamAfter(nChunks: number): void
   /**
    * The next streaming response writes its first `nEvents` SSE events, then sends nothing more
    * until `release()` (or `reset()` / `close()`, or the client going away). Lets a test prove a
    * client sees the first events while the provider still holds the rest, without timing anything.
+   * With `nEvents` equal to or beyond the number of events, every event is written and the end of
+   * the response is held.
    */
   holdStreamAfter(nEvents: number): StreamHold
   /**
    * The next streaming response sends its first `nEvents` SSE events, then the provider's in-stream
    * error event (Anthropic `event: error` with an `overloaded_error`, a Chat Completions chunk
-   * `{ error }`, a Responses `error` event) carrying `message`, and ends there (HTTP status 200).
+   * `{ error }`, a Responses `error` event with the next `sequence_number`) carrying `message`,
+   * and ends there (HTTP status 200). With `nEvents` equal to or beyond the number of events, the
+   * error event follows the last one. `message` defaults to `'Overloaded (fake provider).'`.
    */
   errorStreamAfter(nEvents: number, message?: string): void
   /** Replace the reply function (`undefined` restores the echo default). */
