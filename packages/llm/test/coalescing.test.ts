@@ -178,6 +178,43 @@ describe('a caller leaving a shared (non-streamed) call', () => {
     await expect(joiner).resolves.toMatchObject({ type: 'message' })
     expect(fake.count('/v1/messages')).toBe(1)
   })
+  it("a joiner without a `timeout` of its own times out at the client's default once the leader's `timeout` has passed (as the bare SDK), and the shared request is then aborted", async () => {
+    // The client's default per-request timeout: what a call without its own `timeout` gets. The
+    // shared request runs without it (the leader's `timeout` swapped for the longest timer).
+    const timed = new Anthropic({
+      apiKey: 'test-key',
+      baseURL: fake.anthropicBaseURL,
+      maxRetries: 0,
+      timeout: 300,
+    })
+    /** The call's error, `'answered'`, or `'still waiting'` long after the client's timeout. */
+    const outcomeOf = (call: Promise<unknown>): Promise<unknown> =>
+      Promise.race([
+        call.then(
+          () => 'answered',
+          (error: unknown) => error
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5_000)),
+      ])
+    // The reference: the bare SDK times such a call out at the client's default.
+    fake.hangNext(1)
+    expect(await outcomeOf(timed.messages.create(params('bare')))).toBeInstanceOf(
+      Anthropic.APIConnectionTimeoutError
+    )
+
+    const client = wrapAnthropic(timed, {})
+    fake.hangNext(1)
+    const leader = client.messages.create(params('default deadline'), { timeout: 50 })
+    const joiner = client.messages.create(params('default deadline'))
+    expect(await outcomeOf(leader)).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
+    // One provider call, shared (the other one is the bare reference).
+    expect(fake.count('/v1/messages')).toBe(2)
+    expect(await outcomeOf(joiner)).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
+    // The last caller out aborted the shared request: nothing is left hanging on the longest timer.
+    await fake.idle()
+    expect(fake.calls[1]?.aborted).toBe(true)
+  }, 20_000)
+
   it('an explicit timeout still lets a long non-streamed call through the SDK when it is shared', async () => {
     const client = wrapAnthropic(raw, {})
     // Without a timeout the SDK refuses this max_tokens unstreamed ("Streaming is required").

@@ -1,11 +1,18 @@
 // OpenAI Chat Completions with `n` choices: each choice is up to the output limit long and the
 // provider bills them all, so the worst case held on a budget (and a token limit) is n times it.
+// Every choice is returned to the caller, so the output guard checks every one: a non-streamed
+// answer with a blocked choice fails with OutputBlockedError and is not cached; a stream (each
+// chunk carries choices of any index, their deltas interleaved) is read choice by choice, and kept
+// out of the cache when a choice is blocked.
 import { createBudget } from '@aikit/cost'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { wrapOpenAI } from '../src/openai/index.js'
+import { choiceTexts, streamedChoiceTexts } from '../src/openai/chat-choices.js'
+import { OutputBlockedError, wrapOpenAI } from '../src/openai/index.js'
 import { openaiChat } from '../src/openai/spec.js'
+import type { LlmGuard } from '../src/shared/types.js'
+import { mapCache, recorders, until } from './helpers.js'
 
 let fake: FakeProvider
 let raw: OpenAI
@@ -52,5 +59,184 @@ describe('chat.completions with n > 1 choices', () => {
     const spend = await budget.spend('u')
     expect(spend.heldMicros).toBe(0)
     expect(spend.totalMicros).toBeLessThanOrEqual(spend.limitMicros)
+  })
+})
+
+/** Blocks any output containing "LEAK" (promptGuard's shape), keeping every text it checked. */
+const leakGuard = (): LlmGuard & { checked: string[] } => {
+  const checked: string[] = []
+  return {
+    checked,
+    checkInput: async (input) => ({
+      allowed: true,
+      blockedBy: [],
+      text: typeof input === 'string' ? input : '',
+      ...(typeof input === 'string' ? {} : { messages: input }),
+    }),
+    checkOutput: async (text) => {
+      checked.push(text)
+      return text.includes('LEAK')
+        ? { allowed: false, blockedBy: ['leak'] }
+        : { allowed: true, blockedBy: [] }
+    },
+  }
+}
+
+const sse = (chunks: unknown[]): string =>
+  `${chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`
+
+/**
+ * The fake provider's answer for `n: 2` (the fake answers one choice): its own choice 0 with the
+ * text `choice0`, plus a choice 1. Streamed, the two choices' text deltas alternate chunk by chunk,
+ * as the API sends them.
+ */
+const twoChoices =
+  (choice0: string[], choice1: string[]) =>
+  async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const res = await fetch(url, init)
+    const body = JSON.parse(String(init?.body)) as { n?: number; stream?: boolean }
+    if (body.n !== 2) return res
+    if (body.stream !== true) {
+      const json = (await res.json()) as { choices: Array<Record<string, unknown>> }
+      const first = json.choices[0] as Record<string, unknown>
+      json.choices = [
+        { ...first, message: { ...(first.message as object), content: choice0.join('') } },
+        {
+          ...first,
+          index: 1,
+          message: { ...(first.message as object), content: choice1.join('') },
+        },
+      ]
+      return new Response(JSON.stringify(json), { status: res.status, headers: res.headers })
+    }
+    await res.text()
+    const base = { id: 'chatcmpl_n2', object: 'chat.completion.chunk', created: 1, model: MODEL }
+    const chunk = (index: number, delta: object, finish: string | null) => ({
+      ...base,
+      choices: [{ index, delta, logprobs: null, finish_reason: finish }],
+    })
+    const chunks: unknown[] = [chunk(0, { role: 'assistant', content: '' }, null)]
+    chunks.push(chunk(1, { role: 'assistant', content: '' }, null))
+    for (let i = 0; i < Math.max(choice0.length, choice1.length); i++) {
+      if (choice0[i] !== undefined) chunks.push(chunk(0, { content: choice0[i] }, null))
+      if (choice1[i] !== undefined) chunks.push(chunk(1, { content: choice1[i] }, null))
+    }
+    chunks.push(chunk(0, {}, 'stop'), chunk(1, {}, 'stop'))
+    chunks.push({
+      ...base,
+      choices: [],
+      usage: { prompt_tokens: 5, completion_tokens: 12, total_tokens: 17 },
+    })
+    return new Response(sse(chunks), {
+      status: 200,
+      headers: { 'content-type': 'text/event-stream', 'x-request-id': 'req_n2' },
+    })
+  }
+
+const clientWith = (choice0: string[], choice1: string[]) =>
+  new OpenAI({
+    apiKey: 'test-key',
+    baseURL: fake.openaiBaseURL,
+    maxRetries: 0,
+    fetch: twoChoices(choice0, choice1) as typeof fetch,
+  })
+
+const two = (text: string) => ({
+  model: MODEL,
+  n: 2,
+  temperature: 0,
+  messages: [{ role: 'user' as const, content: text }],
+})
+
+/** Reads a stream to its end, the text of each choice (by `index`). */
+async function readChoices(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<string[]> {
+  const texts = ['', '']
+  for await (const chunk of stream) {
+    for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? ''
+  }
+  return texts
+}
+
+describe('the output guard with n > 1 choices', () => {
+  it('checks every choice of a non-streamed answer: a blocked second choice fails the call with OutputBlockedError and is not cached', async () => {
+    const raw = clientWith(['a fine answer'], ['here is the LEAK'])
+    // The premise: the caller of the bare SDK gets both choices, the second one carrying "LEAK".
+    const bare = await raw.chat.completions.create(two('bare'))
+    expect(bare.choices.map((c) => c.message.content)).toEqual([
+      'a fine answer',
+      'here is the LEAK',
+    ])
+
+    const cache = mapCache()
+    const guard = leakGuard()
+    const client = wrapOpenAI(raw, { guard, cache })
+    await expect(client.chat.completions.create(two('guarded'))).rejects.toBeInstanceOf(
+      OutputBlockedError
+    )
+    expect(guard.checked).toEqual(['a fine answer', 'here is the LEAK'])
+    expect(cache.sets).toBe(0)
+  })
+
+  it('a non-streamed answer whose every choice passes is returned and cached', async () => {
+    const cache = mapCache()
+    const guard = leakGuard()
+    const client = wrapOpenAI(clientWith(['a fine answer'], ['another one']), { guard, cache })
+    const answer = await client.chat.completions.create(two('all fine'))
+    expect(answer.choices.map((c) => c.message.content)).toEqual(['a fine answer', 'another one'])
+    expect(guard.checked).toEqual(['a fine answer', 'another one'])
+    expect(cache.sets).toBe(1)
+  })
+
+  it('reads a stream choice by choice (deltas interleaved): a blocked first choice keeps it out of the cache', async () => {
+    // Choice 0 says "the LEAK is here", in two deltas; choice 1's deltas come in between.
+    const raw = clientWith(['the LE', 'AK is here'], ['fine', ' answer'])
+    const cache = mapCache()
+    const guard = leakGuard()
+    const { logger } = recorders()
+    const client = wrapOpenAI(raw, { guard, cache, logger })
+    const texts = await readChoices(
+      await client.chat.completions.create({ ...two('streamed'), stream: true })
+    )
+    // The premise: what the caller read, choice by choice.
+    expect(texts).toEqual(['the LEAK is here', 'fine answer'])
+    // Settled and logged; a stream kept in the cache is stored in that same step.
+    await until(() => logger.lines.length === 1)
+    expect(logger.lines[0]).toMatchObject({ outcome: 'ok' })
+    await until(() => guard.checked.length === 2)
+    expect(guard.checked).toEqual(['the LEAK is here', 'fine answer'])
+    expect(cache.sets).toBe(0)
+  })
+
+  it('a stream whose every choice passes is cached', async () => {
+    const cache = mapCache()
+    const guard = leakGuard()
+    const client = wrapOpenAI(clientWith(['the ans', 'wer'], ['fine', ' too']), { guard, cache })
+    const texts = await readChoices(
+      await client.chat.completions.create({ ...two('streamed fine'), stream: true })
+    )
+    expect(texts).toEqual(['the answer', 'fine too'])
+    await until(() => cache.sets === 1)
+    expect(guard.checked).toEqual(['the answer', 'fine too'])
+  })
+
+  it('the texts are read per choice index, in index order (an answer without choices: one empty text)', () => {
+    expect(choiceTexts({ choices: [] })).toEqual([''])
+    expect(choiceTexts({ choices: [{ message: { content: 'a' } }, { message: {} }] })).toEqual([
+      'a',
+      '',
+    ])
+    const delta = (index: number, content: string) => ({
+      choices: [{ index, delta: { content } }],
+    })
+    expect(
+      streamedChoiceTexts([
+        delta(1, 'x'),
+        delta(0, 'a'),
+        delta(1, 'y'),
+        { choices: [] },
+        delta(0, 'b'),
+      ])
+    ).toEqual(['ab', 'xy'])
+    expect(streamedChoiceTexts([{ choices: [] }])).toEqual([''])
   })
 })

@@ -12,6 +12,8 @@ import {
   maxTokens,
   type RequestEstimate,
   roleMessages,
+  STREAM_CUT,
+  STREAM_WHOLE,
   type StreamClass,
 } from '../shared/spec.js'
 import { namedEvent } from '../shared/sse-format.js'
@@ -50,8 +52,8 @@ export const anthropicMessages: ApiSpec = {
     return messages.length > 0 ? messages : undefined
   },
   applyGuard: (params, verdict) => applyMessages(params, 'messages', verdict),
-  outputText: (data) => (isRec(data) ? textOf(data.content) : ''),
-  streamText: (events) =>
+  outputTexts: (data) => [isRec(data) ? textOf(data.content) : ''],
+  streamTexts: (events) => [
     events
       .map((e) =>
         isRec(e) &&
@@ -62,9 +64,12 @@ export const anthropicMessages: ApiSpec = {
           : ''
       )
       .join(''),
-  streamComplete: (events) => {
+  ],
+  // An in-stream `error` event makes the SDK throw: a stream that ran to its end either has its
+  // `message_stop` or was cut.
+  streamEnd: (events) => {
     const last = events[events.length - 1]
-    return isRec(last) && last.type === 'message_stop'
+    return isRec(last) && last.type === 'message_stop' ? STREAM_WHOLE : STREAM_CUT
   },
   prepareStream: (params) => ({ params, hideUsageChunk: false }),
   encodeEvent: namedEvent,

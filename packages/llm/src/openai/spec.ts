@@ -14,9 +14,13 @@ import {
   maxTokens,
   type RequestEstimate,
   roleMessages,
+  STREAM_CUT,
+  STREAM_WHOLE,
   type StreamClass,
 } from '../shared/spec.js'
 import { dataEvent, namedEvent } from '../shared/sse-format.js'
+import { choiceTexts, streamedChoiceTexts } from './chat-choices.js'
+import { responsesStreamEnd } from './responses-end.js'
 
 const StreamCtor = Stream as unknown as StreamClass
 
@@ -40,12 +44,6 @@ function withToolsAndTier(
   return estimate
 }
 
-const firstChoice = (value: unknown): Record<string, unknown> | undefined => {
-  if (!isRec(value) || !Array.isArray(value.choices)) return undefined
-  const c: unknown = value.choices[0]
-  return isRec(c) ? c : undefined
-}
-
 export const openaiChat: ApiSpec = {
   provider: 'openai',
   api: 'openai-chat',
@@ -67,22 +65,22 @@ export const openaiChat: ApiSpec = {
     return messages.length > 0 ? messages : undefined
   },
   applyGuard: (params, verdict) => applyMessages(params, 'messages', verdict),
-  outputText: (data) => {
-    const message = firstChoice(data)?.message
-    return isRec(message) && typeof message.content === 'string' ? message.content : ''
+  // Every choice is returned to the caller: the guard checks each one.
+  outputTexts: choiceTexts,
+  streamTexts: streamedChoiceTexts,
+  // An in-stream error chunk makes the SDK throw: a stream that ran to its end either has a
+  // `finish_reason` or was cut. Read from the end: the finish is in the last chunks.
+  streamEnd: (events) => {
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i]
+      if (!isRec(e) || !Array.isArray(e.choices)) continue
+      for (const choice of e.choices as unknown[]) {
+        const reason = isRec(choice) ? choice.finish_reason : undefined
+        if (typeof reason === 'string' && reason.length > 0) return STREAM_WHOLE
+      }
+    }
+    return STREAM_CUT
   },
-  streamText: (events) =>
-    events
-      .map((e) => {
-        const delta = firstChoice(e)?.delta
-        return isRec(delta) && typeof delta.content === 'string' ? delta.content : ''
-      })
-      .join(''),
-  streamComplete: (events) =>
-    events.some((e) => {
-      const reason = firstChoice(e)?.finish_reason
-      return typeof reason === 'string' && reason.length > 0
-    }),
   prepareStream: (params) => prepareOpenAIStreamParams(params),
   encodeEvent: dataEvent,
   sseTail: 'data: [DONE]\n\n',
@@ -106,6 +104,19 @@ function responsesInput(params: Record<string, unknown>): readonly MessageLike[]
     if (!isRec(item)) return (input as unknown[]).filter(isRec) as unknown as MessageLike[]
   }
   return input as MessageLike[]
+}
+
+/** The answer text of a Responses object: its `output_text`, else its `output_text` parts. */
+function responseText(data: unknown): string {
+  if (!isRec(data)) return ''
+  if (typeof data.output_text === 'string') return data.output_text
+  if (!Array.isArray(data.output)) return ''
+  return data.output
+    .flatMap((item) => (isRec(item) && Array.isArray(item.content) ? item.content : []))
+    .map((part) =>
+      isRec(part) && part.type === 'output_text' && typeof part.text === 'string' ? part.text : ''
+    )
+    .join('')
 }
 
 export const openaiResponses: ApiSpec = {
@@ -133,18 +144,8 @@ export const openaiResponses: ApiSpec = {
         ? params
         : { ...params, input: verdict.text }
       : applyMessages(params, 'input', verdict),
-  outputText: (data) => {
-    if (!isRec(data)) return ''
-    if (typeof data.output_text === 'string') return data.output_text
-    if (!Array.isArray(data.output)) return ''
-    return data.output
-      .flatMap((item) => (isRec(item) && Array.isArray(item.content) ? item.content : []))
-      .map((part) =>
-        isRec(part) && part.type === 'output_text' && typeof part.text === 'string' ? part.text : ''
-      )
-      .join('')
-  },
-  streamText: (events) =>
+  outputTexts: (data) => [responseText(data)],
+  streamTexts: (events) => [
     events
       .map((e) =>
         isRec(e) && e.type === 'response.output_text.delta' && typeof e.delta === 'string'
@@ -152,10 +153,8 @@ export const openaiResponses: ApiSpec = {
           : ''
       )
       .join(''),
-  streamComplete: (events) => {
-    const last = events[events.length - 1]
-    return isRec(last) && last.type === 'response.completed'
-  },
+  ],
+  streamEnd: responsesStreamEnd,
   prepareStream: (params) => ({ params, hideUsageChunk: false }),
   encodeEvent: namedEvent,
   sseTail: '',

@@ -52,10 +52,17 @@ export class LlmCallPromise<T> extends Promise<T> {
     return this.#outcome.then((o) => o.toResponse())
   }
 
-  /** The SDK helpers (`chat.completions.parse`, `responses.create`) post-process data with this. */
+  /**
+   * The SDK helpers (`chat.completions.parse`, `responses.parse`) post-process data with this. As
+   * the SDK's own, it puts the call's request id on the transformed object (`_request_id`, not
+   * enumerable: the helpers build a new object, which would otherwise lose it).
+   */
   _thenUnwrap<U>(transform: (data: T, props: { response: Response }) => U): LlmCallPromise<U> {
     return new LlmCallPromise(
-      this.#outcome.then((o) => ({ ...o, data: transform(o.data, { response: o.response }) }))
+      this.#outcome.then((o) => ({
+        ...o,
+        data: withRequestId(transform(o.data, { response: o.response }), o.extras.request_id),
+      }))
     )
   }
 
@@ -82,4 +89,19 @@ export class LlmCallPromise<T> extends Promise<T> {
   override finally(onfinally?: (() => void) | null): Promise<T> {
     return this.then().finally(onfinally)
   }
+}
+
+/**
+ * `value` with `_request_id` set (not enumerable) to `requestId`, or `null` without one (a cache
+ * hit), as the SDKs' `addRequestID` does: on an object that is not an array only. A `_request_id`
+ * that cannot be redefined (a frozen object) is left as it is.
+ */
+function withRequestId<U>(value: U, requestId: unknown): U {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  try {
+    Object.defineProperty(value, '_request_id', { value: requestId ?? null, enumerable: false })
+  } catch {
+    // Frozen, or fixed already: the object as the transform made it.
+  }
+  return value
 }

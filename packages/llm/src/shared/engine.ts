@@ -26,7 +26,13 @@ import type { ResolvedOptions } from './options.js'
 import { NO_REQUEST_OPTIONS, requestOptionsDigest } from './request-options.js'
 import { copyEvent, replay, type SharedEnd, SharedStream } from './shared-stream.js'
 import { SignalGroup } from './signal-group.js'
-import type { ApiSpec, Params, RequestEstimate, SdkErrorClass } from './spec.js'
+import {
+  type ApiSpec,
+  type Params,
+  type RequestEstimate,
+  type SdkErrorClass,
+  STREAM_CUT,
+} from './spec.js'
 import { jsonResponse, sseResponse } from './sse.js'
 import { holdTokens, reserveTokens, type TokenHold } from './token-limit.js'
 import type { CacheMode } from './types.js'
@@ -60,6 +66,12 @@ type SdkCreate = (
 
 /** A call in flight that identical calls join. */
 interface Flight {
+  /**
+   * The provider request runs on `SHARED_TIMEOUT_MS` (its leader set a `timeout`): the client's
+   * default timeout no longer bounds it, so a caller joining without a `timeout` of its own takes
+   * the client's as its deadline.
+   */
+  readonly untimed: boolean
   /** An outcome for one more caller (its own copy, or its own reader of a stream). */
   join(
     gone: Gone | undefined,
@@ -284,10 +296,23 @@ export function interceptCreate(
     }
   }
 
-  const checkOutput = async (text: string): Promise<void> => {
-    if (!opts.guard) return
-    const verdict = await opts.guard.checkOutput(text)
-    if (!verdict.allowed) throw new OutputBlockedError([...verdict.blockedBy])
+  /**
+   * The output guard on every text of an answer (one per choice): any blocked one blocks the
+   * answer, with the rules of every blocked text.
+   */
+  const checkOutput = async (texts: readonly string[]): Promise<void> => {
+    const guard = opts.guard
+    if (!guard) return
+    if (texts.length === 1) {
+      const verdict = await guard.checkOutput(texts[0] as string)
+      if (!verdict.allowed) throw new OutputBlockedError([...verdict.blockedBy])
+      return
+    }
+    const verdicts = await Promise.all(texts.map((text) => guard.checkOutput(text)))
+    const blocked = verdicts.filter((verdict) => !verdict.allowed)
+    if (blocked.length > 0) {
+      throw new OutputBlockedError([...new Set(blocked.flatMap((v) => [...v.blockedBy]))])
+    }
   }
 
   const hitOutcome = (
@@ -368,7 +393,7 @@ export function interceptCreate(
     let blocked: unknown
     if (opts.guard) {
       try {
-        await checkOutput(spec.outputText(data))
+        await checkOutput(spec.outputTexts(data))
       } catch (error) {
         blocked = error
       }
@@ -421,8 +446,13 @@ export function interceptCreate(
       if (!usage || !end || finalized) return
       finalized = true
       onEnd()
-      const whole =
-        end.kind === 'done' && !sdkStream.controller.signal.aborted && spec.streamComplete(recorded)
+      // Ran to its end: how the provider ended it (a whole answer, a filtered one, a failure
+      // reported in the stream). Else it was aborted, or it broke (`end.error`).
+      const ended =
+        end.kind === 'done' && !sdkStream.controller.signal.aborted
+          ? spec.streamEnd(recorded)
+          : STREAM_CUT
+      const whole = ended.kind === 'whole'
       // The final usage event's tokens; what was produced when the stream was cut short.
       const tokensSettled = tokens?.settle(usage.usage)
       const charged = accounts(reservation)
@@ -430,11 +460,17 @@ export function interceptCreate(
         : undefined
       const costMicros = typeof charged === 'object' ? await charged : charged
       if (tokensSettled) await tokensSettled
-      const error = end.kind === 'error' ? end.error : undefined
+      const error =
+        end.kind === 'error' ? end.error : ended.kind === 'error' ? ended.error : undefined
       if (opts.metrics) recordCall(call, usage.usage, costMicros, error, ttfc)
       if (opts.logger) {
         log(call, {
-          outcome: whole ? 'ok' : end.kind === 'error' ? 'error' : 'aborted',
+          outcome:
+            end.kind === 'error' || ended.kind === 'error'
+              ? 'error'
+              : ended.kind === 'cut'
+                ? 'aborted'
+                : 'ok',
           cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
           inputTokens: usage.usage.inputTokens,
           outputTokens: usage.usage.outputTokens,
@@ -446,7 +482,7 @@ export function interceptCreate(
       if (!whole) return
       if (opts.guard) {
         try {
-          await checkOutput(spec.streamText(recorded))
+          await checkOutput(spec.streamTexts(recorded))
         } catch {
           return // Already streamed to the caller; at least never replay it from the cache.
         }
@@ -781,7 +817,8 @@ export function interceptCreate(
     const base: Call = {
       params,
       // A shared call must not end at one caller's `timeout`: each caller's is its own deadline
-      // (see `leaving`), and the last one out aborts the provider request.
+      // (see `leaving`; a joiner without one takes the client's), and the last one out aborts the
+      // provider request.
       rest: timeout === undefined ? rest : { ...rest, timeout: SHARED_TIMEOUT_MS },
       subject,
       mode,
@@ -859,12 +896,15 @@ export function interceptCreate(
 
     /** Joins the flight for this call, or starts it (`looked`: the cache said miss already). */
     const fly = (looked: boolean): Promise<CallOutcome<unknown>> => {
-      const gone = leaving(signal, timeout)
       const existing = flights.get(flightKey)
       if (existing) {
         countCache('coalesced')
-        return handled(existing.join(gone, signal, () => run(params, options)))
+        // Each caller waits at most as long as the bare SDK would have: its own `timeout`, else
+        // the client's default when the shared request no longer runs on it.
+        const deadline = timeout ?? (existing.untimed ? timeoutOf(client) : undefined)
+        return handled(existing.join(leaving(signal, deadline), signal, () => run(params, options)))
       }
+      const gone = leaving(signal, timeout)
       // Callers that have not taken their share yet (the leader, then each joiner): the last one
       // to take lets go of a live stream's hold.
       let waiting = 1
@@ -928,6 +968,7 @@ export function interceptCreate(
           : raceGone(taken, g, goneError, () => (group.aborted ? produced : undefined))
       }
       const flight: Flight = {
+        untimed: timeout !== undefined,
         join: (g, own, retry) => {
           group.join(g?.signal)
           waiting++
@@ -985,9 +1026,12 @@ function sdkClass(value: unknown): SdkErrorClass | undefined {
  */
 const SHARED_TIMEOUT_MS = 2_147_483_647
 
-/** The SDK's `timeout` request option (ms) when the caller set a usable one. */
-function timeoutOf(rest: Record<string, unknown> | undefined): number | undefined {
-  const timeout = rest?.timeout
+/**
+ * The `timeout` (ms) of request options when the caller set a usable one; of a client (both SDKs'
+ * `client.timeout`: its `timeout` option, else the SDK's default of 10 minutes) when it has one.
+ */
+function timeoutOf(from: unknown): number | undefined {
+  const timeout = (from as { timeout?: unknown } | null | undefined)?.timeout
   return typeof timeout === 'number' && Number.isFinite(timeout) && timeout >= 0
     ? timeout
     : undefined

@@ -36,6 +36,26 @@ export interface RequestEstimate {
   inferenceGeo?: string
 }
 
+/**
+ * How a stream ended, by its terminal event:
+ * - `whole`: the whole answer (`message_stop`, a `finish_reason`, `response.completed`, or
+ *   `response.incomplete` for `max_output_tokens`): logged `ok`, cached;
+ * - `unstored`: ended by the provider, but not an answer to replay (`response.incomplete` for a
+ *   content filter): logged `ok`, never cached;
+ * - `cut`: no terminal event (the stream stopped short): logged `aborted`, never cached;
+ * - `error`: the provider reported a failure in the stream (`error`, `response.failed`, which
+ *   openai 6 yields as events rather than throwing): logged `error`, recorded as an error in the
+ *   metrics, never cached.
+ */
+export type StreamEnd =
+  | { readonly kind: 'whole' | 'unstored' | 'cut' }
+  | { readonly kind: 'error'; readonly error: Error }
+
+/** The ends without an error (shared: a stream's end is classified once per stream). */
+export const STREAM_WHOLE: StreamEnd = Object.freeze({ kind: 'whole' })
+export const STREAM_UNSTORED: StreamEnd = Object.freeze({ kind: 'unstored' })
+export const STREAM_CUT: StreamEnd = Object.freeze({ kind: 'cut' })
+
 /** One provider API. */
 export interface ApiSpec {
   /** `gen_ai.provider.name`. */
@@ -47,12 +67,19 @@ export interface ApiSpec {
   guardInput(params: Params): string | GuardMessage[] | undefined
   /** Params with the guard's redactions applied (the same object when nothing changed). */
   applyGuard(params: Params, verdict: GuardInputVerdict): Params
-  /** The answer text of a complete response (output guard). */
-  outputText(data: unknown): string
-  /** The answer text of recorded stream events (output guard). */
-  streamText(events: readonly unknown[]): string
-  /** True when the recorded events are a whole answer (the terminal event is there). */
-  streamComplete(events: readonly unknown[]): boolean
+  /**
+   * The answer texts of a complete response, one per choice (OpenAI Chat `n > 1`: every choice is
+   * returned to the caller, so the output guard checks every one). At least one text.
+   */
+  outputTexts(data: unknown): string[]
+  /** The answer texts of recorded stream events, one per choice (at least one). */
+  streamTexts(events: readonly unknown[]): string[]
+  /**
+   * How a stream that ran to its end (nothing aborted, nothing thrown) ended, read from its
+   * recorded events: a whole answer, one the provider ended short of a replayable answer, one cut
+   * before its terminal event, or a failure the provider reported in the stream.
+   */
+  streamEnd(events: readonly unknown[]): StreamEnd
   /** Params to send for a stream, and whether an injected usage chunk must be hidden. */
   prepareStream(params: Params): { params: Params; hideUsageChunk: boolean }
   /** One event as SSE text (`asResponse()` of a stream). */

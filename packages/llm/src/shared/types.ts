@@ -89,6 +89,10 @@ export interface GuardOutputVerdict {
 /** Input/output guard. Structural: `@aikit/security`'s `promptGuard(...)` fits. */
 export interface LlmGuard {
   checkInput(input: string | GuardMessage[]): Promise<GuardInputVerdict>
+  /**
+   * Called once per answer text: with OpenAI Chat `n > 1`, once per choice (every choice is
+   * returned to the caller); any blocked one blocks the answer.
+   */
   checkOutput(text: string): Promise<GuardOutputVerdict>
 }
 
@@ -171,7 +175,7 @@ export interface WrapOptions {
   metrics?: LlmMetrics
   /** Logger: one `info('llm call', {...})` line per call. Default none. */
   logger?: LlmLogger
-  /** Prompt guard on the input (before the call) and on the output (before returning / caching). Default none. */
+  /** Prompt guard on the input (before the call) and on the output, every choice of it (before returning / caching). Default none. */
   guard?: LlmGuard
   /** Subject used when neither the call nor the current request context names one. Default none. */
   subject?: string
