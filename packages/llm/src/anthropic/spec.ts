@@ -4,6 +4,7 @@
  */
 import { APIConnectionTimeoutError, APIUserAbortError } from '@anthropic-ai/sdk/core/error'
 import { Stream } from '@anthropic-ai/sdk/core/streaming'
+import { anthropicReplayable } from '../shared/replayable.js'
 import {
   type ApiSpec,
   applyMessages,
@@ -13,6 +14,7 @@ import {
   type RequestEstimate,
   roleMessages,
   STREAM_CUT,
+  STREAM_UNSTORED,
   STREAM_WHOLE,
   type StreamClass,
 } from '../shared/spec.js'
@@ -69,8 +71,18 @@ export const anthropicMessages: ApiSpec = {
   // `message_stop` or was cut.
   streamEnd: (events) => {
     const last = events[events.length - 1]
-    return isRec(last) && last.type === 'message_stop' ? STREAM_WHOLE : STREAM_CUT
+    if (!isRec(last) || last.type !== 'message_stop') return STREAM_CUT
+    // The stop reason is in the last `message_delta`: a refusal or a paused turn is no answer to
+    // replay.
+    for (let i = events.length - 2; i >= 0; i--) {
+      const e = events[i]
+      if (!isRec(e) || e.type !== 'message_delta') continue
+      const delta = isRec(e.delta) ? e.delta : undefined
+      return anthropicReplayable(delta?.stop_reason) ? STREAM_WHOLE : STREAM_UNSTORED
+    }
+    return STREAM_UNSTORED
   },
+  replayable: (data) => isRec(data) && anthropicReplayable(data.stop_reason),
   prepareStream: (params) => ({ params, hideUsageChunk: false }),
   encodeEvent: namedEvent,
   sseTail: '',

@@ -6,6 +6,7 @@
 import { type MessageLike, prepareOpenAIStreamParams } from '@aikit/cost'
 import { APIConnectionTimeoutError, APIUserAbortError } from 'openai/core/error'
 import { Stream } from 'openai/core/streaming'
+import { chatFinishReplayable, chatReplayable, responsesReplayable } from '../shared/replayable.js'
 import {
   type ApiSpec,
   applyMessages,
@@ -15,6 +16,7 @@ import {
   type RequestEstimate,
   roleMessages,
   STREAM_CUT,
+  STREAM_UNSTORED,
   STREAM_WHOLE,
   type StreamClass,
 } from '../shared/spec.js'
@@ -69,18 +71,22 @@ export const openaiChat: ApiSpec = {
   outputTexts: choiceTexts,
   streamTexts: streamedChoiceTexts,
   // An in-stream error chunk makes the SDK throw: a stream that ran to its end either has a
-  // `finish_reason` or was cut. Read from the end: the finish is in the last chunks.
+  // `finish_reason` or was cut. Every choice's finish is read (`n > 1`: they come in different
+  // chunks): one cut by the content filter makes the answer one not to replay.
   streamEnd: (events) => {
-    for (let i = events.length - 1; i >= 0; i--) {
-      const e = events[i]
+    let finished = false
+    for (const e of events) {
       if (!isRec(e) || !Array.isArray(e.choices)) continue
       for (const choice of e.choices as unknown[]) {
         const reason = isRec(choice) ? choice.finish_reason : undefined
-        if (typeof reason === 'string' && reason.length > 0) return STREAM_WHOLE
+        if (typeof reason !== 'string' || reason.length === 0) continue
+        if (!chatFinishReplayable(reason)) return STREAM_UNSTORED
+        finished = true
       }
     }
-    return STREAM_CUT
+    return finished ? STREAM_WHOLE : STREAM_CUT
   },
+  replayable: chatReplayable,
   prepareStream: (params) => prepareOpenAIStreamParams(params),
   encodeEvent: dataEvent,
   sseTail: 'data: [DONE]\n\n',
@@ -155,6 +161,7 @@ export const openaiResponses: ApiSpec = {
       .join(''),
   ],
   streamEnd: responsesStreamEnd,
+  replayable: responsesReplayable,
   prepareStream: (params) => ({ params, hideUsageChunk: false }),
   encodeEvent: namedEvent,
   sseTail: '',

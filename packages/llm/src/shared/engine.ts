@@ -413,7 +413,8 @@ export function interceptCreate(
       reported.add(blocked as object)
       throw blocked
     }
-    if (stores(call)) {
+    // Only a complete, successful answer is replayed (not a refusal or a content-filtered one).
+    if (stores(call) && spec.replayable(data)) {
       // Awaited here, not through `storeAnswer` (one promise fewer on every cached miss). A copy:
       // a memory cache keeps the object itself, which the caller may edit.
       try {

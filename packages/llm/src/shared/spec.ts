@@ -80,6 +80,11 @@ export interface ApiSpec {
    * before its terminal event, or a failure the provider reported in the stream.
    */
   streamEnd(events: readonly unknown[]): StreamEnd
+  /**
+   * Whether a complete (non-streamed) answer may be cached: only complete, successful answers
+   * (not a refusal, a content-filtered or paused answer; see `replayable.ts`).
+   */
+  replayable(data: unknown): boolean
   /** Params to send for a stream, and whether an injected usage chunk must be hidden. */
   prepareStream(params: Params): { params: Params; hideUsageChunk: boolean }
   /** One event as SSE text (`asResponse()` of a stream). */
