@@ -4,8 +4,9 @@
  * already produced), then yields live events, each exactly once and in order (by run, then seq).
  * A gap in the live events (a message lost while the subscriber reconnected) or a quiet period
  * makes it re-read the log, so a follower never misses an event, only sees it later. When its queue
- * object is closed, a follower rejects with `QueueClosedError` (the job goes on: follow it again
- * through another queue object).
+ * object is closed, a follower rejects with `QueueClosedError` at its next step, whatever it was
+ * doing at the time (waiting, re-reading the log, or suspended while its consumer held an event):
+ * the job goes on, follow it again through another queue object.
  */
 import { JobNotFoundError } from './errors.js'
 import { JOB_ID, type JobKeys } from './keys.js'
@@ -72,7 +73,8 @@ const isFinal = (e: LlmJobEvent): boolean => e.type === 'done' || e.type === 'er
 
 /**
  * Follows `jobId`; throws `JobNotFoundError` (at the first `next()`) for an unknown job, and
- * `QueueClosedError` once the subscriber (the queue object) is closed.
+ * `QueueClosedError` once the subscriber (the queue object) is closed: checked before each event
+ * is yielded and before each wait, so a close that no wait was there to hear is never missed.
  */
 export async function* followJob(
   deps: FollowDeps,
@@ -104,6 +106,21 @@ export async function* followJob(
   const cursor = parseCursor(options.after)
   let checkedExists = false
 
+  /**
+   * Waits for a live event, the caller's abort, the queue's close or `pollMs`, whichever comes
+   * first. Returns at once when one of them already happened (e.g. the queue was closed while the
+   * consumer held an event or while the log was re-read: its `poke` then found no wait to wake).
+   */
+  const waitForNews = async (): Promise<void> => {
+    if (live.length > 0 || signal?.aborted || closed.aborted) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await new Promise<void>((resolve) => {
+      wake = resolve
+      timer = setTimeout(poke, deps.pollMs)
+    })
+    clearTimeout(timer)
+  }
+
   /** Re-reads the log (or the stored result) and returns the events after the cursor. */
   const resync = async (): Promise<LlmJobEvent[]> => {
     const [raw, result] = await Promise.all([
@@ -129,6 +146,7 @@ export async function* followJob(
     for (;;) {
       for (const e of batch) {
         if (!isAfter(e, cursor)) continue
+        closed.throwIfAborted() // closed while re-reading, or while the consumer held an event
         cursor.run = e.run
         cursor.seq = e.seq
         yield e
@@ -137,15 +155,9 @@ export async function* followJob(
       }
       batch = []
       if (signal?.aborted) return
-      if (live.length === 0) {
-        let timer: ReturnType<typeof setTimeout> | undefined
-        await new Promise<void>((resolve) => {
-          wake = resolve
-          timer = setTimeout(poke, deps.pollMs)
-        })
-        clearTimeout(timer)
-        if (signal?.aborted) return
-      }
+      closed.throwIfAborted() // closed while the consumer held the last event, or while re-reading
+      await waitForNews()
+      if (signal?.aborted) return
       closed.throwIfAborted()
       if (live.length === 0) {
         batch = await resync() // quiet: catch up on anything pub/sub lost

@@ -5,6 +5,7 @@
  */
 import { QueueClosedError } from '@aikit/queue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jobKeys } from '../src/keys.js'
 import { type Harness, messages, startHarness } from './helpers.js'
 
 let h: Harness
@@ -81,5 +82,110 @@ describe('a queue used after close()', () => {
     expect(after).toBe(before)
     // Another queue object still sees the job (closing a queue object does not touch its jobs).
     expect(await h.queue({ name }).subjectOf(jobId)).toBe('c2')
+  })
+})
+
+describe('queue.close() while no follower is parked in its wait (pollInterval 1h)', () => {
+  it('a follower whose consumer holds an event as the queue closes rejects at its next step', async () => {
+    const name = h.name()
+    const q = h.queue({ name, pollInterval: '1h' })
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'f',
+      params: messages('nobody runs me'),
+    })
+    // The job's run has started (as a worker's RunLog would write it): one event in the log.
+    const keys = jobKeys('aikit', name, jobId)
+    await h.redis
+      .client()
+      .rpush(keys.log, JSON.stringify({ type: 'start', id: '1.0', run: 1, seq: 0 }))
+    const it = q.follow(jobId)[Symbol.asyncIterator]()
+    const first = await it.next()
+    expect(first.value?.type).toBe('start')
+    // The consumer is busy with that event (e.g. writing it to an SSE response) as the queue closes.
+    await q.close()
+    const next = it.next().then(
+      () => 'resolved',
+      (e: unknown) => e
+    )
+    expect(await within3s(next)).toBeInstanceOf(QueueClosedError)
+  })
+
+  /**
+   * A queue on a connection whose `LRANGE` (the follower's log read) can be held: `reading`
+   * resolves when a read is held, `release()` lets it go on.
+   */
+  const queueWithHeldLogRead = (name: string) => {
+    const connection = h.redis.client()
+    const lrange = connection.lrange.bind(connection) as (...args: unknown[]) => Promise<string[]>
+    let held = false
+    let onRead!: () => void
+    let release!: () => void
+    const reading = new Promise<void>((r) => {
+      onRead = r
+    })
+    const released = new Promise<void>((r) => {
+      release = r
+    })
+    const hold = () => {
+      held = true
+    }
+    ;(connection as unknown as { lrange: unknown }).lrange = async (...args: unknown[]) => {
+      if (held) {
+        held = false
+        onRead()
+        await released
+      }
+      return lrange(...args)
+    }
+    const q = h.queue({ name, pollInterval: '1h', connection })
+    return { q, hold, reading, release }
+  }
+
+  it('a result() waiter whose log re-read is under way as the queue closes rejects at once', async () => {
+    const name = h.name()
+    const { q, hold, reading, release } = queueWithHeldLogRead(name)
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'r',
+      params: messages('nobody runs me'),
+    })
+    hold()
+    const waiting = q.result(jobId).catch((e: unknown) => e)
+    await reading
+    await q.close()
+    release()
+    const outcome = await within3s(waiting)
+    expect(outcome).toBeInstanceOf(QueueClosedError)
+    expect(outcome).toMatchObject({ code: 'QUEUE_CLOSED', status: 503 })
+  })
+
+  it('a follower whose log re-read is under way as the queue closes rejects at once, yielding nothing', async () => {
+    const name = h.name()
+    const { q, hold, reading, release } = queueWithHeldLogRead(name)
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'r2',
+      params: messages('nobody runs me'),
+    })
+    // A run has started: the read under way at close() returns this event, which is not yielded.
+    const keys = jobKeys('aikit', name, jobId)
+    await h.redis
+      .client()
+      .rpush(keys.log, JSON.stringify({ type: 'start', id: '1.0', run: 1, seq: 0 }))
+    hold()
+    const seen: string[] = []
+    const following = (async () => {
+      for await (const e of q.follow(jobId)) seen.push(e.type)
+      return 'ended'
+    })().catch((e: unknown) => e)
+    await reading
+    await q.close()
+    release()
+    expect(await within3s(following)).toBeInstanceOf(QueueClosedError)
+    expect(seen).toEqual([])
   })
 })
