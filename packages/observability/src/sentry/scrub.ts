@@ -19,13 +19,53 @@ const SENSITIVE_HEADER_SET = new Set(SENSITIVE_HEADERS)
 /** Span attribute names holding a credential header (`http.request.header.authorization`…). */
 const HEADER_ATTRIBUTE = /(?:^|\.)header\.([a-z0-9_-]+)/i
 /**
- * GenAI content attributes: prompts, messages, completions, embeddings input, system prompts, tool
- * arguments, calls and results, memory queries. Matched by what the name says it holds (not a list
- * of today's names: OTel and Sentry keep adding content attributes, and a new one must not slip
- * through); token counts (`…input_tokens`, `…output_tokens`) are metadata and stay.
+ * Words that name GenAI content (prompts, messages, completions, embeddings input, system prompts,
+ * tool arguments, calls and results, memory queries) in an attribute name's segments. Matched by
+ * what the name says it holds, not a list of today's names: OTel and Sentry keep adding content
+ * attributes, and a new one must not slip through.
  */
-const GEN_AI_CONTENT =
-  /^gen_ai\.[a-z0-9_.]*?(?:prompt|completion|input(?!_tokens)|output(?!_tokens)|message|text|instructions|arguments|result|tool_calls|choice|query|records|content)/i
+const CONTENT_WORDS = new Set([
+  'prompt',
+  'prompts',
+  'completion',
+  'completions',
+  'input',
+  'output',
+  'message',
+  'messages',
+  'text',
+  'instructions',
+  'arguments',
+  'result',
+  'results',
+  'tool_calls',
+  'choice',
+  'choices',
+  'query',
+  'records',
+  'content',
+])
+/** Segments that hold a count (`prompt_tokens`, `input_tokens`, `window_size`): metadata, kept. */
+const COUNT_SEGMENT = /_(?:tokens|size|count)$/
+const genAiVerdicts = new Map<string, boolean>()
+
+/** `true` for a `gen_ai.*` attribute holding content (see `CONTENT_WORDS`); memoised per name. */
+function isGenAiContent(name: string): boolean {
+  if (name.length < 8 || name.slice(0, 7).toLowerCase() !== 'gen_ai.') return false
+  let verdict = genAiVerdicts.get(name)
+  if (verdict !== undefined) return verdict
+  verdict = false
+  for (const segment of name.slice(7).toLowerCase().split('.')) {
+    if (COUNT_SEGMENT.test(segment)) continue
+    if (CONTENT_WORDS.has(segment) || segment.split('_').some((w) => CONTENT_WORDS.has(w))) {
+      verdict = true
+      break
+    }
+  }
+  // Attribute names are few and fixed in practice; the bound only guards a name built per call.
+  if (genAiVerdicts.size < 1000) genAiVerdicts.set(name, verdict)
+  return verdict
+}
 const BODY_ATTRIBUTE = /(?:^|\.)body(?:$|\.)/i
 
 /**
@@ -86,7 +126,7 @@ export function scrubAttributes(attributes: unknown, policy: ScrubPolicy): unkno
   for (const [k, v] of Object.entries(attributes)) {
     const header = HEADER_ATTRIBUTE.exec(k)
     if (header && SENSITIVE_HEADER_SET.has(header[1]!.toLowerCase().replace(/_/g, '-'))) continue
-    if (!policy.allowGenAiContent && GEN_AI_CONTENT.test(k)) continue
+    if (!policy.allowGenAiContent && isGenAiContent(k)) continue
     if (!policy.allowRequestBodies && BODY_ATTRIBUTE.test(k)) continue
     out[k] = v
   }
