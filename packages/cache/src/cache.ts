@@ -131,6 +131,12 @@ class Engine {
   readonly id = `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`
   readonly bus: Bus | undefined
   lastInvalidation = 0
+  /**
+   * The latest stamp `createdNow` issued (whole epoch ms). It may run a little ahead of the clock
+   * (a stamp is one past the key's last change in the same millisecond): an invalidation is stamped
+   * no earlier, so it catches every entry created before it here (`invalidationTime`).
+   */
+  private highWater = 0
   /** The longest lifetime (`staleUntil - createdAt`) of an entry put in the memory tier. */
   private maxLifetime = 0
   /** Tag-map size past which `markTag` drops the tag times no entry can need any more. */
@@ -187,16 +193,23 @@ class Engine {
 
   /**
    * `key` changed at `at` (here or on another instance): entries created at or before `at` are out
-   * of date. Later calls no longer join a load that started before the change; its fill is then
-   * written nowhere (`write` checks `changes`), and no read answered before the change is kept.
+   * of date, and `seen` (at least `at`) is the latest stamp known for the key (a `set` reports its
+   * own entry's stamp `a` and changes at `a - 1`): the memory entry created at or before `seen` is
+   * dropped, and the key's next entry is stamped after it. Later calls no longer join a load that
+   * started before the change; its fill is then written nowhere (`write` checks `changes`), and no
+   * read answered before the change is kept. With `elsewhere` (a bus message), every load of the
+   * key running here is out of date whatever its stamp: the instances' clocks may disagree by a few
+   * ms (at worst its fill is not cached), while the cut-off stays `at` so the other instance's new
+   * entry, stamped by its own clock, is read as valid.
    */
-  keyChanged(key: string, at: number): void {
-    this.changes.record(key, at)
+  keyChanged(key: string, at: number, seen: number = at, elsewhere = false): void {
+    this.changes.record(key, at, seen)
+    if (elsewhere) this.changes.outdate(key)
     this.dropHeld(key)
     const flight = this.inflight.get(key)
-    if (flight !== undefined && flight.startedAt <= at) this.inflight.delete(key)
+    if (flight !== undefined && (elsewhere || flight.startedAt <= at)) this.inflight.delete(key)
     const entry = this.lru.peek(key)
-    if (entry !== undefined && entry.createdAt <= at) this.lru.delete(key)
+    if (entry !== undefined && entry.createdAt <= seen) this.lru.delete(key)
   }
 
   /** Tags were invalidated at `at`: later calls no longer join a load of an entry carrying one. */
@@ -219,13 +232,14 @@ class Engine {
     }
     for (const key of message.k) {
       // A set reports the new entry's own `createdAt`: what was created before it is out of date
-      // (the new entry itself, read from the store before or after this message, is not). A late
-      // message never drops an entry created after the change it reports. A fetch of the key
-      // running here as the message arrives is out of date too, whatever its stamp: the two
-      // instances' clocks may disagree by a few ms (at worst its fill is not cached).
-      const at = message.o === 's' ? message.a - 1 : message.a
-      this.keyChanged(key, Math.max(at, this.changes.runningStamp(key)))
-      if (message.o === 's') this.wake(key)
+      // (the new entry itself, read from the store before or after this message, is not), and the
+      // memory entry stamped the same (a set here in the same millisecond) is dropped: the store
+      // holds one of the two. A late message never drops an entry created after the change it
+      // reports.
+      if (message.o === 's') {
+        this.keyChanged(key, message.a - 1, message.a, true)
+        this.wake(key)
+      } else this.keyChanged(key, message.a, message.a, true)
     }
   }
 
@@ -284,8 +298,22 @@ class Engine {
     if (changed > after) after = changed
     const entry = this.lru.peek(key)
     if (entry !== undefined && entry.createdAt > after) after = entry.createdAt
-    if (now > after || after - now > MAX_CLOCK_LEAD_MS) return now
-    return after + 1
+    const stamp = now > after || after - now > MAX_CLOCK_LEAD_MS ? now : after + 1
+    if (stamp > this.highWater) this.highWater = stamp
+    return stamp
+  }
+
+  /**
+   * The time of an invalidation made now (whole epoch ms): the clock, or the latest stamp issued
+   * here if that is ahead (entries created in this millisecond may be stamped a little ahead), so
+   * every entry created here before the invalidation is at or before it. Never more than
+   * `MAX_CLOCK_LEAD_MS` ahead of the clock (`createdNow` follows no time further ahead): other
+   * instances compare it with stamps from their own clocks.
+   */
+  invalidationTime(): number {
+    const now = Math.floor(this.o.now())
+    const high = this.highWater
+    return high > now && high - now <= MAX_CLOCK_LEAD_MS ? high : now
   }
 
   /** Whether no tag of the entry was invalidated after it was written (memory state only). */
@@ -664,14 +692,15 @@ class CacheImpl implements Cache {
 
   async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
     const full = this.fullKey(key)
-    await this.write(full, value, this.policy(options), undefined, undefined)
+    await this.write(full, value, this.policy(options), undefined, undefined, 0)
   }
 
   /**
    * Writes both tiers (store errors absorbed) and announces the change on the bus. A fill passes its
-   * `token` (the store lock, if it took it) and `createdAt` (when its fetch started): a fill whose
-   * key changed since then is written nowhere, and the store keeps a newer value (`fillOp`). A
-   * `set` stamps its entry now and makes fills already running for the key out of date.
+   * `token` (the store lock, if it took it), `createdAt` (when its fetch started) and `generation`
+   * (what `changes.begin` returned; unused by a `set`): a fill whose key changed since then is
+   * written nowhere, and the store keeps a newer value (`fillOp`). A `set` stamps its entry now and
+   * makes fills already running for the key out of date.
    * @throws CacheSerializeError when the serializer cannot encode `value` (then cached nowhere).
    */
   private async write(
@@ -679,7 +708,8 @@ class CacheImpl implements Cache {
     value: unknown,
     p: CallPolicy,
     token: string | undefined,
-    createdAt: number | undefined
+    createdAt: number | undefined,
+    generation: number
   ): Promise<void> {
     const e = this.engine
     const stamp = createdAt ?? e.createdNow(full)
@@ -718,8 +748,8 @@ class CacheImpl implements Cache {
     }
     if (createdAt === undefined) {
       // A set: what was created before it (a fill still running, a late store read) is out of date.
-      e.keyChanged(full, stamp - 1)
-    } else if (stamp <= e.changes.last(full)) {
+      e.keyChanged(full, stamp - 1, stamp)
+    } else if (!e.changes.current(full, stamp, generation)) {
       // A fill that started before a change to its key (a delete, a set, here or elsewhere).
       await unlock()
       e.wake(full)
@@ -780,7 +810,7 @@ class CacheImpl implements Cache {
       throw new InvalidOptionsError('tags', 'must be an array of non-empty strings')
     }
     const e = this.engine
-    const at = Math.floor(e.o.now())
+    const at = e.invalidationTime()
     for (const tag of tags) e.markTag(tag, at)
     e.tagsChanged(tags, at)
     const store = e.o.store
@@ -960,8 +990,8 @@ class CacheImpl implements Cache {
       // From here the load answers with what its fetcher returns: a refresh may join it.
       flight.fetching = true
       return background
-        ? this.fetch(full, key, fetcher, p, from, token)
-        : this.miss(full, key, fetcher, p, from, token)
+        ? this.fetch(full, key, fetcher, p, from, token, flight)
+        : this.miss(full, key, fetcher, p, from, token, flight)
     }
     const counters = background ? undefined : e.counters
     const store = e.o.store
@@ -1012,7 +1042,7 @@ class CacheImpl implements Cache {
           // Serve stale now; this process refreshes in the background while holding the lock.
           if (counters) counters.stale++
           e.remember(full, usable)
-          this.fetch(full, key, fetcher, p, usable, token).catch(() => undefined)
+          this.fetch(full, key, fetcher, p, usable, token, flight).catch(() => undefined)
           return usable.value as T
         }
         return miss(usable, token)
@@ -1063,20 +1093,26 @@ class CacheImpl implements Cache {
     fetcher: (context: FetchContext) => T | Promise<T>,
     p: CallPolicy,
     stale: MemoryEntry | undefined,
-    token: string | undefined
+    token: string | undefined,
+    flight: Flight
   ): Promise<T> {
     this.engine.counters.misses++
-    return this.fetch(full, key, fetcher, p, stale, token)
+    return this.fetch(full, key, fetcher, p, stale, token, flight)
   }
 
-  /** Runs the fetcher under the soft/hard timeouts, stores the result, falls back to stale on failure. */
+  /**
+   * Runs the fetcher under the soft/hard timeouts, stores the result, falls back to stale on failure.
+   * `flight` is the load it runs for: after the soft timeout, later calls join the stale value only
+   * while that load is still the key's in-flight entry.
+   */
   private fetch<T>(
     full: string,
     key: string,
     fetcher: (context: FetchContext) => T | Promise<T>,
     p: CallPolicy,
     stale: MemoryEntry | undefined,
-    token: string | undefined
+    token: string | undefined,
+    flight: Flight
   ): Promise<T> {
     const e = this.engine
     e.counters.fetches++
@@ -1093,7 +1129,7 @@ class CacheImpl implements Cache {
     // set, tag invalidation) made while it runs makes its entry out of date. Changes to the key are
     // kept until the fetch has ended.
     const createdAt = e.createdNow(full)
-    e.changes.begin(full, createdAt)
+    const generation = e.changes.begin(full, createdAt)
     let running = true
     const ended = (): void => {
       if (!running) return
@@ -1113,7 +1149,7 @@ class CacheImpl implements Cache {
         if (p.noStore) release()
         else {
           try {
-            await this.write(full, value, p, token, createdAt)
+            await this.write(full, value, p, token, createdAt, generation)
           } catch (error) {
             // Unserializable: answered, not cached (`write` released the lock).
             e.fail('serializer', error)
@@ -1177,10 +1213,20 @@ class CacheImpl implements Cache {
           // the key join it and get the stale value too, instead of starting fetches of their own.
           answered = true
           e.counters.stale++
-          // Held no longer than the stale value may be served, nor than another instance would
-          // wait for this fill (`lockTtl`): a fetch that never settles must not pin the key.
-          const holdMs = Math.min(e.o.lockTtl, stale.staleUntil - e.o.now())
-          unhold = this.holdInflight(full, stale.value, holdMs)
+          // Only while this load is still what later calls join and nothing made its data (nor the
+          // stale value, older still) out of date: after a delete, a set, an invalidation of one of
+          // its tags or a newer load of the key, later calls must not get the stale value.
+          if (
+            e.inflight.get(full) === flight &&
+            e.changes.current(full, createdAt, generation) &&
+            e.tagsValid(createdAt, p.tags) &&
+            e.tagsValid(stale.createdAt, stale.tags)
+          ) {
+            // Held no longer than the stale value may be served, nor than another instance would
+            // wait for this fill (`lockTtl`): a fetch that never settles must not pin the key.
+            const holdMs = Math.min(e.o.lockTtl, stale.staleUntil - e.o.now())
+            unhold = this.holdInflight(full, stale.value, holdMs)
+          }
           resolve(stale.value as T)
         }, p.soft)
       }

@@ -217,3 +217,66 @@ describe('invalidateTags() while a fill is in flight', () => {
     expect(cache.peek('k')).toBe('v')
   })
 })
+
+describe('the soft timeout of a fill begun before a change', () => {
+  /** A cache whose `k` holds `old`, expired but still servable as a stale-if-error fallback. */
+  async function expiredOld(tags?: string[]) {
+    let t = Date.now()
+    const cache = createCache({
+      ttl: 1_000,
+      staleIfError: 600_000,
+      jitter: 0,
+      now: () => t,
+      timeouts: { soft: 5 },
+    })
+    await cache.set('k', 'old', tags === undefined ? undefined : { tags })
+    t += 2_000
+    return cache
+  }
+
+  it('answers its own caller with the stale value, but calls after a delete never get the deleted value', async () => {
+    const cache = await expiredOld()
+    const slow = gate<string>()
+    const first = cache.getOrSet('k', () => slow.promise)
+    await cache.delete('k')
+    // The soft timeout answers the first caller (who asked before the delete) with the stale value.
+    expect(await first).toBe('old')
+    // A call made after the delete (and after the soft timeout fired) must never get it.
+    const after = await cache.getOrSet('k', () => 'new')
+    slow.open('late')
+    expect(after).toBe('new')
+  })
+
+  it('calls after an invalidation of its tag never get the invalidated value', async () => {
+    const cache = await expiredOld(['user:1'])
+    const slow = gate<string>()
+    const first = cache.getOrSet('k', () => slow.promise, { tags: ['user:1'] })
+    await cache.invalidateTags(['user:1'])
+    expect(await first).toBe('old')
+    const after = await cache.getOrSet('k', () => 'new', { tags: ['user:1'] })
+    slow.open('late')
+    expect(after).toBe('new')
+  })
+
+  it('does not replace the in-flight entry of a newer load of the key', async () => {
+    const cache = await expiredOld()
+    const slow = gate<string>()
+    const first = cache.getOrSet('k', () => slow.promise)
+    await cache.delete('k')
+    // A load started after the delete: later calls join it.
+    const newer = gate<string>()
+    const second = cache.getOrSet('k', () => newer.promise)
+    // The first load's soft timeout fires while the second load runs.
+    expect(await first).toBe('old')
+    let fetchedThird = false
+    const third = cache.getOrSet('k', () => {
+      fetchedThird = true
+      return 'third'
+    })
+    newer.open('new')
+    expect(await second).toBe('new')
+    expect(await third).toBe('new')
+    expect(fetchedThird).toBe(false)
+    slow.open('late')
+  })
+})
