@@ -38,7 +38,8 @@ const MAX_LIMIT_TIMES_WINDOW = 2 ** 52
 
 const rateLimitLimit = z
   .looseObject({
-    algorithm: z.enum(ALGORITHMS).optional(),
+    // `createRateLimiter` reads `algorithm ?? 'gcra'`: null is the default too.
+    algorithm: z.enum(ALGORITHMS).nullish(),
     limit: z.number().int().positive(),
     window: duration,
   })
@@ -107,21 +108,22 @@ const budgetLimit = z
     }
   })
 
-/** A non-empty list of `{ period, usd | micros, window? }`, no period given twice. */
-export const budgetLimits = z
-  .array(budgetLimit)
-  .min(1)
-  .superRefine((limits, ctx) => {
-    const seen = new Set<string>()
-    limits.forEach((l, i) => {
-      const name = l.period === 'rolling' ? `rolling:${durationMs(l.window)}` : l.period
-      if (seen.has(name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i],
-          message: `duplicates an earlier ${l.period} limit`,
-        })
-      }
-      seen.add(name)
-    })
+/**
+ * A list of `{ period, usd | micros, window? }`, no period given twice. Empty is allowed, as
+ * `createBudget` allows it. `usd`, `micros` and `window` may be left out but not `null`:
+ * `createBudget` refuses null for each.
+ */
+export const budgetLimits = z.array(budgetLimit).superRefine((limits, ctx) => {
+  const seen = new Set<string>()
+  limits.forEach((l, i) => {
+    const name = l.period === 'rolling' ? `rolling:${durationMs(l.window)}` : l.period
+    if (seen.has(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        message: `duplicates an earlier ${l.period} limit`,
+      })
+    }
+    seen.add(name)
   })
+})

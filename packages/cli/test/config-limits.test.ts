@@ -37,6 +37,10 @@ describe('config: budget limits as createBudget reads them', () => {
       ],
     ],
     ['more than 2^50 micro-dollars', [{ period: 'month', usd: 2 ** 50 }]],
+    ['usd: null', [{ period: 'day', usd: null }]],
+    ['micros: null beside usd', [{ period: 'day', usd: 5, micros: null }]],
+    ['window: null on a calendar period', [{ period: 'day', usd: 5, window: null }]],
+    ['window: null on a rolling period', [{ period: 'rolling', usd: 5, window: null }]],
   ])('fails %s', (_name, limits) => {
     expect(() => createBudget({ limits } as never)).toThrow()
     expect(status({ ...GOOD_CONFIG, budget: { limits } }, 'config')).toBe('FAIL')
@@ -46,6 +50,7 @@ describe('config: budget limits as createBudget reads them', () => {
     ['micros', [{ period: 'day', micros: 5_000_000 }]],
     ['a zero budget', [{ period: 'day', usd: 0 }]],
     ['a rolling window', [{ period: 'rolling', window: '7d', usd: 50 }]],
+    ['an empty limit list', []],
   ])('accepts %s, as createBudget does', (_name, limits) => {
     expect(() => createBudget({ limits } as never)).not.toThrow()
     expect(status({ ...GOOD_CONFIG, budget: { limits, store: 'redis' } }, 'config')).toBe('PASS')
@@ -84,6 +89,37 @@ describe('config: rate-limit limits as createRateLimiter and rateLimit read them
     expect(() => createRateLimiter({ limits } as never)).not.toThrow()
     const rl = { limits, store: 'redis' }
     expect(status({ ...GOOD_CONFIG, rateLimit: rl }, 'config')).toBe('PASS')
+  })
+
+  it('accepts algorithm: null (and undefined) as gcra, as createRateLimiter does', () => {
+    const limits = [
+      { algorithm: null, limit: 60, window: '1m' },
+      { algorithm: undefined, limit: 1000, window: '1h' },
+    ]
+    expect(createRateLimiter({ limits } as never).limits.map((l) => l.algorithm)).toEqual([
+      'gcra',
+      'gcra',
+    ])
+    const rl = { limits, store: 'redis' }
+    expect(status({ ...GOOD_CONFIG, rateLimit: rl }, 'config')).toBe('PASS')
+  })
+
+  it('fails algorithm: null beside an explicit gcra of the same limit (a duplicate)', () => {
+    const limits = [
+      { algorithm: null, limit: 60, window: '1m' },
+      { algorithm: 'gcra', limit: 60, window: 60_000 },
+    ]
+    expect(() => createRateLimiter({ limits } as never)).toThrow(/duplicates/)
+    expect(status({ ...GOOD_CONFIG, rateLimit: { limits } }, 'config')).toBe('FAIL')
+  })
+
+  it.each([
+    ['limit: null', [{ limit: null, window: '1m' }]],
+    ['window: null', [{ limit: 60, window: null }]],
+    ['an empty limit list', []],
+  ])('fails %s, as createRateLimiter does', (_name, limits) => {
+    expect(() => createRateLimiter({ limits } as never)).toThrow()
+    expect(status({ ...GOOD_CONFIG, rateLimit: { limits } }, 'config')).toBe('FAIL')
   })
 
   it('fails rate-limit tiers with no tier (no limit at all)', () => {

@@ -383,6 +383,29 @@ describe('runDoctor reports', () => {
     expect(local?.status).toBe('PASS')
   })
 
+  it('passes the IPv6 loopback http://[::1]:3000 as it passes localhost and 127.0.0.1', () => {
+    const corsItem = (origin: string) =>
+      item(
+        GOOD_ENV,
+        {
+          ...GOOD_CONFIG,
+          cors: { origin: ['https://app.example.com', origin], credentials: true },
+        },
+        'cors'
+      )
+    for (const origin of [
+      'http://localhost:3000',
+      'http://127.0.0.1:3000',
+      'http://[::1]:3000',
+      'http://[::1]',
+      'HTTP://[0:0:0:0:0:0:0:1]:3000',
+    ]) {
+      expect(corsItem(origin)?.status, origin).toBe('PASS')
+    }
+    // A non-loopback IPv6 literal is still plain http.
+    expect(corsItem('http://[2001:db8::1]:3000')?.status).toBe('WARN')
+  })
+
   it('respects publicPrefixes and allowPublic from the config', () => {
     const env = { ...GOOD_ENV, VITE_STRIPE_SECRET: 'sk_live_abcdefghijklmnop' }
     expect(flagged(env, GOOD_CONFIG)).toEqual({})

@@ -15,8 +15,19 @@ const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/
 function plainHttp(origin: string): boolean {
   const lower = origin.toLowerCase()
   if (!lower.startsWith('http://')) return false
-  const host = lower.slice('http://'.length).split(/[:/]/)[0] ?? ''
-  return !LOOPBACK_HOST.test(host)
+  return !LOOPBACK_HOST.test(hostOf(lower))
+}
+
+/**
+ * The host of a lower-cased `http://` origin as the URL parser reads it (`[::1]` keeps its
+ * brackets). An origin the parser refuses falls back to the text before the first `:` or `/`.
+ */
+function hostOf(origin: string): string {
+  try {
+    return new URL(origin).hostname
+  } catch {
+    return origin.slice('http://'.length).split(/[:/]/)[0] ?? ''
+  }
 }
 
 /**
