@@ -13,6 +13,10 @@
  *   image tokens are inflated so that its low token price bills an image like gpt-4o does); the
  *   others (gpt-4o, gpt-4.1, gpt-5, gpt-5.1, o1, o3: at most 1,445) stay under `MEDIA_TOKENS`.
  *
+ * - Anthropic (vision guide, "Evaluate image size"): an image bills at most 1,568 tokens (under
+ *   `MEDIA_TOKENS`), except on Claude Opus 4.7, whose high-resolution vision takes up to 2,576 px on
+ *   the long edge: at most 4,784 tokens.
+ *
  * Each cap is the product rounded up. `detail` is not read: `'low'` costs less on tile models, but
  * an estimate must not be low when it is wrong.
  */
@@ -25,6 +29,7 @@ const IMAGE_TOKEN_CAPS: ReadonlyArray<readonly [RegExp, number]> = [
   [/^(?:o4-mini|codex-mini)/, Math.ceil(1536 * 1.72)], // 2,642
   [/^gpt-5\.[23](?![0-9])/, Math.ceil(1536 * 1.2)], // 1,844
   [/^gpt-5\.(?:[4-9]|[1-9][0-9])(?![0-9])/, 12_000], // 10,000 × 1.2
+  [/^claude-opus-4-7/, 4784],
 ]
 
 /**
