@@ -140,8 +140,9 @@ const REFERRER_TOKENS: readonly string[] = [
 
 export function referrerPolicyValue(o: ReferrerPolicyOptions): string {
   const field = 'referrerPolicy.policy'
-  const raw = o.policy ?? 'no-referrer'
-  const tokens: readonly unknown[] = typeof raw === 'string' ? [raw] : raw
+  // Only `undefined` takes the default: `null` is refused, as helmet does.
+  const raw: unknown = o.policy === undefined ? 'no-referrer' : o.policy
+  const tokens: unknown = typeof raw === 'string' ? [raw] : raw
   if (!Array.isArray(tokens) || tokens.length === 0) fail(field, 'needs at least one token')
   const seen = new Set<string>()
   for (const t of tokens) {

@@ -12,10 +12,17 @@ const upper = (arg: unknown): string | undefined =>
 /** `CONFIG SET` parameters holding a password. */
 const SECRET_CONFIG = new Set(['REQUIREPASS', 'MASTERAUTH'])
 
+/** `SENTINEL SET <master>` options holding a password. */
+const SECRET_SENTINEL_OPTIONS = new Set(['AUTH-PASS'])
+
+/** `SENTINEL CONFIG SET` parameters holding a password. */
+const SECRET_SENTINEL_CONFIG = new Set(['SENTINEL-PASS'])
+
 /**
  * Whether argument `i` of the Redis command `name` holds a credential: every argument of `AUTH`;
  * those after the `AUTH` / `AUTH2` token of `HELLO` and `MIGRATE`; the value after `requirepass` /
- * `masterauth` in `CONFIG SET`; the `>password` / `#hash` rules of `ACL SETUSER`. Returns
+ * `masterauth` in `CONFIG SET`; the value after `auth-pass` in `SENTINEL SET <master>` and after
+ * `sentinel-pass` in `SENTINEL CONFIG SET`; the `>password` / `#hash` rules of `ACL SETUSER`. Returns
  * undefined for a command without credentials, else the predicate.
  */
 export function secretArgs(
@@ -37,6 +44,15 @@ export function secretArgs(
     case 'config':
       if (upper(args[0]) !== 'SET') return undefined
       return (i) => i > 1 && SECRET_CONFIG.has(upper(args[i - 1]) ?? '')
+    case 'sentinel': {
+      const sub = upper(args[0])
+      if (sub === 'SET')
+        return (i) => i > 2 && SECRET_SENTINEL_OPTIONS.has(upper(args[i - 1]) ?? '')
+      if (sub === 'CONFIG' && upper(args[1]) === 'SET') {
+        return (i) => i > 2 && SECRET_SENTINEL_CONFIG.has(upper(args[i - 1]) ?? '')
+      }
+      return undefined
+    }
     case 'acl':
       if (upper(args[0]) !== 'SETUSER') return undefined
       return (i) => {

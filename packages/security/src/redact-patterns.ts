@@ -47,6 +47,17 @@ const CREDENTIAL_NAME_KEYWORDS = [
   'ession',
   'key=',
   'key"',
+  // `private_key: …` (YAML, util.inspect) and `\"api_key\"` (JSON inside a JSON string), where
+  // no `key=` / `key"` follows the name.
+  'ate_key',
+  'atekey',
+  'ate-key',
+  'ess_key',
+  'esskey',
+  'ess-key',
+  'api_key',
+  'apikey',
+  'api-key',
   'sig',
   'amz-',
   'orization',
@@ -75,11 +86,13 @@ const quotedOr = (bareStop: string): string => `(?:${QUOTED}|[^${bareStop}]+)`
  * An Authorization value without an opening quote of its own (a header line, or the part after
  * the scheme): to the end of the line, or to an unescaped quote closing the string around it (a
  * JSON message, an inspected object). A Digest / OAuth auth-param's quoted value (`response="…"`,
- * closed before a `,`, a space, a `'` or the end) is part of it, so every parameter is censored,
- * not only the first, while `Basic abc=","status":401` still stops at the JSON quote. A `="…"`
- * that does not close so ends the value at its quote: each character is scanned at most twice.
+ * closed, whatever follows it but a word character, a `"` or a backslash: `)`, `.`, `;`, `]`
+ * too) is part of it, so every parameter is censored, not only the first, while
+ * `Basic abc=","status":401` still stops at the JSON quote (its `","` is followed by a letter). A
+ * `="…"` that does not close so ends the value at its quote: each character is scanned at most
+ * twice.
  */
-const AUTH_LINE = String.raw`(?:="(?:[^"\\\r\n]|\\.)*"(?=[\s,']|$)|[^"'\\\r\n]|\\.)+`
+const AUTH_LINE = String.raw`(?:="(?:[^"\\\r\n]|\\.)*"(?![\w"\\])|[^"'\\\r\n]|\\.)+`
 
 /**
  * A qualified credential name: a strong name after the `_` / `-` it starts at or as the last word
@@ -123,13 +136,13 @@ const JSON_VALUE = String.raw`(?:[^"\\]|\\.)+`
 const ESCAPED_JSON_VALUE = String.raw`(?:\\\\\\\\|\\\\\\"|\\\\[^"\\]|\\[^"\\]|[^"\\])+`
 /** The member names `redact()` censors by key in objects, as they appear in JSON text. */
 const JSON_CREDENTIAL_NAMES =
-  'password|passwd|passphrase|secret|client_?secret|token|access_?token|refresh_?token|id_token|auth_?token|session_token|api[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|private_?key|credentials|(?:proxy-)?authorization|(?:set-)?cookie'
+  'password|passwd|passphrase|secret|client_?secret|token|(?:access|refresh|id|auth|session)_?token|(?:secret|access|private|api)[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|credentials|(?:proxy-)?authorization|(?:set-)?cookie'
 /**
  * Parameter names whose value is a credential after `=` or `:`, spaces and quotes around allowed
  * (`password = …`, `PASSWORD: …`, an inspected object's `token: '…'`, Python's `'secret': '…'`).
  */
 const STRONG_PARAM_NAMES =
-  'password|passwd|pwd|passphrase|secret|client_?secret|(?:access|refresh|id|auth|session)_?token|token|x-auth-token|x-csrf-token|x-amz-security-token|private_?key'
+  'password|passwd|pwd|passphrase|secret|client_?secret|(?:access|refresh|id|auth|session)_?token|token|x-auth-token|x-csrf-token|x-amz-security-token|(?:secret|access|private|api)[-_]?key'
 /**
  * Parameter names whose value is a credential after `=` only (query strings, logfmt): `key: …`,
  * `session: …` or `signature: …` are ordinary text.
@@ -202,11 +215,13 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     // The password of a URL's userinfo (`redis://:pw@host`, `postgres://app:pw@db/main`,
     // `http://user:pw@proxy:3128`), to the authority's last `@`; the scheme and user are kept.
+    // The user may hold an `@` (`smtps://alice@example.com:pw@smtp.example.com`: WHATWG URL ends
+    // the userinfo at the last `@`); the password is greedy, so it runs to that last `@`.
     // The match starts at `://`, and the authority it scans stops at the next `/`, so two
     // candidates never scan the same characters.
     id: 'url-userinfo',
     keywords: ['://'],
-    regex: /(?<=[A-Za-z0-9+.-])(:\/\/[^/?#\s"'<>@:]*:)[^/?#\s"'<>]+(?=@)/g,
+    regex: /(?<=[A-Za-z0-9+.-])(:\/\/[^/?#\s"'<>:]*:)[^/?#\s"'<>]+(?=@)/g,
   },
   {
     // `Authorization:` / `Proxy-Authorization:` headers: everything after the `:` (a known scheme
@@ -232,7 +247,8 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     id: 'cookie',
     keywords: ['ookie'],
-    regex: /\b((?:set-)?cookie\s{0,4}[:=]\s{0,4})[^\r\n"]+/gi,
+    // The name may be quoted, as in an inspected header object (`'set-cookie': [ 'sid=…' ]`).
+    regex: /\b((?:set-)?cookie["']?\s{0,4}[:=]\s{0,4})[^\r\n"]+/gi,
   },
   {
     // `name=value` (query strings, fragments, logfmt, env files, shell), the value bare or quoted;

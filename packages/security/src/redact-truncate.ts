@@ -12,10 +12,16 @@ export const TRUNCATION_LOOKAHEAD = 4096
 /**
  * The first `max` characters of `s` as `scan` (a redaction) leaves them, where `scan` saw
  * `TRUNCATION_LOOKAHEAD` characters more: exactly `max` characters of `s` when no secret was
- * censored across the cut; otherwise up to the end of the last censored secret (a secret across
- * the cut is censored whole). Nothing past the cut is returned in clear.
+ * censored across the cut; otherwise up to the end of the `censor` of the secret across the cut
+ * (censored whole). Nothing past the cut is returned in clear, and no text past a secret across
+ * it.
  */
-export function redactedHead(s: string, max: number, scan: (text: string) => string): string {
+export function redactedHead(
+  s: string,
+  max: number,
+  scan: (text: string) => string,
+  censor: string
+): string {
   const window = s.slice(0, max + TRUNCATION_LOOKAHEAD)
   const out = scan(window)
   if (out === window) return window.slice(0, max)
@@ -31,5 +37,16 @@ export function redactedHead(s: string, max: number, scan: (text: string) => str
   // A change past the cut: when the text before the cut is unchanged, it crossed nothing.
   let head = 0
   while (head < max && out.charCodeAt(head) === window.charCodeAt(head)) head++
-  return head === max ? window.slice(0, max) : out.slice(0, out.length - same)
+  if (head === max) return window.slice(0, max)
+  // Changes on both sides of the cut. The first `max` characters redacted alone are the answer
+  // when the whole window's redaction starts with them (no secret crosses the cut, or the part of
+  // one before it is censored there too).
+  const cut = scan(window.slice(0, max))
+  if (out.startsWith(cut)) return cut
+  // A secret crosses the cut and its part before the cut no longer matches: the head up to where
+  // the two redactions part, then that secret's censor.
+  let d = 0
+  while (d < cut.length && out.charCodeAt(d) === cut.charCodeAt(d)) d++
+  if (censor.length > 0 && out.startsWith(censor, d)) return out.slice(0, d + censor.length)
+  return out.slice(0, out.length - same)
 }

@@ -159,7 +159,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   function redactString(s: string): string {
     if (s.length > maxStringLength) {
       if (scanner === undefined) return s.slice(0, maxStringLength) + TRUNCATED
-      return redactedHead(s, maxStringLength, scan) + TRUNCATED
+      return redactedHead(s, maxStringLength, scan, censor) + TRUNCATED
     }
     if (scanner === undefined) return s
     return redactSecrets(s, scanner, censor, keepPrefix)

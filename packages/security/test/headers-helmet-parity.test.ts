@@ -3,7 +3,7 @@
  * running next to ours:
  * - a header that takes no options, given some, only warns (a process warning here, where helmet
  *   `console.warn`s) and is still sent;
- * - `strictTransportSecurity.maxAge: null` and a non-string `xFrameOptions.action` throw;
+ * - `strictTransportSecurity.maxAge: null`, `referrerPolicy.policy: null` and a non-string `xFrameOptions.action` throw;
  * - a CSP directive value may be any iterable (a `Set`), giving the same policy.
  */
 import helmet from 'helmet'
@@ -94,6 +94,7 @@ describe('securityHeaders option validation matches helmet 8.3', () => {
     ['strictTransportSecurity.maxAge: a string', { strictTransportSecurity: { maxAge: '5' } }],
     ["xFrameOptions.action: ['deny']", { xFrameOptions: { action: ['deny'] } }],
     ['xFrameOptions.action: null', { xFrameOptions: { action: null } }],
+    ['referrerPolicy.policy: null', { referrerPolicy: { policy: null } }],
   ])('refuses %s, as helmet does', (_name, options) => {
     expect(viaHelmet(options).threw).toBe(true)
     expect(viaOurs(options).threw).toBe(true)
@@ -107,6 +108,9 @@ describe('securityHeaders option validation matches helmet 8.3', () => {
     )
     expect(() => resolveSecurityHeaders({ xFrameOptions: { action: ['deny'] as never } })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS', field: 'xFrameOptions.action' })
+    )
+    expect(() => resolveSecurityHeaders({ referrerPolicy: { policy: null as never } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', field: 'referrerPolicy.policy' })
     )
   })
 

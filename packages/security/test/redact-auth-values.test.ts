@@ -7,6 +7,9 @@ import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { redact } from '../src/redact.js'
 
+const SECRET = 'Zq7Secr3tValue9x'
+const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v))
+
 describe('authorization as a parameter', () => {
   it('keeps the logfmt fields after authorization=', () => {
     const line = 'level=info authorization=abc123 user=bob status=200 path=/v1/chat'
@@ -99,5 +102,34 @@ describe('Authorization credentials with parameters (Digest, whatever the scheme
 
   it('censors a provider API-key header line (x-goog-api-key)', () => {
     expect(redact('x-goog-api-key: AbCdEf0123456789')).toBe('x-goog-api-key: [redacted]')
+  })
+})
+
+describe('auth-header: every Digest / OAuth parameter is censored, whatever follows the header', () => {
+  it.each([
+    ['in parentheses', `(Authorization: Digest username="alice", response="${SECRET}")`],
+    ['at the end of a sentence', `sent Authorization: Digest username="a", response="${SECRET}".`],
+    ['before a semicolon', `Authorization: Digest username="a", response="${SECRET}"; retrying`],
+    [
+      'an OAuth 1.0a signature in brackets',
+      `[Authorization: OAuth oauth_token="t1", oauth_signature="${SECRET}"]`,
+    ],
+  ])('censors the last quoted parameter of an Authorization header %s', (_label, line) => {
+    expect(text(redact(line))).not.toContain(SECRET)
+  })
+
+  it('still stops a Basic value at the quote closing its JSON string', () => {
+    const line = JSON.stringify({ msg: 'Authorization: Basic abc=', status: 401 })
+    expect(redact(line)).toBe('{"msg":"Authorization: Basic [redacted]","status":401}')
+  })
+})
+
+describe('cookie: an inspected header object', () => {
+  it('censors the Set-Cookie values of util.inspect(res.getHeaders())', () => {
+    // inspect quotes the key ('set-cookie'), as the auth-header names may be.
+    const headers = { 'content-type': 'text/html', 'set-cookie': [`sid=${SECRET}; Path=/`] }
+    const out = text(redact(`upstream headers: ${inspect(headers)}`))
+    expect(out).not.toContain(SECRET)
+    expect(out).toContain("'content-type': 'text/html'")
   })
 })

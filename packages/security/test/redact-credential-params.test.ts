@@ -77,3 +77,32 @@ describe('credential query parameters', () => {
     expect(redact(url)).toBe(expected)
   })
 })
+
+describe('credential names: an object and its text are censored alike', () => {
+  it.each([
+    ['an env line', `SECRET_KEY=${SECRET}`],
+    ['an exported shell variable', `export SECRET_KEY="${SECRET}"`],
+    ['JSON text', JSON.stringify({ SECRET_KEY: SECRET })],
+    ['a camelCase parameter', `secretKey=${SECRET}`],
+    ['an AWS-style access key parameter', `access_key=${SECRET}`],
+    ['a YAML access key', `access_key: ${SECRET}`],
+  ])('censors a secret key name in %s', (_label, line) => {
+    expect(redact({ SECRET_KEY: SECRET })).toEqual({ SECRET_KEY: '[redacted]' })
+    expect(text(redact(line))).not.toContain(SECRET)
+  })
+
+  it.each([
+    ['a YAML line', `private_key: ${SECRET}`],
+    ['util.inspect of an object', `config: ${inspect({ privateKey: SECRET })}`],
+  ])('censors private_key written as `name: value` in %s', (_label, line) => {
+    expect(redact({ private_key: SECRET })).toEqual({ private_key: '[redacted]' })
+    expect(text(redact(line))).not.toContain(SECRET)
+  })
+
+  it('censors api_key in a JSON document held in a JSON string (as "password" there is)', () => {
+    const doc = JSON.stringify({ body: JSON.stringify({ api_key: SECRET, keep: 1 }) })
+    const out = text(redact(doc))
+    expect(out).not.toContain(SECRET)
+    expect(out).toContain('\\"keep\\":1')
+  })
+})

@@ -62,3 +62,55 @@ describe('credential names as object keys', () => {
     expect(createRedactor({ keys: false, patterns: false })(obj)).toBe(obj)
   })
 })
+
+describe('credential names: the key list and the text patterns agree', () => {
+  it('censors an AWS credentials object’s sessionToken, as its JSON text', () => {
+    const creds = {
+      accessKeyId: 'ASIAIOSFODNN7EXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
+      sessionToken: SECRET,
+    }
+    expect(text(redact(JSON.stringify(creds)))).not.toContain(SECRET)
+    expect(text(redact(creds))).not.toContain(SECRET)
+  })
+
+  it('censors idToken as an object key, as in its text form', () => {
+    expect(text(redact(`idToken=${SECRET}`))).not.toContain(SECRET)
+    expect(text(redact({ idToken: SECRET }))).not.toContain(SECRET)
+  })
+
+  // Every spelling of the strong parameter names: censored as a key, as `name=value` text, and
+  // as a JSON member, so the key list and the text patterns cannot drift apart unnoticed.
+  it.each([
+    'password',
+    'passwd',
+    'passphrase',
+    'secret',
+    'client_secret',
+    'clientSecret',
+    'token',
+    'access_token',
+    'accessToken',
+    'refresh_token',
+    'refreshToken',
+    'id_token',
+    'idToken',
+    'auth_token',
+    'authToken',
+    'session_token',
+    'sessionToken',
+    'private_key',
+    'privateKey',
+    'secret_key',
+    'secretKey',
+    'SECRET_KEY',
+    'access_key',
+    'accessKey',
+    'api_key',
+    'apiKey',
+  ])('censors %s as an object key, as a parameter and as a JSON member', (name) => {
+    expect(text(redact({ [name]: SECRET }))).not.toContain(SECRET)
+    expect(text(redact(`${name}=${SECRET}`))).not.toContain(SECRET)
+    expect(text(redact(JSON.stringify({ [name]: SECRET })))).not.toContain(SECRET)
+  })
+})

@@ -64,3 +64,22 @@ describe('maxStringLength cuts after scanning past the cut', () => {
     )
   })
 })
+
+describe('maxStringLength: the cut falls after a secret only when one crosses it', () => {
+  it('cuts at maxStringLength when the only secret past the cut is far from it', () => {
+    // A secret censored before the cut and another one 200 characters past it: the result must
+    // not carry the 200 characters between the cut and the second secret.
+    const r = createRedactor({ maxStringLength: 30 })
+    const s = `password=abc ${'y'.repeat(200)} password=def ${'z'.repeat(100)}`
+    const out = r(s) as string
+    expect(out).toBe(`password=[redacted] ${'y'.repeat(17)}…[truncated]`)
+  })
+
+  it('ends at the censor of a secret crossing the cut, even with another secret before it', () => {
+    const key = `AIza${'B'.repeat(35)}`
+    const r = createRedactor({ maxStringLength: 30 })
+    const s = `password=abc ${key} ${'z'.repeat(300)} password=def`
+    const out = r(s) as string
+    expect(out).toBe('password=[redacted] AIza[redacted]…[truncated]')
+  })
+})

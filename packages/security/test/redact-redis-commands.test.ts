@@ -46,3 +46,16 @@ describe('Redis command arguments', () => {
     expect((redact({ command }) as { command: unknown }).command).toBe(command)
   })
 })
+
+describe('Redis Sentinel passwords', () => {
+  it.each([
+    [['set', 'mymaster', 'auth-pass', SECRET]],
+    [['SET', 'mymaster', 'down-after-milliseconds', '1000', 'auth-pass', SECRET]],
+    [['CONFIG', 'SET', 'sentinel-pass', SECRET]],
+  ])('censors the password of SENTINEL %j', (args) => {
+    const err = replyError({ name: 'sentinel', args })
+    expect(JSON.stringify(redact({ command: err.command }))).not.toContain(SECRET)
+    const out = redact({ command: { name: 'sentinel', args } }) as { command: { args: unknown[] } }
+    expect(out.command.args.slice(0, -1)).toEqual(args.slice(0, -1))
+  })
+})

@@ -57,3 +57,21 @@ describe('credentials in URL userinfo', () => {
     expect(redact(value)).toBe(value)
   })
 })
+
+describe('url-userinfo: the password runs to the authority’s last @', () => {
+  // WHATWG URL: the userinfo ends at the LAST `@` of the authority, so an e-mail address as the
+  // user name is legal (nodemailer / SMTP URLs are written this way).
+  it('censors the password of a URL whose user name is an e-mail address', () => {
+    const url = `smtps://alice@example.com:${SECRET}@smtp.example.com:465`
+    expect(new URL(url).password).toBe(SECRET)
+    expect(redact(`SMTP_URL=${url}`)).toBe(
+      'SMTP_URL=smtps://alice@example.com:[redacted]@smtp.example.com:465'
+    )
+  })
+
+  it('censors a password holding an `@` after an e-mail user name, to the last `@`', () => {
+    const url = `smtps://alice@example.com:${SECRET}@x@smtp.example.com`
+    expect(new URL(url).password).toBe(`${SECRET}%40x`)
+    expect(text(redact(url))).toBe('smtps://alice@example.com:[redacted]@smtp.example.com')
+  })
+})
