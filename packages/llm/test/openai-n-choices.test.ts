@@ -240,3 +240,68 @@ describe('the output guard with n > 1 choices', () => {
     expect(streamedChoiceTexts([{ choices: [] }])).toEqual([''])
   })
 })
+
+/**
+ * A stream of `n: 2` whose body ends (cleanly: no [DONE], no usage, as a proxy may close it) after
+ * choice 0 finished, with choice 1 cut mid-sentence.
+ */
+const cutChunk = (index: number, delta: object, finish: string | null) => ({
+  id: 'chatcmpl_cut',
+  object: 'chat.completion.chunk',
+  created: 1,
+  model: MODEL,
+  choices: [{ index, delta, logprobs: null, finish_reason: finish }],
+})
+const CUT_EVENTS = [
+  cutChunk(0, { role: 'assistant', content: '' }, null),
+  cutChunk(1, { role: 'assistant', content: '' }, null),
+  cutChunk(0, { content: 'The first answer.' }, null),
+  cutChunk(1, { content: 'The second answer is cut he' }, null),
+  cutChunk(0, {}, 'stop'),
+]
+
+describe('how a stream with n > 1 choices ended', () => {
+  it('is cut when a choice index seen never finished (even though every finish seen is replayable)', () => {
+    expect(openaiChat.streamEnd(CUT_EVENTS).kind).toBe('cut')
+  })
+
+  it('is whole when every choice index seen finished with a replayable reason', () => {
+    expect(openaiChat.streamEnd([...CUT_EVENTS, cutChunk(1, {}, 'length')]).kind).toBe('whole')
+  })
+
+  it('is unstored when one choice finished with content_filter, the others whole', () => {
+    expect(openaiChat.streamEnd([...CUT_EVENTS, cutChunk(1, {}, 'content_filter')]).kind).toBe(
+      'unstored'
+    )
+  })
+
+  it('is cut when no choice finished', () => {
+    expect(openaiChat.streamEnd(CUT_EVENTS.slice(0, 4)).kind).toBe('cut')
+  })
+
+  it('a stream whose second choice was cut is never cached nor logged ok', async () => {
+    const cache = mapCache()
+    const { logger } = recorders()
+    const cut = new OpenAI({
+      apiKey: 'test-key',
+      baseURL: 'http://127.0.0.1:9/v1',
+      maxRetries: 0,
+      fetch: (async () =>
+        new Response(CUT_EVENTS.map((c) => `data: ${JSON.stringify(c)}\n\n`).join(''), {
+          status: 200,
+          headers: { 'content-type': 'text/event-stream', 'x-request-id': 'req_cut' },
+        })) as typeof fetch,
+    })
+    const client = wrapOpenAI(cut, { cache, logger })
+    const texts = await readChoices(
+      await client.chat.completions.create({ ...two('two answers'), stream: true })
+    )
+    // The premise: the caller read a cut second choice.
+    expect(texts).toEqual(['The first answer.', 'The second answer is cut he'])
+    await until(() => logger.lines.length === 1)
+    // Give a store that would follow the log line its chance to happen.
+    await new Promise((r) => setTimeout(r, 20))
+    expect(cache.sets).toBe(0)
+    expect(logger.lines[0]).not.toMatchObject({ outcome: 'ok' })
+  })
+})

@@ -4,8 +4,10 @@
 // `WithRequestID<T>`): the wrapper's does too, from the live call's `x-request-id`, and `null` for
 // a cache hit (as `withResponse()`'s `request_id`).
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
-import type OpenAI from 'openai'
+import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { wrapAnthropic } from '../src/anthropic/index.js'
 import { wrapOpenAI } from '../src/openai/index.js'
 import { LlmCallPromise } from '../src/shared/call-promise.js'
 import { mapCache } from './helpers.js'
@@ -111,5 +113,47 @@ describe('LlmCallPromise._thenUnwrap', () => {
     expect((withId as { _request_id?: unknown })._request_id).toBe('req_1')
     const without = await new LlmCallPromise(outcome(undefined))._thenUnwrap((d) => ({ ...d }))
     expect((without as { _request_id?: unknown })._request_id).toBeNull()
+  })
+})
+
+// Both SDKs put `_request_id` (not enumerable) on every answer of `create()`: the `x-request-id`
+// header, or `null` without one. A plain `create()` cache hit carries `null`, as a parsed hit and
+// `withResponse()`'s `request_id` do: never `undefined`, a value the SDK never gives.
+describe('a create() cache hit', () => {
+  it('OpenAI chat: carries _request_id null (not enumerable), as a parsed hit and withResponse() do', async () => {
+    const raw = new OpenAI({ apiKey: 'k', baseURL: fake.openaiBaseURL, maxRetries: 0 })
+    const client = wrapOpenAI(raw, { cache: mapCache() })
+    const params = {
+      model: 'gpt-4o-mini',
+      temperature: 0,
+      messages: [{ role: 'user' as const, content: 'hit me' }],
+    }
+    const live = await client.chat.completions.create(params)
+    expect(live._request_id).toEqual(expect.any(String))
+    const call = client.chat.completions.create(params)
+    const hit = await call
+    expect(fake.count('/v1/chat/completions')).toBe(1)
+    expect((await call.withResponse()).request_id).toBeNull()
+    expect(Object.getOwnPropertyNames(hit)).toContain('_request_id')
+    expect(hit._request_id).toBeNull()
+    expect(Object.keys(hit)).not.toContain('_request_id')
+  })
+
+  it('Anthropic messages: carries _request_id null (not enumerable)', async () => {
+    const raw = new Anthropic({ apiKey: 'k', baseURL: fake.anthropicBaseURL, maxRetries: 0 })
+    const client = wrapAnthropic(raw, { cache: mapCache() })
+    const params = {
+      model: 'claude-haiku-4-5',
+      max_tokens: 20,
+      temperature: 0,
+      messages: [{ role: 'user' as const, content: 'hit me' }],
+    }
+    const live = await client.messages.create(params)
+    expect(live._request_id).toEqual(expect.any(String))
+    const hit = await client.messages.create(params)
+    expect(fake.count('/v1/messages')).toBe(1)
+    expect(Object.getOwnPropertyNames(hit)).toContain('_request_id')
+    expect(hit._request_id).toBeNull()
+    expect(Object.keys(hit)).not.toContain('_request_id')
   })
 })

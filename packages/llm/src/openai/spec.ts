@@ -6,7 +6,7 @@
 import { type MessageLike, prepareOpenAIStreamParams } from '@aikit/cost'
 import { APIConnectionTimeoutError, APIUserAbortError } from 'openai/core/error'
 import { Stream } from 'openai/core/streaming'
-import { chatFinishReplayable, chatReplayable, responsesReplayable } from '../shared/replayable.js'
+import { chatReplayable, responsesReplayable } from '../shared/replayable.js'
 import {
   type ApiSpec,
   applyMessages,
@@ -15,13 +15,11 @@ import {
   maxTokens,
   type RequestEstimate,
   roleMessages,
-  STREAM_CUT,
-  STREAM_UNSTORED,
-  STREAM_WHOLE,
   type StreamClass,
 } from '../shared/spec.js'
 import { dataEvent, namedEvent } from '../shared/sse-format.js'
 import { choiceTexts, streamedChoiceTexts } from './chat-choices.js'
+import { chatStreamEnd } from './chat-end.js'
 import { responsesStreamEnd } from './responses-end.js'
 
 const StreamCtor = Stream as unknown as StreamClass
@@ -70,22 +68,7 @@ export const openaiChat: ApiSpec = {
   // Every choice is returned to the caller: the guard checks each one.
   outputTexts: choiceTexts,
   streamTexts: streamedChoiceTexts,
-  // An in-stream error chunk makes the SDK throw: a stream that ran to its end either has a
-  // `finish_reason` or was cut. Every choice's finish is read (`n > 1`: they come in different
-  // chunks): one cut by the content filter makes the answer one not to replay.
-  streamEnd: (events) => {
-    let finished = false
-    for (const e of events) {
-      if (!isRec(e) || !Array.isArray(e.choices)) continue
-      for (const choice of e.choices as unknown[]) {
-        const reason = isRec(choice) ? choice.finish_reason : undefined
-        if (typeof reason !== 'string' || reason.length === 0) continue
-        if (!chatFinishReplayable(reason)) return STREAM_UNSTORED
-        finished = true
-      }
-    }
-    return finished ? STREAM_WHOLE : STREAM_CUT
-  },
+  streamEnd: chatStreamEnd,
   replayable: chatReplayable,
   prepareStream: (params) => prepareOpenAIStreamParams(params),
   encodeEvent: dataEvent,

@@ -96,7 +96,7 @@ export class LlmCallPromise<T> extends Promise<T> {
  * hit), as the SDKs' `addRequestID` does: on an object that is not an array only. A `_request_id`
  * that cannot be redefined (a frozen object) is left as it is.
  */
-function withRequestId<U>(value: U, requestId: unknown): U {
+export function withRequestId<U>(value: U, requestId: unknown): U {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
   try {
     Object.defineProperty(value, '_request_id', { value: requestId ?? null, enumerable: false })

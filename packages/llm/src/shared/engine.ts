@@ -19,7 +19,7 @@ import {
 } from '@aikit/cost'
 import { defaultCacheKey, keyFromJson, keyFromJsonSync, stableStringify } from './cache-key.js'
 import { splitOptions } from './call-options.js'
-import { type CallOutcome, LlmCallPromise } from './call-promise.js'
+import { type CallOutcome, LlmCallPromise, withRequestId } from './call-promise.js'
 import { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from './errors.js'
 import { meteredSource } from './metered-source.js'
 import type { ResolvedOptions } from './options.js'
@@ -329,7 +329,8 @@ export function interceptCreate(
     if (answer.kind === 'response') {
       // The caller's own copy: the cache may hold this very object (a memory tier), and a caller
       // editing its answer must not change what the next hit gets. A small message copies in ~1 µs.
-      const data = copyEvent(answer.data)
+      // `_request_id: null` (not enumerable), as the SDK's answer without a provider request.
+      const data = withRequestId(copyEvent(answer.data), null)
       return {
         data,
         get response() {
