@@ -6,7 +6,9 @@
  *   keys (400 `INVALID_REQUEST`, the route not called);
  * - a Buffer or string left by `express.raw()` / `express.text()` is parsed as JSON with the kit's
  *   parser and limits (413 past `maxBodyBytes`), while `req.body` keeps the raw form the route
- *   chose (a webhook's signature check needs the bytes).
+ *   chose (a webhook's signature check needs the bytes);
+ * - a JSON string that `express.json({ strict: false })` already parsed is returned as that string,
+ *   not taken for `express.text()` output and parsed again.
  */
 import { createServer } from 'node:http'
 import { toExpress } from '@aikit/adapters/express'
@@ -182,6 +184,66 @@ describe.each([
     const res = await post(app.url, 'hello', 'text/plain')
     expect(res.status).toBe(415)
     expect(app.calls()).toBe(0)
+  })
+})
+
+describe.each([
+  ['Express 5', express],
+  ['Express 4', express4 as unknown as Factory],
+])('%s: ctx.json() after express.json({ strict: false })', (_name, factory) => {
+  const echo: Middleware = async (ctx) => {
+    ctx.respond(200, { value: await ctx.json() })
+  }
+
+  it('returns a JSON string body as the string, as ctx.json() does without body-parser', async () => {
+    const bare = factory()
+    bare.use(toExpress(echo))
+    const server = await listen(createServer(bare))
+    servers.push(server)
+    const res = await post(server.url, '"hello"')
+    expect({ status: res.status, json: res.json() }).toEqual({
+      status: 200,
+      json: { value: 'hello' },
+    })
+    const app = await start(factory, factory.json({ strict: false }), [echo])
+    const reused = await post(app.url, '"hello"')
+    expect({ status: reused.status, json: reused.json() }).toEqual({
+      status: 200,
+      json: { value: 'hello' },
+    })
+  })
+
+  it('returns a JSON string holding JSON text as that string, not the value it spells', async () => {
+    const app = await start(factory, factory.json({ strict: false }), [echo])
+    const res = await post(app.url, '"[1,2]"')
+    expect({ status: res.status, json: res.json() }).toEqual({
+      status: 200,
+      json: { value: '[1,2]' },
+    })
+  })
+
+  it('a replaced JSON string body (REPLACE_BODY) reaches the route as the value, not JSON text', async () => {
+    const replace: Middleware = async (ctx, next) => {
+      const value = `${(await ctx.json()) as string}!`
+      ;(ctx as unknown as Record<symbol, (v: unknown, b: Uint8Array) => void>)[REPLACE_BODY]!(
+        value,
+        new TextEncoder().encode(JSON.stringify(value))
+      )
+      await next()
+    }
+    const app = await start(factory, factory.json({ strict: false }), [replace], (req, res) => {
+      res.json({ body: req.body })
+    })
+    expect((await post(app.url, '"hi"')).json()).toEqual({ body: 'hi!' })
+  })
+
+  it('still parses an express.text() body whose BOM body-parser stripped', async () => {
+    const app = await start(factory, factory.text({ type: 'application/json' }), [echo])
+    const res = await post(app.url, '\uFEFF[1,2]')
+    expect({ status: res.status, json: res.json() }).toEqual({
+      status: 200,
+      json: { value: [1, 2] },
+    })
   })
 })
 

@@ -40,6 +40,7 @@ import { splitArgs } from '../shared/args.js'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
 import { clearEntityHeaders, NodeContext } from '../shared/node-context.js'
 import { expressResponsePrototype, hookExpressHead } from './head-hook.js'
+import { isRawBodyText } from './raw-text.js'
 
 declare global {
   namespace Express {
@@ -66,7 +67,8 @@ interface BodyRequest extends IncomingMessage {
  * `express.json()` / body-parser after it skip the already-consumed stream. A body that
  * body-parser parsed before the kit ran is reused by `ctx.json()` (body-parser's size limit
  * applied) after the kit's own depth, member-count and prototype-key checks; a raw Buffer or
- * string (`express.raw()`, `express.text()`) is parsed by the kit.
+ * string (`express.raw()`, `express.text()`) is parsed by the kit, while a string that
+ * `express.json({ strict: false })` parsed is returned as it is (see `isRawBodyText`).
  */
 export class ExpressContext extends NodeContext {
   private parsed: Promise<unknown> | undefined = undefined
@@ -99,7 +101,8 @@ export class ExpressContext extends NodeContext {
    * The body an earlier body-parser left in `req.body`, held to what `ctx.json()` guarantees: a
    * JSON content type (else 415); a parsed value passes the depth, member-count and prototype-key
    * checks (400); a Buffer or string (`express.raw()` / `express.text()`) is parsed as the kit
-   * parses bytes, size included (413), and `req.body` keeps the route's raw form.
+   * parses bytes, size included (413), and `req.body` keeps the route's raw form. A string that
+   * `express.json({ strict: false })` parsed is a value, not text to parse again.
    */
   private reuseParsedBody(limits: BodyLimits | undefined): unknown {
     if (!isJsonContentType(this.header('content-type'))) {
@@ -107,7 +110,7 @@ export class ExpressContext extends NodeContext {
     }
     const body = (this.req as BodyRequest).body
     const maxDepth = limits?.maxDepth ?? this.options.maxJsonDepth
-    if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    if (!isRawBody(this.req, body)) {
       assertJsonValue(body, maxDepth)
       return body
     }
@@ -141,6 +144,11 @@ export class ExpressContext extends NodeContext {
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
+
+/** A Buffer, or a string that is the raw body text rather than a parsed JSON string. */
+function isRawBody(req: IncomingMessage, body: unknown): body is string | Uint8Array {
+  return body instanceof Uint8Array || (typeof body === 'string' && isRawBodyText(req, body))
+}
 
 /** body-parser 1.x flags `req._body`; 2.x leaves `req.body` set and the stream consumed. */
 function parsedByBodyParser(req: BodyRequest): boolean {
