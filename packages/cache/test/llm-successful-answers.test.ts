@@ -148,6 +148,60 @@ describe('streams: only successful ones are stored', () => {
   })
 })
 
+describe('OpenAI refusals (finish_reason stop, the text in refusal) are not stored', () => {
+  it('a chat stream carrying delta.refusal is not complete', () => {
+    const refusal = {
+      ...chunk(undefined, null),
+      choices: [{ index: 0, delta: { refusal: 'No.' }, finish_reason: null }],
+    }
+    expect(isCompleteStream([refusal, chunk(undefined, 'stop')], 'openai-chat')).toBe(false)
+    expect(isCompleteStream([chunk('Sure', null), chunk(undefined, 'stop')], 'openai-chat')).toBe(
+      true
+    )
+  })
+
+  it('a chat completion whose message.refusal is set, or a Responses output with a refusal part, is returned but not stored', async () => {
+    const llm = createLlmCache(createCache())
+    let calls = 0
+    const refusedChat = {
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+          finish_reason: 'stop',
+        },
+      ],
+    }
+    const refusedResponse = {
+      id: 'resp_1',
+      object: 'response',
+      status: 'completed',
+      error: null,
+      incomplete_details: null,
+      output: [
+        { type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal: 'No.' }] },
+      ],
+    }
+    for (const answer of [refusedChat, refusedResponse]) {
+      const params = {
+        model: 'gpt-4o-mini',
+        temperature: 0,
+        messages: [{ role: 'user', content: `q${calls}` }],
+      }
+      const call = async () => {
+        calls++
+        return answer
+      }
+      const first = await llm.complete(params, { scope: 'u' }, call)
+      expect(first.value).toEqual(answer)
+      expect((await llm.complete(params, { scope: 'u' }, call)).status).toBe('MISS')
+    }
+    expect(calls).toBe(4)
+  })
+})
+
 describe('complete(): only successful JSON answers are stored', () => {
   /** Two calls of `answer` through one LLM cache: the second one's status, and provider calls. */
   async function twice(

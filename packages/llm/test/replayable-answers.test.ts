@@ -172,6 +172,78 @@ describe('OpenAI', () => {
     expect(made).toBe(calls)
   })
 
+  it('a chat refusal (finish_reason stop, message.refusal set) is returned but not cached', async () => {
+    const refused = completion(['stop'])
+    ;(refused.choices as Rec[])[0] = {
+      index: 0,
+      message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+      finish_reason: 'stop',
+    }
+    const f = provider(refused)
+    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
+      cache: mapCache(),
+    })
+    const made = await twice(f, async () => {
+      const answer = await client.chat.completions.create(chatParams)
+      expect(answer.choices[0]?.message.refusal).toBe('I cannot help with that.')
+    })
+    expect(made).toBe(2)
+  })
+
+  it('a chat stream carrying delta.refusal is not cached', async () => {
+    const chunk = (delta: Rec, finish: string | null): Rec => ({
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    })
+    const f = provider(
+      [chunk({ role: 'assistant', refusal: 'No.' }, null), chunk({}, 'stop')],
+      false
+    )
+    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
+      cache: mapCache(),
+    })
+    const made = await twice(f, async () => {
+      const stream = await client.chat.completions.create({ ...chatParams, stream: true })
+      for await (const _ of stream) void _
+    })
+    expect(made).toBe(2)
+  })
+
+  it('a completed Responses answer holding a refusal part is not cached', async () => {
+    const f = provider({
+      id: 'resp_1',
+      object: 'response',
+      created_at: 1,
+      model: 'gpt-4o-mini',
+      status: 'completed',
+      incomplete_details: null,
+      output: [
+        {
+          type: 'message',
+          id: 'msg_1',
+          role: 'assistant',
+          status: 'completed',
+          content: [{ type: 'refusal', refusal: 'No.' }],
+        },
+      ],
+      usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7 },
+    })
+    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
+      cache: mapCache(),
+    })
+    const made = await twice(f, async () => {
+      await client.responses.create({
+        model: 'gpt-4o-mini',
+        temperature: 0,
+        input: 'same question',
+      })
+    })
+    expect(made).toBe(2)
+  })
+
   it.each([
     ['completed', undefined, 1],
     ['incomplete', 'max_output_tokens', 1],

@@ -52,7 +52,13 @@ export function isCompleteOpenAiChat(events: readonly unknown[], expectedChoices
     const choices = (chunk as { choices?: unknown }).choices
     if (!Array.isArray(choices)) continue
     for (let i = 0; i < choices.length; i++) {
-      const choice = choices[i] as { index?: unknown; finish_reason?: unknown } | null
+      const choice = choices[i] as {
+        index?: unknown
+        finish_reason?: unknown
+        delta?: { refusal?: unknown } | null
+      } | null
+      // A refusal streams as `delta.refusal` and still finishes with 'stop'.
+      if (isRefusal(choice?.delta?.refusal)) return false
       const index = typeof choice?.index === 'number' ? choice.index : i
       const reason = choice?.finish_reason
       if (typeof reason === 'string' && reason.length > 0) {
@@ -85,6 +91,7 @@ export function isCompleteAnswer(answer: unknown): boolean {
   if ('stop_reason' in a)
     return typeof a.stop_reason === 'string' && ANTHROPIC_COMPLETE.has(a.stop_reason)
   if (a.object === 'response') {
+    if (responsesRefused(a.output)) return false
     if (a.status === 'completed') return true
     const details = a.incomplete_details as { reason?: unknown } | null | undefined
     return a.status === 'incomplete' && details?.reason === 'max_output_tokens'
@@ -92,10 +99,31 @@ export function isCompleteAnswer(answer: unknown): boolean {
   if (Array.isArray(a.choices)) {
     if (a.choices.length === 0) return false
     for (const choice of a.choices) {
-      const reason = (choice as { finish_reason?: unknown } | null)?.finish_reason
+      const c = choice as { finish_reason?: unknown; message?: { refusal?: unknown } | null } | null
+      const reason = c?.finish_reason
       if (typeof reason !== 'string' || !OPENAI_COMPLETE.has(reason)) return false
+      // A refusal finishes with 'stop', its text in `message.refusal`.
+      if (isRefusal(c?.message?.refusal)) return false
     }
     return true
   }
   return true
+}
+
+/** A non-empty `refusal` text (OpenAI Chat `message.refusal` / `delta.refusal`). */
+function isRefusal(value: unknown): boolean {
+  return typeof value === 'string' && value.length > 0
+}
+
+/** A Responses `output` list holding a `refusal` content part (the model declined). */
+function responsesRefused(output: unknown): boolean {
+  if (!Array.isArray(output)) return false
+  for (const item of output) {
+    const content = (item as { content?: unknown } | null)?.content
+    if (!Array.isArray(content)) continue
+    for (const part of content) {
+      if ((part as { type?: unknown } | null)?.type === 'refusal') return true
+    }
+  }
+  return false
 }

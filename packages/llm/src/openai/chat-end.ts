@@ -5,7 +5,7 @@
  * that ran to its end is whole when every choice index seen (`n > 1` choices stream interleaved,
  * each finishing in its own chunk) finished with stop / length / tool_calls / function_call.
  */
-import { chatFinishReplayable } from '../shared/replayable.js'
+import { chatFinishReplayable, isRefusal } from '../shared/replayable.js'
 import { isRec, STREAM_CUT, STREAM_UNSTORED, STREAM_WHOLE, type StreamEnd } from '../shared/spec.js'
 
 /**
@@ -24,6 +24,8 @@ export function chatStreamEnd(events: readonly unknown[]): StreamEnd {
       if (!isRec(choice)) continue
       const index = typeof choice.index === 'number' ? choice.index : i
       seen.add(index)
+      // A refusal streams as `delta.refusal` and still finishes with 'stop'.
+      if (isRec(choice.delta) && isRefusal(choice.delta.refusal)) return STREAM_UNSTORED
       const reason = choice.finish_reason
       if (typeof reason !== 'string' || reason.length === 0) continue
       if (!chatFinishReplayable(reason)) return STREAM_UNSTORED

@@ -7,6 +7,7 @@
  * to the reader instead of throwing) is an error.
  */
 import { APIError } from 'openai/core/error'
+import { responsesRefused } from '../shared/replayable.js'
 import { isRec, STREAM_CUT, STREAM_UNSTORED, STREAM_WHOLE, type StreamEnd } from '../shared/spec.js'
 
 /** The end of a Responses stream that ran to its end, from its last event. */
@@ -15,9 +16,13 @@ export function responsesStreamEnd(events: readonly unknown[]): StreamEnd {
   if (!isRec(last)) return STREAM_CUT
   switch (last.type) {
     case 'response.completed':
-      return STREAM_WHOLE
+      // A refusal completes too: its text is a `refusal` part of the output, not an answer.
+      return isRec(last.response) && responsesRefused(last.response.output)
+        ? STREAM_UNSTORED
+        : STREAM_WHOLE
     case 'response.incomplete': {
       const response = isRec(last.response) ? last.response : undefined
+      if (responsesRefused(response?.output)) return STREAM_UNSTORED
       const details = isRec(response?.incomplete_details) ? response.incomplete_details : undefined
       return details?.reason === 'max_output_tokens' ? STREAM_WHOLE : STREAM_UNSTORED
     }
