@@ -31,6 +31,11 @@ describe('options validation names the bad field', () => {
     expect(field(() => createLlmCache(createCache(), { isCompleteAnswer: true as never }))).toBe(
       'isCompleteAnswer'
     )
+    // A pacing waited on with setTimeout: past 2^31 - 1 ms, Node would fire it after 1 ms.
+    expect(field(() => createLlmCache(createCache(), { replayDelayMs: 2 ** 31 }))).toBe(
+      'replayDelayMs'
+    )
+    expect(createLlmCache(createCache(), { replayDelayMs: 2 ** 31 - 1 })).toBeDefined()
   })
 
   it('cacheResponse', () => {
@@ -59,6 +64,7 @@ describe('options validation names the bad field', () => {
       field(() => recordStream({} as never, { protocol: 'anthropic', onComplete: () => undefined }))
     ).toBe('source')
     expect(field(() => replayStream([], { delayMs: -1 }))).toBe('delayMs')
+    expect(field(() => replayStream([], { delayMs: 2 ** 31 }))).toBe('delayMs')
     expect(field(() => replayStream([], null as never))).toBe('options')
   })
 

@@ -37,7 +37,7 @@ export interface LlmCacheOptions {
    * `error`; any other shape counts as complete.
    */
   isCompleteAnswer?: (answer: unknown) => boolean
-  /** Pacing of replayed streams, ms between events. Default `0`. */
+  /** Pacing of replayed streams, ms between events (at most 2^31 - 1, the longest timer). Default `0`. */
   replayDelayMs?: number
 }
 
@@ -123,7 +123,7 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
   const isComplete = options.isCompleteAnswer ?? isCompleteAnswer
   if (typeof isComplete !== 'function')
     throw new InvalidOptionsError('isCompleteAnswer', 'must be a function')
-  const replayDelayMs = duration('replayDelayMs', options.replayDelayMs, 0)
+  const replayDelayMs = duration('replayDelayMs', options.replayDelayMs, 0, { timer: true })
   const inflightStreams = new Map<string, SharedStream<unknown>>()
   const inflightJson = new Set<string>()
   const counters: LlmCacheStats = {

@@ -5,6 +5,7 @@
  * event was seen, no error event or exception, and the consumer did not stop early.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { MAX_TIMER_MS } from '../options.js'
 import { isCompleteAnthropicStream, isCompleteOpenAiChat } from './completeness.js'
 
 /**
@@ -89,8 +90,12 @@ export function replayStream<E>(
   if (options === null || typeof options !== 'object')
     throw new InvalidOptionsError('options', 'must be an object')
   const delayMs = options.delayMs ?? 0
-  if (typeof delayMs !== 'number' || !(delayMs >= 0) || !Number.isFinite(delayMs)) {
-    throw new InvalidOptionsError('delayMs', 'must be a non-negative number of milliseconds')
+  // Waited on with setTimeout: Node fires a longer delay after 1 ms.
+  if (typeof delayMs !== 'number' || !(delayMs >= 0) || !(delayMs <= MAX_TIMER_MS)) {
+    throw new InvalidOptionsError(
+      'delayMs',
+      `must be a non-negative number of milliseconds, at most ${MAX_TIMER_MS}`
+    )
   }
   const { signal } = options
   return {
