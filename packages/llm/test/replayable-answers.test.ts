@@ -128,6 +128,17 @@ describe('OpenAI', () => {
     })),
     usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
   })
+  const chunk = (delta: Rec, finish: string | null): Rec => ({
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  })
+  const responsesParams = { model: 'gpt-4o-mini', temperature: 0, input: 'same question' }
+  /** A wrapped OpenAI client over `f`, with a cache of its own. */
+  const cachedOpenAI = (f: { fetch: typeof fetch }) =>
+    wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), { cache: mapCache() })
 
   it.each([
     [['content_filter'], 2],
@@ -136,9 +147,7 @@ describe('OpenAI', () => {
     [['length', 'tool_calls'], 1],
   ])('a chat answer finishing %j: %s provider call(s) for two', async (reasons, calls) => {
     const f = provider(completion(reasons))
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      cache: mapCache(),
-    })
+    const client = cachedOpenAI(f)
     const made = await twice(f, async () => {
       await client.chat.completions.create({ ...chatParams, n: reasons.length })
     })
@@ -149,20 +158,11 @@ describe('OpenAI', () => {
     ['content_filter', 2],
     ['stop', 1],
   ])('a chat stream finishing %s: %s provider call(s) for two', async (reason, calls) => {
-    const chunk = (delta: Rec, finish: string | null): Rec => ({
-      id: 'chatcmpl-1',
-      object: 'chat.completion.chunk',
-      created: 1,
-      model: 'gpt-4o-mini',
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    })
     const f = provider(
       [chunk({ role: 'assistant', content: 'te' }, null), chunk({ content: 'xt' }, reason)],
       false
     )
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      cache: mapCache(),
-    })
+    const client = cachedOpenAI(f)
     const made = await twice(f, async () => {
       const stream = await client.chat.completions.create({ ...chatParams, stream: true })
       let text = ''
@@ -180,9 +180,7 @@ describe('OpenAI', () => {
       finish_reason: 'stop',
     }
     const f = provider(refused)
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      cache: mapCache(),
-    })
+    const client = cachedOpenAI(f)
     const made = await twice(f, async () => {
       const answer = await client.chat.completions.create(chatParams)
       expect(answer.choices[0]?.message.refusal).toBe('I cannot help with that.')
@@ -191,20 +189,11 @@ describe('OpenAI', () => {
   })
 
   it('a chat stream carrying delta.refusal is not cached', async () => {
-    const chunk = (delta: Rec, finish: string | null): Rec => ({
-      id: 'chatcmpl-1',
-      object: 'chat.completion.chunk',
-      created: 1,
-      model: 'gpt-4o-mini',
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    })
     const f = provider(
       [chunk({ role: 'assistant', refusal: 'No.' }, null), chunk({}, 'stop')],
       false
     )
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      cache: mapCache(),
-    })
+    const client = cachedOpenAI(f)
     const made = await twice(f, async () => {
       const stream = await client.chat.completions.create({ ...chatParams, stream: true })
       for await (const _ of stream) void _
@@ -231,15 +220,9 @@ describe('OpenAI', () => {
       ],
       usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7 },
     })
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      cache: mapCache(),
-    })
+    const client = cachedOpenAI(f)
     const made = await twice(f, async () => {
-      await client.responses.create({
-        model: 'gpt-4o-mini',
-        temperature: 0,
-        input: 'same question',
-      })
+      await client.responses.create(responsesParams)
     })
     expect(made).toBe(2)
   })
@@ -259,15 +242,9 @@ describe('OpenAI', () => {
       output: [],
       usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7 },
     })
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      cache: mapCache(),
-    })
+    const client = cachedOpenAI(f)
     const made = await twice(f, async () => {
-      await client.responses.create({
-        model: 'gpt-4o-mini',
-        temperature: 0,
-        input: 'same question',
-      })
+      await client.responses.create(responsesParams)
     })
     expect(made).toBe(calls)
   })
