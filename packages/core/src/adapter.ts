@@ -14,6 +14,8 @@ export { asyncContextRequested, runWithContext, scopedContext } from './current-
 export { combineHeader, mergeVary, splitCookies } from './header-merge.js'
 export { isJsonContentType, parseJsonBody } from './json-body.js'
 export { assertJsonValue } from './json-value.js'
+/** For kit packages: refuse misspelt option keys with an `InvalidOptionsError` naming them. */
+export { rejectUnknownOptions } from './known-options.js'
 /** For kit packages: a coded process warning that is a no-op where `process` is absent (edge). */
 export { emitProcessWarning } from './process-warning.js'
 export {

@@ -49,6 +49,7 @@ describe('public exports', () => {
       'parseContentEncoding',
       'parseJsonBody',
       'readWebBody',
+      'rejectUnknownOptions',
       'resolveAdapterOptions',
       'runChain',
       'runWithContext',
