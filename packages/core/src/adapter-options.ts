@@ -5,6 +5,7 @@
 import { asyncContextRequested } from './current-context.js'
 import { InvalidOptionsError } from './errors.js'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_JSON_DEPTH } from './json-body.js'
+import { rejectUnknownOptions } from './known-options.js'
 import { createIpResolver, type IpResolver, type TrustProxy } from './trust-proxy.js'
 import type { Context } from './types.js'
 
@@ -35,6 +36,19 @@ export interface AdapterOptions {
   asyncContext?: boolean | 'auto'
 }
 
+/**
+ * The keys of `AdapterOptions`: `resolveAdapterOptions` refuses any other it is not told of. A
+ * record, not a list, so that the compiler flags a key added to `AdapterOptions` and missing here
+ * (it would otherwise be refused as a typo).
+ */
+const ADAPTER_OPTION_KEYS = Object.keys({
+  trustProxy: true,
+  maxBodyBytes: true,
+  maxJsonDepth: true,
+  onError: true,
+  asyncContext: true,
+} satisfies Record<keyof AdapterOptions, true>)
+
 /** Validated, compiled adapter options. */
 export interface ResolvedAdapterOptions {
   resolveIp: IpResolver
@@ -52,10 +66,21 @@ function positiveInt(field: string, value: unknown, fallback: number, max: numbe
   return value
 }
 
-/** Validates adapter options; throws `InvalidOptionsError` naming the bad field. */
-export function resolveAdapterOptions(options: AdapterOptions | undefined): ResolvedAdapterOptions {
+/**
+ * Validates adapter options; throws `InvalidOptionsError` naming the bad field. A key that is
+ * neither an `AdapterOptions` key nor in `ownKeys` (the adapter's own options, e.g. a handler,
+ * and keys its framework puts in the same object) is refused as a typo.
+ */
+export function resolveAdapterOptions(
+  options: AdapterOptions | undefined,
+  ownKeys: readonly string[] = []
+): ResolvedAdapterOptions {
   const o = options ?? {}
   if (typeof o !== 'object') throw new InvalidOptionsError('options', 'must be an object')
+  rejectUnknownOptions(
+    o,
+    ownKeys.length === 0 ? ADAPTER_OPTION_KEYS : [...ADAPTER_OPTION_KEYS, ...ownKeys]
+  )
   if (o.onError !== undefined && typeof o.onError !== 'function') {
     throw new InvalidOptionsError('onError', 'must be a function')
   }

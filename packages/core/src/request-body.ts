@@ -7,7 +7,10 @@
  * - `gzip` / `deflate` (and `br` where the runtime's `DecompressionStream` has it) are decoded
  *   when `decompress` is on; any other coding is 415;
  * - a body that stops arriving while someone waits for it fails with 408 after `timeoutMs`
- *   (idle time, reset by every chunk; a consumer that simply reads slowly is not a stall).
+ *   (idle time, reset by every chunk; a consumer that simply reads slowly is not a stall);
+ * - a body that ends before its declared `Content-Length`, or runs past it, fails with 400: it is
+ *   an incomplete (or malformed) message (RFC 9112 §6.3). Node's HTTP parser enforces this for
+ *   node:http, but a Web `Request` built on a stream with that header does not.
  */
 import {
   AikitError,
@@ -103,6 +106,11 @@ export interface WebBodyLimits {
   timeoutMs: number
   /** The codings to decode, as applied (from `parseContentEncoding`); `[]` counts the raw bytes. */
   codings: BodyCoding[]
+  /**
+   * The body's `Content-Length` (its raw, still encoded size), when declared: a body that ends
+   * short of it or runs past it fails with 400.
+   */
+  declaredBytes?: number | undefined
   /** Called once, before the returned stream errors, with the AikitError that ended it. */
   onFail?: (error: AikitError) => void
 }
@@ -111,15 +119,18 @@ export interface WebBodyLimits {
  * The body of a Web request, decoded if asked, counted and timed. The stream errors with
  * `PayloadTooLargeError` once the decoded count passes `maxBytes` (the source is cancelled at
  * once), with `RequestTimeoutError` when no chunk came for `timeoutMs` while it was being read,
- * and with a 400 when the source itself fails or the bytes do not decode. Throws 415 at once
- * for a coding the runtime cannot decode.
+ * and with a 400 when the source itself fails, the bytes do not decode, or their raw count does
+ * not match `declaredBytes`. Throws 415 at once for a coding the runtime cannot decode.
  */
 export function limitWebBody(
   source: ReadableStream<Uint8Array>,
   limits: WebBodyLimits
 ): ReadableStream<Uint8Array> {
   let stream = source
+  const declared = limits.declaredBytes
   if (limits.codings.length > 0) {
+    // Content-Length counts the encoded bytes: they are checked before decoding.
+    if (declared !== undefined) stream = stream.pipeThrough(declaredLengthCheck(declared))
     const decoders: TransformStream<Uint8Array, Uint8Array>[] = []
     for (let i = limits.codings.length - 1; i >= 0; i--) {
       const decoder = webDecoder(limits.codings[i]!)
@@ -128,6 +139,8 @@ export function limitWebBody(
     }
     for (const d of decoders) stream = stream.pipeThrough(d)
   }
+  // Without a coding the count here is the raw one: Content-Length is checked against it.
+  const rawDeclared = limits.codings.length === 0 ? declared : undefined
   const reader = stream.getReader()
   let total = 0
   let failed = false
@@ -164,10 +177,14 @@ export function limitWebBody(
         if (r === 'stalled') return fail(controller, new RequestTimeoutError(limits.timeoutMs))
         if (failed) return
         if (r.done) {
+          if (rawDeclared !== undefined && total < rawDeclared)
+            return fail(controller, lengthMismatchError(rawDeclared, total))
           controller.close()
           return
         }
         total += r.value.byteLength
+        if (rawDeclared !== undefined && total > rawDeclared)
+          return fail(controller, lengthMismatchError(rawDeclared, total))
         if (total > limits.maxBytes)
           return fail(controller, new PayloadTooLargeError(limits.maxBytes))
         controller.enqueue(r.value)
@@ -179,6 +196,34 @@ export function limitWebBody(
     },
     { highWaterMark: 0 }
   )
+}
+
+/**
+ * The 400 for a body whose size is not its declared Content-Length: at its end (`received` below
+ * `declared`: the client stopped early), or as soon as it runs past it.
+ */
+function lengthMismatchError(declared: number, received: number): InvalidRequestError {
+  return new InvalidRequestError(
+    received < declared
+      ? 'The request body ended before its declared Content-Length'
+      : 'The request body is longer than its declared Content-Length',
+    { details: { declaredBytes: declared } }
+  )
+}
+
+/** Passes the raw (encoded) bytes on, failing with 400 when their count is not `declared`. */
+function declaredLengthCheck(declared: number): TransformStream<Uint8Array, Uint8Array> {
+  let received = 0
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      received += chunk.byteLength
+      if (received > declared) throw lengthMismatchError(declared, received)
+      controller.enqueue(chunk)
+    },
+    flush() {
+      if (received < declared) throw lengthMismatchError(declared, received)
+    },
+  })
 }
 
 /** A source failure as the kit's 400 (an AikitError from an inner stage is kept). */

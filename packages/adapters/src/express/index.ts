@@ -29,6 +29,7 @@ import {
   isJsonContentType,
   parseJsonBody,
   type ResolvedAdapterOptions,
+  rejectUnknownOptions,
   resolveAdapterOptions,
   runChain,
   type StaticHeaderList,
@@ -158,7 +159,8 @@ function parsedByBodyParser(req: BodyRequest): boolean {
 
 /**
  * Builds an Express middleware: `toExpress(...middleware, options?)`. A trailing plain object is
- * the options. `next()` inside the chain hands the request to the rest of the Express stack and
+ * the options; a bad option, or a key that is not one (a typo such as `trustproxy`), throws
+ * `InvalidOptionsError` here, naming the field. `next()` inside the chain hands the request to the rest of the Express stack and
  * resolves when the route writes the head (or the response closes). The handler never throws or
  * rejects into Express: errors become the kit's JSON error response. The Context is available to
  * routes as `res.locals.aikit`.
@@ -258,6 +260,11 @@ export interface AikitErrorHandlerOptions {
   onError?: (error: unknown, req: Request) => void
 }
 
+/** The keys of `AikitErrorHandlerOptions` (a record: the compiler flags one missing). */
+const ERROR_HANDLER_KEYS = Object.keys({
+  onError: true,
+} satisfies Record<keyof AikitErrorHandlerOptions, true>)
+
 /**
  * An Express error handler that answers with the kit's JSON error shape instead of Express's
  * default (an HTML page with the stack trace outside production). Mount it last:
@@ -271,6 +278,7 @@ export function aikitErrorHandler(options: AikitErrorHandlerOptions = {}): Error
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, ERROR_HANDLER_KEYS)
   const onError = options.onError
   if (onError !== undefined && typeof onError !== 'function') {
     throw new InvalidOptionsError('onError', 'must be a function')

@@ -29,6 +29,7 @@ import type {
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
+  RegisterOptions,
   RouteHandlerMethod,
 } from 'fastify'
 import fp from 'fastify-plugin'
@@ -65,6 +66,22 @@ export interface AikitFastifyOptions extends AdapterOptions {
    */
   errorHandler?: boolean
 }
+
+/**
+ * The keys the plugin's options may hold: its own, the adapter options, and the ones Fastify reads
+ * from the same object at `register` (`prefix`, `logLevel`, `logSerializers`; Fastify ignores
+ * them for a fastify-plugin plugin, but they are valid there and an app may pass them). Fastify
+ * adds nothing else: the plugin gets the object given to `register` (or `{}`), as is. Records, not
+ * lists, so the compiler flags a key missing from them.
+ */
+const PLUGIN_KEYS = Object.keys({
+  use: true,
+  errorHandler: true,
+  prefix: true,
+  logLevel: true,
+  logSerializers: true,
+} satisfies Record<Exclude<keyof AikitFastifyOptions, keyof AdapterOptions>, true> &
+  Record<keyof RegisterOptions, true>)
 
 /**
  * The Fastify flavour of the Node context. A body read by `ctx.json()` is kept so that the
@@ -180,14 +197,14 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   if (typeof opts !== 'object' || opts === null) {
     throw new InvalidOptionsError('options', 'must be an object with a `use` array')
   }
-  const { use, errorHandler, ...adapterOptions } = opts
+  const resolved = resolveAdapterOptions(opts, PLUGIN_KEYS)
+  const { use, errorHandler } = opts
   if (errorHandler !== undefined && typeof errorHandler !== 'boolean') {
     throw new InvalidOptionsError('errorHandler', 'must be a boolean')
   }
   // Header-only middleware that run first (`securityHeaders()`) are set straight on the reply.
   const { headers, rest } = splitStaticHeaders(validateUse(use))
   const middleware = compose(...rest)
-  const resolved = resolveAdapterOptions(adapterOptions)
   // With nothing but such headers to run, a request needs a Context only when something reads
   // it through `currentContext()` or `onError` may be called with it.
   const headersOnly = headers !== undefined && rest.length === 0 && resolved.onError === undefined
@@ -267,6 +284,7 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
 
 /**
  * The Fastify plugin: `fastify.register(aikitFastify, { use: [...middleware], ...AdapterOptions })`.
- * Invalid options make `register` / `ready()` reject with `InvalidOptionsError` naming the field.
+ * Invalid options, and an option key that is neither the plugin's nor Fastify's (a typo such as
+ * `trustproxy`), make `register` / `ready()` reject with `InvalidOptionsError` naming the field.
  */
 export const aikitFastify = fp(plugin, { name: '@aikit/adapters/fastify', fastify: '5.x' })

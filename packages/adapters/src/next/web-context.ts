@@ -156,8 +156,10 @@ export class WebContext extends BaseContext {
 
   /**
    * The request body counted (decoded size), timed and decoded per `codings`, under this
-   * request's body policy (or the adapter defaults). With `record`, a failure is kept in
-   * `bodyFailure` (the route's own reads: it then decides the answer).
+   * request's body policy (or the adapter defaults), its raw size held to its Content-Length (a
+   * Web `Request` built on a stream does not enforce it, a Node `IncomingMessage` does). With
+   * `record`, a failure is kept in `bodyFailure` (the route's own reads: it then decides the
+   * answer).
    */
   private limited(
     body: ReadableStream<Uint8Array>,
@@ -171,6 +173,7 @@ export class WebContext extends BaseContext {
         maxBytes,
         timeoutMs: this.bodyPolicy?.timeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
         codings,
+        declaredBytes: declaredLength(this.request.headers.get('content-length')),
       }
       limits.onFail = record
         ? (error) => this.recordFailure(error)
@@ -491,4 +494,14 @@ function cancelUnread(pending: PendingResponse): void {
       .return?.()
       ?.catch(() => {})
   }
+}
+
+/**
+ * A `Content-Length` value as a byte count; undefined when absent or not one plain decimal (a
+ * list or junk is not a length to hold the body to: the size limit still applies).
+ */
+function declaredLength(header: string | null): number | undefined {
+  if (header === null || !/^\d+$/.test(header)) return undefined
+  const n = Number(header)
+  return Number.isSafeInteger(n) ? n : undefined
 }

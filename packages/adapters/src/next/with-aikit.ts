@@ -44,7 +44,8 @@ export function internalErrorResponse(): Response {
 /**
  * Wraps a route handler so `middleware` runs around it, with the same signature as the handler.
  * The last argument may be the adapter options (`trustProxy`, `maxBodyBytes`, `maxJsonDepth`,
- * `onError`), validated here: a bad one throws `InvalidOptionsError` naming the field.
+ * `onError`, `asyncContext`), validated here: a bad one, or a key that is not one (a typo such as
+ * `trustproxy`), throws `InvalidOptionsError` naming the field.
  *
  * - `await next()` resolves once the handler returned its Response (the body may still flow);
  *   `onHeaders` hooks run then, and the middleware headers are added to it (a header the route

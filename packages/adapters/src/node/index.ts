@@ -32,13 +32,18 @@ export interface NodeHandlerOptions extends AdapterOptions {
   handler?: NodeRequestHandler
 }
 
+/** `NodeHandlerOptions` keys beyond `AdapterOptions` (a record: the compiler flags one missing). */
+const NODE_HANDLER_KEYS = Object.keys({
+  handler: true,
+} satisfies Record<Exclude<keyof NodeHandlerOptions, keyof AdapterOptions>, true>)
+
 const NOT_FOUND_BODY = { error: { code: 'NOT_FOUND', message: 'Not found' } }
 const NO_STORE = { 'cache-control': 'no-store' }
 
 /**
  * Builds a `node:http` request listener: `toNodeHandler(...middleware, options?)`. A trailing
- * plain object is the options (`NodeHandlerOptions`); invalid options or a middleware that is
- * not a function throw `InvalidOptionsError` here, naming the field.
+ * plain object is the options (`NodeHandlerOptions`); invalid options, an unknown option key (a
+ * typo) or a middleware that is not a function throw `InvalidOptionsError` here, naming the field.
  */
 export function toNodeHandler(
   ...args: [...Middleware[], NodeHandlerOptions] | Middleware[]
@@ -48,7 +53,7 @@ export function toNodeHandler(
   if (handler !== undefined && typeof handler !== 'function') {
     throw new InvalidOptionsError('handler', 'must be a function (req, res) => void')
   }
-  const resolved = resolveAdapterOptions(options)
+  const resolved = resolveAdapterOptions(options, NODE_HANDLER_KEYS)
 
   // One downstream for every request (runChain hands it the context): no closure per request.
   const downstream: (ctx: NodeContext) => Promise<void> =
