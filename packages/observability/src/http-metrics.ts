@@ -4,6 +4,7 @@
  * body is fully sent, so a 60-second stream counts as 60 seconds) and `http_server_active_requests`.
  */
 import { type Context, InvalidOptionsError, type Middleware, onFinished } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import {
   ACTIVE_HTTP,
   type ActiveHttp,
@@ -29,6 +30,9 @@ export interface HttpMetricsOptions {
   route?: RouteResolver
 }
 
+/** The keys of `HttpMetricsOptions`; any other key is refused. */
+const HTTP_METRICS_OPTION_KEYS = ['route'] as const satisfies readonly (keyof HttpMetricsOptions)[]
+
 export function assertMetrics(metrics: unknown, field = 'metrics'): asserts metrics is Metrics {
   if (
     metrics === null ||
@@ -51,6 +55,7 @@ export function httpMetrics(metrics: Metrics, options: HttpMetricsOptions = {}):
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, HTTP_METRICS_OPTION_KEYS)
   const { route = routeOf } = options
   if (typeof route !== 'function') {
     throw new InvalidOptionsError('route', 'must be a function (ctx) => string | undefined')

@@ -13,6 +13,7 @@ import {
   type Middleware,
   type Next,
 } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Registry } from 'prom-client'
 import { aggregateCluster, LabelCap } from './cluster-metrics.js'
 import {
@@ -40,6 +41,12 @@ export interface MetricsHandlerOptions {
   token?: string
 }
 
+/** The keys of `MetricsHandlerOptions`; any other key is refused. */
+const METRICS_HANDLER_OPTION_KEYS = [
+  'path',
+  'token',
+] as const satisfies readonly (keyof MetricsHandlerOptions)[]
+
 const NO_STORE = 'no-store'
 
 function digest(value: string): Buffer {
@@ -63,9 +70,19 @@ export interface ClusterMetricsHandlerOptions extends MetricsHandlerOptions {
   maxLabelValues?: number
 }
 
+/** The keys of `ClusterMetricsHandlerOptions`; any other key is refused. */
+const CLUSTER_METRICS_HANDLER_OPTION_KEYS = [
+  ...METRICS_HANDLER_OPTION_KEYS,
+  'timeoutMs',
+  'maxLabelValues',
+] as const satisfies readonly (keyof ClusterMetricsHandlerOptions)[]
+
 /** Creates the scrape endpoint middleware. */
 export function metricsHandler(metrics: Metrics, options: MetricsHandlerOptions = {}): Middleware {
   assertMetrics(metrics)
+  if (options !== null && typeof options === 'object') {
+    rejectUnknownOptions(options, METRICS_HANDLER_OPTION_KEYS)
+  }
   const registry = metrics.registry
   return scrapeHandler(() => Promise.resolve(registry), options)
 }
@@ -79,6 +96,7 @@ export function clusterMetricsHandler(options: ClusterMetricsHandlerOptions = {}
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, CLUSTER_METRICS_HANDLER_OPTION_KEYS)
   const { timeoutMs = 5000, maxLabelValues = 100, ...rest } = options
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
     throw new InvalidOptionsError('timeoutMs', 'must be an integer >= 1')

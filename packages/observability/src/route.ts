@@ -5,10 +5,12 @@
  * read it late: after `next()` or when the response finished). Never the raw path: a raw path
  * (`/chat/123`) as a label or log field has unbounded cardinality. Express's `req.baseUrl` is the
  * text the mount path matched (`/users/42/posts` for `app.use('/users/:userId/posts', router)`),
- * so a mount path with parameters is rebuilt from `req.params` (see `mountTemplate`), and its
- * literal segments are lower-cased (see `literal`).
+ * so the mount path's template is rebuilt from the app's router tree (see express-mount.ts), its
+ * literal segments lower-cased (see `literal`).
  */
 import type { Context } from '@aikit/core'
+import { expressMountTemplate } from './express-mount.js'
+import { literal, placeParams } from './mount-template.js'
 
 interface FastifyRequestLike {
   routeOptions?: { url?: unknown }
@@ -48,6 +50,9 @@ export function routeOf(ctx: Context): string | undefined {
   const base = req!.baseUrl
   // Routes on the app itself (no mount path): the common case, nothing more to do.
   if (typeof base !== 'string' || base === '') return template
+  const searched = expressMountTemplate(req!, route!, base)
+  if (searched !== null) return searched === undefined ? undefined : searched + template
+  // Not a request Express routed (no app to search): the mount params merged into `req.params`.
   const params = req!.params
   if (typeof params !== 'object' || params === null) return literal(base) + template
   const mount = mountTemplate(base, params as Record<string, unknown>, route!)
@@ -55,32 +60,10 @@ export function routeOf(ctx: Context): string | undefined {
 }
 
 /**
- * A literal part of `req.baseUrl`, lower-cased. Express matches mount paths case-insensitively
- * unless the router doing the match was made case-sensitive, and `baseUrl` keeps the client's
- * spelling: `/API/V1` and `/Api/v1` both match `app.use('/api/v1', router)`, and as they came they
- * would be one series per spelling, minted by clients. Which router matched which part of
- * `baseUrl` is not recorded on the request (the app's `case sensitive routing` setting covers
- * only its own mounts: an `express.Router()` mounted below matches its own mounts
- * case-insensitively by default), so every literal mount segment is lower-cased, whatever the
- * settings: one template per route, the mount part in lower case. A mount path spelled with
- * percent-escapes of its letters (`/api/v%31`) does not match in Express, so it needs nothing.
- */
-function literal(text: string): string {
-  return text.toLowerCase()
-}
-
-/**
- * The mount path template behind Express's `req.baseUrl`, which holds the matched text, not the
- * pattern: `app.use('/users/:userId/posts', Router({ mergeParams: true }))` gives `baseUrl`
- * `/users/42/posts` and `req.params` `{ userId: '42', postId: … }`. The params that are not the
- * route's own came from mount paths, so each of their values is put back as `:name` where it is a
- * whole segment of `baseUrl`. Conservative: `undefined` (the unmatched route, never the raw text)
- * unless every such value is a string found in exactly one segment, and no segment is claimed by
- * two params (`/orgs/7/users/7`, or a value equal to a literal segment such as `/users/users/posts`).
- * Values that span segments (a wildcard) or share one with other text (`/:from-:to`) cannot be
- * placed either. A router mounted without `mergeParams` does not see its mount path's params, so
- * nothing here can tell its `baseUrl` holds any: name the route with the `route` option then.
- * The other segments are literal, lower-cased (see `literal`).
+ * The mount path template behind `req.baseUrl` from `req.params`, for a request no Express app can
+ * be searched for: `{ userId: '42', postId: … }` with `baseUrl` `/users/42/posts` gives
+ * `/users/:userId/posts`. The params that are not the route's own came from mount paths (merged
+ * with `mergeParams`), each put back where its value is a whole segment (see `placeParams`).
  */
 function mountTemplate(
   base: string,
@@ -97,35 +80,7 @@ function mountTemplate(
   }
   // Every param is the route's own: the mount path is literal (`/api/v1`).
   if (mountKeys === undefined) return literal(base)
-  const segments = base.split('/')
-  const names: (string | undefined)[] = []
-  for (const key of mountKeys) {
-    const value = params[key]
-    if (typeof value !== 'string' || value === '') return undefined
-    let at = -1
-    for (let i = 1; i < segments.length; i++) {
-      if (segmentValue(segments[i]!) !== value) continue
-      if (at !== -1) return undefined // found twice: which one is the param is a guess
-      at = i
-    }
-    if (at === -1 || names[at] !== undefined) return undefined
-    names[at] = key
-  }
-  for (let i = 1; i < segments.length; i++) {
-    const name = names[i]
-    segments[i] = name === undefined ? literal(segments[i]!) : `:${name}`
-  }
-  return segments.join('/')
-}
-
-/** A `baseUrl` segment as Express decodes a param value from it. */
-function segmentValue(segment: string): string {
-  if (!segment.includes('%')) return segment
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return segment
-  }
+  return placeParams(base, mountKeys, params)
 }
 
 /** The params a route's own path declares: by name, and whether numbered ones are its own. */

@@ -4,6 +4,7 @@
  * LLM provider answers at all).
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { CheckDefinition } from './types.js'
 
 /** The part of an ioredis `Redis` / `Cluster` (or node-redis client) `redisCheck` uses. */
@@ -19,6 +20,12 @@ export interface RedisCheckOptions {
   critical?: boolean
 }
 
+/** The keys of `RedisCheckOptions`; any other key is refused. */
+const REDIS_CHECK_OPTION_KEYS = [
+  'timeoutMs',
+  'critical',
+] as const satisfies readonly (keyof RedisCheckOptions)[]
+
 /**
  * A readiness check that PINGs Redis. With ioredis, commands issued while it reconnects wait in
  * its offline queue: the check's timeout is what turns that wait into a timely `fail`.
@@ -33,6 +40,7 @@ export function redisCheck(
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, REDIS_CHECK_OPTION_KEYS)
   const def: CheckDefinition = {
     componentType: 'datastore',
     check: async () => {
@@ -63,6 +71,16 @@ export interface HttpCheckOptions {
   cacheMs?: number
 }
 
+/** The keys of `HttpCheckOptions`; any other key is refused (`headers`' own are header names). */
+const HTTP_CHECK_OPTION_KEYS = [
+  'method',
+  'ok',
+  'timeoutMs',
+  'critical',
+  'headers',
+  'cacheMs',
+] as const satisfies readonly (keyof HttpCheckOptions)[]
+
 /** An HTTP method is a token (RFC 9110 §9.1). */
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
@@ -71,6 +89,7 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): Ch
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, HTTP_CHECK_OPTION_KEYS)
   let target: URL
   try {
     target = new URL(url)

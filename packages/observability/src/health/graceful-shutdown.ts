@@ -10,6 +10,7 @@ import type { Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { constants as osConstants } from 'node:os'
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { HealthCheck } from './health-check.js'
 
 /** Options of `gracefulShutdown`. */
@@ -44,6 +45,16 @@ export interface GracefulShutdownOptions {
    */
   exit?: boolean
 }
+
+/** The keys of `GracefulShutdownOptions`; any other key is refused. */
+const GRACEFUL_SHUTDOWN_OPTION_KEYS = [
+  'health',
+  'delayMs',
+  'timeoutMs',
+  'signals',
+  'onShutdown',
+  'exit',
+] as const satisfies readonly (keyof GracefulShutdownOptions)[]
 
 /** What `gracefulShutdown` returns. */
 export interface GracefulShutdown {
@@ -101,6 +112,7 @@ export function gracefulShutdown(
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, GRACEFUL_SHUTDOWN_OPTION_KEYS)
   const { health, onShutdown, exit = true, signals = ['SIGTERM', 'SIGINT'] } = options
   const delayMs = validMs(options.delayMs ?? 0, 'delayMs')
   const timeoutMs = validMs(options.timeoutMs ?? 30_000, 'timeoutMs')

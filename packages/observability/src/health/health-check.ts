@@ -5,6 +5,7 @@
  * each, both as `application/health+json`, and a switch that fails readiness during shutdown.
  */
 import { InvalidOptionsError, type Middleware } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { type ResolvedCheck, runChecks } from './run-checks.js'
 import type { CheckDefinition, CheckFunction, HealthReport } from './types.js'
 
@@ -33,6 +34,30 @@ export interface HealthCheckOptions {
   /** Paths answered. Default `{ live: '/livez', ready: '/readyz', health: '/health' }`. */
   paths?: HealthPaths
 }
+
+/** The keys of `HealthCheckOptions`; any other key is refused (`checks`' own are the app's names). */
+const HEALTH_CHECK_OPTION_KEYS = [
+  'checks',
+  'timeoutMs',
+  'paths',
+] as const satisfies readonly (keyof HealthCheckOptions)[]
+
+/** The keys of `HealthPaths`. */
+const HEALTH_PATH_KEYS = [
+  'live',
+  'ready',
+  'health',
+] as const satisfies readonly (keyof HealthPaths)[]
+
+/** The keys of `CheckDefinition`. */
+const CHECK_DEFINITION_KEYS = [
+  'check',
+  'timeoutMs',
+  'critical',
+  'componentType',
+  'measurement',
+  'cacheMs',
+] as const satisfies readonly (keyof CheckDefinition)[]
 
 /** The health middleware, plus its state for `gracefulShutdown` and your own code. */
 export interface HealthCheck extends Middleware {
@@ -79,6 +104,7 @@ function resolveChecks(
     if (def === null || typeof def !== 'object' || typeof def.check !== 'function') {
       throw new InvalidOptionsError(field, 'must be a function or { check: function }')
     }
+    rejectUnknownOptions(def, CHECK_DEFINITION_KEYS, `${field}.`)
     const {
       check,
       critical = true,
@@ -124,12 +150,14 @@ export function healthCheck(options: HealthCheckOptions = {}): HealthCheck {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, HEALTH_CHECK_OPTION_KEYS)
   const timeoutMs = validTimeout(options.timeoutMs ?? 800, 'timeoutMs')
   const checks = resolveChecks(options.checks ?? {}, timeoutMs)
   const paths = options.paths ?? {}
   if (paths === null || typeof paths !== 'object') {
     throw new InvalidOptionsError('paths', 'must be an object')
   }
+  rejectUnknownOptions(paths, HEALTH_PATH_KEYS, 'paths.')
   const live = validPath(paths.live, 'paths.live', '/livez')
   const ready = validPath(paths.ready, 'paths.ready', '/readyz')
   const health = validPath(paths.health, 'paths.health', '/health')

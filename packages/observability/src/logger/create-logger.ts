@@ -7,6 +7,7 @@
  */
 import type { Writable } from 'node:stream'
 import { currentContext, InvalidOptionsError, requireAsyncContext } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { redact as defaultRedact, type Redactor } from '@aikit/security'
 import winston from 'winston'
 import { routeOf } from '../route.js'
@@ -29,6 +30,15 @@ export interface LoggerOptions {
   /** Fields added to every line, e.g. `{ service: 'chat-api' }`. Default `{}`. */
   defaultMeta?: Record<string, unknown>
 }
+
+/** The keys of `LoggerOptions`; any other key is refused (`defaultMeta`'s own are the app's). */
+const LOGGER_OPTION_KEYS = [
+  'level',
+  'redact',
+  'stream',
+  'transports',
+  'defaultMeta',
+] as const satisfies readonly (keyof LoggerOptions)[]
 
 const LEVELS = Object.keys(winston.config.npm.levels)
 
@@ -298,6 +308,7 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, LOGGER_OPTION_KEYS)
   requireAsyncContext() // lines carry the running request's id, route and subject
   const envLevel = process.env.LOG_LEVEL
   const level = options.level ?? (envLevel !== undefined && envLevel !== '' ? envLevel : 'info')

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { InvalidOptionsError, type Middleware, onFinished } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { type RouteResolver, routeOf } from '../route.js'
 import {
   FAST_LINE,
@@ -39,6 +40,15 @@ export interface RequestLoggerOptions {
   route?: RouteResolver
 }
 
+/** The keys of `RequestLoggerOptions`; any other key is refused. */
+const REQUEST_LOGGER_OPTION_KEYS = [
+  'header',
+  'trustIncoming',
+  'generate',
+  'level',
+  'route',
+] as const satisfies readonly (keyof RequestLoggerOptions)[]
+
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/
 
 /** Whether an incoming request id may be echoed and logged as is. */
@@ -54,6 +64,7 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, REQUEST_LOGGER_OPTION_KEYS)
   const {
     header = 'X-Request-Id',
     trustIncoming = true,

@@ -3,6 +3,7 @@
  * Options of `createMetrics`, declared once with their defaults, and their validation.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Registry, RegistryContentType } from 'prom-client'
 import { HTTP_DURATION_BUCKETS } from './names.js'
 
@@ -42,6 +43,16 @@ export interface MetricsOptions {
   defaultMetrics?: boolean
 }
 
+/** The keys of `MetricsOptions`; any other key is refused (a misspelt option would be ignored). */
+const METRICS_OPTION_KEYS = [
+  'registry',
+  'prefix',
+  'maxLabelValues',
+  'httpBuckets',
+  'key',
+  'defaultMetrics',
+] as const satisfies readonly (keyof MetricsOptions)[]
+
 /** `MetricsOptions` with defaults applied. */
 export interface ResolvedMetricsOptions {
   registry: Registry | undefined
@@ -58,6 +69,7 @@ export function resolveMetricsOptions(options: MetricsOptions | undefined): Reso
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  if (options !== undefined) rejectUnknownOptions(options, METRICS_OPTION_KEYS)
   const {
     registry,
     prefix = '',

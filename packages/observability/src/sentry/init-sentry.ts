@@ -7,6 +7,7 @@
  * this package) returns the first client and registers nothing twice.
  */
 import { currentContext, InvalidOptionsError, requireAsyncContext } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { redact as defaultRedact, type Redactor } from '@aikit/security'
 import * as SentryNode from '@sentry/node'
 import { routeOf } from '../route.js'
@@ -66,6 +67,23 @@ export interface SentryOptions {
   sentry?: SentryModule
 }
 
+/**
+ * The keys of `SentryOptions`; any other key is refused. `sentryOptions` is Sentry's own and goes
+ * to `Sentry.init` unchecked.
+ */
+const SENTRY_OPTION_KEYS = [
+  'dsn',
+  'environment',
+  'release',
+  'tracesSampleRate',
+  'allowRequestBodies',
+  'allowGenAiContent',
+  'redact',
+  'sourceContext',
+  'sentryOptions',
+  'sentry',
+] as const satisfies readonly (keyof SentryOptions)[]
+
 const INITIALISED = Symbol.for('@aikit/observability.sentry-client')
 
 type Hook<T> = ((value: T, hint?: unknown) => T | null | PromiseLike<T | null>) | undefined
@@ -112,6 +130,7 @@ export function initSentry(options: SentryOptions): ReturnType<SentryModule['get
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, SENTRY_OPTION_KEYS)
   requireAsyncContext() // events are tagged with the running request's id and route
   const {
     dsn,

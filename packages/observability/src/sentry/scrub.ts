@@ -1,12 +1,14 @@
 /**
  * @module scrub
  * What leaves the process for Sentry: request headers that carry credentials, cookies, request
- * bodies and GenAI prompts/completions are removed (bodies and GenAI content unless allowed), and
- * everything left goes through the redactor (secret shapes inside any string: exception messages,
- * breadcrumbs, URLs, the source lines Sentry attaches to stack frames). Applied to error events,
- * transactions, spans and breadcrumbs alike.
+ * bodies and GenAI prompts/completions (`gen_ai.*` and the AI SDK's `ai.*`, see genai-content.ts)
+ * are removed (bodies and GenAI content unless allowed), and everything left goes through the
+ * redactor (secret shapes inside any string: exception messages, breadcrumbs, URLs, the source
+ * lines Sentry attaches to stack frames). Applied to error events, transactions, spans and
+ * breadcrumbs alike.
  */
 import { type Redactor, SENSITIVE_HEADERS } from '@aikit/security'
+import { isGenAiContent } from './genai-content.js'
 
 /**
  * Header names never sent (compared lower-case): `@aikit/security`'s list, the one its redactor
@@ -18,54 +20,6 @@ const SENSITIVE_HEADER_SET = new Set(SENSITIVE_HEADERS)
 
 /** Span attribute names holding a credential header (`http.request.header.authorization`…). */
 const HEADER_ATTRIBUTE = /(?:^|\.)header\.([a-z0-9_-]+)/i
-/**
- * Words that name GenAI content (prompts, messages, completions, embeddings input, system prompts,
- * tool arguments, calls and results, memory queries) in an attribute name's segments. Matched by
- * what the name says it holds, not a list of today's names: OTel and Sentry keep adding content
- * attributes, and a new one must not slip through.
- */
-const CONTENT_WORDS = new Set([
-  'prompt',
-  'prompts',
-  'completion',
-  'completions',
-  'input',
-  'output',
-  'message',
-  'messages',
-  'text',
-  'instructions',
-  'arguments',
-  'result',
-  'results',
-  'tool_calls',
-  'choice',
-  'choices',
-  'query',
-  'records',
-  'content',
-])
-/** Segments that hold a count (`prompt_tokens`, `input_tokens`, `window_size`): metadata, kept. */
-const COUNT_SEGMENT = /_(?:tokens|size|count)$/
-const genAiVerdicts = new Map<string, boolean>()
-
-/** `true` for a `gen_ai.*` attribute holding content (see `CONTENT_WORDS`); memoised per name. */
-function isGenAiContent(name: string): boolean {
-  if (name.length < 8 || name.slice(0, 7).toLowerCase() !== 'gen_ai.') return false
-  let verdict = genAiVerdicts.get(name)
-  if (verdict !== undefined) return verdict
-  verdict = false
-  for (const segment of name.slice(7).toLowerCase().split('.')) {
-    if (COUNT_SEGMENT.test(segment)) continue
-    if (CONTENT_WORDS.has(segment) || segment.split('_').some((w) => CONTENT_WORDS.has(w))) {
-      verdict = true
-      break
-    }
-  }
-  // Attribute names are few and fixed in practice; the bound only guards a name built per call.
-  if (genAiVerdicts.size < 1000) genAiVerdicts.set(name, verdict)
-  return verdict
-}
 const BODY_ATTRIBUTE = /(?:^|\.)body(?:$|\.)/i
 
 /**
