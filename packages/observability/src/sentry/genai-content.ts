@@ -70,13 +70,23 @@ const COUNT_WORDS = new Set(['token', 'tokens', 'size', 'count'])
 
 /** `gen_ai.`, or the AI SDK's `ai.` (`vercel.ai.` once @sentry/node v10 has moved it). */
 const AI_PREFIX = /^(?:gen_ai\.|(?:vercel\.)?ai\.)(?=.)/i
+/**
+ * The content attributes of Sentry's MCP server spans and their `anthropic.*` alias
+ * (@sentry/conventions): tool results (`mcp.tool.result.content`, `mcp.tool.result.<key>.content`),
+ * prompt results (`mcp.prompt.result.message_content`, `mcp.prompt.result.<key>.content`), the
+ * request's arguments (`mcp.request.argument.<key>`: a tool call's arguments) and free-text
+ * messages (`mcp.logging.message`, `mcp.progress.message`), and `anthropic.tool_result.content`.
+ * Names, ids, counts, types and `is_error` stay (`mcp.tool.result.content_type` is metadata).
+ */
+const TOOL_CONTENT =
+  /^(?:mcp\.(?:.+\.)?(?:content|message_content|message|argument)(?:\.|$)|anthropic\.tool_result\.content$)/i
 
 const verdicts = new Map<string, boolean>()
 
 /** `true` for an attribute holding GenAI content (see `CONTENT_WORDS`); memoised per name. */
 export function isGenAiContent(name: string): boolean {
   const prefix = AI_PREFIX.exec(name)?.[0]
-  if (prefix === undefined) return false
+  if (prefix === undefined) return TOOL_CONTENT.test(name)
   let verdict = verdicts.get(name)
   if (verdict !== undefined) return verdict
   const rest = name.slice(prefix.length)
