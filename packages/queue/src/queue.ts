@@ -12,6 +12,7 @@ import {
   InvalidRequestError,
   requireAsyncContext,
 } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Budget, Reservation } from '@aikit/cost'
 import { Queue } from 'bullmq'
 import { defaultJobKey, type LlmJobKeyFn, usageApiOf } from './cache-key.js'
@@ -73,6 +74,20 @@ export interface LlmQueueOptions {
   pollInterval?: Duration
 }
 
+const QUEUE_OPTION_KEYS = [
+  'connection',
+  'name',
+  'prefix',
+  'budget',
+  'resultTtl',
+  'holdTtl',
+  'attempts',
+  'backoffDelay',
+  'defaultMaxOutputTokens',
+  'cacheKey',
+  'pollInterval',
+] as const satisfies readonly (keyof LlmQueueOptions)[]
+
 /** What `enqueue` takes. */
 export interface LlmJobInput {
   /** `'anthropic'` or `'openai'`. */
@@ -125,7 +140,10 @@ export interface LlmQueue {
    * closed while following.
    */
   follow(jobId: string, options?: FollowOptions): AsyncIterable<LlmJobEvent>
-  /** The subject a job was enqueued for (`null` for none); `undefined` when the job is unknown or expired. */
+  /**
+   * The subject a job was enqueued for (`null` for none); `undefined` when the job is unknown or
+   * expired. @throws QueueClosedError (503) after `close()`.
+   */
   subjectOf(jobId: string): Promise<string | null | undefined>
   /**
    * Closes the queue's connections (holds not settled yet lapse by their TTL). Running `result()`
@@ -180,6 +198,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, QUEUE_OPTION_KEYS)
   checkConnection(options.connection)
   const name = checkName(options.name, 'name', DEFAULT_NAME)
   const prefix = checkName(options.prefix, 'prefix', DEFAULT_PREFIX)
@@ -341,8 +360,10 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     },
 
     async subjectOf(jobId) {
+      subscriber.closed.throwIfAborted()
       if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) return undefined
       const raw = await redis.get(keysOf(jobId).meta)
+      subscriber.closed.throwIfAborted() // closed while reading: sseHandler must not start a stream
       if (raw === null) return undefined
       const subject = (JSON.parse(raw) as { subject?: unknown }).subject
       return typeof subject === 'string' ? subject : null

@@ -109,3 +109,17 @@ export class RunLog {
     return event
   }
 }
+
+/** A job's final event, as `finish` stores it. */
+export type JobEnd = Extract<LlmJobEvent, { type: 'done' | 'error' }>
+
+/** The job's stored end, if it has one. */
+export async function storedEnd(
+  redis: RedisConnection,
+  keys: JobKeys
+): Promise<JobEnd | undefined> {
+  const raw = await redis.get(keys.result)
+  if (raw === null) return undefined
+  const event = JSON.parse(raw) as LlmJobEvent
+  return event.type === 'done' || event.type === 'error' ? event : undefined
+}

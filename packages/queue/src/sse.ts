@@ -6,12 +6,14 @@
  * reconnecting `EventSource` resumes after its `Last-Event-ID`.
  */
 import {
+  AikitError,
   type Context,
   errorBody,
   InvalidOptionsError,
   InvalidRequestError,
   type Middleware,
 } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { type Duration, parseDuration } from './duration.js'
 import { JobNotFoundError } from './errors.js'
 import { JOB_ID } from './keys.js'
@@ -32,6 +34,13 @@ export interface SseHandlerOptions {
   /** Interval of the `: ping` comments that keep proxies from closing a quiet stream. Default `'15s'`. */
   heartbeat?: Duration
 }
+
+const SSE_OPTION_KEYS = [
+  'queue',
+  'jobId',
+  'subjectBy',
+  'heartbeat',
+] as const satisfies readonly (keyof SseHandlerOptions)[]
 
 /** One event in SSE wire format. */
 export function formatSse(event: LlmJobEvent): string {
@@ -80,7 +89,8 @@ async function* sseBody(
 
 /**
  * Streams a job's events as SSE (`event: start | token | retry | done | error`, `id: <run>.<seq>`,
- * `data:` JSON). Unknown, expired or another subject's job: 404 with the JSON error shape.
+ * `data:` JSON). Unknown, expired or another subject's job: 404 with the JSON error shape; a closed
+ * queue object: 503 `QUEUE_CLOSED`.
  *
  * @example
  * app.get('/jobs/:id', toExpress(auth, sseHandler({ queue })))  // the id is the last path segment
@@ -90,6 +100,7 @@ export function sseHandler(options: SseHandlerOptions): Middleware {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, SSE_OPTION_KEYS)
   const { queue } = options
   if (queue === null || typeof queue !== 'object' || typeof queue.follow !== 'function') {
     throw new InvalidOptionsError('queue', 'must be a queue from createLlmQueue()')
@@ -110,7 +121,16 @@ export function sseHandler(options: SseHandlerOptions): Middleware {
       ctx.respond(error.status, errorBody(error))
       return
     }
-    const owner = await queue.subjectOf(jobId)
+    let owner: string | null | undefined
+    try {
+      owner = await queue.subjectOf(jobId)
+    } catch (error) {
+      // The queue object is closed (QueueClosedError, 503): it can follow nothing, so the answer is
+      // an error before any head, not a 200 event stream that breaks off at once.
+      if (!(error instanceof AikitError) || error.code !== 'QUEUE_CLOSED') throw error
+      ctx.respond(error.status, errorBody(error))
+      return
+    }
     const requester = subjectBy(ctx)
     if (owner === undefined || (owner !== null && owner !== requester)) {
       const error = new JobNotFoundError()

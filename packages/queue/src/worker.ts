@@ -3,9 +3,10 @@
  * `createLlmWorker(options)`: a BullMQ worker that runs LLM jobs through the wrapped clients, so
  * cache, cost, metrics and logs apply to every call. Each run streams its text deltas to the job's
  * log and channel; the final result (or error) is stored with the job's TTL. A worker that dies
- * mid-job (crash, SIGKILL, lost lock), or is closed with `close(true)` (a deploy), leaves the job to
- * BullMQ's stalled-job check: another worker runs it again from the start (run 2) after
- * `lockDuration`.
+ * mid-job (crash, SIGKILL, lost lock) leaves the job to BullMQ's stalled-job check: another worker
+ * runs it again from the start (run 2) after `lockDuration`. One closed with `close(true)` (a
+ * deploy) hands its running jobs back to waiting: the next worker runs them at once (hand-over.ts).
+ * A job whose end is already stored never runs again (see the processor).
  *
  * With a `budget`, the worker owns the job's budget hold (the handle in the job's data): it renews
  * it while the job runs, settles it with the run's usage when the job completes (releases it on a
@@ -14,26 +15,19 @@
  * enqueuer's backup settle, charges nothing more.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Budget, Reservation } from '@aikit/cost'
-import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq'
+import { type Job, UnrecoverableError, Worker } from 'bullmq'
 import { type LlmClients, runCall } from './call.js'
 import { type Duration, parseDuration } from './duration.js'
+import { handOver } from './hand-over.js'
 import { jobKeys } from './keys.js'
 import { checkConnection, checkInt, checkName, DEFAULT_NAME, DEFAULT_PREFIX } from './options.js'
 import type { RedisConnection } from './redis-types.js'
 import { describeFailure, isRetryable, retryDelay, statusOf } from './retry.js'
-import { RunLog } from './run-log.js'
+import { type JobEnd, RunLog, storedEnd } from './run-log.js'
 import { asError, NonErrorThrownError } from './thrown.js'
 import type { LlmJobData, LlmJobResult } from './types.js'
-
-/**
- * What a run aborted by `close(true)` throws. A closing BullMQ worker does not move such a job (a
- * `DelayedError` while closing leaves it where it is, whatever the race with BullMQ's own close):
- * it stays active, its lock lapses, and another worker's stalled check runs it again. Nothing is
- * published or released for it here: a final error now would be contradicted by that next run.
- */
-const handOver = (): DelayedError =>
-  new DelayedError('Worker closed mid-run: the job is handed over to the stalled-job check')
 
 /** The backoff type the queue puts on its jobs; the worker computes its delays. */
 export const BACKOFF_TYPE = 'aikit-llm'
@@ -69,6 +63,22 @@ export interface LlmWorkerOptions {
   onError?: (error: Error) => void
 }
 
+const WORKER_OPTION_KEYS = [
+  'connection',
+  'clients',
+  'name',
+  'prefix',
+  'concurrency',
+  'lockDuration',
+  'stalledInterval',
+  'maxStalledCount',
+  'maxRetryDelay',
+  'budget',
+  'onError',
+] as const satisfies readonly (keyof LlmWorkerOptions)[]
+
+const CLIENT_KEYS = ['anthropic', 'openai'] as const satisfies readonly (keyof LlmClients)[]
+
 // The hold lifetime of a job enqueued without `holdTtlMs` in its data (the queue's default).
 const DEFAULT_HOLD_TTL_MS = 300_000
 
@@ -78,8 +88,9 @@ export interface LlmWorker {
   readonly worker: Worker
   /**
    * Stops taking jobs, waits for the running ones, closes connections. With `force` the running
-   * jobs are aborted and left to the stalled-job check: another worker runs them again (as for a
-   * worker that died), nothing is reported failed. Default `force: false`.
+   * calls are aborted and their jobs handed back to waiting: the next worker runs them again from
+   * the start (not counted as a stall), nothing is reported failed. A job that ended meanwhile is
+   * recorded as ended. Default `force: false`.
    */
   close(force?: boolean): Promise<void>
 }
@@ -94,6 +105,7 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, WORKER_OPTION_KEYS)
   checkConnection(options.connection)
   const clients = options.clients
   if (clients === null || typeof clients !== 'object' || (!clients.anthropic && !clients.openai)) {
@@ -102,6 +114,7 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       'must name at least one client: { anthropic?, openai? }'
     )
   }
+  rejectUnknownOptions(clients, CLIENT_KEYS, 'clients.')
   if (clients.anthropic && typeof clients.anthropic.messages?.create !== 'function') {
     throw new InvalidOptionsError('clients.anthropic', 'must be an Anthropic client')
   }
@@ -153,21 +166,46 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       report(error)
     }
   }
+  /** Ends the hold of a completed job: charged its usage, or released on a cache hit (it cost nothing). */
+  const settleHold = (hold: Reservation, result: LlmJobResult): Promise<void> =>
+    finishHold(() =>
+      result.cache === 'hit' ? hold.release() : hold.settle(result.usage, { model: result.model })
+    )
   const redis = options.connection
   const closing = new AbortController()
   // The delay a failed attempt announced to its followers is the one BullMQ waits.
   const delays = new WeakMap<Error, number>()
 
+  /**
+   * Ends again a job that already ended (its end is stored), without calling the provider: BullMQ
+   * did not record that end (the job ended as its worker's connection closed, or the worker died
+   * right after), so its stalled check handed the job over as if it had stalled. Settle and release
+   * are idempotent: repeating them only retries one that had failed.
+   */
+  const endAgain = async (end: JobEnd, hold: Reservation | undefined): Promise<LlmJobResult> => {
+    if (end.type === 'done') {
+      if (hold) await settleHold(hold, end.result)
+      return end.result
+    }
+    if (hold) await finishHold(() => hold.release())
+    throw new UnrecoverableError(end.error.message)
+  }
+
   const processor = async (
     job: Job<LlmJobData, LlmJobResult>,
-    _token?: string,
+    token?: string,
     jobSignal?: AbortSignal
   ): Promise<LlmJobResult> => {
     const data = job.data
     const id = job.id as string
     if (data?.v !== 1)
       throw new UnrecoverableError('Not an @aikit/queue job (unknown data version)')
-    const log = new RunLog(redis, jobKeys(prefix, name, id), data.resultTtlMs)
+    const keys = jobKeys(prefix, name, id)
+    const end = await storedEnd(redis, keys)
+    if (end) return endAgain(end, holdOf(data))
+    // Taken while the worker was being force-closed: no run starts (followers see no new `start`).
+    if (closing.signal.aborted) throw await handOver(job, token, lockDuration, report)
+    const log = new RunLog(redis, keys, data.resultTtlMs)
     await log.start()
     const attempt = job.attemptsMade + 1
     const signal = jobSignal ? AbortSignal.any([jobSignal, closing.signal]) : closing.signal
@@ -189,17 +227,13 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       // Charged before the result is published: whoever reads the result sees the spend recorded.
       if (hold) {
         stopRenewing()
-        await finishHold(() =>
-          outcome.cache === 'hit'
-            ? hold.release()
-            : hold.settle(outcome.usage, { model: outcome.model })
-        )
+        await settleHold(hold, result)
       }
       await log.finish({ type: 'done', result })
       return result
     } catch (thrown) {
       stopRenewing()
-      if (closing.signal.aborted) throw handOver()
+      if (closing.signal.aborted) throw await handOver(job, token, lockDuration, report)
       // What BullMQ gets is always an Error (it reads `err.message`; the delay is keyed by it);
       // the policy reads the value the call threw.
       const error = asError(thrown)
@@ -253,7 +287,10 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     worker,
     async close(force = false) {
       if (force) closing.abort()
-      await worker.close(force)
+      // BullMQ's own close is never forced: it still waits for the runs (aborted ones hand their
+      // job over at once), so a job that ends meanwhile is recorded. A forced BullMQ close drops
+      // the end of a job that ends after it began, leaving the job to run again.
+      await worker.close()
       await blocking.quit().catch(() => blocking.disconnect())
     },
   }

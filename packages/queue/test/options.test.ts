@@ -1,5 +1,14 @@
 import { InvalidOptionsError } from '@aikit/core'
-import { createLlmQueue, createLlmWorker, sseHandler } from '@aikit/queue'
+import { createBudget } from '@aikit/cost'
+import {
+  createLlmQueue,
+  createLlmWorker,
+  type LlmClients,
+  type LlmQueueOptions,
+  type LlmWorkerOptions,
+  type SseHandlerOptions,
+  sseHandler,
+} from '@aikit/queue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, messages, startHarness } from './helpers.js'
 
@@ -75,6 +84,88 @@ describe('options are validated at construction, naming the field', () => {
     expect(fieldOf(() => sseHandler({ queue, jobId: 'id' as never }))).toBe('jobId')
     expect(fieldOf(() => sseHandler({ queue, subjectBy: 1 as never }))).toBe('subjectBy')
     expect(fieldOf(() => sseHandler({ queue, heartbeat: 'often' as never }))).toBe('heartbeat')
+  })
+
+  it('a misspelt option key is refused, naming the key and the option it most likely meant', () => {
+    const connection = h.redis.client()
+    const anthropic = h.anthropic()
+    const queue = h.queue({ name: h.name() })
+    const cases: [() => unknown, string, string][] = [
+      [() => createLlmQueue({ connection, resultTTL: '1h' } as never), 'resultTTL', 'resultTtl'],
+      [
+        () => createLlmQueue({ connection, holdTtl: '1m', atempts: 2 } as never),
+        'atempts',
+        'attempts',
+      ],
+      [
+        () => createLlmWorker({ connection, clients: { anthropic }, concurency: 2 } as never),
+        'concurency',
+        'concurrency',
+      ],
+      [
+        () => createLlmWorker({ connection, clients: { anthropic, opneai: anthropic } } as never),
+        'clients.opneai',
+        'clients.openai',
+      ],
+      [() => sseHandler({ queue, heartBeat: '5s' } as never), 'heartBeat', 'heartbeat'],
+    ]
+    for (const [construct, field, meant] of cases) {
+      const error = (() => {
+        try {
+          construct()
+        } catch (e) {
+          return e
+        }
+        return undefined
+      })()
+      expect(error).toBeInstanceOf(InvalidOptionsError)
+      expect((error as InvalidOptionsError).field).toBe(field)
+      expect((error as Error).message).toContain(meant)
+    }
+  })
+
+  it('every documented option is accepted', async () => {
+    const connection = h.redis.client()
+    const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
+    const name = h.name()
+    const queueOptions: Required<LlmQueueOptions> = {
+      connection,
+      name,
+      prefix: 'every',
+      budget,
+      resultTtl: '10m',
+      holdTtl: '1m',
+      attempts: 2,
+      backoffDelay: '2s',
+      defaultMaxOutputTokens: 512,
+      cacheKey: () => 'key',
+      pollInterval: '1s',
+    }
+    const queue = createLlmQueue(queueOptions)
+    const clients: Required<LlmClients> = { anthropic: h.anthropic(), openai: h.openai() }
+    const workerOptions: Required<LlmWorkerOptions> = {
+      connection,
+      clients,
+      name,
+      prefix: 'every',
+      concurrency: 2,
+      lockDuration: '10s',
+      stalledInterval: '10s',
+      maxStalledCount: 2,
+      maxRetryDelay: '1m',
+      budget,
+      onError: () => {},
+    }
+    const worker = createLlmWorker(workerOptions)
+    const sseOptions: Required<SseHandlerOptions> = {
+      queue,
+      jobId: () => undefined,
+      subjectBy: () => undefined,
+      heartbeat: '5s',
+    }
+    expect(typeof sseHandler(sseOptions)).toBe('function')
+    await worker.close()
+    await queue.close()
   })
 
   it('enqueue rejects a bad job with 400 INVALID_REQUEST before touching the queue', async () => {

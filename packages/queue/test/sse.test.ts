@@ -166,6 +166,28 @@ describe('sseHandler through a real Express server', () => {
     }
   })
 
+  it("a closed queue answers 503 QUEUE_CLOSED with the JSON error shape, not an event stream's head", async () => {
+    const name = h.name()
+    const q = h.queue({ name })
+    const base = await app(q)
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'late',
+      params: messages('closed under me'),
+    })
+    await q.close()
+    const res = await fetch(`${base}/jobs/${jobId}/events`, {
+      headers: { 'x-user': 'late' },
+      signal: AbortSignal.timeout(5_000),
+    })
+    expect(res.status).toBe(503)
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+    expect(await res.json()).toEqual({
+      error: { code: 'QUEUE_CLOSED', message: 'The LLM queue object is closed' },
+    })
+  })
+
   it('a quiet stream gets heartbeats; a browser that goes away stops its follower (the pub/sub subscription is dropped)', async () => {
     const name = h.name()
     const q = h.queue({ name })
