@@ -29,7 +29,12 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '@aikit/core'
-import { BODY_POLICY, type BodyPolicy, parseContentEncoding } from '@aikit/core/adapter'
+import {
+  BODY_POLICY,
+  type BodyPolicy,
+  parseContentEncoding,
+  rejectUnknownOptions,
+} from '@aikit/core/adapter'
 
 /** Options of `bodyLimit`. */
 export interface BodyLimitOptions {
@@ -66,6 +71,14 @@ export interface BodyLimitOptions {
    */
   requireJson?: boolean
 }
+const BODY_LIMIT_KEYS = Object.keys({
+  maxBytes: true,
+  maxDepth: true,
+  decompress: true,
+  timeoutMs: true,
+  allowEncodings: true,
+  requireJson: true,
+} satisfies Record<keyof BodyLimitOptions, true>)
 
 const DEFAULTS = { maxBytes: 1_048_576, decompress: false, timeoutMs: 10_000 }
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }
@@ -115,6 +128,7 @@ export function bodyLimit(options: BodyLimitOptions = {}): Middleware {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, BODY_LIMIT_KEYS)
   const maxBytes = parseByteSize(options.maxBytes ?? DEFAULTS.maxBytes, 'maxBytes')
   const maxDepth = options.maxDepth
   if (maxDepth !== undefined && (!Number.isInteger(maxDepth) || maxDepth < 1)) {

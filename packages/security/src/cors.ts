@@ -7,6 +7,7 @@
  * `csrf()` to stop cross-site writes.
  */
 import { InvalidOptionsError, type Middleware } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { type CorsOrigin, compileOrigin, originAllowed } from './cors-origin.js'
 import { CorsRejectedError } from './errors.js'
 import { runsEarly } from './headers-order.js'
@@ -30,6 +31,14 @@ export interface CorsOptions {
   /** Seconds a browser may cache a preflight (`Access-Control-Max-Age`). @default 600 */
   maxAge?: number
 }
+const CORS_KEYS = Object.keys({
+  origin: true,
+  credentials: true,
+  methods: true,
+  allowedHeaders: true,
+  exposedHeaders: true,
+  maxAge: true,
+} satisfies Record<keyof CorsOptions, true>)
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const HEADER_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*,\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/
@@ -65,6 +74,9 @@ export function cors(options: CorsOptions): Middleware {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object with `origin`')
   }
+  // `cors` and `@fastify/cors` options this one does not take (`preflightContinue`,
+  // `optionsSuccessStatus`, `strictPreflight`) are refused too: their behaviour is not offered.
+  rejectUnknownOptions(options, CORS_KEYS)
   const credentials = options.credentials ?? false
   if (typeof credentials !== 'boolean')
     throw new InvalidOptionsError('credentials', 'must be a boolean')

@@ -2,11 +2,13 @@
  * @module csp-directives
  * Parses and validates CSP directives the way helmet 8.3 does (camelCase names dashed, duplicate
  * names refused, `;` and `,` refused in values, bare keywords such as `self` or `nonce-…` refused
- * because they must be quoted, `default-src` required), then compiles them into a template: a
+ * because they must be quoted, `default-src` required), and refuses a name that is no CSP
+ * directive, which helmet sends as given. Then compiles them into a template: a
  * fully static policy is one string built here, once; a policy with a nonce or a function value is
  * a list of static pieces and per-request holes.
  */
 import { AikitError, type Context, InvalidOptionsError } from '@aikit/core'
+import { isKnownDirective, unknownDirectiveMessage } from './csp-directive-names.js'
 
 /** A directive value computed per request, e.g. from `ctx.state`. Must return one source token list. */
 export type CspValueFunction = (ctx: Context) => string
@@ -124,6 +126,7 @@ export function parseDirectives(
     const at = `${field}.${rawName}`
     if (!NAME.test(rawName)) throw new InvalidOptionsError(at, 'is not a valid directive name')
     const name = dashify(rawName)
+    if (!isKnownDirective(name)) throw new InvalidOptionsError(at, unknownDirectiveMessage(name))
     if (seen.has(name)) throw new InvalidOptionsError(at, `duplicates the directive ${name}`)
     seen.add(name)
     const value = input[rawName]

@@ -8,7 +8,9 @@
  * rendered dynamically (a nonce must never end up in cached HTML).
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { ContentSecurityPolicyOptions } from './csp.js'
+import { isKnownDirective, unknownDirectiveMessage } from './csp-directive-names.js'
 import type { CspDirectives } from './csp-directives.js'
 
 /** Options of `nextAppRouterCsp()`. */
@@ -20,6 +22,11 @@ export interface NextAppRouterCspOptions {
   /** Report-only mode. @default false */
   reportOnly?: boolean
 }
+const NEXT_APP_ROUTER_CSP_KEYS = Object.keys({
+  dev: true,
+  directives: true,
+  reportOnly: true,
+} satisfies Record<keyof NextAppRouterCspOptions, true>)
 
 const dashify = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 
@@ -30,6 +37,7 @@ export function nextAppRouterCsp(
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, NEXT_APP_ROUTER_CSP_KEYS)
   if (options.dev !== undefined && typeof options.dev !== 'boolean') {
     throw new InvalidOptionsError('dev', 'must be a boolean')
   }
@@ -51,7 +59,12 @@ export function nextAppRouterCsp(
   }
   for (const name of Object.keys(overrides)) {
     const value = overrides[name]
-    if (value !== undefined) directives[dashify(name)] = value
+    const dashed = dashify(name)
+    // Refused here too, not only when the policy is compiled, so the error names the key given.
+    if (!isKnownDirective(dashed)) {
+      throw new InvalidOptionsError(`directives.${name}`, unknownDirectiveMessage(dashed))
+    }
+    if (value !== undefined) directives[dashed] = value
   }
   const nonce = ['script-src', 'style-src'].filter((d) => directives[d] != null)
   const result: ContentSecurityPolicyOptions = {

@@ -13,6 +13,7 @@ import {
   type Middleware,
   UnsupportedMediaTypeError,
 } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 
 /** One violation, normalised from either report format. Strings are cut to 1024 characters. */
 export interface CspViolation {
@@ -40,6 +41,12 @@ export interface CspReportHandlerOptions {
   /** Most violations taken from one Reporting API batch. @default 50 */
   maxReports?: number
 }
+const CSP_REPORT_HANDLER_KEYS = Object.keys({
+  onReport: true,
+  maxBytes: true,
+  path: true,
+  maxReports: true,
+} satisfies Record<keyof CspReportHandlerOptions, true>)
 
 const MAX_STRING = 1024
 const TYPES = new Set(['application/csp-report', 'application/reports+json', 'application/json'])
@@ -146,6 +153,7 @@ export function cspReportHandler(options: CspReportHandlerOptions): Middleware {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object with onReport')
   }
+  rejectUnknownOptions(options, CSP_REPORT_HANDLER_KEYS)
   const { onReport, path } = options
   if (typeof onReport !== 'function')
     throw new InvalidOptionsError('onReport', 'must be a function')

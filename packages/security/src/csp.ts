@@ -6,6 +6,7 @@
  * middleware (`ctx.state.cspNonce`).
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import {
   type CspDirectives,
   type CspTemplate,
@@ -39,6 +40,12 @@ export interface ContentSecurityPolicyOptions {
    */
   nonce?: boolean | readonly string[]
 }
+export const CONTENT_SECURITY_POLICY_KEYS = Object.keys({
+  directives: true,
+  useDefaults: true,
+  reportOnly: true,
+  nonce: true,
+} satisfies Record<keyof ContentSecurityPolicyOptions, true>)
 
 /** A validated policy, ready to put on a response. */
 export interface CompiledCsp {
@@ -58,6 +65,7 @@ export function compileCsp(options: unknown, field: string): CompiledCsp {
   }
   const o = options as ContentSecurityPolicyOptions
   const prefix = field === '' ? '' : `${field}.`
+  rejectUnknownOptions(o, CONTENT_SECURITY_POLICY_KEYS, prefix)
   for (const key of ['useDefaults', 'reportOnly'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') {
       throw new InvalidOptionsError(`${prefix}${key}`, 'must be a boolean')

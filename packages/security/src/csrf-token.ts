@@ -9,6 +9,7 @@
  * configured secret, so secrets rotate by prepending the new one. Edge-safe (Web Crypto only).
  */
 import { type Context, InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 
 declare module '@aikit/core' {
   interface AikitState {
@@ -33,6 +34,13 @@ export interface CsrfTokenOptions {
   /** Mark the cookie HttpOnly (the page then reads the token from `ctx.state.csrfToken`). @default true */
   httpOnly?: boolean
 }
+const CSRF_TOKEN_KEYS = Object.keys({
+  secrets: true,
+  sessionId: true,
+  cookieName: true,
+  headerName: true,
+  httpOnly: true,
+} satisfies Record<keyof CsrfTokenOptions, true>)
 
 const RANDOM_BYTES = 16
 const MIN_SECRET_LENGTH = 32
@@ -85,6 +93,7 @@ export function compileTokens(options: unknown): CsrfTokens {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('token', 'must be an object with secrets and sessionId')
   }
+  rejectUnknownOptions(options, CSRF_TOKEN_KEYS, 'token.')
   const o = options as CsrfTokenOptions
   if (!Array.isArray(o.secrets) || o.secrets.length === 0) {
     throw new InvalidOptionsError('token.secrets', 'must be a non-empty array of strings')

@@ -17,6 +17,7 @@
  * HSTS (`securityHeaders()` does) or set `origin` to close it.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { normalizeOrigin } from './cors-origin.js'
 import { type CsrfTokenOptions, compileTokens, readCookie, timingSafeEqual } from './csrf-token.js'
 import { CsrfRejectedError } from './errors.js'
@@ -47,6 +48,13 @@ export interface CsrfOptions {
   /** Requests for which the check is skipped entirely (e.g. a signed webhook). @default undefined */
   skip?: (ctx: Context) => boolean
 }
+const CSRF_KEYS = Object.keys({
+  trustedOrigins: true,
+  origin: true,
+  strictCookies: true,
+  token: true,
+  skip: true,
+} satisfies Record<keyof CsrfOptions, true>)
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
@@ -104,6 +112,7 @@ export function csrf(options: CsrfOptions = {}): Middleware {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, CSRF_KEYS)
   const trusted = originList(options.trustedOrigins, 'trustedOrigins')
   const appOrigins = options.origin === undefined ? undefined : originList(options.origin, 'origin')
   if (appOrigins !== undefined && appOrigins.size === 0) {

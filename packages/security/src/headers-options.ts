@@ -8,22 +8,35 @@
  * `SAMEORIGIN`, `referrerPolicy: 5` sends `no-referrer`), throws here.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 
 /** `Cross-Origin-Embedder-Policy` options. */
 export interface CrossOriginEmbedderPolicyOptions {
   /** @default 'require-corp' */
   policy?: 'require-corp' | 'credentialless' | 'unsafe-none'
 }
+export const COEP_KEYS = Object.keys({ policy: true } satisfies Record<
+  keyof CrossOriginEmbedderPolicyOptions,
+  true
+>)
 /** `Cross-Origin-Opener-Policy` options. */
 export interface CrossOriginOpenerPolicyOptions {
   /** @default 'same-origin' */
   policy?: 'same-origin' | 'same-origin-allow-popups' | 'noopener-allow-popups' | 'unsafe-none'
 }
+export const COOP_KEYS = Object.keys({ policy: true } satisfies Record<
+  keyof CrossOriginOpenerPolicyOptions,
+  true
+>)
 /** `Cross-Origin-Resource-Policy` options. */
 export interface CrossOriginResourcePolicyOptions {
   /** @default 'same-origin' */
   policy?: 'same-origin' | 'same-site' | 'cross-origin'
 }
+export const CORP_KEYS = Object.keys({ policy: true } satisfies Record<
+  keyof CrossOriginResourcePolicyOptions,
+  true
+>)
 /** A `Referrer-Policy` token. */
 export type ReferrerPolicyToken =
   | 'no-referrer'
@@ -40,6 +53,10 @@ export interface ReferrerPolicyOptions {
   /** One token or a fallback list (joined with commas). @default 'no-referrer' */
   policy?: ReferrerPolicyToken | readonly ReferrerPolicyToken[]
 }
+export const REFERRER_POLICY_KEYS = Object.keys({ policy: true } satisfies Record<
+  keyof ReferrerPolicyOptions,
+  true
+>)
 /** `Strict-Transport-Security` options. */
 export interface StrictTransportSecurityOptions {
   /**
@@ -52,21 +69,38 @@ export interface StrictTransportSecurityOptions {
   /** @default false */
   preload?: boolean
 }
+export const HSTS_KEYS = Object.keys({
+  maxAge: true,
+  includeSubDomains: true,
+  preload: true,
+} satisfies Record<keyof StrictTransportSecurityOptions, true>)
 /** `X-DNS-Prefetch-Control` options. */
 export interface XDnsPrefetchControlOptions {
   /** `true` sends `on`. @default false (`off`) */
   allow?: boolean
 }
+export const X_DNS_PREFETCH_CONTROL_KEYS = Object.keys({ allow: true } satisfies Record<
+  keyof XDnsPrefetchControlOptions,
+  true
+>)
 /** `X-Frame-Options` options. */
 export interface XFrameOptionsOptions {
   /** Any case; a value that is not a string throws, as in helmet. @default 'sameorigin' */
   action?: 'deny' | 'sameorigin' | 'DENY' | 'SAMEORIGIN'
 }
+export const X_FRAME_OPTIONS_KEYS = Object.keys({ action: true } satisfies Record<
+  keyof XFrameOptionsOptions,
+  true
+>)
 /** `X-Permitted-Cross-Domain-Policies` options. */
 export interface XPermittedCrossDomainPoliciesOptions {
   /** @default 'none' */
   permittedPolicies?: 'none' | 'master-only' | 'by-content-type' | 'all'
 }
+export const X_PERMITTED_KEYS = Object.keys({ permittedPolicies: true } satisfies Record<
+  keyof XPermittedCrossDomainPoliciesOptions,
+  true
+>)
 
 /** An option that is on by default: `false` removes the header, `true` or `{}` keeps the default. */
 export type Toggle<T> = boolean | T
@@ -75,16 +109,24 @@ function fail(field: string, message: string): never {
   throw new InvalidOptionsError(field, message)
 }
 
-/** `undefined` → default, `false` → off, `true` → `{}`, an object → itself; anything else throws. */
+/**
+ * `undefined` → default, `false` → off, `true` → `{}`, an object → itself; anything else throws.
+ * An object with a key outside `known` throws too (helmet ignores those, so a misspelt
+ * `xFrameOptions: { acton: 'deny' }` would silently send its default).
+ */
 export function toggle<T extends object>(
   field: string,
   value: unknown,
-  onByDefault: boolean
+  onByDefault: boolean,
+  known: readonly string[]
 ): T | undefined {
   if (value === undefined) return onByDefault ? ({} as T) : undefined
   if (value === false) return undefined
   if (value === true) return {} as T
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as T
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    rejectUnknownOptions(value, known, `${field}.`)
+    return value as T
+  }
   return fail(field, 'must be a boolean or an options object')
 }
 
@@ -155,11 +197,8 @@ export function referrerPolicyValue(o: ReferrerPolicyOptions): string {
   return tokens.join(',')
 }
 
+/** `o` has passed `toggle` (helmet's `maxage` / `includeSubdomains` typos are refused there). */
 export function hstsValue(o: StrictTransportSecurityOptions, field: string): string {
-  if ('maxage' in o) fail(`${field}.maxage`, 'is not an option; did you mean `maxAge`?')
-  if ('includeSubdomains' in o) {
-    fail(`${field}.includeSubdomains`, 'is not an option; did you mean `includeSubDomains`?')
-  }
   // Only `undefined` takes the default: `null` is refused, as helmet does.
   const maxAge = o.maxAge === undefined ? 31_536_000 : o.maxAge
   if (typeof maxAge !== 'number' || !(maxAge >= 0) || !Number.isFinite(maxAge)) {

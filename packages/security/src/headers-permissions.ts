@@ -15,6 +15,10 @@ export interface PermissionsPolicyOptions {
   /** Start from `PERMISSIONS_POLICY_PRESET`. @default true */
   useDefaults?: boolean
 }
+export const PERMISSIONS_POLICY_KEYS = Object.keys({
+  features: true,
+  useDefaults: true,
+} satisfies Record<keyof PermissionsPolicyOptions, true>)
 
 /**
  * The opt-in preset: powerful features an AI chat app rarely needs are denied to every origin;

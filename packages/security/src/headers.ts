@@ -8,22 +8,35 @@
  * listed (headers-order.ts). Static values are built once here.
  */
 import { InvalidOptionsError, type Middleware } from '@aikit/core'
-import { emitProcessWarning } from '@aikit/core/adapter'
-import { type CompiledCsp, type ContentSecurityPolicyOptions, compileCsp } from './csp.js'
+import { emitProcessWarning, rejectUnknownOptions } from '@aikit/core/adapter'
+import {
+  CONTENT_SECURITY_POLICY_KEYS,
+  type CompiledCsp,
+  type ContentSecurityPolicyOptions,
+  compileCsp,
+} from './csp.js'
 import { headerList, setHeaderList } from './headers-native.js'
 import {
+  COEP_KEYS,
+  COOP_KEYS,
+  CORP_KEYS,
   type CrossOriginEmbedderPolicyOptions,
   type CrossOriginOpenerPolicyOptions,
   type CrossOriginResourcePolicyOptions,
   coepValue,
   coopValue,
   corpValue,
+  HSTS_KEYS,
   hstsValue,
+  REFERRER_POLICY_KEYS,
   type ReferrerPolicyOptions,
   referrerPolicyValue,
   type StrictTransportSecurityOptions,
   type Toggle,
   toggle,
+  X_DNS_PREFETCH_CONTROL_KEYS,
+  X_FRAME_OPTIONS_KEYS,
+  X_PERMITTED_KEYS,
   type XDnsPrefetchControlOptions,
   type XFrameOptionsOptions,
   type XPermittedCrossDomainPoliciesOptions,
@@ -31,12 +44,16 @@ import {
   xPermittedValue,
 } from './headers-options.js'
 import { runsFirst, staticHeaders } from './headers-order.js'
-import { type PermissionsPolicyOptions, permissionsPolicyValue } from './headers-permissions.js'
+import {
+  PERMISSIONS_POLICY_KEYS,
+  type PermissionsPolicyOptions,
+  permissionsPolicyValue,
+} from './headers-permissions.js'
 
 /**
  * Options of `securityHeaders()`. Each header takes `false` (not sent), `true` (its default) or its
  * options object. Names are helmet 8's; its legacy aliases (`hsts`, `frameguard`, …) are refused
- * with a hint.
+ * with a hint, and so is any other key helmet would ignore, here and in each header's options.
  */
 export interface SecurityHeadersOptions {
   /** `Content-Security-Policy` (helmet's default policy). @default true */
@@ -79,23 +96,23 @@ export interface SecurityHeadersOptions {
   permissionsPolicy?: Toggle<PermissionsPolicyOptions>
 }
 
-const KNOWN = new Set([
-  'contentSecurityPolicy',
-  'crossOriginEmbedderPolicy',
-  'crossOriginOpenerPolicy',
-  'crossOriginResourcePolicy',
-  'originAgentCluster',
-  'referrerPolicy',
-  'strictTransportSecurity',
-  'xContentTypeOptions',
-  'xDnsPrefetchControl',
-  'xDownloadOptions',
-  'xFrameOptions',
-  'xPermittedCrossDomainPolicies',
-  'xPoweredBy',
-  'xXssProtection',
-  'permissionsPolicy',
-])
+const SECURITY_HEADERS_KEYS = Object.keys({
+  contentSecurityPolicy: true,
+  crossOriginEmbedderPolicy: true,
+  crossOriginOpenerPolicy: true,
+  crossOriginResourcePolicy: true,
+  originAgentCluster: true,
+  referrerPolicy: true,
+  strictTransportSecurity: true,
+  xContentTypeOptions: true,
+  xDnsPrefetchControl: true,
+  xDownloadOptions: true,
+  xFrameOptions: true,
+  xPermittedCrossDomainPolicies: true,
+  xPoweredBy: true,
+  xXssProtection: true,
+  permissionsPolicy: true,
+} satisfies Record<keyof SecurityHeadersOptions, true>)
 
 const HELMET_ALIASES: Record<string, string> = {
   hsts: 'strictTransportSecurity',
@@ -154,61 +171,79 @@ export function resolveSecurityHeaders(
     throw new InvalidOptionsError('options', 'must be an object')
   }
   for (const key of Object.keys(options)) {
-    if (KNOWN.has(key)) continue
     const alias = HELMET_ALIASES[key]
-    throw new InvalidOptionsError(
-      key,
-      alias === undefined
-        ? 'is not a securityHeaders option'
-        : `is helmet's legacy alias; use \`${alias}\``
-    )
+    if (alias !== undefined) {
+      throw new InvalidOptionsError(key, `is helmet's legacy alias; use \`${alias}\``)
+    }
   }
+  rejectUnknownOptions(options, SECURITY_HEADERS_KEYS)
   const o = options
   const headers: [string, string][] = []
   const cspOptions = toggle<ContentSecurityPolicyOptions>(
     'contentSecurityPolicy',
     o.contentSecurityPolicy,
-    true
+    true,
+    CONTENT_SECURITY_POLICY_KEYS
   )
   const csp = cspOptions === undefined ? undefined : compileCsp(cspOptions, 'contentSecurityPolicy')
 
   const coep = toggle<CrossOriginEmbedderPolicyOptions>(
     'crossOriginEmbedderPolicy',
     o.crossOriginEmbedderPolicy,
-    false
+    false,
+    COEP_KEYS
   )
   if (coep) headers.push(['Cross-Origin-Embedder-Policy', coepValue(coep)])
   const coop = toggle<CrossOriginOpenerPolicyOptions>(
     'crossOriginOpenerPolicy',
     o.crossOriginOpenerPolicy,
-    true
+    true,
+    COOP_KEYS
   )
   if (coop) headers.push(['Cross-Origin-Opener-Policy', coopValue(coop)])
   const corp = toggle<CrossOriginResourcePolicyOptions>(
     'crossOriginResourcePolicy',
     o.crossOriginResourcePolicy,
-    true
+    true,
+    CORP_KEYS
   )
   if (corp) headers.push(['Cross-Origin-Resource-Policy', corpValue(corp)])
   if (flag(o, 'originAgentCluster')) headers.push(['Origin-Agent-Cluster', '?1'])
-  const referrer = toggle<ReferrerPolicyOptions>('referrerPolicy', o.referrerPolicy, true)
+  const referrer = toggle<ReferrerPolicyOptions>(
+    'referrerPolicy',
+    o.referrerPolicy,
+    true,
+    REFERRER_POLICY_KEYS
+  )
   if (referrer) headers.push(['Referrer-Policy', referrerPolicyValue(referrer)])
   const hsts = toggle<StrictTransportSecurityOptions>(
     'strictTransportSecurity',
     o.strictTransportSecurity,
-    true
+    true,
+    HSTS_KEYS
   )
   if (hsts) headers.push(['Strict-Transport-Security', hstsValue(hsts, 'strictTransportSecurity')])
   if (flag(o, 'xContentTypeOptions')) headers.push(['X-Content-Type-Options', 'nosniff'])
-  const dns = toggle<XDnsPrefetchControlOptions>('xDnsPrefetchControl', o.xDnsPrefetchControl, true)
+  const dns = toggle<XDnsPrefetchControlOptions>(
+    'xDnsPrefetchControl',
+    o.xDnsPrefetchControl,
+    true,
+    X_DNS_PREFETCH_CONTROL_KEYS
+  )
   if (dns) headers.push(['X-DNS-Prefetch-Control', dns.allow ? 'on' : 'off'])
   if (flag(o, 'xDownloadOptions')) headers.push(['X-Download-Options', 'noopen'])
-  const xfo = toggle<XFrameOptionsOptions>('xFrameOptions', o.xFrameOptions, true)
+  const xfo = toggle<XFrameOptionsOptions>(
+    'xFrameOptions',
+    o.xFrameOptions,
+    true,
+    X_FRAME_OPTIONS_KEYS
+  )
   if (xfo) headers.push(['X-Frame-Options', xFrameOptionsValue(xfo, 'xFrameOptions')])
   const xpcdp = toggle<XPermittedCrossDomainPoliciesOptions>(
     'xPermittedCrossDomainPolicies',
     o.xPermittedCrossDomainPolicies,
-    true
+    true,
+    X_PERMITTED_KEYS
   )
   if (xpcdp) {
     headers.push([
@@ -218,7 +253,12 @@ export function resolveSecurityHeaders(
   }
   const removePoweredBy = flag(o, 'xPoweredBy')
   if (flag(o, 'xXssProtection')) headers.push(['X-XSS-Protection', '0'])
-  const pp = toggle<PermissionsPolicyOptions>('permissionsPolicy', o.permissionsPolicy, false)
+  const pp = toggle<PermissionsPolicyOptions>(
+    'permissionsPolicy',
+    o.permissionsPolicy,
+    false,
+    PERMISSIONS_POLICY_KEYS
+  )
   if (pp) headers.push(['Permissions-Policy', permissionsPolicyValue(pp, 'permissionsPolicy')])
   return { headers, csp, removePoweredBy }
 }

@@ -14,6 +14,7 @@ import {
   isAikitError,
   type Middleware,
 } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { RequestValidationError, type ValidationIssue } from './data-errors.js'
 import './validate-state.js'
 import type { ValidatedParts } from './validate-state.js'
@@ -55,6 +56,15 @@ export interface ValidateOptions<B = unknown, Q = unknown, P = unknown> {
   /** Most query parameters accepted before answering 400. @default 1000 */
   maxQueryParams?: number
 }
+// The schemas' own keys are the app's data model and are not checked here: only this object's.
+const VALIDATE_KEYS = Object.keys({
+  body: true,
+  query: true,
+  params: true,
+  getParams: true,
+  maxIssues: true,
+  maxQueryParams: true,
+} satisfies Record<keyof ValidateOptions, true>)
 
 /** The middleware, plus a typed reader of what it validated. */
 export interface ValidateMiddleware<B, Q, P> extends Middleware {
@@ -143,6 +153,7 @@ export function validate<B = undefined, Q = undefined, P = undefined>(
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, VALIDATE_KEYS)
   for (const part of ['body', 'query', 'params'] as const) {
     if (options[part] !== undefined && !isSchema(options[part])) {
       throw new InvalidOptionsError(part, 'must be a zod schema (with safeParseAsync)')
