@@ -8,8 +8,10 @@ import type { PromptItem } from './prompt-messages.js'
 declare module '@aikit/core' {
   interface AikitState {
     /**
-     * The prompt guard's verdict on this request's LLM input (findings, redacted messages; a
-     * Responses `input` list may hold items without a role).
+     * The prompt guard's verdict on this request's LLM input: the findings over every input
+     * field, and in `messages` the first message list checked (`body.messages`, else a list
+     * `body.input`), redacted; a Responses `input` list may hold items without a role. The body
+     * itself carries the redaction of every field.
      */
     promptGuard?: InputGuardResult<PromptItem>
   }

@@ -25,10 +25,10 @@ import {
   isAikitError,
   type Middleware,
 } from '@aikit/core'
-import { REPLACE_BODY } from '@aikit/core/adapter'
+import { REPLACE_BODY, rejectUnknownOptions } from '@aikit/core/adapter'
 import { PromptInjectionError } from './data-errors.js'
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
-import { extractPromptInput, unreadableInputError } from './prompt-input.js'
+import { extractPromptInputs, type FoundInput, unreadableInputError } from './prompt-input.js'
 import {
   isMessageList,
   mapMessageTexts,
@@ -44,7 +44,7 @@ import {
   unleet,
 } from './prompt-normalize.js'
 import { findPii, type PiiRuleId } from './prompt-pii.js'
-import { findSplitInjections } from './prompt-split-parts.js'
+import { findRunInjections } from './prompt-split-parts.js'
 import { DEFAULT_SCANNER, findSecrets, redactSecrets } from './redact-patterns.js'
 import { revalidateBody } from './validate.js'
 import './prompt-guard-state.js'
@@ -142,8 +142,9 @@ export interface InputGuardResult<M extends PromptItem = PromptMessage> extends 
 export interface PromptGuardOptions {
   /**
    * Largest input accepted, in estimated tokens: characters ÷ 3, rounded up, over every message
-   * (all roles). That over-counts English (about 4 characters per token), so it errs towards
-   * refusing early; use `@aikit/cost`'s tokenizer for exact budgets. @default 32_000
+   * (all roles) and, in the middleware, over every input field of the body together. That
+   * over-counts English (about 4 characters per token), so it errs towards refusing early; use
+   * `@aikit/cost`'s tokenizer for exact budgets. @default 32_000
    */
   maxInputTokens?: number
   /** Per-rule actions, merged over `DEFAULT_GUARD_RULES`. @default {} */
@@ -172,17 +173,36 @@ export interface PromptGuardOptions {
   }) => void
 }
 
+/** Every key of `PromptGuardOptions` (unknown keys are refused). */
+const PROMPT_GUARD_OPTION_KEYS = [
+  'maxInputTokens',
+  'rules',
+  'mode',
+  'roles',
+  'canaries',
+  'censor',
+  'detector',
+  'detectorTimeoutMs',
+  'onFinding',
+] as const satisfies readonly (keyof PromptGuardOptions)[]
+
 /** Options of `guard.middleware()`. */
 export interface PromptGuardMiddlewareOptions {
   /**
    * Picks the LLM input from the JSON body: a text, a message list, or undefined for nothing to
    * check. Anything else it returns is refused with 400 `INVALID_REQUEST`.
-   * @default `body.messages` (a message list), else `body.input` (a text or a message list, the
-   * OpenAI Responses items included), else `body.prompt` (a text); a `messages` or `input` that
-   * is present (not null) but not of these shapes is refused with 400 `INVALID_REQUEST`
+   * @default each of `body.messages` (a message list), `body.input` (a text or a message list,
+   * the OpenAI Responses items included) and `body.prompt` (a text) that is present, all checked
+   * as one input; a `messages` or `input` that is present (not null) but not of these shapes is
+   * refused with 400 `INVALID_REQUEST`
    */
   extract?: (body: unknown, ctx: Context) => string | PromptItem[] | undefined
 }
+
+/** Every key of `PromptGuardMiddlewareOptions` (unknown keys are refused). */
+const PROMPT_GUARD_MIDDLEWARE_OPTION_KEYS = [
+  'extract',
+] as const satisfies readonly (keyof PromptGuardMiddlewareOptions)[]
 
 /** The guard: functions for LLM wrappers, and a middleware. */
 export interface PromptGuard {
@@ -203,8 +223,9 @@ export interface PromptGuard {
   /**
    * HTTP middleware checking the request's LLM input (400 `PROMPT_INJECTION` when blocked; 415
    * for a body that is not JSON or has no content type; 400 `INVALID_REQUEST` for an input field
-   * it cannot read; a request without a body passes). Redacted input is written back into the
-   * body; after `validate({ body })`, the redacted body is validated again so
+   * it cannot read; a request without a body passes). By default every input field of the body
+   * (`messages`, `input`, `prompt`) is checked, as one input. Redacted input is written back into
+   * the body; after `validate({ body })`, the redacted body is validated again so
    * `ctx.state.validated.body` carries the redaction (400 `INVALID_REQUEST` if the schema no
    * longer accepts it, e.g. a `max()` the censor outgrew).
    */
@@ -237,6 +258,7 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, PROMPT_GUARD_OPTION_KEYS)
   const maxInputTokens = positiveInt(
     options.maxInputTokens ?? DEFAULTS.maxInputTokens,
     'maxInputTokens'
@@ -444,63 +466,70 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
     return result
   }
 
-  async function checkInput<M extends PromptItem>(
-    input: string | M[]
-  ): Promise<InputGuardResult<M>> {
+  /**
+   * Checks several inputs as one: one token budget over all of them, one list of findings. Each
+   * input keeps its own shape in `redacted` (undefined when the budget refused them unchecked).
+   */
+  async function checkInputs<M extends PromptItem>(
+    inputs: readonly (string | M[])[]
+  ): Promise<{ result: GuardResult; redacted: (string | M[])[] | undefined }> {
     const findings: GuardFinding[] = []
-    let messages: M[] | undefined
-    let checked: string[]
-    let totalChars: number
-    if (typeof input === 'string') totalChars = input.length
-    else if (isMessageList(input)) {
-      totalChars = 0
-      for (const t of messageTexts(input, undefined)) totalChars += t.length
-    } else {
-      throw new TypeError(
-        'checkInput expects a string or an array of { role, content } messages and { type } items'
-      )
+    let totalChars = 0
+    for (const input of inputs) {
+      if (typeof input === 'string') totalChars += input.length
+      else if (isMessageList(input)) {
+        for (const t of messageTexts(input, undefined)) totalChars += t.length
+      } else {
+        throw new TypeError(
+          'checkInput expects a string or an array of { role, content } messages and { type } items'
+        )
+      }
     }
     const estimatedTokens = estimateTokensFromChars(totalChars)
     if (estimatedTokens > maxInputTokens && actionOf('input.max-tokens') === 'block') {
       // Refused for its size whatever else it holds: the cheap verdict comes first, so an
       // oversized body costs no scan (nor a detector call). Nothing was checked or redacted.
       findings.push({ ruleId: 'input.max-tokens', action: 'block', source: 'text' })
-      return { ...finish('input', findings, '', estimatedTokens), messages: undefined }
+      return { result: finish('input', findings, '', estimatedTokens), redacted: undefined }
     }
-    if (typeof input === 'string') {
-      const r = analyze(input, 'input', findings)
-      checked = [r.text]
-      await runDetector(input, r.normalized, 'input', findings)
-    } else {
-      const pending: [string, string][] = []
-      // The texts of one message, read together once more for phrases cut between its parts.
-      let parts: string[] = []
-      let partsOf = -1
-      const checkParts = (): void => {
-        if (parts.length < 2) return
-        for (const { id, source } of findSplitInjections(parts)) addFinding(findings, id, source)
+    const checked: string[] = []
+    const pending: [string, string][] = []
+    const redacted = inputs.map((input): string | M[] => {
+      if (typeof input === 'string') {
+        const r = analyze(input, 'input', findings)
+        checked.push(r.text)
+        pending.push([input, r.normalized])
+        return r.text
       }
-      messages = mapMessageTexts(input, roles, (t, item) => {
-        if (item !== partsOf) {
-          checkParts()
-          parts = []
-          partsOf = item
-        }
-        parts.push(t)
+      // The texts the model reads as one run (a message's parts, consecutive messages of one
+      // role) are read together once more, for phrases cut between them.
+      const texts: [number, string][] = []
+      const messages = mapMessageTexts(input, roles, (t, item) => {
+        texts.push([item, t])
         const r = analyze(t, 'input', findings)
         pending.push([t, r.normalized])
         return r.text
       })
-      checkParts()
-      checked = messageTexts(messages, roles)
-      for (const [t, n] of pending) await runDetector(t, n, 'input', findings)
-    }
+      for (const { id, source } of findRunInjections(input, texts)) {
+        addFinding(findings, id, source)
+      }
+      checked.push(...messageTexts(messages, roles))
+      return messages
+    })
+    for (const [t, n] of pending) await runDetector(t, n, 'input', findings)
     if (estimatedTokens > maxInputTokens) {
       const action = actionOf('input.max-tokens')
       if (action !== 'off') findings.unshift({ ruleId: 'input.max-tokens', action, source: 'text' })
     }
-    const result = finish('input', findings, checked.join('\n'), estimatedTokens)
-    return { ...result, messages }
+    return { result: finish('input', findings, checked.join('\n'), estimatedTokens), redacted }
+  }
+
+  async function checkInput<M extends PromptItem>(
+    input: string | M[]
+  ): Promise<InputGuardResult<M>> {
+    const { result, redacted } = await checkInputs([input])
+    const out = redacted?.[0]
+    return { ...result, messages: typeof out === 'string' ? undefined : out }
   }
 
   async function checkOutput(text: string): Promise<GuardResult> {
@@ -528,9 +557,18 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       if (typeof mwOptions !== 'object' || mwOptions === null || Array.isArray(mwOptions)) {
         throw new InvalidOptionsError('options', 'must be an object')
       }
-      const extract = mwOptions.extract ?? extractPromptInput
-      if (typeof extract !== 'function') {
+      rejectUnknownOptions(mwOptions, PROMPT_GUARD_MIDDLEWARE_OPTION_KEYS)
+      const extract = mwOptions.extract
+      if (extract !== undefined && typeof extract !== 'function') {
         throw new InvalidOptionsError('extract', 'must be a function (body, ctx) => input')
+      }
+      /** The inputs of a body: every default field, or what `extract` picked (its field unknown). */
+      const inputsOf = (body: unknown, ctx: Context): Found[] => {
+        if (extract === undefined) return extractPromptInputs(body)
+        const input = extract(body, ctx)
+        if (input === undefined) return []
+        if (typeof input !== 'string' && !isMessageList(input)) throw unreadableInputError()
+        return [{ field: undefined, value: input }]
       }
       return async function promptGuardMiddleware(ctx, next) {
         // Only a request without a body is let through unread. A body must be JSON: any other
@@ -545,26 +583,24 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
           ctx.respond(error.status, errorBody(error))
           return
         }
-        let input: string | PromptItem[] | undefined
+        let found: Found[]
         try {
-          input = extract(body, ctx)
-          if (input !== undefined && typeof input !== 'string' && !isMessageList(input)) {
-            throw unreadableInputError()
-          }
+          found = inputsOf(body, ctx)
         } catch (error) {
           if (!isAikitError(error)) throw error
           ctx.respond(error.status, errorBody(error))
           return
         }
-        if (input === undefined) return next()
-        const result = await checkInput(input)
-        ctx.state.promptGuard = result
+        if (found.length === 0) return next()
+        const { result, redacted } = await checkInputs(found.map((f) => f.value))
+        const lists = redacted?.filter((r) => typeof r !== 'string')
+        ctx.state.promptGuard = { ...result, messages: lists?.[0] }
         if (!result.allowed) {
           const error = new PromptInjectionError(result.blockedBy)
           ctx.respond(error.status, errorBody(error))
           return
         }
-        if (applyRedaction(body, input, result)) {
+        if (redacted !== undefined && applyRedaction(body, found, redacted)) {
           replaceBody(ctx, body)
           // A `validate({ body })` that ran first holds the schema's output for the unredacted
           // body: it is parsed again, so the typed data carries the redaction too.
@@ -587,28 +623,39 @@ function stripInvisible(text: string): string {
   return text.replace(INVISIBLE_RE, '')
 }
 
+/** An input the middleware checks, and the body field it came from (unknown for `extract`). */
+type Found = { field: FoundInput['field'] | undefined; value: string | PromptItem[] }
+
 /**
- * Writes redacted input back into the parsed body, so the route reads the censored version.
+ * Writes redacted inputs back into the parsed body, so the route reads the censored version.
  * Returns whether the body changed.
  */
 function applyRedaction(
   body: unknown,
-  input: string | PromptItem[],
-  result: InputGuardResult<PromptItem>
+  found: readonly Found[],
+  redacted: readonly (string | PromptItem[])[]
 ): boolean {
   if (typeof body !== 'object' || body === null) return false
   const b = body as Record<string, unknown>
-  if (typeof input === 'string') {
-    if (result.text === input) return false
-    if (b.prompt === input) b.prompt = result.text
-    else if (b.input === input) b.input = result.text
-    else return false
-  } else if (result.messages !== undefined && result.messages !== input) {
-    if (b.messages === input) b.messages = result.messages
-    else if (b.input === input) b.input = result.messages
-    else return false
-  } else return false
-  return true
+  let changed = false
+  found.forEach(({ field, value }, i) => {
+    const out = redacted[i]
+    if (out === undefined || out === value) return
+    const key = field ?? fieldHolding(b, value)
+    if (key === undefined) return
+    b[key] = out
+    changed = true
+  })
+  return changed
+}
+
+/** The field an `extract` result came from, when it is one of the default fields as it is. */
+function fieldHolding(
+  b: Record<string, unknown>,
+  value: string | PromptItem[]
+): string | undefined {
+  const fields = typeof value === 'string' ? ['prompt', 'input'] : ['messages', 'input']
+  return fields.find((f) => b[f] === value)
 }
 
 const encoder = new TextEncoder()

@@ -3,9 +3,11 @@
  * Reads and rewrites the texts of chat messages in the Anthropic and OpenAI shapes: `content` as a
  * string, or an array of parts whose `text` (and, for tool results, nested `content`; for an
  * Anthropic plain-text `document`, `source.data`) holds text. OpenAI Responses `input` lists also
- * hold items without a `role` (`function_call`, `function_call_output`, `reasoning`, …): the
- * `output` of such an item is a tool's result and reads as a message of role `tool`; the other
- * items are the model's own (calls, reasoning) and hold no text to check.
+ * hold items without a `role` (`function_call`, `function_call_output`, `reasoning`, …): a tool's
+ * result in such an item reads as a message of role `tool` (the `output` of a
+ * `function_call_output`, the `results[].text` of a `file_search_call`, the `outputs[].logs` of a
+ * `code_interpreter_call`); the rest is the model's own (calls, queries, code, reasoning) and holds
+ * no text to check.
  * Rewriting is copy-on-write: the caller's messages are never mutated.
  */
 
@@ -20,7 +22,8 @@ export interface PromptMessage {
  * An item of an OpenAI Responses `input` list that is not a message: a `type` and no `role`
  * (`function_call`, `function_call_output`, `reasoning`, `item_reference`, …). Its `output`, when
  * present (`function_call_output`, `custom_tool_call_output`, `mcp_call`, …), is a tool's result,
- * checked as a message of role `tool`.
+ * checked as a message of role `tool`; so are the `results[].text` of a `file_search_call` and
+ * the `outputs[].logs` of a `code_interpreter_call`.
  */
 export interface PromptInputItem {
   type: string
@@ -88,10 +91,45 @@ function mapSource(
   return source
 }
 
-/** The role an item reads as: its own, `tool` for a role-less item with an `output`, else none. */
-function roleOf(item: PromptItem): string | undefined {
+/** A hosted tool's call item and the field holding its results (a list, null until it ran). */
+const HOSTED_TOOL_RESULTS: Readonly<Record<string, string>> = {
+  file_search_call: 'results',
+  code_interpreter_call: 'outputs',
+}
+
+/** The field of an item holding the text to check: a message's `content`, a tool's result. */
+function textKey(item: PromptItem): string | undefined {
+  if (typeof item.role === 'string') return 'content'
+  if (item.output !== undefined) return 'output'
+  const type = item.type
+  if (typeof type !== 'string' || !Object.hasOwn(HOSTED_TOOL_RESULTS, type)) return undefined
+  const key = HOSTED_TOOL_RESULTS[type] as string
+  return Array.isArray(item[key]) ? key : undefined
+}
+
+/** The role an item reads as: its own, `tool` for a role-less item holding a tool's result. */
+export function roleOf(item: PromptItem): string | undefined {
   if (typeof item.role === 'string') return item.role
-  return item.output !== undefined ? TOOL_OUTPUT_ROLE : undefined
+  return textKey(item) !== undefined ? TOOL_OUTPUT_ROLE : undefined
+}
+
+/**
+ * A `code_interpreter_call`'s `outputs`: the `logs` of its `logs` entries (images hold a URL).
+ * A file search's results hold their chunk in `text`, which `mapContent` reads already.
+ */
+function mapLogs(outputs: unknown[], fn: (text: string) => string): unknown[] {
+  let copy: unknown[] | undefined
+  outputs.forEach((entry, i) => {
+    if (typeof entry !== 'object' || entry === null) return
+    const e = entry as Record<string, unknown>
+    if (e.type !== 'logs' || typeof e.logs !== 'string') return
+    const logs = fn(e.logs)
+    if (logs !== e.logs) {
+      copy ??= outputs.slice()
+      copy[i] = { ...e, logs }
+    }
+  })
+  return copy ?? outputs
 }
 
 /**
@@ -109,9 +147,11 @@ export function mapMessageTexts<M extends PromptItem>(
     if (typeof m !== 'object' || m === null) return
     const role = roleOf(m)
     if (role === undefined || (roles !== undefined && !roles.has(role))) return
-    const key = typeof m.role === 'string' ? 'content' : 'output'
+    const key = textKey(m) as string
     const value = m[key]
-    const mapped = mapContent(value, (t) => fn(t, i), 0)
+    const each = (t: string): string => fn(t, i)
+    const mapped =
+      key === 'outputs' ? mapLogs(value as unknown[], each) : mapContent(value, each, 0)
     if (mapped !== value) {
       copy ??= messages.slice()
       copy[i] = { ...m, [key]: mapped }

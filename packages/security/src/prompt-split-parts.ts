@@ -1,19 +1,29 @@
 /**
  * @module prompt-split-parts
- * The texts of one message (its text parts, a tool result's parts) reach the model as one turn,
- * so a phrase cut between two parts (`"ignore all previous"` + `" instructions"`) is one phrase to
- * it. Each part is checked on its own first; this reads the parts together once more, for the
- * injection rules only. A cut may fall inside a word (`"previ" + "ous"`) or between words with no
- * space on either side (`"previous" + "instructions"`), so the joined text is matched in both
- * readings: glued and spaced. One fold of the joined text serves both (linear in its length).
+ * Texts the model reads as one run are read together once more, for the injection rules only, so
+ * a phrase cut between them is caught; each text is checked on its own first.
+ * - The parts of one message (its text parts, a tool result's parts) reach the model as one turn.
+ *   A cut may fall between words with no space on either side (`"previous" + "instructions"`) or
+ *   inside a word (`"previ" + "ous"`), so the parts are matched in two readings: spaced (a space at
+ *   each cut) and glued (nothing at each cut). Gluing can also make a word of two that were meant
+ *   apart (`"Any tips for" + "get your programming skills up?"` reads "forget your programming"):
+ *   a cut whose two sides are both whole words that together spell a word of the rules
+ *   (`BENIGN_SPLITS`) stays a space in the glued reading too. A cut elsewhere inside a rule word
+ *   (`"forg" + "et"`) is still glued. The price: an attacker cutting at exactly `for|get` is read
+ *   as two words, as a person would read them.
+ * - Consecutive messages of one role (user turns, tool outputs) reach the model one after the
+ *   other (Anthropic merges consecutive user turns), so a run of them is read together too. Each
+ *   message is a text of its own: they are joined with a line break, never glued.
+ * One fold of the joined run serves every reading (linear in its length).
  */
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
+import { type PromptItem, roleOf } from './prompt-messages.js'
 import { foldText, normalizeText, smuggledText, toWords, unleet } from './prompt-normalize.js'
 
-/** Where a rule matched in the joined parts. */
+/** Where a rule matched in the joined texts. */
 export type SplitSource = 'text' | 'rot13' | 'tag-characters'
 
-/** One rule that matched the parts read together. */
+/** One rule that matched the texts read together. */
 export interface SplitInjection {
   id: InjectionRuleId
   source: SplitSource
@@ -22,31 +32,132 @@ export interface SplitInjection {
 /** Marks where one part ends and the next begins (a private-use code point). */
 const SEAM = '\uE000'
 const SEAMS = /\uE000/g
+/** Between two messages: a line break, as the model sees separate turns. */
+const TURN = '\n'
 
 /**
- * Injection rules matching the parts of one message read together (call it with 2+ parts; what
- * one part holds alone is that part's own finding). Decoded encodings are not re-read here: a
- * base64 or hex run cut in two decodes to neither half.
+ * Whole words that, glued, spell a word of the injection rules (found by running every rule word
+ * through a dictionary and keeping the splits into two common words). Between two parts they are
+ * read as the two words.
  */
-export function findSplitInjections(parts: readonly string[]): SplitInjection[] {
+const BENIGN_SPLITS: ReadonlySet<string> = new Set([
+  'any|thing',
+  'be|fore',
+  'by|pass',
+  'con|text',
+  'every|thing',
+  'for|get',
+  'for|getting',
+  'fore|going',
+  'guard|rails',
+  'guide|lines',
+  'jail|break',
+  'jail|broken',
+  'mess|age',
+  'mess|ages',
+  'out|put',
+  'over|ride',
+  'over|write',
+  'role|play',
+  'with|out',
+])
+/** Longest side of a `BENIGN_SPLITS` entry: a longer run of letters is never one of them. */
+const MAX_SPLIT_SIDE = 7
+
+const isLetter = (c: string): boolean => c >= 'a' && c <= 'z'
+
+/** The letters next to `at` going by `step` (-1 back, +1 on), up to a non-letter; '' past the cap. */
+function letterRun(text: string, at: number, step: -1 | 1): string {
+  let i = at + step
+  while (i >= 0 && i < text.length && isLetter(text[i] as string)) {
+    if (Math.abs(i - at) > MAX_SPLIT_SIDE) return ''
+    i += step
+  }
+  return step < 0 ? text.slice(i + 1, at) : text.slice(at + 1, i)
+}
+
+/** The glued reading: each cut removed, except a cut between two whole words (`BENIGN_SPLITS`). */
+function glue(text: string): string {
+  let out = ''
+  let from = 0
+  for (let at = text.indexOf(SEAM); at !== -1; at = text.indexOf(SEAM, at + 1)) {
+    const apart = BENIGN_SPLITS.has(`${letterRun(text, at, -1)}|${letterRun(text, at, 1)}`)
+    out += text.slice(from, at) + (apart ? ' ' : '')
+    from = at + 1
+  }
+  return out + text.slice(from)
+}
+
+const spaced = (text: string): string => text.replace(SEAMS, ' ')
+
+/**
+ * Injection rules matching `turns` read together: each turn is one message's texts, in order. Call
+ * it when there are 2+ texts in all (what one text holds alone is that text's own finding). Decoded
+ * encodings are not re-read here: a base64 or hex run cut in two decodes to neither half.
+ */
+export function findJoinedInjections(turns: readonly (readonly string[])[]): SplitInjection[] {
   const found: SplitInjection[] = []
   const note = (ids: InjectionRuleId[], source: SplitSource): void => {
     for (const id of ids) {
       if (!found.some((f) => f.id === id && f.source === source)) found.push({ id, source })
     }
   }
-  const joined = parts.join(SEAM)
-  const folded = foldText(joined)
+  // An empty part is no cut: the parts on either side of it meet.
+  const texts = turns.map((parts) => parts.filter((p) => p !== '').join(SEAM))
+  const folded = foldText(texts.join(TURN))
   const turned = rot13(folded)
-  for (const seam of ['', ' ']) {
-    const text = folded.replace(SEAMS, seam)
+  const readings = folded.includes(SEAM) ? [spaced, glue] : [spaced]
+  for (const read of readings) {
+    const text = read(folded)
     const words = toWords(text)
     note(findInjections({ folded: text, words, leet: unleet(words) }), 'text')
-    const r13 = toWords(turned.replace(SEAMS, seam))
+    const r13 = toWords(read(turned))
     note(findInjections({ folded: '', words: r13, leet: unleet(r13) }), 'rot13')
   }
-  // Tag characters carry no seam of their own: the hidden text runs on across the parts.
-  const smuggled = smuggledText(joined.normalize('NFKC'))
+  // Tag characters carry no cut of their own: the hidden text runs on across the parts of a
+  // message; messages stay apart.
+  const smuggled = texts
+    .map((t) => smuggledText(t.normalize('NFKC')))
+    .filter((t) => t !== '')
+    .join(' ')
   if (smuggled.length > 0) note(findInjections(normalizeText(smuggled)), 'tag-characters')
+  return found
+}
+
+/**
+ * Injection rules matching the checked texts of `items` read together: the parts of each message,
+ * and runs of consecutive items of one role. `texts` are the checked texts with their item's
+ * index, in order (as `mapMessageTexts` hands them out).
+ */
+export function findRunInjections(
+  items: readonly PromptItem[],
+  texts: readonly (readonly [item: number, text: string])[]
+): SplitInjection[] {
+  const found: SplitInjection[] = []
+  let run: string[][] = []
+  let count = 0
+  const flush = (): void => {
+    if (count >= 2) {
+      for (const f of findJoinedInjections(run)) {
+        if (!found.some((g) => g.id === f.id && g.source === f.source)) found.push(f)
+      }
+    }
+    run = []
+    count = 0
+  }
+  let last = -1
+  let lastRole: string | undefined
+  for (const [item, text] of texts) {
+    if (item !== last) {
+      const role = roleOf(items[item] as PromptItem)
+      if (item !== last + 1 || role !== lastRole) flush()
+      run.push([])
+      last = item
+      lastRole = role
+    }
+    run[run.length - 1]?.push(text)
+    count++
+  }
+  flush()
   return found
 }

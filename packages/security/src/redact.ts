@@ -9,6 +9,7 @@
  * clean log object comes back as the same reference.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { secretArgs } from './redact-commands.js'
 import { DEFAULT_SENSITIVE_KEYS, lowerKey } from './redact-keys.js'
 import { isCredentialKey } from './redact-names.js'
@@ -65,6 +66,17 @@ export interface RedactorOptions {
    */
   maxStringLength?: number
 }
+
+/** Every key of `RedactorOptions` (unknown keys are refused). */
+const REDACTOR_OPTION_KEYS = [
+  'paths',
+  'keys',
+  'patterns',
+  'censor',
+  'keepPrefix',
+  'maxDepth',
+  'maxStringLength',
+] as const satisfies readonly (keyof RedactorOptions)[]
 
 /** A redaction function: returns a redacted copy (or the value itself when nothing changed). */
 export type Redactor = (value: unknown) => unknown
@@ -125,11 +137,29 @@ const plainProto = Object.prototype
 /** An object that serialises through its own method. */
 type WithToJSON = { toJSON: (key: string) => unknown }
 
+/** What `Headers`, `URLSearchParams` and `FormData` share: named entries, appended in order. */
+interface WebMultimap {
+  entries(): IterableIterator<[string, unknown]>
+  append(name: string, value: unknown): void
+}
+
+/** The Web classes that keep their entries out of sight of `JSON.stringify` (where defined). */
+const WEB_MULTIMAPS = [globalThis.Headers, globalThis.URLSearchParams, globalThis.FormData].filter(
+  (c) => typeof c === 'function'
+) as unknown as (new () => WebMultimap)[]
+
+/** The Web multimap class `value` is an instance of, if any. */
+function webMultimapOf(value: object): (new () => WebMultimap) | undefined {
+  for (const Class of WEB_MULTIMAPS) if (value instanceof Class) return Class
+  return undefined
+}
+
 /** Creates a redactor. Options are validated here; the returned function never throws. */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, REDACTOR_OPTION_KEYS)
   const censor = options.censor ?? DEFAULTS.censor
   if (typeof censor !== 'string') throw new InvalidOptionsError('censor', 'must be a string')
   const keepPrefix = options.keepPrefix ?? DEFAULTS.keepPrefix
@@ -242,6 +272,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     }
     if (value instanceof Map) return walkMap(value, depth, nodes)
     if (value instanceof Set) return walkSet(value, depth, nodes)
+    const multimap = webMultimapOf(value)
+    if (multimap !== undefined) return walkMultimap(value as WebMultimap, multimap, nodes)
     if (
       ArrayBuffer.isView(value) ||
       value instanceof ArrayBuffer ||
@@ -451,6 +483,43 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       entries.push([outKey, out])
     }
     return changed ? new Map(entries) : map
+  }
+
+  /**
+   * A Web `Headers`, `URLSearchParams` or `FormData`: its entries are walked as a Map's (names as
+   * keys, string values scanned, files kept) into a copy of the same class, so what a logger
+   * prints keeps its shape: `JSON.stringify` still `{}`, `util.inspect` the same entries,
+   * censored. An entry the copy refuses once censored (a header name holding a secret: brackets
+   * are not allowed in a name) is left out.
+   */
+  function walkMultimap(
+    value: WebMultimap,
+    Class: new () => WebMultimap,
+    nodes: PathNode[] | undefined
+  ): unknown {
+    let changed = false
+    const entries: [string, unknown][] = []
+    for (const [name, item] of value.entries()) {
+      let out = item
+      if (censored(name, nodes === undefined ? undefined : step(nodes, lowerKey(name)))) {
+        out = censor
+      } else if (typeof item === 'string' && item.length >= MIN_SCAN_LENGTH) {
+        out = redactString(item)
+      }
+      const outName = name.length < MIN_SCAN_LENGTH ? name : redactString(name)
+      if (out !== item || outName !== name) changed = true
+      entries.push([outName, out])
+    }
+    if (!changed) return value
+    const copy = new Class()
+    for (const [name, item] of entries) {
+      try {
+        copy.append(name, item)
+      } catch {
+        // Not a valid entry of this class any more: left out rather than shown unredacted.
+      }
+    }
+    return copy
   }
 
   function walkSet(set: Set<unknown>, depth: number, nodes: PathNode[] | undefined): unknown {

@@ -175,6 +175,23 @@ describe.each(FACTORIES)('promptGuard middleware on %s', (_name, factory) => {
     }
   })
 
+  it('the route reads every input field redacted when the body holds several', async () => {
+    const app = await factory([promptGuard().middleware()])
+    apps.push(app)
+    const body = JSON.stringify({
+      messages: [{ role: 'user', content: `key ${KEY}` }],
+      input: `input key ${KEY}`,
+      prompt: `prompt key ${KEY}`,
+    })
+    const res = await app.send({ headers: json, body })
+    expect(res.status).toBe(200)
+    expect(app.seen.body).toEqual({
+      messages: [{ role: 'user', content: 'key sk-ant-[redacted]' }],
+      input: 'input key sk-ant-[redacted]',
+      prompt: 'prompt key sk-ant-[redacted]',
+    })
+  })
+
   it('a body without any redaction reaches the route as sent', async () => {
     const app = await factory([promptGuard().middleware()])
     apps.push(app)
