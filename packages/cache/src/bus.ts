@@ -5,6 +5,7 @@
  * so a late message never drops a newer local entry.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 
 /** The part of an ioredis client the bus uses to publish. */
 export interface BusPublisher {
@@ -33,6 +34,17 @@ export type BusOption =
       channel?: string
     }
 
+/** The keys of each form of `BusOption` (the connections themselves are ioredis's, not checked). */
+const OWN_CONNECTION_KEYS = ['client', 'channel'] as const satisfies readonly (keyof Extract<
+  BusOption,
+  { client: unknown }
+>)[]
+const TWO_CONNECTION_KEYS = [
+  'publisher',
+  'subscriber',
+  'channel',
+] as const satisfies readonly (keyof Extract<BusOption, { publisher: unknown }>)[]
+
 /** One bus message. `o`: `s` = key set/filled, `d` = key deleted, `t` = tags invalidated. */
 export interface BusMessage {
   /** Sender instance id. */
@@ -53,7 +65,10 @@ export interface Bus {
   close(): Promise<void>
 }
 
-/** Checks the `bus` option's shape; throws `InvalidOptionsError` naming the field. */
+/**
+ * Checks the `bus` option's shape; throws `InvalidOptionsError` naming the field, an unknown key
+ * included (a misspelt `channel` would put this instance on the default channel, deaf to the others).
+ */
 export function validateBus(bus: unknown): BusOption {
   if (bus === null || typeof bus !== 'object')
     throw new InvalidOptionsError('bus', 'must be an object')
@@ -61,6 +76,7 @@ export function validateBus(bus: unknown): BusOption {
   if (b.channel !== undefined && (typeof b.channel !== 'string' || b.channel.length === 0)) {
     throw new InvalidOptionsError('bus.channel', 'must be a non-empty string')
   }
+  rejectUnknownOptions(b, 'client' in b ? OWN_CONNECTION_KEYS : TWO_CONNECTION_KEYS, 'bus.')
   if ('client' in b) {
     const c = b.client as Record<string, unknown> | null
     if (!c || typeof c.publish !== 'function' || typeof c.duplicate !== 'function') {

@@ -4,7 +4,7 @@
  * HEAD from them; drops them when an unsafe method succeeds on their URI.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
-import { type ResponseHead, sha256Hex } from '@aikit/core/adapter'
+import { type ResponseHead, rejectUnknownOptions, sha256Hex } from '@aikit/core/adapter'
 import { CACHE_INTERNALS, type CacheInternals } from './cache.js'
 import { fromBase64, toBase64 } from './compression.js'
 import { invalidateOnSuccess, isUnsafeMethod, uriTag } from './http-invalidation.js'
@@ -44,6 +44,17 @@ export interface CacheResponseOptions {
   /** Largest body stored, in bytes; larger responses pass through uncached. Default `1_048_576`. */
   maxBodyBytes?: number
 }
+
+/** The keys of `CacheResponseOptions`: any other key is refused. */
+const CACHE_RESPONSE_OPTION_KEYS = [
+  'cache',
+  'ttl',
+  'scope',
+  'shared',
+  'vary',
+  'headers',
+  'maxBodyBytes',
+] as const satisfies readonly (keyof CacheResponseOptions)[]
 
 /** A stored response (entry format 2). */
 interface StoredResponse {
@@ -230,11 +241,12 @@ function variantKey(ctx: Context, base: string, vary: readonly string[]): string
  * read; `no-store` skips both.
  * Needs an adapter with `ctx.transformBody` to capture bodies (all AI Kit adapters have it); it
  * registers the request's body transform, so put it after a compression middleware, not before.
- * @throws InvalidOptionsError naming the bad field.
+ * @throws InvalidOptionsError naming the bad field, an unknown key included (`maxBodyByte`).
  */
 export function cacheResponse(options: CacheResponseOptions): Middleware {
   if (options === null || typeof options !== 'object')
     throw new InvalidOptionsError('options', 'must be an object')
+  rejectUnknownOptions(options, CACHE_RESPONSE_OPTION_KEYS)
   const { cache } = options
   if (cache === null || typeof cache?.get !== 'function' || typeof cache.set !== 'function') {
     throw new InvalidOptionsError('cache', 'must be a cache from createCache()')

@@ -3,6 +3,7 @@
  * `createCache` options, their defaults (declared once, here) and their validation.
  */
 import { InvalidOptionsError, type Store } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { type BusOption, validateBus } from './bus.js'
 
 /** Turns values into store text and back. */
@@ -30,6 +31,9 @@ export interface CacheTimeouts {
    */
   hard?: number
 }
+
+/** The keys of `CacheTimeouts`: any other key in `timeouts` is refused. */
+const TIMEOUT_OPTION_KEYS = ['soft', 'hard'] as const satisfies readonly (keyof CacheTimeouts)[]
 
 /** Options of `createCache`. */
 export interface CacheOptions {
@@ -91,6 +95,35 @@ export interface CacheOptions {
    */
   now?: () => number
 }
+
+/**
+ * The keys of `CacheOptions` and of its tier options (`memory`, `compression`): any other key is
+ * refused. `store`, `serializer` and `bus`'s connections are objects of their own, not checked.
+ */
+const CACHE_OPTION_KEYS = [
+  'store',
+  'memory',
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'timeouts',
+  'jitter',
+  'namespace',
+  'serializer',
+  'compression',
+  'lockTtl',
+  'pollInterval',
+  'bus',
+  'now',
+] as const satisfies readonly (keyof CacheOptions)[]
+const MEMORY_OPTION_KEYS = [
+  'maxEntries',
+  'maxBytes',
+] as const satisfies readonly (keyof NonNullable<CacheOptions['memory']>)[]
+const COMPRESSION_OPTION_KEYS = ['threshold'] as const satisfies readonly (keyof Exclude<
+  CacheOptions['compression'],
+  false | undefined
+>)[]
 
 /** Validated options with defaults applied. */
 export interface ResolvedCacheOptions {
@@ -155,11 +188,15 @@ function positiveInt(field: string, value: unknown, fallback: number): number {
   return value
 }
 
-/** Validates `createCache` options; throws `InvalidOptionsError` naming the bad field. */
+/**
+ * Validates `createCache` options; throws `InvalidOptionsError` naming the bad field, an unknown key
+ * included (`staleWhileRevalidte`, `memory.maxEntires`): a misspelt option is not left to its default.
+ */
 export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, CACHE_OPTION_KEYS)
   const { store } = options
   if (store !== undefined) {
     const s = store as unknown as Record<string, unknown>
@@ -175,9 +212,11 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
   const memory = options.memory ?? {}
   if (memory === null || typeof memory !== 'object')
     throw new InvalidOptionsError('memory', 'must be an object')
+  rejectUnknownOptions(memory, MEMORY_OPTION_KEYS, 'memory.')
   const timeouts = options.timeouts ?? {}
   if (timeouts === null || typeof timeouts !== 'object')
     throw new InvalidOptionsError('timeouts', 'must be an object')
+  rejectUnknownOptions(timeouts, TIMEOUT_OPTION_KEYS, 'timeouts.')
   const soft = duration('timeouts.soft', timeouts.soft, Number.POSITIVE_INFINITY, {
     positive: true,
     infinite: true,
@@ -206,6 +245,7 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     if (compression === null || typeof compression !== 'object') {
       throw new InvalidOptionsError('compression', 'must be false or { threshold }')
     }
+    rejectUnknownOptions(compression, COMPRESSION_OPTION_KEYS, 'compression.')
     compressionThreshold = positiveInt('compression.threshold', compression.threshold, 1024)
   }
   const storeNow = store?.now

@@ -8,6 +8,7 @@
  * itself. No database: the store (memory or Redis) holds everything, spend reports included.
  */
 import { InvalidOptionsError, memoryStore, type Store, type SyncRun } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import {
   extendOp,
   type OpLimit,
@@ -75,6 +76,21 @@ export interface BudgetOptions {
    */
   now?: () => number
 }
+
+/** The keys of `BudgetOptions`: any other key is refused. */
+const BUDGET_OPTION_KEYS = [
+  'store',
+  'limits',
+  'mode',
+  'timeZone',
+  'reservationTtl',
+  'tombstoneTtl',
+  'warnAt',
+  'prices',
+  'prefix',
+  'retainPeriods',
+  'now',
+] as const satisfies readonly (keyof BudgetOptions)[]
 
 /** A function giving a subject's limits. */
 export type BudgetLimitsFn = (
@@ -420,12 +436,16 @@ function newNonce(): string {
 
 /**
  * Creates a budget. Options are validated here: a mistake throws `InvalidOptionsError` naming the
- * field (`limits[0].usd`, `limits[1].window`, `mode`, `timeZone`, `reservationTtl`, `warnAt`, …).
+ * field (`limits[0].usd`, `limits[1].window`, `mode`, `timeZone`, `reservationTtl`, `warnAt`, …),
+ * an unknown key included (`timezone`, `limits[0].perod`): a misspelt option is not left to its
+ * default. A `limits` function's limits are checked the same way when first returned
+ * (`limits(subject)[0].usd`).
  */
 export function createBudget(options: BudgetOptions): Budget {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, BUDGET_OPTION_KEYS)
   const store = options.store ?? memoryStore()
   if (store === null || typeof store !== 'object' || typeof store.run !== 'function') {
     throw new InvalidOptionsError('store', 'must be a Store (memoryStore() or redisStore(client))')

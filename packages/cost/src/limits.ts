@@ -3,6 +3,7 @@
  * Budget limit options and their validation into the form the budget ops use.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { type Duration, parseDuration } from './period.js'
 
 /** One limit: at most `usd` (or `micros`) per period. */
@@ -17,6 +18,14 @@ export interface BudgetLimitOptions {
   micros?: number
 }
 
+/** The keys of `BudgetLimitOptions`: any other key in a limit is refused. */
+const BUDGET_LIMIT_OPTION_KEYS = [
+  'period',
+  'window',
+  'usd',
+  'micros',
+] as const satisfies readonly (keyof BudgetLimitOptions)[]
+
 /** A validated limit. */
 export interface Limit {
   readonly name: string
@@ -29,7 +38,10 @@ export interface Limit {
 const MAX_MICROS = 2 ** 50
 const ROLLING_BUCKETS = 60
 
-/** Validates limit options; throws `InvalidOptionsError` naming the bad field. */
+/**
+ * Validates limit options; throws `InvalidOptionsError` naming the bad field, an unknown key
+ * included (a misspelt `usd` or `window` must not leave a limit unlimited or on another period).
+ */
 export function compileLimits(input: unknown, field: string): readonly Limit[] {
   if (input === undefined) return []
   if (!Array.isArray(input)) {
@@ -40,6 +52,7 @@ export function compileLimits(input: unknown, field: string): readonly Limit[] {
     const f = `${field}[${i}]`
     if (raw === null || typeof raw !== 'object')
       throw new InvalidOptionsError(f, 'must be an object')
+    rejectUnknownOptions(raw, BUDGET_LIMIT_OPTION_KEYS, `${f}.`)
     const l = raw as BudgetLimitOptions
     if (l.period !== 'day' && l.period !== 'month' && l.period !== 'rolling') {
       throw new InvalidOptionsError(`${f}.period`, "must be 'day', 'month' or 'rolling'")

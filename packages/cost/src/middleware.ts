@@ -5,6 +5,7 @@
  * The per-call reservation (the real guard) still happens around the LLM call itself.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Budget } from './budget.js'
 import { BudgetExceededError } from './errors.js'
 import { formatUsd } from './money.js'
@@ -26,16 +27,25 @@ export interface BudgetHeadersOptions {
   reject?: boolean
 }
 
+/** The keys of `BudgetHeadersOptions`: any other key is refused. */
+const BUDGET_HEADERS_OPTION_KEYS = [
+  'budget',
+  'subjectBy',
+  'reject',
+] as const satisfies readonly (keyof BudgetHeadersOptions)[]
+
 /**
  * Creates the middleware. Per request with a subject it reads the budget (one store op), stores it on
  * `ctx.state.budget` and sets, for the tightest limit: `X-Budget-Limit` and `X-Budget-Remaining`
  * (USD with 6 decimals), `X-Budget-Reset` (epoch seconds, rounded up) and `X-Budget-Period`
  * (`day`, `month`, `rolling:<ms>`). A subject without limits gets no headers.
+ * @throws InvalidOptionsError naming a bad or unknown option (`budget`, `subjectBy`, `reject`).
  */
 export function budgetHeaders(options: BudgetHeadersOptions): Middleware {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, BUDGET_HEADERS_OPTION_KEYS)
   const { budget, subjectBy } = options
   if (budget === null || typeof budget !== 'object' || typeof budget.status !== 'function') {
     throw new InvalidOptionsError('budget', 'must be a Budget (createBudget(...))')

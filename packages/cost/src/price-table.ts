@@ -30,9 +30,17 @@
  * is configured. Either way it is counted (`unknownModels`) and emitted (`'unknown-model'` event).
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { UnknownModelError } from './errors.js'
 import { createEmitter } from './events.js'
-import { type ModelPrice, PRICES, type PriceRates, UNLISTED_WEB_SEARCH_PER_1K } from './prices.js'
+import {
+  type LongContextRates,
+  type ModelPrice,
+  PRICES,
+  type PriceMultipliers,
+  type PriceRates,
+  UNLISTED_WEB_SEARCH_PER_1K,
+} from './prices.js'
 import {
   type CompiledModes,
   compileModes,
@@ -67,6 +75,50 @@ export interface PriceTableOptions {
    */
   fallback?: string | PriceOverride
 }
+
+/** The keys of `PriceTableOptions`: any other key is refused. */
+const PRICE_TABLE_OPTION_KEYS = [
+  'prices',
+  'overrides',
+  'aliases',
+  'fallback',
+] as const satisfies readonly (keyof PriceTableOptions)[]
+
+/**
+ * The keys of a price entry and of its nested rates: any other key is refused (`prices["x"].…`,
+ * `overrides["x"].…`, `fallback.…`). The entry's shape is fixed (only these fields are read), and a
+ * misspelt one is not harmless: `longcontext`, `Priority` or `flex_rates` would bill those calls at
+ * the standard rates, below their price, and `inputPer1M` would leave `input` missing. Model names
+ * (the table's keys), aliases and the modes inside `multipliers.speed` / `.inferenceGeo` are the
+ * user's own names and are not checked.
+ */
+const PRICE_RATE_KEYS = [
+  'input',
+  'output',
+  'cacheWrite5m',
+  'cacheWrite1h',
+  'cacheRead',
+] as const satisfies readonly (keyof PriceRates)[]
+const LONG_CONTEXT_KEYS = [
+  ...PRICE_RATE_KEYS,
+  'aboveInputTokens',
+] as const satisfies readonly (keyof LongContextRates)[]
+const MULTIPLIER_KEYS = [
+  'speed',
+  'inferenceGeo',
+] as const satisfies readonly (keyof PriceMultipliers)[]
+const MODEL_PRICE_KEYS = [
+  ...PRICE_RATE_KEYS,
+  'provider',
+  'multipliers',
+  'webSearchPer1k',
+  'longContext',
+  'batchDiscountPercent',
+  'priority',
+  'flex',
+  'asOf',
+  'source',
+] as const satisfies readonly (keyof ModelPrice)[]
 
 /** What the `'unknown-model'` event carries. */
 export interface UnknownModelEvent {
@@ -134,9 +186,16 @@ function microsPerMTok(value: unknown, field: string): bigint {
  * of that cache rate to input, rounded up: the provider's cache discount or premium applies on
  * every tier (e.g. gpt-5 priority input $2.50 with the standard 0.125 / 1.25 cached ratio gives
  * $0.25 cached, what OpenAI and LiteLLM list), instead of cached tokens billed as uncached.
+ * `known`: the keys `r` may have (a tier's); the entry's own rates are checked with the entry.
  */
-function compileRates(r: PriceRates, field: string, standard?: Rates): Rates {
+function compileRates(
+  r: PriceRates,
+  field: string,
+  standard?: Rates,
+  known?: readonly string[]
+): Rates {
   if (r === null || typeof r !== 'object') throw new InvalidOptionsError(field, 'must be an object')
+  if (known !== undefined) rejectUnknownOptions(r, known, `${field}.`)
   const input = microsPerMTok(r.input, `${field}.input`)
   const output = microsPerMTok(r.output, `${field}.output`)
   const opt = (v: number | undefined, f: string, dflt: bigint): bigint =>
@@ -161,6 +220,7 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
   if (price === null || typeof price !== 'object') {
     throw new InvalidOptionsError(field, 'must be a price entry')
   }
+  rejectUnknownOptions(price, MODEL_PRICE_KEYS, `${field}.`)
   const standard = compileRates(price, field)
   const discount = price.batchDiscountPercent ?? 0
   if (
@@ -184,6 +244,9 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
       'must be an object, e.g. { speed: { fast: 6 }, inferenceGeo: { us: 1.1 } }'
     )
   }
+  if (multipliers !== undefined) {
+    rejectUnknownOptions(multipliers, MULTIPLIER_KEYS, `${field}.multipliers.`)
+  }
   const webSearch =
     millionths(
       price.webSearchPer1k ?? UNLISTED_WEB_SEARCH_PER_1K,
@@ -195,9 +258,11 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
     price,
     standard,
     priority: price.priority
-      ? compileRates(price.priority, `${field}.priority`, standard)
+      ? compileRates(price.priority, `${field}.priority`, standard, PRICE_RATE_KEYS)
       : standard,
-    flex: price.flex ? compileRates(price.flex, `${field}.flex`, standard) : standard,
+    flex: price.flex
+      ? compileRates(price.flex, `${field}.flex`, standard, PRICE_RATE_KEYS)
+      : standard,
     batchKeep: BigInt(100 - discount),
     batchKeepN: 100 - discount,
     speed: compileModes(multipliers?.speed, `${field}.multipliers.speed`),
@@ -207,6 +272,10 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
   }
   if (price.longContext !== undefined) {
     const lc = price.longContext
+    // Before the threshold's check: `aboveInputToken` is named as the misspelling it is.
+    if (lc !== null && typeof lc === 'object') {
+      rejectUnknownOptions(lc, LONG_CONTEXT_KEYS, `${field}.longContext.`)
+    }
     const above = lc?.aboveInputTokens
     if (typeof above !== 'number' || !Number.isSafeInteger(above) || above <= 0) {
       throw new InvalidOptionsError(
@@ -214,7 +283,10 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
         'must be a positive integer'
       )
     }
-    compiled.longContext = { above, rates: compileRates(lc, `${field}.longContext`, standard) }
+    compiled.longContext = {
+      above,
+      rates: compileRates(lc, `${field}.longContext`, standard),
+    }
   }
   return compiled
 }
@@ -314,12 +386,14 @@ function cost(c: Compiled, usage: Usage): number {
 
 /**
  * Creates a price table. Options are validated here: a bad entry throws `InvalidOptionsError` naming
- * it (`overrides["gpt-4o"].input`, `aliases["x"]`, `fallback`).
+ * it (`overrides["gpt-4o"].input`, `aliases["x"]`, `fallback`), an unknown key included, in the
+ * options or in an entry (`overrides["gpt-4o"].inputPer1M`, `prices["m"].longcontext`).
  */
 export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, PRICE_TABLE_OPTION_KEYS)
   const base = options.prices ?? PRICES
   if (base === null || typeof base !== 'object') {
     throw new InvalidOptionsError('prices', 'must be an object of price entries')
@@ -421,6 +495,11 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
       return events.on(event, listener)
     },
     extend(more) {
+      // Its options are rebuilt below: an unknown key would otherwise be dropped unseen.
+      if (more === null || typeof more !== 'object') {
+        throw new InvalidOptionsError('options', 'must be an object')
+      }
+      rejectUnknownOptions(more, PRICE_TABLE_OPTION_KEYS)
       const merged: Record<string, ModelPrice> = {}
       for (const [key, c] of entries) merged[key] = c.price
       const fb = more.fallback ?? options.fallback

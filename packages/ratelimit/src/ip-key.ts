@@ -1,28 +1,43 @@
 /**
  * @module ip-key
- * The client-IP part of the middleware's default key: IPv4 as is, IPv4-mapped IPv6 as its IPv4
- * address, any other IPv6 address as its `/prefix` network.
+ * The client-IP part of the middleware's default key: IPv4 as is, an IPv6 address standing for an
+ * IPv4 client (mapped, translated or compatible) as its IPv4 address, any other IPv6 address as its
+ * `/prefix` network.
  */
 
 /**
- * `ip:<address>` for a client address: an IPv4 address as is; an IPv4-mapped IPv6 address
- * (`::ffff:a.b.c.d`, or in hex `::ffff:7f00:1`, as a dual-stack socket reports IPv4 peers) as its
- * IPv4 address, so that it shares the bucket of its plain form; any other IPv6 address as its
- * `/ipv6Prefix` network (`ip:2001:db8:0:ff00:0:0:0:0/56`); an address that does not parse as is.
+ * `ip:<address>` for a client address: an IPv4 address as is; an IPv6 address that embeds an IPv4
+ * client's address (see `embeddedIpv4`: `::ffff:a.b.c.d` as a dual-stack socket reports IPv4 peers,
+ * also in hex `::ffff:7f00:1`; `::ffff:0:a.b.c.d`; `::a.b.c.d`) as that IPv4 address, so that it
+ * shares the bucket of its plain form; any other IPv6 address as its `/ipv6Prefix` network
+ * (`ip:2001:db8:0:ff00:0:0:0:0/56`); an address that does not parse as is.
  */
 export function ipKey(ip: string, ipv6Prefix: number): string {
   if (!ip.includes(':')) return `ip:${ip}`
   const groups = parseIpv6(ip)
   if (groups === undefined) return `ip:${ip}`
-  return `ip:${mappedIpv4(groups) ?? ipv6Network(groups, ipv6Prefix)}`
+  return `ip:${embeddedIpv4(groups) ?? ipv6Network(groups, ipv6Prefix)}`
 }
 
-/** The dotted IPv4 address of an IPv4-mapped IPv6 address (`::ffff:0:0/96`), else `undefined`. */
-function mappedIpv4(groups: readonly number[]): string | undefined {
-  for (let i = 0; i < 5; i++) if (groups[i] !== 0) return undefined
-  if (groups[5] !== 0xffff) return undefined
+/**
+ * The dotted IPv4 address of an IPv6 address that carries one in its last 32 bits, else
+ * `undefined`: IPv4-mapped (`::ffff:0:0/96`), IPv4-translated (`::ffff:0:0:0/96`, RFC 2765) and
+ * IPv4-compatible (`::/96`, deprecated by RFC 4291 but still parsed and routed by some stacks).
+ * All three lie in `::/56` next to `::1`: grouped by prefix, every such client would share one
+ * bucket with every other one and with localhost. `::` and `::1` (unspecified, loopback) are not
+ * IPv4-compatible addresses (RFC 4291 §2.5.5.1; Linux and Ruby exclude them too) and keep their
+ * IPv6 key.
+ */
+function embeddedIpv4(groups: readonly number[]): string | undefined {
+  for (let i = 0; i < 4; i++) if (groups[i] !== 0) return undefined
+  const g4 = groups[4] as number
+  const g5 = groups[5] as number
   const hi = groups[6] as number
   const lo = groups[7] as number
+  const mapped = g4 === 0 && g5 === 0xffff
+  const translated = g4 === 0xffff && g5 === 0
+  const compatible = g4 === 0 && g5 === 0 && (hi !== 0 || lo > 1)
+  if (!mapped && !translated && !compatible) return undefined
   return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`
 }
 

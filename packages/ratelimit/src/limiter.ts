@@ -13,6 +13,7 @@ import {
   StoreUnavailableError,
   type SyncRun,
 } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { adjustOp } from './adjust-op.js'
 import { ALGORITHMS, type Algorithm, type OpLimit } from './algorithms.js'
 import { blockOp } from './block-op.js'
@@ -28,6 +29,13 @@ export interface LimitOptions {
   /** Window length: positive integer ms or `'500ms'`, `'10s'`, `'1m'`, `'1h'`, `'1d'`. */
   window: Duration
 }
+
+/** The keys of `LimitOptions`: any other key in a `limits[i]` entry is refused. */
+const LIMIT_OPTION_KEYS = [
+  'algorithm',
+  'limit',
+  'window',
+] as const satisfies readonly (keyof LimitOptions)[]
 
 /**
  * What `check` does when the store is unavailable (it rejects with `StoreTimeoutError` or
@@ -70,6 +78,18 @@ export interface RateLimiterOptions {
   blockCache?: false | BlockCacheOptions
 }
 
+/**
+ * The keys of `RateLimiterOptions`: any other key is refused (internal: `rateLimit` accepts them
+ * beside its own and hands only these to `createRateLimiter`).
+ */
+export const RATE_LIMITER_OPTION_KEYS = [
+  'store',
+  'limits',
+  'prefix',
+  'onStoreError',
+  'blockCache',
+] as const satisfies readonly (keyof RateLimiterOptions)[]
+
 /** Options of the blocked-key cache (`RateLimiterOptions.blockCache`). */
 export interface BlockCacheOptions {
   /** Keys held at most (positive integer), the oldest dropped first. Default `10_000`. */
@@ -81,6 +101,12 @@ export interface BlockCacheOptions {
    */
   maxAgeMs?: number
 }
+
+/** The keys of `BlockCacheOptions`: any other key in `blockCache` is refused. */
+const BLOCK_CACHE_OPTION_KEYS = [
+  'maxKeys',
+  'maxAgeMs',
+] as const satisfies readonly (keyof BlockCacheOptions)[]
 
 /** Options of `limiter.check`. */
 export interface CheckOptions {
@@ -231,12 +257,14 @@ interface CachedDenial {
 /**
  * Creates a rate limiter. Options are validated here: a mistake throws `InvalidOptionsError` naming
  * the field (`limits`, `limits[0].limit`, `limits[1].algorithm`, `limits[0].window`, `prefix`, `store`,
- * `onStoreError`, `blockCache.maxKeys`, `blockCache.maxAgeMs`).
+ * `onStoreError`, `blockCache.maxKeys`, `blockCache.maxAgeMs`), an unknown key included
+ * (`limits[0].windw`, `blockCache.maxAge`, `prefx`): a misspelt option is not left to its default.
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, RATE_LIMITER_OPTION_KEYS)
   validateSharedOptions(options)
   const store = options.store ?? memoryStore()
   const prefix = options.prefix ?? 'rl'
@@ -713,6 +741,7 @@ function resolveBlockCache(option: RateLimiterOptions['blockCache']): Required<B
       'must be false or { maxKeys?: number, maxAgeMs?: number }'
     )
   }
+  if (option !== undefined) rejectUnknownOptions(option, BLOCK_CACHE_OPTION_KEYS, 'blockCache.')
   const maxKeys = option?.maxKeys ?? 10_000
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
     throw new InvalidOptionsError(
@@ -775,6 +804,7 @@ function resolveLimits(input: unknown): readonly ResolvedLimit[] {
     if (raw === null || typeof raw !== 'object') {
       throw new InvalidOptionsError(field, 'must be an object { algorithm?, limit, window }')
     }
+    rejectUnknownOptions(raw, LIMIT_OPTION_KEYS, `${field}.`)
     const l = raw as { algorithm?: unknown; limit?: unknown; window?: unknown }
     const algorithm = l.algorithm ?? 'gcra'
     if (typeof algorithm !== 'string' || !ALGORITHMS.includes(algorithm as Algorithm)) {

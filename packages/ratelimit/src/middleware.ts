@@ -5,7 +5,7 @@
  * 429 `RATE_LIMITED` with `Retry-After` when a limit is exceeded.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
-import { emitProcessWarning } from '@aikit/core/adapter'
+import { emitProcessWarning, rejectUnknownOptions } from '@aikit/core/adapter'
 import type { CheckResult } from './check-op.js'
 import { describe } from './duration.js'
 import { RateLimitedError, UnidentifiedClientError } from './errors.js'
@@ -13,6 +13,7 @@ import { ipKey } from './ip-key.js'
 import {
   createRateLimiter,
   type LimitOptions,
+  RATE_LIMITER_OPTION_KEYS,
   type RateLimiter,
   type RateLimiterOptions,
   validateSharedOptions,
@@ -54,8 +55,9 @@ export interface RateLimitMiddlewareOptions {
   /**
    * The bucket a request counts against; `undefined` (or `''`) lets the request through unchecked.
    * Default: `ctx.state.subject` when set (`sub:<subject>`), else the client IP `ctx.ip`
-   * (`ip:<address>`, IPv6 grouped by `ipv6Prefix`, an IPv4-mapped `::ffff:a.b.c.d` keyed as its
-   * IPv4 address `a.b.c.d`); when neither is known the request passes
+   * (`ip:<address>`, IPv6 grouped by `ipv6Prefix`, an IPv4-mapped `::ffff:a.b.c.d`, IPv4-translated
+   * `::ffff:0:a.b.c.d` or IPv4-compatible `::a.b.c.d` keyed as its IPv4 address `a.b.c.d`, `::1`
+   * excepted); when neither is known the request passes
    * through unchecked rather than sharing one bucket with every other unknown client.
    * `ctx.ip` honours the adapter's `trustProxy` setting only: `X-Forwarded-For` is ignored unless
    * a proxy is trusted.
@@ -95,6 +97,22 @@ export interface RateLimitMiddlewareOptions {
   unkeyed?: UnkeyedPolicy
 }
 
+/** The keys of `RateLimitMiddlewareOptions`. */
+const MIDDLEWARE_OPTION_KEYS = [
+  'keyBy',
+  'cost',
+  'headers',
+  'dryRun',
+  'ipv6Prefix',
+  'unkeyed',
+] as const satisfies readonly (keyof RateLimitMiddlewareOptions)[]
+
+/** The keys of the `{ key }` form of `unkeyed`. */
+const UNKEYED_OPTION_KEYS = ['key'] as const satisfies readonly (keyof Exclude<
+  UnkeyedPolicy,
+  string
+>)[]
+
 /**
  * Per-user tiers resolved at request time: one set of limits per tier name, sharing the store and
  * the other limiter options. Each tier counts in its own key space (`<prefix>:<tier>`), so a user
@@ -113,6 +131,24 @@ export interface RateLimitTierOptions extends Omit<RateLimiterOptions, 'limits'>
   limiter?: undefined
   limits?: undefined
 }
+
+/** The keys `RateLimitTierOptions` adds to the limiter's. */
+const TIER_OPTION_KEYS = [
+  'tiers',
+  'tier',
+  'defaultTier',
+] as const satisfies readonly (keyof RateLimitTierOptions)[]
+
+/**
+ * Every key `rateLimit` takes, whichever way the limiter is given (`limiter`, its options, or
+ * `tiers`): anything else is refused.
+ */
+const RATE_LIMIT_OPTION_KEYS: readonly string[] = [
+  ...MIDDLEWARE_OPTION_KEYS,
+  'limiter',
+  ...RATE_LIMITER_OPTION_KEYS,
+  ...TIER_OPTION_KEYS,
+]
 
 /**
  * Options of `rateLimit`: an existing `limiter`, the options to create one, or per-user `tiers`;
@@ -139,7 +175,8 @@ const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', fa
  * `InvalidOptionsError` naming the field (`limiter`, `keyBy`, `cost`, `headers`, `dryRun`,
  * `ipv6Prefix`, `unkeyed`, `unkeyed.key`, `tiers`, `tier`, `defaultTier`, or a `createRateLimiter`
  * field such as `prefix` or `limits[0].limit` — `tiers.pro.limits[0].limit` for a tier's limits;
- * the options tiers share, such as `prefix` or `onStoreError`, keep their own names).
+ * the options tiers share, such as `prefix` or `onStoreError`, keep their own names), an unknown
+ * key included (`keyby`, `unkeyed.kye`, `tiers.pro.limits[0].windw`).
  *
  * Per request: resolves the key (no key → the `unkeyed` option), checks `cost` against the
  * limiter, stores the result on `ctx.state.rateLimit` and sets the headers. When denied (and not `dryRun`) it ends the
@@ -158,6 +195,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, RATE_LIMIT_OPTION_KEYS)
   const pickPolicy = resolvePolicies(options)
   const { keyBy, cost = 1, headers = 'draft', dryRun = false, ipv6Prefix = 56 } = options
   if (keyBy !== undefined && typeof keyBy !== 'function') {
@@ -255,6 +293,7 @@ function resolveUnkeyed(option: unknown): UnkeyedPolicy {
       `must be 'allow', 'reject' or { key: string }; got ${describe(option)}`
     )
   }
+  rejectUnknownOptions(option, UNKEYED_OPTION_KEYS, 'unkeyed.')
   const { key } = option as { key?: unknown }
   if (typeof key !== 'string' || key === '') {
     throw new InvalidOptionsError('unkeyed.key', `must be a non-empty string; got ${describe(key)}`)
@@ -319,7 +358,10 @@ function resolvePolicies(options: RateLimitOptions): (ctx: Context) => Policy | 
       )
     } catch (error) {
       if (error instanceof InvalidOptionsError && error.field.startsWith('limits')) {
-        const reason = error.message.replace(/^Invalid option `[^`]*`: /, '')
+        // The reason may name a field too (an unknown key's did-you-mean): the tier's path there as well.
+        const reason = error.message
+          .replace(/^Invalid option `[^`]*`: /, '')
+          .replaceAll('`limits', `\`tiers.${name}.limits`)
         throw new InvalidOptionsError(`tiers.${name}.${error.field}`, reason)
       }
       throw error
@@ -340,7 +382,7 @@ function resolvePolicies(options: RateLimitOptions): (ctx: Context) => Policy | 
 
 function resolveLimiter(options: RateLimitOptions): RateLimiter {
   const { limiter } = options
-  if (limiter === undefined) return createRateLimiter(options as RateLimiterOptions)
+  if (limiter === undefined) return createRateLimiter(limiterOptionsOf(options))
   if (limiter === null || typeof limiter !== 'object' || typeof limiter.check !== 'function') {
     throw new InvalidOptionsError('limiter', 'must be a RateLimiter (createRateLimiter(...))')
   }
@@ -348,6 +390,14 @@ function resolveLimiter(options: RateLimitOptions): RateLimiter {
     throw new InvalidOptionsError('limiter', 'pass either `limiter` or `limits`, not both')
   }
   return limiter
+}
+
+/** The `createRateLimiter` options among `rateLimit`'s (the middleware's own would be refused). */
+function limiterOptionsOf(options: RateLimitOptions): RateLimiterOptions {
+  const out: Record<string, unknown> = {}
+  const source = options as unknown as Record<string, unknown>
+  for (const key of RATE_LIMITER_OPTION_KEYS) if (key in options) out[key] = source[key]
+  return out as unknown as RateLimiterOptions
 }
 
 function secondsUntil(at: number, now: number): number {

@@ -16,15 +16,31 @@ import { createRateLimiter, type RateLimiter, type Reservation } from '../src/li
 
 const ALGORITHMS: Algorithm[] = ['gcra', 'fixed-window', 'sliding-window', 'token-bucket']
 
+/** The keys each option object takes, by the path its fields are named with. */
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  '': ['store', 'limits', 'prefix', 'onStoreError', 'blockCache'],
+  'blockCache.': ['maxKeys', 'maxAgeMs'],
+  'limits[i].': ['algorithm', 'limit', 'window'],
+}
+
 /** Constructs, returning the limiter or the InvalidOptionsError; anything else fails the test. */
 function construct(options: unknown): RateLimiter | InvalidOptionsError {
   try {
     return createRateLimiter(options as never)
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidOptionsError)
-    expect((error as InvalidOptionsError).field).toMatch(
-      /^(options|store|prefix|onStoreError|blockCache(\.(maxKeys|maxAgeMs))?|limits(\[\d+\](\.(algorithm|limit|window))?)?)$/
-    )
+    const { field, message } = error as InvalidOptionsError
+    if (message.includes('is not a known option')) {
+      // An unknown key (random objects have any): named with the path of the object holding it.
+      const [, path = '', key = ''] = /^(blockCache\.|limits\[\d+\]\.)?(.*)$/s.exec(field) ?? []
+      const known = KNOWN_KEYS[path.replace(/\[\d+\]/, '[i]')]
+      expect(known).toBeDefined()
+      expect(known).not.toContain(key)
+    } else {
+      expect(field).toMatch(
+        /^(options|store|prefix|onStoreError|blockCache(\.(maxKeys|maxAgeMs))?|limits(\[\d+\](\.(algorithm|limit|window))?)?)$/
+      )
+    }
     return error as InvalidOptionsError
   }
 }

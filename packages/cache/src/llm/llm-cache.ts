@@ -5,6 +5,7 @@
  * requests in flight at the same time share one provider call, streams included.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { duration } from '../options.js'
 import type { Cache } from '../types.js'
 import { isCompleteAnswer, isCompleteOpenAiChat } from './completeness.js'
@@ -40,6 +41,16 @@ export interface LlmCacheOptions {
   /** Pacing of replayed streams, ms between events (at most 2^31 - 1, the longest timer). Default `0`. */
   replayDelayMs?: number
 }
+
+/** The keys of `LlmCacheOptions`: any other key is refused. */
+const LLM_CACHE_OPTION_KEYS = [
+  'provider',
+  'ttl',
+  'cacheSampling',
+  'protocol',
+  'isCompleteAnswer',
+  'replayDelayMs',
+] as const satisfies readonly (keyof LlmCacheOptions)[]
 
 /** Per-call options. */
 export interface LlmCallOptions {
@@ -102,13 +113,17 @@ interface StoredStream {
   readonly events: unknown[]
 }
 
-/** Creates an LLM response cache on top of `cache` (use a namespace, e.g. `cache.namespace('llm')`). */
+/**
+ * Creates an LLM response cache on top of `cache` (use a namespace, e.g. `cache.namespace('llm')`).
+ * @throws InvalidOptionsError naming a bad or unknown option (`cacheSampling`, `protcol`…).
+ */
 export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): LlmCache {
   if (cache === null || typeof cache?.getOrSet !== 'function') {
     throw new InvalidOptionsError('cache', 'must be a cache from createCache()')
   }
   if (options === null || typeof options !== 'object')
     throw new InvalidOptionsError('options', 'must be an object')
+  rejectUnknownOptions(options, LLM_CACHE_OPTION_KEYS)
   const provider = options.provider ?? ''
   if (typeof provider !== 'string') throw new InvalidOptionsError('provider', 'must be a string')
   const ttl =
