@@ -3,98 +3,73 @@
  * is never overspent: every Responses input item (tool calls and tool outputs too), Anthropic
  * `cache_control` writes at the cache-write price of the longest TTL asked for, and an OpenAI
  * `service_tier` at that tier's rates. Streams (which count the input once for the meter) hold the
- * same as non-streamed calls. Provider answers come from an in-process `fetch` (no network); the
- * held amount is read from inside it, while the call is in flight.
+ * same as non-streamed calls. The real SDKs call the fake provider; it holds the request
+ * (`holdNext`) while the test reads what the budget holds, then answers.
  */
 import { type Budget, createBudget, estimateTokens, priceOf } from '@aikit/cost'
+import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { cacheWriteOf } from '../src/anthropic/cache-write.js'
 import { wrapAnthropic } from '../src/anthropic/index.js'
 import { anthropicMessages } from '../src/anthropic/spec.js'
 import { wrapOpenAI } from '../src/openai/index.js'
 import { openaiChat, openaiResponses } from '../src/openai/spec.js'
 
-type Rec = Record<string, unknown>
+let fake: FakeProvider
+
+beforeAll(async () => {
+  fake = await startFakeProvider()
+})
+afterAll(() => fake.close())
+beforeEach(() => fake.reset())
+
+const MESSAGES = '/v1/messages'
+const CHAT = '/v1/chat/completions'
+const RESPONSES = '/v1/responses'
+
+const anthropicOn = (budget: Budget) =>
+  wrapAnthropic(new Anthropic({ apiKey: 'k', baseURL: fake.anthropicBaseURL, maxRetries: 0 }), {
+    budget,
+    subject: 'u1',
+  })
+const openaiOn = (budget: Budget) =>
+  wrapOpenAI(new OpenAI({ apiKey: 'k', baseURL: fake.openaiBaseURL, maxRetries: 0 }), {
+    budget,
+    subject: 'u1',
+  })
 
 /**
- * A fetch answering every request with `body` (JSON, or an SSE text for a stream), counting the
- * calls and noting what `budget` held for `subject` when the request arrived.
+ * What `budget` held for `u1` while the provider had the request of `call` (the fake holds it
+ * until read): the call is then answered and, for a stream, read to its end.
  */
-function providerFetch(
-  budget: Budget,
-  body: unknown,
-  sse?: string
-): { fetch: typeof fetch; calls: () => number; held: () => number[] } {
-  let n = 0
-  const held: number[] = []
-  return {
-    fetch: (async () => {
-      n++
-      held.push((await budget.spend('u1')).heldMicros)
-      return sse === undefined
-        ? new Response(JSON.stringify(body), {
-            status: 200,
-            headers: { 'content-type': 'application/json', 'request-id': 'req_1' },
-          })
-        : new Response(sse, {
-            status: 200,
-            headers: { 'content-type': 'text/event-stream', 'request-id': 'req_1' },
-          })
-    }) as unknown as typeof fetch,
-    calls: () => n,
-    held: () => held,
-  }
+async function heldDuring(budget: Budget, call: () => Promise<unknown>): Promise<number> {
+  const hold = fake.holdNext()
+  const answered = call().then(async (res) => {
+    if (typeof (res as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+      for await (const _ of res as AsyncIterable<unknown>) void _
+    }
+  })
+  await Promise.race([
+    hold.reached,
+    answered.then(() => {
+      throw new Error('answered without reaching the provider')
+    }),
+  ])
+  const held = (await budget.spend('u1')).heldMicros
+  hold.release()
+  await answered
+  expect(fake.count()).toBe(1)
+  return held
 }
 
-const anthropicMessage = (model: string, usage: Rec): Rec => ({
-  id: 'msg_1',
-  type: 'message',
-  role: 'assistant',
-  model,
-  content: [{ type: 'text', text: 'hi' }],
-  stop_reason: 'end_turn',
-  stop_sequence: null,
-  usage,
-})
-
-const anthropicSse = (model: string): string =>
-  [
-    {
-      type: 'message_start',
-      message: {
-        ...anthropicMessage(model, { input_tokens: 5, output_tokens: 1 }),
-        content: [],
-        stop_reason: null,
-      },
-    },
-    {
-      type: 'message_delta',
-      delta: { stop_reason: 'end_turn', stop_sequence: null },
-      usage: { output_tokens: 2 },
-    },
-    { type: 'message_stop' },
-  ]
-    .map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
-    .join('')
-
-const chatCompletion = (usage: Rec, tier?: string): Rec => ({
-  id: 'chatcmpl_1',
-  object: 'chat.completion',
-  created: 1,
-  model: 'gpt-4o-2024-08-06',
-  ...(tier === undefined ? {} : { service_tier: tier }),
-  choices: [
-    {
-      index: 0,
-      message: { role: 'assistant', content: 'ok' },
-      finish_reason: 'length',
-      logprobs: null,
-    },
-  ],
-  usage,
-})
+/** The call's rejection (`undefined` if it resolved). */
+const rejection = (call: PromiseLike<unknown>): Promise<unknown> =>
+  Promise.resolve(call).then(
+    () => undefined,
+    (e: unknown) => e
+  )
 
 describe('Responses input items without a role', () => {
   const MODEL = 'gpt-5'
@@ -105,49 +80,30 @@ describe('Responses input items without a role', () => {
     { type: 'function_call_output', call_id: 'call_1', output: toolOutput },
   ]
   const inputTokens = estimateTokens(input as never, MODEL)
-  const response = {
-    id: 'resp_1',
-    object: 'response',
-    created_at: 1,
-    status: 'completed',
-    model: MODEL,
-    output: [],
-    usage: {
-      input_tokens: inputTokens,
-      input_tokens_details: { cached_tokens: 0 },
-      output_tokens: 100,
-      output_tokens_details: { reasoning_tokens: 0 },
-      total_tokens: inputTokens + 100,
-    },
-  }
 
   it('counts function_call_output items: a tool output alone over the budget is rejected before the provider call', async () => {
     const worst = priceOf(MODEL, { inputTokens, outputTokens: 100 })
     const budget = createBudget({ limits: [{ period: 'day', micros: Math.floor(worst / 2) }] })
-    const f = providerFetch(budget, response)
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      budget,
-      subject: 'u1',
-    })
-    const error = await client.responses
-      .create({ model: MODEL, input: input as never, max_output_tokens: 100 })
-      .then(
-        () => undefined,
-        (e: unknown) => e
-      )
+    const error = await rejection(
+      openaiOn(budget).responses.create({
+        model: MODEL,
+        input: input as never,
+        max_output_tokens: 100,
+      })
+    )
     expect(error).toMatchObject({ code: 'BUDGET_EXCEEDED' })
-    expect(f.calls()).toBe(0)
+    expect(fake.count(RESPONSES)).toBe(0)
   })
 
   it('holds every object item of the input (tool calls and outputs), as estimateTokens counts them', async () => {
     const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
-    const f = providerFetch(budget, response)
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      budget,
-      subject: 'u1',
-    })
-    await client.responses.create({ model: MODEL, input: input as never, max_output_tokens: 100 })
-    expect(f.held()).toEqual([priceOf(MODEL, { inputTokens, outputTokens: 100 })])
+    const client = openaiOn(budget)
+    const held = await heldDuring(budget, () =>
+      client.responses.create({ model: MODEL, input: input as never, max_output_tokens: 100 })
+    )
+    expect(held).toBe(priceOf(MODEL, { inputTokens, outputTokens: 100 }))
+    // The provider had every item.
+    expect(fake.calls[0]?.body).toMatchObject({ input })
   })
 
   it('the estimate keeps every object item and skips anything else', () => {
@@ -177,31 +133,16 @@ describe('Anthropic cache_control writes', () => {
     // The plain-input worst case is the limit: a hold at the 1-hour write price (2×) does not fit.
     const limit = priceOf(MODEL, { inputTokens: E, outputTokens: 10 })
     const budget = createBudget({ limits: [{ period: 'day', micros: limit }] })
-    // The provider reports no more input than the (deliberately high) estimate: all of it but the
-    // user's words written to the 1-hour cache.
-    const written = E - 5
-    const f = providerFetch(
-      budget,
-      anthropicMessage(MODEL, {
-        input_tokens: 5,
-        cache_creation_input_tokens: written,
-        cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: written },
-        cache_read_input_tokens: 0,
-        output_tokens: 10,
+    const error = await rejection(
+      anthropicOn(budget).messages.create({
+        model: MODEL,
+        max_tokens: 10,
+        system: system1h,
+        messages,
       })
     )
-    const client = wrapAnthropic(new Anthropic({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      budget,
-      subject: 'u1',
-    })
-    const error = await client.messages
-      .create({ model: MODEL, max_tokens: 10, system: system1h, messages })
-      .then(
-        () => undefined,
-        (e: unknown) => e
-      )
     expect(error).toMatchObject({ code: 'BUDGET_EXCEEDED' })
-    expect(f.calls()).toBe(0)
+    expect(fake.count(MESSAGES)).toBe(0)
     expect((await budget.spend('u1')).totalMicros).toBeLessThanOrEqual(limit)
   })
 
@@ -210,26 +151,19 @@ describe('Anthropic cache_control writes', () => {
     async (stream) => {
       const E = estimateTokens(messages, MODEL, { system: system1h })
       const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
-      const f = providerFetch(
-        budget,
-        anthropicMessage(MODEL, { input_tokens: 5, output_tokens: 2 }),
-        stream ? anthropicSse(MODEL) : undefined
+      const client = anthropicOn(budget)
+      const held = await heldDuring(budget, () =>
+        client.messages.create({
+          model: MODEL,
+          max_tokens: 10,
+          system: system1h,
+          messages,
+          ...(stream ? { stream: true as const } : {}),
+        })
       )
-      const client = wrapAnthropic(new Anthropic({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-        budget,
-        subject: 'u1',
-      })
-      const res = await client.messages.create({
-        model: MODEL,
-        max_tokens: 10,
-        system: system1h,
-        messages,
-        ...(stream ? { stream: true as const } : {}),
-      })
-      if (stream) for await (const _ of res as AsyncIterable<unknown>) void _
-      expect(f.held()).toEqual([
-        priceOf(MODEL, { inputTokens: 0, cacheWrite1hTokens: E, outputTokens: 10 }),
-      ])
+      expect(held).toBe(priceOf(MODEL, { inputTokens: 0, cacheWrite1hTokens: E, outputTokens: 10 }))
+      // The provider had the 1-hour breakpoint the hold was priced for.
+      expect(fake.calls[0]?.body).toMatchObject({ system: system1h })
     }
   )
 
@@ -245,15 +179,11 @@ describe('Anthropic cache_control writes', () => {
     ]
     const E = estimateTokens(blocks, MODEL)
     const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
-    const f = providerFetch(budget, anthropicMessage(MODEL, { input_tokens: 5, output_tokens: 2 }))
-    const client = wrapAnthropic(new Anthropic({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      budget,
-      subject: 'u1',
-    })
-    await client.messages.create({ model: MODEL, max_tokens: 10, messages: blocks })
-    expect(f.held()).toEqual([
-      priceOf(MODEL, { inputTokens: 0, cacheWrite5mTokens: E, outputTokens: 10 }),
-    ])
+    const client = anthropicOn(budget)
+    const held = await heldDuring(budget, () =>
+      client.messages.create({ model: MODEL, max_tokens: 10, messages: blocks })
+    )
+    expect(held).toBe(priceOf(MODEL, { inputTokens: 0, cacheWrite5mTokens: E, outputTokens: 10 }))
   })
 
   it('finds the longest TTL on the request, system, tools, message blocks and tool results', () => {
@@ -320,33 +250,26 @@ describe('Anthropic fast mode and US-only inference', () => {
     async (stream) => {
       const E = estimateTokens(messages, MODEL)
       const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
-      const f = providerFetch(
-        budget,
-        anthropicMessage(MODEL, { input_tokens: 5, output_tokens: 2, speed: 'fast' }),
-        stream ? anthropicSse(MODEL) : undefined
+      const client = anthropicOn(budget)
+      const held = await heldDuring(budget, () =>
+        client.messages.create({
+          model: MODEL,
+          max_tokens: 10,
+          messages,
+          speed: 'fast',
+          inference_geo: 'us',
+          ...(stream ? { stream: true as const } : {}),
+        } as never)
       )
-      const client = wrapAnthropic(new Anthropic({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-        budget,
-        subject: 'u1',
-      })
-      const res = await client.messages.create({
-        model: MODEL,
-        max_tokens: 10,
-        messages,
-        speed: 'fast',
-        inference_geo: 'us',
-        ...(stream ? { stream: true as const } : {}),
-      } as never)
-      if (stream) for await (const _ of res as unknown as AsyncIterable<unknown>) void _
       const plain = priceOf(MODEL, { inputTokens: E, outputTokens: 10 })
-      const held = priceOf(MODEL, {
+      const expected = priceOf(MODEL, {
         inputTokens: E,
         outputTokens: 10,
         speed: 'fast',
         inferenceGeo: 'us',
       })
-      expect(held).toBeGreaterThanOrEqual(plain * 6.6)
-      expect(f.held()).toEqual([held])
+      expect(expected).toBeGreaterThanOrEqual(plain * 6.6)
+      expect(held).toBe(expected)
     }
   )
 })
@@ -359,25 +282,16 @@ describe('OpenAI service_tier', () => {
   it('holds a "priority" request at the priority rates: the budget is not overspent', async () => {
     const limit = priceOf(MODEL, { inputTokens: E, outputTokens: 100 })
     const budget = createBudget({ limits: [{ period: 'day', micros: limit }] })
-    const f = providerFetch(
-      budget,
-      chatCompletion(
-        { prompt_tokens: E, completion_tokens: 100, total_tokens: E + 100 },
-        'priority'
-      )
+    const error = await rejection(
+      openaiOn(budget).chat.completions.create({
+        model: MODEL,
+        messages,
+        max_completion_tokens: 100,
+        service_tier: 'priority',
+      })
     )
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      budget,
-      subject: 'u1',
-    })
-    const error = await client.chat.completions
-      .create({ model: MODEL, messages, max_completion_tokens: 100, service_tier: 'priority' })
-      .then(
-        () => undefined,
-        (e: unknown) => e
-      )
     expect(error).toMatchObject({ code: 'BUDGET_EXCEEDED' })
-    expect(f.calls()).toBe(0)
+    expect(fake.count(CHAT)).toBe(0)
     expect((await budget.spend('u1')).totalMicros).toBeLessThanOrEqual(limit)
   })
 
@@ -385,62 +299,35 @@ describe('OpenAI service_tier', () => {
     "holds chat completions at the requested tier's rates (stream: %s)",
     async (stream) => {
       const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
-      const sse = `data: ${JSON.stringify({
-        id: 'c1',
-        object: 'chat.completion.chunk',
-        created: 1,
-        model: 'gpt-4o-2024-08-06',
-        choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: 'stop' }],
-      })}\n\ndata: [DONE]\n\n`
-      const f = providerFetch(
-        budget,
-        chatCompletion({ prompt_tokens: E, completion_tokens: 1, total_tokens: E + 1 }, 'priority'),
-        stream ? sse : undefined
+      const client = openaiOn(budget)
+      const held = await heldDuring(budget, () =>
+        client.chat.completions.create({
+          model: MODEL,
+          messages,
+          max_completion_tokens: 100,
+          service_tier: 'priority',
+          ...(stream ? { stream: true as const } : {}),
+        })
       )
-      const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-        budget,
-        subject: 'u1',
-      })
-      const res = await client.chat.completions.create({
-        model: MODEL,
-        messages,
-        max_completion_tokens: 100,
-        service_tier: 'priority',
-        ...(stream ? { stream: true as const } : {}),
-      })
-      if (stream) for await (const _ of res as AsyncIterable<unknown>) void _
-      expect(f.held()).toEqual([
-        priceOf(MODEL, { inputTokens: E, outputTokens: 100, serviceTier: 'priority' }),
-      ])
+      expect(held).toBe(
+        priceOf(MODEL, { inputTokens: E, outputTokens: 100, serviceTier: 'priority' })
+      )
     }
   )
 
   it('holds a Responses "flex" request at the flex rates', async () => {
     const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
-    const f = providerFetch(budget, {
-      id: 'resp_1',
-      object: 'response',
-      created_at: 1,
-      status: 'completed',
-      model: 'gpt-5',
-      service_tier: 'flex',
-      output: [],
-      usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 },
-    })
-    const client = wrapOpenAI(new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: f.fetch }), {
-      budget,
-      subject: 'u1',
-    })
-    await client.responses.create({
-      model: 'gpt-5',
-      input: 'Hi',
-      max_output_tokens: 100,
-      service_tier: 'flex',
-    })
+    const client = openaiOn(budget)
+    const held = await heldDuring(budget, () =>
+      client.responses.create({
+        model: 'gpt-5',
+        input: 'Hi',
+        max_output_tokens: 100,
+        service_tier: 'flex',
+      })
+    )
     const inputTokens = estimateTokens([{ role: 'user', content: 'Hi' }], 'gpt-5')
-    expect(f.held()).toEqual([
-      priceOf('gpt-5', { inputTokens, outputTokens: 100, serviceTier: 'flex' }),
-    ])
+    expect(held).toBe(priceOf('gpt-5', { inputTokens, outputTokens: 100, serviceTier: 'flex' }))
   })
 
   it('maps only "priority" and "flex" onto a tier: "auto", "default" and none hold the standard rates', () => {

@@ -6,7 +6,8 @@
  * copy a Symbol-keyed property along).
  */
 import { InvalidOptionsError } from '@aikit/core'
-import type { CacheMode, CallOverride } from './types.js'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
+import { CALL_OVERRIDE_KEYS, type CacheMode, type CallOverride } from './types.js'
 
 /** The key of the override inside request options (global so two copies of this package agree). */
 export const AIKIT_OPTIONS: unique symbol = Symbol.for('@aikit/llm.call-options') as never
@@ -18,6 +19,8 @@ export function checkOverride(override: CallOverride): CallOverride {
   if (override === null || typeof override !== 'object') {
     throw new InvalidOptionsError('aikit', 'must be an object')
   }
+  // `aikit({ subjet: id })` would otherwise charge and cache the call under the default subject.
+  rejectUnknownOptions(override, CALL_OVERRIDE_KEYS, 'aikit.')
   if (
     override.subject !== undefined &&
     (typeof override.subject !== 'string' || override.subject.length === 0)

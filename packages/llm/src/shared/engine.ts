@@ -36,6 +36,7 @@ import {
 import { jsonResponse, sseResponse } from './sse.js'
 import { holdTokens, reserveTokens, type TokenHold } from './token-limit.js'
 import type { CacheMode } from './types.js'
+import { untilAborted } from './until-aborted.js'
 
 /** When a failed settle is tried again (ms after the previous failure): a Redis blip lasts about this. */
 const SETTLE_RETRY_DELAYS_MS = [250, 1000, 4000] as const
@@ -568,13 +569,13 @@ export function interceptCreate(
     )
   }
 
-  /** The cached answer for `key` (counted and logged as a hit), or `undefined` for a miss. */
-  const lookup = async (key: string, call: Call): Promise<CachedAnswer | undefined> => {
+  /** What the cache gave for `call` as an answer (counted and logged as a hit), or `undefined`. */
+  const accept = (value: unknown, call: Call): CachedAnswer | undefined => {
     let hit: CachedAnswer | undefined
     try {
-      hit = asCachedAnswer(await opts.cache?.get(key))
+      hit = asCachedAnswer(value)
     } catch {
-      return undefined // An unreachable cache is a miss, never an outage.
+      return undefined // A value that cannot even be read is a miss.
     }
     // An answer of the other kind (a message for a stream caller, or a stream for a message
     // caller, under a custom key that does not tell them apart) is a miss: never replayed.
@@ -582,6 +583,43 @@ export function interceptCreate(
     countCache('hit')
     log(call, { outcome: 'ok', cache: 'hit' })
     return hit
+  }
+
+  /** The cached answer for `key` (counted and logged as a hit), or `undefined` for a miss. */
+  const lookup = async (key: string, call: Call): Promise<CachedAnswer | undefined> => {
+    let value: unknown
+    try {
+      value = await opts.cache?.get(key)
+    } catch {
+      return undefined // An unreachable cache is a miss, never an outage.
+    }
+    return accept(value, call)
+  }
+
+  /**
+   * `lookup` for a caller who can leave: rejects with `gone()` the moment `signal` aborts, as the
+   * bare SDK's call would, instead of waiting for a slow store (a Redis tier). What the store
+   * answers after that is dropped (no hit counted or logged, no flight, no reservation).
+   */
+  const lookupUntil = (
+    key: string,
+    call: Call,
+    signal: AbortSignal,
+    gone: () => Error
+  ): Promise<CachedAnswer | undefined> => {
+    let pending: unknown
+    try {
+      pending = signal.aborted ? undefined : opts.cache?.get(key)
+    } catch {
+      pending = undefined // An unreachable cache is a miss, never an outage.
+    }
+    return untilAborted(pending, signal, gone).then(
+      (value) => accept(value, call),
+      () => {
+        if (signal.aborted) throw gone()
+        return undefined // An unreachable cache is a miss, never an outage.
+      }
+    )
   }
 
   /**
@@ -596,7 +634,10 @@ export function interceptCreate(
   ): Promise<Produced> => {
     if (opts.cache && call.key !== undefined && call.mode === 'default') {
       if (!looked) {
-        const hit = await lookup(call.key, call)
+        // Every caller gone during a slow lookup: the call ends then, not when the store answers.
+        const hit = await (group.abortable
+          ? lookupUntil(call.key, call, group.signal, () => goneError(group.signal))
+          : lookup(call.key, call))
         if (hit) return { kind: 'hit', answer: hit }
       }
       countCache('miss')
@@ -994,10 +1035,14 @@ export function interceptCreate(
     // that joins a flight looked the answer up too, and then finds the flight there). Calls issued
     // together all look up; the first back from a miss registers the flight before any other can.
     // A caller with a `timeout` takes the flight's path (its deadline covers the lookup).
+    // A caller with a signal leaves a slow lookup the moment it aborts (`lookupUntil`).
     if (base.key !== undefined && opts.cache && timeout === undefined && !flights.has(flightKey)) {
-      const key = base.key
+      const looking =
+        signal === undefined
+          ? lookup(base.key, base)
+          : lookupUntil(base.key, base, signal, () => new AbortError())
       return handled(
-        lookup(key, base).then((hit) => {
+        looking.then((hit) => {
           if (!hit) return fly(true)
           // Aborted during the lookup: as a live call would, not handed a hit.
           if (signal?.aborted) throw new AbortError()

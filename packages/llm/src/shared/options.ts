@@ -3,10 +3,11 @@
  * Validation of the wrapper options, once, at wrap time; defaults live here beside the checks.
  */
 import { InvalidOptionsError, requireAsyncContext } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { defaultPriceTable, type PriceTable } from '@aikit/cost'
 import { defaultCacheKey } from './cache-key.js'
 import { type ResolvedTokenLimit, resolveTokenLimit } from './token-limit.js'
-import type { LlmCacheKeyFn, WrapOptions } from './types.js'
+import { type LlmCacheKeyFn, WRAP_OPTION_KEYS, type WrapOptions } from './types.js'
 
 /** The wrapper options with defaults applied. */
 export interface ResolvedOptions
@@ -54,6 +55,8 @@ export function resolveOptions(options: WrapOptions | undefined): ResolvedOption
   const o = options ?? {}
   if (typeof o !== 'object' || o === null)
     throw new InvalidOptionsError('options', 'must be an object')
+  // A misspelt option (`cahce`, `requireSubjet`) would otherwise leave its part silently off.
+  rejectUnknownOptions(o, WRAP_OPTION_KEYS)
   hasMethods(o.budget, 'budget', ['reserve'])
   hasMethods(o.cache, 'cache', ['get', 'set'])
   hasMethods(o.metrics, 'metrics', ['recordLlmCall'])

@@ -4,15 +4,17 @@
  * provider call, settle to the actual tokens after it (or give them back on an error).
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { totalInputTokens, type Usage } from '@aikit/cost'
 import { TokenRateLimitedError } from './errors.js'
-import type {
-  LlmTokenLimiter,
-  LlmTokenReservation,
-  TokenLimitKeyFn,
-  TokenLimitKeyInfo,
-  TokenLimitOptions,
-  WrapOptions,
+import {
+  type LlmTokenLimiter,
+  type LlmTokenReservation,
+  TOKEN_LIMIT_OPTION_KEYS,
+  type TokenLimitKeyFn,
+  type TokenLimitKeyInfo,
+  type TokenLimitOptions,
+  type WrapOptions,
 } from './types.js'
 
 /** The key of a call with no subject: one bucket for the whole app. */
@@ -43,6 +45,8 @@ export function resolveTokenLimit(
     throw new InvalidOptionsError('tokenLimit', SHAPE)
   if (hasReserve(value)) return { limiter: value, key: subjectKey }
   if (!('limiter' in value)) throw new InvalidOptionsError('tokenLimit', SHAPE)
+  // The `{ limiter, key }` form: a misspelt `key` would otherwise leave the default key in use.
+  rejectUnknownOptions(value, TOKEN_LIMIT_OPTION_KEYS, 'tokenLimit.')
   const { limiter, key } = value as TokenLimitOptions
   if (!hasReserve(limiter)) {
     throw new InvalidOptionsError('tokenLimit.limiter', 'must have a reserve(key, units) method')

@@ -1,6 +1,7 @@
 /**
  * @module types
- * The options of `wrapAnthropic` / `wrapOpenAI`, and the small STRUCTURAL interfaces of the parts
+ * The options of `wrapAnthropic` / `wrapOpenAI` (with the list of their keys, beside each options
+ * type), and the small STRUCTURAL interfaces of the parts
  * they drive. `@aikit/cache`, `@aikit/observability`, `@aikit/security` and `@aikit/ratelimit` are
  * not imported: any object of the right shape works, and their real objects are such objects.
  */
@@ -143,6 +144,12 @@ export interface TokenLimitOptions {
   key?: TokenLimitKeyFn
 }
 
+/** The keys of the `{ limiter, key }` form of `tokenLimit`. */
+export const TOKEN_LIMIT_OPTION_KEYS = [
+  'limiter',
+  'key',
+] as const satisfies readonly (keyof TokenLimitOptions)[]
+
 /** Cache behaviour of one call: `'default'` (read and store), `'no-store'` (neither, no coalescing), `'refresh'` (skip the read, store the fresh answer). */
 export type CacheMode = 'default' | 'no-store' | 'refresh'
 
@@ -189,6 +196,23 @@ export interface WrapOptions {
   priceTable?: PriceTable
 }
 
+/** Every key of `WrapOptions`: `wrapAnthropic` / `wrapOpenAI` refuse any other. */
+export const WRAP_OPTION_KEYS = [
+  'budget',
+  'tokenLimit',
+  'cache',
+  'cacheSampling',
+  'cacheKey',
+  'metrics',
+  'logger',
+  'guard',
+  'subject',
+  'requireSubject',
+  'coalesce',
+  'defaultMaxOutputTokens',
+  'priceTable',
+] as const satisfies readonly (keyof WrapOptions)[]
+
 /** Per-call override, passed with `aikit({...})` as the SDK's request options. */
 export interface CallOverride {
   /** Budget subject and cache scope of this call (wins over the context and the wrapper option). */
@@ -196,3 +220,9 @@ export interface CallOverride {
   /** Cache behaviour of this call. Default `'default'`. */
   cache?: CacheMode
 }
+
+/** Every key of `CallOverride`: `aikit(...)` refuses any other. */
+export const CALL_OVERRIDE_KEYS = [
+  'subject',
+  'cache',
+] as const satisfies readonly (keyof CallOverride)[]

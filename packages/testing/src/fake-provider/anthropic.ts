@@ -1,5 +1,6 @@
 import { sendError } from './errors.js'
 import { type Exchange, sendJson } from './exchange.js'
+import { planFor, usageOverride } from './plan.js'
 import { type SseEvent, writeSse } from './sse.js'
 import { chunkText, contentText, isRecord, limitText, resolveUsage } from './tokens.js'
 import type { FakeUsage } from './types.js'
@@ -54,17 +55,23 @@ function usageJson(u: FakeUsage) {
 export async function handleAnthropicMessages(x: Exchange): Promise<void> {
   const p = parse(x, true)
   if (!p) return
-  const full = x.state.replyFor({ api: 'anthropic', lastUserText: p.lastUserText, body: x.body })
+  const plan = planFor('anthropic', x.state.takeAnswer())
+  const full =
+    plan.refusal ??
+    x.state.replyFor({ api: 'anthropic', lastUserText: p.lastUserText, body: x.body })
   const { text, truncated } = limitText(full, x.body.max_tokens)
-  const usage = resolveUsage(p.inputText, text, x.state.usage)
-  const stopReason = truncated ? 'max_tokens' : 'end_turn'
+  const override = usageOverride(x.state.usage, plan)
+  const usage = resolveUsage(p.inputText, text, override)
+  const stopReason =
+    plan.stopReason ??
+    (truncated ? 'max_tokens' : plan.refusal !== undefined ? 'refusal' : 'end_turn')
   const id = x.state.nextId('msg')
   const headers = { 'request-id': x.state.nextId('req') }
   const message = {
     id,
     type: 'message',
     role: 'assistant',
-    model: p.model,
+    model: plan.model ?? p.model,
     content: [] as unknown[],
     stop_reason: null as string | null,
     stop_sequence: null,
@@ -94,14 +101,20 @@ export async function handleAnthropicMessages(x: Exchange): Promise<void> {
       data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } },
     })),
     { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
-    {
+    // Extra cumulative usage reports first, when planned; the last one carries the answer's usage.
+    ...[
+      ...(plan.usageUpdates ?? []).map((u) =>
+        resolveUsage(p.inputText, text, { ...x.state.usage, ...u })
+      ),
+      usage,
+    ].map((u) => ({
       event: 'message_delta',
       data: {
         type: 'message_delta',
         delta: { stop_reason: stopReason, stop_sequence: null },
-        usage: usageJson(usage),
+        usage: usageJson(u),
       },
-    },
+    })),
     { event: 'message_stop', data: { type: 'message_stop' } },
   ]
   await writeSse(x.res, x.state, x.call, events, headers, (message) => ({

@@ -1,4 +1,5 @@
 import type {
+  AnswerPlan,
   FailureSpec,
   FakeProviderOptions,
   RecordedCall,
@@ -19,7 +20,10 @@ export interface PendingHold {
 }
 
 /** What to do with the next request, taken from the queue in order. */
-export type NextAction = { kind: 'fail'; spec: FailureSpec } | { kind: 'hang' }
+export type NextAction =
+  | { kind: 'fail'; spec: FailureSpec }
+  | { kind: 'hang' }
+  | { kind: 'hold'; hold: PendingHold }
 
 /**
  * Mutable behaviour of one fake provider: recorded calls, queued failures/hangs, stream
@@ -34,6 +38,7 @@ export class ControlState {
   readonly #breaks: number[] = []
   readonly #holds: PendingHold[] = []
   readonly #streamErrors: Array<{ after: number; message: string }> = []
+  readonly #answers: AnswerPlan[] = []
   /** Release functions of every hold not yet released (pending or in progress). */
   readonly #releases = new Set<() => void>()
   readonly #timers = new Map<NodeJS.Timeout, () => void>()
@@ -88,8 +93,31 @@ export class ControlState {
     return this.#streamErrors.shift()
   }
 
+  /** Shape the next `n` answers by `plan`. */
+  addAnswers(n: number, plan: AnswerPlan): void {
+    for (let i = 0; i < n; i++) this.#answers.push(plan)
+  }
+
+  /** Take the plan of an answer being made, if any. */
+  takeAnswer(): AnswerPlan | undefined {
+    return this.#answers.shift()
+  }
+
+  /** Make the next request wait, once read, until released. */
+  holdRequest(): StreamHold {
+    const { pending, handle } = this.#newHold(0)
+    this.#queue.push({ kind: 'hold', hold: pending })
+    return handle
+  }
+
   /** Make the next streaming response hold after `after` events until released. */
   addHold(after: number): StreamHold {
+    const { pending, handle } = this.#newHold(after)
+    this.#holds.push(pending)
+    return handle
+  }
+
+  #newHold(after: number): { pending: PendingHold; handle: StreamHold } {
     let reached!: () => void
     let release!: () => void
     const reachedP = new Promise<void>((resolve) => {
@@ -102,8 +130,7 @@ export class ControlState {
       }
     })
     this.#releases.add(release)
-    this.#holds.push({ after, reached, released })
-    return { reached: reachedP, release }
+    return { pending: { after, reached, released }, handle: { reached: reachedP, release } }
   }
 
   /** Take the pending hold for a streaming response, if any. */
@@ -123,6 +150,7 @@ export class ControlState {
     this.#queue.length = 0
     this.#breaks.length = 0
     this.#streamErrors.length = 0
+    this.#answers.length = 0
     this.releaseHolds()
     this.reply = undefined
     this.streamDelayMs = 0

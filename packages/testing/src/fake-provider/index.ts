@@ -10,6 +10,7 @@
 export { startFakeProvider } from './server.js'
 export { estimateTokens } from './tokens.js'
 export type {
+  AnswerPlan,
   FailureSpec,
   FakeApi,
   FakeProvider,

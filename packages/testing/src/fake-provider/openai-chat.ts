@@ -1,7 +1,16 @@
 import { sendError } from './errors.js'
 import { type Exchange, nowSeconds, sendJson } from './exchange.js'
+import { integerProblem, refuse, servedTier, serviceTierProblem } from './openai-checks.js'
+import { planFor, usageOverride } from './plan.js'
 import { type SseEvent, writeSse } from './sse.js'
-import { chunkText, contentText, isRecord, limitText, resolveUsage } from './tokens.js'
+import {
+  chunkText,
+  contentText,
+  estimateTokens,
+  isRecord,
+  limitText,
+  resolveUsage,
+} from './tokens.js'
 import type { FakeUsage } from './types.js'
 
 function usageJson(u: FakeUsage) {
@@ -45,6 +54,8 @@ export async function handleOpenAIChat(x: Exchange): Promise<void> {
     })
     return
   }
+  if (refuse(x, integerProblem('n', body.n, 1, 128), serviceTierProblem(body.service_tier))) return
+  const plan = planFor('openai-chat', x.state.takeAnswer())
   const messages = body.messages.filter(isRecord)
   const lastUser = [...messages].reverse().find((m) => m.role === 'user')
   const lastUserText = contentText(lastUser?.content)
@@ -52,52 +63,78 @@ export async function handleOpenAIChat(x: Exchange): Promise<void> {
     .map((m) => contentText(m.content))
     .filter((t) => t !== '')
     .join('\n')
-  const full = x.state.replyFor({ api: 'openai-chat', lastUserText, body })
+  const full = plan.refusal ?? x.state.replyFor({ api: 'openai-chat', lastUserText, body })
   const { text, truncated } = limitText(full, body.max_completion_tokens ?? body.max_tokens)
-  const usage = resolveUsage(inputText, text, x.state.usage)
-  const finishReason = truncated ? 'length' : 'stop'
+  // `n` choices, each the same answer: the provider bills the output of every one.
+  const n = typeof body.n === 'number' ? body.n : 1
+  const override = usageOverride(x.state.usage, plan)
+  const usage = resolveUsage(inputText, text, {
+    ...override,
+    outputTokens: override?.outputTokens ?? n * estimateTokens(text),
+  })
+  const indexes = Array.from({ length: n }, (_, i) => i)
+  const finishOf = (i: number) => plan.finishReasons?.[i] ?? (truncated ? 'length' : 'stop')
+  const refused = plan.refusal !== undefined
   const base = {
     id: x.state.nextId('chatcmpl'),
     created: nowSeconds(),
-    model: body.model,
+    model: plan.model ?? body.model,
     system_fingerprint: 'fp_fake',
   }
+  const serviceTier = servedTier(body.service_tier)
   const headers = { 'x-request-id': x.state.nextId('req') }
   if (body.stream !== true) {
-    const choice = {
-      index: 0,
-      message: { role: 'assistant', content: text, refusal: null, annotations: [] },
+    const choices = indexes.map((index) => ({
+      index,
+      message: {
+        role: 'assistant',
+        content: refused ? null : text,
+        refusal: refused ? text : null,
+        annotations: [],
+      },
       logprobs: null,
-      finish_reason: finishReason,
-    }
+      finish_reason: finishOf(index),
+    }))
     const payload = {
       ...base,
       object: 'chat.completion',
-      choices: [choice],
+      choices,
       usage: usageJson(usage),
-      service_tier: 'default',
+      service_tier: serviceTier,
     }
     sendJson(x, 200, payload, headers)
     return
   }
   const streamOptions = isRecord(body.stream_options) ? body.stream_options : {}
   const includeUsage = streamOptions.include_usage === true
-  const chunk = (delta: object, finish: string | null) => ({
+  const chunk = (index: number, delta: object, finish: string | null) => ({
     data: {
       ...base,
       object: 'chat.completion.chunk',
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      service_tier: serviceTier,
+      choices: [{ index, delta, logprobs: null, finish_reason: finish }],
       ...(includeUsage ? { usage: null } : {}),
     },
   })
-  const events: SseEvent[] = [
-    chunk({ role: 'assistant', content: '', refusal: null }, null),
-    ...chunkText(text).map((piece) => chunk({ content: piece }, null)),
-    chunk({}, finishReason),
-  ]
+  // A refusal streams in `delta.refusal` (its first delta has `content: null, refusal: ''`).
+  const first = refused
+    ? { role: 'assistant', content: null, refusal: '' }
+    : { role: 'assistant', content: '', refusal: null }
+  const field = refused ? 'refusal' : 'content'
+  const events: SseEvent[] = indexes.flatMap((index) => [
+    chunk(index, first, null),
+    ...chunkText(text).map((piece) => chunk(index, { [field]: piece }, null)),
+    chunk(index, {}, finishOf(index)),
+  ])
   if (includeUsage) {
     events.push({
-      data: { ...base, object: 'chat.completion.chunk', choices: [], usage: usageJson(usage) },
+      data: {
+        ...base,
+        object: 'chat.completion.chunk',
+        service_tier: serviceTier,
+        choices: [],
+        usage: usageJson(usage),
+      },
     })
   }
   events.push({ data: '[DONE]' })

@@ -1,5 +1,7 @@
 import { sendError } from './errors.js'
 import { type Exchange, nowSeconds, sendJson } from './exchange.js'
+import { refuse, servedTier, serviceTierProblem, toolOutputProblem } from './openai-checks.js'
+import { planFor, usageOverride } from './plan.js'
 import { type SseEvent, writeSse } from './sse.js'
 import { chunkText, contentText, isRecord, limitText, resolveUsage } from './tokens.js'
 import type { FakeUsage } from './types.js'
@@ -48,19 +50,27 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     })
     return
   }
+  if (refuse(x, serviceTierProblem(body.service_tier), toolOutputProblem(body))) return
+  const plan = planFor('openai-responses', x.state.takeAnswer())
   const items = inputMessages(body.input)
   const lastUserText = [...items].reverse().find((m) => m.role === 'user')?.text ?? ''
   const instructions = typeof body.instructions === 'string' ? body.instructions : ''
   const inputText = [instructions, ...items.map((m) => m.text)].filter((t) => t !== '').join('\n')
-  const full = x.state.replyFor({ api: 'openai-responses', lastUserText, body })
+  const full = plan.refusal ?? x.state.replyFor({ api: 'openai-responses', lastUserText, body })
   // Cut at max_output_tokens like the real API: the message item and the response are then
   // `incomplete`, with `incomplete_details: { reason: 'max_output_tokens' }`.
   const { text, truncated } = limitText(full, body.max_output_tokens)
-  const usage = resolveUsage(inputText, text, x.state.usage)
-  const endStatus = truncated ? 'incomplete' : 'completed'
+  const usage = resolveUsage(inputText, text, usageOverride(x.state.usage, plan))
+  const incompleteReason = plan.incompleteReason ?? (truncated ? 'max_output_tokens' : undefined)
+  const endStatus = incompleteReason === undefined ? 'completed' : 'incomplete'
   const msgId = x.state.nextId('msg')
   const respId = x.state.nextId('resp')
-  const part = (t: string) => ({ type: 'output_text', text: t, annotations: [], logprobs: [] })
+  // A refusal is a `refusal` content part, streamed as `response.refusal.*` events.
+  const refused = plan.refusal !== undefined
+  const part = (t: string) =>
+    refused
+      ? { type: 'refusal', refusal: t }
+      : { type: 'output_text', text: t, annotations: [], logprobs: [] }
   const item = (status: string, content: unknown[]) => ({
     type: 'message',
     id: msgId,
@@ -74,14 +84,15 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     created_at: nowSeconds(),
     status,
     error: null,
-    incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' as const } : null,
+    incomplete_details: status === 'incomplete' ? { reason: incompleteReason } : null,
     instructions: body.instructions ?? null,
     max_output_tokens: body.max_output_tokens ?? null,
     metadata: body.metadata ?? {},
-    model: body.model,
+    model: plan.model ?? body.model,
     output,
     parallel_tool_calls: true,
     previous_response_id: body.previous_response_id ?? null,
+    service_tier: servedTier(body.service_tier),
     temperature: body.temperature ?? 1,
     tool_choice: 'auto',
     tools: [],
@@ -103,13 +114,14 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     { type: 'response.in_progress', response: started },
     { type: 'response.output_item.added', output_index: 0, item: item('in_progress', []) },
     { type: 'response.content_part.added', ...at, part: part('') },
-    ...chunkText(text).map((delta) => ({
-      type: 'response.output_text.delta',
-      ...at,
-      delta,
-      logprobs: [],
-    })),
-    { type: 'response.output_text.done', ...at, text, logprobs: [] },
+    ...chunkText(text).map((delta) =>
+      refused
+        ? { type: 'response.refusal.delta', ...at, delta }
+        : { type: 'response.output_text.delta', ...at, delta, logprobs: [] }
+    ),
+    refused
+      ? { type: 'response.refusal.done', ...at, refusal: text }
+      : { type: 'response.output_text.done', ...at, text, logprobs: [] },
     { type: 'response.content_part.done', ...at, part: part(text) },
     { type: 'response.output_item.done', output_index: 0, item: done },
     // The last event is `response.completed`, or `response.incomplete` when the answer was cut.

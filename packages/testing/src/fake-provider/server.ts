@@ -6,6 +6,8 @@ import { type ErrorDialect, sendError } from './errors.js'
 import type { Exchange } from './exchange.js'
 import { handleOpenAIChat } from './openai-chat.js'
 import { handleOpenAIResponses } from './openai-responses.js'
+import { checkPlan } from './plan.js'
+import { closed as gone } from './sse.js'
 import { isRecord } from './tokens.js'
 import type { FakeProvider, FakeProviderOptions, RecordedCall } from './types.js'
 
@@ -95,6 +97,11 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     }
     const action = state.takeAction()
     if (action?.kind === 'hang') return
+    if (action?.kind === 'hold') {
+      action.hold.reached()
+      await Promise.race([action.hold.released, gone(res)])
+      if (res.destroyed) return
+    }
     if (action?.kind === 'fail') {
       sendError(res, call, route.dialect, action.spec)
       return
@@ -152,6 +159,8 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     },
     failNext: (n, spec) => state.enqueue(n, { kind: 'fail', spec }),
     hangNext: (n) => state.enqueue(n, { kind: 'hang' }),
+    holdNext: () => state.holdRequest(),
+    answerNext: (n, plan) => state.addAnswers(n, structuredClone(checkPlan(plan))),
     breakStreamAfter: (nChunks) => state.addBreak(nChunks),
     holdStreamAfter: (nEvents) => state.addHold(nEvents),
     errorStreamAfter: (nEvents, message = 'Overloaded (fake provider).') =>

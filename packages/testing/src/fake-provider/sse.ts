@@ -78,7 +78,8 @@ export async function writeSse(
   res.end()
 }
 
-function closed(res: ServerResponse): Promise<void> {
+/** Resolves when the response is gone (finished or destroyed). */
+export function closed(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     if (res.destroyed) resolve()
     else res.once('close', () => resolve())

@@ -55,6 +55,45 @@ export interface FailureSpec {
   headers?: Record<string, string>
 }
 
+/**
+ * How one answer departs from the fake's default (a complete answer to the request, its usage
+ * derived from the text). Every field is optional; a field of another API than the request's makes
+ * the fake answer 500 (a test mistake, not a provider behaviour). See {@link FakeProvider.answerNext}.
+ */
+export interface AnswerPlan {
+  /** The model the answer names, e.g. a dated snapshot (`gpt-4o-2024-08-06`). Default: the request's. */
+  model?: string
+  /**
+   * Usage numbers of this answer, over `setUsage`'s, copied verbatim: a negative or fractional
+   * count makes a malformed usage the provider really sent.
+   */
+  usage?: UsageOverride
+  /**
+   * The model declines with this text. Anthropic: the text is the answer and `stop_reason` is
+   * `'refusal'` (unless `stopReason` says otherwise); Chat Completions: `message.refusal` (content
+   * `null`) or `delta.refusal` chunks, `finish_reason` `'stop'`; Responses: a `refusal` content part
+   * (`response.refusal.delta` / `.done` events in a stream), status `completed`.
+   */
+  refusal?: string
+  /** Anthropic: the `stop_reason` (`'refusal'`, `'pause_turn'`, …) of the answer and its stream. */
+  stopReason?: string
+  /**
+   * Anthropic streams: cumulative usage of extra `message_delta` events sent, in order, before the
+   * final one (which carries `usage`).
+   */
+  usageUpdates?: readonly UsageOverride[]
+  /**
+   * Chat Completions: the `finish_reason` of each choice by index (`n` choices are answered when the
+   * request sets `n`); a choice beyond the list keeps the derived one (`'stop'`, `'length'` when cut).
+   */
+  finishReasons?: readonly string[]
+  /**
+   * Responses: the answer ends `incomplete` with this `incomplete_details.reason` (`'content_filter'`,
+   * …); a stream ends with `response.incomplete`.
+   */
+  incompleteReason?: string
+}
+
 /** One request as seen by the fake provider. Headers carrying secrets are redacted. */
 export interface RecordedCall {
   readonly method: string
@@ -72,9 +111,15 @@ export interface RecordedCall {
   broken: boolean
 }
 
-/** A streaming response held back part-way (see {@link FakeProvider.holdStreamAfter}). */
+/**
+ * A response held back: part-way through a stream ({@link FakeProvider.holdStreamAfter}) or before
+ * it starts ({@link FakeProvider.holdNext}).
+ */
 export interface StreamHold {
-  /** Resolves once the held response has written (and flushed) its first events and is waiting. */
+  /**
+   * Resolves once the response is held: a stream's first events written (and flushed), or a held
+   * request read and recorded.
+   */
   readonly reached: Promise<void>
   /** Sends the rest of the held response. Idempotent. */
   release(): void
@@ -102,7 +147,7 @@ export interface FakeProvider {
   readonly calls: RecordedCall[]
   /** Number of recorded calls, optionally only those whose path equals `path`. */
   count(path?: string): number
-  /** Clears calls, queued failures/hangs/breaks, reply, delay and usage override. */
+  /** Clears calls, queued failures/hangs/holds/breaks/answer plans, reply, delay and usage override. */
   reset(): void
   /** Destroys open sockets, clears timers and stops listening. Idempotent. */
   close(): Promise<void>
@@ -131,6 +176,19 @@ export interface FakeProvider {
    * error event follows the last one. `message` defaults to `'Overloaded (fake provider).'`.
    */
   errorStreamAfter(nEvents: number, message?: string): void
+  /**
+   * The next `n` answers follow `plan` (see {@link AnswerPlan}): refusals, stop and finish reasons,
+   * incomplete answers, usage (malformed too), the model answered with. Queued in order; taken only
+   * by a request that is answered (not one refused as malformed, failed by `failNext` or hung).
+   * @throws TypeError for a plan with an unknown field or a field of the wrong type.
+   */
+  answerNext(n: number, plan: AnswerPlan): void
+  /**
+   * The next request is read and recorded, then answered (as it would have been) only on
+   * `release()` (or `reset()` / `close()`); `reached` resolves once it is held. Lets a test look at
+   * what a client holds while its request is in flight. Queued in order with `failNext` / `hangNext`.
+   */
+  holdNext(): StreamHold
   /** Replace the reply function (`undefined` restores the echo default). */
   setReply(fn: ReplyFn | undefined): void
   /** Delay between SSE chunks in milliseconds. */
