@@ -2,22 +2,32 @@
  * @module config
  * The schema of `aikit.config.mjs`: a plain object describing how the app configures the kit, so
  * the doctor can check what the environment alone cannot show (CORS, rate limits, budgets...).
- * Section names are strict (a typo such as `ratelimit` is reported); inside a section, unknown
- * keys are allowed, so the app may export the very options it passes to the kit. The limit lists
- * are checked as the kit checks them at startup (`limits-schema.ts`).
+ * Section names are strict (a typo such as `ratelimit` is reported). The `rateLimit` and `budget`
+ * sections take the options of `rateLimit()` and `createBudget()`, so the app may export the very
+ * options it passes to the kit; they, and their limit lists, are checked as the kit checks them at
+ * startup (`limits-schema.ts`), unknown keys included. Other sections allow other keys.
  */
 import { LOG_LEVELS } from '@aikit/core/env'
 import { z } from 'zod'
+import { firstUnknownKey, withKnownKeys } from './known-keys.js'
 import { budgetLimits, rateLimitLimits, rateLimitTiers } from './limits-schema.js'
 
 const isFunction = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function'
 const fn = z.custom<(...args: never[]) => unknown>(isFunction, { error: 'expected a function' })
 
-/** `'memory'` / `'redis'`, or a real `Store` (its `kind` is read). */
-const store = z.union(
-  [z.enum(['memory', 'redis']), z.looseObject({ kind: z.enum(['memory', 'redis']) })],
-  { error: "expected 'memory', 'redis' or a Store" }
-)
+/** A real `Store`, as the kit recognises one (it has `run`). */
+export interface StoreLike {
+  readonly kind?: unknown
+  run(...args: never[]): unknown
+}
+
+const isStore = (v: unknown): v is StoreLike =>
+  typeof v === 'object' && v !== null && typeof (v as { run?: unknown }).run === 'function'
+
+/** `'memory'` / `'redis'` (the doctor's shorthand), or a real `Store` (its `kind` is read). */
+const store = z.union([z.enum(['memory', 'redis']), z.custom<StoreLike>(isStore)], {
+  error: "expected 'memory', 'redis' or a Store",
+})
 
 const originItem = z.union([z.string(), z.instanceof(RegExp)], {
   error: 'expected a string or a RegExp',
@@ -36,34 +46,94 @@ const cors = z.union(
   { error: 'expected false or { origin, credentials? }' }
 )
 
+/**
+ * The keys `rateLimit()` takes (`@aikit/ratelimit`'s middleware, limiter and tier options); it
+ * refuses any other. The drift guard test holds this list to the kit's option types.
+ */
+export const RATE_LIMIT_KEYS = [
+  'keyBy',
+  'cost',
+  'headers',
+  'dryRun',
+  'ipv6Prefix',
+  'unkeyed',
+  'limiter',
+  'store',
+  'limits',
+  'prefix',
+  'onStoreError',
+  'blockCache',
+  'tiers',
+  'tier',
+  'defaultTier',
+] as const
+
+const isLimiter = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && typeof (v as { check?: unknown }).check === 'function'
+
 const rateLimit = z.union(
   [
     z.literal(false),
-    z
-      .looseObject({
-        limits: rateLimitLimits.optional(),
-        tiers: rateLimitTiers.optional(),
-        limiter: z.unknown().optional(),
-        store: store.optional(),
-        dryRun: z.boolean().optional(),
-      })
-      .refine((v) => v.limits !== undefined || v.tiers !== undefined || v.limiter !== undefined, {
-        error: 'needs `limits`, `tiers` or `limiter`',
-      }),
+    withKnownKeys(
+      z
+        .looseObject({
+          limits: rateLimitLimits.optional(),
+          tiers: rateLimitTiers.optional(),
+          limiter: z
+            .custom(isLimiter, {
+              abort: false,
+              error: 'expected a RateLimiter (createRateLimiter(...))',
+            })
+            .optional(),
+          store: store.optional(),
+          dryRun: z.boolean().optional(),
+        })
+        // Without `tiers` or `limiter`, `rateLimit` hands the options to `createRateLimiter`,
+        // which names `limits`.
+        .refine((v) => v.limits !== undefined || v.tiers !== undefined || v.limiter !== undefined, {
+          path: ['limits'],
+          error: 'needs `limits`, `tiers` or `limiter`',
+        })
+        // With `tiers`, `rateLimit` reads neither; without, it refuses `limiter` beside `limits`.
+        .refine((v) => v.tiers !== undefined || v.limiter === undefined || v.limits === undefined, {
+          path: ['limiter'],
+          error: 'pass either `limiter` or `limits`, not both',
+        }),
+      RATE_LIMIT_KEYS
+    ),
   ],
   { error: 'expected false or { limits | tiers | limiter, store? }' }
 )
 
+/** The keys `createBudget()` takes (`@aikit/cost`'s `BudgetOptions`); it refuses any other. */
+export const BUDGET_KEYS = [
+  'store',
+  'limits',
+  'mode',
+  'timeZone',
+  'reservationTtl',
+  'tombstoneTtl',
+  'warnAt',
+  'prices',
+  'prefix',
+  'retainPeriods',
+  'now',
+] as const
+
 const budget = z.union(
   [
     z.literal(false),
-    z.looseObject({
-      limits: z.union([budgetLimits, fn], {
-        error: 'expected a list of { period, usd | micros, window? } or a function',
+    withKnownKeys(
+      z.looseObject({
+        limits: z.union([budgetLimits, fn], {
+          error: 'expected a list of { period, usd | micros, window? } or a function',
+        }),
+        // `createBudget` reads `store ?? memoryStore()` and `mode ?? 'hard'`: null is the default.
+        store: store.nullish(),
+        mode: z.enum(['hard', 'soft']).nullish(),
       }),
-      store: store.optional(),
-      mode: z.enum(['hard', 'soft']).optional(),
-    }),
+      BUDGET_KEYS
+    ),
   ],
   { error: 'expected false or { limits, store?, mode? }' }
 )
@@ -124,6 +194,8 @@ export const doctorConfigSchema = z.strictObject({
   allowPublic: z.array(z.string().min(1)).optional(),
 })
 
+const TOP_LEVEL_KEYS: readonly string[] = Object.keys(doctorConfigSchema.shape)
+
 /** A valid kit configuration. */
 export type DoctorConfig = z.output<typeof doctorConfigSchema>
 
@@ -151,7 +223,10 @@ export function parseConfig(raw: unknown): ParsedConfig {
   const problems: string[] = []
   for (const issue of first.error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push(`${key}: unknown field`)
+      for (const key of issue.keys) {
+        const reason = firstUnknownKey({ [key]: true }, TOP_LEVEL_KEYS)?.reason ?? 'unknown field'
+        problems.push(`${key}: ${reason}`)
+      }
       continue
     }
     const top = issue.path[0]
@@ -160,7 +235,7 @@ export function parseConfig(raw: unknown): ParsedConfig {
       problems.push(`${path.map(String).join('.') || '(root)'}: ${reason}`)
     }
   }
-  const known = new Set(Object.keys(doctorConfigSchema.shape))
+  const known = new Set(TOP_LEVEL_KEYS)
   const rest = Object.fromEntries(
     Object.entries(raw).filter(([k]) => known.has(k) && !invalidFields.has(k))
   )

@@ -4,15 +4,17 @@
  * configuration (validated with `doctorConfigSchema`).
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { aikitEnv, defineEnv, EnvError, type EnvIssue } from '@aikit/core/env'
 import { parseConfig } from './config.js'
-import type { DoctorInput, Facts } from './types.js'
+import { DOCTOR_INPUT_KEYS, type DoctorInput, type Facts } from './types.js'
 
 /** Validates `input` (throws `InvalidOptionsError` naming the field) and digests it. */
 export function gatherFacts(input: DoctorInput): Facts {
   if (typeof input !== 'object' || input === null) {
     throw new InvalidOptionsError('input', 'must be an object')
   }
+  rejectUnknownOptions(input, DOCTOR_INPUT_KEYS)
   const source = input.env ?? process.env
   if (typeof source !== 'object' || source === null) {
     throw new InvalidOptionsError('env', 'must be a record of strings')

@@ -4,5 +4,11 @@
  */
 export { type DoctorConfig, doctorConfigSchema } from './config.js'
 export { formatReport } from './format.js'
-export { runDoctor } from './run-doctor.js'
-export type { DoctorInput, DoctorItem, DoctorResult, DoctorStatus } from './types.js'
+export { runDoctor, runDoctorOnline } from './run-doctor.js'
+export type {
+  DoctorInput,
+  DoctorItem,
+  DoctorOnlineOptions,
+  DoctorResult,
+  DoctorStatus,
+} from './types.js'

@@ -6,15 +6,16 @@
 import { parseArgs } from 'node:util'
 import { formatReport } from './format.js'
 import { InputError, loadInput } from './load-input.js'
-import { runDoctor } from './run-doctor.js'
+import { runDoctor, runDoctorOnline } from './run-doctor.js'
 
-export const USAGE = `Usage: aikit doctor [--env-file <path>] [--config <path>] [--json]
+export const USAGE = `Usage: aikit doctor [--env-file <path>] [--config <path>] [--json] [--offline]
 
 Prints the pre-launch checklist of an AI Kit app (PASS / WARN / FAIL with a fix for each item).
 
   --env-file <path>  also read variables from this file (the environment wins, as with node --env-file)
   --config <path>    the kit configuration module (default: ./aikit.config.mjs or .js if present)
   --json             print { ok, items } as JSON
+  --offline          connect to nothing (no redis-server item: REDIS_URL is not contacted)
   -h, --help         this text
 
 Exit codes: 0 no item fails, 1 an item fails, 2 bad usage or unreadable input.
@@ -52,7 +53,11 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       envFile: values['env-file'],
       config: values.config,
     })
-    const result = runDoctor({ env: input.env ?? {}, config: input.config })
+    const doctorInput = { env: input.env ?? {}, config: input.config }
+    const result =
+      values.offline === true
+        ? runDoctor(doctorInput)
+        : await runDoctorOnline(doctorInput, { cwd: io.cwd })
     io.stdout(values.json === true ? `${JSON.stringify(result, null, 2)}\n` : formatReport(result))
     return result.ok ? 0 : 1
   } catch (error) {
@@ -71,6 +76,7 @@ function parse(argv: readonly string[]) {
       'env-file': { type: 'string' },
       config: { type: 'string' },
       json: { type: 'boolean' },
+      offline: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })

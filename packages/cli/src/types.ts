@@ -36,6 +36,29 @@ export interface DoctorInput {
   config?: unknown
 }
 
+/** The keys of `DoctorInput`: `runDoctor` refuses any other (a misspelt `env` would check `process.env`). */
+export const DOCTOR_INPUT_KEYS = ['env', 'config'] as const satisfies readonly (keyof DoctorInput)[]
+
+/** Options of `runDoctorOnline`: how the checks that connect to services do it. */
+export interface DoctorOnlineOptions {
+  /**
+   * How long the Redis check may take in all (connect, AUTH, INFO), in ms: an integer from 1 to
+   * 60 000. @default 3000
+   */
+  timeoutMs?: number
+  /**
+   * The app's directory: its ioredis is used to connect (else the one beside the doctor).
+   * @default process.cwd()
+   */
+  cwd?: string
+}
+
+/** The keys of `DoctorOnlineOptions`. */
+export const DOCTOR_ONLINE_OPTION_KEYS = [
+  'timeoutMs',
+  'cwd',
+] as const satisfies readonly (keyof DoctorOnlineOptions)[]
+
 /** The result of `runDoctor`. */
 export interface DoctorResult {
   /** Every checklist item, in a fixed order. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../../testing/src/redis.js'
+import { freePort, type RedisServer, startRedis } from '../../testing/src/redis.js'
 import { GOOD_CONFIG, GOOD_ENV, SECRET_VALUES } from './fixtures.js'
 
 const PKG = resolve(import.meta.dirname, '..')
@@ -73,9 +73,18 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
+// GOOD_ENV's REDIS_URL names a host on the internet: these runs are `--offline` (no redis-server
+// item). The connected check runs against real local servers below and in redis-server.test.ts.
 describe('aikit doctor (the built bin, spawned)', () => {
   it('exits 0 and prints the checklist when no item fails', async () => {
-    const r = await aikit(['doctor', '--env-file', 'good.env', '--config', 'good.config.mjs'])
+    const r = await aikit([
+      'doctor',
+      '--offline',
+      '--env-file',
+      'good.env',
+      '--config',
+      'good.config.mjs',
+    ])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^STATUS\s+CHECK\s+FINDING\s+FIX/)
     expect(r.stdout).toMatch(/^PASS\s+cors\s/m)
@@ -85,9 +94,12 @@ describe('aikit doctor (the built bin, spawned)', () => {
 
   it('exits 1 on a failing item and names it, printing no secret value', async () => {
     const leak = 'sk-ant-api03-LEAKEDINBUNDLE0123456789abc'
-    const r = await aikit(['doctor', '--env-file', 'good.env', '--config', 'bad.config.mjs'], {
-      NEXT_PUBLIC_ANTHROPIC_API_KEY: leak,
-    })
+    const r = await aikit(
+      ['doctor', '--offline', '--env-file', 'good.env', '--config', 'bad.config.mjs'],
+      {
+        NEXT_PUBLIC_ANTHROPIC_API_KEY: leak,
+      }
+    )
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/^FAIL\s+cors\s/m)
     expect(r.stdout).toMatch(/^FAIL\s+public-secrets\s+NEXT_PUBLIC_ANTHROPIC_API_KEY/m)
@@ -99,6 +111,7 @@ describe('aikit doctor (the built bin, spawned)', () => {
   it('--json prints { ok, items } with the same verdicts and no secret value', async () => {
     const r = await aikit([
       'doctor',
+      '--offline',
       '--json',
       '--env-file',
       'good.env',
@@ -120,7 +133,14 @@ describe('aikit doctor (the built bin, spawned)', () => {
     writeFileSync(join(dir, 'debug.env'), envFile({ ...GOOD_ENV, LOG_LEVEL: 'debug' }))
     const { logLevel: _, ...noLevel } = GOOD_CONFIG
     writeFileSync(join(dir, 'no-level.config.mjs'), moduleOf(noLevel))
-    const args = ['doctor', '--json', '--env-file=debug.env', '--config', 'no-level.config.mjs']
+    const args = [
+      'doctor',
+      '--offline',
+      '--json',
+      '--env-file=debug.env',
+      '--config',
+      'no-level.config.mjs',
+    ]
     const fromFile = await aikit(args)
     expect(fromFile.code).toBe(1)
     const overridden = await aikit(args, { LOG_LEVEL: 'warn' })
@@ -130,10 +150,21 @@ describe('aikit doctor (the built bin, spawned)', () => {
   it('reads ./aikit.config.mjs when --config is not given', async () => {
     const sub = mkdtempSync(join(dir, 'app-'))
     writeFileSync(join(sub, 'aikit.config.mjs'), moduleOf(GOOD_CONFIG))
-    const withConfig = await aikit(['doctor', '--json'], GOOD_ENV, sub)
+    const withConfig = await aikit(['doctor', '--offline', '--json'], GOOD_ENV, sub)
     expect(withConfig.code).toBe(0)
-    const withoutConfig = await aikit(['doctor', '--json'], GOOD_ENV)
+    const withoutConfig = await aikit(['doctor', '--offline', '--json'], GOOD_ENV)
     expect(withoutConfig.code).toBe(1) // no rate limit declared in production
+  })
+
+  it('exits 1 naming a misspelt key of the config module and the closest known name', async () => {
+    const { rateLimit, ...rest } = GOOD_CONFIG
+    const typo = { ...rest, ratelimit: rateLimit, budget: { ...GOOD_CONFIG.budget, mdoe: 'soft' } }
+    writeFileSync(join(dir, 'typo.config.mjs'), moduleOf(typo))
+    const args = ['doctor', '--offline', '--env-file', 'good.env', '--config', 'typo.config.mjs']
+    const r = await aikit(args)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('ratelimit: unknown field; did you mean `rateLimit`?')
+    expect(r.stdout).toContain('budget.mdoe: unknown field; did you mean `mode`?')
   })
 
   it('exits 2 on bad usage or unreadable input, without a checklist', async () => {
@@ -149,6 +180,22 @@ describe('aikit doctor (the built bin, spawned)', () => {
     const help = await aikit(['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('Exit codes')
+  })
+})
+
+describe('aikit doctor connects to REDIS_URL unless --offline', () => {
+  it('fails a refused connection in production without printing the password', async () => {
+    const url = `redis://:Redis-Pa55-word-7f3a@127.0.0.1:${await freePort()}`
+    const env = { NODE_ENV: 'production', REDIS_URL: url }
+    const r = await aikit(['doctor'], env)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(
+      /^FAIL\s+redis-server\s+cannot connect to REDIS_URL: connection refused/m
+    )
+    expect(r.stdout + r.stderr).not.toContain('Redis-Pa55-word-7f3a')
+    const offline = await aikit(['doctor', '--offline'], env)
+    expect(offline.stdout).toMatch(/^STATUS/)
+    expect(offline.stdout).not.toContain('redis-server')
   })
 })
 
@@ -222,6 +269,7 @@ export default {
     async (_, flags, out) => {
       const run = await exitOf(['doctor', ...flags], { REDIS_URL: redis!.url }, app, 10_000)
       expect(run.stdout).toContain(out)
+      expect(run.stdout).toMatch(/redis-server[\s\S]*Redis [\d.]+ reachable/)
       expect(run.code).toBe(0)
     },
     30_000

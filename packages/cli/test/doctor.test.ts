@@ -1,4 +1,4 @@
-import { InvalidOptionsError } from '@aikit/core'
+import { InvalidOptionsError, memoryStore } from '@aikit/core'
 import { describe, expect, it } from 'vitest'
 import { type DoctorStatus, runDoctor } from '../src/index.js'
 import { GOOD_CONFIG, GOOD_ENV } from './fixtures.js'
@@ -223,7 +223,7 @@ const rows: Row[] = [
   },
   {
     name: 'several instances with one memory store',
-    config: { ...GOOD_CONFIG, cache: { store: { kind: 'memory' } } },
+    config: { ...GOOD_CONFIG, cache: { store: memoryStore() } },
     expected: { 'redis-topology': 'WARN' },
   },
   {

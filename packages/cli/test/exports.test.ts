@@ -7,6 +7,7 @@ describe('public exports', () => {
       'doctorConfigSchema',
       'formatReport',
       'runDoctor',
+      'runDoctorOnline',
     ])
   })
 })

@@ -3,6 +3,7 @@
  * kept on a memory store. A section with no `store` is on memoryStore(): it is the default of
  * createRateLimiter and createBudget (createCache then keeps its memory tier only).
  */
+import { createRateLimiter } from '@aikit/ratelimit'
 import { describe, expect, it } from 'vitest'
 import { runDoctor } from '../src/index.js'
 import { GOOD_CONFIG, GOOD_ENV } from './fixtures.js'
@@ -35,7 +36,11 @@ describe('redis-topology with several instances and REDIS_URL set', () => {
   })
 
   it('passes a rate limit given as a ready limiter (its store is not in the config)', () => {
-    const config = { ...GOOD_CONFIG, rateLimit: { limiter: {} } }
+    const config = {
+      ...GOOD_CONFIG,
+      rateLimit: { limiter: createRateLimiter({ limits: [{ limit: 60, window: '1m' }] }) },
+    }
+    expect(runDoctor({ env: GOOD_ENV, config }).ok).toBe(true)
     expect(topology(config)?.status).toBe('PASS')
   })
 

@@ -15,15 +15,17 @@ const SECTIONS: readonly Section[] = ['rateLimit', 'budget', 'cache']
  * its memory tier). A rate limit given as a ready `limiter` says nothing: that limiter has its own
  * store, which the configuration does not show.
  */
-function storeOf(facts: Facts, section: Section): 'memory' | 'redis' | undefined {
+export function storeOf(facts: Facts, section: Section): 'memory' | 'redis' | undefined {
   const value = facts.config[section]
   if (value === undefined || value === false) return undefined
   const store = value.store
-  if (store === undefined) {
+  if (store === undefined || store === null) {
     const ownLimiter = section === 'rateLimit' && 'limiter' in value && value.limiter !== undefined
     return ownLimiter ? undefined : 'memory'
   }
-  return typeof store === 'string' ? store : store.kind
+  if (typeof store === 'string') return store
+  // A Store of another kind (one of the app's own) is not judged.
+  return store.kind === 'memory' || store.kind === 'redis' ? store.kind : undefined
 }
 
 export const redisTopologyCheck: Check = (facts) => {
