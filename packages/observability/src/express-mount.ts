@@ -3,25 +3,11 @@
  * The mount path template behind Express's `req.baseUrl` (the text the mount paths matched, e.g.
  * `/users/42` for `app.use('/users/:id', router)`), found in the app's router tree: the chain of
  * mount layers from the app's router down to the layer of `req.route`, each matched again against
- * its piece of `baseUrl`. `req.params` cannot be used for this: a router made without
- * `mergeParams` never sees its mount path's params. Express 5 (router 2) and Express 4 layers.
+ * its piece of `baseUrl` (see express-layer.ts for a layer's template). `req.params` cannot be used
+ * for this: a router made without `mergeParams` never sees its mount path's params. Express 5
+ * (router 2) and Express 4 layers.
  */
-import { placeParams } from './mount-template.js'
-
-/** A router layer: a mount (`use`) or a route, Express 5 (router 2) or Express 4. */
-interface LayerLike {
-  handle?: unknown
-  route?: unknown
-  /** router 2: `use('/')` matches everything, consuming nothing. */
-  slash?: unknown
-  /** router 2: one path-to-regexp `match` function per path, pure (no state on the layer). */
-  matchers?: unknown
-  /** router 2: the path(s) as given to `use`. */
-  rawPath?: unknown
-  /** Express 4: the compiled path, its capture groups named by `keys`. */
-  regexp?: unknown
-  keys?: unknown
-}
+import { type LayerLike, type MountMatch, matchMount } from './express-layer.js'
 
 interface AppLike {
   _router?: unknown
@@ -30,29 +16,40 @@ interface AppLike {
   mountpath?: unknown
 }
 
-interface MountMatch {
-  /** The text the layer matched. */
-  path: string
-  params: Record<string, unknown>
-  /** What is left of `baseUrl` for the layers below. */
-  rest: string
-}
-
 /** Nested routers deeper than this are not searched (a router mounted in itself loops). */
 const MAX_DEPTH = 32
-/** Chains remembered per route (a router can be mounted in several places). */
-const MAX_CHAINS = 8
+/**
+ * Chains of mounts remembered per route (a router can be mounted in several places); a route with
+ * more is searched for on every request.
+ */
+const MAX_CHAINS = 16
+/** Layers visited at most by one walk of the tree (routers mounted in each other multiply). */
+const MAX_VISITS = 10_000
 
-/** Per root router stack, per Route: the chains of mount layers found to lead to it. */
-const chainsOf = new WeakMap<object, WeakMap<object, LayerLike[][]>>()
+/**
+ * What is known of a route in one tree: every chain of mounts leading to it, in the order Express
+ * tries them, so the first that explains `baseUrl` is the one Express took (an earlier request
+ * through another chain does not decide it); the layer count of every stack walked, to notice a
+ * layer added since (a router mounted later, a route added to a router); and the functions found
+ * to stand for routers outside the tree (see `search`).
+ */
+interface RouteChains {
+  /** `undefined` when there are more than `MAX_CHAINS` (or the walk was cut short). */
+  chains: LayerLike[][] | undefined
+  stamps: [LayerLike[], number][]
+  fallbacks: LayerLike[][]
+}
+
+/** Per root router stack, per Route. Both live as long as the app: bounded by its routes. */
+const chainsOf = new WeakMap<object, WeakMap<object, RouteChains>>()
 /** Per request: routeOf is read by the metrics, every log line and Sentry's tags. */
 const lastOf = new WeakMap<object, { base: string; route: object; mount: string | undefined }>()
 
 /**
- * The template of `base` (`req.baseUrl`) for a request Express routed to `route`: each mount
- * path's params as `:name`, its literal segments lower-cased (see `placeParams`). `undefined` when
- * no chain of mounts in the app's router tree explains `base`: the unmatched route, never the raw
- * text. `null` when `req` has no Express app to search.
+ * The template of `base` (`req.baseUrl`) for a request Express routed to `route`: each mount path
+ * as registered (see express-layer.ts). `undefined` when no chain of mounts in the app's router
+ * tree explains `base`, or the tree cannot be read (another router version): the unmatched route,
+ * never the raw text. `null` when `req` has no Express app to search.
  */
 export function expressMountTemplate(
   req: object,
@@ -61,47 +58,70 @@ export function expressMountTemplate(
 ): string | undefined | null {
   const last = lastOf.get(req)
   if (last !== undefined && last.base === base && last.route === route) return last.mount
-  const apps = appChain((req as { app?: unknown }).app)
+  const app = (req as { app?: unknown }).app
+  if ((typeof app !== 'function' && typeof app !== 'object') || app === null) return null
+  const apps = appChain(app)
   const rootStack = apps === undefined ? undefined : stackOf(apps[0]!)
-  if (apps === undefined || rootStack === undefined) return null
+  let mount: string | undefined
+  if (apps !== undefined && rootStack !== undefined) {
+    const pieces = piecesOf(rootStack, apps, route, base)
+    if (pieces !== undefined) mount = templateOf(pieces)
+  }
+  lastOf.set(req, { base, route, mount })
+  return mount
+}
+
+function templateOf(pieces: MountMatch[]): string | undefined {
+  let mount = ''
+  for (const piece of pieces) {
+    if (piece.template === undefined) return undefined
+    mount += piece.template
+  }
+  return mount
+}
+
+/** The pieces of `base` the chain Express took to `route` matched, from what is known or a search. */
+function piecesOf(
+  rootStack: LayerLike[],
+  apps: AppLike[],
+  route: object,
+  base: string
+): MountMatch[] | undefined {
   let byRoute = chainsOf.get(rootStack)
   if (byRoute === undefined) {
     byRoute = new WeakMap()
     chainsOf.set(rootStack, byRoute)
   }
-  let chains = byRoute.get(route)
-  let pieces: MountMatch[] | undefined
-  for (const chain of chains ?? []) {
-    pieces = replay(chain, base)
-    if (pieces !== undefined) break
+  let known = byRoute.get(route)
+  if (known === undefined || !unchanged(known.stamps)) {
+    known = enumerate(rootStack, apps, route)
+    byRoute.set(route, known)
   }
-  if (pieces === undefined) {
-    const fallback: { chain?: LayerLike[] } = {}
-    const chain = search(rootStack, base, apps, 0, route, 0, [], fallback) ?? fallback.chain
-    if (chain !== undefined) {
-      pieces = replay(chain, base)
-      if (chains === undefined) {
-        chains = []
-        byRoute.set(route, chains)
-      }
-      if (chains.length >= MAX_CHAINS) chains.shift()
-      chains.push(chain)
+  if (known.chains !== undefined) {
+    for (const chain of known.chains) {
+      const pieces = replay(chain, base)
+      if (pieces !== undefined) return pieces
     }
   }
-  let mount: string | undefined
-  if (pieces !== undefined) {
-    mount = ''
-    for (const piece of pieces) {
-      const template = placeParams(piece.path, Object.keys(piece.params), piece.params)
-      if (template === undefined) {
-        mount = undefined
-        break
-      }
-      mount += template
-    }
+  for (const chain of known.fallbacks) {
+    const pieces = replay(chain, base)
+    if (pieces !== undefined) return pieces
   }
-  lastOf.set(req, { base, route, mount })
-  return mount
+  // Nothing known explains `base`: a route with too many chains, or a router the app calls from a
+  // function of its own. A walk of the tree, as Express's own dispatch walks it, on every such
+  // request when nothing explains it.
+  const fallback: { chain?: LayerLike[] } = {}
+  const chain = search(rootStack, base, apps, 0, route, 0, [], fallback, { left: MAX_VISITS })
+  if (chain !== undefined) return replay(chain, base)
+  if (fallback.chain === undefined) return undefined
+  if (known.fallbacks.length >= MAX_CHAINS) known.fallbacks.shift()
+  known.fallbacks.push(fallback.chain)
+  return replay(fallback.chain, base)
+}
+
+function unchanged(stamps: [LayerLike[], number][]): boolean {
+  for (const [stack, length] of stamps) if (stack.length !== length) return false
+  return true
 }
 
 /** The apps from the outermost down to `app` (a sub-app's `parent` is the app it is mounted on). */
@@ -130,6 +150,40 @@ function stackOf(app: AppLike): LayerLike[] | undefined {
   return Array.isArray(stack) ? (stack as LayerLike[]) : undefined
 }
 
+/** Every chain of mount layers leading to the layer of `route` in the innermost app, in stack order. */
+function enumerate(rootStack: LayerLike[], apps: AppLike[], route: object): RouteChains {
+  const found: RouteChains = { chains: [], stamps: [], fallbacks: [] }
+  const budget = { left: MAX_VISITS }
+  const stamped = new Set<LayerLike[]>()
+  const walk = (stack: LayerLike[], level: number, depth: number, chain: LayerLike[]): boolean => {
+    if (!stamped.has(stack)) {
+      stamped.add(stack)
+      found.stamps.push([stack, stack.length])
+    }
+    if (depth > MAX_DEPTH) return false
+    const innermost = level === apps.length - 1
+    for (const layer of stack) {
+      if (--budget.left < 0) return false
+      if (layer === null || typeof layer !== 'object') continue
+      if (layer.route !== undefined) {
+        if (layer.route !== route || !innermost) continue
+        found.chains!.push([...chain])
+        if (found.chains!.length > MAX_CHAINS) return false
+        continue
+      }
+      const inner = innerOf(layer, apps, level)
+      if (inner === undefined) continue
+      chain.push(layer)
+      const complete = walk(inner.stack, inner.level, depth + 1, chain)
+      chain.pop()
+      if (!complete) return false
+    }
+    return true
+  }
+  if (!walk(rootStack, 0, 0, [])) found.chains = undefined
+  return found
+}
+
 /**
  * Depth-first, in stack order (the order Express tries layers), the mount layers whose paths
  * consume `text` and lead to the layer of `route`, in the innermost app. Failing that, the mount
@@ -145,11 +199,13 @@ function search(
   route: object,
   depth: number,
   chain: LayerLike[],
-  fallback: { chain?: LayerLike[] }
+  fallback: { chain?: LayerLike[] },
+  budget: { left: number }
 ): LayerLike[] | undefined {
   if (depth > MAX_DEPTH) return undefined
   const innermost = level === apps.length - 1
   for (const layer of stack) {
+    if (--budget.left < 0) return undefined
     if (layer === null || typeof layer !== 'object') continue
     if (layer.route !== undefined) {
       if (layer.route === route && text === '' && innermost) return [...chain]
@@ -173,7 +229,8 @@ function search(
       route,
       depth + 1,
       chain,
-      fallback
+      fallback,
+      budget
     )
     chain.pop()
     if (found !== undefined) return found
@@ -217,53 +274,4 @@ function replay(chain: LayerLike[], base: string): MountMatch[] | undefined {
     text = match.rest
   }
   return text === '' ? pieces : undefined
-}
-
-/** A mount layer matched against the start of `text`, ending where a segment ends (as Express requires). */
-function matchMount(layer: LayerLike, text: string): MountMatch | undefined {
-  const match = matchLayer(layer, text)
-  if (match === undefined || !text.startsWith(match.path)) return undefined
-  const rest = text.slice(match.path.length)
-  if (rest !== '' && rest[0] !== '/') return undefined
-  return { path: match.path, params: match.params, rest }
-}
-
-/** A layer's match of `text`, without the state Express 4's `layer.match()` leaves on the layer. */
-function matchLayer(
-  layer: LayerLike,
-  text: string
-): { path: string; params: Record<string, unknown> } | undefined {
-  try {
-    if (Array.isArray(layer.matchers)) {
-      if (layer.slash === true) return { path: '', params: {} }
-      for (const matcher of layer.matchers) {
-        if (typeof matcher !== 'function') continue
-        const m = matcher(text) as { path?: unknown; params?: unknown } | false
-        if (m && typeof m.path === 'string') {
-          return { path: m.path, params: (m.params ?? {}) as Record<string, unknown> }
-        }
-      }
-      return undefined
-    }
-    const regexp = layer.regexp as (RegExp & { fast_slash?: boolean; fast_star?: boolean }) | null
-    if (!(regexp instanceof RegExp)) return undefined
-    if (regexp.fast_slash === true) return { path: '', params: {} }
-    if (regexp.fast_star === true) return { path: text, params: { 0: decode(text) } }
-    const m = regexp.exec(text)
-    if (m === null) return undefined
-    const keys = Array.isArray(layer.keys) ? (layer.keys as { name?: unknown }[]) : []
-    const params: Record<string, unknown> = {}
-    for (let i = 1; i < m.length; i++) {
-      const name = keys[i - 1]?.name ?? i - 1
-      if (m[i] !== undefined) params[String(name)] = decode(m[i]!)
-    }
-    return { path: m[0], params }
-  } catch {
-    // A value Express could not decode either (it answered 400): no template from it.
-    return undefined
-  }
-}
-
-function decode(value: string): string {
-  return value.includes('%') ? decodeURIComponent(value) : value
 }

@@ -10,6 +10,8 @@ import type { EnvelopeItem } from './sentry-dsn.js'
 export const AI_CONTENT: Record<string, string> = {
   'ai.prompt': '{"prompt":"AIPROMPT-MARKER my diagnosis is confidential"}',
   'ai.prompt.messages': '[{"role":"user","content":"AIMESSAGES-MARKER hello"}]',
+  // The tool definitions sent with the prompt; v10 renames them `gen_ai.request.available_tools`.
+  'ai.prompt.tools': '[{"name":"lookup","description":"AIPROMPTTOOLS-MARKER record 4411"}]',
   'ai.response.text': 'AIRESPONSETEXT-MARKER here is the summary',
   'ai.response.toolCalls': '[{"toolName":"lookup","args":"AITOOLCALLS-MARKER patient 4411"}]',
   'ai.response.object': '{"diagnosis":"AIOBJECT-MARKER flu"}',

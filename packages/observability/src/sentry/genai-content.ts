@@ -7,6 +7,8 @@
  * `ai.toolCall.args`…) and which @sentry/node v11 sends as they are. @sentry/node v10 renames
  * some of them on the AI SDK's spans (`ai.response.object` to `gen_ai.response.object`, which
  * then holds the generated object) and moves the rest under `vercel.ai.*` (`vercel.ai.prompt`).
+ * Tool definitions count as content: Sentry's own integrations record `gen_ai.tool.definitions`
+ * only when told to record inputs (they go to the model with the prompt, descriptions included).
  */
 
 /**
@@ -35,6 +37,11 @@ const CONTENT_WORDS = new Set([
   'query',
   'records',
   'content',
+  // `gen_ai.retrieval.documents` (OTel): the documents a retrieval returned.
+  'documents',
+  // `gen_ai.tool.definitions`, `gen_ai.request.available_tools` (v10's name for `ai.prompt.tools`).
+  'definitions',
+  'tools',
   // `gen_ai.response.object`: @sentry/node v10 puts the AI SDK's generated object there.
   'object',
 ])
@@ -60,6 +67,18 @@ const AI_SDK_CONTENT_WORDS = new Set([
   'queries',
   'citations',
 ])
+/**
+ * Metadata whose names hold a content word: a prompt template's name, the output type asked for
+ * (`text`, `json`), how many choices were asked for, a tool result's byte length. Exact names only:
+ * a rule such as "ends in `.name` or `.count`" would keep `gen_ai.prompt.variable.name` (a prompt
+ * variable's value) or a tool argument flattened as `gen_ai.tool.call.arguments.count`.
+ */
+const METADATA_NAMES = new Set([
+  'gen_ai.prompt.name',
+  'gen_ai.output.type',
+  'gen_ai.request.choice.count',
+  'gen_ai.tool.call.result.size',
+])
 /** Segments that hold a count (`prompt_tokens`, `input_tokens`, `window_size`): metadata, kept. */
 const COUNT_SEGMENT = /_(?:tokens|size|count)$/
 /**
@@ -73,24 +92,28 @@ const AI_PREFIX = /^(?:gen_ai\.|(?:vercel\.)?ai\.)(?=.)/i
 /**
  * The content attributes of Sentry's MCP server spans and their `anthropic.*` alias
  * (@sentry/conventions): tool results (`mcp.tool.result.content`, `mcp.tool.result.<key>.content`),
- * prompt results (`mcp.prompt.result.message_content`, `mcp.prompt.result.<key>.content`), the
- * request's arguments (`mcp.request.argument.<key>`: a tool call's arguments) and free-text
- * messages (`mcp.logging.message`, `mcp.progress.message`), and `anthropic.tool_result.content`.
- * Names, ids, counts, types and `is_error` stay (`mcp.tool.result.content_type` is metadata).
+ * prompt results (`mcp.prompt.result.message_content`, `mcp.prompt.result.<key>.content`, and
+ * `mcp.prompt.result.description`, recorded only with `recordOutputs`), the request's arguments
+ * (`mcp.request.argument.<key>`: a tool call's arguments) and free-text messages
+ * (`mcp.logging.message`, `mcp.progress.message`), and `anthropic.tool_result.content`. Names,
+ * ids, counts, types and `is_error` stay (`mcp.tool.result.content_type` is metadata). Also the
+ * LangChain integration's `langchain.chain.inputs` / `langchain.chain.outputs` (recorded only with
+ * `recordInputs` / `recordOutputs`).
  */
-const TOOL_CONTENT =
-  /^(?:mcp\.(?:.+\.)?(?:content|message_content|message|argument)(?:\.|$)|anthropic\.tool_result\.content$)/i
+const OTHER_CONTENT =
+  /^(?:mcp\.(?:.+\.)?(?:content|message_content|message|argument)(?:\.|$)|mcp\.prompt\.result\.description$|anthropic\.tool_result\.content$|langchain\.(?:.+\.)?(?:inputs|outputs)$)/i
 
 const verdicts = new Map<string, boolean>()
 
 /** `true` for an attribute holding GenAI content (see `CONTENT_WORDS`); memoised per name. */
 export function isGenAiContent(name: string): boolean {
   const prefix = AI_PREFIX.exec(name)?.[0]
-  if (prefix === undefined) return TOOL_CONTENT.test(name)
+  if (prefix === undefined) return OTHER_CONTENT.test(name)
   let verdict = verdicts.get(name)
   if (verdict !== undefined) return verdict
   const rest = name.slice(prefix.length)
-  verdict = prefix.toLowerCase() === 'gen_ai.' ? genAiVerdict(rest) : aiSdkVerdict(rest)
+  if (METADATA_NAMES.has(name.toLowerCase())) verdict = false
+  else verdict = prefix.toLowerCase() === 'gen_ai.' ? genAiVerdict(rest) : aiSdkVerdict(rest)
   // Attribute names are few and fixed in practice; the bound only guards a name built per call.
   if (verdicts.size < 1000) verdicts.set(name, verdict)
   return verdict
