@@ -196,6 +196,13 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  if ('tags' in options) {
+    // A cache-wide `tags` (DESIGN.md's first sketch) never existed: tags belong to each entry.
+    throw new InvalidOptionsError(
+      'tags',
+      'is not a cache option: tags are per entry, set(key, value, { tags }) or getOrSet(key, fetcher, { tags })'
+    )
+  }
   rejectUnknownOptions(options, CACHE_OPTION_KEYS)
   const { store } = options
   if (store !== undefined) {

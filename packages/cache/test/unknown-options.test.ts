@@ -54,6 +54,13 @@ describe('createCache refuses unknown option keys', () => {
     expect(refusal(() => createCache({ TTL: 1000 } as never)).field).toBe('TTL')
   })
 
+  it('tags given to createCache (as DESIGN.md sketched it) point to the per-entry tags', () => {
+    const error = refusal(() => createCache({ tags: ['team:1'] } as never))
+    expect(error.field).toBe('tags')
+    expect(error.message).toContain('set(key, value, { tags })')
+    expect(error.message).toContain('getOrSet(key, fetcher, { tags })')
+  })
+
   it('a misspelt key of memory, timeouts or compression is named under it', () => {
     const memory = refusal(() => createCache({ memory: { maxEntires: 10 } } as never))
     expect(memory.field).toBe('memory.maxEntires')

@@ -33,6 +33,7 @@ import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { UnknownModelError } from './errors.js'
 import { createEmitter } from './events.js'
+import { rejectUnknownPriceFields } from './price-fields.js'
 import {
   type LongContextRates,
   type ModelPrice,
@@ -195,7 +196,7 @@ function compileRates(
   known?: readonly string[]
 ): Rates {
   if (r === null || typeof r !== 'object') throw new InvalidOptionsError(field, 'must be an object')
-  if (known !== undefined) rejectUnknownOptions(r, known, `${field}.`)
+  if (known !== undefined) rejectUnknownPriceFields(r, known, `${field}.`)
   const input = microsPerMTok(r.input, `${field}.input`)
   const output = microsPerMTok(r.output, `${field}.output`)
   const opt = (v: number | undefined, f: string, dflt: bigint): bigint =>
@@ -220,7 +221,7 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
   if (price === null || typeof price !== 'object') {
     throw new InvalidOptionsError(field, 'must be a price entry')
   }
-  rejectUnknownOptions(price, MODEL_PRICE_KEYS, `${field}.`)
+  rejectUnknownPriceFields(price, MODEL_PRICE_KEYS, `${field}.`)
   const standard = compileRates(price, field)
   const discount = price.batchDiscountPercent ?? 0
   if (
@@ -265,8 +266,8 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
       : standard,
     batchKeep: BigInt(100 - discount),
     batchKeepN: 100 - discount,
-    speed: compileModes(multipliers?.speed, `${field}.multipliers.speed`),
-    geo: compileModes(multipliers?.inferenceGeo, `${field}.multipliers.inferenceGeo`),
+    speed: compileModes(multipliers?.speed, `${field}.multipliers.speed`, 'standard'),
+    geo: compileModes(multipliers?.inferenceGeo, `${field}.multipliers.inferenceGeo`, 'global'),
     webSearch,
     webSearchN: Number(webSearch),
   }
@@ -274,7 +275,7 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
     const lc = price.longContext
     // Before the threshold's check: `aboveInputToken` is named as the misspelling it is.
     if (lc !== null && typeof lc === 'object') {
-      rejectUnknownOptions(lc, LONG_CONTEXT_KEYS, `${field}.longContext.`)
+      rejectUnknownPriceFields(lc, LONG_CONTEXT_KEYS, `${field}.longContext.`)
     }
     const above = lc?.aboveInputTokens
     if (typeof above !== 'number' || !Number.isSafeInteger(above) || above <= 0) {

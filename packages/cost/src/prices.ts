@@ -57,13 +57,14 @@ export interface LongContextRates extends PriceRates {
  */
 export interface PriceMultipliers {
   /**
-   * By `Usage.speed` (Anthropic `usage.speed`), e.g. `{ fast: 6 }`. `'standard'` is always 1×.
+   * By `Usage.speed` (Anthropic `usage.speed`), e.g. `{ fast: 6 }`. `'standard'` is always 1×
+   * (listed, it must be 1).
    * Default: none listed (any other speed is billed `UNLISTED_MULTIPLIERS.speed`, 6×).
    */
   readonly speed?: Readonly<Record<string, number>>
   /**
    * By `Usage.inferenceGeo` (Anthropic `usage.inference_geo`), e.g. `{ us: 1.1 }`. `'global'` is
-   * always 1×. Default: none listed (any other geo is billed `UNLISTED_MULTIPLIERS.inferenceGeo`, 1.1×).
+   * always 1× (listed, it must be 1). Default: none listed (any other geo is billed `UNLISTED_MULTIPLIERS.inferenceGeo`, 1.1×).
    */
   readonly inferenceGeo?: Readonly<Record<string, number>>
 }

@@ -44,8 +44,16 @@ export function millionths(value: unknown, field: string, unit: string): bigint 
   return BigInt(scaled)
 }
 
-/** A `multipliers.speed` / `.inferenceGeo` object: mode → multiplier in millionths (each > 0). */
-export function compileModes(value: unknown, field: string): ReadonlyMap<string, bigint> {
+/**
+ * A `multipliers.speed` / `.inferenceGeo` object: mode → multiplier in millionths (each > 0).
+ * `base` (`'standard'`, `'global'`) is the mode the entry's rates are for, always billed 1×: a
+ * multiplier other than 1 for it would be ignored, so it is refused.
+ */
+export function compileModes(
+  value: unknown,
+  field: string,
+  base: string
+): ReadonlyMap<string, bigint> {
   if (value === undefined) return NO_MULTIPLIERS
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidOptionsError(field, 'must be an object of multipliers, e.g. { fast: 6 }')
@@ -55,6 +63,12 @@ export function compileModes(value: unknown, field: string): ReadonlyMap<string,
     const f = `${field}.${mode}`
     const scaled = millionths(m, f, 'a multiplier of every token rate')
     if (scaled === 0n) throw new InvalidOptionsError(f, 'must be above 0 (a mode is never free)')
+    if (mode === base && scaled !== ONE_MILLION) {
+      throw new InvalidOptionsError(
+        f,
+        `must be 1 if given: '${base}' is billed at the entry's own rates (change those instead)`
+      )
+    }
     modes.set(mode, scaled)
   }
   return modes

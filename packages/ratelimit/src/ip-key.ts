@@ -1,16 +1,16 @@
 /**
  * @module ip-key
  * The client-IP part of the middleware's default key: IPv4 as is, an IPv6 address standing for an
- * IPv4 client (mapped, translated or compatible) as its IPv4 address, any other IPv6 address as its
- * `/prefix` network.
+ * IPv4 client (mapped, translated, compatible, NAT64/SIIT, 6to4, Teredo) as its IPv4 address, any
+ * other IPv6 address as its `/prefix` network.
  */
 
 /**
  * `ip:<address>` for a client address: an IPv4 address as is; an IPv6 address that embeds an IPv4
  * client's address (see `embeddedIpv4`: `::ffff:a.b.c.d` as a dual-stack socket reports IPv4 peers,
- * also in hex `::ffff:7f00:1`; `::ffff:0:a.b.c.d`; `::a.b.c.d`) as that IPv4 address, so that it
- * shares the bucket of its plain form; any other IPv6 address as its `/ipv6Prefix` network
- * (`ip:2001:db8:0:ff00:0:0:0:0/56`); an address that does not parse as is.
+ * also in hex `::ffff:7f00:1`; `::ffff:0:a.b.c.d`; `::a.b.c.d`; `64:ff9b::a.b.c.d`; 6to4; Teredo)
+ * as that IPv4 address, so that it shares the bucket of its plain form; any other IPv6 address as
+ * its `/ipv6Prefix` network (`ip:2001:db8:0:ff00:0:0:0:0/56`); an address that does not parse as is.
  */
 export function ipKey(ip: string, ipv6Prefix: number): string {
   if (!ip.includes(':')) return `ip:${ip}`
@@ -19,26 +19,49 @@ export function ipKey(ip: string, ipv6Prefix: number): string {
   return `ip:${embeddedIpv4(groups) ?? ipv6Network(groups, ipv6Prefix)}`
 }
 
+/** Dotted IPv4 from two 16-bit groups. */
+const dotted = (hi: number, lo: number): string => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`
+
 /**
- * The dotted IPv4 address of an IPv6 address that carries one in its last 32 bits, else
- * `undefined`: IPv4-mapped (`::ffff:0:0/96`), IPv4-translated (`::ffff:0:0:0/96`, RFC 2765) and
- * IPv4-compatible (`::/96`, deprecated by RFC 4291 but still parsed and routed by some stacks).
- * All three lie in `::/56` next to `::1`: grouped by prefix, every such client would share one
- * bucket with every other one and with localhost. `::` and `::1` (unspecified, loopback) are not
- * IPv4-compatible addresses (RFC 4291 §2.5.5.1; Linux and Ruby exclude them too) and keep their
- * IPv6 key.
+ * The IPv4 client an IPv6 source address stands for, else `undefined`. Each of these prefixes
+ * makes a `/prefix` grouping wrong one way or the other, so the IPv4 address is the key instead:
+ * - IPv4-mapped (`::ffff:0:0/96`), IPv4-translated (`::ffff:0:0:0/96`, RFC 2765) and
+ *   IPv4-compatible (`::/96`, deprecated by RFC 4291 but still parsed and routed by some stacks):
+ *   all lie in `::/56` next to `::1`, so every such client shared one bucket with localhost. `::`
+ *   and `::1` are not IPv4-compatible (RFC 4291 §2.5.5.1; Linux and Ruby exclude them too).
+ * - `64:ff9b::/96` (RFC 6052): a server sees it as a source only behind a translator that turns
+ *   IPv4 clients into IPv6 ones (SIIT, RFC 7915 / 7755); the low 32 bits are the client's own
+ *   address, and the whole prefix is one `/56`. (The other direction, IPv6-only clients going out
+ *   through NAT64, reaches the server from the NAT64's IPv4 pool, keyed as IPv4 already.) The
+ *   local-use `64:ff9b:1::/48` (RFC 8215) embeds the address where its operator chose: grouped.
+ * - 6to4 `2002:AABB:CCDD::/48` (RFC 3056): the `/48` of the site whose public IPv4 is AABB:CCDD;
+ *   grouped by `/56`, one IPv4 host could rotate through 256 buckets.
+ * - Teredo `2001:0::/32` (RFC 4380): server IPv4, flags, port, then the client's public IPv4
+ *   with every bit inverted. The `/56` is the Teredo server's, shared by all its clients, while
+ *   one client changing server got a fresh bucket.
+ * Claiming another host's embedded address gains nothing: replies to it go to that host (or the
+ * translator / relay serving it), so a connection from a forged one never completes.
  */
 function embeddedIpv4(groups: readonly number[]): string | undefined {
-  for (let i = 0; i < 4; i++) if (groups[i] !== 0) return undefined
-  const g4 = groups[4] as number
-  const g5 = groups[5] as number
-  const hi = groups[6] as number
-  const lo = groups[7] as number
+  const [g0, g1, g2, g3, g4, g5, hi, lo] = groups as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
+  if (g0 === 0x2002) return dotted(g1, g2)
+  if (g0 === 0x2001 && g1 === 0) return dotted(~hi & 0xffff, ~lo & 0xffff)
+  if (g2 !== 0 || g3 !== 0) return undefined
+  if (g0 === 0x64 && g1 === 0xff9b) return g4 === 0 && g5 === 0 ? dotted(hi, lo) : undefined
+  if (g0 !== 0 || g1 !== 0) return undefined
   const mapped = g4 === 0 && g5 === 0xffff
   const translated = g4 === 0xffff && g5 === 0
   const compatible = g4 === 0 && g5 === 0 && (hi !== 0 || lo > 1)
-  if (!mapped && !translated && !compatible) return undefined
-  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`
+  return mapped || translated || compatible ? dotted(hi, lo) : undefined
 }
 
 /** The `/prefix` network of 8 IPv6 groups as full hex groups plus the length. */

@@ -56,8 +56,9 @@ export interface RateLimitMiddlewareOptions {
    * The bucket a request counts against; `undefined` (or `''`) lets the request through unchecked.
    * Default: `ctx.state.subject` when set (`sub:<subject>`), else the client IP `ctx.ip`
    * (`ip:<address>`, IPv6 grouped by `ipv6Prefix`, an IPv4-mapped `::ffff:a.b.c.d`, IPv4-translated
-   * `::ffff:0:a.b.c.d` or IPv4-compatible `::a.b.c.d` keyed as its IPv4 address `a.b.c.d`, `::1`
-   * excepted); when neither is known the request passes
+   * `::ffff:0:a.b.c.d`, IPv4-compatible `::a.b.c.d` (`::1` excepted), NAT64/SIIT `64:ff9b::a.b.c.d`,
+   * 6to4 or Teredo address keyed as its IPv4 client's address `a.b.c.d`); when neither is known
+   * the request passes
    * through unchecked rather than sharing one bucket with every other unknown client.
    * `ctx.ip` honours the adapter's `trustProxy` setting only: `X-Forwarded-For` is ignored unless
    * a proxy is trusted.
@@ -77,7 +78,10 @@ export interface RateLimitMiddlewareOptions {
    * deny. Default `false`.
    */
   dryRun?: boolean
-  /** Prefix length (1–128) IPv6 client addresses are grouped by in the default key. Default `56`. */
+  /**
+   * Prefix length (1–128) IPv6 client addresses are grouped by in the default key. Default `56`.
+   * Refused beside `keyBy`, which does not read it.
+   */
   ipv6Prefix?: number
   /**
    * What to do with a request no key was found for (the default key knows neither
@@ -156,10 +160,17 @@ const RATE_LIMIT_OPTION_KEYS: readonly string[] = [
  */
 export type RateLimitOptions = RateLimitMiddlewareOptions &
   (
-    | { limiter: RateLimiter; tiers?: undefined }
-    | (RateLimiterOptions & { limiter?: undefined; tiers?: undefined })
+    | ({ limiter: RateLimiter; tiers?: undefined } & Unread<
+        (typeof RATE_LIMITER_OPTION_KEYS)[number] | 'tier' | 'defaultTier'
+      >)
+    | (RateLimiterOptions & { limiter?: undefined; tiers?: undefined } & Unread<
+          'tier' | 'defaultTier'
+        >)
     | RateLimitTierOptions
   )
+
+/** Keys a mode does not read: typed `undefined` so that giving one does not compile either. */
+type Unread<K extends string> = { [P in K]?: undefined }
 
 /** A limiter with its precomputed header values. */
 interface Policy {
@@ -176,7 +187,9 @@ const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', fa
  * `ipv6Prefix`, `unkeyed`, `unkeyed.key`, `tiers`, `tier`, `defaultTier`, or a `createRateLimiter`
  * field such as `prefix` or `limits[0].limit` — `tiers.pro.limits[0].limit` for a tier's limits;
  * the options tiers share, such as `prefix` or `onStoreError`, keep their own names), an unknown
- * key included (`keyby`, `unkeyed.kye`, `tiers.pro.limits[0].windw`).
+ * key included (`keyby`, `unkeyed.kye`, `tiers.pro.limits[0].windw`), and an option the way the
+ * limiter is given would not read (`store` beside `limiter`, `limits` beside `tiers`, `tier`
+ * without `tiers`, `ipv6Prefix` beside `keyBy`).
  *
  * Per request: resolves the key (no key → the `unkeyed` option), checks `cost` against the
  * limiter, stores the result on `ctx.state.rateLimit` and sets the headers. When denied (and not `dryRun`) it ends the
@@ -196,6 +209,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     throw new InvalidOptionsError('options', 'must be an object')
   }
   rejectUnknownOptions(options, RATE_LIMIT_OPTION_KEYS)
+  rejectUnreadOptions(options)
   const pickPolicy = resolvePolicies(options)
   const { keyBy, cost = 1, headers = 'draft', dryRun = false, ipv6Prefix = 56 } = options
   if (keyBy !== undefined && typeof keyBy !== 'function') {
@@ -283,6 +297,46 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     ctx.respond(error.status, error.toJSON(), retryAfterHeader(result))
   }
   return Object.assign(rateLimit, { stats: () => ({ ...counters }) })
+}
+
+/**
+ * Throws `InvalidOptionsError` naming an option the way the limiter is given does not read (see
+ * `RateLimitOptions`), instead of dropping it: a `store` beside a ready `limiter` would leave the
+ * limits per process while the app believes them shared. `undefined` counts as not given.
+ */
+function rejectUnreadOptions(options: RateLimitOptions): void {
+  const given = (key: string): boolean =>
+    (options as unknown as Record<string, unknown>)[key] !== undefined
+  if (given('keyBy') && given('ipv6Prefix')) {
+    throw new InvalidOptionsError(
+      'ipv6Prefix',
+      "only groups the default key's IPv6 addresses and is not read beside `keyBy`: group them in `keyBy`"
+    )
+  }
+  if (given('tiers')) {
+    for (const key of ['limiter', 'limits']) {
+      if (given(key)) {
+        throw new InvalidOptionsError(
+          key,
+          'is not read beside `tiers` (each tier has its own limits): give `tiers` or it, not both'
+        )
+      }
+    }
+    return
+  }
+  for (const key of ['tier', 'defaultTier']) {
+    if (given(key)) throw new InvalidOptionsError(key, 'is only read with `tiers`')
+  }
+  if (!given('limiter')) return
+  for (const key of RATE_LIMITER_OPTION_KEYS) {
+    // `limits` beside `limiter` keeps its own message (`resolveLimiter`).
+    if (key !== 'limits' && given(key)) {
+      throw new InvalidOptionsError(
+        key,
+        'is not read beside a ready `limiter`, which keeps its own: give it to createRateLimiter'
+      )
+    }
+  }
 }
 
 function resolveUnkeyed(option: unknown): UnkeyedPolicy {

@@ -1,8 +1,8 @@
 /**
  * Fuzzing (fast-check) of the rate limiter: random option objects only ever give a limiter or an
- * `InvalidOptionsError` naming the field, and random sequences of check / reserve / settle /
- * release / penalize (on a memory store with an injected clock) never report a negative or
- * over-limit `remaining` nor allow more than the limit.
+ * `InvalidOptionsError` naming the field (a misspelt key anywhere is named under its path), and
+ * random sequences of check / reserve / settle / release / penalize (on a memory store with an
+ * injected clock) never report a negative or over-limit `remaining` nor allow more than the limit.
  *
  * Every property is bounded (numRuns); fast-check prints the seed and the shrunk counterexample on
  * failure. Properties that exhibit a known bug are `it.fails`, with the bug and the counterexample.
@@ -16,12 +16,20 @@ import { createRateLimiter, type RateLimiter, type Reservation } from '../src/li
 
 const ALGORITHMS: Algorithm[] = ['gcra', 'fixed-window', 'sliding-window', 'token-bucket']
 
+const OPTION_KEYS = ['store', 'limits', 'prefix', 'onStoreError', 'blockCache'] as const
+const BLOCK_CACHE_KEYS = ['maxKeys', 'maxAgeMs'] as const
+const LIMIT_KEYS = ['algorithm', 'limit', 'window'] as const
+
 /** The keys each option object takes, by the path its fields are named with. */
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['store', 'limits', 'prefix', 'onStoreError', 'blockCache'],
-  'blockCache.': ['maxKeys', 'maxAgeMs'],
-  'limits[i].': ['algorithm', 'limit', 'window'],
+  '': OPTION_KEYS,
+  'blockCache.': BLOCK_CACHE_KEYS,
+  'limits[i].': LIMIT_KEYS,
 }
+
+/** Whether `error` is the refusal of an unknown key (the check made before any value's). */
+const isUnknownKey = (error: InvalidOptionsError): boolean =>
+  error.message.includes('is not a known option')
 
 /** Constructs, returning the limiter or the InvalidOptionsError; anything else fails the test. */
 function construct(options: unknown): RateLimiter | InvalidOptionsError {
@@ -29,8 +37,8 @@ function construct(options: unknown): RateLimiter | InvalidOptionsError {
     return createRateLimiter(options as never)
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidOptionsError)
-    const { field, message } = error as InvalidOptionsError
-    if (message.includes('is not a known option')) {
+    const { field } = error as InvalidOptionsError
+    if (isUnknownKey(error as InvalidOptionsError)) {
       // An unknown key (random objects have any): named with the path of the object holding it.
       const [, path = '', key = ''] = /^(blockCache\.|limits\[\d+\]\.)?(.*)$/s.exec(field) ?? []
       const known = KNOWN_KEYS[path.replace(/\[\d+\]/, '[i]')]
@@ -67,6 +75,17 @@ const field = (valid: fc.Arbitrary<unknown>, invalid: fc.Arbitrary<unknown>) =>
 
 const sharedStore = memoryStore({ maxKeys: 100 })
 
+/**
+ * An object of random values under known `keys` (now and then a random key): random objects with
+ * random keys would nearly all stop at the unknown-key check, before any value is looked at.
+ */
+const objectOf = (keys: readonly string[]) =>
+  fc.dictionary(
+    fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...keys) }, fc.string({ maxLength: 8 })),
+    anyValue(1),
+    { maxKeys: keys.length }
+  )
+
 const limitOptions = fc.record(
   {
     algorithm: field(fc.constantFrom(...ALGORITHMS), fc.constantFrom('GCRA', 'leaky-bucket', '')),
@@ -92,7 +111,7 @@ const limiterOptions = fc.record(
         maxLength: 3,
         selector: (l) => JSON.stringify([l.algorithm ?? 'gcra', l.limit, l.window]),
       }),
-      fc.constantFrom([], [null], {})
+      fc.oneof(fc.constantFrom([], [null], {}), fc.array(objectOf(LIMIT_KEYS), { maxLength: 2 }))
     ),
     prefix: field(fc.constantFrom('rl', 'api'), fc.constantFrom('', 'a{b}', 'x}')),
     onStoreError: field(fc.constantFrom('memory', 'open', 'closed'), fc.constantFrom('MEMORY', '')),
@@ -104,13 +123,16 @@ const limiterOptions = fc.record(
           { requiredKeys: [] }
         )
       ),
-      fc.constantFrom(
-        true,
-        null,
-        { maxKeys: 0 },
-        { maxKeys: 1.5 },
-        { maxAgeMs: 0 },
-        { maxAgeMs: '1s' }
+      fc.oneof(
+        fc.constantFrom(
+          true,
+          null,
+          { maxKeys: 0 },
+          { maxKeys: 1.5 },
+          { maxAgeMs: 0 },
+          { maxAgeMs: '1s' }
+        ),
+        objectOf(BLOCK_CACHE_KEYS)
       )
     ),
     // A shared store: the default `memoryStore()` would be allocated on every construction.
@@ -121,24 +143,65 @@ const limiterOptions = fc.record(
 
 describe('rate limiter options, fuzzed', () => {
   it('random options: a limiter or an InvalidOptionsError naming the field, nothing else', () => {
-    const seen = { built: 0, refused: 0 }
+    const seen = { built: 0, refused: 0, unknownKey: 0 }
     fc.assert(
       fc.property(
         fc.oneof(
           { weight: 9, arbitrary: limiterOptions },
           fc
-            .anything({ maxDepth: 2 })
+            .oneof(fc.anything({ maxDepth: 2 }), objectOf(OPTION_KEYS))
             .map((a) => (typeof a === 'object' && a !== null ? { store: sharedStore, ...a } : a))
         ),
         (options) => {
           const result = construct(options)
           seen[result instanceof InvalidOptionsError ? 'refused' : 'built']++
+          if (result instanceof InvalidOptionsError && isUnknownKey(result)) seen.unknownKey++
         }
       ),
       { numRuns: 1000 }
     )
-    expect(seen.built).toBeGreaterThan(20)
-    expect(seen.refused).toBeGreaterThan(20)
+    expect(seen.built).toBeGreaterThan(100)
+    expect(seen.refused).toBeGreaterThan(100)
+    // The values are what is fuzzed: few cases may end at the unknown-key check before them.
+    expect(seen.unknownKey).toBeGreaterThan(0)
+    expect(seen.unknownKey).toBeLessThan(100)
+  })
+
+  it('a misspelt key added anywhere to valid options is refused under its path', () => {
+    const valid = fc.record({
+      limits: fc.uniqueArray(
+        fc.record({
+          algorithm: fc.constantFrom(...ALGORITHMS),
+          limit: fc.integer({ min: 1, max: 1000 }),
+          window: fc.constantFrom('1s', '1m', 1000),
+        }),
+        { minLength: 1, maxLength: 3, selector: (l) => `${l.algorithm}:${l.limit}:${l.window}` }
+      ),
+      blockCache: fc.record({ maxKeys: fc.integer({ min: 1, max: 10 }) }),
+    })
+    const misspelt = fc
+      .string({ minLength: 1, maxLength: 10 })
+      .filter(
+        (k) => k !== '__proto__' && !Object.values(KNOWN_KEYS).some((known) => known.includes(k))
+      )
+    fc.assert(
+      fc.property(valid, misspelt, fc.nat(), fc.anything({ maxDepth: 0 }), (o, key, at, value) => {
+        const where = at % (o.limits.length + 2)
+        const limits = o.limits.map((l, i) => (i === where - 2 ? { ...l, [key]: value } : l))
+        const blockCache = where === 1 ? { ...o.blockCache, [key]: value } : o.blockCache
+        const options = {
+          store: sharedStore,
+          limits,
+          blockCache,
+          ...(where === 0 ? { [key]: value } : {}),
+        }
+        const path = where === 0 ? '' : where === 1 ? 'blockCache.' : `limits[${where - 2}].`
+        const result = construct(options)
+        expect(result).toBeInstanceOf(InvalidOptionsError)
+        expect((result as InvalidOptionsError).field).toBe(`${path}${key}`)
+      }),
+      { numRuns: 300 }
+    )
   })
 
   it('random check / reserve / settle arguments: InvalidOptionsError (rejected), never a crash', async () => {
