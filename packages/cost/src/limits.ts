@@ -48,7 +48,8 @@ export function compileLimits(input: unknown, field: string): readonly Limit[] {
     throw new InvalidOptionsError(field, 'must be an array of { period, usd | micros, window? }')
   }
   const seen = new Set<string>()
-  return input.map((raw: unknown, i) => {
+  // `map` skips the holes of a sparse array (`[, { … }]`): a hole is an entry that is not an object.
+  return Array.from(input, (raw: unknown, i) => {
     const f = `${field}[${i}]`
     if (raw === null || typeof raw !== 'object')
       throw new InvalidOptionsError(f, 'must be an object')

@@ -799,7 +799,9 @@ function resolveLimits(input: unknown): readonly ResolvedLimit[] {
   }
   const seen = new Set<string>()
   const out: ResolvedLimit[] = []
-  input.forEach((raw: unknown, i) => {
+  // `forEach` skips the holes of a sparse array (`[,]` built a limiter with no limits): a hole is
+  // an entry that is not an object.
+  Array.from(input).forEach((raw: unknown, i) => {
     const field = `limits[${i}]`
     if (raw === null || typeof raw !== 'object') {
       throw new InvalidOptionsError(field, 'must be an object { algorithm?, limit, window }')
