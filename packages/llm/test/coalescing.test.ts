@@ -156,27 +156,20 @@ describe('a caller leaving a shared (non-streamed) call', () => {
   })
 
   it("the leader's `timeout` ends its own wait, not the call a joiner still waits for", async () => {
-    // The provider answers only once the test opens the gate (after the leader's timeout).
-    let open = (): void => {}
-    const gate = new Promise<void>((resolve) => {
-      open = resolve
-    })
-    const gated = new Anthropic({
-      apiKey: 'test-key',
-      baseURL: fake.anthropicBaseURL,
-      maxRetries: 0,
-      fetch: async (url: string | URL | Request, init?: RequestInit) => {
-        await gate
-        return fetch(url, init)
-      },
-    })
-    const client = wrapAnthropic(gated, {})
+    // The provider answers only once the test releases it (after the leader's timeout).
+    const held = fake.holdNext()
+    const client = wrapAnthropic(raw, {})
     const leader = client.messages.create(params('leader timeout'), { timeout: 30 })
     const joiner = client.messages.create(params('leader timeout'))
+    await held.reached
+    // Any timer the SDK runs on the provider request started before the request got here: one of
+    // the leader's 30 ms started now fires after it (the order of equal timers, not a duration).
+    await new Promise((resolve) => setTimeout(resolve, 30))
     expect(await reason(leader)).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
-    open()
+    held.release()
     await expect(joiner).resolves.toMatchObject({ type: 'message' })
     expect(fake.count('/v1/messages')).toBe(1)
+    expect(fake.calls[0]?.aborted).toBe(false)
   })
   it("a joiner without a `timeout` of its own times out at the client's default once the leader's `timeout` has passed (as the bare SDK), and the shared request is then aborted", async () => {
     // The client's default per-request timeout: what a call without its own `timeout` gets. The
@@ -270,32 +263,18 @@ describe('a caller arriving once every earlier caller of a shared call has left'
           : inner.run(op, keys, input)
       }
       const budget = createBudget({ store, limits: [{ period: 'day', usd: 1 }] })
-      // The first request gets no answer until it is aborted; the others go to the fake provider.
-      let requests = 0
-      const sdk = new Anthropic({
-        apiKey: 'test-key',
-        baseURL: fake.anthropicBaseURL,
-        maxRetries: 0,
-        fetch: (url: string | URL | Request, init?: RequestInit) => {
-          if (requests++ > 0) return fetch(url, init)
-          return new Promise<Response>((_, reject) => {
-            const gone = (): void => reject(new DOMException('aborted', 'AbortError'))
-            if (init?.signal?.aborted) gone()
-            else init?.signal?.addEventListener('abort', gone, { once: true })
-          })
-        },
-      })
-      const client = wrapAnthropic(sdk, { budget, subject: 'u' })
+      // The first request gets no answer until it is aborted; the others are answered.
+      fake.hangNext(1)
+      const client = wrapAnthropic(raw, { budget, subject: 'u' })
       const first = new AbortController()
       const leader = client.messages.create(
         params(`released late ${how}`),
-        how === 'signal' ? { signal: first.signal } : { timeout: 30 }
+        // Time enough for the request to reach the fake first (it takes the hang, not the newcomer).
+        how === 'signal' ? { signal: first.signal } : { timeout: 250 }
       )
       leader.catch(() => undefined)
-      if (how === 'signal') {
-        await until(() => requests === 1)
-        first.abort()
-      }
+      await until(() => fake.calls.length === 1)
+      if (how === 'signal') first.abort()
       // The leader has gone; its provider call is aborted and its reservation being released.
       await until(() => ops.includes('budgetRelease'))
       const newcomer = client.messages.create(params(`released late ${how}`))
@@ -305,7 +284,9 @@ describe('a caller arriving once every earlier caller of a shared call has left'
         how === 'signal' ? Anthropic.APIUserAbortError : Anthropic.APIConnectionTimeoutError
       )
       await expect(newcomer).resolves.toMatchObject({ type: 'message' })
-      expect(requests).toBe(2)
+      expect(fake.count('/v1/messages')).toBe(2)
+      await fake.idle()
+      expect(fake.calls.map((c) => c.aborted)).toEqual([true, false])
       // The doomed call's hold released once; the newcomer's call reserved and settled its own.
       expect(ops.filter((op) => op === 'budgetReserve')).toHaveLength(2)
       expect(ops.filter((op) => op === 'budgetRelease')).toHaveLength(1)

@@ -82,65 +82,6 @@ const leakGuard = (): LlmGuard & { checked: string[] } => {
   }
 }
 
-const sse = (chunks: unknown[]): string =>
-  `${chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`
-
-/**
- * The fake provider's answer for `n: 2` (the fake answers one choice): its own choice 0 with the
- * text `choice0`, plus a choice 1. Streamed, the two choices' text deltas alternate chunk by chunk,
- * as the API sends them.
- */
-const twoChoices =
-  (choice0: string[], choice1: string[]) =>
-  async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const res = await fetch(url, init)
-    const body = JSON.parse(String(init?.body)) as { n?: number; stream?: boolean }
-    if (body.n !== 2) return res
-    if (body.stream !== true) {
-      const json = (await res.json()) as { choices: Array<Record<string, unknown>> }
-      const first = json.choices[0] as Record<string, unknown>
-      json.choices = [
-        { ...first, message: { ...(first.message as object), content: choice0.join('') } },
-        {
-          ...first,
-          index: 1,
-          message: { ...(first.message as object), content: choice1.join('') },
-        },
-      ]
-      return new Response(JSON.stringify(json), { status: res.status, headers: res.headers })
-    }
-    await res.text()
-    const base = { id: 'chatcmpl_n2', object: 'chat.completion.chunk', created: 1, model: MODEL }
-    const chunk = (index: number, delta: object, finish: string | null) => ({
-      ...base,
-      choices: [{ index, delta, logprobs: null, finish_reason: finish }],
-    })
-    const chunks: unknown[] = [chunk(0, { role: 'assistant', content: '' }, null)]
-    chunks.push(chunk(1, { role: 'assistant', content: '' }, null))
-    for (let i = 0; i < Math.max(choice0.length, choice1.length); i++) {
-      if (choice0[i] !== undefined) chunks.push(chunk(0, { content: choice0[i] }, null))
-      if (choice1[i] !== undefined) chunks.push(chunk(1, { content: choice1[i] }, null))
-    }
-    chunks.push(chunk(0, {}, 'stop'), chunk(1, {}, 'stop'))
-    chunks.push({
-      ...base,
-      choices: [],
-      usage: { prompt_tokens: 5, completion_tokens: 12, total_tokens: 17 },
-    })
-    return new Response(sse(chunks), {
-      status: 200,
-      headers: { 'content-type': 'text/event-stream', 'x-request-id': 'req_n2' },
-    })
-  }
-
-const clientWith = (choice0: string[], choice1: string[]) =>
-  new OpenAI({
-    apiKey: 'test-key',
-    baseURL: fake.openaiBaseURL,
-    maxRetries: 0,
-    fetch: twoChoices(choice0, choice1) as typeof fetch,
-  })
-
 const two = (text: string) => ({
   model: MODEL,
   n: 2,
@@ -148,8 +89,10 @@ const two = (text: string) => ({
   messages: [{ role: 'user' as const, content: text }],
 })
 
-/** Reads a stream to its end, the text of each choice (by `index`). */
-async function readChoices(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<string[]> {
+/** Reads a stream (or its chunks) to its end, the text of each choice (by `index`). */
+async function readChoices(
+  stream: AsyncIterable<OpenAI.ChatCompletionChunk> | Iterable<OpenAI.ChatCompletionChunk>
+): Promise<string[]> {
   const texts = ['', '']
   for await (const chunk of stream) {
     for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? ''
@@ -159,7 +102,7 @@ async function readChoices(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): P
 
 describe('the output guard with n > 1 choices', () => {
   it('checks every choice of a non-streamed answer: a blocked second choice fails the call with OutputBlockedError and is not cached', async () => {
-    const raw = clientWith(['a fine answer'], ['here is the LEAK'])
+    fake.answerNext(2, { choices: ['a fine answer', 'here is the LEAK'] })
     // The premise: the caller of the bare SDK gets both choices, the second one carrying "LEAK".
     const bare = await raw.chat.completions.create(two('bare'))
     expect(bare.choices.map((c) => c.message.content)).toEqual([
@@ -180,7 +123,8 @@ describe('the output guard with n > 1 choices', () => {
   it('a non-streamed answer whose every choice passes is returned and cached', async () => {
     const cache = mapCache()
     const guard = leakGuard()
-    const client = wrapOpenAI(clientWith(['a fine answer'], ['another one']), { guard, cache })
+    fake.answerNext(1, { choices: ['a fine answer', 'another one'] })
+    const client = wrapOpenAI(raw, { guard, cache })
     const answer = await client.chat.completions.create(two('all fine'))
     expect(answer.choices.map((c) => c.message.content)).toEqual(['a fine answer', 'another one'])
     expect(guard.checked).toEqual(['a fine answer', 'another one'])
@@ -189,7 +133,12 @@ describe('the output guard with n > 1 choices', () => {
 
   it('reads a stream choice by choice (deltas interleaved): a blocked first choice keeps it out of the cache', async () => {
     // Choice 0 says "the LEAK is here", in two deltas; choice 1's deltas come in between.
-    const raw = clientWith(['the LE', 'AK is here'], ['fine', ' answer'])
+    fake.answerNext(1, {
+      choices: [
+        ['the LE', 'AK is here'],
+        ['fine', ' answer'],
+      ],
+    })
     const cache = mapCache()
     const guard = leakGuard()
     const { logger } = recorders()
@@ -210,7 +159,13 @@ describe('the output guard with n > 1 choices', () => {
   it('a stream whose every choice passes is cached', async () => {
     const cache = mapCache()
     const guard = leakGuard()
-    const client = wrapOpenAI(clientWith(['the ans', 'wer'], ['fine', ' too']), { guard, cache })
+    fake.answerNext(1, {
+      choices: [
+        ['the ans', 'wer'],
+        ['fine', ' too'],
+      ],
+    })
+    const client = wrapOpenAI(raw, { guard, cache })
     const texts = await readChoices(
       await client.chat.completions.create({ ...two('streamed fine'), stream: true })
     )
@@ -282,22 +237,26 @@ describe('how a stream with n > 1 choices ended', () => {
   it('a stream whose second choice was cut is never cached nor logged ok', async () => {
     const cache = mapCache()
     const { logger } = recorders()
-    const cut = new OpenAI({
-      apiKey: 'test-key',
-      baseURL: 'http://127.0.0.1:9/v1',
-      maxRetries: 0,
-      fetch: (async () =>
-        new Response(CUT_EVENTS.map((c) => `data: ${JSON.stringify(c)}\n\n`).join(''), {
-          status: 200,
-          headers: { 'content-type': 'text/event-stream', 'x-request-id': 'req_cut' },
-        })) as typeof fetch,
+    // The provider's CUT_EVENTS: the body ends cleanly after choice 0's finish, choice 1 cut
+    // mid-word (its rest and finish, the usage and [DONE] never sent).
+    fake.answerNext(1, {
+      choices: [['The first answer.'], ['The second answer is cut he', 're, mid-sentence.']],
     })
-    const client = wrapOpenAI(cut, { cache, logger })
-    const texts = await readChoices(
-      await client.chat.completions.create({ ...two('two answers'), stream: true })
+    fake.endStreamAfter(CUT_EVENTS.length)
+    const client = wrapOpenAI(raw, { cache, logger })
+    const chunks: OpenAI.ChatCompletionChunk[] = []
+    for await (const chunk of await client.chat.completions.create({
+      ...two('two answers'),
+      stream: true,
+    })) {
+      chunks.push(chunk)
+    }
+    // The premise: the caller read a cut second choice, and only the first one finished.
+    expect(await readChoices(chunks)).toEqual(['The first answer.', 'The second answer is cut he'])
+    const finishes = chunks.flatMap((c) =>
+      c.choices.filter((x) => x.finish_reason !== null).map((x) => [x.index, x.finish_reason])
     )
-    // The premise: the caller read a cut second choice.
-    expect(texts).toEqual(['The first answer.', 'The second answer is cut he'])
+    expect(finishes).toEqual([[0, 'stop']])
     await until(() => logger.lines.length === 1)
     // Give a store that would follow the log line its chance to happen.
     await new Promise((r) => setTimeout(r, 20))

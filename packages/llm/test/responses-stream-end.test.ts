@@ -41,35 +41,6 @@ async function readAll(stream: AsyncIterable<unknown>): Promise<unknown[]> {
   return events
 }
 
-/**
- * A client whose Responses streams end with their last SSE event rewritten by `edit` (the fake
- * sends `response.completed` / `response.incomplete` only).
- */
-const rewritingLast = (edit: (event: Record<string, unknown>) => Record<string, unknown>) =>
-  new OpenAI({
-    apiKey: 'test-key',
-    baseURL: fake.openaiBaseURL,
-    maxRetries: 0,
-    fetch: (async (url: RequestInfo | URL, init?: RequestInit) => {
-      const res = await fetch(url, init)
-      const body = JSON.parse(String(init?.body)) as { stream?: boolean }
-      if (body.stream !== true) return res
-      const blocks = (await res.text()).split('\n\n').filter((b) => b.trim() !== '')
-      const last = JSON.parse(
-        (blocks.at(-1) as string)
-          .split('\n')
-          .find((l) => l.startsWith('data: '))
-          ?.slice(6) ?? '{}'
-      ) as Record<string, unknown>
-      const edited = edit(last)
-      blocks[blocks.length - 1] = `event: ${String(edited.type)}\ndata: ${JSON.stringify(edited)}`
-      return new Response(`${blocks.join('\n\n')}\n\n`, {
-        status: res.status,
-        headers: res.headers,
-      })
-    }) as typeof fetch,
-  })
-
 describe('a Responses stream that ends with response.incomplete for max_output_tokens', () => {
   it("is logged with outcome 'ok' (the stream ended as the provider ended it), not 'aborted'", async () => {
     const { logger } = recorders()
@@ -105,16 +76,11 @@ describe('a Responses stream that ends with response.incomplete for max_output_t
 
 describe('a Responses stream that ends with response.incomplete for a content filter', () => {
   it("is logged with outcome 'ok' and never cached (not an answer to replay)", async () => {
-    const filtered = rewritingLast((event) => ({
-      ...event,
-      response: {
-        ...(event.response as object),
-        incomplete_details: { reason: 'content_filter' },
-      },
-    }))
+    // Both answers cut by the filter (the request would be cut at max_output_tokens anyway).
+    fake.answerNext(2, { incompleteReason: 'content_filter' })
     const cache = mapCache()
     const { logger, metrics } = recorders()
-    const client = wrapOpenAI(filtered, { cache, logger, metrics })
+    const client = wrapOpenAI(raw, { cache, logger, metrics })
     const events = await readAll(
       await client.responses.create({ ...cut('filtered'), stream: true })
     )
@@ -169,18 +135,10 @@ describe('a Responses stream that ends with a failure reported in the stream', (
   })
 
   it("response.failed is logged 'error', recorded with the response's error in the metrics, and not cached", async () => {
-    const failing = rewritingLast((event) => ({
-      ...event,
-      type: 'response.failed',
-      response: {
-        ...(event.response as object),
-        status: 'failed',
-        error: { code: 'server_error', message: 'The model failed (test).' },
-      },
-    }))
+    fake.answerNext(1, { failure: { code: 'server_error', message: 'The model failed (test).' } })
     const cache = mapCache()
     const { logger, metrics } = recorders()
-    const client = wrapOpenAI(failing, { cache, logger, metrics })
+    const client = wrapOpenAI(raw, { cache, logger, metrics })
     const events = await readAll(
       await client.responses.create({
         model: 'gpt-4o-mini',

@@ -6,14 +6,15 @@
 // instances (as Redis is), its `get` held until the test releases it.
 import { getEventListeners } from 'node:events'
 import { createCache } from '@aikit/cache'
-import { memoryStore, type Store } from '@aikit/core'
+import { memoryStore } from '@aikit/core'
 import { createBudget } from '@aikit/cost'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { wrapAnthropic } from '../src/anthropic/index.js'
 import type { WrapOptions } from '../src/shared/types.js'
-import { inRequest, recorders, until } from './helpers.js'
+import { inRequest, recorders } from './helpers.js'
+import { settled, slowStore } from './slow-store.js'
 
 let fake: FakeProvider
 let raw: Anthropic
@@ -32,66 +33,6 @@ const cached = (text: string) => ({
   temperature: 0,
   messages: [{ role: 'user' as const, content: text }],
 })
-
-/**
- * `base` whose `get` waits, while held, until `release()`: a shared tier that has stopped
- * answering for a while. `reached` resolves once a `get` is waiting; `answered` once every held
- * `get` has its value.
- */
-function slowStore(base: Store) {
-  let open: Promise<void> | undefined
-  let release = (): void => {}
-  let reached = (): void => {}
-  let reachedP = Promise.resolve()
-  const waiting: Promise<unknown>[] = []
-  const store = new Proxy(base, {
-    get(target, prop) {
-      if (prop === 'get') {
-        return (key: string) => {
-          if (open === undefined) return target.get(key)
-          reached()
-          const value = open.then(() => target.get(key))
-          waiting.push(value)
-          return value
-        }
-      }
-      const value = Reflect.get(target, prop, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
-  return {
-    store,
-    hold() {
-      open = new Promise((resolve) => {
-        release = () => {
-          open = undefined
-          resolve()
-        }
-      })
-      reachedP = new Promise((resolve) => (reached = resolve))
-    },
-    get reached() {
-      return reachedP
-    },
-    release: () => release(),
-    /** Every held `get` answered, and what runs on its answer (a few turns later) done. */
-    async answered() {
-      await Promise.all(waiting)
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    },
-  }
-}
-
-/** What `promise` settled with, once it has (the lookup still held): fails if it never does. */
-async function settled(promise: Promise<unknown>): Promise<unknown> {
-  let outcome: { value: unknown } | undefined
-  promise.then(
-    (value) => (outcome = { value }),
-    (error: unknown) => (outcome = { value: error })
-  )
-  await until(() => outcome !== undefined)
-  return outcome?.value
-}
 
 /**
  * Two instances on one shared store: `writer` stores answers, `reader` (its memory tier empty)

@@ -83,6 +83,25 @@ describe('wrapAnthropic / wrapOpenAI refuse an unknown option key', () => {
     expect(() => wrapOpenAI(openai, { retries: 3 } as WrapOptions)).toThrow(invalid('retries'))
   })
 
+  it('refuses requireScope (the name DESIGN.md gives requireSubject) by naming requireSubject', async () => {
+    for (const wrap of [
+      () => wrapAnthropic(anthropic, { requireScope: true } as WrapOptions),
+      () => wrapOpenAI(openai, { requireScope: true } as WrapOptions),
+      () => wrapOpenAI(openai, { subject: 'u1', requireScope: undefined } as WrapOptions),
+    ]) {
+      expect(wrap).toThrow(invalid('requireScope', 'use `requireSubject`'))
+    }
+    // What it was meant to do is what requireSubject does: a call without a subject is refused.
+    const strict = wrapAnthropic(anthropic, { requireSubject: true })
+    await expect(
+      strict.messages.create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+    ).rejects.toMatchObject({ code: 'SUBJECT_REQUIRED' })
+  })
+
   it('names a misspelt key of the { limiter, key } form of tokenLimit', () => {
     expect(() =>
       wrapAnthropic(anthropic, { tokenLimit: { limiter: limiter(), keys: () => 'k' } } as never)

@@ -1,6 +1,6 @@
 /**
  * answerNext (refusals, stop / finish reasons, incomplete answers, usage as given, the model
- * answered with, Chat `n` choices) and holdNext, through the real SDKs; and the request checks
+ * answered with, Chat `n` choices and their texts, Responses failures) and holdNext, through the real SDKs; and the request checks
  * that came with them (Chat `n`, `service_tier`, Responses tool outputs).
  */
 import Anthropic from '@anthropic-ai/sdk'
@@ -194,6 +194,72 @@ describe('answerNext: Chat Completions', () => {
   })
 })
 
+describe('answerNext: Chat Completions choices', () => {
+  it('each choice its own text (one beyond the list keeps the reply); usage bills them all', async () => {
+    p.answerNext(1, { choices: ['first one', 'the second, longer one'] })
+    const res = await openai().chat.completions.create({ ...chat('three'), n: 3 })
+    expect(res.choices.map((c) => [c.index, c.message.content, c.finish_reason])).toEqual([
+      [0, 'first one', 'stop'],
+      [1, 'the second, longer one', 'stop'],
+      [2, 'Echo: three', 'stop'],
+    ])
+    expect(res.usage?.completion_tokens).toBe(
+      estimateTokens('first one') +
+        estimateTokens('the second, longer one') +
+        estimateTokens('Echo: three')
+    )
+  })
+
+  it('streams the choices interleaved, each finishing right after its last delta', async () => {
+    // Given deltas are sent as given (a word split across two); a string is split into words.
+    p.answerNext(1, { choices: [['the LE', 'AK is here'], 'one two three'] })
+    const chunks = await all(
+      await openai().chat.completions.create({ ...chat(), n: 2, stream: true })
+    )
+    const seen = chunks.flatMap((c) =>
+      c.choices.map((x) => [x.index, x.finish_reason ?? x.delta.content] as const)
+    )
+    expect(seen).toEqual([
+      [0, ''],
+      [1, ''],
+      [0, 'the LE'],
+      [1, 'one '],
+      [0, 'AK is here'],
+      [1, 'two '],
+      [0, 'stop'],
+      [1, 'three'],
+      [1, 'stop'],
+    ])
+  })
+
+  it('cuts each choice at the request limit on its own (finish_reason length for a cut one)', async () => {
+    // max_tokens 4: 16 characters (the fake's 4 per token), inside the second delta.
+    p.answerNext(2, { choices: ['short', ['a much longer ', 'answer that is cut']] })
+    const res = await openai().chat.completions.create({ ...chat(), n: 2, max_tokens: 4 })
+    expect(res.choices.map((c) => [c.message.content, c.finish_reason])).toEqual([
+      ['short', 'stop'],
+      ['a much longer an', 'length'],
+    ])
+    const chunks = await all(
+      await openai().chat.completions.create({ ...chat(), n: 2, max_tokens: 4, stream: true })
+    )
+    const deltas1 = chunks
+      .flatMap((c) => c.choices)
+      .filter((c) => c.index === 1)
+      .map((c) => c.finish_reason ?? c.delta.content)
+    expect(deltas1).toEqual(['', 'a much longer ', 'an', 'length'])
+  })
+
+  it('answers 500 for more choices than the request asks for', async () => {
+    p.answerNext(1, { choices: ['a', 'b'] })
+    const err = await openai()
+      .chat.completions.create(chat())
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError)
+    expect(String((err as Error).message)).toMatch(/2 choices planned for a request of n = 1/)
+  })
+})
+
 describe('answerNext: Responses', () => {
   it('a refusal is a refusal content part, completed; streamed as response.refusal events', async () => {
     p.answerNext(2, { refusal: 'No.' })
@@ -233,6 +299,27 @@ describe('answerNext: Responses', () => {
   })
 })
 
+describe('answerNext: a Responses failure', () => {
+  it('the answer is failed with the error; the stream sends its deltas, then response.failed', async () => {
+    const failure = { code: 'server_error', message: 'The model failed.' }
+    p.answerNext(2, { failure })
+    const res = await openai().responses.create({ model: MODEL_O, input: 'hello' })
+    expect(res).toMatchObject({ status: 'failed', error: failure, incomplete_details: null })
+    const events = await all(
+      await openai().responses.create({ model: MODEL_O, input: 'hello', stream: true })
+    )
+    const types = events.map((e) => e.type)
+    expect(types).toContain('response.output_text.delta')
+    expect(types.filter((t) => t.endsWith('.done'))).toEqual([])
+    expect(events.at(-1)).toMatchObject({
+      type: 'response.failed',
+      response: { status: 'failed', error: failure },
+    })
+    // Numbered as every event of a Responses stream.
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
+  })
+})
+
 describe('answerNext: the queue and the plan checks', () => {
   it('is taken only by answered requests: not by a failed one nor by one refused as malformed', async () => {
     p.failNext(1, { status: 500 })
@@ -258,6 +345,26 @@ describe('answerNext: the queue and the plan checks', () => {
     )
     expect(() => p.answerNext(1, { finishReasons: 'stop' } as never)).toThrow(/finishReasons/)
     expect(() => p.answerNext(1, { refusal: '' })).toThrow(/refusal/)
+    expect(() => p.answerNext(1, { choices: [] })).toThrow(/answerNext\.choices/)
+    expect(() => p.answerNext(1, { choices: [['a', '']] })).toThrow(/answerNext\.choices/)
+    expect(() => p.answerNext(1, { choices: [3] } as never)).toThrow(/answerNext\.choices/)
+    expect(() => p.answerNext(1, { failure: { code: 'x' } } as never)).toThrow(
+      /answerNext\.failure\.message/
+    )
+    expect(() =>
+      p.answerNext(1, { failure: { code: 'x', message: 'y', status: 1 } } as never)
+    ).toThrow(/unknown field 'status'/)
+  })
+
+  it('refuses a plan of two answers that exclude each other', () => {
+    const failure = { code: 'x', message: 'y' }
+    expect(() => p.answerNext(1, { choices: ['a'], refusal: 'no' })).toThrow(
+      /'choices' and 'refusal' exclude each other/
+    )
+    expect(() => p.answerNext(1, { failure, refusal: 'no' })).toThrow(/'failure' and 'refusal'/)
+    expect(() => p.answerNext(1, { failure, incompleteReason: 'content_filter' })).toThrow(
+      /'failure' and 'incompleteReason'/
+    )
   })
 
   it('answers 500 when the plan has a field the request API cannot honour', async () => {

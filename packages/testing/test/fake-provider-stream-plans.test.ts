@@ -1,5 +1,6 @@
 /**
- * holdStreamAfter / errorStreamAfter / breakStreamAfter at the edges of a stream, and the
+ * holdStreamAfter / errorStreamAfter / breakStreamAfter / endStreamAfter at the edges of a stream,
+ * a stream ended cleanly before its last events, and the
  * sequence number of the Responses in-stream error event.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -119,5 +120,58 @@ describe('breakStreamAfter(n) with n = every event', () => {
     expect(error).toBeInstanceOf(Error)
     await p.idle()
     expect(p.calls[0]).toMatchObject({ broken: true, aborted: false })
+  })
+})
+
+describe('endStreamAfter(n)', () => {
+  it('ends the response cleanly after n events: no [DONE], no error, not broken', async () => {
+    p.setReply(() => 'a')
+    p.endStreamAfter(2)
+    const res = await chatStream()
+    expect(res.status).toBe(200)
+    const data = sseData(await res.text())
+    expect(data).toHaveLength(2)
+    expect(data).toMatchObject([
+      { choices: [{ delta: { role: 'assistant' } }] },
+      { choices: [{ delta: { content: 'a' } }] },
+    ])
+    await p.idle()
+    expect(p.calls[0]).toMatchObject({ status: 200, broken: false, aborted: false })
+    // Taken: the next stream runs to its end.
+    expect(sseData(await (await chatStream()).text())).toHaveLength(CHAT_EVENTS_OF_A)
+  })
+
+  it('a Responses stream ends without its terminal event; n = 0 sends no event', async () => {
+    const responses = () =>
+      fetch(`${p.url}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', input: 'one two', stream: true }),
+      })
+    p.endStreamAfter(5)
+    const events = sseData(await (await responses()).text()) as { type: string }[]
+    expect(events.map((e) => e.type)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+    ])
+    p.endStreamAfter(0)
+    const empty = await responses()
+    expect(empty.status).toBe(200)
+    expect(await empty.text()).toBe('')
+  })
+
+  it('with n = or > every event, sends every event; reset() forgets a pending end', async () => {
+    p.setReply(() => 'a')
+    p.endStreamAfter(CHAT_EVENTS_OF_A)
+    expect(sseData(await (await chatStream()).text())).toHaveLength(CHAT_EVENTS_OF_A)
+    p.endStreamAfter(100)
+    expect(sseData(await (await chatStream()).text())).toHaveLength(CHAT_EVENTS_OF_A)
+    p.endStreamAfter(1)
+    p.reset()
+    p.setReply(() => 'a')
+    expect(sseData(await (await chatStream()).text())).toHaveLength(CHAT_EVENTS_OF_A)
   })
 })

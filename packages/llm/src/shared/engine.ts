@@ -585,59 +585,59 @@ export function interceptCreate(
     return hit
   }
 
-  /** The cached answer for `key` (counted and logged as a hit), or `undefined` for a miss. */
-  const lookup = async (key: string, call: Call): Promise<CachedAnswer | undefined> => {
-    let value: unknown
-    try {
-      value = await opts.cache?.get(key)
-    } catch {
-      return undefined // An unreachable cache is a miss, never an outage.
-    }
-    return accept(value, call)
-  }
-
   /**
-   * `lookup` for a caller who can leave: rejects with `gone()` the moment `signal` aborts, as the
-   * bare SDK's call would, instead of waiting for a slow store (a Redis tier). What the store
-   * answers after that is dropped (no hit counted or logged, no flight, no reservation).
+   * What the cache holds for `key` (not yet accepted as an answer: see `accept`), `undefined` when
+   * the cache cannot be reached (a miss, never an outage). With a `signal`, rejects with `gone()`
+   * the moment it aborts, as the bare SDK's call would, instead of waiting for a slow store (a Redis
+   * tier). The caller checks its signal again when this settles: a value the store gives once the
+   * caller has gone is dropped (no hit counted or logged, no flight, no reservation).
    */
-  const lookupUntil = (
-    key: string,
-    call: Call,
-    signal: AbortSignal,
-    gone: () => Error
-  ): Promise<CachedAnswer | undefined> => {
+  const lookup = (key: string, signal?: AbortSignal, gone?: () => Error): Promise<unknown> => {
     let pending: unknown
     try {
-      pending = signal.aborted ? undefined : opts.cache?.get(key)
+      pending = signal?.aborted ? undefined : opts.cache?.get(key)
     } catch {
       pending = undefined // An unreachable cache is a miss, never an outage.
     }
-    return untilAborted(pending, signal, gone).then(
-      (value) => accept(value, call),
-      () => {
-        if (signal.aborted) throw gone()
-        return undefined // An unreachable cache is a miss, never an outage.
-      }
-    )
+    const value =
+      signal === undefined || gone === undefined
+        ? Promise.resolve(pending)
+        : untilAborted(pending, signal, gone)
+    return value.catch(() => {
+      if (signal?.aborted && gone) throw gone()
+      return undefined // An unreachable cache is a miss, never an outage.
+    })
   }
 
   /**
    * Reserve, guard, call: the leader of a flight (or a call that does not coalesce). `leave`
-   * removes the flight (a stream's end).
+   * removes the flight (a stream's end). `lookupTimeout`: the caller's `timeout` (ms) when its own
+   * deadline does not cover the lookup already (a call that does not coalesce: its SDK request
+   * runs on the `timeout`, but a slow store comes first).
    */
   const lead = async (
     call: Call,
     group: SignalGroup,
     leave: () => void,
-    looked = false
+    looked = false,
+    lookupTimeout?: number
   ): Promise<Produced> => {
     if (opts.cache && call.key !== undefined && call.mode === 'default') {
       if (!looked) {
         // Every caller gone during a slow lookup: the call ends then, not when the store answers.
-        const hit = await (group.abortable
-          ? lookupUntil(call.key, call, group.signal, () => goneError(group.signal))
-          : lookup(call.key, call))
+        const callers = group.abortable ? group.signal : undefined
+        const deadline = lookupTimeout === undefined ? undefined : leaving(callers, lookupTimeout)
+        const until = deadline?.signal ?? callers
+        const gone = (): Error => goneError(until ?? group.signal)
+        let value: unknown
+        try {
+          value = await lookup(call.key, until, gone)
+        } finally {
+          deadline?.dispose()
+        }
+        // Gone by the time the store answered (the same turn): its answer is dropped.
+        if (until?.aborted) throw gone()
+        const hit = accept(value, call)
         if (hit) return { kind: 'hit', answer: hit }
       }
       countCache('miss')
@@ -915,8 +915,9 @@ export function interceptCreate(
       // The SDK call is this caller's alone: its signal and timeout go to the SDK as they are.
       const group = new SignalGroup()
       group.join(signal)
+      const lookupTimeout = timeoutOf(rest)
       return handled(
-        begin((call) => lead(call, group, ignore)).then(
+        begin((call) => lead(call, group, ignore, false, lookupTimeout)).then(
           (p) => {
             // A live stream disposes of the group when it ends; anything else now.
             if (p.kind !== 'stream') {
@@ -1035,18 +1036,14 @@ export function interceptCreate(
     // that joins a flight looked the answer up too, and then finds the flight there). Calls issued
     // together all look up; the first back from a miss registers the flight before any other can.
     // A caller with a `timeout` takes the flight's path (its deadline covers the lookup).
-    // A caller with a signal leaves a slow lookup the moment it aborts (`lookupUntil`).
+    // A caller with a signal leaves a slow lookup the moment it aborts.
     if (base.key !== undefined && opts.cache && timeout === undefined && !flights.has(flightKey)) {
-      const looking =
-        signal === undefined
-          ? lookup(base.key, base)
-          : lookupUntil(base.key, base, signal, () => new AbortError())
       return handled(
-        looking.then((hit) => {
-          if (!hit) return fly(true)
-          // Aborted during the lookup: as a live call would, not handed a hit.
+        lookup(base.key, signal, () => new AbortError()).then((value) => {
+          // Gone by the time the store answered (the same turn): no hit, no flight of its own.
           if (signal?.aborted) throw new AbortError()
-          return hitOutcome(hit, signal)
+          const hit = accept(value, base)
+          return hit ? hitOutcome(hit, signal) : fly(true)
         })
       )
     }

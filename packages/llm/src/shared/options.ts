@@ -31,6 +31,14 @@ export interface ResolvedOptions
   readonly tokenLimit: ResolvedTokenLimit | undefined
 }
 
+/**
+ * Names the docs once gave an option (DESIGN.md's `requireScope`): refused with the option to use,
+ * where a generic "not a known option" would leave the reader guessing which one it was.
+ */
+const RENAMED: Readonly<Record<string, (typeof WRAP_OPTION_KEYS)[number]>> = {
+  requireScope: 'requireSubject',
+}
+
 const DEFAULTS = {
   cacheSampling: false,
   coalesce: true,
@@ -55,6 +63,11 @@ export function resolveOptions(options: WrapOptions | undefined): ResolvedOption
   const o = options ?? {}
   if (typeof o !== 'object' || o === null)
     throw new InvalidOptionsError('options', 'must be an object')
+  for (const [old, current] of Object.entries(RENAMED)) {
+    if (Object.hasOwn(o, old)) {
+      throw new InvalidOptionsError(old, `is not an option: use \`${current}\``)
+    }
+  }
   // A misspelt option (`cahce`, `requireSubjet`) would otherwise leave its part silently off.
   rejectUnknownOptions(o, WRAP_OPTION_KEYS)
   hasMethods(o.budget, 'budget', ['reserve'])

@@ -38,6 +38,7 @@ export class ControlState {
   readonly #breaks: number[] = []
   readonly #holds: PendingHold[] = []
   readonly #streamErrors: Array<{ after: number; message: string }> = []
+  readonly #ends: number[] = []
   readonly #answers: AnswerPlan[] = []
   /** Release functions of every hold not yet released (pending or in progress). */
   readonly #releases = new Set<() => void>()
@@ -91,6 +92,16 @@ export class ControlState {
   /** Take the pending in-stream error for a streaming response, if any. */
   takeStreamError(): { after: number; message: string } | undefined {
     return this.#streamErrors.shift()
+  }
+
+  /** Make the next streaming response end cleanly after `after` events. */
+  addEnd(after: number): void {
+    this.#ends.push(after)
+  }
+
+  /** Take the pending clean end for a streaming response, if any. */
+  takeEnd(): number | undefined {
+    return this.#ends.shift()
   }
 
   /** Shape the next `n` answers by `plan`. */
@@ -150,6 +161,7 @@ export class ControlState {
     this.#queue.length = 0
     this.#breaks.length = 0
     this.#streamErrors.length = 0
+    this.#ends.length = 0
     this.#answers.length = 0
     this.releaseHolds()
     this.reply = undefined

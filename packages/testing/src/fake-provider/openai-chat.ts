@@ -28,6 +28,27 @@ function usageJson(u: FakeUsage) {
   }
 }
 
+/** One choice's answer: its text cut at the request's limit, and the deltas that stream it. */
+function choiceAnswer(
+  source: string | readonly string[],
+  maxTokens: unknown
+): { text: string; truncated: boolean; deltas: string[] } {
+  const { text, truncated } = limitText(
+    typeof source === 'string' ? source : source.join(''),
+    maxTokens
+  )
+  if (typeof source === 'string') return { text, truncated, deltas: chunkText(text) }
+  // The deltas given, cut where the text was cut.
+  const deltas: string[] = []
+  let left = text.length
+  for (const delta of source) {
+    if (left <= 0) break
+    deltas.push(delta.slice(0, left))
+    left -= delta.length
+  }
+  return { text, truncated, deltas: deltas.length > 0 ? deltas : [''] }
+}
+
 /** `POST /v1/chat/completions` — `chat.completion` JSON or `chat.completion.chunk` SSE. */
 export async function handleOpenAIChat(x: Exchange): Promise<void> {
   const { body } = x
@@ -64,16 +85,24 @@ export async function handleOpenAIChat(x: Exchange): Promise<void> {
     .filter((t) => t !== '')
     .join('\n')
   const full = plan.refusal ?? x.state.replyFor({ api: 'openai-chat', lastUserText, body })
-  const { text, truncated } = limitText(full, body.max_completion_tokens ?? body.max_tokens)
-  // `n` choices, each the same answer: the provider bills the output of every one.
   const n = typeof body.n === 'number' ? body.n : 1
+  if (plan.choices !== undefined && plan.choices.length > n) {
+    throw new Error(
+      `answerNext: ${plan.choices.length} choices planned for a request of n = ${n} (fake provider)`
+    )
+  }
+  // `n` choices, the reply unless the plan gives their texts: the provider bills every one.
+  const max = body.max_completion_tokens ?? body.max_tokens
+  const answers = Array.from({ length: n }, (_, i) => choiceAnswer(plan.choices?.[i] ?? full, max))
   const override = usageOverride(x.state.usage, plan)
-  const usage = resolveUsage(inputText, text, {
+  const usage = resolveUsage(inputText, answers.map((a) => a.text).join(''), {
     ...override,
-    outputTokens: override?.outputTokens ?? n * estimateTokens(text),
+    outputTokens:
+      override?.outputTokens ?? answers.reduce((sum, a) => sum + estimateTokens(a.text), 0),
   })
-  const indexes = Array.from({ length: n }, (_, i) => i)
-  const finishOf = (i: number) => plan.finishReasons?.[i] ?? (truncated ? 'length' : 'stop')
+  const indexes = answers.map((_, i) => i)
+  const finishOf = (i: number) =>
+    plan.finishReasons?.[i] ?? (answers[i]?.truncated ? 'length' : 'stop')
   const refused = plan.refusal !== undefined
   const base = {
     id: x.state.nextId('chatcmpl'),
@@ -88,8 +117,8 @@ export async function handleOpenAIChat(x: Exchange): Promise<void> {
       index,
       message: {
         role: 'assistant',
-        content: refused ? null : text,
-        refusal: refused ? text : null,
+        content: refused ? null : answers[index]?.text,
+        refusal: refused ? answers[index]?.text : null,
         annotations: [],
       },
       logprobs: null,
@@ -121,11 +150,15 @@ export async function handleOpenAIChat(x: Exchange): Promise<void> {
     ? { role: 'assistant', content: null, refusal: '' }
     : { role: 'assistant', content: '', refusal: null }
   const field = refused ? 'refusal' : 'content'
-  const events: SseEvent[] = indexes.flatMap((index) => [
-    chunk(index, first, null),
-    ...chunkText(text).map((piece) => chunk(index, { [field]: piece }, null)),
-    chunk(index, {}, finishOf(index)),
-  ])
+  // The choices' deltas interleaved, round by round; each choice finishes after its last delta.
+  const events: SseEvent[] = indexes.map((index) => chunk(index, first, null))
+  const rounds = Math.max(...answers.map((a) => a.deltas.length))
+  for (let round = 0; round <= rounds; round++) {
+    for (const [index, { deltas }] of answers.entries()) {
+      if (round < deltas.length) events.push(chunk(index, { [field]: deltas[round] }, null))
+      else if (round === deltas.length) events.push(chunk(index, {}, finishOf(index)))
+    }
+  }
   if (includeUsage) {
     events.push({
       data: {

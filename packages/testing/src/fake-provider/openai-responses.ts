@@ -62,7 +62,12 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
   const { text, truncated } = limitText(full, body.max_output_tokens)
   const usage = resolveUsage(inputText, text, usageOverride(x.state.usage, plan))
   const incompleteReason = plan.incompleteReason ?? (truncated ? 'max_output_tokens' : undefined)
-  const endStatus = incompleteReason === undefined ? 'completed' : 'incomplete'
+  const endStatus =
+    plan.failure !== undefined
+      ? 'failed'
+      : incompleteReason === undefined
+        ? 'completed'
+        : 'incomplete'
   const msgId = x.state.nextId('msg')
   const respId = x.state.nextId('resp')
   // A refusal is a `refusal` content part, streamed as `response.refusal.*` events.
@@ -83,7 +88,7 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     object: 'response',
     created_at: nowSeconds(),
     status,
-    error: null,
+    error: status === 'failed' ? { ...plan.failure } : null,
     incomplete_details: status === 'incomplete' ? { reason: incompleteReason } : null,
     instructions: body.instructions ?? null,
     max_output_tokens: body.max_output_tokens ?? null,
@@ -101,7 +106,8 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
     usage: withUsage ? usageJson(usage) : null,
   })
   const headers = { 'x-request-id': x.state.nextId('req') }
-  const done = item(endStatus, [part(text)])
+  // A failed answer's message never completed: what was written of it is `incomplete`.
+  const done = item(endStatus === 'failed' ? 'incomplete' : endStatus, [part(text)])
   if (body.stream !== true) {
     sendJson(x, 200, response(endStatus, [done], true), headers)
     return
@@ -119,12 +125,18 @@ export async function handleOpenAIResponses(x: Exchange): Promise<void> {
         ? { type: 'response.refusal.delta', ...at, delta }
         : { type: 'response.output_text.delta', ...at, delta, logprobs: [] }
     ),
-    refused
-      ? { type: 'response.refusal.done', ...at, refusal: text }
-      : { type: 'response.output_text.done', ...at, text, logprobs: [] },
-    { type: 'response.content_part.done', ...at, part: part(text) },
-    { type: 'response.output_item.done', output_index: 0, item: done },
-    // The last event is `response.completed`, or `response.incomplete` when the answer was cut.
+    // A failure ends the stream there: the parts and the item are never done.
+    ...(endStatus === 'failed'
+      ? []
+      : [
+          refused
+            ? { type: 'response.refusal.done', ...at, refusal: text }
+            : { type: 'response.output_text.done', ...at, text, logprobs: [] },
+          { type: 'response.content_part.done', ...at, part: part(text) },
+          { type: 'response.output_item.done', output_index: 0, item: done },
+        ]),
+    // The last event is `response.completed`, `response.incomplete` when the answer was cut, or
+    // `response.failed`.
     { type: `response.${endStatus}`, response: finished },
   ]
   const events: SseEvent[] = raw.map((data, i) => ({

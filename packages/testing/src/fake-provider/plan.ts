@@ -3,8 +3,8 @@ import type { AnswerPlan, FakeApi, UsageOverride } from './types.js'
 /** The plan fields each API can honour (`model`, `usage` and `refusal` apply to all). */
 const FIELDS_OF: Record<FakeApi, ReadonlySet<keyof AnswerPlan>> = {
   anthropic: new Set(['model', 'usage', 'refusal', 'stopReason', 'usageUpdates']),
-  'openai-chat': new Set(['model', 'usage', 'refusal', 'finishReasons']),
-  'openai-responses': new Set(['model', 'usage', 'refusal', 'incompleteReason']),
+  'openai-chat': new Set(['model', 'usage', 'refusal', 'finishReasons', 'choices']),
+  'openai-responses': new Set(['model', 'usage', 'refusal', 'incompleteReason', 'failure']),
 }
 
 const PLAN_FIELDS = [
@@ -14,7 +14,9 @@ const PLAN_FIELDS = [
   'stopReason',
   'usageUpdates',
   'finishReasons',
+  'choices',
   'incompleteReason',
+  'failure',
 ] as const satisfies readonly (keyof AnswerPlan)[]
 
 const USAGE_FIELDS = [
@@ -73,7 +75,45 @@ export function checkPlan(plan: AnswerPlan): AnswerPlan {
   ) {
     throw new TypeError('answerNext.finishReasons: must be an array of non-empty strings')
   }
+  if (plan.choices !== undefined) checkChoices(plan.choices)
+  if (plan.failure !== undefined) checkFailure(plan.failure)
+  // Answers that cannot be one answer: the plan would pick one of them silently.
+  for (const [a, b] of [
+    ['choices', 'refusal'],
+    ['failure', 'refusal'],
+    ['failure', 'incompleteReason'],
+  ] as const) {
+    if (plan[a] !== undefined && plan[b] !== undefined) {
+      throw new TypeError(`answerNext: '${a}' and '${b}' exclude each other`)
+    }
+  }
   return plan
+}
+
+function checkChoices(choices: unknown): void {
+  const ok =
+    Array.isArray(choices) &&
+    choices.length > 0 &&
+    choices.every(
+      (c) => isText(c) || (Array.isArray(c) && c.length > 0 && c.every((d) => isText(d)))
+    )
+  if (!ok) {
+    throw new TypeError(
+      'answerNext.choices: must be a non-empty array of texts (a non-empty string, or a non-empty array of non-empty deltas)'
+    )
+  }
+}
+
+function checkFailure(failure: unknown): void {
+  if (typeof failure !== 'object' || failure === null || Array.isArray(failure)) {
+    throw new TypeError('answerNext.failure: must be an object { code, message }')
+  }
+  checkKeys(failure, ['code', 'message'], 'answerNext.failure')
+  for (const key of ['code', 'message'] as const) {
+    if (!isText((failure as Record<string, unknown>)[key])) {
+      throw new TypeError(`answerNext.failure.${key}: must be a non-empty string`)
+    }
+  }
 }
 
 /**

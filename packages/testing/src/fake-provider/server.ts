@@ -165,6 +165,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     holdStreamAfter: (nEvents) => state.addHold(nEvents),
     errorStreamAfter: (nEvents, message = 'Overloaded (fake provider).') =>
       state.addStreamError(nEvents, message),
+    endStreamAfter: (nEvents) => state.addEnd(nEvents),
     setReply: (fn) => {
       state.reply = fn
     },

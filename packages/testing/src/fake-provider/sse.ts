@@ -22,7 +22,8 @@ export function formatSse(ev: SseEvent): string {
  * and a pending `errorStreamAfter(n)` sends `errorEvent(message, n)` (`n`: the index the error
  * event takes in the stream) after `n` events and ends the response. An `n` equal to or beyond
  * the number of events applies after the last event: the response is dropped, held before it
- * ends, or ends with the error event.
+ * ends, or ends with the error event. A pending `endStreamAfter(n)` ends the response cleanly
+ * after `n` events.
  */
 export async function writeSse(
   res: ServerResponse,
@@ -35,6 +36,7 @@ export async function writeSse(
   const breakAfter = state.takeBreak()
   const hold = state.takeHold()
   const streamError = state.takeStreamError()
+  const endAfter = state.takeEnd()
   /** Where a "after n events" plan applies: n, or after the last event when n is beyond it. */
   const at = (n: number | undefined) => (n === undefined ? -1 : Math.min(n, events.length))
   res.writeHead(200, {
@@ -67,7 +69,7 @@ export async function writeSse(
       res.end(formatSse(errorEvent(streamError.message, i)))
       return
     }
-    if (event === undefined) break
+    if (event === undefined || i === at(endAfter)) break
     const chunk = formatSse(event)
     // Before a planned drop or hold, wait until each chunk is flushed so the client really sees it.
     if (breakAfter === undefined && hold === undefined) res.write(chunk)

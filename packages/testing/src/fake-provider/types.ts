@@ -88,10 +88,24 @@ export interface AnswerPlan {
    */
   finishReasons?: readonly string[]
   /**
+   * Chat Completions: the text of each choice by index, instead of the reply (a choice beyond the
+   * list keeps the reply); at most the request's `n` of them. A text given as an array is streamed
+   * as those deltas (a string is split into word-sized ones). A stream interleaves the choices'
+   * deltas, as the API does, and finishes each choice right after its last delta: choices of
+   * different lengths end at different points. Not with `refusal`.
+   */
+  choices?: readonly (string | readonly string[])[]
+  /**
    * Responses: the answer ends `incomplete` with this `incomplete_details.reason` (`'content_filter'`,
    * …); a stream ends with `response.incomplete`.
    */
   incompleteReason?: string
+  /**
+   * Responses: the model fails: the answer has status `failed` and this `error`; a stream sends its
+   * text deltas, then ends with `response.failed` (no `.done` events). Not with `refusal` or
+   * `incompleteReason`.
+   */
+  failure?: { readonly code: string; readonly message: string }
 }
 
 /** One request as seen by the fake provider. Headers carrying secrets are redacted. */
@@ -147,7 +161,7 @@ export interface FakeProvider {
   readonly calls: RecordedCall[]
   /** Number of recorded calls, optionally only those whose path equals `path`. */
   count(path?: string): number
-  /** Clears calls, queued failures/hangs/holds/breaks/answer plans, reply, delay and usage override. */
+  /** Clears calls, queued failures/hangs/holds/breaks/ends/answer plans, reply, delay and usage override. */
   reset(): void
   /** Destroys open sockets, clears timers and stops listening. Idempotent. */
   close(): Promise<void>
@@ -176,6 +190,13 @@ export interface FakeProvider {
    * error event follows the last one. `message` defaults to `'Overloaded (fake provider).'`.
    */
   errorStreamAfter(nEvents: number, message?: string): void
+  /**
+   * The next streaming response sends its first `nEvents` SSE events, then ends the response
+   * normally (HTTP status 200, a clean end, no error): a stream whose last events never came
+   * (no `[DONE]`, no `message_stop`, no `response.completed`), as a proxy closing it cleanly would
+   * leave it. With `nEvents` equal to or beyond the number of events, every event is sent.
+   */
+  endStreamAfter(nEvents: number): void
   /**
    * The next `n` answers follow `plan` (see {@link AnswerPlan}): refusals, stop and finish reasons,
    * incomplete answers, usage (malformed too), the model answered with. Queued in order; taken only
