@@ -28,7 +28,13 @@ import {
 import { REPLACE_BODY, rejectUnknownOptions } from '@aikit/core/adapter'
 import { PromptInjectionError } from './data-errors.js'
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
-import { extractPromptInputs, type FoundInput, unreadableInputError } from './prompt-input.js'
+import {
+  extractPromptInputs,
+  type FoundInput,
+  fieldValue,
+  isMessageField,
+  unreadableInputError,
+} from './prompt-input.js'
 import {
   isMessageList,
   mapMessageTexts,
@@ -152,8 +158,10 @@ export interface PromptGuardOptions {
   /** `monitor` turns every `block` into `monitor` (shadow mode to tune rules). @default 'enforce' */
   mode?: 'enforce' | 'monitor'
   /**
-   * Roles whose messages are checked for injection and PII (the `output` of a Responses item
-   * without a role, e.g. `function_call_output`, counts as `tool`).
+   * Roles whose messages are checked for injection and PII. A Responses item without a role that
+   * holds a tool's result (`function_call_output`, `shell_call_output`, `mcp_call`,
+   * `mcp_list_tools`, …) counts as `tool`, a `reasoning` item as `assistant`; in the middleware a
+   * body's `system` (Anthropic) or `instructions` (Responses) as `system`.
    * @default ['user', 'tool', 'function']
    */
   roles?: string[]
@@ -192,9 +200,10 @@ export interface PromptGuardMiddlewareOptions {
    * Picks the LLM input from the JSON body: a text, a message list, or undefined for nothing to
    * check. Anything else it returns is refused with 400 `INVALID_REQUEST`.
    * @default each of `body.messages` (a message list), `body.input` (a text or a message list,
-   * the OpenAI Responses items included) and `body.prompt` (a text) that is present, all checked
-   * as one input; a `messages` or `input` that is present (not null) but not of these shapes is
-   * refused with 400 `INVALID_REQUEST`
+   * the OpenAI Responses items included), `body.prompt` (a text), and the system prompt
+   * `body.system` (a text or text blocks) / `body.instructions` (a text) read as a `system`
+   * message, that is present, all checked as one input; a `messages` or `input` that is present
+   * (not null) but not of these shapes is refused with 400 `INVALID_REQUEST`
    */
   extract?: (body: unknown, ctx: Context) => string | PromptItem[] | undefined
 }
@@ -224,9 +233,10 @@ export interface PromptGuard {
    * HTTP middleware checking the request's LLM input (400 `PROMPT_INJECTION` when blocked; 415
    * for a body that is not JSON or has no content type; 400 `INVALID_REQUEST` for an input field
    * it cannot read; a request without a body passes). By default every input field of the body
-   * (`messages`, `input`, `prompt`) is checked, as one input. Redacted input is written back into
-   * the body; after `validate({ body })`, the redacted body is validated again so
-   * `ctx.state.validated.body` carries the redaction (400 `INVALID_REQUEST` if the schema no
+   * (`messages`, `input`, `prompt`; `system` and `instructions` as a `system` message) is
+   * checked, as one input. Redacted input is written back into each field, in its shape; after
+   * `validate({ body })`, the redacted body is validated again so `ctx.state.validated.body`
+   * carries the redaction (400 `INVALID_REQUEST` if the schema no
    * longer accepts it, e.g. a `max()` the censor outgrew).
    */
   middleware(options?: PromptGuardMiddlewareOptions): Middleware
@@ -593,7 +603,9 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
         }
         if (found.length === 0) return next()
         const { result, redacted } = await checkInputs(found.map((f) => f.value))
-        const lists = redacted?.filter((r) => typeof r !== 'string')
+        const lists = redacted?.filter(
+          (r, i): r is PromptItem[] => typeof r !== 'string' && isMessageField(found[i]?.field)
+        )
         ctx.state.promptGuard = { ...result, messages: lists?.[0] }
         if (!result.allowed) {
           const error = new PromptInjectionError(result.blockedBy)
@@ -641,9 +653,12 @@ function applyRedaction(
   found.forEach(({ field, value }, i) => {
     const out = redacted[i]
     if (out === undefined || out === value) return
-    const key = field ?? fieldHolding(b, value)
-    if (key === undefined) return
-    b[key] = out
+    if (field !== undefined) b[field] = fieldValue(field, out)
+    else {
+      const key = fieldHolding(b, value)
+      if (key === undefined) return
+      b[key] = out
+    }
     changed = true
   })
   return changed

@@ -68,8 +68,12 @@ const PHRASE_RULES: PhraseRule[] = [
 const ROLE_MARKERS =
   /<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id)\|>|\[\/?inst\]|<<\/?sys>>|<\/?(?:system|system_prompt)>/
 
-/** A fake conversation turn at the start of a line: `\nSystem: …`, `### Assistant:`. */
-const FAKE_TURN = /(?:^|\n)\s*(?:#{1,4}\s*)?(?:system|assistant)\s*:\s*\S/
+/**
+ * A fake conversation turn at the start of a line: `\nSystem: …`, `### Assistant:`. The blanks
+ * before the role stay on its line (`[^\S\n]`): a `\s*` there ran from every line break over all
+ * the blank lines after it, quadratic in a run of them (seconds for 96 000 line breaks).
+ */
+const FAKE_TURN = /(?:^|\n)[^\S\n]*(?:#{1,4}[^\S\n]*)?(?:system|assistant)[^\S\n]*:\s*\S/
 
 /** One matched rule (no matched text is kept: it may hold personal data). */
 export interface InjectionMatch {

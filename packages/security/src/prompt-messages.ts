@@ -4,10 +4,11 @@
  * string, or an array of parts whose `text` (and, for tool results, nested `content`; for an
  * Anthropic plain-text `document`, `source.data`) holds text. OpenAI Responses `input` lists also
  * hold items without a `role` (`function_call`, `function_call_output`, `reasoning`, …): a tool's
- * result in such an item reads as a message of role `tool` (the `output` of a
- * `function_call_output`, the `results[].text` of a `file_search_call`, the `outputs[].logs` of a
- * `code_interpreter_call`); the rest is the model's own (calls, queries, code, reasoning) and holds
- * no text to check.
+ * result in such an item reads as a message of role `tool` (see `ITEM_TEXTS`: the `output` of a
+ * `function_call_output`, the `results[].text` of a `file_search_call`, the `stdout` and `stderr`
+ * of a `shell_call_output`, the tool descriptions of an `mcp_list_tools`, …), a `reasoning`
+ * item's summary as a message of role `assistant`; the rest is the model's own (calls, queries,
+ * code) and holds no text to check.
  * Rewriting is copy-on-write: the caller's messages are never mutated.
  */
 
@@ -20,10 +21,10 @@ export interface PromptMessage {
 
 /**
  * An item of an OpenAI Responses `input` list that is not a message: a `type` and no `role`
- * (`function_call`, `function_call_output`, `reasoning`, `item_reference`, …). Its `output`, when
- * present (`function_call_output`, `custom_tool_call_output`, `mcp_call`, …), is a tool's result,
- * checked as a message of role `tool`; so are the `results[].text` of a `file_search_call` and
- * the `outputs[].logs` of a `code_interpreter_call`.
+ * (`function_call`, `function_call_output`, `reasoning`, `item_reference`, …). The text it holds
+ * from outside the model (a tool's `output`, a file search's results, a shell's `stdout`, an MCP
+ * server's tool descriptions, …) is checked as a message of role `tool`; a `reasoning` item's
+ * summary and content as a message of role `assistant`.
  */
 export interface PromptInputItem {
   type: string
@@ -91,45 +92,108 @@ function mapSource(
   return source
 }
 
-/** A hosted tool's call item and the field holding its results (a list, null until it ran). */
-const HOSTED_TOOL_RESULTS: Readonly<Record<string, string>> = {
-  file_search_call: 'results',
-  code_interpreter_call: 'outputs',
+/** Reads and rewrites the texts of one field of an item (copy-on-write, as `mapContent`). */
+type FieldMap = (value: unknown, fn: (text: string) => string) => unknown
+
+/** Texts as a message's `content` holds them: a string, or parts with `text` (nested). */
+const contentField: FieldMap = (value, fn) => mapContent(value, fn, 0)
+
+/** The string fields `names` of one object. */
+function mapFields(
+  value: unknown,
+  names: readonly string[],
+  fn: (text: string) => string
+): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  const entry = value as Record<string, unknown>
+  let copy: Record<string, unknown> | undefined
+  for (const name of names) {
+    const text = entry[name]
+    if (typeof text !== 'string') continue
+    const out = fn(text)
+    if (out !== text) copy = { ...(copy ?? entry), [name]: out }
+  }
+  return copy ?? value
 }
 
-/** The field of an item holding the text to check: a message's `content`, a tool's result. */
-function textKey(item: PromptItem): string | undefined {
-  if (typeof item.role === 'string') return 'content'
-  if (item.output !== undefined) return 'output'
-  const type = item.type
-  if (typeof type !== 'string' || !Object.hasOwn(HOSTED_TOOL_RESULTS, type)) return undefined
-  const key = HOSTED_TOOL_RESULTS[type] as string
-  return Array.isArray(item[key]) ? key : undefined
+/** The string fields `names` of each object of a list (`stdout` of each shell output, …). */
+function entryFields(...names: string[]): FieldMap {
+  return (value, fn) => {
+    if (!Array.isArray(value)) return value
+    let copy: unknown[] | undefined
+    value.forEach((entry, i) => {
+      const out = mapFields(entry, names, fn)
+      if (out !== entry) {
+        copy ??= value.slice()
+        copy[i] = out
+      }
+    })
+    return copy ?? value
+  }
 }
 
-/** The role an item reads as: its own, `tool` for a role-less item holding a tool's result. */
-export function roleOf(item: PromptItem): string | undefined {
-  if (typeof item.role === 'string') return item.role
-  return textKey(item) !== undefined ? TOOL_OUTPUT_ROLE : undefined
+/** An error a tool sent back: a string, or `{ message }` / `{ content }` (an MCP tool's error). */
+const errorField: FieldMap = (value, fn) =>
+  typeof value === 'string' ? fn(value) : mapPart(mapFields(value, ['message'], fn), fn, 0)
+
+/** Where the texts of a Responses item without a role lie, and the role they read as. */
+interface ItemTexts {
+  role: string
+  fields: readonly (readonly [key: string, map: FieldMap])[]
 }
 
 /**
- * A `code_interpreter_call`'s `outputs`: the `logs` of its `logs` entries (images hold a URL).
- * A file search's results hold their chunk in `text`, which `mapContent` reads already.
+ * Items of an OpenAI Responses `input` list (the `openai` package's `ResponseInputItem`) holding
+ * text from outside the model: a tool's results, read as role `tool`; and a `reasoning` item,
+ * the model's own text sent back, read as role `assistant`. Any other item with an `output` is a
+ * tool's result in its `output` (`function_call_output`, `custom_tool_call_output`,
+ * `local_shell_call_output`, `apply_patch_call_output`); the rest hold only the model's own calls.
  */
-function mapLogs(outputs: unknown[], fn: (text: string) => string): unknown[] {
-  let copy: unknown[] | undefined
-  outputs.forEach((entry, i) => {
-    if (typeof entry !== 'object' || entry === null) return
-    const e = entry as Record<string, unknown>
-    if (e.type !== 'logs' || typeof e.logs !== 'string') return
-    const logs = fn(e.logs)
-    if (logs !== e.logs) {
-      copy ??= outputs.slice()
-      copy[i] = { ...e, logs }
-    }
-  })
-  return copy ?? outputs
+const ITEM_TEXTS: Readonly<Record<string, ItemTexts>> = {
+  file_search_call: { role: TOOL_OUTPUT_ROLE, fields: [['results', contentField]] },
+  code_interpreter_call: { role: TOOL_OUTPUT_ROLE, fields: [['outputs', entryFields('logs')]] },
+  shell_call_output: {
+    role: TOOL_OUTPUT_ROLE,
+    fields: [['output', entryFields('stdout', 'stderr')]],
+  },
+  mcp_call: {
+    role: TOOL_OUTPUT_ROLE,
+    fields: [
+      ['output', contentField],
+      ['error', errorField],
+    ],
+  },
+  // Tool descriptions are read by the model: a server can hide instructions in them.
+  mcp_list_tools: {
+    role: TOOL_OUTPUT_ROLE,
+    fields: [
+      ['tools', entryFields('description')],
+      ['error', errorField],
+    ],
+  },
+  tool_search_output: { role: TOOL_OUTPUT_ROLE, fields: [['tools', entryFields('description')]] },
+  program_output: { role: TOOL_OUTPUT_ROLE, fields: [['result', contentField]] },
+  // Its `output` is a screenshot; the checks it acknowledges carry text.
+  computer_call_output: {
+    role: TOOL_OUTPUT_ROLE,
+    fields: [['acknowledged_safety_checks', entryFields('message')]],
+  },
+  reasoning: {
+    role: 'assistant',
+    fields: [
+      ['summary', contentField],
+      ['content', contentField],
+    ],
+  },
+}
+const MESSAGE_FIELDS: ItemTexts['fields'] = [['content', contentField]]
+const TOOL_OUTPUT: ItemTexts = { role: TOOL_OUTPUT_ROLE, fields: [['output', contentField]] }
+
+/** Where a role-less item's texts lie, if it holds any. */
+function itemTexts(item: PromptItem): ItemTexts | undefined {
+  const type = item.type
+  if (typeof type === 'string' && Object.hasOwn(ITEM_TEXTS, type)) return ITEM_TEXTS[type]
+  return item.output !== undefined ? TOOL_OUTPUT : undefined
 }
 
 /**
@@ -145,16 +209,20 @@ export function mapMessageTexts<M extends PromptItem>(
   let copy: M[] | undefined
   messages.forEach((m, i) => {
     if (typeof m !== 'object' || m === null) return
-    const role = roleOf(m)
-    if (role === undefined || (roles !== undefined && !roles.has(role))) return
-    const key = textKey(m) as string
-    const value = m[key]
+    const texts = typeof m.role === 'string' ? undefined : itemTexts(m)
+    const role = texts === undefined ? m.role : texts.role
+    if (typeof role !== 'string' || (roles !== undefined && !roles.has(role))) return
     const each = (t: string): string => fn(t, i)
-    const mapped =
-      key === 'outputs' ? mapLogs(value as unknown[], each) : mapContent(value, each, 0)
-    if (mapped !== value) {
+    let item: M | undefined
+    for (const [key, map] of texts?.fields ?? MESSAGE_FIELDS) {
+      const value = m[key]
+      if (value === undefined || value === null) continue
+      const mapped = map(value, each)
+      if (mapped !== value) item = { ...(item ?? m), [key]: mapped }
+    }
+    if (item !== undefined) {
       copy ??= messages.slice()
-      copy[i] = { ...m, [key]: mapped }
+      copy[i] = item
     }
   })
   return copy ?? (messages as M[])

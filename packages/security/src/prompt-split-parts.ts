@@ -11,13 +11,17 @@
  *   (`BENIGN_SPLITS`) stays a space in the glued reading too. A cut elsewhere inside a rule word
  *   (`"forg" + "et"`) is still glued. The price: an attacker cutting at exactly `for|get` is read
  *   as two words, as a person would read them.
- * - Consecutive messages of one role (user turns, tool outputs) reach the model one after the
- *   other (Anthropic merges consecutive user turns), so a run of them is read together too. Each
- *   message is a text of its own: they are joined with a line break, never glued.
+ * - Consecutive checked messages (user turns, tool outputs, in any mix: all of them are text the
+ *   client sent) reach the model one after the other (Anthropic merges consecutive user turns),
+ *   so a run of them is read together too. Each message is a text of its own: they are joined
+ *   with a line break, never glued. An item that says nothing (an empty or image-only message, a
+ *   `function_call`, an `item_reference`) puts nothing between the texts around it and leaves the
+ *   run open; only a turn the guard does not check that says something (an assistant answer, a
+ *   system message) ends it.
  * One fold of the joined run serves every reading (linear in its length).
  */
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
-import { type PromptItem, roleOf } from './prompt-messages.js'
+import { messageTexts, type PromptItem } from './prompt-messages.js'
 import { foldText, normalizeText, smuggledText, toWords, unleet } from './prompt-normalize.js'
 
 /** Where a rule matched in the joined texts. */
@@ -41,6 +45,8 @@ const TURN = '\n'
  * read as the two words.
  */
 const BENIGN_SPLITS: ReadonlySet<string> = new Set([
+  // `act as a` + `moral philosopher`: one-letter words count too.
+  'a|moral',
   'any|thing',
   'be|fore',
   'by|pass',
@@ -124,10 +130,18 @@ export function findJoinedInjections(turns: readonly (readonly string[])[]): Spl
   return found
 }
 
+/** A letter or digit: a text holding none says nothing to the model. */
+const SAYS_SOMETHING = /[\p{L}\p{N}]/u
+
+/** Whether an item the guard does not check holds a text that says something. */
+function saysSomething(item: PromptItem): boolean {
+  return messageTexts([item], undefined).some((t) => SAYS_SOMETHING.test(t))
+}
+
 /**
  * Injection rules matching the checked texts of `items` read together: the parts of each message,
- * and runs of consecutive items of one role. `texts` are the checked texts with their item's
- * index, in order (as `mapMessageTexts` hands them out).
+ * and runs of consecutive checked items (see the module comment for what ends a run). `texts` are
+ * the checked texts with their item's index, in order (as `mapMessageTexts` hands them out).
  */
 export function findRunInjections(
   items: readonly PromptItem[],
@@ -145,19 +159,17 @@ export function findRunInjections(
     run = []
     count = 0
   }
-  let last = -1
-  let lastRole: string | undefined
-  for (const [item, text] of texts) {
-    if (item !== last) {
-      const role = roleOf(items[item] as PromptItem)
-      if (item !== last + 1 || role !== lastRole) flush()
-      run.push([])
-      last = item
-      lastRole = role
+  let next = 0
+  items.forEach((item, i) => {
+    if (texts[next]?.[0] !== i) {
+      if (saysSomething(item)) flush()
+      return
     }
-    run[run.length - 1]?.push(text)
-    count++
-  }
+    const turn: string[] = []
+    for (; texts[next]?.[0] === i; next++) turn.push((texts[next] as readonly [number, string])[1])
+    run.push(turn)
+    count += turn.length
+  })
   flush()
   return found
 }

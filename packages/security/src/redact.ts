@@ -148,6 +148,18 @@ const WEB_MULTIMAPS = [globalThis.Headers, globalThis.URLSearchParams, globalThi
   (c) => typeof c === 'function'
 ) as unknown as (new () => WebMultimap)[]
 
+/** The Web `Request` and `Response` classes (where defined). */
+const FetchRequest = typeof globalThis.Request === 'function' ? globalThis.Request : undefined
+const FetchResponse = typeof globalThis.Response === 'function' ? globalThis.Response : undefined
+const WebHeaders = typeof globalThis.Headers === 'function' ? globalThis.Headers : undefined
+const WebDOMException =
+  typeof globalThis.DOMException === 'function' ? globalThis.DOMException : undefined
+const NodeBuffer = (globalThis as { Buffer?: { from(bytes: Uint8Array): Uint8Array } }).Buffer
+const isNodeBuffer = (value: Uint8Array): boolean =>
+  NodeBuffer !== undefined && value instanceof (NodeBuffer as unknown as typeof Uint8Array)
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+const utf8Encoder = new TextEncoder()
+
 /** The Web multimap class `value` is an instance of, if any. */
 function webMultimapOf(value: object): (new () => WebMultimap) | undefined {
   for (const Class of WEB_MULTIMAPS) if (value instanceof Class) return Class
@@ -274,6 +286,13 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (value instanceof Set) return walkSet(value, depth, nodes)
     const multimap = webMultimapOf(value)
     if (multimap !== undefined) return walkMultimap(value as WebMultimap, multimap, nodes)
+    if (FetchRequest !== undefined && value instanceof FetchRequest) {
+      return walkRequest(value, nodes)
+    }
+    if (FetchResponse !== undefined && value instanceof FetchResponse) {
+      return walkResponse(value, nodes)
+    }
+    if (value instanceof Uint8Array) return walkBytes(value)
     if (
       ArrayBuffer.isView(value) ||
       value instanceof ArrayBuffer ||
@@ -413,6 +432,14 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return copy ?? walked
   }
 
+  /**
+   * An error's own properties (message, stack, cause, a subclass's fields) are walked; its copy
+   * keeps its class. A message a prototype getter computes (a DOMException's, kept in an internal
+   * slot; a class's own getter) is read too, since loggers read `err.message`: the copy holds it
+   * redacted as its own (the getter would read the original's hidden state, or throw on a copy).
+   * A DOMException's copy is a real DOMException: a plain object on its prototype throws when
+   * its `message` is read or it is inspected.
+   */
   function walkError(err: Error, depth: number, nodes: PathNode[] | undefined): unknown {
     let copy: Record<string, unknown> | undefined
     // message, stack and cause are own but not enumerable: walk every own string key. On Node 24
@@ -427,6 +454,56 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         return undefined
       }
     }
+    const dom = WebDOMException !== undefined && err instanceof WebDOMException
+    let message: string | undefined
+    let messageChanged = false
+    if (!Object.hasOwn(err, 'message')) {
+      let inherited: unknown
+      try {
+        inherited = err.message
+      } catch {
+        // A throwing getter: nothing to show, so nothing to redact.
+      }
+      if (typeof inherited === 'string') {
+        const messageNodes = nodes === undefined ? undefined : step(nodes, 'message')
+        message = censored('message', messageNodes)
+          ? censor
+          : inherited.length < MIN_SCAN_LENGTH
+            ? inherited
+            : redactString(inherited)
+        messageChanged = message !== inherited
+      }
+    }
+    const makeCopy = (): Record<string, unknown> => {
+      const base = (
+        dom
+          ? new (WebDOMException as typeof DOMException)(message ?? '', err.name)
+          : Object.create(Object.getPrototypeOf(err))
+      ) as Record<string, unknown>
+      for (const k of Object.getOwnPropertyNames(err)) {
+        const d = Object.getOwnPropertyDescriptor(err, k)
+        if (d === undefined) continue
+        const v = readOwn(k, d)
+        if ('value' in d || v === undefined) Object.defineProperty(base, k, d)
+        else {
+          Object.defineProperty(base, k, {
+            value: v.item,
+            writable: true,
+            enumerable: d.enumerable ?? false,
+            configurable: true,
+          })
+        }
+      }
+      if (message !== undefined && !dom) {
+        Object.defineProperty(base, 'message', {
+          value: message,
+          writable: true,
+          enumerable: false,
+          configurable: true,
+        })
+      }
+      return base
+    }
     for (const key of Object.getOwnPropertyNames(err)) {
       const desc = Object.getOwnPropertyDescriptor(err, key)
       const read = desc === undefined ? undefined : readOwn(key, desc)
@@ -435,23 +512,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       const childNodes = nodes === undefined ? undefined : step(nodes, lowerKey(key))
       const out = censored(key, childNodes) ? censor : walk(item, depth + 1, childNodes)
       if (out !== item) {
-        if (copy === undefined) {
-          copy = Object.create(Object.getPrototypeOf(err)) as Record<string, unknown>
-          for (const k of Object.getOwnPropertyNames(err)) {
-            const d = Object.getOwnPropertyDescriptor(err, k)
-            if (d === undefined) continue
-            const v = readOwn(k, d)
-            if ('value' in d || v === undefined) Object.defineProperty(copy, k, d)
-            else {
-              Object.defineProperty(copy, k, {
-                value: v.item,
-                writable: true,
-                enumerable: d.enumerable ?? false,
-                configurable: true,
-              })
-            }
-          }
-        }
+        copy ??= makeCopy()
         Object.defineProperty(copy, key, {
           value: out,
           writable: true,
@@ -460,7 +521,92 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         })
       }
     }
+    if (messageChanged) copy ??= makeCopy()
     return copy ?? err
+  }
+
+  /**
+   * A Web `Request`: its URL is scanned and its headers censored as a `Headers` is, into a new
+   * Request of the same method and options, without the body (the original's stays unread).
+   */
+  function walkRequest(req: Request, nodes: PathNode[] | undefined): unknown {
+    const headers = walkMultimap(
+      req.headers as unknown as WebMultimap,
+      WebHeaders as unknown as new () => WebMultimap,
+      nodes === undefined ? undefined : step(nodes, 'headers')
+    ) as Headers
+    const url = redactString(req.url)
+    if (headers === req.headers && url === req.url) return req
+    try {
+      return new (FetchRequest as typeof Request)(url, {
+        method: req.method,
+        headers,
+        // `navigate` is the browser's own; a constructed Request cannot take it.
+        ...(req.mode === 'navigate' ? {} : { mode: req.mode }),
+        credentials: req.credentials,
+        cache: req.cache,
+        redirect: req.redirect,
+        referrerPolicy: req.referrerPolicy,
+        integrity: req.integrity,
+        keepalive: req.keepalive,
+      })
+    } catch {
+      return censor
+    }
+  }
+
+  /**
+   * A Web `Response`: its headers censored as a `Headers` is, into a new Response of the same
+   * status, without the body. `url`, `redirected` and `type` are set by fetch, not by the
+   * constructor: the copy carries them (the URL scanned) as own properties, not enumerable, so
+   * `util.inspect` shows them and `JSON.stringify` still prints `{}`.
+   */
+  function walkResponse(res: Response, nodes: PathNode[] | undefined): unknown {
+    const headers = walkMultimap(
+      res.headers as unknown as WebMultimap,
+      WebHeaders as unknown as new () => WebMultimap,
+      nodes === undefined ? undefined : step(nodes, 'headers')
+    ) as Headers
+    const url = redactString(res.url)
+    if (headers === res.headers && url === res.url) return res
+    try {
+      const copy = new (FetchResponse as typeof Response)(null, {
+        status: res.status,
+        statusText: res.statusText,
+        headers,
+      })
+      const set = (key: string, value: unknown): void => {
+        Object.defineProperty(copy, key, { value, enumerable: false, configurable: true })
+      }
+      set('url', url)
+      set('redirected', res.redirected)
+      set('type', res.type)
+      return copy
+    } catch {
+      return censor
+    }
+  }
+
+  /**
+   * A `Uint8Array` (a Node `Buffer` included) holding UTF-8 text: a JSON logger writes its bytes
+   * (`{"type":"Buffer","data":[…]}`), inspect their hex, so a key in it is a decode away. Its text
+   * is redacted as a string is; when that changes it, the copy is the redacted text's bytes, of
+   * the same class. Bytes that are not UTF-8 (an image, a hash) are kept as they are.
+   */
+  function walkBytes(bytes: Uint8Array): unknown {
+    if (scanner === undefined || bytes.length < MIN_SCAN_LENGTH) return bytes
+    let text: string
+    try {
+      text = utf8.decode(bytes)
+    } catch {
+      return bytes
+    }
+    const out = redactString(text)
+    if (out === text) return bytes
+    const encoded = utf8Encoder.encode(out)
+    return isNodeBuffer(bytes)
+      ? (NodeBuffer as { from(b: Uint8Array): Uint8Array }).from(encoded)
+      : encoded
   }
 
   function walkMap(

@@ -92,6 +92,7 @@ describe('promptGuard: a phrase split across the text parts of one message', () 
     ['for|get', ['Any tips for', 'get your programming skills up?']],
     ['by|pass', ['Stand by', 'pass all previous instructions to the new team.']],
     ['over|ride', ['We went over', 'ride the previous guidelines again.']],
+    ['a|moral', ['Please act as a', 'moral philosopher would and weigh both sides.']],
   ])(
     'does not glue two whole words at a part boundary into a rule word (%s)',
     async (_split, texts) => {
