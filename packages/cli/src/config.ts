@@ -2,10 +2,12 @@
  * @module config
  * The schema of `aikit.config.mjs`: a plain object describing how the app configures the kit, so
  * the doctor can check what the environment alone cannot show (CORS, rate limits, budgets...).
- * Section names are strict (a typo such as `ratelimit` is reported). The `rateLimit` and `budget`
- * sections take the options of `rateLimit()` and `createBudget()`, so the app may export the very
- * options it passes to the kit; they, and their limit lists, are checked as the kit checks them at
- * startup (`limits-schema.ts`), unknown keys included. Other sections allow other keys.
+ * Section names are strict (a typo such as `ratelimit` is reported). Each section takes the options
+ * of a kit factory (`cors()`, `rateLimit()`, `createBudget()`, `createCache()`, `initSentry()`,
+ * `metricsHandler()`), so the app may export the very options it passes to the kit; every factory
+ * refuses keys it does not know, and so does the doctor, naming the field. The `rateLimit` and
+ * `budget` sections and their limit lists are checked as the kit checks them at startup
+ * (`limits-schema.ts`); the others only as far as the checks read them.
  */
 import { LOG_LEVELS } from '@aikit/core/env'
 import { z } from 'zod'
@@ -33,15 +35,29 @@ const originItem = z.union([z.string(), z.instanceof(RegExp)], {
   error: 'expected a string or a RegExp',
 })
 
+/** The keys `cors()` takes (`@aikit/security`'s `CorsOptions`); it refuses any other. */
+export const CORS_KEYS = [
+  'origin',
+  'credentials',
+  'methods',
+  'allowedHeaders',
+  'exposedHeaders',
+  'maxAge',
+] as const
+
 const cors = z.union(
   [
     z.literal(false),
-    z.looseObject({
-      origin: z.union([z.literal(true), originItem, z.array(originItem), fn], {
-        error: 'expected true, an origin, a list of origins or a function',
+    withKnownKeys(
+      z.looseObject({
+        // `cors()` refuses an empty list: it would allow no origin, surely not what was meant.
+        origin: z.union([z.literal(true), originItem, z.array(originItem).min(1), fn], {
+          error: 'expected true, an origin, a list of origins or a function',
+        }),
+        credentials: z.boolean().optional(),
       }),
-      credentials: z.boolean().optional(),
-    }),
+      CORS_KEYS
+    ),
   ],
   { error: 'expected false or { origin, credentials? }' }
 )
@@ -71,6 +87,36 @@ export const RATE_LIMIT_KEYS = [
 const isLimiter = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && typeof (v as { check?: unknown }).check === 'function'
 
+/** The `createRateLimiter` options `rateLimit` hands on; a ready `limiter` keeps its own. */
+const LIMITER_OPTION_KEYS = ['store', 'prefix', 'onStoreError', 'blockCache'] as const
+
+/**
+ * An option `rateLimit` does not read the way the limiter is given, which it refuses rather than
+ * drop (a `store` beside a ready `limiter` would leave limits per process while the app believes
+ * them shared). `undefined` counts as not given. `limits` beside `limiter` is the other refinement's.
+ */
+function unreadOption(
+  options: Record<string, unknown>
+): { key: string; reason: string } | undefined {
+  const given = (key: string): boolean => options[key] !== undefined
+  if (given('keyBy') && given('ipv6Prefix')) {
+    return { key: 'ipv6Prefix', reason: 'is not read beside `keyBy`: group IPv6 addresses there' }
+  }
+  if (given('tiers')) {
+    const key = ['limiter', 'limits'].find(given)
+    return key === undefined
+      ? undefined
+      : { key, reason: 'is not read beside `tiers` (each tier has its own limits)' }
+  }
+  const tierKey = ['tier', 'defaultTier'].find(given)
+  if (tierKey !== undefined) return { key: tierKey, reason: 'is only read with `tiers`' }
+  if (!given('limiter')) return undefined
+  const key = LIMITER_OPTION_KEYS.find(given)
+  return key === undefined
+    ? undefined
+    : { key, reason: 'is not read beside a ready `limiter`: give it to createRateLimiter' }
+}
+
 const rateLimit = z.union(
   [
     z.literal(false),
@@ -94,11 +140,20 @@ const rateLimit = z.union(
           path: ['limits'],
           error: 'needs `limits`, `tiers` or `limiter`',
         })
-        // With `tiers`, `rateLimit` reads neither; without, it refuses `limiter` beside `limits`.
+        // Without `tiers`, `rateLimit` refuses `limiter` beside `limits`.
         .refine((v) => v.tiers !== undefined || v.limiter === undefined || v.limits === undefined, {
           path: ['limiter'],
           error: 'pass either `limiter` or `limits`, not both',
-        }),
+        })
+        // `rateLimit` checks this before the limits: even when they are invalid.
+        .superRefine(
+          (v, ctx) => {
+            if (typeof v !== 'object' || v === null) return
+            const unread = unreadOption(v)
+            if (unread) ctx.addIssue({ code: 'custom', path: [unread.key], message: unread.reason })
+          },
+          { when: () => true }
+        ),
       RATE_LIMIT_KEYS
     ),
   ],
@@ -138,17 +193,117 @@ const budget = z.union(
   { error: 'expected false or { limits, store?, mode? }' }
 )
 
-const cache = z.union([z.literal(false), z.looseObject({ store: store.optional() })], {
-  error: 'expected false or { store? }',
-})
+/** The keys `createCache()` takes (`@aikit/cache`'s `CacheOptions`); it refuses any other. */
+export const CACHE_KEYS = [
+  'store',
+  'memory',
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'timeouts',
+  'jitter',
+  'namespace',
+  'serializer',
+  'compression',
+  'lockTtl',
+  'pollInterval',
+  'bus',
+  'now',
+] as const
+/** The keys of `createCache`'s `memory`, `timeouts` and `compression` objects. */
+export const CACHE_MEMORY_KEYS = ['maxEntries', 'maxBytes'] as const
+export const CACHE_TIMEOUT_KEYS = ['soft', 'hard'] as const
+export const CACHE_COMPRESSION_KEYS = ['threshold'] as const
 
-const sentry = z.union([z.literal(false), z.looseObject({ dsn: z.url().optional() })], {
-  error: 'expected false or { dsn? }',
-})
+/** A nested options object `createCache` reads with `?? {}` (null too) and checks the keys of. */
+const cacheObject = (known: readonly string[]) => withKnownKeys(z.looseObject({}), known).nullish()
 
-const metrics = z.union([z.boolean(), z.looseObject({ path: z.string().optional() })], {
-  error: 'expected a boolean or { path? }',
-})
+const cache = z.union(
+  [
+    z.literal(false),
+    withKnownKeys(
+      z.looseObject({
+        store: store.optional(),
+        memory: cacheObject(CACHE_MEMORY_KEYS),
+        timeouts: cacheObject(CACHE_TIMEOUT_KEYS),
+        // `createCache` reads `compression ?? false`.
+        compression: z
+          .union([z.literal(false), withKnownKeys(z.looseObject({}), CACHE_COMPRESSION_KEYS)], {
+            error: 'expected false or { threshold? }',
+          })
+          .nullish(),
+      }),
+      CACHE_KEYS
+    ),
+  ],
+  { error: 'expected false or { store?, ... } (the createCache() options)' }
+)
+
+/**
+ * The keys `initSentry()` takes (`@aikit/observability/sentry`'s `SentryOptions`); it refuses any
+ * other. `sentryOptions` is Sentry's own and goes to `Sentry.init` unchecked, here too.
+ */
+export const SENTRY_KEYS = [
+  'dsn',
+  'environment',
+  'release',
+  'tracesSampleRate',
+  'allowRequestBodies',
+  'allowGenAiContent',
+  'redact',
+  'sourceContext',
+  'sentryOptions',
+  'sentry',
+] as const
+
+/** A DSN as `initSentry` accepts one: `https://<key>@<host>/<project>` (http too). */
+const SENTRY_DSN = /^https?:\/\/[^@/]+@/
+
+const sentry = z.union(
+  [
+    z.literal(false),
+    withKnownKeys(
+      z.looseObject({
+        dsn: z
+          .string()
+          .regex(SENTRY_DSN, { error: 'expected a Sentry DSN (https://<key>@<host>/<project>)' })
+          .optional(),
+      }),
+      SENTRY_KEYS
+    ),
+  ],
+  { error: 'expected false or { dsn?, ... } (the initSentry() options)' }
+)
+
+/** The keys `metricsHandler()` takes (`@aikit/observability`'s `MetricsHandlerOptions`). */
+export const METRICS_KEYS = ['path', 'token'] as const
+
+/** `metricsHandler` refuses a shorter token. */
+export const MIN_METRICS_TOKEN_LENGTH = 16
+
+const metrics = z.union(
+  [
+    z.boolean(),
+    withKnownKeys(
+      z.looseObject({
+        // `null`: the handler answers wherever it is mounted.
+        path: z
+          .string()
+          .startsWith('/', { error: "expected a path starting with '/'" })
+          .nullable()
+          .optional(),
+        token: z
+          .string()
+          .min(MIN_METRICS_TOKEN_LENGTH, {
+            error: `expected at least ${MIN_METRICS_TOKEN_LENGTH} characters`,
+          })
+          .optional(),
+      }),
+      METRICS_KEYS
+    ),
+  ],
+  { error: 'expected a boolean or { path?, token? } (the metricsHandler() options)' }
+)
 
 const trustProxy = z.union(
   [z.boolean(), z.number().int().min(0), z.string(), z.array(z.string())],
@@ -173,13 +328,21 @@ export const doctorConfigSchema = z.strictObject({
    * (`usd` or `micros`; `window` for `period: 'rolling'` only). No `store`: the default `memoryStore()`.
    */
   budget: budget.optional(),
-  /** The `createCache()` options (only `store` is read; none: memory tier only), or `false`. */
+  /**
+   * The `createCache()` options (`store` is read; none: memory tier only; the keys of `memory`,
+   * `timeouts` and `compression` are checked), or `false`.
+   */
   cache: cache.optional(),
   /** The logger's level. Default: `LOG_LEVEL`, else `'info'`. */
   logLevel: z.enum(LOG_LEVELS).optional(),
-  /** `initSentry()` options, or `false` when errors are tracked by something else. Default: `SENTRY_DSN`. */
+  /**
+   * The `initSentry()` options (`dsn` is read), or `false` when errors are tracked by something
+   * else. Default: `SENTRY_DSN`.
+   */
   sentry: sentry.optional(),
-  /** Whether the app serves `/metrics` (`metricsHandler`). Default: `true`. */
+  /**
+   * Whether the app serves `/metrics`: a boolean, or the `metricsHandler()` options. Default: `true`.
+   */
   metrics: metrics.optional(),
   /**
    * The adapters' `trustProxy`, as the app passes it: a string is read as addresses (`'2'` and

@@ -9,6 +9,8 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Redis, RedisOptions } from 'ioredis'
+import { acceptsAnyPassword } from './redis-auth.js'
+import { probeUrl } from './redis-url.js'
 
 type RedisClass = new (url: string, options: RedisOptions) => Redis
 
@@ -31,6 +33,9 @@ export function loadRedis(cwd: string): RedisClass | undefined {
 
 /** Why a connection failed, as the doctor reports it. */
 export type RedisFailure =
+  | 'unreadable URL'
+  | 'bad database'
+  | 'database refused'
   | 'refused'
   | 'timeout'
   | 'host not found'
@@ -50,6 +55,11 @@ export type RedisProbe =
       readonly maxmemory: number | undefined
       readonly maxmemoryPolicy: string | undefined
       readonly cluster: boolean | undefined
+      /**
+       * True when REDIS_URL gives a password and the server's user takes any (`nopass`);
+       * undefined when the URL gives none or the server does not say.
+       */
+      readonly acceptsAnyPassword: boolean | undefined
     }
   | {
       readonly reachable: false
@@ -70,6 +80,8 @@ function classify(error: unknown): { failure: RedisFailure; code: string | undef
   const message = typeof e.message === 'string' ? e.message : ''
   // A Redis error starts with its code in capitals (`WRONGPASS invalid username-password pair`).
   const word = /^[A-Z][A-Z0-9_]*(?=\s|$)/.exec(message)?.[0]
+  if (isSelectError(error))
+    return { failure: 'database refused', code: word === 'ERR' ? undefined : word }
   if (code === 'ECONNREFUSED') return { failure: 'refused', code }
   if (code === 'ETIMEDOUT') return { failure: 'timeout', code }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { failure: 'host not found', code }
@@ -82,6 +94,12 @@ function classify(error: unknown): { failure: RedisFailure; code: string | undef
     return { failure: 'connection closed', code }
   }
   return { failure: 'error', code: code ?? (word === 'ERR' ? undefined : word) }
+}
+
+/** ioredis reports a refused `SELECT <db>` of the handshake as an error carrying the command. */
+function isSelectError(error: unknown): boolean {
+  const command = (error as { command?: { name?: unknown } } | null | undefined)?.command
+  return typeof command === 'object' && command !== null && command.name === 'select'
 }
 
 /** `key:value` lines of an INFO reply. */
@@ -117,21 +135,36 @@ export async function probeRedis(
   url: string,
   timeoutMs: number
 ): Promise<RedisProbe> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    reconnectOnError: () => false,
-    enableOfflineQueue: false,
-    // The probe reads INFO itself; the ready check would wait out a server still loading its data.
-    enableReadyCheck: false,
-    // How long a closing connection may wait for the server's goodbye before it is destroyed.
-    disconnectTimeout: timeoutMs,
-  })
+  let client: Redis
+  try {
+    client = new Redis(probeUrl(url), {
+      lazyConnect: true,
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      reconnectOnError: () => false,
+      enableOfflineQueue: false,
+      // The probe reads INFO itself; the ready check would wait out a server still loading its data.
+      enableReadyCheck: false,
+      // How long a closing connection may wait for the server's goodbye before it is destroyed.
+      disconnectTimeout: timeoutMs,
+    })
+  } catch (error) {
+    // ioredis parses the URL in its constructor, so `new Redis(REDIS_URL)` throws in the app too.
+    // Its message may quote the URL (Node's ERR_INVALID_URL keeps it in `input`): only the code.
+    return { reachable: false, failure: 'unreadable URL', code: classify(error).code }
+  }
+  // ioredis reads the path with parseInt: `/abc` is NaN, which it then sends as SELECT NaN on
+  // every command, outside any promise the probe holds.
+  const db = client.options.db ?? 0
+  if (!Number.isInteger(db) || db < 0) {
+    client.disconnect()
+    return { reachable: false, failure: 'bad database', code: undefined }
+  }
   // A failed connect rejects with a bare "Connection is closed."; the cause (ECONNREFUSED,
   // WRONGPASS...) comes as an 'error' event, which must be listened to anyway (unhandled, it throws).
+  // So does a refused SELECT, on a connection that goes on as if on database 0.
   let cause: unknown
   client.on('error', (error: unknown) => {
     cause ??= error
@@ -140,8 +173,10 @@ export async function probeRedis(
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Deadline()), timeoutMs)
   })
+  const givesPassword =
+    typeof client.options.password === 'string' && client.options.password !== ''
   try {
-    return await Promise.race([deadline, inspect(client)])
+    return await Promise.race([deadline, inspect(client, () => cause, givesPassword)])
   } catch (error) {
     return { reachable: false, ...classify(error instanceof Deadline ? error : (cause ?? error)) }
   } finally {
@@ -150,8 +185,14 @@ export async function probeRedis(
   }
 }
 
-async function inspect(client: Redis): Promise<RedisProbe> {
+async function inspect(
+  client: Redis,
+  cause: () => unknown,
+  givesPassword: boolean
+): Promise<RedisProbe> {
   await client.connect()
+  const early = cause()
+  if (isSelectError(early)) throw early
   // PING proves the password (AUTH is sent first, on the same connection).
   await client.ping()
   let info: Map<string, string>
@@ -171,5 +212,6 @@ async function inspect(client: Redis): Promise<RedisProbe> {
     maxmemory: maxmemory === undefined ? undefined : Number(maxmemory),
     maxmemoryPolicy: info.get('maxmemory_policy'),
     cluster: cluster === undefined ? undefined : cluster === '1',
+    acceptsAnyPassword: givesPassword ? await acceptsAnyPassword(client) : undefined,
   }
 }

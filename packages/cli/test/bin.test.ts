@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -197,19 +198,93 @@ describe('aikit doctor connects to REDIS_URL unless --offline', () => {
     expect(offline.stdout).toMatch(/^STATUS/)
     expect(offline.stdout).not.toContain('redis-server')
   })
+
+  it('reports a URL ioredis throws on (its error quotes the URL) without crashing or leaking it', async () => {
+    const secret = 'Quoted-Pa55-word-3d1f'
+    for (const url of [
+      `redis:app:${secret}@127.0.0.1:99999`,
+      `redis://:${secret}%zz@127.0.0.1:1`,
+    ]) {
+      const r = await aikit(['doctor', '--json'], { NODE_ENV: 'production', REDIS_URL: url })
+      expect(r.code).toBe(1)
+      const report = JSON.parse(r.stdout) as { items: { id: string; detail: string }[] }
+      expect(report.items.find((i) => i.id === 'redis-server')?.detail).toMatch(
+        /^ioredis cannot read REDIS_URL/
+      )
+      expect(r.stdout + r.stderr).not.toContain(secret)
+    }
+  })
+
+  it('exits once the report is out when the server never answers nor closes', {
+    timeout: 60_000,
+  }, async () => {
+    const sockets = new Set<Socket>()
+    const wedged = createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.add(socket)
+      socket.resume()
+    })
+    await new Promise<void>((done) => wedged.listen(0, '127.0.0.1', done))
+    const { port } = wedged.address() as AddressInfo
+    try {
+      for (const scheme of ['redis', 'rediss']) {
+        const env = { NODE_ENV: 'production', REDIS_URL: `${scheme}://127.0.0.1:${port}` }
+        // Bounded: the probe gives up within its 3 s; 20 s is a generous cap.
+        const run = await exitOf(['doctor'], env, dir, 20_000)
+        expect(run.stdout).toMatch(/^FAIL\s+redis-server\s+no answer from REDIS_URL within/m)
+        expect(run.code).toBe(1)
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((done) => wedged.close(done))
+    }
+  })
+
+  it('runDoctorOnline leaves no handle open: a script that calls it ends by itself', {
+    timeout: 60_000,
+  }, async () => {
+    const sockets = new Set<Socket>()
+    const wedged = createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.add(socket)
+      socket.resume()
+    })
+    await new Promise<void>((done) => wedged.listen(0, '127.0.0.1', done))
+    const { port } = wedged.address() as AddressInfo
+    const script = join(dir, 'online.mjs')
+    // No process.exit: the script ends only when nothing keeps the event loop alive.
+    writeFileSync(
+      script,
+      [
+        `import { runDoctorOnline } from ${JSON.stringify(pathToFileURL(join(PKG, 'dist/index.js')).href)}`,
+        'const { items } = await runDoctorOnline({ env: process.env }, { timeoutMs: 200 })',
+        "console.log(items.find((i) => i.id === 'redis-server').detail)",
+      ].join('\n')
+    )
+    try {
+      for (const scheme of ['redis', 'rediss']) {
+        const env = { NODE_ENV: 'production', REDIS_URL: `${scheme}://127.0.0.1:${port}` }
+        const run = await exitOf([], env, dir, 20_000, script)
+        expect(run.stdout).toBe('no answer from REDIS_URL within 200 ms (ETIMEDOUT)\n')
+        expect(run.code).toBe(0)
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((done) => wedged.close(done))
+    }
+  })
 })
 
 /**
- * Runs the bin with exactly `env` and resolves with its exit code, or 'still running' if it has
- * not exited within `ms` (it is then killed).
+ * Runs the bin (or `script`) with exactly `env` and resolves with its exit code, or 'still running'
+ * if it has not exited within `ms` (it is then killed).
  */
 function exitOf(
   args: string[],
   env: Record<string, string>,
   cwd: string,
-  ms: number
+  ms: number,
+  script = BIN
 ): Promise<{ code: number | null | 'still running'; stdout: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd,
     env: env as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

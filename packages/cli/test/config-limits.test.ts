@@ -141,3 +141,34 @@ describe('config: rate-limit limits as createRateLimiter and rateLimit read them
     )
   })
 })
+
+// A config module is JavaScript: `[L, , L2]` leaves a hole, which forEach and map skip. The kit
+// refuses it as `limits[i]` (limits-drift.test.ts holds the doctor to that); so does the doctor.
+describe('config: a sparse limit list', () => {
+  const L = { limit: 60, window: '1m' }
+  /** A list of `length` with only `entries` set: the others are holes, not `undefined`s. */
+  const sparse = (length: number, entries: Record<number, unknown>): unknown[] =>
+    Object.assign(new Array(length), entries)
+  it.each([
+    [
+      'rateLimit.limits',
+      { rateLimit: { limits: sparse(3, { 0: L, 2: { limit: 5, window: '1s' } }) } },
+      'rateLimit.limits.1',
+    ],
+    [
+      'rateLimit.limits of holes only',
+      { rateLimit: { limits: sparse(1, {}) } },
+      'rateLimit.limits.0',
+    ],
+    ['a tier', { rateLimit: { tiers: { free: sparse(2, { 1: L }) } } }, 'rateLimit.tiers.free.0'],
+    [
+      'budget.limits',
+      { budget: { limits: sparse(2, { 0: { period: 'day', usd: 5 } }) } },
+      'budget.limits.1',
+    ],
+  ])('fails %s with a hole, naming the empty slot', (_name, patch, field) => {
+    const config = { ...GOOD_CONFIG, ...patch }
+    expect(status(config, 'config')).toBe('FAIL')
+    expect(configDetail(config)).toContain(`${field}: expected object`)
+  })
+})

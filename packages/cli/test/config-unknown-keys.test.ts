@@ -6,7 +6,14 @@
 import { InvalidOptionsError, memoryStore } from '@aikit/core'
 import { createRateLimiter } from '@aikit/ratelimit'
 import { describe, expect, it } from 'vitest'
-import { BUDGET_KEYS, RATE_LIMIT_KEYS } from '../src/config.js'
+import {
+  BUDGET_KEYS,
+  CACHE_KEYS,
+  CORS_KEYS,
+  METRICS_KEYS,
+  RATE_LIMIT_KEYS,
+  SENTRY_KEYS,
+} from '../src/config.js'
 import { type DoctorItem, runDoctor } from '../src/index.js'
 import { GOOD_CONFIG, GOOD_ENV } from './fixtures.js'
 
@@ -50,6 +57,47 @@ describe('config: unknown keys fail the config item, named by path', () => {
       { budget: { ...GOOD_CONFIG.budget, timezone: undefined } },
       'budget.timezone: unknown field; did you mean `timeZone`?',
     ],
+    // cors(), createCache(), initSentry() and metricsHandler() refuse unknown keys at startup too.
+    [
+      'a misspelt cors option',
+      { cors: { ...GOOD_CONFIG.cors, maxage: 600 } },
+      'cors.maxage: unknown field; did you mean `maxAge`?',
+    ],
+    [
+      'an option of the npm cors package that cors() does not take',
+      { cors: { ...GOOD_CONFIG.cors, preflightContinue: true } },
+      'cors.preflightContinue: unknown field',
+    ],
+    [
+      'a misspelt cache option',
+      { cache: { store: 'redis', staleWhileRevalidte: 1000 } },
+      'cache.staleWhileRevalidte: unknown field; did you mean `staleWhileRevalidate`?',
+    ],
+    [
+      'a misspelt key in cache.memory',
+      { cache: { store: 'redis', memory: { maxEntires: 10 } } },
+      'cache.memory.maxEntires: unknown field; did you mean `maxEntries`?',
+    ],
+    [
+      'a misspelt key in cache.timeouts',
+      { cache: { store: 'redis', timeouts: { sotf: 100 } } },
+      'cache.timeouts.sotf: unknown field; did you mean `soft`?',
+    ],
+    [
+      'a misspelt key in cache.compression',
+      { cache: { store: 'redis', compression: { treshold: 100 } } },
+      'cache.compression.treshold: unknown field; did you mean `threshold`?',
+    ],
+    [
+      'a misspelt sentry option',
+      { sentry: { dsn: 'https://k@o1.ingest.sentry.io/1', tracesSampleRte: 0.1 } },
+      'sentry.tracesSampleRte: unknown field; did you mean `tracesSampleRate`?',
+    ],
+    [
+      'a misspelt metrics option',
+      { metrics: { pth: '/metrics' } },
+      'metrics.pth: unknown field; did you mean `path`?',
+    ],
   ])('%s', (_name, patch, problem) => {
     const config = { ...GOOD_CONFIG, ...patch }
     const configItem = item(config, 'config')
@@ -72,24 +120,28 @@ describe('config: unknown keys fail the config item, named by path', () => {
 
   it('accepts every option rateLimit() and createBudget() take, and every section', () => {
     const fn = () => undefined
-    const rateLimit = {
+    // rateLimit() reads some options only one way the limiter is given (and refuses them the
+    // other ways): every key appears in one of its three ways.
+    const ownLimits = {
       keyBy: fn,
       cost: 1,
       headers: 'draft',
       dryRun: false,
-      ipv6Prefix: 56,
       unkeyed: 'allow',
-      // With tiers, rateLimit() uses neither `limiter` nor `limits`.
-      limiter: createRateLimiter({ limits: [{ limit: 1, window: 1 }] }),
       store: 'redis',
       limits: [{ algorithm: 'gcra', limit: 60, window: '1m' }],
       prefix: 'rl',
       onStoreError: 'memory',
       blockCache: false,
+    }
+    const tiers = {
+      ipv6Prefix: 56,
       tiers: { free: [{ limit: 5, window: '1m' }] },
       tier: fn,
       defaultTier: 'free',
+      store: 'redis',
     }
+    const readyLimiter = { limiter: createRateLimiter({ limits: [{ limit: 1, window: 1 }] }) }
     const budget = {
       store: memoryStore(),
       limits: [{ period: 'rolling', window: '1d', usd: 5 }],
@@ -103,19 +155,113 @@ describe('config: unknown keys fail the config item, named by path', () => {
       retainPeriods: 2,
       now: Date.now,
     }
-    // Every key listed once: the lists are held to the kit's types by limits-drift.test.ts.
-    expect(Object.keys(rateLimit).sort()).toEqual([...RATE_LIMIT_KEYS].sort())
+    // Every key listed: the lists are held to the kit's types by limits-drift.test.ts.
+    const rateLimitKeys = new Set([ownLimits, tiers, readyLimiter].flatMap(Object.keys))
+    expect([...rateLimitKeys].sort()).toEqual([...RATE_LIMIT_KEYS].sort())
     expect(Object.keys(budget).sort()).toEqual([...BUDGET_KEYS].sort())
-    const config = {
-      ...GOOD_CONFIG,
-      rateLimit,
-      budget,
-      sentry: false,
-      metrics: true,
-      publicPrefixes: ['NEXT_PUBLIC_'],
-      allowPublic: [],
+    for (const rateLimit of [ownLimits, tiers, readyLimiter]) {
+      const config = {
+        ...GOOD_CONFIG,
+        rateLimit,
+        budget,
+        sentry: false,
+        metrics: true,
+        publicPrefixes: ['NEXT_PUBLIC_'],
+        allowPublic: [],
+      }
+      expect(item(config, 'config')).toMatchObject({ status: 'PASS', detail: 'valid' })
     }
+  })
+
+  it.each([
+    ['ipv6Prefix beside keyBy', { keyBy: () => 'k', ipv6Prefix: 64 }, 'ipv6Prefix'],
+    ['limits beside tiers', { tiers: { free: [{ limit: 5, window: '1m' }] } }, 'limits'],
+    ['tier without tiers', { tier: () => 'free' }, 'tier'],
+  ])('refuses an option rateLimit() does not read that way: %s', (_name, patch, field) => {
+    const config = { ...GOOD_CONFIG, rateLimit: { ...GOOD_CONFIG.rateLimit, ...patch } }
+    expect(item(config, 'config')?.detail).toMatch(new RegExp(`^rateLimit\\.${field}: `))
+  })
+})
+
+describe("config: cors, cache, sentry and metrics take their factories' options", () => {
+  it('accepts every option cors(), createCache(), initSentry() and metricsHandler() take', () => {
+    const fn = () => undefined
+    const cors = {
+      origin: ['https://app.example.com'],
+      credentials: true,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type'],
+      exposedHeaders: ['x-request-id'],
+      maxAge: 600,
+    }
+    const cache = {
+      store: 'redis',
+      memory: { maxEntries: 100, maxBytes: 1_000_000 },
+      ttl: 60_000,
+      staleWhileRevalidate: 1000,
+      staleIfError: 1000,
+      timeouts: { soft: 100, hard: 1000 },
+      jitter: 0.1,
+      namespace: 'cache',
+      serializer: { serialize: JSON.stringify, deserialize: JSON.parse },
+      compression: { threshold: 1024 },
+      lockTtl: 10_000,
+      pollInterval: 50,
+      bus: { client: {}, channel: 'aikit' },
+      now: Date.now,
+    }
+    const sentry = {
+      dsn: 'https://k@o1.ingest.sentry.io/1',
+      environment: 'production',
+      release: '1.0.0',
+      tracesSampleRate: 0.1,
+      allowRequestBodies: false,
+      allowGenAiContent: false,
+      redact: fn,
+      sourceContext: 'scrub',
+      // Sentry's own options go to Sentry.init unchecked.
+      sentryOptions: { integrations: [], anyKeySentryTakes: true },
+      sentry: {},
+    }
+    const metrics = { path: '/metrics', token: 'metrics-token-0123456789' }
+    // Every key listed once: the lists are held to the kit's types by config-drift.test.ts.
+    expect(Object.keys(cors).sort()).toEqual([...CORS_KEYS].sort())
+    expect(Object.keys(cache).sort()).toEqual([...CACHE_KEYS].sort())
+    expect(Object.keys(sentry).sort()).toEqual([...SENTRY_KEYS].sort())
+    expect(Object.keys(metrics).sort()).toEqual([...METRICS_KEYS].sort())
+    const config = { ...GOOD_CONFIG, cors, cache, sentry, metrics }
     expect(item(config, 'config')).toMatchObject({ status: 'PASS', detail: 'valid' })
+  })
+
+  it.each([
+    ['cache.memory null (createCache reads it as {})', { cache: { memory: null } }],
+    ['cache.compression false', { cache: { compression: false } }],
+    ['metrics.path null (answer wherever mounted)', { metrics: { path: null } }],
+  ])('accepts %s', (_name, patch) => {
+    expect(item({ ...GOOD_CONFIG, ...patch }, 'config')?.status).toBe('PASS')
+  })
+
+  it.each([
+    ['a DSN without its key', { sentry: { dsn: 'https://o1.ingest.sentry.io/1' } }, 'sentry.dsn'],
+    ['an empty DSN', { sentry: { dsn: '' } }, 'sentry.dsn'],
+    ['a metrics path without /', { metrics: { path: 'metrics' } }, 'metrics.path'],
+    ['a metrics token under 16 characters', { metrics: { token: 'short' } }, 'metrics.token'],
+    ['cache.memory that is not an object', { cache: { memory: 5 } }, 'cache.memory'],
+    ['cache.compression true', { cache: { compression: true } }, 'cache.compression'],
+  ])('refuses %s, as the factory does, naming the field', (_name, patch, field) => {
+    const detail = item({ ...GOOD_CONFIG, ...patch }, 'config')?.detail ?? ''
+    expect(detail).toMatch(new RegExp(`(^|; )${field.replace('.', '\\.')}: `))
+    expect(detail).not.toContain('short')
+  })
+
+  it('passes the metrics item on a token given in the config', () => {
+    const config = { ...GOOD_CONFIG, metrics: { token: 'metrics-token-0123456789' } }
+    const { METRICS_TOKEN: _, ...env } = GOOD_ENV
+    const items = runDoctor({ env, config }).items
+    expect(items.find((i) => i.id === 'metrics-token')).toMatchObject({
+      status: 'PASS',
+      detail: 'metrics.token set (config)',
+    })
   })
 })
 

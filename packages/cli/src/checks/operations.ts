@@ -3,6 +3,7 @@
  * Running it: log level, error tracking, the metrics endpoint's token, the spending budget.
  */
 import { LOG_LEVELS } from '@aikit/core/env'
+import { MIN_METRICS_TOKEN_LENGTH } from '../config.js'
 import type { Check } from '../types.js'
 import { fail, invalidSection, pass, warn } from './item.js'
 
@@ -64,15 +65,19 @@ export const errorTrackingCheck: Check = (facts) => {
   )
 }
 
-/** `metricsHandler` refuses shorter tokens. */
-const MIN_TOKEN_LENGTH = 16
+const MIN_TOKEN_LENGTH = MIN_METRICS_TOKEN_LENGTH
 
 export const metricsTokenCheck: Check = (facts) => {
   const id = 'metrics-token'
   const title = 'metrics endpoint'
   const invalid = invalidSection(facts, 'metrics', id, title)
   if (invalid) return invalid
-  if (facts.config.metrics === false) return pass(id, title, 'no /metrics endpoint (config)')
+  const { metrics } = facts.config
+  if (metrics === false) return pass(id, title, 'no /metrics endpoint (config)')
+  // The config's `metricsHandler()` options, long enough (the schema checked it).
+  if (typeof metrics === 'object' && metrics.token !== undefined) {
+    return pass(id, title, 'metrics.token set (config)')
+  }
   const token = facts.env.METRICS_TOKEN
   if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
     return fail(

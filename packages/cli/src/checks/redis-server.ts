@@ -34,6 +34,18 @@ export async function redisServerCheck(
       'fix REDIS_URL (see the env and redis-security items)'
     )
   }
+  // ioredis (4 to 6) turns TLS on when the URL starts with `rediss://` exactly; the URL parser,
+  // and so the redis-security item, read `REDISS://` as TLS too. The app would send the password
+  // in the clear, or fail against a TLS-only server: say why before connecting.
+  if (protocol === 'rediss:' && !raw.startsWith('rediss://')) {
+    return failInProduction(
+      facts,
+      ID,
+      TITLE,
+      'ioredis turns TLS on only for a lower-case rediss://: this REDIS_URL connects without TLS',
+      'write the scheme in lower case: rediss://'
+    )
+  }
   const Redis = loadRedis(options.cwd)
   if (Redis === undefined) {
     return warn(
@@ -54,7 +66,29 @@ function unreachableItem(
 ): DoctorItem {
   const code = probe.code === undefined ? '' : ` (${probe.code})`
   switch (probe.failure) {
-    // Wrong credentials are wrong wherever the doctor runs: the app fails the same way.
+    // A URL ioredis cannot read, wrong credentials or a wrong database are wrong wherever the
+    // doctor runs: the app fails the same way.
+    case 'unreadable URL':
+      return fail(
+        ID,
+        TITLE,
+        'ioredis cannot read REDIS_URL (new Redis(REDIS_URL) throws): the app fails the same way at startup',
+        'write REDIS_URL as redis[s]://[<user>]:<password>@<host>:<port>[/<db>], percent-encoding the user and password (a % as %25)'
+      )
+    case 'bad database':
+      return fail(
+        ID,
+        TITLE,
+        "REDIS_URL's path is not a database number",
+        'end REDIS_URL with /<db> (a number, usually /0) or with nothing'
+      )
+    case 'database refused':
+      return fail(
+        ID,
+        TITLE,
+        `Redis refused the database number in REDIS_URL's path${code}`,
+        'use a database the server has (0 to its `databases` setting minus 1; Redis Cluster has only 0)'
+      )
     case 'password refused':
       return fail(
         ID,
@@ -148,6 +182,15 @@ function settingsItem(facts: Facts, probe: Extract<RedisProbe, { reachable: true
     )
     fixes.push(
       'set maxmemory-policy noeviction on the Redis that holds rate limits and budgets (give an evicting cache its own Redis)'
+    )
+  }
+  // Checked in production only, as the redis-security item checks the URL's password.
+  if (probe.acceptsAnyPassword === true && facts.production) {
+    details.push(
+      'the server does not check the password in REDIS_URL (its user has nopass): anyone who reaches it gets in'
+    )
+    fixes.push(
+      'set a password on the server (requirepass, or an ACL user with >password) and give it in REDIS_URL'
     )
   }
   if (probe.cluster === true) {
