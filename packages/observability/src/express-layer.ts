@@ -97,8 +97,8 @@ type Express4RegExp = RegExp & { fast_slash?: boolean; fast_star?: boolean }
 
 /** Per compiled expression: a copy reporting where its groups matched (the `d` flag). */
 const withIndices = new WeakMap<RegExp, RegExp>()
-/** Per compiled expression: its source without escapes, lower-cased (see `boundedRun`). */
-const sourceText = new WeakMap<RegExp, string>()
+/** Per compiled expression: whether it is literal outside its capture groups (see `literalOutside`). */
+const literalOf = new WeakMap<RegExp, boolean>()
 
 function matchExpress4(
   layer: LayerLike,
@@ -117,47 +117,154 @@ function matchExpress4(
   }
   const m = indexed.exec(text)
   if (m === null || m.index !== 0) return undefined
+  let literal = literalOf.get(regexp)
+  if (literal === undefined) {
+    literal = literalOutside(regexp.source)
+    literalOf.set(regexp, literal)
+  }
+  // The text between the groups is the client's: a template only where the expression allows
+  // nothing there but its own text (in any case, when case-insensitive).
+  if (!literal) return { path: m[0], template: String(regexp) }
   const keys = Array.isArray(layer.keys) ? (layer.keys as { name?: unknown }[]) : []
-  const runs: string[] = []
   let template = ''
   let at = 0
   for (let i = 1; i < m.length; i++) {
     const span = m.indices?.[i]
     // A group that did not take part, or one inside a group already placed.
     if (span === undefined || span[0] < at) continue
-    const run = text.slice(at, span[0])
-    runs.push(run)
     const name = keys[i - 1]?.name
     // Unnamed groups (`*`, `(\\d+)`, a RegExp's) give params `0`, `1`…: a wildcard.
-    template += `${literalRun(run)}${typeof name === 'string' && !/^\d+$/.test(name) ? `:${name}` : '*'}`
+    template += `${text.slice(at, span[0]).toLowerCase()}${typeof name === 'string' && !/^\d+$/.test(name) ? `:${name}` : '*'}`
     at = span[1]
   }
-  const last = m[0].slice(at)
-  runs.push(last)
-  template += literalRun(last)
-  if (!runs.every((run) => boundedRun(run, regexp))) template = String(regexp)
+  template += m[0].slice(at).toLowerCase()
   return { path: m[0], template }
 }
 
-/** Percent-escapes are decoded by nothing here: the run is kept as the client spelt it, lower-cased. */
-function literalRun(run: string): string {
-  return run.toLowerCase()
+/**
+ * Whether an expression matches nothing but its own text outside its capture groups, so that the
+ * text matched there is the app's: `^\/api\/v1\/?(?=\/|$)`, `^\/users(?:\/([^\/]+?))\/?(?=\/|$)`,
+ * path-to-regexp's arrays of paths (`^\/one…|^\/two…`). Not when a character or a group there is
+ * repeated or optional (`/ab+cd`, `/abc?`, `(?:ab)?`: the text matched would be a prefix or a
+ * repetition of the app's), a class, `.` or an alphanumeric escape matches several characters
+ * (`/x/[a-z]`, `\d`), an alternation inside a group picks among spellings (`/(ab|cd)e`), or a
+ * lookaround captures (its group may lie past the match). Allowed: anchors and lookarounds
+ * (they match no text), an optional `/` (the trailing slash), a `?` after a group holding a
+ * capture (an optional param).
+ */
+function literalOutside(source: string): boolean {
+  return scan(source, 0, 'outside', 0) === source.length
 }
 
+type ScanMode = 'outside' | 'capture' | 'lookaround'
+
+/** A `{n}`, `{n,}` or `{n,m}` quantifier at `i`. */
+const BRACES = /^\{\d+(?:,\d*)?\}/
+
 /**
- * Whether the text the expression matched outside its groups is the app's: each of its segments
- * written out in the expression (`/api/v1` in `^\/api\/v1\/?(?=\/|$)`). A quantifier or a class
- * (`/ab+cd`, `/^\/v\d+/`) matches text that is not (`abbbcd`, `v22`). Only substrings of the
- * expression pass, so the labels made of them are bounded whatever clients send.
+ * Scans `s` from `i` to the `)` closing the current group (or the end) under `mode`'s rules
+ * (see `literalOutside`); the index reached, or -1. `depth`: groups open around `i`.
  */
-function boundedRun(run: string, regexp: RegExp): boolean {
-  let source = sourceText.get(regexp)
-  if (source === undefined) {
-    source = regexp.source.replace(/\\/g, '').toLowerCase()
-    sourceText.set(regexp, source)
+function scan(s: string, i: number, mode: ScanMode, depth: number): number {
+  while (i < s.length && s[i] !== ')') {
+    const c = s[i]!
+    if (c === '\\') {
+      const next = s[i + 1]
+      if (next === undefined) return -1
+      if (mode === 'outside' && /[\p{L}\p{N}_]/u.test(next)) return -1
+      i = mode === 'outside' ? afterLiteral(s, i + 2, next) : skipQuantifier(s, i + 2)
+      if (i === -1) return -1
+      continue
+    }
+    if (c === '[') {
+      if (mode === 'outside') return -1
+      let j = i + 1
+      while (j < s.length && s[j] !== ']') j += s[j] === '\\' ? 2 : 1
+      i = j + 1
+      continue
+    }
+    if (c === '(') {
+      const open = groupOpening(s, i)
+      if (open === undefined) return -1
+      const inner: ScanMode =
+        open.kind === 'lookaround' ? 'lookaround' : open.kind === 'capture' ? 'capture' : mode
+      if (open.kind === 'capture' && mode === 'lookaround') return -1
+      const end = scan(s, open.next, inner, depth + 1)
+      if (end === -1 || s[end] !== ')') return -1
+      i = end + 1
+      if (mode !== 'outside') {
+        i = skipQuantifier(s, i)
+        continue
+      }
+      const q = s[i]
+      if (q === '*' || q === '+' || (q === '{' && BRACES.test(s.slice(i)))) return -1
+      if (q === '?') {
+        // An optional param (`(?:\/([^\/]+?))?`, `(\d+)?`); an optional group of text alone is not.
+        if (open.kind === 'lookaround') return -1
+        if (open.kind === 'plain' && !capturesIn(s.slice(open.next, end))) return -1
+        i++
+      }
+      continue
+    }
+    if (mode !== 'outside') {
+      i = skipQuantifier(s, i + 1)
+      continue
+    }
+    // Outside the captures: anchors, path-to-regexp's alternatives of whole paths, literals.
+    if (c === '^' || c === '$') {
+      i++
+      continue
+    }
+    if (c === '|') {
+      if (depth !== 0 || s[i + 1] !== '^') return -1
+      i++
+      continue
+    }
+    if (c === '.' || c === '*' || c === '+' || c === '?') return -1
+    if (c === '{' && BRACES.test(s.slice(i))) return -1
+    i = afterLiteral(s, i + 1, c)
+    if (i === -1) return -1
   }
-  for (const segment of run.toLowerCase().split('/')) {
-    if (segment !== '' && !source.includes(segment)) return false
+  return i
+}
+
+/** Past the quantifier of the literal `c` ending at `i`: none, or `?` after a `/`; else -1. */
+function afterLiteral(s: string, i: number, c: string): number {
+  const q = s[i]
+  if (q === '*' || q === '+' || (q === '{' && BRACES.test(s.slice(i)))) return -1
+  if (q !== '?') return i
+  return c === '/' ? i + 1 : -1
+}
+
+/** A quantifier (and its lazy `?`) at `i`, skipped. */
+function skipQuantifier(s: string, i: number): number {
+  const q = s[i]
+  if (q === '*' || q === '+' || q === '?') i++
+  else if (q === '{') {
+    const braces = BRACES.exec(s.slice(i))
+    if (braces !== null) i += braces[0].length
   }
-  return true
+  return s[i] === '?' ? i + 1 : i
+}
+
+/** The kind of the group opening at `i` and where its content starts; `undefined` if unknown. */
+function groupOpening(
+  s: string,
+  i: number
+): { kind: 'capture' | 'plain' | 'lookaround'; next: number } | undefined {
+  if (s[i + 1] !== '?') return { kind: 'capture', next: i + 1 }
+  if (s[i + 2] === ':') return { kind: 'plain', next: i + 3 }
+  if (s[i + 2] === '=' || s[i + 2] === '!') return { kind: 'lookaround', next: i + 3 }
+  if (s[i + 2] === '<') {
+    if (s[i + 3] === '=' || s[i + 3] === '!') return { kind: 'lookaround', next: i + 4 }
+    const close = s.indexOf('>', i + 3)
+    return close === -1 ? undefined : { kind: 'capture', next: close + 1 }
+  }
+  // Modifiers (`(?i:…)`) and anything newer: not read.
+  return undefined
+}
+
+/** Whether a group's source holds a capture group (an unescaped `(` not followed by `?`, or `(?<name>`). */
+function capturesIn(source: string): boolean {
+  return /(?:^|[^\\])(?:\\\\)*\((?!\?)|\(\?<(?![=!])/.test(source)
 }

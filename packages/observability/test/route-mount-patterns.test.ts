@@ -133,6 +133,62 @@ describe('httpMetrics route of a router mounted on a pattern (Express 4 syntax)'
     expect(routes[0]![0]).not.toMatch(/abb|abcd/)
   })
 
+  it.each([
+    ['an optional character', '/abc?', ['/ab/x', '/abc/x', '/ABC/x']],
+    ['a character class', '/x/[a-z]', ['/x/a/x', '/x/z/x', '/x/q/x']],
+    ['an alternation', '/(ab|cd)e', ['/abe/x', '/cde/x']],
+    ['an optional group', '/(ab)?c', ['/c/x', '/abc/x']],
+  ])(
+    'records a mount path with %s as one value, never the text it matched',
+    async (_what, mountPath, paths) => {
+      const { routes, overflow } = await routesAfter(
+        express4,
+        (app) => {
+          const r = express4.Router()
+          r.get('/x', ok)
+          app.use(mountPath, r)
+        },
+        paths.map((p): [string, number] => [p, 200])
+      )
+      expect(overflow).toBe(0)
+      expect(routes).toHaveLength(1)
+      expect(routes[0]![1]).toBe(paths.length)
+      // The compiled expression, as a RegExp mount is recorded.
+      expect(routes[0]![0]).toMatch(/^\/\^.*\/i\/x$/)
+    }
+  )
+
+  it('still records literal, param, wildcard and array mount paths from their text', async () => {
+    const { routes } = await routesAfter(
+      express4,
+      (app) => {
+        const r = express4.Router()
+        r.get('/x', ok)
+        app.use('/API/v1.2', r)
+        app.use('/file-:name', r)
+        app.use('/:from-:to', r)
+        app.use(['/one', '/two/:n'], r)
+        app.use(/^\/re\/(\d+)/, r)
+      },
+      [
+        ['/api/V1.2/x', 200],
+        ['/file-a/x', 200],
+        ['/q-r/x', 200],
+        ['/one/x', 200],
+        ['/two/7/x', 200],
+        ['/re/42/x', 200],
+      ]
+    )
+    expect(routes).toEqual([
+      ['/api/v1.2/x', 1],
+      ['/file-:name/x', 1],
+      ['/:from-:to/x', 1],
+      ['/one/x', 1],
+      ['/two/:n/x', 1],
+      ['/re/*/x', 1],
+    ])
+  })
+
   it('records a wildcard mount path as *', async () => {
     const { routes } = await routesAfter(
       express4,

@@ -799,9 +799,10 @@ function resolveLimits(input: unknown): readonly ResolvedLimit[] {
   }
   const seen = new Set<string>()
   const out: ResolvedLimit[] = []
-  // `forEach` skips the holes of a sparse array (`[,]` built a limiter with no limits): a hole is
-  // an entry that is not an object.
-  Array.from(input).forEach((raw: unknown, i) => {
+  // Every index, holes included (`forEach` skipped them: `[,]` built a limiter with no limits), up
+  // to the first bad one: a long sparse array is not copied whole before its first hole is named.
+  for (let i = 0; i < input.length; i++) {
+    const raw: unknown = input[i]
     const field = `limits[${i}]`
     if (raw === null || typeof raw !== 'object') {
       throw new InvalidOptionsError(field, 'must be an object { algorithm?, limit, window }')
@@ -833,6 +834,6 @@ function resolveLimits(input: unknown): readonly ResolvedLimit[] {
     if (seen.has(id)) throw new InvalidOptionsError(field, `duplicates an earlier limit (${id})`)
     seen.add(id)
     out.push(Object.freeze({ algorithm: algorithm as Algorithm, limit, windowMs }))
-  })
+  }
   return Object.freeze(out)
 }

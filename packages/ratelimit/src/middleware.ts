@@ -159,6 +159,7 @@ const RATE_LIMIT_OPTION_KEYS: readonly string[] = [
  * plus the middleware options.
  */
 export type RateLimitOptions = RateLimitMiddlewareOptions &
+  DefaultKeyOrKeyBy &
   (
     | ({ limiter: RateLimiter; tiers?: undefined } & Unread<
         (typeof RATE_LIMITER_OPTION_KEYS)[number] | 'tier' | 'defaultTier'
@@ -168,6 +169,12 @@ export type RateLimitOptions = RateLimitMiddlewareOptions &
         >)
     | RateLimitTierOptions
   )
+
+/**
+ * `ipv6Prefix` only groups the default key's addresses: beside a `keyBy` it is refused at runtime,
+ * and here, so that the mix does not compile either.
+ */
+type DefaultKeyOrKeyBy = { keyBy?: undefined } | { ipv6Prefix?: undefined }
 
 /** Keys a mode does not read: typed `undefined` so that giving one does not compile either. */
 type Unread<K extends string> = { [P in K]?: undefined }

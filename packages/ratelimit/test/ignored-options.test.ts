@@ -57,7 +57,7 @@ describe('rateLimit refuses options its mode would ignore', () => {
   })
 
   it('ipv6Prefix beside a keyBy is named', () => {
-    const error = refusal(() => rateLimit({ limits, keyBy: () => 'k', ipv6Prefix: 64 }))
+    const error = refusal(() => rateLimit({ limits, keyBy: () => 'k', ipv6Prefix: 64 } as never))
     expect(error.field).toBe('ipv6Prefix')
     expect(error.message).toContain('keyBy')
   })

@@ -16,3 +16,20 @@ describe('createRateLimiter with a sparse limits array', () => {
     expect(build).toThrow(expect.objectContaining({ field: 'limits[0]' }))
   })
 })
+
+describe('createRateLimiter with a long sparse limits array', () => {
+  it('stops at the first hole: no entry past it is read (no copy of the whole length)', () => {
+    const sparse = Object.assign([{ limit: 5, window: '1s' }], { length: 1_000_000 })
+    let reads = 0
+    const counted = new Proxy(sparse, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++
+        return Reflect.get(target, key, receiver)
+      },
+    })
+    expect(() => createRateLimiter({ limits: counted as never })).toThrow(
+      expect.objectContaining({ field: 'limits[1]' })
+    )
+    expect(reads).toBeLessThanOrEqual(2)
+  })
+})
