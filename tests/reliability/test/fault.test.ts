@@ -59,8 +59,12 @@ afterAll(async () => {
 
 const rlOf = (user: string) =>
   call<{ degraded?: boolean }>(`${app.url}/rl`, { headers: { 'x-user': user } })
-const budgetOf = async (base: string, subject: string) =>
-  (await call<BudgetStatus>(`${base}/_budget/${subject}`)).body.limits[0]
+const budgetOf = async (base: string, subject: string) => {
+  const res = await call<BudgetStatus>(`${base}/_budget/${subject}`)
+  // A failed status read names its answer instead of a TypeError on `limits`.
+  expect(res.status, JSON.stringify(res.body)).toBe(200)
+  return res.body.limits[0]
+}
 const chat = (base: string, body: Record<string, unknown>) =>
   call<ErrorBody & { text?: string }>(`${base}/chat`, { body })
 
@@ -341,6 +345,9 @@ describe('an app process killed mid-stream', () => {
     // Room for exactly one such hold: a second call is refused while the first is held.
     const env = {
       REDIS_URL: redis.url,
+      // As for the main app: the fixture's 100 ms default trips on a loaded CI machine, and a
+      // store timeout here would be read as a missing budget rather than the hold under test.
+      COMMAND_TIMEOUT_MS: '500',
       RESERVATION_TTL: '3s',
       BUDGET_MICROS: String(Math.floor(hold * 1.5)),
     }
