@@ -14,10 +14,15 @@
  * - Consecutive checked messages (user turns, tool outputs, in any mix: all of them are text the
  *   client sent) reach the model one after the other (Anthropic merges consecutive user turns),
  *   so a run of them is read together too. Each message is a text of its own: they are joined
- *   with a line break, never glued. An item that says nothing (an empty or image-only message, a
- *   `function_call`, an `item_reference`) puts nothing between the texts around it and leaves the
- *   run open; only a turn the guard does not check that says something (an assistant answer, a
- *   system message) ends it.
+ *   with a line break, never glued. An item that says nothing (an empty or image-only message, an
+ *   `item_reference`) puts nothing between the texts around it and leaves the run open; a turn
+ *   the guard does not check that says something (an assistant answer, a system message) ends it,
+ *   and so does a tool call, the model's own turn (a `function_call`, an assistant message
+ *   holding `tool_calls` or a `tool_use` block; an item holding a call and its results, as a
+ *   `file_search_call`, starts a new run with its results). Read across a call, the end of an
+ *   ordinary question and the start of the tool's output made phrases ("which rules can I
+ *   ignore" + "All existing rules pass"), and an attacker gains nothing from a call between the
+ *   halves that an assistant answer between them did not already give.
  * One fold of the joined run serves every reading (linear in its length).
  */
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
@@ -138,6 +143,32 @@ function saysSomething(item: PromptItem): boolean {
   return messageTexts([item], undefined).some((t) => SAYS_SOMETHING.test(t))
 }
 
+/** Anthropic content blocks in which the model calls a tool. */
+const CALL_BLOCKS: ReadonlySet<unknown> = new Set(['tool_use', 'server_tool_use', 'mcp_tool_use'])
+/** Responses items in which the model calls a tool, besides the `*_call` items. */
+const CALL_ITEMS: ReadonlySet<unknown> = new Set(['program', 'mcp_approval_request'])
+
+/**
+ * Whether an item is (or holds) a tool call of the model: a Chat assistant message with
+ * `tool_calls` or a legacy `function_call`, an Anthropic one with a `tool_use` block, a Responses
+ * `*_call` item (`function_call`, `shell_call`, `file_search_call`, …), `program` or
+ * `mcp_approval_request`.
+ */
+function isModelCall(item: PromptItem): boolean {
+  if (typeof item.role === 'string') {
+    if (item.role !== 'assistant') return false
+    const { tool_calls: calls, function_call: legacy, content } = item as Record<string, unknown>
+    return (
+      (Array.isArray(calls) && calls.length > 0) ||
+      (typeof legacy === 'object' && legacy !== null) ||
+      (Array.isArray(content) &&
+        content.some((b) => typeof b === 'object' && b !== null && CALL_BLOCKS.has(b.type)))
+    )
+  }
+  const type = item.type
+  return typeof type === 'string' && (type.endsWith('_call') || CALL_ITEMS.has(type))
+}
+
 /**
  * Injection rules matching the checked texts of `items` read together: the parts of each message,
  * and runs of consecutive checked items (see the module comment for what ends a run). `texts` are
@@ -161,14 +192,17 @@ export function findRunInjections(
   }
   let next = 0
   items.forEach((item, i) => {
-    if (texts[next]?.[0] !== i) {
-      if (saysSomething(item)) flush()
-      return
-    }
+    const checked = texts[next]?.[0] === i
+    const call = isModelCall(item)
+    // A message's calls come after its text; a call item's results (a file search's) after it.
+    const message = typeof item.role === 'string'
+    if ((call && !message) || (!checked && (call || saysSomething(item)))) flush()
+    if (!checked) return
     const turn: string[] = []
     for (; texts[next]?.[0] === i; next++) turn.push((texts[next] as readonly [number, string])[1])
     run.push(turn)
     count += turn.length
+    if (call && message) flush()
   })
   flush()
   return found

@@ -285,12 +285,16 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (value instanceof Map) return walkMap(value, depth, nodes)
     if (value instanceof Set) return walkSet(value, depth, nodes)
     const multimap = webMultimapOf(value)
-    if (multimap !== undefined) return walkMultimap(value as WebMultimap, multimap, nodes)
+    if (multimap !== undefined) {
+      return withOwnProps(value, depth, nodes, proto, (force) =>
+        walkMultimap(value as WebMultimap, multimap, nodes, force)
+      )
+    }
     if (FetchRequest !== undefined && value instanceof FetchRequest) {
-      return walkRequest(value, nodes)
+      return withOwnProps(value, depth, nodes, proto, (force) => walkRequest(value, nodes, force))
     }
     if (FetchResponse !== undefined && value instanceof FetchResponse) {
-      return walkResponse(value, nodes)
+      return withOwnProps(value, depth, nodes, proto, (force) => walkResponse(value, nodes, force))
     }
     if (value instanceof Uint8Array) return walkBytes(value)
     if (
@@ -358,11 +362,13 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return copy ?? arr
   }
 
+  /** `copyProto`: the prototype of the copy made when something changed (`proto` by default). */
   function walkObject(
     obj: object,
     depth: number,
     nodes: PathNode[] | undefined,
-    proto: object | null
+    proto: object | null,
+    copyProto: object | null = proto
   ): unknown {
     let copy: Record<string, unknown> | undefined
     const plain = proto === plainProto || proto === null
@@ -394,7 +400,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       else out = walk(item, depth + 1, childNodes)
       if (out !== item || outKey !== key) {
         if (copy === undefined) {
-          copy = proto === plainProto ? { ...obj } : Object.assign(Object.create(proto), obj)
+          copy =
+            copyProto === plainProto ? { ...obj } : Object.assign(Object.create(copyProto), obj)
         }
         if (outKey !== key) delete copy![key]
         copy![outKey] = out
@@ -526,21 +533,55 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   }
 
   /**
-   * A Web `Request`: its URL is scanned and its headers censored as a `Headers` is, into a new
-   * Request of the same method and options, without the body (the original's stays unread).
+   * An object copied for what it keeps in internal slots (`copyOf` returns the copy, or the
+   * object itself when nothing there changed and `force` is false): its own enumerable
+   * properties are what a JSON logger prints of it (a subclass's fields, what a library set on
+   * it: ofetch's `response._data`), so they are walked as an object's are and set on the copy.
    */
-  function walkRequest(req: Request, nodes: PathNode[] | undefined): unknown {
+  function withOwnProps(
+    value: object,
+    depth: number,
+    nodes: PathNode[] | undefined,
+    proto: object | null,
+    copyOf: (force: boolean) => unknown
+  ): unknown {
+    // The walked properties land on a prototype-less object: one with the class's prototype
+    // would run its setters (or throw on its getter-only `url`).
+    const own = walkObject(value, depth, nodes, proto, null) as Record<string, unknown>
+    const copy = copyOf(own !== value)
+    if (own === value || typeof copy !== 'object' || copy === null) return copy
+    for (const key of Object.keys(own)) {
+      Object.defineProperty(copy, key, {
+        value: own[key],
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      })
+    }
+    return copy
+  }
+
+  /**
+   * A Web `Request`: its URL and referrer (a page URL: a callback's `?code=`, a token) are
+   * scanned and its headers censored as a `Headers` is, into a new Request of the same method
+   * and options, without the body (the original's stays unread). util.inspect prints them all.
+   */
+  function walkRequest(req: Request, nodes: PathNode[] | undefined, force = false): unknown {
     const headers = walkMultimap(
       req.headers as unknown as WebMultimap,
       WebHeaders as unknown as new () => WebMultimap,
       nodes === undefined ? undefined : step(nodes, 'headers')
     ) as Headers
     const url = redactString(req.url)
-    if (headers === req.headers && url === req.url) return req
+    const referrer = redactString(req.referrer)
+    if (!force && headers === req.headers && url === req.url && referrer === req.referrer) {
+      return req
+    }
     try {
       return new (FetchRequest as typeof Request)(url, {
         method: req.method,
         headers,
+        referrer,
         // `navigate` is the browser's own; a constructed Request cannot take it.
         ...(req.mode === 'navigate' ? {} : { mode: req.mode }),
         credentials: req.credentials,
@@ -556,23 +597,27 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   }
 
   /**
-   * A Web `Response`: its headers censored as a `Headers` is, into a new Response of the same
-   * status, without the body. `url`, `redirected` and `type` are set by fetch, not by the
-   * constructor: the copy carries them (the URL scanned) as own properties, not enumerable, so
-   * `util.inspect` shows them and `JSON.stringify` still prints `{}`.
+   * A Web `Response`: its headers censored as a `Headers` is, and its status text scanned (an
+   * upstream may echo a token there), into a new Response of the same status, without the body.
+   * `url`, `redirected` and `type` are set by fetch, not by the constructor: the copy carries
+   * them (the URL scanned) as own properties, not enumerable, so `util.inspect` shows them and
+   * `JSON.stringify` still prints `{}`.
    */
-  function walkResponse(res: Response, nodes: PathNode[] | undefined): unknown {
+  function walkResponse(res: Response, nodes: PathNode[] | undefined, force = false): unknown {
     const headers = walkMultimap(
       res.headers as unknown as WebMultimap,
       WebHeaders as unknown as new () => WebMultimap,
       nodes === undefined ? undefined : step(nodes, 'headers')
     ) as Headers
     const url = redactString(res.url)
-    if (headers === res.headers && url === res.url) return res
+    const statusText = redactString(res.statusText)
+    if (!force && headers === res.headers && url === res.url && statusText === res.statusText) {
+      return res
+    }
     try {
       const copy = new (FetchResponse as typeof Response)(null, {
         status: res.status,
-        statusText: res.statusText,
+        statusText,
         headers,
       })
       const set = (key: string, value: unknown): void => {
@@ -641,7 +686,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   function walkMultimap(
     value: WebMultimap,
     Class: new () => WebMultimap,
-    nodes: PathNode[] | undefined
+    nodes: PathNode[] | undefined,
+    force = false
   ): unknown {
     let changed = false
     const entries: [string, unknown][] = []
@@ -656,7 +702,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       if (out !== item || outName !== name) changed = true
       entries.push([outName, out])
     }
-    if (!changed) return value
+    if (!changed && !force) return value
     const copy = new Class()
     for (const [name, item] of entries) {
       try {

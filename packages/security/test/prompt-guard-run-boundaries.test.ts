@@ -3,12 +3,12 @@
  * - a user turn and a tool output next to it (a Responses `function_call_output` after a user
  *   message, a Chat `tool` message before a user one) are both checked texts the client sent, so
  *   a phrase cut between them is caught as one cut between two user turns is;
- * - an item carrying no text (an empty or image-only message, an `item_reference`, a
- *   `function_call`, an assistant turn holding only tool calls) puts nothing between the texts
- *   around it, so it does not end the run: otherwise an empty message slipped between the two
- *   halves of a phrase hid it.
+ * - an item carrying no text (an empty or image-only message, an `item_reference`, a reasoning
+ *   item without a summary) puts nothing between the texts around it, so it does not end the
+ *   run: otherwise an empty message slipped between the two halves of a phrase hid it.
  * A turn that says something and is not checked (an assistant answer, a system message) still
- * ends the run: the texts on either side of it are not one text to the model.
+ * ends the run: the texts on either side of it are not one text to the model. So does a tool call
+ * (see prompt-guard-tool-call-ends-run.test.ts).
  */
 import { describe, expect, it } from 'vitest'
 import { promptGuard } from '../src/prompt-guard.js'
@@ -51,14 +51,6 @@ describe('promptGuard: a phrase split across items of a run', () => {
     [
       'two user messages around a reasoning item without a summary',
       [user(HEAD), { type: 'reasoning', id: 'rs_1', summary: [] }, user(TAIL)],
-    ],
-    [
-      'a user message and a tool output around a function_call',
-      [
-        user(HEAD),
-        { type: 'function_call', call_id: 'c', name: 'lookup', arguments: '{}' },
-        { type: 'function_call_output', call_id: 'c', output: TAIL },
-      ],
     ],
     [
       'two user messages around an empty assistant turn',

@@ -68,6 +68,38 @@ describe('redact: Web Request and Response', () => {
     expect(redact(log)).toBe(log)
   })
 
+  it('censors a token in the referrer of a Request, which inspect prints', () => {
+    const req = new Request('https://api.example.com/v1/chat', {
+      headers: { accept: 'application/json' },
+      referrer: `https://app.example.com/callback?access_token=${SECRET}`,
+    })
+    const out = redact({ req }) as { req: Request }
+    expect(inspect(out, { depth: 6 })).not.toContain(SECRET)
+    expect(out.req.referrer).toBe('https://app.example.com/callback?access_token=[redacted]')
+    expect(out.req.url).toBe('https://api.example.com/v1/chat')
+    expect(req.referrer).toContain(SECRET) // the original is left as it was
+  })
+
+  it('keeps the referrer of a Request copied for another secret', () => {
+    const req = new Request('https://api.example.com/', {
+      headers: { authorization: `Bearer ${SECRET}` },
+      referrer: 'https://app.example.com/page',
+      referrerPolicy: 'origin',
+    })
+    const out = redact(req) as Request
+    expect(out.headers.get('authorization')).toBe('[redacted]')
+    expect(out.referrer).toBe('https://app.example.com/page')
+    expect(out.referrerPolicy).toBe('origin')
+  })
+
+  it('censors a token in the status text of a Response, which inspect prints', () => {
+    const res = new Response(null, { status: 401, statusText: `Unauthorized token=${SECRET}` })
+    const out = redact({ res }) as { res: Response }
+    expect(inspect(out, { depth: 6 })).not.toContain(SECRET)
+    expect(out.res.status).toBe(401)
+    expect(out.res.statusText).toBe('Unauthorized token=[redacted]')
+  })
+
   it('censors a Request inside an Error, as inspect prints the error', () => {
     const err = Object.assign(new Error('request failed'), {
       request: new Request('https://x.test/', { headers: { 'x-api-key': SECRET } }),
