@@ -108,9 +108,11 @@ export interface WebBodyLimits {
   codings: BodyCoding[]
   /**
    * The body's `Content-Length` (its raw, still encoded size), when declared: a body that ends
-   * short of it or runs past it fails with 400.
+   * short of it or runs past it fails with 400. `'invalid'` for a value that is no length (junk,
+   * or a list of differing values): the first read fails with 400 (RFC 9112 §6.3: such framing is
+   * an unrecoverable error).
    */
-  declaredBytes?: number | undefined
+  declaredBytes?: number | 'invalid' | undefined
   /** Called once, before the returned stream errors, with the AikitError that ended it. */
   onFail?: (error: AikitError) => void
 }
@@ -120,7 +122,8 @@ export interface WebBodyLimits {
  * `PayloadTooLargeError` once the decoded count passes `maxBytes` (the source is cancelled at
  * once), with `RequestTimeoutError` when no chunk came for `timeoutMs` while it was being read,
  * and with a 400 when the source itself fails, the bytes do not decode, or their raw count does
- * not match `declaredBytes`. Throws 415 at once for a coding the runtime cannot decode.
+ * not match `declaredBytes` (or that is `'invalid'`). Throws 415 at once for a coding the runtime
+ * cannot decode.
  */
 export function limitWebBody(
   source: ReadableStream<Uint8Array>,
@@ -128,19 +131,25 @@ export function limitWebBody(
 ): ReadableStream<Uint8Array> {
   let stream = source
   const declared = limits.declaredBytes
+  const invalidLength = declared === 'invalid'
   if (limits.codings.length > 0) {
-    // Content-Length counts the encoded bytes: they are checked before decoding.
-    if (declared !== undefined) stream = stream.pipeThrough(declaredLengthCheck(declared))
     const decoders: TransformStream<Uint8Array, Uint8Array>[] = []
     for (let i = limits.codings.length - 1; i >= 0; i--) {
       const decoder = webDecoder(limits.codings[i]!)
       if (decoder === undefined) throw unsupportedEncodingError()
       decoders.push(decoder)
     }
-    for (const d of decoders) stream = stream.pipeThrough(d)
+    // Nothing is decoded from a body whose end is unknown: the first read fails (and cancels
+    // the source itself, not a pipe that would cancel it later).
+    if (!invalidLength) {
+      // Content-Length counts the encoded bytes: they are checked before decoding.
+      if (typeof declared === 'number') stream = stream.pipeThrough(declaredLengthCheck(declared))
+      for (const d of decoders) stream = stream.pipeThrough(d)
+    }
   }
   // Without a coding the count here is the raw one: Content-Length is checked against it.
-  const rawDeclared = limits.codings.length === 0 ? declared : undefined
+  const rawDeclared =
+    limits.codings.length === 0 && typeof declared === 'number' ? declared : undefined
   const reader = stream.getReader()
   let total = 0
   let failed = false
@@ -157,6 +166,7 @@ export function limitWebBody(
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        if (invalidLength) return fail(controller, invalidLengthError())
         let timer: ReturnType<typeof setTimeout> | undefined
         const stalled =
           limits.timeoutMs > 0
@@ -209,6 +219,11 @@ function lengthMismatchError(declared: number, received: number): InvalidRequest
       : 'The request body is longer than its declared Content-Length',
     { details: { declaredBytes: declared } }
   )
+}
+
+/** The 400 for a Content-Length that is no byte count: where the body ends is not known. */
+function invalidLengthError(): InvalidRequestError {
+  return new InvalidRequestError('The request Content-Length is not a valid length')
 }
 
 /** Passes the raw (encoded) bytes on, failing with 400 when their count is not `declared`. */

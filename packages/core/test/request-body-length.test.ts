@@ -104,3 +104,35 @@ describe('limitWebBody with a declared Content-Length', () => {
     })
   })
 })
+
+describe('limitWebBody with a Content-Length that is no length', () => {
+  it.each([[[]], [['gzip' as const]]])(
+    'fails the first read with 400 (codings %j), reports it once and cancels the source',
+    async (codings) => {
+      let cancelled = false
+      const source = new ReadableStream<Uint8Array>({
+        pull(c) {
+          c.enqueue(text.encode('{"a":1}'))
+        },
+        cancel() {
+          cancelled = true
+        },
+      })
+      const failures: AikitError[] = []
+      const stream = limitWebBody(source, {
+        maxBytes: 1000,
+        timeoutMs: 0,
+        codings,
+        declaredBytes: 'invalid',
+        onFail: (error) => failures.push(error),
+      })
+      await expect(readWebBody(stream)).rejects.toMatchObject({
+        status: 400,
+        code: 'INVALID_REQUEST',
+        message: 'The request Content-Length is not a valid length',
+      })
+      expect(failures).toHaveLength(1)
+      expect(cancelled).toBe(true)
+    }
+  )
+})

@@ -11,8 +11,9 @@ import { DelayedError, type Job } from 'bullmq'
 
 /**
  * Moves `job` back to waiting and returns the `DelayedError` the processor throws (BullMQ then
- * leaves the job where the move put it). When Redis does not answer within `giveUpMs`, the job is
- * left active: its lock lapses and the stalled-job check hands it over, as for a worker that died.
+ * leaves the job where the move put it). When Redis does not answer within `giveUpMs`, this stops
+ * waiting: a move that lands later still moves the job, and one that never lands leaves it active,
+ * for the stalled-job check once its lock lapses, as for a worker that died.
  */
 export async function handOver(
   job: Job,

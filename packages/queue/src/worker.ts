@@ -18,6 +18,7 @@ import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Budget, Reservation } from '@aikit/cost'
 import { type Job, UnrecoverableError, Worker } from 'bullmq'
+import { abandonableDuplicate, quitWithin, settledWithin } from './bounded-close.js'
 import { type LlmClients, runCall } from './call.js'
 import { type Duration, parseDuration } from './duration.js'
 import { handOver } from './hand-over.js'
@@ -82,6 +83,13 @@ const CLIENT_KEYS = ['anthropic', 'openai'] as const satisfies readonly (keyof L
 // The hold lifetime of a job enqueued without `holdTtlMs` in its data (the queue's default).
 const DEFAULT_HOLD_TTL_MS = 300_000
 
+// How long a closing worker waits for Redis (a hand-over's move, QUIT): Redis answers these in
+// milliseconds, and a deploy's grace period (often 30 s) must not run out on an outage.
+const REDIS_WAIT_MS = 1000
+// How long `close(true)` waits for BullMQ's close (the aborted runs' hand-overs, the record of the
+// runs that end meanwhile) before it gives up on Redis.
+const FORCE_CLOSE_WAIT_MS = 5000
+
 /** A running worker. */
 export interface LlmWorker {
   /** The BullMQ worker (events, pause/resume). */
@@ -90,7 +98,8 @@ export interface LlmWorker {
    * Stops taking jobs, waits for the running ones, closes connections. With `force` the running
    * calls are aborted and their jobs handed back to waiting: the next worker runs them again from
    * the start (not counted as a stall), nothing is reported failed. A job that ended meanwhile is
-   * recorded as ended. Default `force: false`.
+   * recorded as ended. With Redis down, a forced close does not wait for it (about 5 s at most):
+   * the jobs are left to the stalled-job check. Default `force: false`.
    */
   close(force?: boolean): Promise<void>
 }
@@ -176,20 +185,45 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
   // The delay a failed attempt announced to its followers is the one BullMQ waits.
   const delays = new WeakMap<Error, number>()
 
+  /** A hold whose liveness could not be read is taken as settled: never risk a second charge. */
+  const notLive = (error: unknown): false => {
+    report(error)
+    return false
+  }
   /**
    * Ends again a job that already ended (its end is stored), without calling the provider: BullMQ
    * did not record that end (the job ended as its worker's connection closed, or the worker died
-   * right after), so its stalled check handed the job over as if it had stalled. Settle and release
-   * are idempotent: repeating them only retries one that had failed.
+   * right after), so its stalled check handed the job over as if it had stalled. Its run settled
+   * the hold before storing the end, so the hold is settled again only while it is still live (that
+   * settle failed): a settle is a duplicate only while the budget's tombstone of the first one
+   * lasts, and a job taken over later (no worker up for a while) would be charged twice. A release
+   * frees nothing once the hold is gone, so it is simply repeated.
    */
-  const endAgain = async (end: JobEnd, hold: Reservation | undefined): Promise<LlmJobResult> => {
+  const endAgain = async (
+    end: JobEnd,
+    hold: Reservation | undefined,
+    holdTtlMs: number
+  ): Promise<LlmJobResult> => {
     if (end.type === 'done') {
-      if (hold) await settleHold(hold, end.result)
+      if (hold && (await hold.extend(holdTtlMs).catch(notLive))) await settleHold(hold, end.result)
       return end.result
     }
     if (hold) await finishHold(() => hold.release())
     throw new UnrecoverableError(end.error.message)
   }
+
+  /**
+   * Hands a job back to waiting on a force-close. `close` waits for the move at most
+   * `REDIS_WAIT_MS` (a move that lands later still moves the job), and not at all when the
+   * connection is known to be down: the stalled-job check hands such a job over anyway.
+   */
+  const handBack = (job: Job, token: string | undefined) =>
+    handOver(
+      job,
+      blocking.status === 'ready' ? token : undefined,
+      Math.min(lockDuration, REDIS_WAIT_MS),
+      report
+    )
 
   const processor = async (
     job: Job<LlmJobData, LlmJobResult>,
@@ -202,9 +236,9 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       throw new UnrecoverableError('Not an @aikit/queue job (unknown data version)')
     const keys = jobKeys(prefix, name, id)
     const end = await storedEnd(redis, keys)
-    if (end) return endAgain(end, holdOf(data))
+    if (end) return endAgain(end, holdOf(data), data.holdTtlMs ?? DEFAULT_HOLD_TTL_MS)
     // Taken while the worker was being force-closed: no run starts (followers see no new `start`).
-    if (closing.signal.aborted) throw await handOver(job, token, lockDuration, report)
+    if (closing.signal.aborted) throw await handBack(job, token)
     const log = new RunLog(redis, keys, data.resultTtlMs)
     await log.start()
     const attempt = job.attemptsMade + 1
@@ -233,7 +267,7 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       return result
     } catch (thrown) {
       stopRenewing()
-      if (closing.signal.aborted) throw await handOver(job, token, lockDuration, report)
+      if (closing.signal.aborted) throw await handBack(job, token)
       // What BullMQ gets is always an Error (it reads `err.message`; the delay is keyed by it);
       // the policy reads the value the call threw.
       const error = asError(thrown)
@@ -260,9 +294,8 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     }
   }
 
-  const blocking = (redis.duplicate as (o?: object) => RedisConnection).call(redis, {
-    maxRetriesPerRequest: null,
-  })
+  const bullConnection = abandonableDuplicate(redis, { maxRetriesPerRequest: null })
+  const blocking = bullConnection.conn
   const worker = new Worker<LlmJobData, LlmJobResult>(name, processor, {
     connection: blocking as never,
     prefix,
@@ -290,8 +323,15 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       // BullMQ's own close is never forced: it still waits for the runs (aborted ones hand their
       // job over at once), so a job that ends meanwhile is recorded. A forced BullMQ close drops
       // the end of a job that ends after it began, leaving the job to run again.
-      await worker.close()
-      await blocking.quit().catch(() => blocking.disconnect())
+      const closed = worker.close()
+      // But it waits for Redis too (its fetch, its blocking connection, a record): on an outage a
+      // forced close ends the connections after a while, which fails those. A job whose end was
+      // not recorded is ended from its stored end by the next worker (see the processor); one not
+      // handed over is left to the stalled-job check.
+      if (force && !(await settledWithin(closed, FORCE_CLOSE_WAIT_MS))) bullConnection.abandon()
+      await closed
+      // Not a plain QUIT: on an outage it would wait behind a hand-over's move until Redis is back.
+      await quitWithin(bullConnection, REDIS_WAIT_MS)
     },
   }
 }

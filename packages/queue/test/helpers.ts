@@ -12,7 +12,7 @@ import {
   type LlmWorkerOptions,
 } from '@aikit/queue'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
-import { type RedisServer, startRedis } from '@aikit/testing/redis'
+import { type RedisServer, type StartRedisOptions, startRedis } from '@aikit/testing/redis'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 
@@ -28,8 +28,9 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function startHarness(): Promise<Harness> {
-  const [redis, provider] = await Promise.all([startRedis(), startFakeProvider()])
+/** `redisOptions`: e.g. `{ args: ['--appendonly', 'yes'] }` for data that outlives `kill()`. */
+export async function startHarness(redisOptions?: StartRedisOptions): Promise<Harness> {
+  const [redis, provider] = await Promise.all([startRedis(redisOptions), startFakeProvider()])
   const closers: (() => Promise<void>)[] = []
   let n = 0
   const h: Harness = {

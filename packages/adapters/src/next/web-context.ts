@@ -123,8 +123,8 @@ export class WebContext extends BaseContext {
   protected async readBody(maxBytes: number): Promise<Uint8Array> {
     const policy = this.bodyPolicy
     const limit = policy === undefined ? maxBytes : Math.min(maxBytes, policy.maxBytes)
-    const declared = this.request.headers.get('content-length')
-    if (declared !== null && Number(declared) > limit) {
+    const declared = this.declaredLength()
+    if (typeof declared === 'number' && declared > limit) {
       this.closeConnection = true
       throw new PayloadTooLargeError(limit)
     }
@@ -145,6 +145,11 @@ export class WebContext extends BaseContext {
   protected override onBodyReplaced(_value: unknown, bytes: Uint8Array): void {
     this.bodyBytes = bytes
     this.bodyReplaced = true
+  }
+
+  /** The request's Content-Length (see `declaredLength`). */
+  private declaredLength(): number | 'invalid' | undefined {
+    return declaredLength(this.request.headers.get('content-length'))
   }
 
   /** The codings to decode under the policy: `null` when the body is encoded and must not be. */
@@ -173,7 +178,7 @@ export class WebContext extends BaseContext {
         maxBytes,
         timeoutMs: this.bodyPolicy?.timeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
         codings,
-        declaredBytes: declaredLength(this.request.headers.get('content-length')),
+        declaredBytes: this.declaredLength(),
       }
       limits.onFail = record
         ? (error) => this.recordFailure(error)
@@ -497,11 +502,20 @@ function cancelUnread(pending: PendingResponse): void {
 }
 
 /**
- * A `Content-Length` value as a byte count; undefined when absent or not one plain decimal (a
- * list or junk is not a length to hold the body to: the size limit still applies).
+ * A `Content-Length` value as a byte count (undefined when absent). The Web `Headers` join repeated
+ * fields with ", ": a list of one value repeated is that value (RFC 9110 §8.6 lets a recipient fold
+ * it); differing values or anything but decimal digits are `'invalid'` (RFC 9112 §6.3: the server
+ * must answer 400). A value past 2^53 stays a number: no body reaches it, so one that ends is short.
  */
-function declaredLength(header: string | null): number | undefined {
-  if (header === null || !/^\d+$/.test(header)) return undefined
-  const n = Number(header)
-  return Number.isSafeInteger(n) ? n : undefined
+function declaredLength(header: string | null): number | 'invalid' | undefined {
+  if (header === null) return undefined
+  let length: number | undefined
+  for (const part of header.split(',')) {
+    const value = part.trim()
+    if (!/^\d+$/.test(value)) return 'invalid'
+    const n = Number(value)
+    if (length !== undefined && n !== length) return 'invalid'
+    length = n
+  }
+  return length
 }
