@@ -91,3 +91,24 @@ describe('wrapAnthropic with @aikit/cache wired as the README says (cacheKey: ll
     await cache.close()
   })
 })
+
+describe('a custom cacheKey is asked once per call', () => {
+  for (const coalesce of [true, false]) {
+    for (const leaves of [false, true]) {
+      it(`coalesce: ${coalesce}, ${leaves ? 'leaving the call uncached (undefined)' : 'giving a key'}`, async () => {
+        let asked = 0
+        const cacheKey: LlmCacheKeyFn = async (p) => {
+          asked++
+          return leaves ? undefined : `once:${JSON.stringify(p)}`
+        }
+        const cache = createCache({ namespace: `asked-once-${coalesce}-${leaves}` })
+        const client = wrapAnthropic(raw, { cache, cacheKey, coalesce })
+        await client.messages.create(params(`asked once ${coalesce} ${leaves}`))
+        expect(asked).toBe(1)
+        await client.messages.create(params(`asked once ${coalesce} ${leaves}`))
+        expect(asked).toBe(2)
+        await cache.close()
+      })
+    }
+  }
+})

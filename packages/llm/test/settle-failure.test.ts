@@ -86,6 +86,26 @@ describe('a settle that fails after the answer', () => {
   })
 })
 
+describe('a blocked output whose settle failed', () => {
+  it('is still charged once the store is back (the hold is not released under the retry)', async () => {
+    const store = failingSettleStore(1)
+    const budget = createBudget({ store, limits: [{ period: 'day', usd: 1 }] })
+    const { logger } = recorders()
+    // Blocks every answer: the call is charged (the provider billed it) and not cached.
+    const guard = {
+      checkInput: async () => ({ allowed: true, blockedBy: [], text: '' }),
+      checkOutput: async () => ({ allowed: false, blockedBy: ['leak'] }),
+    }
+    const client = wrapAnthropic(raw, { budget, guard, logger, subject: 'blocked' })
+    await expect(client.messages.create(params)).rejects.toMatchObject({ code: 'OUTPUT_BLOCKED' })
+    expect(logger.lines).toMatchObject([{ outcome: 'blocked' }])
+    await until(async () => store.settleAttempts === 2)
+    const spend = await budget.spend('blocked')
+    expect(spend.heldMicros).toBe(0)
+    expect(spend.totalMicros).toBeGreaterThan(0)
+  })
+})
+
 /** Polls `predicate` every 20 ms for up to 10 s. */
 async function until(predicate: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 10_000

@@ -82,12 +82,22 @@ interface Flight {
 }
 
 /**
- * What a call produced, before each of its callers takes its own share: a copy of an answer, its
- * own replay of a cached stream, its own reader of a live stream.
+ * What a provider call produced, before each of its callers takes its own share: a copy of an
+ * answer, its own reader of a live stream.
  */
 type Produced =
-  | { readonly kind: 'hit'; readonly answer: CachedAnswer }
-  | { readonly kind: 'answer'; readonly outcome: CallOutcome<unknown> }
+  | {
+      readonly kind: 'answer'
+      readonly outcome: CallOutcome<unknown>
+      /**
+       * The cache write of the answer, still under way: no caller waits for it (a stalled store
+       * must not hold an answer the provider gave and the budget charged), but a flight stays
+       * joinable until it is done, so a caller arriving meanwhile shares the answer, not a miss.
+       */
+      readonly stored?: Promise<void>
+      /** The copy of the answer handed to the cache (nobody edits it): what a late joiner copies. */
+      readonly kept?: unknown
+    }
   | {
       readonly kind: 'stream'
       readonly shared: SharedStream<unknown>
@@ -125,6 +135,10 @@ interface Call {
 }
 
 const elapsed = (since: number): number => (performance.now() - since) / 1000
+
+/** The `cache` field of a call's log line past the lookup: every line of the call says it. */
+const cacheOf = (call: Call): 'miss' | 'bypass' =>
+  call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass'
 
 /**
  * The controller of one caller's stream: `abort()` stops that caller's reader. Overriding `abort`
@@ -378,7 +392,7 @@ export function interceptCreate(
     data: unknown,
     response: Response,
     extras: Record<string, unknown>
-  ): Promise<CallOutcome<unknown>> => {
+  ): Promise<Produced> => {
     // Each step is skipped (no promise hop) when nothing it serves is configured.
     const extracted = accounts(reservation) || tokens ? usageOf(data) : undefined
     const model = extracted?.model || call.model
@@ -404,7 +418,7 @@ export function interceptCreate(
     if (opts.logger) {
       log(call, {
         outcome: blocked === undefined ? 'ok' : 'blocked',
-        cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
+        cache: cacheOf(call),
         inputTokens: extracted?.usage?.inputTokens,
         outputTokens: extracted?.usage?.outputTokens,
         costMicros,
@@ -415,17 +429,15 @@ export function interceptCreate(
       reported.add(blocked as object)
       throw blocked
     }
+    const outcome = { data, response, extras, toResponse: () => jsonResponse(data, response) }
     // Only a complete, successful answer is replayed (not a refusal or a content-filtered one).
+    // A copy: a memory cache keeps the object itself, which the caller may edit.
     if (stores(call) && spec.replayable(data)) {
-      // Awaited here, not through `storeAnswer` (one promise fewer on every cached miss). A copy:
-      // a memory cache keeps the object itself, which the caller may edit.
-      try {
-        await opts.cache?.set(call.key as string, { v: 1, kind: 'response', data: copyEvent(data) })
-      } catch {
-        // A cache that cannot store only costs a future miss.
-      }
+      const kept = copyEvent(data)
+      const stored = storeAnswer(call, { v: 1, kind: 'response', data: kept })
+      return { kind: 'answer', outcome, stored, kept }
     }
-    return { data, response, extras, toResponse: () => jsonResponse(data, response) }
+    return { kind: 'answer', outcome }
   }
 
   /** Starts metering a streamed answer; returns the shared stream the callers read. */
@@ -474,7 +486,7 @@ export function interceptCreate(
               : ended.kind === 'cut'
                 ? 'aborted'
                 : 'ok',
-          cache: call.key !== undefined && call.mode === 'default' ? 'miss' : 'bypass',
+          cache: cacheOf(call),
           inputTokens: usage.usage.inputTokens,
           outputTokens: usage.usage.outputTokens,
           estimated: usage.usage.estimated === true,
@@ -587,61 +599,47 @@ export function interceptCreate(
 
   /**
    * What the cache holds for `key` (not yet accepted as an answer: see `accept`), `undefined` when
-   * the cache cannot be reached (a miss, never an outage). With a `signal`, rejects with `gone()`
-   * the moment it aborts, as the bare SDK's call would, instead of waiting for a slow store (a Redis
-   * tier). The caller checks its signal again when this settles: a value the store gives once the
-   * caller has gone is dropped (no hit counted or logged, no flight, no reservation).
+   * the cache cannot be reached (a miss, never an outage). A caller with a signal or a deadline
+   * (`deadline`: `performance.now()` time) leaves a slow store (a Redis tier that stalls) the moment
+   * it aborts or its deadline passes, with the SDK's error, as the bare SDK's call would; neither is
+   * watched when the store answers at once (a memory tier: no listener, no timer). The caller
+   * checks its signal again when this settles: a value the store gives once the caller has gone is
+   * dropped (no hit counted or logged, no flight, no reservation).
    */
-  const lookup = (key: string, signal?: AbortSignal, gone?: () => Error): Promise<unknown> => {
+  const lookup = (
+    key: string,
+    signal: AbortSignal | undefined,
+    deadline: number | undefined
+  ): Promise<unknown> => {
+    if (signal?.aborted) return Promise.reject(new AbortError())
     let pending: unknown
     try {
-      pending = signal?.aborted ? undefined : opts.cache?.get(key)
+      pending = opts.cache?.get(key)
     } catch {
-      pending = undefined // An unreachable cache is a miss, never an outage.
+      return Promise.resolve(undefined) // An unreachable cache is a miss, never an outage.
     }
-    const value =
-      signal === undefined || gone === undefined
-        ? Promise.resolve(pending)
-        : untilAborted(pending, signal, gone)
-    return value.catch(() => {
-      if (signal?.aborted && gone) throw gone()
+    if (signal === undefined && deadline === undefined) {
+      return Promise.resolve(pending).catch(() => undefined)
+    }
+    let left: Error | undefined
+    const arm = (): Gone | undefined =>
+      leaving(signal, deadline === undefined ? undefined : deadline - performance.now())
+    return untilAborted(pending, arm, (gone) => {
+      left = goneError(gone)
+      return left
+    }).catch(() => {
+      if (left) throw left
       return undefined // An unreachable cache is a miss, never an outage.
     })
   }
 
   /**
-   * Reserve, guard, call: the leader of a flight (or a call that does not coalesce). `leave`
-   * removes the flight (a stream's end). `lookupTimeout`: the caller's `timeout` (ms) when its own
-   * deadline does not cover the lookup already (a call that does not coalesce: its SDK request
-   * runs on the `timeout`, but a slow store comes first).
+   * Reserve, guard, call: the leader of a flight (or a call that does not coalesce), once the
+   * cache said miss (the lookup comes first, outside any flight). `leave` removes the flight (a
+   * stream's end).
    */
-  const lead = async (
-    call: Call,
-    group: SignalGroup,
-    leave: () => void,
-    looked = false,
-    lookupTimeout?: number
-  ): Promise<Produced> => {
-    if (opts.cache && call.key !== undefined && call.mode === 'default') {
-      if (!looked) {
-        // Every caller gone during a slow lookup: the call ends then, not when the store answers.
-        const callers = group.abortable ? group.signal : undefined
-        const deadline = lookupTimeout === undefined ? undefined : leaving(callers, lookupTimeout)
-        const until = deadline?.signal ?? callers
-        const gone = (): Error => goneError(until ?? group.signal)
-        let value: unknown
-        try {
-          value = await lookup(call.key, until, gone)
-        } finally {
-          deadline?.dispose()
-        }
-        // Gone by the time the store answered (the same turn): its answer is dropped.
-        if (until?.aborted) throw gone()
-        const hit = accept(value, call)
-        if (hit) return { kind: 'hit', answer: hit }
-      }
-      countCache('miss')
-    }
+  const lead = async (call: Call, group: SignalGroup, leave: () => void): Promise<Produced> => {
+    if (opts.cache && call.key !== undefined && call.mode === 'default') countCache('miss')
     let estimate: RequestEstimate | undefined
     // Input tokens estimated once per call: the budget, the token limit and a stream's meter share them.
     let inputTokens: number | undefined
@@ -662,7 +660,7 @@ export function interceptCreate(
           reservation = await opts.budget.reserve(call.subject, estimate)
         }
       } catch (error) {
-        log(call, { outcome: 'rejected', error: describeError(error) })
+        log(call, { outcome: 'rejected', cache: cacheOf(call), error: describeError(error) })
         throw error
       }
     }
@@ -683,7 +681,7 @@ export function interceptCreate(
       } catch (error) {
         // Denied (or the limiter failed): no provider call, so nothing may stay held on the budget.
         await reservation?.release().catch(() => false)
-        log(call, { outcome: 'rejected', error: describeError(error) })
+        log(call, { outcome: 'rejected', cache: cacheOf(call), error: describeError(error) })
         throw error
       }
     }
@@ -711,12 +709,7 @@ export function interceptCreate(
         prepared.params,
         sdkOptions
       ).withResponse()
-      if (!call.stream) {
-        return {
-          kind: 'answer',
-          outcome: await complete(call, reservation, tokens, data, response, extras),
-        }
-      }
+      if (!call.stream) return await complete(call, reservation, tokens, data, response, extras)
       // The meter's estimate (a stream cut short) only feeds the budget, the metrics and the log
       // (the token limit counted it already).
       if (inputTokens === undefined && accounts(reservation)) {
@@ -751,12 +744,13 @@ export function interceptCreate(
         group.aborted && group.signal.reason === TIMED_OUT && thrown instanceof AbortError
           ? new TimeoutError()
           : thrown
+      // A blocked output (reported already) was settled: a release now would free the hold under
+      // a settle still being retried in the background, and the call would never be charged.
+      if (typeof error === 'object' && error !== null && reported.has(error)) throw error
       await reservation?.release().catch(() => false)
       if (tokens) await tokens.release()
-      if (!(typeof error === 'object' && error !== null && reported.has(error))) {
-        recordCall(call, undefined, undefined, error, undefined)
-        log(call, { outcome: 'error', error: describeError(error) })
-      }
+      recordCall(call, undefined, undefined, error, undefined)
+      log(call, { outcome: 'error', cache: cacheOf(call), error: describeError(error) })
       throw error
     }
   }
@@ -772,11 +766,6 @@ export function interceptCreate(
     copy: { readonly pristine: unknown } | undefined,
     retry?: () => Promise<CallOutcome<unknown>>
   ): CallOutcome<unknown> | Promise<CallOutcome<unknown>> => {
-    if (p.kind === 'hit') {
-      // Aborted before the answer came (during the lookup): as a live call would, not handed a hit.
-      if (signal?.aborted) throw new AbortError()
-      return hitOutcome(p.answer, signal)
-    }
     if (p.kind === 'answer') {
       if (copy === undefined) return p.outcome
       const { response } = p.outcome
@@ -881,26 +870,31 @@ export function interceptCreate(
      * The call with its cache key. Synchronous when there is no key or it is already known (no
      * promise hop on a miss); a promise for a custom `cacheKey` or Web Crypto.
      */
+    // Worked out once: the lookup asks first, then the provider call (a custom `cacheKey` that
+    // leaves the call uncached is not asked twice).
+    let keying: Promise<Call> | undefined
     const withKey = (): Call | Promise<Call> => {
       if (!wantsKey || base.key !== undefined) return base
-      if (opts.cacheKey === defaultCacheKey) {
-        return keyFromJson(json, scope, spec.api).then((k) => {
-          base.key = k
-          return base
-        })
-      }
-      return (async () => {
-        const key = await opts.cacheKey(params, { scope, api: spec.api })
-        // A custom key sees the params only: the options digest is added to it, and a streamed
-        // call's key is its own (`llmCacheKey` leaves `stream` out, as a transport field): a
-        // stream caller must never be handed a cached message, nor the other way round.
-        if (key === undefined) base.key = undefined
-        else {
-          const withDigest = digest ? `${key}:${digest}` : key
-          base.key = base.stream ? `${withDigest}:stream` : withDigest
-        }
-        return base
-      })()
+      keying ??=
+        opts.cacheKey === defaultCacheKey
+          ? keyFromJson(json, scope, spec.api).then((k) => {
+              base.key = k
+              return base
+            })
+          : (async () => {
+              const key = await opts.cacheKey(params, { scope, api: spec.api })
+              // A custom key sees the params only: the options digest is added to it, and a
+              // streamed call's key is its own (`llmCacheKey` leaves `stream` out, as a transport
+              // field): a stream caller must never be handed a cached message, nor the other way
+              // round.
+              if (key === undefined) base.key = undefined
+              else {
+                const withDigest = digest ? `${key}:${digest}` : key
+                base.key = base.stream ? `${withDigest}:stream` : withDigest
+              }
+              return base
+            })()
+      return keying
     }
     const begin = (leader: (call: Call) => Promise<Produced>): Promise<Produced> => {
       const call = withKey()
@@ -911,13 +905,13 @@ export function interceptCreate(
       ? (base.key ?? `${spec.api}\u0000${scope}\u0000${json}`)
       : undefined
 
-    if (flightKey === undefined) {
+    /** A call that does not coalesce, past the lookup. */
+    const solo = (): Promise<CallOutcome<unknown>> => {
       // The SDK call is this caller's alone: its signal and timeout go to the SDK as they are.
       const group = new SignalGroup()
       group.join(signal)
-      const lookupTimeout = timeoutOf(rest)
       return handled(
-        begin((call) => lead(call, group, ignore, false, lookupTimeout)).then(
+        begin((call) => lead(call, group, ignore)).then(
           (p) => {
             // A live stream disposes of the group when it ends; anything else now.
             if (p.kind !== 'stream') {
@@ -938,17 +932,20 @@ export function interceptCreate(
       )
     }
 
-    /** Joins the flight for this call, or starts it (`looked`: the cache said miss already). */
-    const fly = (looked: boolean): Promise<CallOutcome<unknown>> => {
+    /** Joins the flight for this call, or starts it (past the lookup). */
+    const fly = (flightKey: string): Promise<CallOutcome<unknown>> => {
+      // What is left of the caller's `timeout`: its deadline covers the lookup too.
+      const left =
+        timeout === undefined ? undefined : Math.max(0, timeout - (performance.now() - started))
       const existing = flights.get(flightKey)
       if (existing) {
         countCache('coalesced')
         // Each caller waits at most as long as the bare SDK would have: its own `timeout`, else
         // the client's default when the shared request no longer runs on it.
-        const deadline = timeout ?? (existing.untimed ? timeoutOf(client) : undefined)
+        const deadline = left ?? (existing.untimed ? timeoutOf(client) : undefined)
         return handled(existing.join(leaving(signal, deadline), signal, () => run(params, options)))
       }
-      const gone = leaving(signal, timeout)
+      const gone = leaving(signal, left)
       // Callers that have not taken their share yet (the leader, then each joiner): the last one
       // to take lets go of a live stream's hold.
       let waiting = 1
@@ -956,6 +953,8 @@ export function interceptCreate(
       let pristine: { readonly pristine: unknown } | undefined
       // Set once the flight is in `flights` (never again once it has left).
       let registered = false
+      // Set once the call has produced (or failed): its signal group is disposed of.
+      let over = false
       const leave = (): void => {
         if (!registered) return
         registered = false
@@ -966,18 +965,23 @@ export function interceptCreate(
       // of its own, not join one doomed to fail with the others' abort or timeout.
       const group = new SignalGroup(leave)
       group.join(gone?.signal)
-      const produced = begin((call) => lead(call, group, leave, looked))
+      const produced = begin((call) => lead(call, group, leave))
       // Registered first, so it runs before any caller has the answer: the joiners' copies are made
       // from the answer as it came, whatever the leader's caller does to its own.
       produced.then(
         (p) => {
-          // A stream stays joinable while it runs (`leave` runs when it ends); the rest is done now.
+          // A stream stays joinable while it runs (`leave` runs when it ends); the rest is done now,
+          // but for an answer's cache write (see `stored`).
           if (p.kind === 'stream') return
-          leave()
+          over = true
           group.dispose()
           if (p.kind === 'answer' && joined) pristine = { pristine: copyAnswer(p.outcome.data) }
+          const stored = p.kind === 'answer' ? p.stored : undefined
+          if (stored) void stored.then(leave)
+          else leave()
         },
         () => {
+          over = true
           leave()
           group.dispose()
         }
@@ -997,7 +1001,9 @@ export function interceptCreate(
             // Gone already (its promise has rejected): no reader for it, nothing to copy.
             if (g?.signal.aborted) throw goneError(g.signal)
             if (copy && p.kind === 'answer') {
-              pristine ??= { pristine: copyAnswer(p.outcome.data) }
+              // A caller joining while the answer is being stored: the leader's caller may have
+              // edited its answer by then, the cache's copy is as it came.
+              pristine ??= { pristine: withExtras(p.kept, p.outcome.data) }
               return take(p, own, pristine)
             }
             return take(p, own, undefined, retry)
@@ -1014,7 +1020,8 @@ export function interceptCreate(
       const flight: Flight = {
         untimed: timeout !== undefined,
         join: (g, own, retry) => {
-          group.join(g?.signal)
+          // Joining while the answer is being stored: the provider call is over, nothing to abort.
+          if (!over) group.join(g?.signal)
           waiting++
           joined = true
           return share(g, own, true, () => {
@@ -1032,22 +1039,34 @@ export function interceptCreate(
       return handled(share(gone, signal, false))
     }
 
-    // A hit needs no flight: the lookup comes first, and only a miss joins or starts one (a call
-    // that joins a flight looked the answer up too, and then finds the flight there). Calls issued
-    // together all look up; the first back from a miss registers the flight before any other can.
-    // A caller with a `timeout` takes the flight's path (its deadline covers the lookup).
-    // A caller with a signal leaves a slow lookup the moment it aborts.
-    if (base.key !== undefined && opts.cache && timeout === undefined && !flights.has(flightKey)) {
-      return handled(
-        lookup(base.key, signal, () => new AbortError()).then((value) => {
+    /** The call past the lookup: the provider call (its own, or a flight's). */
+    const miss = (): Promise<CallOutcome<unknown>> =>
+      flightKey === undefined ? solo() : fly(flightKey)
+
+    // A hit needs no flight, no signal group, no timer: the lookup comes first, on every path (a
+    // `timeout`, `coalesce: false`, a custom `cacheKey`), and only a miss joins or starts a flight
+    // (a call that joins a flight already there when it is made does not look up: the flight's
+    // leader did). Calls issued together all look up; the first back from a miss registers the
+    // flight before any other can. A caller leaves a slow lookup the moment its signal aborts or
+    // its `timeout` passes (in a coalesced call one deadline covers the lookup and the wait after
+    // it; a call that does not coalesce then hands its `timeout` to its own SDK request).
+    if (wantsKey && mode === 'default' && (flightKey === undefined || !flights.has(flightKey))) {
+      const waitMs = timeoutOf(rest)
+      const deadline = waitMs === undefined ? undefined : started + waitMs
+      const first = (call: Call): Promise<CallOutcome<unknown>> => {
+        // A custom key that leaves this call uncached.
+        if (call.key === undefined) return miss()
+        return lookup(call.key, signal, deadline).then((value) => {
           // Gone by the time the store answered (the same turn): no hit, no flight of its own.
           if (signal?.aborted) throw new AbortError()
-          const hit = accept(value, base)
-          return hit ? hitOutcome(hit, signal) : fly(true)
+          const hit = accept(value, call)
+          return hit ? hitOutcome(hit, signal) : miss()
         })
-      )
+      }
+      const call = withKey()
+      return handled(call instanceof Promise ? call.then(first) : first(call))
     }
-    return fly(false)
+    return miss()
   }
 
   return function create(params: Params, options?: unknown): LlmCallPromise<unknown> {
@@ -1156,6 +1175,22 @@ function raceGone<T extends { readonly data: unknown }>(
 function copyAnswer(data: unknown): unknown {
   const copy = copyEvent(data)
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return copy
+  for (const name of Object.getOwnPropertyNames(data)) {
+    const descriptor = Object.getOwnPropertyDescriptor(data, name)
+    if (descriptor && !descriptor.enumerable) Object.defineProperty(copy, name, descriptor)
+  }
+  return copy
+}
+
+/**
+ * A copy of `kept` (an untouched JSON copy of `data`) with `data`'s non-enumerable extras
+ * (`_request_id`, …); a copy of `data` itself when there is none.
+ */
+function withExtras(kept: unknown, data: unknown): unknown {
+  if (kept === undefined) return copyAnswer(data)
+  const copy = copyEvent(kept)
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return copy
+  if (typeof copy !== 'object' || copy === null) return copy
   for (const name of Object.getOwnPropertyNames(data)) {
     const descriptor = Object.getOwnPropertyDescriptor(data, name)
     if (descriptor && !descriptor.enumerable) Object.defineProperty(copy, name, descriptor)
