@@ -426,15 +426,19 @@ export function describeChatApi(name: string, serve: ServeChat, options: ChatApi
         const { res } = await chat(main, { message: 'where is my state?' })
         expect(res.status).toBe(200)
         await res.json()
-        const keys = await redisProbe().client().keys('*')
         const session = /aikit_sid=([0-9a-f]{32})/.exec(res.headers.get('set-cookie') ?? '')?.[1]
         expect(session).toBeDefined()
+        // The answer's cache write runs after the reply (it never holds the caller), so wait for it.
+        const cached = (k: string) =>
+          k.startsWith('aikit:{chat:llm:') && k.includes(session as string)
+        await expect
+          .poll(async () => (await redisProbe().client().keys('*')).some(cached), { timeout: 5000 })
+          .toBe(true)
+        const keys = await redisProbe().client().keys('*')
         // aikit:{127.0.0.1}:chat-rl:gcra:…, aikit:{session:<id>}:budget:day:…, aikit:{chat:llm:…<id>…}:cache
         expect(keys.some((k) => k.startsWith('aikit:{127.0.0.1}:chat-rl:'))).toBe(true)
         expect(keys.some((k) => k.startsWith(`aikit:{session:${session}}:budget:day:`))).toBe(true)
-        expect(
-          keys.some((k) => k.startsWith('aikit:{chat:llm:') && k.includes(session as string))
-        ).toBe(true)
+        expect(keys.some(cached)).toBe(true)
         expect(keys.join('\n')).not.toMatch(/where is my state/)
       })
 
@@ -444,6 +448,20 @@ export function describeChatApi(name: string, serve: ServeChat, options: ChatApi
         const b = await start({ CHAT_RATE_LIMIT: '4' })
         const first = await chat(a, { message: 'shared between instances' })
         expect((await first.res.json()).cached).toBe(false)
+        // A's cache write runs after its reply (it never holds the caller): wait until it is in Redis.
+        const session = /aikit_sid=([0-9a-f]{32})/.exec(
+          first.res.headers.get('set-cookie') ?? ''
+        )?.[1]
+        expect(session).toBeDefined()
+        await expect
+          .poll(
+            async () =>
+              (await redisProbe().client().keys('aikit:{chat:llm:*')).some((k) =>
+                k.includes(session as string)
+              ),
+            { timeout: 5000 }
+          )
+          .toBe(true)
         // Instance B serves A's answer to the same session from Redis, without calling its model.
         const onB = await chat(b, { message: 'shared between instances' }, { cookie: first.cookie })
         expect((await onB.res.json()).cached).toBe(true)

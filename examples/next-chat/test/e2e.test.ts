@@ -334,6 +334,12 @@ describe('with REDIS_URL set', () => {
       const first = await ask()
       expect(first.status).toBe(200)
       expect(await first.json()).toMatchObject({ fake: true })
+      // The answer's cache write runs after the reply (it never holds the caller), so wait for it.
+      await expect
+        .poll(async () => (await client.keys('*')).some((k) => /cache|llm/i.test(k)), {
+          timeout: 5000,
+        })
+        .toBe(true)
       const keys = await client.keys('*')
       expect(keys.length).toBeGreaterThan(0)
       // The rate limiter, the budget and the answer cache each wrote their keys to this Redis.
