@@ -107,13 +107,19 @@ describe('cache: wired to @aikit/cache on Redis', () => {
     const wrapped = wrapAnthropic(raw, { cache, cacheKey: kitKey, metrics })
     return { cache, metrics, wrapped }
   }
+  const storedCount = async () => (await redis.client().keys('*llm-wiring*')).length
+  /** The cache write runs after the caller has its answer (it never holds it): wait for it. */
+  const untilStored = async (before: number) =>
+    expect.poll(storedCount, { timeout: 5000 }).toBeGreaterThan(before)
 
   it('an answer stored by one instance is served to another through Redis, per subject only', async () => {
     const one = instance()
     const two = instance()
     const params = ask('shared through redis', { temperature: 0 })
+    const before = await storedCount()
     const first = await one.wrapped.messages.create(params, aikit({ subject: 'alice' }))
     expect(calls()).toBe(1)
+    await untilStored(before)
 
     const again = await two.wrapped.messages.create(params, aikit({ subject: 'alice' }))
     expect(again).toEqual(first)
@@ -140,8 +146,10 @@ describe('cache: wired to @aikit/cache on Redis', () => {
           out += event.delta.text
       return out
     }
+    const before = await storedCount()
     const live = await texts(await one.wrapped.messages.create(params, aikit({ subject: 'carol' })))
     expect(live).toContain('stream through redis')
+    await untilStored(before)
     const replayed = await texts(
       await two.wrapped.messages.create(params, aikit({ subject: 'carol' }))
     )
