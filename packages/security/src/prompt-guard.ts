@@ -160,8 +160,11 @@ export interface PromptGuardOptions {
   /**
    * Roles whose messages are checked for injection and PII. A Responses item without a role that
    * holds a tool's result (`function_call_output`, `shell_call_output`, `mcp_call`,
-   * `mcp_list_tools`, …) counts as `tool`, a `reasoning` item as `assistant`; in the middleware a
-   * body's `system` (Anthropic) or `instructions` (Responses) as `system`.
+   * `mcp_list_tools`, …) counts as `tool`, a `reasoning` item as `assistant`; an Anthropic server
+   * tool's result block (`web_search_tool_result`, `web_fetch_tool_result`, the code execution
+   * results, `mcp_tool_result`, …) as `tool`, in a message of any role; in the middleware a body's
+   * `system` (Anthropic) or `instructions` (Responses) as `system`, and the `variables` of a
+   * Responses stored `prompt` as `user`.
    * @default ['user', 'tool', 'function']
    */
   roles?: string[]
@@ -200,10 +203,12 @@ export interface PromptGuardMiddlewareOptions {
    * Picks the LLM input from the JSON body: a text, a message list, or undefined for nothing to
    * check. Anything else it returns is refused with 400 `INVALID_REQUEST`.
    * @default each of `body.messages` (a message list), `body.input` (a text or a message list,
-   * the OpenAI Responses items included), `body.prompt` (a text), and the system prompt
-   * `body.system` (a text or text blocks) / `body.instructions` (a text) read as a `system`
-   * message, that is present, all checked as one input; a `messages` or `input` that is present
-   * (not null) but not of these shapes is refused with 400 `INVALID_REQUEST`
+   * the OpenAI Responses items included), `body.prompt` (a text, or a Responses stored prompt
+   * whose `variables` are read as `user` messages), and the system prompt `body.system` (a text
+   * or text blocks) / `body.instructions` (a text) read as a `system` message, that is present,
+   * all checked as one input; a `messages` or `input` that is present (not null) but not of these
+   * shapes, or a `prompt.variables` that is not an object of texts and parts, is refused with 400
+   * `INVALID_REQUEST`
    */
   extract?: (body: unknown, ctx: Context) => string | PromptItem[] | undefined
 }
@@ -233,10 +238,10 @@ export interface PromptGuard {
    * HTTP middleware checking the request's LLM input (400 `PROMPT_INJECTION` when blocked; 415
    * for a body that is not JSON or has no content type; 400 `INVALID_REQUEST` for an input field
    * it cannot read; a request without a body passes). By default every input field of the body
-   * (`messages`, `input`, `prompt`; `system` and `instructions` as a `system` message) is
-   * checked, as one input. Redacted input is written back into each field, in its shape; after
-   * `validate({ body })`, the redacted body is validated again so `ctx.state.validated.body`
-   * carries the redaction (400 `INVALID_REQUEST` if the schema no
+   * (`messages`, `input`, `prompt`, a stored prompt's `variables`; `system` and `instructions` as
+   * a `system` message) is checked, as one input. Redacted input is written back into each
+   * field, in its shape; after `validate({ body })`, the redacted body is validated again so
+   * `ctx.state.validated.body` carries the redaction (400 `INVALID_REQUEST` if the schema no
    * longer accepts it, e.g. a `max()` the censor outgrew).
    */
   middleware(options?: PromptGuardMiddlewareOptions): Middleware
@@ -653,7 +658,7 @@ function applyRedaction(
   found.forEach(({ field, value }, i) => {
     const out = redacted[i]
     if (out === undefined || out === value) return
-    if (field !== undefined) b[field] = fieldValue(field, out)
+    if (field !== undefined) b[field] = fieldValue(field, out, b[field])
     else {
       const key = fieldHolding(b, value)
       if (key === undefined) return

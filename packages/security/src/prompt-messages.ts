@@ -2,13 +2,18 @@
  * @module prompt-messages
  * Reads and rewrites the texts of chat messages in the Anthropic and OpenAI shapes: `content` as a
  * string, or an array of parts whose `text` (and, for tool results, nested `content`; for an
- * Anthropic plain-text `document`, `source.data`) holds text. OpenAI Responses `input` lists also
- * hold items without a `role` (`function_call`, `function_call_output`, `reasoning`, …): a tool's
- * result in such an item reads as a message of role `tool` (see `ITEM_TEXTS`: the `output` of a
- * `function_call_output`, the `results[].text` of a `file_search_call`, the `stdout` and `stderr`
- * of a `shell_call_output`, the tool descriptions of an `mcp_list_tools`, …), a `reasoning`
- * item's summary as a message of role `assistant`; the rest is the model's own (calls, queries,
- * code) and holds no text to check.
+ * Anthropic `document`, its `title`, `context` and a text source's `source.data` or a content
+ * source's blocks; for a `search_result`, its `title`) holds text. An Anthropic server tool's
+ * block in a message's content (`web_search_tool_result`, `web_fetch_tool_result`, the code
+ * execution results, `mcp_tool_result`, …; see `SERVER_TOOL_TEXTS`) holds text from outside the
+ * model whatever the message's role: it reads as role `tool`, the rest of the message as the
+ * message's role. OpenAI Responses `input` lists also hold items without a `role`
+ * (`function_call`, `function_call_output`, `reasoning`, …): a tool's result in such an item reads
+ * as a message of role `tool` (see `ITEM_TEXTS`: the `output` of a `function_call_output`, the
+ * `results[].text` of a `file_search_call`, the `stdout` and `stderr` of a `shell_call_output`,
+ * the tool descriptions of an `mcp_list_tools`, …), a `reasoning` item's summary as a message of
+ * role `assistant`; the rest is the model's own (calls, queries, code) and holds no text to check.
+ * Anthropic `thinking` and `redacted_thinking` blocks are not read (see `mapPart`).
  * Rewriting is copy-on-write: the caller's messages are never mutated.
  */
 
@@ -55,6 +60,24 @@ function mapContent(content: unknown, fn: (text: string) => string, depth: numbe
   return copy ?? content
 }
 
+/**
+ * Anthropic blocks whose `title` (and a `document`'s `context`) the model reads next to their
+ * content: a document's title is as much the sender's text as its body.
+ */
+const TITLED_PARTS: Readonly<Record<string, readonly string[]>> = {
+  document: ['title', 'context'],
+  search_result: ['title'],
+}
+
+/**
+ * The texts of one part: its `text`, a titled block's title (`TITLED_PARTS`), its nested
+ * `content` and a document's `source`. An Anthropic `thinking` block (`thinking`) and a
+ * `redacted_thinking` one (`data`, encrypted) are not read: each is the model's own output,
+ * signed by the provider, which refuses one that was altered, so no one but the model can have
+ * put text in it, and a redaction written back would only make the provider refuse the request.
+ * The same goes for a Responses `reasoning` item's `encrypted_content`; its `summary`, plain text
+ * under no signature, is read (as role `assistant`, see `ITEM_TEXTS`).
+ */
 function mapPart(part: unknown, fn: (text: string) => string, depth: number): unknown {
   if (typeof part === 'string') return fn(part)
   if (typeof part !== 'object' || part === null) return part
@@ -63,6 +86,10 @@ function mapPart(part: unknown, fn: (text: string) => string, depth: number): un
   if (typeof p.text === 'string') {
     const text = fn(p.text)
     if (text !== p.text) copy = { ...p, text }
+  }
+  if (typeof p.type === 'string' && Object.hasOwn(TITLED_PARTS, p.type)) {
+    const titled = mapFields(copy ?? p, TITLED_PARTS[p.type] as readonly string[], fn)
+    if (titled !== (copy ?? p)) copy = titled as Record<string, unknown>
   }
   if (p.content !== undefined) {
     const content = mapContent(p.content, fn, depth)
@@ -116,13 +143,13 @@ function mapFields(
   return copy ?? value
 }
 
-/** The string fields `names` of each object of a list (`stdout` of each shell output, …). */
-function entryFields(...names: string[]): FieldMap {
+/** Each entry of a list, read with `map`. */
+function listOf(map: FieldMap): FieldMap {
   return (value, fn) => {
     if (!Array.isArray(value)) return value
     let copy: unknown[] | undefined
     value.forEach((entry, i) => {
-      const out = mapFields(entry, names, fn)
+      const out = map(entry, fn)
       if (out !== entry) {
         copy ??= value.slice()
         copy[i] = out
@@ -130,6 +157,44 @@ function entryFields(...names: string[]): FieldMap {
     })
     return copy ?? value
   }
+}
+
+/** The string fields `names` of one object (`stdout` and `stderr` of a code run, …). */
+function fieldsOf(...names: string[]): FieldMap {
+  return (value, fn) => mapFields(value, names, fn)
+}
+
+/** The string fields `names` of each object of a list (`stdout` of each shell output, …). */
+function entryFields(...names: string[]): FieldMap {
+  return listOf(fieldsOf(...names))
+}
+
+/** A string. */
+const textField: FieldMap = (value, fn) => (typeof value === 'string' ? fn(value) : value)
+
+/** The fields of one object, each read with its own map (copy-on-write). */
+function mapObjectFields<T extends object>(
+  value: T,
+  fields: readonly (readonly [key: string, map: FieldMap])[],
+  fn: (text: string) => string
+): T {
+  const entry = value as Record<string, unknown>
+  let copy: Record<string, unknown> | undefined
+  for (const [key, map] of fields) {
+    const field = entry[key]
+    if (field === undefined || field === null) continue
+    const mapped = map(field, fn)
+    if (mapped !== field) copy = { ...(copy ?? entry), [key]: mapped }
+  }
+  return (copy ?? value) as T
+}
+
+/** One object's fields, each read with its own map. */
+function objectOf(fields: readonly (readonly [key: string, map: FieldMap])[]): FieldMap {
+  return (value, fn) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? mapObjectFields(value, fields, fn)
+      : value
 }
 
 /** An error a tool sent back: a string, or `{ message }` / `{ content }` (an MCP tool's error). */
@@ -186,8 +251,84 @@ const ITEM_TEXTS: Readonly<Record<string, ItemTexts>> = {
     ],
   },
 }
-const MESSAGE_FIELDS: ItemTexts['fields'] = [['content', contentField]]
 const TOOL_OUTPUT: ItemTexts = { role: TOOL_OUTPUT_ROLE, fields: [['output', contentField]] }
+
+/**
+ * Anthropic content blocks holding text a server tool brought in from outside the model (the
+ * `@anthropic-ai/sdk` package's `ContentBlockParam` and `BetaContentBlockParam`), read as role
+ * `tool` in a message of any role: sent back in an assistant turn, they are still a web page, a
+ * program's output or an MCP server's answer, the usual carriers of indirect injection.
+ */
+const SERVER_TOOL_TEXTS: Readonly<Record<string, ItemTexts['fields']>> = {
+  // Each result's `title`; its page text is `encrypted_content`, which only the provider reads.
+  web_search_tool_result: [['content', entryFields('title')]],
+  // A `web_fetch_result`'s `content` is a `document` block (title, context, text source).
+  web_fetch_tool_result: [['content', objectOf([['content', (v, fn) => mapPart(v, fn, 1)]])]],
+  // What the code printed (an `encrypted_code_execution_result` has only `stderr` in the clear);
+  // the files it made are ids.
+  code_execution_tool_result: [['content', fieldsOf('stdout', 'stderr')]],
+  bash_code_execution_tool_result: [['content', fieldsOf('stdout', 'stderr')]],
+  // A viewed file's `content`, the `lines` a replacement shows, an error's `error_message`.
+  text_editor_code_execution_tool_result: [
+    [
+      'content',
+      objectOf([
+        ['content', textField],
+        ['lines', listOf(textField)],
+        ['error_message', textField],
+      ]),
+    ],
+  ],
+  // The tools found are names (`tool_references`); an error has a message.
+  tool_search_tool_result: [['content', fieldsOf('error_message')]],
+  // Beta (MCP connector): a tool's answer, and the tool descriptions a server listed (tool
+  // poisoning, as in a Responses `mcp_list_tools`).
+  mcp_tool_result: [['content', contentField]],
+  mcp_tool_listing: [['tools', entryFields('description')]],
+  // Beta: the advisor model's answer.
+  advisor_tool_result: [['content', fieldsOf('text')]],
+}
+
+/** Where a server tool block's texts lie, if `part` is one (see `SERVER_TOOL_TEXTS`). */
+function serverToolTexts(part: unknown): ItemTexts['fields'] | undefined {
+  if (typeof part !== 'object' || part === null) return undefined
+  const type = (part as { type?: unknown }).type
+  return typeof type === 'string' && Object.hasOwn(SERVER_TOOL_TEXTS, type)
+    ? SERVER_TOOL_TEXTS[type]
+    : undefined
+}
+
+/** Whether a message's content holds a server tool block (see `SERVER_TOOL_TEXTS`). */
+export function holdsServerToolTexts(item: PromptItem): boolean {
+  const content = item.content
+  return Array.isArray(content) && content.some((part) => serverToolTexts(part) !== undefined)
+}
+
+/**
+ * A message's `content`: its server tool blocks read as role `tool` when `tool` is set, the rest
+ * as the message's own role when `own` is set (copy-on-write).
+ */
+function mapMessageContent(
+  content: unknown,
+  fn: (text: string) => string,
+  own: boolean,
+  tool: boolean
+): unknown {
+  if (!Array.isArray(content)) return own ? mapContent(content, fn, 0) : content
+  let copy: unknown[] | undefined
+  content.forEach((part, i) => {
+    const server = serverToolTexts(part)
+    let out = part
+    if (server !== undefined) {
+      if (tool) out = mapObjectFields(part as object, server, fn)
+    } else if (own) out = mapPart(part, fn, 1)
+    if (out !== part) {
+      copy ??= content.slice()
+      copy[i] = out
+    }
+  })
+  return copy ?? content
+}
 
 /** Where a role-less item's texts lie, if it holds any. */
 function itemTexts(item: PromptItem): ItemTexts | undefined {
@@ -197,28 +338,33 @@ function itemTexts(item: PromptItem): ItemTexts | undefined {
 }
 
 /**
- * Applies `fn` to every text of the items whose role (see `PromptItem`) is in `roles` (all roles
- * when undefined), in order; `fn` also gets the item's index (the texts of one message arrive
- * together). Returns a copy if anything changed, else the same array.
+ * Applies `fn` to every text of the items whose role (see `PromptItem`; a server tool block
+ * inside a message has role `tool`) is in `roles` (all roles when undefined), in order; `fn` also
+ * gets the item's index (the texts of one message arrive together). Returns a copy if anything
+ * changed, else the same array.
  */
 export function mapMessageTexts<M extends PromptItem>(
   messages: readonly M[],
   roles: ReadonlySet<string> | undefined,
   fn: (text: string, item: number) => string
 ): M[] {
+  const reads = (role: unknown): boolean =>
+    typeof role === 'string' && (roles === undefined || roles.has(role))
   let copy: M[] | undefined
   messages.forEach((m, i) => {
     if (typeof m !== 'object' || m === null) return
-    const texts = typeof m.role === 'string' ? undefined : itemTexts(m)
-    const role = texts === undefined ? m.role : texts.role
-    if (typeof role !== 'string' || (roles !== undefined && !roles.has(role))) return
     const each = (t: string): string => fn(t, i)
     let item: M | undefined
-    for (const [key, map] of texts?.fields ?? MESSAGE_FIELDS) {
-      const value = m[key]
-      if (value === undefined || value === null) continue
-      const mapped = map(value, each)
-      if (mapped !== value) item = { ...(item ?? m), [key]: mapped }
+    if (typeof m.role === 'string') {
+      const content = m.content
+      if (content === undefined || content === null) return
+      const mapped = mapMessageContent(content, each, reads(m.role), reads(TOOL_OUTPUT_ROLE))
+      if (mapped !== content) item = { ...m, content: mapped }
+    } else {
+      const texts = itemTexts(m)
+      if (texts === undefined || !reads(texts.role)) return
+      const mapped = mapObjectFields(m, texts.fields, each)
+      if (mapped !== m) item = mapped
     }
     if (item !== undefined) {
       copy ??= messages.slice()

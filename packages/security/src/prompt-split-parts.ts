@@ -19,14 +19,16 @@
  *   the guard does not check that says something (an assistant answer, a system message) ends it,
  *   and so does a tool call, the model's own turn (a `function_call`, an assistant message
  *   holding `tool_calls` or a `tool_use` block; an item holding a call and its results, as a
- *   `file_search_call`, starts a new run with its results). Read across a call, the end of an
- *   ordinary question and the start of the tool's output made phrases ("which rules can I
- *   ignore" + "All existing rules pass"), and an attacker gains nothing from a call between the
- *   halves that an assistant answer between them did not already give.
+ *   `file_search_call`, starts a new run with its results; a message holding a server tool's
+ *   results, as an Anthropic assistant turn with a `web_search_tool_result` block, is a run of
+ *   its own, its text and calls being the model's). Read across a call, the end of an ordinary
+ *   question and the start of the tool's output made phrases ("which rules can I ignore" + "All
+ *   existing rules pass"), and an attacker gains nothing from a call between the halves that an
+ *   assistant answer between them did not already give.
  * One fold of the joined run serves every reading (linear in its length).
  */
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
-import { messageTexts, type PromptItem } from './prompt-messages.js'
+import { holdsServerToolTexts, messageTexts, type PromptItem } from './prompt-messages.js'
 import { foldText, normalizeText, smuggledText, toWords, unleet } from './prompt-normalize.js'
 
 /** Where a rule matched in the joined texts. */
@@ -193,10 +195,14 @@ export function findRunInjections(
   let next = 0
   items.forEach((item, i) => {
     const checked = texts[next]?.[0] === i
-    const call = isModelCall(item)
-    // A message's calls come after its text; a call item's results (a file search's) after it.
     const message = typeof item.role === 'string'
-    if ((call && !message) || (!checked && (call || saysSomething(item)))) flush()
+    // A server tool's result in a message is the model's turn (its call, even when left out, ran
+    // there), as a call item holding its results is.
+    const results = message && holdsServerToolTexts(item)
+    const call = results || isModelCall(item)
+    // A message's calls come after its text; a call item's results (a file search's, a web
+    // search's in an assistant turn) after it.
+    if ((call && (!message || results)) || (!checked && (call || saysSomething(item)))) flush()
     if (!checked) return
     const turn: string[] = []
     for (; texts[next]?.[0] === i; next++) turn.push((texts[next] as readonly [number, string])[1])
