@@ -47,13 +47,25 @@ import { InvalidOptionsError } from '@aikit/core'
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base'
 import { imageTokenCap } from './image-tokens.js'
 
-/** A chat message in Anthropic or OpenAI format (only the fields that carry tokens are read). */
+/**
+ * A chat message in Anthropic or OpenAI format (only the fields that carry tokens are read). No
+ * index signature: the SDKs' own message types (`Anthropic.MessageParam`,
+ * `ChatCompletionMessageParam`) are interfaces without one, and TypeScript refuses to pass them
+ * where one is required.
+ */
 export interface MessageLike {
   readonly role: string
   readonly content?: unknown
   /** OpenAI assistant tool calls. */
   readonly tool_calls?: unknown
-  readonly [key: string]: unknown
+  /** OpenAI tool messages: the call they answer (not counted). */
+  readonly tool_call_id?: unknown
+  /** OpenAI: the participant's or function's name. */
+  readonly name?: unknown
+  /** OpenAI Responses `function_call` items: the call's arguments. */
+  readonly arguments?: unknown
+  /** OpenAI Responses `function_call_output` items: the tool's output. */
+  readonly output?: unknown
 }
 
 /** Options of `estimateTokens`. */
@@ -310,7 +322,7 @@ function collect(content: unknown, out: string[], image: number): number {
 }
 
 /** Token estimate of one message (its overhead included). */
-export function estimateMessageTokens(message: MessageLike, model: string): number {
+export function estimateMessageTokens<M extends MessageLike>(message: M, model: string): number {
   return messageTokens(message, profileFor(model))
 }
 
@@ -371,8 +383,9 @@ function checkArgs(messages: unknown, model: unknown): void {
  * Estimated input tokens of a chat request (see the module comment for the method). Accepts
  * Anthropic and OpenAI message formats, system/developer messages included.
  */
-export function estimateTokens(
-  messages: readonly MessageLike[],
+export function estimateTokens<M extends MessageLike>(
+  // Generic: an inline message with a field MessageLike does not name is accepted as it is.
+  messages: readonly M[],
   model: string,
   options?: EstimateOptions
 ): number {
@@ -408,8 +421,8 @@ export interface EstimateAsyncOptions extends EstimateOptions {
  * Like `estimateTokens`, but with `anthropic` set and a Claude model it asks Anthropic's
  * `count_tokens` endpoint (exact for the request as sent; rate-limited, one round trip).
  */
-export async function estimateTokensAsync(
-  messages: readonly MessageLike[],
+export async function estimateTokensAsync<M extends MessageLike>(
+  messages: readonly M[],
   model: string,
   options: EstimateAsyncOptions = {}
 ): Promise<number> {
