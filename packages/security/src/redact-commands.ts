@@ -3,8 +3,10 @@
  * Credentials among a Redis command's arguments. ioredis rejects a failed command with a
  * `ReplyError` whose enumerable `command` is `{ name, args }`: on a wrong password that is
  * `{ name: 'hello', args: ['3', 'AUTH', 'default', '<password>'] }` (or `auth`), which a logger
- * writes out with the error.
+ * writes out with the error. Those arguments are censored in the walked `args`.
  */
+import type { PathNode } from './redact-paths.js'
+import type { RedactWalker } from './redact-walker.js'
 
 const upper = (arg: unknown): string | undefined =>
   typeof arg === 'string' && arg.length <= 16 ? arg.toUpperCase() : undefined
@@ -62,4 +64,25 @@ export function secretArgs(
     default:
       return undefined
   }
+}
+
+/** `args` of a `{ name, args }` command (ioredis) `obj` walked, with its credentials censored. */
+export function walkCommandArgs(
+  w: RedactWalker,
+  obj: object,
+  args: unknown[],
+  depth: number,
+  nodes: PathNode[] | undefined
+): unknown {
+  const walked = w.walk(args, depth + 1, nodes)
+  const name = (obj as { name?: unknown }).name
+  const secret = typeof name === 'string' ? secretArgs(name, args) : undefined
+  if (secret === undefined || !Array.isArray(walked)) return walked
+  let copy: unknown[] | undefined
+  for (let i = 0; i < walked.length; i++) {
+    if (!secret(i) || walked[i] === w.censor) continue
+    copy ??= walked === args ? walked.slice() : walked
+    copy[i] = w.censor
+  }
+  return copy ?? walked
 }
