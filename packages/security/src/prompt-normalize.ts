@@ -233,11 +233,18 @@ export function unleet(words: string): string {
   return words.replace(/[013457@$!|]/g, (c) => LEET[c] ?? c)
 }
 
+/**
+ * How many Unicode tag characters an NFKC text holds, flag emoji sequences left out (the one
+ * legitimate use of them): each may carry a character a model reads and a person does not see.
+ */
+export function tagCharacterCount(nfkc: string): number {
+  return nfkc.replace(FLAG_TAG_SEQUENCE, '').match(TAGS)?.length ?? 0
+}
+
 /** All the forms the rules need. */
 export function normalizeText(text: string): NormalizedText {
   const nfkc = text.normalize('NFKC')
-  // Flag emoji (🏴 + tag letters + cancel tag) are the one legitimate use of tag characters.
-  const tagCount = nfkc.replace(FLAG_TAG_SEQUENCE, '').match(TAGS)?.length ?? 0
+  const tagCount = tagCharacterCount(nfkc)
   const hidden: { source: HiddenSource; text: string }[] = []
   if (tagCount > 0) {
     const smuggled = smuggledText(nfkc)

@@ -29,7 +29,14 @@
  */
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
 import { holdsServerToolTexts, messageTexts, type PromptItem } from './prompt-messages.js'
-import { foldText, normalizeText, smuggledText, toWords, unleet } from './prompt-normalize.js'
+import {
+  foldText,
+  normalizeText,
+  smuggledText,
+  tagCharacterCount,
+  toWords,
+  unleet,
+} from './prompt-normalize.js'
 
 /** Where a rule matched in the joined texts. */
 export type SplitSource = 'text' | 'rot13' | 'tag-characters'
@@ -118,19 +125,22 @@ export function findJoinedInjections(turns: readonly (readonly string[])[]): Spl
   // An empty part is no cut: the parts on either side of it meet.
   const texts = turns.map((parts) => parts.filter((p) => p !== '').join(SEAM))
   const folded = foldText(texts.join(TURN))
+  const nfkc = texts.map((t) => t.normalize('NFKC'))
+  // Tag characters in any of the texts: no prohibition is read (see prompt-injection).
+  const tagCount = nfkc.reduce((n, t) => n + tagCharacterCount(t), 0)
   const turned = rot13(folded)
   const readings = folded.includes(SEAM) ? [spaced, glue] : [spaced]
   for (const read of readings) {
     const text = read(folded)
     const words = toWords(text)
-    note(findInjections({ folded: text, words, leet: unleet(words) }), 'text')
+    note(findInjections({ folded: text, words, leet: unleet(words), tagCount }), 'text')
     const r13 = toWords(read(turned))
     note(findInjections({ folded: '', words: r13, leet: unleet(r13) }), 'rot13')
   }
   // Tag characters carry no cut of their own: the hidden text runs on across the parts of a
   // message; messages stay apart.
-  const smuggled = texts
-    .map((t) => smuggledText(t.normalize('NFKC')))
+  const smuggled = nfkc
+    .map((t) => smuggledText(t))
     .filter((t) => t !== '')
     .join(' ')
   if (smuggled.length > 0) note(findInjections(normalizeText(smuggled)), 'tag-characters')

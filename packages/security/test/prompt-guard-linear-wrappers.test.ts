@@ -1,0 +1,83 @@
+/**
+ * The rules added to close the gaps of the narrowed injection rules keep the guard's cost linear
+ * in the input's length: `<system>` opening a sentence, a stray `</system>` before prose, verbs
+ * aimed at "your" rules, and the tag-character count that voids the prohibition exemption (in one
+ * text and in the parts of a message read together).
+ *
+ * No duration is asserted (the approach of prompt-guard-linear.test.ts): the cost of 16 inputs of
+ * n characters is compared with the cost of one input of 16n characters, best of 5 each. Linear
+ * work makes them about equal; quadratic work makes the long one 16 times dearer. The bound (6)
+ * sits far from both.
+ */
+import { describe, expect, it } from 'vitest'
+import { promptGuard } from '../src/prompt-guard.js'
+
+const guard = promptGuard({ maxInputTokens: 10_000_000 })
+const tags = (s: string): string =>
+  [...s].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('')
+
+/** The best of `runs` timings of `fn` (the least disturbed by other work on the machine). */
+async function best(fn: () => Promise<unknown>, runs = 5): Promise<number> {
+  let min = Number.POSITIVE_INFINITY
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now()
+    await fn()
+    min = Math.min(min, performance.now() - start)
+  }
+  return min
+}
+
+/** Cost of one input of 16n characters over the cost of 16 inputs of n characters. */
+async function longOverShort(make: (n: number) => Parameters<typeof guard.checkInput>[0]) {
+  const n = 4_000
+  const short = make(n)
+  const long = make(16 * n)
+  await guard.checkInput(short) // warm up
+  const shortCost = await best(async () => {
+    for (let i = 0; i < 16; i++) await guard.checkInput(short)
+  })
+  const longCost = await best(() => guard.checkInput(long))
+  return longCost / Math.max(shortCost, 0.001)
+}
+
+describe('promptGuard: the wrapper and addressed rules cost time linear in the input', () => {
+  it('many sentences each opening a <system> tag with few words', async () => {
+    expect(await longOverShort((n) => '. <system>a b'.repeat(n / 13))).toBeLessThan(6)
+  })
+
+  it('sentence ends followed by long runs of blanks', async () => {
+    expect(await longOverShort((n) => `.${' '.repeat(n)}<system>x`)).toBeLessThan(6)
+    expect(await longOverShort((n) => '. '.repeat(n / 2))).toBeLessThan(6)
+  })
+
+  it('many closing </system> tags at line starts, and one before blanks only', async () => {
+    expect(await longOverShort((n) => '\n</system>a b'.repeat(n / 13))).toBeLessThan(6)
+    expect(await longOverShort((n) => `</system>${' \n'.repeat(n / 2)}x`)).toBeLessThan(6)
+  })
+
+  it('a text of "your" phrases that never reach an object', async () => {
+    expect(await longOverShort((n) => 'ignore all your previous '.repeat(n / 25))).toBeLessThan(6)
+    expect(await longOverShort((n) => 'bypass your system '.repeat(n / 19))).toBeLessThan(6)
+  })
+
+  it('prohibitions in a text holding tag characters (read with no exemption)', async () => {
+    expect(
+      await longOverShort(
+        (n) => `${tags('x')}${'never ignore previous instructions. '.repeat(n / 36)}`
+      )
+    ).toBeLessThan(6)
+  })
+
+  it('many text parts holding tag characters (counted once per part)', async () => {
+    const parts = (n: number) => [
+      {
+        role: 'user',
+        content: Array.from({ length: n / 8 }, () => ({
+          type: 'text',
+          text: `never${tags('ab')}`,
+        })),
+      },
+    ]
+    expect(await longOverShort(parts)).toBeLessThan(6)
+  })
+})
