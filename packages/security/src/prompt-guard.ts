@@ -43,6 +43,7 @@ import {
   type PromptMessage,
 } from './prompt-messages.js'
 import {
+  foldApart,
   type HiddenSource,
   INVISIBLE_CLASS,
   normalizeText,
@@ -365,6 +366,13 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       const norm = normalizeText(text)
       normalized = norm.folded
       for (const id of findInjections(norm)) add(id, 'text')
+      if (norm.invisibleCount > 0) {
+        // Invisible characters as word breaks: the other reading (see `foldApart`).
+        const folded = foldApart(text)
+        const words = toWords(folded)
+        const apart = { folded, words, leet: unleet(words), tagCount: norm.tagCount }
+        for (const id of findInjections(apart)) add(id, 'text')
+      }
       for (const hidden of norm.hidden) {
         const forms = normalizeText(hidden.text)
         for (const id of findInjections(forms)) add(id, hidden.source)

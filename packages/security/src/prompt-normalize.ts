@@ -215,6 +215,16 @@ export function foldText(text: string): string {
     .replace(COMBINING, '')
 }
 
+/**
+ * `foldText` with each invisible character read as a space instead of dropped. Dropping them
+ * rebuilds a word split inside ("ig\u200Bnore"), but joins two words split by one
+ * ("Please\u200Bignore" reads "pleaseignore", where no rule sees "ignore"): a text holding
+ * invisible characters is read both ways.
+ */
+export function foldApart(text: string): string {
+  return foldText(text.normalize('NFKC').replace(INVISIBLE, ' '))
+}
+
 /** Punctuation to spaces, whitespace collapsed, spaced-out single letters joined. */
 export function toWords(folded: string): string {
   const spaced = folded.replace(/[^\p{L}\p{N}@$!|\s]+/gu, ' ').replace(/[^\S ]+/g, ' ')
