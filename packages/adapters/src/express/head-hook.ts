@@ -19,7 +19,10 @@ type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
 
 /** Marks a prototype already hooked (shared by every copy of this package in the process). */
 const HOOKED = Symbol.for('@aikit/adapters.express.headHook')
-/** The contexts waiting for each response's head (two when two `toExpress` layers run). */
+/**
+ * The contexts waiting for each response's head: one per request, which every `toExpress` it
+ * passes through shares (index.ts); several only if a later layer could not find it again.
+ */
 const waiting = new WeakMap<ServerResponse, NodeContext | NodeContext[]>()
 
 /** Express's shared response prototype in `res`'s chain, or undefined (not an Express response). */

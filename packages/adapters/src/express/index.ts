@@ -12,6 +12,9 @@
  *   const ctx = res.locals.aikit // the request's Context: state, signal, ...
  * })
  * ```
+ *
+ * A request has one Context however many `toExpress` chains it passes through (an app-level
+ * chain plus a route-level one): the first builds it, the later ones run on it (see `joinChain`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
@@ -26,12 +29,14 @@ import {
 import {
   type AdapterOptions,
   assertJsonValue,
+  emitProcessWarning,
   isJsonContentType,
   parseJsonBody,
   type ResolvedAdapterOptions,
   rejectUnknownOptions,
   resolveAdapterOptions,
   runChain,
+  runWithContext,
   type StaticHeaderList,
   scopesRequests,
   splitStaticHeaders,
@@ -77,6 +82,8 @@ export class ExpressContext extends NodeContext {
   private rawBodyForm: 'buffer' | 'string' | undefined = undefined
   /** Express's `next` for this layer, until the chain's `next()` calls it. */
   proceed: (() => void) | undefined = undefined
+  /** The `toExpress` call that built this Context: its options hold for the whole request. */
+  chain: ExpressChain | undefined = undefined
 
   protected override rawUrl(): string {
     const req = this.req as BodyRequest
@@ -124,6 +131,17 @@ export class ExpressContext extends NodeContext {
     return parseJsonBody(bytes, maxDepth)
   }
 
+  /**
+   * A later chain's header-only middleware put `list` on the response: like a middleware's
+   * `setHeader`, they replace what an earlier middleware set for those names (the last writer
+   * wins), and a later `ctx.setHeader` of one of them still replaces them.
+   */
+  noteLaterNativeHeaders(list: StaticHeaderList): void {
+    const pending = this.pendingHeaders
+    if (pending !== undefined) for (const name of list.lowerNames) pending.delete(name)
+    this.noteNativeHeaders(list)
+  }
+
   protected override readBody(maxBytes: number): Promise<Uint8Array> {
     ;(this.req as BodyRequest)._body = true
     return super.readBody(maxBytes)
@@ -165,6 +183,10 @@ function parsedByBodyParser(req: BodyRequest): boolean {
  * rejects into Express: errors become the kit's JSON error response. The Context is available to
  * routes as `res.locals.aikit`.
  *
+ * A request gets one Context: a `toExpress` reached by a request that already has one (an
+ * app-level chain, then a route-level one) runs its middleware on that Context (see `joinChain`,
+ * which also says what becomes of the later call's options).
+ *
  * Header-only middleware (`securityHeaders()` without a CSP nonce) are applied as
  * `res.setHeader()` calls before the chain; when they are all there is, no Context is created
  * (`res.locals.aikit` stays unset) unless `onError` is set or `currentContext()` is in use
@@ -174,31 +196,91 @@ export function toExpress(
   ...args: [...Middleware[], ExpressAdapterOptions] | Middleware[]
 ): RequestHandler {
   const split = splitArgs<ExpressAdapterOptions>(args)
-  const resolved: ResolvedAdapterOptions = resolveAdapterOptions(split.options)
+  const chain = expressChain(split.options)
   // Header-only middleware that run first (`securityHeaders()`) are set straight on the response.
   const { headers, rest } = splitStaticHeaders(split.list)
-  if (headers === undefined) return chainHandler(split.middleware, resolved, undefined)
-  if (rest.length > 0 || resolved.onError !== undefined) {
-    return chainHandler(compose(...rest), resolved, headers)
+  if (headers === undefined) return chainHandler(split.middleware, chain, undefined)
+  if (rest.length > 0 || chain.options.onError !== undefined) {
+    return chainHandler(compose(...rest), chain, headers)
   }
-  return headersOnlyHandler(headers, resolved)
+  return headersOnlyHandler(headers, chain)
+}
+
+/** One `toExpress` call, as the requests entering it need it. */
+interface ExpressChain {
+  readonly options: ResolvedAdapterOptions
+  /** `trustProxy` as given, in a form two calls compare by (`'false'` when not given). */
+  readonly trustKey: string
+  /** Which of the options a Context keeps for the whole request this call was given. */
+  readonly given: {
+    readonly trustProxy: boolean
+    readonly maxBodyBytes: boolean
+    readonly maxJsonDepth: boolean
+    readonly onError: boolean
+  }
+  /** Set once this call warned that its options are not a request's (see `joinChain`). */
+  warned: boolean
+}
+
+function expressChain(options: ExpressAdapterOptions | undefined): ExpressChain {
+  const resolved = resolveAdapterOptions(options)
+  const o = options ?? {}
+  return {
+    options: resolved,
+    trustKey: trustProxyKey(o.trustProxy),
+    given: {
+      trustProxy: o.trustProxy !== undefined,
+      maxBodyBytes: o.maxBodyBytes !== undefined,
+      maxJsonDepth: o.maxJsonDepth !== undefined,
+      onError: o.onError !== undefined,
+    },
+    warned: false,
+  }
+}
+
+/** `trustProxy` normalised for comparing two calls' (`'loopback'` and `['loopback']` are one). */
+function trustProxyKey(value: ExpressAdapterOptions['trustProxy']): string {
+  if (value === undefined || value === false) return 'false'
+  if (typeof value === 'number') return String(value)
+  const list = typeof value === 'string' ? [value] : [...value]
+  return JSON.stringify(list.sort())
+}
+
+/**
+ * The Context an earlier `toExpress` built for this request, if any. It is found where the
+ * adapter exposes it, `res.locals.aikit`: Express creates `res.locals` for each request before any
+ * middleware and keeps it across mounted sub-apps, and reading it costs nothing, where a WeakMap
+ * would cost a set and a get per request and an own property on Express's prototype-swapped
+ * response costs far more (see head-hook.ts). Something else an app put there is not taken for it.
+ */
+function requestContext(res: Response, raw: ServerResponse): ExpressContext | undefined {
+  const ctx = (res.locals as Response['locals'] | undefined)?.aikit
+  return ctx instanceof ExpressContext && ctx.res === raw ? ctx : undefined
 }
 
 /**
  * Runs `middleware` with a Context per request, after setting `headers` when given (noted on the
- * Context, so that a middleware's `ctx.setHeader` of one of them still replaces it).
+ * Context, so that a middleware's `ctx.setHeader` of one of them still replaces it). A request
+ * that already has a Context runs on it (`joinChain`).
  */
 function chainHandler(
   middleware: Middleware,
-  resolved: ResolvedAdapterOptions,
+  chain: ExpressChain,
   headers: StaticHeaderList | undefined
 ): RequestHandler {
+  const resolved = chain.options
   return function aikit(req: Request, res: Response, next: NextFunction): void {
     const raw = res as unknown as ServerResponse
+    const existing = requestContext(res, raw)
+    if (existing !== undefined) {
+      joinChain(existing, middleware, chain, headers, next)
+      return
+    }
     if (headers !== undefined) setStaticHeaders(raw, headers)
     // Under Express the head is hooked on its response prototype (see head-hook.ts).
     const proto = expressResponsePrototype(raw)
     const ctx = new ExpressContext(req as unknown as IncomingMessage, raw, resolved, !proto)
+    ctx.chain = chain
     if (headers !== undefined) ctx.noteNativeHeaders(headers)
     if (proto !== undefined) hookExpressHead(proto, raw, ctx)
     if (res.locals !== undefined) res.locals.aikit = ctx
@@ -207,6 +289,70 @@ function chainHandler(
     // for the head (waitForHead never rejects).
     void runChain(ctx, middleware, expressDownstream, true)
   }
+}
+
+/**
+ * Runs a later chain on the request's Context `ctx`, which an earlier `toExpress` built (an
+ * app-level chain, then a route-level one). One Context per request: what the earlier chain set
+ * (`state.subject`, `state.requestId`, the logger's fields) is this chain's and the route's
+ * (`res.locals.aikit`, `currentContext()`), and every chain's `onHeaders` hooks and `finished`
+ * listeners run once, at the one head and end, with the final status. A `respond()` or an error
+ * here is settled on that Context as in any chain (one error response, the Context's `onError`,
+ * `ctx.error`), and it is the earlier chain's response too: its `await next()` resumes at that head.
+ * The head hook is already registered for the Context: nothing more to hook.
+ *
+ * Options. The Context keeps the options of the call that built it for the whole request: by the
+ * time a later chain runs, the request's IP may be resolved (and be a rate-limit key, or logged),
+ * its body read under those limits, its errors reported to that `onError`; switching options
+ * mid-request would give one request two IPs or two limits. So a later call's `trustProxy`,
+ * `maxBodyBytes`, `maxJsonDepth` and `onError` do not apply to a request that already has a
+ * Context. When a later call was given one of them with another value than the Context's, one
+ * process warning (`AIKIT_EXPRESS_OPTIONS`, once per call, through `process.emitWarning` as the
+ * kit's other warnings) says so: the two calls cannot be compared when they are made, and an option
+ * dropped without a word is a trap (a route-level `trustProxy: 1` ignored leaves every client the
+ * proxy's IP, one rate-limit bucket). `asyncContext` is per chain: this chain, and so the route
+ * after it, runs in the Context's scope when either call asks for it (an earlier scope may not
+ * reach this far: body-parser resumes from the request stream's events, outside it).
+ */
+function joinChain(
+  ctx: ExpressContext,
+  middleware: Middleware,
+  chain: ExpressChain,
+  headers: StaticHeaderList | undefined,
+  next: NextFunction
+): void {
+  if (headers !== undefined && !ctx.headersSent) {
+    setStaticHeaders(ctx.res, headers)
+    ctx.noteLaterNativeHeaders(headers)
+  }
+  const first = ctx.chain
+  if (first !== undefined && first !== chain && !chain.warned) warnUnappliedOptions(first, chain)
+  ctx.proceed = next
+  if (!ctx.asyncContext && scopesRequests(chain.options)) {
+    void runWithContext(ctx, () => runChain(ctx, middleware, expressDownstream, true))
+  } else void runChain(ctx, middleware, expressDownstream, true)
+}
+
+/** Warns (once per later call) when `later` was given options other than the Context's. */
+function warnUnappliedOptions(first: ExpressChain, later: ExpressChain): void {
+  const given = later.given
+  const a = first.options
+  const b = later.options
+  const fields: string[] = []
+  if (given.trustProxy && later.trustKey !== first.trustKey) fields.push('trustProxy')
+  if (given.maxBodyBytes && b.maxBodyBytes !== a.maxBodyBytes) fields.push('maxBodyBytes')
+  if (given.maxJsonDepth && b.maxJsonDepth !== a.maxJsonDepth) fields.push('maxJsonDepth')
+  if (given.onError && b.onError !== a.onError) fields.push('onError')
+  if (fields.length === 0) return
+  later.warned = true
+  emitProcessWarning(
+    `toExpress(): a request reached this toExpress with the Context an earlier toExpress built ` +
+      `(a request has one Context), whose ${fields.join(', ')} ` +
+      `${fields.length === 1 ? 'differs' : 'differ'} from this call's: the earlier call's hold ` +
+      'for the whole request and these are not applied. Give adapter options to the first ' +
+      'toExpress a request passes through (the app-level one) and leave them out of later ones.',
+    'AIKIT_EXPRESS_OPTIONS'
+  )
 }
 
 /**
@@ -229,19 +375,18 @@ function setStaticHeaders(res: ServerResponse, headers: StaticHeaderList): void 
 
 /**
  * `toExpress` of header-only middleware: the headers, then Express's `next`, with no Context
- * (`res.locals.aikit` stays unset) unless something reads `currentContext()`.
+ * (`res.locals.aikit` stays unset) unless something reads `currentContext()`. A request that
+ * already has a Context gets them as a later chain's (see `joinChain`).
  */
-function headersOnlyHandler(
-  headers: StaticHeaderList,
-  resolved: ResolvedAdapterOptions
-): RequestHandler {
-  const withContext = chainHandler(compose(), resolved, headers)
+function headersOnlyHandler(headers: StaticHeaderList, chain: ExpressChain): RequestHandler {
+  const withContext = chainHandler(compose(), chain, headers)
   return function aikit(req: Request, res: Response, next: NextFunction): void {
-    if (scopesRequests(resolved)) {
+    const raw = res as unknown as ServerResponse
+    if (scopesRequests(chain.options) || requestContext(res, raw) !== undefined) {
       withContext(req, res, next)
       return
     }
-    setStaticHeaders(res as unknown as ServerResponse, headers)
+    setStaticHeaders(raw, headers)
     next()
   }
 }
