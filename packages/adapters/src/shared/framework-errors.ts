@@ -3,6 +3,8 @@
  * Maps an error that reached a framework's error handler (a route threw, a body parser failed,
  * schema validation failed) onto the kit's JSON error shape. Express's default handler sends the
  * stack as HTML outside production and Fastify's sends a 500's message: both can leak secrets.
+ * Only the framework's and HTTP libraries' client errors keep their 4xx (see `meantForClient`):
+ * anything else is a 500, as in the chain runner (node:http, Next).
  */
 import { type ErrorBody, errorBody, errorStatus, isAikitError } from '@aikit/core'
 
@@ -42,6 +44,32 @@ interface HttpishError {
   message?: unknown
   type?: unknown
   name?: unknown
+  headers?: unknown
+  response?: unknown
+}
+
+/**
+ * Whether a 4xx on an error that is not an `AikitError` was set for the client of this request by
+ * the framework or an HTTP library, the only ones the status is kept for:
+ * - a Fastify schema-validation error (`validation` array);
+ * - an http-errors error (body-parser, raw-body, send, @fastify/sensible), or one written in its
+ *   style: `expose` is a boolean, its author's mark that the error is about the request;
+ * - an error with a numeric `statusCode` (Fastify's own `FST_ERR_*` errors, its content-type
+ *   parsers' SyntaxError, its plugins'), unless it carries an upstream response (`headers`,
+ *   `response`): an API client's error (Stripe's has `statusCode` and `headers`) is not about
+ *   this request.
+ * Anything else is a 500 `INTERNAL`, as DESIGN.md says: in particular the LLM SDKs' `APIError`
+ * (`status` and the provider's `headers`, no `expose`/`statusCode`): a provider's 401 (the
+ * server's API key is wrong), 404 (unknown model) or 429 (the provider's rate limit) is the
+ * server's failure, not the client's, and only a 5xx is reported to `onError`. A plain error
+ * with only `status: 404` is a 500 too (Express's finalhandler would keep it): from `status`
+ * alone an app's "not found" cannot be told from an HTTP client's, and a wrong 4xx blames the
+ * user and goes unreported where a wrong 500 only loses a status. An app keeps its 4xx with an
+ * `AikitError` (or `expose`).
+ */
+function meantForClient(e: HttpishError): boolean {
+  if (Array.isArray(e.validation) || typeof e.expose === 'boolean') return true
+  return typeof e.statusCode === 'number' && e.headers === undefined && e.response === undefined
 }
 
 /**
@@ -61,7 +89,9 @@ export function frameworkErrorResponse(error: unknown): { status: number; body: 
   const e = (typeof error === 'object' && error !== null ? error : {}) as HttpishError
   const raw = typeof e.status === 'number' ? e.status : e.statusCode
   const status = typeof raw === 'number' && Number.isInteger(raw) ? raw : 500
-  if (status < 400 || status > 499) return { status: 500, body: errorBody(error) }
+  if (status < 400 || status > 499 || !meantForClient(e)) {
+    return { status: 500, body: errorBody(error) }
+  }
   // A message is shown only when its author marked it safe for clients (http-errors' `expose`)
   // and it cannot quote the request body (see `quotesInput`), or for a Fastify schema-validation
   // error (it names the field, never a value).
