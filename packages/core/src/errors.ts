@@ -9,7 +9,10 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: unknown }
 }
 
-/** Base class of every error the kit raises. `code` is stable; `message` is safe to show a client. */
+/**
+ * Base class of every error the kit raises. `code` is stable; `message` is safe to show a client.
+ * A 429 or 503 one with a `retryAfterMs` field is answered with `Retry-After` (see `errorHeaders`).
+ */
 export class AikitError extends Error {
   /** Stable machine-readable code, e.g. `RATE_LIMITED`. */
   readonly code: string
@@ -56,7 +59,7 @@ export class PayloadTooLargeError extends AikitError {
 /** 415: the request body has a content type the endpoint does not accept. */
 export class UnsupportedMediaTypeError extends AikitError {
   constructor(expected: string) {
-    super('UNSUPPORTED_MEDIA_TYPE', 415, `Expected a ${expected} request body`, {
+    super('UNSUPPORTED_MEDIA_TYPE', 415, `Unsupported request body: expected ${expected}`, {
       details: { expected },
     })
   }
@@ -106,6 +109,22 @@ export function errorBody(error: unknown): ErrorBody {
     return body
   }
   return { error: { code: 'INTERNAL', message: 'Internal server error' } }
+}
+
+/**
+ * Headers an error response carries besides its JSON body: `Retry-After` (delta-seconds, rounded
+ * up, at least 1, RFC 9110 §10.2.3) when the value is a 429 or 503 `AikitError` with a
+ * `retryAfterMs` >= 0 (a store outage, a rate limit), so that clients and load balancers back off
+ * for as long as it lasts; none otherwise (a rate limit that can never pass has `-1`). A new
+ * object per call.
+ */
+export function errorHeaders(error: unknown): Record<string, string> {
+  if (!isAikitError(error)) return {}
+  const status = errorStatus(error)
+  if (status !== 429 && status !== 503) return {}
+  const ms = (error as { retryAfterMs?: unknown }).retryAfterMs
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return {}
+  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) }
 }
 
 /**

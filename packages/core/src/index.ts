@@ -8,6 +8,7 @@ export {
   AikitError,
   type ErrorBody,
   errorBody,
+  errorHeaders,
   errorStatus,
   InternalError,
   InvalidOptionsError,

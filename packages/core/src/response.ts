@@ -2,7 +2,7 @@
  * @module response
  * Normalises what `ctx.respond` accepts into one shape the adapters write.
  */
-import { AikitError, errorBody, errorStatus } from './errors.js'
+import { AikitError, errorBody, errorHeaders, errorStatus } from './errors.js'
 import type { ResponseBody } from './types.js'
 
 /** A response body ready for an adapter to write. */
@@ -145,11 +145,14 @@ export function cancelBody(body: NormalizedBody): void {
   }
 }
 
-/** The JSON error response for any thrown value: no stack, no message of a non-kit error. */
+/**
+ * The JSON error response for any thrown value: no stack, no message of a non-kit error, and the
+ * error's own headers (`errorHeaders`: `Retry-After` for a store outage or a rate limit).
+ */
 export function errorResponse(error: unknown): PendingResponse {
   return {
     status: errorStatus(error),
-    headers: { 'content-type': JSON_TYPE, 'cache-control': 'no-store' },
+    headers: { ...errorHeaders(error), 'content-type': JSON_TYPE, 'cache-control': 'no-store' },
     body: { kind: 'text', text: JSON.stringify(errorBody(error)) },
   }
 }

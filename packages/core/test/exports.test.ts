@@ -17,6 +17,7 @@ describe('public exports', () => {
       'currentContext',
       'defineOp',
       'errorBody',
+      'errorHeaders',
       'errorStatus',
       'isAikitError',
       'luaArg',

@@ -1,7 +1,8 @@
 /**
  * `onStoreError: 'closed'` over real HTTP (Express and Fastify): a store error is answered 503
  * with the kit's JSON error (`STORE_UNAVAILABLE` when redis-server is down, `STORE_TIMEOUT` when
- * it answers nothing), never 429, and the route is not reached.
+ * it answers nothing) and its generic message, plus `Retry-After: 1` (the circuit is not open: no
+ * longer wait is known), never 429, and the route is not reached.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -60,7 +61,7 @@ describe.each([
   it.each<[Outage, string]>([
     ['killed', 'STORE_UNAVAILABLE'],
     ['paused', 'STORE_TIMEOUT'],
-  ])('redis-server %s: 503 %s with the JSON error, never 429', async (outage, code) => {
+  ])('redis-server %s: 503 %s, JSON error, Retry-After, never 429', async (outage, code) => {
     redis = await startRedis()
     // Without the offline queue a command to a dead server fails at once (STORE_UNAVAILABLE);
     // ioredis' default would queue it until the store's timeout (STORE_TIMEOUT).
@@ -85,14 +86,15 @@ describe.each([
     const res = await fetch(url)
     expect(res.status).toBe(503)
     expect(res.headers.get('content-type')).toMatch(/^application\/json/)
-    expect(res.headers.get('retry-after')).toBeNull()
+    expect(res.headers.get('retry-after')).toBe('1')
     const body = (await res.json()) as { error: { code: string; message: string } }
-    expect(body.error.code).toBe(code)
-    expect(body.error.message).not.toMatch(/\bat\s.+:\d+/) // no stack trace
+    // Neither the cause (a timeout, a refused connection) nor a stack trace reaches the client.
+    expect(body).toEqual({ error: { code, message: 'Service temporarily unavailable' } })
     // Every further request is 503 too (the breaker may now answer STORE_UNAVAILABLE), not 429.
     for (let i = 0; i < 3; i++) {
       const again = await fetch(url)
       expect(again.status).toBe(503)
+      expect(again.headers.get('retry-after')).toBe('1')
       expect(((await again.json()) as { error: { code: string } }).error.code).toMatch(
         /^STORE_(UNAVAILABLE|TIMEOUT)$/
       )

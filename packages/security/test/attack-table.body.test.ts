@@ -45,7 +45,7 @@ const ERR = {
   unsupported: {
     error: {
       code: 'UNSUPPORTED_MEDIA_TYPE',
-      message: 'Expected a application/json request body',
+      message: 'Unsupported request body: expected application/json',
       details: { expected: 'application/json' },
     },
   },

@@ -380,7 +380,7 @@ describe('attack table parser, validation, log and prompt rows through next star
   const UNSUPPORTED = {
     error: {
       code: 'UNSUPPORTED_MEDIA_TYPE',
-      message: 'Expected a application/json request body',
+      message: 'Unsupported request body: expected application/json',
       details: { expected: 'application/json' },
     },
   }

@@ -38,8 +38,9 @@ export interface CircuitBreaker {
   readonly failures: number
   /**
    * Runs `fn` unless the circuit is open (then rejects with `StoreUnavailableError`, reason
-   * `circuit-open`, without calling `fn`). `isFailure` decides whether a rejection counts as a
-   * failure; one that does not (e.g. a script error: the server answered) counts as a success.
+   * `circuit-open`, `retryAfterMs` the time until the half-open probe, without calling `fn`).
+   * `isFailure` decides whether a rejection counts as a failure; one that does not (e.g. a script
+   * error: the server answered) counts as a success.
    */
   execute<T>(fn: () => Promise<T>, isFailure?: (error: unknown) => boolean): Promise<T>
   /**
@@ -116,9 +117,12 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
 
   const admit = (): boolean => {
     if (!open) return false
-    if (probing || now() - openedAt < openMs) {
+    const openFor = now() - openedAt
+    if (probing || openFor < openMs) {
+      // The wait until the half-open probe (0 while it runs) travels to the client as Retry-After.
       throw new StoreUnavailableError('circuit open: store is unavailable', {
         reason: 'circuit-open',
+        retryAfterMs: Math.max(0, openMs - openFor),
       })
     }
     probing = true
