@@ -446,12 +446,13 @@ export function aikitErrorHandler(options: AikitErrorHandlerOptions = {}): Error
       next(error) // Express closes the connection of a response that already started
       return
     }
-    const { status, body } = frameworkErrorResponse(error)
+    const { status, body, headers } = frameworkErrorResponse(error)
     if (status >= 500) report(error, req)
     const text = JSON.stringify(body)
     res.status(status)
     // What the route set for its own body (Content-Length, Content-Encoding, …) is not this one's.
     clearEntityHeaders(res as unknown as ServerResponse)
+    if (headers) for (const name in headers) res.setHeader(name, headers[name] as string)
     res.setHeader('content-type', 'application/json; charset=utf-8')
     res.setHeader('cache-control', 'no-store')
     res.setHeader('content-length', Buffer.byteLength(text))

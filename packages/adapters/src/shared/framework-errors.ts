@@ -6,7 +6,7 @@
  * Only the framework's and HTTP libraries' client errors keep their 4xx (see `meantForClient`):
  * anything else is a 500, as in the chain runner (node:http, Next).
  */
-import { type ErrorBody, errorBody, errorStatus, isAikitError } from '@aikit/core'
+import { type ErrorBody, errorBody, errorHeaders, errorStatus, isAikitError } from '@aikit/core'
 
 const CODES: Record<number, string> = {
   400: 'INVALID_REQUEST',
@@ -84,8 +84,15 @@ function quotesInput(e: HttpishError): boolean {
 }
 
 /** Status and JSON body for an error a framework caught. 5xx never carry the error's message. */
-export function frameworkErrorResponse(error: unknown): { status: number; body: ErrorBody } {
-  if (isAikitError(error)) return { status: errorStatus(error), body: errorBody(error) }
+export function frameworkErrorResponse(error: unknown): {
+  status: number
+  body: ErrorBody
+  /** Headers of the error response besides its body: `Retry-After` of a 429/503 kit error. */
+  headers?: Record<string, string>
+} {
+  if (isAikitError(error)) {
+    return { status: errorStatus(error), body: errorBody(error), headers: errorHeaders(error) }
+  }
   const e = (typeof error === 'object' && error !== null ? error : {}) as HttpishError
   const raw = typeof e.status === 'number' ? e.status : e.statusCode
   const status = typeof raw === 'number' && Number.isInteger(raw) ? raw : 500
