@@ -9,6 +9,12 @@
  * const app = Fastify()
  * await app.register(aikitFastify, { use: [requestId(), rateLimit({ ... })], trustProxy: 1 })
  * app.post('/chat', async (request) => request.aikit?.state.subject)
+ *
+ * // Middleware for one scope's routes only: register it again inside an encapsulated plugin.
+ * await app.register(async (scope) => {
+ *   await scope.register(aikitFastify, { use: [rateLimit({ ... })] })
+ *   scope.post('/chat', handler)
+ * })
  * ```
  */
 import { Readable } from 'node:stream'
@@ -20,6 +26,7 @@ import {
   resolveAdapterOptions,
   runChain,
   runWithContext,
+  type StaticHeaderList,
   scopedContext,
   scopesRequests,
   splitStaticHeaders,
@@ -36,6 +43,15 @@ import fp from 'fastify-plugin'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
 import { clearEntityHeaders, ENTITY_HEADERS, NodeContext } from '../shared/node-context.js'
 import { dropBody } from '../shared/pump.js'
+import {
+  assertNoEarlierNested,
+  joinableDownstream,
+  joinChain,
+  type Registration,
+  refuseNestedAdapterOptions,
+  registrationOf,
+  setRegistration,
+} from './nesting.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -47,10 +63,20 @@ declare module 'fastify' {
   }
 }
 
-/** Options of `fastify.register(aikitFastify, { use, ...options })`. */
+/**
+ * Options of `fastify.register(aikitFastify, { use, ...options })`.
+ *
+ * Registered inside an encapsulated plugin whose scope already has an `aikitFastify` (one
+ * registered on an enclosing instance before it), it runs its `use` for that scope's routes only,
+ * after the enclosing chain and on the same Context (see nesting.ts); such a nested registration
+ * takes `use` and `errorHandler` only: the adapter options are the enclosing registration's, and
+ * one given again is refused (`InvalidOptionsError`).
+ */
 export interface AikitFastifyOptions extends AdapterOptions {
   /**
-   * The middleware, run in order in an `onRequest` hook for every request (404s included).
+   * The middleware, run in order in an `onRequest` hook for every request of the scope the plugin
+   * is registered in (404s included; a nested registration: its scope's routes, after the
+   * enclosing registration's middleware, on the same Context).
    * Header-only middleware (`securityHeaders()` without a CSP nonce) are applied as
    * `reply.header()` calls in that hook; when they are all there is, no Context is created
    * (`request.aikit` stays null) unless `onError` is set or `currentContext()` is in use
@@ -97,6 +123,8 @@ export class FastifyContext extends NodeContext {
   bodyRead: Promise<Uint8Array> | undefined = undefined
   /** The `onRequest` hook's `done`, until the chain's `next()` calls it. */
   proceed: (() => void) | undefined = undefined
+  /** Set while a chain waits in `next()` for a nested registration's chain (see nesting.ts). */
+  onJoin: ((chain: Promise<void>) => void) | undefined = undefined
 
   constructor(request: FastifyRequest, reply: FastifyReply, options: ResolvedAdapterOptions) {
     super(request.raw, reply.raw, options)
@@ -107,6 +135,17 @@ export class FastifyContext extends NodeContext {
   protected override readBody(maxBytes: number): Promise<Uint8Array> {
     this.bodyRead ??= super.readBody(maxBytes)
     return this.bodyRead
+  }
+
+  /**
+   * A nested registration's header-only middleware put `list` on the reply: like a middleware's
+   * `setHeader`, they replace what an earlier middleware set for those names (the last writer
+   * wins), and a later `ctx.setHeader` of one of them still replaces them.
+   */
+  noteLaterNativeHeaders(list: StaticHeaderList): void {
+    const pending = this.pendingHeaders
+    if (pending !== undefined) for (const name of list.lowerNames) pending.delete(name)
+    this.noteNativeHeaders(list)
   }
 
   /** Fastify's parser gets the replaced bytes (a censored body), not the ones received. */
@@ -197,7 +236,13 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   if (typeof opts !== 'object' || opts === null) {
     throw new InvalidOptionsError('options', 'must be an object with a `use` array')
   }
-  const resolved = resolveAdapterOptions(opts, PLUGIN_KEYS)
+  // An `aikitFastify` already registered on this instance or an enclosing one: this one nests.
+  const enclosing = registrationOf(fastify)
+  if (enclosing !== undefined) refuseNestedAdapterOptions(opts)
+  assertNoEarlierNested(fastify)
+  // Validated either way (a typo is refused); a nested registration uses the enclosing options.
+  const own = resolveAdapterOptions(opts, PLUGIN_KEYS)
+  const resolved = enclosing === undefined ? own : enclosing.options
   const { use, errorHandler } = opts
   if (errorHandler !== undefined && typeof errorHandler !== 'boolean') {
     throw new InvalidOptionsError('errorHandler', 'must be a boolean')
@@ -210,7 +255,20 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   const headersOnly = headers !== undefined && rest.length === 0 && resolved.onError === undefined
   const needsContext = (): boolean => !headersOnly || scopesRequests(resolved)
 
-  fastify.decorateRequest('aikit', null)
+  // The chain's innermost next(): a nested registration, once there is one, makes it wait for
+  // the nested chain (see nesting.ts); until then, and in an app without one, the plain one.
+  let downstream: (ctx: FastifyContext) => Promise<void> = fastifyDownstream
+  const enclosingLists = enclosing?.headerLists ?? []
+  const registration: Registration = {
+    options: resolved,
+    headerLists: headers === undefined ? enclosingLists : [...enclosingLists, headers],
+    nest() {
+      if (downstream === joinableDownstream) return
+      downstream = joinableDownstream
+      enclosing?.nest()
+    },
+  }
+  setRegistration(fastify, registration)
 
   if (errorHandler === true) {
     fastify.setErrorHandler(function aikitErrorHandler(error, request, reply) {
@@ -225,8 +283,48 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
     })
   }
 
+  if (enclosing !== undefined) {
+    enclosing.nest()
+    // The enclosing registration's decorator, preParsing and onRoute hooks already apply to this
+    // scope's routes (Fastify copies a scope's hooks into the scopes created in it).
+    fastify.addHook('onRequest', function aikitNestedOnRequest(request, reply, done) {
+      let ctx = request.aikit as FastifyContext | null
+      if (headers !== undefined) {
+        const names = headers.lowerNames
+        const values = headers.values
+        for (let i = 0; i < values.length; i++) reply.header(names[i]!, values[i]!)
+        if (ctx !== null) ctx.noteLaterNativeHeaders(headers)
+        else if (!needsContext()) {
+          done()
+          return
+        }
+      }
+      if (ctx === null) {
+        // The enclosing registrations were header-only and built none: this one builds it.
+        ctx = new FastifyContext(request, reply, resolved)
+        for (const list of enclosingLists) ctx.noteNativeHeaders(list)
+        if (headers !== undefined) ctx.noteNativeHeaders(headers)
+        request.aikit = ctx
+        ctx.proceed = done
+        void runChain(ctx, middleware, downstream, true)
+        return
+      }
+      if (rest.length === 0) {
+        done()
+        return
+      }
+      joinChain(ctx, middleware, done, downstream)
+    })
+    return
+  }
+
+  fastify.decorateRequest('aikit', null)
+
   // Callback style: done() is called from inside the chain's `next()`, while the chain is
   // suspended in `await next()`; a short-circuit never calls it (the reply is sent instead).
+  // The first registration whose hook a request meets builds its Context: one registered later
+  // on this scope or in it nests (above), and one on an enclosing scope after this one is refused
+  // (assertNoEarlierNested), so no other hook of the kit runs before this one.
   fastify.addHook('onRequest', function aikitOnRequest(request, reply, done) {
     if (headers !== undefined) {
       const names = headers.lowerNames
@@ -243,8 +341,8 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
     request.aikit = ctx
     ctx.proceed = done
     // runChain never rejects: it settles every error itself. `true`: the downstream only waits
-    // for the head (waitForHead never rejects).
-    void runChain(ctx, middleware, fastifyDownstream, true)
+    // for the head (waitForHead never rejects), or for a nested chain that never rejects either.
+    void runChain(ctx, middleware, downstream, true)
   })
 
   // A middleware that read the body consumed the stream: give Fastify's parser the same bytes.
