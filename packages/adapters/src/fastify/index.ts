@@ -272,9 +272,10 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
 
   if (errorHandler === true) {
     fastify.setErrorHandler(function aikitErrorHandler(error, request, reply) {
-      const { status, body } = frameworkErrorResponse(error)
+      const { status, body, headers } = frameworkErrorResponse(error)
       if (status >= 500 && request.aikit) resolved.onError?.(error, request.aikit)
       clearReplyEntityHeaders(reply)
+      if (headers) reply.headers(headers)
       void reply
         .code(status)
         .header('content-type', 'application/json; charset=utf-8')
