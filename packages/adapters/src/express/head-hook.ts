@@ -13,17 +13,44 @@
  * does nothing for a response without one.
  */
 import { ServerResponse } from 'node:http'
-import type { NodeContext } from '../shared/node-context.js'
 
 type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
 
-/** Marks a prototype already hooked (shared by every copy of this package in the process). */
-const HOOKED = Symbol.for('@aikit/adapters.express.headHook')
+/**
+ * Every copy of this package loaded in the process (two versions installed side by side, a module
+ * loaded again by a dev server's reload or a test runner's `resetModules`) shares one hook per
+ * prototype AND one waiting list, both found by registered symbols: the copy that hooks first
+ * reads the list every later copy registers in. With a list per copy, a later copy's contexts
+ * never saw their head (no middleware headers, no `onHeaders`, `await next()` only at the close).
+ * A copy also calls the other copies' contexts, so an entry's `onHead(res, args)` / `headDone()`
+ * are a contract between versions: a change to them takes new symbols (`.v2` …), whose hook then
+ * chains onto the older one's instead of sharing it.
+ */
+const HOOKED = Symbol.for('@aikit/adapters.express.headHook.v1')
+const WAITING = Symbol.for('@aikit/adapters.express.headWaiting.v1')
+
+/** A request's context as the hook calls it (any copy's `NodeContext`). */
+interface HeadWaiter {
+  onHead(res: ServerResponse, args: unknown[]): void
+  headDone(): void
+}
+
 /**
  * The contexts waiting for each response's head: one per request, which every `toExpress` it
- * passes through shares (index.ts); several only if a later layer could not find it again.
+ * passes through shares (index.ts); several only if a later layer could not find it again (user
+ * code replaced `res.locals`, or another copy of this package built it).
  */
-const waiting = new WeakMap<ServerResponse, NodeContext | NodeContext[]>()
+const waiting = sharedWaitingList()
+
+function sharedWaitingList(): WeakMap<ServerResponse, HeadWaiter | HeadWaiter[]> {
+  const g = globalThis as Record<symbol, WeakMap<ServerResponse, HeadWaiter | HeadWaiter[]>>
+  let list = g[WAITING]
+  if (list === undefined) {
+    list = new WeakMap()
+    g[WAITING] = list
+  }
+  return list
+}
 
 /** Express's shared response prototype in `res`'s chain, or undefined (not an Express response). */
 export function expressResponsePrototype(res: ServerResponse): object | undefined {
@@ -63,7 +90,7 @@ function hook(proto: object): void {
 }
 
 /** Hooks `proto` (from `expressResponsePrototype(res)`) once and registers `ctx` for `res`'s head. */
-export function hookExpressHead(proto: object, res: ServerResponse, ctx: NodeContext): void {
+export function hookExpressHead(proto: object, res: ServerResponse, ctx: HeadWaiter): void {
   hook(proto)
   const existing = waiting.get(res)
   if (existing === undefined) waiting.set(res, ctx)

@@ -240,10 +240,12 @@ function expressChain(options: ExpressAdapterOptions | undefined): ExpressChain 
 
 /** `trustProxy` normalised for comparing two calls' (`'loopback'` and `['loopback']` are one). */
 function trustProxyKey(value: ExpressAdapterOptions['trustProxy']): string {
-  if (value === undefined || value === false) return 'false'
+  // A hop count of 0 trusts no hop, as `false` does.
+  if (value === undefined || value === false || value === 0) return 'false'
   if (typeof value === 'number') return String(value)
-  const list = typeof value === 'string' ? [value] : [...value]
-  return JSON.stringify(list.sort())
+  // A string is a comma-separated list (`'loopback, uniquelocal'`), as the resolver reads it.
+  const list = typeof value === 'string' ? value.split(',') : [...value]
+  return JSON.stringify(list.map((entry) => entry.trim()).sort())
 }
 
 /**
@@ -321,16 +323,32 @@ function joinChain(
   headers: StaticHeaderList | undefined,
   next: NextFunction
 ): void {
-  if (headers !== undefined && !ctx.headersSent) {
+  const late = ctx.headersSent
+  if (headers !== undefined && !late) {
     setStaticHeaders(ctx.res, headers)
     ctx.noteLaterNativeHeaders(headers)
   }
   const first = ctx.chain
   if (first !== undefined && first !== chain && !chain.warned) warnUnappliedOptions(first, chain)
   ctx.proceed = next
-  if (!ctx.asyncContext && scopesRequests(chain.options)) {
-    void runWithContext(ctx, () => runChain(ctx, middleware, expressDownstream, true))
-  } else void runChain(ctx, middleware, expressDownstream, true)
+  const run =
+    !ctx.asyncContext && scopesRequests(chain.options)
+      ? runWithContext(ctx, () => runChain(ctx, middleware, expressDownstream, true))
+      : runChain(ctx, middleware, expressDownstream, true)
+  if (late) void run.then(() => closeUnanswered(ctx, next))
+}
+
+/**
+ * A chain joined after the head was written (a handler before it wrote or flushed the head and
+ * still called `next()`) that did not hand the request on (it answered, failed, e.g. a
+ * `ctx.setHeader` refused with HEADERS_SENT, or just returned): nothing can reach the client any
+ * more and nothing else will end the response, so it is destroyed, as Express does for an error
+ * after the head, rather than left open until the client gives up. The error went to `onError`.
+ */
+function closeUnanswered(ctx: ExpressContext, next: NextFunction): void {
+  if (ctx.proceed !== next) return // handed on: the rest of the stack owns the response
+  ctx.proceed = undefined
+  if (!ctx.res.writableEnded) ctx.res.destroy()
 }
 
 /** Warns (once per later call) when `later` was given options other than the Context's. */
@@ -415,7 +433,8 @@ const ERROR_HANDLER_KEYS = Object.keys({
  * default (an HTML page with the stack trace outside production). Mount it last:
  * `app.use(aikitErrorHandler())`. Kit errors keep their code and status; 4xx errors from
  * body-parser and http-errors map to `INVALID_REQUEST`, `PAYLOAD_TOO_LARGE`, … (their message only
- * when marked `expose`, and never for a parser's error: V8's JSON SyntaxError quotes the body);
+ * when marked `expose`, and never for a parser's error: V8's JSON SyntaxError quotes the body;
+ * an http-errors error's `Retry-After`, `Allow`, `WWW-Authenticate` headers are sent);
  * anything else is `500 INTERNAL` with no message. Entity headers the route set for its own
  * body (Content-Length, Content-Encoding, …) are dropped first, as finalhandler does.
  */

@@ -87,17 +87,21 @@ function quotesInput(e: HttpishError): boolean {
 export function frameworkErrorResponse(error: unknown): {
   status: number
   body: ErrorBody
-  /** Headers of the error response besides its body: `Retry-After` of a 429/503 kit error. */
+  /**
+   * Headers of the error response besides its body: `Retry-After` of a 429/503 kit error; those
+   * of an http-errors client error's `headers` that tell how to retry or authenticate.
+   */
   headers?: Record<string, string>
 } {
-  if (isAikitError(error)) {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as HttpishError
+  if (isAikitError(error) && !carriesUpstreamResponse(e)) {
     return { status: errorStatus(error), body: errorBody(error), headers: errorHeaders(error) }
   }
-  const e = (typeof error === 'object' && error !== null ? error : {}) as HttpishError
   const raw = typeof e.status === 'number' ? e.status : e.statusCode
   const status = typeof raw === 'number' && Number.isInteger(raw) ? raw : 500
   if (status < 400 || status > 499 || !meantForClient(e)) {
-    return { status: 500, body: errorBody(error) }
+    // Not `errorBody(error)`: an error set apart above may still pass its kit-error shape test.
+    return { status: 500, body: errorBody(undefined) }
   }
   // A message is shown only when its author marked it safe for clients (http-errors' `expose`)
   // and it cannot quote the request body (see `quotesInput`), or for a Fastify schema-validation
@@ -105,5 +109,53 @@ export function frameworkErrorResponse(error: unknown): {
   const safe = (e.expose === true && !quotesInput(e)) || Array.isArray(e.validation)
   const message =
     safe && typeof e.message === 'string' ? e.message : (MESSAGES[status] ?? 'Request failed')
-  return { status, body: { error: { code: CODES[status] ?? 'REQUEST_FAILED', message } } }
+  const body: ErrorBody = { error: { code: CODES[status] ?? 'REQUEST_FAILED', message } }
+  const headers = typeof e.expose === 'boolean' ? clientHeaders(e.headers) : undefined
+  return headers === undefined ? { status, body } : { status, body, headers }
 }
+
+/**
+ * Whether the error carries an HTTP client's upstream response (`response`, `headers`), which no
+ * `AikitError` does. axios's `AxiosError` (1.x) passes `isAikitError`'s shape test (a string
+ * `code` such as `ERR_BAD_REQUEST`, the upstream `status`, `name`, `toJSON`): a provider's 401
+ * called through axios would otherwise reach the client as a 401 and go unreported.
+ */
+function carriesUpstreamResponse(e: HttpishError): boolean {
+  return e.response !== undefined || e.headers !== undefined
+}
+
+/**
+ * The headers http-errors sends with a client error it describes (`createError(429, { headers:
+ * { 'Retry-After': '30' } })`; `headers` is its documented property, which Express's finalhandler
+ * and Fastify's default handler send): those that tell the client how to retry or authenticate,
+ * which RFC 9110 requires with some statuses (`WWW-Authenticate` with a 401, `Allow` with a 405).
+ * Only these names, with a string or number value free of control characters: the body is the
+ * kit's JSON, so the error's framing or content headers do not describe it.
+ */
+function clientHeaders(headers: unknown): Record<string, string> | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined
+  let out: Record<string, string> | undefined
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase()
+    if (!CLIENT_HEADERS.has(lower)) continue
+    const value = (headers as Record<string, unknown>)[name]
+    if (typeof value !== 'string' && typeof value !== 'number') continue
+    const text = String(value)
+    if (text === '' || INVALID_VALUE.test(text)) continue
+    out ??= {}
+    out[lower] = text
+  }
+  return out
+}
+
+const CLIENT_HEADERS = new Set([
+  'retry-after',
+  'allow',
+  'www-authenticate',
+  'proxy-authenticate',
+  'accept-patch',
+  'accept-post',
+])
+
+/** What a header value may not hold (as Node's `setHeader` refuses): controls other than tab. */
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
