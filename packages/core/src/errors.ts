@@ -85,19 +85,26 @@ export class InternalError extends AikitError {
   }
 }
 
+/**
+ * The mark every `AikitError` carries on its prototype, shared by all copies of this package
+ * (`Symbol.for`). The shape alone (a string `code`, a `status`, `toJSON`) is not enough: an
+ * HTTP client's error has it too (axios: `code: 'ERR_BAD_REQUEST'`, `status: 401`, `toJSON`),
+ * and would be answered to the end user with the upstream's status and message.
+ */
+const AIKIT_ERROR = Symbol.for('@aikit/core.AikitError')
+Object.defineProperty(AikitError.prototype, AIKIT_ERROR, { value: true })
+
 /** True for any `AikitError`, also one thrown by another copy of this package. */
 export function isAikitError(value: unknown): value is AikitError {
   if (value instanceof AikitError) return true
-  if (typeof value !== 'object' || value === null) return false
-  const v = value as { code?: unknown; status?: unknown; name?: unknown }
+  if (!(value instanceof Error)) return false
+  const v = value as Error & { code?: unknown; status?: unknown; [AIKIT_ERROR]?: unknown }
   return (
+    v[AIKIT_ERROR] === true &&
     typeof v.code === 'string' &&
     typeof v.status === 'number' &&
     v.status >= 400 &&
-    v.status <= 599 &&
-    typeof v.name === 'string' &&
-    value instanceof Error &&
-    'toJSON' in value
+    v.status <= 599
   )
 }
 
