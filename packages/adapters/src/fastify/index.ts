@@ -21,6 +21,7 @@ import { Readable } from 'node:stream'
 import { type Context, compose, InvalidOptionsError, type Middleware } from '@aikit/core'
 import {
   type AdapterOptions,
+  type BodyTransformFactory,
   type PendingResponse,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
@@ -43,6 +44,7 @@ import fp from 'fastify-plugin'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
 import { clearEntityHeaders, ENTITY_HEADERS, NodeContext } from '../shared/node-context.js'
 import { dropBody } from '../shared/pump.js'
+import { endWithOwnWrite, injectedEnded } from './inject.js'
 import {
   assertNoEarlierNested,
   joinableDownstream,
@@ -146,6 +148,22 @@ export class FastifyContext extends NodeContext {
     const pending = this.pendingHeaders
     if (pending !== undefined) for (const name of list.lowerNames) pending.delete(name)
     this.noteNativeHeaders(list)
+  }
+
+  /**
+   * Under `app.inject()` a complete response closes with `writableFinished` false (see
+   * `injectedEnded`), which the Node engine reads as a client gone: every injected request
+   * finished `aborted`, with `ctx.signal` aborted and a log line saying so. One destroyed before
+   * its end (a stream source that failed) still finishes aborted.
+   */
+  override markFinished(aborted: boolean): void {
+    super.markFinished(aborted && !injectedEnded(this.res))
+  }
+
+  /** An injected response's `end` must not feed its bytes back into the transform (inject.ts). */
+  override transformBody(factory: BodyTransformFactory): void {
+    if (!this.headWritten) endWithOwnWrite(this.res)
+    super.transformBody(factory)
   }
 
   /** Fastify's parser gets the replaced bytes (a censored body), not the ones received. */
