@@ -10,7 +10,9 @@ export interface ErrorBody {
 }
 
 /**
- * Base class of every error the kit raises. `code` is stable; `message` is safe to show a client.
+ * Base class of every error the kit raises. `code` is stable; the client reads `clientMessage`
+ * when an error sets one (its `message` is then for logs and Sentry only), else `message`, which
+ * is then safe to show a client.
  * A 429 or 503 one with a `retryAfterMs` field is answered with `Retry-After` (see `errorHeaders`).
  */
 export class AikitError extends Error {
@@ -20,6 +22,11 @@ export class AikitError extends Error {
   readonly status: number
   /** Optional client-safe details (never secrets, never stack traces). */
   readonly details: unknown
+  /**
+   * What the JSON error body says instead of `message`, when `message` is for operators only
+   * (a store error's cause: an open circuit, a timeout, ioredis's error with the Redis host).
+   */
+  declare readonly clientMessage?: string
 
   constructor(
     code: string,
@@ -111,7 +118,9 @@ export function isAikitError(value: unknown): value is AikitError {
 /** The JSON error body for any thrown value: `AikitError`s keep their code, the rest are `INTERNAL`. */
 export function errorBody(error: unknown): ErrorBody {
   if (isAikitError(error)) {
-    const body: ErrorBody = { error: { code: error.code, message: error.message } }
+    const clientMessage = (error as { clientMessage?: unknown }).clientMessage
+    const message = typeof clientMessage === 'string' ? clientMessage : error.message
+    const body: ErrorBody = { error: { code: error.code, message } }
     if (error.details !== undefined) body.error.details = error.details
     return body
   }

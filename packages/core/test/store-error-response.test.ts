@@ -67,7 +67,9 @@ describe('store errors: the client reads a generic message, logs keep the detail
   ])(
     '%s: the body has only the generic message, logMessage the detail',
     (_what, error, code, detail) => {
-      expect(error.message).toBe(GENERIC)
+      // The message is the detail (logs, Sentry, String(error)); the body reads clientMessage.
+      expect(error.message).toBe(detail)
+      expect(error.clientMessage).toBe(GENERIC)
       expect(errorBody(error)).toEqual({ error: { code, message: GENERIC } })
       expect(bodyOf(error)).toEqual({ error: { code, message: GENERIC } })
       expect(JSON.stringify(errorBody(error))).not.toContain(detail)
@@ -171,5 +173,19 @@ describe('errorHeaders: Retry-After for any 429 / 503 kit error that says when t
     const a = errorHeaders(error)
     a.extra = '1'
     expect(errorHeaders(error)).toEqual({ 'retry-after': '1' })
+  })
+})
+
+describe('store errors: operators read the cause, clients never do', () => {
+  it('the message, String(error) and a thrown error in a log say what happened; the body does not', () => {
+    const error = new StoreUnavailableError(
+      'redis GET failed: connect ECONNREFUSED 10.0.0.5:6379',
+      {
+        reason: 'connection',
+      }
+    )
+    expect(String(error)).toContain('ECONNREFUSED 10.0.0.5:6379')
+    expect(JSON.stringify(error)).not.toContain('10.0.0.5')
+    expect(error.toJSON()).toEqual({ error: { code: 'STORE_UNAVAILABLE', message: GENERIC } })
   })
 })

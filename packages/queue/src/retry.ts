@@ -10,7 +10,7 @@
  * `retryAfterMs`; without one it is exponential (base × 2^(attempt−1)) with jitter (half fixed, half
  * random), capped at `maxRetryDelay`.
  */
-import { isAikitError } from '@aikit/core'
+import { errorBody, isAikitError } from '@aikit/core'
 import type { LlmJobError } from './errors.js'
 
 type Rec = Record<string, unknown>
@@ -98,7 +98,13 @@ export function retryDelay(
 /** Client-safe description of a failure (no headers, no request body). */
 export function describeFailure(error: unknown, attempts: number): LlmJobError {
   if (isAikitError(error)) {
-    return { status: error.status, code: error.code, message: error.message, attempts }
+    // The body's message (a store error's `message` is for operators: `clientMessage`).
+    return {
+      status: error.status,
+      code: error.code,
+      message: errorBody(error).error.message,
+      attempts,
+    }
   }
   const status = statusOf(error)
   const rec = (typeof error === 'object' && error !== null ? error : {}) as Rec

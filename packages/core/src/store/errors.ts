@@ -2,14 +2,15 @@
  * @module store/errors
  * Errors raised by stores: `AikitError`s with a stable `code` and status 503.
  *
- * Their `message` (what a client reads in the JSON error body) is always the generic
+ * What a client reads in their JSON error body (`clientMessage`) is always the generic
  * `STORE_ERROR_MESSAGE`: how the store failed (an open circuit, a timeout, a refused connection,
- * a host name in ioredis's error) is ours to log, not the client's to read. That detail stays on
- * the error for logs: `logMessage`, `reason` / `timeoutMs`, and `cause` (ioredis's own error).
+ * a host name in ioredis's error) is ours to log, not the client's to read. The detail is their
+ * `message` (so logs, Sentry events and `String(error)` say what happened; also `logMessage`),
+ * with `reason` / `timeoutMs` and `cause` (ioredis's own error).
  */
 import { AikitError } from '../errors.js'
 
-/** The client-facing `message` of every store error. */
+/** What a client reads of every store error (`clientMessage`). */
 export const STORE_ERROR_MESSAGE = 'Service temporarily unavailable'
 
 /**
@@ -28,6 +29,8 @@ export class StoreUnavailableError extends AikitError {
    * connect ECONNREFUSED 10.0.0.5:6379`. Never sent to a client (see `STORE_ERROR_MESSAGE`).
    */
   readonly logMessage: string
+  /** The JSON error body's message: `STORE_ERROR_MESSAGE`, never the cause. */
+  override readonly clientMessage: string = STORE_ERROR_MESSAGE
   /**
    * When a retry may be served, in ms from now: for an open circuit the time until its half-open
    * probe, else 1000. Error responses carry it as `Retry-After` (seconds, rounded up, at least 1).
@@ -35,8 +38,8 @@ export class StoreUnavailableError extends AikitError {
   readonly retryAfterMs: number
 
   /**
-   * @param logMessage - what happened, kept as `logMessage` for logs; the client reads the generic
-   *   `message` instead.
+   * @param logMessage - what happened: the error's `message` (and `logMessage`), for logs; the
+   *   client reads the generic `clientMessage` instead.
    */
   constructor(
     logMessage: string,
@@ -45,7 +48,7 @@ export class StoreUnavailableError extends AikitError {
     super(
       'STORE_UNAVAILABLE',
       503,
-      STORE_ERROR_MESSAGE,
+      logMessage,
       options?.cause === undefined ? {} : { cause: options.cause }
     )
     this.reason = options?.reason ?? 'unavailable'
@@ -60,13 +63,15 @@ export class StoreTimeoutError extends AikitError {
   readonly timeoutMs: number
   /** What happened, for logs: e.g. `redis GET timed out after 50 ms`. Never sent to a client. */
   readonly logMessage: string
+  /** The JSON error body's message: `STORE_ERROR_MESSAGE`, never the cause. */
+  override readonly clientMessage: string = STORE_ERROR_MESSAGE
   /** When a retry may be served, in ms from now: 1000 (a timeout tells no better wait). */
   readonly retryAfterMs: number
 
   constructor(timeoutMs: number, what = 'store command') {
-    super('STORE_TIMEOUT', 503, STORE_ERROR_MESSAGE)
+    super('STORE_TIMEOUT', 503, `${what} timed out after ${timeoutMs} ms`)
     this.timeoutMs = timeoutMs
-    this.logMessage = `${what} timed out after ${timeoutMs} ms`
+    this.logMessage = this.message
     this.retryAfterMs = DEFAULT_RETRY_AFTER_MS
   }
 }
