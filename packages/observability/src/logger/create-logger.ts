@@ -11,6 +11,7 @@ import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { redact as defaultRedact, type Redactor } from '@aikit/security'
 import winston from 'winston'
 import { routeOf } from '../route.js'
+import { withErrorFields } from './error-fields.js'
 import { LineBatch } from './line-batch.js'
 import '../state.js'
 
@@ -97,6 +98,9 @@ function captureRequestContext(logger: winston.Logger): void {
     },
   })
 }
+
+/** Writes errors given as fields as their type, message, stack, own fields and cause (error-fields.ts). */
+const errorFieldsFormat = winston.format((info) => withErrorFields(info))
 
 /** Runs the redactor over the line (copy-on-write: winston's symbol keys survive the copy). */
 function redaction(redact: Redactor): winston.Logform.Format {
@@ -339,6 +343,7 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
     format: winston.format.combine(
       winston.format.errors({ stack: true }),
       winston.format.timestamp(),
+      errorFieldsFormat(),
       redaction(redact),
       winston.format.json()
     ),
@@ -376,7 +381,7 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
       if (!writesFast(lineLevel)) return false
       const line = redact({
         ...(logger.defaultMeta as Record<string, unknown> | undefined),
-        ...fields,
+        ...withErrorFields(fields),
         level: lineLevel,
         message,
         timestamp: isoNow(),
