@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 
 const expected: Record<string, string[]> = {
   './express': ['ExpressContext', 'aikitErrorHandler', 'toExpress'],
-  './fastify': ['FastifyContext', 'aikitFastify'],
+  './fastify': ['FastifyContext', 'aikitFastify', 'aikitRoute'],
   './next': ['aikitProxy', 'canSetRequestHeader', 'setRequestHeader', 'withAikit'],
   './node': ['NodeContext', 'toNodeHandler'],
 }

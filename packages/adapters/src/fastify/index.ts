@@ -4,7 +4,7 @@
  *
  * ```ts
  * import Fastify from 'fastify'
- * import { aikitFastify } from '@aikit/adapters/fastify'
+ * import { aikitFastify, aikitRoute } from '@aikit/adapters/fastify'
  *
  * const app = Fastify()
  * await app.register(aikitFastify, { use: [requestId(), rateLimit({ ... })], trustProxy: 1 })
@@ -15,6 +15,9 @@
  *   await scope.register(aikitFastify, { use: [rateLimit({ ... })] })
  *   scope.post('/chat', handler)
  * })
+ *
+ * // Middleware for one route: an onRequest hook in the route's options (see route.ts).
+ * app.post('/ask', { onRequest: aikitRoute(rateLimit({ ... })) }, handler)
  * ```
  */
 import { Readable } from 'node:stream'
@@ -47,6 +50,7 @@ import { dropBody } from '../shared/pump.js'
 import { endWithOwnWrite, injectedEnded } from './inject.js'
 import {
   assertNoEarlierNested,
+  fastifyDownstream,
   joinableDownstream,
   joinChain,
   type Registration,
@@ -54,6 +58,9 @@ import {
   registrationOf,
   setRegistration,
 } from './nesting.js'
+import { bindRouteHooks } from './route.js'
+
+export { type AikitRouteHook, aikitRoute } from './route.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -90,6 +97,10 @@ export interface AikitFastifyOptions extends AdapterOptions {
    * Install an error handler that answers with the kit's JSON error shape. Fastify's default
    * sends a 500's `message` to the client, which can carry a secret. Off by default because it
    * replaces the app's own root error handler (set yours after the plugin to keep it).
+   * A 5xx goes to `onError` (a throwing one is ignored), also when it was raised before the kit's
+   * hook ran (an earlier hook or plugin): `onError` then gets a Context built for the report.
+   * Fastify fixes a route's error handler when the route is declared: routes declared, and
+   * plugins registered, before this plugin keep the previous one.
    * @default false
    */
   errorHandler?: boolean
@@ -224,17 +235,6 @@ function clearReplyEntityHeaders(reply: FastifyReply): void {
   clearEntityHeaders(reply.raw)
 }
 
-/**
- * Lets Fastify go on to the route (the `onRequest` hook's `done`, called from inside the chain's
- * `next()`); resolves when the head is written. One function for every request.
- */
-function fastifyDownstream(ctx: FastifyContext): Promise<void> {
-  const done = ctx.proceed
-  ctx.proceed = undefined
-  done?.()
-  return ctx.waitForHead()
-}
-
 function validateUse(use: unknown): Middleware[] {
   if (!Array.isArray(use)) {
     throw new InvalidOptionsError('use', 'must be an array of middleware')
@@ -285,13 +285,35 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
       downstream = joinableDownstream
       enclosing?.nest()
     },
+    context(request, reply) {
+      const ctx = new FastifyContext(request, reply, resolved)
+      // A middleware's ctx.setHeader of one of these names still replaces it (see NodeContext).
+      for (const list of registration.headerLists) ctx.noteNativeHeaders(list)
+      request.aikit = ctx
+      return ctx
+    },
   }
   setRegistration(fastify, registration)
+
+  /**
+   * Hands an error the error handler answers with a 5xx to `onError`, with the request's Context,
+   * or with one built for the report when the request has none: it failed before the kit's
+   * `onRequest` hook ran (a hook or plugin registered before the kit threw, an auth plugin's
+   * own 500). Guarded, as every adapter's report is (`reportError`): an `onError` that throws
+   * (a misconfigured Sentry) must not reach Fastify, which would hand that error to the next
+   * error handler up (Fastify's default answers a 500 with the thrown error's message).
+   */
+  const reportError = (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
+    const ctx =
+      (request.aikit as FastifyContext | null | undefined) ??
+      new FastifyContext(request, reply, resolved)
+    ctx.reportError(error)
+  }
 
   if (errorHandler === true) {
     fastify.setErrorHandler(function aikitErrorHandler(error, request, reply) {
       const { status, body, headers } = frameworkErrorResponse(error)
-      if (status >= 500 && request.aikit) resolved.onError?.(error, request.aikit)
+      if (status >= 500 && resolved.onError !== undefined) reportError(error, request, reply)
       clearReplyEntityHeaders(reply)
       if (headers) reply.headers(headers)
       void reply
@@ -320,10 +342,7 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
       }
       if (ctx === null) {
         // The enclosing registrations were header-only and built none: this one builds it.
-        ctx = new FastifyContext(request, reply, resolved)
-        for (const list of enclosingLists) ctx.noteNativeHeaders(list)
-        if (headers !== undefined) ctx.noteNativeHeaders(headers)
-        request.aikit = ctx
+        ctx = registration.context(request, reply)
         ctx.proceed = done
         void runChain(ctx, middleware, downstream, true)
         return
@@ -380,7 +399,10 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
 
   // Route handlers run inside the request's AsyncLocalStorage scope even when Fastify resumes
   // them from a stream event (body parsing), so `currentContext()` works in every handler.
-  fastify.addHook('onRoute', (route) => {
+  // A nested registration's scope inherits this hook: `this` is the instance the route is
+  // declared on, whose registration (the innermost enclosing one) runs the route's `aikitRoute`.
+  fastify.addHook('onRoute', function aikitOnRoute(this: FastifyInstance, route) {
+    bindRouteHooks(route, registrationOf(this) ?? registration)
     const handler = route.handler
     route.handler = function aikitScopedHandler(this: FastifyInstance, request, reply) {
       const ctx = request.aikit

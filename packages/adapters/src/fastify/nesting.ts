@@ -18,7 +18,7 @@ import {
   runChain,
   type StaticHeaderList,
 } from '@aikit/core/adapter'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyContext } from './index.js'
 
 /** What a scope's routes run under: the nearest enclosing `aikitFastify` registration. */
@@ -33,9 +33,16 @@ export interface Registration {
   readonly headerLists: readonly StaticHeaderList[]
   /**
    * Called (at registration, before the app is ready) when a registration nests in this one's
-   * scope: this one's chain, and the enclosing ones', then wait for a nested chain that joins.
+   * scope, or a route of its scope runs `aikitRoute` middleware (see route.ts): this one's chain,
+   * and the enclosing ones', then wait for a nested chain that joins.
    */
   nest(): void
+  /**
+   * Builds the request's Context when the registrations before found it had none to build (they
+   * were header-only): with this registration's options, its header lists noted, set as
+   * `request.aikit`.
+   */
+  context(request: FastifyRequest, reply: FastifyReply): FastifyContext
 }
 
 /**
@@ -119,6 +126,17 @@ export function refuseNestedAdapterOptions(opts: AdapterOptions): void {
       )
     }
   }
+}
+
+/**
+ * Lets Fastify go on to the route (the `onRequest` hook's `done`, called from inside the chain's
+ * `next()`); resolves when the head is written. One function for every request.
+ */
+export function fastifyDownstream(ctx: FastifyContext): Promise<void> {
+  const done = ctx.proceed
+  ctx.proceed = undefined
+  done?.()
+  return ctx.waitForHead()
 }
 
 /**
