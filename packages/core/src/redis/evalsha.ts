@@ -57,9 +57,15 @@ function load(): void {
   loading = true
   import('ioredis').then(
     (mod) => {
-      const m = mod as { Redis?: unknown; Cluster?: unknown; Command?: unknown }
+      type Exports = { Redis?: unknown; Cluster?: unknown; Command?: unknown }
+      // A bundler's namespace for ioredis (webpack, e.g. a Next.js proxy.ts bundle) may hold only
+      // `default`: ioredis' `module.exports` is the Redis class, carrying the named exports.
+      const named = mod as Exports & { default?: Exports }
+      const m = named.Redis === undefined && named.default != null ? named.default : named
       const evalshaOf = (klass: unknown): unknown =>
-        (klass as { prototype?: { evalsha?: unknown } }).prototype?.evalsha
+        typeof klass === 'function'
+          ? (klass as { prototype?: { evalsha?: unknown } }).prototype?.evalsha
+          : undefined
       const own = evalshaOf(m.Redis)
       ioredis =
         typeof m.Redis === 'function' &&
