@@ -64,7 +64,12 @@ export {
   PromptInjectionError,
   promptGuard,
 } from './prompt-guard.js'
-export type { PromptInputItem, PromptItem, PromptMessage } from './prompt-messages.js'
+export type {
+  PromptInputItem,
+  PromptItem,
+  PromptItemReference,
+  PromptMessage,
+} from './prompt-messages.js'
 export { createRedactor, type Redactor, type RedactorOptions, redact } from './redact.js'
 export { SENSITIVE_HEADERS } from './redact-names.js'
 export {

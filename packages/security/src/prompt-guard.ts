@@ -161,11 +161,11 @@ export interface PromptGuardOptions {
   /**
    * Roles whose messages are checked for injection and PII. A Responses item without a role that
    * holds a tool's result (`function_call_output`, `shell_call_output`, `mcp_call`,
-   * `mcp_list_tools`, …) counts as `tool`, a `reasoning` item as `assistant`; an Anthropic server
-   * tool's result block (`web_search_tool_result`, `web_fetch_tool_result`, the code execution
-   * results, `mcp_tool_result`, …) as `tool`, in a message of any role; in the middleware a body's
-   * `system` (Anthropic) or `instructions` (Responses) as `system`, and the `variables` of a
-   * Responses stored `prompt` as `user`.
+   * `mcp_list_tools`, …) counts as `tool`, a `reasoning` item as `assistant`; an Anthropic
+   * client tool's `tool_result` block and a server tool's result block (`web_search_tool_result`,
+   * `web_fetch_tool_result`, the code execution results, `mcp_tool_result`, …) as `tool`, in a
+   * message of any role; in the middleware a body's `system` (Anthropic) or `instructions`
+   * (Responses) as `system`, and the `variables` of a Responses stored `prompt` as `user`.
    * @default ['user', 'tool', 'function']
    */
   roles?: string[]
@@ -204,12 +204,13 @@ export interface PromptGuardMiddlewareOptions {
    * Picks the LLM input from the JSON body: a text, a message list, or undefined for nothing to
    * check. Anything else it returns is refused with 400 `INVALID_REQUEST`.
    * @default each of `body.messages` (a message list), `body.input` (a text or a message list,
-   * the OpenAI Responses items included), `body.prompt` (a text, or a Responses stored prompt
-   * whose `variables` are read as `user` messages), and the system prompt `body.system` (a text
-   * or text blocks) / `body.instructions` (a text) read as a `system` message, that is present,
-   * all checked as one input; a `messages` or `input` that is present (not null) but not of these
-   * shapes, or a `prompt.variables` that is not an object of texts and parts, is refused with 400
-   * `INVALID_REQUEST`
+   * the OpenAI Responses items included), `body.prompt` (a text; a legacy Completions list of
+   * texts, each checked on its own; or a Responses stored prompt whose `variables` are read as
+   * `user` messages), and the system prompt `body.system` (a text or text blocks) /
+   * `body.instructions` (a text) read as a `system` message, that is present, all checked as one
+   * input; a `messages` or `input` that is present (not null) but not of these
+   * shapes, a `prompt` list holding anything but texts (token ids), or a `prompt.variables` that
+   * is not an object of texts and parts, is refused with 400 `INVALID_REQUEST`
    */
   extract?: (body: unknown, ctx: Context) => string | PromptItem[] | undefined
 }
@@ -649,7 +650,11 @@ function stripInvisible(text: string): string {
 }
 
 /** An input the middleware checks, and the body field it came from (unknown for `extract`). */
-type Found = { field: FoundInput['field'] | undefined; value: string | PromptItem[] }
+type Found = {
+  field: FoundInput['field'] | undefined
+  value: string | PromptItem[]
+  index?: number
+}
 
 /**
  * Writes redacted inputs back into the parsed body, so the route reads the censored version.
@@ -663,10 +668,10 @@ function applyRedaction(
   if (typeof body !== 'object' || body === null) return false
   const b = body as Record<string, unknown>
   let changed = false
-  found.forEach(({ field, value }, i) => {
+  found.forEach(({ field, value, index }, i) => {
     const out = redacted[i]
     if (out === undefined || out === value) return
-    if (field !== undefined) b[field] = fieldValue(field, out, b[field])
+    if (field !== undefined) b[field] = fieldValue(field, out, b[field], index)
     else {
       const key = fieldHolding(b, value)
       if (key === undefined) return

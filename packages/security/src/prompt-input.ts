@@ -3,8 +3,9 @@
  * Where `guard.middleware()` finds the LLM input in a JSON request body, by default: `messages`
  * (Chat Completions, Anthropic Messages), `input` (OpenAI Responses: a text, or a list mixing
  * messages with items such as `function_call_output`), `prompt` (a text; or an OpenAI Responses
- * stored prompt `{ id, version, variables }`, whose variables are read). Every one of them that
- * is present is read, not only the first: the guard cannot know which one the route hands to the
+ * stored prompt `{ id, version, variables }`, whose variables are read; or an OpenAI legacy
+ * Completions list of texts, each a prompt of its own). Every one of them that is present is
+ * read, not only the first: the guard cannot know which one the route hands to the
  * model, and an attack would go in the one left unchecked. A `messages` or `input` that is present
  * but of no shape the guard can read is refused (400 `INVALID_REQUEST` naming the field), never
  * let through unchecked: the route would hand it to the model all the same.
@@ -16,6 +17,11 @@
  * part) are the user's text the provider puts into the template: each is read as a message of
  * role `user` holding that one part, and a `variables` of another shape is refused (400 naming
  * `prompt.variables`). The template itself, kept by the provider, is not in the body.
+ * A legacy Completions `prompt` may be a list: of texts (a batch, one completion per text), or of
+ * token ids (numbers, or lists of numbers). Each text of a list is read as a text of its own, as
+ * a `prompt` text is (the model reads each in a completion of its own, never two together). Token
+ * ids are refused (400 naming `prompt`): they encode any text (an attack too), and reading them
+ * would take the model's tokenizer; a route that sends token ids decodes them in an `extract`.
  */
 import { InvalidRequestError } from '@aikit/core'
 import { isMessageList, type PromptItem } from './prompt-messages.js'
@@ -43,9 +49,12 @@ export interface FoundInput {
   field: PromptField
   /**
    * The field's value; a system prompt field as a one-message list (see `systemMessage`), a stored
-   * prompt's variables as a list of `user` messages (see `variableMessages`).
+   * prompt's variables as a list of `user` messages (see `variableMessages`), a text of a
+   * `prompt` list on its own (see `index`).
    */
   value: string | PromptItem[]
+  /** Where the text is in the field's list, for a text of a `prompt` list. */
+  index?: number
 }
 
 /** The fields holding a system prompt, read as the `content` of one `system` message. */
@@ -95,8 +104,14 @@ function variableMessages(variables: Variables): PromptItem[] {
 export function fieldValue(
   field: PromptField,
   checked: string | PromptItem[],
-  original: unknown
+  original: unknown,
+  index?: number
 ): unknown {
+  if (index !== undefined && Array.isArray(original)) {
+    const list = original.slice()
+    list[index] = checked
+    return list
+  }
   if (typeof checked === 'string') return checked
   if (SYSTEM_FIELDS.has(field)) return (checked[0] as { content?: unknown } | undefined)?.content
   if (field !== 'prompt') return checked
@@ -119,12 +134,14 @@ export function isMessageField(field: PromptField | undefined): boolean {
 
 /**
  * The LLM inputs of a parsed JSON body, in this order: `messages` (a message list), `input` (a
- * text or a message list), `prompt` (when a text; when an object with `variables`, these as
- * `user` messages, see `variableMessages`), `system` (when a text or a list of blocks) and
- * `instructions` (when a text), these two as a one-message list of role `system`; null counts as
+ * text or a message list), `prompt` (when a text; when a list of texts, each on its own; when an
+ * object with `variables`, these as `user` messages, see `variableMessages`), `system` (when a
+ * text or a list of blocks) and `instructions` (when a text), these two as a one-message list of
+ * role `system`; null counts as
  * absent, and a body holding none gives `[]`. Throws `unreadableInputError` for a `messages` that
- * is not a message list, an `input` that is neither a text nor a message list, or a `prompt`
- * object whose `variables` is not an object of texts and parts, whatever the other fields hold.
+ * is not a message list, an `input` that is neither a text nor a message list, a `prompt` list
+ * holding anything but texts (token ids), or a `prompt` object whose `variables` is not an object
+ * of texts and parts, whatever the other fields hold.
  */
 export function extractPromptInputs(body: unknown): FoundInput[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return []
@@ -139,7 +156,15 @@ export function extractPromptInputs(body: unknown): FoundInput[] {
     found.push({ field: 'input', value: b.input })
   }
   if (typeof b.prompt === 'string') found.push({ field: 'prompt', value: b.prompt })
-  else if (typeof b.prompt === 'object' && b.prompt !== null && !Array.isArray(b.prompt)) {
+  else if (Array.isArray(b.prompt)) {
+    const prompts: unknown[] = b.prompt
+    if (!prompts.every((p): p is string => typeof p === 'string')) {
+      throw unreadableInputError('prompt', 'a text or a list of texts (token ids cannot be read)')
+    }
+    prompts.forEach((value, index) => {
+      found.push({ field: 'prompt', value, index })
+    })
+  } else if (typeof b.prompt === 'object' && b.prompt !== null && !Array.isArray(b.prompt)) {
     const variables = storedPromptVariables(b.prompt as Record<string, unknown>)
     if (variables !== undefined) found.push({ field: 'prompt', value: variableMessages(variables) })
   }

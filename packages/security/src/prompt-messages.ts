@@ -6,14 +6,17 @@
  * source's blocks; for a `search_result`, its `title`) holds text. An Anthropic server tool's
  * block in a message's content (`web_search_tool_result`, `web_fetch_tool_result`, the code
  * execution results, `mcp_tool_result`, …; see `SERVER_TOOL_TEXTS`) holds text from outside the
- * model whatever the message's role: it reads as role `tool`, the rest of the message as the
- * message's role. OpenAI Responses `input` lists also hold items without a `role`
- * (`function_call`, `function_call_output`, `reasoning`, …): a tool's result in such an item reads
+ * model whatever the message's role: it reads as role `tool`, and so does a client tool's
+ * `tool_result` block (as an OpenAI Chat `tool` message and a Responses `function_call_output`
+ * do); the rest of the message reads as the message's role. OpenAI Responses `input` lists also
+ * hold items without a `role` (`function_call`, `function_call_output`, `reasoning`, an
+ * `item_reference` with or without its `type`, …): a tool's result in such an item reads
  * as a message of role `tool` (see `ITEM_TEXTS`: the `output` of a `function_call_output`, the
  * `results[].text` of a `file_search_call`, the `stdout` and `stderr` of a `shell_call_output`,
  * the tool descriptions of an `mcp_list_tools`, …), a `reasoning` item's summary as a message of
  * role `assistant`; the rest is the model's own (calls, queries, code) and holds no text to check.
- * Anthropic `thinking` and `redacted_thinking` blocks are not read (see `mapPart`).
+ * Anthropic `thinking` and `redacted_thinking` blocks are not read (see `mapPart`), nor is a
+ * signed `compaction` block (see `isSignedCompaction`).
  * Rewriting is copy-on-write: the caller's messages are never mutated.
  */
 
@@ -38,8 +41,20 @@ export interface PromptInputItem {
   [key: string]: unknown
 }
 
+/**
+ * An OpenAI Responses `item_reference` in the spelling the `openai` package also allows: `{ id }`,
+ * its `type` left out or null (`ResponseInputItem.ItemReference`). Like `{ type: 'item_reference',
+ * id }`, it names an item the provider stored; it holds no text.
+ */
+export interface PromptItemReference {
+  id: string
+  type?: null
+  role?: undefined
+  [key: string]: unknown
+}
+
 /** One entry of a message list: a message, or a Responses item without a role. */
-export type PromptItem = PromptMessage | PromptInputItem
+export type PromptItem = PromptMessage | PromptInputItem | PromptItemReference
 
 /** The role a tool's `output` item reads as. */
 const TOOL_OUTPUT_ROLE = 'tool'
@@ -305,23 +320,62 @@ export function holdsServerToolTexts(item: PromptItem): boolean {
 }
 
 /**
- * A message's `content`: its server tool blocks read as role `tool` when `tool` is set, the rest
- * as the message's own role when `own` is set (copy-on-write).
+ * Whether a block is a signed Anthropic `compaction` block: the provider's model's summary of the
+ * turns it replaces, sent back as it came. It is not read, as a `thinking` block is not: the
+ * provider refuses one whose summary was altered, so no one but the model wrote it, and a
+ * redaction written back would only make the provider refuse the request (a summary recounting
+ * an attack the model refused would block every later request of the conversation). An unsigned
+ * one is plain text anyone may have written: read as any block, in the message's role (in an
+ * assistant turn, where the provider puts it, checked when `roles` holds `assistant`).
+ */
+function isSignedCompaction(part: object): boolean {
+  const { type, signature } = part as { type?: unknown; signature?: unknown }
+  return type === 'compaction' && typeof signature === 'string' && signature !== ''
+}
+
+/** How one block of a message's content is read: the role it reads as, and its texts. */
+interface BlockReading {
+  role: string
+  map: (fn: (text: string) => string) => unknown
+}
+
+/**
+ * How a block of a message of role `role` is read (undefined: not read): a server tool's block
+ * (`SERVER_TOOL_TEXTS`) and a client tool's `tool_result` as role `tool`, in a message of any
+ * role (a tool's output is text from outside the model wherever it sits, as in an OpenAI Chat
+ * `tool` message or a Responses `function_call_output`); a signed `compaction` block not at all
+ * (see `isSignedCompaction`); any other as the message's role.
+ */
+function blockReading(part: unknown, role: string): BlockReading | undefined {
+  const server = serverToolTexts(part)
+  if (server !== undefined) {
+    return { role: TOOL_OUTPUT_ROLE, map: (fn) => mapObjectFields(part as object, server, fn) }
+  }
+  if (typeof part === 'object' && part !== null) {
+    if ((part as { type?: unknown }).type === 'tool_result') {
+      return { role: TOOL_OUTPUT_ROLE, map: (fn) => mapPart(part, fn, 1) }
+    }
+    if (isSignedCompaction(part)) return undefined
+  }
+  return { role, map: (fn) => mapPart(part, fn, 1) }
+}
+
+/**
+ * A message's `content`, each block read as `blockReading` says when `reads` takes its role (a
+ * text content as the message's role `role`), copy-on-write.
  */
 function mapMessageContent(
   content: unknown,
   fn: (text: string) => string,
-  own: boolean,
-  tool: boolean
+  role: string,
+  reads: (role: string) => boolean
 ): unknown {
-  if (!Array.isArray(content)) return own ? mapContent(content, fn, 0) : content
+  if (!Array.isArray(content)) return reads(role) ? mapContent(content, fn, 0) : content
   let copy: unknown[] | undefined
   content.forEach((part, i) => {
-    const server = serverToolTexts(part)
-    let out = part
-    if (server !== undefined) {
-      if (tool) out = mapObjectFields(part as object, server, fn)
-    } else if (own) out = mapPart(part, fn, 1)
+    const reading = blockReading(part, role)
+    if (reading === undefined || !reads(reading.role)) return
+    const out = reading.map(fn)
     if (out !== part) {
       copy ??= content.slice()
       copy[i] = out
@@ -338,18 +392,17 @@ function itemTexts(item: PromptItem): ItemTexts | undefined {
 }
 
 /**
- * Applies `fn` to every text of the items whose role (see `PromptItem`; a server tool block
- * inside a message has role `tool`) is in `roles` (all roles when undefined), in order; `fn` also
- * gets the item's index (the texts of one message arrive together). Returns a copy if anything
- * changed, else the same array.
+ * Applies `fn` to every text of the items whose role (see `PromptItem`; a tool's block inside a
+ * message has role `tool`, see `blockReading`) is in `roles` (all roles when undefined), in
+ * order; `fn` also gets the item's index (the texts of one message arrive together). Returns a
+ * copy if anything changed, else the same array.
  */
 export function mapMessageTexts<M extends PromptItem>(
   messages: readonly M[],
   roles: ReadonlySet<string> | undefined,
   fn: (text: string, item: number) => string
 ): M[] {
-  const reads = (role: unknown): boolean =>
-    typeof role === 'string' && (roles === undefined || roles.has(role))
+  const reads = (role: string): boolean => roles === undefined || roles.has(role)
   let copy: M[] | undefined
   messages.forEach((m, i) => {
     if (typeof m !== 'object' || m === null) return
@@ -358,7 +411,7 @@ export function mapMessageTexts<M extends PromptItem>(
     if (typeof m.role === 'string') {
       const content = m.content
       if (content === undefined || content === null) return
-      const mapped = mapMessageContent(content, each, reads(m.role), reads(TOOL_OUTPUT_ROLE))
+      const mapped = mapMessageContent(content, each, m.role, reads)
       if (mapped !== content) item = { ...m, content: mapped }
     } else {
       const texts = itemTexts(m)
@@ -388,9 +441,21 @@ export function messageTexts(
 }
 
 /**
- * True for an array of chat messages (`{ role, content }`) and Responses items without a role
- * (`{ type, … }`, `role` absent, `type` not `message`). Any other entry (a non-string `role`,
- * neither field, not an object) is not understood: the list is refused as a whole.
+ * An `item_reference` without its `type` (see `PromptItemReference`): a string `id`, `type`
+ * absent or null, and no other field. An entry holding anything more (a `content`, an `output`)
+ * is not one: what the provider would make of it is unknown, so it is not understood.
+ */
+function isUntypedReference(item: Record<string, unknown>): boolean {
+  if (typeof item.id !== 'string' || (item.type !== undefined && item.type !== null)) return false
+  for (const key of Object.keys(item)) if (key !== 'id' && key !== 'type') return false
+  return true
+}
+
+/**
+ * True for an array of chat messages (`{ role, content }`), Responses items without a role
+ * (`{ type, … }`, `role` absent, `type` not `message`) and item references without a type
+ * (`{ id }`, see `isUntypedReference`). Any other entry (a non-string `role`, neither field, not
+ * an object) is not understood: the list is refused as a whole.
  */
 export function isMessageList(value: unknown): value is PromptItem[] {
   if (!Array.isArray(value)) return false
@@ -398,6 +463,7 @@ export function isMessageList(value: unknown): value is PromptItem[] {
     if (typeof m !== 'object' || m === null || Array.isArray(m)) return false
     const item = m as Record<string, unknown>
     if (typeof item.role === 'string') continue
+    if (item.role === undefined && isUntypedReference(item)) continue
     // A `message` needs its role; any other item type is the provider's to validate.
     if (item.role !== undefined || typeof item.type !== 'string' || item.type === 'message') {
       return false

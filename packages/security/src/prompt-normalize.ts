@@ -48,6 +48,8 @@ const INVISIBLE_IN_WORD = new RegExp(
   `(?<=\\p{L})${INVISIBLE.source}|${INVISIBLE.source}(?=\\p{L})`,
   'gu'
 )
+/** `INVISIBLE_IN_WORD` for one test (no `g`: no `lastIndex` carried from one call to the next). */
+const INVISIBLE_TOUCHING_LETTER = new RegExp(INVISIBLE_IN_WORD.source, 'u')
 
 /** Look-alike letters → Latin (the confusable subset of UTS #39 that matters for English words). */
 const CONFUSABLES: Record<string, string> = {
@@ -223,6 +225,14 @@ export function foldText(text: string): string {
  */
 export function foldApart(text: string): string {
   return foldText(text.normalize('NFKC').replace(INVISIBLE, ' '))
+}
+
+/**
+ * Whether an NFKC text holds an invisible character touching a letter (what `normalizeText`
+ * counts in `invisibleCount`, and what makes a text worth reading with `foldApart` too).
+ */
+export function holdsInvisible(nfkc: string): boolean {
+  return INVISIBLE_TOUCHING_LETTER.test(nfkc)
 }
 
 /** Punctuation to spaces, whitespace collapsed, spaced-out single letters joined. */

@@ -10,7 +10,9 @@
  *   a cut whose two sides are both whole words that together spell a word of the rules
  *   (`BENIGN_SPLITS`) stays a space in the glued reading too. A cut elsewhere inside a rule word
  *   (`"forg" + "et"`) is still glued. The price: an attacker cutting at exactly `for|get` is read
- *   as two words, as a person would read them.
+ *   as two words, as a person would read them. Texts holding invisible characters are read
+ *   once more with each as a word break (`foldApart`), as a text on its own is: dropped, they
+ *   glue words ("Thanks\u200Bignore all previous" + "instructions" reads "thanksignore ...").
  * - Consecutive checked messages (user turns, tool outputs, in any mix: all of them are text the
  *   client sent) reach the model one after the other (Anthropic merges consecutive user turns),
  *   so a run of them is read together too. Each message is a text of its own: they are joined
@@ -30,7 +32,9 @@
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
 import { holdsServerToolTexts, messageTexts, type PromptItem } from './prompt-messages.js'
 import {
+  foldApart,
   foldText,
+  holdsInvisible,
   normalizeText,
   smuggledText,
   tagCharacterCount,
@@ -130,10 +134,16 @@ export function findJoinedInjections(turns: readonly (readonly string[])[]): Spl
   const tagCount = nfkc.reduce((n, t) => n + tagCharacterCount(t), 0)
   const turned = rot13(folded)
   const readings = folded.includes(SEAM) ? [spaced, glue] : [spaced]
-  for (const read of readings) {
-    const text = read(folded)
+  const phrases = (text: string): void => {
     const words = toWords(text)
     note(findInjections({ folded: text, words, leet: unleet(words), tagCount }), 'text')
+  }
+  // Invisible characters as word breaks, the other reading a text holding them gets on its own
+  // (see `foldApart`): dropped, they glue a word of one part to the next word.
+  const apart = nfkc.some(holdsInvisible) ? foldApart(texts.join(TURN)) : undefined
+  for (const read of readings) {
+    phrases(read(folded))
+    if (apart !== undefined) phrases(read(apart))
     const r13 = toWords(read(turned))
     note(findInjections({ folded: '', words: r13, leet: unleet(r13) }), 'rot13')
   }

@@ -1,8 +1,9 @@
 /**
  * The rules added to close the gaps of the narrowed injection rules keep the guard's cost linear
  * in the input's length: `<system>` opening a sentence, a stray `</system>` before prose, verbs
- * aimed at "your" rules, and the tag-character count that voids the prohibition exemption (in one
- * text and in the parts of a message read together).
+ * aimed at "your" rules, the tag-character count that voids the prohibition exemption (in one
+ * text and in the parts of a message read together), and the reading of the texts of a run with
+ * invisible characters as word breaks.
  *
  * No duration is asserted (the approach of prompt-guard-linear.test.ts): the cost of 16 inputs of
  * n characters is compared with the cost of one input of 16n characters, best of 5 each. Linear
@@ -51,6 +52,17 @@ describe('promptGuard: the wrapper and addressed rules cost time linear in the i
           type: 'text',
           text: `never${tags('ab')}`,
         })),
+      },
+    ]
+    expect(await longOverShort(parts)).toBeLessThan(6)
+  })
+
+  it('many text parts holding invisible characters (read together, spaced and glued, as word breaks)', async () => {
+    const text = 'ab\u200Bcd e\u00ADf '.repeat(8)
+    const parts = (n: number) => [
+      {
+        role: 'user',
+        content: Array.from({ length: n / text.length }, () => ({ type: 'text', text })),
       },
     ]
     expect(await longOverShort(parts)).toBeLessThan(6)
