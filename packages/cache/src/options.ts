@@ -255,6 +255,25 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     rejectUnknownOptions(compression, COMPRESSION_OPTION_KEYS, 'compression.')
     compressionThreshold = positiveInt('compression.threshold', compression.threshold, 1024)
   }
+  const pollInterval = duration('pollInterval', options.pollInterval, 50, {
+    positive: true,
+    timer: true,
+  })
+  if (store === undefined) {
+    // Options that only act on the shared tier: without one they could not take effect.
+    if (compression !== false) {
+      throw new InvalidOptionsError(
+        'compression',
+        'needs a store: it gzips values written to the shared tier, and this cache has none (set `store`, e.g. redisStore(client))'
+      )
+    }
+    if (options.pollInterval !== undefined) {
+      throw new InvalidOptionsError(
+        'pollInterval',
+        "needs a store: it paces waiting on another instance's fill through the shared tier, and this cache has none (set `store`, e.g. redisStore(client))"
+      )
+    }
+  }
   const storeNow = store?.now
   const now =
     options.now ??
@@ -277,10 +296,7 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
       positive: true,
       timer: true,
     }),
-    pollInterval: duration('pollInterval', options.pollInterval, 50, {
-      positive: true,
-      timer: true,
-    }),
+    pollInterval,
     bus: options.bus === undefined ? undefined : validateBus(options.bus),
     now,
   }

@@ -3,7 +3,7 @@
  * 2^31 - 1 ms, the longest delay a timer can wait: Node fires a longer one after 1 ms.
  */
 import { createCache } from '@aikit/cache'
-import { InvalidOptionsError } from '@aikit/core'
+import { InvalidOptionsError, memoryStore } from '@aikit/core'
 import { describe, expect, it } from 'vitest'
 
 const MAX = 2 ** 31 - 1
@@ -36,7 +36,12 @@ describe('durations longer than setTimeout can count (2^31 - 1 ms)', () => {
     // The limit itself, and Infinity (no timeout), are accepted.
     expect(
       field(() =>
-        createCache({ timeouts: { soft: MAX, hard: MAX }, lockTtl: MAX, pollInterval: MAX })
+        createCache({
+          store: memoryStore(),
+          timeouts: { soft: MAX, hard: MAX },
+          lockTtl: MAX,
+          pollInterval: MAX,
+        })
       )
     ).toBeUndefined()
     expect(field(() => createCache({ timeouts: { soft: Infinity, hard: Infinity } }))).toBe(

@@ -162,9 +162,31 @@ const PROVIDER_APIS: Record<string, readonly string[]> = {
 }
 const CACHE_MODES = new Set(['default', 'no-store', 'refresh'])
 
+/** The keys of `LlmJobInput`: any other key is refused (a misspelt `subject` would charge no one). */
+const JOB_INPUT_KEYS = [
+  'provider',
+  'api',
+  'params',
+  'subject',
+  'cache',
+] as const satisfies readonly (keyof LlmJobInput)[]
+/** The keys of `ResultOptions` and `FollowOptions`. */
+const RESULT_OPTION_KEYS = ['timeout', 'signal'] as const satisfies readonly (keyof ResultOptions)[]
+const FOLLOW_OPTION_KEYS = ['signal', 'after'] as const satisfies readonly (keyof FollowOptions)[]
+
 function checkInput(input: LlmJobInput): void {
   if (input === null || typeof input !== 'object')
     throw new InvalidRequestError('job must be an object')
+  try {
+    rejectUnknownOptions(input, JOB_INPUT_KEYS)
+  } catch (error) {
+    // A job is request data (400), not a configuration: the same message, naming the field.
+    const { field } = error as InvalidOptionsError
+    throw new InvalidRequestError(
+      (error as Error).message.replace(/^Invalid option `[^`]*`: /, `Job field \`${field}\` `),
+      { details: { field } }
+    )
+  }
   const apis = PROVIDER_APIS[input.provider]
   if (!apis) throw new InvalidRequestError("provider must be 'anthropic' or 'openai'")
   if (!apis.includes(input.api)) {
@@ -185,6 +207,14 @@ function checkInput(input: LlmJobInput): void {
   if (input.cache !== undefined && !CACHE_MODES.has(input.cache)) {
     throw new InvalidRequestError("cache must be 'default', 'no-store' or 'refresh'")
   }
+}
+
+/** A per-call options object: an object with known keys only (`InvalidOptionsError` naming the field). */
+function checkOptionsObject(options: unknown, known: readonly string[]): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object')
+  }
+  rejectUnknownOptions(options, known)
 }
 
 /**
@@ -339,14 +369,20 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
 
     async result(jobId, resultOptions = {}) {
       subscriber.closed.throwIfAborted()
+      // Checked before anything is read: an answer already stored must not hide a bad option.
+      checkOptionsObject(resultOptions, RESULT_OPTION_KEYS)
+      const ownSignal =
+        resultOptions.signal === undefined ? undefined : checkSignal(resultOptions.signal)
+      const timeoutMs =
+        resultOptions.timeout === undefined
+          ? undefined
+          : parseDuration(resultOptions.timeout, 'timeout')
       if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) throw new JobNotFoundError()
       const stored = await readOutcome(jobId)
       if (stored) return settleOutcome(jobId, stored)
       const signals: AbortSignal[] = []
-      if (resultOptions.signal !== undefined) signals.push(checkSignal(resultOptions.signal))
-      if (resultOptions.timeout !== undefined) {
-        signals.push(AbortSignal.timeout(parseDuration(resultOptions.timeout, 'timeout')))
-      }
+      if (ownSignal !== undefined) signals.push(ownSignal)
+      if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs))
       const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined
       for await (const event of followJob(followDeps, jobId, signal ? { signal } : {})) {
         if (event.type === 'done' || event.type === 'error') return settleOutcome(jobId, event)
@@ -356,6 +392,14 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     },
 
     follow(jobId, followOptions) {
+      // Checked at the call, not at the first read of the iteration.
+      if (followOptions !== undefined) {
+        checkOptionsObject(followOptions, FOLLOW_OPTION_KEYS)
+        if (followOptions.signal !== undefined) checkSignal(followOptions.signal)
+        if (followOptions.after !== undefined && typeof followOptions.after !== 'string') {
+          throw new InvalidOptionsError('after', 'must be an event id string (`<run>.<seq>`)')
+        }
+      }
       return followJob(followDeps, jobId, followOptions)
     },
 

@@ -86,6 +86,70 @@ describe('options are validated at construction, naming the field', () => {
     expect(fieldOf(() => sseHandler({ queue, heartbeat: 'often' as never }))).toBe('heartbeat')
   })
 
+  it('a wrong-typed value of each option is named, for every factory', () => {
+    const connection = h.redis.client()
+    const anthropic = h.anthropic()
+    const queue = h.queue({ name: h.name() })
+    const cases: [() => unknown, string][] = [
+      [() => createLlmQueue({ connection: 'redis://localhost' } as never), 'connection'],
+      [() => createLlmQueue({ connection, name: 5 } as never), 'name'],
+      [() => createLlmQueue({ connection, prefix: {} } as never), 'prefix'],
+      [() => createLlmQueue({ connection, budget: 'daily' } as never), 'budget'],
+      [() => createLlmQueue({ connection, resultTtl: true } as never), 'resultTtl'],
+      [() => createLlmQueue({ connection, holdTtl: true } as never), 'holdTtl'],
+      [() => createLlmQueue({ connection, attempts: '3' } as never), 'attempts'],
+      [() => createLlmQueue({ connection, backoffDelay: {} } as never), 'backoffDelay'],
+      [
+        () => createLlmQueue({ connection, defaultMaxOutputTokens: '512' } as never),
+        'defaultMaxOutputTokens',
+      ],
+      [() => createLlmQueue({ connection, cacheKey: {} } as never), 'cacheKey'],
+      [() => createLlmQueue({ connection, pollInterval: true } as never), 'pollInterval'],
+      [() => createLlmWorker({ connection: 5, clients: { anthropic } } as never), 'connection'],
+      [() => createLlmWorker({ connection, clients: 'anthropic' } as never), 'clients'],
+      [
+        () => createLlmWorker({ connection, clients: { anthropic: 'sdk' } } as never),
+        'clients.anthropic',
+      ],
+      [() => createLlmWorker({ connection, clients: { anthropic }, name: 5 } as never), 'name'],
+      [() => createLlmWorker({ connection, clients: { anthropic }, prefix: 5 } as never), 'prefix'],
+      [
+        () => createLlmWorker({ connection, clients: { anthropic }, concurrency: '2' } as never),
+        'concurrency',
+      ],
+      [
+        () => createLlmWorker({ connection, clients: { anthropic }, lockDuration: {} } as never),
+        'lockDuration',
+      ],
+      [
+        () =>
+          createLlmWorker({ connection, clients: { anthropic }, stalledInterval: true } as never),
+        'stalledInterval',
+      ],
+      [
+        () =>
+          createLlmWorker({ connection, clients: { anthropic }, maxStalledCount: '1' } as never),
+        'maxStalledCount',
+      ],
+      [
+        () => createLlmWorker({ connection, clients: { anthropic }, maxRetryDelay: {} } as never),
+        'maxRetryDelay',
+      ],
+      [() => createLlmWorker({ connection, clients: { anthropic }, budget: 5 } as never), 'budget'],
+      [
+        () => createLlmWorker({ connection, clients: { anthropic }, onError: 'log' } as never),
+        'onError',
+      ],
+      [() => sseHandler({ queue: 'llm' } as never), 'queue'],
+      [() => sseHandler({ queue, jobId: 'id' } as never), 'jobId'],
+      [() => sseHandler({ queue, subjectBy: 'user' } as never), 'subjectBy'],
+      [() => sseHandler({ queue, heartbeat: {} } as never), 'heartbeat'],
+    ]
+    for (const [construct, field] of cases) {
+      expect(fieldOf(construct)).toBe(field)
+    }
+  })
+
   it('a misspelt option key is refused, naming the key and the option it most likely meant', () => {
     const connection = h.redis.client()
     const anthropic = h.anthropic()
@@ -189,6 +253,63 @@ describe('options are validated at construction, naming the field', () => {
   })
 })
 
+describe('per-call options: an unknown key or a wrong type is named before anything runs', () => {
+  it('enqueue refuses an unknown job field (400, naming it) and queues nothing, holds nothing', async () => {
+    const budget = createBudget({ limits: [{ period: 'day', usd: 1 }] })
+    const q = h.queue({ name: h.name(), budget })
+    const error = await q
+      .enqueue({
+        provider: 'anthropic',
+        api: 'messages',
+        params: messages('typo'),
+        subjet: 'u1',
+      } as never)
+      .catch((e) => e)
+    expect(error).toMatchObject({
+      code: 'INVALID_REQUEST',
+      status: 400,
+      details: { field: 'subjet' },
+    })
+    expect((error as Error).message).toContain('`subject`')
+    expect(await q.queue.count()).toBe(0)
+    expect((await budget.status('u1')).tightest?.heldMicros).toBe(0)
+  })
+
+  it('result refuses an unknown or wrong-typed option, also for a job whose result is stored', async () => {
+    const q = h.queue({ name: h.name() })
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      params: messages('r'),
+    })
+    for (const [options, field] of [
+      [{ timout: '5s' }, 'timout'],
+      [{ timeout: true }, 'timeout'],
+      [{ signal: 'soon' }, 'signal'],
+      ['5s', 'options'],
+    ] as const) {
+      const error = await q.result(jobId, options as never).catch((e) => e)
+      expect(error).toBeInstanceOf(InvalidOptionsError)
+      expect((error as InvalidOptionsError).field).toBe(field)
+    }
+  })
+
+  it('follow refuses an unknown or wrong-typed option at the call', () => {
+    const q = h.queue({ name: h.name() })
+    const id = '00000000-0000-4000-8000-000000000000'
+    for (const [options, field] of [
+      [{ afterr: '1.2' }, 'afterr'],
+      [{ after: 12 }, 'after'],
+      [{ signal: 'soon' }, 'signal'],
+      [5, 'options'],
+    ] as const) {
+      expect(fieldOf(() => q.follow(id, options as never))).toBe(field)
+    }
+    // A malformed Last-Event-ID string is the client's: still read as "from the start".
+    expect(fieldOf(() => q.follow(id, { after: 'garbage' }))).toBeUndefined()
+  })
+})
+
 describe('result / follow options', () => {
   it('result(jobId, { signal: <not a signal> }) throws InvalidOptionsError naming signal', async () => {
     const q = h.queue({ name: h.name() })
@@ -209,8 +330,8 @@ describe('result / follow options', () => {
       api: 'messages',
       params: messages('f'),
     })
-    const it = q.follow(jobId, { signal: 'soon' as never })[Symbol.asyncIterator]()
-    const error = await it.next().catch((e) => e)
+    // Refused at the call (before: at the first read of the iteration).
+    const error = await (async () => q.follow(jobId, { signal: 'soon' as never }))().catch((e) => e)
     expect(error).toBeInstanceOf(InvalidOptionsError)
     expect((error as InvalidOptionsError).field).toBe('signal')
   })

@@ -114,6 +114,12 @@ export interface CheckOptions {
   cost?: number
 }
 
+/** The keys of `CheckOptions`: any other key is refused (a misspelt `cost` would consume 1). */
+const CHECK_OPTION_KEYS = ['cost'] as const satisfies readonly (keyof CheckOptions)[]
+
+/** The `Store` methods the limiter calls. */
+const STORE_METHODS = ['run', 'key', 'on'] as const
+
 /** A resolved limit, as the limiter uses it. */
 export interface ResolvedLimit {
   readonly algorithm: Algorithm
@@ -408,6 +414,16 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     if (checkOptions !== undefined) {
       if (checkOptions === null || typeof checkOptions !== 'object') {
         return Promise.reject(new InvalidOptionsError('options', 'must be an object'))
+      }
+      // Per check (the middleware passes `{ cost }` on every request): the common shape costs a
+      // key walk, the full check with its hint runs only for another key.
+      for (const name in checkOptions) {
+        if (name === 'cost' || !Object.hasOwn(checkOptions, name)) continue
+        try {
+          rejectUnknownOptions(checkOptions, CHECK_OPTION_KEYS)
+        } catch (error) {
+          return Promise.reject(error)
+        }
       }
       cost = checkOptions.cost ?? 1
       if (!Number.isSafeInteger(cost) || cost < 0) {
@@ -712,11 +728,22 @@ function deniedOrOpen(result: CheckResult, units: number): Reservation {
  */
 export function validateSharedOptions(options: Omit<RateLimiterOptions, 'limits'>): void {
   const { store } = options
-  if (
-    store !== undefined &&
-    (store === null || typeof store !== 'object' || typeof store.run !== 'function')
-  ) {
-    throw new InvalidOptionsError('store', 'must be a Store (memoryStore() or redisStore(client))')
+  if (store !== undefined) {
+    if (store === null || typeof store !== 'object') {
+      throw new InvalidOptionsError(
+        'store',
+        'must be a Store (memoryStore() or redisStore(client))'
+      )
+    }
+    // The methods the limiter calls: one missing would fail the first check (or `on`), not here.
+    for (const method of STORE_METHODS) {
+      if (typeof (store as unknown as Record<string, unknown>)[method] !== 'function') {
+        throw new InvalidOptionsError(
+          'store',
+          `must be a Store (memoryStore() or redisStore(client)); missing ${method}()`
+        )
+      }
+    }
   }
   const prefix = options.prefix ?? 'rl'
   if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {

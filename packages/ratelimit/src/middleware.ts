@@ -390,7 +390,12 @@ function resolvePolicies(options: RateLimitOptions): (ctx: Context) => Policy | 
   }
   const { tiers, tier, defaultTier, ...shared } = options as RateLimitTierOptions &
     RateLimitMiddlewareOptions
-  if (tiers === null || typeof tiers !== 'object' || Object.keys(tiers).length === 0) {
+  if (
+    tiers === null ||
+    typeof tiers !== 'object' ||
+    Array.isArray(tiers) ||
+    Object.keys(tiers).length === 0
+  ) {
     throw new InvalidOptionsError('tiers', 'must be an object { tierName: limits[] } with a tier')
   }
   if (typeof tier !== 'function') {

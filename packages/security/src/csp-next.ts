@@ -38,8 +38,10 @@ export function nextAppRouterCsp(
     throw new InvalidOptionsError('options', 'must be an object')
   }
   rejectUnknownOptions(options, NEXT_APP_ROUTER_CSP_KEYS)
-  if (options.dev !== undefined && typeof options.dev !== 'boolean') {
-    throw new InvalidOptionsError('dev', 'must be a boolean')
+  for (const key of ['dev', 'reportOnly'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
+      throw new InvalidOptionsError(key, 'must be a boolean')
+    }
   }
   const directives: CspDirectives = {
     'default-src': ["'self'"],

@@ -204,6 +204,12 @@ export function hstsValue(o: StrictTransportSecurityOptions, field: string): str
   if (typeof maxAge !== 'number' || !(maxAge >= 0) || !Number.isFinite(maxAge)) {
     fail(`${field}.maxAge`, 'must be a finite number >= 0 (seconds)')
   }
+  // Stricter than helmet, which reads any truthy value as true: `preload: 'false'` would ask
+  // browsers to hard-code HTTPS for the whole domain.
+  for (const key of ['includeSubDomains', 'preload'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean')
+      fail(`${field}.${key}`, 'must be a boolean')
+  }
   let value = `max-age=${Math.floor(maxAge)}`
   if (o.includeSubDomains === undefined || o.includeSubDomains) value += '; includeSubDomains'
   if (o.preload) value += '; preload'

@@ -230,7 +230,12 @@ export function resolveSecurityHeaders(
     true,
     X_DNS_PREFETCH_CONTROL_KEYS
   )
-  if (dns) headers.push(['X-DNS-Prefetch-Control', dns.allow ? 'on' : 'off'])
+  if (dns) {
+    if (dns.allow !== undefined && typeof dns.allow !== 'boolean') {
+      throw new InvalidOptionsError('xDnsPrefetchControl.allow', 'must be a boolean')
+    }
+    headers.push(['X-DNS-Prefetch-Control', dns.allow ? 'on' : 'off'])
+  }
   if (flag(o, 'xDownloadOptions')) headers.push(['X-Download-Options', 'noopen'])
   const xfo = toggle<XFrameOptionsOptions>(
     'xFrameOptions',

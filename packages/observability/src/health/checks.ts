@@ -5,7 +5,27 @@
  */
 import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
+import { validTimeout } from './health-check.js'
 import type { CheckDefinition } from './types.js'
+
+/**
+ * Checks the options a built-in check puts in its definition, here rather than when `healthCheck`
+ * reads it (which names them under the check's name): a wrong type is named where it was written.
+ */
+function checkDefinitionOptions(options: {
+  timeoutMs?: unknown
+  critical?: unknown
+  cacheMs?: unknown
+}): void {
+  if (options.timeoutMs !== undefined) validTimeout(options.timeoutMs, 'timeoutMs')
+  if (options.critical !== undefined && typeof options.critical !== 'boolean') {
+    throw new InvalidOptionsError('critical', 'must be a boolean')
+  }
+  const { cacheMs } = options
+  if (cacheMs !== undefined && (!Number.isInteger(cacheMs) || (cacheMs as number) < 0)) {
+    throw new InvalidOptionsError('cacheMs', 'must be an integer >= 0')
+  }
+}
 
 /** The part of an ioredis `Redis` / `Cluster` (or node-redis client) `redisCheck` uses. */
 export interface PingableClient {
@@ -41,6 +61,7 @@ export function redisCheck(
     throw new InvalidOptionsError('options', 'must be an object')
   }
   rejectUnknownOptions(options, REDIS_CHECK_OPTION_KEYS)
+  checkDefinitionOptions(options)
   const def: CheckDefinition = {
     componentType: 'datastore',
     check: async () => {
@@ -104,9 +125,16 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): Ch
     throw new InvalidOptionsError('method', "must be an HTTP method name, e.g. 'HEAD' or 'GET'")
   }
   if (typeof ok !== 'function') throw new InvalidOptionsError('ok', 'must be a function')
-  if (headers !== undefined && (headers === null || typeof headers !== 'object')) {
-    throw new InvalidOptionsError('headers', 'must be an object of header values by name')
+  if (
+    headers !== undefined &&
+    (headers === null ||
+      typeof headers !== 'object' ||
+      Array.isArray(headers) ||
+      Object.values(headers).some((v) => typeof v !== 'string'))
+  ) {
+    throw new InvalidOptionsError('headers', 'must be an object of header values (strings) by name')
   }
+  checkDefinitionOptions(options)
   const def: CheckDefinition = {
     componentType: 'component',
     critical: options.critical ?? false,

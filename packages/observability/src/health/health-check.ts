@@ -81,7 +81,7 @@ function validPath(value: unknown, field: string, fallback: string): string | nu
   return value
 }
 
-function validTimeout(value: unknown, field: string): number {
+export function validTimeout(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 600_000) {
     throw new InvalidOptionsError(field, 'must be an integer number of ms from 1 to 600000')
   }
@@ -92,7 +92,7 @@ function resolveChecks(
   checks: Record<string, CheckFunction | CheckDefinition>,
   timeoutMs: number
 ): ResolvedCheck[] {
-  if (checks === null || typeof checks !== 'object') {
+  if (checks === null || typeof checks !== 'object' || Array.isArray(checks)) {
     throw new InvalidOptionsError('checks', 'must be an object of checks by name')
   }
   return Object.entries(checks).map(([name, value]) => {

@@ -160,7 +160,10 @@ export function initSentry(options: SentryOptions): ReturnType<SentryModule['get
   if (sourceContext !== 'scrub' && sourceContext !== 'drop') {
     throw new InvalidOptionsError('sourceContext', "must be 'scrub' or 'drop'")
   }
-  if (sentryOptions === null || typeof sentryOptions !== 'object') {
+  if (release !== undefined && typeof release !== 'string') {
+    throw new InvalidOptionsError('release', 'must be a string')
+  }
+  if (sentryOptions === null || typeof sentryOptions !== 'object' || Array.isArray(sentryOptions)) {
     throw new InvalidOptionsError('sentryOptions', 'must be an object')
   }
   if (sentry === null || typeof sentry !== 'object' || typeof sentry.init !== 'function') {
