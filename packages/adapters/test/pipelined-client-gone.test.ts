@@ -193,4 +193,39 @@ describe('a pipelined request queued behind another response', () => {
       }
     })
   }
+
+  for (const [name, start] of NODE_ADAPTERS) {
+    it(`${name}: a keep-alive socket keeps nothing of its pipelined requests once they are answered`, async () => {
+      // The watch list of queued responses lives on the socket, which outlives them (V8's old
+      // space): a container left there kept gaining and losing each request's callback, and made
+      // the young objects they reach survive into old space (a full GC every ~20k requests).
+      const contexts: Context[] = []
+      // Answers a turn later, watching `finished` (as httpMetrics does): the requests behind the
+      // first one of a batch wait with no socket of their own.
+      const answer: Middleware = async (ctx) => {
+        contexts.push(ctx)
+        void ctx.finished
+        await new Promise((resolve) => setImmediate(resolve))
+        ctx.respond(200, 'ok')
+      }
+      const server = await start([answer])
+      try {
+        const socket = await openSocket(server.port)
+        const read = collect(socket)
+        const count = (text: string) => text.split('HTTP/1.1 200').length - 1
+        for (let batch = 1; batch <= 3; batch++) {
+          socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(8))
+          await expect.poll(() => count(read()), { timeout: 5000 }).toBe(8 * batch)
+        }
+        const serverSocket = nodeReq(contexts[0]!).socket as unknown as Record<symbol, unknown>
+        const held = Object.getOwnPropertySymbols(serverSocket)
+          .filter((sym) => sym.description === '@aikit/adapters.queued-close')
+          .map((sym) => serverSocket[sym])
+        expect(held.every((value) => value === undefined)).toBe(true)
+        socket.destroy()
+      } finally {
+        await server.close()
+      }
+    })
+  }
 })
