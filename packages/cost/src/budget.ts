@@ -33,7 +33,7 @@ import {
   validateTimeZone,
 } from './period.js'
 import { defaultPriceTable, type PriceTable, trustedPricer } from './price-table.js'
-import { estimateTokens, type MessageLike } from './tokens.js'
+import { countTokens, type MessageLike } from './tokens.js'
 import { normalizeUsage, type ServiceTier, type Usage } from './usage.js'
 
 /** `'hard'` rejects a reservation that does not fit; `'soft'` always holds and only warns. */
@@ -347,6 +347,24 @@ const SERVICE_TIERS: ReadonlySet<unknown> = new Set<ServiceTier>([
   'flex',
 ])
 
+/** The keys of each form of `BudgetEstimate`: any other key is refused. */
+const AMOUNT_ESTIMATE_KEYS = ['estimateMicros', 'model', 'ttl'] as const
+const PRICED_ESTIMATE_KEYS = [
+  'model',
+  'maxOutputTokens',
+  'cacheWrite',
+  'serviceTier',
+  'speed',
+  'inferenceGeo',
+  'ttl',
+] as const
+const TOKENS_ESTIMATE_KEYS = [...PRICED_ESTIMATE_KEYS, 'inputTokens'] as const
+const MESSAGES_ESTIMATE_KEYS = [...PRICED_ESTIMATE_KEYS, 'messages', 'system', 'tools'] as const
+
+/** The keys of `SpendOptions`: any other key is refused. */
+const SPEND_OPTION_KEYS = ['period', 'at'] as const satisfies readonly (keyof SpendOptions)[]
+const PERIODS: ReadonlySet<unknown> = new Set(['day', 'month', 'rolling'])
+
 function checkTtl(value: Duration | undefined, fallback: number, field: string): number {
   return value === undefined ? fallback : parseDuration(value, field)
 }
@@ -447,8 +465,17 @@ export function createBudget(options: BudgetOptions): Budget {
   }
   rejectUnknownOptions(options, BUDGET_OPTION_KEYS)
   const store = options.store ?? memoryStore()
-  if (store === null || typeof store !== 'object' || typeof store.run !== 'function') {
+  if (store === null || typeof store !== 'object') {
     throw new InvalidOptionsError('store', 'must be a Store (memoryStore() or redisStore(client))')
+  }
+  // The methods the budget calls: one missing would fail the first reserve, not here.
+  for (const method of ['run', 'key'] as const) {
+    if (typeof store[method] !== 'function') {
+      throw new InvalidOptionsError(
+        'store',
+        `must be a Store (memoryStore() or redisStore(client)); missing ${method}()`
+      )
+    }
   }
   const mode = options.mode ?? 'hard'
   if (mode !== 'hard' && mode !== 'soft') {
@@ -662,6 +689,15 @@ export function createBudget(options: BudgetOptions): Budget {
     if (estimate === null || typeof estimate !== 'object') {
       throw new InvalidOptionsError('estimate', 'must be an object')
     }
+    // A misspelt field (`cachewrite`, `tool`, `inputToken`) would hold less than the call costs.
+    rejectUnknownOptions(
+      estimate,
+      'estimateMicros' in estimate
+        ? AMOUNT_ESTIMATE_KEYS
+        : 'messages' in estimate
+          ? MESSAGES_ESTIMATE_KEYS
+          : TOKENS_ESTIMATE_KEYS
+    )
     if ('estimateMicros' in estimate) {
       const micros = checkTokens(estimate.estimateMicros, 'estimateMicros')
       if (estimate.model !== undefined && typeof estimate.model !== 'string') {
@@ -686,11 +722,19 @@ export function createBudget(options: BudgetOptions): Budget {
         "must be 'standard', 'batch', 'priority' or 'flex' (or left out)"
       )
     }
-    const input =
-      'messages' in estimate
-        ? // The estimate is its own options (`system`, `tools`): no copy per reserve.
-          estimateTokens(estimate.messages, estimate.model, estimate)
-        : checkTokens(estimate.inputTokens, 'inputTokens')
+    let input: number
+    if ('messages' in estimate) {
+      if (!Array.isArray(estimate.messages)) {
+        throw new InvalidOptionsError('messages', 'must be an array')
+      }
+      if (estimate.tools !== undefined && !Array.isArray(estimate.tools)) {
+        throw new InvalidOptionsError('tools', 'must be an array of tool definitions')
+      }
+      // The estimate is its own options (`system`, `tools`): no copy per reserve.
+      input = countTokens(estimate.messages, estimate.model, estimate)
+    } else {
+      input = checkTokens(estimate.inputTokens, 'inputTokens')
+    }
     let usage: Usage =
       cacheWrite === '1h'
         ? { inputTokens: 0, cacheWrite1hTokens: input, outputTokens: output }
@@ -1113,6 +1157,13 @@ export function createBudget(options: BudgetOptions): Budget {
     },
     async spend(subject, spendOptions = {}) {
       checkSubject(subject)
+      if (spendOptions === null || typeof spendOptions !== 'object') {
+        throw new InvalidOptionsError('options', 'must be an object { period?, at? }')
+      }
+      rejectUnknownOptions(spendOptions, SPEND_OPTION_KEYS)
+      if (spendOptions.period !== undefined && !PERIODS.has(spendOptions.period)) {
+        throw new InvalidOptionsError('period', "must be 'day', 'month' or 'rolling'")
+      }
       const limits = await limitsFor(subject)
       const wanted = spendOptions.period
       const limit = wanted === undefined ? limits[0] : limits.find((l) => l.period === wanted)

@@ -4,10 +4,14 @@
  * the result exactly once when the stream ends for any reason: finished, failed, or abandoned by the
  * caller (`break`, client gone). The report then carries the estimate for a stream cut short.
  */
+import { InvalidOptionsError } from '@aikit/core'
 import type { UsageApi } from './extract.js'
 import { filterOpenAIChunk } from './openai-stream.js'
 import {
+  checkStreamUsageArgs,
   createStreamUsage,
+  STREAM_USAGE_OPTION_KEYS,
+  type StreamUsage,
   type StreamUsageOptions,
   type StreamUsageResult,
 } from './stream-usage.js'
@@ -22,13 +26,54 @@ export interface MeterStreamOptions extends StreamUsageOptions {
   onDone: (result: StreamUsageResult) => void
 }
 
-/** Yields every event of `stream` (minus a hidden usage chunk) and records its usage. */
-export async function* meterStream<T>(
+/** The keys of `MeterStreamOptions`: any other key is refused. */
+const METER_STREAM_OPTION_KEYS = [
+  ...STREAM_USAGE_OPTION_KEYS,
+  'api',
+  'hideUsageChunk',
+  'onDone',
+] as const satisfies readonly (keyof MeterStreamOptions)[]
+
+/**
+ * Yields every event of `stream` (minus a hidden usage chunk) and records its usage. The options
+ * are checked at the call, not at the first read: `InvalidOptionsError` naming the field (a missing
+ * `onDone` would lose the usage report without a word).
+ */
+export function meterStream<T>(
   stream: AsyncIterable<T>,
   options: MeterStreamOptions
 ): AsyncGenerator<T, void, undefined> {
-  const usage = createStreamUsage(options.api, options)
-  const hide = options.hideUsageChunk === true
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object { api, onDone, … }')
+  }
+  checkStreamUsageArgs(options.api, options, METER_STREAM_OPTION_KEYS)
+  if (typeof options.onDone !== 'function') {
+    throw new InvalidOptionsError('onDone', 'must be a function (result) => void')
+  }
+  if (options.hideUsageChunk !== undefined && typeof options.hideUsageChunk !== 'boolean') {
+    throw new InvalidOptionsError('hideUsageChunk', 'must be a boolean')
+  }
+  const s = stream as unknown as Record<symbol, unknown> | null
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    (typeof s[Symbol.asyncIterator] !== 'function' && typeof s[Symbol.iterator] !== 'function')
+  ) {
+    throw new InvalidOptionsError('stream', 'must be an async iterable (the provider stream)')
+  }
+  const usage = createStreamUsage(options.api, {
+    ...(options.model === undefined ? {} : { model: options.model }),
+    ...(options.inputTokens === undefined ? {} : { inputTokens: options.inputTokens }),
+  })
+  return metered(stream, usage, options.hideUsageChunk === true, options.onDone)
+}
+
+async function* metered<T>(
+  stream: AsyncIterable<T>,
+  usage: StreamUsage,
+  hide: boolean,
+  onDone: (result: StreamUsageResult) => void
+): AsyncGenerator<T, void, undefined> {
   try {
     for await (const event of stream) {
       usage.push(event)
@@ -37,7 +82,7 @@ export async function* meterStream<T>(
     }
   } finally {
     try {
-      options.onDone(usage.result())
+      onDone(usage.result())
     } catch {
       // The report must not replace the stream's own outcome.
     }

@@ -153,7 +153,10 @@ export interface PriceTable {
    * @throws InvalidOptionsError naming `event` (another name) or `listener` (not a function).
    */
   on(event: 'unknown-model', listener: (info: UnknownModelEvent) => void): () => void
-  /** A new table with these options layered on top of this one's (counters start at 0). */
+  /**
+   * A new table with these options layered on top of this one's (counters start at 0): `prices`
+   * adds or replaces whole entries, `overrides` merges partial ones, `aliases` adds names.
+   */
   extend(options: PriceTableOptions): PriceTable
 }
 
@@ -385,6 +388,11 @@ function cost(c: Compiled, usage: Usage): number {
   return Number(micros)
 }
 
+/** A plain object of named entries (not an array, not a primitive). */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
 /**
  * Creates a price table. Options are validated here: a bad entry throws `InvalidOptionsError` naming
  * it (`overrides["gpt-4o"].input`, `aliases["x"]`, `fallback`), an unknown key included, in the
@@ -396,16 +404,16 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
   }
   rejectUnknownOptions(options, PRICE_TABLE_OPTION_KEYS)
   const base = options.prices ?? PRICES
-  if (base === null || typeof base !== 'object') {
-    throw new InvalidOptionsError('prices', 'must be an object of price entries')
+  if (!isRecord(base)) {
+    throw new InvalidOptionsError('prices', 'must be an object of price entries, by model name')
   }
   const entries = new Map<string, Compiled>()
   for (const [key, price] of Object.entries(base)) {
     entries.set(key, compile(key, price, `prices[${JSON.stringify(key)}]`))
   }
   const overrides = options.overrides ?? {}
-  if (overrides === null || typeof overrides !== 'object') {
-    throw new InvalidOptionsError('overrides', 'must be an object of price entries')
+  if (!isRecord(overrides)) {
+    throw new InvalidOptionsError('overrides', 'must be an object of price entries, by model name')
   }
   for (const [key, partial] of Object.entries(overrides)) {
     const field = `overrides[${JSON.stringify(key)}]`
@@ -415,7 +423,11 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
     entries.set(key, compile(key, fullEntry(partial, entries.get(key)?.price), field))
   }
   const aliases = new Map<string, string>()
-  for (const [name, target] of Object.entries(options.aliases ?? {})) {
+  const aliasOption = options.aliases ?? {}
+  if (!isRecord(aliasOption)) {
+    throw new InvalidOptionsError('aliases', 'must be an object { name: table key }')
+  }
+  for (const [name, target] of Object.entries(aliasOption)) {
     if (typeof target !== 'string' || !entries.has(target)) {
       throw new InvalidOptionsError(`aliases[${JSON.stringify(name)}]`, 'must name a table entry')
     }
@@ -427,6 +439,9 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
     if (!fallback)
       throw new InvalidOptionsError('fallback', 'must name a table entry or be an entry')
   } else if (options.fallback !== undefined) {
+    if (!isRecord(options.fallback)) {
+      throw new InvalidOptionsError('fallback', 'must name a table entry or be an entry')
+    }
     fallback = compile('(fallback)', fullEntry(options.fallback, undefined), 'fallback')
   }
 
@@ -501,8 +516,16 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
         throw new InvalidOptionsError('options', 'must be an object')
       }
       rejectUnknownOptions(more, PRICE_TABLE_OPTION_KEYS)
+      if (more.prices !== undefined && !isRecord(more.prices)) {
+        throw new InvalidOptionsError('prices', 'must be an object of price entries, by model name')
+      }
+      if (more.aliases !== undefined && !isRecord(more.aliases)) {
+        throw new InvalidOptionsError('aliases', 'must be an object { name: table key }')
+      }
       const merged: Record<string, ModelPrice> = {}
       for (const [key, c] of entries) merged[key] = c.price
+      // Whole entries layered on this table's (it was dropped before: `prices` is not a base here).
+      if (more.prices !== undefined) Object.assign(merged, more.prices)
       const fb = more.fallback ?? options.fallback
       return createPriceTable({
         prices: merged,

@@ -18,6 +18,8 @@
  * The provider has billed the call: a meter that threw would leave it unsettled, charged $0.
  */
 
+import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { UsageApi } from './extract.js'
 import { withResponseTier } from './extract.js'
 import { estimateTextTokens } from './tokens.js'
@@ -27,6 +29,45 @@ import {
   fromOpenAIResponsesUsage,
   type Usage,
 } from './usage.js'
+
+/** The stream shapes `createStreamUsage` reads. */
+const USAGE_APIS: ReadonlySet<unknown> = new Set<UsageApi>([
+  'anthropic',
+  'openai-chat',
+  'openai-responses',
+])
+
+/** The keys of `StreamUsageOptions`: any other key is refused. */
+export const STREAM_USAGE_OPTION_KEYS = [
+  'model',
+  'inputTokens',
+] as const satisfies readonly (keyof StreamUsageOptions)[]
+
+/**
+ * Validates `createStreamUsage`'s arguments (`known`: the option keys accepted); throws
+ * `InvalidOptionsError` naming the field. A wrong `api` would read no usage at all (the call then
+ * settles on an estimate), a misspelt `inputTokens` would estimate a cut OpenAI stream's input at 0.
+ */
+export function checkStreamUsageArgs(
+  api: unknown,
+  options: unknown,
+  known: readonly string[] = STREAM_USAGE_OPTION_KEYS
+): void {
+  if (!USAGE_APIS.has(api)) {
+    throw new InvalidOptionsError('api', "must be 'anthropic', 'openai-chat' or 'openai-responses'")
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object { model?, inputTokens? }')
+  }
+  rejectUnknownOptions(options, known)
+  const { model, inputTokens } = options as StreamUsageOptions
+  if (model !== undefined && typeof model !== 'string') {
+    throw new InvalidOptionsError('model', 'must be a string')
+  }
+  if (inputTokens !== undefined && (!Number.isSafeInteger(inputTokens) || inputTokens < 0)) {
+    throw new InvalidOptionsError('inputTokens', 'must be a non-negative integer')
+  }
+}
 
 /** Options of `createStreamUsage`. */
 export interface StreamUsageOptions {
@@ -75,6 +116,7 @@ function validUsage(read: (raw: Rec) => Usage, raw: Rec): Usage | undefined {
 
 /** Creates a usage accumulator for one stream of `api`. */
 export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {}): StreamUsage {
+  checkStreamUsageArgs(api, options)
   let model = options.model ?? ''
   const inputEstimate = options.inputTokens ?? 0
   const text: string[] = []
@@ -145,6 +187,11 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
     }
     if (!isRec(e.response)) return
     if (typeof e.response.model === 'string') model = e.response.model
+    // Every event carrying the response names its tier (`response.created` first): a stream cut
+    // before its final event is still billed at it.
+    if (e.response.service_tier !== undefined && e.response.service_tier !== null) {
+      tier = e.response.service_tier
+    }
     if (
       (type === 'response.completed' ||
         type === 'response.incomplete' ||
@@ -171,9 +218,14 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       const streamed = estimateTextTokens(text.join(''), model)
       // `message_start`'s counts when they are valid, else the caller's input estimate.
       const started = anthropicRaw ? validUsage(fromAnthropicUsage, anthropicRaw) : undefined
+      // OpenAI names the tier in every chunk (Chat) or response event (Responses): a priority or
+      // flex stream cut short is billed at that tier's rates, as its final usage would have been.
       const usage: Usage = started
         ? { ...started, outputTokens: Math.max(started.outputTokens, streamed), estimated: true }
-        : { inputTokens: inputEstimate, outputTokens: streamed, estimated: true }
+        : withResponseTier(
+            { inputTokens: inputEstimate, outputTokens: streamed, estimated: true },
+            tier
+          )
       return { model, usage, complete: false, invalid }
     },
   }

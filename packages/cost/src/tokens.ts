@@ -44,6 +44,7 @@
  */
 
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base'
 import { imageTokenCap } from './image-tokens.js'
 
@@ -372,6 +373,44 @@ function requestTokens(options: EstimateOptions | undefined, profile: Profile): 
   return total
 }
 
+/**
+ * The keys `estimateTokens` accepts in its options: its own (`system`, `tools`), and those of a
+ * messages-form `BudgetEstimate` (the kit passes one as it is, without a copy per call). Any other
+ * key is refused: a misspelt `tools` or `system` would leave them out of the estimate, and a budget
+ * would hold less than the call costs.
+ */
+const ESTIMATE_OPTION_KEYS = [
+  'system',
+  'tools',
+  'model',
+  'messages',
+  'maxOutputTokens',
+  'cacheWrite',
+  'serviceTier',
+  'speed',
+  'inferenceGeo',
+  'ttl',
+] as const
+
+/** The keys of `EstimateAsyncOptions`. */
+const ESTIMATE_ASYNC_OPTION_KEYS = [...ESTIMATE_OPTION_KEYS, 'anthropic'] as const
+
+/** Validates estimate options (`known`: the keys accepted); throws `InvalidOptionsError` naming the field. */
+export function checkEstimateOptions(
+  options: unknown,
+  known: readonly string[] = ESTIMATE_OPTION_KEYS
+): void {
+  if (options === undefined) return
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'must be an object { system?, tools? }')
+  }
+  rejectUnknownOptions(options, known)
+  const { tools } = options as { tools?: unknown }
+  if (tools !== undefined && !Array.isArray(tools)) {
+    throw new InvalidOptionsError('tools', 'must be an array of tool definitions')
+  }
+}
+
 function checkArgs(messages: unknown, model: unknown): void {
   if (!Array.isArray(messages)) throw new InvalidOptionsError('messages', 'must be an array')
   if (typeof model !== 'string' || model.length === 0) {
@@ -390,6 +429,16 @@ export function estimateTokens<M extends MessageLike>(
   options?: EstimateOptions
 ): number {
   checkArgs(messages, model)
+  checkEstimateOptions(options)
+  return countTokens(messages, model, options)
+}
+
+/** `estimateTokens` on arguments already checked (`trimMessages`, a budget's estimate). */
+export function countTokens(
+  messages: readonly MessageLike[],
+  model: string,
+  options: EstimateOptions | undefined
+): number {
   const profile = profileFor(model)
   let total = requestTokens(options, profile)
   for (const m of messages) total += messageTokens(m, profile)
@@ -427,12 +476,14 @@ export async function estimateTokensAsync<M extends MessageLike>(
   options: EstimateAsyncOptions = {}
 ): Promise<number> {
   checkArgs(messages, model)
+  checkEstimateOptions(options, ESTIMATE_ASYNC_OPTION_KEYS)
   const client = options.anthropic
-  if (client === undefined || !bareModel(model).startsWith('claude')) {
-    return estimateTokens(messages, model, options)
-  }
-  if (typeof client?.messages?.countTokens !== 'function') {
+  // Checked for every model: a client that cannot count is a mistake even when unused this time.
+  if (client !== undefined && typeof client?.messages?.countTokens !== 'function') {
     throw new InvalidOptionsError('anthropic', 'must be an Anthropic client')
+  }
+  if (client === undefined || !bareModel(model).startsWith('claude')) {
+    return countTokens(messages, model, options)
   }
   const params = {
     model,

@@ -13,10 +13,11 @@
  * first).
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import {
+  countTokens,
   type EstimateOptions,
   estimateMessageTokens,
-  estimateTokens,
   type MessageLike,
 } from './tokens.js'
 
@@ -27,6 +28,14 @@ export interface TrimOptions extends EstimateOptions {
   /** Model whose tokenizer (or approximation) counts. Required. */
   model: string
 }
+
+/** The keys of `TrimOptions`: any other key is refused. */
+const TRIM_OPTION_KEYS = [
+  'maxTokens',
+  'model',
+  'system',
+  'tools',
+] as const satisfies readonly (keyof TrimOptions)[]
 
 const isSystem = (m: MessageLike): boolean => m.role === 'system' || m.role === 'developer'
 
@@ -53,6 +62,13 @@ export function trimMessages<M extends MessageLike>(
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object { maxTokens, model }')
   }
+  // A misspelt `system` or `tools` would leave them out of the count: the trimmed request then
+  // exceeds `maxTokens`.
+  rejectUnknownOptions(options, TRIM_OPTION_KEYS)
+  const { tools } = options as { tools?: unknown }
+  if (tools !== undefined && !Array.isArray(tools)) {
+    throw new InvalidOptionsError('tools', 'must be an array of tool definitions')
+  }
   const { maxTokens, model } = options
   if (!Number.isSafeInteger(maxTokens) || maxTokens <= 0) {
     throw new InvalidOptionsError(
@@ -67,7 +83,7 @@ export function trimMessages<M extends MessageLike>(
   const turnOf: number[] = []
   const turnTokens: number[] = []
   let turn = -1
-  let fixed = estimateTokens([], model, options)
+  let fixed = countTokens([], model, options)
   for (const m of messages) {
     const tokens = estimateMessageTokens(m, model)
     if (isSystem(m)) {

@@ -17,6 +17,7 @@ import {
   STREAM_UNSTORED,
   STREAM_WHOLE,
   type StreamClass,
+  withOutputSchema,
 } from '../shared/spec.js'
 import { namedEvent } from '../shared/sse-format.js'
 import { cacheWriteOf } from './cache-write.js'
@@ -47,7 +48,10 @@ export const anthropicMessages: ApiSpec = {
     // Fast mode and US-only inference multiply every rate: held as the answer will be priced.
     if (typeof params.speed === 'string') estimate.speed = params.speed
     if (typeof params.inference_geo === 'string') estimate.inferenceGeo = params.inference_geo
-    return estimate
+    // A structured output's schema is billed as input.
+    return isRec(params.output_config)
+      ? withOutputSchema(estimate, params.output_config.format)
+      : estimate
   },
   guardInput: (params) => {
     const messages = roleMessages(params.messages)
@@ -83,6 +87,8 @@ export const anthropicMessages: ApiSpec = {
     return STREAM_UNSTORED
   },
   replayable: (data) => isRec(data) && anthropicReplayable(data.stop_reason),
+  // `max_tokens` is required by the API: a request without it is refused, never billed.
+  limitOutput: (params) => params,
   prepareStream: (params) => ({ params, hideUsageChunk: false }),
   encodeEvent: namedEvent,
   sseTail: '',

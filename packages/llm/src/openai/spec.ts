@@ -16,6 +16,7 @@ import {
   type RequestEstimate,
   roleMessages,
   type StreamClass,
+  withOutputSchema,
 } from '../shared/spec.js'
 import { dataEvent, namedEvent } from '../shared/sse-format.js'
 import { choiceTexts, streamedChoiceTexts } from './chat-choices.js'
@@ -33,12 +34,17 @@ const tierOf = (params: Record<string, unknown>): 'priority' | 'flex' | undefine
     ? params.service_tier
     : undefined
 
-/** `estimate` with the request's tools and tier, when it has them. */
+/**
+ * `estimate` with the request's tools, structured-output schema (`format`: Chat's
+ * `response_format`, Responses' `text.format`: billed as input) and tier, when it has them.
+ */
 function withToolsAndTier(
   estimate: RequestEstimate,
-  params: Record<string, unknown>
+  params: Record<string, unknown>,
+  format: unknown
 ): RequestEstimate {
   if (Array.isArray(params.tools)) estimate.tools = params.tools
+  withOutputSchema(estimate, format)
   const tier = tierOf(params)
   if (tier !== undefined) estimate.serviceTier = tier
   return estimate
@@ -58,7 +64,8 @@ export const openaiChat: ApiSpec = {
           maxTokens(params.max_completion_tokens ?? params.max_tokens, defaultMax) *
           maxTokens(params.n, 1),
       },
-      params
+      params,
+      params.response_format
     ),
   guardInput: (params) => {
     const messages = roleMessages(params.messages)
@@ -70,6 +77,11 @@ export const openaiChat: ApiSpec = {
   streamTexts: streamedChoiceTexts,
   streamEnd: chatStreamEnd,
   replayable: chatReplayable,
+  // Without a limit, an answer can run to the model's maximum output: far past the one reserved.
+  limitOutput: (params, max) =>
+    params.max_completion_tokens == null && params.max_tokens == null
+      ? { ...params, max_completion_tokens: max }
+      : params,
   prepareStream: (params) => prepareOpenAIStreamParams(params),
   encodeEvent: dataEvent,
   sseTail: 'data: [DONE]\n\n',
@@ -120,7 +132,8 @@ export const openaiResponses: ApiSpec = {
         system: params.instructions,
         maxOutputTokens: maxTokens(params.max_output_tokens, defaultMax),
       },
-      params
+      params,
+      isRec(params.text) ? params.text.format : undefined
     ),
   guardInput: (params) => {
     if (typeof params.input === 'string') return params.input
@@ -145,6 +158,8 @@ export const openaiResponses: ApiSpec = {
   ],
   streamEnd: responsesStreamEnd,
   replayable: responsesReplayable,
+  limitOutput: (params, max) =>
+    params.max_output_tokens == null ? { ...params, max_output_tokens: max } : params,
   prepareStream: (params) => ({ params, hideUsageChunk: false }),
   encodeEvent: namedEvent,
   sseTail: '',

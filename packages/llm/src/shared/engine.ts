@@ -21,9 +21,10 @@ import { defaultCacheKey, keyFromJson, keyFromJsonSync, stableStringify } from '
 import { splitOptions } from './call-options.js'
 import { type CallOutcome, LlmCallPromise, withRequestId } from './call-promise.js'
 import { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from './errors.js'
+import { type KeptHold, keepHeld } from './keep-held.js'
 import { meteredSource } from './metered-source.js'
 import type { ResolvedOptions } from './options.js'
-import { NO_REQUEST_OPTIONS, requestOptionsDigest } from './request-options.js'
+import { clientDigest, requestOptionsDigest, withClient } from './request-options.js'
 import { copyEvent, replay, type SharedEnd, SharedStream } from './shared-stream.js'
 import { SignalGroup } from './signal-group.js'
 import {
@@ -166,6 +167,8 @@ export function interceptCreate(
   client: unknown
 ): (params: Params, options?: unknown) => LlmCallPromise<unknown> {
   const flights = new Map<string, Flight>()
+  // The client's base URL, credential, default headers and query: part of every key.
+  const identity = clientDigest(client)
   // The wrapped client's own error classes (its SDK copy and major), else the spec's.
   const statics = (client as { constructor?: Record<string, unknown> } | null)?.constructor
   const AbortError = sdkClass(statics?.APIUserAbortError) ?? spec.AbortError
@@ -449,7 +452,8 @@ export function interceptCreate(
     hideUsageChunk: boolean,
     inputTokens: number,
     onEnd: () => void,
-    leave: () => void
+    leave: () => void,
+    kept: KeptHold | undefined
   ): SharedStream<unknown> => {
     let usage: StreamUsageResult | undefined
     let end: SharedEnd | undefined
@@ -529,7 +533,9 @@ export function interceptCreate(
         return: () => metered.return(),
       }
     }
-    return new SharedStream(timed, (how, events) => {
+    const shared = new SharedStream(timed, (how, events) => {
+      // The stream is over: its hold is settled (or released) now, no longer renewed.
+      kept?.stop()
       end = how
       recorded = events
       // Every reader left: stop the provider stream now rather than at its next event.
@@ -539,6 +545,14 @@ export function interceptCreate(
       if (how.kind !== 'done') leave()
       void finalize()
     })
+    // Renewed while the stream is read (a read waiting on the provider included, for up to the
+    // SDK's `timeout` without an event): a stream nobody reads any more lets its hold lapse.
+    kept?.watch(
+      () => shared.reads,
+      () => shared.reading,
+      Math.max(timeoutOf(call.rest) ?? 0, timeoutOf(client) ?? DEFAULT_SDK_TIMEOUT_MS)
+    )
+    return shared
   }
 
   /** A `Stream` (the SDK's own class) reading `shared` for one caller, registered right away. */
@@ -685,6 +699,8 @@ export function interceptCreate(
         throw error
       }
     }
+    // The hold renewed while the call runs (a call may outlive the budget's reservation TTL).
+    let kept: KeptHold | undefined
     try {
       let params = call.params
       if (opts.guard) {
@@ -695,6 +711,9 @@ export function interceptCreate(
           params = spec.applyGuard(params, verdict)
         }
       }
+      // The output the reservation (or the token limit) held for a request without a limit
+      // (`defaultMaxOutputTokens`) is sent as its limit: no answer can cost more than was held.
+      if (reservation || tokens) params = spec.limitOutput(params, opts.defaultMaxOutputTokens)
       const prepared = call.stream ? spec.prepareStream(params) : { params, hideUsageChunk: false }
       // A caller without any signal makes the group unabortable: the SDK then needs no signal at
       // all. No request options: none are passed on either (as the caller passed none).
@@ -705,11 +724,15 @@ export function interceptCreate(
         const { signal: _own, ...forward } = call.rest
         sdkOptions = group.abortable ? { ...forward, signal: group.signal } : forward
       }
+      if (reservation) kept = keepHeld(reservation, budgetClock(opts.budget?.store))
       const { data, response, ...extras } = await original(
         prepared.params,
         sdkOptions
       ).withResponse()
-      if (!call.stream) return await complete(call, reservation, tokens, data, response, extras)
+      if (!call.stream) {
+        kept?.stop()
+        return await complete(call, reservation, tokens, data, response, extras)
+      }
       // The meter's estimate (a stream cut short) only feeds the budget, the metrics and the log
       // (the token limit counted it already).
       if (inputTokens === undefined && accounts(reservation)) {
@@ -733,11 +756,13 @@ export function interceptCreate(
           group.dispose()
           leave()
         },
-        leave
+        leave,
+        kept
       )
       // Held open until the callers waiting for it have their readers (some may have left).
       return { kind: 'stream', shared, response, extras, release: shared.hold() }
     } catch (thrown) {
+      kept?.stop()
       // Every caller's `timeout` passed (a shared call's deadlines are the callers' own): the
       // SDK saw its signal abort, the callers asked for a timeout.
       const error =
@@ -749,6 +774,13 @@ export function interceptCreate(
       if (typeof error === 'object' && error !== null && reported.has(error)) throw error
       await reservation?.release().catch(() => false)
       if (tokens) await tokens.release()
+      // Every caller left (their signals, the request's `ctx.signal` when the client went away):
+      // an abort, logged and measured as a stream the callers left is, not a provider error.
+      if (group.aborted && error === thrown && thrown instanceof AbortError) {
+        recordCall(call, undefined, undefined, undefined, undefined)
+        log(call, { outcome: 'aborted', cache: cacheOf(call) })
+        throw error
+      }
       recordCall(call, undefined, undefined, error, undefined)
       log(call, { outcome: 'error', cache: cacheOf(call), error: describeError(error) })
       throw error
@@ -803,7 +835,14 @@ export function interceptCreate(
    */
   const run = (params: Params, options: unknown): Promise<CallOutcome<unknown>> => {
     const started = performance.now()
-    const { override, rest } = splitOptions(options)
+    let split: ReturnType<typeof splitOptions>
+    try {
+      split = splitOptions(options)
+    } catch (error) {
+      // A misplaced or misspelt per-call option: refused before anything is looked up or charged.
+      return handled(Promise.reject(error))
+    }
+    const { override, rest } = split
     const ctx = currentContext()
     // The call the request is making: Sentry events and log lines of the request are tagged with
     // it (`@aikit/observability` reads `ctx.state.llm`).
@@ -829,11 +868,13 @@ export function interceptCreate(
       (opts.cacheSampling || isDeterministic(params))
     const shareable = opts.coalesce && mode === 'default'
     // Request options that change the answer (headers, query, …) are part of both keys, as a
-    // digest; options that cannot be serialised stably keep the call out of both.
+    // digest; options that cannot be serialised stably keep the call out of both. The client's
+    // own settings (base URL, credential, default headers…) are part of it too: two clients
+    // sharing one cache never get each other's answers.
     const digest =
       rest === undefined || !(cacheable || shareable)
-        ? NO_REQUEST_OPTIONS
-        : requestOptionsDigest(rest)
+        ? identity
+        : withClient(identity, requestOptionsDigest(rest))
     const wantsKey = cacheable && digest !== undefined
     const coalescing = shareable && digest !== undefined
     // Serialised once per call (never memoised per object: callers reuse and mutate params).
@@ -1089,6 +1130,9 @@ function sdkClass(value: unknown): SdkErrorClass | undefined {
  */
 const SHARED_TIMEOUT_MS = 2_147_483_647
 
+/** Both SDKs' default `timeout` (10 minutes), for a client that does not say its own. */
+const DEFAULT_SDK_TIMEOUT_MS = 600_000
+
 /**
  * The `timeout` (ms) of request options when the caller set a usable one; of a client (both SDKs'
  * `client.timeout`: its `timeout` option, else the SDK's default of 10 minutes) when it has one.
@@ -1244,6 +1288,12 @@ function countedEstimate(estimate: RequestEstimate, inputTokens: number): Budget
 function tokensOf(estimate: RequestEstimate): number {
   // The estimate is its own options (`system`, `tools`): no copy per call.
   return estimateTokens(estimate.messages, estimate.model, estimate)
+}
+
+/** The clock of a budget's store (Redis `TIME` corrected to this process), when it has one. */
+function budgetClock(store: { now?: () => number } | undefined): (() => number) | undefined {
+  const now = store?.now
+  return typeof now === 'function' ? () => now.call(store) : undefined
 }
 
 /** Error fields safe to log (no message bodies, no headers). */

@@ -20,12 +20,23 @@ export class SharedStream<T> {
   #end: SharedEnd | undefined
   #pending: Promise<void> | undefined
   #consumers = 0
+  #reads = 0
   readonly #source: AsyncIterator<T>
   readonly #onEnd: (end: SharedEnd, events: readonly T[]) => void
 
   constructor(source: AsyncIterator<T>, onEnd: (end: SharedEnd, events: readonly T[]) => void) {
     this.#source = source
     this.#onEnd = onEnd
+  }
+
+  /** Reads of the source started so far (a call's budget hold is renewed while it is read). */
+  get reads(): number {
+    return this.#reads
+  }
+
+  /** True while a read of the source waits on the provider (a consumer is waiting for an event). */
+  get reading(): boolean {
+    return this.#pending !== undefined
   }
 
   /** True until the source has ended (new consumers may still join). */
@@ -72,7 +83,9 @@ export class SharedStream<T> {
   }
 
   #pull(): Promise<void> {
-    this.#pending ??= this.#source.next().then(
+    if (this.#pending !== undefined) return this.#pending
+    this.#reads++
+    this.#pending = this.#source.next().then(
       (r) => {
         this.#pending = undefined
         if (r.done) this.#finish({ kind: 'done' })

@@ -85,6 +85,12 @@ export interface ApiSpec {
    * (not a refusal, a content-filtered or paused answer; see `replayable.ts`).
    */
   replayable(data: unknown): boolean
+  /**
+   * Params whose output is limited to `max` tokens when the request sets no limit (an OpenAI
+   * request may leave it out; Anthropic requires `max_tokens`): the output the reservation held
+   * is then all the provider can bill. The same object when the request has a limit.
+   */
+  limitOutput(params: Params, max: number): Params
   /** Params to send for a stream, and whether an injected usage chunk must be hidden. */
   prepareStream(params: Params): { params: Params; hideUsageChunk: boolean }
   /** One event as SSE text (`asResponse()` of a stream). */
@@ -132,6 +138,17 @@ export function applyMessages(params: Params, field: string, verdict: GuardInput
   if (verdict.messages === undefined || verdict.messages === original) return params
   if (!Array.isArray(original) || roleMessages(original).length !== original.length) return params
   return { ...params, [field]: verdict.messages }
+}
+
+/**
+ * `estimate` counting a structured-output JSON schema too (OpenAI `response_format` / Responses
+ * `text.format`, Anthropic `output_config.format` of type `json_schema`): the provider puts the
+ * schema in the prompt and bills it as input, so it is counted as a tool definition is (its JSON).
+ */
+export function withOutputSchema(estimate: RequestEstimate, format: unknown): RequestEstimate {
+  if (!isRec(format) || format.type !== 'json_schema') return estimate
+  estimate.tools = estimate.tools === undefined ? [format] : [...estimate.tools, format]
+  return estimate
 }
 
 /** A positive integer or `fallback`. */
