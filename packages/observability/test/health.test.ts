@@ -115,6 +115,40 @@ describe('healthCheck', () => {
     }
   })
 
+  it('a check that answers its abort with an outcome has that output after "timed out" (still a failure)', async () => {
+    const answerAbort =
+      (status: 'pass' | 'fail') =>
+      (signal: AbortSignal): Promise<unknown> =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () =>
+            resolve({ status, output: 'no answer from db-2:5432' })
+          )
+        })
+    const health = healthCheck({
+      checks: {
+        named: answerAbort('fail'),
+        late: answerAbort('pass'),
+        optional: { check: answerAbort('fail'), critical: false },
+        // Rejects on the abort with an error of its own: still reported as the timeout.
+        own: (signal) =>
+          new Promise((_, reject) => {
+            signal.addEventListener('abort', () => reject(new TypeError('aborted: secret')))
+          }),
+      },
+      timeoutMs: 100,
+    })
+    const report = await health.readiness()
+    expect(report.status).toBe('fail')
+    const output = 'timed out after 100 ms: no answer from db-2:5432'
+    expect(report.checks?.['named:responseTime']?.[0]).toMatchObject({ status: 'fail', output })
+    expect(report.checks?.['late:responseTime']?.[0]).toMatchObject({ status: 'fail', output })
+    expect(report.checks?.['optional:responseTime']?.[0]).toMatchObject({ status: 'warn', output })
+    expect(report.checks?.['own:responseTime']?.[0]).toMatchObject({
+      status: 'fail',
+      output: 'timed out after 100 ms',
+    })
+  })
+
   it('a non-critical failure is a warn (200); a thrown error never leaks its message', async () => {
     const health = healthCheck({
       checks: {

@@ -198,6 +198,7 @@ const rows: Record<string, Row[]> = {
     ['client: an object', () => redisCheck({} as never), 'client'],
     ['timeoutMs: a string', () => redisCheck(redis, { timeoutMs: '5' as never }), 'timeoutMs'],
     ['critical: a string', () => redisCheck(redis, { critical: 'no' as never }), 'critical'],
+    ['cacheMs: negative', () => redisCheck(redis, { cacheMs: -1 }), 'cacheMs'],
   ],
   httpCheck: [
     ['unknown key', () => httpCheck(url, { header: {} } as never), 'header'],

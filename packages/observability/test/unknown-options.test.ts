@@ -210,7 +210,11 @@ describe('the health factories refuse unknown option keys', () => {
       cacheMs: 0,
     }
     const paths: Required<HealthPaths> = { live: '/l', ready: '/r', health: null }
-    const redisOptions: Required<RedisCheckOptions> = { timeoutMs: 50, critical: false }
+    const redisOptions: Required<RedisCheckOptions> = {
+      timeoutMs: 50,
+      critical: false,
+      cacheMs: 10,
+    }
     const httpOptions: Required<HttpCheckOptions> = {
       method: 'GET',
       ok: (s) => s < 400,

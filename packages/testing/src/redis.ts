@@ -61,6 +61,17 @@ export interface RedisClusterHandle {
   readonly nodes: { host: '127.0.0.1'; port: number }[]
   /** A new ioredis Cluster client, disconnected on `stop()`. Errors are not logged. */
   cluster(options?: ClusterOptions): Cluster
+  /**
+   * Kills the master `nodes[index]` with SIGKILL (for outage tests). Its cluster config file stays,
+   * so `restartNode(index)` brings back the same node with the same slots.
+   */
+  killNode(index: number): Promise<void>
+  /**
+   * Starts `nodes[index]` again on the same ports with its cluster config (after `killNode`, or
+   * stops it first) and waits for PING: not for the other nodes to clear their FAIL flag on it,
+   * which takes up to twice the node timeout (5 s here).
+   */
+  restartNode(index: number): Promise<void>
   /** Disconnects clients, stops every node and removes the temp dir. Idempotent. */
   stop(): Promise<void>
 }
@@ -236,21 +247,28 @@ async function startRedisClusterOnce(): Promise<RedisClusterHandle> {
   const stopAll = async () => {
     await Promise.all(servers.map((s) => s.stop('SIGTERM')))
   }
+  // Each node's arguments, to restart it as the same node.
+  const nodeArgs: string[][] = []
   try {
     for (let i = 0; i < 3; i++) {
-      const { port, server } = await launchOnFreshPort(async (p) => [
-        ...baseArgs(p, dir),
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${p}.conf`),
-        '--cluster-port',
-        String(await freePort()),
-        '--cluster-node-timeout',
-        '5000',
-      ])
+      let args: string[] = []
+      const { port, server } = await launchOnFreshPort(async (p) => {
+        args = [
+          ...baseArgs(p, dir),
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${p}.conf`),
+          '--cluster-port',
+          String(await freePort()),
+          '--cluster-node-timeout',
+          '5000',
+        ]
+        return args
+      })
       servers.push(server)
       ports.push(port)
+      nodeArgs.push(args)
     }
     await runCli(
       [
@@ -280,10 +298,25 @@ async function startRedisClusterOnce(): Promise<RedisClusterHandle> {
   const clients = clientTracker()
   const nodes = ports.map((port) => ({ host: HOST, port }))
   let stopped = false
+  const nodeIndex = (index: number): number => {
+    if (!Number.isInteger(index) || index < 0 || index >= servers.length) {
+      throw new Error(`no cluster node ${index} (0 to ${servers.length - 1})`)
+    }
+    if (stopped) throw new Error('cluster node restarted or killed after stop()')
+    return index
+  }
   return {
     nodes,
     cluster(options?: ClusterOptions) {
       return clients.track(new Cluster(nodes, options as ConstructorParameters<typeof Cluster>[1]))
+    },
+    async killNode(index: number) {
+      await servers[nodeIndex(index)]!.stop('SIGKILL')
+    },
+    async restartNode(index: number) {
+      const i = nodeIndex(index)
+      await servers[i]!.stop('SIGTERM')
+      servers[i] = await launch(ports[i]!, nodeArgs[i]!)
     },
     async stop() {
       if (stopped) return

@@ -1,10 +1,11 @@
 /**
  * @module checks
- * Built-in readiness checks: `redisCheck(client)` (PING) and `httpCheck(url)` (a dependency or an
- * LLM provider answers at all).
+ * Built-in readiness checks: `redisCheck(client)` (PING; every master of a Cluster) and
+ * `httpCheck(url)` (a dependency or an LLM provider answers at all).
  */
 import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
+import { checkCluster, isClusterClient } from './cluster-check.js'
 import { validTimeout } from './health-check.js'
 import type { CheckDefinition } from './types.js'
 
@@ -34,21 +35,30 @@ export interface PingableClient {
 
 /** Options of `redisCheck`. */
 export interface RedisCheckOptions {
-  /** Time allowed for PING. Default: `healthCheck`'s `timeoutMs`. */
+  /** Time allowed for the check (PING, or every Cluster master). Default: `healthCheck`'s `timeoutMs`. */
   timeoutMs?: number
   /** Whether a failure fails readiness. Default `true`. */
   critical?: boolean
+  /** Reuse the last result for this long (ms). Default `0` (run on every probe). */
+  cacheMs?: number
 }
 
 /** The keys of `RedisCheckOptions`; any other key is refused. */
 const REDIS_CHECK_OPTION_KEYS = [
   'timeoutMs',
   'critical',
+  'cacheMs',
 ] as const satisfies readonly (keyof RedisCheckOptions)[]
 
 /**
  * A readiness check that PINGs Redis. With ioredis, commands issued while it reconnects wait in
  * its offline queue: the check's timeout is what turns that wait into a timely `fail`.
+ *
+ * An ioredis `Cluster` is checked as a whole: any one node answers PING, even while a master is
+ * dead and every key hashed to its slots fails. So every master the client routes slots to is
+ * asked `CLUSTER INFO` (over the connection ioredis keeps to it), and the check fails naming the
+ * master when one does not answer, reports `cluster_state` other than `ok`, or a slot has no
+ * master (see `cluster-check.ts`).
  */
 export function redisCheck(
   client: PingableClient,
@@ -64,12 +74,15 @@ export function redisCheck(
   checkDefinitionOptions(options)
   const def: CheckDefinition = {
     componentType: 'datastore',
-    check: async () => {
+    check: async (signal) => {
+      if (isClusterClient(client)) return checkCluster(client, signal)
       await client.ping()
+      return undefined
     },
   }
   if (options.timeoutMs !== undefined) def.timeoutMs = options.timeoutMs
   if (options.critical !== undefined) def.critical = options.critical
+  if (options.cacheMs !== undefined) def.cacheMs = options.cacheMs
   return def
 }
 

@@ -48,11 +48,15 @@ async function runOne(check: ResolvedCheck): Promise<CheckReport> {
   const controller = new AbortController()
   const started = performance.now()
   let timer: ReturnType<typeof setTimeout> | undefined
+  let timedOut = false
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      timedOut = true
       const error = new CheckTimeout(check.timeoutMs)
       controller.abort(error)
-      reject(error)
+      // A check that answers the abort at once with an outcome (what it was still waiting for,
+      // e.g. which Cluster master) gets that output into the report: one turn to settle.
+      setImmediate(() => reject(error))
     }, check.timeoutMs)
   })
   const time = new Date().toISOString()
@@ -63,6 +67,17 @@ async function runOne(check: ResolvedCheck): Promise<CheckReport> {
     ])
     const outcome =
       result !== null && typeof result === 'object' ? (result as CheckOutcome) : undefined
+    if (timedOut) {
+      // Settled after its timeout: a failure whatever it says, with the output it gave.
+      const reason = new CheckTimeout(check.timeoutMs).message
+      const output = typeof outcome?.output === 'string' ? `${reason}: ${outcome.output}` : reason
+      return {
+        componentType: check.componentType,
+        status: check.critical ? 'fail' : 'warn',
+        output,
+        time,
+      }
+    }
     const ms = Math.round(performance.now() - started)
     const status: HealthStatus = outcome?.status ?? 'pass'
     const report: CheckReport = {
@@ -79,7 +94,8 @@ async function runOne(check: ResolvedCheck): Promise<CheckReport> {
     return {
       componentType: check.componentType,
       status: check.critical ? 'fail' : 'warn',
-      output: failureOutput(error),
+      // A check that rejects on the abort with its own error still timed out.
+      output: timedOut ? new CheckTimeout(check.timeoutMs).message : failureOutput(error),
       time,
     }
   } finally {

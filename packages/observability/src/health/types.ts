@@ -26,7 +26,11 @@ export type CheckFunction = (signal: AbortSignal) => Promise<unknown>
 
 /** A check with its settings. */
 export interface CheckDefinition {
-  /** The check itself; it receives an `AbortSignal` that aborts at the timeout. */
+  /**
+   * The check itself; it receives an `AbortSignal` that aborts at the timeout. Resolving at once on
+   * the abort with a `CheckOutcome` puts its `output` in the report after `timed out after N ms: `
+   * (the status is a failure whatever the outcome says).
+   */
   check: CheckFunction
   /** Time allowed before the check counts as failed. Default: `healthCheck`'s `timeoutMs`. */
   timeoutMs?: number
