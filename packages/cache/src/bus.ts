@@ -104,7 +104,8 @@ export function connectBus(
   defaultChannel: string,
   instanceId: string,
   onMessage: (message: BusMessage) => void,
-  onError: (error: unknown) => void
+  onError: (error: unknown) => void,
+  onResync: () => void
 ): Bus {
   const channel = option.channel ?? defaultChannel
   let publisher: BusPublisher
@@ -135,6 +136,26 @@ export function connectBus(
   }
   subscriber.on('message', listener)
   subscriber.subscribe(channel).catch(onError)
+  // Pub/Sub does not queue: what was published while the subscriber was disconnected is lost.
+  // Once it is back (ioredis resubscribes), `onResync` drops what those messages could have made
+  // out of date, instead of serving it until its TTL.
+  const events = subscriber as unknown as {
+    on?(event: 'close' | 'ready', listener: () => void): unknown
+    off?(event: 'close' | 'ready', listener: () => void): unknown
+  }
+  let lost = false
+  const onClose = (): void => {
+    lost = true
+  }
+  const onReady = (): void => {
+    if (!lost) return
+    lost = false
+    onResync()
+  }
+  if (typeof events.on === 'function') {
+    events.on('close', onClose)
+    events.on('ready', onReady)
+  }
   return {
     publish(message) {
       try {
@@ -145,6 +166,10 @@ export function connectBus(
     },
     async close() {
       subscriber.off('message', listener)
+      if (typeof events.off === 'function') {
+        events.off('close', onClose)
+        events.off('ready', onReady)
+      }
       await subscriber.unsubscribe(channel).catch(() => undefined)
       if (owned) await subscriber.quit?.().catch(() => undefined)
     },

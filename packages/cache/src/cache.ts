@@ -158,7 +158,8 @@ class Engine {
             `${o.namespace}:bus`,
             this.id,
             (m) => this.onBus(m),
-            (e) => this.fail('bus', e)
+            (e) => this.fail('bus', e),
+            () => this.resync()
           )
   }
 
@@ -241,6 +242,17 @@ class Engine {
         this.wake(key)
       } else this.keyChanged(key, message.a, message.a, true)
     }
+  }
+
+  /**
+   * The bus subscriber was disconnected and is back: messages published meanwhile are lost, so
+   * memory copies (and held stale values) may be out of date, and tag times may be behind. They
+   * are dropped: the next calls read the store tier, and each tag's time from it again.
+   */
+  private resync(): void {
+    this.dropHeld()
+    this.lru.clear()
+    this.tagChecked.clear()
   }
 
   markTag(tag: string, at: number): void {
@@ -449,6 +461,11 @@ class Engine {
     this.lru.set(key, entry)
     return true
   }
+}
+
+/** The stored form of a delete made at `at`: a miss for every reader, newer than the fills before it. */
+function tombstone(at: number): string {
+  return encodeEnvelope({ createdAt: at, freshUntil: 0, staleUntil: 0, tags: undefined }, 'u', '')
 }
 
 /**
@@ -797,7 +814,12 @@ class CacheImpl implements Cache {
     const store = e.o.store
     if (store !== undefined) {
       try {
-        await store.delete(this.storeKey(full))
+        // Not a DEL: an entry that is never fresh nor stale, stamped with the delete's time. A fill
+        // that read before the delete (on an instance whose bus message has not arrived yet, or
+        // without a bus) then finds a newer entry and does not store what it read (`fillOp`), as
+        // after a `set`. It lives as long as a fill may hold the lock. Stamped one past `at`: a
+        // fill stamped in the delete's own millisecond is out of date too (`keyChanged` above).
+        await store.set(this.storeKey(full), tombstone(at + 1), { ttlMs: e.o.lockTtl })
       } catch (error) {
         e.fail('store', error)
       }
@@ -831,9 +853,13 @@ class CacheImpl implements Cache {
   namespace(name: string): Cache {
     if (typeof name !== 'string' || name.length === 0 || name.includes('\u0000'))
       throw new InvalidOptionsError('name', 'must be a non-empty string without NUL characters')
+    // `:` joins the levels of the path, so a name's own `:` (and `%`, the escape) is percent-encoded:
+    // `namespace('a:b')` must not be `namespace('a').namespace('b')` (per-tenant namespaces with
+    // ids holding `:` would read each other's entries).
+    const segment = name.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'))
     return new CacheImpl(
       this.engine,
-      `${this.namespaceName}:${name}`,
+      `${this.namespaceName}:${segment}`,
       this.unsubscribers,
       this.nsTags
     )

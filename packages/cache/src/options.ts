@@ -18,6 +18,12 @@ export interface Serializer {
  */
 export const MAX_TIMER_MS = 2_147_483_647
 
+/**
+ * The longest finite duration (`Number.MAX_SAFE_INTEGER` ms): entry times stay whole numbers that
+ * print as digits and that Redis takes as a `PX` expiry.
+ */
+export const MAX_DURATION_MS = Number.MAX_SAFE_INTEGER
+
 /** Fetch timeouts of `getOrSet`, in milliseconds (at most `2_147_483_647`, or `Infinity`). */
 export interface CacheTimeouts {
   /**
@@ -175,6 +181,14 @@ export function duration(
     throw new InvalidOptionsError(
       field,
       `must be at most ${MAX_TIMER_MS} ms (the longest timer delay)${infinite ? ', or Infinity for none' : ''}`
+    )
+  }
+  // Entry times are written as whole milliseconds (envelope digits, Redis `PX`): past this, a
+  // time prints as `1e+21` and Redis refuses the expiry, so no entry could reach the store tier.
+  if (value > MAX_DURATION_MS) {
+    throw new InvalidOptionsError(
+      field,
+      `must be at most ${MAX_DURATION_MS} ms (Number.MAX_SAFE_INTEGER, about 285,000 years)`
     )
   }
   return value

@@ -51,6 +51,51 @@ export function requestOptionsDigest(rest: Readonly<Record<string, unknown>>): s
   return kept === undefined ? NO_REQUEST_OPTIONS : sha256Hex(stableStringify(kept))
 }
 
+/**
+ * A digest of the client's own settings that go with every request it sends and change the answer
+ * or who asks for it: its base URL (another endpoint may serve another model under the same name),
+ * its credential (`apiKey`, `authToken`), `organization` and `project`, and its default headers
+ * (an `anthropic-beta` flag, a per-tenant key) and query (Azure's `api-version`). Read once, when
+ * wrapping. Two clients that differ in them never share a cache entry, as two calls whose request
+ * options differ do not. `NO_REQUEST_OPTIONS` for an object without any (a test double). A
+ * credential given as a function or provider (a token refresher) is not read; default headers in
+ * a form not understood give the client an identity of its own (never shared, never forged).
+ */
+export function clientDigest(client: unknown): string {
+  if (typeof client !== 'object' || client === null) return NO_REQUEST_OPTIONS
+  const c = client as Record<string, unknown>
+  const settings = (c._options ?? {}) as Record<string, unknown>
+  const kept: Record<string, unknown> = {}
+  for (const name of ['baseURL', 'apiKey', 'authToken', 'organization', 'project']) {
+    const value = c[name]
+    if (typeof value === 'string' && value !== '') kept[name] = value
+  }
+  if (settings.defaultHeaders !== undefined && settings.defaultHeaders !== null) {
+    const headers = plainHeaders(settings.defaultHeaders)
+    if (headers === undefined) return sha256Hex(`${Math.random()}:${Date.now()}:${++unreadable}`)
+    if (headers !== null) kept.defaultHeaders = headers
+  }
+  const query = settings.defaultQuery
+  if (query !== undefined && query !== null) {
+    if (!plainData(query)) return sha256Hex(`${Math.random()}:${Date.now()}:${++unreadable}`)
+    kept.defaultQuery = query
+  }
+  return Object.keys(kept).length === 0 ? NO_REQUEST_OPTIONS : sha256Hex(stableStringify(kept))
+}
+
+/** Clients given an identity of their own (`clientDigest`). */
+let unreadable = 0
+
+/**
+ * The digest of one call: the client's (`clientDigest`) with its request options'
+ * (`requestOptionsDigest`); `undefined` when the options cannot be serialised stably.
+ */
+export function withClient(client: string, options: string | undefined): string | undefined {
+  if (options === undefined) return undefined
+  if (client === NO_REQUEST_OPTIONS) return options
+  return options === NO_REQUEST_OPTIONS ? client : sha256Hex(`${client}\u0000${options}`)
+}
+
 /** JSON data only (what `stableStringify` serialises the same way every time). */
 function plainData(value: unknown): boolean {
   if (value === null) return true
