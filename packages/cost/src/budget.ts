@@ -33,6 +33,7 @@ import {
   validateTimeZone,
 } from './period.js'
 import { defaultPriceTable, type PriceTable, trustedPricer } from './price-table.js'
+import { createSettleRetries } from './settle-retry.js'
 import { countTokens, type MessageLike } from './tokens.js'
 import { normalizeUsage, type ServiceTier, type Usage } from './usage.js'
 
@@ -76,6 +77,12 @@ export interface BudgetOptions {
    */
   now?: () => number
 }
+
+/**
+ * How many settles the store could not take may wait for a retry at once, per budget (a few hundred
+ * bytes each): past it, the oldest is given up (`'unsettled'`).
+ */
+const MAX_PENDING_SETTLES = 10_000
 
 /** The keys of `BudgetOptions`: any other key is refused. */
 const BUDGET_OPTION_KEYS = [
@@ -253,6 +260,17 @@ export interface Reservation {
    * (not settled, released or lapsed). `true` if it did. Keeps a long call held.
    */
   extend(ttl: Duration): Promise<boolean>
+  /**
+   * Settles again in the background after a `settle` that failed (the store was unreachable),
+   * and returns at once: after 0.25 s, 1 s, 2 s, 4 s, then about 8, 16, 32 and every 60 s while the
+   * store keeps failing, until a settle lands or until a retry could charge twice: a margin
+   * (`tombstoneTtl / 2`, at most 30 s) before the hold's expiry plus `tombstoneTtl`, when the
+   * tombstone that makes a retry of a settle that did run (a lost reply) charge nothing expires.
+   * At most 10 000 wait per budget (the oldest is given up for a new one). A settle given
+   * up emits `'unsettled'`. The retries live in this process: an exit loses them (the hold then
+   * lapses by itself, uncharged). Calling it again while a retry is pending does nothing.
+   */
+  retrySettle(actual: number | Usage | Record<string, unknown>, options?: { model?: string }): void
   /** The plain, serialisable handle `budget.restore` takes (also what `JSON.stringify` writes). */
   toJSON(): ReservationHandle
 }
@@ -297,6 +315,19 @@ export interface BudgetEvents {
     /** `false` when the model had no price and the held amount was charged instead. */
     priced: boolean
   }
+  /**
+   * A settle the store could not take was given up (`retrySettle`): its cost is not in the budget.
+   * `reason`: `'expired'` (the store stayed unreachable until a retry could charge twice),
+   * `'overflow'` (10 000 were waiting already: the oldest is given up).
+   */
+  unsettled: {
+    subject: string
+    reservationId: string
+    model: string
+    /** What the settle would have charged (the held amount when it could not be priced). */
+    chargeMicros: number
+    reason: 'expired' | 'overflow'
+  }
   /** A hard budget rejected a reservation. */
   rejected: {
     subject: string
@@ -333,7 +364,8 @@ export interface Budget {
   /** Spend per model for one period, read from the store. */
   spend(subject: string, options?: SpendOptions): Promise<SpendReport>
   /**
-   * Subscribes to `'warning'`, `'settled'` or `'rejected'`; returns an unsubscribe function.
+   * Subscribes to `'warning'`, `'settled'`, `'unsettled'` or `'rejected'`; returns an
+   * unsubscribe function.
    * @throws InvalidOptionsError naming `event` (another name) or `listener` (not a function).
    */
   on<E extends keyof BudgetEvents>(event: E, listener: (info: BudgetEvents[E]) => void): () => void
@@ -550,7 +582,12 @@ export function createBudget(options: BudgetOptions): Budget {
   const resKey = (subject: string): string => store.key(subject, prefix, 'res')
   const doneKey = (subject: string, id: string): string => store.key(subject, prefix, 'done', id)
 
-  const events = createEmitter<BudgetEvents>(['warning', 'settled', 'rejected'])
+  const events = createEmitter<BudgetEvents>(['warning', 'settled', 'unsettled', 'rejected'])
+  // Settles the store could not take, retried in the background (`retrySettle`), on the store's
+  // clock (the one holds expire on).
+  const retries = createSettleRetries(MAX_PENDING_SETTLES, () => store.now?.() ?? Date.now())
+  // A retry stops this long before the tombstone's expiry: it must reach the store before then.
+  const retryMarginMs = Math.min(Math.floor(keepMs / 2), 30_000)
   // Whether anyone listens to `'warning'` / `'settled'`, kept by `on` and its unsubscribe: without
   // a listener, a reserve or settle skips looking for crossings and building the event (exact: an
   // event goes only to the listeners present when it is emitted).
@@ -994,6 +1031,29 @@ export function createBudget(options: BudgetOptions): Budget {
         if (this.#settled === pending) this.#settled = undefined
       })
       return pending
+    }
+
+    retrySettle(
+      actual: number | Usage | Record<string, unknown>,
+      settleOptions?: { model?: string }
+    ): void {
+      retries.add(this, {
+        attempt: () => this.settle(actual, settleOptions),
+        until: () => this.#expiresAt + keepMs - retryMarginMs,
+        dropped: (reason) => {
+          let model = settleOptions?.model ?? this.model ?? 'unknown'
+          let chargeMicros = this.amountMicros
+          try {
+            const priced = this.#price(actual, settleOptions?.model)
+            model = priced.chargeModel
+            chargeMicros = priced.charged
+          } catch {
+            // Reported at the held amount.
+          }
+          const { id: reservationId, subject } = this
+          events.emit('unsettled', { subject, reservationId, model, chargeMicros, reason })
+        },
+      })
     }
 
     release(): Promise<boolean> {

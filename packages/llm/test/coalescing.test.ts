@@ -247,8 +247,9 @@ describe('a caller arriving once every earlier caller of a shared call has left'
   })
 
   for (const how of ['signal', 'timeout'] as const) {
-    it(`with a budget: arriving while the call left by its caller (${how}) releases its reservation (a store round trip), it makes and pays for its own`, async () => {
-      // The store holds the release until the test lets it through (a slow Redis round trip).
+    it(`with a budget: arriving while the call left by its caller (${how}) settles its reservation (a store round trip), it makes and pays for its own`, async () => {
+      // The store holds the doomed call's settle (its hold: it was sent, so it is charged) until
+      // the test lets it through (a slow Redis round trip).
       const inner = memoryStore()
       const store = Object.create(inner) as Store
       const ops: string[] = []
@@ -258,7 +259,7 @@ describe('a caller arriving once every earlier caller of a shared call has left'
       })
       store.run = (op, keys, input) => {
         ops.push(op.name)
-        return op.name === 'budgetRelease'
+        return op.name === 'budgetSettle' && ops.filter((o) => o === op.name).length === 1
           ? releasing.then(() => inner.run(op, keys, input))
           : inner.run(op, keys, input)
       }
@@ -275,8 +276,8 @@ describe('a caller arriving once every earlier caller of a shared call has left'
       leader.catch(() => undefined)
       await until(() => fake.calls.length === 1)
       if (how === 'signal') first.abort()
-      // The leader has gone; its provider call is aborted and its reservation being released.
-      await until(() => ops.includes('budgetRelease'))
+      // The leader has gone; its provider call is aborted and its reservation being settled.
+      await until(() => ops.includes('budgetSettle'))
       const newcomer = client.messages.create(params(`released late ${how}`))
       newcomer.catch(() => undefined)
       letRelease()
@@ -287,10 +288,10 @@ describe('a caller arriving once every earlier caller of a shared call has left'
       expect(fake.count('/v1/messages')).toBe(2)
       await fake.idle()
       expect(fake.calls.map((c) => c.aborted)).toEqual([true, false])
-      // The doomed call's hold released once; the newcomer's call reserved and settled its own.
+      // The doomed call's hold charged once; the newcomer's call reserved and settled its own.
       expect(ops.filter((op) => op === 'budgetReserve')).toHaveLength(2)
-      expect(ops.filter((op) => op === 'budgetRelease')).toHaveLength(1)
-      expect(ops.filter((op) => op === 'budgetSettle')).toHaveLength(1)
+      expect(ops.filter((op) => op === 'budgetRelease')).toHaveLength(0)
+      expect(ops.filter((op) => op === 'budgetSettle')).toHaveLength(2)
       const limit = (await budget.status('u')).tightest
       expect(limit?.heldMicros).toBe(0)
       expect(limit?.spentMicros).toBeGreaterThan(0)

@@ -37,6 +37,7 @@ import {
 import { jsonResponse, sseResponse } from './sse.js'
 import { holdTokens, reserveTokens, type TokenHold } from './token-limit.js'
 import type { CacheMode } from './types.js'
+import { billedAttempts, unansweredCharge } from './unanswered.js'
 import { untilAborted } from './until-aborted.js'
 
 /** When a failed settle is tried again (ms after the previous failure): a Redis blip lasts about this. */
@@ -256,7 +257,7 @@ export function interceptCreate(
 
   const settle = (
     reservation: Reservation,
-    usage: Usage | undefined,
+    usage: Usage | number | undefined,
     model: string
   ): Promise<number | undefined> => {
     // No usage reported: charge the held worst case, never $0.
@@ -274,9 +275,12 @@ export function interceptCreate(
       () => {
         // The store is down: the caller already has the answer (failing now would make them ask,
         // and pay the provider, again). Settle again in the background: a settle happens once
-        // per reservation (a retry of one that did run charges nothing), and if every retry
-        // fails the hold keeps the worst case until its TTL lapses.
-        retrySettle(reservation, actual, model, 0)
+        // per reservation (a retry of one that did run charges nothing). The budget retries for
+        // as long as that holds (past the hold's expiry, until its tombstone's); a budget of
+        // another make, three times.
+        if (typeof reservation.retrySettle === 'function') {
+          reservation.retrySettle(actual, { model })
+        } else retrySettle(reservation, actual, model, 0)
         return undefined
       }
     )
@@ -701,6 +705,9 @@ export function interceptCreate(
     }
     // The hold renewed while the call runs (a call may outlive the budget's reservation TTL).
     let kept: KeptHold | undefined
+    // When the request went to the SDK (not already aborted), and whether an answer came back.
+    let sent: number | undefined
+    let answered = false
     try {
       let params = call.params
       if (opts.guard) {
@@ -725,10 +732,12 @@ export function interceptCreate(
         sdkOptions = group.abortable ? { ...forward, signal: group.signal } : forward
       }
       if (reservation) kept = keepHeld(reservation, budgetClock(opts.budget?.store))
+      if (!group.aborted) sent = performance.now()
       const { data, response, ...extras } = await original(
         prepared.params,
         sdkOptions
       ).withResponse()
+      answered = true
       if (!call.stream) {
         kept?.stop()
         return await complete(call, reservation, tokens, data, response, extras)
@@ -772,17 +781,35 @@ export function interceptCreate(
       // A blocked output (reported already) was settled: a release now would free the hold under
       // a settle still being retried in the background, and the call would never be charged.
       if (typeof error === 'object' && error !== null && reported.has(error)) throw error
-      await reservation?.release().catch(() => false)
+      // Aborted or timed out once sent: the provider most likely billed it (see unanswered.ts).
+      // Refused before it was sent, or answered with an error: nothing to charge.
+      let costMicros: number | undefined
+      if (
+        reservation &&
+        sent !== undefined &&
+        !answered &&
+        (error instanceof AbortError || error instanceof TimeoutError)
+      ) {
+        const attempts = billedAttempts(
+          performance.now() - sent,
+          call.rest,
+          client,
+          DEFAULT_SDK_TIMEOUT_MS
+        )
+        const held = unansweredCharge(reservation.amountMicros, call.stream, inputTokens, attempts)
+        costMicros = await settle(reservation, held, call.model)
+      } else await reservation?.release().catch(() => false)
       if (tokens) await tokens.release()
+      const charged = costMicros === undefined ? {} : { costMicros }
       // Every caller left (their signals, the request's `ctx.signal` when the client went away):
       // an abort, logged and measured as a stream the callers left is, not a provider error.
       if (group.aborted && error === thrown && thrown instanceof AbortError) {
-        recordCall(call, undefined, undefined, undefined, undefined)
-        log(call, { outcome: 'aborted', cache: cacheOf(call) })
+        recordCall(call, undefined, costMicros, undefined, undefined)
+        log(call, { outcome: 'aborted', cache: cacheOf(call), ...charged })
         throw error
       }
-      recordCall(call, undefined, undefined, error, undefined)
-      log(call, { outcome: 'error', cache: cacheOf(call), error: describeError(error) })
+      recordCall(call, undefined, costMicros, error, undefined)
+      log(call, { outcome: 'error', cache: cacheOf(call), error: describeError(error), ...charged })
       throw error
     }
   }
