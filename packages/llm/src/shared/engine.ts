@@ -47,6 +47,25 @@ const SETTLE_RETRY_DELAYS_MS = [250, 1000, 4000] as const
 const isDeterministic = (params: Params): boolean =>
   params.temperature === 0 || typeof params.seed === 'number'
 
+/**
+ * A Responses request that adds its turn to a server-side conversation (`conversation`): each call
+ * must reach the provider. A cached or shared answer would leave the conversation without the
+ * turn, and the next call in it would run on a history the caller never saw.
+ */
+const writesConversation = (params: Params): boolean =>
+  params.conversation !== undefined && params.conversation !== null
+
+/**
+ * What a stream the provider closed before its terminal event (`message_stop`, a `finish_reason`,
+ * `response.completed`…) is recorded as: `error_type` `STREAM_INCOMPLETE` in the metrics.
+ */
+function streamIncomplete(): Error {
+  return Object.assign(new Error('The provider closed the stream before its final event'), {
+    name: 'StreamIncompleteError',
+    code: 'STREAM_INCOMPLETE',
+  })
+}
+
 /** What the cache holds for one answer. */
 type CachedAnswer =
   | { readonly v: 1; readonly kind: 'response'; readonly data: unknown }
@@ -471,10 +490,8 @@ export function interceptCreate(
       onEnd()
       // Ran to its end: how the provider ended it (a whole answer, a filtered one, a failure
       // reported in the stream). Else it was aborted, or it broke (`end.error`).
-      const ended =
-        end.kind === 'done' && !sdkStream.controller.signal.aborted
-          ? spec.streamEnd(recorded)
-          : STREAM_CUT
+      const ranToEnd = end.kind === 'done' && !sdkStream.controller.signal.aborted
+      const ended = ranToEnd ? spec.streamEnd(recorded) : STREAM_CUT
       const whole = ended.kind === 'whole'
       // The final usage event's tokens; what was produced when the stream was cut short.
       const tokensSettled = tokens?.settle(usage.usage)
@@ -483,17 +500,20 @@ export function interceptCreate(
         : undefined
       const costMicros = typeof charged === 'object' ? await charged : charged
       if (tokensSettled) await tokensSettled
+      // A stream that ran to its end without its terminal event was closed short by the provider
+      // (or a proxy on the way), not left by its caller: a failure, not an abort.
       const error =
-        end.kind === 'error' ? end.error : ended.kind === 'error' ? ended.error : undefined
+        end.kind === 'error'
+          ? end.error
+          : ended.kind === 'error'
+            ? ended.error
+            : ranToEnd && ended.kind === 'cut'
+              ? streamIncomplete()
+              : undefined
       if (opts.metrics) recordCall(call, usage.usage, costMicros, error, ttfc)
       if (opts.logger) {
         log(call, {
-          outcome:
-            end.kind === 'error' || ended.kind === 'error'
-              ? 'error'
-              : ended.kind === 'cut'
-                ? 'aborted'
-                : 'ok',
+          outcome: error !== undefined ? 'error' : ended.kind === 'cut' ? 'aborted' : 'ok',
           cache: cacheOf(call),
           inputTokens: usage.usage.inputTokens,
           outputTokens: usage.usage.outputTokens,
@@ -889,11 +909,13 @@ export function interceptCreate(
     }
     const mode = override?.cache ?? 'default'
     const signal = (rest?.signal as AbortSignal | undefined) ?? ctx?.signal
+    const own = writesConversation(params)
     const cacheable =
       opts.cache !== undefined &&
       mode !== 'no-store' &&
+      !own &&
       (opts.cacheSampling || isDeterministic(params))
-    const shareable = opts.coalesce && mode === 'default'
+    const shareable = opts.coalesce && mode === 'default' && !own
     // Request options that change the answer (headers, query, …) are part of both keys, as a
     // digest; options that cannot be serialised stably keep the call out of both. The client's
     // own settings (base URL, credential, default headers…) are part of it too: two clients

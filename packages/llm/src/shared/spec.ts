@@ -42,7 +42,9 @@ export interface RequestEstimate {
  *   `response.incomplete` for `max_output_tokens`): logged `ok`, cached;
  * - `unstored`: ended by the provider, but not an answer to replay (`response.incomplete` for a
  *   content filter): logged `ok`, never cached;
- * - `cut`: no terminal event (the stream stopped short): logged `aborted`, never cached;
+ * - `cut`: no terminal event (the stream stopped short): logged `aborted` when its callers left
+ *   (or the client went away), `error` (`STREAM_INCOMPLETE` in the metrics) when it ran to its
+ *   end without one (the provider or a proxy closed it short); never cached;
  * - `error`: the provider reported a failure in the stream (`error`, `response.failed`, which
  *   openai 6 yields as events rather than throwing): logged `error`, recorded as an error in the
  *   metrics, never cached.
