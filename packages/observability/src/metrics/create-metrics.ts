@@ -85,6 +85,8 @@ export interface Metrics {
     spentUsd?: number
     rejected?: boolean
     warning?: boolean
+    /** A charge the budget's store never took (its settle retries given up), in US dollars. */
+    unsettledUsd?: number
     budget?: string
   }): void
   /** Counts a call for a model missing from the price table. */
@@ -351,6 +353,7 @@ function build(o: ResolvedMetricsOptions): Metrics {
       if (isNonNegative(r.spentUsd)) m.budgetSpend.inc(labels, r.spentUsd)
       if (r.rejected === true) m.budgetRejections.inc(labels)
       if (r.warning === true) m.budgetWarnings.inc(labels)
+      if (isNonNegative(r.unsettledUsd)) m.budgetUnsettled.inc(labels, r.unsettledUsd)
     },
 
     recordUnknownModel(r) {

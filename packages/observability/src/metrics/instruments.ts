@@ -27,6 +27,7 @@ export interface Instruments {
   budgetSpend: Counter<string>
   budgetRejections: Counter<string>
   budgetWarnings: Counter<string>
+  budgetUnsettled: Counter<string>
   unknownModel: Counter<string>
   storeDegraded: Gauge<string>
   labelOverflow: Counter<string>
@@ -106,6 +107,11 @@ function specs(httpBuckets: readonly number[]): Record<keyof Instruments, Spec> 
     budgetWarnings: {
       kind: 'counter',
       help: 'Times an AI Kit budget crossed one of its warnAt thresholds.',
+      labels: ['budget'],
+    },
+    budgetUnsettled: {
+      kind: 'counter',
+      help: 'Charges an AI Kit budget store never took (settle retries given up), in US dollars.',
       labels: ['budget'],
     },
     unknownModel: {

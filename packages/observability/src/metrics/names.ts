@@ -44,6 +44,11 @@ export const METRIC_NAMES = {
   budgetRejections: 'aikit_budget_rejections_total',
   /** Counter: budget warnings (a soft or hard budget's use crossed a `warnAt` threshold). */
   budgetWarnings: 'aikit_budget_warnings_total',
+  /**
+   * Counter, US dollars: charges of answered calls the budget's store never took (its settle
+   * retries given up, `'unsettled'`): spend that happened and is missing from the budget.
+   */
+  budgetUnsettled: 'aikit_budget_unsettled_usd_total',
   /** Counter: LLM calls priced for a model missing from the price table (fallback or held amount). */
   unknownModel: 'aikit_llm_unknown_model_total',
   /** Gauge: 1 while a store is degraded (unreachable, circuit open), else 0. */

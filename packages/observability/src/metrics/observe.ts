@@ -77,12 +77,15 @@ export function observeStore(metrics: Metrics, source: DegradableSource, name: s
 export interface BudgetSource {
   on(event: 'settled', listener: (info: { chargedMicros: number }) => void): () => void
   on(event: 'rejected' | 'warning', listener: (info: unknown) => void): () => void
+  on(event: 'unsettled', listener: (info: { chargeMicros: number }) => void): () => void
 }
 
 /**
  * Adds every settled charge of `budget` to `aikit_budget_spend_usd_total{budget=name}` and counts
  * its rejections and threshold warnings (`aikit_budget_rejections_total`,
- * `aikit_budget_warnings_total`). Returns a function that unsubscribes.
+ * `aikit_budget_warnings_total`), and the charges its store never took
+ * (`aikit_budget_unsettled_usd_total`, from `'unsettled'`; a budget of an older `@aikit/cost`
+ * without that event is observed without it). Returns a function that unsubscribes.
  */
 export function observeBudget(
   metrics: Metrics,
@@ -101,10 +104,19 @@ export function observeBudget(
   const offWarning = budget.on('warning', () =>
     metrics.recordBudget({ warning: true, budget: name })
   )
+  let offUnsettled: () => void = () => {}
+  try {
+    offUnsettled = budget.on('unsettled', (info) =>
+      metrics.recordBudget({ unsettledUsd: info.chargeMicros / 1_000_000, budget: name })
+    )
+  } catch {
+    // An older budget refuses the event name: nothing to count then.
+  }
   return () => {
     offSettled()
     offRejected()
     offWarning()
+    offUnsettled()
   }
 }
 
