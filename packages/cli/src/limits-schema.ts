@@ -82,30 +82,34 @@ export const rateLimitLimits = z
   })
 
 /**
- * `rateLimit`'s `tiers`: at least one tier, names non-empty and without `{` or `}`. An array is
- * read as `rateLimit` reads it, by its keys (tiers `0`, `1`...).
+ * `rateLimit`'s `tiers`: an object (an array is refused, as `rateLimit` refuses it: tiers are
+ * named), at least one tier, names non-empty and without `{` or `}`.
  */
-export const rateLimitTiers = z.preprocess(
-  asObject,
-  z.record(z.string(), rateLimitLimits).superRefine((tiers, ctx) => {
-    const names = Object.keys(tiers)
-    if (names.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'needs at least one tier (no tier: no limit at all)',
-      })
-    }
-    for (const name of names) {
-      if (name === '' || /[{}]/.test(name)) {
+export const rateLimitTiers = z
+  .custom<unknown>((value) => !Array.isArray(value), {
+    error: 'must be an object of tier name → limits, not an array',
+    abort: true,
+  })
+  .pipe(
+    z.record(z.string(), rateLimitLimits).superRefine((tiers, ctx) => {
+      const names = Object.keys(tiers)
+      if (names.length === 0) {
         ctx.addIssue({
           code: 'custom',
-          path: [name],
-          message: 'tier names must be non-empty, without { or }',
+          message: 'needs at least one tier (no tier: no limit at all)',
         })
       }
-    }
-  })
-)
+      for (const name of names) {
+        if (name === '' || /[{}]/.test(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'tier names must be non-empty, without { or }',
+          })
+        }
+      }
+    })
+  )
 
 /** `createBudget` refuses a limit above 2^50 micro-dollars. */
 const MAX_MICROS = 2 ** 50

@@ -147,7 +147,7 @@ const tierRows: [string, unknown, Expected][] = [
   ['null', null, 'tiers'],
   ['a string', 'free', 'tiers'],
   ['an empty array', [], 'tiers'],
-  ['an array of limit lists (tier names 0, 1)', [[L], [{ limit: 600, window: '1m' }]], 'ok'],
+  ['an array of limit lists (tiers are named)', [[L], [{ limit: 600, window: '1m' }]], 'tiers'],
   ['an empty tier name (the field is the tier named "")', { '': [L] }, 'tiers.'],
   ['a tier name with {', { 'a{b': [L] }, 'tiers.a{b'],
   ['a tier name with }', { 'a}b': [L] }, 'tiers.a}b'],
