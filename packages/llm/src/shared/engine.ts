@@ -130,7 +130,7 @@ type Produced =
 
 /**
  * How one caller of a shared call leaves it early: `signal` aborts when its own signal does or
- * when its `timeout` passes (`reason` is then `TIMED_OUT`). `dispose` stops the timer and the
+ * when its `timeout` passes (`reason` is then a `TimedOut`). `dispose` stops the timer and the
  * listening once the caller has its answer.
  */
 interface Gone {
@@ -138,8 +138,21 @@ interface Gone {
   dispose(): void
 }
 
-/** The abort reason of a caller whose `timeout` passed. */
-const TIMED_OUT: unique symbol = Symbol('timed out')
+/**
+ * The abort reason of a caller whose `timeout` passed: a `TimeoutError` DOMException (what
+ * `AbortSignal.timeout()` aborts with), of a class of its own so it is told from a caller's own
+ * reason. Never a non-Error (a Symbol): openai 7 hands its signal's reason on to `fetch`, which
+ * rejects with it, and makes an Error of the rejection with `new Error(reason)`; a Symbol throws a
+ * TypeError there, so the SDK's abort error never came and the timed-out call went uncharged.
+ */
+class TimedOut extends DOMException {
+  constructor() {
+    super("The caller's timeout passed", 'TimeoutError')
+  }
+}
+
+/** Whether `signal` aborted because its caller's `timeout` passed. */
+const timedOut = (signal: AbortSignal): boolean => signal.reason instanceof TimedOut
 
 /** Everything one call carries through the steps. */
 interface Call {
@@ -195,7 +208,7 @@ export function interceptCreate(
   const TimeoutError = sdkClass(statics?.APIConnectionTimeoutError) ?? spec.TimeoutError
   /** What a caller who left a shared call gets: what the bare SDK would have thrown it. */
   const goneError = (signal: AbortSignal): Error =>
-    signal.reason === TIMED_OUT ? new TimeoutError() : new AbortError()
+    timedOut(signal) ? new TimeoutError() : new AbortError()
   // Errors already counted in metrics and logs (a blocked output), so the catch-all does not repeat them.
   const reported = new WeakSet<object>()
 
@@ -795,7 +808,7 @@ export function interceptCreate(
       // Every caller's `timeout` passed (a shared call's deadlines are the callers' own): the
       // SDK saw its signal abort, the callers asked for a timeout.
       const error =
-        group.aborted && group.signal.reason === TIMED_OUT && thrown instanceof AbortError
+        group.aborted && timedOut(group.signal) && thrown instanceof AbortError
           ? new TimeoutError()
           : thrown
       // A blocked output (reported already) was settled: a release now would free the hold under
@@ -1201,7 +1214,7 @@ function timeoutOf(from: unknown): number | undefined {
 function leaving(signal: AbortSignal | undefined, timeout: number | undefined): Gone | undefined {
   if (timeout === undefined) return signal === undefined ? undefined : { signal, dispose: ignore }
   const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(TIMED_OUT), timeout)
+  const timer = setTimeout(() => controller.abort(new TimedOut()), timeout)
   const onAbort = (): void => controller.abort(signal?.reason)
   if (signal?.aborted) onAbort()
   else signal?.addEventListener('abort', onAbort, { once: true })
