@@ -1,7 +1,13 @@
 // The default cache key must not change between versions: answers already stored under it
 // (Redis) would all become misses. These values were produced by the original implementation.
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { defaultCacheKey, keyFromJson, stableStringify } from '../src/shared/cache-key.js'
+import {
+  defaultCacheKey,
+  keyFromJson,
+  keyFromJsonSync,
+  stableStringify,
+} from '../src/shared/cache-key.js'
 
 describe('default cache key', () => {
   it('serialises with sorted keys exactly as before (holes, undefined, functions, symbols, unicode)', () => {
@@ -39,5 +45,31 @@ describe('default cache key', () => {
     expect(await defaultCacheKey(a, { scope: 'tenant a/b', api: 'anthropic' })).toBe(expected)
     expect(await defaultCacheKey(b, { scope: 'tenant a/b', api: 'anthropic' })).toBe(expected)
     expect(await keyFromJson(stableStringify(b), 'tenant a/b', 'anthropic')).toBe(expected)
+  })
+
+  it('a repeated request gets the digest it would get hashed again, before and after the remembered digests are emptied', () => {
+    const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex')
+    const texts = [
+      '{"a":1}',
+      'é\u0000ü',
+      'x'.repeat(16_383), // the longest text remembered
+      'y'.repeat(16_384), // hashed every time
+    ]
+    // Enough distinct texts to empty the remembered digests several times (by count and by
+    // size); they share long prefixes and differ at the end, as requests of one conversation do.
+    const filler = Array.from({ length: 5000 }, (_, i) => `${'z'.repeat(i % 300)}:${i}`)
+    for (let round = 0; round < 3; round++) {
+      const batch = [...texts, ...filler.slice(round * 1000, round * 1000 + 2500)]
+      const keys = batch.map((text) => keyFromJsonSync(text, 's', 'anthropic'))
+      // Asked again after the others: the remembered digests must be each text's own.
+      batch.forEach((text, i) => {
+        expect(keys[i]).toBe(`llm:anthropic:s:${sha(text)}`)
+        expect(keyFromJsonSync(text, 's', 'anthropic')).toBe(keys[i])
+      })
+    }
+    // A text whose digest was remembered under another scope or API keeps its own prefix.
+    expect(keyFromJsonSync('{"a":1}', 't', 'openai.chat')).toBe(
+      `llm:openai.chat:t:${sha('{"a":1}')}`
+    )
   })
 })

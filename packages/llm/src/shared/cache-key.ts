@@ -87,9 +87,36 @@ const nativeHash =
 /** Without Node's crypto, the longest request hashed in JavaScript. */
 const SMALL_TEXT_MAX = 4096
 
+/**
+ * Digests of the request texts hashed last: a repeated request (a cache hit's case, or a flight's
+ * joiner) looks its digest up instead of hashing again. Bounded in entries and characters, then
+ * emptied at once (no order kept per lookup); only texts V8 hashes by their whole content (up to
+ * 16,383 characters) go in, so a lookup costs one pass over the text, as the hash would.
+ */
+const recentDigests = new Map<string, string>()
+let recentChars = 0
+const RECENT_TEXT_MAX = 16_383
+const RECENT_ENTRIES_MAX = 2048
+const RECENT_CHARS_MAX = 1 << 19
+
 /** SHA-256 hex of `text` without a promise, or `undefined` (a long text and no Node crypto). */
 function sha256HexSync(text: string): string | undefined {
-  return nativeHash || text.length <= SMALL_TEXT_MAX ? coreSha256Hex(text) : undefined
+  const remembered = text.length <= RECENT_TEXT_MAX
+  if (remembered) {
+    const known = recentDigests.get(text)
+    if (known !== undefined) return known
+  }
+  if (!nativeHash && text.length > SMALL_TEXT_MAX) return undefined
+  const digest = coreSha256Hex(text)
+  if (remembered) {
+    if (recentDigests.size >= RECENT_ENTRIES_MAX || recentChars + text.length > RECENT_CHARS_MAX) {
+      recentDigests.clear()
+      recentChars = 0
+    }
+    recentDigests.set(text, digest)
+    recentChars += text.length
+  }
+  return digest
 }
 
 async function sha256Hex(text: string): Promise<string> {
