@@ -15,51 +15,17 @@ import {
   onFinished,
   requireAsyncContext,
 } from '@aikit/core'
-import { markStaticHeaders } from '@aikit/core/adapter'
-import Fastify, { type FastifyInstance } from 'fastify'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { requestLogger } from '../../observability/src/index.js'
 import { rateLimit } from '../../ratelimit/src/index.js'
+import { auth, captureLogger, denyFrames, fastifyApps, recordErrors } from './fastify-apps.js'
 
 // The handlers read currentContext() from the first request on (as the kit's readers declare).
 requireAsyncContext()
 
-const apps: FastifyInstance[] = []
-afterAll(async () => {
-  await Promise.all(apps.map((a) => a.close()))
-})
-
-async function start(build: (app: FastifyInstance) => Promise<void> | void): Promise<string> {
-  const app = Fastify()
-  apps.push(app)
-  await build(app)
-  return app.listen({ port: 0, host: '127.0.0.1' })
-}
+const { newApp, start } = fastifyApps()
 
 const pass: Middleware = async (_ctx, next) => next()
-
-/** The app-wide authentication: the subject from `x-user`. */
-const auth: Middleware = async (ctx, next) => {
-  const user = ctx.header('x-user')
-  if (user !== undefined) ctx.state.subject = user
-  await next()
-}
-
-interface Line {
-  message: string
-  status?: number | null
-  subject?: string
-}
-
-function captureLogger(): { lines: Line[]; log: (l: string, m: string, meta: object) => void } {
-  const lines: Line[] = []
-  return {
-    lines,
-    log(_level, message, meta) {
-      lines.push({ message, ...meta })
-    },
-  }
-}
 
 function get(url: string, user: string): Promise<Response> {
   return fetch(url, { headers: { 'x-user': user } })
@@ -81,8 +47,7 @@ describe('aikitRoute() validation', () => {
   })
 
   it('refuses it as another hook than onRequest when the route is declared, naming that hook', async () => {
-    const app = Fastify()
-    apps.push(app)
+    const app = newApp()
     await app.register(aikitFastify, { use: [pass] })
     expect(() => app.get('/x', { preHandler: aikitRoute(pass) }, async () => 'x')).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS', field: 'preHandler' })
@@ -173,18 +138,9 @@ describe('aikitRoute() under aikitFastify', () => {
   })
 
   it('an error thrown in the route middleware is a JSON 500, seen by the enclosing chain and onError once', async () => {
-    const reported: string[] = []
-    const outer: unknown[] = []
+    const { outer, reported, options } = recordErrors()
     const url = await start(async (app) => {
-      await app.register(aikitFastify, {
-        use: [
-          async (ctx, next) => {
-            await next()
-            outer.push([ctx.status, (ctx.error as Error | undefined)?.message])
-          },
-        ],
-        onError: (error) => reported.push((error as Error).message),
-      })
+      await app.register(aikitFastify, options)
       const boom: Middleware = async () => {
         throw new Error('secret detail')
       }
@@ -250,15 +206,7 @@ describe('aikitRoute() under aikitFastify', () => {
   })
 
   it('builds the Context itself when the enclosing registration is header-only and built none', async () => {
-    const headersOnly = markStaticHeaders(
-      async (_ctx: Context, next: () => Promise<void>) => next(),
-      {
-        names: ['X-Frame-Options'],
-        lowerNames: ['x-frame-options'],
-        values: ['DENY'],
-        removePoweredBy: false,
-      }
-    )
+    const headersOnly = denyFrames()
     let routeCtx: Context | null = null
     const url = await start(async (app) => {
       await app.register(aikitFastify, { use: [headersOnly], asyncContext: false })

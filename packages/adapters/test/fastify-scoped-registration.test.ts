@@ -17,44 +17,15 @@ import {
   onFinished,
   requireAsyncContext,
 } from '@aikit/core'
-import { markStaticHeaders } from '@aikit/core/adapter'
-import Fastify, { type FastifyInstance } from 'fastify'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { httpMetrics, requestLogger } from '../../observability/src/index.js'
 import { rateLimit } from '../../ratelimit/src/index.js'
+import { auth, captureLogger, denyFrames, fastifyApps, recordErrors } from './fastify-apps.js'
 
 // The handlers read currentContext() from the first request on (as the kit's readers declare).
 requireAsyncContext()
 
-const apps: FastifyInstance[] = []
-afterAll(async () => {
-  await Promise.all(apps.map((a) => a.close()))
-})
-
-async function start(build: (app: FastifyInstance) => Promise<void> | void): Promise<string> {
-  const app = Fastify()
-  apps.push(app)
-  await build(app)
-  return app.listen({ port: 0, host: '127.0.0.1' })
-}
-
-interface Line {
-  message: string
-  requestId?: string
-  status?: number | null
-  subject?: string
-}
-
-/** A logger keeping the lines requestLogger writes. */
-function captureLogger(): { lines: Line[]; log: (l: string, m: string, meta: object) => void } {
-  const lines: Line[] = []
-  return {
-    lines,
-    log(_level, message, meta) {
-      lines.push({ message, ...meta })
-    },
-  }
-}
+const { newApp, start } = fastifyApps()
 
 /** A Metrics stand-in keeping the records httpMetrics makes. */
 function captureMetrics(): { records: { route: string; statusCode: unknown }[]; metrics: never } {
@@ -67,13 +38,6 @@ function captureMetrics(): { records: { route: string; statusCode: unknown }[]; 
     },
   }
   return { records, metrics: metrics as never }
-}
-
-/** The app-wide authentication: the subject from `x-user`. */
-const auth: Middleware = async (ctx, next) => {
-  const user = ctx.header('x-user')
-  if (user !== undefined) ctx.state.subject = user
-  await next()
 }
 
 /** A middleware that marks the response with `name: value`. */
@@ -253,18 +217,9 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
   })
 
   it("an error thrown in the nested chain is the request's one error response, seen by the enclosing chain and its onError", async () => {
-    const reported: unknown[] = []
-    const outer: unknown[] = []
+    const { outer, reported, options } = recordErrors()
     const url = await start(async (app) => {
-      await app.register(aikitFastify, {
-        use: [
-          async (ctx, next) => {
-            await next()
-            outer.push([ctx.status, (ctx.error as Error | undefined)?.message])
-          },
-        ],
-        onError: (error) => reported.push((error as Error).message),
-      })
+      await app.register(aikitFastify, options)
       await app.register(async (scope) => {
         await scope.register(aikitFastify, {
           use: [
@@ -429,15 +384,7 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
   })
 
   it('a nested chain that reads the body leaves it to the route; the enclosing one may be header-only', async () => {
-    const headerOnly = markStaticHeaders(
-      async (_ctx: Context, next: () => Promise<void>) => next(),
-      {
-        names: ['X-Frame-Options'],
-        lowerNames: ['x-frame-options'],
-        values: ['DENY'],
-        removePoweredBy: false,
-      }
-    )
+    const headerOnly = denyFrames()
     const url = await start(async (app) => {
       // Header-only at the root: no Context there; the nested registration builds it.
       await app.register(aikitFastify, { use: [headerOnly], asyncContext: false })
@@ -472,8 +419,7 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
       { onError: () => {} },
       { asyncContext: true },
     ]) {
-      const app = Fastify()
-      apps.push(app)
+      const app = newApp()
       await app.register(aikitFastify, { use: [] })
       app.register(async (scope) => {
         await scope.register(aikitFastify, { use: [], ...extra } as AikitFastifyOptions)
@@ -486,8 +432,7 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
       expect((error as InvalidOptionsError).field).toBe(Object.keys(extra)[0])
     }
     // A typo is still a typo there.
-    const app = Fastify()
-    apps.push(app)
+    const app = newApp()
     await app.register(aikitFastify, { use: [] })
     app.register(async (scope) => {
       await scope.register(aikitFastify, { use: [], trustproxy: 1 } as AikitFastifyOptions)
@@ -496,8 +441,7 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
   })
 
   it('refuses an enclosing registration made after a plugin registered its own (its hook would run second, with a second Context)', async () => {
-    const app = Fastify()
-    apps.push(app)
+    const app = newApp()
     await app.register(async (scope) => {
       await scope.register(aikitFastify, { use: [stamp('x-scope', '1')] })
       scope.get('/chat', async () => 'chat')

@@ -118,6 +118,29 @@ const upstreamCases = [
   ['OpenAI 429 (provider rate limit)', '/openai', 429, 'openai'],
 ] as const
 
+/**
+ * The tests an error handler's suite shares, on the server at `base()` reporting to `reported`
+ * (emptied before each test): every upstream case, and a plain error carrying only `status: 404`.
+ */
+function itAnswersUpstreamErrorsWith500(base: () => string, reported: unknown[]): void {
+  beforeEach(() => {
+    reported.length = 0
+  })
+
+  it.each(upstreamCases)('%s is a reported 500 INTERNAL', async (_case, path, status, api) => {
+    providerFails(status, api)
+    expectInternal(await get(`${base()}${path}`))
+    expectReported(reported, status)
+  })
+
+  it('answers a plain error carrying only `status: 404` with 500 (DESIGN), reported', async () => {
+    const res = await get(`${base()}/status-only`)
+    expect(res.status).toBe(500)
+    expect(JSON.parse(res.text)).toEqual(INTERNAL)
+    expect(reported).toHaveLength(1)
+  })
+}
+
 describe.each([
   ['Express 5', express as unknown as typeof express],
   ['Express 4', express4 as unknown as typeof express],
@@ -145,22 +168,7 @@ describe.each([
     servers.push(server)
     base = server.url
   })
-  beforeEach(() => {
-    reported.length = 0
-  })
-
-  it.each(upstreamCases)('%s is a reported 500 INTERNAL', async (_case, path, status, api) => {
-    providerFails(status, api)
-    expectInternal(await get(`${base}${path}`))
-    expectReported(reported, status)
-  })
-
-  it('answers a plain error carrying only `status: 404` with 500 (DESIGN), reported', async () => {
-    const res = await get(`${base}/status-only`)
-    expect(res.status).toBe(500)
-    expect(JSON.parse(res.text)).toEqual(INTERNAL)
-    expect(reported).toHaveLength(1)
-  })
+  itAnswersUpstreamErrorsWith500(() => base, reported)
 
   it('keeps body-parser client errors: malformed 400, oversized 413, not reported', async () => {
     const post = (body: string) =>
@@ -216,22 +224,7 @@ describe('aikitFastify errorHandler: a provider 4xx', () => {
     const address = app.server.address()
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
   })
-  beforeEach(() => {
-    reported.length = 0
-  })
-
-  it.each(upstreamCases)('%s is a reported 500 INTERNAL', async (_case, path, status, api) => {
-    providerFails(status, api)
-    expectInternal(await get(`${base}${path}`))
-    expectReported(reported, status)
-  })
-
-  it('answers a plain error carrying only `status: 404` with 500 (DESIGN), reported', async () => {
-    const res = await get(`${base}/status-only`)
-    expect(res.status).toBe(500)
-    expect(JSON.parse(res.text)).toEqual(INTERNAL)
-    expect(reported).toHaveLength(1)
-  })
+  itAnswersUpstreamErrorsWith500(() => base, reported)
 
   it('answers an API client error with `statusCode` and upstream headers with 500', async () => {
     const res = await get(`${base}/upstream-status-code`)

@@ -5,29 +5,8 @@
  * (`::a.b.c.d`) are keyed as their IPv4 address; real IPv6 addresses, `::1` included, keep their
  * /56 grouping.
  */
-import { rateLimit } from '@aikit/ratelimit'
 import { describe, expect, it } from 'vitest'
-import { TestContext } from './test-context.js'
-
-/** A context whose `ip` is the raw dual-stack socket address, not normalised by core. */
-class RawIpContext extends TestContext {
-  readonly #raw: string
-  constructor(raw: string) {
-    super({ remote: raw })
-    this.#raw = raw
-  }
-  override get ip(): string {
-    return this.#raw
-  }
-}
-
-async function status(mw: ReturnType<typeof rateLimit>, ip: string): Promise<number> {
-  const ctx = new RawIpContext(ip)
-  await ctx.run(mw)
-  return ctx.written?.status ?? 0
-}
-
-const oneAMinute = () => rateLimit({ limits: [{ limit: 1, window: '1m' }] })
+import { oneAMinute, status } from './raw-ip.js'
 
 describe('default key for IPv4-mapped IPv6 addresses', () => {
   it('two different IPv4 clients seen as ::ffff:a.b.c.d get separate buckets', async () => {

@@ -10,29 +10,8 @@
  *   `/56` is the Teredo server's, shared by every client of that server, and a client moved to
  *   another server had a fresh bucket.
  */
-import { rateLimit } from '@aikit/ratelimit'
 import { describe, expect, it } from 'vitest'
-import { TestContext } from './test-context.js'
-
-/** A context whose `ip` is the raw socket address, not normalised by core. */
-class RawIpContext extends TestContext {
-  readonly #raw: string
-  constructor(raw: string) {
-    super({ remote: raw })
-    this.#raw = raw
-  }
-  override get ip(): string {
-    return this.#raw
-  }
-}
-
-async function status(mw: ReturnType<typeof rateLimit>, ip: string): Promise<number> {
-  const ctx = new RawIpContext(ip)
-  await ctx.run(mw)
-  return ctx.written?.status ?? 0
-}
-
-const oneAMinute = () => rateLimit({ limits: [{ limit: 1, window: '1m' }] })
+import { oneAMinute, status } from './raw-ip.js'
 
 describe('default key for IPv4 clients behind a NAT64 / SIIT translator (64:ff9b::/96)', () => {
   it('two IPv4 clients translated to 64:ff9b::a.b.c.d get separate buckets', async () => {
