@@ -96,3 +96,15 @@ export const anthropicMessages: ApiSpec = {
   AbortError: APIUserAbortError,
   TimeoutError: APIConnectionTimeoutError,
 }
+
+/**
+ * Anthropic Messages on its beta route (`beta.messages.create`: sent with the SDK's `beta`
+ * qualifier, which client middleware acts on, its `betas` param as the `anthropic-beta` header):
+ * the same request and answer shapes; `betas` is a param, so part of the key, and the route is
+ * part of every key too (`endpoint`).
+ */
+export const anthropicBetaMessages: ApiSpec = {
+  ...anthropicMessages,
+  method: 'beta.messages.create',
+  endpoint: 'beta',
+}

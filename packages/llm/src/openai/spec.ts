@@ -167,3 +167,14 @@ export const openaiResponses: ApiSpec = {
   AbortError: APIUserAbortError,
   TimeoutError: APIConnectionTimeoutError,
 }
+
+/**
+ * OpenAI Responses on its beta route (`beta.responses.create`: `/responses?beta=true`, its `betas`
+ * param sent as the `openai-beta` header): the same request and answer shapes; `betas` is a param,
+ * so part of the key, and the route is part of every key too (`endpoint`).
+ */
+export const openaiBetaResponses: ApiSpec = {
+  ...openaiResponses,
+  method: 'beta.responses.create',
+  endpoint: 'beta',
+}

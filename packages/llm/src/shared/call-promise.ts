@@ -17,6 +17,16 @@ export interface CallOutcome<T> {
   toResponse(): Response
 }
 
+/** What the SDK's `APIPromise` resolves its response to before parsing (`_responseProps()`). */
+export interface ResponseProps {
+  readonly response: Response
+  readonly options: { readonly method: 'post'; readonly stream: boolean }
+  readonly controller: AbortController
+  readonly requestLogID: undefined
+  readonly retryOfRequestLogID: undefined
+  readonly startTime: number
+}
+
 // Shared (not a closure per call): a wrapped call makes one of these promises every time.
 const resolveUnused = (resolve: (value: never) => void): void => resolve(undefined as never)
 const ignore = (): void => {}
@@ -29,6 +39,7 @@ export class LlmCallPromise<T> extends Promise<T> {
   }
 
   readonly #outcome: Promise<CallOutcome<T>>
+  #props: Promise<ResponseProps> | undefined
 
   /**
    * `handled`: the outcome already has a rejection handler (the engine's own bookkeeping), so it
@@ -64,6 +75,31 @@ export class LlmCallPromise<T> extends Promise<T> {
         data: withRequestId(transform(o.data, { response: o.response }), o.extras.request_id),
       }))
     )
+  }
+
+  /**
+   * The SDK `APIPromise`'s response props (`{ response, options, controller, … }`), which the
+   * Anthropic SDK's thread helpers (`beta.messages.thread()`, `toolRunner()`) read a turn's answer
+   * from: `response` is `asResponse()`'s (JSON, or SSE read from the metered stream, consumed
+   * once: the same props every time), `options.stream` says which, and `controller` is the
+   * stream's own (aborting it stops this caller's stream). Rejects as the call does.
+   */
+  _responseProps(): Promise<ResponseProps> {
+    this.#props ??= this.#outcome.then((o) => {
+      const controller = (o.data as { controller?: unknown } | null)?.controller
+      const stream =
+        controller instanceof AbortController &&
+        typeof (o.data as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
+      return {
+        response: o.toResponse(),
+        options: { method: 'post', stream },
+        controller: stream ? controller : new AbortController(),
+        requestLogID: undefined,
+        retryOfRequestLogID: undefined,
+        startTime: Date.now(),
+      }
+    })
+    return this.#props
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a Promise subclass, as the SDK's APIPromise: `then` reads the lazy outcome.

@@ -24,7 +24,7 @@ import { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from './
 import { type KeptHold, keepHeld } from './keep-held.js'
 import { meteredSource } from './metered-source.js'
 import type { ResolvedOptions } from './options.js'
-import { clientDigest, requestOptionsDigest, withClient } from './request-options.js'
+import { clientDigest, requestOptionsDigest, withClient, withEndpoint } from './request-options.js'
 import { copyEvent, replay, type SharedEnd, SharedStream } from './shared-stream.js'
 import { SignalGroup } from './signal-group.js'
 import {
@@ -48,12 +48,14 @@ const isDeterministic = (params: Params): boolean =>
   params.temperature === 0 || typeof params.seed === 'number'
 
 /**
- * A Responses request that adds its turn to a server-side conversation (`conversation`): each call
- * must reach the provider. A cached or shared answer would leave the conversation without the
- * turn, and the next call in it would run on a history the caller never saw.
+ * A request that adds its turn to a server-side conversation (Responses `conversation`, an
+ * Anthropic beta `thread`: what `beta.messages.thread()` and `toolRunner()` send): each call must
+ * reach the provider. A cached or shared answer would leave the conversation without the turn,
+ * and the next call in it would run on a history the caller never saw.
  */
 const writesConversation = (params: Params): boolean =>
-  params.conversation !== undefined && params.conversation !== null
+  (params.conversation !== undefined && params.conversation !== null) ||
+  (params.thread !== undefined && params.thread !== null)
 
 /**
  * What a stream the provider closed before its terminal event (`message_stop`, a `finish_reason`,
@@ -200,8 +202,9 @@ export function interceptCreate(
   client: unknown
 ): (params: Params, options?: unknown) => LlmCallPromise<unknown> {
   const flights = new Map<string, Flight>()
-  // The client's base URL, credential, default headers and query: part of every key.
-  const identity = clientDigest(client)
+  // The client's base URL, credential, default headers and query, and the API's route (`beta`):
+  // part of every key.
+  const identity = withEndpoint(clientDigest(client), spec.endpoint)
   // The wrapped client's own error classes (its SDK copy and major), else the spec's.
   const statics = (client as { constructor?: Record<string, unknown> } | null)?.constructor
   const AbortError = sdkClass(statics?.APIUserAbortError) ?? spec.AbortError

@@ -55,3 +55,40 @@ export function resourceAt(root: unknown, path: readonly string[]): Record<strin
   }
   return node as Record<string, unknown>
 }
+
+/**
+ * The object at `path` under `root` when it has a `create` method, else `undefined`: an optional
+ * resource (a `beta` route an SDK version may not have).
+ */
+export function optionalResourceAt(
+  root: unknown,
+  path: readonly string[]
+): Record<string, unknown> | undefined {
+  try {
+    return resourceAt(root, path)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Adds to a client's `overrides` its `withOptions(...)` (both SDKs: a copy of the client with some
+ * settings changed), returning the new client wrapped by `rewrap`: the copy goes through the kit
+ * as the client does (same cache, budget, guard, metrics), not around it. A client without
+ * `withOptions` (a test double) gets nothing.
+ */
+export function rewrapWithOptions(
+  client: object,
+  overrides: Record<string, unknown>,
+  rewrap: (derived: object) => unknown
+): void {
+  const withOptions: unknown = (client as Record<string, unknown>).withOptions
+  if (typeof withOptions !== 'function') return
+  overrides.withOptions = (...args: unknown[]): unknown => {
+    const derived: unknown = withOptions.apply(client, args)
+    if (typeof derived !== 'object' || derived === null) {
+      throw new InvalidOptionsError('client', 'withOptions() did not return a client')
+    }
+    return rewrap(derived)
+  }
+}

@@ -83,6 +83,14 @@ export function clientDigest(client: unknown): string {
   return Object.keys(kept).length === 0 ? NO_REQUEST_OPTIONS : sha256Hex(stableStringify(kept))
 }
 
+/**
+ * `clientDigest`'s `client` for calls to `endpoint` (an API's other route, `beta`), or itself for
+ * the API's plain route: the two routes never share a key.
+ */
+export function withEndpoint(client: string, endpoint: string | undefined): string {
+  return endpoint === undefined ? client : sha256Hex(`endpoint:${endpoint}\u0000${client}`)
+}
+
 /** Clients given an identity of their own (`clientDigest`). */
 let unreadable = 0
 

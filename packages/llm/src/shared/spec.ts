@@ -110,6 +110,12 @@ export interface ApiSpec {
   readonly TimeoutError: SdkErrorClass
   /** The name of the wrapped method, for logs: `messages.create`, … */
   readonly method: string
+  /**
+   * The route of the API the method calls when it is not the API's plain one: `'beta'` for the
+   * SDKs' `beta.*.create` (`?beta=true`, its `betas` param sent as a header). Part of every key: an
+   * answer from one route is never served to a call of the other.
+   */
+  readonly endpoint?: string
 }
 
 type Rec = Record<string, unknown>
