@@ -9,16 +9,13 @@
 import { InvalidOptionsError } from '@aikit/core'
 import type Anthropic from '@anthropic-ai/sdk'
 import { withOverride } from '../shared/call-options.js'
-import { interceptCreate } from '../shared/engine.js'
-import { type ResolvedOptions, resolveOptions } from '../shared/options.js'
-import { optionalResourceAt, overlay, resourceAt, rewrapWithOptions } from '../shared/proxy.js'
+import { resolveOptions } from '../shared/options.js'
 import type { CallOverride, WrapOptions } from '../shared/types.js'
+import { type ClientRoute, wrapClient } from '../shared/wrap-client.js'
 import { anthropicBetaMessages, anthropicMessages } from './spec.js'
 
 /** The SDK's request options (second argument of `messages.create`). */
 export type AnthropicRequestOptions = NonNullable<Parameters<Anthropic['messages']['create']>[1]>
-
-type AnyCreate = (...args: unknown[]) => never
 
 /**
  * Wraps an Anthropic client. Returns a client of the same type whose `messages.create` and
@@ -34,44 +31,18 @@ export function wrapAnthropic<C extends Anthropic>(client: C, options?: WrapOpti
   if (typeof client !== 'object' || client === null) {
     throw new InvalidOptionsError('client', 'must be an Anthropic client')
   }
-  return wrapResolved(client, resolveOptions(options))
+  return wrapClient(client, resolveOptions(options), ROUTES)
 }
 
-/** `wrapAnthropic` with options already validated (also what `withOptions(...)` re-wraps with). */
-function wrapResolved<C extends object>(client: C, resolved: ResolvedOptions): C {
-  const messages = resourceAt(client, ['messages'])
-  const messagesOverrides: Record<string, unknown> = {
-    create: interceptCreate(anthropicMessages, resolved, bound(messages), client),
-  }
-  // SDK helpers that reach `create` through `this._client` find the wrapped client there.
-  const resources = [messagesOverrides]
-  const overrides: Record<string, unknown> = {
-    messages: overlay(messages, messagesOverrides, false),
-  }
-  // The beta route (the SDK sends it with a `beta` qualifier, which client middleware acts on, and
-  // `betas` as the `anthropic-beta` header): its helpers (`stream`, `parse`, `thread`,
-  // `toolRunner`) call `create` on the resource or through `this._client.beta.messages`.
-  const betaMessages = optionalResourceAt(client, ['beta', 'messages'])
-  if (betaMessages !== undefined) {
-    const betaOverrides: Record<string, unknown> = {
-      create: interceptCreate(anthropicBetaMessages, resolved, bound(betaMessages), client),
-    }
-    resources.push(betaOverrides)
-    overrides.beta = overlay(
-      (client as unknown as { beta: object }).beta,
-      { messages: overlay(betaMessages, betaOverrides, false) },
-      false
-    )
-  }
-  rewrapWithOptions(client, overrides, (derived) => wrapResolved(derived, resolved))
-  const wrapped = overlay(client, overrides, true)
-  for (const resource of resources) resource._client = wrapped
-  return wrapped
-}
-
-/** The resource's real `create`, bound to it. */
-const bound = (resource: Record<string, unknown>): AnyCreate =>
-  (resource.create as AnyCreate).bind(resource)
+/**
+ * The routes wrapped. The beta one (sent with the SDK's `beta` qualifier, which client middleware
+ * acts on, and `betas` as the `anthropic-beta` header): its helpers (`stream`, `parse`, `thread`,
+ * `toolRunner`) call `create` on the resource or through `this._client.beta.messages`.
+ */
+const ROUTES: readonly ClientRoute[] = [
+  { path: ['messages'], spec: anthropicMessages },
+  { path: ['beta', 'messages'], spec: anthropicBetaMessages, optional: true },
+]
 
 /**
  * Per-call options for a wrapped Anthropic client, typed as the SDK's request options:

@@ -1,0 +1,72 @@
+/**
+ * @module wrap-client
+ * The client proxy both wrappers build: each wrapped route's `create` goes through the kit, the
+ * resources on the way to it are proxied so the rest of the SDK still answers, and
+ * `withOptions(...)` returns its copy wrapped the same way (see proxy.ts).
+ */
+import { interceptCreate } from './engine.js'
+import type { ResolvedOptions } from './options.js'
+import { optionalResourceAt, overlay, resourceAt, rewrapWithOptions } from './proxy.js'
+import type { ApiSpec } from './spec.js'
+
+/** A wrapped method: the path of its resource under the client (`['chat', 'completions']`). */
+export interface ClientRoute {
+  readonly path: readonly string[]
+  readonly spec: ApiSpec
+  /** A route an SDK version may not have (`beta.*`): skipped when missing, not refused. */
+  readonly optional?: boolean
+}
+
+type AnyCreate = (...args: unknown[]) => never
+
+/** A resource on the way to the wrapped methods, and what its proxy answers itself. */
+interface Node {
+  readonly target: object
+  readonly overrides: Record<string, unknown>
+  readonly children: Map<string, Node>
+}
+
+/**
+ * Wraps `client` with options already validated (`resolveOptions`). A required route the client
+ * lacks throws `InvalidOptionsError('client')` (resourceAt).
+ */
+export function wrapClient<C extends object>(
+  client: C,
+  resolved: ResolvedOptions,
+  routes: readonly ClientRoute[]
+): C {
+  const root: Node = { target: client, overrides: {}, children: new Map() }
+  // The resources' overrides: the SDK helpers that reach `create` through `this._client`
+  // (`messages.stream`, `chat.completions.parse`, …) must find the wrapped client there.
+  const wrappedResources: Record<string, unknown>[] = []
+  for (const route of routes) {
+    const resource = route.optional
+      ? optionalResourceAt(client, route.path)
+      : resourceAt(client, route.path)
+    if (resource === undefined) continue
+    let node = root
+    for (const part of route.path) {
+      let child = node.children.get(part)
+      if (child === undefined) {
+        const target = (node.target as Record<string, unknown>)[part] as object
+        child = { target, overrides: {}, children: new Map() }
+        node.children.set(part, child)
+      }
+      node = child
+    }
+    const real = (resource.create as AnyCreate).bind(resource)
+    node.overrides.create = interceptCreate(route.spec, resolved, real, client)
+    wrappedResources.push(node.overrides)
+  }
+  const overridesOf = (node: Node): Record<string, unknown> => {
+    for (const [name, child] of node.children) {
+      node.overrides[name] = overlay(child.target, overridesOf(child), false)
+    }
+    return node.overrides
+  }
+  const overrides = overridesOf(root)
+  rewrapWithOptions(client, overrides, (derived) => wrapClient(derived, resolved, routes))
+  const wrapped = overlay(client, overrides, true)
+  for (const resource of wrappedResources) resource._client = wrapped
+  return wrapped
+}
