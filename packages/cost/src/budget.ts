@@ -34,7 +34,12 @@ import {
 } from './period.js'
 import { defaultPriceTable, type PriceTable, trustedPricer } from './price-table.js'
 import { createSettleRetries } from './settle-retry.js'
-import { countTokens, type MessageLike } from './tokens.js'
+import {
+  countTokens,
+  MESSAGES_ESTIMATE_KEYS,
+  type MessageLike,
+  PRICED_ESTIMATE_KEYS,
+} from './tokens.js'
 import { normalizeUsage, type ServiceTier, type Usage } from './usage.js'
 
 /** `'hard'` rejects a reservation that does not fit; `'soft'` always holds and only warns. */
@@ -381,17 +386,7 @@ const SERVICE_TIERS: ReadonlySet<unknown> = new Set<ServiceTier>([
 
 /** The keys of each form of `BudgetEstimate`: any other key is refused. */
 const AMOUNT_ESTIMATE_KEYS = ['estimateMicros', 'model', 'ttl'] as const
-const PRICED_ESTIMATE_KEYS = [
-  'model',
-  'maxOutputTokens',
-  'cacheWrite',
-  'serviceTier',
-  'speed',
-  'inferenceGeo',
-  'ttl',
-] as const
 const TOKENS_ESTIMATE_KEYS = [...PRICED_ESTIMATE_KEYS, 'inputTokens'] as const
-const MESSAGES_ESTIMATE_KEYS = [...PRICED_ESTIMATE_KEYS, 'messages', 'system', 'tools'] as const
 
 /** The keys of `SpendOptions`: any other key is refused. */
 const SPEND_OPTION_KEYS = ['period', 'at'] as const satisfies readonly (keyof SpendOptions)[]

@@ -374,16 +374,12 @@ function requestTokens(options: EstimateOptions | undefined, profile: Profile): 
 }
 
 /**
- * The keys `estimateTokens` accepts in its options: its own (`system`, `tools`), and those of a
- * messages-form `BudgetEstimate` (the kit passes one as it is, without a copy per call). Any other
- * key is refused: a misspelt `tools` or `system` would leave them out of the estimate, and a budget
- * would hold less than the call costs.
+ * The keys of a `BudgetEstimate` that prices tokens (either form): any other key is refused, since
+ * a misspelt field would hold less than the call costs. Kept here, not in budget.ts, because
+ * `estimateTokens` takes a messages-form estimate as its options (the budget imports this module).
  */
-const ESTIMATE_OPTION_KEYS = [
-  'system',
-  'tools',
+export const PRICED_ESTIMATE_KEYS = [
   'model',
-  'messages',
   'maxOutputTokens',
   'cacheWrite',
   'serviceTier',
@@ -391,6 +387,21 @@ const ESTIMATE_OPTION_KEYS = [
   'inferenceGeo',
   'ttl',
 ] as const
+
+/**
+ * The keys of a messages-form `BudgetEstimate`, which are also the keys `estimateTokens` accepts in
+ * its options: its own (`system`, `tools`) and the rest of such an estimate (the kit passes one as
+ * it is, without a copy per call). A misspelt `tools` or `system` would leave them out of the
+ * estimate, and a budget would hold less than the call costs.
+ */
+export const MESSAGES_ESTIMATE_KEYS = [
+  ...PRICED_ESTIMATE_KEYS,
+  'messages',
+  'system',
+  'tools',
+] as const
+
+const ESTIMATE_OPTION_KEYS = MESSAGES_ESTIMATE_KEYS
 
 /** The keys of `EstimateAsyncOptions`. */
 const ESTIMATE_ASYNC_OPTION_KEYS = [...ESTIMATE_OPTION_KEYS, 'anthropic'] as const
