@@ -31,51 +31,54 @@ async function drain(stream: AsyncIterable<unknown>): Promise<number> {
 }
 
 describe('a stream closed short by the provider', () => {
-  it('Anthropic Messages: logged error, measured STREAM_INCOMPLETE', async () => {
-    const { metrics, logger } = recorders()
-    const client = wrapAnthropic(anthropic(), { metrics, logger })
-    fake.endStreamAfter(3)
-    const stream = await client.messages.create({
-      model: 'claude-haiku-4-5',
-      max_tokens: 50,
-      messages: [{ role: 'user', content: 'hello there' }],
-      stream: true,
-    })
-    expect(await drain(stream)).toBeGreaterThan(0)
-    await until(() => logger.lines.length === 1)
-    expect(logger.lines[0]).toMatchObject({ outcome: 'error' })
-    expect(metrics.calls[0]?.error).toMatchObject({ code: 'STREAM_INCOMPLETE' })
-  })
+  type Recorders = ReturnType<typeof recorders>
+  /** Each API's streamed call, and after how many events the fake provider closes it. */
+  const cases: { api: string; endAfter: number; call: (r: Recorders) => Promise<unknown> }[] = [
+    {
+      api: 'Anthropic Messages',
+      endAfter: 3,
+      call: (r) =>
+        wrapAnthropic(anthropic(), r).messages.create({
+          model: 'claude-haiku-4-5',
+          max_tokens: 50,
+          messages: [{ role: 'user', content: 'hello there' }],
+          stream: true,
+        }),
+    },
+    {
+      api: 'OpenAI Chat Completions',
+      endAfter: 2,
+      call: (r) =>
+        wrapOpenAI(openai(), r).chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'hello there' }],
+          stream: true,
+        }),
+    },
+    {
+      api: 'OpenAI Responses',
+      endAfter: 3,
+      call: (r) =>
+        wrapOpenAI(openai(), r).responses.create({
+          model: 'gpt-4o-mini',
+          input: 'hello there',
+          stream: true,
+        }),
+    },
+  ]
 
-  it('OpenAI Chat Completions: logged error, measured STREAM_INCOMPLETE', async () => {
-    const { metrics, logger } = recorders()
-    const client = wrapOpenAI(openai(), { metrics, logger })
-    fake.endStreamAfter(2)
-    const stream = await client.chat.completions.create({
-      model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: 'hello there' }],
-      stream: true,
-    })
-    expect(await drain(stream)).toBeGreaterThan(0)
-    await until(() => logger.lines.length === 1)
-    expect(logger.lines[0]).toMatchObject({ outcome: 'error' })
-    expect(metrics.calls[0]?.error).toMatchObject({ code: 'STREAM_INCOMPLETE' })
-  })
-
-  it('OpenAI Responses: logged error, measured STREAM_INCOMPLETE', async () => {
-    const { metrics, logger } = recorders()
-    const client = wrapOpenAI(openai(), { metrics, logger })
-    fake.endStreamAfter(3)
-    const stream = await client.responses.create({
-      model: 'gpt-4o-mini',
-      input: 'hello there',
-      stream: true,
-    })
-    expect(await drain(stream)).toBeGreaterThan(0)
-    await until(() => logger.lines.length === 1)
-    expect(logger.lines[0]).toMatchObject({ outcome: 'error' })
-    expect(metrics.calls[0]?.error).toMatchObject({ code: 'STREAM_INCOMPLETE' })
-  })
+  it.each(cases.map((c) => [c.api, c] as const))(
+    '%s: logged error, measured STREAM_INCOMPLETE',
+    async (_api, { endAfter, call }) => {
+      const r = recorders()
+      fake.endStreamAfter(endAfter)
+      const stream = (await call(r)) as AsyncIterable<unknown>
+      expect(await drain(stream)).toBeGreaterThan(0)
+      await until(() => r.logger.lines.length === 1)
+      expect(r.logger.lines[0]).toMatchObject({ outcome: 'error' })
+      expect(r.metrics.calls[0]?.error).toMatchObject({ code: 'STREAM_INCOMPLETE' })
+    }
+  )
 
   it('a whole stream stays ok, and one its caller aborts stays aborted with no error', async () => {
     const { metrics, logger } = recorders()
