@@ -160,6 +160,35 @@ describe('Anthropic', () => {
       expect(cache.sets).toBe(3)
     })
 
+    it('identical concurrent calls through a client and its copies make one provider call; a copy with other headers makes its own', async () => {
+      const { metrics } = recorders()
+      const client = wrapAnthropic(raw, { metrics })
+      const copies = [
+        client,
+        client.withOptions({ timeout: 5000 }),
+        client.withOptions({ maxRetries: 1 }).withOptions({ timeout: 9000 }),
+      ]
+      const answers = await Promise.all(copies.map((c) => c.messages.create(params('together'))))
+      expect(fake.count(MESSAGES)).toBe(1)
+      for (const answer of answers) expect(answer).toEqual(answers[0])
+      expect(metrics.cache).toEqual(['coalesced', 'coalesced'])
+
+      // Streams too: every copy's caller reads the whole of the one stream.
+      const texts = await Promise.all(
+        copies.map((c) => c.messages.stream(params('streamed together')).finalText())
+      )
+      expect(fake.count(MESSAGES)).toBe(2)
+      expect(new Set(texts).size).toBe(1)
+      expect(texts[0]).toContain('streamed together')
+
+      // Another identity (default headers) never joins the parent's call.
+      const tenant = client.withOptions({ defaultHeaders: { 'anthropic-beta': BETA } })
+      await Promise.all([
+        client.messages.create(params('apart')),
+        tenant.messages.create(params('apart')),
+      ])
+      expect(fake.count(MESSAGES)).toBe(4)
+    })
     it('the same guard checks a derived client’s calls', async () => {
       const checked: unknown[] = []
       const guard = {
@@ -405,6 +434,22 @@ for (const sdk of OPENAI_SDKS) {
             expect(metrics.cache).toEqual(['miss', 'hit', 'hit', 'hit'])
           })
         }
+
+        it(`${api}: identical concurrent calls through a client and its copies make one provider call (streamed or not)`, async () => {
+          const client = wrapOpenAI(raw, {})
+          const copies = [
+            client,
+            client.withOptions({ timeout: 5000 }),
+            client.withOptions({ maxRetries: 1 }),
+          ]
+          for (const stream of [false, true]) {
+            const answers = await Promise.all(
+              copies.map((c) => ask(c, api, `together ${stream}`, stream))
+            )
+            expect(new Set(answers).size).toBe(1)
+          }
+          expect(fake.count(PATH[api])).toBe(2)
+        })
 
         it(`${api}: refuses a derived client’s call with BUDGET_EXCEEDED past the limit`, async () => {
           const budget = await budgetForOne(OPENAI_MODEL, 'over')

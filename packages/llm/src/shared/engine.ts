@@ -89,7 +89,7 @@ type SdkCreate = (
 ) => { withResponse(): Promise<{ data: unknown; response: Response } & Record<string, unknown>> }
 
 /** A call in flight that identical calls join. */
-interface Flight {
+export interface Flight {
   /**
    * The provider request runs on `SHARED_TIMEOUT_MS` (its leader set a `timeout`): the client's
    * default timeout no longer bounds it, so a caller joining without a `timeout` of its own takes
@@ -194,14 +194,18 @@ class ConsumerController extends AbortController {
   }
 }
 
-/** Builds the intercepted `create` of one API of one client. */
+/**
+ * Builds the intercepted `create` of one API of one client. `flights`: the calls in flight that
+ * identical calls join, shared by a client and its `withOptions()` copies (their keys hold each
+ * client's identity, so only copies with the same base URL, credential and default headers meet).
+ */
 export function interceptCreate(
   spec: ApiSpec,
   opts: ResolvedOptions,
   original: SdkCreate,
-  client: unknown
+  client: unknown,
+  flights: Map<string, Flight> = new Map()
 ): (params: Params, options?: unknown) => LlmCallPromise<unknown> {
-  const flights = new Map<string, Flight>()
   // The client's base URL, credential, default headers and query, and the API's route (`beta`):
   // part of every key.
   const identity = withEndpoint(clientDigest(client), spec.endpoint)

@@ -4,7 +4,7 @@
  * resources on the way to it are proxied so the rest of the SDK still answers, and
  * `withOptions(...)` returns its copy wrapped the same way (see proxy.ts).
  */
-import { interceptCreate } from './engine.js'
+import { type Flight, interceptCreate } from './engine.js'
 import type { ResolvedOptions } from './options.js'
 import { optionalResourceAt, overlay, resourceAt, rewrapWithOptions } from './proxy.js'
 import type { ApiSpec } from './spec.js'
@@ -28,12 +28,15 @@ interface Node {
 
 /**
  * Wraps `client` with options already validated (`resolveOptions`). A required route the client
- * lacks throws `InvalidOptionsError('client')` (resourceAt).
+ * lacks throws `InvalidOptionsError('client')` (resourceAt). `flights`: per route, the calls in
+ * flight, which a client's `withOptions()` copies share with it (identical calls through a copy
+ * with another `timeout` coalesce with the parent's).
  */
 export function wrapClient<C extends object>(
   client: C,
   resolved: ResolvedOptions,
-  routes: readonly ClientRoute[]
+  routes: readonly ClientRoute[],
+  flights: Map<ClientRoute, Map<string, Flight>> = new Map()
 ): C {
   const root: Node = { target: client, overrides: {}, children: new Map() }
   // The resources' overrides: the SDK helpers that reach `create` through `this._client`
@@ -55,7 +58,12 @@ export function wrapClient<C extends object>(
       node = child
     }
     const real = (resource.create as AnyCreate).bind(resource)
-    node.overrides.create = interceptCreate(route.spec, resolved, real, client)
+    let routeFlights = flights.get(route)
+    if (routeFlights === undefined) {
+      routeFlights = new Map()
+      flights.set(route, routeFlights)
+    }
+    node.overrides.create = interceptCreate(route.spec, resolved, real, client, routeFlights)
     wrappedResources.push(node.overrides)
   }
   const overridesOf = (node: Node): Record<string, unknown> => {
@@ -65,7 +73,7 @@ export function wrapClient<C extends object>(
     return node.overrides
   }
   const overrides = overridesOf(root)
-  rewrapWithOptions(client, overrides, (derived) => wrapClient(derived, resolved, routes))
+  rewrapWithOptions(client, overrides, (derived) => wrapClient(derived, resolved, routes, flights))
   const wrapped = overlay(client, overrides, true)
   for (const resource of wrappedResources) resource._client = wrapped
   return wrapped
