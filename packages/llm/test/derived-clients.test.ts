@@ -189,6 +189,7 @@ describe('Anthropic', () => {
       ])
       expect(fake.count(MESSAGES)).toBe(4)
     })
+
     it('the same guard checks a derived client’s calls', async () => {
       const checked: unknown[] = []
       const guard = {
@@ -273,6 +274,25 @@ describe('Anthropic', () => {
       expect(again).toEqual(helper)
       expect(fake.count(MESSAGES)).toBe(2)
       expect((await budget.spend('b2')).totalMicros).toBe(spent + charged)
+    })
+
+    it('parse(): cached (its structured-outputs header is part of the key), charged once', async () => {
+      const cache = mapCache()
+      const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
+      const client = wrapAnthropic(raw, { cache, budget, subject: 'b-parse' })
+      const first = await client.beta.messages.parse({ ...params('parsed'), betas: [BETA] })
+      expect(fake.count(MESSAGES)).toBe(1)
+      expect(String(fake.calls[0]?.headers['anthropic-beta'])).toContain('structured-outputs')
+      await until(() => cache.sets === 1)
+      const spent = (await budget.spend('b-parse')).totalMicros
+      expect(spent).toBeGreaterThan(0)
+      const second = await client.beta.messages.parse({ ...params('parsed'), betas: [BETA] })
+      expect(second.content).toEqual(first.content)
+      expect(fake.count(MESSAGES)).toBe(1)
+      expect((await budget.spend('b-parse')).totalMicros).toBe(spent)
+      // The same params through create() send other headers: not served parse()'s entry.
+      await client.beta.messages.create({ ...params('parsed'), betas: [BETA] })
+      expect(fake.count(MESSAGES)).toBe(2)
     })
 
     it('refuses with BUDGET_EXCEEDED past the limit, before any provider call', async () => {

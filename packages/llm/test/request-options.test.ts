@@ -162,6 +162,35 @@ describe('requestOptionsDigest', () => {
     ).not.toBe(digest)
   })
 
+  it("reads the SDKs' merged headers (what their helpers pass to create) as the same headers in another form; another shape is not understood", () => {
+    const brand = Symbol.for('brand.privateNullableHeaders')
+    const merged = (values: Record<string, string>, nulls: string[]) => ({
+      [brand]: true,
+      values: new Headers(values),
+      nulls: new Set(nulls),
+    })
+    const digest = requestOptionsDigest({ headers: { 'anthropic-beta': BETA, 'x-remove': null } })
+    expect(digest).toMatch(/^[0-9a-f]{64}$/)
+    expect(
+      requestOptionsDigest({ headers: merged({ 'Anthropic-Beta': BETA }, ['x-remove']) })
+    ).toBe(digest)
+    expect(requestOptionsDigest({ headers: merged({ 'anthropic-beta': BETA }, []) })).not.toBe(
+      digest
+    )
+    expect(
+      requestOptionsDigest({ headers: merged({ 'anthropic-beta': 'other' }, ['x-remove']) })
+    ).not.toBe(digest)
+    // A shape the SDKs may change to: neither cached nor shared, never keyed wrong.
+    expect(
+      requestOptionsDigest({ headers: { [brand]: true, values: { 'anthropic-beta': BETA } } })
+    ).toBeUndefined()
+    expect(
+      requestOptionsDigest({
+        headers: { ...merged({ 'anthropic-beta': BETA }, []), extra: 1 },
+      })
+    ).toBeUndefined()
+  })
+
   it('tells apart headers removed (null), query and base URL', () => {
     const all = [
       {},

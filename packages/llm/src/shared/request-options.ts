@@ -118,6 +118,29 @@ function plainData(value: unknown): boolean {
   return Object.values(value as Record<string, unknown>).every(plainData)
 }
 
+/** The brand of the SDKs' merged headers (both SDKs' `buildHeaders`; a registered symbol). */
+const MERGED_HEADERS = Symbol.for('brand.privateNullableHeaders')
+
+/**
+ * The SDKs' merged headers: `{ [brand]: true, values: Headers, nulls: Set<name> }`, exactly (any
+ * other shape, an SDK that changed it, is not understood: the call is then neither cached nor
+ * shared, never keyed wrong).
+ */
+function isMergedHeaders(
+  headers: object
+): headers is { readonly values: Headers; readonly nulls: Set<unknown> } {
+  const { values, nulls } = headers as { values?: unknown; nulls?: unknown }
+  const names = Object.keys(headers)
+  return (
+    typeof Headers !== 'undefined' &&
+    values instanceof Headers &&
+    nulls instanceof Set &&
+    names.length === 2 &&
+    names.includes('values') &&
+    names.includes('nulls')
+  )
+}
+
 /**
  * Headers in every form the SDKs take (`Headers`, `[name, value][]`, a record), as one record of
  * lower-case names (HTTP names are case-insensitive) to their values in order. `null` (the SDK's
@@ -138,12 +161,20 @@ function plainHeaders(headers: unknown): Record<string, unknown[]> | null | unde
     any = true
     return true
   }
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
+  const fromHeaders = (h: Headers): boolean => {
     let ok = true
-    headers.forEach((value, name) => {
+    h.forEach((value, name) => {
       ok = add(name, value) && ok
     })
-    if (!ok) return undefined
+    return ok
+  }
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
+    if (!fromHeaders(headers)) return undefined
+  } else if (typeof headers === 'object' && headers !== null && MERGED_HEADERS in headers) {
+    // The SDKs' own merged form (`buildHeaders`, which their helpers such as Anthropic's
+    // `beta.messages.parse()` pass to `create`): the values, then the names set to `null`.
+    if (!isMergedHeaders(headers) || !fromHeaders(headers.values)) return undefined
+    for (const name of headers.nulls) if (!add(name, null)) return undefined
   } else if (Array.isArray(headers)) {
     for (const pair of headers) {
       if (!Array.isArray(pair) || pair.length !== 2 || !add(pair[0], pair[1])) return undefined
