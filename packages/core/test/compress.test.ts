@@ -10,6 +10,7 @@ import {
 } from '@aikit/core/compress'
 import { describe, expect, it } from 'vitest'
 import { CompressedStream } from '../src/compress/compressed-stream.js'
+import { encodingNegotiator } from '../src/compress/negotiate.js'
 
 const ALL = ['br', 'gzip'] as const
 
@@ -41,6 +42,34 @@ describe('negotiateEncoding', () => {
   it('follows the configured preference order on ties', () => {
     expect(negotiateEncoding('br, gzip', ['gzip', 'br'])).toBe('gzip')
     expect(negotiateEncoding('*', ['gzip', 'br'])).toBe('gzip')
+  })
+
+  it("the middleware's remembered answers are negotiateEncoding's, for repeated, many distinct and long values", () => {
+    const headers = [
+      undefined,
+      '',
+      'identity',
+      'gzip',
+      'GZIP',
+      'gzip, deflate, br, zstd',
+      'br;q=0, gzip',
+      '*;q=0',
+      'gzip;q=0.5, identity',
+      'gzip;q=2',
+      // Past the remembered length: parsed every time.
+      `${'x-coding, '.repeat(40)}gzip`,
+      `${'x-coding, '.repeat(40)}br;q=0, gzip;q=0`,
+    ]
+    // More distinct values than it remembers, so it forgets them all at least once.
+    for (let i = 0; i < 150; i++) headers.push(i % 2 ? `gzip;q=0.${i % 10}, x${i}` : `x${i}, br`)
+    for (const offered of [ALL, ['gzip', 'br'] as const]) {
+      const negotiate = encodingNegotiator(offered)
+      for (let round = 0; round < 3; round++) {
+        for (const header of headers) {
+          expect(negotiate(header), String(header)).toBe(negotiateEncoding(header, offered))
+        }
+      }
+    }
   })
 
   it('parses weights, keeping the highest of repeated codings', () => {

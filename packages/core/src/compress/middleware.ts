@@ -14,7 +14,7 @@ import { CodecTransform } from './codec-transform.js'
 import { compressSync } from './codecs.js'
 import { CompressedStream } from './compressed-stream.js'
 import { mediaType } from './content-type.js'
-import { type CompressEncoding, negotiateEncoding } from './negotiate.js'
+import { type CompressEncoding, encodingNegotiator } from './negotiate.js'
 import {
   type CompressOptions,
   type ResolvedCompressOptions,
@@ -84,9 +84,10 @@ function keysOf(headers: Record<string, string>): HeaderKeys {
  */
 export function compress(options: CompressOptions = {}): Middleware {
   const o = resolveCompressOptions(options)
+  const negotiate = encodingNegotiator(o.encodings)
   return function compressMiddleware(ctx, next) {
     if (ctx.method === 'HEAD' || !Object.isExtensible(ctx)) return next()
-    hookResponse(ctx, negotiateEncoding(ctx.header('accept-encoding'), o.encodings), o)
+    hookResponse(ctx, negotiate(ctx.header('accept-encoding')), o)
     return next()
   }
 }

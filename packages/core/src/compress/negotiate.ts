@@ -59,3 +59,30 @@ export function negotiateEncoding(
   if (identity !== undefined && identity > bestQ) return undefined
   return best
 }
+
+/** The longest `Accept-Encoding` value `encodingNegotiator` remembers (browsers send ~25 chars). */
+const REMEMBERED_HEADER_MAX = 256
+/** How many distinct values it remembers before forgetting them all at once. */
+const REMEMBERED_HEADERS_MAX = 64
+
+/**
+ * `negotiateEncoding` for one fixed `offered` list, remembering its answer for the header values
+ * seen last: clients send the same few `Accept-Encoding` values on every request, and parsing one
+ * is a split, a Map and a regex per request. Bounded (values up to 256 characters, 64 of them,
+ * then emptied at once), so headers an attacker varies cost memory no more than a parse would.
+ */
+export function encodingNegotiator(
+  offered: readonly CompressEncoding[]
+): (header: string | undefined) => CompressEncoding | undefined {
+  const remembered = new Map<string, CompressEncoding | null>()
+  return (header) => {
+    if (header === undefined) return undefined
+    if (header.length > REMEMBERED_HEADER_MAX) return negotiateEncoding(header, offered)
+    const known = remembered.get(header)
+    if (known !== undefined) return known ?? undefined
+    const chosen = negotiateEncoding(header, offered)
+    if (remembered.size >= REMEMBERED_HEADERS_MAX) remembered.clear()
+    remembered.set(header, chosen ?? null)
+    return chosen
+  }
+}
