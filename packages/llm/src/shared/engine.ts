@@ -204,7 +204,7 @@ export function interceptCreate(
   opts: ResolvedOptions,
   original: SdkCreate,
   client: unknown,
-  flights: Map<string, Flight> = new Map()
+  flights: Map<string, Flight>
 ): (params: Params, options?: unknown) => LlmCallPromise<unknown> {
   // The client's base URL, credential, default headers and query, and the API's route (`beta`):
   // part of every key.
