@@ -81,6 +81,8 @@ export async function buildApp(timeoutMs: number): Promise<boolean> {
     NEXT_TELEMETRY_DISABLED: '1',
     // Types are checked by `pnpm typecheck`; skipping Next's check saves ~15 s here.
     NEXT_CHAT_SKIP_TYPECHECK: '1',
+    // File tracing (the .nft.json files a deployment copies) is not needed to run `next start`.
+    NEXT_CHAT_SKIP_TRACING: '1',
   }
   await runNext(['build', '--webpack'], env, timeoutMs)
   return true
