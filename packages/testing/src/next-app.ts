@@ -66,10 +66,12 @@ function upToDate(dir: string, fingerprint: string): boolean {
 function runBuild(dir: string, require: NodeJS.Require): Promise<{ ms: number }> {
   const started = Date.now()
   const bin = require.resolve('next/dist/bin/next')
+  // A Next server loaded earlier in this process sets TURBOPACK=auto, which `--webpack` refuses.
+  const { TURBOPACK: _bundler, ...env } = process.env
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, 'build', '--webpack'], {
       cwd: dir,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+      env: { ...env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
