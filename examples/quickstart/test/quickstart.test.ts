@@ -6,6 +6,8 @@ import { app } from '../app.mjs'
 
 let server: Server
 let base: string
+// Test files share their worker's process: the variables changed here are put back afterwards.
+const saved = { ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY, LOG_LEVEL: process.env.LOG_LEVEL }
 
 beforeAll(async () => {
   delete process.env.ANTHROPIC_API_KEY // the fake model, never the network
@@ -17,6 +19,10 @@ beforeAll(async () => {
 afterAll(async () => {
   server.closeAllConnections()
   await new Promise((resolve) => server.close(resolve))
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name]
+    else process.env[name] = value
+  }
 })
 
 describe('quickstart example', () => {
