@@ -20,9 +20,9 @@ const NONCE = /'nonce-([A-Za-z0-9+/=_-]+)'/
 let app: RunningApp | undefined
 
 beforeAll(async () => {
-  await buildApp(180_000)
+  await buildApp(240_000)
   app = await startApp({ CHAT_RATE_LIMIT: String(RATE_LIMIT) }, 60_000)
-}, 260_000)
+}, 300_000)
 
 afterAll(async () => {
   await app?.stop()
