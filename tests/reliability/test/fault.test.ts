@@ -144,7 +144,12 @@ describe('redis-server killed and restarted during load', () => {
       await sleep(50)
       recovered = firstRedisBacked()
     }
-    await sleep(400) // some traffic after recovery
+    // Some traffic after recovery: 400 ms, and at least 3 rate-limit decisions sent after it (a
+    // loaded machine can take longer than that to send one; bounded at 5 s).
+    await sleep(400)
+    const rlSentAfter = () =>
+      samples.filter((s) => s.route === 'rl' && s.sentAt > (recovered?.at ?? Infinity)).length
+    for (let i = 0; i < 100 && recovered && rlSentAfter() < 3; i++) await sleep(50)
     running = false
     await load
 
