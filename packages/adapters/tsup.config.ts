@@ -8,7 +8,6 @@ export default defineConfig({
     'node/index': 'src/node/index.ts',
   },
   format: ['esm'],
-  dts: true,
   clean: true,
   sourcemap: true,
   target: 'es2022',

@@ -9,7 +9,6 @@ export default defineConfig({
     'compress/index': 'src/compress/index.ts',
   },
   format: ['esm'],
-  dts: true,
   clean: true,
   sourcemap: true,
   target: 'es2022',

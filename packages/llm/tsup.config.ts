@@ -3,7 +3,6 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   entry: { 'anthropic/index': 'src/anthropic/index.ts', 'openai/index': 'src/openai/index.ts' },
   format: ['esm'],
-  dts: true,
   clean: true,
   sourcemap: true,
   target: 'es2022',
