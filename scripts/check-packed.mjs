@@ -1,4 +1,4 @@
-// Checks every publishable package AS PUBLISHED: packs it with `pnpm pack` (which rewrites the
+// Checks every publishable package AS PUBLISHED: packs it once with `pnpm pack` (which rewrites the
 // `workspace:` ranges, like `pnpm publish`), then, in the tarball,
 //  - every target of exports / main / module / types / typesVersions / bin must be a packed file;
 //  - every bare specifier the packed JavaScript imports must be a Node builtin, the package itself
@@ -6,7 +6,12 @@
 //    devDependency or a module pnpm hoisted resolves fine, in a user's app it does not;
 //  - the same for the packages the packed .d.ts files import (a missing one breaks the users' type
 //    check). Node builtins in the types are reported as a note only: these are Node server
-//    packages, their users have @types/node, and pinning it as a peer would force its version.
+//    packages, their users have @types/node, and pinning it as a peer would force its version;
+//  - publint, strict (a warning fails), and Are the Types Wrong with the `esm-only` profile (the
+//    packages ship ESM only: the node10 and CJS-importer resolutions are not checked), both on
+//    the same tarball. Run here through their APIs rather than as `publint --strict` and
+//    `attw --pack` per package, which packed each package twice more and started TypeScript once
+//    per package (~35 s of CI's ~55 s for these checks).
 // Usage: `node scripts/check-packed.mjs` after `pnpm build`; exits 1 on any failure.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -96,21 +101,27 @@ function isPacked(files, field, target) {
   return candidates.some((ext) => files.has(path + ext))
 }
 
+/** Packs the package in `pkgDir` into `dest` as publishing would; returns the tarball's path. */
+export function pack(pkgDir, dest) {
+  execFileSync('pnpm', ['pack', '--pack-destination', dest], {
+    cwd: pkgDir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  return join(
+    dest,
+    readdirSync(dest).find((f) => f.endsWith('.tgz'))
+  )
+}
+
 /**
- * Packs the package in `pkgDir` as publishing would and checks the tarball.
+ * Packs the package in `pkgDir` as publishing would (or takes its `tarball`, packed by `pack`)
+ * and checks the tarball's files and imports.
  * @returns {{ name: string, files: number, errors: string[], notes: string[], imports: string[] }}
  */
-export function checkPackage(pkgDir) {
+export function checkPackage(pkgDir, tarball = undefined) {
   const tmp = mkdtempSync(join(tmpdir(), 'check-packed-'))
   try {
-    execFileSync('pnpm', ['pack', '--pack-destination', tmp], {
-      cwd: pkgDir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    const tarball = join(
-      tmp,
-      readdirSync(tmp).find((f) => f.endsWith('.tgz'))
-    )
+    tarball ??= pack(pkgDir, tmp)
     const list = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
     const files = new Set(
       list
@@ -167,7 +178,40 @@ export function checkPackage(pkgDir) {
   }
 }
 
-function main() {
+/** The problems publint (strict) and Are the Types Wrong (`esm-only`) find in `tarball`. */
+export async function lintTarball(tarball) {
+  const [{ publint }, { formatMessage }, attw] = await Promise.all([
+    import('publint'),
+    import('publint/utils'),
+    import('@arethetypeswrong/core'),
+  ])
+  const data = readFileSync(tarball)
+  const bytes = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)
+  const errors = []
+  const lint = await publint({ pack: { tarball: bytes }, strict: true, level: 'warning' })
+  for (const message of lint.messages) {
+    if (message.type === 'error') errors.push(`publint: ${formatMessage(message, lint.pkg)}`)
+  }
+  const analysis = await attw.checkPackage(attw.createPackageFromTarballData(new Uint8Array(data)))
+  if (analysis.types) {
+    for (const problem of analysis.problems) {
+      if (IGNORED_RESOLUTIONS.has(problem.resolutionKind)) continue
+      errors.push(`attw: ${describeProblem(problem)}`)
+    }
+  }
+  return errors
+}
+
+/** attw's `esm-only` profile: an ESM-only package is not checked for node10 or a CJS importer. */
+const IGNORED_RESOLUTIONS = new Set(['node10', 'node16-cjs'])
+
+function describeProblem(problem) {
+  const where = [problem.entrypoint, problem.resolutionKind].filter(Boolean).join(', ')
+  const file = problem.fileName ?? problem.typesFileName ?? problem.implementationFileName
+  return `${problem.kind}${where ? ` (${where})` : ''}${file ? ` in ${file}` : ''}`
+}
+
+async function main() {
   const packagesDir = fileURLToPath(new URL('../packages/', import.meta.url))
   let failed = 0
   for (const dir of readdirSync(packagesDir).sort()) {
@@ -179,7 +223,15 @@ function main() {
       continue // not a package
     }
     if (manifest.private) continue
-    const r = checkPackage(pkgDir)
+    const tmp = mkdtempSync(join(tmpdir(), 'check-packed-'))
+    let r
+    try {
+      const tarball = pack(pkgDir, tmp)
+      r = checkPackage(pkgDir, tarball)
+      r.errors.push(...(await lintTarball(tarball)))
+    } finally {
+      rmSync(tmp, { recursive: true, force: true })
+    }
     const deps = r.imports.length > 0 ? r.imports.join(', ') : 'none'
     console.log(
       `${r.errors.length ? 'FAIL' : 'ok  '} ${r.name} (${r.files} files; imports ${deps})`
@@ -195,4 +247,4 @@ function main() {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main()
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main()

@@ -1,7 +1,8 @@
 /**
  * scripts/check-packed.mjs (run by `pnpm check:pkg`) packs a package and checks the tarball: these
- * tests run its core function on small fixture packages written to a temp dir, one with an
- * undeclared import and missing export/bin targets, one correct.
+ * tests run its functions on small fixture packages written to a temp dir: one with an undeclared
+ * import and missing export/bin targets, one correct; then publint and attw on a tarball, for a
+ * package that breaks each and one that passes both.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,7 +12,11 @@ import { afterAll, describe, expect, it } from 'vitest'
 type Result = { name: string; errors: string[]; notes: string[]; imports: string[] }
 // A non-literal specifier: the script is plain JavaScript without declarations.
 const script = new URL('../../../scripts/check-packed.mjs', import.meta.url).href
-const { checkPackage } = (await import(script)) as { checkPackage: (dir: string) => Result }
+const { checkPackage, lintTarball, pack } = (await import(script)) as {
+  checkPackage: (dir: string) => Result
+  lintTarball: (tarball: string) => Promise<string[]>
+  pack: (dir: string, dest: string) => string
+}
 
 const root = mkdtempSync(join(tmpdir(), 'check-packed-test-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -95,5 +100,57 @@ describe('check-packed', () => {
     expect(result.imports).toEqual(['hoisted-only', 'left-pad', 'opt-dep'])
     // Node builtins in the types are a note, not a failure (the users of a Node package have @types/node).
     expect(result.notes).toEqual([expect.stringContaining('types use Node builtins (node:http)')])
+  })
+})
+
+describe('check-packed: publint and attw on the tarball', () => {
+  const esm = (extra: Record<string, unknown>) => ({
+    name: 'lint-fixture',
+    version: '1.0.0',
+    type: 'module',
+    files: ['dist'],
+    ...extra,
+  })
+  const lint = (name: string, pkg: Record<string, unknown>, files: Record<string, string>) => {
+    const dir = fixture(name, pkg, files)
+    return lintTarball(pack(dir, mkdtempSync(join(root, `${name}-tgz-`))))
+  }
+
+  it('passes an ESM package whose exports each have their types first', async () => {
+    const errors = await lint(
+      'lint-good',
+      esm({ exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }),
+      {
+        'dist/index.js': 'export const x = 1\n',
+        'dist/index.d.ts': 'export declare const x: number\n',
+      }
+    )
+    expect(errors).toEqual([])
+  })
+
+  it('reports publint (types condition after default) and attw (an entry without types)', async () => {
+    const errors = await lint(
+      'lint-bad',
+      esm({
+        exports: {
+          '.': { default: './dist/index.js', types: './dist/index.d.ts' },
+          './extra': './dist/extra.js',
+        },
+      }),
+      {
+        'dist/index.js': 'export const x = 1\n',
+        'dist/index.d.ts': 'export declare const x: number\n',
+        'dist/extra.js': 'export const y = 2\n',
+      }
+    )
+    expect(errors.filter((e) => e.startsWith('publint: '))).toEqual([
+      'publint: pkg.exports["."].types should be the first in the object as conditions are order-sensitive so it can be resolved by TypeScript.',
+      'publint: pkg.exports["."].default should be the last in the object so it doesn\'t take precedence over the keys following it.',
+    ])
+    // The untyped ./extra, for the two resolutions an ESM-only package is checked with.
+    expect(errors.filter((e) => e.startsWith('attw: ')).sort()).toEqual([
+      'attw: UntypedResolution (./extra, bundler)',
+      'attw: UntypedResolution (./extra, node16-esm)',
+    ])
   })
 })
