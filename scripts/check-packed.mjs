@@ -190,7 +190,8 @@ export async function lintTarball(tarball) {
   const errors = []
   const lint = await publint({ pack: { tarball: bytes }, strict: true, level: 'warning' })
   for (const message of lint.messages) {
-    if (message.type === 'error') errors.push(`publint: ${formatMessage(message, lint.pkg)}`)
+    if (message.type === 'error')
+      errors.push(`publint: ${formatMessage(message, lint.pkg, { color: false })}`)
   }
   const analysis = await attw.checkPackage(attw.createPackageFromTarballData(new Uint8Array(data)))
   if (analysis.types) {
