@@ -63,13 +63,12 @@ function upToDate(dir: string, fingerprint: string): boolean {
   )
 }
 
-function runBuild(dir: string, require: NodeJS.Require): Promise<{ ms: number }> {
+function runBuild(dir: string, bin: string, args: readonly string[]): Promise<{ ms: number }> {
   const started = Date.now()
-  const bin = require.resolve('next/dist/bin/next')
   // A Next server loaded earlier in this process sets TURBOPACK=auto, which `--webpack` refuses.
   const { TURBOPACK: _bundler, ...env } = process.env
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'build', '--webpack'], {
+    const child = spawn(process.execPath, [bin, ...args], {
       cwd: dir,
       env: { ...env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -137,6 +136,15 @@ export interface NextFixtureOptions {
   inputs: () => string[]
   /** The next.config.mjs shared by nested variants. @default `${dir}/next.config.mjs` */
   config?: string
+  /**
+   * The folder of the Next.js package that builds and serves the fixture (another major than the
+   * workspace's, e.g. an aliased `next-v15`). @default `next` as `packageDir` resolves it
+   */
+  nextDir?: string
+  /** The `next` CLI arguments of the build. @default `['build', '--webpack']` (Next 16) */
+  buildArgs?: readonly string[]
+  /** Runs before each build check, inside the build lock (e.g. to link `node_modules/next`). */
+  prepare?: () => void
 }
 
 /** The build and load steps of one fixture (the `dir` argument selects a nested variant). */
@@ -146,13 +154,16 @@ export function nextFixture(options: NextFixtureOptions): {
 } {
   const require = createRequire(path.join(options.packageDir, 'package.json'))
   const config = options.config ?? path.join(options.dir, 'next.config.mjs')
+  const nextDir = options.nextDir ?? path.dirname(require.resolve('next/package.json'))
+  const buildArgs = options.buildArgs ?? ['build', '--webpack']
   return {
     /** Builds the fixture unless its inputs are unchanged. Resolves with the build time (0 if skipped). */
     buildFixture(dir = options.dir) {
       return withLock(dir, async () => {
+        options.prepare?.()
         const fingerprint = inputsFingerprint(dir, config, options.inputs)
         if (upToDate(dir, fingerprint)) return { ms: 0, built: false }
-        const { ms } = await runBuild(dir, require)
+        const { ms } = await runBuild(dir, path.join(nextDir, 'dist/bin/next'), buildArgs)
         writeFileSync(stampOf(dir), fingerprint)
         return { ms, built: true }
       })
@@ -160,7 +171,7 @@ export function nextFixture(options: NextFixtureOptions): {
     /** Loads the built fixture in this process. */
     async loadNext(dir = options.dir) {
       process.env.NEXT_TELEMETRY_DISABLED = '1'
-      const next = require('next') as (o: {
+      const next = require(nextDir) as (o: {
         dir: string
         dev: boolean
         hostname: string
