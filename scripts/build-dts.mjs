@@ -105,5 +105,11 @@ function host() {
 function fail(list) {
   console.error(ts.formatDiagnosticsWithColorAndContext(list, host()))
   console.error(`${pkg.name}: declarations not emitted`)
+  // TS2307 on another AI Kit package: its dist/ is not built (a package built on its own).
+  if (list.some((d) => d.code === 2307 && String(d.messageText).includes("'@aikit/"))) {
+    console.error(
+      'An @aikit/* dependency has no built declarations: run `pnpm build` at the repository root, which builds dependencies first.'
+    )
+  }
   process.exit(1)
 }
