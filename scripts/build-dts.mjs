@@ -62,7 +62,7 @@ if (diagnostics.length > 0) fail(diagnostics)
 const declarations = new Map()
 const emitted = program.emit(
   undefined,
-  (file, text) => declarations.set(file, text),
+  (file, text) => declarations.set(resolve(file), text),
   undefined,
   true
 )
