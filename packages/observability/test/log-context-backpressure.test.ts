@@ -39,8 +39,12 @@ interface Line {
   component?: string
 }
 
-/** winston's transport base class (exported as `Transport`, typed as `transport`). */
-const TransportStream = (winston as unknown as { Transport: typeof winston.transport }).Transport
+/**
+ * winston's transport base class (exported as `Transport`, typed as `transport`). Typed through
+ * its instance type: winston's typings import it with `import * as`, which under
+ * `esModuleInterop` (always on in TypeScript 7) makes `typeof winston.transport` a namespace.
+ */
+const TransportStream = (winston as unknown as { Transport: new () => winston.transport }).Transport
 
 /** A transport that takes each line on a later timer tick: the logger's buffers fill up. */
 class SlowTransport extends TransportStream {

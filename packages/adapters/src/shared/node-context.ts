@@ -61,7 +61,7 @@ function isNativeValue(
 ): boolean {
   if (native === undefined || typeof current !== 'string') return false
   for (let i = 0; i < native.length; i++) {
-    const entry = native[i]!
+    const entry: NativeHeaderList | string = native[i]!
     if (typeof entry === 'string') {
       if (entry === lower && native[i + 1] === current) return true
       i++
