@@ -2,7 +2,8 @@
  * @module cache-key
  * The dedupe key of a job is the wrapped client's cache key: `llm:<api>:<scope>:<sha-256 of the
  * params as JSON with sorted keys>` (the same default as `@aikit/llm`, so an identical request
- * dedupes here and hits the cache there). The scope is the subject: another subject, another job.
+ * dedupes here and hits the cache there). The scope is the subject; the dedupe id (`dedupeIdOf`)
+ * adds the subject and the cache mode whatever the key is: another subject, another job.
  */
 import { createHash } from 'node:crypto'
 import type { UsageApi } from '@aikit/cost'
@@ -30,6 +31,19 @@ export function stableStringify(value: unknown): string {
 /** `llm:<api>:<scope>:<sha-256 hex>`; the scope is URI-encoded so it cannot forge another prefix. */
 export const defaultJobKey: LlmJobKeyFn = (params, { scope, api }) =>
   `llm:${api}:${encodeURIComponent(scope)}:${createHash('sha256').update(stableStringify(params)).digest('hex')}`
+
+/**
+ * The BullMQ deduplication id of a job: a hash of its subject, its cache mode and its cache key,
+ * so two subjects never share a job whatever `cacheKey` returns (an app-wide key), a `'refresh'` /
+ * `'no-store'` job never joins a `'default'` one (which may be answered from the cache), and the
+ * id stays bounded whatever the key's length.
+ */
+export function dedupeIdOf(subject: string | undefined, cache: string, key: string): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([subject ?? null, cache, key]))
+    .digest('hex')
+  return `llmq:${hash}`
+}
 
 /** The `@aikit/cost` / `@aikit/llm` name of an API. */
 export function usageApiOf(api: LlmApi): UsageApi {

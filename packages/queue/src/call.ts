@@ -37,6 +37,45 @@ export class IncompleteStreamError extends Error {
   }
 }
 
+/**
+ * A failure the provider reported inside a stream (a Responses `response.failed` or `error`
+ * event): no HTTP status, so it is retried like a 5xx or a dropped connection. `error` carries the
+ * provider's `type` (its code) and message, as an SDK error's body does.
+ */
+export class ProviderStreamError extends Error {
+  readonly error: { readonly type: string; readonly message: string }
+  constructor(body: unknown) {
+    const rec = isRec(body) ? body : {}
+    const message =
+      typeof rec.message === 'string'
+        ? rec.message
+        : 'The provider reported a failure in the stream'
+    super(message)
+    this.name = 'ProviderStreamError'
+    const type =
+      typeof rec.code === 'string'
+        ? rec.code
+        : typeof rec.type === 'string'
+          ? rec.type
+          : 'stream_failed'
+    this.error = { type, message }
+  }
+}
+
+/**
+ * The failure a Responses stream ended with, as `@aikit/llm` reads it (`openai/responses-end.ts`):
+ * `response.failed` (its `response.error`) or an `error` event. `response.incomplete` is an answer
+ * (cut at `max_output_tokens`, or by a content filter), not a failure.
+ */
+function responsesFailure(last: unknown): ProviderStreamError | undefined {
+  if (!isRec(last)) return undefined
+  if (last.type === 'response.failed') {
+    const response = isRec(last.response) ? last.response : undefined
+    return new ProviderStreamError(response?.error ?? last)
+  }
+  return last.type === 'error' ? new ProviderStreamError(last) : undefined
+}
+
 type Rec = Record<string, unknown>
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null
 
@@ -127,7 +166,9 @@ export async function runCall(
   const model = typeof data.params.model === 'string' ? data.params.model : ''
   const meter = createStreamUsage(usageApiOf(data.api), { model })
   let text = ''
+  let last: unknown
   for await (const event of stream as unknown as AsyncIterable<unknown>) {
+    last = event
     meter.push(event)
     const delta = deltaText(data.api, event)
     if (delta !== '') {
@@ -135,6 +176,9 @@ export async function runCall(
       onText(delta)
     }
   }
+  // The meter counts a `response.failed` as the stream's final event: it is a provider failure.
+  const failure = data.api === 'responses' ? responsesFailure(last) : undefined
+  if (failure) throw failure
   const usage = meter.result()
   // A stream that ended without its final event was cut short: another attempt may complete it.
   if (!usage.complete) throw new IncompleteStreamError()

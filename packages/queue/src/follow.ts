@@ -105,6 +105,8 @@ export async function* followJob(
   closed.addEventListener('abort', poke, { once: true })
   const cursor = parseCursor(options.after)
   let checkedExists = false
+  /** The stored end is at or before the cursor: the caller has seen it, nothing more will come. */
+  let endSeen = false
 
   /**
    * Waits for a live event, the caller's abort, the queue's close or `pollMs`, whichever comes
@@ -128,10 +130,9 @@ export async function* followJob(
       deps.redis.get(keys.result),
     ])
     const events = raw.map(parseEvent).filter((e): e is LlmJobEvent => e !== undefined)
-    if (events.length === 0 && result !== null) {
-      const final = parseEvent(result)
-      if (final) events.push(final)
-    }
+    const final = result === null ? undefined : parseEvent(result)
+    if (events.length === 0 && final) events.push(final)
+    if (final && !isAfter(final, cursor)) endSeen = true
     if (events.length === 0 && !checkedExists) {
       // Not started yet, or unknown: the meta key is written at enqueue.
       if ((await deps.redis.exists(keys.meta)) === 0) throw new JobNotFoundError()
@@ -154,7 +155,7 @@ export async function* followJob(
         if (signal?.aborted) return
       }
       batch = []
-      if (signal?.aborted) return
+      if (signal?.aborted || endSeen) return // resumed at or past the end: it ends quietly
       closed.throwIfAborted() // closed while the consumer held the last event, or while re-reading
       await waitForNews()
       if (signal?.aborted) return

@@ -1,8 +1,9 @@
 /**
  * @module queue
  * `createLlmQueue(options)`: LLM requests as BullMQ jobs. `enqueue` holds the budget (402 when it
- * does not fit), dedupes an identical pending request of the same subject (BullMQ deduplication
- * keyed by the request's cache key) and adds the job; `follow` streams its events from any
+ * does not fit), dedupes an identical pending request of the same subject and cache mode (BullMQ
+ * deduplication keyed by a hash of them and the request's cache key; an ended job is not joined)
+ * and adds the job; `follow` streams its events from any
  * instance; `result` waits for its outcome.
  */
 import { randomUUID } from 'node:crypto'
@@ -10,17 +11,19 @@ import {
   currentContext,
   InvalidOptionsError,
   InvalidRequestError,
+  isAikitError,
   requireAsyncContext,
 } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Budget, Reservation } from '@aikit/cost'
 import { Queue } from 'bullmq'
-import { defaultJobKey, type LlmJobKeyFn, usageApiOf } from './cache-key.js'
-import { type Duration, parseDuration } from './duration.js'
+import { dedupeIdOf, defaultJobKey, type LlmJobKeyFn, usageApiOf } from './cache-key.js'
+import { type Duration, parseDuration, TTL_MAX_MS } from './duration.js'
 import { JobFailedError, JobNotFoundError } from './errors.js'
-import { budgetEstimate } from './estimate.js'
+import { budgetEstimate, withHeldLimit } from './estimate.js'
 import { type FollowOptions, followJob } from './follow.js'
 import { Holds } from './holds.js'
+import { checkJsonData } from './json-data.js'
 import { JOB_ID, type JobKeys, jobKeys } from './keys.js'
 import {
   checkConnection,
@@ -52,7 +55,10 @@ export interface LlmQueueOptions {
   prefix?: string
   /** `@aikit/cost` budget: a job's worst case is held from enqueue until it completes. Default none. */
   budget?: Budget
-  /** How long a job's result and event log are kept after it ends. Default `'1h'`. */
+  /**
+   * How long a job's result and event log are kept after it ends (up to a year; while the job runs
+   * its log does not expire). Default `'1h'`.
+   */
   resultTtl?: Duration
   /**
    * Lifetime of a job's budget hold without renewal. The enqueuing queue object renews it every
@@ -66,9 +72,16 @@ export interface LlmQueueOptions {
   attempts?: number
   /** Base delay of the exponential backoff when the provider gives no `retry-after`. Default `'1s'`. */
   backoffDelay?: Duration
-  /** Output tokens reserved when a request sets no output limit. Default `4096`. */
+  /**
+   * Output tokens reserved when a request sets no output limit; with a budget, then sent as the
+   * request's limit. Default `4096`.
+   */
   defaultMaxOutputTokens?: number
-  /** The dedupe key (use the wrapped client's `cacheKey`, e.g. `@aikit/cache`'s `llmCacheKey`). Default: `@aikit/llm`'s default key. */
+  /**
+   * The dedupe key (use the wrapped client's `cacheKey`, e.g. `@aikit/cache`'s `llmCacheKey`); the
+   * dedupe id adds the subject and the cache mode whatever it returns. Default: `@aikit/llm`'s
+   * default key.
+   */
   cacheKey?: LlmJobKeyFn
   /** How long a follower waits for a live event before re-reading the log. Default `'2s'`. */
   pollInterval?: Duration
@@ -105,7 +118,7 @@ export interface LlmJobInput {
 /** What `enqueue` returns. */
 export interface EnqueueResult {
   readonly jobId: string
-  /** `true` when an identical pending job of the same subject was found: its id is returned. */
+  /** `true` when an identical pending job (same subject, cache mode and key) was found: its id is returned. */
   readonly deduplicated: boolean
 }
 
@@ -201,6 +214,15 @@ function checkInput(input: LlmJobInput): void {
   if (typeof p.model !== 'string' || p.model.length === 0) {
     throw new InvalidRequestError('params.model must be a non-empty string')
   }
+  // Stored as JSON and hashed into the dedupe key: a BigInt or a cycle is bad input, not a 500.
+  checkJsonData(p, 'params')
+  // A queued job streams one answer: `n` interleaved choices would mix into one text.
+  if (input.api === 'chat' && p.n != null && p.n !== 1) {
+    throw new InvalidRequestError(
+      'params.n must be 1: a queued job streams one answer (enqueue one job per choice)',
+      { details: { field: 'n' } }
+    )
+  }
   if (input.subject !== undefined && (typeof input.subject !== 'string' || input.subject === '')) {
     throw new InvalidRequestError('subject must be a non-empty string')
   }
@@ -238,7 +260,8 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
   }
   // enqueue() takes the subject from the running request's context: requests must be scoped.
   requireAsyncContext()
-  const resultTtlMs = parseDuration(options.resultTtl ?? 3_600_000, 'resultTtl')
+  // Only a Redis TTL (no timer): up to a year.
+  const resultTtlMs = parseDuration(options.resultTtl ?? 3_600_000, 'resultTtl', TTL_MAX_MS)
   const holdTtlMs = parseDuration(options.holdTtl ?? 300_000, 'holdTtl')
   const attempts = checkInt(options.attempts, 'attempts', 5, 1, 100)
   const backoffDelay = parseDuration(options.backoffDelay ?? 1000, 'backoffDelay')
@@ -282,11 +305,142 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     return raw === null ? undefined : (JSON.parse(raw) as LlmJobEvent)
   }
 
-  const settleOutcome = async (jobId: string, final: LlmJobEvent): Promise<LlmJobResult> => {
-    await holds.settled(jobId)
+  /**
+   * Resolves once the hold of `jobId` (when held here) is settled; rejects with the caller's
+   * `signal` reason (its abort, its `timeout`) or `QueueClosedError` when the queue object closes.
+   */
+  const untilSettled = (jobId: string, signal: AbortSignal | undefined): Promise<void> => {
+    const closed = subscriber.closed
+    return new Promise<void>((resolve, reject) => {
+      const stop = (): void => {
+        signal?.removeEventListener('abort', onAbort)
+        closed.removeEventListener('abort', onAbort)
+      }
+      const onAbort = (): void => {
+        stop()
+        reject(closed.aborted ? closed.reason : signal?.reason)
+      }
+      if (closed.aborted || signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      closed.addEventListener('abort', onAbort, { once: true })
+      void holds.settled(jobId).then(() => {
+        stop()
+        // `close()` ends the watch of its holds too: the waiter is closed, not served.
+        if (closed.aborted) reject(closed.reason)
+        else resolve()
+      })
+    })
+  }
+
+  const settleOutcome = async (
+    jobId: string,
+    final: LlmJobEvent,
+    signal: AbortSignal | undefined
+  ): Promise<LlmJobResult> => {
+    await untilSettled(jobId, signal)
     if (final.type === 'done') return final.result
     if (final.type === 'error') throw new JobFailedError(final.error)
     throw new JobNotFoundError()
+  }
+
+  /** True when the job has ended (its end is stored, or BullMQ recorded it, or dropped it). */
+  const hasEnded = async (jobId: string): Promise<boolean> => {
+    if (JOB_ID.test(jobId) && (await redis.exists(keysOf(jobId).result)) === 1) return true
+    const state = await queue.getJobState(jobId)
+    return state === 'completed' || state === 'failed' || state === 'unknown'
+  }
+
+  /**
+   * The pending job of a dedupe id, if any. The worker stores a job's end before BullMQ records it
+   * and drops the id: an id still naming an ended job is removed, not joined (a resubmission after
+   * a failure runs again; one after a completion is a new job).
+   */
+  const pendingJobOf = async (dedupeId: string): Promise<string | undefined> => {
+    const pending = await queue.getDeduplicationJobId(dedupeId)
+    if (!pending) return undefined
+    if (!(await hasEnded(pending))) return pending
+    await queue.removeDeduplicationKey(dedupeId)
+    return undefined
+  }
+
+  /** The enqueues of this queue object in flight, by dedupe id. */
+  const inflight = new Map<string, Promise<EnqueueResult>>()
+
+  const add = async (
+    input: LlmJobInput,
+    subject: string | undefined,
+    params: Record<string, unknown>,
+    key: string,
+    dedupeId: string
+  ): Promise<EnqueueResult> => {
+    // An identical job still pending: join it without holding the budget a second time.
+    const pending = await pendingJobOf(dedupeId)
+    if (pending) return { jobId: pending, deduplicated: true }
+
+    const jobId = randomUUID()
+    const keys = keysOf(jobId)
+    let reservation: Reservation | undefined
+    if (budget && subject !== undefined) {
+      try {
+        reservation = await budget.reserve(
+          subject,
+          budgetEstimate(input.api, params, defaultMaxOutputTokens, holdTtlMs)
+        )
+      } catch (error) {
+        // An identical enqueue (another instance's) may have added the job meanwhile: joining it
+        // holds nothing, so it needs no room in the budget.
+        if (isAikitError(error) && error.code === 'BUDGET_EXCEEDED') {
+          const joined = await pendingJobOf(dedupeId).catch(() => undefined)
+          if (joined) return { jobId: joined, deduplicated: true }
+        }
+        throw error
+      }
+    }
+    try {
+      if (reservation) await holds.watch(jobId, keys, reservation)
+      const data: LlmJobData = {
+        v: 1,
+        provider: input.provider,
+        api: input.api,
+        // Held at `defaultMaxOutputTokens` when it sets no limit: sent with that limit.
+        params: reservation ? withHeldLimit(input.api, params, defaultMaxOutputTokens) : params,
+        ...(subject === undefined ? {} : { subject }),
+        ...(input.cache === undefined ? {} : { cache: input.cache }),
+        resultTtlMs,
+        key,
+        ...(reservation ? { hold: reservation.toJSON(), holdTtlMs } : {}),
+      }
+      // Who may follow it (sseHandler); it outlives the job by the result's TTL. Written
+      // before the add: once the job is in the queue nothing may fail and release its hold
+      // (a worker would then run it uncharged).
+      await redis.set(
+        keys.meta,
+        JSON.stringify({ subject: subject ?? null }),
+        'PX',
+        Math.max(holdTtlMs, META_MIN_TTL_MS) + resultTtlMs
+      )
+      const job = await queue.add('llm', data, {
+        jobId,
+        deduplication: { id: dedupeId },
+        attempts,
+        backoff: { type: BACKOFF_TYPE, delay: backoffDelay },
+        removeOnComplete: true,
+        removeOnFail: true,
+      })
+      if (job.id === jobId) {
+        holds.added(jobId)
+        return { jobId, deduplicated: false }
+      }
+      // Lost a race with an identical enqueue: undo this one (its meta key names no job).
+      holds.forget(jobId)
+      await reservation?.release()
+      await redis.del(keys.meta).catch(() => 0)
+      return { jobId: job.id as string, deduplicated: true }
+    } catch (error) {
+      holds.forget(jobId)
+      await reservation?.release().catch(() => false)
+      throw error
+    }
   }
 
   return {
@@ -308,62 +462,19 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       if (typeof key !== 'string' || key.length === 0) {
         throw new InvalidOptionsError('cacheKey', 'must return a non-empty string')
       }
-      // An identical job still pending: join it without holding the budget a second time.
-      const pending = await queue.getDeduplicationJobId(key)
-      if (pending) return { jobId: pending, deduplicated: true }
-
-      const jobId = randomUUID()
-      const keys = keysOf(jobId)
-      let reservation: Reservation | undefined
-      if (budget && subject !== undefined) {
-        reservation = await budget.reserve(
-          subject,
-          budgetEstimate(input.api, params, defaultMaxOutputTokens, holdTtlMs)
-        )
-      }
+      const dedupeId = dedupeIdOf(subject, input.cache ?? 'default', key)
+      // Identical enqueues of this queue object run one after the other (a double click): the
+      // later ones find the first's job instead of each holding the budget for it.
+      const previous = inflight.get(dedupeId)
+      const mine = (async () => {
+        await previous?.catch(() => undefined)
+        return add(input, subject, params, key, dedupeId)
+      })()
+      inflight.set(dedupeId, mine)
       try {
-        if (reservation) await holds.watch(jobId, keys, reservation)
-        const data: LlmJobData = {
-          v: 1,
-          provider: input.provider,
-          api: input.api,
-          params,
-          ...(subject === undefined ? {} : { subject }),
-          ...(input.cache === undefined ? {} : { cache: input.cache }),
-          resultTtlMs,
-          key,
-          ...(reservation ? { hold: reservation.toJSON(), holdTtlMs } : {}),
-        }
-        // Who may follow it (sseHandler); it outlives the job by the result's TTL. Written
-        // before the add: once the job is in the queue nothing may fail and release its hold
-        // (a worker would then run it uncharged).
-        await redis.set(
-          keys.meta,
-          JSON.stringify({ subject: subject ?? null }),
-          'PX',
-          Math.max(holdTtlMs, META_MIN_TTL_MS) + resultTtlMs
-        )
-        const job = await queue.add('llm', data, {
-          jobId,
-          deduplication: { id: key },
-          attempts,
-          backoff: { type: BACKOFF_TYPE, delay: backoffDelay },
-          removeOnComplete: true,
-          removeOnFail: true,
-        })
-        if (job.id === jobId) {
-          holds.added(jobId)
-          return { jobId, deduplicated: false }
-        }
-        // Lost a race with an identical enqueue: undo this one (its meta key names no job).
-        holds.forget(jobId)
-        await reservation?.release()
-        await redis.del(keys.meta).catch(() => 0)
-        return { jobId: job.id as string, deduplicated: true }
-      } catch (error) {
-        holds.forget(jobId)
-        await reservation?.release().catch(() => false)
-        throw error
+        return await mine
+      } finally {
+        if (inflight.get(dedupeId) === mine) inflight.delete(dedupeId)
       }
     },
 
@@ -378,14 +489,17 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
           ? undefined
           : parseDuration(resultOptions.timeout, 'timeout')
       if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) throw new JobNotFoundError()
-      const stored = await readOutcome(jobId)
-      if (stored) return settleOutcome(jobId, stored)
+      // The whole wait (the outcome, then the settle of a hold held here) honours both.
       const signals: AbortSignal[] = []
       if (ownSignal !== undefined) signals.push(ownSignal)
       if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs))
       const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined
+      const stored = await readOutcome(jobId)
+      if (stored) return settleOutcome(jobId, stored, signal)
       for await (const event of followJob(followDeps, jobId, signal ? { signal } : {})) {
-        if (event.type === 'done' || event.type === 'error') return settleOutcome(jobId, event)
+        if (event.type === 'done' || event.type === 'error') {
+          return settleOutcome(jobId, event, signal)
+        }
       }
       signal?.throwIfAborted()
       throw new JobNotFoundError()
@@ -414,8 +528,10 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     },
 
     async close() {
+      // Closed first: the waiters the end of the holds' watch releases reject, not resolve.
+      const closing = subscriber.close()
       holds.close()
-      await subscriber.close()
+      await closing
       await queue.close()
     },
   }

@@ -13,6 +13,10 @@ import type { LlmJobEvent, LlmJobResult } from './types.js'
 // While a job may still run again (a retry delay, a stall) its run counter must not expire, or a
 // later run would restart at 1 and followers would take its events for ones they already have.
 const RUN_COUNTER_MIN_TTL_MS = 86_400_000
+// While the job runs its log must not expire (a late follower replays it from its `start`):
+// `resultTtl` only starts at `finish`. Until then the log lives at least this long, renewed by
+// every event, so the log of a run whose worker died still goes away in the end.
+const RUNNING_LOG_MIN_TTL_MS = 86_400_000
 
 type Payload =
   | { type: 'token'; text: string }
@@ -48,10 +52,15 @@ export class RunLog {
       .pexpire(this.keys.run, Math.max(this.ttlMs, RUN_COUNTER_MIN_TTL_MS))
       .del(this.keys.log)
       .rpush(this.keys.log, json)
-      .pexpire(this.keys.log, this.ttlMs)
+      .pexpire(this.keys.log, this.#runningTtlMs)
       .publish(this.keys.channel, json)
       .exec()
     return this.#run
+  }
+
+  /** The log's TTL while the run goes on (`resultTtl` starts at `finish`). */
+  get #runningTtlMs(): number {
+    return Math.max(this.ttlMs, RUNNING_LOG_MIN_TTL_MS)
   }
 
   #event(payload: Payload): LlmJobEvent {
@@ -70,6 +79,7 @@ export class RunLog {
     const sent = this.redis
       .multi()
       .rpush(this.keys.log, json)
+      .pexpire(this.keys.log, this.#runningTtlMs)
       .publish(this.keys.channel, json)
       .exec()
       .then(undefined, (error: unknown) => {

@@ -109,3 +109,62 @@ describe('follow: tokens through Redis pub/sub with replay', () => {
     await expect(q.result('../etc')).rejects.toBeInstanceOf(JobNotFoundError)
   })
 })
+
+describe('the replay log while the job runs', () => {
+  // The log's TTL used to be set to resultTtl when the run started and never renewed: a run longer
+  // than resultTtl lost its `start` and first tokens, and a late follower got a truncated text.
+  it('a late follower still gets the whole answer of a job that runs longer than resultTtl', async () => {
+    const name = h.name()
+    const q = h.queue({ name, resultTtl: 300 })
+    h.provider.reset()
+    h.provider.setReply(() => 'one two three four five six')
+    const held = h.provider.holdStreamAfter(5) // start, block start, first tokens; rest held
+    h.worker({ name })
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'late',
+      params: messages('long job'),
+    })
+    const result = q.result(jobId)
+    await held.reached
+    const log = `aikit:llmq:{${name}:${jobId}}:log`
+    const client = h.redis.client()
+    // While it runs, the log does not live only resultTtl (the key's TTL, read, not timed).
+    expect(await client.pttl(log)).toBeGreaterThan(300)
+    await new Promise((r) => setTimeout(r, 700)) // past resultTtl, the job still running
+    const late = collect(h.queue({ name }).follow(jobId))
+    held.release()
+    const final = await result
+    const seen = await late
+    expect(final.text).toBe('one two three four five six')
+    expect(seen[0]?.type).toBe('start')
+    expect(lastRunText(seen)).toBe(final.text)
+    // resultTtl starts at the end.
+    const ttl = await client.pttl(log)
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(300)
+  })
+})
+
+describe('resuming after the final event', () => {
+  // With nothing after the cursor, the follower used to wait, find BullMQ no longer had the
+  // (removed-on-complete) job and yield a made-up JOB_LOST error for a job that completed.
+  it('a follower resuming after the `done` event ends quietly (not JOB_LOST)', async () => {
+    const name = h.name()
+    const q = h.queue({ name })
+    h.provider.reset()
+    h.worker({ name })
+    const { jobId } = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'again',
+      params: messages('finished'),
+    })
+    await q.result(jobId)
+    const all = await collect(q.follow(jobId))
+    const done = all.at(-1)
+    expect(done?.type).toBe('done')
+    expect(await collect(q.follow(jobId, { after: done?.id as string }))).toEqual([])
+  })
+})

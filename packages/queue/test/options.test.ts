@@ -232,6 +232,41 @@ describe('options are validated at construction, naming the field', () => {
     await queue.close()
   })
 
+  // Node timers hold at most 2^31-1 ms (about 24.8 days): a longer delay fires after 1 ms. A
+  // 30-day `timeout` used to time out at once, a 30-day `heartbeat` to ping every millisecond.
+  it('a duration longer than a Node timer holds (2^31-1 ms) is refused, naming the field', async () => {
+    const connection = h.redis.client()
+    const max = 2_147_483_647
+    const over: Record<string, unknown> = {
+      pollInterval: '30d',
+      holdTtl: max + 1,
+      backoffDelay: '25d',
+    }
+    for (const [field, value] of Object.entries(over)) {
+      expect(fieldOf(() => createLlmQueue({ connection, [field]: value }))).toBe(field)
+    }
+    const clients = { anthropic: h.anthropic() }
+    for (const field of ['lockDuration', 'stalledInterval', 'maxRetryDelay']) {
+      expect(fieldOf(() => createLlmWorker({ connection, clients, [field]: '30d' }))).toBe(field)
+    }
+    const queue = h.queue({ name: h.name() })
+    expect(fieldOf(() => sseHandler({ queue, heartbeat: '30d' }))).toBe('heartbeat')
+    const { jobId } = await queue.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'long',
+      params: messages('no worker'),
+    })
+    await expect(queue.result(jobId, { timeout: '30d' })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      field: 'timeout',
+    })
+    // The limit itself is accepted; `resultTtl` is only a Redis TTL (no timer): up to a year.
+    const atMax = h.queue({ name: h.name(), pollInterval: max, holdTtl: max, resultTtl: '365d' })
+    expect(atMax.name).toBeTruthy()
+    expect(fieldOf(() => createLlmQueue({ connection, resultTtl: '366d' }))).toBe('resultTtl')
+  })
+
   it('enqueue rejects a bad job with 400 INVALID_REQUEST before touching the queue', async () => {
     const q = h.queue({ name: h.name() })
     const bad: unknown[] = [

@@ -11,6 +11,7 @@ import { RunLog } from '../src/run-log.js'
 function failingRedis() {
   const chain = {
     rpush: () => chain,
+    pexpire: () => chain,
     publish: () => chain,
     exec: () => Promise.reject(new Error('Connection is closed.')),
   }
