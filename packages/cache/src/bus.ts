@@ -59,6 +59,26 @@ export interface BusMessage {
   readonly a: number
 }
 
+/**
+ * Where a shared subscriber connection counts the buses listening on each channel: closing one
+ * cache must not unsubscribe a channel another cache of the process still listens on (caches of
+ * one namespace share its default channel). Kept on the connection, under a registered symbol, so
+ * two copies of this package count together.
+ */
+const CHANNEL_USERS: unique symbol = Symbol.for('@aikit/cache.bus-channel-users') as never
+
+type CountedSubscriber = BusSubscriber & { [CHANNEL_USERS]?: Map<string, number> }
+
+function channelUsers(subscriber: BusSubscriber): Map<string, number> {
+  const s = subscriber as CountedSubscriber
+  let users = s[CHANNEL_USERS]
+  if (users === undefined) {
+    users = new Map()
+    Object.defineProperty(s, CHANNEL_USERS, { value: users, enumerable: false })
+  }
+  return users
+}
+
 /** A connected bus. */
 export interface Bus {
   publish(message: BusMessage): void
@@ -136,6 +156,10 @@ export function connectBus(
   }
   subscriber.on('message', listener)
   subscriber.subscribe(channel).catch(onError)
+  if (!owned) {
+    const users = channelUsers(subscriber)
+    users.set(channel, (users.get(channel) ?? 0) + 1)
+  }
   // Pub/Sub does not queue: what was published while the subscriber was disconnected is lost.
   // Once it is back (ioredis resubscribes), `onResync` drops what those messages could have made
   // out of date, instead of serving it until its TTL.
@@ -144,6 +168,7 @@ export function connectBus(
     off?(event: 'close' | 'ready', listener: () => void): unknown
   }
   let lost = false
+  let closed = false
   const onClose = (): void => {
     lost = true
   }
@@ -165,13 +190,28 @@ export function connectBus(
       }
     },
     async close() {
+      // Once: a second close must not count this bus off the channel again.
+      if (closed) return
+      closed = true
       subscriber.off('message', listener)
       if (typeof events.off === 'function') {
         events.off('close', onClose)
         events.off('ready', onReady)
       }
+      if (owned) {
+        await subscriber.unsubscribe(channel).catch(() => undefined)
+        await subscriber.quit?.().catch(() => undefined)
+        return
+      }
+      // The app's connection: unsubscribed only once no other bus on it listens on the channel.
+      const users = channelUsers(subscriber)
+      const left = (users.get(channel) ?? 1) - 1
+      if (left > 0) {
+        users.set(channel, left)
+        return
+      }
+      users.delete(channel)
       await subscriber.unsubscribe(channel).catch(() => undefined)
-      if (owned) await subscriber.quit?.().catch(() => undefined)
     },
   }
 }

@@ -476,7 +476,7 @@ function tombstone(at: number): string {
 export function createCache(options: CacheOptions = {}): Cache {
   const resolved = resolveCacheOptions(options)
   const engine = new Engine(resolved)
-  const unsubscribers: (() => void)[] = []
+  const unsubscribers = new Set<() => void>()
   return new CacheImpl(engine, resolved.namespace, unsubscribers)
 }
 
@@ -508,7 +508,8 @@ class CacheImpl implements Cache {
   constructor(
     private readonly engine: Engine,
     readonly namespaceName: string,
-    private readonly unsubscribers: (() => void)[],
+    /** The store subscriptions of `on()` not yet undone, shared by every namespace of the cache. */
+    private readonly unsubscribers: Set<() => void>,
     parentTags: readonly string[] = []
   ) {
     this.prefix = `${engine.o.namespace}:`
@@ -886,13 +887,18 @@ class CacheImpl implements Cache {
     }
     const store = this.engine.o.store
     if (store === undefined) return () => undefined
-    const off = store.on(event, listener as (info: StoreEventInfo) => void)
-    this.unsubscribers.push(off)
+    const unsubscribe = store.on(event, listener as (info: StoreEventInfo) => void)
+    // Forgotten once undone: an app that subscribes and unsubscribes per request keeps nothing.
+    const off = (): void => {
+      this.unsubscribers.delete(off)
+      unsubscribe()
+    }
+    this.unsubscribers.add(off)
     return off
   }
 
   async close(): Promise<void> {
-    for (const off of this.unsubscribers.splice(0)) off()
+    for (const off of [...this.unsubscribers]) off()
     this.engine.lru.clear()
     this.engine.changes.clear()
     this.engine.errorListeners.clear()
@@ -1104,7 +1110,12 @@ class CacheImpl implements Cache {
       }
       const done = (): void => {
         clearTimeout(timer)
-        e.waiters.get(full)?.delete(done)
+        const waiting = e.waiters.get(full)
+        // The last waiter of a key that no fill woke (no bus, or the fill failed) removes the
+        // key's entry: one per key ever waited on would otherwise stay for good.
+        if (waiting?.delete(done) && waiting.size === 0) {
+          e.waiters.delete(full)
+        }
         resolve()
       }
       const timer = setTimeout(done, ms)

@@ -42,6 +42,8 @@ interface MetricsResponse {
 
 interface WorkerState {
   registries: Set<Registry>
+  /** Stops listening on the IPC channel (set by the copy of the package that listens). */
+  stop?: () => void
 }
 
 const WORKER_STATE = Symbol.for('@aikit/observability.cluster-worker.v1')
@@ -49,7 +51,9 @@ const WORKER_STATE = Symbol.for('@aikit/observability.cluster-worker.v1')
 /**
  * In a cluster worker (or any process forked with an IPC channel): answers the primary's scrape
  * requests with `metrics`' registry. Several instances in one worker are all answered. Returns a
- * function that stops answering for this instance. Without an IPC channel it does nothing.
+ * function that stops answering for this instance; once no instance is served, the worker stops
+ * listening on the IPC channel, so it no longer keeps the process alive. Without an IPC channel it
+ * does nothing.
  */
 export function serveClusterMetrics(metrics: Metrics): () => void {
   assertMetrics(metrics)
@@ -60,7 +64,7 @@ export function serveClusterMetrics(metrics: Metrics): () => void {
     const created: WorkerState = { registries: new Set() }
     state = created
     g[WORKER_STATE] = created
-    process.on('message', (message: unknown) => {
+    const onMessage = (message: unknown): void => {
       const m = message as Partial<MetricsRequest> | null
       if (m === null || typeof m !== 'object' || m.type !== REQUEST || typeof m.id !== 'string') {
         return
@@ -73,12 +77,18 @@ export function serveClusterMetrics(metrics: Metrics): () => void {
         .catch((error: unknown) =>
           reply({ type: RESPONSE, id, error: error instanceof Error ? error.message : 'failed' })
         )
-    })
+    }
+    process.on('message', onMessage)
+    created.stop = () => {
+      process.off('message', onMessage)
+      if (g[WORKER_STATE] === created) g[WORKER_STATE] = undefined
+    }
   }
-  const registries = state.registries
-  registries.add(metrics.registry)
+  const served = state
+  served.registries.add(metrics.registry)
   return () => {
-    registries.delete(metrics.registry)
+    served.registries.delete(metrics.registry)
+    if (served.registries.size === 0) served.stop?.()
   }
 }
 

@@ -3,6 +3,7 @@
  * One pub/sub connection per queue object, shared by every follower and budget hold: channels are
  * reference-counted, so a thousand browsers following jobs cost one Redis connection.
  */
+import { AsyncResource } from 'node:async_hooks'
 import { QueueClosedError } from './errors.js'
 import type { RedisConnection } from './redis-types.js'
 
@@ -18,11 +19,23 @@ export class Subscriber {
   readonly #listeners = new Map<string, Set<Listener>>()
   readonly #subscribed = new Map<string, Promise<unknown>>()
 
-  constructor(private readonly connection: RedisConnection) {}
+  /**
+   * Opens the connection in the async context the queue object was created in, not in the one of
+   * the first request that subscribes: the connection's socket and timers would otherwise keep that
+   * request's scope (its Context: request, response, body, state) reachable until `close()`, and
+   * every message callback would run as part of that long-finished request.
+   */
+  readonly #open: () => RedisConnection
+
+  constructor(private readonly connection: RedisConnection) {
+    this.#open = AsyncResource.bind(() =>
+      (connection.duplicate as () => RedisConnection).call(connection)
+    )
+  }
 
   #connection(): RedisConnection {
     if (!this.#conn) {
-      const conn = (this.connection.duplicate as () => RedisConnection).call(this.connection)
+      const conn = this.#open()
       conn.on('message', (channel: string, message: string) => {
         const set = this.#listeners.get(channel)
         if (set) for (const listener of [...set]) listener(message)
