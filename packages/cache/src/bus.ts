@@ -155,7 +155,29 @@ export function connectBus(
     onMessage(message)
   }
   subscriber.on('message', listener)
-  subscriber.subscribe(channel).catch(onError)
+  // ioredis resubscribes after a reconnect only the channels Redis confirmed: a SUBSCRIBE given
+  // up while Redis was down (a deploy during a Redis restart: MaxRetriesPerRequestError) is sent
+  // again on the connection's next 'ready' (below), or the instance would never hear the others.
+  let subscribed = false
+  let subscribing = false
+  let subscribeFailed = false
+  let closed = false
+  const subscribe = (): void => {
+    if (subscribing || subscribed || closed) return
+    subscribing = true
+    subscriber.subscribe(channel).then(
+      () => {
+        subscribing = false
+        subscribed = true
+      },
+      (error: unknown) => {
+        subscribing = false
+        subscribeFailed = true
+        onError(error)
+      }
+    )
+  }
+  subscribe()
   if (!owned) {
     const users = channelUsers(subscriber)
     users.set(channel, (users.get(channel) ?? 0) + 1)
@@ -168,11 +190,18 @@ export function connectBus(
     off?(event: 'close' | 'ready', listener: () => void): unknown
   }
   let lost = false
-  let closed = false
   const onClose = (): void => {
     lost = true
   }
   const onReady = (): void => {
+    if (!subscribed) {
+      if (!subscribeFailed) return // the first SUBSCRIBE is still on its way
+      // Never subscribed (see above): what was published meanwhile was missed, as after a loss.
+      subscribeFailed = false
+      subscribe()
+      onResync()
+      return
+    }
     if (!lost) return
     lost = false
     onResync()

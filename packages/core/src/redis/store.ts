@@ -40,6 +40,21 @@ export interface RedisStore extends Store {
 const UNAVAILABLE_REPLY =
   /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS|OOM|MISCONF)\b/
 
+/**
+ * The replies of a server that refuses writes but still answers reads (out of memory, a replica,
+ * too few replicas, a failed snapshot): while it gives them, a read that succeeds proves nothing.
+ */
+const WRITE_REFUSAL = /^(READONLY|NOREPLICAS|OOM|MISCONF)\b/
+
+function isWriteRefusal(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError' && WRITE_REFUSAL.test(error.message)
+}
+
+/** Given to the breaker for a half-open probe that was a read while writes were refused. */
+const READS_ONLY = new StoreUnavailableError('redis answers reads but refuses writes', {
+  reason: 'unavailable',
+})
+
 /** Whether an error counts as a breaker failure: timeouts, connection errors, unavailability replies. */
 export function isAvailabilityError(error: unknown): boolean {
   if (error instanceof StoreTimeoutError || error instanceof StoreUnavailableError) return true
@@ -90,6 +105,27 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
             listeners.emit('recovered', { store: 'redis', reason: 'probe-succeeded', downMs }),
         })
   let closed = false
+  /**
+   * Set by a write refused with OOM / READONLY / NOREPLICAS / MISCONF, cleared by a write or script
+   * that succeeds. Meanwhile reads (GET, TIME) and DEL (which such a server still serves) neither
+   * reset the failure count nor close the circuit as its probe: the store stays degraded, with
+   * one `degraded` event, for as long as writes are refused, instead of a `recovered` after every
+   * successful read and a `degraded` after the next writes.
+   */
+  let refusingWrites = false
+  const failed = (isProbe: boolean, error: unknown): void => {
+    if (isWriteRefusal(error)) refusingWrites = true
+    breaker?.failed(isProbe, error, isAvailabilityError)
+  }
+  const succeeded = (isProbe: boolean, provesWrites: boolean): void => {
+    if (provesWrites) refusingWrites = false
+    else if (refusingWrites) {
+      // The probe ran and proved nothing: another `openMs` before the next one.
+      if (isProbe) breaker?.failed(true, READS_ONLY)
+      return
+    }
+    breaker?.succeeded(isProbe)
+  }
 
   /**
    * One Redis command, bounded by `commandTimeoutMs` and counted by the breaker. Written without
@@ -102,12 +138,21 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     ? deadlines<PendingCall>(commandTimeoutMs, isCallSettled, (pending) => {
         pending.done = true
         const error = new StoreTimeoutError(commandTimeoutMs, `redis ${pending.what}`)
-        breaker?.failed(pending.isProbe, error, isAvailabilityError)
+        failed(pending.isProbe, error)
         pending.reject(error)
       })
     : undefined
 
-  const call = <T>(what: string, fn: () => Promise<T>, coalesceWrite = true): Promise<T> => {
+  /**
+   * `provesWrites`: a success of this call shows that Redis takes writes again (SET, scripts),
+   * see `refusingWrites`.
+   */
+  const call = <T>(
+    what: string,
+    fn: () => Promise<T>,
+    coalesceWrite = true,
+    provesWrites = false
+  ): Promise<T> => {
     if (closed) return Promise.reject(closedError())
     let isProbe = false
     let pending: Promise<T>
@@ -120,7 +165,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       if (coalesceWrite) coalesce?.()
       pending = fn()
     } catch (error) {
-      breaker?.failed(isProbe, error, isAvailabilityError)
+      failed(isProbe, error)
       return Promise.reject(toStoreError(error, what))
     }
     return new Promise<T>((resolve, reject) => {
@@ -131,14 +176,14 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
           if (state.done) return
           state.done = true
           calls?.drop()
-          breaker?.succeeded(isProbe)
+          succeeded(isProbe, provesWrites)
           resolve(value)
         },
         (error: unknown) => {
           if (state.done) return
           state.done = true
           calls?.drop()
-          breaker?.failed(isProbe, error, isAvailabilityError)
+          failed(isProbe, error)
           reject(toStoreError(error, what))
         }
       )
@@ -171,22 +216,22 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     : undefined
   const getSucceeded = (value: unknown): string | undefined => {
     commands?.drop()
-    breaker?.succeeded(false)
+    if (!refusingWrites) breaker?.succeeded(false)
     return (value as string | null) ?? undefined
   }
   const getFailed = (error: unknown): never => {
     commands?.drop()
-    breaker?.failed(false, error, isAvailabilityError)
+    failed(false, error)
     throw toStoreError(error, 'GET')
   }
   const probeGetSucceeded = (value: unknown): string | undefined => {
     commands?.drop()
-    breaker?.succeeded(true)
+    succeeded(true, false)
     return (value as string | null) ?? undefined
   }
   const probeGetFailed = (error: unknown): never => {
     commands?.drop()
-    breaker?.failed(true, error, isAvailabilityError)
+    failed(true, error)
     throw toStoreError(error, 'GET')
   }
   const sendGet = (key: string, Cmd: IoredisCommandClass): Promise<string | undefined> => {
@@ -203,7 +248,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       command = new Cmd('get', [key], commandOptions())
       ;(client as unknown as { sendCommand(c: IoredisCommand): unknown }).sendCommand(command)
     } catch (error) {
-      breaker?.failed(isProbe, error, isAvailabilityError)
+      failed(isProbe, error)
       return Promise.reject(toStoreError(error, 'GET'))
     }
     commands?.add(command)
@@ -230,8 +275,11 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     },
     async set(key, value, setOptions?: StoreSetOptions) {
       const px = setOptions?.ttlMs === undefined ? undefined : ttl(setOptions.ttlMs)
-      await call('SET', () =>
-        px === undefined ? client.set(key, value) : client.set(key, value, 'PX', px)
+      await call(
+        'SET',
+        () => (px === undefined ? client.set(key, value) : client.set(key, value, 'PX', px)),
+        true,
+        true
       )
     },
     async delete(key) {
@@ -245,7 +293,8 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       const reply = await call(
         `op ${op.name}`,
         () => (batched ? batched(op, keys, argv) : evalOp(client, op, keys, argv)),
-        false
+        false,
+        true
       )
       return op.decode(reply)
     },
