@@ -23,6 +23,7 @@ export interface BusSubscriber {
 /** The connection the bus makes with `client.duplicate()`: its errors are the bus's to handle. */
 type OwnedSubscriber = BusSubscriber & {
   quit?(): Promise<unknown>
+  disconnect?(): void
   on(event: 'error', listener: (error: unknown) => void): unknown
 }
 
@@ -129,7 +130,7 @@ export function connectBus(
 ): Bus {
   const channel = option.channel ?? defaultChannel
   let publisher: BusPublisher
-  let subscriber: BusSubscriber & { quit?(): Promise<unknown> }
+  let subscriber: BusSubscriber & { quit?(): Promise<unknown>; disconnect?(): void }
   let owned = false
   if ('client' in option) {
     publisher = option.client
@@ -228,8 +229,12 @@ export function connectBus(
         events.off('ready', onReady)
       }
       if (owned) {
-        await subscriber.unsubscribe(channel).catch(() => undefined)
-        await subscriber.quit?.().catch(() => undefined)
+        // Our own subscriber-only connection: nothing of ours is pending on it, and Redis drops a
+        // closed connection's subscriptions itself. Closed at once, not with UNSUBSCRIBE and
+        // QUIT, which during an outage wait in ioredis's offline queue through all its retries
+        // (20 by default: a shutdown hung for many seconds).
+        if (typeof subscriber.disconnect === 'function') subscriber.disconnect()
+        else await subscriber.quit?.().catch(() => undefined)
         return
       }
       // The app's connection: unsubscribed only once no other bus on it listens on the channel.
@@ -240,7 +245,9 @@ export function connectBus(
         return
       }
       users.delete(channel)
-      await subscriber.unsubscribe(channel).catch(() => undefined)
+      // Sent, not awaited: this bus already stopped listening, and during an outage the command
+      // waits in ioredis's offline queue until the connection is back (or its retries run out).
+      subscriber.unsubscribe(channel).catch(() => undefined)
     },
   }
 }
