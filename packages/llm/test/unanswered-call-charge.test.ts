@@ -95,8 +95,9 @@ describe('a non-streamed call that timed out is charged its hold once per attemp
   })
 
   it("Anthropic, the client's timeout, two retries that timed out too: three holds (each attempt may have been billed)", async () => {
-    // The client's `timeout` is per attempt (a call's own `timeout` is its deadline for the whole
-    // wait when it coalesces: see coalescing.test.ts).
+    // The client's `timeout` is per attempt in a call that does not coalesce (in a coalesced call a
+    // timeout of the caller's own, its request's or its client's, is its deadline for the whole
+    // wait: see coalescing.test.ts and transparency.test.ts).
     const raw = new Anthropic({
       apiKey: 'k',
       baseURL: fake.anthropicBaseURL,
@@ -104,7 +105,7 @@ describe('a non-streamed call that timed out is charged its hold once per attemp
       timeout: 150,
     })
     const budget = newBudget()
-    const client = wrapAnthropic(raw, { budget, subject: 'retried' })
+    const client = wrapAnthropic(raw, { budget, subject: 'retried', coalesce: false })
     fake.hangNext(3)
     const pending = client.messages.create(claude)
     const held = await heldWhileWaiting(budget, 'retried')

@@ -83,6 +83,9 @@ export const openaiChat: ApiSpec = {
       ? { ...params, max_completion_tokens: max }
       : params,
   prepareStream: (params) => prepareOpenAIStreamParams(params),
+  // As `prepareOpenAIStreamParams`: hidden unless the caller asked for usage.
+  hidesUsage: (params) =>
+    !(isRec(params.stream_options) && params.stream_options.include_usage === true),
   encodeEvent: dataEvent,
   sseTail: 'data: [DONE]\n\n',
   StreamClass: StreamCtor,

@@ -12,6 +12,7 @@ import {
   type BudgetEstimate,
   estimateTokens,
   extractUsage,
+  filterOpenAIChunk,
   type Reservation,
   type StreamUsageResult,
   totalInputTokens,
@@ -25,7 +26,7 @@ import { type KeptHold, keepHeld } from './keep-held.js'
 import { meteredSource } from './metered-source.js'
 import type { ResolvedOptions } from './options.js'
 import { clientDigest, requestOptionsDigest, withClient, withEndpoint } from './request-options.js'
-import { copyEvent, replay, type SharedEnd, SharedStream } from './shared-stream.js'
+import { copyEvent, once, Replay, type SharedEnd, SharedStream } from './shared-stream.js'
 import { SignalGroup } from './signal-group.js'
 import {
   type ApiSpec,
@@ -68,19 +69,27 @@ function streamIncomplete(): Error {
   })
 }
 
-/** What the cache holds for one answer. */
+/**
+ * What the cache holds for one answer. A stream's events are stored as the provider sent them (an
+ * OpenAI chat stream's usage chunk and `usage: null` fields included): each hit passes on what its
+ * own caller asked for (`hidesUsage`). Stream entries are `v: 2` since 2026-11-28: a `v: 1` one
+ * holds the events as its first caller saw them (the usage chunk maybe hidden), which could give a
+ * caller asking for usage a stream without it, so it is a miss.
+ */
 type CachedAnswer =
   | { readonly v: 1; readonly kind: 'response'; readonly data: unknown }
-  | { readonly v: 1; readonly kind: 'stream'; readonly events: readonly unknown[] }
+  | { readonly v: 2; readonly kind: 'stream'; readonly events: readonly unknown[] }
 
 function asCachedAnswer(value: unknown): CachedAnswer | undefined {
   if (typeof value !== 'object' || value === null) return undefined
   const v = value as Partial<CachedAnswer> & Record<string, unknown>
-  if (v.v !== 1) return undefined
-  if (v.kind === 'response' && 'data' in v) return v as CachedAnswer
-  if (v.kind === 'stream' && Array.isArray(v.events)) return v as CachedAnswer
+  if (v.kind === 'response') return v.v === 1 && 'data' in v ? (v as CachedAnswer) : undefined
+  if (v.kind === 'stream' && v.v === 2 && Array.isArray(v.events)) return v as CachedAnswer
   return undefined
 }
+
+/** An OpenAI chat stream event as a caller who did not ask for usage sees it (see `hidesUsage`). */
+const withoutUsage = (event: unknown): unknown => filterOpenAIChunk(event, true)
 
 /** The SDK method being wrapped: returns the SDK's APIPromise (`withResponse()` is public API). */
 type SdkCreate = (
@@ -91,9 +100,9 @@ type SdkCreate = (
 /** A call in flight that identical calls join. */
 export interface Flight {
   /**
-   * The provider request runs on `SHARED_TIMEOUT_MS` (its leader set a `timeout`): the client's
-   * default timeout no longer bounds it, so a caller joining without a `timeout` of its own takes
-   * the client's as its deadline.
+   * The provider request runs on `SHARED_TIMEOUT_MS` (its leader had a timeout of its own: a
+   * `timeout` request option, or one set on its client): the SDK's default timeout no longer
+   * bounds it, so a caller joining without a timeout of its own takes its client's as its deadline.
    */
   readonly untimed: boolean
   /** An outcome for one more caller (its own copy, or its own reader of a stream). */
@@ -126,6 +135,8 @@ type Produced =
       readonly shared: SharedStream<unknown>
       readonly response: Response
       readonly extras: Record<string, unknown>
+      /** The injected usage chunk (and `usage: null` fields) are hidden from its readers. */
+      readonly hideUsage: boolean
       /** Lets go of the hold that keeps the stream open until every waiting caller has its reader. */
       readonly release: () => void
     }
@@ -164,6 +175,11 @@ interface Call {
   readonly mode: CacheMode
   /** Set once, when the key is known (the call object is not copied for it). */
   key: string | undefined
+  /**
+   * The caller's own `timeout` request option (`rest` holds `SHARED_TIMEOUT_MS` instead in a
+   * coalesced call): how long a stream's provider may stay silent while its hold is kept.
+   */
+  readonly timeout: number | undefined
   readonly stream: boolean
   readonly model: string
   readonly requestId: unknown
@@ -378,7 +394,8 @@ export function interceptCreate(
 
   const hitOutcome = (
     answer: CachedAnswer,
-    signal: AbortSignal | undefined
+    signal: AbortSignal | undefined,
+    call: Call
   ): CallOutcome<unknown> => {
     // Built only when asked for (`withResponse()` / `asResponse()`): a hit should cost a lookup.
     let response: Response | undefined
@@ -404,11 +421,11 @@ export function interceptCreate(
     // The caller's signal aborts the replay as it aborts a live stream: through the stream's
     // controller, which the SDK helpers check (`messages.stream()` then fails with
     // `APIUserAbortError` and emits 'abort'); the replay ends at its next read. The listener goes
-    // when the replay ends, so a long-lived signal keeps nothing of it.
-    let aborted = false
+    // when the replay ends, so a long-lived signal keeps nothing of it. Read once, as the SDK's
+    // stream; a `break` aborts the controller, as the SDK's does.
     let unlink: (() => void) | undefined
     const controller = new ConsumerController(() => {
-      aborted = true
+      events.stop()
       unlink?.()
     })
     if (signal) {
@@ -416,10 +433,13 @@ export function interceptCreate(
       signal.addEventListener('abort', abort, { once: true })
       unlink = () => signal.removeEventListener('abort', abort)
     }
-    const data = new spec.StreamClass(
-      replay(answer.events, () => aborted, unlink),
+    const events = new Replay(
+      answer.events,
+      spec.hidesUsage?.(call.params) === true ? withoutUsage : undefined,
+      unlink,
       controller
     )
+    const data = new spec.StreamClass(once(events), controller)
     return {
       data,
       get response() {
@@ -492,7 +512,6 @@ export function interceptCreate(
     reservation: Reservation | undefined,
     tokens: TokenHold | undefined,
     sdkStream: AsyncIterable<unknown> & { controller: AbortController },
-    hideUsageChunk: boolean,
     inputTokens: number,
     onEnd: () => void,
     leave: () => void,
@@ -550,13 +569,14 @@ export function interceptCreate(
           return // Already streamed to the caller; at least never replay it from the cache.
         }
       }
-      if (stores(call)) await storeAnswer(call, { v: 1, kind: 'stream', events: recorded })
+      if (stores(call)) await storeAnswer(call, { v: 2, kind: 'stream', events: recorded })
     }
+    // Recorded as the provider sent them (what the cache stores): each reader hides the usage
+    // chunk its caller did not ask for (`consumerStream`).
     const metered = meteredSource(sdkStream, {
       api: spec.api,
       model: call.model,
       inputTokens,
-      hideUsageChunk,
       onDone: (result) => {
         usage = result
         void finalize()
@@ -594,7 +614,7 @@ export function interceptCreate(
     kept?.watch(
       () => shared.reads,
       () => shared.reading,
-      Math.max(timeoutOf(call.rest) ?? 0, timeoutOf(client) ?? DEFAULT_SDK_TIMEOUT_MS)
+      Math.max(call.timeout ?? 0, timeoutOf(client) ?? DEFAULT_SDK_TIMEOUT_MS)
     )
     return shared
   }
@@ -602,13 +622,19 @@ export function interceptCreate(
   /** A `Stream` (the SDK's own class) reading `shared` for one caller, registered right away. */
   const consumerStream = (
     shared: SharedStream<unknown>,
-    signal: AbortSignal | undefined
+    signal: AbortSignal | undefined,
+    hideUsage: boolean
   ): AsyncIterable<unknown> => {
     // Unlinked from the signal once the reader is released (it ended, failed, returned or was
     // aborted): a long-lived signal (a request's, an agent loop's) must not keep every stream's
-    // reader, and through it the recorded events, until it aborts.
+    // reader, and through it the recorded events, until it aborts. Returned before its end (a
+    // `break`), it aborts its controller, as the SDK's own stream does.
     let unlink: (() => void) | undefined
-    const iterator = shared.consumer(() => unlink?.())
+    const iterator = shared.consumer(
+      () => unlink?.(),
+      () => controller.abort(),
+      hideUsage ? withoutUsage : undefined
+    )
     const controller = new ConsumerController(() => {
       void iterator.return?.()
     })
@@ -624,19 +650,7 @@ export function interceptCreate(
         unlink = () => signal.removeEventListener('abort', abort)
       }
     }
-    let used = false
-    return new spec.StreamClass(
-      () => {
-        if (used)
-          throw new Error(
-            'Cannot iterate over a consumed stream, use `.tee()` to split the stream.'
-          )
-        used = true
-        return iterator
-      },
-      controller,
-      client as never
-    )
+    return new spec.StreamClass(once(iterator), controller, client as never)
   }
 
   /** What the cache gave for `call` as an answer (counted and logged as a hit), or `undefined`. */
@@ -799,7 +813,6 @@ export function interceptCreate(
         reservation,
         tokens,
         sdkStream,
-        prepared.hideUsageChunk,
         inputTokens ?? 0,
         () => {
           group.dispose()
@@ -809,7 +822,14 @@ export function interceptCreate(
         kept
       )
       // Held open until the callers waiting for it have their readers (some may have left).
-      return { kind: 'stream', shared, response, extras, release: shared.hold() }
+      return {
+        kind: 'stream',
+        shared,
+        response,
+        extras,
+        hideUsage: prepared.hideUsageChunk,
+        release: shared.hold(),
+      }
     } catch (thrown) {
       kept?.stop()
       // Every caller's `timeout` passed (a shared call's deadlines are the callers' own): the
@@ -881,7 +901,7 @@ export function interceptCreate(
     // still to come.
     if (signal?.aborted) throw goneError(signal)
     if (!p.shared.reusable && retry) return retry()
-    const stream = consumerStream(p.shared, signal)
+    const stream = consumerStream(p.shared, signal, p.hideUsage)
     const { response } = p
     return {
       data: stream,
@@ -955,13 +975,21 @@ export function interceptCreate(
           : stableStringify(params)
         : ''
     const scope = subject ?? ''
-    const timeout = coalescing ? timeoutOf(rest) : undefined
+    // In a coalesced call, the caller's timeout of its own: its `timeout` request option, else the
+    // one set on its client (a `withOptions({ timeout })` copy; not the SDK's default, which the
+    // shared request keeps when no caller has set one: the SDK then times it as the bare call).
+    const requestTimeout = timeoutOf(rest)
+    const ownTimeout = coalescing ? requestTimeout : undefined
+    const clientTimeout = coalescing ? timeoutOf(client) : undefined
+    const timeout =
+      ownTimeout ?? (clientTimeout === DEFAULT_SDK_TIMEOUT_MS ? undefined : clientTimeout)
     const base: Call = {
       params,
       // A shared call must not end at one caller's `timeout`: each caller's is its own deadline
-      // (see `leaving`; a joiner without one takes the client's), and the last one out aborts the
-      // provider request.
+      // (see `leaving`; a caller without one of its own takes its client's default), and the last
+      // one out aborts the provider request.
       rest: timeout === undefined ? rest : { ...rest, timeout: SHARED_TIMEOUT_MS },
+      timeout: requestTimeout,
       subject,
       mode,
       stream: params.stream === true,
@@ -1044,15 +1072,16 @@ export function interceptCreate(
 
     /** Joins the flight for this call, or starts it (past the lookup). */
     const fly = (flightKey: string): Promise<CallOutcome<unknown>> => {
-      // What is left of the caller's `timeout`: its deadline covers the lookup too.
+      // What is left of the caller's own timeout (its request's, else its client's): its deadline
+      // covers the lookup too.
       const left =
         timeout === undefined ? undefined : Math.max(0, timeout - (performance.now() - started))
       const existing = flights.get(flightKey)
       if (existing) {
         countCache('coalesced')
-        // Each caller waits at most as long as the bare SDK would have: its own `timeout`, else
-        // the client's default when the shared request no longer runs on it.
-        const deadline = left ?? (existing.untimed ? timeoutOf(client) : undefined)
+        // Each caller waits at most as long as the bare SDK would have: its own timeout, else
+        // its client's default when the shared request no longer runs on it.
+        const deadline = left ?? (existing.untimed ? clientTimeout : undefined)
         return handled(existing.join(leaving(signal, deadline), signal, () => run(params, options)))
       }
       const gone = leaving(signal, left)
@@ -1170,7 +1199,7 @@ export function interceptCreate(
           // Gone by the time the store answered (the same turn): no hit, no flight of its own.
           if (signal?.aborted) throw new AbortError()
           const hit = accept(value, call)
-          return hit ? hitOutcome(hit, signal) : miss()
+          return hit ? hitOutcome(hit, signal, call) : miss()
         })
       }
       const call = withKey()

@@ -1,17 +1,14 @@
 /**
  * @module metered-source
- * The provider stream as the shared stream's source: every event goes to the usage meter (and an
- * injected OpenAI usage chunk is hidden) as it passes, and the usage is reported exactly once when
+ * The provider stream as the shared stream's source: every event goes to the usage meter as it
+ * passes (and on, as the provider sent it: an injected OpenAI usage chunk is hidden by each reader
+ * that did not ask for it, not here, so the recording the cache stores has it), and the usage is
+ * reported exactly once when
  * the stream ends for any reason: finished, failed, or left by every reader, even before the first
  * event was read. What `meterStream` from @aikit/cost does, as a plain iterator: one `then` per
  * event instead of an async generator's promises around a `for await` (a miss's hot path).
  */
-import {
-  createStreamUsage,
-  filterOpenAIChunk,
-  type StreamUsageResult,
-  type UsageApi,
-} from '@aikit/cost'
+import { createStreamUsage, type StreamUsageResult, type UsageApi } from '@aikit/cost'
 
 /** Options of `meteredSource`. */
 export interface MeteredSourceOptions {
@@ -20,8 +17,6 @@ export interface MeteredSourceOptions {
   readonly model: string
   /** Input tokens estimated before the call (charged when the stream never reports them). */
   readonly inputTokens: number
-  /** Hide the usage chunk injected into an OpenAI stream (`prepareOpenAIStreamParams`). */
-  readonly hideUsageChunk: boolean
   /** Called once with the usage when the stream ends (errors thrown by it are ignored). */
   readonly onDone: (result: StreamUsageResult) => void
 }
@@ -33,7 +28,7 @@ export interface MeteredIterator extends AsyncIterator<unknown> {
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }
 
-/** An iterator over `stream`'s events (minus a hidden usage chunk) that meters them. */
+/** An iterator over `stream`'s events that meters them. */
 export function meteredSource(
   stream: AsyncIterable<unknown>,
   options: MeteredSourceOptions
@@ -42,7 +37,6 @@ export function meteredSource(
     model: options.model,
     inputTokens: options.inputTokens,
   })
-  const hide = options.hideUsageChunk
   let source: AsyncIterator<unknown> | undefined
   let ended = false
   let pending: Promise<unknown> | undefined
@@ -79,8 +73,7 @@ export function meteredSource(
           // The meter never breaks the caller's stream (`createStreamUsage` ignores a malformed
           // usage itself; this guards the rest): the event passes, the usage settles as it stands.
         }
-        const out = filterOpenAIChunk(r.value, hide)
-        return out === undefined ? step() : { done: false, value: out }
+        return { done: false, value: r.value }
       },
       (error: unknown) => {
         report()

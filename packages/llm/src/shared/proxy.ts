@@ -6,30 +6,41 @@
  */
 import { InvalidOptionsError } from '@aikit/core'
 
+/** A method of a client as last read, and its copy bound to the client. */
+interface Bound {
+  readonly of: unknown
+  readonly fn: unknown
+}
+
 /**
  * A proxy of `target` whose `overrides` win. Other methods: on a CLIENT (`bind: true`) they are
  * bound to the real object (its `#private` fields need the real `this`); on a RESOURCE
  * (`bind: false`) they run with the proxy as `this`, so the SDK's own helpers built on `create`
  * (`messages.stream`, `messages.parse`, `chat.completions.parse`) call the wrapped `create`.
+ *
+ * A client's `constructor` is its class itself, never bound (a bound copy has none of the class's
+ * statics: `client.constructor.RateLimitError`). A bound copy is kept per method and made again
+ * when the client's method is no longer the one it was made from (a method replaced on the
+ * client, `vi.spyOn(client, 'post')`, is the one called from then on, as on the bare client).
  */
 export function overlay<T extends object>(
   target: T,
   overrides: Readonly<Record<string, unknown>>,
   bind: boolean
 ): T {
-  const bound = new Map<PropertyKey, unknown>()
+  const bound = new Map<PropertyKey, Bound>()
   return new Proxy(target, {
     get(t, prop, receiver) {
       if (typeof prop === 'string' && Object.hasOwn(overrides, prop)) return overrides[prop]
       if (!bind) return Reflect.get(t, prop, receiver)
       const value: unknown = Reflect.get(t, prop, t)
-      if (typeof value !== 'function') return value
-      let fn = bound.get(prop)
-      if (fn === undefined) {
-        fn = (value as (...args: unknown[]) => unknown).bind(t)
-        bound.set(prop, fn)
+      if (typeof value !== 'function' || prop === 'constructor') return value
+      let entry = bound.get(prop)
+      if (entry === undefined || entry.of !== value) {
+        entry = { of: value, fn: (value as (...args: unknown[]) => unknown).bind(t) }
+        bound.set(prop, entry)
       }
-      return fn
+      return entry.fn
     },
   })
 }

@@ -11,6 +11,29 @@
  * readers see and what the cache stores.
  */
 
+/**
+ * What one reader passes on of a recorded event: the event (or another one in its place), or
+ * `undefined` to skip it (an OpenAI usage chunk the reader did not ask for).
+ */
+export type EventFilter<T> = (event: T) => T | undefined
+
+/** The SDK's own message for a second iteration of a `Stream` (it can be read once). */
+export const CONSUMED_STREAM =
+  'Cannot iterate over a consumed stream, use `.tee()` to split the stream.'
+
+/**
+ * `iterator` as the iterator factory of a `Stream`: handed out once, as the SDK's own `Stream`
+ * does (a second `for await`, `tee()` or `toReadableStream()` throws its message).
+ */
+export function once<T>(iterator: AsyncIterator<T>): () => AsyncIterator<T> {
+  let used = false
+  return () => {
+    if (used) throw new Error(CONSUMED_STREAM)
+    used = true
+    return iterator
+  }
+}
+
 /** How the source ended. */
 export type SharedEnd = { kind: 'done' } | { kind: 'error'; error: unknown } | { kind: 'cancelled' }
 
@@ -101,9 +124,11 @@ export class SharedStream<T> {
 
   /**
    * A new consumer reading every event from the first. Counted from now until it returns or ends;
-   * `onRelease` runs once then (it ended, failed, returned or was stopped).
+   * `onRelease` runs once then (it ended, failed, returned or was stopped). `onStop` runs when it
+   * is returned before its end (a `break` out of `for await`: the SDK's own stream then aborts its
+   * controller). `filter`: what this consumer passes on of each event.
    */
-  consumer(onRelease?: () => void): AsyncIterator<T> {
+  consumer(onRelease?: () => void, onStop?: () => void, filter?: EventFilter<T>): AsyncIterator<T> {
     this.#consumers++
     let index = 0
     let released = false
@@ -122,7 +147,10 @@ export class SharedStream<T> {
       next: async (): Promise<IteratorResult<T>> => {
         while (!released) {
           if (index < this.events.length) {
-            return { done: false, value: copyEvent(this.events[index++] as T) }
+            const event = this.events[index++] as T
+            const out = filter === undefined ? event : filter(event)
+            if (out !== undefined) return { done: false, value: copyEvent(out) }
+            continue
           }
           const end = this.#end
           if (end) {
@@ -142,6 +170,7 @@ export class SharedStream<T> {
         return { done: true, value: undefined }
       },
       return: async (): Promise<IteratorResult<T>> => {
+        if (!released) onStop?.()
         await release()
         return { done: true, value: undefined }
       },
@@ -150,31 +179,59 @@ export class SharedStream<T> {
 }
 
 /**
- * An iterator over recorded events (a cache hit). Once `stopped()` is true (its stream was
- * aborted) it ends at the next read; `onEnd` runs when a reader has ended or returned.
+ * An iterator over recorded events (a cache hit). Once `stop()` has been called (its stream was
+ * aborted) it ends at the next read; `onEnd` runs when it has ended or returned. Returned before
+ * its end (a `break` out of `for await`), it aborts `controller`, as the SDK's own stream does.
+ * `filter`: what it passes on of each event.
  */
-export function replay<T>(
-  events: readonly T[],
-  stopped?: () => boolean,
-  onEnd?: () => void
-): () => AsyncIterator<T> {
-  return () => {
-    let i = 0
-    return {
-      next: async () => {
-        if (i < events.length && stopped?.() !== true) {
-          return { done: false, value: copyEvent(events[i++] as T) }
-        }
-        i = events.length
-        onEnd?.()
-        return { done: true, value: undefined }
-      },
-      return: async () => {
-        i = events.length
-        onEnd?.()
-        return { done: true, value: undefined }
-      },
+export class Replay<T> implements AsyncIterator<T> {
+  #index = 0
+  #ended = false
+  #stopped = false
+  readonly #events: readonly T[]
+  readonly #filter: EventFilter<T> | undefined
+  readonly #onEnd: (() => void) | undefined
+  readonly #controller: { abort(): void }
+
+  constructor(
+    events: readonly T[],
+    filter: EventFilter<T> | undefined,
+    onEnd: (() => void) | undefined,
+    controller: { abort(): void }
+  ) {
+    this.#events = events
+    this.#filter = filter
+    this.#onEnd = onEnd
+    this.#controller = controller
+  }
+
+  /** Ends the replay at its next read (its stream was aborted). */
+  stop(): void {
+    this.#stopped = true
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    const events = this.#events
+    while (this.#index < events.length && !this.#stopped) {
+      const event = events[this.#index++] as T
+      const out = this.#filter === undefined ? event : this.#filter(event)
+      if (out !== undefined) return { done: false, value: copyEvent(out) }
     }
+    this.#end()
+    return { done: true, value: undefined }
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    if (!this.#ended) this.#controller.abort()
+    this.#end()
+    return { done: true, value: undefined }
+  }
+
+  #end(): void {
+    this.#index = this.#events.length
+    if (this.#ended) return
+    this.#ended = true
+    this.#onEnd?.()
   }
 }
 

@@ -95,6 +95,12 @@ export interface ApiSpec {
   limitOutput(params: Params, max: number): Params
   /** Params to send for a stream, and whether an injected usage chunk must be hidden. */
   prepareStream(params: Params): { params: Params; hideUsageChunk: boolean }
+  /**
+   * Whether a stream caller with these params gets the usage chunk (and `usage: null` fields)
+   * hidden: what `prepareStream` says, without building the params (a cache hit). Only for an API
+   * whose streams may carry one (OpenAI chat).
+   */
+  hidesUsage?(params: Params): boolean
   /** One event as SSE text (`asResponse()` of a stream). */
   encodeEvent(event: unknown): string
   /** Text after the last event (`data: [DONE]` for Chat Completions). */
