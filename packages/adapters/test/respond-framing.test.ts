@@ -6,7 +6,10 @@
  * Content-Length, the body was framed twice (RFC 9112 §6.2), which a proxy in front may read the
  * other way (response splitting).
  */
-import type { Middleware } from '@aikit/core'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { toNodeHandler } from '@aikit/adapters/node'
+import type { AikitError, Middleware } from '@aikit/core'
 import { describe, expect, it } from 'vitest'
 import { withAikit } from '../src/next/index.js'
 import { exchange, NODE_ADAPTERS } from './fixtures/node-adapters.js'
@@ -135,5 +138,338 @@ describe('respond() headers that describe the connection or the framing', () => 
       expect(res.headers.get(header)).toBeNull()
     }
     expect(await res.text()).toBe('hello')
+  })
+})
+
+/**
+ * On a keep-alive connection the client takes exactly the declared Content-Length as the body and
+ * the bytes after it as the next response: a body of another length desynchronises the responses
+ * on the connection (response splitting). Two pipelined requests on one connection (the second
+ * asks to close); the first response is framed as a client frames it (RFC 9112 §6.3) and what
+ * follows must be the second response, or nothing (the server closed a broken response instead).
+ */
+const TWO_REQUESTS =
+  'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+
+/** The first response of `raw` framed as a client frames it, and the bytes after it. */
+function frameFirst(raw: string): { status: number; lines: string[]; body: string; rest: string } {
+  const end = raw.indexOf('\r\n\r\n')
+  if (end === -1) return { status: 0, lines: [], body: '', rest: raw }
+  const [statusLine = '', ...lines] = raw.slice(0, end).split('\r\n')
+  const lower = lines.map((l) => l.toLowerCase())
+  const status = Number(statusLine.split(' ')[1])
+  const after = raw.slice(end + 4)
+  if (status === 204 || status === 304) return { status, lines: lower, body: '', rest: after }
+  const cl = lower.find((h) => h.startsWith('content-length:'))
+  if (cl !== undefined) {
+    const n = Number(cl.slice('content-length:'.length).trim())
+    return { status, lines: lower, body: after.slice(0, n), rest: after.slice(n) }
+  }
+  if (lower.some((h) => h.startsWith('transfer-encoding:') && h.includes('chunked'))) {
+    let at = 0
+    let body = ''
+    for (;;) {
+      const lineEnd = after.indexOf('\r\n', at)
+      if (lineEnd === -1) return { status, lines: lower, body, rest: '' }
+      const size = Number.parseInt(after.slice(at, lineEnd), 16)
+      at = lineEnd + 2
+      if (size === 0) return { status, lines: lower, body, rest: after.slice(at + 2) }
+      body += after.slice(at, at + size)
+      at += size + 2
+    }
+  }
+  return { status, lines: lower, body: after, rest: '' }
+}
+
+/** What follows the first response is the next response, or nothing at all. */
+function expectNextResponseOrNothing(rest: string): void {
+  if (rest !== '') expect(rest.slice(0, 9)).toBe('HTTP/1.1 ')
+}
+
+async function* helloWorld(): AsyncGenerator<string> {
+  yield 'hello'
+  yield ' world'
+}
+
+describe('a stream given to respond() with a Content-Length (keep-alive)', () => {
+  for (const [name, start] of NODE_ADAPTERS) {
+    it(`${name}: a stream of the declared length is sent whole and the connection kept`, async () => {
+      const proxy: Middleware = async function proxy(ctx) {
+        if (ctx.path === '/a') ctx.respond(200, helloWorld(), { 'content-length': '11' })
+        else ctx.respond(200, 'second')
+      }
+      const server = await start([proxy])
+      try {
+        const first = frameFirst(await exchange(server.port, TWO_REQUESTS))
+        expect(named(first.lines, 'content-length')).toEqual(['content-length: 11'])
+        expect(first.body).toBe('hello world')
+        const second = frameFirst(first.rest)
+        expect(second.status).toBe(200)
+        expect(second.body).toBe('second')
+      } finally {
+        await server.close()
+      }
+    })
+
+    // A proxied upstream's Content-Length is the size of its ENCODED body; fetch() hands on the
+    // decoded stream, which runs past it.
+    it(`${name}: a stream longer than its Content-Length does not spill into the next response`, async () => {
+      const proxy: Middleware = async function proxy(ctx) {
+        if (ctx.path === '/a') ctx.respond(200, helloWorld(), { 'content-length': '3' })
+        else ctx.respond(200, 'second')
+      }
+      const server = await start([proxy])
+      try {
+        const first = frameFirst(await exchange(server.port, TWO_REQUESTS))
+        expect(first.status).toBe(200)
+        expectNextResponseOrNothing(first.rest)
+      } finally {
+        await server.close()
+      }
+    })
+
+    it(`${name}: a stream shorter than its Content-Length does not swallow the next response`, async () => {
+      const proxy: Middleware = async function proxy(ctx) {
+        if (ctx.path === '/a') ctx.respond(200, helloWorld(), { 'content-length': '20' })
+        else ctx.respond(200, 'second')
+      }
+      const server = await start([proxy])
+      try {
+        const first = frameFirst(await exchange(server.port, TWO_REQUESTS))
+        // A complete 20-byte body cannot be made of "hello world" + the next response's head.
+        expect(first.body).not.toContain('HTTP/1.1')
+        expectNextResponseOrNothing(first.rest)
+      } finally {
+        await server.close()
+      }
+    })
+  }
+
+  it('a Content-Length mismatch is reported to onError and the source released', async () => {
+    const reported: unknown[] = []
+    let released = 0
+    const source = (): AsyncGenerator<string> =>
+      (async function* () {
+        try {
+          yield 'hello'
+          yield ' world'
+          yield '!'
+        } finally {
+          released++
+        }
+      })()
+    const proxy: Middleware = async function proxy(ctx) {
+      const length = ctx.path === '/long' ? '3' : '20'
+      ctx.respond(200, source(), { 'content-length': length })
+    }
+    const server = createServer(toNodeHandler(proxy, { onError: (e) => reported.push(e) }))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as AddressInfo).port
+    try {
+      for (const path of ['/long', '/short']) {
+        const raw = await exchange(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+        expect(raw.startsWith('HTTP/1.1 200 ')).toBe(true)
+      }
+      await expect.poll(() => reported.length, { timeout: 2000 }).toBe(2)
+      expect(reported.map((e) => (e as AikitError).code)).toEqual([
+        'CONTENT_LENGTH_MISMATCH',
+        'CONTENT_LENGTH_MISMATCH',
+      ])
+      await expect.poll(() => released, { timeout: 2000 }).toBe(2)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
+
+describe('an empty respond() body given a Content-Length', () => {
+  for (const [name, start] of NODE_ADAPTERS) {
+    it(`${name}: is framed as empty (Content-Length: 0) and the next response follows`, async () => {
+      const proxy: Middleware = async function proxy(ctx) {
+        if (ctx.path === '/a') ctx.respond(200, undefined, { 'content-length': '5' })
+        else ctx.respond(200, 'second')
+      }
+      const server = await start([proxy])
+      try {
+        const first = frameFirst(await exchange(server.port, TWO_REQUESTS))
+        expect(first.status).toBe(200)
+        expect(named(first.lines, 'content-length')).toEqual(['content-length: 0'])
+        expect(first.body).toBe('')
+        expect(frameFirst(first.rest).body).toBe('second')
+      } finally {
+        await server.close()
+      }
+    })
+
+    it(`${name}: a 205 is framed as empty too`, async () => {
+      const reset: Middleware = async function reset(ctx) {
+        ctx.respond(205, undefined, { 'content-length': '5' })
+      }
+      const server = await start([reset])
+      try {
+        const { status, lines } = parse(await exchange(server.port, GET))
+        expect(status).toMatch(/^HTTP\/1\.1 205 /)
+        expect(named(lines, 'content-length')).toEqual(['content-length: 0'])
+      } finally {
+        await server.close()
+      }
+    })
+  }
+
+  for (const [name, start] of NODE_ADAPTERS) {
+    it(`${name}: keeps a HEAD response's and a 304's length (the GET's, the representation's)`, async () => {
+      const meta: Middleware = async function meta(ctx) {
+        ctx.respond(ctx.path === '/nm' ? 304 : 200, undefined, { 'content-length': '5' })
+      }
+      const server = await start([meta])
+      try {
+        const head = parse(
+          await exchange(server.port, 'HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        )
+        expect(named(head.lines, 'content-length')).toEqual(['content-length: 5'])
+        const notModified = parse(
+          await exchange(server.port, 'GET /nm HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        )
+        expect(notModified.status).toMatch(/^HTTP\/1\.1 304 /)
+        expect(named(notModified.lines, 'content-length')).toEqual(['content-length: 5'])
+      } finally {
+        await server.close()
+      }
+    })
+
+    // No client frames a 204 by its length; cors() sends `Content-Length: 0` on its preflight 204
+    // for old Safari, as expressjs/cors does.
+    it(`${name}: a 204 keeps the Content-Length given (cors() preflight) and none is added`, async () => {
+      const noContent: Middleware = async function noContent(ctx) {
+        ctx.respond(204, undefined, ctx.path === '/cl' ? { 'content-length': '0' } : {})
+      }
+      const server = await start([noContent])
+      try {
+        const { status, lines } = parse(
+          await exchange(server.port, 'GET /cl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        )
+        expect(status).toMatch(/^HTTP\/1\.1 204 /)
+        expect(named(lines, 'content-length')).toEqual(['content-length: 0'])
+        expect(named(parse(await exchange(server.port, GET)).lines, 'content-length')).toEqual([])
+      } finally {
+        await server.close()
+      }
+    })
+  }
+})
+
+describe('framing headers set with ctx.setHeader', () => {
+  for (const [name, start] of NODE_ADAPTERS) {
+    // An upstream's `Transfer-Encoding: chunked` copied with setHeader went out next to the kit's
+    // Content-Length (RFC 9112 §6.2 forbids it: a proxy in front may frame it either way).
+    it(`${name}: setHeader refuses Transfer-Encoding; the response has one framing header`, async () => {
+      let code: string | undefined
+      const copyUpstream: Middleware = async function copyUpstream(ctx) {
+        try {
+          ctx.setHeader('Transfer-Encoding', 'chunked')
+        } catch (error) {
+          code = (error as AikitError).code
+        }
+        ctx.respond(200, 'hello')
+      }
+      const server = await start([copyUpstream])
+      try {
+        const { status, lines, body } = parse(await exchange(server.port, GET))
+        expect(code).toBe('INVALID_HEADER')
+        expect(status).toMatch(/^HTTP\/1\.1 200 /)
+        expect(named(lines, 'transfer-encoding')).toEqual([])
+        expect(named(lines, 'content-length')).toEqual(['content-length: 5'])
+        expect(body).toBe('hello')
+      } finally {
+        await server.close()
+      }
+    })
+  }
+})
+
+describe('a stream given to respond() with a status that carries no content', () => {
+  for (const status of [204, 205, 304]) {
+    it(`node:http: respond(${status}, stream) sends no body and cancels the stream`, async () => {
+      let cancelled = false
+      const noContent: Middleware = async function noContent(ctx) {
+        const upstream = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            controller.enqueue(new TextEncoder().encode('data'))
+          },
+          cancel() {
+            cancelled = true
+          },
+        })
+        ctx.respond(status, upstream)
+      }
+      const server = createServer(toNodeHandler(noContent))
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      try {
+        const raw = await exchange((server.address() as AddressInfo).port, GET)
+        const first = frameFirst(raw)
+        expect(first.status).toBe(status)
+        expect(first.body).toBe('')
+        await expect.poll(() => cancelled, { timeout: 2000 }).toBe(true)
+      } finally {
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
+    })
+  }
+})
+
+describe('withAikit (the Web path): respond() framing', () => {
+  const route = async (): Promise<Response> => new Response('route')
+
+  it('an empty body is framed as empty: Content-Length 0; a 204 and HEAD keep the one given', async () => {
+    const meta: Middleware = async function meta(ctx) {
+      const length = ctx.path === '/nc' ? '0' : '5'
+      ctx.respond(ctx.path === '/nc' ? 204 : 200, undefined, { 'content-length': length })
+    }
+    const handler = withAikit(route, meta)
+    const empty = await handler(new Request('http://127.0.0.1:3000/x'), {})
+    expect(empty.headers.get('content-length')).toBe('0')
+    const noContent = await handler(new Request('http://127.0.0.1:3000/nc'), {})
+    expect(noContent.status).toBe(204)
+    expect(noContent.headers.get('content-length')).toBe('0')
+    const head = await handler(new Request('http://127.0.0.1:3000/x', { method: 'HEAD' }), {})
+    expect(head.headers.get('content-length')).toBe('5')
+  })
+
+  it('a stream keeps its Content-Length and is held to it; a mismatch errors the body and is reported', async () => {
+    const reported: unknown[] = []
+    const proxy: Middleware = async function proxy(ctx) {
+      const length = ctx.path === '/exact' ? '11' : ctx.path === '/long' ? '3' : '20'
+      ctx.respond(200, helloWorld(), { 'content-length': length })
+    }
+    const handler = withAikit(route, proxy, { onError: (e) => reported.push(e) })
+    const exact = await handler(new Request('http://127.0.0.1:3000/exact'), {})
+    expect(exact.headers.get('content-length')).toBe('11')
+    expect(await exact.text()).toBe('hello world')
+    for (const path of ['/long', '/short']) {
+      const res = await handler(new Request(`http://127.0.0.1:3000${path}`), {})
+      await expect(res.text()).rejects.toMatchObject({ code: 'CONTENT_LENGTH_MISMATCH' })
+    }
+    expect(reported.map((e) => (e as AikitError).code)).toEqual([
+      'CONTENT_LENGTH_MISMATCH',
+      'CONTENT_LENGTH_MISMATCH',
+    ])
+  })
+
+  it('setHeader refuses Transfer-Encoding', async () => {
+    let code: string | undefined
+    const copyUpstream: Middleware = async function copyUpstream(ctx) {
+      try {
+        ctx.setHeader('Transfer-Encoding', 'chunked')
+      } catch (error) {
+        code = (error as AikitError).code
+      }
+      ctx.respond(200, 'hello')
+    }
+    const res = await withAikit(route, copyUpstream)(new Request('http://127.0.0.1:3000/x'), {})
+    expect(code).toBe('INVALID_HEADER')
+    expect(res.headers.get('transfer-encoding')).toBeNull()
+    expect(res.headers.get('content-length')).toBe('5')
   })
 })

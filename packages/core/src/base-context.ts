@@ -30,6 +30,33 @@ function assertHeader(name: string, value: string): void {
   }
 }
 
+/**
+ * Header fields `setHeader` refuses: the adapter (and the server under it) decide how the body it
+ * writes is framed and what happens to the connection, for every response: `Content-Length` for
+ * text, bytes and JSON, chunking for a stream, `Connection: close` when the body is not read.
+ * Set beside that framing, a middleware's `Transfer-Encoding` or `Content-Length` sends a body
+ * framed twice or wrongly (RFC 9112 §6.2, §6.3: how responses get split and requests smuggled),
+ * a `Trailer` makes Node throw while writing the head of a body that is not chunked, and the
+ * connection-specific fields (RFC 9110 §7.6.1) describe one connection, not the response. The kit
+ * sets none of them through `setHeader`; `respond` drops them from its own headers instead (an
+ * upstream's headers are copied there whole), keeping `Connection: close` and, for a stream, a
+ * `Content-Length` (see `Context.respond`).
+ */
+const FRAMING_HEADERS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'trailer',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'upgrade',
+])
+
+function isClose(value: string): boolean {
+  return value.trim().toLowerCase() === 'close'
+}
+
 /** Rounds of hooks registered by hooks that `beforeHead` runs (see there). */
 const MAX_HOOK_ROUNDS = 16
 
@@ -142,8 +169,18 @@ export abstract class BaseContext implements Context, Lifecycle {
   setHeader(name: string, value: string): void {
     if (this.headWritten) throw headersSentError()
     assertHeader(name, value)
+    const lower = name.toLowerCase()
+    // `Connection: close` asks the server to close the connection after this response (a drain
+    // before shutdown): Node honours it whatever the framing, as `respond` keeps it.
+    if (FRAMING_HEADERS.has(lower) && !(lower === 'connection' && isClose(value))) {
+      throw new AikitError(
+        'INVALID_HEADER',
+        500,
+        `Response header ${name} cannot be set: the adapter frames the response`
+      )
+    }
     if (this.pendingHeaders === undefined) this.pendingHeaders = new Map()
-    this.pendingHeaders.set(name.toLowerCase(), [name, value])
+    this.pendingHeaders.set(lower, [name, value])
   }
 
   appendHeader(name: string, value: string): void {

@@ -10,10 +10,7 @@ export type NormalizedBody =
   | { kind: 'empty' }
   | { kind: 'text'; text: string }
   | { kind: 'bytes'; bytes: Uint8Array }
-  | {
-      kind: 'stream'
-      stream: ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>
-    }
+  | { kind: 'stream'; stream: StreamSource }
 
 /** A response recorded by `ctx.respond`, written by the adapter when the head is committed. */
 export interface PendingResponse {
@@ -77,6 +74,16 @@ function frameHeaders(h: Record<string, string>): boolean {
   return typed
 }
 
+type StreamSource = ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>
+
+/** A `ReadableStream` or an async iterable (what `respond` streams). */
+function isStream(body: ResponseBody): body is StreamSource {
+  return (
+    typeof (body as ReadableStream).getReader === 'function' ||
+    typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+  )
+}
+
 /** Builds a `PendingResponse`; throws for a status outside 200-599 or a body JSON cannot encode. */
 export function toPendingResponse(
   status: number,
@@ -93,9 +100,13 @@ export function toPendingResponse(
   const h: Record<string, string> = headers ? { ...headers } : {}
   let normalized: NormalizedBody
   let type: string | undefined
-  // 204, 205 and 304 carry no content (RFC 9110 §15.3.5, §15.3.6, §15.4.5).
-  if (body === undefined || body === null || status === 204 || status === 205 || status === 304) {
+  if (body === undefined || body === null) {
     normalized = { kind: 'empty' }
+  } else if (status === 204 || status === 205 || status === 304) {
+    // These carry no content (RFC 9110 §15.3.5, §15.3.6, §15.4.5): the body is never written, and
+    // a stream given with them (an upstream's body) is released now, as any unwritten one is.
+    normalized = { kind: 'empty' }
+    if (isStream(body)) cancelBody({ kind: 'stream', stream: body })
   } else if (typeof body === 'string') {
     normalized = { kind: 'text', text: body }
     type = TEXT
@@ -105,14 +116,8 @@ export function toPendingResponse(
   } else if (body instanceof ArrayBuffer) {
     normalized = { kind: 'bytes', bytes: new Uint8Array(body) }
     type = BYTES
-  } else if (
-    typeof (body as ReadableStream).getReader === 'function' ||
-    typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
-  ) {
-    normalized = {
-      kind: 'stream',
-      stream: body as ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>,
-    }
+  } else if (isStream(body)) {
+    normalized = { kind: 'stream', stream: body }
     type = BYTES
   } else {
     normalized = { kind: 'text', text: JSON.stringify(body) }

@@ -90,9 +90,16 @@ export interface Context {
    * content type (415 otherwise); rejects bodies over `maxBytes` (413) or malformed / too deep (400).
    */
   json<T = unknown>(limits?: BodyLimits): Promise<T>
-  /** Sets a response header, added to whatever response is sent (also the kit's own errors). */
+  /**
+   * Sets a response header, added to whatever response is sent (also the kit's own errors).
+   * The framing and connection headers are the adapter's and are refused (`INVALID_HEADER`):
+   * `Content-Length`, `Transfer-Encoding`, `Trailer`, `Connection` (but `Connection: close`,
+   * which asks the server to close the connection after the response), `Keep-Alive`,
+   * `Proxy-Connection`, `TE`, `Upgrade`. Pass a length with a `respond` stream in `respond`'s
+   * headers.
+   */
   setHeader(name: string, value: string): void
-  /** Appends a value to a response header (comma-joined), e.g. `Vary`. */
+  /** Appends a value to a response header (comma-joined), e.g. `Vary`; refuses as `setHeader`. */
   appendHeader(name: string, value: string): void
   /**
    * Ends the request with this response; downstream middleware and the route do not run.
@@ -104,9 +111,17 @@ export interface Context {
    * `Connection: close`). Dropped rather than refused: headers copied from an upstream `fetch`
    * Response carry `Transfer-Encoding`, and the body must not be framed twice (RFC 9112 §6.2).
    *
+   * A `Content-Length` given with a stream is kept and enforced: a stream that would run past it
+   * is cut off first and one that ends short of it is not ended as complete; either way the
+   * connection is destroyed (the response is broken) and `onError` gets `CONTENT_LENGTH_MISMATCH`.
+   * So a proxied upstream's `Content-Length` must match the bytes of the stream given: a `fetch()`
+   * body is decoded, so drop `Content-Length` and `Content-Encoding` when copying its headers. An
+   * empty body is sent with `Content-Length: 0` (a given one is kept for HEAD, 204 and 304).
+   *
    * A stream body belongs to the kit from here on: it is cancelled (`reader.cancel()` /
    * `iterator.return()`) when the client goes away, when it will never be written (the client left
-   * before it was handed over), and when a later `respond` or a thrown error replaces it.
+   * before it was handed over, or the status is 204, 205 or 304), and when a later `respond` or a
+   * thrown error replaces it.
    */
   respond(status: number, body?: ResponseBody, headers?: Record<string, string>): void
   /** The final status, once known: after `await next()` or inside `onHeaders`. */

@@ -1,7 +1,7 @@
 /**
  * Header names and values are checked as Node and the Web `Headers` check them, when a middleware
  * sets them (a value refused later, while the head is written, would leave the request with no
- * response); onHeaders hooks registered by a hook still run; an AikitError's status is used only
+ * response); the framing and connection headers are the adapter's and refused; onHeaders hooks registered by a hook still run; an AikitError's status is used only
  * when it is an error status.
  */
 import { AikitError, compose, errorStatus } from '@aikit/core'
@@ -29,6 +29,38 @@ describe('header rules', () => {
     const ctx = new TestContext()
     expect(codeOf(() => ctx.setHeader(name, value))).toBe('INVALID_HEADER')
     expect(codeOf(() => ctx.appendHeader(name, value))).toBe('INVALID_HEADER')
+  })
+
+  it.each([
+    'Content-Length',
+    'transfer-encoding',
+    'Trailer',
+    'Connection',
+    'Keep-Alive',
+    'Proxy-Connection',
+    'TE',
+    'Upgrade',
+  ])('setHeader and appendHeader refuse the framing header %s with INVALID_HEADER', (name) => {
+    const ctx = new TestContext()
+    expect(codeOf(() => ctx.setHeader(name, '5'))).toBe('INVALID_HEADER')
+    expect(codeOf(() => ctx.appendHeader(name, '5'))).toBe('INVALID_HEADER')
+  })
+
+  it('setHeader takes Connection: close (closing the connection after the response)', () => {
+    const ctx = new TestContext()
+    expect(codeOf(() => ctx.setHeader('Connection', 'close'))).toBeUndefined()
+    expect(codeOf(() => ctx.setHeader('connection', ' Close '))).toBeUndefined()
+    expect(codeOf(() => ctx.setHeader('Connection', 'keep-alive'))).toBe('INVALID_HEADER')
+    expect(codeOf(() => ctx.setHeader('Connection', 'close, Upgrade'))).toBe('INVALID_HEADER')
+  })
+
+  it('respond() still takes a Content-Length and Connection: close in its own headers', () => {
+    const ctx = new TestContext()
+    expect(
+      codeOf(() =>
+        ctx.respond(200, new ReadableStream(), { 'Content-Length': '5', Connection: 'close' })
+      )
+    ).toBeUndefined()
   })
 
   it('accepts what Node accepts: tabs, visible ASCII and Latin-1 values, token names', () => {

@@ -2,7 +2,8 @@
  * A stream body handed to `ctx.respond` belongs to the kit (the adapters cancel it when the
  * client leaves). When that pending response is replaced before its head is written, by a second
  * `respond` or by the error response of a throw, the stream is cancelled: an upstream LLM stream
- * (and its provider connection) is not left open.
+ * (and its provider connection) is not left open. So is one given with a status that carries no
+ * content (204, 205, 304): it is never written.
  */
 import type { Middleware } from '@aikit/core'
 import { describe, expect, it } from 'vitest'
@@ -79,4 +80,18 @@ describe('a pending respond() stream that is never written', () => {
     await new Promise((r) => setTimeout(r, 20))
     expect(source.cancelled()).toBe(false)
   })
+
+  it.each([204, 205, 304])(
+    'is cancelled when given with a %i, which carries no content',
+    async (status) => {
+      const source = upstream()
+      const mw: Middleware = async function noContent(ctx) {
+        ctx.respond(status, source.stream)
+      }
+      const ctx = new TestContext()
+      await ctx.run(mw)
+      expect(ctx.written?.status).toBe(status)
+      await expect.poll(() => source.cancelled(), { timeout: 1000 }).toBe(true)
+    }
+  )
 })

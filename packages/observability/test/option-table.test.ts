@@ -104,6 +104,12 @@ const rows: Record<string, Row[]> = {
     ['logger: an object', () => requestLogger({} as never), 'logger'],
     ['header: a number', () => requestLogger(logger, { header: 5 as never }), 'header'],
     [
+      'header: a framing field',
+      () => requestLogger(logger, { header: 'Transfer-Encoding' }),
+      'header',
+    ],
+    ['header: Connection', () => requestLogger(logger, { header: 'connection' }), 'header'],
+    [
       'trustIncoming: a string',
       () => requestLogger(logger, { trustIncoming: 'yes' as never }),
       'trustIncoming',

@@ -5,6 +5,7 @@
  * the end of the stream (or its cancellation) tells the Context when the response finished.
  */
 import type { NormalizedBody } from '@aikit/core/adapter'
+import { lengthMismatch } from '../shared/content-length.js'
 
 const encoder = new TextEncoder()
 
@@ -49,9 +50,19 @@ function toBytes(value: unknown): Uint8Array {
  */
 export type OnBodyDone = (aborted: boolean, error?: unknown) => void
 
-/** A stream that forwards `stream`'s chunks on pull and reports how it ended. */
-export function trackedStream(stream: StreamLike, onDone: OnBodyDone): ReadableStream<Uint8Array> {
+/**
+ * A stream that forwards `stream`'s chunks on pull and reports how it ended. With a `length` (the
+ * Content-Length of the head) the source is held to it, as the Node pump holds it: a chunk that
+ * would run past it, or an end short of it, errors the stream instead (Next's response writer
+ * then destroys the response rather than send a misframed one) and is reported.
+ */
+export function trackedStream(
+  stream: StreamLike,
+  onDone: OnBodyDone,
+  length?: number
+): ReadableStream<Uint8Array> {
   const source = sourceOf(stream)
+  let left = length
   let settled = false
   const settle = (aborted: boolean, error?: unknown): void => {
     if (settled) return
@@ -65,11 +76,16 @@ export function trackedStream(stream: StreamLike, onDone: OnBodyDone): ReadableS
         try {
           const r = await source.read()
           if (r.done) {
+            if (left !== undefined && left > 0) throw lengthMismatch(length!, 'ended short of')
             controller.close()
             settle(false)
             return
           }
           bytes = toBytes(r.value)
+          if (left !== undefined) {
+            if (bytes.byteLength > left) throw lengthMismatch(length!, 'runs past')
+            left -= bytes.byteLength
+          }
         } catch (error) {
           settle(true, error)
           controller.error(error)

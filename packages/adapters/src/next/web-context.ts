@@ -20,6 +20,7 @@ import {
   type WebBodyLimits,
 } from '@aikit/core/adapter'
 import { chainFactories } from '../shared/chain-transforms.js'
+import { byteCount } from '../shared/content-length.js'
 import type { IpMode } from './args.js'
 import { bodyFromNormalized, trackedStream } from './body.js'
 import { applyPendingHeaders } from './headers.js'
@@ -245,6 +246,9 @@ export class WebContext extends BaseContext {
     const headers = new Headers(pending.headers)
     if (extra !== undefined) applyPendingHeaders(headers, extra)
     this.frame(headers)
+    if (pending.body.kind === 'empty' && this.method !== 'HEAD') {
+      frameEmpty(headers, pending.status)
+    }
     let body: ReadableStream<Uint8Array> | null = null
     if (this.method === 'HEAD') {
       // The length the GET would have, as the node:http adapters send it.
@@ -256,7 +260,15 @@ export class WebContext extends BaseContext {
       }
       cancelUnread(pending)
     } else if (this.clientLeft()) cancelUnread(pending)
-    else {
+    else if (pending.body.kind === 'stream') {
+      // A Content-Length given with a stream is kept and held to (see `trackedStream`), unless a
+      // body transform runs: it frames what it writes itself (compress() removes the length).
+      const declared = streamLength(headers)
+      const transform = this.startTransform(headers, pending.status)
+      const length = transform === undefined ? declared : undefined
+      body = trackedStream(pending.body.stream, this.onBodyDone, length)
+      if (transform !== undefined) body = transformed(body, transform)
+    } else {
       body = bodyFromNormalized(pending.body, headers, this.onBodyDone)
       const transform = body === null ? undefined : this.startTransform(headers, pending.status)
       if (transform !== undefined) body = transformed(body!, transform)
@@ -486,6 +498,23 @@ function transformed(
     },
     { highWaterMark: 0 }
   )
+}
+
+/**
+ * Frames an empty `respond` body as empty whatever Content-Length was given (see the Node
+ * adapters' `frameEmpty`): `0`; a given one kept for a 204 and a 304. HEAD is not passed here.
+ */
+function frameEmpty(headers: Headers, status: number): void {
+  if (status !== 204 && status !== 304) headers.set('content-length', '0')
+}
+
+/** The byte count of a stream's Content-Length; one that is not a count is dropped (chunked). */
+function streamLength(headers: Headers): number | undefined {
+  const value = headers.get('content-length')
+  if (value === null) return undefined
+  const length = byteCount(value)
+  if (length === undefined) headers.delete('content-length')
+  return length
 }
 
 function cancelUnread(pending: PendingResponse): void {

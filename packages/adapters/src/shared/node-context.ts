@@ -32,6 +32,7 @@ import {
   unsupportedEncodingError,
 } from '@aikit/core/adapter'
 import { chainFactories } from './chain-transforms.js'
+import { byteCount } from './content-length.js'
 import { NodeBodyGuard } from './node-body-guard.js'
 import { dropBody, pump, type StreamBody } from './pump.js'
 import { offSocketClose, onSocketClose } from './queued-close.js'
@@ -386,6 +387,18 @@ export function clearEntityHeaders(res: ServerResponse): void {
 }
 
 type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
+
+/**
+ * Frames an empty `respond` body as empty whatever Content-Length was given (one copied from an
+ * upstream would have the client read the next response on the connection as this body):
+ * `Content-Length: 0` when the response has a body to frame, as Fastify's `reply.send()` does.
+ * A HEAD response's length describes the GET's body and a 304's the representation (RFC 9110
+ * §8.6): a given one stays. So does a 204's, which no client frames by it (cors() sends
+ * `Content-Length: 0` on its 204 preflight answer for old Safari, as expressjs/cors does).
+ */
+function frameEmpty(res: ServerResponse, status: number, method: string): void {
+  if (status !== 204 && status !== 304 && method !== 'HEAD') res.setHeader('content-length', 0)
+}
 
 const EMPTY = new Uint8Array(0)
 
@@ -793,6 +806,7 @@ export class NodeContext extends BaseContext {
     const body = response.body
     switch (body.kind) {
       case 'empty':
+        frameEmpty(res, response.status, this.method)
         res.end()
         break
       case 'text':
@@ -809,12 +823,26 @@ export class NodeContext extends BaseContext {
     return Promise.resolve()
   }
 
-  /** Writes the head now (so a streaming client sees it at once) and pumps the body behind it. */
+  /**
+   * Writes the head now (so a streaming client sees it at once) and pumps the body behind it. A
+   * Content-Length given to `respond` stays on the head and the pump holds the stream to it (see
+   * `pump`); one that is not a byte count is dropped first (the server chunks the stream).
+   */
   protected writeStream(stream: StreamBody): void {
     const res = this.res
+    const declared = res.getHeader('content-length')
+    if (declared !== undefined && byteCount(declared) === undefined) {
+      res.removeHeader('content-length')
+    }
     res.writeHead(res.statusCode)
     res.flushHeaders()
-    void pump(this, res, stream, this.method === 'HEAD')
+    // Read again once the head is out. A body transform (compression) frames what it writes
+    // itself (compress() removes the length): the source's bytes are not the wire's then.
+    const length =
+      declared === undefined || this.bodyTransform !== undefined
+        ? undefined
+        : byteCount(res.getHeader('content-length'))
+    void pump(this, res, stream, this.method === 'HEAD', length)
   }
 
   /** Asks Node to close the connection after the response instead of reading an unwanted body. */

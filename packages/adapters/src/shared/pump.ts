@@ -4,8 +4,9 @@
  * body that will never be written.
  */
 import type { ServerResponse } from 'node:http'
-import type { FinishInfo } from '@aikit/core'
+import type { AikitError, FinishInfo } from '@aikit/core'
 import type { NormalizedBody } from '@aikit/core/adapter'
+import { lengthMismatch } from './content-length.js'
 
 /** A body given to `respond` as a stream. */
 export type StreamBody = ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>
@@ -69,12 +70,23 @@ export function dropBody(body: NormalizedBody): void {
  * still queued behind another, which Node never closes: see `NodeContext.watchLifecycle`), the
  * source is cancelled and a wait for 'drain' ends; an error in the source destroys the response
  * and is reported through `ctx.fail` (which calls `onError`).
+ *
+ * `length` is the Content-Length the head declared, if any. On a keep-alive connection the client
+ * takes exactly that many bytes as this body and the next ones as the next response, so the
+ * source is held to it: a chunk that would run past it is not written (the source is cancelled),
+ * and a source that ends short is not ended as a complete response. Either way the response is
+ * destroyed (the client sees a broken response, never a misframed one) and the mismatch reported
+ * like a source error. Node's own `res.strictContentLength` (Node >= 18.10) is not used: it
+ * throws `ERR_HTTP_CONTENT_LENGTH_MISMATCH` from inside `write` / `end` (also from a body
+ * transform's writes, far from any handler) and leaves the response open: the connection would
+ * still have to be destroyed here, and the count is one comparison per chunk.
  */
 export async function pump(
   ctx: PumpContext,
   res: ServerResponse,
   stream: StreamBody,
-  headOnly: boolean
+  headOnly: boolean,
+  length?: number
 ): Promise<void> {
   let settled = false
   let source: Source | undefined
@@ -94,6 +106,7 @@ export async function pump(
       return
     }
     ctx.onFinish(stop)
+    let left = length
     for (;;) {
       const result = await source.read()
       if (settled) return
@@ -101,6 +114,13 @@ export async function pump(
       const value = result.value
       const chunk = typeof value === 'string' ? Buffer.from(value) : value
       if (chunk.byteLength === 0) continue
+      if (left !== undefined) {
+        if (chunk.byteLength > left) {
+          broken(ctx, res, stop, lengthMismatch(length!, 'runs past'))
+          return
+        }
+        left -= chunk.byteLength
+      }
       if (!res.write(chunk)) {
         await new Promise<void>((resolve) => {
           const done = (): void => {
@@ -114,6 +134,10 @@ export async function pump(
         if (settled) return
       }
     }
+    if (left !== undefined && left > 0) {
+      broken(ctx, res, stop, lengthMismatch(length!, 'ended short of'))
+      return
+    }
     settled = true
     res.end()
   } catch (error) {
@@ -122,4 +146,11 @@ export async function pump(
     ctx.fail(error)
     res.destroy()
   }
+}
+
+/** Ends a response whose body cannot be framed as declared: source released, connection closed. */
+function broken(ctx: PumpContext, res: ServerResponse, stop: () => void, error: AikitError): void {
+  stop()
+  ctx.fail(error)
+  res.destroy()
 }

@@ -16,6 +16,19 @@ import {
   type FastRequestLine,
 } from './create-logger.js'
 import { setResponseHeader } from './id-header.js'
+
+/** The response fields `ctx.setHeader` refuses (see @aikit/core's `setHeader`). */
+const FRAMING_HEADERS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'trailer',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'upgrade',
+])
+
 import '../state.js'
 
 /** The part of a (winston) logger `requestLogger` uses. */
@@ -74,6 +87,14 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
   } = options
   if (typeof header !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(header)) {
     throw new InvalidOptionsError('header', 'must be a header name')
+  }
+  // The framing and connection fields are the adapter's (`ctx.setHeader` refuses them): an id
+  // there would fail every request, or, set on the native response, misframe it.
+  if (FRAMING_HEADERS.has(header.toLowerCase())) {
+    throw new InvalidOptionsError(
+      'header',
+      `must not be ${header}: the adapter frames the response`
+    )
   }
   if (typeof trustIncoming !== 'boolean') {
     throw new InvalidOptionsError('trustIncoming', 'must be a boolean')
