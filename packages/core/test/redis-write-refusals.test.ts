@@ -16,6 +16,15 @@ const incr = defineOp({
   decode: (reply) => reply as number,
 })
 
+/** A script that only reads (as the cache's read-or-lock does when the entry is there). */
+const peek = defineOp({
+  name: 'peek',
+  lua: "return redis.call('GET', KEYS[1])",
+  js: (data, keys) => data.get(keys[0]!),
+  encode: (_: null) => [],
+  decode: (reply) => (reply as string | null) ?? undefined,
+})
+
 let server: RedisServer
 beforeAll(async () => {
   server = await startRedis()
@@ -61,8 +70,9 @@ it('does not report recovered while Redis still refuses every write (OOM), and d
     }
     expect(events).toEqual(['degraded'])
     await untilHalfOpen(store)
-    // The half-open probe is a read (a cache lookup), which OOM does not refuse.
-    expect(await store.get(store.key('oom', 'page'))).toBe('cached page')
+    // The call admitted as the half-open probe is a read (a cache lookup), which OOM does not
+    // refuse: the store probes with a write of its own first, which OOM does refuse.
+    await expect(store.get(store.key('oom', 'page'))).rejects.toThrow(/OOM/)
     expect(store.breakerState).toBe('open')
     await expect(store.run(incr, [counter], 1)).rejects.toThrow()
     expect(events).toEqual(['degraded'])
@@ -93,6 +103,114 @@ it('opens the circuit on refused writes even when reads succeed between them', a
       // The fifth refusal opens the circuit: reads then fail fast too.
       if (i < 4) expect(await store.get(page)).toBe('cached page')
     }
+    expect(events).toEqual(['degraded'])
+  } finally {
+    await undo()
+  }
+  client.disconnect()
+})
+
+// Found by a re-hunt of the first fix; as it was then: `refusingWrites` (store.ts): the flag is "cleared by a write or script that
+// succeeds"; the store stays degraded "for as long as writes are refused". Redis-wise writes are
+// refused only as long as the OOM lasts. But once the circuit is open, a write can only clear the
+// flag if it is the half-open probe itself: every other call is refused by `admit()`. An app whose
+// requests read before they write (cache.get then cache.set; a GET-then-SET session store; the
+// TIME clock) always makes the read the probe: `succeeded(true, false)` (store.ts ~line 123)
+// re-opens the circuit with READS_ONLY, the write behind it is refused fast, and this repeats
+// every `openMs` forever although Redis took writes again long ago.
+it('recovers once Redis takes writes again, when each request reads before it writes', async () => {
+  const client = server.client({ maxRetriesPerRequest: 1 })
+  const store = redisStore(client, {
+    commandTimeoutMs: 2000,
+    breaker: { failureThreshold: 3, openMs: 40 },
+  })
+  const events: string[] = []
+  store.on('degraded', () => events.push('degraded'))
+  store.on('recovered', (info: StoreEventInfo) => events.push(`recovered ${info.reason}`))
+  const page = store.key('rf1', 'page')
+  await store.set(page, 'v0')
+  const undo = await refuseWrites()
+  try {
+    for (let i = 0; i < 3; i++) await expect(store.set(page, 'v1')).rejects.toThrow(/OOM/)
+    expect(events).toEqual(['degraded'])
+  } finally {
+    await undo()
+  }
+  // Redis takes writes again. Ten requests, each a read then a write, each after `openMs`.
+  for (let i = 0; i < 10 && store.breakerState !== 'closed'; i++) {
+    await untilHalfOpen(store)
+    await store.get(page).catch(() => undefined)
+    await store.set(page, `v${i + 2}`).catch(() => undefined)
+  }
+  expect(events).toEqual(['degraded', 'recovered probe-succeeded'])
+  expect(store.breakerState).toBe('closed')
+  client.disconnect()
+})
+
+// Found by the same re-hunt (same JSDoc): while writes are refused "the store stays degraded, with one `degraded`
+// event ... instead of a `recovered` after every successful read". `run` passes provesWrites =
+// true for every script (store.ts `run`, ~line 296), but a script that only reads (the cache's
+// readOrLock on an entry that is there, tag reads) is served by Redis under OOM / NOREPLICAS
+// (Redis 7 checks a flagless script at its first write): as the half-open probe it closes the
+// circuit and fires `recovered` while every write is still refused: the flapping the fix removed.
+it('does not report recovered when the half-open probe is a script that only read, while writes are still refused', async () => {
+  const client = server.client({ maxRetriesPerRequest: 1 })
+  const store = redisStore(client, {
+    commandTimeoutMs: 2000,
+    breaker: { failureThreshold: 3, openMs: 40 },
+  })
+  const events: string[] = []
+  store.on('degraded', () => events.push('degraded'))
+  store.on('recovered', (info: StoreEventInfo) => events.push(`recovered ${info.reason}`))
+  const page = store.key('rf2', 'page')
+  const counter = store.key('rf2', 'n')
+  await store.set(page, 'cached page')
+  const undo = await refuseWrites()
+  try {
+    for (let i = 0; i < 3; i++) await expect(store.run(incr, [counter], 1)).rejects.toThrow(/OOM/)
+    expect(events).toEqual(['degraded'])
+    await untilHalfOpen(store)
+    const read = await store.run(peek, [page], null).catch((e: Error) => e)
+    // Admitted as the probe, the read-only script waits for the store's write probe, refused.
+    expect(read).toBeInstanceOf(Error)
+    // Writes are still refused.
+    await store.run(incr, [counter], 1).catch(() => undefined)
+    await store.run(incr, [counter], 1).catch(() => undefined)
+    await store.run(incr, [counter], 1).catch(() => undefined)
+    expect(events).toEqual(['degraded'])
+  } finally {
+    await undo()
+  }
+  client.disconnect()
+})
+
+// Found by the same re-hunt. A reply error that is not an availability error (WRONGTYPE, a script's own
+// error: "the server answered") counts as a success for the breaker (`isAvailabilityError` is
+// false), and `failed()` in store.ts (~line 117) hands it to `breaker.failed(..., isAvailabilityError)`
+// without the `refusingWrites` gate that `succeeded()` has: as the half-open probe it closes the
+// circuit and fires `recovered` while every write is still refused (and, as a non-probe call,
+// resets the failure count). Fix: in `failed()`, when the error is not an availability error and
+// `refusingWrites` is set, take the `succeeded(isProbe, false)` path.
+it('does not report recovered when the half-open probe gets a WRONGTYPE reply while writes are still refused', async () => {
+  const client = server.client({ maxRetriesPerRequest: 1 })
+  const store = redisStore(client, {
+    commandTimeoutMs: 2000,
+    breaker: { failureThreshold: 3, openMs: 40 },
+  })
+  const events: string[] = []
+  store.on('degraded', () => events.push('degraded'))
+  store.on('recovered', (info: StoreEventInfo) => events.push(`recovered ${info.reason}`))
+  const list = store.key('rf3', 'list')
+  const page = store.key('rf3', 'page')
+  await client.rpush(list, 'a')
+  const undo = await refuseWrites()
+  try {
+    for (let i = 0; i < 3; i++) await expect(store.set(page, 'v')).rejects.toThrow(/OOM/)
+    expect(events).toEqual(['degraded'])
+    await untilHalfOpen(store)
+    // The probe: a read of a key holding another type (the server answers WRONGTYPE).
+    await expect(store.get(list)).rejects.toThrow()
+    await store.set(page, 'v').catch(() => undefined)
     expect(events).toEqual(['degraded'])
   } finally {
     await undo()

@@ -106,15 +106,23 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
         })
   let closed = false
   /**
-   * Set by a write refused with OOM / READONLY / NOREPLICAS / MISCONF, cleared by a write or script
-   * that succeeds. Meanwhile reads (GET, TIME) and DEL (which such a server still serves) neither
-   * reset the failure count nor close the circuit as its probe: the store stays degraded, with
-   * one `degraded` event, for as long as writes are refused, instead of a `recovered` after every
-   * successful read and a `degraded` after the next writes.
+   * Set by a write refused with OOM / READONLY / NOREPLICAS / MISCONF, cleared by a SET or script
+   * that succeeds. Meanwhile reads (GET, TIME), DEL (which such a server still serves) and error
+   * replies that say the server answered (WRONGTYPE, a script's own error) neither reset the
+   * failure count nor close the circuit: the store stays degraded, with one `degraded` event, for
+   * as long as writes are refused, instead of a `recovered` after every successful read and a
+   * `degraded` after the next writes. The half-open probe is then a write of the store's own
+   * (`probeWrites`), whatever call is admitted as the probe: app traffic that reads before it
+   * writes, or a script that happened only to read, cannot decide it.
    */
   let refusingWrites = false
   const failed = (isProbe: boolean, error: unknown): void => {
     if (isWriteRefusal(error)) refusingWrites = true
+    else if (refusingWrites && !isAvailabilityError(error)) {
+      // The server answered, but not to a write: no proof either way.
+      if (isProbe) breaker?.failed(true, READS_ONLY)
+      return
+    }
     breaker?.failed(isProbe, error, isAvailabilityError)
   }
   const succeeded = (isProbe: boolean, provesWrites: boolean): void => {
@@ -126,6 +134,44 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     }
     breaker?.succeeded(isProbe)
   }
+  /** The key the write probe sets (briefly): one per prefix, in a slot of its own. */
+  const probeKey = formatKey(prefix, 'aikit', ['write-probe'])
+  /**
+   * The half-open probe while writes were refused: a short-lived SET, bounded like any call. It
+   * closes the circuit when Redis takes it (then the admitted call runs as a normal one), and
+   * keeps it open for another `openMs` when not.
+   */
+  const probeWrites = (what: string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const state = new PendingCall(`${what} (write probe)`, true, reject)
+      calls?.add(state)
+      let sent: Promise<unknown>
+      try {
+        sent = client.set(probeKey, '1', 'PX', 1000)
+      } catch (error) {
+        state.done = true
+        calls?.drop()
+        failed(true, error)
+        reject(toStoreError(error, what))
+        return
+      }
+      sent.then(
+        () => {
+          if (state.done) return
+          state.done = true
+          calls?.drop()
+          succeeded(true, true)
+          resolve()
+        },
+        (error: unknown) => {
+          if (state.done) return
+          state.done = true
+          calls?.drop()
+          failed(true, error)
+          reject(toStoreError(error, what))
+        }
+      )
+    })
 
   /**
    * One Redis command, bounded by `commandTimeoutMs` and counted by the breaker. Written without
@@ -160,6 +206,9 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       if (breaker !== undefined) isProbe = breaker.admit()
     } catch (error) {
       return Promise.reject(toStoreError(error, what))
+    }
+    if (isProbe && refusingWrites) {
+      return probeWrites(what).then(() => call(what, fn, coalesceWrite, provesWrites))
     }
     try {
       if (coalesceWrite) coalesce?.()
@@ -242,6 +291,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     } catch (error) {
       return Promise.reject(toStoreError(error, 'GET'))
     }
+    if (isProbe && refusingWrites) return probeWrites('GET').then(() => sendGet(key, Cmd))
     let command: IoredisCommand
     try {
       coalesce?.()
