@@ -15,15 +15,28 @@ export type LlmJobKeyFn = (
   info: { readonly scope: string; readonly api: string }
 ) => string | Promise<string>
 
-/** JSON with object keys sorted at every level (`undefined` members dropped, as JSON does). */
+/**
+ * JSON with object keys sorted at every level (`undefined` members dropped, as JSON does). A value
+ * with a `toJSON` (a Date, a URL) is written as what it returns, once, as `JSON.stringify` does: a
+ * URL has no keys of its own, and two URLs must not hash alike.
+ */
 export function stableStringify(value: unknown): string {
+  return stringifyAt(value, '')
+}
+
+function stringifyAt(input: unknown, key: string): string {
+  let value = input
+  if (value !== null && typeof value === 'object') {
+    const toJSON = (value as { toJSON?: unknown }).toJSON
+    if (typeof toJSON === 'function') value = toJSON.call(value, key)
+  }
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`
+  if (Array.isArray(value)) return `[${value.map((v, i) => stringifyAt(v, String(i))).join(',')}]`
   const rec = value as Record<string, unknown>
   const parts: string[] = []
   for (const k of Object.keys(rec).sort()) {
     if (rec[k] === undefined || typeof rec[k] === 'function') continue
-    parts.push(`${JSON.stringify(k)}:${stableStringify(rec[k])}`)
+    parts.push(`${JSON.stringify(k)}:${stringifyAt(rec[k], k)}`)
   }
   return `{${parts.join(',')}}`
 }

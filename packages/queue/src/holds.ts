@@ -12,6 +12,7 @@
  * worker's settle still records the cost; only the renewal while the job WAITS stops (the hold then
  * lapses after `holdTtl`, and the job is still charged when it completes).
  */
+import { AsyncResource } from 'node:async_hooks'
 import type { Reservation } from '@aikit/cost'
 import type { JobKeys } from './keys.js'
 import type { RedisConnection } from './redis-types.js'
@@ -37,6 +38,13 @@ interface Hold {
 export class Holds {
   readonly #holds = new Map<string, Hold>()
   #timer: ReturnType<typeof setInterval> | undefined
+  /**
+   * Starts the sweep in the async context the queue object was created in, not in the one of the
+   * budgeted enqueue that happens to start it: the interval lives as long as some hold is watched
+   * (under steady traffic, for good) and would keep that request's scope (its Context: request,
+   * response, body, state) reachable, every sweep running as part of it (as `Subscriber` does).
+   */
+  readonly #startSweep: () => ReturnType<typeof setInterval>
 
   constructor(
     private readonly redis: RedisConnection,
@@ -46,7 +54,16 @@ export class Holds {
     private readonly sweepMs: number,
     /** The hold's lifetime: renewed to this every third of it while the job has no outcome. */
     private readonly holdTtlMs: number
-  ) {}
+  ) {
+    this.#startSweep = AsyncResource.bind(() => {
+      const timer = setInterval(
+        () => this.#sweep(),
+        Math.max(50, Math.min(this.sweepMs, Math.floor(this.holdTtlMs / 3)))
+      )
+      timer.unref?.()
+      return timer
+    })
+  }
 
   /** Starts watching `jobId` (before the job is added, so no outcome can be missed). */
   async watch(jobId: string, keys: JobKeys, reservation: Reservation): Promise<void> {
@@ -71,11 +88,7 @@ export class Holds {
         void this.#check(jobId)
       }
     })
-    this.#timer ??= setInterval(
-      () => this.#sweep(),
-      Math.max(50, Math.min(this.sweepMs, Math.floor(this.holdTtlMs / 3)))
-    )
-    this.#timer.unref?.()
+    this.#timer ??= this.#startSweep()
   }
 
   /** The job was added: its outcome can now be acted on (checked at once, in case it is already there). */

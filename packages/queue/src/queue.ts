@@ -166,8 +166,16 @@ export interface LlmQueue {
   close(): Promise<void>
 }
 
-// A job's meta key must outlive a long wait in the queue (the worker re-arms it at the end).
-const META_MIN_TTL_MS = 3_600_000
+// A job's meta key must outlive a long wait in the queue: at least as long as a running job's log
+// (the worker renews it with the log while the job runs, and gives it the log's TTL at the end).
+const META_MIN_TTL_MS = 86_400_000
+
+// BullMQ's dedupe key (`<prefix>:<queue>:de:<id>`) deleted only while it holds the given job id
+// (BullMQ's own `removeDeduplicationKey(id)` deletes it whatever it holds).
+const DELETE_IF_NAMES =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+// How many ended jobs an id may be found naming in a row before the enqueue goes on to add.
+const DEDUPE_REREADS = 5
 
 const PROVIDER_APIS: Record<string, readonly string[]> = {
   anthropic: ['messages'],
@@ -356,10 +364,15 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
    * a failure runs again; one after a completion is a new job).
    */
   const pendingJobOf = async (dedupeId: string): Promise<string | undefined> => {
-    const pending = await queue.getDeduplicationJobId(dedupeId)
-    if (!pending) return undefined
-    if (!(await hasEnded(pending))) return pending
-    await queue.removeDeduplicationKey(dedupeId)
+    for (let round = 0; round < DEDUPE_REREADS; round++) {
+      const pending = await queue.getDeduplicationJobId(dedupeId)
+      if (!pending) return undefined
+      if (!(await hasEnded(pending))) return pending
+      // Removed only while it still names the ended job: another queue object (another instance)
+      // that saw the same ended job may have pointed it at its new job meanwhile, which is then
+      // joined (re-read), not replaced by a second identical job.
+      await redis.eval(DELETE_IF_NAMES, 1, `${queue.keys.de}:${dedupeId}`, pending)
+    }
     return undefined
   }
 
@@ -396,6 +409,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
         throw error
       }
     }
+    let metaWritten = false
     try {
       if (reservation) await holds.watch(jobId, keys, reservation)
       const data: LlmJobData = {
@@ -419,6 +433,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
         'PX',
         Math.max(holdTtlMs, META_MIN_TTL_MS) + resultTtlMs
       )
+      metaWritten = true
       const job = await queue.add('llm', data, {
         jobId,
         deduplication: { id: dedupeId },
@@ -439,6 +454,8 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     } catch (error) {
       holds.forget(jobId)
       await reservation?.release().catch(() => false)
+      // Its hold is released: the meta key of a job that was not added names nothing.
+      if (metaWritten) await redis.del(keys.meta).catch(() => 0)
       throw error
     }
   }

@@ -15,7 +15,11 @@ import type { LlmJobEvent, LlmJobResult } from './types.js'
 const RUN_COUNTER_MIN_TTL_MS = 86_400_000
 // While the job runs its log must not expire (a late follower replays it from its `start`):
 // `resultTtl` only starts at `finish`. Until then the log lives at least this long, renewed by
-// every event, so the log of a run whose worker died still goes away in the end.
+// every event, so the log of a run whose worker died still goes away in the end. The job's meta
+// key (what sseHandler and a follower of a job with no events check first) is renewed with it in
+// the same MULTI, and at the end gets the result's TTL with the log: one deadline for all, so it
+// expires neither before them (a 404 for a job that can be followed) nor after them (a follower
+// would then find a job with no events, no result and no BullMQ record, and report it lost).
 const RUNNING_LOG_MIN_TTL_MS = 86_400_000
 
 type Payload =
@@ -53,6 +57,7 @@ export class RunLog {
       .del(this.keys.log)
       .rpush(this.keys.log, json)
       .pexpire(this.keys.log, this.#runningTtlMs)
+      .pexpire(this.keys.meta, this.#runningTtlMs)
       .publish(this.keys.channel, json)
       .exec()
     return this.#run
@@ -80,6 +85,7 @@ export class RunLog {
       .multi()
       .rpush(this.keys.log, json)
       .pexpire(this.keys.log, this.#runningTtlMs)
+      .pexpire(this.keys.meta, this.#runningTtlMs)
       .publish(this.keys.channel, json)
       .exec()
       .then(undefined, (error: unknown) => {

@@ -7,6 +7,7 @@ import { createBudget } from '@aikit/cost'
 import { wrapAnthropic } from '@aikit/llm/anthropic'
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stableStringify } from '../src/cache-key.js'
 import { type Harness, messages, startHarness } from './helpers.js'
 
 let h: Harness
@@ -159,5 +160,114 @@ describe('the dedupe id holds the subject', () => {
     const keys = await h.redis.client().keys(`aikit:${name}:de:*`)
     expect(keys.length).toBe(1)
     expect((keys[0] as string).length).toBeLessThan(200)
+  })
+})
+
+describe('the dedupe id of an ended job is removed only while it still names that job', () => {
+  // Two queue objects on one Redis (two instances) both resubmit a request whose job has ended.
+  // Each read the id, saw it named the ended job and removed it; BullMQ's
+  // `removeDeduplicationKey(id)` deletes whatever the id holds, so the later one removed the id
+  // the other had just pointed at its NEW job and added a second identical job (both held on the
+  // budget, both run). The id is now deleted only while it still names the ended job, then
+  // re-read. Here instance X is paused after reading the ended job's id while instance Y does its
+  // whole enqueue.
+  it('a second instance resubmitting at the same time joins the first instance’s new job', async () => {
+    const name = h.name()
+    const x = h.queue({ name })
+    const y = h.queue({ name })
+    const job = {
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'race',
+      params: messages('resubmitted after the end'),
+    } as const
+    const ended = await x.enqueue(job)
+    // The worker stores a job's end before BullMQ records it and drops the dedupe id: the state
+    // an enqueue must treat as ended. The stored end, as RunLog.finish writes it.
+    const result = {
+      jobId: ended.jobId,
+      text: 'Echo: resubmitted after the end',
+      model: 'claude-haiku-4-5',
+      usage: { inputTokens: 5, outputTokens: 5 },
+      cache: 'miss',
+      attempts: 1,
+      finishedAt: new Date().toISOString(),
+    }
+    await h.redis
+      .client()
+      .set(
+        `aikit:llmq:{${name}:${ended.jobId}}:result`,
+        JSON.stringify({ type: 'done', id: '1.9', run: 1, seq: 9, result }),
+        'PX',
+        60_000
+      )
+
+    let reached!: () => void
+    const atRead = new Promise<void>((r) => {
+      reached = r
+    })
+    let go!: () => void
+    const gate = new Promise<void>((r) => {
+      go = r
+    })
+    const read = x.queue.getDeduplicationJobId.bind(x.queue)
+    let first = true
+    x.queue.getDeduplicationJobId = async (id: string) => {
+      const value = await read(id)
+      if (first) {
+        first = false
+        reached()
+        await gate // X has read the ended job's id; Y goes first
+      }
+      return value
+    }
+    const fromX = x.enqueue(job)
+    await atRead
+    const fromY = await y.enqueue(job) // removes the ended job's id, adds its own job
+    expect(fromY.deduplicated).toBe(false)
+    go()
+    expect(await fromX).toEqual({ jobId: fromY.jobId, deduplicated: true })
+  })
+})
+
+describe('the dedupe key of a value with its own JSON', () => {
+  // The key hashed the params as JSON with sorted keys but ignored `toJSON`: a URL (or a Date) has
+  // no enumerable keys of its own and hashed as `{}`, so two requests about two different images
+  // joined one job and the second caller got the answer about the first image. A `toJSON` is now
+  // hashed as what it returns, as the job's JSON stores it.
+  const about = (url: string) => ({
+    model: 'gpt-4o-mini',
+    max_completion_tokens: 64,
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is in this picture?' },
+          { type: 'image_url', image_url: { url: new URL(url) } },
+        ],
+      },
+    ],
+  })
+
+  it('two requests about different image URLs are two jobs, not one', async () => {
+    const q = h.queue({ name: h.name() })
+    const enqueue = (url: string) =>
+      q.enqueue({ provider: 'openai', api: 'chat', subject: 'img', params: about(url) })
+    const cat = await enqueue('https://images.example/cat.png')
+    const dog = await enqueue('https://images.example/dog.png')
+    expect(dog.jobId).not.toBe(cat.jobId)
+    // The same URL again (another URL object) is the same job.
+    expect(await enqueue('https://images.example/dog.png')).toEqual({
+      jobId: dog.jobId,
+      deduplicated: true,
+    })
+  })
+
+  it('the key of a value with toJSON is the key of its JSON', () => {
+    const at = new Date('2026-01-02T03:04:05.000Z')
+    expect(stableStringify({ b: new URL('https://a.example/x'), a: at })).toBe(
+      stableStringify({ a: at.toJSON(), b: 'https://a.example/x' })
+    )
+    expect(stableStringify({ d: at })).not.toBe(stableStringify({ d: new Date(0) }))
   })
 })

@@ -51,3 +51,30 @@ describe('enqueue whose meta write fails after the job was added', () => {
     )
   })
 })
+
+describe('enqueue whose add fails after the meta key and the hold were written', () => {
+  // The meta key is written before `queue.add`; an add that failed (a Redis blip, data BullMQ
+  // could not serialise) released the hold but left the meta key naming a job that never existed.
+  it('leaves neither the meta key nor a hold behind', async () => {
+    const name = h.name()
+    const budget = createBudget({
+      store: redisStore(h.redis.client(), { prefix: 'ha', commandTimeoutMs: 5000 }),
+      limits: [{ period: 'rolling', window: '1d', usd: 1 }],
+    })
+    const q = h.queue({ name, budget })
+    const metaWrites: string[] = []
+    const conn = h.redis.client()
+    const seen = await conn.keys(`aikit:llmq:{${name}:*}:meta`)
+    expect(seen).toEqual([])
+    q.queue.add = async () => {
+      metaWrites.push(...(await conn.keys(`aikit:llmq:{${name}:*}:meta`)))
+      throw new Error('Command timed out')
+    }
+    await expect(
+      q.enqueue({ provider: 'anthropic', api: 'messages', subject: 'ann', params: messages('y') })
+    ).rejects.toThrow('Command timed out')
+    expect(metaWrites.length).toBe(1) // it was written before the add
+    expect(await conn.keys(`aikit:llmq:{${name}:*}:meta`)).toEqual([])
+    expect((await budget.spend('ann')).heldMicros).toBe(0)
+  })
+})

@@ -105,3 +105,56 @@ describe("a finished request's budgeted enqueue is not kept once its job ended",
     expect(await collected(ref)).toBe(true)
   })
 })
+
+describe("a finished request's Context is not kept by the holds' sweep while other jobs are held", () => {
+  // The sweep interval is cleared only once no hold is watched: under steady traffic (some job
+  // always waiting or running) it lives on. Created lazily by the first budgeted enqueue inside
+  // that request's scope (holds.ts, `this.#timer ??= setInterval(...)`), it kept that request's
+  // Context reachable for as long as the queue stayed busy. It is now started in the context the
+  // queue object was created in. Here request 1 enqueues job A (which starts the sweep); job B,
+  // enqueued outside any request, is still running (its provider call is held) once A has ended
+  // and its hold is released.
+  it('lets the Context of the request that started the sweep be collected once its job ended', async () => {
+    const budget = createBudget({
+      store: redisStore(h.redis.client(), { prefix: `rs${randomUUID().slice(0, 8)}` }),
+      limits: [{ period: 'rolling', window: '1d', usd: 100 }],
+    })
+    const name = h.name()
+    const queue = h.queue({ name, budget })
+    await followUnknown(queue) // the pub/sub connection, opened outside any request
+    let jobA = ''
+    const ref = await inFinishedRequest({ subject: 'alice' }, async () => {
+      jobA = (
+        await queue.enqueue({
+          provider: 'anthropic',
+          api: 'messages',
+          subject: 'alice',
+          params: messages('job A'),
+        })
+      ).jobId
+    })
+    const jobB = (
+      await queue.enqueue({
+        provider: 'anthropic',
+        api: 'messages',
+        subject: 'alice',
+        params: messages('job B'),
+      })
+    ).jobId
+    h.provider.reset()
+    h.provider.failNext(1, { status: 400 }) // job A (first in line): fails for good, at once
+    const heldB = h.provider.holdNext() // job B: its call waits
+    h.worker({ name, concurrency: 1 })
+    // A has failed for good and its hold is released (result() waits for that); B is still held.
+    await expect(queue.result(jobA, { timeout: 10_000 })).rejects.toMatchObject({
+      code: 'LLM_JOB_FAILED',
+    })
+    await heldB.reached
+    try {
+      expect(await collected(ref)).toBe(true)
+    } finally {
+      heldB.release()
+      await queue.result(jobB, { timeout: 10_000 }).catch(() => undefined)
+    }
+  })
+})
