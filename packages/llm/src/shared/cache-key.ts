@@ -36,6 +36,10 @@ export function stableStringify(value: unknown): string {
   // One string built in place (no per-level arrays and joins): this runs on every call that
   // coalesces or caches, so it is on the hot path of a cache miss.
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  // As the request body has it: the SDKs send `JSON.stringify(params)`, which writes a URL or a
+  // Date as its `toJSON()` text. Hashed as an object (no own keys: `{}`), every URL had one key.
+  const toJSON = (value as { toJSON?: unknown }).toJSON
+  if (typeof toJSON === 'function') return stableStringify(toJSON.call(value))
   if (Array.isArray(value)) {
     let out = '['
     for (let i = 0; i < value.length; i++) {
