@@ -85,6 +85,83 @@ describe('the wrapped client object', () => {
     expect(again).toHaveBeenCalledTimes(1)
     again.mockRestore()
   })
+
+  // On the bare client `vi.spyOn(client, 'post')` puts the spy on the instance: `client.post` IS
+  // the spy (`expect(client.post).toHaveBeenCalled()`, the common form).
+  it('answers a method spied on the client with the spy itself, as the bare client', async () => {
+    const tokens = { model: MODEL, messages: [{ role: 'user' as const, content: 'x' }] }
+    const { raw } = clients()
+    const bareSpy = vi.spyOn(raw, 'post')
+    await raw.messages.countTokens(tokens)
+    expect(raw.post).toBe(bareSpy)
+    bareSpy.mockRestore()
+
+    const { wrapped } = clients()
+    const spy = vi.spyOn(wrapped, 'post')
+    try {
+      await wrapped.messages.countTokens(tokens)
+      expect(spy).toHaveBeenCalledTimes(1)
+      expect(wrapped.post).toBe(spy)
+      expect(vi.isMockFunction(wrapped.post)).toBe(true)
+      expect(wrapped.post).toHaveBeenCalledTimes(1)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(vi.isMockFunction(wrapped.post)).toBe(false)
+  })
+
+  // A spy on the bare resource's `create` wraps the SDK's method and is what `messages.create`
+  // calls; on the wrapped resource it wraps the kit's (the call still goes through the cache), is
+  // kept in the wrapped client (the bare client's resource is untouched) and restores to the kit's.
+  it('calls a spy on a wrapped resource method, which wraps the kit, as a spy on the bare resource wraps the SDK', async () => {
+    const { raw } = clients()
+    const bareSpy = vi.spyOn(raw.messages, 'create')
+    await raw.messages.create(params('spied'))
+    expect(bareSpy).toHaveBeenCalledTimes(1)
+    bareSpy.mockRestore()
+    expect(fake.count('/v1/messages')).toBe(1)
+
+    const { raw: other, wrapped } = clients()
+    const spy = vi.spyOn(wrapped.messages, 'create')
+    try {
+      const first = await wrapped.messages.create(params('spied'))
+      expect(spy).toHaveBeenCalledTimes(1)
+      expect(wrapped.messages.create).toBe(spy)
+      // The SDK's helpers built on `create` call it too (`messages.stream()`).
+      await wrapped.messages.stream(params('spied stream')).finalMessage()
+      expect(spy).toHaveBeenCalledTimes(2)
+      // The spy wraps the kit's method: the repeated call is a cache hit.
+      const hit = await wrapped.messages.create(params('spied'))
+      expect(hit.content).toEqual(first.content)
+      expect(fake.count('/v1/messages')).toBe(3) // bare, then spied, spied stream; the hit none
+      // Nothing landed on the bare client's resource.
+      expect(vi.isMockFunction(other.messages.create)).toBe(false)
+    } finally {
+      spy.mockRestore()
+    }
+    // Restored: the kit's method again (still the cache's hit), no spy anywhere.
+    expect(vi.isMockFunction(wrapped.messages.create)).toBe(false)
+    await wrapped.messages.create(params('spied'))
+    expect(spy).toHaveBeenCalledTimes(0) // mockRestore cleared its calls
+    expect(fake.count('/v1/messages')).toBe(3)
+  })
+
+  it('keeps a method assigned on a wrapped resource in the wrapper, and deleting it gives the kit back', async () => {
+    const { raw, wrapped } = clients()
+    const kit = wrapped.messages.create
+    const calls: unknown[] = []
+    const replacement = ((...args: Parameters<typeof kit>) => {
+      calls.push(args[0])
+      return kit(...args)
+    }) as typeof kit
+    wrapped.messages.create = replacement
+    expect(wrapped.messages.create).toBe(replacement)
+    expect(raw.messages.create).not.toBe(replacement)
+    await wrapped.messages.create(params('assigned'))
+    expect(calls).toHaveLength(1)
+    delete (wrapped.messages as { create?: unknown }).create
+    expect(wrapped.messages.create).toBe(kit)
+  })
 })
 
 describe('a stream is used as the SDK stream is', () => {
@@ -99,6 +176,98 @@ describe('a stream is used as the SDK stream is', () => {
     expect(await drain(hit)).toHaveLength(7)
     expect(fake.count('/v1/messages')).toBe(2) // bare + live: the third was a hit
     await expect(drain(hit)).rejects.toThrow(/consumed stream/)
+  })
+
+  // The bare SDK throws its own base class (`AnthropicError`, `OpenAIError`) with its message: a
+  // caller's `instanceof` check matches on a wrapped stream too, live and on a cache hit.
+  it('fails a second read with the SDK base error class, live and on a hit (Anthropic, OpenAI)', async () => {
+    const secondRead = async (stream: AsyncIterable<unknown>): Promise<unknown> => {
+      await drain(stream)
+      return drain(stream).then(
+        () => 'read twice',
+        (error: unknown) => error
+      )
+    }
+    const raw = new Anthropic({ apiKey: 'k', baseURL: fake.anthropicBaseURL, maxRetries: 0 })
+    const cacheA = mapCache()
+    const wrapped = wrapAnthropic(raw, { cache: cacheA })
+    const streamed = { ...params('second read'), stream: true as const }
+    const bareA = await secondRead(await raw.messages.create(streamed))
+    expect(bareA).toBeInstanceOf(Anthropic.AnthropicError)
+    const liveA = await secondRead(await wrapped.messages.create(streamed))
+    await until(() => cacheA.sets === 1)
+    const hitA = await secondRead(await wrapped.messages.create(streamed))
+    expect(fake.count('/v1/messages')).toBe(2) // bare + live: the third was a hit
+
+    const rawO = new OpenAI({ apiKey: 'k', baseURL: fake.openaiBaseURL, maxRetries: 0 })
+    const cacheO = mapCache()
+    const openai = wrapOpenAI(rawO, { cache: cacheO })
+    const chat = {
+      model: 'gpt-4o-mini',
+      temperature: 0,
+      stream: true as const,
+      messages: [{ role: 'user' as const, content: 'second read' }],
+    }
+    const bareO = await secondRead(await rawO.chat.completions.create(chat))
+    expect(bareO).toBeInstanceOf(OpenAI.OpenAIError)
+    const liveO = await secondRead(await openai.chat.completions.create(chat))
+    await until(() => cacheO.sets === 1)
+    const hitO = await secondRead(await openai.chat.completions.create(chat))
+    expect(fake.count('/v1/chat/completions')).toBe(2) // bare + live: the third was a hit
+
+    const seen = (error: unknown, Base: abstract new (...args: never[]) => Error) => ({
+      sdkClass: error instanceof Base,
+      message: (error as Error).message,
+    })
+    const expected = (Base: abstract new (...args: never[]) => Error, bare: unknown) => ({
+      live: seen(bare, Base),
+      hit: seen(bare, Base),
+    })
+    expect({
+      anthropic: {
+        live: seen(liveA, Anthropic.AnthropicError),
+        hit: seen(hitA, Anthropic.AnthropicError),
+      },
+      openai: { live: seen(liveO, OpenAI.OpenAIError), hit: seen(hitO, OpenAI.OpenAIError) },
+    }).toEqual({
+      anthropic: expected(Anthropic.AnthropicError, bareA),
+      openai: expected(OpenAI.OpenAIError, bareO),
+    })
+  })
+
+  // The bare SDK's `tee()` takes its async generator, whose consumed check runs at its first
+  // `next()`: `tee()` of a read stream returns two streams, and reading either rejects.
+  it('tee() of a read stream returns two streams whose reads reject, live and on a hit', async () => {
+    const teeAfterRead = async (stream: {
+      tee(): [AsyncIterable<unknown>, AsyncIterable<unknown>]
+    }): Promise<string[]> => {
+      await drain(stream as unknown as AsyncIterable<unknown>)
+      let pair: [AsyncIterable<unknown>, AsyncIterable<unknown>]
+      try {
+        pair = stream.tee()
+      } catch {
+        return ['tee() threw']
+      }
+      return Promise.all(
+        pair.map((half) =>
+          drain(half).then(
+            () => 'read',
+            (error: unknown) =>
+              error instanceof Anthropic.AnthropicError ? 'reading rejected' : String(error)
+          )
+        )
+      )
+    }
+    const raw = new Anthropic({ apiKey: 'k', baseURL: fake.anthropicBaseURL, maxRetries: 0 })
+    const cache = mapCache()
+    const wrapped = wrapAnthropic(raw, { cache })
+    const streamed = { ...params('tee'), stream: true as const }
+    const rejected = ['reading rejected', 'reading rejected']
+    expect(await teeAfterRead(await raw.messages.create(streamed))).toEqual(rejected)
+    expect(await teeAfterRead(await wrapped.messages.create(streamed))).toEqual(rejected) // live
+    await until(() => cache.sets === 1)
+    expect(await teeAfterRead(await wrapped.messages.create(streamed))).toEqual(rejected) // hit
+    expect(fake.count('/v1/messages')).toBe(2)
   })
 
   // The SDK's iterator aborts the stream's controller when it is left before its end.

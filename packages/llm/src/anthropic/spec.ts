@@ -2,7 +2,11 @@
  * @module anthropic/spec
  * Anthropic Messages (`messages.create`) as the engine sees it.
  */
-import { APIConnectionTimeoutError, APIUserAbortError } from '@anthropic-ai/sdk/core/error'
+import {
+  AnthropicError,
+  APIConnectionTimeoutError,
+  APIUserAbortError,
+} from '@anthropic-ai/sdk/core/error'
 import { Stream } from '@anthropic-ai/sdk/core/streaming'
 import { anthropicReplayable } from '../shared/replayable.js'
 import {
@@ -95,6 +99,7 @@ export const anthropicMessages: ApiSpec = {
   StreamClass: Stream as unknown as StreamClass,
   AbortError: APIUserAbortError,
   TimeoutError: APIConnectionTimeoutError,
+  BaseError: AnthropicError,
 }
 
 /**

@@ -4,7 +4,7 @@
  * engine sees them.
  */
 import { type MessageLike, prepareOpenAIStreamParams } from '@aikit/cost'
-import { APIConnectionTimeoutError, APIUserAbortError } from 'openai/core/error'
+import { APIConnectionTimeoutError, APIUserAbortError, OpenAIError } from 'openai/core/error'
 import { Stream } from 'openai/core/streaming'
 import { chatReplayable, responsesReplayable } from '../shared/replayable.js'
 import {
@@ -91,6 +91,7 @@ export const openaiChat: ApiSpec = {
   StreamClass: StreamCtor,
   AbortError: APIUserAbortError,
   TimeoutError: APIConnectionTimeoutError,
+  BaseError: OpenAIError,
 }
 
 /**
@@ -169,6 +170,7 @@ export const openaiResponses: ApiSpec = {
   StreamClass: StreamCtor,
   AbortError: APIUserAbortError,
   TimeoutError: APIConnectionTimeoutError,
+  BaseError: OpenAIError,
 }
 
 /**

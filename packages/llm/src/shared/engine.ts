@@ -26,7 +26,14 @@ import { type KeptHold, keepHeld } from './keep-held.js'
 import { meteredSource } from './metered-source.js'
 import type { ResolvedOptions } from './options.js'
 import { clientDigest, requestOptionsDigest, withClient, withEndpoint } from './request-options.js'
-import { copyEvent, once, Replay, type SharedEnd, SharedStream } from './shared-stream.js'
+import {
+  copyEvent,
+  once,
+  Replay,
+  type SdkBaseErrorClass,
+  type SharedEnd,
+  SharedStream,
+} from './shared-stream.js'
 import { SignalGroup } from './signal-group.js'
 import {
   type ApiSpec,
@@ -109,7 +116,8 @@ export interface Flight {
   join(
     gone: Gone | undefined,
     signal: AbortSignal | undefined,
-    retry: () => Promise<CallOutcome<unknown>>
+    retry: () => Promise<CallOutcome<unknown>>,
+    silence: number
   ): Promise<CallOutcome<unknown>>
 }
 
@@ -137,6 +145,8 @@ type Produced =
       readonly extras: Record<string, unknown>
       /** The injected usage chunk (and `usage: null` fields) are hidden from its readers. */
       readonly hideUsage: boolean
+      /** The silences its readers' callers would wait through (its hold is kept for the longest). */
+      readonly silences: Silences
       /** Lets go of the hold that keeps the stream open until every waiting caller has its reader. */
       readonly release: () => void
     }
@@ -211,6 +221,39 @@ class ConsumerController extends AbortController {
 }
 
 /**
+ * How long the callers reading a shared stream would wait, each, through a silence of the provider
+ * (its own SDK `timeout`): the stream's hold is kept through a silence as long as the longest of
+ * the callers still reading (joiners included; which caller leads is arbitrary), or `first`'s (the
+ * leader's) while no reader is there yet.
+ */
+class Silences {
+  readonly #ms: number[] = []
+  readonly #first: number
+  constructor(first: number) {
+    this.#first = first
+  }
+  /** Adds a reader's silence; the returned function takes it out (idempotent). */
+  add(ms: number): () => void {
+    const all = this.#ms
+    all.push(ms)
+    let counted = true
+    return () => {
+      if (!counted) return
+      counted = false
+      const at = all.indexOf(ms)
+      if (at !== -1) all.splice(at, 1)
+    }
+  }
+  longest(): number {
+    const all = this.#ms
+    if (all.length === 0) return this.#first
+    let most = all[0] as number
+    for (let i = 1; i < all.length; i++) most = Math.max(most, all[i] as number)
+    return most
+  }
+}
+
+/**
  * Builds the intercepted `create` of one API of one client. `flights`: the calls in flight that
  * identical calls join, shared by a client and its `withOptions()` copies (their keys hold each
  * client's identity, so only copies with the same base URL, credential and default headers meet).
@@ -229,11 +272,24 @@ export function interceptCreate(
   const statics = (client as { constructor?: Record<string, unknown> } | null)?.constructor
   const AbortError = sdkClass(statics?.APIUserAbortError) ?? spec.AbortError
   const TimeoutError = sdkClass(statics?.APIConnectionTimeoutError) ?? spec.TimeoutError
+  // What a second read of a stream throws (the SDK's base class: `AnthropicError`, `OpenAIError`).
+  const BaseError =
+    (sdkClass(statics?.AnthropicError ?? statics?.OpenAIError) as SdkBaseErrorClass | undefined) ??
+    spec.BaseError
+  /**
+   * How long a caller of this client would wait through a provider silence in its stream: its
+   * `timeout` request option, else its client's (the SDK's default when it sets none).
+   */
+  const silenceOf = (requestTimeout: number | undefined): number =>
+    Math.max(requestTimeout ?? 0, timeoutOf(client) ?? DEFAULT_SDK_TIMEOUT_MS)
   /** What a caller who left a shared call gets: what the bare SDK would have thrown it. */
   const goneError = (signal: AbortSignal): Error =>
     timedOut(signal) ? new TimeoutError() : new AbortError()
   // Errors already counted in metrics and logs (a blocked output), so the catch-all does not repeat them.
   const reported = new WeakSet<object>()
+  // Errors the SDK threw before sending any request (its `create` threw at once: Anthropic's
+  // "Streaming is required"): a joiner of the failed flight makes its own call (see `share`).
+  const unsent = new WeakSet<object>()
 
   const log = (call: Call, fields: Record<string, unknown>): void => {
     if (!opts.logger) return
@@ -439,7 +495,7 @@ export function interceptCreate(
       unlink,
       controller
     )
-    const data = new spec.StreamClass(once(events), controller)
+    const data = new spec.StreamClass(once(events, BaseError), controller)
     return {
       data,
       get response() {
@@ -515,7 +571,8 @@ export function interceptCreate(
     inputTokens: number,
     onEnd: () => void,
     leave: () => void,
-    kept: KeptHold | undefined
+    kept: KeptHold | undefined,
+    silences: Silences
   ): SharedStream<unknown> => {
     let usage: StreamUsageResult | undefined
     let end: SharedEnd | undefined
@@ -610,11 +667,12 @@ export function interceptCreate(
       void finalize()
     })
     // Renewed while the stream is read (a read waiting on the provider included, for up to the
-    // SDK's `timeout` without an event): a stream nobody reads any more lets its hold lapse.
+    // longest SDK `timeout` of the callers still reading it without an event): a stream nobody
+    // reads any more lets its hold lapse.
     kept?.watch(
       () => shared.reads,
       () => shared.reading,
-      Math.max(call.timeout ?? 0, timeoutOf(client) ?? DEFAULT_SDK_TIMEOUT_MS)
+      () => silences.longest()
     )
     return shared
   }
@@ -623,7 +681,8 @@ export function interceptCreate(
   const consumerStream = (
     shared: SharedStream<unknown>,
     signal: AbortSignal | undefined,
-    hideUsage: boolean
+    hideUsage: boolean,
+    silence: () => void
   ): AsyncIterable<unknown> => {
     // Unlinked from the signal once the reader is released (it ended, failed, returned or was
     // aborted): a long-lived signal (a request's, an agent loop's) must not keep every stream's
@@ -631,7 +690,11 @@ export function interceptCreate(
     // `break`), it aborts its controller, as the SDK's own stream does.
     let unlink: (() => void) | undefined
     const iterator = shared.consumer(
-      () => unlink?.(),
+      () => {
+        // No longer reading: its timeout no longer keeps the stream's hold through a silence.
+        silence()
+        unlink?.()
+      },
       () => controller.abort(),
       hideUsage ? withoutUsage : undefined
     )
@@ -650,7 +713,7 @@ export function interceptCreate(
         unlink = () => signal.removeEventListener('abort', abort)
       }
     }
-    return new spec.StreamClass(once(iterator), controller, client as never)
+    return new spec.StreamClass(once(iterator, BaseError), controller, client as never)
   }
 
   /** What the cache gave for `call` as an answer (counted and logged as a hit), or `undefined`. */
@@ -787,10 +850,16 @@ export function interceptCreate(
       }
       if (reservation) kept = keepHeld(reservation, budgetClock(opts.budget?.store))
       if (!group.aborted) sent = performance.now()
-      const { data, response, ...extras } = await original(
-        prepared.params,
-        sdkOptions
-      ).withResponse()
+      let pending: ReturnType<SdkCreate>
+      try {
+        pending = original(prepared.params, sdkOptions)
+      } catch (refused) {
+        // Thrown before any request (the SDK's pre-flight checks): nothing was sent.
+        sent = undefined
+        if (typeof refused === 'object' && refused !== null) unsent.add(refused)
+        throw refused
+      }
+      const { data, response, ...extras } = await pending.withResponse()
       answered = true
       if (!call.stream) {
         kept?.stop()
@@ -808,6 +877,7 @@ export function interceptCreate(
         }
       }
       const sdkStream = data as AsyncIterable<unknown> & { controller: AbortController }
+      const silences = new Silences(silenceOf(call.timeout))
       const shared = startStream(
         call,
         reservation,
@@ -819,7 +889,8 @@ export function interceptCreate(
           leave()
         },
         leave,
-        kept
+        kept,
+        silences
       )
       // Held open until the callers waiting for it have their readers (some may have left).
       return {
@@ -828,6 +899,7 @@ export function interceptCreate(
         response,
         extras,
         hideUsage: prepared.hideUsageChunk,
+        silences,
         release: shared.hold(),
       }
     } catch (thrown) {
@@ -883,6 +955,7 @@ export function interceptCreate(
     p: Produced,
     signal: AbortSignal | undefined,
     copy: { readonly pristine: unknown } | undefined,
+    silence: number,
     retry?: () => Promise<CallOutcome<unknown>>
   ): CallOutcome<unknown> | Promise<CallOutcome<unknown>> => {
     if (p.kind === 'answer') {
@@ -901,7 +974,7 @@ export function interceptCreate(
     // still to come.
     if (signal?.aborted) throw goneError(signal)
     if (!p.shared.reusable && retry) return retry()
-    const stream = consumerStream(p.shared, signal, p.hideUsage)
+    const stream = consumerStream(p.shared, signal, p.hideUsage, p.silences.add(silence))
     const { response } = p
     return {
       data: stream,
@@ -975,14 +1048,17 @@ export function interceptCreate(
           : stableStringify(params)
         : ''
     const scope = subject ?? ''
-    // In a coalesced call, the caller's timeout of its own: its `timeout` request option, else the
-    // one set on its client (a `withOptions({ timeout })` copy; not the SDK's default, which the
-    // shared request keeps when no caller has set one: the SDK then times it as the bare call).
+    // The caller's timeout of its own: its `timeout` request option, else the one set on its
+    // client (a `withOptions({ timeout })` copy; not the SDK's default, which a shared request
+    // keeps when no caller has set one: the SDK then times it as the bare call). It bounds the
+    // cache lookup on every path (`coalesce: false` too); in a coalesced call, the wait after it.
     const requestTimeout = timeoutOf(rest)
-    const ownTimeout = coalescing ? requestTimeout : undefined
-    const clientTimeout = coalescing ? timeoutOf(client) : undefined
-    const timeout =
-      ownTimeout ?? (clientTimeout === DEFAULT_SDK_TIMEOUT_MS ? undefined : clientTimeout)
+    const clientTimeout = requestTimeout === undefined ? timeoutOf(client) : undefined
+    const ownTimeout =
+      requestTimeout ?? (clientTimeout === DEFAULT_SDK_TIMEOUT_MS ? undefined : clientTimeout)
+    const timeout = coalescing ? ownTimeout : undefined
+    // How long this caller's own stream would wait through a provider silence (streams only).
+    const silence = params.stream === true ? silenceOf(requestTimeout) : 0
     const base: Call = {
       params,
       // A shared call must not end at one caller's `timeout`: each caller's is its own deadline
@@ -1054,10 +1130,10 @@ export function interceptCreate(
             // A live stream disposes of the group when it ends; anything else now.
             if (p.kind !== 'stream') {
               group.dispose()
-              return take(p, signal, undefined)
+              return take(p, signal, undefined, silence)
             }
             try {
-              return take(p, signal, undefined)
+              return take(p, signal, undefined, silence)
             } finally {
               p.release()
             }
@@ -1082,7 +1158,9 @@ export function interceptCreate(
         // Each caller waits at most as long as the bare SDK would have: its own timeout, else
         // its client's default when the shared request no longer runs on it.
         const deadline = left ?? (existing.untimed ? clientTimeout : undefined)
-        return handled(existing.join(leaving(signal, deadline), signal, () => run(params, options)))
+        return handled(
+          existing.join(leaving(signal, deadline), signal, () => run(params, options), silence)
+        )
       }
       const gone = leaving(signal, left)
       // Callers that have not taken their share yet (the leader, then each joiner): the last one
@@ -1133,23 +1211,36 @@ export function interceptCreate(
         g: Gone | undefined,
         own: AbortSignal | undefined,
         copy: boolean,
+        silence: number,
         retry?: () => Promise<CallOutcome<unknown>>
       ): Promise<CallOutcome<unknown>> => {
-        const taken = produced.then((p) => {
-          try {
-            // Gone already (its promise has rejected): no reader for it, nothing to copy.
-            if (g?.signal.aborted) throw goneError(g.signal)
-            if (copy && p.kind === 'answer') {
-              // A caller joining while the answer is being stored: the leader's caller may have
-              // edited its answer by then, the cache's copy is as it came.
-              pristine ??= { pristine: withExtras(p.kept, p.outcome.data) }
-              return take(p, own, pristine)
+        const taken = produced.then(
+          (p) => {
+            try {
+              // Gone already (its promise has rejected): no reader for it, nothing to copy.
+              if (g?.signal.aborted) throw goneError(g.signal)
+              if (copy && p.kind === 'answer') {
+                // A caller joining while the answer is being stored: the leader's caller may have
+                // edited its answer by then, the cache's copy is as it came.
+                pristine ??= { pristine: withExtras(p.kept, p.outcome.data) }
+                return take(p, own, pristine, silence)
+              }
+              return take(p, own, undefined, silence, retry)
+            } finally {
+              if (--waiting === 0 && p.kind === 'stream') p.release()
             }
-            return take(p, own, undefined, retry)
-          } finally {
-            if (--waiting === 0 && p.kind === 'stream') p.release()
-          }
-        })
+          },
+          retry === undefined
+            ? undefined
+            : (error: unknown) => {
+                // Refused by the SDK before any request was sent (Anthropic's "Streaming is
+                // required" for a long non-streamed call without a timeout of its own): the
+                // leader's refusal, not the provider's answer. A joiner makes the call of its own,
+                // and gets what its bare SDK call would (sent, with a timeout of its own).
+                if (typeof error === 'object' && error !== null && unsent.has(error)) return retry()
+                throw error
+              }
+        )
         // The last caller out aborts the shared call: its error then comes once that call has
         // ended (its reservations released), as with the bare SDK.
         return g === undefined
@@ -1158,13 +1249,14 @@ export function interceptCreate(
       }
       const flight: Flight = {
         untimed: timeout !== undefined,
-        join: (g, own, retry) => {
+        join: (g, own, retry, joinerSilence) => {
           // Joining while the answer is being stored: the provider call is over, nothing to abort.
           if (!over) group.join(g?.signal)
           waiting++
           joined = true
-          return share(g, own, true, () => {
-            // Cut short before this caller could read it: a call of its own.
+          return share(g, own, true, joinerSilence, () => {
+            // Cut short before this caller could read it, or refused before it was sent: a call
+            // of its own.
             leave()
             return retry()
           })
@@ -1175,7 +1267,7 @@ export function interceptCreate(
         flights.set(flightKey, flight)
         registered = true
       }
-      return handled(share(gone, signal, false))
+      return handled(share(gone, signal, false, silence))
     }
 
     /** The call past the lookup: the provider call (its own, or a flight's). */
@@ -1190,8 +1282,7 @@ export function interceptCreate(
     // its `timeout` passes (in a coalesced call one deadline covers the lookup and the wait after
     // it; a call that does not coalesce then hands its `timeout` to its own SDK request).
     if (wantsKey && mode === 'default' && (flightKey === undefined || !flights.has(flightKey))) {
-      const waitMs = timeoutOf(rest)
-      const deadline = waitMs === undefined ? undefined : started + waitMs
+      const deadline = ownTimeout === undefined ? undefined : started + ownTimeout
       const first = (call: Call): Promise<CallOutcome<unknown>> => {
         // A custom key that leaves this call uncached.
         if (call.key === undefined) return miss()

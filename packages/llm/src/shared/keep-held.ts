@@ -16,10 +16,10 @@ export interface KeptHold {
   /**
    * From now on, renews the hold only after a tick in which `read()` changed (the call's stream
    * was read) or while `reading()` is true (a read is waiting on the provider) for less than
-   * `stallMs` since the last read. Stops for good once a whole TTL has passed without either: the
-   * hold has lapsed then.
+   * `stallMs()` since the last read (asked at each tick: the callers reading a shared stream come
+   * and go). Stops for good once a whole TTL has passed without either: the hold has lapsed then.
    */
-  watch(read: () => number, reading: () => boolean, stallMs: number): void
+  watch(read: () => number, reading: () => boolean, stallMs: () => number): void
   /** Stops renewing (the call is being settled or released). Idempotent. */
   stop(): void
 }
@@ -45,7 +45,7 @@ export function keepHeld(reservation: Reservation, storeNow: (() => number) | un
   let extending = false
   let read: (() => number) | undefined
   let reading: (() => boolean) | undefined
-  let stall = 0
+  let stall: () => number = () => 0
   let lastRead = 0
   let readAt = 0
   let idle = 0
@@ -62,7 +62,7 @@ export function keepHeld(reservation: Reservation, storeNow: (() => number) | un
       const count = read()
       const at = performance.now()
       if (count !== lastRead) readAt = at
-      active = count !== lastRead || (reading?.() === true && at - readAt < stall)
+      active = count !== lastRead || (reading?.() === true && at - readAt < stall())
       lastRead = count
     }
     if (!active) {

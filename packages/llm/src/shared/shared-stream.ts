@@ -21,16 +21,37 @@ export type EventFilter<T> = (event: T) => T | undefined
 export const CONSUMED_STREAM =
   'Cannot iterate over a consumed stream, use `.tee()` to split the stream.'
 
+/** An SDK error class built from a message (`AnthropicError`, `OpenAIError`: the SDK's base class). */
+export type SdkBaseErrorClass = new (message: string) => Error
+
 /**
  * `iterator` as the iterator factory of a `Stream`: handed out once, as the SDK's own `Stream`
- * does (a second `for await`, `tee()` or `toReadableStream()` throws its message).
+ * does. Asked again (a second `for await`, `tee()` or `toReadableStream()` of a read stream), it
+ * hands out an iterator whose first `next()` rejects with `Consumed` (the SDK's base error class)
+ * and the SDK's message: the check runs at the first read, not when the iterator is asked for, as
+ * the SDK's async generator's does (`tee()` of a read stream returns two streams, reading them
+ * rejects).
  */
-export function once<T>(iterator: AsyncIterator<T>): () => AsyncIterator<T> {
+export function once<T>(
+  iterator: AsyncIterator<T>,
+  Consumed: SdkBaseErrorClass
+): () => AsyncIterator<T> {
   let used = false
   return () => {
-    if (used) throw new Error(CONSUMED_STREAM)
-    used = true
-    return iterator
+    if (!used) {
+      used = true
+      return iterator
+    }
+    let thrown = false
+    const done = async (): Promise<IteratorResult<T>> => ({ done: true, value: undefined })
+    return {
+      next: () => {
+        if (thrown) return done()
+        thrown = true
+        return Promise.reject(new Consumed(CONSUMED_STREAM))
+      },
+      return: done,
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * Completions, OpenAI Responses): how to estimate, guard, meter, record and replay it.
  */
 import type { MessageLike, ServiceTier, UsageApi } from '@aikit/cost'
+import type { SdkBaseErrorClass } from './shared-stream.js'
 import type { GuardInputVerdict, GuardMessage } from './types.js'
 
 /** Plain object params. */
@@ -114,6 +115,11 @@ export interface ApiSpec {
    */
   readonly AbortError: SdkErrorClass
   readonly TimeoutError: SdkErrorClass
+  /**
+   * The SDK's base error class (`AnthropicError`, `OpenAIError`): what a second read of a stream
+   * throws. The wrapped client's own static wins, as for the two above.
+   */
+  readonly BaseError: SdkBaseErrorClass
   /** The name of the wrapped method, for logs: `messages.create`, … */
   readonly method: string
   /**
