@@ -283,6 +283,128 @@ describe('a stream given to respond() with a Content-Length (keep-alive)', () =>
   })
 })
 
+/** A body transform that hands every byte on unchanged and leaves the head alone. */
+const passThrough: Middleware = async function passThrough(ctx, next) {
+  ctx.transformBody?.(() => ({
+    write: (chunk) => chunk,
+    end: (last) => last ?? new Uint8Array(0),
+    abort() {},
+  }))
+  await next()
+}
+
+describe('a stream given to respond() with a Content-Length, under a body transform that keeps it', () => {
+  for (const [name, start] of NODE_ADAPTERS) {
+    it(`${name}: a stream of the declared length is sent whole and the connection kept`, async () => {
+      const proxy: Middleware = async function proxy(ctx) {
+        if (ctx.path === '/a') ctx.respond(200, helloWorld(), { 'content-length': '11' })
+        else ctx.respond(200, 'second')
+      }
+      const server = await start([passThrough, proxy])
+      try {
+        const first = frameFirst(await exchange(server.port, TWO_REQUESTS))
+        expect(named(first.lines, 'content-length')).toEqual(['content-length: 11'])
+        expect(first.body).toBe('hello world')
+        expect(frameFirst(first.rest).body).toBe('second')
+      } finally {
+        await server.close()
+      }
+    })
+
+    it(`${name}: a stream longer than its Content-Length does not spill into the next response`, async () => {
+      const proxy: Middleware = async function proxy(ctx) {
+        if (ctx.path === '/a') ctx.respond(200, helloWorld(), { 'content-length': '3' })
+        else ctx.respond(200, 'second')
+      }
+      const server = await start([passThrough, proxy])
+      try {
+        const first = frameFirst(await exchange(server.port, TWO_REQUESTS))
+        expect(first.status).toBe(200)
+        expectNextResponseOrNothing(first.rest)
+      } finally {
+        await server.close()
+      }
+    })
+
+    it(`${name}: a stream shorter than its Content-Length does not swallow the next response`, async () => {
+      const proxy: Middleware = async function proxy(ctx) {
+        if (ctx.path === '/a') ctx.respond(200, helloWorld(), { 'content-length': '20' })
+        else ctx.respond(200, 'second')
+      }
+      const server = await start([passThrough, proxy])
+      try {
+        const first = frameFirst(await exchange(server.port, TWO_REQUESTS))
+        expect(first.body).not.toContain('HTTP/1.1')
+        expectNextResponseOrNothing(first.rest)
+      } finally {
+        await server.close()
+      }
+    })
+  }
+
+  it('node:http: the mismatch is reported to onError and the source released', async () => {
+    const reported: unknown[] = []
+    let released = 0
+    const source = (): AsyncGenerator<string> =>
+      (async function* () {
+        try {
+          yield 'hello'
+          yield ' world'
+          yield '!'
+        } finally {
+          released++
+        }
+      })()
+    const proxy: Middleware = async function proxy(ctx) {
+      const length = ctx.path === '/long' ? '3' : '20'
+      ctx.respond(200, source(), { 'content-length': length })
+    }
+    const server = createServer(
+      toNodeHandler(passThrough, proxy, { onError: (e) => reported.push(e) })
+    )
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as AddressInfo).port
+    try {
+      for (const path of ['/long', '/short']) {
+        const raw = await exchange(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+        expect(raw.startsWith('HTTP/1.1 200 ')).toBe(true)
+      }
+      await expect.poll(() => reported.length, { timeout: 2000 }).toBe(2)
+      expect(reported.map((e) => (e as AikitError).code)).toEqual([
+        'CONTENT_LENGTH_MISMATCH',
+        'CONTENT_LENGTH_MISMATCH',
+      ])
+      await expect.poll(() => released, { timeout: 2000 }).toBe(2)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('withAikit: the Response never carries more or fewer bytes than it declares; the mismatch is reported', async () => {
+    const reported: unknown[] = []
+    const proxy: Middleware = async function proxy(ctx) {
+      const length = ctx.path === '/exact' ? '11' : ctx.path === '/long' ? '3' : '20'
+      ctx.respond(200, helloWorld(), { 'content-length': length })
+    }
+    const handler = withAikit(async () => new Response('route'), passThrough, proxy, {
+      onError: (e) => reported.push(e),
+    })
+    const exact = await handler(new Request('http://127.0.0.1:3000/exact'), {})
+    expect(exact.headers.get('content-length')).toBe('11')
+    expect(await exact.text()).toBe('hello world')
+    for (const path of ['/long', '/short']) {
+      const res = await handler(new Request(`http://127.0.0.1:3000${path}`), {})
+      expect(res.headers.get('content-length')).toBe(path === '/long' ? '3' : '20')
+      await expect(res.text()).rejects.toMatchObject({ code: 'CONTENT_LENGTH_MISMATCH' })
+    }
+    expect(reported.map((e) => (e as AikitError).code)).toEqual([
+      'CONTENT_LENGTH_MISMATCH',
+      'CONTENT_LENGTH_MISMATCH',
+    ])
+  })
+})
+
 describe('an empty respond() body given a Content-Length', () => {
   for (const [name, start] of NODE_ADAPTERS) {
     it(`${name}: is framed as empty (Content-Length: 0) and the next response follows`, async () => {
@@ -456,6 +578,54 @@ describe('withAikit (the Web path): respond() framing', () => {
       'CONTENT_LENGTH_MISMATCH',
     ])
   })
+
+  // Next aborts `request.signal` when the client leaves, then cancels the body it was piping; a
+  // route's stream that follows ctx.signal (an LLM stream) ends then, short of its length. The
+  // Node adapters report nothing in that case: the client left, nothing was misframed.
+  for (const [label, chain] of [
+    ['', [] as Middleware[]],
+    [' (under a pass-through body transform)', [passThrough]],
+  ] as const) {
+    it(`a stream with a Content-Length that ends because the client left is not reported${label}`, async () => {
+      const reported: unknown[] = []
+      const log: string[] = []
+      const answer = (signal: AbortSignal): AsyncGenerator<string> =>
+        (async function* () {
+          yield 'hello'
+          await new Promise<void>((resolve) => {
+            if (signal.aborted) resolve()
+            signal.addEventListener('abort', () => resolve(), { once: true })
+          })
+          log.push('ended')
+        })()
+      const llm: Middleware = async function llm(ctx) {
+        ctx.respond(200, answer(ctx.signal), {
+          'content-type': 'text/plain',
+          'content-length': '100',
+        })
+      }
+      const handler = withAikit(route, ...chain, llm, {
+        onError: (error: unknown) => reported.push(error),
+      })
+      const client = new AbortController()
+      const res = await handler(
+        new Request('http://127.0.0.1:3000/chat', { signal: client.signal }),
+        {}
+      )
+      const reader = res.body!.getReader()
+      const first = await reader.read()
+      expect(new TextDecoder().decode(first.value)).toBe('hello')
+      // The next chunk is being pulled when the client leaves.
+      const pending = reader.read().catch(() => undefined)
+      client.abort()
+      await pending
+      await reader.cancel().catch(() => undefined)
+      await expect.poll(() => log, { timeout: 2000 }).toEqual(['ended'])
+      // Whatever settles after the end was read has run by now.
+      await new Promise((r) => setTimeout(r, 20))
+      expect(reported).toEqual([])
+    })
+  }
 
   it('setHeader refuses Transfer-Encoding', async () => {
     let code: string | undefined

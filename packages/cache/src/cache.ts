@@ -877,8 +877,11 @@ class CacheImpl implements Cache {
   on(event: CacheEvent, listener: (info: never) => void): () => void {
     if (typeof listener !== 'function')
       throw new InvalidOptionsError('listener', 'must be a function')
+    // Each subscription registers its own closure: the sets below (and the store's) keep a
+    // function once, so the same handler subscribed twice (two caches on one store, two
+    // namespaces) would otherwise be one entry, and undoing either would undo both.
     if (event === 'error') {
-      const fn = listener as (info: CacheErrorInfo) => void
+      const fn = (info: CacheErrorInfo): void => (listener as (info: CacheErrorInfo) => void)(info)
       this.engine.errorListeners.add(fn)
       return () => this.engine.errorListeners.delete(fn)
     }
@@ -887,7 +890,9 @@ class CacheImpl implements Cache {
     }
     const store = this.engine.o.store
     if (store === undefined) return () => undefined
-    const unsubscribe = store.on(event, listener as (info: StoreEventInfo) => void)
+    const unsubscribe = store.on(event, (info: StoreEventInfo) =>
+      (listener as (info: StoreEventInfo) => void)(info)
+    )
     // Forgotten once undone: an app that subscribes and unsubscribes per request keeps nothing.
     const off = (): void => {
       this.unsubscribers.delete(off)

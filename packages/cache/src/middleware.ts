@@ -367,6 +367,10 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
       // the store.
       const storedAt = headAt - currentAge
       const expires = lifetime === undefined ? undefined : storedAt + lifetime
+      // A body that does not have the length its head declares (a `respond` stream that ended
+      // short: the adapter breaks that response once the bytes are through) is not a response
+      // to replay.
+      const declared = head.getHeader('content-length')
       const chunks: Uint8Array[] = []
       let size = 0
       let tooBig = false
@@ -388,7 +392,8 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
         async end(last) {
           take(last)
           const entryTtl = Math.min(maxTtl, expires === undefined ? maxTtl : expires - now())
-          if (!tooBig && !ctx.signal.aborted && entryTtl >= 1) {
+          const whole = declared === undefined || Number(declared) === size
+          if (!tooBig && whole && !ctx.signal.aborted && entryTtl >= 1) {
             const body = new Uint8Array(size)
             let offset = 0
             for (const c of chunks) {

@@ -192,6 +192,17 @@ export abstract class BaseContext implements Context, Lifecycle {
     }
     if (this.headWritten) throw headersSentError()
     assertHeader(name, value)
+    // A pending framing header can only be `Connection: close` (see `setHeader`): the joined value
+    // is held to the same rule (nothing can be added to it but another `close`, which changes
+    // nothing).
+    if (FRAMING_HEADERS.has(lower)) {
+      if (lower === 'connection' && isClose(value)) return
+      throw new AikitError(
+        'INVALID_HEADER',
+        500,
+        `Response header ${name} cannot be set: the adapter frames the response`
+      )
+    }
     // Cookies stay separate lines; other list headers join with a comma.
     const joined =
       lower === 'set-cookie'

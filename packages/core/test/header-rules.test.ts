@@ -54,6 +54,17 @@ describe('header rules', () => {
     expect(codeOf(() => ctx.setHeader('Connection', 'close, Upgrade'))).toBe('INVALID_HEADER')
   })
 
+  it('appendHeader holds a pending Connection: close to the same rule (only close can join it)', async () => {
+    const ctx = new TestContext()
+    ctx.setHeader('Connection', 'close')
+    expect(codeOf(() => ctx.appendHeader('Connection', 'Content-Length'))).toBe('INVALID_HEADER')
+    expect(codeOf(() => ctx.appendHeader('connection', 'Upgrade'))).toBe('INVALID_HEADER')
+    expect(codeOf(() => ctx.appendHeader('Connection', 'keep-alive'))).toBe('INVALID_HEADER')
+    expect(codeOf(() => ctx.appendHeader('Connection', 'close'))).toBeUndefined()
+    await ctx.run(async (_c, next) => next())
+    expect(ctx.written?.headers.connection).toBe('close')
+  })
+
   it('respond() still takes a Content-Length and Connection: close in its own headers', () => {
     const ctx = new TestContext()
     expect(

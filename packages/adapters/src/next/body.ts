@@ -54,15 +54,21 @@ export type OnBodyDone = (aborted: boolean, error?: unknown) => void
  * A stream that forwards `stream`'s chunks on pull and reports how it ended. With a `length` (the
  * Content-Length of the head) the source is held to it, as the Node pump holds it: a chunk that
  * would run past it, or an end short of it, errors the stream instead (Next's response writer
- * then destroys the response rather than send a misframed one) and is reported.
+ * then destroys the response rather than send a misframed one) and is reported, unless
+ * `clientLeft()` says the client went away: a source that stops then (an LLM stream following
+ * `ctx.signal`) ends a response nobody reads, which is no error (the Node pump reports nothing
+ * either).
  */
 export function trackedStream(
   stream: StreamLike,
   onDone: OnBodyDone,
-  length?: number
+  length?: number,
+  clientLeft?: () => boolean
 ): ReadableStream<Uint8Array> {
   const source = sourceOf(stream)
   let left = length
+  /** Whether the error thrown is the length mismatch found here (not the source's own). */
+  let cut = false
   let settled = false
   const settle = (aborted: boolean, error?: unknown): void => {
     if (settled) return
@@ -76,18 +82,25 @@ export function trackedStream(
         try {
           const r = await source.read()
           if (r.done) {
-            if (left !== undefined && left > 0) throw lengthMismatch(length!, 'ended short of')
+            if (left !== undefined && left > 0) {
+              cut = true
+              throw lengthMismatch(length!, 'ended short of')
+            }
             controller.close()
             settle(false)
             return
           }
           bytes = toBytes(r.value)
           if (left !== undefined) {
-            if (bytes.byteLength > left) throw lengthMismatch(length!, 'runs past')
+            if (bytes.byteLength > left) {
+              cut = true
+              throw lengthMismatch(length!, 'runs past')
+            }
             left -= bytes.byteLength
           }
         } catch (error) {
-          settle(true, error)
+          const unread = cut && clientLeft?.() === true
+          settle(true, unread ? undefined : error)
           controller.error(error)
           source.cancel(error).catch(() => {})
           return

@@ -106,7 +106,13 @@ export class WebContext extends BaseContext {
   }
 
   header(name: string): string | undefined {
-    return this.request.headers.get(name) ?? undefined
+    try {
+      return this.request.headers.get(name) ?? undefined
+    } catch {
+      // `Headers.get` throws for a name that is not a header token (`:authority`, `a b`): no such
+      // header was sent, as the Node contexts answer for the same name.
+      return undefined
+    }
   }
 
   /**
@@ -261,13 +267,24 @@ export class WebContext extends BaseContext {
       cancelUnread(pending)
     } else if (this.clientLeft()) cancelUnread(pending)
     else if (pending.body.kind === 'stream') {
-      // A Content-Length given with a stream is kept and held to (see `trackedStream`), unless a
-      // body transform runs: it frames what it writes itself (compress() removes the length).
+      // A Content-Length given with a stream is kept and held to (see `trackedStream`) on what
+      // reaches the client: a body transform that reframes its output removes it (compress()),
+      // one that leaves it (a pass-through, as cacheResponse's) has its output held to it.
       const declared = streamLength(headers)
       const transform = this.startTransform(headers, pending.status)
-      const length = transform === undefined ? declared : undefined
-      body = trackedStream(pending.body.stream, this.onBodyDone, length)
-      if (transform !== undefined) body = transformed(body, transform)
+      const length =
+        declared === undefined || transform === undefined ? declared : streamLength(headers)
+      const gone = length === undefined ? undefined : () => this.clientLeft()
+      if (transform === undefined) {
+        body = trackedStream(pending.body.stream, this.onBodyDone, length, gone)
+      } else if (length === undefined) {
+        body = transformed(trackedStream(pending.body.stream, this.onBodyDone), transform)
+      } else {
+        // The outer stream counts the transform's output and reports how the body ended; the
+        // inner one only turns the source into bytes (its failures reach the outer one).
+        const source = transformed(trackedStream(pending.body.stream, ignoreDone), transform)
+        body = trackedStream(source, this.onBodyDone, length, gone)
+      }
     } else {
       body = bodyFromNormalized(pending.body, headers, this.onBodyDone)
       const transform = body === null ? undefined : this.startTransform(headers, pending.status)
@@ -440,6 +457,9 @@ function rebuildRequest(req: Request, init: RequestInit): Request {
     }
   }
 }
+
+/** The end of a stream read by another tracked stream, which reports it. */
+function ignoreDone(): void {}
 
 function headView(headers: Headers, status: number): ResponseHead {
   return {

@@ -32,7 +32,7 @@ import {
   unsupportedEncodingError,
 } from '@aikit/core/adapter'
 import { chainFactories } from './chain-transforms.js'
-import { byteCount } from './content-length.js'
+import { byteCount, lengthMismatch } from './content-length.js'
 import { NodeBodyGuard } from './node-body-guard.js'
 import { dropBody, pump, type StreamBody } from './pump.js'
 import { offSocketClose, onSocketClose } from './queued-close.js'
@@ -257,6 +257,9 @@ class TransformedBody {
   private needDrain = false
   private ended = false
   private failed = false
+  /** The Content-Length the output is held to (see `holdTo`), and the bytes of it left. */
+  private length: number | undefined = undefined
+  private left = 0
 
   constructor(
     private readonly res: ServerResponse,
@@ -274,6 +277,34 @@ class TransformedBody {
     })
   }
 
+  /**
+   * Holds what reaches the wire to `length`, the Content-Length the head still declares after the
+   * transform started (a pass-through transform leaves the one given with a `respond` stream): as
+   * the pump holds a stream written without a transform, output that would run past it is not
+   * written, and an end short of it does not end the response; either way the response is
+   * destroyed and `CONTENT_LENGTH_MISMATCH` reported.
+   */
+  holdTo(length: number): void {
+    this.length = length
+    this.left = length
+  }
+
+  /** Counts `out` against the held length; false (after failing the response) if it misframes. */
+  private fits(out: Uint8Array, last: boolean): boolean {
+    const length = this.length
+    if (length === undefined) return true
+    if (out.byteLength > this.left) {
+      this.fault(lengthMismatch(length, 'runs past'))
+      return false
+    }
+    this.left -= out.byteLength
+    if (last && this.left > 0) {
+      this.fault(lengthMismatch(length, 'ended short of'))
+      return false
+    }
+    return true
+  }
+
   write(bytes: Uint8Array, cb: Callback | undefined): boolean {
     if (this.ended || this.failed) return false
     if (bytes.byteLength === 0) {
@@ -283,6 +314,7 @@ class TransformedBody {
     this.run(
       () => this.transform.write(bytes),
       (out) => {
+        if (!this.fits(out, false)) return
         if (out.byteLength > 0) this.native.write.call(this.res, out, cb)
         else if (cb !== undefined) cb()
       }
@@ -298,6 +330,7 @@ class TransformedBody {
     this.run(
       () => this.transform.end(last),
       (out) => {
+        if (!this.fits(out, true)) return
         this.native.end.call(this.res, out.byteLength > 0 ? out : undefined, cb)
       }
     )
@@ -836,12 +869,15 @@ export class NodeContext extends BaseContext {
     }
     res.writeHead(res.statusCode)
     res.flushHeaders()
-    // Read again once the head is out. A body transform (compression) frames what it writes
-    // itself (compress() removes the length): the source's bytes are not the wire's then.
-    const length =
-      declared === undefined || this.bodyTransform !== undefined
-        ? undefined
-        : byteCount(res.getHeader('content-length'))
+    // Read again once the head is out: a body transform may have reframed its output (compress()
+    // removes the length). One the head still declares is held to on what reaches the wire: by
+    // the transform's writes when one runs (its output is not the source's bytes), else by the
+    // pump.
+    let length = declared === undefined ? undefined : byteCount(res.getHeader('content-length'))
+    if (length !== undefined && this.bodyTransform !== undefined) {
+      this.bodyTransform.holdTo(length)
+      length = undefined
+    }
     void pump(this, res, stream, this.method === 'HEAD', length)
   }
 
