@@ -11,6 +11,8 @@ export {
 } from './adapter-options.js'
 export { BaseContext } from './base-context.js'
 export { asyncContextRequested, runWithContext, scopedContext } from './current-context.js'
+/** For kit packages: the response fields `ctx.setHeader` refuses (framing and connection). */
+export { isFramingHeader } from './framing-headers.js'
 export { combineHeader, mergeVary, splitCookies } from './header-merge.js'
 export { isJsonContentType, parseJsonBody } from './json-body.js'
 export { assertJsonValue } from './json-value.js'

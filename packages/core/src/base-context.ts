@@ -7,6 +7,7 @@
  */
 import { type ResolvedAdapterOptions, scopesRequests } from './adapter-options.js'
 import { AikitError, isAikitError } from './errors.js'
+import { isFramingHeader } from './framing-headers.js'
 import { COOKIE_SEPARATOR } from './header-merge.js'
 import { assertJsonContentType, parseJsonBody } from './json-body.js'
 import { LIFECYCLE, type Lifecycle } from './lifecycle.js'
@@ -29,29 +30,6 @@ function assertHeader(name: string, value: string): void {
     throw new AikitError('INVALID_HEADER', 500, `Invalid value for response header ${name}`)
   }
 }
-
-/**
- * Header fields `setHeader` refuses: the adapter (and the server under it) decide how the body it
- * writes is framed and what happens to the connection, for every response: `Content-Length` for
- * text, bytes and JSON, chunking for a stream, `Connection: close` when the body is not read.
- * Set beside that framing, a middleware's `Transfer-Encoding` or `Content-Length` sends a body
- * framed twice or wrongly (RFC 9112 §6.2, §6.3: how responses get split and requests smuggled),
- * a `Trailer` makes Node throw while writing the head of a body that is not chunked, and the
- * connection-specific fields (RFC 9110 §7.6.1) describe one connection, not the response. The kit
- * sets none of them through `setHeader`; `respond` drops them from its own headers instead (an
- * upstream's headers are copied there whole), keeping `Connection: close` and, for a stream, a
- * `Content-Length` (see `Context.respond`).
- */
-const FRAMING_HEADERS = new Set([
-  'content-length',
-  'transfer-encoding',
-  'trailer',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'upgrade',
-])
 
 function isClose(value: string): boolean {
   return value.trim().toLowerCase() === 'close'
@@ -172,7 +150,7 @@ export abstract class BaseContext implements Context, Lifecycle {
     const lower = name.toLowerCase()
     // `Connection: close` asks the server to close the connection after this response (a drain
     // before shutdown): Node honours it whatever the framing, as `respond` keeps it.
-    if (FRAMING_HEADERS.has(lower) && !(lower === 'connection' && isClose(value))) {
+    if (isFramingHeader(lower) && !(lower === 'connection' && isClose(value))) {
       throw new AikitError(
         'INVALID_HEADER',
         500,
@@ -195,7 +173,7 @@ export abstract class BaseContext implements Context, Lifecycle {
     // A pending framing header can only be `Connection: close` (see `setHeader`): the joined value
     // is held to the same rule (nothing can be added to it but another `close`, which changes
     // nothing).
-    if (FRAMING_HEADERS.has(lower)) {
+    if (isFramingHeader(lower)) {
       if (lower === 'connection' && isClose(value)) return
       throw new AikitError(
         'INVALID_HEADER',

@@ -42,6 +42,7 @@ describe('public exports', () => {
       'createIpResolver',
       'emitProcessWarning',
       'errorResponse',
+      'isFramingHeader',
       'isJsonContentType',
       'limitWebBody',
       'markStaticHeaders',

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { InvalidOptionsError, type Middleware, onFinished } from '@aikit/core'
-import { rejectUnknownOptions } from '@aikit/core/adapter'
+import { isFramingHeader, rejectUnknownOptions } from '@aikit/core/adapter'
 import { type RouteResolver, routeOf } from '../route.js'
 import {
   FAST_LINE,
@@ -16,18 +16,6 @@ import {
   type FastRequestLine,
 } from './create-logger.js'
 import { setResponseHeader } from './id-header.js'
-
-/** The response fields `ctx.setHeader` refuses (see @aikit/core's `setHeader`). */
-const FRAMING_HEADERS = new Set([
-  'content-length',
-  'transfer-encoding',
-  'trailer',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'upgrade',
-])
 
 import '../state.js'
 
@@ -90,7 +78,7 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
   }
   // The framing and connection fields are the adapter's (`ctx.setHeader` refuses them): an id
   // there would fail every request, or, set on the native response, misframe it.
-  if (FRAMING_HEADERS.has(header.toLowerCase())) {
+  if (isFramingHeader(header.toLowerCase())) {
     throw new InvalidOptionsError(
       'header',
       `must not be ${header}: the adapter frames the response`
