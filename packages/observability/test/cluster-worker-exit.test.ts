@@ -1,44 +1,7 @@
 // serveClusterMetrics lets a forked process exit once nothing is served.
 import { fork } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { build } from 'tsup'
-import { afterAll, describe, expect, it } from 'vitest'
-
-const here = dirname(fileURLToPath(import.meta.url))
-const src = join(here, '..', 'src', 'index.ts')
-// Inside the package's node_modules (as fixtures/build.ts does), so prom-client resolves.
-const out = join(here, '..', 'node_modules', '.aikit-test')
-const dir = mkdtempSync(join(tmpdir(), 'aikit-cluster-ipc-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-/** Bundles a child script (the kit from source); resolves with the path of the built `.js`. */
-async function bundle(name: string, code: string): Promise<string> {
-  const entry = join(dir, `${name}.ts`)
-  writeFileSync(entry, code)
-  mkdirSync(out, { recursive: true })
-  await build({
-    entry: { [name]: entry },
-    outDir: out,
-    format: ['esm'],
-    platform: 'node',
-    target: 'node20',
-    config: false,
-    silent: true,
-    dts: false,
-    sourcemap: false,
-    clean: false,
-    splitting: false,
-    noExternal: [/^@aikit\//],
-    external: ['prom-client', 'winston', 'ioredis'],
-    esbuildOptions(o) {
-      o.conditions = ['@aikit/source']
-    },
-  })
-  return join(out, `${name}.js`)
-}
+import { describe, expect, it } from 'vitest'
+import { buildFixture } from './fixtures/build.js'
 
 /** Forks `script` with an IPC channel; resolves true once it exits, false if still alive after 5 s. */
 function exitsByItself(script: string): Promise<boolean> {
@@ -70,19 +33,7 @@ describe('serveClusterMetrics leaves nothing behind once stopped', () => {
   // the listener (and the global state) when the last registry is removed, re-adding it on the
   // next call.
   it('a forked process that stopped serving its metrics exits by itself', async () => {
-    const script = await bundle(
-      'cluster-ipc-stop',
-      [
-        `import { createMetrics, serveClusterMetrics } from ${JSON.stringify(src)}`,
-        'const stop = serveClusterMetrics(createMetrics())',
-        'stop()',
-        // Served again after a stop: it listens again, once, and lets go again at the end.
-        'const again = serveClusterMetrics(createMetrics())',
-        "if (process.listenerCount('message') !== 1) process.exitCode = 1",
-        'again()',
-        "if (process.listenerCount('message') !== 0) process.exitCode = 2",
-      ].join('\n')
-    )
+    const script = await buildFixture('cluster-ipc-stop')
     expect(await exitsByItself(script)).toBe(true)
   }, 30_000)
 })
