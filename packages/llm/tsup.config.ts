@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: { 'anthropic/index': 'src/anthropic/index.ts', 'openai/index': 'src/openai/index.ts' },
+  entry: {
+    'anthropic/index': 'src/anthropic/index.ts',
+    'openai/index': 'src/openai/index.ts',
+    'estimate/index': 'src/estimate/index.ts',
+  },
   format: ['esm'],
   clean: true,
   sourcemap: true,

@@ -22,4 +22,10 @@ describe('public exports', () => {
       'wrapOpenAI',
     ])
   })
+  it('@aikit/llm/estimate', async () => {
+    expect(Object.keys(await import('@aikit/llm/estimate')).sort()).toEqual([
+      'estimateRequest',
+      'withHeldLimit',
+    ])
+  })
 })

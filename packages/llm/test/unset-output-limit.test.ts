@@ -8,6 +8,7 @@ import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provid
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { wrapOpenAI } from '../src/openai/index.js'
+import { mapCache, until } from './helpers.js'
 
 let fake: FakeProvider
 let raw: OpenAI
@@ -77,6 +78,40 @@ describe('a request without an output limit is sent with the one the budget held
     expect('max_completion_tokens' in lastBody()).toBe(false)
     await client.responses.create({ model: 'gpt-4o', input: 'x', max_output_tokens: 70 })
     expect(lastBody().max_output_tokens).toBe(70)
+  })
+
+  it("the cache key is the caller's request: metered or not, the same request shares one entry", async () => {
+    const cache = mapCache()
+    const seen: unknown[] = []
+    const cacheKey = (params: Record<string, unknown>) => {
+      seen.push(params)
+      return undefined
+    }
+    const metered = wrapOpenAI(raw, {
+      budget: setup().budget,
+      subject: 'u',
+      cache,
+      defaultMaxOutputTokens: MAX,
+    })
+    const unmetered = wrapOpenAI(raw, { cache, subject: 'u' })
+    const ask = (client: OpenAI) =>
+      client.chat.completions.create({ model: 'gpt-4o', messages, temperature: 0 })
+    const stored = await ask(metered)
+    expect(lastBody().max_completion_tokens).toBe(MAX)
+    await until(() => cache.sets === 1)
+    const calls = fake.calls.length
+    expect((await ask(unmetered)).choices).toEqual(stored.choices)
+    expect(fake.calls.length).toBe(calls)
+    // A custom key is given the caller's params too (not those sent, with the held limit).
+    const custom = wrapOpenAI(raw, {
+      budget: setup().budget,
+      subject: 'u',
+      cache,
+      cacheKey,
+      defaultMaxOutputTokens: MAX,
+    })
+    await ask(custom)
+    expect(seen).toEqual([{ model: 'gpt-4o', messages, temperature: 0 }])
   })
 
   it('without a budget or token limit the request is sent unchanged', async () => {

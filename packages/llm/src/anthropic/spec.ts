@@ -12,19 +12,15 @@ import { anthropicReplayable } from '../shared/replayable.js'
 import {
   type ApiSpec,
   applyMessages,
-  estimateMessages,
   isRec,
-  maxTokens,
-  type RequestEstimate,
   roleMessages,
   STREAM_CUT,
   STREAM_UNSTORED,
   STREAM_WHOLE,
   type StreamClass,
-  withOutputSchema,
 } from '../shared/spec.js'
 import { namedEvent } from '../shared/sse-format.js'
-import { cacheWriteOf } from './cache-write.js'
+import { anthropicEstimate, anthropicLimitOutput } from './estimate.js'
 
 const textOf = (blocks: unknown): string =>
   Array.isArray(blocks)
@@ -38,25 +34,7 @@ export const anthropicMessages: ApiSpec = {
   provider: 'anthropic',
   api: 'anthropic',
   method: 'messages.create',
-  estimate: (params, defaultMax) => {
-    const estimate: RequestEstimate = {
-      model: typeof params.model === 'string' ? params.model : '',
-      messages: estimateMessages(params.messages),
-      system: params.system,
-      maxOutputTokens: maxTokens(params.max_tokens, defaultMax),
-    }
-    if (Array.isArray(params.tools)) estimate.tools = params.tools
-    // Cache writes cost more than plain input: held at the longest TTL's write price.
-    const cacheWrite = cacheWriteOf(params)
-    if (cacheWrite !== undefined) estimate.cacheWrite = cacheWrite
-    // Fast mode and US-only inference multiply every rate: held as the answer will be priced.
-    if (typeof params.speed === 'string') estimate.speed = params.speed
-    if (typeof params.inference_geo === 'string') estimate.inferenceGeo = params.inference_geo
-    // A structured output's schema is billed as input.
-    return isRec(params.output_config)
-      ? withOutputSchema(estimate, params.output_config.format)
-      : estimate
-  },
+  estimate: anthropicEstimate,
   guardInput: (params) => {
     const messages = roleMessages(params.messages)
     return messages.length > 0 ? messages : undefined
@@ -90,9 +68,20 @@ export const anthropicMessages: ApiSpec = {
     }
     return STREAM_UNSTORED
   },
+  // The stop reason comes in the last `message_delta` (with the output usage): only
+  // `message_stop` follows it.
+  answered: (events) => {
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i]
+      if (!isRec(e)) continue
+      if (e.type === 'message_delta')
+        return isRec(e.delta) && typeof e.delta.stop_reason === 'string'
+      if (e.type !== 'message_stop') return false
+    }
+    return false
+  },
   replayable: (data) => isRec(data) && anthropicReplayable(data.stop_reason),
-  // `max_tokens` is required by the API: a request without it is refused, never billed.
-  limitOutput: (params) => params,
+  limitOutput: anthropicLimitOutput,
   prepareStream: (params) => ({ params, hideUsageChunk: false }),
   encodeEvent: namedEvent,
   sseTail: '',

@@ -34,3 +34,26 @@ export function chatStreamEnd(events: readonly unknown[]): StreamEnd {
   }
   return finished.size > 0 && finished.size === seen.size ? STREAM_WHOLE : STREAM_CUT
 }
+
+/**
+ * Whether every choice seen has finished (whatever its reason): only the usage chunk (asked for by
+ * the wrapper) and the end of the body can follow.
+ */
+export function chatAnswered(events: readonly unknown[]): boolean {
+  const seen = new Set<number>()
+  const finished = new Set<number>()
+  for (const e of events) {
+    if (!isRec(e) || !Array.isArray(e.choices)) continue
+    const choices = e.choices as unknown[]
+    for (let i = 0; i < choices.length; i++) {
+      const choice = choices[i]
+      if (!isRec(choice)) continue
+      const index = typeof choice.index === 'number' ? choice.index : i
+      seen.add(index)
+      if (typeof choice.finish_reason === 'string' && choice.finish_reason.length > 0) {
+        finished.add(index)
+      }
+    }
+  }
+  return finished.size > 0 && finished.size === seen.size
+}

@@ -38,6 +38,30 @@ export function responsesStreamEnd(events: readonly unknown[]): StreamEnd {
 }
 
 /**
+ * The events that close one part of an answer (its text, a refusal, a function call's arguments,
+ * the content part or output item holding them). A reasoning item's end is not one: the answer
+ * comes after it.
+ */
+const PART_DONE = new Set([
+  'response.output_text.done',
+  'response.refusal.done',
+  'response.function_call_arguments.done',
+  'response.content_part.done',
+  'response.output_item.done',
+])
+
+/**
+ * Whether the last event closes a part of the answer: what follows is most likely only the events
+ * that close the rest of it and `response.completed` (which carries the usage). Another output
+ * item may still come; reading on for it is bounded (`SharedStream`).
+ */
+export function responsesAnswered(events: readonly unknown[]): boolean {
+  const last = events[events.length - 1]
+  if (!isRec(last) || typeof last.type !== 'string' || !PART_DONE.has(last.type)) return false
+  return !(isRec(last.item) && last.item.type === 'reasoning')
+}
+
+/**
  * The SDK's `APIError` for a failure reported in the stream, as openai 7 throws it for an `error`
  * event (no status, the event's `code`, `param`, `type` and `message`).
  */

@@ -19,6 +19,7 @@ import {
   type Usage,
 } from '@aikit/cost'
 import { defaultCacheKey, keyFromJson, keyFromJsonSync, stableStringify } from './cache-key.js'
+import { asCachedAnswer, type CachedAnswer, serves } from './cached-answer.js'
 import { splitOptions } from './call-options.js'
 import { type CallOutcome, LlmCallPromise, withRequestId } from './call-promise.js'
 import { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from './errors.js'
@@ -74,25 +75,6 @@ function streamIncomplete(): Error {
     name: 'StreamIncompleteError',
     code: 'STREAM_INCOMPLETE',
   })
-}
-
-/**
- * What the cache holds for one answer. A stream's events are stored as the provider sent them (an
- * OpenAI chat stream's usage chunk and `usage: null` fields included): each hit passes on what its
- * own caller asked for (`hidesUsage`). Stream entries are `v: 2` since 2026-11-28: a `v: 1` one
- * holds the events as its first caller saw them (the usage chunk maybe hidden), which could give a
- * caller asking for usage a stream without it, so it is a miss.
- */
-type CachedAnswer =
-  | { readonly v: 1; readonly kind: 'response'; readonly data: unknown }
-  | { readonly v: 2; readonly kind: 'stream'; readonly events: readonly unknown[] }
-
-function asCachedAnswer(value: unknown): CachedAnswer | undefined {
-  if (typeof value !== 'object' || value === null) return undefined
-  const v = value as Partial<CachedAnswer> & Record<string, unknown>
-  if (v.kind === 'response') return v.v === 1 && 'data' in v ? (v as CachedAnswer) : undefined
-  if (v.kind === 'stream' && v.v === 2 && Array.isArray(v.events)) return v as CachedAnswer
-  return undefined
 }
 
 /** An OpenAI chat stream event as a caller who did not ask for usage sees it (see `hidesUsage`). */
@@ -654,18 +636,23 @@ export function interceptCreate(
         return: () => metered.return(),
       }
     }
-    const shared = new SharedStream(timed, (how, events) => {
-      // The stream is over: its hold is settled (or released) now, no longer renewed.
-      kept?.stop()
-      end = how
-      recorded = events
-      // Every reader left: stop the provider stream now rather than at its next event.
-      if (how.kind === 'cancelled') sdkStream.controller.abort()
-      // Cut short: a caller arriving now must make its own call, not join a cut answer (the
-      // flight would otherwise stay joinable until the settle below is done).
-      if (how.kind !== 'done') leave()
-      void finalize()
-    })
+    const shared = new SharedStream(
+      timed,
+      (how, events) => {
+        // The stream is over: its hold is settled (or released) now, no longer renewed.
+        kept?.stop()
+        end = how
+        recorded = events
+        // Every reader left: stop the provider stream now rather than at its next event.
+        if (how.kind === 'cancelled') sdkStream.controller.abort()
+        // Cut short: a caller arriving now must make its own call, not join a cut answer (the
+        // flight would otherwise stay joinable until the settle below is done).
+        if (how.kind !== 'done') leave()
+        void finalize()
+      },
+      // Left by its readers once the whole answer came: read on for its usage (see `answered`).
+      spec.answered
+    )
     // Renewed while the stream is read (a read waiting on the provider included, for up to the
     // longest SDK `timeout` of the callers still reading it without an event): a stream nobody
     // reads any more lets its hold lapse.
@@ -727,6 +714,8 @@ export function interceptCreate(
     // An answer of the other kind (a message for a stream caller, or a stream for a message
     // caller, under a custom key that does not tell them apart) is a miss: never replayed.
     if (hit === undefined || (hit.kind === 'stream') !== call.stream) return undefined
+    // An entry of the previous version that lacks what this caller asked for (usage).
+    if (!serves(hit, spec, call.params)) return undefined
     countCache('hit')
     log(call, { outcome: 'ok', cache: 'hit' })
     return hit

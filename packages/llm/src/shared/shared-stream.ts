@@ -58,6 +58,17 @@ export function once<T>(
 /** How the source ended. */
 export type SharedEnd = { kind: 'done' } | { kind: 'error'; error: unknown } | { kind: 'cancelled' }
 
+const CANCELLED: SharedEnd = Object.freeze({ kind: 'cancelled' })
+
+/**
+ * A source whose every reader left once it held the whole answer (`answered`) is read on for at
+ * most this many events: its trailer (the usage chunk, `message_stop`, the closing Responses
+ * events) is a few events; an answer that goes on after all is cut there.
+ */
+const TRAILER_EVENTS = 8
+/** ...and for at most this long (ms): a provider that holds its trailer back is not waited for. */
+const TRAILER_MS = 1000
+
 export class SharedStream<T> {
   /** Every event pulled so far, in order. */
   readonly events: T[] = []
@@ -65,12 +76,25 @@ export class SharedStream<T> {
   #pending: Promise<void> | undefined
   #consumers = 0
   #reads = 0
+  #draining = false
   readonly #source: AsyncIterator<T>
   readonly #onEnd: (end: SharedEnd, events: readonly T[]) => void
+  readonly #answered: ((events: readonly T[]) => boolean) | undefined
 
-  constructor(source: AsyncIterator<T>, onEnd: (end: SharedEnd, events: readonly T[]) => void) {
+  /**
+   * `answered`: whether the events read so far hold the whole answer, only its trailer to come.
+   * The last reader leaving then (a `break` right after the last `finish_reason`, a common way to
+   * stop reading) ends its own loop at once, but the source is read on to its end, briefly: the
+   * usage it carries is the call's exact charge, and the whole answer can be cached.
+   */
+  constructor(
+    source: AsyncIterator<T>,
+    onEnd: (end: SharedEnd, events: readonly T[]) => void,
+    answered?: (events: readonly T[]) => boolean
+  ) {
     this.#source = source
     this.#onEnd = onEnd
+    this.#answered = answered
   }
 
   /** Reads of the source started so far (a call's budget hold is renewed while it is read). */
@@ -111,13 +135,51 @@ export class SharedStream<T> {
     }
   }
 
-  /** One consumer (or hold) fewer; the last one leaving a running source cancels it. */
+  /**
+   * One consumer (or hold) fewer; the last one leaving a running source cancels it, unless it
+   * holds the whole answer already: then it reads the trailer (not awaited: the leaving reader
+   * ends at once).
+   */
   async #leave(): Promise<void> {
     this.#consumers--
-    if (this.#consumers === 0 && this.#end === undefined) {
-      this.#finish({ kind: 'cancelled' })
-      await this.#source.return?.()
+    if (this.#consumers !== 0 || this.#end !== undefined || this.#draining) return
+    let answered = false
+    try {
+      answered = this.#answered?.(this.events) === true
+    } catch {
+      // Cancelled as before.
     }
+    if (answered) this.#drain()
+    else await this.#cancel()
+  }
+
+  async #cancel(): Promise<void> {
+    this.#finish(CANCELLED)
+    await this.#source.return?.()
+  }
+
+  /**
+   * Reads the source on with no reader (see `answered`) until it ends, a reader comes back (it
+   * reads on itself) or the bounds pass (`TRAILER_EVENTS`, `TRAILER_MS`): then it is cancelled.
+   */
+  #drain(): void {
+    this.#draining = true
+    let left = TRAILER_EVENTS
+    const timer = setTimeout(() => {
+      if (this.#consumers === 0) void this.#cancel()
+    }, TRAILER_MS)
+    // Never keeps the process alive.
+    ;(timer as { unref?: () => void }).unref?.()
+    const step = (): void => {
+      if (this.#end !== undefined || this.#consumers > 0 || left-- === 0) {
+        this.#draining = false
+        clearTimeout(timer)
+        if (this.#end === undefined && this.#consumers === 0) void this.#cancel()
+        return
+      }
+      void this.#pull().then(step)
+    }
+    step()
   }
 
   #finish(end: SharedEnd): void {
@@ -137,7 +199,8 @@ export class SharedStream<T> {
       },
       (error: unknown) => {
         this.#pending = undefined
-        this.#finish({ kind: 'error', error })
+        // Read on with no reader left (`#drain`): nobody gets the error, the readers had left.
+        this.#finish(this.#consumers === 0 ? CANCELLED : { kind: 'error', error })
       }
     )
     return this.#pending

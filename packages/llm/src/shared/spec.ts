@@ -84,6 +84,14 @@ export interface ApiSpec {
    */
   streamEnd(events: readonly unknown[]): StreamEnd
   /**
+   * Whether recorded events hold the whole answer already, only its trailer still to come (an
+   * OpenAI chat usage chunk after every choice's `finish_reason`, Anthropic's `message_stop` after
+   * its `message_delta`, the Responses events closing the answer after its text's `.done`): a
+   * stream whose last reader leaves then is read on to its end (briefly: `SharedStream`), so it
+   * is charged its usage and cached rather than cut.
+   */
+  answered?(events: readonly unknown[]): boolean
+  /**
    * Whether a complete (non-streamed) answer may be cached: only complete, successful answers
    * (not a refusal, a content-filtered or paused answer; see `replayable.ts`).
    */
