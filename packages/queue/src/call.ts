@@ -39,11 +39,14 @@ export class IncompleteStreamError extends Error {
 
 /**
  * A failure the provider reported inside a stream (a Responses `response.failed` or `error`
- * event): no HTTP status, so it is retried like a 5xx or a dropped connection. `error` carries the
- * provider's `type` (its code) and message, as an SDK error's body does.
+ * event): no HTTP status; retried when its `code` is a transient one, or when it has none (see
+ * `retry.ts`). `error` carries the provider's `type` (its code) and message, as an SDK error's
+ * body does.
  */
 export class ProviderStreamError extends Error {
   readonly error: { readonly type: string; readonly message: string }
+  /** The provider's code (`server_error`, `invalid_prompt`, …); `undefined` when it gave none. */
+  readonly code: string | undefined
   constructor(body: unknown) {
     const rec = isRec(body) ? body : {}
     const message =
@@ -59,6 +62,7 @@ export class ProviderStreamError extends Error {
           ? rec.type
           : 'stream_failed'
     this.error = { type, message }
+    this.code = typeof rec.code === 'string' ? rec.code : undefined
   }
 }
 

@@ -72,6 +72,22 @@ const lostEvent = (c: Cursor): LlmJobEvent => ({
 const isFinal = (e: LlmJobEvent): boolean => e.type === 'done' || e.type === 'error'
 
 /**
+ * True when the job ended (its `done` or `error` is stored) at or before `after`: a follower resumed
+ * there would end at once with nothing to send.
+ */
+export async function endedBy(deps: FollowDeps, jobId: string, after: string): Promise<boolean> {
+  const raw = await deps.redis.get(deps.keys(jobId).result)
+  const final = raw === null ? undefined : parseEvent(raw)
+  return final !== undefined && !isAfter(final, parseCursor(after))
+}
+
+/**
+ * `endedBy` of the queue objects `createLlmQueue` made (internal: not on `LlmQueue`, which an app
+ * may implement itself; `sseHandler` asks it when there).
+ */
+export const endedByOf = new WeakMap<object, (jobId: string, after: string) => Promise<boolean>>()
+
+/**
  * Follows `jobId`; throws `JobNotFoundError` (at the first `next()`) for an unknown job, and
  * `QueueClosedError` once the subscriber (the queue object) is closed: checked before each event
  * is yielded and before each wait, so a close that no wait was there to hear is never missed.

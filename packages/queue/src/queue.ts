@@ -16,12 +16,12 @@ import {
 } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Budget, Reservation } from '@aikit/cost'
+import { estimateRequest, withHeldLimit } from '@aikit/llm/estimate'
 import { Queue } from 'bullmq'
 import { dedupeIdOf, defaultJobKey, type LlmJobKeyFn, usageApiOf } from './cache-key.js'
 import { type Duration, parseDuration, TTL_MAX_MS } from './duration.js'
 import { JobFailedError, JobNotFoundError } from './errors.js'
-import { budgetEstimate, withHeldLimit } from './estimate.js'
-import { type FollowOptions, followJob } from './follow.js'
+import { endedBy, endedByOf, type FollowOptions, followJob } from './follow.js'
 import { Holds } from './holds.js'
 import { checkJsonData } from './json-data.js'
 import { JOB_ID, type JobKeys, jobKeys } from './keys.js'
@@ -397,7 +397,12 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       try {
         reservation = await budget.reserve(
           subject,
-          budgetEstimate(input.api, params, defaultMaxOutputTokens, holdTtlMs)
+          // The estimate of the wrapped clients (`@aikit/llm`): the worker's client holds no
+          // budget, this hold is the job's only one, and it must be the one a direct call makes.
+          {
+            ...estimateRequest(usageApiOf(input.api), params, defaultMaxOutputTokens),
+            ttl: holdTtlMs,
+          }
         )
       } catch (error) {
         // An identical enqueue (another instance's) may have added the job meanwhile: joining it
@@ -417,7 +422,9 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
         provider: input.provider,
         api: input.api,
         // Held at `defaultMaxOutputTokens` when it sets no limit: sent with that limit.
-        params: reservation ? withHeldLimit(input.api, params, defaultMaxOutputTokens) : params,
+        params: reservation
+          ? withHeldLimit(usageApiOf(input.api), params, defaultMaxOutputTokens)
+          : params,
         ...(subject === undefined ? {} : { subject }),
         ...(input.cache === undefined ? {} : { cache: input.cache }),
         resultTtlMs,
@@ -460,7 +467,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     }
   }
 
-  return {
+  const llmQueue: LlmQueue = {
     name,
     queue,
 
@@ -552,4 +559,6 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       await queue.close()
     },
   }
+  endedByOf.set(llmQueue, (jobId, after) => endedBy(followDeps, jobId, after))
+  return llmQueue
 }

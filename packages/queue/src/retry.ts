@@ -2,8 +2,11 @@
  * @module retry
  * Which failures are worth another attempt, and when. Provider 408/409/429/529/5xx and connection
  * failures are retried; every other 4xx (400, 401, 403, 404, 413, 422, …) is a request error that
- * would fail again and is not. The kit's own errors are decisions (blocked prompt or output, budget,
- * unknown model, bad options) and are not retried, except the ones that pass: a store outage
+ * would fail again and is not. A failure the provider reports inside a stream has no status: it is
+ * retried when its code is a transient one (`TRANSIENT_STREAM_CODES`) or when it has no code, and
+ * not otherwise (`invalid_prompt`, `image_content_policy_violation`, `invalid_request_error`, …).
+ * The kit's own errors are decisions (blocked prompt or output, budget, unknown model, bad
+ * options) and are not retried, except the ones that pass: a store outage
  * (`STORE_UNAVAILABLE`, `STORE_TIMEOUT`), a cache fetch timeout (`CACHE_TIMEOUT`) and a rate limit
  * that will let the call through later (`RATE_LIMITED` with `retryAfterMs >= 0`). The delay honours
  * the provider's `retry-after-ms` / `retry-after` (seconds or an HTTP date) and a kit rate limit's
@@ -11,6 +14,7 @@
  * random), capped at `maxRetryDelay`.
  */
 import { errorBody, isAikitError } from '@aikit/core'
+import { ProviderStreamError } from './call.js'
 import type { LlmJobError } from './errors.js'
 
 type Rec = Record<string, unknown>
@@ -24,6 +28,43 @@ export function statusOf(error: unknown): number | undefined {
 
 /** Kit error codes of accidents that pass (a Redis blip, a slow fetch), not decisions. */
 const RETRYABLE_KIT_CODES = new Set(['STORE_UNAVAILABLE', 'STORE_TIMEOUT', 'CACHE_TIMEOUT'])
+
+/**
+ * The codes of in-stream failures that pass. OpenAI's `ResponseError.code` (openai 6): only
+ * `server_error`, `rate_limit_exceeded` and `vector_store_timeout`; the rest (`invalid_prompt`,
+ * `bio_policy`, `data_residency_mismatch`, the image ones, `failed_to_download_image` and
+ * `image_file_not_found` included: the job carries the same URL or file id next time) name the
+ * request. Anthropic's error `type` in an `error` event: `api_error`, `overloaded_error`,
+ * `rate_limit_error`, `timeout_error` (its 500, 529, 429, 504); `invalid_request_error` and the
+ * other 4xx types are not.
+ */
+const TRANSIENT_STREAM_CODES = new Set([
+  'server_error',
+  'rate_limit_exceeded',
+  'vector_store_timeout',
+  'api_error',
+  'overloaded_error',
+  'rate_limit_error',
+  'timeout_error',
+])
+
+/**
+ * The code of a failure the provider reported inside a stream: the queue's `ProviderStreamError`
+ * (a Responses `response.failed` or `error` event), or an SDK error with no status and the
+ * provider's body (Anthropic's `error` event, a Chat Completions chunk with `error`). `undefined`
+ * when it gave none (then it is retried, like a dropped connection).
+ */
+function streamFailureCode(error: unknown): string | undefined {
+  if (error instanceof ProviderStreamError) return error.code
+  if (typeof error !== 'object' || error === null) return undefined
+  const body = (error as Rec).error
+  if (typeof body !== 'object' || body === null) return undefined // a connection error
+  const inner = (body as Rec).error
+  const nested = (typeof inner === 'object' && inner !== null ? inner : body) as Rec
+  if (typeof nested.code === 'string') return nested.code
+  // A Responses `error` event's own `type` is `error`: not a code.
+  return typeof nested.type === 'string' && nested.type !== 'error' ? nested.type : undefined
+}
 
 /**
  * The wait a kit rate limit (`RATE_LIMITED`: `@aikit/llm`'s `TokenRateLimitedError`,
@@ -47,7 +88,11 @@ export function isRetryable(error: unknown): boolean {
     return wait !== undefined && wait >= 0
   }
   const status = statusOf(error)
-  if (status === undefined) return true // connection reset, timeout, stream cut short
+  if (status === undefined) {
+    const code = streamFailureCode(error)
+    // Connection reset, timeout, stream cut short: no code. A code names what failed.
+    return code === undefined || TRANSIENT_STREAM_CODES.has(code)
+  }
   return status === 408 || status === 409 || status === 429 || status >= 500
 }
 

@@ -16,6 +16,7 @@ import {
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { type Duration, parseDuration } from './duration.js'
 import { JobNotFoundError } from './errors.js'
+import { endedByOf } from './follow.js'
 import { JOB_ID } from './keys.js'
 import type { LlmQueue } from './queue.js'
 import type { LlmJobEvent } from './types.js'
@@ -89,8 +90,9 @@ async function* sseBody(
 
 /**
  * Streams a job's events as SSE (`event: start | token | retry | done | error`, `id: <run>.<seq>`,
- * `data:` JSON). Unknown, expired or another subject's job: 404 with the JSON error shape; a closed
- * queue object: 503 `QUEUE_CLOSED`.
+ * `data:` JSON). A reconnect whose `Last-Event-ID` is the job's end (or past it): 204, so the
+ * browser's `EventSource` stops. Unknown, expired or another subject's job: 404 with the JSON error
+ * shape; a closed queue object: 503 `QUEUE_CLOSED`.
  *
  * @example
  * app.get('/jobs/:id', toExpress(auth, sseHandler({ queue })))  // the id is the last path segment
@@ -138,6 +140,13 @@ export function sseHandler(options: SseHandlerOptions): Middleware {
       return
     }
     const after = ctx.header('last-event-id')
+    // A reconnect after the job's end has nothing to get: 204 makes an EventSource stop (an empty
+    // 200 would have it reconnect every few seconds for ever).
+    const ended = endedByOf.get(queue)
+    if (after !== undefined && ended !== undefined && (await ended(jobId, after))) {
+      ctx.respond(204)
+      return
+    }
     const events = queue.follow(jobId, {
       signal: ctx.signal,
       ...(after === undefined ? {} : { after }),

@@ -92,6 +92,52 @@ describe('the budget hold covers the worst case of the request', () => {
   })
 })
 
+describe('the hold is the one `@aikit/llm` computes for the same request', () => {
+  it("counts a structured output's JSON schema as input (Chat, Responses, Anthropic)", async () => {
+    const schema = {
+      type: 'object',
+      properties: Object.fromEntries(
+        Array.from({ length: 400 }, (_, i) => [`field_${i}`, { type: 'string' }])
+      ),
+    }
+    const format = { type: 'json_schema', name: 'out', schema }
+    const chat = { model: 'gpt-4o', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }
+    expect(
+      await heldFor('openai', 'chat', {
+        ...chat,
+        response_format: { type: 'json_schema', json_schema: format },
+      })
+    ).toBeGreaterThan(10 * (await heldFor('openai', 'chat', chat)))
+    const responses = { model: 'gpt-4o', max_output_tokens: 16, input: 'hi' }
+    expect(
+      await heldFor('openai', 'responses', { ...responses, text: { format } })
+    ).toBeGreaterThan(10 * (await heldFor('openai', 'responses', responses)))
+    const claude = {
+      model: 'claude-haiku-4-5',
+      max_tokens: 16,
+      messages: [{ role: 'user', content: 'hi' }],
+    }
+    expect(
+      await heldFor('anthropic', 'messages', {
+        ...claude,
+        output_config: { format: { type: 'json_schema', schema } },
+      })
+    ).toBeGreaterThan(10 * (await heldFor('anthropic', 'messages', claude)))
+  })
+
+  it("holds an Anthropic job asking for fast mode at the model's fast-mode rates", async () => {
+    const claude = {
+      model: 'claude-opus-4-6',
+      max_tokens: 1000,
+      messages: [{ role: 'user', content: 'hi' }],
+    }
+    const standard = await heldFor('anthropic', 'messages', claude)
+    expect(await heldFor('anthropic', 'messages', { ...claude, speed: 'fast' })).toBeGreaterThan(
+      5 * standard
+    )
+  })
+})
+
 describe('a held request without an output limit', () => {
   it('a held Chat job whose request sets no output limit is sent with the limit that was held', async () => {
     const name = h.name()

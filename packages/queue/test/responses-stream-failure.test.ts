@@ -1,6 +1,7 @@
 /**
  * A Responses stream that ends with `response.failed` is a provider failure (as `@aikit/llm`
- * reads it), retried like a 5xx: never a completed job with the text streamed before it.
+ * reads it): never a completed job with the text streamed before it. Retried when its code is a
+ * transient one (`server_error`, …), failed at once when it names the request (`invalid_prompt`, …).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect, type Harness, startHarness } from './helpers.js'
@@ -50,5 +51,43 @@ describe('a Responses stream that ends with `response.failed`', () => {
       code: 'LLM_JOB_FAILED',
       details: { code: 'server_error', message: 'model crashed', attempts: 1 },
     })
+  })
+
+  it('with a code that can never succeed (invalid_prompt, a policy violation, a bad image) fails the job at once', async () => {
+    for (const code of ['invalid_prompt', 'image_content_policy_violation', 'invalid_image_url']) {
+      const name = h.name()
+      const q = h.queue({ name, backoffDelay: 10 })
+      h.worker({ name })
+      h.provider.reset()
+      h.provider.answerNext(1, { failure: { code, message: 'will never pass' } })
+      const { jobId } = await q.enqueue({
+        provider: 'openai',
+        api: 'responses',
+        subject: 'rf',
+        params: { model: 'gpt-4o-mini', input: `never ${code}` },
+      })
+      await expect(q.result(jobId), code).rejects.toMatchObject({
+        code: 'LLM_JOB_FAILED',
+        details: { code, message: 'will never pass', attempts: 1 },
+      })
+      expect(h.provider.count('/v1/responses'), code).toBe(1)
+    }
+  })
+
+  it('with a transient code (rate_limit_exceeded, vector_store_timeout) is retried', async () => {
+    for (const code of ['rate_limit_exceeded', 'vector_store_timeout']) {
+      const name = h.name()
+      const q = h.queue({ name, backoffDelay: 10 })
+      h.worker({ name })
+      h.provider.reset()
+      h.provider.answerNext(1, { failure: { code, message: 'try again' } })
+      const { jobId } = await q.enqueue({
+        provider: 'openai',
+        api: 'responses',
+        subject: 'rf',
+        params: { model: 'gpt-4o-mini', input: `again ${code}` },
+      })
+      expect((await q.result(jobId)).attempts, code).toBe(2)
+    }
   })
 })

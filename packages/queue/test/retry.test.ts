@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import {
   AikitError,
   InvalidOptionsError,
@@ -5,8 +7,14 @@ import {
   StoreUnavailableError,
 } from '@aikit/core'
 import { BudgetExceededError } from '@aikit/cost'
-import { OutputBlockedError, PromptBlockedError, TokenRateLimitedError } from '@aikit/llm/anthropic'
+import {
+  OutputBlockedError,
+  PromptBlockedError,
+  TokenRateLimitedError,
+  wrapAnthropic,
+} from '@aikit/llm/anthropic'
 import { JobFailedError, type LlmJobEvent } from '@aikit/queue'
+import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isRetryable, retryAfterMs, retryDelay } from '../src/retry.js'
 import { collect, type Harness, lastRunText, messages, startHarness } from './helpers.js'
@@ -284,5 +292,70 @@ describe('the kit errors of the wrapped client, through BullMQ', () => {
     expect(error).toBeInstanceOf(JobFailedError)
     expect(error.jobError).toMatchObject({ status: 429, code: 'RATE_LIMITED', attempts: 1 })
     expect(h.provider.count('/v1/messages')).toBe(0)
+  })
+})
+
+describe('a failure Anthropic reports inside a stream (an `error` event after a 200)', () => {
+  /** An Anthropic endpoint on 127.0.0.1 whose every stream starts, then ends with an `error` event of `type`. */
+  async function erroringAnthropic(type: string): Promise<{ url: string; calls: () => number }> {
+    let calls = 0
+    const server = createServer((req, res) => {
+      calls++
+      req.resume()
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      const message = {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-haiku-4-5',
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 5, output_tokens: 1 },
+      }
+      res.write(
+        `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message })}\n\n`
+      )
+      const error = { type: 'error', error: { type, message: `${type} (test server)` } }
+      res.end(`event: error\ndata: ${JSON.stringify(error)}\n\n`)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    closers.push(() => new Promise((r) => server.close(() => r())))
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      calls: () => calls,
+    }
+  }
+  const closers: (() => Promise<void>)[] = []
+  afterAll(async () => {
+    await Promise.all(closers.map((c) => c()))
+  })
+
+  it('is retried when its type is a transient one (overloaded_error, api_error), failed at once otherwise (invalid_request_error)', async () => {
+    for (const [type, attempts] of [
+      ['overloaded_error', 2],
+      ['api_error', 2],
+      ['invalid_request_error', 1],
+      ['permission_error', 1],
+    ] as const) {
+      const server = await erroringAnthropic(type)
+      const name = h.name()
+      const q = h.queue({ name, attempts: 2, backoffDelay: 10 })
+      const anthropic = wrapAnthropic(
+        new Anthropic({ apiKey: 'test-key', baseURL: server.url, maxRetries: 0 })
+      )
+      h.worker({ name, clients: { anthropic } })
+      const { jobId } = await q.enqueue({
+        provider: 'anthropic',
+        api: 'messages',
+        subject: 'in-stream',
+        params: messages(type),
+      })
+      await expect(q.result(jobId), type).rejects.toMatchObject({
+        code: 'LLM_JOB_FAILED',
+        details: { code: type, message: `${type} (test server)`, attempts },
+      })
+      expect(server.calls(), type).toBe(attempts)
+    }
   })
 })

@@ -107,6 +107,48 @@ describe('sseHandler through a real Express server', () => {
     expect(resumed.map((e) => e.id)).toEqual(events.slice(3).map((e) => e.id))
   })
 
+  it('a reconnect after the end of a finished job (done or failed) is answered 204: an EventSource stops reconnecting', async () => {
+    const name = h.name()
+    const q = h.queue({ name })
+    const base = await app(q)
+    h.worker({ name })
+    h.provider.reset()
+    const ok = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'end',
+      params: messages('finished'),
+    })
+    await q.result(ok.jobId)
+    h.provider.failNext(1, { status: 400 }) // a request error: fails at once
+    const bad = await q.enqueue({
+      provider: 'anthropic',
+      api: 'messages',
+      subject: 'end',
+      params: messages('failed'),
+    })
+    await expect(q.result(bad.jobId)).rejects.toMatchObject({ code: 'LLM_JOB_FAILED' })
+    for (const [jobId, end] of [
+      [ok.jobId, 'done'],
+      [bad.jobId, 'error'],
+    ] as const) {
+      const url = `${base}/jobs/${jobId}/events`
+      const all = await readSse(await fetch(url, { headers: { 'x-user': 'end' } }))
+      const last = all.at(-1)
+      expect(last?.event).toBe(end)
+      const res = await fetch(url, {
+        headers: { 'x-user': 'end', 'last-event-id': last?.id as string },
+      })
+      expect(res.status).toBe(204)
+      expect(await res.text()).toBe('')
+      // A reconnect with events still to replay gets them, the end included.
+      const before = all.at(-2)?.id as string
+      const rest = await fetch(url, { headers: { 'x-user': 'end', 'last-event-id': before } })
+      expect(rest.status).toBe(200)
+      expect((await readSse(rest)).map((e) => e.id)).toEqual([last?.id])
+    }
+  })
+
   it("enqueue() inside a request takes the request's subject, from the very first request (creating a queue scopes requests)", async () => {
     delete (globalThis as Record<symbol, unknown>)[Symbol.for('@aikit/core.context-demand')]
     const name = h.name()
