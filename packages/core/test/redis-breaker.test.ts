@@ -290,6 +290,25 @@ describe("deadlines: one timer for all of a store's commands", () => {
     await vi.waitFor(() => expect(expired).toEqual([1500, 2999, 5000]))
   })
 
+  it('hands each expired item back the mark it was added with', async () => {
+    const expired: [string, number][] = []
+    const queue = deadlines<string>(
+      20,
+      () => false,
+      (item, mark) => expired.push([item, mark])
+    )
+    queue.add('a', 7)
+    queue.add('b')
+    queue.add('c', 9)
+    await vi.waitFor(() =>
+      expect(expired).toEqual([
+        ['a', 7],
+        ['b', 0],
+        ['c', 9],
+      ])
+    )
+  })
+
   it('lets a reply already waiting in the socket win when the process was busy past the timeout', async () => {
     const server = createServer()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -3,7 +3,7 @@
  * reads: reads that succeed say nothing about writes, so they neither close the circuit nor hide
  * the outage from the breaker.
  */
-import { defineOp, type StoreEventInfo } from '@aikit/core'
+import { defineOp, type StoreEventInfo, StoreTimeoutError } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { type RedisServer, startRedis } from '@aikit/testing/redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -211,6 +211,87 @@ it('does not report recovered when the half-open probe gets a WRONGTYPE reply wh
     // The probe: a read of a key holding another type (the server answers WRONGTYPE).
     await expect(store.get(list)).rejects.toThrow()
     await store.set(page, 'v').catch(() => undefined)
+    expect(events).toEqual(['degraded'])
+  } finally {
+    await undo()
+  }
+  client.disconnect()
+})
+
+/** A short stall of the whole server (a fork, a slow command): one GET of `store` times out. */
+async function stall(store: { get(key: string): Promise<unknown> }, key: string): Promise<void> {
+  const admin = server.client()
+  try {
+    await admin.client('PAUSE', 200, 'ALL')
+    await expect(store.get(key)).rejects.toBeInstanceOf(StoreTimeoutError)
+    // Paused too, so this answers once the pause has run out.
+    await admin.ping()
+  } finally {
+    admin.disconnect()
+  }
+}
+
+// Found by a re-hunt: `refusingWrites` was cleared only by a SET or script of the app's that
+// succeeded. On a store whose traffic after a brief refusal is only reads (a cache whose entries
+// are all there), it stayed set for good, so no successful read ever reset the failure count
+// again: the refused write and every later, isolated timeout, far apart and each followed by
+// plenty of successful reads, added up until the circuit opened (`degraded`, every call failing
+// fast) with Redis healthy.
+it('forgets a brief write refusal once Redis takes writes again, on a store that then only reads', async () => {
+  const client = server.client({ maxRetriesPerRequest: 1 })
+  const store = redisStore(client, {
+    commandTimeoutMs: 50,
+    breaker: { failureThreshold: 3, openMs: 40 },
+  })
+  const events: string[] = []
+  store.on('degraded', () => events.push('degraded'))
+  store.on('recovered', () => events.push('recovered'))
+  const page = store.key('rf4', 'page')
+  await store.set(page, 'cached page')
+  const undo = await refuseWrites()
+  try {
+    await expect(store.set(page, 'new page')).rejects.toThrow(/OOM/)
+  } finally {
+    await undo()
+  }
+  // From now on the store only reads: cache hits, and now and then a short stall of Redis.
+  for (let i = 0; i < 2; i++) {
+    await sleep(100)
+    for (let j = 0; j < 20; j++) expect(await store.get(page)).toBe('cached page')
+    await sleep(100)
+    await stall(store, page)
+  }
+  expect(await store.get(page)).toBe('cached page')
+  expect(events).toEqual([])
+  expect(store.breakerState).toBe('closed')
+  client.disconnect()
+})
+
+// Pins what the fix above must keep: the store's own write check, made while only reads come,
+// neither counts when Redis refuses it (the app asked for no write) nor forgets the refusal.
+it('keeps counting refused writes across reads while Redis still refuses writes', async () => {
+  const client = server.client({ maxRetriesPerRequest: 1 })
+  const store = redisStore(client, {
+    commandTimeoutMs: 2000,
+    breaker: { failureThreshold: 3, openMs: 40 },
+  })
+  const events: string[] = []
+  store.on('degraded', () => events.push('degraded'))
+  const page = store.key('rf5', 'page')
+  const counter = store.key('rf5', 'n')
+  await store.set(page, 'cached page')
+  const undo = await refuseWrites()
+  try {
+    for (let i = 0; i < 3; i++) {
+      expect(events).toEqual([])
+      await expect(store.run(incr, [counter], 1)).rejects.toThrow(/OOM/)
+      if (i === 2) break
+      // Reads well after the refusal: each may start a write check, refused.
+      for (let j = 0; j < 5; j++) {
+        await sleep(60)
+        expect(await store.get(page)).toBe('cached page')
+      }
+    }
     expect(events).toEqual(['degraded'])
   } finally {
     await undo()

@@ -18,9 +18,10 @@ import type {
 import { type BatchedEval, batchedEval } from './batch.js'
 import { type CircuitBreaker, type CircuitState, circuitBreaker } from './breaker.js'
 import { serverClock } from './clock.js'
+import { monotonicNow } from './monotonic.js'
 import { assertClient, type RedisStoreOptions, resolveOptions } from './options.js'
 import { evalOp } from './scripts.js'
-import { deadlines } from './timeout.js'
+import { deadlines, withTimeout } from './timeout.js'
 
 /** A `Store` backed by Redis. */
 export interface RedisStore extends Store {
@@ -107,7 +108,8 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
   let closed = false
   /**
    * Set by a write refused with OOM / READONLY / NOREPLICAS / MISCONF, cleared by a SET or script
-   * that succeeds. Meanwhile reads (GET, TIME), DEL (which such a server still serves) and error
+   * that succeeds (the app's, or the store's own: `checkWrites`, `probeWrites`). Meanwhile reads
+   * (GET, TIME), DEL (which such a server still serves) and error
    * replies that say the server answered (WRONGTYPE, a script's own error) neither reset the
    * failure count nor close the circuit: the store stays degraded, with one `degraded` event, for
    * as long as writes are refused, instead of a `recovered` after every successful read and a
@@ -116,26 +118,92 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
    * writes, or a script that happened only to read, cannot decide it.
    */
   let refusingWrites = false
+  /** The key the write probe sets (briefly): one per prefix, in a slot of its own. */
+  const probeKey = formatKey(prefix, 'aikit', ['write-probe'])
+  const openMs = breakerOptions === false ? 0 : breakerOptions.openMs
+  /** No write check before this time (monotonic ms): `openMs` after a refusal or a check. */
+  let nextWriteCheck = 0
+  let checkingWrites = false
+  /**
+   * Calls answered so far. A call records it when it starts; when it times out and another call
+   * was answered meanwhile, its timeout is not counted by the breaker (see `overtaken`).
+   */
+  let answered = 0
+  /**
+   * Timeouts of calls that another call's answer overtook while they waited. The breaker counts
+   * consecutive failures, but a timeout completes `commandTimeoutMs` after its call started: under
+   * concurrent traffic the calls to one hung Cluster master all time out together, after the
+   * other masters' answers, and would read as a run of consecutive failures that opens the
+   * circuit for the whole Cluster (the healthy masters' slots failing fast too). Not counted, not
+   * a success either: the calls to that master keep timing out, the others are served, and a
+   * Cluster that is down (every call failing, CLUSTERDOWN) still opens the circuit.
+   */
+  const overtaken = new WeakSet<object>()
+  const timedOut = (what: string, mark: number): StoreTimeoutError => {
+    const error = new StoreTimeoutError(commandTimeoutMs, `redis ${what}`)
+    if (mark !== answered) overtaken.add(error)
+    return error
+  }
   const failed = (isProbe: boolean, error: unknown): void => {
-    if (isWriteRefusal(error)) refusingWrites = true
-    else if (refusingWrites && !isAvailabilityError(error)) {
-      // The server answered, but not to a write: no proof either way.
-      if (isProbe) breaker?.failed(true, READS_ONLY)
-      return
+    if (!isProbe && overtaken.has(error as object)) return
+    if (isWriteRefusal(error)) {
+      refusingWrites = true
+      nextWriteCheck = monotonicNow() + openMs
+    } else if (!isAvailabilityError(error)) {
+      answered++
+      if (refusingWrites) {
+        // The server answered, but not to a write: no proof either way.
+        if (isProbe) breaker?.failed(true, READS_ONLY)
+        return
+      }
     }
     breaker?.failed(isProbe, error, isAvailabilityError)
   }
   const succeeded = (isProbe: boolean, provesWrites: boolean): void => {
+    answered++
     if (provesWrites) refusingWrites = false
     else if (refusingWrites) {
       // The probe ran and proved nothing: another `openMs` before the next one.
       if (isProbe) breaker?.failed(true, READS_ONLY)
+      else checkWrites()
       return
     }
     breaker?.succeeded(isProbe)
   }
-  /** The key the write probe sets (briefly): one per prefix, in a slot of its own. */
-  const probeKey = formatKey(prefix, 'aikit', ['write-probe'])
+  /**
+   * While only reads come after a refused write (a cache whose entries are all there), no write of
+   * the app's can clear `refusingWrites`: it would stay set for good, and every later failure,
+   * however far apart and however many reads succeeded between, would add up until the circuit
+   * opened on a healthy Redis. So a successful read then sends a short SET of the store's own, at
+   * most once per `openMs` and not before `openMs` after the last refusal; it clears the state
+   * (and the failure count) when Redis takes it. Its refusal or timeout counts for nothing: the
+   * app asked for no write, and its reads are served.
+   */
+  const checkWrites = (): void => {
+    if (checkingWrites || breaker?.state !== 'closed') return
+    const at = monotonicNow()
+    if (at < nextWriteCheck) return
+    nextWriteCheck = at + openMs
+    checkingWrites = true
+    let sent: Promise<unknown>
+    try {
+      sent = withTimeout(client.set(probeKey, '1', 'PX', 1000), commandTimeoutMs)
+    } catch {
+      checkingWrites = false
+      return
+    }
+    sent.then(
+      () => {
+        checkingWrites = false
+        if (!refusingWrites) return
+        refusingWrites = false
+        breaker?.succeeded(false)
+      },
+      () => {
+        checkingWrites = false
+      }
+    )
+  }
   /**
    * The half-open probe while writes were refused: a short-lived SET, bounded like any call. It
    * closes the circuit when Redis takes it (then the admitted call runs as a normal one), and
@@ -181,9 +249,9 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
    * breaker already counted the failure).
    */
   const calls = Number.isFinite(commandTimeoutMs)
-    ? deadlines<PendingCall>(commandTimeoutMs, isCallSettled, (pending) => {
+    ? deadlines<PendingCall>(commandTimeoutMs, isCallSettled, (pending, mark) => {
         pending.done = true
-        const error = new StoreTimeoutError(commandTimeoutMs, `redis ${pending.what}`)
+        const error = timedOut(pending.what, mark)
         failed(pending.isProbe, error)
         pending.reject(error)
       })
@@ -219,7 +287,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     }
     return new Promise<T>((resolve, reject) => {
       const state = new PendingCall(what, isProbe, reject)
-      calls?.add(state)
+      calls?.add(state, answered)
       pending.then(
         (value) => {
           if (state.done) return
@@ -259,13 +327,15 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     }
   }
   const commands = Number.isFinite(commandTimeoutMs)
-    ? deadlines<IoredisCommand>(commandTimeoutMs, isCommandSettled, (command) =>
-        command.reject(new StoreTimeoutError(commandTimeoutMs, 'redis GET'))
+    ? deadlines<IoredisCommand>(commandTimeoutMs, isCommandSettled, (command, mark) =>
+        command.reject(timedOut('GET', mark))
       )
     : undefined
   const getSucceeded = (value: unknown): string | undefined => {
     commands?.drop()
+    answered++
     if (!refusingWrites) breaker?.succeeded(false)
+    else checkWrites()
     return (value as string | null) ?? undefined
   }
   const getFailed = (error: unknown): never => {
@@ -301,7 +371,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       failed(isProbe, error)
       return Promise.reject(toStoreError(error, 'GET'))
     }
-    commands?.add(command)
+    commands?.add(command, answered)
     return isProbe
       ? command.promise.then(probeGetSucceeded, probeGetFailed)
       : command.promise.then(getSucceeded, getFailed)

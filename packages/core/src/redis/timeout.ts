@@ -38,8 +38,11 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what?: string): 
 
 /** Calls whose time ran out, found by one shared timer (see `deadlines`). */
 export interface Deadlines<T> {
-  /** Starts bounding `item`: unless `isSettled(item)` by then, it is expired `ms` later. */
-  add(item: T): void
+  /**
+   * Starts bounding `item`: unless `isSettled(item)` by then, it is expired `ms` later, and
+   * `expire` gets `mark` back (a number the caller read when the call started; default 0).
+   */
+  add(item: T, mark?: number): void
   /** Forgets the settled items at the front: call it when an item settles (cheap, O(1) amortized). */
   drop(): void
 }
@@ -63,10 +66,11 @@ const COMPACT_AFTER = 1024
 export function deadlines<T>(
   ms: number,
   isSettled: (item: T) => boolean,
-  expire: (item: T) => void
+  expire: (item: T, mark: number) => void
 ): Deadlines<T> {
   const items: (T | undefined)[] = []
   const due: number[] = []
+  const marks: number[] = []
   let head = 0
   let tail = 0
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -89,6 +93,7 @@ export function deadlines<T>(
     } else if (head >= COMPACT_AFTER && head * 2 >= tail) {
       items.copyWithin(0, head, tail)
       due.copyWithin(0, head, tail)
+      marks.copyWithin(0, head, tail)
       items.fill(undefined, tail - head, tail)
       tail -= head
       head = 0
@@ -105,8 +110,9 @@ export function deadlines<T>(
     held = false
     while (head < tail && (due[head] as number) <= at) {
       const item = items[head] as T
+      const mark = marks[head] as number
       items[head++] = undefined
-      if (!isSettled(item)) expire(item)
+      if (!isSettled(item)) expire(item, mark)
     }
     drop()
     // An `expire` may have added an item (and armed the timer) from a listener.
@@ -119,9 +125,10 @@ export function deadlines<T>(
   }
 
   return {
-    add(item) {
+    add(item, mark = 0) {
       items[tail] = item
       due[tail] = monotonicNow() + ms
+      marks[tail] = mark
       tail++
       if (timer === undefined) arm(ms)
       else hold(true)
