@@ -93,6 +93,33 @@ describe('gracefulShutdown on a real SIGTERM', () => {
     expect(await exited).toEqual({ code: 0, signal: null })
   })
 
+  // A cleanup that hangs (`redis.quit()` during a Redis outage) kept the process alive until the
+  // orchestrator's SIGKILL: it gets `timeoutMs`, then the process exits as after any drain.
+  it('exits 0 when onShutdown hangs, once it has had timeoutMs', async () => {
+    const child = spawn(process.execPath, [script], {
+      env: {
+        ...process.env,
+        AIKIT_DELAY_MS: '0',
+        AIKIT_TIMEOUT_MS: '300',
+        AIKIT_HANG_ON_SHUTDOWN: '1',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal }))
+    )
+    await nextLine(child, (l) => l.startsWith('{'))
+    const cleanup = nextLine(child, (l) => l === 'cleanup')
+    child.kill('SIGTERM')
+    await cleanup
+    // Bounded: well past the 300 ms the cleanup may take; a process still running then never exits.
+    const stillRunning = new Promise<'still running'>((resolve) =>
+      setTimeout(() => resolve('still running'), 10_000).unref()
+    )
+    expect(await Promise.race([exited, stillRunning])).toEqual({ code: 0, signal: null })
+  })
+
   it('keeps draining on a repeated SIGTERM: the stream in flight finishes and the process exits 0', async () => {
     // No SIGTERM listener but gracefulShutdown's: a signal it did not absorb would kill the process.
     const child = spawn(process.execPath, [script], {

@@ -99,6 +99,28 @@ describe('gracefulShutdown', () => {
     await expect(readAll(reader, '')).rejects.toThrow()
   })
 
+  // A cleanup that hangs (`redis.quit()` while Redis is down) kept the shutdown, and with it the
+  // process, alive until the orchestrator's SIGKILL: it gets `timeoutMs`, then it is left behind.
+  it('ends once onShutdown has had timeoutMs, when it hangs', async () => {
+    const { server } = await streamingServer()
+    let cleanups = 0
+    const g = gracefulShutdown(server, {
+      timeoutMs: 100,
+      signals: [],
+      onShutdown: () => {
+        cleanups++
+        return new Promise(() => {})
+      },
+    })
+    let over = false
+    void g.shutdown().then(() => {
+      over = true
+    })
+    // Polled, bounded by attempts (well past the 100 ms it may take).
+    for (let i = 0; i < 200 && !over; i++) await new Promise((r) => setTimeout(r, 25))
+    expect({ cleanups, over }).toEqual({ cleanups: 1, over: true })
+  })
+
   it('listens for the given signals until disposed', () => {
     const s = createServer()
     const before = process.listenerCount('SIGUSR2')

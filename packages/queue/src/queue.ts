@@ -43,6 +43,7 @@ import type {
   LlmJobResult,
   LlmProvider,
 } from './types.js'
+import { iterateViaRedis, viaRedis } from './unavailable.js'
 import { BACKOFF_TYPE } from './worker.js'
 
 /** Options of `createLlmQueue`. */
@@ -85,6 +86,12 @@ export interface LlmQueueOptions {
   cacheKey?: LlmJobKeyFn
   /** How long a follower waits for a live event before re-reading the log. Default `'2s'`. */
   pollInterval?: Duration
+  /**
+   * Called with the errors of the queue's BullMQ `Queue` (its connection's errors: the same ones
+   * the app's own `'error'` listener on the client gets). Default: ignored (BullMQ would print
+   * each one to stderr).
+   */
+  onError?: (error: Error) => void
 }
 
 const QUEUE_OPTION_KEYS = [
@@ -99,6 +106,7 @@ const QUEUE_OPTION_KEYS = [
   'defaultMaxOutputTokens',
   'cacheKey',
   'pollInterval',
+  'onError',
 ] as const satisfies readonly (keyof LlmQueueOptions)[]
 
 /** What `enqueue` takes. */
@@ -288,15 +296,34 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
   }
   const cacheKey = options.cacheKey ?? defaultJobKey
   const pollMs = parseDuration(options.pollInterval ?? 2000, 'pollInterval')
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new InvalidOptionsError('onError', 'must be a function')
+  }
+  const onError = options.onError ?? (() => {})
 
   const redis = options.connection
+  // A `lazyConnect` client not connected yet: BullMQ's start-up would make ONE connect() attempt
+  // and, when Redis is not reachable then, keep that failure as its connection for good. Connected
+  // here, ioredis retries until Redis is up and BullMQ waits for it.
+  if (redis.status === 'wait') redis.connect().catch(() => undefined)
   const queue = new Queue<LlmJobData, LlmJobResult>(name, { connection: redis as never, prefix })
+  queue.on('error', (error) => onError(error))
+  /**
+   * A BullMQ call. Its commands wait for BullMQ's start-up, which waits for the client's 'ready'
+   * with no bound: while the client is not ready, a PING first fails as the client's own commands
+   * do (`maxRetriesPerRequest`), instead of waiting for Redis to come up.
+   */
+  const bull = async <T>(call: (q: typeof queue) => Promise<T>): Promise<T> => {
+    if (redis.status !== 'ready') await redis.ping()
+    return call(queue)
+  }
+  const jobState = (jobId: string): Promise<string> => bull((q) => q.getJobState(jobId))
   const subscriber = new Subscriber(redis)
   const keysOf = (jobId: string): JobKeys => jobKeys(prefix, name, jobId)
   const holds = new Holds(
     redis,
     subscriber,
-    (jobId) => queue.getJobState(jobId),
+    jobState,
     Math.max(1000, Math.min(pollMs * 5, 30_000)),
     holdTtlMs
   )
@@ -305,11 +332,13 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     subscriber,
     keys: keysOf,
     pollMs,
-    jobState: (id: string) => queue.getJobState(id),
+    jobState,
   }
+  const followEvents = (jobId: string, followOptions?: FollowOptions): AsyncIterable<LlmJobEvent> =>
+    iterateViaRedis('follow', followJob(followDeps, jobId, followOptions))
 
   const readOutcome = async (jobId: string): Promise<LlmJobEvent | undefined> => {
-    const raw = await redis.get(keysOf(jobId).result)
+    const raw = await viaRedis('result', () => redis.get(keysOf(jobId).result))
     return raw === null ? undefined : (JSON.parse(raw) as LlmJobEvent)
   }
 
@@ -354,7 +383,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
   /** True when the job has ended (its end is stored, or BullMQ recorded it, or dropped it). */
   const hasEnded = async (jobId: string): Promise<boolean> => {
     if (JOB_ID.test(jobId) && (await redis.exists(keysOf(jobId).result)) === 1) return true
-    const state = await queue.getJobState(jobId)
+    const state = await jobState(jobId)
     return state === 'completed' || state === 'failed' || state === 'unknown'
   }
 
@@ -365,7 +394,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
    */
   const pendingJobOf = async (dedupeId: string): Promise<string | undefined> => {
     for (let round = 0; round < DEDUPE_REREADS; round++) {
-      const pending = await queue.getDeduplicationJobId(dedupeId)
+      const pending = await bull((q) => q.getDeduplicationJobId(dedupeId))
       if (!pending) return undefined
       if (!(await hasEnded(pending))) return pending
       // Removed only while it still names the ended job: another queue object (another instance)
@@ -387,7 +416,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     dedupeId: string
   ): Promise<EnqueueResult> => {
     // An identical job still pending: join it without holding the budget a second time.
-    const pending = await pendingJobOf(dedupeId)
+    const pending = await viaRedis('enqueue', () => pendingJobOf(dedupeId))
     if (pending) return { jobId: pending, deduplicated: true }
 
     const jobId = randomUUID()
@@ -416,7 +445,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     }
     let metaWritten = false
     try {
-      if (reservation) await holds.watch(jobId, keys, reservation)
+      if (reservation) await viaRedis('enqueue', () => holds.watch(jobId, keys, reservation))
       const data: LlmJobData = {
         v: 1,
         provider: input.provider,
@@ -434,21 +463,27 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       // Who may follow it (sseHandler); it outlives the job by the result's TTL. Written
       // before the add: once the job is in the queue nothing may fail and release its hold
       // (a worker would then run it uncharged).
-      await redis.set(
-        keys.meta,
-        JSON.stringify({ subject: subject ?? null }),
-        'PX',
-        Math.max(holdTtlMs, META_MIN_TTL_MS) + resultTtlMs
+      await viaRedis('enqueue', () =>
+        redis.set(
+          keys.meta,
+          JSON.stringify({ subject: subject ?? null }),
+          'PX',
+          Math.max(holdTtlMs, META_MIN_TTL_MS) + resultTtlMs
+        )
       )
       metaWritten = true
-      const job = await queue.add('llm', data, {
-        jobId,
-        deduplication: { id: dedupeId },
-        attempts,
-        backoff: { type: BACKOFF_TYPE, delay: backoffDelay },
-        removeOnComplete: true,
-        removeOnFail: true,
-      })
+      const job = await viaRedis('enqueue', () =>
+        bull((q) =>
+          q.add('llm', data, {
+            jobId,
+            deduplication: { id: dedupeId },
+            attempts,
+            backoff: { type: BACKOFF_TYPE, delay: backoffDelay },
+            removeOnComplete: true,
+            removeOnFail: true,
+          })
+        )
+      )
       if (job.id === jobId) {
         holds.added(jobId)
         return { jobId, deduplicated: false }
@@ -520,7 +555,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined
       const stored = await readOutcome(jobId)
       if (stored) return settleOutcome(jobId, stored, signal)
-      for await (const event of followJob(followDeps, jobId, signal ? { signal } : {})) {
+      for await (const event of followEvents(jobId, signal ? { signal } : {})) {
         if (event.type === 'done' || event.type === 'error') {
           return settleOutcome(jobId, event, signal)
         }
@@ -538,13 +573,13 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
           throw new InvalidOptionsError('after', 'must be an event id string (`<run>.<seq>`)')
         }
       }
-      return followJob(followDeps, jobId, followOptions)
+      return followEvents(jobId, followOptions)
     },
 
     async subjectOf(jobId) {
       subscriber.closed.throwIfAborted()
       if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) return undefined
-      const raw = await redis.get(keysOf(jobId).meta)
+      const raw = await viaRedis('subjectOf', () => redis.get(keysOf(jobId).meta))
       subscriber.closed.throwIfAborted() // closed while reading: sseHandler must not start a stream
       if (raw === null) return undefined
       const subject = (JSON.parse(raw) as { subject?: unknown }).subject
@@ -559,6 +594,8 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       await queue.close()
     },
   }
-  endedByOf.set(llmQueue, (jobId, after) => endedBy(followDeps, jobId, after))
+  endedByOf.set(llmQueue, (jobId, after) =>
+    viaRedis('follow', () => endedBy(followDeps, jobId, after))
+  )
   return llmQueue
 }

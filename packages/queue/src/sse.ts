@@ -92,7 +92,8 @@ async function* sseBody(
  * Streams a job's events as SSE (`event: start | token | retry | done | error`, `id: <run>.<seq>`,
  * `data:` JSON). A reconnect whose `Last-Event-ID` is the job's end (or past it): 204, so the
  * browser's `EventSource` stops. Unknown, expired or another subject's job: 404 with the JSON error
- * shape; a closed queue object: 503 `QUEUE_CLOSED`.
+ * shape; a closed queue object: 503 `QUEUE_CLOSED`; Redis down: the `StoreUnavailableError` is
+ * thrown, and the adapter answers it (503 with `Retry-After`).
  *
  * @example
  * app.get('/jobs/:id', toExpress(auth, sseHandler({ queue })))  // the id is the last path segment

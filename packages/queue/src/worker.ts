@@ -86,9 +86,10 @@ const DEFAULT_HOLD_TTL_MS = 300_000
 // How long a closing worker waits for Redis (a hand-over's move, QUIT): Redis answers these in
 // milliseconds, and a deploy's grace period (often 30 s) must not run out on an outage.
 const REDIS_WAIT_MS = 1000
-// How long `close(true)` waits for BullMQ's close (the aborted runs' hand-overs, the record of the
-// runs that end meanwhile) before it gives up on Redis.
-const FORCE_CLOSE_WAIT_MS = 5000
+// How long `close` waits for BullMQ's close once no run is left (with `force`: the aborted runs'
+// hand-overs, the record of the runs that end meanwhile; else the record of the last runs, its
+// fetch of the next job, its blocking connection) before it gives up on Redis.
+const CLOSE_WAIT_MS = 5000
 
 /** A running worker. */
 export interface LlmWorker {
@@ -98,8 +99,8 @@ export interface LlmWorker {
    * Stops taking jobs, waits for the running ones, closes connections. With `force` the running
    * calls are aborted and their jobs handed back to waiting: the next worker runs them again from
    * the start (not counted as a stall), nothing is reported failed. A job that ended meanwhile is
-   * recorded as ended. With Redis down, a forced close does not wait for it (about 5 s at most):
-   * the jobs are left to the stalled-job check. Default `force: false`.
+   * recorded as ended. With Redis down, a close does not wait for it (about 5 s at most once no
+   * run is left): the jobs are left to the stalled-job check. Default `force: false`.
    */
   close(force?: boolean): Promise<void>
 }
@@ -294,9 +295,31 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     }
   }
 
-  const bullConnection = abandonableDuplicate(redis, { maxRetriesPerRequest: null })
+  /** The runs in progress (BullMQ's close waits for them, then for Redis). */
+  const runs = new Set<Promise<unknown>>()
+  const tracked: typeof processor = (job, token, jobSignal) => {
+    const run = processor(job, token, jobSignal)
+    runs.add(run)
+    const done = (): void => {
+      runs.delete(run)
+    }
+    run.then(done, done)
+    return run
+  }
+  /** Resolves once no run is in progress. */
+  const runsEnded = async (): Promise<void> => {
+    while (runs.size > 0) await Promise.allSettled([...runs])
+  }
+
+  // `lazyConnect: false`: a duplicate of a `lazyConnect` client would inherit it, and BullMQ's
+  // start-up, making one connect() attempt while Redis is not reachable, would then keep that
+  // failure for good (the worker never takes a job). Connected here, ioredis retries until Redis is up.
+  const bullConnection = abandonableDuplicate(redis, {
+    maxRetriesPerRequest: null,
+    lazyConnect: false,
+  })
   const blocking = bullConnection.conn
-  const worker = new Worker<LlmJobData, LlmJobResult>(name, processor, {
+  const worker = new Worker<LlmJobData, LlmJobResult>(name, tracked, {
     connection: blocking as never,
     prefix,
     concurrency,
@@ -324,11 +347,21 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       // job over at once), so a job that ends meanwhile is recorded. A forced BullMQ close drops
       // the end of a job that ends after it began, leaving the job to run again.
       const closed = worker.close()
-      // But it waits for Redis too (its fetch, its blocking connection, a record): on an outage a
-      // forced close ends the connections after a while, which fails those. A job whose end was
-      // not recorded is ended from its stored end by the next worker (see the processor); one not
-      // handed over is left to the stalled-job check.
-      if (force && !(await settledWithin(closed, FORCE_CLOSE_WAIT_MS))) bullConnection.abandon()
+      // But it waits for Redis too (its fetch, its blocking connection, a record): on an outage
+      // the connections are ended once no run is left and BullMQ's close has had a while, which
+      // fails those (a run goes on as long as it takes: its provider may be up). A job whose end
+      // was not recorded is ended from its stored end by the next worker (see the processor); one
+      // not handed over is left to the stalled-job check.
+      for (;;) {
+        // A forced close's runs were aborted: their hand-overs are what BullMQ's close waits for.
+        if (!force) await runsEnded()
+        if (await settledWithin(closed, CLOSE_WAIT_MS)) break
+        // A job fetched as the close began may have started meanwhile: its run is waited for too.
+        if (force || runs.size === 0) {
+          bullConnection.abandon()
+          break
+        }
+      }
       await closed
       // Not a plain QUIT: on an outage it would wait behind a hand-over's move until Redis is back.
       await quitWithin(bullConnection, REDIS_WAIT_MS)

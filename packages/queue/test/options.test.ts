@@ -48,6 +48,7 @@ describe('options are validated at construction, naming the field', () => {
       [{ connection, defaultMaxOutputTokens: 0 }, 'defaultMaxOutputTokens'],
       [{ connection, cacheKey: 'k' }, 'cacheKey'],
       [{ connection, pollInterval: '0s' }, 'pollInterval'],
+      [{ connection, onError: 1 }, 'onError'],
     ]
     for (const [options, field] of cases) {
       expect(fieldOf(() => createLlmQueue(options as never))).toBe(field)
@@ -105,6 +106,7 @@ describe('options are validated at construction, naming the field', () => {
       ],
       [() => createLlmQueue({ connection, cacheKey: {} } as never), 'cacheKey'],
       [() => createLlmQueue({ connection, pollInterval: true } as never), 'pollInterval'],
+      [() => createLlmQueue({ connection, onError: 'log' } as never), 'onError'],
       [() => createLlmWorker({ connection: 5, clients: { anthropic } } as never), 'connection'],
       [() => createLlmWorker({ connection, clients: 'anthropic' } as never), 'clients'],
       [
@@ -204,6 +206,7 @@ describe('options are validated at construction, naming the field', () => {
       defaultMaxOutputTokens: 512,
       cacheKey: () => 'key',
       pollInterval: '1s',
+      onError: () => {},
     }
     const queue = createLlmQueue(queueOptions)
     const clients: Required<LlmClients> = { anthropic: h.anthropic(), openai: h.openai() }

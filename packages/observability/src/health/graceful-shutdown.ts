@@ -4,7 +4,8 @@
  * stops sending traffic) and every response from then on says `Connection: close` (keep-alive
  * clients move off their connection instead of having it reset under them), then the server stops
  * accepting connections while in-flight requests and streamed answers finish, up to a deadline;
- * then remaining connections are cut and `onShutdown` runs (close Redis, flush logs and Sentry).
+ * then remaining connections are cut and `onShutdown` runs (close Redis, flush logs and Sentry),
+ * waited for up to the same deadline.
  */
 import type { Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -26,7 +27,8 @@ export interface GracefulShutdownOptions {
    * Deadline for in-flight requests and streams once closing starts; then connections are cut.
    * A keep-alive connection that sits idle without having been told to close (its last response
    * went out before the shutdown began, e.g. a long stream) is closed by the server's own
-   * `keepAliveTimeout` (Node's default 5 s) or by the client, else at this deadline. Default `30000`.
+   * `keepAliveTimeout` (Node's default 5 s) or by the client, else at this deadline. `onShutdown`
+   * then gets up to `timeoutMs` too. Default `30000`.
    */
   timeoutMs?: number
   /**
@@ -36,7 +38,11 @@ export interface GracefulShutdownOptions {
    * `['SIGTERM', 'SIGINT']`.
    */
   signals?: readonly NodeJS.Signals[]
-  /** Runs after the server closed (close Redis clients, flush logs). Errors are swallowed. Default none. */
+  /**
+   * Runs after the server closed (close Redis clients, flush logs). Errors are swallowed; waited for
+   * at most `timeoutMs`, then left behind (a `redis.quit()` during an outage would otherwise keep
+   * the process alive until SIGKILL). Default none.
+   */
   onShutdown?: () => unknown
   /**
    * After a signal-triggered shutdown, `process.exit(0)` (a handled SIGTERM otherwise keeps the
@@ -58,7 +64,10 @@ const GRACEFUL_SHUTDOWN_OPTION_KEYS = [
 
 /** What `gracefulShutdown` returns. */
 export interface GracefulShutdown {
-  /** Starts (or joins) the shutdown; resolves once the server is closed and `onShutdown` ran. */
+  /**
+   * Starts (or joins) the shutdown; resolves once the server is closed and `onShutdown` ran (or had
+   * `timeoutMs`).
+   */
   shutdown(): Promise<void>
   /** Removes the signal listeners (a signal then has its default effect again). */
   dispose(): void
@@ -75,6 +84,22 @@ type HttpSocket = Socket & { _httpMessage?: ServerResponse | null }
 const CATCHABLE_SIGNALS = new Set(
   Object.keys(osConstants.signals).filter((s) => s !== 'SIGKILL' && s !== 'SIGSTOP')
 )
+
+/**
+ * Runs `cleanup` and waits for it at most `ms`: a failure is swallowed and a hang left behind
+ * (shutting down anyway: a cleanup must not keep the process alive).
+ */
+async function cleanupWithin(cleanup: () => unknown, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  const done = (async () => {
+    await cleanup()
+  })().catch(() => undefined)
+  await Promise.race([done, late])
+  clearTimeout(timer)
+}
 
 function validMs(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 3_600_000) {
@@ -192,11 +217,7 @@ export function gracefulShutdown(
       health?.markShuttingDown()
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
       await close()
-      try {
-        await onShutdown?.()
-      } catch {
-        // Shutting down anyway: a failing cleanup must not keep the process alive.
-      }
+      if (onShutdown !== undefined) await cleanupWithin(onShutdown, timeoutMs)
     })()
     return running
   }
