@@ -73,8 +73,8 @@ export interface CacheOptions {
   /** Value codec for the shared tier (the memory tier keeps references). Default JSON. */
   serializer?: Serializer
   /**
-   * gzip values whose serialized text is at least `threshold` characters before they go to the store
-   * (Web `CompressionStream`, edge-safe). Default `false`.
+   * gzip values whose serialized text is at least `threshold` characters (default `1024`) before
+   * they go to the store (Web `CompressionStream`, edge-safe). Default `false`.
    */
   compression?: false | { threshold?: number }
   /**

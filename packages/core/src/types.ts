@@ -34,9 +34,9 @@ export type ResponseBody =
 
 /** Limits applied when the body is read. */
 export interface BodyLimits {
-  /** Largest body in bytes. @default 1_048_576 (1 MiB) */
+  /** Largest body in bytes. @default the adapter's `maxBodyBytes` (1_048_576, 1 MiB, unless set) */
   maxBytes?: number
-  /** Deepest nesting of objects/arrays in a JSON body. @default 64 */
+  /** Deepest nesting of objects/arrays in a JSON body. @default the adapter's `maxJsonDepth` (64 unless set) */
   maxDepth?: number
 }
 

@@ -132,6 +132,13 @@ describe('compress() options', () => {
     expect(field(() => compress({ syncMaxBytes: Number.NaN }))).toBe('syncMaxBytes')
   })
 
+  it('refuses a misspelt option instead of leaving its default (1024, quality 4) in place', () => {
+    const misspelt = () => compress({ treshold: 0, brotliQuality: 11 } as never)
+    expect(field(misspelt)).toBe('treshold')
+    expect(() => misspelt()).toThrow('did you mean `threshold`?')
+    expect(field(() => compress({ brotliQualty: 11 } as never))).toBe('brotliQualty')
+  })
+
   it('drops zstd where the runtime lacks it', () => {
     if (HAS_ZSTD) expect(typeof compress({ encodings: ['zstd'] })).toBe('function')
     else expect(field(() => compress({ encodings: ['zstd'] }))).toBe('encodings')

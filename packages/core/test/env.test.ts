@@ -321,6 +321,17 @@ describe('defineEnv options', () => {
     expect(field(() => defineEnv({}, { allowPublic: 'x' as never }))).toBe('allowPublic')
     expect(field(() => defineEnv({}, { emptyAsMissing: 1 as never }))).toBe('emptyAsMissing')
   })
+
+  it('refuses a misspelt option instead of leaving its default in place', () => {
+    // `emptyAsMising: false` would leave `''` counted as unset: A reported missing, not ''.
+    const misspelt = () =>
+      defineEnv({ A: z.string() }, { env: { A: '' }, emptyAsMising: false } as never)
+    expect(misspelt).toThrow(InvalidOptionsError)
+    expect(misspelt).toThrow('did you mean `emptyAsMissing`?')
+    expect(() => defineEnv({}, { publicPrefix: ['VITE_'] } as never)).toThrow(
+      expect.objectContaining({ field: 'publicPrefix' })
+    )
+  })
 })
 
 describe('edge safety', () => {

@@ -12,7 +12,7 @@ export interface BudgetLimitOptions {
   period: 'day' | 'month' | 'rolling'
   /** Rolling window length, e.g. `'24h'`, `'7d'` (rolling only). */
   window?: Duration
-  /** Limit in USD (at most 6 decimals). Give this or `micros`. */
+  /** Limit in USD, rounded to the nearest micro-dollar (6 decimals). Give this or `micros`. */
   usd?: number
   /** Limit in micro-dollars (integer). Give this or `usd`. */
   micros?: number

@@ -145,3 +145,30 @@ describe('a call that outlives the reservation TTL keeps its hold', () => {
     held.release()
   })
 })
+
+describe('a hold longer than the longest timer delay', () => {
+  it('is renewed at the longest delay, not every millisecond', async () => {
+    // A third of a 100-day TTL is past 2^31 - 1 ms, which Node fires after 1 ms: the hold was
+    // then renewed (a store write, a Redis round trip) about every millisecond of every call.
+    const inner = memoryStore()
+    let renewals = 0
+    const store = Object.create(inner) as Store
+    store.run = (op, keys, input) => {
+      if (op.name === 'budgetExtend') renewals++
+      return inner.run(op, keys, input)
+    }
+    const budget = createBudget({
+      store,
+      reservationTtl: '100d',
+      limits: [{ period: 'day', usd: 10 }],
+    })
+    const client = wrapAnthropic(raw, { budget, subject: 'long', coalesce: false })
+    const held = fake.holdNext()
+    const answer = client.messages.create(params)
+    await held.reached
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(renewals).toBe(0)
+    held.release()
+    await answer
+  })
+})

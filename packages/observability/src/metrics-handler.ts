@@ -53,12 +53,16 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest()
 }
 
+/** The longest delay a timer can wait (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647
+
 /** Options of `clusterMetricsHandler`. */
 export interface ClusterMetricsHandlerOptions extends MetricsHandlerOptions {
   /**
    * Milliseconds the primary waits for every connected worker. A worker that has not answered (or
    * exits meanwhile) fails the scrape with 503 rather than serving a partial sum, which Prometheus
-   * would read as counter resets. Default `5000` (prom-client's).
+   * would read as counter resets. At most `2_147_483_647` (the longest timer delay: a longer one
+   * would fire at once and fail every scrape). Default `5000` (prom-client's).
    */
   timeoutMs?: number
   /**
@@ -98,8 +102,12 @@ export function clusterMetricsHandler(options: ClusterMetricsHandlerOptions = {}
   }
   rejectUnknownOptions(options, CLUSTER_METRICS_HANDLER_OPTION_KEYS)
   const { timeoutMs = 5000, maxLabelValues = 100, ...rest } = options
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
-    throw new InvalidOptionsError('timeoutMs', 'must be an integer >= 1')
+  // The scrape's deadline is a timer: Node fires a longer delay after 1 ms, failing every scrape.
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMER_MS) {
+    throw new InvalidOptionsError(
+      'timeoutMs',
+      `must be an integer from 1 to ${MAX_TIMER_MS} (the longest timer delay)`
+    )
   }
   if (!Number.isSafeInteger(maxLabelValues) || maxLabelValues < 1) {
     throw new InvalidOptionsError('maxLabelValues', 'must be an integer >= 1')

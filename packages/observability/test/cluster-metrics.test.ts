@@ -116,4 +116,16 @@ describe('clusterMetricsHandler', () => {
     )
     expect(() => serveClusterMetrics({} as never)).toThrow()
   })
+
+  it('refuses a timeoutMs past the longest timer delay, which would fail every scrape at once', () => {
+    // Node fires a timer of more than 2^31 - 1 ms after 1 ms: the scrape answered 503 before any
+    // worker could answer.
+    expect(() => clusterMetricsHandler({ timeoutMs: 2 ** 31 })).toThrow(
+      expect.objectContaining({ field: 'timeoutMs' })
+    )
+    expect(() => clusterMetricsHandler({ timeoutMs: Number.MAX_SAFE_INTEGER })).toThrow(
+      expect.objectContaining({ field: 'timeoutMs' })
+    )
+    expect(typeof clusterMetricsHandler({ timeoutMs: 2 ** 31 - 1 })).toBe('function')
+  })
 })

@@ -3,6 +3,7 @@
  * The options of `compress()`, declared once with their defaults, validated at construction.
  */
 import { InvalidOptionsError } from '../errors.js'
+import { rejectUnknownOptions } from '../known-options.js'
 import { type CodecLevels, HAS_ZSTD } from './codecs.js'
 import { isCompressibleType } from './content-type.js'
 import type { CompressEncoding } from './negotiate.js'
@@ -48,6 +49,20 @@ export interface ResolvedCompressOptions extends CodecLevels {
 
 const KNOWN: readonly CompressEncoding[] = ['br', 'zstd', 'gzip']
 
+/**
+ * The keys of `CompressOptions`: any other is refused. A record, not a list, so that the compiler
+ * flags a key added to `CompressOptions` and missing here.
+ */
+const COMPRESS_OPTION_KEYS = Object.keys({
+  encodings: true,
+  threshold: true,
+  filter: true,
+  brotliQuality: true,
+  gzipLevel: true,
+  zstdLevel: true,
+  syncMaxBytes: true,
+} satisfies Record<keyof CompressOptions, true>)
+
 function int(field: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -56,11 +71,15 @@ function int(field: string, value: unknown, fallback: number, min: number, max: 
   return value
 }
 
-/** Validates `compress()` options; throws `InvalidOptionsError` naming the bad field. */
+/**
+ * Validates `compress()` options; throws `InvalidOptionsError` naming the bad field, an unknown key
+ * included (`brotliQualty`): a misspelt option is not left to its default.
+ */
 export function resolveCompressOptions(options: CompressOptions): ResolvedCompressOptions {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, COMPRESS_OPTION_KEYS)
   const requested = options.encodings ?? KNOWN
   if (!Array.isArray(requested) || requested.length === 0) {
     throw new InvalidOptionsError('encodings', 'must be a non-empty array of br, zstd, gzip')

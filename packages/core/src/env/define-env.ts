@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod'
 import { InvalidOptionsError } from '../errors.js'
+import { rejectUnknownOptions } from '../known-options.js'
 import { EnvError, type EnvIssue } from './env-error.js'
 import { looksSecret, SECRET_NAME } from './public-leak.js'
 import { isSecret, REDACTED } from './secret.js'
@@ -32,6 +33,14 @@ export interface DefineEnvOptions {
   emptyAsMissing?: boolean
 }
 
+/** The keys of `DefineEnvOptions`: any other is refused (a misspelt one would be ignored). */
+const DEFINE_ENV_OPTION_KEYS = Object.keys({
+  env: true,
+  publicPrefixes: true,
+  allowPublic: true,
+  emptyAsMissing: true,
+} satisfies Record<keyof DefineEnvOptions, true>)
+
 const INSPECT = Symbol.for('nodejs.util.inspect.custom')
 
 function readProcessEnv(): Record<string, string | undefined> {
@@ -51,6 +60,7 @@ function validateOptions(schema: unknown, options: DefineEnvOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, DEFINE_ENV_OPTION_KEYS)
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) {
     throw new InvalidOptionsError('env', 'must be a record of strings')
   }

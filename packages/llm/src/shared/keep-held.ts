@@ -27,6 +27,12 @@ export interface KeptHold {
 const NOT_KEPT: KeptHold = { watch: () => {}, stop: () => {} }
 
 /**
+ * The longest delay a timer can wait (2^31 - 1 ms, about 24.8 days): Node fires a longer one after
+ * 1 ms, which renewed a hold of more than about 74 days on every millisecond of its call.
+ */
+const MAX_TIMER_MS = 2_147_483_647
+
+/**
  * Starts renewing `reservation` every third of its TTL (measured now: its expiry minus the store's
  * clock, `storeNow`). The timer never keeps the process alive.
  */
@@ -39,7 +45,7 @@ export function keepHeld(reservation: Reservation, storeNow: (() => number) | un
   }
   const ttl = Math.floor(reservation.expiresAt - now)
   if (!(ttl > 0)) return NOT_KEPT
-  const every = Math.max(1, Math.floor(ttl / 3))
+  const every = Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(ttl / 3)))
   let timer: ReturnType<typeof setTimeout> | undefined
   let stopped = false
   let extending = false
