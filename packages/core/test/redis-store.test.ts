@@ -369,4 +369,25 @@ describe('option validation', () => {
     )
     lazy.disconnect()
   })
+
+  it('refuses a misspelt option instead of keeping its default silently', () => {
+    const lazy = new Redis({ lazyConnect: true })
+    expect(field(() => redisStore(lazy, { commandTimeoutMS: 1000 } as never))).toBe(
+      'commandTimeoutMS'
+    )
+    expect(field(() => redisStore(lazy, { breaker: { openms: 100 } as never }))).toBe(
+      'breaker.openms'
+    )
+    expect(() => redisStore(lazy, { commandTimeoutMS: 1000 } as never)).toThrow(
+      /did you mean `commandTimeoutMs`/
+    )
+    lazy.disconnect()
+  })
+
+  it('refuses a commandTimeoutMs past the longest timer delay (it would fire after 1 ms)', () => {
+    const lazy = new Redis({ lazyConnect: true })
+    expect(field(() => redisStore(lazy, { commandTimeoutMs: 2 ** 31 }))).toBe('commandTimeoutMs')
+    expect(field(() => redisStore(lazy, { commandTimeoutMs: 2 ** 31 - 1 }))).toBe('no error')
+    lazy.disconnect()
+  })
 })

@@ -245,6 +245,8 @@ describe('option validation', () => {
     expect(fieldError(() => memoryStore({ maxKeys: 0 }))).toBe('maxKeys')
     expect(fieldError(() => memoryStore({ maxKeys: 1.5 }))).toBe('maxKeys')
     expect(fieldError(() => memoryStore({ now: 5 as never }))).toBe('now')
+    // A misspelt option is refused, not ignored with its default kept.
+    expect(fieldError(() => memoryStore({ maxkeys: 10 } as never))).toBe('maxkeys')
     const base = { name: 'x', lua: 'return 1', js: () => 1, encode: () => [], decode: () => 1 }
     expect(fieldError(() => defineOp({ ...base, name: '' }))).toBe('name')
     expect(fieldError(() => defineOp({ ...base, lua: ' ' }))).toBe('lua')

@@ -2,6 +2,7 @@
  * @module redis/options
  * Options of `redisStore` and their validation.
  */
+import { rejectUnknownOptions } from '../known-options.js'
 import { InvalidOptionsError } from '../store/errors.js'
 import { validatePrefix } from '../store/keys.js'
 import { validateBreakerOptions } from './breaker.js'
@@ -80,19 +81,49 @@ export function assertClient(client: unknown): asserts client is ScriptClient {
   }
 }
 
+/**
+ * The keys of `RedisStoreOptions` (and of its `breaker`): any other is refused. Records, not
+ * lists, so the compiler flags a key added to the type and missing here.
+ */
+const REDIS_STORE_OPTION_KEYS = Object.keys({
+  prefix: true,
+  commandTimeoutMs: true,
+  breaker: true,
+  batch: true,
+  coalesceWrites: true,
+} satisfies Record<keyof RedisStoreOptions, true>)
+const BREAKER_OPTION_KEYS = Object.keys({
+  failureThreshold: true,
+  openMs: true,
+} satisfies Record<keyof Exclude<RedisStoreOptions['breaker'], false | undefined>, true>)
+
+/** The longest delay a timer can wait (2^31 - 1 ms): Node fires a longer one after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647
+
 /** Validates `redisStore` options and applies defaults. */
 export function resolveOptions(options: RedisStoreOptions): ResolvedRedisStoreOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, REDIS_STORE_OPTION_KEYS)
   const prefix = validatePrefix(options.prefix ?? 'aikit')
   const commandTimeoutMs = options.commandTimeoutMs ?? 50
   if (
     typeof commandTimeoutMs !== 'number' ||
     Number.isNaN(commandTimeoutMs) ||
-    commandTimeoutMs <= 0
+    commandTimeoutMs <= 0 ||
+    (commandTimeoutMs > MAX_TIMER_MS && commandTimeoutMs !== Number.POSITIVE_INFINITY)
   ) {
-    throw new InvalidOptionsError('commandTimeoutMs', 'must be a positive number of milliseconds')
+    throw new InvalidOptionsError(
+      'commandTimeoutMs',
+      `must be a positive number of milliseconds, at most ${MAX_TIMER_MS} (the longest timer delay), or Infinity`
+    )
+  }
+  if (options.breaker !== undefined && options.breaker !== false) {
+    if (options.breaker === null || typeof options.breaker !== 'object') {
+      throw new InvalidOptionsError('breaker', 'must be an object or false')
+    }
+    rejectUnknownOptions(options.breaker, BREAKER_OPTION_KEYS, 'breaker.')
   }
   const breaker =
     options.breaker === false ? false : validateBreakerOptions(options.breaker ?? {}, 'breaker.')

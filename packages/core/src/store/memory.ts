@@ -3,6 +3,7 @@
  * `memoryStore()`: the default store. Bounded (LRU), lazy expiry (no timer per key), atomic ops run
  * synchronously in-process. Edge-safe.
  */
+import { rejectUnknownOptions } from '../known-options.js'
 import { encodeArgs } from './define-op.js'
 import { InvalidOptionsError, StoreUnavailableError } from './errors.js'
 import { assertSameSlot, formatKey, parseKey, validatePrefix } from './keys.js'
@@ -42,11 +43,19 @@ export interface MemoryStore extends Store {
   now(): number
 }
 
+/** The keys of `MemoryStoreOptions`: any other is refused (a misspelt one kept its default). */
+const MEMORY_STORE_OPTION_KEYS = Object.keys({
+  maxKeys: true,
+  now: true,
+  prefix: true,
+} satisfies Record<keyof MemoryStoreOptions, true>)
+
 /** Creates an in-process store. State is per process: use `redisStore` to share it between instances. */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'must be an object')
   }
+  rejectUnknownOptions(options, MEMORY_STORE_OPTION_KEYS)
   const maxKeys = options.maxKeys ?? 100_000
   if (!Number.isInteger(maxKeys) || maxKeys < 1) {
     throw new InvalidOptionsError('maxKeys', 'must be a positive integer')
