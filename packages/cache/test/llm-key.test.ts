@@ -56,6 +56,16 @@ describe('llmCacheKey', () => {
     )
   })
 
+  it('refuses a misspelt option instead of keying without it', () => {
+    // `provder` would have keyed every provider alike, `exlude` kept the field in the key.
+    expect(() => llmCacheKey(base, { scope: 'a', provder: 'openai' } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', field: 'provder' })
+    )
+    expect(() => llmCacheKey(base, { scope: 'a', exlude: ['user'] } as never)).toThrow(
+      /did you mean `exclude`/
+    )
+  })
+
   it('two tenants never share a key; two providers never share a key', () => {
     expect(llmCacheKey(base, { scope: 'a' })).not.toBe(llmCacheKey(base, { scope: 'b' }))
     expect(llmCacheKey(base, { scope: 'a', provider: 'anthropic' })).not.toBe(

@@ -3,7 +3,7 @@
  * `llmCacheKey`: a stable key over every request parameter that can change a model's answer.
  */
 import { InvalidOptionsError } from '@aikit/core'
-import { sha256Hex } from '@aikit/core/adapter'
+import { rejectUnknownOptions, sha256Hex } from '@aikit/core/adapter'
 import { CacheScopeRequiredError } from '../errors.js'
 import { stableStringify } from './stable-stringify.js'
 
@@ -48,12 +48,20 @@ export interface LlmCacheKeyOptions {
   exclude?: readonly string[]
 }
 
+/** The keys of `LlmCacheKeyOptions`: any other is refused. */
+const LLM_CACHE_KEY_OPTION_KEYS = Object.keys({
+  scope: true,
+  provider: true,
+  exclude: true,
+} satisfies Record<keyof LlmCacheKeyOptions, true>)
+
 /**
  * The cache key of an LLM request: `llm:v<version>:<sha256>` over the canonical JSON (sorted keys,
  * `undefined` dropped) of the scope, the provider and every output-changing parameter (model, system,
  * messages, tools, tool_choice, temperature, top_p, top_k, max_tokens, stop, response_format, seed,
  * thinking/reasoning...). Transport fields (`LLM_TRANSPORT_FIELDS`) are excluded.
- * @throws CacheScopeRequiredError when `scope` is missing or empty.
+ * @throws CacheScopeRequiredError when `scope` is missing or empty; InvalidOptionsError for an
+ * unknown option key.
  */
 export function llmCacheKey(params: Record<string, unknown>, options: LlmCacheKeyOptions): string {
   if (params === null || typeof params !== 'object' || Array.isArray(params)) {
@@ -65,6 +73,8 @@ export function llmCacheKey(params: Record<string, unknown>, options: LlmCacheKe
       "must be an object with a `scope` (or scope: 'global')"
     )
   }
+  // A misspelt `provder` or `exlude` would silently key every request without it.
+  rejectUnknownOptions(options, LLM_CACHE_KEY_OPTION_KEYS)
   const { scope, provider = '', exclude = [] } = options
   if (typeof scope !== 'string' || scope.length === 0) throw new CacheScopeRequiredError()
   if (typeof provider !== 'string') throw new InvalidOptionsError('provider', 'must be a string')
