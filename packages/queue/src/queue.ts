@@ -310,11 +310,17 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
   queue.on('error', (error) => onError(error))
   /**
    * A BullMQ call. Its commands wait for BullMQ's start-up, which waits for the client's 'ready'
-   * with no bound: while the client is not ready, a PING first fails as the client's own commands
-   * do (`maxRetriesPerRequest`), instead of waiting for Redis to come up.
+   * with no bound. While a connection attempt is under way ('connecting', 'connect': a start-up,
+   * or a reconnect) the call waits for its outcome: 'ready', or the attempt's 'error' (a refused
+   * or timed-out connect), which fails it. A PING there would fail at once on a client with
+   * `enableOfflineQueue: false` (BullMQ's advice for queue connections), so the first enqueues of
+   * a healthy start-up would answer 503. Otherwise ('reconnecting', 'end'), a PING fails as the
+   * client's own commands do (`maxRetriesPerRequest`), instead of waiting for Redis to come up.
    */
   const bull = async <T>(call: (q: typeof queue) => Promise<T>): Promise<T> => {
-    if (redis.status !== 'ready') await redis.ping()
+    const status = redis.status
+    if (status === 'connecting' || status === 'connect') await connectAttempt(redis)
+    else if (status !== 'ready') await redis.ping()
     return call(queue)
   }
   const jobState = (jobId: string): Promise<string> => bull((q) => q.getJobState(jobId))
@@ -598,4 +604,23 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     viaRedis('follow', () => endedBy(followDeps, jobId, after))
   )
   return llmQueue
+}
+
+/** The outcome of the client's connection attempt under way: 'ready', or its first 'error' / 'end'. */
+function connectAttempt(redis: LlmQueueOptions['connection']): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: unknown): void => {
+      redis.off('ready', onReady)
+      redis.off('error', onError)
+      redis.off('end', onEnd)
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const onReady = (): void => settle()
+    const onError = (error: unknown): void => settle(error ?? new Error('Connection failed'))
+    const onEnd = (): void => settle(new Error('Connection is closed.'))
+    redis.once('ready', onReady)
+    redis.once('error', onError)
+    redis.once('end', onEnd)
+  })
 }

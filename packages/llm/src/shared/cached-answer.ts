@@ -35,11 +35,16 @@ const hasUsage = (event: unknown): boolean =>
  * Whether `answer` gives a caller with `params` what it asked for. A `v: 1` stream entry lacks an
  * OpenAI chat stream's usage chunk when its first caller had not asked for usage: it serves a
  * caller that did not ask either (the chunk is hidden from it anyway), and one that did only when
- * it holds the chunk. An Anthropic or Responses stream was never filtered: always served. Read
+ * it holds the chunk. An Anthropic or Responses stream was never filtered. Either way only an
+ * entry holding a whole answer is served (see below). Read
  * rather than missed, a `v: 1` entry is not overwritten by processes of this version while
  * processes of the previous one (which take `v: 2` entries for misses) still share the cache.
  */
 export function serves(answer: CachedAnswer, spec: ApiSpec, params: Params): boolean {
-  if (answer.kind !== 'stream' || answer.v === 2 || spec.hidesUsage === undefined) return true
-  return spec.hidesUsage(params) || answer.events.some(hasUsage)
+  if (answer.kind !== 'stream' || answer.v === 2) return true
+  // Versions that wrote `v: 1` stored some streams that were no whole answer (a refusal, a
+  // `content_filter` or `pause_turn` end, an n > 1 chat stream with a choice cut short): those
+  // are misses, as they would not be stored now.
+  if (spec.streamEnd(answer.events).kind !== 'whole') return false
+  return spec.hidesUsage === undefined || spec.hidesUsage(params) || answer.events.some(hasUsage)
 }
