@@ -5,6 +5,8 @@
  * positives (order numbers, timestamps, hashes).
  */
 
+import { SpanIndex } from './span-index.js'
+
 /** Ids of the PII rules. */
 export type PiiRuleId = 'pii.email' | 'pii.phone' | 'pii.card' | 'pii.iban'
 
@@ -73,12 +75,14 @@ export function findPii(text: string, enabled: ReadonlySet<PiiRuleId>): PiiMatch
     for (const m of text.matchAll(IBAN)) if (ibanValid(m[0])) add('pii.iban', m)
   }
   if (enabled.has('pii.phone') && hasDigits) {
+    // Phone numbers never overlap one another (each match starts where the last one ended): each
+    // is checked against the other kinds' spans only.
+    const others = new SpanIndex(found)
     for (const m of text.matchAll(PHONE)) {
       const d = digitsOf(m[0])
-      const overlaps = found.some(
-        (f) => m.index! < f.index + f.length && f.index < m.index! + m[0].length
-      )
-      if (d.length >= 9 && d.length <= 15 && !overlaps) add('pii.phone', m)
+      if (d.length >= 9 && d.length <= 15 && !others.overlaps(m.index ?? 0, m[0].length)) {
+        add('pii.phone', m)
+      }
     }
   }
   return found

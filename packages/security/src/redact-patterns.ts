@@ -15,6 +15,7 @@
 import { mayHoldSecret } from './redact-gate.js'
 import { JwtMatcher, PrivateKeyMatcher, type SecretRegex } from './redact-linear.js'
 import { ENV_ONLY_NAMES, STRONG_NAMES } from './redact-names.js'
+import { SpanIndex } from './span-index.js'
 
 export type { SecretRegex } from './redact-linear.js'
 
@@ -439,10 +440,14 @@ export function findSecrets(text: string, scanner: SecretScanner): SecretMatch[]
   if (scanner.gate !== undefined && !scanner.gate(text)) return found
   const mask = selectPatterns(text, scanner)
   if (mask === 0) return found
+  // The secrets of the patterns run so far. A pattern's own matches never overlap one another
+  // (each `exec` starts where the last match ended), so each is checked against these only.
+  let earlier = new SpanIndex([])
   scanner.patterns.forEach((p, i) => {
     if (i < 31 && (mask & (1 << i)) === 0) return
     const regex = p.regex
     regex.lastIndex = 0
+    const before = found.length
     for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
       if (m[0].length === 0) regex.lastIndex++ // a custom regex matching '' must still advance
       let prefix = 0
@@ -450,9 +455,10 @@ export function findSecrets(text: string, scanner: SecretScanner): SecretMatch[]
       const index = m.index + prefix
       const length = m[0].length - prefix
       // Patterns run most specific first; a looser one re-matching the same secret is dropped.
-      if (found.some((f) => index < f.index + f.length && f.index < index + length)) continue
+      if (earlier.overlaps(index, length)) continue
       found.push({ ruleId: p.id, index, length })
     }
+    if (found.length > before) earlier = new SpanIndex(found)
   })
   return found
 }
