@@ -63,8 +63,16 @@ export class RequestTimeoutError extends AikitError {
 export type BodyCoding = 'gzip' | 'deflate' | 'br'
 
 /**
+ * Most codings one body may stack (as undici's `fetch`). Real clients apply one; each is a decoder
+ * chained on the next, and a 10 KB header of 2000 `gzip` (over a 50 KB body nested as deep) kept
+ * the decoders, and the libuv threadpool they share with every other request, busy for 20 s.
+ */
+const MAX_BODY_CODINGS = 5
+
+/**
  * The codings of a `Content-Encoding` header in the order they were applied (`identity`
- * dropped, `x-gzip` read as `gzip`): `[]` for none, `null` when one is not decodable here.
+ * dropped, `x-gzip` read as `gzip`): `[]` for none, `null` when one is not decodable here or
+ * there are more than `MAX_BODY_CODINGS` of them.
  */
 export function parseContentEncoding(header: string | undefined): BodyCoding[] | null {
   if (header === undefined) return []
@@ -72,6 +80,7 @@ export function parseContentEncoding(header: string | undefined): BodyCoding[] |
   for (const part of header.split(',')) {
     const c = part.trim().toLowerCase()
     if (c === '' || c === 'identity') continue
+    if (codings.length === MAX_BODY_CODINGS) return null
     if (c === 'gzip' || c === 'x-gzip') codings.push('gzip')
     else if (c === 'deflate' || c === 'br') codings.push(c)
     else return null

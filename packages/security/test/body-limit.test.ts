@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { type AddressInfo, connect } from 'node:net'
+import { gzipSync } from 'node:zlib'
 import { toExpress } from '@aikit/adapters/express'
 import { aikitFastify } from '@aikit/adapters/fastify'
 import { withAikit } from '@aikit/adapters/next'
@@ -147,6 +148,33 @@ describe('bodyLimit through node:http', () => {
     })
     expect(res.status).toBe(415)
     expect(calls.n).toBe(0)
+  })
+
+  it('decompress: decodes 5 stacked codings, refuses 6 or more with 415 unread', async () => {
+    const calls = { n: 0 }
+    const port = await nodeServer(bodyLimit({ decompress: true }), echoJson(calls))
+    const send = (layers: number) => {
+      let body = Buffer.from('{"q":"hi"}')
+      for (let i = 0; i < layers; i++) body = gzipSync(body)
+      return fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-encoding': Array<string>(layers).fill('gzip').join(', '),
+        },
+        body,
+      })
+    }
+    const five = await send(5)
+    expect(five.status).toBe(200)
+    expect(await five.json()).toEqual({ got: { q: 'hi' } })
+    // 1000 layers (a 5 KB header, a 23 KB body) took 1 s to decode before the cap, 2000 took 20 s.
+    for (const layers of [6, 1000]) {
+      const res = await send(layers)
+      expect(res.status).toBe(415)
+      expect((await res.json()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE')
+    }
+    expect(calls.n).toBe(1)
   })
 
   it('requireJson: a JSON body sent as text/plain or a form is 415', async () => {
