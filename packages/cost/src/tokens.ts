@@ -5,7 +5,8 @@
  * - Current OpenAI models (gpt-4o, gpt-4.1, gpt-4.5, gpt-5*, o1/o3/o4, chatgpt-4o, gpt-oss): gpt-tokenizer
  *   with their encoding, `o200k_base`, plus the chat format's overhead: 3 tokens per message and 3
  *   to prime the reply (OpenAI cookbook). Only that encoding is loaded (its ranks take about 0.25 s
- *   of CPU at import); legacy gpt-4 / gpt-3.5 (`cl100k_base`) get the approximation below.
+ *   of CPU at import); legacy gpt-4 / gpt-3.5 (`cl100k_base`) get the approximation below. A
+ *   piece of over 256 characters is counted in slices (see o200k-count.ts).
  * - Every other model (Claude above all: no local tokenizer exists for current Claude models) gets a
  *   deliberately HIGH approximation, since an estimate that is low lets a budget be overrun:
  *   `ceil(asciiLettersDigitsAndSpaces / 3)` (English averages about 3.5–4 characters per token)
@@ -45,8 +46,8 @@
 
 import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base'
 import { imageTokenCap } from './image-tokens.js'
+import { countO200k } from './o200k-count.js'
 
 /**
  * A chat message in Anthropic or OpenAI format (only the fields that carry tokens are read). No
@@ -100,8 +101,6 @@ const OPENAI_MESSAGE_OVERHEAD = 3
 const OPENAI_REPLY_PRIMING = 3
 const APPROX_MESSAGE_OVERHEAD = 5
 const APPROX_REQUEST_OVERHEAD = 10
-// Special-token text such as "<|endoftext|>" in user input is counted as plain text, never thrown on.
-const ENCODE_OPTIONS = { disallowedSpecial: new Set<string>() }
 
 type Counter = (text: string) => number
 
@@ -117,7 +116,7 @@ interface Profile {
 
 const O200K = /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o|gpt-oss)/
 
-const o200k: Counter = (text) => (text.length === 0 ? 0 : countO200k(text, ENCODE_OPTIONS))
+const o200k: Counter = countO200k
 
 /** The deliberately high approximation (see the module comment). */
 export function approximateTokens(text: string): number {
@@ -188,16 +187,37 @@ const NON_CONTENT_STREAM = /\/(?:[A-Za-z]*Type|Subtype|Length[1-3]|N)(?![A-Za-z0
 function pdfPages(bin: string): number {
   const pages = bin.match(PDF_PAGE_OBJECT)?.length ?? 0
   if (pages > 0) return pages
-  // Page objects inside compressed object streams: count the untyped stream dictionaries.
+  // Page objects inside compressed object streams: count the untyped stream dictionaries. A
+  // stream's dictionary runs from the last `obj` before it; the streams after one `obj` share
+  // that start, so each reads on from where the one before it stopped (searching back to the
+  // `obj` and reading the whole dictionary again for every stream was quadratic: a 750 KB file
+  // of `>>stream` took minutes).
   let streams = 0
+  let objAt = -1 // the last `obj` at or before the current stream
+  let nextObj = bin.indexOf('obj')
+  let dictStart = -1
+  let readTo = 0 // the dictionary is read up to here
+  let typed = false // what has been read of it holds a key of NON_CONTENT_STREAM
   let at = bin.indexOf('stream')
   while (at !== -1) {
     // `stream` right after a dictionary's `>>` (not `endstream`, not inside data).
     let i = at - 1
     while (i > 0 && (bin[i] === ' ' || bin[i] === '\r' || bin[i] === '\n' || bin[i] === '\t')) i--
     if (bin[i] === '>' && bin[i - 1] === '>') {
-      const dict = bin.slice(Math.max(0, bin.lastIndexOf('obj', i)), i)
-      if (!NON_CONTENT_STREAM.test(dict)) streams++
+      while (nextObj !== -1 && nextObj <= i) {
+        objAt = nextObj
+        nextObj = bin.indexOf('obj', nextObj + 1)
+      }
+      const start = Math.max(0, objAt)
+      if (start !== dictStart) {
+        dictStart = start
+        readTo = start
+        typed = false
+      }
+      // A key cannot straddle `readTo`: the text before it ends with `>`, which no key holds.
+      if (!typed) typed = NON_CONTENT_STREAM.test(bin.slice(readTo, i))
+      readTo = i
+      if (!typed) streams++
     }
     at = bin.indexOf('stream', at + 6)
   }

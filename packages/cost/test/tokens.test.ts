@@ -297,6 +297,28 @@ describe('estimateTokens with documents (never below what they hold)', () => {
     expect(blockTokens(bad)).toBe(30_000)
   })
 
+  // Each stream's dictionary runs back to the last `obj`: searched back for, and read whole, from
+  // every stream, a 750 KB file (a 1 MB base64 body) of `>>stream` took about a minute.
+  it('a PDF of 94 000 bare stream dictionaries (a 1 MB body) counts each as a page', () => {
+    const doc = (bytes: string) => ({
+      type: 'document',
+      source: {
+        type: 'base64',
+        media_type: 'application/pdf',
+        data: Buffer.from(bytes, 'latin1').toString('base64'),
+      },
+    })
+    const streams = 93_750
+    expect(blockTokens(doc(`%PDF${'>>stream'.repeat(streams)}`))).toBe(streams * PDF_PAGE_TOKENS)
+    // Streams after one `obj` share its dictionary: a key in it types every one of them.
+    expect(blockTokens(doc('%PDF 1 0 obj << /Type /XRef >>stream >>stream >>stream'))).toBe(
+      PDF_PAGE_TOKENS
+    )
+    expect(blockTokens(doc('%PDF 1 0 obj << >>stream /N >>stream 2 0 obj >>stream'))).toBe(
+      2 * PDF_PAGE_TOKENS
+    )
+  })
+
   it('base64 data that is not a PDF counts its bytes as text', () => {
     const doc = {
       type: 'document',
