@@ -175,7 +175,7 @@ export interface PromptGuardOptions {
   censor?: string
   /** An external detector run on every checked text (after the built-in rules). @default none */
   detector?: PromptDetector
-  /** Time allowed to the detector before it counts as failed. @default 2000 */
+  /** Time allowed to the detector before it counts as failed, in ms (at most 2^31 - 1). @default 2000 */
   detectorTimeoutMs?: number
   /** Called with the findings of every check that found something (for logs and metrics). @default none */
   onFinding?: (event: {
@@ -322,6 +322,13 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
     options.detectorTimeoutMs ?? DEFAULTS.detectorTimeoutMs,
     'detectorTimeoutMs'
   )
+  // A timer's longest delay: Node fires a longer one after 1 ms, failing every detector call.
+  if (detectorTimeoutMs > 2_147_483_647) {
+    throw new InvalidOptionsError(
+      'detectorTimeoutMs',
+      'must be at most 2147483647 (the longest timer delay)'
+    )
+  }
   const onFinding = options.onFinding
   if (onFinding !== undefined && typeof onFinding !== 'function') {
     throw new InvalidOptionsError('onFinding', 'must be a function')

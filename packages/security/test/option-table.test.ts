@@ -260,6 +260,11 @@ const rows: Record<string, Row[]> = {
       () => promptGuard({ detectorTimeoutMs: '5' as never }),
       'detectorTimeoutMs',
     ],
+    [
+      'detectorTimeoutMs: past the longest timer delay (it fired after 1 ms)',
+      () => promptGuard({ detectorTimeoutMs: 2 ** 31 }),
+      'detectorTimeoutMs',
+    ],
     ['onFinding: a string', () => promptGuard({ onFinding: 'log' as never }), 'onFinding'],
     [
       'middleware: unknown key',
