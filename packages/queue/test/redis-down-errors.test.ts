@@ -71,8 +71,8 @@ describe('Redis connection errors of a queue object', () => {
     const { conn } = await readyQueue('noise', (error) => seen.push(error))
     await server!.kill()
     await reconnectFailures(conn, 3)
-    expect(seen.length).toBeGreaterThan(0)
-    expect(seen[0]?.message).toContain('ECONNREFUSED')
+    // The first may be the killed connection's reset; the failed reconnects are refusals.
+    expect(seen.some((error) => error.message.includes('ECONNREFUSED'))).toBe(true)
   }, 30_000)
 })
 
@@ -92,7 +92,11 @@ describe('queue calls while Redis is down', () => {
     for (const failure of failures) {
       expect(failure).toBeInstanceOf(StoreUnavailableError)
       expect(failure).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE', retryAfterMs: 1000 })
-      expect(((failure as Error).cause as Error).name).toBe('MaxRetriesPerRequestError')
+      // ioredis's own error: the command given up on, or (a call made while the client is in a
+      // reconnection attempt) that attempt's failure.
+      expect(String((failure as Error).cause)).toMatch(
+        /MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|Connection is closed/
+      )
     }
   }, 30_000)
 })
