@@ -14,6 +14,7 @@ import {
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import { type RedisServer, type StartRedisOptions, startRedis } from '@aikit/testing/redis'
 import Anthropic from '@anthropic-ai/sdk'
+import type { Redis } from 'ioredis'
 import OpenAI from 'openai'
 
 export interface Harness {
@@ -89,4 +90,31 @@ export function lastRunText(events: readonly LlmJobEvent[]): string {
     if (e.type === 'token') text += e.text
   }
   return text
+}
+
+/** Reads a promise's outcome without awaiting it: 'pending', or what it settled with. */
+export function outcome(p: Promise<unknown>): () => unknown {
+  let state: unknown = 'pending'
+  p.then(
+    (value) => {
+      state = { resolved: value }
+    },
+    (error: unknown) => {
+      state = { rejected: error }
+    }
+  )
+  return () => state
+}
+
+/** Resolves after `client` emitted `n` more 'error' events (failed reconnects while Redis is down). */
+export function reconnectFailures(client: Redis, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0
+    const onError = (): void => {
+      if (++seen < n) return
+      client.off('error', onError)
+      resolve()
+    }
+    client.on('error', onError)
+  })
 }

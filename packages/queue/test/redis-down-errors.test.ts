@@ -14,7 +14,7 @@ import { type RedisServer, startRedis } from '@aikit/testing/redis'
 import express from 'express'
 import type { Redis } from 'ioredis'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { messages } from './helpers.js'
+import { messages, reconnectFailures } from './helpers.js'
 
 let server: RedisServer | undefined
 const closers: (() => Promise<unknown>)[] = []
@@ -24,19 +24,6 @@ afterEach(async () => {
   await server?.stop()
   server = undefined
 })
-
-/** Resolves after `client` emitted `n` more 'error' events (failed reconnects while Redis is down). */
-function reconnectFailures(client: Redis, n: number): Promise<void> {
-  return new Promise((resolve) => {
-    let seen = 0
-    const onError = (): void => {
-      if (++seen < n) return
-      client.off('error', onError)
-      resolve()
-    }
-    client.on('error', onError)
-  })
-}
 
 /** A queue whose BullMQ connection is up, on the README's client (`maxRetriesPerRequest: 1`). */
 async function readyQueue(

@@ -10,9 +10,8 @@ import { createLlmQueue, createLlmWorker } from '@aikit/queue'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import { type RedisServer, startRedis } from '@aikit/testing/redis'
 import Anthropic from '@anthropic-ai/sdk'
-import type { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
-import { messages } from './helpers.js'
+import { messages, outcome, reconnectFailures } from './helpers.js'
 
 let server: RedisServer | undefined
 let provider: FakeProvider | undefined
@@ -23,33 +22,6 @@ afterEach(async () => {
   server = undefined
   provider = undefined
 })
-
-/** Reads a promise's outcome without awaiting it: 'pending', or what it settled with. */
-function outcome(p: Promise<unknown>): () => unknown {
-  let state: unknown = 'pending'
-  p.then(
-    (value) => {
-      state = { resolved: value }
-    },
-    (error: unknown) => {
-      state = { rejected: error }
-    }
-  )
-  return () => state
-}
-
-/** Resolves after `client` emitted `n` more 'error' events (failed reconnects while Redis is down). */
-function reconnectFailures(client: Redis, n: number): Promise<void> {
-  return new Promise((resolve) => {
-    let seen = 0
-    const onError = (): void => {
-      if (++seen < n) return
-      client.off('error', onError)
-      resolve()
-    }
-    client.on('error', onError)
-  })
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
