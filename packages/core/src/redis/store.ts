@@ -21,6 +21,7 @@ import { serverClock } from './clock.js'
 import { monotonicNow } from './monotonic.js'
 import { assertClient, type RedisStoreOptions, resolveOptions } from './options.js'
 import { evalOp } from './scripts.js'
+import { keySlot } from './slot.js'
 import { deadlines, withTimeout } from './timeout.js'
 
 /** A `Store` backed by Redis. */
@@ -95,148 +96,178 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
   const batched: BatchedEval | undefined =
     batch && !isCluster(client) ? batchedEval(client) : undefined
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
-  const breaker: CircuitBreaker | undefined =
-    breakerOptions === false
-      ? undefined
-      : circuitBreaker({
-          ...breakerOptions,
-          onOpen: ({ failures, error }) =>
-            listeners.emit('degraded', { store: 'redis', reason: 'failures', failures, error }),
-          onClose: ({ downMs }) =>
-            listeners.emit('recovered', { store: 'redis', reason: 'probe-succeeded', downMs }),
-        })
   let closed = false
-  /**
-   * Set by a write refused with OOM / READONLY / NOREPLICAS / MISCONF, cleared by a SET or script
-   * that succeeds (the app's, or the store's own: `checkWrites`, `probeWrites`). Meanwhile reads
-   * (GET, TIME), DEL (which such a server still serves) and error
-   * replies that say the server answered (WRONGTYPE, a script's own error) neither reset the
-   * failure count nor close the circuit: the store stays degraded, with one `degraded` event, for
-   * as long as writes are refused, instead of a `recovered` after every successful read and a
-   * `degraded` after the next writes. The half-open probe is then a write of the store's own
-   * (`probeWrites`), whatever call is admitted as the probe: app traffic that reads before it
-   * writes, or a script that happened only to read, cannot decide it.
-   */
-  let refusingWrites = false
-  /** The key the write probe sets (briefly): one per prefix, in a slot of its own. */
-  const probeKey = formatKey(prefix, 'aikit', ['write-probe'])
   const openMs = breakerOptions === false ? 0 : breakerOptions.openMs
-  /** No write check before this time (monotonic ms): `openMs` after a refusal or a check. */
-  let nextWriteCheck = 0
-  let checkingWrites = false
+  /** The key the store's own write test targets until a refused write names one (see `Health`). */
+  const defaultWriteKey = formatKey(prefix, 'aikit', ['write-probe'])
   /**
-   * Calls answered so far. A call records it when it starts; when it times out and another call
-   * was answered meanwhile, its timeout is not counted by the breaker (see `overtaken`).
+   * Servers whose circuit is open, and since when the first opened: the store emits `degraded`
+   * when the first opens and `recovered` when the last closes (one Redis: its own breaker's).
    */
-  let answered = 0
+  let openServers = 0
+  let degradedSince = 0
+  const newHealth = (node: string | undefined): Health => {
+    const health = new Health(node, defaultWriteKey)
+    if (breakerOptions !== false) {
+      health.breaker = circuitBreaker({
+        ...breakerOptions,
+        onOpen: ({ failures, error }) => {
+          if (openServers++ > 0) return
+          degradedSince = monotonicNow()
+          listeners.emit('degraded', {
+            store: 'redis',
+            reason: 'failures',
+            failures,
+            error,
+            ...(node === undefined ? {} : { node }),
+          })
+        },
+        onClose: () => {
+          if (--openServers > 0) return
+          listeners.emit('recovered', {
+            store: 'redis',
+            reason: 'probe-succeeded',
+            downMs: monotonicNow() - degradedSince,
+            ...(node === undefined ? {} : { node }),
+          })
+        },
+      })
+    }
+    return health
+  }
+  /** The health of a plain client, or of the Cluster calls whose master is not known (TIME). */
+  const single = newHealth(undefined)
+  /** A Cluster's masters by `host:port`, each with a breaker of its own. */
+  const masters = new Map<string, Health>()
+  const clustered = isCluster(client)
+  const healthOf = (key: string | undefined): Health => {
+    if (!clustered || key === undefined) return single
+    const node = masterOf(client, key)
+    // Before the client knows its slots (at start, or the whole Cluster unreachable) the calls
+    // share `single`; once it knows them, its half-open probe is the next call, wherever it goes.
+    if (node === undefined || (openServers > 0 && single.breaker?.state === 'half-open')) {
+      return single
+    }
+    let health = masters.get(node)
+    if (health === undefined) {
+      // Failovers add masters; the ones with nothing to remember make room.
+      if (masters.size >= MAX_MASTERS) forgetHealthy(masters)
+      health = newHealth(node)
+      masters.set(node, health)
+    }
+    return health
+  }
+
   /**
-   * Timeouts of calls that another call's answer overtook while they waited. The breaker counts
-   * consecutive failures, but a timeout completes `commandTimeoutMs` after its call started: under
-   * concurrent traffic the calls to one hung Cluster master all time out together, after the
-   * other masters' answers, and would read as a run of consecutive failures that opens the
-   * circuit for the whole Cluster (the healthy masters' slots failing fast too). Not counted, not
-   * a success either: the calls to that master keep timing out, the others are served, and a
-   * Cluster that is down (every call failing, CLUSTERDOWN) still opens the circuit.
+   * Timeouts of calls that another call's answer (from the same server) overtook while they
+   * waited: not counted by the breaker, nor counted as a success. A call that times out while the
+   * server answers others (one slow script, a `CLIENT PAUSE WRITE` while reads are served) does
+   * not show the server down; the calls that keep timing out each wait `commandTimeoutMs`, and
+   * each component's policy applies.
    */
   const overtaken = new WeakSet<object>()
-  const timedOut = (what: string, mark: number): StoreTimeoutError => {
+  const timedOut = (health: Health, what: string, mark: number): StoreTimeoutError => {
     const error = new StoreTimeoutError(commandTimeoutMs, `redis ${what}`)
-    if (mark !== answered) overtaken.add(error)
+    if (mark !== health.answered) overtaken.add(error)
     return error
   }
-  const failed = (isProbe: boolean, error: unknown): void => {
+  /** `writeKey`: the key of a write (SET, script), for the write test after a refusal. */
+  const failed = (health: Health, isProbe: boolean, error: unknown, writeKey?: string): void => {
     if (!isProbe && overtaken.has(error as object)) return
     if (isWriteRefusal(error)) {
-      refusingWrites = true
-      nextWriteCheck = monotonicNow() + openMs
+      health.refusingWrites = true
+      if (writeKey !== undefined) health.writeKey = writeKey
+      health.nextWriteCheck = monotonicNow() + openMs
     } else if (!isAvailabilityError(error)) {
-      answered++
-      if (refusingWrites) {
+      health.answered++
+      if (health.refusingWrites) {
         // The server answered, but not to a write: no proof either way.
-        if (isProbe) breaker?.failed(true, READS_ONLY)
+        if (isProbe) health.breaker?.failed(true, READS_ONLY)
         return
       }
     }
-    breaker?.failed(isProbe, error, isAvailabilityError)
+    health.breaker?.failed(isProbe, error, isAvailabilityError)
   }
-  const succeeded = (isProbe: boolean, provesWrites: boolean): void => {
-    answered++
-    if (provesWrites) refusingWrites = false
-    else if (refusingWrites) {
+  const succeeded = (health: Health, isProbe: boolean, provesWrites: boolean): void => {
+    health.answered++
+    if (provesWrites) health.refusingWrites = false
+    else if (health.refusingWrites) {
       // The probe ran and proved nothing: another `openMs` before the next one.
-      if (isProbe) breaker?.failed(true, READS_ONLY)
-      else checkWrites()
+      if (isProbe) health.breaker?.failed(true, READS_ONLY)
+      else checkWrites(health)
       return
     }
-    breaker?.succeeded(isProbe)
+    health.breaker?.succeeded(isProbe)
   }
   /**
    * While only reads come after a refused write (a cache whose entries are all there), no write of
    * the app's can clear `refusingWrites`: it would stay set for good, and every later failure,
    * however far apart and however many reads succeeded between, would add up until the circuit
-   * opened on a healthy Redis. So a successful read then sends a short SET of the store's own, at
-   * most once per `openMs` and not before `openMs` after the last refusal; it clears the state
-   * (and the failure count) when Redis takes it. Its refusal or timeout counts for nothing: the
-   * app asked for no write, and its reads are served.
+   * opened on a healthy Redis. So a successful read then sends the store's own write test
+   * (`testWrite`), at most once per `openMs` and not before `openMs` after the last refusal; it
+   * clears the state (and the failure count) unless Redis refuses it. A timeout or a refusal
+   * counts for nothing: the app asked for no write, and its reads are served.
    */
-  const checkWrites = (): void => {
-    if (checkingWrites || breaker?.state !== 'closed') return
+  const checkWrites = (health: Health): void => {
+    if (closed || health.checkingWrites || health.breaker?.state !== 'closed') return
     const at = monotonicNow()
-    if (at < nextWriteCheck) return
-    nextWriteCheck = at + openMs
-    checkingWrites = true
+    if (at < health.nextWriteCheck) return
+    health.nextWriteCheck = at + openMs
+    health.checkingWrites = true
     let sent: Promise<unknown>
     try {
-      sent = withTimeout(client.set(probeKey, '1', 'PX', 1000), commandTimeoutMs)
+      sent = withTimeout(testWrite(client, health.writeKey), commandTimeoutMs)
     } catch {
-      checkingWrites = false
+      health.checkingWrites = false
       return
     }
-    sent.then(
-      () => {
-        checkingWrites = false
-        if (!refusingWrites) return
-        refusingWrites = false
-        breaker?.succeeded(false)
-      },
-      () => {
-        checkingWrites = false
-      }
-    )
+    const writesTaken = (): void => {
+      health.checkingWrites = false
+      if (closed || !health.refusingWrites) return
+      health.refusingWrites = false
+      health.breaker?.succeeded(false)
+    }
+    sent.then(writesTaken, (error: unknown) => {
+      if (answeredNotRefused(error)) writesTaken()
+      else health.checkingWrites = false
+    })
   }
   /**
-   * The half-open probe while writes were refused: a short-lived SET, bounded like any call. It
-   * closes the circuit when Redis takes it (then the admitted call runs as a normal one), and
-   * keeps it open for another `openMs` when not.
+   * The half-open probe while writes were refused: the store's own write test, bounded like any
+   * call. It closes the circuit unless Redis refuses it or does not answer (then the admitted call
+   * runs as a normal one), and keeps it open for another `openMs` when it does.
    */
-  const probeWrites = (what: string): Promise<void> =>
+  const probeWrites = (health: Health, what: string): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const state = new PendingCall(`${what} (write probe)`, true, reject)
+      const state = new PendingCall(`${what} (write probe)`, true, reject, health)
       calls?.add(state)
-      let sent: Promise<unknown>
-      try {
-        sent = client.set(probeKey, '1', 'PX', 1000)
-      } catch (error) {
+      const passed = (): void => {
         state.done = true
         calls?.drop()
-        failed(true, error)
+        succeeded(health, true, true)
+        resolve()
+      }
+      const refused = (error: unknown): void => {
+        state.done = true
+        calls?.drop()
+        failed(health, true, error)
         reject(toStoreError(error, what))
+      }
+      let sent: Promise<unknown>
+      try {
+        sent = testWrite(client, health.writeKey)
+      } catch (error) {
+        refused(error)
         return
       }
       sent.then(
         () => {
-          if (state.done) return
-          state.done = true
-          calls?.drop()
-          succeeded(true, true)
-          resolve()
+          if (!state.done) passed()
         },
         (error: unknown) => {
           if (state.done) return
-          state.done = true
-          calls?.drop()
-          failed(true, error)
-          reject(toStoreError(error, what))
+          if (answeredNotRefused(error)) passed()
+          else refused(error)
         }
       )
     })
@@ -251,56 +282,60 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
   const calls = Number.isFinite(commandTimeoutMs)
     ? deadlines<PendingCall>(commandTimeoutMs, isCallSettled, (pending, mark) => {
         pending.done = true
-        const error = timedOut(pending.what, mark)
-        failed(pending.isProbe, error)
+        const error = timedOut(pending.health, pending.what, mark)
+        failed(pending.health, pending.isProbe, error)
         pending.reject(error)
       })
     : undefined
 
   /**
-   * `provesWrites`: a success of this call shows that Redis takes writes again (SET, scripts),
-   * see `refusingWrites`.
+   * `key`: the (first) key the command touches, which tells a Cluster's master; `undefined` for
+   * TIME. `write`: whether it is a write (SET, script), whose success shows that Redis takes writes
+   * again, see `Health.refusingWrites`.
    */
   const call = <T>(
     what: string,
     fn: () => Promise<T>,
+    key: string | undefined,
     coalesceWrite = true,
-    provesWrites = false
+    write = false
   ): Promise<T> => {
     if (closed) return Promise.reject(closedError())
+    const health = healthOf(key)
     let isProbe = false
     let pending: Promise<T>
     try {
-      if (breaker !== undefined) isProbe = breaker.admit()
+      if (health.breaker !== undefined) isProbe = health.breaker.admit()
     } catch (error) {
       return Promise.reject(toStoreError(error, what))
     }
-    if (isProbe && refusingWrites) {
-      return probeWrites(what).then(() => call(what, fn, coalesceWrite, provesWrites))
+    if (isProbe && health.refusingWrites) {
+      return probeWrites(health, what).then(() => call(what, fn, key, coalesceWrite, write))
     }
+    const writeKey = write ? key : undefined
     try {
       if (coalesceWrite) coalesce?.()
       pending = fn()
     } catch (error) {
-      failed(isProbe, error)
+      failed(health, isProbe, error, writeKey)
       return Promise.reject(toStoreError(error, what))
     }
     return new Promise<T>((resolve, reject) => {
-      const state = new PendingCall(what, isProbe, reject)
-      calls?.add(state, answered)
+      const state = new PendingCall(what, isProbe, reject, health)
+      calls?.add(state, health.answered)
       pending.then(
         (value) => {
           if (state.done) return
           state.done = true
           calls?.drop()
-          succeeded(isProbe, provesWrites)
+          succeeded(health, isProbe, write)
           resolve(value)
         },
         (error: unknown) => {
           if (state.done) return
           state.done = true
           calls?.drop()
-          failed(isProbe, error)
+          failed(health, isProbe, error, writeKey)
           reject(toStoreError(error, what))
         }
       )
@@ -328,57 +363,59 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
   }
   const commands = Number.isFinite(commandTimeoutMs)
     ? deadlines<IoredisCommand>(commandTimeoutMs, isCommandSettled, (command, mark) =>
-        command.reject(timedOut('GET', mark))
+        command.reject(timedOut(single, 'GET', mark))
       )
     : undefined
   const getSucceeded = (value: unknown): string | undefined => {
     commands?.drop()
-    answered++
-    if (!refusingWrites) breaker?.succeeded(false)
-    else checkWrites()
+    single.answered++
+    if (!single.refusingWrites) single.breaker?.succeeded(false)
+    else checkWrites(single)
     return (value as string | null) ?? undefined
   }
   const getFailed = (error: unknown): never => {
     commands?.drop()
-    failed(false, error)
+    failed(single, false, error)
     throw toStoreError(error, 'GET')
   }
   const probeGetSucceeded = (value: unknown): string | undefined => {
     commands?.drop()
-    succeeded(true, false)
+    succeeded(single, true, false)
     return (value as string | null) ?? undefined
   }
   const probeGetFailed = (error: unknown): never => {
     commands?.drop()
-    failed(true, error)
+    failed(single, true, error)
     throw toStoreError(error, 'GET')
   }
   const sendGet = (key: string, Cmd: IoredisCommandClass): Promise<string | undefined> => {
     if (closed) return Promise.reject(closedError())
     let isProbe = false
     try {
-      if (breaker !== undefined) isProbe = breaker.admit()
+      if (single.breaker !== undefined) isProbe = single.breaker.admit()
     } catch (error) {
       return Promise.reject(toStoreError(error, 'GET'))
     }
-    if (isProbe && refusingWrites) return probeWrites('GET').then(() => sendGet(key, Cmd))
+    if (isProbe && single.refusingWrites) {
+      return probeWrites(single, 'GET').then(() => sendGet(key, Cmd))
+    }
     let command: IoredisCommand
     try {
       coalesce?.()
       command = new Cmd('get', [key], commandOptions())
       ;(client as unknown as { sendCommand(c: IoredisCommand): unknown }).sendCommand(command)
     } catch (error) {
-      failed(isProbe, error)
+      failed(single, isProbe, error)
       return Promise.reject(toStoreError(error, 'GET'))
     }
-    commands?.add(command, answered)
+    commands?.add(command, single.answered)
     return isProbe
       ? command.promise.then(probeGetSucceeded, probeGetFailed)
       : command.promise.then(getSucceeded, getFailed)
   }
 
   const clock = serverClock(
-    () => call('TIME', () => client.time()),
+    () => call('TIME', () => client.time(), undefined),
     () => closed
   )
 
@@ -387,23 +424,24 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     local: false,
     now: () => clock.now(),
     get breakerState() {
-      return breaker?.state ?? 'closed'
+      return worstState(single, masters)
     },
     get(key) {
       if (Command !== undefined) return sendGet(key, Command)
-      return call('GET', () => client.get(key)).then(nullToUndefined)
+      return call('GET', () => client.get(key), key).then(nullToUndefined)
     },
     async set(key, value, setOptions?: StoreSetOptions) {
       const px = setOptions?.ttlMs === undefined ? undefined : ttl(setOptions.ttlMs)
       await call(
         'SET',
         () => (px === undefined ? client.set(key, value) : client.set(key, value, 'PX', px)),
+        key,
         true,
         true
       )
     },
     async delete(key) {
-      return (await call('DEL', () => client.del(key))) > 0
+      return (await call('DEL', () => client.del(key), key)) > 0
     },
     async run<I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): Promise<O> {
       assertSameSlot(keys)
@@ -413,6 +451,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       const reply = await call(
         `op ${op.name}`,
         () => (batched ? batched(op, keys, argv) : evalOp(client, op, keys, argv)),
+        keys[0],
         false,
         true
       )
@@ -469,13 +508,104 @@ function writeCoalescer(client: Redis | Cluster): (() => void) | undefined {
   }
 }
 
+/**
+ * What the store knows of one server's health: a plain client's Redis, or one Cluster master (each
+ * master has a breaker of its own, so one hung or gone master opens the circuit for its own slots
+ * only, while the others are served).
+ */
+class Health {
+  breaker: CircuitBreaker | undefined
+  /**
+   * Set by a write refused with OOM / READONLY / NOREPLICAS / MISCONF, cleared by a SET or script
+   * that succeeds, or by the store's own write test (`checkWrites`, `probeWrites`). Meanwhile reads
+   * (GET, TIME), DEL (which such a server still serves) and error replies that say the server
+   * answered (WRONGTYPE, a script's own error) neither reset the failure count nor close the
+   * circuit: the store stays degraded, with one `degraded` event, for as long as writes are
+   * refused, instead of a `recovered` after every successful read and a `degraded` after the next
+   * writes. The half-open probe is then the store's write test, whatever call is admitted as the
+   * probe: app traffic that reads before it writes, or a script that happened only to read,
+   * cannot decide it.
+   */
+  refusingWrites = false
+  /** No write check before this time (monotonic ms): `openMs` after a refusal or a check. */
+  nextWriteCheck = 0
+  checkingWrites = false
+  /**
+   * Calls answered so far. A call records it when it starts; when it times out and another call
+   * was answered meanwhile, its timeout is not counted by the breaker (see `overtaken`).
+   */
+  answered = 0
+  constructor(
+    readonly node: string | undefined,
+    /** The key the write test targets: the last refused write's (see `testWrite`). */
+    public writeKey: string
+  ) {}
+}
+
+/** Cluster masters the store keeps a breaker for before it forgets the healthy ones. */
+const MAX_MASTERS = 256
+
+function forgetHealthy(masters: Map<string, Health>): void {
+  for (const [node, health] of masters) {
+    if (health.breaker?.state === 'closed' && !health.refusingWrites && !health.checkingWrites) {
+      masters.delete(node)
+    }
+  }
+}
+
+const STATE_RANK: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 }
+
+/** The state of a plain client's breaker; on a Cluster the worst of its masters'. */
+function worstState(single: Health, masters: Map<string, Health>): CircuitState {
+  let state: CircuitState = single.breaker?.state ?? 'closed'
+  for (const health of masters.values()) {
+    const next = health.breaker?.state ?? 'closed'
+    if (STATE_RANK[next] > STATE_RANK[state]) state = next
+  }
+  return state
+}
+
+/**
+ * The Cluster master (`host:port`, as the client names it) that serves `key`, from the client's
+ * own slot table; `undefined` until the client has one.
+ */
+function masterOf(client: Redis | Cluster, key: string): string | undefined {
+  const slots = (client as { slots?: unknown }).slots
+  if (!Array.isArray(slots) || slots.length === 0) return undefined
+  const keyPrefix = (client as { options?: ClientOptions }).options?.keyPrefix
+  const owners: unknown = slots[keySlot(typeof keyPrefix === 'string' ? keyPrefix + key : key)]
+  const master = Array.isArray(owners) ? owners[0] : undefined
+  return typeof master === 'string' ? master : undefined
+}
+
+/**
+ * The store's own write test: `SETRANGE key 0 ""`, a write command that changes nothing (an
+ * empty range: no key is created, no value changes, nothing is replicated), so Redis refuses it
+ * exactly as it refuses writes (OOM, READONLY, NOREPLICAS, MISCONF). It targets the key of the
+ * last refused write (the same master on a Cluster, and a key an ACL user limited to the app's
+ * keys may write), or `<prefix>:{aikit}:write-probe` before any.
+ */
+function testWrite(client: Redis | Cluster, key: string): Promise<unknown> {
+  return client.setrange(key, 0, '')
+}
+
+/**
+ * Whether the write test's error is an answer that does not refuse writes (NOPERM for an ACL user
+ * without SETRANGE, WRONGTYPE): the store cannot test writes then, so it does not hold the circuit
+ * open on that; a write of the app's that Redis still refuses opens it again.
+ */
+function answeredNotRefused(error: unknown): boolean {
+  return !isWriteRefusal(error) && !isAvailabilityError(error)
+}
+
 /** One `call` in flight: what the shared timeout needs to expire it. */
 class PendingCall {
   done = false
   constructor(
     readonly what: string,
     readonly isProbe: boolean,
-    readonly reject: (error: unknown) => void
+    readonly reject: (error: unknown) => void,
+    readonly health: Health
   ) {}
 }
 

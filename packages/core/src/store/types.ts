@@ -138,6 +138,12 @@ export interface StoreEventInfo {
   readonly error?: unknown
   /** `recovered`: milliseconds since the store became degraded. */
   readonly downMs?: number
+  /**
+   * On a Redis Cluster, the master (`host:port`) whose circuit opened (`degraded`: the first of
+   * the store's to open) or closed (`recovered`: the last to close). Each master has a circuit of
+   * its own: the store is degraded while any is open.
+   */
+  readonly node?: string
 }
 
 /** Options of `Store.set`. */
