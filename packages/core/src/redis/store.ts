@@ -106,13 +106,22 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
    */
   let openServers = 0
   let degradedSince = 0
+  const serverClosed = (node: string | undefined, reason: string): void => {
+    if (--openServers > 0) return
+    listeners.emit('recovered', {
+      store: 'redis',
+      reason,
+      downMs: monotonicNow() - degradedSince,
+      ...(node === undefined ? {} : { node }),
+    })
+  }
   const newHealth = (node: string | undefined): Health => {
     const health = new Health(node, defaultWriteKey)
     if (breakerOptions !== false) {
       health.breaker = circuitBreaker({
         ...breakerOptions,
         onOpen: ({ failures, error }) => {
-          if (openServers++ > 0) return
+          if (health.gone || openServers++ > 0) return
           degradedSince = monotonicNow()
           listeners.emit('degraded', {
             store: 'redis',
@@ -123,13 +132,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
           })
         },
         onClose: () => {
-          if (--openServers > 0) return
-          listeners.emit('recovered', {
-            store: 'redis',
-            reason: 'probe-succeeded',
-            downMs: monotonicNow() - degradedSince,
-            ...(node === undefined ? {} : { node }),
-          })
+          if (!health.gone) serverClosed(node, 'probe-succeeded')
         },
       })
     }
@@ -140,8 +143,31 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
   /** A Cluster's masters by `host:port`, each with a breaker of its own. */
   const masters = new Map<string, Health>()
   const clustered = isCluster(client)
+  let nextSweep = 0
+  /**
+   * A master whose slots moved to another node (a replica promoted after it died) gets no more
+   * calls, so no probe would ever close its circuit: the store would stay degraded for good. While
+   * degraded, at most once per `openMs`, the masters the client's slot table no longer names are
+   * forgotten, an open one with `recovered` (reason `failover`) if it was the last.
+   */
+  const forgetReplacedMasters = (): void => {
+    const at = monotonicNow()
+    if (at < nextSweep) return
+    nextSweep = at + Math.max(openMs, 100)
+    const owners = slotOwners(client)
+    if (owners === undefined) return
+    for (const [node, health] of masters) {
+      if (owners.has(node)) continue
+      masters.delete(node)
+      health.gone = true
+      if (health.breaker !== undefined && health.breaker.state !== 'closed') {
+        serverClosed(node, 'failover')
+      }
+    }
+  }
   const healthOf = (key: string | undefined): Health => {
     if (!clustered || key === undefined) return single
+    if (openServers > 0) forgetReplacedMasters()
     const node = masterOf(client, key)
     // Before the client knows its slots (at start, or the whole Cluster unreachable) the calls
     // share `single`; once it knows them, its half-open probe is the next call, wherever it goes.
@@ -535,6 +561,8 @@ class Health {
    * was answered meanwhile, its timeout is not counted by the breaker (see `overtaken`).
    */
   answered = 0
+  /** A Cluster master no longer in the client's slot table: its breaker's events are ignored. */
+  gone = false
   constructor(
     readonly node: string | undefined,
     /** The key the write test targets: the last refused write's (see `testWrite`). */
@@ -576,6 +604,18 @@ function masterOf(client: Redis | Cluster, key: string): string | undefined {
   const owners: unknown = slots[keySlot(typeof keyPrefix === 'string' ? keyPrefix + key : key)]
   const master = Array.isArray(owners) ? owners[0] : undefined
   return typeof master === 'string' ? master : undefined
+}
+
+/** The masters the client's slot table names, or `undefined` while it has none. */
+function slotOwners(client: Redis | Cluster): Set<string> | undefined {
+  const slots = (client as { slots?: unknown }).slots
+  if (!Array.isArray(slots) || slots.length === 0) return undefined
+  const owners = new Set<string>()
+  for (const entry of slots as unknown[]) {
+    const master = Array.isArray(entry) ? entry[0] : undefined
+    if (typeof master === 'string') owners.add(master)
+  }
+  return owners.size === 0 ? undefined : owners
 }
 
 /**

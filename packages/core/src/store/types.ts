@@ -130,7 +130,10 @@ export type StoreEvent = 'degraded' | 'recovered'
 export interface StoreEventInfo {
   /** Which store emitted the event. */
   readonly store: 'memory' | 'redis'
-  /** `degraded`: why the circuit opened, e.g. `failures`; `recovered`: `probe-succeeded`. */
+  /**
+   * `degraded`: why the circuit opened, e.g. `failures`; `recovered`: `probe-succeeded`, or on a
+   * Cluster `failover` (the master whose circuit was open left the slot table).
+   */
   readonly reason: string
   /** `degraded`: number of consecutive failures that opened the circuit. */
   readonly failures?: number

@@ -1,0 +1,107 @@
+/**
+ * redisStore on a real 3-master Redis Cluster whose master dies and whose slots move to another
+ * master: the dead master's circuit was open, and no call will ever reach it again to close it.
+ */
+import { type StoreEventInfo, StoreUnavailableError } from '@aikit/core'
+import { redisStore } from '@aikit/core/redis'
+import {
+  type RedisClusterHandle,
+  rawCommand,
+  startRedisCluster,
+  whenReady,
+} from '@aikit/testing/redis'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+
+let handle: RedisClusterHandle
+beforeAll(async () => {
+  handle = await startRedisCluster()
+})
+afterAll(async () => {
+  await handle?.stop()
+})
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** The slot ranges node `id` owns, as `CLUSTER NODES` on `port` tells them. */
+async function slotRanges(port: number, id: string): Promise<[number, number][]> {
+  const nodes = await rawCommand(port, ['CLUSTER', 'NODES'])
+  const line = nodes.split('\n').find((l) => l.startsWith(id))
+  expect(line).toBeDefined()
+  return line!
+    .split(' ')
+    .slice(8)
+    .filter((part) => /^\d+(-\d+)?$/.test(part))
+    .map((part) => {
+      const [from, to] = part.split('-').map(Number)
+      return [from!, to ?? from!]
+    })
+}
+
+// Before the fix the store stayed degraded for good: `breakerState` 'open' and the
+// aikit_store_degraded gauge at 1 while every call was served, until the process restarted.
+it('reports recovered once the open master left the slot table (its slots moved to another master)', async () => {
+  const cluster = handle.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
+  await whenReady(cluster)
+  const store = redisStore(cluster, {
+    commandTimeoutMs: 200,
+    breaker: { failureThreshold: 2, openMs: 50 },
+  })
+  const events: string[] = []
+  store.on('degraded', (info: StoreEventInfo) => events.push(`degraded ${info.reason}`))
+  store.on('recovered', (info: StoreEventInfo) => events.push(`recovered ${info.reason}`))
+  const [heir, other, victim] = handle.nodes.map((n) => n.port) as [number, number, number]
+  const keys = Array.from({ length: 30 }, (_, i) => store.key(`fo${i}`, 'v'))
+  await Promise.all(keys.map((key) => store.set(key, 'v')))
+  const onVictim: string[] = []
+  for (const key of keys) {
+    const mine = await rawCommand(victim, ['EXISTS', key]).then(
+      () => true,
+      () => false
+    )
+    if (mine) onVictim.push(key)
+  }
+  expect(onVictim.length).toBeGreaterThan(0)
+  const victimId = (await rawCommand(victim, ['CLUSTER', 'MYID'])).trim()
+  const ranges = await slotRanges(heir, victimId)
+  expect(ranges.length).toBeGreaterThan(0)
+
+  // The victim dies; its slots' calls fail until its circuit opens.
+  await handle.killNode(2)
+  for (let i = 0; i < 2; i++) {
+    const outcome = await store.get(onVictim[0]!).catch((e: unknown) => e)
+    expect(outcome).toBeInstanceOf(Error)
+  }
+  await expect(store.get(onVictim[0]!)).rejects.toBeInstanceOf(StoreUnavailableError)
+  expect(events).toEqual(['degraded failures'])
+  expect(store.breakerState).not.toBe('closed')
+
+  // An operator (or a promoted replica) takes the slots over: the heir claims them with a new epoch.
+  for (const [from, to] of ranges) {
+    await rawCommand(heir, ['CLUSTER', 'DELSLOTSRANGE', String(from), String(to)])
+    await rawCommand(other, ['CLUSTER', 'DELSLOTSRANGE', String(from), String(to)])
+    await rawCommand(heir, ['CLUSTER', 'ADDSLOTSRANGE', String(from), String(to)])
+  }
+  await rawCommand(heir, ['CLUSTER', 'BUMPEPOCH'])
+  const heirId = (await rawCommand(heir, ['CLUSTER', 'MYID'])).trim()
+  for (let i = 0; i < 200; i++) {
+    const [a, b] = await Promise.all([slotRanges(heir, heirId), slotRanges(other, heirId)])
+    if (a.length > 1 && b.length === a.length) break
+    await sleep(25)
+  }
+  await new Promise<void>((resolve, reject) =>
+    cluster.refreshSlotsCache((error) => (error ? reject(error) : resolve()))
+  )
+
+  // The victim's former keys now live (empty) on the heir: served, and the store recovers.
+  let outcome: unknown
+  for (let i = 0; i < 20; i++) {
+    await sleep(60)
+    outcome = await store.get(onVictim[0]!).catch((e: unknown) => e)
+    if (!(outcome instanceof Error)) break
+  }
+  expect(outcome).toBeUndefined()
+  await store.get(keys[0]!)
+  expect(events).toEqual(['degraded failures', 'recovered failover'])
+  expect(store.breakerState).toBe('closed')
+  cluster.disconnect()
+})
