@@ -154,6 +154,9 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     const at = monotonicNow()
     if (at < nextSweep) return
     nextSweep = at + Math.max(openMs, 100)
+    // ioredis re-reads the slot table on MOVED, CLUSTERDOWN or a closed connection only: a hung
+    // master gives none (its connection stays open), so the store asks for it (seen next sweep).
+    refreshSlots(client)
     const owners = slotOwners(client)
     if (owners === undefined) return
     for (const [node, health] of masters) {
@@ -197,7 +200,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     if (mark !== health.answered) overtaken.add(error)
     return error
   }
-  /** `writeKey`: the key of a write (SET, script), for the write test after a refusal. */
+  /** `writeKey`: the key of the call (a refusal says it was a write), for the write test. */
   const failed = (health: Health, isProbe: boolean, error: unknown, writeKey?: string): void => {
     if (!isProbe && overtaken.has(error as object)) return
     if (isWriteRefusal(error)) {
@@ -338,12 +341,13 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     if (isProbe && health.refusingWrites) {
       return probeWrites(health, what).then(() => call(what, fn, key, coalesceWrite, write))
     }
-    const writeKey = write ? key : undefined
+    // Only writes are refused (DEL too, by a replica or for want of replicas): the refused
+    // call's key is the one the write test then targets.
     try {
       if (coalesceWrite) coalesce?.()
       pending = fn()
     } catch (error) {
-      failed(health, isProbe, error, writeKey)
+      failed(health, isProbe, error, key)
       return Promise.reject(toStoreError(error, what))
     }
     return new Promise<T>((resolve, reject) => {
@@ -361,7 +365,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
           if (state.done) return
           state.done = true
           calls?.drop()
-          failed(health, isProbe, error, writeKey)
+          failed(health, isProbe, error, key)
           reject(toStoreError(error, what))
         }
       )
@@ -605,6 +609,19 @@ function masterOf(client: Redis | Cluster, key: string): string | undefined {
   const master = Array.isArray(owners) ? owners[0] : undefined
   return typeof master === 'string' ? master : undefined
 }
+
+/** Asks an ioredis Cluster client to re-read its slot table (`CLUSTER SLOTS`), in the background. */
+function refreshSlots(client: Redis | Cluster): void {
+  const refresh = (client as { refreshSlotsCache?: unknown }).refreshSlotsCache
+  if (typeof refresh !== 'function') return
+  try {
+    ;(refresh as (this: unknown, callback: () => void) => void).call(client, ignore)
+  } catch {
+    // A client that cannot refresh keeps its table: the next sweep tries again.
+  }
+}
+
+function ignore(): void {}
 
 /** The masters the client's slot table names, or `undefined` while it has none. */
 function slotOwners(client: Redis | Cluster): Set<string> | undefined {
