@@ -581,6 +581,8 @@ function forgetHealthy(masters: Map<string, Health>): void {
   for (const [node, health] of masters) {
     if (health.breaker?.state === 'closed' && !health.refusingWrites && !health.checkingWrites) {
       masters.delete(node)
+      // Its calls still in flight may trip its breaker: the store no longer counts it.
+      health.gone = true
     }
   }
 }
