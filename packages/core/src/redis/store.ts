@@ -140,49 +140,56 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
   }
   /** The health of a plain client, or of the Cluster calls whose master is not known (TIME). */
   const single = newHealth(undefined)
-  /** A Cluster's masters by `host:port`, each with a breaker of its own. */
-  const masters = new Map<string, Health>()
+  /**
+   * A Cluster's servers, each with a breaker of its own: the masters by `host:port`, and, when the
+   * client spreads reads over replicas (`scaleReads`), the servers a slot's reads may go to (see
+   * `serverOf`).
+   */
+  const servers = new Map<string, Health>()
   const clustered = isCluster(client)
+  const readsFrom = clustered ? readTarget(client) : 'master'
   let nextSweep = 0
   /**
    * A master whose slots moved to another node (a replica promoted after it died) gets no more
-   * calls, so no probe would ever close its circuit: the store would stay degraded for good. While
-   * degraded, at most once per `openMs`, the masters the client's slot table no longer names are
-   * forgotten, an open one with `recovered` (reason `failover`) if it was the last.
+   * calls, so no probe would ever close its circuit: the store would stay degraded for good (so
+   * would a read group whose failed replica left the table). While degraded, at most once per
+   * `openMs`, the servers the client's slot table no longer names are forgotten, an open one with
+   * `recovered` (reason `failover`) if it was the last.
    */
-  const forgetReplacedMasters = (): void => {
+  const forgetReplacedServers = (): void => {
     const at = monotonicNow()
     if (at < nextSweep) return
     nextSweep = at + Math.max(openMs, 100)
     // ioredis re-reads the slot table on MOVED, CLUSTERDOWN or a closed connection only: a hung
     // master gives none (its connection stays open), so the store asks for it (seen next sweep).
     refreshSlots(client)
-    const owners = slotOwners(client)
+    const owners = slotServers(client, readsFrom)
     if (owners === undefined) return
-    for (const [node, health] of masters) {
+    for (const [node, health] of servers) {
       if (owners.has(node)) continue
-      masters.delete(node)
+      servers.delete(node)
       health.gone = true
       if (health.breaker !== undefined && health.breaker.state !== 'closed') {
         serverClosed(node, 'failover')
       }
     }
   }
-  const healthOf = (key: string | undefined): Health => {
+  /** `read`: a call the client may send to a replica (GET), see `serverOf`. */
+  const healthOf = (key: string | undefined, read: boolean): Health => {
     if (!clustered || key === undefined) return single
-    if (openServers > 0) forgetReplacedMasters()
-    const node = masterOf(client, key)
+    if (openServers > 0) forgetReplacedServers()
+    const node = serverOf(client, key, read ? readsFrom : 'master')
     // Before the client knows its slots (at start, or the whole Cluster unreachable) the calls
     // share `single`; once it knows them, its half-open probe is the next call, wherever it goes.
     if (node === undefined || (openServers > 0 && single.breaker?.state === 'half-open')) {
       return single
     }
-    let health = masters.get(node)
+    let health = servers.get(node)
     if (health === undefined) {
       // Failovers add masters; the ones with nothing to remember make room.
-      if (masters.size >= MAX_MASTERS) forgetHealthy(masters)
+      if (servers.size >= MAX_SERVERS) forgetHealthy(servers)
       health = newHealth(node)
-      masters.set(node, health)
+      servers.set(node, health)
     }
     return health
   }
@@ -327,10 +334,11 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     fn: () => Promise<T>,
     key: string | undefined,
     coalesceWrite = true,
-    write = false
+    write = false,
+    read = false
   ): Promise<T> => {
     if (closed) return Promise.reject(closedError())
-    const health = healthOf(key)
+    const health = healthOf(key, read)
     let isProbe = false
     let pending: Promise<T>
     try {
@@ -339,7 +347,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       return Promise.reject(toStoreError(error, what))
     }
     if (isProbe && health.refusingWrites) {
-      return probeWrites(health, what).then(() => call(what, fn, key, coalesceWrite, write))
+      return probeWrites(health, what).then(() => call(what, fn, key, coalesceWrite, write, read))
     }
     // Only writes are refused (DEL too, by a replica or for want of replicas): the refused
     // call's key is the one the write test then targets.
@@ -454,11 +462,11 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     local: false,
     now: () => clock.now(),
     get breakerState() {
-      return worstState(single, masters)
+      return worstState(single, servers)
     },
     get(key) {
       if (Command !== undefined) return sendGet(key, Command)
-      return call('GET', () => client.get(key), key).then(nullToUndefined)
+      return call('GET', () => client.get(key), key, true, false, true).then(nullToUndefined)
     },
     async set(key, value, setOptions?: StoreSetOptions) {
       const px = setOptions?.ttlMs === undefined ? undefined : ttl(setOptions.ttlMs)
@@ -574,13 +582,13 @@ class Health {
   ) {}
 }
 
-/** Cluster masters the store keeps a breaker for before it forgets the healthy ones. */
-const MAX_MASTERS = 256
+/** Cluster servers the store keeps a breaker for before it forgets the healthy ones. */
+const MAX_SERVERS = 256
 
-function forgetHealthy(masters: Map<string, Health>): void {
-  for (const [node, health] of masters) {
+function forgetHealthy(servers: Map<string, Health>): void {
+  for (const [node, health] of servers) {
     if (health.breaker?.state === 'closed' && !health.refusingWrites && !health.checkingWrites) {
-      masters.delete(node)
+      servers.delete(node)
       // Its calls still in flight may trip its breaker: the store no longer counts it.
       health.gone = true
     }
@@ -589,10 +597,10 @@ function forgetHealthy(masters: Map<string, Health>): void {
 
 const STATE_RANK: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 }
 
-/** The state of a plain client's breaker; on a Cluster the worst of its masters'. */
-function worstState(single: Health, masters: Map<string, Health>): CircuitState {
+/** The state of a plain client's breaker; on a Cluster the worst of its servers'. */
+function worstState(single: Health, servers: Map<string, Health>): CircuitState {
   let state: CircuitState = single.breaker?.state ?? 'closed'
-  for (const health of masters.values()) {
+  for (const health of servers.values()) {
     const next = health.breaker?.state ?? 'closed'
     if (STATE_RANK[next] > STATE_RANK[state]) state = next
   }
@@ -600,16 +608,71 @@ function worstState(single: Health, masters: Map<string, Health>): CircuitState 
 }
 
 /**
- * The Cluster master (`host:port`, as the client names it) that serves `key`, from the client's
- * own slot table; `undefined` until the client has one.
+ * Where an ioredis Cluster client sends a read (its `scaleReads`): `'master'` (the default), or to
+ * the slot's replicas (`'slave'`: a random one), or to any of the slot's servers (`'all'`, or a
+ * function choosing one).
  */
-function masterOf(client: Redis | Cluster, key: string): string | undefined {
+type ReadTarget = 'master' | 'replicas' | 'any'
+
+function readTarget(client: Redis | Cluster): ReadTarget {
+  const scaleReads = (client as { options?: { scaleReads?: unknown } }).options?.scaleReads
+  if (scaleReads === undefined || scaleReads === 'master') return 'master'
+  return scaleReads === 'slave' ? 'replicas' : 'any'
+}
+
+/**
+ * The server that serves `key` on a Cluster, from the client's own slot table (`slots[slot]`:
+ * the master's `host:port`, then its replicas'); `undefined` until the client has one. A read
+ * (`reads` other than `'master'`) the client may send to a replica: its server is then the group
+ * the client picks from, named by their addresses joined with commas (the replicas, or all of the
+ * slot's servers), with a breaker of its own. Were such reads counted as the master's, a replica's
+ * answers would hide a hung master (its write timeouts "overtaken", its circuit never open) and a
+ * hung replica's timeouts would open the circuit of a healthy master.
+ */
+function serverOf(client: Redis | Cluster, key: string, reads: ReadTarget): string | undefined {
   const slots = (client as { slots?: unknown }).slots
   if (!Array.isArray(slots) || slots.length === 0) return undefined
   const keyPrefix = (client as { options?: ClientOptions }).options?.keyPrefix
   const owners: unknown = slots[keySlot(typeof keyPrefix === 'string' ? keyPrefix + key : key)]
-  const master = Array.isArray(owners) ? owners[0] : undefined
-  return typeof master === 'string' ? master : undefined
+  return Array.isArray(owners) ? serverOfEntry(owners, reads) : undefined
+}
+
+/** `serverOf` for one slot table entry. */
+function serverOfEntry(owners: unknown[], reads: ReadTarget): string | undefined {
+  const master = owners[0]
+  if (typeof master !== 'string') return undefined
+  // ioredis sends a read to the master when the slot has no replica, whatever `scaleReads` says.
+  if (reads === 'master' || owners.length < 2) return master
+  return readGroup(owners, reads)
+}
+
+/**
+ * A slot's read group, remembered per slot table entry (ioredis shares one array among the slots
+ * of a range, and replaces it when it re-reads the table; a MOVED only rewrites its master, which
+ * the check below sees): no string built per read.
+ */
+const readGroups = new WeakMap<unknown[], ReadGroup>()
+
+interface ReadGroup {
+  master: unknown
+  length: number
+  reads: ReadTarget
+  group: string
+}
+
+function readGroup(owners: unknown[], reads: ReadTarget): string {
+  const known = readGroups.get(owners)
+  if (
+    known !== undefined &&
+    known.master === owners[0] &&
+    known.length === owners.length &&
+    known.reads === reads
+  ) {
+    return known.group
+  }
+  const group = (reads === 'replicas' ? owners.slice(1) : owners).map(String).join(',')
+  readGroups.set(owners, { master: owners[0], length: owners.length, reads, group })
+  return group
 }
 
 /** Asks an ioredis Cluster client to re-read its slot table (`CLUSTER SLOTS`), in the background. */
@@ -625,16 +688,25 @@ function refreshSlots(client: Redis | Cluster): void {
 
 function ignore(): void {}
 
-/** The masters the client's slot table names, or `undefined` while it has none. */
-function slotOwners(client: Redis | Cluster): Set<string> | undefined {
+/**
+ * The servers the client's slot table names (masters, and read groups when reads are spread, see
+ * `serverOf`), or `undefined` while it has none.
+ */
+function slotServers(client: Redis | Cluster, reads: ReadTarget): Set<string> | undefined {
   const slots = (client as { slots?: unknown }).slots
   if (!Array.isArray(slots) || slots.length === 0) return undefined
-  const owners = new Set<string>()
+  const servers = new Set<string>()
+  let previous: unknown
   for (const entry of slots as unknown[]) {
-    const master = Array.isArray(entry) ? entry[0] : undefined
-    if (typeof master === 'string') owners.add(master)
+    // One array per slot range: each is looked at once.
+    if (entry === previous || !Array.isArray(entry)) continue
+    previous = entry
+    const master = serverOfEntry(entry, 'master')
+    if (master === undefined) continue
+    servers.add(master)
+    if (reads !== 'master') servers.add(serverOfEntry(entry, reads)!)
   }
-  return owners.size === 0 ? undefined : owners
+  return servers.size === 0 ? undefined : servers
 }
 
 /**

@@ -144,7 +144,10 @@ export interface StoreEventInfo {
   /**
    * On a Redis Cluster, the master (`host:port`) whose circuit opened (`degraded`: the first of
    * the store's to open) or closed (`recovered`: the last to close). Each master has a circuit of
-   * its own: the store is degraded while any is open.
+   * its own: the store is degraded while any is open. With a client that reads from replicas
+   * (ioredis `scaleReads` other than `'master'`), the servers a slot's reads go to have one too:
+   * `node` is then their addresses joined with commas (`'slave'`: the replicas; otherwise the
+   * master and its replicas).
    */
   readonly node?: string
 }
