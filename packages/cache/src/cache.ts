@@ -5,6 +5,7 @@
  * and across processes (a lock op in the store, woken by the bus or by polling).
  */
 import { InvalidOptionsError, type StoreEventInfo } from '@aikit/core'
+import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { LRUCache } from 'lru-cache'
 import { type Bus, type BusMessage, connectBus } from './bus.js'
 import { gunzipText, gzipText } from './compression.js'
@@ -17,6 +18,7 @@ import {
   duration,
   type ResolvedCacheOptions,
   resolveCacheOptions,
+  TIMEOUT_OPTION_KEYS,
 } from './options.js'
 import type {
   Cache,
@@ -91,11 +93,27 @@ const TAG_RECHECK_MS = 1000
 const MAX_CLOCK_LEAD_MS = 1000
 /** The tag maps are not pruned below this size (a prune is a scan of both). */
 const TAG_PRUNE_MIN = 1024
-/** Forces `readOrLockOp` to take the lock even when the stored value is fresh (refresh, invalidated). */
-const NEVER_FRESH = Number.MAX_SAFE_INTEGER
+/**
+ * Forces `readOrLockOp` to take the lock even when the stored value is fresh (refresh, invalidated):
+ * a time no entry's `freshUntil` reaches (a `ttl` of `Number.MAX_SAFE_INTEGER`, "forever", writes
+ * one above `Number.MAX_SAFE_INTEGER`). Sent as `1e+300`, which Lua's `tonumber` reads too.
+ */
+const NEVER_FRESH = 1e300
 const NO_TAGS: readonly string[] = Object.freeze([])
 /** How many recently changed keys (set or deleted, here or elsewhere) each instance remembers. */
 const KEY_CHANGES_MAX = 10_000
+const SET_OPTION_KEYS = [
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'tags',
+] as const satisfies readonly (keyof CacheSetOptions)[]
+const GET_OR_SET_OPTION_KEYS = [
+  ...SET_OPTION_KEYS,
+  'timeouts',
+  'refresh',
+  'noStore',
+] as const satisfies readonly (keyof GetOrSetOptions)[]
 
 /** State shared by a cache and all its namespaces. */
 class Engine {
@@ -566,7 +584,11 @@ class CacheImpl implements Cache {
     return [store.key(name, 'cache'), store.key(name, 'cache', 'lock')]
   }
 
-  private policy(options: GetOrSetOptions | undefined): CallPolicy {
+  /** `known`: the option names the call takes (a misspelt one would silently change what is served). */
+  private policy(
+    options: GetOrSetOptions | undefined,
+    known: readonly string[] = GET_OR_SET_OPTION_KEYS
+  ): CallPolicy {
     const o = this.engine.o
     if (options === undefined) {
       return {
@@ -582,6 +604,7 @@ class CacheImpl implements Cache {
     }
     if (options === null || typeof options !== 'object')
       throw new InvalidOptionsError('options', 'must be an object')
+    rejectUnknownOptions(options, known)
     const tags = options.tags ?? []
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0)) {
       throw new InvalidOptionsError('tags', 'must be an array of non-empty strings')
@@ -589,6 +612,7 @@ class CacheImpl implements Cache {
     const { timeouts, refresh, noStore } = options
     if (timeouts !== undefined && (timeouts === null || typeof timeouts !== 'object'))
       throw new InvalidOptionsError('timeouts', 'must be an object ({ soft, hard })')
+    if (timeouts !== undefined) rejectUnknownOptions(timeouts, TIMEOUT_OPTION_KEYS, 'timeouts.')
     if (refresh !== undefined && typeof refresh !== 'boolean')
       throw new InvalidOptionsError('refresh', 'must be a boolean')
     if (noStore !== undefined && typeof noStore !== 'boolean')
@@ -710,7 +734,7 @@ class CacheImpl implements Cache {
 
   async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
     const full = this.fullKey(key)
-    await this.write(full, value, this.policy(options), undefined, undefined, 0)
+    await this.write(full, value, this.policy(options, SET_OPTION_KEYS), undefined, undefined, 0)
   }
 
   /**

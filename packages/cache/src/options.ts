@@ -39,7 +39,10 @@ export interface CacheTimeouts {
 }
 
 /** The keys of `CacheTimeouts`: any other key in `timeouts` is refused. */
-const TIMEOUT_OPTION_KEYS = ['soft', 'hard'] as const satisfies readonly (keyof CacheTimeouts)[]
+export const TIMEOUT_OPTION_KEYS = [
+  'soft',
+  'hard',
+] as const satisfies readonly (keyof CacheTimeouts)[]
 
 /** Options of `createCache`. */
 export interface CacheOptions {
@@ -152,9 +155,50 @@ export interface ResolvedCacheOptions {
 }
 
 export const jsonSerializer: Serializer = Object.freeze({
-  serialize: (value: unknown) => JSON.stringify(value),
+  serialize: (value: unknown) => {
+    const text = JSON.stringify(value)
+    // What JSON.stringify writes for a Map, Set, ArrayBuffer, RegExp... (`{}`) or a typed array
+    // (`{"0":...}`): another instance would read that back, not the value. The walk runs only
+    // when the text holds one (an empty object of the value's own is checked and passes).
+    if (text !== undefined && (text.includes('{}') || text.includes('{"0":'))) {
+      refuseLossy(value, new Set())
+    }
+    return text
+  },
   deserialize: (text: string) => JSON.parse(text) as unknown,
 })
+
+/** Throws (a `TypeError`, as JSON.stringify does) on an object JSON writes as something else. */
+function refuseLossy(value: unknown, seen: Set<object>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return
+  seen.add(value)
+  if (Array.isArray(value)) {
+    for (const item of value) refuseLossy(item, seen)
+    return
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null && lossy(value)) {
+    throw new TypeError(
+      `a ${value.constructor?.name ?? 'value'} cannot be stored as JSON (it would read back as a plain object)`
+    )
+  }
+  for (const key of Object.keys(value)) refuseLossy((value as Record<string, unknown>)[key], seen)
+}
+
+function lossy(value: object): boolean {
+  return (
+    value instanceof Map ||
+    value instanceof Set ||
+    value instanceof WeakMap ||
+    value instanceof WeakSet ||
+    value instanceof ArrayBuffer ||
+    ArrayBuffer.isView(value) ||
+    value instanceof RegExp ||
+    value instanceof Promise ||
+    (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)
+  )
+}
 
 /**
  * Checks a duration in ms: finite non-negative (or positive), or `Infinity` when allowed. `timer`:

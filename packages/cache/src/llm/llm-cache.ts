@@ -62,6 +62,12 @@ export interface LlmCallOptions {
   noStore?: boolean
 }
 
+const LLM_CALL_OPTION_KEYS = [
+  'scope',
+  'refresh',
+  'noStore',
+] as const satisfies readonly (keyof LlmCallOptions)[]
+
 /** How a call was served. */
 export type LlmCacheStatus = 'HIT' | 'MISS' | 'COALESCED' | 'BYPASS'
 
@@ -164,6 +170,7 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
   ): string | undefined => {
     if (call === null || typeof call !== 'object')
       throw new InvalidOptionsError('options', 'must be an object with a scope')
+    rejectUnknownOptions(call, LLM_CALL_OPTION_KEYS)
     if (typeof fn !== 'function') throw new InvalidOptionsError('call', 'must be a function')
     const key = llmCacheKey(params, { scope: call.scope, provider })
     if (!cacheSampling && !isDeterministicRequest(params)) return undefined
