@@ -184,7 +184,11 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
         counters.bypassed++
         return { value: await fn(), status: 'BYPASS' }
       }
-      let fetched = false
+      /**
+       * The answer this call's fetcher got. Not "the fetcher ran": with stale-while-revalidate the
+       * cache may start it for a background refresh and answer the stale value meanwhile (a HIT).
+       */
+      let produced: { value: unknown } | undefined
       /** This call's own answer when it was incomplete (a stale-if-error value may stand in). */
       let own: { value: unknown } | undefined
       const joined = inflightJson.has(key)
@@ -196,12 +200,12 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
           value = await cache.getOrSet(
             key,
             async () => {
-              fetched = true
               const answer = await fn()
               if (call.noStore !== true && !isComplete(answer)) {
                 own = { value: answer }
                 throw new IncompleteAnswer(answer)
               }
+              produced = { value: answer }
               return answer
             },
             { ...ttlOption, refresh: call.refresh === true, noStore: call.noStore === true }
@@ -213,6 +217,7 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
           shared = true
         }
         if (own !== undefined) value = own.value as typeof value
+        const fetched = own !== undefined || (produced !== undefined && produced.value === value)
         const status: LlmCacheStatus = fetched ? 'MISS' : joined || shared ? 'COALESCED' : 'HIT'
         if (status === 'MISS') counters.misses++
         else {
