@@ -393,7 +393,7 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
           take(last)
           const entryTtl = Math.min(maxTtl, expires === undefined ? maxTtl : expires - now())
           const whole = declared === undefined || Number(declared) === size
-          if (!tooBig && whole && !ctx.signal.aborted && entryTtl >= 1) {
+          if (!tooBig && whole && !ctx.signal.aborted && entryTtl >= 1 && stillStorable(head)) {
             const body = new Uint8Array(size)
             let offset = 0
             for (const c of chunks) {
@@ -439,4 +439,14 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
     })
     return next()
   }
+}
+
+/**
+ * Whether the head as it went out still allows storing. A layer outside the kit may add headers
+ * after the kit's head hook ran (an on-headers session or cookie layer wrapped around
+ * `toNodeHandler` sets its `Set-Cookie` in a `writeHead` wrapper installed before the kit's, so it
+ * runs after it): what such a layer added is seen here, once the body is through.
+ */
+function stillStorable(head: ResponseHead): boolean {
+  return head.getHeader('set-cookie') === undefined && routeLifetime(head, Date.now()) !== 0
 }
