@@ -44,6 +44,12 @@ export interface CacheInternals {
   readonly ttl: number
   /** The cache's clock, epoch ms. */
   readonly now: () => number
+  /**
+   * Declares the longest fresh ttl its user passes per call (`cacheResponse`'s `ttl`), so every
+   * instance keeps a tag's invalidation time in the store for as long as such entries may live,
+   * before writing any (see `Engine.tagTimeTtl`).
+   */
+  readonly declareTtl: (ttl: number) => void
 }
 
 /** One memory-tier entry. The value is the caller's object itself: never copied, never serialized. */
@@ -102,6 +108,8 @@ const NEVER_FRESH = 1e300
 const NO_TAGS: readonly string[] = Object.freeze([])
 /** How many recently changed keys (set or deleted, here or elsewhere) each instance remembers. */
 const KEY_CHANGES_MAX = 10_000
+/** Past this (about 30,000 years: a "forever" ttl) a tag's time is kept without an expiry. */
+const MAX_TAG_TIME_TTL_MS = 1e15
 const SET_OPTION_KEYS = [
   'ttl',
   'staleWhileRevalidate',
@@ -157,6 +165,8 @@ class Engine {
   private highWater = 0
   /** The longest lifetime (`staleUntil - createdAt`) of an entry put in the memory tier. */
   private maxLifetime = 0
+  /** The longest per-call fresh ttl a user of the cache declared (`CacheInternals.declareTtl`). */
+  private declaredTtl = 0
   /** Tag-map size past which `markTag` drops the tag times no entry can need any more. */
   private pruneAt = TAG_PRUNE_MIN
   private tokenSeq = 0
@@ -468,6 +478,31 @@ class Engine {
    * key changed at or after its creation, or the memory tier holds a newer entry (a fill that
    * started earlier but ended later). `false` when it was not kept.
    */
+  declareTtl(ttl: number): void {
+    if (ttl > this.declaredTtl) this.declaredTtl = ttl
+  }
+
+  /**
+   * How long the store keeps a tag's invalidation time (ms), or `undefined` for good: as long as an
+   * entry created before it may live (the invalidation only matters to those). Once it expires, an
+   * entry of the tag created before it would be valid again, so the bound is the longest lifetime
+   * this instance knows of: the cache-wide one (ttl with its jitter, the stale windows), the
+   * longest per-call ttl declared (`cacheResponse`'s), the longest entry it wrote; plus the clock
+   * lead another instance's times are followed by. Without an expiry, each per-entity tag (a
+   * `cacheResponse` path tag per POSTed URL, a `user:<id>`) would stay in Redis for good.
+   * An app that writes, on one instance only, entries living longer than all of these (a per-call
+   * `ttl` above the cache-wide one) should invalidate their tags from that instance, or give the
+   * cache that `ttl`.
+   */
+  tagTimeTtl(): number | undefined {
+    const o = this.o
+    const ttl = Math.max(o.ttl, this.declaredTtl)
+    const configured =
+      Math.ceil(ttl * (1 + o.jitter)) + Math.max(o.staleWhileRevalidate, o.staleIfError)
+    const lifetime = Math.max(configured, this.maxLifetime) + MAX_CLOCK_LEAD_MS
+    return lifetime <= MAX_TAG_TIME_TTL_MS ? lifetime : undefined
+  }
+
   remember(key: string, entry: MemoryEntry): boolean {
     if (entry.createdAt <= this.changes.last(key)) return false
     const current = this.lru.peek(key)
@@ -863,7 +898,9 @@ class CacheImpl implements Cache {
     const store = e.o.store
     if (store !== undefined) {
       try {
-        await Promise.all(tags.map((tag) => store.set(e.tagKey(tag), String(at))))
+        const ttlMs = e.tagTimeTtl()
+        const setOptions = ttlMs === undefined ? undefined : { ttlMs }
+        await Promise.all(tags.map((tag) => store.set(e.tagKey(tag), String(at), setOptions)))
       } catch (error) {
         e.fail('store', error)
       }
@@ -872,7 +909,8 @@ class CacheImpl implements Cache {
   }
 
   [CACHE_INTERNALS](): CacheInternals {
-    return { ttl: this.engine.o.ttl, now: this.engine.o.now }
+    const e = this.engine
+    return { ttl: e.o.ttl, now: e.o.now, declareTtl: (ttl) => e.declareTtl(ttl) }
   }
 
   namespace(name: string): Cache {

@@ -269,6 +269,8 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
   const now = internals?.now ?? Date.now
   /** The longest an entry lives: the option, else the cache's own ttl (unknown for a foreign cache). */
   const maxTtl = ttl ?? internals?.ttl ?? Number.POSITIVE_INFINITY
+  // The path tags' invalidation times must outlive the entries this middleware writes.
+  if (ttl !== undefined) internals?.declareTtl(ttl)
 
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
