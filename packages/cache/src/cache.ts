@@ -859,7 +859,14 @@ class CacheImpl implements Cache {
         e.fail('store', error)
       }
     }
-    e.bus?.publish({ i: e.id, o: 's', k: [full], a: stamp })
+    // A fill is announced so other instances read the store's newer value and their waiters
+    // wake. Without a store there is nothing newer to read: each instance's own fill is as good,
+    // and dropping it would make instances behind a load balancer evict each other on every
+    // call (a fetch, an LLM call, each time). A `set` is a change, and so is a `refresh` (the
+    // caller wants newer data than what is cached): always announced.
+    if (createdAt === undefined || store !== undefined || p.refresh) {
+      e.bus?.publish({ i: e.id, o: 's', k: [full], a: stamp })
+    }
     e.dropHeld(full)
     e.wake(full)
   }
