@@ -12,6 +12,7 @@ import {
   whenReady,
 } from '@aikit/testing/redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { holds, sleep } from './cluster-helpers.js'
 
 let handle: RedisClusterHandle
 beforeAll(async () => {
@@ -21,16 +22,8 @@ afterAll(async () => {
   await handle?.stop()
 })
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 async function owner(key: string): Promise<number> {
-  for (const { port } of handle.nodes) {
-    const mine = await rawCommand(port, ['EXISTS', key]).then(
-      () => true,
-      () => false
-    )
-    if (mine) return port
-  }
+  for (const { port } of handle.nodes) if (await holds(port, key)) return port
   throw new Error(`no owner for ${key}`)
 }
 

@@ -11,6 +11,7 @@ import {
   whenReady,
 } from '@aikit/testing/redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { holds, sleep, slotRanges } from './cluster-helpers.js'
 
 let handle: RedisClusterHandle
 beforeAll(async () => {
@@ -19,23 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await handle?.stop()
 })
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** The slot ranges node `id` owns, as `CLUSTER NODES` on `port` tells them. */
-async function slotRanges(port: number, id: string): Promise<[number, number][]> {
-  const nodes = await rawCommand(port, ['CLUSTER', 'NODES'])
-  const line = nodes.split('\n').find((l) => l.startsWith(id))
-  expect(line).toBeDefined()
-  return line!
-    .split(' ')
-    .slice(8)
-    .filter((part) => /^\d+(-\d+)?$/.test(part))
-    .map((part) => {
-      const [from, to] = part.split('-').map(Number)
-      return [from!, to ?? from!]
-    })
-}
 
 // Before the fix the store stayed degraded for good: `breakerState` 'open' and the
 // aikit_store_degraded gauge at 1 while every call was served, until the process restarted.
@@ -53,13 +37,7 @@ it('reports recovered once the open master left the slot table (its slots moved 
   const keys = Array.from({ length: 30 }, (_, i) => store.key(`fo${i}`, 'v'))
   await Promise.all(keys.map((key) => store.set(key, 'v')))
   const onVictim: string[] = []
-  for (const key of keys) {
-    const mine = await rawCommand(victim, ['EXISTS', key]).then(
-      () => true,
-      () => false
-    )
-    if (mine) onVictim.push(key)
-  }
+  for (const key of keys) if (await holds(victim, key)) onVictim.push(key)
   expect(onVictim.length).toBeGreaterThan(0)
   const victimId = (await rawCommand(victim, ['CLUSTER', 'MYID'])).trim()
   const ranges = await slotRanges(heir, victimId)

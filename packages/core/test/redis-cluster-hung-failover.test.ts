@@ -12,6 +12,7 @@ import {
   whenReady,
 } from '@aikit/testing/redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { hang, holds, sleep, slotRanges } from './cluster-helpers.js'
 
 let handle: RedisClusterHandle
 beforeAll(async () => {
@@ -20,22 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await handle?.stop()
 })
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function slotRanges(port: number, id: string): Promise<[number, number][]> {
-  const nodes = await rawCommand(port, ['CLUSTER', 'NODES'])
-  const line = nodes.split('\n').find((l) => l.startsWith(id))
-  expect(line).toBeDefined()
-  return line!
-    .split(' ')
-    .slice(8)
-    .filter((part) => /^\d+(-\d+)?$/.test(part))
-    .map((part) => {
-      const [from, to] = part.split('-').map(Number)
-      return [from!, to ?? from!]
-    })
-}
 
 // The README: "A master whose circuit is open and whose slots moved to another node (a failover)
 // is forgotten, with `recovered` (reason `failover`)". The store learns of the move only from the
@@ -60,19 +45,11 @@ it("serves a hung master's slots once another master took them over, and reports
   const keys = Array.from({ length: 30 }, (_, i) => store.key(`hf${i}`, 'v'))
   await Promise.all(keys.map((key) => store.set(key, 'v')))
   const onVictim: string[] = []
-  for (const key of keys) {
-    const mine = await rawCommand(victim, ['EXISTS', key]).then(
-      () => true,
-      () => false
-    )
-    if (mine) onVictim.push(key)
-  }
+  for (const key of keys) if (await holds(victim, key)) onVictim.push(key)
   expect(onVictim.length).toBeGreaterThan(0)
   const victimId = (await rawCommand(victim, ['CLUSTER', 'MYID'])).trim()
   const ranges = await slotRanges(heir, victimId)
-  const pid = Number(/process_id:(\d+)/.exec(await rawCommand(victim, ['INFO', 'server']))?.[1])
-  expect(pid).toBeGreaterThan(0)
-  process.kill(pid, 'SIGSTOP')
+  const resume = await hang(victim)
   let outcome: unknown
   try {
     for (let i = 0; i < 3; i++) await store.get(onVictim[0]!).catch(() => undefined)
@@ -97,7 +74,7 @@ it("serves a hung master's slots once another master took them over, and reports
       if (!(outcome instanceof Error)) break
     }
   } finally {
-    process.kill(pid, 'SIGCONT')
+    resume()
   }
   expect(outcome instanceof Error ? outcome.message : outcome).toBeUndefined()
   // Forgotten by the sweep (`failover`), or closed by a probe that the client, its table just

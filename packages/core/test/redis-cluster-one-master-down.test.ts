@@ -3,7 +3,7 @@
  * each master has a circuit breaker of its own, so one master's timeouts or connection errors open
  * the circuit for its own slots only, and the two masters that still answer are served.
  */
-import { type StoreEventInfo, StoreTimeoutError, StoreUnavailableError } from '@aikit/core'
+import { StoreTimeoutError, StoreUnavailableError } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import {
   type RedisClusterHandle,
@@ -14,6 +14,7 @@ import {
 import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { keySlot } from '../src/redis/slot.js'
+import { hang, sleep, splitKeys, watch } from './cluster-helpers.js'
 
 let handle: RedisClusterHandle
 beforeAll(async () => {
@@ -24,49 +25,6 @@ afterAll(async () => {
 })
 
 type Store = ReturnType<typeof redisStore>
-
-/** Keys of `store` (set to 'v') split by whether they live on the master at port `victim`. */
-async function splitKeys(
-  store: Store,
-  victim: number,
-  name: string
-): Promise<{ onVictim: string[]; healthy: string[] }> {
-  const keys = Array.from({ length: 30 }, (_, i) => store.key(`${name}${i}`, 'v'))
-  await Promise.all(keys.map((key) => store.set(key, 'v')))
-  const onVictim: string[] = []
-  const healthy: string[] = []
-  for (const key of keys) {
-    // A master answers only for its own slots (MOVED for the others).
-    const mine = await rawCommand(victim, ['EXISTS', key]).then(
-      () => true,
-      () => false
-    )
-    ;(mine ? onVictim : healthy).push(key)
-  }
-  expect(onVictim.length).toBeGreaterThan(0)
-  expect(healthy.length).toBeGreaterThan(0)
-  return { onVictim, healthy }
-}
-
-function watch(store: Store): string[] {
-  const events: string[] = []
-  store.on('degraded', (info: StoreEventInfo) =>
-    events.push(`degraded ${info.reason} ${info.node?.split(':').at(-1)}`)
-  )
-  store.on('recovered', (info: StoreEventInfo) =>
-    events.push(`recovered ${info.reason} ${info.node?.split(':').at(-1)}`)
-  )
-  return events
-}
-
-async function hang(port: number): Promise<() => void> {
-  const pid = Number(/process_id:(\d+)/.exec(await rawCommand(port, ['INFO', 'server']))?.[1])
-  expect(pid).toBeGreaterThan(0)
-  process.kill(pid, 'SIGSTOP')
-  return () => process.kill(pid, 'SIGCONT')
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function untilState(store: Store, state: string): Promise<void> {
   for (let i = 0; i < 200 && store.breakerState !== state; i++) await sleep(10)

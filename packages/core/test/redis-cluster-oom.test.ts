@@ -1,7 +1,7 @@
 /**
  * redisStore on a real 3-master Redis Cluster where one master refuses writes (OOM).
  */
-import { defineOp, type StoreEventInfo } from '@aikit/core'
+import { defineOp } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import {
   type RedisClusterHandle,
@@ -10,6 +10,7 @@ import {
   whenReady,
 } from '@aikit/testing/redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { holds, sleep, watch } from './cluster-helpers.js'
 
 let handle: RedisClusterHandle
 beforeAll(async () => {
@@ -27,32 +28,6 @@ const incr = defineOp({
   decode: (reply) => reply as number,
 })
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function watch(store: ReturnType<typeof redisStore>): string[] {
-  const events: string[] = []
-  store.on('degraded', (info: StoreEventInfo) =>
-    events.push(`degraded ${info.reason} ${info.node?.split(':').at(-1)}`)
-  )
-  store.on('recovered', (info: StoreEventInfo) =>
-    events.push(`recovered ${info.reason} ${info.node?.split(':').at(-1)}`)
-  )
-  return events
-}
-
-async function onNode(port: number, keys: string[], prefix = ''): Promise<boolean[]> {
-  const out: boolean[] = []
-  for (const key of keys) {
-    out.push(
-      await rawCommand(port, ['EXISTS', prefix + key]).then(
-        () => true,
-        () => false
-      )
-    )
-  }
-  return out
-}
-
 // Pin (passes): a write refusal on one master opens its own circuit only; its probe is the write
 // test on its refused key, so it closes once that master takes writes.
 it('OOM on one master: the other masters are served, and the store recovers once it takes writes', async () => {
@@ -66,9 +41,9 @@ it('OOM on one master: the other masters are served, and the store recovers once
   const victim = handle.nodes[1]!.port
   const keys = Array.from({ length: 30 }, (_, i) => store.key(`oom${i}`, 'c'))
   await Promise.all(keys.map((k) => store.run(incr, [k], 1)))
-  const mine = await onNode(victim, keys)
-  const onVictim = keys.filter((_, i) => mine[i])
-  const healthy = keys.filter((_, i) => !mine[i])
+  const onVictim: string[] = []
+  const healthy: string[] = []
+  for (const key of keys) ((await holds(victim, key)) ? onVictim : healthy).push(key)
   expect(onVictim.length).toBeGreaterThan(0)
   await rawCommand(victim, ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'])
   await rawCommand(victim, ['CONFIG', 'SET', 'maxmemory', '1'])

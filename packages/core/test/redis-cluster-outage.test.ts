@@ -2,10 +2,10 @@
  * redisStore on a real 3-master Redis Cluster that is unreachable (every node killed), at
  * the store's start or after it served, then back.
  */
-import type { StoreEventInfo } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { type RedisClusterHandle, startRedisCluster, whenReady } from '@aikit/testing/redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { sleep, watch } from './cluster-helpers.js'
 
 let handle: RedisClusterHandle
 beforeAll(async () => {
@@ -14,19 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await handle?.stop()
 })
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function watch(store: ReturnType<typeof redisStore>): string[] {
-  const events: string[] = []
-  store.on('degraded', (info: StoreEventInfo) =>
-    events.push(`degraded ${info.reason} ${info.node?.split(':').at(-1)}`)
-  )
-  store.on('recovered', (info: StoreEventInfo) =>
-    events.push(`recovered ${info.reason} ${info.node?.split(':').at(-1)}`)
-  )
-  return events
-}
 
 async function killAll(): Promise<void> {
   for (let i = 0; i < 3; i++) await handle.killNode(i)
