@@ -42,12 +42,25 @@ import {
 } from './tokens.js'
 import { normalizeUsage, type ServiceTier, type Usage } from './usage.js'
 
+/**
+ * Keys of the default memory store: a subject takes one for its holds and one per limit and period
+ * (a day limit's ledgers kept `retainPeriods`), so about 300,000 subjects with two limits. The
+ * store grows its arrays on demand: the bound costs nothing until it is used.
+ */
+const DEFAULT_MEMORY_KEYS = 1_000_000
+
 /** `'hard'` rejects a reservation that does not fit; `'soft'` always holds and only warns. */
 export type BudgetMode = 'hard' | 'soft'
 
 /** Options of `createBudget`. */
 export interface BudgetOptions {
-  /** Where spend and holds live. Default: a new `memoryStore()` (per process). */
+  /**
+   * Where spend and holds live. Default: a new `memoryStore({ evict: false, maxKeys: 1_000_000 })`
+   * (per process): it never forgets a subject's spend to make room (an evicted ledger would let the
+   * subject spend its limit again); once full of live keys, a reservation for a subject it holds
+   * no keys of fails with `StoreUnavailableError` (reason `'full'`, a 503) instead. A
+   * `memoryStore()` of your own should be created with `evict: false` too.
+   */
   store?: Store
   /**
    * The limits of every subject, or a function returning a subject's limits (e.g. by its kind:
@@ -491,7 +504,7 @@ export function createBudget(options: BudgetOptions): Budget {
     throw new InvalidOptionsError('options', 'must be an object')
   }
   rejectUnknownOptions(options, BUDGET_OPTION_KEYS)
-  const store = options.store ?? memoryStore()
+  const store = options.store ?? memoryStore({ evict: false, maxKeys: DEFAULT_MEMORY_KEYS })
   if (store === null || typeof store !== 'object') {
     throw new InvalidOptionsError('store', 'must be a Store (memoryStore() or redisStore(client))')
   }

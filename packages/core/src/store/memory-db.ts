@@ -119,6 +119,8 @@ export class MemoryDb {
   /** Least recently used slot: the next one evicted. */
   #tail = NONE
   #evictions = 0
+  /** No sweep for expired keys (`roomFor`) before this time. */
+  #nextSweep = 0
 
   constructor(maxKeys: number, now: () => number, tagKeys: TagKeys = NO_TAG_KEYS) {
     this.#maxKeys = maxKeys
@@ -376,6 +378,35 @@ export class MemoryDb {
     this.#types[slot] = type
     this.#values[slot] = value
     this.#expires[slot] = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt
+  }
+
+  /** Whether `key` has a slot (expired or not): writing it takes no new one. */
+  holds(key: string): boolean {
+    return this.#slotOf(key) !== undefined
+  }
+
+  /**
+   * Whether `count` new keys fit without evicting a live one (for a store that must not forget a
+   * key, see `MemoryStoreOptions.evict`). Expired keys make room: first the least recently used
+   * ones, then, at most once a second, a sweep of all of them.
+   */
+  roomFor(count: number, now: number): boolean {
+    let free = this.#maxKeys - (this.#slots.size + this.#tagged)
+    while (free < count && this.#tail !== NONE && (this.#expires[this.#tail] as number) <= now) {
+      this.#drop(this.#tail)
+      free++
+    }
+    if (free >= count || now < this.#nextSweep) return free >= count
+    this.#nextSweep = now + 1000
+    for (let slot = this.#tail; slot !== NONE; ) {
+      const newer = this.#newer[slot] as number
+      if ((this.#expires[slot] as number) <= now) {
+        this.#drop(slot)
+        free++
+      }
+      slot = newer
+    }
+    return free >= count
   }
 
   /** Frees the least recently used slot and returns it for reuse. */

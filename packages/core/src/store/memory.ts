@@ -25,6 +25,14 @@ import type {
 export interface MemoryStoreOptions {
   /** Maximum number of keys; the least recently used key is evicted beyond it. Default `100_000`. */
   maxKeys?: number
+  /**
+   * `false`: never evict a live key. A full store first drops expired keys; if there is still no
+   * room, a call that would add keys (`set`, or an op on keys the store does not hold) fails with
+   * `StoreUnavailableError` (reason `'full'`) and changes nothing. For state that must not be
+   * forgotten (a budget's spend: an evicted ledger would let a subject spend its limit again).
+   * Default `true` (a cache or a rate limiter forgets its least recently used keys).
+   */
+  evict?: boolean
   /** Clock in milliseconds, injectable for tests. Default `Date.now`. */
   now?: () => number
   /** Key prefix used by `store.key()`. Default `'aikit'`. */
@@ -46,6 +54,7 @@ export interface MemoryStore extends Store {
 /** The keys of `MemoryStoreOptions`: any other is refused (a misspelt one kept its default). */
 const MEMORY_STORE_OPTION_KEYS = Object.keys({
   maxKeys: true,
+  evict: true,
   now: true,
   prefix: true,
 } satisfies Record<keyof MemoryStoreOptions, true>)
@@ -60,6 +69,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   if (!Number.isInteger(maxKeys) || maxKeys < 1) {
     throw new InvalidOptionsError('maxKeys', 'must be a positive integer')
   }
+  const evict = options.evict ?? true
+  if (typeof evict !== 'boolean') throw new InvalidOptionsError('evict', 'must be a boolean')
   const now = options.now ?? Date.now
   if (typeof now !== 'function') throw new InvalidOptionsError('now', 'must be a function')
   const prefix = validatePrefix(options.prefix ?? 'aikit')
@@ -72,6 +83,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const tagged = createTaggedNativeData(db)
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
   let closed = false
+
+  /** With `evict: false`: throws, before any change, when `keys` need room the store lacks. */
+  const assertRoom = (keys: readonly string[], at: number): void => {
+    let missing = 0
+    for (let i = 0; i < keys.length; i++) if (!db.holds(keys[i] as string)) missing++
+    if (missing === 0 || db.roomFor(missing, at)) return
+    throw new StoreUnavailableError(
+      `memory store is full (maxKeys ${maxKeys}, evict: false): no room for new keys`,
+      { reason: 'full' }
+    )
+  }
 
   // Every method body runs synchronously, so each call (and each op) is atomic in-process;
   // `attempt` turns throws into rejections.
@@ -88,6 +110,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const runNow = <I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): O => {
     if (closed) throw new StoreUnavailableError('memory store is closed', { reason: 'closed' })
     assertSameSlot(keys)
+    if (!evict) assertRoom(keys, now())
     if (op.native !== undefined) {
       // The hot path: no ARGV strings, no reply decoding.
       const nowMs = Math.floor(now())
@@ -109,8 +132,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     parts: readonly string[],
     input: I
   ): O => {
-    if (op.native === undefined || typeof tag !== 'string' || tag.length === 0) {
-      // Built keys: the same validation and errors as `run`.
+    if (op.native === undefined || typeof tag !== 'string' || tag.length === 0 || !evict) {
+      // Built keys: the same validation and errors as `run` (and its room check).
       return runNow(
         op,
         parts.map((part) => formatKey(prefix, tag, [part])),
@@ -163,6 +186,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return attempt(() => {
         const expiresAt =
           setOptions?.ttlMs === undefined ? undefined : now() + ttl(setOptions.ttlMs)
+        if (!evict) assertRoom([key], now())
         db.write(key, { type: 'string', value: String(value), expiresAt })
       })
     },

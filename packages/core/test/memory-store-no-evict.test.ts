@@ -1,0 +1,77 @@
+/**
+ * `memoryStore({ evict: false })`: a full store never drops a live key; expired keys make room;
+ * a call that would add keys without room fails with StoreUnavailableError (reason 'full') and
+ * changes nothing.
+ */
+import { defineOp, InvalidOptionsError, memoryStore, StoreUnavailableError } from '@aikit/core'
+import { describe, expect, it } from 'vitest'
+
+/** INCR of every key, all or nothing. */
+const incrAll = defineOp<number, number>({
+  name: 'test.incrAll',
+  lua: `for i, k in ipairs(KEYS) do redis.call('INCRBY', k, ARGV[1]) end
+return #KEYS`,
+  js: (data, keys, argv) => {
+    for (const k of keys) data.set(k, String(Number(data.get(k) ?? 0) + Number(argv[0])))
+    return keys.length
+  },
+  encode: (n) => [String(n)],
+  decode: (reply) => reply as number,
+})
+
+const full = (error: unknown) => error instanceof StoreUnavailableError && error.reason === 'full'
+
+describe('memoryStore({ evict: false })', () => {
+  it('refuses new keys when full of live ones, keeps every key, still serves the keys it holds', async () => {
+    const store = memoryStore({ maxKeys: 3, evict: false })
+    for (const k of ['a', 'b', 'c']) await store.set(k, k)
+    const refused = await store.set('d', 'd').catch((e: unknown) => e)
+    expect(full(refused)).toBe(true)
+    expect(await store.get('d')).toBeUndefined()
+    for (const k of ['a', 'b', 'c']) expect(await store.get(k)).toBe(k)
+    await store.set('a', 'a2')
+    expect(await store.get('a')).toBe('a2')
+    expect(store.stats()).toEqual({ keys: 3, evictions: 0 })
+  })
+
+  it('an op on keys it lacks room for changes nothing, not even the keys it holds', async () => {
+    const store = memoryStore({ maxKeys: 3, evict: false })
+    const [a, b, x] = [store.key('t', 'a'), store.key('t', 'b'), store.key('t', 'x')]
+    await store.run(incrAll, [a, b], 1)
+    await store.set('other', '1')
+    const refused = await store.run(incrAll, [a, b, x], 5).catch((e: unknown) => e)
+    expect(full(refused)).toBe(true)
+    expect(await store.get(a)).toBe('1')
+    expect(await store.get(b)).toBe('1')
+    expect(await store.get(x)).toBeUndefined()
+    // Keys it holds: no new room needed.
+    expect(await store.run(incrAll, [a, b], 1)).toBe(2)
+    expect(() => store.run.syncTagged(incrAll, 't', ['y'], 1)).toThrow(StoreUnavailableError)
+  })
+
+  it('makes room from expired keys, least recently used or not', async () => {
+    let now = 1_000_000
+    const store = memoryStore({ maxKeys: 3, evict: false, now: () => now })
+    await store.set('live-old', '1')
+    await store.set('short', '2', { ttlMs: 10 })
+    await store.set('live-new', '3')
+    now += 11
+    // The least recently used key is live: the expired one in the middle makes room.
+    await store.set('d', '4')
+    expect(await store.get('live-old')).toBe('1')
+    expect(await store.get('live-new')).toBe('3')
+    expect(await store.get('d')).toBe('4')
+    expect(store.stats().evictions).toBe(0)
+  })
+
+  it('an evicting store (the default) drops its least recently used key instead', async () => {
+    const store = memoryStore({ maxKeys: 3 })
+    for (const k of ['a', 'b', 'c', 'd']) await store.set(k, k)
+    expect(await store.get('a')).toBeUndefined()
+    expect(store.stats().evictions).toBe(1)
+  })
+
+  it('refuses a non-boolean evict', () => {
+    expect(() => memoryStore({ evict: 'no' as never })).toThrow(InvalidOptionsError)
+  })
+})

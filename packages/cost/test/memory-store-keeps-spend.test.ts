@@ -1,0 +1,52 @@
+/**
+ * A budget on a `memoryStore` bounded by `maxKeys`: with eviction (a plain `memoryStore()`, which
+ * was `createBudget`'s default), enough other active subjects pushed an idle subject's spent ledger
+ * out of the LRU and it could spend its whole limit again. With `evict: false` (the default
+ * store's now) the ledger is never dropped: a new subject that finds no room is refused (fail
+ * closed, `StoreUnavailableError` reason 'full'), and once expired keys free room it is served.
+ */
+import { memoryStore, StoreUnavailableError } from '@aikit/core'
+import { BudgetExceededError, createBudget } from '@aikit/cost'
+import { describe, expect, it } from 'vitest'
+
+describe('a budget on a memoryStore with evict: false', () => {
+  it('keeps a spent month budget spent however many other subjects come; refuses those it has no room for', async () => {
+    const store = memoryStore({ maxKeys: 50, evict: false })
+    const budget = createBudget({ store, limits: [{ period: 'month', usd: 1 }] })
+    await (await budget.reserve('alice', { estimateMicros: 1_000_000 })).settle(1_000_000)
+    await expect(budget.reserve('alice', { estimateMicros: 1_000_000 })).rejects.toBeInstanceOf(
+      BudgetExceededError
+    )
+    const outcomes: string[] = []
+    for (let i = 0; i < 40; i++) {
+      try {
+        await (await budget.reserve(`user:${i}`, { estimateMicros: 1000 })).settle(1000)
+        outcomes.push('ok')
+      } catch (error) {
+        expect(error).toBeInstanceOf(StoreUnavailableError)
+        expect((error as StoreUnavailableError).reason).toBe('full')
+        outcomes.push('full')
+      }
+    }
+    expect(outcomes.filter((o) => o === 'ok').length).toBeGreaterThan(10)
+    expect(outcomes.at(-1)).toBe('full')
+    expect(store.stats().evictions).toBe(0)
+    expect((await budget.status('alice')).limits[0]?.spentMicros).toBe(1_000_000)
+    await expect(budget.reserve('alice', { estimateMicros: 1_000_000 })).rejects.toBeInstanceOf(
+      BudgetExceededError
+    )
+    // A subject the store holds is still served when it is full.
+    await (await budget.reserve('user:0', { estimateMicros: 1000 })).settle(1000)
+  })
+
+  it('a plain (evicting) memoryStore forgets the spend: why the default store does not evict', async () => {
+    const store = memoryStore({ maxKeys: 50 })
+    const budget = createBudget({ store, limits: [{ period: 'month', usd: 1 }] })
+    await (await budget.reserve('alice', { estimateMicros: 1_000_000 })).settle(1_000_000)
+    for (let i = 0; i < 40; i++) {
+      await (await budget.reserve(`user:${i}`, { estimateMicros: 1000 })).settle(1000)
+    }
+    expect(store.stats().evictions).toBeGreaterThan(0)
+    expect((await budget.status('alice')).limits[0]?.spentMicros).toBe(0)
+  })
+})
