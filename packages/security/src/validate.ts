@@ -16,6 +16,7 @@ import {
 } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { RequestValidationError, type ValidationIssue } from './data-errors.js'
+import { clientPath } from './validate-path.js'
 import './validate-state.js'
 import type { ValidatedParts } from './validate-state.js'
 
@@ -73,7 +74,6 @@ export interface ValidateMiddleware<B, Q, P> extends Middleware {
 }
 
 const DEFAULTS = { maxIssues: 20, maxQueryParams: 1000 }
-const MAX_SEGMENT = 64
 
 /** Parses a new body into its `ctx.state.validated`; returns the 400 to answer if it fails. */
 type BodyReparser = (value: unknown) => Promise<RequestValidationError | undefined>
@@ -132,13 +132,16 @@ function defaultParams(ctx: Context): unknown {
   return typeof params === 'object' && params !== null ? params : {}
 }
 
-/** A client-safe copy of an issue: path segments capped, no input values. */
-function toIssue(where: ValidationIssue['in'], issue: ZodLikeIssue): ValidationIssue {
-  const path = issue.path.map((p) =>
-    typeof p === 'number'
-      ? p
-      : String(typeof p === 'symbol' ? p.description : p).slice(0, MAX_SEGMENT)
-  )
+/**
+ * A client-safe copy of an issue: no input values, and no key the client chose (a record's or
+ * catchall's key reads `*`, see `clientPath`).
+ */
+function toIssue(
+  where: ValidationIssue['in'],
+  issue: ZodLikeIssue,
+  schema: ZodLikeSchema
+): ValidationIssue {
+  const path = clientPath(schema, issue.path)
   // zod's own messages describe the rule; `unrecognized_keys` names the input's keys, so it is
   // replaced. Custom messages are the app's own text.
   const message =
@@ -186,7 +189,7 @@ export function validate<B = undefined, Q = undefined, P = undefined>(
     ): Promise<void> => {
       const result = await schema.safeParseAsync(value)
       if (result.success) validated[where] = result.data
-      else for (const issue of result.error.issues) issues.push(toIssue(where, issue))
+      else for (const issue of result.error.issues) issues.push(toIssue(where, issue, schema))
     }
     if (params !== undefined) await check('params', params, getParams(ctx))
     if (query !== undefined) {
@@ -224,7 +227,7 @@ export function validate<B = undefined, Q = undefined, P = undefined>(
           validated.body = result.data
           return undefined
         }
-        const found = result.error.issues.slice(0, maxIssues).map((i) => toIssue('body', i))
+        const found = result.error.issues.slice(0, maxIssues).map((i) => toIssue('body', i, body))
         return new RequestValidationError(found)
       })
     }
