@@ -72,6 +72,33 @@ export async function slotRanges(port: number, id: string): Promise<[number, num
     })
 }
 
+/**
+ * Gives `ranges` to the master at `heir` (what a promoted replica or an operator does): every
+ * other master in `others` drops them, the heir claims them under a new epoch; resolves once the
+ * heir and the others' `CLUSTER NODES` agree, and returns the heir's id.
+ */
+export async function moveSlots(
+  ranges: [number, number][],
+  heir: number,
+  others: number[]
+): Promise<string> {
+  for (const [from, to] of ranges) {
+    for (const port of [heir, ...others]) {
+      await rawCommand(port, ['CLUSTER', 'DELSLOTSRANGE', String(from), String(to)])
+    }
+    await rawCommand(heir, ['CLUSTER', 'ADDSLOTSRANGE', String(from), String(to)])
+  }
+  await rawCommand(heir, ['CLUSTER', 'BUMPEPOCH'])
+  const heirId = (await rawCommand(heir, ['CLUSTER', 'MYID'])).trim()
+  await until('the slot move to be seen by every master', async () => {
+    const [mine, ...theirs] = await Promise.all(
+      [heir, ...others].map((port) => slotRanges(port, heirId))
+    )
+    return mine!.length > 1 && theirs.every((r) => r.length === mine!.length)
+  })
+  return heirId
+}
+
 async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 400; i++) {
     if (await ok()) return

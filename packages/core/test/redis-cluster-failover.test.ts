@@ -11,7 +11,7 @@ import {
   whenReady,
 } from '@aikit/testing/redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { holds, sleep, slotRanges } from './cluster-helpers.js'
+import { holds, moveSlots, sleep, slotRanges } from './cluster-helpers.js'
 
 let handle: RedisClusterHandle
 beforeAll(async () => {
@@ -54,18 +54,7 @@ it('reports recovered once the open master left the slot table (its slots moved 
   expect(store.breakerState).not.toBe('closed')
 
   // An operator (or a promoted replica) takes the slots over: the heir claims them with a new epoch.
-  for (const [from, to] of ranges) {
-    await rawCommand(heir, ['CLUSTER', 'DELSLOTSRANGE', String(from), String(to)])
-    await rawCommand(other, ['CLUSTER', 'DELSLOTSRANGE', String(from), String(to)])
-    await rawCommand(heir, ['CLUSTER', 'ADDSLOTSRANGE', String(from), String(to)])
-  }
-  await rawCommand(heir, ['CLUSTER', 'BUMPEPOCH'])
-  const heirId = (await rawCommand(heir, ['CLUSTER', 'MYID'])).trim()
-  for (let i = 0; i < 200; i++) {
-    const [a, b] = await Promise.all([slotRanges(heir, heirId), slotRanges(other, heirId)])
-    if (a.length > 1 && b.length === a.length) break
-    await sleep(25)
-  }
+  await moveSlots(ranges, heir, [other])
   await new Promise<void>((resolve, reject) =>
     cluster.refreshSlotsCache((error) => (error ? reject(error) : resolve()))
   )
