@@ -359,12 +359,27 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
   }
 
-  const record = (key: string, cost: number, result: CheckResult): CheckResult => {
+  // Bumped by every reset, unblock and refund (before and after its store call): a check that
+  // started before one may carry an answer from before it, which must not be cached after it.
+  let clears = 0
+  /** Forgets the cached denial of `key`, and any an older check in flight would cache. */
+  const forget = (key: string): void => {
+    denials.delete(key)
+    clears++
+  }
+
+  /** Counts a result and caches a denial; `since`: the `clears` the check started under. */
+  const record = (key: string, cost: number, result: CheckResult, since = clears): CheckResult => {
     if (decisionListeners.length > 0) emitDecision(result)
     if (result.allowed) counters.allowed++
     else {
       counters.denied++
-      if (maxCached > 0 && result.retryAfterMs > 0 && result.degraded === undefined) {
+      if (
+        maxCached > 0 &&
+        result.retryAfterMs > 0 &&
+        result.degraded === undefined &&
+        since === clears
+      ) {
         if (denials.size >= maxCached) {
           const oldest = denials.keys().next().value
           if (oldest !== undefined) denials.delete(oldest)
@@ -468,8 +483,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         return degradedResult(key, cost, error).then((r) => record(key, cost, r))
       }
     }
+    const since = clears
     return store.run(checkOp, keys, input).then(
-      (result) => record(key, cost, result),
+      (result) => record(key, cost, result, since),
       (error: unknown) => degradedResult(key, cost, error).then((r) => record(key, cost, r))
     )
   }
@@ -481,7 +497,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     units: number,
     taken: readonly number[]
   ): Promise<void> => {
-    if (units < 0) denials.delete(key)
+    if (units < 0) forget(key)
     const input = { limits: opLimits, units, taken }
     // The limiter's own in-process store runs it synchronously, by the user's key (no key strings
     // built). Never the fallback: it holds its state under the keys the store builds (`keysOf`),
@@ -495,7 +511,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         return adjustFailed(error)
       }
     }
-    return served.run(adjustOp, keysOf(key).slice(0, n), input).then(() => undefined, adjustFailed)
+    const done = served.run(adjustOp, keysOf(key).slice(0, n), input)
+    return (units < 0 ? done.finally(() => forget(key)) : done).then(() => undefined, adjustFailed)
   }
   /** A store outage during an adjustment is absorbed and counted; anything else is thrown. */
   const adjustFailed = (error: unknown): Promise<void> => {
@@ -508,6 +525,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const reserveThroughPolicy = async (key: string, units: number): Promise<Reservation> => {
     const cached = maxCached > 0 ? cachedDenial(key, units) : undefined
     if (cached !== undefined) return deniedReservation(cached, units)
+    const since = clears
     const outcome = await runWithPolicy(checkOp, keysOf(key), { limits: opLimits, cost: units })
     if (outcome === undefined) {
       counters.degraded++
@@ -518,7 +536,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       counters.degraded++
       result = { ...result, degraded: true, reason: 'store-error' }
     }
-    record(key, units, result)
+    record(key, units, result, since)
     if (!result.allowed) return deniedReservation(result, units)
     return new GrantedReservation(holder, outcome.served, key, result, units)
   }
@@ -607,13 +625,21 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     },
     async unblock(key: string): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
-      denials.delete(key)
-      await deleteWithPolicy([keysOf(key)[n] as string])
+      forget(key)
+      try {
+        await deleteWithPolicy([keysOf(key)[n] as string])
+      } finally {
+        forget(key)
+      }
     },
     async reset(key: string): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
-      denials.delete(key)
-      await deleteWithPolicy(keysOf(key))
+      forget(key)
+      try {
+        await deleteWithPolicy(keysOf(key))
+      } finally {
+        forget(key)
+      }
     },
     stats(): RateLimiterStats {
       return { ...counters }
