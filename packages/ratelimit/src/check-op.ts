@@ -151,6 +151,8 @@ end
 if st == 0 and blockMs > 0 then
   st = 2
   if rt ~= -1 and rt < blockMs then rt = blockMs end
+  rem = 0
+  if reset < nowMs + blockMs then reset = nowMs + blockMs end
 end
 `
 
@@ -358,10 +360,15 @@ for i = 1, n do
     reply[#reply + 1] = R[o + 5]
     reply[#reply + 1] = 0
   else
-    reply[#reply + 1] = R[o + 2]
-    reply[#reply + 1] = R[o + 3]
     local rt = R[o + 6]
-    if blockMs > 0 and rt ~= -1 and rt < blockMs then rt = blockMs end
+    if blockMs > 0 then
+      if rt ~= -1 and rt < blockMs then rt = blockMs end
+      reply[#reply + 1] = 0
+      reply[#reply + 1] = math.max(R[o + 3], nowMs + blockMs)
+    else
+      reply[#reply + 1] = R[o + 2]
+      reply[#reply + 1] = R[o + 3]
+    end
     reply[#reply + 1] = rt
   end
 end
@@ -586,7 +593,10 @@ function checkNative(
     } else {
       let rt = r.retry
       if (blockMs > 0 && rt !== -1 && rt < blockMs) rt = blockMs
-      l = { limit: r.L, remaining: Math.max(0, r.rem0), resetAt: r.reset0, retryAfterMs: rt }
+      l =
+        blockMs > 0
+          ? blockedLimit(r.L, r.reset0, rt, blockMs, nowMs)
+          : { limit: r.L, remaining: Math.max(0, r.rem0), resetAt: r.reset0, retryAfterMs: rt }
       if (rt === -1) never = true
       else if (rt > retryAfterMs) retryAfterMs = rt
     }
@@ -658,7 +668,8 @@ function checkGcra(
     floor((cap - d) / W),
     nowMs + floor((d + L - 1) / L),
     cost > L ? -1 : retry,
-    blockMs
+    blockMs,
+    nowMs
   )
 }
 
@@ -684,7 +695,7 @@ function checkFixedWindow(
   } else if (cost <= L) {
     retry = ws + W - nowMs
   }
-  return deniedResult(L, L - count, ws + W, cost > L ? -1 : retry, blockMs)
+  return deniedResult(L, L - count, ws + W, cost > L ? -1 : retry, blockMs, nowMs)
 }
 
 /**
@@ -696,20 +707,39 @@ function deniedResult(
   rem0: number,
   reset0: number,
   retry: number,
-  blockMs: number
+  blockMs: number,
+  nowMs: number
 ): CheckResult {
   let rt = retry
   if (blockMs > 0 && rt !== -1 && rt < blockMs) rt = blockMs
-  const remaining = Math.max(0, rem0)
+  const l =
+    blockMs > 0
+      ? blockedLimit(L, reset0, rt, blockMs, nowMs)
+      : { limit: L, remaining: Math.max(0, rem0), resetAt: reset0, retryAfterMs: rt }
   const result: CheckResult = {
     allowed: false,
-    remaining,
+    remaining: l.remaining,
     limit: L,
-    resetAt: reset0,
+    resetAt: l.resetAt,
     retryAfterMs: rt === -1 ? -1 : Math.max(0, rt),
-    limits: [{ limit: L, remaining, resetAt: reset0, retryAfterMs: rt }],
+    limits: [l],
   }
   return blockMs > 0 ? { ...result, blocked: true } : result
+}
+
+/**
+ * A limit of a blocked key: nothing can be used until the block ends, so nothing is left and the
+ * limit resets no sooner than the block's end (a client reading `r=` and `t=` waits as long as
+ * `Retry-After` says), as the script reports it.
+ */
+function blockedLimit(
+  L: number,
+  reset0: number,
+  rt: number,
+  blockMs: number,
+  nowMs: number
+): LimitResult {
+  return { limit: L, remaining: 0, resetAt: Math.max(reset0, nowMs + blockMs), retryAfterMs: rt }
 }
 
 /** Stores a two-integer state (`c` = 0) at `key`, in place when one is there (see `checkNative`). */

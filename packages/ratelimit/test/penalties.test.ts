@@ -46,7 +46,9 @@ describe('block, unblock, reset', () => {
     const { clock, limiter } = setup()
     await limiter.block('u', 60_000)
     const r = await limiter.check('u')
-    expect(r).toMatchObject({ allowed: false, blocked: true, retryAfterMs: 60_000, remaining: 10 })
+    // Nothing usable until the block ends: none left, and no reset before it.
+    expect(r).toMatchObject({ allowed: false, blocked: true, retryAfterMs: 60_000, remaining: 0 })
+    expect(r.resetAt).toBe(clock.t + 60_000)
     expect((await limiter.check('other')).allowed).toBe(true)
     clock.t += 59_999
     expect((await limiter.check('u')).retryAfterMs).toBe(1)
