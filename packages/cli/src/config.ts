@@ -280,6 +280,8 @@ export const METRICS_KEYS = ['path', 'token'] as const
 
 /** `metricsHandler` refuses a shorter token. */
 export const MIN_METRICS_TOKEN_LENGTH = 16
+/** `metricsHandler` refuses a token a scraper could not send: visible ASCII, spaces inside only. */
+export const SENDABLE_METRICS_TOKEN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/
 
 const metrics = z.union(
   [
@@ -296,6 +298,9 @@ const metrics = z.union(
           .string()
           .min(MIN_METRICS_TOKEN_LENGTH, {
             error: `expected at least ${MIN_METRICS_TOKEN_LENGTH} characters`,
+          })
+          .regex(SENDABLE_METRICS_TOKEN, {
+            error: 'expected visible ASCII with no leading or trailing space',
           })
           .optional(),
       }),

@@ -246,6 +246,11 @@ describe("config: cors, cache, sentry and metrics take their factories' options"
     ['an empty DSN', { sentry: { dsn: '' } }, 'sentry.dsn'],
     ['a metrics path without /', { metrics: { path: 'metrics' } }, 'metrics.path'],
     ['a metrics token under 16 characters', { metrics: { token: 'short' } }, 'metrics.token'],
+    [
+      'a metrics token with a leading space',
+      { metrics: { token: ' metrics-token-0123456789' } },
+      'metrics.token',
+    ],
     ['cache.memory that is not an object', { cache: { memory: 5 } }, 'cache.memory'],
     ['cache.compression true', { cache: { compression: true } }, 'cache.compression'],
   ])('refuses %s, as the factory does, naming the field', (_name, patch, field) => {

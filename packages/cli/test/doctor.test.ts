@@ -242,6 +242,11 @@ const rows: Row[] = [
     env: { ...GOOD_ENV, METRICS_TOKEN: 'short' },
     expected: { 'metrics-token': 'FAIL' },
   },
+  {
+    name: 'METRICS_TOKEN with a trailing space (no scraper can send it)',
+    env: { ...GOOD_ENV, METRICS_TOKEN: 'metrics-token-0123456789 ' },
+    expected: { 'metrics-token': 'FAIL' },
+  },
   // budget
   {
     name: 'no budget',

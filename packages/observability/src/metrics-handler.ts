@@ -34,7 +34,8 @@ export interface MetricsHandlerOptions {
    */
   path?: string | null
   /**
-   * Bearer token a scraper must send (`Authorization: Bearer <token>`), at least 16 characters;
+   * Bearer token a scraper must send (`Authorization: Bearer <token>`), at least 16 characters of
+   * visible ASCII (spaces inside only: a header value loses its leading and trailing ones);
    * compared in constant time. Missing or wrong → 401. Default: no token (protect the path at the
    * network level instead).
    */
@@ -117,6 +118,10 @@ export function clusterMetricsHandler(options: ClusterMetricsHandlerOptions = {}
   return scrapeHandler(() => aggregateCluster({ timeoutMs, cap }), rest)
 }
 
+// What a scraper can send after `Bearer `: clients and parsers drop a header value's leading and
+// trailing spaces, and refuse control or non-ASCII characters, so any other token could never match.
+const SENDABLE_TOKEN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/
+
 function scrapeHandler(
   source: () => Promise<Registry>,
   options: MetricsHandlerOptions
@@ -128,8 +133,14 @@ function scrapeHandler(
   if (path !== null && (typeof path !== 'string' || !path.startsWith('/'))) {
     throw new InvalidOptionsError('path', "must be a path starting with '/' or null")
   }
-  if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
-    throw new InvalidOptionsError('token', 'must be a string of at least 16 characters')
+  if (
+    token !== undefined &&
+    (typeof token !== 'string' || token.length < 16 || !SENDABLE_TOKEN.test(token))
+  ) {
+    throw new InvalidOptionsError(
+      'token',
+      'must be a string of at least 16 characters, visible ASCII with no leading or trailing space'
+    )
   }
   // Comparing fixed-length digests keeps timingSafeEqual's length check from leaking the length.
   const expected = token === undefined ? undefined : digest(token)

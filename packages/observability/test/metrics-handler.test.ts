@@ -162,12 +162,26 @@ describe('metricsHandler', () => {
 
   it.each([
     [{ token: 'short' }, 'token'],
+    // No scraper can send these (a header value loses its edge spaces; no control characters).
+    [{ token: 'scrape-token-0123456789 ' }, 'token'],
+    [{ token: ' scrape-token-0123456789' }, 'token'],
+    [{ token: '                ' }, 'token'],
+    [{ token: 'scrape-token-0123456789\n' }, 'token'],
+    [{ token: 'scrape-token-012345678\u00e9' }, 'token'],
     [{ path: 'metrics' }, 'path'],
   ])('rejects invalid options %j naming %s', (options, field) => {
     const metrics = createMetrics({ key: false })
     expect(() => metricsHandler(metrics, options as never)).toThrow(
       expect.objectContaining({ field })
     )
+  })
+
+  it('a token with a space inside is sent and matched', async () => {
+    const token = 'scrape token 0123456789'
+    const base = await fastifyApp([metricsHandler(createMetrics({ key: false }), { token })])
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    await res.text()
+    expect(res.status).toBe(200)
   })
 
   it('rejects something that is not a metrics instance', () => {

@@ -3,7 +3,7 @@
  * Running it: log level, error tracking, the metrics endpoint's token, the spending budget.
  */
 import { LOG_LEVELS } from '@aikit/core/env'
-import { MIN_METRICS_TOKEN_LENGTH } from '../config.js'
+import { MIN_METRICS_TOKEN_LENGTH, SENDABLE_METRICS_TOKEN } from '../config.js'
 import type { Check } from '../types.js'
 import { fail, invalidSection, pass, warn } from './item.js'
 
@@ -84,6 +84,14 @@ export const metricsTokenCheck: Check = (facts) => {
       id,
       title,
       `METRICS_TOKEN is shorter than ${MIN_TOKEN_LENGTH} characters (metricsHandler refuses it)`,
+      'use a random token of 32+ characters, e.g. openssl rand -hex 32'
+    )
+  }
+  if (token !== undefined && !SENDABLE_METRICS_TOKEN.test(token)) {
+    return fail(
+      id,
+      title,
+      'METRICS_TOKEN has a leading or trailing space, or a character outside visible ASCII (metricsHandler refuses it: no scraper could send it)',
       'use a random token of 32+ characters, e.g. openssl rand -hex 32'
     )
   }
