@@ -47,7 +47,16 @@ it('Cluster unreachable at start, then back: the store recovers and breakerState
   }
   for (const key of keys) await store.get(key)
   expect(store.breakerState).toBe('closed')
-  expect(events.length).toBe(2)
+  expect(events[0]).toMatch(/^degraded /)
   expect(events[1]).toMatch(/^recovered probe-succeeded/)
+  // On a loaded machine a restarted master may still refuse calls once the slot table is known
+  // (its own circuit opens, then recovers): whatever the count, every health that degraded has
+  // recovered by now.
+  const open = new Map<string, number>()
+  for (const event of events) {
+    const [kind, , node = ''] = event.split(' ')
+    open.set(node, (open.get(node) ?? 0) + (kind === 'degraded' ? 1 : -1))
+  }
+  expect([...open.values()].every((n) => n === 0)).toBe(true)
   cluster.disconnect()
 }, 90_000)
