@@ -50,7 +50,7 @@ import {
   toWords,
   unleet,
 } from './prompt-normalize.js'
-import { findPii, type PiiRuleId } from './prompt-pii.js'
+import { findPii, type PiiMatch, type PiiRuleId } from './prompt-pii.js'
 import { findRunInjections } from './prompt-split-parts.js'
 import { DEFAULT_SCANNER, findSecrets, redactSecrets } from './redact-patterns.js'
 import { revalidateBody } from './validate.js'
@@ -424,24 +424,22 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
         for (const [id, n] of counts) add(id, 'text', n)
         const spans = pii
           .filter((m) => actionOf(m.id) === 'redact')
-          .sort((a, b) => b.index - a.index)
-        // Right to left, an overlapping span skipped; then the text is rebuilt once (a splice
-        // per span copied the whole text each time: quadratic in the number of spans).
-        const censored: typeof spans = []
-        let end = Number.POSITIVE_INFINITY
-        for (const m of spans) {
-          if (m.index + m.length > end) continue // overlapping span already censored
-          censored.push(m)
-          end = m.index
-        }
+          .sort((a, b) => a.index - b.index)
+        // Overlapping spans (an IBAN whose inner digits pass as a card) are censored as their
+        // union: none of either is left. The text is rebuilt once (a splice per span copied the
+        // whole text each time: quadratic in the number of spans).
         let rebuilt = ''
         let from = 0
-        for (let k = censored.length - 1; k >= 0; k--) {
-          const m = censored[k] as (typeof spans)[number]
-          rebuilt += out.slice(from, m.index) + censor
-          from = m.index + m.length
+        for (let k = 0; k < spans.length; ) {
+          const start = (spans[k] as PiiMatch).index
+          let end = start + (spans[k] as PiiMatch).length
+          for (k++; k < spans.length && (spans[k] as PiiMatch).index < end; k++) {
+            end = Math.max(end, (spans[k] as PiiMatch).index + (spans[k] as PiiMatch).length)
+          }
+          rebuilt += out.slice(from, start) + censor
+          from = end
         }
-        if (censored.length > 0) out = rebuilt + out.slice(from)
+        if (spans.length > 0) out = rebuilt + out.slice(from)
       }
     }
     return { text: out, normalized }

@@ -19,10 +19,16 @@ export interface PiiMatch {
 
 const EMAIL =
   /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g
-const CARD = /(?<![\d.])(?:\d[ -]?){12,18}\d(?![\d.])/g
+// A period ends a sentence as often as it starts a decimal part: only a digit beside it makes the
+// number part of a longer one. A `+` before it makes it a phone number.
+const CARD = /(?<!\d|\d\.|\+)(?:\d[ -]?){12,18}\d(?!\d|\.\d)/g
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g
 const PHONE =
-  /(?<![\w+.])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{2,4}\)[ .-]?\d{3,4}[ .-]?\d{3,4}|\d{3}[.-]\d{3}[.-]\d{4}|0\d(?:[ .]\d{2}){4})(?![\w.])/g
+  /(?<![\w+]|\d\.)(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{2,4}\)[ .-]?\d{3,4}[ .-]?\d{3,4}|\d{3}[ .-]\d{3}[ .-]\d{4}|0\d(?:[ .]\d{2}){4})(?!\w|\.\d)/g
+// Payment networks' first digits (Mir, Mastercard 2-series; Amex, Diners, JCB; Visa; Mastercard,
+// Maestro; Discover, UnionPay): a Luhn-valid number starting otherwise is an id, a timestamp
+// (1…) or an ISBN (97…), not a card.
+const CARD_FIRST_DIGIT = /^[2-6]/
 
 /** Luhn checksum (cards). */
 export function luhnValid(digits: string): boolean {
@@ -56,6 +62,39 @@ export function ibanValid(iban: string): boolean {
 
 const digitsOf = (s: string): string => s.replace(/\D/g, '')
 
+/**
+ * The length of the card number `candidate` starts with, or 0. The regex takes the longest run of
+ * grouped digits, which may go on into what follows the card (its expiry `12/26`, a CVV): when
+ * the whole run is no card, the runs ending at each earlier separator are tried, longest first.
+ */
+function cardLength(candidate: string): number {
+  if (!CARD_FIRST_DIGIT.test(candidate)) return 0
+  for (let end = candidate.length; end > 0; end = lastSeparator(candidate, end)) {
+    const d = digitsOf(candidate.slice(0, end))
+    if (d.length < 13) return 0
+    if (d.length <= 19 && luhnValid(d)) return end
+  }
+  return 0
+}
+
+/** Where the group before `end` starts its separator (` ` or `-`), or 0 when there is none. */
+function lastSeparator(s: string, end: number): number {
+  for (let i = end - 1; i > 0; i--) if (s[i] === ' ' || s[i] === '-') return i
+  return 0
+}
+
+/**
+ * The length of the IBAN `candidate` starts with, or 0: as for cards, the regex's optional last
+ * group may be a word after the IBAN (`EUR`, `BIC`), so shorter candidates ending at a space are
+ * tried when the whole one fails its check.
+ */
+function ibanLength(candidate: string): number {
+  for (let end = candidate.length; end > 0; end = candidate.lastIndexOf(' ', end - 1)) {
+    if (ibanValid(candidate.slice(0, end))) return end
+  }
+  return 0
+}
+
 /** Finds PII spans in `text` for the rules in `enabled`. */
 export function findPii(text: string, enabled: ReadonlySet<PiiRuleId>): PiiMatch[] {
   const found: PiiMatch[] = []
@@ -67,12 +106,15 @@ export function findPii(text: string, enabled: ReadonlySet<PiiRuleId>): PiiMatch
   const hasDigits = /\d{2}/.test(text)
   if (enabled.has('pii.card') && hasDigits) {
     for (const m of text.matchAll(CARD)) {
-      const d = digitsOf(m[0])
-      if (d.length >= 13 && d.length <= 19 && luhnValid(d)) add('pii.card', m)
+      const length = cardLength(m[0])
+      if (length > 0) found.push({ id: 'pii.card', index: m.index ?? 0, length })
     }
   }
   if (enabled.has('pii.iban') && hasDigits) {
-    for (const m of text.matchAll(IBAN)) if (ibanValid(m[0])) add('pii.iban', m)
+    for (const m of text.matchAll(IBAN)) {
+      const length = ibanLength(m[0])
+      if (length > 0) found.push({ id: 'pii.iban', index: m.index ?? 0, length })
+    }
   }
   if (enabled.has('pii.phone') && hasDigits) {
     // Phone numbers never overlap one another (each match starts where the last one ended): each
