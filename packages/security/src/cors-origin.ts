@@ -62,12 +62,38 @@ function anchored(re: RegExp, field: string): RegExp {
   return compiled
 }
 
+/**
+ * An entry with a Unicode host, as browsers serialise its origin (`https://bücher.example` →
+ * `https://xn--bcher-kva.example`), wildcard entries included; any other entry is returned as is
+ * (then checked as usual).
+ */
+function asciiEntry(entry: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
+  if (!/[^\x00-\x7f]/.test(entry)) return entry
+  const wildcard = /^([a-z][a-z0-9+.-]*:\/\/)\*\./i.exec(entry)
+  // A placeholder label stands for `*`, which a URL host may not hold.
+  const parsable =
+    wildcard === null ? entry : `${wildcard[1]}wildcard.${entry.slice(wildcard[0].length)}`
+  if (entry.endsWith('/')) return entry
+  let url: URL
+  try {
+    url = new URL(parsable)
+  } catch {
+    return entry
+  }
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '')
+    return entry
+  const origin = `${url.protocol}//${url.host}`
+  return wildcard === null ? origin : origin.replace('//wildcard.', '//*.')
+}
+
 /** Compiles one list entry into an exact origin (string) or an anchored pattern. */
-function compileEntry(entry: unknown, field: string): string | RegExp {
-  if (entry instanceof RegExp) return anchored(entry, field)
-  if (typeof entry !== 'string') {
+function compileEntry(given: unknown, field: string): string | RegExp {
+  if (given instanceof RegExp) return anchored(given, field)
+  if (typeof given !== 'string') {
     throw new InvalidOptionsError(field, 'must be an origin string or a RegExp')
   }
+  const entry = asciiEntry(given)
   if (entry.toLowerCase() === 'null') {
     throw new InvalidOptionsError(field, 'must not be `null`: any sandboxed page sends that origin')
   }
