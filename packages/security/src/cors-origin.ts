@@ -44,10 +44,19 @@ export function normalizeOrigin(value: string): string | undefined {
   const m = ORIGIN.exec(value.toLowerCase())
   if (m === null) return undefined
   const [, scheme, host, port] = m
-  if (port !== undefined && (Number(port) > 65_535 || DEFAULT_PORTS[scheme!] === port)) {
-    return Number(port) > 65_535 ? undefined : `${scheme}://${host}`
-  }
-  return port === undefined ? `${scheme}://${host}` : `${scheme}://${host}:${port}`
+  const portPart = canonicalPort(scheme!, port)
+  return portPart === undefined ? undefined : `${scheme}://${host}${portPart}`
+}
+
+/**
+ * `:port` as a browser serialises it (no leading zeros, none for the scheme's default port), ''
+ * without one, undefined past 65535.
+ */
+function canonicalPort(scheme: string, port: string | undefined): string | undefined {
+  if (port === undefined) return ''
+  const n = Number(port)
+  if (n > 65_535) return undefined
+  return DEFAULT_PORTS[scheme] === String(n) ? '' : `:${n}`
 }
 
 function escapeRegExp(s: string): string {
@@ -55,7 +64,9 @@ function escapeRegExp(s: string): string {
 }
 
 function anchored(re: RegExp, field: string): RegExp {
-  const flags = re.flags.replace(/[gy]/g, '')
+  // Origins are compared in lower case (hosts and schemes are case-insensitive): so is a pattern,
+  // which would never match an origin if it named a host with capitals.
+  const flags = `${re.flags.replace(/[gyi]/g, '')}i`
   const compiled = new RegExp(`^(?:${re.source})$`, flags)
   if (compiled.test('null'))
     throw new InvalidOptionsError(field, 'must not match the origin `null`')
@@ -100,7 +111,16 @@ function compileEntry(given: unknown, field: string): string | RegExp {
   const w = WILDCARD.exec(entry.toLowerCase())
   if (w !== null) {
     const [, scheme, domain, port] = w
-    const portPart = port === undefined || DEFAULT_PORTS[scheme!] === port ? '' : `:${port}`
+    const portPart = canonicalPort(scheme!, port)
+    if (portPart === undefined) {
+      throw new InvalidOptionsError(field, 'has a port past 65535')
+    }
+    if (!domain!.includes('.')) {
+      throw new InvalidOptionsError(
+        field,
+        `'*.${domain}' allows every site under a top-level domain: give the site's own domain, like 'https://*.example.com'`
+      )
+    }
     return new RegExp(
       `^${escapeRegExp(scheme!)}://(?:[a-z0-9-]+\\.)+${escapeRegExp(domain!)}${escapeRegExp(portPart)}$`
     )

@@ -43,3 +43,36 @@ describe('cors origin matching', () => {
     )
   })
 })
+
+describe('cors entries a browser could never match, or too wide', () => {
+  const list = (o: unknown) => {
+    const m = compileOrigin(o, false)
+    if (m.kind !== 'list') throw new Error('not list')
+    return m.test
+  }
+
+  it('a port written with leading zeros matches the port browsers send', () => {
+    const t = list([
+      'https://a.example:0443',
+      'https://b.example:08080',
+      'https://*.c.example:08443',
+    ])
+    expect(t('https://a.example')).toBe(true)
+    expect(t('https://b.example:8080')).toBe(true)
+    expect(t('https://x.c.example:8443')).toBe(true)
+  })
+
+  it('a RegExp naming a host with capitals matches its (lower-case) origin', () => {
+    const t = list([/https:\/\/App\.Example\.com/])
+    expect(t('https://app.example.com')).toBe(true)
+    expect(t('https://APP.example.com')).toBe(true)
+    expect(t('https://app.example.com.evil.test')).toBe(false)
+  })
+
+  it('a wildcard over a whole top-level domain is refused', () => {
+    expect(() => compileOrigin(['https://*.com'], false)).toThrow(
+      expect.objectContaining({ field: 'origin[0]' })
+    )
+    expect(list(['https://*.example.com'])('https://a.example.com')).toBe(true)
+  })
+})
