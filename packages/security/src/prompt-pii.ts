@@ -17,12 +17,14 @@ export interface PiiMatch {
   length: number
 }
 
+// From the local part's start (an overlong one, which mail servers refuse, is still censored
+// whole rather than cut where 64 characters fit).
 const EMAIL =
-  /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g
+  /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,256}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g
 // A period ends a sentence as often as it starts a decimal part: only a digit beside it makes the
 // number part of a longer one. A `+` before it makes it a phone number.
 const CARD = /(?<!\d|\d\.|\+)(?:\d[ -]?){12,18}\d(?!\d|\.\d)/g
-const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g
+const IBAN = /\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b/g
 const PHONE =
   /(?<![\w+]|\d\.)(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{2,4}\)[ .-]?\d{3,4}[ .-]?\d{3,4}|\d{3}[ .-]\d{3}[ .-]\d{4}|0\d(?:[ .]\d{2}){4})(?!\w|\.\d)/g
 // Payment networks' first digits (Mir, Mastercard 2-series; Amex, Diners, JCB; Visa; Mastercard,
@@ -89,8 +91,12 @@ function lastSeparator(s: string, end: number): number {
  * tried when the whole one fails its check.
  */
 function ibanLength(candidate: string): number {
+  // In lower case, words of four letters after a token like `ab12` would pass mod 97 once in 97:
+  // such a candidate needs the digits a real account number has.
+  if (/[a-z]/.test(candidate) && digitsOf(candidate).length < 10) return 0
   for (let end = candidate.length; end > 0; end = candidate.lastIndexOf(' ', end - 1)) {
-    if (ibanValid(candidate.slice(0, end))) return end
+    // Written in lower case too (`de89 3704 …`): the check is on the upper-case form.
+    if (ibanValid(candidate.slice(0, end).toUpperCase())) return end
   }
   return 0
 }

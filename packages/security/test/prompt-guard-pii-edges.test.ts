@@ -94,3 +94,17 @@ describe('PII false positives', () => {
     ])
   })
 })
+
+describe('PII in other spellings', () => {
+  it('an IBAN in lower case is found; lower-case words after a short code are not', () => {
+    expect(ids('send to de89 3704 0044 0532 0130 00 today')).toEqual(['pii.iban'])
+    // Passes mod 97 as an IBAN would (AB12HAVETHEMHOME): words, not an account number.
+    expect(ids('ab12 have them home today')).toEqual([])
+  })
+
+  it('an overlong local part is censored whole, not cut at 64 characters', async () => {
+    const local = 'x'.repeat(100)
+    const r = await redactAll().checkOutput(`write to ${local}@mail.example.com please`)
+    expect(r.text).toBe('write to [redacted] please')
+  })
+})
