@@ -164,7 +164,9 @@ export function csrf(options: CsrfOptions = {}): Middleware {
       await next()
       return
     }
-    if (SAFE.has(wireMethod(ctx))) {
+    // Safe only when both are: a POST overridden to GET still carries its body and effects, and a
+    // GET overridden to DELETE (an override reading the query string) runs the DELETE route.
+    if (SAFE.has(wireMethod(ctx)) && SAFE.has(ctx.method)) {
       if (tokens !== undefined) await issueToken(ctx, tokens)
       await next()
       return
