@@ -94,7 +94,51 @@ const CONFUSABLES: Record<string, string> = {
   ı: 'i',
   ℓ: 'l',
 }
-const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'g')
+/**
+ * Capitals drawn like a Latin letter other than their small form's look-alike (Greek Ν is an N,
+ * its small ν a v): folded by their own shape, before the text is lower-cased.
+ */
+const CAPITAL_CONFUSABLES: Record<string, string> = {
+  Α: 'a',
+  Β: 'b',
+  Ε: 'e',
+  Ζ: 'z',
+  Η: 'h',
+  Ι: 'i',
+  Κ: 'k',
+  Μ: 'm',
+  Ν: 'n',
+  Ο: 'o',
+  Ρ: 'p',
+  Τ: 't',
+  Υ: 'y',
+  Χ: 'x',
+  А: 'a',
+  В: 'b',
+  Е: 'e',
+  К: 'k',
+  М: 'm',
+  Н: 'h',
+  О: 'o',
+  Р: 'p',
+  С: 'c',
+  Т: 't',
+  У: 'y',
+  Х: 'x',
+  І: 'i',
+  Ј: 'j',
+  Ѕ: 's',
+}
+// Every small look-alike's capital folds too (the capital of a Cyrillic ԁ is drawn as its small
+// form is), unless its own shape says otherwise: one pass over the text before lower-casing.
+for (const [small, latin] of Object.entries(CONFUSABLES)) {
+  const capital = small.toUpperCase()
+  if (capital !== small && capital.length === 1 && CAPITAL_CONFUSABLES[capital] === undefined) {
+    CAPITAL_CONFUSABLES[capital] = latin
+  }
+}
+const FOLDS: Record<string, string> = { ...CONFUSABLES, ...CAPITAL_CONFUSABLES }
+const CONFUSABLE_RE = new RegExp(`[${Object.keys(FOLDS).join('')}]`, 'g')
 const LEET: Record<string, string> = {
   '0': 'o',
   '1': 'i',
@@ -205,16 +249,20 @@ export function smuggledText(nfkc: string): string {
   return decodeTags(nfkc.replace(FLAG_TAG_SEQUENCE, ''))
 }
 
-/** Lower-case, NFKC, no invisible or tag characters, look-alikes folded, accents dropped. */
+/**
+ * Lower-case, NFKC, no invisible or tag characters, accents dropped, look-alikes folded. Accents go
+ * first (an accented Greek ί or Cyrillic ѐ is its plain letter's look-alike), and capitals are
+ * folded by their own shape before lower-casing (Greek Μ and Ν are an M and an N).
+ */
 export function foldText(text: string): string {
   return text
     .normalize('NFKC')
     .replace(TAGS, '')
     .replace(INVISIBLE, '')
-    .toLowerCase()
-    .replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c)
     .normalize('NFD')
     .replace(COMBINING, '')
+    .replace(CONFUSABLE_RE, (c) => FOLDS[c] ?? c)
+    .toLowerCase()
 }
 
 /**
