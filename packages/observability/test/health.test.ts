@@ -94,6 +94,26 @@ describe('healthCheck', () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200)
   })
 
+  it('with redis-server hung, probe after probe waits on the one PING in flight (no pile-up)', async () => {
+    const client = redis.client()
+    const pings = async () =>
+      Number(/cmdstat_ping:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0)
+    const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1])
+    const health = healthCheck({ checks: { redis: redisCheck(client, { timeoutMs: 100 }) } })
+    const before = await pings()
+    process.kill(pid, 'SIGSTOP')
+    try {
+      // Each probe times out; a PING a probe sent is still queued for the frozen server, and
+      // the next probes wait on it rather than queueing one more each.
+      for (let i = 0; i < 5; i++) expect((await health.readiness()).status).toBe('fail')
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    expect((await health.readiness()).status).toBe('pass')
+    // The frozen PING, answered once thawed, and at most the last probe's own.
+    expect((await pings()) - before).toBeLessThanOrEqual(2)
+  })
+
   it('a hung dependency (accepts, never answers) fails its check at the timeout', async () => {
     const hung: TcpServer = createTcpServer(() => {})
     await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r))

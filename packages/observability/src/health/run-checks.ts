@@ -17,6 +17,24 @@ export interface ResolvedCheck extends Required<Omit<CheckDefinition, 'timeoutMs
   timeoutMs: number
   /** The last report and when it was made (for `cacheMs`). */
   last?: { at: number; report: CheckReport }
+  /**
+   * The check's call still unsettled (it timed out and ignores its signal, e.g. a PING queued on a
+   * hung Redis): the next probes wait on it instead of calling again, so a long outage does not
+   * pile up one call per probe in the client's queue.
+   */
+  pending?: Promise<unknown> | undefined
+}
+
+/** The check's call: the one still pending from an earlier probe, else a new one. */
+function callOf(check: ResolvedCheck, signal: AbortSignal): Promise<unknown> {
+  if (check.pending !== undefined) return check.pending
+  const call = Promise.resolve().then(() => check.check(signal))
+  check.pending = call
+  const settled = (): void => {
+    if (check.pending === call) check.pending = undefined
+  }
+  call.then(settled, settled)
+  return call
 }
 
 async function runCached(check: ResolvedCheck): Promise<CheckReport> {
@@ -61,10 +79,7 @@ async function runOne(check: ResolvedCheck): Promise<CheckReport> {
   })
   const time = new Date().toISOString()
   try {
-    const result: unknown = await Promise.race([
-      Promise.resolve().then(() => check.check(controller.signal)),
-      timeout,
-    ])
+    const result: unknown = await Promise.race([callOf(check, controller.signal), timeout])
     const outcome =
       result !== null && typeof result === 'object' ? (result as CheckOutcome) : undefined
     if (timedOut) {
