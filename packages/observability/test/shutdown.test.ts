@@ -1,5 +1,5 @@
 import { Agent, createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import { toNodeHandler } from '@aikit/adapters/node'
 import { gracefulShutdown, healthCheck } from '@aikit/observability'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -316,4 +316,52 @@ describe('gracefulShutdown and keep-alive clients', () => {
       agent.destroy()
     }
   })
+})
+
+describe('gracefulShutdown and connections that sent nothing yet', () => {
+  async function plainServer() {
+    server = createServer((req, res) => {
+      req.resume()
+      res.end('ok')
+    })
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r))
+    return (server.address() as AddressInfo).port
+  }
+  // Connected and accepted by the server (its `connection` event has run).
+  const connected = async (port: number) => {
+    const accepted = new Promise((r) => server!.once('connection', r))
+    const socket = connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    await accepted
+    return socket
+  }
+
+  // A preconnect is not idle to Node (its header timer runs from the connect): the close used to
+  // wait for it until the deadline (60 s here, past this test's own timeout).
+  it('cuts a connection still silent after a moment, without waiting for the deadline', async () => {
+    const port = await plainServer()
+    const g = gracefulShutdown(server!, { signals: [], timeoutMs: 60_000, exit: false })
+    const socket = await connected(port)
+    const closed = new Promise((r) => socket.once('close', r))
+    await g.shutdown()
+    await closed
+    expect(socket.bytesRead).toBe(0)
+  }, 15_000)
+
+  it('answers a request sent on such a connection right after the shutdown began, with close', async () => {
+    const port = await plainServer()
+    const g = gracefulShutdown(server!, { signals: [], timeoutMs: 60_000, exit: false })
+    const socket = await connected(port)
+    let answer = ''
+    socket.on('data', (chunk) => {
+      answer += String(chunk)
+    })
+    const done = g.shutdown()
+    await new Promise((r) => setTimeout(r, 100))
+    const ended = new Promise((r) => socket.once('close', r))
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await Promise.all([done, ended])
+    expect(answer).toMatch(/^HTTP\/1\.1 200/)
+    expect(answer.toLowerCase()).toContain('connection: close')
+  }, 15_000)
 })

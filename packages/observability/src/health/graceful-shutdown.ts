@@ -80,6 +80,9 @@ type ClosableServer = Pick<Server, 'close' | 'closeIdleConnections' | 'closeAllC
 /** A socket as `node:http` decorates it: `_httpMessage` is the response being written on it. */
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null }
 
+/** How long a connection that sent nothing yet may stay open once the server closes. */
+const SILENT_GRACE_MS = 1_000
+
 /** Signals a listener can be installed for: the platform's, minus the two no process can catch. */
 const CATCHABLE_SIGNALS = new Set(
   Object.keys(osConstants.signals).filter((s) => s !== 'SIGKILL' && s !== 'SIGSTOP')
@@ -203,8 +206,21 @@ export function gracefulShutdown(
   const close = (): Promise<void> =>
     new Promise<void>((resolve) => {
       const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs)
+      // A connection that has sent nothing yet (a browser's preconnect, a balancer's spare) is
+      // not idle to Node, whose header timer runs from the connect: it would hold the close until
+      // the deadline. One still silent after a moment (time for a request already on its way to
+      // arrive, and be answered with `close`) is cut: no request of its can be lost.
+      const silent = setTimeout(
+        () => {
+          for (const socket of sockets) {
+            if (socket.bytesRead === 0 && !socket._httpMessage) socket.destroy()
+          }
+        },
+        Math.min(SILENT_GRACE_MS, timeoutMs)
+      )
       server.close(() => {
         clearTimeout(deadline)
+        clearTimeout(silent)
         resolve()
       })
       server.closeIdleConnections()
