@@ -112,7 +112,9 @@ describe('respond() headers that describe the connection or the framing', () => 
         const { lines, body } = parse(await exchange(server.port, GET))
         expect(named(lines, 'transfer-encoding')).toEqual(['transfer-encoding: chunked'])
         expect(named(lines, 'content-length')).toEqual([])
-        expect(body).toBe('1\r\na\r\n1\r\nb\r\n0\r\n\r\n')
+        // Chunked once: the chunks decode to the stream's text (twice chunked, they would decode
+        // to chunk framing). Where the chunks split is Node's choice (Node 24 may join the two).
+        expect(dechunk(body)).toBe('ab')
       } finally {
         await server.close()
       }
@@ -643,3 +645,24 @@ describe('withAikit (the Web path): respond() framing', () => {
     expect(res.headers.get('content-length')).toBe('5')
   })
 })
+
+/** The payload of a chunked body (throws when it is not well-formed chunked framing). */
+function dechunk(body: string): string {
+  let out = ''
+  let at = 0
+  for (;;) {
+    const eol = body.indexOf('\r\n', at)
+    if (eol === -1) throw new Error(`not chunked: ${JSON.stringify(body)}`)
+    const size = Number.parseInt(body.slice(at, eol), 16)
+    if (!Number.isInteger(size)) throw new Error(`bad chunk size in ${JSON.stringify(body)}`)
+    if (size === 0) {
+      if (body.slice(eol) !== '\r\n\r\n') throw new Error(`bad last chunk: ${JSON.stringify(body)}`)
+      return out
+    }
+    out += body.slice(eol + 2, eol + 2 + size)
+    if (body.slice(eol + 2 + size, eol + 4 + size) !== '\r\n') {
+      throw new Error(`bad chunk end in ${JSON.stringify(body)}`)
+    }
+    at = eol + 4 + size
+  }
+}
