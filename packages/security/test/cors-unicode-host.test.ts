@@ -2,13 +2,14 @@
 import { describe, expect, it } from 'vitest'
 import { compileOrigin } from '../src/cors-origin.js'
 
-describe('cors origin matching', () => {
-  const list = (o: unknown) => {
-    const m = compileOrigin(o, false)
-    if (m.kind !== 'list') throw new Error('not list')
-    return m.test
-  }
+/** The matcher of an origin list (throws when the option did not compile to one). */
+function list(origin: unknown): (origin: string) => boolean {
+  const m = compileOrigin(origin, false)
+  if (m.kind !== 'list') throw new Error('not list')
+  return m.test
+}
 
+describe('cors origin matching', () => {
   it('normalises case, default ports, and rejects suffix attacks', () => {
     const t = list(['https://App.Example.com:443', 'https://*.example.org', 'http://x.test:80'])
     expect(t('HTTPS://app.example.COM')).toBe(true)
@@ -45,12 +46,6 @@ describe('cors origin matching', () => {
 })
 
 describe('cors entries a browser could never match, or too wide', () => {
-  const list = (o: unknown) => {
-    const m = compileOrigin(o, false)
-    if (m.kind !== 'list') throw new Error('not list')
-    return m.test
-  }
-
   it('a port written with leading zeros matches the port browsers send', () => {
     const t = list([
       'https://a.example:0443',
