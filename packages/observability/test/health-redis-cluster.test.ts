@@ -151,20 +151,20 @@ describe('redisCheck with an ioredis Cluster', () => {
         new RegExp(`^master ${key(1).replaceAll('.', '\\.')} (unreachable|not connected)`)
       )
 
-      // Once the other masters mark it FAIL (node timeout 5 s), they report the cluster down.
+      // Once the other masters mark it FAIL (node timeout 5 s), they report the cluster down. Each
+      // may first count the failed slots (`cluster_slots_fail:N`) before its state flips, so wait
+      // until both report the state. Masters are listed in the order of their addresses.
+      const bothDown = `cluster_state:fail on ${[key(0), key(2)].sort().join(', ')}`
       const down = await probeUntil(
         health,
         (r) => {
           expect(r.status).toBe('fail')
-          return (
-            r.checks?.['redis:responseTime']?.[0]?.output?.includes('cluster_state:fail') === true
-          )
+          const output = r.checks?.['redis:responseTime']?.[0]?.output ?? ''
+          return output.includes(bothDown)
         },
-        'cluster_state:fail reported'
+        'cluster_state:fail reported by both other masters'
       )
       const output = down.checks?.['redis:responseTime']?.[0]?.output ?? ''
-      // Masters are listed in the order of their addresses.
-      expect(output).toContain(`cluster_state:fail on ${[key(0), key(2)].sort().join(', ')}`)
       expect(output).toContain(key(1))
       expect(JSON.stringify(down)).not.toContain(PASSWORD)
 
