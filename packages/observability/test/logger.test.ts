@@ -147,6 +147,24 @@ describe.each([
     await waitFor(() => lines.some((l) => l.message === 'request'))
     expect(lines.find((l) => l.message === 'request')?.requestId).toBe(id)
   })
+
+  it('a credential in a query percent-encoded inside the path (a proxied URL) is not logged', async () => {
+    const { lines, raw, stream } = sink()
+    const logger = createLogger({ stream, level: 'info' })
+    const base = await start(logger)
+    const secret = 'Qv8Tz3Wn5Rb7Lk2M'
+    // A URL carried in the path holds its query encoded: `?token=` arrives as `%3Ftoken%3D`.
+    const path = `/chat/https%3A%2F%2Fapi.example%2Fv1%3Fuser%3Dann%26token%3D${secret}`
+    const res = await fetch(`${base}${path}`, { method: 'POST' })
+    await res.text()
+    await waitFor(() => lines.some((l) => l.message === 'request'))
+    expect(raw.join('')).not.toContain(secret)
+    const request = lines.find((l) => l.message === 'request')!
+    expect(request.path).toMatch(
+      /^\/chat\/https%3A%2F%2Fapi\.example%2Fv1%3Fuser%3Dann%26token%3D\S/
+    )
+    expect(request.route).toBe('/chat/:id')
+  })
 })
 
 describe('createLogger', () => {

@@ -13,7 +13,7 @@
  * - `_`: `sk_`/`rk_` (Stripe), `gh?_` and `github_` (GitHub), `hf_`;
  * - `A` followed by `3`, `K`, `S`, `B`, `C` or `I`: AWS `A3T`/`AKIA`/`ASIA`/`ABIA`/`ACCA`, `ABSK`, `AIza`;
  * - `J` after `ey`: a JWT;
- * - `:` or `=`: after up to 4 spaces and an optional `"`, a name ending like one of the credential
+ * - `:`, `=` or an encoded `=` (`%3D`, `%253D`): after up to 4 spaces and an optional `"`, a name ending like one of the credential
  *   names of the auth-header, cookie, credential-param, credential-json and credential-prefixed
  *   patterns; or `://` followed by an authority holding an `@` (a URL's userinfo);
  * - whitespace (any non-ASCII character counts, since `\s` has Unicode spaces) after `earer`:
@@ -59,10 +59,25 @@ const QUESTION = 63
 const HASH = 35
 const LESS = 60
 const GREATER = 62
+const PERCENT = 37
 
-/** ASCII code → 1 when the gate looks at that character (whitespace, `-`, `_`, `A`, `J`, `:`, `=`). */
+/** ASCII code → 1 when the gate looks at that character (whitespace, `-`, `_`, `A`, `J`, `:`, `=`, `%`). */
 const TRIGGER = new Uint8Array(128)
-for (const c of [9, 10, 11, 12, 13, 32, DASH, UNDERSCORE, UPPER_A, UPPER_J, COLON, EQUALS]) {
+for (const c of [
+  9,
+  10,
+  11,
+  12,
+  13,
+  32,
+  DASH,
+  UNDERSCORE,
+  UPPER_A,
+  UPPER_J,
+  COLON,
+  EQUALS,
+  PERCENT,
+]) {
   TRIGGER[c] = 1
 }
 
@@ -154,6 +169,13 @@ function userinfoAfter(s: string, i: number): boolean {
   return false
 }
 
+/** `%` at `i`: is it an `=` percent-encoded once or twice (`%3D`, `%253D`, any case)? */
+function encodedEquals(s: string, i: number): boolean {
+  let j = i + 1
+  if (s.charCodeAt(j) === 50 /* 2 */ && s.charCodeAt(j + 1) === 53 /* 5 */) j += 2
+  return s.charCodeAt(j) === 51 /* 3 */ && lower(s.charCodeAt(j + 1)) === 100 /* d */
+}
+
 /** Whitespace at `i`: does `earer` (any case) end just before it? */
 function bearerBefore(s: string, i: number): boolean {
   return (
@@ -226,6 +248,9 @@ export function mayHoldSecret(text: string): boolean {
           break
         case EQUALS:
           if (credentialBefore(text, i)) return true
+          break
+        case PERCENT:
+          if (encodedEquals(text, i) && credentialBefore(text, i)) return true
           break
         default: // ASCII whitespace
           if (bearerBefore(text, i)) return true

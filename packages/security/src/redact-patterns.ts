@@ -48,6 +48,7 @@ const CREDENTIAL_NAME_KEYWORDS = [
   'ession',
   'key=',
   'key"',
+  'key%', // `key%3D…`: a query percent-encoded inside a path or a parameter
   // `private_key: …` (YAML, util.inspect) and `\"api_key\"` (JSON inside a JSON string), where
   // no `key=` / `key"` follows the name.
   'ate_key',
@@ -150,6 +151,15 @@ const STRONG_PARAM_NAMES =
  */
 const WEAK_PARAM_NAMES =
   'pass|session|sessionid|session_id|api[-_]?key|apikey|key|sig|signature|credentials?|x-(?:amz|goog)-(?:signature|credential)'
+
+/**
+ * A query separator percent-encoded once or twice (`%3F` `?`, `%26` `&`, `%3B` `;`, and `%253F`…):
+ * a URL carried in a path or a parameter (`/proxy/https%3A%2F%2Fapi%3Ftoken%3D…`) holds its query
+ * encoded, and a request log prints the path as the client sent it.
+ */
+const ENCODED_SEPARATOR = '%(?:25)?(?:3[FfBb]|26)'
+/** `=` percent-encoded once or twice (`%3D`, `%253D`). */
+const ENCODED_EQUALS = '%(?:25)?3[Dd]'
 
 /**
  * The built-in shapes, most specific first (an Anthropic key is replaced before the looser OpenAI
@@ -258,7 +268,7 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     id: 'credential-param',
     keywords: CREDENTIAL_NAME_KEYWORDS,
     regex: new RegExp(
-      `((?:^|[?&;,\\s"'#{(])(?:(?:${STRONG_PARAM_NAMES})["']?\\s{0,4}[:=]\\s{0,4}|(?:${WEAK_PARAM_NAMES})=)["']?)${quotedOr('&\\s"\'#;,')}`,
+      `((?:^|[?&;,\\s"'#{(]|${ENCODED_SEPARATOR})(?:(?:${STRONG_PARAM_NAMES})["']?\\s{0,4}(?:[:=]|${ENCODED_EQUALS})\\s{0,4}|(?:${WEAK_PARAM_NAMES})(?:=|${ENCODED_EQUALS}))["']?)${quotedOr('&\\s"\'#;,')}`,
       'gi'
     ),
   },
