@@ -1,4 +1,5 @@
 import { Agent, createServer, request, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { type AddressInfo, connect } from 'node:net'
 import { toNodeHandler } from '@aikit/adapters/node'
 import { gracefulShutdown, healthCheck } from '@aikit/observability'
@@ -363,5 +364,21 @@ describe('gracefulShutdown and connections that sent nothing yet', () => {
     await Promise.all([done, ended])
     expect(answer).toMatch(/^HTTP\/1\.1 200/)
     expect(answer.toLowerCase()).toContain('connection: close')
+  }, 15_000)
+  // Node's HTTP server knows only the connections it parses HTTP on: at the deadline,
+  // closeAllConnections() left a TLS connection stalled in its handshake open until the TLS
+  // handshake timeout (120 s), so the shutdown overran its own deadline (2 s here).
+  it('cuts a TLS connection stalled in its handshake at the deadline', async () => {
+    // No certificate is needed: the client never gets past the first bytes of its hello.
+    const tls = createHttpsServer({}, (_req, res) => res.end('ok'))
+    server = tls as unknown as Server
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r))
+    const g = gracefulShutdown(tls, { signals: [], timeoutMs: 2_000, exit: false })
+    const socket = await connected((tls.address() as AddressInfo).port)
+    // A TLS record header announcing a ClientHello, and nothing more.
+    socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]))
+    const closed = new Promise((r) => socket.once('close', r))
+    await g.shutdown()
+    await closed
   }, 15_000)
 })

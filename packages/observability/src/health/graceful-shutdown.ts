@@ -205,7 +205,13 @@ export function gracefulShutdown(
    */
   const close = (): Promise<void> =>
     new Promise<void>((resolve) => {
-      const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs)
+      const deadline = setTimeout(() => {
+        server.closeAllConnections()
+        // Node's HTTP server only knows the connections it parses HTTP on: a TLS connection still
+        // in its handshake (a client that stalled after part of its hello) is not among them, and
+        // would hold the close until the TLS handshake timeout (120 s by default).
+        for (const socket of sockets) socket.destroy()
+      }, timeoutMs)
       // A connection that has sent nothing yet (a browser's preconnect, a balancer's spare) is
       // not idle to Node, whose header timer runs from the connect: it would hold the close until
       // the deadline. One still silent after a moment (time for a request already on its way to
