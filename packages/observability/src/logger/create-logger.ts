@@ -106,7 +106,8 @@ const errorFieldsFormat = winston.format((info) => withErrorFields(info))
 function redaction(redact: Redactor): winston.Logform.Format {
   return winston.format((info) => {
     const out = redact(info)
-    if (out === info || out === null || typeof out !== 'object') return info
+    if (out === info) return info
+    if (out === null || typeof out !== 'object') return censoredLine(info, out)
     // winston keeps the level and the formatted line under symbol keys: carry any the redactor dropped.
     const line = out as Record<PropertyKey, unknown>
     const source = info as unknown as Record<PropertyKey, unknown>
@@ -115,6 +116,25 @@ function redaction(redact: Redactor): winston.Logform.Format {
     }
     return line as unknown as winston.Logform.TransformableInfo
   })()
+}
+
+/**
+ * The line written when the redactor did not give an object back (a redactor answers its censor
+ * string for a value it cannot walk: a throwing proxy trap or getter): the level, the timestamp
+ * and that censor, never the fields it could not vouch for.
+ */
+function censoredLine(
+  info: winston.Logform.TransformableInfo,
+  out: unknown
+): winston.Logform.TransformableInfo {
+  const line: Record<PropertyKey, unknown> = {
+    level: info.level,
+    message: typeof out === 'string' ? out : '[redacted]',
+  }
+  if (typeof info.timestamp === 'string') line.timestamp = info.timestamp
+  const level = Symbol.for('level')
+  line[level] = (info as unknown as Record<PropertyKey, unknown>)[level]
+  return line as unknown as winston.Logform.TransformableInfo
 }
 
 /**
@@ -379,14 +399,26 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
     }
     const fastLine: FastLine = (lineLevel, message, fields) => {
       if (!writesFast(lineLevel)) return false
+      const timestamp = isoNow()
       const line = redact({
         ...(logger.defaultMeta as Record<string, unknown> | undefined),
         ...withErrorFields(fields),
         level: lineLevel,
         message,
-        timestamp: isoNow(),
+        timestamp,
       })
-      batch.push(JSON.stringify(line))
+      // As censoredLine: a redactor that could not walk the fields answers its censor string.
+      batch.push(
+        JSON.stringify(
+          line !== null && typeof line === 'object'
+            ? line
+            : {
+                level: lineLevel,
+                message: typeof line === 'string' ? line : '[redacted]',
+                timestamp,
+              }
+        )
+      )
       return true
     }
     Object.defineProperty(logger, FAST_LINE, { value: fastLine })
