@@ -75,7 +75,11 @@ it("writes requestLogger's line censored, too, when the redactor cannot walk def
     }
   )
   logger.defaultMeta = { apiKey: KEY, a: { b: { c: { d: { e: { f: proxy } } } } } }
-  const server = createServer(toNodeHandler(requestLogger(logger), (ctx) => ctx.respond(200, 'ok')))
+  const server = createServer(
+    toNodeHandler(requestLogger(logger), async (ctx) => {
+      ctx.respond(200, 'ok')
+    })
+  )
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   try {
     const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`)

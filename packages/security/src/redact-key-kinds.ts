@@ -56,9 +56,23 @@ export function createKeyKinds(
 ): KeyKinds {
   const keyKinds = new Map<string, number>()
 
-  /** Whether `key` names a credential: the key list, or the rules of `isCredentialKey`. */
+  /** Whether `name` is on the key list, also written with `-` for `_` (`access-token`). */
+  function listed(name: string): boolean {
+    const lower = name.toLowerCase()
+    return sensitive.has(lower) || (lower.includes('-') && sensitive.has(lower.replaceAll('-', '_')))
+  }
+
+  /**
+   * Whether `key` names a credential: the key list, or the rules of `isCredentialKey`; for a
+   * dotted name (OTel attributes, flattened config: `db.password`, `openai.api_key`), its last
+   * segment too.
+   */
   function sensitiveName(key: string): boolean {
-    return sensitive.has(key.toLowerCase()) || (credentialKeys && isCredentialKey(key))
+    if (listed(key) || (credentialKeys && isCredentialKey(key))) return true
+    const dot = key.lastIndexOf('.')
+    if (dot === -1 || dot === key.length - 1) return false
+    const last = key.slice(dot + 1)
+    return listed(last) || (credentialKeys && isCredentialKey(last))
   }
 
   function namesCredential(item: unknown): boolean {

@@ -23,6 +23,11 @@ export const SENSITIVE_HEADERS: readonly string[] = [
   'openai-api-key',
   'x-goog-api-key',
   'x-amz-security-token',
+  'x-access-token',
+  'x-refresh-token',
+  'x-vault-token',
+  'private-token',
+  'ocp-apim-subscription-key',
 ]
 
 /** `word` matching in any letter case, inside a regex that is case-sensitive. */

@@ -138,13 +138,13 @@ const JSON_VALUE = String.raw`(?:[^"\\]|\\.)+`
 const ESCAPED_JSON_VALUE = String.raw`(?:\\\\\\\\|\\\\\\"|\\\\[^"\\]|\\[^"\\]|[^"\\])+`
 /** The member names `redact()` censors by key in objects, as they appear in JSON text. */
 const JSON_CREDENTIAL_NAMES =
-  'password|passwd|passphrase|secret|client_?secret|token|(?:access|refresh|id|auth|session)_?token|(?:secret|access|private|api)[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|credentials|(?:proxy-)?authorization|(?:set-)?cookie'
+  'password|passwd|passphrase|secret|client[-_]?secret|token|(?:access|refresh|id|auth|session)[-_]?token|(?:secret|access|private|api)[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|credentials|(?:proxy-)?authorization|(?:set-)?cookie'
 /**
  * Parameter names whose value is a credential after `=` or `:`, spaces and quotes around allowed
  * (`password = …`, `PASSWORD: …`, an inspected object's `token: '…'`, Python's `'secret': '…'`).
  */
 const STRONG_PARAM_NAMES =
-  'password|passwd|pwd|passphrase|secret|client_?secret|(?:access|refresh|id|auth|session)_?token|token|x-auth-token|x-csrf-token|x-amz-security-token|(?:secret|access|private|api)[-_]?key'
+  'password|passwd|pwd|passphrase|secret|client[-_]?secret|(?:access|refresh|id|auth|session)[-_]?token|token|x-auth-token|x-csrf-token|x-amz-security-token|(?:secret|access|private|api)[-_]?key'
 /**
  * Parameter names whose value is a credential after `=` only (query strings, logfmt): `key: …`,
  * `session: …` or `signature: …` are ordinary text.

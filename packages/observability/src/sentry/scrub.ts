@@ -17,9 +17,20 @@ import { isGenAiContent } from './genai-content.js'
 export { SENSITIVE_HEADERS }
 
 const SENSITIVE_HEADER_SET = new Set(SENSITIVE_HEADERS)
+/** Header names that say what they carry: `helicone-auth`, `x-vault-token`, `x-functions-key`. */
+const CREDENTIAL_HEADER_SUFFIX = /[-_](?:auth|token|key|secret|password|signature)$/
 
-/** Span attribute names holding a credential header (`http.request.header.authorization`…). */
-const HEADER_ATTRIBUTE = /(?:^|\.)header\.([a-z0-9_-]+)/i
+/** Whether a header (any case, `_` for `-` as OTel attribute names spell them) carries a credential. */
+function isCredentialHeader(name: string): boolean {
+  const n = name.toLowerCase().replaceAll('_', '-')
+  return SENSITIVE_HEADER_SET.has(n) || CREDENTIAL_HEADER_SUFFIX.test(n)
+}
+
+/**
+ * Span attribute names holding a header (`http.request.header.authorization`, the AI SDK's
+ * `ai.request.headers.authorization`): dropped when the header carries a credential.
+ */
+const HEADER_ATTRIBUTE = /(?:^|\.)headers?\.([a-z0-9_-]+)/i
 const BODY_ATTRIBUTE = /(?:^|\.)body(?:$|\.)/i
 
 /**
@@ -45,7 +56,7 @@ function withoutSensitiveHeaders(headers: unknown): unknown {
   if (!isDict(headers)) return headers
   const out: Dict = {}
   for (const [k, v] of Object.entries(headers)) {
-    if (!SENSITIVE_HEADER_SET.has(k.toLowerCase())) out[k] = v
+    if (!isCredentialHeader(k)) out[k] = v
   }
   return out
 }
@@ -79,7 +90,7 @@ export function scrubAttributes(attributes: unknown, policy: ScrubPolicy): unkno
   const out: Dict = {}
   for (const [k, v] of Object.entries(attributes)) {
     const header = HEADER_ATTRIBUTE.exec(k)
-    if (header && SENSITIVE_HEADER_SET.has(header[1]!.toLowerCase().replace(/_/g, '-'))) continue
+    if (header && isCredentialHeader(header[1]!)) continue
     if (!policy.allowGenAiContent && isGenAiContent(k)) continue
     if (!policy.allowRequestBodies && BODY_ATTRIBUTE.test(k)) continue
     out[k] = v

@@ -1,0 +1,29 @@
+/**
+ * Log fields named OTel-style with dots (`db.password`, `openai.api_key`) are censored like their
+ * `_` / camelCase forms (the redactor checks a dotted key's last segment); they were written in
+ * clear. Apps that log span-like attribute bags hit this.
+ */
+import { Writable } from 'node:stream'
+import { createLogger } from '@aikit/observability'
+import { expect, it } from 'vitest'
+
+const rev = (s: string): string => s.split('').reverse().join('')
+const PASSWORD = rev('9Iu3Y1t6R4e7W2q8')
+
+it('censors dotted credential field names like their _ / camelCase forms', async () => {
+  const chunks: string[] = []
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(String(chunk))
+      cb()
+    },
+  })
+  const logger = createLogger({ stream })
+  logger.info('db connect', { db_password: PASSWORD, 'db.system': 'postgresql' })
+  logger.info('db connect', { 'db.password': PASSWORD, 'openai.api_key': PASSWORD })
+  await new Promise((r) => setTimeout(r, 50))
+  const lines = chunks.join('').trim().split('\n')
+  expect(lines).toHaveLength(2)
+  expect(lines[0]).not.toContain(PASSWORD) // the `_` form is censored today
+  expect(lines[1]).not.toContain(PASSWORD)
+})
