@@ -27,10 +27,20 @@ function isDict(v: unknown): v is Dict {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
-/** Makes `target` hold exactly `source`'s own properties (hooks must mutate what they are given). */
+/**
+ * Makes `target` hold exactly `source`'s own properties (hooks must mutate what they are given).
+ * A hook's error reaches the app (Sentry's `client.emit` does not catch it: `addBreadcrumb` would
+ * throw), so an object that cannot be rewritten (frozen by the app's own `beforeBreadcrumb`) is
+ * left as it is: the envelope check scrubs it again before anything is sent.
+ */
 function replaceContents(target: Dict, source: Dict): void {
-  for (const key of Object.keys(target)) if (!(key in source)) delete target[key]
-  Object.assign(target, source)
+  if (!Object.isExtensible(target)) return
+  try {
+    for (const key of Object.keys(target)) if (!(key in source)) delete target[key]
+    Object.assign(target, source)
+  } catch {
+    // A read-only or non-configurable property: see above.
+  }
 }
 
 /**

@@ -152,10 +152,45 @@ export function scrubSpan<S extends { attributes?: unknown; data?: unknown }>(
   return policy.redact(out) as S
 }
 
-/** Scrubs a breadcrumb (HTTP breadcrumbs carry URLs; console breadcrumbs carry log text). */
+/** Longest text one non-string console argument adds to a rebuilt breadcrumb message. */
+const MAX_ARGUMENT_TEXT = 1024
+
+/** A console argument as text, the way Sentry joins them (an object as JSON, bounded). */
+function argumentText(value: unknown): string {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+    return String(value)
+  }
+  if (value instanceof Error) return value.message ? `${value.name}: ${value.message}` : value.name
+  try {
+    const text = JSON.stringify(value)
+    if (typeof text === 'string') return text.slice(0, MAX_ARGUMENT_TEXT)
+  } catch {
+    // A cycle or a throwing toJSON: a placeholder.
+  }
+  return '[object]'
+}
+
+/**
+ * Scrubs a breadcrumb (HTTP breadcrumbs carry URLs; console breadcrumbs carry log text). A console
+ * breadcrumb holds its text twice, as `message` and as `data.arguments`, which redaction reads by
+ * different rules (`console.log('password', pw)`: the array censors the item after a credential
+ * name; `console.log('password:', pw)`: the text censors `name: value`). The message is rebuilt
+ * from the redacted arguments and redacted as text, and the arguments are dropped: one copy,
+ * censored by both rules.
+ */
 export function scrubBreadcrumb<B>(breadcrumb: B, policy: ScrubPolicy): B {
   if (!isDict(breadcrumb)) return breadcrumb
   const b: Dict = { ...breadcrumb }
-  if (isDict(b.data)) b.data = scrubAttributes(b.data, policy)
+  if (isDict(b.data)) {
+    const data = scrubAttributes(b.data, policy) as Dict
+    if (Array.isArray(data.arguments)) {
+      const args = policy.redact(data.arguments)
+      b.message = Array.isArray(args) ? args.map(argumentText).join(' ') : String(args)
+      const { arguments: _dropped, ...rest } = data
+      b.data = rest
+    } else {
+      b.data = data
+    }
+  }
   return policy.redact(b) as B
 }
