@@ -273,6 +273,22 @@ export function interceptCreate(
   // "Streaming is required"): a joiner of the failed flight makes its own call (see `share`).
   const unsent = new WeakSet<object>()
 
+  /**
+   * A log line's token counts: `inputTokens` is every input token (cached ones too), as in the
+   * metrics and the provider's own `prompt_tokens`; the cached parts are also given apart.
+   */
+  const tokenFields = (usage: Usage | undefined): Record<string, number | undefined> => {
+    if (usage === undefined) return { inputTokens: undefined, outputTokens: undefined }
+    const fields: Record<string, number | undefined> = {
+      inputTokens: totalInputTokens(usage),
+      outputTokens: usage.outputTokens,
+    }
+    if ((usage.cacheReadTokens ?? 0) > 0) fields.cacheReadTokens = usage.cacheReadTokens
+    const written = (usage.cacheWrite5mTokens ?? 0) + (usage.cacheWrite1hTokens ?? 0)
+    if (written > 0) fields.cacheWriteTokens = written
+    return fields
+  }
+
   const log = (call: Call, fields: Record<string, unknown>): void => {
     if (!opts.logger) return
     try {
@@ -523,8 +539,7 @@ export function interceptCreate(
       log(call, {
         outcome: blocked === undefined ? 'ok' : 'blocked',
         cache: cacheOf(call),
-        inputTokens: extracted?.usage?.inputTokens,
-        outputTokens: extracted?.usage?.outputTokens,
+        ...tokenFields(extracted?.usage),
         costMicros,
         ...(extracted?.invalid ? { usageInvalid: true } : {}),
       })
@@ -593,8 +608,7 @@ export function interceptCreate(
         log(call, {
           outcome: error !== undefined ? 'error' : ended.kind === 'cut' ? 'aborted' : 'ok',
           cache: cacheOf(call),
-          inputTokens: usage.usage.inputTokens,
-          outputTokens: usage.usage.outputTokens,
+          ...tokenFields(usage.usage),
           estimated: usage.usage.estimated === true,
           costMicros,
           ...(usage.invalid ? { usageInvalid: true } : {}),

@@ -54,7 +54,8 @@ export function requestOptionsDigest(rest: Readonly<Record<string, unknown>>): s
 /**
  * A digest of the client's own settings that go with every request it sends and change the answer
  * or who asks for it: its base URL (another endpoint may serve another model under the same name),
- * its credential (`apiKey`, `authToken`), `organization` and `project`, and its default headers
+ * its credential (`apiKey`, `authToken`), `organization`, `project`, an Azure client's deployment
+ * (`deploymentName`, which the SDK puts in the URL), and its default headers
  * (an `anthropic-beta` flag, a per-tenant key) and query (Azure's `api-version`). Read once, when
  * wrapping. Two clients that differ in them never share a cache entry, as two calls whose request
  * options differ do not. `NO_REQUEST_OPTIONS` for an object without any (a test double). A
@@ -66,7 +67,16 @@ export function clientDigest(client: unknown): string {
   const c = client as Record<string, unknown>
   const settings = (c._options ?? {}) as Record<string, unknown>
   const kept: Record<string, unknown> = {}
-  for (const name of ['baseURL', 'apiKey', 'authToken', 'organization', 'project']) {
+  // `deploymentName`: an AzureOpenAI client's deployment, which its requests are sent to (in
+  // their URL path) whatever the call's `model` says.
+  for (const name of [
+    'baseURL',
+    'apiKey',
+    'authToken',
+    'organization',
+    'project',
+    'deploymentName',
+  ]) {
     const value = c[name]
     if (typeof value === 'string' && value !== '') kept[name] = value
   }
