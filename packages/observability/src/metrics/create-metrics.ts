@@ -10,7 +10,7 @@ import { errorTypeOf } from './error-type.js'
 import type { GaugeCell } from './fast-instruments.js'
 import { createInstruments, type Instruments } from './instruments.js'
 import { LabelGuard } from './label-guard.js'
-import { METRIC_NAMES, OTHER_ERROR, UNMATCHED_ROUTE } from './names.js'
+import { METRIC_NAMES, OTHER_ERROR, OTHER_VALUE, UNMATCHED_ROUTE } from './names.js'
 import {
   type MetricsOptions,
   type ResolvedMetricsOptions,
@@ -251,7 +251,12 @@ function build(o: ResolvedMetricsOptions): Metrics {
       g = new LabelGuard(o.maxLabelValues, () => overflow.inc(labels))
       guards.set(id, g)
     }
-    return g
+    if (metric === 'httpDuration') return g
+    // prom-client (and its cluster aggregator) key a series by joining `name:value` pairs with
+    // `,`, unescaped: two label sets whose values hold `,` and `:` could share one series. A
+    // value without `,` keeps that key unambiguous.
+    const kept = g
+    return { value: (v: string) => kept.value(v.includes(',') ? v.replaceAll(',', ';') : v) }
   }
   const httpRoute = guard('httpDuration', 'http_route')
   const httpError = guard('httpDuration', 'error_type')
@@ -266,6 +271,18 @@ function build(o: ResolvedMetricsOptions): Metrics {
   const unknownModelName = guard('unknownModel', 'gen_ai_request_model')
   const str = (v: unknown, fallback: string): string =>
     typeof v === 'string' && v !== '' ? v : fallback
+  const httpStatus = guard('httpDuration', 'http_response_status_code')
+  // Codes this instance's guard already let through, as numbers: no string per request.
+  const statusesSeen = new Set<number>()
+  /** An HTTP status code as recorded: an integer in 100-599 under the label cap, else '' or `_other`. */
+  const statusLabel = (code: number | undefined): string | number => {
+    if (code === undefined || !Number.isInteger(code) || code < 100 || code > 599) return ''
+    if (statusesSeen.has(code)) return code
+    const text = String(code)
+    if (httpStatus.value(text) !== text) return OTHER_VALUE
+    statusesSeen.add(code)
+    return code
+  }
 
   // Label values of one observation; `observe` reads them synchronously and keeps none.
   const httpValues: (string | number)[] = ['', '', '', '']
@@ -273,7 +290,7 @@ function build(o: ResolvedMetricsOptions): Metrics {
     if (!isNonNegative(durationSeconds)) return
     httpValues[0] = HTTP_METHODS.has(method) ? method : OTHER_ERROR
     httpValues[1] = httpRoute.value(str(route, UNMATCHED_ROUTE))
-    httpValues[2] = statusCode !== undefined && Number.isInteger(statusCode) ? statusCode : ''
+    httpValues[2] = statusLabel(statusCode)
     httpValues[3] = errorType ? httpError.value(errorType) : ''
     m.httpDuration.observe(httpValues, durationSeconds)
   }
@@ -294,6 +311,17 @@ function build(o: ResolvedMetricsOptions): Metrics {
 
     recordLlmCall(r) {
       if (r === null || typeof r !== 'object') return
+      const usage = r.usage
+      const hasUsage = usage !== undefined && usage !== null
+      // Nothing to record: the labels are not looked at (a dropped record takes no label slot).
+      if (
+        !isNonNegative(r.durationSeconds) &&
+        !isNonNegative(r.timeToFirstChunkSeconds) &&
+        !(hasUsage && (isCount(usage.inputTokens) || isCount(usage.outputTokens))) &&
+        !isNonNegative(r.costUsd)
+      ) {
+        return
+      }
       const labels = {
         gen_ai_provider_name: provider.value(str(r.provider, OTHER_ERROR)),
         gen_ai_request_model: model.value(str(r.model, OTHER_ERROR)),
@@ -314,8 +342,7 @@ function build(o: ResolvedMetricsOptions): Metrics {
       if (isNonNegative(r.timeToFirstChunkSeconds)) {
         m.genAiTtfc.observe(labels, r.timeToFirstChunkSeconds)
       }
-      const usage = r.usage
-      if (usage !== undefined && usage !== null) {
+      if (hasUsage) {
         if (isCount(usage.inputTokens)) {
           m.genAiTokens.observe({ ...labels, gen_ai_token_type: 'input' }, usage.inputTokens)
         }
@@ -349,6 +376,14 @@ function build(o: ResolvedMetricsOptions): Metrics {
 
     recordBudget(r) {
       if (r === null || typeof r !== 'object') return
+      if (
+        !isNonNegative(r.spentUsd) &&
+        r.rejected !== true &&
+        r.warning !== true &&
+        !isNonNegative(r.unsettledUsd)
+      ) {
+        return
+      }
       const labels = { budget: budgetName.value(str(r.budget, 'default')) }
       if (isNonNegative(r.spentUsd)) m.budgetSpend.inc(labels, r.spentUsd)
       if (r.rejected === true) m.budgetRejections.inc(labels)
