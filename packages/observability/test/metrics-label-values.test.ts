@@ -88,7 +88,12 @@ describe('GenAI label values', () => {
     )
     expect(before).toEqual([])
     m.recordLlmCall({ provider: 'p', model: 'claude-sonnet-4-5', durationSeconds: 1 })
-    m.recordLlmCall({ provider: 'p', model: 'gpt-5', usage: { inputTokens: 3, outputTokens: 1 } })
+    m.recordLlmCall({
+      provider: 'p',
+      model: 'gpt-5',
+      durationSeconds: Number.NaN,
+      usage: { inputTokens: 3, outputTokens: 1 },
+    })
     m.recordBudget({ budget: 'team-a', spentUsd: 0.5 })
     m.recordBudget({ budget: 'team-b', rejected: true })
     const scrape = parseScrape(await m.registry.metrics())
