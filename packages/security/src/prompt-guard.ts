@@ -44,11 +44,12 @@ import {
 } from './prompt-messages.js'
 import {
   foldApart,
+  foldText,
   type HiddenSource,
-  INVISIBLE_CLASS,
   normalizeText,
-  toWords,
-  unleet,
+  stripHidingInvisible,
+  stripTagCharacters,
+  wordReadings,
 } from './prompt-normalize.js'
 import { findPii, type PiiMatch, type PiiRuleId } from './prompt-pii.js'
 import { findRunInjections } from './prompt-split-parts.js'
@@ -312,6 +313,8 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
   if (!Array.isArray(canaries) || canaries.some((c) => typeof c !== 'string' || c.length < 6)) {
     throw new InvalidOptionsError('canaries', 'must be an array of strings of 6+ characters')
   }
+  // Each canary as the output is compared: folded (case, accents, look-alikes), dashes unified.
+  const canaryForms = canaries.map((c) => unifyDashes(foldText(c)))
   const censor = options.censor ?? DEFAULTS.censor
   if (typeof censor !== 'string') throw new InvalidOptionsError('censor', 'must be a string')
   const detector = options.detector
@@ -381,16 +384,14 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       if (norm.invisibleCount > 0) {
         // Invisible characters as word breaks: the other reading (see `foldApart`).
         const folded = foldApart(text)
-        const words = toWords(folded)
-        const apart = { folded, words, leet: unleet(words), tagCount: norm.tagCount }
+        const apart = { folded, ...wordReadings(folded), tagCount: norm.tagCount }
         for (const id of findInjections(apart)) add(id, 'text')
       }
       for (const hidden of norm.hidden) {
         const forms = normalizeText(hidden.text)
         for (const id of findInjections(forms)) add(id, hidden.source)
       }
-      const r13 = toWords(rot13(norm.folded))
-      for (const id of findInjections({ folded: '', words: r13, leet: unleet(r13) })) {
+      for (const id of findInjections({ folded: '', ...wordReadings(rot13(norm.folded)) })) {
         add(id, 'rot13')
       }
       if (norm.invisibleCount > 0) add('obfuscation.invisible', 'text', norm.invisibleCount)
@@ -398,16 +399,25 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
       if (norm.mixedScript) add('obfuscation.mixed-script', 'text')
       // `redact` on the obfuscation rules strips the hiding characters themselves.
       if (norm.invisibleCount > 0 && actionOf('obfuscation.invisible') === 'redact') {
-        out = stripInvisible(out)
+        out = stripHidingInvisible(out)
       }
       if (norm.tagCount > 0 && actionOf('obfuscation.tag-characters') === 'redact') {
-        out = out.replace(/[\u{E0000}-\u{E007F}]/gu, '')
+        out = stripTagCharacters(out)
       }
     } else {
-      normalized = normalizeText(text).folded
-      for (const canary of canaries) {
-        if (text.includes(canary) || normalized.includes(canary.toLowerCase())) {
-          add('output.canary', 'text')
+      const norm = normalizeText(text)
+      normalized = norm.folded
+      if (canaryForms.length > 0) {
+        // The output folded as the canaries are, dashes unified (models write U+2011 for `-`),
+        // and the text hidden in tag characters, where a canary can be smuggled out.
+        const seen = unifyDashes(normalized)
+        const smuggled = norm.hidden
+          .filter((h) => h.source === 'tag-characters')
+          .map((h) => unifyDashes(foldText(h.text)))
+        for (let i = 0; i < canaries.length; i++) {
+          const form = canaryForms[i]!
+          if (text.includes(canaries[i]!) || seen.includes(form)) add('output.canary', 'text')
+          else if (smuggled.some((t) => t.includes(form))) add('output.canary', 'tag-characters')
         }
       }
     }
@@ -520,9 +530,9 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
     const findings: GuardFinding[] = []
     let totalChars = 0
     for (const input of inputs) {
-      if (typeof input === 'string') totalChars += input.length
+      if (typeof input === 'string') totalChars += scannedLength(input)
       else if (isMessageList(input)) {
-        for (const t of messageTexts(input, undefined)) totalChars += t.length
+        for (const t of messageTexts(input, undefined)) totalChars += scannedLength(t)
       } else {
         throw new TypeError(
           'checkInput expects a string or an array of { role, content } messages and { type } items'
@@ -666,10 +676,21 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
   return guard
 }
 
-const INVISIBLE_RE = new RegExp(INVISIBLE_CLASS, 'gu')
+const NON_ASCII = /[^\u0000-\u007f]/
 
-function stripInvisible(text: string): string {
-  return text.replace(INVISIBLE_RE, '')
+/**
+ * The characters of `text` the rules scan: its NFKC form, which some characters multiply (U+FDFA
+ * becomes 18), so that the token budget bounds the work; the text itself when it cannot grow
+ * (ASCII: no NFKC pass spent on it).
+ */
+function scannedLength(text: string): number {
+  if (!NON_ASCII.test(text)) return text.length
+  return Math.max(text.length, text.normalize('NFKC').length)
+}
+
+/** Every dash (`\p{Pd}`: hyphens, non-breaking hyphen, en and em dashes) and the minus sign as `-`. */
+function unifyDashes(text: string): string {
+  return text.replace(/[\p{Pd}\u2212]/gu, '-')
 }
 
 /** An input the middleware checks, and the body field it came from (unknown for `extract`). */

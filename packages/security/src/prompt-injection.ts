@@ -6,7 +6,7 @@
  * paraphrases or meaning-level attacks (use the `detector` hook for those).
  */
 
-import { toWords, unleet } from './prompt-normalize.js'
+import { toWords, wordReadings } from './prompt-normalize.js'
 
 /** Ids of the injection rules. */
 export type InjectionRuleId =
@@ -43,13 +43,13 @@ const ROLE = '(?:system|developer)'
 const AGE = '(?:existing|old)'
 const ADJ = `(?:${POSITION}|${ROLE}|safety|${AGE})`
 /** Determiners; "my" is left out before weak objects ("please ignore my previous messages"). */
-const DET = '(?:all|any|your|the|these|those|every|of|my|its)'
-const DET_NOT_MY = '(?:all|any|your|the|these|those|every|of|its)'
+const DET = '(?:all|any|your|the|these|those|every|each|of|my|its)'
+const DET_NOT_MY = '(?:all|any|your|the|these|those|every|each|of|its)'
 /** Determiners that point at the model's own orders, enough without an adjective. */
 const POINTED = '(?:all|any|your|every|its)'
 const STRONG_OBJECT = '(?:instructions?|directives?|guardrails?|programming)'
 const WEAK_OBJECT =
-  '(?:prompts?|guidelines?|rules|restrictions|constraints|context|messages|commands|orders|policies|policy)'
+  '(?:prompts?|guidelines?|rules|restrictions|constraints|context|messages|commands|orders|directions|policies|policy)'
 const ROLE_OBJECT =
   '(?:prompts?|instructions?|directives?|guidelines?|guardrails?|programming|rules|restrictions|policies|policy)'
 /** Rules a technical verb may aim at: "bypass your system restrictions". */
@@ -75,6 +75,11 @@ const PHRASE_RULES: PhraseRule[] = [
       // "ignore (all) (the) previous instructions", "disregard all prior guidelines"
       new RegExp(
         `\\b${ATTACK_VERB} (?:${DET_NOT_MY} ){0,3}${POSITION} (?:\\w+ )?(?:${STRONG_OBJECT}|${WEAK_OBJECT})\\b`
+      ),
+      // The position after the object: "ignore the instructions above" (Goodside's attack had
+      // "the above directions", which the first pattern reads)
+      new RegExp(
+        `\\b${ATTACK_VERB} (?:${DET_NOT_MY} ){0,3}(?:${STRONG_OBJECT}|directions) (?:above|before this|given before|given earlier|given previously)\\b`
       ),
       // "disregard your system prompt", "ignore the developer instructions"
       new RegExp(`\\b${ATTACK_VERB} (?:${DET_NOT_MY} ){0,3}${ROLE} (?:\\w+ )?${ROLE_OBJECT}\\b`),
@@ -173,8 +178,7 @@ function neutraliseProhibitions(forms: InjectionForms): { words: string; leet: s
   if (forms.folded === '' || forms.folded.search(PROHIBITED_VERB) === -1) return forms
   // Only when the word forms are those of `folded` (a reading of it, not a rot13 turn of it).
   if (toWords(forms.folded) !== forms.words) return forms
-  const words = toWords(forms.folded.replace(PROHIBITED_VERB, '$1 prohibited'))
-  return { words, leet: unleet(words) }
+  return wordReadings(forms.folded.replace(PROHIBITED_VERB, '$1 prohibited'))
 }
 
 /** Chat-template tokens that have no business in user text (matched on the folded form). */
@@ -192,12 +196,12 @@ const ROLE_MARKERS =
  * and each match starts at a tag and stops at the next `<`, so the cost is linear.
  */
 const SYSTEM_TAG =
-  /(?:^|[\n.!?])[^\S\n]*<system(?:_prompt)?>\s*[^<\s]+\s+[^<\s]+\s+[^<\s]|<system(?:_prompt)?>\s*[^<\s]+(?:\s+[^<\s]+){2,}\s*<\/system(?:_prompt)?>/
+  /(?:^|[\n\r\v\f\u0085\u2028\u2029.!?])[^\S\n\r\v\f\u2028\u2029]*<system(?:_prompt)?>\s*[^<\s]+\s+[^<\s]+\s+[^<\s]|<system(?:_prompt)?>\s*[^<\s]+(?:\s+[^<\s]+){2,}\s*<\/system(?:_prompt)?>/
 
 const OPENING_SYSTEM_TAG = /<system(?:_prompt)?[\s>/]/
 /** A closing tag that starts a line or a sentence, followed by three words (before any `<`). */
 const CLOSING_TAG_BEFORE_PROSE =
-  /(?:^|[\n.!?])[^\S\n]*<\/system(?:_prompt)?>\s*[^<\s]+\s+[^<\s]+\s+[^<\s]/
+  /(?:^|[\n\r\v\f\u0085\u2028\u2029.!?])[^\S\n\r\v\f\u2028\u2029]*<\/system(?:_prompt)?>\s*[^<\s]+\s+[^<\s]+\s+[^<\s]/
 
 /**
  * A `</system>` that starts a line or a sentence and closes no `<system>` opened before it,
@@ -215,11 +219,15 @@ function strayClosingTag(folded: string): boolean {
 }
 
 /**
+ * A line starts after any line break (`\n`, `\r`, `\v`, `\f`, NEL, U+2028, U+2029: a model reads
+ * each as one) in the patterns below.
+ *
  * A fake conversation turn at the start of a line: `\nSystem: …`, `### Assistant:`. The blanks
  * before the role stay on its line (`[^\S\n]`): a `\s*` there ran from every line break over all
  * the blank lines after it, quadratic in a run of them (seconds for 96 000 line breaks).
  */
-const FAKE_TURN = /(?:^|\n)[^\S\n]*(?:#{1,4}[^\S\n]*)?(?:system|assistant)[^\S\n]*:\s*\S/
+const FAKE_TURN =
+  /(?:^|[\n\r\v\f\u0085\u2028\u2029])[^\S\n\r\v\f\u2028\u2029]*(?:#{1,4}[^\S\n\r\v\f\u2028\u2029]*)?(?:system|assistant)[^\S\n\r\v\f\u2028\u2029]*:\s*\S/
 
 /** One matched rule (no matched text is kept: it may hold personal data). */
 export interface InjectionMatch {

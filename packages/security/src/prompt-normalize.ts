@@ -10,7 +10,8 @@
  * 4. Cyrillic/Greek look-alike letters are folded to Latin (`іgnore` → `ignore`), accents dropped;
  * 5. lower-cased, punctuation turned into spaces, whitespace collapsed, spaced-out letters
  *    (`i g n o r e`) joined, and a leetspeak variant (`1gn0r3` → `ignore`);
- * 6. base64, hex and %-encoded runs that decode to readable text are decoded and scanned once more.
+ * 6. base64 (also wrapped in lines), hex, %-encoded and `\uXXXX` / `\xNN`-escaped runs that decode
+ *    to readable text are decoded and scanned once more.
  * What cannot be caught this way (paraphrase, other languages beyond a few, meaning-level attacks)
  * needs a classifier: see the `detector` hook of `promptGuard`.
  */
@@ -34,13 +35,16 @@ export interface NormalizedText {
 }
 
 /** Where a hidden text came from. */
-export type HiddenSource = 'tag-characters' | 'base64' | 'hex' | 'url-encoding'
+export type HiddenSource = 'tag-characters' | 'base64' | 'hex' | 'url-encoding' | 'escapes'
 
-// Cf characters used to hide or split words, plus the Hangul fillers that render as blanks.
-// Built from a string: a literal class would trip the "combining character in a class" lint,
-// and each of these is meant to be matched on its own.
+// Cf characters used to hide or split words (the interlinear annotation controls U+FFF9-FFFB,
+// the Egyptian hieroglyph and shorthand format controls among them: none renders in running
+// text), plus the Hangul fillers that render as blanks. Not all of Cf: the Arabic number signs
+// (U+0600-0605) and similar prepended marks render. Built from a string: a literal class would
+// trip the "combining character in a class" lint, and each of these is meant to be matched on
+// its own.
 export const INVISIBLE_CLASS =
-  '[\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\u{1D173}-\\u{1D17A}]'
+  '[\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF9-\\uFFFB\\u{13430}-\\u{1343F}\\u{1BCA0}-\\u{1BCA3}\\u{1D173}-\\u{1D17A}]'
 const INVISIBLE = new RegExp(INVISIBLE_CLASS, 'gu')
 const TAGS = /[\u{E0000}-\u{E007F}]/gu
 const FLAG_TAG_SEQUENCE = /\u{1F3F4}[\u{E0030}-\u{E007A}]{2,7}\u{E007F}/gu
@@ -155,10 +159,6 @@ const MIXED_SCRIPT =
   /(?:\p{Script=Latin}[\p{Script=Cyrillic}\p{Script=Greek}]|[\p{Script=Cyrillic}\p{Script=Greek}]\p{Script=Latin})/u
 const COMBINING = /\p{M}+/gu
 
-/** Bounds on decoding work per text. */
-const MAX_DECODED_SEGMENTS = 16
-const MAX_SEGMENT_CHARS = 8192
-
 function decodeTags(text: string): string {
   let out = ''
   for (const ch of text.matchAll(TAGS)) {
@@ -215,22 +215,77 @@ function decodeHex(segment: string): string | undefined {
 const BASE64_RUN = /[A-Za-z0-9+/_-]{20,}={0,2}/g
 const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){10,}\b/g
 const URL_ENCODED_RUN = /(?:%[0-9a-fA-F]{2}[^%\s]{0,3}){4,}/g
+/** `\u0069\u0067…` and `\x69\x67…` (JSON, JavaScript and C string escapes), 4 or more in a row. */
+const ESCAPED_RUN = /(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}){4,}/g
+const ESCAPE = /\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})/g
 
-/** Decodes encoded runs that turn into readable text (one level, bounded). */
+function decodeEscapes(run: string): string | undefined {
+  const text = run.replace(ESCAPE, (_, u: string | undefined, x: string | undefined) =>
+    String.fromCharCode(Number.parseInt(u ?? x ?? '0', 16))
+  )
+  return readable(text) ? text : undefined
+}
+
+function* matches(text: string, re: RegExp): Generator<string> {
+  re.lastIndex = 0
+  for (const m of text.matchAll(re)) yield m[0]
+}
+
+/**
+ * The base64 runs of a text, each on its own and, for runs split only by single line breaks
+ * (base64 wrapped at 76 columns by the `base64` tool and MIME, 64 in PEM), joined as well: a
+ * phrase cut by the wrap is whole only there. One pass over the runs `BASE64_RUN` finds.
+ */
+function* base64Runs(text: string): Generator<string> {
+  BASE64_RUN.lastIndex = 0
+  let wrapped = ''
+  let lines = 0
+  let end = -1
+  for (const m of text.matchAll(BASE64_RUN)) {
+    const run = m[0]
+    yield run
+    const gap = m.index - end
+    const joins =
+      lines > 0 &&
+      !wrapped.endsWith('=') &&
+      ((gap === 1 && text[end] === '\n') || (gap === 2 && text.startsWith('\r\n', end)))
+    if (joins) {
+      wrapped += run
+      lines++
+    } else {
+      if (lines > 1) yield wrapped
+      wrapped = run
+      lines = 1
+    }
+    end = m.index + run.length
+  }
+  if (lines > 1) yield wrapped
+}
+
+/**
+ * Decodes encoded runs that turn into readable text (one level). Every run is decoded, however
+ * many there are and however long (an attack placed 17th, or padded past some size, would
+ * otherwise go unread): the work stays linear in the text, already bounded by `maxInputTokens`.
+ * The texts decoded from one encoding are returned as one, line by line, so that scanning them
+ * costs one pass whatever their number.
+ */
 export function decodeHidden(text: string): { source: HiddenSource; text: string }[] {
   const found: { source: HiddenSource; text: string }[] = []
-  const take = (source: HiddenSource, re: RegExp, decode: (s: string) => string | undefined) => {
-    re.lastIndex = 0
-    for (const m of text.matchAll(re)) {
-      if (found.length >= MAX_DECODED_SEGMENTS) return
-      if (m[0].length > MAX_SEGMENT_CHARS) continue
-      const decoded = decode(m[0])
-      if (decoded !== undefined) found.push({ source, text: decoded })
+  const take = (
+    source: HiddenSource,
+    runs: Iterable<string>,
+    decode: (s: string) => string | undefined
+  ) => {
+    const texts: string[] = []
+    for (const run of runs) {
+      const decoded = decode(run)
+      if (decoded !== undefined) texts.push(decoded)
     }
+    if (texts.length > 0) found.push({ source, text: texts.join('\n') })
   }
-  take('base64', BASE64_RUN, decodeBase64)
-  take('hex', HEX_RUN, (s) => (s.length % 2 === 0 ? decodeHex(s) : undefined))
-  take('url-encoding', URL_ENCODED_RUN, (s) => {
+  take('base64', base64Runs(text), decodeBase64)
+  take('hex', matches(text, HEX_RUN), (s) => (s.length % 2 === 0 ? decodeHex(s) : undefined))
+  take('url-encoding', matches(text, URL_ENCODED_RUN), (s) => {
     try {
       const d = decodeURIComponent(s)
       return readable(d) ? d : undefined
@@ -238,6 +293,7 @@ export function decodeHidden(text: string): { source: HiddenSource; text: string
       return undefined
     }
   })
+  if (text.includes('\\')) take('escapes', matches(text, ESCAPED_RUN), decodeEscapes)
   return found
 }
 
@@ -275,6 +331,26 @@ export function foldApart(text: string): string {
   return foldText(text.normalize('NFKC').replace(INVISIBLE, ' '))
 }
 
+const HIDING_RUN = new RegExp(
+  `(?<=\\p{L})${INVISIBLE.source}+|${INVISIBLE.source}+(?=\\p{L})`,
+  'gu'
+)
+const TAGS_OUTSIDE_FLAGS = /(\u{1F3F4}[\u{E0030}-\u{E007A}]{2,7}\u{E007F})|[\u{E0000}-\u{E007F}]/gu
+
+/**
+ * `text` without the invisible characters that hide or split words (those touching a letter, the
+ * ones `invisibleCount` counts): a zero-width joiner inside an emoji sequence (👨‍👩‍👧) and a variation
+ * selector after an emoji stay.
+ */
+export function stripHidingInvisible(text: string): string {
+  return text.replace(HIDING_RUN, '')
+}
+
+/** `text` without Unicode tag characters, but for flag emoji sequences (🏴 + tags), kept whole. */
+export function stripTagCharacters(text: string): string {
+  return text.replace(TAGS_OUTSIDE_FLAGS, (_, flag: string | undefined) => flag ?? '')
+}
+
 /**
  * Whether an NFKC text holds an invisible character touching a letter (what `normalizeText`
  * counts in `invisibleCount`, and what makes a text worth reading with `foldApart` too).
@@ -283,12 +359,22 @@ export function holdsInvisible(nfkc: string): boolean {
   return INVISIBLE_TOUCHING_LETTER.test(nfkc)
 }
 
-/** Punctuation to spaces, whitespace collapsed, spaced-out single letters joined. */
-export function toWords(folded: string): string {
-  const spaced = folded.replace(/[^\p{L}\p{N}@$!|\s]+/gu, ' ').replace(/[^\S ]+/g, ' ')
+/**
+ * Single letters split by one `.`, `-`, `_`, `*`, `·` or `•` (`i.g.n.o.r.e`, `r-e-v-e-a-l`): joined
+ * before punctuation turns into spaces, where one space between letters and one between words
+ * would look alike and glue a whole sentence into one word.
+ */
+const DOTTED_LETTERS = /(?<![\p{L}\p{N}])\p{L}(?:[._*·•-]\p{L}){2,}(?![\p{L}\p{N}])/gu
+const DOTTED_SEPARATOR = /[._*·•-]/g
+/** Leetspeak symbols not followed by a letter or digit: punctuation (`ignore! all!`), not letters. */
+const TRAILING_LEET_SYMBOLS = /[@$!|]+(?![\p{L}\p{N}])/gu
+
+/** Whitespace collapsed, spaced-out single letters joined (the text has no punctuation left). */
+function joinWords(spaced: string): string {
   // `i g n o r e  p r e v i o u s` → `ignore previous`: join runs of 3+ single letters split by
   // one space (a wider gap separates the words), then collapse the whitespace.
   return spaced
+    .replace(/[^\S ]+/g, ' ')
     .replace(/(?<![\p{L}\p{N}])(?:\p{L} ){2,}\p{L}(?![\p{L}\p{N}])/gu, (run) =>
       run.replace(/ /g, '')
     )
@@ -296,9 +382,30 @@ export function toWords(folded: string): string {
     .trim()
 }
 
-/** Leetspeak digits and symbols to letters (`1gn0r3` → `ignore`). */
-export function unleet(words: string): string {
-  return words.replace(/[013457@$!|]/g, (c) => LEET[c] ?? c)
+function undot(folded: string): string {
+  return folded.replace(DOTTED_LETTERS, (run) => run.replace(DOTTED_SEPARATOR, ''))
+}
+
+/** Punctuation (the leetspeak symbols `@ $ ! |` too) to spaces, whitespace collapsed, spaced-out single letters joined. */
+export function toWords(folded: string): string {
+  return joinWords(undot(folded).replace(/[^\p{L}\p{N}\s]+/gu, ' '))
+}
+
+/**
+ * The leetspeak reading (`1gn0r3` → `ignore`, `$ecret` → `secret`): `toWords` with digits and the
+ * symbols `@ $ ! |` read as letters where they stand for one (before a letter or digit), as
+ * punctuation elsewhere (`IGNORE! ALL!`, `ignore | previous`, which `toWords` reads).
+ */
+export function leetWords(folded: string): string {
+  const kept = undot(folded)
+    .replace(TRAILING_LEET_SYMBOLS, ' ')
+    .replace(/[^\p{L}\p{N}@$!|\s]+/gu, ' ')
+  return joinWords(kept).replace(/[013457@$!|]/g, (c) => LEET[c] ?? c)
+}
+
+/** The two word readings of a folded text the rules match: `toWords` and `leetWords`. */
+export function wordReadings(folded: string): { words: string; leet: string } {
+  return { words: toWords(folded), leet: leetWords(folded) }
 }
 
 /**
@@ -325,11 +432,9 @@ export function normalizeText(text: string): NormalizedText {
   const mixedScript = MIXED_SCRIPT.test(visible)
   hidden.push(...decodeHidden(visible))
   const folded = foldText(visible)
-  const words = toWords(folded)
   return {
     folded,
-    words,
-    leet: unleet(words),
+    ...wordReadings(folded),
     hidden,
     invisibleCount,
     tagCount,

@@ -38,8 +38,7 @@ import {
   normalizeText,
   smuggledText,
   tagCharacterCount,
-  toWords,
-  unleet,
+  wordReadings,
 } from './prompt-normalize.js'
 
 /** Where a rule matched in the joined texts. */
@@ -135,8 +134,7 @@ export function findJoinedInjections(turns: readonly (readonly string[])[]): Spl
   const turned = rot13(folded)
   const readings = folded.includes(SEAM) ? [spaced, glue] : [spaced]
   const phrases = (text: string): void => {
-    const words = toWords(text)
-    note(findInjections({ folded: text, words, leet: unleet(words), tagCount }), 'text')
+    note(findInjections({ folded: text, ...wordReadings(text), tagCount }), 'text')
   }
   // Invisible characters as word breaks, the other reading a text holding them gets on its own
   // (see `foldApart`): dropped, they glue a word of one part to the next word.
@@ -144,8 +142,7 @@ export function findJoinedInjections(turns: readonly (readonly string[])[]): Spl
   for (const read of readings) {
     phrases(read(folded))
     if (apart !== undefined) phrases(read(apart))
-    const r13 = toWords(read(turned))
-    note(findInjections({ folded: '', words: r13, leet: unleet(r13) }), 'rot13')
+    note(findInjections({ folded: '', ...wordReadings(read(turned)) }), 'rot13')
   }
   // Tag characters carry no cut of their own: the hidden text runs on across the parts of a
   // message; messages stay apart.
