@@ -8,34 +8,16 @@
  * `initSentry`'s `beforeSendSpan` / `beforeSendTransaction` (stand-in `sentry` modules record the
  * options; no Sentry state is left on globalThis).
  */
-import { initSentry, type SentryModule } from '@aikit/observability/sentry'
 import { afterEach, expect, it } from 'vitest'
+import { forgetSentryClient, type Hook, initWithStandIn } from './sentry-stand-in.js'
 
 const rev = (s: string): string => s.split('').reverse().join('')
 const KEY = rev('f3b1c9d2e8a7f6b5c4d3e2f1a0b9c8d7')
 const BASIC = Buffer.from(`gateway:${KEY}`).toString('base64')
-const INITIALISED = Symbol.for('@aikit/observability.sentry-client')
+const init = (version: string): Record<string, Hook> =>
+  initWithStandIn({ version, tracesSampleRate: 1 }).options
 
-type Hook = (value: never, hint?: unknown) => unknown
-
-function init(version: string): Record<string, Hook> {
-  let options: Record<string, Hook> | undefined
-  const fake = {
-    SDK_VERSION: version,
-    isInitialized: () => false,
-    init: (o: unknown) => {
-      options = o as Record<string, Hook>
-    },
-    getClient: () => undefined,
-    getGlobalScope: () => ({ addEventProcessor: () => undefined }),
-  } as unknown as SentryModule
-  initSentry({ dsn: 'http://public@127.0.0.1:9/1', sentry: fake, tracesSampleRate: 1 })
-  return options!
-}
-
-afterEach(() => {
-  delete (globalThis as Record<symbol, unknown>)[INITIALISED]
-})
+afterEach(forgetSentryClient)
 
 it('drops ai.request.headers.* credential headers from a streamed span (v11)', () => {
   const options = init('11.12.0')

@@ -9,32 +9,19 @@
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { initSentry, type SentryModule } from '@aikit/observability/sentry'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { forgetSentryClient, type Hook, initWithStandIn } from './sentry-stand-in.js'
 
 const rev = (s: string): string => s.split('').reverse().join('')
 const PASSWORD = rev('9Iu3Y1t6R4e7W2q8')
 
-type Hook = (value: object, hint?: unknown) => unknown
-let options: { beforeBreadcrumb: Hook }
-const INITIALISED = Symbol.for('@aikit/observability.sentry-client')
+let options: Record<string, Hook>
 
 beforeAll(() => {
-  const fake = {
-    SDK_VERSION: '11.12.0',
-    isInitialized: () => false,
-    init: (o: unknown) => {
-      options = o as typeof options
-    },
-    getClient: () => undefined,
-    getGlobalScope: () => ({ addEventProcessor: () => undefined }),
-  } as unknown as SentryModule
-  initSentry({ dsn: 'http://public@127.0.0.1:9/1', sentry: fake })
+  options = initWithStandIn().options
 })
 
-afterAll(() => {
-  delete (globalThis as Record<symbol, unknown>)[INITIALISED]
-})
+afterAll(forgetSentryClient)
 
 /** A breadcrumb as Sentry's console integration records `console.log(...args)`. */
 const consoleCrumb = (args: unknown[]) => ({
@@ -47,7 +34,7 @@ const consoleCrumb = (args: unknown[]) => ({
 it.each([[['password', PASSWORD]], [['password:', PASSWORD]], [['apiKey=', PASSWORD]]])(
   'keeps the value of console.log(%j) out of both message and data.arguments',
   (args) => {
-    const crumb = options.beforeBreadcrumb(consoleCrumb(args)) as {
+    const crumb = options.beforeBreadcrumb!(consoleCrumb(args)) as {
       message: string
       data: Record<string, unknown>
     }
@@ -59,7 +46,7 @@ it.each([[['password', PASSWORD]], [['password:', PASSWORD]], [['apiKey=', PASSW
 
 it('rebuilds the message of a console breadcrumb without secrets as its arguments read', () => {
   const error = new Error('connect failed')
-  const crumb = options.beforeBreadcrumb(
+  const crumb = options.beforeBreadcrumb!(
     consoleCrumb(['retrying', 3, { host: 'db', password: PASSWORD }, error, null])
   ) as { message: string }
   expect(crumb.message).toBe(

@@ -9,36 +9,23 @@
  */
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { initSentry, type SentryModule } from '@aikit/observability/sentry'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { forgetSentryClient, type Hook, initWithStandIn } from './sentry-stand-in.js'
 
 const rev = (s: string): string => s.split('').reverse().join('')
 const TOKEN = rev('0qQ1rR2sS3tT4uU5vV6wW7xX8yY9zZ')
 
-type Hook = (value: object, hint?: unknown) => unknown
-let options: { beforeSend: Hook; beforeBreadcrumb: Hook }
-const INITIALISED = Symbol.for('@aikit/observability.sentry-client')
+let options: Record<string, Hook>
 
 beforeAll(() => {
-  const fake = {
-    SDK_VERSION: '11.12.0',
-    isInitialized: () => false,
-    init: (o: unknown) => {
-      options = o as typeof options
-    },
-    getClient: () => undefined,
-    getGlobalScope: () => ({ addEventProcessor: () => undefined }),
-  } as unknown as SentryModule
-  initSentry({ dsn: 'http://public@127.0.0.1:9/1', sentry: fake })
-  expect(options).toBeDefined()
+  options = initWithStandIn().options
+  expect(options.beforeSend).toBeDefined()
 })
 
-afterAll(() => {
-  delete (globalThis as Record<symbol, unknown>)[INITIALISED]
-})
+afterAll(forgetSentryClient)
 
 it('keeps an access-token / refresh-token query parameter out of the event and breadcrumbs', () => {
-  const event = options.beforeSend({
+  const event = options.beforeSend!({
     exception: { values: [{ type: 'Error', value: 'oauth callback failed' }] },
     request: {
       url: `https://app.example/oauth/callback?access-token=${TOKEN}`,
@@ -62,11 +49,11 @@ it('keeps an access-token / refresh-token query parameter out of the event and b
     ],
     { 'access-token': TOKEN, 'refresh-token': TOKEN },
   ]) {
-    const e = options.beforeSend({ message: 'x', request: { query_string } })
+    const e = options.beforeSend!({ message: 'x', request: { query_string } })
     expect(JSON.stringify(e)).not.toContain(TOKEN)
   }
 
-  const crumb = options.beforeBreadcrumb({
+  const crumb = options.beforeBreadcrumb!({
     type: 'http',
     category: 'fetch',
     data: { url: `https://api.example/v1/me?refresh-token=${TOKEN}`, method: 'GET' },
@@ -75,7 +62,7 @@ it('keeps an access-token / refresh-token query parameter out of the event and b
 })
 
 it('drops X-Access-Token request headers like X-Auth-Token', () => {
-  const event = options.beforeSend({
+  const event = options.beforeSend!({
     message: 'upstream failed',
     request: {
       headers: { 'X-Auth-Token': TOKEN, 'X-Access-Token': TOKEN, 'content-type': 'text/plain' },

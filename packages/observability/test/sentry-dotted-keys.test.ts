@@ -6,39 +6,21 @@
  * envelope (beforeEnvelope); it used to reach Sentry in clear. Driven through the hooks
  * `initSentry` hands to a stand-in `sentry` module (no Sentry state is left on globalThis).
  */
-import { initSentry, type SentryModule } from '@aikit/observability/sentry'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { forgetSentryClient, type Hook, initWithStandIn } from './sentry-stand-in.js'
 
 const rev = (s: string): string => s.split('').reverse().join('')
 const PASSWORD = rev('9Iu3Y1t6R4e7W2q8')
 
-type Hook = (value: never, hint?: unknown) => unknown
-let options: { beforeSendSpan: Hook; beforeBreadcrumb: Hook }
-const clientHooks = new Map<string, ((value: unknown) => void)[]>()
-const INITIALISED = Symbol.for('@aikit/observability.sentry-client')
+let options: Record<string, Hook>
+let clientHooks: Map<string, Hook[]>
 
 beforeAll(() => {
-  const client = {
-    on(hook: string, cb: (value: unknown) => void) {
-      clientHooks.set(hook, [...(clientHooks.get(hook) ?? []), cb])
-    },
-  }
-  const fake = {
-    SDK_VERSION: '11.12.0',
-    isInitialized: () => false,
-    init: (o: unknown) => {
-      options = o as typeof options
-    },
-    getClient: () => client,
-    getGlobalScope: () => ({ addEventProcessor: () => undefined }),
-  } as unknown as SentryModule
-  initSentry({ dsn: 'http://public@127.0.0.1:9/1', sentry: fake })
+  ;({ options, clientHooks } = initWithStandIn())
   expect(typeof options.beforeSendSpan).toBe('function') // v11: spans are streamed
 })
 
-afterAll(() => {
-  delete (globalThis as Record<symbol, unknown>)[INITIALISED]
-})
+afterAll(forgetSentryClient)
 
 const ATTRIBUTES = {
   'db.system': 'postgresql',
@@ -49,7 +31,7 @@ const ATTRIBUTES = {
 }
 
 it('censors dotted credential attributes of a streamed span', () => {
-  const span = options.beforeSendSpan({
+  const span = options.beforeSendSpan!({
     name: 'connect',
     attributes: { ...ATTRIBUTES },
   } as never) as { attributes: Record<string, unknown> }
@@ -58,7 +40,7 @@ it('censors dotted credential attributes of a streamed span', () => {
 })
 
 it("censors dotted credential keys of a breadcrumb's data", () => {
-  const crumb = options.beforeBreadcrumb({
+  const crumb = options.beforeBreadcrumb!({
     category: 'db',
     message: 'connect',
     data: { ...ATTRIBUTES },

@@ -8,31 +8,17 @@
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { initSentry, type SentryModule } from '@aikit/observability/sentry'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { forgetSentryClient, type Hook, initWithStandIn } from './sentry-stand-in.js'
 
-const hooks = new Map<string, ((value: unknown) => void)[]>()
-const INITIALISED = Symbol.for('@aikit/observability.sentry-client')
+let hooks: Map<string, Hook[]>
 
 beforeAll(() => {
-  const client = {
-    on(hook: string, cb: (value: unknown) => void) {
-      hooks.set(hook, [...(hooks.get(hook) ?? []), cb])
-    },
-  }
-  const fake = {
-    SDK_VERSION: '11.12.0',
-    isInitialized: () => true, // the app initialised Sentry itself
-    init: () => undefined,
-    getClient: () => client,
-    getGlobalScope: () => ({ addEventProcessor: () => undefined }),
-  } as unknown as SentryModule
-  initSentry({ dsn: 'http://public@127.0.0.1:9/1', sentry: fake })
+  // The app initialised Sentry itself: initSentry attaches to its client.
+  hooks = initWithStandIn({ appInitialised: true }).clientHooks
 })
 
-afterAll(() => {
-  delete (globalThis as Record<symbol, unknown>)[INITIALISED]
-})
+afterAll(forgetSentryClient)
 
 it('the beforeAddBreadcrumb hook does not throw on a frozen breadcrumb', () => {
   const [hook] = hooks.get('beforeAddBreadcrumb') ?? []
