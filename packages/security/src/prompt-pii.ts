@@ -18,9 +18,11 @@ export interface PiiMatch {
 }
 
 // From the local part's start (an overlong one, which mail servers refuse, is still censored
-// whole rather than cut where 64 characters fit).
+// whole rather than cut where 64 characters fit). Letters and digits of any script: addresses
+// with a Unicode local part or domain (EAI, IDN: `müller@bücher.de`, `иван@пример.рф`) are
+// addresses too; `\b` would only know ASCII word characters, hence the look-around.
 const EMAIL =
-  /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,256}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g
+  /(?<![\p{L}\p{N}\p{M}._%+-])[\p{L}\p{N}\p{M}._%+-]{1,256}@[\p{L}\p{N}\p{M}-]{1,63}(?:\.[\p{L}\p{N}\p{M}-]{1,63}){0,8}\.\p{L}[\p{L}\p{M}]{1,23}(?![\p{L}\p{N}\p{M}_])/gu
 // A period ends a sentence as often as it starts a decimal part: only a digit beside it makes the
 // number part of a longer one. A `+` before it makes it a phone number.
 const CARD = /(?<!\d|\d\.|\+)(?:\d[ -]?){12,18}\d(?!\d|\.\d)/g

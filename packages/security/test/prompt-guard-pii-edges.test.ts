@@ -102,6 +102,20 @@ describe('PII in other spellings', () => {
     expect(ids('ab12 have them home today')).toEqual([])
   })
 
+  it('an address with a Unicode local part or domain (EAI, IDN) is censored whole', async () => {
+    for (const address of [
+      'müller@bücher.de',
+      'иван@пример.рф',
+      'ann@例え.jp',
+      'zoë.smith@example.com',
+    ]) {
+      const r = await redactAll().checkOutput(`write to ${address} please`)
+      expect(r.text, address).toBe('write to [redacted] please')
+    }
+    // Not an address: no dot in the domain, a one-letter ending.
+    expect(ids('meet müller@bücher today, or ann@b.c')).toEqual([])
+  })
+
   it('an overlong local part is censored whole, not cut at 64 characters', async () => {
     const local = 'x'.repeat(100)
     const r = await redactAll().checkOutput(`write to ${local}@mail.example.com please`)
