@@ -55,3 +55,20 @@ it('drops vercel.ai.request.headers.* credential headers from a transaction (v10
   expect(JSON.stringify(event)).not.toContain(KEY)
   expect(JSON.stringify(event)).not.toContain(BASIC)
 })
+
+it('keeps headers named like a credential that are none (Idempotency-Key), drops the others by name', () => {
+  const options = init('11.12.0')
+  const span = options.beforeSendSpan!({
+    name: 'ai.generateText',
+    attributes: {
+      'ai.request.headers.idempotency-key': 'order-1234',
+      'ai.request.headers.x-request-id': 'req-1',
+      'ai.request.headers.x-functions-key': KEY,
+      'ai.request.headers.x-session-token': KEY,
+    },
+  } as never) as { attributes: Record<string, unknown> }
+  expect(Object.keys(span.attributes).sort()).toEqual([
+    'ai.request.headers.idempotency-key',
+    'ai.request.headers.x-request-id',
+  ])
+})

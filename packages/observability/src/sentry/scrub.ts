@@ -20,10 +20,15 @@ const SENSITIVE_HEADER_SET = new Set(SENSITIVE_HEADERS)
 /** Header names that say what they carry: `helicone-auth`, `x-vault-token`, `x-functions-key`. */
 const CREDENTIAL_HEADER_SUFFIX = /[-_](?:auth|token|key|secret|password|signature)$/
 
+/** Keys that are no credential though named like one: kept for debugging. */
+const NOT_CREDENTIALS = new Set(['idempotency-key', 'x-idempotency-key', 'sec-websocket-key'])
+
 /** Whether a header (any case, `_` for `-` as OTel attribute names spell them) carries a credential. */
 function isCredentialHeader(name: string): boolean {
   const n = name.toLowerCase().replaceAll('_', '-')
-  return SENSITIVE_HEADER_SET.has(n) || CREDENTIAL_HEADER_SUFFIX.test(n)
+  return (
+    SENSITIVE_HEADER_SET.has(n) || (CREDENTIAL_HEADER_SUFFIX.test(n) && !NOT_CREDENTIALS.has(n))
+  )
 }
 
 /**
