@@ -83,7 +83,7 @@ function responsesFailure(last: unknown): ProviderStreamError | undefined {
 type Rec = Record<string, unknown>
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null
 
-/** The text delta an event carries, if any. */
+/** The text delta an event carries, if any (a refusal's text too). */
 export function deltaText(api: LlmJobData['api'], event: unknown): string {
   if (!isRec(event)) return ''
   if (api === 'messages') {
@@ -95,14 +95,30 @@ export function deltaText(api: LlmJobData['api'], event: unknown): string {
       ? delta.text
       : ''
   }
+  // OpenAI sends a refusal apart from the content (`delta.refusal`, `response.refusal.delta`):
+  // it is the answer the user gets, so it is the job's text too (an empty text would hide it).
   if (api === 'chat') {
     const choice = Array.isArray(event.choices) ? event.choices[0] : undefined
-    const content = isRec(choice) && isRec(choice.delta) ? choice.delta.content : undefined
-    return typeof content === 'string' ? content : ''
+    const delta = isRec(choice) && isRec(choice.delta) ? choice.delta : undefined
+    if (typeof delta?.content === 'string') return delta.content
+    return typeof delta?.refusal === 'string' ? delta.refusal : ''
   }
-  return event.type === 'response.output_text.delta' && typeof event.delta === 'string'
+  return (event.type === 'response.output_text.delta' || event.type === 'response.refusal.delta') &&
+    typeof event.delta === 'string'
     ? event.delta
     : ''
+}
+
+/**
+ * Whether `event` is the one a whole stream ends with: Anthropic's `message_stop`, the Chat chunk
+ * carrying the usage (asked for with `include_usage`), a Responses `response.completed` or
+ * `.incomplete`.
+ */
+function finalEvent(api: LlmJobData['api'], event: unknown): boolean {
+  if (!isRec(event)) return false
+  if (api === 'messages') return event.type === 'message_stop'
+  if (api === 'chat') return isRec(event.usage)
+  return event.type === 'response.completed' || event.type === 'response.incomplete'
 }
 
 type Create = (params: Rec, options?: Rec) => unknown
@@ -185,6 +201,10 @@ export async function runCall(
   if (failure) throw failure
   const usage = meter.result()
   // A stream that ended without its final event was cut short: another attempt may complete it.
-  if (!usage.complete) throw new IncompleteStreamError()
+  // One whose final event came with a malformed usage is whole (and billed): it is settled with
+  // the estimate, not called again.
+  if (!usage.complete && !(usage.invalid && finalEvent(data.api, last))) {
+    throw new IncompleteStreamError()
+  }
   return { text, model: usage.model || model, usage: usage.usage, cache }
 }

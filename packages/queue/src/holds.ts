@@ -122,9 +122,15 @@ export class Holds {
       const raw = await this.redis.get(hold.keys.result)
       let final: LlmJobEvent | undefined
       if (raw !== null) final = JSON.parse(raw) as LlmJobEvent
-      else if ((await this.jobState(jobId)) !== 'unknown') {
-        await this.#renew(hold)
-        return
+      else {
+        const state = await this.jobState(jobId)
+        if (state !== 'unknown') {
+          // A delayed job waits out a retry backoff (the only delay a job gets): its worker held
+          // it through the wait (`retry-after` + holdTtl), and a renewal here (now + holdTtl)
+          // would cut that back, letting the hold lapse mid-backoff once this instance is gone.
+          if (state !== 'delayed') await this.#renew(hold)
+          return
+        }
       }
       try {
         // `busy` makes this the only settle or release in flight for the hold.

@@ -121,10 +121,20 @@ export function retryAfterMs(error: unknown, now: number = Date.now()): number |
   const after = header(error, 'retry-after')
   if (after === undefined) return undefined
   const trimmed = after.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000)
-  const date = Date.parse(trimmed)
+  // Two `retry-after: N` headers reach us joined (`Headers.get` gives `N, N`): the longer wait.
+  if (/^\d+(?:\.\d+)?(?:\s*,\s*\d+(?:\.\d+)?)*$/.test(trimmed)) {
+    return Math.ceil(Math.max(...trimmed.split(',').map(Number)) * 1000)
+  }
+  // An HTTP-date only (RFC 9110: IMF-fixdate, and the obsolete RFC 850 and asctime forms):
+  // `Date.parse` alone reads `-1` or `x 1` as dates in 2001, a wait of 0.
+  if (!HTTP_DATE.test(trimmed)) return undefined
+  // The asctime form names no zone: GMT (not the local time `Date.parse` would assume).
+  const date = Date.parse(/\d{4}$/.test(trimmed) ? `${trimmed} GMT` : trimmed)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
+
+const HTTP_DATE =
+  /^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \d{2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{2} \d{2}:\d{2}:\d{2} GMT|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
 
 /** The delay before attempt `attemptsMade + 1`. */
 export function retryDelay(

@@ -81,11 +81,20 @@ export class RunLog {
   /** Appends and publishes a token or retry event (not awaited: see `flush`). */
   emit(payload: Extract<Payload, { type: 'token' | 'retry' }>): void {
     const json = JSON.stringify(this.#event(payload))
-    const sent = this.redis
-      .multi()
-      .rpush(this.keys.log, json)
-      .pexpire(this.keys.log, this.#runningTtlMs)
-      .pexpire(this.keys.meta, this.#runningTtlMs)
+    const multi = this.redis.multi().rpush(this.keys.log, json)
+    if (payload.type === 'retry') {
+      // The job waits `delayMs` (up to `maxRetryDelay`, weeks) before its next run: the log, the
+      // meta key and the run counter outlive the wait, or the job could not be followed meanwhile
+      // and its next run would restart at run 1.
+      const ttl = Math.max(this.#runningTtlMs, payload.delayMs + RUNNING_LOG_MIN_TTL_MS)
+      multi
+        .pexpire(this.keys.log, ttl)
+        .pexpire(this.keys.meta, ttl)
+        .pexpire(this.keys.run, Math.max(ttl, payload.delayMs + RUN_COUNTER_MIN_TTL_MS))
+    } else {
+      multi.pexpire(this.keys.log, this.#runningTtlMs).pexpire(this.keys.meta, this.#runningTtlMs)
+    }
+    const sent = multi
       .publish(this.keys.channel, json)
       .exec()
       .then(undefined, (error: unknown) => {

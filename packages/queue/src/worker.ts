@@ -30,6 +30,13 @@ import { type JobEnd, RunLog, storedEnd } from './run-log.js'
 import { asError, NonErrorThrownError } from './thrown.js'
 import type { LlmJobData, LlmJobResult } from './types.js'
 
+/**
+ * What BullMQ records as a completed job's return value: the id only. BullMQ copies the return
+ * value into its events stream, which has no TTL (trimmed only by length): the answer itself lives
+ * in the job's result key, which expires with `resultTtl`.
+ */
+type BullReturn = { jobId: string }
+
 /** The backoff type the queue puts on its jobs; the worker computes its delays. */
 export const BACKOFF_TYPE = 'aikit-llm'
 
@@ -204,10 +211,10 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     end: JobEnd,
     hold: Reservation | undefined,
     holdTtlMs: number
-  ): Promise<LlmJobResult> => {
+  ): Promise<BullReturn> => {
     if (end.type === 'done') {
       if (hold && (await hold.extend(holdTtlMs).catch(notLive))) await settleHold(hold, end.result)
-      return end.result
+      return { jobId: end.result.jobId }
     }
     if (hold) await finishHold(() => hold.release())
     throw new UnrecoverableError(end.error.message)
@@ -227,10 +234,10 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     )
 
   const processor = async (
-    job: Job<LlmJobData, LlmJobResult>,
+    job: Job<LlmJobData, BullReturn>,
     token?: string,
     jobSignal?: AbortSignal
-  ): Promise<LlmJobResult> => {
+  ): Promise<BullReturn> => {
     const data = job.data
     const id = job.id as string
     if (data?.v !== 1)
@@ -265,7 +272,7 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
         await settleHold(hold, result)
       }
       await log.finish({ type: 'done', result })
-      return result
+      return { jobId: id }
     } catch (thrown) {
       stopRenewing()
       if (closing.signal.aborted) throw await handBack(job, token)
@@ -319,7 +326,7 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     lazyConnect: false,
   })
   const blocking = bullConnection.conn
-  const worker = new Worker<LlmJobData, LlmJobResult>(name, tracked, {
+  const worker = new Worker<LlmJobData, BullReturn>(name, tracked, {
     connection: blocking as never,
     prefix,
     concurrency,
