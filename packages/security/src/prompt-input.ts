@@ -8,7 +8,8 @@
  * read, not only the first: the guard cannot know which one the route hands to the
  * model, and an attack would go in the one left unchecked. A `messages` or `input` that is present
  * but of no shape the guard can read is refused (400 `INVALID_REQUEST` naming the field), never
- * let through unchecked: the route would hand it to the model all the same.
+ * let through unchecked: the route would hand it to the model all the same; so is a `system` list
+ * of blocks the guard cannot read.
  * The system prompt, when the body holds it outside its messages (Anthropic `system`: a text or
  * text blocks; OpenAI Responses `instructions`: a text), is read as a message of role `system`, as
  * a Chat Completions body holds it: the `roles` option decides whether it is checked, and it
@@ -140,8 +141,9 @@ export function isMessageField(field: PromptField | undefined): boolean {
  * role `system`; null counts as
  * absent, and a body holding none gives `[]`. Throws `unreadableInputError` for a `messages` that
  * is not a message list, an `input` that is neither a text nor a message list, a `prompt` list
- * holding anything but texts (token ids), or a `prompt` object whose `variables` is not an object
- * of texts and parts, whatever the other fields hold.
+ * holding anything but texts (token ids), a `prompt` object whose `variables` is not an object
+ * of texts and parts, or a `system` list of blocks the guard cannot read (see `isMessageList`),
+ * whatever the other fields hold.
  */
 export function extractPromptInputs(body: unknown): FoundInput[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return []
@@ -166,10 +168,20 @@ export function extractPromptInputs(body: unknown): FoundInput[] {
     })
   } else if (typeof b.prompt === 'object' && b.prompt !== null && !Array.isArray(b.prompt)) {
     const variables = storedPromptVariables(b.prompt as Record<string, unknown>)
-    if (variables !== undefined) found.push({ field: 'prompt', value: variableMessages(variables) })
+    if (variables !== undefined) {
+      const value = variableMessages(variables)
+      // A part holding its text where the guard does not read it (a `text` that is no string).
+      if (!isMessageList(value)) {
+        throw unreadableInputError('prompt.variables', 'an object of texts and { type } parts')
+      }
+      found.push({ field: 'prompt', value })
+    }
   }
   if (typeof b.system === 'string' || Array.isArray(b.system)) {
-    found.push({ field: 'system', value: systemMessage(b.system) })
+    const value = systemMessage(b.system)
+    // Blocks nested in an array, or a block whose `text` is no string, would go unread.
+    if (!isMessageList(value)) throw unreadableInputError('system', 'a text or a list of blocks')
+    found.push({ field: 'system', value })
   }
   if (typeof b.instructions === 'string') {
     found.push({ field: 'instructions', value: systemMessage(b.instructions) })

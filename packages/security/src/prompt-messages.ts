@@ -1,6 +1,7 @@
 /**
  * @module prompt-messages
- * Reads and rewrites the texts of chat messages in the Anthropic and OpenAI shapes: `content` as a
+ * Reads and rewrites the texts of chat messages in the Anthropic and OpenAI shapes, and in the
+ * Vercel AI SDK's UI message shape (`parts`, read as `content` is): `content` as a
  * string, or an array of parts whose `text` (and, for tool results, nested `content`; for an
  * Anthropic `document`, its `title`, `context` and a text source's `source.data` or a content
  * source's blocks; for a `search_result`, its `title`) holds text. An Anthropic server tool's
@@ -24,6 +25,8 @@
 export interface PromptMessage {
   role: string
   content?: unknown
+  /** The Vercel AI SDK's UI message parts (`{ type: 'text', text }`, …), read as `content` is. */
+  parts?: unknown
   [key: string]: unknown
 }
 
@@ -392,6 +395,12 @@ function itemTexts(item: PromptItem): ItemTexts | undefined {
 }
 
 /**
+ * The fields of a message holding its texts: `content` (OpenAI, Anthropic), and `parts` (the
+ * Vercel AI SDK's UI message, `{ id, role, parts: [{ type: 'text', text }, …] }`).
+ */
+const MESSAGE_TEXT_FIELDS = ['content', 'parts'] as const
+
+/**
  * Applies `fn` to every text of the items whose role (see `PromptItem`; a tool's block inside a
  * message has role `tool`, see `blockReading`) is in `roles` (all roles when undefined), in
  * order; `fn` also gets the item's index (the texts of one message arrive together). Returns a
@@ -409,10 +418,14 @@ export function mapMessageTexts<M extends PromptItem>(
     const each = (t: string): string => fn(t, i)
     let item: M | undefined
     if (typeof m.role === 'string') {
-      const content = m.content
-      if (content === undefined || content === null) return
-      const mapped = mapMessageContent(content, each, m.role, reads)
-      if (mapped !== content) item = { ...m, content: mapped }
+      // `content` (the providers' shape) and `parts` (the AI SDK's UI message, which `useChat`
+      // posts; its v4 form holds both): the blocks of either are read alike.
+      for (const key of MESSAGE_TEXT_FIELDS) {
+        const value = (item ?? m)[key]
+        if (value === undefined || value === null) continue
+        const mapped = mapMessageContent(value, each, m.role, reads)
+        if (mapped !== value) item = { ...(item ?? m), [key]: mapped }
+      }
     } else {
       const texts = itemTexts(m)
       if (texts === undefined || !reads(texts.role)) return
@@ -452,17 +465,67 @@ function isUntypedReference(item: Record<string, unknown>): boolean {
 }
 
 /**
- * True for an array of chat messages (`{ role, content }`), Responses items without a role
- * (`{ type, … }`, `role` absent, `type` not `message`) and item references without a type
- * (`{ id }`, see `isUntypedReference`). Any other entry (a non-string `role`, neither field, not
- * an object) is not understood: the list is refused as a whole.
+ * Whether `mapContent` reads every text of a content: a string, or an array of parts each read by
+ * `mapPart` (`depth` as there). Anything else (an object, a part that is itself an array, a
+ * `text` that is not a string, a nesting deeper than `MAX_PART_DEPTH`) would be skipped unread.
+ */
+function isReadableContent(content: unknown, depth: number): boolean {
+  if (typeof content === 'string') return true
+  if (!Array.isArray(content) || depth > MAX_PART_DEPTH) return false
+  return content.every((part) => isReadablePart(part, depth + 1))
+}
+
+/** Whether `mapPart` reads every text of a part (see `isReadableContent`). */
+function isReadablePart(part: unknown, depth: number): boolean {
+  if (typeof part !== 'object' || part === null) return true
+  if (Array.isArray(part)) return false
+  const p = part as Record<string, unknown>
+  if (p.text !== undefined && p.text !== null && typeof p.text !== 'string') return false
+  if (p.content !== undefined && p.content !== null && !isReadableContent(p.content, depth)) {
+    return false
+  }
+  const source = p.source as Record<string, unknown> | null | undefined
+  if (typeof source === 'object' && source !== null) {
+    if (source.type === 'text' && typeof source.data !== 'string') return false
+    if (source.type === 'content' && !isReadableContent(source.content, depth)) return false
+  }
+  return true
+}
+
+/**
+ * Whether the guard reads every text of a message's `content` or `parts`: absent, a string, or
+ * an array of blocks each readable (`isReadablePart`; a server tool's block is read by its own
+ * fields, see `SERVER_TOOL_TEXTS`, and a signed `compaction` block is not read).
+ */
+function isReadableMessageField(value: unknown): boolean {
+  if (value === undefined || value === null || typeof value === 'string') return true
+  if (!Array.isArray(value)) return false
+  return value.every(
+    (part) =>
+      serverToolTexts(part) !== undefined ||
+      (typeof part === 'object' && part !== null && isSignedCompaction(part)) ||
+      isReadablePart(part, 1)
+  )
+}
+
+/**
+ * True for an array of chat messages (`{ role, content }`, or the AI SDK's `{ role, parts }`),
+ * Responses items without a role (`{ type, … }`, `role` absent, `type` not `message`) and item
+ * references without a type (`{ id }`, see `isUntypedReference`). Any other entry (a non-string
+ * `role`, neither field, not an object) is not understood: the list is refused as a whole. So is a
+ * message whose `content` or `parts` holds text where the guard does not read it (a single part
+ * object, parts nested in an array, a part whose `text` is not a string, see
+ * `isReadableMessageField`): the provider or the AI SDK may read it all the same.
  */
 export function isMessageList(value: unknown): value is PromptItem[] {
   if (!Array.isArray(value)) return false
   for (const m of value) {
     if (typeof m !== 'object' || m === null || Array.isArray(m)) return false
     const item = m as Record<string, unknown>
-    if (typeof item.role === 'string') continue
+    if (typeof item.role === 'string') {
+      if (!MESSAGE_TEXT_FIELDS.every((key) => isReadableMessageField(item[key]))) return false
+      continue
+    }
     if (item.role === undefined && isUntypedReference(item)) continue
     // A `message` needs its role; any other item type is the provider's to validate.
     if (item.role !== undefined || typeof item.type !== 'string' || item.type === 'message') {
