@@ -27,7 +27,7 @@ export class QueueClosedError extends AikitError {
 export interface LlmJobError {
   /** The provider's HTTP status, when the provider answered. */
   readonly status?: number
-  /** A stable code: the AikitError code, the provider's error type, or `PROVIDER_ERROR`. */
+  /** A stable code: the AikitError code, the provider's error type, else `PROVIDER_<status>` or `PROVIDER_UNREACHABLE` (no answer). */
   readonly code: string
   readonly message: string
   /** Attempts made (1 = no retry). */
