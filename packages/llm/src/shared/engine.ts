@@ -18,6 +18,7 @@ import {
   totalInputTokens,
   type Usage,
 } from '@aikit/cost'
+import { Attempts, observeAttempts, withAttempts } from './attempts.js'
 import { defaultCacheKey, keyFromJson, keyFromJsonSync, stableStringify } from './cache-key.js'
 import { asCachedAnswer, type CachedAnswer, serves } from './cached-answer.js'
 import { splitOptions } from './call-options.js'
@@ -250,6 +251,8 @@ export function interceptCreate(
   // The client's base URL, credential, default headers and query, and the API's route (`beta`):
   // part of every key.
   const identity = withEndpoint(clientDigest(client), spec.endpoint)
+  // Whether the SDK's attempts of a call (its retries) can be seen (see attempts.ts).
+  const observed = observeAttempts(client)
   // The wrapped client's own error classes (its SDK copy and major), else the spec's.
   const statics = (client as { constructor?: Record<string, unknown> } | null)?.constructor
   const AbortError = sdkClass(statics?.APIUserAbortError) ?? spec.AbortError
@@ -828,6 +831,8 @@ export function interceptCreate(
     // When the request went to the SDK (not already aborted), and whether an answer came back.
     let sent: number | undefined
     let answered = false
+    // The SDK's attempts of this call as its `fetch` saw them, when they can be seen.
+    let attempts: Attempts | undefined
     try {
       let params = call.params
       if (opts.guard) {
@@ -853,9 +858,14 @@ export function interceptCreate(
       }
       if (reservation) kept = keepHeld(reservation, budgetClock(opts.budget?.store))
       if (!group.aborted) sent = performance.now()
+      // Only a budgeted call needs its attempts: what an unanswered one is charged.
+      if (reservation && observed) attempts = new Attempts()
       let pending: ReturnType<SdkCreate>
       try {
-        pending = original(prepared.params, sdkOptions)
+        pending =
+          attempts === undefined
+            ? original(prepared.params, sdkOptions)
+            : withAttempts(attempts, original, prepared.params, sdkOptions)
       } catch (refused) {
         // Thrown before any request (the SDK's pre-flight checks): nothing was sent.
         sent = undefined
@@ -917,21 +927,21 @@ export function interceptCreate(
       // a settle still being retried in the background, and the call would never be charged.
       if (typeof error === 'object' && error !== null && reported.has(error)) throw error
       // Aborted or timed out once sent: the provider most likely billed it (see unanswered.ts).
-      // Refused before it was sent, or answered with an error: nothing to charge.
+      // Refused before it was sent, or answered with an error: nothing to charge. Seen attempts
+      // (attempts.ts): each one sent and not answered with an error status may have been billed;
+      // none when the SDK was only waiting to retry requests the provider refused (a 429).
       let costMicros: number | undefined
-      if (
+      const billed =
         reservation &&
         sent !== undefined &&
         !answered &&
         (error instanceof AbortError || error instanceof TimeoutError)
-      ) {
-        const attempts = billedAttempts(
-          performance.now() - sent,
-          call.rest,
-          client,
-          DEFAULT_SDK_TIMEOUT_MS
-        )
-        const held = unansweredCharge(reservation.amountMicros, call.stream, inputTokens, attempts)
+          ? attempts !== undefined && attempts.sent > 0
+            ? attempts.billable()
+            : billedAttempts(performance.now() - sent, call.rest, client, DEFAULT_SDK_TIMEOUT_MS)
+          : 0
+      if (reservation && billed > 0) {
+        const held = unansweredCharge(reservation.amountMicros, call.stream, inputTokens, billed)
         costMicros = await settle(reservation, held, call.model)
       } else await reservation?.release().catch(() => false)
       if (tokens) await tokens.release()

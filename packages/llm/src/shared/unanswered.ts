@@ -8,11 +8,12 @@
  * without limit while the budget showed nothing. A stream is charged as a stream cut before its
  * first event is: its input estimate (a provider stops a stream's generation when its client goes).
  *
- * The SDK's retries happen inside its `create`, out of the wrapper's sight: an attempt it timed out
- * and retried may have been billed too. Each such attempt took at least the SDK's `timeout`, so at
- * most `elapsed / timeout` of them (and at most `maxRetries`) can have timed out before the last
- * attempt: that many more are charged. With the default 10-minute timeout a call that ends sooner
- * is charged once.
+ * The SDK's retries happen inside its `create`: the wrapper counts them through the client's
+ * `fetch` when it can (attempts.ts). When it cannot, `billedAttempts` estimates them: an attempt
+ * it timed out and retried may have been billed too. Each such attempt took at least the SDK's
+ * `timeout`, so at most `elapsed / timeout` of them (and at most `maxRetries`) can have timed out
+ * before the last attempt: that many more are charged. With the default 10-minute timeout a call
+ * that ends sooner is charged once.
  */
 import type { Usage } from '@aikit/cost'
 
