@@ -231,9 +231,72 @@ function overflowMetric(perWorker: MetricJson[][], folded: Map<string, number>):
   return [{ name, help, type: 'counter', aggregator: 'sum', values }]
 }
 
+/** A bucket's upper bound as a number, for ordering (`'+Inf'` and a numeric `le` alike). */
+function boundOf(le: string | number): number {
+  return le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le)
+}
+
+/**
+ * Keeps, in place, only the histogram buckets whose `le` every worker reporting that histogram has
+ * (`+Inf` always is), in ascending `le` order. Workers can disagree on buckets (a rolling deploy
+ * changing `httpBuckets`): summed as they are, the series would get bounds in first-seen order and
+ * counts that are not cumulative (a bound only some workers have counts only their observations),
+ * which a scraper rejects or misreads. A bound every worker has sums exactly (each count is
+ * "observations ≤ le"), so dropping the others loses resolution, never correctness.
+ */
+function keepCommonBuckets(perWorker: MetricJson[][]): void {
+  // Per histogram name: the bounds common to the workers that reported any bucket of it so far.
+  const common = new Map<string, Set<string>>()
+  for (const metrics of perWorker) {
+    for (const metric of metrics) {
+      if (metric.type !== 'histogram') continue
+      const bounds = new Set<string>()
+      for (const v of metric.values) {
+        if (v.metricName?.endsWith('_bucket') && v.labels.le !== undefined) {
+          bounds.add(String(v.labels.le))
+        }
+      }
+      // A worker with no series of this histogram yet says nothing about its buckets.
+      if (bounds.size === 0) continue
+      const seen = common.get(metric.name)
+      if (seen === undefined) common.set(metric.name, bounds)
+      else for (const b of seen) if (!bounds.has(b)) seen.delete(b)
+    }
+  }
+  for (const metrics of perWorker) {
+    for (const metric of metrics) {
+      const keep = common.get(metric.name)
+      if (metric.type !== 'histogram' || keep === undefined) continue
+      const values: MetricJson['values'] = []
+      let run: MetricJson['values'] = []
+      // Each series' buckets are one run (then its `_sum` and `_count`): filtered and ordered by
+      // bound within the run, so the series stay grouped as the workers wrote them.
+      const flush = (): void => {
+        run.sort(
+          (a, b) =>
+            boundOf(a.labels.le as string | number) - boundOf(b.labels.le as string | number)
+        )
+        values.push(...run)
+        run = []
+      }
+      for (const v of metric.values) {
+        if (v.metricName?.endsWith('_bucket') === true && v.labels.le !== undefined) {
+          if (keep.has(String(v.labels.le))) run.push(v)
+        } else {
+          flush()
+          values.push(v)
+        }
+      }
+      flush()
+      metric.values = values
+    }
+  }
+}
+
 /** Every worker's metrics summed, as a registry to render. */
 export async function aggregateCluster(options: ClusterAggregationOptions): Promise<Registry> {
   const perWorker = await collectFromWorkers(options.timeoutMs)
+  keepCommonBuckets(perWorker)
   options.cap.apply(perWorker)
   return AggregatorRegistry.aggregate([
     ...perWorker,

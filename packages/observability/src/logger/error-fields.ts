@@ -2,7 +2,8 @@
  * @module error-fields
  * Errors given as fields of a line (`logger.error('call failed', { err })`, a store's degraded
  * event `{ store, error }`) are written as what an operator needs: `type`, `message`, `stack`, the
- * error's own fields (`code`, `status`, `errno`, `syscall`, `address`, …) and its `cause` chain.
+ * error's own fields (`code`, `status`, `errno`, `syscall`, `address`, …), its `cause` chain and an
+ * `AggregateError`'s inner `errors` (`Promise.any`, Node's happy-eyeballs `connect`: one per address).
  * `JSON.stringify` alone writes `{}` for an `Error` (its message and stack are not enumerable) and
  * the public body for an `AikitError` (its `toJSON`), which drops the cause: the Redis host that
  * refused, the timeout that fired. What the line then holds is redacted like every other value.
@@ -31,6 +32,15 @@ function fieldValue(value: unknown, depth: number): unknown {
   return undefined
 }
 
+/** How many of an `AggregateError`'s `errors` are written; the rest are counted in `errorsOmitted`. */
+const MAX_INNER_ERRORS = 10
+
+/** One nested error (a `cause`, an inner error): converted while the depth allows, else its string. */
+function nestedError(value: unknown, depth: number): unknown {
+  if (!(value instanceof Error)) return fieldValue(value, depth)
+  return depth < MAX_DEPTH ? errorFields(value, depth + 1) : String(value)
+}
+
 /** Keys written from the error's own properties, or not at all (`name` is `type`). */
 const SKIPPED_KEYS = new Set(['type', 'name', 'message', 'stack', 'cause'])
 
@@ -44,13 +54,14 @@ export function errorFields(error: Error, depth = 0): Record<string, unknown> {
   }
   if (typeof error.stack === 'string') out.stack = error.stack
   const cause = (error as { cause?: unknown }).cause
-  if (cause !== undefined) {
-    out.cause =
-      cause instanceof Error
-        ? depth < MAX_DEPTH
-          ? errorFields(cause, depth + 1)
-          : String(cause)
-        : fieldValue(cause, depth)
+  if (cause !== undefined) out.cause = nestedError(cause, depth)
+  // An AggregateError's `errors` is own but not enumerable (as `message` and `cause`), so the loop
+  // above skips it; an enumerable `errors` (an app's own field) was written there already.
+  const inner = Object.getOwnPropertyDescriptor(error, 'errors')
+  if (inner !== undefined && !inner.enumerable && Array.isArray(inner.value)) {
+    const errors = inner.value as unknown[]
+    out.errors = errors.slice(0, MAX_INNER_ERRORS).map((e) => nestedError(e, depth))
+    if (errors.length > MAX_INNER_ERRORS) out.errorsOmitted = errors.length - MAX_INNER_ERRORS
   }
   return out
 }
