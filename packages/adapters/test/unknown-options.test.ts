@@ -26,6 +26,7 @@ const everyAdapterOption: Required<AdapterOptions> = {
   trustProxy: 1,
   maxBodyBytes: 4096,
   maxJsonDepth: 8,
+  maxJsonKeys: 20_000,
   onError: () => {},
   asyncContext: 'auto',
 }

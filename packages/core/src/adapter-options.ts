@@ -4,7 +4,11 @@
  */
 import { asyncContextRequested } from './current-context.js'
 import { InvalidOptionsError } from './errors.js'
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_JSON_DEPTH } from './json-body.js'
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_JSON_DEPTH,
+  DEFAULT_MAX_JSON_KEYS,
+} from './json-body.js'
 import { rejectUnknownOptions } from './known-options.js'
 import { createIpResolver, type IpResolver, type TrustProxy } from './trust-proxy.js'
 import type { Context } from './types.js'
@@ -17,6 +21,11 @@ export interface AdapterOptions {
   maxBodyBytes?: number
   /** Deepest JSON nesting `ctx.json()` accepts. @default 64 */
   maxJsonDepth?: number
+  /**
+   * Most object members (all objects of the body together) `ctx.json()` accepts: a long chat
+   * history or agent transcript may need more (each message is 2-4 members). @default 10_000
+   */
+  maxJsonKeys?: number
   /**
    * Called with every error a middleware or the route threw that is not an `AikitError`
    * (those become a 500 whose body hides the message), and with errors thrown after the head
@@ -45,6 +54,7 @@ const ADAPTER_OPTION_KEYS = Object.keys({
   trustProxy: true,
   maxBodyBytes: true,
   maxJsonDepth: true,
+  maxJsonKeys: true,
   onError: true,
   asyncContext: true,
 } satisfies Record<keyof AdapterOptions, true>)
@@ -54,6 +64,7 @@ export interface ResolvedAdapterOptions {
   resolveIp: IpResolver
   maxBodyBytes: number
   maxJsonDepth: number
+  maxJsonKeys: number
   onError: ((error: unknown, ctx: Context) => void) | undefined
   asyncContext: boolean | 'auto'
 }
@@ -96,6 +107,7 @@ export function resolveAdapterOptions(
     resolveIp: createIpResolver(o.trustProxy),
     maxBodyBytes: positiveInt('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 2 ** 31 - 1),
     maxJsonDepth: positiveInt('maxJsonDepth', o.maxJsonDepth, DEFAULT_MAX_JSON_DEPTH, 10_000),
+    maxJsonKeys: positiveInt('maxJsonKeys', o.maxJsonKeys, DEFAULT_MAX_JSON_KEYS, 2 ** 31 - 1),
     onError: o.onError,
   }
 }

@@ -43,6 +43,6 @@ export {
   type StaticHeaderSplit,
   splitStaticHeaders,
 } from './static-headers.js'
-export { createIpResolver, type IpResolver, normalizeIp } from './trust-proxy.js'
+export { createIpResolver, type IpResolver, normalizeIp, trustProxyMode } from './trust-proxy.js'
 /** The body transform protocol an adapter implements as `ctx.transformBody` (compression). */
 export type { BodyTransform, BodyTransformFactory, ResponseHead } from './types.js'

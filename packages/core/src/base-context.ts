@@ -136,9 +136,10 @@ export abstract class BaseContext implements Context, Lifecycle {
     if (this.bodyPromise === undefined) {
       const maxBytes = limits?.maxBytes ?? this.options.maxBodyBytes
       const maxDepth = limits?.maxDepth ?? this.options.maxJsonDepth
+      const maxKeys = limits?.maxKeys ?? this.options.maxJsonKeys
       this.bodyPromise = (async () => {
         assertJsonContentType(this.header('content-type'))
-        return parseJsonBody(await this.readBody(maxBytes), maxDepth)
+        return parseJsonBody(await this.readBody(maxBytes), maxDepth, { maxKeys })
       })()
     }
     return this.bodyPromise as Promise<T>

@@ -35,18 +35,22 @@ function mediaType(contentType: string): string {
   return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase()
 }
 
-/** The `charset` parameter of a `Content-Type` value, lower-cased and unquoted, if any. */
+/**
+ * The `charset` parameter of a `Content-Type` value, lower-cased and unquoted, if any: the
+ * parameter named exactly `charset` (not `xcharset`, nor `charset=` inside another parameter's
+ * quoted value).
+ */
 function charsetOf(contentType: string): string | undefined {
   const lower = contentType.toLowerCase()
-  const at = lower.indexOf('charset=')
-  if (at === -1) return undefined
-  let value = lower.slice(at + 8)
-  const semi = value.indexOf(';')
-  if (semi !== -1) value = value.slice(0, semi)
-  value = value.trim()
-  if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1)
-  return value
+  if (!lower.includes('charset')) return undefined
+  for (const [, name, quoted, bare] of lower.matchAll(PARAMETER)) {
+    if (name === 'charset') return (quoted ?? bare ?? '').trim()
+  }
+  return undefined
 }
+
+/** One `; name=value` parameter, its value a quoted string (escapes allowed) or a bare token. */
+const PARAMETER = /;\s*([^=;\s]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g
 
 /**
  * True for `application/json` and any `application/*+json` type whose charset, if given, is

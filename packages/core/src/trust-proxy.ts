@@ -11,7 +11,9 @@ import { InvalidOptionsError } from './errors.js'
  * - `false` (default): none; the IP is the socket's remote address and `X-Forwarded-For` is ignored.
  * - a number `n`: the `n` nearest hops are your proxies (e.g. `1` behind one load balancer).
  * - CIDRs or named ranges (`'loopback'`, `'linklocal'`, `'uniquelocal'`): hops whose address
- *   matches are proxies; the first non-matching address from the right is the client.
+ *   matches are proxies; the first non-matching address from the right is the client. A string
+ *   is a comma list (`'10.0.0.0/8, loopback'`), or a hop count when it is digits only (`'1'`);
+ *   a list naming nothing (`[]`, `','`) is `false`. IPv4 addresses as four decimal octets.
  * `true` is refused: trusting every hop lets any client pick its own IP.
  */
 export type TrustProxy = false | number | string | readonly string[]
@@ -87,6 +89,59 @@ function isCanonicalIPv4(s: string, start: number): boolean {
   return octets === 4
 }
 
+/**
+ * A `trustProxy` setting in its plain form: a string of digits is a hop count (`'1'`, as an
+ * environment variable gives it; not the address 0.0.0.1), a string is a comma list, and a list
+ * with no entry (`[]`, `','`) names no proxy: `false`.
+ */
+function plainTrust(trustProxy: TrustProxy): TrustProxy {
+  if (typeof trustProxy === 'string') {
+    const s = trustProxy.trim()
+    if (/^\d+$/.test(s)) return Number(s)
+    const items = s
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '')
+    return items.length === 0 ? false : items
+  }
+  if (Array.isArray(trustProxy) && trustProxy.length === 0) return false
+  return trustProxy
+}
+
+/**
+ * How a `trustProxy` setting resolves the client IP: `'none'` (the socket peer; no proxy named,
+ * also by `0`, `[]` or `','`), `'hops'` (a hop count) or `'ranges'` (a list of IPs and CIDRs).
+ * For adapters without a socket address (Next), which must not read `X-Forwarded-For` unless a
+ * proxy is named.
+ */
+export function trustProxyMode(trustProxy: TrustProxy | undefined): 'none' | 'hops' | 'ranges' {
+  if (trustProxy === undefined) return 'none'
+  const t = plainTrust(trustProxy)
+  if (t === false || t === 0) return 'none'
+  return typeof t === 'number' ? 'hops' : 'ranges'
+}
+
+/**
+ * One entry's address, strictly: an IPv4 address only as four decimal octets without leading
+ * zeros (`10.1`, `167772161` and the octal-looking `012.0.0.1` are refused: ipaddr.js reads them
+ * as 10.0.0.1, 10.0.0.1 and 10.0.0.1), an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as the
+ * IPv4 address it maps, with its prefix (`::ffff:10.0.0.0/104` is `10.0.0.0/8`): the addresses
+ * matched against it are normalised so.
+ */
+function entryRange(entry: string): Range {
+  const slash = entry.indexOf('/')
+  const address = slash === -1 ? entry : entry.slice(0, slash)
+  if (!address.includes(':') && !isCanonicalIPv4(address, 0)) throw new Error('not an address')
+  const [net, bits] =
+    slash === -1
+      ? ((a) => [a, a.kind() === 'ipv4' ? 32 : 128] as Range)(ipaddr.parse(address))
+      : ipaddr.parseCIDR(entry)
+  if (net.kind() === 'ipv6' && (net as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
+    return [(net as ipaddr.IPv6).toIPv4Address(), bits - 96]
+  }
+  return [net, bits]
+}
+
 function compileRanges(list: readonly string[]): Range[] {
   const ranges: Range[] = []
   list.forEach((entry, i) => {
@@ -98,14 +153,7 @@ function compileRanges(list: readonly string[]): Range[] {
       return
     }
     try {
-      ranges.push(
-        entry.includes('/')
-          ? ipaddr.parseCIDR(entry)
-          : (() => {
-              const a = ipaddr.parse(entry)
-              return [a, a.kind() === 'ipv4' ? 32 : 128] as Range
-            })()
-      )
+      ranges.push(entryRange(entry))
     } catch {
       throw new InvalidOptionsError(
         field,
@@ -125,7 +173,8 @@ function matches(ranges: Range[], ip: string): boolean {
 }
 
 /** Builds the resolver for a `trustProxy` setting; throws `InvalidOptionsError` for a bad one. */
-export function createIpResolver(trustProxy: TrustProxy | undefined): IpResolver {
+export function createIpResolver(setting: TrustProxy | undefined): IpResolver {
+  const trustProxy = setting === undefined ? undefined : plainTrust(setting)
   if (trustProxy === undefined || trustProxy === false) {
     return (remote) => (remote === undefined ? undefined : normalizeIp(remote))
   }
@@ -148,8 +197,7 @@ export function createIpResolver(trustProxy: TrustProxy | undefined): IpResolver
       return walkValid(chain, i)
     }
   }
-  const list =
-    typeof trustProxy === 'string' ? trustProxy.split(',').map((s) => s.trim()) : trustProxy
+  const list = trustProxy
   if (!Array.isArray(list)) {
     throw new InvalidOptionsError('trustProxy', 'must be false, a hop count, or a list of CIDRs')
   }

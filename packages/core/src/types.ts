@@ -38,6 +38,8 @@ export interface BodyLimits {
   maxBytes?: number
   /** Deepest nesting of objects/arrays in a JSON body. @default the adapter's `maxJsonDepth` (64 unless set) */
   maxDepth?: number
+  /** Most object members in a JSON body (all objects together). @default the adapter's `maxJsonKeys` (10_000 unless set) */
+  maxKeys?: number
 }
 
 /**

@@ -24,12 +24,14 @@ describe('resolveAdapterOptions: option keys', () => {
       trustProxy: ['10.0.0.0/8'],
       maxBodyBytes: 10,
       maxJsonDepth: 3,
+      maxJsonKeys: 50_000,
       onError: () => {},
       asyncContext: false,
     }
     const resolved = resolveAdapterOptions(every)
     expect(resolved.maxBodyBytes).toBe(10)
     expect(resolved.maxJsonDepth).toBe(3)
+    expect(resolved.maxJsonKeys).toBe(50_000)
     expect(resolved.asyncContext).toBe(false)
   })
 

@@ -60,6 +60,7 @@ describe('public exports', () => {
       'sha256Hex',
       'splitCookies',
       'splitStaticHeaders',
+      'trustProxyMode',
       'unsupportedEncodingError',
     ])
   })

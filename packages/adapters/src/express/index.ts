@@ -118,8 +118,9 @@ export class ExpressContext extends NodeContext {
     }
     const body = (this.req as BodyRequest).body
     const maxDepth = limits?.maxDepth ?? this.options.maxJsonDepth
+    const maxKeys = limits?.maxKeys ?? this.options.maxJsonKeys
     if (!isRawBody(this.req, body)) {
-      assertJsonValue(body, maxDepth)
+      assertJsonValue(body, maxDepth, { maxKeys })
       return body
     }
     this.rawBodyForm = typeof body === 'string' ? 'string' : 'buffer'
@@ -128,7 +129,7 @@ export class ExpressContext extends NodeContext {
     const policy = this.bodyPolicy
     const limit = policy === undefined ? maxBytes : Math.min(maxBytes, policy.maxBytes)
     if (bytes.byteLength > limit) throw new PayloadTooLargeError(limit)
-    return parseJsonBody(bytes, maxDepth)
+    return parseJsonBody(bytes, maxDepth, { maxKeys })
   }
 
   /**
@@ -216,6 +217,7 @@ interface ExpressChain {
     readonly trustProxy: boolean
     readonly maxBodyBytes: boolean
     readonly maxJsonDepth: boolean
+    readonly maxJsonKeys: boolean
     readonly onError: boolean
   }
   /** Set once this call warned that its options are not a request's (see `joinChain`). */
@@ -232,6 +234,7 @@ function expressChain(options: ExpressAdapterOptions | undefined): ExpressChain 
       trustProxy: o.trustProxy !== undefined,
       maxBodyBytes: o.maxBodyBytes !== undefined,
       maxJsonDepth: o.maxJsonDepth !== undefined,
+      maxJsonKeys: o.maxJsonKeys !== undefined,
       onError: o.onError !== undefined,
     },
     warned: false,
@@ -360,6 +363,7 @@ function warnUnappliedOptions(first: ExpressChain, later: ExpressChain): void {
   if (given.trustProxy && later.trustKey !== first.trustKey) fields.push('trustProxy')
   if (given.maxBodyBytes && b.maxBodyBytes !== a.maxBodyBytes) fields.push('maxBodyBytes')
   if (given.maxJsonDepth && b.maxJsonDepth !== a.maxJsonDepth) fields.push('maxJsonDepth')
+  if (given.maxJsonKeys && b.maxJsonKeys !== a.maxJsonKeys) fields.push('maxJsonKeys')
   if (given.onError && b.onError !== a.onError) fields.push('onError')
   if (fields.length === 0) return
   later.warned = true

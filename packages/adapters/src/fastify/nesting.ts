@@ -105,6 +105,7 @@ const ADAPTER_KEYS = Object.keys({
   trustProxy: true,
   maxBodyBytes: true,
   maxJsonDepth: true,
+  maxJsonKeys: true,
   onError: true,
   asyncContext: true,
 } satisfies Record<keyof AdapterOptions, true>) as (keyof AdapterOptions)[]

@@ -7,6 +7,7 @@ import {
   type AdapterOptions,
   type ResolvedAdapterOptions,
   resolveAdapterOptions,
+  trustProxyMode,
 } from '@aikit/core/adapter'
 import { splitArgs } from '../shared/args.js'
 
@@ -28,12 +29,7 @@ export interface ParsedArgs {
 export function parseArgs(args: readonly unknown[]): ParsedArgs {
   const { middleware, list, options: raw } = splitArgs<AdapterOptions>(args)
   const options = resolveAdapterOptions(raw)
-  const trust = raw?.trustProxy
-  const ipMode: IpMode =
-    trust === undefined || trust === false || trust === 0
-      ? 'none'
-      : typeof trust === 'number'
-        ? 'hops'
-        : 'ranges'
+  // `[]`, `','` and `0` name no proxy: X-Forwarded-For is not read (a client would pick its IP).
+  const ipMode: IpMode = trustProxyMode(raw?.trustProxy)
   return { middleware, list, options, ipMode }
 }

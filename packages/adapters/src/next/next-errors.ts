@@ -38,10 +38,16 @@ export function controlFlowResponse(error: unknown): Response | undefined {
 
 /**
  * True for Next's other internal signals (e.g. `DYNAMIC_SERVER_USAGE` while prerendering, React
- * postpone): they are handed back to Next untouched.
+ * postpone, the `StaticGenBailoutError` a route with `dynamic = 'error'` throws when it reads the
+ * request at build time, which carries a `code` and no digest): they are handed back to Next
+ * untouched. Answered as a 500, the last would pass the build (Next reads any status >= 400 as
+ * "dynamic") and defeat the route's `dynamic = 'error'`.
  */
 export function isNextSignal(error: unknown): boolean {
   if (digestOf(error) !== undefined && error instanceof Error) return true
+  if (error instanceof Error && (error as { code?: unknown }).code === 'NEXT_STATIC_GEN_BAILOUT') {
+    return true
+  }
   return (
     typeof error === 'object' &&
     error !== null &&

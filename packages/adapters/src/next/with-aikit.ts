@@ -43,7 +43,7 @@ export function internalErrorResponse(): Response {
 
 /**
  * Wraps a route handler so `middleware` runs around it, with the same signature as the handler.
- * The last argument may be the adapter options (`trustProxy`, `maxBodyBytes`, `maxJsonDepth`,
+ * The last argument may be the adapter options (`trustProxy`, `maxBodyBytes`, `maxJsonDepth`, `maxJsonKeys`,
  * `onError`, `asyncContext`), validated here: a bad one, or a key that is not one (a typo such as
  * `trustproxy`), throws `InvalidOptionsError` naming the field.
  *

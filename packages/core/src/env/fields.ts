@@ -113,6 +113,7 @@ export function trustProxy(): z.ZodType<TrustProxy, string> {
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '')
+      if (items.length === 0) return false // `,`: no proxy named
       return items.length === 1 ? items[0]! : items
     })
     .superRefine((value, ctx) => {
