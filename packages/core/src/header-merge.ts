@@ -44,7 +44,9 @@ export function combineHeader(
 ): string | string[] | undefined {
   if (lower === 'set-cookie') {
     const existing = route === undefined ? [] : Array.isArray(route) ? [...route] : [String(route)]
-    return [...existing, ...splitCookies(ours)]
+    // The middleware's first: of two cookies of one name a browser keeps the last, and the
+    // route's own wins as its other headers do.
+    return [...splitCookies(ours), ...existing]
   }
   if (lower === 'vary') {
     if (route === undefined) return ours

@@ -492,7 +492,8 @@ describe('header merge helpers, fuzzed', () => {
                 ? routeValue
                 : [String(routeValue)]
           if (lower === 'set-cookie') {
-            expect(out).toEqual([...routeList, ...oursList])
+            // Ours first: the route's cookie of the same name is the one a browser keeps.
+            expect(out).toEqual([...oursList, ...routeList])
           } else if (lower === 'vary') {
             expect(out).toBe(
               routeValue === undefined ? ours : mergeVary(routeList.join(', '), ours)

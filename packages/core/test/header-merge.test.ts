@@ -12,9 +12,14 @@ describe('merging middleware headers with the route’s own', () => {
     expect(mergeVary('', 'Origin')).toBe('Origin')
   })
 
-  it('Set-Cookie: every cookie of both sides, as separate values', () => {
-    expect(combineHeader('set-cookie', ['a=1'], 'b=2\nc=3')).toEqual(['a=1', 'b=2', 'c=3'])
-    expect(combineHeader('set-cookie', 'a=1', 'b=2')).toEqual(['a=1', 'b=2'])
+  it('Set-Cookie: every cookie of both sides, as separate values, the route’s last (it wins)', () => {
+    expect(combineHeader('set-cookie', ['a=1'], 'b=2\nc=3')).toEqual(['b=2', 'c=3', 'a=1'])
+    expect(combineHeader('set-cookie', 'a=1', 'b=2')).toEqual(['b=2', 'a=1'])
+    // A browser keeps the last of two cookies of one name: the route's.
+    expect(combineHeader('set-cookie', 'session=new', 'session=old')).toEqual([
+      'session=old',
+      'session=new',
+    ])
     expect(combineHeader('set-cookie', undefined, 'b=2')).toEqual(['b=2'])
   })
 

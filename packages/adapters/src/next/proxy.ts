@@ -33,10 +33,12 @@ export function aikitProxy(...middlewareAndOptions: MiddlewareAndOptions): Proxy
     const ctx = new WebContext(request, options, ipMode)
     ctx.watchClient()
     await runChain(ctx, middleware, async () => {
+      // The head first: an `onHeaders` hook may still set a request header, which the response
+      // built next hands to the app (built before, it was silently left out).
+      const extra = ctx.beforeHead(200)
       const headers = ctx.requestHeaders
       const response =
         headers === undefined ? NextResponse.next() : NextResponse.next({ request: { headers } })
-      const extra = ctx.beforeHead(200)
       if (extra !== undefined) applyPendingHeaders(response.headers, extra)
       ctx.response = response
     })
