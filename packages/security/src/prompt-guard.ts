@@ -676,7 +676,7 @@ export function promptGuard(options: PromptGuardOptions = {}): PromptGuard {
   return guard
 }
 
-const NON_ASCII = /[^\u0000-\u007f]/
+const NON_ASCII = /[\u0080-\uffff]/
 
 /**
  * The characters of `text` the rules scan: its NFKC form, which some characters multiply (U+FDFA

@@ -59,7 +59,9 @@ export function createKeyKinds(
   /** Whether `name` is on the key list, also written with `-` for `_` (`access-token`). */
   function listed(name: string): boolean {
     const lower = name.toLowerCase()
-    return sensitive.has(lower) || (lower.includes('-') && sensitive.has(lower.replaceAll('-', '_')))
+    return (
+      sensitive.has(lower) || (lower.includes('-') && sensitive.has(lower.replaceAll('-', '_')))
+    )
   }
 
   /**
