@@ -184,8 +184,8 @@ const rows: Row[] = [
     expected: { env: 'FAIL', 'trust-proxy': 'FAIL' },
   },
   {
-    name: "config trustProxy: '2' (a string: the adapters read the address 0.0.0.2)",
-    config: { ...GOOD_CONFIG, trustProxy: '2' },
+    name: "config trustProxy: '10.1' (shorthand IPv4: the adapters refuse it)",
+    config: { ...GOOD_CONFIG, trustProxy: '10.1' },
     expected: { 'trust-proxy': 'FAIL' },
   },
   {
@@ -460,11 +460,13 @@ describe('runDoctor reports', () => {
     expect(tp).toMatchObject({ status: 'PASS', detail })
   })
 
-  it('reports a configured hop count as hops', () => {
-    expect(item(GOOD_ENV, { ...GOOD_CONFIG, trustProxy: 2 }, 'trust-proxy')).toMatchObject({
-      status: 'PASS',
-      detail: '2 hop(s) trusted',
-    })
+  it('reports a configured hop count as hops, given as a number or a string of digits', () => {
+    for (const trustProxy of [2, '2', ' 2 ']) {
+      expect(item(GOOD_ENV, { ...GOOD_CONFIG, trustProxy }, 'trust-proxy')).toMatchObject({
+        status: 'PASS',
+        detail: '2 hop(s) trusted',
+      })
+    }
   })
 
   it('accepts sentry: false as a deliberate choice', () => {

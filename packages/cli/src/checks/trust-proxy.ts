@@ -3,7 +3,7 @@
  * Which proxies the adapters trust. Trusting every hop lets any client choose its own IP with a
  * forged `X-Forwarded-For`; a setting the adapters (or `aikitEnv`) refuse stops the app at startup.
  */
-import { createIpResolver } from '@aikit/core/adapter'
+import { createIpResolver, trustProxyMode } from '@aikit/core/adapter'
 import { trustProxy as trustProxyField } from '@aikit/core/env'
 import ipaddr from 'ipaddr.js'
 import type { Check, DoctorItem } from '../types.js'
@@ -86,32 +86,23 @@ function checkEnv(raw: string): DoctorItem {
 }
 
 /**
- * The configuration's `trustProxy`, which the app passes to the adapters as is: a string is read
- * as addresses (`'2'` is the address 0.0.0.2, `'false'` is refused), never as a count or a switch.
+ * The configuration's `trustProxy`, which the app passes to the adapters as is; they read a string
+ * of digits as a hop count (`'2'`), a blank string or an empty list as no proxy, any other string
+ * as a comma list of addresses (`'false'` is refused: it is no address).
  */
 function checkConfig(value: boolean | number | string | readonly string[]): DoctorItem {
   if (value === true) return everyHop()
-  if (value === false || value === 0) return off()
   const entries = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : []
   if (entries.some(trustsEveryHop)) return everyHop()
-  if (typeof value === 'string' && /^\s*(?:false)?\s*$/i.test(value)) {
+  if (typeof value === 'string' && /^\s*false\s*$/i.test(value)) {
     return fail(
       ID,
       TITLE,
-      "trustProxy is a string ('false' or empty): the adapters read it as an address and refuse it at startup",
+      "trustProxy is the string 'false': the adapters read it as an address and refuse it at startup",
       'use the boolean false, or leave trustProxy out'
     )
   }
-  const digits = entries.map((e) => e.trim()).find((e) => /^\d+$/.test(e))
-  if (digits !== undefined) {
-    return fail(
-      ID,
-      TITLE,
-      `trustProxy '${digits}' is a string: the adapters read it as an IP address, not a hop count`,
-      `give the number (trustProxy: ${Number(digits)}), or TRUST_PROXY as aikitEnv parses it`
-    )
-  }
-  const refusal = adapterRefusal(value)
+  const refusal = adapterRefusal(value as number | string | readonly string[])
   if (refusal !== undefined) {
     return fail(
       ID,
@@ -120,8 +111,12 @@ function checkConfig(value: boolean | number | string | readonly string[]): Doct
       'give a hop count (e.g. 1) or a list of IPs / CIDRs / loopback, linklocal, uniquelocal'
     )
   }
-  if (Array.isArray(value) && value.length === 0) return off()
-  return trusted(value)
+  const mode = trustProxyMode(value as number | string | readonly string[] | false)
+  if (mode === 'none') return off()
+  if (mode === 'hops') return trusted(Number(String(value).trim()))
+  return trusted(
+    typeof value === 'string' ? entries.filter((e) => e.trim() !== '') : (value as string[])
+  )
 }
 
 export const trustProxyCheck: Check = (facts) => {
