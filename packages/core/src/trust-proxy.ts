@@ -32,7 +32,7 @@ const NAMED_RANGES: Record<string, readonly string[]> = {
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number]
 
-/** Normalises one address: strips a port or brackets, maps `::ffff:a.b.c.d` to IPv4. */
+/** Normalises one address: strips a port, brackets or an IPv6 zone id, maps `::ffff:a.b.c.d` to IPv4. */
 export function normalizeIp(raw: string): string | undefined {
   // Fast path for what sockets report on almost every request ("a.b.c.d" or the dual-stack
   // "::ffff:a.b.c.d"): a canonical dotted quad is its own normal form, no parse needed.
@@ -49,8 +49,12 @@ export function normalizeIp(raw: string): string | undefined {
   }
   if (!ipaddr.isValid(s)) return undefined
   const addr = ipaddr.parse(s)
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return (addr as ipaddr.IPv6).toIPv4Address().toString()
+  if (addr.kind() === 'ipv6') {
+    const v6 = addr as ipaddr.IPv6
+    if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString()
+    // A zone id (`fe80::1%eth0`) names an interface of the host that wrote it, not a client: one
+    // address with any number of zone strings would be as many clients (rate-limit keys).
+    if (v6.zoneId !== undefined) return new ipaddr.IPv6(v6.parts).toString()
   }
   return addr.toString()
 }

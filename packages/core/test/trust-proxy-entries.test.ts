@@ -5,7 +5,7 @@
  * and octal-looking IPv4 (`10.1`, `012.0.0.1`) are refused, not read as 10.0.0.1.
  */
 import { InvalidOptionsError } from '@aikit/core'
-import { createIpResolver, trustProxyMode } from '@aikit/core/adapter'
+import { createIpResolver, normalizeIp, trustProxyMode } from '@aikit/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 describe('trusted-proxy entries', () => {
@@ -58,5 +58,15 @@ describe('a trustProxy naming no proxy', () => {
     expect(trustProxyMode('loopback')).toBe('ranges')
     expect(trustProxyMode(['10.0.0.0/8'])).toBe('ranges')
     expect(trustProxyMode(undefined)).toBe('none')
+  })
+})
+
+describe('an IPv6 zone id in a forwarded address', () => {
+  it('is dropped: one address is one client, whatever zone string a hop wrote', () => {
+    expect(normalizeIp('fe80::1%eth0')).toBe('fe80::1')
+    expect(normalizeIp('[fe80::1%25x]:443')).toBe('fe80::1')
+    const resolve = createIpResolver(1)
+    expect(resolve('10.0.0.2', 'fe80::1%a')).toBe('fe80::1')
+    expect(resolve('10.0.0.2', 'fe80::1%b')).toBe('fe80::1')
   })
 })
