@@ -26,13 +26,12 @@ function sink() {
 }
 const settle = () => new Promise<void>((r) => setTimeout(r, 50))
 
-it('does not write a line unredacted when the redactor cannot walk part of it', async () => {
-  const out = sink()
-  const logger = createLogger({ stream: out.stream })
-  // A proxy (ORM / reactive-state objects are proxies) whose getPrototypeOf trap throws, nested
-  // deeper than error-fields.ts looks (4 levels), so only the redactor meets it. JSON.stringify
-  // does not call getPrototypeOf, so the line is still written.
-  const proxy = new Proxy(
+/**
+ * A proxy (ORM / reactive-state objects are proxies) whose getPrototypeOf trap throws: the
+ * redactor cannot walk it, and JSON.stringify (which does not call the trap) still writes it.
+ */
+const unwalkable = (): object =>
+  new Proxy(
     { id: 1 },
     {
       getPrototypeOf() {
@@ -40,6 +39,12 @@ it('does not write a line unredacted when the redactor cannot walk part of it', 
       },
     }
   )
+
+it('does not write a line unredacted when the redactor cannot walk part of it', async () => {
+  const out = sink()
+  const logger = createLogger({ stream: out.stream })
+  // Nested deeper than error-fields.ts looks (4 levels), so only the redactor meets it.
+  const proxy = unwalkable()
   logger.info('calling provider', {
     apiKey: KEY,
     note: `using key ${KEY}`,
@@ -66,14 +71,7 @@ it('writes a line a working redactor walks as before', async () => {
 it("writes requestLogger's line censored, too, when the redactor cannot walk defaultMeta", async () => {
   const out = sink()
   const logger = createLogger({ stream: out.stream })
-  const proxy = new Proxy(
-    { id: 1 },
-    {
-      getPrototypeOf() {
-        throw new Error('detached')
-      },
-    }
-  )
+  const proxy = unwalkable()
   logger.defaultMeta = { apiKey: KEY, a: { b: { c: { d: { e: { f: proxy } } } } } }
   const server = createServer(
     toNodeHandler(requestLogger(logger), async (ctx) => {

@@ -178,8 +178,8 @@ function argumentText(value: unknown): string {
 /**
  * Scrubs a breadcrumb (HTTP breadcrumbs carry URLs; console breadcrumbs carry log text). A console
  * breadcrumb holds its text twice, as `message` and as `data.arguments`, which redaction reads by
- * different rules (`console.log('password', pw)`: the array censors the item after a credential
- * name; `console.log('password:', pw)`: the text censors `name: value`). The message is rebuilt
+ * different rules (arguments `'password', pw`: the array censors the item after a credential
+ * name; `'password:', pw`: the text censors `name: value`). The message is rebuilt
  * from the redacted arguments and redacted as text, and the arguments are dropped: one copy,
  * censored by both rules.
  */
