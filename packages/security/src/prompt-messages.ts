@@ -16,6 +16,8 @@
  * `results[].text` of a `file_search_call`, the `stdout` and `stderr` of a `shell_call_output`,
  * the tool descriptions of an `mcp_list_tools`, …), a `reasoning` item's summary as a message of
  * role `assistant`; the rest is the model's own (calls, queries, code) and holds no text to check.
+ * The Vercel AI SDK's tool results (a model message's `tool-result` part, a UI message's tool
+ * part) read as role `tool` too, in a message of any role (see `AI_SDK_TOOL_RESULT`).
  * Anthropic `thinking` and `redacted_thinking` blocks are not read (see `mapPart`), nor is a
  * signed `compaction` block (see `isSignedCompaction`).
  * Rewriting is copy-on-write: the caller's messages are never mutated.
@@ -272,6 +274,155 @@ const ITEM_TEXTS: Readonly<Record<string, ItemTexts>> = {
 const TOOL_OUTPUT: ItemTexts = { role: TOOL_OUTPUT_ROLE, fields: [['output', contentField]] }
 
 /**
+ * Most JSON values one tool output of the AI SDK may hold for the guard to read them all (see
+ * `jsonField`); a bigger or deeper one is not understood, and its message list is refused (see
+ * `isMessageList`), as a part the guard cannot read is. The body reader's own default limit on
+ * JSON members is 10,000 too.
+ */
+const MAX_JSON_VALUES = 10_000
+const MAX_JSON_DEPTH = 32
+
+/**
+ * The strings of a JSON value (a tool's result as the AI SDK keeps it), at any depth, each read
+ * with `fn` (copy-on-write). Object keys are not read: they name fields, and a rewritten key
+ * would change what the app's own code finds. Bounded (`MAX_JSON_VALUES`, `MAX_JSON_DEPTH`), so a
+ * shared or cyclic object passed to `checkInput` in code cannot make it loop: past a bound the
+ * rest is left as is (and `isReadableJson` says so first).
+ */
+const jsonField: FieldMap = (value, fn) => mapJson(value, fn, 0, { left: MAX_JSON_VALUES })
+
+function mapJson(
+  value: unknown,
+  fn: (text: string) => string,
+  depth: number,
+  budget: { left: number }
+): unknown {
+  if (budget.left-- <= 0) return value
+  if (typeof value === 'string') return fn(value)
+  if (typeof value !== 'object' || value === null || depth >= MAX_JSON_DEPTH) return value
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      const out = mapJson(value[i], fn, depth + 1, budget)
+      if (out !== value[i]) {
+        copy ??= value.slice()
+        copy[i] = out
+      }
+    }
+    return copy ?? value
+  }
+  const entry = value as Record<string, unknown>
+  let copy: Record<string, unknown> | undefined
+  for (const key of Object.keys(entry)) {
+    const out = mapJson(entry[key], fn, depth + 1, budget)
+    if (out !== entry[key]) copy = { ...(copy ?? entry), [key]: out }
+  }
+  return copy ?? value
+}
+
+/** Whether `jsonField` reads every string of `value` (within its bounds). */
+function isReadableJson(value: unknown): boolean {
+  const budget = { left: MAX_JSON_VALUES }
+  const within = (v: unknown, depth: number): boolean => {
+    if (budget.left-- <= 0) return false
+    if (typeof v !== 'object' || v === null) return true
+    if (depth >= MAX_JSON_DEPTH) return false
+    const children = Array.isArray(v) ? v : Object.values(v)
+    return children.every((child) => within(child, depth + 1))
+  }
+  return within(value, 0)
+}
+
+/**
+ * The `output` of an AI SDK model message's `tool-result` part (v5 and later): `{ type: 'text' |
+ * 'error-text', value }`, `{ type: 'json' | 'error-json', value }` (the provider gets it as JSON
+ * text), `{ type: 'content', value: [{ type: 'text', text }, { type: 'media', … }] }` (the text
+ * parts), `{ type: 'execution-denied', reason }`; any other value, a UI tool part's `output`
+ * among them (the tool's own return value), is read as JSON.
+ */
+const toolOutputField: FieldMap = (value, fn) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return jsonField(value, fn)
+  }
+  switch ((value as { type?: unknown }).type) {
+    case 'text':
+    case 'error-text':
+      return mapObjectFields(value, [['value', textField]], fn)
+    case 'json':
+    case 'error-json':
+      return mapObjectFields(value, [['value', jsonField]], fn)
+    case 'content':
+      return mapObjectFields(value, [['value', contentField]], fn)
+    case 'execution-denied':
+      return mapObjectFields(value, [['reason', textField]], fn)
+    default:
+      return jsonField(value, fn)
+  }
+}
+
+/**
+ * The Vercel AI SDK's tool results, read as role `tool` in a message of any role: a model
+ * message's `tool-result` part (`output`, v5 and later; `result` and `experimental_content`, v4),
+ * a UI message's tool part (`tool-<name>` or `dynamic-tool`, which `useChat` posts back with the
+ * tool's `output` or `errorText` in an assistant message) and a v4 UI `tool-invocation` part
+ * (`toolInvocation.result`). A `tool-call` part is the model's own call: its input is not read.
+ */
+const AI_SDK_TOOL_RESULT: ItemTexts['fields'] = [
+  ['output', toolOutputField],
+  ['result', jsonField],
+  ['experimental_content', contentField],
+  ['errorText', textField],
+]
+const AI_SDK_TOOL_INVOCATION: ItemTexts['fields'] = [
+  ['toolInvocation', objectOf([['result', jsonField]])],
+]
+
+/**
+ * Whether `part` is an AI SDK model message's `tool-call` part, the model calling a tool (its
+ * input is the model's own). A UI tool part of a tool named `call` has the same type, and a
+ * `state`.
+ */
+export function isAiSdkCallPart(part: unknown): boolean {
+  if (typeof part !== 'object' || part === null) return false
+  const p = part as { type?: unknown; state?: unknown }
+  return p.type === 'tool-call' && typeof p.state !== 'string'
+}
+
+/** Where an AI SDK tool part's texts lie, if `part` is one (see `AI_SDK_TOOL_RESULT`). */
+function aiSdkToolTexts(part: unknown): ItemTexts['fields'] | undefined {
+  if (typeof part !== 'object' || part === null) return undefined
+  const type = (part as { type?: unknown }).type
+  if (typeof type !== 'string') return undefined
+  if (type === 'tool-invocation') return AI_SDK_TOOL_INVOCATION
+  if (type === 'dynamic-tool') return AI_SDK_TOOL_RESULT
+  return type.startsWith('tool-') && !isAiSdkCallPart(part) ? AI_SDK_TOOL_RESULT : undefined
+}
+
+/**
+ * Whether an AI SDK tool part holds the model's call and its result together (a UI message's
+ * `tool-<name>`, `dynamic-tool` or `tool-invocation` part), unlike a model message's
+ * `tool-result` part, which answers a call made in an earlier message.
+ */
+function isAiSdkCallWithResult(part: unknown): boolean {
+  return aiSdkToolTexts(part) !== undefined && (part as { type: string }).type !== 'tool-result'
+}
+
+/** Whether every text of an AI SDK tool part is read (see `isReadableJson`). */
+function isReadableAiSdkTool(part: object): boolean {
+  const p = part as Record<string, unknown>
+  const invocation = p.toolInvocation as Record<string, unknown> | null | undefined
+  return (
+    isReadableJson(p.output) &&
+    isReadableJson(p.result) &&
+    isReadableJson(invocation?.result) &&
+    (p.experimental_content === undefined ||
+      p.experimental_content === null ||
+      isReadableContent(p.experimental_content, 1)) &&
+    (p.errorText === undefined || p.errorText === null || typeof p.errorText === 'string')
+  )
+}
+
+/**
  * Anthropic content blocks holding text a server tool brought in from outside the model (the
  * `@anthropic-ai/sdk` package's `ContentBlockParam` and `BetaContentBlockParam`), read as role
  * `tool` in a message of any role: sent back in an assistant turn, they are still a web page, a
@@ -316,10 +467,22 @@ function serverToolTexts(part: unknown): ItemTexts['fields'] | undefined {
     : undefined
 }
 
-/** Whether a message's content holds a server tool block (see `SERVER_TOOL_TEXTS`). */
+/**
+ * Whether a message holds a tool's call and its results together: a server tool block (see
+ * `SERVER_TOOL_TEXTS`) in its `content`, or an AI SDK UI tool part in its `parts` or `content`
+ * (see `isAiSdkCallWithResult`).
+ */
 export function holdsServerToolTexts(item: PromptItem): boolean {
-  const content = item.content
-  return Array.isArray(content) && content.some((part) => serverToolTexts(part) !== undefined)
+  for (const key of MESSAGE_TEXT_FIELDS) {
+    const value = item[key]
+    if (
+      Array.isArray(value) &&
+      value.some((part) => serverToolTexts(part) !== undefined || isAiSdkCallWithResult(part))
+    ) {
+      return true
+    }
+  }
+  return false
 }
 
 /**
@@ -354,11 +517,16 @@ function blockReading(part: unknown, role: string): BlockReading | undefined {
   if (server !== undefined) {
     return { role: TOOL_OUTPUT_ROLE, map: (fn) => mapObjectFields(part as object, server, fn) }
   }
+  const aiSdkTool = aiSdkToolTexts(part)
+  if (aiSdkTool !== undefined) {
+    return { role: TOOL_OUTPUT_ROLE, map: (fn) => mapObjectFields(part as object, aiSdkTool, fn) }
+  }
   if (typeof part === 'object' && part !== null) {
     if ((part as { type?: unknown }).type === 'tool_result') {
       return { role: TOOL_OUTPUT_ROLE, map: (fn) => mapPart(part, fn, 1) }
     }
-    if (isSignedCompaction(part)) return undefined
+    // The model's call: its input is the model's own.
+    if (isSignedCompaction(part) || isAiSdkCallPart(part)) return undefined
   }
   return { role, map: (fn) => mapPart(part, fn, 1) }
 }
@@ -500,12 +668,16 @@ function isReadablePart(part: unknown, depth: number): boolean {
 function isReadableMessageField(value: unknown): boolean {
   if (value === undefined || value === null || typeof value === 'string') return true
   if (!Array.isArray(value)) return false
-  return value.every(
-    (part) =>
-      serverToolTexts(part) !== undefined ||
-      (typeof part === 'object' && part !== null && isSignedCompaction(part)) ||
+  return value.every((part) => {
+    if (serverToolTexts(part) !== undefined) return true
+    if (aiSdkToolTexts(part) !== undefined) return isReadableAiSdkTool(part as object)
+    return (
+      (typeof part === 'object' &&
+        part !== null &&
+        (isSignedCompaction(part) || isAiSdkCallPart(part))) ||
       isReadablePart(part, 1)
-  )
+    )
+  })
 }
 
 /**

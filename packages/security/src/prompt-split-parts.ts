@@ -30,7 +30,12 @@
  * One fold of the joined run serves every reading (linear in its length).
  */
 import { findInjections, type InjectionRuleId, rot13 } from './prompt-injection.js'
-import { holdsServerToolTexts, messageTexts, type PromptItem } from './prompt-messages.js'
+import {
+  holdsServerToolTexts,
+  isAiSdkCallPart,
+  messageTexts,
+  type PromptItem,
+} from './prompt-messages.js'
 import {
   foldApart,
   foldText,
@@ -169,19 +174,31 @@ const CALL_ITEMS: ReadonlySet<unknown> = new Set(['program', 'mcp_approval_reque
 
 /**
  * Whether an item is (or holds) a tool call of the model: a Chat assistant message with
- * `tool_calls` or a legacy `function_call`, an Anthropic one with a `tool_use` block, a Responses
+ * `tool_calls` or a legacy `function_call`, an Anthropic one with a `tool_use` block, an AI SDK
+ * one with a `tool-call` part, a Responses
  * `*_call` item (`function_call`, `shell_call`, `file_search_call`, …), `program` or
  * `mcp_approval_request`.
  */
 function isModelCall(item: PromptItem): boolean {
   if (typeof item.role === 'string') {
     if (item.role !== 'assistant') return false
-    const { tool_calls: calls, function_call: legacy, content } = item as Record<string, unknown>
+    const {
+      tool_calls: calls,
+      function_call: legacy,
+      content,
+      parts,
+    } = item as Record<string, unknown>
+    const holdsCall = (blocks: unknown): boolean =>
+      Array.isArray(blocks) &&
+      blocks.some(
+        (b) =>
+          typeof b === 'object' && b !== null && (CALL_BLOCKS.has(b.type) || isAiSdkCallPart(b))
+      )
     return (
       (Array.isArray(calls) && calls.length > 0) ||
       (typeof legacy === 'object' && legacy !== null) ||
-      (Array.isArray(content) &&
-        content.some((b) => typeof b === 'object' && b !== null && CALL_BLOCKS.has(b.type)))
+      holdsCall(content) ||
+      holdsCall(parts)
     )
   }
   const type = item.type
