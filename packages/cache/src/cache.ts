@@ -5,7 +5,7 @@
  * and across processes (a lock op in the store, woken by the bus or by polling).
  */
 import { InvalidOptionsError, type StoreEventInfo } from '@aikit/core'
-import { rejectUnknownOptions } from '@aikit/core/adapter'
+import { MAX_TAG_LENGTH, rejectUnknownOptions } from '@aikit/core/adapter'
 import { LRUCache } from 'lru-cache'
 import { type Bus, type BusMessage, connectBus } from './bus.js'
 import { gunzipText, gzipText } from './compression.js'
@@ -551,7 +551,8 @@ class CacheImpl implements Cache {
   private readonly nsTags: readonly string[]
   /**
    * The value key of `name` is `${keyHead}${name}${keyTail}` when `name` has no `%`, `{` or `}`
-   * (the `Store.key` contract: `${prefix}:{${tag}}:cache`, those three escaped), so a store-tier
+   * and is no longer than `MAX_TAG_LENGTH` (the `Store.key` contract: `${prefix}:{${tag}}:cache`,
+   * those three escaped, a longer tag as its digest), so a store-tier
    * read builds one string instead of calling `store.key` (a rest array, a join, an escape scan).
    * `undefined` when the store's keys do not have that form: then `store.key` is always used.
    */
@@ -601,6 +602,8 @@ class CacheImpl implements Cache {
     const raw = this.memPrefix === '' ? full : full.slice(this.memPrefix.length)
     if (
       this.keyHead !== undefined &&
+      // A longer name is stored under its digest (`store.key`, see `MAX_TAG_LENGTH`).
+      this.prefix.length + full.length <= MAX_TAG_LENGTH &&
       raw.indexOf('%') === -1 &&
       raw.indexOf('{') === -1 &&
       raw.indexOf('}') === -1 &&

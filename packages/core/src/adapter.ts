@@ -43,6 +43,8 @@ export {
   type StaticHeaderSplit,
   splitStaticHeaders,
 } from './static-headers.js'
+/** For kit packages that build store keys themselves: a longer tag is stored as its digest. */
+export { MAX_TAG_LENGTH } from './store/keys.js'
 export { createIpResolver, type IpResolver, normalizeIp, trustProxyMode } from './trust-proxy.js'
 /** The body transform protocol an adapter implements as `ctx.transformBody` (compression). */
 export type { BodyTransform, BodyTransformFactory, ResponseHead } from './types.js'

@@ -33,6 +33,7 @@ describe('public exports', () => {
       'BODY_POLICY',
       'BaseContext',
       'DEFAULT_BODY_TIMEOUT_MS',
+      'MAX_TAG_LENGTH',
       'REPLACE_BODY',
       'RequestTimeoutError',
       'STATIC_HEADERS',

@@ -6,7 +6,7 @@
 import { rejectUnknownOptions } from '../known-options.js'
 import { encodeArgs } from './define-op.js'
 import { InvalidOptionsError, StoreUnavailableError } from './errors.js'
-import { assertSameSlot, formatKey, parseKey, validatePrefix } from './keys.js'
+import { assertSameSlot, formatKey, parseKey, storedTag, validatePrefix } from './keys.js'
 import { createListeners } from './listeners.js'
 import { toRedisReply } from './lua-values.js'
 import { createMemoryData, createNativeData, createTaggedNativeData } from './memory-data.js'
@@ -154,7 +154,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     }
     const nowMs = Math.floor(now())
     tagged.now = nowMs
-    tagged.tag = tag
+    // The tag index holds what `formatKey` would put in the key (a long tag as its digest).
+    tagged.tag = storedTag(tag)
     return op.native(tagged, parts, input, nowMs)
   }
   const run: MemoryStore['run'] = Object.assign(

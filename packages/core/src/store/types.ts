@@ -209,7 +209,8 @@ export interface Store {
   /**
    * Builds a key `${prefix}:{${tag}}:${parts.join(':')}`. All keys built with the same `tag` share a
    * Redis Cluster slot, so one op may use them together. `{`, `}` and `%` in the tag are
-   * percent-escaped; an empty tag throws.
+   * percent-escaped; a tag longer than 256 characters is replaced by its SHA-256 digest (a
+   * client-chosen key must not make the store hold kilobytes per key); an empty tag throws.
    */
   key(tag: string, ...parts: string[]): string
   /** Subscribes to `degraded` / `recovered`; returns an unsubscribe function. */
