@@ -219,7 +219,8 @@ describe('promptGuard.checkInput: AI SDK tool outputs, redaction and bounds', ()
     const snapshot = structuredClone(input)
     const r = await promptGuard().checkInput(input)
     expect(input).toEqual(snapshot)
-    const part = (r.messages?.[2]?.content as Record<string, unknown>[])[0] as {
+    const content = r.messages?.[2]?.content as Record<string, unknown>[] | undefined
+    const part = content?.[0] as {
       output: { type: string; value: { rows: { id: number; token: string; note: string }[] } }
     }
     expect(part.output.type).toBe('json')
