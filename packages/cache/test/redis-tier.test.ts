@@ -10,6 +10,17 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Polls `check` every 5 ms until it holds; fails after 3 s (a loaded machine delivers late). */
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 3000
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(5)
+  }
+}
+/** How many connections listen on `channel`. */
+const listeners = async (channel: string) =>
+  Number(((await raw.pubsub('NUMSUB', channel)) as [string, number])[1])
 let server: RedisServer
 let raw: Redis
 const runId = Math.random().toString(36).slice(2, 8)
@@ -28,6 +39,7 @@ async function instance(options: Partial<CacheOptions> = {}, bus = true): Promis
   const client = server.client({ maxRetriesPerRequest: 1 })
   await whenReady(client)
   const store = redisStore(client, { prefix: `t${runId}`, commandTimeoutMs: 2000 })
+  const before = bus ? await listeners(`bus${runId}`) : 0
   const cache = createCache({
     store,
     namespace: 'app',
@@ -36,7 +48,8 @@ async function instance(options: Partial<CacheOptions> = {}, bus = true): Promis
       : {}),
     ...options,
   })
-  if (bus) await sleep(30) // let SUBSCRIBE land
+  // Its SUBSCRIBE has landed once Redis counts one more listener on the channel.
+  if (bus) await until('SUBSCRIBE', async () => (await listeners(`bus${runId}`)) > before)
   return cache
 }
 
@@ -87,18 +100,15 @@ describe('store tier (real Redis)', () => {
     await a.set('k', 'v1', { tags: ['t1'] })
     expect(await b.get('k')).toBe('v1')
     await a.set('k', 'v2', { tags: ['t1'] })
-    await sleep(30)
-    expect(b.peek('k')).toBeUndefined()
+    await until('the set message', () => b.peek('k') === undefined)
     expect(await b.get('k')).toBe('v2')
     await a.invalidateTags(['t1'])
-    await sleep(30)
-    expect(b.peek('k')).toBeUndefined()
+    await until('the tag message', () => b.peek('k') === undefined)
     expect(await b.get('k')).toBeUndefined()
     await a.set('d', 1)
     expect(await b.get('d')).toBe(1)
     await a.delete('d')
-    await sleep(30)
-    expect(b.peek('d')).toBeUndefined()
+    await until('the delete message', () => b.peek('d') === undefined)
     expect(await b.get('d')).toBeUndefined()
   })
 
@@ -113,13 +123,13 @@ describe('store tier (real Redis)', () => {
       })
     }
     const a = await make()
+    await until('the first SUBSCRIBE', async () => (await listeners(`dup${runId}`)) >= 1)
     const b = await make()
-    await sleep(50)
+    await until('the second SUBSCRIBE', async () => (await listeners(`dup${runId}`)) >= 2)
     await a.set('k', 1)
     expect(await b.get('k')).toBe(1)
     await a.set('k', 2)
-    await sleep(30)
-    expect(b.peek('k')).toBeUndefined()
+    await until('the set message', () => b.peek('k') === undefined)
     await Promise.all([a.close(), b.close()])
   })
 
