@@ -165,7 +165,8 @@ export interface PromptGuardOptions {
    * `mcp_list_tools`, …) counts as `tool`, a `reasoning` item as `assistant`; an Anthropic
    * client tool's `tool_result` block and a server tool's result block (`web_search_tool_result`,
    * `web_fetch_tool_result`, the code execution results, `mcp_tool_result`, …) as `tool`, in a
-   * message of any role; in the middleware a body's `system` (Anthropic) or `instructions`
+   * message of any role, and so do the Vercel AI SDK's tool results (a `tool-result` part, a UI
+   * message's `tool-<name>` / `dynamic-tool` part); in the middleware a body's `system` (Anthropic) or `instructions`
    * (Responses) as `system`, and the `variables` of a Responses stored `prompt` as `user`.
    * @default ['user', 'tool', 'function']
    */
