@@ -463,7 +463,8 @@ export function spendNative(
   const h = held(data.get(keys[0] as string) as Holds | undefined, nowMs)
   ledger(data, keys[1] as string, input.kind, input.a, input.b, nowMs)
   const resetAt = second
-  const byModel: Record<string, number> = {}
+  // Keyed by model names, any string: no prototype (`__proto__`, `constructor` are names too).
+  const byModel: Record<string, number> = Object.create(null)
   const l = data.get(keys[1] as string) as Ledger | undefined
   if (l !== undefined) {
     for (const [field, value] of l.fields) {

@@ -821,7 +821,8 @@ export const spendOp = defineOp<SpendInput, SpendResult>({
   encode: (input) => [input.kind, String(input.a), String(input.b)],
   decode: (raw) => {
     const r = asArray(raw, 'budgetSpend', 3)
-    const byModel: Record<string, number> = {}
+    // Keyed by model names, any string: no prototype (`__proto__`, `constructor` are names too).
+    const byModel: Record<string, number> = Object.create(null)
     for (let i = 3; i + 1 < r.length; i += 2) {
       const field = String(r[i])
       const model = field.slice(field.indexOf('|') + 1)

@@ -27,6 +27,7 @@ import { createEmitter } from './events.js'
 import { type BudgetLimitOptions, compileLimits, type Limit } from './limits.js'
 import {
   type CalendarPeriod,
+  calendarPeriod,
   type Duration,
   parseDuration,
   periodAt,
@@ -308,6 +309,7 @@ export interface SpendReport {
   /** Calendar period key (`d2026-11-25`, `m2026-11`), or `'rolling'`. */
   readonly periodId: string
   readonly totalMicros: number
+  /** Micro-dollars by model name; an object without prototype (`constructor` is a name too). */
   readonly byModel: Readonly<Record<string, number>>
   readonly heldMicros: number
   readonly limitMicros: number
@@ -585,6 +587,21 @@ export function createBudget(options: BudgetOptions): Budget {
     else lastMonth = p
     return p
   }
+  // When a period's ledger may expire: the end of the period `retainPeriods` after it. Each later
+  // period is computed (months are 28 to 31 days, a DST day 23 or 25 hours), not `p`'s length
+  // multiplied. Cached per period object (`periodOf` returns one object per period, so this runs
+  // when the clock leaves a period); `calendarPeriod`, not `periodAt`, whose shared cache holds
+  // the current period.
+  const retainEnds = new WeakMap<CalendarPeriod, number>()
+  const retainEnd = (kind: 'day' | 'month', p: CalendarPeriod): number => {
+    let end = retainEnds.get(p)
+    if (end === undefined) {
+      end = p.end
+      for (let i = 0; i < retainPeriods; i++) end = calendarPeriod(kind, end, timeZone).end
+      retainEnds.set(p, end)
+    }
+    return end
+  }
   const ledgerKey = (subject: string, l: Limit, periodId: string): string =>
     store.key(subject, prefix, l.name, periodId)
   const resKey = (subject: string): string => store.key(subject, prefix, 'res')
@@ -654,7 +671,7 @@ export function createBudget(options: BudgetOptions): Budget {
         const p = periodOf(l.period, now)
         keys.push(ledgerKey(subject, l, p.id))
         opLimits.push({ limitMicros: l.limitMicros, kind: 'c', a: p.end, b: 0 })
-        settleLimits.push({ kind: 'c', a: p.end + (p.end - p.start) * retainPeriods, b: p.end })
+        settleLimits.push({ kind: 'c', a: retainEnd(l.period, p), b: p.end })
       }
     }
     return { keys, donePrefix: store.key(subject, prefix, 'done'), opLimits, settleLimits }
@@ -745,8 +762,12 @@ export function createBudget(options: BudgetOptions): Budget {
     )
     if ('estimateMicros' in estimate) {
       const micros = checkTokens(estimate.estimateMicros, 'estimateMicros')
-      if (estimate.model !== undefined && typeof estimate.model !== 'string') {
-        throw new InvalidOptionsError('model', 'must be a string')
+      // '' as everywhere else: a handle without a model cannot be restored, nor a usage priced.
+      if (
+        estimate.model !== undefined &&
+        (typeof estimate.model !== 'string' || estimate.model.length === 0)
+      ) {
+        throw new InvalidOptionsError('model', 'must be a non-empty string (or left out)')
       }
       return micros
     }

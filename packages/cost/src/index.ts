@@ -73,4 +73,10 @@ export {
   PDF_PAGE_TOKENS,
 } from './tokens.js'
 export { type TrimOptions, trimMessages } from './trim.js'
-export { normalizeUsage, type ServiceTier, totalInputTokens, type Usage } from './usage.js'
+export {
+  normalizeUsage,
+  type ServiceTier,
+  totalInputTokens,
+  type Usage,
+  type UsageStep,
+} from './usage.js'

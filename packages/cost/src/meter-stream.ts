@@ -65,14 +65,29 @@ export function meterStream<T>(
     ...(options.model === undefined ? {} : { model: options.model }),
     ...(options.inputTokens === undefined ? {} : { inputTokens: options.inputTokens }),
   })
-  return metered(stream, usage, options.hideUsageChunk === true, options.onDone)
+  const onDone = options.onDone
+  let reported = false
+  const report = (): void => {
+    if (reported) return
+    reported = true
+    try {
+      onDone(usage.result())
+    } catch {
+      // The report must not replace the stream's own outcome.
+    }
+  }
+  return startedOrNot(
+    metered(stream, usage, options.hideUsageChunk === true, report),
+    stream,
+    report
+  )
 }
 
 async function* metered<T>(
   stream: AsyncIterable<T>,
   usage: StreamUsage,
   hide: boolean,
-  onDone: (result: StreamUsageResult) => void
+  report: () => void
 ): AsyncGenerator<T, void, undefined> {
   try {
     for await (const event of stream) {
@@ -81,10 +96,60 @@ async function* metered<T>(
       if (out !== undefined) yield out
     }
   } finally {
+    report()
+  }
+}
+
+/**
+ * `gen` with `return()` / `throw()` that report even before the first `next()`. An async
+ * generator closed before it started never runs its body, so its `finally` (the report) never
+ * runs, although the provider stream was opened (the request is sent and billed): a client gone
+ * before the first chunk, or cleanup code calling `return()`. Then this reports (the input
+ * estimate) and closes `source`'s iterator; once started, `gen` itself does both.
+ */
+function startedOrNot<T>(
+  gen: AsyncGenerator<T, void, undefined>,
+  source: AsyncIterable<T>,
+  report: () => void
+): AsyncGenerator<T, void, undefined> {
+  let started = false
+  const closeUnstarted = async (): Promise<void> => {
+    // Marks `gen` finished (its body never runs), so a later `next()` is done at once.
+    await gen.return(undefined)
+    report()
     try {
-      onDone(usage.result())
+      const s = source as unknown as Record<
+        symbol,
+        (() => Iterator<T> | AsyncIterator<T>) | undefined
+      >
+      const it = (s[Symbol.asyncIterator] ?? s[Symbol.iterator])?.call(source)
+      await it?.return?.()
     } catch {
-      // The report must not replace the stream's own outcome.
+      // Closing is cleanup: the caller's return() / throw() keeps its own outcome.
     }
   }
+  // Inherits from the generator's prototype, as the generator itself did: `Symbol.asyncIterator`
+  // (itself), `Symbol.asyncDispose` where the runtime has one (it calls `return()`), the tag.
+  const methods: Pick<AsyncGenerator<T, void, undefined>, 'next' | 'return' | 'throw'> = {
+    next(...args) {
+      started = true
+      return gen.next(...args)
+    },
+    async return(value) {
+      if (started) return gen.return(value)
+      started = true
+      await closeUnstarted()
+      return { done: true, value: undefined }
+    },
+    async throw(error) {
+      if (started) return gen.throw(error)
+      started = true
+      await closeUnstarted()
+      throw error
+    },
+  }
+  return Object.assign(
+    Object.create(Object.getPrototypeOf(gen) as object) as AsyncGenerator<T, void, undefined>,
+    methods
+  )
 }

@@ -52,8 +52,9 @@ import {
   ONE_MILLION,
   type Rates,
   scaledRates,
+  UNBILLED_GEOS,
 } from './rates.js'
-import { totalInputTokens, type Usage, usageForPricing } from './usage.js'
+import { totalInputTokens, type Usage, type UsageStep, usageForPricing } from './usage.js'
 
 /** An override: a whole new entry, or a partial one merged onto an existing entry of the same name. */
 export type PriceOverride = Partial<ModelPrice> & Pick<ModelPrice, 'input' | 'output'>
@@ -177,6 +178,7 @@ interface Compiled extends CompiledModes {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+const STANDARD_SPEED: ReadonlySet<string> = new Set(['standard'])
 const SNAPSHOT = /-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$/
 
 function microsPerMTok(value: unknown, field: string): bigint {
@@ -257,20 +259,28 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
       `${field}.webSearchPer1k`,
       'USD per 1,000 web searches'
     ) * 1000n
+  // Present means rates: `priority: null` (or `false`, `0`, `''`) is refused by `compileRates`,
+  // not read as "no tier rates" (which would bill the tier at the standard rates).
   const compiled: Compiled = {
     key,
     price,
     standard,
-    priority: price.priority
-      ? compileRates(price.priority, `${field}.priority`, standard, PRICE_RATE_KEYS)
-      : standard,
-    flex: price.flex
-      ? compileRates(price.flex, `${field}.flex`, standard, PRICE_RATE_KEYS)
-      : standard,
+    priority:
+      price.priority !== undefined
+        ? compileRates(price.priority, `${field}.priority`, standard, PRICE_RATE_KEYS)
+        : standard,
+    flex:
+      price.flex !== undefined
+        ? compileRates(price.flex, `${field}.flex`, standard, PRICE_RATE_KEYS)
+        : standard,
     batchKeep: BigInt(100 - discount),
     batchKeepN: 100 - discount,
-    speed: compileModes(multipliers?.speed, `${field}.multipliers.speed`, 'standard'),
-    geo: compileModes(multipliers?.inferenceGeo, `${field}.multipliers.inferenceGeo`, 'global'),
+    speed: compileModes(multipliers?.speed, `${field}.multipliers.speed`, STANDARD_SPEED),
+    geo: compileModes(
+      multipliers?.inferenceGeo,
+      `${field}.multipliers.inferenceGeo`,
+      UNBILLED_GEOS
+    ),
     webSearch,
     webSearchN: Number(webSearch),
   }
@@ -351,26 +361,50 @@ function costFast(rates: NumberRates, usage: Usage, tier: string, c: Compiled): 
 }
 
 /**
- * Integer micro-dollars for `usage` at `c`'s rates, rounded up.
+ * The rates `c` bills a request of `counts` at on `tier`, times the billing-mode multiplier `m`
+ * (millionths).
+ */
+function ratesFor(c: Compiled, tier: string, counts: Usage | UsageStep, m: bigint): Rates {
+  let rates = tier === 'priority' ? c.priority : tier === 'flex' ? c.flex : c.standard
+  // An entry's own priority rates apply whatever the input size (an entry has no long-context
+  // priority rates); an entry without them (every Claude entry) bills priority at its standard
+  // rates, long context included, as the provider does.
+  const ownPriority = tier === 'priority' && c.priority !== c.standard
+  if (c.longContext && !ownPriority && totalInputTokens(counts) > c.longContext.above) {
+    rates = c.longContext.rates
+  }
+  return m === ONE_MILLION ? rates : scaledRates(rates, m)
+}
+
+/** Σ tokens × rate of `counts` (micro-dollars × 1,000,000), exact. */
+function tokenPico(rates: Rates, counts: Usage | UsageStep): bigint {
+  return (
+    BigInt(counts.inputTokens) * rates.input +
+    BigInt(counts.outputTokens) * rates.output +
+    BigInt(counts.cacheReadTokens ?? 0) * rates.cacheRead +
+    BigInt(counts.cacheWrite5mTokens ?? 0) * rates.cacheWrite5m +
+    BigInt(counts.cacheWrite1hTokens ?? 0) * rates.cacheWrite1h
+  )
+}
+
+/**
+ * Integer micro-dollars for `usage` at `c`'s rates, rounded up. Its `compactions` are summed in
+ * before the rounding, each at the rates its own input selects (long context or not).
  * @throws InvalidOptionsError naming `usage` when the cost exceeds `Number.MAX_SAFE_INTEGER`
  *   micro-dollars: a Number could hold it only rounded, possibly below the true cost.
  */
 function cost(c: Compiled, usage: Usage): number {
   const tier = usage.serviceTier ?? 'standard'
-  let rates = tier === 'priority' ? c.priority : tier === 'flex' ? c.flex : c.standard
-  if (c.longContext && tier !== 'priority' && totalInputTokens(usage) > c.longContext.above) {
-    rates = c.longContext.rates
-  }
   const m = modeMultiplier(c, usage)
-  if (m !== ONE_MILLION) rates = scaledRates(rates, m)
-  const fast = costFast(rates.n, usage, tier, c)
-  if (fast !== undefined) return fast
-  let pico =
-    BigInt(usage.inputTokens) * rates.input +
-    BigInt(usage.outputTokens) * rates.output +
-    BigInt(usage.cacheReadTokens ?? 0) * rates.cacheRead +
-    BigInt(usage.cacheWrite5mTokens ?? 0) * rates.cacheWrite5m +
-    BigInt(usage.cacheWrite1hTokens ?? 0) * rates.cacheWrite1h
+  const rates = ratesFor(c, tier, usage, m)
+  const steps = usage.compactions
+  // The Number fast path prices one set of counts (nearly every call); compactions take BigInt.
+  if (steps === undefined || steps.length === 0) {
+    const fast = costFast(rates.n, usage, tier, c)
+    if (fast !== undefined) return fast
+  }
+  let pico = tokenPico(rates, usage)
+  for (const step of steps ?? []) pico += tokenPico(ratesFor(c, tier, step, m), step)
   let divisor = ONE_MILLION
   let searchPico = BigInt(usage.webSearchRequests ?? 0) * c.webSearch
   if (tier === 'batch') {

@@ -63,8 +63,9 @@ export interface PriceMultipliers {
    */
   readonly speed?: Readonly<Record<string, number>>
   /**
-   * By `Usage.inferenceGeo` (Anthropic `usage.inference_geo`), e.g. `{ us: 1.1 }`. `'global'` is
-   * always 1× (listed, it must be 1). Default: none listed (any other geo is billed `UNLISTED_MULTIPLIERS.inferenceGeo`, 1.1×).
+   * By `Usage.inferenceGeo` (Anthropic `usage.inference_geo`), e.g. `{ us: 1.1 }`. `'global'`,
+   * `'not_available'` (a model without data residency) and `''` are always 1× (listed, each must
+   * be 1). Default: none listed (any other geo is billed `UNLISTED_MULTIPLIERS.inferenceGeo`, 1.1×).
    */
   readonly inferenceGeo?: Readonly<Record<string, number>>
 }
@@ -96,7 +97,10 @@ export interface ModelPrice extends PriceRates {
    * reports searches.
    */
   readonly webSearchPer1k?: number
-  /** Long-context tier, if the model has one. */
+  /**
+   * Long-context tier, if the model has one. A priority call uses it when the entry has no
+   * `priority` rates (priority then bills the standard rates, long context included).
+   */
   readonly longContext?: LongContextRates
   /** Batch API discount in percent of every rate (50 = half price). Default: no batch discount. */
   readonly batchDiscountPercent?: number

@@ -46,13 +46,13 @@ export function millionths(value: unknown, field: string, unit: string): bigint 
 
 /**
  * A `multipliers.speed` / `.inferenceGeo` object: mode → multiplier in millionths (each > 0).
- * `base` (`'standard'`, `'global'`) is the mode the entry's rates are for, always billed 1×: a
- * multiplier other than 1 for it would be ignored, so it is refused.
+ * `bases` (`'standard'`; `UNBILLED_GEOS`) are the modes the entry's own rates are for, always
+ * billed 1×: a multiplier other than 1 for one would be ignored, so it is refused.
  */
 export function compileModes(
   value: unknown,
   field: string,
-  base: string
+  bases: ReadonlySet<string>
 ): ReadonlyMap<string, bigint> {
   if (value === undefined) return NO_MULTIPLIERS
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -63,10 +63,10 @@ export function compileModes(
     const f = `${field}.${mode}`
     const scaled = millionths(m, f, 'a multiplier of every token rate')
     if (scaled === 0n) throw new InvalidOptionsError(f, 'must be above 0 (a mode is never free)')
-    if (mode === base && scaled !== ONE_MILLION) {
+    if (bases.has(mode) && scaled !== ONE_MILLION) {
       throw new InvalidOptionsError(
         f,
-        `must be 1 if given: '${base}' is billed at the entry's own rates (change those instead)`
+        `must be 1 if given: '${mode}' is billed at the entry's own rates (change those instead)`
       )
     }
     modes.set(mode, scaled)
@@ -124,16 +124,23 @@ export interface CompiledModes {
 }
 
 /**
+ * `inference_geo` values that name no data-residency mode, billed as `'global'`: Anthropic reports
+ * `'not_available'` on models without data residency (before Opus 4.6), and an empty value says
+ * nothing either. Every other geo (`'us'`, or one no entry lists) is a paid mode.
+ */
+export const UNBILLED_GEOS: ReadonlySet<string> = new Set(['global', 'not_available', ''])
+
+/**
  * The billing-mode multiplier of `usage` in millionths: 1,000,000 for standard speed and global
- * inference; the entry's multiplier for any other mode, else `UNLISTED_MULTIPLIERS`; two modes
- * multiply (rounded up).
+ * inference (`UNBILLED_GEOS`); the entry's multiplier for any other mode, else
+ * `UNLISTED_MULTIPLIERS`; two modes multiply (rounded up).
  */
 export function modeMultiplier(modes: CompiledModes, usage: Usage): bigint {
   let m = ONE_MILLION
   const speed = usage.speed
   if (speed !== undefined && speed !== 'standard') m = modes.speed.get(speed) ?? UNLISTED_SPEED
   const geo = usage.inferenceGeo
-  if (geo !== undefined && geo !== 'global') {
+  if (geo !== undefined && !UNBILLED_GEOS.has(geo)) {
     const g = modes.geo.get(geo) ?? UNLISTED_GEO
     m = (m * g + ONE_MILLION - 1n) / ONE_MILLION
   }

@@ -9,6 +9,8 @@
  *   reports what changes the price of those tokens: `speed` (`'fast'`: fast mode), `inference_geo`
  *   (`'us'`: US-only inference) and `server_tool_use.web_search_requests` (billed per search);
  *   `output_tokens_details.thinking_tokens` is informational (inside `output_tokens`).
+ *   `iterations` entries of type `compaction` (server-side compaction) are billed sampling steps
+ *   the top-level counts exclude: kept as `compactions`, priced on top.
  * - OpenAI Chat Completions: `prompt_tokens` INCLUDES `prompt_tokens_details.cached_tokens`;
  *   `completion_tokens` includes `completion_tokens_details.reasoning_tokens`.
  * - OpenAI Responses: `input_tokens` includes `input_tokens_details.cached_tokens`; `output_tokens`
@@ -18,6 +20,18 @@ import { InvalidOptionsError } from '@aikit/core'
 
 /** Which rates apply: `'batch'` (Batch API discount), `'priority'`, `'flex'`, or `'standard'`. */
 export type ServiceTier = 'standard' | 'batch' | 'priority' | 'flex'
+
+/**
+ * Token counts of one extra sampling step of a call, billed on top of the call's own counts (see
+ * `Usage.compactions`). Every count is a non-negative integer.
+ */
+export interface UsageStep {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cacheReadTokens?: number
+  readonly cacheWrite5mTokens?: number
+  readonly cacheWrite1hTokens?: number
+}
 
 /** Token counts of one call, provider-neutral. Every count is a non-negative integer. */
 export interface Usage {
@@ -42,7 +56,8 @@ export interface Usage {
   readonly speed?: string
   /**
    * Where inference ran (Anthropic `usage.inference_geo`): `'us'` is US-only inference, priced at
-   * the entry's `multipliers.inferenceGeo.us` times every token rate. Default `'global'` (none).
+   * the entry's `multipliers.inferenceGeo.us` times every token rate. Default `'global'` (none);
+   * `'not_available'` (a model without data residency) and `''` are billed as `'global'`.
    */
   readonly inferenceGeo?: string
   /**
@@ -50,6 +65,14 @@ export interface Usage {
    * search on top of the tokens (the entry's `webSearchPer1k`). Default 0.
    */
   readonly webSearchRequests?: number
+  /**
+   * Anthropic server-side compaction steps (`usage.iterations` entries of type `'compaction'`):
+   * sampled and billed, but not in the top-level counts (SDK `BetaIterationsUsage`: "A `compaction`
+   * entry's tokens are not included in the top-level `usage` fields"). Each is priced on top of the
+   * counts above, at the call's tier and modes, its long-context tier decided by its own input.
+   * Default none.
+   */
+  readonly compactions?: readonly UsageStep[]
   /** `true` when some counts are estimates (a stream cut short). Default `false`. */
   readonly estimated?: boolean
 }
@@ -86,23 +109,55 @@ function withTier(usage: Usage, tier: unknown): Usage {
   return t === undefined || t === 'standard' ? usage : { ...usage, serviceTier: t }
 }
 
-/** Anthropic `usage` (messages response, `message_start.message.usage` or `message_delta.usage`). */
-export function fromAnthropicUsage(u: Rec): Usage {
-  const writes = count(u.cache_creation_input_tokens, 'usage.cache_creation_input_tokens')
+/** The token counts of an Anthropic usage or usage iteration at `field` (`usage`, `usage.iterations[0]`). */
+function anthropicCounts(u: Rec, field: string): UsageStep {
+  const writes = count(u.cache_creation_input_tokens, `${field}.cache_creation_input_tokens`)
   let w5 = writes
   let w1 = 0
   if (isRec(u.cache_creation)) {
     w1 = count(
       u.cache_creation.ephemeral_1h_input_tokens,
-      'usage.cache_creation.ephemeral_1h_input_tokens'
+      `${field}.cache_creation.ephemeral_1h_input_tokens`
     )
     const split5 = count(
       u.cache_creation.ephemeral_5m_input_tokens,
-      'usage.cache_creation.ephemeral_5m_input_tokens'
+      `${field}.cache_creation.ephemeral_5m_input_tokens`
     )
     // Trust the split; if the total is larger, the rest is priced as 5-minute writes.
     w5 = Math.max(split5, writes - w1)
   }
+  return {
+    inputTokens: count(u.input_tokens, `${field}.input_tokens`),
+    outputTokens: count(u.output_tokens, `${field}.output_tokens`),
+    cacheReadTokens: count(u.cache_read_input_tokens, `${field}.cache_read_input_tokens`),
+    cacheWrite5mTokens: w5,
+    cacheWrite1hTokens: w1,
+  }
+}
+
+/**
+ * The `compaction` entries of an Anthropic `usage.iterations` (absent or `null`: none). The other
+ * entries (`message`, ...) are sampling steps the top-level counts already include.
+ */
+function anthropicCompactions(iterations: unknown): UsageStep[] {
+  if (iterations === undefined || iterations === null) return []
+  if (!Array.isArray(iterations)) {
+    throw new InvalidOptionsError('usage.iterations', 'must be an array of iteration usages')
+  }
+  const steps: UsageStep[] = []
+  for (let i = 0; i < iterations.length; i++) {
+    const it: unknown = iterations[i]
+    if (isRec(it) && it.type === 'compaction') {
+      steps.push(anthropicCounts(it, `usage.iterations[${i}]`))
+    }
+  }
+  return steps
+}
+
+/** Anthropic `usage` (messages response, `message_start.message.usage` or `message_delta.usage`). */
+export function fromAnthropicUsage(u: Rec): Usage {
+  const counts = anthropicCounts(u, 'usage')
+  const compactions = anthropicCompactions(u.iterations)
   const outDetails = isRec(u.output_tokens_details) ? u.output_tokens_details : {}
   const thinking = count(outDetails.thinking_tokens, 'usage.output_tokens_details.thinking_tokens')
   const searches = isRec(u.server_tool_use)
@@ -111,15 +166,12 @@ export function fromAnthropicUsage(u: Rec): Usage {
   const speed = label(u.speed, 'usage.speed')
   const geo = label(u.inference_geo, 'usage.inference_geo')
   const usage: Usage = {
-    inputTokens: count(u.input_tokens, 'usage.input_tokens'),
-    outputTokens: count(u.output_tokens, 'usage.output_tokens'),
-    cacheReadTokens: count(u.cache_read_input_tokens, 'usage.cache_read_input_tokens'),
-    cacheWrite5mTokens: w5,
-    cacheWrite1hTokens: w1,
+    ...counts,
     ...(thinking > 0 ? { reasoningTokens: thinking } : {}),
     ...(speed === undefined ? {} : { speed }),
     ...(geo === undefined ? {} : { inferenceGeo: geo }),
     ...(searches > 0 ? { webSearchRequests: searches } : {}),
+    ...(compactions.length > 0 ? { compactions } : {}),
   }
   return withTier(usage, u.service_tier)
 }
@@ -200,6 +252,26 @@ function optionalModes(raw: Rec): Partial<Usage> {
   }
 }
 
+/** A `Usage`'s `compactions`, checked (each step's counts), only when set. */
+function optionalCompactions(raw: unknown): Partial<Usage> {
+  if (raw === undefined) return {}
+  if (!Array.isArray(raw)) {
+    throw new InvalidOptionsError('usage.compactions', 'must be an array of { inputTokens, … }')
+  }
+  const compactions = raw.map((step: unknown, i): UsageStep => {
+    const field = `usage.compactions[${i}]`
+    if (!isRec(step)) throw new InvalidOptionsError(field, 'must be an object { inputTokens, … }')
+    return {
+      inputTokens: count(step.inputTokens, `${field}.inputTokens`),
+      outputTokens: count(step.outputTokens, `${field}.outputTokens`),
+      cacheReadTokens: count(step.cacheReadTokens, `${field}.cacheReadTokens`),
+      cacheWrite5mTokens: count(step.cacheWrite5mTokens, `${field}.cacheWrite5mTokens`),
+      cacheWrite1hTokens: count(step.cacheWrite1hTokens, `${field}.cacheWrite1hTokens`),
+    }
+  })
+  return { compactions }
+}
+
 /**
  * Turns any usage object into `Usage`: a `Usage` is checked and returned; an object with
  * `prompt_tokens` is OpenAI Chat; one with a key only Anthropic's usage has
@@ -230,6 +302,7 @@ export function normalizeUsage(raw: unknown): Usage {
       reasoningTokens: count(raw.reasoningTokens, 'usage.reasoningTokens'),
       ...(tier === undefined ? {} : { serviceTier: tier as ServiceTier }),
       ...optionalModes(raw),
+      ...optionalCompactions(raw.compactions),
       ...(raw.estimated === true ? { estimated: true } : {}),
     }
     return usage
@@ -271,6 +344,8 @@ export function usageForPricing(raw: unknown): Usage {
       isOptionalCount(raw.webSearchRequests) &&
       isOptionalLabel(raw.speed) &&
       isOptionalLabel(raw.inferenceGeo) &&
+      // Compaction steps are checked (and copied) by `normalizeUsage`: rare, not the fast path.
+      raw.compactions === undefined &&
       (tier === undefined || (typeof tier === 'string' && toServiceTier(tier) === tier))
     ) {
       return raw as unknown as Usage
@@ -279,8 +354,11 @@ export function usageForPricing(raw: unknown): Usage {
   return normalizeUsage(raw)
 }
 
-/** The request's whole input: plain input + cache writes + cache reads (decides long-context tiers). */
-export function totalInputTokens(u: Usage): number {
+/**
+ * The request's whole input: plain input + cache writes + cache reads (decides long-context
+ * tiers). Of the counts given: a `Usage`'s `compactions` are separate requests, not counted.
+ */
+export function totalInputTokens(u: Usage | UsageStep): number {
   return (
     u.inputTokens +
     (u.cacheReadTokens ?? 0) +
