@@ -8,7 +8,7 @@ import { NextResponse } from 'next/server.js'
 import { type MiddlewareAndOptions, parseArgs } from './args.js'
 import { applyPendingHeaders } from './headers.js'
 import { WebContext } from './web-context.js'
-import { internalErrorResponse } from './with-aikit.js'
+import { handOver, internalErrorResponse } from './with-aikit.js'
 
 /** The function `proxy.ts` / `middleware.ts` exports. */
 export type ProxyFunction = (request: Request, event?: unknown) => Promise<Response>
@@ -32,7 +32,10 @@ export function aikitProxy(...middlewareAndOptions: MiddlewareAndOptions): Proxy
   return async function aikitProxy(request: Request): Promise<Response> {
     const ctx = new WebContext(request, options, ipMode)
     ctx.watchClient()
-    await runChain(ctx, middleware, async () => {
+    const headed = new Promise<void>((resolve) => {
+      ctx.onResponse = resolve
+    })
+    const chain = runChain(ctx, middleware, async () => {
       // The head first: an `onHeaders` hook may still set a request header, which the response
       // built next hands to the app (built before, it was silently left out).
       const extra = ctx.beforeHead(200)
@@ -42,6 +45,8 @@ export function aikitProxy(...middlewareAndOptions: MiddlewareAndOptions): Proxy
       if (extra !== undefined) applyPendingHeaders(response.headers, extra)
       ctx.response = response
     })
+    // A middleware awaiting `ctx.finished` after `next()` waits for this return (see handOver).
+    await handOver(chain, headed)
     const response = ctx.response ?? internalErrorResponse()
     ctx.settleIfBodyless()
     return response

@@ -44,8 +44,17 @@ export const SET_REQUEST_HEADER: unique symbol = Symbol.for(
 export class WebContext extends BaseContext {
   readonly method: string
   readonly request: Request
+  #response: Response | undefined = undefined
+  /** Called when the final Response is set: the head is made (see `handOver`). */
+  onResponse: (() => void) | undefined = undefined
   /** The final Response, set once the head is "written" (the Response is built). */
-  response: Response | undefined = undefined
+  get response(): Response | undefined {
+    return this.#response
+  }
+  set response(response: Response | undefined) {
+    this.#response = response
+    if (response !== undefined) this.onResponse?.()
+  }
   /** The body bytes a middleware read through `ctx.json()`, handed on to the route. */
   bodyBytes: Uint8Array | undefined = undefined
   /** The request's headers plus those a middleware set with `setRequestHeader`. */

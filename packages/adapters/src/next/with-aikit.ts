@@ -42,6 +42,22 @@ export function internalErrorResponse(): Response {
 }
 
 /**
+ * Resolves when Next may have the Response: once the chain settled, or, when it is still running
+ * after the head was made (`headed`), one timer tick later. Code after `await next()` runs after
+ * the head on every adapter: on node:http it never holds the response back, and here Next gets it
+ * only when this resolves. A chain that ends in microtasks (nearly all) settles first, so Next
+ * sees anything it threw (its own signals included) as before; one still waiting (on
+ * `ctx.finished`, which resolves only once Next has read the body, or on I/O) no longer keeps the
+ * Response from Next: awaiting `finished` after `next()` deadlocked the request.
+ */
+export function handOver(chain: Promise<void>, headed: Promise<void>): Promise<void> {
+  return Promise.race([
+    chain,
+    headed.then(() => new Promise<void>((resolve) => setTimeout(resolve, 0))),
+  ])
+}
+
+/**
  * Wraps a route handler so `middleware` runs around it, with the same signature as the handler.
  * The last argument may be the adapter options (`trustProxy`, `maxBodyBytes`, `maxJsonDepth`, `maxJsonKeys`,
  * `onError`, `asyncContext`), validated here: a bad one, or a key that is not one (a typo such as
@@ -49,7 +65,8 @@ export function internalErrorResponse(): Response {
  *
  * - `await next()` resolves once the handler returned its Response (the body may still flow);
  *   `onHeaders` hooks run then, and the middleware headers are added to it (a header the route
- *   set itself wins).
+ *   set itself wins). Code after `await next()` that still waits (on `ctx.finished`, or on I/O)
+ *   does not hold the Response back past one timer tick (see `handOver`).
  * - A body a middleware read with `ctx.json()` is handed to the handler again, so
  *   `await req.json()` in the handler still works.
  * - `ctx.finished` resolves after Next has read the last chunk of the body, or with
@@ -81,7 +98,11 @@ export function withAikit<R extends Request, C = unknown>(
     const ctx = new WebContext(request, options, ipMode)
     ctx.watchClient()
     let signal: { error: unknown } | undefined
-    await runChain(ctx, middleware, async () => {
+    // The head is made when the Response is set: the route's, or a middleware's short-circuit.
+    const headed = new Promise<void>((resolve) => {
+      ctx.onResponse = resolve
+    })
+    const chain = runChain(ctx, middleware, async () => {
       let response: unknown
       try {
         response = await handler(ctx.routeRequest() as R, routeContext)
@@ -95,6 +116,7 @@ export function withAikit<R extends Request, C = unknown>(
       if (!isResponse(response)) throw new TypeError('The route handler did not return a Response')
       ctx.adoptResponse(response)
     })
+    await handOver(chain, headed)
     if (signal === undefined && isNextSignal(ctx.error)) signal = { error: ctx.error }
     if (signal !== undefined) {
       // Next's own signal (e.g. dynamic usage while prerendering): Next must see it as thrown.
