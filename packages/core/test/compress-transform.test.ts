@@ -61,9 +61,15 @@ function head(
 const JSON_TYPE = { 'content-type': 'application/json' }
 
 describe('compress() at head time (ctx.transformBody)', () => {
-  it('registers no hook for HEAD', async () => {
+  it('compresses nothing for HEAD but adds the Vary: Accept-Encoding GET carries', async () => {
     const { factory } = await registeredFactory({ 'accept-encoding': 'gzip' }, 'HEAD')
-    expect(factory).toBeUndefined()
+    const h = head(200, { ...JSON_TYPE, 'content-length': '5000' })
+    expect(factory!(h)).toBeUndefined()
+    expect(h.headers).toEqual({
+      'content-type': 'application/json',
+      'content-length': '5000',
+      vary: 'Accept-Encoding',
+    })
   })
 
   it('compresses a JSON body: Content-Encoding set, Content-Length dropped, ETag weakened, Vary merged', async () => {

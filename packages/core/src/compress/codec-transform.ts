@@ -11,6 +11,7 @@ import { type CodecLevels, compressSync, createCompressor, type ZlibStream } fro
 import type { CompressEncoding } from './negotiate.js'
 
 const EMPTY = new Uint8Array(0)
+const NO_OUTPUT: Buffer[] = []
 
 function concat(parts: Buffer[]): Uint8Array {
   if (parts.length === 0) return EMPTY
@@ -25,6 +26,9 @@ export class CodecTransform implements BodyTransform {
   private closed = false
   /** Settles a flush in progress when the transform is aborted under it (zlib never calls back). */
   private abandonFlush: (() => void) | undefined = undefined
+  /** The compressor's output not yet handed on (created with the compressor: a body compressed in
+   * one call needs neither). */
+  private output: Buffer[] = NO_OUTPUT
 
   constructor(
     private readonly encoding: CompressEncoding,
@@ -43,9 +47,7 @@ export class CodecTransform implements BodyTransform {
           reject(this.failure)
           return
         }
-        const parts: Buffer[] = []
-        for (let c = z.read(); c !== null; c = z.read()) parts.push(c)
-        resolve(concat(parts))
+        resolve(this.take())
       })
     })
   }
@@ -63,12 +65,10 @@ export class CodecTransform implements BodyTransform {
         reject(this.failure)
         return
       }
-      const parts: Buffer[] = []
       z.once('error', (error) => reject(error))
-      z.on('data', (c) => parts.push(c))
       z.once('end', () => {
         this.closed = true
-        resolve(concat(parts))
+        resolve(this.take())
       })
       if (body.byteLength > 0) z.write(body)
       z.end()
@@ -82,11 +82,29 @@ export class CodecTransform implements BodyTransform {
     this.abandonFlush?.()
   }
 
+  /** The output collected so far (what a flush or the end emitted), handed on once. */
+  private take(): Uint8Array {
+    // Output zlib pushed that the stream holds rather than emitted (it was not flowing yet):
+    // read() emits it as 'data' too.
+    const z = this.zlib
+    if (z !== undefined) while (z.read() !== null);
+    const parts = this.output
+    if (parts.length === 0) return EMPTY
+    this.output = []
+    return concat(parts)
+  }
+
   private stream(): ZlibStream {
     if (this.zlib === undefined) {
       const { stream, flushKind } = createCompressor(this.encoding, this.levels)
       this.zlib = stream
       this.flushKind = flushKind
+      // Read all the time, not only once a flush is done: zlib stops compressing while 16 KiB of
+      // its output are unread, so a chunk whose compressed form is larger never finished flushing.
+      this.output = []
+      stream.on('data', (c) => {
+        this.output.push(c)
+      })
       // `on`, not `once`: a second 'error' without a listener would crash the process.
       stream.on('error', (error) => {
         this.failure = error ?? new Error('compression failed')

@@ -57,6 +57,8 @@ export class CompressedStream implements AsyncIterableIterator<Uint8Array> {
   /** Settles a flush in progress when the stream is closed under it (zlib then never calls back). */
   private abandonFlush: (() => void) | undefined = undefined
   private failure: unknown = undefined
+  /** The compressor's output not yet handed on. */
+  private output: Buffer[] = []
   private readonly onError = (error: unknown): void => {
     this.failure = error ?? new Error('compression failed')
   }
@@ -66,6 +68,11 @@ export class CompressedStream implements AsyncIterableIterator<Uint8Array> {
     const { stream, flushKind } = createCompressor(encoding, levels)
     this.zlib = stream
     this.flushKind = flushKind
+    // Read all the time, not only once a flush is done: zlib stops compressing while 16 KiB of
+    // its output are unread, so a chunk whose compressed form is larger never finished flushing.
+    stream.on('data', (c) => {
+      this.output.push(c)
+    })
     // `on`, not `once`: a second 'error' without a listener would crash the process.
     stream.on('error', this.onError)
   }
@@ -126,11 +133,21 @@ export class CompressedStream implements AsyncIterableIterator<Uint8Array> {
           reject(this.failure)
           return
         }
-        const parts: Buffer[] = []
-        for (let c = z.read(); c !== null; c = z.read()) parts.push(c)
-        resolve(concat(parts))
+        resolve(this.take())
       })
     })
+  }
+
+  /** The output collected so far (what a flush or the end emitted), handed on once. */
+  private take(): Buffer | undefined {
+    // Output zlib pushed that the stream holds rather than emitted (it was not flowing yet):
+    // read() emits it as 'data' too.
+    const z = this.zlib
+    while (z.read() !== null);
+    const parts = this.output
+    if (parts.length === 0) return undefined
+    this.output = []
+    return concat(parts)
   }
 
   private finish(): Promise<Buffer | undefined> {
@@ -140,10 +157,8 @@ export class CompressedStream implements AsyncIterableIterator<Uint8Array> {
         reject(this.failure)
         return
       }
-      const parts: Buffer[] = []
       z.once('error', (error) => reject(error))
-      z.on('data', (c) => parts.push(c))
-      z.once('end', () => resolve(concat(parts)))
+      z.once('end', () => resolve(this.take()))
       z.end()
     })
   }

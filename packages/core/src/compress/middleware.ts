@@ -8,6 +8,7 @@
  * through the adapter's `ctx.transformBody` hook: the same rules decide at head time, and the
  * adapter pipes the bytes the route writes through a `CodecTransform`.
  */
+import { mergeVary } from '../header-merge.js'
 import { type NormalizedBody, toPendingResponse } from '../response.js'
 import type { Context, Middleware, ResponseBody, ResponseHead } from '../types.js'
 import { CodecTransform } from './codec-transform.js'
@@ -33,6 +34,11 @@ function isIdentity(value: string): boolean {
   return v === '' || v === 'identity'
 }
 
+/** A header's value after a set (`append` false) or an append (comma-joined) of `value`. */
+function joined(current: string | undefined, value: string, append: boolean): string {
+  return append && current !== undefined && current !== '' ? `${current}, ${value}` : value
+}
+
 /** The lower-case-keyed view of the headers `compress()` looks at. */
 interface HeaderKeys {
   type?: string
@@ -41,6 +47,7 @@ interface HeaderKeys {
   cacheControl?: string
   vary?: string
   etag?: string
+  range?: string
 }
 
 function keysOf(headers: Record<string, string>): HeaderKeys {
@@ -65,6 +72,9 @@ function keysOf(headers: Record<string, string>): HeaderKeys {
       case 'etag':
         keys.etag = name
         break
+      case 'content-range':
+        keys.range = name
+        break
     }
   }
   return keys
@@ -77,8 +87,9 @@ function keysOf(headers: Record<string, string>): HeaderKeys {
  * route's `Response`), of compressible types (text, JSON, JS, XML/SVG, SSE) with br,
  * zstd (where the runtime has it) or gzip, adds `Vary: Accept-Encoding`, drops `Content-Length`
  * and weakens a strong `ETag` when it compresses. Streamed bodies are flushed after every chunk,
- * so SSE events are not held back. Left alone: HEAD, 1xx/204/304, bodies under `threshold`,
- * bodies with a `Content-Encoding`, `Cache-Control: no-transform`, other media types.
+ * so SSE events are not held back. Left alone: HEAD (a `respond` one gets the Vary GET gets),
+ * 1xx/204/304, partial responses (206 or Content-Range), bodies under `threshold`, bodies with a
+ * `Content-Encoding`, `Cache-Control: no-transform`, other media types.
  * Place it before (outside) the middleware whose responses it should compress. Node only
  * (`node:zlib`).
  */
@@ -86,8 +97,10 @@ export function compress(options: CompressOptions = {}): Middleware {
   const o = resolveCompressOptions(options)
   const negotiate = encodingNegotiator(o.encodings)
   return function compressMiddleware(ctx, next) {
-    if (ctx.method === 'HEAD' || !Object.isExtensible(ctx)) return next()
-    hookResponse(ctx, negotiate(ctx.header('accept-encoding')), o)
+    if (!Object.isExtensible(ctx)) return next()
+    // HEAD is never compressed, but its headers match GET's: the same Vary: Accept-Encoding.
+    const encoding = ctx.method === 'HEAD' ? undefined : negotiate(ctx.header('accept-encoding'))
+    hookResponse(ctx, encoding, o)
     return next()
   }
 }
@@ -101,37 +114,62 @@ function hookResponse(
   const setHeader: SetHeader = ctx.setHeader
   const appendHeader: SetHeader = ctx.appendHeader
   const target = ctx as Mutable
-  // A Content-Encoding or no-transform set through the Context (not in respond's headers).
-  let leaveAlone = false
-  let varied = false
+  // The headers compress() looks at as set through the Context (not in respond's headers), each
+  // as the adapter will send it (a setHeader replaces, an appendHeader joins).
+  let ctxEncoding: string | undefined
+  let ctxCacheControl: string | undefined
+  let ctxRange: string | undefined
+  let ctxVary: string | undefined
+  let ctxEtag: string | undefined
+  // A Content-Encoding, no-transform or Content-Range set through the Context.
+  const leaveAlone = (): boolean =>
+    (ctxEncoding !== undefined && !isIdentity(ctxEncoding)) ||
+    (ctxCacheControl !== undefined && NO_TRANSFORM.test(ctxCacheControl)) ||
+    ctxRange !== undefined
   // True once respond() took the response: the head-time hook then leaves it to that path.
   let responded = false
   if (typeof ctx.transformBody === 'function') {
     ctx.transformBody((head) =>
-      responded || leaveAlone ? undefined : transformAtHead(head, encoding, o)
+      responded || leaveAlone() ? undefined : transformAtHead(head, encoding, o)
     )
   }
-  const watch = (name: string, value: string): void => {
-    const n = name.toLowerCase()
-    if (n === 'content-encoding') leaveAlone = !isIdentity(value)
-    else if (n === 'cache-control' && NO_TRANSFORM.test(value)) leaveAlone = true
+  // Called after the Context's own setHeader / appendHeader, so a value it refuses is not counted.
+  const watch = (name: string, value: string, append: boolean): void => {
+    switch (name.toLowerCase()) {
+      case 'content-encoding':
+        ctxEncoding = joined(ctxEncoding, value, append)
+        break
+      case 'cache-control':
+        ctxCacheControl = joined(ctxCacheControl, value, append)
+        break
+      case 'content-range':
+        ctxRange = joined(ctxRange, value, append)
+        break
+      case 'vary':
+        ctxVary = joined(ctxVary, value, append)
+        break
+      case 'etag':
+        ctxEtag = joined(ctxEtag, value, append)
+        break
+    }
   }
   target.setHeader = (name, value) => {
-    watch(name, value)
     setHeader.call(ctx, name, value)
+    watch(name, value, false)
   }
   target.appendHeader = (name, value) => {
-    watch(name, value)
     appendHeader.call(ctx, name, value)
+    watch(name, value, true)
   }
   target.respond = (status, body, headers) => {
     responded = true
     if (
-      leaveAlone ||
+      leaveAlone() ||
       body === undefined ||
       body === null ||
       status === 204 ||
       status === 205 ||
+      status === 206 ||
       status === 304
     ) {
       respond.call(ctx, status, body, headers)
@@ -145,19 +183,22 @@ function hookResponse(
     if (
       (k.encoding !== undefined && !isIdentity(h[k.encoding]!)) ||
       (k.cacheControl !== undefined && NO_TRANSFORM.test(h[k.cacheControl]!)) ||
+      // Content-Range counts bytes of the identity body: a coded one under it is corrupt.
+      k.range !== undefined ||
       !o.filter(type)
     ) {
       respond.call(ctx, status, bodyOf(pending.body), h)
       return
     }
     // The representation depends on Accept-Encoding whether or not this client gets it compressed.
+    // respond's Vary and the Context's are merged at the head (`*` absorbs the rest).
     if (k.vary !== undefined) {
       const vary = h[k.vary]!
-      if (!ACCEPT_ENCODING.test(vary))
-        h[k.vary] = vary === '' ? 'Accept-Encoding' : `${vary}, Accept-Encoding`
-    } else if (!varied) {
-      varied = true
+      if (!ACCEPT_ENCODING.test(vary)) h[k.vary] = mergeVary(vary, 'Accept-Encoding')
+    } else if (ctxVary === undefined || !ACCEPT_ENCODING.test(ctxVary)) {
+      // Appended, not set: a Vary an outer middleware set before this hook is kept.
       appendHeader.call(ctx, 'Vary', 'Accept-Encoding')
+      ctxVary = joined(ctxVary, 'Accept-Encoding', true)
     }
     const compressed =
       encoding === undefined ? undefined : compressBody(pending.body, h, k, encoding, o)
@@ -168,7 +209,14 @@ function hookResponse(
     if (k.length !== undefined) delete h[k.length]
     if (k.encoding !== undefined) delete h[k.encoding]
     h['content-encoding'] = encoding as string
-    if (k.etag !== undefined && h[k.etag]!.startsWith('"')) h[k.etag] = `W/${h[k.etag]}`
+    // Two codings of one body must not share a strong validator (RFC 9110 §8.8.3); respond's
+    // ETag wins over the Context's at the head.
+    if (k.etag !== undefined) {
+      if (h[k.etag]!.startsWith('"')) h[k.etag] = `W/${h[k.etag]}`
+    } else if (ctxEtag?.startsWith('"')) {
+      ctxEtag = `W/${ctxEtag}`
+      setHeader.call(ctx, 'ETag', ctxEtag)
+    }
     respond.call(ctx, status, compressed, h)
   }
 }
@@ -185,6 +233,8 @@ function transformAtHead(
 ): CodecTransform | undefined {
   const status = head.status
   if (status < 200 || status === 204 || status === 205 || status === 304) return undefined
+  // A range of the identity body (Express sendFile with Range): coding it would corrupt it.
+  if (status === 206 || head.getHeader('content-range') !== undefined) return undefined
   const contentEncoding = head.getHeader('content-encoding')
   if (contentEncoding !== undefined && !isIdentity(contentEncoding)) return undefined
   const cacheControl = head.getHeader('cache-control')
@@ -192,8 +242,9 @@ function transformAtHead(
   const type = head.getHeader('content-type')
   if (!o.filter(type === undefined ? '' : mediaType(type))) return undefined
   const vary = head.getHeader('vary')
-  if (vary === undefined || vary.trim() === '') head.setHeader('Vary', 'Accept-Encoding')
-  else if (!ACCEPT_ENCODING.test(vary)) head.setHeader('Vary', `${vary}, Accept-Encoding`)
+  if (vary === undefined || !ACCEPT_ENCODING.test(vary)) {
+    head.setHeader('Vary', mergeVary(vary ?? '', 'Accept-Encoding'))
+  }
   if (encoding === undefined) return undefined
   const length = head.getHeader('content-length')
   if (length !== undefined && !(Number(length) >= o.threshold && Number(length) > 0)) {

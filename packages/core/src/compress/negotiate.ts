@@ -10,13 +10,18 @@ export type CompressEncoding = 'br' | 'gzip' | 'zstd'
 
 const Q_VALUE = /^q=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/i
 
-/** Parses `Accept-Encoding` into coding → weight (the highest weight when a coding repeats). */
+/**
+ * Parses `Accept-Encoding` into coding → weight (the highest weight when a coding repeats; `x-gzip`
+ * counts as `gzip`).
+ */
 export function parseAcceptEncoding(header: string): Map<string, number> {
   const weights = new Map<string, number>()
   for (const part of header.split(',')) {
     const semi = part.indexOf(';')
-    const name = (semi === -1 ? part : part.slice(0, semi)).trim().toLowerCase()
+    let name = (semi === -1 ? part : part.slice(0, semi)).trim().toLowerCase()
     if (name === '') continue
+    // RFC 9110 §8.4.1.3: a recipient should take x-gzip as gzip.
+    if (name === 'x-gzip') name = 'gzip'
     let q = 1
     if (semi !== -1) {
       const param = part
