@@ -60,11 +60,17 @@ for i = 1, n do
   end
   if algo == 'gcra' then
     local d = 0
+    -- A TAT beyond the most debt allows (a clock stepped back since, see check-op): clamped first.
+    local fix = false
     if has and a >= nowMs then d = (a - nowMs) * L + b end
+    if d > 2 * cap then
+      d = 2 * cap
+      fix = true
+    end
     local nd = d + du
     if nd < 0 then nd = 0 end
     if nd > 2 * cap then nd = 2 * cap end
-    if nd ~= d then
+    if nd ~= d or fix then
       local q = floor(nd / L)
       nv = fmt('%d:%d', nowMs + q, nd - q * L)
     end
@@ -156,11 +162,14 @@ function adjusted(
     if (du < -held) du = -held
   }
   if (algo === 'gcra') {
-    const d = has && a >= nowMs ? (a - nowMs) * L + b : 0
+    let d = has && a >= nowMs ? (a - nowMs) * L + b : 0
+    // A TAT beyond the most debt allows (a clock stepped back since, see check-op): clamped first.
+    const fix = d > 2 * cap
+    if (fix) d = 2 * cap
     let nd = d + du
     if (nd < 0) nd = 0
     if (nd > 2 * cap) nd = 2 * cap
-    if (nd === d) return undefined
+    if (nd === d && !fix) return undefined
     const q = floor(nd / L)
     return { a: nowMs + q, b: nd - q * L, c: 0 }
   }

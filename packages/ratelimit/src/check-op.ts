@@ -9,6 +9,14 @@
  * cost (and the key is not blocked) are all updates applied. A rejection writes nothing, so it
  * consumes nothing from any limit. A cost of 0 only reads.
  *
+ * The one exception, which consumes nothing either: a state stamped ahead of the clock by more
+ * than it can legitimately be, because the clock has been stepped back since (NTP, a VM resume, a
+ * failover to a Redis primary whose clock is behind). A GCRA TAT more than `2 × windowMs` ahead
+ * (the most that a check and debt together can reach) is clamped to that; a token bucket updated
+ * "later" than now is taken as updated now. Either is then stored so by whatever check reads it,
+ * so the key drains / refills from now on, instead of staying locked out until the clock catches
+ * up with the size of the step.
+ *
  * KEYS: one per limit, then the key's block key (all sharing one `{hash tag}`; the block key is
  * left out, and not read, when the input says `unblocked`: in-process stores only). ARGV:
  * `[cost, n, (algorithm, limit, windowMs) × n]`. Reply: `[status, (limit, remaining, resetAt,
@@ -36,7 +44,11 @@ export interface LimitResult {
   readonly limit: number
   /** What is left after this check (after consuming when allowed; unchanged when rejected). */
   readonly remaining: number
-  /** Epoch ms when this limit is fully replenished (window end for fixed and sliding windows). */
+  /**
+   * Epoch ms when this limit is fully replenished: the window end for fixed windows and for an
+   * allowed sliding window; a denied sliding window with a count in the current window reports the
+   * end of the next one (that count still weighs until then), never sooner than `retryAfterMs`.
+   */
   readonly resetAt: number
   /**
    * 0 when this limit alone would allow the cost; else ms to wait before it would, or `-1` when it
@@ -84,9 +96,10 @@ export interface CheckResult {
  * current value and its block key's `read` (Lua) leaves in the locals `v` and `bv`, and its expiry
  * `px` (a Lua expression for `2 * W` as a string: Redis formats a number given to redis.call as a
  * double, measured slower than `string.format('%d')` on 7.0), with `cost`, `L`, `W`, `gcra`,
- * `nowMs`, `floor` and `fmt` in scope. Writes the new state (`nv`) when the cost is allowed, then
- * runs `onSet` (Lua), and leaves `st` (1 allowed, 0 denied, 2 denied because blocked), `rem`,
- * `reset` and `rt` (retry-after ms, -1 for never) for the reply `{st, L, rem, reset, rt}`.
+ * `nowMs`, `floor` and `fmt` in scope. Writes the new state (`nv`) when the cost is allowed (or a
+ * clamped one, see the module doc), then runs `onSet` (Lua), and leaves `st` (1 allowed, 0 denied,
+ * 2 denied because blocked), `rem`, `reset` and `rt` (retry-after ms, -1 for never) for the reply
+ * `{st, L, rem, reset, rt}`.
  * The same decisions as the general loop of the script; shared by the script's one-limit path and
  * its batch fast path, so a call decides alike whether or not it was batched.
  */
@@ -109,7 +122,15 @@ local st, rt, rem, reset = 0, 0, 0, 0
 if gcra then
   local cap = L * W
   local d = 0
-  if has and a >= nowMs then d = (a - nowMs) * L + b end
+  if has and a >= nowMs then
+    d = (a - nowMs) * L + b
+    if d > 2 * cap then
+      -- Stamped by a clock since stepped back (see the module doc): clamped, and stored so.
+      d = 2 * cap
+      local nv = fmt('%d:0', nowMs + 2 * W)
+      redis.call('SET', ${sk}, nv, 'PX', ${px})${onSet}
+    end
+  end
   local nd = d + cost * W
   if cost > L then
     rt = -1
@@ -233,6 +254,9 @@ end
 local allowed = 1
 if blockMs > 0 then allowed = 0 end
 local R = {}
+-- By limit, states stamped by a clock since stepped back (see the module doc), rewritten even when
+-- nothing is consumed: created only when needed.
+local fix = false
 for i = 1, n do
   local algo = ARGV[3 * i]
   local L = tonumber(ARGV[3 * i + 1])
@@ -245,7 +269,14 @@ for i = 1, n do
   local nv = false
   if algo == 'gcra' then
     local d = 0
-    if has and a >= nowMs then d = (a - nowMs) * L + b end
+    if has and a >= nowMs then
+      d = (a - nowMs) * L + b
+      if d > 2 * cap then
+        d = 2 * cap
+        fix = fix or {}
+        fix[i] = fmt('%d:0', nowMs + 2 * W)
+      end
+    end
     rem0 = floor((cap - d) / W)
     reset0 = nowMs + floor((d + L - 1) / L)
     if cost <= L then
@@ -289,7 +320,10 @@ for i = 1, n do
     end
     local count = floor(prev * (W - (nowMs - ws)) / W) + cur
     rem0 = L - count
+    -- Fully replenished once this window's count has also passed as the previous one (no earlier
+    -- than the wait of a denial); an allowed result keeps reporting the window end.
     reset0 = ws + W
+    if cur > 0 then reset0 = ws + 2 * W end
     if cost <= L then
       if count + cost <= L then
         fits = true
@@ -316,7 +350,11 @@ for i = 1, n do
     local credit = cap
     if has then
       local el = nowMs - b
-      if el < 0 then el = 0 end
+      if el < 0 then
+        el = 0
+        fix = fix or {}
+        fix[i] = fmt('%d:%d', a, nowMs)
+      end
       if el > 2 * W then el = 2 * W end
       credit = a + el * L
       if credit > cap then credit = cap end
@@ -377,6 +415,10 @@ if allowed == 1 and cost > 0 then
     local o = (i - 1) * 8
     redis.call('SET', KEYS[i], R[o + 7], 'PX', 2 * R[o + 8])
   end
+elseif fix then
+  for i = 1, n do
+    if fix[i] then redis.call('SET', KEYS[i], fix[i], 'PX', 2 * R[(i - 1) * 8 + 8]) end
+  end
 end
 return reply
 `
@@ -398,6 +440,8 @@ interface Evaluated {
   na: number
   nb: number
   nc: number
+  /** The state was stamped by a clock since stepped back: rewritten even if nothing is consumed. */
+  fix: boolean
 }
 
 const scratch: Evaluated[] = []
@@ -428,9 +472,16 @@ function evaluate(
   let na = 0
   let nb = 0
   let nc = 0
+  let fix = false
   if (algo === 'gcra') {
     let d = 0
-    if (state !== undefined && a >= nowMs) d = (a - nowMs) * L + b
+    if (state !== undefined && a >= nowMs) {
+      d = (a - nowMs) * L + b
+      if (d > 2 * cap) {
+        d = 2 * cap
+        fix = true
+      }
+    }
     rem0 = floor((cap - d) / W)
     reset0 = nowMs + floor((d + L - 1) / L)
     if (cost <= L) {
@@ -476,7 +527,9 @@ function evaluate(
     }
     const count = floor((prev * (W - (nowMs - ws))) / W) + cur
     rem0 = L - count
-    reset0 = ws + W
+    // Fully replenished once this window's count has also passed as the previous one (no earlier
+    // than the wait of a denial); an allowed result keeps reporting the window end.
+    reset0 = cur > 0 ? ws + 2 * W : ws + W
     if (cost <= L) {
       if (count + cost <= L) {
         fits = true
@@ -505,7 +558,10 @@ function evaluate(
     let credit = cap
     if (state !== undefined) {
       let el = nowMs - b
-      if (el < 0) el = 0
+      if (el < 0) {
+        el = 0
+        fix = true
+      }
       if (el > 2 * W) el = 2 * W
       credit = a + el * L
       if (credit > cap) credit = cap
@@ -540,6 +596,7 @@ function evaluate(
   out.na = na
   out.nb = nb
   out.nc = nc
+  out.fix = fix
   return true
 }
 
@@ -567,6 +624,7 @@ function checkNative(
     }
   }
   let allowed = blockMs === 0
+  let fix = false
   while (scratch.length < n) scratch.push(newEvaluated())
   const states: (LimitState | undefined)[] | undefined = n === 1 ? undefined : new Array(n)
   let state0: LimitState | undefined
@@ -580,6 +638,7 @@ function checkNative(
       throw new Error(`ERR unknown rate limit algorithm ${l.algorithm}`)
     }
     if (!r.fits) allowed = false
+    if (r.fix) fix = true
   }
   const results: LimitResult[] = new Array(n)
   let tightest: LimitResult | undefined
@@ -617,6 +676,14 @@ function checkNative(
         data.set(keys[i] as string, state, 2 * r.W)
       }
     }
+  } else if (fix) {
+    for (let i = 0; i < n; i++) {
+      const state = i === 0 ? state0 : (states as (LimitState | undefined)[])[i]
+      if ((scratch[i] as Evaluated).fix && state !== undefined) {
+        const l = limits[i] as OpLimit
+        fixState(data, keys[i] as string, state, l.algorithm === 'gcra', nowMs, l.windowMs)
+      }
+    }
   }
   const t = tightest as LimitResult
   const result: CheckResult = {
@@ -648,7 +715,15 @@ function checkGcra(
 ): CheckResult {
   const state = data.get(key) as LimitState | undefined
   const cap = L * W
-  const d = state !== undefined && state.a >= nowMs ? (state.a - nowMs) * L + state.b : 0
+  let d = 0
+  if (state !== undefined && state.a >= nowMs) {
+    d = (state.a - nowMs) * L + state.b
+    // Stamped by a clock since stepped back (see the module doc): clamped, and stored so.
+    if (d > 2 * cap) {
+      d = 2 * cap
+      fixState(data, key, state, true, nowMs, W)
+    }
+  }
   const nd = d + cost * W
   let retry = 0
   if (cost <= L && nd <= cap) {
@@ -742,6 +817,22 @@ function blockedLimit(
   return { limit: L, remaining: 0, resetAt: Math.max(reset0, nowMs + blockMs), retryAfterMs: rt }
 }
 
+/**
+ * Rewrites a GCRA (`gcra`) or token-bucket state stamped by a clock since stepped back (see the
+ * module doc), as the script does: the TAT clamped to `2 × W` ahead, the bucket's update time now.
+ */
+function fixState(
+  data: NativeData,
+  key: string,
+  state: LimitState,
+  gcra: boolean,
+  nowMs: number,
+  W: number
+): void {
+  if (gcra) write(data, key, state, nowMs + 2 * W, 0, W)
+  else write(data, key, state, state.a, nowMs, W)
+}
+
 /** Stores a two-integer state (`c` = 0) at `key`, in place when one is there (see `checkNative`). */
 function write(
   data: NativeData,
@@ -787,6 +878,7 @@ function newEvaluated(): Evaluated {
     na: 0,
     nb: 0,
     nc: 0,
+    fix: false,
   }
 }
 

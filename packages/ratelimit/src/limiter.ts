@@ -251,8 +251,18 @@ type MaybeSyncRun = Partial<Pick<SyncRun, 'sync' | 'syncTagged'>>
 /** `limit × windowMs` must stay ≤ 2^52 so that all arithmetic is exact in Lua and JavaScript. */
 const MAX_LIMIT_TIMES_WINDOW = 2 ** 52
 
+/**
+ * Elapsed-time clock (ms) for the blocked-key cache, as core's own `monotonicNow` (not exported):
+ * the wall clock is no measure of a wait, an NTP step back of an hour would make a cached denial of
+ * a second last an hour (and report that as its wait), a step forward end it at once.
+ */
+const elapsedNow: () => number =
+  typeof performance !== 'undefined' && typeof performance.now === 'function'
+    ? () => performance.now()
+    : Date.now
+
 interface CachedDenial {
-  /** When the denial's wait is over (`Date.now()` clock). */
+  /** When the denial's wait is over (`elapsedNow()` clock). */
   until: number
   /** When the store must be asked again: the earlier of `until` and the entry's `maxAgeMs`. */
   expires: number
@@ -384,7 +394,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           const oldest = denials.keys().next().value
           if (oldest !== undefined) denials.delete(oldest)
         }
-        const now = Date.now()
+        const now = elapsedNow()
         const until = now + result.retryAfterMs
         denials.set(key, { until, expires: Math.min(until, now + maxCacheAge), cost, result })
       }
@@ -395,7 +405,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const cachedDenial = (key: string, cost: number): CheckResult | undefined => {
     const hit = denials.get(key)
     if (hit === undefined) return undefined
-    const now = Date.now()
+    const now = elapsedNow()
     if (now >= hit.expires) {
       denials.delete(key)
       return undefined
@@ -405,7 +415,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     if (cost !== hit.cost) return undefined
     counters.denied++
     counters.cachedDenials++
-    const cached: CheckResult = { ...hit.result, retryAfterMs: hit.until - now, cached: true }
+    // Whole ms, as the store reports waits (the elapsed-time clock has fractions).
+    const retryAfterMs = Math.ceil(hit.until - now)
+    const cached: CheckResult = { ...hit.result, retryAfterMs, cached: true }
     if (decisionListeners.length > 0) emitDecision(cached)
     return cached
   }

@@ -113,8 +113,15 @@ describe('blocked-key cache', () => {
 describe('cached denials are served for at most blockCache.maxAgeMs', () => {
   const limits = [{ limit: 10, window: '1h' }] as const
   const realNow = Date.now.bind(Date)
-  /** Moves this process's `Date.now()` (the cache's clock) `ms` ahead; Redis keeps its own. */
-  const skipAhead = (ms: number) => vi.spyOn(Date, 'now').mockImplementation(() => realNow() + ms)
+  const realElapsed = performance.now.bind(performance)
+  /**
+   * Lets `ms` pass at once for this process: its wall clock and its elapsed-time clock
+   * (`performance.now()`, the cache's clock) move `ms` ahead; Redis keeps its own.
+   */
+  const skipAhead = (ms: number) => {
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + ms)
+    vi.spyOn(performance, 'now').mockImplementation(() => realElapsed() + ms)
+  }
   afterEach(() => {
     vi.restoreAllMocks()
   })
