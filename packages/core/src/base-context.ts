@@ -53,6 +53,8 @@ export abstract class BaseContext implements Context, Lifecycle {
   protected pendingResponse: PendingResponse | undefined = undefined
   protected headWritten = false
   private headerHooks: (() => void)[] | undefined = undefined
+  /** The hooks `beforeHead` ran first (see `headFailed`). */
+  private ranHeaderHooks: (() => void)[] | undefined = undefined
   private committing: Promise<void> | undefined = undefined
   private controller: AbortController | undefined = undefined
   private clientGone = false
@@ -288,6 +290,7 @@ export abstract class BaseContext implements Context, Lifecycle {
     // A hook may register another (the head is not written yet): run until none is left, for a
     // few rounds at most (a hook that always registers one more would never let the head out).
     let hooks = this.headerHooks
+    this.ranHeaderHooks = hooks
     for (let round = 0; hooks !== undefined; round++) {
       this.headerHooks = undefined
       if (round === MAX_HOOK_ROUNDS) {
@@ -307,6 +310,22 @@ export abstract class BaseContext implements Context, Lifecycle {
     }
     this.headWritten = true
     return this.pendingHeaders?.values()
+  }
+
+  /**
+   * Call when the head `beforeHead` was called for was not written after all: `writeHead` threw
+   * before anything went out (a hook below the adapter's failed, or Node refused something the
+   * adapter does not check in advance). The Context is as before the head, so the next head (the
+   * framework's error response) runs the `onHeaders` hooks again, with its own status, and gets
+   * the middleware headers; `status` is not the refused one. Hooks registered by hooks register
+   * again when their hook runs again.
+   */
+  headFailed(): void {
+    if (!this.headWritten) return
+    this.headWritten = false
+    this.finalStatus = undefined
+    this.headerHooks = this.ranHeaderHooks
+    this.ranHeaderHooks = undefined
   }
 
   /** Call when the client went away (before the body was fully sent). Aborts `signal`. */

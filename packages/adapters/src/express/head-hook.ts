@@ -13,6 +13,7 @@
  * does nothing for a response without one.
  */
 import { ServerResponse } from 'node:http'
+import { headNotWritten } from '../shared/node-context.js'
 
 type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
 
@@ -29,10 +30,14 @@ type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
 const HOOKED = Symbol.for('@aikit/adapters.express.headHook.v1')
 const WAITING = Symbol.for('@aikit/adapters.express.headWaiting.v1')
 
-/** A request's context as the hook calls it (any copy's `NodeContext`). */
+/**
+ * A request's context as the hook calls it (any copy's `NodeContext`). `headFailed` is optional:
+ * a copy older than it is called `headDone` instead, as before.
+ */
 interface HeadWaiter {
   onHead(res: ServerResponse, args: unknown[]): void
   headDone(): void
+  headFailed?(): void
 }
 
 /**
@@ -64,34 +69,64 @@ export function expressResponsePrototype(res: ServerResponse): object | undefine
   return undefined
 }
 
-function hook(proto: object): void {
-  if (Object.hasOwn(proto, HOOKED)) return
-  const prev = (proto as { writeHead: WriteHead }).writeHead
-  Object.defineProperty(proto, 'writeHead', {
-    configurable: true,
-    writable: true,
-    value: function writeHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
-      const ctxs = waiting.get(this)
-      if (ctxs === undefined) return prev.apply(this, args)
-      waiting.delete(this)
+/** The head hook over `prev` (the `writeHead` it replaces). */
+function headHook(prev: WriteHead): WriteHead {
+  return function writeHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
+    const ctxs = waiting.get(this)
+    if (ctxs === undefined) return prev.apply(this, args)
+    waiting.delete(this)
+    const message = this.statusMessage
+    let written: ServerResponse
+    try {
       if (Array.isArray(ctxs)) {
         // The innermost layer first, as chained per-response hooks would run.
         for (let i = ctxs.length - 1; i >= 0; i--) ctxs[i]!.onHead(this, args)
       } else ctxs.onHead(this, args)
-      try {
-        return prev.apply(this, args)
-      } finally {
-        if (Array.isArray(ctxs)) for (const ctx of ctxs) ctx.headDone()
-        else ctxs.headDone()
+      written = prev.apply(this, args)
+    } catch (error) {
+      if (this.headersSent) headDone(ctxs)
+      else {
+        // Nothing went out (Node refused the head): the contexts wait for the next one.
+        if (Array.isArray(ctxs)) for (const ctx of ctxs) headNotWritten(this, message, ctx)
+        else headNotWritten(this, message, ctxs)
+        waiting.set(this, ctxs)
       }
-    },
+      throw error
+    }
+    headDone(ctxs)
+    return written
+  }
+}
+
+function headDone(ctxs: HeadWaiter | HeadWaiter[]): void {
+  if (Array.isArray(ctxs)) for (const ctx of ctxs) ctx.headDone()
+  else ctxs.headDone()
+}
+
+function hook(proto: object): void {
+  const prev = (proto as { writeHead: WriteHead }).writeHead
+  Object.defineProperty(proto, 'writeHead', {
+    configurable: true,
+    writable: true,
+    value: headHook(prev),
   })
   Object.defineProperty(proto, HOOKED, { value: true })
 }
 
 /** Hooks `proto` (from `expressResponsePrototype(res)`) once and registers `ctx` for `res`'s head. */
 export function hookExpressHead(proto: object, res: ServerResponse, ctx: HeadWaiter): void {
-  hook(proto)
+  if (!Object.hasOwn(proto, HOOKED)) {
+    hook(proto)
+    // A middleware mounted before the kit that wrapped this response's `writeHead` the way
+    // on-headers does (morgan, compression, express-session) took the prototype's method before
+    // it was hooked: on this first request its wrapper would call Node's `writeHead` past the
+    // hook. This response is hooked on the instance too, this once (later responses' wrappers
+    // take the hooked method).
+    if (Object.hasOwn(res, 'writeHead')) {
+      const own = res as unknown as { writeHead: WriteHead }
+      own.writeHead = headHook(own.writeHead)
+    }
+  }
   const existing = waiting.get(res)
   if (existing === undefined) waiting.set(res, ctx)
   else if (Array.isArray(existing)) existing.push(ctx)

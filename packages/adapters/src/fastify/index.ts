@@ -145,6 +145,15 @@ export class FastifyContext extends NodeContext {
     this.reply = reply
   }
 
+  /**
+   * Fastify writes its head with `writeHead(status, reply[kReplyHeaders])`, an object made for
+   * this reply: the middleware headers go straight into it, with no copy per request. An object a
+   * route passes itself (after `reply.hijack()`) is copied (see `writableHeadHeaders`).
+   */
+  override ownsHeadHeaders(headers: object): boolean {
+    return headers === replyHeaders(this.reply) || super.ownsHeadHeaders(headers)
+  }
+
   protected override readBody(maxBytes: number): Promise<Uint8Array> {
     this.bodyRead ??= super.readBody(maxBytes)
     return this.bodyRead
@@ -223,6 +232,21 @@ export class FastifyContext extends NodeContext {
     else reply.send(Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength))
     return this.waitForHead()
   }
+}
+
+/** Fastify's `kReplyHeaders` symbol (not exported), found on the first reply; null if absent. */
+let replyHeadersKey: symbol | null | undefined
+
+/** The headers object Fastify keeps for `reply` and hands to `writeHead`. */
+function replyHeaders(reply: FastifyReply): unknown {
+  if (replyHeadersKey === undefined) {
+    replyHeadersKey =
+      Object.getOwnPropertySymbols(reply).find((s) => s.description === 'fastify.reply.headers') ??
+      null
+  }
+  return replyHeadersKey === null
+    ? undefined
+    : (reply as unknown as Record<symbol, unknown>)[replyHeadersKey]
 }
 
 /**

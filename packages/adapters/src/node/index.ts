@@ -80,7 +80,7 @@ function runHandler(
   try {
     result = handler(req, res)
   } catch (error) {
-    return Promise.reject(error)
+    return afterHandlerError(ctx, res, error)
   }
   const head = ctx.waitForHead()
   if (
@@ -93,13 +93,19 @@ function runHandler(
   return new Promise<void>((resolve, reject) => {
     void head.then(resolve)
     ;(result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
-      if (!ctx.headersSent && !res.destroyed) {
-        reject(error) // before the head: the chain turns it into the error response
-        return
-      }
-      ctx.fail(error)
-      if (!res.writableEnded) res.destroy()
-      resolve()
+      afterHandlerError(ctx, res, error).then(resolve, reject)
     })
   })
+}
+
+/**
+ * A handler's error, thrown or rejected. Before the head it rejects: the chain turns it into the
+ * error response. After it, the error goes to `onError` and a response not ended is destroyed (a
+ * half-sent response would hold the connection open forever).
+ */
+function afterHandlerError(ctx: NodeContext, res: ServerResponse, error: unknown): Promise<void> {
+  if (!ctx.headersSent && !res.destroyed) return Promise.reject(error)
+  ctx.fail(error)
+  if (!res.writableEnded) res.destroy()
+  return Promise.resolve()
 }

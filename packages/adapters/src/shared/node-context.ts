@@ -87,16 +87,25 @@ function isNativeValue(
  * When `writeHead` was given a headers object (Fastify always passes one), a header the route has
  * not set goes into that object rather than through `res.setHeader`: a response with no
  * `setHeader` call stays on Node's fast `writeHead(status, headers)` path, which serialises the
- * object directly instead of copying every entry into the response's header map first.
+ * object directly instead of copying every entry into the response's header map first. The
+ * route's own object is never written into: it is copied first (see `writableHeadHeaders`).
  */
 function applyPendingHeaders(
+  ctx: NodeContext,
   res: ServerResponse,
   args: unknown[],
   headers: Iterable<[string, string]>,
   native: NativeHeaders | undefined
 ): void {
-  const passed = headersArgument(args)
+  const at = headersIndex(args)
+  if (at !== -1 && Array.isArray(args[at])) {
+    applyToRawHeaders(res, args, at, headers, native)
+    return
+  }
+  const passed = at === -1 ? undefined : (args[at] as Record<string, unknown>)
   const mixedCase = passed === undefined ? undefined : mixedCaseKeys(passed)
+  // `passed` once the kit may write into it (this response's own object, or a copy of it).
+  let target: Record<string, unknown> | undefined
   for (const [name, value] of headers) {
     const lower = name.toLowerCase()
     const onRes = res.getHeader(lower) as string | string[] | undefined
@@ -106,11 +115,15 @@ function applyPendingHeaders(
         const current = passed[passedKey] as string | string[]
         const route = isNativeValue(native, lower, current) ? undefined : current
         const merged = combineHeader(lower, route, value)
-        if (merged !== undefined) passed[passedKey] = merged
+        if (merged !== undefined) {
+          target ??= ctx.writableHeadHeaders(args, at)
+          target[passedKey] = merged
+        }
         continue
       }
       if (onRes === undefined) {
-        passed[lower] = combineHeader(lower, undefined, value)
+        target ??= ctx.writableHeadHeaders(args, at)
+        target[lower] = combineHeader(lower, undefined, value)
         continue
       }
     }
@@ -118,6 +131,73 @@ function applyPendingHeaders(
     const merged = combineHeader(lower, route, value)
     if (merged !== undefined) res.setHeader(name, merged)
   }
+}
+
+/**
+ * `applyPendingHeaders` for a raw header array given to `writeHead` (`[name, value, ...]`, or
+ * `[[name, value], ...]`). Node sets each name of the array over what the response holds, so a
+ * middleware's `Set-Cookie` or `Vary` set on the response would be dropped when the array names
+ * it: those are merged with the array's values into one entry (the array's other names stay the
+ * route's). The other middleware headers are added as entries too, combined with the response's
+ * value as for an object. All of it goes into a copy of the array (the route's may be shared),
+ * which replaces it in `args`.
+ */
+function applyToRawHeaders(
+  res: ServerResponse,
+  args: unknown[],
+  at: number,
+  headers: Iterable<[string, string]>,
+  native: NativeHeaders | undefined
+): void {
+  const raw = args[at] as unknown[]
+  const nested = Array.isArray(raw[0])
+  let copy: unknown[] | undefined
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase()
+    const own = rawValues(raw, nested, lower)
+    let merged: string | string[] | undefined
+    if (own !== undefined) {
+      if (lower !== 'set-cookie' && lower !== 'vary') continue
+      merged = combineHeader(lower, own, value)!
+      copy = withoutRaw(copy ?? raw, nested, lower)
+    } else {
+      const onRes = res.getHeader(lower) as string | string[] | undefined
+      merged = combineHeader(lower, isNativeValue(native, lower, onRes) ? undefined : onRes, value)
+      if (merged === undefined) continue
+      copy ??= raw.slice()
+    }
+    if (nested) copy.push([name, merged])
+    else copy.push(name, merged)
+  }
+  if (copy !== undefined) args[at] = copy
+}
+
+/** The values a raw header array gives for `lower` (undefined when it has none). */
+function rawValues(raw: unknown[], nested: boolean, lower: string): string[] | undefined {
+  let values: string[] | undefined
+  const step = nested ? 1 : 2
+  for (let i = 0; i < raw.length; i += step) {
+    const name = nested ? (raw[i] as unknown[] | undefined)?.[0] : raw[i]
+    if (typeof name !== 'string' || name.toLowerCase() !== lower) continue
+    const value = nested ? (raw[i] as unknown[])[1] : raw[i + 1]
+    values ??= []
+    if (Array.isArray(value)) for (const v of value) values.push(String(v))
+    else values.push(String(value))
+  }
+  return values
+}
+
+/** A copy of a raw header array without its entries for `lower`. */
+function withoutRaw(raw: unknown[], nested: boolean, lower: string): unknown[] {
+  const out: unknown[] = []
+  const step = nested ? 1 : 2
+  for (let i = 0; i < raw.length; i += step) {
+    const name = nested ? (raw[i] as unknown[] | undefined)?.[0] : raw[i]
+    if (typeof name === 'string' && name.toLowerCase() === lower) continue
+    if (nested) out.push(raw[i])
+    else out.push(raw[i], raw[i + 1])
+  }
+  return out
 }
 
 /** lower-case name → key, for the keys of `headers` that are not lower-case (usually none). */
@@ -132,14 +212,34 @@ function mixedCaseKeys(headers: Record<string, unknown>): Map<string, string> | 
   return map
 }
 
-/** The headers object given to `writeHead(status[, message], headers)`, if any (not raw arrays). */
-function headersArgument(args: unknown[]): Record<string, unknown> | undefined {
-  for (let i = 1; i < args.length && i < 3; i++) {
-    const a = args[i]
-    if (typeof a === 'object' && a !== null && !Array.isArray(a))
-      return a as Record<string, unknown>
-  }
-  return undefined
+/**
+ * Where the headers of `writeHead(status[, message][, headers])` are in `args`, as Node reads
+ * them (after a message; else the third argument when given, else the second): the index of an
+ * object or raw array, or -1.
+ */
+function headersIndex(args: unknown[]): number {
+  const at = typeof args[1] === 'string' || (args[2] !== undefined && args[2] !== null) ? 2 : 1
+  const headers = args[at]
+  return typeof headers === 'object' && headers !== null ? at : -1
+}
+
+// What Node's `writeHead` accepts in a status message (its `checkInvalidHeaderChar`).
+const INVALID_VALUE_CHARS = /[^\t\x20-\x7e\x80-\xff]/
+
+/**
+ * True when Node's `writeHead` will throw for these arguments before anything is written, as far
+ * as a check costing nothing per request tells: a status outside 100-999 (after Node's `| 0`), a
+ * status message given to it that Node refuses. The kit then prepares nothing (no `onHeaders`, no
+ * middleware headers): the throw reaches the route as without the kit, and the next head (the
+ * framework's error response) is the one the middleware see. The headers are not checked here:
+ * that would validate every name and value of every response a second time (Node does it), for a
+ * route bug (a filename with a newline in `Content-Disposition`); such a head is undone after
+ * Node throws (see `NodeContext.headFailed`), its `onHeaders` hooks having run once more.
+ */
+function headRefused(args: unknown[]): boolean {
+  const status = (args[0] as number) | 0
+  if (status < 100 || status > 999) return true
+  return typeof args[1] === 'string' && INVALID_VALUE_CHARS.test(args[1])
 }
 
 function findKey(headers: Record<string, unknown>, lower: string): string | undefined {
@@ -148,28 +248,38 @@ function findKey(headers: Record<string, unknown>, lower: string): string | unde
   return undefined
 }
 
-/** The response head over `res` plus the headers object given to `writeHead`, which wins. */
+/**
+ * The response head over `res` plus the headers object given to `writeHead` (`args`), which
+ * wins. A change to that object is made on the kit's copy of it (see `writableHeadHeaders`).
+ */
 function headView(
+  ctx: NodeContext,
   res: ServerResponse,
-  passed: Record<string, unknown> | undefined,
+  args: unknown[],
   status: number
 ): ResponseHead {
+  const at = headersIndex(args)
+  const passed = (): Record<string, unknown> | undefined =>
+    at === -1 ? undefined : (args[at] as Record<string, unknown>)
   return {
     status,
     getHeader(name) {
-      const key = passed === undefined ? undefined : findKey(passed, name.toLowerCase())
-      const value = key === undefined ? res.getHeader(name) : passed![key]
+      const headers = passed()
+      const key = headers === undefined ? undefined : findKey(headers, name.toLowerCase())
+      const value = key === undefined ? res.getHeader(name) : headers![key]
       if (value === undefined || value === null) return undefined
       return Array.isArray(value) ? value.join(', ') : String(value)
     },
     setHeader(name, value) {
-      const key = passed === undefined ? undefined : findKey(passed, name.toLowerCase())
-      if (key !== undefined) passed![key] = value
+      const headers = passed()
+      const key = headers === undefined ? undefined : findKey(headers, name.toLowerCase())
+      if (key !== undefined) ctx.writableHeadHeaders(args, at)[key] = value
       else res.setHeader(name, value)
     },
     removeHeader(name) {
-      const key = passed === undefined ? undefined : findKey(passed, name.toLowerCase())
-      if (key !== undefined) delete passed![key]
+      const headers = passed()
+      const key = headers === undefined ? undefined : findKey(headers, name.toLowerCase())
+      if (key !== undefined) delete ctx.writableHeadHeaders(args, at)[key]
       res.removeHeader(name)
     },
   }
@@ -380,6 +490,12 @@ class TransformedBody {
     }
   }
 
+  /** Drops this body before anything went through it (its head was not written). */
+  discard(): void {
+    this.failed = true
+    this.transform.abort()
+  }
+
   private fault(error: unknown): void {
     if (this.failed) return
     this.failed = true
@@ -462,13 +578,36 @@ function hookInstanceHead(res: ServerResponse, ctx: NodeContext): void {
     this: ServerResponse,
     ...args: unknown[]
   ): ServerResponse {
-    ctx.onHead(this, args)
+    const message = this.statusMessage
+    let written: ServerResponse
     try {
-      return prev.apply(this, args)
-    } finally {
-      ctx.headDone()
+      ctx.onHead(this, args)
+      written = prev.apply(this, args)
+    } catch (error) {
+      if (this.headersSent) ctx.headDone()
+      else headNotWritten(this, message, ctx)
+      throw error
     }
+    ctx.headDone()
+    return written
   }
+}
+
+/**
+ * After a `writeHead` that threw before writing anything (Node refused it, see `headRefused`, or
+ * a hook below the kit's failed):
+ * the status message Node set on the way is put back (the next head, the kit's or the
+ * framework's error response, would go out as `500 OK`), and the Context is as before the head.
+ */
+export function headNotWritten(
+  res: ServerResponse,
+  message: string,
+  ctx: { headFailed?(): void; headDone(): void }
+): void {
+  res.statusMessage = message
+  // A context of an older copy of this package (Express's shared hook) has no headFailed.
+  if (typeof ctx.headFailed === 'function') ctx.headFailed()
+  else ctx.headDone()
 }
 
 /** A `Context` over a Node request/response pair. Adapters subclass it for framework specifics. */
@@ -498,6 +637,8 @@ export class NodeContext extends BaseContext {
   private bodyGuard: NodeBodyGuard | undefined = undefined
   /** Header values middleware put straight on the native response (`noteNativeHeaders`). */
   private nativeHeaders: NativeHeaders | undefined = undefined
+  /** The kit's copy of the headers object given to `writeHead` (see `writableHeadHeaders`). */
+  private headHeaders: object | undefined = undefined
 
   /**
    * `hookHead: false` is for an adapter that calls `onHead` / `headDone` from its own head hook
@@ -535,13 +676,55 @@ export class NodeContext extends BaseContext {
   }
 
   /** Runs right before the head is written (status from `writeHead`'s arguments): onHeaders
-   * hooks, the middleware headers, the body transform. Only the first call does anything. */
+   * hooks, the middleware headers, the body transform. Only the first call does anything, unless
+   * Node refuses its head (see `headRefused` and `headFailed`). */
   onHead(res: ServerResponse, args: unknown[]): void {
-    if (this.headWritten) return
-    const status = typeof args[0] === 'number' ? args[0] : res.statusCode
+    if (this.headWritten || headRefused(args)) return
+    // As Node reads it: `writeHead('404')`, Express 4's `res.status('201')` (the implicit head
+    // passes `res.statusCode`) send the number.
+    const status = (args[0] as number) | 0
     const headers = this.beforeHead(status)
-    if (headers !== undefined) applyPendingHeaders(res, args, headers, this.nativeHeaders)
+    if (headers !== undefined) applyPendingHeaders(this, res, args, headers, this.nativeHeaders)
     if (this.bodyFactory !== undefined) this.startTransform(res, args, status)
+  }
+
+  /**
+   * The head `onHead` prepared was not written (`writeHead` threw before anything went out): as
+   * before the head, so the next one runs the `onHeaders` hooks again and gets the headers. A
+   * body transform started for it is dropped (the next head starts its own, or none).
+   */
+  override headFailed(): void {
+    super.headFailed()
+    this.headHeaders = undefined
+    const body = this.bodyTransform
+    if (body !== undefined) {
+      this.bodyTransform = undefined
+      body.discard()
+    }
+  }
+
+  /**
+   * Whether the middleware headers may be written into `headers`, the object given to
+   * `writeHead`: only the kit's copy of it, or an object the adapter knows is this response's own
+   * (Fastify's reply headers). The route's object may be shared by every response or frozen.
+   */
+  ownsHeadHeaders(headers: object): boolean {
+    return headers === this.headHeaders
+  }
+
+  /**
+   * The headers object `args[at]` (given to `writeHead`), made one the kit may write into: when
+   * not this response's own (see `ownsHeadHeaders`) it is copied once and the copy replaces it in
+   * `args`, which the hook hands to Node. Written into, a module-level constant would carry one
+   * client's request id and `Set-Cookie` to the next response as "the route's own" headers.
+   */
+  writableHeadHeaders(args: unknown[], at: number): Record<string, unknown> {
+    const headers = args[at] as Record<string, unknown>
+    if (this.ownsHeadHeaders(headers)) return headers
+    const copy = { ...headers }
+    args[at] = copy
+    this.headHeaders = copy
+    return copy
   }
 
   /**
@@ -617,7 +800,7 @@ export class NodeContext extends BaseContext {
     if (args.length > 1 && args.slice(1, 3).some(Array.isArray)) return
     let transform: BodyTransform | undefined
     try {
-      transform = factory(headView(res, headersArgument(args), status))
+      transform = factory(headView(this, res, args, status))
     } catch (error) {
       this.fail(error)
       return
