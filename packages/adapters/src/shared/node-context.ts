@@ -286,6 +286,11 @@ function headView(
 }
 
 type Callback = (error?: Error | null) => void
+
+/** Node's error for a write after `end()` (`ERR_STREAM_WRITE_AFTER_END`). */
+function writeAfterEnd(): Error {
+  return Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' })
+}
 interface NativeWrites {
   write: WriteFn
   end: EndFn
@@ -416,7 +421,12 @@ class TransformedBody {
   }
 
   write(bytes: Uint8Array, cb: Callback | undefined): boolean {
-    if (this.ended || this.failed) return false
+    if (this.ended || this.failed) {
+      // As Node answers a write after `end()` (the native one cannot be called: the transformed
+      // end may still be on its way), so code awaiting the callback does not wait forever.
+      if (cb !== undefined && this.ended) process.nextTick(cb, writeAfterEnd())
+      return false
+    }
     if (bytes.byteLength === 0) {
       if (cb !== undefined) process.nextTick(cb)
       return this.tail === undefined && !this.res.writableNeedDrain
