@@ -170,8 +170,27 @@ class Engine {
   /** Tag-map size past which `markTag` drops the tag times no entry can need any more. */
   private pruneAt = TAG_PRUNE_MIN
   private tokenSeq = 0
+  /**
+   * Whether the clock can be read as it is: `false` until the store's first clock measurement
+   * (`Store.clockReady`, a `redisStore`'s first `TIME`) has answered, while `o.now` is the store's
+   * clock. Before it, a `redisStore`'s `now()` is this machine's clock: an entry stamped by a clock
+   * an hour ahead would survive later invalidations, win over newer fills and be served an hour
+   * past its ttl. So the calls that read the clock wait for that one measurement first (see
+   * `clockReady`); the cache's Lua ops are not made to read `TIME` instead: the memory tier's
+   * stamps and freshness checks need the clock without a round trip all the same.
+   */
+  private clockKnown: boolean
+  private clockWait: Promise<void> | undefined
 
-  constructor(readonly o: ResolvedCacheOptions) {
+  /** `ownClock`: the cache was given a `now` option (then the store's clock is not read). */
+  constructor(
+    readonly o: ResolvedCacheOptions,
+    ownClock = false
+  ) {
+    this.clockKnown = ownClock || typeof o.store?.clockReady !== 'function'
+    // Measured from now, so that the first calls seldom wait (an invalidation made as a response's
+    // head is written, `cacheResponse`, still reaches the store before the client has the answer).
+    void this.clockReady()
     this.lru = new LRUCache<string, MemoryEntry>({
       max: o.maxEntries,
       maxSize: o.maxBytes,
@@ -189,6 +208,24 @@ class Engine {
             (e) => this.fail('bus', e),
             () => this.resync()
           )
+  }
+
+  /**
+   * `undefined` once the clock reads the store's time (at once without a store clock to wait for,
+   * and after the first measurement: then no call waits again); until then, the wait for the
+   * store's first clock measurement (started when the cache is created).
+   */
+  clockReady(): Promise<void> | undefined {
+    if (this.clockKnown) return undefined
+    if (this.clockWait === undefined) {
+      const store = this.o.store as NonNullable<ResolvedCacheOptions['store']>
+      const known = (): void => {
+        this.clockKnown = true
+      }
+      // The contract is never to reject; a store that does anyway leaves the clock as it is.
+      this.clockWait = Promise.resolve(store.clockReady?.()).then(known, known)
+    }
+    return this.clockWait
   }
 
   token(): string {
@@ -528,7 +565,7 @@ function tombstone(at: number): string {
  */
 export function createCache(options: CacheOptions = {}): Cache {
   const resolved = resolveCacheOptions(options)
-  const engine = new Engine(resolved)
+  const engine = new Engine(resolved, options.now !== undefined)
   const unsubscribers = new Set<() => void>()
   return new CacheImpl(engine, resolved.namespace, unsubscribers)
 }
@@ -711,9 +748,13 @@ class CacheImpl implements Cache {
     const store = e.o.store
     if (store !== undefined) {
       try {
+        // Until the clock's first measurement (sent when the cache was created) has answered, it is
+        // awaited along with the GET, not before it.
+        const clock = e.clockReady()
         // A plain GET, not a script: Redis serves it without Lua, and the store runs no extra
         // round trip for tags or namespaces (their times are held here, see `syncTags`).
         const text = await store.get(this.storeKey(full))
+        if (clock !== undefined) await clock
         if (text !== undefined) {
           let now = e.o.now()
           let entry = this.validStored(full, text, now)
@@ -772,7 +813,10 @@ class CacheImpl implements Cache {
 
   async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
     const full = this.fullKey(key)
-    await this.write(full, value, this.policy(options, SET_OPTION_KEYS), undefined, undefined, 0)
+    const p = this.policy(options, SET_OPTION_KEYS)
+    const clock = this.engine.clockReady()
+    if (clock !== undefined) await clock
+    await this.write(full, value, p, undefined, undefined, 0)
   }
 
   /**
@@ -877,6 +921,8 @@ class CacheImpl implements Cache {
   async delete(key: string): Promise<void> {
     const full = this.fullKey(key)
     const e = this.engine
+    const clock = e.clockReady()
+    if (clock !== undefined) await clock
     // Every entry of the key created so far, and every load of it started so far, is out of date.
     const at = e.createdNow(full)
     e.lru.delete(full)
@@ -902,6 +948,8 @@ class CacheImpl implements Cache {
       throw new InvalidOptionsError('tags', 'must be an array of non-empty strings')
     }
     const e = this.engine
+    const clock = e.clockReady()
+    if (clock !== undefined) await clock
     const at = e.invalidationTime()
     for (const tag of tags) e.markTag(tag, at)
     e.tagsChanged(tags, at)
@@ -1024,6 +1072,8 @@ class CacheImpl implements Cache {
     p: CallPolicy
   ): Promise<T> {
     const e = this.engine
+    const clock = e.clockReady()
+    if (clock !== undefined) return clock.then(() => this.slowGetOrSet(full, key, fetcher, p))
     const now = e.o.now()
     let stale: MemoryEntry | undefined
     if (!p.refresh) {

@@ -1,8 +1,11 @@
 /**
  * The store's clock (`store.now()`): Redis's `TIME` as seen from this process, read without a
- * round trip. One `TIME` in the background measures the offset, at most once a minute of elapsed
- * time, and again at once when the local wall clock steps (NTP, a VM resume); a skewed server
- * shifts `now()` by its skew; a failed measurement keeps the last offset and is retried.
+ * round trip. One `TIME` in the background measures it, at most once a minute of elapsed time, and
+ * again at once when the local wall clock steps (NTP, a VM resume); between measurements it follows
+ * elapsed time, so a step of the local wall clock never shifts it; a skewed server shifts `now()`
+ * by its skew; a failed measurement keeps the last one and is retried. `clockReady()` resolves once
+ * the first measurement has answered (or failed): from then on `now()` is Redis's time even on a
+ * machine whose clock is off by an hour.
  */
 import { memoryStore } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
@@ -141,15 +144,19 @@ describe('serverClock', () => {
     )
     clock.now()
     await settle()
-    // Elapsed time and the wall clock moving apart by less than CLOCK_STEP_MS is no step (slewing).
+    // Elapsed time and the wall clock moving apart by less than CLOCK_STEP_MS is no step (slewing):
+    // no TIME is sent. (The estimate follows elapsed time, not the wall clock: it was once the wall
+    // clock plus the last offset, and moved with it.)
     vi.advanceTimersByTime(10_000)
     vi.setSystemTime(Date.now() + CLOCK_STEP_MS - 1)
-    expect(clock.now()).toBe(serverNow() + CLOCK_STEP_MS - 1)
+    expect(clock.now()).toBe(serverNow())
     expect(calls).toBe(1)
     for (const step of [-HOUR, HOUR]) {
       vi.advanceTimersByTime(1_000)
       vi.setSystemTime(Date.now() + step)
-      clock.now() // the old offset until the new one answers
+      // Right at the step, before the new TIME answers: still the server's time, not off by the
+      // step (the old offset read with the stepped wall clock was, until the new one answered).
+      expect(clock.now()).toBe(serverNow())
       expect(calls).toBe(step < 0 ? 2 : 3)
       await settle()
       expect(clock.now()).toBe(serverNow())
@@ -177,6 +184,60 @@ describe('serverClock', () => {
     clock.now()
     await settle()
     expect(clock.now()).toBe(serverNow())
+  })
+
+  it('ready(): resolves once the first TIME has answered, sending it if no read has; at once after', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: 1_700_000_000_000 })
+    const serverBase = Date.now() - HOUR // this machine's clock is an hour ahead of the server's
+    const p0 = performance.now()
+    const serverNow = () => serverBase + Math.round(performance.now() - p0)
+    let calls = 0
+    let answer: (() => void) | undefined
+    const clock = serverClock(
+      () => {
+        calls++
+        const reply = timeReply(serverNow())
+        return new Promise((resolve) => {
+          answer = () => resolve(reply)
+        })
+      },
+      () => false
+    )
+    let ready = false
+    const first = clock.ready().then(() => {
+      ready = true
+    })
+    const second = clock.ready()
+    clock.now()
+    expect(calls).toBe(1) // one TIME for both waits and the read
+    await settle()
+    expect(ready).toBe(false)
+    answer?.()
+    await Promise.all([first, second])
+    expect(clock.now()).toBe(serverNow())
+    await clock.ready()
+    expect(calls).toBe(1)
+  })
+
+  it('ready(): resolves when the first TIME fails, and at once on a closed clock', async () => {
+    const failing = serverClock(
+      async () => {
+        throw new Error('connection refused')
+      },
+      () => false
+    )
+    await failing.ready()
+    expect(Math.abs(failing.now() - Date.now())).toBeLessThan(1_000)
+    let calls = 0
+    const closed = serverClock(
+      async () => {
+        calls++
+        return timeReply(Date.now())
+      },
+      () => true
+    )
+    await closed.ready()
+    expect(calls).toBe(0)
   })
 
   it('ignores a reply that is not a TIME reply', async () => {
@@ -214,6 +275,44 @@ describe('store.now()', () => {
     } finally {
       await store.close()
       admin.disconnect()
+    }
+  })
+
+  it('on Redis, on a machine an hour ahead: the server’s TIME once clockReady() resolved', async () => {
+    const client = server.client({ maxRetriesPerRequest: 1 })
+    const store = redisStore(client, { prefix: 'clock', commandTimeoutMs: 2_000 })
+    const real = Date.now.bind(Date)
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => real() + HOUR)
+    try {
+      await store.clockReady()
+      const [seconds, micros] = await client.time()
+      const serverMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+      expect(Math.abs(store.now() - serverMs)).toBeLessThan(1_000)
+    } finally {
+      spy.mockRestore()
+      await store.close()
+      client.disconnect()
+    }
+  })
+
+  it('on Redis: a step of this machine’s wall clock does not move store.now()', async () => {
+    const client = server.client({ maxRetriesPerRequest: 1 })
+    const store = redisStore(client, { prefix: 'clock', commandTimeoutMs: 2_000 })
+    const real = Date.now.bind(Date)
+    try {
+      await store.clockReady()
+      for (const step of [HOUR, -HOUR]) {
+        const before = store.now()
+        const spy = vi.spyOn(Date, 'now').mockImplementation(() => real() + step)
+        // The first read after the step, before the TIME it sends has answered.
+        const after = store.now()
+        spy.mockRestore()
+        expect(Math.abs(after - before)).toBeLessThan(1_000)
+        await new Promise((resolve) => setTimeout(resolve, 20)) // the new TIME answers
+      }
+    } finally {
+      await store.close()
+      client.disconnect()
     }
   })
 

@@ -574,6 +574,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   /** The marks of a charge (which ignores them). */
   const NO_TAKEN: readonly number[] = Object.freeze(limits.map(() => 0))
 
+  // A Redis store measures its offset to the server's TIME from its first read: started here, its
+  // TIME goes out before the first check on the same connection and is answered first, so the
+  // first response's `t` / reset (from `now()`) is on the server's clock, not this machine's.
+  if (typeof store.clockReady === 'function') {
+    Promise.resolve(store.clockReady()).catch(() => {})
+  }
+
   return Object.freeze({
     limits,
     store,

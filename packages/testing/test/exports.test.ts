@@ -23,7 +23,7 @@ const expected: Record<string, string[]> = {
   './next-app': ['nextFixture', 'serve', 'walk'],
   './raw-http': ['rawRequest'],
   './redis': ['freePort', 'rawCommand', 'startRedis', 'startRedisCluster', 'whenReady'],
-  './sentinel': ['SENTINEL_MASTER_NAME', 'startRedisSentinel'],
+  './sentinel': ['SENTINEL_MASTER_NAME', 'startRedisSentinel', 'startRedisSentinelWithReplica'],
 }
 
 const loaders: Record<string, () => Promise<Record<string, unknown>>> = {

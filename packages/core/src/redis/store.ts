@@ -31,11 +31,17 @@ export interface RedisStore extends Store {
   /** The circuit breaker's state (`closed` when the breaker is disabled). */
   readonly breakerState: CircuitState
   /**
-   * The server's clock now (epoch ms): this process's clock plus its offset to the server's
-   * `TIME`, measured by one `TIME` in the background at most once a minute (not until the first
-   * read; 0 until that measurement answers).
+   * The server's clock now (epoch ms): the server's `TIME` at its last measurement plus the
+   * elapsed time since (monotonic, so a step of this machine's wall clock does not shift it),
+   * measured by one `TIME` in the background at most once a minute (not until the first read;
+   * this process's clock until that measurement answers: see `clockReady`).
    */
   now(): number
+  /**
+   * Resolves (never rejects) once the first `TIME` measurement has answered or failed, sending it
+   * if no read has: after it, `now()` is on the server's clock.
+   */
+  clockReady(): Promise<void>
 }
 
 /** Redis errors that mean "the server cannot serve now" rather than "this call is wrong". */
@@ -97,6 +103,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     batch && !isCluster(client) ? batchedEval(client) : undefined
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
   let closed = false
+  const stopReviving = reviveEndedSentinelClient(client, () => closed)
   const openMs = breakerOptions === false ? 0 : breakerOptions.openMs
   /** The key the store's own write test targets until a refused write names one (see `Health`). */
   const defaultWriteKey = formatKey(prefix, 'aikit', ['write-probe'])
@@ -461,6 +468,7 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     kind: 'redis',
     local: false,
     now: () => clock.now(),
+    clockReady: () => clock.ready(),
     get breakerState() {
       return worstState(single, servers)
     },
@@ -503,8 +511,44 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     },
     async close() {
       closed = true
+      stopReviving()
       listeners.clear()
     },
+  }
+}
+
+/**
+ * ioredis 6's failover detector (which a Sentinel client must have, see `assertClient`) can end
+ * the client for good (status `end`, every command "Connection is closed.") when the sentinel's
+ * `+switch-master` arrives while it is reconnecting, as it is after its master crashed: an outage
+ * that would last until the process restarts. An end the app did not ask for (ioredis sets
+ * `manuallyClosing` on `disconnect()` and `quit()`) is undone with `connect()`, which asks the
+ * sentinels for the master again, while the store is open. Other clients are left alone.
+ * Returns the function that stops it.
+ */
+/** The part of an ioredis Sentinel client `reviveEndedSentinelClient` uses. */
+interface SentinelClient {
+  manuallyClosing?: boolean
+  connect(): Promise<unknown>
+  on(event: 'end', listener: () => void): unknown
+  off(event: 'end', listener: () => void): unknown
+}
+
+function reviveEndedSentinelClient(client: Redis | Cluster, closed: () => boolean): () => void {
+  const options = (client as { options?: { sentinels?: unknown } }).options
+  if (isCluster(client) || !Array.isArray(options?.sentinels) || options.sentinels.length === 0) {
+    return () => {}
+  }
+  const c = client as unknown as SentinelClient
+  const onEnd = (): void => {
+    if (closed() || c.manuallyClosing === true) return
+    c.connect().catch(() => {
+      // A failed connect ends the client again: the next 'end' tries once more.
+    })
+  }
+  c.on('end', onEnd)
+  return () => {
+    c.off('end', onEnd)
   }
 }
 

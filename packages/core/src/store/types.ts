@@ -219,10 +219,18 @@ export interface Store {
   close(): Promise<void>
   /**
    * The time now on the clock the store's ops read (epoch ms, an integer), known without a round
-   * trip: `memoryStore`'s `now` option; for `redisStore`, this process's clock corrected by its
-   * measured offset to the server's `TIME`. An absolute time an op returned (a rate limit's
+   * trip: `memoryStore`'s `now` option; for `redisStore`, the server's `TIME` as last measured
+   * plus the elapsed time since (see `clockReady`). An absolute time an op returned (a rate limit's
    * `resetAt`) minus this is a duration from now, whatever the skew between the two machines.
    * Optional: a store without it uses this process's clock.
    */
   now?(): number
+  /**
+   * Resolves (never rejects) once `now()` is on the ops' clock: for `redisStore`, once its first
+   * `TIME` measurement has answered (or failed; it is sent if no read has sent it yet); before
+   * that, `now()` is this process's clock, off by the whole skew. A component that stamps times
+   * other instances compare (the cache's entries) awaits it before its first stamp. Optional: a
+   * store without it (`memoryStore`) has its clock at once.
+   */
+  clockReady?(): Promise<void>
 }
