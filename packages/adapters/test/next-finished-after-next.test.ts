@@ -92,7 +92,7 @@ describe('withAikit: a middleware awaiting ctx.finished after next()', () => {
 
   it('a chain that ends at once settles before the Response is returned', async () => {
     const order: string[] = []
-    const after: Middleware = async (ctx, next) => {
+    const after: Middleware = async (_ctx, next) => {
       await next()
       order.push('after next')
     }

@@ -37,7 +37,7 @@ describe('a skewed instance, first response', () => {
     const ctx = new TestContext()
     await ctx.run(mw)
     vi.restoreAllMocks()
-    const header = ctx.written?.headers['ratelimit'] ?? ''
+    const header = ctx.written?.headers.ratelimit ?? ''
     const t = Number(/t=(\d+)/.exec(header)?.[1])
     // a 5/min GCRA after one request is whole again within 12 s
     expect(t).toBeLessThanOrEqual(60)

@@ -151,9 +151,7 @@ function sentinelHandle(
 ): RedisSentinelHandle {
   const { port, running, dir } = started
   const clients = new Set<Redis>()
-  let stopping = false
   const stop = async (): Promise<void> => {
-    stopping = true
     for (const c of clients) c.disconnect()
     clients.clear()
     await running.stop('SIGTERM')
