@@ -45,8 +45,11 @@ export function createChatKit(env) {
     ttl: ANSWER_TTL_MS,
     ...(redis ? { store, bus: { publisher: redis, subscriber } } : {}),
   })
+  // Without Redis the budget keeps its own default store, which never evicts a ledger (the
+  // shared `store` evicts its least recently used keys when full: a session's spend evicted to
+  // make room for other visitors' keys would be forgotten, and spent again).
   const budget = createBudget({
-    store,
+    ...(redis ? { store } : {}),
     limits: [{ period: 'day', usd: config.CHAT_DAILY_BUDGET_USD }],
   })
   observeBudget(metrics, budget, 'chat')

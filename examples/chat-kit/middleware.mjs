@@ -53,10 +53,22 @@ export function createMiddleware({ config, logger, metrics, redis, store }) {
     subject: sessionSubject({ secure: production }),
     // Per client IP, not per session: a client could drop its cookie to get a fresh bucket. Where
     // the IP is unknown (a Next route handler without TRUST_PROXY), per session rather than none.
-    rateLimit: rateLimit({
-      limiter,
-      keyBy: (ctx) =>
-        ctx.ip ?? (typeof ctx.state.subject === 'string' ? ctx.state.subject : undefined),
-    }),
+    rateLimit: chatOnly(
+      rateLimit({
+        limiter,
+        keyBy: (ctx) =>
+          ctx.ip ?? (typeof ctx.state.subject === 'string' ? ctx.state.subject : undefined),
+      })
+    ),
+  }
+}
+
+/**
+ * `limit` for chat requests only (`CHAT_RATE_LIMIT` counts chat requests): on a server where the
+ * stack runs for every path, a page, a 404 or the app's own routes must not use up the quota.
+ */
+function chatOnly(limit) {
+  return function chatRateLimit(ctx, next) {
+    return ctx.path === '/api/chat' ? limit(ctx, next) : next()
   }
 }

@@ -15,13 +15,24 @@ function readCookie(header, name) {
   return undefined
 }
 
+/**
+ * The subject of session `id`: `session:` and the first 32 hex digits of its SHA-256. Subjects
+ * are logged (every request line, every LLM call) and name the budget's and cache's keys; the id
+ * itself is the visitor's only credential, which anyone reading the logs could replay.
+ */
+export async function subjectOf(id) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(id))
+  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')
+  return `session:${hex.slice(0, 32)}`
+}
+
 const newSessionId = () => {
   const bytes = crypto.getRandomValues(new Uint8Array(16))
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 /**
- * Middleware: `ctx.state.subject` = `session:<id>` from the `aikit_sid` cookie; a missing or
+ * Middleware: `ctx.state.subject` = `subjectOf(<id>)` from the `aikit_sid` cookie; a missing or
  * malformed cookie gets a fresh id and a `Set-Cookie` (HttpOnly, SameSite=Lax, Path=/, 30 days,
  * Secure when `secure`).
  * @param {{ secure: boolean }} options `secure`: add the Secure attribute (production, behind HTTPS)
@@ -35,7 +46,7 @@ export function sessionSubject({ secure }) {
       id = newSessionId()
       ctx.appendHeader('set-cookie', `${SESSION_COOKIE}=${id}; ${attributes}`)
     }
-    ctx.state.subject = `session:${id}`
+    ctx.state.subject = await subjectOf(id)
     await next()
   }
 }

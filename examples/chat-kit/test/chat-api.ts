@@ -4,6 +4,7 @@
 // security headers, CSRF, validation, rate limit, budget, health, metrics and client disconnects.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type ChatKit, createChatKit, fakeAnswerWords } from '../index.mjs'
+import { subjectOf } from '../session.mjs'
 
 /** A running server of one kit. */
 export interface ServedChat {
@@ -428,16 +429,20 @@ export function describeChatApi(name: string, serve: ServeChat, options: ChatApi
         await res.json()
         const session = /aikit_sid=([0-9a-f]{32})/.exec(res.headers.get('set-cookie') ?? '')?.[1]
         expect(session).toBeDefined()
+        // Keys name the session by its subject, a digest of the id (the id is a credential).
+        const subject = await subjectOf(session as string)
+        expect(subject).not.toContain(session)
         // The answer's cache write runs after the reply (it never holds the caller), so wait for it.
         const cached = (k: string) =>
-          k.startsWith('aikit:{chat:llm:') && k.includes(session as string)
+          k.startsWith('aikit:{chat:llm:') && k.includes(subject.slice('session:'.length))
         await expect
           .poll(async () => (await redisProbe().client().keys('*')).some(cached), { timeout: 5000 })
           .toBe(true)
         const keys = await redisProbe().client().keys('*')
         // aikit:{127.0.0.1}:chat-rl:gcra:…, aikit:{session:<id>}:budget:day:…, aikit:{chat:llm:…<id>…}:cache
         expect(keys.some((k) => k.startsWith('aikit:{127.0.0.1}:chat-rl:'))).toBe(true)
-        expect(keys.some((k) => k.startsWith(`aikit:{session:${session}}:budget:day:`))).toBe(true)
+        expect(keys.some((k) => k.startsWith(`aikit:{${subject}}:budget:day:`))).toBe(true)
+        expect(keys.join('\n')).not.toContain(session)
         expect(keys.some(cached)).toBe(true)
         expect(keys.join('\n')).not.toMatch(/where is my state/)
       })
@@ -453,11 +458,12 @@ export function describeChatApi(name: string, serve: ServeChat, options: ChatApi
           first.res.headers.get('set-cookie') ?? ''
         )?.[1]
         expect(session).toBeDefined()
+        const subject = (await subjectOf(session as string)).slice('session:'.length)
         await expect
           .poll(
             async () =>
               (await redisProbe().client().keys('aikit:{chat:llm:*')).some((k) =>
-                k.includes(session as string)
+                k.includes(subject)
               ),
             { timeout: 5000 }
           )

@@ -1,0 +1,203 @@
+/**
+ * The Express and Fastify chat examples as a demanding user sees them over HTTP: the session
+ * cookie (the visitor's only credential) never reaches the logs (the subject is a digest of it);
+ * `CHAT_RATE_LIMIT` counts chat requests only, not pages or 404s; a client leaving mid-stream
+ * leaves nothing held in the budget; and without Redis a session's spend is never evicted to make
+ * room for other visitors' keys (the budget keeps its own non-evicting store).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { createChatKit } from '../../chat-kit/index.mjs'
+import { subjectOf } from '../../chat-kit/session.mjs'
+import { buildApp } from '../../fastify-chat/app.mjs'
+import { createApp } from '../app.mjs'
+
+const examples = resolve(import.meta.dirname, '../..')
+const SID = '0123456789abcdef0123456789abcdef'
+
+type Served = { url: string; close: () => Promise<void> }
+const frameworks: Record<string, (kit: ReturnType<typeof createChatKit>) => Promise<Served>> = {
+  express: async (kit) => {
+    const server = createServer(createApp(kit))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: async () => {
+        server.closeAllConnections()
+        await new Promise((r) => server.close(r))
+        await kit.close()
+      },
+    }
+  },
+  fastify: async (kit) => {
+    const app = await buildApp(kit)
+    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    return { url, close: () => app.close() as unknown as Promise<void> }
+  },
+}
+
+/** Starts `<dir>/server.mjs` as a user does, returns its URL and collected stdout+stderr. */
+async function startServer(dir: string, env: Record<string, string>) {
+  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', ...env }
+  delete childEnv.ANTHROPIC_API_KEY
+  delete childEnv.REDIS_URL
+  const child: ChildProcess = spawn(process.execPath, ['server.mjs'], {
+    cwd: resolve(examples, dir),
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const out = { text: '' }
+  child.stderr?.on('data', (c: Buffer) => {
+    out.text += c.toString()
+  })
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no start line: ${out.text}`)), 15_000)
+    child.stdout?.on('data', (c: Buffer) => {
+      out.text += c.toString()
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out.text)
+      if (m) {
+        clearTimeout(timer)
+        done(m[1] as string)
+      }
+    })
+  })
+  return { url, out, child }
+}
+
+const children: ChildProcess[] = []
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL')
+})
+
+describe.each(['express-chat', 'fastify-chat'])('%s server.mjs', (dir) => {
+  it('never writes the session cookie value (the bearer credential of the session) to the logs', async () => {
+    const { url, out, child } = await startServer(dir, {
+      LOG_LEVEL: 'info',
+      FAKE_MODEL_DELAY_MS: '0',
+    })
+    children.push(child)
+    const res = await fetch(`${url}/api/chat`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Bearer sk-ant-secret-123456',
+        cookie: `aikit_sid=${SID}`,
+      },
+      body: JSON.stringify({ message: 'hi' }),
+    })
+    expect(res.status).toBe(200)
+    await res.text()
+    await vi.waitFor(() => expect(out.text).toContain('"message":"request"'), { timeout: 3000 })
+    expect(out.text).not.toContain('sk-ant-secret')
+    // Whoever reads the logs could replay `aikit_sid=<id>` and spend that visitor's budget and
+    // read their cached answers: the session id must not be logged in the clear.
+    expect(out.text).not.toContain(SID)
+  })
+})
+
+describe.each(Object.keys(frameworks))('%s app', (name) => {
+  const serve = frameworks[name] as (typeof frameworks)['express']
+
+  it('CHAT_RATE_LIMIT limits chat requests: requests to other paths do not use up the chat quota', async () => {
+    const kit = createChatKit({
+      LOG_LEVEL: 'error',
+      CHAT_RATE_LIMIT: '3',
+      FAKE_MODEL_DELAY_MS: '0',
+    })
+    const served = await serve(kit)
+    try {
+      for (let i = 0; i < 3; i++) {
+        const page = await fetch(`${served.url}/some/page`)
+        expect(page.status).toBe(404)
+        await page.text()
+      }
+      const res = await fetch(`${served.url}/api/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'hi' }),
+      })
+      await res.text()
+      expect(res.status).toBe(200)
+    } finally {
+      await served.close()
+    }
+  })
+
+  it('settles the budget when the client disconnects mid-stream (nothing left held)', async () => {
+    const kit = createChatKit({ LOG_LEVEL: 'error', FAKE_MODEL_DELAY_MS: '80' })
+    const served = await serve(kit)
+    try {
+      const controller = new AbortController()
+      const res = await fetch(`${served.url}/api/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: `aikit_sid=${SID}` },
+        body: JSON.stringify({ message: 'a long answer', stream: true }),
+        signal: controller.signal,
+      })
+      expect(res.status).toBe(200)
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+      let seen = ''
+      for (let i = 0; i < 50 && !seen.includes('"text"'); i++) {
+        const { value, done } = await reader.read()
+        if (done) break
+        seen += new TextDecoder().decode(value)
+      }
+      controller.abort()
+      await vi.waitFor(() => expect(kit.fakeProvider?.aborted).toBe(1), { timeout: 3000 })
+      await vi.waitFor(
+        async () => {
+          const status = await kit.budget.status(await subjectOf(SID))
+          expect(status.limits[0]?.heldMicros).toBe(0)
+          expect(status.limits[0]?.spentMicros).toBeGreaterThan(0)
+        },
+        { timeout: 3000 }
+      )
+      // and the server keeps answering
+      const again = await fetch(`${served.url}/health`)
+      expect(again.status).toBe(200)
+    } finally {
+      await served.close()
+    }
+  })
+})
+
+describe('chat-kit stores', () => {
+  it("never forgets a session's spent budget to make room for other keys (the budget's memory store must not evict)", async () => {
+    const kit = createChatKit({
+      LOG_LEVEL: 'error',
+      CHAT_DAILY_BUDGET_USD: '0.003',
+      FAKE_MODEL_DELAY_MS: '0',
+      CHAT_RATE_LIMIT: '1000',
+    })
+    const served = await frameworks.express?.(kit)
+    if (!served) throw new Error('no express')
+    const ask = async (message: string) => {
+      const res = await fetch(`${served.url}/api/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: `aikit_sid=${SID}` },
+        body: JSON.stringify({ message }),
+      })
+      await res.text()
+      return res.status
+    }
+    try {
+      // Spend the session's day until the budget refuses (a few distinct questions: no cache hits).
+      let status = 200
+      for (let i = 0; i < 10 && status === 200; i++) status = await ask(`question ${i}`)
+      expect(status).toBe(402)
+      // Other visitors' traffic: one reservation each for 100k other sessions (what a busy day
+      // of anonymous sessions does to the shared memory store).
+      for (let i = 0; i < 100_001; i++) {
+        const r = await kit.budget.reserve(`session:filler-${i}`, { estimateMicros: 1 })
+        await r.release()
+      }
+      // The first session has spent its day: it is still refused.
+      expect(await ask('question again')).toBe(402)
+    } finally {
+      await served.close()
+    }
+  }, 60_000)
+})
