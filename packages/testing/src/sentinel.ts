@@ -32,8 +32,9 @@ export interface RedisSentinelHandle {
   /**
    * A new ioredis client that finds the master through the sentinel (tracked, closed on stop),
    * with `failoverDetector: true` unless `options` says otherwise: `redisStore` refuses a Sentinel
-   * client without it (it would keep writing to the old master after a failover). A store on it
-   * connects it again after an `end` ioredis's detector causes (see the core README).
+   * client without it (it would keep writing to the old master after a failover). Like the core
+   * README advises, it connects again after an `end` it was not asked for (see
+   * `reconnectOnUnexpectedEnd`).
    */
   client(options?: Omit<RedisOptions, 'sentinels' | 'name' | 'replyMapping'>): Redis
   stop(): Promise<void>
@@ -151,7 +152,9 @@ function sentinelHandle(
 ): RedisSentinelHandle {
   const { port, running, dir } = started
   const clients = new Set<Redis>()
+  let stopping = false
   const stop = async (): Promise<void> => {
+    stopping = true
     for (const c of clients) c.disconnect()
     clients.clear()
     await running.stop('SIGTERM')
@@ -169,11 +172,35 @@ function sentinelHandle(
         name: SENTINEL_MASTER_NAME,
       })
       client.on('error', () => {})
+      reconnectOnUnexpectedEnd(client, () => stopping)
       clients.add(client)
       return client
     },
     stop,
   }
+}
+
+/**
+ * What the core README advises: ioredis 6's failover detector ends a client for good (status
+ * `end`, every command `Connection is closed.`) when the sentinel's `+switch-master` arrives while
+ * the client is reconnecting, as it is after its master crashed; `connect()` it again after an
+ * `end` that neither `disconnect()` / `quit()` nor `stop()` caused.
+ */
+function reconnectOnUnexpectedEnd(client: Redis, stopping: () => boolean): void {
+  let closed = false
+  const disconnect = client.disconnect.bind(client)
+  client.disconnect = (reconnect?: boolean) => {
+    if (!reconnect) closed = true
+    disconnect(reconnect)
+  }
+  const quit = client.quit.bind(client)
+  client.quit = ((...args: Parameters<Redis['quit']>) => {
+    closed = true
+    return quit(...args)
+  }) as Redis['quit']
+  client.on('end', () => {
+    if (!closed && !stopping()) client.connect().catch(() => {})
+  })
 }
 
 /** Starts a master and one sentinel monitoring it; resolves once the sentinel knows the master. */

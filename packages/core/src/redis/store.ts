@@ -103,7 +103,6 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     batch && !isCluster(client) ? batchedEval(client) : undefined
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
   let closed = false
-  const stopReviving = reviveEndedSentinelClient(client, () => closed)
   const openMs = breakerOptions === false ? 0 : breakerOptions.openMs
   /** The key the store's own write test targets until a refused write names one (see `Health`). */
   const defaultWriteKey = formatKey(prefix, 'aikit', ['write-probe'])
@@ -511,7 +510,6 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     },
     async close() {
       closed = true
-      stopReviving()
       listeners.clear()
     },
   }
@@ -526,32 +524,6 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
  * sentinels for the master again, while the store is open. Other clients are left alone.
  * Returns the function that stops it.
  */
-/** The part of an ioredis Sentinel client `reviveEndedSentinelClient` uses. */
-interface SentinelClient {
-  manuallyClosing?: boolean
-  connect(): Promise<unknown>
-  on(event: 'end', listener: () => void): unknown
-  off(event: 'end', listener: () => void): unknown
-}
-
-function reviveEndedSentinelClient(client: Redis | Cluster, closed: () => boolean): () => void {
-  const options = (client as { options?: { sentinels?: unknown } }).options
-  if (isCluster(client) || !Array.isArray(options?.sentinels) || options.sentinels.length === 0) {
-    return () => {}
-  }
-  const c = client as unknown as SentinelClient
-  const onEnd = (): void => {
-    if (closed() || c.manuallyClosing === true) return
-    c.connect().catch(() => {
-      // A failed connect ends the client again: the next 'end' tries once more.
-    })
-  }
-  c.on('end', onEnd)
-  return () => {
-    c.off('end', onEnd)
-  }
-}
-
 /** The part of an ioredis client's socket the write coalescer uses. */
 interface Corkable {
   cork(): void
