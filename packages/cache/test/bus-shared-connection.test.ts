@@ -11,9 +11,9 @@ beforeAll(async () => {
 }, 30_000)
 afterAll(() => server.stop())
 
-/** Resolves once `predicate()` holds, or returns false after 2 s (bounded poll). */
+/** Resolves once `predicate()` holds, or returns false after 5 s (bounded poll; a loaded CI runner is slow). */
 async function eventually(predicate: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + 2000
+  const deadline = Date.now() + 5000
   for (;;) {
     if (await predicate()) return true
     if (Date.now() > deadline) return false
