@@ -1,43 +1,14 @@
-/**
- * A Fastify route that has started its response on `reply.raw` and then throws: no second head
- * is attempted (nothing uncaught), the connection is closed and `finished` resolves aborted; with
- * the kit's error handler (`errorHandler: true`) the error goes to `onError` once.
- */
-import { connect } from 'node:net'
 import { aikitFastify } from '@aikit/adapters/fastify'
 import type { Middleware } from '@aikit/core'
 import Fastify from 'fastify'
 import { afterAll, expect, it } from 'vitest'
+import { rawExchange } from './raw-exchange.js'
 
 const closers: (() => Promise<unknown>)[] = []
 afterAll(async () => {
   await Promise.all(closers.map((c) => c()))
 })
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function rawExchange(
-  port: number,
-  payload: string,
-  ms = 1500
-): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1')
-    let text = ''
-    let done = false
-    const finish = (closed: boolean) => {
-      if (done) return
-      done = true
-      clearTimeout(t)
-      sock.destroy()
-      resolve({ text, closed })
-    }
-    const t = setTimeout(() => finish(false), ms)
-    sock.on('data', (d) => (text += d.toString('latin1')))
-    sock.on('close', () => finish(true))
-    sock.on('error', () => finish(true))
-    sock.write(payload)
-  })
-}
 
 for (const errorHandler of [true, false]) {
   for (const withEntity of [false, true]) {

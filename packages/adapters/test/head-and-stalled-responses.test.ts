@@ -5,7 +5,6 @@
  * `ctx.signal` is aborted and the middleware's `await next()` resolves.
  */
 import { createServer } from 'node:http'
-import { connect } from 'node:net'
 import { toExpress } from '@aikit/adapters/express'
 import { aikitFastify } from '@aikit/adapters/fastify'
 import { toNodeHandler } from '@aikit/adapters/node'
@@ -14,36 +13,13 @@ import express from 'express'
 import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
 import { listen } from './conformance/listen.js'
+import { rawExchange } from './raw-exchange.js'
 
 const closers: (() => Promise<unknown>)[] = []
 afterAll(async () => {
   await Promise.all(closers.map((c) => c()))
 })
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function rawExchange(
-  port: number,
-  payload: string,
-  ms = 1500
-): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1')
-    let text = ''
-    let done = false
-    const finish = (closed: boolean) => {
-      if (done) return
-      done = true
-      clearTimeout(t)
-      sock.destroy()
-      resolve({ text, closed })
-    }
-    const t = setTimeout(() => finish(false), ms)
-    sock.on('data', (d) => (text += d.toString('latin1')))
-    sock.on('close', () => finish(true))
-    sock.on('error', () => finish(true))
-    sock.write(payload)
-  })
-}
 
 interface Log {
   cancelled: boolean

@@ -8,7 +8,6 @@
  */
 
 import { createServer } from 'node:http'
-import { connect } from 'node:net'
 import { Readable } from 'node:stream'
 import { toExpress } from '@aikit/adapters/express'
 import { aikitFastify } from '@aikit/adapters/fastify'
@@ -18,6 +17,7 @@ import express from 'express'
 import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
 import { listen } from './conformance/listen.js'
+import { rawExchange } from './raw-exchange.js'
 
 const closers: (() => Promise<unknown>)[] = []
 afterAll(async () => {
@@ -47,29 +47,6 @@ const newSeen = (): Seen => ({ heads: [], finished: [], signal: [], errors: [] }
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Sends `payload` raw, collects until close or `ms`. */
-function rawExchange(
-  port: number,
-  payload: string,
-  ms = 1500
-): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1')
-    let text = ''
-    let done = false
-    const finish = (closed: boolean) => {
-      if (done) return
-      done = true
-      clearTimeout(t)
-      sock.destroy()
-      resolve({ text, closed })
-    }
-    const t = setTimeout(() => finish(false), ms)
-    sock.on('data', (d) => (text += d.toString('latin1')))
-    sock.on('close', () => finish(true))
-    sock.on('error', () => finish(true))
-    sock.write(payload)
-  })
-}
 
 describe('node:http', () => {
   it('pipelined keep-alive requests: each gets its own head, headers and finished', async () => {
