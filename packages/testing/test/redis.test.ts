@@ -53,8 +53,10 @@ describe('startRedis', () => {
 
   it('kills a server that never answers PING and names its last error reply (NOAUTH)', async () => {
     const before = new Set(childRedisPids())
-    // --requirepass: the server runs, but answers every PING with -NOAUTH.
-    const error = await startRedis({ args: ['--requirepass', 'pw'], timeoutMs: 300 }).then(
+    // --requirepass: the server runs, but answers every PING with -NOAUTH. 3 s, not less: on a
+    // loaded runner the server may not answer the first PINGs at all (the last error is then "no
+    // reply"), and the test is about the NOAUTH one it names once it answers.
+    const error = await startRedis({ args: ['--requirepass', 'pw'], timeoutMs: 3000 }).then(
       () => undefined,
       (e: unknown) => e
     )
