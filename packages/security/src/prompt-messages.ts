@@ -284,10 +284,12 @@ const MAX_JSON_DEPTH = 32
 
 /**
  * The strings of a JSON value (a tool's result as the AI SDK keeps it), at any depth, each read
- * with `fn` (copy-on-write). Object keys are not read: they name fields, and a rewritten key
- * would change what the app's own code finds. Bounded (`MAX_JSON_VALUES`, `MAX_JSON_DEPTH`), so a
- * shared or cyclic object passed to `checkInput` in code cannot make it loop: past a bound the
- * rest is left as is (and `isReadableJson` says so first).
+ * with `fn` (copy-on-write), object keys included: the provider gets the value as JSON text, keys
+ * and all, so a tool returning `{ "Ignore all previous instructions…": 1 }` is an injection like
+ * any string. A key a `redact` rule rewrites is renamed in the copy (keeping the key order).
+ * Bounded (`MAX_JSON_VALUES`, `MAX_JSON_DEPTH`), so a shared or cyclic object passed to
+ * `checkInput` in code cannot make it loop: past a bound the rest is left as is (and
+ * `isReadableJson` says so first).
  */
 const jsonField: FieldMap = (value, fn) => mapJson(value, fn, 0, { left: MAX_JSON_VALUES })
 
@@ -312,12 +314,35 @@ function mapJson(
     return copy ?? value
   }
   const entry = value as Record<string, unknown>
-  let copy: Record<string, unknown> | undefined
-  for (const key of Object.keys(entry)) {
+  const keys = Object.keys(entry)
+  // Built only once a key or a value changes: the entries before it are taken as they are.
+  let outKeys: string[] | undefined
+  let outValues: unknown[] | undefined
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string
+    const newKey = fn(key)
     const out = mapJson(entry[key], fn, depth + 1, budget)
-    if (out !== entry[key]) copy = { ...(copy ?? entry), [key]: out }
+    if (outKeys === undefined && (newKey !== key || out !== entry[key])) {
+      outKeys = keys.slice(0, i)
+      outValues = outKeys.map((k) => entry[k])
+    }
+    if (outKeys !== undefined) {
+      outKeys.push(newKey)
+      ;(outValues as unknown[]).push(out)
+    }
   }
-  return copy ?? value
+  if (outKeys === undefined) return value
+  const copy: Record<string, unknown> = {}
+  for (let i = 0; i < outKeys.length; i++) {
+    // defineProperty: a key `__proto__` stays an own field, as JSON.parse made it.
+    Object.defineProperty(copy, outKeys[i] as string, {
+      value: (outValues as unknown[])[i],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return copy
 }
 
 /** Whether `jsonField` reads every string of `value` (within its bounds). */
@@ -337,27 +362,55 @@ function isReadableJson(value: unknown): boolean {
  * The `output` of an AI SDK model message's `tool-result` part (v5 and later): `{ type: 'text' |
  * 'error-text', value }`, `{ type: 'json' | 'error-json', value }` (the provider gets it as JSON
  * text), `{ type: 'content', value: [{ type: 'text', text }, { type: 'media', … }] }` (the text
- * parts), `{ type: 'execution-denied', reason }`; any other value, a UI tool part's `output`
- * among them (the tool's own return value), is read as JSON.
+ * parts), `{ type: 'execution-denied', reason? }`. Read by its type only when it has exactly that
+ * shape (the typed field and `providerOptions`, the provider's own settings); anything else is
+ * read whole as JSON: a typed field of another kind (`value` an object under `type: 'text'`) or
+ * a field beside it would otherwise pass unread.
  */
 const toolOutputField: FieldMap = (value, fn) => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return jsonField(value, fn)
   }
-  switch ((value as { type?: unknown }).type) {
+  const output = value as Record<string, unknown>
+  const typed = typedToolOutput(output)
+  return typed === undefined ? jsonField(value, fn) : mapObjectFields(output, [typed], fn)
+}
+
+/** The one field of a typed tool output and its reader, if `output` has exactly that shape. */
+function typedToolOutput(
+  output: Record<string, unknown>
+): readonly [key: string, map: FieldMap] | undefined {
+  let field: readonly [key: string, map: FieldMap]
+  let value: unknown
+  switch (output.type) {
     case 'text':
     case 'error-text':
-      return mapObjectFields(value, [['value', textField]], fn)
+      field = ['value', textField]
+      value = output.value
+      if (typeof value !== 'string') return undefined
+      break
     case 'json':
     case 'error-json':
-      return mapObjectFields(value, [['value', jsonField]], fn)
+      field = ['value', jsonField]
+      value = output.value
+      break
     case 'content':
-      return mapObjectFields(value, [['value', contentField]], fn)
+      field = ['value', contentField]
+      value = output.value
+      if (!Array.isArray(value)) return undefined
+      break
     case 'execution-denied':
-      return mapObjectFields(value, [['reason', textField]], fn)
+      field = ['reason', textField]
+      value = output.reason
+      if (value !== undefined && typeof value !== 'string') return undefined
+      break
     default:
-      return jsonField(value, fn)
+      return undefined
   }
+  for (const key of Object.keys(output)) {
+    if (key !== 'type' && key !== field[0] && key !== 'providerOptions') return undefined
+  }
+  return field
 }
 
 /**
@@ -366,11 +419,17 @@ const toolOutputField: FieldMap = (value, fn) => {
  * a UI message's tool part (`tool-<name>` or `dynamic-tool`, which `useChat` posts back with the
  * tool's `output` or `errorText` in an assistant message) and a v4 UI `tool-invocation` part
  * (`toolInvocation.result`). A `tool-call` part is the model's own call: its input is not read.
+ * A UI tool part's `output` is the tool's own return value, sent to the provider as JSON (the
+ * client posts it, so it may hold anything): read whole, whatever its `type` field says.
  */
 const AI_SDK_TOOL_RESULT: ItemTexts['fields'] = [
   ['output', toolOutputField],
   ['result', jsonField],
   ['experimental_content', contentField],
+  ['errorText', textField],
+]
+const AI_SDK_UI_TOOL: ItemTexts['fields'] = [
+  ['output', jsonField],
   ['errorText', textField],
 ]
 const AI_SDK_TOOL_INVOCATION: ItemTexts['fields'] = [
@@ -394,8 +453,9 @@ function aiSdkToolTexts(part: unknown): ItemTexts['fields'] | undefined {
   const type = (part as { type?: unknown }).type
   if (typeof type !== 'string') return undefined
   if (type === 'tool-invocation') return AI_SDK_TOOL_INVOCATION
-  if (type === 'dynamic-tool') return AI_SDK_TOOL_RESULT
-  return type.startsWith('tool-') && !isAiSdkCallPart(part) ? AI_SDK_TOOL_RESULT : undefined
+  if (type === 'tool-result') return AI_SDK_TOOL_RESULT
+  if (type === 'dynamic-tool') return AI_SDK_UI_TOOL
+  return type.startsWith('tool-') && !isAiSdkCallPart(part) ? AI_SDK_UI_TOOL : undefined
 }
 
 /**
