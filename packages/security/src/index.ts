@@ -71,7 +71,7 @@ export type {
   PromptMessage,
 } from './prompt-messages.js'
 export { createRedactor, type Redactor, type RedactorOptions, redact } from './redact.js'
-export { SENSITIVE_HEADERS } from './redact-names.js'
+export { isCredentialHeader, SENSITIVE_HEADERS } from './redact-names.js'
 export {
   type BodyLimitOptions,
   bodyLimit,

@@ -30,6 +30,36 @@ export const SENSITIVE_HEADERS: readonly string[] = [
   'ocp-apim-subscription-key',
 ]
 
+const SENSITIVE_HEADER_SET: ReadonlySet<string> = new Set(SENSITIVE_HEADERS)
+/** Header names that say what they carry: `helicone-auth`, `x-functions-key`, `x-hub-signature`. */
+const CREDENTIAL_HEADER_SUFFIX = /-(?:auth|token|key|secret|password|signature)$/
+/** Header names that are no credential though named like one (kept for debugging). */
+const NOT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  'idempotency-key',
+  'x-idempotency-key',
+  'sec-websocket-key',
+])
+
+/** `credentialHeader` of a lower-case name. */
+function credentialHeaderName(lower: string): boolean {
+  return (
+    SENSITIVE_HEADER_SET.has(lower) ||
+    (CREDENTIAL_HEADER_SUFFIX.test(lower) && !NOT_CREDENTIAL_HEADERS.has(lower))
+  )
+}
+
+/**
+ * Whether a request header carries a credential: `SENSITIVE_HEADERS`, or a name ending in
+ * `-auth`, `-token`, `-key`, `-secret`, `-password` or `-signature` (`helicone-auth`,
+ * `x-functions-key`), except `idempotency-key` and `sec-websocket-key`. Any case; `_` counts as
+ * `-` (OTel attribute names spell headers so). The redactor censors an object key by the same
+ * rule when it is spelled as a header (with `-`), and `@aikit/observability` drops such headers
+ * from Sentry events: a header is censored alike in a log line and in an error report.
+ */
+export function isCredentialHeader(name: string): boolean {
+  return credentialHeaderName(name.toLowerCase().replaceAll('_', '-'))
+}
+
 /** `word` matching in any letter case, inside a regex that is case-sensitive. */
 export const anyCase = (word: string): string =>
   word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`)
@@ -70,7 +100,11 @@ const CREDENTIAL_KEY = new RegExp(
   `(?:^|[_-]|(?<=[a-z0-9])(?=[A-Z]))(?:${STRONG_NAMES})$|(?<=[A-Z0-9])_(?:${ENV_ONLY_NAMES})$`
 )
 
-/** Whether `key` names a credential by the rules above (the exact list is checked apart). */
+/**
+ * Whether `key` names a credential by the rules above (the exact list is checked apart), or is a
+ * header name with `-` that `isCredentialHeader` counts (`helicone-auth`, `X-Functions-Key`: a
+ * logged `req.headers`). Not with `_`: `sort_key` and `next_page_token` are ordinary fields.
+ */
 export function isCredentialKey(key: string): boolean {
-  return CREDENTIAL_KEY.test(key)
+  return CREDENTIAL_KEY.test(key) || (key.includes('-') && credentialHeaderName(key.toLowerCase()))
 }

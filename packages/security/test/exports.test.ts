@@ -19,6 +19,7 @@ describe('public exports', () => {
       'csrf',
       'dangerouslyDisableDefaultSrc',
       'defaultCspDirectives',
+      'isCredentialHeader',
       'nextAppRouterCsp',
       'promptGuard',
       'redact',

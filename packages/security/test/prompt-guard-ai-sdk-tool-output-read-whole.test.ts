@@ -37,6 +37,12 @@ const toolMessage = (output: unknown): PromptItem => ({
   content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'fetch', output }],
 })
 
+/** The tool part's output in the (redacted) messages `checkInput` handed back. */
+function uiOutput(messages: readonly unknown[] | undefined): Record<string, unknown> {
+  const message = (messages ?? [])[1] as { parts: { output?: unknown }[] }
+  return message.parts[1]?.output as Record<string, unknown>
+}
+
 /** Not allowed through: blocked, or refused as unreadable (a thrown 400). */
 async function passes(messages: PromptItem[]): Promise<boolean> {
   const guard = promptGuard({})
@@ -107,8 +113,7 @@ describe('promptGuard reads every text of an AI SDK tool output', () => {
     const output = JSON.parse(`{"before":1,"${KEY}":"x","after":{"__proto__":"kept","n":2}}`)
     const outcome = await promptGuard({}).checkInput([uiUser, uiTool(output)])
     expect(outcome.allowed).toBe(true)
-    const part = (outcome.messages?.[1] as { parts: { output?: unknown }[] }).parts[1]
-    const redacted = part?.output as Record<string, unknown>
+    const redacted = uiOutput(outcome.messages)
     expect(JSON.stringify(redacted)).not.toContain(KEY)
     const keys = Object.keys(redacted)
     expect(keys).toHaveLength(3)
@@ -119,8 +124,7 @@ describe('promptGuard reads every text of an AI SDK tool output', () => {
     // The copy keeps a `__proto__` key as a field (not the copy's prototype).
     const poisoned = JSON.parse(`{"__proto__":{"polluted":1},"${KEY}":"x"}`)
     const second = await promptGuard({}).checkInput([uiUser, uiTool(poisoned)])
-    const copy = (second.messages?.[1] as { parts: { output?: Record<string, unknown> }[] })
-      .parts[1]?.output as Record<string, unknown>
+    const copy = uiOutput(second.messages)
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype)
     expect(Object.hasOwn(copy, '__proto__')).toBe(true)
     expect((copy as { polluted?: unknown }).polluted).toBeUndefined()

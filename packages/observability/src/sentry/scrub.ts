@@ -7,29 +7,16 @@
  * lines Sentry attaches to stack frames). Applied to error events, transactions, spans and
  * breadcrumbs alike.
  */
-import { type Redactor, SENSITIVE_HEADERS } from '@aikit/security'
+import { isCredentialHeader, type Redactor, SENSITIVE_HEADERS } from '@aikit/security'
 import { isGenAiContent } from './genai-content.js'
 
 /**
  * Header names never sent (compared lower-case): `@aikit/security`'s list, the one its redactor
- * censors by key, so a header dropped here is also censored wherever else it is logged.
+ * censors by key, so a header dropped here is also censored wherever else it is logged. Names
+ * ending in `-auth`, `-token`, `-key`, … are dropped too (`isCredentialHeader`, the redactor's
+ * rule for a key spelled as a header).
  */
 export { SENSITIVE_HEADERS }
-
-const SENSITIVE_HEADER_SET = new Set(SENSITIVE_HEADERS)
-/** Header names that say what they carry: `helicone-auth`, `x-vault-token`, `x-functions-key`. */
-const CREDENTIAL_HEADER_SUFFIX = /[-_](?:auth|token|key|secret|password|signature)$/
-
-/** Keys that are no credential though named like one: kept for debugging. */
-const NOT_CREDENTIALS = new Set(['idempotency-key', 'x-idempotency-key', 'sec-websocket-key'])
-
-/** Whether a header (any case, `_` for `-` as OTel attribute names spell them) carries a credential. */
-function isCredentialHeader(name: string): boolean {
-  const n = name.toLowerCase().replaceAll('_', '-')
-  return (
-    SENSITIVE_HEADER_SET.has(n) || (CREDENTIAL_HEADER_SUFFIX.test(n) && !NOT_CREDENTIALS.has(n))
-  )
-}
 
 /**
  * Span attribute names holding a header (`http.request.header.authorization`, the AI SDK's
