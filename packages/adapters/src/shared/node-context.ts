@@ -291,6 +291,13 @@ type Callback = (error?: Error | null) => void
 function writeAfterEnd(): Error {
   return Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' })
 }
+
+/** Node's error for a write or end on a destroyed stream (`ERR_STREAM_DESTROYED`). */
+function streamDestroyed(method: 'write' | 'end'): Error {
+  return Object.assign(new Error(`Cannot call ${method} after a stream was destroyed`), {
+    code: 'ERR_STREAM_DESTROYED',
+  })
+}
 interface NativeWrites {
   write: WriteFn
   end: EndFn
@@ -366,12 +373,20 @@ function patchBodyWrites(
  * Feeds the bytes the route writes through a transform and writes its output with Node's own
  * `write` / `end`, in order. A write returns false while the transform is busy or the socket is
  * full; 'drain' is emitted once both are clear (Node emits it itself when the socket was full).
+ *
+ * Once the output is dropped (client gone, response destroyed, body failed), every write / end
+ * callback not yet handed to Node, and every later one, is called once with
+ * `ERR_STREAM_DESTROYED` on a later tick, as Node answers a write on a destroyed response: a route
+ * awaiting a promisified write (or a pipeline into `res`) must not wait forever.
  */
 class TransformedBody {
   private tail: Promise<void> | undefined = undefined
   private needDrain = false
   private ended = false
+  /** The output is dropped: the body failed or the response is gone (see `drop`). */
   private failed = false
+  /** The callbacks of the writes (then the end) still in the transform, oldest first. */
+  private waiting: (Callback | undefined)[] = []
   /** The Content-Length the output is held to (see `holdTo`), and the bytes of it left. */
   private length: number | undefined = undefined
   private left = 0
@@ -388,7 +403,10 @@ class TransformedBody {
     // The Context's end, not the response's 'close': a pipelined response still queued when the
     // client leaves never closes (see `NodeContext.watchLifecycle`).
     ctx.onFinish((info) => {
-      if (info.aborted) transform.abort()
+      if (info.aborted) {
+        transform.abort()
+        this.drop()
+      }
     })
   }
 
@@ -421,45 +439,61 @@ class TransformedBody {
   }
 
   write(bytes: Uint8Array, cb: Callback | undefined): boolean {
-    if (this.ended || this.failed) {
+    if (this.ended) {
       // As Node answers a write after `end()` (the native one cannot be called: the transformed
       // end may still be on its way), so code awaiting the callback does not wait forever.
-      if (cb !== undefined && this.ended) process.nextTick(cb, writeAfterEnd())
+      if (cb !== undefined) process.nextTick(cb, writeAfterEnd())
+      return false
+    }
+    if (this.failed || this.res.destroyed) {
+      // As Node answers a write on a destroyed response; the callbacks still waiting go first.
+      this.drop()
+      if (cb !== undefined) process.nextTick(cb, streamDestroyed('write'))
       return false
     }
     if (bytes.byteLength === 0) {
       if (cb !== undefined) process.nextTick(cb)
       return this.tail === undefined && !this.res.writableNeedDrain
     }
-    this.run(
-      () => this.transform.write(bytes),
-      (out) => {
-        if (!this.fits(out, false)) return
-        if (out.byteLength > 0) this.native.write.call(this.res, out, cb)
-        else if (cb !== undefined) cb()
-      }
-    )
+    this.run(() => this.transform.write(bytes), false, cb)
     const ok = this.tail === undefined && !this.res.writableNeedDrain
     if (!ok) this.needDrain = true
     return ok
   }
 
   end(last: Uint8Array | undefined, cb: Callback | undefined): void {
-    if (this.ended || this.failed) return
+    if (this.failed || this.res.destroyed) {
+      this.drop()
+      // As Node's `end()` on a destroyed response: a later write is one after end.
+      this.ended = true
+      if (cb !== undefined) process.nextTick(cb, streamDestroyed('end'))
+      return
+    }
+    if (this.ended) return
     this.ended = true
-    this.run(
-      () => this.transform.end(last),
-      (out) => {
-        if (!this.fits(out, true)) return
-        this.native.end.call(this.res, out.byteLength > 0 ? out : undefined, cb)
-      }
-    )
+    this.run(() => this.transform.end(last), true, cb)
   }
 
-  /** Runs `step` after the previous ones; a synchronous result is written at once. */
-  private run(step: () => Uint8Array | Promise<Uint8Array>, sink: (out: Uint8Array) => void): void {
+  /**
+   * Runs `step` after the previous ones (a synchronous result is written at once), then writes
+   * its output with `cb`, with Node's `end` when `last`.
+   */
+  private run(
+    step: () => Uint8Array | Promise<Uint8Array>,
+    last: boolean,
+    cb: Callback | undefined
+  ): void {
+    // Until it is handed to Node, `cb` waits here: `drop` calls it if the output never goes out.
+    this.waiting.push(cb)
     const deliver = (out: Uint8Array): void => {
-      if (!this.res.destroyed && !this.failed) sink(out)
+      if (this.res.destroyed || this.failed || !this.fits(out, last)) {
+        this.drop()
+        return
+      }
+      const callback = this.waiting.shift()
+      if (last) this.native.end.call(this.res, out.byteLength > 0 ? out : undefined, callback)
+      else if (out.byteLength > 0) this.native.write.call(this.res, out, callback)
+      else if (callback !== undefined) callback()
     }
     if (this.tail === undefined) {
       let result: Uint8Array | Promise<Uint8Array>
@@ -477,6 +511,23 @@ class TransformedBody {
       return
     }
     this.settle(this.tail.then(() => (this.failed ? EMPTY : step())).then(deliver))
+  }
+
+  /**
+   * The output is dropped from now on: the callbacks still waiting are called with
+   * `ERR_STREAM_DESTROYED` on a later tick, each once (the end's, last, as Node names it).
+   */
+  private drop(): void {
+    this.failed = true
+    const waiting = this.waiting
+    if (waiting.length === 0) return
+    this.waiting = []
+    for (let i = 0; i < waiting.length; i++) {
+      const cb = waiting[i]
+      if (cb === undefined) continue
+      const method = this.ended && i === waiting.length - 1 ? 'end' : 'write'
+      process.nextTick(cb, streamDestroyed(method))
+    }
   }
 
   private settle(promise: Promise<void>): void {
@@ -508,7 +559,7 @@ class TransformedBody {
 
   private fault(error: unknown): void {
     if (this.failed) return
-    this.failed = true
+    this.drop()
     this.transform.abort()
     this.ctx.fail(error)
     this.res.destroy()
