@@ -25,9 +25,28 @@ export interface LoadOptions {
 }
 
 /**
+ * An env file's variables, parsed by `util.parseEnv` with the names read as dotenv reads them:
+ * Node 20's parser keeps a leading UTF-8 BOM (Windows editors), tabs and `export` followed by a
+ * tab or a second space in the name (`export\tNODE_ENV`), so the variable would go unseen. Only
+ * names are normalised: values, multi-line quoted ones included, are the parser's.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const parsed = parseEnv(text)
+  const vars: Record<string, string> = {}
+  for (const [rawName, value] of Object.entries(parsed)) {
+    // trim() removes the BOM (U+FEFF) as whitespace, and the tabs Node keeps.
+    const name = rawName.trim().replace(/^export\s+/, '')
+    if (name !== '' && value !== undefined) vars[name] = value
+  }
+  return vars
+}
+
+/**
  * Builds the doctor's input. Variables already in the environment win over the env file, as
- * with `node --env-file`. The config module's default export (or its `config` export) is the
- * configuration.
+ * with `node --env-file`. The env file's variables not already in `process.env` are set there
+ * before the config module is imported, as they are when the app starts with the same file (a
+ * config may read `process.env.LOG_LEVEL`). The config module's default export (or its `config`
+ * export) is the configuration.
  */
 export async function loadInput(
   options: LoadOptions
@@ -41,7 +60,12 @@ export async function loadInput(
     } catch {
       throw new InputError(`cannot read --env-file ${options.envFile}`)
     }
-    env = { ...parseEnv(text), ...env }
+    const fromFile = parseEnvFile(text)
+    env = { ...fromFile, ...env }
+    for (const name of Object.keys(fromFile)) {
+      const value = env[name]
+      if (value !== undefined && process.env[name] === undefined) process.env[name] = value
+    }
   }
 
   const configPath =

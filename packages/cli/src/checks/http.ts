@@ -31,12 +31,14 @@ function hostOf(origin: string): string {
 }
 
 /**
- * A RegExp origin as `cors()` compiles it (`@aikit/security`'s cors-origin.ts): anchored as
- * `^(?:source)$`, without the `g` and `y` flags. `cors()` tests it against the normalised origin
- * (lower-case, no default port), which is what the probes below already are.
+ * A RegExp origin as `cors()` compiles it (`anchored()` in `@aikit/security`'s cors-origin.ts,
+ * which is not exported; a test pins the parity): anchored as `^(?:source)$`, without the `g` and
+ * `y` flags, and always case-insensitive (`i`), since `cors()` compares origins in lower case:
+ * `/HTTPS:\/\/[A-Z0-9.-]+/` matches every https site there. `cors()` tests it against the
+ * normalised origin (lower-case, no default port), which is what the probes below already are.
  */
-function asCorsCompilesIt(re: RegExp): RegExp {
-  return new RegExp(`^(?:${re.source})$`, re.flags.replace(/[gy]/g, ''))
+export function asCorsCompilesIt(re: RegExp): RegExp {
+  return new RegExp(`^(?:${re.source})$`, `${re.flags.replace(/[gyi]/g, '')}i`)
 }
 
 /** Origins of sites nobody would allow on purpose: a RegExp that lets one in lets in any site. */
@@ -45,6 +47,83 @@ const FOREIGN_ORIGINS = [
   'http://evil.invalid',
   'https://aikit-doctor-probe.invalid:8443',
 ]
+
+/**
+ * Domains under which anyone can publish a site on a subdomain of their choice (free hosting; the
+ * public suffix list's private section): a pattern covering every subdomain of one lets in every
+ * tenant's site, not only the app's deployments.
+ */
+const SHARED_HOSTING_SUFFIXES = [
+  'vercel.app',
+  'netlify.app',
+  'github.io',
+  'gitlab.io',
+  'pages.dev',
+  'workers.dev',
+  'herokuapp.com',
+  'web.app',
+  'firebaseapp.com',
+  'appspot.com',
+  'azurewebsites.net',
+  'azurestaticapps.net',
+  'cloudfront.net',
+  'amplifyapp.com',
+  'onrender.com',
+  'fly.dev',
+  'up.railway.app',
+  'deno.dev',
+  'glitch.me',
+  'surge.sh',
+  'ngrok.io',
+  'ngrok-free.app',
+  'trycloudflare.com',
+  'blogspot.com',
+] as const
+
+/** `scheme://*.domain[:port]`, as `cors()` reads a wildcard entry: the domain, lower-case. */
+const WILDCARD_ENTRY = /^[a-z][a-z0-9+.-]*:\/\/\*\.([a-z0-9.-]+?)(?::\d{1,5})?$/
+
+/**
+ * The shared hosting domain whose every tenant `entry` lets in: a wildcard entry on the domain
+ * itself (`https://*.vercel.app`), or a RegExp that lets in an arbitrary subdomain of it.
+ */
+function sharedTenants(entry: string | RegExp): string | undefined {
+  if (typeof entry === 'string') {
+    const domain = WILDCARD_ENTRY.exec(entry.trim().toLowerCase())?.[1]
+    return SHARED_HOSTING_SUFFIXES.find((suffix) => suffix === domain)
+  }
+  const compiled = asCorsCompilesIt(entry)
+  return SHARED_HOSTING_SUFFIXES.find((suffix) =>
+    compiled.test(`https://aikit-doctor-probe.${suffix}`)
+  )
+}
+
+/**
+ * True when a RegExp's source has a `.` that is not escaped nor in a character class, followed by
+ * a letter or digit: written as a host's dot (`app.example`), it matches any character, so a
+ * look-alike domain (`appxexample.com`) anyone can register is let in. A quantified `.*` / `.+` is
+ * a deliberate wildcard (judged by the any-site probes).
+ */
+function hasLooseDot(re: RegExp): boolean {
+  const src = re.source
+  // With the `v` flag, classes nest.
+  const nests = re.flags.includes('v')
+  let classDepth = 0
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]
+    if (c === '\\') {
+      i++
+    } else if (classDepth > 0) {
+      if (c === ']') classDepth--
+      else if (c === '[' && nests) classDepth++
+    } else if (c === '[') {
+      classDepth = 1
+    } else if (c === '.' && /[a-z0-9]/i.test(src[i + 1] ?? '')) {
+      return true
+    }
+  }
+  return false
+}
 
 export const corsCheck: Check = (facts) => {
   const id = 'cors'
@@ -109,6 +188,29 @@ export const corsCheck: Check = (facts) => {
           'list the origins of your front ends unless the API is public by design'
         )
       : pass(id, title, 'any origin, without credentials')
+  }
+  const tenants = credentials
+    ? list
+        .filter((o): o is string | RegExp => typeof o === 'string' || o instanceof RegExp)
+        .map((entry) => ({ entry, suffix: sharedTenants(entry) }))
+        .find((t) => t.suffix !== undefined)
+    : undefined
+  if (tenants !== undefined) {
+    return warn(
+      id,
+      title,
+      `the origin ${String(tenants.entry)} lets in every site on ${tenants.suffix} (anyone can publish one there): with credentials: true each of them can read your users' data`,
+      `list your deployments' exact origins (e.g. https://my-app.${tenants.suffix}) or use your own domain`
+    )
+  }
+  const loose = patterns.find((p) => hasLooseDot(p.given))?.given
+  if (loose !== undefined) {
+    return warn(
+      id,
+      title,
+      `the RegExp origin ${loose} has an unescaped '.', which matches any character: look-alike domains anyone can register are let in`,
+      'escape the dots of host names: /https:\\/\\/app\\.example\\.com/'
+    )
   }
   const insecure = strings.filter(plainHttp)
   if (facts.production && insecure.length > 0) {

@@ -81,8 +81,16 @@ export const redisSecurityCheck: Check = (facts) => {
   const url = new URL(raw)
   if (!facts.production) return pass(id, title, 'checked in production only')
   const problems: string[] = []
-  if (url.protocol === 'redis:' && !LOOPBACK.test(url.hostname)) {
-    problems.push('no TLS (redis://)')
+  // ioredis (4 to 6) turns TLS on only when the URL starts with `rediss://` exactly; the URL
+  // parser lower-cases the scheme, so `REDISS://` reads as rediss: here but connects in clear.
+  const tls = raw.startsWith('rediss://')
+  const redisScheme = url.protocol === 'redis:' || url.protocol === 'rediss:'
+  if (redisScheme && !tls && !LOOPBACK.test(url.hostname)) {
+    problems.push(
+      url.protocol === 'rediss:'
+        ? 'no TLS (ioredis turns TLS on for a lower-case rediss:// only)'
+        : 'no TLS (redis://)'
+    )
   }
   if (url.password === '') problems.push('no password')
   if (problems.length === 0) return pass(id, title, 'TLS and password')

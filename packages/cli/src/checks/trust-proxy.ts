@@ -18,14 +18,18 @@ const TRUST_ALL_WORDS = new Set(['true', '*', 'all'])
 /**
  * True when one `trustProxy` entry trusts every address of its family: `true`, `'*'`, `'all'`,
  * or a CIDR of prefix length 0 (`0.0.0.0/0`, `10.0.0.0/0`, `::0/0`, `0/0`...), parsed by ipaddr.js
- * as the adapters parse it.
+ * as the adapters parse it. An IPv4-mapped range is read as the adapters read it (core's
+ * `entryRange`, not exported): from prefix 96 on, as the IPv4 range it maps, 96 bits shorter, so
+ * `::ffff:0.0.0.0/96` is `0.0.0.0/0` (every IPv4 hop; clients' addresses are matched as IPv4).
  */
 export function trustsEveryHop(entry: string): boolean {
   const s = entry.trim()
   if (TRUST_ALL_WORDS.has(s.toLowerCase())) return true
   if (!s.includes('/')) return false
   try {
-    return ipaddr.parseCIDR(s)[1] === 0
+    const [net, bits] = ipaddr.parseCIDR(s)
+    const mapped = net.kind() === 'ipv6' && (net as ipaddr.IPv6).isIPv4MappedAddress()
+    return (mapped && bits >= 96 ? bits - 96 : bits) === 0
   } catch {
     return false // not a CIDR: createIpResolver reports it
   }
