@@ -433,6 +433,25 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   const validKey = (key: unknown): key is string => typeof key === 'string' && key.length > 0
 
+  /**
+   * Whether `now()` is on the clock of the store's results (`resetAt`): `false` while a store with
+   * `clockReady` has not measured it (a Redis store created while Redis was down: its first `TIME`
+   * failed). Until then, a result the store served waits for the measurement out (bounded by the
+   * store's command timeout; none out: no wait), so that `resetAt - now()` is a wait, not the skew;
+   * a failed measurement is not final, the next served result asks again. Once known, no check
+   * waits (no promise more per check).
+   */
+  let clockKnown = typeof store.clockReady !== 'function'
+  const waitClock = (): Promise<void> =>
+    Promise.resolve(store.clockReady?.()).then(
+      (known) => {
+        // `undefined`: a store of the older contract (resolved once measured or failed).
+        if (known !== false) clockKnown = true
+      },
+      () => {}
+    )
+  const afterClock = (result: CheckResult): Promise<CheckResult> => waitClock().then(() => result)
+
   const check = (key: string, checkOptions?: CheckOptions): Promise<CheckResult> => {
     if (!validKey(key)) {
       return Promise.reject(new InvalidOptionsError('key', 'must be a non-empty string'))
@@ -497,7 +516,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
     const since = clears
     return store.run(checkOp, keys, input).then(
-      (result) => record(key, cost, result, since),
+      (result) =>
+        clockKnown
+          ? record(key, cost, result, since)
+          : afterClock(result).then((r) => record(key, cost, r, since)),
       (error: unknown) => degradedResult(key, cost, error).then((r) => record(key, cost, r))
     )
   }
@@ -547,6 +569,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     if (outcome.served !== store) {
       counters.degraded++
       result = { ...result, degraded: true, reason: 'store-error' }
+    } else if (!clockKnown) {
+      await waitClock()
     }
     record(key, units, result, since)
     if (!result.allowed) return deniedReservation(result, units)
@@ -577,9 +601,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   // A Redis store measures its offset to the server's TIME from its first read: started here, its
   // TIME goes out before the first check on the same connection and is answered first, so the
   // first response's `t` / reset (from `now()`) is on the server's clock, not this machine's.
-  if (typeof store.clockReady === 'function') {
-    Promise.resolve(store.clockReady()).catch(() => {})
-  }
+  // (If that TIME fails, `clockKnown` stays false: see `waitClock`.)
+  if (!clockKnown) void waitClock()
 
   return Object.freeze({
     limits,

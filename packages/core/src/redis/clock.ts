@@ -5,8 +5,10 @@
  * since, on the monotonic clock. The local wall clock plays no part in the estimate, so a step of
  * it (NTP, a VM resume) does not shift it. One `TIME` in the background measures again whenever
  * the last measurement is older than a minute of elapsed time (the two clocks drift apart by a few
- * ppm), and at once when the wall clock has moved apart from elapsed time since (a VM resume may
- * also have paused the monotonic clock: the server's reply tells).
+ * ppm), at once when the wall clock has moved apart from elapsed time since (a VM resume may
+ * also have paused the monotonic clock: the server's reply tells), and at once when the connection
+ * (re)opens (`connected()`): a store created while Redis was down must not wait out the retry delay
+ * on this machine's clock once Redis is back.
  * Ops compute absolute times on the server's clock (`TIME` is their only clock); this turns such
  * a time into a duration from now even when the two machines' clocks disagree.
  */
@@ -30,20 +32,38 @@ export interface ServerClock {
    */
   now(): number
   /**
-   * Resolves (never rejects) once a first measurement has answered or failed, starting it if none
-   * has been sent: from then on `now()` reads the server's clock (unless that one failed).
-   * Resolved already after that, and at once when the clock is closed.
+   * Resolves (never rejects) with whether `now()` reads the server's clock: `true` once a `TIME`
+   * has answered (at once from then on, even while a later measurement is out), `false` when the
+   * measurement it waited for failed or none could be sent (the clock is closed, or it failed
+   * less than `CLOCK_RETRY_MS` ago and the connection is not known to be up). While unmeasured,
+   * it starts a measurement if none is out and one may be sent, and otherwise waits for the one
+   * out: a caller that got `false` may call it again later and wait for the next one (each is
+   * bounded by the `time` function's own timeout).
    */
-  ready(): Promise<void>
+  ready(): Promise<boolean>
+  /**
+   * The connection to the server (re)opened: measures at once if the clock has been read (or
+   * `ready()` called) before, unless a measurement is out or the clock is closed (the server may
+   * be another one now, and an unmeasured clock should not wait for the retry delay). A clock no
+   * one reads still sends nothing.
+   */
+  connected(): void
 }
 
-const READY: Promise<void> = Promise.resolve()
+const KNOWN: Promise<boolean> = Promise.resolve(true)
+const UNKNOWN: Promise<boolean> = Promise.resolve(false)
 
 /**
  * A clock over `time`, which sends one `TIME` and resolves its reply (`[seconds, microseconds]`
- * as strings). Nothing is sent until the first read, nor once `isClosed()` holds.
+ * as strings). Nothing is sent until the first read, nor once `isClosed()` holds. `isConnected`
+ * (optional) tells `ready()` that the connection is up, so an unmeasured clock measures at once
+ * rather than after the retry delay.
  */
-export function serverClock(time: () => Promise<unknown>, isClosed: () => boolean): ServerClock {
+export function serverClock(
+  time: () => Promise<unknown>,
+  isClosed: () => boolean,
+  isConnected?: () => boolean
+): ServerClock {
   // The server's epoch ms at monotonic time `serverAt` (unknown until a TIME answers): the
   // estimate follows elapsed time from there, never the wall clock.
   let serverMs: number | undefined
@@ -53,14 +73,15 @@ export function serverClock(time: () => Promise<unknown>, isClosed: () => boolea
   let measuredAt = Number.NEGATIVE_INFINITY
   let measuredWall = Number.NEGATIVE_INFINITY
   let measuring = false
-  // Whether a first measurement has answered or failed, and what `ready()` callers wait on.
-  let settled = false
-  let firstWait: Promise<void> | undefined
-  let firstDone: (() => void) | undefined
+  // What `ready()` callers wait on while a measurement is out (made only when one waits, so a
+  // refresh costs no promise), told whether the server's clock is known once it settles.
+  let wait: Promise<boolean> | undefined
+  let waitDone: ((known: boolean) => void) | undefined
   const answered = (): void => {
     measuring = false
-    settled = true
-    firstDone?.()
+    const done = waitDone
+    wait = waitDone = undefined
+    done?.(serverMs !== undefined)
   }
   const measure = (): void => {
     measuring = true
@@ -104,13 +125,22 @@ export function serverClock(time: () => Promise<unknown>, isClosed: () => boolea
   return {
     now,
     ready() {
-      if (settled) return READY
-      now() // sends the first TIME unless one is out (or the clock is closed)
-      if (!measuring) return READY
-      firstWait ??= new Promise<void>((resolve) => {
-        firstDone = resolve
+      if (serverMs !== undefined) return KNOWN
+      if (!measuring && !isClosed()) {
+        // Connected: measure now rather than after the retry delay; otherwise a read sends the
+        // first TIME, or the next one once the retry delay is over.
+        if (isConnected?.() === true) measure()
+        else now()
+      }
+      if (!measuring) return UNKNOWN
+      wait ??= new Promise<boolean>((resolve) => {
+        waitDone = resolve
       })
-      return firstWait
+      return wait
+    },
+    connected() {
+      // `measuredAt` is set once a first measurement has answered or failed.
+      if (!measuring && measuredAt !== Number.NEGATIVE_INFINITY && !isClosed()) measure()
     },
   }
 }

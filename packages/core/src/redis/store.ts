@@ -38,10 +38,15 @@ export interface RedisStore extends Store {
    */
   now(): number
   /**
-   * Resolves (never rejects) once the first `TIME` measurement has answered or failed, sending it
-   * if no read has: after it, `now()` is on the server's clock.
+   * Resolves (never rejects) with `true` once a `TIME` has answered (at once from then on): `now()`
+   * is on the server's clock. `false` when it settled without one (Redis unreachable): `now()` is
+   * still this process's clock. While unmeasured, each call waits for the measurement that is out
+   * (bounded by `commandTimeoutMs`), sending one if none is and the client is connected with its
+   * circuit closed (or the last failed 5 s ago or more), else resolves `false` at once. Once its
+   * clock has been read, the store also measures again each time the client (re)connects (its
+   * `ready` event) and when its circuit closes.
    */
-  clockReady(): Promise<void>
+  clockReady(): Promise<boolean>
 }
 
 /** Redis errors that mean "the server cannot serve now" rather than "this call is wrong". */
@@ -114,6 +119,8 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
   let degradedSince = 0
   const serverClosed = (node: string | undefined, reason: string): void => {
     if (--openServers > 0) return
+    // Redis answers again (the TIME on reconnect may have met the open circuit): measure now.
+    clock.connected()
     listeners.emit('recovered', {
       store: 'redis',
       reason,
@@ -458,10 +465,20 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
       : command.promise.then(getSucceeded, getFailed)
   }
 
+  // A measurement sent at once (on reconnect, or by `clockReady` while connected) waits for the
+  // circuit to be closed: it must not take the half-open probe from the application's calls (the
+  // circuit closing measures it, see `serverClosed`).
+  const circuitClosed = (): boolean => (single.breaker?.state ?? 'closed') === 'closed'
   const clock = serverClock(
     () => call('TIME', () => client.time(), undefined),
-    () => closed
+    () => closed,
+    () => (client as { status?: unknown }).status === 'ready' && circuitClosed()
   )
+  // Measured again on every (re)connect: a store created while Redis was down would otherwise
+  // stamp on this machine's clock until the retry delay is over, and the server may be another.
+  const stopClockOnReady = onClientReady(client, () => {
+    if (circuitClosed()) clock.connected()
+  })
 
   return {
     kind: 'redis',
@@ -511,7 +528,34 @@ export function redisStore(client: Redis | Cluster, options: RedisStoreOptions =
     async close() {
       closed = true
       listeners.clear()
+      stopClockOnReady()
     },
+  }
+}
+
+/**
+ * Per client, what its stores run on its `ready` event: one listener per client however many stores
+ * share it (one each would trip the emitter's max-listeners warning at the eleventh).
+ */
+const onReady = new WeakMap<object, Set<() => void>>()
+
+/** Runs `fn` on each `ready` event of `client`; returns the function that stops it. */
+function onClientReady(client: object, fn: () => void): () => void {
+  const emitter = client as { on?: (event: string, listener: () => void) => unknown }
+  if (typeof emitter.on !== 'function') return () => {}
+  let fns = onReady.get(client)
+  if (fns === undefined) {
+    const set = new Set<() => void>()
+    emitter.on('ready', () => {
+      for (const f of set) f()
+    })
+    onReady.set(client, set)
+    fns = set
+  }
+  const own = fns
+  own.add(fn)
+  return () => {
+    own.delete(fn)
   }
 }
 

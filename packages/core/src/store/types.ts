@@ -226,11 +226,16 @@ export interface Store {
    */
   now?(): number
   /**
-   * Resolves (never rejects) once `now()` is on the ops' clock: for `redisStore`, once its first
-   * `TIME` measurement has answered (or failed; it is sent if no read has sent it yet); before
-   * that, `now()` is this process's clock, off by the whole skew. A component that stamps times
-   * other instances compare (the cache's entries) awaits it before its first stamp. Optional: a
-   * store without it (`memoryStore`) has its clock at once.
+   * Resolves (never rejects) with whether `now()` is on the ops' clock: for `redisStore`, `true`
+   * once a `TIME` measurement has answered (at once from then on), `false` when it settled without
+   * one (Redis unreachable; `now()` is then this process's clock, off by the whole skew). While
+   * unmeasured, a later call waits for the measurement then out (bounded by the store's command
+   * timeout; `redisStore` measures again when its client reconnects) or resolves `false` at once.
+   * A component that stamps times other instances compare (the cache's entries) awaits it before
+   * stamping, and again while it got `false`. A store resolving `undefined` (this method once
+   * resolved nothing) is taken to have its clock. Optional: a store without it (`memoryStore`)
+   * has its clock at once.
    */
-  clockReady?(): Promise<void>
+  // biome-ignore lint/suspicious/noConfusingVoidType: a store written for `Promise<void>` still fits
+  clockReady?(): Promise<boolean | void>
 }
