@@ -58,6 +58,13 @@ export interface BusMessage {
    * started): receivers drop, and no longer keep, entries of the key created before it.
    */
   readonly a: number
+  /**
+   * The sender's key space (its store's key prefix and the Redis database, see `connectBus`):
+   * Pub/Sub channels are server-wide, whatever the prefix or the `SELECT`ed database, so an
+   * instance ignores a message from another space (another app on the same Redis). Absent from
+   * messages sent by versions before 2026-11-29 (followed as before) and without a store.
+   */
+  readonly s?: string
 }
 
 /**
@@ -78,6 +85,20 @@ function channelUsers(subscriber: BusSubscriber): Map<string, number> {
     Object.defineProperty(s, CHANNEL_USERS, { value: users, enumerable: false })
   }
   return users
+}
+
+/**
+ * The key space a bus message belongs to: the store's (`storeSpace`, its key prefix), and the
+ * database the bus connection selected (two apps with the same prefix in two databases of one
+ * Redis share no key, but do share every channel). `undefined` without a store.
+ */
+function busSpace(option: BusOption, storeSpace: string | undefined): string | undefined {
+  if (storeSpace === undefined) return undefined
+  const connection = ('client' in option ? option.client : option.publisher) as {
+    options?: { db?: unknown }
+  }
+  const db = connection.options?.db
+  return typeof db === 'number' ? `${storeSpace}@${db}` : storeSpace
 }
 
 /** A connected bus. */
@@ -123,12 +144,15 @@ export function validateBus(bus: unknown): BusOption {
 export function connectBus(
   option: BusOption,
   defaultChannel: string,
+  /** The key space of the cache's store (`BusMessage.s`), or `undefined` without a store. */
+  storeSpace: string | undefined,
   instanceId: string,
   onMessage: (message: BusMessage) => void,
   onError: (error: unknown) => void,
   onResync: () => void
 ): Bus {
   const channel = option.channel ?? defaultChannel
+  const space = busSpace(option, storeSpace)
   let publisher: BusPublisher
   let subscriber: BusSubscriber & { quit?(): Promise<unknown>; disconnect?(): void }
   let owned = false
@@ -153,6 +177,7 @@ export function connectBus(
       return
     }
     if (message.i === instanceId || !Array.isArray(message.k)) return
+    if (message.s !== undefined && message.s !== space) return
     onMessage(message)
   }
   subscriber.on('message', listener)
@@ -214,7 +239,8 @@ export function connectBus(
   return {
     publish(message) {
       try {
-        publisher.publish(channel, JSON.stringify(message)).catch(onError)
+        const sent = space === undefined ? message : { ...message, s: space }
+        publisher.publish(channel, JSON.stringify(sent)).catch(onError)
       } catch (error) {
         onError(error)
       }

@@ -12,7 +12,7 @@ import { gunzipText, gzipText } from './compression.js'
 import { encodeEnvelope, header, readHeader } from './envelope.js'
 import { CacheSerializeError, CacheTimeoutError } from './errors.js'
 import { KeyChanges } from './key-changes.js'
-import { fillOp, type ReadOrLock, readOrLockOp, unlockOp } from './ops.js'
+import { fillOp, putOp, type ReadOrLock, readOrLockOp, tagTimeOp, unlockOp } from './ops.js'
 import {
   type CacheOptions,
   duration,
@@ -81,6 +81,12 @@ interface Flight {
   readonly tags: readonly string[]
 }
 
+/** A change whose store write failed (`Engine.keepUnsaved`): written again, then announced again. */
+interface Unsaved {
+  readonly write: () => Promise<unknown>
+  readonly message: BusMessage
+}
+
 /** Per-call policy after defaults. */
 interface CallPolicy {
   ttl: number
@@ -106,8 +112,12 @@ const TAG_PRUNE_MIN = 1024
  */
 const NEVER_FRESH = 1e300
 const NO_TAGS: readonly string[] = Object.freeze([])
+/** The lock token of a fill that holds no lock: no lock is ever taken with it (tokens are `id:n`). */
+const NO_LOCK = ''
 /** How many recently changed keys (set or deleted, here or elsewhere) each instance remembers. */
 const KEY_CHANGES_MAX = 10_000
+/** How often the changes whose store write failed are written again while the store is down. */
+const UNSAVED_RETRY_MS = 1000
 /** Past this (about 30,000 years: a "forever" ttl) a tag's time is kept without an expiry. */
 const MAX_TAG_TIME_TTL_MS = 1e15
 const SET_OPTION_KEYS = [
@@ -181,6 +191,18 @@ class Engine {
    */
   private clockKnown: boolean
   private clockWait: Promise<void> | undefined
+  /**
+   * Changes whose store write failed (the store was down), by store key: a delete's tombstone, a
+   * tag's invalidation time, the tombstone that replaces a `set`'s value. A Redis that keeps its
+   * data through an outage (AOF, a network cut) would otherwise serve the old entry to every
+   * instance once it is back, the one that made the change included once it forgets the change.
+   * Written again (conditionally: never over a newer change) and announced again once the store
+   * answers (`flushUnsaved`); bounded like `changes`.
+   */
+  private readonly unsaved = new Map<string, Unsaved>()
+  private unsavedTimer: ReturnType<typeof setTimeout> | undefined
+  private flushing = false
+  private stopped = false
 
   /** `ownClock`: the cache was given a `now` option (then the store's clock is not read). */
   constructor(
@@ -203,6 +225,9 @@ class Engine {
         : connectBus(
             o.bus,
             `${o.namespace}:bus`,
+            // The store's key prefix (`<prefix>:{bus}`): instances of another app on the same
+            // Redis, with their own prefix, are on the same default channel (see `BusMessage.s`).
+            o.store?.key('bus'),
             this.id,
             (m) => this.onBus(m),
             (e) => this.fail('bus', e),
@@ -212,18 +237,23 @@ class Engine {
 
   /**
    * `undefined` once the clock reads the store's time (at once without a store clock to wait for,
-   * and after the first measurement: then no call waits again); until then, the wait for the
-   * store's first clock measurement (started when the cache is created).
+   * and once the store measured it: then no call waits again); until then, the wait for the
+   * store's measurement (the first one starts when the cache is created). A store that could not
+   * measure (`clockReady()` gave `false`: Redis unreachable) is asked again by the next call, which
+   * then waits for the measurement the store sends as soon as Redis answers: an instance created
+   * while Redis was down must not stamp on its own clock once Redis is back.
    */
   clockReady(): Promise<void> | undefined {
     if (this.clockKnown) return undefined
     if (this.clockWait === undefined) {
       const store = this.o.store as NonNullable<ResolvedCacheOptions['store']>
-      const known = (): void => {
-        this.clockKnown = true
+      // The contract is never to reject; a store that does anyway is asked again, as for `false`.
+      const settled = (measured: unknown): void => {
+        // `undefined`: a store of an older version, whose settled wait means a measurement.
+        if (measured === false) this.clockWait = undefined
+        else this.clockKnown = true
       }
-      // The contract is never to reject; a store that does anyway leaves the clock as it is.
-      this.clockWait = Promise.resolve(store.clockReady?.()).then(known, known)
+      this.clockWait = Promise.resolve(store.clockReady?.()).then(settled, () => settled(false))
     }
     return this.clockWait
   }
@@ -318,6 +348,65 @@ class Engine {
     this.dropHeld()
     this.lru.clear()
     this.tagChecked.clear()
+    // Redis answers again: what this instance changed meanwhile is written now.
+    void this.flushUnsaved()
+  }
+
+  /** Keeps a change whose store write failed, to write it again once the store answers. */
+  keepUnsaved(key: string, write: () => Promise<unknown>, message: BusMessage): void {
+    if (this.stopped) return
+    this.unsaved.delete(key)
+    this.unsaved.set(key, { write, message })
+    if (this.unsaved.size > KEY_CHANGES_MAX) {
+      for (const oldest of this.unsaved.keys()) {
+        this.unsaved.delete(oldest)
+        break
+      }
+    }
+    this.retryUnsaved()
+  }
+
+  private retryUnsaved(): void {
+    if (this.unsavedTimer !== undefined || this.stopped) return
+    this.unsavedTimer = setTimeout(() => {
+      this.unsavedTimer = undefined
+      void this.flushUnsaved()
+    }, UNSAVED_RETRY_MS)
+    this.unsavedTimer.unref?.()
+  }
+
+  /**
+   * Writes the unsaved changes, oldest first, each announced on the bus again once written: an
+   * instance that read the old entry back between its resync and this write drops it. Stops at
+   * the first failure (the store is still down: retried after `UNSAVED_RETRY_MS`, errors not
+   * reported again).
+   */
+  private async flushUnsaved(): Promise<void> {
+    if (this.flushing || this.unsaved.size === 0) return
+    this.flushing = true
+    try {
+      for (const [key, change] of [...this.unsaved]) {
+        if (this.stopped) return
+        try {
+          await change.write()
+        } catch {
+          break
+        }
+        if (this.unsaved.get(key) === change) this.unsaved.delete(key)
+        this.bus?.publish(change.message)
+      }
+    } finally {
+      this.flushing = false
+      if (this.unsaved.size > 0) this.retryUnsaved()
+    }
+  }
+
+  /** `close()`: unsaved changes are given up. */
+  stop(): void {
+    this.stopped = true
+    clearTimeout(this.unsavedTimer)
+    this.unsavedTimer = undefined
+    this.unsaved.clear()
   }
 
   markTag(tag: string, at: number): void {
@@ -567,14 +656,25 @@ export function createCache(options: CacheOptions = {}): Cache {
   const resolved = resolveCacheOptions(options)
   const engine = new Engine(resolved, options.now !== undefined)
   const unsubscribers = new Set<() => void>()
-  return new CacheImpl(engine, resolved.namespace, unsubscribers)
+  // Escaped as a child's name is: a root namespace `tenant:acme` must not address the entries of
+  // `namespace('acme')` of the root namespace `tenant` (nor their `clear()` tag).
+  return new CacheImpl(engine, namespaceSegment(resolved.namespace), unsubscribers)
+}
+
+/**
+ * One level of a namespace path: `:` joins the levels, so a name's own `:` (and `%`, the escape) is
+ * percent-encoded. A name without them (the common case) is itself: its keys stay the same.
+ */
+function namespaceSegment(name: string): string {
+  return name.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'))
 }
 
 class CacheImpl implements Cache {
   /**
-   * Prefix of store names: `<root namespace>:`. The store name of an entry is this prefix and its
-   * memory-tier key, so it is as unambiguous as that key: a child namespace's entries cannot share
-   * a store key with a root key of the same text (`users:x` against `x` in namespace `users`).
+   * Prefix of store names: `<root namespace>:` (its `:` and `%` escaped). The store name of an
+   * entry is this prefix and its memory-tier key, so it is as unambiguous as that key: a child
+   * namespace's entries cannot share a store key with a root key of the same text (`users:x`
+   * against `x` in namespace `users`).
    */
   private readonly prefix: string
   /**
@@ -603,7 +703,7 @@ class CacheImpl implements Cache {
     private readonly unsubscribers: Set<() => void>,
     parentTags: readonly string[] = []
   ) {
-    this.prefix = `${engine.o.namespace}:`
+    this.prefix = `${namespaceSegment(engine.o.namespace)}:`
     this.memPrefix = parentTags.length === 0 ? '' : `\u0000${namespaceName}\u0000`
     this.nsTags = [...parentTags, `\u0000ns:${namespaceName}`]
     const store = engine.o.store
@@ -824,7 +924,8 @@ class CacheImpl implements Cache {
    * `token` (the store lock, if it took it), `createdAt` (when its fetch started) and `generation`
    * (what `changes.begin` returned; unused by a `set`): a fill whose key changed since then is
    * written nowhere, and the store keeps a newer value (`fillOp`). A `set` stamps its entry now and
-   * makes fills already running for the key out of date.
+   * makes fills already running for the key out of date; the store keeps a newer change made
+   * elsewhere over it (`putOp`), and then this instance drops its own copy too.
    * @throws CacheSerializeError when the serializer cannot encode `value` (then cached nowhere).
    */
   private async write(
@@ -885,25 +986,46 @@ class CacheImpl implements Cache {
       try {
         if (ttlMs <= 0) {
           await unlock()
-        } else if (token !== undefined) {
-          const written = await store.run(fillOp, keys, {
-            value: text,
-            ttlMs,
-            token,
-            createdAt: stamp,
-          })
+        } else {
+          // Never a plain SET: the store keeps the later change of the key whichever write lands
+          // last (`putOp`, `fillOp`). A fill that could not take the lock (the lock op failed, or
+          // it waited past its deadline) goes through `fillOp` with a token nobody holds: it is
+          // written only over an older value, never over a newer `set` or a delete's tombstone.
+          const written =
+            createdAt === undefined
+              ? await store.run(putOp, [keys[0]], { value: text, ttlMs, createdAt: stamp })
+              : await store.run(fillOp, keys, {
+                  value: text,
+                  ttlMs,
+                  token: token ?? NO_LOCK,
+                  createdAt: stamp,
+                })
           if (!written) {
-            // Another instance stored a newer value meanwhile: this one is out of date everywhere.
+            // Another instance stored a newer value meanwhile: this one is out of date everywhere
+            // (that instance announced its change).
             if (e.lru.peek(full) === entry) e.lru.delete(full)
             e.dropHeld(full)
             e.wake(full)
             return
           }
-        } else {
-          await store.set(keys[0], text, { ttlMs })
         }
       } catch (error) {
         e.fail('store', error)
+        if (createdAt === undefined) {
+          // The store may keep the value this set replaces (an outage of a Redis that keeps its
+          // data): once it answers, a tombstone just older than this set makes that value a miss.
+          const at = stamp - 1
+          e.keepUnsaved(
+            keys[0],
+            () =>
+              store.run(putOp, [keys[0]], {
+                value: tombstone(at),
+                ttlMs: e.o.lockTtl,
+                createdAt: at,
+              }),
+            { i: e.id, o: 'd', k: [full], a: at }
+          )
+        }
       }
     }
     // A fill is announced so other instances read the store's newer value and their waiters
@@ -927,20 +1049,31 @@ class CacheImpl implements Cache {
     const at = e.createdNow(full)
     e.lru.delete(full)
     e.keyChanged(full, at)
+    const message: BusMessage = { i: e.id, o: 'd', k: [full], a: at }
     const store = e.o.store
     if (store !== undefined) {
+      // Not a DEL: an entry that is never fresh nor stale, stamped with the delete's time. A fill
+      // that read before the delete (on an instance whose bus message has not arrived yet, or
+      // without a bus) then finds a newer entry and does not store what it read (`fillOp`), as
+      // after a `set`. It lives as long as a fill may hold the lock. Stamped one past `at`: a
+      // fill stamped in the delete's own millisecond is out of date too (`keyChanged` above).
+      // Written only over an older entry (`putOp`): a `set` made just after it on another
+      // instance (a later stamp) is kept, whichever write lands last.
+      const storeKey = this.storeKey(full)
+      const write = () =>
+        store.run(putOp, [storeKey], {
+          value: tombstone(at + 1),
+          ttlMs: e.o.lockTtl,
+          createdAt: at + 1,
+        })
       try {
-        // Not a DEL: an entry that is never fresh nor stale, stamped with the delete's time. A fill
-        // that read before the delete (on an instance whose bus message has not arrived yet, or
-        // without a bus) then finds a newer entry and does not store what it read (`fillOp`), as
-        // after a `set`. It lives as long as a fill may hold the lock. Stamped one past `at`: a
-        // fill stamped in the delete's own millisecond is out of date too (`keyChanged` above).
-        await store.set(this.storeKey(full), tombstone(at + 1), { ttlMs: e.o.lockTtl })
+        await write()
       } catch (error) {
         e.fail('store', error)
+        e.keepUnsaved(storeKey, write, message)
       }
     }
-    e.bus?.publish({ i: e.id, o: 'd', k: [full], a: at })
+    e.bus?.publish(message)
   }
 
   async invalidateTags(tags: readonly string[]): Promise<void> {
@@ -958,7 +1091,27 @@ class CacheImpl implements Cache {
       try {
         const ttlMs = e.tagTimeTtl()
         const setOptions = ttlMs === undefined ? undefined : { ttlMs }
-        await Promise.all(tags.map((tag) => store.set(e.tagKey(tag), String(at), setOptions)))
+        let failed = false
+        await Promise.all(
+          tags.map((tag) => {
+            const tagKey = e.tagKey(tag)
+            return store.set(tagKey, String(at), setOptions).catch((error: unknown) => {
+              if (!failed) e.fail('store', error)
+              failed = true
+              // Written again once the store answers, never over a later invalidation.
+              e.keepUnsaved(
+                tagKey,
+                () => store.run(tagTimeOp, [tagKey], { at, ttlMs: ttlMs ?? 0 }),
+                {
+                  i: e.id,
+                  o: 't',
+                  k: [tag],
+                  a: at,
+                }
+              )
+            })
+          })
+        )
       } catch (error) {
         e.fail('store', error)
       }
@@ -974,13 +1127,11 @@ class CacheImpl implements Cache {
   namespace(name: string): Cache {
     if (typeof name !== 'string' || name.length === 0 || name.includes('\u0000'))
       throw new InvalidOptionsError('name', 'must be a non-empty string without NUL characters')
-    // `:` joins the levels of the path, so a name's own `:` (and `%`, the escape) is percent-encoded:
     // `namespace('a:b')` must not be `namespace('a').namespace('b')` (per-tenant namespaces with
     // ids holding `:` would read each other's entries).
-    const segment = name.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'))
     return new CacheImpl(
       this.engine,
-      `${this.namespaceName}:${segment}`,
+      `${this.namespaceName}:${namespaceSegment(name)}`,
       this.unsubscribers,
       this.nsTags
     )
@@ -1027,6 +1178,7 @@ class CacheImpl implements Cache {
     this.engine.lru.clear()
     this.engine.changes.clear()
     this.engine.errorListeners.clear()
+    this.engine.stop()
     await this.engine.bus?.close()
   }
 
@@ -1069,11 +1221,16 @@ class CacheImpl implements Cache {
     full: string,
     key: string,
     fetcher: (context: FetchContext) => T | Promise<T>,
-    p: CallPolicy
+    p: CallPolicy,
+    clockWaited = false
   ): Promise<T> {
     const e = this.engine
-    const clock = e.clockReady()
-    if (clock !== undefined) return clock.then(() => this.slowGetOrSet(full, key, fetcher, p))
+    // Once per call: while Redis is unreachable the store cannot measure its clock, and each wait
+    // ends at once (asking again would loop on microtasks and never let the store reconnect).
+    const clock = clockWaited ? undefined : e.clockReady()
+    if (clock !== undefined) {
+      return clock.then(() => this.slowGetOrSet(full, key, fetcher, p, true))
+    }
     const now = e.o.now()
     let stale: MemoryEntry | undefined
     if (!p.refresh) {
@@ -1101,7 +1258,10 @@ class CacheImpl implements Cache {
     // is reading the store tier (it would answer the stored value) nor a held stale value.
     if (running !== undefined && (!p.refresh || running.fetching)) {
       e.counters.coalesced++
-      return running.promise as Promise<T>
+      // The load may have started long before this call, or run under a longer hard timeout.
+      return Number.isFinite(p.hard)
+        ? this.joinWithin(running.promise as Promise<T>, p, stale)
+        : (running.promise as Promise<T>)
     }
     return this.startLoad(full, key, fetcher, p, stale)
   }
@@ -1161,6 +1321,8 @@ class CacheImpl implements Cache {
     const deadline = e.o.now() + 3 * e.o.lockTtl
     // The soft timeout is real elapsed time (as the fetch's own timer), not the entries' clock.
     const softAt = Number.isFinite(p.soft) ? performance.now() + p.soft : Number.POSITIVE_INFINITY
+    // Nor does the call wait for another instance's fill longer than its hard timeout.
+    const hardAt = Number.isFinite(p.hard) ? performance.now() + p.hard : Number.POSITIVE_INFINITY
     for (;;) {
       let r: ReadOrLock
       try {
@@ -1218,12 +1380,57 @@ class CacheImpl implements Cache {
         if (counters) counters.stale++
         return usable.value as T
       }
+      const hardLeft = hardAt - performance.now()
+      if (hardLeft <= 0) return this.timedOut(p, usable, counters)
       if (e.o.now() > deadline) return miss(usable, undefined)
-      let waitMs = Math.min(e.o.pollInterval, Math.max(1, r.lockMs))
+      let waitMs = Math.min(e.o.pollInterval, Math.max(1, r.lockMs), Math.ceil(hardLeft))
       if (usable !== undefined) waitMs = Math.min(waitMs, Math.max(1, Math.ceil(softLeft)))
       await this.waitForFill(full, waitMs)
       nowMs = e.o.now()
     }
+  }
+
+  /**
+   * A call that waited its whole hard timeout for another fetch of its key (another instance's, or
+   * one running in this process): the stale value if `staleIfError` allows it, as after a fetch
+   * of its own that timed out; else `CacheTimeoutError`.
+   */
+  private timedOut<T>(
+    p: CallPolicy,
+    stale: MemoryEntry | undefined,
+    counters: CacheStats | undefined
+  ): T {
+    const e = this.engine
+    e.counters.timeouts++
+    const now = e.o.now()
+    if (stale !== undefined && now < stale.freshUntil + p.sie && now < stale.staleUntil) {
+      if (counters) counters.stale++
+      return stale.value as T
+    }
+    throw new CacheTimeoutError(p.hard)
+  }
+
+  /** `joined` (a load of this process the call joins), but no longer than the call's hard timeout. */
+  private joinWithin<T>(joined: Promise<T>, p: CallPolicy, stale: MemoryEntry | undefined) {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        try {
+          resolve(this.timedOut<T>(p, stale, this.engine.counters))
+        } catch (error) {
+          reject(error)
+        }
+      }, p.hard)
+      joined.then(
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          reject(error)
+        }
+      )
+    })
   }
 
   /** Resolves when the bus reports the key filled, or after `ms`. */

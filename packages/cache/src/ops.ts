@@ -1,7 +1,8 @@
 /**
  * @module ops
  * The cache's atomic Redis steps, each one Lua script with a JavaScript twin (`defineOp`), so they
- * also run on `memoryStore`. KEYS are always `[valueKey, lockKey]`, built with the same hash tag.
+ * also run on `memoryStore`. KEYS are `[valueKey, lockKey]`, built with the same hash tag (`putOp`:
+ * `[valueKey]`; `tagTimeOp`: `[tagKey]`).
  */
 import { defineOp, type MemoryData, type RedisReply } from '@aikit/core'
 
@@ -61,6 +62,8 @@ return {'wait', v or '', redis.call('PTTL', KEYS[2])}`,
  * this fill's, or equal while this caller no longer holds the lock. So a fill whose lock expired
  * while its fetch ran, and whose key another instance has filled since, does not overwrite that
  * fill. A stored value that is missing or unreadable is replaced. `true` when the value was written.
+ * A fill that holds no lock (its lock op failed) passes a token no lock is taken with: it writes
+ * only over an older value, never over a newer `set` or a delete's tombstone.
  */
 export const fillOp = defineOp<
   { value: string; ttlMs: number; token: string; createdAt: number },
@@ -93,6 +96,77 @@ return 0`,
     String(Math.max(1, Math.ceil(ttlMs))),
     token,
     String(Math.floor(createdAt)),
+  ],
+  decode: (reply) => reply === 1,
+})
+
+/**
+ * How much of a stored value `putOp` reads: the envelope header up to `createdAt` is at most
+ * `aikit1|` and three whole-ms times (17 digits at most: every time is below 2^55) with their `|`.
+ * A range, not a GET: a `set` of a large value must not copy the stored one into Lua.
+ */
+const HEADER_READ = 128
+
+/**
+ * Writes a value (SET PX) unless the stored one is newer: its envelope's `createdAt` is later than
+ * `createdAt`. A `set` and a `delete`'s tombstone go through it, so two instances changing a key at
+ * once leave the store holding the later change (by stamp), the one every memory tier keeps after
+ * the bus messages, whichever write lands last. A stored value that is missing or unreadable is
+ * replaced; an equal stamp is too (a change in the same millisecond on another instance: the bus
+ * drops both instances' memory copies, so they read back whichever the store kept). `true` when
+ * the value was written. KEYS: `[valueKey]`.
+ */
+export const putOp = defineOp<{ value: string; ttlMs: number; createdAt: number }, boolean>({
+  name: 'cache.put',
+  lua: `local v = redis.call('GETRANGE', KEYS[1], 0, ${HEADER_READ - 1})
+local c = tonumber(string.match(v, '^aikit1|[^|]*|[^|]*|(%d+)|'))
+if c and c > tonumber(ARGV[3]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`,
+  js: (data: MemoryData, keys, argv) => {
+    const valueKey = keys[0] ?? ''
+    // GETRANGE answers '' for a missing key.
+    const v = (data.get(valueKey) ?? '').slice(0, HEADER_READ)
+    const m = /^aikit1\|[^|]*\|[^|]*\|(\d+)\|/.exec(v)
+    if (m !== null && Number(m[1]) > Number(argv[2])) return 0
+    data.set(valueKey, argv[0] ?? '', { px: Number(argv[1]) })
+    return 1
+  },
+  encode: ({ value, ttlMs, createdAt }) => [
+    value,
+    String(Math.max(1, Math.ceil(ttlMs))),
+    String(Math.floor(createdAt)),
+  ],
+  decode: (reply) => reply === 1,
+})
+
+/**
+ * Writes a tag's invalidation time unless the stored one is as late or later (a newer invalidation
+ * made elsewhere meanwhile must not be undone). For re-applying an invalidation whose write failed
+ * during a store outage (see `Engine.keepUnsaved`). `ttlMs` 0: no expiry. `true` when written.
+ * KEYS: `[tagKey]`.
+ */
+export const tagTimeOp = defineOp<{ at: number; ttlMs: number }, boolean>({
+  name: 'cache.tagTime',
+  lua: `local c = tonumber(redis.call('GET', KEYS[1]))
+if c and c >= tonumber(ARGV[1]) then return 0 end
+if ARGV[2] == '0' then redis.call('SET', KEYS[1], ARGV[1])
+else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1`,
+  js: (data: MemoryData, keys, argv) => {
+    const tagKey = keys[0] ?? ''
+    const stored = data.get(tagKey)
+    // Lua's `tonumber` reads no empty or non-numeric text.
+    const c = stored === null || stored.trim() === '' ? Number.NaN : Number(stored)
+    if (!Number.isNaN(c) && c >= Number(argv[0])) return 0
+    const ttlMs = argv[1] ?? '0'
+    if (ttlMs === '0') data.set(tagKey, argv[0] ?? '')
+    else data.set(tagKey, argv[0] ?? '', { px: Number(ttlMs) })
+    return 1
+  },
+  encode: ({ at, ttlMs }) => [
+    String(Math.floor(at)),
+    ttlMs > 0 ? String(Math.max(1, Math.ceil(ttlMs))) : '0',
   ],
   decode: (reply) => reply === 1,
 })

@@ -157,10 +157,17 @@ export interface ResolvedCacheOptions {
 export const jsonSerializer: Serializer = Object.freeze({
   serialize: (value: unknown) => {
     const text = JSON.stringify(value)
-    // What JSON.stringify writes for a Map, Set, ArrayBuffer, RegExp... (`{}`) or a typed array
-    // (`{"0":...}`): another instance would read that back, not the value. The walk runs only
-    // when the text holds one (an empty object of the value's own is checked and passes).
-    if (text !== undefined && (text.includes('{}') || text.includes('{"0":'))) {
+    // What JSON.stringify writes for a Map, Set, ArrayBuffer, RegExp, Error... (`{}`), a typed
+    // array (`{"0":...}`), a Buffer (`{"type":"Buffer",...}`) or NaN / Infinity (`null`): another
+    // instance would read that back, not the value. The walk runs only when the text holds one
+    // (an empty object or a null of the value's own is checked and passes).
+    if (
+      text !== undefined &&
+      (text.includes('{}') ||
+        text.includes('null') ||
+        text.includes('{"0":') ||
+        text.includes('{"type":"Buffer"'))
+    ) {
       refuseLossy(value, new Set())
     }
     return text
@@ -168,9 +175,17 @@ export const jsonSerializer: Serializer = Object.freeze({
   deserialize: (text: string) => JSON.parse(text) as unknown,
 })
 
-/** Throws (a `TypeError`, as JSON.stringify does) on an object JSON writes as something else. */
+/** Throws (a `TypeError`, as JSON.stringify does) on a value JSON writes as something else. */
 function refuseLossy(value: unknown, seen: Set<object>): void {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      throw new TypeError(`${value} cannot be stored as JSON (it would read back as null)`)
+    }
+    return
+  }
   if (value === null || typeof value !== 'object' || seen.has(value)) return
+  // Before `toJSON`: a Buffer has one, and another instance would read back `{ type, data }`.
+  if (isBuffer(value)) throw lossyError(value)
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return
   seen.add(value)
   if (Array.isArray(value)) {
@@ -178,12 +193,20 @@ function refuseLossy(value: unknown, seen: Set<object>): void {
     return
   }
   const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null && lossy(value)) {
-    throw new TypeError(
-      `a ${value.constructor?.name ?? 'value'} cannot be stored as JSON (it would read back as a plain object)`
-    )
-  }
+  if (proto !== Object.prototype && proto !== null && lossy(value)) throw lossyError(value)
   for (const key of Object.keys(value)) refuseLossy((value as Record<string, unknown>)[key], seen)
+}
+
+function lossyError(value: object): TypeError {
+  return new TypeError(
+    `a ${value.constructor?.name ?? 'value'} cannot be stored as JSON (it would read back as a plain object)`
+  )
+}
+
+/** Node's `Buffer` (a typed array whose `toJSON` writes `{ type: 'Buffer', data }`); none on the edge. */
+function isBuffer(value: object): boolean {
+  const nodeBuffer = (globalThis as { Buffer?: { isBuffer?: (v: unknown) => boolean } }).Buffer
+  return typeof nodeBuffer?.isBuffer === 'function' && nodeBuffer.isBuffer(value)
 }
 
 function lossy(value: object): boolean {
@@ -196,6 +219,9 @@ function lossy(value: object): boolean {
     ArrayBuffer.isView(value) ||
     value instanceof RegExp ||
     value instanceof Promise ||
+    // Written as its own enumerable properties: `{}` for an Error with none (message and stack
+    // are lost). One with some (a Node system error's `code`) writes no `{}` to walk for.
+    (value instanceof Error && Object.keys(value).length === 0) ||
     (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)
   )
 }

@@ -77,8 +77,9 @@ export interface CacheErrorInfo {
 /** A multi-tier cache (see `createCache`). */
 export interface Cache {
   /**
-   * This cache's namespace path, e.g. `cache` or `cache:users`; `%` and `:` in a child's name are
-   * percent-encoded (`namespace('org:1')` is `cache:org%3A1`).
+   * This cache's namespace path, e.g. `cache` or `cache:users`; `%` and `:` in each name are
+   * percent-encoded (`namespace('org:1')` is `cache:org%3A1`, the root namespace `org:1` is
+   * `org%3A1`).
    */
   readonly namespaceName: string
   /** The fresh value, from memory or the store; `undefined` when missing or expired. */

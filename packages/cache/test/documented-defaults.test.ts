@@ -61,9 +61,10 @@ describe('compression defaults', () => {
     const inner = memoryStore()
     const written: string[] = []
     const store = Object.create(inner) as Store
-    store.set = (key, value, options) => {
-      written.push(String(value))
-      return inner.set(key, value, options)
+    // A set is written with the cache's conditional write op (`cache.put`), not `store.set`.
+    store.run = (op, keys, input) => {
+      if (op.name === 'cache.put') written.push((input as { value: string }).value)
+      return inner.run(op, keys, input)
     }
     const cache = createCache({ store, compression: {} })
     await cache.set('short', 'x'.repeat(1021)) // JSON text: 1023 characters

@@ -6,6 +6,7 @@
  */
 import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
+import { CACHE_INTERNALS, type CacheInternals } from '../cache.js'
 import { duration } from '../options.js'
 import type { Cache } from '../types.js'
 import { isCompleteAnswer, isCompleteOpenAiChat } from './completeness.js'
@@ -17,7 +18,10 @@ import { type TokenUsage, usageOfAnswer, usageOfStream } from './usage.js'
 export interface LlmCacheOptions {
   /** Provider name, part of every key (`'anthropic'`, `'openai'`...). Default `''`. */
   provider?: string
-  /** Fresh lifetime of an answer in ms. Default: the cache's `ttl`. */
+  /**
+   * Fresh lifetime of an answer in ms, declared to the cache: every instance keeps a `clear()` in
+   * the store as long as such answers live. Default: the cache's `ttl`.
+   */
   ttl?: number
   /**
    * Also cache sampled requests (temperature ≠ 0 and no seed), pinning one sample per key.
@@ -99,7 +103,9 @@ export interface LlmCache {
   /**
    * A streamed answer: a replay of the recorded events on a hit; otherwise `call(signal)` once for
    * all identical requests in flight (late joiners get the events so far, then live ones). Pass
-   * `signal` to the SDK: it aborts when every consumer has stopped early. Stored only when complete.
+   * `signal` to the SDK: it aborts when every consumer has stopped early. Stored only when complete,
+   * as a fill stamped before `call` is made: a change (a `clear()`) made while it runs leaves it out
+   * of date.
    */
   stream<E>(
     params: Record<string, unknown>,
@@ -113,6 +119,39 @@ export interface LlmCache {
 class IncompleteAnswer {
   constructor(readonly value: unknown) {}
 }
+
+/** A `complete()` call in flight, shared with the identical calls that join it. */
+interface JsonFlight {
+  /**
+   * Its answer when incomplete: the joiners get it too, even where the cache answers them with a
+   * stale-if-error value instead of the refusal (the fetcher failed, as far as the cache knows).
+   */
+  refused?: { value: unknown }
+}
+
+/** Thrown by a stream's fill when the stream did not complete: nothing is stored. */
+const NOT_STORED = Symbol('not stored')
+
+/** The fill of one streamed answer (see `fillStream`). */
+interface StreamFill {
+  readonly started: Promise<void>
+  readonly end: (events: unknown[] | undefined) => Promise<void>
+}
+
+/**
+ * How long a stream waits for its fill to be stamped before asking the provider anyway: one store
+ * round trip takes far less; longer means another instance is filling the same answer.
+ */
+const STREAM_FILL_START_WAIT_MS = 50
+
+/**
+ * The fill of a streamed answer: no timeouts (it waits for the stream, however long), and a
+ * refresh (the call already read the cache and missed, and the new answer replaces what is there).
+ */
+const STREAM_FILL_TIMEOUTS = {
+  soft: Number.POSITIVE_INFINITY,
+  hard: Number.POSITIVE_INFINITY,
+} as const
 
 interface StoredStream {
   readonly v: 1
@@ -146,7 +185,7 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
     throw new InvalidOptionsError('isCompleteAnswer', 'must be a function')
   const replayDelayMs = duration('replayDelayMs', options.replayDelayMs, 0, { timer: true })
   const inflightStreams = new Map<string, SharedStream<unknown>>()
-  const inflightJson = new Set<string>()
+  const inflightJson = new Map<string, JsonFlight>()
   const counters: LlmCacheStats = {
     hits: 0,
     misses: 0,
@@ -161,6 +200,69 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
     counters.outputTokensSaved += usage.output
   }
   const ttlOption = ttl === undefined ? {} : { ttl }
+  // Tag invalidations (a `clear()`) must be kept in the store as long as the answers written here
+  // live, by every instance, including one that clears without having written any (as
+  // `cacheResponse` declares its `ttl`).
+  if (ttl !== undefined) {
+    ;(cache as { [CACHE_INTERNALS]?: () => CacheInternals })[CACHE_INTERNALS]?.().declareTtl(ttl)
+  }
+  const streamFillOptions = { ...ttlOption, refresh: true, timeouts: STREAM_FILL_TIMEOUTS }
+
+  /**
+   * Starts the fill of a streamed answer, with `getOrSet`, so its entry is stamped before the
+   * provider is asked, as any fill is before its fetch: a `clear()`, a tag invalidation or a
+   * `delete` made while the stream runs makes it out of date. `started` resolves once the fill is
+   * stamped (at once without a store, one store round trip with one), or after
+   * `STREAM_FILL_START_WAIT_MS` if it is waiting on another instance's fill of the same answer (a
+   * change made in that time may then be missed). `end` takes the recorded events once the stream
+   * ended (`undefined` when it did not complete); its promise settles once the answer is stored,
+   * or at once if the fill had not started, so the stream's end is held up by the write at most.
+   */
+  const fillStream = (key: string): StreamFill => {
+    let settle!: (events: unknown[] | undefined) => void
+    const answer = new Promise<unknown[] | undefined>((resolve) => {
+      settle = resolve
+    })
+    let ran = false
+    let start!: () => void
+    const started = new Promise<void>((resolve) => {
+      start = resolve
+    })
+    const fill = (retry: boolean): Promise<void> =>
+      cache
+        .getOrSet(
+          key,
+          async () => {
+            ran = true
+            start()
+            const events = await answer
+            if (events === undefined) throw NOT_STORED
+            return { v: 1, events } satisfies StoredStream
+          },
+          streamFillOptions
+        )
+        .then(
+          () => undefined,
+          () => undefined
+        )
+        .then(() => {
+          // Its fetcher never ran: it joined a fill of the key already running in this process (a
+          // stream abandoned just before this one started), which says nothing of this answer.
+          if (!ran && retry) return fill(false)
+        })
+    const filled = fill(true).finally(start)
+    if (!ran) {
+      const timer = setTimeout(start, STREAM_FILL_START_WAIT_MS)
+      void started.then(() => clearTimeout(timer))
+    }
+    return {
+      started,
+      end: async (events) => {
+        settle(events)
+        if (ran) await filled
+      },
+    }
+  }
 
   const keyOf = (
     params: Record<string, unknown>,
@@ -191,8 +293,13 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
       let produced: { value: unknown } | undefined
       /** This call's own answer when it was incomplete (a stale-if-error value may stand in). */
       let own: { value: unknown } | undefined
-      const joined = inflightJson.has(key)
-      if (!joined) inflightJson.add(key)
+      let flight = inflightJson.get(key)
+      const joined = flight !== undefined
+      if (flight === undefined) {
+        flight = {}
+        inflightJson.set(key, flight)
+      }
+      const joinedFlight = flight
       try {
         let value: Awaited<ReturnType<typeof fn>>
         let shared = false
@@ -203,6 +310,8 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
               const answer = await fn()
               if (call.noStore !== true && !isComplete(answer)) {
                 own = { value: answer }
+                // For the calls that joined this one: the cache answers them as if it failed.
+                if (!joined) joinedFlight.refused = own
                 throw new IncompleteAnswer(answer)
               }
               produced = { value: answer }
@@ -217,6 +326,15 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
           shared = true
         }
         if (own !== undefined) value = own.value as typeof value
+        else if (
+          joined &&
+          joinedFlight.refused !== undefined &&
+          (produced === undefined || produced.value !== value)
+        ) {
+          // The call joined was refused: the cache may have answered this one with a stale value.
+          value = joinedFlight.refused.value as typeof value
+          shared = true
+        }
         const fetched = own !== undefined || (produced !== undefined && produced.value === value)
         const status: LlmCacheStatus = fetched ? 'MISS' : joined || shared ? 'COALESCED' : 'HIT'
         if (status === 'MISS') counters.misses++
@@ -227,7 +345,7 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
         }
         return { value, status }
       } finally {
-        if (!joined) inflightJson.delete(key)
+        if (!joined && inflightJson.get(key) === joinedFlight) inflightJson.delete(key)
       }
     },
 
@@ -261,9 +379,15 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
       if (late !== undefined) return late
       counters.misses++
       const controller = new AbortController()
+      const fill = call.noStore === true ? undefined : fillStream(key)
       // Registered before the first await so every identical request arriving now joins it.
       const upstream: AsyncIterable<unknown> = {
         async *[Symbol.asyncIterator]() {
+          if (fill !== undefined) {
+            await fill.started
+            // Every consumer left meanwhile: no provider call.
+            if (controller.signal.aborted) return
+          }
           yield* await fn(controller.signal)
         },
       }
@@ -275,25 +399,22 @@ export function createLlmCache(cache: Cache, options: LlmCacheOptions = {}): Llm
             ? (events) => isCompleteOpenAiChat(events, n)
             : protocol,
         signal: controller.signal,
-        onComplete: async (events) => {
-          if (call.noStore === true) return
-          const value: StoredStream = { v: 1, events }
-          try {
-            await cache.set(key, value, ttlOption)
-          } catch {
-            // Storing is best effort: the consumers already have the whole answer.
-          }
-        },
+        // Storing is best effort (`fillStream` catches): the consumers already have the answer.
+        onComplete: (events) => fill?.end(events),
       })
       const shared: SharedStream<unknown> = new SharedStream(recorded, () => {
         // Abandoned: no later request may join it (it would get a truncated answer).
         if (inflightStreams.get(key) === shared) inflightStreams.delete(key)
         controller.abort()
+        // Ends its fill now: an identical request made next must not join it.
+        void fill?.end(undefined)
       })
       inflightStreams.set(key, shared)
       // `finished` never rejects (the pump catches), so `void` loses nothing.
       void shared.finished.then(() => {
         if (inflightStreams.get(key) === shared) inflightStreams.delete(key)
+        // Not complete (or already stored: then this is a no-op).
+        void fill?.end(undefined)
       })
       return { stream: shared.subscribe() as AsyncIterable<never>, status: 'MISS' }
     },

@@ -153,11 +153,35 @@ let lastPrefix = { scope: '', api: '', prefix: 'llm:::' }
 
 function keyPrefix(scope: string, api: string): string {
   if (lastPrefix.scope === scope && lastPrefix.api === api) return lastPrefix.prefix
-  const prefix = `llm:${api}:${encodeURIComponent(scope)}:`
+  const prefix = `llm:${api}:${encodeScope(scope)}:`
   lastPrefix = { scope, api, prefix }
   return prefix
 }
 
-/** `llm:<api>:<scope>:<sha-256 hex>`; the scope is URI-encoded so it cannot forge another prefix. */
+const LONE_SURROGATE = /([\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF])/
+
+/**
+ * `encodeURIComponent`, which throws a `URIError` on a lone surrogate (a subject decoded from JSON
+ * can hold one): each is written `%uD800` instead, as the store's keys write it. Still one key per
+ * scope (`toWellFormed()` would make every lone surrogate U+FFFD, one key for distinct subjects):
+ * `encodeURIComponent` writes a `%` of the scope as `%25`, so no scope's text has `%u`.
+ */
+function encodeScope(scope: string): string {
+  if ((scope as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    return encodeURIComponent(scope)
+  }
+  // Split with a capture: the well-formed runs at even indices, the lone surrogates at odd ones.
+  return scope
+    .split(LONE_SURROGATE)
+    .map((part, i) =>
+      i % 2 === 0 ? encodeURIComponent(part) : `%u${part.charCodeAt(0).toString(16).toUpperCase()}`
+    )
+    .join('')
+}
+
+/**
+ * `llm:<api>:<scope>:<sha-256 hex>`; the scope is URI-encoded (a lone surrogate as `%uD800`) so it
+ * cannot forge another prefix.
+ */
 export const defaultCacheKey: LlmCacheKeyFn = (params, { scope, api }) =>
   keyFromJson(stableStringify(params), scope, api)
