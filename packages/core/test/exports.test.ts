@@ -68,6 +68,7 @@ describe('public exports', () => {
 
   it('@aikit/core/redis', async () => {
     expect(Object.keys(await import('@aikit/core/redis')).sort()).toEqual([
+      'assertRedisClient',
       'circuitBreaker',
       'isAvailabilityError',
       'redisStore',

@@ -20,7 +20,10 @@ export interface LlmClients {
   openai?: OpenAILike
 }
 
-/** Thrown when a job needs a client the worker was not given (not retried). */
+/**
+ * Thrown when a job needs a client the worker was not given (not retried). The worker checks
+ * `apisOf` before a run and hands such a job back (or fails it with `NO_CLIENT`): this is a guard.
+ */
 export class MissingClientError extends Error {
   readonly status = 400
   constructor(which: string) {
@@ -122,6 +125,15 @@ function finalEvent(api: LlmJobData['api'], event: unknown): boolean {
 }
 
 type Create = (params: Rec, options?: Rec) => unknown
+
+/** The APIs `clients` can run (as `pickCreate` picks their method). */
+export function apisOf(clients: LlmClients): LlmJobData['api'][] {
+  const apis: LlmJobData['api'][] = []
+  if (clients.anthropic) apis.push('messages')
+  if (clients.openai) apis.push('chat')
+  if (clients.openai?.responses) apis.push('responses')
+  return apis
+}
 
 function pickCreate(clients: LlmClients, data: LlmJobData): Create {
   if (data.api === 'messages') {

@@ -1,7 +1,8 @@
 /**
  * @module errors
  * Errors the queue raises. Provider errors reach `result()` as a `JobFailedError` carrying only
- * client-safe fields (status, type, message), never headers or request bodies.
+ * client-safe fields (status, type, the queue's own message), never headers, request bodies or the
+ * provider's message.
  */
 import { AikitError } from '@aikit/core'
 
@@ -27,8 +28,9 @@ export class QueueClosedError extends AikitError {
 export interface LlmJobError {
   /** The provider's HTTP status, when the provider answered. */
   readonly status?: number
-  /** A stable code: the AikitError code, the provider's error type, else `PROVIDER_<status>` or `PROVIDER_UNREACHABLE` (no answer). */
+  /** A stable code: the AikitError code, the provider's error type, else `PROVIDER_<status>` or `PROVIDER_UNREACHABLE` (no answer); `NO_CLIENT` when no worker on the queue has the job's client. */
   readonly code: string
+  /** Safe to show: the AikitError's client message, else the queue's text for the status class (never the provider's). */
   readonly message: string
   /** Attempts made (1 = no retry). */
   readonly attempts: number

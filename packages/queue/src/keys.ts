@@ -7,6 +7,8 @@
  * - `…:meta`   the job's subject and TTLs (JSON), read by `sseHandler` and `result()`
  * - `…:run`    counter of runs (a stalled job restarted by another worker is run 2)
  * - channel `…:events`: the live events (pub/sub)
+ * Beside them, one key per queue and API (`apiWorkersKey`): set, with a TTL, by the workers that run
+ * that API.
  */
 
 /** Job ids are UUIDs generated at enqueue: anything else is rejected before touching Redis. */
@@ -31,4 +33,12 @@ export function jobKeys(prefix: string, queue: string, jobId: string): JobKeys {
     run: `${base}:run`,
     channel: `${base}:events`,
   }
+}
+
+/**
+ * The key the workers that can run `api` jobs keep set (with a TTL they renew): a worker that fetches
+ * a job it has no client for hands it back while this key says another worker can run it.
+ */
+export function apiWorkersKey(prefix: string, queue: string, api: string): string {
+  return `${prefix}:llmq:{${queue}}:workers:${api}`
 }

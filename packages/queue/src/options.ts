@@ -3,13 +3,20 @@
  * Shared option checks of the queue and the worker.
  */
 import { InvalidOptionsError } from '@aikit/core'
+import { assertRedisClient } from '@aikit/core/redis'
 
 /** Default queue name. */
 export const DEFAULT_NAME = 'llm'
 /** Default key prefix (BullMQ's keys and the queue's own). */
 export const DEFAULT_PREFIX = 'aikit'
 
-/** Checks an ioredis connection (anything with the commands the queue uses). */
+/**
+ * Checks an ioredis connection (anything with the commands the queue uses): a single-node or
+ * Sentinel `Redis`. A Cluster is refused: BullMQ's scripts touch keys of several slots there
+ * (every enqueue would fail with CROSSSLOT). A Sentinel client needs `failoverDetector: true`, as
+ * `redisStore` requires (its check, reused): without it the client keeps writing to the old master
+ * after a failover, and an acknowledged enqueue, result or event is lost when that one resyncs.
+ */
 export function checkConnection(value: unknown): void {
   const c = value as Record<string, unknown> | null
   if (
@@ -19,6 +26,24 @@ export function checkConnection(value: unknown): void {
     typeof c.multi !== 'function'
   ) {
     throw new InvalidOptionsError('connection', 'must be an ioredis Redis client')
+  }
+  if (c.isCluster === true) {
+    throw new InvalidOptionsError(
+      'connection',
+      'must be a single-node or Sentinel ioredis Redis client: a Cluster is not supported (BullMQ needs a {hash tag} prefix there)'
+    )
+  }
+  try {
+    assertRedisClient(value)
+  } catch (error) {
+    // The same refusal, naming this option (core's names `redisStore`'s `client`).
+    if (error instanceof InvalidOptionsError) {
+      throw new InvalidOptionsError(
+        'connection',
+        error.message.replace(/^Invalid option `client`: /, '')
+      )
+    }
+    throw error
   }
 }
 

@@ -14,7 +14,7 @@
  * random), capped at `maxRetryDelay`.
  */
 import { errorBody, isAikitError } from '@aikit/core'
-import { ProviderStreamError } from './call.js'
+import { MissingClientError, ProviderStreamError } from './call.js'
 import type { LlmJobError } from './errors.js'
 
 type Rec = Record<string, unknown>
@@ -150,7 +150,27 @@ export function retryDelay(
   return Math.max(1, Math.round(exp / 2 + random() * (exp / 2)))
 }
 
-/** Client-safe description of a failure (no headers, no request body). */
+/**
+ * What the end user is told of a provider failure: a generic text per status class. The provider's
+ * own message is never sent (core's rule for an upstream's message): a 401's names the server's API
+ * key (`Incorrect API key provided: sk-proj-…`), others quote the request. It reaches the
+ * operators only: the wrapped client's log, and the error BullMQ's `failed` event gets (itself,
+ * or its `cause`).
+ */
+function providerMessage(status: number | undefined, streamCode: string | undefined): string {
+  if (status === undefined) {
+    return streamCode === undefined
+      ? 'The provider could not be reached'
+      : 'The provider reported a failure in the stream'
+  }
+  if (status === 401 || status === 403)
+    return `The provider refused the server's credentials (${status})`
+  if (status === 429) return 'The provider is rate limiting the server (429)'
+  if (status >= 400 && status < 500) return `The provider rejected the request (${status})`
+  return `The provider failed (${status})`
+}
+
+/** Client-safe description of a failure (no headers, no request body, no provider message). */
 export function describeFailure(error: unknown, attempts: number): LlmJobError {
   if (isAikitError(error)) {
     // The body's message (a store error's `message` is for operators: `clientMessage`).
@@ -161,6 +181,9 @@ export function describeFailure(error: unknown, attempts: number): LlmJobError {
       attempts,
     }
   }
+  // The provider was never called: its status is no provider's answer.
+  if (error instanceof MissingClientError)
+    return { code: 'NO_CLIENT', message: error.message, attempts }
   const status = statusOf(error)
   const rec = (typeof error === 'object' && error !== null ? error : {}) as Rec
   const inner = (rec.error ?? {}) as Rec
@@ -169,11 +192,9 @@ export function describeFailure(error: unknown, attempts: number): LlmJobError {
   ) as Rec
   const type = typeof nested.type === 'string' ? nested.type : undefined
   const code = type ?? (status === undefined ? 'PROVIDER_UNREACHABLE' : `PROVIDER_${status}`)
-  const message =
-    typeof nested.message === 'string'
-      ? nested.message.slice(0, 500)
-      : status === undefined
-        ? 'The provider could not be reached'
-        : `The provider answered ${status}`
+  const message = providerMessage(
+    status,
+    status === undefined ? streamFailureCode(error) : undefined
+  )
   return { ...(status === undefined ? {} : { status }), code, message, attempts }
 }

@@ -17,12 +17,12 @@
 import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Budget, Reservation } from '@aikit/cost'
-import { type Job, UnrecoverableError, Worker } from 'bullmq'
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq'
 import { abandonableDuplicate, quitWithin, settledWithin } from './bounded-close.js'
-import { type LlmClients, runCall } from './call.js'
+import { apisOf, type LlmClients, runCall } from './call.js'
 import { type Duration, parseDuration } from './duration.js'
 import { handOver } from './hand-over.js'
-import { jobKeys } from './keys.js'
+import { apiWorkersKey, jobKeys } from './keys.js'
 import { checkConnection, checkInt, checkName, DEFAULT_NAME, DEFAULT_PREFIX } from './options.js'
 import type { RedisConnection } from './redis-types.js'
 import { describeFailure, isRetryable, retryDelay, statusOf } from './retry.js'
@@ -98,6 +98,16 @@ const REDIS_WAIT_MS = 1000
 // fetch of the next job, its blocking connection) before it gives up on Redis.
 const CLOSE_WAIT_MS = 5000
 
+// A worker that runs an API keeps its key set for this long, renewed every `API_WORKERS_RENEW_MS`.
+const API_WORKERS_TTL_MS = 15_000
+const API_WORKERS_RENEW_MS = 5000
+// A job no worker has been heard of for, on every look for this long (two renewals missed: a
+// live worker's key is back within one renewal of a Redis outage), fails `NO_CLIENT`.
+const NO_CLIENT_AFTER_MS = 10_000
+// How long a handed-back job waits before it is fetched again (it uses no attempt). Shorter than
+// a renewal: while such jobs bounce, the looks are continuous.
+const NO_CLIENT_DELAY_MS = 1000
+
 /** A running worker. */
 export interface LlmWorker {
   /** The BullMQ worker (events, pause/resume). */
@@ -155,6 +165,20 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
   }
   const report = (error: unknown): void =>
     onError(error instanceof Error ? error : new Error(String(error)))
+  const redis = options.connection
+
+  // Workers of one queue may each have some of the clients (an instance with only an Anthropic
+  // key). Each keeps its APIs' keys set, so one that fetches a job it cannot run hands it back
+  // while another can (see `noClient`), and fails it only when none has been heard of for a while.
+  const apis = apisOf(clients)
+  const announce = (): void => {
+    for (const api of apis) {
+      redis.set(apiWorkersKey(prefix, name, api), '1', 'PX', API_WORKERS_TTL_MS).catch(report)
+    }
+  }
+  announce()
+  const announcing = setInterval(announce, API_WORKERS_RENEW_MS)
+  announcing.unref?.()
 
   /** The job's hold, when it has one and this worker has the budget. */
   const holdOf = (data: LlmJobData): Reservation | undefined => {
@@ -188,7 +212,6 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     finishHold(() =>
       result.cache === 'hit' ? hold.release() : hold.settle(result.usage, { model: result.model })
     )
-  const redis = options.connection
   const closing = new AbortController()
   // The delay a failed attempt announced to its followers is the one BullMQ waits.
   const delays = new WeakMap<Error, number>()
@@ -233,6 +256,53 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       report
     )
 
+  /**
+   * Per API this worker cannot run: since when every look (each less than a renewal after the
+   * last) found no worker for it.
+   */
+  const unserved = new Map<string, { since: number; last: number }>()
+  /**
+   * A job of an API this worker has no client for: moved back to delayed without using an attempt
+   * (BullMQ's `moveToDelayed` skips it) while another worker on the queue runs that API, or may
+   * (not heard of for less than `NO_CLIENT_AFTER_MS`: one starting alongside, or back from a Redis
+   * outage); else failed for good with `NO_CLIENT` (the provider was never called). Nothing is
+   * published for a hand-back: the job has not started. A hand-back that fails (Redis down) fails
+   * the attempt, as a Redis error would.
+   */
+  const noClient = async (
+    job: Job<LlmJobData, BullReturn>,
+    token: string | undefined,
+    keys: ReturnType<typeof jobKeys>,
+    hold: Reservation | undefined
+  ): Promise<never> => {
+    const data = job.data
+    const served = (await redis.exists(apiWorkersKey(prefix, name, data.api))) > 0
+    const now = Date.now()
+    if (served) unserved.delete(data.api)
+    else {
+      const seen = unserved.get(data.api)
+      if (seen !== undefined && now - seen.last <= API_WORKERS_RENEW_MS) seen.last = now
+      else unserved.set(data.api, { since: now, last: now })
+    }
+    if (now - (unserved.get(data.api)?.since ?? now) < NO_CLIENT_AFTER_MS) {
+      await job.moveToDelayed(now + NO_CLIENT_DELAY_MS, token)
+      throw new DelayedError(`This worker has no client for ${data.api} jobs: handed back`)
+    }
+    const failure = {
+      code: 'NO_CLIENT',
+      message: `No worker on this queue has a client for ${data.api} jobs (${data.provider})`,
+      attempts: job.attemptsMade,
+    }
+    if (hold) await finishHold(() => hold.release())
+    // A run of its own, as any job that fails: followers see `start`, then the `error`.
+    const log = new RunLog(redis, keys, data.resultTtlMs)
+    await log
+      .start()
+      .then(() => log.finish({ type: 'error', error: failure }))
+      .catch(() => undefined)
+    throw new UnrecoverableError(failure.message)
+  }
+
   const processor = async (
     job: Job<LlmJobData, BullReturn>,
     token?: string,
@@ -247,6 +317,7 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     if (end) return endAgain(end, holdOf(data), data.holdTtlMs ?? DEFAULT_HOLD_TTL_MS)
     // Taken while the worker was being force-closed: no run starts (followers see no new `start`).
     if (closing.signal.aborted) throw await handBack(job, token)
+    if (!apis.includes(data.api)) return noClient(job, token, keys, holdOf(data))
     const log = new RunLog(redis, keys, data.resultTtlMs)
     await log.start()
     const attempt = job.attemptsMade + 1
@@ -285,7 +356,13 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
         const failure = describeFailure(thrown, attempt)
         if (hold) await finishHold(() => hold.release())
         await log.finish({ type: 'error', error: failure }).catch(() => undefined)
-        if (!retryable) throw new UnrecoverableError(failure.message)
+        if (!retryable) {
+          // The provider's own message stays off the job's record (`describeFailure`): BullMQ's
+          // `failed` event gets it as the cause, for the operators.
+          const unrecoverable = new UnrecoverableError(failure.message)
+          unrecoverable.cause = thrown
+          throw unrecoverable
+        }
         throw error
       }
       const base = typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? 1000) : 1000
@@ -349,6 +426,7 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
   return {
     worker,
     async close(force = false) {
+      clearInterval(announcing)
       if (force) closing.abort()
       // BullMQ's own close is never forced: it still waits for the runs (aborted ones hand their
       // job over at once), so a job that ends meanwhile is recorded. A forced BullMQ close drops

@@ -49,7 +49,7 @@ describe('a Responses stream that ends with `response.failed`', () => {
     })
     await expect(q.result(jobId)).rejects.toMatchObject({
       code: 'LLM_JOB_FAILED',
-      details: { code: 'server_error', message: 'model crashed', attempts: 1 },
+      details: { code: 'server_error', message: 'The provider reported a failure in the stream', attempts: 1 },
     })
   })
 
@@ -68,7 +68,7 @@ describe('a Responses stream that ends with `response.failed`', () => {
       })
       await expect(q.result(jobId), code).rejects.toMatchObject({
         code: 'LLM_JOB_FAILED',
-        details: { code, message: 'will never pass', attempts: 1 },
+        details: { code, message: 'The provider reported a failure in the stream', attempts: 1 },
       })
       expect(h.provider.count('/v1/responses'), code).toBe(1)
     }

@@ -353,7 +353,7 @@ describe('a failure Anthropic reports inside a stream (an `error` event after a 
       })
       await expect(q.result(jobId), type).rejects.toMatchObject({
         code: 'LLM_JOB_FAILED',
-        details: { code: type, message: `${type} (test server)`, attempts },
+        details: { code: type, message: 'The provider reported a failure in the stream', attempts },
       })
       expect(server.calls(), type).toBe(attempts)
     }
