@@ -175,7 +175,9 @@ function scrapeHandler(
       return
     }
     const body = openMetrics ? await openMetricsText(registry) : await prometheusText(registry)
-    ctx.respond(200, ctx.method === 'HEAD' ? '' : body, {
+    // HEAD gets GET's body too: the adapter sends its Content-Length and no content (RFC 9110
+    // §8.6: a HEAD response's Content-Length is the GET body's, never 0 for a non-empty one).
+    ctx.respond(200, body, {
       'content-type': openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
       'cache-control': NO_STORE,
     })

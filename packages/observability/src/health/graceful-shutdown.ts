@@ -46,8 +46,9 @@ export interface GracefulShutdownOptions {
   onShutdown?: () => unknown
   /**
    * After a signal-triggered shutdown, `process.exit(0)` (a handled SIGTERM otherwise keeps the
-   * process alive as long as any timer or client is open). Manual `shutdown()` never exits.
-   * Default `true`.
+   * process alive as long as any timer or client is open), once every signal-triggered shutdown of
+   * the process is over (several servers with `gracefulShutdown` each finish theirs first). Manual
+   * `shutdown()` never exits. Default `true`.
    */
   exit?: boolean
 }
@@ -87,6 +88,26 @@ const SILENT_GRACE_MS = 1_000
 const CATCHABLE_SIGNALS = new Set(
   Object.keys(osConstants.signals).filter((s) => s !== 'SIGKILL' && s !== 'SIGSTOP')
 )
+
+/** The signal-triggered shutdowns of the process, shared by every copy of this module. */
+interface SignalledShutdowns {
+  /** Those still under way. */
+  pending: number
+  /** Whether one that is over asked for `process.exit(0)`. */
+  exit: boolean
+}
+
+const SIGNALLED = Symbol.for('@aikit/observability.signalled-shutdowns.v1')
+
+function signalledShutdowns(): SignalledShutdowns {
+  const g = globalThis as unknown as Record<symbol, SignalledShutdowns | undefined>
+  let state = g[SIGNALLED]
+  if (state === undefined) {
+    state = { pending: 0, exit: false }
+    g[SIGNALLED] = state
+  }
+  return state
+}
 
 /**
  * Runs `cleanup` and waits for it at most `ms`: a failure is swallowed and a hang left behind
@@ -162,8 +183,10 @@ export function gracefulShutdown(
   }
 
   // The connections, so that responses in flight when shutdown starts can say `Connection: close`
-  // (connections accepted before this call are not known: install it at startup). The TLS socket
-  // of an https server carries its HTTP messages, hence `secureConnection`.
+  // (connections accepted before this call are not known: install it at startup), and so that the
+  // silent sweep and the deadline can cut them. Tracked until the server closed: it still accepts
+  // connections during `delayMs`. The TLS socket of an https server carries its HTTP messages,
+  // hence `secureConnection`.
   const sockets = new Set<HttpSocket>()
   const track = (socket: HttpSocket): void => {
     sockets.add(socket)
@@ -234,11 +257,11 @@ export function gracefulShutdown(
 
   const shutdown = (): Promise<void> => {
     running ??= (async () => {
-      untrack()
       sayClose()
       health?.markShuttingDown()
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
       await close()
+      untrack()
       if (onShutdown !== undefined) await cleanupWithin(onShutdown, timeoutMs)
     })()
     return running
@@ -253,13 +276,23 @@ export function gracefulShutdown(
    * draining (a supervisor or an operator sending SIGTERM again, Ctrl-C twice) joins the shutdown
    * under way instead of meeting Node's default action, which would kill the process with the
    * requests and streams in flight. The listeners go once the shutdown is over, before the exit.
+   *
+   * The exit waits for every signal-triggered shutdown of the process (several servers, e.g. the
+   * app and its metrics port, each got the signal): the first one over must not cut the others'
+   * streams in flight. All of them start in the same emit of the signal, before any is over.
    */
   function onSignal(): void {
     if (signalled) return
     signalled = true
+    const all = signalledShutdowns()
+    all.pending++
     void shutdown().then(() => {
       removeListeners()
-      if (exit) process.exit(0)
+      all.pending--
+      if (exit) all.exit = true
+      if (all.pending > 0 || !all.exit) return
+      all.exit = false
+      process.exit(0)
     })
   }
   const installed: string[] = []

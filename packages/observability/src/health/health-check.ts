@@ -184,7 +184,9 @@ export function healthCheck(options: HealthCheckOptions = {}): HealthCheck {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next()
     const report: HealthReport = path === live ? { status: 'pass' } : await readiness()
     const status = report.status === 'fail' ? 503 : 200
-    ctx.respond(status, ctx.method === 'HEAD' ? '' : JSON.stringify(report), HEADERS)
+    // HEAD gets GET's body too: the adapter sends its Content-Length and no content (RFC 9110
+    // §8.6: a HEAD response's Content-Length is the GET body's, never 0 for a non-empty one).
+    ctx.respond(status, JSON.stringify(report), HEADERS)
   }
 
   return Object.defineProperties(middleware, {

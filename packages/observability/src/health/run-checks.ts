@@ -15,7 +15,7 @@ import type {
 export interface ResolvedCheck extends Required<Omit<CheckDefinition, 'timeoutMs'>> {
   name: string
   timeoutMs: number
-  /** The last report and when it was made (for `cacheMs`). */
+  /** The last report and when it was made (`performance.now()`, for `cacheMs`). */
   last?: { at: number; report: CheckReport }
   /**
    * The check's call still unsettled (it timed out and ignores its signal, e.g. a PING queued on a
@@ -38,11 +38,17 @@ function callOf(check: ResolvedCheck, signal: AbortSignal): Promise<unknown> {
 }
 
 async function runCached(check: ResolvedCheck): Promise<CheckReport> {
-  if (check.cacheMs > 0 && check.last !== undefined && Date.now() - check.last.at < check.cacheMs) {
+  // Aged on the monotonic clock: a wall-clock step back (NTP, VM resume) would otherwise keep a
+  // cached result, a failure included, until the wall clock caught up again.
+  if (
+    check.cacheMs > 0 &&
+    check.last !== undefined &&
+    performance.now() - check.last.at < check.cacheMs
+  ) {
     return check.last.report
   }
   const report = await runOne(check)
-  if (check.cacheMs > 0) check.last = { at: Date.now(), report }
+  if (check.cacheMs > 0) check.last = { at: performance.now(), report }
   return report
 }
 
