@@ -184,7 +184,37 @@ interface Policy {
   limiter: RateLimiter
   names: readonly string[]
   header: string
+  /**
+   * Its key prefix (`rl`, `rl:pro` for a tier), to name its policies when an earlier `rateLimit`
+   * on the request took these names; `undefined` for a ready `limiter` (its prefix is not known).
+   */
+  label: string | undefined
 }
+
+/** What one `rateLimit` middleware reported on a request (one object: the hot path's only one). */
+interface Report {
+  /** The middleware (one that runs again on the request replaces its own report). */
+  readonly self: object
+  /** The policy names it used, fixed at its first report on the request. */
+  readonly names: readonly string[]
+  /** Its draft `RateLimit-Policy` / `RateLimit` members (`undefined`: draft headers not sent). */
+  readonly policy: string | undefined
+  readonly limits: string | undefined
+  /** Its tightest limit, for the legacy headers (`limit` -1: legacy headers not sent). */
+  readonly limit: number
+  readonly remaining: number
+  readonly reset: number
+}
+
+/**
+ * The reports of the `rateLimit` middleware that ran on a request, in chain order, kept in
+ * `ctx.state` under a symbol (not enumerated: logs of the state do not show it): one report, or a
+ * list once a second middleware runs. With several in one chain (a per-client limit, then a
+ * per-API-key one) each rebuilds the headers from all of them, where a plain `setHeader` would
+ * drop the earlier limits (and the client, told requests remain, would meet a 429 from the first).
+ */
+const REPORTS = Symbol('@aikit/ratelimit.reports')
+type ReportHolder = { [REPORTS]?: Report | Report[] }
 
 const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', false]
 
@@ -209,7 +239,11 @@ const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', fa
  * Draft headers name each limit's policy `"default"` when there is one limit, else `"p0"`, `"p1"`…
  * in the limiter's order; `w` is the window in seconds (rounded up), `r` the remaining units and
  * `t` the seconds until that limit is fully replenished (rounded up). `X-RateLimit-*` describe the
- * tightest limit; `X-RateLimit-Reset` is the reset time in epoch seconds (rounded up).
+ * tightest limit; `X-RateLimit-Reset` is the reset time in epoch seconds (rounded up). Several
+ * `rateLimit` middlewares on one request add to the headers instead of replacing them: the draft
+ * lists hold every middleware's members in chain order, a later one whose names are taken using
+ * its `prefix` (`"rl2"`, `"rl2-p0"`…; with its position when that is taken too, `"rl-2"`, and
+ * `"limit-2"` for a ready `limiter`), and `X-RateLimit-*` describe the tightest limit of them all.
  */
 export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   if (options === null || typeof options !== 'object') {
@@ -274,31 +308,15 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     }
     counters.checked++
     const units = typeof cost === 'function' ? await cost(ctx) : cost
-    const { limiter, names, header: policy } = await pickPolicy(ctx)
+    const policy = await pickPolicy(ctx)
+    const { limiter } = policy
     const result = await limiter.check(key, { cost: units })
     ctx.state.rateLimit = result
     // `resetAt` is on the store's clock (Redis's TIME): `t=` is measured on that clock, so a skew
     // between this machine and Redis does not shift it.
     const local = Date.now()
     const now = result.degraded || typeof limiter.now !== 'function' ? local : limiter.now()
-    if (draft) {
-      ctx.setHeader('RateLimit-Policy', policy)
-      ctx.setHeader(
-        'RateLimit',
-        result.limits
-          .map(
-            (l, i) => `${names[i]};r=${Math.max(0, l.remaining)};t=${secondsUntil(l.resetAt, now)}`
-          )
-          .join(', ')
-      )
-    }
-    if (legacy) {
-      ctx.setHeader('X-RateLimit-Limit', String(result.limit))
-      ctx.setHeader('X-RateLimit-Remaining', String(Math.max(0, result.remaining)))
-      // Epoch seconds for the client to compare with its clock: the wait, from this machine's now.
-      const reset = local + Math.max(0, result.resetAt - now)
-      ctx.setHeader('X-RateLimit-Reset', String(Math.ceil(reset / 1000)))
-    }
+    if (draft || legacy) report(ctx, rateLimit, policy, result, now, local, draft, legacy)
     if (result.allowed || dryRun) return next()
     const error = new RateLimitedError(result.retryAfterMs)
     ctx.respond(error.status, error.toJSON(), retryAfterHeader(result))
@@ -373,19 +391,22 @@ function warnUnkeyed(): void {
   )
 }
 
-function policyOf(limiter: RateLimiter): Policy {
+function policyOf(limiter: RateLimiter, label: string | undefined): Policy {
   const names =
     limiter.limits.length === 1 ? ['"default"'] : limiter.limits.map((_, i) => `"p${i}"`)
   const header = limiter.limits
     .map((l, i) => `${names[i]};q=${l.limit};w=${Math.ceil(l.windowMs / 1000)}`)
     .join(', ')
-  return { limiter, names, header }
+  return { limiter, names, header, label }
 }
 
 /** Builds every limiter at construction; returns how a request picks its policy. */
 function resolvePolicies(options: RateLimitOptions): (ctx: Context) => Policy | Promise<Policy> {
   if (options.tiers === undefined) {
-    const single = policyOf(resolveLimiter(options))
+    const single = policyOf(
+      resolveLimiter(options),
+      options.limiter === undefined ? (options.prefix ?? 'rl') : undefined
+    )
     return () => single
   }
   const { tiers, tier, defaultTier, ...shared } = options as RateLimitTierOptions &
@@ -419,7 +440,8 @@ function resolvePolicies(options: RateLimitOptions): (ctx: Context) => Policy | 
             ...(shared.blockCache === undefined ? {} : { blockCache: shared.blockCache }),
             prefix: `${prefix}:${name}`,
             limits,
-          })
+          }),
+          `${prefix}:${name}`
         )
       )
     } catch (error) {
@@ -468,6 +490,136 @@ function limiterOptionsOf(options: RateLimitOptions): RateLimiterOptions {
 
 function secondsUntil(at: number, now: number): number {
   return Math.max(0, Math.ceil((at - now) / 1000))
+}
+
+/**
+ * Records this middleware's result on the request and sets the headers from every `rateLimit`
+ * report on it: draft members are listed in chain order (a lone middleware's output is unchanged),
+ * the legacy headers describe the tightest limit of them all (smallest remaining, first on ties).
+ */
+function report(
+  ctx: Context,
+  self: object,
+  policy: Policy,
+  result: CheckResult,
+  now: number,
+  local: number,
+  draft: boolean,
+  legacy: boolean
+): void {
+  const holder = ctx.state as ReportHolder
+  const held = holder[REPORTS]
+  if (held === undefined || (!Array.isArray(held) && held.self === self)) {
+    // Alone on the request (the common case): its own names, its headers as they always were.
+    const entry = reportOf(self, policy.names, policy, result, now, local, draft, legacy)
+    holder[REPORTS] = entry
+    setHeaders(ctx, entry, entry, draft, legacy)
+    return
+  }
+  const all = Array.isArray(held) ? held : [held]
+  const at = all.findIndex((r) => r.self === self)
+  // One that runs again on the request keeps its names (unless its tier's limits changed).
+  const own = at === -1 ? undefined : all[at]
+  const names =
+    own !== undefined && own.names.length === policy.names.length
+      ? own.names
+      : distinctNames(policy, all, self)
+  const entry = reportOf(self, names, policy, result, now, local, draft, legacy)
+  if (at === -1) all.push(entry)
+  else all[at] = entry
+  holder[REPORTS] = all
+  let tightest: Report | undefined
+  for (const r of all) {
+    if (r.limit >= 0 && (tightest === undefined || r.remaining < tightest.remaining)) tightest = r
+  }
+  const members = all.filter((r) => r.policy !== undefined)
+  const merged = {
+    policy: members.map((m) => m.policy).join(', '),
+    limits: members.map((m) => m.limits).join(', '),
+  }
+  setHeaders(ctx, merged, tightest, draft, legacy)
+}
+
+function reportOf(
+  self: object,
+  names: readonly string[],
+  policy: Policy,
+  result: CheckResult,
+  now: number,
+  local: number,
+  draft: boolean,
+  legacy: boolean
+): Report {
+  let limits: string | undefined
+  if (draft) {
+    limits = ''
+    for (let i = 0; i < result.limits.length; i++) {
+      const l = result.limits[i] as CheckResult['limits'][number]
+      limits += `${i === 0 ? '' : ', '}${names[i]};r=${Math.max(0, l.remaining)};t=${secondsUntil(l.resetAt, now)}`
+    }
+  }
+  return {
+    self,
+    names,
+    policy: !draft
+      ? undefined
+      : names === policy.names
+        ? policy.header
+        : policy.limiter.limits
+            .map((l, i) => `${names[i]};q=${l.limit};w=${Math.ceil(l.windowMs / 1000)}`)
+            .join(', '),
+    limits,
+    limit: legacy ? result.limit : -1,
+    remaining: Math.max(0, result.remaining),
+    // Epoch seconds for the client to compare with its clock: the wait, from this machine's now.
+    reset: Math.ceil((local + Math.max(0, result.resetAt - now)) / 1000),
+  }
+}
+
+function setHeaders(
+  ctx: Context,
+  members: { policy: string | undefined; limits: string | undefined },
+  tightest: Report | undefined,
+  draft: boolean,
+  legacy: boolean
+): void {
+  if (draft) {
+    ctx.setHeader('RateLimit-Policy', members.policy as string)
+    ctx.setHeader('RateLimit', members.limits as string)
+  }
+  if (legacy && tightest !== undefined && tightest.limit >= 0) {
+    ctx.setHeader('X-RateLimit-Limit', String(tightest.limit))
+    ctx.setHeader('X-RateLimit-Remaining', String(tightest.remaining))
+    ctx.setHeader('X-RateLimit-Reset', String(tightest.reset))
+  }
+}
+
+/**
+ * The policy's own names (`"default"`, `"p0"`…) unless an earlier report on the request took one;
+ * then its key prefix (`"rl2"`, or `"rl2-p0"`… for several limits), then that with the
+ * middleware's position (`"rl-2"`), so that every member of the list is distinct.
+ */
+function distinctNames(
+  policy: Policy,
+  reported: readonly Report[],
+  self: object
+): readonly string[] {
+  const others = reported.filter((r) => r.self !== self)
+  // Only draft members are named on the wire.
+  const taken = new Set(others.flatMap((r) => (r.policy === undefined ? [] : r.names)))
+  const free = (names: readonly string[]): boolean => names.every((n) => !taken.has(n))
+  if (free(policy.names)) return policy.names
+  const n = policy.limiter.limits.length
+  const named = (base: string): string[] => {
+    // An sf-string holds printable ASCII, with `"` and `\` escaped.
+    const quoted = `"${base.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '\\$&')}`
+    return n === 1 ? [`${quoted}"`] : Array.from({ length: n }, (_, i) => `${quoted}-p${i}"`)
+  }
+  if (policy.label !== undefined && free(named(policy.label))) return named(policy.label)
+  for (let position = others.length + 1; ; position++) {
+    const names = named(`${policy.label ?? 'limit'}-${position}`)
+    if (free(names)) return names
+  }
 }
 
 function retryAfterHeader(result: CheckResult): Record<string, string> {

@@ -10,7 +10,7 @@
  * ```
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidOptionsError, type Middleware } from '@aikit/core'
+import { type BodyLimits, InvalidOptionsError, type Middleware } from '@aikit/core'
 import { type AdapterOptions, resolveAdapterOptions, runChain } from '@aikit/core/adapter'
 import { splitArgs } from '../shared/args.js'
 import { NodeContext } from '../shared/node-context.js'
@@ -24,6 +24,9 @@ export type NodeRequestHandler = (req: IncomingMessage, res: ServerResponse) => 
 export interface NodeHandlerOptions extends AdapterOptions {
   /**
    * The app's own handler, run when the chain calls `next()`. `currentContext()` works inside it.
+   * When a middleware read the body through `ctx.json()` (a body-dependent `rateLimit` `cost`, a
+   * prompt guard), the request stream is consumed: the parsed JSON is on `req.body`, as Express
+   * leaves it, and listening for the stream's `'end'` would wait forever.
    * `next()` resolves once it writes the head. If it throws (or its promise rejects) before the
    * head, the middleware see the error and the client gets the JSON error response; after the
    * head, the error goes to `onError` and the response is destroyed.
@@ -61,7 +64,34 @@ export function toNodeHandler(
 
   return function aikitNodeHandler(req: IncomingMessage, res: ServerResponse): void {
     // runChain never rejects: it settles every error itself.
-    void runChain(new NodeContext(req, res, resolved), middleware, downstream)
+    void runChain(new NodeHandlerContext(req, res, resolved), middleware, downstream)
+  }
+}
+
+/** What a handler finds on `req` once a middleware read the body (Express's convention). */
+interface BodyRequest extends IncomingMessage {
+  body?: unknown
+}
+
+/**
+ * The `toNodeHandler` context: a body read by `ctx.json()` (or replaced by a middleware through
+ * `REPLACE_BODY`) is left on `req.body`, since the handler can no longer read the consumed stream.
+ */
+class NodeHandlerContext extends NodeContext {
+  private parsed: Promise<unknown> | undefined = undefined
+
+  override json<T = unknown>(limits?: BodyLimits): Promise<T> {
+    this.parsed ??= super.json(limits).then((value) => {
+      ;(this.req as BodyRequest).body = value
+      return value
+    })
+    return this.parsed as Promise<T>
+  }
+
+  protected override onBodyReplaced(value: unknown, bytes: Uint8Array): void {
+    super.onBodyReplaced(value, bytes)
+    this.parsed = Promise.resolve(value)
+    ;(this.req as BodyRequest).body = value
   }
 }
 
