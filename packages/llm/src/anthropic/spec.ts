@@ -8,6 +8,7 @@ import {
   APIUserAbortError,
 } from '@anthropic-ai/sdk/core/error'
 import { Stream } from '@anthropic-ai/sdk/core/streaming'
+import { argumentsText, withCallTexts } from '../shared/call-texts.js'
 import { anthropicReplayable } from '../shared/replayable.js'
 import {
   type ApiSpec,
@@ -30,6 +31,49 @@ const textOf = (blocks: unknown): string =>
         .join('')
     : ''
 
+/**
+ * Whether a content block is the model calling a tool: `tool_use`, and the beta `server_tool_use`
+ * (a web search's query goes out too) and `mcp_tool_use`.
+ */
+const isToolUse = (block: unknown): block is Record<string, unknown> =>
+  isRec(block) && typeof block.type === 'string' && block.type.endsWith('tool_use')
+
+/** The answer's text, then each tool call's `input` as JSON (see `call-texts.ts`). */
+const answerText = (blocks: unknown): string =>
+  withCallTexts(
+    textOf(blocks),
+    Array.isArray(blocks) ? blocks.filter(isToolUse).map((b) => argumentsText(b.input)) : []
+  )
+
+/**
+ * The text of recorded stream events: the `text_delta`s joined, then each tool call's input, its
+ * `input_json_delta`s joined per block `index` (after the `input` its `content_block_start`
+ * carries, `{}` as sent).
+ */
+function streamedText(events: readonly unknown[]): string {
+  let text = ''
+  const calls = new Map<number, string>()
+  for (const e of events) {
+    if (!isRec(e)) continue
+    const index = typeof e.index === 'number' ? e.index : -1
+    if (e.type === 'content_block_start' && isToolUse(e.content_block)) {
+      const input = e.content_block.input
+      // A start event's input is `{}`: the input comes in deltas.
+      const start = isRec(input) && Object.keys(input).length === 0 ? '' : argumentsText(input)
+      calls.set(index, start)
+    } else if (e.type === 'content_block_delta' && isRec(e.delta)) {
+      if (typeof e.delta.text === 'string') text += e.delta.text
+      else if (typeof e.delta.partial_json === 'string') {
+        calls.set(index, (calls.get(index) ?? '') + e.delta.partial_json)
+      }
+    }
+  }
+  return withCallTexts(
+    text,
+    [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, json]) => argumentsText(json))
+  )
+}
+
 export const anthropicMessages: ApiSpec = {
   provider: 'anthropic',
   api: 'anthropic',
@@ -40,19 +84,9 @@ export const anthropicMessages: ApiSpec = {
     return messages.length > 0 ? messages : undefined
   },
   applyGuard: (params, verdict) => applyMessages(params, 'messages', verdict),
-  outputTexts: (data) => [isRec(data) ? textOf(data.content) : ''],
-  streamTexts: (events) => [
-    events
-      .map((e) =>
-        isRec(e) &&
-        e.type === 'content_block_delta' &&
-        isRec(e.delta) &&
-        typeof e.delta.text === 'string'
-          ? e.delta.text
-          : ''
-      )
-      .join(''),
-  ],
+  // Tool calls are output too (the app runs them): the guard reads their input with the text.
+  outputTexts: (data) => [isRec(data) ? answerText(data.content) : ''],
+  streamTexts: (events) => [streamedText(events)],
   // An in-stream `error` event makes the SDK throw: a stream that ran to its end either has its
   // `message_stop` or was cut.
   streamEnd: (events) => {

@@ -6,6 +6,7 @@
 import { prepareOpenAIStreamParams } from '@aikit/cost'
 import { APIConnectionTimeoutError, APIUserAbortError, OpenAIError } from 'openai/core/error'
 import { Stream } from 'openai/core/streaming'
+import { argumentsText, withCallTexts } from '../shared/call-texts.js'
 import { chatReplayable, responsesReplayable } from '../shared/replayable.js'
 import {
   type ApiSpec,
@@ -15,6 +16,7 @@ import {
   type StreamClass,
 } from '../shared/spec.js'
 import { dataEvent, namedEvent } from '../shared/sse-format.js'
+import type { GuardMessage } from '../shared/types.js'
 import { choiceTexts, streamedChoiceTexts } from './chat-choices.js'
 import { chatAnswered, chatStreamEnd } from './chat-end.js'
 import {
@@ -69,6 +71,69 @@ function responseText(data: unknown): string {
     .join('')
 }
 
+/**
+ * Where a Responses output item calling a tool holds its arguments, by item type: a function's
+ * and an MCP tool's JSON `arguments`, a custom tool's free-form `input`.
+ */
+const CALL_ARGUMENTS: Readonly<Record<string, string>> = {
+  function_call: 'arguments',
+  mcp_call: 'arguments',
+  custom_tool_call: 'input',
+}
+
+/** The stream events carrying those arguments, in deltas keyed by `output_index`. */
+const CALL_ARGUMENT_DELTAS: ReadonlySet<string> = new Set([
+  'response.function_call_arguments.delta',
+  'response.mcp_call_arguments.delta',
+  'response.custom_tool_call_input.delta',
+])
+
+/** The answer text of a Responses object, then its tool calls' arguments (see `call-texts.ts`). */
+function responseTexts(data: unknown): string[] {
+  const calls: string[] = []
+  if (isRec(data) && Array.isArray(data.output)) {
+    for (const item of data.output) {
+      if (!isRec(item) || typeof item.type !== 'string') continue
+      if (!Object.hasOwn(CALL_ARGUMENTS, item.type)) continue
+      calls.push(argumentsText(item[CALL_ARGUMENTS[item.type] as string]))
+    }
+  }
+  return [withCallTexts(responseText(data), calls)]
+}
+
+/**
+ * The text of recorded Responses stream events: the `output_text` deltas joined, then each tool
+ * call's argument deltas joined per `output_index`.
+ */
+function streamedResponseTexts(events: readonly unknown[]): string[] {
+  let text = ''
+  const calls = new Map<number, string>()
+  for (const e of events) {
+    if (!isRec(e) || typeof e.delta !== 'string') continue
+    if (e.type === 'response.output_text.delta') text += e.delta
+    else if (typeof e.type === 'string' && CALL_ARGUMENT_DELTAS.has(e.type)) {
+      const index = typeof e.output_index === 'number' ? e.output_index : -1
+      calls.set(index, (calls.get(index) ?? '') + e.delta)
+    }
+  }
+  return [
+    withCallTexts(
+      text,
+      [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, args]) => argumentsText(args))
+    ),
+  ]
+}
+
+/**
+ * The items of a Responses `input` list the guard reads: every object, a tool loop's role-less
+ * `function_call_output` (a tool's output, the usual carrier of an indirect injection) and the
+ * rest as well as the messages; `@aikit/security`'s `promptGuard` reads each item by its `type`.
+ */
+function inputItems(input: unknown): GuardMessage[] {
+  if (!Array.isArray(input)) return []
+  return input.filter((item) => isRec(item)) as GuardMessage[]
+}
+
 export const openaiResponses: ApiSpec = {
   provider: 'openai',
   api: 'openai-responses',
@@ -76,8 +141,8 @@ export const openaiResponses: ApiSpec = {
   estimate: responsesEstimate,
   guardInput: (params) => {
     if (typeof params.input === 'string') return params.input
-    const messages = roleMessages(params.input)
-    return messages.length > 0 ? messages : undefined
+    const items = inputItems(params.input)
+    return items.length > 0 ? items : undefined
   },
   applyGuard: (params, verdict) =>
     typeof params.input === 'string'
@@ -85,16 +150,9 @@ export const openaiResponses: ApiSpec = {
         ? params
         : { ...params, input: verdict.text }
       : applyMessages(params, 'input', verdict),
-  outputTexts: (data) => [responseText(data)],
-  streamTexts: (events) => [
-    events
-      .map((e) =>
-        isRec(e) && e.type === 'response.output_text.delta' && typeof e.delta === 'string'
-          ? e.delta
-          : ''
-      )
-      .join(''),
-  ],
+  // Tool calls are output too (the app runs them): the guard reads their arguments with the text.
+  outputTexts: responseTexts,
+  streamTexts: streamedResponseTexts,
   streamEnd: responsesStreamEnd,
   answered: responsesAnswered,
   replayable: responsesReplayable,

@@ -66,16 +66,20 @@ export interface ApiSpec {
   readonly api: UsageApi
   /** Model, messages and output worst case (`defaultMax` when the request sets no limit). */
   estimate(params: Params, defaultMax: number): RequestEstimate
-  /** The texts the input guard checks, or `undefined` for nothing to check. */
+  /**
+   * The texts the input guard checks, or `undefined` for nothing to check: the messages (a
+   * Responses `input` list: every item, role-less tool-loop items too).
+   */
   guardInput(params: Params): string | GuardMessage[] | undefined
   /** Params with the guard's redactions applied (the same object when nothing changed). */
   applyGuard(params: Params, verdict: GuardInputVerdict): Params
   /**
    * The answer texts of a complete response, one per choice (OpenAI Chat `n > 1`: every choice is
-   * returned to the caller, so the output guard checks every one). At least one text.
+   * returned to the caller, so the output guard checks every one), each with its tool calls'
+   * arguments (see `call-texts.ts`). At least one text.
    */
   outputTexts(data: unknown): string[]
-  /** The answer texts of recorded stream events, one per choice (at least one). */
+  /** The answer texts of recorded stream events, one per choice, as `outputTexts` (at least one). */
   streamTexts(events: readonly unknown[]): string[]
   /**
    * How a stream that ran to its end (nothing aborted, nothing thrown) ended, read from its
@@ -160,11 +164,16 @@ export function estimateMessages(value: unknown): readonly GuardMessage[] {
   return value as GuardMessage[]
 }
 
-/** Params with `field` replaced by the guard's redacted messages, when it redacted any. */
+/**
+ * Params with `field` replaced by the guard's redacted messages, when it redacted any. They replace
+ * the list only when they map one to one onto it (the guard read every item: a Responses tool
+ * loop's role-less items too, see `openai/spec.ts`); a list with entries the guard was not given
+ * (not objects, or no role in a Chat or Anthropic list) is sent as it is.
+ */
 export function applyMessages(params: Params, field: string, verdict: GuardInputVerdict): Params {
   const original = params[field]
   if (verdict.messages === undefined || verdict.messages === original) return params
-  if (!Array.isArray(original) || roleMessages(original).length !== original.length) return params
+  if (!Array.isArray(original) || verdict.messages.length !== original.length) return params
   return { ...params, [field]: verdict.messages }
 }
 
