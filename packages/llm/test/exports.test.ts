@@ -8,6 +8,7 @@ describe('public exports', () => {
       'PromptBlockedError',
       'SubjectRequiredError',
       'TokenRateLimitedError',
+      'UnmeteredMethodError',
       'aikit',
       'wrapAnthropic',
     ])
@@ -18,6 +19,7 @@ describe('public exports', () => {
       'PromptBlockedError',
       'SubjectRequiredError',
       'TokenRateLimitedError',
+      'UnmeteredMethodError',
       'aikit',
       'wrapOpenAI',
     ])

@@ -81,6 +81,8 @@ describe('a request without an output limit is sent with the one the budget held
   })
 
   it("the cache key is the caller's request: metered or not, the same request shares one entry", async () => {
+    // An answer within the held limit: one cut at it is not stored (injected-limit-not-cached).
+    fake.setReply(() => 'a short answer')
     const cache = mapCache()
     const seen: unknown[] = []
     const cacheKey = (params: Record<string, unknown>) => {

@@ -8,6 +8,7 @@ export {
   PromptBlockedError,
   SubjectRequiredError,
   TokenRateLimitedError,
+  UnmeteredMethodError,
 } from '../shared/errors.js'
 export type {
   CacheMode,

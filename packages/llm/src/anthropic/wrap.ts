@@ -9,6 +9,7 @@
 import { InvalidOptionsError } from '@aikit/core'
 import type Anthropic from '@anthropic-ai/sdk'
 import { withOverride } from '../shared/call-options.js'
+import { refuseUnmetered } from '../shared/engine.js'
 import { resolveOptions } from '../shared/options.js'
 import type { CallOverride, WrapOptions } from '../shared/types.js'
 import { type ClientRoute, wrapClient } from '../shared/wrap-client.js'
@@ -31,8 +32,23 @@ export function wrapAnthropic<C extends Anthropic>(client: C, options?: WrapOpti
   if (typeof client !== 'object' || client === null) {
     throw new InvalidOptionsError('client', 'must be an Anthropic client')
   }
-  return wrapClient(client, resolveOptions(options), ROUTES)
+  const resolved = resolveOptions(options)
+  // Billed methods the budget cannot meter are refused rather than left to bypass it.
+  const target = resolved.budget ? refuseUnmetered(client, UNMETERED) : client
+  return wrapClient(target, resolved, ROUTES)
 }
+
+/**
+ * Methods the provider bills that the wrapper cannot meter (a batch's requests are answered
+ * later, out of the wrapper's sight; the legacy Text Completions API): refused with
+ * `UnmeteredMethodError` on a client wrapped with a budget, so that a budget never fails open.
+ * Without a budget they pass through untouched.
+ */
+const UNMETERED: readonly (readonly string[])[] = [
+  ['messages', 'batches', 'create'],
+  ['beta', 'messages', 'batches', 'create'],
+  ['completions', 'create'],
+]
 
 /**
  * The routes wrapped. The beta one (sent with the SDK's `beta` qualifier, which client middleware

@@ -8,6 +8,7 @@
 import { InvalidOptionsError } from '@aikit/core'
 import type OpenAI from 'openai'
 import { withOverride } from '../shared/call-options.js'
+import { refuseUnmetered } from '../shared/engine.js'
 import { resolveOptions } from '../shared/options.js'
 import type { CallOverride, WrapOptions } from '../shared/types.js'
 import { type ClientRoute, wrapClient } from '../shared/wrap-client.js'
@@ -37,8 +38,23 @@ export function wrapOpenAI<C extends { chat: { completions: object }; responses:
   if (typeof client !== 'object' || client === null) {
     throw new InvalidOptionsError('client', 'must be an OpenAI client')
   }
-  return wrapClient(client, resolveOptions(options), ROUTES)
+  const resolved = resolveOptions(options)
+  // Billed methods the budget cannot meter are refused rather than left to bypass it.
+  const target = resolved.budget ? refuseUnmetered(client, UNMETERED) : client
+  return wrapClient(target, resolved, ROUTES)
 }
+
+/**
+ * Methods the provider bills that the wrapper cannot meter (no estimate before the call, no usage
+ * it can price after it): refused with `UnmeteredMethodError` on a client wrapped with a budget, so
+ * that a budget never fails open. Without a budget they pass through untouched.
+ */
+const UNMETERED: readonly (readonly string[])[] = [
+  ['embeddings', 'create'],
+  ['responses', 'compact'],
+  ['completions', 'create'],
+  ['batches', 'create'],
+]
 
 /**
  * The routes wrapped; the beta one is `/responses?beta=true`, its `betas` param sent as the

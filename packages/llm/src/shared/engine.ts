@@ -23,10 +23,16 @@ import { defaultCacheKey, keyFromJson, keyFromJsonSync, stableStringify } from '
 import { asCachedAnswer, type CachedAnswer, serves } from './cached-answer.js'
 import { splitOptions } from './call-options.js'
 import { type CallOutcome, LlmCallPromise, withRequestId } from './call-promise.js'
-import { OutputBlockedError, PromptBlockedError, SubjectRequiredError } from './errors.js'
+import {
+  OutputBlockedError,
+  PromptBlockedError,
+  SubjectRequiredError,
+  UnmeteredMethodError,
+} from './errors.js'
 import { type KeptHold, keepHeld } from './keep-held.js'
 import { meteredSource } from './metered-source.js'
 import type { ResolvedOptions } from './options.js'
+import { overlay } from './proxy.js'
 import { clientDigest, requestOptionsDigest, withClient, withEndpoint } from './request-options.js'
 import {
   copyEvent,
@@ -169,6 +175,11 @@ interface Call {
   /** Set once, when the key is known (the call object is not copied for it). */
   key: string | undefined
   /**
+   * Set when the wrapper sent an output limit the caller's request did not set
+   * (`defaultMaxOutputTokens`): an answer cut at it is not what the request asked for.
+   */
+  limited: boolean
+  /**
    * The caller's own `timeout` request option (`rest` holds `SHARED_TIMEOUT_MS` instead in a
    * coalesced call): how long a stream's provider may stay silent while its hold is kept.
    */
@@ -267,6 +278,15 @@ export function interceptCreate(
    */
   const silenceOf = (requestTimeout: number | undefined): number =>
     Math.max(requestTimeout ?? 0, timeoutOf(client) ?? DEFAULT_SDK_TIMEOUT_MS)
+  const ConnectionError = sdkClass(statics?.APIConnectionError)
+  /**
+   * An error that says the provider never produced an answer: an error status (`APIError` with a
+   * `status`: 4xx, 5xx) or a connection that could not be made (`APIConnectionError`).
+   */
+  const unreached = (error: unknown): boolean =>
+    typeof (error as { status?: unknown } | null)?.status === 'number' ||
+    (ConnectionError !== undefined && error instanceof ConnectionError) ||
+    (error as { name?: unknown } | null)?.name === 'APIConnectionError'
   /** What a caller who left a shared call gets: what the bare SDK would have thrown it. */
   const goneError = (signal: AbortSignal): Error =>
     timedOut(signal) ? new TimeoutError() : new AbortError()
@@ -554,7 +574,9 @@ export function interceptCreate(
     const outcome = { data, response, extras, toResponse: () => jsonResponse(data, response) }
     // Only a complete, successful answer is replayed (not a refusal or a content-filtered one).
     // A copy: a memory cache keeps the object itself, which the caller may edit.
-    if (stores(call) && spec.replayable(data)) {
+    // Nor one cut at a limit the wrapper injected: it is stored under the caller's request, which
+    // set none, and a call of that request (an unmetered client sharing the cache) would get it.
+    if (stores(call) && spec.replayable(data) && !(call.limited && cutAtLimit(data))) {
       const kept = copyEvent(data)
       const stored = storeAnswer(call, { v: 1, kind: 'response', data: kept })
       return { kind: 'answer', outcome, stored, kept }
@@ -625,7 +647,9 @@ export function interceptCreate(
           return // Already streamed to the caller; at least never replay it from the cache.
         }
       }
-      if (stores(call)) await storeAnswer(call, { v: 2, kind: 'stream', events: recorded })
+      if (stores(call) && !(call.limited && recorded.some(cutAtLimit))) {
+        await storeAnswer(call, { v: 2, kind: 'stream', events: recorded })
+      }
     }
     // Recorded as the provider sent them (what the cache stores): each reader hides the usage
     // chunk its caller did not ask for (`consumerStream`).
@@ -845,7 +869,11 @@ export function interceptCreate(
       }
       // The output the reservation (or the token limit) held for a request without a limit
       // (`defaultMaxOutputTokens`) is sent as its limit: no answer can cost more than was held.
-      if (reservation || tokens) params = spec.limitOutput(params, opts.defaultMaxOutputTokens)
+      if (reservation || tokens) {
+        const unlimited = params
+        params = spec.limitOutput(params, opts.defaultMaxOutputTokens)
+        call.limited = params !== unlimited
+      }
       const prepared = call.stream ? spec.prepareStream(params) : { params, hideUsageChunk: false }
       // A caller without any signal makes the group unabortable: the SDK then needs no signal at
       // all. No request options: none are passed on either (as the caller passed none).
@@ -930,15 +958,19 @@ export function interceptCreate(
       // Refused before it was sent, or answered with an error: nothing to charge. Seen attempts
       // (attempts.ts): each one sent and not answered with an error status may have been billed;
       // none when the SDK was only waiting to retry requests the provider refused (a 429).
+      // An answer that came with a success status but could not be read (its body cut on the way:
+      // `TypeError: terminated`; not JSON) was generated and billed too: any error but the
+      // provider's error status or a refused connection, once an attempt was seen answered.
       let costMicros: number | undefined
       const billed =
-        reservation &&
-        sent !== undefined &&
-        !answered &&
-        (error instanceof AbortError || error instanceof TimeoutError)
-          ? attempts !== undefined && attempts.sent > 0
-            ? attempts.billable()
-            : billedAttempts(performance.now() - sent, call.rest, client, DEFAULT_SDK_TIMEOUT_MS)
+        reservation && sent !== undefined && !answered
+          ? error instanceof AbortError || error instanceof TimeoutError
+            ? attempts !== undefined && attempts.sent > 0
+              ? attempts.billable()
+              : billedAttempts(performance.now() - sent, call.rest, client, DEFAULT_SDK_TIMEOUT_MS)
+            : attempts !== undefined && !unreached(error)
+              ? attempts.billable()
+              : 0
           : 0
       if (reservation && billed > 0) {
         const held = unansweredCharge(reservation.amountMicros, call.stream, inputTokens, billed)
@@ -1034,7 +1066,7 @@ export function interceptCreate(
       return handled(Promise.reject(new SubjectRequiredError()))
     }
     const mode = override?.cache ?? 'default'
-    const signal = (rest?.signal as AbortSignal | undefined) ?? ctx?.signal
+    const signal = joinSignals(rest?.signal as AbortSignal | undefined, ctx?.signal)
     const own = writesConversation(params)
     const cacheable =
       opts.cache !== undefined &&
@@ -1086,6 +1118,7 @@ export function interceptCreate(
       requestId: (ctx?.state as Record<string, unknown> | undefined)?.requestId,
       started,
       key: undefined,
+      limited: false,
     }
     // The default key, when it can be hashed now (Node, or a short request): it is also the flight
     // key (API, scope and params, as the JSON form below), a short string to look up instead of
@@ -1319,6 +1352,115 @@ export function interceptCreate(
 }
 
 const ignore = (): void => {}
+
+/**
+ * `client` with each of `methods` (paths under it: `['embeddings', 'create']`) refusing with
+ * `UnmeteredMethodError` (a rejected promise with the SDK's `withResponse()` / `asResponse()`,
+ * before any request), in a proxy as the wrapper's own (the SDK object is not modified); a path
+ * the client does not have is skipped. Its `withOptions()` copies refuse them too.
+ */
+export function refuseUnmetered<C extends object>(
+  client: C,
+  methods: readonly (readonly string[])[]
+): C {
+  const build = <T extends object>(
+    target: T,
+    paths: readonly (readonly string[])[],
+    prefix: string,
+    root: boolean
+  ): T => {
+    const overrides: Record<string, unknown> = {}
+    const below = new Map<string, (readonly string[])[]>()
+    for (const [name, ...rest] of paths) {
+      if (name === undefined) continue
+      const value = (target as Record<string, unknown>)[name]
+      if (rest.length === 0) {
+        if (typeof value !== 'function') continue
+        const method = `${prefix}${name}`
+        overrides[name] = (): LlmCallPromise<never> =>
+          new LlmCallPromise(Promise.reject(new UnmeteredMethodError(method)))
+      } else if (typeof value === 'object' && value !== null) {
+        const list = below.get(name) ?? []
+        list.push(rest)
+        below.set(name, list)
+      }
+    }
+    for (const [name, rest] of below) {
+      const child = (target as Record<string, unknown>)[name] as object
+      overrides[name] = build(child, rest, `${prefix}${name}.`, false)
+    }
+    const withOptions = (target as Record<string, unknown>).withOptions
+    if (root && typeof withOptions === 'function') {
+      overrides.withOptions = (...args: unknown[]): unknown => {
+        const derived: unknown = withOptions.apply(target, args)
+        return typeof derived === 'object' && derived !== null
+          ? refuseUnmetered(derived, methods)
+          : derived
+      }
+    }
+    return overlay(target, overrides, root)
+  }
+  return build(client, methods, '', true)
+}
+
+/**
+ * The signal of a call: the caller's own and the request's (`ctx.signal`, the client went away),
+ * either aborting it. Not the caller's alone: the SDK helpers (openai `chat.completions.stream()`,
+ * `responses.stream()`, `runTools()`; Anthropic `messages.stream()`) always pass a signal of their
+ * own, and a call that ignored the request's then ran (and was billed) to its end for nobody.
+ */
+function joinSignals(
+  own: AbortSignal | undefined,
+  request: AbortSignal | undefined
+): AbortSignal | undefined {
+  if (own === undefined || request === undefined || own === request) return own ?? request
+  if (own.aborted) return own
+  if (request.aborted) return request
+  const any = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any
+  if (typeof any === 'function') return any.call(AbortSignal, [own, request])
+  // A runtime without `AbortSignal.any`: the first to abort aborts the call, with its reason.
+  const joined = new AbortController()
+  const onOwn = (): void => {
+    request.removeEventListener('abort', onRequest)
+    joined.abort(own.reason)
+  }
+  const onRequest = (): void => {
+    own.removeEventListener('abort', onOwn)
+    joined.abort(request.reason)
+  }
+  own.addEventListener('abort', onOwn, { once: true })
+  request.addEventListener('abort', onRequest, { once: true })
+  return joined.signal
+}
+
+/**
+ * Whether an answer (or one of its stream events) says its output stopped at the output limit:
+ * an Anthropic `stop_reason: 'max_tokens'` (a message, a `message_delta`), an OpenAI chat choice's
+ * `finish_reason: 'length'`, a Responses answer `incomplete` for `max_output_tokens` (the answer,
+ * a `response.incomplete` event).
+ */
+function cutAtLimit(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as {
+    stop_reason?: unknown
+    delta?: { stop_reason?: unknown } | null
+    choices?: unknown
+    incomplete_details?: { reason?: unknown } | null
+    response?: { incomplete_details?: { reason?: unknown } | null } | null
+  }
+  if (v.stop_reason === 'max_tokens' || v.delta?.stop_reason === 'max_tokens') return true
+  if (
+    v.incomplete_details?.reason === 'max_output_tokens' ||
+    v.response?.incomplete_details?.reason === 'max_output_tokens'
+  ) {
+    return true
+  }
+  if (!Array.isArray(v.choices)) return false
+  for (const choice of v.choices as unknown[]) {
+    if ((choice as { finish_reason?: unknown } | null)?.finish_reason === 'length') return true
+  }
+  return false
+}
 
 /** `constructor` when it is a class (an SDK error static), else `undefined`. */
 function sdkClass(value: unknown): SdkErrorClass | undefined {

@@ -55,3 +55,23 @@ export class TokenRateLimitedError extends AikitError {
     this.tokens = tokens
   }
 }
+
+/**
+ * 501 `UNMETERED_METHOD`: a method the provider bills but the wrapper cannot meter
+ * (`embeddings.create`, `responses.compact`, batches…), called on a client wrapped with a budget.
+ * Refused before any request: a budget never fails open. Call it on the unwrapped client when it
+ * is meant to bypass the budget.
+ */
+export class UnmeteredMethodError extends AikitError {
+  /** The method refused, e.g. `embeddings.create`. */
+  readonly method: string
+  constructor(method: string) {
+    super(
+      'UNMETERED_METHOD',
+      501,
+      `${method}() is billed by the provider but not metered by the budget: call it on the unwrapped client`,
+      { details: { method } }
+    )
+    this.method = method
+  }
+}
