@@ -7,6 +7,7 @@
  * fails them at once.
  */
 import type { RedisConnection } from './redis-types.js'
+import { reviveOnUnexpectedEnd } from './revive.js'
 
 /** Whether `promise` settled within `waitMs` (it is left running either way). */
 export async function settledWithin(promise: Promise<unknown>, waitMs: number): Promise<boolean> {
@@ -47,7 +48,11 @@ export interface AbandonableConnection {
   abandon(): void
 }
 
-/** `redis.duplicate(options)`, abandonable along with its own duplicates. */
+/**
+ * `redis.duplicate(options)`, abandonable along with its own duplicates. Each of them is connected
+ * again after an `'end'` that was not asked for (see `reviveOnUnexpectedEnd`): BullMQ waits for an
+ * ended connection no more than for a closed one, so the worker would stop taking jobs for good.
+ */
 export function abandonableDuplicate(
   redis: RedisConnection,
   options: Record<string, unknown>
@@ -56,14 +61,18 @@ export function abandonableDuplicate(
   const conn = (redis.duplicate as Duplicate).call(redis, options)
   const own = (conn.duplicate as Duplicate).bind(conn)
   const family = [conn]
+  const stops = [reviveOnUnexpectedEnd(conn)]
   conn.duplicate = ((o?: object) => {
     const d = own(o)
     family.push(d)
+    stops.push(reviveOnUnexpectedEnd(d))
     return d
   }) as RedisConnection['duplicate']
   return {
     conn,
     abandon() {
+      // Before ending them: `endForGood`'s last connect() is meant to end, not to be retried.
+      for (const stop of stops) stop()
       for (const c of family) endForGood(c)
     },
   }

@@ -6,6 +6,7 @@
 import { AsyncResource } from 'node:async_hooks'
 import { QueueClosedError } from './errors.js'
 import type { RedisConnection } from './redis-types.js'
+import { reviveOnUnexpectedEnd } from './revive.js'
 
 type Listener = (message: string) => void
 
@@ -15,6 +16,7 @@ type Listener = (message: string) => void
  */
 export class Subscriber {
   #conn: RedisConnection | undefined
+  #stopReviving: (() => void) | undefined
   readonly #closing = new AbortController()
   readonly #listeners = new Map<string, Set<Listener>>()
   readonly #subscribed = new Map<string, Promise<unknown>>()
@@ -43,7 +45,12 @@ export class Subscriber {
       // A dropped connection is re-established by ioredis (channels resubscribed); followers
       // re-read the log on their poll, so a lost message is only a delay.
       conn.on('error', () => {})
+      // Ended for good by ioredis (a Sentinel failover after its master crashed): connected again
+      // (channels resubscribed by ioredis), and at once when a subscriber needs it meanwhile.
+      this.#stopReviving = reviveOnUnexpectedEnd(conn)
       this.#conn = conn
+    } else if (this.#conn.status === 'end') {
+      this.#conn.connect().catch(() => undefined)
     }
     return this.#conn
   }
@@ -63,7 +70,7 @@ export class Subscriber {
     if (!set) {
       set = new Set()
       this.#listeners.set(channel, set)
-      this.#subscribed.set(channel, this.#connection().subscribe(channel))
+      this.#subscribed.set(channel, this.#subscribeTo(channel))
     }
     set.add(listener)
     const pending = this.#subscribed.get(channel)
@@ -79,6 +86,20 @@ export class Subscriber {
       if (done) return
       done = true
       this.#remove(channel, listener)
+    }
+  }
+
+  /**
+   * SUBSCRIBE, made once more when the connection ended under it (ioredis fails the commands it
+   * holds with `Connection is closed.`, as when a Sentinel failover ends it): it is connected again.
+   */
+  async #subscribeTo(channel: string): Promise<unknown> {
+    try {
+      return await this.#connection().subscribe(channel)
+    } catch (error) {
+      const ended = error instanceof Error && error.message === 'Connection is closed.'
+      if (!ended || this.#closing.signal.aborted) throw error
+      return this.#connection().subscribe(channel)
     }
   }
 
@@ -102,6 +123,7 @@ export class Subscriber {
     this.#subscribed.clear()
     const conn = this.#conn
     this.#conn = undefined
+    this.#stopReviving?.()
     if (conn) await conn.quit().catch(() => conn.disconnect())
   }
 }
