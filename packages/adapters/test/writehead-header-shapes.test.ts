@@ -98,7 +98,10 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-async function head(path: string, enc = false): Promise<{ status: string; lines: string[]; text: string }> {
+async function head(
+  path: string,
+  enc = false
+): Promise<{ status: string; lines: string[]; text: string }> {
   const r = await rawExchange(
     port,
     `GET /${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${enc ? 'Accept-Encoding: gzip\r\n' : ''}\r\n`,
@@ -157,6 +160,9 @@ describe('writeHead header shapes keep route and middleware headers', () => {
     expect(values(r.lines, 'content-encoding')).toEqual(['gzip'])
     expect(values(r.lines, 'content-length')).toEqual([])
     expect(values(r.lines, 'etag')).toEqual(['w/"abc"'])
-    expect(values(r.lines, 'vary').join(', ').split(/,\s*/).sort()).toEqual(['accept-encoding', 'origin'])
+    expect(values(r.lines, 'vary').join(', ').split(/,\s*/).sort()).toEqual([
+      'accept-encoding',
+      'origin',
+    ])
   })
 })

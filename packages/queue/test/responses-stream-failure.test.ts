@@ -49,7 +49,11 @@ describe('a Responses stream that ends with `response.failed`', () => {
     })
     await expect(q.result(jobId)).rejects.toMatchObject({
       code: 'LLM_JOB_FAILED',
-      details: { code: 'server_error', message: 'The provider reported a failure in the stream', attempts: 1 },
+      details: {
+        code: 'server_error',
+        message: 'The provider reported a failure in the stream',
+        attempts: 1,
+      },
     })
   })
 
