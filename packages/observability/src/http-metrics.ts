@@ -46,7 +46,8 @@ export function assertMetrics(metrics: unknown, field = 'metrics'): asserts metr
 
 /**
  * Creates the HTTP metrics middleware. Put it first (after `requestLogger`) so it sees every
- * request, short-circuited ones included. `error_type` follows the OTel HTTP convention: the status
+ * request the adapter runs the chain for, short-circuited ones included (under Fastify, not the
+ * ones its router rejects before any hook: see the README). `error_type` follows the OTel HTTP convention: the status
  * code on 5xx responses (`'500'`, on every adapter), the thrown error's code or class name when the
  * request failed before any status was sent, else empty.
  */

@@ -394,9 +394,7 @@ function warnUnkeyed(): void {
 function policyOf(limiter: RateLimiter, label: string | undefined): Policy {
   const names =
     limiter.limits.length === 1 ? ['"default"'] : limiter.limits.map((_, i) => `"p${i}"`)
-  const header = limiter.limits
-    .map((l, i) => `${names[i]};q=${l.limit};w=${Math.ceil(l.windowMs / 1000)}`)
-    .join(', ')
+  const header = policyHeader(limiter, names)
   return { limiter, names, header, label }
 }
 
@@ -488,6 +486,13 @@ function limiterOptionsOf(options: RateLimitOptions): RateLimiterOptions {
   return out as unknown as RateLimiterOptions
 }
 
+/** The draft `RateLimit-Policy` members of `limiter`'s limits under `names`. */
+function policyHeader(limiter: RateLimiter, names: readonly string[]): string {
+  return limiter.limits
+    .map((l, i) => `${names[i]};q=${l.limit};w=${Math.ceil(l.windowMs / 1000)}`)
+    .join(', ')
+}
+
 function secondsUntil(at: number, now: number): number {
   return Math.max(0, Math.ceil((at - now) / 1000))
 }
@@ -565,9 +570,7 @@ function reportOf(
       ? undefined
       : names === policy.names
         ? policy.header
-        : policy.limiter.limits
-            .map((l, i) => `${names[i]};q=${l.limit};w=${Math.ceil(l.windowMs / 1000)}`)
-            .join(', '),
+        : policyHeader(policy.limiter, names),
     limits,
     limit: legacy ? result.limit : -1,
     remaining: Math.max(0, result.remaining),
