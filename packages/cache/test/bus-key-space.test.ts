@@ -9,7 +9,7 @@
 import { type Cache, createCache } from '@aikit/cache'
 import { redisStore } from '@aikit/core/redis'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 let server: RedisServer
@@ -70,11 +70,22 @@ describe('bus: apps sharing one Redis server', () => {
   it('instances of one app still hear each other, and messages without a key space', async () => {
     const a = await app('shared')
     const b = await app('shared')
-    await sleep(200)
+    // Both instances' bus subscriptions are live before the writes (a fixed sleep is not enough
+    // on a loaded runner).
+    const probe = server.client()
+    await whenReady(probe)
+    await vi.waitFor(
+      async () => {
+        const [, subscribers] = (await probe.pubsub('NUMSUB', 'cache:bus')) as [string, number]
+        expect(Number(subscribers)).toBeGreaterThanOrEqual(2)
+      },
+      { timeout: 10_000, interval: 20 }
+    )
+    probe.disconnect()
     await a.set('k', 'v1')
     await b.set('k', 'v2')
-    await sleep(100) // B's message reaches A
-    expect(a.peek('k')).toBeUndefined()
+    // B's message reaches A (a loaded runner takes longer than any fixed sleep).
+    await vi.waitFor(() => expect(a.peek('k')).toBeUndefined(), { timeout: 10_000, interval: 20 })
     expect(await a.get('k')).toBe('v2')
     // A message as sent before key spaces were carried: followed.
     const publisher = server.client()
@@ -83,8 +94,7 @@ describe('bus: apps sharing one Redis server', () => {
       'cache:bus',
       JSON.stringify({ i: 'old', o: 'd', k: ['k'], a: Date.now() + 5 })
     )
-    await sleep(100)
-    expect(a.peek('k')).toBeUndefined()
+    await vi.waitFor(() => expect(a.peek('k')).toBeUndefined(), { timeout: 10_000, interval: 20 })
     publisher.disconnect()
     await Promise.all([a.close(), b.close()])
   })

@@ -14,7 +14,7 @@ import type { Middleware } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
 import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 let server: RedisServer
 let raw: Redis
@@ -92,8 +92,16 @@ describe('cacheResponse unsafe-method invalidation and the store', () => {
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
     const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
     expect(await post(base, '/api/items/1')).toBe(200)
-    const keys = await raw.keys('tagttl2:*')
-    expect(keys.length).toBe(1)
+    // The response can go out before the invalidation's write lands (a new instance measures the
+    // store's clock first): wait for the tag's key rather than read it at once.
+    const keys = await vi.waitFor(
+      async () => {
+        const found = await raw.keys('tagttl2:*')
+        expect(found.length).toBe(1)
+        return found
+      },
+      { timeout: 10_000, interval: 20 }
+    )
     expect(await raw.pttl(keys[0]!)).toBeGreaterThan(600_000)
   })
 })
