@@ -83,6 +83,10 @@ describe('bus: apps sharing one Redis server', () => {
     )
     probe.disconnect()
     await a.set('k', 'v1')
+    // Two sets are ordered by their stamps, each from its own instance's estimate of the store's
+    // clock (a later set stamped at or before the first, within the estimates' disagreement, loses
+    // everywhere: the store keeps the higher stamp). Well apart, B's set is the later one.
+    await sleep(300)
     await b.set('k', 'v2')
     // B's message reaches A (a loaded runner takes longer than any fixed sleep).
     await vi.waitFor(() => expect(a.peek('k')).toBeUndefined(), { timeout: 10_000, interval: 20 })
