@@ -22,6 +22,10 @@ type Served = { url: string; close: () => Promise<void> }
 const frameworks: Record<string, (kit: ReturnType<typeof createChatKit>) => Promise<Served>> = {
   express: async (kit) => {
     const server = createServer(createApp(kit))
+    // Longer than any pause between two requests of a test (Fastify's default is 72 s; Node's
+    // 5 s): a keep-alive socket the server closes while fetch picks it for the next request
+    // fails that request with ECONNRESET.
+    server.keepAliveTimeout = 75_000
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     return {
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -9,6 +9,11 @@
  * also have paused the monotonic clock: the server's reply tells), and at once when the connection
  * (re)opens (`connected()`): a store created while Redis was down must not wait out the retry delay
  * on this machine's clock once Redis is back.
+ * A measurement is off by up to half its round trip, and the first one is taken when a process is
+ * busiest (starting up, compiling, connecting), so a few more follow one that took long, and the
+ * estimate keeps the sample with the shortest round trip: the stamps two instances take from their
+ * estimates (the cache orders sets and invalidations by them) then agree to about a millisecond
+ * rather than to whatever the first round trip happened to take.
  * Ops compute absolute times on the server's clock (`TIME` is their only clock); this turns such
  * a time into a duration from now even when the two machines' clocks disagree.
  */
@@ -23,6 +28,20 @@ export const CLOCK_RETRY_MS = 5_000
  * a read takes it for a step and measures again (NTP slewing moves it by 0.5 ms a second at most).
  */
 export const CLOCK_STEP_MS = 1_000
+/**
+ * A measurement whose round trip took longer than twice this (ms) is followed by up to
+ * `CLOCK_REFINE_SAMPLES` more, one per read at least `CLOCK_REFINE_GAP_MS` after the last answer,
+ * and the estimate keeps the sample with the shortest round trip.
+ */
+export const CLOCK_PRECISE_MS = 1
+export const CLOCK_REFINE_SAMPLES = 3
+export const CLOCK_REFINE_GAP_MS = 100
+/**
+ * How fast the two clocks may drift apart (ms per elapsed ms; quartz drifts by tens of ppm): a
+ * sample's error grows by it with age, so a later sample with a slightly longer round trip still
+ * replaces a much older one.
+ */
+const CLOCK_DRIFT = 1e-4
 
 /** The server's clock, estimated locally. */
 export interface ServerClock {
@@ -68,6 +87,13 @@ export function serverClock(
   // estimate follows elapsed time from there, never the wall clock.
   let serverMs: number | undefined
   let serverAt = 0
+  // How far off the estimate may have been when taken (half its sample's round trip, ms).
+  let error = Number.POSITIVE_INFINITY
+  // Whether the next answer replaces the estimate whatever its round trip: the first one, after a
+  // wall-clock step (a VM resume may have paused the monotonic clock too) or a reconnection (the
+  // server may be another one).
+  let force = true
+  let refinesLeft = 0
   // When the last measurement answered (a failed one counts as older), on the monotonic clock and
   // on the wall clock: elapsed time gives its age, the two together a step of the wall clock.
   let measuredAt = Number.NEGATIVE_INFINITY
@@ -83,18 +109,24 @@ export function serverClock(
     wait = waitDone = undefined
     done?.(serverMs !== undefined)
   }
-  const measure = (): void => {
+  const measure = (refine: boolean): void => {
     measuring = true
     const sent = monotonicNow()
     time().then(
       (reply) => {
         const received = monotonicNow()
         const ms = timeReplyMs(reply)
-        // The server answered at the round trip's midpoint, timed monotonically: a step of the
-        // wall clock during the round trip does not skew it.
         if (ms !== undefined) {
-          serverMs = ms + (received - sent) / 2
-          serverAt = received
+          // The server answered at the round trip's midpoint, timed monotonically: a step of the
+          // wall clock during the round trip does not skew it.
+          const half = (received - sent) / 2
+          if (force || half <= error + (received - serverAt) * CLOCK_DRIFT) {
+            serverMs = ms + half
+            serverAt = received
+            error = half
+          }
+          force = false
+          refinesLeft = refine ? refinesLeft - 1 : CLOCK_REFINE_SAMPLES
         }
         measuredAt = received
         measuredWall = Date.now()
@@ -104,6 +136,7 @@ export function serverClock(
         // Unreachable now (the store's own policies report it): keep the last measurement.
         measuredAt = monotonicNow() - CLOCK_REFRESH_MS + CLOCK_RETRY_MS
         measuredWall = Date.now() - CLOCK_REFRESH_MS + CLOCK_RETRY_MS
+        refinesLeft = 0
         answered()
       }
     )
@@ -112,12 +145,20 @@ export function serverClock(
     const elapsedNow = monotonicNow()
     if (!measuring) {
       const elapsed = elapsedNow - measuredAt
-      if (
-        (elapsed >= CLOCK_REFRESH_MS ||
-          Math.abs(Date.now() - measuredWall - elapsed) >= CLOCK_STEP_MS) &&
+      if (Math.abs(Date.now() - measuredWall - elapsed) >= CLOCK_STEP_MS) {
+        if (!isClosed()) {
+          force = true
+          measure(false)
+        }
+      } else if (elapsed >= CLOCK_REFRESH_MS) {
+        if (!isClosed()) measure(false)
+      } else if (
+        refinesLeft > 0 &&
+        error > CLOCK_PRECISE_MS &&
+        elapsed >= CLOCK_REFINE_GAP_MS &&
         !isClosed()
       ) {
-        measure()
+        measure(true)
       }
     }
     return serverMs === undefined ? Date.now() : Math.floor(serverMs + (elapsedNow - serverAt))
@@ -129,7 +170,7 @@ export function serverClock(
       if (!measuring && !isClosed()) {
         // Connected: measure now rather than after the retry delay; otherwise a read sends the
         // first TIME, or the next one once the retry delay is over.
-        if (isConnected?.() === true) measure()
+        if (isConnected?.() === true) measure(false)
         else now()
       }
       if (!measuring) return UNKNOWN
@@ -139,8 +180,10 @@ export function serverClock(
       return wait
     },
     connected() {
-      // `measuredAt` is set once a first measurement has answered or failed.
-      if (!measuring && measuredAt !== Number.NEGATIVE_INFINITY && !isClosed()) measure()
+      // The server may be another one: its first answer replaces the estimate, even that of a
+      // measurement out now. `measuredAt` is set once a first measurement has answered or failed.
+      force = true
+      if (!measuring && measuredAt !== Number.NEGATIVE_INFINITY && !isClosed()) measure(false)
     },
   }
 }
