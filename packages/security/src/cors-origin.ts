@@ -16,7 +16,8 @@ export type CorsOriginFunction = (origin: string, ctx: Context) => boolean | Pro
  * Which origins may read responses: `'*'` (any, without credentials), `true` (reflect any, without
  * credentials), an exact origin `'https://app.example.com'`, a pattern `'https://*.example.com'`
  * (one or more subdomain labels, same scheme), a RegExp (anchored for you), a list of these, or a
- * function.
+ * function. A list holding `'*'` alone is `'*'` (`CORS_ORIGIN=*` read by `aikitEnv`); `'*'` among
+ * other entries is refused.
  */
 export type CorsOrigin =
   | '*'
@@ -136,7 +137,9 @@ function compileEntry(given: unknown, field: string): string | RegExp {
 }
 
 /** Compiles the `origin` option. `credentials` forbids `'*'` and reflect-all. */
-export function compileOrigin(origin: unknown, credentials: boolean): OriginMatcher {
+export function compileOrigin(given: unknown, credentials: boolean): OriginMatcher {
+  // A list of '*' alone is '*': `CORS_ORIGIN=*` read by aikitEnv's list field.
+  const origin = Array.isArray(given) && given.length === 1 && given[0] === '*' ? '*' : given
   if (origin === '*' || origin === true) {
     if (credentials) {
       throw new InvalidOptionsError(

@@ -3,6 +3,7 @@
  * What the HTTP layer lets through: CORS and rate limits (trusted proxies: `trust-proxy.ts`).
  */
 
+import { cors } from '@aikit/security'
 import type { Check } from '../types.js'
 import { fail, failInProduction, invalidSection, pass, warn } from './item.js'
 
@@ -125,6 +126,16 @@ function hasLooseDot(re: RegExp): boolean {
   return false
 }
 
+/** Why `cors()` refuses these options (its error message), or undefined when it accepts them. */
+function corsRefusal(origin: unknown, credentials: boolean): string | undefined {
+  try {
+    cors({ origin: origin as never, credentials })
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+}
+
 export const corsCheck: Check = (facts) => {
   const id = 'cors'
   const title = 'CORS'
@@ -175,6 +186,19 @@ export const corsCheck: Check = (facts) => {
       title,
       `the RegExp origin ${matchesNull} matches the origin 'null': cors() refuses it at startup`,
       'anchor the RegExp to your own origins, e.g. /https:\\/\\/(?:app|admin)\\.example\\.com/'
+    )
+  }
+  // What cors() itself refuses when the app starts (an origin with a path or a trailing slash, a
+  // bare host name, '*' inside a list: CORS_ORIGIN=* read as a list): the app would not boot.
+  const refusal = corsRefusal(origin, credentials)
+  if (refusal !== undefined) {
+    return fail(
+      id,
+      title,
+      `cors() refuses this at startup: ${refusal}`,
+      Array.isArray(origin) && strings.includes('*')
+        ? "pass origin: '*' (a string, not in a list) to allow any origin, or list exact origins"
+        : "list origins as scheme://host[:port], no path or trailing slash: 'https://app.example.com'"
     )
   }
   if (wildcard) {
