@@ -88,14 +88,49 @@ const CALL_ARGUMENT_DELTAS: ReadonlySet<string> = new Set([
   'response.custom_tool_call_input.delta',
 ])
 
-/** The answer text of a Responses object, then its tool calls' arguments (see `call-texts.ts`). */
+/**
+ * Where the other tool calls hold what the model wrote for the tool to run (the app or OpenAI runs
+ * it, a web search's query goes out to the web): a `shell_call`'s `action.commands`, a
+ * `local_shell_call`'s `action.command`, a `computer_call`'s `action` or batched `actions` (the
+ * text it types), an `apply_patch_call`'s `operation` (its diff), a `web_search_call`'s `action`
+ * (its query, the URL it opens), a `file_search_call`'s `queries`, a `code_interpreter_call`'s and
+ * a `program`'s `code`, a `tool_search_call`'s `arguments`. Read in this order, each field as JSON
+ * (a string as it is): never the tool's output (`outputs`, `results`, an image's `result`), which
+ * the model did not write.
+ */
+const CALL_INPUT_FIELDS = [
+  'action',
+  'actions',
+  'operation',
+  'code',
+  'input',
+  'arguments',
+  'queries',
+] as const
+
+/**
+ * The text the guard reads of one Responses output item that runs something: a tool call (any
+ * `*_call`, `CALL_ARGUMENTS` or `CALL_INPUT_FIELDS`) or a `program` (JavaScript run by
+ * programmatic tool calling); `undefined` for any other item (a message, a reasoning item).
+ */
+function callText(item: unknown): string | undefined {
+  if (!isRec(item) || typeof item.type !== 'string') return undefined
+  if (Object.hasOwn(CALL_ARGUMENTS, item.type)) {
+    return argumentsText(item[CALL_ARGUMENTS[item.type] as string])
+  }
+  if (!item.type.endsWith('_call') && item.type !== 'program') return undefined
+  return CALL_INPUT_FIELDS.map((field) => argumentsText(item[field]))
+    .filter((text) => text !== '')
+    .join('\n')
+}
+
+/** The answer text of a Responses object, then its tool calls' texts (see `call-texts.ts`). */
 function responseTexts(data: unknown): string[] {
   const calls: string[] = []
   if (isRec(data) && Array.isArray(data.output)) {
     for (const item of data.output) {
-      if (!isRec(item) || typeof item.type !== 'string') continue
-      if (!Object.hasOwn(CALL_ARGUMENTS, item.type)) continue
-      calls.push(argumentsText(item[CALL_ARGUMENTS[item.type] as string]))
+      const text = callText(item)
+      if (text !== undefined) calls.push(text)
     }
   }
   return [withCallTexts(responseText(data), calls)]
@@ -103,23 +138,43 @@ function responseTexts(data: unknown): string[] {
 
 /**
  * The text of recorded Responses stream events: the `output_text` deltas joined, then each tool
- * call's argument deltas joined per `output_index`.
+ * call's text per `output_index`, once: its argument deltas joined, else the item of its
+ * `response.output_item.done` event (a shell, computer, apply-patch, web search or code call
+ * streams no argument deltas), else its item in the final event's `response.output`.
  */
 function streamedResponseTexts(events: readonly unknown[]): string[] {
   let text = ''
-  const calls = new Map<number, string>()
+  const deltas = new Map<number, string>()
+  const items = new Map<number, string>()
   for (const e of events) {
-    if (!isRec(e) || typeof e.delta !== 'string') continue
-    if (e.type === 'response.output_text.delta') text += e.delta
-    else if (typeof e.type === 'string' && CALL_ARGUMENT_DELTAS.has(e.type)) {
-      const index = typeof e.output_index === 'number' ? e.output_index : -1
-      calls.set(index, (calls.get(index) ?? '') + e.delta)
+    if (!isRec(e)) continue
+    if (typeof e.delta === 'string') {
+      if (e.type === 'response.output_text.delta') text += e.delta
+      else if (typeof e.type === 'string' && CALL_ARGUMENT_DELTAS.has(e.type)) {
+        const index = typeof e.output_index === 'number' ? e.output_index : -1
+        deltas.set(index, (deltas.get(index) ?? '') + e.delta)
+      }
+    } else if (e.type === 'response.output_item.done' && typeof e.output_index === 'number') {
+      // A function call's item comes after its deltas: already read.
+      if (deltas.has(e.output_index)) continue
+      const call = callText(e.item)
+      if (call !== undefined) items.set(e.output_index, call)
     }
   }
+  // The final event's `response.output` holds every item: a call whose events were not seen.
+  const last = events[events.length - 1]
+  if (isRec(last) && isRec(last.response) && Array.isArray(last.response.output)) {
+    last.response.output.forEach((item: unknown, index: number) => {
+      if (deltas.has(index) || items.has(index)) return
+      const call = callText(item)
+      if (call !== undefined) items.set(index, call)
+    })
+  }
+  for (const [index, args] of deltas) items.set(index, argumentsText(args))
   return [
     withCallTexts(
       text,
-      [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, args]) => argumentsText(args))
+      [...items.entries()].sort((a, b) => a[0] - b[0]).map(([, call]) => call)
     ),
   ]
 }
