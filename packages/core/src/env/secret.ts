@@ -41,9 +41,21 @@ export class Secret<T = string> {
   }
 }
 
+/**
+ * The mark every `Secret` carries on its prototype, shared by all copies of this module
+ * (`Symbol.for`), as `isAikitError` does: two copies of `@aikit/core` (two versions installed, a
+ * bundle with its own) each have their own `Secret` class, and `instanceof` sees only one.
+ * Non-enumerable, so it changes nothing that prints.
+ */
+const SECRET = Symbol.for('@aikit/core.Secret')
+Object.defineProperty(Secret.prototype, SECRET, { value: true })
+
 /** True for a `Secret` (also one made by another copy of this module). */
 export function isSecret(value: unknown): value is Secret<unknown> {
-  return value instanceof Secret
+  if (value instanceof Secret) return true
+  if (value === null || typeof value !== 'object') return false
+  const v = value as { reveal?: unknown; [SECRET]?: unknown }
+  return v[SECRET] === true && typeof v.reveal === 'function'
 }
 
 /**

@@ -19,7 +19,7 @@ import '../state.js'
 export interface LoggerOptions {
   /**
    * Lowest level written (npm levels: error, warn, info, http, verbose, debug, silly).
-   * Default: the `LOG_LEVEL` environment variable, else `'info'`.
+   * Default: the `LOG_LEVEL` environment variable (trimmed, any case), else `'info'`.
    */
   level?: string
   /** Applied to every line before it is written. Default: `redact` from `@aikit/security`. */
@@ -334,8 +334,12 @@ export function createLogger(options: LoggerOptions = {}): winston.Logger {
   }
   rejectUnknownOptions(options, LOGGER_OPTION_KEYS)
   requireAsyncContext() // lines carry the running request's id, route and subject
+  // LOG_LEVEL is read as aikitEnv's logLevel() and `aikit doctor` read it (trimmed, any case), so a
+  // value both accept cannot stop the app at start-up; empty counts as unset.
   const envLevel = process.env.LOG_LEVEL
-  const level = options.level ?? (envLevel !== undefined && envLevel !== '' ? envLevel : 'info')
+  const level =
+    options.level ??
+    (envLevel !== undefined && envLevel !== '' ? envLevel.trim().toLowerCase() : 'info')
   if (!LEVELS.includes(level)) {
     throw new InvalidOptionsError(
       options.level === undefined ? 'LOG_LEVEL' : 'level',

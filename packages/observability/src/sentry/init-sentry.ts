@@ -35,7 +35,10 @@ export type SentryModule = Pick<
 
 /** Options of `initSentry`. */
 export interface SentryOptions {
-  /** The DSN. Without one (e.g. unset in development) nothing is initialised and `undefined` is returned. */
+  /**
+   * The DSN. Without one (`undefined` or `''`, e.g. unset in development) nothing is initialised and
+   * `undefined` is returned.
+   */
   dsn: string | undefined
   /** `environment` of every event. Default: `process.env.NODE_ENV`, else `'production'`. */
   environment?: string
@@ -144,7 +147,13 @@ export function initSentry(options: SentryOptions): ReturnType<SentryModule['get
     sentryOptions = {},
     sentry = SentryNode,
   } = options
-  if (dsn !== undefined && (typeof dsn !== 'string' || !/^https?:\/\/[^@/]+@/.test(dsn))) {
+  // An empty DSN is no DSN (docker-compose's `${SENTRY_DSN:-}` gives ''), as defineEnv and the
+  // doctor take an empty variable as unset: nothing is initialised below, nothing thrown here.
+  if (
+    dsn !== undefined &&
+    dsn !== '' &&
+    (typeof dsn !== 'string' || !/^https?:\/\/[^@/]+@/.test(dsn))
+  ) {
     throw new InvalidOptionsError('dsn', 'must be a Sentry DSN (https://<key>@<host>/<project>)')
   }
   if (typeof tracesSampleRate !== 'number' || !(tracesSampleRate >= 0 && tracesSampleRate <= 1)) {
