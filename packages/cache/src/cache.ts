@@ -1057,14 +1057,17 @@ class CacheImpl implements Cache {
       // without a bus) then finds a newer entry and does not store what it read (`fillOp`), as
       // after a `set`. It lives as long as a fill may hold the lock. Stamped one past `at`: a
       // fill stamped in the delete's own millisecond is out of date too (`keyChanged` above).
-      // Written only over an older entry (`putOp`): a `set` made just after it on another
-      // instance (a later stamp) is kept, whichever write lands last.
+      // Written only over an entry created no later than `at` (`putOp`), not `at + 1`: a `set`
+      // stamped `at + 1` on another instance is later than the delete, and that instance keeps it
+      // in memory (the bus message drops entries up to `at`), so the store must keep it too,
+      // whichever write lands last. The replay after an outage (`keepUnsaved`) compares the same.
       const storeKey = this.storeKey(full)
       const write = () =>
         store.run(putOp, [storeKey], {
           value: tombstone(at + 1),
           ttlMs: e.o.lockTtl,
           createdAt: at + 1,
+          compareAt: at,
         })
       try {
         await write()
@@ -1089,26 +1092,24 @@ class CacheImpl implements Cache {
     const store = e.o.store
     if (store !== undefined) {
       try {
-        const ttlMs = e.tagTimeTtl()
-        const setOptions = ttlMs === undefined ? undefined : { ttlMs }
+        // `tagTimeOp` (0: no expiry), not a plain SET: an earlier invalidation on another
+        // instance whose write lands after this one must not undo it (keeps the later time).
+        const ttlMs = e.tagTimeTtl() ?? 0
         let failed = false
         await Promise.all(
           tags.map((tag) => {
             const tagKey = e.tagKey(tag)
-            return store.set(tagKey, String(at), setOptions).catch((error: unknown) => {
+            const write = () => store.run(tagTimeOp, [tagKey], { at, ttlMs })
+            return write().catch((error: unknown) => {
               if (!failed) e.fail('store', error)
               failed = true
               // Written again once the store answers, never over a later invalidation.
-              e.keepUnsaved(
-                tagKey,
-                () => store.run(tagTimeOp, [tagKey], { at, ttlMs: ttlMs ?? 0 }),
-                {
-                  i: e.id,
-                  o: 't',
-                  k: [tag],
-                  a: at,
-                }
-              )
+              e.keepUnsaved(tagKey, write, {
+                i: e.id,
+                o: 't',
+                k: [tag],
+                a: at,
+              })
             })
           })
         )

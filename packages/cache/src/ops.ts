@@ -109,15 +109,23 @@ const HEADER_READ = 128
 
 /**
  * Writes a value (SET PX) unless the stored one is newer: its envelope's `createdAt` is later than
- * `createdAt`. A `set` and a `delete`'s tombstone go through it, so two instances changing a key at
- * once leave the store holding the later change (by stamp), the one every memory tier keeps after
- * the bus messages, whichever write lands last. A stored value that is missing or unreadable is
- * replaced; an equal stamp is too (a change in the same millisecond on another instance: the bus
- * drops both instances' memory copies, so they read back whichever the store kept). `true` when
- * the value was written. KEYS: `[valueKey]`.
+ * `compareAt` (by default the written value's `createdAt`). A `set` and a `delete`'s tombstone go
+ * through it, so two instances changing a key at once leave the store holding the later change (by
+ * stamp), the one every memory tier keeps after the bus messages, whichever write lands last. A
+ * stored value that is missing or unreadable is replaced; an equal stamp is too (a change in the
+ * same millisecond on another instance: the bus drops both instances' memory copies, so they read
+ * back whichever the store kept). A delete stores its tombstone stamped one past its time (so a
+ * fill of that millisecond is out of date) but compares with its time itself: a `set` stamped one
+ * past it elsewhere is later, kept by that instance's memory tier (the delete's bus message drops
+ * only entries up to its time), so the store keeps it too. `true` when the value was written.
+ * KEYS: `[valueKey]`.
  */
-export const putOp = defineOp<{ value: string; ttlMs: number; createdAt: number }, boolean>({
+export const putOp = defineOp<
+  { value: string; ttlMs: number; createdAt: number; compareAt?: number },
+  boolean
+>({
   name: 'cache.put',
+  // ARGV[3] is the comparison stamp (`compareAt`, else `createdAt`): the one time the op reads.
   lua: `local v = redis.call('GETRANGE', KEYS[1], 0, ${HEADER_READ - 1})
 local c = tonumber(string.match(v, '^aikit1|[^|]*|[^|]*|(%d+)|'))
 if c and c > tonumber(ARGV[3]) then return 0 end
@@ -132,10 +140,10 @@ return 1`,
     data.set(valueKey, argv[0] ?? '', { px: Number(argv[1]) })
     return 1
   },
-  encode: ({ value, ttlMs, createdAt }) => [
+  encode: ({ value, ttlMs, createdAt, compareAt }) => [
     value,
     String(Math.max(1, Math.ceil(ttlMs))),
-    String(Math.floor(createdAt)),
+    String(Math.floor(compareAt ?? createdAt)),
   ],
   decode: (reply) => reply === 1,
 })

@@ -159,15 +159,11 @@ export const jsonSerializer: Serializer = Object.freeze({
     const text = JSON.stringify(value)
     // What JSON.stringify writes for a Map, Set, ArrayBuffer, RegExp, Error... (`{}`), a typed
     // array (`{"0":...}`), a Buffer (`{"type":"Buffer",...}`) or NaN / Infinity (`null`): another
-    // instance would read that back, not the value. The walk runs only when the text holds one
-    // (an empty object or a null of the value's own is checked and passes).
-    if (
-      text !== undefined &&
-      (text.includes('{}') ||
-        text.includes('null') ||
-        text.includes('{"0":') ||
-        text.includes('{"type":"Buffer"'))
-    ) {
+    // instance would read that back, not the value. An Error with own properties (`status`,
+    // `code`) is written as a plain object of them (`{"status":404}`), with no mark to look for,
+    // so a text holding any object is walked. A text holding no object and no null (a string, a
+    // number, an array of them) is not: no Error or other lossy value can be in it.
+    if (text !== undefined && (text.includes('{') || text.includes('null'))) {
       refuseLossy(value, new Set())
     }
     return text
@@ -184,16 +180,19 @@ function refuseLossy(value: unknown, seen: Set<object>): void {
     return
   }
   if (value === null || typeof value !== 'object' || seen.has(value)) return
+  // A plain object or array (all a parsed JSON body holds) is none of the lossy kinds: the walk,
+  // run for every value holding an object, skips those checks for them.
+  const proto = Object.getPrototypeOf(value)
+  const plain = proto === Object.prototype || proto === Array.prototype || proto === null
   // Before `toJSON`: a Buffer has one, and another instance would read back `{ type, data }`.
-  if (isBuffer(value)) throw lossyError(value)
+  if (!plain && isBuffer(value)) throw lossyError(value)
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return
   seen.add(value)
   if (Array.isArray(value)) {
     for (const item of value) refuseLossy(item, seen)
     return
   }
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null && lossy(value)) throw lossyError(value)
+  if (!plain && lossy(value)) throw lossyError(value)
   for (const key of Object.keys(value)) refuseLossy((value as Record<string, unknown>)[key], seen)
 }
 
@@ -219,9 +218,10 @@ function lossy(value: object): boolean {
     ArrayBuffer.isView(value) ||
     value instanceof RegExp ||
     value instanceof Promise ||
-    // Written as its own enumerable properties: `{}` for an Error with none (message and stack
-    // are lost). One with some (a Node system error's `code`) writes no `{}` to walk for.
-    (value instanceof Error && Object.keys(value).length === 0) ||
+    // Written as its own enumerable properties only (message and stack are lost): `{}`, or a
+    // plain object of them (a Node system error's `code`, an HTTP error's `status`). One with a
+    // `toJSON` of its own never gets here (`refuseLossy` takes it as it writes itself).
+    value instanceof Error ||
     (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)
   )
 }
