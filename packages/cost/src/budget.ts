@@ -158,6 +158,12 @@ export type BudgetEstimate =
       /** Messages to estimate the input from (`estimateTokens`). */
       messages: readonly MessageLike[]
       system?: unknown
+      /**
+       * The request's tools: their JSON counts as input, and a server-side web search tool holds
+       * its searches' fee too: an Anthropic one's `max_uses` searches, else 5 (OpenAI Responses
+       * `web_search`, Anthropic without `max_uses`; nothing caps those: for more, reserve
+       * `{ estimateMicros }`). Default none.
+       */
       tools?: readonly unknown[]
       maxOutputTokens: number
       /** As above: price the input as cache writes of this TTL. Default none. */
@@ -398,6 +404,38 @@ const SERVICE_TIERS: ReadonlySet<unknown> = new Set<ServiceTier>([
   'priority',
   'flex',
 ])
+
+/**
+ * Web searches held for a server-side web search tool that caps none: an Anthropic tool without
+ * `max_uses`, an OpenAI Responses `web_search` tool (it has no per-tool cap). A call that may run
+ * more should reserve `{ estimateMicros }`, which replaces the whole worst case.
+ */
+const DEFAULT_HELD_WEB_SEARCHES = 5
+
+/** Anthropic's web search tool versions (`web_search_20250305`, …): they take `max_uses`. */
+const ANTHROPIC_WEB_SEARCH = /^web_search_\d{8}$/
+
+/**
+ * The web searches a request's tools may run, each billed on top of the tokens (a settle prices
+ * Anthropic's `server_tool_use.web_search_requests` and OpenAI's `web_search_call` items at the
+ * entry's `webSearchPer1k`): an Anthropic web search tool's `max_uses`, any other web search tool
+ * (`web_search`, `web_search_preview`, dated versions) `DEFAULT_HELD_WEB_SEARCHES`.
+ */
+function heldWebSearches(tools: readonly unknown[]): number {
+  let searches = 0
+  for (const tool of tools) {
+    const type = (tool as { type?: unknown } | null)?.type
+    if (typeof type !== 'string' || !type.startsWith('web_search')) continue
+    const max = ANTHROPIC_WEB_SEARCH.test(type)
+      ? (tool as { max_uses?: unknown }).max_uses
+      : undefined
+    searches +=
+      typeof max === 'number' && Number.isSafeInteger(max) && max >= 0
+        ? max
+        : DEFAULT_HELD_WEB_SEARCHES
+  }
+  return searches
+}
 
 /** The keys of each form of `BudgetEstimate`: any other key is refused. */
 const AMOUNT_ESTIMATE_KEYS = ['estimateMicros', 'model', 'ttl'] as const
@@ -789,6 +827,7 @@ export function createBudget(options: BudgetOptions): Budget {
       )
     }
     let input: number
+    let searches = 0
     if ('messages' in estimate) {
       if (!Array.isArray(estimate.messages)) {
         throw new InvalidOptionsError('messages', 'must be an array')
@@ -798,6 +837,10 @@ export function createBudget(options: BudgetOptions): Budget {
       }
       // The estimate is its own options (`system`, `tools`): no copy per reserve.
       input = countTokens(estimate.messages, estimate.model, estimate)
+      // Server-side searches bill per search on top of the tokens (a settle charges them).
+      if (estimate.tools !== undefined && estimate.tools.length > 0) {
+        searches = heldWebSearches(estimate.tools)
+      }
     } else {
       input = checkTokens(estimate.inputTokens, 'inputTokens')
     }
@@ -808,6 +851,7 @@ export function createBudget(options: BudgetOptions): Budget {
           ? { inputTokens: 0, cacheWrite5mTokens: input, outputTokens: output }
           : { inputTokens: input, outputTokens: output }
     if (tier !== undefined && tier !== 'standard') usage = { ...usage, serviceTier: tier }
+    if (searches > 0) usage = { ...usage, webSearchRequests: searches }
     // Fast mode and US-only inference multiply every rate: held as the settle will price them.
     const speed = estimate.speed
     if (speed !== undefined) {

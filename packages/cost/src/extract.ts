@@ -1,7 +1,9 @@
 /**
  * @module extract
  * `extractUsage`: the model and `Usage` of a finished (non-streamed) response from either SDK:
- * an Anthropic `Message`, an OpenAI `ChatCompletion` or an OpenAI Responses `Response`.
+ * an Anthropic `Message`, an OpenAI `ChatCompletion` or an OpenAI Responses `Response`. A
+ * Response's web searches are its `output` items of type `web_search_call` (its `usage` has no
+ * count of them; Anthropic's has `server_tool_use.web_search_requests`).
  */
 import {
   fromAnthropicUsage,
@@ -32,6 +34,25 @@ export function withResponseTier(usage: Usage, tier: unknown): Usage {
 }
 
 /**
+ * How many `web_search_call` items an OpenAI Responses `output` array holds: each is a web search
+ * OpenAI bills per call (the entry's `webSearchPer1k`), which `usage` does not report. A search
+ * that failed is counted too (billed high, never low). Anything but an array: 0.
+ */
+export function countWebSearchCalls(output: unknown): number {
+  if (!Array.isArray(output)) return 0
+  let n = 0
+  for (const item of output as unknown[]) if (isRec(item) && item.type === 'web_search_call') n++
+  return n
+}
+
+/** `usage` with `searches` web searches (when above what it already reports). */
+export function withWebSearches(usage: Usage, searches: number): Usage {
+  return searches > (usage.webSearchRequests ?? 0)
+    ? { ...usage, webSearchRequests: searches }
+    : usage
+}
+
+/**
  * The usage of a complete response, or `undefined` when `response` is none of the three shapes or
  * carries no usage (then estimate: a response without usage must not be recorded as free).
  */
@@ -46,7 +67,10 @@ export function extractUsage(response: unknown): ExtractedUsage | undefined {
     return { api: 'openai-chat', model, usage }
   }
   if (response.object === 'response') {
-    const usage = withResponseTier(fromOpenAIResponsesUsage(response.usage), response.service_tier)
+    const usage = withWebSearches(
+      withResponseTier(fromOpenAIResponsesUsage(response.usage), response.service_tier),
+      countWebSearchCalls(response.output)
+    )
     return { api: 'openai-responses', model, usage }
   }
   return undefined

@@ -168,6 +168,8 @@ interface Compiled extends CompiledModes {
   priority: Rates
   flex: Rates
   longContext?: { above: number; rates: Rates }
+  /** Flex rates above the long-context threshold (an entry with both `flex` and `longContext`). */
+  flexLongContext?: Rates
   batchKeep: bigint
   /** `batchKeep` as a Number (the fast path). */
   batchKeepN: number
@@ -297,12 +299,32 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
         'must be a positive integer'
       )
     }
-    compiled.longContext = {
-      above,
-      rates: compileRates(lc, `${field}.longContext`, standard),
+    const rates = compileRates(lc, `${field}.longContext`, standard)
+    compiled.longContext = { above, rates }
+    if (price.flex !== undefined) {
+      compiled.flexLongContext = tierLongContext(compiled.flex, rates, standard)
     }
   }
   return compiled
+}
+
+/**
+ * A tier's rates above the long-context threshold: each of the tier's rates times the entry's
+ * long-context / standard ratio for that kind of token, rounded up. OpenAI bills GPT-5.5 prompts
+ * above 272k input "at 2x input and 1.5x output for the full session, across the standard, batch,
+ * and flex tiers" (OpenAI developer docs, quoted by tokencost.app): flex $2.50 / $15 becomes
+ * $5 / $22.50, not the standard tier's $10 / $45. A standard rate of 0 has no ratio: the
+ * long-context rate itself is used (never below it).
+ */
+function tierLongContext(tier: Rates, long: Rates, standard: Rates): Rates {
+  const scale = (t: bigint, l: bigint, s: bigint): bigint => (s === 0n ? l : (t * l + s - 1n) / s)
+  const input = scale(tier.input, long.input, standard.input)
+  const output = scale(tier.output, long.output, standard.output)
+  const cacheWrite5m = scale(tier.cacheWrite5m, long.cacheWrite5m, standard.cacheWrite5m)
+  const cacheWrite1h = scale(tier.cacheWrite1h, long.cacheWrite1h, standard.cacheWrite1h)
+  const cacheRead = scale(tier.cacheRead, long.cacheRead, standard.cacheRead)
+  const n = numberRates(input, output, cacheWrite5m, cacheWrite1h, cacheRead)
+  return { input, output, cacheWrite5m, cacheWrite1h, cacheRead, n }
 }
 
 function fullEntry(partial: Partial<ModelPrice>, base: ModelPrice | undefined): ModelPrice {
@@ -368,10 +390,13 @@ function ratesFor(c: Compiled, tier: string, counts: Usage | UsageStep, m: bigin
   let rates = tier === 'priority' ? c.priority : tier === 'flex' ? c.flex : c.standard
   // An entry's own priority rates apply whatever the input size (an entry has no long-context
   // priority rates); an entry without them (every Claude entry) bills priority at its standard
-  // rates, long context included, as the provider does.
+  // rates, long context included, as the provider does. Flex with its own rates gets the flex
+  // rates scaled by the long-context ratios (`tierLongContext`); batch is the standard long-context
+  // rates, discounted later.
   const ownPriority = tier === 'priority' && c.priority !== c.standard
   if (c.longContext && !ownPriority && totalInputTokens(counts) > c.longContext.above) {
-    rates = c.longContext.rates
+    rates =
+      tier === 'flex' && c.flexLongContext !== undefined ? c.flexLongContext : c.longContext.rates
   }
   return m === ONE_MILLION ? rates : scaledRates(rates, m)
 }

@@ -12,6 +12,13 @@
  * same commit). A tier that leaves a cache rate out gets its input scaled by the standard rates'
  * cached / uncached ratio (`price-table.ts`), never the uncached price.
  *
+ * OpenAI Batch API: 50% off every token rate (research/cost.md §1c "Batch = 50% off"). The OpenAI
+ * pricing page's Batch table (copy: repo photiary/ai-foo `prompts/OpenAI-Pricing.md` @de2ab85)
+ * lists gpt-5 $0.625 / $0.0625 cached / $5, gpt-5-mini $0.125 / $0.0125 / $1, gpt-5-nano
+ * $0.025 / $0.0025 / $0.20 and gpt-4o-2024-05-13 $2.50 / $7.50: half the standard rates. gpt-5.1
+ * (same standard rates as gpt-5) gets the same 50%. No source read lists a gpt-5.1 flex price: its
+ * flex calls bill at the standard rates (high, never low) until one does.
+ *
  * Anthropic surcharges a usage reports (research/cost.md §1a, LiteLLM `provider_specific_entry`):
  * fast mode (`usage.speed: 'fast'`) bills 6× every token rate on Opus 4.6 / 4.7 and Fable 5;
  * US-only inference (`usage.inference_geo: 'us'`) bills 1.1× on Opus 4.6 and every later model
@@ -78,7 +85,7 @@ export const UNLISTED_MULTIPLIERS = { speed: 6, inferenceGeo: 1.1 } as const
 
 /**
  * USD per 1,000 server-side web searches for an entry without `webSearchPer1k` whose usage reports
- * searches: Anthropic's price (the only provider that reports searches in usage). Never free.
+ * searches: Anthropic's price, and OpenAI's for its `web_search` tool. Never free.
  */
 export const UNLISTED_WEB_SEARCH_PER_1K = 10
 
@@ -167,6 +174,15 @@ const SONNET_LONG_CONTEXT: LongContextRates = {
   cacheRead: 0.6,
 }
 
+/**
+ * OpenAI Responses web search on a reasoning model (gpt-5 family), USD per 1,000 `web_search_call`s:
+ * $10 for both `web_search` and `web_search_preview` (OpenAI pricing page "Built-in tools", as
+ * quoted by OpenAI staff in community.openai.com/t/search-web-using-openai-api/1363698). The
+ * gpt-4o / gpt-4.1 entries list none: `web_search` is $10 on them too (`UNLISTED_WEB_SEARCH_PER_1K`),
+ * but `web_search_preview` is $25 there, and a `web_search_call` does not say which tool ran.
+ */
+const OPENAI_SEARCH_REASONING = 10
+
 /** The built-in prices, keyed by model family (dated snapshots resolve to these, see `price-table.ts`). */
 export const PRICES: Readonly<Record<string, ModelPrice>> = {
   // Anthropic
@@ -227,6 +243,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     provider: 'openai',
     input: 5,
     output: 15,
+    batchDiscountPercent: 50,
     // LiteLLM lists no cached-input price for this snapshot: cached tokens bill as input.
     priority: { input: 8.75, output: 26.25 },
     asOf: AS_OF,
@@ -247,6 +264,8 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 1.25,
     cacheRead: 0.125,
     output: 10,
+    webSearchPer1k: OPENAI_SEARCH_REASONING,
+    batchDiscountPercent: 50,
     priority: { input: 2.5, output: 20, cacheRead: 0.25 },
     flex: { input: 0.625, output: 5, cacheRead: 0.0625 },
     asOf: AS_OF,
@@ -257,6 +276,8 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 0.25,
     cacheRead: 0.025,
     output: 2,
+    webSearchPer1k: OPENAI_SEARCH_REASONING,
+    batchDiscountPercent: 50,
     priority: { input: 0.45, output: 3.6, cacheRead: 0.045 },
     flex: { input: 0.125, output: 1, cacheRead: 0.0125 },
     asOf: AS_OF,
@@ -267,6 +288,8 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 0.05,
     cacheRead: 0.005,
     output: 0.4,
+    webSearchPer1k: OPENAI_SEARCH_REASONING,
+    batchDiscountPercent: 50,
     // LiteLLM lists only a priority input price (2.5, 50× input; no output or cached price), which
     // looks like a data error: no priority tier here (priority calls bill at the standard rates).
     flex: { input: 0.025, output: 0.2, cacheRead: 0.0025 },
@@ -278,6 +301,8 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 1.25,
     cacheRead: 0.125,
     output: 10,
+    webSearchPer1k: OPENAI_SEARCH_REASONING,
+    batchDiscountPercent: 50,
     priority: { input: 2.5, output: 20, cacheRead: 0.25 },
     asOf: AS_OF,
     source: LITELLM,
@@ -287,6 +312,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 1.75,
     cacheRead: 0.175,
     output: 14,
+    webSearchPer1k: OPENAI_SEARCH_REASONING,
     priority: { input: 3.5, output: 28, cacheRead: 0.35 },
     asOf: AS_OF,
     source: LITELLM,
@@ -296,6 +322,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 5,
     cacheRead: 0.5,
     output: 30,
+    webSearchPer1k: OPENAI_SEARCH_REASONING,
     longContext: { aboveInputTokens: 272_000, input: 10, output: 45, cacheRead: 1 },
     batchDiscountPercent: 50,
     priority: { input: 10, output: 60, cacheRead: 1 },

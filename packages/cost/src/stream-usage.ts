@@ -7,6 +7,9 @@
  * - OpenAI Chat Completions: the extra chunk with `choices: []` and `usage` (needs
  *   `stream_options.include_usage`, see `prepareOpenAIStreamParams`).
  * - OpenAI Responses: `response.completed` (or `.incomplete` / `.failed`) carries `response.usage`.
+ *   Web searches (billed per call, absent from `usage`) are the `web_search_call` items of that
+ *   event's `response.output`, or of the `response.output_item.done` events (one per
+ *   `output_index`), whichever counts more: a stream cut short is charged the searches it ran.
  *
  * A stream cut short (client gone, connection dropped) never reports its final usage. It is then
  * charged from what is known: Anthropic's `message_start` input and cache counts, or the caller's
@@ -21,7 +24,7 @@
 import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { UsageApi } from './extract.js'
-import { withResponseTier } from './extract.js'
+import { countWebSearchCalls, withResponseTier, withWebSearches } from './extract.js'
 import { estimateTextTokens } from './tokens.js'
 import {
   fromAnthropicUsage,
@@ -124,6 +127,10 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
   let final: Usage | undefined
   let tier: unknown
   let invalid = false
+  /** OpenAI Responses: the output indexes of the `web_search_call` items streamed as done. */
+  const searchesDone = new Set<unknown>()
+  /** OpenAI Responses: `web_search_call` items in the final event's `response.output`. */
+  let searchesInOutput = 0
   /** The usage `read` finds in `raw`; a malformed one is noted and gives `undefined`. */
   const check = (read: (raw: Rec) => Usage, raw: Rec): Usage | undefined => {
     const usage = validUsage(read, raw)
@@ -185,6 +192,14 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       text.push(e.delta)
       return
     }
+    if (type === 'response.output_item.done' && isRec(e.item)) {
+      if (e.item.type === 'web_search_call') {
+        // One per output index (an event sent twice is one search); without one, per item id,
+        // and an item with neither counts once.
+        searchesDone.add(e.output_index ?? e.item.id ?? Symbol())
+      }
+      return
+    }
     if (!isRec(e.response)) return
     if (typeof e.response.model === 'string') model = e.response.model
     // Every event carrying the response names its tier (`response.created` first): a stream cut
@@ -199,7 +214,10 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       isRec(e.response.usage)
     ) {
       const usage = check(fromOpenAIResponsesUsage, e.response.usage)
-      if (usage !== undefined) final = withResponseTier(usage, e.response.service_tier)
+      if (usage !== undefined) {
+        final = withResponseTier(usage, e.response.service_tier)
+        searchesInOutput = countWebSearchCalls(e.response.output)
+      }
     }
   }
 
@@ -214,7 +232,9 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       return final !== undefined
     },
     result() {
-      if (final) return { model, usage: final, complete: true, invalid }
+      // Web searches are billed per call whether or not the stream ended (0 outside Responses).
+      const searches = Math.max(searchesInOutput, searchesDone.size)
+      if (final) return { model, usage: withWebSearches(final, searches), complete: true, invalid }
       const streamed = estimateTextTokens(text.join(''), model)
       // `message_start`'s counts when they are valid, else the caller's input estimate.
       const started = anthropicRaw ? validUsage(fromAnthropicUsage, anthropicRaw) : undefined
@@ -226,7 +246,7 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
             { inputTokens: inputEstimate, outputTokens: streamed, estimated: true },
             tier
           )
-      return { model, usage, complete: false, invalid }
+      return { model, usage: withWebSearches(usage, searches), complete: false, invalid }
     },
   }
 }

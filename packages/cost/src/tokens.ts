@@ -10,11 +10,16 @@
  * - Every other model (Claude above all: no local tokenizer exists for current Claude models) gets a
  *   deliberately HIGH approximation, since an estimate that is low lets a budget be overrun:
  *   `ceil(asciiLettersDigitsAndSpaces / 3)` (English averages about 3.5–4 characters per token)
+ *   + `ceil(randomRunCharacters / 1.2)`, in place of `/ 3`, for the runs of ASCII letters and
+ *   digits that look random: two or more changes between letters and digits (hex, base64, UUID
+ *   parts), or 8+ letters under a quarter vowels that mix case twice or run 16+ (ids, keys and
+ *   digests, which o200k and cl100k split at about 1.4 (base64) to 1.8 (hex) characters per token)
  *   + 1 per other ASCII character: punctuation, symbols, line breaks (code and JSON are dense in them)
  *   + 1 per 2-byte character (Cyrillic, Greek, Arabic, accents) + 1.5 per other BMP character (CJK
  *   is about one token per character) + 3 per astral character (emoji), plus 5 tokens per message
  *   and 10 per request. Measured against cl100k/o200k it is 1.1–2× high on English, code, JSON,
- *   Cyrillic, Arabic, CJK and emoji samples (test/tokens.test.ts).
+ *   Cyrillic, Arabic, CJK and emoji samples (test/tokens.test.ts), and on hex, base64 and UUIDs
+ *   (test/claude-estimate-random-ids.test.ts).
  * - Images, audio and other non-text parts count `MEDIA_TOKENS` (1,600) each, about the largest a
  *   single image costs on most models (Anthropic scales an image down to about 1.15 megapixels,
  *   at most about 1,600 tokens). Models whose largest image bills more count that instead: OpenAI's
@@ -118,17 +123,71 @@ const O200K = /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o|gpt-oss)/
 
 const o200k: Counter = countO200k
 
+// Character classes of a run of ASCII letters and digits (`approximateTokens`).
+const DIGIT = 1
+const LOWER = 2
+const UPPER = 3
+// Bit `c - 97` set for the lowercase vowels a, e, i, o, u.
+const VOWELS = (1 << 0) | (1 << 4) | (1 << 8) | (1 << 14) | (1 << 20)
+
+/**
+ * Characters per token of a run of ASCII letters and digits that looks random (hex, base64, UUID
+ * parts, API keys): o200k and cl100k need about 1.4 (base64) to 1.8 (hex) characters per token
+ * there, not the 3+ of words.
+ */
+const RANDOM_RUN_CHARS_PER_TOKEN = 1.2
+
 /** The deliberately high approximation (see the module comment). */
 export function approximateTokens(text: string): number {
   let word = 0 // ASCII letters, digits and spaces
+  let random = 0 // letters and digits of runs that look random (counted out of `word`)
   let punct = 0 // other ASCII: punctuation, symbols, line breaks (about one token each in code and JSON)
   let twoByte = 0 // U+0080–U+07FF: Latin accents, Cyrillic, Greek, Arabic, Hebrew
   let threeByte = 0 // rest of the BMP: CJK, Hangul, Thai, …
   let astral = 0 // emoji and other 4-byte characters
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
+  // The current run of ASCII letters and digits: its length, digits, vowels, changes between
+  // letters and digits, lowercase-to-uppercase changes, and the class of its last character.
+  let run = 0
+  let digits = 0
+  let vowels = 0
+  let mixes = 0
+  let humps = 0
+  let prev = 0
+  const n = text.length
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 0
+    const cls =
+      c >= 97 && c <= 122 ? LOWER : c >= 65 && c <= 90 ? UPPER : c >= 48 && c <= 57 ? DIGIT : 0
+    if (cls !== 0) {
+      word++
+      run++
+      if (cls === DIGIT) {
+        digits++
+        if (prev > DIGIT) mixes++
+      } else {
+        if (prev === DIGIT) mixes++
+        else if (cls === UPPER && prev === LOWER) humps++
+        vowels += (VOWELS >> ((c | 32) - 97)) & 1
+      }
+      prev = cls
+      continue
+    }
+    if (run > 0) {
+      // Words (camelCase, `sha256`, `utf8` too) hold at most one letter/digit change and about
+      // two vowels in five letters; random ids change back and forth (hex, base64, UUID parts)
+      // or, letters only, hold few vowels and mix cases or run long.
+      if (
+        mixes >= 2 ||
+        (digits === 0 && run >= 8 && vowels * 4 < run && (humps >= 2 || run >= 16))
+      ) {
+        word -= run
+        random += run
+      }
+      run = digits = vowels = mixes = humps = prev = 0
+    }
+    if (i === n) break
     if (c < 128) {
-      if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 32) word++
+      if (c === 32) word++
       else punct++
     } else if (c < 0x800) twoByte++
     else if (c >= 0xd800 && c <= 0xdbff) {
@@ -136,7 +195,14 @@ export function approximateTokens(text: string): number {
       i++
     } else threeByte++
   }
-  return Math.ceil(word / 3) + punct + twoByte + Math.ceil((threeByte * 3) / 2) + astral * 3
+  return (
+    Math.ceil(word / 3) +
+    Math.ceil(random / RANDOM_RUN_CHARS_PER_TOKEN) +
+    punct +
+    twoByte +
+    Math.ceil((threeByte * 3) / 2) +
+    astral * 3
+  )
 }
 
 function bareModel(model: string): string {

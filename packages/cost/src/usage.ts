@@ -80,6 +80,61 @@ export interface Usage {
 type Rec = Record<string, unknown>
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
 
+/**
+ * The keys of a `UsageStep` and of a `Usage`: any other key with a value is refused. Pricing reads
+ * only these, so an unknown one is tokens billed $0: a misspelt count (`cacheWriteTokens`,
+ * `cachedTokens`) or a Bedrock Converse usage (`cacheReadInputTokens`, `cacheWriteInputTokens`,
+ * camelCase like a `Usage`) would be priced below the call.
+ */
+const USAGE_STEP_KEYS = [
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWrite5mTokens',
+  'cacheWrite1hTokens',
+] as const satisfies readonly (keyof UsageStep)[]
+const USAGE_FIELDS = [
+  ...USAGE_STEP_KEYS,
+  'reasoningTokens',
+  'serviceTier',
+  'speed',
+  'inferenceGeo',
+  'webSearchRequests',
+  'compactions',
+  'estimated',
+] as const satisfies readonly (keyof Usage)[]
+// `totalTokens` is no `Usage` field, but only the sum of counts the usage has (Bedrock Converse and
+// the AI SDK send it): ignoring it leaves nothing unbilled.
+const USAGE_KEYS: ReadonlySet<string> = new Set([...USAGE_FIELDS, 'totalTokens'])
+const STEP_KEYS: ReadonlySet<string> = new Set(USAGE_STEP_KEYS)
+
+/** What to write instead of an unknown usage key, when it has an obvious meaning. */
+function usageKeyHint(key: string): string {
+  const k = key.toLowerCase().replace(/_/g, '')
+  if (/read|cached|hit/.test(k)) return 'cacheReadTokens'
+  if (/write|creation/.test(k)) return 'cacheWrite5mTokens` or `cacheWrite1hTokens'
+  if (/search/.test(k)) return 'webSearchRequests'
+  if (/reason|think/.test(k)) return 'reasoningTokens'
+  if (/^input|prompt/.test(k)) return 'inputTokens'
+  if (/^output|completion/.test(k)) return 'outputTokens'
+  return ''
+}
+
+/**
+ * Throws `InvalidOptionsError` naming `<path><key>` for a key of `raw` outside `known` that has a
+ * value (`undefined` bills nothing and is let through).
+ */
+function rejectUnknownUsageKeys(raw: Rec, known: ReadonlySet<string>, path: string): void {
+  for (const key of Object.keys(raw)) {
+    if (known.has(key) || raw[key] === undefined) continue
+    const hint = usageKeyHint(key)
+    throw new InvalidOptionsError(
+      `${path}${key}`,
+      `is not a usage field: pricing would bill it $0${hint ? ` (did you mean \`${hint}\`?)` : ''}; known: ${[...known].join(', ')}`
+    )
+  }
+}
+
 function count(value: unknown, field: string): number {
   if (value === undefined || value === null) return 0
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -261,6 +316,7 @@ function optionalCompactions(raw: unknown): Partial<Usage> {
   const compactions = raw.map((step: unknown, i): UsageStep => {
     const field = `usage.compactions[${i}]`
     if (!isRec(step)) throw new InvalidOptionsError(field, 'must be an object { inputTokens, … }')
+    rejectUnknownUsageKeys(step, STEP_KEYS, `${field}.`)
     return {
       inputTokens: count(step.inputTokens, `${field}.inputTokens`),
       outputTokens: count(step.outputTokens, `${field}.outputTokens`),
@@ -273,7 +329,9 @@ function optionalCompactions(raw: unknown): Partial<Usage> {
 }
 
 /**
- * Turns any usage object into `Usage`: a `Usage` is checked and returned; an object with
+ * Turns any usage object into `Usage`: a `Usage` is checked and returned (a key it does not have,
+ * e.g. `cacheWriteTokens` or Bedrock's `cacheReadInputTokens`, is refused: its tokens would be
+ * billed $0); an object with
  * `prompt_tokens` is OpenAI Chat; one with a key only Anthropic's usage has
  * (`cache_creation_input_tokens`, `cache_read_input_tokens`, `cache_creation`, `server_tool_use`,
  * `speed`, `inference_geo`, or `service_tier` `'standard' | 'priority' | 'batch' | null`) is
@@ -286,6 +344,7 @@ function optionalCompactions(raw: unknown): Partial<Usage> {
 export function normalizeUsage(raw: unknown): Usage {
   if (!isRec(raw)) throw new InvalidOptionsError('usage', 'must be a usage object')
   if ('inputTokens' in raw || 'outputTokens' in raw) {
+    rejectUnknownUsageKeys(raw, USAGE_KEYS, 'usage.')
     const tier = raw.serviceTier
     if (tier !== undefined && toServiceTier(tier) !== tier) {
       throw new InvalidOptionsError(
@@ -325,6 +384,12 @@ const isOptionalCount = (value: unknown): boolean => value === undefined || isCo
 const isOptionalLabel = (value: unknown): boolean =>
   value === undefined || typeof value === 'string'
 
+/** `true` when every key of `raw` with a value is a `Usage` key (else `normalizeUsage` refuses it). */
+function onlyUsageKeys(raw: Rec): boolean {
+  for (const key in raw) if (!USAGE_KEYS.has(key) && raw[key] !== undefined) return false
+  return true
+}
+
 /**
  * `raw` itself when it already is a valid `Usage` (every count a non-negative integer, the tier
  * one of the four): pricing reads it as it would read `normalizeUsage(raw)`, without the copy.
@@ -346,7 +411,8 @@ export function usageForPricing(raw: unknown): Usage {
       isOptionalLabel(raw.inferenceGeo) &&
       // Compaction steps are checked (and copied) by `normalizeUsage`: rare, not the fast path.
       raw.compactions === undefined &&
-      (tier === undefined || (typeof tier === 'string' && toServiceTier(tier) === tier))
+      (tier === undefined || (typeof tier === 'string' && toServiceTier(tier) === tier)) &&
+      onlyUsageKeys(raw)
     ) {
       return raw as unknown as Usage
     }

@@ -102,10 +102,10 @@ describe('overrides, aliases and tiers', () => {
     expect(
       priceOf('gpt-4o-mini', { inputTokens: 10_000, outputTokens: 2000, serviceTier: 'batch' })
     ).toBe(1350)
-    // gpt-5-mini has no batch entry in the data: full price
-    expect(
-      priceOf('gpt-5-mini', { inputTokens: 1000, outputTokens: 0, serviceTier: 'batch' })
-    ).toBe(250)
+    // gpt-5.2 has no batch discount in the data: full price (1000×1.75)
+    expect(priceOf('gpt-5.2', { inputTokens: 1000, outputTokens: 0, serviceTier: 'batch' })).toBe(
+      1750
+    )
     // Anthropic batch: claude-haiku-4-5 (1000×1 + 1000×5) × 50%
     expect(
       priceOf('claude-haiku-4-5', { inputTokens: 1000, outputTokens: 1000, serviceTier: 'batch' })
