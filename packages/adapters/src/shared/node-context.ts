@@ -452,7 +452,8 @@ class TransformedBody {
       return false
     }
     if (bytes.byteLength === 0) {
-      if (cb !== undefined) process.nextTick(cb)
+      // Nothing for the transform; the callback still queues behind the earlier writes (see `run`).
+      if (cb !== undefined) this.run(emptyStep, false, cb)
       return this.tail === undefined && !this.res.writableNeedDrain
     }
     this.run(() => this.transform.write(bytes), false, cb)
@@ -469,14 +470,47 @@ class TransformedBody {
       if (cb !== undefined) process.nextTick(cb, streamDestroyed('end'))
       return
     }
-    if (this.ended) return
+    if (this.ended) {
+      if (cb !== undefined) this.endAgain(last !== undefined && last.byteLength > 0, cb)
+      return
+    }
     this.ended = true
     this.run(() => this.transform.end(last), true, cb)
   }
 
   /**
+   * A second `end(cb)`, answered as Node answers one: with data, `ERR_STREAM_WRITE_AFTER_END` on a
+   * later tick (as a write after end); without, `cb` runs with the first end's (on 'finish', or
+   * with `ERR_STREAM_DESTROYED` if the output is dropped), or, once that end was handed to Node,
+   * Node's own `end` answers (on 'finish', else `ERR_STREAM_ALREADY_FINISHED`).
+   */
+  private endAgain(data: boolean, cb: Callback): void {
+    if (data) {
+      process.nextTick(cb, writeAfterEnd())
+      return
+    }
+    const waiting = this.waiting
+    const n = waiting.length
+    if (n === 0) {
+      this.native.end.call(this.res, undefined, undefined, cb)
+      return
+    }
+    // The end is the last one waiting: nothing is queued after it.
+    const first = waiting[n - 1]
+    waiting[n - 1] =
+      first === undefined
+        ? cb
+        : (error?: Error | null) => {
+            first(error)
+            cb(error)
+          }
+  }
+
+  /**
    * Runs `step` after the previous ones (a synchronous result is written at once), then writes
-   * its output with `cb`, with Node's `end` when `last`.
+   * its output with `cb`, with Node's `end` when `last`. A `cb` whose output is empty still goes
+   * to Node's `write` (an empty one): Node calls it after the earlier writes', never inside
+   * `res.write()`.
    */
   private run(
     step: () => Uint8Array | Promise<Uint8Array>,
@@ -492,8 +526,9 @@ class TransformedBody {
       }
       const callback = this.waiting.shift()
       if (last) this.native.end.call(this.res, out.byteLength > 0 ? out : undefined, callback)
-      else if (out.byteLength > 0) this.native.write.call(this.res, out, callback)
-      else if (callback !== undefined) callback()
+      else if (out.byteLength > 0 || callback !== undefined) {
+        this.native.write.call(this.res, out, callback)
+      }
     }
     if (this.tail === undefined) {
       let result: Uint8Array | Promise<Uint8Array>
@@ -611,6 +646,7 @@ function frameEmpty(res: ServerResponse, status: number, method: string): void {
 }
 
 const EMPTY = new Uint8Array(0)
+const emptyStep = (): Uint8Array => EMPTY
 
 /** The error a read of `req` gets when the socket went away mid-body. */
 function isAbortedRead(error: unknown): boolean {
