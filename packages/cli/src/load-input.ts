@@ -28,17 +28,59 @@ export interface LoadOptions {
  * An env file's variables, parsed by `util.parseEnv` with the names read as dotenv reads them:
  * Node 20's parser keeps a leading UTF-8 BOM (Windows editors), tabs and `export` followed by a
  * tab or a second space in the name (`export\tNODE_ENV`), so the variable would go unseen. Only
- * names are normalised: values, multi-line quoted ones included, are the parser's.
+ * names are normalised: values, multi-line quoted ones included, are the parser's. A variable
+ * written twice takes its last line's value, as with dotenv and `node --env-file`.
  */
 export function parseEnvFile(text: string): Record<string, string> {
-  const parsed = parseEnv(text)
+  // The names are cleaned in the text, not after parsing: `parseEnv` orders its result by raw
+  // name, so `export\tNODE_ENV=development` would come after, and win over, a later
+  // `NODE_ENV=production`.
+  const parsed = parseEnv(cleanNames(text))
   const vars: Record<string, string> = {}
   for (const [rawName, value] of Object.entries(parsed)) {
-    // trim() removes the BOM (U+FEFF) as whitespace, and the tabs Node keeps.
+    // What `cleanNames` left (a name it does not recognise): trim() also removes tabs.
     const name = rawName.trim().replace(/^export\s+/, '')
     if (name !== '' && value !== undefined) vars[name] = value
   }
   return vars
+}
+
+/** An assignment line's start: blanks and `export` + blanks before the name, blanks before `=`. */
+const ASSIGNMENT = /^[ \t]*(?:export[ \t]+)?([A-Za-z_][\w.-]*)[ \t]*=/
+
+/**
+ * `text` with its BOM dropped and each assignment line's name written `NAME=`. The lines inside a
+ * multi-line quoted value are left as they are: like `parseEnv`, a value opening with a quote
+ * runs to the next such quote anywhere further on, if there is one.
+ */
+function cleanNames(text: string): string {
+  const source = text.replace(/^\uFEFF/, '')
+  const lines = source.split('\n')
+  let offset = 0
+  let closing: string | undefined
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string
+    offset += line.length + 1
+    if (closing !== undefined) {
+      if (line.includes(closing)) closing = undefined
+      continue
+    }
+    if (line.startsWith('#')) continue
+    const match = ASSIGNMENT.exec(line)
+    if (match !== null) lines[i] = `${match[1]}=${line.slice(match[0].length)}`
+    const equal = line.indexOf('=')
+    if (equal === -1) continue
+    const value = line.slice(equal + 1).trimStart()
+    const quote = value[0]
+    if (
+      (quote === '"' || quote === "'" || quote === '`') &&
+      !value.includes(quote, 1) &&
+      source.includes(quote, offset)
+    ) {
+      closing = quote
+    }
+  }
+  return lines.join('\n')
 }
 
 /**

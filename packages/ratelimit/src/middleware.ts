@@ -200,10 +200,15 @@ interface Report {
   /** Its draft `RateLimit-Policy` / `RateLimit` members (`undefined`: draft headers not sent). */
   readonly policy: string | undefined
   readonly limits: string | undefined
-  /** Its tightest limit, for the legacy headers (`limit` -1: legacy headers not sent). */
+  /**
+   * Its tightest limit, kept whatever it sends: the legacy headers describe the tightest limit of
+   * every middleware on the request, a draft-only one included.
+   */
   readonly limit: number
   readonly remaining: number
   readonly reset: number
+  /** Whether it sends the legacy `X-RateLimit-*` headers. */
+  readonly legacy: boolean
 }
 
 /**
@@ -243,7 +248,8 @@ const HEADER_MODES: readonly RateLimitHeaders[] = ['draft', 'legacy', 'both', fa
  * `rateLimit` middlewares on one request add to the headers instead of replacing them: the draft
  * lists hold every middleware's members in chain order, a later one whose names are taken using
  * its `prefix` (`"rl2"`, `"rl2-p0"`…; with its position when that is taken too, `"rl-2"`, and
- * `"limit-2"` for a ready `limiter`), and `X-RateLimit-*` describe the tightest limit of them all.
+ * `"limit-2"` for a ready `limiter`), and `X-RateLimit-*` (sent when any of them sends them)
+ * describe the tightest limit of them all, a draft-only middleware's included.
  */
 export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   if (options === null || typeof options !== 'object') {
@@ -500,7 +506,8 @@ function secondsUntil(at: number, now: number): number {
 /**
  * Records this middleware's result on the request and sets the headers from every `rateLimit`
  * report on it: draft members are listed in chain order (a lone middleware's output is unchanged),
- * the legacy headers describe the tightest limit of them all (smallest remaining, first on ties).
+ * the legacy headers, when any report sends them, describe the tightest limit of them all
+ * (smallest remaining, first on ties).
  */
 function report(
   ctx: Context,
@@ -533,16 +540,21 @@ function report(
   if (at === -1) all.push(entry)
   else all[at] = entry
   holder[REPORTS] = all
-  let tightest: Report | undefined
+  // Every report counts for the tightest (a later draft-only limit's 429 must not leave an earlier
+  // one's `X-RateLimit-Remaining: 8`), and the legacy headers are rewritten whenever any
+  // middleware on the request sends them, not only when this one does.
+  let tightest = all[0] as Report
+  let anyLegacy = false
   for (const r of all) {
-    if (r.limit >= 0 && (tightest === undefined || r.remaining < tightest.remaining)) tightest = r
+    if (r.remaining < tightest.remaining) tightest = r
+    if (r.legacy) anyLegacy = true
   }
   const members = all.filter((r) => r.policy !== undefined)
   const merged = {
     policy: members.map((m) => m.policy).join(', '),
     limits: members.map((m) => m.limits).join(', '),
   }
-  setHeaders(ctx, merged, tightest, draft, legacy)
+  setHeaders(ctx, merged, tightest, draft, anyLegacy)
 }
 
 function reportOf(
@@ -572,17 +584,18 @@ function reportOf(
         ? policy.header
         : policyHeader(policy.limiter, names),
     limits,
-    limit: legacy ? result.limit : -1,
+    limit: result.limit,
     remaining: Math.max(0, result.remaining),
     // Epoch seconds for the client to compare with its clock: the wait, from this machine's now.
     reset: Math.ceil((local + Math.max(0, result.resetAt - now)) / 1000),
+    legacy,
   }
 }
 
 function setHeaders(
   ctx: Context,
   members: { policy: string | undefined; limits: string | undefined },
-  tightest: Report | undefined,
+  tightest: Report,
   draft: boolean,
   legacy: boolean
 ): void {
@@ -590,7 +603,7 @@ function setHeaders(
     ctx.setHeader('RateLimit-Policy', members.policy as string)
     ctx.setHeader('RateLimit', members.limits as string)
   }
-  if (legacy && tightest !== undefined && tightest.limit >= 0) {
+  if (legacy) {
     ctx.setHeader('X-RateLimit-Limit', String(tightest.limit))
     ctx.setHeader('X-RateLimit-Remaining', String(tightest.remaining))
     ctx.setHeader('X-RateLimit-Reset', String(tightest.reset))

@@ -18,28 +18,97 @@ const TRUST_ALL_WORDS = new Set(['true', '*', 'all'])
 /**
  * True when one `trustProxy` entry trusts every address of its family: `true`, `'*'`, `'all'`,
  * or a CIDR of prefix length 0 (`0.0.0.0/0`, `10.0.0.0/0`, `::0/0`, `0/0`...), parsed by ipaddr.js
- * as the adapters parse it. An IPv4-mapped range is read as the adapters read it (core's
- * `entryRange`, not exported): from prefix 96 on, as the IPv4 range it maps, 96 bits shorter, so
- * `::ffff:0.0.0.0/96` is `0.0.0.0/0` (every IPv4 hop; clients' addresses are matched as IPv4).
+ * as the adapters parse it. An IPv4-mapped range is read as the adapters read it (see `rangeOf`),
+ * so `::ffff:0.0.0.0/96` is `0.0.0.0/0` (every IPv4 hop; clients' addresses are matched as IPv4).
  */
 export function trustsEveryHop(entry: string): boolean {
   const s = entry.trim()
   if (TRUST_ALL_WORDS.has(s.toLowerCase())) return true
-  if (!s.includes('/')) return false
-  try {
-    const [net, bits] = ipaddr.parseCIDR(s)
-    const mapped = net.kind() === 'ipv6' && (net as ipaddr.IPv6).isIPv4MappedAddress()
-    return (mapped && bits >= 96 ? bits - 96 : bits) === 0
-  } catch {
-    return false // not a CIDR: createIpResolver reports it
+  return s.includes('/') && rangeOf(s)?.[1] === 0
+}
+
+/**
+ * True when the entries trust every address of a family, one alone (`trustsEveryHop`) or
+ * together: `0.0.0.0/1,128.0.0.0/1` (or `::ffff:0.0.0.0/97,::ffff:128.0.0.0/97`) lets any client
+ * forge `X-Forwarded-For` just as `0.0.0.0/0` does. The named ranges (`loopback`...) count too.
+ */
+export function trustsEveryHopTogether(entries: readonly string[]): boolean {
+  if (entries.some(trustsEveryHop)) return true
+  const v4: Interval[] = []
+  // IPv4-mapped clients are matched as IPv4, never against IPv6 ranges: their block is no gap.
+  const v6: Interval[] = [MAPPED_BLOCK]
+  for (const entry of entries) {
+    const s = entry.trim()
+    for (const cidr of NAMED_RANGES.get(s) ?? [s]) {
+      const range = rangeOf(cidr)
+      if (range === undefined) continue
+      if (range[0].kind() === 'ipv4') v4.push(intervalOf(range, 32))
+      else v6.push(intervalOf(range, 128))
+    }
   }
+  return coversAll(v4, 32) || coversAll(v6, 128)
+}
+
+/**
+ * The adapters' named ranges. Core's `NAMED_RANGES` and `entryRange` (packages/core/src/trust-proxy.ts)
+ * are not exported: these must follow them.
+ */
+const NAMED_RANGES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['loopback', ['127.0.0.0/8', '::1/128']],
+  ['linklocal', ['169.254.0.0/16', 'fe80::/10']],
+  ['uniquelocal', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']],
+])
+
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number]
+/** First and last address of a range, as integers. */
+type Interval = readonly [bigint, bigint]
+
+/** `::ffff:0:0/96`, the IPv4-mapped addresses. */
+const MAPPED_BLOCK: Interval = [0xffffn << 32n, (0xffffn << 32n) | 0xffffffffn]
+
+/**
+ * An address or CIDR as the adapters read it (core's `entryRange`): an IPv4-mapped range from
+ * prefix 96 on is the IPv4 range it maps, 96 bits shorter (`::ffff:10.0.0.0/104` is `10.0.0.0/8`).
+ * `undefined` for what is neither: `createIpResolver` reports it.
+ */
+function rangeOf(entry: string): Range | undefined {
+  try {
+    const [net, bits]: Range = entry.includes('/')
+      ? ipaddr.parseCIDR(entry)
+      : ((a) => [a, a.kind() === 'ipv4' ? 32 : 128] as Range)(ipaddr.parse(entry))
+    if (net.kind() === 'ipv6' && (net as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
+      return [(net as ipaddr.IPv6).toIPv4Address(), bits - 96]
+    }
+    return [net, bits]
+  } catch {
+    return undefined
+  }
+}
+
+function intervalOf([net, bits]: Range, width: number): Interval {
+  let n = 0n
+  for (const byte of net.toByteArray()) n = (n << 8n) | BigInt(byte)
+  const size = 1n << BigInt(width - bits)
+  const first = n - (n % size)
+  return [first, first + size - 1n]
+}
+
+/** True when the intervals together cover every address of `width` bits. */
+function coversAll(intervals: Interval[], width: number): boolean {
+  intervals.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  let next = 0n // the first address not yet covered
+  for (const [first, last] of intervals) {
+    if (first > next) return false
+    if (last >= next) next = last + 1n
+  }
+  return next === 1n << BigInt(width)
 }
 
 const everyHop = (): DoctorItem =>
   fail(
     ID,
     TITLE,
-    'every hop is trusted (true, a wildcard or a /0 range): any client can set X-Forwarded-For and pick its own IP (per-IP limits are bypassed)',
+    'every hop is trusted (true, a wildcard, a /0 range, or ranges that together cover every address): any client can set X-Forwarded-For and pick its own IP (per-IP limits are bypassed)',
     'set TRUST_PROXY to the number of proxies in front of the app (1 behind one load balancer) or their CIDRs'
   )
 
@@ -75,7 +144,7 @@ function adapterRefusal(value: number | string | readonly string[]): string | un
  * Findings never quote the variable.
  */
 function checkEnv(raw: string): DoctorItem {
-  if (raw.split(',').some(trustsEveryHop)) return everyHop()
+  if (trustsEveryHopTogether(raw.split(','))) return everyHop()
   const parsed = trustProxyField().safeParse(raw)
   if (!parsed.success) {
     const reason = parsed.error.issues[0]?.message ?? 'invalid'
@@ -97,7 +166,7 @@ function checkEnv(raw: string): DoctorItem {
 function checkConfig(value: boolean | number | string | readonly string[]): DoctorItem {
   if (value === true) return everyHop()
   const entries = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : []
-  if (entries.some(trustsEveryHop)) return everyHop()
+  if (trustsEveryHopTogether(entries)) return everyHop()
   if (typeof value === 'string' && /^\s*false\s*$/i.test(value)) {
     return fail(
       ID,
