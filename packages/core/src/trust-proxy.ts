@@ -151,7 +151,8 @@ function compileRanges(list: readonly string[]): Range[] {
   list.forEach((entry, i) => {
     const field = `trustProxy[${i}]`
     if (typeof entry !== 'string') throw new InvalidOptionsError(field, 'must be a string')
-    const named = NAMED_RANGES[entry]
+    // Own names only: `constructor` or `toString` is an entry to refuse, not a range list.
+    const named = Object.hasOwn(NAMED_RANGES, entry) ? NAMED_RANGES[entry] : undefined
     if (named) {
       for (const cidr of named) ranges.push(ipaddr.parseCIDR(cidr))
       return
