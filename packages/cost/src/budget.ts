@@ -132,6 +132,11 @@ export type BudgetEstimate =
       inputTokens: number
       /** The request's `max_tokens` / `max_output_tokens`: the output worst case. */
       maxOutputTokens: number
+      /**
+       * The request's tools, for the web searches they may run only (their tokens are in
+       * `inputTokens`): held as in the `messages` form. Default none.
+       */
+      tools?: readonly unknown[]
       /** Price the input as cache writes of this TTL (they cost more than plain input). Default none. */
       cacheWrite?: '5m' | '1h'
       /**
@@ -439,7 +444,7 @@ function heldWebSearches(tools: readonly unknown[]): number {
 
 /** The keys of each form of `BudgetEstimate`: any other key is refused. */
 const AMOUNT_ESTIMATE_KEYS = ['estimateMicros', 'model', 'ttl'] as const
-const TOKENS_ESTIMATE_KEYS = [...PRICED_ESTIMATE_KEYS, 'inputTokens'] as const
+const TOKENS_ESTIMATE_KEYS = [...PRICED_ESTIMATE_KEYS, 'inputTokens', 'tools'] as const
 
 /** The keys of `SpendOptions`: any other key is refused. */
 const SPEND_OPTION_KEYS = ['period', 'at'] as const satisfies readonly (keyof SpendOptions)[]
@@ -826,24 +831,24 @@ export function createBudget(options: BudgetOptions): Budget {
         "must be 'standard', 'batch', 'priority' or 'flex' (or left out)"
       )
     }
+    if (estimate.tools !== undefined && !Array.isArray(estimate.tools)) {
+      throw new InvalidOptionsError('tools', 'must be an array of tool definitions')
+    }
     let input: number
-    let searches = 0
     if ('messages' in estimate) {
       if (!Array.isArray(estimate.messages)) {
         throw new InvalidOptionsError('messages', 'must be an array')
       }
-      if (estimate.tools !== undefined && !Array.isArray(estimate.tools)) {
-        throw new InvalidOptionsError('tools', 'must be an array of tool definitions')
-      }
       // The estimate is its own options (`system`, `tools`): no copy per reserve.
       input = countTokens(estimate.messages, estimate.model, estimate)
-      // Server-side searches bill per search on top of the tokens (a settle charges them).
-      if (estimate.tools !== undefined && estimate.tools.length > 0) {
-        searches = heldWebSearches(estimate.tools)
-      }
     } else {
       input = checkTokens(estimate.inputTokens, 'inputTokens')
     }
+    // Server-side searches bill per search on top of the tokens (a settle charges them).
+    const searches =
+      estimate.tools !== undefined && estimate.tools.length > 0
+        ? heldWebSearches(estimate.tools)
+        : 0
     let usage: Usage =
       cacheWrite === '1h'
         ? { inputTokens: 0, cacheWrite1hTokens: input, outputTokens: output }

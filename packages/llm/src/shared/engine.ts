@@ -1612,6 +1612,8 @@ function countedEstimate(estimate: RequestEstimate, inputTokens: number): Budget
   if (estimate.serviceTier !== undefined) counted.serviceTier = estimate.serviceTier
   if (estimate.speed !== undefined) counted.speed = estimate.speed
   if (estimate.inferenceGeo !== undefined) counted.inferenceGeo = estimate.inferenceGeo
+  // For the web searches they may run (held on top of the tokens).
+  if (Array.isArray(estimate.tools) && estimate.tools.length > 0) counted.tools = estimate.tools
   return counted
 }
 
