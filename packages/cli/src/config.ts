@@ -264,9 +264,14 @@ const sentry = z.union(
     z.literal(false),
     withKnownKeys(
       z.looseObject({
+        // '' is no DSN, as initSentry() takes it (docker-compose's `${SENTRY_DSN:-}`).
         dsn: z
-          .string()
-          .regex(SENTRY_DSN, { error: 'expected a Sentry DSN (https://<key>@<host>/<project>)' })
+          .union([
+            z.literal(''),
+            z.string().regex(SENTRY_DSN, {
+              error: 'expected a Sentry DSN (https://<key>@<host>/<project>)',
+            }),
+          ])
           .optional(),
       }),
       SENTRY_KEYS

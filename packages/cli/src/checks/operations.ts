@@ -53,7 +53,7 @@ export const errorTrackingCheck: Check = (facts) => {
   if (invalid) return invalid
   const sentry = facts.config.sentry
   if (sentry === false) return pass(id, title, 'Sentry off in config (errors tracked elsewhere)')
-  if (sentry?.dsn !== undefined || facts.env.SENTRY_DSN !== undefined) {
+  if ((sentry?.dsn !== undefined && sentry.dsn !== '') || facts.env.SENTRY_DSN !== undefined) {
     return pass(id, title, 'Sentry DSN set')
   }
   if (!facts.production) return pass(id, title, 'SENTRY_DSN unset (checked in production only)')
