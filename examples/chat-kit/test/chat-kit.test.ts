@@ -159,7 +159,7 @@ describe('kit.answer', () => {
     } catch (error) {
       expect((error as Error).name).toMatch(/Abort/)
     }
-    await vi.waitFor(() => expect(kit.fakeProvider?.aborted).toBe(1))
+    await vi.waitFor(() => expect(kit.fakeProvider?.aborted).toBe(1), { timeout: 10_000 })
     expect(kit.fakeProvider?.completed).toBe(0)
     expect(seen.length).toBeLessThan(fakeAnswerWords('long').length)
   })

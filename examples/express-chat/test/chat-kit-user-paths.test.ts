@@ -94,7 +94,7 @@ describe.each(['express-chat', 'fastify-chat'])('%s server.mjs', (dir) => {
     })
     expect(res.status).toBe(200)
     await res.text()
-    await vi.waitFor(() => expect(out.text).toContain('"message":"request"'), { timeout: 3000 })
+    await vi.waitFor(() => expect(out.text).toContain('"message":"request"'), { timeout: 10_000 })
     expect(out.text).not.toContain('sk-ant-secret')
     // Whoever reads the logs could replay `aikit_sid=<id>` and spend that visitor's budget and
     // read their cached answers: the session id must not be logged in the clear.
@@ -150,14 +150,14 @@ describe.each(Object.keys(frameworks))('%s app', (name) => {
         seen += new TextDecoder().decode(value)
       }
       controller.abort()
-      await vi.waitFor(() => expect(kit.fakeProvider?.aborted).toBe(1), { timeout: 3000 })
+      await vi.waitFor(() => expect(kit.fakeProvider?.aborted).toBe(1), { timeout: 10_000 })
       await vi.waitFor(
         async () => {
           const status = await kit.budget.status(await subjectOf(SID))
           expect(status.limits[0]?.heldMicros).toBe(0)
           expect(status.limits[0]?.spentMicros).toBeGreaterThan(0)
         },
-        { timeout: 3000 }
+        { timeout: 10_000 }
       )
       // and the server keeps answering
       const again = await fetch(`${served.url}/health`)

@@ -208,7 +208,7 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('the chat page in Chromium', () => {
     expect(nonces.length).toBeGreaterThan(1)
     for (const n of nonces) expect(n).toBe(nonce)
     await expect
-      .poll(() => p.getByTestId('fake-model').textContent())
+      .poll(() => p.getByTestId('fake-model').textContent(), { timeout: 10_000 })
       .toBe('Fake model (no ANTHROPIC_API_KEY set)')
   })
 
@@ -248,7 +248,9 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('the chat page in Chromium', () => {
       // The Stop button is there while an answer streams.
       await p.getByRole('button', { name: 'Stop' }).waitFor({ state: 'hidden', timeout: 15_000 })
     }
-    await expect.poll(() => alert.textContent()).toMatch(/faster than this demo allows/)
+    await expect
+      .poll(() => alert.textContent(), { timeout: 10_000 })
+      .toMatch(/faster than this demo allows/)
     expect(chatStatuses).toContain(429)
     expect(chatStatuses.filter((s) => s !== 200 && s !== 429)).toEqual([])
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true })
@@ -287,7 +289,9 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('the chat page in Chromium', () => {
     try {
       const response = await other.goto(url('/no-such-page'))
       expect(response?.status()).toBe(404)
-      await expect.poll(() => other.getByRole('heading').textContent()).toBe('Page not found')
+      await expect
+        .poll(() => other.getByRole('heading').textContent(), { timeout: 10_000 })
+        .toBe('Page not found')
       expect(messages.filter((m) => /content security policy/i.test(m))).toEqual([])
     } finally {
       await other.close()
@@ -313,7 +317,9 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('the chat page in Chromium', () => {
       div.click()
       div.remove()
     })
-    await expect.poll(violations).toContainEqual(expect.stringMatching(/^script-src/))
+    await expect
+      .poll(violations, { timeout: 10_000 })
+      .toContainEqual(expect.stringMatching(/^script-src/))
     await expect.poll(cspConsole).not.toEqual([])
   })
 })

@@ -70,7 +70,7 @@ for (const [name, factory] of [
       expect(res.status).toBe(201)
       expect(res.headers.get('x-b')).toBe('pending')
       expect(await res.text()).toBe('ok')
-      await expect.poll(() => seen.length).toBe(2)
+      await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(2)
       expect(seen).toEqual(['b head 201', 'b next true'])
     })
 
@@ -87,7 +87,7 @@ for (const [name, factory] of [
       expect(res.status).toBe(202)
       expect(res.headers.get('x-a')).toBe('pending')
       expect(res.headers.get('x-b')).toBe('pending')
-      await expect.poll(() => seen.length).toBe(4)
+      await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(4)
       // The innermost chain's hook first; each `await next()` resumed once the head was out.
       expect(seen.slice(0, 2)).toEqual(['b head 202', 'a head 202'])
       expect(seen.slice(2).sort()).toEqual(['a next true', 'b next true'])

@@ -178,7 +178,7 @@ for (const [name, factory] of [
       expect(await res.text()).toBe('made')
       expect(res.headers.get('x-outer')).toBe('1')
       expect(res.headers.get('x-inner')).toBe('1')
-      await expect.poll(() => seen.length).toBe(6)
+      await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(6)
       expect(contexts.size).toBe(1)
       // Hooks run in reverse order of registration (the inner chain's first), each once.
       expect(seen.slice(0, 2)).toEqual([
@@ -221,7 +221,7 @@ for (const [name, factory] of [
       expect(res.headers.get('retry-after')).toBe('7')
       expect(await res.json()).toEqual({ error: { code: 'BUSY' } })
       expect(routeRan).toBe(false)
-      await expect.poll(() => log.lines.length).toBe(1)
+      await expect.poll(() => log.lines.length, { timeout: 10_000 }).toBe(1)
       expect(log.lines[0]).toMatchObject({
         requestId: res.headers.get('x-request-id'),
         status: 429,
@@ -276,7 +276,7 @@ for (const [name, factory] of [
       expect((outerError as AikitError).code).toBe('FORBIDDEN')
       // Kit errors are answered, not reported.
       expect(reported).toHaveLength(1)
-      await expect.poll(() => log.lines.length).toBe(2)
+      await expect.poll(() => log.lines.length, { timeout: 10_000 }).toBe(2)
       expect(log.lines.map((l) => [l.subject, l.status])).toEqual([
         ['dave', 500],
         ['erin', 403],

@@ -243,7 +243,7 @@ for (const [name, factory] of [
       const res = await fetch(`${url}/chunks`)
       expect(await res.text()).toBe('abc')
       expect(calls).toBe(1)
-      await expect.poll(() => finished).toEqual({ aborted: false })
+      await expect.poll(() => finished, { timeout: 10_000 }).toEqual({ aborted: false })
     })
   })
 }

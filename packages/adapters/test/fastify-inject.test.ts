@@ -84,8 +84,8 @@ describe('aikitFastify under app.inject()', () => {
       q: 1,
     })
     expect((await a.inject('/stream')).body).toBe('streamed')
-    await expect.poll(() => seen.length).toBe(3)
-    await expect.poll(() => lines.length).toBe(3)
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(3)
+    await expect.poll(() => lines.length, { timeout: 10_000 }).toBe(3)
     for (const s of seen)
       expect(s).toMatchObject({ finished: { aborted: false }, signalAborted: false })
     expect(lines.map((l) => [l.status, l.aborted])).toEqual([
@@ -113,10 +113,10 @@ describe('aikitFastify under app.inject()', () => {
     })
     const res = await a.inject('/sse')
     expect([res.statusCode, res.body]).toEqual([200, 'inner /sse'])
-    await expect.poll(() => seen.length).toBe(2)
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(2)
     for (const s of seen)
       expect(s).toMatchObject({ finished: { aborted: false }, signalAborted: false })
-    await expect.poll(() => lines.length).toBe(1)
+    await expect.poll(() => lines.length, { timeout: 10_000 }).toBe(1)
     expect(lines[0]).toMatchObject({ status: 200, aborted: false })
   })
 
@@ -140,7 +140,7 @@ describe('aikitFastify under app.inject()', () => {
     })
     a.get('/broken', async () => 'never')
     await a.inject('/broken').catch(() => undefined)
-    await expect.poll(() => seen.length).toBe(1)
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(1)
     expect(seen[0]).toMatchObject({ finished: { aborted: true }, signalAborted: true })
   })
 

@@ -81,7 +81,7 @@ describe('aikitRoute() under aikitFastify', () => {
     expect(first.headers.get('ratelimit')).not.toBeNull()
     expect(open.headers.get('ratelimit')).toBeNull()
     expect(handled).toBe(2)
-    await expect.poll(() => log.lines.length).toBe(4)
+    await expect.poll(() => log.lines.length, { timeout: 10_000 }).toBe(4)
     expect(log.lines.map((l) => [l.subject, l.status])).toEqual([
       ['alice', 200],
       ['alice', 429],
@@ -188,7 +188,7 @@ describe('aikitRoute() under aikitFastify', () => {
     })
     const res = await fetch(`${url}/r`)
     expect([res.status, await res.text()]).toEqual([201, 'made'])
-    await expect.poll(() => seen.length).toBe(12)
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(12)
     const of = (kind: string) => seen.filter((e) => (e as string[])[0]!.endsWith(kind))
     expect(of('head')).toEqual([
       ['route2 head', 201],

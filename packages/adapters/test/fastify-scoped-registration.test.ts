@@ -129,8 +129,8 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
     })
     expect(inner).toEqual({ subject: 'alice', requestId: id })
     expect(contexts.size).toBe(1)
-    await expect.poll(() => records.length).toBe(1)
-    await expect.poll(() => log.lines.length).toBe(1)
+    await expect.poll(() => records.length, { timeout: 10_000 }).toBe(1)
+    await expect.poll(() => log.lines.length, { timeout: 10_000 }).toBe(1)
     expect(log.lines[0]).toMatchObject({ requestId: id, status: 200, subject: 'alice' })
     expect(records[0]?.statusCode).toBe(200)
   })
@@ -152,7 +152,7 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
     const open = await post(`${url}/open`, 'alice')
     expect([first.status, again.status, bob.status, open.status]).toEqual([200, 429, 200, 200])
     expect((await again.json()).error.code).toBe('RATE_LIMITED')
-    await expect.poll(() => log.lines.length).toBe(4)
+    await expect.poll(() => log.lines.length, { timeout: 10_000 }).toBe(4)
     expect(log.lines.map((l) => [l.subject, l.status])).toEqual([
       ['alice', 200],
       ['alice', 429],
@@ -198,7 +198,7 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
     const res = await fetch(`${url}/r`)
     expect([res.status, await res.text()]).toEqual([201, 'made'])
     expect(res.headers.get('x-inner')).toBe('outer-user')
-    await expect.poll(() => seen.length).toBe(6)
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(6)
     // Hooks in reverse order of registration; the nested next() resumes before the enclosing one
     // (a small body may be finished by then: finish is ordered against neither).
     const of = (kind: string) => seen.filter((e) => (e as string[])[0]!.endsWith(kind))
@@ -342,7 +342,7 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
     })
     const res = await fetch(`${url}/r`, { headers: { 'x-user': 'carol' } })
     expect(await res.text()).toBe('hook:carol')
-    await expect.poll(() => order.length).toBe(5)
+    await expect.poll(() => order.length, { timeout: 10_000 }).toBe(5)
     expect(order).toEqual([
       'outer before',
       'app hook',
@@ -374,12 +374,12 @@ describe('aikitFastify registered inside an encapsulated plugin', () => {
     })
     const deep = await fetch(`${url}/deep`)
     expect([await deep.text(), deep.headers.get('x-chain')]).toEqual(['deep', 'a, b, c'])
-    await expect.poll(() => order.length).toBe(6)
+    await expect.poll(() => order.length, { timeout: 10_000 }).toBe(6)
     expect(order).toEqual(['a in', 'b in', 'c in', 'c out', 'b out', 'a out'])
     order.length = 0
     const mid = await fetch(`${url}/mid`)
     expect([await mid.text(), mid.headers.get('x-chain')]).toEqual(['mid', 'a, b'])
-    await expect.poll(() => order.length).toBe(4)
+    await expect.poll(() => order.length, { timeout: 10_000 }).toBe(4)
     expect(order).toEqual(['a in', 'b in', 'b out', 'a out'])
   })
 

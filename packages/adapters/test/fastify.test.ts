@@ -115,7 +115,9 @@ describe('aikitFastify', () => {
     expect(stream.status).toBe(200)
     expect(stream.headers.get('x-from-hook')).toBe('yes')
     expect(await stream.text()).toBe('one\ntwo\n')
-    await expect.poll(() => onResponse.slice().sort()).toEqual(['/json', '/stream'])
+    await expect
+      .poll(() => onResponse.slice().sort(), { timeout: 10_000 })
+      .toEqual(['/json', '/stream'])
     expect(onSend).toEqual(['/json'])
   })
 

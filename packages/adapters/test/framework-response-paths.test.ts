@@ -131,7 +131,7 @@ function raw(
 }
 
 async function settle(seen: Seen): Promise<void> {
-  for (let i = 0; i < 100 && seen.finished === undefined; i++) {
+  for (const end = Date.now() + 10_000; Date.now() < end && seen.finished === undefined; ) {
     await new Promise((r) => setTimeout(r, 10))
   }
 }

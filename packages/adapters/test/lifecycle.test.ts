@@ -174,7 +174,7 @@ for (const framework of frameworks) {
       let text = decoder.decode((await reader.read()).value, { stream: true })
       expect(text).toBe(sse(1))
       // The head and the first event are out and the source is held back: next() has resolved.
-      await expect.poll(() => events, { timeout: 5000 }).toContain('next resolved status=200')
+      await expect.poll(() => events, { timeout: 10_000 }).toContain('next resolved status=200')
       expect(events).toEqual(['next resolved status=200'])
       release()
       for (;;) {
@@ -183,7 +183,7 @@ for (const framework of frameworks) {
         text += decoder.decode(value, { stream: true })
       }
       expect(text).toBe(sse(1) + sse(2))
-      await expect.poll(() => events.length, { timeout: 5000 }).toBe(3)
+      await expect.poll(() => events.length, { timeout: 10_000 }).toBe(3)
       expect(events).toEqual(['next resolved status=200', 'last chunk', 'finished aborted=false'])
     }
 
@@ -257,12 +257,12 @@ for (const framework of frameworks) {
         if (received >= budget) res.pause()
       })
       res.resume()
-      await expect.poll(() => produced, { timeout: 5000 }).toBeGreaterThan(paused)
+      await expect.poll(() => produced, { timeout: 10_000 }).toBeGreaterThan(paused)
       req.destroy()
-      await expect.poll(() => stopped, { timeout: 5000 }).toBe(true)
+      await expect.poll(() => stopped, { timeout: 10_000 }).toBe(true)
       expect(produced).toBeLessThan(2000)
       // The client left before the end: the response finished aborted.
-      await expect.poll(() => events, { timeout: 5000 }).toContain('finished aborted=true')
+      await expect.poll(() => events, { timeout: 10_000 }).toContain('finished aborted=true')
       expect(seen.ctx?.signal.aborted).toBe(true)
     })
 
@@ -282,15 +282,15 @@ for (const framework of frameworks) {
         stream.end(sse(2))
       })
       const req = connect(url)
-      await expect.poll(() => events, { timeout: 5000 }).toContain('route awaiting')
+      await expect.poll(() => events, { timeout: 10_000 }).toContain('route awaiting')
       req.destroy()
-      await expect.poll(() => events, { timeout: 5000 }).toContain('signal aborted')
+      await expect.poll(() => events, { timeout: 10_000 }).toContain('signal aborted')
       expect(seen.ctx?.signal.aborted).toBe(true)
       // The route has not resumed: the abort reached it while it was still awaiting.
       expect(events.slice(0, 2)).toEqual(['route awaiting', 'signal aborted'])
       expect(events).not.toContain('route resumed')
       held.open()
-      await expect.poll(() => events, { timeout: 5000 }).toContain('finished aborted=true')
+      await expect.poll(() => events, { timeout: 10_000 }).toContain('finished aborted=true')
       expect(events).not.toContain('finished aborted=false')
     })
 
@@ -310,13 +310,13 @@ for (const framework of frameworks) {
         stream.end(sse(2))
       })
       const req = connect(url)
-      await expect.poll(() => events, { timeout: 5000 }).toContain('middleware awaiting')
+      await expect.poll(() => events, { timeout: 10_000 }).toContain('middleware awaiting')
       req.destroy()
-      await expect.poll(() => events, { timeout: 5000 }).toContain('signal aborted')
+      await expect.poll(() => events, { timeout: 10_000 }).toContain('signal aborted')
       expect(events.slice(0, 2)).toEqual(['middleware awaiting', 'signal aborted'])
       expect(seen.ctx?.signal.aborted).toBe(true)
       held.open()
-      await expect.poll(() => events, { timeout: 5000 }).toContain('finished aborted=true')
+      await expect.poll(() => events, { timeout: 10_000 }).toContain('finished aborted=true')
       expect(events).not.toContain('finished aborted=false')
     })
   })

@@ -207,7 +207,7 @@ describe('toNodeHandler', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/plain')
     expect(await res.text()).toBe('')
-    await expect.poll(() => cancelled).toBe(true)
+    await expect.poll(() => cancelled, { timeout: 10_000 }).toBe(true)
     expect(pulled).toBeLessThanOrEqual(1) // a ReadableStream pulls once on its own to fill its queue
   })
 
@@ -233,9 +233,9 @@ describe('toNodeHandler', () => {
     const res = await fetch(url)
     expect(res.status).toBe(200)
     await expect(res.text()).rejects.toThrow()
-    await expect.poll(() => errors.length).toBe(1)
+    await expect.poll(() => errors.length, { timeout: 10_000 }).toBe(1)
     expect((errors[0] as Error).message).toBe('source broke')
-    await expect.poll(() => finished).toEqual({ aborted: true })
+    await expect.poll(() => finished, { timeout: 10_000 }).toEqual({ aborted: true })
   })
 
   it('onFinished calls back once per listener, late ones in a microtask, and a throwing one reaches onError', async () => {
@@ -268,7 +268,7 @@ describe('toNodeHandler', () => {
     )
     const res = await fetch(url)
     expect(await res.text()).toBe('ok')
-    await expect.poll(() => calls.length).toBeGreaterThanOrEqual(3)
+    await expect.poll(() => calls.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
     await late
     expect(calls).toEqual(['first:false', 'third:false', 'registered late', 'late:false'])
     expect(errors).toHaveLength(1)
@@ -304,7 +304,7 @@ describe('toNodeHandler', () => {
     // 2000 chunks is 128 MiB; without backpressure the generator would have run to the end.
     expect(produced).toBeLessThan(200)
     req.destroy()
-    await expect.poll(() => cancelled).toBe(true)
+    await expect.poll(() => cancelled, { timeout: 10_000 }).toBe(true)
   })
 })
 

@@ -54,8 +54,8 @@ describe('a pipelined request queued behind another response', () => {
         socket.write(
           'GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n'
         )
-        await expect.poll(() => contexts.length, { timeout: 5000 }).toBe(2)
-        await expect.poll(() => read().includes('data: 0'), { timeout: 5000 }).toBe(true)
+        await expect.poll(() => contexts.length, { timeout: 10_000 }).toBe(2)
+        await expect.poll(() => read().includes('data: 0'), { timeout: 10_000 }).toBe(true)
         const second = contexts[1]!
         let settled: FinishInfo | undefined
         void second.finished.then((info) => {
@@ -65,9 +65,9 @@ describe('a pipelined request queued behind another response', () => {
         socket.destroy()
         // Node destroys the queued request when the socket closes: the server knows the client left.
         await secondReqClosed
-        await expect.poll(() => contexts[0]!.signal.aborted, { timeout: 5000 }).toBe(true)
-        await expect.poll(() => second.signal.aborted, { timeout: 3000 }).toBe(true)
-        await expect.poll(() => settled, { timeout: 3000 }).toEqual({ aborted: true })
+        await expect.poll(() => contexts[0]!.signal.aborted, { timeout: 10_000 }).toBe(true)
+        await expect.poll(() => second.signal.aborted, { timeout: 10_000 }).toBe(true)
+        await expect.poll(() => settled, { timeout: 10_000 }).toEqual({ aborted: true })
       } finally {
         await server.close()
       }
@@ -89,17 +89,17 @@ describe('a pipelined request queued behind another response', () => {
           'GET /first HTTP/1.1\r\nHost: x\r\n\r\n' +
             `POST /second HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`
         )
-        await expect.poll(() => bodyRead, { timeout: 5000 }).toEqual({ q: 'hi' })
-        await expect.poll(() => read().includes('data: 0'), { timeout: 5000 }).toBe(true)
+        await expect.poll(() => bodyRead, { timeout: 10_000 }).toEqual({ q: 'hi' })
+        await expect.poll(() => read().includes('data: 0'), { timeout: 10_000 }).toBe(true)
         const second = contexts[1]!
         let settled: FinishInfo | undefined
         void second.finished.then((info) => {
           settled = info
         })
         socket.destroy()
-        await expect.poll(() => contexts[0]!.signal.aborted, { timeout: 5000 }).toBe(true)
-        await expect.poll(() => second.signal.aborted, { timeout: 3000 }).toBe(true)
-        await expect.poll(() => settled, { timeout: 3000 }).toEqual({ aborted: true })
+        await expect.poll(() => contexts[0]!.signal.aborted, { timeout: 10_000 }).toBe(true)
+        await expect.poll(() => second.signal.aborted, { timeout: 10_000 }).toBe(true)
+        await expect.poll(() => settled, { timeout: 10_000 }).toEqual({ aborted: true })
       } finally {
         await server.close()
       }
@@ -131,11 +131,11 @@ describe('a pipelined request queued behind another response', () => {
         socket.write(
           'GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n'
         )
-        await expect.poll(() => read().includes('data: 0'), { timeout: 5000 }).toBe(true)
+        await expect.poll(() => read().includes('data: 0'), { timeout: 10_000 }).toBe(true)
         // The queued response buffers what it is given until its turn: the pump waits for 'drain'.
-        await expect.poll(() => pulled, { timeout: 5000 }).toBeGreaterThan(0)
+        await expect.poll(() => pulled, { timeout: 10_000 }).toBeGreaterThan(0)
         socket.destroy()
-        await expect.poll(() => cancelled, { timeout: 3000 }).toBe(true)
+        await expect.poll(() => cancelled, { timeout: 10_000 }).toBe(true)
         const second = contexts[1]!
         await expect(second.finished).resolves.toEqual({ aborted: true })
       } finally {
@@ -178,14 +178,14 @@ describe('a pipelined request queued behind another response', () => {
         let pipeline = 'GET /first HTTP/1.1\r\nHost: x\r\n\r\n'
         for (let i = 0; i < QUEUED; i++) pipeline += `GET /q${i} HTTP/1.1\r\nHost: x\r\n\r\n`
         socket.write(pipeline)
-        await expect.poll(() => contexts.length, { timeout: 5000 }).toBe(QUEUED + 1)
+        await expect.poll(() => contexts.length, { timeout: 10_000 }).toBe(QUEUED + 1)
         expect(baseline).toBeGreaterThanOrEqual(0)
         expect(peak).toBeLessThanOrEqual(baseline + 1)
         release!()
         const infos = await Promise.all(contexts.map((c) => c.finished))
         expect(infos).toEqual(contexts.map(() => ({ aborted: false })))
         await expect
-          .poll(() => read().match(/HTTP\/1\.1 200 /g)?.length, { timeout: 5000 })
+          .poll(() => read().match(/HTTP\/1\.1 200 /g)?.length, { timeout: 10_000 })
           .toBe(QUEUED + 1)
         socket.destroy()
       } finally {
@@ -215,7 +215,7 @@ describe('a pipelined request queued behind another response', () => {
         const count = (text: string) => text.split('HTTP/1.1 200').length - 1
         for (let batch = 1; batch <= 3; batch++) {
           socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(8))
-          await expect.poll(() => count(read()), { timeout: 5000 }).toBe(8 * batch)
+          await expect.poll(() => count(read()), { timeout: 10_000 }).toBe(8 * batch)
         }
         const serverSocket = nodeReq(contexts[0]!).socket as unknown as Record<symbol, unknown>
         const held = Object.getOwnPropertySymbols(serverSocket)

@@ -272,12 +272,12 @@ describe('a stream given to respond() with a Content-Length (keep-alive)', () =>
         const raw = await exchange(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
         expect(raw.startsWith('HTTP/1.1 200 ')).toBe(true)
       }
-      await expect.poll(() => reported.length, { timeout: 2000 }).toBe(2)
+      await expect.poll(() => reported.length, { timeout: 10_000 }).toBe(2)
       expect(reported.map((e) => (e as AikitError).code)).toEqual([
         'CONTENT_LENGTH_MISMATCH',
         'CONTENT_LENGTH_MISMATCH',
       ])
-      await expect.poll(() => released, { timeout: 2000 }).toBe(2)
+      await expect.poll(() => released, { timeout: 10_000 }).toBe(2)
     } finally {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
@@ -371,12 +371,12 @@ describe('a stream given to respond() with a Content-Length, under a body transf
         const raw = await exchange(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
         expect(raw.startsWith('HTTP/1.1 200 ')).toBe(true)
       }
-      await expect.poll(() => reported.length, { timeout: 2000 }).toBe(2)
+      await expect.poll(() => reported.length, { timeout: 10_000 }).toBe(2)
       expect(reported.map((e) => (e as AikitError).code)).toEqual([
         'CONTENT_LENGTH_MISMATCH',
         'CONTENT_LENGTH_MISMATCH',
       ])
-      await expect.poll(() => released, { timeout: 2000 }).toBe(2)
+      await expect.poll(() => released, { timeout: 10_000 }).toBe(2)
     } finally {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
@@ -534,7 +534,7 @@ describe('a stream given to respond() with a status that carries no content', ()
         const first = frameFirst(raw)
         expect(first.status).toBe(status)
         expect(first.body).toBe('')
-        await expect.poll(() => cancelled, { timeout: 2000 }).toBe(true)
+        await expect.poll(() => cancelled, { timeout: 10_000 }).toBe(true)
       } finally {
         server.closeAllConnections()
         await new Promise((resolve) => server.close(resolve))
@@ -622,7 +622,7 @@ describe('withAikit (the Web path): respond() framing', () => {
       client.abort()
       await pending
       await reader.cancel().catch(() => undefined)
-      await expect.poll(() => log, { timeout: 2000 }).toEqual(['ended'])
+      await expect.poll(() => log, { timeout: 10_000 }).toEqual(['ended'])
       // Whatever settles after the end was read has run by now.
       await new Promise((r) => setTimeout(r, 20))
       expect(reported).toEqual([])

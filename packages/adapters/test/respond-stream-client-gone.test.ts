@@ -39,10 +39,10 @@ describe('a respond() stream handed over after the client left', () => {
       try {
         const socket = await openSocket(server.port)
         socket.write('GET /chat HTTP/1.1\r\nHost: x\r\n\r\n')
-        await expect.poll(() => seen, { timeout: 5000 }).toBeDefined()
+        await expect.poll(() => seen, { timeout: 10_000 }).toBeDefined()
         socket.destroy()
-        await expect.poll(() => responded, { timeout: 5000 }).toBe(true)
-        await expect.poll(() => source.cancelled(), { timeout: 3000 }).toBe(true)
+        await expect.poll(() => responded, { timeout: 10_000 }).toBe(true)
+        await expect.poll(() => source.cancelled(), { timeout: 10_000 }).toBe(true)
       } finally {
         await server.close()
       }
@@ -71,10 +71,10 @@ describe('a respond() stream handed over after the client left', () => {
       try {
         const socket = await openSocket(server.port)
         socket.write('GET /chat HTTP/1.1\r\nHost: x\r\n\r\n')
-        await expect.poll(() => seen, { timeout: 5000 }).toBeDefined()
+        await expect.poll(() => seen, { timeout: 10_000 }).toBeDefined()
         socket.destroy()
-        await expect.poll(() => responded, { timeout: 5000 }).toBe(true)
-        await expect.poll(() => closed, { timeout: 3000 }).toBe(true)
+        await expect.poll(() => responded, { timeout: 10_000 }).toBe(true)
+        await expect.poll(() => closed, { timeout: 10_000 }).toBe(true)
       } finally {
         await server.close()
       }
@@ -93,7 +93,7 @@ describe('a respond() stream handed over after the client left', () => {
     client.abort()
     const res = await pending
     expect(res.status).toBe(200)
-    await expect.poll(() => source.cancelled(), { timeout: 2000 }).toBe(true)
+    await expect.poll(() => source.cancelled(), { timeout: 10_000 }).toBe(true)
   })
 
   it("withAikit: the route's Response body is cancelled when the client left before it returned", async () => {
@@ -114,7 +114,7 @@ describe('a respond() stream handed over after the client left', () => {
     client.abort()
     const res = await pending
     expect(res.status).toBe(200)
-    await expect.poll(() => source.cancelled(), { timeout: 2000 }).toBe(true)
+    await expect.poll(() => source.cancelled(), { timeout: 10_000 }).toBe(true)
     expect(finished).toEqual({ aborted: true })
   })
 })

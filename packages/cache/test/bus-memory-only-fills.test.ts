@@ -40,10 +40,13 @@ describe('memory-only instances on a bus', () => {
     try {
       // Both subscribed: a set on A reaches B.
       await b.set('probe', 1)
-      await vi.waitFor(async () => {
-        await a.set('probe', 2)
-        expect(b.peek('probe')).toBeUndefined()
-      })
+      await vi.waitFor(
+        async () => {
+          await a.set('probe', 2)
+          expect(b.peek('probe')).toBeUndefined()
+        },
+        { timeout: 10_000 }
+      )
       let fetches = 0
       const fetcher = async () => {
         fetches++
@@ -55,7 +58,7 @@ describe('memory-only instances on a bus', () => {
         const probe = `probe:${++probes}`
         await to.set(probe, 0)
         await from.set(probe, 1)
-        await vi.waitFor(() => expect(to.peek(probe)).toBeUndefined())
+        await vi.waitFor(() => expect(to.peek(probe)).toBeUndefined(), { timeout: 10_000 })
       }
       for (let round = 0; round < 5; round++) {
         for (const [instance, other] of [

@@ -37,7 +37,9 @@ describe('bus subscriber reconnecting after an outage', () => {
         const subscriber = redis.client({ retryStrategy: () => 50 })
         await Promise.all([whenReady(client), whenReady(subscriber)])
         const cache = createCache({
-          store: redisStore(client, { commandTimeoutMs: 200 }),
+          // Long enough for the calls that must be answered on a loaded runner (those made during
+          // the outage still fail at once: one reconnection attempt, refused).
+          store: redisStore(client, { commandTimeoutMs: 2_000 }),
           ttl: 60_000,
           bus:
             form === '{ client }'

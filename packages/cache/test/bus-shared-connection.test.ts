@@ -11,9 +11,9 @@ beforeAll(async () => {
 }, 30_000)
 afterAll(() => server.stop())
 
-/** Resolves once `predicate()` holds, or returns false after 5 s (bounded poll; a loaded CI runner is slow). */
+/** Resolves once `predicate()` holds, or returns false after 10 s (bounded poll; a loaded CI runner is slow). */
 async function eventually(predicate: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + 10_000
   for (;;) {
     if (await predicate()) return true
     if (Date.now() > deadline) return false
@@ -43,7 +43,8 @@ describe('closing a cache leaves the other caches on the same bus connection sub
       server.client(),
       server.client(),
     ]
-    const store = redisStore(pub, { prefix: 'hb' })
+    // Not the default 50 ms: the writes and reads must be answered on a loaded runner too.
+    const store = redisStore(pub, { prefix: 'hb', commandTimeoutMs: 5_000 })
     const old = createCache({
       store,
       ttl: 60_000,

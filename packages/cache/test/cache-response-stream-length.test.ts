@@ -83,7 +83,7 @@ describe('cacheResponse() and a respond() stream with a Content-Length', () => {
       expect(first.status).toBe(200)
       // What follows the first response is the second response, or nothing (connection closed).
       if (first.rest !== '') expect(first.rest.slice(0, 9)).toBe('HTTP/1.1 ')
-      await expect.poll(() => reported.length, { timeout: 2000 }).toBe(1)
+      await expect.poll(() => reported.length, { timeout: 10_000 }).toBe(1)
       expect((reported[0] as AikitError).code).toBe('CONTENT_LENGTH_MISMATCH')
     } finally {
       await server.close()
@@ -104,7 +104,7 @@ describe('cacheResponse() and a respond() stream with a Content-Length', () => {
       expect(miss.head).toMatch(/X-Cache: MISS/i)
       // The entry is written once the body ended; the next request may race it.
       await expect
-        .poll(async () => frameFirst(await exchange(server.port, get)).head, { timeout: 2000 })
+        .poll(async () => frameFirst(await exchange(server.port, get)).head, { timeout: 10_000 })
         .toMatch(/X-Cache: HIT/i)
       const before = calls
       expect(frameFirst(await exchange(server.port, get)).body).toBe('hello world')

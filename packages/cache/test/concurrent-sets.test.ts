@@ -10,7 +10,7 @@ import { type Cache, createCache } from '@aikit/cache'
 import { memoryStore } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 let server: RedisServer
@@ -38,7 +38,18 @@ describe('concurrent changes of one key on two instances', () => {
   it('every instance ends up serving the same value (Redis, bus)', async () => {
     const a = await instance(false)
     const b = await instance(true)
-    await sleep(200) // SUBSCRIBEs land
+    // Both instances' bus subscriptions are live before the sets (a fixed sleep is not enough on
+    // a loaded runner).
+    const probe = server.client()
+    await whenReady(probe)
+    await vi.waitFor(
+      async () => {
+        const [, subscribers] = (await probe.pubsub('NUMSUB', 'hso')) as [string, number]
+        expect(Number(subscribers)).toBeGreaterThanOrEqual(2)
+      },
+      { timeout: 10_000, interval: 20 }
+    )
+    probe.disconnect()
     // B's value: large, gzipped before it is written (takes a while); stamped when set() is called.
     let seed = 1
     const words: string[] = []
@@ -51,14 +62,23 @@ describe('concurrent changes of one key on two instances', () => {
     await sleep(5)
     await a.set('config', { from: 'a' }) // stamped later, written first
     await setB
-    await sleep(300) // bus messages delivered
     const c = await instance(false)
-    const seenByA = ((await a.get('config')) as { from: string } | undefined)?.from
-    const seenByB = ((await b.get('config')) as { from: string } | undefined)?.from
-    const seenByC = ((await c.get('config')) as { from: string } | undefined)?.from
+    const seen = async (cache: Cache) =>
+      ((await cache.get('config')) as { from: string } | undefined)?.from
     // The later stamp is A's (unless the two clocks' Redis TIME measurements differ by over 5 ms).
-    expect(seenByC).toBeDefined()
-    expect({ seenByA, seenByB }).toEqual({ seenByA: seenByC, seenByB: seenByC })
+    // Polled: the bus messages reach the other instance (a loaded runner takes longer than any
+    // fixed sleep).
+    await vi.waitFor(
+      async () => {
+        const seenByC = await seen(c)
+        expect(seenByC).toBeDefined()
+        expect({ seenByA: await seen(a), seenByB: await seen(b) }).toEqual({
+          seenByA: seenByC,
+          seenByB: seenByC,
+        })
+      },
+      { timeout: 10_000, interval: 20 }
+    )
   }, 30_000)
 
   it('the store keeps the later-stamped set or delete, whichever is written last', async () => {

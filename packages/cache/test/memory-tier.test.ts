@@ -69,8 +69,7 @@ describe('memory tier', () => {
     c.advance(1500)
     const served = await Promise.all([cache.getOrSet('k', fetcher), cache.getOrSet('k', fetcher)])
     expect(served).toEqual([1, 1])
-    await sleep(40)
-    expect(n).toBe(2)
+    await vi.waitFor(() => expect(n).toBe(2), { timeout: 10_000, interval: 5 })
     expect(await cache.getOrSet('k', fetcher)).toBe(2)
   })
 
@@ -104,8 +103,7 @@ describe('memory tier', () => {
       return 'new'
     }
     expect(await cache.getOrSet('k', slow, { timeouts: { soft: 5 } })).toBe('old')
-    await sleep(90)
-    expect(cache.peek('k')).toBe('new')
+    await vi.waitFor(() => expect(cache.peek('k')).toBe('new'), { timeout: 10_000, interval: 5 })
   })
 
   it('hard timeout aborts the fetcher and throws CacheTimeoutError without a stale value', async () => {
@@ -232,7 +230,7 @@ describe('memory tier', () => {
       await cache.set('k', 'old', { ttl: 1000 })
       c.advance(2000)
       expect(await cache.getOrSet('k', async () => 'new')).toBe('old')
-      await vi.waitFor(() => expect(cache.peek('k')).toBe('new'))
+      await vi.waitFor(() => expect(cache.peek('k')).toBe('new'), { timeout: 10_000 })
       expect(cache.stats()).toMatchObject({ stale: 1, misses: 0, fetches: 1 })
     }
   })

@@ -59,8 +59,9 @@ async function scenario(store: Store, now: number): Promise<unknown[]> {
   await store.set(key, 'aikit2|9|9|99999999999999999|json|\n1')
   await put(entry(now, '"over another version"'), now)
   await store.set(key, 'garbage')
-  await put(entry(now, '"over garbage"'), now, 200)
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // A ttl long enough for the read right after the write on a loaded runner.
+  await put(entry(now, '"over garbage"'), now, 500)
+  await new Promise((resolve) => setTimeout(resolve, 600))
   out.push(await store.get(key)) // expired after its ttl
   return out
 }
@@ -102,8 +103,8 @@ async function tagScenario(store: Store, now: number): Promise<unknown[]> {
   await write(now, 60_000) // the same: refused
   await write(now + 1, 0) // later, no expiry: written
   await store.set(key, 'not a time')
-  await write(now, 200) // unreadable: written
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await write(now, 500) // unreadable: written (read back at once: a ttl long enough for that)
+  await new Promise((resolve) => setTimeout(resolve, 600))
   out.push(await store.get(key)) // expired after its ttl
   return out
 }

@@ -9,6 +9,7 @@ import { createCache } from '@aikit/cache'
 import { memoryStore, type Store } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
+import type { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 
 let server: RedisServer | undefined
@@ -29,12 +30,16 @@ describe('changes made while the store was down', () => {
   it('a delete and a tag invalidation made while a Redis that keeps its data was down are not undone', async () => {
     const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
     server = redis
+    const connections: Redis[] = []
     const open = async () => {
       const client = redis.client({ maxRetriesPerRequest: 1, retryStrategy: () => 50 })
       const subscriber = redis.client({ retryStrategy: () => 50 })
+      connections.push(client, subscriber)
       await Promise.all([whenReady(client), whenReady(subscriber)])
       return createCache({
-        store: redisStore(client, { commandTimeoutMs: 200 }),
+        // Long enough for the reads that must be answered on a loaded runner (the writes made
+        // during the outage still fail at once: one reconnection attempt, refused).
+        store: redisStore(client, { commandTimeoutMs: 2_000 }),
         ttl: 60_000,
         bus: { publisher: client, subscriber, channel: 'persist' },
       })
@@ -51,7 +56,15 @@ describe('changes made while the store was down', () => {
     await a.invalidateTags(['team:1'])
     await redis.restart()
     await until(() => b.peek('permissions:42') === undefined, 'B resyncs')
-    await new Promise((resolve) => setTimeout(resolve, 1_000)) // breakers closed again
+    // A writes its changes again once the store answers: polled with fresh instances (a fixed
+    // sleep is not enough on a loaded runner).
+    await until(async () => {
+      const probe = await open()
+      const seen = [await probe.get('permissions:42'), await probe.get('page')]
+      await probe.close()
+      for (const connection of connections.splice(-2)) connection.disconnect()
+      return seen.every((value) => value === undefined)
+    }, 'the changes written again')
     const c = await open() // an instance started after the outage
     expect(await b.get('permissions:42')).toBeUndefined()
     expect(await c.get('permissions:42')).toBeUndefined()

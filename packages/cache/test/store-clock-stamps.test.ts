@@ -48,7 +48,10 @@ describe('cache stamps on the store clock', () => {
     skewWallClock(HOUR)
     await a.cache.set('k', 'old', { tags: ['t'] })
     vi.restoreAllMocks()
-    await sleep(100) // A's clock measured again
+    // A's clock measured again. Well apart: each instance stamps on its own estimate of Redis's
+    // clock, and two estimates can disagree by a measurement's round trip (long on a loaded
+    // runner). A stamp an hour ahead stays ahead.
+    await sleep(300)
     await b.cache.invalidateTags(['t'])
     await sleep(20)
     const c = await instance() // a fresh instance reads the shared tier
@@ -63,8 +66,11 @@ describe('cache stamps on the store clock', () => {
     vi.restoreAllMocks()
     await sleep(600)
     a.store.now() // the clock sees the step back and measures again
-    await sleep(50)
-    expect(await a.cache.get('short')).toBeUndefined()
+    // The measurement is a round trip: polled (a stamp an hour ahead would keep the entry).
+    await vi.waitFor(async () => expect(await a.cache.get('short')).toBeUndefined(), {
+      timeout: 10_000,
+      interval: 20,
+    })
     await a.close()
   })
 
@@ -73,7 +79,7 @@ describe('cache stamps on the store clock', () => {
     const skewed = await instance(false)
     await skewed.cache.set('first', 'old', { tags: ['t2'] })
     vi.restoreAllMocks()
-    await sleep(100)
+    await sleep(300) // well apart (see the first test)
     const b = await instance()
     await b.cache.invalidateTags(['t2'])
     const c = await instance()
@@ -86,7 +92,7 @@ describe('cache stamps on the store clock', () => {
     const skewed = await instance(false)
     expect(await skewed.cache.getOrSet('filled', async () => 'old', { tags: ['t3'] })).toBe('old')
     vi.restoreAllMocks()
-    await sleep(100)
+    await sleep(300) // well apart (see the first test)
     const b = await instance()
     await b.cache.invalidateTags(['t3'])
     const c = await instance()

@@ -105,14 +105,17 @@ describe('the options that act without a store are accepted, and act', () => {
       await b.set('price', 'old')
       await b.set('other', 'kept')
       // Subscribed once a message of A reaches B.
-      await vi.waitFor(async () => {
-        await a.set('price', 'new')
-        expect(b.peek('price')).toBeUndefined()
-      })
+      await vi.waitFor(
+        async () => {
+          await a.set('price', 'new')
+          expect(b.peek('price')).toBeUndefined()
+        },
+        { timeout: 10_000 }
+      )
       expect(b.peek('other')).toBe('kept')
       await b.set('tagged', 'x', { tags: ['team:1'] })
       await a.invalidateTags(['team:1'])
-      await vi.waitFor(() => expect(b.peek('tagged')).toBeUndefined())
+      await vi.waitFor(() => expect(b.peek('tagged')).toBeUndefined(), { timeout: 10_000 })
     } finally {
       await a.close()
       await b.close()

@@ -93,7 +93,7 @@ describe('soft timeout', () => {
     }
     expect(await cache.getOrSet('k', hanging, { timeouts: { soft: 5, hard: 30 } })).toBe('old')
     expect(signal?.aborted).toBe(false)
-    await vi.waitFor(() => expect(signal?.aborted).toBe(true))
+    await vi.waitFor(() => expect(signal?.aborted).toBe(true), { timeout: 10_000 })
     expect(cache.stats().timeouts).toBe(1)
     // Once abandoned, the key is free: the next call fetches again.
     expect(await cache.getOrSet('k', () => 'again')).toBe('again')

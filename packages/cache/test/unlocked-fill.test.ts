@@ -25,31 +25,33 @@ afterAll(async () => {
   await server?.stop()
 })
 
-async function instance(): Promise<Cache> {
+/** `commandTimeoutMs`: 100 for A (its lock op must time out), longer for B (it must be answered). */
+async function instance(commandTimeoutMs: number): Promise<Cache> {
   const client = server.client({ maxRetriesPerRequest: 1 })
   await whenReady(client)
-  const store = redisStore(client, { prefix: `h${runId}`, commandTimeoutMs: 100 })
+  const store = redisStore(client, { prefix: `h${runId}`, commandTimeoutMs })
   const cache = createCache({ store, namespace: 'app', ttl: 60_000, jitter: 0 })
   await cache.get('warm-up') // the store clock is measured
   return cache
 }
 
 /**
- * A's getOrSet meets a Redis paused for 300 ms: its lock op times out (store error, degraded), so
- * it fetches without the lock (slow fetcher, 800 ms). Redis comes back; B changes the key; then A's
- * fetch ends and writes what it read before B's change.
+ * A's getOrSet meets a Redis paused for 1 s: its lock op times out (store error, degraded), so it
+ * fetches without the lock (slow fetcher, 1.5 s). Redis comes back; B changes the key; then A's
+ * fetch ends and writes what it read before B's change. (The pause outlasts A's 100 ms timeout by
+ * far: a loaded runner's late timer must still find no reply.)
  */
 async function raceWith(change: (b: Cache) => Promise<void>, key: string) {
-  const a = await instance()
-  const b = await instance()
+  const a = await instance(100)
+  const b = await instance(2_000)
   const errors: unknown[] = []
   a.on('error', (info) => errors.push(info))
-  await raw.call('CLIENT', 'PAUSE', '300', 'ALL')
+  await raw.call('CLIENT', 'PAUSE', '1000', 'ALL')
   const filling = a.getOrSet(key, async () => {
-    await sleep(800)
+    await sleep(1_500)
     return 'read before the change'
   })
-  await sleep(450) // Redis answers again, A's fetch still runs
+  await sleep(1_150) // Redis answers again, A's fetch still runs
   await change(b)
   expect(await filling).toBe('read before the change')
   expect(errors.length).toBeGreaterThan(0) // the lock op did fail (the degraded path ran)

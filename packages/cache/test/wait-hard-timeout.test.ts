@@ -9,7 +9,7 @@ import { type Cache, CacheTimeoutError, createCache } from '@aikit/cache'
 import { memoryStore, type Store } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 let server: RedisServer
 beforeAll(async () => {
@@ -22,15 +22,23 @@ afterAll(async () => {
 /** A fetcher that answers `value` only once `finish()` is called. */
 function pending(value: string) {
   let finish: () => void = () => undefined
+  let started = false
   let finished = false
   const fetcher = () =>
     new Promise<string>((resolve) => {
+      started = true
       finish = () => {
         finished = true
         resolve(value)
       }
     })
-  return { fetcher, finish: () => finish(), finished: () => finished }
+  return {
+    fetcher,
+    finish: () => finish(),
+    finished: () => finished,
+    /** Called: its call holds the key's lock (a loaded runner takes longer than any fixed sleep). */
+    started: () => started,
+  }
 }
 
 const outcome = (call: Promise<unknown>) =>
@@ -55,7 +63,8 @@ describe('hard timeout while waiting for another fetch', () => {
     const b = await open()
     const slow = pending('from A')
     const filling = a.getOrSet('report', slow.fetcher)
-    await new Promise((resolve) => setTimeout(resolve, 100)) // A holds the lock
+    // A holds the lock
+    await vi.waitFor(() => expect(slow.started()).toBe(true), { timeout: 10_000, interval: 5 })
     let fetchedByB = false
     const result = await outcome(
       b.getOrSet(
@@ -86,7 +95,8 @@ describe('hard timeout while waiting for another fetch', () => {
     t += 2000 // stale now
     const slow = pending('new')
     const filling = a.getOrSet('report', slow.fetcher)
-    await new Promise((resolve) => setTimeout(resolve, 10)) // A holds the lock
+    // A holds the lock
+    await vi.waitFor(() => expect(slow.started()).toBe(true), { timeout: 10_000, interval: 5 })
     const result = await outcome(b.getOrSet('report', async () => 'B', { timeouts: { hard: 50 } }))
     expect(slow.finished()).toBe(false)
     expect(result).toEqual({ value: 'old' })

@@ -348,7 +348,7 @@ return {n, n * 2}`,
       ),
       { numRuns: 150 }
     )
-  })
+  }, 60_000) // 150 runs of several round trips each: many seconds on a loaded runner
 
   it("an op's batchLua runs first: it answers the whole batch, or falls through", async () => {
     const doubled = defineOp<number, unknown>({
@@ -490,7 +490,11 @@ end`,
     )
     expect(log.sizes()).toEqual([4])
     log.clear()
-    const unbatched = redisStore(log.client, { prefix: 'b4', batch: false })
+    const unbatched = redisStore(log.client, {
+      prefix: 'b4',
+      commandTimeoutMs: 5_000,
+      batch: false,
+    })
     await Promise.all([1, 2, 3].map((n) => unbatched.run(incr, [unbatched.key('x')], n)))
     expect(log.sizes()).toEqual([1, 1, 1])
     expect(() => redisStore(log.client, { batch: 'yes' as never })).toThrow(

@@ -284,10 +284,10 @@ describe("deadlines: one timer for all of a store's commands", () => {
       queue.drop()
     }
     expect(expired).toEqual([])
-    await vi.waitFor(() => expect(expired).toEqual([1500, 2999]))
+    await vi.waitFor(() => expect(expired).toEqual([1500, 2999]), { timeout: 10_000 })
     // Items added after a sweep get a timer of their own.
     queue.add(5000)
-    await vi.waitFor(() => expect(expired).toEqual([1500, 2999, 5000]))
+    await vi.waitFor(() => expect(expired).toEqual([1500, 2999, 5000]), { timeout: 10_000 })
   })
 
   it('hands each expired item back the mark it was added with', async () => {
@@ -300,12 +300,14 @@ describe("deadlines: one timer for all of a store's commands", () => {
     queue.add('a', 7)
     queue.add('b')
     queue.add('c', 9)
-    await vi.waitFor(() =>
-      expect(expired).toEqual([
-        ['a', 7],
-        ['b', 0],
-        ['c', 9],
-      ])
+    await vi.waitFor(
+      () =>
+        expect(expired).toEqual([
+          ['a', 7],
+          ['b', 0],
+          ['c', 9],
+        ]),
+      { timeout: 10_000 }
     )
   })
 
@@ -332,7 +334,7 @@ describe("deadlines: one timer for all of a store's commands", () => {
       while (Date.now() < until) {
         // Busy: the 20 ms timer is due before the socket is read.
       }
-      await vi.waitFor(() => expect(call.done).toBe(true))
+      await vi.waitFor(() => expect(call.done).toBe(true), { timeout: 10_000 })
       await new Promise((resolve) => setTimeout(resolve, 40))
       expect(expired).toEqual([])
     } finally {

@@ -12,7 +12,7 @@ import {
   startRedisCluster,
   whenReady,
 } from '@aikit/testing/redis'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it, vi } from 'vitest'
 import { hang, sleep, splitKeys, startReplica, watch } from './cluster-helpers.js'
 
 let handle: RedisClusterHandle
@@ -51,8 +51,11 @@ it('opens the circuit of a hung master whose replica serves the reads (scaleRead
   const events = watch(store)
   const { onVictim } = await splitKeys(store, victim, 'sr')
   const key = onVictim[0]!
-  await sleep(100) // the replica has the keys
-  expect(await store.get(key)).toBe('v')
+  // The replica has the keys (polled: replication takes longer on a loaded runner).
+  await vi.waitFor(async () => expect(await store.get(key)).toBe('v'), {
+    timeout: 10_000,
+    interval: 50,
+  })
   const resume = await hang(victim)
   const writes: unknown[] = []
   const reads: unknown[] = []
@@ -91,8 +94,10 @@ it("a hung replica opens the reads' circuit only: writes to its master are serve
   const events = watch(store)
   const { onVictim } = await splitKeys(store, victim, 'rh')
   const key = onVictim[0]!
-  await sleep(100)
-  expect(await store.get(key)).toBe('v')
+  await vi.waitFor(async () => expect(await store.get(key)).toBe('v'), {
+    timeout: 10_000,
+    interval: 50,
+  })
   const resume = await hang(replica.port)
   const writes: unknown[] = []
   const reads: unknown[] = []
@@ -140,8 +145,10 @@ it("forgets the read group of a replica that left the slot table: recovered 'fai
   const events = watch(store)
   const { onVictim } = await splitKeys(store, victim, 'rf')
   const key = onVictim[0]!
-  await sleep(100)
-  expect(await store.get(key)).toBe('v')
+  await vi.waitFor(async () => expect(await store.get(key)).toBe('v'), {
+    timeout: 10_000,
+    interval: 50,
+  })
   const replicaId = (await rawCommand(replica.port, ['CLUSTER', 'MYID'])).trim()
   const resume = await hang(replica.port)
   try {

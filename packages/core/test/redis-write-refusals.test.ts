@@ -222,7 +222,8 @@ it('does not report recovered when the half-open probe gets a WRONGTYPE reply wh
 async function stall(store: { get(key: string): Promise<unknown> }, key: string): Promise<void> {
   const admin = server.client()
   try {
-    await admin.client('PAUSE', 200, 'ALL')
+    // Outlasts the store's 250 ms timeout by far: a late timer on a loaded runner finds no reply.
+    await admin.client('PAUSE', 1_000, 'ALL')
     await expect(store.get(key)).rejects.toBeInstanceOf(StoreTimeoutError)
     // Paused too, so this answers once the pause has run out.
     await admin.ping()
@@ -240,7 +241,8 @@ async function stall(store: { get(key: string): Promise<unknown> }, key: string)
 it('forgets a brief write refusal once Redis takes writes again, on a store that then only reads', async () => {
   const client = server.client({ maxRetriesPerRequest: 1 })
   const store = redisStore(client, {
-    commandTimeoutMs: 50,
+    // Every read but the stalled ones must be answered in time, on a loaded runner too.
+    commandTimeoutMs: 250,
     breaker: { failureThreshold: 3, openMs: 40 },
   })
   const events: string[] = []

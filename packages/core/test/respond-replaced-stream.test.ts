@@ -32,7 +32,7 @@ describe('a pending respond() stream that is never written', () => {
     const ctx = new TestContext()
     await ctx.run(mw)
     expect(ctx.written?.status).toBe(500)
-    await expect.poll(() => source.cancelled(), { timeout: 1000 }).toBe(true)
+    await expect.poll(() => source.cancelled(), { timeout: 10_000 }).toBe(true)
   })
 
   it('is cancelled when a second respond() replaces it', async () => {
@@ -44,7 +44,7 @@ describe('a pending respond() stream that is never written', () => {
     const ctx = new TestContext()
     await ctx.run(mw)
     expect(ctx.written?.status).toBe(429)
-    await expect.poll(() => source.cancelled(), { timeout: 1000 }).toBe(true)
+    await expect.poll(() => source.cancelled(), { timeout: 10_000 }).toBe(true)
   })
 
   it('an async iterable is closed (iterator.return()) when replaced', async () => {
@@ -65,7 +65,7 @@ describe('a pending respond() stream that is never written', () => {
     const ctx = new TestContext()
     await ctx.run(mw)
     expect(ctx.written?.status).toBe(503)
-    await expect.poll(() => closed, { timeout: 1000 }).toBe(true)
+    await expect.poll(() => closed, { timeout: 10_000 }).toBe(true)
   })
 
   it('is not cancelled when respond() is called again with the same stream', async () => {
@@ -91,7 +91,7 @@ describe('a pending respond() stream that is never written', () => {
       const ctx = new TestContext()
       await ctx.run(mw)
       expect(ctx.written?.status).toBe(status)
-      await expect.poll(() => source.cancelled(), { timeout: 1000 }).toBe(true)
+      await expect.poll(() => source.cancelled(), { timeout: 10_000 }).toBe(true)
     }
   )
 })

@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm'
 import { defineOp, memoryStore, type NativeData, type Store } from '@aikit/core'
 import { MAX_TAG_LENGTH } from '@aikit/core/adapter'
 import { redisStore } from '@aikit/core/redis'
-import { type RedisServer, startRedis } from '@aikit/testing/redis'
+import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -97,7 +97,10 @@ describe('long tags on redisStore', () => {
   beforeAll(async () => {
     server = await startRedis()
     client = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 })
-    store = redisStore(client, { prefix: 'lt' })
+    await whenReady(client)
+    // The keys are under test, not the timeout: the default 50 ms is too short for a new client's
+    // first script (EVALSHA, NOSCRIPT, EVAL) on a loaded runner.
+    store = redisStore(client, { prefix: 'lt', commandTimeoutMs: 5_000 })
   })
   afterAll(async () => {
     await client?.quit()

@@ -102,7 +102,11 @@ describe('cache: only deterministic requests by default', () => {
 describe('cache: wired to @aikit/cache on Redis', () => {
   const instance = () => {
     const client = redis.client()
-    const cache = createCache({ store: redisStore(client), namespace: 'llm-wiring' })
+    // Not the default 50 ms: a new client's first commands must be answered on a loaded runner.
+    const cache = createCache({
+      store: redisStore(client, { commandTimeoutMs: 5_000 }),
+      namespace: 'llm-wiring',
+    })
     const metrics = createMetrics()
     const wrapped = wrapAnthropic(raw, { cache, cacheKey: kitKey, metrics })
     return { cache, metrics, wrapped }
@@ -110,7 +114,7 @@ describe('cache: wired to @aikit/cache on Redis', () => {
   const storedCount = async () => (await redis.client().keys('*llm-wiring*')).length
   /** The cache write runs after the caller has its answer (it never holds it): wait for it. */
   const untilStored = async (before: number) =>
-    expect.poll(storedCount, { timeout: 5000 }).toBeGreaterThan(before)
+    expect.poll(storedCount, { timeout: 10_000 }).toBeGreaterThan(before)
 
   it('an answer stored by one instance is served to another through Redis, per subject only', async () => {
     const one = instance()

@@ -45,8 +45,10 @@ describe('a call ended while the SDK waits to retry a refused attempt', () => {
     const raw = new OpenAI({ apiKey: 'k', baseURL: fake.openaiBaseURL, maxRetries: 1 })
     const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
     const client = wrapOpenAI(raw, { budget, subject: 'u' })
-    fake.failNext(1, { status: 429, retryAfter: 1.5 })
-    const pending = client.chat.completions.create(gpt, { timeout: 1000 })
+    // The 429 must come back well within the timeout (a loaded runner can take a second), and
+    // the retry it asks for must come after it.
+    fake.failNext(1, { status: 429, retryAfter: 4.5 })
+    const pending = client.chat.completions.create(gpt, { timeout: 3000 })
     pending.catch(() => {})
     await until(() => fake.calls.length === 1)
     const held = (await budget.spend('u')).heldMicros

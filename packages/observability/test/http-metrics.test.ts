@@ -90,19 +90,24 @@ describe('httpMetrics on Next (withAikit)', () => {
     const failed = await POST(new Request('http://localhost/api/chat/3', { method: 'POST' }), {})
     expect(failed.status).toBe(500)
     await failed.text()
-    await new Promise((r) => setTimeout(r, 20))
-    const s = parseScrape(await metrics.registry.metrics())
-    const count = 'http_server_request_duration_seconds_count'
-    expect(
-      sampleValue(s, count, { http_request_method: 'GET', http_route: '/api/chat/[id]' })
-    ).toBe(2)
-    expect(
-      sampleValue(s, count, {
-        http_request_method: 'POST',
-        http_response_status_code: '500',
-        error_type: '500',
-      })
-    ).toBe(1)
+    // Recorded once each response has ended (polled: a loaded runner takes longer).
+    await vi.waitFor(
+      async () => {
+        const s = parseScrape(await metrics.registry.metrics())
+        const count = 'http_server_request_duration_seconds_count'
+        expect(
+          sampleValue(s, count, { http_request_method: 'GET', http_route: '/api/chat/[id]' })
+        ).toBe(2)
+        expect(
+          sampleValue(s, count, {
+            http_request_method: 'POST',
+            http_response_status_code: '500',
+            error_type: '500',
+          })
+        ).toBe(1)
+      },
+      { timeout: 10_000, interval: 20 }
+    )
   })
 })
 
@@ -125,13 +130,18 @@ describe('httpMetrics route templates on Express routers', () => {
       const { port } = server.address() as { port: number }
       for (const id of ['a', 'b'])
         await (await fetch(`http://127.0.0.1:${port}/api/v1/items/${id}`)).text()
-      await new Promise((r) => setTimeout(r, 20))
-      const s = parseScrape(await metrics.registry.metrics())
-      expect(
-        sampleValue(s, 'http_server_request_duration_seconds_count', {
-          http_route: '/api/v1/items/:id',
-        })
-      ).toBe(2)
+      // Recorded once each response has ended (polled: a loaded runner takes longer).
+      await vi.waitFor(
+        async () => {
+          const s = parseScrape(await metrics.registry.metrics())
+          expect(
+            sampleValue(s, 'http_server_request_duration_seconds_count', {
+              http_route: '/api/v1/items/:id',
+            })
+          ).toBe(2)
+        },
+        { timeout: 10_000, interval: 20 }
+      )
     } finally {
       server.closeAllConnections()
       server.close()
@@ -164,13 +174,18 @@ describe('httpMetrics route templates under a parameterised Express mount path',
     try {
       for (const user of ['1', '2', '3'])
         await (await fetch(`${base}/users/${user}/posts/9`)).text()
-      await new Promise((r) => setTimeout(r, 20))
-      const counts = parseScrape(await metrics.registry.metrics()).filter(
-        (s) => s.name === 'http_server_request_duration_seconds_count'
+      // Recorded once each response has ended (polled: a loaded runner takes longer).
+      await vi.waitFor(
+        async () => {
+          const counts = parseScrape(await metrics.registry.metrics()).filter(
+            (s) => s.name === 'http_server_request_duration_seconds_count'
+          )
+          expect(counts.map((s) => [s.labels.http_route, s.value])).toEqual([
+            ['/users/:userId/posts/:postId', 3],
+          ])
+        },
+        { timeout: 10_000, interval: 20 }
       )
-      expect(counts.map((s) => [s.labels.http_route, s.value])).toEqual([
-        ['/users/:userId/posts/:postId', 3],
-      ])
     } finally {
       server.closeAllConnections()
       server.close()
@@ -183,11 +198,16 @@ describe('httpMetrics route templates under a parameterised Express mount path',
     try {
       // The user id equals the literal segment `posts`: the template is the mount path's own.
       await (await fetch(`${base}/users/posts/posts/9`)).text()
-      await new Promise((r) => setTimeout(r, 20))
-      const routes = parseScrape(await metrics.registry.metrics())
-        .filter((s) => s.name === 'http_server_request_duration_seconds_count')
-        .map((s) => s.labels.http_route)
-      expect(routes).toEqual(['/users/:userId/posts/:postId'])
+      // Recorded once the response has ended (polled: a loaded runner takes longer).
+      await vi.waitFor(
+        async () => {
+          const routes = parseScrape(await metrics.registry.metrics())
+            .filter((s) => s.name === 'http_server_request_duration_seconds_count')
+            .map((s) => s.labels.http_route)
+          expect(routes).toEqual(['/users/:userId/posts/:postId'])
+        },
+        { timeout: 10_000, interval: 20 }
+      )
     } finally {
       server.closeAllConnections()
       server.close()
@@ -207,16 +227,24 @@ describe('httpMetrics with a metrics instance of another copy of the package', (
     } as unknown as typeof metrics
     const base = await fastifyApp([httpMetrics(foreign), metricsHandler(metrics)])
     for (let i = 0; i < 2; i++) await fetch(`${base}/items/${i}`).then((r) => r.text())
-    const s = parseScrape(await fetch(`${base}/metrics`).then((r) => r.text()))
-    expect(
-      sampleValue(s, 'http_server_request_duration_seconds_count', {
-        http_request_method: 'GET',
-        http_route: '/items/:id',
-        http_response_status_code: '200',
-      })
-    ).toBe(2)
-    // In flight through addActiveRequests: only the scrape itself.
-    expect(sampleValue(s, 'http_server_active_requests', { http_request_method: 'GET' })).toBe(1)
+    // Recorded once each response has ended (polled: a loaded runner takes longer).
+    await vi.waitFor(
+      async () => {
+        const s = parseScrape(await fetch(`${base}/metrics`).then((r) => r.text()))
+        expect(
+          sampleValue(s, 'http_server_request_duration_seconds_count', {
+            http_request_method: 'GET',
+            http_route: '/items/:id',
+            http_response_status_code: '200',
+          })
+        ).toBe(2)
+        // In flight through addActiveRequests: only the scrape itself.
+        expect(sampleValue(s, 'http_server_active_requests', { http_request_method: 'GET' })).toBe(
+          1
+        )
+      },
+      { timeout: 10_000, interval: 20 }
+    )
   })
 })
 
@@ -241,7 +269,10 @@ describe('httpMetrics in-flight gauge', () => {
     const held = fetch(`${base}/items/held`).then((r) => r.text())
     const heldOther = fetch(`${base}/items/held`, { method: 'PROPFIND' }).then((r) => r.text())
     let during = await scrape()
-    for (let i = 0; i < 100 && active(during, '_OTHER') + active(during, 'GET') < 3; i++) {
+    for (
+      let end = Date.now() + 10_000;
+      Date.now() < end && active(during, '_OTHER') + active(during, 'GET') < 3;
+    ) {
       await new Promise((r) => setTimeout(r, 10))
       during = await scrape()
     }
@@ -251,11 +282,17 @@ describe('httpMetrics in-flight gauge', () => {
     metrics.registry.resetMetrics()
     release()
     await Promise.all([held, heldOther])
-    const after = await scrape()
-    expect(active(after, 'GET')).toBe(1) // only the scrape
-    expect(active(after, '_OTHER')).toBe(0)
-    const count = 'http_server_request_duration_seconds_count'
-    expect(sampleValue(after, count, { http_request_method: '_OTHER' })).toBe(1)
+    // Recorded once each response has ended (polled: a loaded runner takes longer).
+    await vi.waitFor(
+      async () => {
+        const after = await scrape()
+        expect(active(after, 'GET')).toBe(1) // only the scrape
+        expect(active(after, '_OTHER')).toBe(0)
+        const count = 'http_server_request_duration_seconds_count'
+        expect(sampleValue(after, count, { http_request_method: '_OTHER' })).toBe(1)
+      },
+      { timeout: 10_000, interval: 20 }
+    )
   })
 })
 
@@ -307,7 +344,17 @@ describe('httpMetrics inside requestLogger', () => {
     const spy = steppingClock()
     try {
       for (const id of ['1', '2']) await fetch(`${base}/items/${id}`).then((r) => r.text())
-      await new Promise((r) => setTimeout(r, 20))
+      // Both recorded and logged once their responses have ended, on the stepping clock (polled:
+      // a loaded runner takes longer).
+      await vi.waitFor(
+        async () => {
+          expect(lines.durations()).toHaveLength(2)
+          const s = parseScrape(await metrics.registry.metrics())
+          const count = 'http_server_request_duration_seconds_count'
+          expect(sampleValue(s, count, { http_route: '/items/:id' })).toBe(2)
+        },
+        { timeout: 10_000, interval: 20 }
+      )
     } finally {
       spy.mockRestore()
     }

@@ -76,8 +76,11 @@ async function fastifyChat(logger: Logger): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
 }
 
+/** Until `cond()` holds, at most 10 s (a loaded runner takes longer than any fixed bound). */
 const waitFor = async (cond: () => boolean) => {
-  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10))
+  for (let end = Date.now() + 10_000; Date.now() < end && !cond(); ) {
+    await new Promise((r) => setTimeout(r, 10))
+  }
 }
 
 describe.each([

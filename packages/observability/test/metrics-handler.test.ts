@@ -6,7 +6,7 @@ import {
   PROMETHEUS_CONTENT_TYPE,
 } from '@aikit/observability'
 import { Registry } from 'prom-client'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { parseScrape, sampleValue } from './parse-scrape.js'
 import { closeAll, fastifyApp, nodeApp } from './servers.js'
 
@@ -153,11 +153,18 @@ describe('metricsHandler', () => {
     expect(sampleValue(mid, 'http_server_active_requests', { http_request_method: 'GET' })).toBe(2)
     release()
     while (!(await reader.read()).done) {}
-    await new Promise((r) => setTimeout(r, 20))
-    const after = parseScrape(await (await fetch(`${base}/metrics`)).text())
-    expect(
-      sampleValue(after, 'http_server_request_duration_seconds_count', { http_route: '/stream' })
-    ).toBe(1)
+    // Recorded once the response has ended (polled: a loaded runner takes longer).
+    await vi.waitFor(
+      async () => {
+        const after = parseScrape(await (await fetch(`${base}/metrics`)).text())
+        expect(
+          sampleValue(after, 'http_server_request_duration_seconds_count', {
+            http_route: '/stream',
+          })
+        ).toBe(1)
+      },
+      { timeout: 10_000, interval: 20 }
+    )
   })
 
   it.each([

@@ -17,9 +17,9 @@ describe('HEAD under withAikit', () => {
         metricsHandler(metrics),
         healthCheck()
       )
-      const get = await route(new Request(`http://127.0.0.1${path}`))
+      const get = await route(new Request(`http://127.0.0.1${path}`), {})
       const getBody = new Uint8Array(await get.arrayBuffer())
-      const head = await route(new Request(`http://127.0.0.1${path}`, { method: 'HEAD' }))
+      const head = await route(new Request(`http://127.0.0.1${path}`, { method: 'HEAD' }), {})
       expect(getBody.byteLength).toBeGreaterThan(0)
       expect(head.status).toBe(get.status)
       expect(head.body).toBeNull()
@@ -37,7 +37,8 @@ describe('HEAD under withAikit', () => {
       new Request('http://127.0.0.1/readyz', {
         method: 'HEAD',
         headers: { 'accept-encoding': 'gzip' },
-      })
+      }),
+      {}
     )
     expect(head.body).toBeNull()
     expect(head.headers.get('content-encoding')).toBeNull()

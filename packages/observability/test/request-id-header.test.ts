@@ -26,8 +26,11 @@ function sink() {
   return { lines, stream }
 }
 
+/** Until `cond()` holds, at most 10 s (a loaded runner takes longer than any fixed bound). */
 const waitFor = async (cond: () => boolean) => {
-  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10))
+  for (let end = Date.now() + 10_000; Date.now() < end && !cond(); ) {
+    await new Promise((r) => setTimeout(r, 10))
+  }
 }
 
 /** Answers `/denied` with the kit's JSON error (a middleware after requestLogger throws). */

@@ -12,7 +12,7 @@ import { toExpress } from '@aikit/adapters/express'
 import type { Context } from '@aikit/core'
 import { createMetrics, httpMetrics, routeOf } from '@aikit/observability'
 import express, { type Express } from 'express'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { parseScrape } from './parse-scrape.js'
 
 const servers: Server[] = []
@@ -47,7 +47,17 @@ async function scrapeAfter(
     await r.text()
   }
   await new Promise((r) => setTimeout(r, 20))
-  return parseScrape(await metrics.registry.metrics())
+  // Every request recorded (none in flight): each is once its response has ended (polled: a
+  // loaded runner takes longer).
+  return vi.waitFor(
+    async () => {
+      const samples = parseScrape(await metrics.registry.metrics())
+      const active = samples.filter((x) => x.name === 'http_server_active_requests')
+      expect(active.reduce((a, x) => a + x.value, 0)).toBe(0)
+      return samples
+    },
+    { timeout: 10_000, interval: 20 }
+  )
 }
 
 /** `[route, count]` of every `http_server_request_duration_seconds` series. */

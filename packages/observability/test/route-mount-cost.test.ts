@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net'
 import { toExpress } from '@aikit/adapters/express'
 import type { Context } from '@aikit/core'
 import { createMetrics, httpMetrics, routeOf } from '@aikit/observability'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { parseScrape } from './parse-scrape.js'
 import { type ExpressModule, express4, express5 } from './route-scrape.js'
 
@@ -26,6 +26,8 @@ interface RouterLike {
 
 const counts = { layers: 0, lengths: 0, matchers: 0 }
 let counting = false
+/** Calls of `countedRouteOf` (once per request, when its response has ended). */
+let routed = 0
 let stacks = 0
 
 /** Wraps `router.stack` (and its mounted routers', depth first) in counting Proxies. */
@@ -58,6 +60,7 @@ function countedRouteOf(ctx: Context): string | undefined {
     return routeOf(ctx)
   } finally {
     counting = false
+    routed++
   }
 }
 
@@ -102,9 +105,12 @@ async function fetchCounted(base: string, path: string): Promise<typeof counts> 
   counts.layers = 0
   counts.lengths = 0
   counts.matchers = 0
+  const before = routed
   const response = await fetch(base + path)
   expect(response.status).toBe(200)
   await response.text()
+  // `routeOf` runs once the response has ended (polled: a loaded runner takes longer).
+  await vi.waitFor(() => expect(routed).toBeGreaterThan(before), { timeout: 10_000, interval: 5 })
   await new Promise((r) => setTimeout(r, 5))
   return { ...counts }
 }

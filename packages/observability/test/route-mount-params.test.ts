@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { toExpress } from '@aikit/adapters/express'
 import { createMetrics, httpMetrics } from '@aikit/observability'
 import express5 from 'express'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { parseScrape } from './parse-scrape.js'
 
 // Express 4 is a dev dependency of @aikit/adapters (as `express4`), whose tests run both majors.
@@ -51,7 +51,17 @@ async function routesAfter(
     await r.text()
   }
   await new Promise((r) => setTimeout(r, 20))
-  const samples = parseScrape(await metrics.registry.metrics())
+  // Every request recorded (none in flight): each is once its response has ended (polled: a
+  // loaded runner takes longer).
+  const samples = await vi.waitFor(
+    async () => {
+      const scraped = parseScrape(await metrics.registry.metrics())
+      const active = scraped.filter((x) => x.name === 'http_server_active_requests')
+      expect(active.reduce((a, x) => a + x.value, 0)).toBe(0)
+      return scraped
+    },
+    { timeout: 10_000, interval: 20 }
+  )
   const overflow = samples
     .filter((x) => x.name === 'aikit_metrics_label_overflow_total')
     .reduce((a, x) => a + x.value, 0)

@@ -38,9 +38,10 @@ describe('gracefulShutdown: connections accepted during delayMs', () => {
     })
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r))
     const port = (server.address() as AddressInfo).port
+    // A delay well past the 100 ms wait below: a loaded runner's late timer still lands inside it.
     const g = gracefulShutdown(server, {
       signals: [],
-      delayMs: 300,
+      delayMs: 1_000,
       timeoutMs: 60_000,
       exit: false,
     })
@@ -60,7 +61,9 @@ describe('gracefulShutdown: connections accepted during delayMs', () => {
     server = tls as unknown as Server
     await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r))
     const port = (tls.address() as AddressInfo).port
-    const g = gracefulShutdown(tls, { signals: [], delayMs: 300, timeoutMs: 2_000, exit: false })
+    // A delay well past the 100 ms wait below (a loaded runner's late timer still lands inside
+    // it), the deadline past the delay.
+    const g = gracefulShutdown(tls, { signals: [], delayMs: 1_000, timeoutMs: 3_000, exit: false })
     const done = g.shutdown()
     await new Promise((r) => setTimeout(r, 100)) // inside the delay
     const socket = await connected(server, port)

@@ -72,7 +72,8 @@ describe('gracefulShutdown', () => {
       closed = true
     })
     // Past the delay the server stops accepting connections (polled, bounded by attempts)…
-    for (let i = 0; i < 200 && server.listening; i++) await new Promise((r) => setTimeout(r, 10))
+    for (const end = Date.now() + 10_000; Date.now() < end && server.listening; )
+      await new Promise((r) => setTimeout(r, 10))
     expect(server.listening).toBe(false)
     expect(closed).toBe(false) // …while the stream holds it open
     release()
@@ -118,7 +119,8 @@ describe('gracefulShutdown', () => {
       over = true
     })
     // Polled, bounded by attempts (well past the 100 ms it may take).
-    for (let i = 0; i < 200 && !over; i++) await new Promise((r) => setTimeout(r, 25))
+    for (const end = Date.now() + 10_000; Date.now() < end && !over; )
+      await new Promise((r) => setTimeout(r, 25))
     expect({ cleanups, over }).toEqual({ cleanups: 1, over: true })
   })
 
@@ -207,10 +209,21 @@ function post(port: number, agent: Agent, path: string) {
 
 describe('gracefulShutdown and keep-alive clients', () => {
   it('never resets a request a keep-alive client already sent on its reused socket', async () => {
+    // /slow is answered once the shutdown has started (not after a fixed delay, which a loaded
+    // runner can overrun before the test starts the shutdown).
+    let slowArrived = () => {}
+    const arrived = new Promise<void>((r) => {
+      slowArrived = r
+    })
+    let slowMayEnd = () => {}
+    const mayEnd = new Promise<void>((r) => {
+      slowMayEnd = r
+    })
     server = createServer((req, res) => {
       req.resume()
-      const delay = req.url === '/slow' ? 150 : 0
-      setTimeout(() => res.end('ok'), delay)
+      if (req.url !== '/slow') return void res.end('ok')
+      slowArrived()
+      void mayEnd.then(() => res.end('ok'))
     })
     const s = server
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
@@ -221,8 +234,9 @@ describe('gracefulShutdown and keep-alive clients', () => {
       // Before the shutdown: keep-alive, as usual.
       expect((await post(port, agent, '/fast')).connection).toBe('keep-alive')
       const first = post(port, agent, '/slow') // in flight when shutdown starts
-      await new Promise((r) => setTimeout(r, 30))
+      await arrived
       const done = g.shutdown()
+      setTimeout(slowMayEnd, 120) // ends during the shutdown, as it did 150 ms after it arrived
       const r1 = await first
       expect(r1.status).toBe(200)
       // The response in flight tells the client to let go of the socket.
@@ -277,8 +291,13 @@ describe('gracefulShutdown and keep-alive clients', () => {
     const { port } = s.address() as AddressInfo
     try {
       // A stream whose head (keep-alive) is written before the shutdown starts.
+      let headed = () => {}
+      const head = new Promise<void>((r) => {
+        headed = r
+      })
       const streamed = new Promise<string>((resolve, reject) => {
         request({ host: '127.0.0.1', port, path: '/stream', agent }, (res) => {
+          headed()
           let text = ''
           res.on('data', (c: Buffer) => {
             text += c.toString()
@@ -288,7 +307,7 @@ describe('gracefulShutdown and keep-alive clients', () => {
           .on('error', reject)
           .end()
       })
-      await new Promise((r) => setTimeout(r, 50))
+      await head // written before the shutdown starts (waited for, not a fixed sleep)
       const done = gracefulShutdown(s, { signals: [], exit: false }).shutdown()
       release()
       expect(await streamed).toBe('keep-alive|data: first\n\ndata: last\n\n')

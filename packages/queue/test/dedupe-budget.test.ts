@@ -1,6 +1,6 @@
 import { redisStore } from '@aikit/core/redis'
 import { BudgetExceededError, createBudget, priceOf } from '@aikit/cost'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Harness, messages, startHarness } from './helpers.js'
 
 let h: Harness
@@ -134,7 +134,8 @@ describe('budget held from enqueue to completion', () => {
   it('a job whose hold lapsed (its enqueuer gone, no renewal) is still charged its actual cost by the worker', async () => {
     const name = h.name()
     const budget = budgetOn(1)
-    const enqueuer = h.queue({ name, budget, holdTtl: 150 })
+    // 1 s: the hold must still be there when read right after the enqueue on a loaded runner.
+    const enqueuer = h.queue({ name, budget, holdTtl: 1_000 })
     const { jobId } = await enqueuer.enqueue({
       provider: 'anthropic',
       api: 'messages',
@@ -143,8 +144,11 @@ describe('budget held from enqueue to completion', () => {
     })
     expect((await budget.status('gina')).tightest?.heldMicros).toBeGreaterThan(0)
     await enqueuer.close() // stops renewing, as a dead instance would
-    await new Promise((r) => setTimeout(r, 250)) // no worker yet: the hold lapses
-    expect((await budget.status('gina')).tightest?.heldMicros).toBe(0)
+    // No worker yet: the hold lapses (polled: holdTtl after the last renewal, however slow).
+    await vi.waitFor(
+      async () => expect((await budget.status('gina')).tightest?.heldMicros).toBe(0),
+      { timeout: 10_000, interval: 50 }
+    )
     h.worker({ name, budget })
     const result = await h.queue({ name }).result(jobId)
     expect((await budget.spend('gina')).totalMicros).toBe(priceOf(result.model, result.usage))
@@ -153,7 +157,8 @@ describe('budget held from enqueue to completion', () => {
   it('while its enqueuer lives, a waiting job stays held past holdTtl (renewed)', async () => {
     const name = h.name()
     const budget = budgetOn(1)
-    const q = h.queue({ name, budget, holdTtl: 300 })
+    // Renewed every third of holdTtl: 1.5 s leaves a loaded runner room for a late renewal.
+    const q = h.queue({ name, budget, holdTtl: 1_500 })
     await q.enqueue({
       provider: 'anthropic',
       api: 'messages',
@@ -162,7 +167,7 @@ describe('budget held from enqueue to completion', () => {
     })
     const held = (await budget.status('hank')).tightest?.heldMicros
     expect(held).toBeGreaterThan(0)
-    await new Promise((r) => setTimeout(r, 700))
+    await new Promise((r) => setTimeout(r, 3_500)) // more than twice holdTtl
     expect((await budget.status('hank')).tightest?.heldMicros).toBe(held)
   })
 

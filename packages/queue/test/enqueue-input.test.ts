@@ -94,7 +94,10 @@ describe('params JSON would change silently', () => {
 
   it('a Chat job with max_completion_tokens: Infinity is refused, not sent unlimited', async () => {
     const budget = createBudget({
-      store: redisStore(h.redis.client(), { prefix: `ei${Math.random().toString(36).slice(2)}` }),
+      store: redisStore(h.redis.client(), {
+        prefix: `ei${Math.random().toString(36).slice(2)}`,
+        commandTimeoutMs: 5_000,
+      }),
       limits: [{ period: 'rolling', window: '1d', usd: 1 }],
     })
     const name = h.name()

@@ -134,7 +134,7 @@ describe('a provider call that rejects with something other than an Error', () =
       await expect(queue.result(jobId)).rejects.toBeInstanceOf(JobFailedError)
       // BullMQ must be done with the job (removeOnFail), not keep it active for the stalled check.
       await vi.waitFor(async () => expect(await queue.queue.getJobState(jobId)).toBe('unknown'), {
-        timeout: 3000,
+        timeout: 10_000,
         interval: 100,
       })
       expect(calls).toHaveLength(1)

@@ -54,7 +54,7 @@ it("a provider 401's message (naming the server's API key) is not sent to the en
   expect(toClient).not.toContain('6gEA')
   expect(toClient).not.toContain('sk-proj-')
   // The operators still get the provider's words.
-  await vi.waitFor(() => expect(failed).toHaveLength(1))
+  await vi.waitFor(() => expect(failed).toHaveLength(1), { timeout: 10_000 })
   expect(String((failed[0] as Error).cause)).toContain('6gEA')
 }, 30_000)
 

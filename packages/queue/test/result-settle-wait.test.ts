@@ -24,7 +24,9 @@ async function completedJobWhoseSettleFails() {
   budgetServers.push(budgetRedis)
   const budget = createBudget({
     store: redisStore(budgetRedis.client({ maxRetriesPerRequest: 1 }), {
-      commandTimeoutMs: 200,
+      // The enqueue's hold must be taken on a busy machine too (the settles after the kill fail
+      // on their own, after one reconnection attempt).
+      commandTimeoutMs: 1_000,
     }),
     limits: [{ period: 'rolling', window: '1d', usd: 1 }],
   })

@@ -18,10 +18,10 @@ describe('chained rateLimit under withAikit', () => {
         headers: 'both',
       })
     )
-    const first = await route(new Request('http://127.0.0.1/x'))
+    const first = await route(new Request('http://127.0.0.1/x'), {})
     expect(first.status).toBe(200)
     expect(first.headers.get('ratelimit-policy')).toBe('"default";q=10;w=60, "inner";q=1;w=60')
-    const second = await route(new Request('http://127.0.0.1/x'))
+    const second = await route(new Request('http://127.0.0.1/x'), {})
     expect(second.status).toBe(429)
     expect(second.headers.get('ratelimit-policy')).toBe('"default";q=10;w=60, "inner";q=1;w=60')
     expect(second.headers.get('ratelimit')).toMatch(/^"default";r=8;t=\d+, "inner";r=0;t=\d+$/)

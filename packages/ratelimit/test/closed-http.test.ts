@@ -71,8 +71,9 @@ describe.each([
     })
     await whenReady(client)
     const limiter = createRateLimiter({
-      // 200 ms (default 50) so that the healthy request below is not a timeout on a busy machine.
-      store: redisStore(client, { commandTimeoutMs: 200 }),
+      // 1 s (default 50) so that the healthy requests below are not a timeout on a busy machine
+      // (the paused server's calls still time out: the pause lasts 10 s).
+      store: redisStore(client, { commandTimeoutMs: 1_000 }),
       limits: [{ limit: 1, window: '1m' }],
       onStoreError: 'closed',
     })
