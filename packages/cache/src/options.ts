@@ -222,6 +222,8 @@ function lossy(value: object): boolean {
     // plain object of them (a Node system error's `code`, an HTTP error's `status`). One with a
     // `toJSON` of its own never gets here (`refuseLossy` takes it as it writes itself).
     value instanceof Error ||
+    // An Error of another realm (a `vm` context, an iframe) is no `instanceof Error` here.
+    Object.prototype.toString.call(value) === '[object Error]' ||
     (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)
   )
 }

@@ -192,12 +192,20 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       text.push(e.delta)
       return
     }
-    if (type === 'response.output_item.done' && isRec(e.item)) {
+    if (
+      (type === 'response.output_item.done' || type === 'response.output_item.added') &&
+      isRec(e.item)
+    ) {
       if (e.item.type === 'web_search_call') {
         // One per output index (an event sent twice is one search); without one, per item id,
-        // and an item with neither counts once.
+        // and an item with neither counts once. A search that started counts (a stream cut
+        // before its `done` event was still billed for it).
         searchesDone.add(e.output_index ?? e.item.id ?? Symbol())
       }
+      return
+    }
+    if (type.startsWith('response.web_search_call.')) {
+      searchesDone.add(e.output_index ?? e.item_id ?? Symbol())
       return
     }
     if (!isRec(e.response)) return

@@ -13,7 +13,9 @@
  *   + `ceil(randomRunCharacters / 1.2)`, in place of `/ 3`, for the runs of ASCII letters and
  *   digits that look random: two or more changes between letters and digits (hex, base64, UUID
  *   parts), or 8+ letters under a quarter vowels that mix case twice or run 16+ (ids, keys and
- *   digests, which o200k and cl100k split at about 1.4 (base64) to 1.8 (hex) characters per token)
+ *   digests, which o200k and cl100k split at about 1.4 (base64) to 1.8 (hex) characters per token),
+ *   and every run of a text whose letters hold under a quarter vowels (32+ letters: prose and code
+ *   hold about 35%, random letters 19%): short random runs (meeting codes, base32 in groups of 4)
  *   + 1 per other ASCII character: punctuation, symbols, line breaks (code and JSON are dense in them)
  *   + 1 per 2-byte character (Cyrillic, Greek, Arabic, accents) + 1.5 per other BMP character (CJK
  *   is about one token per character) + 3 per astral character (emoji), plus 5 tokens per message
@@ -137,6 +139,9 @@ const VOWELS = (1 << 0) | (1 << 4) | (1 << 8) | (1 << 14) | (1 << 20)
  */
 const RANDOM_RUN_CHARS_PER_TOKEN = 1.2
 
+/** The fewest letters a text needs before its vowel share alone marks it as random. */
+const RANDOM_TEXT_MIN_LETTERS = 32
+
 /** The deliberately high approximation (see the module comment). */
 export function approximateTokens(text: string): number {
   let word = 0 // ASCII letters, digits and spaces
@@ -153,6 +158,11 @@ export function approximateTokens(text: string): number {
   let mixes = 0
   let humps = 0
   let prev = 0
+  // Over the whole text: the letters and vowels of every run, and the letters and digits of the
+  // runs counted as words (moved to `random` when the whole text reads as random, below).
+  let letters = 0
+  let allVowels = 0
+  let plain = 0
   const n = text.length
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 0
@@ -182,7 +192,9 @@ export function approximateTokens(text: string): number {
       ) {
         word -= run
         random += run
-      }
+      } else plain += run
+      letters += run - digits
+      allVowels += vowels
       run = digits = vowels = mixes = humps = prev = 0
     }
     if (i === n) break
@@ -194,6 +206,13 @@ export function approximateTokens(text: string): number {
       astral++
       i++
     } else threeByte++
+  }
+  // Prose and code hold about 35% vowels among their letters (a lockfile full of hashes 31%),
+  // random letters about 19% (5 in 26; base32 16%): a text under 25% is ids, codes or secrets
+  // in short runs the per-run test misses (meeting codes, base32 in groups of 4).
+  if (letters >= RANDOM_TEXT_MIN_LETTERS && allVowels * 4 < letters) {
+    word -= plain
+    random += plain
   }
   return (
     Math.ceil(word / 3) +

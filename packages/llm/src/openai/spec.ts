@@ -73,11 +73,13 @@ function responseText(data: unknown): string {
 
 /**
  * Where a Responses output item calling a tool holds its arguments, by item type: a function's
- * and an MCP tool's JSON `arguments`, a custom tool's free-form `input`.
+ * and an MCP tool's JSON `arguments` (an MCP approval request's too: shown to the user, sent to
+ * the MCP server once approved), a custom tool's free-form `input`.
  */
 const CALL_ARGUMENTS: Readonly<Record<string, string>> = {
   function_call: 'arguments',
   mcp_call: 'arguments',
+  mcp_approval_request: 'arguments',
   custom_tool_call: 'input',
 }
 
