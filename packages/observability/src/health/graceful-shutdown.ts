@@ -132,14 +132,32 @@ function validMs(value: unknown, field: string): number {
   return value
 }
 
+/** A response told to close, and what it said before (to take the close back). */
+interface ToldToClose {
+  readonly res: ServerResponse
+  readonly keepAlive: boolean
+  readonly connection: ReturnType<ServerResponse['getHeader']>
+}
+
 /**
  * Makes the response say `Connection: close` (when its head is not written yet): the client lets
  * go of the socket after it, and Node closes the socket once the response is sent.
  */
-function tellToClose(res: ServerResponse): void {
-  if (res.headersSent) return
+function tellToClose(res: ServerResponse): ToldToClose | undefined {
+  if (res.headersSent) return undefined
+  const told = { res, keepAlive: res.shouldKeepAlive, connection: res.getHeader('connection') }
   res.shouldKeepAlive = false
   res.setHeader('connection', 'close')
+  return told
+}
+
+/** Takes back `tellToClose` from a response whose head is not written yet. */
+function takeBackClose(told: ToldToClose): void {
+  const { res } = told
+  if (res.headersSent) return
+  res.shouldKeepAlive = told.keepAlive
+  if (told.connection === undefined) res.removeHeader('connection')
+  else res.setHeader('connection', told.connection)
 }
 
 /**
@@ -209,12 +227,30 @@ export function gracefulShutdown(
    * new connection instead (refused once the server stopped listening: never sent).
    */
   const sayClose = (): void => {
-    const onRequest = (_req: unknown, res: ServerResponse): void => tellToClose(res)
+    // The last response of each connection told to close. A request pipelined behind it on the
+    // same connection (HTTP/1.1 pipelining: both arrived before the first was answered) would run
+    // and never be answered, Node closing the socket after the first: the close moves to the
+    // newest request while the earlier head is not written (RFC 9112 §9.6: after a `close`, the
+    // server does not process later requests). Once that head is out, the later request is not
+    // answered (the client sends it again on a new connection).
+    const last = new WeakMap<object, ToldToClose>()
+    const onRequest = (req: { socket?: object }, res: ServerResponse): void => {
+      const socket = req.socket
+      const before = socket === undefined ? undefined : last.get(socket)
+      const told = tellToClose(res)
+      if (socket === undefined || told === undefined) return
+      if (before !== undefined && before.res !== res && !before.res.writableEnded) {
+        takeBackClose(before)
+      }
+      last.set(socket, told)
+    }
     if (server.prependListener !== undefined) server.prependListener('request', onRequest)
     else server.on?.('request', onRequest)
     for (const socket of sockets) {
       const res = socket._httpMessage
-      if (res !== null && res !== undefined) tellToClose(res)
+      if (res === null || res === undefined) continue
+      const told = tellToClose(res)
+      if (told !== undefined) last.set(socket, told)
     }
   }
 
