@@ -27,7 +27,12 @@ describe('pipelined requests during the shutdown', () => {
     })
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r))
     const port = (server.address() as AddressInfo).port
-    const g = gracefulShutdown(server, { signals: [], delayMs: 300, timeoutMs: 5_000, exit: false })
+    const g = gracefulShutdown(server, {
+      signals: [],
+      delayMs: 2_000,
+      timeoutMs: 5_000,
+      exit: false,
+    })
     const socket = connect(port, '127.0.0.1')
     socket.on('error', () => {})
     await new Promise((r) => socket.once('connect', r))

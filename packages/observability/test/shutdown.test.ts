@@ -59,7 +59,8 @@ describe('gracefulShutdown', () => {
     const first = new TextDecoder().decode((await reader.read()).value)
     expect(first).toBe('data: first\n\n')
 
-    const { shutdown } = gracefulShutdown(server, { health, delayMs: 500, signals: [] })
+    // Long enough for the two checks below to land within it on a loaded runner.
+    const { shutdown } = gracefulShutdown(server, { health, delayMs: 2_000, signals: [] })
     const done = shutdown()
     // Still accepting connections during the delay, but no longer ready.
     const ready = await fetch(`${base}/readyz`, { headers: { connection: 'close' } })
@@ -270,7 +271,8 @@ describe('gracefulShutdown and keep-alive clients', () => {
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
     const { port } = s.address() as AddressInfo
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-    const g = gracefulShutdown(s, { signals: [], delayMs: 300, exit: false })
+    // Long enough for the three requests to land within it on a loaded runner.
+    const g = gracefulShutdown(s, { signals: [], delayMs: 2_000, exit: false })
     try {
       expect((await post(port, agent, '/')).connection).toBe('keep-alive')
       const done = g.shutdown()
