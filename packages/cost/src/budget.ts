@@ -167,7 +167,8 @@ export type BudgetEstimate =
        * The request's tools: their JSON counts as input, and a server-side web search tool holds
        * its searches' fee too: an Anthropic one's `max_uses` searches, else 5 (OpenAI Responses
        * `web_search`, Anthropic without `max_uses`; nothing caps those: for more, reserve
-       * `{ estimateMicros }`). Default none.
+       * `{ estimateMicros }`). With an OpenAI `web_search_preview` tool they are held at the
+       * entry's `webSearchPreviewPer1k` (as the settle bills them). Default none.
        */
       tools?: readonly unknown[]
       maxOutputTokens: number
@@ -424,13 +425,17 @@ const ANTHROPIC_WEB_SEARCH = /^web_search_\d{8}$/
  * The web searches a request's tools may run, each billed on top of the tokens (a settle prices
  * Anthropic's `server_tool_use.web_search_requests` and OpenAI's `web_search_call` items at the
  * entry's `webSearchPer1k`): an Anthropic web search tool's `max_uses`, any other web search tool
- * (`web_search`, `web_search_preview`, dated versions) `DEFAULT_HELD_WEB_SEARCHES`.
+ * (`web_search`, `web_search_preview`, dated versions) `DEFAULT_HELD_WEB_SEARCHES`. `preview`:
+ * a `web_search_preview*` tool is listed, so the settle bills every search at the entry's
+ * `webSearchPreviewPer1k` (`isPreviewWebSearch`: which tool ran is unknown with both listed).
  */
-function heldWebSearches(tools: readonly unknown[]): number {
+function heldWebSearches(tools: readonly unknown[]): { searches: number; preview: boolean } {
   let searches = 0
+  let preview = false
   for (const tool of tools) {
     const type = (tool as { type?: unknown } | null)?.type
     if (typeof type !== 'string' || !type.startsWith('web_search')) continue
+    if (type.startsWith('web_search_preview')) preview = true
     const max = ANTHROPIC_WEB_SEARCH.test(type)
       ? (tool as { max_uses?: unknown }).max_uses
       : undefined
@@ -439,7 +444,7 @@ function heldWebSearches(tools: readonly unknown[]): number {
         ? max
         : DEFAULT_HELD_WEB_SEARCHES
   }
-  return searches
+  return { searches, preview }
 }
 
 /** The keys of each form of `BudgetEstimate`: any other key is refused. */
@@ -845,10 +850,11 @@ export function createBudget(options: BudgetOptions): Budget {
       input = checkTokens(estimate.inputTokens, 'inputTokens')
     }
     // Server-side searches bill per search on top of the tokens (a settle charges them).
-    const searches =
+    const held =
       estimate.tools !== undefined && estimate.tools.length > 0
         ? heldWebSearches(estimate.tools)
-        : 0
+        : undefined
+    const searches = held?.searches ?? 0
     let usage: Usage =
       cacheWrite === '1h'
         ? { inputTokens: 0, cacheWrite1hTokens: input, outputTokens: output }
@@ -856,7 +862,11 @@ export function createBudget(options: BudgetOptions): Budget {
           ? { inputTokens: 0, cacheWrite5mTokens: input, outputTokens: output }
           : { inputTokens: input, outputTokens: output }
     if (tier !== undefined && tier !== 'standard') usage = { ...usage, serviceTier: tier }
-    if (searches > 0) usage = { ...usage, webSearchRequests: searches }
+    if (searches > 0) {
+      usage = held?.preview
+        ? { ...usage, webSearchRequests: searches, webSearchPreviewRequests: searches }
+        : { ...usage, webSearchRequests: searches }
+    }
     // Fast mode and US-only inference multiply every rate: held as the settle will price them.
     const speed = estimate.speed
     if (speed !== undefined) {

@@ -3,7 +3,8 @@
  * `extractUsage`: the model and `Usage` of a finished (non-streamed) response from either SDK:
  * an Anthropic `Message`, an OpenAI `ChatCompletion` or an OpenAI Responses `Response`. A
  * Response's web searches are its `output` items of type `web_search_call` (its `usage` has no
- * count of them; Anthropic's has `server_tool_use.web_search_requests`).
+ * count of them; Anthropic's has `server_tool_use.web_search_requests`); the `tools` it echoes
+ * from the request tell which tool ran them (`web_search_preview` bills more on some models).
  */
 import {
   fromAnthropicUsage,
@@ -45,11 +46,34 @@ export function countWebSearchCalls(output: unknown): number {
   return n
 }
 
-/** `usage` with `searches` web searches (when above what it already reports). */
-export function withWebSearches(usage: Usage, searches: number): Usage {
-  return searches > (usage.webSearchRequests ?? 0)
-    ? { ...usage, webSearchRequests: searches }
-    : usage
+/**
+ * Whether an OpenAI Response's web searches are billed as `web_search_preview` searches, from the
+ * request's `tools` it echoes (`response.tools`): `false` only when they list a GA `web_search`
+ * tool (`web_search`, `web_search_2025_08_26`, …) and no `web_search_preview*` one. Both listed
+ * (a `web_search_call` does not say which ran) or neither (no echo): `true`, the higher price on
+ * models where they differ (gpt-4o / gpt-4.1: $25 against $10 per 1,000), never the lower.
+ */
+export function isPreviewWebSearch(tools: unknown): boolean {
+  if (!Array.isArray(tools)) return true
+  let ga = false
+  for (const tool of tools as unknown[]) {
+    const type = isRec(tool) ? tool.type : undefined
+    if (typeof type !== 'string' || !type.startsWith('web_search')) continue
+    if (type.startsWith('web_search_preview')) return true
+    ga = true
+  }
+  return !ga
+}
+
+/**
+ * `usage` with `searches` web searches (when above what it already reports), all of them
+ * `web_search_preview` searches (`webSearchPreviewRequests`) when `preview`.
+ */
+export function withWebSearches(usage: Usage, searches: number, preview = false): Usage {
+  if (searches <= (usage.webSearchRequests ?? 0)) return usage
+  return preview
+    ? { ...usage, webSearchRequests: searches, webSearchPreviewRequests: searches }
+    : { ...usage, webSearchRequests: searches }
 }
 
 /**
@@ -69,7 +93,8 @@ export function extractUsage(response: unknown): ExtractedUsage | undefined {
   if (response.object === 'response') {
     const usage = withWebSearches(
       withResponseTier(fromOpenAIResponsesUsage(response.usage), response.service_tier),
-      countWebSearchCalls(response.output)
+      countWebSearchCalls(response.output),
+      isPreviewWebSearch(response.tools)
     )
     return { api: 'openai-responses', model, usage }
   }

@@ -6,7 +6,8 @@
  * Arithmetic: every rate is held as an integer number of micro-dollars per million tokens (a rate may
  * have at most 6 decimals in USD/MTok, e.g. 0.005). A call's cost is the exact sum
  * Σ tokens × rate (BigInt), times `(100 − batchDiscountPercent) / 100` for batch calls, plus the web
- * search fee (`webSearchPer1k`, never discounted), divided by 1,000,000 and ROUNDED UP to a whole
+ * search fee (`webSearchPer1k`, and `webSearchPreviewPer1k` for `Usage.webSearchPreviewRequests`;
+ * never discounted), divided by 1,000,000 and ROUNDED UP to a whole
  * micro-dollar: per call, never below the true cost. A cost above `Number.MAX_SAFE_INTEGER`
  * micro-dollars (about $9 billion) is not representable exactly: `InvalidOptionsError` (`usage`).
  *
@@ -114,6 +115,7 @@ const MODEL_PRICE_KEYS = [
   'provider',
   'multipliers',
   'webSearchPer1k',
+  'webSearchPreviewPer1k',
   'longContext',
   'batchDiscountPercent',
   'priority',
@@ -177,6 +179,10 @@ interface Compiled extends CompiledModes {
   webSearch: bigint
   /** `webSearch` as a Number (the fast path). */
   webSearchN: number
+  /** One `web_search_preview` search (`webSearchPreviewPer1k`), in the same unit. */
+  webSearchPreview: bigint
+  /** `webSearchPreview` as a Number (the fast path). */
+  webSearchPreviewN: number
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
@@ -261,6 +267,15 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
       `${field}.webSearchPer1k`,
       'USD per 1,000 web searches'
     ) * 1000n
+  // Absent: the entry's own search price (an entry that bills both tools alike lists only that).
+  const webSearchPreview =
+    price.webSearchPreviewPer1k === undefined
+      ? webSearch
+      : millionths(
+          price.webSearchPreviewPer1k,
+          `${field}.webSearchPreviewPer1k`,
+          'USD per 1,000 web searches'
+        ) * 1000n
   // Present means rates: `priority: null` (or `false`, `0`, `''`) is refused by `compileRates`,
   // not read as "no tier rates" (which would bill the tier at the standard rates).
   const compiled: Compiled = {
@@ -285,6 +300,8 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
     ),
     webSearch,
     webSearchN: Number(webSearch),
+    webSearchPreview,
+    webSearchPreviewN: Number(webSearchPreview),
   }
   if (price.longContext !== undefined) {
     const lc = price.longContext
@@ -352,13 +369,15 @@ function costFast(rates: NumberRates, usage: Usage, tier: string, c: Compiled): 
   const w5m = usage.cacheWrite5mTokens
   const w1h = usage.cacheWrite1hTokens
   const searches = usage.webSearchRequests
+  const preview = usage.webSearchPreviewRequests
   if (
     !Number.isSafeInteger(usage.inputTokens) ||
     !Number.isSafeInteger(usage.outputTokens) ||
     !isCount(read) ||
     !isCount(w5m) ||
     !isCount(w1h) ||
-    !isCount(searches)
+    !isCount(searches) ||
+    !isCount(preview)
   ) {
     return undefined
   }
@@ -369,7 +388,10 @@ function costFast(rates: NumberRates, usage: Usage, tier: string, c: Compiled): 
     (w5m ?? 0) * rates.cacheWrite5m +
     (w1h ?? 0) * rates.cacheWrite1h
   let divisor = 1_000_000
-  let searchPico = (searches ?? 0) * c.webSearchN
+  // Preview searches at their own price, the rest at `webSearchN` (never fewer than reported).
+  const p = preview ?? 0
+  const s = searches ?? 0
+  let searchPico = (s > p ? s - p : 0) * c.webSearchN + p * c.webSearchPreviewN
   if (tier === 'batch') {
     // The batch discount is on tokens only: the search fee is scaled to the larger divisor.
     pico *= c.batchKeepN
@@ -431,7 +453,10 @@ function cost(c: Compiled, usage: Usage): number {
   let pico = tokenPico(rates, usage)
   for (const step of steps ?? []) pico += tokenPico(ratesFor(c, tier, step, m), step)
   let divisor = ONE_MILLION
-  let searchPico = BigInt(usage.webSearchRequests ?? 0) * c.webSearch
+  const preview = BigInt(usage.webSearchPreviewRequests ?? 0)
+  const searches = BigInt(usage.webSearchRequests ?? 0)
+  let searchPico =
+    (searches > preview ? searches - preview : 0n) * c.webSearch + preview * c.webSearchPreview
   if (tier === 'batch') {
     pico *= c.batchKeep
     searchPico *= 100n

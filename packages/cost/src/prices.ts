@@ -105,6 +105,13 @@ export interface ModelPrice extends PriceRates {
    */
   readonly webSearchPer1k?: number
   /**
+   * USD per 1,000 OpenAI `web_search_preview` searches (`Usage.webSearchPreviewRequests`, the part
+   * of `webSearchRequests` that ran through that tool), billed instead of `webSearchPer1k` for
+   * them; not batch-discounted, not multiplied. $25 on the gpt-4o and gpt-4.1 families (OpenAI's
+   * non-reasoning price). Default: the entry's `webSearchPer1k` (then its default).
+   */
+  readonly webSearchPreviewPer1k?: number
+  /**
    * Long-context tier, if the model has one. A priority call uses it when the entry has no
    * `priority` rates (priority then bills the standard rates, long context included).
    */
@@ -178,10 +185,19 @@ const SONNET_LONG_CONTEXT: LongContextRates = {
  * OpenAI Responses web search on a reasoning model (gpt-5 family), USD per 1,000 `web_search_call`s:
  * $10 for both `web_search` and `web_search_preview` (OpenAI pricing page "Built-in tools", as
  * quoted by OpenAI staff in community.openai.com/t/search-web-using-openai-api/1363698). The
- * gpt-4o / gpt-4.1 entries list none: `web_search` is $10 on them too (`UNLISTED_WEB_SEARCH_PER_1K`),
- * but `web_search_preview` is $25 there, and a `web_search_call` does not say which tool ran.
+ * gpt-4o / gpt-4.1 entries list no `webSearchPer1k`: `web_search` is $10 on them too
+ * (`UNLISTED_WEB_SEARCH_PER_1K`), but `web_search_preview` is $25 there (`OPENAI_SEARCH_PREVIEW`).
+ * A `web_search_call` does not say which tool ran; the response's echoed `tools` do (`extract.ts`).
  */
 const OPENAI_SEARCH_REASONING = 10
+
+/**
+ * OpenAI `web_search_preview` (any dated version) on a non-reasoning model (gpt-4o and gpt-4.1
+ * families), USD per 1,000 calls (OpenAI pricing page "Built-in tools", same quote: "Web search
+ * preview (non-reasoning models): $25 / 1k calls + search content tokens are free"). Their
+ * `webSearchPreviewPer1k`.
+ */
+const OPENAI_SEARCH_PREVIEW = 25
 
 /** The built-in prices, keyed by model family (dated snapshots resolve to these, see `price-table.ts`). */
 export const PRICES: Readonly<Record<string, ModelPrice>> = {
@@ -204,6 +220,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 2,
     cacheRead: 0.5,
     output: 8,
+    webSearchPreviewPer1k: OPENAI_SEARCH_PREVIEW,
     batchDiscountPercent: 50,
     priority: { input: 3.5, output: 14, cacheRead: 0.875 },
     asOf: AS_OF,
@@ -214,6 +231,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 0.4,
     cacheRead: 0.1,
     output: 1.6,
+    webSearchPreviewPer1k: OPENAI_SEARCH_PREVIEW,
     batchDiscountPercent: 50,
     priority: { input: 0.7, output: 2.8, cacheRead: 0.175 },
     asOf: AS_OF,
@@ -224,6 +242,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 0.1,
     cacheRead: 0.025,
     output: 0.4,
+    webSearchPreviewPer1k: OPENAI_SEARCH_PREVIEW,
     batchDiscountPercent: 50,
     priority: { input: 0.2, output: 0.8, cacheRead: 0.05 },
     asOf: AS_OF,
@@ -234,6 +253,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 2.5,
     cacheRead: 1.25,
     output: 10,
+    webSearchPreviewPer1k: OPENAI_SEARCH_PREVIEW,
     batchDiscountPercent: 50,
     priority: { input: 4.25, output: 17, cacheRead: 2.125 },
     asOf: AS_OF,
@@ -243,6 +263,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     provider: 'openai',
     input: 5,
     output: 15,
+    webSearchPreviewPer1k: OPENAI_SEARCH_PREVIEW,
     batchDiscountPercent: 50,
     // LiteLLM lists no cached-input price for this snapshot: cached tokens bill as input.
     priority: { input: 8.75, output: 26.25 },
@@ -254,6 +275,7 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
     input: 0.15,
     cacheRead: 0.075,
     output: 0.6,
+    webSearchPreviewPer1k: OPENAI_SEARCH_PREVIEW,
     batchDiscountPercent: 50,
     priority: { input: 0.25, output: 1, cacheRead: 0.125 },
     asOf: AS_OF,

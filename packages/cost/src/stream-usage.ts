@@ -10,6 +10,8 @@
  *   Web searches (billed per call, absent from `usage`) are the `web_search_call` items of that
  *   event's `response.output`, or of the `response.output_item.done` events (one per
  *   `output_index`), whichever counts more: a stream cut short is charged the searches it ran.
+ *   Which tool ran them (`web_search_preview` bills more on gpt-4o / gpt-4.1) is read from the
+ *   `tools` every response event echoes (`response.created` first, see `isPreviewWebSearch`).
  *
  * A stream cut short (client gone, connection dropped) never reports its final usage. It is then
  * charged from what is known: Anthropic's `message_start` input and cache counts, or the caller's
@@ -24,7 +26,12 @@
 import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { UsageApi } from './extract.js'
-import { countWebSearchCalls, withResponseTier, withWebSearches } from './extract.js'
+import {
+  countWebSearchCalls,
+  isPreviewWebSearch,
+  withResponseTier,
+  withWebSearches,
+} from './extract.js'
 import { estimateTextTokens } from './tokens.js'
 import {
   fromAnthropicUsage,
@@ -131,6 +138,8 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
   const searchesDone = new Set<unknown>()
   /** OpenAI Responses: `web_search_call` items in the final event's `response.output`. */
   let searchesInOutput = 0
+  /** OpenAI Responses: the request's `tools` as the last response event echoed them. */
+  let tools: unknown
   /** The usage `read` finds in `raw`; a malformed one is noted and gives `undefined`. */
   const check = (read: (raw: Rec) => Usage, raw: Rec): Usage | undefined => {
     const usage = validUsage(read, raw)
@@ -210,6 +219,9 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
     }
     if (!isRec(e.response)) return
     if (typeof e.response.model === 'string') model = e.response.model
+    // Echoed by every event carrying the response: a stream cut short after `response.created`
+    // still knows whether its searches ran through `web_search_preview`.
+    if (Array.isArray(e.response.tools)) tools = e.response.tools
     // Every event carrying the response names its tier (`response.created` first): a stream cut
     // before its final event is still billed at it.
     if (e.response.service_tier !== undefined && e.response.service_tier !== null) {
@@ -242,7 +254,10 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
     result() {
       // Web searches are billed per call whether or not the stream ended (0 outside Responses).
       const searches = Math.max(searchesInOutput, searchesDone.size)
-      if (final) return { model, usage: withWebSearches(final, searches), complete: true, invalid }
+      const preview = searches > 0 && isPreviewWebSearch(tools)
+      if (final) {
+        return { model, usage: withWebSearches(final, searches, preview), complete: true, invalid }
+      }
       const streamed = estimateTextTokens(text.join(''), model)
       // `message_start`'s counts when they are valid, else the caller's input estimate.
       const started = anthropicRaw ? validUsage(fromAnthropicUsage, anthropicRaw) : undefined
@@ -254,7 +269,7 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
             { inputTokens: inputEstimate, outputTokens: streamed, estimated: true },
             tier
           )
-      return { model, usage: withWebSearches(usage, searches), complete: false, invalid }
+      return { model, usage: withWebSearches(usage, searches, preview), complete: false, invalid }
     },
   }
 }

@@ -66,6 +66,13 @@ export interface Usage {
    */
   readonly webSearchRequests?: number
   /**
+   * How many of `webSearchRequests` ran through OpenAI's `web_search_preview` tool (any dated
+   * version), billed at the entry's `webSearchPreviewPer1k` ($25 per 1,000 on gpt-4o / gpt-4.1)
+   * instead of `webSearchPer1k`. `extractUsage` and `createStreamUsage` set it from the Response's
+   * echoed `tools`. At most `webSearchRequests` (more is refused). Default 0.
+   */
+  readonly webSearchPreviewRequests?: number
+  /**
    * Anthropic server-side compaction steps (`usage.iterations` entries of type `'compaction'`):
    * sampled and billed, but not in the top-level counts (SDK `BetaIterationsUsage`: "A `compaction`
    * entry's tokens are not included in the top-level `usage` fields"). Each is priced on top of the
@@ -100,6 +107,7 @@ const USAGE_FIELDS = [
   'speed',
   'inferenceGeo',
   'webSearchRequests',
+  'webSearchPreviewRequests',
   'compactions',
   'estimated',
 ] as const satisfies readonly (keyof Usage)[]
@@ -113,6 +121,7 @@ function usageKeyHint(key: string): string {
   const k = key.toLowerCase().replace(/_/g, '')
   if (/read|cached|hit/.test(k)) return 'cacheReadTokens'
   if (/write|creation/.test(k)) return 'cacheWrite5mTokens` or `cacheWrite1hTokens'
+  if (/preview/.test(k)) return 'webSearchPreviewRequests'
   if (/search/.test(k)) return 'webSearchRequests'
   if (/reason|think/.test(k)) return 'reasoningTokens'
   if (/^input|prompt/.test(k)) return 'inputTokens'
@@ -295,15 +304,27 @@ export function fromOpenAIResponsesUsage(u: Rec): Usage {
   }
 }
 
-/** A `Usage`'s `speed`, `inferenceGeo` and `webSearchRequests`, checked, each only when set. */
+/**
+ * A `Usage`'s `speed`, `inferenceGeo`, `webSearchRequests` and `webSearchPreviewRequests`, checked,
+ * each only when set. More preview searches than searches is refused: which count is wrong is
+ * unknown, and billing either could be below the call.
+ */
 function optionalModes(raw: Rec): Partial<Usage> {
   const speed = label(raw.speed, 'usage.speed')
   const geo = label(raw.inferenceGeo, 'usage.inferenceGeo')
   const searches = count(raw.webSearchRequests, 'usage.webSearchRequests')
+  const preview = count(raw.webSearchPreviewRequests, 'usage.webSearchPreviewRequests')
+  if (preview > searches) {
+    throw new InvalidOptionsError(
+      'usage.webSearchPreviewRequests',
+      `must be at most usage.webSearchRequests (${searches}): it counts the searches among them that ran through web_search_preview; got ${preview}`
+    )
+  }
   return {
     ...(speed === undefined ? {} : { speed }),
     ...(geo === undefined ? {} : { inferenceGeo: geo }),
     ...(raw.webSearchRequests === undefined ? {} : { webSearchRequests: searches }),
+    ...(raw.webSearchPreviewRequests === undefined ? {} : { webSearchPreviewRequests: preview }),
   }
 }
 
@@ -407,6 +428,9 @@ export function usageForPricing(raw: unknown): Usage {
       isOptionalCount(raw.cacheWrite1hTokens) &&
       isOptionalCount(raw.reasoningTokens) &&
       isOptionalCount(raw.webSearchRequests) &&
+      isOptionalCount(raw.webSearchPreviewRequests) &&
+      ((raw.webSearchPreviewRequests as number | undefined) ?? 0) <=
+        ((raw.webSearchRequests as number | undefined) ?? 0) &&
       isOptionalLabel(raw.speed) &&
       isOptionalLabel(raw.inferenceGeo) &&
       // Compaction steps are checked (and copied) by `normalizeUsage`: rare, not the fast path.

@@ -129,6 +129,7 @@ describe('a built-in table extended with every documented field', () => {
     provider: 'anthropic',
     multipliers,
     webSearchPer1k: 10,
+    webSearchPreviewPer1k: 25,
     longContext,
     batchDiscountPercent: 50,
     priority: { ...rates, input: 8 },

@@ -4,7 +4,8 @@
  * - an Anthropic web search tool (`web_search_20250305`, …) holds its `max_uses` searches, and 5
  *   when it sets none (the API then caps nothing);
  * - an OpenAI Responses web search tool (`web_search`, `web_search_preview`: no per-tool cap)
- *   holds 5 searches;
+ *   holds 5 searches, a `web_search_preview` one at the entry's `webSearchPreviewPer1k` ($25 per
+ *   1,000 on gpt-4o, $10 on gpt-5) as the settle bills them;
  * - a call whose searches alone exceed what is left is rejected before anything is held;
  * - other tools hold no search, and `{ estimateMicros }` still holds exactly what it says.
  */
@@ -20,13 +21,22 @@ import { describe, expect, it } from 'vitest'
 const MESSAGES = [{ role: 'user', content: 'What changed in the news today?' }]
 const CLAUDE = 'claude-haiku-4-5'
 
-/** The hold the budget should make: tokens at the model's rates plus `searches` searches. */
-function expected(model: string, tools: readonly unknown[], searches: number): number {
+/**
+ * The hold the budget should make: tokens at the model's rates plus `searches` searches (at the
+ * `web_search_preview` price when `preview`).
+ */
+function expected(
+  model: string,
+  tools: readonly unknown[],
+  searches: number,
+  preview = false
+): number {
   const inputTokens = estimateTokens(MESSAGES, model, { tools })
   return priceOf(model, {
     inputTokens,
     outputTokens: 100,
     ...(searches > 0 ? { webSearchRequests: searches } : {}),
+    ...(searches > 0 && preview ? { webSearchPreviewRequests: searches } : {}),
   })
 }
 
@@ -65,7 +75,10 @@ describe('a reservation holds the web search fee of a server-side web search too
     for (const type of ['web_search', 'web_search_preview', 'web_search_2025_08_26']) {
       for (const model of ['gpt-4o', 'gpt-5']) {
         const tools = [{ type }]
-        expect(await holdOf(model, tools), `${type} on ${model}`).toBe(expected(model, tools, 5))
+        const preview = type === 'web_search_preview'
+        expect(await holdOf(model, tools), `${type} on ${model}`).toBe(
+          expected(model, tools, 5, preview)
+        )
       }
     }
   })

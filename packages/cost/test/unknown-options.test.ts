@@ -235,6 +235,7 @@ describe('createPriceTable refuses unknown option and price entry keys', () => {
       provider: 'custom',
       multipliers,
       webSearchPer1k: 10,
+      webSearchPreviewPer1k: 25,
       longContext,
       batchDiscountPercent: 50,
       priority: rates,
