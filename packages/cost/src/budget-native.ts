@@ -395,8 +395,10 @@ export function settleNative(
       l.fields.set(field, (l.fields.get(field) ?? 0) + actual)
       l.t += actual
       // The first spend in the period starts the ledger's lifetime (HINCRBY keeps an expiry), a
-      // duration on the budget's clock (budget-ops.ts).
-      if (l.t === actual) data.set(key, l, Math.max(1, a - input.clockMs))
+      // duration on the budget's clock (budget-ops.ts). That clock may read fractional ms
+      // (`performance.timeOrigin + performance.now()`): truncated to whole ms as the script's
+      // `fmt('%d', ttl)` does (the memory store refuses a fractional TTL, as PEXPIRE does).
+      if (l.t === actual) data.set(key, l, Math.max(1, Math.trunc(a - input.clockMs)))
       else if (created) data.set(key, l)
       limits[i] = { spentMicros: l.t, resetAt: b }
     } else {

@@ -609,7 +609,7 @@ function settleJs(
     } else if (kind === 'c') {
       data.hincrby(key, `m|${model}`, actual)
       const spent = data.hincrby(key, 't', actual)
-      if (spent === actual) data.pexpire(key, Math.max(1, a - clock))
+      if (spent === actual) data.pexpire(key, Math.max(1, Math.trunc(a - clock)))
       reply.push(spent, b)
     } else {
       const bs = Math.floor(nowMs / b) * b
