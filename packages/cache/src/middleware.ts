@@ -7,6 +7,7 @@ import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
 import { type ResponseHead, rejectUnknownOptions, sha256Hex } from '@aikit/core/adapter'
 import { CACHE_INTERNALS, type CacheInternals } from './cache.js'
 import { fromBase64, toBase64 } from './compression.js'
+import { parseHttpDate } from './http-date.js'
 import { invalidateOnSuccess, isUnsafeMethod, uriTag } from './http-invalidation.js'
 import { stableStringify } from './llm/stable-stringify.js'
 import { duration } from './options.js'
@@ -151,10 +152,11 @@ function routeLifetime(head: ResponseHead, localNow: number): number | undefined
   if (maxAge !== undefined) return maxAge
   const expires = head.getHeader('expires')
   if (expires === undefined) return undefined
-  const at = Date.parse(expires)
-  // An invalid Expires (e.g. `0`) means already expired (RFC 9111 §5.3).
+  const at = parseHttpDate(expires, localNow)
+  // An invalid Expires (e.g. `0`, or seconds) means already expired (RFC 9111 §5.3).
   if (Number.isNaN(at)) return 0
-  const date = Date.parse(head.getHeader('date') ?? '')
+  // An invalid Date is ignored (RFC 9110 §5.6.7).
+  const date = parseHttpDate(head.getHeader('date'), localNow)
   return Math.max(0, at - (Number.isNaN(date) ? localNow : date))
 }
 
@@ -180,8 +182,10 @@ function notModified(ctx: Context, headers: Record<string, string>): boolean {
   const since = ctx.header('if-modified-since')
   const lastModified = headers['last-modified']
   if (since === undefined || lastModified === undefined) return false
-  const sinceAt = Date.parse(since)
-  const modifiedAt = Date.parse(lastModified)
+  // An invalid If-Modified-Since is ignored (RFC 9110 §13.1.3); an invalid stored Last-Modified
+  // leaves nothing to compare it with.
+  const sinceAt = parseHttpDate(since)
+  const modifiedAt = parseHttpDate(lastModified)
   return !Number.isNaN(sinceAt) && !Number.isNaN(modifiedAt) && modifiedAt <= sinceAt
 }
 
@@ -346,7 +350,7 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
       // The response's current age (RFC 9111 §4.2.3): its `Age` (from an upstream cache), or how
       // long ago its `Date` was, on this machine's clock; it counts against the lifetime.
       const ageMs = deltaMs(head.getHeader('age'))
-      const dateAt = Date.parse(head.getHeader('date') ?? '')
+      const dateAt = parseHttpDate(head.getHeader('date'), localNow)
       const currentAge = Math.max(
         Number.isNaN(ageMs) ? 0 : ageMs,
         Number.isNaN(dateAt) ? 0 : localNow - dateAt
