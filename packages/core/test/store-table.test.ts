@@ -4,7 +4,14 @@
  * results everywhere.
  */
 
-import { defineOp, LUA_NOW_MS, luaToString, memoryStore, type Store } from '@aikit/core'
+import {
+  defineOp,
+  InvalidOptionsError,
+  LUA_NOW_MS,
+  luaToString,
+  memoryStore,
+  type Store,
+} from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import {
   type RedisClusterHandle,
@@ -339,6 +346,25 @@ const sequences: Sequence[] = [
       ]
     },
     expected: ['héllo', undefined, true, false, undefined],
+  },
+  {
+    // Redis refuses a PX past 2^63 - 1 minus its clock, and `1e+21` (how >= 1e21 is written): a
+    // "forever" ttl such as Number.MAX_VALUE is refused before any write on every store, not
+    // kept by memoryStore and refused by Redis.
+    name: 'set with a ttl above Number.MAX_SAFE_INTEGER is refused (ttlMs), nothing written',
+    async run(store, tag) {
+      const k = store.key(tag, 'forever')
+      const out: unknown[] = []
+      for (const ttlMs of [Number.MAX_SAFE_INTEGER + 2, 1e19, 1e21, Number.MAX_VALUE]) {
+        const error = await store.set(k, 'v', { ttlMs }).catch((e: unknown) => e)
+        out.push(error instanceof InvalidOptionsError ? error.field : `not refused: ${error}`)
+      }
+      out.push(await store.get(k))
+      await store.set(k, 'kept', { ttlMs: Number.MAX_SAFE_INTEGER })
+      out.push(await store.get(k))
+      return out
+    },
+    expected: ['ttlMs', 'ttlMs', 'ttlMs', 'ttlMs', undefined, 'kept'],
   },
   {
     name: 'WRONGTYPE rejects on both stores, writes before it stay',

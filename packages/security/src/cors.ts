@@ -28,7 +28,10 @@ export interface CorsOptions {
   allowedHeaders?: readonly string[]
   /** Response headers the page may read (`Access-Control-Expose-Headers`). @default [] */
   exposedHeaders?: readonly string[]
-  /** Seconds a browser may cache a preflight (`Access-Control-Max-Age`). @default 600 */
+  /**
+   * Seconds a browser may cache a preflight (`Access-Control-Max-Age`): an integer from 0 to
+   * `Number.MAX_SAFE_INTEGER`. @default 600
+   */
   maxAge?: number
 }
 const CORS_KEYS = Object.keys({
@@ -95,8 +98,17 @@ export function cors(options: CorsOptions): Middleware {
       : tokenList(options.allowedHeaders, 'allowedHeaders', [])
   const exposed = tokenList(options.exposedHeaders, 'exposedHeaders', [])
   const maxAge = options.maxAge ?? 600
-  if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0) {
-    throw new InvalidOptionsError('maxAge', 'must be an integer number of seconds >= 0')
+  // Bounded: `Number.isInteger(1e21)` is true, and `String(1e21)` is `1e+21`, not delta-seconds.
+  if (
+    typeof maxAge !== 'number' ||
+    !Number.isInteger(maxAge) ||
+    maxAge < 0 ||
+    maxAge > Number.MAX_SAFE_INTEGER
+  ) {
+    throw new InvalidOptionsError(
+      'maxAge',
+      'must be an integer number of seconds from 0 to Number.MAX_SAFE_INTEGER'
+    )
   }
   const maxAgeValue = String(maxAge)
   const star = matcher.kind === 'any'

@@ -5,7 +5,8 @@
  * test), so an app moving from helmet keeps the same headers; so does validation (what helmet
  * refuses is refused here: `maxAge: null`, a non-string `action`), except that a header's value of
  * the wrong type, which helmet reads as its defaults without a word (`xFrameOptions: 'deny'` sends
- * `SAMEORIGIN`, `referrerPolicy: 5` sends `no-referrer`), throws here.
+ * `SAMEORIGIN`, `referrerPolicy: 5` sends `no-referrer`), throws here, and so does an HSTS
+ * `maxAge` above Number.MAX_SAFE_INTEGER (helmet writes it in exponent form, which browsers ignore).
  */
 import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
@@ -60,7 +61,9 @@ export const REFERRER_POLICY_KEYS = Object.keys({ policy: true } satisfies Recor
 /** `Strict-Transport-Security` options. */
 export interface StrictTransportSecurityOptions {
   /**
-   * Seconds: a finite number >= 0, rounded down (`null` or a string throws, as in helmet).
+   * Seconds: a number from 0 to `Number.MAX_SAFE_INTEGER`, rounded down (`null` or a string
+   * throws, as in helmet; a larger value such as `Number.MAX_VALUE` throws too, unlike helmet,
+   * which would write it as `1.7976931348623157e+308`, a header browsers ignore).
    * @default 31536000 (365 days)
    */
   maxAge?: number
@@ -201,8 +204,16 @@ export function referrerPolicyValue(o: ReferrerPolicyOptions): string {
 export function hstsValue(o: StrictTransportSecurityOptions, field: string): string {
   // Only `undefined` takes the default: `null` is refused, as helmet does.
   const maxAge = o.maxAge === undefined ? 31_536_000 : o.maxAge
-  if (typeof maxAge !== 'number' || !(maxAge >= 0) || !Number.isFinite(maxAge)) {
-    fail(`${field}.maxAge`, 'must be a finite number >= 0 (seconds)')
+  // Stricter than helmet, which writes any finite value: past Number.MAX_SAFE_INTEGER the value
+  // is no longer exact, and from 1e21 (`Number.MAX_VALUE`, a "forever" idiom) it prints as
+  // `1e+21`, not delta-seconds, and browsers ignore the whole header: HSTS would be silently off.
+  if (
+    typeof maxAge !== 'number' ||
+    !(maxAge >= 0) ||
+    !Number.isFinite(maxAge) ||
+    maxAge > Number.MAX_SAFE_INTEGER
+  ) {
+    fail(`${field}.maxAge`, 'must be a number of seconds from 0 to Number.MAX_SAFE_INTEGER')
   }
   // Stricter than helmet, which reads any truthy value as true: `preload: 'false'` would ask
   // browsers to hard-code HTTPS for the whole domain.

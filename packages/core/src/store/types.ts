@@ -154,7 +154,7 @@ export interface StoreEventInfo {
 
 /** Options of `Store.set`. */
 export interface StoreSetOptions {
-  /** Time to live in milliseconds (positive; fractions are rounded up). Default: no expiry. */
+  /** Time to live in milliseconds (positive, at most Number.MAX_SAFE_INTEGER; fractions are rounded up). Default: no expiry. */
   ttlMs?: number
 }
 
