@@ -73,7 +73,7 @@ export interface RateLimiterOptions {
    * what another instance changes early (a `release`, `unblock` or `reset` there) is seen here
    * within `maxAgeMs`; this instance's own release / unblock / reset clears its entry at once.
    * `false` disables it. Default `{ maxKeys: 10_000, maxAgeMs: 1000 }`; never used with a memory
-   * store.
+   * store, nor for keys over 256 characters (always checked on the store).
    */
   blockCache?: false | BlockCacheOptions
 }
@@ -261,6 +261,15 @@ const elapsedNow: () => number =
     ? () => performance.now()
     : Date.now
 
+/**
+ * Longest key the blocked-key cache holds: keys come from clients (an API key header), and a
+ * cached key is kept whole, so 10,000 long ones could pin megabytes each. A longer key is checked
+ * on the store every time: keying the cache by the store's digest of it instead would put a hash
+ * before every lookup, where a length check costs nothing. Real keys (ids, IPs, API keys) are
+ * far shorter.
+ */
+const MAX_CACHED_DENIAL_KEY = 256
+
 interface CachedDenial {
   /** When the denial's wait is over (`elapsedNow()` clock). */
   until: number
@@ -388,7 +397,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         maxCached > 0 &&
         result.retryAfterMs > 0 &&
         result.degraded === undefined &&
-        since === clears
+        since === clears &&
+        key.length <= MAX_CACHED_DENIAL_KEY
       ) {
         if (denials.size >= maxCached) {
           const oldest = denials.keys().next().value

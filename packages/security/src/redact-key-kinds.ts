@@ -5,6 +5,7 @@
  * rules of `isCredentialKey`. Log objects repeat a few keys, so each is lower-cased and checked
  * once: a bounded cache keeps the kind of every key that holds no secret itself.
  */
+import { MAX_CACHED_KEY } from './redact-keys.js'
 import { isCredentialKey } from './redact-names.js'
 import { MIN_SCAN_LENGTH } from './redact-patterns.js'
 
@@ -14,8 +15,6 @@ export const SENSITIVE_KEY = 1
 export const PLAIN_KEY = 2
 
 const KEY_CACHE_LIMIT = 4096
-/** Longer keys are not cached (they are rare, and would make the cache heavy). */
-const MAX_CACHED_KEY = 256
 /** Longest array item taken for a name (`['Authorization', '…']`): header and variable names. */
 const MAX_NAME_ITEM = 64
 

@@ -2,7 +2,7 @@
  * @module redact-keys
  * Key names whose value is censored wherever they appear, compared case-insensitively, plus a
  * bounded cache of lower-cased keys (log objects repeat the same few keys, so `toLowerCase` runs
- * once per distinct key rather than once per key visited).
+ * once per distinct key rather than once per key visited), bounded in key length too.
  */
 import { SENSITIVE_HEADERS } from './redact-names.js'
 
@@ -38,13 +38,18 @@ export const DEFAULT_SENSITIVE_KEYS: readonly string[] = [
 ]
 
 const CACHE_LIMIT = 4096
+/**
+ * Longer keys are not cached (here and in the key-kind cache of redact-key-kinds): keys come from
+ * request bodies, so a client could otherwise pin megabytes per entry for good.
+ */
+export const MAX_CACHED_KEY = 256
 const lowerCache = new Map<string, string>()
 
-/** `key.toLowerCase()`, memoised for the first few thousand distinct keys. */
+/** `key.toLowerCase()`, memoised for the first few thousand distinct keys up to 256 characters. */
 export function lowerKey(key: string): string {
   const hit = lowerCache.get(key)
   if (hit !== undefined) return hit
   const lower = key.toLowerCase()
-  if (lowerCache.size < CACHE_LIMIT) lowerCache.set(key, lower)
+  if (key.length <= MAX_CACHED_KEY && lowerCache.size < CACHE_LIMIT) lowerCache.set(key, lower)
   return lower
 }

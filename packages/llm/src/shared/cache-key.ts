@@ -10,11 +10,17 @@ import type { LlmCacheKeyFn } from './types.js'
 
 /** `"key":` for each member name seen (names repeat across calls: model, messages, role, …). */
 const quotedNames = new Map<string, string>()
+/**
+ * Longer names are quoted each time, not memoised: names come from request params (`metadata`
+ * keys), and a memo entry holds the name and its quoted copy, so a client could pin megabytes each.
+ */
+const MAX_MEMO_NAME = 256
 
 function quotedName(name: string): string {
   let quoted = quotedNames.get(name)
   if (quoted === undefined) {
     quoted = `${JSON.stringify(name)}:`
+    if (name.length > MAX_MEMO_NAME) return quoted
     // Bounded: params with unbounded member names (maps keyed by ids) must not grow it forever.
     if (quotedNames.size >= 1024) quotedNames.clear()
     quotedNames.set(name, quoted)

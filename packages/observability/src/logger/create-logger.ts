@@ -465,6 +465,12 @@ function jsonMillis(ms: number): string {
 
 /** Entries a per-logger text cache keeps at most (methods, paths, routes, subjects, statuses). */
 const TEXT_CACHE_MAX = 1000
+/**
+ * Longest value (method, path, route, subject) a per-logger text cache keeps: values come from
+ * clients, and an entry holds the value and its quoted text for the logger's life, so 1,000 long
+ * paths could pin tens of MB. Longer values are quoted on each line.
+ */
+const MAX_CACHED_TEXT = 256
 
 /** Builds the `FAST_REQUEST_LINE` writer of one logger. */
 function requestLineWriter(
@@ -481,7 +487,7 @@ function requestLineWriter(
     let q = quoted.get(value)
     if (q === undefined) {
       q = JSON.stringify(redact(value))
-      if (quoted.size < TEXT_CACHE_MAX) quoted.set(value, q)
+      if (value.length <= MAX_CACHED_TEXT && quoted.size < TEXT_CACHE_MAX) quoted.set(value, q)
     }
     return q
   }
@@ -491,7 +497,9 @@ function requestLineWriter(
     let t = methodTexts.get(method)
     if (t === undefined) {
       t = `,"method":${quote(method)},"path":`
-      if (methodTexts.size < TEXT_CACHE_MAX) methodTexts.set(method, t)
+      if (method.length <= MAX_CACHED_TEXT && methodTexts.size < TEXT_CACHE_MAX) {
+        methodTexts.set(method, t)
+      }
     }
     return t
   }
@@ -512,7 +520,8 @@ function requestLineWriter(
     let t = texts.get(route)
     if (t === undefined) {
       t = `,"aborted":${aborted}${route === undefined ? '' : `,"route":${quote(route)}`}`
-      if (texts.size < TEXT_CACHE_MAX) texts.set(route, t)
+      const short = route === undefined || route.length <= MAX_CACHED_TEXT
+      if (short && texts.size < TEXT_CACHE_MAX) texts.set(route, t)
     }
     return t
   }
