@@ -375,8 +375,10 @@ export interface Budget {
   readonly mode: BudgetMode
   readonly store: Store
   /**
-   * Atomically holds the estimate's worst case against every limit of `subject`.
-   * @throws BudgetExceededError (402) in hard mode when it does not fit (nothing is held).
+   * Atomically holds the estimate's worst case against every limit of `subject`. A worst case
+   * above `Number.MAX_SAFE_INTEGER` micro-dollars (huge request fields) is held as that amount.
+   * @throws BudgetExceededError (402) in hard mode when it does not fit (nothing is held), as such
+   * a worst case never does (a limit is at most 2^50 micro-dollars).
    * @throws UnknownModelError for a model estimate without a price (unless the table has a fallback).
    * @throws InvalidOptionsError naming the bad field (`subject`, `model`, `inputTokens`,
    * `maxOutputTokens`, `cacheWrite`, `serviceTier`, `ttl`, …); the promise rejects with it.
@@ -402,6 +404,13 @@ export interface Budget {
    */
   on<E extends keyof BudgetEvents>(event: E, listener: (info: BudgetEvents[E]) => void): () => void
 }
+
+/**
+ * The longest subject whose keys `currentCache` keeps. A subject may be client-controlled (an API
+ * key, a header): its store keys hold a long one as a digest, but the cache would keep up to
+ * 10,000 of them whole. Real subjects are far shorter; a longer one has its keys built each time.
+ */
+const MAX_CACHED_SUBJECT = 256
 
 /** The tiers a worst case can be priced at (`ServiceTier`). */
 const SERVICE_TIERS: ReadonlySet<unknown> = new Set<ServiceTier>([
@@ -444,7 +453,9 @@ function heldWebSearches(tools: readonly unknown[]): { searches: number; preview
         ? max
         : DEFAULT_HELD_WEB_SEARCHES
   }
-  return { searches, preview }
+  // `max_uses` is the end user's: summed over several tools it may pass 2^53, a count no call runs
+  // and the pricer would not take (the worst case is then held capped, see `priceWorstCase`).
+  return { searches: Math.min(searches, Number.MAX_SAFE_INTEGER), preview }
 }
 
 /** The keys of each form of `BudgetEstimate`: any other key is refused. */
@@ -585,8 +596,21 @@ export function createBudget(options: BudgetOptions): Budget {
     throw new InvalidOptionsError('prices', 'must be a PriceTable (createPriceTable())')
   }
   // A worst case is a `Usage` built here from checked integers: priced without a normalising copy.
+  // Its counts come from the end user's request: a cost past `Number.MAX_SAFE_INTEGER` µ$ is held
+  // as that (above every limit: a hard budget answers 402), not refused as a bad option (500). The
+  // built-in table caps it itself; another table refuses it naming `usage`, as `priceOf` does.
   const priceWorstCase =
-    trustedPricer(prices) ?? ((model: string, usage: Usage) => prices.priceOf(model, usage))
+    trustedPricer(prices) ??
+    ((model: string, usage: Usage) => {
+      try {
+        return prices.priceOf(model, usage)
+      } catch (error) {
+        if (error instanceof InvalidOptionsError && error.field === 'usage') {
+          return Number.MAX_SAFE_INTEGER
+        }
+        throw error
+      }
+    })
   const prefix = options.prefix ?? 'budget'
   if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
     throw new InvalidOptionsError('prefix', 'must be a non-empty string without `{` or `}`')
@@ -699,9 +723,11 @@ export function createBudget(options: BudgetOptions): Budget {
     }
     if (hit && hit.limits === limits && hit.sig === sig) return hit.value
     const value = computeCurrent(subject, limits, now)
-    if (currentCache.size >= 10_000) currentCache.clear()
     const entry = { limits, sig, value }
-    currentCache.set(subject, entry)
+    if (subject.length <= MAX_CACHED_SUBJECT) {
+      if (currentCache.size >= 10_000) currentCache.clear()
+      currentCache.set(subject, entry)
+    }
     lastSubject = subject
     lastEntry = entry
     return value
@@ -793,7 +819,8 @@ export function createBudget(options: BudgetOptions): Budget {
 
   /**
    * Micro-dollars to hold for an estimate. Validates it: its `model` is then a non-empty string, or
-   * `undefined` for an amount without one.
+   * `undefined` for an amount without one. A worst case above `Number.MAX_SAFE_INTEGER` is
+   * `Number.MAX_SAFE_INTEGER` (see `priceWorstCase`).
    */
   const worstCase = (estimate: BudgetEstimate): number => {
     if (estimate === null || typeof estimate !== 'object') {

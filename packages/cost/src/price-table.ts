@@ -186,6 +186,12 @@ interface Compiled extends CompiledModes {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+/**
+ * The longest model name the lookup cache keeps. A request's `model` is the client's (priced while
+ * reserving, before the provider refuses an unknown one): without a length bound its up to 1,000
+ * names could each be megabytes. Real names are far shorter; a longer one is resolved every time.
+ */
+const MAX_CACHED_MODEL_NAME = 256
 const STANDARD_SPEED: ReadonlySet<string> = new Set(['standard'])
 const SNAPSHOT = /-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$/
 
@@ -437,10 +443,13 @@ function tokenPico(rates: Rates, counts: Usage | UsageStep): bigint {
 /**
  * Integer micro-dollars for `usage` at `c`'s rates, rounded up. Its `compactions` are summed in
  * before the rounding, each at the rates its own input selects (long context or not).
+ * `capped`: a cost above `Number.MAX_SAFE_INTEGER` is returned as `Number.MAX_SAFE_INTEGER`
+ * instead of throwing (a reservation's worst case, see `trustedPricer`).
  * @throws InvalidOptionsError naming `usage` when the cost exceeds `Number.MAX_SAFE_INTEGER`
- *   micro-dollars: a Number could hold it only rounded, possibly below the true cost.
+ *   micro-dollars (unless `capped`): a Number could hold it only rounded, possibly below the true
+ *   cost.
  */
-function cost(c: Compiled, usage: Usage): number {
+function cost(c: Compiled, usage: Usage, capped = false): number {
   const tier = usage.serviceTier ?? 'standard'
   const m = modeMultiplier(c, usage)
   const rates = ratesFor(c, tier, usage, m)
@@ -464,6 +473,7 @@ function cost(c: Compiled, usage: Usage): number {
   }
   const micros = (pico + searchPico + divisor - 1n) / divisor
   if (micros > MAX_SAFE) {
+    if (capped) return Number.MAX_SAFE_INTEGER
     throw new InvalidOptionsError(
       'usage',
       `costs ${micros} micro-dollars, above Number.MAX_SAFE_INTEGER (about $9 billion): not a real call`
@@ -556,8 +566,10 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
       found = lookup(name)
     }
     if (!found && SNAPSHOT.test(name)) found = lookup(name.replace(SNAPSHOT, ''))
-    if (cache.size > 1000) cache.clear()
-    cache.set(model, found ?? null)
+    if (model.length <= MAX_CACHED_MODEL_NAME) {
+      if (cache.size > 1000) cache.clear()
+      cache.set(model, found ?? null)
+    }
     return found
   }
 
@@ -569,14 +581,14 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
       throw new InvalidOptionsError('model', 'must be a non-empty string')
     }
   }
-  /** `priceOf` of a usage already normalised. */
-  const priceNormalized = (model: string, u: Usage): number => {
+  /** `priceOf` of a usage already normalised (`capped`: see `cost`). */
+  const priceNormalized = (model: string, u: Usage, capped = false): number => {
     const entry = find(model)
-    if (entry) return cost(entry, u)
+    if (entry) return cost(entry, u, capped)
     unknownModels++
     events.emit('unknown-model', { model, fallback: fallback !== undefined })
     if (!fallback) throw new UnknownModelError(model)
-    return cost(fallback, u)
+    return cost(fallback, u, capped)
   }
 
   const table: PriceTable = {
@@ -621,7 +633,7 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
   }
   trustedPricers.set(table, (model, usage) => {
     checkModel(model)
-    return priceNormalized(model, usage)
+    return priceNormalized(model, usage, true)
   })
   return table
 }
@@ -632,8 +644,11 @@ const trustedPricers = new WeakMap<PriceTable, (model: string, usage: Usage) => 
 /**
  * Internal (not exported by the package): `table.priceOf` for a `Usage` this package built itself
  * from checked integers, without the normalising copy `priceOf` makes of any usage it is given
- * (the budget prices every reservation's worst case this way). `undefined` for a table that
- * `createPriceTable` did not make.
+ * (the budget prices every reservation's worst case this way). A cost above
+ * `Number.MAX_SAFE_INTEGER` micro-dollars is returned as `Number.MAX_SAFE_INTEGER` rather than
+ * refused: a worst case comes from the end user's request (`max_tokens`, a tool's `max_uses`), and
+ * that amount is above every limit (at most 2^50), so a hard budget refuses it as over budget (402),
+ * not as a bad option (500). `undefined` for a table that `createPriceTable` did not make.
  */
 export function trustedPricer(
   table: PriceTable

@@ -45,10 +45,14 @@ export const chatEstimate = (params: Params, defaultMax: number): RequestEstimat
     {
       model: typeof params.model === 'string' ? params.model : '',
       messages: estimateMessages(params.messages),
-      // `n` choices are each up to the limit long: the provider bills all of them.
-      maxOutputTokens:
+      // `n` choices are each up to the limit long: the provider bills all of them. Both are the end
+      // user's: the product is capped to a safe integer (the budget refuses it as over budget, 402;
+      // past 2^53 it would refuse `maxOutputTokens` as a bad option, 500).
+      maxOutputTokens: Math.min(
         maxTokens(params.max_completion_tokens ?? params.max_tokens, defaultMax) *
-        maxTokens(params.n, 1),
+          maxTokens(params.n, 1),
+        Number.MAX_SAFE_INTEGER
+      ),
     },
     params,
     params.response_format
