@@ -21,7 +21,6 @@ import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { normalizeOrigin } from './cors-origin.js'
 import { type CsrfTokenOptions, compileTokens, readCookie, timingSafeEqual } from './csrf-token.js'
 import { CsrfRejectedError } from './errors.js'
-import { appendSetCookie } from './headers-native.js'
 
 /** Options of `csrf()`. */
 export interface CsrfOptions {
@@ -196,5 +195,9 @@ async function issueToken(ctx: Context, tokens: ReturnType<typeof compileTokens>
   }
   const token = await tokens.issue(session)
   ctx.state.csrfToken = token
-  appendSetCookie(ctx, tokens.cookie(token))
+  // A pending header: every adapter merges it with the route's own cookies when the head is
+  // written. Put straight on the Node response, it was lost to a route's
+  // `res.setHeader('Set-Cookie', …)`, which replaces what the response holds. Appended, not set,
+  // so an earlier middleware's pending cookie stays. Issued once per client: no fast path needed.
+  ctx.appendHeader('Set-Cookie', tokens.cookie(token))
 }

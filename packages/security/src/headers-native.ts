@@ -127,23 +127,3 @@ export function setHeader(ctx: Context, name: string, value: string): void {
   }
   noteNativeHeader(ctx, name.toLowerCase(), value)
 }
-
-/**
- * Adds a `Set-Cookie` header without replacing the route's own cookies where the framework
- * allows it: Fastify's `reply.header('set-cookie')` and Node's `res.appendHeader` append (so do
- * Express' `res.cookie` and `@fastify/cookie` afterwards). Elsewhere (Next) it is a pending
- * header, which a `Set-Cookie` set by the route itself replaces.
- */
-export function appendSetCookie(ctx: Context, value: string): void {
-  const reply = fastifyReply(ctx)
-  if (reply !== undefined) {
-    reply.header('set-cookie', value)
-    return
-  }
-  const res = nativeResponse(ctx) as (NodeResponseLike & { appendHeader?: unknown }) | undefined
-  if (res !== undefined && typeof res.appendHeader === 'function') {
-    ;(res.appendHeader as (name: string, value: string) => unknown).call(res, 'Set-Cookie', value)
-    return
-  }
-  ctx.setHeader('Set-Cookie', value)
-}
