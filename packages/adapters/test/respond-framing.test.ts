@@ -8,8 +8,10 @@
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { aikitFastify } from '@aikit/adapters/fastify'
 import { toNodeHandler } from '@aikit/adapters/node'
 import type { AikitError, Middleware } from '@aikit/core'
+import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { withAikit } from '../src/next/index.js'
 import { exchange, NODE_ADAPTERS } from './fixtures/node-adapters.js'
@@ -461,7 +463,30 @@ describe('an empty respond() body given a Content-Length', () => {
         await server.close()
       }
     })
+  }
 
+  // NODE_ADAPTERS' Fastify app routes with `app.all`: a GET route gets Fastify's automatic HEAD
+  // route, whose onSend hook sets `content-length: 0` for an empty payload sent through reply.send.
+  it("fastify (GET route, automatic HEAD): keeps a HEAD response's length", async () => {
+    const app = Fastify()
+    await app.register(aikitFastify, {
+      use: [async (ctx) => ctx.respond(200, undefined, { 'content-length': '5' })],
+    })
+    app.get('/*', async () => 'route')
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const port = (app.server.address() as AddressInfo).port
+      const head = parse(
+        await exchange(port, 'HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      )
+      expect(head.status).toMatch(/^HTTP\/1\.1 200 /)
+      expect(named(head.lines, 'content-length')).toEqual(['content-length: 5'])
+    } finally {
+      await app.close()
+    }
+  })
+
+  for (const [name, start] of NODE_ADAPTERS) {
     // No client frames a 204 by its length; cors() sends `Content-Length: 0` on its preflight 204
     // for old Safari, as expressjs/cors does.
     it(`${name}: a 204 keeps the Content-Length given (cors() preflight) and none is added`, async () => {

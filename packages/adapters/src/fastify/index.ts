@@ -205,6 +205,11 @@ export class FastifyContext extends NodeContext {
    * cancels the source when the client goes away, and reports source errors to `onError`.
    * onResponse hooks still run after a hijack (Fastify listens for 'finish' before onRequest);
    * headers other hooks set with `reply.header()` are copied onto the raw response first.
+   *
+   * An empty body answering a HEAD goes the same way: the onSend hook of Fastify's automatic HEAD
+   * route (`exposeHeadRoutes`) sets `content-length: 0` for an empty payload, whatever the status
+   * and the length given, which would put a length on a 204 (RFC 9110 §8.6 forbids it) and
+   * replace the GET's length on a 200 or 304 with 0. The Node engine frames it (`frameEmpty`).
    */
   protected override writeResponse(response: PendingResponse): Promise<void> {
     const reply = this.reply
@@ -215,7 +220,7 @@ export class FastifyContext extends NodeContext {
       dropBody(body)
       return Promise.resolve()
     }
-    if (body.kind === 'stream') {
+    if (body.kind === 'stream' || (body.kind === 'empty' && this.method === 'HEAD')) {
       const replyHeaders = reply.getHeaders()
       reply.hijack()
       for (const name in replyHeaders) {

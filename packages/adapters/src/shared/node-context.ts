@@ -15,7 +15,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable, Transform } from 'node:stream'
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
+import { createBrotliDecompress, createGunzip, createInflate, type Zlib } from 'node:zlib'
 import { AikitError, type FinishInfo, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
 import {
   BaseContext,
@@ -653,9 +653,12 @@ function isAbortedRead(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'ECONNRESET'
 }
 
+/** A zlib decoder: `bytesWritten` counts the input it consumed. */
+type Decoder = Transform & Zlib
+
 /** zlib decoders undoing `codings` (as applied), first decoder first. */
-function decoderChain(codings: BodyCoding[]): Transform[] {
-  const decoders: Transform[] = []
+function decoderChain(codings: BodyCoding[]): Decoder[] {
+  const decoders: Decoder[] = []
   for (let i = codings.length - 1; i >= 0; i--) {
     const c = codings[i]
     decoders.push(
@@ -1008,8 +1011,9 @@ export class NodeContext extends BaseContext {
   /**
    * Reads the body for `ctx.json()`: decoded (gzip / deflate / br) when the policy says
    * `decompress`, the DECODED size counted against `maxBytes` (a zip bomb stops there, the
-   * decoder destroyed); 415 for a coding not decoded. Stalls (408), a body cut short (400) and
-   * the wire limit (413) come from the guard.
+   * decoder destroyed); 415 for a coding not decoded, 400 (`Connection: close`) for bytes that do
+   * not decode or that follow the end of the compressed data. Stalls (408), a body cut short (400)
+   * and the wire limit (413) come from the guard.
    */
   protected readBody(maxBytes: number): Promise<Uint8Array> {
     this.bodyStarted = true
@@ -1035,10 +1039,9 @@ export class NodeContext extends BaseContext {
     return new Promise<Uint8Array>((resolve, reject) => {
       const decoders = codings.length === 0 ? [] : decoderChain(codings)
       const source: Readable = decoders.length === 0 ? req : decoders[decoders.length - 1]!
-      if (decoders.length > 0) {
-        let from: Readable = req
-        for (const d of decoders) from = from.pipe(d) as Transform
-      }
+      // Bytes handed to each decoder, to compare with what it consumed (see `onEnd`).
+      const fed: number[] = []
+      const counters: [Readable, (chunk: Buffer) => void][] = []
       const chunks: Buffer[] = []
       let size = 0
       let settled = false
@@ -1047,17 +1050,20 @@ export class NodeContext extends BaseContext {
         settled = true
         source.off('data', onData)
         source.off('end', onEnd)
-        source.off('error', onDecodeError)
+        for (const [from, count] of counters) from.off('data', count)
         req.off('error', onError)
         req.off('close', onClose)
         guard.offFail(onGuardFail)
-        if (error === undefined) {
-          resolve(bytes!)
-          return
-        }
+        // Nothing more goes through the decoders: `req` may still be piped into one that ended
+        // before the body did, which the next bytes would make fail (their 'error' listener
+        // stays on, for whatever a decoder still emits).
         for (const d of decoders) {
           req.unpipe(d)
           d.destroy()
+        }
+        if (error === undefined) {
+          resolve(bytes!)
+          return
         }
         req.pause()
         reject(error)
@@ -1073,6 +1079,14 @@ export class NodeContext extends BaseContext {
         chunks.push(buf)
       }
       const onEnd = (): void => {
+        if (decoders.some((d, i) => d.bytesWritten !== fed[i])) {
+          // A decoder stopped with input left: bytes follow the end of its compressed data (zero
+          // padding, junk), which zlib skips without a word, and more may still come from `req`.
+          // The body is not a valid encoding (the Web path's DecompressionStream fails too).
+          this.closeAfterResponse()
+          finish(new InvalidRequestError('The request body has bytes after its compressed data'))
+          return
+        }
         if (decoders.length > 0) {
           // Whoever reads these bytes next (Fastify's parser, fed them in preParsing) gets them
           // decoded: the headers now describe the decoded body, as on the Web path.
@@ -1086,6 +1100,7 @@ export class NodeContext extends BaseContext {
         finish(guard.failure ?? new InvalidRequestError('The request body was not fully received'))
       }
       const onDecodeError = (): void => {
+        if (settled) return
         this.closeAfterResponse()
         finish(new InvalidRequestError('The request body could not be decoded'))
       }
@@ -1093,9 +1108,22 @@ export class NodeContext extends BaseContext {
         if (!req.complete) onError()
       }
       const onGuardFail = (error: AikitError): void => finish(error)
+      let from: Readable = req
+      for (let i = 0; i < decoders.length; i++) {
+        const d = decoders[i]!
+        // Every decoder of the chain (the first gets the raw bytes) may fail, until destroyed:
+        // an 'error' without a listener would take the process down.
+        d.on('error', onDecodeError)
+        fed.push(0)
+        const count = (chunk: Buffer): void => {
+          fed[i] = (fed[i] ?? 0) + chunk.byteLength
+        }
+        from.on('data', count)
+        counters.push([from, count])
+        from = from.pipe(d)
+      }
       source.on('data', onData)
       source.on('end', onEnd)
-      if (source !== req) source.on('error', onDecodeError)
       req.on('error', onError)
       req.on('close', onClose)
       guard.onFail(onGuardFail)
