@@ -67,6 +67,15 @@ interface MemoryEntry {
   size: number
 }
 
+/** What a tag time may be checked against: an entry's creation time and tags. */
+interface TagUser {
+  readonly createdAt: number
+  readonly tags: readonly string[]
+}
+
+/** The `Engine.track` of an entry without tags: nothing to release. */
+const untracked = (): void => undefined
+
 /** One load of a key running in this process: what `getOrSet` calls for the key join. */
 interface Flight {
   promise: Promise<unknown>
@@ -173,8 +182,19 @@ class Engine {
    * no earlier, so it catches every entry created before it here (`invalidationTime`).
    */
   private highWater = 0
-  /** The longest lifetime (`staleUntil - createdAt`) of an entry put in the memory tier. */
+  /**
+   * The longest lifetime (`staleUntil - createdAt`) of an entry put in the memory tier: how long
+   * the store keeps a tag's time (`tagTimeTtl`). Not the memory prune's bound (`pruneTags`): it
+   * only ever grows, and one "forever" entry would then keep every tag time for good.
+   */
   private maxLifetime = 0
+  /**
+   * What is checked against tag times without being in the memory tier yet: the entry a running
+   * fetch or a `set` is writing, the stale value a load may still serve or hold (see `track`).
+   */
+  private readonly tracked = new Set<TagUser>()
+  /** How many times the tag maps were pruned: a store read that a prune overlapped checks again. */
+  prunes = 0
   /** The longest per-call fresh ttl a user of the cache declared (`CacheInternals.declareTtl`). */
   private declaredTtl = 0
   /** Tag-map size past which `markTag` drops the tag times no entry can need any more. */
@@ -422,22 +442,55 @@ class Engine {
   }
 
   /**
-   * Drops tag times older than any memory entry can be: an invalidation only matters to entries
-   * created before it, and those are past their `staleUntil` once it is `maxLifetime` old. With
-   * per-entity tags (`user:<id>`) the maps would otherwise grow with every id ever invalidated.
-   * Entries read from the store re-read a dropped tag's time from the store (`syncTags`).
-   * Amortised: the next prune waits until the maps have doubled.
+   * Keeps the tag times of `user` (an entry not in the memory tier yet, created at `createdAt`
+   * or later, carrying `tags`) until the returned function is called: the prune keeps them.
+   */
+  track(createdAt: number, tags: readonly string[]): () => void {
+    if (tags.length === 0) return untracked
+    const user: TagUser = { createdAt, tags }
+    this.tracked.add(user)
+    return () => {
+      this.tracked.delete(user)
+    }
+  }
+
+  /**
+   * Drops the tag times nothing can be checked against any more. An invalidation only matters to
+   * entries carrying the tag and created at or before it: a time is kept while a memory entry that
+   * can still be served (before its `staleUntil`), or an entry being written or a stale value a
+   * load holds (`track`), is one of those. The bound is per tag and read from what is there now,
+   * never from the longest lifetime ever seen: a single "forever" entry (even deleted since) would
+   * otherwise keep every per-entity tag (`user:<id>`) ever invalidated for the process's life.
+   * Also kept: a time set or read from the store within the last `TAG_RECHECK_MS` (a store read
+   * may be between its tag check and its `remember`), and one whose store write failed (the store
+   * does not have it yet). An entry read from the store re-reads a dropped tag's time from the
+   * store (`syncTags`); one whose tag read a prune overlapped is checked again (`checkValid`).
+   * Amortised: a scan of the memory tier and the tag maps, and the next prune waits until the
+   * maps have doubled.
    */
   private pruneTags(): void {
-    const before = this.o.now() - this.maxLifetime
-    for (const [tag, at] of this.tagTimes) {
-      if (at < before) {
-        this.tagTimes.delete(tag)
-        this.tagChecked.delete(tag)
+    this.prunes++
+    const now = this.o.now()
+    const needed = new Set<string>()
+    const need = (user: TagUser): void => {
+      for (let i = 0; i < user.tags.length; i++) {
+        const tag = user.tags[i] as string
+        const at = this.tagTimes.get(tag)
+        if (at !== undefined && at >= user.createdAt) needed.add(tag)
       }
     }
+    for (const entry of this.lru.values()) if (entry.staleUntil > now) need(entry)
+    for (const user of this.tracked) need(user)
+    const recent = now - TAG_RECHECK_MS
+    const unsaved = this.unsaved.size > 0 && this.o.store !== undefined
+    for (const tag of this.tagTimes.keys()) {
+      if (needed.has(tag) || (this.tagChecked.get(tag) ?? 0) > recent) continue
+      if (unsaved && this.unsaved.has(this.tagKey(tag))) continue
+      this.tagTimes.delete(tag)
+      this.tagChecked.delete(tag)
+    }
     for (const [tag, checked] of this.tagChecked) {
-      if (checked < before && !this.tagTimes.has(tag)) this.tagChecked.delete(tag)
+      if (checked <= recent && !this.tagTimes.has(tag)) this.tagChecked.delete(tag)
     }
     this.pruneAt = Math.max(TAG_PRUNE_MIN, 2 * Math.max(this.tagTimes.size, this.tagChecked.size))
   }
@@ -515,8 +568,8 @@ class Engine {
     }
     // The common case (every tag known) costs no promise.
     if (!stale) return undefined
-    // Pruned before the fetch, never between it and the check of the entry that needed it (whose
-    // lifetime `maxLifetime` does not count yet): what is dropped here is fetched again if needed.
+    // Pruned before the fetch, not between it and the check of the entry that needed it (which is
+    // not in the memory tier yet): what is dropped here is fetched again if needed.
     if (this.tagChecked.size > this.pruneAt) this.pruneTags()
     return this.fetchTags(store, tags, now)
   }
@@ -900,8 +953,13 @@ class CacheImpl implements Cache {
     if (entry === undefined) return undefined
     const e = this.engine
     const pending = entry.tags.length > 0 ? e.syncTags(entry.tags, now) : undefined
-    if (pending !== undefined) return pending.then(() => this.isValid(full, entry))
-    return this.isValid(full, entry)
+    if (pending === undefined) return this.isValid(full, entry)
+    // A prune while the tag times were read may have dropped one this entry needs (a known tag's,
+    // not read again): then they are read again (`syncTags` reads the dropped ones from the store).
+    const prunes = e.prunes
+    return pending.then(() =>
+      e.prunes === prunes ? this.isValid(full, entry) : this.checkValid(full, entry, e.o.now())
+    )
   }
 
   private isValid(full: string, entry: MemoryEntry): MemoryEntry | undefined {
@@ -914,9 +972,17 @@ class CacheImpl implements Cache {
   async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
     const full = this.fullKey(key)
     const p = this.policy(options, SET_OPTION_KEYS)
-    const clock = this.engine.clockReady()
+    const e = this.engine
+    const clock = e.clockReady()
     if (clock !== undefined) await clock
-    await this.write(full, value, p, undefined, undefined, 0)
+    // Stamped no earlier than now: the tag times its entry is checked against stay until it is in
+    // the memory tier (an invalidation while its value is encoded).
+    const untrack = e.track(Math.floor(e.o.now()), p.tags)
+    try {
+      await this.write(full, value, p, undefined, undefined, 0)
+    } finally {
+      untrack()
+    }
   }
 
   /**
@@ -1282,7 +1348,10 @@ class CacheImpl implements Cache {
       startedAt: Math.floor(e.o.now()),
       tags: p.tags,
     }
+    // The stale value may be served or held once the store was read (see `fetch`).
+    const untrack = stale === undefined ? untracked : e.track(stale.createdAt, stale.tags)
     const load = this.load(full, key, fetcher, p, stale, background, flight).finally(() => {
+      untrack()
       if (e.inflight.get(full) === flight) e.inflight.delete(full)
     })
     flight.promise = load
@@ -1502,11 +1571,17 @@ class CacheImpl implements Cache {
     // kept until the fetch has ended.
     const createdAt = e.createdNow(full)
     const generation = e.changes.begin(full, createdAt)
+    // Until the fetch ends, the tag times its entry (and the stale value it may hold) is checked
+    // against are kept: an invalidation while it runs makes its entry out of date.
+    const untrack = e.track(createdAt, p.tags)
+    const untrackStale = stale === undefined ? untracked : e.track(stale.createdAt, stale.tags)
     let running = true
     const ended = (): void => {
       if (!running) return
       running = false
       e.changes.end(full)
+      untrack()
+      untrackStale()
     }
     const settled: Promise<T> = (async () => {
       try {
