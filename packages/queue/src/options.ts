@@ -72,8 +72,8 @@ export function checkInt(
 }
 
 /**
- * A caller's `signal` option: a real AbortSignal (an object that only looks like one would pass
- * `AbortSignal.any` and then never abort the wait).
+ * A caller's `signal` option: a real AbortSignal (an object that only looks like one would be
+ * listened to and then never abort the wait).
  */
 export function checkSignal(signal: unknown, field = 'signal'): AbortSignal {
   if (!(signal instanceof AbortSignal))

@@ -18,6 +18,7 @@ import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Budget, Reservation } from '@aikit/cost'
 import { estimateRequest, withHeldLimit } from '@aikit/llm/estimate'
 import { Queue } from 'bullmq'
+import { anySignal } from './any-signal.js'
 import { dedupeIdOf, defaultJobKey, type LlmJobKeyFn, usageApiOf } from './cache-key.js'
 import { type Duration, parseDuration, TTL_MAX_MS } from './duration.js'
 import { JobFailedError, JobNotFoundError } from './errors.js'
@@ -558,16 +559,21 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       const signals: AbortSignal[] = []
       if (ownSignal !== undefined) signals.push(ownSignal)
       if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs))
-      const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined
-      const stored = await readOutcome(jobId)
-      if (stored) return settleOutcome(jobId, stored, signal)
-      for await (const event of followEvents(jobId, signal ? { signal } : {})) {
-        if (event.type === 'done' || event.type === 'error') {
-          return settleOutcome(jobId, event, signal)
+      // Unlinked from the caller's signal (which may outlive many waits) once the wait is over.
+      const { signal, release } = anySignal(signals)
+      try {
+        const stored = await readOutcome(jobId)
+        if (stored) return await settleOutcome(jobId, stored, signal)
+        for await (const event of followEvents(jobId, signal ? { signal } : {})) {
+          if (event.type === 'done' || event.type === 'error') {
+            return await settleOutcome(jobId, event, signal)
+          }
         }
+        signal?.throwIfAborted()
+        throw new JobNotFoundError()
+      } finally {
+        release()
       }
-      signal?.throwIfAborted()
-      throw new JobNotFoundError()
     },
 
     follow(jobId, followOptions) {

@@ -18,6 +18,7 @@ import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { Budget, Reservation } from '@aikit/cost'
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq'
+import { anySignal } from './any-signal.js'
 import { abandonableDuplicate, quitWithin, settledWithin } from './bounded-close.js'
 import { apisOf, type LlmClients, runCall } from './call.js'
 import { type Duration, parseDuration } from './duration.js'
@@ -321,12 +322,15 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     const log = new RunLog(redis, keys, data.resultTtlMs)
     await log.start()
     const attempt = job.attemptsMade + 1
-    const signal = jobSignal ? AbortSignal.any([jobSignal, closing.signal]) : closing.signal
     const hold = holdOf(data)
     const holdTtlMs = data.holdTtlMs ?? DEFAULT_HOLD_TTL_MS
     // A fresh lifetime from now (a hold that already lapsed stays lapsed: extend says false).
     if (hold) await hold.extend(holdTtlMs).catch(report)
     const stopRenewing = hold ? renewing(hold, holdTtlMs) : () => {}
+    // The job's own signal and the worker's: unlinked from both when the run ends, whatever the
+    // outcome (the worker's lives as long as the worker, see `anySignal`).
+    const linked = anySignal(jobSignal ? [jobSignal, closing.signal] : [closing.signal])
+    const signal = linked.signal as AbortSignal
     try {
       const outcome = await runCall(clients, data, signal, (text) =>
         log.emit({ type: 'token', text })
@@ -376,6 +380,7 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       throw error
     } finally {
       stopRenewing()
+      linked.release()
     }
   }
 

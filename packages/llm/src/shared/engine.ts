@@ -42,7 +42,7 @@ import {
   type SharedEnd,
   SharedStream,
 } from './shared-stream.js'
-import { SignalGroup } from './signal-group.js'
+import { anySignal, holdSignal, SignalGroup } from './signal-group.js'
 import {
   type ApiSpec,
   type Params,
@@ -508,7 +508,12 @@ export function interceptCreate(
     if (signal) {
       const abort = (): void => controller.abort(signal.reason)
       signal.addEventListener('abort', abort, { once: true })
-      unlink = () => signal.removeEventListener('abort', abort)
+      // A signal joined from the caller's and the request's stays linked to them until then.
+      const letGo = holdSignal(signal)
+      unlink = () => {
+        signal.removeEventListener('abort', abort)
+        letGo()
+      }
     }
     const events = new Replay(
       answer.events,
@@ -738,7 +743,12 @@ export function interceptCreate(
       if (signal.aborted) abort()
       else {
         signal.addEventListener('abort', abort, { once: true })
-        unlink = () => signal.removeEventListener('abort', abort)
+        // A signal joined from the caller's and the request's stays linked to them until then.
+        const letGo = holdSignal(signal)
+        unlink = () => {
+          signal.removeEventListener('abort', abort)
+          letGo()
+        }
       }
     }
     return new spec.StreamClass(once(iterator, BaseError), controller, client as never)
@@ -1066,7 +1076,13 @@ export function interceptCreate(
       return handled(Promise.reject(new SubjectRequiredError()))
     }
     const mode = override?.cache ?? 'default'
-    const signal = joinSignals(rest?.signal as AbortSignal | undefined, ctx?.signal)
+    const joined = joinSignals(rest?.signal as AbortSignal | undefined, ctx?.signal)
+    const signal = joined.signal
+    /** Unlinks a joined signal once the call has settled (a stream's reader holds it on). */
+    const settled = (outcome: Promise<CallOutcome<unknown>>): Promise<CallOutcome<unknown>> => {
+      if (joined.release !== ignore) outcome.then(joined.release, joined.release)
+      return outcome
+    }
     const own = writesConversation(params)
     const cacheable =
       opts.cache !== undefined &&
@@ -1340,9 +1356,9 @@ export function interceptCreate(
         })
       }
       const call = withKey()
-      return handled(call instanceof Promise ? call.then(first) : first(call))
+      return settled(handled(call instanceof Promise ? call.then(first) : first(call)))
     }
-    return miss()
+    return settled(miss())
   }
 
   return function create(params: Params, options?: unknown): LlmCallPromise<unknown> {
@@ -1408,16 +1424,19 @@ export function refuseUnmetered<C extends object>(
  * either aborting it. Not the caller's alone: the SDK helpers (openai `chat.completions.stream()`,
  * `responses.stream()`, `runTools()`; Anthropic `messages.stream()`) always pass a signal of their
  * own, and a call that ignored the request's then ran (and was billed) to its end for nobody.
+ * Either may live far longer than the call (an agent loop's, a server's): `release` unlinks the
+ * joined signal from both once the call is over (`anySignal`, not `AbortSignal.any`).
  */
 function joinSignals(
   own: AbortSignal | undefined,
   request: AbortSignal | undefined
-): AbortSignal | undefined {
-  if (own === undefined || request === undefined || own === request) return own ?? request
-  if (own.aborted) return own
-  if (request.aborted) return request
-  // Every supported runtime has it (Node 20.3+, the edge runtimes).
-  return AbortSignal.any([own, request])
+): { readonly signal: AbortSignal | undefined; readonly release: () => void } {
+  if (own === undefined || request === undefined || own === request) {
+    return { signal: own ?? request, release: ignore }
+  }
+  if (own.aborted) return { signal: own, release: ignore }
+  if (request.aborted) return { signal: request, release: ignore }
+  return anySignal([own, request])
 }
 
 /**

@@ -3,6 +3,7 @@
  * The abort signal of a provider call shared by coalesced callers: it aborts only when EVERY
  * participant's signal has aborted (one client leaving must not cut the answer others wait for).
  * A participant without a signal never aborts, so the group then never aborts either.
+ * And `anySignal`: one call's signals joined, aborting when ANY of them does.
  */
 export class SignalGroup {
   /** Runs once, when the group aborts (every participant has gone). */
@@ -67,4 +68,64 @@ export class SignalGroup {
     this.#cleanups = undefined
     for (const cleanup of cleanups) cleanup()
   }
+}
+
+const released = (): void => {}
+
+/** The links `anySignal` made, by the signal it returned: what `holdSignal` extends. */
+const links = new WeakMap<AbortSignal, () => () => void>()
+
+/**
+ * A signal that aborts as soon as any of `sources` does, with that one's reason (at once if one
+ * has already), and `release`, which unlinks it from them: a signal made per call must not stay
+ * on a long-lived source (an agent loop's, the process's) after the call. Not `AbortSignal.any`:
+ * on Node 20 (nodejs/node#55351) each one leaves an entry on its sources that is never removed.
+ * The links stay until `release` and every `holdSignal` of the signal have been let go of (a
+ * stream read past its call's end). Unlike a `SignalGroup`, which aborts when all have.
+ */
+export function anySignal(sources: readonly AbortSignal[]): {
+  readonly signal: AbortSignal
+  readonly release: () => void
+} {
+  const controller = new AbortController()
+  const unlinks: Array<() => void> = []
+  const unlink = (): void => {
+    for (const remove of unlinks.splice(0)) remove()
+  }
+  for (const source of sources) {
+    if (source.aborted) {
+      unlink()
+      controller.abort(source.reason)
+      return { signal: controller.signal, release: released }
+    }
+    const abort = (): void => {
+      unlink()
+      controller.abort(source.reason)
+    }
+    source.addEventListener('abort', abort, { once: true })
+    unlinks.push(() => source.removeEventListener('abort', abort))
+  }
+  let holds = 0
+  const hold = (): (() => void) => {
+    // Aborted, or let go of by all: nothing is linked any more.
+    if (unlinks.length === 0) return released
+    holds++
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      if (--holds === 0) unlink()
+    }
+  }
+  const release = hold()
+  links.set(controller.signal, hold)
+  return { signal: controller.signal, release }
+}
+
+/**
+ * Keeps `signal` linked to its sources, if `anySignal` made it, until the returned function is
+ * called: what reads on after its call has ended (a stream) still aborts with the caller.
+ */
+export function holdSignal(signal: AbortSignal | undefined): () => void {
+  return (signal === undefined ? undefined : links.get(signal)?.()) ?? released
 }
