@@ -4,9 +4,11 @@
  * worst case they push past 2^53 (tokens or micro-dollars) is refused by a hard budget as
  * BUDGET_EXCEEDED (402) before any provider call — never INVALID_OPTIONS (500) naming the
  * internal `maxOutputTokens` or `usage`. The estimate caps `max_completion_tokens × n` at
- * `Number.MAX_SAFE_INTEGER`.
+ * `Number.MAX_SAFE_INTEGER`. With a token limit (`tokenLimit`), the request is refused as any
+ * request over the limit (RATE_LIMITED, 429), never INVALID_OPTIONS naming `units`.
  */
 import { createBudget } from '@aikit/cost'
+import { createRateLimiter } from '@aikit/ratelimit'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
@@ -88,5 +90,22 @@ describe('a request whose worst case is past 2^53', () => {
       })
     ).rejects.toMatchObject({ code: 'BUDGET_EXCEEDED' })
     expect(fake.count('/v1/messages')).toBe(0)
+  })
+
+  it('with a token limit: RATE_LIMITED (429), not INVALID_OPTIONS, no provider call', async () => {
+    const limiter = createRateLimiter({ limits: [{ limit: 100_000, window: '1h' }] })
+    const client = wrapOpenAI(
+      new OpenAI({ apiKey: 'k', baseURL: fake.openaiBaseURL, maxRetries: 0 }),
+      { tokenLimit: limiter, subject: 'u', coalesce: false }
+    )
+    await expect(
+      client.chat.completions.create({
+        model: 'gpt-4o',
+        messages,
+        max_completion_tokens: MAX,
+        n: 128,
+      })
+    ).rejects.toMatchObject({ code: 'RATE_LIMITED', status: 429 })
+    expect(fake.count('/v1/chat/completions')).toBe(0)
   })
 })

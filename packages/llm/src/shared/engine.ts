@@ -844,7 +844,9 @@ export function interceptCreate(
       try {
         estimate ??= spec.estimate(call.params, opts.defaultMaxOutputTokens)
         inputTokens ??= tokensOf(estimate)
-        const units = inputTokens + estimate.maxOutputTokens
+        // The output limit is the end user's (capped at 2^53 - 1 by the estimate): the sum must stay
+        // a count the limiter takes, which then refuses it as any request over its limit.
+        const units = Math.min(inputTokens + estimate.maxOutputTokens, Number.MAX_SAFE_INTEGER)
         const reserving = reserveTokens(
           tokenLimit,
           { subject: call.subject, provider: spec.provider, model: call.model },
