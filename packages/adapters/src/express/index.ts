@@ -44,7 +44,7 @@ import {
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import { splitArgs } from '../shared/args.js'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
-import { clearEntityHeaders, NodeContext } from '../shared/node-context.js'
+import { clearEntityHeaders, NodeContext, sendContinue } from '../shared/node-context.js'
 import { expressResponsePrototype, hookExpressHead } from './head-hook.js'
 import { isRawBodyText } from './raw-text.js'
 
@@ -192,6 +192,14 @@ function parsedByBodyParser(req: BodyRequest): boolean {
  * `res.setHeader()` calls before the chain; when they are all there is, no Context is created
  * (`res.locals.aikit` stays unset) unless `onError` is set or `currentContext()` is in use
  * (`asyncContext: true`, or `'auto'` once requested): the headers then cost what helmet's do.
+ *
+ * `Expect: 100-continue`: Node answers `100 Continue` on receipt, before any middleware, so a
+ * client is told to upload a body that bodyLimit(), csrf() or rateLimit() then refuse. With
+ * `server.on('checkContinue', app)` (beside `createServer(app)`), the 100 goes out only when the
+ * kit reads the body (`ctx.json()`) or hands the request on (`next()`), and a refusal comes
+ * without it. Only for an app where every request passes an app-level `toExpress` before anything
+ * reads its body: a body parser mounted before it, or a route it does not cover, would wait for a
+ * 100 nobody sends (the client sends the body after its own timeout, curl's is 1 s).
  */
 export function toExpress(
   ...args: [...Middleware[], ExpressAdapterOptions] | Middleware[]
@@ -409,6 +417,7 @@ function headersOnlyHandler(headers: StaticHeaderList, chain: ExpressChain): Req
       return
     }
     setStaticHeaders(raw, headers)
+    sendContinue(raw) // the rest of the stack may read the body (see toExpress)
     next()
   }
 }
@@ -417,6 +426,8 @@ function headersOnlyHandler(headers: StaticHeaderList, chain: ExpressChain): Req
 function expressDownstream(ctx: ExpressContext): Promise<void> {
   const next = ctx.proceed
   ctx.proceed = undefined
+  // The rest of the stack may read the body: a client waiting for `100 Continue` gets it now.
+  if (next !== undefined) sendContinue(ctx.res)
   next?.()
   return ctx.waitForHead()
 }

@@ -20,6 +20,7 @@
  * app.post('/ask', { onRequest: aikitRoute(rateLimit({ ... })) }, handler)
  * ```
  */
+import { type IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { type Context, compose, InvalidOptionsError, type Middleware } from '@aikit/core'
 import {
@@ -45,7 +46,13 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
-import { clearEntityHeaders, ENTITY_HEADERS, NodeContext } from '../shared/node-context.js'
+import {
+  clearEntityHeaders,
+  ENTITY_HEADERS,
+  NodeContext,
+  sendContinue,
+  sendContinueOnRead,
+} from '../shared/node-context.js'
 import { dropBody } from '../shared/pump.js'
 import { endWithOwnWrite, injectedEnded } from './inject.js'
 import {
@@ -276,6 +283,26 @@ function validateUse(use: unknown): Middleware[] {
   return use as Middleware[]
 }
 
+/**
+ * Takes the `Expect: 100-continue` answer off Node, which sends `100 Continue` on receipt unless
+ * the server has a 'checkContinue' listener: the client would upload a body that a middleware
+ * (bodyLimit(), csrf(), rateLimit()) then refuses from the head. The listener hands the request
+ * to Fastify as Node would, without the 100; it goes out when the body is going to be read (the
+ * kit's `ctx.json()`, the `preParsing` hook, or anything reading the request, see
+ * `sendContinueOnRead`). One listener per server, added only when it has none: an app that
+ * handles 'checkContinue' itself keeps doing so (also when it adds its listener later).
+ */
+function deferContinue(server: FastifyInstance['server']): void {
+  if (server.listenerCount('checkContinue') > 0) return
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (server.listenerCount('checkContinue') > 1) return
+    // An HTTP/2 compatibility response (`fastify({ http2: true })`) gets Node's own handling.
+    if (res instanceof ServerResponse) sendContinueOnRead(req, res)
+    else (res as { writeContinue(): void }).writeContinue()
+    server.emit('request', req, res)
+  })
+}
+
 const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFastifyPlugin(
   fastify: FastifyInstance,
   opts: AikitFastifyOptions
@@ -386,6 +413,7 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   }
 
   fastify.decorateRequest('aikit', null)
+  deferContinue(fastify.server)
 
   // Callback style: done() is called from inside the chain's `next()`, while the chain is
   // suspended in `await next()`; a short-circuit never calls it (the reply is sent instead).
@@ -413,7 +441,10 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
   })
 
   // A middleware that read the body consumed the stream: give Fastify's parser the same bytes.
-  fastify.addHook('preParsing', function aikitPreParsing(request, _reply, payload, done) {
+  fastify.addHook('preParsing', function aikitPreParsing(request, reply, payload, done) {
+    // The request goes to Fastify's parser and the route, which may read the body (or write
+    // their head first and read it then): a client waiting for `100 Continue` gets it now.
+    sendContinue(reply.raw)
     const read = (request.aikit as FastifyContext | null)?.bodyRead
     if (read === undefined) {
       done(null, payload)
@@ -454,5 +485,8 @@ const plugin: FastifyPluginAsync<AikitFastifyOptions> = async function aikitFast
  * The Fastify plugin: `fastify.register(aikitFastify, { use: [...middleware], ...AdapterOptions })`.
  * Invalid options, and an option key that is neither the plugin's nor Fastify's (a typo such as
  * `trustproxy`), make `register` / `ready()` reject with `InvalidOptionsError` naming the field.
+ * The plugin handles `Expect: 100-continue` on `fastify.server` (a 'checkContinue' listener,
+ * unless the app has one): `100 Continue` goes out only when the body is going to be read, so a
+ * request refused from its head (413, 403, 429) gets the final status without it.
  */
 export const aikitFastify = fp(plugin, { name: '@aikit/adapters/fastify', fastify: '5.x' })

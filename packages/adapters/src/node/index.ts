@@ -8,12 +8,23 @@
  *
  * createServer(toNodeHandler(requestId(), rateLimit(...), { handler: (req, res) => res.end('hi') }))
  * ```
+ *
+ * `Expect: 100-continue`: Node answers `100 Continue` on receipt, before the middleware run, so a
+ * client is told to upload a body that bodyLimit(), csrf() or rateLimit() then refuse. Route the
+ * server's 'checkContinue' event to the same handler and the 100 goes out only when the body is
+ * read (`ctx.json()`) or the request reaches `handler`; a refusal comes without it:
+ *
+ * ```ts
+ * const handle = toNodeHandler(bodyLimit({ maxBytes: 1 << 20 }), { handler })
+ * const server = createServer(handle)
+ * server.on('checkContinue', handle)
+ * ```
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type BodyLimits, InvalidOptionsError, type Middleware } from '@aikit/core'
 import { type AdapterOptions, resolveAdapterOptions, runChain } from '@aikit/core/adapter'
 import { splitArgs } from '../shared/args.js'
-import { NodeContext } from '../shared/node-context.js'
+import { NodeContext, sendContinue } from '../shared/node-context.js'
 
 export { NodeContext } from '../shared/node-context.js'
 
@@ -47,6 +58,9 @@ const NO_STORE = { 'cache-control': 'no-store' }
  * Builds a `node:http` request listener: `toNodeHandler(...middleware, options?)`. A trailing
  * plain object is the options (`NodeHandlerOptions`); invalid options, an unknown option key (a
  * typo) or a middleware that is not a function throw `InvalidOptionsError` here, naming the field.
+ * Also a 'checkContinue' listener (`server.on('checkContinue', listener)`): a request with
+ * `Expect: 100-continue` then gets `100 Continue` only once its body is going to be read (see
+ * the module doc), and a refusal from the head comes without it.
  */
 export function toNodeHandler(
   ...args: [...Middleware[], NodeHandlerOptions] | Middleware[]
@@ -106,6 +120,9 @@ function runHandler(
   req: IncomingMessage,
   res: ServerResponse
 ): Promise<void> {
+  // The handler may read the body: a client waiting for `100 Continue` gets it now (a request
+  // the middleware refused was answered from its head, without it).
+  sendContinue(res)
   let result: unknown
   try {
     result = handler(req, res)
