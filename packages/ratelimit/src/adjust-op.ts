@@ -18,8 +18,12 @@
  *   by less than 1 ms of refill.
  * Charges land in the current window / state, whatever `taken` says.
  *
- * KEYS: one per limit (same `{hash tag}`). ARGV: `[units, n, (algorithm, limit, windowMs, taken) × n]`.
- * Reply: 1.
+ * A refund also gives nothing back to a limit reset (`resetOp`) since the reservation: the reset
+ * already gave its units back, and they may have been taken again. Each reset raises the limit's
+ * stamp; a stamp above the one the reservation saw (`seen`) means a reset came after it.
+ *
+ * KEYS: one per limit, then, with `seen`, one reset stamp per limit (same `{hash tag}`). ARGV:
+ * `[units, n, (algorithm, limit, windowMs, taken) × n]`, then `seen × n` if given. Reply: 1.
  */
 import { defineOp, LUA_NOW_MS, type NativeData } from '@aikit/core'
 import { type LimitState, LUA_PARSE_STATE, type OpLimit } from './algorithms.js'
@@ -34,6 +38,12 @@ export interface AdjustInput {
    * (fixed / sliding window) or the reservation's `resetAt` (GCRA, token bucket). Ignored by charges.
    */
   readonly taken: readonly number[]
+  /**
+   * A refund's reservation: the reset stamps its check saw (`ReserveOutcome.seen`). KEYS then also
+   * holds each limit's reset stamp key, after the limit keys: a limit whose stamp is higher now (a
+   * reset since) gets nothing.
+   */
+  readonly seen?: readonly number[]
 }
 
 const LUA = `${LUA_NOW_MS}${LUA_PARSE_STATE}local floor = math.floor
@@ -47,6 +57,13 @@ for i = 1, n do
   local W = tonumber(ARGV[4 * i + 1])
   local taken = tonumber(ARGV[4 * i + 2])
   local u = units
+  -- A refund of units a reset since the reservation already gave back: none.
+  local stale = false
+  local seen = tonumber(ARGV[4 * n + 2 + i])
+  if u < 0 and seen then
+    local stamp = tonumber(vals[n + i])
+    stale = stamp ~= nil and stamp > seen
+  end
   if u > 2 * L then u = 2 * L elseif u < -2 * L then u = -2 * L end
   local has, a, b, c = parseState(vals[i])
   local cap = L * W
@@ -58,7 +75,9 @@ for i = 1, n do
     if held < 0 then held = 0 end
     if du < -held then du = -held end
   end
-  if algo == 'gcra' then
+  if stale then
+    nv = false
+  elseif algo == 'gcra' then
     local d = 0
     -- A TAT beyond the most debt allows (a clock stepped back since, see check-op): clamped first.
     local fix = false
@@ -221,8 +240,16 @@ function adjustNative(
   input: AdjustInput,
   nowMs: number
 ): number {
+  const n = input.limits.length
+  const { seen } = input
   input.limits.forEach((l, i) => {
     const key = keys[i] as string
+    // A refund of units a reset since the reservation already gave back: none.
+    const saw = seen?.[i]
+    if (input.units < 0 && saw !== undefined) {
+      const stamp = data.get(keys[n + i] as string) as number | undefined
+      if (stamp !== undefined && stamp > saw) return
+    }
     const next = adjusted(
       data.get(key) as LimitState | undefined,
       l.algorithm,
@@ -247,6 +274,7 @@ export const adjustOp = defineOp<AdjustInput, number>({
     input.limits.forEach((l, i) => {
       argv.push(l.algorithm, String(l.limit), String(l.windowMs), String(input.taken[i] ?? 0))
     })
+    if (input.seen !== undefined) for (const stamp of input.seen) argv.push(String(stamp))
     return argv
   },
   decode: (reply) => {

@@ -223,11 +223,25 @@ local bv = all[2 * c]`,
   return table.concat(out, ';')
 end`
 
-const LUA = `${LUA_NOW_MS}${LUA_PARSE_STATE}local floor = math.floor
+/**
+ * The script; `reserve`: KEYS ends with one reset stamp per limit, whose values (0 for none) end
+ * the reply (`reserveOp`).
+ */
+const checkLua = (
+  reserve: boolean
+): string => `${LUA_NOW_MS}${LUA_PARSE_STATE}local floor = math.floor
 local fmt = string.format
 local cost = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
-if n == 1 then
+${
+  reserve
+    ? `local function seen(reply)
+  for i = 1, n do reply[#reply + 1] = tonumber(redis.call('GET', KEYS[n + 1 + i]) or '0') or 0 end
+  return reply
+end
+`
+    : ''
+}if n == 1 then
   -- One limit (the common case): the same decisions as the loop below, with less work per call.
   local algo = ARGV[3]
   if algo == 'gcra' or algo == 'fixed-window' then
@@ -241,7 +255,7 @@ local bv = vals[2]`,
   'KEYS[1]',
   "fmt('%d', 2 * W)"
 )}
-    return {st, L, rem, reset, rt}
+    return ${reserve ? 'seen({st, L, rem, reset, rt})' : '{st, L, rem, reset, rt}'}
   end
 end
 local vals = redis.call('MGET', unpack(KEYS))
@@ -420,8 +434,10 @@ elseif fix then
     if fix[i] then redis.call('SET', KEYS[i], fix[i], 'PX', 2 * R[(i - 1) * 8 + 8]) end
   end
 end
-return reply
+return ${reserve ? 'seen(reply)' : 'reply'}
 `
+
+const LUA = checkLua(false)
 
 const floor = Math.floor
 
@@ -927,26 +943,74 @@ function decode(reply: RedisReply): CheckResult {
 let lastInput: CheckInput | undefined
 let lastArgv: readonly string[] = []
 
+/** ARGV of both ops. */
+function encode(input: CheckInput): readonly string[] {
+  // The limiter passes the same frozen input for every cost-1 check: encode it once.
+  if (input === lastInput) return lastArgv
+  const argv = [String(input.cost), String(input.limits.length)]
+  for (const l of input.limits) argv.push(l.algorithm, String(l.limit), String(l.windowMs))
+  if (
+    Object.isFrozen(input) &&
+    Object.isFrozen(input.limits) &&
+    input.limits.every((l) => Object.isFrozen(l))
+  ) {
+    lastInput = input
+    lastArgv = Object.freeze(argv)
+  }
+  return argv
+}
+
 /** The multi-limit check op. */
 export const checkOp = defineOp<CheckInput, CheckResult>({
   name: 'rateLimitCheck',
   lua: LUA,
   batchLua: BATCH_LUA,
   native: checkNative,
-  encode: (input) => {
-    // The limiter passes the same frozen input for every cost-1 check: encode it once.
-    if (input === lastInput) return lastArgv
-    const argv = [String(input.cost), String(input.limits.length)]
-    for (const l of input.limits) argv.push(l.algorithm, String(l.limit), String(l.windowMs))
-    if (
-      Object.isFrozen(input) &&
-      Object.isFrozen(input.limits) &&
-      input.limits.every((l) => Object.isFrozen(l))
-    ) {
-      lastInput = input
-      lastArgv = Object.freeze(argv)
-    }
-    return argv
-  },
+  encode,
   decode,
+})
+
+/** The result of `reserveOp`: the check's, and the reset stamps it saw. */
+export interface ReserveOutcome {
+  readonly result: CheckResult
+  /**
+   * Per limit, its reset stamp when the check ran (0 for none): a refund of the units the check
+   * took is dropped from a limit whose stamp has moved on since (see `resetOp`).
+   */
+  readonly seen: readonly number[]
+}
+
+/** `reserveOp`'s native body: the check, then the stamps it saw. */
+function reserveNative(
+  data: NativeData,
+  keys: readonly string[],
+  input: CheckInput,
+  nowMs: number
+): ReserveOutcome {
+  const result = checkNative(data, keys, input, nowMs)
+  const n = input.limits.length
+  const seen: number[] = new Array(n)
+  for (let i = 0; i < n; i++) seen[i] = (data.get(keys[n + 1 + i] as string) as number) ?? 0
+  return { result, seen }
+}
+
+/**
+ * `checkOp` for `limiter.reserve`: the same decisions, and the reset stamps of the limits, which a
+ * reservation needs to tell whether a `reset` came after it (read in the same script: no round trip
+ * more). Its own op so that `check`, the hot path, keeps its keys, its reply and its batch fast
+ * path. KEYS: the check's (the block key always included), then one reset stamp per limit. Reply:
+ * the check's, then the stamps (0 for none).
+ */
+export const reserveOp = defineOp<CheckInput, ReserveOutcome>({
+  name: 'rateLimitReserve',
+  lua: checkLua(true),
+  native: reserveNative,
+  encode,
+  decode: (reply) => {
+    if (!Array.isArray(reply) || reply.length < 6 || (reply.length - 1) % 5 !== 0) {
+      throw new Error(`rateLimitReserve: unexpected reply ${JSON.stringify(reply)}`)
+    }
+    const n = (reply.length - 1) / 5
+    return { result: decode(reply.slice(0, 1 + 4 * n)), seen: reply.slice(1 + 4 * n).map(asInt) }
+  },
 })

@@ -14,11 +14,19 @@ import {
   type SyncRun,
 } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
-import { adjustOp } from './adjust-op.js'
+import { type AdjustInput, adjustOp } from './adjust-op.js'
 import { ALGORITHMS, type Algorithm, type OpLimit } from './algorithms.js'
 import { blockOp } from './block-op.js'
-import { type CheckInput, type CheckResult, checkOp, type LimitResult } from './check-op.js'
+import {
+  type CheckInput,
+  type CheckResult,
+  checkOp,
+  type LimitResult,
+  type ReserveOutcome,
+  reserveOp,
+} from './check-op.js'
 import { type Duration, describe, parseWindow } from './duration.js'
+import { resetOp } from './reset-op.js'
 
 /** One limit: at most `limit` units of cost per `window`. */
 export interface LimitOptions {
@@ -71,7 +79,8 @@ export interface RateLimiterOptions {
    * a store call, until the wait is over or `maxAgeMs` has passed (then the store is asked again),
    * so a flood from one abusive client costs one store call per key per `maxAgeMs`. Trade-off:
    * what another instance changes early (a `release`, `unblock` or `reset` there) is seen here
-   * within `maxAgeMs`; this instance's own release / unblock / reset clears its entry at once.
+   * within `maxAgeMs`; this instance's own release / penalize / block / unblock / reset clears its
+   * entry at once.
    * `false` disables it. Default `{ maxKeys: 10_000, maxAgeMs: 1000 }`; never used with a memory
    * store, nor for keys over 256 characters (always checked on the store).
    */
@@ -144,7 +153,8 @@ export interface Reservation {
    * smaller, charges the excess without checking when larger (the key may go into debt, at most
    * one extra window). A refund gives back only what the reservation still holds: nothing of a
    * window that is over (fixed / sliding window), nothing of what has drained or refilled since
-   * (GCRA / token bucket). A store failure here is absorbed (counted in `stats().adjustFailures`).
+   * (GCRA / token bucket), nothing after a `reset` of the key (which gave it all back already).
+   * A store failure here is absorbed (counted in `stats().adjustFailures`).
    * @throws InvalidOptionsError naming `actual` unless it is an integer ≥ 0.
    */
   settle(actual: number): Promise<void>
@@ -213,7 +223,9 @@ export interface RateLimiter {
   unblock(key: string): Promise<void>
   /**
    * Forgets everything about `key`: consumed units in every limit and any block, on the store and
-   * the local fallback. Every key is tried; a store outage follows `onStoreError` as in `unblock`.
+   * the local fallback (in one op each). Reservations of the key open at the time refund nothing
+   * afterwards: the reset gave their units back. A store outage follows `onStoreError` as in
+   * `unblock`.
    */
   reset(key: string): Promise<void>
   /** Counters for metrics (see `RateLimiterStats`). */
@@ -237,13 +249,18 @@ export interface RateLimiter {
 }
 
 /**
- * In-process stores on which a limiter has set a block (`limiter.block`; blocks are only ever
- * written by `blockOp`). A check on any other local store skips the block key: nothing can be
- * there. Remote stores are shared with other processes, so their checks always read it.
+ * Marks an in-process store on which a limiter has set a block (`limiter.block`; blocks are only
+ * ever written by `blockOp`): a check on a local store without the mark skips the block key, since
+ * nothing can be there. Remote stores are shared with other processes, so their checks always read
+ * it. The mark is a non-enumerable property of the store under a registered symbol, not a set of
+ * this module: a second copy of the package in the process (another version, a bundled copy)
+ * sharing the app's store must see the blocks the first one sets.
  */
-const blockedStores = new WeakSet<Store>()
-/** Whether `blockedStores` holds any store: until one is blocked, a check skips the lookup. */
-let anyStoreBlocked = false
+const HAS_BLOCKS: unique symbol = Symbol.for('@aikit/ratelimit.has-blocks')
+
+/** Whether a limiter has set a block on `store` (see `HAS_BLOCKS`). */
+const hasBlocks = (store: Store): boolean =>
+  (store as unknown as Record<symbol, unknown>)[HAS_BLOCKS] === true
 
 /** `store.run`, which carries `run.sync` on an in-process store (see core's `SyncRun`). */
 type MaybeSyncRun = Partial<Pick<SyncRun, 'sync' | 'syncTagged'>>
@@ -271,6 +288,8 @@ const elapsedNow: () => number =
 const MAX_CACHED_DENIAL_KEY = 256
 
 interface CachedDenial {
+  /** When the denial was cached (`elapsedNow()` clock). */
+  at: number
   /** When the denial's wait is over (`elapsedNow()` clock). */
   until: number
   /** When the store must be asked again: the earlier of `until` and the entry's `maxAgeMs`. */
@@ -296,6 +315,11 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const onStoreError = options.onStoreError ?? 'memory'
   const blockCache = resolveBlockCache(options.blockCache)
   const maxCached = store.local ? 0 : blockCache.maxKeys
+  /**
+   * Whether checks may skip the block key of an unmarked store (see `HAS_BLOCKS`): a local store
+   * that can take the mark. One that cannot (frozen) is always read.
+   */
+  let markable = store.local && Object.isExtensible(store)
   const maxCacheAge = blockCache.maxAgeMs
   const limits = resolveLimits(options.limits)
   const opLimits: readonly OpLimit[] = limits
@@ -303,14 +327,20 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const parts = Object.freeze([...limitKeyParts(prefix, limits), `${prefix}:block`])
   /** The key parts of the limits alone (a check that does not read the block key). */
   const limitParts = Object.freeze(parts.slice(0, limits.length))
+  /** Each limit's reset stamp (see `resetOp`), which reservations and their refunds read. */
+  const stampParts = limitParts.map((part) => `${part}:reset`)
+  /** A reset's and a reservation's key parts: the limits, the block, the reset stamps. */
+  const resetParts = Object.freeze([...parts, ...stampParts])
+  /** A refund's key parts: the limits, their reset stamps. */
+  const refundParts = Object.freeze([...limitParts, ...stampParts])
   const n = limits.length
   const denials = new Map<string, CachedDenial>()
   const counters = { allowed: 0, denied: 0, cachedDenials: 0, degraded: 0, adjustFailures: 0 }
   let fallback: Store | undefined
 
-  const keysOf = (key: string): string[] => {
+  const keysOf = (key: string, of: readonly string[] = parts): string[] => {
     const head = store.key(key)
-    return parts.map((part) => `${head}:${part}`)
+    return of.map((part) => `${head}:${part}`)
   }
   // The inputs of the common cost-1 checks, built once (ops never change their input).
   const input1: CheckInput = Object.freeze({ limits: opLimits, cost: 1 })
@@ -347,7 +377,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   }
 
   /**
-   * Deletes `keys` (`unblock`, `reset`) on the fallback, whatever the store then does (a block or
+   * Deletes `keys` (`unblock`) on the fallback, whatever the store then does (a block or
    * debt it took during an outage must not outlive the call), and on the store: every key is tried.
    * A store outage follows `onStoreError`: rethrown with `'closed'`, else absorbed and counted (the
    * store keeps what it had, as it would have with the call made during the outage). Any other
@@ -365,6 +395,20 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     if (outage === undefined) return
     if (onStoreError === 'closed') throw outage
     counters.adjustFailures++
+  }
+
+  /**
+   * `reset`'s `resetOp` on `keys` (`resetParts`), as `deleteWithPolicy`: on the fallback, whatever
+   * the store then does, and on the store (one op: every key or none).
+   */
+  const resetWithPolicy = async (keys: readonly string[]): Promise<void> => {
+    if (fallback !== undefined) await fallback.run(resetOp, keys, opLimits)
+    try {
+      await store.run(resetOp, keys, opLimits)
+    } catch (error) {
+      if (onStoreError === 'closed' || !isUnavailable(error)) throw error
+      counters.adjustFailures++
+    }
   }
 
   const decisionListeners: ((result: CheckResult) => void)[] = []
@@ -406,7 +450,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         }
         const now = elapsedNow()
         const until = now + result.retryAfterMs
-        denials.set(key, { until, expires: Math.min(until, now + maxCacheAge), cost, result })
+        denials.set(key, {
+          at: now,
+          until,
+          expires: Math.min(until, now + maxCacheAge),
+          cost,
+          result,
+        })
       }
     }
     return result
@@ -425,9 +475,16 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     if (cost !== hit.cost) return undefined
     counters.denied++
     counters.cachedDenials++
-    // Whole ms, as the store reports waits (the elapsed-time clock has fractions).
+    // Whole ms, as the store reports waits (the elapsed-time clock has fractions). Each limit's
+    // wait too, as the store would report it now: what has passed since, at least 0 (`-1`, never,
+    // stays). `until` is `at` + the result's wait, so the largest limit's wait is the result's.
     const retryAfterMs = Math.ceil(hit.until - now)
-    const cached: CheckResult = { ...hit.result, retryAfterMs, cached: true }
+    const limits = hit.result.limits.map((l) =>
+      l.retryAfterMs > 0
+        ? { ...l, retryAfterMs: Math.max(0, Math.ceil(hit.at + l.retryAfterMs - now)) }
+        : l
+    )
+    const cached: CheckResult = { ...hit.result, retryAfterMs, limits, cached: true }
     if (decisionListeners.length > 0) emitDecision(cached)
     return cached
   }
@@ -492,8 +549,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const cached = cachedDenial(key, cost)
       if (cached !== undefined) return Promise.resolve(cached)
     }
-    // An in-process store never blocked by any limiter has no block key to read (see `blockedStores`).
-    const unblocked = store.local && (!anyStoreBlocked || !blockedStores.has(store))
+    // An in-process store never blocked by any limiter has no block key to read (see `HAS_BLOCKS`).
+    const unblocked = markable && !hasBlocks(store)
     const input: CheckInput =
       cost === 1
         ? unblocked
@@ -534,28 +591,36 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     )
   }
 
-  /** Adds `units` (negative: a refund) to every limit of `key` on `served`. */
+  /**
+   * Adds `units` (negative: a refund) to every limit of `key` on `served`; `seen`: the reset
+   * stamps a refund's reservation saw (see `AdjustInput.seen`), compared with the limits' own.
+   */
   const adjust = (
     served: Store,
     key: string,
     units: number,
-    taken: readonly number[]
+    taken: readonly number[],
+    seen?: readonly number[]
   ): Promise<void> => {
     if (units < 0) forget(key)
-    const input = { limits: opLimits, units, taken }
+    const input: AdjustInput =
+      seen === undefined
+        ? { limits: opLimits, units, taken }
+        : { limits: opLimits, units, taken, seen }
+    const adjustParts = seen === undefined ? limitParts : refundParts
     // The limiter's own in-process store runs it synchronously, by the user's key (no key strings
     // built). Never the fallback: it holds its state under the keys the store builds (`keysOf`),
     // which its own `syncTagged` keys match only when both stores have the same prefix.
     const tagged = served === store ? (served.run as MaybeSyncRun).syncTagged : undefined
     if (tagged !== undefined) {
       try {
-        tagged(adjustOp, key, limitParts, input)
+        tagged(adjustOp, key, adjustParts, input)
         return RESOLVED
       } catch (error) {
         return adjustFailed(error)
       }
     }
-    const done = served.run(adjustOp, keysOf(key).slice(0, n), input)
+    const done = served.run(adjustOp, keysOf(key, adjustParts), input)
     return (units < 0 ? done.finally(() => forget(key)) : done).then(() => undefined, adjustFailed)
   }
   /** A store outage during an adjustment is absorbed and counted; anything else is thrown. */
@@ -570,12 +635,15 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     const cached = maxCached > 0 ? cachedDenial(key, units) : undefined
     if (cached !== undefined) return deniedReservation(cached, units)
     const since = clears
-    const outcome = await runWithPolicy(checkOp, keysOf(key), { limits: opLimits, cost: units })
+    const outcome = await runWithPolicy(reserveOp, keysOf(key, resetParts), {
+      limits: opLimits,
+      cost: units,
+    })
     if (outcome === undefined) {
       counters.degraded++
       return deniedOrOpen(record(key, units, openResult(limits)), units)
     }
-    let result = outcome.value
+    let { result } = outcome.value
     if (outcome.served !== store) {
       counters.degraded++
       result = { ...result, degraded: true, reason: 'store-error' }
@@ -584,13 +652,15 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
     record(key, units, result, since)
     if (!result.allowed) return deniedReservation(result, units)
-    return new GrantedReservation(holder, outcome.served, key, result, units)
+    return new GrantedReservation(holder, outcome.served, key, result, outcome.value.seen, units)
   }
 
   /** What a granted reservation needs of its limiter to settle. */
   const holder: ReservationHolder = {
-    adjust(served, key, units, result) {
-      return adjust(served, key, units, units < 0 ? takenBy(result) : NO_TAKEN)
+    adjust(served, key, units, result, seen) {
+      return units < 0
+        ? adjust(served, key, units, takenBy(result), seen)
+        : adjust(served, key, units, NO_TAKEN)
     },
   }
   /**
@@ -634,13 +704,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       }
       // An in-process store: the same synchronous path as `check` (no key strings, no promise
       // chain). A throw (a closed store) goes through the policy like any other store error.
-      const unblocked = store.local && (!anyStoreBlocked || !blockedStores.has(store))
-      let result: CheckResult
+      const unblocked = markable && !hasBlocks(store)
+      let reserved: ReserveOutcome
       try {
-        result = tagged(
-          checkOp,
+        reserved = tagged(
+          reserveOp,
           key,
-          unblocked ? limitParts : parts,
+          resetParts,
           unblocked
             ? { limits: opLimits, cost: units, unblocked }
             : { limits: opLimits, cost: units }
@@ -648,10 +718,11 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       } catch {
         return reserveThroughPolicy(key, units)
       }
+      const { result } = reserved
       record(key, units, result)
       return Promise.resolve(
         result.allowed
-          ? new GrantedReservation(holder, store, key, result, units)
+          ? new GrantedReservation(holder, store, key, result, reserved.seen, units)
           : deniedReservation(result, units)
       )
     },
@@ -661,7 +732,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         throw new InvalidOptionsError('units', `must be a positive integer; got ${describe(units)}`)
       }
       const input = { limits: opLimits, units, taken: NO_TAKEN }
-      degradedWrite(await runWithPolicy(adjustOp, keysOf(key).slice(0, n), input))
+      // As `block`: a cached denial from before the charge understates the wait it now has.
+      forget(key)
+      try {
+        degradedWrite(await runWithPolicy(adjustOp, keysOf(key, limitParts), input))
+      } finally {
+        forget(key)
+      }
     },
     async block(key: string, ms: number): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
@@ -670,10 +747,19 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       }
       const keys = keysOf(key)
       // Before the run: a check racing with it must read the block key. (The fallback store is
-      // never checked with `unblocked`, so it needs no mark.)
-      blockedStores.add(store)
-      anyStoreBlocked = true
-      degradedWrite(await runWithPolicy(blockOp, [keys[n] as string], ms))
+      // never checked with `unblocked`, so it needs no mark.) A store that cannot take the mark
+      // (frozen since) is read by this limiter's checks from now on.
+      if (markable && !hasBlocks(store)) {
+        markable = Reflect.defineProperty(store, HAS_BLOCKS, { value: true })
+      }
+      // This instance's cached denial of the key (and any check in flight) predates the block:
+      // its next check must report the block (`blocked: true`, its wait), not the older denial.
+      forget(key)
+      try {
+        degradedWrite(await runWithPolicy(blockOp, [keys[n] as string], ms))
+      } finally {
+        forget(key)
+      }
     },
     async unblock(key: string): Promise<void> {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
@@ -688,7 +774,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (!validKey(key)) throw new InvalidOptionsError('key', 'must be a non-empty string')
       forget(key)
       try {
-        await deleteWithPolicy(keysOf(key))
+        await resetWithPolicy(keysOf(key, resetParts))
       } finally {
         forget(key)
       }
@@ -728,10 +814,17 @@ const RESOLVED: Promise<void> = Promise.resolve()
 /** How a `GrantedReservation` reaches its limiter (one object per limiter, not closures per call). */
 interface ReservationHolder {
   /**
-   * Adds `units` (negative: a refund, capped at what the reservation `result` still holds) to
-   * every limit of `key` on `served`; never rejects on a store outage.
+   * Adds `units` (negative: a refund, capped at what the reservation `result`, which saw the reset
+   * stamps `seen`, still holds) to every limit of `key` on `served`; never rejects on a store
+   * outage.
    */
-  adjust(served: Store, key: string, units: number, result: CheckResult): Promise<void>
+  adjust(
+    served: Store,
+    key: string,
+    units: number,
+    result: CheckResult,
+    seen: readonly number[]
+  ): Promise<void>
 }
 
 /** A granted reservation: `settle` or `release`, whichever comes first, adjusts once. */
@@ -742,6 +835,8 @@ class GrantedReservation implements Reservation {
   readonly #holder: ReservationHolder
   readonly #served: Store
   readonly #key: string
+  /** The reset stamps the check that took the units saw (a later `reset` cancels their refund). */
+  readonly #seen: readonly number[]
   #done = false
 
   constructor(
@@ -749,6 +844,7 @@ class GrantedReservation implements Reservation {
     served: Store,
     key: string,
     result: CheckResult,
+    seen: readonly number[],
     units: number
   ) {
     this.result = result
@@ -756,6 +852,7 @@ class GrantedReservation implements Reservation {
     this.#holder = holder
     this.#served = served
     this.#key = key
+    this.#seen = seen
   }
 
   settle(actual: number): Promise<void> {
@@ -775,7 +872,9 @@ class GrantedReservation implements Reservation {
     if (this.#done) return RESOLVED
     this.#done = true
     const delta = actual - this.units
-    return delta === 0 ? RESOLVED : this.#holder.adjust(this.#served, this.#key, delta, this.result)
+    return delta === 0
+      ? RESOLVED
+      : this.#holder.adjust(this.#served, this.#key, delta, this.result, this.#seen)
   }
 }
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adjustOp } from '../src/adjust-op.js'
 import type { OpLimit } from '../src/algorithms.js'
 import { blockOp } from '../src/block-op.js'
-import { checkOp } from '../src/check-op.js'
+import { checkOp, reserveOp } from '../src/check-op.js'
+import { resetOp } from '../src/reset-op.js'
 
 let server: RedisServer
 let client: Redis
@@ -48,6 +49,8 @@ const fixedClock = (lua: string) =>
 const fixedClockLua = fixedClock(checkOp.lua)
 const fixedClockAdjust = fixedClock(adjustOp.lua)
 const fixedClockBlock = fixedClock(blockOp.lua)
+const fixedClockReserve = fixedClock(reserveOp.lua)
+const fixedClockReset = fixedClock(resetOp.lua)
 
 function rng(seed: number): () => number {
   let a = seed
@@ -195,6 +198,84 @@ describe('a late refund on both bodies (GCRA, token bucket): nothing of what has
       expect((await both(3)).allowed).toBe(true)
       await refund(10, partial.resetAt)
       expect((await both(0)).remaining).toBe(7)
+    })
+  }
+})
+
+describe('reserve, reset and refunds past a reset: both bodies agree', () => {
+  // Windows long enough that no reset stamp expires during the run (Redis keeps the keys an hour,
+  // see LONG_EXPIRY; the memory store drops them on the test's clock).
+  const limits: OpLimit[] = [
+    { algorithm: 'gcra', limit: 5, windowMs: 70_000 },
+    { algorithm: 'fixed-window', limit: 9, windowMs: 130_000 },
+    { algorithm: 'sliding-window', limit: 7, windowMs: 100_000 },
+    { algorithm: 'token-bucket', limit: 11, windowMs: 200_000 },
+  ]
+  for (const [index, subset] of [[0], [1], [2], [3], [0, 1, 2, 3]].entries()) {
+    const ls = subset.map((i) => limits[i] as OpLimit)
+    it(ls.map((l) => l.algorithm).join(' + '), async () => {
+      const clock = { t: 1_732_000_000_123 }
+      const memory = memoryStore({ now: () => clock.t, prefix: 'stamps' })
+      const tag = `stamps${index}`
+      const limitKeys = ls.map((_, i) => memory.key(tag, `l${i}`))
+      const stampKeys = ls.map((_, i) => memory.key(tag, `l${i}:reset`))
+      const blockKey = memory.key(tag, 'block')
+      const reserveKeys = [...limitKeys, blockKey, ...stampKeys]
+      const refundKeys = [...limitKeys, ...stampKeys]
+      const random = rng(99 + index)
+      const maxLimit = Math.max(...ls.map((l) => l.limit))
+      const evalFixed = (lua: string, ks: string[], argv: readonly string[]) =>
+        client.eval(lua, ks.length, ...ks, ...argv, String(clock.t))
+      const held: { taken: number[]; seen: readonly number[]; units: number }[] = []
+      let resets = 0
+      let sawStamp = 0
+      for (let i = 0; i < 300; i++) {
+        clock.t += Math.floor(random() * 40)
+        const dice = random()
+        if (dice < 0.1) {
+          await memory.run(resetOp, reserveKeys, ls)
+          await evalFixed(fixedClockReset, reserveKeys, resetOp.encode(ls))
+          resets++
+          continue
+        }
+        if (dice < 0.4 && held.length > 0) {
+          const h = held.splice(Math.floor(random() * held.length), 1)[0]!
+          const input = { limits: ls, units: -h.units, taken: h.taken, seen: h.seen }
+          await memory.run(adjustOp, refundKeys, input)
+          await evalFixed(fixedClockAdjust, refundKeys, adjustOp.encode(input))
+          continue
+        }
+        const cost = Math.floor(random() * (maxLimit / 2 + 1))
+        const input = { limits: ls, cost }
+        const fromMemory = await memory.run(reserveOp, reserveKeys, input)
+        const fromRedis = reserveOp.decode(
+          (await evalFixed(fixedClockReserve, reserveKeys, reserveOp.encode(input))) as never
+        )
+        expect(fromRedis, `step ${i}, cost ${cost}`).toEqual(fromMemory)
+        // The reserve reply is the check's, and the stamps.
+        expect(fromMemory.seen).toHaveLength(ls.length)
+        if (fromMemory.seen.some((s) => s > 0)) sawStamp++
+        if (fromMemory.result.allowed && cost > 0) {
+          held.push({
+            units: cost,
+            seen: fromMemory.seen,
+            taken: fromMemory.result.limits.map((l, li) =>
+              ls[li]!.algorithm === 'gcra' || ls[li]!.algorithm === 'token-bucket'
+                ? l.resetAt
+                : l.resetAt - ls[li]!.windowMs
+            ),
+          })
+        }
+      }
+      // Every step's state agrees too: a last read of each limit on both bodies.
+      const input = { limits: ls, cost: 0 }
+      const fromMemory = await memory.run(checkOp, [...limitKeys, blockKey], input)
+      const fromRedis = checkOp.decode(
+        (await evalFixed(fixedClockLua, [...limitKeys, blockKey], checkOp.encode(input))) as never
+      )
+      expect(fromRedis).toEqual(fromMemory)
+      expect(resets).toBeGreaterThan(10)
+      expect(sawStamp).toBeGreaterThan(10)
     })
   }
 })

@@ -1,6 +1,6 @@
 /**
- * Every key the limiter writes on Redis expires: after check, reserve + settle / release, penalize
- * and block on all four algorithms, no key is left without a TTL (PTTL -1) and none lives longer
+ * Every key the limiter writes on Redis expires: after check, reserve + settle / release, penalize,
+ * block and reset (its reset stamps) on all four algorithms, no key is left without a TTL (PTTL -1) and none lives longer
  * than 2 windows, so idle keys never pile up on the server.
  */
 import { redisStore } from '@aikit/core/redis'
@@ -17,7 +17,7 @@ afterAll(async () => {
 })
 
 describe('redis key expiry', () => {
-  it('no key without a TTL, none beyond 2 windows, after check/reserve/settle/penalize/block', async () => {
+  it('no key without a TTL, none beyond 2 windows, after check/reserve/settle/penalize/block/reset', async () => {
     const client = server.client({ maxRetriesPerRequest: 1 })
     await whenReady(client)
     const store = redisStore(client, { commandTimeoutMs: 2_000 })
@@ -39,6 +39,11 @@ describe('redis key expiry', () => {
     await limiter.penalize('d', 100)
     await limiter.block('e', 3_000)
     await limiter.check('e')
+    const r3 = await limiter.reserve('f', 3)
+    await limiter.reset('f')
+    await r3.release()
+    await limiter.reset('g')
+    expect((await client.keys('*:reset')).length).toBe(8)
     const keys = await client.keys('*')
     expect(keys.length).toBeGreaterThan(0)
     const bad: string[] = []
