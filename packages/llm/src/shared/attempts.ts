@@ -3,11 +3,13 @@
  * The SDK's attempts of one call, as its client's `fetch` saw them. The SDK retries inside its
  * `create` (a 429, a 5xx, a timed-out attempt), out of the wrapper's sight: a call aborted while the
  * SDK waits out a `retry-after` has sent requests the provider refused, which it never bills. So
- * the wrapped client's `fetch` is replaced, once, by one that counts, for the call running in the
- * current async context (an AsyncLocalStorage store, set only around a budgeted call), the requests
- * sent and the ones answered with an error status. Outside such a call it only passes through.
- * A client without an own `fetch` function (a test double), or a runtime without
- * AsyncLocalStorage, is not observed: its calls keep the estimate of unanswered.ts.
+ * the wrapped client's `fetch` is replaced, once, by one that counts, for the call whose request
+ * options carry its `Attempts` (a symbol key in the call's own `fetchOptions`, which both SDKs
+ * spread into every attempt's `RequestInit`), the requests sent and the ones answered with an error
+ * status. Any other request only passes through. Not an AsyncLocalStorage scope around the call:
+ * on Node 20 entering one turns on promise hooks for the whole process, for good, which taxes every
+ * promise of the app (the HTTP server's too). A client without an own `fetch` function (a test
+ * double) is not observed: its calls keep the estimate of unanswered.ts.
  */
 
 /** One call's attempts so far. */
@@ -23,26 +25,13 @@ export class Attempts {
   }
 }
 
-interface Storage {
-  run<R, A extends unknown[]>(store: Attempts, fn: (...args: A) => R, ...args: A): R
-  getStore(): Attempts | undefined
-}
-
-type StorageClass = new () => Storage
 type Fetch = (url: unknown, init?: unknown) => Promise<{ readonly status: number }>
 
-/** Without importing `node:` modules (the entry stays edge-safe), as @aikit/core finds it. */
-function findStorage(): Storage | undefined {
-  const g = globalThis as { AsyncLocalStorage?: StorageClass; process?: unknown }
-  if (typeof g.AsyncLocalStorage === 'function') return new g.AsyncLocalStorage()
-  const proc = g.process as
-    | { getBuiltinModule?: (id: string) => { AsyncLocalStorage?: StorageClass } | undefined }
-    | undefined
-  const Ctor = proc?.getBuiltinModule?.('node:async_hooks')?.AsyncLocalStorage
-  return Ctor ? new Ctor() : undefined
-}
-
-const storage = findStorage()
+/**
+ * The `fetchOptions` key carrying a call's `Attempts` to the counting `fetch`. A symbol: `fetch`
+ * ignores it (a `RequestInit` member it does not know), and no header, body or JSON log holds it.
+ */
+const ATTEMPTS: unique symbol = Symbol('@aikit/llm.attempts')
 
 /** The counting `fetch` functions installed (a `withOptions()` copy inherits its parent's). */
 const observing = new WeakSet<Fetch>()
@@ -57,13 +46,16 @@ function count(attempts: Attempts, response: { readonly status: number }) {
  * they can be observed: `false` leaves the client untouched.
  */
 export function observeAttempts(client: unknown): boolean {
-  if (storage === undefined || typeof client !== 'object' || client === null) return false
+  if (typeof client !== 'object' || client === null) return false
   const c = client as { fetch?: unknown }
   if (!Object.hasOwn(c, 'fetch') || typeof c.fetch !== 'function') return false
   const base = c.fetch as Fetch
   if (observing.has(base)) return true
   const observed: Fetch = (url, init) => {
-    const attempts = storage.getStore()
+    const attempts =
+      typeof init === 'object' && init !== null
+        ? (init as { [ATTEMPTS]?: Attempts })[ATTEMPTS]
+        : undefined
     // `undefined` as `this`: fetch throws when bound to something else (browsers, workers).
     if (attempts === undefined) return base.call(undefined, url, init)
     attempts.sent++
@@ -78,11 +70,20 @@ export function observeAttempts(client: unknown): boolean {
   return c.fetch === observed
 }
 
-/** Calls `fn` (the SDK's `create`) with its attempts counted into `attempts` (no closure). */
-export function withAttempts<R, A extends unknown[]>(
+/**
+ * Calls `fn` (the SDK's `create`) with its attempts counted into `attempts`: its request options
+ * (`options`, the caller's, forwarded) get a `fetchOptions` holding them, beside the caller's own.
+ */
+export function withAttempts<P, R>(
   attempts: Attempts,
-  fn: (...args: A) => R,
-  ...args: A
+  fn: (params: P, options?: Record<string, unknown>) => R,
+  params: P,
+  options: Record<string, unknown> | undefined
 ): R {
-  return storage === undefined ? fn(...args) : storage.run(attempts, fn, ...args)
+  const fetchOptions = options?.fetchOptions
+  const counted = {
+    ...(typeof fetchOptions === 'object' && fetchOptions !== null ? fetchOptions : {}),
+    [ATTEMPTS]: attempts,
+  }
+  return fn(params, { ...options, fetchOptions: counted })
 }
