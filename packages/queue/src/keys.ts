@@ -8,7 +8,8 @@
  * - `…:run`    counter of runs (a stalled job restarted by another worker is run 2)
  * - channel `…:events`: the live events (pub/sub)
  * Beside them, one key per queue and API (`apiWorkersKey`): set, with a TTL, by the workers that run
- * that API.
+ * that API, and one per dedupe id being enqueued (`enqueuingKey`), set for a few seconds by the
+ * enqueue that holds the budget for it.
  */
 
 /** Job ids are UUIDs generated at enqueue: anything else is rejected before touching Redis. */
@@ -41,4 +42,13 @@ export function jobKeys(prefix: string, queue: string, jobId: string): JobKeys {
  */
 export function apiWorkersKey(prefix: string, queue: string, api: string): string {
   return `${prefix}:llmq:{${queue}}:workers:${api}`
+}
+
+/**
+ * The key an enqueue sets (NX, a few seconds) while it holds the budget for a dedupe id and adds
+ * the job: an identical enqueue of another instance that sees it waits for that job and joins it,
+ * instead of holding the budget a second time (and answering 402 when there is room for one).
+ */
+export function enqueuingKey(prefix: string, queue: string, dedupeId: string): string {
+  return `${prefix}:llmq:{${queue}}:enqueuing:${dedupeId}`
 }

@@ -7,6 +7,7 @@
  * instance; `result` waits for its outcome.
  */
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   currentContext,
   InvalidOptionsError,
@@ -25,7 +26,7 @@ import { JobFailedError, JobNotFoundError } from './errors.js'
 import { endedBy, endedByOf, type FollowOptions, followJob } from './follow.js'
 import { Holds } from './holds.js'
 import { checkJsonData } from './json-data.js'
-import { JOB_ID, type JobKeys, jobKeys } from './keys.js'
+import { enqueuingKey, JOB_ID, type JobKeys, jobKeys } from './keys.js'
 import {
   checkConnection,
   checkInt,
@@ -179,12 +180,19 @@ export interface LlmQueue {
 // (the worker renews it with the log while the job runs, and gives it the log's TTL at the end).
 const META_MIN_TTL_MS = 86_400_000
 
-// BullMQ's dedupe key (`<prefix>:<queue>:de:<id>`) deleted only while it holds the given job id
-// (BullMQ's own `removeDeduplicationKey(id)` deletes it whatever it holds).
+// A key deleted only while it holds the given value: BullMQ's dedupe key (`<prefix>:<queue>:de:<id>`)
+// while it names the given job id (BullMQ's own `removeDeduplicationKey(id)` deletes it whatever it
+// holds), an enqueuing marker while it is the given enqueue's.
 const DELETE_IF_NAMES =
   "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 // How many ended jobs an id may be found naming in a row before the enqueue goes on to add.
 const DEDUPE_REREADS = 5
+// Lifetime of an enqueue's marker (`enqueuingKey`), deleted once its job is added: it covers the
+// round trips from the hold to the add, and a marker left by an instance that died mid-enqueue
+// delays an identical enqueue by at most this.
+const ENQUEUING_TTL_MS = 5000
+// How often an identical enqueue waiting on that marker looks for the job.
+const ENQUEUING_POLL_MS = 25
 
 const PROVIDER_APIS: Record<string, readonly string[]> = {
   anthropic: ['messages'],
@@ -412,6 +420,37 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     return undefined
   }
 
+  /**
+   * Sets the dedupe id's enqueuing marker for this enqueue (`{ marker }`) or, while another
+   * enqueue's is set, waits for its job (`{ joined }`); `{}` when markers kept it waiting past twice
+   * their TTL (it goes on without one).
+   */
+  const claimEnqueuing = async (
+    dedupeId: string,
+    token: string
+  ): Promise<{ marker?: string; joined?: string }> => {
+    const marker = enqueuingKey(prefix, name, dedupeId)
+    // Each marker ends by its TTL, but another enqueue may set a new one after a failed one.
+    const deadline = Date.now() + 2 * ENQUEUING_TTL_MS
+    for (;;) {
+      const set = await viaRedis('enqueue', () =>
+        redis.set(marker, token, 'PX', ENQUEUING_TTL_MS, 'NX')
+      )
+      if (set === 'OK') return { marker }
+      for (;;) {
+        if (Date.now() >= deadline) return {}
+        await sleep(ENQUEUING_POLL_MS)
+        subscriber.closed.throwIfAborted()
+        // The marker read before the job: the job is added before its marker is deleted, so a
+        // marker seen gone with no job means that enqueue failed, and this one holds the budget.
+        const enqueuing = await viaRedis('enqueue', () => redis.exists(marker))
+        const joined = await viaRedis('enqueue', () => pendingJobOf(dedupeId))
+        if (joined) return { joined }
+        if (enqueuing === 0) break
+      }
+    }
+  }
+
   /** The enqueues of this queue object in flight, by dedupe id. */
   const inflight = new Map<string, Promise<EnqueueResult>>()
 
@@ -425,7 +464,29 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     // An identical job still pending: join it without holding the budget a second time.
     const pending = await viaRedis('enqueue', () => pendingJobOf(dedupeId))
     if (pending) return { jobId: pending, deduplicated: true }
+    if (!budget || subject === undefined) return holdAndAdd(input, subject, params, key, dedupeId)
+    // An identical enqueue of another instance may be between its hold and its add (several round
+    // trips): holding the budget again would need room for two worst cases (402 when there is room
+    // for one) where joining its job holds nothing. The marker says one is under way.
+    const token = randomUUID()
+    const claim = await claimEnqueuing(dedupeId, token)
+    if (claim.joined) return { jobId: claim.joined, deduplicated: true }
+    try {
+      return await holdAndAdd(input, subject, params, key, dedupeId)
+    } finally {
+      // Deleted only while it is this enqueue's (it may have expired and been set by another).
+      if (claim.marker) await redis.eval(DELETE_IF_NAMES, 1, claim.marker, token).catch(() => 0)
+    }
+  }
 
+  /** Holds the budget (when there is one) and adds the job, or joins the identical job added meanwhile. */
+  const holdAndAdd = async (
+    input: LlmJobInput,
+    subject: string | undefined,
+    params: Record<string, unknown>,
+    key: string,
+    dedupeId: string
+  ): Promise<EnqueueResult> => {
     const jobId = randomUUID()
     const keys = keysOf(jobId)
     let reservation: Reservation | undefined
