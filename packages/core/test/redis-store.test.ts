@@ -122,15 +122,17 @@ describe('redisStore basics', () => {
   })
 })
 
+// Timeouts of 250 ms against pauses of 1.5 s: a call answered before the pause must not time out
+// on a loaded machine (50 ms did), and every call made during it must.
 describe('command timeout', () => {
   it('rejects a call that Redis does not answer within commandTimeoutMs with StoreTimeoutError', async () => {
-    const store = redisStore(client, { commandTimeoutMs: 50 })
+    const store = redisStore(client, { commandTimeoutMs: 250 })
     const key = store.key('slow', 'n')
     expect(await store.run(incr, [key], 1)).toBe(1)
     // Every client is paused (even an UNPAUSE would wait), so the pause simply runs out.
-    await admin.client('PAUSE', 300, 'ALL')
+    await admin.client('PAUSE', 1500, 'ALL')
     await expect(store.run(incr, [key], 1)).rejects.toBeInstanceOf(StoreTimeoutError)
-    await expect(store.get(key)).rejects.toMatchObject({ code: 'STORE_TIMEOUT', timeoutMs: 50 })
+    await expect(store.get(key)).rejects.toMatchObject({ code: 'STORE_TIMEOUT', timeoutMs: 250 })
     // The timed-out INCRBY still ran once Redis resumed; the store keeps working.
     await vi.waitFor(async () => expect(await admin.get(key)).toBe('2'), { timeout: 5000 })
     expect(await store.run(incr, [key], 1)).toBe(3)
@@ -142,20 +144,20 @@ describe('command timeout shared by many calls', () => {
     const c = server.client({ maxRetriesPerRequest: 1 })
     try {
       await c.ping()
-      const store = redisStore(c, { commandTimeoutMs: 50, breaker: { failureThreshold: 1000 } })
+      const store = redisStore(c, { commandTimeoutMs: 250, breaker: { failureThreshold: 1000 } })
       const key = store.key('many', 'v')
       await admin.set(key, 'v1')
       // Answered before the pause: none of these may time out later.
       expect(await Promise.all(Array.from({ length: 20 }, () => store.get(key)))).toEqual(
         Array(20).fill('v1')
       )
-      await admin.client('PAUSE', 300, 'ALL')
+      await admin.client('PAUSE', 1500, 'ALL')
       const outcomes = await Promise.all(
         Array.from({ length: 20 }, () => store.get(key).catch((e: unknown) => e))
       )
       for (const outcome of outcomes) {
         expect(outcome).toBeInstanceOf(StoreTimeoutError)
-        expect(outcome).toMatchObject({ code: 'STORE_TIMEOUT', timeoutMs: 50 })
+        expect(outcome).toMatchObject({ code: 'STORE_TIMEOUT', timeoutMs: 250 })
       }
       await vi.waitFor(async () => expect(await store.get(key)).toBe('v1'), { timeout: 5000 })
     } finally {
@@ -170,7 +172,7 @@ describe('command timeout shared by many calls', () => {
     const c = server.client({ maxRetriesPerRequest: 1 })
     try {
       await c.ping()
-      const store = redisStore(c, { commandTimeoutMs: 50, breaker: { openMs: 60_000 } })
+      const store = redisStore(c, { commandTimeoutMs: 250, breaker: { openMs: 60_000 } })
       const degraded: StoreEventInfo[] = []
       store.on('degraded', (info) => degraded.push(info))
       const key = store.key('burst', 'v')
@@ -178,7 +180,7 @@ describe('command timeout shared by many calls', () => {
       expect(await Promise.all(Array.from({ length: 20 }, () => store.get(key)))).toEqual(
         Array(20).fill('v1')
       )
-      await admin.client('PAUSE', 300, 'ALL')
+      await admin.client('PAUSE', 1500, 'ALL')
       const outcomes = await Promise.all(
         Array.from({ length: 20 }, () => store.get(key).catch((e: unknown) => e))
       )
@@ -284,7 +286,7 @@ describe('circuit breaker on a real outage', () => {
       const c = outage.client()
       await c.ping()
       const store = redisStore(c, {
-        commandTimeoutMs: 50,
+        commandTimeoutMs: 250,
         breaker: { failureThreshold: 3, openMs: 200 },
       })
       const degraded: StoreEventInfo[] = []
