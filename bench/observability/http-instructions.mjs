@@ -10,8 +10,10 @@
 // instructions weigh syscalls and cache misses at zero; read the differences, not µs.
 // Usage: node bench/observability/http-instructions.mjs [--framework fastify|express]
 //        [--variants bare,metrics,metrics-logger] [--warm 20000] [--requests 30000]
-//        [--app observability|security]   (security: bench/security/headers-app.mjs, variants
-//        bare,helmet,aikit,adapter,floor, e.g. --app security --variants floor,aikit)
+//        [--app observability|security|protocol]   (security: bench/security/headers-app.mjs, variants
+//        bare,helmet,aikit,adapter,floor, e.g. --app security --variants floor,aikit; protocol:
+//        bench/protocol/app.mjs, variants bare,native,koa,aikit,noctx)
+//        [--wave 8]   (requests pipelined per write; 1: one request at a time, as autocannon sends)
 //        [--before path/to/another/build/dist/index.js]   (adds that build's variants)
 //        (~3 min per variant; needs valgrind; build first as for run.mjs)
 import { execFile } from 'node:child_process'
@@ -28,10 +30,11 @@ const strArg = (name, fallback) => {
 const APPS = {
   observability: { module: './app.mjs', paths: ['/items/1', '/items/2', '/items/3', '/items/4'] },
   security: { module: '../security/headers-app.mjs', paths: ['/', '/', '/', '/'] },
+  protocol: { module: '../protocol/app.mjs', paths: ['/', '/', '/', '/'] },
 }
 
-/** Child: serves `variant` of `app` and sends `total` requests to itself, 8 pipelined at a time. */
-async function child(app, variant, total) {
+/** Child: serves `variant` of `app` and sends `total` requests to itself, `perWrite` pipelined at a time. */
+async function child(app, variant, total, perWrite) {
   const { startApp } = await import(APPS[app].module)
   const port = await startApp(variant)
   const requests = APPS[app].paths.map((path) =>
@@ -45,7 +48,7 @@ async function child(app, variant, total) {
     let tail = ''
     const socket = connect(port, '127.0.0.1')
     const wave = () => {
-      const n = Math.min(8, total - sent)
+      const n = Math.min(perWrite, total - sent)
       const chunks = []
       for (let i = 0; i < n; i++) chunks.push(requests[sent++ & 3])
       waveLeft = n
@@ -71,7 +74,7 @@ async function child(app, variant, total) {
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3], process.argv[4], Number(process.argv[5]))
+  await child(process.argv[3], process.argv[4], Number(process.argv[5]), Number(process.argv[6]))
 } else {
   const app = strArg('app', 'observability')
   if (APPS[app] === undefined) throw new Error(`--app must be one of ${Object.keys(APPS)}`)
@@ -79,6 +82,7 @@ if (process.argv[2] === '--child') {
   const modes = strArg('variants', 'bare,metrics,metrics-logger,metrics-logger-noctx').split(',')
   const warm = Number(strArg('warm', '20000'))
   const perRun = Number(strArg('requests', '30000'))
+  const wave = Number(strArg('wave', '8'))
   const before = strArg('before', undefined)
   const variants = modes.map((mode) => ({ label: mode, mode, env: {} }))
   if (before !== undefined) {
@@ -104,6 +108,7 @@ if (process.argv[2] === '--child') {
         app,
         `${framework}-${v.mode}`,
         String(total),
+        String(wave),
       ],
       { env: { ...process.env, ...v.env }, maxBuffer: 1 << 24 }
     )
@@ -119,7 +124,7 @@ if (process.argv[2] === '--child') {
   }
   const bare = rows.find((r) => r.variant === 'bare')
   console.log(
-    `${app} ${framework}: instructions per request (valgrind), ${warm} warm-up + ${perRun} requests, Node ${process.version}`
+    `${app} ${framework}: instructions per request (valgrind), ${warm} warm-up + ${perRun} requests, ${wave} per write, Node ${process.version}`
   )
   console.table(
     rows.map((r) => ({
