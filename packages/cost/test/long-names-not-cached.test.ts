@@ -6,19 +6,9 @@
  * length: megabytes pinned per instance. A longer name or subject is resolved each time, to the
  * same result.
  */
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { createBudget, createPriceTable } from '@aikit/cost'
+import { heapAfterGc } from '@aikit/testing/heap'
 import { describe, expect, it } from 'vitest'
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-
-function heapAfterGc(): number {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed
-}
 
 /** A fresh 64 KiB string (parsed, as a request body's field is: not a slice of a shared one). */
 const longText = (char: string, i: number): string =>

@@ -4,19 +4,10 @@
  * quoted copies, module-level) let a client pin megabytes per entry. A longer name is quoted each
  * time, to the same key.
  */
-import v8 from 'node:v8'
-import vm from 'node:vm'
+
+import { heapAfterGc } from '@aikit/testing/heap'
 import { describe, expect, it } from 'vitest'
 import { defaultCacheKey, stableStringify } from '../src/shared/cache-key.js'
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-
-function heapAfterGc(): number {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed
-}
 
 const ctx = { scope: 's', api: 'openai.chat' } as never
 

@@ -4,16 +4,12 @@
 // which on Node 20 (nodejs/node#55351) leaves an entry on its sources for every call, for good.
 // Either signal still aborts the call, and a stream read after its call resolved, with its reason.
 import { getEventListeners } from 'node:events'
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
+import { collectGarbage } from '@aikit/testing/heap'
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { wrapAnthropic } from '../src/anthropic/index.js'
 import { inRequest } from './helpers.js'
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
 
 let fake: FakeProvider
 let raw: Anthropic
@@ -64,7 +60,7 @@ describe('a long-lived caller signal joined with each request signal', () => {
       }
       await new Promise((r) => setTimeout(r, 50))
       for (let i = 0; i < 3; i++) {
-        gc()
+        collectGarbage()
         await new Promise((r) => setTimeout(r, 10))
       }
       expect(listeners(agent.signal)).toBe(0)

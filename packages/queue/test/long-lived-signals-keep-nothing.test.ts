@@ -6,13 +6,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import { getEventListeners } from 'node:events'
-import v8 from 'node:v8'
-import vm from 'node:vm'
+import { collectGarbage } from '@aikit/testing/heap'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, messages, startHarness } from './helpers.js'
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
 
 let h: Harness
 beforeAll(async () => {
@@ -68,7 +64,7 @@ async function countingJoins(fn: () => Promise<void>): Promise<Map<AbortSignal, 
 
 async function collect(): Promise<void> {
   for (let i = 0; i < 5; i++) {
-    gc()
+    collectGarbage()
     await new Promise((r) => setTimeout(r, 10))
   }
 }

@@ -4,21 +4,11 @@
  * pin megabytes per entry (the store itself keeps such a key as its digest). A longer denied key
  * is checked on the store every time, and still denied.
  */
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import type { Store } from '@aikit/core'
 import { memoryStore } from '@aikit/core'
 import { createRateLimiter } from '@aikit/ratelimit'
+import { heapAfterGc } from '@aikit/testing/heap'
 import { describe, expect, it } from 'vitest'
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-
-function heapAfterGc(): number {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed
-}
 
 /** A memory store presented as shared (as a Redis one: the blocked-key cache is on), counting runs. */
 function sharedStore(): { store: Store; runs: () => number } {

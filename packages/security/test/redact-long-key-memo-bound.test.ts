@@ -4,19 +4,9 @@
  * a client pin megabytes per entry. A longer key is lower-cased on each visit, and matched by
  * path rules case-insensitively all the same.
  */
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { createRedactor } from '@aikit/security'
+import { heapAfterGc } from '@aikit/testing/heap'
 import { describe, expect, it } from 'vitest'
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-
-function heapAfterGc(): number {
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed
-}
 
 describe('path redaction: the lower-cased key memo is bounded in key length', () => {
   it('keeps no copy of long object keys it has seen', () => {

@@ -20,6 +20,7 @@ const expected: Record<string, string[]> = {
     'socketPeer',
     'xff',
   ],
+  './heap': ['collectGarbage', 'heapAfterGc'],
   './next-app': ['nextFixture', 'serve', 'walk'],
   './raw-http': ['rawRequest'],
   './redis': ['freePort', 'rawCommand', 'startRedis', 'startRedisCluster', 'whenReady'],
@@ -29,6 +30,7 @@ const expected: Record<string, string[]> = {
 const loaders: Record<string, () => Promise<Record<string, unknown>>> = {
   './fake-provider': () => import('@aikit/testing/fake-provider'),
   './fuzz': () => import('@aikit/testing/fuzz'),
+  './heap': () => import('@aikit/testing/heap'),
   './next-app': () => import('@aikit/testing/next-app'),
   './raw-http': () => import('@aikit/testing/raw-http'),
   './redis': () => import('@aikit/testing/redis'),
