@@ -11,7 +11,7 @@
  */
 import { Registry, type RegistryContentType } from 'prom-client'
 import { canonicalNumber } from './canonical-number.js'
-import { OPENMETRICS_DATA } from './metrics/fast-instruments.js'
+import { type DefaultLabels, OPENMETRICS_DATA, RENDER_TEXT } from './metrics/fast-instruments.js'
 
 /** Content type of the Prometheus text format 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE
@@ -33,6 +33,8 @@ interface RenderableMetric {
   getForPromString?(): Promise<MetricData>
   /** Our own histograms' values with canonical `le` values already (fast-instruments.ts). */
   [OPENMETRICS_DATA]?(): Promise<MetricData>
+  /** Our own histograms' exposition text (fast-instruments.ts). */
+  [RENDER_TEXT]?(openMetrics: boolean, defaults: DefaultLabels | undefined): string
 }
 /** What a registry renders one metric with: public in prom-client's JS, missing from its typings. */
 interface Renderer {
@@ -70,12 +72,39 @@ function metricsOf(registry: Registry<RegistryContentType>): RenderableMetric[] 
   return registry.getMetricsAsArray() as unknown as RenderableMetric[]
 }
 
+/** A Prometheus label name: what the label order of prom-client's merged objects is safe for. */
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+
+/**
+ * The registry's default labels for our own renderer (`RENDER_TEXT`): `undefined` for none, `null`
+ * when one has a name that is not a label name (an integer-like key would change prom-client's
+ * order of the merged labels): the registry is then rendered by prom-client alone.
+ */
+function fastDefaults(registry: Registry<RegistryContentType>): DefaultLabels | undefined | null {
+  const defaults = defaultLabelsOf(registry)
+  if (defaults === undefined) return undefined
+  for (const name of Object.keys(defaults)) if (!LABEL_NAME.test(name)) return null
+  return defaults
+}
+
 /** The registry in the Prometheus text format 0.0.4, whatever format it was created with. */
 export async function prometheusText(registry: Registry<RegistryContentType>): Promise<string> {
+  const metrics = metricsOf(registry)
+  const defaults = fastDefaults(registry)
+  const fast = defaults !== null && metrics.some((m) => typeof m[RENDER_TEXT] === 'function')
   // prom-client's own renderer, when it renders this format (it then changes nothing).
-  if (registry.contentType !== OPENMETRICS_CONTENT_TYPE) return registry.metrics()
-  const renderer = rendererFor(registry, PROMETHEUS_CONTENT_TYPE)
-  const parts = await Promise.all(metricsOf(registry).map((m) => renderer.getMetricsAsString(m)))
+  if (!fast && registry.contentType !== OPENMETRICS_CONTENT_TYPE) return registry.metrics()
+  const renderer =
+    registry.contentType === OPENMETRICS_CONTENT_TYPE
+      ? rendererFor(registry, PROMETHEUS_CONTENT_TYPE)
+      : (registry as unknown as Renderer)
+  const parts = await Promise.all(
+    metrics.map((m) =>
+      fast && typeof m[RENDER_TEXT] === 'function'
+        ? m[RENDER_TEXT](false, defaults ?? undefined)
+        : renderer.getMetricsAsString(m)
+    )
+  )
   // As prom-client's `metrics()` joins them in this format.
   return `${parts.join('\n\n')}\n`
 }
@@ -156,8 +185,13 @@ function openMetricsView(metric: RenderableMetric): unknown {
 /** The registry in OpenMetrics 1.0 text, ending with `# EOF`. */
 export async function openMetricsText(registry: Registry<RegistryContentType>): Promise<string> {
   const renderer = rendererFor(registry, OPENMETRICS_CONTENT_TYPE)
+  const defaults = fastDefaults(registry)
   const parts = await Promise.all(
-    metricsOf(registry).map((m) => renderer.getMetricsAsString(openMetricsView(m)))
+    metricsOf(registry).map((m) =>
+      defaults !== null && typeof m[RENDER_TEXT] === 'function'
+        ? m[RENDER_TEXT](true, defaults)
+        : renderer.getMetricsAsString(openMetricsView(m))
+    )
   )
   // No empty line anywhere (the OM ABNF has none): an empty registry is `# EOF` alone.
   return parts.length === 0 ? '# EOF\n' : `${parts.join('\n')}\n# EOF\n`

@@ -32,6 +32,8 @@ interface Series {
   counts: Float64Array
   sum: number
   count: number
+  /** `labels` as exposition text (`a="x",b="y"`), made on the first scrape (they never change). */
+  text?: string
 }
 
 const SEP = '\u0001'
@@ -44,6 +46,32 @@ export const FAST = Symbol.for('@aikit/observability.fast-instrument.v1')
  * uses it when present, else rewrites the `le` of each line).
  */
 export const OPENMETRICS_DATA = Symbol.for('@aikit/observability.openmetrics-data.v1')
+
+/**
+ * A histogram's method rendering it as exposition text (see `FastHistogram[RENDER_TEXT]`); a copy of
+ * the package without it (an older one sharing the registry) is rendered through prom-client.
+ */
+export const RENDER_TEXT = Symbol.for('@aikit/observability.render-text.v1')
+
+/** Default labels as a registry holds them (`setDefaultLabels`). */
+export type DefaultLabels = Readonly<Record<string, unknown>>
+
+/** prom-client's `escapeString`: for names and HELP text. */
+function escapeText(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+}
+
+/** One `name="value"` pair as prom-client writes it (a string value escaped, others as `${v}`). */
+function labelPair(name: string, value: unknown): string {
+  return `${name}="${typeof value === 'string' ? escapeText(value).replace(/"/g, '\\"') : value}"`
+}
+
+/** prom-client's `getValueAsString`. */
+function sampleText(value: number): string {
+  if (Number.isNaN(value)) return 'Nan'
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf'
+  return `${value}`
+}
 
 /** A histogram with a fixed label order, observed by label values. */
 export class FastHistogram {
@@ -115,6 +143,70 @@ export class FastHistogram {
 
   async getForPromString(): Promise<PromMetricData> {
     return this.data(undefined)
+  }
+
+  /** Each bucket's `le` text, then `+Inf`, as the text format writes them; made on first use. */
+  private textLes: readonly string[] | undefined
+
+  /** The same in OpenMetrics canonical numbers (`1.0`, `1.048576e+06`). */
+  private canonicalLes: readonly string[] | undefined;
+
+  /**
+   * The histogram as exposition text: byte for byte what prom-client's `getMetricsAsString` writes
+   * for it in a registry with `defaults` as its default labels (checked by a property test), in
+   * OpenMetrics (`openMetrics`, canonical `le` values) or the text format (the two differ in
+   * nothing else for a histogram without exemplars). prom-client builds several arrays and objects
+   * per sample line and formats every label again; here a series' labels are formatted once and a
+   * line is three concatenations: a 10,000-series scrape took 1.2-1.4x prom-client's own
+   * Histogram's time through its renderer, now less than that.
+   */
+  [RENDER_TEXT](openMetrics: boolean, defaults: DefaultLabels | undefined): string {
+    const name = escapeText(this.name)
+    let out = `# HELP ${name} ${escapeText(this.help)}\n# TYPE ${name} ${this.type}`
+    if (this.series.size === 0) return out
+    let les: readonly string[]
+    if (openMetrics) {
+      les = this.canonicalLes ??= [...this.buckets.map(canonicalNumber), '+Inf']
+    } else {
+      les = this.textLes ??= [...this.buckets.map((b) => `${b}`), '+Inf']
+    }
+    // prom-client gives a sample `{ ...labels, ...defaults, ...labels }` and leaves out the names
+    // its shared (series) labels hold: `le`, then the other defaults, then the series' labels.
+    let defaultText = ''
+    let defaultTextBeside = ''
+    if (defaults !== undefined) {
+      for (const key of Object.keys(defaults)) {
+        if (this.labelNames.includes(key)) continue
+        const pair = labelPair(key, defaults[key])
+        defaultText = defaultText === '' ? pair : `${defaultText},${pair}`
+        if (key !== 'le') defaultTextBeside += `,${pair}`
+      }
+    }
+    const bucketHeads = les.map((le) => `${this.name}_bucket{le="${le}"${defaultTextBeside}`)
+    const sumName = `${this.name}_sum`
+    const countName = `${this.name}_count`
+    const bounds = this.buckets.length
+    for (const s of this.series.values()) {
+      let shared = s.text
+      if (shared === undefined) {
+        shared = Object.entries(s.labels)
+          .map(([key, value]) => labelPair(key, value))
+          .join(',')
+        s.text = shared
+      }
+      const tail = shared === '' ? '} ' : `,${shared}} `
+      let acc = 0
+      for (let i = 0; i < bounds; i++) {
+        acc += s.counts[i]!
+        out += `\n${bucketHeads[i]}${tail}${sampleText(acc)}`
+      }
+      out += `\n${bucketHeads[bounds]}${tail}${sampleText(s.count)}`
+      const inner =
+        defaultText === '' ? shared : shared === '' ? defaultText : `${defaultText},${shared}`
+      const braces = inner === '' ? ' ' : `{${inner}} `
+      out += `\n${sumName}${braces}${sampleText(s.sum)}\n${countName}${braces}${sampleText(s.count)}`
+    }
+    return out
   }
 
   /** `{ le }` of each bucket, then of +Inf, as OpenMetrics writes them; made on first use. */
