@@ -26,7 +26,7 @@
  * `[units, n, (algorithm, limit, windowMs, taken) × n]`, then `seen × n` if given. Reply: 1.
  */
 import { defineOp, LUA_NOW_MS, type NativeData } from '@aikit/core'
-import { type LimitState, LUA_PARSE_STATE, type OpLimit } from './algorithms.js'
+import { compact, type LimitState, LUA_PARSE_STATE, type OpLimit } from './algorithms.js'
 
 /** Input of the op. */
 export interface AdjustInput {
@@ -259,7 +259,13 @@ function adjustNative(
       input.taken[i] ?? 0,
       nowMs
     )
-    if (next !== undefined) data.set(key, next, 2 * l.windowMs)
+    if (next !== undefined) {
+      // Stored unboxed where the fields are small integers (see `compact`).
+      next.a = compact(next.a)
+      next.b = compact(next.b)
+      next.c = compact(next.c)
+      data.set(key, next, 2 * l.windowMs)
+    }
   })
   return 1
 }

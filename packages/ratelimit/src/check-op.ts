@@ -23,7 +23,7 @@
  * retryAfterMs) × n]`, status 1 = allowed, 0 = denied, 2 = denied because the key is blocked.
  */
 import { defineOp, LUA_NOW_MS, type NativeData, type RedisReply } from '@aikit/core'
-import { type LimitState, LUA_PARSE_STATE, type OpLimit } from './algorithms.js'
+import { compact, type LimitState, LUA_PARSE_STATE, type OpLimit } from './algorithms.js'
 
 /** Input of the op: the limits (one key each, same order, then the block key) and the cost. */
 export interface CheckInput {
@@ -684,11 +684,15 @@ function checkNative(
       const state = i === 0 ? state0 : (states as (LimitState | undefined)[])[i]
       // The stored state is only ever reachable through the store, so it is updated in place.
       if (state === undefined) {
-        data.set(keys[i] as string, { a: r.na, b: r.nb, c: r.nc }, 2 * r.W)
+        data.set(
+          keys[i] as string,
+          { a: compact(r.na), b: compact(r.nb), c: compact(r.nc) },
+          2 * r.W
+        )
       } else {
-        state.a = r.na
-        state.b = r.nb
-        state.c = r.nc
+        state.a = compact(r.na)
+        state.b = compact(r.nb)
+        state.c = compact(r.nc)
         data.set(keys[i] as string, state, 2 * r.W)
       }
     }
@@ -859,10 +863,10 @@ function write(
   W: number
 ): void {
   if (state === undefined) {
-    data.set(key, { a, b, c: 0 }, 2 * W)
+    data.set(key, { a: compact(a), b: compact(b), c: 0 }, 2 * W)
   } else {
-    state.a = a
-    state.b = b
+    state.a = compact(a)
+    state.b = compact(b)
     state.c = 0
     data.set(key, state, 2 * W)
   }
