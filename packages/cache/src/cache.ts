@@ -151,8 +151,11 @@ class Engine {
    * (see `holdInflight`): dropped when the key is deleted, invalidated or changed elsewhere.
    */
   readonly held = new Map<string, Flight>()
-  /** Recent changes of keys: entries created before one are not remembered after it. */
-  readonly changes = new KeyChanges(KEY_CHANGES_MAX)
+  /**
+   * Recent changes of keys: entries created before one are not remembered after it. A cache with
+   * neither a store nor a bus keeps only the changes of keys being fetched (see `KeyChanges`).
+   */
+  readonly changes: KeyChanges
   readonly waiters = new Map<string, Set<() => void>>()
   /**
    * Tag → its latest invalidation time. Only tags actually invalidated are here, so while nothing
@@ -230,6 +233,9 @@ class Engine {
     ownClock = false
   ) {
     this.clockKnown = ownClock || typeof o.store?.clockReady !== 'function'
+    this.changes = new KeyChanges(
+      o.store === undefined && o.bus === undefined ? 0 : KEY_CHANGES_MAX
+    )
     // Measured from now, so that the first calls seldom wait (an invalidation made as a response's
     // head is written, `cacheResponse`, still reaches the store before the client has the answer).
     void this.clockReady()
