@@ -12,7 +12,15 @@ import { gunzipText, gzipText } from './compression.js'
 import { encodeEnvelope, header, readHeader } from './envelope.js'
 import { CacheSerializeError, CacheTimeoutError } from './errors.js'
 import { KeyChanges } from './key-changes.js'
-import { fillOp, putOp, type ReadOrLock, readOrLockOp, tagTimeOp, unlockOp } from './ops.js'
+import {
+  extendLockOp,
+  fillOp,
+  putOp,
+  type ReadOrLock,
+  readOrLockOp,
+  tagTimeOp,
+  unlockOp,
+} from './ops.js'
 import {
   type CacheOptions,
   duration,
@@ -75,6 +83,8 @@ interface TagUser {
 
 /** The `Engine.track` of an entry without tags: nothing to release. */
 const untracked = (): void => undefined
+/** The `renewLock` of a fill that holds no lock (or never renews it): nothing to stop. */
+const notRenewing = (): void => undefined
 
 /** One load of a key running in this process: what `getOrSet` calls for the key join. */
 interface Flight {
@@ -177,6 +187,11 @@ class Engine {
   }
   readonly errorListeners = new Set<(info: CacheErrorInfo) => void>()
   readonly id = `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`
+  /**
+   * How long a fill may hold its key's lock, renewals included (`lockTtl`, `lockMaxHold`): a
+   * delete's tombstone lives this long, so a fill that read before the delete finds it when it ends.
+   */
+  readonly fillHoldMs: number
   readonly bus: Bus | undefined
   lastInvalidation = 0
   /**
@@ -233,6 +248,7 @@ class Engine {
     ownClock = false
   ) {
     this.clockKnown = ownClock || typeof o.store?.clockReady !== 'function'
+    this.fillHoldMs = Math.max(o.lockTtl, o.lockMaxHold)
     this.changes = new KeyChanges(
       o.store === undefined && o.bus === undefined ? 0 : KEY_CHANGES_MAX
     )
@@ -1092,7 +1108,7 @@ class CacheImpl implements Cache {
             () =>
               store.run(putOp, [keys[0]], {
                 value: tombstone(at),
-                ttlMs: e.o.lockTtl,
+                ttlMs: e.fillHoldMs,
                 createdAt: at,
               }),
             { i: e.id, o: 'd', k: [full], a: at }
@@ -1127,7 +1143,7 @@ class CacheImpl implements Cache {
       // Not a DEL: an entry that is never fresh nor stale, stamped with the delete's time. A fill
       // that read before the delete (on an instance whose bus message has not arrived yet, or
       // without a bus) then finds a newer entry and does not store what it read (`fillOp`), as
-      // after a `set`. It lives as long as a fill may hold the lock. Stamped one past `at`: a
+      // after a `set`. It lives as long as a fill may hold the lock (`fillHoldMs`). Stamped one past `at`: a
       // fill stamped in the delete's own millisecond is out of date too (`keyChanged` above).
       // Written only over an entry created no later than `at` (`putOp`), not `at + 1`: a `set`
       // stamped `at + 1` on another instance is later than the delete, and that instance keeps it
@@ -1137,7 +1153,7 @@ class CacheImpl implements Cache {
       const write = () =>
         store.run(putOp, [storeKey], {
           value: tombstone(at + 1),
-          ttlMs: e.o.lockTtl,
+          ttlMs: e.fillHoldMs,
           createdAt: at + 1,
           compareAt: at,
         })
@@ -1394,7 +1410,9 @@ class CacheImpl implements Cache {
     const keys = this.storeKeys(full)
     const token = e.token()
     let nowMs = p.refresh ? NEVER_FRESH : e.o.now()
-    const deadline = e.o.now() + 3 * e.o.lockTtl
+    // A filler renews its lock while its fetch runs, up to `lockMaxHold`: waited for that long (and
+    // then some), a holder that stops renewing lets its lock lapse and a waiter takes it over.
+    const deadline = e.o.now() + Math.max(3 * e.o.lockTtl, e.fillHoldMs + e.o.lockTtl)
     // The soft timeout is real elapsed time (as the fetch's own timer), not the entries' clock.
     const softAt = Number.isFinite(p.soft) ? performance.now() + p.soft : Number.POSITIVE_INFINITY
     // Nor does the call wait for another instance's fill longer than its hard timeout.
@@ -1581,10 +1599,12 @@ class CacheImpl implements Cache {
     // against are kept: an invalidation while it runs makes its entry out of date.
     const untrack = e.track(createdAt, p.tags)
     const untrackStale = stale === undefined ? untracked : e.track(stale.createdAt, stale.tags)
+    const stopRenewing = token === undefined ? notRenewing : this.renewLock(full, token)
     let running = true
     const ended = (): void => {
       if (!running) return
       running = false
+      stopRenewing()
       e.changes.end(full)
       untrack()
       untrackStale()
@@ -1698,6 +1718,52 @@ class CacheImpl implements Cache {
         }, p.hard)
       }
     })
+  }
+
+  /**
+   * Keeps the store lock `token` of `full` held while its fetch runs: extends it by `lockTtl` every
+   * `lockTtl / 3`, until the returned function is called, `lockMaxHold` after the start, or the
+   * lock was lost (it lapsed during a stall and another instance took it: that one fills now).
+   * A failed extension is tried again at the next turn; if the lock lapses meanwhile, another
+   * instance fetches too, as it would have without renewal.
+   */
+  private renewLock(full: string, token: string): () => void {
+    const e = this.engine
+    const store = e.o.store
+    const { lockTtl, lockMaxHold } = e.o
+    if (store === undefined || lockMaxHold <= lockTtl) return notRenewing
+    const keys = this.storeKeys(full)
+    // Real elapsed time, as the timers that pace it (the entries' clock may be a test's).
+    const until = performance.now() + lockMaxHold
+    const every = Math.max(1, Math.floor(lockTtl / 3))
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let stopped = false
+    const schedule = (): void => {
+      if (stopped) return
+      timer = setTimeout(extend, every)
+      timer.unref?.()
+    }
+    const extend = (): void => {
+      timer = undefined
+      const left = until - performance.now()
+      if (stopped || left < 1) return
+      const lockMs = Math.min(lockTtl, left)
+      store.run(extendLockOp, keys, { token, lockMs }).then(
+        (held) => {
+          // The last extension ends the lock at `until`: nothing more to renew.
+          if (held && lockMs === lockTtl) schedule()
+        },
+        (error: unknown) => {
+          e.fail('store', error)
+          schedule()
+        }
+      )
+    }
+    schedule()
+    return () => {
+      stopped = true
+      if (timer !== undefined) clearTimeout(timer)
+    }
   }
 
   /**

@@ -179,6 +179,23 @@ return 1`,
   decode: (reply) => reply === 1,
 })
 
+/**
+ * Extends the lock to `lockMs` from now if this caller still holds it (a fetch still running, see
+ * `lockMaxHold`); false once it lapsed or another caller took it.
+ */
+export const extendLockOp = defineOp<{ token: string; lockMs: number }, boolean>({
+  name: 'cache.extendLock',
+  lua: `if redis.call('GET', KEYS[2]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return 0`,
+  js: (data: MemoryData, keys, argv) => {
+    const lockKey = keys[1] ?? ''
+    if (data.get(lockKey) === argv[0]) return data.pexpire(lockKey, Number(argv[1]))
+    return 0
+  },
+  encode: ({ token, lockMs }) => [token, String(Math.max(1, Math.ceil(lockMs)))],
+  decode: (reply) => reply === 1,
+})
+
 /** Releases the lock if this caller still holds it (the fetch failed or was abandoned). */
 export const unlockOp = defineOp<{ token: string }, boolean>({
   name: 'cache.unlock',

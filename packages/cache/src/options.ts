@@ -87,6 +87,16 @@ export interface CacheOptions {
    */
   lockTtl?: number
   /**
+   * How long a fetch that is still running keeps the cross-process fill lock: while it runs, the
+   * lock is renewed (for another `lockTtl`, every `lockTtl / 3`) until this long after the fetch
+   * started, so other instances wait for its value (up to their own `timeouts.hard`) instead of
+   * calling the fetcher again once `lockTtl` lapses: an LLM answer takes 10-90 s, the lock 10 s.
+   * A holder that crashed or lost the store stops renewing, and its lock lapses after `lockTtl`;
+   * a fetch that never settles holds the key this long. Not longer than `lockTtl`: no renewal.
+   * Needs a store. At most `2_147_483_647` ms. Default `120_000`, or `timeouts.hard` when finite.
+   */
+  lockMaxHold?: number
+  /**
    * How often a waiting instance re-checks the store when no bus message arrives, in ms (at most
    * `2_147_483_647`). Default `50`.
    */
@@ -121,6 +131,7 @@ const CACHE_OPTION_KEYS = [
   'serializer',
   'compression',
   'lockTtl',
+  'lockMaxHold',
   'pollInterval',
   'bus',
   'now',
@@ -149,6 +160,7 @@ export interface ResolvedCacheOptions {
   serializer: Serializer
   compressionThreshold: number
   lockTtl: number
+  lockMaxHold: number
   pollInterval: number
   bus: BusOption | undefined
   now: () => number
@@ -345,12 +357,24 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     positive: true,
     timer: true,
   })
+  const lockMaxHold = duration(
+    'lockMaxHold',
+    options.lockMaxHold,
+    Number.isFinite(hard) ? hard : 120_000,
+    { timer: true }
+  )
   if (store === undefined) {
     // Options that only act on the shared tier: without one they could not take effect.
     if (compression !== false) {
       throw new InvalidOptionsError(
         'compression',
         'needs a store: it gzips values written to the shared tier, and this cache has none (set `store`, e.g. redisStore(client))'
+      )
+    }
+    if (options.lockMaxHold !== undefined) {
+      throw new InvalidOptionsError(
+        'lockMaxHold',
+        "needs a store: it bounds how long a running fetch keeps the shared tier's fill lock, and this cache has none (set `store`, e.g. redisStore(client))"
       )
     }
     if (options.pollInterval !== undefined) {
@@ -382,6 +406,7 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
       positive: true,
       timer: true,
     }),
+    lockMaxHold,
     pollInterval,
     bus: options.bus === undefined ? undefined : validateBus(options.bus),
     now,

@@ -124,7 +124,15 @@ describe('fill lock expiry (real Redis)', () => {
       const client = server.client({ maxRetriesPerRequest: 1 })
       await whenReady(client)
       const store = redisStore(client, { prefix, commandTimeoutMs: 2000 })
-      return { store, cache: createCache({ store, namespace: 'app', jitter: 0, lockTtl: 300 }) }
+      // No renewal (`lockMaxHold: 0`): A's lock lapses as one whose renewals did not reach Redis.
+      const cache = createCache({
+        store,
+        namespace: 'app',
+        jitter: 0,
+        lockTtl: 300,
+        lockMaxHold: 0,
+      })
+      return { store, cache }
     }
     const a = await instance()
     const b = await instance()

@@ -27,6 +27,7 @@ describe('cache keys on redis expire', () => {
       staleWhileRevalidate: 5_000,
       staleIfError: 10_000,
       lockTtl: 3_000,
+      lockMaxHold: 6_000,
     })
     await cache.set('a', 1, { tags: ['t1'] })
     await cache.getOrSet('b', async () => 2, { tags: ['t2'] })

@@ -5,8 +5,10 @@
  *   instance serves the old value and 3 × 20 concurrent calls are all answered by one refill;
  * - a lock holder whose fetcher throws does not leave the other instances waiting for its lock to
  *   lapse: they fetch themselves, at most once each;
+ * - a lock holder whose fetch outlives `lockTtl` (an LLM answer) renews its lock: the others wait
+ *   for its value, no second fetch; one that lost the store stops renewing, and its lock lapses;
  * - a lock holder whose fetch never ends costs exactly one more fetch across the other instances,
- *   made once its lock has lapsed (not before).
+ *   made once its renewed lock has lapsed at `lockMaxHold` (not before).
  * (Set, delete and invalidation dropping the other instances' memory copies: redis-tier.test.ts;
  * single flight across two processes: cross-process.test.ts.) Waits for another instance are
  * polls with a generous deadline; locks meant to outlive a fetch live a minute or more, so a busy
@@ -70,6 +72,8 @@ interface Instance {
   cache: Cache
   /** How many times the store answered this instance that another one holds a fill lock. */
   waits(): number
+  /** Cuts this instance's Redis connection (store and bus) for good. */
+  disconnect(): void
 }
 
 /** `store`, counting its `wait` answers to the read-or-lock op. */
@@ -108,7 +112,7 @@ async function instances(tag: string, options: Partial<CacheOptions>[] = []): Pr
       bus: { client, channel },
       ...options[i],
     })
-    out.push({ cache, waits })
+    out.push({ cache, waits, disconnect: () => client.disconnect() })
   }
   // Each bus subscribes on a connection of its own: Redis counts them once they have landed.
   await until('the SUBSCRIBEs', async () => {
@@ -188,10 +192,15 @@ describe('three cache instances on one redis-server', () => {
   }, 30_000)
 
   it('a lock holder whose fetch never ends: one more fetch across the others, once its lock lapsed', async () => {
-    // Only the hung holder's lock is short; the refill's lock outlives any stall of the runner.
-    const HUNG_LOCK = 1_000
+    // Only the hung holder's hold is short; the refill's lock outlives any stall of the runner.
+    // Its lock is renewed every 500 ms up to HUNG_HOLD (a stall of a second would let it lapse).
+    const HUNG_HOLD = 4_000
     const cs = (
-      await instances('c', [{ lockTtl: HUNG_LOCK }, { lockTtl: 60_000 }, { lockTtl: 60_000 }])
+      await instances('c', [
+        { lockTtl: 1_500, lockMaxHold: HUNG_HOLD },
+        { lockTtl: 60_000 },
+        { lockTtl: 60_000 },
+      ])
     ).map((i) => i.cache)
     let fetches = 0
     const holding = signal()
@@ -219,12 +228,77 @@ describe('three cache instances on one redis-server', () => {
     )
     expect(new Set(vals)).toEqual(new Set(['fresh']))
     expect(fetches).toBe(2)
-    // The lock was taken after `calledAt` and lapses on the same machine's clock: the refill
-    // cannot have started earlier than HUNG_LOCK after it, however slow the runner (a few ms of
-    // slack for rounding).
-    expect(refetchedAt - calledAt).toBeGreaterThanOrEqual(HUNG_LOCK - 5)
+    // The lock was taken after `calledAt` and renewed to end HUNG_HOLD after its fetch started,
+    // on the same machine's clock: the refill cannot have started earlier, however slow the
+    // runner (a few ms of slack for rounding).
+    expect(refetchedAt - calledAt).toBeGreaterThanOrEqual(HUNG_HOLD - 5)
     await Promise.all(cs.slice(1).map((c) => c.close()))
     // Its fetch never ends: do not wait on it.
+    await Promise.race([cs[0]!.close(), sleep(2_000)])
+  }, 30_000)
+
+  it('a fetch that outlives lockTtl keeps its lock: the other instances wait for its value', async () => {
+    // A 3 s answer under a 900 ms lock (renewed every 300 ms): without renewal the waiters would
+    // take the lapsed lock and fetch again after 900 ms.
+    const is = await instances('e', [{ lockTtl: 900 }, { lockTtl: 900 }, { lockTtl: 900 }])
+    const cs = is.map((i) => i.cache)
+    let fetches = 0
+    const holding = signal()
+    const first = cs[0]!.getOrSet('llm', async () => {
+      fetches++
+      holding.resolve()
+      await sleep(3_000)
+      return 'answer-1'
+    })
+    await holding.promise
+    const others = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        cs[1 + (i % 2)]!.getOrSet('llm', async () => {
+          fetches++
+          return 'answer-2'
+        })
+      )
+    )
+    expect(await first).toBe('answer-1')
+    expect(new Set(others)).toEqual(new Set(['answer-1']))
+    expect(fetches).toBe(1)
+    // They waited on the lock (polls), not on a value already there.
+    expect(is[1]!.waits() + is[2]!.waits()).toBeGreaterThan(0)
+    await Promise.all(cs.map((c) => c.close()))
+  }, 30_000)
+
+  it('a holder that lost the store stops renewing: its lock lapses after lockTtl and another fills', async () => {
+    const LOCK = 1_000
+    const is = await instances('f', [{ lockTtl: LOCK }, { lockTtl: 60_000 }, { lockTtl: 60_000 }])
+    const cs = is.map((i) => i.cache)
+    let fetches = 0
+    const holding = signal()
+    const release = signal()
+    const cut = cs[0]!.getOrSet('k', async () => {
+      fetches++
+      holding.resolve()
+      await release.promise
+      return 'from-cut-off'
+    })
+    await holding.promise
+    const cutAt = Date.now()
+    // The holder's own connection is gone: no renewal reaches Redis from here on.
+    is[0]!.disconnect()
+    const refilled = await within(
+      20_000,
+      'the refill',
+      cs[1]!.getOrSet('k', async () => {
+        fetches++
+        return 'refilled'
+      })
+    )
+    expect(refilled).toBe('refilled')
+    expect(fetches).toBe(2)
+    // Not before the lock it last renewed could lapse (renewed up to LOCK / 3 before the cut).
+    expect(Date.now() - cutAt).toBeGreaterThanOrEqual(LOCK - LOCK / 3 - 5)
+    release.resolve()
+    expect(await cut).toBe('from-cut-off')
+    await Promise.all(cs.slice(1).map((c) => c.close()))
     await Promise.race([cs[0]!.close(), sleep(2_000)])
   }, 30_000)
 })

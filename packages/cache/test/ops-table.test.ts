@@ -1,12 +1,12 @@
 /**
  * The cache's atomic ops give identical results on memoryStore (JS twin) and on a real Redis (Lua).
  */
-import { memoryStore, type Store } from '@aikit/core'
+import { defineOp, memoryStore, type Store } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeEnvelope } from '../src/envelope.js'
-import { fillOp, readOrLockOp, unlockOp } from '../src/ops.js'
+import { extendLockOp, fillOp, readOrLockOp, unlockOp } from '../src/ops.js'
 
 let server: RedisServer
 const stores: Record<string, Store> = {}
@@ -76,6 +76,77 @@ describe('cache ops: Lua and JS twins agree', () => {
     expect((redis[4] as { kind: string; value?: string }).kind).toBe('locked')
     expect((redis[6] as { kind: string }).kind).toBe('fresh')
     expect((redis[7] as { kind: string }).kind).toBe('locked')
+  })
+})
+
+/**
+ * `extendLockOp`: only the holder extends its lock, and only while it holds it (not once it was
+ * released, nor once another caller took it over).
+ */
+/** Test-only: the lock key's PTTL. */
+const lockPttl = defineOp<Record<string, never>, number>({
+  name: 'test.lockPttl',
+  lua: `return redis.call('PTTL', KEYS[2])`,
+  js: (data, keys) => data.pttl(keys[1] ?? ''),
+  encode: () => [],
+  decode: (reply) => Number(reply),
+})
+
+async function extendScenario(store: Store): Promise<unknown[]> {
+  const keys = [store.key('k3', 'cache'), store.key('k3', 'cache', 'lock')]
+  const lock = (token: string, lockMs: number) =>
+    store.run(readOrLockOp, keys, { token, lockMs, nowMs: Number.MAX_SAFE_INTEGER })
+  const extend = (token: string, lockMs: number) => store.run(extendLockOp, keys, { token, lockMs })
+  // The lock's remaining time, bucketed: what both stores agree on whatever the round trips took.
+  const ttl = async () => {
+    const ms = await store.run(lockPttl, keys, {})
+    return ms < 0 ? ms : ms > 30_000 ? 'long' : 'short'
+  }
+  const out: unknown[] = []
+  out.push(await extend('A', 60_000)) // nobody holds it: nothing extended, nothing created
+  out.push(await ttl())
+  out.push((await lock('A', 5_000)).kind)
+  out.push(await ttl())
+  out.push(await extend('B', 60_000)) // not the holder
+  out.push(await ttl())
+  out.push(await extend('A', 60_000)) // the holder
+  out.push(await ttl())
+  out.push(await extend('A', 5_000)) // an extension may also shorten it (the last one ends at its bound)
+  out.push(await ttl())
+  out.push(await store.run(unlockOp, keys, { token: 'A' }))
+  out.push(await extend('A', 60_000)) // released: not brought back
+  out.push(await ttl())
+  out.push((await lock('B', 5_000)).kind)
+  out.push(await extend('A', 60_000)) // taken over by B
+  out.push(await ttl())
+  out.push(await store.run(unlockOp, keys, { token: 'B' }))
+  return out
+}
+
+describe('cache ops: extendLock', () => {
+  it('gives the same results on both stores', async () => {
+    const redis = await extendScenario(stores.redis as Store)
+    const memory = await extendScenario(stores.memory as Store)
+    expect(memory).toEqual(redis)
+    expect(redis).toEqual([
+      false,
+      -2,
+      'locked',
+      'short',
+      false,
+      'short',
+      true,
+      'long',
+      true,
+      'short',
+      true,
+      false,
+      -2,
+      'locked',
+      false,
+      'short',
+      true,
+    ])
   })
 })
 

@@ -44,6 +44,7 @@ describe('a memory-only cache refuses the options that need a store', () => {
     [{ compression: {} }, 'compression'],
     [{ pollInterval: 10 }, 'pollInterval'],
     [{ ttl: 1000, namespace: 'app', pollInterval: 50 }, 'pollInterval'],
+    [{ lockMaxHold: 60_000 }, 'lockMaxHold'],
   ]
   for (const [options, field] of cases) {
     it(`${JSON.stringify(options)} names ${field} and says it needs a store`, () => {
@@ -60,6 +61,9 @@ describe('a memory-only cache refuses the options that need a store', () => {
     const poll = refusal(() => createCache({ pollInterval: -1 }))
     expect(poll.field).toBe('pollInterval')
     expect(poll.message).not.toContain('needs a store')
+    const hold = refusal(() => createCache({ lockMaxHold: Number.NaN }))
+    expect(hold.field).toBe('lockMaxHold')
+    expect(hold.message).not.toContain('needs a store')
   })
 
   it('compression: false (the default, spelt out) is accepted without a store', async () => {

@@ -33,6 +33,7 @@ describe('durations longer than setTimeout can count (2^31 - 1 ms)', () => {
     expect(field(() => createCache({ timeouts: { soft: 2 ** 31 } }))).toBe('timeouts.soft')
     expect(field(() => createCache({ lockTtl: 2 ** 31 }))).toBe('lockTtl')
     expect(field(() => createCache({ pollInterval: 2 ** 31 }))).toBe('pollInterval')
+    expect(field(() => createCache({ lockMaxHold: 2 ** 31 }))).toBe('lockMaxHold')
     // The limit itself, and Infinity (no timeout), are accepted.
     expect(
       field(() =>
@@ -40,6 +41,7 @@ describe('durations longer than setTimeout can count (2^31 - 1 ms)', () => {
           store: memoryStore(),
           timeouts: { soft: MAX, hard: MAX },
           lockTtl: MAX,
+          lockMaxHold: MAX,
           pollInterval: MAX,
         })
       )

@@ -115,6 +115,7 @@ describe('createCache refuses unknown option keys', () => {
       serializer: { serialize: JSON.stringify, deserialize: JSON.parse },
       compression: { threshold: 10 },
       lockTtl: 1000,
+      lockMaxHold: 5000,
       pollInterval: 10,
       bus: twoConnections,
       now: Date.now,

@@ -206,6 +206,7 @@ export const CACHE_KEYS = [
   'serializer',
   'compression',
   'lockTtl',
+  'lockMaxHold',
   'pollInterval',
   'bus',
   'now',

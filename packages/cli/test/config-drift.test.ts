@@ -114,6 +114,7 @@ describe('drift guard: the cache section (createCache)', () => {
         serializer: { serialize: JSON.stringify, deserialize: JSON.parse },
         compression: { threshold: 1024 },
         lockTtl: 10_000,
+        lockMaxHold: 120_000,
         pollInterval: 50,
         bus: { client: redis.client(), channel: 'drift' },
         now: Date.now,

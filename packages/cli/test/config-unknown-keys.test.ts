@@ -206,6 +206,7 @@ describe("config: cors, cache, sentry and metrics take their factories' options"
       serializer: { serialize: JSON.stringify, deserialize: JSON.parse },
       compression: { threshold: 1024 },
       lockTtl: 10_000,
+      lockMaxHold: 120_000,
       pollInterval: 50,
       bus: { client: {}, channel: 'aikit' },
       now: Date.now,
