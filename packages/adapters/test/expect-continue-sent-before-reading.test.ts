@@ -9,7 +9,10 @@
  *   body is read as usual: by the kit (`ctx.json()`), by the route reading the request itself
  *   (Fastify: its own parser), and on Fastify by a route outside the plugin's scope;
  * - on a node:http or Express server without a 'checkContinue' listener Node still sends its own
- *   100 on receipt, and the adapters send no second one.
+ *   100 on receipt, and the adapters send no second one;
+ * - the wait for the 100 is not a stalled body: a step slower than bodyLimit()'s `timeoutMs`
+ *   before the body is read (an auth or rate-limit store call) ends in a 200, and the client gets
+ *   a whole period after the 100 before a body that does not come is a 408.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -228,6 +231,40 @@ describe('Expect: 100-continue: a request whose body is read gets one 100 Contin
         const text = await exchange(server.port, post('/echo', 7), '{"a":1}')
         expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ')).toBe(true)
         expect(continues(text)).toBe(1)
+      } finally {
+        await server.close()
+      }
+    })
+  }
+})
+
+describe('Expect: 100-continue: waiting for the 100 is not a stalled body', () => {
+  /** A step before the body is read that takes longer than the body timeout. */
+  const slowStep: Middleware = async (_ctx, next) => {
+    await new Promise((resolve) => setTimeout(resolve, 900))
+    await next()
+  }
+
+  for (const [name, start] of ADAPTERS) {
+    it(`${name}: a step slower than timeoutMs before the read still gets the body`, async () => {
+      const server = await start([bodyLimit({ maxBytes: 1024, timeoutMs: 300 }), slowStep], true)
+      try {
+        const text = await exchange(server.port, post('/echo', 7), '{"a":1}')
+        expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ')).toBe(true)
+        expect(continues(text)).toBe(1)
+        expect(text).toMatch(/got \{"a":1\}$/)
+      } finally {
+        await server.close()
+      }
+    })
+
+    it(`${name}: a body that does not come after the 100 is still a 408`, async () => {
+      const server = await start([bodyLimit({ maxBytes: 1024, timeoutMs: 300 }), slowStep], true)
+      try {
+        // The client never sends the body: the 100, then the 408 once a period passed without it.
+        const text = await exchange(server.port, post('/echo', 7), '', 5000)
+        expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 408 ')).toBe(true)
+        expect(text).toContain('"code":"REQUEST_TIMEOUT"')
       } finally {
         await server.close()
       }

@@ -43,8 +43,9 @@ import {
 } from '@aikit/core/adapter'
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import { splitArgs } from '../shared/args.js'
+import { sendContinue } from '../shared/expect-continue.js'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
-import { clearEntityHeaders, NodeContext, sendContinue } from '../shared/node-context.js'
+import { clearEntityHeaders, NodeContext } from '../shared/node-context.js'
 import { expressResponsePrototype, hookExpressHead } from './head-hook.js'
 import { isRawBodyText } from './raw-text.js'
 

@@ -45,14 +45,9 @@ import type {
   RouteHandlerMethod,
 } from 'fastify'
 import fp from 'fastify-plugin'
+import { sendContinue, sendContinueOnRead } from '../shared/expect-continue.js'
 import { frameworkErrorResponse } from '../shared/framework-errors.js'
-import {
-  clearEntityHeaders,
-  ENTITY_HEADERS,
-  NodeContext,
-  sendContinue,
-  sendContinueOnRead,
-} from '../shared/node-context.js'
+import { clearEntityHeaders, ENTITY_HEADERS, NodeContext } from '../shared/node-context.js'
 import { dropBody } from '../shared/pump.js'
 import { endWithOwnWrite, injectedEnded } from './inject.js'
 import {

@@ -24,7 +24,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type BodyLimits, InvalidOptionsError, type Middleware } from '@aikit/core'
 import { type AdapterOptions, resolveAdapterOptions, runChain } from '@aikit/core/adapter'
 import { splitArgs } from '../shared/args.js'
-import { NodeContext, sendContinue } from '../shared/node-context.js'
+import { sendContinue } from '../shared/expect-continue.js'
+import { NodeContext } from '../shared/node-context.js'
 
 export { NodeContext } from '../shared/node-context.js'
 

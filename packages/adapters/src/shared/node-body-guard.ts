@@ -8,7 +8,8 @@
  *   socket stops being read;
  * - 408 when no byte came for `timeoutMs` while `req` was asking for more (its buffer below the
  *   high-water mark: a route that simply has not read yet holds the data back itself, that is
- *   not a stall);
+ *   not a stall; nor is a client waiting for the `100 Continue` that goes out when the body is
+ *   read): the client gets a whole period from when it could send;
  * - 400 when the client half-closes before the body is complete (`Content-Length: 5000` and 100
  *   bytes, then FIN). Node's `http.Server` is `allowHalfOpen`, so the socket is still writable
  *   when its 'end' arrives; this guard's listener runs before Node's own (prepended), answers
@@ -23,6 +24,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { type AikitError, InvalidRequestError, PayloadTooLargeError } from '@aikit/core'
 import { RequestTimeoutError } from '@aikit/core/adapter'
+import { awaitingContinue } from './expect-continue.js'
 
 /** What the guard needs from the Context. */
 export interface GuardedContext {
@@ -125,8 +127,9 @@ export class NodeBodyGuard {
   private readonly onIdle = (): void => {
     if (this.done) return
     const req = this.req
-    if (req.readableLength >= req.readableHighWaterMark) {
-      // Nobody read what came: the route holds the body back, not the client.
+    if (req.readableLength >= req.readableHighWaterMark || awaitingContinue(this.res)) {
+      // Nobody read what came, or the client waits for its 100 (sent when something reads): the
+      // route holds the body back, not the client.
       this.heldBack = true
       this.timer?.refresh()
       return
