@@ -32,6 +32,7 @@ const ISOLATED_TESTS = [
   'packages/adapters/test/next15.test.ts',
   'packages/ratelimit/test/next.test.ts',
   'packages/security/test/*.next.test.ts',
+  'packages/cache/test/*.next.test.ts',
   // vi.mock / vi.doMock / vi.resetModules / vi.stubGlobal of modules or globals others use.
   'packages/adapters/test/express-module-copies.test.ts',
   'packages/core/test/redis-evalsha-bundled.test.ts',

@@ -4,7 +4,12 @@
  * HEAD from them; drops them when an unsafe method succeeds on their URI.
  */
 import { type Context, InvalidOptionsError, type Middleware } from '@aikit/core'
-import { type ResponseHead, rejectUnknownOptions, sha256Hex } from '@aikit/core/adapter'
+import {
+  type ResponseHead,
+  ROUTE_COOKIES,
+  rejectUnknownOptions,
+  sha256Hex,
+} from '@aikit/core/adapter'
 import { CACHE_INTERNALS, type CacheInternals } from './cache.js'
 import { fromBase64, toBase64 } from './compression.js'
 import { parseHttpDate } from './http-date.js'
@@ -340,6 +345,9 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
     // A HEAD response has no body to store (adapters run no body transform for it).
     if (noStore || ctx.method === 'HEAD' || ctx.transformBody === undefined) return next()
     const tags = [uriTag(host, ctx.path)]
+    // A response that sets a cookie is never stored: on Next the adapter must first read the
+    // cookies Next adds after the route returned (`cookies().set()`), or the head shows none.
+    ;(ctx as Context & { [ROUTE_COOKIES]?: () => void })[ROUTE_COOKIES]?.()
     ctx.transformBody((head) => {
       if (head.status !== 200) return undefined
       if (head.getHeader('set-cookie') !== undefined) return undefined

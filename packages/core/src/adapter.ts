@@ -34,6 +34,7 @@ export {
   type WebBodyLimits,
 } from './request-body.js'
 export { errorResponse, type NormalizedBody, type PendingResponse } from './response.js'
+export { ROUTE_COOKIES } from './route-cookies.js'
 export { runChain } from './run-chain.js'
 export { sha256Hex } from './sha256.js'
 export {

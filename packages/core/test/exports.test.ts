@@ -35,6 +35,7 @@ describe('public exports', () => {
       'DEFAULT_BODY_TIMEOUT_MS',
       'MAX_TAG_LENGTH',
       'REPLACE_BODY',
+      'ROUTE_COOKIES',
       'RequestTimeoutError',
       'STATIC_HEADERS',
       'assertJsonValue',

@@ -15,6 +15,7 @@ import {
   parseContentEncoding,
   type ResolvedAdapterOptions,
   type ResponseHead,
+  ROUTE_COOKIES,
   readWebBody,
   unsupportedEncodingError,
   type WebBodyLimits,
@@ -68,6 +69,11 @@ export class WebContext extends BaseContext {
   private bodyDecoded = false
   /** Set when a middleware replaced the body (`REPLACE_BODY`): its length changed. */
   private bodyReplaced = false
+  /**
+   * A middleware asked for every cookie the route sets (`ROUTE_COOKIES`): `withAikit` reads the
+   * ones Next adds after the handler returned before it adopts the Response.
+   */
+  routeCookiesWanted = false
   /**
    * Why a limited body read failed (413 / 408 / 400). It decides the answer even when the route
    * caught the read's error, or rethrew it wrapped in another one.
@@ -309,7 +315,7 @@ export class WebContext extends BaseContext {
    * no obstacle. A body the client will never read (it left before the route returned) is
    * cancelled.
    */
-  adoptResponse(res: Response): void {
+  adoptResponse(res: Response, frameworkCookies?: readonly string[]): void {
     if (this.bodyFailure !== undefined) {
       // The route answered after its body read failed (it caught the error): the body limit's
       // answer (413 / 408 / 400) is the one the client gets.
@@ -324,6 +330,7 @@ export class WebContext extends BaseContext {
       return
     }
     const headers = new Headers(res.headers)
+    if (frameworkCookies !== undefined) addFallbackCookies(headers, frameworkCookies)
     if (extra !== undefined) applyPendingHeaders(headers, extra)
     this.frame(headers)
     let body: ReadableStream<Uint8Array> | null = null
@@ -374,6 +381,11 @@ export class WebContext extends BaseContext {
   }
 
   /** Sets a header on the request the route (or, from a proxy, the Next app) receives. */
+  /** See `ROUTE_COOKIES` (core): `withAikit` honours it, `aikitProxy` has no route cookies. */
+  [ROUTE_COOKIES](): void {
+    this.routeCookiesWanted = true
+  }
+
   [SET_REQUEST_HEADER](name: string, value: string): void {
     if (this.headWritten) {
       throw new AikitError('HEADERS_SENT', 500, 'The request was already handed to the route')
@@ -465,6 +477,21 @@ function rebuildRequest(req: Request, init: RequestInit): Request {
       Ctor = parent
     }
   }
+}
+
+/**
+ * Appends the `Set-Cookie` lines of `cookies` whose cookie the response does not set itself, as
+ * Next merges the cookies a route handler set with `cookies().set()` into its Response (the
+ * Response's own line for a name wins).
+ */
+function addFallbackCookies(headers: Headers, cookies: readonly string[]): void {
+  const own = new Set(headers.getSetCookie().map(cookieName))
+  for (const line of cookies) if (!own.has(cookieName(line))) headers.append('set-cookie', line)
+}
+
+function cookieName(line: string): string {
+  const eq = line.indexOf('=')
+  return (eq === -1 ? '' : line.slice(0, eq)).trim()
 }
 
 /** The end of a stream read by another tracked stream, which reports it. */

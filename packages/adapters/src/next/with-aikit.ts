@@ -12,6 +12,7 @@ import {
 import { runChain } from '@aikit/core/adapter'
 import { type MiddlewareAndOptions, parseArgs } from './args.js'
 import { controlFlowResponse, isNextSignal } from './next-errors.js'
+import { routeCookieLines } from './route-cookies.js'
 import { WebContext } from './web-context.js'
 
 /**
@@ -114,7 +115,8 @@ export function withAikit<R extends Request, C = unknown>(
         }
       }
       if (!isResponse(response)) throw new TypeError('The route handler did not return a Response')
-      ctx.adoptResponse(response)
+      // Asked for (`ROUTE_COOKIES`, cacheResponse): the cookies Next adds after this returns.
+      ctx.adoptResponse(response, ctx.routeCookiesWanted ? await routeCookieLines() : undefined)
     })
     await handOver(chain, headed)
     if (signal === undefined && isNextSignal(ctx.error)) signal = { error: ctx.error }
