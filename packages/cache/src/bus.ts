@@ -5,7 +5,7 @@
  * so a late message never drops a newer local entry.
  */
 import { InvalidOptionsError } from '@aikit/core'
-import { rejectUnknownOptions } from '@aikit/core/adapter'
+import { assertSentinelFailoverDetector, rejectUnknownOptions } from '@aikit/core/adapter'
 
 /** The part of an ioredis client the bus uses to publish. */
 export interface BusPublisher {
@@ -124,6 +124,8 @@ export function validateBus(bus: unknown): BusOption {
     if (!c || typeof c.publish !== 'function' || typeof c.duplicate !== 'function') {
       throw new InvalidOptionsError('bus.client', 'must be an ioredis client (publish, duplicate)')
     }
+    // A bus left on the old master after a failover splits the instances: invalidations are lost.
+    assertSentinelFailoverDetector(c, 'bus.client')
     return bus as BusOption
   }
   const p = b.publisher as Record<string, unknown> | null
@@ -134,6 +136,8 @@ export function validateBus(bus: unknown): BusOption {
   if (!s || typeof s.subscribe !== 'function' || typeof s.on !== 'function') {
     throw new InvalidOptionsError('bus.subscriber', 'must be an ioredis client (subscribe, on)')
   }
+  assertSentinelFailoverDetector(p, 'bus.publisher')
+  assertSentinelFailoverDetector(s, 'bus.subscriber')
   return bus as BusOption
 }
 

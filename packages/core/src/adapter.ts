@@ -36,6 +36,8 @@ export {
 export { errorResponse, type NormalizedBody, type PendingResponse } from './response.js'
 export { ROUTE_COOKIES } from './route-cookies.js'
 export { runChain } from './run-chain.js'
+/** For kit packages taking ioredis connections: a Sentinel one needs `failoverDetector: true`. */
+export { assertSentinelFailoverDetector } from './sentinel-client.js'
 export { sha256Hex } from './sha256.js'
 export {
   markStaticHeaders,

@@ -39,6 +39,7 @@ describe('public exports', () => {
       'RequestTimeoutError',
       'STATIC_HEADERS',
       'assertJsonValue',
+      'assertSentinelFailoverDetector',
       'asyncContextRequested',
       'combineHeader',
       'createIpResolver',

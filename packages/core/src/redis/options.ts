@@ -3,6 +3,7 @@
  * Options of `redisStore` and their validation.
  */
 import { rejectUnknownOptions } from '../known-options.js'
+import { assertSentinelFailoverDetector } from '../sentinel-client.js'
 import { InvalidOptionsError } from '../store/errors.js'
 import { validatePrefix } from '../store/keys.js'
 import { validateBreakerOptions } from './breaker.js'
@@ -79,32 +80,7 @@ export function assertClient(client: unknown): asserts client is ScriptClient {
       )
     }
   }
-  assertSentinelFailoverDetector(client)
-}
-
-/**
- * Throws unless a Sentinel client (ioredis `options.sentinels`, a non-empty array) has
- * `failoverDetector: true`. Without it (ioredis' default), after a `SENTINEL FAILOVER` the client
- * stays connected to the old master, which keeps acknowledging writes for seconds until it is
- * turned into a replica and resyncs, wiping them: a limiter grants twice, a budget overspends, a
- * deleted cache entry comes back, all with no error to see. The detector subscribes to the
- * sentinels' `+switch-master` and reconnects at once. A Cluster is not checked: its options hold
- * no `sentinels` (a `redisOptions.sentinels` is no Cluster-over-Sentinel mode of ioredis), and
- * the Cluster announces its own failovers (`MOVED`).
- */
-function assertSentinelFailoverDetector(client: object): void {
-  if ((client as { isCluster?: unknown }).isCluster === true) return
-  const options = (client as { options?: unknown }).options
-  if (options === null || typeof options !== 'object') return
-  const { sentinels, failoverDetector } = options as {
-    sentinels?: unknown
-    failoverDetector?: unknown
-  }
-  if (!Array.isArray(sentinels) || sentinels.length === 0 || failoverDetector === true) return
-  throw new InvalidOptionsError(
-    'client',
-    'a Sentinel client needs `failoverDetector: true` in its ioredis options: without it the client keeps writing to the old master after a failover, and those acknowledged writes are lost'
-  )
+  assertSentinelFailoverDetector(client, 'client')
 }
 
 /**
