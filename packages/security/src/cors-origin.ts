@@ -8,6 +8,7 @@
  * refused.
  */
 import { type Context, InvalidOptionsError } from '@aikit/core'
+import { PUBLIC_SUFFIXES } from './cors-public-suffixes.js'
 
 /** Decides per request; must return exactly `true` to allow. */
 export type CorsOriginFunction = (origin: string, ctx: Context) => boolean | Promise<boolean>
@@ -15,7 +16,8 @@ export type CorsOriginFunction = (origin: string, ctx: Context) => boolean | Pro
 /**
  * Which origins may read responses: `'*'` (any, without credentials), `true` (reflect any, without
  * credentials), an exact origin `'https://app.example.com'`, a pattern `'https://*.example.com'`
- * (one or more subdomain labels, same scheme), a RegExp (anchored for you), a list of these, or a
+ * (one or more subdomain labels, same scheme; not over a whole top-level domain nor a public
+ * suffix such as `co.uk` or `github.io`, see cors-public-suffixes.ts), a RegExp (anchored for you), a list of these, or a
  * function. A list holding `'*'` alone is `'*'` (`CORS_ORIGIN=*` read by `aikitEnv`); `'*'` among
  * other entries is refused.
  */
@@ -120,6 +122,12 @@ function compileEntry(given: unknown, field: string): string | RegExp {
       throw new InvalidOptionsError(
         field,
         `'*.${domain}' allows every site under a top-level domain: give the site's own domain, like 'https://*.example.com'`
+      )
+    }
+    if (PUBLIC_SUFFIXES.has(domain!)) {
+      throw new InvalidOptionsError(
+        field,
+        `'*.${domain}' allows every site anyone can register or host under ${domain}: give your own origins (like '${scheme}://app.${domain}'), or a pattern under a domain that is yours`
       )
     }
     return new RegExp(
