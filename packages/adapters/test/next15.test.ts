@@ -125,3 +125,14 @@ describe('withAikit around a Next 15 App Router route handler', () => {
     expect(text).not.toContain('secret-route-detail')
   })
 })
+
+describe('withAikit on Next 15: cookies set with cookies() from next/headers', () => {
+  it('are on the head a middleware reads once it asked for them (ROUTE_COOKIES), sent once', async () => {
+    const res = await request('/api/wrapped/cookie')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-head-cookie')).toMatch(/^sid=from-next-15; Path=\/; HttpOnly$/i)
+    const lines = res.headers.getSetCookie().filter((line) => line.startsWith('sid='))
+    expect(lines).toHaveLength(1)
+    await res.arrayBuffer()
+  })
+})
