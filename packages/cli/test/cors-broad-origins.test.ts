@@ -1,8 +1,9 @@
 /**
- * The `cors` item WARNs on origins that cors() accepts but that let in sites the app does not own:
- * - with credentials, every tenant of a shared hosting domain (`https://*.vercel.app`,
- *   `*.github.io`, or a RegExp matching any subdomain there): anyone can publish a site there and
- *   read the app's users' data;
+ * The `cors` item flags origins that let in sites the app does not own:
+ * - with credentials, every tenant of a shared hosting domain: anyone can publish a site there and
+ *   read the app's users' data. A wildcard (`https://*.vercel.app`, `*.github.io`) FAILs: cors()
+ *   itself refuses it then, the app would not start; a RegExp matching any subdomain there WARNs
+ *   (cors() accepts it);
  * - a RegExp with an unescaped `.` in a host name (`/https:\/\/app.example.com/`), which matches
  *   any character: look-alike domains such as `appxexample.com` anyone can register.
  * Exact origins, the app's own domain, and escaped dots still PASS.
@@ -29,11 +30,21 @@ describe('cors: every tenant of a shared hosting domain, with credentials', () =
     ['https://*.vercel.app', 'https://attacker.vercel.app', 'vercel.app'],
     ['HTTPS://*.GitHub.io', 'https://attacker.github.io', 'github.io'],
     ['https://*.netlify.app:443', 'https://attacker.netlify.app', 'netlify.app'],
-  ])('WARNs %s', (origin, foreign, suffix) => {
-    expect(corsAllows([origin], foreign)).toBe(true)
+  ])('FAILs %s (cors() refuses it with credentials)', (origin, foreign, suffix) => {
+    expect(() => compileOrigin([origin], true)).toThrow(/register or host/)
+    // Without credentials cors() takes it, and it lets in every tenant.
+    const open = compileOrigin([origin], false)
+    expect(open.kind === 'list' && open.test(foreign)).toBe(true)
     const found = corsItem(['https://app.example.com', origin])
-    expect(found?.status).toBe('WARN')
+    expect(found?.status).toBe('FAIL')
     expect(found?.detail).toContain(`every site on ${suffix}`)
+  })
+
+  it('FAILs a wildcard over a country-code registry with credentials (cors() refuses it)', () => {
+    const found = corsItem(['https://*.co.uk'])
+    expect(found?.status).toBe('FAIL')
+    expect(found?.detail).toContain('cors() refuses this at startup')
+    expect(found?.fix).toContain('a domain that is yours')
   })
 
   it('WARNs a RegExp letting in any subdomain of one', () => {

@@ -16,8 +16,9 @@ export type CorsOriginFunction = (origin: string, ctx: Context) => boolean | Pro
 /**
  * Which origins may read responses: `'*'` (any, without credentials), `true` (reflect any, without
  * credentials), an exact origin `'https://app.example.com'`, a pattern `'https://*.example.com'`
- * (one or more subdomain labels, same scheme; not over a whole top-level domain nor a public
- * suffix such as `co.uk` or `github.io`, see cors-public-suffixes.ts), a RegExp (anchored for you), a list of these, or a
+ * (one or more subdomain labels, same scheme; not over a whole top-level domain, nor, with
+ * credentials, over a public suffix such as `co.uk` or `github.io`: see cors-public-suffixes.ts),
+ * a RegExp (anchored for you), a list of these, or a
  * function. A list holding `'*'` alone is `'*'` (`CORS_ORIGIN=*` read by `aikitEnv`); `'*'` among
  * other entries is refused.
  */
@@ -102,7 +103,7 @@ function asciiEntry(entry: string): string {
 }
 
 /** Compiles one list entry into an exact origin (string) or an anchored pattern. */
-function compileEntry(given: unknown, field: string): string | RegExp {
+function compileEntry(given: unknown, field: string, credentials: boolean): string | RegExp {
   if (given instanceof RegExp) return anchored(given, field)
   if (typeof given !== 'string') {
     throw new InvalidOptionsError(field, 'must be an origin string or a RegExp')
@@ -124,10 +125,12 @@ function compileEntry(given: unknown, field: string): string | RegExp {
         `'*.${domain}' allows every site under a top-level domain: give the site's own domain, like 'https://*.example.com'`
       )
     }
-    if (PUBLIC_SUFFIXES.has(domain!)) {
+    // Like '*' with credentials: any site there could read the signed-in user's data. Without
+    // credentials it stays allowed (a public API open to an app's preview deployments).
+    if (credentials && PUBLIC_SUFFIXES.has(domain!)) {
       throw new InvalidOptionsError(
         field,
-        `'*.${domain}' allows every site anyone can register or host under ${domain}: give your own origins (like '${scheme}://app.${domain}'), or a pattern under a domain that is yours`
+        `'*.${domain}' with credentials: true lets every site anyone can register or host under ${domain} read your users' data: give your own origins (like '${scheme}://app.${domain}'), or a pattern under a domain that is yours`
       )
     }
     return new RegExp(
@@ -165,7 +168,11 @@ export function compileOrigin(given: unknown, credentials: boolean): OriginMatch
   const exact = new Set<string>()
   const patterns: RegExp[] = []
   entries.forEach((entry, i) => {
-    const compiled = compileEntry(entry, Array.isArray(origin) ? `origin[${i}]` : 'origin')
+    const compiled = compileEntry(
+      entry,
+      Array.isArray(origin) ? `origin[${i}]` : 'origin',
+      credentials
+    )
     if (typeof compiled === 'string') exact.add(compiled)
     else patterns.push(compiled)
   })

@@ -2,9 +2,10 @@
  * @module cors-public-suffixes
  * Domains under which anyone can get a name of their own: the second-level registries of common
  * country-code domains (`co.uk`) and the hosting platforms that give each customer a subdomain
- * (`github.io`, `vercel.app`). A CORS pattern `https://*.<one of these>` lets every other customer's
- * site read the responses (with `credentials: true`, as the signed-in user), so `cors()` refuses it
- * as it refuses `https://*.com`. A curated subset of the Public Suffix List (https://publicsuffix.org),
+ * (`github.io`, `vercel.app`). A CORS pattern `https://*.<one of these>` with `credentials: true`
+ * lets every other customer's site read the responses as the signed-in user, so `cors()` refuses
+ * it then, as it refuses `'*'` with credentials (without credentials it is allowed: a public API
+ * open to an app's preview deployments, `https://*.vercel.app`). A curated subset of the Public Suffix List (https://publicsuffix.org),
  * not all of it (about 10,000 entries would weigh on an Edge bundle): the ones an app is likely to
  * be deployed under or to name by mistake.
  */

@@ -1,8 +1,10 @@
 /**
- * A CORS pattern over a public suffix (`https://*.github.io`, `https://*.co.uk`) lets every other
- * customer of that host or registry read the responses, so `cors()` refuses it at construction,
- * as it refuses `https://*.com`; a pattern under one's own name there, and exact origins, stay
- * allowed. Requests go through a real node:http server.
+ * A CORS pattern over a public suffix (`https://*.github.io`, `https://*.co.uk`) with
+ * `credentials: true` lets every other customer of that host or registry read the signed-in
+ * user's data, so `cors()` refuses it at construction, as it refuses `'*'` with credentials.
+ * Without credentials it is allowed (a public API open to preview deployments); a pattern under
+ * one's own name there, and exact origins, are allowed either way. Requests go through a real
+ * node:http server.
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -34,11 +36,28 @@ describe('cors(): wildcards over public suffixes', () => {
     'http://*.ngrok-free.app:8080',
   ]) {
     it(`${pattern} is refused, naming the entry`, () => {
-      const error = refusal(() => cors({ origin: ['https://app.example.com', pattern] }))
+      const error = refusal(() =>
+        cors({ origin: ['https://app.example.com', pattern], credentials: true })
+      )
       expect(error.field).toBe('origin[1]')
       expect(error.message).toContain('register or host')
     })
   }
+
+  it('without credentials such a pattern is allowed (and lets in any site there)', async () => {
+    const mw = cors({ origin: ['https://*.vercel.app'] })
+    const server = createServer(toNodeHandler(mw, { handler: (_req, res) => res.end('ok') }))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    try {
+      const res = await fetch(url, { headers: { origin: 'https://preview-abc.vercel.app' } })
+      expect(res.headers.get('access-control-allow-origin')).toBe('https://preview-abc.vercel.app')
+      expect(res.headers.get('access-control-allow-credentials')).toBeNull()
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
 
   it('patterns under a name of your own there, and exact origins, are allowed', async () => {
     const mw = cors({

@@ -188,6 +188,21 @@ export const corsCheck: Check = (facts) => {
       'anchor the RegExp to your own origins, e.g. /https:\\/\\/(?:app|admin)\\.example\\.com/'
     )
   }
+  const tenants = credentials
+    ? list
+        .filter((o): o is string | RegExp => typeof o === 'string' || o instanceof RegExp)
+        .map((entry) => ({ entry, suffix: sharedTenants(entry) }))
+        .find((t) => t.suffix !== undefined)
+    : undefined
+  const tenantsDetail = (t: { entry: string | RegExp; suffix: string | undefined }): string =>
+    `the origin ${String(t.entry)} lets in every site on ${t.suffix} (anyone can publish one there): with credentials: true each of them can read your users' data`
+  const tenantsFix = (t: { suffix: string | undefined }): string =>
+    `list your deployments' exact origins (e.g. https://my-app.${t.suffix}) or use your own domain`
+  // A wildcard string there is refused by cors() itself (with credentials) since 2026-11-29: the
+  // app would not start; a RegExp is accepted, and warned about below.
+  if (tenants !== undefined && typeof tenants.entry === 'string') {
+    return fail(id, title, tenantsDetail(tenants), tenantsFix(tenants))
+  }
   // What cors() itself refuses when the app starts (an origin with a path or a trailing slash, a
   // bare host name, '*' inside a list: CORS_ORIGIN=* read as a list): the app would not boot.
   const refusal = corsRefusal(origin, credentials)
@@ -198,7 +213,9 @@ export const corsCheck: Check = (facts) => {
       `cors() refuses this at startup: ${refusal}`,
       Array.isArray(origin) && strings.includes('*')
         ? "pass origin: '*' (a string, not in a list) to allow any origin, or list exact origins"
-        : "list origins as scheme://host[:port], no path or trailing slash: 'https://app.example.com'"
+        : refusal.includes('register or host')
+          ? 'list your own origins, or a pattern under a domain that is yours'
+          : "list origins as scheme://host[:port], no path or trailing slash: 'https://app.example.com'"
     )
   }
   if (wildcard) {
@@ -213,20 +230,7 @@ export const corsCheck: Check = (facts) => {
         )
       : pass(id, title, 'any origin, without credentials')
   }
-  const tenants = credentials
-    ? list
-        .filter((o): o is string | RegExp => typeof o === 'string' || o instanceof RegExp)
-        .map((entry) => ({ entry, suffix: sharedTenants(entry) }))
-        .find((t) => t.suffix !== undefined)
-    : undefined
-  if (tenants !== undefined) {
-    return warn(
-      id,
-      title,
-      `the origin ${String(tenants.entry)} lets in every site on ${tenants.suffix} (anyone can publish one there): with credentials: true each of them can read your users' data`,
-      `list your deployments' exact origins (e.g. https://my-app.${tenants.suffix}) or use your own domain`
-    )
-  }
+  if (tenants !== undefined) return warn(id, title, tenantsDetail(tenants), tenantsFix(tenants))
   const loose = patterns.find((p) => hasLooseDot(p.given))?.given
   if (loose !== undefined) {
     return warn(
