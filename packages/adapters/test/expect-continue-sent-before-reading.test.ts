@@ -241,13 +241,13 @@ describe('Expect: 100-continue: a request whose body is read gets one 100 Contin
 describe('Expect: 100-continue: waiting for the 100 is not a stalled body', () => {
   /** A step before the body is read that takes longer than the body timeout. */
   const slowStep: Middleware = async (_ctx, next) => {
-    await new Promise((resolve) => setTimeout(resolve, 900))
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
     await next()
   }
 
   for (const [name, start] of ADAPTERS) {
     it(`${name}: a step slower than timeoutMs before the read still gets the body`, async () => {
-      const server = await start([bodyLimit({ maxBytes: 1024, timeoutMs: 300 }), slowStep], true)
+      const server = await start([bodyLimit({ maxBytes: 1024, timeoutMs: 400 }), slowStep], true)
       try {
         const text = await exchange(server.port, post('/echo', 7), '{"a":1}')
         expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ')).toBe(true)
@@ -259,7 +259,7 @@ describe('Expect: 100-continue: waiting for the 100 is not a stalled body', () =
     })
 
     it(`${name}: a body that does not come after the 100 is still a 408`, async () => {
-      const server = await start([bodyLimit({ maxBytes: 1024, timeoutMs: 300 }), slowStep], true)
+      const server = await start([bodyLimit({ maxBytes: 1024, timeoutMs: 400 }), slowStep], true)
       try {
         // The client never sends the body: the 100, then the 408 once a period passed without it.
         const text = await exchange(server.port, post('/echo', 7), '', 5000)
