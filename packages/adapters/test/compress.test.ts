@@ -500,10 +500,11 @@ describe.each(['node', 'express', 'fastify', 'next'])(
       expect(zlib.gunzipSync(await readAll(encoded.body)).equals(JSON_BYTES)).toBe(true)
     })
 
-    it('leaves HEAD and 204 untouched', async () => {
+    it('leaves HEAD and 204 untouched (the HEAD carries the Vary the GET carries)', async () => {
       const head = await fetchRaw('/fw/json', { 'accept-encoding': 'gzip' }, 'HEAD')
       expect((await readAll(head.body)).byteLength).toBe(0)
       expect(head.headers['content-encoding']).toBeUndefined()
+      expect(head.headers.vary).toMatch(/accept-encoding/i)
       const empty = await fetchRaw('/fw/no-content', { 'accept-encoding': 'gzip' })
       await readAll(empty.body)
       expect(empty.status).toBe(204)

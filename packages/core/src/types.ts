@@ -146,6 +146,8 @@ export interface Context {
    * adapter calls `factory` once, at head time, after `onHeaders`. Several are chained as the
    * middleware nest: the one registered last (innermost) sees the route's head and bytes first, and
    * each earlier one takes its output (a cache inside `compress()` records the plain body).
+   * For a HEAD the framework answers, the factory is called with the head alone (its headers are
+   * the GET's: `compress()` adds the same `Vary`), and a transform it returns is aborted unused.
    * Optional: an adapter that cannot transform bodies does not have it.
    */
   transformBody?(factory: BodyTransformFactory): void

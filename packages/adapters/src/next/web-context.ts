@@ -334,6 +334,9 @@ export class WebContext extends BaseContext {
     if (extra !== undefined) applyPendingHeaders(headers, extra)
     this.frame(headers)
     let body: ReadableStream<Uint8Array> | null = null
+    // A HEAD's headers are the GET's: a factory sees them too (compress() adds its Vary), and a
+    // transform it returns is dropped unused, there being no body.
+    if (this.method === 'HEAD') this.startTransform(headers, res.status)?.abort()
     if (res.body !== null) {
       if (this.method === 'HEAD' || this.clientLeft()) res.body.cancel().catch(() => {})
       else {

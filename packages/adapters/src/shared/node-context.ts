@@ -886,17 +886,16 @@ export class NodeContext extends BaseContext {
     this.emptyBody = true
   }
 
-  /** Calls the factory with the route's headers (and those given to `writeHead`). */
+  /**
+   * Calls the factory with the route's headers (and those given to `writeHead`). A HEAD response
+   * has no body to transform, but its headers are the GET's: the factory sees its head too (so
+   * compress() adds the `Vary: Accept-Encoding` the GET gets), and a transform it returns is
+   * dropped unused.
+   */
   private startTransform(res: ServerResponse, args: unknown[], status: number): void {
     const factory = this.bodyFactory!
-    if (
-      this.emptyBody ||
-      this.method === 'HEAD' ||
-      status === 204 ||
-      status === 205 ||
-      status === 304
-    )
-      return
+    const head = this.method === 'HEAD'
+    if ((this.emptyBody && !head) || status === 204 || status === 205 || status === 304) return
     // Raw header arrays given to writeHead cannot be edited: leave such a response alone.
     if (args.length > 1 && args.slice(1, 3).some(Array.isArray)) return
     let transform: BodyTransform | undefined
@@ -906,7 +905,8 @@ export class NodeContext extends BaseContext {
       this.fail(error)
       return
     }
-    if (transform !== undefined) {
+    if (head) transform?.abort()
+    else if (transform !== undefined) {
       this.bodyTransform = new TransformedBody(res, transform, this.nativeWrites!, this)
     }
   }

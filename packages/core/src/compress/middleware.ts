@@ -87,7 +87,7 @@ function keysOf(headers: Record<string, string>): HeaderKeys {
  * route's `Response`), of compressible types (text, JSON, JS, XML/SVG, SSE) with br,
  * zstd (where the runtime has it) or gzip, adds `Vary: Accept-Encoding`, drops `Content-Length`
  * and weakens a strong `ETag` when it compresses. Streamed bodies are flushed after every chunk,
- * so SSE events are not held back. Left alone: HEAD (a `respond` one gets the Vary GET gets),
+ * so SSE events are not held back. Left alone: HEAD (it gets the Vary the GET gets),
  * 1xx/204/304, partial responses (206 or Content-Range), bodies under `threshold`, bodies with a
  * `Content-Encoding`, `Cache-Control: no-transform`, other media types.
  * Place it before (outside) the middleware whose responses it should compress. Node only
