@@ -1143,8 +1143,9 @@ class CacheImpl implements Cache {
       // Not a DEL: an entry that is never fresh nor stale, stamped with the delete's time. A fill
       // that read before the delete (on an instance whose bus message has not arrived yet, or
       // without a bus) then finds a newer entry and does not store what it read (`fillOp`), as
-      // after a `set`. It lives as long as a fill may hold the lock (`fillHoldMs`). Stamped one past `at`: a
-      // fill stamped in the delete's own millisecond is out of date too (`keyChanged` above).
+      // after a `set`. It lives as long as a fill may hold the lock (`fillHoldMs`). Stamped one
+      // past `at`: a fill stamped in the delete's own millisecond is out of date too (`keyChanged`
+      // above).
       // Written only over an entry created no later than `at` (`putOp`), not `at + 1`: a `set`
       // stamped `at + 1` on another instance is later than the delete, and that instance keeps it
       // in memory (the bus message drops entries up to `at`), so the store must keep it too,

@@ -5,9 +5,9 @@
  * (`github.io`, `vercel.app`). A CORS pattern `https://*.<one of these>` with `credentials: true`
  * lets every other customer's site read the responses as the signed-in user, so `cors()` refuses
  * it then, as it refuses `'*'` with credentials (without credentials it is allowed: a public API
- * open to an app's preview deployments, `https://*.vercel.app`). A curated subset of the Public Suffix List (https://publicsuffix.org),
- * not all of it (about 10,000 entries would weigh on an Edge bundle): the ones an app is likely to
- * be deployed under or to name by mistake.
+ * open to an app's preview deployments, `https://*.vercel.app`). A curated subset of the Public
+ * Suffix List (https://publicsuffix.org), not all of it (about 10,000 entries would weigh on an
+ * Edge bundle): the ones an app is likely to be deployed under or to name by mistake.
  */
 export const PUBLIC_SUFFIXES: ReadonlySet<string> = new Set([
   // Country-code second levels (ICANN section of the list).

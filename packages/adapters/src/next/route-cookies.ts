@@ -7,7 +7,7 @@
 import { cookies } from 'next/headers.js'
 import { NextResponse } from 'next/server.js'
 
-/** Next's key on its mutable cookie store for the cookies modified during the request (15 and 16). */
+/** Next's key on its mutable cookie store: the cookies modified during the request (15, 16). */
 const MODIFIED = Symbol.for('next.mutated.cookies')
 const NOT_NOW = Symbol('not now')
 
