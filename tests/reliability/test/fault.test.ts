@@ -160,12 +160,22 @@ describe('redis-server killed and restarted during load', () => {
     expect(notOk.slice(0, 3)).toEqual([])
     const degraded = samples.filter((s) => s.route === 'rl' && s.body.degraded === true)
     expect(degraded.length).toBeGreaterThan(0)
-    // Budget: fails closed with the JSON error shape (503 STORE_*), or answers normally.
+    // Budget: fails closed with the JSON error shape (503 STORE_*), or answers normally. During
+    // the outage, as under DEBUG SLEEP below: when the LLM cache lookup and the reserve each
+    // waited out the store timeout while ioredis reconnected, the SDK's own timeout (800 ms)
+    // passes during that pre-flight: 504 APIConnectionTimeoutError, still no provider call (seen
+    // once on a loaded Node 24 CI run). After the recovery every chat must be a 200 (below).
     const chats = samples.filter((s) => s.route === 'chat')
+    const duringOutage = (s: Sample) => s.sentAt < (recovered?.at ?? Infinity)
     const unexpected = chats.filter(
       (s) =>
         s.status !== 200 &&
-        !(s.status === 503 && STORE_ERROR_CODES.includes(s.body.error?.code ?? ''))
+        !(s.status === 503 && STORE_ERROR_CODES.includes(s.body.error?.code ?? '')) &&
+        !(
+          duringOutage(s) &&
+          s.status === 504 &&
+          s.body.error?.details?.name === 'APIConnectionTimeoutError'
+        )
     )
     expect(unexpected.slice(0, 3)).toEqual([])
     expect(chats.some((s) => s.status === 503)).toBe(true) // fail closed was exercised
