@@ -383,12 +383,12 @@ export class WebContext extends BaseContext {
     return rebuildRequest(req, init)
   }
 
-  /** Sets a header on the request the route (or, from a proxy, the Next app) receives. */
   /** See `ROUTE_COOKIES` (core): `withAikit` honours it, `aikitProxy` has no route cookies. */
   [ROUTE_COOKIES](): void {
     this.routeCookiesWanted = true
   }
 
+  /** Sets a header on the request the route (or, from a proxy, the Next app) receives. */
   [SET_REQUEST_HEADER](name: string, value: string): void {
     if (this.headWritten) {
       throw new AikitError('HEADERS_SENT', 500, 'The request was already handed to the route')
