@@ -137,6 +137,18 @@ function continues(text: string): number {
   return text.split('100 Continue').length - 1
 }
 
+/** POSTs `{"a":1}` expecting a 100: exactly one 100 Continue, then the 200 echoing the body. */
+async function expectBodyReadAfterOne100(server: Running): Promise<void> {
+  try {
+    const text = await exchange(server.port, post('/echo', 7), '{"a":1}')
+    expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ')).toBe(true)
+    expect(continues(text)).toBe(1)
+    expect(text).toMatch(/got \{"a":1\}$/)
+  } finally {
+    await server.close()
+  }
+}
+
 describe('Expect: 100-continue: a request refused from its head gets no 100 Continue', () => {
   for (const [name, start] of ADAPTERS) {
     it(`${name}: bodyLimit()'s 413 for a declared length comes without a 100 before it`, async () => {
@@ -180,14 +192,7 @@ describe('Expect: 100-continue: a request whose body is read gets one 100 Contin
   for (const [name, start] of ADAPTERS) {
     it(`${name}: the route reading the request gets the body after one 100`, async () => {
       const server = await start([bodyLimit({ maxBytes: 1024 })], true)
-      try {
-        const text = await exchange(server.port, post('/echo', 7), '{"a":1}')
-        expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ')).toBe(true)
-        expect(continues(text)).toBe(1)
-        expect(text).toMatch(/got \{"a":1\}$/)
-      } finally {
-        await server.close()
-      }
+      await expectBodyReadAfterOne100(server)
     })
 
     it(`${name}: a middleware's ctx.json() gets the body after one 100`, async () => {
@@ -248,14 +253,7 @@ describe('Expect: 100-continue: waiting for the 100 is not a stalled body', () =
   for (const [name, start] of ADAPTERS) {
     it(`${name}: a step slower than timeoutMs before the read still gets the body`, async () => {
       const server = await start([bodyLimit({ maxBytes: 1024, timeoutMs: 400 }), slowStep], true)
-      try {
-        const text = await exchange(server.port, post('/echo', 7), '{"a":1}')
-        expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ')).toBe(true)
-        expect(continues(text)).toBe(1)
-        expect(text).toMatch(/got \{"a":1\}$/)
-      } finally {
-        await server.close()
-      }
+      await expectBodyReadAfterOne100(server)
     })
 
     it(`${name}: a body that does not come after the 100 is still a 408`, async () => {

@@ -9,50 +9,56 @@
  * Suffix List (https://publicsuffix.org), not all of it (about 10,000 entries would weigh on an
  * Edge bundle): the ones an app is likely to be deployed under or to name by mistake.
  */
-export const PUBLIC_SUFFIXES: ReadonlySet<string> = new Set([
-  // Country-code second levels (ICANN section of the list).
-  ...['co', 'org', 'ac', 'gov', 'me', 'ltd', 'plc', 'net', 'sch', 'nhs'].map((l) => `${l}.uk`),
-  ...['com', 'net', 'org', 'edu', 'gov', 'asn', 'id'].map((l) => `${l}.au`),
-  ...['co', 'org', 'net', 'ac', 'govt', 'geek', 'school'].map((l) => `${l}.nz`),
-  ...['co', 'ne', 'or', 'ac', 'go', 'ad', 'ed', 'gr', 'lg'].map((l) => `${l}.jp`),
-  ...['co', 'or', 'ne', 'go', 're', 'pe', 'ac'].map((l) => `${l}.kr`),
-  ...['com', 'net', 'org', 'gov', 'edu', 'art', 'blog', 'app', 'dev'].map((l) => `${l}.br`),
-  ...['com', 'net', 'org', 'gov', 'edu', 'ac'].map((l) => `${l}.cn`),
-  ...['com', 'net', 'org', 'gov', 'edu', 'idv'].map((l) => `${l}.hk`),
-  ...['com', 'net', 'org', 'gov', 'edu', 'idv'].map((l) => `${l}.tw`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.sg`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.my`),
-  ...['co', 'net', 'org', 'firm', 'gen', 'ind', 'ac', 'edu', 'gov'].map((l) => `${l}.in`),
-  ...['co', 'org', 'net', 'web', 'gov', 'ac'].map((l) => `${l}.za`),
-  ...['com', 'net', 'org', 'gob', 'edu'].map((l) => `${l}.mx`),
-  ...['com', 'net', 'org', 'gob', 'edu'].map((l) => `${l}.ar`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.co`),
-  ...['com', 'net', 'org', 'gen', 'biz', 'info', 'gov', 'edu'].map((l) => `${l}.tr`),
-  ...['com', 'net', 'org', 'gov', 'edu', 'in'].map((l) => `${l}.ua`),
-  ...['co', 'org', 'net', 'ac', 'gov', 'muni'].map((l) => `${l}.il`),
-  ...['co', 'or', 'web', 'ac', 'go', 'my', 'biz'].map((l) => `${l}.id`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.ph`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.vn`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.pk`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.ng`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.eg`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.sa`),
-  ...['co', 'in', 'or', 'ac', 'go'].map((l) => `${l}.th`),
-  ...['com', 'net', 'org', 'gob', 'edu'].map((l) => `${l}.pe`),
-  ...['co', 'or', 'ac', 'go', 'ne'].map((l) => `${l}.ke`),
-  ...['co', 'or', 'ac', 'go'].map((l) => `${l}.tz`),
-  ...['co', 'or', 'ac', 'gv'].map((l) => `${l}.at`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.pl`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.gr`),
-  ...['com', 'org', 'gov', 'edu'].map((l) => `${l}.pt`),
-  ...['com', 'org', 'nom', 'gob', 'edu'].map((l) => `${l}.es`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.bd`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.np`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.lk`),
-  ...['com', 'net', 'org', 'gov', 'edu'].map((l) => `${l}.uy`),
-  ...['com', 'net', 'org', 'gob', 'edu'].map((l) => `${l}.ve`),
-  ...['com', 'net', 'org', 'gob', 'edu'].map((l) => `${l}.ec`),
-  // Hosting platforms (private section of the list): one subdomain per customer.
+/** The second levels most country-code registries have (com.sg, net.sg, org.sg...). */
+const USUAL = 'com net org gov edu'
+
+/** Country-code domain -> its public second levels (ICANN section of the list), space-separated. */
+const SECOND_LEVELS: Record<string, string> = {
+  uk: 'co org ac gov me ltd plc net sch nhs',
+  au: 'com net org edu gov asn id',
+  nz: 'co org net ac govt geek school',
+  jp: 'co ne or ac go ad ed gr lg',
+  kr: 'co or ne go re pe ac',
+  br: 'com net org gov edu art blog app dev',
+  cn: 'com net org gov edu ac',
+  hk: 'com net org gov edu idv',
+  tw: 'com net org gov edu idv',
+  sg: USUAL,
+  my: USUAL,
+  in: 'co net org firm gen ind ac edu gov',
+  za: 'co org net web gov ac',
+  mx: 'com net org gob edu',
+  ar: 'com net org gob edu',
+  co: USUAL,
+  tr: 'com net org gen biz info gov edu',
+  ua: 'com net org gov edu in',
+  il: 'co org net ac gov muni',
+  id: 'co or web ac go my biz',
+  ph: USUAL,
+  vn: USUAL,
+  pk: USUAL,
+  ng: USUAL,
+  eg: USUAL,
+  sa: USUAL,
+  th: 'co in or ac go',
+  pe: 'com net org gob edu',
+  ke: 'co or ac go ne',
+  tz: 'co or ac go',
+  at: 'co or ac gv',
+  pl: USUAL,
+  gr: USUAL,
+  pt: 'com org gov edu',
+  es: 'com org nom gob edu',
+  bd: USUAL,
+  np: USUAL,
+  lk: USUAL,
+  uy: USUAL,
+  ve: 'com net org gob edu',
+  ec: 'com net org gob edu',
+}
+
+/** Hosting platforms (private section of the list): one subdomain per customer. */
+const HOSTING = [
   'github.io',
   'githubusercontent.com',
   'gitlab.io',
@@ -113,4 +119,11 @@ export const PUBLIC_SUFFIXES: ReadonlySet<string> = new Set([
   'pythonanywhere.com',
   'b-cdn.net',
   'translate.goog',
+]
+
+export const PUBLIC_SUFFIXES: ReadonlySet<string> = new Set([
+  ...Object.entries(SECOND_LEVELS).flatMap(([tld, labels]) =>
+    labels.split(' ').map((label) => `${label}.${tld}`)
+  ),
+  ...HOSTING,
 ])
