@@ -4,6 +4,9 @@
 // the wrapper, hidden from a caller that did not ask), `message_stop`, `response.completed` (the
 // Responses usage). Cancelling the stream there charged the call its estimate and never cached the
 // whole answer. The caller's loop still ends at once; the wrapper reads the trailer, briefly.
+// The SDK helpers (`messages.stream()`, `chat.completions.stream()`, `responses.stream()`) pass
+// their own controller's signal to `create` and abort it on a `break`: that abort cut the
+// provider call itself (every caller gone) before the signal group learnt to spare a whole answer.
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import Anthropic from '@anthropic-ai/sdk'
 import type OpenAI from 'openai'
@@ -54,6 +57,19 @@ function apis(): StreamApi[] {
       answered: (e) => e.type === 'message_delta',
       unseen: 1,
     },
+    {
+      // The helper passes its own controller's signal to `create` and aborts it on a `break`.
+      name: 'anthropic messages.stream() helper',
+      wrap: (o) => wrapAnthropic(anthropic(), { ...o, cacheSampling: true }),
+      open: async (c, text) =>
+        (c as Anthropic).messages.stream({
+          model: 'claude-haiku-4-5',
+          max_tokens: 100,
+          messages: [{ role: 'user', content: text }],
+        }) as unknown as AsyncIterable<Event>,
+      answered: (e) => e.type === 'message_delta',
+      unseen: 1,
+    },
   ]
   for (const sdk of OPENAI_SDKS.filter((s) => s.runs)) {
     const openai = (): OpenAI =>
@@ -82,6 +98,30 @@ function apis(): StreamApi[] {
             input: text,
             stream: true,
           })) as unknown as AsyncIterable<Event>,
+        answered: (e) => e.type === 'response.output_text.done',
+        unseen: 0,
+      },
+      {
+        name: `${sdk.name} chat.completions.stream() helper`,
+        wrap: (o) => wrapOpenAI(openai(), o),
+        open: async (c, text) =>
+          (c as OpenAI).chat.completions.stream({
+            model: 'gpt-4o-mini',
+            temperature: 0,
+            messages: [{ role: 'user', content: text }],
+          }) as unknown as AsyncIterable<Event>,
+        answered: (e) => typeof chatChoice(e)?.finish_reason === 'string',
+        unseen: 0,
+      },
+      {
+        name: `${sdk.name} responses.stream() helper`,
+        wrap: (o) => wrapOpenAI(openai(), o),
+        open: async (c, text) =>
+          (c as OpenAI).responses.stream({
+            model: 'gpt-4o-mini',
+            temperature: 0,
+            input: text,
+          }) as unknown as AsyncIterable<Event>,
         answered: (e) => e.type === 'response.output_text.done',
         unseen: 0,
       }

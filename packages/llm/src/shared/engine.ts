@@ -945,6 +945,8 @@ export function interceptCreate(
         kept,
         silences
       )
+      // Every caller gone once the whole answer came: the trailer is still read (its usage).
+      group.spare(() => shared.answered)
       // Held open until the callers waiting for it have their readers (some may have left).
       return {
         kind: 'stream',

@@ -107,6 +107,16 @@ export class SharedStream<T> {
     return this.#pending !== undefined
   }
 
+  /** True while the source runs and the events read so far hold the whole answer (see `answered`). */
+  get answered(): boolean {
+    if (this.#end !== undefined) return false
+    try {
+      return this.#answered?.(this.events) === true
+    } catch {
+      return false
+    }
+  }
+
   /** True until the source has ended (new consumers may still join). */
   get open(): boolean {
     return this.#end === undefined
@@ -143,13 +153,7 @@ export class SharedStream<T> {
   async #leave(): Promise<void> {
     this.#consumers--
     if (this.#consumers !== 0 || this.#end !== undefined || this.#draining) return
-    let answered = false
-    try {
-      answered = this.#answered?.(this.events) === true
-    } catch {
-      // Cancelled as before.
-    }
-    if (answered) this.#drain()
+    if (this.answered) this.#drain()
     else await this.#cancel()
   }
 

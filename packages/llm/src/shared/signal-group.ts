@@ -14,6 +14,7 @@ export class SignalGroup {
   #cleanups: Array<() => void> | undefined
   #live = 0
   #unbounded = false
+  #spared: (() => boolean) | undefined
 
   /** `onAbort` runs once, the moment every participant has gone (the call is then doomed). */
   constructor(onAbort?: () => void) {
@@ -36,6 +37,18 @@ export class SignalGroup {
     return this.#controller.signal
   }
 
+  /**
+   * When every participant has gone while `whole()` is true (a stream that holds its whole answer,
+   * only its trailer to come), the group does not abort: the stream reads its trailer, briefly,
+   * and cancels the call itself after that (see `SharedStream`). The SDK helpers
+   * (`messages.stream()`, `chat.completions.stream()`, `responses.stream()`) pass their own
+   * controller's signal to `create` and abort it on a `break`: aborting the provider call then
+   * cut the usage event off and charged the call its estimate.
+   */
+  spare(whole: () => boolean): void {
+    this.#spared = whole
+  }
+
   /** Adds a participant; `onAbort` runs when its own signal aborts. */
   join(signal: AbortSignal | undefined, onAbort?: () => void): void {
     if (signal === undefined) {
@@ -47,6 +60,7 @@ export class SignalGroup {
       onAbort?.()
       this.#live--
       if (this.#live === 0 && !this.#unbounded && !this.aborted) {
+        if (this.#spared?.() === true) return
         this.#controller ??= new AbortController()
         this.#controller.abort(signal.reason)
         this.#onAbort?.()
