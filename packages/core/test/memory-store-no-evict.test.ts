@@ -49,6 +49,62 @@ describe('memoryStore({ evict: false })', () => {
     expect(() => store.run.syncTagged(incrAll, 't', ['y'], 1)).toThrow(StoreUnavailableError)
   })
 
+  it("an op's newKeys decides the room it needs: keys it only reads need none", async () => {
+    // Copies KEYS[2] (read only, may be absent) into KEYS[1].
+    const copy = (newKeys?: (keys: readonly string[]) => number) =>
+      defineOp<void, number>({
+        name: 'test.copy',
+        lua: `redis.call('SET', KEYS[1], redis.call('GET', KEYS[2]) or 'none') return 1`,
+        js: (data, keys) => {
+          data.set(keys[0] as string, data.get(keys[1] as string) ?? 'none')
+          return 1
+        },
+        encode: () => [],
+        decode: (reply) => reply as number,
+        ...(newKeys === undefined ? {} : { newKeys }),
+      })
+    const store = memoryStore({ maxKeys: 2, evict: false })
+    const [a, b, c, absent] = ['a', 'b', 'c', 'absent'].map((k) => store.key('t', k)) as [
+      string,
+      string,
+      string,
+      string,
+    ]
+    await store.set(a, '1')
+    await store.set(b, '2')
+    const run = (op: ReturnType<typeof copy>, keys: string[]) =>
+      store.run(op, keys, undefined).catch((e: unknown) => e)
+    // Default: the absent source counts as a new key.
+    expect(full(await run(copy(), [a, absent]))).toBe(true)
+    expect(
+      await run(
+        copy(() => 0),
+        [a, absent]
+      )
+    ).toBe(1)
+    expect(await store.get(a)).toBe('none')
+    // A count it has no room for is refused before any change; a faulty one counts every key.
+    expect(
+      full(
+        await run(
+          copy(() => 1),
+          [b, a]
+        )
+      )
+    ).toBe(true)
+    expect(
+      full(
+        await run(
+          copy(() => Number.NaN),
+          [a, c]
+        )
+      )
+    ).toBe(true)
+    expect(await store.get(b)).toBe('2')
+    expect(await store.get(a)).toBe('none')
+    expect(() => defineOp({ ...copy(), newKeys: 3 as never })).toThrow(InvalidOptionsError)
+  })
+
   it('makes room from expired keys, least recently used or not', async () => {
     let now = 1_000_000
     const store = memoryStore({ maxKeys: 3, evict: false, now: () => now })

@@ -27,6 +27,7 @@
  */
 import { defineOp, LUA_NOW_MS, type NativeData } from '@aikit/core'
 import { compact, type LimitState, LUA_PARSE_STATE, type OpLimit } from './algorithms.js'
+import { absentAmong } from './new-keys.js'
 
 /** Input of the op. */
 export interface AdjustInput {
@@ -275,6 +276,8 @@ export const adjustOp = defineOp<AdjustInput, number>({
   name: 'rateLimitAdjust',
   lua: LUA,
   native: adjustNative,
+  // The reset stamps are only read.
+  newKeys: (keys, input, holds) => absentAmong(keys, input.limits.length, holds),
   encode: (input) => {
     const argv = [String(input.units), String(input.limits.length)]
     input.limits.forEach((l, i) => {

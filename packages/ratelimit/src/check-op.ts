@@ -24,6 +24,7 @@
  */
 import { defineOp, LUA_NOW_MS, type NativeData, type RedisReply } from '@aikit/core'
 import { compact, type LimitState, LUA_PARSE_STATE, type OpLimit } from './algorithms.js'
+import { absentAmong } from './new-keys.js'
 
 /** Input of the op: the limits (one key each, same order, then the block key) and the cost. */
 export interface CheckInput {
@@ -972,6 +973,8 @@ export const checkOp = defineOp<CheckInput, CheckResult>({
   native: checkNative,
   encode,
   decode,
+  // The block key is only read here (`blockOp` writes it).
+  newKeys: (keys, input, holds) => absentAmong(keys, input.limits.length, holds),
 })
 
 /** The result of `reserveOp`: the check's, and the reset stamps it saw. */
@@ -1009,6 +1012,8 @@ export const reserveOp = defineOp<CheckInput, ReserveOutcome>({
   name: 'rateLimitReserve',
   lua: checkLua(true),
   native: reserveNative,
+  // The block key and the reset stamps are only read.
+  newKeys: (keys, input, holds) => absentAmong(keys, input.limits.length, holds),
   encode,
   decode: (reply) => {
     if (!Array.isArray(reply) || reply.length < 6 || (reply.length - 1) % 5 !== 0) {

@@ -18,6 +18,7 @@
  */
 import { defineOp, LUA_NOW_MS, type NativeData } from '@aikit/core'
 import type { OpLimit } from './algorithms.js'
+import { resetNewKeys } from './new-keys.js'
 
 const LUA = `${LUA_NOW_MS}local n = tonumber(ARGV[1])
 for i = 1, n + 1 do redis.call('DEL', KEYS[i]) end
@@ -52,6 +53,7 @@ export const resetOp = defineOp<readonly OpLimit[], number>({
   name: 'rateLimitReset',
   lua: LUA,
   native: resetNative,
+  newKeys: (keys, limits, holds) => resetNewKeys(keys, limits.length, holds),
   encode: (limits) => [String(limits.length), ...limits.map((l) => String(l.windowMs))],
   decode: (reply) => {
     if (reply !== 1) throw new Error(`rateLimitReset: unexpected reply ${JSON.stringify(reply)}`)

@@ -56,11 +56,19 @@ export interface OpDefinition<I, O> {
    * Default: none.
    */
   batchLua?: string
+  /**
+   * At most how many keys a run adds to the store, given which of them it holds now (`holds`):
+   * what a memory store with `evict: false` checks it has room for before the run (it refuses a
+   * run without room, changing nothing). An op that only reads some of its keys, or deletes some
+   * before it writes others, says so here, so a full store still serves it. Default: every key of
+   * the run that the store does not hold.
+   */
+  newKeys?: (keys: readonly string[], input: I, holds: (key: string) => boolean) => number
 }
 
 /** Defines one atomic operation for both stores. Throws `InvalidOptionsError` on a bad definition. */
 export function defineOp<I, O>(definition: OpDefinition<I, O>): AtomicOp<I, O> {
-  const { name, lua, js, native, encode, decode, batchLua } =
+  const { name, lua, js, native, encode, decode, batchLua, newKeys } =
     definition ?? ({} as OpDefinition<I, O>)
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidOptionsError('name', 'must be a non-empty string')
@@ -80,6 +88,7 @@ export function defineOp<I, O>(definition: OpDefinition<I, O>): AtomicOp<I, O> {
   ]
   if (js !== undefined) bodies.push(['js', js])
   if (native !== undefined) bodies.push(['native', native])
+  if (newKeys !== undefined) bodies.push(['newKeys', newKeys])
   for (const [field, fn] of bodies) {
     if (typeof fn !== 'function')
       throw new InvalidOptionsError(field, `op ${name}: must be a function`)
@@ -92,6 +101,7 @@ export function defineOp<I, O>(definition: OpDefinition<I, O>): AtomicOp<I, O> {
     ...(js === undefined ? {} : { js }),
     ...(native === undefined ? {} : { native }),
     ...(batchLua === undefined ? {} : { batchLua }),
+    ...(newKeys === undefined ? {} : { newKeys }),
   })
 }
 

@@ -27,7 +27,8 @@ export interface MemoryStoreOptions {
   maxKeys?: number
   /**
    * `false`: never evict a live key. A full store first drops expired keys; if there is still no
-   * room, a call that would add keys (`set`, or an op on keys the store does not hold) fails with
+   * room, a call that would add keys (`set`, or an op on keys the store does not hold, as its
+   * `newKeys` counts them) fails with
    * `StoreUnavailableError` (reason `'full'`) and changes nothing. For state that must not be
    * forgotten (a budget's spend: an evicted ledger would let a subject spend its limit again).
    * Default `true` (a cache or a rate limiter forgets its least recently used keys).
@@ -84,10 +85,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
   let closed = false
 
-  /** With `evict: false`: throws, before any change, when `keys` need room the store lacks. */
-  const assertRoom = (keys: readonly string[], at: number): void => {
-    let missing = 0
-    for (let i = 0; i < keys.length; i++) if (!db.holds(keys[i] as string)) missing++
+  const holds = (key: string): boolean => db.holds(key)
+  /**
+   * With `evict: false`: throws, before any change, when `keys` need room the store lacks (as
+   * many new keys as `op.newKeys` says a run adds, else one per key not held).
+   */
+  const assertRoom = (
+    keys: readonly string[],
+    at: number,
+    op?: AtomicOp<never, unknown>,
+    input?: unknown
+  ): void => {
+    let missing = op?.newKeys === undefined ? -1 : op.newKeys(keys, input as never, holds)
+    // Not a count (a faulty op): every key not held, as without one.
+    if (!(missing >= 0)) {
+      missing = 0
+      for (let i = 0; i < keys.length; i++) if (!db.holds(keys[i] as string)) missing++
+    }
     if (missing === 0 || db.roomFor(missing, at)) return
     throw new StoreUnavailableError(
       `memory store is full (maxKeys ${maxKeys}, evict: false): no room for new keys`,
@@ -110,7 +124,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const runNow = <I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): O => {
     if (closed) throw new StoreUnavailableError('memory store is closed', { reason: 'closed' })
     assertSameSlot(keys)
-    if (!evict) assertRoom(keys, now())
+    if (!evict) assertRoom(keys, now(), op as AtomicOp<never, unknown>, input)
     if (op.native !== undefined) {
       // The hot path: no ARGV strings, no reply decoding.
       const nowMs = Math.floor(now())

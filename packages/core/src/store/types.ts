@@ -121,6 +121,8 @@ export interface AtomicOp<I, O> {
   readonly decode: (reply: RedisReply) => O
   /** Lua run first in a batch of this op's calls on Redis (see `OpDefinition.batchLua`). */
   readonly batchLua?: string
+  /** At most how many keys a run adds (see `OpDefinition.newKeys`); absent: every key not held. */
+  readonly newKeys?: (keys: readonly string[], input: I, holds: (key: string) => boolean) => number
 }
 
 /** Events a store emits. Memory stores never emit them. */
