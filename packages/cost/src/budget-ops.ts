@@ -711,12 +711,23 @@ function asArray(reply: RedisReply, op: string, min: number): RedisReply[] {
   return reply
 }
 
+/**
+ * The keys a run may add on a memory store (`newKeys`, what a full `evict: false` store checks):
+ * the native bodies it runs keep a subject's tombstones in its holds value, so the tombstone key
+ * is passed but never created (counted, it refused every settle and release on a full store, the
+ * held subjects' too), and only a settle writes ledgers. The holds value is the first key.
+ */
+const holdsNew = (keys: readonly string[], holds: (key: string) => boolean): number =>
+  holds(keys[0] as string) ? 0 : 1
+
 /** Sweeps expired holds, checks every limit and (unless rejected or `dry`) holds `amountMicros`. */
 export const reserveOp = defineOp<ReserveInput, ReserveResult>({
   name: 'budgetReserve',
   lua: RESERVE_LUA,
   js: reserveJs,
   native: reserveNative,
+  // The ledgers are only read.
+  newKeys: (keys, _input, holds) => holdsNew(keys, holds),
   encode: (input) => {
     const argv = [
       input.id,
@@ -759,6 +770,12 @@ export const settleOp = defineOp<SettleInput, SettleResult>({
   lua: SETTLE_LUA,
   js: settleJs,
   native: settleNative,
+  // The holds value (for its tombstone) and the ledgers, after the tombstone key.
+  newKeys: (keys, _input, holds) => {
+    let added = holdsNew(keys, holds)
+    for (let i = 2; i < keys.length; i++) if (!holds(keys[i] as string)) added++
+    return added
+  },
   encode: (input) => {
     const argv = [
       input.id,
@@ -795,6 +812,7 @@ export const releaseOp = defineOp<ReleaseInput, UnholdState>({
   lua: RELEASE_LUA,
   js: releaseJs,
   native: releaseNative,
+  newKeys: (keys, _input, holds) => holdsNew(keys, holds),
   encode: (input) => [input.id, String(input.expiresAt), String(input.keepMs), input.nonce],
   decode: (raw) => stateOf(raw, 'budgetRelease'),
 })
@@ -805,6 +823,8 @@ export const extendOp = defineOp<ExtendInput, ExtendResult>({
   lua: EXTEND_LUA,
   js: extendJs,
   native: extendNative,
+  // Moves a live hold only.
+  newKeys: () => 0,
   encode: (input) => [input.id, String(input.ttlMs)],
   decode: (raw) => {
     const r = asArray(raw, 'budgetExtend', 2)
@@ -818,6 +838,7 @@ export const spendOp = defineOp<SpendInput, SpendResult>({
   lua: SPEND_LUA,
   js: spendJs,
   native: spendNative,
+  newKeys: () => 0,
   encode: (input) => [input.kind, String(input.a), String(input.b)],
   decode: (raw) => {
     const r = asArray(raw, 'budgetSpend', 3)

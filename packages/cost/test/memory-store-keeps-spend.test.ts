@@ -39,6 +39,30 @@ describe('a budget on a memoryStore with evict: false', () => {
     await (await budget.reserve('user:0', { estimateMicros: 1000 })).settle(1000)
   })
 
+  it('a full store still settles and releases for the subjects it holds (their spend is recorded)', async () => {
+    // Settle and release pass the tombstone key, which the memory store's op bodies never create
+    // (the tombstones live in the subject's holds value): counted as a new key, it refused every
+    // settle on a full store, a held subject's too, and the call went uncharged.
+    const store = memoryStore({ maxKeys: 20, evict: false })
+    const budget = createBudget({
+      store,
+      limits: [
+        { period: 'month', usd: 1 },
+        { period: 'day', usd: 1 },
+      ],
+    })
+    await (await budget.reserve('alice', { estimateMicros: 1000 })).settle(500)
+    for (let i = 0; store.stats().keys < 20; i++) await store.set(store.key('other', `${i}`), '1')
+    await expect(budget.reserve('bob', { estimateMicros: 1000 })).rejects.toBeInstanceOf(
+      StoreUnavailableError
+    )
+    const held = await budget.reserve('alice', { estimateMicros: 1000 })
+    await held.settle(400)
+    await (await budget.reserve('alice', { estimateMicros: 10 })).release()
+    expect((await budget.status('alice')).limits.map((l) => l.spentMicros)).toEqual([900, 900])
+    expect(store.stats()).toEqual({ keys: 20, evictions: 0 })
+  })
+
   it('a plain (evicting) memoryStore forgets the spend: why the default store does not evict', async () => {
     const store = memoryStore({ maxKeys: 50 })
     const budget = createBudget({ store, limits: [{ period: 'month', usd: 1 }] })
