@@ -10,11 +10,11 @@ import {
   type Context,
   currentContext,
   type FinishInfo,
-  InvalidOptionsError,
   type Middleware,
   onFinished,
   requireAsyncContext,
 } from '@aikit/core'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
 import { requestLogger } from '../../observability/src/index.js'
 import { rateLimit } from '../../ratelimit/src/index.js'
@@ -33,17 +33,8 @@ function get(url: string, user: string): Promise<Response> {
 
 describe('aikitRoute() validation', () => {
   it('names a middleware that is not a function, a trailing options object included', () => {
-    const field = (run: () => unknown): string => {
-      try {
-        run()
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidOptionsError)
-        return (error as InvalidOptionsError).field
-      }
-      throw new Error('expected InvalidOptionsError')
-    }
-    expect(field(() => aikitRoute('x' as never))).toBe('middleware[0]')
-    expect(field(() => aikitRoute(pass, { trustProxy: 1 } as never))).toBe('middleware[1]')
+    expect(invalidField(() => aikitRoute('x' as never))).toBe('middleware[0]')
+    expect(invalidField(() => aikitRoute(pass, { trustProxy: 1 } as never))).toBe('middleware[1]')
   })
 
   it('refuses it as another hook than onRequest when the route is declared, naming that hook', async () => {

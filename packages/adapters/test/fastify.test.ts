@@ -1,11 +1,6 @@
 import { type AikitFastifyOptions, aikitFastify } from '@aikit/adapters/fastify'
-import {
-  type Context,
-  currentContext,
-  InvalidOptionsError,
-  type Middleware,
-  requireAsyncContext,
-} from '@aikit/core'
+import { type Context, currentContext, type Middleware, requireAsyncContext } from '@aikit/core'
+import { rejectedField } from '@aikit/testing/invalid-field'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
 
@@ -20,17 +15,12 @@ afterAll(async () => {
 
 const pass: Middleware = async (_ctx, next) => next()
 
-async function fieldOf(opts: unknown): Promise<string> {
+/** Registers the plugin with `opts` on a new app and readies it. */
+async function register(opts: unknown): Promise<void> {
   const app = Fastify()
   apps.push(app)
-  try {
-    await app.register(aikitFastify, opts as AikitFastifyOptions)
-    await app.ready()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError)
-    return (error as InvalidOptionsError).field
-  }
-  throw new Error('expected InvalidOptionsError')
+  await app.register(aikitFastify, opts as AikitFastifyOptions)
+  await app.ready()
 }
 
 async function start(build: (app: FastifyInstance) => Promise<void> | void): Promise<string> {
@@ -42,12 +32,12 @@ async function start(build: (app: FastifyInstance) => Promise<void> | void): Pro
 
 describe('aikitFastify options', () => {
   it('names the invalid field', async () => {
-    expect(await fieldOf({})).toBe('use')
-    expect(await fieldOf({ use: pass })).toBe('use')
-    expect(await fieldOf({ use: [pass, 'x'] })).toBe('use[1]')
-    expect(await fieldOf({ use: [], trustProxy: true })).toBe('trustProxy')
-    expect(await fieldOf({ use: [], maxBodyBytes: 'big' })).toBe('maxBodyBytes')
-    expect(await fieldOf({ use: [], onError: 1 })).toBe('onError')
+    expect(await rejectedField(register({}))).toBe('use')
+    expect(await rejectedField(register({ use: pass }))).toBe('use')
+    expect(await rejectedField(register({ use: [pass, 'x'] }))).toBe('use[1]')
+    expect(await rejectedField(register({ use: [], trustProxy: true }))).toBe('trustProxy')
+    expect(await rejectedField(register({ use: [], maxBodyBytes: 'big' }))).toBe('maxBodyBytes')
+    expect(await rejectedField(register({ use: [], onError: 1 }))).toBe('onError')
   })
 })
 

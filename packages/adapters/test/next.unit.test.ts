@@ -9,10 +9,10 @@ import {
   AikitError,
   type Context,
   currentContext,
-  InvalidOptionsError,
   type Middleware,
   requireAsyncContext,
 } from '@aikit/core'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
 import { aikitProxy, setRequestHeader, withAikit } from '../src/next/index.js'
 
@@ -40,16 +40,6 @@ function capture(): { mw: Middleware; ctx: Promise<Context> } {
       await next()
     },
   }
-}
-
-function invalidField(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError)
-    return (error as InvalidOptionsError).field
-  }
-  return undefined
 }
 
 const ok = () => new Response('ok')

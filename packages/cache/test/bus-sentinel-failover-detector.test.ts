@@ -5,7 +5,8 @@
  * another deleted, until its TTL). `InvalidOptionsError` names the connection's field.
  */
 import { createCache } from '@aikit/cache'
-import { InvalidOptionsError, memoryStore } from '@aikit/core'
+import { memoryStore } from '@aikit/core'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -29,30 +30,20 @@ function sentinelClient(failoverDetector: boolean): Redis {
   return client
 }
 
-function fieldOf(make: () => unknown): string | undefined {
-  try {
-    make()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError)
-    return (error as InvalidOptionsError).field
-  }
-  return undefined
-}
-
 describe('a Sentinel bus connection without failoverDetector', () => {
   it('is refused in every bus form, naming the field', () => {
     const plain = sentinelClient(true)
     const bare = sentinelClient(false)
-    expect(fieldOf(() => createCache({ store: memoryStore(), bus: { client: bare } }))).toBe(
+    expect(invalidField(() => createCache({ store: memoryStore(), bus: { client: bare } }))).toBe(
       'bus.client'
     )
     expect(
-      fieldOf(() =>
+      invalidField(() =>
         createCache({ store: memoryStore(), bus: { publisher: bare, subscriber: plain } })
       )
     ).toBe('bus.publisher')
     expect(
-      fieldOf(() =>
+      invalidField(() =>
         createCache({ store: memoryStore(), bus: { publisher: plain, subscriber: bare } })
       )
     ).toBe('bus.subscriber')

@@ -5,8 +5,8 @@
  * value never reached another instance, whose callers waited out the fill lock and fetched again).
  * `Number.MAX_SAFE_INTEGER` itself (a "forever") works across instances.
  */
-import { InvalidOptionsError } from '@aikit/core'
 import { redisStore } from '@aikit/core/redis'
+import { invalidField, rejectedField } from '@aikit/testing/invalid-field'
 import { type RedisServer, startRedis, whenReady } from '@aikit/testing/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCache, createLlmCache } from '../src/index.js'
@@ -20,35 +20,18 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const fieldOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof InvalidOptionsError) return error.field
-    throw error
-  }
-  return undefined
-}
-const rejectedField = async (p: Promise<unknown>): Promise<string | undefined> => {
-  try {
-    await p
-  } catch (error) {
-    if (error instanceof InvalidOptionsError) return error.field
-    throw error
-  }
-  return undefined
-}
-
 const TOO_LONG = [Number.MAX_SAFE_INTEGER + 2, 1e19, 1e21, Number.MAX_VALUE]
 
 describe('duration limits', () => {
   it.each(TOO_LONG)('%d ms is refused for every duration option, naming it', (ms) => {
-    expect(fieldOf(() => createCache({ ttl: ms }))).toBe('ttl')
-    expect(fieldOf(() => createCache({ staleWhileRevalidate: ms }))).toBe('staleWhileRevalidate')
-    expect(fieldOf(() => createCache({ staleIfError: ms }))).toBe('staleIfError')
+    expect(invalidField(() => createCache({ ttl: ms }))).toBe('ttl')
+    expect(invalidField(() => createCache({ staleWhileRevalidate: ms }))).toBe(
+      'staleWhileRevalidate'
+    )
+    expect(invalidField(() => createCache({ staleIfError: ms }))).toBe('staleIfError')
     const cache = createCache()
-    expect(fieldOf(() => createLlmCache(cache, { ttl: ms }))).toBe('ttl')
-    expect(fieldOf(() => cacheResponse({ cache, ttl: ms }))).toBe('ttl')
+    expect(invalidField(() => createLlmCache(cache, { ttl: ms }))).toBe('ttl')
+    expect(invalidField(() => cacheResponse({ cache, ttl: ms }))).toBe('ttl')
   })
 
   it.each(TOO_LONG)('%d ms is refused per call too', async (ms) => {

@@ -1,5 +1,5 @@
 import { CacheTimeoutError, createCache } from '@aikit/cache'
-import { InvalidOptionsError } from '@aikit/core'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { describe, expect, it, vi } from 'vitest'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -196,23 +196,14 @@ describe('memory tier', () => {
   })
 
   it('validates options and names the field', () => {
-    const field = (fn: () => unknown) => {
-      try {
-        fn()
-      } catch (e) {
-        expect(e).toBeInstanceOf(InvalidOptionsError)
-        return (e as InvalidOptionsError).field
-      }
-      return undefined
-    }
-    expect(field(() => createCache({ ttl: -1 }))).toBe('ttl')
-    expect(field(() => createCache({ memory: { maxEntries: 0 } }))).toBe('memory.maxEntries')
-    expect(field(() => createCache({ jitter: 2 }))).toBe('jitter')
-    expect(field(() => createCache({ timeouts: { hard: 0 } }))).toBe('timeouts.hard')
-    expect(field(() => createCache({ namespace: '' }))).toBe('namespace')
-    expect(field(() => createCache({ store: {} as never }))).toBe('store')
-    expect(field(() => createCache({ bus: {} as never }))).toBe('bus.publisher')
-    expect(field(() => createCache({ compression: { threshold: 0 } }))).toBe(
+    expect(invalidField(() => createCache({ ttl: -1 }))).toBe('ttl')
+    expect(invalidField(() => createCache({ memory: { maxEntries: 0 } }))).toBe('memory.maxEntries')
+    expect(invalidField(() => createCache({ jitter: 2 }))).toBe('jitter')
+    expect(invalidField(() => createCache({ timeouts: { hard: 0 } }))).toBe('timeouts.hard')
+    expect(invalidField(() => createCache({ namespace: '' }))).toBe('namespace')
+    expect(invalidField(() => createCache({ store: {} as never }))).toBe('store')
+    expect(invalidField(() => createCache({ bus: {} as never }))).toBe('bus.publisher')
+    expect(invalidField(() => createCache({ compression: { threshold: 0 } }))).toBe(
       'compression.threshold'
     )
   })

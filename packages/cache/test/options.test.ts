@@ -6,83 +6,76 @@ import {
   replayStream,
 } from '@aikit/cache'
 import { InvalidOptionsError } from '@aikit/core'
+import { invalidField, rejectedField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
-
-function field(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidOptionsError)
-    return (e as InvalidOptionsError).field
-  }
-  return undefined
-}
 
 describe('options validation names the bad field', () => {
   it('createLlmCache', () => {
-    expect(field(() => createLlmCache({} as never))).toBe('cache')
-    expect(field(() => createLlmCache(createCache(), { ttl: 0 }))).toBe('ttl')
-    expect(field(() => createLlmCache(createCache(), { cacheSampling: 'yes' as never }))).toBe(
-      'cacheSampling'
-    )
-    expect(field(() => createLlmCache(createCache(), { protocol: 'smtp' as never }))).toBe(
+    expect(invalidField(() => createLlmCache({} as never))).toBe('cache')
+    expect(invalidField(() => createLlmCache(createCache(), { ttl: 0 }))).toBe('ttl')
+    expect(
+      invalidField(() => createLlmCache(createCache(), { cacheSampling: 'yes' as never }))
+    ).toBe('cacheSampling')
+    expect(invalidField(() => createLlmCache(createCache(), { protocol: 'smtp' as never }))).toBe(
       'protocol'
     )
-    expect(field(() => createLlmCache(createCache(), { isCompleteAnswer: true as never }))).toBe(
-      'isCompleteAnswer'
-    )
+    expect(
+      invalidField(() => createLlmCache(createCache(), { isCompleteAnswer: true as never }))
+    ).toBe('isCompleteAnswer')
     // A pacing waited on with setTimeout: past 2^31 - 1 ms, Node would fire it after 1 ms.
-    expect(field(() => createLlmCache(createCache(), { replayDelayMs: 2 ** 31 }))).toBe(
+    expect(invalidField(() => createLlmCache(createCache(), { replayDelayMs: 2 ** 31 }))).toBe(
       'replayDelayMs'
     )
     expect(createLlmCache(createCache(), { replayDelayMs: 2 ** 31 - 1 })).toBeDefined()
   })
 
   it('cacheResponse', () => {
-    expect(field(() => cacheResponse({} as never))).toBe('cache')
-    expect(field(() => cacheResponse({ cache: createCache(), maxBodyBytes: 0 }))).toBe(
+    expect(invalidField(() => cacheResponse({} as never))).toBe('cache')
+    expect(invalidField(() => cacheResponse({ cache: createCache(), maxBodyBytes: 0 }))).toBe(
       'maxBodyBytes'
     )
-    expect(field(() => cacheResponse({ cache: createCache(), shared: 1 as never }))).toBe('shared')
-    expect(field(() => cacheResponse({ cache: createCache(), vary: [''] }))).toBe('vary')
+    expect(invalidField(() => cacheResponse({ cache: createCache(), shared: 1 as never }))).toBe(
+      'shared'
+    )
+    expect(invalidField(() => cacheResponse({ cache: createCache(), vary: [''] }))).toBe('vary')
     // Checked before use: no bare TypeError from `.map` / `.toLowerCase`.
-    expect(field(() => cacheResponse({ cache: createCache(), vary: 'accept' as never }))).toBe(
+    expect(
+      invalidField(() => cacheResponse({ cache: createCache(), vary: 'accept' as never }))
+    ).toBe('vary')
+    expect(invalidField(() => cacheResponse({ cache: createCache(), vary: [42] as never }))).toBe(
       'vary'
     )
-    expect(field(() => cacheResponse({ cache: createCache(), vary: [42] as never }))).toBe('vary')
-    expect(field(() => cacheResponse({ cache: createCache(), vary: ['x region'] }))).toBe('vary')
-    expect(field(() => cacheResponse({ cache: createCache(), headers: [null] as never }))).toBe(
-      'headers'
+    expect(invalidField(() => cacheResponse({ cache: createCache(), vary: ['x region'] }))).toBe(
+      'vary'
     )
-    expect(field(() => cacheResponse({ cache: createCache(), headers: 'etag' as never }))).toBe(
-      'headers'
-    )
+    expect(
+      invalidField(() => cacheResponse({ cache: createCache(), headers: [null] as never }))
+    ).toBe('headers')
+    expect(
+      invalidField(() => cacheResponse({ cache: createCache(), headers: 'etag' as never }))
+    ).toBe('headers')
   })
 
   it('recordStream / replayStream', () => {
     expect(
-      field(() => recordStream({} as never, { protocol: 'anthropic', onComplete: () => undefined }))
+      invalidField(() =>
+        recordStream({} as never, { protocol: 'anthropic', onComplete: () => undefined })
+      )
     ).toBe('source')
-    expect(field(() => replayStream([], { delayMs: -1 }))).toBe('delayMs')
-    expect(field(() => replayStream([], { delayMs: 2 ** 31 }))).toBe('delayMs')
-    expect(field(() => replayStream([], null as never))).toBe('options')
+    expect(invalidField(() => replayStream([], { delayMs: -1 }))).toBe('delayMs')
+    expect(invalidField(() => replayStream([], { delayMs: 2 ** 31 }))).toBe('delayMs')
+    expect(invalidField(() => replayStream([], null as never))).toBe('options')
   })
 
   it('createLlmCache().complete / stream: the provider call must be a function', async () => {
     const llm = createLlmCache(createCache())
     const params = { model: 'm', temperature: 0 }
-    const rejected = (p: Promise<unknown>) =>
-      p.then(
-        () => undefined,
-        (e: unknown) => {
-          expect(e).toBeInstanceOf(InvalidOptionsError)
-          return (e as InvalidOptionsError).field
-        }
-      )
-    expect(await rejected(llm.complete(params, { scope: 'u' }, 'nope' as never))).toBe('call')
-    expect(await rejected(llm.stream(params, { scope: 'u' }, 'nope' as never))).toBe('call')
+    expect(await rejectedField(llm.complete(params, { scope: 'u' }, 'nope' as never))).toBe('call')
+    expect(await rejectedField(llm.stream(params, { scope: 'u' }, 'nope' as never))).toBe('call')
     // A sampled request (a bypass) is checked too.
-    expect(await rejected(llm.complete({ model: 'm' }, { scope: 'u' }, null as never))).toBe('call')
+    expect(await rejectedField(llm.complete({ model: 'm' }, { scope: 'u' }, null as never))).toBe(
+      'call'
+    )
   })
 
   it('per-call getOrSet options', async () => {
@@ -98,25 +91,19 @@ describe('options validation names the bad field', () => {
 
   it('getOrSet refuses a bad fetcher or bad per-call options on a hit as on a miss', async () => {
     const cache = createCache()
-    const rejected = async (p: Promise<unknown>) => {
-      const error = await p.then(
-        () => undefined,
-        (e: unknown) => e
-      )
-      expect(error).toBeInstanceOf(InvalidOptionsError)
-      return (error as InvalidOptionsError).field
-    }
     await cache.set('warm', 1)
     for (const key of ['cold', 'warm']) {
-      expect(await rejected(cache.getOrSet(key, 'nope' as never))).toBe('fetcher')
-      expect(await rejected(cache.getOrSet(key, () => 1, { ttl: -5 }))).toBe('ttl')
-      expect(await rejected(cache.getOrSet(key, () => 1, { timeouts: 100 as never }))).toBe(
+      expect(await rejectedField(cache.getOrSet(key, 'nope' as never))).toBe('fetcher')
+      expect(await rejectedField(cache.getOrSet(key, () => 1, { ttl: -5 }))).toBe('ttl')
+      expect(await rejectedField(cache.getOrSet(key, () => 1, { timeouts: 100 as never }))).toBe(
         'timeouts'
       )
-      expect(await rejected(cache.getOrSet(key, () => 1, { refresh: 'yes' as never }))).toBe(
+      expect(await rejectedField(cache.getOrSet(key, () => 1, { refresh: 'yes' as never }))).toBe(
         'refresh'
       )
-      expect(await rejected(cache.getOrSet(key, () => 1, { noStore: 1 as never }))).toBe('noStore')
+      expect(await rejectedField(cache.getOrSet(key, () => 1, { noStore: 1 as never }))).toBe(
+        'noStore'
+      )
     }
     expect(await cache.getOrSet('warm', () => 2)).toBe(1)
   })

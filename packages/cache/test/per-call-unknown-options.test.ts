@@ -7,23 +7,13 @@
  * with `{ nostore: true }` stores the answer it asked not to store.
  */
 import { createCache, createLlmCache } from '@aikit/cache'
-import { InvalidOptionsError } from '@aikit/core'
+import { rejectedField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
-
-async function refusedField(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p
-  } catch (error) {
-    if (error instanceof InvalidOptionsError) return error.field
-    throw error
-  }
-  return undefined
-}
 
 describe('per-call option keys', () => {
   it('set() with a misspelt `tags` is refused, not stored untagged', async () => {
     const cache = createCache()
-    const field = await refusedField(cache.set('price', 10, { tag: ['product:1'] } as never))
+    const field = await rejectedField(cache.set('price', 10, { tag: ['product:1'] } as never))
     if (field === undefined) {
       // What the typo does: the entry survives the invalidation of its tag.
       await cache.invalidateTags(['product:1'])
@@ -34,7 +24,7 @@ describe('per-call option keys', () => {
 
   it('getOrSet() with a misspelt timeouts key is refused', async () => {
     const cache = createCache()
-    const field = await refusedField(
+    const field = await rejectedField(
       cache.getOrSet('k', () => 1, { timeouts: { hrad: 100 } } as never)
     )
     expect(field).toBe('timeouts.hrad')
@@ -45,7 +35,7 @@ describe('per-call option keys', () => {
     const llm = createLlmCache(cache)
     const params = { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'hi' }] }
     const answer = { stop_reason: 'end_turn', content: [] }
-    const field = await refusedField(
+    const field = await rejectedField(
       llm.complete(params, { scope: 'u1', nostore: true } as never, async () => answer)
     )
     expect(field).toBe('nostore')

@@ -3,40 +3,22 @@
  * 2^31 - 1 ms, the longest delay a timer can wait: Node fires a longer one after 1 ms.
  */
 import { createCache } from '@aikit/cache'
-import { InvalidOptionsError, memoryStore } from '@aikit/core'
+import { memoryStore } from '@aikit/core'
+import { invalidField, rejectedField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
 
 const MAX = 2 ** 31 - 1
 
-function field(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidOptionsError)
-    return (e as InvalidOptionsError).field
-  }
-  return undefined
-}
-
-async function rejectedField(p: Promise<unknown>): Promise<string | undefined> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e
-  )
-  expect(error).toBeInstanceOf(InvalidOptionsError)
-  return (error as InvalidOptionsError | undefined)?.field
-}
-
 describe('durations longer than setTimeout can count (2^31 - 1 ms)', () => {
   it('createCache refuses them and names the field', () => {
-    expect(field(() => createCache({ timeouts: { hard: 2 ** 31 } }))).toBe('timeouts.hard')
-    expect(field(() => createCache({ timeouts: { soft: 2 ** 31 } }))).toBe('timeouts.soft')
-    expect(field(() => createCache({ lockTtl: 2 ** 31 }))).toBe('lockTtl')
-    expect(field(() => createCache({ pollInterval: 2 ** 31 }))).toBe('pollInterval')
-    expect(field(() => createCache({ lockMaxHold: 2 ** 31 }))).toBe('lockMaxHold')
+    expect(invalidField(() => createCache({ timeouts: { hard: 2 ** 31 } }))).toBe('timeouts.hard')
+    expect(invalidField(() => createCache({ timeouts: { soft: 2 ** 31 } }))).toBe('timeouts.soft')
+    expect(invalidField(() => createCache({ lockTtl: 2 ** 31 }))).toBe('lockTtl')
+    expect(invalidField(() => createCache({ pollInterval: 2 ** 31 }))).toBe('pollInterval')
+    expect(invalidField(() => createCache({ lockMaxHold: 2 ** 31 }))).toBe('lockMaxHold')
     // The limit itself, and Infinity (no timeout), are accepted.
     expect(
-      field(() =>
+      invalidField(() =>
         createCache({
           store: memoryStore(),
           timeouts: { soft: MAX, hard: MAX },
@@ -46,11 +28,11 @@ describe('durations longer than setTimeout can count (2^31 - 1 ms)', () => {
         })
       )
     ).toBeUndefined()
-    expect(field(() => createCache({ timeouts: { soft: Infinity, hard: Infinity } }))).toBe(
+    expect(invalidField(() => createCache({ timeouts: { soft: Infinity, hard: Infinity } }))).toBe(
       undefined
     )
     // Entry lifetimes are no timers: a year-long ttl stays valid.
-    expect(field(() => createCache({ ttl: 365 * 24 * 3600 * 1000 }))).toBeUndefined()
+    expect(invalidField(() => createCache({ ttl: 365 * 24 * 3600 * 1000 }))).toBeUndefined()
   })
 
   it('a per-call hard timeout of 2^31 ms is refused instead of firing after 1 ms', async () => {

@@ -1,5 +1,4 @@
 import { brotliDecompressSync, constants, gunzipSync } from 'node:zlib'
-import { InvalidOptionsError } from '@aikit/core'
 import {
   compress,
   HAS_ZSTD,
@@ -8,6 +7,7 @@ import {
   negotiateEncoding,
   parseAcceptEncoding,
 } from '@aikit/core/compress'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
 import { CompressedStream } from '../src/compress/compressed-stream.js'
 import { encodingNegotiator } from '../src/compress/negotiate.js'
@@ -110,38 +110,30 @@ describe('compressible media types', () => {
 })
 
 describe('compress() options', () => {
-  const field = (fn: () => unknown): string => {
-    try {
-      fn()
-    } catch (error) {
-      expect(error).toBeInstanceOf(InvalidOptionsError)
-      return (error as InvalidOptionsError).field
-    }
-    throw new Error('expected InvalidOptionsError')
-  }
-
   it('names the invalid field', () => {
-    expect(field(() => compress(null as never))).toBe('options')
-    expect(field(() => compress({ encodings: [] }))).toBe('encodings')
-    expect(field(() => compress({ encodings: ['gzip', 'deflate' as never] }))).toBe('encodings[1]')
-    expect(field(() => compress({ threshold: -1 }))).toBe('threshold')
-    expect(field(() => compress({ filter: 'json' as never }))).toBe('filter')
-    expect(field(() => compress({ brotliQuality: 12 }))).toBe('brotliQuality')
-    expect(field(() => compress({ gzipLevel: 0 }))).toBe('gzipLevel')
-    expect(field(() => compress({ zstdLevel: 1.5 }))).toBe('zstdLevel')
-    expect(field(() => compress({ syncMaxBytes: Number.NaN }))).toBe('syncMaxBytes')
+    expect(invalidField(() => compress(null as never))).toBe('options')
+    expect(invalidField(() => compress({ encodings: [] }))).toBe('encodings')
+    expect(invalidField(() => compress({ encodings: ['gzip', 'deflate' as never] }))).toBe(
+      'encodings[1]'
+    )
+    expect(invalidField(() => compress({ threshold: -1 }))).toBe('threshold')
+    expect(invalidField(() => compress({ filter: 'json' as never }))).toBe('filter')
+    expect(invalidField(() => compress({ brotliQuality: 12 }))).toBe('brotliQuality')
+    expect(invalidField(() => compress({ gzipLevel: 0 }))).toBe('gzipLevel')
+    expect(invalidField(() => compress({ zstdLevel: 1.5 }))).toBe('zstdLevel')
+    expect(invalidField(() => compress({ syncMaxBytes: Number.NaN }))).toBe('syncMaxBytes')
   })
 
   it('refuses a misspelt option instead of leaving its default (1024, quality 4) in place', () => {
     const misspelt = () => compress({ treshold: 0, brotliQuality: 11 } as never)
-    expect(field(misspelt)).toBe('treshold')
+    expect(invalidField(misspelt)).toBe('treshold')
     expect(() => misspelt()).toThrow('did you mean `threshold`?')
-    expect(field(() => compress({ brotliQualty: 11 } as never))).toBe('brotliQualty')
+    expect(invalidField(() => compress({ brotliQualty: 11 } as never))).toBe('brotliQualty')
   })
 
   it('drops zstd where the runtime lacks it', () => {
     if (HAS_ZSTD) expect(typeof compress({ encodings: ['zstd'] })).toBe('function')
-    else expect(field(() => compress({ encodings: ['zstd'] }))).toBe('encodings')
+    else expect(invalidField(() => compress({ encodings: ['zstd'] }))).toBe('encodings')
   })
 })
 

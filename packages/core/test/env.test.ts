@@ -18,6 +18,7 @@ import {
   trustProxy,
   url,
 } from '@aikit/core/env'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 
@@ -305,21 +306,12 @@ describe('aikitEnv preset', () => {
 
 describe('defineEnv options', () => {
   it('names the invalid field', () => {
-    const field = (fn: () => unknown): string => {
-      try {
-        fn()
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidOptionsError)
-        return (error as InvalidOptionsError).field
-      }
-      throw new Error('expected InvalidOptionsError')
-    }
-    expect(field(() => defineEnv(null as never))).toBe('schema')
-    expect(field(() => defineEnv({ A: 'string' as never }))).toBe('schema.A')
-    expect(field(() => defineEnv({}, { env: 'x' as never }))).toBe('env')
-    expect(field(() => defineEnv({}, { publicPrefixes: [''] }))).toBe('publicPrefixes')
-    expect(field(() => defineEnv({}, { allowPublic: 'x' as never }))).toBe('allowPublic')
-    expect(field(() => defineEnv({}, { emptyAsMissing: 1 as never }))).toBe('emptyAsMissing')
+    expect(invalidField(() => defineEnv(null as never))).toBe('schema')
+    expect(invalidField(() => defineEnv({ A: 'string' as never }))).toBe('schema.A')
+    expect(invalidField(() => defineEnv({}, { env: 'x' as never }))).toBe('env')
+    expect(invalidField(() => defineEnv({}, { publicPrefixes: [''] }))).toBe('publicPrefixes')
+    expect(invalidField(() => defineEnv({}, { allowPublic: 'x' as never }))).toBe('allowPublic')
+    expect(invalidField(() => defineEnv({}, { emptyAsMissing: 1 as never }))).toBe('emptyAsMissing')
   })
 
   it('refuses a misspelt option instead of leaving its default in place', () => {

@@ -5,7 +5,7 @@
  * throw InvalidOptionsError naming the field, when called (a per-call option: the call rejects
  * before anything is held). A valid call of each still works.
  */
-import { InvalidOptionsError, memoryStore } from '@aikit/core'
+import { memoryStore } from '@aikit/core'
 import {
   budgetHeaders,
   createBudget,
@@ -16,6 +16,7 @@ import {
   meterStream,
   trimMessages,
 } from '@aikit/cost'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
 
 const limits = [{ period: 'day' as const, usd: 5 }]
@@ -230,16 +231,6 @@ const estimateRows: Row[] = [
   ],
 ]
 
-function fieldOf(build: () => unknown): string {
-  try {
-    build()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError)
-    return (error as InvalidOptionsError).field
-  }
-  throw new Error('returned: expected an InvalidOptionsError')
-}
-
 for (const [name, rows] of [
   ['createBudget', createBudgetRows],
   ['budgetHeaders', budgetHeadersRows],
@@ -250,7 +241,7 @@ for (const [name, rows] of [
 ] as const) {
   describe(`${name} names an unknown key and each wrong-typed option`, () => {
     it.each(rows)('%s', (_label, build, field) => {
-      expect(fieldOf(build)).toBe(field)
+      expect(invalidField(build)).toBe(field)
     })
   })
 }

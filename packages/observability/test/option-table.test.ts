@@ -6,7 +6,6 @@
  */
 import { createServer } from 'node:http'
 import { Writable } from 'node:stream'
-import { InvalidOptionsError } from '@aikit/core'
 import {
   clusterMetricsHandler,
   createLogger,
@@ -20,6 +19,7 @@ import {
   requestLogger,
 } from '@aikit/observability'
 import { initSentry } from '@aikit/observability/sentry'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 
@@ -261,23 +261,16 @@ const rows: Record<string, Row[]> = {
   ],
 }
 
-function fieldOf(build: () => unknown): string {
-  let built: unknown
-  try {
-    built = build()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError)
-    return (error as InvalidOptionsError).field
-  }
-  // Constructed: leave nothing running (signal handlers of a shutdown).
-  ;(built as { dispose?: () => void } | undefined)?.dispose?.()
-  throw new Error('constructed: expected an InvalidOptionsError')
-}
-
 for (const [factory, table] of Object.entries(rows)) {
   describe(`${factory} names an unknown key and each wrong-typed option`, () => {
     it.each(table)('%s', (_label, build, field) => {
-      expect(fieldOf(build)).toBe(field)
+      expect(
+        invalidField(() => {
+          // A row that constructs fails on `undefined`: leave nothing running (a shutdown's
+          // signal handlers).
+          ;(build() as { dispose?: () => void } | undefined)?.dispose?.()
+        })
+      ).toBe(field)
     })
   })
 }

@@ -9,6 +9,7 @@ import {
   type SseHandlerOptions,
   sseHandler,
 } from '@aikit/queue'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, messages, startHarness } from './helpers.js'
 
@@ -19,16 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close()
 })
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError)
-    return (error as InvalidOptionsError).field
-  }
-  return undefined
-}
 
 describe('options are validated at construction, naming the field', () => {
   it('createLlmQueue', () => {
@@ -51,9 +42,9 @@ describe('options are validated at construction, naming the field', () => {
       [{ connection, onError: 1 }, 'onError'],
     ]
     for (const [options, field] of cases) {
-      expect(fieldOf(() => createLlmQueue(options as never))).toBe(field)
+      expect(invalidField(() => createLlmQueue(options as never))).toBe(field)
     }
-    expect(fieldOf(() => createLlmQueue(null as never))).toBe('options')
+    expect(invalidField(() => createLlmQueue(null as never))).toBe('options')
   })
 
   it('createLlmWorker', () => {
@@ -75,16 +66,16 @@ describe('options are validated at construction, naming the field', () => {
       [{ connection, clients: { anthropic }, name: '' }, 'name'],
     ]
     for (const [options, field] of cases) {
-      expect(fieldOf(() => createLlmWorker(options as never))).toBe(field)
+      expect(invalidField(() => createLlmWorker(options as never))).toBe(field)
     }
   })
 
   it('sseHandler', () => {
     const queue = h.queue({ name: h.name() })
-    expect(fieldOf(() => sseHandler({} as never))).toBe('queue')
-    expect(fieldOf(() => sseHandler({ queue, jobId: 'id' as never }))).toBe('jobId')
-    expect(fieldOf(() => sseHandler({ queue, subjectBy: 1 as never }))).toBe('subjectBy')
-    expect(fieldOf(() => sseHandler({ queue, heartbeat: 'often' as never }))).toBe('heartbeat')
+    expect(invalidField(() => sseHandler({} as never))).toBe('queue')
+    expect(invalidField(() => sseHandler({ queue, jobId: 'id' as never }))).toBe('jobId')
+    expect(invalidField(() => sseHandler({ queue, subjectBy: 1 as never }))).toBe('subjectBy')
+    expect(invalidField(() => sseHandler({ queue, heartbeat: 'often' as never }))).toBe('heartbeat')
   })
 
   it('a wrong-typed value of each option is named, for every factory', () => {
@@ -148,7 +139,7 @@ describe('options are validated at construction, naming the field', () => {
       [() => sseHandler({ queue, heartbeat: {} } as never), 'heartbeat'],
     ]
     for (const [construct, field] of cases) {
-      expect(fieldOf(construct)).toBe(field)
+      expect(invalidField(construct)).toBe(field)
     }
   })
 
@@ -246,14 +237,16 @@ describe('options are validated at construction, naming the field', () => {
       backoffDelay: '25d',
     }
     for (const [field, value] of Object.entries(over)) {
-      expect(fieldOf(() => createLlmQueue({ connection, [field]: value }))).toBe(field)
+      expect(invalidField(() => createLlmQueue({ connection, [field]: value }))).toBe(field)
     }
     const clients = { anthropic: h.anthropic() }
     for (const field of ['lockDuration', 'stalledInterval', 'maxRetryDelay']) {
-      expect(fieldOf(() => createLlmWorker({ connection, clients, [field]: '30d' }))).toBe(field)
+      expect(invalidField(() => createLlmWorker({ connection, clients, [field]: '30d' }))).toBe(
+        field
+      )
     }
     const queue = h.queue({ name: h.name() })
-    expect(fieldOf(() => sseHandler({ queue, heartbeat: '30d' }))).toBe('heartbeat')
+    expect(invalidField(() => sseHandler({ queue, heartbeat: '30d' }))).toBe('heartbeat')
     const { jobId } = await queue.enqueue({
       provider: 'anthropic',
       api: 'messages',
@@ -267,7 +260,7 @@ describe('options are validated at construction, naming the field', () => {
     // The limit itself is accepted; `resultTtl` is only a Redis TTL (no timer): up to a year.
     const atMax = h.queue({ name: h.name(), pollInterval: max, holdTtl: max, resultTtl: '365d' })
     expect(atMax.name).toBeTruthy()
-    expect(fieldOf(() => createLlmQueue({ connection, resultTtl: '366d' }))).toBe('resultTtl')
+    expect(invalidField(() => createLlmQueue({ connection, resultTtl: '366d' }))).toBe('resultTtl')
   })
 
   it('enqueue rejects a bad job with 400 INVALID_REQUEST before touching the queue', async () => {
@@ -341,10 +334,10 @@ describe('per-call options: an unknown key or a wrong type is named before anyth
       [{ signal: 'soon' }, 'signal'],
       [5, 'options'],
     ] as const) {
-      expect(fieldOf(() => q.follow(id, options as never))).toBe(field)
+      expect(invalidField(() => q.follow(id, options as never))).toBe(field)
     }
     // A malformed Last-Event-ID string is the client's: still read as "from the start".
-    expect(fieldOf(() => q.follow(id, { after: 'garbage' }))).toBeUndefined()
+    expect(invalidField(() => q.follow(id, { after: 'garbage' }))).toBeUndefined()
   })
 })
 

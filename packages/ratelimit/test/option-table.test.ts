@@ -5,8 +5,9 @@
  * construction (a per-call option: the call rejects before any store call). A valid configuration
  * of each factory still constructs.
  */
-import { InvalidOptionsError, memoryStore } from '@aikit/core'
+import { memoryStore } from '@aikit/core'
 import { createRateLimiter, type LimitOptions, rateLimit } from '@aikit/ratelimit'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
 
 const limits: LimitOptions[] = [{ limit: 5, window: '1m' }]
@@ -147,25 +148,15 @@ const rateLimitRows: Row[] = [
   ],
 ]
 
-function fieldOf(build: () => unknown): string {
-  try {
-    build()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError)
-    return (error as InvalidOptionsError).field
-  }
-  throw new Error('constructed: expected an InvalidOptionsError')
-}
-
 describe('createRateLimiter names an unknown key and each wrong-typed option', () => {
   it.each(createRateLimiterRows)('%s', (_label, build, field) => {
-    expect(fieldOf(build)).toBe(field)
+    expect(invalidField(build)).toBe(field)
   })
 })
 
 describe('rateLimit names an unknown key and each wrong-typed option', () => {
   it.each(rateLimitRows)('%s', (_label, build, field) => {
-    expect(fieldOf(build)).toBe(field)
+    expect(invalidField(build)).toBe(field)
   })
 })
 

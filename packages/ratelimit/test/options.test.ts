@@ -1,26 +1,7 @@
-import { InvalidOptionsError, memoryStore } from '@aikit/core'
+import { memoryStore } from '@aikit/core'
 import { createRateLimiter, parseWindow } from '@aikit/ratelimit'
+import { invalidField, rejectedField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
-
-/** Runs `fn` and returns the `field` of the InvalidOptionsError it throws. */
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError)
-    return (error as InvalidOptionsError).field
-  }
-  throw new Error('expected an InvalidOptionsError')
-}
-
-async function asyncFieldOf(fn: () => Promise<unknown>): Promise<string> {
-  const error = await fn().then(
-    () => undefined,
-    (e: unknown) => e
-  )
-  expect(error).toBeInstanceOf(InvalidOptionsError)
-  return (error as InvalidOptionsError).field
-}
 
 describe('parseWindow', () => {
   it.each([
@@ -59,7 +40,7 @@ describe('parseWindow', () => {
     [],
     true,
   ])('rejects %j naming the field', (input) => {
-    expect(fieldOf(() => parseWindow(input, 'limits[3].window'))).toBe('limits[3].window')
+    expect(invalidField(() => parseWindow(input, 'limits[3].window'))).toBe('limits[3].window')
   })
 })
 
@@ -89,7 +70,7 @@ describe('createRateLimiter options', () => {
     ['store', { limits: [ok], store: {} }],
     ['options', null],
   ])('%s', (field, options) => {
-    expect(fieldOf(() => createRateLimiter(options as never))).toBe(field)
+    expect(invalidField(() => createRateLimiter(options as never))).toBe(field)
   })
 
   it('resolves defaults: gcra, windows in ms', () => {
@@ -105,24 +86,24 @@ describe('createRateLimiter options', () => {
 
   it('validates key and cost on check', async () => {
     const limiter = createRateLimiter({ limits: [ok] })
-    expect(await asyncFieldOf(() => limiter.check(''))).toBe('key')
-    expect(await asyncFieldOf(() => limiter.check(42 as never))).toBe('key')
-    expect(await asyncFieldOf(() => limiter.check('u', { cost: -1 }))).toBe('cost')
-    expect(await asyncFieldOf(() => limiter.check('u', { cost: 1.5 }))).toBe('cost')
-    expect(await asyncFieldOf(() => limiter.check('u', { cost: Number.NaN }))).toBe('cost')
-    expect(await asyncFieldOf(() => limiter.check('u', { cost: '1' as never }))).toBe('cost')
+    expect(await rejectedField(limiter.check(''))).toBe('key')
+    expect(await rejectedField(limiter.check(42 as never))).toBe('key')
+    expect(await rejectedField(limiter.check('u', { cost: -1 }))).toBe('cost')
+    expect(await rejectedField(limiter.check('u', { cost: 1.5 }))).toBe('cost')
+    expect(await rejectedField(limiter.check('u', { cost: Number.NaN }))).toBe('cost')
+    expect(await rejectedField(limiter.check('u', { cost: '1' as never }))).toBe('cost')
     // Nothing was consumed by the invalid calls.
     expect((await limiter.check('u', { cost: 0 })).remaining).toBe(10)
   })
 
   it('on: only degraded / recovered / decision, with a function listener', () => {
     const limiter = createRateLimiter({ limits: [ok] })
-    expect(fieldOf(() => limiter.on('degraded', 42 as never))).toBe('listener')
-    expect(fieldOf(() => limiter.on('recovered', undefined as never))).toBe('listener')
-    expect(fieldOf(() => limiter.on('decision', 'f' as never))).toBe('listener')
-    expect(fieldOf(() => limiter.on('decisions' as never, () => {}))).toBe('event')
-    expect(fieldOf(() => limiter.on('error' as never, () => {}))).toBe('event')
-    expect(fieldOf(() => limiter.on(42 as never, () => {}))).toBe('event')
+    expect(invalidField(() => limiter.on('degraded', 42 as never))).toBe('listener')
+    expect(invalidField(() => limiter.on('recovered', undefined as never))).toBe('listener')
+    expect(invalidField(() => limiter.on('decision', 'f' as never))).toBe('listener')
+    expect(invalidField(() => limiter.on('decisions' as never, () => {}))).toBe('event')
+    expect(invalidField(() => limiter.on('error' as never, () => {}))).toBe('event')
+    expect(invalidField(() => limiter.on(42 as never, () => {}))).toBe('event')
     for (const event of ['degraded', 'recovered', 'decision'] as const) {
       const off = limiter.on(event as 'decision', () => {})
       expect(typeof off).toBe('function')

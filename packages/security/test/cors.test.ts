@@ -3,22 +3,12 @@
  * never `null`), preflights (204 allowed / 403 disallowed with no Access-Control-Allow-*),
  * Vary: Origin, and the actual-request headers, on every adapter.
  */
-import { InvalidOptionsError } from '@aikit/core'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cors } from '../src/cors.js'
 import { compileOrigin } from '../src/cors-origin.js'
 import { securityHeaders } from '../src/headers.js'
 import { STACKS, type Stack } from './headers-stacks.js'
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof InvalidOptionsError) return e.field
-    throw e
-  }
-  return undefined
-}
 
 const test = (origin: Parameters<typeof compileOrigin>[0], value: string): boolean => {
   const m = compileOrigin(origin, false)
@@ -42,7 +32,7 @@ describe('cors() construction', () => {
     [{ origin: 'https://a.test', methods: ['GET POST'] }, 'methods'],
     [{ origin: 'https://a.test', allowedHeaders: ['x\r\ny'] }, 'allowedHeaders'],
   ])('refuses %j (field %s)', (options, field) => {
-    expect(fieldOf(() => cors(options as never))).toBe(field)
+    expect(invalidField(() => cors(options as never))).toBe(field)
   })
 })
 

@@ -3,7 +3,7 @@
  * each framework looks for them, report-only mode, function values, the Next.js preset, and the
  * report endpoint.
  */
-import { InvalidOptionsError } from '@aikit/core'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bodyLimit } from '../src/body-limit.js'
 import { compileCsp, contentSecurityPolicy } from '../src/csp.js'
@@ -12,16 +12,6 @@ import { nextAppRouterCsp } from '../src/csp-next.js'
 import { type CspViolation, cspReportHandler } from '../src/csp-report.js'
 import { securityHeaders } from '../src/headers.js'
 import { errorProbe, nextProxyStack, STACKS, type Stack } from './headers-stacks.js'
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof InvalidOptionsError) return e.field
-    throw e
-  }
-  return undefined
-}
 
 /** The static header a policy compiles to (fails for a per-request policy). */
 function staticHeader(options: Parameters<typeof contentSecurityPolicy>[0]): string {
@@ -59,7 +49,7 @@ describe('CSP directive validation (at construction)', () => {
     [{ nonce: 'yes' }, 'csp.nonce'],
     [{ reportOnly: 'yes' }, 'csp.reportOnly'],
   ])('rejects %j naming %s', (options, field) => {
-    expect(fieldOf(() => compileCsp(options, 'csp'))).toBe(field)
+    expect(invalidField(() => compileCsp(options, 'csp'))).toBe(field)
   })
 
   it('accepts quoted keywords, strict-dynamic, camelCase names, null to drop, and disabling default-src', () => {

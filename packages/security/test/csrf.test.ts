@@ -7,7 +7,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toExpress } from '@aikit/adapters/express'
 import { aikitFastify } from '@aikit/adapters/fastify'
-import { InvalidOptionsError } from '@aikit/core'
+import { invalidField } from '@aikit/testing/invalid-field'
 import express from 'express'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,16 +17,6 @@ import { APP_HOST, nextRouteStack, STACKS, type Stack } from './headers-stacks.j
 
 const SECRET_A = 'a'.repeat(32)
 const SECRET_B = 'b'.repeat(40)
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof InvalidOptionsError) return e.field
-    throw e
-  }
-  return undefined
-}
 
 describe('csrf() construction', () => {
   it.each<[unknown, string]>([
@@ -50,7 +40,7 @@ describe('csrf() construction', () => {
       'token.headerName',
     ],
   ])('refuses %j (field %s)', (options, field) => {
-    expect(fieldOf(() => csrf(options as never))).toBe(field)
+    expect(invalidField(() => csrf(options as never))).toBe(field)
   })
 
   it('never echoes a secret in the error', () => {

@@ -8,7 +8,7 @@
  * (`xPoweredBy: {}`) stays on with a process warning, as helmet does (headers-helmet-parity), and
  * `csrf`'s `trustedOrigins` takes one origin as a string, as `origin` does.
  */
-import { InvalidOptionsError } from '@aikit/core'
+import { invalidField } from '@aikit/testing/invalid-field'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { bodyLimit } from '../src/body-limit.js'
@@ -293,20 +293,10 @@ const rows: Record<string, Row[]> = {
   ],
 }
 
-function fieldOf(build: () => unknown): string {
-  try {
-    build()
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError)
-    return (error as InvalidOptionsError).field
-  }
-  throw new Error('constructed: expected an InvalidOptionsError')
-}
-
 for (const [factory, table] of Object.entries(rows)) {
   describe(`${factory} names an unknown key and each wrong-typed option`, () => {
     it.each(table)('%s', (_label, build, field) => {
-      expect(fieldOf(build)).toBe(field)
+      expect(invalidField(build)).toBe(field)
     })
   })
 }
