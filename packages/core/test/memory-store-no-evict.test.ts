@@ -105,6 +105,30 @@ describe('memoryStore({ evict: false })', () => {
     expect(() => defineOp({ ...copy(), newKeys: 3 as never })).toThrow(InvalidOptionsError)
   })
 
+  it('counts an expired key an op writes again as new: making room never evicts a live key', async () => {
+    // The expired key kept its slot and was counted as held (no new key); making room for the
+    // other key dropped it, and the op's write of it then evicted the live key `b`.
+    let now = 1_000_000
+    const store = memoryStore({ maxKeys: 3, evict: false, now: () => now })
+    const [a, b, c, x] = ['a', 'b', 'c', 'x'].map((k) => store.key('t', k)) as [
+      string,
+      string,
+      string,
+      string,
+    ]
+    await store.set(a, '1', { ttlMs: 10 })
+    await store.set(b, '2')
+    await store.set(c, '3')
+    now += 11
+    expect(full(await store.run(incrAll, [a, x], 1).catch((e: unknown) => e))).toBe(true)
+    expect(store.stats().evictions).toBe(0)
+    expect(await store.get(b)).toBe('2')
+    expect(await store.get(c)).toBe('3')
+    // One new key fits where the expired one was.
+    expect(await store.run(incrAll, [a], 1)).toBe(1)
+    expect(store.stats()).toEqual({ keys: 3, evictions: 0 })
+  })
+
   it('makes room from expired keys, least recently used or not', async () => {
     let now = 1_000_000
     const store = memoryStore({ maxKeys: 3, evict: false, now: () => now })

@@ -726,8 +726,9 @@ export const reserveOp = defineOp<ReserveInput, ReserveResult>({
   lua: RESERVE_LUA,
   js: reserveJs,
   native: reserveNative,
-  // The ledgers are only read.
-  newKeys: (keys, _input, holds) => holdsNew(keys, holds),
+  // The ledgers are only read; a dry run (`status`) or an empty hold writes nothing.
+  newKeys: (keys, input, holds) =>
+    input.mode === 'dry' || !(input.amountMicros > 0) ? 0 : holdsNew(keys, holds),
   encode: (input) => {
     const argv = [
       input.id,

@@ -63,6 +63,50 @@ describe('a budget on a memoryStore with evict: false', () => {
     expect(store.stats()).toEqual({ keys: 20, evictions: 0 })
   })
 
+  it('a late settle of a lapsed hold on a full store evicts no other subject (their spend is kept)', async () => {
+    // Alice's holds key has expired but still had its slot: the room check counted it as held (no
+    // new key), then made room for her new ledger by dropping that very key, and the settle that
+    // wrote it again evicted the least recently used live key, bob's ledger: his $9 forgotten.
+    let t = Date.UTC(2026, 0, 10)
+    const clock = () => t
+    const store = memoryStore({ evict: false, maxKeys: 3, now: clock })
+    const budget = createBudget({ store, limits: [{ period: 'month', usd: 10 }], now: clock })
+    const alice = await budget.reserve('alice', { estimateMicros: 1_000_000, ttl: '1m' })
+    await (await budget.reserve('bob', { estimateMicros: 9_000_000, ttl: '1h' })).settle(9_000_000)
+    const bobHolds = await budget.reserve('bob', { estimateMicros: 500_000, ttl: '1h' })
+    expect(store.stats()).toEqual({ keys: 3, evictions: 0 })
+    t += 10 * 60_000
+    // Alice's call outlived her hold. Her settle needs two new keys (her ledger, and her holds
+    // value again for the tombstone) where one is free: refused, as any new key on a full store.
+    const refused = await alice.settle(800_000).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(StoreUnavailableError)
+    expect((refused as StoreUnavailableError).reason).toBe('full')
+    expect(store.stats().evictions).toBe(0)
+    expect((await budget.status('bob')).tightest?.spentMicros).toBe(9_000_000)
+    await expect(budget.reserve('bob', { estimateMicros: 9_000_000 })).rejects.toBeInstanceOf(
+      BudgetExceededError
+    )
+    await bobHolds.release()
+  })
+
+  it('status() of a subject with no live hold is served on a full store (it writes nothing)', async () => {
+    let t = Date.UTC(2026, 0, 10)
+    const clock = () => t
+    const store = memoryStore({ evict: false, maxKeys: 4, now: clock })
+    const budget = createBudget({
+      store,
+      limits: [{ period: 'month', usd: 10 }],
+      now: clock,
+      tombstoneTtl: '1m',
+    })
+    await (await budget.reserve('alice', { estimateMicros: 1_000_000, ttl: '1m' })).settle(500_000)
+    // The hold and its tombstone lapse: alice keeps her month ledger only.
+    t += 10 * 60_000
+    await budget.status('alice')
+    for (let i = 0; store.stats().keys < 4; i++) await store.set(store.key(`other${i}`, 'x'), '1')
+    expect((await budget.status('alice')).tightest?.spentMicros).toBe(500_000)
+  })
+
   it('a plain (evicting) memoryStore forgets the spend: why the default store does not evict', async () => {
     const store = memoryStore({ maxKeys: 50 })
     const budget = createBudget({ store, limits: [{ period: 'month', usd: 1 }] })

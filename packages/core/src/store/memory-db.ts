@@ -380,9 +380,18 @@ export class MemoryDb {
     this.#expires[slot] = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt
   }
 
-  /** Whether `key` has a slot (expired or not): writing it takes no new one. */
-  holds(key: string): boolean {
-    return this.#slotOf(key) !== undefined
+  /**
+   * Whether `key` holds a live entry at `now`. An expired one is dropped first (it is gone for
+   * every reader already): written again, it takes a new slot, which a room check must count. Left
+   * in place, `roomFor` could drop it to make room for another key, and the write that re-creates
+   * it would then evict a live key.
+   */
+  holdsLive(key: string, now: number): boolean {
+    const slot = this.#slotOf(key)
+    if (slot === undefined) return false
+    if ((this.#expires[slot] as number) > now) return true
+    this.#drop(slot)
+    return false
   }
 
   /**

@@ -85,7 +85,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const listeners = createListeners<StoreEvent, StoreEventInfo>()
   let closed = false
 
-  const holds = (key: string): boolean => db.holds(key)
+  /** The time of the room check running (`holds` reads at it). */
+  let roomAt = 0
+  const holds = (key: string): boolean => db.holdsLive(key, roomAt)
   /**
    * With `evict: false`: throws, before any change, when `keys` need room the store lacks (as
    * many new keys as `op.newKeys` says a run adds, else one per key not held).
@@ -96,11 +98,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     op?: AtomicOp<never, unknown>,
     input?: unknown
   ): void => {
+    roomAt = at
     let missing = op?.newKeys === undefined ? -1 : op.newKeys(keys, input as never, holds)
     // Not a count (a faulty op): every key not held, as without one.
     if (!(missing >= 0)) {
       missing = 0
-      for (let i = 0; i < keys.length; i++) if (!db.holds(keys[i] as string)) missing++
+      for (let i = 0; i < keys.length; i++) if (!holds(keys[i] as string)) missing++
     }
     if (missing === 0 || db.roomFor(missing, at)) return
     throw new StoreUnavailableError(
@@ -124,16 +127,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const runNow = <I, O>(op: AtomicOp<I, O>, keys: readonly string[], input: I): O => {
     if (closed) throw new StoreUnavailableError('memory store is closed', { reason: 'closed' })
     assertSameSlot(keys)
-    if (!evict) assertRoom(keys, now(), op as AtomicOp<never, unknown>, input)
+    const nowMs = Math.floor(now())
+    // At the op's own time: what the check finds expired, the op would too.
+    if (!evict) assertRoom(keys, nowMs, op as AtomicOp<never, unknown>, input)
     if (op.native !== undefined) {
       // The hot path: no ARGV strings, no reply decoding.
-      const nowMs = Math.floor(now())
       native.now = nowMs
       return op.native(native, keys, input, nowMs)
     }
     if (op.js === undefined) throw new Error(`op ${op.name} has no js body`)
     const argv = encodeArgs(op, input)
-    const nowMs = Math.floor(now())
     const data = createMemoryData(db, new Set(keys), nowMs)
     return op.decode(toRedisReply(op.js(data, keys, argv, nowMs)))
   }
