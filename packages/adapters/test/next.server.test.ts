@@ -147,6 +147,15 @@ describe('withAikit in route handlers', () => {
     expect(await res.text()).toBe('chunk0;chunk1;chunk2;')
     expect(await seen(id)).toEqual({ status: 200, finished: { aborted: false } })
   })
+
+  it("reads a respond() stream body inside the request's context", async () => {
+    // Next's response writer pulls the body after withAikit returned, outside the request's
+    // AsyncLocalStorage scope: what a body's chunks log (the LLM wrapper's line at a stream's
+    // end) lost the request's subject and route.
+    const id = `s${++ids}`
+    const res = await get('/api/extra/stream-context', { 'x-test-id': id })
+    expect(await res.text()).toBe(`${id};${id};`)
+  })
 })
 
 describe('ctx.ip on next start', () => {

@@ -34,6 +34,17 @@ function sourceOf(stream: StreamLike): ChunkSource {
   }
 }
 
+/** Runs `fn` in a request's context (`runWithContext` bound to it). */
+export type Scope = <R>(fn: () => R) => R
+
+function scoped(source: ChunkSource, scope: Scope | undefined): ChunkSource {
+  if (scope === undefined) return source
+  return {
+    read: () => scope(() => source.read()),
+    cancel: (reason) => scope(() => source.cancel(reason)),
+  }
+}
+
 function toBytes(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value
   if (typeof value === 'string') return encoder.encode(value)
@@ -58,14 +69,21 @@ export type OnBodyDone = (aborted: boolean, error?: unknown) => void
  * `clientLeft()` says the client went away: a source that stops then (an LLM stream following
  * `ctx.signal`) ends a response nobody reads, which is no error (the Node pump reports nothing
  * either).
+ *
+ * `scope` runs each read and the cancel of the source (in the request's context): Next's response
+ * writer pulls the body after the chain has returned, outside the request's AsyncLocalStorage
+ * scope, and an async iterable (an SSE generator over an LLM stream) runs its code in the context
+ * of whoever calls `next()`. What it logged (the LLM wrapper's line when the stream ends) lost the
+ * request's subject and route.
  */
 export function trackedStream(
   stream: StreamLike,
   onDone: OnBodyDone,
   length?: number,
-  clientLeft?: () => boolean
+  clientLeft?: () => boolean,
+  scope?: Scope
 ): ReadableStream<Uint8Array> {
-  const source = sourceOf(stream)
+  const source = scoped(sourceOf(stream), scope)
   let left = length
   /** Whether the error thrown is the length mismatch found here (not the source's own). */
   let cut = false

@@ -17,13 +17,14 @@ import {
   type ResponseHead,
   ROUTE_COOKIES,
   readWebBody,
+  runWithContext,
   unsupportedEncodingError,
   type WebBodyLimits,
 } from '@aikit/core/adapter'
 import { chainFactories } from '../shared/chain-transforms.js'
 import { byteCount } from '../shared/content-length.js'
 import type { IpMode } from './args.js'
-import { bodyFromNormalized, trackedStream } from './body.js'
+import { bodyFromNormalized, type Scope, trackedStream } from './body.js'
 import { applyPendingHeaders } from './headers.js'
 
 /**
@@ -290,14 +291,21 @@ export class WebContext extends BaseContext {
       const length =
         declared === undefined || transform === undefined ? declared : streamLength(headers)
       const gone = length === undefined ? undefined : () => this.clientLeft()
+      const scope = this.bodyScope()
       if (transform === undefined) {
-        body = trackedStream(pending.body.stream, this.onBodyDone, length, gone)
+        body = trackedStream(pending.body.stream, this.onBodyDone, length, gone, scope)
       } else if (length === undefined) {
-        body = transformed(trackedStream(pending.body.stream, this.onBodyDone), transform)
+        body = transformed(
+          trackedStream(pending.body.stream, this.onBodyDone, undefined, undefined, scope),
+          transform
+        )
       } else {
         // The outer stream counts the transform's output and reports how the body ended; the
         // inner one only turns the source into bytes (its failures reach the outer one).
-        const source = transformed(trackedStream(pending.body.stream, ignoreDone), transform)
+        const source = transformed(
+          trackedStream(pending.body.stream, ignoreDone, undefined, undefined, scope),
+          transform
+        )
         body = trackedStream(source, this.onBodyDone, length, gone)
       }
     } else {
@@ -306,6 +314,12 @@ export class WebContext extends BaseContext {
       if (transform !== undefined) body = transformed(body!, transform)
     }
     this.response = new Response(body, { status: pending.status, headers })
+  }
+
+  /** The request's context around each read of a streamed body (see `trackedStream`), if scoped. */
+  private bodyScope(): Scope | undefined {
+    if (!this.asyncContext) return undefined
+    return (fn) => runWithContext(this, fn)
   }
 
   /**
@@ -342,7 +356,7 @@ export class WebContext extends BaseContext {
       else {
         const transform = this.startTransform(headers, res.status)
         const source = transform === undefined ? res.body : transformed(res.body, transform)
-        body = trackedStream(source, this.onBodyDone)
+        body = trackedStream(source, this.onBodyDone, undefined, undefined, this.bodyScope())
       }
     }
     this.response = new Response(body, { status: res.status, statusText: res.statusText, headers })
