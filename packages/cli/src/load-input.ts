@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseEnv } from 'node:util'
+import { redact } from '@aikit/security'
 import type { DoctorInput } from './types.js'
 
 /** Config files looked for in the working directory when `--config` is not given. */
@@ -83,6 +84,28 @@ function cleanNames(text: string): string {
   return lines.join('\n')
 }
 
+/** Variable names whose values are secrets or may hold one (a URL's password). */
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASS|PWD|AUTH|CREDENTIAL|DSN|URL|COOKIE|PRIVATE|SIGN/i
+
+/**
+ * A config module's error message, fit to print: a config that checks its environment quotes
+ * what it refuses (`refusing non-TLS Redis redis://:password@host`), and `JSON.parse` quotes the
+ * start of what it could not parse (a key read from a variable). Every value of a secret-named
+ * variable (8 characters or more) is censored, then what the redactor finds (URL passwords, keys,
+ * tokens).
+ */
+function scrub(message: string, env: Readonly<Record<string, string | undefined>>): string {
+  let out = message
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value.length < 8 || !SECRET_NAME.test(name)) continue
+    out = out.replaceAll(value, '[redacted]')
+    // A quoted prefix (`"sk-ant-api"...`): the first 10 characters of a longer value.
+    if (value.length > 10) out = out.replaceAll(`"${value.slice(0, 10)}"`, '"[redacted]"')
+  }
+  const redacted = redact(out)
+  return typeof redacted === 'string' ? redacted : out
+}
+
 /**
  * Builds the doctor's input. Variables already in the environment win over the env file, as
  * with `node --env-file`. The env file's variables not already in `process.env` are set there
@@ -120,7 +143,7 @@ export async function loadInput(
   try {
     mod = (await import(pathToFileURL(configPath).href)) as typeof mod
   } catch (error) {
-    const why = error instanceof Error ? `${error.name}: ${error.message}` : 'it threw'
+    const why = error instanceof Error ? `${error.name}: ${scrub(error.message, env)}` : 'it threw'
     throw new InputError(`cannot load config ${configPath} (${why})`)
   }
   const config = mod.default ?? mod.config

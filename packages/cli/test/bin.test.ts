@@ -182,6 +182,34 @@ describe('aikit doctor (the built bin, spawned)', () => {
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('Exit codes')
   })
+
+  it('prints why a config module failed to load without the secrets its error quotes', async () => {
+    const password = 'Config-Pa55-word-9c2e'
+    const key = 'sk-ant-api03-ConfigKey0123456789'
+    writeFileSync(
+      join(dir, 'refusing.config.mjs'),
+      "throw new Error('refusing non-TLS Redis ' + process.env.REDIS_URL)\n"
+    )
+    writeFileSync(
+      join(dir, 'parsing.config.mjs'),
+      'export default JSON.parse(process.env.GOOGLE_CREDENTIALS)\n'
+    )
+    const env = {
+      REDIS_URL: `redis://:${password}@10.0.0.5:6379`,
+      GOOGLE_CREDENTIALS: key,
+    }
+    const refused = await aikit(['doctor', '--offline', '--config', 'refusing.config.mjs'], env)
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('cannot load config')
+    expect(refused.stderr).toContain('refusing non-TLS Redis')
+    const parsed = await aikit(['doctor', '--offline', '--config', 'parsing.config.mjs'], env)
+    expect(parsed.code).toBe(2)
+    expect(parsed.stderr).toContain('SyntaxError')
+    for (const r of [refused, parsed]) {
+      expect(r.stdout + r.stderr).not.toContain(password)
+      expect(r.stdout + r.stderr).not.toContain(key.slice(0, 10))
+    }
+  })
 })
 
 describe('aikit doctor connects to REDIS_URL unless --offline', () => {
