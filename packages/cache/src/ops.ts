@@ -42,6 +42,9 @@ return {'wait', v or '', redis.call('PTTL', KEYS[2])}`,
     }
     return ['wait', v ?? '', data.pttl(lockKey)]
   },
+  // Only the lock is written (see `newKeys` in @aikit/core: a full memory store with
+  // `evict: false` checks room for these).
+  newKeys: (keys, _input, holds) => (holds(keys[1] as string) ? 0 : 1),
   encode: ({ token, lockMs, nowMs }) => [
     token,
     String(Math.max(1, Math.ceil(lockMs))),
@@ -91,6 +94,8 @@ return 0`,
     if (held) data.del(lockKey)
     return write ? 1 : 0
   },
+  // The value, written before the lock is deleted; the lock is only read or deleted.
+  newKeys: (keys, _input, holds) => (holds(keys[0] as string) ? 0 : 1),
   encode: ({ value, ttlMs, token, createdAt }) => [
     value,
     String(Math.max(1, Math.ceil(ttlMs))),
@@ -192,6 +197,7 @@ return 0`,
     if (data.get(lockKey) === argv[0]) return data.pexpire(lockKey, Number(argv[1]))
     return 0
   },
+  newKeys: () => 0,
   encode: ({ token, lockMs }) => [token, String(Math.max(1, Math.ceil(lockMs)))],
   decode: (reply) => reply === 1,
 })
@@ -206,6 +212,7 @@ return 0`,
     if (data.get(lockKey) === argv[0]) return data.del(lockKey)
     return 0
   },
+  newKeys: () => 0,
   encode: ({ token }) => [token],
   decode: (reply) => reply === 1,
 })
