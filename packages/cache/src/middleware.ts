@@ -34,7 +34,8 @@ export interface CacheResponseOptions {
   scope?: (ctx: Context) => string | undefined
   /**
    * Cache responses to requests with no scope under one public scope. Even then a request carrying
-   * `Authorization` or `Cookie` with no scope bypasses the cache. Default `false`.
+   * credentials with no scope bypasses the cache: `Authorization`, `Cookie`,
+   * `Proxy-Authorization`, `X-Api-Key`, `Api-Key`, `X-Auth-Token`, `X-Access-Token`. Default `false`.
    */
   shared?: boolean
   /**
@@ -222,6 +223,25 @@ function usesNonce(ctx: Context, head: ResponseHead): boolean {
  */
 const KEY_PREFIX = 'http:v3:'
 
+/**
+ * Request headers that authenticate their sender: a request carrying one is answered for that
+ * sender, so `shared` never stores it for everyone (an API key in `x-api-key` is as private as a
+ * session cookie). The usual ones by name; `Context` has no header listing to match a pattern on.
+ */
+const CREDENTIAL_HEADERS = [
+  'authorization',
+  'cookie',
+  'proxy-authorization',
+  'x-api-key',
+  'api-key',
+  'x-auth-token',
+  'x-access-token',
+] as const
+
+function carriesCredentials(ctx: Context): boolean {
+  for (const name of CREDENTIAL_HEADERS) if (ctx.header(name) !== undefined) return true
+  return false
+}
 /** The request's Host (or HTTP/2 `:authority`), lower-cased. */
 function hostOf(ctx: Context): string {
   return (ctx.header('host') ?? ctx.header(':authority') ?? '').toLowerCase()
@@ -288,9 +308,7 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
     }
     let scope = scopeOf(ctx)
     if (scope === undefined || scope === '') {
-      const privateRequest =
-        ctx.header('authorization') !== undefined || ctx.header('cookie') !== undefined
-      if (!shared || privateRequest) {
+      if (!shared || carriesCredentials(ctx)) {
         ctx.setHeader('X-Cache', 'BYPASS')
         return next()
       }
