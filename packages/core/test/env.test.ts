@@ -274,7 +274,7 @@ describe('aikitEnv preset', () => {
         OPENAI_API_KEY: 'sk-proj-yyy',
         CORS_ORIGIN: 'https://a.example,https://b.example',
         SENTRY_DSN: 'https://pub@o1.ingest.sentry.io/2',
-        METRICS_TOKEN: 'metrics-token-1',
+        METRICS_TOKEN: 'metrics-token-0123456789',
         TRUST_PROXY: '1',
       },
     })
@@ -284,7 +284,12 @@ describe('aikitEnv preset', () => {
     expect(env.CORS_ORIGIN).toEqual(['https://a.example', 'https://b.example'])
     expect(env.TRUST_PROXY).toBe(1)
     const text = `${inspect(env)}${JSON.stringify(env)}${String(env)}`
-    for (const v of ['topsecretpw', 'sk-ant-api03-zzz', 'sk-proj-yyy', 'metrics-token-1']) {
+    for (const v of [
+      'topsecretpw',
+      'sk-ant-api03-zzz',
+      'sk-proj-yyy',
+      'metrics-token-0123456789',
+    ]) {
       expect(text).not.toContain(v)
     }
   })

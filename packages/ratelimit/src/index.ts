@@ -11,6 +11,7 @@ export type { Algorithm } from './algorithms.js'
 export type { CheckResult, LimitResult } from './check-op.js'
 export { type Duration, parseWindow } from './duration.js'
 export { RateLimitedError, UnidentifiedClientError } from './errors.js'
+export { ipKey } from './ip-key.js'
 export {
   type BlockCacheOptions,
   type CheckOptions,

@@ -4,15 +4,37 @@
  * IPv4 client (mapped, translated, compatible, NAT64/SIIT, 6to4, Teredo) as its IPv4 address, any
  * other IPv6 address as its `/prefix` network.
  */
+import { InvalidOptionsError } from '@aikit/core'
 
 /**
- * `ip:<address>` for a client address: an IPv4 address as is; an IPv6 address that embeds an IPv4
- * client's address (see `embeddedIpv4`: `::ffff:a.b.c.d` as a dual-stack socket reports IPv4 peers,
- * also in hex `::ffff:7f00:1`; `::ffff:0:a.b.c.d`; `::a.b.c.d`; `64:ff9b::a.b.c.d`; 6to4; Teredo)
- * as that IPv4 address, so that it shares the bucket of its plain form; any other IPv6 address as
- * its `/ipv6Prefix` network (`ip:2001:db8:0:ff00:0:0:0:0/56`); an address that does not parse as is.
+ * The rate-limit key of a client address, as `rateLimit()`'s default key builds it when no subject
+ * is set: for a `keyBy` that keys by IP (or falls back to it) without letting a client with an IPv6
+ * network rotate through its addresses, one fresh bucket each.
+ *
+ * - IPv4 as is: `ip:192.0.2.1`.
+ * - An IPv6 address standing for an IPv4 client as that IPv4 address, so it shares the bucket of its
+ *   plain form: IPv4-mapped `::ffff:a.b.c.d` (how a dual-stack socket reports IPv4 peers; the hex
+ *   form `::ffff:7f00:1` too), IPv4-translated `::ffff:0:a.b.c.d`, IPv4-compatible `::a.b.c.d`
+ *   (`::` and `::1` excepted), NAT64 / SIIT `64:ff9b::a.b.c.d`, 6to4 `2002:AABB:CCDD::/48` (the
+ *   site's public IPv4) and Teredo `2001:0::/32` (the client's public IPv4).
+ * - Any other IPv6 address as its `/ipv6Prefix` network, written in full:
+ *   `ipKey('2001:db8:0:ff12::1', 56)` is `ip:2001:db8:0:ff00:0:0:0:0/56`, the key of every address
+ *   of that `/56` (`56` is the middleware's default `ipv6Prefix`: a home or small-office
+ *   allocation; `64` is one LAN).
+ * - Anything else as is, `ip:<ip>`: an IPv6 address that does not parse, or a string without a
+ *   colon (it is not checked to be an IPv4 address).
+ *
+ * @example
+ * rateLimit({ limiter, keyBy: (ctx) => (ctx.ip ? ipKey(ctx.ip, 56) : ctx.state.subject) })
+ * @param ip the client address, e.g. `ctx.ip` (an IPv6 zone `%eth0` is dropped; any case)
+ * @param ipv6Prefix how many leading bits of an IPv6 address name the client: an integer from 1 to
+ *   128
+ * @throws InvalidOptionsError naming `ipv6Prefix` when it is not an integer from 1 to 128
  */
 export function ipKey(ip: string, ipv6Prefix: number): string {
+  if (!Number.isInteger(ipv6Prefix) || ipv6Prefix < 1 || ipv6Prefix > 128) {
+    throw new InvalidOptionsError('ipv6Prefix', 'must be an integer from 1 to 128')
+  }
   if (!ip.includes(':')) return `ip:${ip}`
   const groups = parseIpv6(ip)
   if (groups === undefined) return `ip:${ip}`

@@ -7,6 +7,7 @@ describe('public exports', () => {
       [
         'RateLimitedError',
         'createRateLimiter',
+        'ipKey',
         'parseWindow',
         'rateLimit',
         'UnidentifiedClientError',

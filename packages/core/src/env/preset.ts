@@ -7,9 +7,30 @@ import { list, logLevel, port, trustProxy, url } from './fields.js'
 import { secret } from './secret.js'
 
 /**
+ * What `metricsHandler`'s `token` (`@aikit/observability`) accepts: visible ASCII, spaces inside
+ * only (a header value loses its leading and trailing ones, so no scraper could send it).
+ */
+const SENDABLE_TOKEN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/
+
+/** `METRICS_TOKEN`: the same rule as `metricsHandler`'s `token`, so a bad one is in the `EnvError`. */
+function metricsToken() {
+  return secret(
+    z
+      .string()
+      .min(16)
+      .refine(
+        (token) => SENDABLE_TOKEN.test(token),
+        'expected visible ASCII with no leading or trailing space'
+      )
+  )
+}
+
+/**
  * `defineEnv({ ...aikitEnv, MY_VAR: z.string() })`. Defaults: `NODE_ENV` development, `PORT`
  * 3000, `LOG_LEVEL` info, `TRUST_PROXY` false; the rest are optional. `REDIS_URL` (it may carry a
  * password) and the API keys and `METRICS_TOKEN` are `secret()`s: read them with `.reveal()`.
+ * `METRICS_TOKEN` is checked as `metricsHandler` checks its `token` (16+ characters of visible
+ * ASCII, spaces inside only).
  */
 export const aikitEnv = {
   /** `development` | `production` | `test`. @default 'development' */
@@ -28,8 +49,11 @@ export const aikitEnv = {
   CORS_ORIGIN: list().optional(),
   /** Sentry's DSN (public by Sentry's design). */
   SENTRY_DSN: url(['http', 'https']).optional(),
-  /** The bearer token the metrics endpoint requires; a `Secret`. */
-  METRICS_TOKEN: secret().optional(),
+  /**
+   * The bearer token the metrics endpoint requires, as `metricsHandler`'s `token` takes it: at
+   * least 16 characters of visible ASCII, spaces inside only. A `Secret`.
+   */
+  METRICS_TOKEN: metricsToken().optional(),
   /** The adapters' `trustProxy`: false, a hop count, or CIDRs. @default false */
   TRUST_PROXY: trustProxy().default(false),
 }
