@@ -1,7 +1,7 @@
 // The chat endpoint: POST /api/chat {"message", "stream"?} → the wrapped Anthropic client (cache,
 // budget, prompt guard, metrics and logs run inside it) → JSON, or server-sent events.
 
-import { AikitError, compose } from '@aikit/core'
+import { AikitError, compose, errorBody } from '@aikit/core'
 import { aikit } from '@aikit/llm/anthropic'
 import { bodyLimit, validate } from '@aikit/security'
 import Anthropic from '@anthropic-ai/sdk'
@@ -124,12 +124,15 @@ const event = (name, data) =>
 
 /**
  * The terminal middleware of `POST /api/chat` (other paths go on to `next`).
- * Stream: `event: meta {model, fake}`, `data: {"text"}`…, `event: done {usage, cached}`.
+ * Stream: `event: meta {model, fake}`, `data: {"text"}`…, `event: done {usage, cached}`; a failure
+ * once the stream has begun (the provider's `event: error`, a dropped connection) ends it with
+ * `event: error` and the JSON error body (`{"error":{"code":"MODEL_ERROR",…}}` for a provider
+ * error), logged at error level.
  * Otherwise JSON `{ text, model, fake, cached }`.
- * @param {{ answerer: ReturnType<typeof createAnswerer>, model: string, fake: boolean }} parts
+ * @param {{ answerer: ReturnType<typeof createAnswerer>, model: string, fake: boolean, logger?: { error(message: string, meta?: object): unknown } }} parts
  * @returns {import('@aikit/core').Middleware}
  */
-export function createChatMiddleware({ answerer, model, fake }) {
+export function createChatMiddleware({ answerer, model, fake, logger }) {
   const body = validate({ body: ChatRequest })
   const reply = async function reply(ctx) {
     const { message, stream } = body.data(ctx).body
@@ -144,7 +147,18 @@ export function createChatMiddleware({ answerer, model, fake }) {
     const { chunks, info } = await answerer.open(call)
     async function* events() {
       yield event('meta', { model, fake })
-      for await (const text of chunks) yield event(undefined, { text })
+      try {
+        for await (const text of chunks) yield event(undefined, { text })
+      } catch (error) {
+        // The client went away: nobody to tell (the adapter ends the response).
+        if (ctx.signal.aborted) return
+        // The 200 head is sent: say it in the stream, as the JSON answer would have (a provider
+        // error is 502 MODEL_ERROR, its message kept out), and end the response cleanly.
+        const failure = toClientError(error)
+        logger?.error('chat stream failed', { code: errorBody(failure).error.code, err: error })
+        yield event('error', errorBody(failure))
+        return
+      }
       yield event('done', { usage: info.usage, cached: info.cached })
     }
     ctx.respond(200, events(), {

@@ -13,9 +13,9 @@ import type { z } from 'zod'
 export type ChatConfig = Env<typeof aikitEnv> & {
   /** Dollars each anonymous session may spend per UTC day. @default 0.5 */
   readonly CHAT_DAILY_BUDGET_USD: number
-  /** Chat requests per minute per client IP. @default 20 */
+  /** Chat requests per minute per client IP (an IPv6 client: per /56 network). @default 20 */
   readonly CHAT_RATE_LIMIT: number
-  /** The Anthropic model asked for. @default 'claude-haiku-4-5' */
+  /** The Anthropic model asked for: one `@aikit/cost`'s price table has a price for. @default 'claude-haiku-4-5' */
   readonly ANTHROPIC_MODEL: string
   /** Milliseconds between two words of the built-in fake model. @default 30 */
   readonly FAKE_MODEL_DELAY_MS: number

@@ -89,7 +89,7 @@ export function createChatKit(env) {
       middleware.subject,
       middleware.rateLimit,
     ],
-    chat: createChatMiddleware({ answerer, model, fake: fakeModel }),
+    chat: createChatMiddleware({ answerer, model, fake: fakeModel, logger }),
     answer: answerer.answer,
     /** The adapters' options from the env (`TRUST_PROXY`). */
     adapterOptions: { trustProxy: config.TRUST_PROXY },

@@ -10,9 +10,12 @@ import {
   requestLogger,
   routeOf,
 } from '@aikit/observability'
-import { createRateLimiter, rateLimit } from '@aikit/ratelimit'
+import { createRateLimiter, ipKey, rateLimit } from '@aikit/ratelimit'
 import { csrf, securityHeaders } from '@aikit/security'
 import { sessionSubject } from './session.mjs'
+
+/** The IPv6 network one client is counted by (the rate limit middleware's default). */
+const IPV6_PREFIX = 56
 
 /** The paths the kit answers itself, so metrics and logs name them even without a framework route. */
 const KIT_ROUTES = new Set(['/api/chat', '/health', '/livez', '/readyz', '/metrics'])
@@ -51,13 +54,19 @@ export function createMiddleware({ config, logger, metrics, redis, store }) {
     // Cross-site POSTs from browsers are refused (Fetch Metadata; no token needed).
     csrf: csrf(),
     subject: sessionSubject({ secure: production }),
-    // Per client IP, not per session: a client could drop its cookie to get a fresh bucket. Where
-    // the IP is unknown (a Next route handler without TRUST_PROXY), per session rather than none.
+    // Per client IP, not per session: a client could drop its cookie to get a fresh bucket. An
+    // IPv6 client counts by its /56 network, as the default key does (a home or an office gets a
+    // /56 or a /64: one bucket per address would be 2^64 buckets). Where the IP is unknown (a
+    // Next route handler without TRUST_PROXY), per session rather than none.
     rateLimit: chatOnly(
       rateLimit({
         limiter,
         keyBy: (ctx) =>
-          ctx.ip ?? (typeof ctx.state.subject === 'string' ? ctx.state.subject : undefined),
+          ctx.ip
+            ? ipKey(ctx.ip, IPV6_PREFIX)
+            : typeof ctx.state.subject === 'string'
+              ? ctx.state.subject
+              : undefined,
       })
     ),
   }

@@ -332,6 +332,28 @@ export function describeChatApi(name: string, serve: ServeChat, options: ChatApi
       expect((await fetch(`${limited.url}/health`)).status).toBe(200)
     })
 
+    it('counts an IPv6 client by its /56 network: rotating through its addresses gets no fresh bucket', async () => {
+      // Behind a proxy on 127.0.0.1 (TRUST_PROXY), the client IP is the X-Forwarded-For one.
+      // A limit of its own (2) so this test's keys differ from the other tests' on a shared Redis.
+      const limited = await start({ CHAT_RATE_LIMIT: '2', TRUST_PROXY: 'loopback' })
+      const from = async (ip: string): Promise<number> => {
+        const { res } = await chat(
+          limited,
+          { message: 'rate my network' },
+          { headers: { 'x-forwarded-for': ip } }
+        )
+        await res.body?.cancel()
+        return res.status
+      }
+      // One client's /64 (2^64 addresses) and the rest of its /56: one bucket of 2.
+      expect(await from('2001:db8:1:200::1')).toBe(200)
+      expect(await from('2001:db8:1:200::2')).toBe(200)
+      expect(await from('2001:db8:1:200::3')).toBe(429)
+      expect(await from('2001:db8:1:2ff:abcd::9')).toBe(429)
+      // Another /56 is another client.
+      expect(await from('2001:db8:1:300::1')).toBe(200)
+    })
+
     it("answers 402 JSON when the session's daily budget is spent, streamed or not, without calling the model", async () => {
       const broke = await start({ CHAT_DAILY_BUDGET_USD: '0.000001' })
       const plain = await chat(broke, { message: 'an expensive question' })
@@ -439,8 +461,8 @@ export function describeChatApi(name: string, serve: ServeChat, options: ChatApi
           .poll(async () => (await redisProbe().client().keys('*')).some(cached), { timeout: 5000 })
           .toBe(true)
         const keys = await redisProbe().client().keys('*')
-        // aikit:{127.0.0.1}:chat-rl:gcra:…, aikit:{session:<id>}:budget:day:…, aikit:{chat:llm:…<id>…}:cache
-        expect(keys.some((k) => k.startsWith('aikit:{127.0.0.1}:chat-rl:'))).toBe(true)
+        // aikit:{ip:127.0.0.1}:chat-rl:gcra:…, aikit:{session:<id>}:budget:day:…, aikit:{chat:llm:…<id>…}:cache
+        expect(keys.some((k) => k.startsWith('aikit:{ip:127.0.0.1}:chat-rl:'))).toBe(true)
         expect(keys.some((k) => k.startsWith(`aikit:{${subject}}:budget:day:`))).toBe(true)
         expect(keys.join('\n')).not.toContain(session)
         expect(keys.some(cached)).toBe(true)

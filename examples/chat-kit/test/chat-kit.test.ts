@@ -20,6 +20,18 @@ afterEach(async () => {
   await Promise.all(kits.splice(0).map((kit) => kit.close()))
 })
 
+/** The EnvError `createChatKit(env)` throws (the test fails on anything else). */
+const envErrorOf = (env: Record<string, string>): EnvError => {
+  let thrown: unknown
+  try {
+    kitOf(env)
+  } catch (error) {
+    thrown = error
+  }
+  expect(thrown).toBeInstanceOf(EnvError)
+  return thrown as EnvError
+}
+
 const collect = async (chunks: AsyncIterable<string>): Promise<string[]> => {
   const out: string[] = []
   for await (const chunk of chunks) out.push(chunk)
@@ -109,6 +121,38 @@ describe('createChatKit env', () => {
     ])
     expect(error.message).not.toContain('hunter2')
     expect(error.message).not.toContain('lots')
+  })
+
+  it('refuses an ANTHROPIC_MODEL without a price in the EnvError (the budget would fail every chat with 500 UNKNOWN_MODEL)', () => {
+    const error = envErrorOf({ ANTHROPIC_MODEL: 'claude-unknown-9', CHAT_RATE_LIMIT: '0' })
+    expect(error.issues.map((i) => i.name).sort()).toEqual(['ANTHROPIC_MODEL', 'CHAT_RATE_LIMIT'])
+    expect(error.issues.find((i) => i.name === 'ANTHROPIC_MODEL')?.reason).toContain('price')
+    // Not an Anthropic model either, though @aikit/cost prices it.
+    expect(envErrorOf({ ANTHROPIC_MODEL: 'gpt-4o' }).issues.map((i) => i.name)).toEqual([
+      'ANTHROPIC_MODEL',
+    ])
+    // A priced model, dated snapshot included, answers (the fake model takes any name).
+    expect(kitOf({ ANTHROPIC_MODEL: 'claude-sonnet-4-5' }).config.ANTHROPIC_MODEL).toBe(
+      'claude-sonnet-4-5'
+    )
+    expect(kitOf({ ANTHROPIC_MODEL: 'claude-haiku-4-5-20251001' }).fakeModel).toBe(true)
+  })
+
+  it('refuses a METRICS_TOKEN the metrics endpoint would refuse in the EnvError, by name, never its value', () => {
+    const error = envErrorOf({ METRICS_TOKEN: 'too-short-token', CHAT_RATE_LIMIT: 'lots' })
+    expect(error.issues.map((i) => i.name).sort()).toEqual(['CHAT_RATE_LIMIT', 'METRICS_TOKEN'])
+    expect(error.message).not.toContain('too-short-token')
+    expect(envErrorOf({ METRICS_TOKEN: 'metrics-token-0123456789 ' }).issues[0]?.name).toBe(
+      'METRICS_TOKEN'
+    )
+  })
+
+  it('answers a streamed and a whole question with a priced dated model', async () => {
+    const kit = kitOf({ ANTHROPIC_MODEL: 'claude-haiku-4-5-20251001' })
+    expect((await kit.answer({ message: 'dated', subject: 's' })).text).toContain('fake model')
+    expect(await collect(kit.answer({ message: 'dated', stream: true, subject: 't' }))).toEqual(
+      fakeAnswerWords('dated')
+    )
   })
 })
 

@@ -3,13 +3,15 @@
  * cookie (the visitor's only credential) never reaches the logs (the subject is a digest of it);
  * `CHAT_RATE_LIMIT` counts chat requests only, not pages or 404s; a client leaving mid-stream
  * leaves nothing held in the budget; and without Redis a session's spend is never evicted to make
- * room for other visitors' keys (the budget keeps its own non-evicting store).
+ * room for other visitors' keys (the budget keeps its own non-evicting store); a provider failing
+ * mid-stream ends the stream with `event: error` (`MODEL_ERROR`), not a cut connection.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
-import { afterAll, describe, expect, it, vi } from 'vitest'
+import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createChatKit } from '../../chat-kit/index.mjs'
 import { subjectOf } from '../../chat-kit/session.mjs'
 import { buildApp } from '../../fastify-chat/app.mjs'
@@ -45,9 +47,9 @@ const frameworks: Record<string, (kit: ReturnType<typeof createChatKit>) => Prom
 
 /** Starts `<dir>/server.mjs` as a user does, returns its URL and collected stdout+stderr. */
 async function startServer(dir: string, env: Record<string, string>) {
-  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', ...env }
-  delete childEnv.ANTHROPIC_API_KEY
-  delete childEnv.REDIS_URL
+  const childEnv: Record<string, string | undefined> = { ...process.env }
+  for (const name of ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'REDIS_URL']) delete childEnv[name]
+  Object.assign(childEnv, { PORT: '0' }, env)
   const child: ChildProcess = spawn(process.execPath, ['server.mjs'], {
     cwd: resolve(examples, dir),
     env: childEnv,
@@ -72,9 +74,21 @@ async function startServer(dir: string, env: Record<string, string>) {
 }
 
 const children: ChildProcess[] = []
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL')
+let provider: FakeProvider
+beforeAll(async () => {
+  provider = await startFakeProvider()
 })
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL')
+  await provider?.close()
+})
+
+/** The JSON lines of a server's output. */
+const logLines = (text: string): Record<string, unknown>[] =>
+  text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
 
 describe.each(['express-chat', 'fastify-chat'])('%s server.mjs', (dir) => {
   it('never writes the session cookie value (the bearer credential of the session) to the logs', async () => {
@@ -100,7 +114,76 @@ describe.each(['express-chat', 'fastify-chat'])('%s server.mjs', (dir) => {
     // read their cached answers: the session id must not be logged in the clear.
     expect(out.text).not.toContain(SID)
   })
+
+  it('ends a stream the provider fails mid-answer with event: error MODEL_ERROR (not a cut connection), and logs it at error level', async () => {
+    // The real Anthropic client (a key is set) on the fake provider: a first text delta, then
+    // Anthropic's in-stream `event: error`, whose message may describe the account.
+    const { url, out, child } = await startServer(dir, {
+      LOG_LEVEL: 'info',
+      ANTHROPIC_API_KEY: 'sk-ant-api03-not-a-real-key-0123456789',
+      ANTHROPIC_BASE_URL: provider.anthropicBaseURL,
+    })
+    children.push(child)
+    provider.setReply(() => 'partial answer that never ends')
+    // message_start, content_block_start, ping, the first text delta; then the error.
+    provider.errorStreamAfter(4, 'Overloaded: account acct-SECRET-INFO')
+    const res = await fetch(`${url}/api/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'mid-stream failure', stream: true }),
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    // The body ends normally (a cut connection rejects here with "terminated").
+    const body = await res.text()
+    const events = parseSse(body)
+    expect(events.map((e) => e.event)).toEqual(['meta', 'message', 'error'])
+    expect(events[1]?.data).toEqual({ text: 'partial ' })
+    expect(events[2]?.data).toEqual({
+      error: { code: 'MODEL_ERROR', message: 'The model could not answer, try again later' },
+    })
+    expect(body).not.toContain('SECRET')
+    // Logged at error level with the code; the request line says the response completed.
+    await vi.waitFor(
+      () => {
+        const lines = logLines(out.text)
+        expect(lines).toContainEqual(
+          expect.objectContaining({
+            level: 'error',
+            message: 'chat stream failed',
+            code: 'MODEL_ERROR',
+          })
+        )
+        expect(lines).toContainEqual(
+          expect.objectContaining({
+            message: 'request',
+            path: '/api/chat',
+            status: 200,
+            aborted: false,
+          })
+        )
+      },
+      { timeout: 10_000 }
+    )
+    provider.reset()
+  })
 })
+
+/** `{ event, data }` of each event of a text/event-stream body (`message` when unnamed). */
+function parseSse(body: string): { event: string; data: unknown }[] {
+  return body
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      let event = 'message'
+      let data = ''
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7)
+        else if (line.startsWith('data: ')) data += line.slice(6)
+      }
+      return { event, data: JSON.parse(data) as unknown }
+    })
+}
 
 describe.each(Object.keys(frameworks))('%s app', (name) => {
   const serve = frameworks[name] as (typeof frameworks)['express']
