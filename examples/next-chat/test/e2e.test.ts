@@ -62,6 +62,17 @@ describe('the API over HTTP', () => {
     expect(res.headers.get('set-cookie')).toMatch(/aikit_sid=[^;]+;.*HttpOnly/i)
   })
 
+  it('answers another method on /api/chat with 405 in the JSON error shape and Allow: POST', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const res = await fetch(url('/api/chat'), { method })
+      expect(res.status).toBe(405)
+      expect(res.headers.get('allow')).toBe('POST')
+      expect(await res.json()).toEqual({
+        error: { code: 'METHOD_NOT_ALLOWED', message: 'Use POST' },
+      })
+    }
+  })
+
   it('refuses a cross-site POST with 403 in the JSON error shape', async () => {
     const res = await postChat(JSON.stringify({ message: 'hi' }), {
       'sec-fetch-site': 'cross-site',

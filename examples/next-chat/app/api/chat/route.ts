@@ -23,3 +23,21 @@ export const POST = lazyRoute(({ kit, adapterOptions, rateLimit }) =>
     adapterOptions
   )
 )
+
+/**
+ * Any other method: the chat answers 405 in the kit's error shape with `Allow: POST`, as the
+ * Express and Fastify examples do (a route without the export gets Next's bare 405).
+ */
+const otherMethod = lazyRoute(({ kit, adapterOptions }) =>
+  withAikit(
+    notFound,
+    kit.middleware.requestLogger,
+    kit.middleware.httpMetrics,
+    kit.chat,
+    adapterOptions
+  )
+)
+export const GET = otherMethod
+export const PUT = otherMethod
+export const PATCH = otherMethod
+export const DELETE = otherMethod
