@@ -15,12 +15,15 @@
  * - `J` after `ey`: a JWT;
  * - `:`, `=` or an encoded `=` (`%3D`, `%253D`): after up to 4 spaces and an optional `"`, a name ending like one of the credential
  *   names of the auth-header, cookie, credential-param, credential-json and credential-prefixed
- *   patterns; or `://` followed by an authority holding an `@` (a URL's userinfo);
+ *   patterns (the credential headers' endings come from `SENSITIVE_HEADERS` and the suffix rule);
+ *   or `://` followed by an authority holding an `@` (a URL's userinfo);
  * - whitespace (any non-ASCII character counts, since `\s` has Unicode spaces) after `earer`:
  *   a bearer token.
  * The unit tests run every pattern's shapes and a property test compares gated and ungated
  * redaction on adversarial strings, so a new pattern without a trigger fails the build.
  */
+
+import { CREDENTIAL_HEADER_WORDS, SENSITIVE_HEADERS } from './redact-names.js'
 
 /** The built-in patterns this gate is written for, in `SECRET_PATTERNS` order. */
 export const GATED_PATTERN_IDS: readonly string[] = [
@@ -99,11 +102,14 @@ const code3 = (s: string): number =>
  * separator: password, passwd, pwd, pass, passphrase, (client_)secret, (access_/refresh_/id_/auth_/
  * session_/x-auth-/x-csrf-/x-amz-security-)token, session, sessionid, session_id, (x-)api(-/_)key,
  * apikey, key, (access/secret/private)(-/_)key, sig, (x-amz-)signature, (x-amz-)credential,
- * credentials, (proxy-)authorization, (set-)cookie; any prefix before the names that allow one
- * does not change their last letters.
+ * credentials, and every credential header (`SENSITIVE_HEADERS`, and the names ending in `-auth`,
+ * `-token`, `-key`, `-secret`, `-password`, `-signature`: `helicone-auth`); any prefix before the
+ * names that allow one does not change their last letters.
  */
 const NAME_ENDINGS = new Set(
   [
+    ...SENSITIVE_HEADERS.map((h) => h.slice(-3)),
+    ...CREDENTIAL_HEADER_WORDS.map((w) => w.slice(-3)),
     'ord',
     'swd',
     'pwd',

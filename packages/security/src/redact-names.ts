@@ -31,8 +31,17 @@ export const SENSITIVE_HEADERS: readonly string[] = [
 ]
 
 const SENSITIVE_HEADER_SET: ReadonlySet<string> = new Set(SENSITIVE_HEADERS)
+/** Last words of header names that say what they carry: `helicone-auth`, `x-hub-signature`. */
+export const CREDENTIAL_HEADER_WORDS: readonly string[] = [
+  'auth',
+  'token',
+  'key',
+  'secret',
+  'password',
+  'signature',
+]
 /** Header names that say what they carry: `helicone-auth`, `x-functions-key`, `x-hub-signature`. */
-const CREDENTIAL_HEADER_SUFFIX = /-(?:auth|token|key|secret|password|signature)$/
+const CREDENTIAL_HEADER_SUFFIX = new RegExp(`-(?:${CREDENTIAL_HEADER_WORDS.join('|')})$`)
 /** Header names that are no credential though named like one (kept for debugging). */
 const NOT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
   'idempotency-key',
@@ -59,6 +68,33 @@ function credentialHeaderName(lower: string): boolean {
 export function isCredentialHeader(name: string): boolean {
   return credentialHeaderName(name.toLowerCase().replaceAll('_', '-'))
 }
+
+const escapeRegExp = (w: string): string => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/**
+ * `SENSITIVE_HEADERS` that the suffix rule does not cover (`authorization`, `proxy-authorization`,
+ * `cookie`, `set-cookie`): the text patterns name them literally, the others by the suffix rule.
+ */
+export const LISTED_ONLY_HEADERS: readonly string[] = SENSITIVE_HEADERS.filter(
+  (name) => !CREDENTIAL_HEADER_SUFFIX.test(name)
+)
+
+/**
+ * Regex source (for a regex with the `i` flag) of a header name `isCredentialHeader` counts by
+ * its suffix, as it appears in text (`X-Vault-Token: …`, `"helicone-auth":"…"`): a run of
+ * `[\w-]` ending in `-auth`, `-token`, `-key`, `-secret`, `-password` or `-signature`, not one of
+ * the exceptions (`idempotency-key`, `sec-websocket-key`). The whole run must be matched: put it
+ * where the run starts (after a quote, or behind `(?<![\w-])`), so each run is scanned by one
+ * start position only and the scan stays linear.
+ */
+export const SUFFIX_HEADER_NAME = `(?!(?:${[...NOT_CREDENTIAL_HEADERS].map(escapeRegExp).join('|')})(?![\\w-]))[\\w-]*-(?:${CREDENTIAL_HEADER_WORDS.join('|')})`
+
+/**
+ * Regex source (for a regex with the `i` flag) of every credential header name in text, by the
+ * rule of `isCredentialHeader`: `LISTED_ONLY_HEADERS` literally, the others by
+ * `SUFFIX_HEADER_NAME` (same placement rule).
+ */
+export const CREDENTIAL_HEADER_NAME = `(?:${LISTED_ONLY_HEADERS.map(escapeRegExp).join('|')}|${SUFFIX_HEADER_NAME})`
 
 /** `word` matching in any letter case, inside a regex that is case-sensitive. */
 export const anyCase = (word: string): string =>

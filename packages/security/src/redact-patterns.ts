@@ -14,7 +14,13 @@
  */
 import { mayHoldSecret } from './redact-gate.js'
 import { JwtMatcher, PrivateKeyMatcher, type SecretRegex } from './redact-linear.js'
-import { ENV_ONLY_NAMES, STRONG_NAMES } from './redact-names.js'
+import {
+  CREDENTIAL_HEADER_NAME,
+  ENV_ONLY_NAMES,
+  LISTED_ONLY_HEADERS,
+  STRONG_NAMES,
+  SUFFIX_HEADER_NAME,
+} from './redact-names.js'
 import { SpanIndex } from './span-index.js'
 
 export type { SecretRegex } from './redact-linear.js'
@@ -77,12 +83,25 @@ const AUTH_SCHEMES =
  */
 const QUOTED = String.raw`(?<=")(?:[^"\\\r\n]|\\.)+|(?<=')(?:[^'\\\r\n]|\\.)+`
 
+/** A single-quoted / double-quoted string's content, to its closing quote (escapes, no line break). */
+const SQ_CHARS = String.raw`(?:[^'\\\r\n]|\\.)*`
+const DQ_CHARS = String.raw`(?:[^"\\\r\n]|\\.)*`
+/**
+ * An array of quoted strings as a credential's value (`"set-cookie":["sid=…"]` in JSON text,
+ * `'x-vault-token': [ '…', '…' ]` in util.inspect output), not after an opening quote of the value
+ * (`password="[x"` is a string): every item is censored, from inside the first item's opening
+ * quote (kept with the `[`, in a capture group) to the last item's closing quote (kept), so JSON
+ * text stays valid (`["[redacted]"]`). An item ends at its closing quote and the next one must
+ * follow a `,`: the scan never goes back further than the spaces before a missing comma.
+ */
+const QUOTED_ARRAY = String.raw`(?<!["'])(?:(\[\s*')${SQ_CHARS}|(\[\s*")${DQ_CHARS})(?:["']\s*,\s*(?:'${SQ_CHARS}|"${DQ_CHARS}))*`
+
 /**
  * A credential value after `=` / `:` and an optional opening quote (kept in the prefix): quoted,
- * it runs to the closing quote (spaces and escapes included); bare, to the first character in
- * `bareStop`.
+ * it runs to the closing quote (spaces and escapes included); an array of quoted strings, to its
+ * last item; bare, to the first character in `bareStop`.
  */
-const quotedOr = (bareStop: string): string => `(?:${QUOTED}|[^${bareStop}]+)`
+const quotedOr = (bareStop: string): string => `(?:${QUOTED_ARRAY}|${QUOTED}|[^${bareStop}]+)`
 
 /**
  * An Authorization value without an opening quote of its own (a header line, or the part after
@@ -136,15 +155,26 @@ const JSON_VALUE = String.raw`(?:[^"\\]|\\.)+`
  * `\\\\` and `\\\"` (a Digest header's `username=\\\"alice\\\"`), its other escapes `\\n` or `\n`.
  */
 const ESCAPED_JSON_VALUE = String.raw`(?:\\\\\\\\|\\\\\\"|\\\\[^"\\]|\\[^"\\]|[^"\\])+`
-/** The member names `redact()` censors by key in objects, as they appear in JSON text. */
-const JSON_CREDENTIAL_NAMES =
-  'password|passwd|passphrase|secret|client[-_]?secret|token|(?:access|refresh|id|auth|session)[-_]?token|(?:secret|access|private|api)[-_]?key|x-api-key|x-auth-token|x-csrf-token|x-amz-security-token|credentials|(?:proxy-)?authorization|(?:set-)?cookie'
+/**
+ * A JSON array of strings as a member's value, after its `["` (kept): every item, to the last
+ * one's closing quote (kept), so the text stays valid JSON (`"set-cookie":["[redacted]"]`).
+ */
+const JSON_ARRAY_ITEMS = String.raw`(?:[^"\\]|\\.)*(?:"\s*,\s*"(?:[^"\\]|\\.)*)*`
+/** The same inside a JSON document held in a JSON string (`\"set-cookie\":[\"…\"]`). */
+const ESCAPED_JSON_ARRAY = String.raw`(\[\s*\\")(?:${ESCAPED_JSON_VALUE})?(?:\\"\s*,\s*\\"(?:${ESCAPED_JSON_VALUE})?)*`
+/**
+ * The member names `redact()` censors by key in objects, as they appear in JSON text: the
+ * credential headers by the rule of `isCredentialHeader` (`SENSITIVE_HEADERS`, and any name
+ * ending in `-auth`, `-token`, `-key`, … but its exceptions), and the other default key names.
+ */
+const JSON_CREDENTIAL_NAMES = `password|passwd|passphrase|secret|client[-_]?secret|token|(?:access|refresh|id|auth|session)[-_]?token|(?:secret|access|private|api)[-_]?key|credentials|${CREDENTIAL_HEADER_NAME}`
 /**
  * Parameter names whose value is a credential after `=` or `:`, spaces and quotes around allowed
  * (`password = …`, `PASSWORD: …`, an inspected object's `token: '…'`, Python's `'secret': '…'`).
+ * `credentials: …` too (a header line, an inspected object), but not a fetch option's
+ * `credentials: 'include'` (nor `'omit'`, `'same-origin'`).
  */
-const STRONG_PARAM_NAMES =
-  'password|passwd|pwd|passphrase|secret|client[-_]?secret|(?:access|refresh|id|auth|session)[-_]?token|token|x-auth-token|x-csrf-token|x-amz-security-token|(?:secret|access|private|api)[-_]?key'
+const STRONG_PARAM_NAMES = `password|passwd|pwd|passphrase|secret|client[-_]?secret|(?:access|refresh|id|auth|session)[-_]?token|token|x-auth-token|x-csrf-token|x-amz-security-token|(?:secret|access|private|api)[-_]?key|credentials(?!["']?\\s{0,4}:\\s{0,4}["']?(?:include|omit|same-origin)(?![\\w-]))`
 /**
  * Parameter names whose value is a credential after `=` only (query strings, logfmt): `key: …`,
  * `session: …` or `signature: …` are ordinary text.
@@ -160,6 +190,20 @@ const WEAK_PARAM_NAMES =
 const ENCODED_SEPARATOR = '%(?:25)?(?:3[FfBb]|26)'
 /** `=` percent-encoded once or twice (`%3D`, `%253D`). */
 const ENCODED_EQUALS = '%(?:25)?3[Dd]'
+
+const escapeName = (w: string): string => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+/** The `SENSITIVE_HEADERS` the cookie pattern censors (`cookie`, `set-cookie`). */
+const COOKIE_HEADERS = LISTED_ONLY_HEADERS.filter((h) => h.endsWith('cookie'))
+/**
+ * The credential header names of the auth-header pattern, by the rule of `isCredentialHeader`:
+ * the listed ones the suffix rule misses (`authorization`, `proxy-authorization`) after a word
+ * boundary, and every name ending in `-auth`, `-token`, `-key`, `-secret`, `-password` or
+ * `-signature` (`X-Vault-Token`, `helicone-auth`, `x-goog-api-key`; not `idempotency-key`), which
+ * starts where its run of `[\w-]` starts.
+ */
+const AUTH_HEADER_NAME = `\\b(?:${LISTED_ONLY_HEADERS.filter((h) => !COOKIE_HEADERS.includes(h))
+  .map(escapeName)
+  .join('|')})|(?<![\\w-])${SUFFIX_HEADER_NAME}`
 
 /**
  * The built-in shapes, most specific first (an Anthropic key is replaced before the looser OpenAI
@@ -235,15 +279,32 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     regex: /(?<=[A-Za-z0-9+.-])(:\/\/[^/?#\s"'<>:]*:)[^/?#\s"'<>]+(?=@)/g,
   },
   {
-    // `Authorization:` / `Proxy-Authorization:` headers: everything after the `:` (a known scheme
-    // kept) to the end of the line or the closing quote, every Digest parameter included.
-    // `authorization=` (logfmt, a query): its value only, as any parameter. API-key headers
-    // (`x-api-key`, `x-goog-api-key`, `anthropic-api-key`): their token. The name may be quoted,
-    // as in an inspected header object (`'x-api-key': '…'`).
+    // Credential headers (`Authorization`, `Proxy-Authorization`, and every name `isCredentialHeader`
+    // counts by its suffix: `X-Vault-Token`, `helicone-auth`, `x-goog-api-key`): everything after
+    // the `:` (a known scheme kept) to the end of the line or the closing quote, every Digest
+    // parameter included; an array of quoted strings (JSON text, util.inspect) whole.
+    // `authorization=` (logfmt, a query): its value only, as any parameter. `api_key` / `apikey`:
+    // their token. The name may be quoted, as in an inspected header object (`'x-api-key': '…'`).
     id: 'auth-header',
-    keywords: ['orization', 'pi-key', 'pi_key', 'pikey'],
+    // The listed names, then the last words of the suffix rule (`-key` only before a separator or
+    // a quote: `key` alone is in too many log lines).
+    keywords: [
+      ...LISTED_ONLY_HEADERS.filter((h) => !COOKIE_HEADERS.includes(h)),
+      'pi-key',
+      'pi_key',
+      'pikey',
+      'auth',
+      'oken',
+      'key:',
+      'key=',
+      'key"',
+      "key'",
+      'ecret',
+      'pass',
+      'sig',
+    ],
     regex: new RegExp(
-      `\\b(?:((?:proxy-)?authorization)((?:["']?\\s{0,4}:\\s{0,4}["']?|\\s{0,4}=\\s{0,4}["'])(?:(?:${AUTH_SCHEMES})\\s{1,16})?)(?:${QUOTED}|${AUTH_LINE})|((?:proxy-)?authorization)(\\s{0,4}=\\s{0,4}(?:(?:${AUTH_SCHEMES})\\s{1,16})?)[^&\\s"'#;,]+|(x-api-key|api[-_]?key)(["']?\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('\\s,;"\'&')})`,
+      `(?:(${AUTH_HEADER_NAME})((?:["']?\\s{0,4}:\\s{0,4}["']?|\\s{0,4}=\\s{0,4}["'])(?:(?:${AUTH_SCHEMES})\\s{1,16})?)(?:${QUOTED_ARRAY}|${QUOTED}|${AUTH_LINE})|(${AUTH_HEADER_NAME})(\\s{0,4}=\\s{0,4}(?:(?:${AUTH_SCHEMES})\\s{1,16})?)[^&\\s"'#;,]+|\\b(x-api-key|api[-_]?key)(["']?\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('\\s,;"\'&')})`,
       'gi'
     ),
   },
@@ -258,8 +319,12 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     id: 'cookie',
     keywords: ['ookie'],
-    // The name may be quoted, as in an inspected header object (`'set-cookie': [ 'sid=…' ]`).
-    regex: /\b((?:set-)?cookie["']?\s{0,4}[:=]\s{0,4})[^\r\n"]+/gi,
+    // The name may be quoted, as in an inspected header object (`'set-cookie': [ 'sid=…' ]`); an
+    // array of quoted strings (that, or JSON text: `"set-cookie":["sid=…"]`) is censored whole.
+    regex: new RegExp(
+      `\\b((?:${COOKIE_HEADERS.map(escapeName).join('|')})["']?\\s{0,4}[:=]\\s{0,4})(?:${QUOTED_ARRAY}|[^\\r\\n"]+)`,
+      'gi'
+    ),
   },
   {
     // `name=value` (query strings, fragments, logfmt, env files, shell), the value bare or quoted;
@@ -276,9 +341,10 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     // `"name": "value"` in JSON text (a serialised body or header set inside a log message): the
     // names redact() censors by key in objects. The value may hold escaped quotes.
     id: 'credential-json',
-    keywords: CREDENTIAL_NAME_KEYWORDS,
+    // A header name in a JSON document held in a JSON string: `helicone-auth\"`, `-key\"`.
+    keywords: [...CREDENTIAL_NAME_KEYWORDS, 'auth', 'key\\'],
     regex: new RegExp(
-      `("(?:${JSON_CREDENTIAL_NAMES})"\\s{0,4}:\\s{0,4}")${JSON_VALUE}|(\\\\"(?:${JSON_CREDENTIAL_NAMES})\\\\"\\s{0,4}:\\s{0,4}\\\\")${ESCAPED_JSON_VALUE}`,
+      `("(?:${JSON_CREDENTIAL_NAMES})"\\s{0,4}:\\s{0,4})(?:(")${JSON_VALUE}|(\\[\\s*")${JSON_ARRAY_ITEMS})|(\\\\"(?:${JSON_CREDENTIAL_NAMES})\\\\"\\s{0,4}:\\s{0,4})(?:(\\\\")${ESCAPED_JSON_VALUE}|${ESCAPED_JSON_ARRAY})`,
       'gi'
     ),
   },
@@ -291,7 +357,7 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     id: 'credential-prefixed',
     keywords: PREFIXED_NAME_KEYWORDS,
     regex: new RegExp(
-      `(${PREFIXED_NAME}["']?\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('&\\s"\'#;,')}|(${PREFIXED_NAME}\\\\"\\s{0,4}:\\s{0,4}\\\\")${ESCAPED_JSON_VALUE}`,
+      `(${PREFIXED_NAME}["']?\\s{0,4}[:=]\\s{0,4}["']?)${quotedOr('&\\s"\'#;,')}|(${PREFIXED_NAME}\\\\"\\s{0,4}:\\s{0,4})(?:(\\\\")${ESCAPED_JSON_VALUE}|${ESCAPED_JSON_ARRAY})`,
       // Case-sensitive: the environment-style names must be upper case (see ENV_ONLY_NAMES).
       'g'
     ),
