@@ -12,5 +12,11 @@ kit.logger.info('fastify chat listening', {
   model: kit.fakeModel ? 'fake (no ANTHROPIC_API_KEY)' : kit.config.ANTHROPIC_MODEL,
   stores: kit.redis ? 'redis' : 'memory',
 })
-// SIGTERM/SIGINT: readiness fails, in-flight answers finish, then Redis is closed.
-gracefulShutdown(app.server, { health: kit.middleware.health, onShutdown: () => kit.close() })
+// SIGTERM/SIGINT: readiness fails, in-flight answers finish, then Redis is closed. In production
+// the server keeps serving for 5 s after readiness failed (a readiness probe period), so a load
+// balancer stops sending requests before the listener closes; elsewhere it closes at once.
+gracefulShutdown(app.server, {
+  health: kit.middleware.health,
+  delayMs: kit.config.NODE_ENV === 'production' ? 5_000 : 0,
+  onShutdown: () => kit.close(),
+})
