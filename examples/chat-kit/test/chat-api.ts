@@ -60,13 +60,13 @@ interface ChatResponse {
   cookie: string | undefined
 }
 
-interface SseEvent {
+export interface SseEvent {
   event: string
   data: unknown
 }
 
 /** Parses a text/event-stream body into events (`message` when unnamed). */
-function parseSse(body: string): SseEvent[] {
+export function parseSse(body: string): SseEvent[] {
   return body
     .split('\n\n')
     .filter((block) => block.trim() !== '')

@@ -14,6 +14,7 @@ import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provid
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createChatKit } from '../../chat-kit/index.mjs'
 import { subjectOf } from '../../chat-kit/session.mjs'
+import { parseSse } from '../../chat-kit/test/chat-api.js'
 import { buildApp } from '../../fastify-chat/app.mjs'
 import { createApp } from '../app.mjs'
 
@@ -168,22 +169,6 @@ describe.each(['express-chat', 'fastify-chat'])('%s server.mjs', (dir) => {
     provider.reset()
   })
 })
-
-/** `{ event, data }` of each event of a text/event-stream body (`message` when unnamed). */
-function parseSse(body: string): { event: string; data: unknown }[] {
-  return body
-    .split('\n\n')
-    .filter((block) => block.trim() !== '')
-    .map((block) => {
-      let event = 'message'
-      let data = ''
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) event = line.slice(7)
-        else if (line.startsWith('data: ')) data += line.slice(6)
-      }
-      return { event, data: JSON.parse(data) as unknown }
-    })
-}
 
 describe.each(Object.keys(frameworks))('%s app', (name) => {
   const serve = frameworks[name] as (typeof frameworks)['express']
