@@ -128,12 +128,13 @@ export const ENV_ONLY_NAMES = 'TOKEN|PASS|SIGNATURE|CREDENTIALS?'
 
 /**
  * An object key that names a credential beyond the exact list: a strong name alone, after a `_` /
- * `-` prefix or a camelCase word (`DB_PASSWORD`, `x-goog-api-key`, `stripeSecret`), or an
+ * `-` / `.` prefix or a camelCase word (`DB_PASSWORD`, `x-goog-api-key`, `db.password`,
+ * `stripeSecret`), or an
  * environment-style name (`GITHUB_TOKEN`). The whole key must end with the name (`PASSWORD_FILE`
  * is a path). Each start position tries names of at most 12 characters: linear in the key.
  */
 const CREDENTIAL_KEY = new RegExp(
-  `(?:^|[_-]|(?<=[a-z0-9])(?=[A-Z]))(?:${STRONG_NAMES})$|(?<=[A-Z0-9])_(?:${ENV_ONLY_NAMES})$`
+  `(?:^|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?:${STRONG_NAMES})$|(?<=[A-Z0-9])_(?:${ENV_ONLY_NAMES})$`
 )
 
 /**

@@ -97,11 +97,20 @@ const DQ_CHARS = String.raw`(?:[^"\\\r\n]|\\.)*`
 const QUOTED_ARRAY = String.raw`(?<!["'])(?:(\[\s*')${SQ_CHARS}|(\[\s*")${DQ_CHARS})(?:["']\s*,\s*(?:'${SQ_CHARS}|"${DQ_CHARS}))*`
 
 /**
+ * An object as `util.inspect` writes a value (`credentials: { user: 'a', pass: '…' }`), two levels
+ * deep at most: censored whole, braces included. (As a bare value it was censored to its first
+ * space only, the rest of the object left readable.) Each character is either no brace or opens
+ * the one nested level: no backtracking.
+ */
+const INSPECTED_OBJECT = String.raw`\{(?:[^{}]|\{[^{}]*\})*\}`
+
+/**
  * A credential value after `=` / `:` and an optional opening quote (kept in the prefix): quoted,
  * it runs to the closing quote (spaces and escapes included); an array of quoted strings, to its
  * last item; bare, to the first character in `bareStop`.
  */
-const quotedOr = (bareStop: string): string => `(?:${QUOTED_ARRAY}|${QUOTED}|[^${bareStop}]+)`
+const quotedOr = (bareStop: string): string =>
+  `(?:${QUOTED_ARRAY}|${QUOTED}|${INSPECTED_OBJECT}|[^${bareStop}]+)`
 
 /**
  * An Authorization value without an opening quote of its own (a header line, or the part after
@@ -116,12 +125,13 @@ const quotedOr = (bareStop: string): string => `(?:${QUOTED_ARRAY}|${QUOTED}|[^$
 const AUTH_LINE = String.raw`(?:="(?:[^"\\\r\n]|\\.)*"(?![\w"\\])|[^"'\\\r\n]|\\.)+`
 
 /**
- * A qualified credential name: a strong name after the `_` / `-` it starts at or as the last word
+ * A qualified credential name: a strong name after the `_` / `-` / `.` it starts at (`db_password`,
+ * `spring.datasource.password`) or as the last word
  * of a camelCase name (`dbPassword`, `openaiApiKey`: the match starts at its capital), or an
  * environment-style name after its `_` (see the pattern). Object keys follow the same rules
  * (redact-names.ts).
  */
-const PREFIXED_NAME = `(?:[_-](?:${STRONG_NAMES})|(?<=[a-z0-9])(?=[A-Z])(?:${STRONG_NAMES})|(?<=[A-Z0-9])_(?:${ENV_ONLY_NAMES}))`
+const PREFIXED_NAME = `(?:[_.-](?:${STRONG_NAMES})|(?<=[a-z0-9])(?=[A-Z])(?:${STRONG_NAMES})|(?<=[A-Z0-9])_(?:${ENV_ONLY_NAMES}))`
 /**
  * The keywords of the prefixed-name pattern: the strong names themselves (after a prefix or in
  * camelCase), and `_` then an environment-style name. A string holding `sk-ant-api03-` or

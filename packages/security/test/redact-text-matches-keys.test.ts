@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest'
 import { isCredentialHeader, SENSITIVE_HEADERS } from '../src/index.js'
 import { redact } from '../src/redact.js'
 import { DEFAULT_SENSITIVE_KEYS } from '../src/redact-keys.js'
+import { longOverShort } from './scan-cost.js'
 
 // Fakes built at runtime so no secret scanner flags this file.
 const S = ['Zq9Xw7Vv', '5Uu4Tt3Ss2'].join('')
@@ -155,26 +156,6 @@ describe('what stays around a censored value', () => {
     )
   })
 })
-
-/** Cost of one text of 16n characters over the cost of 16 texts of n (best of 5): 16 if quadratic. */
-function longOverShort(make: (n: number) => string): number {
-  const best = (fn: () => void): number => {
-    let min = Number.POSITIVE_INFINITY
-    for (let i = 0; i < 5; i++) {
-      const start = performance.now()
-      fn()
-      min = Math.min(min, performance.now() - start)
-    }
-    return min
-  }
-  const short = make(4_000)
-  const long = make(64_000)
-  redact(short)
-  const shortCost = best(() => {
-    for (let i = 0; i < 16; i++) redact(short)
-  })
-  return best(() => redact(long)) / Math.max(shortCost, 0.001)
-}
 
 describe('the header names and arrays keep every scan linear', () => {
   const fill = (unit: string, n: number): string =>
