@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest'
 import { CacheScopeRequiredError } from '../src/errors.js'
 import { LLM_TRANSPORT_FIELDS, llmCacheKey } from '../src/llm/key.js'
 
-const KEY = /^llm:v1:[0-9a-f]{64}$/
+const KEY = /^llm:v2:[0-9a-f]{64}$/
 
 /**
  * An independent canonical form: objects become tagged sorted entry lists, arrays tagged lists

@@ -38,13 +38,15 @@ const OUTPUT_FIELDS: Record<string, [unknown, unknown]> = {
   frequency_penalty: [0, 1],
   presence_penalty: [0, 1],
   n: [1, 2],
+  // A Responses answer says whether it was stored: only a stored one can be continued.
+  store: [true, false],
 }
 
 const json = fc.jsonValue()
 
 describe('llmCacheKey', () => {
   it('is a versioned sha256 key', () => {
-    expect(llmCacheKey(base, { scope: 'tenant-1' })).toMatch(/^llm:v1:[0-9a-f]{64}$/)
+    expect(llmCacheKey(base, { scope: 'tenant-1' })).toMatch(/^llm:v2:[0-9a-f]{64}$/)
   })
 
   it('throws without a scope; an explicit global scope is allowed', () => {

@@ -7,13 +7,18 @@ import { rejectUnknownOptions, sha256Hex } from '@aikit/core/adapter'
 import { CacheScopeRequiredError } from '../errors.js'
 import { stableStringify } from './stable-stringify.js'
 
-/** Bumped whenever the key material changes, so old entries are never read by a new layout. */
-export const LLM_KEY_VERSION = 1
+/**
+ * Bumped whenever the key material changes, so old entries are never read by a new layout. 2:
+ * `store` is kept (a v1 key left it out, so a `store: false` answer was read by `store: true`).
+ */
+export const LLM_KEY_VERSION = 2
 
 /**
  * Request fields that never change the answer (transport, tracing, billing): left out of the key.
  * Everything else is kept, so a provider parameter added later changes the key by default (a miss,
- * never a wrong hit).
+ * never a wrong hit). Not `store`: an OpenAI Responses answer says whether it was stored, and only a
+ * stored one can be continued (`previous_response_id`): a `store: false` answer replayed to a
+ * `store: true` request had its follow-up refused (400, response not found).
  */
 export const LLM_TRANSPORT_FIELDS: readonly string[] = Object.freeze([
   'stream',
@@ -23,7 +28,6 @@ export const LLM_TRANSPORT_FIELDS: readonly string[] = Object.freeze([
   'safety_identifier',
   'prompt_cache_key',
   'service_tier',
-  'store',
   'timeout',
   'signal',
   'headers',
