@@ -18,6 +18,13 @@ export class Attempts {
   sent = 0
   /** Of them, the ones the provider answered with a status >= 400 (never billed). */
   refused = 0
+  /**
+   * Of them, the ones aborted before any answer came: the SDK's per-attempt `timeout`, which it
+   * then retries. The provider does not stop a request when its client goes: a call answered on a
+   * later attempt was most likely billed for these too. (Other network failures, a refused or a
+   * reset connection, are not counted: the request may never have reached the provider.)
+   */
+  timedOut = 0
 
   /** The attempts the provider may have billed: every one sent but not refused. */
   billable(): number {
@@ -35,6 +42,12 @@ const ATTEMPTS: unique symbol = Symbol('@aikit/llm.attempts')
 
 /** The counting `fetch` functions installed (a `withOptions()` copy inherits its parent's). */
 const observing = new WeakSet<Fetch>()
+
+/** A `fetch` rejection for its aborted signal (the SDK aborts an attempt at its `timeout`). */
+function isAbort(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name
+  return name === 'AbortError' || name === 'TimeoutError'
+}
 
 function count(attempts: Attempts, response: { readonly status: number }) {
   if (response.status >= 400) attempts.refused++
@@ -59,7 +72,13 @@ export function observeAttempts(client: unknown): boolean {
     // `undefined` as `this`: fetch throws when bound to something else (browsers, workers).
     if (attempts === undefined) return base.call(undefined, url, init)
     attempts.sent++
-    return base.call(undefined, url, init).then((response) => count(attempts, response))
+    return base.call(undefined, url, init).then(
+      (response) => count(attempts, response),
+      (error: unknown) => {
+        if (isAbort(error)) attempts.timedOut++
+        throw error
+      }
+    )
   }
   observing.add(observed)
   try {

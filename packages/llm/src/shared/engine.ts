@@ -53,7 +53,7 @@ import {
 import { jsonResponse, sseResponse } from './sse.js'
 import { holdTokens, reserveTokens, type TokenHold } from './token-limit.js'
 import type { CacheMode } from './types.js'
-import { billedAttempts, unansweredCharge } from './unanswered.js'
+import { billedAttempts, unansweredCharge, withTimedOutAttempts } from './unanswered.js'
 import { untilAborted } from './until-aborted.js'
 
 /** When a failed settle is tried again (ms after the previous failure): a Redis blip lasts about this. */
@@ -188,6 +188,8 @@ interface Call {
   readonly model: string
   readonly requestId: unknown
   readonly started: number
+  /** The SDK's attempts of this call, when they are seen (a budgeted call): set when it is sent. */
+  attempts: Attempts | undefined
 }
 
 const elapsed = (since: number): number => (performance.now() - since) / 1000
@@ -429,7 +431,13 @@ export function interceptCreate(
     usage: Usage | undefined,
     model: string
   ): Promise<number | undefined> | number | undefined => {
-    if (reservation) return settle(reservation, usage, model)
+    if (reservation) {
+      // Answered after attempts the SDK timed out and retried: those were most likely billed too.
+      const timedOut = call.attempts?.timedOut ?? 0
+      const billed =
+        usage && timedOut > 0 ? withTimedOutAttempts(usage, timedOut, call.stream) : usage
+      return settle(reservation, billed, model)
+    }
     if (!usage) return undefined
     try {
       return opts.priceTable.priceOf(model || call.model, usage)
@@ -899,7 +907,7 @@ export function interceptCreate(
       if (reservation) kept = keepHeld(reservation, budgetClock(opts.budget?.store))
       if (!group.aborted) sent = performance.now()
       // Only a budgeted call needs its attempts: what an unanswered one is charged.
-      if (reservation && observed) attempts = new Attempts()
+      if (reservation && observed) call.attempts = attempts = new Attempts()
       let pending: ReturnType<SdkCreate>
       try {
         pending =
@@ -1139,6 +1147,7 @@ export function interceptCreate(
       started,
       key: undefined,
       limited: false,
+      attempts: undefined,
     }
     // The default key, when it can be hashed now (Node, or a short request): it is also the flight
     // key (API, scope and params, as the JSON form below), a short string to look up instead of

@@ -59,3 +59,33 @@ export function unansweredCharge(
   if (!stream || inputTokens === undefined) return heldMicros * attempts
   return { inputTokens: inputTokens * attempts, outputTokens: 0, estimated: true }
 }
+
+/** The counts of a usage that an unanswered stream attempt is billed for: its input. */
+const INPUT_COUNTS = new Set([
+  'inputTokens',
+  'cacheReadTokens',
+  'cacheWrite5mTokens',
+  'cacheWrite1hTokens',
+])
+
+/**
+ * `usage` of a call answered after `timedOut` earlier attempts that the SDK aborted at its
+ * `timeout` and retried: each of those is billed as an unanswered attempt (see above), so the
+ * answered usage counts `1 + timedOut` times for a non-streamed call (the provider finished each
+ * earlier generation; the answer's own usage is the best measure of it), and its input counts that
+ * many times for a stream (the provider stops a stream whose client went). Marked `estimated`.
+ */
+export function withTimedOutAttempts(usage: Usage, timedOut: number, stream: boolean): Usage {
+  if (!(timedOut > 0)) return usage
+  const times = 1 + timedOut
+  const out: Record<string, unknown> = { ...usage, estimated: true }
+  for (const [field, value] of Object.entries(usage)) {
+    if (typeof value === 'number' && (!stream || INPUT_COUNTS.has(field)))
+      out[field] = value * times
+  }
+  // Anthropic compaction steps are sampled again by each generation.
+  if (!stream && usage.compactions !== undefined) {
+    out.compactions = Array.from({ length: times }, () => usage.compactions ?? []).flat()
+  }
+  return out as unknown as Usage
+}
