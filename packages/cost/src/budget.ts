@@ -133,8 +133,9 @@ export type BudgetEstimate =
       /** The request's `max_tokens` / `max_output_tokens`: the output worst case. */
       maxOutputTokens: number
       /**
-       * The request's tools, for the web searches they may run only (their tokens are in
-       * `inputTokens`): held as in the `messages` form. Default none.
+       * The request's tools, for the per-call fees they may run up only (web searches, file
+       * search calls, code interpreter containers; their tokens are in `inputTokens`): held as in
+       * the `messages` form. Default none.
        */
       tools?: readonly unknown[]
       /** Price the input as cache writes of this TTL (they cost more than plain input). Default none. */
@@ -168,7 +169,9 @@ export type BudgetEstimate =
        * its searches' fee too: an Anthropic one's `max_uses` searches, else 5 (OpenAI Responses
        * `web_search`, Anthropic without `max_uses`; nothing caps those: for more, reserve
        * `{ estimateMicros }`). With an OpenAI `web_search_preview` tool they are held at the
-       * entry's `webSearchPreviewPer1k` (as the settle bills them). Default none.
+       * entry's `webSearchPreviewPer1k` (as the settle bills them). An OpenAI `file_search` tool
+       * holds 5 calls' fee (`fileSearchPer1k`; nothing caps them), a `code_interpreter` tool one
+       * container's (`codeInterpreterPerContainer`). Default none.
        */
       tools?: readonly unknown[]
       maxOutputTokens: number
@@ -427,8 +430,37 @@ const SERVICE_TIERS: ReadonlySet<unknown> = new Set<ServiceTier>([
  */
 const DEFAULT_HELD_WEB_SEARCHES = 5
 
+/**
+ * File search calls held for an OpenAI Responses `file_search` tool: it caps none
+ * (`max_num_results` bounds the results of one call, not the calls). As for web searches, a call
+ * that may run more should reserve `{ estimateMicros }`.
+ */
+const DEFAULT_HELD_FILE_SEARCHES = 5
+
 /** Anthropic's web search tool versions (`web_search_20250305`, …): they take `max_uses`. */
 const ANTHROPIC_WEB_SEARCH = /^web_search_\d{8}$/
+
+/**
+ * The per-call tool fees a request's tools may run up, for the worst case: web searches
+ * (`heldWebSearches`), `DEFAULT_HELD_FILE_SEARCHES` file search calls per OpenAI `file_search`
+ * tool, and one code interpreter container per `code_interpreter` tool (a call runs its code in
+ * one container, billed once whatever the number of calls in it).
+ */
+function heldToolFees(tools: readonly unknown[]): {
+  searches: number
+  preview: boolean
+  files: number
+  containers: number
+} {
+  let files = 0
+  let containers = 0
+  for (const tool of tools) {
+    const type = (tool as { type?: unknown } | null)?.type
+    if (type === 'file_search') files += DEFAULT_HELD_FILE_SEARCHES
+    else if (type === 'code_interpreter') containers++
+  }
+  return { ...heldWebSearches(tools), files, containers }
+}
 
 /**
  * The web searches a request's tools may run, each billed on top of the tokens (a settle prices
@@ -879,7 +911,7 @@ export function createBudget(options: BudgetOptions): Budget {
     // Server-side searches bill per search on top of the tokens (a settle charges them).
     const held =
       estimate.tools !== undefined && estimate.tools.length > 0
-        ? heldWebSearches(estimate.tools)
+        ? heldToolFees(estimate.tools)
         : undefined
     const searches = held?.searches ?? 0
     let usage: Usage =
@@ -893,6 +925,10 @@ export function createBudget(options: BudgetOptions): Budget {
       usage = held?.preview
         ? { ...usage, webSearchRequests: searches, webSearchPreviewRequests: searches }
         : { ...usage, webSearchRequests: searches }
+    }
+    if (held !== undefined && held.files > 0) usage = { ...usage, fileSearchCalls: held.files }
+    if (held !== undefined && held.containers > 0) {
+      usage = { ...usage, codeInterpreterContainers: held.containers }
     }
     // Fast mode and US-only inference multiply every rate: held as the settle will price them.
     const speed = estimate.speed

@@ -5,6 +5,10 @@
  * Response's web searches are its `output` items of type `web_search_call` (its `usage` has no
  * count of them; Anthropic's has `server_tool_use.web_search_requests`); the `tools` it echoes
  * from the request tell which tool ran them (`web_search_preview` bills more on some models).
+ * Its other per-call tool fees are read from `output` the same way: each `file_search_call` item
+ * is one file search call (`Usage.fileSearchCalls`), and each distinct `container_id` of its
+ * `code_interpreter_call` items one code interpreter container (`Usage.codeInterpreterContainers`:
+ * a container is billed per session, not per call run in it).
  */
 import {
   fromAnthropicUsage,
@@ -44,6 +48,67 @@ export function countWebSearchCalls(output: unknown): number {
   let n = 0
   for (const item of output as unknown[]) if (isRec(item) && item.type === 'web_search_call') n++
   return n
+}
+
+/**
+ * How many `file_search_call` items an OpenAI Responses `output` array holds: each is a file search
+ * OpenAI bills per call (the entry's `fileSearchPer1k`), which `usage` does not report. A failed
+ * one counts too (billed high, never low). Anything but an array: 0.
+ */
+export function countFileSearchCalls(output: unknown): number {
+  if (!Array.isArray(output)) return 0
+  let n = 0
+  for (const item of output as unknown[]) if (isRec(item) && item.type === 'file_search_call') n++
+  return n
+}
+
+/**
+ * The code interpreter containers `ids` name: the distinct strings among them, plus one for any
+ * `undefined` (an item whose container is unknown may have run in another: billed high, never low).
+ */
+export function countContainers(ids: Iterable<string | undefined>): number {
+  const seen = new Set<string | undefined>()
+  for (const id of ids) seen.add(id)
+  return seen.size
+}
+
+/** An OpenAI `code_interpreter_call` item's `container_id` (`undefined` when it has none). */
+export function containerIdOf(item: Record<string, unknown>): string | undefined {
+  return typeof item.container_id === 'string' && item.container_id !== ''
+    ? item.container_id
+    : undefined
+}
+
+/**
+ * How many code interpreter containers the `code_interpreter_call` items of an OpenAI Responses
+ * `output` array ran in: OpenAI bills a container per session (the entry's
+ * `codeInterpreterPerContainer`), whatever the number of calls in it, and `usage` does not report
+ * it. Distinct `container_id`s; items without one count as one more container. A container reused
+ * from an earlier response is counted again (this response cannot tell: high, never low).
+ * Anything but an array: 0.
+ */
+export function countCodeInterpreterContainers(output: unknown): number {
+  if (!Array.isArray(output)) return 0
+  const ids: (string | undefined)[] = []
+  for (const item of output as unknown[]) {
+    if (isRec(item) && item.type === 'code_interpreter_call') ids.push(containerIdOf(item))
+  }
+  return countContainers(ids)
+}
+
+/**
+ * `usage` with `files` file search calls and `containers` code interpreter containers, each when
+ * above what it already reports.
+ */
+export function withToolCalls(usage: Usage, files: number, containers: number): Usage {
+  const moreFiles = files > (usage.fileSearchCalls ?? 0)
+  const moreContainers = containers > (usage.codeInterpreterContainers ?? 0)
+  if (!moreFiles && !moreContainers) return usage
+  return {
+    ...usage,
+    ...(moreFiles ? { fileSearchCalls: files } : {}),
+    ...(moreContainers ? { codeInterpreterContainers: containers } : {}),
+  }
 }
 
 /**
@@ -91,10 +156,14 @@ export function extractUsage(response: unknown): ExtractedUsage | undefined {
     return { api: 'openai-chat', model, usage }
   }
   if (response.object === 'response') {
-    const usage = withWebSearches(
-      withResponseTier(fromOpenAIResponsesUsage(response.usage), response.service_tier),
-      countWebSearchCalls(response.output),
-      isPreviewWebSearch(response.tools)
+    const usage = withToolCalls(
+      withWebSearches(
+        withResponseTier(fromOpenAIResponsesUsage(response.usage), response.service_tier),
+        countWebSearchCalls(response.output),
+        isPreviewWebSearch(response.tools)
+      ),
+      countFileSearchCalls(response.output),
+      countCodeInterpreterContainers(response.output)
     )
     return { api: 'openai-responses', model, usage }
   }

@@ -6,6 +6,11 @@
  * common ones get a pointer to the field that holds that price here, in the unit it holds it in:
  * a hint that sent a price per second or per 1,000 tokens to a per-million-token rate would make
  * the table bill it wrong, so a price in a unit the table has no rate for is only refused.
+ *
+ * Two LiteLLM fields hold a price in exactly the unit of a field here, and are read as it
+ * (`withLiteLLMToolFees`): `file_search_cost_per_1k_calls` (USD per 1,000 file search calls) is
+ * `fileSearchPer1k`, `code_interpreter_cost_per_session` (USD per container session) is
+ * `codeInterpreterPerContainer`.
  */
 import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
@@ -20,8 +25,7 @@ const PER_THOUSAND = /^(.+?)_?per_?(?:1k|thousand)(?:_?tok(?:en)?s?)?$/i
 
 /**
  * A LiteLLM cost in a unit that is not a token (`input_cost_per_character`, `…_per_second`,
- * `code_interpreter_cost_per_session`, `file_search_cost_per_1k_calls`, `output_cost_per_image`):
- * the unit. `…_per_image_token` / `…_per_audio_token` are tokens.
+ * `file_search_cost_per_gb_per_day`, `output_cost_per_image`): the unit. `…_per_image_token` / `…_per_audio_token` are tokens.
  */
 const PER_UNIT =
   /cost_per_(?:1k_)?(character|second|minute|hour|request|query|queries|call|session|page|image|pixel|video|audio|gb)s?(?!_?tok)/i
@@ -51,7 +55,8 @@ const ADVICE: readonly (readonly [RegExp, (path: string, key: string) => string]
     PER_UNIT,
     (_path, key) =>
       `a price per ${PER_UNIT.exec(key)?.[1]?.toLowerCase()}, not per token: the table bills ` +
-      "token rates (USD per million tokens) and web searches only, so it would never be charged. Keep it in the entry's `source`",
+      'token rates (USD per million tokens), web searches, file search calls (`fileSearchPer1k`) and ' +
+      "code interpreter containers (`codeInterpreterPerContainer`) only, so it would never be charged. Keep it in the entry's `source`",
   ],
   [
     /audio|image|video|media|pixel/i,
@@ -143,4 +148,36 @@ export function rejectUnknownPriceFields(
         "Keep notes in the entry's `source`: a field the table does not read is a price never billed"
     )
   }
+}
+
+/** LiteLLM's names for the OpenAI tool fees, and the field holding each here (same unit). */
+const LITELLM_TOOL_FEES = [
+  ['file_search_cost_per_1k_calls', 'fileSearchPer1k'],
+  ['code_interpreter_cost_per_session', 'codeInterpreterPerContainer'],
+] as const
+
+/**
+ * `entry` with LiteLLM's tool fee fields renamed to ours (`file_search_cost_per_1k_calls` →
+ * `fileSearchPer1k`, `code_interpreter_cost_per_session` → `codeInterpreterPerContainer`: USD per
+ * 1,000 calls and per container session, the units of ours), so an entry copied from LiteLLM's map
+ * bills them. `entry` itself when it has neither. Both names with different values:
+ * `InvalidOptionsError` naming the LiteLLM field under `path` (which one is right is unknown).
+ */
+export function withLiteLLMToolFees<T extends object>(entry: T, path: string): T {
+  let renamed: Record<string, unknown> | undefined
+  for (const [litellm, ours] of LITELLM_TOOL_FEES) {
+    if (!Object.hasOwn(entry, litellm)) continue
+    renamed ??= { ...entry } as Record<string, unknown>
+    const value = renamed[litellm]
+    delete renamed[litellm]
+    if (value === undefined) continue
+    if (renamed[ours] !== undefined && renamed[ours] !== value) {
+      throw new InvalidOptionsError(
+        `${path}.${litellm}`,
+        `is LiteLLM's name for \`${ours}\`, which the entry also sets to another price: keep one`
+      )
+    }
+    renamed[ours] = value
+  }
+  return (renamed ?? entry) as T
 }

@@ -6,8 +6,10 @@
  * Arithmetic: every rate is held as an integer number of micro-dollars per million tokens (a rate may
  * have at most 6 decimals in USD/MTok, e.g. 0.005). A call's cost is the exact sum
  * Σ tokens × rate (BigInt), times `(100 − batchDiscountPercent) / 100` for batch calls, plus the web
- * search fee (`webSearchPer1k`, and `webSearchPreviewPer1k` for `Usage.webSearchPreviewRequests`;
- * never discounted), divided by 1,000,000 and ROUNDED UP to a whole
+ * search fee (`webSearchPer1k`, and `webSearchPreviewPer1k` for `Usage.webSearchPreviewRequests`)
+ * and the OpenAI tool fees (`fileSearchPer1k` per `Usage.fileSearchCalls`,
+ * `codeInterpreterPerContainer` per `Usage.codeInterpreterContainers`), fees never discounted,
+ * divided by 1,000,000 and ROUNDED UP to a whole
  * micro-dollar: per call, never below the true cost. A cost above `Number.MAX_SAFE_INTEGER`
  * micro-dollars (about $9 billion) is not representable exactly: `InvalidOptionsError` (`usage`).
  *
@@ -34,13 +36,15 @@ import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import { UnknownModelError } from './errors.js'
 import { createEmitter } from './events.js'
-import { rejectUnknownPriceFields } from './price-fields.js'
+import { rejectUnknownPriceFields, withLiteLLMToolFees } from './price-fields.js'
 import {
   type LongContextRates,
   type ModelPrice,
   PRICES,
   type PriceMultipliers,
   type PriceRates,
+  UNLISTED_CODE_INTERPRETER_PER_CONTAINER,
+  UNLISTED_FILE_SEARCH_PER_1K,
   UNLISTED_WEB_SEARCH_PER_1K,
 } from './prices.js'
 import {
@@ -116,6 +120,8 @@ const MODEL_PRICE_KEYS = [
   'multipliers',
   'webSearchPer1k',
   'webSearchPreviewPer1k',
+  'fileSearchPer1k',
+  'codeInterpreterPerContainer',
   'longContext',
   'batchDiscountPercent',
   'priority',
@@ -183,6 +189,14 @@ interface Compiled extends CompiledModes {
   webSearchPreview: bigint
   /** `webSearchPreview` as a Number (the fast path). */
   webSearchPreviewN: number
+  /** One `file_search` call (`fileSearchPer1k`, else the default), in the same unit. */
+  fileSearch: bigint
+  /** `fileSearch` as a Number (the fast path). */
+  fileSearchN: number
+  /** One code interpreter container (`codeInterpreterPerContainer`, else the default), same unit. */
+  container: bigint
+  /** `container` as a Number (the fast path). */
+  containerN: number
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
@@ -236,10 +250,12 @@ function compileRates(
   return { input, output, cacheWrite5m, cacheWrite1h, cacheRead, n }
 }
 
-function compile(key: string, price: ModelPrice, field: string): Compiled {
-  if (price === null || typeof price !== 'object') {
+function compile(key: string, entry: ModelPrice, field: string): Compiled {
+  if (entry === null || typeof entry !== 'object') {
     throw new InvalidOptionsError(field, 'must be a price entry')
   }
+  // LiteLLM's names for the OpenAI tool fees, read as ours (same units).
+  const price = withLiteLLMToolFees(entry, field)
   rejectUnknownPriceFields(price, MODEL_PRICE_KEYS, `${field}.`)
   const standard = compileRates(price, field)
   const discount = price.batchDiscountPercent ?? 0
@@ -282,6 +298,19 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
           `${field}.webSearchPreviewPer1k`,
           'USD per 1,000 web searches'
         ) * 1000n
+  // OpenAI tool fees: the entry's, else the Responses API's (the same on every model).
+  const fileSearch =
+    millionths(
+      price.fileSearchPer1k ?? UNLISTED_FILE_SEARCH_PER_1K,
+      `${field}.fileSearchPer1k`,
+      'USD per 1,000 file search calls'
+    ) * 1000n
+  const container =
+    millionths(
+      price.codeInterpreterPerContainer ?? UNLISTED_CODE_INTERPRETER_PER_CONTAINER,
+      `${field}.codeInterpreterPerContainer`,
+      'USD per code interpreter container'
+    ) * ONE_MILLION
   // Present means rates: `priority: null` (or `false`, `0`, `''`) is refused by `compileRates`,
   // not read as "no tier rates" (which would bill the tier at the standard rates).
   const compiled: Compiled = {
@@ -308,6 +337,10 @@ function compile(key: string, price: ModelPrice, field: string): Compiled {
     webSearchN: Number(webSearch),
     webSearchPreview,
     webSearchPreviewN: Number(webSearchPreview),
+    fileSearch,
+    fileSearchN: Number(fileSearch),
+    container,
+    containerN: Number(container),
   }
   if (price.longContext !== undefined) {
     const lc = price.longContext
@@ -350,13 +383,21 @@ function tierLongContext(tier: Rates, long: Rates, standard: Rates): Rates {
   return { input, output, cacheWrite5m, cacheWrite1h, cacheRead, n }
 }
 
-function fullEntry(partial: Partial<ModelPrice>, base: ModelPrice | undefined): ModelPrice {
+/**
+ * `partial` merged onto `base`. LiteLLM's tool fee names in `partial` are renamed first, so they
+ * replace the base entry's fee as ours would.
+ */
+function fullEntry(
+  partial: Partial<ModelPrice>,
+  base: ModelPrice | undefined,
+  field: string
+): ModelPrice {
   return {
     provider: 'custom',
     asOf: 'runtime',
     source: 'override',
     ...(base ?? {}),
-    ...partial,
+    ...withLiteLLMToolFees(partial, field),
   } as ModelPrice
 }
 
@@ -376,6 +417,8 @@ function costFast(rates: NumberRates, usage: Usage, tier: string, c: Compiled): 
   const w1h = usage.cacheWrite1hTokens
   const searches = usage.webSearchRequests
   const preview = usage.webSearchPreviewRequests
+  const files = usage.fileSearchCalls
+  const containers = usage.codeInterpreterContainers
   if (
     !Number.isSafeInteger(usage.inputTokens) ||
     !Number.isSafeInteger(usage.outputTokens) ||
@@ -383,7 +426,9 @@ function costFast(rates: NumberRates, usage: Usage, tier: string, c: Compiled): 
     !isCount(w5m) ||
     !isCount(w1h) ||
     !isCount(searches) ||
-    !isCount(preview)
+    !isCount(preview) ||
+    !isCount(files) ||
+    !isCount(containers)
   ) {
     return undefined
   }
@@ -397,9 +442,13 @@ function costFast(rates: NumberRates, usage: Usage, tier: string, c: Compiled): 
   // Preview searches at their own price, the rest at `webSearchN` (never fewer than reported).
   const p = preview ?? 0
   const s = searches ?? 0
-  let searchPico = (s > p ? s - p : 0) * c.webSearchN + p * c.webSearchPreviewN
+  let searchPico =
+    (s > p ? s - p : 0) * c.webSearchN +
+    p * c.webSearchPreviewN +
+    (files ?? 0) * c.fileSearchN +
+    (containers ?? 0) * c.containerN
   if (tier === 'batch') {
-    // The batch discount is on tokens only: the search fee is scaled to the larger divisor.
+    // The batch discount is on tokens only: the tool fees are scaled to the larger divisor.
     pico *= c.batchKeepN
     searchPico *= 100
     divisor *= 100
@@ -465,7 +514,10 @@ function cost(c: Compiled, usage: Usage, capped = false): number {
   const preview = BigInt(usage.webSearchPreviewRequests ?? 0)
   const searches = BigInt(usage.webSearchRequests ?? 0)
   let searchPico =
-    (searches > preview ? searches - preview : 0n) * c.webSearch + preview * c.webSearchPreview
+    (searches > preview ? searches - preview : 0n) * c.webSearch +
+    preview * c.webSearchPreview +
+    BigInt(usage.fileSearchCalls ?? 0) * c.fileSearch +
+    BigInt(usage.codeInterpreterContainers ?? 0) * c.container
   if (tier === 'batch') {
     pico *= c.batchKeep
     searchPico *= 100n
@@ -514,7 +566,7 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
     if (partial === null || typeof partial !== 'object') {
       throw new InvalidOptionsError(field, 'must be a price entry')
     }
-    entries.set(key, compile(key, fullEntry(partial, entries.get(key)?.price), field))
+    entries.set(key, compile(key, fullEntry(partial, entries.get(key)?.price, field), field))
   }
   const aliases = new Map<string, string>()
   const aliasOption = options.aliases ?? {}
@@ -536,7 +588,7 @@ export function createPriceTable(options: PriceTableOptions = {}): PriceTable {
     if (!isRecord(options.fallback)) {
       throw new InvalidOptionsError('fallback', 'must name a table entry or be an entry')
     }
-    fallback = compile('(fallback)', fullEntry(options.fallback, undefined), 'fallback')
+    fallback = compile('(fallback)', fullEntry(options.fallback, undefined, 'fallback'), 'fallback')
   }
 
   const lookup = (name: string): Compiled | undefined => {

@@ -89,6 +89,23 @@ export const UNLISTED_MULTIPLIERS = { speed: 6, inferenceGeo: 1.1 } as const
  */
 export const UNLISTED_WEB_SEARCH_PER_1K = 10
 
+/**
+ * USD per 1,000 OpenAI Responses `file_search` tool calls for an entry without `fileSearchPer1k`:
+ * $2.50, the Responses API's file search tool-call rate (OpenAI's pricing table as quoted in
+ * https://community.openai.com/t/responses-api-excessive-charges-due-to-repetitive-container-creation-when-using-code-interpreter/1364328
+ * "$2.50 / 1k File Search tool calls", and https://www.modelcostwatch.com/openai/tool-costs/file-search
+ * "$2.50 per 1K calls", checked March 2026). research/cost.md lists no tool fee. Never free.
+ */
+export const UNLISTED_FILE_SEARCH_PER_1K = 2.5
+
+/**
+ * USD per OpenAI code interpreter container for an entry without `codeInterpreterPerContainer`:
+ * $0.03, a default (1 GB) container (the same community thread: "$0.03 per response for the
+ * container"). A larger `memory_limit` costs more per container and is under-counted here: give
+ * the entry its price. Never free.
+ */
+export const UNLISTED_CODE_INTERPRETER_PER_CONTAINER = 0.03
+
 /** One model family's prices. */
 export interface ModelPrice extends PriceRates {
   /** `'anthropic'`, `'openai'` or another provider name (informational). */
@@ -111,6 +128,22 @@ export interface ModelPrice extends PriceRates {
    * non-reasoning price). Default: the entry's `webSearchPer1k` (then its default).
    */
   readonly webSearchPreviewPer1k?: number
+  /**
+   * USD per 1,000 OpenAI Responses `file_search` tool calls (`Usage.fileSearchCalls`: the
+   * response's `file_search_call` items), on top of the tokens; not batch-discounted, not
+   * multiplied. LiteLLM's `file_search_cost_per_1k_calls` (same unit) is read as this field.
+   * Default: `UNLISTED_FILE_SEARCH_PER_1K` ($2.50) when a usage reports calls.
+   */
+  readonly fileSearchPer1k?: number
+  /**
+   * USD per OpenAI code interpreter container (`Usage.codeInterpreterContainers`: the distinct
+   * `container_id`s of the response's `code_interpreter_call` items): a container session is
+   * billed once, however many calls run in it. On top of the tokens; not batch-discounted, not
+   * multiplied. LiteLLM's `code_interpreter_cost_per_session` (same unit) is read as this field.
+   * Default: `UNLISTED_CODE_INTERPRETER_PER_CONTAINER` ($0.03, a 1 GB container) when a usage
+   * reports containers.
+   */
+  readonly codeInterpreterPerContainer?: number
   /**
    * Long-context tier, if the model has one. A priority call uses it when the entry has no
    * `priority` rates (priority then bills the standard rates, long context included).
@@ -199,7 +232,14 @@ const OPENAI_SEARCH_REASONING = 10
  */
 const OPENAI_SEARCH_PREVIEW = 25
 
-/** The built-in prices, keyed by model family (dated snapshots resolve to these, see `price-table.ts`). */
+/**
+ * The built-in prices, keyed by model family (dated snapshots resolve to these, see `price-table.ts`).
+ *
+ * No entry lists `fileSearchPer1k` or `codeInterpreterPerContainer`: the tools' fees are the same
+ * on every model, `UNLISTED_FILE_SEARCH_PER_1K` and `UNLISTED_CODE_INTERPRETER_PER_CONTAINER` (their
+ * sources are there; research/cost.md lists no tool fee). The image generation tool has no fee
+ * field (no source gives its price).
+ */
 export const PRICES: Readonly<Record<string, ModelPrice>> = {
   // Anthropic
   'claude-opus-4-7': claude(5, 25, 6.25, 10, 0.5, LITELLM_RATIO, FAST_AND_US),

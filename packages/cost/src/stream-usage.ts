@@ -12,6 +12,9 @@
  *   `output_index`), whichever counts more: a stream cut short is charged the searches it ran.
  *   Which tool ran them (`web_search_preview` bills more on gpt-4o / gpt-4.1) is read from the
  *   `tools` every response event echoes (`response.created` first, see `isPreviewWebSearch`).
+ *   File search calls (`file_search_call` items) and code interpreter containers (the distinct
+ *   `container_id`s of `code_interpreter_call` items: billed per container, not per call) are
+ *   counted the same way, from the final output or the streamed items, whichever counts more.
  *
  * A stream cut short (client gone, connection dropped) never reports its final usage. It is then
  * charged from what is known: Anthropic's `message_start` input and cache counts, or the caller's
@@ -27,9 +30,14 @@ import { InvalidOptionsError } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
 import type { UsageApi } from './extract.js'
 import {
+  containerIdOf,
+  countCodeInterpreterContainers,
+  countContainers,
+  countFileSearchCalls,
   countWebSearchCalls,
   isPreviewWebSearch,
   withResponseTier,
+  withToolCalls,
   withWebSearches,
 } from './extract.js'
 import { estimateTextTokens } from './tokens.js'
@@ -140,6 +148,17 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
   let searchesInOutput = 0
   /** OpenAI Responses: the request's `tools` as the last response event echoed them. */
   let tools: unknown
+  /** OpenAI Responses: the output indexes of the `file_search_call` items streamed. */
+  const filesDone = new Set<unknown>()
+  /** OpenAI Responses: `file_search_call` items in the final event's `response.output`. */
+  let filesInOutput = 0
+  /**
+   * OpenAI Responses: the `code_interpreter_call` items streamed, by output index, with their
+   * `container_id` (`undefined` until an event names it).
+   */
+  const containersDone = new Map<unknown, string | undefined>()
+  /** OpenAI Responses: containers of the final event's `response.output` (`countCodeInterpreterContainers`). */
+  let containersInOutput = 0
   /** The usage `read` finds in `raw`; a malformed one is noted and gives `undefined`. */
   const check = (read: (raw: Rec) => Usage, raw: Rec): Usage | undefined => {
     const usage = validUsage(read, raw)
@@ -205,16 +224,33 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       (type === 'response.output_item.done' || type === 'response.output_item.added') &&
       isRec(e.item)
     ) {
+      const key = e.output_index ?? e.item.id ?? Symbol()
       if (e.item.type === 'web_search_call') {
         // One per output index (an event sent twice is one search); without one, per item id,
         // and an item with neither counts once. A search that started counts (a stream cut
         // before its `done` event was still billed for it).
-        searchesDone.add(e.output_index ?? e.item.id ?? Symbol())
+        searchesDone.add(key)
+      } else if (e.item.type === 'file_search_call') {
+        filesDone.add(key)
+      } else if (e.item.type === 'code_interpreter_call') {
+        // The container the item names (the `added` event already does), kept once known.
+        containersDone.set(key, containerIdOf(e.item) ?? containersDone.get(key))
       }
       return
     }
     if (type.startsWith('response.web_search_call.')) {
       searchesDone.add(e.output_index ?? e.item_id ?? Symbol())
+      return
+    }
+    if (type.startsWith('response.file_search_call.')) {
+      filesDone.add(e.output_index ?? e.item_id ?? Symbol())
+      return
+    }
+    if (type.startsWith('response.code_interpreter_call')) {
+      // `.in_progress`, `.interpreting`, `.completed`, `_code.done`: a call whose item event was
+      // missed ran in a container not yet named (counted as one more, see `countContainers`).
+      const key = e.output_index ?? e.item_id ?? Symbol()
+      if (!containersDone.has(key)) containersDone.set(key, undefined)
       return
     }
     if (!isRec(e.response)) return
@@ -237,6 +273,8 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       if (usage !== undefined) {
         final = withResponseTier(usage, e.response.service_tier)
         searchesInOutput = countWebSearchCalls(e.response.output)
+        filesInOutput = countFileSearchCalls(e.response.output)
+        containersInOutput = countCodeInterpreterContainers(e.response.output)
       }
     }
   }
@@ -255,8 +293,13 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       // Web searches are billed per call whether or not the stream ended (0 outside Responses).
       const searches = Math.max(searchesInOutput, searchesDone.size)
       const preview = searches > 0 && isPreviewWebSearch(tools)
+      // File searches and code interpreter containers likewise (billed whether or not it ended).
+      const files = Math.max(filesInOutput, filesDone.size)
+      const containers = Math.max(containersInOutput, countContainers(containersDone.values()))
+      const withFees = (u: Usage): Usage =>
+        withToolCalls(withWebSearches(u, searches, preview), files, containers)
       if (final) {
-        return { model, usage: withWebSearches(final, searches, preview), complete: true, invalid }
+        return { model, usage: withFees(final), complete: true, invalid }
       }
       const streamed = estimateTextTokens(text.join(''), model)
       // `message_start`'s counts when they are valid, else the caller's input estimate.
@@ -269,7 +312,7 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
             { inputTokens: inputEstimate, outputTokens: streamed, estimated: true },
             tier
           )
-      return { model, usage: withWebSearches(usage, searches, preview), complete: false, invalid }
+      return { model, usage: withFees(usage), complete: false, invalid }
     },
   }
 }

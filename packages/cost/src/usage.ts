@@ -73,6 +73,17 @@ export interface Usage {
    */
   readonly webSearchPreviewRequests?: number
   /**
+   * OpenAI Responses `file_search` tool calls (the response's `file_search_call` items), billed per
+   * call on top of the tokens (the entry's `fileSearchPer1k`). Default 0.
+   */
+  readonly fileSearchCalls?: number
+  /**
+   * OpenAI code interpreter containers the call ran code in (the distinct `container_id`s of the
+   * response's `code_interpreter_call` items), billed per container on top of the tokens (the
+   * entry's `codeInterpreterPerContainer`), not per call. Default 0.
+   */
+  readonly codeInterpreterContainers?: number
+  /**
    * Anthropic server-side compaction steps (`usage.iterations` entries of type `'compaction'`):
    * sampled and billed, but not in the top-level counts (SDK `BetaIterationsUsage`: "A `compaction`
    * entry's tokens are not included in the top-level `usage` fields"). Each is priced on top of the
@@ -108,6 +119,8 @@ const USAGE_FIELDS = [
   'inferenceGeo',
   'webSearchRequests',
   'webSearchPreviewRequests',
+  'fileSearchCalls',
+  'codeInterpreterContainers',
   'compactions',
   'estimated',
 ] as const satisfies readonly (keyof Usage)[]
@@ -121,6 +134,8 @@ function usageKeyHint(key: string): string {
   const k = key.toLowerCase().replace(/_/g, '')
   if (/read|cached|hit/.test(k)) return 'cacheReadTokens'
   if (/write|creation/.test(k)) return 'cacheWrite5mTokens` or `cacheWrite1hTokens'
+  if (/file/.test(k)) return 'fileSearchCalls'
+  if (/container|interpreter|session/.test(k)) return 'codeInterpreterContainers'
   if (/preview/.test(k)) return 'webSearchPreviewRequests'
   if (/search/.test(k)) return 'webSearchRequests'
   if (/reason|think/.test(k)) return 'reasoningTokens'
@@ -305,8 +320,8 @@ export function fromOpenAIResponsesUsage(u: Rec): Usage {
 }
 
 /**
- * A `Usage`'s `speed`, `inferenceGeo`, `webSearchRequests` and `webSearchPreviewRequests`, checked,
- * each only when set. More preview searches than searches is refused: which count is wrong is
+ * A `Usage`'s `speed`, `inferenceGeo`, `webSearchRequests`, `webSearchPreviewRequests`,
+ * `fileSearchCalls` and `codeInterpreterContainers`, checked, each only when set. More preview searches than searches is refused: which count is wrong is
  * unknown, and billing either could be below the call.
  */
 function optionalModes(raw: Rec): Partial<Usage> {
@@ -314,6 +329,8 @@ function optionalModes(raw: Rec): Partial<Usage> {
   const geo = label(raw.inferenceGeo, 'usage.inferenceGeo')
   const searches = count(raw.webSearchRequests, 'usage.webSearchRequests')
   const preview = count(raw.webSearchPreviewRequests, 'usage.webSearchPreviewRequests')
+  const files = count(raw.fileSearchCalls, 'usage.fileSearchCalls')
+  const containers = count(raw.codeInterpreterContainers, 'usage.codeInterpreterContainers')
   if (preview > searches) {
     throw new InvalidOptionsError(
       'usage.webSearchPreviewRequests',
@@ -325,6 +342,10 @@ function optionalModes(raw: Rec): Partial<Usage> {
     ...(geo === undefined ? {} : { inferenceGeo: geo }),
     ...(raw.webSearchRequests === undefined ? {} : { webSearchRequests: searches }),
     ...(raw.webSearchPreviewRequests === undefined ? {} : { webSearchPreviewRequests: preview }),
+    ...(raw.fileSearchCalls === undefined ? {} : { fileSearchCalls: files }),
+    ...(raw.codeInterpreterContainers === undefined
+      ? {}
+      : { codeInterpreterContainers: containers }),
   }
 }
 
@@ -429,6 +450,8 @@ export function usageForPricing(raw: unknown): Usage {
       isOptionalCount(raw.reasoningTokens) &&
       isOptionalCount(raw.webSearchRequests) &&
       isOptionalCount(raw.webSearchPreviewRequests) &&
+      isOptionalCount(raw.fileSearchCalls) &&
+      isOptionalCount(raw.codeInterpreterContainers) &&
       ((raw.webSearchPreviewRequests as number | undefined) ?? 0) <=
         ((raw.webSearchRequests as number | undefined) ?? 0) &&
       isOptionalLabel(raw.speed) &&

@@ -1,9 +1,9 @@
 /**
  * The hints a refused price field gets must be right: following one must not bill a price in the
- * wrong unit. LiteLLM's costs per character, second, request, page, session or image are not
- * token rates (they were sent to `input` × 1,000,000), its file search is not web search (sent to
- * `webSearchPer1k`), a cost per 1,000 tokens is not per token (× 1,000, not × 1,000,000), and a
- * per-million suffix on a threshold (`aboveInputTokensPer1M`) is not a rate. Fields the research
+ * wrong unit. LiteLLM's costs per character, second, request, page, GB or image are not token
+ * rates (they were sent to `input` × 1,000,000), its file search is not web search (it was sent to
+ * `webSearchPer1k`; it is read as `fileSearchPer1k` now), a cost per 1,000 tokens is not per
+ * token (× 1,000, not × 1,000,000), and a per-million suffix on a threshold (`aboveInputTokensPer1M`) is not a rate. Fields the research
  * notes name (OpenAI's "cached input", LiteLLM's `provider_specific_entry`,
  * `regional_processing_uplift_multiplier_*`, `tiered_pricing`, snake_case per-million names) point
  * to the field holding that price. And a built-in entry extended with every documented field
@@ -45,7 +45,7 @@ describe('a refused price field never points to a rate in another unit', () => {
     'output_cost_per_second',
     'input_cost_per_request',
     'input_cost_per_query',
-    'code_interpreter_cost_per_session',
+    'file_search_cost_per_gb_per_day',
     'ocr_cost_per_page',
     'output_cost_per_image',
     'input_cost_per_video_per_second',
@@ -58,10 +58,17 @@ describe('a refused price field never points to a rate in another unit', () => {
     expect(error.message).not.toContain('webSearchPer1k`')
   })
 
-  it('file search is not web search', () => {
-    const error = hint({ file_search_cost_per_1k_calls: 2.5 })
-    expect(error.message).not.toContain('web search fee')
-    expect(error.message).toContain('not per token')
+  it("file search is not web search: LiteLLM's per-1,000-calls fee is read as `fileSearchPer1k`", () => {
+    const table = createPriceTable({
+      overrides: { m: { input: 3, output: 15, file_search_cost_per_1k_calls: 2.5 } as never },
+    })
+    expect(table.resolve('m')?.price.fileSearchPer1k).toBe(2.5)
+    expect(table.resolve('m')?.price.webSearchPer1k).toBeUndefined()
+    expect(table.priceOf('m', { inputTokens: 0, outputTokens: 0, fileSearchCalls: 4 })).toBe(10_000)
+    // Web searches stay at their own (default) price.
+    expect(table.priceOf('m', { inputTokens: 0, outputTokens: 0, webSearchRequests: 1 })).toBe(
+      10_000
+    )
   })
 
   it('a cost per 1,000 tokens is multiplied by 1,000, not 1,000,000', () => {
@@ -130,6 +137,8 @@ describe('a built-in table extended with every documented field', () => {
     multipliers,
     webSearchPer1k: 10,
     webSearchPreviewPer1k: 25,
+    fileSearchPer1k: 2.5,
+    codeInterpreterPerContainer: 0.03,
     longContext,
     batchDiscountPercent: 50,
     priority: { ...rates, input: 8 },
@@ -161,6 +170,12 @@ describe('a built-in table extended with every documented field', () => {
       expect(
         table.priceOf(model, { inputTokens: 0, outputTokens: 0, webSearchRequests: 1000 })
       ).toBe(10_000_000)
+      expect(table.priceOf(model, { inputTokens: 0, outputTokens: 0, fileSearchCalls: 1000 })).toBe(
+        2_500_000
+      )
+      expect(
+        table.priceOf(model, { inputTokens: 0, outputTokens: 0, codeInterpreterContainers: 2 })
+      ).toBe(60_000)
     }
   })
 

@@ -236,6 +236,8 @@ describe('createPriceTable refuses unknown option and price entry keys', () => {
       multipliers,
       webSearchPer1k: 10,
       webSearchPreviewPer1k: 25,
+      fileSearchPer1k: 2.5,
+      codeInterpreterPerContainer: 0.03,
       longContext,
       batchDiscountPercent: 50,
       priority: rates,
