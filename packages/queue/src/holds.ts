@@ -3,7 +3,8 @@
  * The enqueuing side's watch over the budget holds of the jobs THIS queue object enqueued. The
  * worker that runs a job settles (or releases) its hold through the handle in the job's data; this
  * is the backup for a worker without a budget, and it keeps the hold alive while the job waits:
- * - renews each hold (`extend(holdTtl)`) every third of `holdTtl` until the job ends;
+ * - renews each hold (`extend(holdTtl)`) every third of `holdTtl` until the job ends, a delayed
+ *   job's (a retry's backoff, a hand-back) until `holdTtl` past its due time;
  * - once the outcome is stored, settles it (its actual usage; a cache hit or a failure releases).
  *   Settle and release are idempotent by reservation id across processes (`@aikit/cost`
  *   tombstones), so after the worker's settle this one charges nothing (`duplicate: true`).
@@ -30,8 +31,8 @@ interface Hold {
   ended: boolean
   /** The job is in BullMQ (before that, "no such job" means "not added yet", not "gone"). */
   added: boolean
-  /** When the hold was last renewed (ms, this process's clock). */
-  renewedAt: number
+  /** Until when this object last held it (ms, this process's clock). */
+  heldUntil: number
 }
 
 /** The holds of one queue object. */
@@ -51,6 +52,8 @@ export class Holds {
     private readonly subscriber: Subscriber,
     /** `'unknown'` when BullMQ no longer has the job. */
     private readonly jobState: (jobId: string) => Promise<string>,
+    /** When a delayed job is due (epoch ms), `undefined` when it is not delayed. */
+    private readonly dueAt: (jobId: string) => Promise<number | undefined>,
     private readonly sweepMs: number,
     /** The hold's lifetime: renewed to this every third of it while the job has no outcome. */
     private readonly holdTtlMs: number
@@ -80,7 +83,7 @@ export class Holds {
       busy: false,
       ended: false,
       added: false,
-      renewedAt: Date.now(),
+      heldUntil: Date.now() + this.holdTtlMs,
     }
     this.#holds.set(jobId, hold)
     hold.unsubscribe = await this.subscriber.subscribe(keys.channel, (message) => {
@@ -125,10 +128,13 @@ export class Holds {
       else {
         const state = await this.jobState(jobId)
         if (state !== 'unknown') {
-          // A delayed job waits out a retry backoff (the only delay a job gets): its worker held
-          // it through the wait (`retry-after` + holdTtl), and a renewal here (now + holdTtl)
-          // would cut that back, letting the hold lapse mid-backoff once this instance is gone.
-          if (state !== 'delayed') await this.#renew(hold)
+          // A delayed job waits out a retry's backoff, or a hand-back by a worker without its
+          // client: held until it is due, and a lifetime past that (as the worker extends it, when
+          // it has the budget: a worker without it, or without the client, may not). Never less:
+          // a renewal to now + holdTtl would cut the worker's back, and the hold would lapse
+          // mid-backoff once this instance is gone.
+          const due = state === 'delayed' ? await this.dueAt(jobId) : undefined
+          await this.#renew(hold, due === undefined ? 0 : Math.max(0, due - Date.now()))
           return
         }
       }
@@ -154,11 +160,17 @@ export class Holds {
     }
   }
 
-  /** Keeps a waiting or running job's hold alive (failures are retried by the next sweep). */
-  async #renew(hold: Hold): Promise<void> {
+  /**
+   * Keeps a waiting, delayed or running job's hold alive until `holdTtl` past `waitMs` from now
+   * (failures are retried by the next sweep). Renewed once a third of that is gone: every third of
+   * `holdTtl` while the job waits or runs, at once when it was delayed past the hold's end. Never
+   * shorter than this object's last renewal.
+   */
+  async #renew(hold: Hold, waitMs: number): Promise<void> {
     const now = Date.now()
-    if (now - hold.renewedAt < this.holdTtlMs / 3) return
-    if (await hold.reservation.extend(this.holdTtlMs).catch(() => true)) hold.renewedAt = now
+    const ttl = waitMs + this.holdTtlMs
+    if (hold.heldUntil - now > ttl - this.holdTtlMs / 3) return
+    if (await hold.reservation.extend(ttl).catch(() => true)) hold.heldUntil = now + ttl
   }
 
   #sweep(): void {

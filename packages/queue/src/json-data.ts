@@ -52,7 +52,17 @@ export function checkJsonData(value: unknown, path: string): void {
     if (Array.isArray(obj)) {
       for (let i = 0; i < obj.length; i++) visit(obj[i], `${at}[${i}]`, String(i), depth + 1)
     } else {
-      for (const [k, item] of Object.entries(obj)) {
+      for (const k of Object.keys(obj)) {
+        let item: unknown
+        try {
+          item = (obj as Record<string, unknown>)[k]
+        } catch (error) {
+          // A getter that throws: a 400 naming it, not a raw error (a 500).
+          refuse(
+            `${at}.${k}`,
+            `has a getter that throws (${(error as Error)?.message ?? String(error)})`
+          )
+        }
         if (item !== undefined) visit(item, `${at}.${k}`, k, depth + 1)
       }
     }

@@ -33,6 +33,14 @@ export function checkConnection(value: unknown): void {
       'must be a single-node or Sentinel ioredis Redis client: a Cluster is not supported (BullMQ needs a {hash tag} prefix there)'
     )
   }
+  // BullMQ refuses it with a plain Error; its keys and the queue's own would not agree either.
+  const keyPrefix = (c.options as { keyPrefix?: unknown } | undefined)?.keyPrefix
+  if (keyPrefix !== undefined && keyPrefix !== '') {
+    throw new InvalidOptionsError(
+      'connection',
+      'must not have an ioredis `keyPrefix` (BullMQ does not support it): use the `prefix` option instead'
+    )
+  }
   try {
     assertRedisClient(value)
   } catch (error) {

@@ -199,6 +199,12 @@ const PROVIDER_APIS: Record<string, readonly string[]> = {
   openai: ['chat', 'responses'],
 }
 const CACHE_MODES = new Set(['default', 'no-store', 'refresh'])
+/** The output limits of each API's params (the hold's output worst case). */
+const OUTPUT_LIMIT_FIELDS: Record<string, readonly string[]> = {
+  messages: ['max_tokens'],
+  chat: ['max_tokens', 'max_completion_tokens'],
+  responses: ['max_output_tokens'],
+}
 
 /** The keys of `LlmJobInput`: any other key is refused (a misspelt `subject` would charge no one). */
 const JOB_INPUT_KEYS = [
@@ -212,7 +218,12 @@ const JOB_INPUT_KEYS = [
 const RESULT_OPTION_KEYS = ['timeout', 'signal'] as const satisfies readonly (keyof ResultOptions)[]
 const FOLLOW_OPTION_KEYS = ['signal', 'after'] as const satisfies readonly (keyof FollowOptions)[]
 
-function checkInput(input: LlmJobInput): void {
+/**
+ * Checks a job and returns its params as JSON makes them: what BullMQ stores and the worker sends.
+ * The checks, the hold's estimate, the held limit and the dedupe key all read that one object (a
+ * `toJSON`, at the top or nested, would otherwise show them other values than the ones sent).
+ */
+function checkInput(input: LlmJobInput): Record<string, unknown> {
   if (input === null || typeof input !== 'object')
     throw new InvalidRequestError('job must be an object')
   try {
@@ -232,15 +243,38 @@ function checkInput(input: LlmJobInput): void {
       `api must be ${apis.map((a) => `'${a}'`).join(' or ')} for ${input.provider}`
     )
   }
-  const p = input.params
+  const raw: unknown = input.params
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InvalidRequestError('params must be an object')
+  }
+  // Stored as JSON and hashed into the dedupe key: a BigInt or a cycle is bad input, not a 500.
+  checkJsonData(raw, 'params')
+  let p: Record<string, unknown>
+  try {
+    p = JSON.parse(JSON.stringify(raw)) as Record<string, unknown>
+  } catch (error) {
+    // A getter or a `toJSON` that throws only now (checked above once already).
+    throw new InvalidRequestError(
+      `params cannot be read as JSON (${(error as Error)?.message ?? String(error)})`,
+      { details: { field: 'params' } }
+    )
+  }
   if (p === null || typeof p !== 'object' || Array.isArray(p)) {
     throw new InvalidRequestError('params must be an object')
   }
   if (typeof p.model !== 'string' || p.model.length === 0) {
     throw new InvalidRequestError('params.model must be a non-empty string')
   }
-  // Stored as JSON and hashed into the dedupe key: a BigInt or a cycle is bad input, not a 500.
-  checkJsonData(p, 'params')
+  // The output limit is what the hold prices: a string or a negative one would be held as
+  // something else than what the provider is asked for.
+  for (const field of OUTPUT_LIMIT_FIELDS[input.api] ?? []) {
+    const v = p[field]
+    if (v != null && !(Number.isSafeInteger(v) && (v as number) >= 1)) {
+      throw new InvalidRequestError(`params.${field} must be a positive integer`, {
+        details: { field },
+      })
+    }
+  }
   // A queued job streams one answer: `n` interleaved choices would mix into one text.
   if (input.api === 'chat' && p.n != null && p.n !== 1) {
     throw new InvalidRequestError(
@@ -254,6 +288,7 @@ function checkInput(input: LlmJobInput): void {
   if (input.cache !== undefined && !CACHE_MODES.has(input.cache)) {
     throw new InvalidRequestError("cache must be 'default', 'no-store' or 'refresh'")
   }
+  return p
 }
 
 /** A per-call options object: an object with known keys only (`InvalidOptionsError` naming the field). */
@@ -339,6 +374,11 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
     redis,
     subscriber,
     jobState,
+    // A delayed job's due time: BullMQ's delayed set scores it `timestamp * 0x1000 + counter`.
+    async (jobId) => {
+      const score = await redis.zscore(queue.toKey('delayed'), jobId)
+      return score === null ? undefined : Math.floor(Number(score) / 0x1000)
+    },
     Math.max(1000, Math.min(pollMs * 5, 30_000)),
     holdTtlMs
   )
@@ -512,6 +552,8 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       }
     }
     let metaWritten = false
+    // The add was sent: an error then (a timeout, a connection lost) does not say it did not run.
+    let addSent = false
     try {
       if (reservation) await viaRedis('enqueue', () => holds.watch(jobId, keys, reservation))
       const data: LlmJobData = {
@@ -541,8 +583,9 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       )
       metaWritten = true
       const job = await viaRedis('enqueue', () =>
-        bull((q) =>
-          q.add('llm', data, {
+        bull((q) => {
+          addSent = true
+          return q.add('llm', data, {
             jobId,
             deduplication: { id: dedupeId },
             attempts,
@@ -550,7 +593,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
             removeOnComplete: true,
             removeOnFail: true,
           })
-        )
+        })
       )
       if (job.id === jobId) {
         holds.added(jobId)
@@ -562,6 +605,24 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       await redis.del(keys.meta).catch(() => 0)
       return { jobId: job.id as string, deduplicated: true }
     } catch (error) {
+      if (addSent) {
+        // The add may have run (its reply lost): the job would then run with its hold released
+        // (its settle a duplicate of the release: charged nothing). Asked on the same connection,
+        // after the add: BullMQ knows the job if it was added.
+        const state = await jobState(jobId).catch(() => undefined)
+        if (state !== undefined && state !== 'unknown') {
+          holds.added(jobId)
+          return { jobId, deduplicated: false }
+        }
+        if (state === undefined) {
+          // Cannot be known: the hold and the meta key are kept. Watched as added, the hold is
+          // renewed while the job turns out to exist, settled at its end, and released once the
+          // job is known not to exist; if this queue object goes away it lapses by its TTL (a
+          // settle still charges a lapsed hold).
+          if (reservation) holds.added(jobId)
+          throw error
+        }
+      }
       holds.forget(jobId)
       await reservation?.release().catch(() => false)
       // Its hold is released: the meta key of a job that was not added names nothing.
@@ -576,7 +637,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
 
     async enqueue(input) {
       subscriber.closed.throwIfAborted()
-      checkInput(input)
+      const checked = checkInput(input)
       const ctxSubject = currentContext()?.state.subject
       const subject =
         input.subject ??
@@ -584,7 +645,7 @@ export function createLlmQueue(options: LlmQueueOptions): LlmQueue {
       if (budget && subject === undefined) {
         throw new InvalidRequestError('a subject is required: the queue holds a budget per subject')
       }
-      const { stream: _stream, stream_options: _streamOptions, ...params } = input.params
+      const { stream: _stream, stream_options: _streamOptions, ...params } = checked
       const key = await cacheKey(params, { scope: subject ?? '', api: usageApiOf(input.api) })
       if (typeof key !== 'string' || key.length === 0) {
         throw new InvalidOptionsError('cacheKey', 'must return a non-empty string')

@@ -172,14 +172,12 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
   // key). Each keeps its APIs' keys set, so one that fetches a job it cannot run hands it back
   // while another can (see `noClient`), and fails it only when none has been heard of for a while.
   const apis = apisOf(clients)
+  // Started once the BullMQ worker is built (a throw there must leave nothing running).
   const announce = (): void => {
     for (const api of apis) {
       redis.set(apiWorkersKey(prefix, name, api), '1', 'PX', API_WORKERS_TTL_MS).catch(report)
     }
   }
-  announce()
-  const announcing = setInterval(announce, API_WORKERS_RENEW_MS)
-  announcing.unref?.()
 
   /** The job's hold, when it has one and this worker has the budget. */
   const holdOf = (data: LlmJobData): Reservation | undefined => {
@@ -208,11 +206,28 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       report(error)
     }
   }
-  /** Ends the hold of a completed job: charged its usage, or released on a cache hit (it cost nothing). */
-  const settleHold = (hold: Reservation, result: LlmJobResult): Promise<void> =>
-    finishHold(() =>
-      result.cache === 'hit' ? hold.release() : hold.settle(result.usage, { model: result.model })
-    )
+  /**
+   * Ends the hold of a completed job: charged its usage, or released on a cache hit (it cost
+   * nothing). A settle the store could not take is retried in the background (`retrySettle`, as
+   * `@aikit/llm` does): the enqueuing instance, the only other party that settles, may be gone,
+   * and the call would then never be charged. A retry of a settle that did run charges nothing.
+   */
+  const settleHold = async (hold: Reservation, result: LlmJobResult): Promise<void> => {
+    if (result.cache === 'hit') return finishHold(() => hold.release())
+    const options = { model: result.model }
+    try {
+      await hold.settle(result.usage, options)
+    } catch (error) {
+      report(error)
+      if (typeof hold.retrySettle === 'function') {
+        try {
+          hold.retrySettle(result.usage, options)
+        } catch (retryError) {
+          report(retryError)
+        }
+      }
+    }
+  }
   const closing = new AbortController()
   // The delay a failed attempt announced to its followers is the one BullMQ waits.
   const delays = new WeakMap<Error, number>()
@@ -274,7 +289,8 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     job: Job<LlmJobData, BullReturn>,
     token: string | undefined,
     keys: ReturnType<typeof jobKeys>,
-    hold: Reservation | undefined
+    hold: Reservation | undefined,
+    holdTtlMs: number
   ): Promise<never> => {
     const data = job.data
     const served = (await redis.exists(apiWorkersKey(prefix, name, data.api))) > 0
@@ -286,6 +302,10 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
       else unserved.set(data.api, { since: now, last: now })
     }
     if (now - (unserved.get(data.api)?.since ?? now) < NO_CLIENT_AFTER_MS) {
+      // Held through the wait and into the next worker's pick-up, as through a retry's backoff:
+      // bouncing between workers without the client, the job is never running long enough for a
+      // renewal otherwise (and its enqueuer may be gone).
+      if (hold) await hold.extend(NO_CLIENT_DELAY_MS + holdTtlMs).catch(report)
       await job.moveToDelayed(now + NO_CLIENT_DELAY_MS, token)
       throw new DelayedError(`This worker has no client for ${data.api} jobs: handed back`)
     }
@@ -318,7 +338,9 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     if (end) return endAgain(end, holdOf(data), data.holdTtlMs ?? DEFAULT_HOLD_TTL_MS)
     // Taken while the worker was being force-closed: no run starts (followers see no new `start`).
     if (closing.signal.aborted) throw await handBack(job, token)
-    if (!apis.includes(data.api)) return noClient(job, token, keys, holdOf(data))
+    if (!apis.includes(data.api)) {
+      return noClient(job, token, keys, holdOf(data), data.holdTtlMs ?? DEFAULT_HOLD_TTL_MS)
+    }
     const log = new RunLog(redis, keys, data.resultTtlMs)
     await log.start()
     const attempt = job.attemptsMade + 1
@@ -408,25 +430,35 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
     lazyConnect: false,
   })
   const blocking = bullConnection.conn
-  const worker = new Worker<LlmJobData, BullReturn>(name, tracked, {
-    connection: blocking as never,
-    prefix,
-    concurrency,
-    lockDuration,
-    stalledInterval,
-    maxStalledCount,
-    settings: {
-      backoffStrategy: (attemptsMade, _type, err, job) => {
-        const known = err ? delays.get(err) : undefined
-        if (known !== undefined) return known
-        const backoff = job?.opts.backoff
-        const base = typeof backoff === 'object' ? (backoff.delay ?? 1000) : 1000
-        const thrown = err instanceof NonErrorThrownError ? err.cause : err
-        return retryDelay(thrown, attemptsMade, base, maxRetryDelay)
+  let worker: Worker<LlmJobData, BullReturn>
+  try {
+    worker = new Worker<LlmJobData, BullReturn>(name, tracked, {
+      connection: blocking as never,
+      prefix,
+      concurrency,
+      lockDuration,
+      stalledInterval,
+      maxStalledCount,
+      settings: {
+        backoffStrategy: (attemptsMade, _type, err, job) => {
+          const known = err ? delays.get(err) : undefined
+          if (known !== undefined) return known
+          const backoff = job?.opts.backoff
+          const base = typeof backoff === 'object' ? (backoff.delay ?? 1000) : 1000
+          const thrown = err instanceof NonErrorThrownError ? err.cause : err
+          return retryDelay(thrown, attemptsMade, base, maxRetryDelay)
+        },
       },
-    },
-  })
+    })
+  } catch (error) {
+    // Nothing of a worker that was never made is left running: its duplicated connection ends.
+    bullConnection.abandon()
+    throw error
+  }
   worker.on('error', (error) => onError(error))
+  announce()
+  const announcing = setInterval(announce, API_WORKERS_RENEW_MS)
+  announcing.unref?.()
 
   return {
     worker,
