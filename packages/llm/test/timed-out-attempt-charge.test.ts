@@ -19,38 +19,23 @@ beforeAll(async () => {
 afterAll(() => fake.close())
 beforeEach(() => fake.reset())
 
-/** A wrapped client with a budget; `retries` SDK retries and a 2 s timeout per attempt (a hung attempt waits it out; the answered one must come within it on a loaded runner). */
-function openai(retries: number) {
+/**
+ * A wrapped client of `provider` with a budget; `retries` SDK retries and a 2 s timeout per attempt
+ * (a hung attempt waits it out; the answered one must come within it on a loaded runner).
+ */
+function wrapped<P extends 'openai' | 'anthropic'>(provider: P, retries: number) {
   const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
   const { metrics } = recorders()
-  const raw = new OpenAI({
-    apiKey: 'k',
-    baseURL: fake.openaiBaseURL,
-    maxRetries: retries,
-    timeout: 2000,
-  })
-  return {
-    budget,
-    metrics,
-    client: wrapOpenAI(raw, { budget, subject: 'u', metrics, coalesce: false }),
-  }
+  const options = { budget, subject: 'u', metrics, coalesce: false }
+  const sdk = { apiKey: 'k', maxRetries: retries, timeout: 2000 }
+  const client =
+    provider === 'openai'
+      ? wrapOpenAI(new OpenAI({ ...sdk, baseURL: fake.openaiBaseURL }), options)
+      : wrapAnthropic(new Anthropic({ ...sdk, baseURL: fake.anthropicBaseURL }), options)
+  return { budget, metrics, client: client as P extends 'openai' ? OpenAI : Anthropic }
 }
-
-function anthropic(retries: number) {
-  const budget = createBudget({ limits: [{ period: 'day', usd: 100 }] })
-  const { metrics } = recorders()
-  const raw = new Anthropic({
-    apiKey: 'k',
-    baseURL: fake.anthropicBaseURL,
-    maxRetries: retries,
-    timeout: 2000,
-  })
-  return {
-    budget,
-    metrics,
-    client: wrapAnthropic(raw, { budget, subject: 'u', metrics, coalesce: false }),
-  }
-}
+const openai = (retries: number) => wrapped('openai', retries)
+const anthropic = (retries: number) => wrapped('anthropic', retries)
 
 const chat = {
   model: 'gpt-4o',
