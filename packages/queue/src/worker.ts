@@ -124,6 +124,17 @@ export interface LlmWorker {
 }
 
 /**
+ * Whether `client` was wrapped by `@aikit/llm` with a `budget` (what the wrapper records under a
+ * well-known symbol; a client it did not wrap reads as not budgeted).
+ */
+function budgetedClient(client: unknown): boolean {
+  const map = (globalThis as Record<symbol, WeakMap<object, { budgeted?: boolean }> | undefined>)[
+    Symbol.for('@aikit/llm.wrapped-clients')
+  ]
+  return typeof client === 'object' && client !== null && map?.get(client)?.budgeted === true
+}
+
+/**
  * Creates and starts a worker. Options are validated here (`InvalidOptionsError` naming the field).
  *
  * @example
@@ -148,6 +159,14 @@ export function createLlmWorker(options: LlmWorkerOptions): LlmWorker {
   }
   if (clients.openai && typeof clients.openai.chat?.completions?.create !== 'function') {
     throw new InvalidOptionsError('clients.openai', 'must be an OpenAI client')
+  }
+  for (const name of ['anthropic', 'openai'] as const) {
+    if (clients[name] !== undefined && budgetedClient(clients[name])) {
+      throw new InvalidOptionsError(
+        `clients.${name}`,
+        'must be wrapped without a budget: the queue holds the budget (a budgeted client charges every job twice)'
+      )
+    }
   }
   const name = checkName(options.name, 'name', DEFAULT_NAME)
   const prefix = checkName(options.prefix, 'prefix', DEFAULT_PREFIX)

@@ -1,5 +1,7 @@
 import { InvalidOptionsError } from '@aikit/core'
 import { createBudget } from '@aikit/cost'
+import { wrapAnthropic } from '@aikit/llm/anthropic'
+import { wrapOpenAI } from '@aikit/llm/openai'
 import {
   createLlmQueue,
   createLlmWorker,
@@ -10,6 +12,8 @@ import {
   sseHandler,
 } from '@aikit/queue'
 import { invalidField } from '@aikit/testing/invalid-field'
+import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, messages, startHarness } from './helpers.js'
 
@@ -68,6 +72,27 @@ describe('options are validated at construction, naming the field', () => {
     for (const [options, field] of cases) {
       expect(invalidField(() => createLlmWorker(options as never))).toBe(field)
     }
+  })
+
+  it('createLlmWorker refuses a client wrapped with a budget of its own (every job charged twice)', () => {
+    const connection = h.redis.client()
+    const budget = createBudget({ limits: [{ period: 'day', usd: 5 }] })
+    const raw = () =>
+      new Anthropic({ apiKey: 'test-key', baseURL: h.provider.anthropicBaseURL, maxRetries: 0 })
+    const openaiRaw = new OpenAI({ apiKey: 'test-key', baseURL: h.provider.openaiBaseURL })
+    const budgeted = wrapAnthropic(raw(), { budget, subject: 'u' })
+    expect(
+      invalidField(() => createLlmWorker({ connection, clients: { anthropic: budgeted } }))
+    ).toBe('clients.anthropic')
+    // Its withOptions() copies too.
+    const copy = budgeted.withOptions({ timeout: 5000 })
+    expect(invalidField(() => createLlmWorker({ connection, clients: { anthropic: copy } }))).toBe(
+      'clients.anthropic'
+    )
+    const openai = wrapOpenAI(openaiRaw, { budget, subject: 'u' })
+    expect(invalidField(() => createLlmWorker({ connection, clients: { openai } }))).toBe(
+      'clients.openai'
+    )
   })
 
   it('sseHandler', () => {

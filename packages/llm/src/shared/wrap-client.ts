@@ -76,5 +76,28 @@ export function wrapClient<C extends object>(
   rewrapWithOptions(client, overrides, (derived) => wrapClient(derived, resolved, routes, flights))
   const wrapped = overlay(client, overrides, true)
   for (const resource of wrappedResources) resource._client = wrapped
+  wrappedClients().set(wrapped, Object.freeze({ budgeted: resolved.budget !== undefined }))
   return wrapped
+}
+
+/** What a wrapped client says of itself to the other AI Kit packages (see `wrappedClients`). */
+export interface WrappedClientInfo {
+  /** Wrapped with a `budget`: its calls are charged by the wrapper itself. */
+  readonly budgeted: boolean
+}
+
+/**
+ * The wrapped clients, by the proxy the wrapper returned: one map per process under a well-known
+ * symbol, so another package reads it without importing this one, and two copies of this package
+ * share it. `@aikit/queue` refuses a budgeted client (its worker would charge every job twice).
+ */
+function wrappedClients(): WeakMap<object, WrappedClientInfo> {
+  const g = globalThis as Record<symbol, WeakMap<object, WrappedClientInfo> | undefined>
+  const key = Symbol.for('@aikit/llm.wrapped-clients')
+  let map = g[key]
+  if (map === undefined) {
+    map = new WeakMap()
+    g[key] = map
+  }
+  return map
 }
