@@ -330,9 +330,11 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     id: 'cookie',
     keywords: ['ookie'],
     // The name may be quoted, as in an inspected header object (`'set-cookie': [ 'sid=…' ]`); an
-    // array of quoted strings (that, or JSON text: `"set-cookie":["sid=…"]`) is censored whole.
+    // array of quoted strings (that, or JSON text: `"set-cookie":["sid=…"]`) is censored whole. A
+    // quoted value to its closing quote (an inspected `cookie: 'sid=…' }` was censored to the end
+    // of the line, the rest of the object with it).
     regex: new RegExp(
-      `\\b((?:${COOKIE_HEADERS.map(escapeName).join('|')})["']?\\s{0,4}[:=]\\s{0,4})(?:${QUOTED_ARRAY}|[^\\r\\n"]+)`,
+      `\\b((?:${COOKIE_HEADERS.map(escapeName).join('|')})["']?\\s{0,4}[:=]\\s{0,4}["']?)(?:${QUOTED_ARRAY}|${QUOTED}|[^\\r\\n"]+)`,
       'gi'
     ),
   },

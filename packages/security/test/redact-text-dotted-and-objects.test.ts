@@ -4,6 +4,8 @@
  *   member `"db.password"`): only `_` / `-` prefixes counted;
  * - a credential whose value is an object in `util.inspect` output
  *   (`credentials: { user: 'a', pass: '…' }`): censored to its first space, the rest readable.
+ * And one over-redaction: an inspected `cookie: 'sid=…'` was censored to the end of the line,
+ * taking the rest of the logged object with it.
  */
 import { inspect } from 'node:util'
 import { redact } from '@aikit/security'
@@ -52,5 +54,21 @@ describe('an inspected object as a credential value', () => {
   ])('stays linear on %s', (_name, make) => {
     // 16 if the scan were quadratic.
     expect(longOverShort(make)).toBeLessThan(6)
+  })
+})
+
+describe('an inspected cookie value', () => {
+  it('is censored to its closing quote; what follows is kept', () => {
+    expect(redact(inspect({ headers: { cookie: `sid=${SECRET}` }, ok: true }))).toBe(
+      "{ headers: { cookie: '[redacted]' }, ok: true }"
+    )
+    expect(redact(`Cookie: sid=${SECRET}; theme=dark\nX-Other: 1`)).toBe(
+      'Cookie: [redacted]\nX-Other: 1'
+    )
+    expect(redact(`{"cookie":"sid=${SECRET}","ok":true}`)).toBe('{"cookie":"[redacted]","ok":true}')
+  })
+
+  it('stays linear on unclosed quoted cookies', () => {
+    expect(longOverShort((n) => "cookie: '".repeat(Math.ceil(n / 9)))).toBeLessThan(6)
   })
 })
