@@ -39,26 +39,15 @@ export function withResponseTier(usage: Usage, tier: unknown): Usage {
 }
 
 /**
- * How many `web_search_call` items an OpenAI Responses `output` array holds: each is a web search
- * OpenAI bills per call (the entry's `webSearchPer1k`), which `usage` does not report. A search
- * that failed is counted too (billed high, never low). Anything but an array: 0.
+ * How many items of `type` an OpenAI Responses `output` array holds. Used for the tool calls OpenAI
+ * bills per call, which `usage` does not report: `web_search_call` (the entry's `webSearchPer1k`),
+ * `file_search_call` (`fileSearchPer1k`). A failed call counts too (billed high, never low).
+ * Anything but an array: 0.
  */
-export function countWebSearchCalls(output: unknown): number {
+export function countOutputItems(output: unknown, type: string): number {
   if (!Array.isArray(output)) return 0
   let n = 0
-  for (const item of output as unknown[]) if (isRec(item) && item.type === 'web_search_call') n++
-  return n
-}
-
-/**
- * How many `file_search_call` items an OpenAI Responses `output` array holds: each is a file search
- * OpenAI bills per call (the entry's `fileSearchPer1k`), which `usage` does not report. A failed
- * one counts too (billed high, never low). Anything but an array: 0.
- */
-export function countFileSearchCalls(output: unknown): number {
-  if (!Array.isArray(output)) return 0
-  let n = 0
-  for (const item of output as unknown[]) if (isRec(item) && item.type === 'file_search_call') n++
+  for (const item of output as unknown[]) if (isRec(item) && item.type === type) n++
   return n
 }
 
@@ -159,10 +148,10 @@ export function extractUsage(response: unknown): ExtractedUsage | undefined {
     const usage = withToolCalls(
       withWebSearches(
         withResponseTier(fromOpenAIResponsesUsage(response.usage), response.service_tier),
-        countWebSearchCalls(response.output),
+        countOutputItems(response.output, 'web_search_call'),
         isPreviewWebSearch(response.tools)
       ),
-      countFileSearchCalls(response.output),
+      countOutputItems(response.output, 'file_search_call'),
       countCodeInterpreterContainers(response.output)
     )
     return { api: 'openai-responses', model, usage }

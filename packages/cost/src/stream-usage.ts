@@ -33,8 +33,7 @@ import {
   containerIdOf,
   countCodeInterpreterContainers,
   countContainers,
-  countFileSearchCalls,
-  countWebSearchCalls,
+  countOutputItems,
   isPreviewWebSearch,
   withResponseTier,
   withToolCalls,
@@ -272,8 +271,8 @@ export function createStreamUsage(api: UsageApi, options: StreamUsageOptions = {
       const usage = check(fromOpenAIResponsesUsage, e.response.usage)
       if (usage !== undefined) {
         final = withResponseTier(usage, e.response.service_tier)
-        searchesInOutput = countWebSearchCalls(e.response.output)
-        filesInOutput = countFileSearchCalls(e.response.output)
+        searchesInOutput = countOutputItems(e.response.output, 'web_search_call')
+        filesInOutput = countOutputItems(e.response.output, 'file_search_call')
         containersInOutput = countCodeInterpreterContainers(e.response.output)
       }
     }
