@@ -222,8 +222,9 @@ it('does not report recovered when the half-open probe gets a WRONGTYPE reply wh
 async function stall(store: { get(key: string): Promise<unknown> }, key: string): Promise<void> {
   const admin = server.client()
   try {
-    // Outlasts the store's 250 ms timeout by far: a late timer on a loaded runner finds no reply.
-    await admin.client('PAUSE', 1_000, 'ALL')
+    // Outlasts the store's 250 ms timeout by far: a late timer on a loaded runner finds no reply
+    // (1 s was not enough once on a loaded Node 24 CI run: the reply came before the timer).
+    await admin.client('PAUSE', 3_000, 'ALL')
     await expect(store.get(key)).rejects.toBeInstanceOf(StoreTimeoutError)
     // Paused too, so this answers once the pause has run out.
     await admin.ping()
