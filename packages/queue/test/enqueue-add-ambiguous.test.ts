@@ -24,11 +24,13 @@ it('a timed-out add that ran leaves its job held and charged', async () => {
     limits: [{ period: 'rolling', window: '1d', usd: 1 }],
   })
   const admin = h.redis.client()
-  const q = h.queue({ name, budget, connection: h.redis.client({ commandTimeout: 200 }) })
+  // Margins wide enough that a loaded runner's stalled event loop (a timer firing late) does not
+  // time out the enqueue's other commands (its meta SET, the SUBSCRIBE) before the add.
+  const q = h.queue({ name, budget, connection: h.redis.client({ commandTimeout: 1000 }) })
   const add = q.queue.add.bind(q.queue)
-  // A slow Redis moment: writes wait 400 ms, past the client's 200 ms command timeout.
+  // A slow Redis moment: writes wait 2 s, past the client's 1 s command timeout.
   q.queue.add = (async (...args: Parameters<typeof add>) => {
-    await admin.call('CLIENT', 'PAUSE', '400', 'WRITE')
+    await admin.call('CLIENT', 'PAUSE', '2000', 'WRITE')
     return add(...args)
   }) as typeof q.queue.add
   h.provider.reset()
@@ -38,7 +40,7 @@ it('a timed-out add that ran leaves its job held and charged', async () => {
       (r) => r,
       (e: Error) => e
     )
-  await new Promise((r) => setTimeout(r, 500)) // the pause is over: the add ran
+  await new Promise((r) => setTimeout(r, 2100)) // the pause is over: the add ran
   // Held either way: the job is in the queue.
   expect((await budget.spend('at')).heldMicros).toBeGreaterThan(0)
   const meta = await admin.keys(`aikit:llmq:{${name}:*}:meta`)
