@@ -71,13 +71,16 @@ describe('a completed job whose own settle failed, taken over while its hold is 
       store: redisStore(h.redis.client(), { prefix: `retry-${name}`, commandTimeoutMs: 5000 }),
       limits: [{ period: 'rolling', window: '1d', usd: 1 }],
     })
-    // The first worker's store refuses the settle (as when it is down at that moment).
+    // The first worker's store refuses the settle (as when it is down at that moment), and its
+    // background retries of it (`retrySettle`) never get through either: otherwise one may land
+    // before the takeover (soon on a loaded runner) and this test would prove nothing about it.
     const failing: Budget = {
       ...budget,
       restore: (handle) =>
         new Proxy(budget.restore(handle), {
           get(target, key) {
             if (key === 'settle') return async () => Promise.reject(new Error('store down'))
+            if (key === 'retrySettle') return () => {}
             const value = Reflect.get(target, key, target)
             return typeof value === 'function' ? value.bind(target) : value
           },
