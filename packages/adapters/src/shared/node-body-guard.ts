@@ -69,6 +69,9 @@ export class NodeBodyGuard {
     ;(req as unknown as { push: Push }).push = function guardedPush(chunk, encoding) {
       if (chunk === null) {
         guard.stop()
+        // A refused body never ends as if it were whole: a reader that took its first bytes would
+        // take them for all of it (and answer again behind the kit's 4xx). See `trip`.
+        if (guard.failure !== undefined) return false
         return push.call(this, chunk, encoding)
       }
       if (guard.failure !== undefined) return false // dropped; false stops reading the socket
@@ -175,6 +178,15 @@ export class NodeBodyGuard {
     this.listeners = []
     for (const fn of listeners) fn(error)
     const res = this.res
+    // Its readers fail once the answer is out (`destroy` emits 'error' only to a listener, then
+    // 'close'): left as it is, a refused body's read would wait for good, the code after it (a
+    // `finally` releasing something) never run.
+    const req = this.req
+    const endRead = (): void => {
+      if (!req.readableEnded && !req.destroyed) req.destroy(error)
+    }
+    if (res.closed) endRead()
+    else res.once('close', endRead)
     if (this.ctx.headersSent || res.headersSent || res.writableEnded) {
       res.destroy()
       return

@@ -1,0 +1,127 @@
+/**
+ * A chunked body refused past `bodyLimit`'s `maxBytes` (413 sent, later chunks dropped) must
+ * never reach a route reading `req` as if it were whole. Before, the guard passed the body's end
+ * through: the route got `'end'` after the first chunks only, saved that truncated body although
+ * the client was told 413, and a plain node:http handler answering in its `'end'` listener threw
+ * ERR_HTTP_HEADERS_SENT there, which exits the process.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { type AddressInfo, connect } from 'node:net'
+import { toExpress } from '@aikit/adapters/express'
+import { toNodeHandler } from '@aikit/adapters/node'
+import express from 'express'
+import { describe, expect, it } from 'vitest'
+import { bodyLimit } from '../src/body-limit.js'
+
+/** What the route saw of one request's body: its end (bytes read) or how it stopped. */
+type Seen = { ended?: number; stopped?: string }
+
+/** Records a raw read of `req`; resolves once the request stream is done (end, error or close). */
+function watch(req: IncomingMessage, seen: Seen[]): Promise<void> {
+  const entry: Seen = {}
+  seen.push(entry)
+  let bytes = 0
+  req.on('data', (chunk: Buffer) => {
+    bytes += chunk.length
+  })
+  return new Promise((resolve) => {
+    req.on('end', () => {
+      entry.ended = bytes
+      resolve()
+    })
+    req.on('error', (error) => {
+      entry.stopped = error.message
+      resolve()
+    })
+    req.on('close', () => {
+      entry.stopped ??= 'close'
+      resolve()
+    })
+  })
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return (server.address() as AddressInfo).port
+}
+
+const chunk = (text: string): string => `${text.length.toString(16)}\r\n${text}\r\n`
+
+/** Sends three 600-byte chunks in one write; resolves with all the server sent, at its close. */
+function sendChunked(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    const parts: Buffer[] = []
+    socket.on('data', (c) => parts.push(c))
+    socket.on('error', reject)
+    socket.on('close', () => resolve(Buffer.concat(parts).toString('latin1')))
+    socket.write(
+      `POST /notes HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n${chunk('A'.repeat(600))}${chunk('B'.repeat(600))}${chunk('C'.repeat(600))}0\r\n\r\n`
+    )
+  })
+}
+
+const stacks: [string, (seen: Seen[], done: Promise<void>[]) => Server][] = [
+  [
+    'node:http (the handler answers in its end listener)',
+    (seen, done) =>
+      createServer(
+        toNodeHandler(bodyLimit({ maxBytes: 1024 }), {
+          handler: (req, res) => {
+            done.push(watch(req, seen))
+            // The usual handler: it answers once the body is in (it threw here on a refused one).
+            req.on('end', () => {
+              res.setHeader('content-type', 'text/plain')
+              res.end('saved')
+            })
+          },
+        })
+      ),
+  ],
+  [
+    'express 5 (the route reads req itself)',
+    (seen, done) => {
+      const app = express()
+      app.use(toExpress(bodyLimit({ maxBytes: 1024 })))
+      app.post('/notes', (req, res) => {
+        done.push(watch(req, seen))
+        req.on('end', () => {
+          if (!res.headersSent) res.send('saved')
+        })
+      })
+      return createServer(app)
+    },
+  ],
+]
+
+describe('a chunked body refused past maxBytes', () => {
+  for (const [name, start] of stacks) {
+    it(`${name}: is answered 413 and never ends as a whole body`, async () => {
+      const seen: Seen[] = []
+      const done: Promise<void>[] = []
+      const server = start(seen, done)
+      const uncaught: unknown[] = []
+      const onUncaught = (error: unknown): void => {
+        uncaught.push(error)
+      }
+      process.on('uncaughtException', onUncaught)
+      try {
+        const port = await listen(server)
+        const text = await sendChunked(port)
+        expect(text.startsWith('HTTP/1.1 413 Payload Too Large\r\n')).toBe(true)
+        expect(text).toContain('"code":"PAYLOAD_TOO_LARGE"')
+        expect(text.match(/HTTP\/1\.1 \d{3} /g)).toHaveLength(1)
+        // The connection closed after the 413: the route's read is over, one way or another.
+        await Promise.all(done)
+        expect(seen).toHaveLength(1)
+        expect(seen[0]?.ended).toBeUndefined()
+        expect(seen[0]?.stopped).toBeDefined()
+        expect(uncaught).toEqual([])
+      } finally {
+        process.off('uncaughtException', onUncaught)
+        server.closeAllConnections()
+        await new Promise<void>((r) => server.close(() => r()))
+      }
+    })
+  }
+})
