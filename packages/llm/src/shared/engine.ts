@@ -18,6 +18,7 @@ import {
   totalInputTokens,
   type Usage,
 } from '@aikit/cost'
+import { abortReason, stopRequest } from './abort-reason.js'
 import { Attempts, observeAttempts, withAttempts } from './attempts.js'
 import { defaultCacheKey, keyFromJson, keyFromJsonSync, stableStringify } from './cache-key.js'
 import { asCachedAnswer, type CachedAnswer, serves } from './cached-answer.js'
@@ -698,7 +699,7 @@ export function interceptCreate(
         end = how
         recorded = events
         // Every reader left: stop the provider stream now rather than at its next event.
-        if (how.kind === 'cancelled') sdkStream.controller.abort()
+        if (how.kind === 'cancelled') stopRequest(sdkStream.controller)
         // Cut short: a caller arriving now must make its own call, not join a cut answer (the
         // flight would otherwise stay joinable until the settle below is done).
         if (how.kind !== 'done') leave()
@@ -736,7 +737,7 @@ export function interceptCreate(
         silence()
         unlink?.()
       },
-      () => controller.abort(),
+      () => controller.abort(abortReason()),
       hideUsage ? withoutUsage : undefined
     )
     const controller = new ConsumerController(() => {
@@ -1554,7 +1555,7 @@ function raceGone<T extends { readonly data: unknown }>(
       (value) => {
         if (left) {
           const controller = (value.data as { controller?: { abort?: unknown } } | null)?.controller
-          if (typeof controller?.abort === 'function') controller.abort()
+          if (typeof controller?.abort === 'function') stopRequest(controller as AbortController)
           fail()
           return
         }

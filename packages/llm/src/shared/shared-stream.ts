@@ -11,6 +11,8 @@
  * readers see and what the cache stores.
  */
 
+import { abortReason } from './abort-reason.js'
+
 /**
  * What one reader passes on of a recorded event: the event (or another one in its place), or
  * `undefined` to skip it (an OpenAI usage chunk the reader did not ask for).
@@ -279,7 +281,7 @@ export class Replay<T> implements AsyncIterator<T> {
   readonly #events: readonly T[]
   readonly #filter: EventFilter<T> | undefined
   readonly #onEnd: (() => void) | undefined
-  readonly #controller: { abort(): void }
+  readonly #controller: { abort(reason?: unknown): void }
 
   constructor(
     events: readonly T[],
@@ -310,7 +312,7 @@ export class Replay<T> implements AsyncIterator<T> {
   }
 
   async return(): Promise<IteratorResult<T>> {
-    if (!this.#ended) this.#controller.abort()
+    if (!this.#ended) this.#controller.abort(abortReason())
     this.#end()
     return { done: true, value: undefined }
   }
