@@ -483,6 +483,10 @@ export function aikitErrorHandler(options: AikitErrorHandlerOptions = {}): Error
     }
     const { status, body, headers } = frameworkErrorResponse(error)
     if (status >= 500) report(error, req)
+    // The client is gone (it reset mid-upload: body-parser's 'request aborted'): no one to answer,
+    // and an answer written into the dead socket would mark the response finished (logged and
+    // counted as a 4xx the client never got, not as aborted).
+    if (res.destroyed || req.socket?.destroyed === true) return
     const text = JSON.stringify(body)
     res.status(status)
     // What the route set for its own body (Content-Length, Content-Encoding, …) is not this one's.
