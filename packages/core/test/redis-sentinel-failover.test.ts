@@ -176,13 +176,17 @@ it('SIGKILL of the master: calls fail fast while down, then succeed on the promo
   )
   await s.master.kill()
   const seen = await untilServedBy(client, () => store.run(incr, [key], 1), s.replica.port, 25_000)
-  // Served by the new master, the counter continued.
+  // Served by the new master, the counter continued from the replicated 5. A call the store
+  // gave up on during the switch may still have landed (ioredis resends it on reconnect, see
+  // redisStore's docs), or been served before the client's address changed: 6 or more.
   expect(seen.values.length).toBe(3)
-  expect(seen.values[0]).toBe(6)
+  const [first] = seen.values as [number]
+  expect(first).toBeGreaterThanOrEqual(6)
+  expect(seen.values).toEqual([first, first + 1, first + 2])
   expect(seen.errors.length).toBeGreaterThan(0)
   expect(events).toEqual(['degraded', 'recovered:probe-succeeded'])
   expect(store.breakerState).toBe('closed')
-  expect(await store.get(key)).toBe('8')
+  expect(await store.get(key)).toBe(String(first + 2))
   expect(await rawCommand(s.replica.port, ['INFO', 'memory'])).not.toContain(
     'number_of_cached_scripts:0'
   )
