@@ -4,7 +4,7 @@
  */
 import type { Store, StoreEventInfo } from '@aikit/core'
 import { freePort, type RedisServer, rawCommand, startRedis } from '@aikit/testing/redis'
-import { Redis } from 'ioredis'
+import { type Cluster, Redis } from 'ioredis'
 import { expect } from 'vitest'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -19,15 +19,19 @@ export function holds(port: number, key: string): Promise<boolean> {
 
 /**
  * 30 keys of `store` (set to 'v'), split by whether they live on the master at port `victim`;
- * both sides non-empty.
+ * both sides non-empty. Set through `cluster` itself, not the store: the first commands of a
+ * just-ready client wait for its per-master connections, which on a loaded runner outlasts a
+ * short commandTimeoutMs (and the store's breaker would count those timeouts). This also
+ * connects the client to every master before the test starts timing calls.
  */
 export async function splitKeys(
+  cluster: Cluster,
   store: Store,
   victim: number,
   name: string
 ): Promise<{ onVictim: string[]; healthy: string[] }> {
   const keys = Array.from({ length: 30 }, (_, i) => store.key(`${name}${i}`, 'v'))
-  await Promise.all(keys.map((key) => store.set(key, 'v')))
+  await Promise.all(keys.map((key) => cluster.set(key, 'v')))
   const onVictim: string[] = []
   const healthy: string[] = []
   for (const key of keys) ((await holds(victim, key)) ? onVictim : healthy).push(key)

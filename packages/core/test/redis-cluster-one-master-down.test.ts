@@ -45,11 +45,12 @@ function isTimeoutOrCircuitOpen(outcome: unknown): boolean {
 it("serves the healthy masters' slots while one master hangs; its own slots time out, then fail fast", async () => {
   const cluster = handle.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
   await whenReady(cluster)
-  // Default breaker (5 failures, openMs 500); a timeout well above a healthy reply on a busy machine.
-  const store = redisStore(cluster, { commandTimeoutMs: 200 })
+  // Default breaker (5 failures, openMs 500); a timeout well above a healthy reply on a loaded
+  // runner (the healthy masters' calls must all succeed), still far below the node timeout.
+  const store = redisStore(cluster, { commandTimeoutMs: 1_000 })
   const events = watch(store)
   const victim = handle.nodes[1]!.port
-  const { onVictim, healthy } = await splitKeys(store, victim, 'page')
+  const { onVictim, healthy } = await splitKeys(cluster, store, victim, 'page')
   const keys = [...onVictim, ...healthy]
   const victimOutcomes: unknown[] = []
   const healthyOutcomes: unknown[] = []
@@ -85,9 +86,10 @@ it("serves the healthy masters' slots while one master hangs; its own slots time
 it("serves the healthy masters' slots to requests that first touch a key on the hung master", async () => {
   const cluster: Cluster = handle.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
   await whenReady(cluster)
-  const store = redisStore(cluster, { commandTimeoutMs: 200 })
+  // The healthy reads must succeed: a timeout well above a reply on a loaded runner.
+  const store = redisStore(cluster, { commandTimeoutMs: 1_000 })
   const victim = handle.nodes[1]!.port
-  const { onVictim, healthy } = await splitKeys(store, victim, 'first')
+  const { onVictim, healthy } = await splitKeys(cluster, store, victim, 'first')
   const healthyOutcomes: unknown[] = []
   const resume = await hang(victim)
   try {
@@ -115,12 +117,14 @@ it('opens the circuit of the hung master only, keeps it open on a probe that tim
   const cluster: Cluster = handle.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
   await whenReady(cluster)
   const store = redisStore(cluster, {
-    commandTimeoutMs: 200,
-    breaker: { failureThreshold: 2, openMs: 50 },
+    // Three timeouts in the hang (~2 s with openMs): well within the node timeout (5 s). openMs
+    // 500, not less: the call right after the circuit opens must still find it open.
+    commandTimeoutMs: 500,
+    breaker: { failureThreshold: 2, openMs: 500 },
   })
   const events = watch(store)
   const victim = handle.nodes[0]!.port
-  const { onVictim, healthy } = await splitKeys(store, victim, 'serial')
+  const { onVictim, healthy } = await splitKeys(cluster, store, victim, 'serial')
   const resume = await hang(victim)
   try {
     for (let i = 0; i < 2; i++) {
@@ -149,10 +153,10 @@ it('opens the circuit of the hung master only, keeps it open on a probe that tim
 it("serves the healthy masters' slots while one master is gone (killed)", async () => {
   const cluster: Cluster = handle.cluster({ redisOptions: { maxRetriesPerRequest: 1 } })
   await whenReady(cluster)
-  const store = redisStore(cluster, { commandTimeoutMs: 200 })
+  const store = redisStore(cluster, { commandTimeoutMs: 1_000 })
   const events = watch(store)
   const victim = handle.nodes[2]!.port
-  const { onVictim, healthy } = await splitKeys(store, victim, 'gone')
+  const { onVictim, healthy } = await splitKeys(cluster, store, victim, 'gone')
   const keys = [...onVictim, ...healthy]
   const victimOutcomes: unknown[] = []
   const healthyOutcomes: unknown[] = []

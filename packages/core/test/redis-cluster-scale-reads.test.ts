@@ -45,14 +45,17 @@ it('opens the circuit of a hung master whose replica serves the reads (scaleRead
   const cluster = handle.cluster({ scaleReads: 'slave', redisOptions: { maxRetriesPerRequest: 1 } })
   await whenReady(cluster)
   const store = redisStore(cluster, {
-    commandTimeoutMs: 200,
+    // The replica's reads must succeed all along; 3 timeouts (1.5 s) stay well within the node
+    // timeout (5 s), past which the replica would be promoted.
+    commandTimeoutMs: 500,
     breaker: { failureThreshold: 3, openMs: 5000 },
   })
   const events = watch(store)
-  const { onVictim } = await splitKeys(store, victim, 'sr')
+  const { onVictim } = await splitKeys(cluster, store, victim, 'sr')
   const key = onVictim[0]!
-  // The replica has the keys (polled: replication takes longer on a loaded runner).
-  await vi.waitFor(async () => expect(await store.get(key)).toBe('v'), {
+  // The replica has the keys (polled: replication takes longer on a loaded runner). Read through
+  // the client, not the store: a slow first read would count in the store's read breaker.
+  await vi.waitFor(async () => expect(await cluster.get(key)).toBe('v'), {
     timeout: 10_000,
     interval: 50,
   })
@@ -88,13 +91,15 @@ it("a hung replica opens the reads' circuit only: writes to its master are serve
   const cluster = handle.cluster({ scaleReads: 'slave', redisOptions: { maxRetriesPerRequest: 1 } })
   await whenReady(cluster)
   const store = redisStore(cluster, {
-    commandTimeoutMs: 200,
-    breaker: { failureThreshold: 3, openMs: 300 },
+    // The writes must succeed all along. openMs 1 s: the reads after the circuit opened must
+    // still find it open (no probe) even after a stall.
+    commandTimeoutMs: 500,
+    breaker: { failureThreshold: 3, openMs: 1_000 },
   })
   const events = watch(store)
-  const { onVictim } = await splitKeys(store, victim, 'rh')
+  const { onVictim } = await splitKeys(cluster, store, victim, 'rh')
   const key = onVictim[0]!
-  await vi.waitFor(async () => expect(await store.get(key)).toBe('v'), {
+  await vi.waitFor(async () => expect(await cluster.get(key)).toBe('v'), {
     timeout: 10_000,
     interval: 50,
   })
@@ -139,13 +144,13 @@ it("forgets the read group of a replica that left the slot table: recovered 'fai
   const cluster = handle.cluster({ scaleReads: 'slave', redisOptions: { maxRetriesPerRequest: 1 } })
   await whenReady(cluster)
   const store = redisStore(cluster, {
-    commandTimeoutMs: 200,
+    commandTimeoutMs: 500,
     breaker: { failureThreshold: 2, openMs: 100 },
   })
   const events = watch(store)
-  const { onVictim } = await splitKeys(store, victim, 'rf')
+  const { onVictim } = await splitKeys(cluster, store, victim, 'rf')
   const key = onVictim[0]!
-  await vi.waitFor(async () => expect(await store.get(key)).toBe('v'), {
+  await vi.waitFor(async () => expect(await cluster.get(key)).toBe('v'), {
     timeout: 10_000,
     interval: 50,
   })

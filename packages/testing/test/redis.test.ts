@@ -75,7 +75,9 @@ describe('startRedis', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aikit-redis-test-'))
     const conf = join(dir, 'extra.conf')
     writeFileSync(conf, '')
-    const server = await startRedis({ args: ['--include', conf], timeoutMs: 300 })
+    // 3 s: the same wait bounds the first start, which must succeed, and the relaunch, which must
+    // get as far as the NOAUTH reply (a loaded runner can take >0.3 s to spawn redis-server).
+    const server = await startRedis({ args: ['--include', conf], timeoutMs: 3_000 })
     try {
       writeFileSync(conf, 'requirepass pw\n')
       const before = new Set(childRedisPids())
