@@ -2,7 +2,7 @@ import { createBudget, priceOf } from '@aikit/cost'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import Anthropic from '@anthropic-ai/sdk'
 import { Stream } from '@anthropic-ai/sdk/core/streaming'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { aikit, SubjectRequiredError, wrapAnthropic } from '../src/anthropic/index.js'
 import { inRequest, mapCache, recorders, until } from './helpers.js'
 
@@ -15,6 +15,12 @@ beforeAll(async () => {
 })
 afterAll(() => fake.close())
 beforeEach(() => fake.reset())
+// A request a failed test left in flight would land in the next test's counts: wait it out
+// (bounded: a hung one without a timeout of its own may never end).
+afterEach(async () => {
+  await Promise.race([fake.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))])
+  fake.reset()
+})
 
 const MODEL = 'claude-haiku-4-5'
 const params = (text = 'hello there') => ({
@@ -305,10 +311,13 @@ describe('wrapAnthropic: messages.create', () => {
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
     const client = wrapAnthropic(raw, { budget, subject: 't1' })
     fake.hangNext(1)
+    // 1 s, not less: the request must reach the fake (and take the hang) before it times out,
+    // or the hang is left for the next request.
     const error = await client.messages
-      .create(params('slow'), aikit({}, { timeout: 100 }))
+      .create(params('slow'), aikit({}, { timeout: 1_000 }))
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
+    await until(() => fake.calls.length === 1)
     expect((await budget.spend('t1')).heldMicros).toBe(0)
     // Nothing cached or left in flight: the identical call reaches the provider.
     await expect(client.messages.create(params('slow'))).resolves.toMatchObject({ type: 'message' })
@@ -320,10 +329,12 @@ describe('wrapAnthropic: messages.create', () => {
     const budget = createBudget({ limits: [{ period: 'day', usd: 10 }] })
     const client = wrapAnthropic(raw, { budget, subject: 't2' })
     fake.hangNext(1)
+    // 1 s, not less: the request must reach the fake (and take the hang) before it times out.
     const error = await client.messages
-      .create({ ...params('slow stream'), stream: true }, aikit({}, { timeout: 100 }))
+      .create({ ...params('slow stream'), stream: true }, aikit({}, { timeout: 1_000 }))
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
+    await until(() => fake.calls.length === 1)
     // Sent, then timed out before its first event: charged as a stream cut there.
     const spent = await budget.spend('t2')
     expect(spent.heldMicros).toBe(0)

@@ -2,7 +2,7 @@ import { memoryStore, type Store } from '@aikit/core'
 import { createBudget } from '@aikit/cost'
 import { type FakeProvider, startFakeProvider } from '@aikit/testing/fake-provider'
 import Anthropic from '@anthropic-ai/sdk'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { aikit, wrapAnthropic } from '../src/anthropic/index.js'
 import { inRequest, mapCache, recorders, until } from './helpers.js'
 
@@ -15,6 +15,12 @@ beforeAll(async () => {
 })
 afterAll(() => fake.close())
 beforeEach(() => fake.reset())
+// A request a failed test left in flight would land in the next test's counts: wait it out
+// (bounded: a hung one without a timeout of its own may never end).
+afterEach(async () => {
+  await Promise.race([fake.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))])
+  fake.reset()
+})
 
 const params = (text: string) => ({
   model: 'claude-haiku-4-5',
@@ -178,7 +184,8 @@ describe('a caller leaving a shared (non-streamed) call', () => {
       apiKey: 'test-key',
       baseURL: fake.anthropicBaseURL,
       maxRetries: 0,
-      timeout: 300,
+      // 1 s, not less: the shared request must reach the fake before the joiner gives up on it.
+      timeout: 1_000,
     })
     /** The call's error, `'answered'`, or `'still waiting'` long after the client's timeout. */
     const outcomeOf = (call: Promise<unknown>): Promise<unknown> =>
@@ -199,6 +206,9 @@ describe('a caller leaving a shared (non-streamed) call', () => {
     fake.hangNext(1)
     const leader = client.messages.create(params('default deadline'), { timeout: 50 })
     const joiner = client.messages.create(params('default deadline'))
+    // The leader's 50 ms may pass before the shared request reaches the fake (the joiner keeps it
+    // going): wait for it, so the hang is taken by this request and not by a later test's.
+    await until(() => fake.count('/v1/messages') === 2)
     expect(await outcomeOf(leader)).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
     // One provider call, shared (the other one is the bare reference).
     expect(fake.count('/v1/messages')).toBe(2)

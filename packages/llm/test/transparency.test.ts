@@ -397,7 +397,9 @@ describe('coalesced calls through withOptions() copies with another client timeo
 
   it("the parent's caller joining a short-timeout copy's call is not timed out by the copy's timeout", async () => {
     const { wrapped } = clients()
-    const short = wrapped.withOptions({ timeout: 100, maxRetries: 0 })
+    // 2 s, not less: the parent must join the copy's call before the copy's caller leaves it (had
+    // it left first, the parent would make a call of its own).
+    const short = wrapped.withOptions({ timeout: 2_000, maxRetries: 0 })
     const hold = fake.holdNext()
     try {
       const leader = short.messages.create(params('copy-leads'))
