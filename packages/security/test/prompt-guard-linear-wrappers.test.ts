@@ -6,7 +6,7 @@
  * invisible characters as word breaks.
  *
  * No duration is asserted (the approach of prompt-guard-linear.test.ts): the cost of 16 inputs of
- * n characters is compared with the cost of one input of 16n characters, best of 5 each. Linear
+ * n characters is compared with the cost of one input of 16n characters (linear-cost.ts). Linear
  * work makes them about equal; quadratic work makes the long one 16 times dearer. The bound (6)
  * sits far from both.
  */
@@ -16,7 +16,10 @@ import { longOverShort } from './linear-cost.js'
 const tags = (s: string): string =>
   [...s].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('')
 
-describe('promptGuard: the wrapper and addressed rules cost time linear in the input', () => {
+// 60 s: each ratio takes 22 timings of 20 ms or more (several seconds on a loaded runner).
+describe('promptGuard: the wrapper and addressed rules cost time linear in the input', {
+  timeout: 60_000,
+}, () => {
   it('many sentences each opening a <system> tag with few words', async () => {
     expect(await longOverShort((n) => '. <system>a b'.repeat(n / 13))).toBeLessThan(6)
   })

@@ -6,7 +6,7 @@
  * reached the same cost from 96 000 one-character messages.
  *
  * No duration is asserted: the cost of 16 inputs of n characters is compared with the cost of one
- * input of 16n characters (the same number of characters), best of 5 each. Linear work makes them
+ * input of 16n characters (the same number of characters; linear-cost.ts). Linear work makes them
  * about equal (1 to 2.2 measured for 8 vs 8n on a loaded machine); quadratic work makes the long
  * one 16 times dearer. The bound (6) sits far from both, so noise on a shared machine cannot flip
  * the verdict either way.
@@ -15,7 +15,8 @@ import { describe, expect, it } from 'vitest'
 import { promptGuard } from '../src/prompt-guard.js'
 import { longOverShort } from './linear-cost.js'
 
-describe('promptGuard: checking costs time linear in the input length', () => {
+// 60 s: each ratio takes 22 timings of 20 ms or more (several seconds on a loaded runner).
+describe('promptGuard: checking costs time linear in the input length', { timeout: 60_000 }, () => {
   it('a text of blank lines', async () => {
     expect(await longOverShort((n) => '\n'.repeat(n))).toBeLessThan(6)
   })

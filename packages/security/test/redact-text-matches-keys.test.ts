@@ -170,7 +170,7 @@ describe('the header names and arrays keep every scan linear', () => {
     ['escaped JSON members opening arrays', (n: number) => fill('\\"x-token\\":[\\"', n)],
     ['cookie arrays', (n: number) => fill('cookie:["', n)],
     ['spaces after an array that never quotes', (n: number) => `x-token: [${' '.repeat(n)}x`],
-  ])('%s', (_name, make) => {
-    expect(longOverShort(make)).toBeLessThan(6)
+  ])('%s', async (_name, make) => {
+    expect(await longOverShort(make)).toBeLessThan(6)
   })
 })

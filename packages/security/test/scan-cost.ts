@@ -4,23 +4,16 @@
  * side by side, not a duration, so a slow machine does not change it.
  */
 import { redact } from '../src/redact.js'
+import { costRatio } from './linear-cost.js'
 
-/** Cost of one text of 16n characters over the cost of 16 texts of n (best of 5): 16 if quadratic. */
-export function longOverShort(make: (n: number) => string): number {
-  const best = (fn: () => void): number => {
-    let min = Number.POSITIVE_INFINITY
-    for (let i = 0; i < 5; i++) {
-      const start = performance.now()
-      fn()
-      min = Math.min(min, performance.now() - start)
-    }
-    return min
-  }
+/** Cost of one text of 16n characters over the cost of 16 texts of n: 16 if quadratic. */
+export function longOverShort(make: (n: number) => string): Promise<number> {
   const short = make(4_000)
   const long = make(64_000)
-  redact(short)
-  const shortCost = best(() => {
-    for (let i = 0; i < 16; i++) redact(short)
-  })
-  return best(() => redact(long)) / Math.max(shortCost, 0.001)
+  return costRatio(
+    () => {
+      for (let i = 0; i < 16; i++) redact(short)
+    },
+    () => redact(long)
+  )
 }
