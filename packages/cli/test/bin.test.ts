@@ -74,6 +74,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
+// Tests spawning the bin more than once: 60 s, as each spawn can take seconds on a loaded runner.
 // GOOD_ENV's REDIS_URL names a host on the internet: these runs are `--offline` (no redis-server
 // item). The connected check runs against real local servers below and in redis-server.test.ts.
 describe('aikit doctor (the built bin, spawned)', () => {
@@ -146,7 +147,7 @@ describe('aikit doctor (the built bin, spawned)', () => {
     expect(fromFile.code).toBe(1)
     const overridden = await aikit(args, { LOG_LEVEL: 'warn' })
     expect(overridden.code).toBe(0)
-  })
+  }, 60_000)
 
   it('reads ./aikit.config.mjs when --config is not given', async () => {
     const sub = mkdtempSync(join(dir, 'app-'))
@@ -155,7 +156,7 @@ describe('aikit doctor (the built bin, spawned)', () => {
     expect(withConfig.code).toBe(0)
     const withoutConfig = await aikit(['doctor', '--offline', '--json'], GOOD_ENV)
     expect(withoutConfig.code).toBe(1) // no rate limit declared in production
-  })
+  }, 60_000)
 
   it('exits 1 naming a misspelt key of the config module and the closest known name', async () => {
     const { rateLimit, ...rest } = GOOD_CONFIG
@@ -181,7 +182,7 @@ describe('aikit doctor (the built bin, spawned)', () => {
     const help = await aikit(['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('Exit codes')
-  })
+  }, 60_000)
 
   it('prints why a config module failed to load without the secrets its error quotes', async () => {
     const password = 'Config-Pa55-word-9c2e'
@@ -209,7 +210,7 @@ describe('aikit doctor (the built bin, spawned)', () => {
       expect(r.stdout + r.stderr).not.toContain(password)
       expect(r.stdout + r.stderr).not.toContain(key.slice(0, 10))
     }
-  })
+  }, 60_000)
 })
 
 describe('aikit doctor connects to REDIS_URL unless --offline', () => {
@@ -225,7 +226,7 @@ describe('aikit doctor connects to REDIS_URL unless --offline', () => {
     const offline = await aikit(['doctor', '--offline'], env)
     expect(offline.stdout).toMatch(/^STATUS/)
     expect(offline.stdout).not.toContain('redis-server')
-  })
+  }, 60_000)
 
   it('reports a URL ioredis throws on (its error quotes the URL) without crashing or leaking it', async () => {
     const secret = 'Quoted-Pa55-word-3d1f'
@@ -241,7 +242,7 @@ describe('aikit doctor connects to REDIS_URL unless --offline', () => {
       )
       expect(r.stdout + r.stderr).not.toContain(secret)
     }
-  })
+  }, 60_000)
 
   it('exits once the report is out when the server never answers nor closes', {
     timeout: 60_000,
@@ -363,26 +364,27 @@ export default {
     await redis?.stop()
   })
 
-  // Bounded: the checklist is printed in well under a second; 10 s is a generous cap.
+  // Bounded: the checklist is printed in well under a second; 30 s is a generous cap (a loaded
+  // runner may take seconds to start node), and one a doctor kept alive never meets.
   it.each([
     ['the table', [] as string[], '0 FAIL'],
     ['--json', ['--json'], '"ok": true'],
   ])(
     'prints %s and exits 0 instead of staying alive on the open client',
     async (_, flags, out) => {
-      const run = await exitOf(['doctor', ...flags], { REDIS_URL: redis!.url }, app, 10_000)
+      const run = await exitOf(['doctor', ...flags], { REDIS_URL: redis!.url }, app, 30_000)
       expect(run.stdout).toContain(out)
       expect(run.stdout).toMatch(/redis-server[\s\S]*Redis [\d.]+ reachable/)
       expect(run.code).toBe(0)
     },
-    30_000
+    60_000
   )
 
   it('exits 1 on a failing item with the client still open', async () => {
     // METRICS_TOKEN shorter than metricsHandler accepts: a FAIL.
     const env = { REDIS_URL: redis!.url, METRICS_TOKEN: 'short' }
-    const run = await exitOf(['doctor'], env, app, 10_000)
+    const run = await exitOf(['doctor'], env, app, 30_000)
     expect(run.stdout).toMatch(/not ready to launch\n$/)
     expect(run.code).toBe(1)
-  }, 30_000)
+  }, 60_000)
 })
