@@ -20,7 +20,7 @@ const apps = [
 describe('a client resetting the connection mid-upload', () => {
   for (const [name, create] of apps) {
     it(`${name}: finishes aborted, and no 400 is written`, async () => {
-      const seen: { finish: FinishInfo; status: number }[] = []
+      const seen: { finish: FinishInfo; status: number | undefined }[] = []
       let done: () => void = () => {}
       const finished = new Promise<void>((r) => {
         done = r

@@ -9,6 +9,7 @@ import {
   ROUTE_COOKIES,
   rejectUnknownOptions,
   sha256Hex,
+  TARGET_AUTHORITY,
 } from '@aikit/core/adapter'
 import { CACHE_INTERNALS, type CacheInternals } from './cache.js'
 import { fromBase64, toBase64 } from './compression.js'
@@ -305,6 +306,12 @@ export function cacheResponse(options: CacheResponseOptions): Middleware {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       if (!isUnsafeMethod(ctx.method)) return next()
       return invalidateOnSuccess(ctx, next, cache, uriTag(hostOf(ctx), ctx.path))
+    }
+    // An absolute-form target (`GET http://other.example/docs`): the route sees another request
+    // than Host and path say, see `TARGET_AUTHORITY`. No client sends one to an origin server.
+    if ((ctx as { [TARGET_AUTHORITY]?: string })[TARGET_AUTHORITY] !== undefined) {
+      ctx.setHeader('X-Cache', 'BYPASS')
+      return next()
     }
     let scope = scopeOf(ctx)
     if (scope === undefined || scope === '') {

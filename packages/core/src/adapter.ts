@@ -33,6 +33,8 @@ export {
   unsupportedEncodingError,
   type WebBodyLimits,
 } from './request-body.js'
+/** For kit packages: the authority of an absolute-form request target, see its module. */
+export { TARGET_AUTHORITY } from './request-target.js'
 export { errorResponse, type NormalizedBody, type PendingResponse } from './response.js'
 export { ROUTE_COOKIES } from './route-cookies.js'
 export { runChain } from './run-chain.js'

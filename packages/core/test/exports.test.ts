@@ -38,6 +38,7 @@ describe('public exports', () => {
       'ROUTE_COOKIES',
       'RequestTimeoutError',
       'STATIC_HEADERS',
+      'TARGET_AUTHORITY',
       'assertJsonValue',
       'assertSentinelFailoverDetector',
       'asyncContextRequested',

@@ -29,6 +29,7 @@ import {
   parseContentEncoding,
   type ResolvedAdapterOptions,
   type ResponseHead,
+  TARGET_AUTHORITY,
   unsupportedEncodingError,
 } from '@aikit/core/adapter'
 import { chainFactories } from './chain-transforms.js'
@@ -721,6 +722,8 @@ export class NodeContext extends BaseContext {
   protected bodyStarted = false
   private urlPath: string | undefined = undefined
   private urlQuery = ''
+  /** The authority of an absolute-form target (lower-cased), `undefined` for origin-form. */
+  private targetAuthority: string | undefined = undefined
   private headWaiter: Promise<void> | undefined = undefined
   private releaseHead: (() => void) | undefined = undefined
   private closed = false
@@ -919,6 +922,12 @@ export class NodeContext extends BaseContext {
   get query(): string {
     if (this.urlPath === undefined) this.splitUrl()
     return this.urlQuery
+  }
+
+  /** See `TARGET_AUTHORITY`: the authority of an absolute-form target, else `undefined`. */
+  get [TARGET_AUTHORITY](): string | undefined {
+    if (this.urlPath === undefined) this.splitUrl()
+    return this.targetAuthority
   }
 
   /**
@@ -1229,6 +1238,8 @@ export class NodeContext extends BaseContext {
       if (scheme !== -1) {
         const slash = url.indexOf('/', scheme + 3)
         const q = url.indexOf('?', scheme + 3)
+        const end = Math.min(slash === -1 ? url.length : slash, q === -1 ? url.length : q)
+        this.targetAuthority = url.slice(scheme + 3, end).toLowerCase()
         if (q !== -1 && (slash === -1 || q < slash)) url = `/${url.slice(q)}`
         else url = slash === -1 ? '/' : url.slice(slash)
       }
