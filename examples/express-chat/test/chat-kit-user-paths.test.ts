@@ -61,7 +61,8 @@ async function startServer(dir: string, env: Record<string, string>) {
     out.text += c.toString()
   })
   const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no start line: ${out.text}`)), 15_000)
+    // A loaded runner has taken over 15 s to start a node process that imports the kit.
+    const timer = setTimeout(() => fail(new Error(`no start line: ${out.text}`)), 40_000)
     child.stdout?.on('data', (c: Buffer) => {
       out.text += c.toString()
       const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out.text)
@@ -114,7 +115,7 @@ describe.each(['express-chat', 'fastify-chat'])('%s server.mjs', (dir) => {
     // Whoever reads the logs could replay `aikit_sid=<id>` and spend that visitor's budget and
     // read their cached answers: the session id must not be logged in the clear.
     expect(out.text).not.toContain(SID)
-  })
+  }, 60_000)
 
   it('ends a stream the provider fails mid-answer with event: error MODEL_ERROR (not a cut connection), and logs it at error level', async () => {
     // The real Anthropic client (a key is set) on the fake provider: a first text delta, then
@@ -167,7 +168,7 @@ describe.each(['express-chat', 'fastify-chat'])('%s server.mjs', (dir) => {
       { timeout: 10_000 }
     )
     provider.reset()
-  })
+  }, 60_000)
 })
 
 describe.each(Object.keys(frameworks))('%s app', (name) => {
