@@ -138,9 +138,9 @@ function continues(text: string): number {
 }
 
 /** POSTs `{"a":1}` expecting a 100: exactly one 100 Continue, then the 200 echoing the body. */
-async function expectBodyReadAfterOne100(server: Running): Promise<void> {
+async function expectBodyReadAfterOne100(server: Running, ms?: number): Promise<void> {
   try {
-    const text = await exchange(server.port, post('/echo', 7), '{"a":1}')
+    const text = await exchange(server.port, post('/echo', 7), '{"a":1}', ms)
     expect(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ')).toBe(true)
     expect(continues(text)).toBe(1)
     expect(text).toMatch(/got \{"a":1\}$/)
@@ -244,20 +244,29 @@ describe('Expect: 100-continue: a request whose body is read gets one 100 Contin
 })
 
 describe('Expect: 100-continue: waiting for the 100 is not a stalled body', () => {
-  /** A step before the body is read that takes longer than the body timeout. */
-  const slowStep: Middleware = async (_ctx, next) => {
-    await new Promise((resolve) => setTimeout(resolve, 1_200))
-    await next()
-  }
+  /** A step before the body is read that takes `ms`, longer than the body timeout. */
+  const slowStep =
+    (ms: number): Middleware =>
+    async (_ctx, next) => {
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      await next()
+    }
 
   for (const [name, start] of ADAPTERS) {
     it(`${name}: a step slower than timeoutMs before the read still gets the body`, async () => {
-      const server = await start([bodyLimit({ maxBytes: 1024, timeoutMs: 400 }), slowStep], true)
-      await expectBodyReadAfterOne100(server)
+      // 1.5 s, not less: the body sent after the 100 must arrive within it on a loaded runner.
+      const server = await start(
+        [bodyLimit({ maxBytes: 1024, timeoutMs: 1_500 }), slowStep(3_000)],
+        true
+      )
+      await expectBodyReadAfterOne100(server, 10_000)
     })
 
     it(`${name}: a body that does not come after the 100 is still a 408`, async () => {
-      const server = await start([bodyLimit({ maxBytes: 1024, timeoutMs: 400 }), slowStep], true)
+      const server = await start(
+        [bodyLimit({ maxBytes: 1024, timeoutMs: 400 }), slowStep(1_200)],
+        true
+      )
       try {
         // The client never sends the body: the 100, then the 408 once a period passed without it.
         const text = await exchange(server.port, post('/echo', 7), '', 5000)

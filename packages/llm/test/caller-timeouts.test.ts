@@ -130,8 +130,10 @@ describe('the hold of a coalesced stream', () => {
     // `message_start` and `content_block_start`, then nothing until `release()`.
     const held = fake.holdStreamAfter(2)
     // The leader through a short-timeout copy, the joiner through the client (10-minute default).
+    // 2 s, not less: the leader's call must get its response headers within it on a loaded runner.
+    const LEADER_TIMEOUT_MS = 2_000
     const [leaderStream, joinerStream] = await Promise.all([
-      wrapped.withOptions({ timeout: 300 }).messages.create(streamParams),
+      wrapped.withOptions({ timeout: LEADER_TIMEOUT_MS }).messages.create(streamParams),
       wrapped.messages.create(streamParams),
     ])
     expect(fake.count('/v1/messages')).toBe(1)
@@ -143,9 +145,11 @@ describe('the hold of a coalesced stream', () => {
     for (let i = 0; i < 2; i++) await events.next()
     // The joiner waits for the next event while the provider holds the rest.
     const waiting = events.next()
+    const silentSince = performance.now()
     try {
-      // Four renewals, the store's clock moved 500 ms after each (more than three TTLs).
-      for (let i = 0; i < 4; i++) {
+      // Renewals until the provider's silence has outlasted the leader's timeout (four at least),
+      // the store's clock moved 500 ms after each (more than three TTLs).
+      for (let i = 0; i < 4 || performance.now() - silentSince < LEADER_TIMEOUT_MS + 500; i++) {
         const seen = store.extends
         await until(() => store.extends > seen)
         clock.t += 500

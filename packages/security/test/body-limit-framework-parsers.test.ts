@@ -16,6 +16,12 @@ import { wire } from './attack-wire.js'
 
 type Stack = { url: string; close: () => Promise<void>; calls: { n: number } }
 
+/**
+ * The body timeout: 2 s, not less, so the client's end after its partial body reaches the server
+ * before it on a loaded runner (else a 408 where the test wants the 400).
+ */
+const BODY_TIMEOUT_MS = 2_000
+
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -28,7 +34,7 @@ const closeServer = (s: Server) => {
 async function expressNative(): Promise<Stack> {
   const calls = { n: 0 }
   const app = express()
-  app.use(toExpress(bodyLimit({ maxBytes: '1mb', timeoutMs: 300 })))
+  app.use(toExpress(bodyLimit({ maxBytes: '1mb', timeoutMs: BODY_TIMEOUT_MS })))
   app.use(express.json())
   app.post('/api/chat', (req, res) => {
     calls.n++
@@ -42,7 +48,7 @@ async function fastifyNative(): Promise<Stack> {
   const calls = { n: 0 }
   const app = Fastify({ logger: false })
   await app.register(aikitFastify, {
-    use: [bodyLimit({ maxBytes: '1mb', timeoutMs: 300 })],
+    use: [bodyLimit({ maxBytes: '1mb', timeoutMs: BODY_TIMEOUT_MS })],
     errorHandler: true,
   })
   app.post('/api/chat', async (req) => {
@@ -57,7 +63,7 @@ async function fastifyNative(): Promise<Stack> {
 async function nodeNative(): Promise<Stack> {
   const calls = { n: 0 }
   const server = createServer(
-    toNodeHandler(bodyLimit({ maxBytes: '1mb', timeoutMs: 300 }), {
+    toNodeHandler(bodyLimit({ maxBytes: '1mb', timeoutMs: BODY_TIMEOUT_MS }), {
       handler: (req, res) => {
         const parts: Buffer[] = []
         req.on('data', (c: Buffer) => parts.push(c))
@@ -107,7 +113,7 @@ describe.each([
 
   it('Content-Length larger than sent, client stalls → 408 REQUEST_TIMEOUT', async () => {
     stack.calls.n = 0
-    const r = await wire(stack.url, { head, body: partial, responses: 1, timeoutMs: 3000 })
+    const r = await wire(stack.url, { head, body: partial, responses: 1, timeoutMs: 10_000 })
     const [res] = r.responses
     expect(res?.status).toBe(408)
     expect(JSON.parse(res?.body ?? 'null')?.error?.code).toBe('REQUEST_TIMEOUT')
