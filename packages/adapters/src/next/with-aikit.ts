@@ -115,6 +115,11 @@ export function withAikit<R extends Request, C = unknown>(
         }
       }
       if (!isResponse(response)) throw new TypeError('The route handler did not return a Response')
+      // A network error (`Response.error()`, status 0): Next would send a bare 500 the chain never
+      // saw (no headers of the kit, `ctx.status` 0 in logs and metrics): the route failed.
+      if (response.type === 'error' || response.status === 0) {
+        throw new TypeError('The route handler returned Response.error()')
+      }
       // Asked for (`ROUTE_COOKIES`, cacheResponse): the cookies Next adds after this returns.
       ctx.adoptResponse(response, ctx.routeCookiesWanted ? await routeCookieLines() : undefined)
     })
