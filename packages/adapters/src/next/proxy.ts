@@ -19,7 +19,11 @@ export type ProxyFunction = (request: Request, event?: unknown) => Promise<Respo
  *
  * - Downstream (`await next()`) is `NextResponse.next()`: the request goes on to the page or route.
  *   Headers set with `ctx.setHeader` are put on that response (Next merges them into the route's
- *   response); `setRequestHeader(ctx, name, value)` changes the request the app receives.
+ *   response, where they win over the route's own of the same name, but for `Set-Cookie`, `Vary`
+ *   and `WWW-Authenticate`); `setRequestHeader(ctx, name, value)` changes the request the app
+ *   receives.
+ * - `bodyLimit()` reads a body whose size it cannot check up front (chunked) here, through its
+ *   limit: the route reads Next's own copy, which the kit cannot wrap.
  * - A proxy cannot know the route's final status: for a pass-through, `onHeaders` runs and
  *   `ctx.status` is 200. A short-circuit (`ctx.respond(429, …)`) has its own status.
  * - `ctx.finished` of a pass-through resolves (not aborted) when the proxy returns, since the body is
@@ -36,6 +40,9 @@ export function aikitProxy(...middlewareAndOptions: MiddlewareAndOptions): Proxy
       ctx.onResponse = resolve
     })
     const chain = runChain(ctx, middleware, async () => {
+      // `bodyLimit()` here holds the route's body to its limit too (as under `withAikit`).
+      const failure = await ctx.checkBodyInProxy()
+      if (failure !== undefined) throw failure
       // The head first: an `onHeaders` hook may still set a request header, which the response
       // built next hands to the app (built before, it was silently left out).
       const extra = ctx.beforeHead(200)

@@ -363,6 +363,28 @@ export class WebContext extends BaseContext {
   }
 
   /**
+   * For `aikitProxy`, whose route reads Next's own copy of the body, out of the kit's reach: a
+   * body under a body policy (`bodyLimit()`) whose size the policy could not check up front (no
+   * Content-Length: chunked; or a coding it decodes) is read here, through that policy. Resolves
+   * with the failure (413 / 408 / 400) when the body broke it, else `undefined`.
+   */
+  async checkBodyInProxy(): Promise<AikitError | undefined> {
+    const req = this.request
+    const policy = this.bodyPolicy
+    if (policy === undefined || this.bodyBytes !== undefined || req.body === null) return undefined
+    if (req.method === 'GET' || req.method === 'HEAD') return undefined
+    const codings = this.codings() ?? []
+    if (codings.length === 0 && this.declaredLength() !== undefined) return undefined
+    try {
+      const reader = this.limited(req.body, policy.maxBytes, codings, true).getReader()
+      for (;;) if ((await reader.read()).done) break
+    } catch {
+      // `bodyFailure` holds why.
+    }
+    return this.bodyFailure
+  }
+
+  /**
    * The request the route handler receives: the original, unless the body was read, headers were
    * set, or a body policy applies (`bodyLimit()`): the route then reads the body through the same
    * counting stream as `ctx.json()` (decoded size counted, idle timeout), never buffered here; a
