@@ -110,3 +110,21 @@ describe('GenAI label values', () => {
     expect([...budgets].sort()).toEqual(['team-a', 'team-b'])
   })
 })
+
+describe('a label value with a lone surrogate', () => {
+  // From a client's JSON (`"gpt-4\ud800"`): two JS strings that are written alike (U+FFFD), which
+  // were two series with one label set in the scrape (Prometheus drops both as duplicates).
+  it('is one series with the value as written', async () => {
+    const m = createMetrics({ key: false })
+    const models = [JSON.parse('"gpt-4\\ud800"'), JSON.parse('"gpt-4\\udc00"'), 'gpt-4\ufffd']
+    for (const model of models) {
+      m.recordLlmCall({ provider: 'openai', model, operation: 'chat', durationSeconds: 1 })
+      m.recordHttpRequest({ method: 'GET', route: model, statusCode: 200, durationSeconds: 0.01 })
+    }
+    const text = await m.registry.metrics()
+    const llm = parseScrape(text).filter((s) => s.name === LLM_COUNT)
+    expect(llm.map((s) => [s.labels.gen_ai_request_model, s.value])).toEqual([['gpt-4\ufffd', 3]])
+    const http = parseScrape(text).filter((s) => s.name === COUNT)
+    expect(http.map((s) => [s.labels.http_route, s.value])).toEqual([['gpt-4\ufffd', 3]])
+  })
+})

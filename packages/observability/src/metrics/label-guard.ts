@@ -9,6 +9,9 @@ import { OTHER_VALUE } from './names.js'
 /** Longest label value kept; longer values are treated as one more unseen value (→ `_other`). */
 const MAX_VALUE_LENGTH = 256
 
+/** ES2024's `String` methods (Node 20+; the compiler's lib here is ES2023). */
+type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string }
+
 export class LabelGuard {
   private readonly seen = new Set<string>()
 
@@ -20,6 +23,14 @@ export class LabelGuard {
   /** The value to record: `value` itself while under the cap (or already seen), else `_other`. */
   value(value: string): string {
     if (this.seen.has(value)) return value
+    // A lone surrogate (`JSON.parse('"gpt-4\\ud800"')`, from a client's body) is written as U+FFFD:
+    // two values that differ only there would be two series with one label set in the scrape
+    // (Prometheus drops both as duplicates). Kept as it will be written.
+    const text = value as WellFormed
+    if (!text.isWellFormed()) {
+      value = text.toWellFormed()
+      if (this.seen.has(value)) return value
+    }
     if (this.seen.size < this.max && value.length <= MAX_VALUE_LENGTH) {
       this.seen.add(value)
       return value
