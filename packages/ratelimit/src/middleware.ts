@@ -492,10 +492,20 @@ function limiterOptionsOf(options: RateLimitOptions): RateLimiterOptions {
   return out as unknown as RateLimiterOptions
 }
 
+/**
+ * The largest Integer of a structured header field (RFC 8941 §3.3.1: 15 digits); a parser drops
+ * the whole field on a longer one. A limit past it (the options allow up to 2^52 per window) is
+ * written as this.
+ */
+const SF_INTEGER_MAX = 999_999_999_999_999
+
 /** The draft `RateLimit-Policy` members of `limiter`'s limits under `names`. */
 function policyHeader(limiter: RateLimiter, names: readonly string[]): string {
   return limiter.limits
-    .map((l, i) => `${names[i]};q=${l.limit};w=${Math.ceil(l.windowMs / 1000)}`)
+    .map(
+      (l, i) =>
+        `${names[i]};q=${Math.min(l.limit, SF_INTEGER_MAX)};w=${Math.ceil(l.windowMs / 1000)}`
+    )
     .join(', ')
 }
 
@@ -572,7 +582,8 @@ function reportOf(
     limits = ''
     for (let i = 0; i < result.limits.length; i++) {
       const l = result.limits[i] as CheckResult['limits'][number]
-      limits += `${i === 0 ? '' : ', '}${names[i]};r=${Math.max(0, l.remaining)};t=${secondsUntil(l.resetAt, now)}`
+      const remaining = Math.min(Math.max(0, l.remaining), SF_INTEGER_MAX)
+      limits += `${i === 0 ? '' : ', '}${names[i]};r=${remaining};t=${secondsUntil(l.resetAt, now)}`
     }
   }
   return {
