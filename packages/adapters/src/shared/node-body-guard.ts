@@ -70,7 +70,9 @@ export class NodeBodyGuard {
       if (chunk === null) {
         guard.stop()
         // A refused body never ends as if it were whole: a reader that took its first bytes would
-        // take them for all of it (and answer again behind the kit's 4xx). See `trip`.
+        // take them for all of it (and answer again behind the kit's 4xx). Its reads are left
+        // waiting, as for a body that stopped coming: failing them (`req.destroy(error)`) would
+        // reject an Express 4 async route's read with no one to catch it, which ends the process.
         if (guard.failure !== undefined) return false
         return push.call(this, chunk, encoding)
       }
@@ -178,15 +180,6 @@ export class NodeBodyGuard {
     this.listeners = []
     for (const fn of listeners) fn(error)
     const res = this.res
-    // Its readers fail once the answer is out (`destroy` emits 'error' only to a listener, then
-    // 'close'): left as it is, a refused body's read would wait for good, the code after it (a
-    // `finally` releasing something) never run.
-    const req = this.req
-    const endRead = (): void => {
-      if (!req.readableEnded && !req.destroyed) req.destroy(error)
-    }
-    if (res.closed) endRead()
-    else res.once('close', endRead)
     if (this.ctx.headersSent || res.headersSent || res.writableEnded) {
       res.destroy()
       return
