@@ -55,6 +55,31 @@ describe('bodyLimit on an App Router route handler that reads the body itself', 
     expect(after.failed).toBe(before.failed + 1)
   })
 
+  it('bodyLimit in proxy.ts: a chunked body past the limit → 413, the route never runs', async () => {
+    const reads = async (): Promise<number> =>
+      ((await (await fetch(`${server?.url}/api/proxied-body`)).json()) as { reads: number }).reads
+    const before = await reads()
+    // Before, the proxy checked a declared Content-Length only: the route read the whole body.
+    const res = await sendChunked(
+      port(),
+      5000,
+      { 'content-type': 'text/plain' },
+      '/api/proxied-body'
+    )
+    expect(res.status).toBe(413)
+    expect(JSON.parse(res.body).error.code).toBe('PAYLOAD_TOO_LARGE')
+    expect(await reads()).toBe(before)
+    // A stream body: fetch sends it chunked.
+    const small = await fetch(`${server?.url}/api/proxied-body`, {
+      method: 'POST',
+      body: new Blob(['a'.repeat(500)]).stream(),
+      duplex: 'half',
+    } as RequestInit)
+    expect(small.status).toBe(200)
+    expect(await small.json()).toEqual({ length: 500 })
+    expect(await reads()).toBe(before + 1)
+  })
+
   it('a body within the limit reaches the handler', async () => {
     const res = await fetch(`${server?.url}/raw/body-limit`, { method: 'POST', body: 'hello' })
     expect(res.status).toBe(200)
