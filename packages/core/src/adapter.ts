@@ -18,6 +18,8 @@ export { isJsonContentType, parseJsonBody } from './json-body.js'
 export { assertJsonValue } from './json-value.js'
 /** For kit packages: refuse misspelt option keys with an `InvalidOptionsError` naming them. */
 export { rejectUnknownOptions } from './known-options.js'
+/** For kit packages: work for gone requests that a graceful shutdown waits for. */
+export { trackWork, workDone } from './pending-work.js'
 /** For kit packages: a coded process warning that is a no-op where `process` is absent (edge). */
 export { emitProcessWarning } from './process-warning.js'
 export {

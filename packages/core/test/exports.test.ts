@@ -64,8 +64,10 @@ describe('public exports', () => {
       'sha256Hex',
       'splitCookies',
       'splitStaticHeaders',
+      'trackWork',
       'trustProxyMode',
       'unsupportedEncodingError',
+      'workDone',
     ])
   })
 

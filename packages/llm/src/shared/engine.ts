@@ -8,6 +8,7 @@
  * the reservations are released.
  */
 import { currentContext } from '@aikit/core'
+import { trackWork } from '@aikit/core/adapter'
 import {
   type BudgetEstimate,
   estimateTokens,
@@ -673,7 +674,7 @@ export function interceptCreate(
       inputTokens,
       onDone: (result) => {
         usage = result
-        void finalize()
+        void trackWork(finalize())
       },
     })
     // The time to the first chunk is a metric: only with metrics is the first `next` timed (one
@@ -703,7 +704,7 @@ export function interceptCreate(
         // Cut short: a caller arriving now must make its own call, not join a cut answer (the
         // flight would otherwise stay joinable until the settle below is done).
         if (how.kind !== 'done') leave()
-        void finalize()
+        void trackWork(finalize())
       },
       // Left by its readers once the whole answer came: read on for its usage (see `answered`).
       spec.answered
@@ -995,11 +996,17 @@ export function interceptCreate(
               ? attempts.billable()
               : 0
           : 0
-      if (reservation && billed > 0) {
-        const held = unansweredCharge(reservation.amountMicros, call.stream, inputTokens, billed)
-        costMicros = await settle(reservation, held, call.model)
-      } else await reservation?.release().catch(() => false)
-      if (tokens) await tokens.release()
+      // Tracked: a call cut by a shutdown's deadline ends here after its connection is gone.
+      const ended = (async (): Promise<number | undefined> => {
+        let charged: number | undefined
+        if (reservation && billed > 0) {
+          const held = unansweredCharge(reservation.amountMicros, call.stream, inputTokens, billed)
+          charged = await settle(reservation, held, call.model)
+        } else await reservation?.release().catch(() => false)
+        if (tokens) await tokens.release()
+        return charged
+      })()
+      costMicros = await trackWork(ended)
       const charged = costMicros === undefined ? {} : { costMicros }
       // Every caller left (their signals, the request's `ctx.signal` when the client went away):
       // an abort, logged and measured as a stream the callers left is, not a provider error.

@@ -11,7 +11,7 @@ import type { Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { constants as osConstants } from 'node:os'
 import { InvalidOptionsError } from '@aikit/core'
-import { rejectUnknownOptions } from '@aikit/core/adapter'
+import { rejectUnknownOptions, workDone } from '@aikit/core/adapter'
 import type { HealthCheck } from './health-check.js'
 
 /** Options of `gracefulShutdown`. */
@@ -83,6 +83,9 @@ type HttpSocket = Socket & { _httpMessage?: ServerResponse | null }
 
 /** How long a connection that sent nothing yet may stay open once the server closes. */
 const SILENT_GRACE_MS = 1_000
+
+/** The longest the shutdown waits for the kit's work of cut requests (see `workDone`). */
+const WORK_LIMIT_MS = 5_000
 
 /** Signals a listener can be installed for: the platform's, minus the two no process can catch. */
 const CATCHABLE_SIGNALS = new Set(
@@ -298,6 +301,9 @@ export function gracefulShutdown(
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
       await close()
       untrack()
+      // The kit's work for requests cut at the deadline (an LLM stream's budget settle, its log
+      // line) runs after their connections closed: done before `onShutdown` closes its stores.
+      await workDone(Math.min(timeoutMs, WORK_LIMIT_MS))
       if (onShutdown !== undefined) await cleanupWithin(onShutdown, timeoutMs)
     })()
     return running
