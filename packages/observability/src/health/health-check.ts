@@ -6,6 +6,7 @@
  */
 import { InvalidOptionsError, type Middleware } from '@aikit/core'
 import { rejectUnknownOptions } from '@aikit/core/adapter'
+import { READINESS_FAILED } from './probe-mark.js'
 import { type ResolvedCheck, runChecks } from './run-checks.js'
 import type { CheckDefinition, CheckFunction, HealthReport } from './types.js'
 
@@ -184,6 +185,7 @@ export function healthCheck(options: HealthCheckOptions = {}): HealthCheck {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next()
     const report: HealthReport = path === live ? { status: 'pass' } : await readiness()
     const status = report.status === 'fail' ? 503 : 200
+    if (status === 503) (ctx.state as Record<symbol, unknown>)[READINESS_FAILED] = true
     // HEAD gets GET's body too: the adapter sends its Content-Length and no content (RFC 9110
     // §8.6: a HEAD response's Content-Length is the GET body's, never 0 for a non-empty one).
     ctx.respond(status, JSON.stringify(report), HEADERS)

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import { InvalidOptionsError, type Middleware, onFinished } from '@aikit/core'
 import { isFramingHeader, rejectUnknownOptions } from '@aikit/core/adapter'
+import { READINESS_FAILED } from '../health/probe-mark.js'
 import { type RouteResolver, routeOf } from '../route.js'
 import {
   FAST_LINE,
@@ -126,7 +127,12 @@ export function requestLogger(logger: LineLogger, options: RequestLoggerOptions 
       }
       const durationMs = Math.round((performance.now() - start) * 1000) / 1000
       const subject = ctx.state.subject
-      const lineLevel = status !== undefined && status >= 500 ? 'error' : level
+      const lineLevel =
+        status !== undefined && status >= 500
+          ? (ctx.state as Record<symbol, unknown>)[READINESS_FAILED] === true
+            ? 'warn'
+            : 'error'
+          : level
       try {
         if (
           fastRequestLine !== undefined &&
