@@ -87,7 +87,8 @@ describe('a non-streamed call that timed out is charged its hold once per attemp
     const { logger } = recorders()
     const client = wrapOpenAI(raw, { budget, logger, subject: 'slow' })
     fake.hangNext(1)
-    const pending = client.chat.completions.create(gpt, { timeout: 500 })
+    // Long enough that the hold is read while the call still waits, on a loaded runner too.
+    const pending = client.chat.completions.create(gpt, { timeout: 2000 })
     const held = await heldWhileWaiting(budget, 'slow')
     await expect(pending).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError)
     expect(await budget.spend('slow')).toMatchObject({ heldMicros: 0, totalMicros: held })
@@ -102,7 +103,8 @@ describe('a non-streamed call that timed out is charged its hold once per attemp
       apiKey: 'k',
       baseURL: fake.anthropicBaseURL,
       maxRetries: 2,
-      timeout: 150,
+      // Per attempt; long enough that the hold is read while the first one still waits.
+      timeout: 1000,
     })
     const budget = newBudget()
     const client = wrapAnthropic(raw, { budget, subject: 'retried', coalesce: false })

@@ -239,7 +239,7 @@ describe('the enqueuing process killed after enqueue', () => {
     const HOLD_TTL = 1500
     h.provider.reset()
     h.provider.setReply(() => ANSWER)
-    // 40 tokens 100 ms apart: the run outlasts HOLD_TTL well, and the hold is read a second
+    // 40 tokens 100 ms apart: the run outlasts HOLD_TTL well, and the hold is read two seconds
     // before its end (a follower lagging on a loaded runner must not read it after the settle).
     h.provider.setStreamDelayMs(100)
 
@@ -268,7 +268,7 @@ describe('the enqueuing process killed after enqueue', () => {
     let heldMidRun: number | undefined
     for await (const e of browser.follow(jobId)) {
       // Well past HOLD_TTL into the run (and past the enqueuer's last renewal): the worker renews it.
-      if (e.type === 'token' && e.seq === 30) {
+      if (e.type === 'token' && e.seq === 20) {
         heldMidRun = (await budget.status('orphan')).tightest?.heldMicros
       }
     }
